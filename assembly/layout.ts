@@ -1,0 +1,123 @@
+// The configuration block's layout: the one place both the module (AssemblyScript) and the
+// host (TypeScript) read it from. Plain syntax only, so both compilers accept this file.
+// The block is an array of 32-bit words at the module's CONFIG address; a field's id is its
+// word index, and configure() returns that id (0 = accepted) when the field is invalid.
+
+/** Compile-time limits: every buffer in the module is sized by these. */
+export const MAX_CONTROLS = 128;
+export const MAX_INPUTS = 8;
+export const MAX_CASES = 16;
+export const MAX_ELECTRODES = MAX_CONTROLS + MAX_INPUTS;
+/** Samples per process() call (readings in, electrode voltages out). */
+export const MAX_BLOCK_SAMPLES = 16;
+
+export const CONFIG_VERSION = 1;
+
+/** Header fields: the word index of each, also its error code. Types in the comments. */
+export enum Field {
+  None = 0,
+  Version = 1, //            i32  must equal CONFIG_VERSION
+  SampleRateHz = 2, //       f32  > 0
+  WindowSamples = 3, //      i32  samples per lock-in window (every tone whole periods)
+  SettleSamples = 4, //      i32  samples discarded after each change of input case
+  ControlCount = 5, //       i32  1..MAX_CONTROLS
+  InputCount = 6, //         i32  0..MAX_INPUTS
+  CaseCount = 7, //          i32  1..MAX_CASES
+  ToneMode = 8, //           i32  ToneMode
+  BandLowHz = 9, //          f32  usable band of the device, for the planner
+  BandHighHz = 10, //        f32
+  GuardBins = 11, //         i32  planner: minimum distance (bins) between a tone and any product
+  Loss = 12, //              i32  Loss
+  MarginScale = 13, //       f32  corrsig: sigmoid(separation / MarginScale)
+  Optimiser = 14, //         i32  Optimiser
+  LearningRate = 15, //      f32
+  Beta1 = 16, //             f32  momentum coefficient, or Adam's first-moment decay
+  Beta2 = 17, //             f32  Adam's second-moment decay
+  Epsilon = 18, //           f32  Adam's denominator floor
+  Perturbation = 19, //      i32  Perturbation
+  Gradient = 20, //          i32  Gradient
+  Demodulation = 21, //      i32  Demodulation
+  LagDelaySamples = 22, //   f32  measurement chain: delay (samples, may be fractional)
+  LagCornerHz = 23, //       f32  measurement chain: first-order corner (0 = none)
+  CalibrationWindows = 24, //i32  >0: fit the lag from this many windows per case first
+  StreamOrder = 25, //       i32  streaming lock-in: cascaded first-order low-passes, 1..4
+  StreamTauSamples = 26, //  f32  streaming lock-in: each low-pass's time constant
+  ReadingMin = 27, //        f32  readings at or below are saturated (window discarded)
+  ReadingMax = 28, //        f32  readings at or above are saturated
+  ChipSamples = 29, //       i32  code perturbations: samples per chip
+  Seed = 30, //              i32  code perturbations: random seed (nonzero)
+  // per-control arrays, MAX_CONTROLS words each; the error index names the control
+  ToneBin = 32, //           i32  cycles per window (ToneMode.Explicit); the plan is written here otherwise
+  AmplitudeV = 33, //        f32  perturbation amplitude (peak), 0 < a <= (max-min)/2
+  MinV = 34, //              f32  safe range of the electrode
+  MaxV = 35, //              f32
+  InitialV = 36, //          f32  starting control voltage, inside the range
+  Trainable = 37, //         i32  1 = updated, 0 = held (still perturbed and measured)
+  // per-input arrays, MAX_INPUTS words each
+  InputMinV = 38, //         f32
+  InputMaxV = 39, //         f32
+  // per-case arrays
+  CaseInputV = 40, //        f32  MAX_CASES x MAX_INPUTS, case-major
+  Target = 41, //            f32  MAX_CASES: target output (MSE) or class 0/1 (corrsig, fisher)
+  // codes that are not fields of the block
+  Plan = 60, //              the tone planner found no plan (see PLAN_MIN_WINDOW in the status)
+  Checkpoint = 61, //        load(): the blob is corrupt, foreign or for another configuration
+  Block = 62, //             process(): n outside 1..MAX_BLOCK_SAMPLES
+}
+
+export enum ToneMode { Plan = 0, Explicit = 1 }
+export enum Loss { MSE = 0, Corrsig = 1, Fisher = 2 }
+export enum Optimiser { SGD = 0, Momentum = 1, Adam = 2 }
+export enum Perturbation { Sinusoid = 0 }
+/** Jacobian: one Jacobian row per case, loss chain-ruled (any loss).
+ *  LossSignal: demodulate the per-sample loss directly, MGD style (MSE only).
+ *  Streaming: no windows: the loss signal of case 0 through cascaded low-passes,
+ *  one update every WindowSamples samples. */
+export enum Gradient { Jacobian = 0, LossSignal = 1, Streaming = 2 }
+/** Projection onto the calibrated lag (correct), or the published magnitude with a
+ *  sign from |phase| < 90 degrees (kept to reproduce the paper). */
+export enum Demodulation { Projection = 0, MagnitudeSign = 1 }
+
+export const HEADER_WORDS = 32;
+/** Word offset of each array inside the block. */
+export const TONE_BIN_WORD = HEADER_WORDS;
+export const AMPLITUDE_WORD = TONE_BIN_WORD + MAX_CONTROLS;
+export const MIN_WORD = AMPLITUDE_WORD + MAX_CONTROLS;
+export const MAX_WORD = MIN_WORD + MAX_CONTROLS;
+export const INITIAL_WORD = MAX_WORD + MAX_CONTROLS;
+export const TRAINABLE_WORD = INITIAL_WORD + MAX_CONTROLS;
+export const INPUT_MIN_WORD = TRAINABLE_WORD + MAX_CONTROLS;
+export const INPUT_MAX_WORD = INPUT_MIN_WORD + MAX_INPUTS;
+export const CASE_INPUT_WORD = INPUT_MAX_WORD + MAX_INPUTS;
+export const TARGET_WORD = CASE_INPUT_WORD + MAX_CASES * MAX_INPUTS;
+export const CONFIG_WORDS = TARGET_WORD + MAX_CASES;
+
+/** step() / process() event flags. */
+export enum Event {
+  WindowDone = 1, //      a window was acquired and demodulated
+  UpdateDone = 2, //      the controls moved
+  EpochDone = 4, //       all input cases were measured once
+  WindowDiscarded = 8, // a bad reading (NaN, Inf, saturated) spoiled the window: repeated
+  Fault = 16, //          not configured, or 16 windows in a row discarded
+  Calibrated = 32, //     the chain's lag was fitted
+}
+
+/** The status block: words at the module's STATUS address, read by the host. */
+export enum Status {
+  Samples = 0, //            u64 (two words, little-endian): samples since configure
+  Windows = 2, //            i32
+  DiscardedWindows = 3, //   i32
+  Updates = 4, //            i32
+  Epochs = 5, //             i32
+  Loss = 6, //               f32  loss of the last epoch
+  ErrorIndex = 7, //         i32  element of the array field named by the last error
+  PlanMinWindow = 8, //      i32  after a Plan error: the shortest window that would plan
+  LagDelaySamples = 9, //    f32  lag in use (configured or calibrated)
+  LagCornerHz = 10, //       f32
+  Faults = 11, //            i32  consecutive discarded windows
+  Case = 12, //              i32  input case being measured
+  Configured = 13, //        i32  1 once a configuration is running
+  SkippedUpdates = 14, //    i32  updates refused because the gradient was not finite
+  HitTones = 15, //          i32  explicit tones hit by an intermodulation product
+}
+export const STATUS_WORDS = 16;

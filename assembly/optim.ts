@@ -1,0 +1,66 @@
+// Update rules: SGD, momentum and Adam over the control voltages, with a per-control mask,
+// every control clamped to its electrode's range after each step. The caller guarantees a
+// finite gradient; the weights are therefore always finite and inside their ranges.
+import { MAX_CONTROLS, Field, Optimiser, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "./layout";
+import { ACTIVE, configI32, configF32, wordAddress } from "./config";
+
+/** Control voltages being learned (f32 per control). */
+export const WEIGHTS = memory.data(MAX_CONTROLS << 2);
+/** Optimiser state: momentum / Adam first moment, and Adam second moment. */
+export const MOMENT1 = memory.data(MAX_CONTROLS << 2);
+export const MOMENT2 = memory.data(MAX_CONTROLS << 2);
+/** β1^t and β2^t for Adam's bias correction (kept as products: no pow in the module). */
+export let beta1Power: f32 = 1;
+export let beta2Power: f32 = 1;
+
+@inline export function clampTo(v: f32, low: f32, high: f32): f32 {
+  v = v > low ? v : low; // a NaN becomes `low`
+  return v < high ? v : high;
+}
+
+/** Weights to their initial values, optimiser state to zero. */
+export function optimiserReset(count: i32): void {
+  for (let k = 0; k < count; k++) {
+    store<f32>(WEIGHTS + (k << 2), load<f32>(wordAddress(ACTIVE, INITIAL_WORD, k)));
+  }
+  memory.fill(MOMENT1, 0, MAX_CONTROLS << 2);
+  memory.fill(MOMENT2, 0, MAX_CONTROLS << 2);
+  beta1Power = 1;
+  beta2Power = 1;
+}
+
+/** Adam's bias-correction products, from a checkpoint. */
+export function optimiserRestore(power1: f32, power2: f32): void {
+  beta1Power = power1;
+  beta2Power = power2;
+}
+
+/** One step downhill along `gradient` (f32 per control). */
+export function optimiserStep(count: i32, gradient: usize): void {
+  const kind = configI32(ACTIVE, Field.Optimiser);
+  const rate = configF32(ACTIVE, Field.LearningRate);
+  const beta1 = configF32(ACTIVE, Field.Beta1), beta2 = configF32(ACTIVE, Field.Beta2);
+  const epsilon = configF32(ACTIVE, Field.Epsilon);
+  beta1Power *= beta1;
+  beta2Power *= beta2;
+  for (let k = 0; k < count; k++) {
+    if (load<i32>(wordAddress(ACTIVE, TRAINABLE_WORD, k)) == 0) continue;
+    const offset = <usize>k << 2;
+    const g = load<f32>(gradient + offset);
+    let change: f32;
+    if (kind == Optimiser.SGD) {
+      change = g;
+    } else if (kind == Optimiser.Momentum) {
+      change = beta1 * load<f32>(MOMENT1 + offset) + g;
+      store<f32>(MOMENT1 + offset, change);
+    } else {
+      const m = beta1 * load<f32>(MOMENT1 + offset) + (1 - beta1) * g;
+      const v = beta2 * load<f32>(MOMENT2 + offset) + (1 - beta2) * g * g;
+      store<f32>(MOMENT1 + offset, m);
+      store<f32>(MOMENT2 + offset, v);
+      change = m / (1 - beta1Power) / (Mathf.sqrt(v / (1 - beta2Power)) + epsilon);
+    }
+    const w = load<f32>(WEIGHTS + offset) - rate * change;
+    store<f32>(WEIGHTS + offset, clampTo(w, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k))));
+  }
+}

@@ -1,0 +1,261 @@
+// The sample-clocked state machine; read top to bottom, this file is the whole per-sample
+// path. step() takes the reading that answers the voltages written by the previous call,
+// feeds the lock-in, walks settle → acquire → next input case → loss → update, and writes
+// the next electrode voltages, each inside its electrode's range.
+import {
+  MAX_CONTROLS, MAX_CASES, MAX_INPUTS, MAX_ELECTRODES, STATUS_WORDS, Field, Gradient, Event, Status,
+  AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
+} from "./layout";
+import { ACTIVE, configI32, configF32, wordAddress } from "./config";
+import { ncoConfigure, ncoAdvance, NCO_SIN } from "./nco";
+import {
+  lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
+  lockinCalibrate, lockinStream, lockinStreamDerivative, lagDelaySamples, lagCornerHz,
+} from "./lockin";
+import { evaluateLoss } from "./loss";
+import { WEIGHTS, optimiserReset, optimiserStep, clampTo } from "./optim";
+
+/** Voltages to write now: controls, then inputs. */
+export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
+export const STATUS = memory.data(STATUS_WORDS << 2);
+/** Mean output of each input case in its last window. */
+export const CASE_OUTPUTS = memory.data(MAX_CASES << 2);
+/** ∂L/∂ȳ for each case at the last update. */
+export const LOSS_SLOPES = memory.data(MAX_CASES << 2);
+/** One row per case: ∂ȳ_p/∂w_k (or, for Gradient.LossSignal, ∂L_p/∂w_k). */
+export const JACOBIAN = memory.data(MAX_CASES * MAX_CONTROLS * 4);
+/** ∂L/∂w at the last update. */
+export const GRADIENT = memory.data(MAX_CONTROLS << 2);
+/** The tone bin of each control (planned or given). */
+export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
+/** Where each control's perturbation is centred: its weight, moved inward near a bound. */
+const CENTER = memory.data(MAX_CONTROLS << 2);
+
+const FAULT_AFTER_DISCARDS = 16;
+const enum Stage { Settle, Acquire }
+
+let configured = false;
+let controls = 0, inputs = 0, cases = 0, windowSamples = 1, settleSamples = 0;
+let gradientMode = 0, demodulation = 0, lossKind = 0;
+let sampleRateHz: f32 = 1, readingMin: f32 = 0, readingMax: f32 = 0, marginScale: f32 = 1;
+let stage = Stage.Settle;
+let caseIndex = 0, samplesInStage = 0, calibrationEpochsLeft = 0;
+let windowBad = false;
+let readingSum: f32 = 0;
+let caseTarget: f32 = 0;
+
+@inline function statusI32(word: i32): i32 { return load<i32>(STATUS + (<usize>word << 2)); }
+@inline function setStatusI32(word: i32, value: i32): void { store<i32>(STATUS + (<usize>word << 2), value); }
+@inline function setStatusF32(word: i32, value: f32): void { store<f32>(STATUS + (<usize>word << 2), value); }
+@inline function bump(word: i32): void { setStatusI32(word, statusI32(word) + 1); }
+
+/** Starts the configuration just copied into ACTIVE, with tones `bins`. */
+export function trainerStart(bins: usize): void {
+  controls = configI32(ACTIVE, Field.ControlCount);
+  inputs = configI32(ACTIVE, Field.InputCount);
+  cases = configI32(ACTIVE, Field.CaseCount);
+  windowSamples = configI32(ACTIVE, Field.WindowSamples);
+  settleSamples = configI32(ACTIVE, Field.SettleSamples);
+  gradientMode = configI32(ACTIVE, Field.Gradient);
+  demodulation = configI32(ACTIVE, Field.Demodulation);
+  lossKind = configI32(ACTIVE, Field.Loss);
+  sampleRateHz = configF32(ACTIVE, Field.SampleRateHz);
+  readingMin = configF32(ACTIVE, Field.ReadingMin);
+  readingMax = configF32(ACTIVE, Field.ReadingMax);
+  marginScale = configF32(ACTIVE, Field.MarginScale);
+  memory.copy(TONE_BINS, bins, <usize>controls << 2);
+  ncoConfigure(controls, windowSamples, TONE_BINS);
+  lockinConfigure(controls, windowSamples, sampleRateHz, TONE_BINS,
+    configI32(ACTIVE, Field.StreamOrder), configF32(ACTIVE, Field.StreamTauSamples));
+  lockinSetLag(configF32(ACTIVE, Field.LagDelaySamples), configF32(ACTIVE, Field.LagCornerHz), sampleRateHz);
+  calibrationEpochsLeft = gradientMode == Gradient.Streaming ? 0 : configI32(ACTIVE, Field.CalibrationWindows);
+  optimiserReset(controls);
+  memory.fill(STATUS, 0, STATUS_WORDS << 2);
+  memory.fill(CASE_OUTPUTS, 0, MAX_CASES << 2);
+  memory.fill(GRADIENT, 0, MAX_CONTROLS << 2);
+  memory.fill(ELECTRODES, 0, MAX_ELECTRODES << 2);
+  setStatusI32(Status.Configured, 1);
+  configured = true;
+  trainerRefresh();
+  enterCase(0);
+  writeElectrodes();
+}
+
+/** After the weights or the lag changed from outside (a loaded checkpoint). */
+export function trainerRefresh(): void {
+  for (let k = 0; k < controls; k++) {
+    const a = load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k));
+    const low = load<f32>(wordAddress(ACTIVE, MIN_WORD, k)) + a;
+    const high = load<f32>(wordAddress(ACTIVE, MAX_WORD, k)) - a;
+    store<f32>(CENTER + (k << 2), clampTo(load<f32>(WEIGHTS + (k << 2)), low, high));
+  }
+  setStatusF32(Status.LagDelaySamples, lagDelaySamples);
+  setStatusF32(Status.LagCornerHz, lagCornerHz);
+}
+
+export function trainerConfigured(): bool { return configured; }
+export function trainerSkipCalibration(): void { calibrationEpochsLeft = 0; }
+
+/** One sample: the reading answering the last voltages in; the next voltages out. */
+export function step(reading: f32): i32 {
+  if (!configured) return Event.Fault;
+  const low = statusI32(Status.Samples);
+  setStatusI32(Status.Samples, low + 1);
+  if (low == -1) bump(Status.Samples + 1);
+  const events = gradientMode == Gradient.Streaming ? streamSample(reading) : windowSample(reading);
+  writeElectrodes();
+  return events;
+}
+
+/** The value the lock-in demodulates: the reading, or the per-sample loss (MSE). */
+@inline function signal(reading: f32): f32 {
+  if (gradientMode == Gradient.Jacobian) return reading;
+  const error = reading - caseTarget;
+  return error * error;
+}
+
+/** NaN, ±Inf and readings at or beyond the saturation limits are bad. */
+@inline function goodReading(reading: f32): bool {
+  return reading > readingMin && reading < readingMax;
+}
+
+function windowSample(reading: f32): i32 {
+  if (stage == Stage.Settle) {
+    if (++samplesInStage >= settleSamples) beginWindow();
+    return 0;
+  }
+  if (goodReading(reading)) {
+    readingSum += reading;
+    lockinAccumulate(signal(reading));
+  } else {
+    windowBad = true;
+  }
+  if (++samplesInStage < windowSamples) return 0;
+  if (windowBad) return discardWindow();
+  setStatusI32(Status.Faults, 0);
+  bump(Status.Windows);
+  store<f32>(CASE_OUTPUTS + (<usize>caseIndex << 2), readingSum / <f32>windowSamples);
+  let events = Event.WindowDone;
+  if (calibrationEpochsLeft > 0) {
+    lockinCalibrationAdd();
+  } else {
+    const row = JACOBIAN + (<usize>caseIndex * MAX_CONTROLS << 2);
+    for (let k = 0; k < controls; k++) {
+      store<f32>(row + (k << 2), lockinDerivative(k, load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)), demodulation));
+    }
+  }
+  if (caseIndex + 1 < cases) {
+    enterCase(caseIndex + 1);
+    return events;
+  }
+  bump(Status.Epochs);
+  events |= Event.EpochDone | endEpoch();
+  enterCase(0);
+  return events;
+}
+
+function beginWindow(): void {
+  stage = Stage.Acquire;
+  samplesInStage = 0;
+  windowBad = false;
+  readingSum = 0;
+  lockinReset();
+}
+
+/** A bad reading spoiled the window: it never reaches the weights; measure again. */
+function discardWindow(): i32 {
+  bump(Status.DiscardedWindows);
+  bump(Status.Faults);
+  beginWindow();
+  return Event.WindowDiscarded | (statusI32(Status.Faults) >= FAULT_AFTER_DISCARDS ? Event.Fault : 0);
+}
+
+/** Sets the input electrodes for case p and waits for the device to settle. */
+function enterCase(p: i32): void {
+  caseIndex = p;
+  setStatusI32(Status.Case, p);
+  caseTarget = load<f32>(wordAddress(ACTIVE, TARGET_WORD, p));
+  for (let i = 0; i < inputs; i++) {
+    store<f32>(ELECTRODES + (<usize>(controls + i) << 2), load<f32>(wordAddress(ACTIVE, CASE_INPUT_WORD, p * MAX_INPUTS + i)));
+  }
+  stage = Stage.Settle;
+  samplesInStage = 0;
+  if (settleSamples == 0) beginWindow();
+}
+
+/** All cases measured: fit the lag if still calibrating, else loss, chain rule, update. */
+function endEpoch(): i32 {
+  if (calibrationEpochsLeft > 0) {
+    if (--calibrationEpochsLeft > 0) return 0;
+    lockinCalibrate(sampleRateHz);
+    trainerRefresh();
+    return Event.Calibrated;
+  }
+  const loss = evaluateLoss(lossKind, CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases, marginScale, LOSS_SLOPES);
+  setStatusF32(Status.Loss, loss);
+  if (gradientMode == Gradient.LossSignal) {
+    // the rows already hold ∂L_p/∂w; the loss is their mean over cases
+    for (let p = 0; p < cases; p++) store<f32>(LOSS_SLOPES + (<usize>p << 2), 1 / <f32>cases);
+  }
+  for (let k = 0; k < controls; k++) {
+    let g: f32 = 0;
+    for (let p = 0; p < cases; p++) {
+      g += load<f32>(LOSS_SLOPES + (<usize>p << 2)) * load<f32>(JACOBIAN + ((<usize>p * MAX_CONTROLS + k) << 2));
+    }
+    store<f32>(GRADIENT + (<usize>k << 2), g);
+  }
+  return update();
+}
+
+/** Moves the controls along GRADIENT, unless it is not finite. */
+function update(): i32 {
+  for (let k = 0; k < controls; k++) {
+    const g = load<f32>(GRADIENT + (<usize>k << 2));
+    if (g - g != 0) {
+      bump(Status.SkippedUpdates);
+      return 0;
+    }
+  }
+  optimiserStep(controls, GRADIENT);
+  bump(Status.Updates);
+  trainerRefresh();
+  return Event.UpdateDone;
+}
+
+/** Streaming: the loss signal of case 0 through the low-passes; one update a window. */
+function streamSample(reading: f32): i32 {
+  if (goodReading(reading)) {
+    readingSum += reading;
+    lockinStream(signal(reading));
+  } else {
+    windowBad = true;
+  }
+  if (++samplesInStage < windowSamples) return 0;
+  samplesInStage = 0;
+  if (windowBad) {
+    windowBad = false;
+    readingSum = 0;
+    bump(Status.DiscardedWindows);
+    return Event.WindowDiscarded;
+  }
+  bump(Status.Windows);
+  const mean = readingSum / <f32>windowSamples;
+  readingSum = 0;
+  store<f32>(CASE_OUTPUTS, mean);
+  setStatusF32(Status.Loss, (mean - caseTarget) * (mean - caseTarget));
+  for (let k = 0; k < controls; k++) {
+    store<f32>(GRADIENT + (<usize>k << 2), lockinStreamDerivative(k, load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k))));
+  }
+  return Event.WindowDone | update();
+}
+
+/** Next voltages: each control's tone around its centre, inside its range by construction
+ *  (|a| <= distance from centre to either bound); the clamp only absorbs f32 rounding. */
+function writeElectrodes(): void {
+  ncoAdvance();
+  for (let k = 0; k < controls; k++) {
+    const offset = <usize>k << 2;
+    const v = load<f32>(CENTER + offset) + load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * load<f32>(NCO_SIN + offset);
+    store<f32>(ELECTRODES + offset, clampTo(v, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k))));
+  }
+}

@@ -1,0 +1,244 @@
+// Typed wrapper over the module's exports: writes the configuration block, runs samples,
+// reads the status and the learned state. Names mirror the module's (assembly/layout.ts);
+// a refused configuration or checkpoint becomes a readable error naming the field.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as L from "../assembly/layout.ts";
+
+export const RELEASE_WASM = fileURLToPath(new URL("../build/hge.wasm", import.meta.url));
+const { Field, Status } = L;
+
+export type LossName = "mse" | "corrsig" | "fisher";
+export type OptimiserName = "sgd" | "momentum" | "adam";
+export type GradientName = "jacobian" | "loss-signal" | "streaming";
+export type DemodulationName = "projection" | "magnitude-sign";
+
+export interface ControlConfig {
+  amplitudeV: number;
+  minV: number;
+  maxV: number;
+  initialV: number;
+  trainable?: boolean; // default true
+  toneBin?: number; //   explicit tones only
+}
+
+export interface ControllerConfig {
+  sampleRateHz: number;
+  windowSamples: number;
+  settleSamples: number;
+  /** Planned tones inside [bandLowHz, bandHighHz], or explicit bins per control. */
+  tones: { plan: { bandLowHz: number; bandHighHz: number } } | { explicit: true };
+  guardBins?: number;
+  controls: ControlConfig[];
+  inputs: { minV: number; maxV: number }[];
+  cases: { inputsV: number[]; target: number }[];
+  loss: LossName;
+  marginScale?: number;
+  optimiser: OptimiserName;
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  gradient?: GradientName;
+  demodulation?: DemodulationName;
+  lag?: { delaySamples: number; cornerHz: number };
+  calibrationWindows?: number;
+  stream?: { order: number; tauSamples: number };
+  /** Readings at or beyond these are saturated (the window is discarded). */
+  reading: { min: number; max: number };
+}
+
+const lossCode: Record<LossName, number> = { mse: L.Loss.MSE, corrsig: L.Loss.Corrsig, fisher: L.Loss.Fisher };
+const optimiserCode: Record<OptimiserName, number> = { sgd: L.Optimiser.SGD, momentum: L.Optimiser.Momentum, adam: L.Optimiser.Adam };
+const gradientCode: Record<GradientName, number> = { jacobian: L.Gradient.Jacobian, "loss-signal": L.Gradient.LossSignal, streaming: L.Gradient.Streaming };
+const demodulationCode: Record<DemodulationName, number> = { projection: L.Demodulation.Projection, "magnitude-sign": L.Demodulation.MagnitudeSign };
+
+/** The module refused something; `field` is the name in assembly/layout.ts. */
+export class ControllerError extends Error {
+  constructor(readonly code: number, readonly field: string, readonly index: number, message: string) {
+    super(message);
+    this.name = "ControllerError";
+  }
+}
+
+export interface ControllerStatus {
+  samples: number;
+  windows: number;
+  discardedWindows: number;
+  updates: number;
+  epochs: number;
+  loss: number;
+  lagDelaySamples: number;
+  lagCornerHz: number;
+  consecutiveDiscards: number;
+  case: number;
+  configured: boolean;
+  skippedUpdates: number;
+  hitTones: number;
+}
+
+type Exports = {
+  memory: WebAssembly.Memory;
+  configure(): number;
+  step(reading: number): number;
+  process(n: number): number;
+  save(): number;
+  load(bytes: number): number;
+} & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "READINGS" | "BLOCK", WebAssembly.Global>;
+
+let compiled: WebAssembly.Module | undefined;
+
+export class Controller {
+  readonly exports: Exports;
+  private controls = 0;
+  private inputs = 0;
+  private cases = 0;
+
+  constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM)))) {
+    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+  }
+
+  private address(name: keyof Exports): number {
+    return (this.exports[name] as WebAssembly.Global).value as number;
+  }
+  private f32(name: keyof Exports, count: number, offsetWords = 0): Float32Array {
+    return new Float32Array(this.exports.memory.buffer, this.address(name) + offsetWords * 4, count);
+  }
+  private i32(name: keyof Exports, count: number, offsetWords = 0): Int32Array {
+    return new Int32Array(this.exports.memory.buffer, this.address(name) + offsetWords * 4, count);
+  }
+
+  /** Writes the block and starts it; throws ControllerError naming the bad field. */
+  configure(config: ControllerConfig): void {
+    const words = L.CONFIG_WORDS;
+    const i = this.i32("CONFIG", words);
+    const f = this.f32("CONFIG", words);
+    i.fill(0);
+    const plan = "plan" in config.tones ? config.tones.plan : undefined;
+    i[Field.Version] = L.CONFIG_VERSION;
+    f[Field.SampleRateHz] = config.sampleRateHz;
+    i[Field.WindowSamples] = config.windowSamples;
+    i[Field.SettleSamples] = config.settleSamples;
+    i[Field.ControlCount] = config.controls.length;
+    i[Field.InputCount] = config.inputs.length;
+    i[Field.CaseCount] = config.cases.length;
+    i[Field.ToneMode] = plan ? L.ToneMode.Plan : L.ToneMode.Explicit;
+    f[Field.BandLowHz] = plan?.bandLowHz ?? 0;
+    f[Field.BandHighHz] = plan?.bandHighHz ?? config.sampleRateHz / 2;
+    i[Field.GuardBins] = config.guardBins ?? 1;
+    i[Field.Loss] = lossCode[config.loss] ?? -1;
+    f[Field.MarginScale] = config.marginScale ?? 1;
+    i[Field.Optimiser] = optimiserCode[config.optimiser] ?? -1;
+    f[Field.LearningRate] = config.learningRate;
+    f[Field.Beta1] = config.beta1 ?? 0.9;
+    f[Field.Beta2] = config.beta2 ?? 0.999;
+    f[Field.Epsilon] = config.epsilon ?? 1e-8;
+    i[Field.Perturbation] = L.Perturbation.Sinusoid;
+    i[Field.Gradient] = gradientCode[config.gradient ?? "jacobian"] ?? -1;
+    i[Field.Demodulation] = demodulationCode[config.demodulation ?? "projection"] ?? -1;
+    f[Field.LagDelaySamples] = config.lag?.delaySamples ?? 0;
+    f[Field.LagCornerHz] = config.lag?.cornerHz ?? 0;
+    i[Field.CalibrationWindows] = config.calibrationWindows ?? 0;
+    i[Field.StreamOrder] = config.stream?.order ?? 2;
+    f[Field.StreamTauSamples] = config.stream?.tauSamples ?? config.windowSamples;
+    f[Field.ReadingMin] = config.reading.min;
+    f[Field.ReadingMax] = config.reading.max;
+    config.controls.forEach((c, k) => {
+      if (k >= L.MAX_CONTROLS) return;
+      i[L.TONE_BIN_WORD + k] = c.toneBin ?? 0;
+      f[L.AMPLITUDE_WORD + k] = c.amplitudeV;
+      f[L.MIN_WORD + k] = c.minV;
+      f[L.MAX_WORD + k] = c.maxV;
+      f[L.INITIAL_WORD + k] = c.initialV;
+      i[L.TRAINABLE_WORD + k] = c.trainable === false ? 0 : 1;
+    });
+    config.inputs.forEach((input, k) => {
+      if (k >= L.MAX_INPUTS) return;
+      f[L.INPUT_MIN_WORD + k] = input.minV;
+      f[L.INPUT_MAX_WORD + k] = input.maxV;
+    });
+    config.cases.forEach((c, p) => {
+      if (p >= L.MAX_CASES) return;
+      c.inputsV.forEach((v, k) => { if (k < L.MAX_INPUTS) f[L.CASE_INPUT_WORD + p * L.MAX_INPUTS + k] = v; });
+      f[L.TARGET_WORD + p] = c.target;
+    });
+    const code = this.exports.configure();
+    if (code !== 0) throw this.refusal(code);
+    this.controls = config.controls.length;
+    this.inputs = config.inputs.length;
+    this.cases = config.cases.length;
+  }
+
+  private refusal(code: number): ControllerError {
+    const status = this.i32("STATUS", L.STATUS_WORDS);
+    const field = Field[code] ?? `code ${code}`;
+    const index = status[Status.ErrorIndex];
+    if (code === Field.Plan) {
+      const minimum = status[Status.PlanMinWindow];
+      const hint = minimum > 0 ? `a window of at least ${minimum} samples would plan` : "no window up to 2^20 samples plans: widen the band, lower the guard or use fewer controls";
+      return new ControllerError(code, field, 0, `no tone plan fits the band in this window: ${hint}`);
+    }
+    const arrayField = code >= Field.ToneBin && code <= Field.Target;
+    let where = "";
+    if (code === Field.CaseInputV) where = ` (case ${Math.floor(index / L.MAX_INPUTS)}, input ${index % L.MAX_INPUTS})`;
+    else if (code >= Field.InputMinV && code <= Field.InputMaxV) where = ` (input ${index})`;
+    else if (code === Field.Target) where = ` (case ${index})`;
+    else if (arrayField) where = ` (control ${index})`;
+    return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} is out of range`);
+  }
+
+  get controlCount(): number { return this.controls; }
+  get inputCount(): number { return this.inputs; }
+  get caseCount(): number { return this.cases; }
+
+  /** One sample; returns the Event flags. */
+  step(reading: number): number { return this.exports.step(reading); }
+
+  /** Voltages to write now: controls, then inputs (a view: copy it to keep it). */
+  electrodes(): Float32Array { return this.f32("ELECTRODES", this.controls + this.inputs); }
+  weights(): Float32Array { return this.f32("WEIGHTS", this.controls); }
+  gradient(): Float32Array { return this.f32("GRADIENT", this.controls); }
+  caseOutputs(): Float32Array { return this.f32("CASE_OUTPUTS", this.cases); }
+  lossSlopes(): Float32Array { return this.f32("LOSS_SLOPES", this.cases); }
+  jacobianRow(p: number): Float32Array { return this.f32("JACOBIAN", this.controls, p * L.MAX_CONTROLS); }
+  toneBins(): Int32Array { return this.i32("TONE_BINS", this.controls); }
+  /** Per tone: 2 = hit by a second-order product of other tones, 4 = third-order (or'ed). */
+  toneHits(): Int32Array { return this.i32("TONE_HITS", this.controls); }
+
+  status(): ControllerStatus {
+    const i = this.i32("STATUS", L.STATUS_WORDS);
+    const f = this.f32("STATUS", L.STATUS_WORDS);
+    return {
+      samples: (i[Status.Samples] >>> 0) + (i[Status.Samples + 1] >>> 0) * 2 ** 32,
+      windows: i[Status.Windows],
+      discardedWindows: i[Status.DiscardedWindows],
+      updates: i[Status.Updates],
+      epochs: i[Status.Epochs],
+      loss: f[Status.Loss],
+      lagDelaySamples: f[Status.LagDelaySamples],
+      lagCornerHz: f[Status.LagCornerHz],
+      consecutiveDiscards: i[Status.Faults],
+      case: i[Status.Case],
+      configured: i[Status.Configured] === 1,
+      skippedUpdates: i[Status.SkippedUpdates],
+      hitTones: i[Status.HitTones],
+    };
+  }
+
+  /** The learned state as a checkpoint blob. */
+  save(): Uint8Array {
+    const bytes = this.exports.save();
+    if (bytes === 0) throw new ControllerError(Field.Checkpoint, "Checkpoint", -1, "nothing to save: the controller is not configured");
+    return new Uint8Array(this.exports.memory.buffer, this.address("CHECKPOINT"), bytes).slice();
+  }
+
+  /** Restores a blob from save(); throws (and keeps the current state) if it is refused. */
+  load(blob: Uint8Array): void {
+    const capacity = (10 + 3 * L.MAX_CONTROLS + 1) * 4;
+    if (blob.length > capacity) throw new ControllerError(Field.Checkpoint, "Checkpoint", -1, `checkpoint refused: ${blob.length} bytes is larger than any blob (${capacity})`);
+    new Uint8Array(this.exports.memory.buffer, this.address("CHECKPOINT"), blob.length).set(blob);
+    if (this.exports.load(blob.length) !== 0) {
+      throw new ControllerError(Field.Checkpoint, "Checkpoint", -1, "checkpoint refused: corrupt, of another version, or for another configuration; the current state is kept");
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// Sample-accurate closed loop: controller voltages → DAC model → device → measurement chain
+// (first-order low-pass, whole-sample delay) → noise → ADC model (transimpedance, bits,
+// saturation) → back into the controller. The host only plays the physics here.
+import type { Device } from "./devices/device.ts";
+import type { NoiseSource } from "./noise.ts";
+import { Controller } from "./controller.ts";
+import * as L from "../assembly/layout.ts";
+
+export interface DacModel {
+  bits: number;
+  rangeV: [number, number];
+}
+
+export interface AdcModel {
+  bits: number;
+  /** The converter reads ±fullScaleV; beyond that it saturates. */
+  fullScaleV: number;
+  /** Transimpedance amplification: output units (nA) per volt at the ADC. */
+  outputPerV: number;
+}
+
+export interface ChainModel {
+  sampleRateHz: number;
+  dac?: DacModel;
+  /** First-order low-pass corner (Hz, 0 = none) and a delay of whole samples. */
+  cornerHz?: number;
+  delaySamples?: number;
+  /** Added to the device output, in its units. */
+  noise?: NoiseSource;
+  adc?: AdcModel;
+}
+
+/** The reading limits a controller should be configured with for this chain: saturated
+ *  ADC codes sit exactly on them and are discarded. */
+export function readingLimits(chain: ChainModel): { min: number; max: number } {
+  if (!chain.adc) return { min: -1e9, max: 1e9 };
+  const top = chain.adc.fullScaleV * chain.adc.outputPerV;
+  return { min: -top, max: top };
+}
+
+export function quantise(value: number, low: number, high: number, bits: number): number {
+  const steps = 2 ** bits - 1;
+  const clamped = Math.min(high, Math.max(low, value));
+  return low + (Math.round(((clamped - low) / (high - low)) * steps) / steps) * (high - low);
+}
+
+/** Plays the device and the measurement chain for one controller, sample by sample. */
+export class CoSimulation {
+  private readonly voltages: Float64Array;
+  private readonly delayLine: Float64Array;
+  private delayIndex = 0;
+  private filtered = Number.NaN;
+  private readonly alpha: number;
+  samples = 0;
+
+  constructor(readonly controller: Controller, readonly device: Device, readonly chain: ChainModel) {
+    this.voltages = new Float64Array(device.electrodeCount);
+    this.delayLine = new Float64Array(Math.max(0, Math.round(chain.delaySamples ?? 0)));
+    const corner = chain.cornerHz ?? 0;
+    this.alpha = corner > 0 ? 1 - Math.exp((-2 * Math.PI * corner) / chain.sampleRateHz) : 1;
+  }
+
+  /** The device's output for the voltages the controller is writing now, through the DAC. */
+  deviceOutput(): number {
+    const written = this.controller.electrodes();
+    const dac = this.chain.dac;
+    for (let e = 0; e < this.voltages.length; e++) {
+      this.voltages[e] = dac ? quantise(written[e], dac.rangeV[0], dac.rangeV[1], dac.bits) : written[e];
+    }
+    return this.device.output(this.voltages);
+  }
+
+  /** What the ADC reports for a device output `y` (chain state advances by one sample). */
+  measure(y: number): number {
+    this.filtered = Number.isNaN(this.filtered) ? y : this.filtered + this.alpha * (y - this.filtered);
+    let value = this.filtered;
+    if (this.delayLine.length > 0) {
+      if (this.samples === 0) this.delayLine.fill(value); // the chain starts at rest
+      const delayed = this.delayLine[this.delayIndex];
+      this.delayLine[this.delayIndex] = value;
+      this.delayIndex = (this.delayIndex + 1) % this.delayLine.length;
+      value = delayed;
+    }
+    if (this.chain.noise) value += this.chain.noise.next();
+    const adc = this.chain.adc;
+    if (!adc) return value;
+    const volts = quantise(value / adc.outputPerV, -adc.fullScaleV, adc.fullScaleV, adc.bits);
+    return volts * adc.outputPerV;
+  }
+
+  /** Runs one sample of the loop; returns the controller's events. */
+  step(): number {
+    const reading = this.measure(this.deviceOutput());
+    this.samples++;
+    return this.controller.step(reading);
+  }
+
+  /** Runs until `until(events)` is true or `maxSamples` pass; returns the samples run. */
+  run(maxSamples: number, until: (events: number) => boolean = () => false): number {
+    for (let n = 0; n < maxSamples; n++) {
+      if (until(this.step())) return n + 1;
+    }
+    return maxSamples;
+  }
+
+  /** Runs until the controller has made `updates` more updates (or maxSamples pass). */
+  runUpdates(updates: number, maxSamples: number, onUpdate?: () => void): number {
+    let done = 0;
+    return this.run(maxSamples, (events) => {
+      if (events & L.Event.UpdateDone) {
+        done++;
+        onUpdate?.();
+      }
+      return done >= updates;
+    });
+  }
+}
