@@ -59,3 +59,6 @@ export function process(n: i32): i32 {
   }
   return events;
 }
+
+/** End of the static buffers: the module never touches memory above this. */
+export const MEMORY_USED: usize = __heap_base;

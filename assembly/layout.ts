@@ -12,6 +12,7 @@ export const MAX_ELECTRODES = MAX_CONTROLS + MAX_INPUTS;
 export const MAX_BLOCK_SAMPLES = 16;
 
 export const CONFIG_VERSION = 1;
+// Every header field must hold a valid value, whether the configuration uses it or not.
 
 /** Header fields: the word index of each, also its error code. Types in the comments. */
 export enum Field {
@@ -45,7 +46,7 @@ export enum Field {
   ReadingMin = 27, //        f32  readings at or below are saturated (window discarded)
   ReadingMax = 28, //        f32  readings at or above are saturated
   ChipSamples = 29, //       i32  code perturbations: samples per chip
-  Seed = 30, //              i32  code perturbations: random seed (nonzero)
+  Seed = 30, //              i32  code perturbations: random seed, 1..2^24
   // per-control arrays, MAX_CONTROLS words each; the error index names the control
   ToneBin = 32, //           i32  cycles per window (ToneMode.Explicit); the plan is written here otherwise
   AmplitudeV = 33, //        f32  perturbation amplitude (peak), 0 < a <= (max-min)/2
@@ -69,6 +70,7 @@ export enum ToneMode { Plan = 0, Explicit = 1 }
 export enum Loss { MSE = 0, Corrsig = 1, Fisher = 2 }
 export enum Optimiser { SGD = 0, Momentum = 1, Adam = 2 }
 export enum Perturbation { Sinusoid = 0 }
+export const PERTURBATION_KINDS = 1;
 /** Jacobian: one Jacobian row per case, loss chain-ruled (any loss).
  *  LossSignal: demodulate the per-sample loss directly, MGD style (MSE only).
  *  Streaming: no windows: the loss signal of case 0 through cascaded low-passes,

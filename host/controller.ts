@@ -46,6 +46,9 @@ export interface ControllerConfig {
   stream?: { order: number; tauSamples: number };
   /** Readings at or beyond these are saturated (the window is discarded). */
   reading: { min: number; max: number };
+  /** Code perturbations: samples per chip, and the seed of random codes (1..2^24). */
+  chipSamples?: number;
+  seed?: number;
 }
 
 const lossCode: Record<LossName, number> = { mse: L.Loss.MSE, corrsig: L.Loss.Corrsig, fisher: L.Loss.Fisher };
@@ -141,6 +144,8 @@ export class Controller {
     i[Field.CalibrationWindows] = config.calibrationWindows ?? 0;
     i[Field.StreamOrder] = config.stream?.order ?? 2;
     f[Field.StreamTauSamples] = config.stream?.tauSamples ?? config.windowSamples;
+    i[Field.ChipSamples] = config.chipSamples ?? 1;
+    i[Field.Seed] = config.seed ?? 1;
     f[Field.ReadingMin] = config.reading.min;
     f[Field.ReadingMax] = config.reading.max;
     config.controls.forEach((c, k) => {

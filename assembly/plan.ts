@@ -1,0 +1,163 @@
+// Tone planner: picks the perturbation tones' bins (whole cycles per window, f = m·fs/W) so that
+// no second- or third-order intermodulation product lands within a guard of a tone, and checks
+// explicit tone sets for such collisions. Assumes bins are exact, so a product at another bin is
+// orthogonal over the window; the guard is for everything that spreads a product (drift, edges).
+import { Field } from "./layout";
+
+/** Longest window, in samples, that planTones() considers when it looks for planMinWindow. */
+const LONGEST_WINDOW = 1 << 20;
+
+/** After planTones() returned Field.Plan: the shortest window (samples) that would plan, for the
+ *  same count, guard, sample rate and band; 0 if none up to LONGEST_WINDOW. 0 after a plan. */
+export let planMinWindow: i32 = 0;
+
+/** Choose `count` distinct bins inside [bandLowHz, bandHighHz], inside one octave, >= 1 and < W/2,
+ *  such that no second- or third-order product of the tones lies within guardBins of a tone.
+ *  Writes the bins (i32, increasing) to binsOut, which is scratch when no plan exists. Returns 0,
+ *  or Field.Plan and sets planMinWindow. Deterministic; at most about 2 ms for count = 64 and
+ *  60 ms for count = 128 (the whole window scan) in V8.
+ *
+ *  Why this is collision-free: with highest + guard < 2·lowest every second-order product and
+ *  every third-order product but f_a + f_b − f_c lies more than guardBins outside the tones, and
+ *  f_a + f_b − f_c (c not a or b) is within guardBins of tone d only if the sums a + b and c + d of
+ *  two different pairs differ by guardBins or less. The tones are a Sidon set (all pair sums
+ *  distinct) scaled by guardBins + 1, so every two pair sums differ by more than guardBins. */
+export function planTones(
+  count: i32,
+  windowSamples: i32,
+  sampleRateHz: f32,
+  bandLowHz: f32,
+  bandHighHz: f32,
+  guardBins: i32,
+  binsOut: usize,
+): i32 {
+  planMinWindow = 0;
+  if (count < 1) return 0;
+  let spacing = max(guardBins, 0) + 1;
+  let span = writeSidonSet(count, binsOut) * spacing;
+  let lowest = lowestBin(windowSamples, sampleRateHz, bandLowHz, bandHighHz, span, spacing);
+  if (lowest) {
+    for (let i = 0; i < count; i++) {
+      let at = binsOut + (<usize>i << 2);
+      store<i32>(at, load<i32>(at) * spacing + lowest);
+    }
+    return 0;
+  }
+  // The tones need 2·span + spacing < W/2, so no shorter window can plan. Every window from
+  // there on is tried (rounding of the band edges makes feasibility not quite monotonic).
+  for (let window = 4 * span + 2 * spacing + 1; window <= LONGEST_WINDOW; window++) {
+    if (lowestBin(window, sampleRateHz, bandLowHz, bandHighHz, span, spacing)) {
+      planMinWindow = window;
+      break;
+    }
+  }
+  return Field.Plan;
+}
+
+/** The lowest first bin for a set of width `span` in this window, or 0 if the set does not fit:
+ *  first >= span + spacing keeps it inside one octave with the guard, and the whole set must lie
+ *  in the band and below W/2. Band edges in f64 so that an edge exactly on a bin counts. */
+function lowestBin(
+  windowSamples: i32,
+  sampleRateHz: f32,
+  bandLowHz: f32,
+  bandHighHz: f32,
+  span: i32,
+  spacing: i32,
+): i32 {
+  let window = <f64>windowSamples;
+  let first = max(<i32>Math.ceil(<f64>bandLowHz * window / <f64>sampleRateHz), span + spacing);
+  let last = min(<i32>Math.floor(<f64>bandHighHz * window / <f64>sampleRateHz), (windowSamples - 1) >> 1);
+  return first + span <= last ? first : 0;
+}
+
+/** Writes `count` increasing offsets, the first 0, whose pair sums are all distinct (a Sidon set,
+ *  or Golomb ruler) to out (i32 each) and returns the last offset. Ruzsa's construction (1993):
+ *  for a prime p and a primitive root g mod p, the v mod p(p−1) with v + g^v ≡ 0 (mod p) are a
+ *  Sidon set mod p(p−1) with p−1 elements. Uses the smallest prime p > count, tries every g and
+ *  keeps the shortest run of `count` consecutive elements around the circle (ties: first found).
+ *  Lengths: 16 for 5 tones, 194 for 16, 3775 for 64 (a greedy ruler needs 12, 251 and 8729). */
+function writeSidonSet(count: i32, out: usize): i32 {
+  let prime = count + 1;
+  for (let divisor = 2; divisor * divisor <= prime; divisor++) {
+    if (prime % divisor == 0) { prime++; divisor = 1; }
+  }
+  let modulus = prime * (prime - 1);
+  bestSpan = modulus;
+  for (let root = 1; root < prime; root++) {
+    let order = 1;
+    for (let power = root; power != 1; power = power * root % prime) order++;
+    if (order == prime - 1) walkSidonSet(count, prime, root, 0, 2 * modulus, out);
+  }
+  // Walk the best root again up to the end of its best run: out[] then holds that run, in order.
+  walkSidonSet(count, prime, bestRoot, bestStart, bestStart + bestSpan, out);
+  return bestSpan;
+}
+
+/** Shortest run found by walkSidonSet: its length, first element and primitive root. */
+let bestSpan = 0;
+let bestStart = 0;
+let bestRoot = 0;
+
+/** Visits the set's elements v in [from, to] (twice round the circle covers every run), keeping
+ *  the last `count` of them, as v − from, in the ring out[k mod count] (k-th element met), and
+ *  records in bestSpan/bestStart/bestRoot any run of `count` elements shorter than bestSpan. */
+function walkSidonSet(count: i32, prime: i32, root: i32, from: i32, to: i32, out: usize): void {
+  let power = 1; // root^v mod prime
+  let found = 0;
+  for (let v = 0; v <= to; v++) {
+    if (v >= from && (v % prime + power) % prime == 0) {
+      store<i32>(out + (<usize>(found % count) << 2), v - from);
+      found++;
+      let span = v - from - load<i32>(out + (<usize>(found % count) << 2));
+      if (found >= count && span < bestSpan) {
+        bestSpan = span;
+        bestStart = v - span;
+        bestRoot = root;
+      }
+    }
+    power = power * root % prime;
+  }
+}
+
+/** Explicit tones (any bins): for each tone writes to hitsOut (i32) a bitmask, 2 if a second-order
+ *  product (f_i ± f_j, 2f_i) lies within guardBins of it, 4 if a third-order one (f_i ± f_j ± f_l,
+ *  2f_i ± f_j, 3f_i) does. Products that reduce to one tone or to nothing by cancelling an index
+ *  (f_i + f_j − f_i, f_i − f_i) are not products; all others count, also against a tone they
+ *  contain (2f_t − f_j near f_t). guardBins >= 0. Returns how many tones are hit. Time: count⁴/2
+ *  (5 tones: instant; 128 tones: about 0.3 s in V8), fine for a hand-written set. */
+export function findCollisions(count: i32, bins: usize, guardBins: i32, hitsOut: usize): i32 {
+  let hit = 0;
+  for (let t = 0; t < count; t++) {
+    let tone = binOf(bins, t);
+    let mask = 0;
+    // pair = f_i + f_j (i <= j), then pair + f_l (l >= j) and |pair − f_l| (l not i or j). The
+    // extra first pass i = −1 stands for a zero "tone": pair = f_j gives the second-order f_j + f_l
+    // (2f_j when l = j) and |f_j − f_l|, marked 2; the other passes give third order, marked 4.
+    for (let i = -1; i < count; i++) {
+      let bit = i < 0 ? 2 : 4;
+      for (let j = max(i, 0); j < count; j++) {
+        let pair = (i < 0 ? 0 : binOf(bins, i)) + binOf(bins, j);
+        for (let l = 0; l < count; l++) {
+          let third = binOf(bins, l);
+          if (l >= j && near(pair + third - tone, guardBins)) mask |= bit;
+          if (l != i && l != j && (near(pair - third - tone, guardBins) || near(pair - third + tone, guardBins))) mask |= bit;
+        }
+      }
+    }
+    store<i32>(hitsOut + (<usize>t << 2), mask);
+    if (mask) hit++;
+  }
+  return hit;
+}
+
+// @ts-ignore: decorator
+@inline function binOf(bins: usize, index: i32): i32 {
+  return load<i32>(bins + (<usize>index << 2));
+}
+
+/** |difference| <= guardBins, for guardBins >= 0. */
+// @ts-ignore: decorator
+@inline function near(difference: i32, guardBins: i32): bool {
+  return <u32>(difference + guardBins) <= <u32>(guardBins + guardBins);
+}

@@ -1,0 +1,345 @@
+// The controller module in a closed loop, through its typed host wrapper: gradient fidelity,
+// training, calibration, refusal of bad configurations, safety under hostile readings,
+// checkpoints, and the release module's limits.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Controller, ControllerError, RELEASE_WASM, type ControllerConfig } from "../host/controller.ts";
+import { CoSimulation, type ChainModel } from "../host/cosim.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { WhiteNoise, Rng } from "../host/noise.ts";
+import * as L from "../assembly/layout.ts";
+import { analyticConfig, inputCases, cosine, relativeError, SAMPLE_RATE_HZ } from "./fixtures.ts";
+
+const quietChain = (delaySamples = 2, cornerHz = 1500): ChainModel => ({
+  sampleRateHz: SAMPLE_RATE_HZ,
+  delaySamples,
+  cornerHz,
+  noise: new WhiteNoise(0.01, 3),
+});
+
+/** Runs one epoch; returns the measured and the exact ∂L/∂w at the starting weights. */
+function firstGradient(config: ControllerConfig, chain: ChainModel, device = new AnalyticDevice()) {
+  const controller = new Controller();
+  controller.configure(config);
+  const start = Float64Array.from(controller.weights());
+  const sim = new CoSimulation(controller, device, chain);
+  sim.run(10_000_000, (events) => (events & L.Event.UpdateDone) !== 0);
+  const outputs = controller.caseOutputs();
+  const exact = new Float64Array(device.controlCount);
+  const voltages = new Float64Array(device.electrodeCount);
+  config.cases.forEach((c, p) => {
+    voltages.set(start);
+    voltages.set(c.inputsV, device.controlCount);
+    const row = device.exactGradient(voltages);
+    const slope = (2 * (outputs[p] - c.target)) / config.cases.length;
+    row.forEach((g, k) => (exact[k] += slope * g));
+  });
+  return { measured: Float64Array.from(controller.gradient()), exact, controller };
+}
+
+describe("gradient extraction in a closed loop", () => {
+  test("the loss gradient on the analytic device is within 2% of the exact one (cosine ≥ 0.999)", () => {
+    const device = new AnalyticDevice();
+    const { measured, exact } = firstGradient(analyticConfig(device, { lag: { delaySamples: 2, cornerHz: 1500 } }), quietChain(), device);
+    assert.ok(cosine(measured, exact) >= 0.999, `cosine ${cosine(measured, exact)}`);
+    assert.ok(relativeError(measured, exact) <= 0.02, `relative error ${relativeError(measured, exact)}`);
+  });
+
+  test("demodulating the loss signal (MGD style) gives the same gradient within 2%", () => {
+    const device = new AnalyticDevice();
+    const config = analyticConfig(device, { gradient: "loss-signal", lag: { delaySamples: 2, cornerHz: 1500 } });
+    const { measured, exact } = firstGradient(config, quietChain(), device);
+    assert.ok(relativeError(measured, exact) <= 0.02, `relative error ${relativeError(measured, exact)}`);
+  });
+
+  test("calibration finds an unknown lag of 130° at the top tone: gradient within 2%, every sign right", () => {
+    const device = new AnalyticDevice();
+    // 9 samples of delay and a 150 Hz corner: no configured lag, two calibration epochs
+    const config = analyticConfig(device, { calibrationWindows: 2 });
+    const { measured, exact, controller } = firstGradient(config, quietChain(9, 150), device);
+    const bins = controller.toneBins();
+    const topHz = (Math.max(...bins) * SAMPLE_RATE_HZ) / config.windowSamples;
+    const lagDegrees = ((2 * Math.PI * topHz * 9) / SAMPLE_RATE_HZ + Math.atan(topHz / 150)) * (180 / Math.PI);
+    assert.ok(lagDegrees > 90, `the chain lags ${lagDegrees}° at ${topHz} Hz`);
+    measured.forEach((g, k) => assert.equal(Math.sign(g), Math.sign(exact[k]), `sign of control ${k}`));
+    assert.ok(relativeError(measured, exact) <= 0.02, `relative error ${relativeError(measured, exact)}`);
+  });
+
+  test("training reaches the known optimal loss (zero): RMS error below 0.05 nA, the exact gradient there below 1% of the start's", () => {
+    // The tanh device realises its targets on a manifold of control vectors (2-D inputs, 5
+    // controls), so the optimum is known by its value, not as one weight vector.
+    const device = new AnalyticDevice();
+    const cases = inputCases(device, 16);
+    const targets = device.targetsFor(device.knownOptimumV, cases);
+    const config = analyticConfig(device, {
+      windowSamples: 500,
+      learningRate: 0.05,
+      lag: { delaySamples: 2, cornerHz: 1500 },
+      cases: cases.map((inputsV, p) => ({ inputsV, target: targets[p] })),
+    });
+    const controller = new Controller();
+    controller.configure(config);
+    const exactLossGradient = (weights: ArrayLike<number>) => {
+      const outputs = device.targetsFor(weights, cases);
+      const gradient = new Float64Array(device.controlCount);
+      const voltages = new Float64Array(device.electrodeCount);
+      cases.forEach((inputs, p) => {
+        voltages.set(Array.from(weights));
+        voltages.set(inputs, device.controlCount);
+        device.exactGradient(voltages).forEach((g, k) => (gradient[k] += (2 * (outputs[p] - targets[p]) * g) / cases.length));
+      });
+      return Math.hypot(...gradient);
+    };
+    const startGradient = exactLossGradient(controller.weights());
+    new CoSimulation(controller, device, quietChain()).runUpdates(600, 1e9);
+    const outputs = device.targetsFor(controller.weights(), cases);
+    const rms = Math.sqrt(outputs.reduce((sum, y, p) => sum + (y - targets[p]) ** 2, 0) / cases.length);
+    assert.ok(rms < 0.05, `RMS error ${rms} nA`);
+    assert.ok(exactLossGradient(controller.weights()) < 0.01 * startGradient);
+  });
+
+  test("the streaming lock-in (order 2, SGD) drives one case's output to its target within 10 pA", () => {
+    const device = new AnalyticDevice();
+    const base = analyticConfig(device);
+    const target = device.targetsFor(device.knownOptimumV, [base.cases[0].inputsV])[0];
+    const controller = new Controller();
+    controller.configure({ ...base, gradient: "streaming", stream: { order: 2, tauSamples: 400 }, cases: [{ inputsV: base.cases[0].inputsV, target }], optimiser: "sgd", learningRate: 1e-4 });
+    new CoSimulation(controller, device, quietChain(0, 0)).runUpdates(600, 1e9);
+    const output = controller.caseOutputs()[0];
+    assert.ok(Math.abs(output - target) < 0.01, `output ${output} nA, target ${target} nA`);
+  });
+});
+
+describe("configuration", () => {
+  const device = new AnalyticDevice();
+  const good = analyticConfig(device);
+  const bad: Array<[string, string, Partial<ControllerConfig> | ((c: ControllerConfig) => ControllerConfig)]> = [
+    ["a learning rate of NaN", "LearningRate", { learningRate: NaN }],
+    ["a window of 4 samples", "WindowSamples", { windowSamples: 4 }],
+    ["an amplitude wider than half the range", "AmplitudeV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 2 ? { ...x, amplitudeV: 1 } : x)) })],
+    ["a start outside the range", "InitialV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 3 ? { ...x, initialV: 5 } : x)) })],
+    ["a case input outside its electrode's range", "CaseInputV", (c) => ({ ...c, cases: c.cases.map((x, p) => (p === 1 ? { ...x, inputsV: [9, 0] } : x)) })],
+    ["a class target other than 0 or 1", "Target", { loss: "corrsig" }],
+    ["loss-signal demodulation with a loss that is not MSE", "Gradient", (c) => ({ ...c, loss: "fisher", gradient: "loss-signal", cases: c.cases.map((x, p) => ({ ...x, target: p % 2 })) })],
+    ["an impossible tone plan", "Plan", { tones: { plan: { bandLowHz: 100, bandHighHz: 110 } } }],
+    ["a tone above Nyquist", "ToneBin", (c) => ({ ...c, tones: { explicit: true }, controls: c.controls.map((x, k) => ({ ...x, toneBin: 500 + k })) })],
+    ["saturation limits in the wrong order", "ReadingMax", { reading: { min: 5, max: -5 } }],
+  ];
+
+  for (const [what, field, change] of bad) {
+    test(`${what} is refused naming ${field}, and the running configuration carries on bit-identically`, () => {
+      const controller = new Controller();
+      const twin = new Controller();
+      controller.configure(good);
+      twin.configure(good);
+      const simA = new CoSimulation(controller, device, quietChain());
+      const simB = new CoSimulation(twin, new AnalyticDevice(), quietChain());
+      simA.runUpdates(2, 1e8);
+      simB.runUpdates(2, 1e8);
+      const config = typeof change === "function" ? change(good) : { ...good, ...change };
+      assert.throws(() => controller.configure(config), (error: unknown) => error instanceof ControllerError && error.field === field);
+      for (let n = 0; n < 20_000; n++) {
+        simA.step();
+        simB.step();
+        assert.deepEqual(controller.electrodes(), twin.electrodes());
+      }
+      assert.deepEqual(controller.weights(), twin.weights());
+    });
+  }
+
+  test("a refused array field names its element (control 2)", () => {
+    const controller = new Controller();
+    const config = { ...good, controls: good.controls.map((x, k) => (k === 2 ? { ...x, minV: NaN } : x)) };
+    assert.throws(() => controller.configure(config), (error: unknown) => error instanceof ControllerError && error.field === "MinV" && error.index === 2 && /control 2/.test(error.message));
+  });
+
+  test("an impossible plan names a window that does plan, and that window is accepted", () => {
+    const controller = new Controller();
+    const narrow = { ...good, windowSamples: 200, tones: { plan: { bandLowHz: 100, bandHighHz: 400 } } };
+    let message = "";
+    assert.throws(() => controller.configure(narrow), (error: unknown) => error instanceof ControllerError && ((message = error.message), true));
+    const window = Number(/at least (\d+) samples/.exec(message)?.[1]);
+    assert.ok(window > 200, message);
+    controller.configure({ ...narrow, windowSamples: window });
+    assert.equal(controller.toneBins().length, device.controlCount);
+  });
+
+  test("the published 25/45/65/95/115 Hz tones are reported as hit by intermodulation (65, 95 and 115 Hz)", () => {
+    const controller = new Controller();
+    const bins = [10, 18, 26, 38, 46]; // at 5 kHz over 2000 samples
+    controller.configure({ ...good, windowSamples: 2000, tones: { explicit: true }, guardBins: 0, controls: good.controls.map((x, k) => ({ ...x, toneBin: bins[k] })) });
+    const hits = controller.toneHits();
+    for (const k of [2, 3, 4]) assert.notEqual(hits[k] & 4, 0, `tone ${bins[k]} should be hit by a third-order product`);
+    assert.ok(controller.status().hitTones >= 3);
+  });
+});
+
+describe("safety", () => {
+  test("NaN readings never reach the weights: 20 spoiled windows are discarded and counted, a fault raised at 16", () => {
+    const device = new AnalyticDevice();
+    const controller = new Controller();
+    controller.configure(analyticConfig(device, { settleSamples: 0 }));
+    const start = Float32Array.from(controller.weights());
+    let faults = 0;
+    for (let n = 0; n < 20 * 1000; n++) {
+      const events = controller.step(n % 1000 === 500 ? NaN : 1);
+      if (events & L.Event.Fault) faults++;
+    }
+    const status = controller.status();
+    assert.equal(status.discardedWindows, 20);
+    assert.equal(status.updates, 0);
+    assert.equal(faults, 5); // the 16th to the 20th discard in a row
+    assert.deepEqual(controller.weights(), start);
+  });
+
+  test("fuzz: 1e6 hostile readings over random configurations and call orders: no trap, no voltage out of range, weights finite", () => {
+    const rng = new Rng(2024);
+    const controller = new Controller();
+    const hostile = [NaN, Infinity, -Infinity, 3.4e38, -3.4e38, 1e-45, -1e-45, 0, 1e12, -1e12];
+    let config: ControllerConfig | undefined;
+    let checked = 0;
+    const randomConfig = (): ControllerConfig => {
+      const controls = 1 + Math.floor(rng.uniform() * 12);
+      const inputs = Math.floor(rng.uniform() * 3);
+      const cases = 1 + Math.floor(rng.uniform() * 4);
+      const lossName = (["mse", "corrsig", "fisher"] as const)[Math.floor(rng.uniform() * 3)];
+      return {
+        sampleRateHz: 1000 + rng.uniform() * 1e5,
+        windowSamples: 64 + Math.floor(rng.uniform() * 200),
+        settleSamples: Math.floor(rng.uniform() * 5),
+        tones: { explicit: true },
+        controls: Array.from({ length: controls }, (_, k) => {
+          const low = rng.between(-10, 1);
+          const high = low + rng.between(1e-3, 5);
+          return { toneBin: k + 1, minV: low, maxV: high, amplitudeV: rng.between(1e-6, (high - low) / 2), initialV: rng.between(low, high) };
+        }),
+        inputs: Array.from({ length: inputs }, () => ({ minV: -1, maxV: 1 })),
+        cases: Array.from({ length: cases }, (_, p) => ({ inputsV: Array.from({ length: inputs }, () => rng.between(-1, 1)), target: lossName === "mse" ? rng.between(-5, 5) : p % 2 })),
+        loss: cases < 2 && lossName !== "mse" ? "mse" : lossName,
+        optimiser: (["sgd", "momentum", "adam"] as const)[Math.floor(rng.uniform() * 3)],
+        learningRate: 10 ** rng.between(-6, 3),
+        gradient: (["jacobian", "loss-signal", "streaming"] as const)[Math.floor(rng.uniform() * 3)],
+        demodulation: rng.uniform() < 0.5 ? "projection" : "magnitude-sign",
+        calibrationWindows: Math.floor(rng.uniform() * 3),
+        lag: { delaySamples: rng.between(0, 20), cornerHz: rng.uniform() < 0.5 ? 0 : rng.between(10, 1000) },
+        reading: { min: -rng.between(1, 1e6), max: rng.between(1, 1e6) },
+      };
+    };
+    for (let n = 0; n < 1_000_000; n++) {
+      if (n % 50_000 === 0) {
+        const candidate = randomConfig();
+        if (rng.uniform() < 0.3) candidate.learningRate = NaN; // a bad configure in the middle
+        try {
+          controller.configure(candidate);
+          config = candidate;
+        } catch (error) {
+          assert.ok(error instanceof ControllerError);
+        }
+      }
+      if (n % 100_003 === 0 && config) {
+        const blob = controller.save();
+        blob[Math.floor(rng.uniform() * blob.length)] ^= 1 << Math.floor(rng.uniform() * 8);
+        assert.throws(() => controller.load(blob), ControllerError);
+      }
+      const r = rng.uniform();
+      const reading = r < 0.05 ? hostile[Math.floor(rng.uniform() * hostile.length)] : r < 0.5 ? rng.between(-10, 10) : rng.normal() * 10 ** rng.between(-40, 40);
+      controller.step(reading);
+      if (!config) continue;
+      const volts = controller.electrodes();
+      config.controls.forEach((c, k) => {
+        if (!(volts[k] >= Math.fround(c.minV) && volts[k] <= Math.fround(c.maxV))) assert.fail(`sample ${n}: control ${k} at ${volts[k]} V outside [${c.minV}, ${c.maxV}]`);
+      });
+      config.inputs.forEach((c, i) => {
+        const v = volts[config!.controls.length + i];
+        if (!(v >= c.minV && v <= c.maxV)) assert.fail(`sample ${n}: input ${i} at ${v} V outside its range`);
+      });
+      checked++;
+    }
+    for (const w of controller.weights()) assert.ok(Number.isFinite(w));
+    assert.ok(checked > 900_000);
+  });
+});
+
+describe("checkpoints", () => {
+  const device = new AnalyticDevice();
+  const trained = () => {
+    const controller = new Controller();
+    controller.configure(analyticConfig(device, { lag: { delaySamples: 2, cornerHz: 1500 } }));
+    new CoSimulation(controller, device, quietChain()).runUpdates(5, 1e8);
+    return controller;
+  };
+
+  test("a saved blob restores the weights, the optimiser and the counters exactly in a fresh controller", () => {
+    const source = trained();
+    const blob = source.save();
+    const restored = new Controller();
+    restored.configure(analyticConfig(device, { lag: { delaySamples: 2, cornerHz: 1500 } }));
+    restored.load(blob);
+    assert.deepEqual(restored.weights(), source.weights());
+    assert.equal(restored.status().updates, 5);
+    assert.deepEqual(restored.save(), blob);
+  });
+
+  test("every single-bit flip of a saved blob is refused, and the current state is kept", () => {
+    const controller = trained();
+    const blob = controller.save();
+    const weights = Float32Array.from(controller.weights());
+    for (let bit = 0; bit < blob.length * 8; bit++) {
+      const corrupt = blob.slice();
+      corrupt[bit >> 3] ^= 1 << (bit & 7);
+      assert.throws(() => controller.load(corrupt), ControllerError, `bit ${bit}`);
+    }
+    assert.deepEqual(controller.weights(), weights);
+  });
+
+  test("a blob for another number of controls is refused", () => {
+    const other = new Controller();
+    const small = new AnalyticDevice({ controlCount: 3 });
+    other.configure(analyticConfig(small));
+    assert.throws(() => other.load(trained().save()), ControllerError);
+  });
+});
+
+describe("the release module", () => {
+  const bytes = readFileSync(RELEASE_WASM);
+  const module = new WebAssembly.Module(bytes);
+
+  test("has no imports, fits 8 KiB and one 64 KiB page", () => {
+    assert.deepEqual(WebAssembly.Module.imports(module), []);
+    assert.ok(bytes.length <= 8192, `${bytes.length} bytes`);
+    const instance = new WebAssembly.Instance(module, {});
+    assert.equal((instance.exports.memory as WebAssembly.Memory).buffer.byteLength, 65536);
+    assert.ok(((instance.exports.MEMORY_USED as WebAssembly.Global).value as number) <= 65536);
+  });
+
+  test("supports 64 controls and 16 input cases in that page", () => {
+    assert.ok(L.MAX_CONTROLS >= 64 && L.MAX_CASES >= 16);
+    const device = new AnalyticDevice({ controlCount: 64 });
+    const controller = new Controller(module);
+    const base = analyticConfig(device);
+    controller.configure({
+      ...base,
+      windowSamples: 4096,
+      tones: { explicit: true },
+      controls: base.controls.map((c, k) => ({ ...c, toneBin: 100 + k })),
+      cases: Array.from({ length: 16 }, (_, p) => base.cases[p % base.cases.length]),
+    });
+    const sim = new CoSimulation(controller, device, quietChain(0, 0));
+    sim.run(5000);
+    assert.equal(controller.caseCount, 16);
+  });
+
+  test("allocates nothing: no allocator or memory.grow in the module, nothing written above its static buffers", () => {
+    const debugText = readFileSync(RELEASE_WASM.replace("hge.wasm", "hge.debug.wat"), "utf8");
+    assert.doesNotMatch(debugText, /memory\.grow|__new|__alloc|__renew/);
+    const device = new AnalyticDevice();
+    const controller = new Controller(module);
+    const memory = new Uint8Array((controller.exports.memory as WebAssembly.Memory).buffer);
+    const end = (controller.exports.MEMORY_USED as WebAssembly.Global).value as number;
+    controller.configure(analyticConfig(device, { calibrationWindows: 1 }));
+    new CoSimulation(controller, device, quietChain()).runUpdates(3, 1e8);
+    controller.load(controller.save());
+    assert.ok(memory.subarray(end).every((b) => b === 0), "bytes above MEMORY_USED were written");
+  });
+});
