@@ -2,10 +2,11 @@
 // on (ACTIVE). validate() checks every field and names the first bad one; only a block that
 // passes is copied, so a failed configure leaves the previous configuration running.
 import {
-  Field, ToneMode, Loss, Gradient, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS,
+  Field, ToneMode, Loss, Gradient, Perturbation, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS,
   MAX_CONTROLS, MAX_INPUTS, MAX_CASES, TONE_BIN_WORD, AMPLITUDE_WORD, MIN_WORD, MAX_WORD,
   INITIAL_WORD, TRAINABLE_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
 } from "./layout";
+import { codePeriod } from "./perturb";
 
 export const CONFIG = memory.data(CONFIG_WORDS << 2, 16);
 export const ACTIVE = memory.data(CONFIG_WORDS << 2, 16);
@@ -24,30 +25,30 @@ export let errorIndex: i32 = 0;
 @inline function within(x: f32, low: f32, high: f32): bool { return x >= low && x <= high; } // false for NaN
 
 // Every header field must hold a valid value, used or not: low and high bounds (inclusive)
-// per field id 1..30, compared as f32 (exact for the i32 fields' ranges).
+// per field id 1..31, compared as f32 (exact for the i32 fields' ranges).
 const F32_FIELDS: u32 = (1 << Field.SampleRateHz) | (1 << Field.BandLowHz) | (1 << Field.BandHighHz) |
   (1 << Field.MarginScale) | (1 << Field.LearningRate) | (1 << Field.Beta1) | (1 << Field.Beta2) |
   (1 << Field.Epsilon) | (1 << Field.LagDelaySamples) | (1 << Field.LagCornerHz) |
-  (1 << Field.StreamTauSamples) | (1 << Field.ReadingMin) | (1 << Field.ReadingMax);
+  (1 << Field.StreamTauSamples) | (1 << Field.ReadingMin) | (1 << Field.ReadingMax) | (1 << Field.SpsaStability);
 const BELOW_ONE: f32 = 0.99999994; // the largest f32 < 1
 const TINY: f32 = 1e-30;
 // prettier-ignore
 const LOW = memory.data<f32>([0,
   <f32>CONFIG_VERSION, 1, 8, 0, 1, 0, 1, 0, 0, 0, //     Version .. BandHighHz
   0, 0, TINY, 0, TINY, 0, 0, TINY, 0, 0, //         GuardBins .. Gradient
-  0, 0, 0, 0, 1, 1, -1e12, -1e12, 1, 1]); //        Demodulation .. Seed
+  0, 0, 0, 0, 1, 1, -1e12, -1e12, 1, 1, 0]); //     Demodulation .. SpsaStability
 // prettier-ignore
 const HIGH = memory.data<f32>([0,
   <f32>CONFIG_VERSION, 1e9, <f32>MAX_WINDOW_SAMPLES, 16777216, <f32>MAX_CONTROLS, <f32>MAX_INPUTS, <f32>MAX_CASES, 1, 1e9, 1e9,
   64, 2, 1e30, 2, 1e30, BELOW_ONE, BELOW_ONE, 1e30, <f32>(PERTURBATION_KINDS - 1), 2,
-  1, 1e6, 1e9, 1024, 4, 1e9, 1e12, 1e12, <f32>MAX_WINDOW_SAMPLES, 16777216]);
+  1, 1e6, 1e9, 1024, 4, 1e9, 1e12, 1e12, <f32>MAX_WINDOW_SAMPLES, 16777216, 1e9]);
 
 /** Returns 0 if the block at CONFIG is valid, else the id of the first invalid field
  *  (errorIndex names the element of an array field). Reads nothing outside the block. */
 export function validate(): i32 {
   const b = CONFIG;
   errorIndex = 0;
-  for (let field = Field.Version; field <= Field.Seed; field++) {
+  for (let field = Field.Version; field <= Field.SpsaStability; field++) {
     const value: f32 = (F32_FIELDS >> field) & 1 ? configF32(b, field) : <f32>configI32(b, field);
     if (!within(value, load<f32>(LOW + (field << 2)), load<f32>(HIGH + (field << 2)))) return field;
   }
@@ -63,10 +64,13 @@ export function validate(): i32 {
   const inputs = configI32(b, Field.InputCount);
   const cases = configI32(b, Field.CaseCount);
   const toneMode = configI32(b, Field.ToneMode);
+  const perturbation = configI32(b, Field.Perturbation);
+  // a code's window holds whole periods of it
+  if (window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
 
   for (let k = 0; k < controls; k++) {
     errorIndex = k;
-    if (toneMode == ToneMode.Explicit) {
+    if (toneMode == ToneMode.Explicit && perturbation == Perturbation.Sinusoid) {
       const bin = load<i32>(wordAddress(b, TONE_BIN_WORD, k));
       if (bin < 1 || bin > (window - 1) >> 1) return Field.ToneBin; // below Nyquist
       for (let j = 0; j < k; j++) if (load<i32>(wordAddress(b, TONE_BIN_WORD, j)) == bin) return Field.ToneBin;

@@ -8,8 +8,6 @@ export const MAX_CONTROLS = 128;
 export const MAX_INPUTS = 8;
 export const MAX_CASES = 16;
 export const MAX_ELECTRODES = MAX_CONTROLS + MAX_INPUTS;
-/** Samples per process() call (readings in, electrode voltages out). */
-export const MAX_BLOCK_SAMPLES = 16;
 
 export const CONFIG_VERSION = 1;
 // Every header field must hold a valid value, whether the configuration uses it or not.
@@ -47,6 +45,7 @@ export enum Field {
   ReadingMax = 28, //        f32  readings at or above are saturated
   ChipSamples = 29, //       i32  code perturbations: samples per chip
   Seed = 30, //              i32  code perturbations: random seed, 1..2^24
+  SpsaStability = 31, //     f32  SPSA: gains a/(k+1+A)^0.602 and c/(k+1)^0.101; this is A
   // per-control arrays, MAX_CONTROLS words each; the error index names the control
   ToneBin = 32, //           i32  cycles per window (ToneMode.Explicit); the plan is written here otherwise
   AmplitudeV = 33, //        f32  perturbation amplitude (peak), 0 < a <= (max-min)/2
@@ -63,14 +62,14 @@ export enum Field {
   // codes that are not fields of the block
   Plan = 60, //              the tone planner found no plan (see PLAN_MIN_WINDOW in the status)
   Checkpoint = 61, //        load(): the blob is corrupt, foreign or for another configuration
-  Block = 62, //             process(): n outside 1..MAX_BLOCK_SAMPLES
 }
 
 export enum ToneMode { Plan = 0, Explicit = 1 }
 export enum Loss { MSE = 0, Corrsig = 1, Fisher = 2 }
 export enum Optimiser { SGD = 0, Momentum = 1, Adam = 2 }
-export enum Perturbation { Sinusoid = 0 }
-export const PERTURBATION_KINDS = 1;
+/** Sinusoid: one planned tone per control (homodyne). The others are ±1 chips (perturb.ts). */
+export enum Perturbation { Sinusoid = 0, Sequential = 1, SPSA = 2, Random = 3, Walsh = 4 }
+export const PERTURBATION_KINDS = 5;
 /** Jacobian: one Jacobian row per case, loss chain-ruled (any loss).
  *  LossSignal: demodulate the per-sample loss directly, MGD style (MSE only).
  *  Streaming: no windows: the loss signal of case 0 through cascaded low-passes,

@@ -7,6 +7,7 @@ import { NCO_SIN, NCO_COS, sineTurns } from "./nco";
 
 const SUM_SIN = memory.data(MAX_CONTROLS << 2); // Σ (v − v0)·sin over the window
 const SUM_COS = memory.data(MAX_CONTROLS << 2); // Σ (v − v0)·cos
+const SUM_REF = memory.data(MAX_CONTROLS << 2); // Σ sin: removes the window's mean exactly
 const LAG_COS = memory.data(MAX_CONTROLS << 2); // 1/H of the chain at each tone (real,
 const LAG_SIN = memory.data(MAX_CONTROLS << 2); //   imaginary part)
 const FREQUENCY = memory.data(MAX_CONTROLS << 2); // tone frequency, Hz
@@ -22,6 +23,8 @@ let toneCount: i32 = 0;
 let windowSamples: i32 = 1;
 let samplesInWindow: i32 = 0;
 let reference: f32 = 0; // first value of the window: keeps the f32 sums free of the DC level
+let sum: f32 = 0; //       Σ (v − v0)
+let energy: f32 = 1; //    Σ r² over a window per unit amplitude (perturb.ts: codeEnergy)
 let streamOrder: i32 = 1;
 let streamAlpha: f32 = 1; // 1 / time constant in samples
 let streamMean: f32 = 0;
@@ -30,9 +33,10 @@ let streamStarted = false;
 export let lagDelaySamples: f32 = 0;
 export let lagCornerHz: f32 = 0;
 
-export function lockinConfigure(count: i32, window: i32, sampleRateHz: f32, bins: usize, order: i32, tauSamples: f32): void {
+export function lockinConfigure(count: i32, window: i32, sampleRateHz: f32, bins: usize, order: i32, tauSamples: f32, referenceEnergy: f32): void {
   toneCount = count;
   windowSamples = window;
+  energy = referenceEnergy;
   streamOrder = order;
   streamAlpha = tauSamples >= 1 ? 1 / tauSamples : 1;
   for (let k = 0; k < count; k++) {
@@ -48,8 +52,10 @@ export function lockinConfigure(count: i32, window: i32, sampleRateHz: f32, bins
 
 export function lockinReset(): void {
   samplesInWindow = 0;
+  sum = 0;
   memory.fill(SUM_SIN, 0, toneCount << 2);
   memory.fill(SUM_COS, 0, toneCount << 2);
+  memory.fill(SUM_REF, 0, toneCount << 2);
 }
 
 /** One sample of the signal, multiplied by the references of the voltages it answers. */
@@ -57,20 +63,25 @@ export function lockinReset(): void {
   if (samplesInWindow == 0) reference = value;
   samplesInWindow++;
   const v = value - reference;
+  sum += v;
   for (let k = 0; k < toneCount; k++) {
     const offset = <usize>k << 2;
-    store<f32>(SUM_SIN + offset, load<f32>(SUM_SIN + offset) + v * load<f32>(NCO_SIN + offset));
+    const r = load<f32>(NCO_SIN + offset);
+    store<f32>(SUM_SIN + offset, load<f32>(SUM_SIN + offset) + v * r);
     store<f32>(SUM_COS + offset, load<f32>(SUM_COS + offset) + v * load<f32>(NCO_COS + offset));
+    store<f32>(SUM_REF + offset, load<f32>(SUM_REF + offset) + r);
   }
 }
 
-/** ∂signal/∂control for tone k perturbed with peak amplitude `amplitude`, from the window.
- *  The reading answers r = |H| a g sin(θ − φ) (chain response H = |H| e^{−jφ}); then
- *  g = 2 (X cos φ − Y sin φ) / (|H| a W), with LAG_COS + j LAG_SIN = e^{jφ} / |H|. */
+/** ∂signal/∂control k perturbed with peak amplitude `amplitude`, from the window. For a
+ *  tone the reading answers r = |H| a g sin(θ − φ) (chain response H = |H| e^{−jφ}); then
+ *  g = (X cos φ − Y sin φ) / (|H| a Σsin²), with LAG_COS + j LAG_SIN = e^{jφ} / |H|. Codes
+ *  have no quadrature and no lag: g = X / (a Σr²). X is taken about the window's mean. */
 export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32 {
   const offset = <usize>k << 2;
-  const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
-  const scale: f32 = 2 / (amplitude * <f32>windowSamples);
+  const x = load<f32>(SUM_SIN + offset) - (sum / <f32>windowSamples) * load<f32>(SUM_REF + offset);
+  const y = load<f32>(SUM_COS + offset);
+  const scale: f32 = 1 / (amplitude * energy);
   if (demodulation == Demodulation.MagnitudeSign) {
     const magnitude = Mathf.sqrt(x * x + y * y) * scale;
     return x >= 0 ? magnitude : -magnitude;

@@ -3,6 +3,7 @@
 // finite gradient; the weights are therefore always finite and inside their ranges.
 import { MAX_CONTROLS, Field, Optimiser, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "./layout";
 import { ACTIVE, configI32, configF32, wordAddress } from "./config";
+import { exponentialOf } from "./loss";
 
 /** Control voltages being learned (f32 per control). */
 export const WEIGHTS = memory.data(MAX_CONTROLS << 2);
@@ -35,10 +36,20 @@ export function optimiserRestore(power1: f32, power2: f32): void {
   beta2Power = power2;
 }
 
-/** One step downhill along `gradient` (f32 per control). */
-export function optimiserStep(count: i32, gradient: usize): void {
+/** base^exponent for base >= 1: e^(exponent · ln base), ln from the atanh series of the
+ *  mantissa (relative error < 1e-6), e^x from loss.ts. For SPSA's gain sequences. */
+export function powerOf(base: f32, exponent: f32): f32 {
+  const bits = reinterpret<i32>(base);
+  const mantissa = reinterpret<f32>((bits & 0x007FFFFF) | 0x3F800000); // in [1, 2)
+  const s = (mantissa - 1) / (mantissa + 1), s2 = s * s; //              s <= 1/3
+  const logMantissa: f32 = <f32>2 * s * (1 + s2 * (<f32>(1.0 / 3) + s2 * (<f32>0.2 + s2 * (<f32>(1.0 / 7) + s2 * <f32>(1.0 / 9)))));
+  return exponentialOf(exponent * (<f32>((bits >> 23) - 127) * <f32>0.6931472 + logMantissa));
+}
+
+/** One step downhill along `gradient` (f32 per control), the learning rate times `gain`. */
+export function optimiserStep(count: i32, gradient: usize, gain: f32): void {
   const kind = configI32(ACTIVE, Field.Optimiser);
-  const rate = configF32(ACTIVE, Field.LearningRate);
+  const rate = configF32(ACTIVE, Field.LearningRate) * gain;
   const beta1 = configF32(ACTIVE, Field.Beta1), beta2 = configF32(ACTIVE, Field.Beta2);
   const epsilon = configF32(ACTIVE, Field.Epsilon);
   beta1Power *= beta1;

@@ -3,17 +3,18 @@
 // feeds the lock-in, walks settle → acquire → next input case → loss → update, and writes
 // the next electrode voltages, each inside its electrode's range.
 import {
-  MAX_CONTROLS, MAX_CASES, MAX_INPUTS, MAX_ELECTRODES, STATUS_WORDS, Field, Gradient, Event, Status,
+  MAX_CONTROLS, MAX_CASES, MAX_INPUTS, MAX_ELECTRODES, STATUS_WORDS, Field, Gradient, Event, Status, Perturbation,
   AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
 } from "./layout";
 import { ACTIVE, configI32, configF32, wordAddress } from "./config";
-import { ncoConfigure, ncoAdvance, NCO_SIN } from "./nco";
+import { ncoConfigure, NCO_SIN } from "./nco";
+import { perturbConfigure, perturbRestart, perturbAdvance, codeEnergy } from "./perturb";
 import {
   lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
   lockinCalibrate, lockinStream, lockinStreamDerivative, lagDelaySamples, lagCornerHz,
 } from "./lockin";
 import { evaluateLoss } from "./loss";
-import { WEIGHTS, optimiserReset, optimiserStep, clampTo } from "./optim";
+import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
 /** Voltages to write now: controls, then inputs. */
 export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
@@ -30,13 +31,15 @@ export const GRADIENT = memory.data(MAX_CONTROLS << 2);
 export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
 /** Where each control's perturbation is centred: its weight, moved inward near a bound. */
 const CENTER = memory.data(MAX_CONTROLS << 2);
+/** Each control's perturbation amplitude now (SPSA shrinks it as c/(k+1)^0.101). */
+const AMPLITUDE = memory.data(MAX_CONTROLS << 2);
 
 const FAULT_AFTER_DISCARDS = 16;
 const enum Stage { Settle, Acquire }
 
 let configured = false;
 let controls = 0, inputs = 0, cases = 0, windowSamples = 1, settleSamples = 0;
-let gradientMode = 0, demodulation = 0, lossKind = 0;
+let gradientMode = 0, demodulation = 0, lossKind = 0, perturbation = 0;
 let sampleRateHz: f32 = 1, readingMin: f32 = 0, readingMax: f32 = 0, marginScale: f32 = 1;
 let stage = Stage.Settle;
 let caseIndex = 0, samplesInStage = 0, calibrationEpochsLeft = 0;
@@ -63,12 +66,16 @@ export function trainerStart(bins: usize): void {
   readingMin = configF32(ACTIVE, Field.ReadingMin);
   readingMax = configF32(ACTIVE, Field.ReadingMax);
   marginScale = configF32(ACTIVE, Field.MarginScale);
+  perturbation = configI32(ACTIVE, Field.Perturbation);
+  const tones = perturbation == Perturbation.Sinusoid;
   memory.copy(TONE_BINS, bins, <usize>controls << 2);
   ncoConfigure(controls, windowSamples, TONE_BINS);
+  perturbConfigure(perturbation, controls, configI32(ACTIVE, Field.ChipSamples), configI32(ACTIVE, Field.Seed));
   lockinConfigure(controls, windowSamples, sampleRateHz, TONE_BINS,
-    configI32(ACTIVE, Field.StreamOrder), configF32(ACTIVE, Field.StreamTauSamples));
-  lockinSetLag(configF32(ACTIVE, Field.LagDelaySamples), configF32(ACTIVE, Field.LagCornerHz), sampleRateHz);
-  calibrationEpochsLeft = gradientMode == Gradient.Streaming ? 0 : configI32(ACTIVE, Field.CalibrationWindows);
+    configI32(ACTIVE, Field.StreamOrder), configF32(ACTIVE, Field.StreamTauSamples), codeEnergy(windowSamples));
+  // codes are demodulated as they are sent: no lag model, nothing to calibrate
+  lockinSetLag(tones ? configF32(ACTIVE, Field.LagDelaySamples) : 0, tones ? configF32(ACTIVE, Field.LagCornerHz) : 0, sampleRateHz);
+  calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationWindows);
   optimiserReset(controls);
   memory.fill(STATUS, 0, STATUS_WORDS << 2);
   memory.fill(CASE_OUTPUTS, 0, MAX_CASES << 2);
@@ -83,8 +90,10 @@ export function trainerStart(bins: usize): void {
 
 /** After the weights or the lag changed from outside (a loaded checkpoint). */
 export function trainerRefresh(): void {
+  const shrink: f32 = perturbation == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
   for (let k = 0; k < controls; k++) {
-    const a = load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k));
+    const a = load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
+    store<f32>(AMPLITUDE + (k << 2), a);
     const low = load<f32>(wordAddress(ACTIVE, MIN_WORD, k)) + a;
     const high = load<f32>(wordAddress(ACTIVE, MAX_WORD, k)) - a;
     store<f32>(CENTER + (k << 2), clampTo(load<f32>(WEIGHTS + (k << 2)), low, high));
@@ -141,7 +150,7 @@ function windowSample(reading: f32): i32 {
   } else {
     const row = JACOBIAN + (<usize>caseIndex * MAX_CONTROLS << 2);
     for (let k = 0; k < controls; k++) {
-      store<f32>(row + (k << 2), lockinDerivative(k, load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)), demodulation));
+      store<f32>(row + (k << 2), lockinDerivative(k, load<f32>(AMPLITUDE + (k << 2)), demodulation));
     }
   }
   if (caseIndex + 1 < cases) {
@@ -160,6 +169,7 @@ function beginWindow(): void {
   windowBad = false;
   readingSum = 0;
   lockinReset();
+  perturbRestart();
 }
 
 /** A bad reading spoiled the window: it never reaches the weights; measure again. */
@@ -216,7 +226,10 @@ function update(): i32 {
       return 0;
     }
   }
-  optimiserStep(controls, GRADIENT);
+  // SPSA's gain sequence (Spall 1998): a_k = a / (k + 1 + A)^0.602
+  const gain: f32 = perturbation == Perturbation.SPSA
+    ? powerOf(<f32>statusI32(Status.Updates) + 1 + configF32(ACTIVE, Field.SpsaStability), -0.602) : 1;
+  optimiserStep(controls, GRADIENT, gain);
   bump(Status.Updates);
   trainerRefresh();
   return Event.UpdateDone;
@@ -244,18 +257,19 @@ function streamSample(reading: f32): i32 {
   store<f32>(CASE_OUTPUTS, mean);
   setStatusF32(Status.Loss, (mean - caseTarget) * (mean - caseTarget));
   for (let k = 0; k < controls; k++) {
-    store<f32>(GRADIENT + (<usize>k << 2), lockinStreamDerivative(k, load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k))));
+    store<f32>(GRADIENT + (<usize>k << 2), lockinStreamDerivative(k, load<f32>(AMPLITUDE + (k << 2))));
   }
   return Event.WindowDone | update();
 }
 
-/** Next voltages: each control's tone around its centre, inside its range by construction
- *  (|a| <= distance from centre to either bound); the clamp only absorbs f32 rounding. */
+/** Next voltages: each control's perturbation around its centre, inside its range by
+ *  construction (|a·r| <= distance from centre to either bound); the clamp only absorbs f32
+ *  rounding. */
 function writeElectrodes(): void {
-  ncoAdvance();
+  perturbAdvance();
   for (let k = 0; k < controls; k++) {
     const offset = <usize>k << 2;
-    const v = load<f32>(CENTER + offset) + load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * load<f32>(NCO_SIN + offset);
+    const v = load<f32>(CENTER + offset) + load<f32>(AMPLITUDE + offset) * load<f32>(NCO_SIN + offset);
     store<f32>(ELECTRODES + offset, clampTo(v, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k))));
   }
 }

@@ -12,6 +12,7 @@ export type LossName = "mse" | "corrsig" | "fisher";
 export type OptimiserName = "sgd" | "momentum" | "adam";
 export type GradientName = "jacobian" | "loss-signal" | "streaming";
 export type DemodulationName = "projection" | "magnitude-sign";
+export type PerturbationName = "sinusoid" | "sequential" | "spsa" | "random" | "walsh";
 
 export interface ControlConfig {
   amplitudeV: number;
@@ -40,6 +41,8 @@ export interface ControllerConfig {
   beta2?: number;
   epsilon?: number;
   gradient?: GradientName;
+  /** Sinusoids (default) or a ±1 code: sequential differences, SPSA, random (CDMA), Walsh. */
+  perturbation?: PerturbationName;
   demodulation?: DemodulationName;
   lag?: { delaySamples: number; cornerHz: number };
   calibrationWindows?: number;
@@ -48,12 +51,15 @@ export interface ControllerConfig {
   reading: { min: number; max: number };
   /** Code perturbations: samples per chip, and the seed of random codes (1..2^24). */
   chipSamples?: number;
+  /** Spall's stability constant A of the SPSA gain a/(k+1+A)^0.602. */
+  spsaStability?: number;
   seed?: number;
 }
 
 const lossCode: Record<LossName, number> = { mse: L.Loss.MSE, corrsig: L.Loss.Corrsig, fisher: L.Loss.Fisher };
 const optimiserCode: Record<OptimiserName, number> = { sgd: L.Optimiser.SGD, momentum: L.Optimiser.Momentum, adam: L.Optimiser.Adam };
 const gradientCode: Record<GradientName, number> = { jacobian: L.Gradient.Jacobian, "loss-signal": L.Gradient.LossSignal, streaming: L.Gradient.Streaming };
+const perturbationCode: Record<PerturbationName, number> = { sinusoid: L.Perturbation.Sinusoid, sequential: L.Perturbation.Sequential, spsa: L.Perturbation.SPSA, random: L.Perturbation.Random, walsh: L.Perturbation.Walsh };
 const demodulationCode: Record<DemodulationName, number> = { projection: L.Demodulation.Projection, "magnitude-sign": L.Demodulation.MagnitudeSign };
 
 /** The module refused something; `field` is the name in assembly/layout.ts. */
@@ -84,10 +90,9 @@ type Exports = {
   memory: WebAssembly.Memory;
   configure(): number;
   step(reading: number): number;
-  process(n: number): number;
   save(): number;
   load(bytes: number): number;
-} & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "READINGS" | "BLOCK", WebAssembly.Global>;
+} & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "MEMORY_USED", WebAssembly.Global>;
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -136,7 +141,6 @@ export class Controller {
     f[Field.Beta1] = config.beta1 ?? 0.9;
     f[Field.Beta2] = config.beta2 ?? 0.999;
     f[Field.Epsilon] = config.epsilon ?? 1e-8;
-    i[Field.Perturbation] = L.Perturbation.Sinusoid;
     i[Field.Gradient] = gradientCode[config.gradient ?? "jacobian"] ?? -1;
     i[Field.Demodulation] = demodulationCode[config.demodulation ?? "projection"] ?? -1;
     f[Field.LagDelaySamples] = config.lag?.delaySamples ?? 0;
@@ -146,6 +150,8 @@ export class Controller {
     f[Field.StreamTauSamples] = config.stream?.tauSamples ?? config.windowSamples;
     i[Field.ChipSamples] = config.chipSamples ?? 1;
     i[Field.Seed] = config.seed ?? 1;
+    f[Field.SpsaStability] = config.spsaStability ?? 10;
+    i[Field.Perturbation] = perturbationCode[config.perturbation ?? "sinusoid"] ?? -1;
     f[Field.ReadingMin] = config.reading.min;
     f[Field.ReadingMax] = config.reading.max;
     config.controls.forEach((c, k) => {
@@ -239,7 +245,7 @@ export class Controller {
 
   /** Restores a blob from save(); throws (and keeps the current state) if it is refused. */
   load(blob: Uint8Array): void {
-    const capacity = (10 + 3 * L.MAX_CONTROLS + 1) * 4;
+    const capacity = (11 + 3 * L.MAX_CONTROLS + 1) * 4;
     if (blob.length > capacity) throw new ControllerError(Field.Checkpoint, "Checkpoint", -1, `checkpoint refused: ${blob.length} bytes is larger than any blob (${capacity})`);
     new Uint8Array(this.exports.memory.buffer, this.address("CHECKPOINT"), blob.length).set(blob);
     if (this.exports.load(blob.length) !== 0) {

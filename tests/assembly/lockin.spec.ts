@@ -15,7 +15,7 @@ const AMPLITUDE: f32 = 0.02;
 function setUp(): void {
   for (let k = 0; k < TONES; k++) store<i32>(BINS + (k << 2), TONE_BINS[k]);
   ncoConfigure(TONES, WINDOW, BINS);
-  lockinConfigure(TONES, WINDOW, SAMPLE_RATE, BINS, 1, 1);
+  lockinConfigure(TONES, WINDOW, SAMPLE_RATE, BINS, 1, 1, <f32>WINDOW / 2); // Σ sin² over a window
 }
 
 /** Feeds one window of dc + Σ a·g_k·|H_k| sin(θ_k − φ_k): the response of a chain with a

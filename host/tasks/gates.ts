@@ -1,0 +1,102 @@
+// The six 2-input Boolean gates as DNPU tasks, with brains-py's input levels and losses.
+// Inputs (−0.5, −0.5), (−0.5, 1), (1, −0.5), (1, 1) on a [−1, 1] scale are mapped linearly
+// to each input electrode's range; targets are 0/1; success = a threshold separates the classes.
+
+import { checkTaskShape, levelToVolts, type Task } from './task.ts';
+
+export const GATE_NAMES = ['AND', 'OR', 'NAND', 'NOR', 'XOR', 'XNOR'] as const;
+export type GateName = (typeof GATE_NAMES)[number];
+
+/** The four input cases on the [−1, 1] scale, in brains-py order. */
+export const BOOLEAN_INPUT_LEVELS: ReadonlyArray<readonly [number, number]> = [
+  [-0.5, -0.5],
+  [-0.5, 1],
+  [1, -0.5],
+  [1, 1],
+];
+
+const TRUTH_TABLES: Record<GateName, number[]> = {
+  AND: [0, 0, 0, 1],
+  OR: [0, 1, 1, 1],
+  NAND: [1, 1, 1, 0],
+  NOR: [1, 0, 0, 0],
+  XOR: [0, 1, 1, 0],
+  XNOR: [1, 0, 0, 1],
+};
+
+/**
+ * (min output of class 1 − max output of class 0) / (max − min of all outputs): positive when
+ * a threshold separates the classes, 1 when each class collapses to a point. −Infinity for
+ * a degenerate labelling or identical outputs.
+ */
+export function gateMargin(outputs: ArrayLike<number>, targets: ArrayLike<number>): number {
+  let lowestOne = Infinity;
+  let highestZero = -Infinity;
+  let lowest = Infinity;
+  let highest = -Infinity;
+  for (let p = 0; p < targets.length; p++) {
+    const y = outputs[p];
+    if (targets[p] > 0.5) lowestOne = Math.min(lowestOne, y);
+    else highestZero = Math.max(highestZero, y);
+    lowest = Math.min(lowest, y);
+    highest = Math.max(highest, y);
+  }
+  const span = highest - lowest;
+  if (!(span > 0) || lowestOne === Infinity || highestZero === -Infinity) return -Infinity;
+  return (lowestOne - highestZero) / span;
+}
+
+/** Solved when the classes are separated by at least marginFraction of the outputs' span. */
+export function gateSolved(outputs: ArrayLike<number>, targets: ArrayLike<number>, marginFraction: number): boolean {
+  return gateMargin(outputs, targets) >= marginFraction;
+}
+
+/**
+ * brains-py's corrsig loss: (1.1 − ρ) / sigmoid((Δ − 5) / 3), ρ the Pearson correlation of
+ * outputs and targets, Δ = min(class 1) − max(class 0) in output units (nA: the 5 nA offset
+ * and 3 nA scale ask for a separation of several nA).
+ */
+export function corrsig(outputs: ArrayLike<number>, targets: ArrayLike<number>): number {
+  const n = targets.length;
+  let meanY = 0;
+  let meanT = 0;
+  for (let p = 0; p < n; p++) {
+    meanY += outputs[p] / n;
+    meanT += targets[p] / n;
+  }
+  let covariance = 0;
+  let varianceY = 0;
+  let varianceT = 0;
+  let lowestOne = Infinity;
+  let highestZero = -Infinity;
+  for (let p = 0; p < n; p++) {
+    const dy = outputs[p] - meanY;
+    const dt = targets[p] - meanT;
+    covariance += dy * dt;
+    varianceY += dy * dy;
+    varianceT += dt * dt;
+    if (targets[p] > 0.5) lowestOne = Math.min(lowestOne, outputs[p]);
+    else highestZero = Math.max(highestZero, outputs[p]);
+  }
+  const correlation = covariance / Math.sqrt(varianceY * varianceT + 1e-30);
+  const separation = lowestOne - highestZero;
+  return (1.1 - correlation) / (1 / (1 + Math.exp(-(separation - 5) / 3)));
+}
+
+export function gateTargets(gate: GateName): number[] {
+  return TRUTH_TABLES[gate].slice();
+}
+
+/** A gate task for a device whose two data inputs have the given voltage ranges. */
+export function gateTask(gate: GateName, inputRangeV: Array<[number, number]>, marginFraction = 0.05): Task {
+  const targets = gateTargets(gate);
+  return checkTaskShape({
+    name: gate,
+    inputCases: BOOLEAN_INPUT_LEVELS.map(([a, b]) => [levelToVolts(a, inputRangeV[0]), levelToVolts(b, inputRangeV[1])]),
+    targets,
+    outputCount: 1,
+    loss: 'corrsig',
+    solved: (outputs) => gateSolved(outputs, targets, marginFraction),
+    describe: `${gate} gate: 4 cases, corrsig loss; solved when a threshold separates the classes by ≥ ${marginFraction * 100}% of the output span`,
+  });
+}

@@ -1,0 +1,34 @@
+// What a training task is: input cases (volts, already mapped to the device's input
+// electrodes), one target per case and output, the loss to train with, and a success test.
+// At most 16 cases and 8 inputs, so a task fits the controller's fixed-size tables.
+
+export type LossName = 'mse' | 'corrsig' | 'fisher';
+
+export interface Task {
+  readonly name: string;
+  /** inputCases[p][i]: voltage on data input i in case p. */
+  readonly inputCases: number[][];
+  /** Row-major [case][output]; outputCount = 1 for classification tasks. */
+  readonly targets: number[];
+  readonly outputCount: number;
+  readonly loss: LossName;
+  /** Whether the device outputs (same layout as targets) solve the task. */
+  solved(outputs: ArrayLike<number>): boolean;
+  /** One line for reports: what is asked and what counts as success. */
+  readonly describe: string;
+}
+
+export const MAX_CASES = 16;
+export const MAX_INPUTS = 8;
+
+/** Map a level on the [−1, 1] scale linearly onto the voltage range [low, high]. */
+export function levelToVolts(level: number, [lowV, highV]: [number, number]): number {
+  return lowV + ((level + 1) / 2) * (highV - lowV);
+}
+
+export function checkTaskShape(task: Task): Task {
+  if (task.inputCases.length > MAX_CASES) throw new Error(`${task.name}: ${task.inputCases.length} cases > ${MAX_CASES}`);
+  if (task.inputCases.some((c) => c.length > MAX_INPUTS)) throw new Error(`${task.name}: more than ${MAX_INPUTS} inputs`);
+  if (task.targets.length !== task.inputCases.length * task.outputCount) throw new Error(`${task.name}: targets do not match cases`);
+  return task;
+}

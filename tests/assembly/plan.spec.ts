@@ -1,0 +1,222 @@
+// The tone planner: planned tones checked by an independent brute-force enumeration of every
+// second- and third-order product, plus band, octave and Nyquist limits, the published tone set's
+// collisions, the shortest window reported when no plan exists, and determinism.
+import { planTones, planMinWindow, findCollisions } from "../../assembly/plan";
+import { Field } from "../../assembly/layout";
+
+const BINS = memory.data(128 << 2);
+const HITS = memory.data(128 << 2);
+
+function binAt(k: i32): i32 {
+  return load<i32>(BINS + (k << 2));
+}
+
+/** Hit masks from the brute force (2: a second-order product within the guard, 4: third order). */
+const bruteMasks = new StaticArray<i32>(128);
+
+/** Brute force, written from the definition and independent of the planner's reasoning: every
+ *  product s_1·f_i + s_2·f_j (+ s_3·f_l), signs ±1, any indices, whose coefficients after merging
+ *  equal indices are not zero and not a single ±1 (f_i + f_t − f_i is just f_t), is compared with
+ *  every tone. Fills bruteMasks; returns how many (product, tone) pairs lie within guardBins. */
+function bruteForceCollisions(count: i32, guardBins: i32): i32 {
+  let collisions = 0;
+  for (let t = 0; t < count; t++) bruteMasks[t] = 0;
+  for (let order = 2; order <= 3; order++) {
+    for (let i = 0; i < count; i++) {
+      for (let j = 0; j < count; j++) {
+        for (let l = 0; l < (order == 3 ? count : 1); l++) {
+          for (let signs = 0; signs < (order == 3 ? 4 : 2); signs++) {
+            const signJ = signs & 1 ? -1 : 1;
+            const signL = order == 3 ? (signs & 2 ? -1 : 1) : 0;
+            // merge equal indices into one coefficient per distinct index
+            let coefficientI = 1;
+            let coefficientJ = signJ;
+            let coefficientL = signL;
+            if (j == i) { coefficientI += coefficientJ; coefficientJ = 0; }
+            if (order == 3 && l == i) { coefficientI += coefficientL; coefficientL = 0; }
+            else if (order == 3 && l == j) { coefficientJ += coefficientL; coefficientL = 0; }
+            let nonzero = 0;
+            let largest = 0;
+            if (coefficientI != 0) { nonzero++; largest = max(largest, abs(coefficientI)); }
+            if (coefficientJ != 0) { nonzero++; largest = max(largest, abs(coefficientJ)); }
+            if (coefficientL != 0) { nonzero++; largest = max(largest, abs(coefficientL)); }
+            if (nonzero == 0 || (nonzero == 1 && largest == 1)) continue;
+            const product = abs(binAt(i) + signJ * binAt(j) + signL * binAt(l));
+            for (let t = 0; t < count; t++) {
+              if (abs(product - binAt(t)) <= guardBins) {
+                collisions++;
+                bruteMasks[t] |= order == 2 ? 2 : 4;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return collisions;
+}
+
+/** Plans, expects success, and checks every stated property of the plan. */
+function planAndCheck(count: i32, window: i32, rateHz: f32, lowHz: f32, highHz: f32, guard: i32): void {
+  for (let k = 0; k < 128; k++) store<i32>(BINS + (k << 2), -7); // garbage in the buffer
+  expect(planTones(count, window, rateHz, lowHz, highHz, guard, BINS)).toBe(0);
+  expect(planMinWindow).toBe(0);
+  let lowest = i32.MAX_VALUE;
+  let highest = 0;
+  for (let k = 0; k < count; k++) {
+    const bin = binAt(k);
+    lowest = min(lowest, bin);
+    highest = max(highest, bin);
+    expect(bin).toBeGreaterThanOrEqual(1);
+    expect(2 * bin).toBeLessThan(window, "Nyquist: bin < W/2");
+    const hz = <f64>bin * <f64>rateHz / <f64>window;
+    expect(hz).toBeGreaterThanOrEqual(<f64>lowHz);
+    expect(hz).toBeLessThanOrEqual(<f64>highHz);
+    for (let other = 0; other < k; other++) expect(binAt(other)).not.toBe(bin, "distinct bins");
+  }
+  expect(highest).toBeLessThan(2 * lowest, "one octave");
+  expect(bruteForceCollisions(count, guard)).toBe(0);
+  expect(findCollisions(count, BINS, guard, HITS)).toBe(0);
+}
+
+describe("planTones", () => {
+  it("plans 5 tones in the published setting (W = 2000 at 5 kHz, band 20-120 Hz), collision-free", () => {
+    planAndCheck(5, 2000, 5000, 20, 120, 0);
+  });
+
+  it("plans 5 tones with a guard of 2 bins (W = 4000 at 5 kHz, band 20-1000 Hz)", () => {
+    planAndCheck(5, 4000, 5000, 20, 1000, 2);
+  });
+
+  it("plans 16 tones with a guard of 1 bin (W = 4000 at 5 kHz, band 50-1000 Hz)", () => {
+    planAndCheck(16, 4000, 5000, 50, 1000, 1);
+  });
+
+  it("plans 64 tones (W = 40000 at 10 kHz, band 100-2500 Hz), collision-free", () => {
+    planAndCheck(64, 40000, 10000, 100, 2500, 0);
+  });
+
+  it("plans 64 tones with a guard of 2 bins (W = 100000 at 10 kHz)", () => {
+    planAndCheck(64, 100000, 10000, 100, 2500, 2);
+  });
+
+  it("puts the lowest tone at the band's lower edge when the band, not the octave, limits it", () => {
+    // 5 tones need a set 16 bins long, so the octave allows a first bin of 17; the band starts at
+    // 600 Hz = bin 240 of W = 2000 at 5 kHz, so the plan starts exactly there.
+    expect(planTones(5, 2000, 5000, 600, 1000, 0, BINS)).toBe(0);
+    expect(binAt(0)).toBe(240);
+    expect(binAt(4)).toBe(256);
+  });
+
+  it("is deterministic: the same request gives the same bins", () => {
+    planTones(64, 40000, 10000, 100, 2500, 0, BINS);
+    const first = new StaticArray<i32>(64);
+    for (let k = 0; k < 64; k++) first[k] = binAt(k);
+    for (let k = 0; k < 64; k++) store<i32>(BINS + (k << 2), 12345);
+    planTones(64, 40000, 10000, 100, 2500, 0, BINS);
+    for (let k = 0; k < 64; k++) expect(binAt(k)).toBe(first[k]);
+  });
+
+  it("refuses 5 tones in 20-40 Hz at W = 2000, and the window it names is the shortest that plans", () => {
+    expect(planTones(5, 2000, 5000, 20, 40, 0, BINS)).toBe(Field.Plan);
+    const shortest = planMinWindow;
+    expect(shortest).toBeGreaterThan(2000);
+    // every shorter window fails (checked one by one), the named one plans and is collision-free
+    for (let window = 1; window < shortest; window++) {
+      expect(planTones(5, window, 5000, 20, 40, 0, BINS)).toBe(Field.Plan);
+    }
+    planAndCheck(5, shortest, 5000, 20, 40, 0);
+  });
+
+  it("names the shortest window when the band's width is the limit (5 tones in 1000-1010 Hz)", () => {
+    // 5 tones span 16 bins; 10 Hz holds 16 bins only from W = 16 · 5000 / 10 = 8000 samples on
+    expect(planTones(5, 2000, 5000, 1000, 1010, 0, BINS)).toBe(Field.Plan);
+    const shortest = planMinWindow;
+    expect(shortest).toBeGreaterThanOrEqual(8000);
+    for (let window = 1; window < shortest; window++) {
+      expect(planTones(5, window, 5000, 1000, 1010, 0, BINS)).toBe(Field.Plan);
+    }
+    planAndCheck(5, shortest, 5000, 1000, 1010, 0);
+  });
+
+  it("refuses 16 tones in 20-120 Hz at W = 2000 and names a window that plans (one shorter fails)", () => {
+    expect(planTones(16, 2000, 5000, 20, 120, 0, BINS)).toBe(Field.Plan);
+    const shortest = planMinWindow;
+    for (let window = shortest - 3; window < shortest; window++) {
+      expect(planTones(16, window, 5000, 20, 120, 0, BINS)).toBe(Field.Plan);
+    }
+    planAndCheck(16, shortest, 5000, 20, 120, 0);
+  });
+
+  it("names the shortest window for 64 tones with a guard, and that window plans", () => {
+    expect(planTones(64, 20000, 10000, 100, 2500, 1, BINS)).toBe(Field.Plan);
+    const shortest = planMinWindow;
+    expect(planTones(64, shortest - 1, 10000, 100, 2500, 1, BINS)).toBe(Field.Plan);
+    planAndCheck(64, shortest, 10000, 100, 2500, 1);
+  });
+
+  it("reports planMinWindow = 0 when no window up to 2^20 samples plans (64 tones in 10 Hz)", () => {
+    // 64 tones need about 3775 bins, i.e. W >= 3775 · 5000 / 10 ≈ 1.9e6 samples
+    expect(planTones(64, 4096, 5000, 1000, 1010, 0, BINS)).toBe(Field.Plan);
+    expect(planMinWindow).toBe(0);
+  });
+});
+
+describe("findCollisions", () => {
+  it("finds every published tone (25, 45, 65, 95, 115 Hz = bins 10, 18, 26, 38, 46) hit by third order only", () => {
+    // e.g. 95 = 2·25 + 45, 115 = 2·45 + 25, 65 = 2·45 − 25, 25 = 2·45 − 65, 45 = 2·65 − 95 (Hz);
+    // no second-order product lands on a tone: each mask is exactly 4.
+    const published: i32[] = [10, 18, 26, 38, 46];
+    for (let k = 0; k < 5; k++) store<i32>(BINS + (k << 2), published[k]);
+    expect(findCollisions(5, BINS, 0, HITS)).toBe(5);
+    for (let k = 0; k < 5; k++) expect(load<i32>(HITS + (k << 2))).toBe(4);
+    bruteForceCollisions(5, 0);
+    for (let k = 0; k < 5; k++) expect(bruteMasks[k]).toBe(4);
+  });
+
+  it("marks second-order hits: bins 10 and 20 (2·10 = 20 and 20 − 10 = 10) give masks 2, 2", () => {
+    store<i32>(BINS, 10);
+    store<i32>(BINS + 4, 20);
+    expect(findCollisions(2, BINS, 0, HITS)).toBe(2);
+    expect(load<i32>(HITS)).toBe(2);
+    expect(load<i32>(HITS + 4)).toBe(2);
+  });
+
+  it("applies the guard: bins 20, 23, 27 are clean at guard 0 but all hit at guard 1 (23+23−27 = 19)", () => {
+    store<i32>(BINS, 20);
+    store<i32>(BINS + 4, 23);
+    store<i32>(BINS + 8, 27);
+    expect(findCollisions(3, BINS, 0, HITS)).toBe(0);
+    for (let k = 0; k < 3; k++) expect(load<i32>(HITS + (k << 2))).toBe(0);
+    expect(findCollisions(3, BINS, 1, HITS)).toBe(3);
+    for (let k = 0; k < 3; k++) expect(load<i32>(HITS + (k << 2))).toBe(4);
+  });
+
+  it("applies the guard to second order: bins 10 and 21 at guard 1 (2·10 = 20, 21 − 10 = 11)", () => {
+    store<i32>(BINS, 10);
+    store<i32>(BINS + 4, 21);
+    expect(findCollisions(2, BINS, 0, HITS)).toBe(0);
+    expect(findCollisions(2, BINS, 1, HITS)).toBe(2);
+    expect(load<i32>(HITS)).toBe(2);
+    expect(load<i32>(HITS + 4)).toBe(2);
+  });
+
+  it("gives the brute force's masks, tone by tone, on 40 pseudo-random sets of 6 bins (guards 0, 1)", () => {
+    let state: u32 = 12345;
+    for (let trial = 0; trial < 40; trial++) {
+      for (let k = 0; k < 6; k++) {
+        state = state * 1664525 + 1013904223;
+        store<i32>(BINS + (k << 2), 10 + <i32>(state >> 26)); // bins 10..73, repeats allowed
+      }
+      const guard = trial & 1;
+      const hit = findCollisions(6, BINS, guard, HITS);
+      bruteForceCollisions(6, guard);
+      let bruteHit = 0;
+      for (let k = 0; k < 6; k++) {
+        expect(load<i32>(HITS + (k << 2))).toBe(bruteMasks[k]);
+        if (bruteMasks[k]) bruteHit++;
+      }
+      expect(hit).toBe(bruteHit);
+    }
+  });
+});

@@ -1,0 +1,265 @@
+// Board definitions, the module checker, and the firmware pipeline on the emulated boards:
+// the stand-in probe module (boards/testdata/probe.ts) run through wasm2c, cross-compiled,
+// and executed in QEMU must print exactly what Node prints for the same readings.
+// The board toolchain (Debian packages) is installed by boards/install.sh when missing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listBoards, loadBoard, resolveBoardJson, mergeBoard, electrodeRanges, checkModule, largestControls, type Board } from "../boards/boards.ts";
+import { parseWasm } from "../boards/wasm.ts";
+import { buildBoard, buildProbeWasm, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, PROBE_WASM, REPO_DIR } from "../boards/build.ts";
+import { runQemu, parseBench } from "../boards/qemu.ts";
+import { testReadings, probeReference, sampleLines, firstDifference } from "../boards/parity.ts";
+
+// ---------------------------------------------------------------------------------------
+// Set-up: the probe module, and the toolchain (installed when missing, and said so).
+const probeWasm = buildProbeWasm(join(REPO_DIR, "build", "boards", "test", "probe.wasm"));
+const probeBytes = readFileSync(probeWasm);
+let noToolchain: string | false = false;
+try { ensureToolchain((s) => process.stderr.write(s)); }
+catch (e) { noToolchain = `board toolchain unavailable and not installable here: ${(e as Error).message}`; }
+if (noToolchain) process.stderr.write(`boards.test: skipping the QEMU tests: ${noToolchain}\n`);
+const work = mkdtempSync(join(tmpdir(), "hge-boards-test-"));
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+const out = (name: string) => join(work, name);
+
+// ---------------------------------------------------------------------------------------
+// A few WebAssembly binaries made by hand for the checker.
+const leb = (n: number): number[] => { const b: number[] = []; do { let x = n & 0x7f; n >>>= 7; if (n) x |= 0x80; b.push(x); } while (n); return b; };
+const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
+const str = (s: string) => [...leb(s.length), ...Buffer.from(s)];
+function wasmModule(o: { memory?: number[]; body?: number[]; imports?: number[] }): Uint8Array {
+  const bytes = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 0, 0]), // type 0: () -> ()
+    ...(o.imports ? section(2, o.imports) : []),
+    ...section(3, [1, 0]),
+    ...(o.memory ? section(5, [1, ...o.memory]) : []),
+    ...section(7, [1, ...str("run"), 0, o.imports ? 1 : 0]),
+    ...section(10, [1, ...leb((o.body ?? [0x0b]).length + 1), 0, ...(o.body ?? [0x0b])]),
+  ];
+  const u = new Uint8Array(bytes);
+  assert.ok(WebAssembly.validate(u), "hand-made module must be valid");
+  return u;
+}
+
+// ---------------------------------------------------------------------------------------
+test("every board file resolves and validates; the emulated ones are there", () => {
+  const boards = listBoards();
+  for (const b of ["mps2-an386", "virt-rv32", "stm32f4-discovery", "rp2040", "esp32-c3", "esp32", "mps2-an386-m0plus", "virt-rv32imc"]) assert.ok(boards.includes(b), b);
+  for (const core of ["cortex-m4f", "cortex-m0plus", "rv32imafc", "rv32imc"]) {
+    assert.ok(!boards.includes(core), `${core} is abstract`);
+    assert.throws(() => loadBoard(core), /abstract/);
+  }
+  for (const n of boards) loadBoard(n);
+  const mps2 = loadBoard("mps2-an386");
+  assert.deepEqual(mps2.chain, ["cortex-m4f", "mps2-an386"]);
+  assert.equal(mps2.core, "cortex-m4");
+  assert.equal(mps2.fpu, "fpv4-sp-d16");
+  assert.equal(mps2.emulation?.qemu, "qemu-system-arm");
+  assert.deepEqual(mps2.firmware.startup, ["cortex-m/startup.c"]);
+  const rp = loadBoard("rp2040");
+  assert.equal(rp.fpu, null);
+  assert.ok(rp.toolchain.arch.includes("-mfloat-abi=soft") && rp.toolchain.arch.includes("-mcpu=cortex-m0plus"));
+  assert.equal(rp.emulation, null);
+  // the M0+ counting proxy: the machine from mps2-an386, the core from cortex-m0plus
+  const proxy = loadBoard("mps2-an386-m0plus");
+  assert.equal(proxy.core, "cortex-m0plus");
+  assert.deepEqual(proxy.toolchain.arch, rp.toolchain.arch);
+  assert.equal(proxy.emulation?.args[1], "mps2-an386");
+  assert.deepEqual(proxy.firmware.startup, ["cortex-m/startup.c"], "file lists keep one copy");
+  assert.equal(loadBoard("virt-rv32").toolchain.arch.join(" "), "-march=rv32imafc -mabi=ilp32f -mcmodel=medany");
+});
+
+test("inheritance: later keys override, objects merge, flag lists append, cycles are refused", () => {
+  const dir = out("boards-fixture");
+  mkdirSync(dir, { recursive: true });
+  const base = JSON.parse(readFileSync(join(REPO_DIR, "boards", "mps2-an386.json"), "utf8"));
+  const write = (name: string, json: object) => writeFileSync(join(dir, `${name}.json`), JSON.stringify(json));
+  write("core-a", { abstract: true, core: "a", isa: "a", fpu: null, floatAbi: "soft", runtime: "wasm2c", toolchain: { prefix: "x-", arch: ["-ma"], cflags: ["-DA"], ldflags: [], libs: ["-lc"] }, firmware: { startup: ["s.c"], ldscript: "l.ld", sources: ["a.c"] } });
+  write("chip-b", { abstract: true, inherits: ["core-a"], core: "b", toolchain: { arch: ["-mb"], cflags: ["-DB"] }, firmware: { sources: ["b.c", "a.c"] } });
+  const { inherits: _drop, description: _d, toolchain: _t, firmware: _f, ...fields } = base;
+  write("board-c", { inherits: ["chip-b"], description: "c", ...fields, toolchain: { cflags: ["-DC"] }, dac: { ...base.dac, bits: 12 } });
+  const c = loadBoard("board-c", dir);
+  assert.deepEqual(c.chain, ["core-a", "chip-b", "board-c"]);
+  assert.equal(c.core, "b", "a later key overrides");
+  assert.equal(c.floatAbi, "soft", "an untouched key is inherited");
+  assert.deepEqual(c.toolchain.arch, ["-mb"], "arch is replaced");
+  assert.deepEqual(c.toolchain.cflags, ["-DA", "-DB", "-DC"], "cflags accumulate");
+  assert.equal(c.toolchain.prefix, "x-", "objects merge key by key");
+  assert.deepEqual(c.firmware.sources, ["a.c", "b.c"], "file lists accumulate, one copy each");
+  assert.deepEqual(c.dac, { ...base.dac, bits: 12 });
+  assert.equal(resolveBoardJson("chip-b", dir).json.abstract, true);
+  write("loop-1", { inherits: ["loop-2"] });
+  write("loop-2", { inherits: ["loop-1"] });
+  assert.throws(() => loadBoard("loop-1", dir), /cycle/);
+  assert.throws(() => loadBoard("nope", dir), /no such board/);
+  assert.deepEqual(mergeBoard({ a: { b: 1, c: [1] } }, { a: { c: [2] } }), { a: { b: 1, c: [2] } });
+  // validation
+  write("bad-range", { inherits: ["board-c"], electrodeSafeV: { minV: -20, maxV: 1, parkV: 0 } });
+  assert.throws(() => loadBoard("bad-range", dir), /outside the DAC/);
+  write("bad-park", { inherits: ["board-c"], electrodes: [{ channel: 2, parkV: 5 }] });
+  assert.throws(() => loadBoard("bad-park", dir), /parkV/);
+  write("bad-channel", { inherits: ["board-c"], electrodes: [{ channel: 99 }] });
+  assert.throws(() => loadBoard("bad-channel", dir), /channel 99/);
+  write("override", { inherits: ["board-c"], electrodes: [{ channel: 1, name: "gate", minV: 0, maxV: 1, parkV: 0.5 }] });
+  const ranges = electrodeRanges(loadBoard("override", dir));
+  assert.equal(ranges.length, base.dac.channels);
+  assert.deepEqual(ranges[1], { minV: 0, maxV: 1, parkV: 0.5 });
+  assert.deepEqual(ranges[0], base.electrodeSafeV);
+});
+
+test("wasm reader: the probe's exports, globals and features (agrees with wasm-objdump)", () => {
+  const m = parseWasm(probeBytes);
+  assert.deepEqual(m.imports, []);
+  assert.deepEqual(m.memories, [{ min: 1, max: 1, shared: false, memory64: false }]);
+  assert.deepEqual([...m.features].sort(), ["bulk-memory", "nontrapping-f2i", "sign-extension"]);
+  assert.equal(m.ops.f64, 0);
+  assert.ok(m.ops.f32 > 20);
+  const names = m.exports.map((e) => `${e.kind}:${e.name}`).sort();
+  assert.deepEqual(names, ["func:process", "func:reset", "func:step", "global:CHANNELS", "global:HISTORY", "global:OUT", "global:STATE", "memory:memory"]);
+  const objdump = spawnSync("wasm-objdump", ["-d", probeWasm], { encoding: "utf8" });
+  if (objdump.status === 0) {
+    const text = objdump.stdout;
+    assert.equal(/memory\.(copy|fill)/.test(text), m.features.has("bulk-memory"));
+    assert.equal(/extend(8|16)_s/.test(text), m.features.has("sign-extension"));
+    assert.equal(/trunc_sat/.test(text), m.features.has("nontrapping-f2i"));
+    assert.equal(/v128|i8x16|f32x4/.test(text), m.features.has("simd"));
+  }
+});
+
+test("checker: pages, growth, imports, SIMD, soft float, RAM, largest control count", () => {
+  const mps2 = loadBoard("mps2-an386"), rp = loadBoard("rp2040"), stm = loadBoard("stm32f4-discovery");
+  const ok = checkModule(mps2, probeBytes);
+  assert.ok(ok.ok, ok.errors.join("; "));
+  assert.deepEqual(ok.warnings, []);
+  assert.equal(ok.facts.pages, 1);
+  assert.match(checkModule(rp, probeBytes).warnings.join(), /no FPU/);
+  const simd = checkModule(mps2, wasmModule({ memory: [1, 1, 1], body: [0xfd, 0x0c, ...new Array(16).fill(0), 0x1a, 0x0b] }));
+  assert.ok(!simd.ok);
+  assert.match(simd.errors.join(), /simd/);
+  const twoPages = checkModule(mps2, wasmModule({ memory: [1, 2, 2] }));
+  assert.match(twoPages.errors.join(), /2 memory pages/);
+  const growable = checkModule(mps2, wasmModule({ memory: [0, 1] }));
+  assert.match(growable.errors.join(), /no maximum/);
+  const importing = checkModule(mps2, wasmModule({ memory: [1, 1, 1], imports: [1, ...str("env"), ...str("abort"), 0, 0] }));
+  assert.match(importing.errors.join(), /imports env\.abort/);
+  const f64 = checkModule(stm, wasmModule({ memory: [1, 1, 1], body: [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x1a, 0x0b] }));
+  assert.match(f64.warnings.join(), /f64/);
+  // RAM: an image larger than the board
+  const tooBig = checkModule(stm, probeBytes, { image: { text: 1000, data: 0, bss: 200_000, flash: 1000, ram: 200_000 } });
+  assert.match(tooBig.errors.join(), /RAM/);
+  // largest control count: bounded by the page, the RAM left, and the DAC
+  const layout = { fixedBytes: 4096, bytesPerControl: 512, maxControls: 128 };
+  assert.equal(largestControls(mps2, layout, 10_000), mps2.dac.channels);
+  const wide: Board = { ...mps2, dac: { ...mps2.dac, channels: 256 } };
+  assert.equal(largestControls(wide, layout, 10_000), 120); // (65536 - 4096) / 512
+  assert.equal(largestControls({ ...wide, ramBytes: 40_000 }, layout, 10_000), 50); // (30000 - 4096) / 512
+  assert.equal(checkModule(wide, probeBytes, { layout }).facts.largestControls, 120);
+});
+
+test("generated C surface: wasm2c's exports become hge_* wrappers and HGE_* constants", () => {
+  const header = "/* export: 'step' */\nu32 Z_hgeZ_step(Z_hge_instance_t*, f32);\n\n/* export: 'OUT' */\nu32* Z_hgeZ_OUT(Z_hge_instance_t* instance);\n\n/* export: 'load' */\nu32 Z_hgeZ_load(Z_hge_instance_t*, u32);\n/* export: 'tick' */\nvoid Z_hgeZ_tick(Z_hge_instance_t*);\n";
+  assert.deepEqual(wasm2cExports(header).map((e) => e.name), ["step", "OUT", "load", "tick"]);
+  const api = generateApiHeader("x.wasm", header, { OUT: 1408, CONFIG: 64 });
+  assert.match(api, /#define HGE_OUT 1408u/);
+  assert.match(api, /#define HGE_CONFIG 64u/);
+  assert.match(api, /static inline uint32_t hge_step\(float a0\) \{ return Z_hgeZ_step\(&hge_instance, a0\); \}/);
+  assert.match(api, /static inline uint32_t hge_load\(uint32_t a0\)/);
+  assert.match(api, /static inline void hge_tick\(void\) \{ Z_hgeZ_tick\(&hge_instance\); \}/);
+});
+
+// ---------------------------------------------------------------------------------------
+// On the emulated boards.
+const readings = testReadings(300);
+const expected = probeReference(probeBytes, readings);
+const skip = { skip: noToolchain };
+
+for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32imc"]) {
+  test(`${board}: the probe is bit-identical to Node (300 samples with NaN, Inf, subnormals)`, skip, async () => {
+    const built = buildBoard(board, { wasm: probeWasm, app: "probe", out: out(`${board}-parity`), quiet: true });
+    assert.ok(built.check.ok, built.check.errors.join("; "));
+    assert.ok(built.size.flash > 1000 && built.size.flash < 64 * 1024, `flash ${built.size.flash}`);
+    assert.ok(built.size.ram >= 65536 + built.board.stackBytes, "RAM holds the module memory and the stack");
+    const r = await runQemu(built.board, built.elf, { adc: readings, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const diff = firstDifference(expected, sampleLines(r.stdout));
+    assert.equal(diff, null, diff ?? "");
+    assert.equal(r.uart, "hge: ready\n", "the UART driver works");
+  });
+}
+
+test("instruction counts: minstret on RV32, the TCG plugin on Arm, cross-checked against the exec log", skip, async () => {
+  const few = readings.subarray(0, 48);
+  // RISC-V: minstret per call (HGE_BENCH_TRACE prints each) against the plugin's count of the
+  // same calls: the plugin's span also holds the two counter reads.
+  const rv = buildBoard("virt-rv32", { wasm: probeWasm, app: "probe", bench: true, cflags: ["-DHGE_BENCH_TRACE"], out: out("rv-bench"), quiet: true });
+  const r = await runQemu(rv.board, rv.elf, { adc: few, icount: true });
+  assert.equal(r.code, 0);
+  const minstret = r.stdout.split("\n").filter((l) => l.startsWith("B ")).map((l) => parseInt(l.slice(2), 16));
+  assert.equal(minstret.length, few.length);
+  const bench = parseBench(r.stdout)!;
+  assert.equal(bench.calls, few.length);
+  assert.equal(bench.overhead, 1);
+  const viaPlugin = await countInstructions(rv, few, "plugin");
+  assert.deepEqual(viaPlugin.perCall, minstret.map((n) => n + 2));
+  const viaLog = await countInstructions(rv, few, "exec-log");
+  assert.deepEqual(viaLog.perCall, viaPlugin.perCall);
+  // Arm: the plugin and the exec log agree call for call
+  const arm = buildBoard("mps2-an386", { wasm: probeWasm, app: "probe", bench: true, out: out("arm-bench"), quiet: true });
+  const a1 = await countInstructions(arm, few, "plugin");
+  const a2 = await countInstructions(arm, few, "exec-log");
+  assert.deepEqual(a1.perCall, a2.perCall);
+  assert.ok(a1.mean > 500 && a1.mean < 5000, `arm ${a1.mean}`);
+  assert.ok(bench.mean > 500 && bench.mean < 5000, `rv ${bench.mean}`);
+  process.stderr.write(`boards.test: probe step(): ${a1.mean.toFixed(1)} instructions per call on mps2-an386, ${bench.mean.toFixed(1)} on virt-rv32\n`);
+});
+
+test("a trap in the module parks the outputs, reports, and exits non-zero (Node throws)", skip, async () => {
+  const trapWasm = buildProbeWasm(join(REPO_DIR, "build", "boards", "test", "trap.wasm"), join(REPO_DIR, "boards", "testdata", "trap.ts"));
+  const adc = new Float32Array([1024, 65532, 65533]);
+  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(trapWasm)), {}) as any;
+  exports.step(adc[0]);
+  exports.step(adc[1]);
+  assert.throws(() => exports.step(adc[2]), /out of bounds/);
+  for (const board of ["mps2-an386", "virt-rv32"]) {
+    const built = buildBoard(board, { wasm: trapWasm, app: "probe", out: out(`${board}-trap`), quiet: true });
+    const r = await runQemu(built.board, built.elf, { adc });
+    assert.equal(r.code, 65, `${board}: exit 64 + WASM_RT_TRAP_OOB`);
+    const lines = r.stdout.trim().split("\n");
+    assert.equal(lines.at(-1), "TRAP 00000001 out-of-bounds memory access");
+    const park = loadBoard(board).electrodeSafeV.parkV;
+    assert.equal(lines.at(-2), ["00000000", ...new Array(built.board.dac.channels).fill(Buffer.from(new Float32Array([park]).buffer).readUInt32LE(0).toString(16).padStart(8, "0"))].join(" "));
+  }
+});
+
+test("the defined (not emulated) boards build, fit, and report their size", skip, () => {
+  for (const board of ["stm32f4-discovery", "rp2040", "esp32-c3", "esp32"]) {
+    const b = loadBoard(board);
+    if (!toolchainAvailable(b)) {
+      assert.ok(b.toolchain.optional, `${board}: its compiler is part of the Debian set`);
+      assert.throws(() => buildBoard(b, { wasm: probeWasm, app: "probe", out: out(board), quiet: true }), ToolchainMissing);
+      process.stderr.write(`boards.test: ${board} not built: ${b.toolchain.prefix}gcc is not installed (vendor toolchain)\n`);
+      continue;
+    }
+    const built = buildBoard(b, { wasm: probeWasm, app: "probe", out: out(board), quiet: true });
+    assert.ok(built.check.ok, built.check.errors.join("; "));
+    assert.ok(built.size.flash <= b.flashBytes && built.size.ram <= b.ramBytes);
+    const elf = readFileSync(built.elf);
+    assert.equal(elf.subarray(0, 4).toString("latin1"), "\x7fELF");
+  }
+});
+
+test("hge.h and board_config.h are generated with the build", skip, () => {
+  const built = buildBoard("mps2-an386", { wasm: probeWasm, app: "probe", out: out("gen-check"), quiet: true });
+  const api = readFileSync(join(built.dir, "gen", "hge.h"), "utf8");
+  assert.match(api, /#define HGE_OUT 1408u/);
+  assert.match(api, /hge_step\(float a0\)/);
+  const cfg = readFileSync(join(built.dir, "gen", "board_config.h"), "utf8");
+  assert.match(cfg, /#define HGE_CLOCK_HZ 25000000u/);
+  assert.match(cfg, /#define HGE_PARK_VOLTS \{ 0\.0f(, 0\.0f){7} \}/);
+  const size = JSON.parse(readFileSync(join(built.dir, "size.json"), "utf8"));
+  assert.equal(size.flash, built.size.flash);
+});

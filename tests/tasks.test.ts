@@ -1,0 +1,123 @@
+// Specification of host/tasks: Boolean gates with brains-py levels, the 3-input sphere task
+// and linear regression; every task fits the controller's tables (≤ 16 cases, ≤ 8 inputs).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GATE_NAMES, corrsig, gateMargin, gateSolved, gateTargets, gateTask } from '../host/tasks/gates.ts';
+import { SPHERE_RADIUS, sphereTask } from '../host/tasks/sphere.ts';
+import { meanSquaredError, regressionTask } from '../host/tasks/regression.ts';
+import { MAX_CASES, MAX_INPUTS, levelToVolts, type Task } from '../host/tasks/task.ts';
+
+const dnpuInputRangeV: Array<[number, number]> = [
+  [-0.7, 0.3],
+  [-0.7, 0.3],
+];
+
+test('levels −0.5 and 1 on the [−1, 1] scale map to −0.45 V and 0.3 V on a [−0.7, 0.3] V electrode', () => {
+  assert.ok(Math.abs(levelToVolts(-0.5, [-0.7, 0.3]) - -0.45) < 1e-15);
+  assert.ok(Math.abs(levelToVolts(1, [-0.7, 0.3]) - 0.3) < 1e-15);
+});
+
+test('gate tasks use the four brains-py cases in order (low,low), (low,high), (high,low), (high,high)', () => {
+  const task = gateTask('AND', dnpuInputRangeV);
+  const rounded = task.inputCases.map((c) => c.map((v) => Math.round(v * 1000) / 1000));
+  assert.deepEqual(rounded, [
+    [-0.45, -0.45],
+    [-0.45, 0.3],
+    [0.3, -0.45],
+    [0.3, 0.3],
+  ]);
+});
+
+test('the six gates have their truth tables over those cases', () => {
+  assert.deepEqual(
+    Object.fromEntries(GATE_NAMES.map((gate) => [gate, gateTargets(gate)])),
+    { AND: [0, 0, 0, 1], OR: [0, 1, 1, 1], NAND: [1, 1, 1, 0], NOR: [1, 0, 0, 0], XOR: [0, 1, 1, 0], XNOR: [1, 0, 0, 1] },
+  );
+});
+
+test('gateMargin is (min class 1 − max class 0) / span: outputs 0, 10, 40, 100 for XOR give (10 − 100)/100 = −0.9', () => {
+  assert.ok(Math.abs(gateMargin([0, 10, 40, 100], [0, 1, 1, 0]) - -0.9) < 1e-12);
+});
+
+test('gateMargin of a cleanly separated AND (0, 1, 2, 10 nA) is (10 − 2)/10 = 0.8, so it is solved at a 5% margin', () => {
+  assert.ok(Math.abs(gateMargin([0, 1, 2, 10], [0, 0, 0, 1]) - 0.8) < 1e-12);
+  assert.equal(gateSolved([0, 1, 2, 10], [0, 0, 0, 1], 0.05), true);
+});
+
+test('a separation of 4% of the span does not solve a gate at a 5% margin', () => {
+  assert.equal(gateSolved([0, 48, 52, 100], [0, 0, 1, 1], 0.05), false);
+});
+
+test('corrsig is lower for well separated outputs (0, 0, 0, 30 nA) than for inverted ones on AND', () => {
+  const targets = gateTargets('AND');
+  assert.ok(corrsig([0, 0, 0, 30], targets) < 0.2);
+  assert.ok(corrsig([30, 30, 30, 0], targets) > corrsig([0, 0, 0, 30], targets) * 10);
+});
+
+test('corrsig of perfectly correlated outputs 30 nA apart is 0.1 / sigmoid(25/3) ≈ 0.1 (brains-py form)', () => {
+  const expected = 0.1 * (1 + Math.exp(-25 / 3));
+  assert.ok(Math.abs(corrsig([0, 0, 0, 30], [0, 0, 0, 1]) - expected) < 1e-9);
+});
+
+test('the sphere task has 16 cases, 3 inputs inside their ranges, 8 inside and 8 outside the sphere with a guard band', () => {
+  const ranges: Array<[number, number]> = [
+    [-0.7, 0.3],
+    [-1.2, 0.6],
+    [-0.7, 0.3],
+  ];
+  const task = sphereTask(ranges);
+  assert.equal(task.inputCases.length, 16);
+  assert.equal(task.targets.filter((t) => t === 1).length, 8);
+  task.inputCases.forEach((inputs) => inputs.forEach((v, i) => assert.ok(v >= ranges[i][0] && v <= ranges[i][1])));
+  task.levels.forEach((point, p) => {
+    const radius = Math.hypot(...point);
+    assert.ok(task.targets[p] === 1 ? radius < 0.8 * SPHERE_RADIUS : radius > 1.2 * SPHERE_RADIUS);
+  });
+});
+
+test('the sphere task is the same for the same seed and different for another', () => {
+  assert.deepEqual(sphereTask(dnpuInputRangeV.concat([[-0.7, 0.3]]), 3).inputCases, sphereTask(dnpuInputRangeV.concat([[-0.7, 0.3]]), 3).inputCases);
+  assert.notDeepEqual(sphereTask(dnpuInputRangeV.concat([[-0.7, 0.3]]), 3).inputCases, sphereTask(dnpuInputRangeV.concat([[-0.7, 0.3]]), 4).inputCases);
+});
+
+test('regression targets are the linear map of the inputs (coefficients ≥ 0, summing to ≤ 0.8 per output)', () => {
+  const task = regressionTask({ inputRangeV: dnpuInputRangeV, outputCount: 2, seed: 5 });
+  for (const row of task.coefficients) {
+    assert.ok(row.every((c) => c >= 0));
+    assert.ok(row.reduce((a, b) => a + b, 0) <= 0.8);
+  }
+  task.inputCases.forEach((inputs, p) => {
+    task.coefficients.forEach((row, o) => {
+      const expected = row.reduce((sum, c, i) => sum + c * inputs[i], 0);
+      assert.ok(Math.abs(task.targets[p * task.outputCount + o] - expected) < 1e-15);
+    });
+  });
+});
+
+test('regression is solved by the targets themselves and not by their mean (MSE = variance > 0.1 × variance)', () => {
+  const task = regressionTask({ inputRangeV: dnpuInputRangeV });
+  const mean = task.targets.reduce((a, b) => a + b, 0) / task.targets.length;
+  assert.equal(task.solved(task.targets), true);
+  assert.equal(task.solved(task.targets.map(() => mean)), false);
+  assert.equal(meanSquaredError(task.targets, task.targets), 0);
+});
+
+test('every task fits the controller: ≤ 16 cases, ≤ 8 inputs, one target per case and output, a known loss', () => {
+  const tasks: Task[] = [
+    ...GATE_NAMES.map((gate) => gateTask(gate, dnpuInputRangeV)),
+    sphereTask(dnpuInputRangeV.concat([[-0.7, 0.3]])),
+    regressionTask({ inputRangeV: Array.from({ length: 8 }, (): [number, number] => [-1, 1]), outputCount: 1 }),
+  ];
+  for (const task of tasks) {
+    assert.ok(task.inputCases.length <= MAX_CASES);
+    assert.ok(task.inputCases.every((c) => c.length <= MAX_INPUTS));
+    assert.equal(task.targets.length, task.inputCases.length * task.outputCount);
+    assert.ok(['mse', 'corrsig', 'fisher'].includes(task.loss));
+    assert.ok(task.describe.length > 0);
+  }
+});
+
+test('a task with more than 16 cases is refused', () => {
+  assert.throws(() => regressionTask({ inputRangeV: dnpuInputRangeV, caseCount: 17 }));
+});
