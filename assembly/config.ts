@@ -58,11 +58,13 @@ export function validate(): i32 {
   if (high <= configF32(b, Field.BandLowHz) || high > sampleRateHz / 2) return Field.BandHighHz;
   if (configF32(b, Field.ReadingMax) <= configF32(b, Field.ReadingMin)) return Field.ReadingMax;
   const loss = configI32(b, Field.Loss);
-  if (configI32(b, Field.Gradient) != Gradient.Jacobian && loss != Loss.MSE) return Field.Gradient;
+  const gradient = configI32(b, Field.Gradient);
+  if (gradient != Gradient.Jacobian && loss != Loss.MSE) return Field.Gradient;
   const window = configI32(b, Field.WindowSamples);
   const controls = configI32(b, Field.ControlCount);
   const inputs = configI32(b, Field.InputCount);
   const cases = configI32(b, Field.CaseCount);
+  if (gradient == Gradient.Streaming && cases != 1) return Field.CaseCount; // no input cases
   const toneMode = configI32(b, Field.ToneMode);
   const perturbation = configI32(b, Field.Perturbation);
   // a code's window holds whole periods of it

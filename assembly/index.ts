@@ -6,10 +6,12 @@
 import { MAX_CONTROLS, Field, ToneMode, Status, Perturbation, TONE_BIN_WORD } from "./layout";
 import { CONFIG, ACTIVE, validate, activate, errorIndex, configI32, configF32, wordAddress } from "./config";
 import { planTones, planMinWindow, findCollisions } from "./plan";
-import { STATUS, TONE_BINS, trainerStart } from "./trainer";
+import { TONE_BINS, trainerStart } from "./trainer";
+import { STATUS } from "./status";
 
 export { CONFIG } from "./config";
-export { STATUS, ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, TONE_BINS, step } from "./trainer";
+export { STATUS } from "./status";
+export { ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, TONE_BINS, step } from "./trainer";
 export { WEIGHTS } from "./optim";
 export { CHECKPOINT, saveCheckpoint as save, loadCheckpoint as load } from "./checkpoint";
 

@@ -72,8 +72,8 @@ export enum Perturbation { Sinusoid = 0, Sequential = 1, SPSA = 2, Random = 3, W
 export const PERTURBATION_KINDS = 5;
 /** Jacobian: one Jacobian row per case, loss chain-ruled (any loss).
  *  LossSignal: demodulate the per-sample loss directly, MGD style (MSE only).
- *  Streaming: no windows: the loss signal of case 0 through cascaded low-passes,
- *  one update every WindowSamples samples. */
+ *  Streaming: one case (CaseCount 1), no windows: the loss signal through cascaded
+ *  low-passes, one update every WindowSamples samples (then SettleSamples of rest). */
 export enum Gradient { Jacobian = 0, LossSignal = 1, Streaming = 2 }
 /** Projection onto the calibrated lag (correct), or the published magnitude with a
  *  sign from |phase| < 90 degrees (kept to reproduce the paper). */
@@ -103,22 +103,26 @@ export enum Event {
   Calibrated = 32, //     the chain's lag was fitted
 }
 
-/** The status block: words at the module's STATUS address, read by the host. */
+/** The status block: words at the module's STATUS address, read by the host. The learned
+ *  scalars (Updates .. Beta2Power) are contiguous: a checkpoint carries them as one block. */
 export enum Status {
   Samples = 0, //            u64 (two words, little-endian): samples since configure
   Windows = 2, //            i32
   DiscardedWindows = 3, //   i32
-  Updates = 4, //            i32
+  Updates = 4, //            i32  learned ...
   Epochs = 5, //             i32
-  Loss = 6, //               f32  loss of the last epoch
-  ErrorIndex = 7, //         i32  element of the array field named by the last error
-  PlanMinWindow = 8, //      i32  after a Plan error: the shortest window that would plan
-  LagDelaySamples = 9, //    f32  lag in use (configured or calibrated)
-  LagCornerHz = 10, //       f32
-  Faults = 11, //            i32  consecutive discarded windows
-  Case = 12, //              i32  input case being measured
-  Configured = 13, //        i32  1 once a configuration is running
-  SkippedUpdates = 14, //    i32  updates refused because the gradient was not finite
-  HitTones = 15, //          i32  explicit tones hit by an intermodulation product
+  LagDelaySamples = 6, //    f32  lag in use (configured or calibrated)
+  LagCornerHz = 7, //        f32
+  Beta1Power = 8, //         f32  Adam's β1^t and β2^t
+  Beta2Power = 9, //         f32  ... learned
+  Loss = 10, //              f32  loss of the last epoch
+  ErrorIndex = 11, //        i32  element of the array field named by the last error
+  PlanMinWindow = 12, //     i32  after a Plan error: the shortest window that would plan
+  Faults = 13, //            i32  consecutive discarded windows
+  Case = 14, //              i32  input case being measured
+  Configured = 15, //        i32  1 once a configuration is running
+  SkippedUpdates = 16, //    i32  updates refused because the gradient was not finite
+  HitTones = 17, //          i32  explicit tones hit by an intermodulation product
 }
-export const STATUS_WORDS = 16;
+export const STATUS_WORDS = 18;
+export const LEARNED_STATUS_WORDS = 6;

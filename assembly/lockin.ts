@@ -2,7 +2,8 @@
 // into derivatives by the signed projection onto the measurement chain's phase lag (not a
 // magnitude with a sign guess). Also the lag model (delay + first-order corner), its
 // calibration from measured windows, and a streaming mode with cascaded first-order low-passes.
-import { MAX_CONTROLS, Demodulation } from "./layout";
+import { MAX_CONTROLS, Demodulation, Status } from "./layout";
+import { setStatusF32 } from "./status";
 import { NCO_SIN, NCO_COS, sineTurns } from "./nco";
 
 const SUM_SIN = memory.data(MAX_CONTROLS << 2); // Σ (v − v0)·sin over the window
@@ -29,9 +30,6 @@ let streamOrder: i32 = 1;
 let streamAlpha: f32 = 1; // 1 / time constant in samples
 let streamMean: f32 = 0;
 let streamStarted = false;
-/** The lag model in use. */
-export let lagDelaySamples: f32 = 0;
-export let lagCornerHz: f32 = 0;
 
 export function lockinConfigure(count: i32, window: i32, sampleRateHz: f32, bins: usize, order: i32, tauSamples: f32, referenceEnergy: f32): void {
   toneCount = count;
@@ -106,9 +104,10 @@ function lagOf(k: i32, delay: f32, corner: f32, sampleRateHz: f32): void {
   modelSin = ds + dc * u;
 }
 
+/** Uses the lag model (delay, corner) from now on; STATUS shows it. */
 export function lockinSetLag(delay: f32, corner: f32, sampleRateHz: f32): void {
-  lagDelaySamples = delay;
-  lagCornerHz = corner;
+  setStatusF32(Status.LagDelaySamples, delay);
+  setStatusF32(Status.LagCornerHz, corner);
   for (let k = 0; k < toneCount; k++) {
     lagOf(k, delay, corner, sampleRateHz);
     store<f32>(LAG_COS + (k << 2), modelCos);

@@ -1,7 +1,8 @@
 // Update rules: SGD, momentum and Adam over the control voltages, with a per-control mask,
 // every control clamped to its electrode's range after each step. The caller guarantees a
 // finite gradient; the weights are therefore always finite and inside their ranges.
-import { MAX_CONTROLS, Field, Optimiser, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "./layout";
+import { MAX_CONTROLS, Field, Optimiser, Status, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "./layout";
+import { statusF32, setStatusF32 } from "./status";
 import { ACTIVE, configI32, configF32, wordAddress } from "./config";
 import { exponentialOf } from "./loss";
 
@@ -10,9 +11,6 @@ export const WEIGHTS = memory.data(MAX_CONTROLS << 2);
 /** Optimiser state: momentum / Adam first moment, and Adam second moment. */
 export const MOMENT1 = memory.data(MAX_CONTROLS << 2);
 export const MOMENT2 = memory.data(MAX_CONTROLS << 2);
-/** β1^t and β2^t for Adam's bias correction (kept as products: no pow in the module). */
-export let beta1Power: f32 = 1;
-export let beta2Power: f32 = 1;
 
 @inline export function clampTo(v: f32, low: f32, high: f32): f32 {
   v = v > low ? v : low; // a NaN becomes `low`
@@ -26,14 +24,8 @@ export function optimiserReset(count: i32): void {
   }
   memory.fill(MOMENT1, 0, MAX_CONTROLS << 2);
   memory.fill(MOMENT2, 0, MAX_CONTROLS << 2);
-  beta1Power = 1;
-  beta2Power = 1;
-}
-
-/** Adam's bias-correction products, from a checkpoint. */
-export function optimiserRestore(power1: f32, power2: f32): void {
-  beta1Power = power1;
-  beta2Power = power2;
+  setStatusF32(Status.Beta1Power, 1);
+  setStatusF32(Status.Beta2Power, 1);
 }
 
 /** base^exponent for base >= 1: e^(exponent · ln base), ln from the atanh series of the
@@ -52,8 +44,10 @@ export function optimiserStep(count: i32, gradient: usize, gain: f32): void {
   const rate = configF32(ACTIVE, Field.LearningRate) * gain;
   const beta1 = configF32(ACTIVE, Field.Beta1), beta2 = configF32(ACTIVE, Field.Beta2);
   const epsilon = configF32(ACTIVE, Field.Epsilon);
-  beta1Power *= beta1;
-  beta2Power *= beta2;
+  // β1^t and β2^t for Adam's bias correction, kept as products (no pow), in STATUS
+  const beta1Power = statusF32(Status.Beta1Power) * beta1, beta2Power = statusF32(Status.Beta2Power) * beta2;
+  setStatusF32(Status.Beta1Power, beta1Power);
+  setStatusF32(Status.Beta2Power, beta2Power);
   for (let k = 0; k < count; k++) {
     if (load<i32>(wordAddress(ACTIVE, TRAINABLE_WORD, k)) == 0) continue;
     const offset = <usize>k << 2;

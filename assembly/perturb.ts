@@ -50,7 +50,7 @@ export function perturbRestart(): void {
 }
 
 /** xorshift32: the random signs of SPSA and CDMA (reproducible from the seed). */
-@inline function randomSign(): f32 {
+function randomSign(): f32 {
   seed ^= seed << 13;
   seed ^= seed >> 17;
   seed ^= seed << 5;

@@ -1,7 +1,8 @@
 // The sample-clocked state machine; read top to bottom, this file is the whole per-sample
 // path. step() takes the reading that answers the voltages written by the previous call,
 // feeds the lock-in, walks settle → acquire → next input case → loss → update, and writes
-// the next electrode voltages, each inside its electrode's range.
+// the next electrode voltages, each inside its electrode's range. Streaming is the same walk
+// with one case, the loss signal fed to low-pass filters instead of window sums.
 import {
   MAX_CONTROLS, MAX_CASES, MAX_INPUTS, MAX_ELECTRODES, STATUS_WORDS, Field, Gradient, Event, Status, Perturbation,
   AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
@@ -11,19 +12,19 @@ import { ncoConfigure, NCO_SIN } from "./nco";
 import { perturbConfigure, perturbRestart, perturbAdvance, codeEnergy } from "./perturb";
 import {
   lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
-  lockinCalibrate, lockinStream, lockinStreamDerivative, lagDelaySamples, lagCornerHz,
+  lockinCalibrate, lockinStream, lockinStreamDerivative,
 } from "./lockin";
 import { evaluateLoss } from "./loss";
+import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
 /** Voltages to write now: controls, then inputs. */
 export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
-export const STATUS = memory.data(STATUS_WORDS << 2);
 /** Mean output of each input case in its last window. */
 export const CASE_OUTPUTS = memory.data(MAX_CASES << 2);
 /** ∂L/∂ȳ for each case at the last update. */
 export const LOSS_SLOPES = memory.data(MAX_CASES << 2);
-/** One row per case: ∂ȳ_p/∂w_k (or, for Gradient.LossSignal, ∂L_p/∂w_k). */
+/** One row per case: ∂ȳ_p/∂w_k (or, demodulating the loss signal, ∂L_p/∂w_k). */
 export const JACOBIAN = memory.data(MAX_CASES * MAX_CONTROLS * 4);
 /** ∂L/∂w at the last update. */
 export const GRADIENT = memory.data(MAX_CONTROLS << 2);
@@ -47,10 +48,6 @@ let windowBad = false;
 let readingSum: f32 = 0;
 let caseTarget: f32 = 0;
 
-@inline function statusI32(word: i32): i32 { return load<i32>(STATUS + (<usize>word << 2)); }
-@inline function setStatusI32(word: i32, value: i32): void { store<i32>(STATUS + (<usize>word << 2), value); }
-@inline function setStatusF32(word: i32, value: f32): void { store<f32>(STATUS + (<usize>word << 2), value); }
-@inline function bump(word: i32): void { setStatusI32(word, statusI32(word) + 1); }
 
 /** Starts the configuration just copied into ACTIVE, with tones `bins`. */
 export function trainerStart(bins: usize): void {
@@ -73,11 +70,11 @@ export function trainerStart(bins: usize): void {
   perturbConfigure(perturbation, controls, configI32(ACTIVE, Field.ChipSamples), configI32(ACTIVE, Field.Seed));
   lockinConfigure(controls, windowSamples, sampleRateHz, TONE_BINS,
     configI32(ACTIVE, Field.StreamOrder), configF32(ACTIVE, Field.StreamTauSamples), codeEnergy(windowSamples));
+  calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationWindows);
+  memory.fill(STATUS, 0, STATUS_WORDS << 2);
+  optimiserReset(controls);
   // codes are demodulated as they are sent: no lag model, nothing to calibrate
   lockinSetLag(tones ? configF32(ACTIVE, Field.LagDelaySamples) : 0, tones ? configF32(ACTIVE, Field.LagCornerHz) : 0, sampleRateHz);
-  calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationWindows);
-  optimiserReset(controls);
-  memory.fill(STATUS, 0, STATUS_WORDS << 2);
   memory.fill(CASE_OUTPUTS, 0, MAX_CASES << 2);
   memory.fill(GRADIENT, 0, MAX_CONTROLS << 2);
   memory.fill(ELECTRODES, 0, MAX_ELECTRODES << 2);
@@ -98,8 +95,6 @@ export function trainerRefresh(): void {
     const high = load<f32>(wordAddress(ACTIVE, MAX_WORD, k)) - a;
     store<f32>(CENTER + (k << 2), clampTo(load<f32>(WEIGHTS + (k << 2)), low, high));
   }
-  setStatusF32(Status.LagDelaySamples, lagDelaySamples);
-  setStatusF32(Status.LagCornerHz, lagCornerHz);
 }
 
 export function trainerConfigured(): bool { return configured; }
@@ -111,7 +106,7 @@ export function step(reading: f32): i32 {
   const low = statusI32(Status.Samples);
   setStatusI32(Status.Samples, low + 1);
   if (low == -1) bump(Status.Samples + 1);
-  const events = gradientMode == Gradient.Streaming ? streamSample(reading) : windowSample(reading);
+  const events = windowSample(reading);
   writeElectrodes();
   return events;
 }
@@ -135,7 +130,8 @@ function windowSample(reading: f32): i32 {
   }
   if (goodReading(reading)) {
     readingSum += reading;
-    lockinAccumulate(signal(reading));
+    if (gradientMode == Gradient.Streaming) lockinStream(signal(reading));
+    else lockinAccumulate(signal(reading));
   } else {
     windowBad = true;
   }
@@ -150,7 +146,8 @@ function windowSample(reading: f32): i32 {
   } else {
     const row = JACOBIAN + (<usize>caseIndex * MAX_CONTROLS << 2);
     for (let k = 0; k < controls; k++) {
-      store<f32>(row + (k << 2), lockinDerivative(k, load<f32>(AMPLITUDE + (k << 2)), demodulation));
+      const a = load<f32>(AMPLITUDE + (k << 2));
+      store<f32>(row + (k << 2), gradientMode == Gradient.Streaming ? lockinStreamDerivative(k, a) : lockinDerivative(k, a, demodulation));
     }
   }
   if (caseIndex + 1 < cases) {
@@ -203,7 +200,7 @@ function endEpoch(): i32 {
   }
   const loss = evaluateLoss(lossKind, CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases, marginScale, LOSS_SLOPES);
   setStatusF32(Status.Loss, loss);
-  if (gradientMode == Gradient.LossSignal) {
+  if (gradientMode != Gradient.Jacobian) {
     // the rows already hold ∂L_p/∂w; the loss is their mean over cases
     for (let p = 0; p < cases; p++) store<f32>(LOSS_SLOPES + (<usize>p << 2), 1 / <f32>cases);
   }
@@ -233,33 +230,6 @@ function update(): i32 {
   bump(Status.Updates);
   trainerRefresh();
   return Event.UpdateDone;
-}
-
-/** Streaming: the loss signal of case 0 through the low-passes; one update a window. */
-function streamSample(reading: f32): i32 {
-  if (goodReading(reading)) {
-    readingSum += reading;
-    lockinStream(signal(reading));
-  } else {
-    windowBad = true;
-  }
-  if (++samplesInStage < windowSamples) return 0;
-  samplesInStage = 0;
-  if (windowBad) {
-    windowBad = false;
-    readingSum = 0;
-    bump(Status.DiscardedWindows);
-    return Event.WindowDiscarded;
-  }
-  bump(Status.Windows);
-  const mean = readingSum / <f32>windowSamples;
-  readingSum = 0;
-  store<f32>(CASE_OUTPUTS, mean);
-  setStatusF32(Status.Loss, (mean - caseTarget) * (mean - caseTarget));
-  for (let k = 0; k < controls; k++) {
-    store<f32>(GRADIENT + (<usize>k << 2), lockinStreamDerivative(k, load<f32>(AMPLITUDE + (k << 2))));
-  }
-  return Event.WindowDone | update();
 }
 
 /** Next voltages: each control's perturbation around its centre, inside its range by

@@ -19,7 +19,7 @@ import { testReadings, probeReference, sampleLines, firstDifference } from "../b
 const probeWasm = buildProbeWasm(join(REPO_DIR, "build", "boards", "test", "probe.wasm"));
 const probeBytes = readFileSync(probeWasm);
 let noToolchain: string | false = false;
-try { ensureToolchain((s) => process.stderr.write(s)); }
+try { ensureToolchain(); }
 catch (e) { noToolchain = `board toolchain unavailable and not installable here: ${(e as Error).message}`; }
 if (noToolchain) process.stderr.write(`boards.test: skipping the QEMU tests: ${noToolchain}\n`);
 const work = mkdtempSync(join(tmpdir(), "hge-boards-test-"));
@@ -161,9 +161,11 @@ test("checker: pages, growth, imports, SIMD, soft float, RAM, largest control co
 });
 
 test("generated C surface: wasm2c's exports become hge_* wrappers and HGE_* constants", () => {
-  const header = "/* export: 'step' */\nu32 Z_hgeZ_step(Z_hge_instance_t*, f32);\n\n/* export: 'OUT' */\nu32* Z_hgeZ_OUT(Z_hge_instance_t* instance);\n\n/* export: 'load' */\nu32 Z_hgeZ_load(Z_hge_instance_t*, u32);\n/* export: 'tick' */\nvoid Z_hgeZ_tick(Z_hge_instance_t*);\n";
-  assert.deepEqual(wasm2cExports(header).map((e) => e.name), ["step", "OUT", "load", "tick"]);
-  const api = generateApiHeader("x.wasm", header, { OUT: 1408, CONFIG: 64 });
+  const header = "/* export: 'step' */\nu32 Z_hgeZ_step(Z_hge_instance_t*, f32);\n\n/* export: 'OUT' */\nu32* Z_hgeZ_OUT(Z_hge_instance_t* instance);\n\n/* export: 'load' */\nu32 Z_hgeZ_load(Z_hge_instance_t*, u32);\n/* export: 'tick' */\nvoid Z_hgeZ_tick(Z_hge_instance_t*);\n/* export: 'USED' */\nu32* Z_hgeZ_USED(Z_hge_instance_t* instance);\n";
+  assert.deepEqual(wasm2cExports(header).map((e) => e.name), ["step", "OUT", "load", "tick", "USED"]);
+  const api = generateApiHeader("x.wasm", header, { OUT: 1408, CONFIG: 64, USED: 0 }, new Set(["USED"]));
+  assert.doesNotMatch(api, /HGE_USED/, "a mutable global is no constant");
+  assert.match(api, /static inline uint32_t hge_USED\(void\) \{ return \*Z_hgeZ_USED\(&hge_instance\); \}/);
   assert.match(api, /#define HGE_OUT 1408u/);
   assert.match(api, /#define HGE_CONFIG 64u/);
   assert.match(api, /static inline uint32_t hge_step\(float a0\) \{ return Z_hgeZ_step\(&hge_instance, a0\); \}/);

@@ -1,0 +1,268 @@
+// Board definitions: one JSON file a board in boards/, inheriting from core files the way
+// TinyGo's targets do ("inherits": ["cortex-m4f"]), and the check of a board against a module.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseWasm, type Feature, type WasmModule, exportedGlobals } from "./wasm.ts";
+
+export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url));
+
+export interface Converter { channels: number; bits: number; minV: number; maxV: number }
+export interface SafeRange { minV: number; maxV: number; parkV: number }
+export interface Electrode extends Partial<SafeRange> { channel: number; name?: string }
+/** arch: the core's code-generation flags (replaced by a later core); cflags/ldflags:
+ *  extra flags (accumulate down the chain); libs: link libraries (replaced). */
+export interface Toolchain { prefix: string; arch: string[]; cflags: string[]; ldflags: string[]; libs: string[]; optional?: boolean }
+/** counter: how instructions per call are counted. minstret: the RISC-V counter under
+ *  -icount shift=0; plugin: the TCG plugin in qemu-plugin/ (falls back to exec-log without a
+ *  host C compiler); exec-log: QEMU's -d exec,nochain -singlestep log (exact, slow). */
+export interface Emulation { qemu: string; args: string[]; uart?: string; counter: "minstret" | "plugin" | "exec-log" }
+export type Runtime = "wasm2c" | "wamr" | "wasm3";
+
+export interface Board {
+  name: string;
+  description: string;
+  /** The files this one was resolved from, base first (e.g. ["cortex-m4f", "mps2-an386"]). */
+  chain: string[];
+  core: string;
+  isa: string;
+  fpu: string | null;
+  floatAbi: string;
+  runtime: Runtime;
+  clockHz: number;
+  flashOrigin: number;
+  flashBytes: number;
+  ramOrigin: number;
+  ramBytes: number;
+  stackBytes: number;
+  sampleRateHz: number;
+  dac: Converter;
+  adc: Converter;
+  electrodeSafeV: SafeRange;
+  electrodes: Electrode[];
+  toolchain: Toolchain;
+  firmware: { startup: string[]; ldscript: string; sources: string[] };
+  emulation: Emulation | null;
+}
+
+/** Arrays that accumulate down the inheritance chain (TinyGo appends flag lists too); the
+ *  file lists among them keep one copy of each file. */
+const APPENDED = new Set(["toolchain.cflags", "toolchain.ldflags", "firmware.sources", "firmware.startup"]);
+const FILE_LISTS = new Set(["firmware.sources", "firmware.startup"]);
+/** Keys that describe a file, not a board: never inherited. */
+const OWN = new Set(["abstract", "inherits", "description"]);
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Later keys override; objects merge key by key; the APPENDED arrays concatenate. */
+export function mergeBoard(base: Json, over: Json, path = ""): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const p = path ? `${path}.${k}` : k;
+    if (APPENDED.has(p) && Array.isArray(v) && Array.isArray(out[k])) {
+      const joined = [...(out[k] as unknown[]), ...v];
+      out[k] = FILE_LISTS.has(p) ? [...new Set(joined)] : joined;
+    }
+    else if (isObject(v) && isObject(out[k])) out[k] = mergeBoard(out[k] as Json, v, p);
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function boardFile(name: string, dir = BOARDS_DIR): string {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error(`board: bad name ${JSON.stringify(name)}`);
+  return join(dir, `${name}.json`);
+}
+
+/** Reads a board file and everything it inherits; returns the merged JSON and the chain. */
+export function resolveBoardJson(name: string, dir = BOARDS_DIR, seen: string[] = []): { json: Json; chain: string[] } {
+  if (seen.includes(name)) throw new Error(`board: inheritance cycle ${[...seen, name].join(" -> ")}`);
+  const file = boardFile(name, dir);
+  if (!existsSync(file)) throw new Error(`board: no such board "${name}" (${file})`);
+  let own: Json;
+  try { own = JSON.parse(readFileSync(file, "utf8")); } catch (e) { throw new Error(`board: ${file}: ${(e as Error).message}`); }
+  if (!isObject(own)) throw new Error(`board: ${file}: not a JSON object`);
+  const parents = own.inherits ?? [];
+  if (!Array.isArray(parents) || parents.some((p) => typeof p !== "string")) throw new Error(`board: ${name}: "inherits" must be a list of names`);
+  let json: Json = {};
+  const chain: string[] = [];
+  for (const p of parents as string[]) {
+    const r = resolveBoardJson(p, dir, [...seen, name]);
+    json = mergeBoard(json, r.json);
+    for (const c of r.chain) if (!chain.includes(c)) chain.push(c);
+  }
+  const mine: Json = {};
+  for (const [k, v] of Object.entries(own)) if (!OWN.has(k)) mine[k] = v;
+  json = mergeBoard(json, mine);
+  if (typeof own.description === "string") json.description = own.description;
+  json.abstract = own.abstract === true;
+  chain.push(name);
+  return { json, chain };
+}
+
+/** Loads a concrete board: resolved, validated, typed. */
+export function loadBoard(name: string, dir = BOARDS_DIR): Board {
+  const { json, chain } = resolveBoardJson(name, dir);
+  if (json.abstract) throw new Error(`board: "${name}" is a core/chip file (abstract), not a board`);
+  const board = { ...json, name, chain } as unknown as Board;
+  const problems = validateBoard(board);
+  if (problems.length) throw new Error(`board: ${name}: ${problems.join("; ")}`);
+  return board;
+}
+
+/** All concrete boards in the directory. */
+export function listBoards(dir = BOARDS_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -5))
+    .filter((n) => !resolveBoardJson(n, dir).json.abstract)
+    .sort();
+}
+
+const RUNTIMES: Runtime[] = ["wasm2c", "wamr", "wasm3"];
+
+export function validateBoard(b: Board): string[] {
+  const p: string[] = [];
+  const num = (k: keyof Board, min = 0) => {
+    const v = b[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min) p.push(`${k} must be a number >= ${min}`);
+  };
+  for (const k of ["core", "isa", "floatAbi", "description"] as const) if (typeof b[k] !== "string" || !b[k]) p.push(`${k} missing`);
+  if (b.fpu !== null && typeof b.fpu !== "string") p.push("fpu must be a string or null");
+  if (!RUNTIMES.includes(b.runtime)) p.push(`runtime must be one of ${RUNTIMES.join(", ")}`);
+  num("clockHz", 1); num("flashOrigin"); num("flashBytes", 1); num("ramOrigin"); num("ramBytes", 1); num("stackBytes", 256); num("sampleRateHz", 1);
+  for (const k of ["dac", "adc"] as const) {
+    const c = b[k];
+    if (!isObject(c)) { p.push(`${k} missing`); continue; }
+    if (!(Number.isInteger(c.channels) && c.channels >= 1)) p.push(`${k}.channels must be an integer >= 1`);
+    if (!(Number.isInteger(c.bits) && c.bits >= 1 && c.bits <= 32)) p.push(`${k}.bits must be 1..32`);
+    if (!(c.minV < c.maxV)) p.push(`${k}: minV must be below maxV`);
+  }
+  const checkRange = (r: Partial<SafeRange>, what: string) => {
+    if (!(typeof r.minV === "number" && typeof r.maxV === "number" && r.minV < r.maxV)) { p.push(`${what}: minV < maxV required`); return; }
+    if (isObject(b.dac) && (r.minV < b.dac.minV || r.maxV > b.dac.maxV)) p.push(`${what}: safe range [${r.minV}, ${r.maxV}] V outside the DAC's [${b.dac.minV}, ${b.dac.maxV}] V`);
+    if (typeof r.parkV !== "number" || r.parkV < r.minV || r.parkV > r.maxV) p.push(`${what}: parkV must lie inside the safe range`);
+  };
+  if (!isObject(b.electrodeSafeV)) p.push("electrodeSafeV missing");
+  else checkRange(b.electrodeSafeV, "electrodeSafeV");
+  if (!Array.isArray(b.electrodes)) p.push("electrodes must be a list (may be empty)");
+  else for (const e of b.electrodes) {
+    if (!(Number.isInteger(e.channel) && e.channel >= 0 && isObject(b.dac) && e.channel < b.dac.channels)) p.push(`electrodes: channel ${e.channel} outside the DAC's channels`);
+    else checkRange({ ...b.electrodeSafeV, ...e }, `electrode ${e.channel}`);
+  }
+  const t = b.toolchain;
+  if (!isObject(t) || typeof t.prefix !== "string" || !Array.isArray(t.arch) || !Array.isArray(t.cflags) || !Array.isArray(t.ldflags) || !Array.isArray(t.libs)) p.push("toolchain needs prefix, arch, cflags, ldflags, libs");
+  const f = b.firmware;
+  if (!isObject(f) || !Array.isArray(f.startup) || typeof f.ldscript !== "string" || !Array.isArray(f.sources)) p.push("firmware needs startup, ldscript, sources");
+  if (b.emulation !== null) {
+    const e = b.emulation;
+    if (!isObject(e) || typeof e.qemu !== "string" || !Array.isArray(e.args) || !["minstret", "plugin", "exec-log"].includes(e.counter)) p.push("emulation must be null or {qemu, args, counter: minstret|plugin|exec-log}");
+  }
+  return p;
+}
+
+/** Safe range of every DAC channel: the default, then per-channel overrides. */
+export function electrodeRanges(b: Board): SafeRange[] {
+  const out: SafeRange[] = [];
+  for (let c = 0; c < b.dac.channels; c++) {
+    const e = b.electrodes.find((x) => x.channel === c);
+    out.push({ minV: e?.minV ?? b.electrodeSafeV.minV, maxV: e?.maxV ?? b.electrodeSafeV.maxV, parkV: e?.parkV ?? b.electrodeSafeV.parkV });
+  }
+  return out;
+}
+
+/** What each runtime can execute. Our wasm2c build: the static runtime in firmware/. */
+export const RUNTIME_FEATURES: Record<Runtime, Feature[]> = {
+  wasm2c: ["sign-extension", "nontrapping-f2i", "bulk-memory", "mutable-globals", "multi-value", "reference-types"],
+  wamr: ["sign-extension", "nontrapping-f2i", "bulk-memory", "mutable-globals", "multi-value", "reference-types"],
+  wasm3: ["sign-extension", "nontrapping-f2i", "mutable-globals", "multi-value"],
+};
+
+export const PAGE = 65536;
+
+/** Sizes of a built firmware image, from `size` (Berkeley format). */
+export interface ImageSize { text: number; data: number; bss: number; flash: number; ram: number }
+
+/** How the module's linear memory grows with the number of controls (from its layout). */
+export interface MemoryLayout { fixedBytes: number; bytesPerControl: number; maxControls: number }
+
+export interface CheckResult {
+  ok: boolean;
+  errors: string[];
+  warnings: string[];
+  facts: {
+    moduleBytes: number;
+    codeBytes: number;
+    pages: number;
+    features: Feature[];
+    imports: number;
+    /** linear memory the module needs (HEAP_END / __heap_base export when present, else its pages) */
+    memoryBytes: number;
+    flashBytes?: number;
+    ramBytes?: number;
+    largestControls?: number;
+  };
+}
+
+/** Firmware RAM outside the module's memory when no image has been built yet (estimate). */
+const FIRMWARE_RAM_ESTIMATE = 2048;
+
+/**
+ * Checks a module against a board: memory pages, features, imports, float use vs FPU, and
+ * (given a built image) flash and RAM; with a layout, the largest control count that fits.
+ */
+export function checkModule(b: Board, wasm: Uint8Array | WasmModule, opts: { image?: ImageSize; layout?: MemoryLayout; memoryBytes?: number } = {}): CheckResult {
+  const m = wasm instanceof Uint8Array ? parseWasm(wasm) : wasm;
+  const errors: string[] = [], warnings: string[] = [];
+  if (m.imports.length) errors.push(`module imports ${m.imports.map((i) => `${i.module}.${i.name}`).join(", ")}: the board runtime provides none (build with --use abort=)`);
+  if (m.memories.length > 1) errors.push(`module has ${m.memories.length} memories; one is supported`);
+  const mem = m.memories[0];
+  const pages = mem?.min ?? 0;
+  if (mem) {
+    if (mem.min > 1) errors.push(`module needs ${mem.min} memory pages; the static runtime provides one (64 KiB)`);
+    if (mem.max === undefined) errors.push("module memory has no maximum; build with --maximumMemory 1 so it cannot grow");
+    else if (mem.max > 1) warnings.push(`module memory maximum is ${mem.max} pages; memory.grow will fail on the board`);
+    if (mem.shared || mem.memory64) errors.push("shared or 64-bit memory is not supported");
+  }
+  const supported = new Set(RUNTIME_FEATURES[b.runtime]);
+  const unsupported = [...m.features].filter((f) => !supported.has(f));
+  if (unsupported.length) errors.push(`module uses ${unsupported.join(", ")}, which the ${b.runtime} runtime on ${b.name} does not support`);
+  if (m.ops.f64 > 0 && b.fpu !== "fpv5-d16" && b.fpu !== "d") warnings.push(`module has ${m.ops.f64} f64 instructions: double precision runs in software on ${b.core}`);
+  if (m.ops.f32 > 0 && b.fpu === null) warnings.push(`${b.core} has no FPU: every f32 operation is a libgcc call (soft float)`);
+  if (m.ops.i64 > 0) warnings.push(`module has ${m.ops.i64} i64 instructions: multi-instruction sequences on a 32-bit core`);
+
+  const globals = exportedGlobals(m);
+  const heapEnd = [globals.HEAP_END, globals.__heap_base].find((v) => typeof v === "number") as number | undefined;
+  const memoryBytes = opts.memoryBytes ?? (heapEnd !== undefined ? heapEnd : pages * PAGE);
+  const facts: CheckResult["facts"] = {
+    moduleBytes: m.bytes, codeBytes: m.codeBytes, pages, features: [...m.features].sort(), imports: m.imports.length, memoryBytes,
+  };
+  if (opts.image) {
+    facts.flashBytes = opts.image.flash;
+    facts.ramBytes = opts.image.ram;
+    if (opts.image.flash > b.flashBytes) errors.push(`image needs ${opts.image.flash} B of flash; ${b.name} has ${b.flashBytes}`);
+    if (opts.image.ram > b.ramBytes) errors.push(`image needs ${opts.image.ram} B of RAM (stack and module memory included); ${b.name} has ${b.ramBytes}`);
+  } else {
+    const need = pages * PAGE + b.stackBytes + FIRMWARE_RAM_ESTIMATE;
+    if (need > b.ramBytes) errors.push(`module memory (${pages * PAGE} B) + stack (${b.stackBytes} B) + firmware (~${FIRMWARE_RAM_ESTIMATE} B) exceed ${b.name}'s ${b.ramBytes} B of RAM`);
+  }
+  if (opts.layout) facts.largestControls = largestControls(b, opts.layout, opts.image ? opts.image.ram - pages * PAGE : b.stackBytes + FIRMWARE_RAM_ESTIMATE);
+  return { ok: errors.length === 0, errors, warnings, facts };
+}
+
+/**
+ * The largest number of controls whose module memory fits both the page and the board's RAM
+ * left after the firmware (stack included), and that the DAC can drive.
+ */
+export function largestControls(b: Board, layout: MemoryLayout, firmwareRamBytes: number): number {
+  const room = Math.min(PAGE, b.ramBytes - firmwareRamBytes);
+  const byMemory = Math.floor((room - layout.fixedBytes) / layout.bytesPerControl);
+  return Math.max(0, Math.min(byMemory, layout.maxControls, b.dac.channels));
+}
+
+/** Reads a module file and checks it. */
+export function checkModuleFile(board: string | Board, wasmPath: string, opts: Parameters<typeof checkModule>[2] = {}): CheckResult {
+  const b = typeof board === "string" ? loadBoard(board) : board;
+  return checkModule(b, readFileSync(wasmPath), opts);
+}

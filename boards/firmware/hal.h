@@ -1,0 +1,66 @@
+/* hal.h: the hooks a board implements so hge can run on it.
+ *
+ * The main loop (main.c) only moves samples: it reads a block of ADC readings, runs the
+ * controller once per reading, and writes the electrode voltages it produced to the DAC.
+ * Everything board-specific is behind these functions. hal_emu.c implements them for the
+ * emulated boards (QEMU semihosting: readings from a file, voltages printed as hex).
+ *
+ * Required for real hardware: hal_init, hal_adc_read, hal_dac_write, hal_time_us, hal_trap.
+ * Optional (weak defaults in hal_weak.c): the block variants, UART, telemetry, hal_exit.
+ * Units: volts as IEEE-754 single precision at the converter pins, after the board's
+ * analogue front end; the board converts volts <-> codes (see "dac"/"adc" in its JSON file).
+ */
+#ifndef HGE_HAL_H
+#define HGE_HAL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Clocks, converters, UART pins: everything before the first sample. */
+void hal_init(void);
+
+/** Blocks until the next reading is available and stores it (volts). Returns 0, or -1 when
+ *  the stream has ended (replay only; hardware never ends). */
+int hal_adc_read(float *volts);
+
+/** Block variant for DMA: fills up to `max` readings, returns how many (0 or less: ended).
+ *  Default: loops over hal_adc_read. */
+int hal_adc_read_block(float *volts, int max);
+
+/** Writes one sample's electrode voltages (count channels, in electrode order). The values
+ *  are already inside each electrode's safe range: the controller clamps them. */
+void hal_dac_write(const float *volts, int count);
+
+/** Block variant: `samples` frames of `channels` voltages, frame-major.
+ *  Default: loops over hal_dac_write. */
+void hal_dac_write_block(const float *volts, int channels, int samples);
+
+/** Microseconds since boot (wraps at 2^32). */
+uint32_t hal_time_us(void);
+
+/** Serial link to the host (hardware-in-the-loop protocol, telemetry). hal_uart_read returns
+ *  the number of bytes read (0 on timeout), hal_uart_write the number written. */
+int hal_uart_write(const void *buf, int len);
+int hal_uart_read(void *buf, int len, uint32_t timeout_us);
+
+/** Called after every sample with the controller's event flags (telemetry; default: no-op). */
+void hal_sample_done(uint32_t sample, uint32_t flags);
+
+/** A diagnostic line (default: to the UART). */
+void hal_log(const char *msg);
+
+/** The module trapped (out-of-bounds access, unreachable, ...): park the outputs at safe
+ *  values, report, and never return. */
+void hal_trap(int code, const char *msg) __attribute__((noreturn));
+
+/** Ends the program (emulation: QEMU exits with `code`; hardware: parks and sleeps). */
+void hal_exit(int code) __attribute__((noreturn));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,44 @@
+/* The firmware's main loop: it only moves samples. Read a block of ADC readings, run the
+ * controller once per reading, hand the electrode voltages to the DAC. All the control work
+ * (oscillators, lock-in, updates, clamps) is inside the module. */
+#include <string.h>
+
+#include "app.h"
+#include "bench.h"
+#include "board_config.h"
+#include "hal.h"
+
+static float readings[HGE_BLOCK_SAMPLES];
+static float volts[HGE_BLOCK_SAMPLES * HGE_MAX_CHANNELS];
+static uint32_t flags[HGE_BLOCK_SAMPLES];
+
+/* One sample at a time through app_step(); each call is what bench.h measures. */
+__attribute__((weak)) void app_process(const float *in, int n, float *out, uint32_t *events) {
+  int channels = app_output_count();
+  for (int i = 0; i < n; i++) {
+    BENCH_MEASURE(events[i] = app_step(in[i]));
+    memcpy(&out[i * channels], app_outputs(), (size_t)channels * sizeof(float));
+  }
+}
+
+int main(void) {
+  hal_init();
+  hal_uart_write("hge: ready\n", 11);
+  int rc = app_init();
+  if (rc != 0) {
+    hal_log("hge: configuration refused");
+    hal_exit(rc);
+  }
+  int channels = app_output_count();
+  if (channels > HGE_MAX_CHANNELS) hal_trap(-1, "more outputs than HGE_MAX_CHANNELS");
+  uint32_t sample = 0;
+  for (;;) {
+    int n = hal_adc_read_block(readings, HGE_BLOCK_SAMPLES);
+    if (n <= 0) break; /* end of a replayed stream; hardware never ends */
+    app_process(readings, n, volts, flags);
+    for (int i = 0; i < n; i++) hal_sample_done(sample++, flags[i]);
+    hal_dac_write_block(volts, channels, n);
+  }
+  bench_report();
+  hal_exit(0);
+}
