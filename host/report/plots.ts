@@ -1,0 +1,250 @@
+// The report's plots: Vega-Lite specifications rendered to SVG strings headlessly (vega's
+// SVG renderer needs no canvas). One function per plot, each taking a finished run.
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import type { TrainResult } from "../train.ts";
+
+const WIDTH = 500;
+const HEIGHT = 220;
+
+/** Renders a Vega-Lite spec to an SVG string. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf"];
+
+const base = { width: WIDTH, height: HEIGHT, config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 } } } as const;
+
+/** Vertical rules where training restarted from a new start (none if it never did). */
+function restartLayer(run: TrainResult): object[] {
+  const restarts = run.attempts.slice(1).map((a) => ({ iteration: a.startIteration + 0.5, label: "restart" }));
+  if (!restarts.length) return [];
+  return [
+    {
+      data: { values: restarts },
+      layer: [
+        { mark: { type: "rule", color: "gray", strokeDash: [3, 3] }, encoding: { x: { field: "iteration", type: "quantitative" } } },
+        { mark: { type: "text", color: "gray", fontSize: 9, angle: 270, align: "right", baseline: "bottom", dx: -3, y: 0 }, encoding: { x: { field: "iteration", type: "quantitative" }, text: { field: "label" } } },
+      ],
+    },
+  ];
+}
+
+/** Loss per iteration; log scale when the loss is positive and spans more than a decade. */
+export function lossSpec(run: TrainResult): TopLevelSpec {
+  const values = run.lossHistory.map((loss, i) => ({ iteration: i + 1, loss }));
+  const positive = run.lossHistory.every((x) => x > 0);
+  const spread = positive ? Math.max(...run.lossHistory) / Math.min(...run.lossHistory) : 1;
+  return {
+    ...base,
+    title: `Loss (${run.config.controller.loss}) per iteration`,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "line", point: values.length <= 60 },
+        encoding: {
+          x: { field: "iteration", type: "quantitative", title: "iteration" },
+          y: { field: "loss", type: "quantitative", title: "loss", scale: positive && spread > 10 ? { type: "log" } : { zero: false } },
+        },
+      },
+      ...restartLayer(run),
+    ],
+  } as TopLevelSpec;
+}
+
+/** "case 2 (0.30, −0.45 V)": the input voltages, short enough for an axis. */
+function caseLabel(run: TrainResult, p: number): string {
+  const inputs = run.config.controller.cases[p].inputsV.map((v) => v.toFixed(2).replace("-", "−")).join(", ");
+  return run.config.controller.cases.length <= 4 ? `(${inputs}) V` : String(p);
+}
+
+/** The legend's name of a case: its number and target. */
+function caseName(run: TrainResult, p: number): string {
+  return `case ${p} → ${+run.targets[p].toFixed(3)}`;
+}
+
+/** Classification: a threshold between the classes, midway between the largest class-0 and
+ *  the smallest class-1 output (the middle of the gap when they are separated). */
+export function threshold(outputs: number[], targets: number[]): number {
+  const ones = outputs.filter((_, p) => targets[p] > 0.5);
+  const zeros = outputs.filter((_, p) => targets[p] <= 0.5);
+  return (Math.min(...ones) + Math.max(...zeros)) / 2;
+}
+
+/** Each case's final output against the threshold (classification) or its target (MSE). */
+export function outputsSpec(run: TrainResult): TopLevelSpec {
+  const unit = run.outputUnit;
+  const classification = run.config.controller.loss !== "mse";
+  const values = run.caseOutputs.map((output, p) => ({
+    case: caseLabel(run, p),
+    output,
+    target: run.targets[p],
+    class: classification ? `target ${run.targets[p]}` : "output",
+  }));
+  const layers: object[] = [
+    {
+      mark: { type: "bar", opacity: 0.85 },
+      encoding: {
+        x: { field: "case", type: "nominal", title: run.config.controller.cases.length <= 4 ? "input voltages" : "case", sort: null, axis: { labelAngle: 0, labelLimit: 200 } },
+        y: { field: "output", type: "quantitative", title: `mean output (${unit})` },
+        color: { field: "class", type: "nominal", scale: classification ? { domain: ["target 0", "target 1"], range: ["#4c78a8", "#e45756"] } : { range: ["#72b7b2"] }, title: null, legend: classification ? {} : null },
+      },
+    },
+  ];
+  if (classification) {
+    const line = threshold(run.caseOutputs, run.targets);
+    layers.push({
+      data: { values: [{ threshold: line, label: `threshold ${line.toFixed(2)} ${unit}` }] },
+      layer: [
+        { mark: { type: "rule", strokeDash: [6, 4], color: "black" }, encoding: { y: { field: "threshold", type: "quantitative" } } },
+        { mark: { type: "text", align: "right", dx: WIDTH / 2 - 4, dy: -7, fontSize: 11 }, encoding: { y: { field: "threshold", type: "quantitative" }, text: { field: "label" } } },
+      ],
+    });
+  } else {
+    layers.push({
+      mark: { type: "tick", color: "black", thickness: 2, size: 40 },
+      encoding: { x: { field: "case", type: "nominal", sort: null }, y: { field: "target", type: "quantitative" } },
+    });
+  }
+  return {
+    ...base,
+    title: classification ? "Each case's output against the threshold (last epoch)" : "Each case's output (bars) and target (ticks), last epoch",
+    data: { values },
+    layer: layers,
+  } as TopLevelSpec;
+}
+
+/** Each case's output over the iterations (dashed: target 0), with the threshold. */
+export function outputsHistorySpec(run: TrainResult): TopLevelSpec {
+  const classification = run.config.controller.loss !== "mse";
+  const values = run.caseOutputsHistory.flatMap((outputs, i) =>
+    outputs.map((output, p) => ({ iteration: i + 1, output, case: caseName(run, p), class: classification ? `target ${run.targets[p]}` : "output" })),
+  );
+  if (classification) {
+    for (const [i, outputs] of run.caseOutputsHistory.entries()) {
+      values.push({ iteration: i + 1, output: threshold(outputs, run.targets), case: "threshold", class: "threshold" });
+    }
+  }
+  const names = [...run.targets.map((_, p) => caseName(run, p)), ...(classification ? ["threshold"] : [])];
+  const colours = [...run.targets.map((_, p) => PALETTE[p % PALETTE.length]), "black"];
+  return {
+    ...base,
+    title: classification ? "Case outputs per iteration, and the threshold between the classes" : "Case outputs per iteration",
+    data: { values },
+    mark: { type: "line", strokeWidth: 1.5 },
+    encoding: {
+      x: { field: "iteration", type: "quantitative" },
+      y: { field: "output", type: "quantitative", title: `mean output (${run.outputUnit})`, scale: { zero: false } },
+      color: { field: "case", type: "nominal", title: null, sort: names, scale: { domain: names, range: colours } },
+      strokeDash: {
+        field: "class",
+        type: "nominal",
+        title: null,
+        scale: classification ? { domain: ["target 1", "target 0", "threshold"], range: [[1, 0], [5, 3], [2, 2]] } : { range: [[1, 0]] },
+        legend: classification ? {} : null,
+      },
+    },
+  } as TopLevelSpec;
+}
+
+/** Control voltages over the iterations (iteration 0 = the start), with the safe range. */
+export function controlsSpec(run: TrainResult): TopLevelSpec {
+  const values = run.weightsHistory.flatMap((weights, i) => weights.map((volts, k) => ({ iteration: i, volts, control: `control ${k + 1}` })));
+  const low = Math.min(...run.config.controller.controls.map((c) => c.minV));
+  const high = Math.max(...run.config.controller.controls.map((c) => c.maxV));
+  return {
+    ...base,
+    title: "Control voltages",
+    layer: [
+      {
+        data: { values },
+        mark: { type: "line" },
+        encoding: {
+          x: { field: "iteration", type: "quantitative" },
+          y: { field: "volts", type: "quantitative", title: "voltage (V)", scale: { domain: [low, high] } },
+          color: { field: "control", type: "nominal", title: null },
+        },
+      },
+      {
+        data: { values: [{ bound: low }, { bound: high }] },
+        mark: { type: "rule", strokeDash: [2, 3], color: "gray" },
+        encoding: { y: { field: "bound", type: "quantitative" } },
+      },      ...restartLayer(run),
+    ],
+  } as TopLevelSpec;
+}
+
+/** Amplitude spectrum (peak, output units) of a real signal at bins 0..⌊n/2⌋, mean removed. */
+export function amplitudeSpectrum(samples: number[]): number[] {
+  const n = samples.length;
+  const mean = samples.reduce((sum, x) => sum + x, 0) / n;
+  const spectrum: number[] = [];
+  for (let m = 0; m <= n >> 1; m++) {
+    let re = 0;
+    let im = 0;
+    const step = (2 * Math.PI * m) / n;
+    for (let t = 0; t < n; t++) {
+      re += (samples[t] - mean) * Math.cos(step * t);
+      im -= (samples[t] - mean) * Math.sin(step * t);
+    }
+    spectrum.push(((m === 0 || 2 * m === n ? 1 : 2) * Math.hypot(re, im)) / n);
+  }
+  return spectrum;
+}
+
+/** The spectrum of one recorded window as stems (log amplitude), each control's tone marked. */
+export function spectrumSpec(run: TrainResult): TopLevelSpec {
+  const { readings, sampleRateHz } = run.oneWindow;
+  const n = readings.length;
+  const spectrum = amplitudeSpectrum(readings);
+  const top = Math.min(Math.max(...run.toneHz) * 2.2, sampleRateHz / 2);
+  const values = spectrum.map((amplitude, m) => ({ hz: (m * sampleRateHz) / n, amplitude })).filter((v) => v.hz > 0 && v.hz <= top);
+  const floor = 10 ** Math.floor(Math.log10(Math.max(1e-9, Math.min(...values.map((v) => v.amplitude).filter((a) => a > 0)))));
+  for (const v of values) v.amplitude = Math.max(v.amplitude, floor);
+  // Labels stagger over three heights so that neighbouring tones stay readable.
+  const tones = run.toneHz.map((hz, k) => ({ hz, label: `c${k + 1}${run.toneHits[k] ? "!" : ""}`, height: 4 + (k % 3) * 12 }));
+  const x = { field: "hz", type: "quantitative", title: "frequency (Hz)", scale: { domain: [0, top] } } as const;
+  return {
+    ...base,
+    title: { text: `Spectrum of one window (case ${run.oneWindow.case}, ${n} samples, last epoch)`, subtitle: `tones c1..c${run.toneHz.length} marked${run.toneHits.some((h) => h) ? "; ! = hit by an intermodulation product" : ""}` },
+    layer: [
+      {
+        data: { values: tones },
+        mark: { type: "rule", color: "#e45756", strokeDash: [4, 3], opacity: 0.7 },
+        encoding: { x },
+      },
+      {
+        data: { values },
+        mark: { type: "rule", color: "#4c78a8", strokeWidth: Math.max(1, Math.min(3, (WIDTH / values.length) * 0.6)) },
+        encoding: {
+          x,
+          y: { field: "amplitude", type: "quantitative", title: `amplitude (${run.outputUnit}, peak)`, scale: { type: "log", domain: [floor, Math.max(...values.map((v) => v.amplitude)) * 3] } },
+          y2: { datum: floor },
+        },
+      },
+      {
+        data: { values: tones },
+        mark: { type: "text", color: "#e45756", fontSize: 10, baseline: "top", dx: 3, align: "left" },
+        encoding: { x, y: { field: "height", type: "quantitative", scale: null }, text: { field: "label" } },
+      },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
+/** All the run's plots, rendered. */
+export async function runPlots(run: TrainResult): Promise<{ title: string; svg: string }[]> {
+  const specs: Array<[string, TopLevelSpec]> = [
+    ["Loss", lossSpec(run)],
+    ["Outputs", outputsSpec(run)],
+    ["Outputs per iteration", outputsHistorySpec(run)],
+    ["Control voltages", controlsSpec(run)],
+    ["Spectrum", spectrumSpec(run)],
+  ];
+  const plots = [];
+  for (const [title, spec] of specs) plots.push({ title, svg: await renderSvg(spec) });
+  return plots;
+}

@@ -1,0 +1,503 @@
+// The training driver: builds the measurement chain and the controller's configuration for a
+// device and a task, runs the closed loop sample by sample until the task is solved or the
+// iteration limit, and returns the whole history. Used by the `hge` command, tests and benches.
+// Reproducible: every random choice (noise, starting voltages) comes from `seed`.
+import type { Device } from "./devices/device.ts";
+import type { Task } from "./tasks/task.ts";
+import { gateMargin } from "./tasks/gates.ts";
+import { Controller, ControllerError, type ControllerConfig, type ControllerStatus, type OptimiserName } from "./controller.ts";
+import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
+import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, type DriftOptions, type NoiseSource } from "./noise.ts";
+import * as L from "../assembly/layout.ts";
+
+/** Noise added to the device output, in the device's output unit (nA for the DNPU). */
+export interface NoiseOptions {
+  /** Gaussian white noise, standard deviation per sample. */
+  whiteSigma: number;
+  /** 1/f noise: one-sided PSD at 1 kHz, unit²/Hz (0 = none). */
+  pinkPsdAt1kHz: number;
+  drift?: DriftOptions;
+  spikes?: { ratePerS: number; amplitude: number };
+}
+
+/** The measurement chain between the controller and the device. */
+export interface ChainOptions {
+  sampleRateHz: number;
+  dacBits: number;
+  /** The DAC's output range, volts: covers every electrode. */
+  dacRangeV: [number, number];
+  adcBits: number;
+  /** The ADC reads ±adcFullScaleV and saturates beyond. */
+  adcFullScaleV: number;
+  /** Transimpedance amplification: output units (nA) per volt at the ADC. */
+  transimpedancePerV: number;
+  /** First-order low-pass corner of the amplifier, Hz (0 = none). */
+  cornerHz: number;
+  /** Delay of whole samples (converter latency). */
+  delaySamples: number;
+}
+
+/** Planned tones inside a band (the controller's planner), or explicit tone frequencies. */
+export type ToneOptions =
+  | { plan: { bandLowHz: number; bandHighHz: number; guardBins?: number } }
+  | { explicitHz: number[] };
+
+export interface TrainOptions {
+  device: Device;
+  task: Task;
+  seed: number;
+  noise?: Partial<NoiseOptions>;
+  chain?: Partial<ChainOptions>;
+  tones?: ToneOptions;
+  /** Peak perturbation amplitude per control (one number for all), volts. */
+  amplitudesV?: number | number[];
+  windowSamples?: number;
+  settleSamples?: number;
+  optimiser?: OptimiserName;
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  /** corrsig: sigmoid(separation / marginScale), output units. */
+  marginScale?: number;
+  /** Epochs spent fitting the chain's lag before training (0 = trust the chain model). */
+  calibrationWindows?: number;
+  maxIterations?: number;
+  /** Stop once the task is solved on this many consecutive epochs (0 = never stop early). */
+  solvedEpochs?: number;
+  /** Starting controls: seeded uniform in the middle of each range, the midpoints, or given. */
+  initialV?: "random" | "middle" | number[];
+  /** Random starts only: abandon an attempt whose margin has not improved for this many
+   *  iterations and start again from a new seeded point (0 = never). */
+  patience?: number;
+}
+
+export interface TrainProgress {
+  iteration: number;
+  maxIterations: number;
+  loss: number;
+  margin: number;
+  deviceSeconds: number;
+  solved: boolean;
+  /** 1 for the first start, 2 after the first restart, ... */
+  attempt: number;
+}
+
+export interface TrainResult {
+  device: string;
+  task: string;
+  seed: number;
+  solved: boolean;
+  /** Updates of the controls. */
+  iterations: number;
+  /** Device time, samples / sample rate, calibration included. */
+  deviceSeconds: number;
+  wallSeconds: number;
+  /** Classification: gateMargin of the last epoch (fraction of the output span); MSE: −RMS error. */
+  margin: number;
+  /** Loss of the epoch before each update. */
+  lossHistory: number[];
+  /** Control voltages: the start, then after each update. */
+  weightsHistory: number[][];
+  /** Case outputs of the epoch before each update. */
+  caseOutputsHistory: number[][];
+  caseOutputs: number[];
+  targets: number[];
+  finalWeights: number[];
+  /** Counters summed over every attempt (lag, loss and fault state: the last attempt's). */
+  counters: ControllerStatus;
+  /** Where each start began: iteration index and control voltages. */
+  attempts: Array<{ startIteration: number; initialV: number[] }>;
+  /** What the controller ran: its configuration, the chain and the noise. */
+  config: { controller: ControllerConfig; chain: ChainOptions; noise: NoiseOptions; maxIterations: number; solvedEpochs: number; patience: number };
+  toneBins: number[];
+  toneHz: number[];
+  /** Per tone: 2 = a second-order product lands on it, 4 = third-order (or'ed). */
+  toneHits: number[];
+  outputUnit: string;
+  /** The last window of the case with the largest measured gradient, as the controller saw
+   *  it (readings, output units): for the spectrum plot. */
+  oneWindow: { case: number; sampleRateHz: number; readings: number[] };
+  /** Why training stopped. */
+  stopped: "solved" | "iterations" | "fault";
+}
+
+/** A configuration the host refuses before the controller sees it; `option` names it. */
+export class TrainConfigError extends Error {
+  constructor(readonly option: string, message: string) {
+    super(message);
+    this.name = "TrainConfigError";
+  }
+}
+
+export const DEFAULTS = {
+  seed: 1,
+  /** The paper's converters run at 5 kHz. */
+  sampleRateHz: 5000,
+  /** 0.1 s: the paper's per-measurement time; 10 Hz bins, so a planned 5-tone set (bins 34..66
+   *  with one guard bin) sits at 340..660 Hz, inside the 1 kHz amplifier bandwidth. */
+  windowSamples: 500,
+  /** 10 ms after each input change: the chain (1 kHz corner, 2-sample delay) settles in < 2 ms. */
+  settleSamples: 50,
+  /** 20 mV peak: shifts DNPU site energies by ~0.3 kT (lever arm 0.1 eV/V), so the response
+   *  stays close to linear; the tone lines stand 20–100× above one window's noise floor. */
+  amplitudeV: 0.02,
+  /** Adam with the paper's β1 = β2 = 0.9. Learning rate 0.1 V and corrsig scale 30 nA
+   *  (MARGIN_SCALE_DEFAULTS) came from a sweep on the default DNPU: XOR, the hardest gate,
+   *  solved from 12 of 12 seeds within 500 iterations, against 3–9 of 12 for rates 0.02–0.05 V
+   *  with scales 3–10 nA (those runs parked controls on their range bounds). */
+  optimiser: "adam" as OptimiserName,
+  learningRate: 0.1,
+  beta1: 0.9,
+  beta2: 0.9,
+  /** Two epochs fit the chain's lag (delay and corner) before the first update. */
+  calibrationWindows: 2,
+  maxIterations: 500,
+  /** Solved on three epochs in a row: the controls keep moving, so one epoch is not proof. */
+  solvedEpochs: 3,
+  /** Restart after 50 iterations without a 1% gain in margin (corrsig has local minima). */
+  patience: 50,
+  /** Planned tones: inside 20 Hz..1 kHz (the amplifier's corner), one guard bin. */
+  band: { bandLowHz: 20, bandHighHz: 1000, guardBins: 1 },
+};
+
+/** Chain and noise defaults for a device: a transimpedance chain for nA outputs (brains-py's
+ *  amplification 28.5 nA/V on a ±10 V, 16-bit ADC: ±285 nA, 0.009 nA steps), a direct
+ *  voltage chain for V outputs. Noise: the paper's 1/f level and a small white floor. */
+export function defaultChain(device: Device): ChainOptions {
+  const voltage = device.outputUnit === "V";
+  const electrodes = [...device.controlRangeV, ...device.inputRangeV];
+  const top = Math.max(...electrodes.map(([low, high]) => Math.max(Math.abs(low), Math.abs(high))));
+  const dacTop = Math.max(1, Math.ceil(top * 1.25 * 4) / 4);
+  return {
+    sampleRateHz: DEFAULTS.sampleRateHz,
+    dacBits: 16,
+    dacRangeV: [-dacTop, dacTop],
+    adcBits: 16,
+    adcFullScaleV: voltage ? 2.5 : 10,
+    transimpedancePerV: voltage ? 1 : 28.5,
+    cornerHz: 1000,
+    delaySamples: 2,
+  };
+}
+
+/** Noise by output unit: for nA, the paper's 1/f level and a 0.05 nA white floor (about a
+ *  tenth of a real DNPU set-up's); for V (resistor networks), a 0.1 mV floor. */
+export const NOISE_DEFAULTS: Record<"nA" | "V", NoiseOptions> = {
+  nA: { whiteSigma: 0.05, pinkPsdAt1kHz: 1e-5 },
+  V: { whiteSigma: 1e-4, pinkPsdAt1kHz: 1e-11 },
+};
+
+export function defaultNoise(device: Device): NoiseOptions {
+  return { ...NOISE_DEFAULTS[device.outputUnit === "V" ? "V" : "nA"] };
+}
+
+/** corrsig's margin scale by output unit: 30 nA for the DNPU (see DEFAULTS), 0.1 V for
+ *  resistor networks (outputs within ±1 V). */
+export const MARGIN_SCALE_DEFAULTS = { nA: 30, V: 0.1 };
+
+export function defaultMarginScale(device: Device): number {
+  return MARGIN_SCALE_DEFAULTS[device.outputUnit === "V" ? "V" : "nA"];
+}
+
+/** Tone bins for explicit frequencies: each must be a whole number of cycles per window. */
+export function binsForHz(frequenciesHz: number[], windowSamples: number, sampleRateHz: number): number[] {
+  const spacingHz = sampleRateHz / windowSamples;
+  return frequenciesHz.map((f) => {
+    const bin = (f * windowSamples) / sampleRateHz;
+    if (Math.abs(bin - Math.round(bin)) > 1e-6) {
+      const needed = smallestWindowFor(frequenciesHz, sampleRateHz);
+      const hint = needed ? `; a window that is a multiple of ${needed} samples fits all the tones` : "";
+      throw new TrainConfigError("tones", `tone ${f} Hz is not a whole number of cycles in a ${windowSamples}-sample window at ${sampleRateHz} Hz (bins are ${+spacingHz.toFixed(6)} Hz apart)${hint}`);
+    }
+    return Math.round(bin);
+  });
+}
+
+/** The shortest window (samples) holding whole periods of every tone, or 0 if above 2^20. */
+export function smallestWindowFor(frequenciesHz: number[], sampleRateHz: number): number {
+  for (let window = 1; window <= L.MAX_CONTROLS * 8192; window++) {
+    if (frequenciesHz.every((f) => Math.abs((f * window) / sampleRateHz - Math.round((f * window) / sampleRateHz)) < 1e-6)) return window;
+  }
+  return 0;
+}
+
+/** The default window for explicit tones: the shortest multiple of the tones' common period
+ *  at least DEFAULTS.windowSamples long. */
+export function defaultWindowFor(frequenciesHz: number[], sampleRateHz: number): number {
+  const unit = smallestWindowFor(frequenciesHz, sampleRateHz);
+  if (!unit) return DEFAULTS.windowSamples;
+  return unit * Math.max(1, Math.ceil(DEFAULTS.windowSamples / unit));
+}
+
+function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number): NoiseSource | undefined {
+  // Each source gets its own stream derived from the run's seed.
+  const sources: NoiseSource[] = [];
+  const stream = (k: number) => (Math.imul(seed >>> 0, 0x9e3779b1) + k * 0x7f4a7c15) >>> 0;
+  if (noise.whiteSigma > 0) sources.push(new WhiteNoise(noise.whiteSigma, stream(1)));
+  if (noise.pinkPsdAt1kHz > 0) sources.push(new PinkNoise(noise.pinkPsdAt1kHz, sampleRateHz, stream(2)));
+  if (noise.drift) sources.push(new Drift(sampleRateHz, noise.drift, stream(3)));
+  if (noise.spikes && noise.spikes.ratePerS > 0) sources.push(new Spikes(noise.spikes.ratePerS, noise.spikes.amplitude, sampleRateHz, stream(4)));
+  return sources.length ? new NoiseChain(sources) : undefined;
+}
+
+/** Seeded random starting controls for attempt `attempt`: uniform in the middle 80% of each range. */
+export function startingVoltages(device: Device, seed: number, attempt: number): number[] {
+  const rng = new Rng((Math.imul(seed >>> 0, 0x85ebca6b) ^ Math.imul(attempt + 1, 0xc2b2ae35)) >>> 0);
+  return device.controlRangeV.map(([low, high]) => low + (high - low) * rng.between(0.1, 0.9));
+}
+
+function initialVoltages(options: TrainOptions): number[] {
+  const ranges = options.device.controlRangeV;
+  const init = options.initialV ?? "random";
+  if (Array.isArray(init)) {
+    if (init.length !== ranges.length) throw new TrainConfigError("initialV", `${init.length} starting voltages for ${ranges.length} controls`);
+    return init.slice();
+  }
+  if (init === "middle") return ranges.map(([low, high]) => (low + high) / 2);
+  return startingVoltages(options.device, options.seed, 0);
+}
+
+/** The controller configuration, chain and noise that `trainTask` would run. */
+export function planRun(options: TrainOptions): {
+  controller: ControllerConfig;
+  chain: ChainOptions;
+  noise: NoiseOptions;
+} {
+  const { device, task } = options;
+  const chain: ChainOptions = { ...defaultChain(device), ...options.chain };
+  const noise: NoiseOptions = { ...defaultNoise(device), ...options.noise };
+  const sampleRateHz = chain.sampleRateHz;
+  const tones = options.tones ?? { plan: DEFAULTS.band };
+  const windowSamples = options.windowSamples ?? ("explicitHz" in tones ? defaultWindowFor(tones.explicitHz, sampleRateHz) : DEFAULTS.windowSamples);
+  if (task.outputCount !== 1) throw new TrainConfigError("task", `task ${task.name} has ${task.outputCount} outputs; the controller reads one`);
+  if (task.inputCases[0]?.length !== device.inputCount) {
+    throw new TrainConfigError("task", `task ${task.name} needs ${task.inputCases[0]?.length} data inputs; ${device.name} has ${device.inputCount}`);
+  }
+  const controlCount = device.controlCount;
+  const amplitudes = options.amplitudesV ?? DEFAULTS.amplitudeV;
+  const amplitudeOf = (k: number) => (Array.isArray(amplitudes) ? amplitudes[k] : amplitudes);
+  if (Array.isArray(amplitudes) && amplitudes.length !== controlCount) {
+    throw new TrainConfigError("amplitudes", `${amplitudes.length} amplitudes given for ${controlCount} controls`);
+  }
+  let bins: number[] | undefined;
+  if ("explicitHz" in tones) {
+    if (tones.explicitHz.length !== controlCount) {
+      throw new TrainConfigError("tones", `${tones.explicitHz.length} tones given for ${controlCount} controls`);
+    }
+    bins = binsForHz(tones.explicitHz, windowSamples, sampleRateHz);
+  }
+  const initial = initialVoltages(options);
+  const limits = readingLimits(chainModel(chain, undefined));
+  const controller: ControllerConfig = {
+    sampleRateHz,
+    windowSamples,
+    settleSamples: options.settleSamples ?? DEFAULTS.settleSamples,
+    tones: "plan" in tones ? { plan: { bandLowHz: tones.plan.bandLowHz, bandHighHz: tones.plan.bandHighHz } } : { explicit: true },
+    guardBins: "plan" in tones ? (tones.plan.guardBins ?? DEFAULTS.band.guardBins) : DEFAULTS.band.guardBins,
+    controls: device.controlRangeV.map(([minV, maxV], k) => ({
+      amplitudeV: amplitudeOf(k),
+      minV,
+      maxV,
+      initialV: initial[k],
+      ...(bins ? { toneBin: bins[k] } : {}),
+    })),
+    inputs: device.inputRangeV.map(([minV, maxV]) => ({ minV, maxV })),
+    cases: task.inputCases.map((inputsV, p) => ({ inputsV, target: task.targets[p] })),
+    loss: task.loss,
+    marginScale: options.marginScale ?? defaultMarginScale(device),
+    optimiser: options.optimiser ?? DEFAULTS.optimiser,
+    learningRate: options.learningRate ?? DEFAULTS.learningRate,
+    beta1: options.beta1 ?? DEFAULTS.beta1,
+    beta2: options.beta2 ?? DEFAULTS.beta2,
+    calibrationWindows: options.calibrationWindows ?? DEFAULTS.calibrationWindows,
+    // Without calibration the controller trusts the chain model it is told.
+    lag: { delaySamples: chain.delaySamples, cornerHz: chain.cornerHz },
+    reading: limits,
+  };
+  return { controller, chain, noise };
+}
+
+function chainModel(chain: ChainOptions, noise: NoiseSource | undefined): ChainModel {
+  return {
+    sampleRateHz: chain.sampleRateHz,
+    dac: { bits: chain.dacBits, rangeV: chain.dacRangeV },
+    cornerHz: chain.cornerHz,
+    delaySamples: chain.delaySamples,
+    noise,
+    adc: { bits: chain.adcBits, fullScaleV: chain.adcFullScaleV, outputPerV: chain.transimpedancePerV },
+  };
+}
+
+/** The case whose last Jacobian row is longest: its window shows the tones best. */
+function liveliestCase(controller: Controller, cases: number): number {
+  let best = 0;
+  let bestNorm = -1;
+  for (let p = 0; p < cases; p++) {
+    const norm = controller.jacobianRow(p).reduce((sum, g) => sum + g * g, 0);
+    if (norm > bestNorm) {
+      bestNorm = norm;
+      best = p;
+    }
+  }
+  return best;
+}
+
+/** After a Plan refusal: the shortest window that would plan (0 if none). */
+function planMinWindow(controller: Controller): number {
+  const exports = controller.exports;
+  return new Int32Array(exports.memory.buffer, exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+}
+
+/** An improvement of the margin smaller than this is not progress (noise). */
+const MARGIN_PROGRESS = 0.01;
+
+/** Classification: the gate margin (fraction of the output span); MSE: minus the RMS error. */
+export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
+  if (task.loss !== "mse") return gateMargin(outputs, task.targets);
+  let sum = 0;
+  for (let p = 0; p < task.targets.length; p++) sum += (outputs[p] - task.targets[p]) ** 2;
+  return -Math.sqrt(sum / task.targets.length);
+}
+
+/** Trains `task` on `device` in closed loop; throws ControllerError or TrainConfigError if
+ *  the configuration is refused (before any sample runs). An attempt whose margin has not
+ *  improved for `patience` iterations is abandoned for a new seeded random start (the lag
+ *  measured by the first attempt is kept); iterations and device time count every attempt. */
+export function trainTask(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): TrainResult {
+  const started = performance.now();
+  const { device, task, seed } = options;
+  const { controller: config, chain, noise } = planRun(options);
+  const maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
+  const solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
+  const canRestart = (options.initialV ?? "random") === "random";
+  const patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
+  if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new TrainConfigError("maxIterations", `iteration limit ${maxIterations} is not a whole number ≥ 1`);
+
+  const controller = new Controller();
+  try {
+    controller.configure(config);
+  } catch (error) {
+    // A planned tone set that does not fit the default window: take the shortest window
+    // that plans, rounded up to 50 samples (more controls need longer windows).
+    const minimum = error instanceof ControllerError && error.field === "Plan" && options.windowSamples === undefined ? planMinWindow(controller) : 0;
+    if (!minimum) throw error;
+    return trainTask({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 }, onProgress);
+  }
+  const sim = new CoSimulation(controller, device, chainModel(chain, buildNoise(noise, chain.sampleRateHz, seed)));
+
+  const window = config.windowSamples;
+  const cases = config.cases.length;
+  const ring = new Float64Array(window);
+  let ringAt = 0;
+  const lastWindows = Array.from({ length: cases }, () => new Float64Array(window));
+  let windowsDone = 0;
+  const lossHistory: number[] = [];
+  const weightsHistory: number[][] = [Array.from(controller.weights())];
+  const caseOutputsHistory: number[][] = [];
+  const attempts: TrainResult["attempts"] = [{ startIteration: 0, initialV: config.controls.map((c) => c.initialV) }];
+  const totals = { samples: 0, windows: 0, discardedWindows: 0, updates: 0, epochs: 0, skippedUpdates: 0 };
+  const addCounters = () => {
+    const status = controller.status();
+    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += status[key];
+  };
+  let iteration = 0;
+  let solvedRun = 0;
+  let margin = Number.NaN;
+  let bestMargin = -Infinity;
+  let bestAt = 0;
+  let stopped: TrainResult["stopped"] = "iterations";
+  // Generous: calibration, discarded windows and the settling all fit many times over.
+  const samplesPerEpoch = cases * (config.settleSamples + window);
+  const sampleLimit = (maxIterations + config.calibrationWindows! + 2) * samplesPerEpoch * 4;
+
+  for (let n = 0; n < sampleLimit; n++) {
+    const reading = sim.measure(sim.deviceOutput());
+    sim.samples++;
+    ring[ringAt] = reading;
+    ringAt = ringAt + 1 === window ? 0 : ringAt + 1;
+    const events = controller.step(reading);
+    if (events === 0) continue;
+    if (events & L.Event.WindowDone) {
+      // The ring holds exactly the window just demodulated (windows are consecutive samples).
+      const p = windowsDone % cases;
+      lastWindows[p].set(ring.subarray(ringAt), 0);
+      lastWindows[p].set(ring.subarray(0, ringAt), window - ringAt);
+      windowsDone++;
+    }
+    if (events & L.Event.Fault) {
+      stopped = "fault";
+      break;
+    }
+    if (!(events & L.Event.UpdateDone)) continue;
+    iteration++;
+    const outputs = Array.from(controller.caseOutputs());
+    const loss = controller.status().loss;
+    lossHistory.push(loss);
+    weightsHistory.push(Array.from(controller.weights()));
+    caseOutputsHistory.push(outputs);
+    margin = taskMargin(task, outputs);
+    const solvedNow = task.solved(outputs);
+    solvedRun = solvedNow ? solvedRun + 1 : 0;
+    onProgress?.({ iteration, maxIterations, loss, margin, deviceSeconds: sim.samples / chain.sampleRateHz, solved: solvedNow, attempt: attempts.length });
+    if (solvedEpochs > 0 && solvedRun >= solvedEpochs) {
+      stopped = "solved";
+      break;
+    }
+    if (iteration >= maxIterations) break;
+    if (margin > bestMargin + MARGIN_PROGRESS) {
+      bestMargin = margin;
+      bestAt = iteration;
+    }
+    if (patience > 0 && iteration - bestAt >= patience && maxIterations - iteration >= patience) {
+      // Stuck: start again elsewhere, keeping the measured lag (no second calibration).
+      const status = controller.status();
+      addCounters();
+      const initialV = startingVoltages(device, seed, attempts.length);
+      controller.configure({
+        ...config,
+        controls: config.controls.map((c, k) => ({ ...c, initialV: initialV[k] })),
+        calibrationWindows: 0,
+        lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
+      });
+      attempts.push({ startIteration: iteration, initialV });
+      weightsHistory[weightsHistory.length - 1] = initialV.slice();
+      bestMargin = -Infinity;
+      bestAt = iteration;
+      solvedRun = 0;
+      windowsDone = 0;
+    }
+  }
+
+  const last = controller.status();
+  addCounters();
+  const counters: ControllerStatus = { ...last, ...totals };
+  const shown = liveliestCase(controller, cases);
+  const toneBins = Array.from(controller.toneBins());
+  return {
+    device: device.name,
+    task: task.name,
+    seed,
+    solved: stopped === "solved" || (solvedEpochs === 0 && solvedRun > 0),
+    iterations: iteration,
+    deviceSeconds: sim.samples / chain.sampleRateHz,
+    wallSeconds: (performance.now() - started) / 1000,
+    margin,
+    lossHistory,
+    weightsHistory,
+    caseOutputsHistory,
+    caseOutputs: caseOutputsHistory.at(-1) ?? Array.from(controller.caseOutputs()),
+    targets: task.targets.slice(),
+    finalWeights: Array.from(controller.weights()),
+    counters,
+    attempts,
+    config: { controller: config, chain, noise, maxIterations, solvedEpochs, patience },
+    toneBins,
+    toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / window),
+    toneHits: Array.from(controller.toneHits()),
+    outputUnit: device.outputUnit,
+    oneWindow: { case: shown, sampleRateHz: chain.sampleRateHz, readings: Array.from(lastWindows[shown]) },
+    stopped,
+  };
+}
+
+export { ControllerError };

@@ -1,0 +1,114 @@
+// The `hge` command, run as a user runs it (node bin/hge.mjs): every class of bad input gets
+// one readable line naming the problem and what is valid, with its own exit code, and never a
+// stack trace; a good run writes the documented JSON and an HTML report with SVG plots.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), "hge-cli-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
+
+function hge(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A refusal: exactly one line on stderr, no stack trace, nothing on stdout. */
+function refusal(args: string[], code: number, ...patterns: RegExp[]): string {
+  const { status, stdout, stderr } = hge(...args, "--out", join(scratch, "refused"));
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(status, code, `exit ${status}, stderr: ${stderr}`);
+  assert.equal(lines.length, 1, `more than one line: ${stderr}`);
+  assert.match(lines[0], /^hge: /);
+  assert.doesNotMatch(stderr, /\n\s+at |Error:/);
+  assert.equal(stdout, "");
+  for (const pattern of patterns) assert.match(lines[0], pattern);
+  return lines[0];
+}
+
+const USAGE = 2;
+const REFUSED = 3;
+
+test("an unknown device exits 2 and lists the devices", () => {
+  refusal(["train", "--device", "graphene"], USAGE, /'graphene'/, /dnpu, resistor, analytic/);
+});
+
+test("an unknown task exits 2 and lists the tasks", () => {
+  refusal(["train", "--task", "nandor"], USAGE, /'nandor'/, /and, or, nand, nor, xor, xnor, sphere, regression/);
+});
+
+test("an unknown command or option exits 2", () => {
+  refusal(["fly"], USAGE, /unknown command 'fly'/);
+  refusal(["train", "--speed", "9"], USAGE, /unknown option '--speed'/);
+});
+
+test("a malformed or negative number exits 2 naming the option and what it takes", () => {
+  refusal(["train", "--seed", "-1"], USAGE, /--seed/, /whole number ≥ 0/);
+  refusal(["train", "--learning-rate", "fast"], USAGE, /--learning-rate/, /number > 0/);
+});
+
+test("a number the controller refuses exits 3 naming the option and its valid range", () => {
+  // Half of the DNPU's control range [−1.2, 0.6] V is 900 mV.
+  refusal(["train", "--amplitude-mv", "2000"], REFUSED, /--amplitude-mv/, /≤ 900 mV/, /AmplitudeV/);
+  refusal(["train", "--window", "4"], REFUSED, /--window must be 8 to 1048576 samples/);
+});
+
+test("an impossible tone plan exits 3 and says which window would plan", () => {
+  // Five planned tones need bins 34..66 (guard 1): below 100 Hz that takes 3300 samples at 5 kHz.
+  refusal(["train", "--band", "20,100", "--window", "500"], REFUSED, /no tone plan fits/, /at least 3300 samples/);
+});
+
+test("explicit tones off the window's bins exit 3 and name a window that fits", () => {
+  refusal(["train", "--tones", "25,45,65,95,115", "--window", "500"], REFUSED, /tone 25 Hz/, /multiple of 1000 samples/);
+});
+
+test("a task the device cannot take exits 2 and names the devices that can", () => {
+  refusal(["train", "--task", "sphere"], USAGE, /3 data inputs/, /--device analytic or resistor/);
+  refusal(["train", "--tones", "25,45"], USAGE, /5 controls/);
+});
+
+test("a run writes run.json with the documented fields and a report with SVG plots", () => {
+  const out = join(scratch, "and");
+  const { status, stdout, stderr } = hge("train", "--device", "analytic", "--task", "and", "--seed", "3", "--out", out, "--no-progress");
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /^AND on analytic.*: solved in \d+ iterations/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  for (const field of ["format", "command", "device", "task", "seed", "solved", "iterations", "deviceSeconds", "margin", "targets", "caseOutputs", "finalWeights", "toneBins", "toneHz", "toneHits", "counters", "config", "lossHistory", "weightsHistory", "caseOutputsHistory", "oneWindow"]) {
+    assert.ok(field in run, `run.json lacks ${field}`);
+  }
+  assert.equal(run.format, "hge-run/1");
+  assert.equal(run.seed, 3);
+  assert.equal(run.solved, true);
+  assert.equal(run.lossHistory.length, run.iterations);
+  assert.equal(run.weightsHistory.length, run.iterations + 1);
+  assert.equal(run.weightsHistory[0].length, 5);
+  for (const counter of ["samples", "windows", "discardedWindows", "updates", "epochs", "skippedUpdates"]) assert.equal(typeof run.counters[counter], "number");
+  for (const key of ["controller", "chain", "noise"]) assert.ok(key in run.config, `config lacks ${key}`);
+  assert.equal(run.config.noise.pinkPsdAt1kHz, 1e-5); // the paper's 1/f level is the default
+  const html = readFileSync(join(out, "report.html"), "utf8");
+  assert.equal(html.match(/<svg/g)?.length, 5); // loss, outputs, outputs per iteration, controls, spectrum
+});
+
+test("a run that does not solve its task exits 1", () => {
+  const { status, stdout } = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "5", "--out", join(scratch, "xor"), "--no-progress");
+  assert.equal(status, 1);
+  assert.match(stdout, /not solved after 5 iterations/);
+});
+
+test("the demo trains all six gates on the default dopant network and writes an index", () => {
+  const out = join(scratch, "demo");
+  const started = performance.now();
+  const { status, stdout, stderr } = hge("demo", "--out", out, "--no-progress");
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(status, 0, stdout + stderr);
+  for (const gate of ["AND", "OR", "NAND", "NOR", "XOR", "XNOR"]) assert.match(stdout, new RegExp(`^${gate} +yes +\\d+ +[\\d.]+ +[\\d.]+ %$`, "m"));
+  assert.match(stdout, /6\/6 gates solved/);
+  assert.ok(existsSync(join(out, "index.html")));
+  for (const gate of ["and", "or", "nand", "nor", "xor", "xnor"]) assert.ok(existsSync(join(out, gate, "report.html")), gate);
+  assert.ok(seconds < 120, `demo took ${seconds.toFixed(1)} s`); // the README's promise
+});

@@ -1,0 +1,105 @@
+// The training driver: solves gates from fixed seeds, is reproducible, counts device time
+// exactly, records the window the spectrum plot shows, and refuses impossible tone sets.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { DEFAULTS, TrainConfigError, binsForHz, defaultWindowFor, trainTask } from "../host/train.ts";
+import { amplitudeSpectrum } from "../host/report/plots.ts";
+
+const dnpu = DopantNetwork.default();
+const analytic = new AnalyticDevice();
+
+test("XOR, the hardest gate, is trained on the default dopant network from seed 1 with a 5% margin", () => {
+  const run = trainTask({ device: dnpu, task: gateTask("XOR", dnpu.inputRangeV), seed: 1 });
+  assert.equal(run.solved, true, `not solved: margin ${run.margin}`);
+  assert.equal(run.stopped, "solved");
+  // gateTask's default success criterion: a class gap of at least 5% of the output span.
+  assert.ok(run.margin >= 0.05, `margin ${run.margin}`);
+  assert.ok(run.iterations < DEFAULTS.maxIterations);
+  // Every control stayed inside its safe range (as the controller's f32) on every iteration.
+  for (const weights of run.weightsHistory) {
+    weights.forEach((v, k) => assert.ok(v >= Math.fround(dnpu.controlRangeV[k][0]) && v <= Math.fround(dnpu.controlRangeV[k][1]), `control ${k} at ${v} V`));
+  }
+});
+
+test("AND is trained on the analytic device within 10 iterations", () => {
+  const run = trainTask({ device: analytic, task: gateTask("AND", analytic.inputRangeV), seed: 1 });
+  assert.equal(run.solved, true);
+  assert.ok(run.iterations <= 10, `${run.iterations} iterations`);
+});
+
+test("the same seed gives bit-identical histories; another seed does not", () => {
+  const options = { device: dnpu, task: gateTask("NAND", dnpu.inputRangeV), maxIterations: 8, solvedEpochs: 0 };
+  const first = trainTask({ ...options, seed: 7 });
+  const again = trainTask({ ...options, seed: 7 });
+  const other = trainTask({ ...options, seed: 8 });
+  assert.deepEqual(again.lossHistory, first.lossHistory);
+  assert.deepEqual(again.weightsHistory, first.weightsHistory);
+  assert.deepEqual(again.oneWindow.readings, first.oneWindow.readings);
+  assert.notDeepEqual(other.weightsHistory, first.weightsHistory);
+});
+
+test("device time is samples / sample rate, the two calibration epochs included: 7 × 4 × 550 / 5000 = 3.08 s", () => {
+  // 2 calibration epochs + 5 training epochs, each 4 cases × (50 settle + 500 window) samples.
+  const run = trainTask({ device: analytic, task: gateTask("XOR", analytic.inputRangeV), seed: 1, maxIterations: 5, solvedEpochs: 0 });
+  assert.equal(run.iterations, 5);
+  assert.equal(run.counters.samples, 7 * 4 * 550);
+  assert.equal(run.deviceSeconds, 3.08);
+  assert.equal(run.lossHistory.length, 5);
+  assert.equal(run.weightsHistory.length, 6); // the start, then one per update
+  assert.equal(run.caseOutputsHistory.length, 5);
+});
+
+test("the recorded window is one lock-in window whose largest spectral line is a tone", () => {
+  const run = trainTask({ device: dnpu, task: gateTask("OR", dnpu.inputRangeV), seed: 2, maxIterations: 3, solvedEpochs: 0 });
+  assert.equal(run.oneWindow.readings.length, run.config.controller.windowSamples);
+  const spectrum = amplitudeSpectrum(run.oneWindow.readings);
+  let largest = 1;
+  for (let m = 2; m < spectrum.length; m++) if (spectrum[m] > spectrum[largest]) largest = m;
+  assert.ok(run.toneBins.includes(largest), `largest line at bin ${largest}, tones ${run.toneBins}`);
+});
+
+test("the planned tones are bin-exact: f = bin × fs / window, with no intermodulation hits", () => {
+  const run = trainTask({ device: analytic, task: gateTask("AND", analytic.inputRangeV), seed: 1, maxIterations: 1, solvedEpochs: 0 });
+  assert.deepEqual(run.toneHz, run.toneBins.map((m) => (m * 5000) / 500));
+  assert.deepEqual(run.toneHits, [0, 0, 0, 0, 0]);
+});
+
+test("explicit tones off the window's bins are refused, naming the tone and a window that fits", () => {
+  assert.throws(
+    () => trainTask({ device: dnpu, task: gateTask("AND", dnpu.inputRangeV), seed: 1, tones: { explicitHz: [25, 45, 65, 95, 115] }, windowSamples: 500 }),
+    (error: unknown) => error instanceof TrainConfigError && /tone 25 Hz/.test(error.message) && /multiple of 1000 samples/.test(error.message),
+  );
+  // The paper's tones fit 1000-sample windows at 5 kHz (5 Hz bins): bins 5, 9, 13, 19, 23.
+  assert.deepEqual(binsForHz([25, 45, 65, 95, 115], 1000, 5000), [5, 9, 13, 19, 23]);
+  assert.equal(defaultWindowFor([25, 45, 65, 95, 115], 5000), 1000);
+});
+
+test("the paper's explicit tones train, and their intermodulation hits are reported", () => {
+  const run = trainTask({ device: dnpu, task: gateTask("AND", dnpu.inputRangeV), seed: 1, tones: { explicitHz: [25, 45, 65, 95, 115] }, maxIterations: 2, solvedEpochs: 0 });
+  assert.equal(run.config.controller.windowSamples, 1000);
+  // 2·25 + 45 = 95 and 2·45 + 25 = 115 (DOMAIN.md): at least those two tones are hit.
+  assert.ok(run.toneHits[3] !== 0 && run.toneHits[4] !== 0, `hits ${run.toneHits}`);
+});
+
+test("eight controls, whose planned tones do not fit 500 samples, get the shortest window that plans", () => {
+  const resistor = new ResistorNetwork();
+  const run = trainTask({ device: resistor, task: gateTask("AND", resistor.inputRangeV), seed: 1, maxIterations: 1, solvedEpochs: 0 });
+  const window = run.config.controller.windowSamples;
+  assert.ok(window > DEFAULTS.windowSamples && window % 50 === 0, `window ${window}`);
+  assert.equal(new Set(run.toneBins).size, 8);
+});
+
+test("a stuck attempt restarts from a new seeded start; iterations count every attempt", () => {
+  // No monotonic resistor network computes XOR, so training never succeeds and must restart.
+  const resistor = new ResistorNetwork();
+  const run = trainTask({ device: resistor, task: gateTask("XOR", resistor.inputRangeV), seed: 1, maxIterations: 60, patience: 15 });
+  assert.equal(run.solved, false);
+  assert.equal(run.iterations, 60);
+  assert.ok(run.attempts.length >= 2, `${run.attempts.length} attempts`);
+  assert.notDeepEqual(run.attempts[1].initialV, run.attempts[0].initialV);
+  assert.equal(run.counters.updates, 60);
+});
