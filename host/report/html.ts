@@ -51,7 +51,7 @@ export async function writeRunReport(run: TrainResult, dir: string, command: str
     ["final loss", run.lossHistory.length ? run.lossHistory.at(-1)!.toPrecision(4) : "—"],
     ["final controls", run.finalWeights.map((v) => `${v.toFixed(3)} V`).join(", ")],
     ["tones", tones],
-    ["measured lag", `${run.counters.lagDelaySamples.toFixed(2)} samples delay, corner ${run.counters.lagCornerHz.toFixed(0)} Hz (chain: ${chain.delaySamples} samples, ${chain.cornerHz} Hz)`],
+    ["fitted lag model", `${run.counters.lagDelaySamples.toFixed(2)} samples delay, corner ${run.counters.lagCornerHz.toFixed(0)} Hz: the delay + first-order model closest, at the tones, to the simulated chain (${chain.delaySamples} samples, then a ${chain.cornerHz} Hz RC sampled behind the DAC's zero-order hold)`],
     ["windows", `${run.counters.windows} measured, ${run.counters.discardedWindows} discarded, ${run.counters.skippedUpdates} updates skipped`],
     ["wall time", `${run.wallSeconds.toFixed(1)} s`],
   ];
