@@ -17,6 +17,10 @@ const MAX_ABS_READING: f32 = 1e12;
 
 /** Element of the array field named by the last error. */
 export let errorIndex: i32 = 0;
+/** The running configuration's control count and window (samples), which every module's
+ *  per-sample loop needs: cached here once, by activate(). */
+export let controlCount: i32 = 0;
+export let windowSamples: i32 = 1;
 
 @inline export function configI32(block: usize, field: i32): i32 { return load<i32>(block + (<usize>field << 2)); }
 @inline export function configF32(block: usize, field: i32): f32 { return load<f32>(block + (<usize>field << 2)); }
@@ -24,7 +28,7 @@ export let errorIndex: i32 = 0;
 
 @inline function within(x: f32, low: f32, high: f32): bool { return x >= low && x <= high; } // false for NaN
 
-// Every header field must hold a valid value, used or not: low and high bounds (inclusive)
+// Every header field must hold a valid value, used or not: a low and a high bound (inclusive)
 // per field id 1..31, compared as f32 (exact for the i32 fields' ranges).
 const F32_FIELDS: u32 = (1 << Field.SampleRateHz) | (1 << Field.BandLowHz) | (1 << Field.BandHighHz) |
   (1 << Field.MarginScale) | (1 << Field.LearningRate) | (1 << Field.Beta1) | (1 << Field.Beta2) |
@@ -32,16 +36,32 @@ const F32_FIELDS: u32 = (1 << Field.SampleRateHz) | (1 << Field.BandLowHz) | (1 
   (1 << Field.StreamTauSamples) | (1 << Field.ReadingMin) | (1 << Field.ReadingMax) | (1 << Field.SpsaStability);
 const BELOW_ONE: f32 = 0.99999994; // the largest f32 < 1
 const TINY: f32 = 1e-30;
+// The bounds are 18 distinct values, each stored once; a field's two bounds are one byte of
+// BOUNDS, the low nibble indexing BOUND_VALUES[0..15] (L_*), the high one BOUND_VALUES[3..17]
+// (H_*). 103 bytes where two f32 tables took 220.
 // prettier-ignore
-const LOW = memory.data<f32>([0,
-  <f32>CONFIG_VERSION, 1, 8, 0, 1, 0, 1, 0, 0, 0, //     Version .. BandHighHz
-  0, 0, TINY, 0, TINY, 0, 0, TINY, 0, 0, //         GuardBins .. Gradient
-  0, 0, 0, 0, 1, 1, -1e12, -1e12, 1, 1, 0]); //     Demodulation .. SpsaStability
+const BOUND_VALUES = memory.data<f32>([
+  0, TINY, -MAX_ABS_READING, <f32>CONFIG_VERSION, <f32>MAX_INPUTS, 1e9, <f32>MAX_WINDOW_SAMPLES, 16777216,
+  <f32>MAX_CONTROLS, <f32>MAX_CASES, 64, 2, 1e30, BELOW_ONE, <f32>(PERTURBATION_KINDS - 1), 1e6, 1024, MAX_ABS_READING]);
+const L_0: u8 = 0, L_TINY: u8 = 1, L_READING: u8 = 2, L_1: u8 = 3, L_8: u8 = 4;
+const H_1: u8 = 0 << 4, H_8: u8 = 1 << 4, H_1E9: u8 = 2 << 4, H_WINDOW: u8 = 3 << 4, H_2_24: u8 = 4 << 4, H_CONTROLS: u8 = 5 << 4,
+  H_CASES: u8 = 6 << 4, H_64: u8 = 7 << 4, H_2: u8 = 8 << 4, H_1E30: u8 = 9 << 4, H_BELOW_ONE: u8 = 10 << 4, H_KINDS: u8 = 11 << 4,
+  H_1E6: u8 = 12 << 4, H_1024: u8 = 13 << 4, H_READING: u8 = 14 << 4;
 // prettier-ignore
-const HIGH = memory.data<f32>([0,
-  <f32>CONFIG_VERSION, 1e9, <f32>MAX_WINDOW_SAMPLES, 16777216, <f32>MAX_CONTROLS, <f32>MAX_INPUTS, <f32>MAX_CASES, 1, 1e9, 1e9,
-  64, 2, 1e30, 2, 1e30, BELOW_ONE, BELOW_ONE, 1e30, <f32>(PERTURBATION_KINDS - 1), 2,
-  1, 1e6, 1e9, 1024, 4, 1e9, 1e12, 1e12, <f32>MAX_WINDOW_SAMPLES, 16777216, 1e9]);
+const BOUNDS = memory.data<u8>([0,
+  L_1 | H_1, L_1 | H_1E9, L_8 | H_WINDOW, L_0 | H_2_24, L_1 | H_CONTROLS, //          Version .. ControlCount
+  L_0 | H_8, L_1 | H_CASES, L_0 | H_1, L_0 | H_1E9, L_0 | H_1E9, //                     InputCount .. BandHighHz
+  L_0 | H_64, L_0 | H_2, L_TINY | H_1E30, L_0 | H_2, L_TINY | H_1E30, //              GuardBins .. LearningRate
+  L_0 | H_BELOW_ONE, L_0 | H_BELOW_ONE, L_TINY | H_1E30, L_0 | H_KINDS, L_0 | H_2, // Beta1 .. Gradient
+  L_0 | H_1, L_0 | H_1E6, L_0 | H_1E9, L_0 | H_1024, L_1 | H_KINDS, //                Demodulation .. StreamOrder
+  L_1 | H_1E9, L_READING | H_READING, L_READING | H_READING, L_1 | H_WINDOW, L_1 | H_2_24, // .. Seed
+  L_0 | H_1E9]); //                                                                   SpsaStability
+
+/** The low (or high) bound of header field `field`, 1..31. */
+@inline export function fieldBound(field: i32, high: bool): f32 {
+  const packed = <usize>load<u8>(BOUNDS + field);
+  return load<f32>(BOUND_VALUES + ((high ? (packed >> 4) + 3 : packed & 15) << 2));
+}
 
 /** Returns 0 if the block at CONFIG is valid, else the id of the first invalid field
  *  (errorIndex names the element of an array field). Reads nothing outside the block. */
@@ -50,7 +70,7 @@ export function validate(): i32 {
   errorIndex = 0;
   for (let field = Field.Version; field <= Field.SpsaStability; field++) {
     const value: f32 = (F32_FIELDS >> field) & 1 ? configF32(b, field) : <f32>configI32(b, field);
-    if (!within(value, load<f32>(LOW + (field << 2)), load<f32>(HIGH + (field << 2)))) return field;
+    if (!within(value, fieldBound(field, false), fieldBound(field, true))) return field;
   }
   const sampleRateHz = configF32(b, Field.SampleRateHz);
   if (configF32(b, Field.BandLowHz) >= sampleRateHz / 2) return Field.BandLowHz;
@@ -67,6 +87,8 @@ export function validate(): i32 {
   if (gradient == Gradient.Streaming && cases != 1) return Field.CaseCount; // no input cases
   const toneMode = configI32(b, Field.ToneMode);
   const perturbation = configI32(b, Field.Perturbation);
+  // streaming is a lock-in of tones: its low-passes expect sinusoids
+  if (gradient == Gradient.Streaming && perturbation != Perturbation.Sinusoid) return Field.Perturbation;
   // a code's window holds whole periods of it
   if (window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
 
@@ -114,4 +136,6 @@ export function validate(): i32 {
 /** Copies the validated block into ACTIVE. */
 export function activate(): void {
   memory.copy(ACTIVE, CONFIG, CONFIG_WORDS << 2);
+  controlCount = configI32(ACTIVE, Field.ControlCount);
+  windowSamples = configI32(ACTIVE, Field.WindowSamples);
 }

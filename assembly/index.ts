@@ -6,12 +6,14 @@
 import { MAX_CONTROLS, Field, ToneMode, Status, Perturbation, TONE_BIN_WORD } from "./layout";
 import { CONFIG, ACTIVE, validate, activate, errorIndex, configI32, configF32, wordAddress } from "./config";
 import { planTones, planMinWindow, findCollisions } from "./plan";
-import { TONE_BINS, trainerStart } from "./trainer";
+import { trainerStart } from "./trainer";
+import { TONE_BINS } from "./nco";
 import { STATUS } from "./status";
 
 export { CONFIG } from "./config";
 export { STATUS } from "./status";
-export { ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, TONE_BINS, step } from "./trainer";
+export { ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, step } from "./trainer";
+export { TONE_BINS } from "./nco";
 export { WEIGHTS } from "./optim";
 export { CHECKPOINT, saveCheckpoint as save, loadCheckpoint as load } from "./checkpoint";
 

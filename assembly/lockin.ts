@@ -2,67 +2,62 @@
 // into derivatives by the signed projection onto the measurement chain's phase lag (not a
 // magnitude with a sign guess). Also the lag model (delay + first-order corner), its
 // calibration from measured windows, and a streaming mode with cascaded first-order low-passes.
-import { MAX_CONTROLS, Demodulation, Status } from "./layout";
+import { MAX_CONTROLS, Demodulation, Status, Field } from "./layout";
 import { setStatusF32 } from "./status";
-import { NCO_SIN, NCO_COS, sineTurns } from "./nco";
+import { ACTIVE, configI32, configF32, controlCount, windowSamples } from "./config";
+import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns } from "./nco";
+import { codeEnergy } from "./perturb";
 
-const SUM_SIN = memory.data(MAX_CONTROLS << 2); // Σ (v − v0)·sin over the window
-const SUM_COS = memory.data(MAX_CONTROLS << 2); // Σ (v − v0)·cos
-const SUM_REF = memory.data(MAX_CONTROLS << 2); // Σ sin: removes the window's mean exactly
+/** The window's sums, MAX_CONTROLS f32 each (cleared together): */
+const SUMS = memory.data(3 * MAX_CONTROLS << 2);
+const SUM_SIN = SUMS; //                            Σ (v − v0)·sin over the window
+const SUM_COS = SUMS + (MAX_CONTROLS << 2); //      Σ (v − v0)·cos
+const SUM_REF = SUMS + (2 * MAX_CONTROLS << 2); //  Σ sin: removes the window's mean exactly
 const LAG_COS = memory.data(MAX_CONTROLS << 2); // 1/H of the chain at each tone (real,
 const LAG_SIN = memory.data(MAX_CONTROLS << 2); //   imaginary part)
-const FREQUENCY = memory.data(MAX_CONTROLS << 2); // tone frequency, Hz
-/** Calibration sums over windows: ΣX², ΣY², ΣXY per tone. */
-const CAL_XX = memory.data(MAX_CONTROLS << 2);
-const CAL_YY = memory.data(MAX_CONTROLS << 2);
-const CAL_XY = memory.data(MAX_CONTROLS << 2);
+/** Calibration sums over windows: ΣX², ΣY², ΣXY per tone, MAX_CONTROLS f32 each. */
+const CALIBRATION = memory.data(3 * MAX_CONTROLS << 2);
+const CAL_XX = CALIBRATION;
+const CAL_YY = CALIBRATION + (MAX_CONTROLS << 2);
+const CAL_XY = CALIBRATION + (2 * MAX_CONTROLS << 2);
 const MAX_ORDER = 4;
 /** Streaming low-pass states: per tone, MAX_ORDER stages of (in-phase, quadrature). */
 const STREAM = memory.data(MAX_CONTROLS * MAX_ORDER * 8);
 
-let toneCount: i32 = 0;
-let windowSamples: i32 = 1;
-let samplesInWindow: i32 = 0;
-let reference: f32 = 0; // first value of the window: keeps the f32 sums free of the DC level
+/** The window's first value (NaN until it arrives): keeps the f32 sums free of the DC level. */
+let reference: f32 = NaN;
 let sum: f32 = 0; //       Σ (v − v0)
 let energy: f32 = 1; //    Σ r² over a window per unit amplitude (perturb.ts: codeEnergy)
 let streamOrder: i32 = 1;
 let streamAlpha: f32 = 1; // 1 / time constant in samples
-let streamMean: f32 = 0;
+let streamMean: f32 = 0; // running mean of the signal, from its first value on
 let streamStarted = false;
 
-export function lockinConfigure(count: i32, window: i32, sampleRateHz: f32, bins: usize, order: i32, tauSamples: f32, referenceEnergy: f32): void {
-  toneCount = count;
-  windowSamples = window;
-  energy = referenceEnergy;
-  streamOrder = order;
-  streamAlpha = tauSamples >= 1 ? 1 / tauSamples : 1;
-  for (let k = 0; k < count; k++) {
-    store<f32>(FREQUENCY + (k << 2), (<f32>load<i32>(bins + (k << 2)) * sampleRateHz) / <f32>window);
-    store<f32>(CAL_XX + (k << 2), 0);
-    store<f32>(CAL_YY + (k << 2), 0);
-    store<f32>(CAL_XY + (k << 2), 0);
-  }
+/** Starts the active configuration's lock-in: the tones are the oscillator bank's, the
+ *  references' energy the perturbation's (perturb.ts: codeEnergy), the low-passes' order
+ *  and time constant from the configuration. */
+export function lockinConfigure(): void {
+  energy = codeEnergy();
+  streamOrder = configI32(ACTIVE, Field.StreamOrder);
+  streamAlpha = 1 / configF32(ACTIVE, Field.StreamTauSamples); // validated >= 1
+  memory.fill(CALIBRATION, 0, 3 * MAX_CONTROLS << 2);
   memory.fill(STREAM, 0, MAX_CONTROLS * MAX_ORDER * 8);
   streamStarted = false;
   lockinReset();
 }
 
 export function lockinReset(): void {
-  samplesInWindow = 0;
+  reference = NaN;
   sum = 0;
-  memory.fill(SUM_SIN, 0, toneCount << 2);
-  memory.fill(SUM_COS, 0, toneCount << 2);
-  memory.fill(SUM_REF, 0, toneCount << 2);
+  memory.fill(SUMS, 0, 3 * MAX_CONTROLS << 2);
 }
 
 /** One sample of the signal, multiplied by the references of the voltages it answers. */
 @inline export function lockinAccumulate(value: f32): void {
-  if (samplesInWindow == 0) reference = value;
-  samplesInWindow++;
+  if (isNaN(reference)) reference = value; // values are finite: the trainer passes good readings only
   const v = value - reference;
   sum += v;
-  for (let k = 0; k < toneCount; k++) {
+  for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
     const r = load<f32>(NCO_SIN + offset);
     store<f32>(SUM_SIN + offset, load<f32>(SUM_SIN + offset) + v * r);
@@ -92,24 +87,29 @@ export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32
 let modelCos: f32 = 1;
 let modelSin: f32 = 0;
 
+/** Tone k's frequency in cycles per sample (its bin over the window). */
+@inline function cyclesPerSample(k: i32): f32 {
+  return <f32>load<i32>(TONE_BINS + (<usize>k << 2)) / <f32>windowSamples;
+}
+
 /** Sets modelCos + j·modelSin to the inverse of the chain's response at tone k: a delay of
  *  `delay` samples then a first-order low-pass with corner `corner` Hz (0 = none), so
  *  1/H = e^{jωD}·(1 + j f/fc): the projection undoes both the lag and the attenuation. */
-function lagOf(k: i32, delay: f32, corner: f32, sampleRateHz: f32): void {
-  const frequency = load<f32>(FREQUENCY + (k << 2));
-  const turns = (frequency * delay) / sampleRateHz;
+function lagOf(k: i32, delay: f32, corner: f32): void {
+  const frequency = cyclesPerSample(k);
+  const turns = frequency * delay;
   const dc = sineTurns(turns + 0.25), ds = sineTurns(turns);
-  const u: f32 = corner > 0 ? frequency / corner : 0;
+  const u: f32 = corner > 0 ? frequency * configF32(ACTIVE, Field.SampleRateHz) / corner : 0;
   modelCos = dc - ds * u;
   modelSin = ds + dc * u;
 }
 
 /** Uses the lag model (delay, corner) from now on; STATUS shows it. */
-export function lockinSetLag(delay: f32, corner: f32, sampleRateHz: f32): void {
+export function lockinSetLag(delay: f32, corner: f32): void {
   setStatusF32(Status.LagDelaySamples, delay);
   setStatusF32(Status.LagCornerHz, corner);
-  for (let k = 0; k < toneCount; k++) {
-    lagOf(k, delay, corner, sampleRateHz);
+  for (let k = 0; k < controlCount; k++) {
+    lagOf(k, delay, corner);
     store<f32>(LAG_COS + (k << 2), modelCos);
     store<f32>(LAG_SIN + (k << 2), modelSin);
   }
@@ -117,7 +117,7 @@ export function lockinSetLag(delay: f32, corner: f32, sampleRateHz: f32): void {
 
 /** Adds the window just acquired to the calibration sums. */
 export function lockinCalibrationAdd(): void {
-  for (let k = 0; k < toneCount; k++) {
+  for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
     const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
     store<f32>(CAL_XX + offset, load<f32>(CAL_XX + offset) + x * x);
@@ -126,58 +126,56 @@ export function lockinCalibrationAdd(): void {
   }
 }
 
-/** Share of each tone's energy left in quadrature by a lag model, summed over tones. The
- *  sign of a derivative flips the phase by π and leaves this unchanged, so the fit works on
- *  phases modulo π and needs no guess of the signs. */
-function quadratureShare(delay: f32, corner: f32, sampleRateHz: f32): f32 {
-  let total: f32 = 0;
-  for (let k = 0; k < toneCount; k++) {
+const MAX_DELAY_SAMPLES: f32 = 64;
+/** The best lag model the calibration has tried, and the quadrature share it leaves. */
+let bestDelay: f32 = 0, bestCorner: f32 = 0, bestShare: f32 = 0;
+
+/** Tries a lag model: the share of each tone's energy it leaves in quadrature, summed over
+ *  tones, and keeps it as the best if that is lower (true then). The sign of a derivative
+ *  flips the phase by π and leaves the share unchanged, so the fit works on phases modulo π
+ *  and needs no guess of the signs. Delays outside 0..MAX_DELAY_SAMPLES are not tried. */
+function tryLag(delay: f32, corner: f32): bool {
+  if (!(delay >= 0 && delay <= MAX_DELAY_SAMPLES)) return false;
+  let share: f32 = 0;
+  for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
     const xx = load<f32>(CAL_XX + offset), yy = load<f32>(CAL_YY + offset), xy = load<f32>(CAL_XY + offset);
-    lagOf(k, delay, corner, sampleRateHz);
+    lagOf(k, delay, corner);
     const c = modelCos, s = modelSin;
-    total += (s * s * xx + 2 * s * c * xy + c * c * yy) / ((c * c + s * s) * (xx + yy) + 1e-30);
+    share += (s * s * xx + 2 * s * c * xy + c * c * yy) / ((c * c + s * s) * (xx + yy) + 1e-30);
   }
-  return total;
+  if (share >= bestShare) return false;
+  bestShare = share;
+  bestDelay = delay;
+  bestCorner = corner;
+  return true;
 }
-
-const MAX_DELAY_SAMPLES: f32 = 64;
 
 /** Fits the delay (0..64 samples) and corner (none, or 1/64..64 times the top tone) that
  *  leave the least energy in quadrature: a grid, then a compass search from the best point. */
-export function lockinCalibrate(sampleRateHz: f32): void {
-  let top: f32 = 0;
-  for (let k = 0; k < toneCount; k++) top = max(top, load<f32>(FREQUENCY + (k << 2)));
-  let bestDelay: f32 = 0, bestCorner: f32 = 0;
-  let best = quadratureShare(0, 0, sampleRateHz);
+export function lockinCalibrate(): void {
+  let topBin = 0;
+  for (let k = 0; k < controlCount; k++) topBin = max(topBin, load<i32>(TONE_BINS + (<usize>k << 2)));
+  const lowestCorner = <f32>topBin * configF32(ACTIVE, Field.SampleRateHz) / <f32>windowSamples / 64;
+  bestShare = Infinity;
   for (let delay: f32 = 0; delay <= MAX_DELAY_SAMPLES; delay += 0.5) {
     let corner: f32 = 0;
     for (let j = 0; j <= 24; j++) {
-      const share = quadratureShare(delay, corner, sampleRateHz);
-      if (share < best) { best = share; bestDelay = delay; bestCorner = corner; }
-      corner = j == 0 ? top / 64 : corner * Mathf.SQRT2;
+      tryLag(delay, corner);
+      corner = j == 0 ? lowestCorner : corner * Mathf.SQRT2;
     }
   }
   // compass search: take any move that lowers the share, shrink the steps when none does
   let delayStep: f32 = 0.25, cornerStep: f32 = 1.19; // 2^(1/4)
   for (let round = 0; round < 400 && delayStep > 1e-4; round++) {
-    let moved = false;
-    for (let move = 0; move < 4; move++) {
-      let delay = bestDelay, corner = bestCorner;
-      if (move == 0) delay -= delayStep;
-      else if (move == 1) delay += delayStep;
-      else if (move == 2) corner /= cornerStep;
-      else corner *= cornerStep;
-      if (delay < 0 || delay > MAX_DELAY_SAMPLES) continue;
-      const share = quadratureShare(delay, corner, sampleRateHz);
-      if (share < best) { best = share; bestDelay = delay; bestCorner = corner; moved = true; }
-    }
-    if (!moved) {
+    // `|`, not `||`: every move is tried, each from the best point so far
+    if (!(tryLag(bestDelay - delayStep, bestCorner) | tryLag(bestDelay + delayStep, bestCorner) |
+      tryLag(bestDelay, bestCorner / cornerStep) | tryLag(bestDelay, bestCorner * cornerStep))) {
       delayStep *= 0.5;
       cornerStep = Mathf.sqrt(cornerStep);
     }
   }
-  lockinSetLag(bestDelay, bestCorner, sampleRateHz);
+  lockinSetLag(bestDelay, bestCorner);
 }
 
 // ---- streaming: cascaded first-order low-passes instead of windows ---------------------
@@ -189,7 +187,7 @@ export function lockinCalibrate(sampleRateHz: f32): void {
   if (!streamStarted) { streamMean = value; streamStarted = true; }
   streamMean += alpha * (value - streamMean);
   const v = value - streamMean;
-  for (let k = 0; k < toneCount; k++) {
+  for (let k = 0; k < controlCount; k++) {
     let state = STREAM + (<usize>k * MAX_ORDER * 8);
     let x = v * load<f32>(NCO_SIN + (k << 2)), y = v * load<f32>(NCO_COS + (k << 2));
     for (let stage = 0; stage < streamOrder; stage++, state += 8) {

@@ -3,14 +3,16 @@
 // finite gradient; the weights are therefore always finite and inside their ranges.
 import { MAX_CONTROLS, Field, Optimiser, Status, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "./layout";
 import { statusF32, setStatusF32 } from "./status";
-import { ACTIVE, configI32, configF32, wordAddress } from "./config";
+import { ACTIVE, configI32, configF32, wordAddress, controlCount } from "./config";
 import { exponentialOf } from "./loss";
 
-/** Control voltages being learned (f32 per control). */
-export const WEIGHTS = memory.data(MAX_CONTROLS << 2);
+/** The learned arrays, MAX_CONTROLS f32 each, one after the other (a checkpoint walks them). */
+export const LEARNED_ARRAYS = memory.data(3 * MAX_CONTROLS << 2);
+/** Control voltages being learned. */
+export const WEIGHTS = LEARNED_ARRAYS;
 /** Optimiser state: momentum / Adam first moment, and Adam second moment. */
-export const MOMENT1 = memory.data(MAX_CONTROLS << 2);
-export const MOMENT2 = memory.data(MAX_CONTROLS << 2);
+export const MOMENT1 = LEARNED_ARRAYS + (MAX_CONTROLS << 2);
+export const MOMENT2 = LEARNED_ARRAYS + (2 * MAX_CONTROLS << 2);
 
 @inline export function clampTo(v: f32, low: f32, high: f32): f32 {
   v = v > low ? v : low; // a NaN becomes `low`
@@ -18,12 +20,11 @@ export const MOMENT2 = memory.data(MAX_CONTROLS << 2);
 }
 
 /** Weights to their initial values, optimiser state to zero. */
-export function optimiserReset(count: i32): void {
-  for (let k = 0; k < count; k++) {
+export function optimiserReset(): void {
+  for (let k = 0; k < controlCount; k++) {
     store<f32>(WEIGHTS + (k << 2), load<f32>(wordAddress(ACTIVE, INITIAL_WORD, k)));
   }
-  memory.fill(MOMENT1, 0, MAX_CONTROLS << 2);
-  memory.fill(MOMENT2, 0, MAX_CONTROLS << 2);
+  memory.fill(MOMENT1, 0, 2 * MAX_CONTROLS << 2); // and MOMENT2
   setStatusF32(Status.Beta1Power, 1);
   setStatusF32(Status.Beta2Power, 1);
 }
@@ -39,7 +40,7 @@ export function powerOf(base: f32, exponent: f32): f32 {
 }
 
 /** One step downhill along `gradient` (f32 per control), the learning rate times `gain`. */
-export function optimiserStep(count: i32, gradient: usize, gain: f32): void {
+export function optimiserStep(gradient: usize, gain: f32): void {
   const kind = configI32(ACTIVE, Field.Optimiser);
   const rate = configF32(ACTIVE, Field.LearningRate) * gain;
   const beta1 = configF32(ACTIVE, Field.Beta1), beta2 = configF32(ACTIVE, Field.Beta2);
@@ -48,7 +49,7 @@ export function optimiserStep(count: i32, gradient: usize, gain: f32): void {
   const beta1Power = statusF32(Status.Beta1Power) * beta1, beta2Power = statusF32(Status.Beta2Power) * beta2;
   setStatusF32(Status.Beta1Power, beta1Power);
   setStatusF32(Status.Beta2Power, beta2Power);
-  for (let k = 0; k < count; k++) {
+  for (let k = 0; k < controlCount; k++) {
     if (load<i32>(wordAddress(ACTIVE, TRAINABLE_WORD, k)) == 0) continue;
     const offset = <usize>k << 2;
     const g = load<f32>(gradient + offset);

@@ -1,15 +1,14 @@
 // Perturbations: what each control adds to its voltage, sample by sample, and the reference
 // the lock-in multiplies the reading by (NCO_SIN, and NCO_COS for the quadrature). Sinusoids
-// come from the oscillator bank; the other kinds are ±1 chips of `chipSamples` samples:
+// come from the oscillator bank; the other kinds are ±1 chips of ChipSamples samples:
 // sequential central differences (one control at a time, + then −), SPSA (a random ±1
 // vector, then its negation), random ±1 codes (MGD's CDMA) and Walsh–Hadamard codes. One
 // estimator serves them all: g = Σ ŷ r / (a Σ r²) (the lock-in's projection for sinusoids).
-import { Perturbation } from "./layout";
+import { Field, Perturbation } from "./layout";
+import { ACTIVE, configI32, controlCount, windowSamples } from "./config";
 import { ncoAdvance, NCO_SIN, NCO_COS } from "./nco";
 
 let kind = 0;
-let controls = 0;
-let chipSamples = 1;
 let period = 1; // chips before the code repeats
 let chip = 0; //   chip of the code being written
 let samplesLeftInChip = 1;
@@ -23,24 +22,22 @@ export function codePeriod(perturbation: i32, count: i32): i32 {
   return 1;
 }
 
-/** Σ r² over a window for one control, per unit amplitude. */
-export function codeEnergy(window: i32): f32 {
-  if (kind == Perturbation.Sinusoid) return <f32>window / 2;
-  if (kind == Perturbation.Sequential) {
-    const samplesPerControl: i32 = 2 * chipSamples * (window / (chipSamples * period));
-    return <f32>samplesPerControl;
-  }
-  return <f32>window;
+/** Σ r² over a window for one control, per unit amplitude: W/2 for a sinusoid, W for ±1
+ *  codes, of which a sequential code gives each control 1/count (the window holds whole
+ *  periods of 2·count chips, two of them for each control). */
+export function codeEnergy(): f32 {
+  if (kind == Perturbation.Sinusoid) return <f32>windowSamples / 2;
+  if (kind == Perturbation.Sequential) return <f32>(windowSamples / controlCount);
+  return <f32>windowSamples;
 }
 
-export function perturbConfigure(perturbation: i32, count: i32, chip: i32, codeSeed: i32): void {
-  kind = perturbation;
-  controls = count;
-  chipSamples = chip;
-  period = codePeriod(perturbation, count);
-  seed = <u32>codeSeed;
+/** Starts the active configuration's perturbation (kind, chip length, seed). */
+export function perturbConfigure(): void {
+  kind = configI32(ACTIVE, Field.Perturbation);
+  period = codePeriod(kind, controlCount);
+  seed = <u32>configI32(ACTIVE, Field.Seed);
   perturbRestart();
-  if (kind != Perturbation.Sinusoid) memory.fill(NCO_COS, 0, <usize>count << 2); // no quadrature
+  if (kind != Perturbation.Sinusoid) memory.fill(NCO_COS, 0, <usize>controlCount << 2); // no quadrature
 }
 
 /** The next sample written starts the code's first chip (a window starts with it). */
@@ -50,7 +47,7 @@ export function perturbRestart(): void {
 }
 
 /** xorshift32: the random signs of SPSA and CDMA (reproducible from the seed). */
-function randomSign(): f32 {
+@inline function randomSign(): f32 {
   seed ^= seed << 13;
   seed ^= seed >> 17;
   seed ^= seed << 5;
@@ -64,15 +61,15 @@ function randomSign(): f32 {
     return;
   }
   if (--samplesLeftInChip > 0) return;
-  samplesLeftInChip = chipSamples;
+  samplesLeftInChip = configI32(ACTIVE, Field.ChipSamples);
   chip = chip + 1 == period ? 0 : chip + 1;
-  for (let k = 0; k < controls; k++) {
+  for (let k = 0; k < controlCount; k++) {
     const at = NCO_SIN + (<usize>k << 2);
     let r: f32;
     if (kind == Perturbation.Sequential) r = chip >> 1 == k ? (chip & 1 ? -1 : 1) : 0;
-    else if (kind == Perturbation.SPSA) r = chip == 0 ? randomSign() : -load<f32>(at);
-    else if (kind == Perturbation.Random) r = randomSign();
-    else r = popcnt((k + 1) & chip) & 1 ? -1 : 1; // Walsh: row k + 1 of the Hadamard matrix
+    else if (kind == Perturbation.Walsh) r = popcnt((k + 1) & chip) & 1 ? -1 : 1; // row k + 1 of the Hadamard matrix
+    else if (kind == Perturbation.SPSA && chip != 0) r = -load<f32>(at); // SPSA's second chip: the negation
+    else r = randomSign(); // SPSA's first chip, and every chip of a random code
     store<f32>(at, r);
   }
 }

@@ -7,9 +7,9 @@ import {
   MAX_CONTROLS, MAX_CASES, MAX_INPUTS, MAX_ELECTRODES, STATUS_WORDS, Field, Gradient, Event, Status, Perturbation,
   AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
 } from "./layout";
-import { ACTIVE, configI32, configF32, wordAddress } from "./config";
+import { ACTIVE, configI32, configF32, wordAddress, controlCount as controls, windowSamples } from "./config";
 import { ncoConfigure, NCO_SIN } from "./nco";
-import { perturbConfigure, perturbRestart, perturbAdvance, codeEnergy } from "./perturb";
+import { perturbConfigure, perturbRestart, perturbAdvance } from "./perturb";
 import {
   lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
   lockinCalibrate, lockinStream, lockinStreamDerivative,
@@ -18,66 +18,51 @@ import { evaluateLoss } from "./loss";
 import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
+/** The read-outs, f32 each, one block that a configuration clears at once: */
+const READ_OUTS = memory.data((MAX_ELECTRODES + 2 * MAX_CASES + MAX_CASES * MAX_CONTROLS + MAX_CONTROLS) << 2);
 /** Voltages to write now: controls, then inputs. */
-export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
+export const ELECTRODES = READ_OUTS;
 /** Mean output of each input case in its last window. */
-export const CASE_OUTPUTS = memory.data(MAX_CASES << 2);
+export const CASE_OUTPUTS = ELECTRODES + (MAX_ELECTRODES << 2);
 /** ∂L/∂ȳ for each case at the last update. */
-export const LOSS_SLOPES = memory.data(MAX_CASES << 2);
+export const LOSS_SLOPES = CASE_OUTPUTS + (MAX_CASES << 2);
 /** One row per case: ∂ȳ_p/∂w_k (or, demodulating the loss signal, ∂L_p/∂w_k). */
-export const JACOBIAN = memory.data(MAX_CASES * MAX_CONTROLS * 4);
+export const JACOBIAN = LOSS_SLOPES + (MAX_CASES << 2);
 /** ∂L/∂w at the last update. */
-export const GRADIENT = memory.data(MAX_CONTROLS << 2);
-/** The tone bin of each control (planned or given). */
-export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
+export const GRADIENT = JACOBIAN + (MAX_CASES * MAX_CONTROLS << 2);
+const READ_OUTS_END = GRADIENT + (MAX_CONTROLS << 2);
 /** Where each control's perturbation is centred: its weight, moved inward near a bound. */
 const CENTER = memory.data(MAX_CONTROLS << 2);
 /** Each control's perturbation amplitude now (SPSA shrinks it as c/(k+1)^0.101). */
 const AMPLITUDE = memory.data(MAX_CONTROLS << 2);
 
 const FAULT_AFTER_DISCARDS = 16;
-const enum Stage { Settle, Acquire }
 
 let configured = false;
-let controls = 0, inputs = 0, cases = 0, windowSamples = 1, settleSamples = 0;
-let gradientMode = 0, demodulation = 0, lossKind = 0, perturbation = 0;
-let sampleRateHz: f32 = 1, readingMin: f32 = 0, readingMax: f32 = 0, marginScale: f32 = 1;
-let stage = Stage.Settle;
-let caseIndex = 0, samplesInStage = 0, calibrationEpochsLeft = 0;
-let windowBad = false;
+let gradientMode = 0;
+let caseIndex = 0, calibrationEpochsLeft = 0;
+/** −SettleSamples .. −1 while the device settles after a change of case, then 0 .. W − 1
+ *  through the window. */
+let samplesInStage = 0;
+/** Σ readings over the window; NaN once a bad reading spoiled it (NaN + x stays NaN; good
+ *  readings are finite and below 1e12, so 2^20 of them sum to a finite value). */
 let readingSum: f32 = 0;
 let caseTarget: f32 = 0;
 
 
 /** Starts the configuration just copied into ACTIVE, with tones `bins`. */
 export function trainerStart(bins: usize): void {
-  controls = configI32(ACTIVE, Field.ControlCount);
-  inputs = configI32(ACTIVE, Field.InputCount);
-  cases = configI32(ACTIVE, Field.CaseCount);
-  windowSamples = configI32(ACTIVE, Field.WindowSamples);
-  settleSamples = configI32(ACTIVE, Field.SettleSamples);
   gradientMode = configI32(ACTIVE, Field.Gradient);
-  demodulation = configI32(ACTIVE, Field.Demodulation);
-  lossKind = configI32(ACTIVE, Field.Loss);
-  sampleRateHz = configF32(ACTIVE, Field.SampleRateHz);
-  readingMin = configF32(ACTIVE, Field.ReadingMin);
-  readingMax = configF32(ACTIVE, Field.ReadingMax);
-  marginScale = configF32(ACTIVE, Field.MarginScale);
-  perturbation = configI32(ACTIVE, Field.Perturbation);
-  const tones = perturbation == Perturbation.Sinusoid;
-  memory.copy(TONE_BINS, bins, <usize>controls << 2);
-  ncoConfigure(controls, windowSamples, TONE_BINS);
-  perturbConfigure(perturbation, controls, configI32(ACTIVE, Field.ChipSamples), configI32(ACTIVE, Field.Seed));
-  lockinConfigure(controls, windowSamples, sampleRateHz, TONE_BINS,
-    configI32(ACTIVE, Field.StreamOrder), configF32(ACTIVE, Field.StreamTauSamples), codeEnergy(windowSamples));
+  const tones = configI32(ACTIVE, Field.Perturbation) == Perturbation.Sinusoid;
+  ncoConfigure(bins);
+  perturbConfigure();
+  lockinConfigure();
   calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationWindows);
   memory.fill(STATUS, 0, STATUS_WORDS << 2);
-  optimiserReset(controls);
+  optimiserReset();
   // codes are demodulated as they are sent: no lag model, nothing to calibrate
-  lockinSetLag(tones ? configF32(ACTIVE, Field.LagDelaySamples) : 0, tones ? configF32(ACTIVE, Field.LagCornerHz) : 0, sampleRateHz);
-  memory.fill(CASE_OUTPUTS, 0, MAX_CASES << 2);
-  memory.fill(GRADIENT, 0, MAX_CONTROLS << 2);
-  memory.fill(ELECTRODES, 0, MAX_ELECTRODES << 2);
+  lockinSetLag(tones ? configF32(ACTIVE, Field.LagDelaySamples) : 0, tones ? configF32(ACTIVE, Field.LagCornerHz) : 0);
+  memory.fill(READ_OUTS, 0, READ_OUTS_END - READ_OUTS);
   setStatusI32(Status.Configured, 1);
   configured = true;
   trainerRefresh();
@@ -87,7 +72,7 @@ export function trainerStart(bins: usize): void {
 
 /** After the weights or the lag changed from outside (a loaded checkpoint). */
 export function trainerRefresh(): void {
-  const shrink: f32 = perturbation == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
+  const shrink: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
   for (let k = 0; k < controls; k++) {
     const a = load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
     store<f32>(AMPLITUDE + (k << 2), a);
@@ -103,9 +88,8 @@ export function trainerSkipCalibration(): void { calibrationEpochsLeft = 0; }
 /** One sample: the reading answering the last voltages in; the next voltages out. */
 export function step(reading: f32): i32 {
   if (!configured) return Event.Fault;
-  const low = statusI32(Status.Samples);
-  setStatusI32(Status.Samples, low + 1);
-  if (low == -1) bump(Status.Samples + 1);
+  const samples = STATUS + (Status.Samples << 2); // a u64
+  store<u64>(samples, load<u64>(samples) + 1);
   const events = windowSample(reading);
   writeElectrodes();
   return events;
@@ -120,23 +104,24 @@ export function step(reading: f32): i32 {
 
 /** NaN, ±Inf and readings at or beyond the saturation limits are bad. */
 @inline function goodReading(reading: f32): bool {
-  return reading > readingMin && reading < readingMax;
+  return reading > configF32(ACTIVE, Field.ReadingMin) && reading < configF32(ACTIVE, Field.ReadingMax);
 }
 
 function windowSample(reading: f32): i32 {
-  if (stage == Stage.Settle) {
-    if (++samplesInStage >= settleSamples) beginWindow();
+  if (samplesInStage < 0) { // settling
+    if (++samplesInStage == 0) beginWindow();
     return 0;
   }
   if (goodReading(reading)) {
     readingSum += reading;
-    if (gradientMode == Gradient.Streaming) lockinStream(signal(reading));
-    else lockinAccumulate(signal(reading));
+    const value = signal(reading);
+    if (gradientMode == Gradient.Streaming) lockinStream(value);
+    else lockinAccumulate(value);
   } else {
-    windowBad = true;
+    readingSum = NaN;
   }
   if (++samplesInStage < windowSamples) return 0;
-  if (windowBad) return discardWindow();
+  if (isNaN(readingSum)) return discardWindow();
   setStatusI32(Status.Faults, 0);
   bump(Status.Windows);
   store<f32>(CASE_OUTPUTS + (<usize>caseIndex << 2), readingSum / <f32>windowSamples);
@@ -147,10 +132,10 @@ function windowSample(reading: f32): i32 {
     const row = JACOBIAN + (<usize>caseIndex * MAX_CONTROLS << 2);
     for (let k = 0; k < controls; k++) {
       const a = load<f32>(AMPLITUDE + (k << 2));
-      store<f32>(row + (k << 2), gradientMode == Gradient.Streaming ? lockinStreamDerivative(k, a) : lockinDerivative(k, a, demodulation));
+      store<f32>(row + (k << 2), gradientMode == Gradient.Streaming ? lockinStreamDerivative(k, a) : lockinDerivative(k, a, configI32(ACTIVE, Field.Demodulation)));
     }
   }
-  if (caseIndex + 1 < cases) {
+  if (caseIndex + 1 < configI32(ACTIVE, Field.CaseCount)) {
     enterCase(caseIndex + 1);
     return events;
   }
@@ -161,9 +146,7 @@ function windowSample(reading: f32): i32 {
 }
 
 function beginWindow(): void {
-  stage = Stage.Acquire;
   samplesInStage = 0;
-  windowBad = false;
   readingSum = 0;
   lockinReset();
   perturbRestart();
@@ -182,23 +165,23 @@ function enterCase(p: i32): void {
   caseIndex = p;
   setStatusI32(Status.Case, p);
   caseTarget = load<f32>(wordAddress(ACTIVE, TARGET_WORD, p));
-  for (let i = 0; i < inputs; i++) {
-    store<f32>(ELECTRODES + (<usize>(controls + i) << 2), load<f32>(wordAddress(ACTIVE, CASE_INPUT_WORD, p * MAX_INPUTS + i)));
-  }
-  stage = Stage.Settle;
-  samplesInStage = 0;
-  if (settleSamples == 0) beginWindow();
+  memory.copy(ELECTRODES + (<usize>controls << 2), wordAddress(ACTIVE, CASE_INPUT_WORD, p * MAX_INPUTS),
+    <usize>configI32(ACTIVE, Field.InputCount) << 2);
+  samplesInStage = -configI32(ACTIVE, Field.SettleSamples);
+  if (samplesInStage == 0) beginWindow();
 }
 
 /** All cases measured: fit the lag if still calibrating, else loss, chain rule, update. */
 function endEpoch(): i32 {
   if (calibrationEpochsLeft > 0) {
     if (--calibrationEpochsLeft > 0) return 0;
-    lockinCalibrate(sampleRateHz);
+    lockinCalibrate();
     trainerRefresh();
     return Event.Calibrated;
   }
-  const loss = evaluateLoss(lossKind, CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases, marginScale, LOSS_SLOPES);
+  const cases = configI32(ACTIVE, Field.CaseCount);
+  const loss = evaluateLoss(configI32(ACTIVE, Field.Loss), CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases,
+    configF32(ACTIVE, Field.MarginScale), LOSS_SLOPES);
   setStatusF32(Status.Loss, loss);
   if (gradientMode != Gradient.Jacobian) {
     // the rows already hold ∂L_p/∂w; the loss is their mean over cases
@@ -224,9 +207,9 @@ function update(): i32 {
     }
   }
   // SPSA's gain sequence (Spall 1998): a_k = a / (k + 1 + A)^0.602
-  const gain: f32 = perturbation == Perturbation.SPSA
+  const gain: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA
     ? powerOf(<f32>statusI32(Status.Updates) + 1 + configF32(ACTIVE, Field.SpsaStability), -0.602) : 1;
-  optimiserStep(controls, GRADIENT, gain);
+  optimiserStep(GRADIENT, gain);
   bump(Status.Updates);
   trainerRefresh();
   return Event.UpdateDone;

@@ -125,6 +125,7 @@ describe("configuration", () => {
     ["an impossible tone plan", "Plan", { tones: { plan: { bandLowHz: 100, bandHighHz: 110 } } }],
     ["a tone above Nyquist", "ToneBin", (c) => ({ ...c, tones: { explicit: true }, controls: c.controls.map((x, k) => ({ ...x, toneBin: 500 + k })) })],
     ["saturation limits in the wrong order", "ReadingMax", { reading: { min: 5, max: -5 } }],
+    ["streaming with a ±1 code instead of tones", "Perturbation", (c) => ({ ...c, gradient: "streaming", perturbation: "walsh", cases: c.cases.slice(0, 1), windowSamples: 1024 })],
   ];
 
   for (const [what, field, change] of bad) {

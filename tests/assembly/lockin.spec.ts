@@ -1,8 +1,11 @@
 // The lock-in bank: recovery of known tones, cross-talk, signs past 90° of lag, and the
 // calibration of the chain's lag from phases known only modulo π.
 import { ncoConfigure, ncoAdvance } from "../../assembly/nco";
-import { lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd, lockinCalibrate, lagDelaySamples } from "../../assembly/lockin";
-import { Demodulation } from "../../assembly/layout";
+import { lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd, lockinCalibrate } from "../../assembly/lockin";
+import { Demodulation, Status, Field, Perturbation } from "../../assembly/layout";
+import { statusF32 } from "../../assembly/status";
+import { CONFIG, activate } from "../../assembly/config";
+import { perturbConfigure } from "../../assembly/perturb";
 
 const BINS = memory.data(16 << 2);
 const SAMPLE_RATE: f32 = 5000;
@@ -12,10 +15,20 @@ const TONES = 5;
 const TONE_BINS: StaticArray<i32> = [40, 44, 51, 57, 66];
 const AMPLITUDE: f32 = 0.02;
 
+/** The bank reads its sizes, the sample rate and the perturbation (sinusoids: Σ sin² over a
+ *  window is W/2) from the active configuration. */
 function setUp(): void {
   for (let k = 0; k < TONES; k++) store<i32>(BINS + (k << 2), TONE_BINS[k]);
-  ncoConfigure(TONES, WINDOW, BINS);
-  lockinConfigure(TONES, WINDOW, SAMPLE_RATE, BINS, 1, 1, <f32>WINDOW / 2); // Σ sin² over a window
+  store<i32>(CONFIG + (Field.ControlCount << 2), TONES);
+  store<i32>(CONFIG + (Field.WindowSamples << 2), WINDOW);
+  store<f32>(CONFIG + (Field.SampleRateHz << 2), SAMPLE_RATE);
+  store<i32>(CONFIG + (Field.Perturbation << 2), Perturbation.Sinusoid);
+  store<i32>(CONFIG + (Field.StreamOrder << 2), 1);
+  store<f32>(CONFIG + (Field.StreamTauSamples << 2), 1);
+  activate();
+  ncoConfigure(BINS);
+  perturbConfigure();
+  lockinConfigure();
 }
 
 /** Feeds one window of dc + Σ a·g_k·|H_k| sin(θ_k − φ_k): the response of a chain with a
@@ -44,7 +57,7 @@ function relativeError(k: i32, gains: StaticArray<f64>, demodulation: i32 = Demo
 describe("lock-in bank", () => {
   it("recovers each of five tones within 1e-4 relative, under a DC level 1000 times the tones", () => {
     setUp();
-    lockinSetLag(0, 0, SAMPLE_RATE);
+    lockinSetLag(0, 0);
     const gains: StaticArray<f64> = [1.5, -2.0, 0.7, 3.0, -0.4];
     feedWindow(gains, 60.0, 0, 0);
     for (let k = 0; k < TONES; k++) expect(relativeError(k, gains)).toBeLessThan(1e-4);
@@ -52,7 +65,7 @@ describe("lock-in bank", () => {
 
   it("leaks less than 1e-6 of a tone into every other tone's derivative", () => {
     setUp();
-    lockinSetLag(0, 0, SAMPLE_RATE);
+    lockinSetLag(0, 0);
     for (let j = 0; j < TONES; j++) {
       const gains = new StaticArray<f64>(TONES);
       gains[j] = 1.0;
@@ -65,7 +78,7 @@ describe("lock-in bank", () => {
 
   it("undoes a chain lag (7 samples and a 120 Hz corner: 126° at the top tone) within 1e-4", () => {
     setUp();
-    lockinSetLag(7, 120, SAMPLE_RATE);
+    lockinSetLag(7, 120);
     const gains: StaticArray<f64> = [1.5, -2.0, 0.7, 3.0, -0.4];
     feedWindow(gains, 5.0, 7, 120);
     for (let k = 0; k < TONES; k++) expect(relativeError(k, gains)).toBeLessThan(1e-4);
@@ -73,7 +86,7 @@ describe("lock-in bank", () => {
 
   it("gets every sign right past 90° of lag, where the published magnitude-and-sign rule fails", () => {
     setUp();
-    lockinSetLag(7, 120, SAMPLE_RATE);
+    lockinSetLag(7, 120);
     const gains: StaticArray<f64> = [1.5, -2.0, 0.7, 3.0, -0.4];
     feedWindow(gains, 5.0, 7, 120);
     let wrongPublished = 0;
@@ -86,7 +99,7 @@ describe("lock-in bank", () => {
 
   it("calibrates an unknown lag (delay 9.3 samples, corner 150 Hz) from windows of mixed signs: derivatives then within 1%", () => {
     setUp();
-    lockinSetLag(0, 0, SAMPLE_RATE);
+    lockinSetLag(0, 0);
     const caseA: StaticArray<f64> = [1.5, -2.0, 0.7, 3.0, -0.4];
     const caseB: StaticArray<f64> = [-0.8, 1.1, -2.5, 0.3, 1.9];
     for (let w = 0; w < 3; w++) {
@@ -95,9 +108,9 @@ describe("lock-in bank", () => {
       feedWindow(caseB, -4.0, 9.3, 150);
       lockinCalibrationAdd();
     }
-    lockinCalibrate(SAMPLE_RATE);
+    lockinCalibrate();
     feedWindow(caseB, 1.0, 9.3, 150);
     for (let k = 0; k < TONES; k++) expect(relativeError(k, caseB)).toBeLessThan(0.01);
-    expect(lagDelaySamples).toBeGreaterThanOrEqual(0);
+    expect(statusF32(Status.LagDelaySamples)).toBeGreaterThanOrEqual(0);
   });
 });

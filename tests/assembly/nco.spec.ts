@@ -1,5 +1,7 @@
 // The oscillator bank: accuracy against the exact sine and phase that cannot drift.
 import { ncoConfigure, ncoAdvance, ncoPhase, NCO_SIN, NCO_COS } from "../../assembly/nco";
+import { CONFIG, activate } from "../../assembly/config";
+import { Field } from "../../assembly/layout";
 
 const BINS = memory.data(64 << 2);
 
@@ -7,9 +9,18 @@ function setBins(count: i32, first: i32, spacing: i32): void {
   for (let k = 0; k < count; k++) store<i32>(BINS + (k << 2), first + k * spacing);
 }
 
+/** Runs `count` tones over a window of `window` samples: the oscillator bank reads both
+ *  from the active configuration. */
+function start(count: i32, window: i32): void {
+  store<i32>(CONFIG + (Field.ControlCount << 2), count);
+  store<i32>(CONFIG + (Field.WindowSamples << 2), window);
+  activate();
+  ncoConfigure(BINS);
+}
+
 /** Largest |table − exact| over two windows, sine and cosine, all tones. */
 function worstError(count: i32, window: i32): f64 {
-  ncoConfigure(count, window, BINS);
+  start(count, window);
   let worst: f64 = 0;
   for (let n = 1; n <= 2 * window; n++) {
     ncoAdvance();
@@ -35,7 +46,7 @@ describe("oscillator bank", () => {
   it("returns every tone to phase 0 after each window, and repeats bit-exactly after 1e9 samples", () => {
     setBins(2, 17, 8); // bins 17 (visits every phase of the window) and 25 (gcd 25) over 2000
     const window = 2000;
-    ncoConfigure(2, window, BINS);
+    start(2, window);
     const first = new StaticArray<f32>(2);
     let boundaries = 0;
     for (let n: i64 = 1; n <= 1_000_000_000; n++) {
