@@ -28,7 +28,9 @@ export interface WasmModule {
   codeBytes: number;
   features: Set<Feature>;
   /** How many instructions of each class appear in the code (static counts). */
-  ops: { total: number; i64: number; f32: number; f64: number; simd: number; calls: number; callIndirect: number };
+  ops: { total: number; i64: number; f32: number; f64: number; simd: number; calls: number; callIndirect: number;
+    /** Loads and stores, and those whose alignment hint (memarg) is below the access's size. */
+    memoryAccesses: number; underaligned: number };
   sections: Record<string, number>;
 }
 
@@ -87,7 +89,7 @@ export function parseWasm(input: Uint8Array): WasmModule {
   const m: WasmModule = {
     bytes: b.length, types: [], imports: [], funcTypes: [], memories: [], tables: 0, globals: [], exports: [],
     dataBytes: 0, dataEnd: 0, codeBytes: 0, features: new Set(),
-    ops: { total: 0, i64: 0, f32: 0, f64: 0, simd: 0, calls: 0, callIndirect: 0 }, sections: {},
+    ops: { total: 0, i64: 0, f32: 0, f64: 0, simd: 0, calls: 0, callIndirect: 0, memoryAccesses: 0, underaligned: 0 }, sections: {},
   };
   const r = new Reader(b, 8);
   while (r.pos < b.length) {
@@ -166,6 +168,9 @@ set([0x3f, 0x40, 0xd0], Imm.Byte);
 IMM[0x41] = Imm.I32; IMM[0x42] = Imm.I64; IMM[0x43] = Imm.F32; IMM[0x44] = Imm.F64;
 IMM[0x1c] = Imm.SelectT;
 
+/** log2 of the access size of the loads and stores 0x28..0x3e (their natural alignment). */
+const NATURAL_ALIGNMENT = [2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 2, 3, 2, 3, 0, 1, 0, 1, 2];
+
 function isI64(op: number) { return op === 0x42 || (op >= 0x50 && op <= 0x5a) || (op >= 0x79 && op <= 0x8a) || op === 0xa7 || (op >= 0xac && op <= 0xb1) || op === 0xc2 || op === 0xc3 || op === 0xc4 || op === 0x29 || (op >= 0x30 && op <= 0x35) || op === 0x37 || (op >= 0x3c && op <= 0x3e); }
 function isF32(op: number) { return op === 0x43 || op === 0x2a || op === 0x38 || (op >= 0x5b && op <= 0x60) || (op >= 0x8b && op <= 0x98) || (op >= 0xb2 && op <= 0xb6) || op === 0xbe || op === 0xa8 || op === 0xa9 || op === 0xae || op === 0xaf || op === 0xbc; }
 function isF64(op: number) { return op === 0x44 || op === 0x2b || op === 0x39 || (op >= 0x61 && op <= 0x66) || (op >= 0x99 && op <= 0xa6) || (op >= 0xb7 && op <= 0xbb) || op === 0xbf || op === 0xaa || op === 0xab || op === 0xbd || op === 0xb0 || op === 0xb1; }
@@ -207,7 +212,13 @@ function decode(f: Reader, m: WasmModule) {
     case Imm.Index: f.u32(); return;
     case Imm.CallIndirect: f.u32(); if (f.u32() !== 0) m.features.add("reference-types"); return;
     case Imm.BrTable: for (let k = f.u32(); k >= 0; k--) f.u32(); return;
-    case Imm.MemArg: f.u32(); f.u32(); return;
+    case Imm.MemArg: {
+      const align = f.u32();
+      f.u32();
+      m.ops.memoryAccesses++;
+      if (align < NATURAL_ALIGNMENT[op - 0x28]) m.ops.underaligned++;
+      return;
+    }
     case Imm.Byte: f.u8(); return;
     case Imm.I32: case Imm.I64: f.sleb(); return;
     case Imm.F32: f.pos += 4; return;

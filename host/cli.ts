@@ -102,6 +102,7 @@ const band = (text: string): [number, number] => {
 interface TrainFlags {
   device: DeviceName;
   task: TaskName;
+  board?: string;
   seed: number;
   noise: boolean;
   whiteNoise?: number;
@@ -261,15 +262,25 @@ async function train(flags: TrainFlags): Promise<void> {
   const bar = new SingleBar({ format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsize: 20 }, Presets.shades_classic);
   let started = false;
   let run: TrainResult;
+  const onProgress = (p: TrainProgress) => {
+    if (!showBar) return;
+    if (!started) {
+      bar.start(p.maxIterations, 0, { task: options.task.name, ...progressFields(p) });
+      started = true;
+    }
+    bar.update(p.iteration, progressFields(p));
+  };
   try {
-    run = trainTask(options, (p) => {
-      if (!showBar) return;
-      if (!started) {
-        bar.start(p.maxIterations, 0, { task: options.task.name, ...progressFields(p) });
-        started = true;
-      }
-      bar.update(p.iteration, progressFields(p));
-    });
+    if (flags.board) {
+      // the controller runs inside the emulated board; this process plays the device over its UART
+      const { trainOnBoard } = await import("../boards/hil.ts");
+      const { device: _device, task, ...rest } = options;
+      const boardRun = await trainOnBoard({ ...rest, task, board: flags.board, onProgress });
+      run = { ...boardRun, stopped: boardRun.stopped === "link" ? "limit" : boardRun.stopped } as TrainResult;
+      if (boardRun.stopped === "link") console.error(`hge: the board stopped training: ${JSON.stringify(boardRun.boardStop)}`);
+    } else {
+      run = trainTask(options, onProgress);
+    }
   } catch (error) {
     if (started) bar.stop();
     if (error instanceof ControllerError) fail(EXIT.refused, refusalHint(error, options));
@@ -419,8 +430,21 @@ export function program(): Command {
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
     .option("--calibration <epochs>", `epochs fitting the chain's lag first, 0 = trust the chain model (default ${DEFAULTS.calibrationWindows})`, wholeAtLeast(0))
     .option("--out <dir>", "report directory (default reports/<device>-<task>-seed<seed>)")
+    .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags) => train(flags));
+
+  root
+    .command("board")
+    .description("boards: list | check [board] | build <board|all> | run <board> --replay|--hil | measure | train --board <b> (see boards/README.md)")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument("[args...]")
+    .action(async (args: string[]) => {
+      const { main: boardMain } = await import("../boards/build.ts");
+      process.exitCode = await boardMain(args);
+    });
 
   root
     .command("demo")

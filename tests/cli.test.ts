@@ -112,3 +112,13 @@ test("the demo trains all six gates on the default dopant network and writes an 
   for (const gate of ["and", "or", "nand", "nor", "xor", "xnor"]) assert.ok(existsSync(join(out, gate, "report.html")), gate);
   assert.ok(seconds < 120, `demo took ${seconds.toFixed(1)} s`); // the README's promise
 });
+
+test("hge board list names the emulated boards, and hge board check accepts the release module on them", () => {
+  const list = hge("board", "list");
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /mps2-an386\s+cortex-m4\s+emulated/);
+  assert.match(list.stdout, /virt-rv32\s+rv32imafc\s+emulated/);
+  const check = hge("board", "check", "mps2-an386");
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /mps2-an386: ok/);
+});

@@ -46,8 +46,18 @@ uint32_t hal_time_us(void);
 int hal_uart_write(const void *buf, int len);
 int hal_uart_read(void *buf, int len, uint32_t timeout_us);
 
-/** Called after every sample with the controller's event flags (telemetry; default: no-op). */
+/** Called after every sample with the controller's event flags (default: no-op). */
 void hal_sample_done(uint32_t sample, uint32_t flags);
+
+/** A telemetry record from the controller's adapter (app_hge.c: events, counts, status,
+ *  weights, gradient, case outputs; see boards/README.md), `count` 32-bit words. Sent after
+ *  epochs, updates, faults and at the end. Default: dropped. The link (link.c) sends it to the
+ *  host as a TELEMETRY frame; the emulated boards print it ("T" and the words in hex). */
+void hal_telemetry(const uint32_t *words, int count);
+
+/** Keeps the learned state (a checkpoint blob) where it survives a reset: flash, EEPROM, or
+ *  battery-backed RAM. Called when training stops. Default: not kept beyond RAM. */
+void hal_checkpoint_store(const void *blob, int bytes);
 
 /** A diagnostic line (default: to the UART). */
 void hal_log(const char *msg);

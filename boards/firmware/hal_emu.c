@@ -4,6 +4,9 @@
  *       "adc.bin" by default.
  *  DAC: one text line per sample on the semihosting console: the sample's event flags then
  *       each voltage, all as 8 hex digits (IEEE-754 bits), so a host can compare bit for bit.
+ *  Telemetry: "T" and the record's words in hex, one line a record (link builds send it to
+ *       the host over the UART instead: link.c).
+ *  Checkpoint: written to the host file "checkpoint.bin" (the emulated boards' flash).
  *  Exit: QEMU exits with the program's code (SYS_EXIT_EXTENDED).
  * The UART (hal_uart_*) and the clock (hal_time_us) come from the board's driver file. */
 #include <string.h>
@@ -80,6 +83,21 @@ void hal_dac_write_block(const float *volts, int channels, int samples) {
 }
 
 void hal_dac_write(const float *volts, int count) { hal_dac_write_block(volts, count, 1); }
+
+#ifndef HGE_LINK
+void hal_telemetry(const uint32_t *words, int count) {
+  put_str(count ? "T " : "T\n");
+  for (int i = 0; i < count; i++) put_hex(words[i], i + 1 < count ? ' ' : '\n');
+}
+#endif
+
+void hal_checkpoint_store(const void *blob, int bytes) {
+  int file = semihost_open("checkpoint.bin", SH_MODE_WB);
+  if (file < 0) return;
+  semihost_write(file, blob, bytes);
+  uintptr_t handle[1] = { (uintptr_t)file };
+  semihost_call(SH_CLOSE, (uintptr_t)handle);
+}
 
 void hal_log(const char *msg) {
   put_str("# ");

@@ -1,6 +1,8 @@
 /* The firmware's main loop: it only moves samples. Read a block of ADC readings, run the
  * controller once per reading, hand the electrode voltages to the DAC. All the control work
- * (oscillators, lock-in, updates, clamps) is inside the module. */
+ * (oscillators, lock-in, updates, clamps) is inside the module. The configuration is compiled
+ * in (gen/hge_config_block.c); a board driven by a host over the serial link runs link.c
+ * instead of this file. */
 #include <string.h>
 
 #include "app.h"
@@ -12,12 +14,17 @@ static float readings[HGE_BLOCK_SAMPLES];
 static float volts[HGE_BLOCK_SAMPLES * HGE_MAX_CHANNELS];
 static uint32_t flags[HGE_BLOCK_SAMPLES];
 
-/* One sample at a time through app_step(); each call is what bench.h measures. */
+/* No telemetry unless the adapter has some (app_hge.c does). */
+__attribute__((weak)) int app_report(uint32_t events) { (void)events; return 0; }
+
+/* One sample at a time through app_step(); each call is what bench.h measures (the telemetry
+ * after it is not). */
 __attribute__((weak)) void app_process(const float *in, int n, float *out, uint32_t *events) {
   int channels = app_output_count();
   for (int i = 0; i < n; i++) {
     BENCH_MEASURE(events[i] = app_step(in[i]));
     memcpy(&out[i * channels], app_outputs(), (size_t)channels * sizeof(float));
+    app_report(events[i]);
   }
 }
 
@@ -39,6 +46,7 @@ int main(void) {
     for (int i = 0; i < n; i++) hal_sample_done(sample++, flags[i]);
     hal_dac_write_block(volts, channels, n);
   }
+  app_report(APP_REPORT_FINAL);
   bench_report();
   hal_exit(0);
 }

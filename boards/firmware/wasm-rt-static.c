@@ -14,12 +14,7 @@
 #include "wasm-rt.h"
 #include "hal.h"
 
-#define PAGE_BYTES 65536u
-/* Bytes of linear memory the board provides. A module whose data and stack stay below a
- * smaller bound may run with less (accesses above it trap as out of bounds). */
-#ifndef HGE_WASM_MEMORY_BYTES
-#define HGE_WASM_MEMORY_BYTES PAGE_BYTES
-#endif
+#include "wasm-access.h" /* HGE_WASM_MEMORY_BYTES: the bytes of linear memory, one page */
 #ifndef HGE_WASM_MAX_FUNC_TYPES
 #define HGE_WASM_MAX_FUNC_TYPES 32
 #endif
@@ -27,7 +22,8 @@
 #define HGE_WASM_MAX_TABLE_ELEMS 64
 #endif
 
-static uint8_t wasm_memory[HGE_WASM_MEMORY_BYTES] __attribute__((aligned(8)));
+/* The module's linear memory; the generated code addresses it directly (wasm-access.h). */
+uint8_t hge_wasm_memory[HGE_WASM_MEMORY_BYTES] __attribute__((aligned(8)));
 static wasm_rt_funcref_t table_pool[HGE_WASM_MAX_TABLE_ELEMS];
 static uint32_t table_used;
 
@@ -68,8 +64,8 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
 void wasm_rt_allocate_memory(wasm_rt_memory_t* m, uint32_t initial_pages, uint32_t max_pages) {
   /* One instance, one memory, of at most one page: anything else is a build mistake. */
   if (initial_pages > 1 || m == NULL) hal_trap(WASM_RT_TRAP_OOB, "module needs more than one memory page");
-  memset(wasm_memory, 0, sizeof wasm_memory);
-  m->data = wasm_memory;
+  memset(hge_wasm_memory, 0, sizeof hge_wasm_memory);
+  m->data = hge_wasm_memory;
   m->pages = initial_pages;
   m->max_pages = max_pages;
   m->size = initial_pages ? HGE_WASM_MEMORY_BYTES : 0;

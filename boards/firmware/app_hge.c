@@ -1,0 +1,168 @@
+/* The adapter for the controller (build/hge.wasm): configuration from a block of bytes,
+ * one hge_step() per sample, the electrode voltages from the module's ELECTRODES buffer,
+ * telemetry records, parking and checkpoints. Everything it knows about the module comes from
+ * the generated hge.h (functions, buffer addresses, the configuration block's layout).
+ * Memory is read and written with memcpy: the module's memory is a byte array. */
+#include <stddef.h>
+#include <string.h>
+
+#include "app.h"
+#include "board_config.h"
+#include "hal.h"
+#include "hge.h"
+
+static const float safe_min_v[HGE_DAC_CHANNELS] = HGE_SAFE_MIN_V;
+static const float safe_max_v[HGE_DAC_CHANNELS] = HGE_SAFE_MAX_V;
+static const float park_v[HGE_DAC_CHANNELS] = HGE_PARK_VOLTS;
+
+/* The running configuration's shape, and its input ranges (for parking). */
+static int controls, inputs, cases;
+static float input_min_v[HGE_MAX_INPUTS], input_max_v[HGE_MAX_INPUTS];
+
+static inline float f32_at(uint32_t address) {
+  float v;
+  memcpy(&v, hge_memory() + address, sizeof v);
+  return v;
+}
+
+static inline float clamp(float v, float low, float high) { return v > low ? (v < high ? v : high) : low; }
+
+/* A field of the configuration block in the module's memory (hge_config_t names them). */
+#define CONFIG_I32(field) i32_at(HGE_CONFIG + offsetof(hge_config_t, field))
+#define CONFIG_F32(field, k) f32_at(HGE_CONFIG + offsetof(hge_config_t, field) + 4u * (uint32_t)(k))
+static inline int32_t i32_at(uint32_t address) {
+  int32_t v;
+  memcpy(&v, hge_memory() + address, sizeof v);
+  return v;
+}
+
+/* The board's limits on the block written at CONFIG, where the module would accept it: every
+ * electrode driven by a DAC channel, every range inside that channel's safe range. Counts the
+ * module would refuse are left to the module. */
+static int board_refusal(int32_t *index) {
+  int controls = CONFIG_I32(control_count), inputs = CONFIG_I32(input_count);
+  if (controls < 1 || controls > HGE_MAX_CONTROLS || inputs < 0 || inputs > HGE_MAX_INPUTS) return 0;
+  if (controls + inputs > HGE_DAC_CHANNELS) {
+    *index = HGE_DAC_CHANNELS;
+    return APP_BOARD_REFUSAL | (controls > HGE_DAC_CHANNELS ? HGE_FIELD_CONTROL_COUNT : HGE_FIELD_INPUT_COUNT);
+  }
+  for (int k = 0; k < controls; k++) {
+    *index = k;
+    if (!(CONFIG_F32(min_v, k) >= safe_min_v[k])) return APP_BOARD_REFUSAL | HGE_FIELD_MIN_V;
+    if (!(CONFIG_F32(max_v, k) <= safe_max_v[k])) return APP_BOARD_REFUSAL | HGE_FIELD_MAX_V;
+  }
+  for (int i = 0; i < inputs; i++) {
+    *index = i;
+    if (!(CONFIG_F32(input_min_v, i) >= safe_min_v[controls + i])) return APP_BOARD_REFUSAL | HGE_FIELD_INPUT_MIN_V;
+    if (!(CONFIG_F32(input_max_v, i) <= safe_max_v[controls + i])) return APP_BOARD_REFUSAL | HGE_FIELD_INPUT_MAX_V;
+  }
+  *index = 0;
+  return 0;
+}
+
+int app_configure(const void *block, int bytes, int32_t *index) {
+  int32_t unused;
+  if (!index) index = &unused;
+  *index = 0;
+  if (bytes != (int)sizeof(hge_config_t)) return APP_BAD_BLOCK_SIZE;
+  /* CONFIG is the module's staging block: writing it does not disturb the running one */
+  memcpy(hge_memory() + HGE_CONFIG, block, sizeof(hge_config_t));
+  int refusal = board_refusal(index);
+  if (refusal) return refusal;
+  int code = (int)hge_configure();
+  if (code != 0) {
+    int32_t element;
+    memcpy(&element, hge_memory() + HGE_STATUS + 4 * HGE_STATUS_ERROR_INDEX, sizeof element);
+    *index = element;
+    return code;
+  }
+  controls = CONFIG_I32(control_count);
+  inputs = CONFIG_I32(input_count);
+  cases = CONFIG_I32(case_count);
+  for (int i = 0; i < inputs; i++) {
+    input_min_v[i] = CONFIG_F32(input_min_v, i);
+    input_max_v[i] = CONFIG_F32(input_max_v, i);
+  }
+  return 0;
+}
+
+#ifdef HGE_HAVE_CONFIG_BLOCK
+extern const uint32_t hge_config_block[HGE_CONFIG_WORDS]; /* gen/hge_config_block.c */
+#endif
+
+int app_init(void) {
+  hge_instantiate();
+#ifdef HGE_HAVE_CONFIG_BLOCK
+  return app_configure(hge_config_block, sizeof hge_config_block, 0);
+#else
+  return 0; /* configured later (link.c: a CONFIG frame) */
+#endif
+}
+
+uint32_t app_step(float reading) { return hge_step(reading); }
+
+const float *app_outputs(void) { return (const float *)(const void *)(hge_memory() + HGE_ELECTRODES); }
+
+int app_output_count(void) { return controls + inputs; }
+
+/* ---- telemetry --------------------------------------------------------------------------
+ * A record, 32-bit words: events (APP_REPORT_FINAL or'ed in at the end), then
+ * controls | inputs << 8 | cases << 16, the HGE_STATUS_WORDS status words, then the weights
+ * and the gradient (controls each) and the case outputs (cases). */
+#define TELEMETRY_EVENTS (HGE_TELEMETRY_EVENTS | APP_REPORT_FINAL | APP_REPORT_REQUEST)
+static uint32_t record[2 + HGE_STATUS_WORDS + 2 * HGE_MAX_CONTROLS + HGE_MAX_CASES];
+
+int app_report(uint32_t events) {
+  if (!(events & TELEMETRY_EVENTS) || controls == 0) return 0;
+  int n = 0;
+  record[n++] = events;
+  record[n++] = (uint32_t)controls | (uint32_t)inputs << 8 | (uint32_t)cases << 16;
+  memcpy(&record[n], hge_memory() + HGE_STATUS, 4 * HGE_STATUS_WORDS);
+  n += HGE_STATUS_WORDS;
+  memcpy(&record[n], hge_memory() + HGE_WEIGHTS, 4 * (size_t)controls);
+  n += controls;
+  memcpy(&record[n], hge_memory() + HGE_GRADIENT, 4 * (size_t)controls);
+  n += controls;
+  memcpy(&record[n], hge_memory() + HGE_CASE_OUTPUTS, 4 * (size_t)cases);
+  n += cases;
+  hal_telemetry(record, n);
+  if (events & APP_REPORT_FINAL) {
+    const uint8_t *blob;
+    int bytes = app_checkpoint(&blob);
+    if (bytes > 0) hal_checkpoint_store(blob, bytes);
+  }
+  return n;
+}
+
+/* ---- stopping ---------------------------------------------------------------------------- */
+
+int app_park(float *volts, int max) {
+  int n = 0;
+  for (int k = 0; k < controls && n < max; k++, n++) {
+    float weight = f32_at(HGE_WEIGHTS + 4u * (uint32_t)k);
+    volts[n] = clamp(weight, safe_min_v[n], safe_max_v[n]); /* a NaN would park at the minimum */
+  }
+  for (int i = 0; i < inputs && n < max; i++, n++) {
+    volts[n] = clamp(clamp(park_v[n], input_min_v[i], input_max_v[i]), safe_min_v[n], safe_max_v[n]);
+  }
+  return n;
+}
+
+int app_checkpoint(const uint8_t **blob) {
+  *blob = hge_memory() + HGE_CHECKPOINT;
+  return controls ? (int)hge_save() : 0;
+}
+
+int app_load_checkpoint(const void *blob, int bytes) {
+  /* the largest blob: 11 header words (with the learned status), 3 per control, the CRC */
+  if (bytes <= 0 || bytes > 4 * (11 + 3 * HGE_MAX_CONTROLS + 1)) return HGE_FIELD_CHECKPOINT;
+  memcpy(hge_memory() + HGE_CHECKPOINT, blob, (size_t)bytes);
+  return (int)hge_load((uint32_t)bytes);
+}
+
+int app_tones(int32_t *bins, int32_t *hits, int max) {
+  int n = controls < max ? controls : max;
+  memcpy(bins, hge_memory() + HGE_TONE_BINS, 4 * (size_t)n);
+  memcpy(hits, hge_memory() + HGE_TONE_HITS, 4 * (size_t)n);
+  return n;
+}

@@ -1,0 +1,223 @@
+/* link.c: the firmware's entry when a host drives the board over the serial link (the
+ * framed protocol of boards/README.md; constants in the generated link_protocol.h). The host
+ * sends a configuration block, then, for a device it simulates (hardware in the loop), one
+ * ADC frame per sample; the board steps the controller and answers with a DAC frame (the
+ * next electrode voltages) and, after epochs, updates and faults, a TELEMETRY frame.
+ *
+ * Training stops cleanly, with the electrodes parked (each control at its weight without the
+ * perturbation, each input at the park voltage: app_park) and the learned state saved as a
+ * checkpoint (kept in RAM for GET_CHECKPOINT and handed to hal_checkpoint_store), when:
+ *  - the host sends STOP;
+ *  - a frame is malformed: bad CRC, length, type or payload size, stray bytes between
+ *    frames, or a frame cut short (no byte for HGE_LINK_BYTE_TIMEOUT_US);
+ *  - the link goes quiet: no ADC frame for HGE_LINK_TIMEOUT_US while running (a dropped
+ *    connection: a UART cannot tell a missing host from a slow one);
+ *  - the controller reports a fault (16 windows in a row spoiled by bad readings).
+ * A STOPPED frame says why, with the parked voltages. A new CONFIG starts again. */
+#include <string.h>
+
+#include "app.h"
+#include "board_config.h"
+#include "hal.h"
+#include "hge.h"
+#include "link_protocol.h"
+
+/* Generous for a UART (a byte every 87 us at 115200 baud): an emulated board's clock is the
+ * host's, and a busy host can hold QEMU up for a good fraction of a second. */
+#ifndef HGE_LINK_TIMEOUT_US
+#define HGE_LINK_TIMEOUT_US 2000000u
+#endif
+#ifndef HGE_LINK_BYTE_TIMEOUT_US
+#define HGE_LINK_BYTE_TIMEOUT_US 1000000u
+#endif
+#define FOREVER 0xFFFFFFFFu
+
+static uint8_t rx[HGE_LINK_MAX_PAYLOAD + 2] __attribute__((aligned(4))); /* payload, CRC */
+static uint8_t tx[HGE_LINK_MAX_PAYLOAD] __attribute__((aligned(4)));
+static uint8_t saved[HGE_LINK_MAX_CHECKPOINT] __attribute__((aligned(4)));
+static int saved_bytes;
+static float parked[HGE_DAC_CHANNELS];
+static int parked_count;
+static int state = HGE_LINK_STATE_IDLE;
+static int stop_reason;
+
+/* CRC-16/CCITT-FALSE: polynomial 0x1021, initial 0xFFFF, not reflected, no final xor. */
+static uint16_t crc16(uint16_t crc, const uint8_t *p, int n) {
+  while (n--) {
+    crc ^= (uint16_t)(*p++ << 8);
+    for (int bit = 0; bit < 8; bit++) crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+  }
+  return crc;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
+static void put_u16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+
+/* sync, type, length (u16), payload, CRC-16 of type..payload (u16): all little-endian */
+static void send(uint8_t type, const void *payload, int len) {
+  uint8_t head[4] = { HGE_LINK_SYNC, type, (uint8_t)len, (uint8_t)(len >> 8) };
+  uint16_t crc = crc16(crc16(0xFFFF, head + 1, 3), payload, len);
+  uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
+  hal_uart_write(head, 4);
+  if (len) hal_uart_write(payload, len);
+  hal_uart_write(tail, 2);
+}
+
+/* Waits up to `wait_us` for a frame's first byte. Returns 1 with a frame in rx, 0 when no
+ * byte came, or minus a stop reason when the frame is malformed. */
+static int receive(uint8_t *type, int *len, uint32_t wait_us) {
+  uint8_t head[4];
+  if (hal_uart_read(head, 1, wait_us) != 1) return 0;
+  if (head[0] != HGE_LINK_SYNC) return -HGE_LINK_STOP_NO_SYNC;
+  if (hal_uart_read(head + 1, 3, HGE_LINK_BYTE_TIMEOUT_US) != 3) return -HGE_LINK_STOP_TRUNCATED;
+  *type = head[1];
+  *len = head[2] | head[3] << 8;
+  if (*len > HGE_LINK_MAX_PAYLOAD) return -HGE_LINK_STOP_BAD_LENGTH;
+  if (hal_uart_read(rx, *len + 2, HGE_LINK_BYTE_TIMEOUT_US) != *len + 2) return -HGE_LINK_STOP_TRUNCATED;
+  uint16_t crc = crc16(crc16(0xFFFF, head + 1, 3), rx, *len);
+  if ((rx[*len] | rx[*len + 1] << 8) != crc) return -HGE_LINK_STOP_BAD_CRC;
+  return 1;
+}
+
+/* What the telemetry hook does in a link build: a TELEMETRY frame. */
+void hal_telemetry(const uint32_t *words, int count) { send(HGE_LINK_TELEMETRY, words, 4 * count); }
+
+static void send_hello(void) {
+  static const char name[] = HGE_BOARD_NAME;
+  uint8_t *p = tx;
+  p[0] = HGE_LINK_VERSION;
+  p[1] = (uint8_t)state;
+  p[2] = (uint8_t)stop_reason;
+  p[3] = 0;
+  put_u16(p + 4, HGE_CONFIG_WORDS);
+  put_u16(p + 6, HGE_STATUS_WORDS);
+  put_u16(p + 8, HGE_DAC_CHANNELS);
+  put_u16(p + 10, HGE_LINK_MAX_PAYLOAD);
+  put_u32(p + 12, HGE_CLOCK_HZ);
+  put_u32(p + 16, HGE_SAMPLE_RATE_HZ);
+  put_u32(p + 20, HGE_LINK_TIMEOUT_US / 1000u);
+  memcpy(p + 24, name, sizeof name - 1);
+  send(HGE_LINK_HELLO_REPLY, tx, 24 + (int)sizeof name - 1);
+}
+
+static void send_ack(uint8_t request, int32_t code, int32_t index, int extra) {
+  tx[0] = request;
+  tx[1] = tx[2] = tx[3] = 0;
+  put_u32(tx + 4, (uint32_t)code);
+  put_u32(tx + 8, (uint32_t)index);
+  send(HGE_LINK_ACK, tx, 12 + extra);
+}
+
+static void send_dac(uint32_t events) {
+  int n = app_output_count();
+  put_u32(tx, events);
+  memcpy(tx + 4, app_outputs(), 4 * (size_t)n);
+  send(HGE_LINK_DAC, tx, 4 + 4 * n);
+}
+
+static void send_stopped(void) {
+  tx[0] = (uint8_t)stop_reason;
+  tx[1] = tx[2] = tx[3] = 0;
+  put_u32(tx + 4, (uint32_t)saved_bytes);
+  memcpy(tx + 8, parked, 4 * (size_t)parked_count);
+  send(HGE_LINK_STOPPED, tx, 8 + 4 * parked_count);
+}
+
+/* Park the electrodes, keep the learned state, say why. */
+static void stop(int reason) {
+  parked_count = app_park(parked, HGE_DAC_CHANNELS);
+  if (parked_count) hal_dac_write(parked, parked_count); /* the board's own converters */
+  const uint8_t *blob;
+  int bytes = app_checkpoint(&blob);
+  if (bytes > 0 && bytes <= (int)sizeof saved) {
+    memcpy(saved, blob, (size_t)bytes);
+    saved_bytes = bytes;
+  }
+  state = HGE_LINK_STATE_STOPPED;
+  stop_reason = reason;
+  app_report(APP_REPORT_FINAL); /* the last TELEMETRY frame; hal_checkpoint_store */
+  send_stopped();
+}
+
+static void handle(uint8_t type, int len) {
+  switch (type) {
+    case HGE_LINK_HELLO:
+      send_hello();
+      if (state == HGE_LINK_STATE_STOPPED) send_stopped();
+      return;
+    case HGE_LINK_CONFIG: {
+      int32_t index = 0;
+      int code = app_configure(rx, len, &index);
+      int extra = 0;
+      if (code == 0) {
+        int32_t *bins = (int32_t *)(void *)(tx + 16), *hits = bins + HGE_MAX_CONTROLS;
+        int n = app_tones(bins, hits, HGE_MAX_CONTROLS);
+        memmove(bins + n, hits, 4 * (size_t)n); /* bins[n] then hits[n] */
+        put_u32(tx + 12, (uint32_t)n);
+        extra = 4 + 8 * n;
+      }
+      send_ack(type, code, index, extra);
+      if (code == 0) {
+        state = HGE_LINK_STATE_RUNNING;
+        stop_reason = 0;
+        send_dac(0);
+      }
+      return;
+    }
+    case HGE_LINK_ADC: {
+      if (len != 4) { if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_BAD_PAYLOAD); return; }
+      if (state != HGE_LINK_STATE_RUNNING) { send_ack(type, HGE_LINK_NOT_RUNNING, 0, 0); return; }
+      float reading;
+      memcpy(&reading, rx, 4);
+      uint32_t events = app_step(reading);
+      app_report(events);
+      if (events & HGE_EVENT_FAULT) stop(HGE_LINK_STOP_FAULT);
+      else send_dac(events);
+      return;
+    }
+    case HGE_LINK_STOP:
+      if (state == HGE_LINK_STATE_STOPPED) send_stopped();
+      else stop(HGE_LINK_STOP_HOST);
+      return;
+    case HGE_LINK_GET_CHECKPOINT:
+      if (state != HGE_LINK_STATE_STOPPED) {
+        const uint8_t *blob;
+        int bytes = app_checkpoint(&blob);
+        send(HGE_LINK_CHECKPOINT, blob, bytes > 0 ? bytes : 0);
+      } else {
+        send(HGE_LINK_CHECKPOINT, saved, saved_bytes);
+      }
+      return;
+    case HGE_LINK_GET_TELEMETRY:
+      if (app_report(APP_REPORT_REQUEST) == 0) send(HGE_LINK_TELEMETRY, tx, 0);
+      return;
+    case HGE_LINK_LOAD_CHECKPOINT:
+      send_ack(type, app_load_checkpoint(rx, len), 0, 0);
+      return;
+    case HGE_LINK_EXIT: {
+      int32_t code = 0;
+      if (len >= 4) memcpy(&code, rx, 4);
+      send_ack(type, 0, 0, 0);
+      if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_HOST);
+      hal_exit(code);
+    }
+    default:
+      if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_BAD_TYPE);
+      else send_ack(type, HGE_LINK_UNKNOWN_TYPE, 0, 0);
+  }
+}
+
+int main(void) {
+  hal_init();
+  int rc = app_init();
+  if (rc != 0) hal_trap(rc, "module did not instantiate");
+  send_hello();
+  for (;;) {
+    uint8_t type = 0;
+    int len = 0;
+    int r = receive(&type, &len, state == HGE_LINK_STATE_RUNNING ? HGE_LINK_TIMEOUT_US : FOREVER);
+    if (r == 1) handle(type, len);
+    else if (state == HGE_LINK_STATE_RUNNING) stop(r == 0 ? HGE_LINK_STOP_TIMEOUT : -r);
+    /* idle or stopped: stray bytes and broken frames are dropped until a good frame */
+  }
+}

@@ -1,0 +1,190 @@
+// What the controller costs on the boards: instructions per sample (and per control) for 8 and
+// 64 controls on the emulated targets, against the hand-written C reference of the same
+// per-sample arithmetic (firmware/app_reference.c) built with the same flags; the largest
+// sample rate each defined board sustains; soft float (Cortex-M0+, RV32IMC) against the FPU.
+// Run directly for a table:  npx tsx boards/measure.ts [--controls 8,64] [--quick]
+import { resolve } from "node:path";
+import { Controller, type ControllerConfig } from "../host/controller.ts";
+import { listBoards, loadBoard, type Board } from "./boards.ts";
+import { buildBoard, countInstructions, ensureToolchain, REPO_DIR, type BuildResult } from "./build.ts";
+import { encodeConfig } from "./link.ts";
+import { runQemu } from "./qemu.ts";
+
+/** The emulated targets counted: two real cores and two proxies (ARMv6-M and RV32IMC code). */
+export const COUNTED_TARGETS = ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32imc"] as const;
+export const CONTROL_COUNTS = [8, 64] as const;
+/** Samples per lock-in window in the measured configuration (DEFAULTS.windowSamples). */
+export const BENCH_WINDOW = 500;
+
+/** A configuration of `controls` sinusoidally perturbed controls, no inputs, one case: every
+ *  sample but the window's last is the plain per-sample path; each window ends in an update. */
+export function benchConfig(controls: number, sampleRateHz = 5000): ControllerConfig {
+  return {
+    sampleRateHz,
+    windowSamples: BENCH_WINDOW,
+    settleSamples: 0,
+    tones: { explicit: true },
+    controls: Array.from({ length: controls }, (_, k) => ({ amplitudeV: 0.02, minV: -1, maxV: 1, initialV: -0.5 + k / controls, toneBin: 3 + 3 * k })),
+    inputs: [],
+    cases: [{ inputsV: [], target: 1 }],
+    loss: "mse",
+    optimiser: "adam",
+    learningRate: 0.01,
+    reading: { min: -10, max: 10 },
+  };
+}
+
+/** Smooth readings (no discards): a drifting level with a little of every tone in it. */
+export function benchReadings(samples: number): Float32Array {
+  const out = new Float32Array(samples);
+  for (let n = 0; n < samples; n++) out[n] = 0.5 + 0.2 * Math.sin(n * 0.013) + 0.05 * Math.sin(n * 0.31) + 0.01 * Math.cos(n * 1.7);
+  return out;
+}
+
+export interface CallCounts { median: number; mean: number; min: number; max: number; calls: number }
+
+function summarise(counts: number[]): CallCounts {
+  const sorted = [...counts].sort((a, b) => a - b);
+  return { median: sorted[sorted.length >> 1], mean: counts.reduce((a, b) => a + b, 0) / counts.length, min: sorted[0], max: sorted.at(-1)!, calls: counts.length };
+}
+
+/** The board with a DAC wide enough for `controls` electrodes (a measurement, not a rig). */
+function widened(board: Board, controls: number): Board {
+  return { ...board, dac: { ...board.dac, channels: Math.max(board.dac.channels, controls) } };
+}
+
+/** Instructions of every app_step() call of a bench build, as the board counts them. */
+async function countCalls(built: BuildResult, readings: Float32Array): Promise<number[]> {
+  if (built.board.emulation!.counter === "minstret") {
+    const r = await runQemu(built.board, built.elf, { adc: readings, icount: true, timeoutMs: 600_000 });
+    if (r.code !== 0) throw new Error(`${built.board.name}: bench run exited ${r.code}\n${r.stderr}`);
+    return r.stdout.split("\n").filter((l) => l.startsWith("B ")).map((l) => parseInt(l.slice(2), 16));
+  }
+  const c = await countInstructions(built, readings);
+  return c.perCall!;
+}
+
+export interface TargetMeasurement {
+  board: string;
+  controls: number;
+  /** hge's step(), default build (bounds-checked, aligned accesses: see BuildOptions). */
+  hge: CallCounts;
+  /** hge's step() built with `unchecked`: no bounds checks (the fastest build; only for a
+   *  module known to stay in bounds). */
+  hgeFast: CallCounts;
+  /** The C reference's step (per-sample path only). */
+  reference: CallCounts;
+  /** Typical sample (median) of hge over the reference's: the per-sample arithmetic. */
+  ratio: number;
+  ratioFast: number;
+  /** Median instructions per sample divided by the controls. */
+  perControl: number;
+  method: string;
+}
+
+/** Counts hge (default and fast builds) and the C reference on one emulated target. */
+export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string } = {}): Promise<TargetMeasurement> {
+  const board = widened(loadBoard(boardName), controls);
+  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz), new Controller());
+  if (error) throw error;
+  const readings = benchReadings(BENCH_WINDOW * (o.windows ?? 2));
+  const trace = board.emulation!.counter === "minstret" ? ["-DHGE_BENCH_TRACE"] : [];
+  const out = (what: string) => resolve(REPO_DIR, "build", "boards", boardName, `bench-${what}-${controls}`);
+  const build = (app: string, fast: boolean, what: string) =>
+    buildBoard(board, { wasm: o.wasm, app, config: block, entry: "main", bench: true, unchecked: fast, cflags: trace, out: out(what), quiet: o.quiet ?? true });
+  const hge = summarise(await countCalls(build("hge", false, "hge"), readings));
+  const hgeFast = summarise(await countCalls(build("hge", true, "hge-fast"), readings));
+  const reference = summarise(await countCalls(build("reference", false, "reference"), readings));
+  return {
+    board: boardName, controls, hge, hgeFast, reference,
+    ratio: hge.median / reference.median, ratioFast: hgeFast.median / reference.median,
+    perControl: hge.median / controls,
+    method: board.emulation!.counter === "minstret" ? "minstret under -icount shift=0" : "TCG plugin (qemu-plugin/hgecount.c)",
+  };
+}
+
+/** For a board that is not emulated: the emulated target whose code is the same (core and
+ *  code-generation flags), whose counts are therefore the board's. */
+export function countedOn(board: Board): string | null {
+  if (board.emulation) return board.name;
+  for (const t of COUNTED_TARGETS) {
+    const e = loadBoard(t);
+    if (e.core === board.core && e.toolchain.arch.join(" ") === board.toolchain.arch.join(" ")) return t;
+  }
+  return null;
+}
+
+export interface BoardsBench {
+  /** How the numbers were made, in words. */
+  method: string;
+  /** targets[board][controls]: the counts on each emulated target. */
+  targets: Record<string, Record<string, TargetMeasurement>>;
+  /** Per defined board: clock, the target its code was counted on, and the largest sample rate
+   *  (Hz) for 8 and 64 controls: clock / mean instructions per sample at one instruction per
+   *  cycle (an upper bound: divide by the core's cycles per instruction, and leave room for the
+   *  firmware's own work). null where nothing counts the board's code. */
+  sampleRates: Record<string, { clockHz: number; countedOn: string | null; maxSampleRateHz: Record<string, number | null> }>;
+  /** Soft float against the FPU, per control count: the M0+ proxy over the M4F, and the
+   *  RV32IMC proxy over RV32IMAFC (mean instructions per sample). */
+  softFloat: { m0plusOverM4f: Record<string, number>; rv32imcOverRv32imafc: Record<string, number> };
+  seconds: number;
+}
+
+/** Everything the benchmark records about the boards (names stable for build/bench.json). */
+export async function measureBoards(o: { controls?: number[]; targets?: string[]; quiet?: boolean; wasm?: string } = {}): Promise<BoardsBench> {
+  const t0 = performance.now();
+  ensureToolchain();
+  const controlCounts = o.controls ?? [...CONTROL_COUNTS];
+  const targets: BoardsBench["targets"] = {};
+  for (const t of o.targets ?? COUNTED_TARGETS) {
+    targets[t] = {};
+    for (const n of controlCounts) {
+      targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm });
+      if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference.median})\n`);
+    }
+  }
+  const sampleRates: BoardsBench["sampleRates"] = {};
+  for (const name of listBoards()) {
+    const b = loadBoard(name);
+    const on = countedOn(b);
+    const rates: Record<string, number | null> = {};
+    for (const n of controlCounts) rates[n] = on && targets[on]?.[n] ? Math.floor(b.clockHz / targets[on][n].hge.mean) : null;
+    sampleRates[name] = { clockHz: b.clockHz, countedOn: on, maxSampleRateHz: rates };
+  }
+  const ratio = (a: string, b: string) => Object.fromEntries(controlCounts.filter((n) => targets[a]?.[n] && targets[b]?.[n]).map((n) => [n, targets[a][n].hge.mean / targets[b][n].hge.mean]));
+  return {
+    method: `instructions per step() call, counted exactly (RISC-V: minstret under -icount shift=0; Arm: a TCG plugin) over ${2 * BENCH_WINDOW} samples (two ${BENCH_WINDOW}-sample windows, each ending in an update); median = a typical sample, mean = amortised over the window; the C reference (firmware/app_reference.c) is the per-sample path only, so ratios compare medians; sample rates use the mean at one instruction per cycle`,
+    targets, sampleRates,
+    softFloat: { m0plusOverM4f: ratio("mps2-an386-m0plus", "mps2-an386"), rv32imcOverRv32imafc: ratio("virt-rv32imc", "virt-rv32") },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The measurements as a text table. */
+export function formatBench(bench: BoardsBench): string {
+  const lines: string[] = [];
+  const fmt = (n: number) => n.toFixed(n < 10 ? 2 : 0);
+  lines.push("instructions per sample (median = typical sample; mean = amortised over a window with its update;");
+  lines.push("fast build = unchecked: no bounds checks)");
+  lines.push("target               controls  hge median  per control  hge mean   reference  ratio  fast build  ratio");
+  for (const [t, byN] of Object.entries(bench.targets)) {
+    for (const m of Object.values(byN)) {
+      lines.push(`${t.padEnd(20)} ${String(m.controls).padStart(8)}  ${String(m.hge.median).padStart(10)}  ${fmt(m.perControl).padStart(11)}  ${fmt(m.hge.mean).padStart(8)}  ${String(m.reference.median).padStart(10)}  ${m.ratio.toFixed(2).padStart(5)}  ${String(m.hgeFast.median).padStart(10)}  ${m.ratioFast.toFixed(2).padStart(5)}`);
+    }
+  }
+  lines.push("", "largest sample rate (clock / mean instructions per sample, one instruction per cycle)");
+  for (const [b, r] of Object.entries(bench.sampleRates)) {
+    const rates = Object.entries(r.maxSampleRateHz).map(([n, hz]) => `${n} controls: ${hz === null ? "not counted" : `${(hz / 1000).toFixed(1)} kHz`}`).join(", ");
+    lines.push(`${b.padEnd(20)} ${String(r.clockHz / 1e6).padStart(5)} MHz  counted on ${String(r.countedOn ?? "-").padEnd(18)} ${rates}`);
+  }
+  lines.push("", `soft float: M0+ / M4F ${Object.entries(bench.softFloat.m0plusOverM4f).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}; RV32IMC / RV32IMAFC ${Object.entries(bench.softFloat.rv32imcOverRv32imafc).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}`);
+  lines.push(`(${bench.seconds.toFixed(0)} s)`);
+  return lines.join("\n");
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  const arg = (k: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : undefined; };
+  const controls = arg("controls")?.split(",").map(Number);
+  measureBoards({ controls, targets: process.argv.includes("--quick") ? ["mps2-an386", "virt-rv32"] : undefined })
+    .then((b) => console.log(formatBench(b)), (e) => { console.error((e as Error).message); process.exit(1); });
+}

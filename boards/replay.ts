@@ -1,0 +1,104 @@
+// Replay parity: a Node co-simulation of XOR on the default dopant network records every
+// reading fed to the controller, every sample's events and electrode voltages, and the
+// telemetry records (gradients after each update, the final weights); the firmware, built with
+// the same configuration block, is fed the same readings in QEMU and must print the same bits.
+import { readFileSync, rmSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import * as L from "../assembly/layout.ts";
+import { Controller, type ControllerConfig } from "../host/controller.ts";
+import { CoSimulation } from "../host/cosim.ts";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { planRun, type TrainOptions } from "../host/train.ts";
+import { buildBoard, type BuildOptions } from "./build.ts";
+import { REPORT_FINAL, TELEMETRY_EVENTS, encodeConfig, telemetryOf } from "./link.ts";
+import { formatSample, sampleLines, firstDifference } from "./parity.ts";
+import { runQemu } from "./qemu.ts";
+import { chainFor } from "./sim.ts";
+
+export interface Recording {
+  config: ControllerConfig;
+  /** The configuration block (hge_config_t bytes) the firmware is built with. */
+  block: Uint8Array;
+  /** Every reading the controller was fed, as the f32 it received. */
+  readings: Float32Array;
+  /** Per sample: the events and the electrode voltages, 8 hex digits each (parity.ts). */
+  samples: string[];
+  /** The telemetry records ("T" lines): after epochs, updates, faults, and the final one. */
+  telemetry: string[];
+  /** The checkpoint blob at the end. */
+  checkpoint: Uint8Array;
+  updates: number;
+}
+
+const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
+export const telemetryLine = (words: Uint32Array) => `T ${Array.from(words, hex8).join(" ")}`;
+export const telemetryLines = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("T "));
+
+export interface RecordOptions extends Partial<Omit<TrainOptions, "device" | "task">> {
+  /** Updates to run before stopping (default 3). */
+  updates?: number;
+}
+
+/** Runs XOR on DopantNetwork.default() in Node for `updates` updates and records it. */
+export function recordCoSimulation(o: RecordOptions = {}): Recording {
+  const device = DopantNetwork.default();
+  const task = gateTask("XOR", device.inputRangeV);
+  const options: TrainOptions = { seed: 1, ...o, device, task };
+  const { controller: config, chain, noise } = planRun(options);
+  const controller = new Controller();
+  controller.configure(config);
+  const { block } = encodeConfig(config);
+  const sim = new CoSimulation(controller, device, chainFor(chain, noise, options.seed));
+  const updates = o.updates ?? 3;
+  const inputs = config.inputs.length;
+  const readings: number[] = [], samples: string[] = [], telemetry: string[] = [];
+  const samplesPerEpoch = config.cases.length * (config.settleSamples + config.windowSamples);
+  const limit = (updates + (config.calibrationWindows ?? 0) + 2) * samplesPerEpoch * 4;
+  let done = 0;
+  for (let n = 0; n < limit && done < updates; n++) {
+    const reading = Math.fround(sim.measure(sim.deviceOutput()));
+    sim.samples++;
+    readings.push(reading);
+    const events = controller.step(reading);
+    samples.push(formatSample(events, new Uint32Array(controller.electrodes().slice().buffer)));
+    if (events & TELEMETRY_EVENTS) telemetry.push(telemetryLine(telemetryOf(controller, events, inputs)));
+    if (events & L.Event.UpdateDone) done++;
+  }
+  telemetry.push(telemetryLine(telemetryOf(controller, REPORT_FINAL, inputs)));
+  return { config, block, readings: Float32Array.from(readings), samples, telemetry, checkpoint: controller.save(), updates: done };
+}
+
+export interface ReplayReport {
+  board: string;
+  samples: number;
+  /** null when identical; else the first difference. */
+  sampleDifference: string | null;
+  telemetryDifference: string | null;
+  checkpointIdentical: boolean;
+  /** Telemetry records compared (each holds the gradient, weights, case outputs, status). */
+  records: number;
+  buildSeconds: number;
+  runSeconds: number;
+  identical: boolean;
+}
+
+/** Builds the firmware with the recording's configuration and replays its readings in QEMU. */
+export async function replayOnBoard(board: string, recording: Recording, o: Pick<BuildOptions, "wasm" | "out" | "quiet" | "unchecked"> = {}): Promise<ReplayReport> {
+  const built = buildBoard(board, { ...o, app: "hge", config: recording.block, entry: "main" });
+  const run = await runQemu(built.board, built.elf, { adc: recording.readings, keep: true, timeoutMs: 120_000 });
+  try {
+    if (run.code !== 0) throw new Error(`${board}: QEMU exited ${run.code}\n${run.stdout.slice(-2000)}\n${run.stderr}`);
+    const sampleDifference = firstDifference(recording.samples, sampleLines(run.stdout));
+    const telemetryDifference = firstDifference(recording.telemetry, telemetryLines(run.stdout));
+    const stored = join(run.dir, "checkpoint.bin");
+    const checkpointIdentical = existsSync(stored) && Buffer.from(readFileSync(stored)).equals(Buffer.from(recording.checkpoint));
+    return {
+      board, samples: recording.readings.length, sampleDifference, telemetryDifference, checkpointIdentical,
+      records: recording.telemetry.length, buildSeconds: built.seconds, runSeconds: run.seconds,
+      identical: sampleDifference === null && telemetryDifference === null && checkpointIdentical,
+    };
+  } finally {
+    rmSync(run.dir, { recursive: true, force: true });
+  }
+}

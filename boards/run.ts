@@ -1,0 +1,62 @@
+// `hge board run <board> --replay | --hil`: the controller on an emulated board, either fed
+// the readings of a recorded Node co-simulation (replay: bit-for-bit parity), or training
+// XOR with the device simulated on the host over the board's UART (hardware in the loop).
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { trainTask, type TrainOptions } from "../host/train.ts";
+import { loadBoard } from "./boards.ts";
+import { ensureToolchain } from "./build.ts";
+import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTrainResult } from "./hil.ts";
+import { recordCoSimulation, replayOnBoard, type ReplayReport } from "./replay.ts";
+
+export interface RunBoardOptions extends Omit<BoardTrainOptions, "board"> {
+  mode: "replay" | "hil";
+  /** Replay: updates recorded (default 3). */
+  updates?: number;
+  /** Hardware in the loop: also run the same training in Node and compare the weights bit for
+   *  bit (default true). */
+  compare?: boolean;
+}
+
+export interface RunBoardResult {
+  ok: boolean;
+  /** A few lines for the terminal. */
+  text: string;
+  replay?: ReplayReport;
+  training?: BoardTrainResult;
+  /** Hardware in the loop with compare: the weights after every update equal the Node run's. */
+  identicalToNode?: boolean;
+}
+
+const bitsOf = (rows: number[][]) => JSON.stringify(rows.map((r) => Array.from(new Uint32Array(Float32Array.from(r).buffer))));
+
+export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBoardResult> {
+  ensureToolchain();
+  const b = loadBoard(board);
+  if (!b.emulation) throw new Error(`${board} is not emulated; emulated boards: mps2-an386, virt-rv32 (and the counting proxies)`);
+  if (o.mode === "replay") {
+    const recording = recordCoSimulation({ updates: o.updates ?? 3, seed: o.seed });
+    const r = await replayOnBoard(board, recording, { wasm: o.wasm, quiet: o.quiet });
+    const text = [
+      `${board}: replayed ${r.samples} readings of a Node co-simulation (XOR, dopant network, ${recording.updates} updates)`,
+      `  electrode outputs and events: ${r.sampleDifference ?? "bit-identical"}`,
+      `  telemetry (${r.records} records: status, gradients, weights, case outputs): ${r.telemetryDifference ?? "bit-identical"}`,
+      `  final checkpoint: ${r.checkpointIdentical ? "bit-identical" : "DIFFERS"}`,
+      `  build ${r.buildSeconds.toFixed(1)} s, QEMU ${r.runSeconds.toFixed(2)} s`,
+    ].join("\n");
+    return { ok: r.identical, text, replay: r };
+  }
+  const training = await trainOnBoard({ ...o, board });
+  const lines = [
+    `${board}: trained ${training.task} in the loop: ${training.stopped}, ${training.iterations} updates, margin ${training.margin.toFixed(3)}`,
+    `  ${training.link.samples} samples over the UART, ${training.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${training.boardStop.reasonName}) with the electrodes parked at ${training.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,
+    `  final weights ${training.finalWeights.map((v) => v.toFixed(4)).join(", ")} V; checkpoint ${training.checkpoint.length} bytes`,
+  ];
+  let identicalToNode: boolean | undefined;
+  if (o.compare ?? true) {
+    const device = o.device ?? DopantNetwork.default();
+    const node = trainTask({ ...o, seed: o.seed ?? training.seed, device, task: resolveTask(o.task, device) } as TrainOptions);
+    identicalToNode = bitsOf(node.weightsHistory) === bitsOf(training.weightsHistory) && bitsOf([node.lossHistory]) === bitsOf([training.lossHistory]);
+    lines.push(`  the same training in Node: ${identicalToNode ? "the same weights after every update, bit for bit" : "DIFFERENT weights"} (${node.iterations} updates, ${node.stopped})`);
+  }
+  return { ok: training.stopped !== "link" && identicalToNode !== false, text: lines.join("\n"), training, identicalToNode };
+}

@@ -1,0 +1,190 @@
+// The controller (build/hge.wasm) on the emulated boards: the generated C surface, replay
+// parity with a Node co-simulation, hardware in the loop over the UART (training, a malformed
+// frame, a dropped link), the serial protocol, and the per-sample cost against hand-written C.
+// The board toolchain (Debian packages) is installed by boards/install.sh when missing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as L from "../assembly/layout.ts";
+import { Controller, ControllerError } from "../host/controller.ts";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { planRun, trainTask, type TrainOptions } from "../host/train.ts";
+import { loadBoard } from "../boards/boards.ts";
+import { ensureToolchain, type BuildResult } from "../boards/build.ts";
+import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
+import { ACK, BoardController, BoardSession, Frame, LINK, LinkState, StopReason, crc16, encodeFrame, generateLinkHeader } from "../boards/link.ts";
+import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
+import { recordCoSimulation, replayOnBoard } from "../boards/replay.ts";
+import { measureTarget } from "../boards/measure.ts";
+
+let noToolchain: string | false = false;
+try { ensureToolchain(); }
+catch (e) { noToolchain = `board toolchain unavailable and not installable here: ${(e as Error).message}`; }
+if (noToolchain) process.stderr.write(`boards-controller.test: skipping the QEMU tests: ${noToolchain}\n`);
+const skip = { skip: noToolchain };
+const work = mkdtempSync(join(tmpdir(), "hge-boards-controller-"));
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+
+const bits = (values: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(values).buffer));
+const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
+
+// A short XOR training: one calibration epoch, windows of 350 samples (the shortest the
+// planner accepts for five tones is 330), 20 settling samples: 1480 samples an epoch.
+const SHORT: Partial<TrainOptions> = { seed: 3, maxIterations: 3, windowSamples: 350, settleSamples: 20, calibrationWindows: 1 };
+const device = DopantNetwork.default();
+const xor = gateTask("XOR", device.inputRangeV);
+let linkFirmware: BuildResult | undefined;
+const firmware = () => (linkFirmware ??= buildLinkFirmware("mps2-an386", { quiet: true, out: join(work, "mps2-link") }));
+
+// ---------------------------------------------------------------------------------------
+test("hge.h declares the configuration block from assembly/layout.ts: every field, word and event", () => {
+  const header = generateLayoutHeader();
+  for (const [name, value] of Object.entries(L.Field)) {
+    if (typeof value === "number") assert.match(header, new RegExp(`HGE_FIELD_${upperSnake(name)} = ${value},`), `Field.${name}`);
+  }
+  for (const [name, value] of Object.entries(L.Event)) {
+    if (typeof value === "number") assert.match(header, new RegExp(`HGE_EVENT_${upperSnake(name)} = ${value},`), `Event.${name}`);
+  }
+  for (const name of ["CONFIG_WORDS", "TONE_BIN_WORD", "MIN_WORD", "TARGET_WORD", "STATUS_WORDS", "MAX_CONTROLS"] as const) {
+    assert.match(header, new RegExp(`#define HGE_${name} ${L[name]}\\b`));
+  }
+  assert.match(header, /float sample_rate_hz;/, "an f32 header field is a float");
+  assert.match(header, /int32_t window_samples;/, "an i32 header field is an int32_t");
+  assert.match(header, /float case_input_v\[HGE_MAX_CASES \* HGE_MAX_INPUTS\];/, "array lengths spelled with the limits");
+  assert.match(header, /_Static_assert\(sizeof\(hge_config_t\) == HGE_CONFIG_WORDS \* 4/);
+  assert.match(header, /int32_t case_;/, "a field named after a C keyword gets an underscore");
+});
+
+test("the serial protocol: CRC-16/CCITT-FALSE, frame layout, constants shared with the firmware", () => {
+  assert.equal(crc16(new TextEncoder().encode("123456789")), 0x29b1, "the catalogue check value of CRC-16/CCITT-FALSE");
+  const frame = encodeFrame(Frame.Adc, new Uint8Array([1, 2, 3, 4]));
+  assert.deepEqual(Array.from(frame.subarray(0, 4)), [LINK.SYNC, Frame.Adc, 4, 0]);
+  const crc = crc16(frame.subarray(1, 8));
+  assert.deepEqual(Array.from(frame.subarray(8)), [crc & 0xff, crc >> 8]);
+  const h = generateLinkHeader();
+  assert.match(h, /#define HGE_LINK_SYNC 0xa5/);
+  assert.match(h, new RegExp(`#define HGE_LINK_STOP_BAD_CRC ${StopReason.BadCrc}`));
+  assert.match(h, new RegExp(`#define HGE_LINK_GET_TELEMETRY ${Frame.GetTelemetry}`));
+  assert.ok(L.CONFIG_WORDS * 4 <= LINK.MAX_PAYLOAD, "a configuration block fits one frame");
+});
+
+// ---------------------------------------------------------------------------------------
+// Replay: the same readings in, the same bits out.
+const recording = recordCoSimulation({ updates: 3 });
+
+// The two emulated targets, and the soft-float proxies (libgcc's f32 routines round as IEEE says)
+for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32imc"]) {
+  test(`${board}: replaying a recorded XOR co-simulation gives bit-identical outputs, gradients and weights`, skip, async () => {
+    assert.equal(recording.updates, 3);
+    assert.equal(recording.telemetry.length, 2 + 3 + 1, "two calibration epochs, three updates, the final record");
+    const r = await replayOnBoard(board, recording, { quiet: true, out: join(work, `${board}-replay`) });
+    assert.equal(r.sampleDifference, null, "every sample's events and electrode voltages");
+    assert.equal(r.telemetryDifference, null, "status, weights, gradient and case outputs after each update");
+    assert.ok(r.checkpointIdentical, "the checkpoint (weights, optimiser moments, learned status) at the end");
+    assert.equal(r.samples, recording.readings.length);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Hardware in the loop.
+
+test("mps2-an386 in the loop: a short XOR training gives the all-Node run's weights bit for bit", skip, async () => {
+  const board = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT });
+  const node = trainTask({ device, task: xor, ...SHORT } as TrainOptions);
+  assert.equal(board.iterations, 3);
+  assert.equal(board.stopped, node.stopped);
+  assert.deepEqual(board.weightsHistory.map(bits), node.weightsHistory.map(bits), "the weights after every update");
+  assert.deepEqual(bits(board.lossHistory), bits(node.lossHistory));
+  assert.deepEqual(board.caseOutputsHistory.map(bits), node.caseOutputsHistory.map(bits));
+  assert.deepEqual(board.counters, node.counters, "samples, windows, updates, the calibrated lag");
+  assert.deepEqual(board.toneBins, node.toneBins);
+  // the host ended it: the board parks each control at its weight, keeps the checkpoint
+  assert.equal(board.boardStop.reason, StopReason.Host);
+  assert.deepEqual(bits(board.boardStop.parkedV.slice(0, 5)), bits(node.finalWeights));
+  const twin = new Controller();
+  twin.configure(node.config.controller);
+  twin.load(board.checkpoint);
+  assert.deepEqual(bits(twin.weights()), bits(node.finalWeights), "the checkpoint loads in Node and holds the weights");
+  process.stderr.write(`boards-controller.test: in the loop ${board.link.samples} samples, ${board.link.microsecondsPerSample.toFixed(0)} µs a sample\n`);
+});
+
+/** What both link faults must leave behind: training stopped, the electrodes parked at the
+ *  weights of the last update (inputs at the park voltage), the weights kept in a checkpoint
+ *  the board also stored in its flash. */
+async function assertStopsCleanly(fault: "corrupt-frame" | "drop", reason: StopReason) {
+  const afterSamples = 3500; // past the first update (sample 2960)
+  const r = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples, fault } });
+  assert.equal(r.stopped, "link");
+  assert.equal(r.boardStop.reason, reason, r.boardStop.reasonName);
+  assert.equal(r.iterations, 1, "one update before the fault");
+  const learned = r.weightsHistory.at(-1)!;
+  assert.notDeepEqual(bits(learned), bits(r.weightsHistory[0]), "the update moved the weights");
+  const park = loadBoard("mps2-an386").electrodeSafeV.parkV;
+  assert.deepEqual(bits(r.boardStop.parkedV), bits([...learned, park, park]), "controls at their weights, inputs parked");
+  const pins = r.console.trim().split("\n").filter((l) => /^[0-9a-f]{8}( [0-9a-f]{8})+$/.test(l)).at(-1);
+  assert.equal(pins, ["00000000", ...bits(r.boardStop.parkedV).map(hex8)].join(" "), "the board's own DAC got the parked voltages");
+  assert.deepEqual(bits(r.finalWeights), bits(learned), "the weights are kept");
+  const twin = new Controller();
+  twin.configure(r.config.controller);
+  twin.load(r.checkpoint);
+  assert.deepEqual(bits(twin.weights()), bits(learned), "the kept checkpoint loads and holds them");
+  assert.deepEqual(Array.from(r.storedCheckpoint ?? []), Array.from(r.checkpoint), "and was stored before stopping");
+  assert.ok(r.counters.samples >= afterSamples && r.counters.samples <= afterSamples + 1);
+}
+
+test("a malformed frame (bad CRC) stops training with the controls parked and the weights kept", skip, () =>
+  assertStopsCleanly("corrupt-frame", StopReason.BadCrc));
+
+test("a dropped connection stops training (link timeout) with the controls parked and the weights kept", skip, () =>
+  assertStopsCleanly("drop", StopReason.Timeout));
+
+test("the board refuses a range outside its safe range, and frames out of order", skip, async () => {
+  const built = firmware();
+  const { session, hello } = BoardSession.open(built.board, built.elf);
+  try {
+    assert.equal(hello.board, "mps2-an386");
+    assert.equal(hello.state, LinkState.Idle);
+    assert.equal(hello.configWords, L.CONFIG_WORDS);
+    // ADC before any configuration: refused, nothing stops
+    session.send(Frame.Adc, new Uint8Array(4));
+    const ack = session.expect([Frame.Ack]).payload;
+    assert.equal(new DataView(ack.buffer, ack.byteOffset).getInt32(4, true), ACK.NOT_RUNNING);
+    // a control range the module accepts but the board cannot drive safely (±1.5 V)
+    const controller = new BoardController(session);
+    const good = planRun({ device, task: xor, ...SHORT } as TrainOptions).controller;
+    const wide = { ...good, controls: good.controls.map((c, k) => (k === 2 ? { ...c, minV: -2 } : c)) };
+    new Controller().configure(wide); // the module alone accepts it
+    assert.throws(() => controller.configure(wide), (e: unknown) => e instanceof ControllerError && e.field === "MinV" && e.index === 2 && /board/.test(e.message));
+    controller.configure(good); // the same without it runs
+    assert.equal(controller.electrodes().length, 7);
+  } finally {
+    await session.exit(0);
+    session.cleanup();
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// Cost per sample.
+
+for (const board of ["mps2-an386", "virt-rv32"]) {
+  test(`${board}: a sample with 8 controls costs within 1.5x the hand-written C reference`, skip, async () => {
+    const m = await measureTarget(board, 8);
+    assert.ok(m.reference.median > 8 * 40, `the reference does real work: ${m.reference.median}`);
+    assert.ok(m.ratio < 1.5, `hge ${m.hge.median} instructions a sample, reference ${m.reference.median}: ratio ${m.ratio.toFixed(2)}`);
+    process.stderr.write(`boards-controller.test: ${board} 8 controls: ${m.hge.median} instructions a sample (${m.perControl.toFixed(0)} a control), reference ${m.reference.median}, ratio ${m.ratio.toFixed(2)}\n`);
+  });
+}
+
+test("the generated header compiles into the firmware and the config block matches the host's encoding", skip, () => {
+  const built = firmware();
+  const api = readFileSync(join(built.dir, "gen", "hge.h"), "utf8");
+  assert.match(api, /static inline hge_config_t \*hge_config\(void\)/);
+  assert.match(api, /static inline uint32_t hge_step\(float a0\)/);
+  assert.ok(built.check.ok);
+  const size = JSON.parse(readFileSync(join(built.dir, "size.json"), "utf8"));
+  assert.equal(size.entry, "link");
+  assert.equal(size.aligned, true, "the controller declares natural alignment on every access");
+});
