@@ -1,0 +1,178 @@
+// Controller cost and size. Cost: nanoseconds per control per sample of the module's step()
+// under Node, against a plain TypeScript implementation of the same per-sample loop (bin-exact
+// NCO from a 1024-entry sine table, lock-in accumulation of in-phase, quadrature and reference
+// sums, voltage write with clamp), timed alternately in the same run. Size: the release
+// module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
+import { readFileSync } from "node:fs";
+import { Controller, RELEASE_WASM, type ControllerConfig } from "../controller.ts";
+import * as L from "../../assembly/layout.ts";
+
+const TABLE_SIZE = 1024;
+
+/** The module's acquisition loop, written plainly in TypeScript with the same buffers. */
+export class PlainLockin {
+  private readonly table = new Float32Array(TABLE_SIZE + 1);
+  private readonly phase: Int32Array;
+  private readonly bin: Int32Array;
+  private readonly sin: Float32Array;
+  private readonly cos: Float32Array;
+  private readonly sumSin: Float32Array;
+  private readonly sumCos: Float32Array;
+  private readonly sumRef: Float32Array;
+  private readonly center: Float32Array;
+  private readonly amplitude: Float32Array;
+  private readonly minV: Float32Array;
+  private readonly maxV: Float32Array;
+  readonly electrodes: Float32Array;
+  private readonly scale: number;
+  private samplesInWindow = 0;
+  private reference = 0;
+  private sum = 0;
+
+  constructor(readonly controls: number, readonly windowSamples: number, bins: ArrayLike<number>) {
+    for (let i = 0; i <= TABLE_SIZE; i++) this.table[i] = Math.sin((2 * Math.PI * i) / TABLE_SIZE);
+    this.phase = new Int32Array(controls);
+    this.bin = Int32Array.from(bins);
+    this.sin = new Float32Array(controls);
+    this.cos = new Float32Array(controls).fill(1);
+    this.sumSin = new Float32Array(controls);
+    this.sumCos = new Float32Array(controls);
+    this.sumRef = new Float32Array(controls);
+    this.center = new Float32Array(controls).fill(0.1);
+    this.amplitude = new Float32Array(controls).fill(0.01);
+    this.minV = new Float32Array(controls).fill(-1);
+    this.maxV = new Float32Array(controls).fill(1);
+    this.electrodes = new Float32Array(controls);
+    this.scale = TABLE_SIZE / windowSamples;
+  }
+
+  /** One sample, written the way fast TypeScript is written: buffers hoisted into locals. */
+  step(reading: number): void {
+    if (this.samplesInWindow++ === 0) this.reference = reading;
+    const v = reading - this.reference;
+    this.sum += v;
+    const n = this.controls, window = this.windowSamples, scale = this.scale, table = this.table;
+    const sin = this.sin, cos = this.cos, sumSin = this.sumSin, sumCos = this.sumCos, sumRef = this.sumRef;
+    const phase = this.phase, bin = this.bin, center = this.center, amplitude = this.amplitude;
+    const minV = this.minV, maxV = this.maxV, electrodes = this.electrodes;
+    for (let k = 0; k < n; k++) {
+      const r = sin[k];
+      sumSin[k] += v * r;
+      sumCos[k] += v * cos[k];
+      sumRef[k] += r;
+    }
+    for (let k = 0; k < n; k++) {
+      let p = phase[k] + bin[k];
+      if (p >= window) p -= window;
+      phase[k] = p;
+      const x = p * scale;
+      let xc = x + TABLE_SIZE / 4;
+      if (xc >= TABLE_SIZE) xc -= TABLE_SIZE;
+      const i = x | 0, j = xc | 0;
+      const a = table[i], c = table[j];
+      const s = a + (x - i) * (table[i + 1] - a);
+      sin[k] = s;
+      cos[k] = c + (xc - j) * (table[j + 1] - c);
+      let out = center[k] + amplitude[k] * s;
+      out = out > minV[k] ? out : minV[k];
+      electrodes[k] = out < maxV[k] ? out : maxV[k];
+    }
+  }
+
+  /** Keeps the sums observable, so the loop cannot be optimised away. */
+  checksum(): number {
+    let s = this.sum;
+    for (let k = 0; k < this.controls; k++) s += this.sumSin[k] + this.sumCos[k] + this.electrodes[k];
+    return s;
+  }
+}
+
+/** A window longer than any timing run: every timed sample is an acquisition sample. */
+const COST_WINDOW = 1 << 20;
+
+function costConfig(controls: number): ControllerConfig {
+  return {
+    sampleRateHz: 5000,
+    windowSamples: COST_WINDOW,
+    settleSamples: 0,
+    tones: { explicit: true },
+    controls: Array.from({ length: controls }, (_, k) => ({ amplitudeV: 0.01, minV: -1, maxV: 1, initialV: 0.1, toneBin: 1000 + 7 * k })),
+    inputs: [],
+    cases: [{ inputsV: [], target: 0 }],
+    loss: "mse",
+    optimiser: "sgd",
+    learningRate: 1e-30,
+    reading: { min: -1e9, max: 1e9 },
+  };
+}
+
+export interface CostFigures {
+  controls: number;
+  moduleNsPerControlSample: number;
+  typescriptNsPerControlSample: number;
+  moduleOverTypescript: number;
+}
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Median of `rounds` alternating timings of `samples` steps each. */
+export function measureCost(controls: number, samples: number, rounds: number): CostFigures {
+  const controller = new Controller();
+  const config = costConfig(controls);
+  controller.configure(config);
+  const step = controller.exports.step;
+  const plain = new PlainLockin(controls, COST_WINDOW, config.controls.map((c) => c.toneBin!));
+  let sink = 0;
+  const readings = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
+  const timeModule = () => {
+    controller.configure(config); // back to the window's start: the run stays inside one window
+    const t = performance.now();
+    for (let i = 0; i < samples; i++) sink += step(readings[i & 4095]);
+    return performance.now() - t;
+  };
+  const timePlain = () => {
+    const t = performance.now();
+    for (let i = 0; i < samples; i++) plain.step(readings[i & 4095]);
+    const elapsed = performance.now() - t;
+    sink += plain.checksum();
+    return elapsed;
+  };
+  timeModule(); // warm-up (JIT tiers)
+  timePlain();
+  const moduleMs: number[] = [];
+  const plainMs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    moduleMs.push(timeModule());
+    plainMs.push(timePlain());
+  }
+  if (!Number.isFinite(sink)) throw new Error("cost: non-finite checksum");
+  const perControlSample = (ms: number) => (ms * 1e6) / (samples * controls);
+  const moduleNs = perControlSample(median(moduleMs));
+  const plainNs = perControlSample(median(plainMs));
+  return { controls, moduleNsPerControlSample: moduleNs, typescriptNsPerControlSample: plainNs, moduleOverTypescript: moduleNs / plainNs };
+}
+
+export interface SizeFigures {
+  releaseBytes: number;
+  memoryPages: number;
+  memoryUsedBytes: number;
+  maxControls: number;
+  imports: number;
+}
+
+export function measureSize(): SizeFigures {
+  const bytes = readFileSync(RELEASE_WASM);
+  const module = new WebAssembly.Module(bytes);
+  const controller = new Controller(module);
+  return {
+    releaseBytes: bytes.length,
+    memoryPages: controller.exports.memory.buffer.byteLength / 65536,
+    memoryUsedBytes: Number(controller.exports.MEMORY_USED.value),
+    maxControls: L.MAX_CONTROLS,
+    imports: WebAssembly.Module.imports(module).length,
+  };
+}

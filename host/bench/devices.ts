@@ -1,0 +1,121 @@
+// Stand-in devices for measuring estimators: a linear device with a chosen gradient (the
+// setting of the Cramér–Rao bound), the same plus a cubic term in every control (to make
+// intermodulation), and a replay of recorded outputs (to run many noise seeds through the
+// controller without solving the physical device again: the chain adds noise after the device).
+import type { Device } from "../devices/device.ts";
+
+/** y = y0 + Σ g_k (v_k − v0_k) + cubic · Σ_k (v_k − v0_k)³ (+ coupling of every pair, if set). */
+export class PolynomialDevice implements Device {
+  readonly name: string;
+  readonly electrodeCount: number;
+  readonly controlCount: number;
+  readonly inputCount = 0;
+  readonly controlRangeV: Array<[number, number]>;
+  readonly inputRangeV: Array<[number, number]> = [];
+  readonly outputUnit = "V";
+
+  /** `gradient` ∂y/∂v at `centerV`; `cubic` the coefficient of each (v_k − v0_k)³ (V⁻²);
+   *  `pairCubic` the coefficient of every (v_j − v0_j)²(v_k − v0_k) and (v_j − v0_j)(v_k − v0_k)²,
+   *  the terms that put 2f_j ± f_k on other tones. */
+  constructor(
+    readonly gradient: ArrayLike<number>,
+    readonly centerV: ArrayLike<number>,
+    readonly y0 = 0,
+    readonly cubic = 0,
+    readonly pairCubic = 0,
+  ) {
+    this.controlCount = gradient.length;
+    this.electrodeCount = gradient.length;
+    this.controlRangeV = Array.from({ length: gradient.length }, () => [-1, 1]);
+    this.name = cubic || pairCubic ? `cubic(${gradient.length})` : `linear(${gradient.length})`;
+  }
+
+  /** What a tone estimator with these peak amplitudes measures when no intermodulation product
+   *  lands on a tone: ∂y/∂v_k averaged over the other tones' phases, g_k + (3/4)·cubic·a_k² +
+   *  pairCubic·Σ_{j≠k} a_j²/2 (the mean of sin² is 1/2, of sin⁴ 3/8). Derived. */
+  toneSmoothedGradient(amplitudesV: ArrayLike<number>): Float64Array {
+    let total = 0;
+    for (let k = 0; k < this.controlCount; k++) total += amplitudesV[k] ** 2 / 2;
+    return Float64Array.from({ length: this.controlCount }, (_, k) =>
+      this.gradient[k] + 0.75 * this.cubic * amplitudesV[k] ** 2 + this.pairCubic * (total - amplitudesV[k] ** 2 / 2));
+  }
+
+  output(voltages: Float64Array | Float32Array): number {
+    let y = this.y0;
+    let sum = 0;
+    let sumSquares = 0;
+    for (let k = 0; k < this.controlCount; k++) {
+      const d = voltages[k] - this.centerV[k];
+      y += this.gradient[k] * d + this.cubic * d * d * d;
+      sum += d;
+      sumSquares += d * d;
+    }
+    if (this.pairCubic) {
+      // Σ_{j≠k} d_j² d_k + d_j d_k² = Σ_j d_j² · Σ_k d_k − Σ_k d_k³ (each unordered pair twice)
+      let cubes = 0;
+      for (let k = 0; k < this.controlCount; k++) {
+        const d = voltages[k] - this.centerV[k];
+        cubes += d * d * d;
+      }
+      y += this.pairCubic * (sumSquares * sum - cubes);
+    }
+    return y;
+  }
+}
+
+/** Plays back outputs recorded from another device, one per call (then throws). */
+export class ReplayDevice implements Device {
+  readonly name: string;
+  readonly electrodeCount: number;
+  readonly controlCount: number;
+  readonly inputCount: number;
+  readonly controlRangeV: Array<[number, number]>;
+  readonly inputRangeV: Array<[number, number]>;
+  readonly outputUnit: string;
+  private at = 0;
+
+  constructor(source: Device, readonly outputs: Float64Array) {
+    this.name = `replay(${source.name})`;
+    this.electrodeCount = source.electrodeCount;
+    this.controlCount = source.controlCount;
+    this.inputCount = source.inputCount;
+    this.controlRangeV = source.controlRangeV;
+    this.inputRangeV = source.inputRangeV;
+    this.outputUnit = source.outputUnit;
+  }
+
+  output(): number {
+    if (this.at >= this.outputs.length) throw new Error(`replay: only ${this.outputs.length} outputs were recorded`);
+    return this.outputs[this.at++];
+  }
+}
+
+/** Records every output of `device` (up to `capacity`) while passing it through. */
+export class RecordingDevice implements Device {
+  readonly name: string;
+  readonly electrodeCount: number;
+  readonly controlCount: number;
+  readonly inputCount: number;
+  readonly controlRangeV: Array<[number, number]>;
+  readonly inputRangeV: Array<[number, number]>;
+  readonly outputUnit: string;
+  readonly outputs: Float64Array;
+  recorded = 0;
+
+  constructor(readonly device: Device, capacity: number) {
+    this.name = device.name;
+    this.electrodeCount = device.electrodeCount;
+    this.controlCount = device.controlCount;
+    this.inputCount = device.inputCount;
+    this.controlRangeV = device.controlRangeV;
+    this.inputRangeV = device.inputRangeV;
+    this.outputUnit = device.outputUnit;
+    this.outputs = new Float64Array(capacity);
+  }
+
+  output(voltages: Float64Array | Float32Array): number {
+    const y = this.device.output(voltages);
+    this.outputs[this.recorded++] = y;
+    return y;
+  }
+}

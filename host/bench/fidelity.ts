@@ -1,0 +1,261 @@
+// Gradient fidelity: each estimator's one-window estimate of ∂y/∂w on the transistor–resistor
+// network against the exact adjoint gradient, per device-time budget, noise scenario and
+// amplitude normalisation; and each estimator's variance on a linear device against the
+// Cramér–Rao bound 2σ²/(a²T) of a tone. The device is solved once per perturbation
+// (RecordingDevice); every noise seed replays those outputs through the chain and a fresh
+// controller, which is exact because the chain adds its noise after the device.
+import { Controller, type ControllerConfig } from "../controller.ts";
+import { CoSimulation, type ChainModel } from "../cosim.ts";
+import type { Device } from "../devices/device.ts";
+import { ResistorNetwork } from "../devices/resistor.ts";
+import { Drift, NoiseChain, PinkNoise, Rng, WhiteNoise, type NoiseSource } from "../noise.ts";
+import * as L from "../../assembly/layout.ts";
+import { PolynomialDevice, RecordingDevice, ReplayDevice } from "./devices.ts";
+import {
+  codePeriod, multitone, normalisedAmplitude, randomCodes, sequential, spsa, walsh,
+  type Method, type PerturbationOptions,
+} from "./presets.ts";
+
+export const SAMPLE_RATE_HZ = 5000;
+/** Tone peak amplitude on the resistor network's gates, volts (about 2% of the ±1 V range). */
+export const TONE_AMPLITUDE_V = 0.01;
+/** White noise on the network's output, volts per sample: about 10% relative error for
+ *  multi-tone at the middle budget of every size. */
+export const WHITE_SIGMA_V = 0.01;
+/** 1/f noise: one-sided PSD at 1 kHz equal to the white floor's 2σ²/fs (a 1 kHz corner). */
+export const PINK_PSD_AT_1KHZ = (2 * WHITE_SIGMA_V ** 2) / SAMPLE_RATE_HZ;
+/** Slow drift: random walk 10 mV/√s plus a 10 mV wander with a 20 s period. */
+export const DRIFT = { randomWalkPerSqrtS: 0.01, sineAmplitude: 0.01, sinePeriodS: 20 };
+/** The default measurement chain of the CLI: 1 kHz first-order corner, 2 samples of delay. */
+export const LOWPASS = { cornerHz: 1000, delaySamples: 2 };
+/** Codes under the low-pass chain: 8 samples per chip, so the chain smears about a third of a chip. */
+export const LOWPASS_CHIP_SAMPLES = 8;
+
+export type Scenario = "white" | "pinkDrift" | "lowpass";
+export type Normalisation = "peak" | "rms";
+
+/** The network, its operating point (seeded gates in [−0.2, 0.6] V, inputs at +1 V and −1 V)
+ *  and the exact ∂y/∂w there. */
+export function resistorProblem(controls: number): { device: ResistorNetwork; operatingV: Float64Array; exact: Float64Array } {
+  const device = new ResistorNetwork({ edgeCount: controls, seed: 1 });
+  const rng = new Rng(1000 + controls);
+  const operatingV = new Float64Array(device.electrodeCount);
+  for (let k = 0; k < controls; k++) operatingV[k] = rng.between(-0.2, 0.6);
+  operatingV[controls] = 1;
+  operatingV[controls + 1] = -1;
+  return { device, operatingV, exact: device.outputGradient(operatingV) };
+}
+
+/** One case at the operating point; the optimiser never runs (the first window is read). */
+export function probeBase(device: Device, operatingV: ArrayLike<number>): ControllerConfig {
+  const n = device.controlCount;
+  return {
+    sampleRateHz: SAMPLE_RATE_HZ,
+    windowSamples: 1024,
+    settleSamples: 0,
+    tones: { plan: { bandLowHz: SAMPLE_RATE_HZ / 4, bandHighHz: SAMPLE_RATE_HZ / 2 } },
+    guardBins: 0,
+    controls: device.controlRangeV.map(([minV, maxV], k) => ({ amplitudeV: TONE_AMPLITUDE_V, minV, maxV, initialV: operatingV[k] })),
+    inputs: device.inputRangeV.map(([minV, maxV]) => ({ minV, maxV })),
+    cases: [{ inputsV: Array.from({ length: device.inputCount }, (_, i) => operatingV[n + i]), target: 0 }],
+    loss: "mse",
+    optimiser: "sgd",
+    learningRate: 1e-30,
+    reading: { min: -1e9, max: 1e9 },
+  };
+}
+
+export interface MethodWindow {
+  method: Method;
+  /** Device samples the estimate may use (settle 0: the whole budget is window). */
+  budgetSamples: number;
+  amplitudeV: number;
+  /** Code chip length (codes only; sequential defaults to one sweep per window). */
+  chipSamples?: number;
+  seed?: number;
+  band?: { bandLowHz: number; bandHighHz: number };
+}
+
+/** The method's configuration with the longest valid window inside the budget. */
+export function methodConfig(base: ControllerConfig, w: MethodWindow): ControllerConfig {
+  const n = base.controls.length;
+  const chip = w.chipSamples ?? 1;
+  const options = (windowSamples: number, chipSamples?: number): PerturbationOptions => ({ windowSamples, amplitudesV: w.amplitudeV, chipSamples, seed: w.seed, settleSamples: 0 });
+  switch (w.method) {
+    case "multitone": {
+      const band = w.band ?? { bandLowHz: SAMPLE_RATE_HZ / 4, bandHighHz: SAMPLE_RATE_HZ / 2 };
+      return multitone(base, { ...options(w.budgetSamples), ...band, guardBins: 0 });
+    }
+    case "sequential": {
+      const sweepChip = Math.floor(w.budgetSamples / codePeriod("sequential", n) / chip) * chip;
+      return sequential(base, options(sweepChip * codePeriod("sequential", n), sweepChip));
+    }
+    case "spsa":
+    case "random":
+    case "walsh": {
+      const unit = codePeriod(w.method, n) * chip;
+      const window = Math.floor(w.budgetSamples / unit) * unit;
+      const make = w.method === "spsa" ? spsa : w.method === "random" ? randomCodes : walsh;
+      return make(base, options(window, chip));
+    }
+    default:
+      throw new Error(`${w.method}: not a probe method`);
+  }
+}
+
+/** Runs one window; returns the controller's Jacobian row and the samples it took. */
+export function probeRow(config: ControllerConfig, device: Device, chain: ChainModel): { row: Float64Array; samples: number } {
+  const controller = new Controller();
+  controller.configure(config);
+  const sim = new CoSimulation(controller, device, chain);
+  const limit = config.settleSamples + config.windowSamples;
+  const samples = sim.run(limit + 1, (events) => (events & L.Event.WindowDone) !== 0);
+  if (samples > limit) throw new Error(`no window after ${limit} samples`);
+  return { row: Float64Array.from(controller.jacobianRow(0)), samples };
+}
+
+/** Noise seeds and code seeds are mixed so that no two streams coincide. */
+function streamSeed(seed: number, stream: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) + stream * 0x7f4a7c15) >>> 0;
+}
+
+export function scenarioChain(scenario: Scenario, seed: number): ChainModel {
+  const sources: NoiseSource[] = [new WhiteNoise(WHITE_SIGMA_V, streamSeed(seed, 1))];
+  if (scenario === "pinkDrift") {
+    sources.push(new PinkNoise(PINK_PSD_AT_1KHZ, SAMPLE_RATE_HZ, streamSeed(seed, 2)));
+    sources.push(new Drift(SAMPLE_RATE_HZ, DRIFT, streamSeed(seed, 3)));
+  }
+  const lowpass = scenario === "lowpass" ? LOWPASS : { cornerHz: 0, delaySamples: 0 };
+  return { sampleRateHz: SAMPLE_RATE_HZ, noise: new NoiseChain(sources), ...lowpass };
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+/** ‖a − b‖ / ‖b‖ */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0, n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+export interface FidelityJob {
+  kind: "fidelity";
+  controls: number;
+  method: Method;
+  budgetSamples: number;
+  normalisation: Normalisation;
+  scenarios: Scenario[];
+  seeds: number;
+  /** Random codes and SPSA: how many code seeds (device passes); noise seeds cycle over them. */
+  codeSeeds: number;
+}
+
+export interface FidelityResult {
+  job: FidelityJob;
+  /** Samples the estimate used (≤ budget: whole code periods). */
+  samples: number;
+  /** The estimate without noise (nonlinearity and code cross-talk only), first code seed. */
+  noiseless: { cosine: number; relativeError: number };
+  /** Per scenario, one value per noise seed. */
+  scenarios: Record<string, { cosine: number[]; relativeError: number[] }>;
+  wallSeconds: number;
+}
+
+export function runFidelity(job: FidelityJob): FidelityResult {
+  const started = performance.now();
+  const { device, operatingV, exact } = resistorProblem(job.controls);
+  const base = probeBase(device, operatingV);
+  const randomCode = job.method === "spsa" || job.method === "random";
+  const passes = randomCode ? Math.max(1, Math.min(job.codeSeeds, job.seeds)) : 1;
+  const amplitudeV = normalisedAmplitude(job.method, TONE_AMPLITUDE_V, job.controls, job.normalisation);
+  const lowpass = job.scenarios.includes("lowpass");
+  if (lowpass && job.scenarios.length > 1) throw new Error("the low-pass scenario changes the codes' chips: give it its own job");
+  const result: FidelityResult = { job, samples: 0, noiseless: { cosine: NaN, relativeError: NaN }, scenarios: {}, wallSeconds: 0 };
+  for (const scenario of job.scenarios) result.scenarios[scenario] = { cosine: [], relativeError: [] };
+  for (let pass = 0; pass < passes; pass++) {
+    const config = methodConfig(base, {
+      method: job.method,
+      budgetSamples: job.budgetSamples,
+      amplitudeV,
+      seed: pass + 1,
+      chipSamples: lowpass && job.method !== "sequential" ? LOWPASS_CHIP_SAMPLES : undefined,
+      band: lowpass ? { bandLowHz: SAMPLE_RATE_HZ / 8, bandHighHz: SAMPLE_RATE_HZ / 4 } : undefined,
+    });
+    if (lowpass) config.lag = { delaySamples: LOWPASS.delaySamples, cornerHz: LOWPASS.cornerHz };
+    const recorder = new RecordingDevice(device, config.windowSamples + config.settleSamples + 1);
+    const clean = probeRow(config, recorder, { sampleRateHz: SAMPLE_RATE_HZ, ...(lowpass ? LOWPASS : {}) });
+    result.samples = clean.samples;
+    if (pass === 0) result.noiseless = { cosine: cosine(clean.row, exact), relativeError: relativeError(clean.row, exact) };
+    for (let seed = 1 + pass; seed <= job.seeds; seed += passes) {
+      for (const scenario of job.scenarios) {
+        const { row } = probeRow(config, new ReplayDevice(device, recorder.outputs), scenarioChain(scenario, seed));
+        result.scenarios[scenario].cosine.push(cosine(row, exact));
+        result.scenarios[scenario].relativeError.push(relativeError(row, exact));
+      }
+    }
+  }
+  result.wallSeconds = (performance.now() - started) / 1000;
+  return result;
+}
+
+export interface LinearJob {
+  kind: "linear";
+  controls: number;
+  method: Method;
+  windowSamples: number;
+  seeds: number;
+}
+
+export interface LinearResult {
+  job: LinearJob;
+  samples: number;
+  /** Mean over controls of var(ĝ_k) / (2σ²/(a²T)), T the samples used. */
+  varianceOverBound: number;
+  /** Largest |mean_k − g_k| / (sd_k/√seeds) over controls. */
+  worstBiasZ: number;
+  wallSeconds: number;
+}
+
+/** Each estimator on the linear device with the network's gradient, white noise only, equal
+ *  peak amplitude: its variance in units of the tone's bound, and its bias in standard errors. */
+export function runLinear(job: LinearJob): LinearResult {
+  const started = performance.now();
+  const { operatingV, exact } = resistorProblem(job.controls);
+  const device = new PolynomialDevice(exact, operatingV.subarray(0, job.controls), 0.1);
+  const base = probeBase(device, operatingV);
+  const n = job.controls;
+  const sum = new Float64Array(n);
+  const sumSquares = new Float64Array(n);
+  let samples = 0;
+  for (let seed = 1; seed <= job.seeds; seed++) {
+    const config = methodConfig(base, { method: job.method, budgetSamples: job.windowSamples, amplitudeV: TONE_AMPLITUDE_V, seed });
+    const chain: ChainModel = { sampleRateHz: SAMPLE_RATE_HZ, noise: new WhiteNoise(WHITE_SIGMA_V, streamSeed(seed, 1)) };
+    const { row, samples: used } = probeRow(config, device, chain);
+    samples = used;
+    for (let k = 0; k < n; k++) {
+      sum[k] += row[k];
+      sumSquares[k] += row[k] * row[k];
+    }
+  }
+  const bound = (2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * samples);
+  let ratio = 0;
+  let worst = 0;
+  for (let k = 0; k < n; k++) {
+    const mean = sum[k] / job.seeds;
+    const variance = (sumSquares[k] - job.seeds * mean * mean) / (job.seeds - 1);
+    ratio += variance / bound / n;
+    worst = Math.max(worst, Math.abs(mean - exact[k]) / Math.sqrt(variance / job.seeds));
+  }
+  return { job, samples, varianceOverBound: ratio, worstBiasZ: worst, wallSeconds: (performance.now() - started) / 1000 };
+}

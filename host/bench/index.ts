@@ -1,0 +1,425 @@
+// `npm run bench [-- --quick]`: every estimator through the one controller module, on the same
+// devices, noise and device-time budgets. Prints tables, writes build/bench.json (every figure
+// under a stable name, listed in host/bench/README.md) and build/bench.html (the plots).
+// Options: --quick (CI subset, under a minute), --workers N, --only section[,section],
+// --out DIR (default build), --replot (redraw bench.html from bench.json). Sections: fidelity, peers, training, cost, size, boards.
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { GATE_NAMES } from "../tasks/gates.ts";
+import { SCALABLE_METHODS, METHODS, type Method } from "./presets.ts";
+import { runPool } from "./pool.ts";
+import type { Job, JobResult } from "./jobs.ts";
+import {
+  WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem,
+  type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
+} from "./fidelity.ts";
+import type { TrainingJob, TrainingResult, TrainingTask } from "./training.ts";
+import { measureCost, measureSize } from "./cost.ts";
+import { writeBenchHtml } from "./report.ts";
+
+export const SECTIONS = ["fidelity", "peers", "training", "cost", "size", "boards"] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Plan {
+  mode: "quick" | "full";
+  /** Per control count: device-time budgets (samples at 5 kHz), noise seeds, code seeds. */
+  fidelity: Record<number, { budgets: number[]; seeds: number; codeSeeds: number }>;
+  /** Variance against the bound on the linear device: window and seeds per control count. */
+  linear: Record<number, { windowSamples: number; seeds: number }>;
+  /** Same time, same noise: one budget per control count. */
+  peers: Record<number, { budgetSamples: number; seeds: number }>;
+  gates: TrainingTask[];
+  gateSeeds: number;
+  gateCapSeconds: number;
+  regressionSeeds: number;
+  regressionCapSeconds: number;
+  costControls: number[];
+  costRounds: number;
+}
+
+const FULL: Plan = {
+  mode: "full",
+  fidelity: {
+    8: { budgets: [512, 2048, 8192, 32768], seeds: 12, codeSeeds: 12 },
+    32: { budgets: [4096, 16384, 65536], seeds: 8, codeSeeds: 8 },
+    128: { budgets: [65536, 131072, 262144], seeds: 2, codeSeeds: 1 },
+  },
+  linear: { 8: { windowSamples: 512, seeds: 400 }, 32: { windowSamples: 4096, seeds: 150 }, 128: { windowSamples: 65536, seeds: 24 } },
+  peers: { 8: { budgetSamples: 2048, seeds: 40 }, 32: { budgetSamples: 16384, seeds: 24 } },
+  gates: [...GATE_NAMES],
+  gateSeeds: 10,
+  gateCapSeconds: 120,
+  regressionSeeds: 10,
+  regressionCapSeconds: 300,
+  costControls: [8, 64, 128],
+  costRounds: 7,
+};
+
+const QUICK: Plan = {
+  mode: "quick",
+  fidelity: { 8: { budgets: [512, 2048, 8192], seeds: 3, codeSeeds: 3 }, 32: { budgets: [4096, 16384], seeds: 2, codeSeeds: 2 } },
+  linear: { 8: { windowSamples: 512, seeds: 100 }, 32: { windowSamples: 4096, seeds: 30 } },
+  peers: { 8: { budgetSamples: 2048, seeds: 8 }, 32: { budgetSamples: 16384, seeds: 4 } },
+  gates: ["AND", "NAND"],
+  gateSeeds: 1,
+  gateCapSeconds: 30,
+  regressionSeeds: 1,
+  regressionCapSeconds: 150,
+  costControls: [8, 64, 128],
+  costRounds: 3,
+};
+
+const PEER_SCENARIOS: Scenario[] = ["white", "pinkDrift"];
+const NORMALISATIONS: Normalisation[] = ["peak", "rms"];
+
+/** Every job the plan asks for. */
+function planJobs(plan: Plan, sections: Set<Section>): Job[] {
+  const jobs: Job[] = [];
+  for (const [controlsKey, f] of Object.entries(plan.fidelity)) {
+    const controls = Number(controlsKey);
+    const peers = plan.peers[controls];
+    for (const method of SCALABLE_METHODS) {
+      for (const budgetSamples of f.budgets) {
+        const atPeers = sections.has("peers") && peers?.budgetSamples === budgetSamples;
+        if (!sections.has("fidelity") && !atPeers) continue;
+        for (const normalisation of NORMALISATIONS) {
+          if (normalisation === "rms" && (!atPeers || method === "multitone")) continue; // a tone's amplitude is the same in both
+          jobs.push({
+            kind: "fidelity", controls, method, budgetSamples, normalisation,
+            scenarios: atPeers ? PEER_SCENARIOS : ["white"],
+            seeds: atPeers ? peers.seeds : f.seeds,
+            codeSeeds: atPeers ? peers.seeds : f.codeSeeds,
+          } satisfies FidelityJob);
+          if (atPeers) {
+            jobs.push({ kind: "fidelity", controls, method, budgetSamples, normalisation, scenarios: ["lowpass"], seeds: peers.seeds, codeSeeds: peers.seeds });
+          }
+        }
+      }
+    }
+  }
+  if (sections.has("fidelity")) {
+    for (const [controlsKey, l] of Object.entries(plan.linear)) {
+      for (const method of SCALABLE_METHODS) jobs.push({ kind: "linear", controls: Number(controlsKey), method, windowSamples: l.windowSamples, seeds: l.seeds } satisfies LinearJob);
+    }
+  }
+  if (sections.has("training")) {
+    for (const task of plan.gates) {
+      for (const method of METHODS) for (let seed = 1; seed <= plan.gateSeeds; seed++) jobs.push({ kind: "training", task, method, seed, capSeconds: plan.gateCapSeconds } satisfies TrainingJob);
+    }
+    for (const method of METHODS) {
+      for (let seed = 1; seed <= plan.regressionSeeds; seed++) jobs.push({ kind: "training", task: "regression", method, seed, capSeconds: plan.regressionCapSeconds });
+    }
+  }
+  return jobs;
+}
+
+/** Rough wall seconds of a job on this machine, for running the longest first. */
+function jobCost(job: Job): number {
+  const devicePerSampleUs: Record<number, number> = { 8: 0.5, 32: 2.8, 128: 75 };
+  const controllerUs = (n: number) => 0.15 + 0.012 * n;
+  if (job.kind === "fidelity") {
+    const passes = job.method === "spsa" || job.method === "random" ? Math.min(job.codeSeeds, job.seeds) : 1;
+    const noiseUs = job.scenarios.includes("pinkDrift") ? 1 : 0.1;
+    return (job.budgetSamples * (passes * (devicePerSampleUs[job.controls] + controllerUs(job.controls)) + job.seeds * job.scenarios.length * (controllerUs(job.controls) + noiseUs))) / 1e6;
+  }
+  if (job.kind === "linear") return (job.windowSamples * job.seeds * (controllerUs(job.controls) + 0.1 + 0.01 * job.controls)) / 1e6;
+  const perSampleUs = job.task === "regression" ? 1.5 : 17;
+  return (job.capSeconds * 5000 * perSampleUs * (job.task === "XOR" ? 1 : 0.3)) / 1e6;
+}
+
+const rms = (values: number[]) => Math.sqrt(values.reduce((s, x) => s + x * x, 0) / values.length);
+const mean = (values: number[]) => values.reduce((s, x) => s + x, 0) / values.length;
+
+/** Median of device times with unsolved runs counted as infinite: null if the median is unsolved. */
+function censoredMedian(results: TrainingResult[]): number | null {
+  const times = results.map((r) => (r.solved ? r.deviceSeconds : Infinity)).sort((a, b) => a - b);
+  const n = times.length;
+  const median = n % 2 ? times[(n - 1) / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+  return Number.isFinite(median) ? median : null;
+}
+
+export type Figures = Record<string, number | null>;
+
+export interface Series {
+  fidelity: Array<{ controls: number; method: Method; samples: number; deviceSeconds: number; relativeError: number; cosine: number; noiselessRelativeError: number }>;
+  bound: Array<{ controls: number; samples: number; deviceSeconds: number; relativeError: number }>;
+  linear: Array<{ controls: number; method: Method; varianceOverBound: number; worstBiasZ: number }>;
+  peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Method; relativeError: number; errorRatio: number }>;
+  training: Array<{ task: TrainingTask; method: Method; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
+  cost: Array<{ controls: number; moduleNsPerControlSample: number; typescriptNsPerControlSample: number; moduleOverTypescript: number }>;
+}
+
+/** Turns the job results into flat named figures and the series the plots draw. */
+function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figures; series: Series } {
+  const figures: Figures = {};
+  const series: Series = { fidelity: [], bound: [], linear: [], peers: [], training: [], cost: [] };
+  const fidelity = results.filter((r): r is FidelityResult => r.job.kind === "fidelity");
+  const find = (controls: number, method: Method, budget: number, normalisation: Normalisation, scenario: Scenario) =>
+    fidelity.find((r) => r.job.controls === controls && r.job.budgetSamples === budget && r.job.scenarios.includes(scenario) &&
+      (r.job.method === method) && (r.job.normalisation === normalisation || (method === "multitone" && r.job.normalisation === "peak")));
+
+  for (const [controlsKey, f] of Object.entries(plan.fidelity)) {
+    const controls = Number(controlsKey);
+    const exactNorm = Math.hypot(...resistorProblem(controls).exact);
+    for (const budget of f.budgets) {
+      const any = fidelity.some((r) => r.job.controls === controls && r.job.budgetSamples === budget);
+      if (!any) continue;
+      const boundError = Math.sqrt((controls * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * budget)) / exactNorm;
+      figures[`fidelity.n${controls}.T${budget}.boundRelativeError`] = boundError;
+      series.bound.push({ controls, samples: budget, deviceSeconds: budget / SAMPLE_RATE_HZ, relativeError: boundError });
+      for (const method of SCALABLE_METHODS) {
+        const r = find(controls, method, budget, "peak", "white");
+        if (!r) continue;
+        const white = r.scenarios.white;
+        const key = `fidelity.n${controls}.T${budget}.${method}`;
+        figures[`${key}.relativeError`] = rms(white.relativeError);
+        figures[`${key}.cosine`] = mean(white.cosine);
+        figures[`${key}.noiselessRelativeError`] = r.noiseless.relativeError;
+        figures[`${key}.samples`] = r.samples;
+        series.fidelity.push({ controls, method, samples: r.samples, deviceSeconds: r.samples / SAMPLE_RATE_HZ, relativeError: rms(white.relativeError), cosine: mean(white.cosine), noiselessRelativeError: r.noiseless.relativeError });
+      }
+    }
+  }
+  for (const r of results.filter((r): r is LinearResult => r.job.kind === "linear")) {
+    figures[`crb.n${r.job.controls}.${r.job.method}.varianceOverBound`] = r.varianceOverBound;
+    figures[`crb.n${r.job.controls}.${r.job.method}.worstBiasZ`] = r.worstBiasZ;
+    series.linear.push({ controls: r.job.controls, method: r.job.method, varianceOverBound: r.varianceOverBound, worstBiasZ: r.worstBiasZ });
+  }
+  for (const [controlsKey, p] of Object.entries(plan.peers)) {
+    const controls = Number(controlsKey);
+    for (const scenario of [...PEER_SCENARIOS, "lowpass"] as Scenario[]) {
+      const reference = find(controls, "multitone", p.budgetSamples, "peak", scenario);
+      if (!reference) continue;
+      const referenceError = rms(reference.scenarios[scenario].relativeError);
+      for (const normalisation of NORMALISATIONS) {
+        for (const method of SCALABLE_METHODS) {
+          const r = find(controls, method, p.budgetSamples, normalisation, scenario);
+          if (!r) continue;
+          const error = rms(r.scenarios[scenario].relativeError);
+          const key = `peers.n${controls}.T${p.budgetSamples}.${scenario}.${normalisation}.${method}`;
+          figures[`${key}.relativeError`] = error;
+          figures[`${key}.cosine`] = mean(r.scenarios[scenario].cosine);
+          if (method !== "multitone") figures[`${key}.errorRatio`] = error / referenceError;
+          series.peers.push({ controls, budgetSamples: p.budgetSamples, scenario, normalisation, method, relativeError: error, errorRatio: error / referenceError });
+        }
+      }
+    }
+  }
+  const training = results.filter((r): r is TrainingResult => r.job.kind === "training");
+  const tasks = [...new Set(training.map((r) => r.job.task))];
+  for (const task of tasks) {
+    const published = training.filter((r) => r.job.task === task && r.job.method === "published");
+    const publishedMedian = published.length ? censoredMedian(published) : null;
+    for (const method of METHODS) {
+      const runs = training.filter((r) => r.job.task === task && r.job.method === method);
+      if (!runs.length) continue;
+      const median = censoredMedian(runs);
+      const key = `training.${task}.${method}`;
+      figures[`${key}.medianDeviceSeconds`] = median;
+      figures[`${key}.solvedFraction`] = runs.filter((r) => r.solved).length / runs.length;
+      figures[`${key}.ratioToPublished`] = method === "published" || median === null || publishedMedian === null ? (method === "published" && median !== null ? 1 : null) : median / publishedMedian;
+      series.training.push({
+        task, method, seeds: runs.length, solved: runs.filter((r) => r.solved).length, medianDeviceSeconds: median,
+        capSeconds: runs[0].job.capSeconds, times: runs.map((r) => (r.solved ? r.deviceSeconds : null)),
+      });
+    }
+  }
+  return { figures, series };
+}
+
+// ---- printing ------------------------------------------------------------------------------
+
+function formatNumber(x: number | null | undefined, digits = 3): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  if (x !== 0 && (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3)) return x.toExponential(digits - 1);
+  return x.toPrecision(digits);
+}
+
+function table(title: string, header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [`\n${title}`, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function formatTables(plan: Plan, figures: Figures, series: Series): string {
+  const out: string[] = [];
+  const methods = [...SCALABLE_METHODS];
+  if (series.fidelity.length) {
+    const rows: string[][] = [];
+    for (const [controlsKey, f] of Object.entries(plan.fidelity)) {
+      for (const budget of f.budgets) {
+        const key = `fidelity.n${controlsKey}.T${budget}`;
+        if (figures[`${key}.boundRelativeError`] === undefined) continue;
+        rows.push([`${controlsKey} × ${(budget / SAMPLE_RATE_HZ).toFixed(2)} s`, formatNumber(figures[`${key}.boundRelativeError`]),
+          ...methods.map((m) => `${formatNumber(figures[`${key}.${m}.relativeError`])} (${formatNumber(figures[`${key}.${m}.cosine`], 4)})`)]);
+      }
+    }
+    out.push(table("1. Fidelity on the transistor-resistor network: relative error (cosine) vs the adjoint gradient; white noise, equal peak amplitude",
+      ["controls × device time", "CR bound", ...methods], rows));
+  }
+  if (series.linear.length) {
+    const counts = [...new Set(series.linear.map((l) => l.controls))];
+    out.push(table("1b. Linear device, white noise: variance / tone Cramér–Rao bound 2σ²/(a²T) at equal peak (worst |bias| in standard errors)",
+      ["controls", ...methods], counts.map((n) => [String(n), ...methods.map((m) => `${formatNumber(figures[`crb.n${n}.${m}.varianceOverBound`])} (${formatNumber(figures[`crb.n${n}.${m}.worstBiasZ`], 2)})`)])));
+  }
+  if (series.peers.length) {
+    const rows: string[][] = [];
+    for (const [controlsKey, p] of Object.entries(plan.peers)) {
+      for (const scenario of [...PEER_SCENARIOS, "lowpass"]) {
+        for (const normalisation of NORMALISATIONS) {
+          const key = `peers.n${controlsKey}.T${p.budgetSamples}.${scenario}.${normalisation}`;
+          if (figures[`${key}.multitone.relativeError`] === undefined) continue;
+          rows.push([`${controlsKey} ${scenario} ${normalisation}`, formatNumber(figures[`${key}.multitone.relativeError`]),
+            ...methods.slice(1).map((m) => formatNumber(figures[`${key}.${m}.errorRatio`]))]);
+        }
+      }
+    }
+    out.push(table("2. Same device time, same noise: peer error / multi-tone error (multi-tone: its relative error)", ["controls scenario norm", ...methods], rows));
+  }
+  if (series.training.length) {
+    const tasks = [...new Set(series.training.map((t) => t.task))];
+    const rows = tasks.map((task) => [task, ...METHODS.map((m) => {
+      const t = series.training.find((x) => x.task === task && x.method === m);
+      if (!t) return "—";
+      const ratio = figures[`training.${task}.${m}.ratioToPublished`];
+      const median = t.medianDeviceSeconds === null ? `>${t.capSeconds}` : t.medianDeviceSeconds.toFixed(1);
+      return `${median} s ${t.solved}/${t.seeds}${m !== "published" && ratio !== null ? ` ×${formatNumber(ratio, 2)}` : ""}`;
+    })]);
+    out.push(table("3. Training: median device-seconds to solve, solved/seeds, ×ratio to the published preset", ["task", ...METHODS], rows));
+  }
+  if (series.cost.length) {
+    out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "module", "TypeScript", "module/TS"],
+      series.cost.map((c) => [String(c.controls), formatNumber(c.moduleNsPerControlSample), formatNumber(c.typescriptNsPerControlSample), formatNumber(c.moduleOverTypescript)])));
+  }
+  if (figures["size.releaseBytes"] !== undefined) {
+    out.push(table("5. Size", ["figure", "value"], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`])])));
+  }
+  return out.join("\n");
+}
+
+// ---- the boards hook -------------------------------------------------------------------------
+
+/** HOOK for boards/: if a module there exports `measureBoards(options)` (boards/measure.ts), its
+ *  numeric results go into bench.json under "boards.*" (nested keys joined with dots). Files are
+ *  checked for the name before import, so no board CLI runs by accident. It needs the boards'
+ *  toolchain (boards/install.sh); `--only` without `boards` skips it. */
+async function boardFigures(quick: boolean): Promise<Figures | undefined> {
+  for (const candidate of ["../../boards/index.ts", "../../boards/bench.ts", "../../boards/measure.ts", "../../boards/build.ts", "../../boards/boards.ts"]) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url));
+    if (!existsSync(path) || !/export\s+(async\s+)?function\s+measureBoards\b|export\s+const\s+measureBoards\b/.test(readFileSync(path, "utf8"))) continue;
+    const module = await import(candidate);
+    // boards/measure.ts: measureBoards({ controls, targets, quiet }); quick = its own --quick subset
+    const measured = await module.measureBoards(quick ? { quiet: true, controls: [8], targets: ["mps2-an386", "virt-rv32"] } : { quiet: true });
+    const figures: Figures = {};
+    const flatten = (value: unknown, key: string) => {
+      if (typeof value === "number") figures[key] = Number.isFinite(value) ? value : null;
+      else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) flatten(v, `${key}.${k}`);
+    };
+    flatten(measured, "boards");
+    return figures;
+  }
+  return undefined;
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const option = (name: string) => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const quick = argv.includes("--quick");
+  const plan = quick ? QUICK : FULL;
+  const outDirOption = option("--out") ?? fileURLToPath(new URL("../../build", import.meta.url));
+  if (argv.includes("--replot")) {
+    // Redraw bench.html from an existing bench.json (no measuring).
+    const saved = JSON.parse(readFileSync(join(outDirOption, "bench.json"), "utf8"));
+    const tables = formatTables(saved.settings.plan, saved.figures, saved.series);
+    console.log(tables);
+    console.log(`\nplots → ${await writeBenchHtml(join(outDirOption, "bench.html"), { mode: saved.mode, figures: saved.figures, series: saved.series, tables, wallSeconds: saved.figures["meta.wallSeconds"] })}`);
+    return;
+  }
+  const only = option("--only");
+  // Quick mode leaves the boards out unless asked for (--only ...,boards): they need the
+  // boards' toolchain, which boards/install.sh may have to install first.
+  const sections = new Set<Section>((only ? only.split(",") : SECTIONS.filter((s) => !quick || s !== "boards")) as Section[]);
+  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}: one of ${SECTIONS.join(", ")}`);
+  const workers = Number(option("--workers") ?? availableParallelism());
+  const outDir = outDirOption;
+  const started = performance.now();
+
+  const jobs = planJobs(plan, sections);
+  let coreSeconds = 0;
+  const sectionSeconds: Record<string, number> = {};
+  let lastReport = 0;
+  const results = await runPool(jobs, {
+    workers,
+    cost: jobCost,
+    onDone: (done, total, result) => {
+      coreSeconds += result.wallSeconds;
+      const section = result.job.kind === "training" ? "training" : result.job.kind === "linear" ? "crb" : "fidelity";
+      sectionSeconds[section] = (sectionSeconds[section] ?? 0) + result.wallSeconds;
+      const elapsed = (performance.now() - started) / 1000;
+      if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} jobs, ${elapsed.toFixed(0)} s`);
+      else if (elapsed - lastReport >= 30 || done === total) {
+        lastReport = elapsed;
+        process.stderr.write(`${done}/${total} jobs, ${elapsed.toFixed(0)} s\n`);
+      }
+    },
+  });
+  if (process.stderr.isTTY && jobs.length) process.stderr.write("\n");
+  const { figures, series } = collect(plan, jobs, results);
+
+  // Timing runs alone, after the pool: nothing else of ours is running.
+  if (sections.has("cost")) {
+    for (const controls of plan.costControls) {
+      const cost = measureCost(controls, Math.round((quick ? 1.5e6 : 4e6) / controls), plan.costRounds);
+      series.cost.push(cost);
+      figures[`cost.n${controls}.moduleNsPerControlSample`] = cost.moduleNsPerControlSample;
+      figures[`cost.n${controls}.typescriptNsPerControlSample`] = cost.typescriptNsPerControlSample;
+      figures[`cost.n${controls}.moduleOverTypescript`] = cost.moduleOverTypescript;
+    }
+  }
+  if (sections.has("size")) {
+    for (const [k, v] of Object.entries(measureSize())) figures[`size.${k}`] = v;
+  }
+  if (sections.has("boards")) {
+    const boardsStarted = performance.now();
+    const boards = await boardFigures(quick).catch((error) => {
+      console.error(`boards: measureBoards failed: ${error instanceof Error ? error.message : error}`);
+      return undefined;
+    });
+    if (boards) Object.assign(figures, boards);
+    figures["meta.boardsSeconds"] = (performance.now() - boardsStarted) / 1000;
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  figures["meta.wallSeconds"] = wallSeconds;
+  figures["meta.jobCoreSeconds"] = coreSeconds;
+  for (const [section, seconds] of Object.entries(sectionSeconds)) figures[`meta.jobCoreSeconds.${section}`] = seconds;
+
+  const tables = formatTables(plan, figures, series);
+  console.log(tables);
+  mkdirSync(outDir, { recursive: true });
+  const document = {
+    format: "hge-bench/1",
+    mode: plan.mode,
+    date: new Date().toISOString(),
+    node: process.version,
+    workers,
+    sections: [...sections],
+    settings: {
+      sampleRateHz: SAMPLE_RATE_HZ, toneAmplitudeV: TONE_AMPLITUDE_V, whiteSigmaV: WHITE_SIGMA_V,
+      plan: { ...plan },
+    },
+    figures: Object.fromEntries(Object.entries(figures).sort(([a], [b]) => a.localeCompare(b))),
+    series,
+  };
+  writeFileSync(join(outDir, "bench.json"), JSON.stringify(document, null, 1));
+  const html = await writeBenchHtml(join(outDir, "bench.html"), { mode: plan.mode, figures, series, tables, wallSeconds });
+  console.log(`\n${Object.keys(figures).length} figures → ${join(outDir, "bench.json")}, plots → ${html}; ${wallSeconds.toFixed(1)} s wall (${coreSeconds.toFixed(0)} s in jobs on ${Math.min(workers, Math.max(1, jobs.length))} workers)`);
+}
+
+await main();
