@@ -130,10 +130,13 @@ const MAX_DELAY_SAMPLES: f32 = 64;
 /** The best lag model the calibration has tried, and the quadrature share it leaves. */
 let bestDelay: f32 = 0, bestCorner: f32 = 0, bestShare: f32 = 0;
 
-/** Tries a lag model: the share of each tone's energy it leaves in quadrature, summed over
- *  tones, and keeps it as the best if that is lower (true then). The sign of a derivative
- *  flips the phase by π and leaves the share unchanged, so the fit works on phases modulo π
- *  and needs no guess of the signs. Delays outside 0..MAX_DELAY_SAMPLES are not tried. */
+/** Tries a lag model: the energy it leaves in quadrature, summed over tones, and keeps it as
+ *  the best if that is lower (true then). Summing energies, not per-tone shares, lets strong
+ *  tones (reliable phases) decide; a tone whose derivative is zero carries only noise, and
+ *  weighing it like the others lets its random phase pull the fit onto an alias. The sign of
+ *  a derivative flips the phase by π and leaves the energy unchanged, so the fit works on
+ *  phases modulo π and needs no guess of the signs. Delays outside 0..MAX_DELAY_SAMPLES are
+ *  not tried. */
 function tryLag(delay: f32, corner: f32): bool {
   if (!(delay >= 0 && delay <= MAX_DELAY_SAMPLES)) return false;
   let share: f32 = 0;
@@ -142,7 +145,7 @@ function tryLag(delay: f32, corner: f32): bool {
     const xx = load<f32>(CAL_XX + offset), yy = load<f32>(CAL_YY + offset), xy = load<f32>(CAL_XY + offset);
     lagOf(k, delay, corner);
     const c = modelCos, s = modelSin;
-    share += (s * s * xx + 2 * s * c * xy + c * c * yy) / ((c * c + s * s) * (xx + yy) + 1e-30);
+    share += (s * s * xx + 2 * s * c * xy + c * c * yy) / (c * c + s * s);
   }
   if (share >= bestShare) return false;
   bestShare = share;
@@ -165,12 +168,17 @@ export function lockinCalibrate(): void {
       corner = j == 0 ? lowestCorner : corner * Mathf.SQRT2;
     }
   }
-  // compass search: take any move that lowers the share, shrink the steps when none does
+  // compass search over the 8 neighbours (delay and corner trade off along a diagonal
+  // valley): take any move that lowers the energy, shrink the steps when none does
   let delayStep: f32 = 0.25, cornerStep: f32 = 1.19; // 2^(1/4)
   for (let round = 0; round < 400 && delayStep > 1e-4; round++) {
-    // `|`, not `||`: every move is tried, each from the best point so far
-    if (!(tryLag(bestDelay - delayStep, bestCorner) | tryLag(bestDelay + delayStep, bestCorner) |
-      tryLag(bestDelay, bestCorner / cornerStep) | tryLag(bestDelay, bestCorner * cornerStep))) {
+    let moved = false;
+    for (let move = 0; move < 9; move++) {
+      const d = <f32>(move % 3 - 1), c = <f32>(move / 3 - 1);
+      // each from the best point so far; move 4 is the point itself
+      if (tryLag(bestDelay + d * delayStep, bestCorner * (c == 0 ? 1 : c > 0 ? cornerStep : 1 / cornerStep))) moved = true;
+    }
+    if (!moved) {
       delayStep *= 0.5;
       cornerStep = Mathf.sqrt(cornerStep);
     }

@@ -1,4 +1,4 @@
-// Sample-accurate closed loop: controller voltages → DAC model → device → measurement chain
+// Sample-accurate closed loop: controller voltages → DAC model (bits, range, update rate) → device → measurement chain
 // (first-order low-pass, whole-sample delay) → noise → ADC model (transimpedance, bits,
 // saturation) → back into the controller. The host only plays the physics here.
 import type { Device } from "./devices/device.ts";
@@ -9,6 +9,9 @@ import * as L from "../assembly/layout.ts";
 export interface DacModel {
   bits: number;
   rangeV: [number, number];
+  /** How often the converter takes a new value (default: every sample); between updates
+   *  it holds the last one. */
+  updateRateHz?: number;
 }
 
 export interface AdcModel {
@@ -51,21 +54,27 @@ export class CoSimulation {
   private delayIndex = 0;
   private filtered = Number.NaN;
   private readonly alpha: number;
+  private readonly samplesPerDacUpdate: number;
   samples = 0;
 
   constructor(readonly controller: Controller, readonly device: Device, readonly chain: ChainModel) {
     this.voltages = new Float64Array(device.electrodeCount);
     this.delayLine = new Float64Array(Math.max(0, Math.round(chain.delaySamples ?? 0)));
+    const updateRateHz = chain.dac?.updateRateHz ?? chain.sampleRateHz;
+    if (!(updateRateHz > 0 && updateRateHz <= chain.sampleRateHz)) throw new RangeError(`DAC update rate ${updateRateHz} Hz must be in (0, ${chain.sampleRateHz}] Hz`);
+    this.samplesPerDacUpdate = Math.round(chain.sampleRateHz / updateRateHz);
     const corner = chain.cornerHz ?? 0;
     this.alpha = corner > 0 ? 1 - Math.exp((-2 * Math.PI * corner) / chain.sampleRateHz) : 1;
   }
 
   /** The device's output for the voltages the controller is writing now, through the DAC. */
   deviceOutput(): number {
-    const written = this.controller.electrodes();
-    const dac = this.chain.dac;
-    for (let e = 0; e < this.voltages.length; e++) {
-      this.voltages[e] = dac ? quantise(written[e], dac.rangeV[0], dac.rangeV[1], dac.bits) : written[e];
+    if (this.samples % this.samplesPerDacUpdate === 0) {
+      const written = this.controller.electrodes();
+      const dac = this.chain.dac;
+      for (let e = 0; e < this.voltages.length; e++) {
+        this.voltages[e] = dac ? quantise(written[e], dac.rangeV[0], dac.rangeV[1], dac.bits) : written[e];
+      }
     }
     return this.device.output(this.voltages);
   }

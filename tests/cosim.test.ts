@@ -1,0 +1,62 @@
+// The co-simulated measurement chain: the DAC model, and the controller's gradient on the
+// transistor–resistor network against that network's exact (adjoint) gradient.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Controller } from "../host/controller.ts";
+import { CoSimulation, readingLimits, quantise, type ChainModel } from "../host/cosim.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
+import { WhiteNoise, PinkNoise, NoiseChain } from "../host/noise.ts";
+import { defaultChain, NOISE_DEFAULTS } from "../host/train.ts";
+import * as L from "../assembly/layout.ts";
+import { cosine } from "./fixtures.ts";
+
+/** A device that reports its first electrode's voltage, to watch what the DAC delivers. */
+const probe = { name: "probe", electrodeCount: 1, controlCount: 1, inputCount: 0, controlRangeV: [[-1, 1]] as Array<[number, number]>, inputRangeV: [], outputUnit: "V", output: (v: Float64Array) => v[0] };
+
+test("a DAC updating at a quarter of the sample rate holds each value for exactly 4 samples", () => {
+  const controller = new Controller();
+  controller.configure({ sampleRateHz: 4000, windowSamples: 400, settleSamples: 0, tones: { explicit: true }, controls: [{ toneBin: 7, amplitudeV: 0.5, minV: -1, maxV: 1, initialV: 0 }], inputs: [], cases: [{ inputsV: [], target: 0 }], loss: "mse", optimiser: "sgd", learningRate: 1e-9, reading: { min: -10, max: 10 } });
+  const sim = new CoSimulation(controller, probe, { sampleRateHz: 4000, dac: { bits: 12, rangeV: [-1, 1], updateRateHz: 1000 } });
+  const seen: number[] = [];
+  for (let n = 0; n < 40; n++) {
+    const written = controller.electrodes()[0];
+    const out = sim.deviceOutput();
+    if (n % 4 === 0) assert.equal(out, quantise(written, -1, 1, 12), `sample ${n} takes the new value`);
+    seen.push(out);
+    sim.step();
+  }
+  for (let n = 0; n < 40; n++) assert.equal(seen[n], seen[n - (n % 4)], `sample ${n} holds`);
+  assert.throws(() => new CoSimulation(controller, probe, { sampleRateHz: 4000, dac: { bits: 12, rangeV: [-1, 1], updateRateHz: 8000 } }), RangeError);
+});
+
+test("the controller's gradient on the resistor network matches the adjoint gradient (cosine ≥ 0.99) at the default noise and chain", () => {
+  const network = new ResistorNetwork({ seed: 3, edgeCount: 8 });
+  const chain = defaultChain(network);
+  const noise = NOISE_DEFAULTS.V;
+  const model: ChainModel = {
+    sampleRateHz: chain.sampleRateHz,
+    dac: { bits: chain.dacBits, rangeV: chain.dacRangeV },
+    cornerHz: chain.cornerHz,
+    delaySamples: chain.delaySamples,
+    noise: new NoiseChain([new WhiteNoise(noise.whiteSigma, 11), new PinkNoise(noise.pinkPsdAt1kHz, chain.sampleRateHz, 12)]),
+    adc: { bits: chain.adcBits, fullScaleV: chain.adcFullScaleV, outputPerV: chain.transimpedancePerV },
+  };
+  const gatesV = network.controlRangeV.map(([low, high], k) => low + (high - low) * (0.35 + 0.04 * k));
+  const inputsV = network.inputRangeV.map(([low, high], i) => (i === 0 ? high : low));
+  const controller = new Controller();
+  controller.configure({
+    sampleRateHz: chain.sampleRateHz, windowSamples: 2000, settleSamples: 50,
+    tones: { plan: { bandLowHz: 100, bandHighHz: 900 } }, guardBins: 1,
+    controls: network.controlRangeV.map(([minV, maxV], k) => ({ minV, maxV, amplitudeV: 0.02, initialV: gatesV[k] })),
+    inputs: network.inputRangeV.map(([minV, maxV]) => ({ minV, maxV })),
+    cases: [{ inputsV, target: 0 }],
+    loss: "mse", optimiser: "sgd", learningRate: 1e-9, calibrationWindows: 2,
+    reading: readingLimits(model),
+  });
+  const sim = new CoSimulation(controller, network, model);
+  sim.run(1e7, (events) => (events & L.Event.UpdateDone) !== 0);
+  const exact = network.outputGradient(Float64Array.from([...gatesV, ...inputsV]), 0);
+  const measured = controller.jacobianRow(0);
+  const similarity = cosine(measured, exact);
+  assert.ok(similarity >= 0.99, `cosine ${similarity}; lag fitted ${controller.status().lagDelaySamples} samples, ${controller.status().lagCornerHz} Hz`);
+});
