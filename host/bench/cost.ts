@@ -176,3 +176,30 @@ export function measureSize(): SizeFigures {
     imports: WebAssembly.Module.imports(module).length,
   };
 }
+
+/** Simulated device speed: evaluations per wall second of the default dopant network (issue
+ *  target: at least 50,000 on this 2-core machine) and of a 256-edge resistor network, each
+ *  timed for about `seconds` at random voltages inside the ranges. */
+export async function measureDeviceSpeed(seconds: number): Promise<Record<string, number>> {
+  const { DopantNetwork } = await import("../devices/dopant.ts");
+  const { ResistorNetwork } = await import("../devices/resistor.ts");
+  const { Rng } = await import("../noise.ts");
+  const rate = (device: { electrodeCount: number; controlRangeV: Array<[number, number]>; inputRangeV: Array<[number, number]>; output(v: Float64Array): number }) => {
+    const rng = new Rng(5);
+    const ranges = [...device.controlRangeV, ...device.inputRangeV];
+    const inputs = Array.from({ length: 64 }, () => Float64Array.from(ranges, ([low, high]) => rng.between(low, high)));
+    let evaluations = 0;
+    let sink = 0;
+    const start = performance.now();
+    while (performance.now() - start < seconds * 1000) {
+      for (const v of inputs) sink += device.output(v);
+      evaluations += inputs.length;
+    }
+    if (!Number.isFinite(sink)) throw new Error("device output not finite");
+    return evaluations / ((performance.now() - start) / 1000);
+  };
+  return {
+    "devices.dopant.evaluationsPerSecond": rate(DopantNetwork.default()),
+    "devices.resistor256.evaluationsPerSecond": rate(new ResistorNetwork({ seed: 1, edgeCount: 256 })),
+  };
+}

@@ -16,7 +16,7 @@ import {
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
 import type { TrainingJob, TrainingResult, TrainingTask } from "./training.ts";
-import { measureCost, measureSize } from "./cost.ts";
+import { measureCost, measureSize, measureDeviceSpeed } from "./cost.ts";
 import { writeBenchHtml } from "./report.ts";
 
 export const SECTIONS = ["fidelity", "peers", "training", "cost", "size", "boards"] as const;
@@ -293,6 +293,10 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "module", "TypeScript", "module/TS"],
       series.cost.map((c) => [String(c.controls), formatNumber(c.moduleNsPerControlSample), formatNumber(c.typescriptNsPerControlSample), formatNumber(c.moduleOverTypescript)])));
   }
+  if (figures["devices.dopant.evaluationsPerSecond"] !== undefined) {
+    out.push(table("4b. Simulated devices: evaluations per wall second", ["device", "evaluations/s"],
+      [["dopant network (default)", formatNumber(figures["devices.dopant.evaluationsPerSecond"] as number)], ["resistor network, 256 edges", formatNumber(figures["devices.resistor256.evaluationsPerSecond"] as number)]]));
+  }
   if (figures["size.releaseBytes"] !== undefined) {
     out.push(table("5. Size", ["figure", "value"], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`])])));
   }
@@ -382,6 +386,7 @@ async function main(): Promise<void> {
       figures[`cost.n${controls}.typescriptNsPerControlSample`] = cost.typescriptNsPerControlSample;
       figures[`cost.n${controls}.moduleOverTypescript`] = cost.moduleOverTypescript;
     }
+    Object.assign(figures, await measureDeviceSpeed(quick ? 1 : 3));
   }
   if (sections.has("size")) {
     for (const [k, v] of Object.entries(measureSize())) figures[`size.${k}`] = v;
