@@ -11,11 +11,10 @@ import type { Device } from "../host/devices/device.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
 import type { Task } from "../host/tasks/task.ts";
-import { DEFAULTS, TrainConfigError, planRun, startingVoltages, taskMargin, type TrainOptions, type TrainProgress, type TrainResult } from "../host/train.ts";
+import { DEFAULTS, TrainConfigError, buildNoise, chainModel, planRun, startingVoltages, taskMargin, type TrainOptions, type TrainProgress, type TrainResult } from "../host/train.ts";
 import { loadBoard } from "./boards.ts";
 import { buildBoard, defaultOut, ensureToolchain, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, encodeFrame, Frame, type Hello, type Stopped } from "./link.ts";
-import { chainFor } from "./sim.ts";
 
 /** An improvement of the margin smaller than this is not progress (as in trainTask). */
 const MARGIN_PROGRESS = 0.01;
@@ -106,7 +105,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTrainResu
       config = retry.controller;
       controller.configure(config);
     }
-    const sim = new CoSimulation(controller as unknown as Controller, device, chainFor(chain, noise, options.seed));
+    const sim = new CoSimulation(controller as unknown as Controller, device, chainModel(chain, buildNoise(noise, chain.sampleRateHz, options.seed)));
 
     const window = config.windowSamples;
     const cases = config.cases.length;

@@ -9,12 +9,11 @@ import { Controller, type ControllerConfig } from "../host/controller.ts";
 import { CoSimulation } from "../host/cosim.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { planRun, type TrainOptions } from "../host/train.ts";
+import { buildNoise, chainModel, planRun, type TrainOptions } from "../host/train.ts";
 import { buildBoard, type BuildOptions } from "./build.ts";
 import { REPORT_FINAL, TELEMETRY_EVENTS, encodeConfig, telemetryOf } from "./link.ts";
 import { formatSample, sampleLines, firstDifference } from "./parity.ts";
 import { runQemu } from "./qemu.ts";
-import { chainFor } from "./sim.ts";
 
 export interface Recording {
   config: ControllerConfig;
@@ -49,7 +48,7 @@ export function recordCoSimulation(o: RecordOptions = {}): Recording {
   const controller = new Controller();
   controller.configure(config);
   const { block } = encodeConfig(config);
-  const sim = new CoSimulation(controller, device, chainFor(chain, noise, options.seed));
+  const sim = new CoSimulation(controller, device, chainModel(chain, buildNoise(noise, chain.sampleRateHz, options.seed)));
   const updates = o.updates ?? 3;
   const inputs = config.inputs.length;
   const readings: number[] = [], samples: string[] = [], telemetry: string[] = [];

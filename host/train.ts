@@ -229,7 +229,9 @@ export function defaultWindowFor(frequenciesHz: number[], sampleRateHz: number):
   return unit * Math.max(1, Math.ceil(DEFAULTS.windowSamples / unit));
 }
 
-function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number): NoiseSource | undefined {
+/** The run's noise sources, each on its own stream derived from the seed (the boards' runs
+ *  build theirs here too, so they see the readings the all-Node run sees). */
+export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number): NoiseSource | undefined {
   // Each source gets its own stream derived from the run's seed.
   const sources: NoiseSource[] = [];
   const stream = (k: number) => (Math.imul(seed >>> 0, 0x9e3779b1) + k * 0x7f4a7c15) >>> 0;
@@ -317,7 +319,7 @@ export function planRun(options: TrainOptions): {
   return { controller, chain, noise };
 }
 
-function chainModel(chain: ChainOptions, noise: NoiseSource | undefined): ChainModel {
+export function chainModel(chain: ChainOptions, noise: NoiseSource | undefined): ChainModel {
   return {
     sampleRateHz: chain.sampleRateHz,
     dac: { bits: chain.dacBits, rangeV: chain.dacRangeV },
