@@ -6,13 +6,12 @@ import { MAX_CONTROLS, Demodulation, Status, Field } from "./layout";
 import { setStatusF32 } from "./status";
 import { ACTIVE, configI32, configF32, controlCount, windowSamples } from "./config";
 import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns } from "./nco";
-import { codeEnergy } from "./perturb";
+import { codeEnergy, REFERENCE_SUM } from "./perturb";
 
 /** The window's sums, MAX_CONTROLS f32 each (cleared together): */
-const SUMS = memory.data(3 * MAX_CONTROLS << 2);
+const SUMS = memory.data(2 * MAX_CONTROLS << 2);
 const SUM_SIN = SUMS; //                            Σ (v − v0)·sin over the window
 const SUM_COS = SUMS + (MAX_CONTROLS << 2); //      Σ (v − v0)·cos
-const SUM_REF = SUMS + (2 * MAX_CONTROLS << 2); //  Σ sin: removes the window's mean exactly
 const LAG_COS = memory.data(MAX_CONTROLS << 2); // 1/H of the chain at each tone (real,
 const LAG_SIN = memory.data(MAX_CONTROLS << 2); //   imaginary part)
 /** Calibration sums over windows: ΣX², ΣY², ΣXY per tone, MAX_CONTROLS f32 each. */
@@ -49,7 +48,7 @@ export function lockinConfigure(): void {
 export function lockinReset(): void {
   reference = NaN;
   sum = 0;
-  memory.fill(SUMS, 0, 3 * MAX_CONTROLS << 2);
+  memory.fill(SUMS, 0, 2 * MAX_CONTROLS << 2);
 }
 
 /** One sample of the signal, multiplied by the references of the voltages it answers. */
@@ -59,10 +58,8 @@ export function lockinReset(): void {
   sum += v;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
-    const r = load<f32>(NCO_SIN + offset);
-    store<f32>(SUM_SIN + offset, load<f32>(SUM_SIN + offset) + v * r);
+    store<f32>(SUM_SIN + offset, load<f32>(SUM_SIN + offset) + v * load<f32>(NCO_SIN + offset));
     store<f32>(SUM_COS + offset, load<f32>(SUM_COS + offset) + v * load<f32>(NCO_COS + offset));
-    store<f32>(SUM_REF + offset, load<f32>(SUM_REF + offset) + r);
   }
 }
 
@@ -72,7 +69,7 @@ export function lockinReset(): void {
  *  have no quadrature and no lag: g = X / (a Σr²). X is taken about the window's mean. */
 export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32 {
   const offset = <usize>k << 2;
-  const x = load<f32>(SUM_SIN + offset) - (sum / <f32>windowSamples) * load<f32>(SUM_REF + offset);
+  const x = load<f32>(SUM_SIN + offset) - (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset);
   const y = load<f32>(SUM_COS + offset);
   const scale: f32 = 1 / (amplitude * energy);
   if (demodulation == Demodulation.MagnitudeSign) {

@@ -4,7 +4,7 @@
 // sequential central differences (one control at a time, + then −), SPSA (a random ±1
 // vector, then its negation), random ±1 codes (MGD's CDMA) and Walsh–Hadamard codes. One
 // estimator serves them all: g = Σ ŷ r / (a Σ r²) (the lock-in's projection for sinusoids).
-import { Field, Perturbation } from "./layout";
+import { Field, Perturbation, MAX_CONTROLS } from "./layout";
 import { ACTIVE, configI32, controlCount, windowSamples } from "./config";
 import { ncoAdvance, NCO_SIN, NCO_COS } from "./nco";
 
@@ -13,6 +13,10 @@ let period = 1; // chips before the code repeats
 let chip = 0; //   chip of the code being written
 let samplesLeftInChip = 1;
 let seed: u32 = 1;
+/** Σ r over the window so far, per control (f32): a code adds a chip's worth as it writes the
+ *  chip (exact: integers); sinusoids leave it at zero, since a window holds whole periods. The
+ *  lock-in takes its sums about the window's mean with it. */
+export const REFERENCE_SUM = memory.data(MAX_CONTROLS << 2);
 
 /** Chips in one period of the code for `count` controls (the window holds whole periods). */
 export function codePeriod(perturbation: i32, count: i32): i32 {
@@ -44,6 +48,7 @@ export function perturbConfigure(): void {
 export function perturbRestart(): void {
   chip = -1;
   samplesLeftInChip = 1;
+  memory.fill(REFERENCE_SUM, 0, MAX_CONTROLS << 2);
 }
 
 /** xorshift32: the random signs of SPSA and CDMA (reproducible from the seed). */
@@ -61,7 +66,8 @@ export function perturbRestart(): void {
     return;
   }
   if (--samplesLeftInChip > 0) return;
-  samplesLeftInChip = configI32(ACTIVE, Field.ChipSamples);
+  const chipSamples = configI32(ACTIVE, Field.ChipSamples);
+  samplesLeftInChip = chipSamples;
   chip = chip + 1 == period ? 0 : chip + 1;
   for (let k = 0; k < controlCount; k++) {
     const at = NCO_SIN + (<usize>k << 2);
@@ -71,5 +77,7 @@ export function perturbRestart(): void {
     else if (kind == Perturbation.SPSA && chip != 0) r = -load<f32>(at); // SPSA's second chip: the negation
     else r = randomSign(); // SPSA's first chip, and every chip of a random code
     store<f32>(at, r);
+    const sumAt = REFERENCE_SUM + (<usize>k << 2);
+    store<f32>(sumAt, load<f32>(sumAt) + r * <f32>chipSamples);
   }
 }

@@ -22,7 +22,7 @@ extern const uint32_t hge_config_block[HGE_CONFIG_WORDS];
 static float sine_table[TABLE_SIZE + 1];
 static int32_t phase[HGE_MAX_CONTROLS], bin[HGE_MAX_CONTROLS];
 static float nco_sin[HGE_MAX_CONTROLS], nco_cos[HGE_MAX_CONTROLS];
-static float sum_sin[HGE_MAX_CONTROLS], sum_cos[HGE_MAX_CONTROLS], sum_ref[HGE_MAX_CONTROLS];
+static float sum_sin[HGE_MAX_CONTROLS], sum_cos[HGE_MAX_CONTROLS];
 static float center[HGE_MAX_CONTROLS], amplitude[HGE_MAX_CONTROLS], min_v[HGE_MAX_CONTROLS], max_v[HGE_MAX_CONTROLS];
 static float out[HGE_MAX_CONTROLS];
 static int controls, window, samples_in_window;
@@ -64,10 +64,8 @@ uint32_t app_step(float reading) {
     float v = reading - reference;
     window_sum += v;
     for (int k = 0; k < controls; k++) {
-      float r = nco_sin[k];
-      sum_sin[k] += v * r;
+      sum_sin[k] += v * nco_sin[k];
       sum_cos[k] += v * nco_cos[k];
-      sum_ref[k] += r;
     }
   } else {
     window_bad = 1;
@@ -79,7 +77,6 @@ uint32_t app_step(float reading) {
     window_bad = 0;
     memset(sum_sin, 0, sizeof sum_sin);
     memset(sum_cos, 0, sizeof sum_cos);
-    memset(sum_ref, 0, sizeof sum_ref);
     events = 1;
   }
   for (int k = 0; k < controls; k++) {

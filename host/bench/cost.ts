@@ -1,6 +1,6 @@
 // Controller cost and size. Cost: nanoseconds per control per sample of the module's step()
 // under Node, against a plain TypeScript implementation of the same per-sample loop (bin-exact
-// NCO from a 1024-entry sine table, lock-in accumulation of in-phase, quadrature and reference
+// NCO from a 1024-entry sine table, lock-in accumulation of in-phase and quadrature
 // sums, voltage write with clamp), timed alternately in the same run. Size: the release
 // module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
 import { readFileSync } from "node:fs";
@@ -18,7 +18,6 @@ export class PlainLockin {
   private readonly cos: Float32Array;
   private readonly sumSin: Float32Array;
   private readonly sumCos: Float32Array;
-  private readonly sumRef: Float32Array;
   private readonly center: Float32Array;
   private readonly amplitude: Float32Array;
   private readonly minV: Float32Array;
@@ -37,7 +36,6 @@ export class PlainLockin {
     this.cos = new Float32Array(controls).fill(1);
     this.sumSin = new Float32Array(controls);
     this.sumCos = new Float32Array(controls);
-    this.sumRef = new Float32Array(controls);
     this.center = new Float32Array(controls).fill(0.1);
     this.amplitude = new Float32Array(controls).fill(0.01);
     this.minV = new Float32Array(controls).fill(-1);
@@ -52,14 +50,12 @@ export class PlainLockin {
     const v = reading - this.reference;
     this.sum += v;
     const n = this.controls, window = this.windowSamples, scale = this.scale, table = this.table;
-    const sin = this.sin, cos = this.cos, sumSin = this.sumSin, sumCos = this.sumCos, sumRef = this.sumRef;
+    const sin = this.sin, cos = this.cos, sumSin = this.sumSin, sumCos = this.sumCos;
     const phase = this.phase, bin = this.bin, center = this.center, amplitude = this.amplitude;
     const minV = this.minV, maxV = this.maxV, electrodes = this.electrodes;
     for (let k = 0; k < n; k++) {
-      const r = sin[k];
-      sumSin[k] += v * r;
+      sumSin[k] += v * sin[k];
       sumCos[k] += v * cos[k];
-      sumRef[k] += r;
     }
     for (let k = 0; k < n; k++) {
       let p = phase[k] + bin[k];
