@@ -63,25 +63,33 @@ export class PolynomialDevice implements Device {
   }
 }
 
-/** Plays back outputs recorded from another device, one per call (then throws). */
-export class ReplayDevice implements Device {
-  readonly name: string;
+/** A device that takes another's electrodes, ranges and unit, and changes only its output. */
+abstract class DeviceWrapper implements Device {
   readonly electrodeCount: number;
   readonly controlCount: number;
   readonly inputCount: number;
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit: string;
-  private at = 0;
 
-  constructor(source: Device, readonly outputs: Float64Array) {
-    this.name = `replay(${source.name})`;
+  constructor(source: Device, readonly name: string) {
     this.electrodeCount = source.electrodeCount;
     this.controlCount = source.controlCount;
     this.inputCount = source.inputCount;
     this.controlRangeV = source.controlRangeV;
     this.inputRangeV = source.inputRangeV;
     this.outputUnit = source.outputUnit;
+  }
+
+  abstract output(voltages: Float64Array | Float32Array): number;
+}
+
+/** Plays back outputs recorded from another device, one per call (then throws). */
+export class ReplayDevice extends DeviceWrapper {
+  private at = 0;
+
+  constructor(source: Device, readonly outputs: Float64Array) {
+    super(source, `replay(${source.name})`);
   }
 
   output(): number {
@@ -91,25 +99,12 @@ export class ReplayDevice implements Device {
 }
 
 /** Records every output of `device` (up to `capacity`) while passing it through. */
-export class RecordingDevice implements Device {
-  readonly name: string;
-  readonly electrodeCount: number;
-  readonly controlCount: number;
-  readonly inputCount: number;
-  readonly controlRangeV: Array<[number, number]>;
-  readonly inputRangeV: Array<[number, number]>;
-  readonly outputUnit: string;
+export class RecordingDevice extends DeviceWrapper {
   readonly outputs: Float64Array;
   recorded = 0;
 
   constructor(readonly device: Device, capacity: number) {
-    this.name = device.name;
-    this.electrodeCount = device.electrodeCount;
-    this.controlCount = device.controlCount;
-    this.inputCount = device.inputCount;
-    this.controlRangeV = device.controlRangeV;
-    this.inputRangeV = device.inputRangeV;
-    this.outputUnit = device.outputUnit;
+    super(device, device.name);
     this.outputs = new Float64Array(capacity);
   }
 
