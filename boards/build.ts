@@ -434,7 +434,7 @@ export interface ProbeReport {
 }
 
 export async function probeBoard(board: string, o: { samples?: number; bench?: boolean; unchecked?: boolean; quiet?: boolean } = {}): Promise<ProbeReport> {
-  const { runQemu, parseBench } = await import("./qemu.ts");
+  const { runQemu } = await import("./qemu.ts");
   const { testReadings, probeReference, sampleLines, firstDifference } = await import("./parity.ts");
   const wasm = existsSync(PROBE_WASM) ? PROBE_WASM : buildProbeWasm();
   const readings = testReadings(o.samples ?? 300);

@@ -7,6 +7,8 @@ import * as L from "../assembly/layout.ts";
 
 export const RELEASE_WASM = fileURLToPath(new URL("../build/hge.wasm", import.meta.url));
 const { Field, Status } = L;
+/** The block's limits and offsets: assembly/layout.ts, or a wider build's copy (host/variant.ts). */
+export type Layout = typeof L;
 
 export type LossName = "mse" | "corrsig" | "fisher";
 export type OptimiserName = "sgd" | "momentum" | "adam";
@@ -102,7 +104,8 @@ export class Controller {
   private inputs = 0;
   private cases = 0;
 
-  constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM)))) {
+  /** The release module by default; a wider build comes with its own layout (host/variant.ts). */
+  constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM))), readonly layout: Layout = L) {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
   }
 
@@ -118,7 +121,8 @@ export class Controller {
 
   /** Writes the block and starts it; throws ControllerError naming the bad field. */
   configure(config: ControllerConfig): void {
-    const words = L.CONFIG_WORDS;
+    const layout = this.layout;
+    const words = layout.CONFIG_WORDS;
     const i = this.i32("CONFIG", words);
     const f = this.f32("CONFIG", words);
     i.fill(0);
@@ -155,23 +159,23 @@ export class Controller {
     f[Field.ReadingMin] = config.reading.min;
     f[Field.ReadingMax] = config.reading.max;
     config.controls.forEach((c, k) => {
-      if (k >= L.MAX_CONTROLS) return;
-      i[L.TONE_BIN_WORD + k] = c.toneBin ?? 0;
-      f[L.AMPLITUDE_WORD + k] = c.amplitudeV;
-      f[L.MIN_WORD + k] = c.minV;
-      f[L.MAX_WORD + k] = c.maxV;
-      f[L.INITIAL_WORD + k] = c.initialV;
-      i[L.TRAINABLE_WORD + k] = c.trainable === false ? 0 : 1;
+      if (k >= layout.MAX_CONTROLS) return;
+      i[layout.TONE_BIN_WORD + k] = c.toneBin ?? 0;
+      f[layout.AMPLITUDE_WORD + k] = c.amplitudeV;
+      f[layout.MIN_WORD + k] = c.minV;
+      f[layout.MAX_WORD + k] = c.maxV;
+      f[layout.INITIAL_WORD + k] = c.initialV;
+      i[layout.TRAINABLE_WORD + k] = c.trainable === false ? 0 : 1;
     });
     config.inputs.forEach((input, k) => {
-      if (k >= L.MAX_INPUTS) return;
-      f[L.INPUT_MIN_WORD + k] = input.minV;
-      f[L.INPUT_MAX_WORD + k] = input.maxV;
+      if (k >= layout.MAX_INPUTS) return;
+      f[layout.INPUT_MIN_WORD + k] = input.minV;
+      f[layout.INPUT_MAX_WORD + k] = input.maxV;
     });
     config.cases.forEach((c, p) => {
-      if (p >= L.MAX_CASES) return;
-      c.inputsV.forEach((v, k) => { if (k < L.MAX_INPUTS) f[L.CASE_INPUT_WORD + p * L.MAX_INPUTS + k] = v; });
-      f[L.TARGET_WORD + p] = c.target;
+      if (p >= layout.MAX_CASES) return;
+      c.inputsV.forEach((v, k) => { if (k < layout.MAX_INPUTS) f[layout.CASE_INPUT_WORD + p * layout.MAX_INPUTS + k] = v; });
+      f[layout.TARGET_WORD + p] = c.target;
     });
     const code = this.exports.configure();
     if (code !== 0) throw this.refusal(code);
@@ -191,7 +195,7 @@ export class Controller {
     }
     const arrayField = code >= Field.ToneBin && code <= Field.Target;
     let where = "";
-    if (code === Field.CaseInputV) where = ` (case ${Math.floor(index / L.MAX_INPUTS)}, input ${index % L.MAX_INPUTS})`;
+    if (code === Field.CaseInputV) where = ` (case ${Math.floor(index / this.layout.MAX_INPUTS)}, input ${index % this.layout.MAX_INPUTS})`;
     else if (code >= Field.InputMinV && code <= Field.InputMaxV) where = ` (input ${index})`;
     else if (code === Field.Target) where = ` (case ${index})`;
     else if (arrayField) where = ` (control ${index})`;
@@ -211,7 +215,7 @@ export class Controller {
   gradient(): Float32Array { return this.f32("GRADIENT", this.controls); }
   caseOutputs(): Float32Array { return this.f32("CASE_OUTPUTS", this.cases); }
   lossSlopes(): Float32Array { return this.f32("LOSS_SLOPES", this.cases); }
-  jacobianRow(p: number): Float32Array { return this.f32("JACOBIAN", this.controls, p * L.MAX_CONTROLS); }
+  jacobianRow(p: number): Float32Array { return this.f32("JACOBIAN", this.controls, p * this.layout.MAX_CONTROLS); }
   toneBins(): Int32Array { return this.i32("TONE_BINS", this.controls); }
   /** Per tone: 2 = hit by a second-order product of other tones, 4 = third-order (or'ed). */
   toneHits(): Int32Array { return this.i32("TONE_HITS", this.controls); }
@@ -245,7 +249,7 @@ export class Controller {
 
   /** Restores a blob from save(); throws (and keeps the current state) if it is refused. */
   load(blob: Uint8Array): void {
-    const capacity = (11 + 3 * L.MAX_CONTROLS + 1) * 4;
+    const capacity = 4 * (5 + L.LEARNED_STATUS_WORDS + 3 * this.layout.MAX_CONTROLS + 1);
     if (blob.length > capacity) throw new ControllerError(Field.Checkpoint, "Checkpoint", -1, `checkpoint refused: ${blob.length} bytes is larger than any blob (${capacity})`);
     new Uint8Array(this.exports.memory.buffer, this.address("CHECKPOINT"), blob.length).set(blob);
     if (this.exports.load(blob.length) !== 0) {

@@ -266,6 +266,8 @@ export function planRun(options: TrainOptions): {
   noise: NoiseOptions;
 } {
   const { device, task } = options;
+  const maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
+  if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new TrainConfigError("maxIterations", `iteration limit ${maxIterations} is not a whole number ≥ 1`);
   const chain: ChainOptions = { ...defaultChain(device), ...options.chain };
   const noise: NoiseOptions = { ...defaultNoise(device), ...options.noise };
   const sampleRateHz = chain.sampleRateHz;
@@ -345,7 +347,7 @@ function liveliestCase(controller: Controller, cases: number): number {
 }
 
 /** After a Plan refusal: the shortest window that would plan (0 if none). */
-function planMinWindow(controller: Controller): number {
+function planMinWindow(controller: TrainingController): number {
   const exports = controller.exports;
   return new Int32Array(exports.memory.buffer, exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
 }
@@ -361,145 +363,182 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
   return -Math.sqrt(sum / task.targets.length);
 }
 
-/** Trains `task` on `device` in closed loop; throws ControllerError or TrainConfigError if
- *  the configuration is refused (before any sample runs). An attempt whose margin has not
- *  improved for `patience` iterations is abandoned for a new seeded random start (the lag
- *  measured by the first attempt is kept); iterations and device time count every attempt. */
-export function trainTask(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): TrainResult {
-  const started = performance.now();
-  const { device, task, seed } = options;
-  const { controller: config, chain, noise } = planRun(options);
-  const maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
-  const solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
-  const canRestart = (options.initialV ?? "random") === "random";
-  const patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
-  if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new TrainConfigError("maxIterations", `iteration limit ${maxIterations} is not a whole number ≥ 1`);
+/** What training needs of a controller: the Node wrapper, or a board behind a serial link
+ *  (boards/link.ts BoardController), which mirrors these methods. */
+export type TrainingController = Pick<Controller, "configure" | "step" | "status" | "weights" | "caseOutputs" | "toneBins" | "toneHits" | "exports">;
 
-  const controller = new Controller();
-  try {
-    controller.configure(config);
-  } catch (error) {
-    // A planned tone set that does not fit the default window: take the shortest window
-    // that plans, rounded up to 50 samples (more controls need longer windows).
-    const minimum = error instanceof ControllerError && error.field === "Plan" && options.windowSamples === undefined ? planMinWindow(controller) : 0;
-    if (!minimum) throw error;
-    return trainTask({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 }, onProgress);
+/**
+ * The closed loop of one training run, one sample per step(), for any controller. Configuring
+ * throws ControllerError or TrainConfigError if the configuration is refused (before any sample
+ * runs); a planned tone set that does not fit the default window is planned again in the
+ * shortest window that plans, rounded up to 50 samples. An attempt whose margin has not
+ * improved for `patience` iterations is abandoned for a new seeded random start (the lag
+ * measured by the first attempt is kept); iterations and device time count every attempt.
+ */
+export class TrainingRun {
+  readonly config: ControllerConfig;
+  readonly chain: ChainOptions;
+  readonly noise: NoiseOptions;
+  readonly sim: CoSimulation;
+  readonly maxIterations: number;
+  readonly solvedEpochs: number;
+  readonly patience: number;
+  stopped: TrainResult["stopped"] = "iterations";
+  iteration = 0;
+  private readonly started = performance.now();
+  private readonly ring: Float64Array;
+  private ringAt = 0;
+  private readonly lastWindows: Float64Array[];
+  private windowsDone = 0;
+  private readonly lossHistory: number[] = [];
+  private readonly weightsHistory: number[][];
+  private readonly caseOutputsHistory: number[][] = [];
+  private readonly attempts: TrainResult["attempts"];
+  private readonly totals = { samples: 0, windows: 0, discardedWindows: 0, updates: 0, epochs: 0, skippedUpdates: 0 };
+  private solvedRun = 0;
+  private margin = Number.NaN;
+  private bestMargin = -Infinity;
+  private bestAt = 0;
+  private samplesLeft: number;
+
+  constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: TrainProgress) => void) {
+    let planned = planRun(options);
+    this.maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
+    this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
+    const canRestart = (options.initialV ?? "random") === "random";
+    this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
+    try {
+      controller.configure(planned.controller);
+    } catch (error) {
+      const minimum = error instanceof ControllerError && error.field === "Plan" && options.windowSamples === undefined ? planMinWindow(controller) : 0;
+      if (!minimum) throw error;
+      planned = planRun({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 });
+      controller.configure(planned.controller);
+    }
+    ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
+    this.sim = new CoSimulation(controller as Controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)));
+    const window = this.config.windowSamples;
+    const cases = this.config.cases.length;
+    this.ring = new Float64Array(window);
+    this.lastWindows = Array.from({ length: cases }, () => new Float64Array(window));
+    this.weightsHistory = [Array.from(controller.weights())];
+    this.attempts = [{ startIteration: 0, initialV: this.config.controls.map((c) => c.initialV) }];
+    // Generous: calibration, discarded windows and the settling all fit many times over.
+    const samplesPerEpoch = cases * (this.config.settleSamples + window);
+    this.samplesLeft = (this.maxIterations + this.config.calibrationWindows! + 2) * samplesPerEpoch * 4;
   }
-  const sim = new CoSimulation(controller, device, chainModel(chain, buildNoise(noise, chain.sampleRateHz, seed)));
 
-  const window = config.windowSamples;
-  const cases = config.cases.length;
-  const ring = new Float64Array(window);
-  let ringAt = 0;
-  const lastWindows = Array.from({ length: cases }, () => new Float64Array(window));
-  let windowsDone = 0;
-  const lossHistory: number[] = [];
-  const weightsHistory: number[][] = [Array.from(controller.weights())];
-  const caseOutputsHistory: number[][] = [];
-  const attempts: TrainResult["attempts"] = [{ startIteration: 0, initialV: config.controls.map((c) => c.initialV) }];
-  const totals = { samples: 0, windows: 0, discardedWindows: 0, updates: 0, epochs: 0, skippedUpdates: 0 };
-  const addCounters = () => {
-    const status = controller.status();
-    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += status[key];
-  };
-  let iteration = 0;
-  let solvedRun = 0;
-  let margin = Number.NaN;
-  let bestMargin = -Infinity;
-  let bestAt = 0;
-  let stopped: TrainResult["stopped"] = "iterations";
-  // Generous: calibration, discarded windows and the settling all fit many times over.
-  const samplesPerEpoch = cases * (config.settleSamples + window);
-  const sampleLimit = (maxIterations + config.calibrationWindows! + 2) * samplesPerEpoch * 4;
-
-  for (let n = 0; n < sampleLimit; n++) {
+  /** One sample of the loop; false once training is over (solved, the iteration or sample
+   *  limit, a fault). */
+  step(): boolean {
+    if (this.samplesLeft-- <= 0) return false;
+    const { sim, controller, ring, config } = this;
+    const window = config.windowSamples;
     const reading = sim.measure(sim.deviceOutput());
     sim.samples++;
-    ring[ringAt] = reading;
-    ringAt = ringAt + 1 === window ? 0 : ringAt + 1;
+    ring[this.ringAt] = reading;
+    this.ringAt = this.ringAt + 1 === window ? 0 : this.ringAt + 1;
     const events = controller.step(reading);
-    if (events === 0) continue;
+    if (events === 0) return true;
     if (events & L.Event.WindowDone) {
       // The ring holds exactly the window just demodulated (windows are consecutive samples).
-      const p = windowsDone % cases;
-      lastWindows[p].set(ring.subarray(ringAt), 0);
-      lastWindows[p].set(ring.subarray(0, ringAt), window - ringAt);
-      windowsDone++;
+      const last = this.lastWindows[this.windowsDone % config.cases.length];
+      last.set(ring.subarray(this.ringAt), 0);
+      last.set(ring.subarray(0, this.ringAt), window - this.ringAt);
+      this.windowsDone++;
     }
     if (events & L.Event.Fault) {
-      stopped = "fault";
-      break;
+      this.stopped = "fault";
+      return false;
     }
-    if (!(events & L.Event.UpdateDone)) continue;
-    iteration++;
+    if (!(events & L.Event.UpdateDone)) return true;
+    const { task, device, seed } = this.options;
+    const iteration = ++this.iteration;
     const outputs = Array.from(controller.caseOutputs());
     const loss = controller.status().loss;
-    lossHistory.push(loss);
-    weightsHistory.push(Array.from(controller.weights()));
-    caseOutputsHistory.push(outputs);
-    margin = taskMargin(task, outputs);
+    this.lossHistory.push(loss);
+    this.weightsHistory.push(Array.from(controller.weights()));
+    this.caseOutputsHistory.push(outputs);
+    this.margin = taskMargin(task, outputs);
     const solvedNow = task.solved(outputs);
-    solvedRun = solvedNow ? solvedRun + 1 : 0;
-    onProgress?.({ iteration, maxIterations, loss, margin, deviceSeconds: sim.samples / chain.sampleRateHz, solved: solvedNow, attempt: attempts.length });
-    if (solvedEpochs > 0 && solvedRun >= solvedEpochs) {
-      stopped = "solved";
-      break;
+    this.solvedRun = solvedNow ? this.solvedRun + 1 : 0;
+    this.onProgress?.({ iteration, maxIterations: this.maxIterations, loss, margin: this.margin, deviceSeconds: sim.samples / this.chain.sampleRateHz, solved: solvedNow, attempt: this.attempts.length });
+    if (this.solvedEpochs > 0 && this.solvedRun >= this.solvedEpochs) {
+      this.stopped = "solved";
+      return false;
     }
-    if (iteration >= maxIterations) break;
-    if (margin > bestMargin + MARGIN_PROGRESS) {
-      bestMargin = margin;
-      bestAt = iteration;
+    if (iteration >= this.maxIterations) return false;
+    if (this.margin > this.bestMargin + MARGIN_PROGRESS) {
+      this.bestMargin = this.margin;
+      this.bestAt = iteration;
     }
-    if (patience > 0 && iteration - bestAt >= patience && maxIterations - iteration >= patience) {
+    if (this.patience > 0 && iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience) {
       // Stuck: start again elsewhere, keeping the measured lag (no second calibration).
       const status = controller.status();
-      addCounters();
-      const initialV = startingVoltages(device, seed, attempts.length);
+      this.addCounters();
+      const initialV = startingVoltages(device, seed, this.attempts.length);
       controller.configure({
         ...config,
         controls: config.controls.map((c, k) => ({ ...c, initialV: initialV[k] })),
         calibrationWindows: 0,
         lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
       });
-      attempts.push({ startIteration: iteration, initialV });
-      weightsHistory[weightsHistory.length - 1] = initialV.slice();
-      bestMargin = -Infinity;
-      bestAt = iteration;
-      solvedRun = 0;
-      windowsDone = 0;
+      this.attempts.push({ startIteration: iteration, initialV });
+      this.weightsHistory[this.weightsHistory.length - 1] = initialV.slice();
+      this.bestMargin = -Infinity;
+      this.bestAt = iteration;
+      this.solvedRun = 0;
+      this.windowsDone = 0;
     }
+    return true;
   }
 
-  const last = controller.status();
-  addCounters();
-  const counters: ControllerStatus = { ...last, ...totals };
-  const shown = liveliestCase(controller, cases);
-  const toneBins = Array.from(controller.toneBins());
-  return {
-    device: device.name,
-    task: task.name,
-    seed,
-    solved: stopped === "solved" || (solvedEpochs === 0 && solvedRun > 0),
-    iterations: iteration,
-    deviceSeconds: sim.samples / chain.sampleRateHz,
-    wallSeconds: (performance.now() - started) / 1000,
-    margin,
-    lossHistory,
-    weightsHistory,
-    caseOutputsHistory,
-    caseOutputs: caseOutputsHistory.at(-1) ?? Array.from(controller.caseOutputs()),
-    targets: task.targets.slice(),
-    finalWeights: Array.from(controller.weights()),
-    counters,
-    attempts,
-    config: { controller: config, chain, noise, maxIterations, solvedEpochs, patience },
-    toneBins,
-    toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / window),
-    toneHits: Array.from(controller.toneHits()),
-    outputUnit: device.outputUnit,
-    oneWindow: { case: shown, sampleRateHz: chain.sampleRateHz, readings: Array.from(lastWindows[shown]) },
-    stopped,
-  };
+  private addCounters(): void {
+    const status = this.controller.status();
+    for (const key of Object.keys(this.totals) as Array<keyof typeof this.totals>) this.totals[key] += status[key];
+  }
+
+  /** The whole history, once the loop is over (call once); the report shows the last window
+   *  of case `shownCase`. */
+  finish(shownCase: number): TrainResult {
+    const { controller, chain, config, options } = this;
+    const last = controller.status();
+    this.addCounters();
+    const toneBins = Array.from(controller.toneBins());
+    return {
+      device: options.device.name,
+      task: options.task.name,
+      seed: options.seed,
+      solved: this.stopped === "solved" || (this.solvedEpochs === 0 && this.solvedRun > 0),
+      iterations: this.iteration,
+      deviceSeconds: this.sim.samples / chain.sampleRateHz,
+      wallSeconds: (performance.now() - this.started) / 1000,
+      margin: this.margin,
+      lossHistory: this.lossHistory,
+      weightsHistory: this.weightsHistory,
+      caseOutputsHistory: this.caseOutputsHistory,
+      caseOutputs: this.caseOutputsHistory.at(-1) ?? Array.from(controller.caseOutputs()),
+      targets: options.task.targets.slice(),
+      finalWeights: Array.from(controller.weights()),
+      counters: { ...last, ...this.totals },
+      attempts: this.attempts,
+      config: { controller: config, chain, noise: this.noise, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience },
+      toneBins,
+      toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
+      toneHits: Array.from(controller.toneHits()),
+      outputUnit: options.device.outputUnit,
+      oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
+      stopped: this.stopped,
+    };
+  }
+}
+
+/** Trains `task` on `device` in closed loop with the Node controller (see TrainingRun). */
+export function trainTask(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): TrainResult {
+  const controller = new Controller();
+  const run = new TrainingRun(controller, options, onProgress);
+  while (run.step());
+  return run.finish(liveliestCase(controller, run.config.cases.length));
 }
 
 export { ControllerError };

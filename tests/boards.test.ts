@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listBoards, loadBoard, resolveBoardJson, mergeBoard, electrodeRanges, checkModule, largestControls, type Board } from "../boards/boards.ts";
 import { parseWasm } from "../boards/wasm.ts";
-import { buildBoard, buildProbeWasm, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, PROBE_WASM, REPO_DIR } from "../boards/build.ts";
+import { buildBoard, buildProbeWasm, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, REPO_DIR } from "../boards/build.ts";
 import { runQemu, parseBench } from "../boards/qemu.ts";
 import { testReadings, probeReference, sampleLines, firstDifference } from "../boards/parity.ts";
 

@@ -173,6 +173,10 @@ describe("configuration", () => {
     const hits = controller.toneHits();
     for (const k of [2, 3, 4]) assert.notEqual(hits[k] & 4, 0, `tone ${bins[k]} should be hit by a third-order product`);
     assert.ok(controller.status().hitTones >= 3);
+    // a plan is collision-free by construction: configuring one clears the previous hits
+    controller.configure({ ...good, windowSamples: 2000, tones: { plan: { bandLowHz: 20, bandHighHz: 120 } }, guardBins: 0 });
+    assert.deepEqual(Array.from(controller.toneHits()), [0, 0, 0, 0, 0]);
+    assert.equal(controller.status().hitTones, 0);
   });
 });
 

@@ -1,10 +1,13 @@
 // Controller cost and size. Cost: nanoseconds per control per sample of the module's step()
 // under Node, against a plain TypeScript implementation of the same per-sample loop (bin-exact
 // NCO from a 1024-entry sine table, lock-in accumulation of in-phase and quadrature
-// sums, voltage write with clamp), timed alternately in the same run. Size: the release
-// module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
+// sums, voltage write with clamp), timed alternately in the same run. More controls than the
+// release module's MAX_CONTROLS are timed on a wider build of the same code (host/variant.ts).
+// Size: each module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { Controller, RELEASE_WASM, type ControllerConfig } from "../controller.ts";
+import type { Variant } from "../variant.ts";
 import * as L from "../../assembly/layout.ts";
 
 const TABLE_SIZE = 1024;
@@ -91,8 +94,9 @@ function costConfig(controls: number): ControllerConfig {
     sampleRateHz: 5000,
     windowSamples: COST_WINDOW,
     settleSamples: 0,
-    tones: { explicit: true },
-    controls: Array.from({ length: controls }, (_, k) => ({ amplitudeV: 0.01, minV: -1, maxV: 1, initialV: 0.1, toneBin: 1000 + 7 * k })),
+    tones: { plan: { bandLowHz: 1, bandHighHz: 2500 } }, // planned: no controls⁴ collision check
+    guardBins: 0,
+    controls: Array.from({ length: controls }, () => ({ amplitudeV: 0.01, minV: -1, maxV: 1, initialV: 0.1 })),
     inputs: [],
     cases: [{ inputsV: [], target: 0 }],
     loss: "mse",
@@ -104,6 +108,8 @@ function costConfig(controls: number): ControllerConfig {
 
 export interface CostFigures {
   controls: number;
+  /** The module timed: build/hge.wasm, or a wider build for more than its MAX_CONTROLS. */
+  module: string;
   moduleNsPerControlSample: number;
   typescriptNsPerControlSample: number;
   moduleOverTypescript: number;
@@ -115,13 +121,14 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Median of `rounds` alternating timings of `samples` steps each. */
-export function measureCost(controls: number, samples: number, rounds: number): CostFigures {
-  const controller = new Controller();
+/** Median of `rounds` alternating timings of `samples` steps each, on the release module or
+ *  (for more controls than it holds) on `wide`. */
+export function measureCost(controls: number, samples: number, rounds: number, wide?: Variant): CostFigures {
+  const controller = controls <= L.MAX_CONTROLS || !wide ? new Controller() : new Controller(wide.module, wide.layout);
   const config = costConfig(controls);
   controller.configure(config);
   const step = controller.exports.step;
-  const plain = new PlainLockin(controls, COST_WINDOW, config.controls.map((c) => c.toneBin!));
+  const plain = new PlainLockin(controls, COST_WINDOW, controller.toneBins());
   let sink = 0;
   const readings = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
   const timeModule = () => {
@@ -149,7 +156,8 @@ export function measureCost(controls: number, samples: number, rounds: number): 
   const perControlSample = (ms: number) => (ms * 1e6) / (samples * controls);
   const moduleNs = perControlSample(median(moduleMs));
   const plainNs = perControlSample(median(plainMs));
-  return { controls, moduleNsPerControlSample: moduleNs, typescriptNsPerControlSample: plainNs, moduleOverTypescript: moduleNs / plainNs };
+  const module = basename(controller.layout === L ? RELEASE_WASM : wide!.path);
+  return { controls, module, moduleNsPerControlSample: moduleNs, typescriptNsPerControlSample: plainNs, moduleOverTypescript: moduleNs / plainNs };
 }
 
 export interface SizeFigures {
@@ -160,15 +168,16 @@ export interface SizeFigures {
   imports: number;
 }
 
-export function measureSize(): SizeFigures {
-  const bytes = readFileSync(RELEASE_WASM);
+/** The release module's size, or a wider build's. */
+export function measureSize(wide?: Variant): SizeFigures {
+  const bytes = readFileSync(wide?.path ?? RELEASE_WASM);
   const module = new WebAssembly.Module(bytes);
-  const controller = new Controller(module);
+  const controller = wide ? new Controller(module, wide.layout) : new Controller(module);
   return {
     releaseBytes: bytes.length,
     memoryPages: controller.exports.memory.buffer.byteLength / 65536,
     memoryUsedBytes: Number(controller.exports.MEMORY_USED.value),
-    maxControls: L.MAX_CONTROLS,
+    maxControls: controller.layout.MAX_CONTROLS,
     imports: WebAssembly.Module.imports(module).length,
   };
 }

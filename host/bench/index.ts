@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick]`: every estimator through the one controller module, on the same
 // devices, noise and device-time budgets. Prints tables, writes build/bench.json (every figure
-// under a stable name, listed in host/bench/README.md) and build/bench.html (the plots).
+// under a stable name, listed in README.md) and build/bench.html (the plots).
 // Options: --quick (CI subset, under a minute), --workers N, --only section[,section],
 // --out DIR (default build), --replot (redraw bench.html from bench.json). Sections: fidelity, peers, training, cost, size, boards.
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
@@ -16,7 +16,8 @@ import {
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
 import type { TrainingJob, TrainingResult, TrainingTask } from "./training.ts";
-import { measureCost, measureSize, measureDeviceSpeed } from "./cost.ts";
+import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
+import { loadVariant } from "../variant.ts";
 import { writeBenchHtml } from "./report.ts";
 
 export const SECTIONS = ["fidelity", "peers", "training", "cost", "size", "boards"] as const;
@@ -39,6 +40,9 @@ interface Plan {
   costRounds: number;
 }
 
+/** Cost and size are also measured on a build with this MAX_CONTROLS (host/variant.ts). */
+const WIDE_CONTROLS = 256;
+
 const FULL: Plan = {
   mode: "full",
   fidelity: {
@@ -53,7 +57,7 @@ const FULL: Plan = {
   gateCapSeconds: 120,
   regressionSeeds: 10,
   regressionCapSeconds: 300,
-  costControls: [8, 64, 128],
+  costControls: [8, 64, 128, WIDE_CONTROLS],
   costRounds: 7,
 };
 
@@ -67,7 +71,7 @@ const QUICK: Plan = {
   gateCapSeconds: 30,
   regressionSeeds: 1,
   regressionCapSeconds: 150,
-  costControls: [8, 64, 128],
+  costControls: [8, 64, 128, WIDE_CONTROLS],
   costRounds: 3,
 };
 
@@ -148,7 +152,7 @@ export interface Series {
   linear: Array<{ controls: number; method: Method; varianceOverBound: number; worstBiasZ: number }>;
   peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Method; relativeError: number; errorRatio: number }>;
   training: Array<{ task: TrainingTask; method: Method; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
-  cost: Array<{ controls: number; moduleNsPerControlSample: number; typescriptNsPerControlSample: number; moduleOverTypescript: number }>;
+  cost: CostFigures[];
 }
 
 /** Turns the job results into flat named figures and the series the plots draw. */
@@ -290,15 +294,15 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     out.push(table("3. Training: median device-seconds to solve, solved/seeds, ×ratio to the published preset", ["task", ...METHODS], rows));
   }
   if (series.cost.length) {
-    out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "module", "TypeScript", "module/TS"],
-      series.cost.map((c) => [String(c.controls), formatNumber(c.moduleNsPerControlSample), formatNumber(c.typescriptNsPerControlSample), formatNumber(c.moduleOverTypescript)])));
+    out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "build", "module", "TypeScript", "module/TS"],
+      series.cost.map((c) => [String(c.controls), c.module ?? "hge.wasm", formatNumber(c.moduleNsPerControlSample), formatNumber(c.typescriptNsPerControlSample), formatNumber(c.moduleOverTypescript)])));
   }
   if (figures["devices.dopant.evaluationsPerSecond"] !== undefined) {
     out.push(table("4b. Simulated devices: evaluations per wall second", ["device", "evaluations/s"],
       [["dopant network (default)", formatNumber(figures["devices.dopant.evaluationsPerSecond"] as number)], ["resistor network, 256 edges", formatNumber(figures["devices.resistor256.evaluationsPerSecond"] as number)]]));
   }
   if (figures["size.releaseBytes"] !== undefined) {
-    out.push(table("5. Size", ["figure", "value"], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`])])));
+    out.push(table("5. Size", ["figure", "hge.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
   }
   return out.join("\n");
 }
@@ -378,9 +382,10 @@ async function main(): Promise<void> {
   const { figures, series } = collect(plan, jobs, results);
 
   // Timing runs alone, after the pool: nothing else of ours is running.
+  const wide = sections.has("cost") || sections.has("size") ? await loadVariant(WIDE_CONTROLS) : undefined;
   if (sections.has("cost")) {
     for (const controls of plan.costControls) {
-      const cost = measureCost(controls, Math.round((quick ? 1.5e6 : 4e6) / controls), plan.costRounds);
+      const cost = measureCost(controls, Math.round((quick ? 1.5e6 : 4e6) / controls), plan.costRounds, wide);
       series.cost.push(cost);
       figures[`cost.n${controls}.moduleNsPerControlSample`] = cost.moduleNsPerControlSample;
       figures[`cost.n${controls}.typescriptNsPerControlSample`] = cost.typescriptNsPerControlSample;
@@ -390,6 +395,7 @@ async function main(): Promise<void> {
   }
   if (sections.has("size")) {
     for (const [k, v] of Object.entries(measureSize())) figures[`size.${k}`] = v;
+    for (const [k, v] of Object.entries(measureSize(wide))) figures[`size.c${WIDE_CONTROLS}.${k}`] = v;
   }
   if (sections.has("boards")) {
     const boardsStarted = performance.now();

@@ -230,7 +230,7 @@ corner and 2 samples of delay (tones told the chain, codes sent as 8-sample chip
   if (series.cost.length) sections.push(`<h2>4. Controller cost</h2><div class="plots">${await plot(cost(series))}</div>`);
   const body = `<h1>hge bench (${escapeHtml(page.mode)})</h1>
 <p>Every estimator is a configuration of the one controller module (host/bench/presets.ts). Figures are in build/bench.json under
-the names listed in host/bench/README.md. Wall time ${page.wallSeconds.toFixed(0)} s.</p>
+the names listed in the project README. Wall time ${page.wallSeconds.toFixed(0)} s.</p>
 ${sections.join("\n")}
 <h2>Tables</h2><pre>${escapeHtml(page.tables)}</pre>`;
   mkdirSync(dirname(path), { recursive: true });

@@ -178,6 +178,14 @@ describe("findCollisions", () => {
     for (let k = 0; k < 5; k++) expect(bruteMasks[k]).toBe(4);
   });
 
+  it("with check = false (a planned set) writes zeros over old masks and reports none", () => {
+    const published: i32[] = [10, 18, 26, 38, 46];
+    for (let k = 0; k < 5; k++) store<i32>(BINS + (k << 2), published[k]);
+    expect(findCollisions(5, BINS, 0, HITS)).toBe(5);
+    expect(findCollisions(5, BINS, 0, HITS, false)).toBe(0);
+    for (let k = 0; k < 5; k++) expect(load<i32>(HITS + (k << 2))).toBe(0);
+  });
+
   it("marks second-order hits: bins 10 and 20 (2·10 = 20 and 20 − 10 = 10) give masks 2, 2", () => {
     store<i32>(BINS, 10);
     store<i32>(BINS + 4, 20);
