@@ -171,10 +171,13 @@ function timeToSolve(series: Series): TopLevelSpec {
 }
 
 function cost(series: Series): TopLevelSpec {
-  const values = series.cost.flatMap((c) => [
-    { controls: String(c.controls), implementation: "module (wasm)", ns: c.moduleNsPerControlSample },
-    { controls: String(c.controls), implementation: "plain TypeScript", ns: c.typescriptNsPerControlSample },
-  ]);
+  const values = series.cost.flatMap((c) => {
+    const controls = c.module && c.module !== "hge.wasm" ? `${c.controls} (${c.module})` : String(c.controls);
+    return [
+      { controls, implementation: "module (wasm)", ns: c.moduleNsPerControlSample },
+      { controls, implementation: "plain TypeScript", ns: c.typescriptNsPerControlSample },
+    ];
+  });
   return {
     ...base,
     title: "Controller cost under Node: ns per control per sample",
