@@ -17,11 +17,12 @@ export interface Variant {
   layout: Layout;
 }
 
-/** Builds build/hge-cN.wasm unless it is newer than every source file, then loads it. */
+/** Builds build/hge-cN.wasm unless it is newer than every file it is built from, then loads it. */
 export async function loadVariant(maxControls: number): Promise<Variant> {
   const path = join(REPO, "build", `hge-c${maxControls}.wasm`);
   const layoutPath = join(REPO, "build", `c${maxControls}`, "assembly", "layout.ts");
-  const sources = readdirSync(join(REPO, "assembly")).map((name) => statSync(join(REPO, "assembly", name)).mtimeMs);
+  const inputs = [...readdirSync(join(REPO, "assembly")).map((name) => join("assembly", name)), "asconfig.json", join("scripts", "build.mjs")];
+  const sources = inputs.map((file) => statSync(join(REPO, file)).mtimeMs);
   const builtAt = existsSync(path) && existsSync(layoutPath) ? statSync(path).mtimeMs : -Infinity;
   if (sources.some((t) => t > builtAt)) {
     execFileSync(process.execPath, [join(REPO, "scripts", "build.mjs"), "--max-controls", String(maxControls)], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] });
