@@ -3,7 +3,7 @@
 // saturation) → back into the controller. The host only plays the physics here.
 import type { Device } from "./devices/device.ts";
 import type { NoiseSource } from "./noise.ts";
-import { Controller } from "./controller.ts";
+import type { Controller } from "./controller.ts";
 import * as L from "../assembly/layout.ts";
 
 export interface DacModel {
@@ -57,7 +57,8 @@ export class CoSimulation {
   private readonly samplesPerDacUpdate: number;
   samples = 0;
 
-  constructor(readonly controller: Controller, readonly device: Device, readonly chain: ChainModel) {
+  /** Any controller with the wrapper's step() and electrodes(): the Node module, or a board. */
+  constructor(readonly controller: Pick<Controller, "step" | "electrodes">, readonly device: Device, readonly chain: ChainModel) {
     this.voltages = new Float64Array(device.electrodeCount);
     this.delayLine = new Float64Array(Math.max(0, Math.round(chain.delaySamples ?? 0)));
     const updateRateHz = chain.dac?.updateRateHz ?? chain.sampleRateHz;

@@ -365,7 +365,7 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
 
 /** What training needs of a controller: the Node wrapper, or a board behind a serial link
  *  (boards/link.ts BoardController), which mirrors these methods. */
-export type TrainingController = Pick<Controller, "configure" | "step" | "status" | "weights" | "caseOutputs" | "toneBins" | "toneHits" | "exports">;
+export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "caseOutputs" | "toneBins" | "toneHits" | "exports">;
 
 /**
  * The closed loop of one training run, one sample per step(), for any controller. Configuring
@@ -383,8 +383,8 @@ export class TrainingRun {
   readonly maxIterations: number;
   readonly solvedEpochs: number;
   readonly patience: number;
-  stopped: TrainResult["stopped"] = "iterations";
-  iteration = 0;
+  private stopped: TrainResult["stopped"] = "iterations";
+  private iteration = 0;
   private readonly started = performance.now();
   private readonly ring: Float64Array;
   private ringAt = 0;
@@ -416,7 +416,7 @@ export class TrainingRun {
       controller.configure(planned.controller);
     }
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
-    this.sim = new CoSimulation(controller as Controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)));
+    this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)));
     const window = this.config.windowSamples;
     const cases = this.config.cases.length;
     this.ring = new Float64Array(window);
