@@ -79,6 +79,20 @@ function planAndCheck(count: i32, window: i32, rateHz: f32, lowHz: f32, highHz: 
   expect(findCollisions(count, BINS, guard, HITS)).toBe(0);
 }
 
+/** planTones refuses `count` tones in a window of `window` samples: the window it names. */
+function namedWindow(count: i32, window: i32, rateHz: f32, lowHz: f32, highHz: f32, guard: i32): i32 {
+  expect(planTones(count, window, rateHz, lowHz, highHz, guard, BINS)).toBe(Field.Plan);
+  return planMinWindow;
+}
+
+/** Every window from `from` up to `shortest` is refused; `shortest` plans, collision-free. */
+function plansFirstAt(shortest: i32, from: i32, count: i32, rateHz: f32, lowHz: f32, highHz: f32, guard: i32): void {
+  for (let window = from; window < shortest; window++) {
+    expect(planTones(count, window, rateHz, lowHz, highHz, guard, BINS)).toBe(Field.Plan);
+  }
+  planAndCheck(count, shortest, rateHz, lowHz, highHz, guard);
+}
+
 describe("planTones", () => {
   it("plans 5 tones in the published setting (W = 2000 at 5 kHz, band 20-120 Hz), collision-free", () => {
     planAndCheck(5, 2000, 5000, 20, 120, 0);
@@ -122,41 +136,27 @@ describe("planTones", () => {
   });
 
   it("refuses 5 tones in 20-40 Hz at W = 2000, and the window it names is the shortest that plans", () => {
-    expect(planTones(5, 2000, 5000, 20, 40, 0, BINS)).toBe(Field.Plan);
-    const shortest = planMinWindow;
+    const shortest = namedWindow(5, 2000, 5000, 20, 40, 0);
     expect(shortest).toBeGreaterThan(2000);
     // every shorter window fails (checked one by one), the named one plans and is collision-free
-    for (let window = 1; window < shortest; window++) {
-      expect(planTones(5, window, 5000, 20, 40, 0, BINS)).toBe(Field.Plan);
-    }
-    planAndCheck(5, shortest, 5000, 20, 40, 0);
+    plansFirstAt(shortest, 1, 5, 5000, 20, 40, 0);
   });
 
   it("names the shortest window when the band's width is the limit (5 tones in 1000-1010 Hz)", () => {
     // 5 tones span 16 bins; 10 Hz holds 16 bins only from W = 16 · 5000 / 10 = 8000 samples on
-    expect(planTones(5, 2000, 5000, 1000, 1010, 0, BINS)).toBe(Field.Plan);
-    const shortest = planMinWindow;
+    const shortest = namedWindow(5, 2000, 5000, 1000, 1010, 0);
     expect(shortest).toBeGreaterThanOrEqual(8000);
-    for (let window = 7000; window < shortest; window++) {
-      expect(planTones(5, window, 5000, 1000, 1010, 0, BINS)).toBe(Field.Plan);
-    }
-    planAndCheck(5, shortest, 5000, 1000, 1010, 0);
+    plansFirstAt(shortest, 7000, 5, 5000, 1000, 1010, 0);
   });
 
   it("refuses 16 tones in 20-120 Hz at W = 2000 and names a window that plans (one shorter fails)", () => {
-    expect(planTones(16, 2000, 5000, 20, 120, 0, BINS)).toBe(Field.Plan);
-    const shortest = planMinWindow;
-    for (let window = shortest - 3; window < shortest; window++) {
-      expect(planTones(16, window, 5000, 20, 120, 0, BINS)).toBe(Field.Plan);
-    }
-    planAndCheck(16, shortest, 5000, 20, 120, 0);
+    const shortest = namedWindow(16, 2000, 5000, 20, 120, 0);
+    plansFirstAt(shortest, shortest - 3, 16, 5000, 20, 120, 0);
   });
 
   it("names the shortest window for 64 tones with a guard, and that window plans", () => {
-    expect(planTones(64, 20000, 10000, 100, 2500, 1, BINS)).toBe(Field.Plan);
-    const shortest = planMinWindow;
-    expect(planTones(64, shortest - 1, 10000, 100, 2500, 1, BINS)).toBe(Field.Plan);
-    planAndCheck(64, shortest, 10000, 100, 2500, 1);
+    const shortest = namedWindow(64, 20000, 10000, 100, 2500, 1);
+    plansFirstAt(shortest, shortest - 1, 64, 10000, 100, 2500, 1);
   });
 
   it("reports planMinWindow = 0 when no window up to 2^20 samples plans (64 tones in 10 Hz)", () => {
