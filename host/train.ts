@@ -69,6 +69,9 @@ export interface TrainOptions {
   /** Random starts only: abandon an attempt whose margin has not improved for this many
    *  iterations and start again from a new seeded point (0 = never). */
   patience?: number;
+  /** Replaces the configuration planned from these options (the bench's estimator presets
+   *  take the planned one and change the perturbation, windows and amplitudes). */
+  controllerConfig?: (planned: ControllerConfig) => ControllerConfig;
 }
 
 export interface TrainProgress {
@@ -402,7 +405,11 @@ export class TrainingRun {
   private samplesLeft: number;
 
   constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: TrainProgress) => void) {
-    let planned = planRun(options);
+    const plan = (o: TrainOptions) => {
+      const planned = planRun(o);
+      return { ...planned, controller: o.controllerConfig?.(planned.controller) ?? planned.controller };
+    };
+    let planned = plan(options);
     this.maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
     this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
     const canRestart = (options.initialV ?? "random") === "random";
@@ -412,7 +419,7 @@ export class TrainingRun {
     } catch (error) {
       const minimum = error instanceof ControllerError && error.field === "Plan" && options.windowSamples === undefined ? planMinWindow(controller) : 0;
       if (!minimum) throw error;
-      planned = planRun({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 });
+      planned = plan({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 });
       controller.configure(planned.controller);
     }
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
