@@ -2,6 +2,12 @@
 // PSD convention everywhere: ONE-SIDED power spectral density in units²/Hz, so that the
 // variance equals ∫₀^{fs/2} S(f) df; white noise of σ per sample at fs has S = 2σ²/fs.
 
+/** The seed of stream `stream` (1, 2, ...) of a run seeded `seed`: each noise source of a
+ *  run gets its own, and no two (seed, stream) pairs in use coincide. */
+export function noiseStream(seed: number, stream: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) + stream * 0x7f4a7c15) >>> 0;
+}
+
 /** xoshiro128** (Blackman & Vigna), seeded through splitmix32. Small, fast, 2^128 − 1 period. */
 export class Rng {
   private s0 = 0;

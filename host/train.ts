@@ -7,7 +7,7 @@ import type { Task } from "./tasks/task.ts";
 import { gateMargin } from "./tasks/gates.ts";
 import { Controller, ControllerError, type ControllerConfig, type ControllerStatus, type OptimiserName } from "./controller.ts";
 import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
-import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, type DriftOptions, type NoiseSource } from "./noise.ts";
+import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
@@ -235,13 +235,11 @@ export function defaultWindowFor(frequenciesHz: number[], sampleRateHz: number):
 /** The run's noise sources, each on its own stream derived from the seed (the boards' runs
  *  build theirs here too, so they see the readings the all-Node run sees). */
 export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number): NoiseSource | undefined {
-  // Each source gets its own stream derived from the run's seed.
   const sources: NoiseSource[] = [];
-  const stream = (k: number) => (Math.imul(seed >>> 0, 0x9e3779b1) + k * 0x7f4a7c15) >>> 0;
-  if (noise.whiteSigma > 0) sources.push(new WhiteNoise(noise.whiteSigma, stream(1)));
-  if (noise.pinkPsdAt1kHz > 0) sources.push(new PinkNoise(noise.pinkPsdAt1kHz, sampleRateHz, stream(2)));
-  if (noise.drift) sources.push(new Drift(sampleRateHz, noise.drift, stream(3)));
-  if (noise.spikes && noise.spikes.ratePerS > 0) sources.push(new Spikes(noise.spikes.ratePerS, noise.spikes.amplitude, sampleRateHz, stream(4)));
+  if (noise.whiteSigma > 0) sources.push(new WhiteNoise(noise.whiteSigma, noiseStream(seed, 1)));
+  if (noise.pinkPsdAt1kHz > 0) sources.push(new PinkNoise(noise.pinkPsdAt1kHz, sampleRateHz, noiseStream(seed, 2)));
+  if (noise.drift) sources.push(new Drift(sampleRateHz, noise.drift, noiseStream(seed, 3)));
+  if (noise.spikes && noise.spikes.ratePerS > 0) sources.push(new Spikes(noise.spikes.ratePerS, noise.spikes.amplitude, sampleRateHz, noiseStream(seed, 4)));
   return sources.length ? new NoiseChain(sources) : undefined;
 }
 

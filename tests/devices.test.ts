@@ -18,7 +18,7 @@ function randomVoltages(device: Device, rng: Rng): Float64Array {
 }
 
 /** max |a − b| / max |b|: gradient agreement measured against the gradient's scale. */
-function relativeError(a: Float64Array, b: Float64Array): number {
+function maxRelativeError(a: Float64Array, b: Float64Array): number {
   let worst = 0;
   let scale = 0;
   for (let i = 0; i < a.length; i++) {
@@ -194,7 +194,7 @@ for (const edgeCount of [8, 64, 256]) {
     };
     const adjoint = device.gradient(voltages, dCdOut);
     const numeric = centralDifference(cost, voltages, device.controlCount, 1e-5);
-    const error = relativeError(numeric, adjoint);
+    const error = maxRelativeError(numeric, adjoint);
     assert.ok(error < 1e-6, `relative error ${error}`);
   });
 }
@@ -203,7 +203,7 @@ test('resistor network: outputGradient is the adjoint gradient of one output (64
   const device = new ResistorNetwork({ edgeCount: 64, seed: 8 });
   const voltages = randomVoltages(device, new Rng(9));
   const numeric = centralDifference((v) => device.output(v), voltages, device.controlCount, 1e-5);
-  assert.ok(relativeError(numeric, device.outputGradient(voltages, 0)) < 1e-6);
+  assert.ok(maxRelativeError(numeric, device.outputGradient(voltages, 0)) < 1e-6);
 });
 
 test('resistor network: reciprocity, the transfer conductance a→b equals b→a to 1e-12 relative (64 edges, 10 node pairs)', () => {
@@ -263,7 +263,7 @@ for (const controlCount of [5, 64]) {
     const device = new AnalyticDevice({ controlCount, seed: 17 });
     const voltages = randomVoltages(device, new Rng(18));
     const numeric = centralDifference((v) => device.output(v), voltages, controlCount, 1e-5);
-    assert.ok(relativeError(numeric, device.exactGradient(voltages)) < 1e-7);
+    assert.ok(maxRelativeError(numeric, device.exactGradient(voltages)) < 1e-7);
   });
 
   test(`analytic device (${controlCount} controls): outputs are tens of nA (largest |y| over 500 random sets in 10..100 nA)`, () => {

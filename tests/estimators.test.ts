@@ -4,7 +4,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { PolynomialDevice } from "../host/bench/devices.ts";
-import { probeBase, probeRow, methodConfig, relativeError } from "../host/bench/fidelity.ts";
+import { probeBase, probeRow, methodConfig } from "../host/bench/fidelity.ts";
+import { relativeError } from "../host/metrics.ts";
 import { multitone, publishedHge, SCALABLE_METHODS, PUBLISHED } from "../host/bench/presets.ts";
 import { NoiseChain, PinkNoise, WhiteNoise } from "../host/noise.ts";
 import type { ChainModel } from "../host/cosim.ts";

@@ -8,7 +8,9 @@ import { Controller, type ControllerConfig } from "../controller.ts";
 import { CoSimulation, type ChainModel } from "../cosim.ts";
 import type { Device } from "../devices/device.ts";
 import { ResistorNetwork } from "../devices/resistor.ts";
-import { Drift, NoiseChain, PinkNoise, Rng, WhiteNoise, type NoiseSource } from "../noise.ts";
+import { Rng, WhiteNoise, noiseStream } from "../noise.ts";
+import { buildNoise } from "../train.ts";
+import { cosine, relativeError } from "../metrics.ts";
 import * as L from "../../assembly/layout.ts";
 import { PolynomialDevice, RecordingDevice, ReplayDevice } from "./devices.ts";
 import {
@@ -114,23 +116,13 @@ export function probeRow(config: ControllerConfig, device: Device, chain: ChainM
   return { row: Float64Array.from(controller.jacobianRow(0)), samples };
 }
 
-/** Noise seeds and code seeds are mixed so that no two streams coincide. */
-function streamSeed(seed: number, stream: number): number {
-  return (Math.imul(seed >>> 0, 0x9e3779b1) + stream * 0x7f4a7c15) >>> 0;
-}
-
 export function scenarioChain(scenario: Scenario, seed: number): ChainModel {
-  const sources: NoiseSource[] = [new WhiteNoise(WHITE_SIGMA_V, streamSeed(seed, 1))];
-  if (scenario === "pinkDrift") {
-    sources.push(new PinkNoise(PINK_PSD_AT_1KHZ, SAMPLE_RATE_HZ, streamSeed(seed, 2)));
-    sources.push(new Drift(SAMPLE_RATE_HZ, DRIFT, streamSeed(seed, 3)));
-  }
+  const pinkDrift = scenario === "pinkDrift";
+  const noise = buildNoise({ whiteSigma: WHITE_SIGMA_V, pinkPsdAt1kHz: pinkDrift ? PINK_PSD_AT_1KHZ : 0, drift: pinkDrift ? DRIFT : undefined }, SAMPLE_RATE_HZ, seed);
   const lowpass = scenario === "lowpass" ? LOWPASS : { cornerHz: 0, delaySamples: 0 };
-  return { sampleRateHz: SAMPLE_RATE_HZ, noise: new NoiseChain(sources), ...lowpass };
+  return { sampleRateHz: SAMPLE_RATE_HZ, noise, ...lowpass };
 }
 
-export { cosine, relativeError } from "../metrics.ts";
-import { cosine, relativeError } from "../metrics.ts";
 
 export interface FidelityJob {
   kind: "fidelity";
@@ -223,7 +215,7 @@ export function runLinear(job: LinearJob): LinearResult {
   let samples = 0;
   for (let seed = 1; seed <= job.seeds; seed++) {
     const config = methodConfig(base, { method: job.method, budgetSamples: job.windowSamples, amplitudeV: TONE_AMPLITUDE_V, seed });
-    const chain: ChainModel = { sampleRateHz: SAMPLE_RATE_HZ, noise: new WhiteNoise(WHITE_SIGMA_V, streamSeed(seed, 1)) };
+    const chain: ChainModel = { sampleRateHz: SAMPLE_RATE_HZ, noise: new WhiteNoise(WHITE_SIGMA_V, noiseStream(seed, 1)) };
     const { row, samples: used } = probeRow(config, device, chain);
     samples = used;
     for (let k = 0; k < n; k++) {
