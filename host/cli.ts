@@ -19,7 +19,7 @@ import { sphereTask } from "./tasks/sphere.ts";
 import { regressionTask } from "./tasks/regression.ts";
 import { ControllerError } from "./controller.ts";
 import { DEFAULTS, MARGIN_SCALE_DEFAULTS, NOISE_DEFAULTS, TrainConfigError, trainTask, type TrainOptions, type TrainProgress, type TrainResult } from "./train.ts";
-import { formatMargin } from "./report/format.ts";
+import { formatMargin, textTable } from "./report/format.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
  *  4 internal error. */
@@ -383,10 +383,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   const index = writeIndex(entries, flags.out, command, wallSeconds);
   const header = ["gate", "solved", "iterations", "device-s", "margin"];
   const rows = entries.map(({ run }) => [run.task, run.solved ? "yes" : "no", String(run.iterations), run.deviceSeconds.toFixed(1), formatMargin(run)]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => cells.map((cell, c) => (c === 0 || c === 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
+  for (const line of textTable([header, ...rows], 2)) console.log(line);
   const solved = entries.filter((e) => e.run.solved).length;
   console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device}, ${wallSeconds.toFixed(1)} s wall on ${workerCount} worker threads`);
   console.log(`report: ${display(index)}`);

@@ -18,6 +18,7 @@ import {
 import type { TrainingJob, TrainingResult, TrainingTask } from "./training.ts";
 import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
 import { loadVariant } from "../variant.ts";
+import { textTable } from "../report/format.ts";
 import { writeBenchHtml } from "./report.ts";
 
 export const SECTIONS = ["fidelity", "peers", "training", "cost", "size", "boards"] as const;
@@ -242,9 +243,7 @@ function formatNumber(x: number | null | undefined, digits = 3): string {
 }
 
 function table(title: string, header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [`\n${title}`, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return [`\n${title}`, ...textTable([header, ...rows], 1, true)].join("\n");
 }
 
 export function formatTables(plan: Plan, figures: Figures, series: Series): string {
