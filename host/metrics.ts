@@ -1,4 +1,5 @@
-// How close an estimated gradient is to the exact one: the two measures every comparison here uses.
+// How close an estimated gradient is to the exact one (the two measures every comparison here
+// uses), and the median the benches summarise runs with.
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0, aa = 0, bb = 0;
@@ -18,4 +19,11 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
     n += b[i] ** 2;
   }
   return Math.sqrt(d / n);
+}
+
+/** The median (the mean of the middle two for an even count); Infinity entries sort last. */
+export function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

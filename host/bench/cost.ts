@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { Controller, RELEASE_WASM, type ControllerConfig } from "../controller.ts";
 import type { Variant } from "../variant.ts";
+import { median } from "../metrics.ts";
 import * as L from "../../assembly/layout.ts";
 
 const TABLE_SIZE = 1024;
@@ -113,12 +114,6 @@ export interface CostFigures {
   moduleNsPerControlSample: number;
   typescriptNsPerControlSample: number;
   moduleOverTypescript: number;
-}
-
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Median of `rounds` alternating timings of `samples` steps each, on the release module or

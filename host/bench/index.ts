@@ -19,6 +19,7 @@ import type { TrainingJob, TrainingResult, TrainingTask } from "./training.ts";
 import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
+import { median } from "../metrics.ts";
 import { writeBenchHtml } from "./report.ts";
 
 export const SECTIONS = ["fidelity", "peers", "training", "cost", "size", "boards"] as const;
@@ -139,10 +140,8 @@ const mean = (values: number[]) => values.reduce((s, x) => s + x, 0) / values.le
 
 /** Median of device times with unsolved runs counted as infinite: null if the median is unsolved. */
 function censoredMedian(results: TrainingResult[]): number | null {
-  const times = results.map((r) => (r.solved ? r.deviceSeconds : Infinity)).sort((a, b) => a - b);
-  const n = times.length;
-  const median = n % 2 ? times[(n - 1) / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
-  return Number.isFinite(median) ? median : null;
+  const middle = median(results.map((r) => (r.solved ? r.deviceSeconds : Infinity)));
+  return Number.isFinite(middle) ? middle : null;
 }
 
 export type Figures = Record<string, number | null>;
@@ -220,13 +219,13 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
     for (const method of METHODS) {
       const runs = training.filter((r) => r.job.task === task && r.job.method === method);
       if (!runs.length) continue;
-      const median = censoredMedian(runs);
+      const seconds = censoredMedian(runs);
       const key = `training.${task}.${method}`;
-      figures[`${key}.medianDeviceSeconds`] = median;
+      figures[`${key}.medianDeviceSeconds`] = seconds;
       figures[`${key}.solvedFraction`] = runs.filter((r) => r.solved).length / runs.length;
-      figures[`${key}.ratioToPublished`] = method === "published" || median === null || publishedMedian === null ? (method === "published" && median !== null ? 1 : null) : median / publishedMedian;
+      figures[`${key}.ratioToPublished`] = method === "published" || seconds === null || publishedMedian === null ? (method === "published" && seconds !== null ? 1 : null) : seconds / publishedMedian;
       series.training.push({
-        task, method, seeds: runs.length, solved: runs.filter((r) => r.solved).length, medianDeviceSeconds: median,
+        task, method, seeds: runs.length, solved: runs.filter((r) => r.solved).length, medianDeviceSeconds: seconds,
         capSeconds: runs[0].job.capSeconds, times: runs.map((r) => (r.solved ? r.deviceSeconds : null)),
       });
     }
@@ -287,8 +286,8 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
       const t = series.training.find((x) => x.task === task && x.method === m);
       if (!t) return "—";
       const ratio = figures[`training.${task}.${m}.ratioToPublished`];
-      const median = t.medianDeviceSeconds === null ? `>${t.capSeconds}` : t.medianDeviceSeconds.toFixed(1);
-      return `${median} s ${t.solved}/${t.seeds}${m !== "published" && ratio !== null ? ` ×${formatNumber(ratio, 2)}` : ""}`;
+      const seconds = t.medianDeviceSeconds === null ? `>${t.capSeconds}` : t.medianDeviceSeconds.toFixed(1);
+      return `${seconds} s ${t.solved}/${t.seeds}${m !== "published" && ratio !== null ? ` ×${formatNumber(ratio, 2)}` : ""}`;
     })]);
     out.push(table("3. Training: median device-seconds to solve, solved/seeds, ×ratio to the published preset", ["task", ...METHODS], rows));
   }
