@@ -23,6 +23,12 @@ function run(cmd, args) {
   execFileSync(cmd, args, { stdio: "inherit" });
 }
 
+/** asc's release target of `config` (which writes `out`), then binaryen's wasm-opt over it. */
+function buildRelease(config, out) {
+  run(process.execPath, [asc, "--config", config, "--target", "release"]);
+  run(wasmOpt, ["-all", "-Oz", "--converge", out, "-o", out]);
+}
+
 function inspect(path) {
   const bytes = readFileSync(path);
   const module = new WebAssembly.Module(bytes);
@@ -33,10 +39,8 @@ function inspect(path) {
 
 function buildDefault() {
   mkdirSync("build", { recursive: true });
-  for (const target of ["release", "debug"]) {
-    run(process.execPath, [asc, "--config", "asconfig.json", "--target", target]);
-  }
-  run(wasmOpt, ["-all", "-Oz", "--converge", "build/hge.wasm", "-o", "build/hge.wasm"]);
+  buildRelease("asconfig.json", "build/hge.wasm");
+  run(process.execPath, [asc, "--config", "asconfig.json", "--target", "debug"]);
   const { bytes, imports, pages } = inspect("build/hge.wasm");
   const problems = [];
   if (imports.length) problems.push(`imports ${imports.join(", ")}`);
@@ -66,8 +70,7 @@ function buildWide(maxControls) {
     entries: ["assembly/index.ts"],
     targets: { release: { ...options, outFile: `../hge-c${maxControls}.wasm`, textFile: `../hge-c${maxControls}.wat` } },
   }, null, 2));
-  run(process.execPath, [asc, "--config", join(dir, "asconfig.json"), "--target", "release"]);
-  run(wasmOpt, ["-all", "-Oz", "--converge", out, "-o", out]);
+  buildRelease(join(dir, "asconfig.json"), out);
   const { bytes, imports, pages } = inspect(out);
   if (imports.length) throw new Error(`${out} imports ${imports.join(", ")}`);
   console.log(`${out}: ${bytes} bytes, ${pages} pages, no imports (MAX_CONTROLS ${maxControls})`);
