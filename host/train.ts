@@ -9,6 +9,7 @@ import { Controller, ControllerError, type ControllerConfig, type ControllerStat
 import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
+import type { CriterionName, Progress, Result, StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
 export interface NoiseOptions {
@@ -69,59 +70,33 @@ export interface TrainOptions {
   /** Random starts only: abandon an attempt whose margin has not improved for this many
    *  iterations and start again from a new seeded point (0 = never). */
   patience?: number;
+  /** Stop once this much device time has run (the method's budget); undefined = no limit. */
+  maxDeviceSeconds?: number;
+  /** The registry name of the estimator (for the Result); default "multitone". */
+  method?: string;
   /** Replaces the configuration planned from these options (the bench's estimator presets
    *  take the planned one and change the perturbation, windows and amplitudes). */
   controllerConfig?: (planned: ControllerConfig) => ControllerConfig;
 }
 
-export interface TrainProgress {
-  iteration: number;
+/** What a run of the module adds to a Result: what the controller ran (its configuration,
+ *  the chain and the noise), its tones, and one window for the spectrum plot. */
+export interface ModuleDetails {
+  controller: ControllerConfig;
+  chain: ChainOptions;
+  noise: NoiseOptions;
   maxIterations: number;
-  loss: number;
-  margin: number;
-  deviceSeconds: number;
-  solved: boolean;
-  /** 1 for the first start, 2 after the first restart, ... */
-  attempt: number;
-}
-
-export interface TrainResult {
-  device: string;
-  task: string;
-  seed: number;
-  solved: boolean;
-  /** Updates of the controls. */
-  iterations: number;
-  /** Device time, samples / sample rate, calibration included. */
-  deviceSeconds: number;
-  wallSeconds: number;
-  /** Classification: gateMargin of the last epoch (fraction of the output span); MSE: −RMS error. */
-  margin: number;
-  /** Loss of the epoch before each update. */
-  lossHistory: number[];
-  /** Control voltages: the start, then after each update. */
-  weightsHistory: number[][];
-  /** Case outputs of the epoch before each update. */
-  caseOutputsHistory: number[][];
-  caseOutputs: number[];
-  targets: number[];
-  finalWeights: number[];
-  /** Counters summed over every attempt (lag, loss and fault state: the last attempt's). */
-  counters: ControllerStatus;
-  /** Where each start began: iteration index and control voltages. */
-  attempts: Array<{ startIteration: number; initialV: number[] }>;
-  /** What the controller ran: its configuration, the chain and the noise. */
-  config: { controller: ControllerConfig; chain: ChainOptions; noise: NoiseOptions; maxIterations: number; solvedEpochs: number; patience: number };
+  solvedEpochs: number;
+  patience: number;
   toneBins: number[];
   toneHz: number[];
   /** Per tone: 2 = a second-order product lands on it, 4 = third-order (or'ed). */
   toneHits: number[];
-  outputUnit: string;
   /** The last window of the case with the largest measured gradient, as the controller saw
-   *  it (readings, output units): for the spectrum plot. */
+   *  it (readings, output units). */
   oneWindow: { case: number; sampleRateHz: number; readings: number[] };
-  /** Why training stopped. */
-  stopped: "solved" | "iterations" | "fault";
+  /** The controller's status at the end, counters summed over every start. */
+  status: ControllerStatus;
 }
 
 /** A configuration the host refuses before the controller sees it; `option` names it. */
@@ -333,20 +308,6 @@ export function chainModel(chain: ChainOptions, noise: NoiseSource | undefined):
   };
 }
 
-/** The case whose last Jacobian row is longest: its window shows the tones best. */
-function liveliestCase(controller: Controller, cases: number): number {
-  let best = 0;
-  let bestNorm = -1;
-  for (let p = 0; p < cases; p++) {
-    const norm = controller.jacobianRow(p).reduce((sum, g) => sum + g * g, 0);
-    if (norm > bestNorm) {
-      bestNorm = norm;
-      best = p;
-    }
-  }
-  return best;
-}
-
 /** After a Plan refusal: the shortest window that would plan (0 if none). */
 function planMinWindow(controller: TrainingController): number {
   const exports = controller.exports;
@@ -366,7 +327,7 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
 
 /** What training needs of a controller: the Node wrapper, or a board behind a serial link
  *  (boards/link.ts BoardController), which mirrors these methods. */
-export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "caseOutputs" | "toneBins" | "toneHits" | "exports">;
+export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports">;
 
 /**
  * The closed loop of one training run, one sample per step(), for any controller. Configuring
@@ -384,25 +345,24 @@ export class TrainingRun {
   readonly maxIterations: number;
   readonly solvedEpochs: number;
   readonly patience: number;
-  private stopped: TrainResult["stopped"] = "iterations";
+  private stopped: StopReason = "iterations";
   private iteration = 0;
   private readonly started = performance.now();
   private readonly ring: Float64Array;
   private ringAt = 0;
   private readonly lastWindows: Float64Array[];
   private windowsDone = 0;
-  private readonly lossHistory: number[] = [];
-  private readonly weightsHistory: number[][];
-  private readonly caseOutputsHistory: number[][] = [];
-  private readonly attempts: TrainResult["attempts"];
+  private readonly history: Result["history"];
+  private readonly attempts: Result["attempts"];
   private readonly totals = { samples: 0, windows: 0, discardedWindows: 0, updates: 0, epochs: 0, skippedUpdates: 0 };
   private solvedRun = 0;
   private margin = Number.NaN;
+  private readonly sampleLimit: number;
   private bestMargin = -Infinity;
   private bestAt = 0;
   private samplesLeft: number;
 
-  constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: TrainProgress) => void) {
+  constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: Progress) => void) {
     const plan = (o: TrainOptions) => {
       const planned = planRun(o);
       return { ...planned, controller: o.controllerConfig?.(planned.controller) ?? planned.controller };
@@ -426,7 +386,8 @@ export class TrainingRun {
     const cases = this.config.cases.length;
     this.ring = new Float64Array(window);
     this.lastWindows = Array.from({ length: cases }, () => new Float64Array(window));
-    this.weightsHistory = [Array.from(controller.weights())];
+    this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [] };
+    this.sampleLimit = options.maxDeviceSeconds === undefined ? Infinity : Math.round(options.maxDeviceSeconds * this.chain.sampleRateHz);
     this.attempts = [{ startIteration: 0, initialV: this.config.controls.map((c) => c.initialV) }];
     // Generous: calibration, discarded windows and the settling all fit many times over.
     const samplesPerEpoch = cases * (this.config.settleSamples + window);
@@ -436,8 +397,12 @@ export class TrainingRun {
   /** One sample of the loop; false once training is over (solved, the iteration or sample
    *  limit, a fault). */
   step(): boolean {
-    if (this.samplesLeft-- <= 0) return false;
     const { sim, controller, ring, config } = this;
+    if (sim.samples >= this.sampleLimit) {
+      this.stopped = "budget";
+      return false;
+    }
+    if (this.samplesLeft-- <= 0) return false;
     const window = config.windowSamples;
     const reading = sim.measure(sim.deviceOutput());
     sim.samples++;
@@ -461,13 +426,21 @@ export class TrainingRun {
     const iteration = ++this.iteration;
     const outputs = Array.from(controller.caseOutputs());
     const loss = controller.status().loss;
-    this.lossHistory.push(loss);
-    this.weightsHistory.push(Array.from(controller.weights()));
-    this.caseOutputsHistory.push(outputs);
+    const deviceSeconds = sim.samples / this.chain.sampleRateHz;
     this.margin = taskMargin(task, outputs);
+    const { history } = this;
+    history.deviceSeconds.push(deviceSeconds);
+    history.loss.push(loss);
+    history.criterion.push(criterionValue(task, this.margin));
+    history.weights.push(Array.from(controller.weights()));
+    history.gradient!.push(Array.from(controller.gradient()));
+    history.caseOutputs!.push(outputs);
     const solvedNow = task.solved(outputs);
     this.solvedRun = solvedNow ? this.solvedRun + 1 : 0;
-    this.onProgress?.({ iteration, maxIterations: this.maxIterations, loss, margin: this.margin, deviceSeconds: sim.samples / this.chain.sampleRateHz, solved: solvedNow, attempt: this.attempts.length });
+    this.onProgress?.({
+      iteration, deviceSeconds, loss, criterion: criterionValue(task, this.margin), criterionName: criterionName(task), solved: solvedNow, attempt: this.attempts.length,
+      budget: { deviceSeconds: this.sampleLimit / this.chain.sampleRateHz, maxIterations: this.maxIterations },
+    });
     if (this.solvedEpochs > 0 && this.solvedRun >= this.solvedEpochs) {
       this.stopped = "solved";
       return false;
@@ -489,7 +462,7 @@ export class TrainingRun {
         lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
       });
       this.attempts.push({ startIteration: iteration, initialV });
-      this.weightsHistory[this.weightsHistory.length - 1] = initialV.slice();
+      this.history.weights[this.history.weights.length - 1] = initialV.slice();
       this.bestMargin = -Infinity;
       this.bestAt = iteration;
       this.solvedRun = 0;
@@ -503,47 +476,92 @@ export class TrainingRun {
     for (const key of Object.keys(this.totals) as Array<keyof typeof this.totals>) this.totals[key] += status[key];
   }
 
+  /** The case whose last gradient contribution is largest: its window shows the tones best
+   *  (|∂L/∂ȳ_p| · ‖J_p‖ from the history, so any controller, board included, answers it). */
+  liveliestCase(): number {
+    const outputs = this.history.caseOutputs!.at(-1);
+    const gradient = this.history.gradient!.at(-1);
+    if (!outputs || !gradient) return 0;
+    let best = 0;
+    let bestNorm = -1;
+    const jacobian = (this.controller as Partial<Controller>).jacobianRow;
+    for (let p = 0; p < outputs.length; p++) {
+      const norm = jacobian ? jacobian.call(this.controller, p).reduce((sum, g) => sum + g * g, 0) : 0;
+      if (norm > bestNorm) {
+        bestNorm = norm;
+        best = p;
+      }
+    }
+    return best;
+  }
+
+  /** Stops at the next update (Ctrl-C): finish() then reports stopped = "interrupted". */
+  interrupt(): void {
+    this.stopped = "interrupted";
+    this.samplesLeft = 0;
+  }
+
   /** The whole history, once the loop is over (call once); the report shows the last window
    *  of case `shownCase`. */
-  finish(shownCase: number): TrainResult {
-    const { controller, chain, config, options } = this;
+  finish(shownCase: number, ranOn = "node"): Result {
+    const { controller, chain, config, options, history } = this;
     const last = controller.status();
     this.addCounters();
     const toneBins = Array.from(controller.toneBins());
+    const status = { ...last, ...this.totals };
     return {
+      method: options.method ?? "multitone",
       device: options.device.name,
       task: options.task.name,
       seed: options.seed,
+      ranOn,
       solved: this.stopped === "solved" || (this.solvedEpochs === 0 && this.solvedRun > 0),
+      stopped: this.stopped,
       iterations: this.iteration,
       deviceSeconds: this.sim.samples / chain.sampleRateHz,
       wallSeconds: (performance.now() - this.started) / 1000,
-      margin: this.margin,
-      lossHistory: this.lossHistory,
-      weightsHistory: this.weightsHistory,
-      caseOutputsHistory: this.caseOutputsHistory,
-      caseOutputs: this.caseOutputsHistory.at(-1) ?? Array.from(controller.caseOutputs()),
-      targets: options.task.targets.slice(),
-      finalWeights: Array.from(controller.weights()),
-      counters: { ...last, ...this.totals },
-      attempts: this.attempts,
-      config: { controller: config, chain, noise: this.noise, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience },
-      toneBins,
-      toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
-      toneHits: Array.from(controller.toneHits()),
+      lossName: config.loss,
+      criterionName: criterionName(options.task),
+      criterion: criterionValue(options.task, this.margin),
       outputUnit: options.device.outputUnit,
-      oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
-      stopped: this.stopped,
+      history,
+      finalWeights: Array.from(controller.weights()),
+      controlRangeV: config.controls.map((c): [number, number] => [c.minV, c.maxV]),
+      caseOutputs: history.caseOutputs!.at(-1) ?? Array.from(controller.caseOutputs()),
+      targets: options.task.targets.slice(),
+      caseInputsV: config.cases.map((c) => c.inputsV.slice()),
+      attempts: this.attempts,
+      counters: { samples: status.samples, windows: status.windows, discardedWindows: status.discardedWindows, updates: status.updates, epochs: status.epochs, skippedUpdates: status.skippedUpdates },
+      settings: {
+        window: config.windowSamples, settle: config.settleSamples, sampleRateHz: config.sampleRateHz, perturbation: config.perturbation ?? "sinusoid",
+        optimiser: config.optimiser, learningRate: config.learningRate, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience,
+      },
+      module: {
+        controller: config, chain, noise: this.noise, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience,
+        toneBins,
+        toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
+        toneHits: Array.from(controller.toneHits()),
+        oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
+        status,
+      },
     };
   }
 }
 
+/** Gates and sphere: the margin (fraction of the output span); regression: the RMS error. */
+export function criterionName(task: Task): CriterionName {
+  return task.loss === "mse" ? "RMS error" : "margin";
+}
+function criterionValue(task: Task, margin: number): number {
+  return task.loss === "mse" ? -margin : margin;
+}
+
 /** Trains `task` on `device` in closed loop with the Node controller (see TrainingRun). */
-export function trainTask(options: TrainOptions, onProgress?: (progress: TrainProgress) => void): TrainResult {
+export function trainTask(options: TrainOptions, onProgress?: (progress: Progress) => void): Result {
   const controller = new Controller();
   const run = new TrainingRun(controller, options, onProgress);
   while (run.step());
-  return run.finish(liveliestCase(controller, run.config.cases.length));
+  return run.finish(run.liveliestCase());
 }
 
 export { ControllerError };

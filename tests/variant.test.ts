@@ -23,6 +23,7 @@ class QuadraticDevice implements Device {
   readonly controlRangeV = Array.from({ length: N }, (): [number, number] => [-1, 1]);
   readonly inputRangeV: Array<[number, number]> = [];
   readonly outputUnit = "V";
+  readonly capabilities = [] as const;
   readonly g: Float64Array;
   readonly h: Float64Array;
   constructor(readonly c: number, seed = 3) {

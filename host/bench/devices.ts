@@ -13,6 +13,7 @@ export class PolynomialDevice implements Device {
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]> = [];
   readonly outputUnit = "V";
+  readonly capabilities = [] as const;
 
   /** `gradient` ∂y/∂v at `centerV`; `cubic` the coefficient of each (v_k − v0_k)³ (V⁻²);
    *  `pairCubic` the coefficient of every (v_j − v0_j)²(v_k − v0_k) and (v_j − v0_j)(v_k − v0_k)²,
@@ -71,6 +72,7 @@ abstract class DeviceWrapper implements Device {
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit: string;
+  readonly capabilities = [] as const; // a recording or replay answers output() only
 
   constructor(source: Device, readonly name: string) {
     this.electrodeCount = source.electrodeCount;

@@ -27,6 +27,7 @@ export class AnalyticDevice implements Device {
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit = 'nA';
+  readonly capabilities = [] as const;
   /**
    * A control vector strictly inside the ranges (middle 60%). Targets made from it by
    * targetsFor(knownOptimumV, cases) give an MSE loss whose global minimum (zero) is at

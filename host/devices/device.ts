@@ -2,6 +2,17 @@
 // Electrode order is fixed: voltages[0 .. controlCount−1] are the control electrodes
 // (trainable), voltages[controlCount .. electrodeCount−1] the data inputs.
 
+/** What a device offers beyond output(voltages), for methods that need more (host/methods):
+ * - assignable-inputs: any electrode may be a data input (withInputCount);
+ * - clamp-outputs: output nodes can be held at given voltages while the rest settles;
+ * - inject-current: a current can be pushed into the output nodes;
+ * - edge-readouts: the voltage drop across every tunable edge can be read;
+ * - nominal-model: a model of the device as designed (graph and nominal curves), which the
+ *   fabricated instance matches only up to its spread;
+ * - several-outputs: more than one output can be read. */
+export type Capability = "assignable-inputs" | "clamp-outputs" | "inject-current" | "edge-readouts" | "nominal-model" | "several-outputs";
+export const CAPABILITIES: readonly Capability[] = ["assignable-inputs", "clamp-outputs", "inject-current", "edge-readouts", "nominal-model", "several-outputs"];
+
 export interface Device {
   readonly name: string;
   /** controlCount + inputCount. */
@@ -16,6 +27,10 @@ export interface Device {
   output(voltages: Float64Array | Float32Array): number;
   /** 'nA' for the DNPU and analytic devices, 'V' for resistor networks. */
   readonly outputUnit: string;
+  readonly capabilities: readonly Capability[];
+  /** assignable-inputs: the same device instance with `inputCount` of its electrodes as data
+   *  inputs and the rest as controls. */
+  withInputCount?(inputCount: number): Device;
 }
 
 /** The midpoint of every control range: a neutral starting point for training. */

@@ -40,6 +40,10 @@ export interface DopantParameters {
   /** Output scale: nA per unit of dimensionless network current. 0 = choose so that the
    *  largest |output| over 256 seeded random voltage vectors is 100 nA. */
   outputScaleNA: number;
+  /** How many of the 7 activation electrodes are data inputs (the last ones in voltage
+   *  order); the rest are controls. Any count 1..6 is the same instance (same sites, same
+   *  electrodes, same ranges): only the roles change, as on a real DNPU. */
+  inputCount: number;
 }
 
 /**
@@ -60,21 +64,26 @@ export const DEFAULT_DOPANT_PARAMETERS: DopantParameters = {
   leverArmEVPerV: 0.5,
   electrodeSlots: [0, 1, 2, 3, 4, 5, 6, 7],
   outputScaleNA: 0,
+  inputCount: 2,
 };
 
-const CONTROL_COUNT = 5;
-const INPUT_COUNT = 2;
 const ELECTRODES = 8; // 7 activation + 1 output
+/** Safe range of each activation electrode in voltage order (brains-py: five at [−1.2, 0.6] V,
+ *  two at [−0.7, 0.3] V); an electrode keeps its range whatever its role. */
+const ELECTRODE_RANGES_V: ReadonlyArray<[number, number]> = [
+  [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-0.7, 0.3], [-0.7, 0.3],
+];
 const ARC_SAMPLES = 16;
 
 export class DopantNetwork implements Device {
   readonly name: string;
-  readonly electrodeCount = CONTROL_COUNT + INPUT_COUNT;
-  readonly controlCount = CONTROL_COUNT;
-  readonly inputCount = INPUT_COUNT;
-  readonly controlRangeV: Array<[number, number]> = Array.from({ length: CONTROL_COUNT }, () => [-1.2, 0.6]);
-  readonly inputRangeV: Array<[number, number]> = Array.from({ length: INPUT_COUNT }, () => [-0.7, 0.3]);
+  readonly electrodeCount = ELECTRODES - 1;
+  readonly controlCount: number;
+  readonly inputCount: number;
+  readonly controlRangeV: Array<[number, number]>;
+  readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit = 'nA';
+  readonly capabilities = ['assignable-inputs'] as const;
   readonly parameters: DopantParameters;
   readonly siteXY: Float64Array; // site positions, in localisation lengths, interleaved x, y
   readonly outputScaleNA: number;
@@ -100,7 +109,14 @@ export class DopantNetwork implements Device {
   constructor(parameters: Partial<DopantParameters> = {}) {
     const p = { ...DEFAULT_DOPANT_PARAMETERS, ...parameters };
     this.parameters = p;
-    this.name = `dopant-network(seed=${p.seed})`;
+    if (!(Number.isInteger(p.inputCount) && p.inputCount >= 1 && p.inputCount < ELECTRODES - 1)) {
+      throw new RangeError(`a DNPU has ${ELECTRODES - 1} activation electrodes: 1 to ${ELECTRODES - 2} of them can be data inputs, not ${p.inputCount}`);
+    }
+    this.inputCount = p.inputCount;
+    this.controlCount = ELECTRODES - 1 - p.inputCount;
+    this.controlRangeV = ELECTRODE_RANGES_V.slice(0, this.controlCount).map(([low, high]) => [low, high]);
+    this.inputRangeV = ELECTRODE_RANGES_V.slice(this.controlCount).map(([low, high]) => [low, high]);
+    this.name = `dopant-network(seed=${p.seed}${p.inputCount === DEFAULT_DOPANT_PARAMETERS.inputCount ? '' : `, ${p.inputCount} inputs`})`;
     const n = (this.sites = p.siteCount);
     const rng = new Rng(p.seed);
     const radius = p.radiusOverLocalisationLength;
@@ -171,6 +187,11 @@ export class DopantNetwork implements Device {
       }
       this.outputScaleNA = 100 / largest;
     }
+  }
+
+  /** The same instance with `inputCount` data inputs (the last electrodes in voltage order). */
+  withInputCount(inputCount: number): DopantNetwork {
+    return new DopantNetwork({ ...this.parameters, inputCount });
   }
 
   /** Output current into the grounded output electrode, nA. */

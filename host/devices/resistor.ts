@@ -44,6 +44,7 @@ export class ResistorNetwork implements Device {
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit = 'V';
+  readonly capabilities = ['nominal-model'] as const;
   readonly nodeCount: number;
   /** Node 0 is ground; nodes 1..inputCount are the inputs; the next outputCount nodes the outputs. */
   readonly groundNode = 0;

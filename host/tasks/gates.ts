@@ -91,6 +91,7 @@ export function gateTargets(gate: GateName): number[] {
 export function gateTask(gate: GateName, inputRangeV: Array<[number, number]>, marginFraction = 0.05): Task {
   const targets = gateTargets(gate);
   return checkTaskShape({
+    kind: 'cases',
     name: gate,
     inputCases: BOOLEAN_INPUT_LEVELS.map(([a, b]) => [levelToVolts(a, inputRangeV[0]), levelToVolts(b, inputRangeV[1])]),
     targets,

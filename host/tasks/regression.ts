@@ -43,6 +43,7 @@ export function regressionTask(options: RegressionOptions): RegressionTask {
   const mean = targets.reduce((a, b) => a + b, 0) / targets.length;
   const variance = targets.reduce((sum, t) => sum + (t - mean) ** 2, 0) / targets.length;
   const task: RegressionTask = {
+    kind: "cases",
     name: `regression-${inputCount}to${outputCount}`,
     coefficients,
     inputCases,

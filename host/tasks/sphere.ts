@@ -32,6 +32,7 @@ export function sphereTask(inputRangeV: Array<[number, number]>, seed = 1, caseC
     }
   }
   const task: SphereTask = {
+    kind: 'cases',
     name: 'sphere',
     levels,
     inputCases: levels.map((point) => point.map((level, i) => levelToVolts(level, inputRangeV[i]))),

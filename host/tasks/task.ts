@@ -4,7 +4,10 @@
 
 export type LossName = 'mse' | 'corrsig' | 'fisher';
 
+/** A task of at most 16 input cases with one target each (gates, sphere, regression): what
+ *  the module trains. */
 export interface Task {
+  readonly kind: 'cases';
   readonly name: string;
   /** inputCases[p][i]: voltage on data input i in case p. */
   readonly inputCases: number[][];
@@ -17,6 +20,22 @@ export interface Task {
   /** One line for reports: what is asked and what counts as success. */
   readonly describe: string;
 }
+
+/** A labelled data set with a fixed held-out split (iris). Features are on the [−1, 1] level
+ *  scale (levelToVolts maps them onto input electrodes); labels are class indices. */
+export interface DatasetTask {
+  readonly kind: 'dataset';
+  readonly name: string;
+  readonly featureCount: number;
+  readonly classNames: string[];
+  readonly train: { features: number[][]; labels: number[] };
+  readonly test: { features: number[][]; labels: number[] };
+  /** Solved when the held-out accuracy reaches this. */
+  readonly solvedAccuracy: number;
+  readonly describe: string;
+}
+
+export type AnyTask = Task | DatasetTask;
 
 export const MAX_CASES = 16;
 export const MAX_INPUTS = 8;

@@ -1,13 +1,20 @@
-// Every gradient estimator as a configuration of the one controller module: the published
-// HGE setup (Boon et al.), planned multi-tone, sequential central differences, SPSA, random
-// ±1 codes (MGD's CDMA) and Walsh–Hadamard codes. Each preset takes the problem (controls,
-// cases, loss, optimiser: a base ControllerConfig) and sets only the perturbation fields.
+// The module's gradient estimators as training methods: the published HGE setup (Boon et
+// al.), planned multi-tone (the default), sequential central differences, SPSA, random ±1
+// codes (MGD's CDMA) and Walsh–Hadamard codes, each a configuration of the one controller
+// module. Each preset takes the problem (controls, cases, loss, optimiser: a base
+// ControllerConfig) and sets only the perturbation fields; trainingConfig picks the training
+// settings per estimator and the Method objects run them in closed loop (train.ts).
 import type { ControllerConfig, PerturbationName } from "../controller.ts";
+import { Controller } from "../controller.ts";
+import type { Device } from "../devices/device.ts";
+import type { AnyTask } from "../tasks/task.ts";
+import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
+import type { Budget, Method, Result, RunContext } from "./method.ts";
 
-export const METHODS = ["published", "multitone", "sequential", "spsa", "random", "walsh"] as const;
-export type Method = (typeof METHODS)[number];
+export const ESTIMATORS = ["published", "multitone", "sequential", "spsa", "random", "walsh"] as const;
+export type Estimator = (typeof ESTIMATORS)[number];
 /** The estimators that scale to any number of controls (the published preset has five). */
-export const SCALABLE_METHODS = ["multitone", "sequential", "spsa", "random", "walsh"] as const satisfies readonly Method[];
+export const SCALABLE_ESTIMATORS = ["multitone", "sequential", "spsa", "random", "walsh"] as const satisfies readonly Estimator[];
 
 /** Boon et al.'s settings (SkyNEt code): five controls, tones at 5 kHz, 0.4 s windows (ten
  *  periods of 25 Hz), 30 ms edges between input cases, magnitude demodulation with a sign
@@ -116,7 +123,7 @@ export function walsh(base: ControllerConfig, options: PerturbationOptions): Con
 
 /** Chips in one period of a code for `controls` controls (mirrors assembly/perturb.ts):
  *  a code window holds whole periods, WindowSamples % (ChipSamples × period) == 0. */
-export function codePeriod(method: Method, controls: number): number {
+export function codePeriod(method: Estimator, controls: number): number {
   if (method === "sequential") return 2 * controls;
   if (method === "spsa") return 2;
   if (method === "walsh") return 2 ** (32 - Math.clz32(controls)); // next power of two ≥ controls + 1
@@ -126,13 +133,13 @@ export function codePeriod(method: Method, controls: number): number {
 /** Peak amplitude per control that gives a method the same per-control perturbation as a
  *  tone of peak `toneAmplitudeV`: "peak" = the same peak; "rms" = the same RMS over a window
  *  (a tone's RMS is a/√2, an always-on ±a code's is a, a sequential control is on 1/N of the time). */
-export function normalisedAmplitude(method: Method, toneAmplitudeV: number, controls: number, normalisation: "peak" | "rms"): number {
+export function normalisedAmplitude(method: Estimator, toneAmplitudeV: number, controls: number, normalisation: "peak" | "rms"): number {
   if (normalisation === "peak" || method === "multitone" || method === "published") return toneAmplitudeV;
   if (method === "sequential") return toneAmplitudeV * Math.sqrt(controls / 2);
   return toneAmplitudeV / Math.SQRT2;
 }
 
-export const METHOD_LABELS: Record<Method, string> = {
+export const ESTIMATOR_LABELS: Record<Estimator, string> = {
   published: "published HGE (Boon et al.)",
   multitone: "multi-tone HGE (planned)",
   sequential: "sequential differences",
@@ -140,3 +147,97 @@ export const METHOD_LABELS: Record<Method, string> = {
   random: "random codes (CDMA)",
   walsh: "Walsh codes",
 };
+
+/** Random and Walsh codes: 10 samples (2 ms) per chip, a chip rate inside the tones' band that
+ *  the default chain (1 kHz corner, 2 samples of delay) smears by about a quarter of a chip. */
+export const TRAIN_CODE_CHIP_SAMPLES = 10;
+/** Spall's stability constant A; SPSA's learning rate is scaled by (1 + A)^0.602 so that its first
+ *  step matches the other methods' (Spall's rule for choosing a). */
+export const SPSA_STABILITY = 10;
+
+/** The estimator's training configuration for a problem (base: the multi-tone plan from the
+ *  run's options, whose window, settling and amplitudes every estimator but the published
+ *  preset keeps). */
+export function trainingConfig(estimator: Estimator, base: ControllerConfig): ControllerConfig {
+  const n = base.controls.length;
+  const common = { windowSamples: base.windowSamples, settleSamples: base.settleSamples, amplitudesV: base.controls.map((c) => c.amplitudeV) };
+  switch (estimator) {
+    case "published":
+      return publishedHge(base);
+    case "multitone":
+      return base;
+    case "sequential":
+      return sequential(base, common); // one sweep: 50-sample chips for five controls
+    case "spsa": {
+      // the classic two-measurement estimate: one ±Δ pair per window
+      const config = spsa(base, { ...common, chipSamples: base.windowSamples / 2, stability: SPSA_STABILITY });
+      return { ...config, learningRate: base.learningRate * (1 + SPSA_STABILITY) ** 0.602 };
+    }
+    case "random":
+    case "walsh": {
+      const unit = codePeriod(estimator, n) * TRAIN_CODE_CHIP_SAMPLES;
+      const windowSamples = Math.max(1, Math.floor(base.windowSamples / unit)) * unit; // Walsh on 5 controls: 480
+      return (estimator === "random" ? randomCodes : walsh)(base, { ...common, windowSamples, chipSamples: TRAIN_CODE_CHIP_SAMPLES });
+    }
+  }
+}
+
+/** Wall time between yields to the event loop, so Ctrl-C and progress output get through. */
+const YIELD_EVERY_MS = 50;
+
+/**
+ * Runs the module in closed loop on a co-simulated device (train.ts TrainingRun) until the
+ * task is solved, the budget is spent or the run is interrupted. `context.options` are
+ * TrainOptions (the CLI's flags); the estimator then sets its perturbation fields.
+ */
+export async function runModule(estimator: Estimator, device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
+  if (task.kind !== "cases") throw new Error(`the module trains input-case tasks, not ${task.name}`); // refused earlier by the registry
+  const options = (context.options ?? {}) as Partial<TrainOptions>;
+  const controller = new Controller();
+  const run = new TrainingRun(
+    controller,
+    {
+      ...options,
+      device,
+      task,
+      seed: context.seed,
+      method: estimator,
+      maxIterations: budget.maxIterations ?? Number.MAX_SAFE_INTEGER,
+      maxDeviceSeconds: budget.deviceSeconds,
+      controllerConfig: (planned) => trainingConfig(estimator, options.controllerConfig?.(planned) ?? planned),
+    },
+    context.progress,
+  );
+  const onAbort = () => run.interrupt();
+  context.signal?.addEventListener("abort", onAbort);
+  try {
+    for (let next = performance.now() + YIELD_EVERY_MS; ; next = performance.now() + YIELD_EVERY_MS) {
+      let going = true;
+      while (going && performance.now() < next) for (let i = 0; i < 256 && (going = run.step()); i++);
+      if (!going) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    context.signal?.removeEventListener("abort", onAbort);
+  }
+  return run.finish(run.liveliestCase());
+}
+
+const SUMMARIES: Record<Estimator, string> = {
+  multitone: "homodyne gradient extraction, the default: one planned tone per control, every partial derivative from one lock-in window per case",
+  published: "the HGE paper's configuration (Boon et al.): tones 25/45/65/95/115 Hz, magnitude demodulation with a ±90° sign; five controls only",
+  sequential: "central differences, one control at a time (+a then −a), by the module",
+  spsa: "simultaneous perturbation (Spall): a random ±c vector then its negation, Spall's gains, by the module",
+  random: "random ±a codes per control per chip (multiplexed gradient descent's CDMA), by the module",
+  walsh: "Walsh–Hadamard codes, one row per control (multiplexed gradient descent), by the module",
+};
+
+/** One registry entry per estimator, the default first. */
+export const MODULE_METHODS: Method[] = (["multitone", "published", "sequential", "spsa", "random", "walsh"] as const).map((estimator) => ({
+  name: estimator,
+  summary: SUMMARIES[estimator],
+  needs: [],
+  tasks: ["cases"],
+  requires: "",
+  train: (device, task, budget, context) => runModule(estimator, device, task, budget, context),
+}));

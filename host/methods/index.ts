@@ -1,0 +1,33 @@
+// The registry of training methods: the CLI (`hge methods`, `hge train --method`), the bench
+// and the tests all iterate this list. A new method is one file and one line here.
+import type { Device } from "../devices/device.ts";
+import type { AnyTask } from "../tasks/task.ts";
+import type { Method } from "./method.ts";
+import { MODULE_METHODS } from "./module.ts";
+
+export const METHODS: readonly Method[] = [
+  ...MODULE_METHODS,
+];
+
+export const METHOD_NAMES = METHODS.map((method) => method.name);
+
+/** The method called `name`, or undefined. */
+export function findMethod(name: string): Method | undefined {
+  return METHODS.find((method) => method.name === name);
+}
+
+/** Why `method` cannot train `task` on `device` (one line naming what is missing), or
+ *  undefined when it can. */
+export function refusal(method: Method, device: Device, task: AnyTask): string | undefined {
+  const missing = method.needs.filter((capability) => !device.capabilities.includes(capability));
+  if (missing.length) {
+    const offering = METHODS.filter((m) => m.needs.every((c) => device.capabilities.includes(c)) && m.tasks.includes(task.kind)).map((m) => m.name);
+    return `method ${method.name} needs a device with ${missing.join(", ")}; ${device.name} offers ${device.capabilities.length ? device.capabilities.join(", ") : "output only"} (methods that run on it: ${offering.join(", ")})`;
+  }
+  if (!method.tasks.includes(task.kind)) {
+    const taking = METHODS.filter((m) => m.tasks.includes(task.kind)).map((m) => m.name);
+    const what = task.kind === "dataset" ? "a labelled data set" : "input cases";
+    return `method ${method.name} cannot train ${task.name} (${what}); methods that can: ${taking.join(", ")}`;
+  }
+  return undefined;
+}

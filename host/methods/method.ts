@@ -1,0 +1,109 @@
+// What a training method is: anything that trains a device on a task within a device-time
+// budget and returns one Result. The module's estimators are methods (host/methods/module.ts);
+// so are the peers that are not configurations of the module (pat, coupled, ep, analytic,
+// phyll). A method declares what it needs of a device and of a task; the registry
+// (host/methods/index.ts) refuses a pairing that lacks it, naming what is missing.
+import type { Capability, Device } from "../devices/device.ts";
+import type { AnyTask } from "../tasks/task.ts";
+import type { ModuleDetails } from "../train.ts";
+
+/** How much a run may spend. Device time counts every second the physical device is driven
+ *  (settling, calibration, data collection for a model, every equilibrium). */
+export interface Budget {
+  deviceSeconds: number;
+  /** Updates of the controls; undefined = only the device-time budget stops the run. */
+  maxIterations?: number;
+}
+
+/** Reported after every update. `criterion` is what decides success, named by criterionName. */
+export interface Progress {
+  iteration: number;
+  deviceSeconds: number;
+  budget: Budget;
+  loss: number;
+  criterion: number;
+  criterionName: CriterionName;
+  solved: boolean;
+  /** 1 for the first start, 2 after the first restart, ... */
+  attempt: number;
+}
+
+/** margin: class gap over the output span (gates, sphere); "RMS error": regression, in the
+ *  output unit (lower is better); accuracy: held-out share correct (data sets). */
+export type CriterionName = "margin" | "RMS error" | "accuracy";
+
+/** Everything a run gets besides device, task and budget. */
+export interface RunContext {
+  seed: number;
+  progress?: (progress: Progress) => void;
+  /** Aborted on Ctrl-C: the method stops at its next update and returns what it has, with
+   *  stopped = "interrupted". */
+  signal?: AbortSignal;
+  /** Method-specific settings by name (from the CLI's flags); a method ignores what it does
+   *  not use and says which in Result.settings. */
+  options?: Record<string, unknown>;
+}
+
+export interface Method {
+  /** As `hge train --method` takes it. */
+  readonly name: string;
+  /** One line for `hge methods`: what it is. */
+  readonly summary: string;
+  /** What the device must offer (beyond output(voltages)). */
+  readonly needs: readonly Capability[];
+  /** Which tasks it trains: "cases" (at most 16 input cases, one output: gates, sphere,
+   *  regression) and/or "dataset" (a labelled data set with a held-out split: iris). */
+  readonly tasks: ReadonlyArray<AnyTask["kind"]>;
+  /** What it needs that homodyne gradient extraction does not (a model, local circuits at
+   *  every edge, digital layers), for `hge methods` and the bench; "" for none. */
+  readonly requires: string;
+  train(device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result>;
+}
+
+export type StopReason = "solved" | "budget" | "iterations" | "fault" | "interrupted" | "link";
+
+/** One shape for every method and every place it ran. Histories have one entry per update
+ *  (the start first for weights). */
+export interface Result {
+  method: string;
+  device: string;
+  task: string;
+  seed: number;
+  /** "node", or the board the controller ran on. */
+  ranOn: string;
+  solved: boolean;
+  stopped: StopReason;
+  iterations: number;
+  deviceSeconds: number;
+  wallSeconds: number;
+  lossName: string;
+  criterionName: CriterionName;
+  /** The last value of the criterion. */
+  criterion: number;
+  outputUnit: string;
+  history: {
+    deviceSeconds: number[];
+    loss: number[];
+    criterion: number[];
+    /** Control voltages: the start, then after each update. */
+    weights: number[][];
+    /** The gradient the update used, where the method has one (∂L/∂control). */
+    gradient?: number[][];
+    /** Case outputs before each update (case tasks). */
+    caseOutputs?: number[][];
+  };
+  finalWeights: number[];
+  controlRangeV: Array<[number, number]>;
+  /** Case tasks: the last outputs, the targets and each case's input voltages. */
+  caseOutputs: number[];
+  targets: number[];
+  caseInputsV: number[][];
+  /** Where each start began (restarts). */
+  attempts: Array<{ startIteration: number; initialV: number[] }>;
+  /** Method counters (windows, equilibria, twin fits, ...). */
+  counters: Record<string, number>;
+  /** The settings the method ran with, by name (for the report and run.json). */
+  settings: Record<string, unknown>;
+  /** Runs of the hge module only: its configuration, chain, noise, tones and one window. */
+  module?: ModuleDetails;
+}
