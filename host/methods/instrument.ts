@@ -1,0 +1,77 @@
+// How the peer methods (pat, coupled, ep, analytic, phyll) measure a device: hold the
+// electrodes at given voltages, wait SettleSamples, read WindowSamples samples through the
+// same chain as the module's runs (DAC quantisation, additive noise in the device's unit,
+// ADC quantisation and saturation: train.ts defaultChain and defaultNoise) and return the
+// mean. Every measure() counts settle + window samples of device time. Quantities read in
+// the same window on other channels (node voltages, edge drops) cost no extra time but get
+// their own noise. The chain's low-pass has settled after SettleSamples (50 samples at a
+// 1 kHz corner and 5 kHz: e^−63), so a held value is read as itself plus noise.
+import type { Device } from "../devices/device.ts";
+import { quantise } from "../cosim.ts";
+import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions } from "../train.ts";
+import type { NoiseSource } from "../noise.ts";
+
+export interface InstrumentSettings {
+  windowSamples?: number;
+  settleSamples?: number;
+  chain?: Partial<ChainOptions>;
+  noise?: Partial<NoiseOptions>;
+}
+
+export class Instrument {
+  readonly chain: ChainOptions;
+  readonly noise: NoiseOptions;
+  readonly windowSamples: number;
+  readonly settleSamples: number;
+  /** Samples the device has been driven for. */
+  samples = 0;
+  /** measure() calls. */
+  measurements = 0;
+  private readonly channels: Array<NoiseSource | undefined> = [];
+  private readonly held: Float64Array;
+
+  constructor(readonly device: Device, readonly seed: number, settings: InstrumentSettings = {}) {
+    this.chain = { ...defaultChain(device), ...settings.chain };
+    this.noise = { ...defaultNoise(device), ...settings.noise };
+    this.windowSamples = settings.windowSamples ?? DEFAULTS.windowSamples;
+    this.settleSamples = settings.settleSamples ?? DEFAULTS.settleSamples;
+    this.held = new Float64Array(device.electrodeCount);
+  }
+
+  get deviceSeconds(): number {
+    return this.samples / this.chain.sampleRateHz;
+  }
+
+  /** The device's output at `voltages` (controls, then inputs), read through the chain:
+   *  one settle + window of device time. */
+  measure(voltages: ArrayLike<number>): number {
+    const [low, high] = this.chain.dacRangeV;
+    for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits);
+    this.samples += this.settleSamples + this.windowSamples;
+    this.measurements++;
+    return this.read(0, this.device.output(this.held));
+  }
+
+  /** The voltages last written, as the DAC produced them (what the device saw). */
+  heldVoltages(): Float64Array {
+    return this.held;
+  }
+
+  /** Other quantities (same unit as the output) read during the window just measured, one
+   *  channel each: no extra device time. */
+  readChannels(values: ArrayLike<number>): number[] {
+    return Array.from(values, (value, i) => this.read(i + 1, value));
+  }
+
+  /** Mean of one window of readings of a held value on channel `channel`. */
+  private read(channel: number, value: number): number {
+    const noise = (this.channels[channel] ??= buildNoise(this.noise, this.chain.sampleRateHz, this.seed * 65537 + channel) ?? undefined);
+    const { adcFullScaleV: fullScale, transimpedancePerV: perV, adcBits } = this.chain;
+    let sum = 0;
+    for (let n = 0; n < this.windowSamples; n++) {
+      const y = value + (noise ? noise.next() : 0);
+      sum += quantise(y / perV, -fullScale, fullScale, adcBits) * perV;
+    }
+    return sum / this.windowSamples;
+  }
+}
