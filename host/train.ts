@@ -9,6 +9,7 @@ import { Controller, ControllerError, type ControllerConfig, type ControllerStat
 import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
+import { TrainConfigError } from "./errors.ts";
 import type { CriterionName, Progress, Result, StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
@@ -99,13 +100,6 @@ export interface ModuleDetails {
   status: ControllerStatus;
 }
 
-/** A configuration the host refuses before the controller sees it; `option` names it. */
-export class TrainConfigError extends Error {
-  constructor(readonly option: string, message: string) {
-    super(message);
-    this.name = "TrainConfigError";
-  }
-}
 
 export const DEFAULTS = {
   seed: 1,
@@ -564,4 +558,4 @@ export function trainTask(options: TrainOptions, onProgress?: (progress: Progres
   return run.finish(run.liveliestCase());
 }
 
-export { ControllerError };
+export { ControllerError, TrainConfigError };

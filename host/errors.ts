@@ -1,0 +1,17 @@
+// The errors a user's mistake raises, by the exit code the command gives them: a UsageError
+// (exit 2: a flag, a name or a combination the command does not take) and a TrainConfigError
+// (exit 3: a configuration the host or the controller refuses; `option` names it). Each
+// message is one line naming the problem and the valid choices.
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export class TrainConfigError extends Error {
+  constructor(readonly option: string, message: string) {
+    super(message);
+    this.name = "TrainConfigError";
+  }
+}
