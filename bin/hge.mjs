@@ -5,5 +5,5 @@ import { isMainThread } from "node:worker_threads";
 import { register } from "tsx/esm/api";
 
 register();
-const cli = await import("../host/cli.ts");
+const cli = await import("./cli.ts");
 if (isMainThread) await cli.main(process.argv.slice(2));

@@ -5,7 +5,7 @@
 import type { Device } from "./devices/device.ts";
 import type { Task } from "./tasks/task.ts";
 import { gateMargin } from "./tasks/gates.ts";
-import { Controller, ControllerError, type ControllerConfig, type ControllerStatus, type OptimiserName } from "./controller.ts";
+import { Controller, ControllerError, type ControllerConfig, type ControllerStatus, type LossName, type OptimiserName } from "./controller.ts";
 import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
@@ -71,6 +71,11 @@ export interface TrainOptions {
   /** Random starts only: abandon an attempt whose margin has not improved for this many
    *  iterations and start again from a new seeded point (0 = never). */
   patience?: number;
+  /** The loss; default the task's. */
+  loss?: LossName;
+  /** A checkpoint to continue from (Controller.save()): weights, optimiser moments and the
+   *  fitted lag; the run then skips calibration. */
+  checkpoint?: Uint8Array;
   /** Stop once this much device time has run (the method's budget); undefined = no limit. */
   maxDeviceSeconds?: number;
   /** The registry name of the estimator (for the Result); default "multitone". */
@@ -98,6 +103,8 @@ export interface ModuleDetails {
   oneWindow: { case: number; sampleRateHz: number; readings: number[] };
   /** The controller's status at the end, counters summed over every start. */
   status: ControllerStatus;
+  /** The checkpoint at the end (Controller.save(), base64): `--resume` continues from it. */
+  checkpoint?: string;
 }
 
 
@@ -124,6 +131,8 @@ export const DEFAULTS = {
   /** Two epochs fit the chain's lag (delay and corner) before the first update. */
   calibrationWindows: 2,
   maxIterations: 500,
+  /** Device-seconds a run may spend before it stops unsolved. */
+  budgetSeconds: 300,
   /** Solved on three epochs in a row: the controls keep moving, so one epoch is not proof. */
   solvedEpochs: 3,
   /** Restart after 50 iterations without a 1% gain in margin (corrsig has local minima). */
@@ -277,13 +286,13 @@ export function planRun(options: TrainOptions): {
     })),
     inputs: device.inputRangeV.map(([minV, maxV]) => ({ minV, maxV })),
     cases: task.inputCases.map((inputsV, p) => ({ inputsV, target: task.targets[p] })),
-    loss: task.loss,
+    loss: options.loss ?? task.loss,
     marginScale: options.marginScale ?? defaultMarginScale(device),
     optimiser: options.optimiser ?? DEFAULTS.optimiser,
     learningRate: options.learningRate ?? DEFAULTS.learningRate,
     beta1: options.beta1 ?? DEFAULTS.beta1,
     beta2: options.beta2 ?? DEFAULTS.beta2,
-    calibrationWindows: options.calibrationWindows ?? DEFAULTS.calibrationWindows,
+    calibrationWindows: options.checkpoint ? 0 : (options.calibrationWindows ?? DEFAULTS.calibrationWindows),
     // Without calibration the controller trusts the chain model it is told.
     lag: { delaySamples: chain.delaySamples, cornerHz: chain.cornerHz },
     reading: limits,
@@ -321,7 +330,7 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
 
 /** What training needs of a controller: the Node wrapper, or a board behind a serial link
  *  (boards/link.ts BoardController), which mirrors these methods. */
-export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports">;
+export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports"> & Partial<Pick<Controller, "save" | "load" | "jacobianRow">>;
 
 /**
  * The closed loop of one training run, one sample per step(), for any controller. Configuring
@@ -375,6 +384,10 @@ export class TrainingRun {
       controller.configure(planned.controller);
     }
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
+    if (options.checkpoint) {
+      if (!controller.load) throw new TrainConfigError("resume", "this controller cannot take a checkpoint (a board takes one over its link only at start-up)");
+      controller.load(options.checkpoint);
+    }
     this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)));
     const window = this.config.windowSamples;
     const cases = this.config.cases.length;
@@ -478,7 +491,7 @@ export class TrainingRun {
     if (!outputs || !gradient) return 0;
     let best = 0;
     let bestNorm = -1;
-    const jacobian = (this.controller as Partial<Controller>).jacobianRow;
+    const jacobian = this.controller.jacobianRow;
     for (let p = 0; p < outputs.length; p++) {
       const norm = jacobian ? jacobian.call(this.controller, p).reduce((sum, g) => sum + g * g, 0) : 0;
       if (norm > bestNorm) {
@@ -537,6 +550,7 @@ export class TrainingRun {
         toneHits: Array.from(controller.toneHits()),
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
         status,
+        ...(controller.save ? { checkpoint: Buffer.from(controller.save()).toString("base64") } : {}),
       },
     };
   }

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,7 +39,7 @@ test("an unknown device exits 2 and lists the devices", () => {
 });
 
 test("an unknown task exits 2 and lists the tasks", () => {
-  refusal(["train", "--task", "nandor"], USAGE, /'nandor'/, /and, or, nand, nor, xor, xnor, sphere, regression/);
+  refusal(["train", "--task", "nandor"], USAGE, /'nandor'/, /and, or, nand, nor, xor, xnor, sphere, regression, iris/);
 });
 
 test("an unknown command or option exits 2", () => {
@@ -67,31 +67,61 @@ test("explicit tones off the window's bins exit 3 and name a window that fits", 
   refusal(["train", "--tones", "25,45,65,95,115", "--window", "500"], REFUSED, /tone 25 Hz/, /multiple of 1000 samples/);
 });
 
-test("a task the device cannot take exits 2 and names the devices that can", () => {
-  refusal(["train", "--task", "sphere"], USAGE, /3 data inputs/, /--device analytic or resistor/);
+test("a method that cannot train the task or lacks a device capability exits 3 and names what is missing", () => {
+  refusal(["train", "--method", "multitone", "--task", "iris"], REFUSED, /cannot train iris/, /methods that can: .*pat/);
+  refusal(["train", "--method", "published", "--task", "sphere"], REFUSED, /published preset drives 5 controls; this device has 4/);
   refusal(["train", "--tones", "25,45"], USAGE, /5 controls/);
+});
+
+test("an unknown method exits 2 and lists the methods", () => {
+  refusal(["train", "--method", "backprop"], USAGE, /'backprop'/, /multitone, published, sequential, spsa, random, walsh/);
+});
+
+/** Like refusal(), with the --out given here. */
+function refusedOut(out: string, ...patterns: RegExp[]): void {
+  const started = performance.now();
+  const { status, stdout, stderr } = hge("train", "--task", "and", "--no-progress", "--out", out);
+  assert.equal(status, USAGE, `exit ${status}, stderr: ${stderr}`);
+  assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+  assert.equal(stdout, "");
+  for (const pattern of patterns) assert.match(stderr, pattern);
+  assert.ok(performance.now() - started < 20_000, "refused at once, before training");
+}
+
+test("an --out that cannot be written is refused before training, with exit 2", () => {
+  const file = join(scratch, "a-file");
+  writeFileSync(file, "");
+  refusedOut(join(file, "report"), /--out .* is not writable \(ENOTDIR\)/);
+});
+
+test("an --out under /proc is refused at once, not hung on", () => {
+  refusedOut("/proc/hge-report", /kernel filesystem/);
 });
 
 test("a run writes run.json with the documented fields and a report with SVG plots", () => {
   const out = join(scratch, "and");
   const { status, stdout, stderr } = hge("train", "--device", "analytic", "--task", "and", "--seed", "3", "--out", out, "--no-progress");
   assert.equal(status, 0, stderr);
-  assert.match(stdout, /^AND on analytic.*: solved in \d+ iterations/);
+  assert.match(stdout, /^AND on analytic.* by multitone: solved in \d+ iterations/);
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
-  for (const field of ["format", "command", "device", "task", "seed", "solved", "iterations", "deviceSeconds", "margin", "targets", "caseOutputs", "finalWeights", "toneBins", "toneHz", "toneHits", "counters", "config", "lossHistory", "weightsHistory", "caseOutputsHistory", "oneWindow"]) {
+  for (const field of ["format", "command", "method", "device", "task", "seed", "ranOn", "solved", "stopped", "iterations", "deviceSeconds", "criterion", "criterionName", "targets", "caseOutputs", "finalWeights", "counters", "history", "settings", "module"]) {
     assert.ok(field in run, `run.json lacks ${field}`);
   }
-  assert.equal(run.format, "hge-run/1");
+  assert.equal(run.format, "hge-run/2");
   assert.equal(run.seed, 3);
   assert.equal(run.solved, true);
-  assert.equal(run.lossHistory.length, run.iterations);
-  assert.equal(run.weightsHistory.length, run.iterations + 1);
-  assert.equal(run.weightsHistory[0].length, 5);
+  assert.equal(run.ranOn, "node");
+  assert.equal(run.criterionName, "margin");
+  assert.equal(run.history.loss.length, run.iterations);
+  assert.equal(run.history.deviceSeconds.length, run.iterations);
+  assert.equal(run.history.gradient.length, run.iterations);
+  assert.equal(run.history.weights.length, run.iterations + 1);
+  assert.equal(run.history.weights[0].length, 5);
   for (const counter of ["samples", "windows", "discardedWindows", "updates", "epochs", "skippedUpdates"]) assert.equal(typeof run.counters[counter], "number");
-  for (const key of ["controller", "chain", "noise"]) assert.ok(key in run.config, `config lacks ${key}`);
-  assert.equal(run.config.noise.pinkPsdAt1kHz, 1e-5); // the paper's 1/f level is the default
+  for (const key of ["controller", "chain", "noise", "toneBins", "toneHz", "toneHits", "oneWindow", "checkpoint"]) assert.ok(key in run.module, `module lacks ${key}`);
+  assert.equal(run.module.noise.pinkPsdAt1kHz, 1e-5); // the paper's 1/f level is the default
   const html = readFileSync(join(out, "report.html"), "utf8");
-  assert.equal(html.match(/<svg/g)?.length, 5); // loss, outputs, outputs per iteration, controls, spectrum
+  assert.equal(html.match(/<svg/g)?.length, 7); // loss, margin, outputs, outputs per iteration, controls, gradient norm, spectrum
 });
 
 test("a run that does not solve its task exits 1", () => {

@@ -11,7 +11,7 @@ import * as L from "../assembly/layout.ts";
 import { cosine } from "./fixtures.ts";
 
 /** A device that reports its first electrode's voltage, to watch what the DAC delivers. */
-const probe = { name: "probe", electrodeCount: 1, controlCount: 1, inputCount: 0, controlRangeV: [[-1, 1]] as Array<[number, number]>, inputRangeV: [], outputUnit: "V", output: (v: Float64Array) => v[0] };
+const probe = { name: "probe", electrodeCount: 1, controlCount: 1, inputCount: 0, controlRangeV: [[-1, 1]] as Array<[number, number]>, inputRangeV: [], outputUnit: "V", capabilities: [], output: (v: Float64Array) => v[0] };
 
 test("a DAC updating at a quarter of the sample rate holds each value for exactly 4 samples", () => {
   const controller = new Controller();

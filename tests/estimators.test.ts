@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { PolynomialDevice } from "../host/bench/devices.ts";
 import { probeBase, probeRow, methodConfig } from "../host/bench/fidelity.ts";
 import { relativeError } from "../host/metrics.ts";
-import { multitone, publishedHge, SCALABLE_METHODS, PUBLISHED } from "../host/bench/presets.ts";
+import { multitone, publishedHge, SCALABLE_ESTIMATORS, PUBLISHED } from "../host/methods/module.ts";
 import { NoiseChain, PinkNoise, WhiteNoise } from "../host/noise.ts";
 import type { ChainModel } from "../host/cosim.ts";
 
@@ -20,7 +20,7 @@ const linear = new PolynomialDevice(GRADIENT, CENTER, 0.1);
 const white = (seed: number): ChainModel => ({ sampleRateHz: RATE_HZ, noise: new WhiteNoise(SIGMA, seed) });
 
 /** Mean and standard deviation per control of the estimates over seeds 1..n (code seeds too). */
-function estimates(method: (typeof SCALABLE_METHODS)[number], windowSamples: number, seeds: number) {
+function estimates(method: (typeof SCALABLE_ESTIMATORS)[number], windowSamples: number, seeds: number) {
   const n = GRADIENT.length;
   const sum = new Float64Array(n);
   const squares = new Float64Array(n);
@@ -40,7 +40,7 @@ function estimates(method: (typeof SCALABLE_METHODS)[number], windowSamples: num
 }
 
 describe("on a linear device with white noise", () => {
-  for (const method of SCALABLE_METHODS) {
+  for (const method of SCALABLE_ESTIMATORS) {
     test(`${method} is unbiased: every control's mean over 120 seeds is within 4 standard errors (sd/√120, measured) of the gradient`, () => {
       const seeds = 120;
       const { mean, sd } = estimates(method, 1024, seeds);

@@ -14,13 +14,13 @@ const analytic = new AnalyticDevice();
 
 test("XOR, the hardest gate, is trained on the default dopant network from seed 1 with a 5% margin", () => {
   const run = trainTask({ device: dnpu, task: gateTask("XOR", dnpu.inputRangeV), seed: 1 });
-  assert.equal(run.solved, true, `not solved: margin ${run.margin}`);
+  assert.equal(run.solved, true, `not solved: margin ${run.criterion}`);
   assert.equal(run.stopped, "solved");
   // gateTask's default success criterion: a class gap of at least 5% of the output span.
-  assert.ok(run.margin >= 0.05, `margin ${run.margin}`);
+  assert.ok(run.criterion >= 0.05, `margin ${run.criterion}`);
   assert.ok(run.iterations < DEFAULTS.maxIterations);
   // Every control stayed inside its safe range (as the controller's f32) on every iteration.
-  for (const weights of run.weightsHistory) {
+  for (const weights of run.history.weights) {
     weights.forEach((v, k) => assert.ok(v >= Math.fround(dnpu.controlRangeV[k][0]) && v <= Math.fround(dnpu.controlRangeV[k][1]), `control ${k} at ${v} V`));
   }
 });
@@ -36,10 +36,10 @@ test("the same seed gives bit-identical histories; another seed does not", () =>
   const first = trainTask({ ...options, seed: 7 });
   const again = trainTask({ ...options, seed: 7 });
   const other = trainTask({ ...options, seed: 8 });
-  assert.deepEqual(again.lossHistory, first.lossHistory);
-  assert.deepEqual(again.weightsHistory, first.weightsHistory);
-  assert.deepEqual(again.oneWindow.readings, first.oneWindow.readings);
-  assert.notDeepEqual(other.weightsHistory, first.weightsHistory);
+  assert.deepEqual(again.history.loss, first.history.loss);
+  assert.deepEqual(again.history.weights, first.history.weights);
+  assert.deepEqual(again.module!.oneWindow.readings, first.module!.oneWindow.readings);
+  assert.notDeepEqual(other.history.weights, first.history.weights);
 });
 
 test("device time is samples / sample rate, the two calibration epochs included: 7 × 4 × 550 / 5000 = 3.08 s", () => {
@@ -48,24 +48,24 @@ test("device time is samples / sample rate, the two calibration epochs included:
   assert.equal(run.iterations, 5);
   assert.equal(run.counters.samples, 7 * 4 * 550);
   assert.equal(run.deviceSeconds, 3.08);
-  assert.equal(run.lossHistory.length, 5);
-  assert.equal(run.weightsHistory.length, 6); // the start, then one per update
-  assert.equal(run.caseOutputsHistory.length, 5);
+  assert.equal(run.history.loss.length, 5);
+  assert.equal(run.history.weights.length, 6); // the start, then one per update
+  assert.equal(run.history.caseOutputs!.length, 5);
 });
 
 test("the recorded window is one lock-in window whose largest spectral line is a tone", () => {
   const run = trainTask({ device: dnpu, task: gateTask("OR", dnpu.inputRangeV), seed: 2, maxIterations: 3, solvedEpochs: 0 });
-  assert.equal(run.oneWindow.readings.length, run.config.controller.windowSamples);
-  const spectrum = amplitudeSpectrum(run.oneWindow.readings);
+  assert.equal(run.module!.oneWindow.readings.length, run.module!.controller.windowSamples);
+  const spectrum = amplitudeSpectrum(run.module!.oneWindow.readings);
   let largest = 1;
   for (let m = 2; m < spectrum.length; m++) if (spectrum[m] > spectrum[largest]) largest = m;
-  assert.ok(run.toneBins.includes(largest), `largest line at bin ${largest}, tones ${run.toneBins}`);
+  assert.ok(run.module!.toneBins.includes(largest), `largest line at bin ${largest}, tones ${run.module!.toneBins}`);
 });
 
 test("the planned tones are bin-exact: f = bin × fs / window, with no intermodulation hits", () => {
   const run = trainTask({ device: analytic, task: gateTask("AND", analytic.inputRangeV), seed: 1, maxIterations: 1, solvedEpochs: 0 });
-  assert.deepEqual(run.toneHz, run.toneBins.map((m) => (m * 5000) / 500));
-  assert.deepEqual(run.toneHits, [0, 0, 0, 0, 0]);
+  assert.deepEqual(run.module!.toneHz, run.module!.toneBins.map((m) => (m * 5000) / 500));
+  assert.deepEqual(run.module!.toneHits, [0, 0, 0, 0, 0]);
 });
 
 test("explicit tones off the window's bins are refused, naming the tone and a window that fits", () => {
@@ -80,17 +80,17 @@ test("explicit tones off the window's bins are refused, naming the tone and a wi
 
 test("the paper's explicit tones train, and their intermodulation hits are reported", () => {
   const run = trainTask({ device: dnpu, task: gateTask("AND", dnpu.inputRangeV), seed: 1, tones: { explicitHz: [25, 45, 65, 95, 115] }, maxIterations: 2, solvedEpochs: 0 });
-  assert.equal(run.config.controller.windowSamples, 1000);
+  assert.equal(run.module!.controller.windowSamples, 1000);
   // 2·25 + 45 = 95 and 2·45 + 25 = 115 (DOMAIN.md): at least those two tones are hit.
-  assert.ok(run.toneHits[3] !== 0 && run.toneHits[4] !== 0, `hits ${run.toneHits}`);
+  assert.ok(run.module!.toneHits[3] !== 0 && run.module!.toneHits[4] !== 0, `hits ${run.module!.toneHits}`);
 });
 
 test("eight controls, whose planned tones do not fit 500 samples, get the shortest window that plans", () => {
   const resistor = new ResistorNetwork();
   const run = trainTask({ device: resistor, task: gateTask("AND", resistor.inputRangeV), seed: 1, maxIterations: 1, solvedEpochs: 0 });
-  const window = run.config.controller.windowSamples;
+  const window = run.module!.controller.windowSamples;
   assert.ok(window > DEFAULTS.windowSamples && window % 50 === 0, `window ${window}`);
-  assert.equal(new Set(run.toneBins).size, 8);
+  assert.equal(new Set(run.module!.toneBins).size, 8);
 });
 
 test("a stuck attempt restarts from a new seeded start; iterations count every attempt", () => {

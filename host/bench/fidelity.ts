@@ -15,8 +15,8 @@ import * as L from "../../assembly/layout.ts";
 import { PolynomialDevice, RecordingDevice, ReplayDevice } from "./devices.ts";
 import {
   codePeriod, multitone, normalisedAmplitude, randomCodes, sequential, spsa, walsh,
-  type Method, type PerturbationOptions,
-} from "./presets.ts";
+  type Estimator, type PerturbationOptions,
+} from "../methods/module.ts";
 
 export const SAMPLE_RATE_HZ = 5000;
 /** Tone peak amplitude on the resistor network's gates, volts (about 2% of the ±1 V range). */
@@ -68,7 +68,7 @@ export function probeBase(device: Device, operatingV: ArrayLike<number>): Contro
 }
 
 export interface MethodWindow {
-  method: Method;
+  method: Estimator;
   /** Device samples the estimate may use (settle 0: the whole budget is window). */
   budgetSamples: number;
   amplitudeV: number;
@@ -127,7 +127,7 @@ export function scenarioChain(scenario: Scenario, seed: number): ChainModel {
 export interface FidelityJob {
   kind: "fidelity";
   controls: number;
-  method: Method;
+  method: Estimator;
   budgetSamples: number;
   normalisation: Normalisation;
   scenarios: Scenario[];
@@ -187,7 +187,7 @@ export function runFidelity(job: FidelityJob): FidelityResult {
 export interface LinearJob {
   kind: "linear";
   controls: number;
-  method: Method;
+  method: Estimator;
   windowSamples: number;
   seeds: number;
 }

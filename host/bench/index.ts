@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { GATE_NAMES } from "../tasks/gates.ts";
-import { SCALABLE_METHODS, METHODS, type Method } from "./presets.ts";
-import { runPool } from "./pool.ts";
+import { SCALABLE_ESTIMATORS, ESTIMATORS, type Estimator } from "../methods/module.ts";
+import { runPool } from "../pool.ts";
 import type { Job, JobResult } from "./jobs.ts";
 import {
   WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem,
@@ -86,7 +86,7 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
   for (const [controlsKey, f] of Object.entries(plan.fidelity)) {
     const controls = Number(controlsKey);
     const peers = plan.peers[controls];
-    for (const method of SCALABLE_METHODS) {
+    for (const method of SCALABLE_ESTIMATORS) {
       for (const budgetSamples of f.budgets) {
         const atPeers = sections.has("peers") && peers?.budgetSamples === budgetSamples;
         if (!sections.has("fidelity") && !atPeers) continue;
@@ -107,14 +107,14 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
   }
   if (sections.has("fidelity")) {
     for (const [controlsKey, l] of Object.entries(plan.linear)) {
-      for (const method of SCALABLE_METHODS) jobs.push({ kind: "linear", controls: Number(controlsKey), method, windowSamples: l.windowSamples, seeds: l.seeds } satisfies LinearJob);
+      for (const method of SCALABLE_ESTIMATORS) jobs.push({ kind: "linear", controls: Number(controlsKey), method, windowSamples: l.windowSamples, seeds: l.seeds } satisfies LinearJob);
     }
   }
   if (sections.has("training")) {
     for (const task of plan.gates) {
-      for (const method of METHODS) for (let seed = 1; seed <= plan.gateSeeds; seed++) jobs.push({ kind: "training", task, method, seed, capSeconds: plan.gateCapSeconds } satisfies TrainingJob);
+      for (const method of ESTIMATORS) for (let seed = 1; seed <= plan.gateSeeds; seed++) jobs.push({ kind: "training", task, method, seed, capSeconds: plan.gateCapSeconds } satisfies TrainingJob);
     }
-    for (const method of METHODS) {
+    for (const method of ESTIMATORS) {
       for (let seed = 1; seed <= plan.regressionSeeds; seed++) jobs.push({ kind: "training", task: "regression", method, seed, capSeconds: plan.regressionCapSeconds });
     }
   }
@@ -147,11 +147,11 @@ function censoredMedian(results: TrainingResult[]): number | null {
 export type Figures = Record<string, number | null>;
 
 export interface Series {
-  fidelity: Array<{ controls: number; method: Method; samples: number; deviceSeconds: number; relativeError: number; cosine: number; noiselessRelativeError: number }>;
+  fidelity: Array<{ controls: number; method: Estimator; samples: number; deviceSeconds: number; relativeError: number; cosine: number; noiselessRelativeError: number }>;
   bound: Array<{ controls: number; samples: number; deviceSeconds: number; relativeError: number }>;
-  linear: Array<{ controls: number; method: Method; varianceOverBound: number; worstBiasZ: number }>;
-  peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Method; relativeError: number; errorRatio: number }>;
-  training: Array<{ task: TrainingTask; method: Method; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
+  linear: Array<{ controls: number; method: Estimator; varianceOverBound: number; worstBiasZ: number }>;
+  peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Estimator; relativeError: number; errorRatio: number }>;
+  training: Array<{ task: TrainingTask; method: Estimator; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
   cost: CostFigures[];
 }
 
@@ -160,7 +160,7 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
   const figures: Figures = {};
   const series: Series = { fidelity: [], bound: [], linear: [], peers: [], training: [], cost: [] };
   const fidelity = results.filter((r): r is FidelityResult => r.job.kind === "fidelity");
-  const find = (controls: number, method: Method, budget: number, normalisation: Normalisation, scenario: Scenario) =>
+  const find = (controls: number, method: Estimator, budget: number, normalisation: Normalisation, scenario: Scenario) =>
     fidelity.find((r) => r.job.controls === controls && r.job.budgetSamples === budget && r.job.scenarios.includes(scenario) &&
       (r.job.method === method) && (r.job.normalisation === normalisation || (method === "multitone" && r.job.normalisation === "peak")));
 
@@ -173,7 +173,7 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
       const boundError = Math.sqrt((controls * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * budget)) / exactNorm;
       figures[`fidelity.n${controls}.T${budget}.boundRelativeError`] = boundError;
       series.bound.push({ controls, samples: budget, deviceSeconds: budget / SAMPLE_RATE_HZ, relativeError: boundError });
-      for (const method of SCALABLE_METHODS) {
+      for (const method of SCALABLE_ESTIMATORS) {
         const r = find(controls, method, budget, "peak", "white");
         if (!r) continue;
         const white = r.scenarios.white;
@@ -198,7 +198,7 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
       if (!reference) continue;
       const referenceError = rms(reference.scenarios[scenario].relativeError);
       for (const normalisation of NORMALISATIONS) {
-        for (const method of SCALABLE_METHODS) {
+        for (const method of SCALABLE_ESTIMATORS) {
           const r = find(controls, method, p.budgetSamples, normalisation, scenario);
           if (!r) continue;
           const error = rms(r.scenarios[scenario].relativeError);
@@ -216,7 +216,7 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
   for (const task of tasks) {
     const published = training.filter((r) => r.job.task === task && r.job.method === "published");
     const publishedMedian = published.length ? censoredMedian(published) : null;
-    for (const method of METHODS) {
+    for (const method of ESTIMATORS) {
       const runs = training.filter((r) => r.job.task === task && r.job.method === method);
       if (!runs.length) continue;
       const seconds = censoredMedian(runs);
@@ -247,7 +247,7 @@ function table(title: string, header: string[], rows: string[][]): string {
 
 export function formatTables(plan: Plan, figures: Figures, series: Series): string {
   const out: string[] = [];
-  const methods = [...SCALABLE_METHODS];
+  const methods = [...SCALABLE_ESTIMATORS];
   if (series.fidelity.length) {
     const rows: string[][] = [];
     for (const [controlsKey, f] of Object.entries(plan.fidelity)) {
@@ -282,14 +282,14 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
   }
   if (series.training.length) {
     const tasks = [...new Set(series.training.map((t) => t.task))];
-    const rows = tasks.map((task) => [task, ...METHODS.map((m) => {
+    const rows = tasks.map((task) => [task, ...ESTIMATORS.map((m) => {
       const t = series.training.find((x) => x.task === task && x.method === m);
       if (!t) return "—";
       const ratio = figures[`training.${task}.${m}.ratioToPublished`];
       const seconds = t.medianDeviceSeconds === null ? `>${t.capSeconds}` : t.medianDeviceSeconds.toFixed(1);
       return `${seconds} s ${t.solved}/${t.seeds}${m !== "published" && ratio !== null ? ` ×${formatNumber(ratio, 2)}` : ""}`;
     })]);
-    out.push(table("3. Training: median device-seconds to solve, solved/seeds, ×ratio to the published preset", ["task", ...METHODS], rows));
+    out.push(table("3. Training: median device-seconds to solve, solved/seeds, ×ratio to the published preset", ["task", ...ESTIMATORS], rows));
   }
   if (series.cost.length) {
     out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "build", "module", "TypeScript", "module/TS"],
@@ -361,7 +361,7 @@ async function main(): Promise<void> {
   let coreSeconds = 0;
   const sectionSeconds: Record<string, number> = {};
   let lastReport = 0;
-  const results = await runPool(jobs, {
+  const results = await runPool<Job, JobResult>(new URL("./jobs.ts", import.meta.url), jobs, {
     workers,
     cost: jobCost,
     onDone: (done, total, result) => {

@@ -1,12 +1,12 @@
 // The benchmark's units of work: plain data in, plain data out, so that they run the same
-// in the main thread or in a worker (pool.ts).
+// in the main thread or in a worker (host/pool.ts).
 import { runFidelity, runLinear, type FidelityJob, type FidelityResult, type LinearJob, type LinearResult } from "./fidelity.ts";
 import { runTraining, type TrainingJob, type TrainingResult } from "./training.ts";
 
 export type Job = FidelityJob | LinearJob | TrainingJob;
 export type JobResult = FidelityResult | LinearResult | TrainingResult;
 
-export function runJob(job: Job): JobResult {
+export async function runJob(job: Job): Promise<JobResult> {
   switch (job.kind) {
     case "fidelity":
       return runFidelity(job);

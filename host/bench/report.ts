@@ -7,33 +7,33 @@ import { dirname } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { renderSvg } from "../report/plots.ts";
 import { escapeHtml } from "../report/html.ts";
-import { METHOD_LABELS, METHODS, type Method } from "./presets.ts";
+import { ESTIMATOR_LABELS, ESTIMATORS, type Estimator } from "../methods/module.ts";
 import { GATE_NAMES } from "../tasks/gates.ts";
 import type { Figures, Series } from "./index.ts";
 
 const WIDTH = 420;
 const HEIGHT = 240;
 const base = { config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } } } as const;
-const COLOURS: Record<Method, string> = {
+const COLOURS: Record<Estimator, string> = {
   published: "#888888", multitone: "#e45756", sequential: "#4c78a8", spsa: "#f58518", random: "#54a24b", walsh: "#b279a2",
 };
 /** Colour by method, the same colour for a method on every chart, only the methods shown in the legend. */
-function methodColour(methods: Iterable<Method>) {
-  const shown = METHODS.filter((m) => [...methods].includes(m));
+function methodColour(methods: Iterable<Estimator>) {
+  const shown = ESTIMATORS.filter((m) => [...methods].includes(m));
   return {
     field: "method",
     type: "nominal",
     title: null,
-    sort: shown.map((m) => METHOD_LABELS[m]),
-    scale: { domain: shown.map((m) => METHOD_LABELS[m]), range: shown.map((m) => COLOURS[m]) },
+    sort: shown.map((m) => ESTIMATOR_LABELS[m]),
+    scale: { domain: shown.map((m) => ESTIMATOR_LABELS[m]), range: shown.map((m) => COLOURS[m]) },
     legend: { labelLimit: 320 },
   } as const;
 }
-const methodOrder = METHODS.map((m) => METHOD_LABELS[m]);
+const methodOrder = ESTIMATORS.map((m) => ESTIMATOR_LABELS[m]);
 const TASK_ORDER = [...GATE_NAMES, "regression"];
 
 function errorVersusTime(series: Series, controls: number): TopLevelSpec {
-  const points = series.fidelity.filter((f) => f.controls === controls).map((f) => ({ ...f, method: METHOD_LABELS[f.method] }));
+  const points = series.fidelity.filter((f) => f.controls === controls).map((f) => ({ ...f, method: ESTIMATOR_LABELS[f.method] }));
   const bound = series.bound.filter((b) => b.controls === controls).map((b) => ({ ...b, label: "Cramér–Rao bound (tones)" }));
   return {
     ...base,
@@ -69,7 +69,7 @@ function errorVersusTime(series: Series, controls: number): TopLevelSpec {
 }
 
 function varianceOverBound(series: Series): TopLevelSpec {
-  const values = series.linear.map((l) => ({ ...l, method: METHOD_LABELS[l.method], controlsLabel: `${l.controls} controls` }));
+  const values = series.linear.map((l) => ({ ...l, method: ESTIMATOR_LABELS[l.method], controlsLabel: `${l.controls} controls` }));
   const controlsOrder = [...new Set(series.linear.map((l) => l.controls))].sort((a, b) => a - b).map((n) => `${n} controls`);
   return {
     ...base,
@@ -103,7 +103,7 @@ function varianceOverBound(series: Series): TopLevelSpec {
 function peers(series: Series, controls: number): TopLevelSpec {
   const values = series.peers
     .filter((p) => p.controls === controls && p.method !== "multitone")
-    .map((p) => ({ ...p, method: METHOD_LABELS[p.method], panel: `${p.normalisation === "peak" ? "equal peak" : "equal RMS"}` }));
+    .map((p) => ({ ...p, method: ESTIMATOR_LABELS[p.method], panel: `${p.normalisation === "peak" ? "equal peak" : "equal RMS"}` }));
   return {
     ...base,
     title: `Same time, same noise (${controls} controls, ${(values[0]?.budgetSamples ?? 0) / 5000} s): peer error / multi-tone error`,
@@ -132,7 +132,7 @@ function peers(series: Series, controls: number): TopLevelSpec {
 function timeToSolve(series: Series): TopLevelSpec {
   const values = series.training.map((t) => ({
     task: t.task,
-    method: METHOD_LABELS[t.method],
+    method: ESTIMATOR_LABELS[t.method],
     seconds: t.medianDeviceSeconds ?? t.capSeconds,
     censored: t.medianDeviceSeconds === null ? "median not reached (bar at the cap)" : "median",
     label: `${t.solved}/${t.seeds}`,
@@ -232,7 +232,7 @@ corner and 2 samples of delay (tones told the chain, codes sent as 8-sample chip
   if (series.training.length) sections.push(`<h2>3. Time to solve</h2><div class="plots">${await plot(timeToSolve(series))}</div>`);
   if (series.cost.length) sections.push(`<h2>4. Controller cost</h2><div class="plots">${await plot(cost(series))}</div>`);
   const body = `<h1>hge bench (${escapeHtml(page.mode)})</h1>
-<p>Every estimator is a configuration of the one controller module (host/bench/presets.ts). Figures are in build/bench.json under
+<p>Every estimator is a configuration of the one controller module (host/methods/module.ts). Figures are in build/bench.json under
 the names listed in the project README. Wall time ${page.wallSeconds.toFixed(0)} s.</p>
 ${sections.join("\n")}
 <h2>Tables</h2><pre>${escapeHtml(page.tables)}</pre>`;

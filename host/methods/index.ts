@@ -27,7 +27,7 @@ export function refusal(method: Method, device: Device, task: AnyTask): string |
   if (!method.tasks.includes(task.kind)) {
     const taking = METHODS.filter((m) => m.tasks.includes(task.kind)).map((m) => m.name);
     const what = task.kind === "dataset" ? "a labelled data set" : "input cases";
-    return `method ${method.name} cannot train ${task.name} (${what}); methods that can: ${taking.join(", ")}`;
+    return `method ${method.name} cannot train ${task.name} (${what}); ${taking.length ? `methods that can: ${taking.join(", ")}` : "no registered method can"}`;
   }
   return undefined;
 }

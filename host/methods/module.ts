@@ -10,6 +10,7 @@ import type { Device } from "../devices/device.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
 import type { Budget, Method, Result, RunContext } from "./method.ts";
+import { TrainConfigError } from "../errors.ts";
 
 export const ESTIMATORS = ["published", "multitone", "sequential", "spsa", "random", "walsh"] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
@@ -32,9 +33,9 @@ export const PUBLISHED = {
 /** The published HGE configuration on a five-control problem sampled at 5 kHz. */
 export function publishedHge(base: ControllerConfig): ControllerConfig {
   if (base.controls.length !== PUBLISHED.tonesHz.length) {
-    throw new Error(`the published preset drives ${PUBLISHED.tonesHz.length} controls; this problem has ${base.controls.length}`);
+    throw new TrainConfigError("method", `the published preset drives ${PUBLISHED.tonesHz.length} controls; this device has ${base.controls.length} (use --method multitone)`);
   }
-  if (base.sampleRateHz !== PUBLISHED.sampleRateHz) throw new Error(`the published preset samples at ${PUBLISHED.sampleRateHz} Hz, not ${base.sampleRateHz}`);
+  if (base.sampleRateHz !== PUBLISHED.sampleRateHz) throw new TrainConfigError("method", `the published preset samples at ${PUBLISHED.sampleRateHz} Hz, not ${base.sampleRateHz} (leave --sample-rate at its default)`);
   const bins = PUBLISHED.tonesHz.map((hz) => (hz * PUBLISHED.windowSamples) / PUBLISHED.sampleRateHz); // 10, 18, 26, 38, 46
   return {
     ...base,

@@ -1,11 +1,20 @@
 // Text formats shared by the reports and the command's summaries (no plotting imports, so
 // the command starts fast when it only has to print).
-import type { TrainResult } from "../train.ts";
+import type { CriterionName, Result } from "../methods/method.ts";
 
-/** Classification: the class gap as a percentage of the output span; MSE: the RMS error. */
-export function formatMargin(run: TrainResult): string {
-  if (!Number.isFinite(run.margin)) return "—";
-  return run.config.controller.loss === "mse" ? `RMS error ${(-run.margin).toPrecision(3)} ${run.outputUnit}` : `${(run.margin * 100).toFixed(1)} %`;
+/** The criterion's value as text: margin and accuracy in %, RMS error in the output unit. */
+export function formatCriterion(run: Pick<Result, "criterion" | "criterionName" | "outputUnit">): string {
+  return formatCriterionValue(run.criterion, run.criterionName, run.outputUnit);
+}
+export function formatCriterionValue(value: number, name: CriterionName, unit: string): string {
+  if (!Number.isFinite(value)) return "—";
+  return name === "RMS error" ? `${value.toPrecision(3)} ${unit}` : `${(value * 100).toFixed(1)} %`;
+}
+
+/** A column or row title for the criterion. */
+export function criterionLabel(run: Pick<Result, "criterionName"> | undefined): string {
+  if (!run) return "margin";
+  return run.criterionName === "margin" ? "margin (class gap / output span)" : run.criterionName === "accuracy" ? "held-out accuracy" : "RMS error";
 }
 
 /** Rows of cells (the header first) as lines: the first `left` columns padded on the right,

@@ -2,9 +2,10 @@
 // configuration) beside its JSON, and an index page for a set of runs (the demo's gates).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { TrainResult } from "../train.ts";
+import type { Result } from "../methods/method.ts";
+import type { ModuleDetails } from "../train.ts";
 import { runPlots } from "./plots.ts";
-import { formatMargin } from "./format.ts";
+import { criterionLabel, formatCriterion } from "./format.ts";
 
 const STYLE = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1360px; color: #222; }
@@ -29,49 +30,42 @@ function row(cells: string[], header = false, numeric = false): string {
   return `<tr>${cells.map((c) => `<${tag}${numeric && /^[−\-+]?[\d.]+( ?%)?$/.test(c) ? ' class="number"' : ""}>${c}</${tag}>`).join("")}</tr>`;
 }
 
-function solvedCell(run: TrainResult): string {
+function solvedCell(run: Result): string {
   return run.solved ? '<span class="yes">yes</span>' : '<span class="no">no</span>';
 }
 
-/** Writes `<dir>/report.html` and `<dir>/run.json` for one run; returns the HTML path. */
-export async function writeRunReport(run: TrainResult, dir: string, command: string): Promise<string> {
+/** Writes `<dir>/report.html` and `<dir>/run.json` for one run; returns the HTML path.
+ *  run.json is written first, so a plot that cannot be drawn never loses the result. */
+export async function writeRunReport(run: Result, dir: string, command: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "run.json"), JSON.stringify(runJson(run, command), null, 1));
   const plots = await runPlots(run);
-  const c = run.config.controller;
-  const chain = run.config.chain;
-  const noise = run.config.noise;
-  const tones = run.toneHz.map((hz, k) => `c${k + 1}: ${+hz.toFixed(3)} Hz (bin ${run.toneBins[k]})${run.toneHits[k] ? " ⚠ hit by an intermodulation product" : ""}`).join("<br>");
-  const summary = [
+  const m = run.module;
+  const summary: string[][] = [
     ["solved", solvedCell(run)],
+    ["method", escapeHtml(run.method)],
+    ["ran on", escapeHtml(run.ranOn)],
     ["iterations", `${run.iterations}${run.attempts.length > 1 ? ` over ${run.attempts.length} starts (restarts at ${run.attempts.slice(1).map((a) => a.startIteration).join(", ")})` : ""}`],
     ["device time", `${run.deviceSeconds.toFixed(2)} s`],
-    [run.config.controller.loss === "mse" ? "error" : "margin (class gap / output span)", formatMargin(run)],
+    [criterionLabel(run), formatCriterion(run)],
     ["stopped", run.stopped],
-    ["final loss", run.lossHistory.length ? run.lossHistory.at(-1)!.toPrecision(4) : "—"],
+    ["final loss", run.history.loss.length ? run.history.loss.at(-1)!.toPrecision(4) : "—"],
     ["final controls", run.finalWeights.map((v) => `${v.toFixed(3)} V`).join(", ")],
-    ["tones", tones],
-    ["fitted lag model", `${run.counters.lagDelaySamples.toFixed(2)} samples delay, corner ${run.counters.lagCornerHz.toFixed(0)} Hz: the delay + first-order model closest, at the tones, to the simulated chain (${chain.delaySamples} samples, then a ${chain.cornerHz} Hz RC sampled behind the DAC's zero-order hold)`],
-    ["windows", `${run.counters.windows} measured, ${run.counters.discardedWindows} discarded, ${run.counters.skippedUpdates} updates skipped`],
+    ["counters", Object.entries(run.counters).map(([k, v]) => `${k} ${v}`).join(", ")],
     ["wall time", `${run.wallSeconds.toFixed(1)} s`],
   ];
-  const settings = [
-    ["device", escapeHtml(run.device)],
-    ["task", escapeHtml(run.task)],
-    ["seed", String(run.seed)],
-    ["sample rate", `${c.sampleRateHz} Hz`],
-    ["window / settle", `${c.windowSamples} / ${c.settleSamples} samples (${((c.windowSamples / c.sampleRateHz) * 1000).toFixed(0)} / ${((c.settleSamples / c.sampleRateHz) * 1000).toFixed(0)} ms)`],
-    ["tone choice", "plan" in c.tones ? `planned in ${c.tones.plan.bandLowHz}–${c.tones.plan.bandHighHz} Hz, guard ${c.guardBins} bin` : "explicit"],
-    ["amplitudes", c.controls.map((k) => `${+(k.amplitudeV * 1000).toFixed(3)} mV`).join(", ")],
-    ["optimiser", `${c.optimiser}, learning rate ${c.learningRate}, β1 ${c.beta1}, β2 ${c.beta2}`],
-    ["loss", `${c.loss}${c.loss === "corrsig" ? `, margin scale ${c.marginScale} ${run.outputUnit}` : ""}`],
-    ["calibration", `${c.calibrationWindows} epochs fitting the chain's lag`],
-    ["chain", `DAC ${chain.dacBits} bit over [${chain.dacRangeV.join(", ")}] V; corner ${chain.cornerHz} Hz; delay ${chain.delaySamples} samples; ADC ${chain.adcBits} bit ±${chain.adcFullScaleV} V × ${chain.transimpedancePerV} ${run.outputUnit}/V`],
-    ["noise", `white σ ${noise.whiteSigma} ${run.outputUnit}; 1/f ${noise.pinkPsdAt1kHz} ${run.outputUnit}²/Hz at 1 kHz${noise.drift ? `; drift ${escapeHtml(JSON.stringify(noise.drift))}` : ""}${noise.spikes ? `; spikes ${noise.spikes.ratePerS}/s of ${noise.spikes.amplitude} ${run.outputUnit}` : ""}`],
-    ["iteration limit", `${run.config.maxIterations}, stop after ${run.config.solvedEpochs} solved epochs in a row`],
-  ];
-  const body = `<h1>${escapeHtml(run.task)} on ${escapeHtml(run.device)}</h1>
-<p>Trained in closed loop by the hge controller (build/hge.wasm) in co-simulation. Command: <code>${escapeHtml(command)}</code>. Data: <a href="run.json">run.json</a>.</p>
+  for (const warning of diagnose(run)) summary.push(["⚠ warning", escapeHtml(warning)]);
+  if (m) {
+    const tones = m.toneHz.map((hz, k) => `c${k + 1}: ${+hz.toFixed(3)} Hz (bin ${m.toneBins[k]})${m.toneHits[k] ? " ⚠ hit by an intermodulation product" : ""}`).join("<br>");
+    summary.splice(9, 0,
+      ["tones", tones],
+      ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the delay + first-order model closest, at the tones, to the simulated chain (${m.chain.delaySamples} samples, then a ${m.chain.cornerHz} Hz RC sampled behind the DAC's zero-order hold)`],
+    );
+  }
+  const settings = [["device", escapeHtml(run.device)], ["task", escapeHtml(run.task)], ["seed", String(run.seed)], ...(m ? moduleSettings(run, m) : Object.entries(run.settings).map(([k, v]) => [escapeHtml(k), escapeHtml(typeof v === "string" ? v : JSON.stringify(v))]))];
+  const where = run.ranOn === "node" ? "in co-simulation under Node" : `on the board ${escapeHtml(run.ranOn)} (the device simulated on the host)`;
+  const body = `<h1>${escapeHtml(run.task)} on ${escapeHtml(run.device)} by ${escapeHtml(run.method)}</h1>
+<p>Trained in closed loop ${where}. Command: <code>${escapeHtml(command)}</code>. Data: <a href="run.json">run.json</a>.</p>
 <table>${summary.map((r) => row(r)).join("\n")}</table>
 <div class="plots">${plots.map((p) => `<figure>${p.svg}</figure>`).join("\n")}</div>
 <h2>Settings</h2>
@@ -81,12 +75,47 @@ export async function writeRunReport(run: TrainResult, dir: string, command: str
   return path;
 }
 
+/** What the module ran with; settings that do not apply to this configuration are left out. */
+function moduleSettings(run: Result, m: ModuleDetails): string[][] {
+  const c = m.controller;
+  const { chain, noise } = m;
+  const tones = (c.perturbation ?? "sinusoid") === "sinusoid";
+  return [
+    ["sample rate", `${c.sampleRateHz} Hz`],
+    ["window / settle", `${c.windowSamples} / ${c.settleSamples} samples (${((c.windowSamples / c.sampleRateHz) * 1000).toFixed(0)} / ${((c.settleSamples / c.sampleRateHz) * 1000).toFixed(0)} ms)`],
+    ["perturbation", tones ? ("plan" in c.tones ? `tones planned in ${c.tones.plan.bandLowHz}–${c.tones.plan.bandHighHz} Hz, guard ${c.guardBins} bin` : "explicit tones") : `${c.perturbation}, ${c.chipSamples} samples per chip`],
+    ["amplitudes", c.controls.map((k) => `${+(k.amplitudeV * 1000).toFixed(3)} mV`).join(", ")],
+    ["optimiser", `${c.optimiser}, learning rate ${c.learningRate}${c.optimiser === "sgd" ? "" : `, β1 ${c.beta1}`}${c.optimiser === "adam" ? `, β2 ${c.beta2}` : ""}`],
+    ["loss", `${c.loss}${c.loss === "corrsig" ? `, margin scale ${c.marginScale} ${run.outputUnit}` : ""}`],
+    ...(tones ? [["calibration", `${c.calibrationWindows} epochs fitting the chain's lag`]] : []),
+    ["chain", `DAC ${chain.dacBits} bit over [${chain.dacRangeV.join(", ")}] V; corner ${chain.cornerHz} Hz; delay ${chain.delaySamples} samples; ADC ${chain.adcBits} bit ±${chain.adcFullScaleV} V × ${chain.transimpedancePerV} ${run.outputUnit}/V`],
+    ["noise", `white σ ${noise.whiteSigma} ${run.outputUnit}; 1/f ${noise.pinkPsdAt1kHz} ${run.outputUnit}²/Hz at 1 kHz${noise.drift ? `; drift ${escapeHtml(JSON.stringify(noise.drift))}` : ""}${noise.spikes ? `; spikes ${noise.spikes.ratePerS}/s of ${noise.spikes.amplitude} ${run.outputUnit}` : ""}`],
+    ["limits", `${m.maxIterations === Number.MAX_SAFE_INTEGER ? "no iteration limit" : `${m.maxIterations} iterations`}, stop after ${m.solvedEpochs} solved epochs in a row${m.patience ? `, restart after ${m.patience} iterations without progress` : ""}`],
+  ];
+}
+
+/** Warnings a reader should see before trusting the run. */
+export function diagnose(run: Result): string[] {
+  const warnings: string[] = [];
+  const windows = run.counters.windows ?? 0;
+  const discarded = run.counters.discardedWindows ?? 0;
+  if (discarded > 0 && discarded >= windows) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned`);
+  else if (discarded > windows / 2) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range`);
+  if (!Number.isFinite(run.criterion)) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
+  const pinned = run.finalWeights.filter((v, k) => {
+    const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
+    return Math.min(v - low, high - v) <= (high - low) * 0.01;
+  }).length;
+  if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
+  return warnings;
+}
+
 /** Writes `<dir>/index.html` linking runs whose reports sit in `<dir>/<name>/`. */
-export function writeIndex(entries: Array<{ name: string; run: TrainResult }>, dir: string, command: string, wallSeconds: number): string {
+export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: string, command: string, wallSeconds: number): string {
   mkdirSync(dir, { recursive: true });
-  const header = row(["gate", "solved", "iterations", "device time (s)", "margin", "wall time (s)", "report"], true);
+  const header = row(["gate", "solved", "iterations", "device time (s)", criterionLabel(entries[0]?.run), "wall time (s)", "report"], true);
   const rows = entries.map(({ name, run }) =>
-    row([escapeHtml(run.task), solvedCell(run), String(run.iterations), run.deviceSeconds.toFixed(2), formatMargin(run), run.wallSeconds.toFixed(1), `<a href="${encodeURIComponent(name)}/report.html">report</a> · <a href="${encodeURIComponent(name)}/run.json">json</a>`], false, true),
+    row([escapeHtml(run.task), solvedCell(run), String(run.iterations), run.deviceSeconds.toFixed(2), formatCriterion(run), run.wallSeconds.toFixed(1), `<a href="${encodeURIComponent(name)}/report.html">report</a> · <a href="${encodeURIComponent(name)}/run.json">json</a>`], false, true),
   );
   const solved = entries.filter((e) => e.run.solved).length;
   const device = entries[0]?.run.device ?? "";
@@ -98,32 +127,8 @@ export function writeIndex(entries: Array<{ name: string; run: TrainResult }>, d
   return path;
 }
 
-/** The run's JSON document: the documented fields, in a stable order. */
-export function runJson(run: TrainResult, command: string): object {
-  return {
-    format: "hge-run/1",
-    command,
-    device: run.device,
-    task: run.task,
-    seed: run.seed,
-    solved: run.solved,
-    stopped: run.stopped,
-    iterations: run.iterations,
-    deviceSeconds: run.deviceSeconds,
-    wallSeconds: run.wallSeconds,
-    margin: Number.isFinite(run.margin) ? run.margin : null,
-    outputUnit: run.outputUnit,
-    targets: run.targets,
-    caseOutputs: run.caseOutputs,
-    finalWeights: run.finalWeights,
-    toneBins: run.toneBins,
-    toneHz: run.toneHz,
-    toneHits: run.toneHits,
-    counters: run.counters,
-    config: run.config,
-    lossHistory: run.lossHistory,
-    weightsHistory: run.weightsHistory,
-    caseOutputsHistory: run.caseOutputsHistory,
-    oneWindow: run.oneWindow,
-  };
+/** The run's JSON document: the Result with a format tag and the command; non-finite
+ *  numbers become null (JSON has no NaN). */
+export function runJson(run: Result, command: string): object {
+  return { format: "hge-run/2", command, ...run };
 }

@@ -2,7 +2,7 @@
 // SVG renderer needs no canvas). One function per plot, each taking a finished run.
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { TrainResult } from "../train.ts";
+import type { Result } from "../methods/method.ts";
 
 const WIDTH = 500;
 const HEIGHT = 220;
@@ -20,8 +20,8 @@ const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2
 const base = { width: WIDTH, height: HEIGHT, config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 } } } as const;
 
 /** Vertical rules where training restarted from a new start (none if it never did). */
-function restartLayer(run: TrainResult): object[] {
-  const restarts = run.attempts.slice(1).map((a) => ({ iteration: a.startIteration + 0.5, label: "restart" }));
+function restartLayer(run: Result, x: "iteration" | "seconds" = "iteration"): object[] {
+  const restarts = run.attempts.slice(1).map((a) => ({ iteration: x === "seconds" ? (run.history.deviceSeconds[a.startIteration - 1] ?? 0) : a.startIteration + 0.5, label: "restart" }));
   if (!restarts.length) return [];
   return [
     {
@@ -34,36 +34,70 @@ function restartLayer(run: TrainResult): object[] {
   ];
 }
 
-/** Loss per iteration; log scale when the loss is positive and spans more than a decade. */
-export function lossSpec(run: TrainResult): TopLevelSpec {
-  const values = run.lossHistory.map((loss, i) => ({ iteration: i + 1, loss }));
-  const positive = run.lossHistory.every((x) => x > 0);
-  const spread = positive ? Math.max(...run.lossHistory) / Math.min(...run.lossHistory) : 1;
+/** Loss against device time; log scale when the loss is positive and spans more than a
+ *  decade. Non-finite losses (an epoch with no clean window) are left out. */
+export function lossSpec(run: Result): TopLevelSpec {
+  const values = run.history.loss.map((loss, i) => ({ iteration: run.history.deviceSeconds[i], loss })).filter((v) => Number.isFinite(v.loss) && Number.isFinite(v.iteration));
+  const losses = values.map((v) => v.loss);
+  const positive = losses.every((x) => x > 0);
+  const spread = positive ? Math.max(...losses) / Math.min(...losses) : 1;
   return {
     ...base,
-    title: `Loss (${run.config.controller.loss}) per iteration`,
+    title: `Loss (${run.lossName}) against device time`,
     layer: [
       {
         data: { values },
         mark: { type: "line", point: values.length <= 60 },
         encoding: {
-          x: { field: "iteration", type: "quantitative", title: "iteration" },
+          x: { field: "iteration", type: "quantitative", title: "device time (s)" },
           y: { field: "loss", type: "quantitative", title: "loss", scale: positive && spread > 10 ? { type: "log" } : { zero: false } },
         },
       },
-      ...restartLayer(run),
+      ...restartLayer(run, "seconds"),
     ],
   } as TopLevelSpec;
 }
 
+/** The criterion against device time (margin with the band the task asks for, RMS error,
+ *  accuracy), and the norm of the gradient the update used where the method has one. */
+export function criterionSpec(run: Result): TopLevelSpec {
+  const values = run.history.criterion.map((value, i) => ({ seconds: run.history.deviceSeconds[i], value, series: run.criterionName }))
+    .filter((v) => Number.isFinite(v.value) && Number.isFinite(v.seconds));
+  return {
+    ...base,
+    title: `${run.criterionName} against device time`,
+    data: { values },
+    mark: { type: "line", point: values.length <= 60 },
+    encoding: {
+      x: { field: "seconds", type: "quantitative", title: "device time (s)" },
+      y: { field: "value", type: "quantitative", title: run.criterionName === "RMS error" ? `RMS error (${run.outputUnit})` : run.criterionName, axis: run.criterionName === "RMS error" ? {} : { format: "%" }, scale: { zero: false } },
+    },
+  } as TopLevelSpec;
+}
+
+export function gradientNormSpec(run: Result): TopLevelSpec {
+  const values = (run.history.gradient ?? []).map((g, i) => ({ seconds: run.history.deviceSeconds[i], norm: Math.hypot(...g) }))
+    .filter((v) => Number.isFinite(v.norm) && v.norm > 0 && Number.isFinite(v.seconds));
+  return {
+    ...base,
+    title: "Norm of the gradient each update used",
+    data: { values },
+    mark: { type: "line", point: values.length <= 60 },
+    encoding: {
+      x: { field: "seconds", type: "quantitative", title: "device time (s)" },
+      y: { field: "norm", type: "quantitative", title: "‖∂L/∂w‖ (per V)", scale: { type: "log" } },
+    },
+  } as TopLevelSpec;
+}
+
 /** "case 2 (0.30, −0.45 V)": the input voltages, short enough for an axis. */
-function caseLabel(run: TrainResult, p: number): string {
-  const inputs = run.config.controller.cases[p].inputsV.map((v) => v.toFixed(2).replace("-", "−")).join(", ");
-  return run.config.controller.cases.length <= 4 ? `(${inputs}) V` : String(p);
+function caseLabel(run: Result, p: number): string {
+  const inputs = run.caseInputsV[p].map((v) => v.toFixed(2).replace("-", "−")).join(", ");
+  return run.caseInputsV.length <= 4 ? `(${inputs}) V` : String(p);
 }
 
 /** The legend's name of a case: its number and target. */
-function caseName(run: TrainResult, p: number): string {
+function caseName(run: Result, p: number): string {
   return `case ${p} → ${+run.targets[p].toFixed(3)}`;
 }
 
@@ -76,9 +110,9 @@ export function threshold(outputs: number[], targets: number[]): number {
 }
 
 /** Each case's final output against the threshold (classification) or its target (MSE). */
-export function outputsSpec(run: TrainResult): TopLevelSpec {
+export function outputsSpec(run: Result): TopLevelSpec {
   const unit = run.outputUnit;
-  const classification = run.config.controller.loss !== "mse";
+  const classification = run.criterionName === "margin";
   const values = run.caseOutputs.map((output, p) => ({
     case: caseLabel(run, p),
     output,
@@ -89,7 +123,7 @@ export function outputsSpec(run: TrainResult): TopLevelSpec {
     {
       mark: { type: "bar", opacity: 0.85 },
       encoding: {
-        x: { field: "case", type: "nominal", title: run.config.controller.cases.length <= 4 ? "input voltages" : "case", sort: null, axis: { labelAngle: 0, labelLimit: 200 } },
+        x: { field: "case", type: "nominal", title: run.caseInputsV.length <= 4 ? "input voltages" : "case", sort: null, axis: { labelAngle: 0, labelLimit: 200 } },
         y: { field: "output", type: "quantitative", title: `mean output (${unit})` },
         color: { field: "class", type: "nominal", scale: classification ? { domain: ["target 0", "target 1"], range: ["#4c78a8", "#e45756"] } : { range: ["#72b7b2"] }, title: null, legend: classification ? {} : null },
       },
@@ -119,13 +153,14 @@ export function outputsSpec(run: TrainResult): TopLevelSpec {
 }
 
 /** Each case's output over the iterations (dashed: target 0), with the threshold. */
-export function outputsHistorySpec(run: TrainResult): TopLevelSpec {
-  const classification = run.config.controller.loss !== "mse";
-  const values = run.caseOutputsHistory.flatMap((outputs, i) =>
+export function outputsHistorySpec(run: Result): TopLevelSpec {
+  const classification = run.criterionName === "margin";
+  const history = run.history.caseOutputs ?? [];
+  const values = history.flatMap((outputs, i) =>
     outputs.map((output, p) => ({ iteration: i + 1, output, case: caseName(run, p), class: classification ? `target ${run.targets[p]}` : "output" })),
   );
   if (classification) {
-    for (const [i, outputs] of run.caseOutputsHistory.entries()) {
+    for (const [i, outputs] of history.entries()) {
       values.push({ iteration: i + 1, output: threshold(outputs, run.targets), case: "threshold", class: "threshold" });
     }
   }
@@ -152,10 +187,10 @@ export function outputsHistorySpec(run: TrainResult): TopLevelSpec {
 }
 
 /** Control voltages over the iterations (iteration 0 = the start), with the safe range. */
-export function controlsSpec(run: TrainResult): TopLevelSpec {
-  const values = run.weightsHistory.flatMap((weights, i) => weights.map((volts, k) => ({ iteration: i, volts, control: `control ${k + 1}` })));
-  const low = Math.min(...run.config.controller.controls.map((c) => c.minV));
-  const high = Math.max(...run.config.controller.controls.map((c) => c.maxV));
+export function controlsSpec(run: Result): TopLevelSpec {
+  const values = run.history.weights.flatMap((weights, i) => weights.map((volts, k) => ({ iteration: i, volts, control: `control ${k + 1}` })));
+  const low = Math.min(...run.controlRangeV.map(([minV]) => minV));
+  const high = Math.max(...run.controlRangeV.map(([, maxV]) => maxV));
   return {
     ...base,
     title: "Control voltages",
@@ -197,20 +232,21 @@ export function amplitudeSpectrum(samples: number[]): number[] {
 }
 
 /** The spectrum of one recorded window as stems (log amplitude), each control's tone marked. */
-export function spectrumSpec(run: TrainResult): TopLevelSpec {
-  const { readings, sampleRateHz } = run.oneWindow;
+export function spectrumSpec(run: Result): TopLevelSpec {
+  const { oneWindow, toneHz, toneHits } = run.module!;
+  const { readings, sampleRateHz } = oneWindow;
   const n = readings.length;
   const spectrum = amplitudeSpectrum(readings);
-  const top = Math.min(Math.max(...run.toneHz) * 2.2, sampleRateHz / 2);
+  const top = Math.min(Math.max(...toneHz) * 2.2, sampleRateHz / 2);
   const values = spectrum.map((amplitude, m) => ({ hz: (m * sampleRateHz) / n, amplitude })).filter((v) => v.hz > 0 && v.hz <= top);
   const floor = 10 ** Math.floor(Math.log10(Math.max(1e-9, Math.min(...values.map((v) => v.amplitude).filter((a) => a > 0)))));
   for (const v of values) v.amplitude = Math.max(v.amplitude, floor);
   // Labels stagger over three heights so that neighbouring tones stay readable.
-  const tones = run.toneHz.map((hz, k) => ({ hz, label: `c${k + 1}${run.toneHits[k] ? "!" : ""}`, height: 4 + (k % 3) * 12 }));
+  const tones = toneHz.map((hz, k) => ({ hz, label: `c${k + 1}${toneHits[k] ? "!" : ""}`, height: 4 + (k % 3) * 12 }));
   const x = { field: "hz", type: "quantitative", title: "frequency (Hz)", scale: { domain: [0, top] } } as const;
   return {
     ...base,
-    title: { text: `Spectrum of one window (case ${run.oneWindow.case}, ${n} samples, last epoch)`, subtitle: `tones c1..c${run.toneHz.length} marked${run.toneHits.some((h) => h) ? "; ! = hit by an intermodulation product" : ""}` },
+    title: { text: `Spectrum of one window (case ${oneWindow.case}, ${n} samples, last epoch)`, subtitle: `tones c1..c${toneHz.length} marked${toneHits.some((h) => h) ? "; ! = hit by an intermodulation product" : ""}` },
     layer: [
       {
         data: { values: tones },
@@ -235,16 +271,25 @@ export function spectrumSpec(run: TrainResult): TopLevelSpec {
   } as unknown as TopLevelSpec;
 }
 
-/** All the run's plots, rendered. */
-export async function runPlots(run: TrainResult): Promise<{ title: string; svg: string }[]> {
-  const specs: Array<[string, TopLevelSpec]> = [
-    ["Loss", lossSpec(run)],
-    ["Outputs", outputsSpec(run)],
-    ["Outputs per iteration", outputsHistorySpec(run)],
-    ["Control voltages", controlsSpec(run)],
-    ["Spectrum", spectrumSpec(run)],
+/** All the plots the run has data for, rendered. A plot that cannot be drawn becomes a line
+ *  saying why: a report is never lost to its plotting. */
+export async function runPlots(run: Result): Promise<{ title: string; svg: string }[]> {
+  const cases = run.caseOutputs.length > 0 && run.caseOutputs.every(Number.isFinite);
+  const specs: Array<[string, () => TopLevelSpec]> = [
+    ["Loss", () => lossSpec(run)],
+    [run.criterionName, () => criterionSpec(run)],
+    ...(cases ? ([["Outputs", () => outputsSpec(run)], ["Outputs per iteration", () => outputsHistorySpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
+    ["Control voltages", () => controlsSpec(run)],
+    ...(run.history.gradient?.length ? ([["Gradient norm", () => gradientNormSpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
+    ...(run.module && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", () => spectrumSpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
   ];
   const plots = [];
-  for (const [title, spec] of specs) plots.push({ title, svg: await renderSvg(spec) });
+  for (const [title, spec] of specs) {
+    try {
+      plots.push({ title, svg: await renderSvg(spec()) });
+    } catch (error) {
+      plots.push({ title, svg: `<p>${title}: not drawn (${String((error as Error).message ?? error).replace(/[<&]/g, " ")})</p>` });
+    }
+  }
   return plots;
 }

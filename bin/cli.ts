@@ -1,0 +1,541 @@
+#!/usr/bin/env -S npx tsx
+// The `hge` command, above host/ and boards/: `hge train` trains one task on one simulated
+// device with any registered method (host/methods) and writes a report; `hge methods` lists
+// the methods; `hge demo` trains the six Boolean gates in parallel; `hge board …` builds and
+// runs the firmware. One parser (commander) for all of it; a user's mistake gets one line and
+// a distinct exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { MultiBar, Presets, SingleBar } from "cli-progress";
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { dirname, join, relative, resolve } from "node:path";
+import type { Device } from "../host/devices/device.ts";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
+import type { AnyTask } from "../host/tasks/task.ts";
+import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
+import { sphereTask } from "../host/tasks/sphere.ts";
+import { regressionTask } from "../host/tasks/regression.ts";
+import { irisTask } from "../host/tasks/iris.ts";
+import { ControllerError, type LossName } from "../host/controller.ts";
+import { DEFAULTS, MARGIN_SCALE_DEFAULTS, NOISE_DEFAULTS, type TrainOptions } from "../host/train.ts";
+import { TrainConfigError, UsageError } from "../host/errors.ts";
+import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
+import type { Budget, Progress, Result } from "../host/methods/method.ts";
+import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
+
+/** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
+ *  4 internal error (a bug: please report it), 130 interrupted (Ctrl-C). */
+export const EXIT = { solved: 0, unsolved: 1, usage: 2, refused: 3, internal: 4, interrupted: 130 } as const;
+
+export const DEVICES = ["dnpu", "resistor", "analytic"] as const;
+export const TASKS = ["and", "or", "nand", "nor", "xor", "xnor", "sphere", "regression", "iris"] as const;
+type DeviceName = (typeof DEVICES)[number];
+type TaskName = (typeof TASKS)[number];
+
+/** The data inputs a case task needs (iris: the method assigns the inputs itself). */
+function inputsFor(task: TaskName): number {
+  return task === "sphere" ? 3 : 2;
+}
+
+/** The simulated device for a task: the DNPU's electrodes are assignable, so the sphere task
+ *  gets three of them as inputs; `deviceSeed` picks another instance. */
+export function buildDevice(name: DeviceName, task: TaskName, deviceSeed?: number): Device {
+  const inputCount = inputsFor(task);
+  if (name === "dnpu") {
+    const device = deviceSeed === undefined ? DopantNetwork.default() : new DopantNetwork({ seed: deviceSeed });
+    return device.inputCount === inputCount ? device : device.withInputCount(inputCount);
+  }
+  if (name === "analytic") return new AnalyticDevice({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}) });
+  return new ResistorNetwork({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}) });
+}
+
+export function buildTask(name: TaskName, device: Device, marginFraction: number): AnyTask {
+  if (name === "iris") return irisTask();
+  if (name === "sphere") return sphereTask(device.inputRangeV, 1, 16, marginFraction);
+  if (name === "regression") return regressionTask({ inputRangeV: device.inputRangeV });
+  return gateTask(name.toUpperCase() as GateName, device.inputRangeV, marginFraction);
+}
+
+// ---- argument parsers: each throws InvalidArgumentError with what is allowed ------------
+
+function number(text: string, what: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value)) throw new InvalidArgumentError(`expected ${what}.`);
+  return value;
+}
+const positive = (text: string) => {
+  const value = number(text, "a number > 0");
+  if (!(value > 0)) throw new InvalidArgumentError("expected a number > 0.");
+  return value;
+};
+const nonNegative = (text: string) => {
+  const value = number(text, "a number ≥ 0");
+  if (value < 0) throw new InvalidArgumentError("expected a number ≥ 0.");
+  return value;
+};
+const wholeAtLeast = (low: number) => (text: string) => {
+  const value = number(text, `a whole number ≥ ${low}`);
+  if (!Number.isInteger(value) || value < low || value > 2 ** 32 - 1) throw new InvalidArgumentError(`expected a whole number ≥ ${low}.`);
+  return value;
+};
+const fraction = (text: string) => {
+  const value = number(text, "a fraction in [0, 1)");
+  if (value < 0 || value >= 1) throw new InvalidArgumentError("expected a fraction in [0, 1).");
+  return value;
+};
+const list = (text: string, what: string) => {
+  const parts = text.split(",").map((part) => part.trim());
+  const values = parts.map(Number);
+  if (parts.some((part) => part === "") || values.some((x) => !Number.isFinite(x) || x <= 0)) {
+    throw new InvalidArgumentError(`expected ${what}: positive numbers separated by commas.`);
+  }
+  return values;
+};
+const tones = (text: string): "planned" | number[] => (text === "planned" ? "planned" : list(text, "'planned' or tone frequencies in Hz, e.g. 25,45,65,95,115"));
+const initialV = (text: string): "random" | "middle" | number[] => {
+  if (text === "random" || text === "middle") return text;
+  const parts = text.split(",").map((part) => part.trim());
+  const values = parts.map(Number);
+  if (parts.some((part) => part === "") || values.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError("expected 'random', 'middle' or one voltage per control separated by commas, e.g. -0.3,0.1,0,0.2,-0.5.");
+  return values;
+};
+const band = (text: string): [number, number] => {
+  const values = list(text, "the band as low,high in Hz, e.g. 20,1000");
+  if (values.length !== 2 || values[0] >= values[1]) throw new InvalidArgumentError("expected the band as low,high in Hz with low < high, e.g. 20,1000.");
+  return [values[0], values[1]];
+};
+
+interface TrainFlags {
+  method: string;
+  device: DeviceName;
+  task: TaskName;
+  deviceSeed?: number;
+  board?: string;
+  seed: number;
+  noise: boolean;
+  whiteNoise?: number;
+  pinkNoise?: number;
+  drift?: number;
+  spikes?: number;
+  spikeSize: number;
+  sampleRate?: number;
+  window?: number;
+  settle?: number;
+  tones: "planned" | number[];
+  band?: [number, number];
+  guard?: number;
+  amplitudeMv?: number[];
+  optimiser?: "sgd" | "momentum" | "adam";
+  learningRate?: number;
+  loss?: LossName;
+  marginScale?: number;
+  margin: number;
+  initialV?: "random" | "middle" | number[];
+  resume?: string;
+  budget: number;
+  maxIterations?: number;
+  patience?: number;
+  calibration?: number;
+  updateFraction?: number;
+  out?: string;
+  progress: boolean;
+}
+
+/** What `--resume` restores: the weights, and for the module its checkpoint (weights,
+ *  optimiser moments and the fitted lag). */
+export function readResume(path: string, controlCount: number): Pick<TrainOptions, "initialV" | "checkpoint"> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--resume ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a run.json or a checkpoint.bin written by hge train`);
+  }
+  if (bytes.subarray(0, 4).toString("latin1") === "HGE1") return { checkpoint: new Uint8Array(bytes) };
+  let run: Partial<Result> & { format?: string; module?: { checkpoint?: string } };
+  try {
+    run = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
+  }
+  if (!Array.isArray(run.finalWeights) || run.finalWeights.length !== controlCount) {
+    throw new TrainConfigError("resume", `--resume ${path}: it holds ${run.finalWeights?.length ?? "no"} control voltages; this device has ${controlCount} controls`);
+  }
+  return { initialV: run.finalWeights, ...(run.module?.checkpoint ? { checkpoint: new Uint8Array(Buffer.from(run.module.checkpoint, "base64")) } : {}) };
+}
+
+/** The options a set of flags asks for: TrainOptions for the module's estimators, which the
+ *  peer methods read too (seed, noise, initial voltages) beside their own settings. */
+export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTask): Partial<TrainOptions> & Record<string, unknown> {
+  const noise = flags.noise
+    ? {
+        ...(flags.whiteNoise !== undefined ? { whiteSigma: flags.whiteNoise } : {}),
+        ...(flags.pinkNoise !== undefined ? { pinkPsdAt1kHz: flags.pinkNoise } : {}),
+        ...(flags.drift ? { drift: { randomWalkPerSqrtS: flags.drift } } : {}),
+        ...(flags.spikes ? { spikes: { ratePerS: flags.spikes, amplitude: flags.spikeSize } } : {}),
+      }
+    : { whiteSigma: 0, pinkPsdAt1kHz: 0 };
+  const amplitudes = flags.amplitudeMv?.map((mv) => mv / 1000);
+  if (amplitudes && amplitudes.length !== 1 && amplitudes.length !== device.controlCount) {
+    throw new UsageError(`--amplitude-mv has ${amplitudes.length} values; give one for all controls or one for each of the ${device.controlCount} controls`);
+  }
+  if (Array.isArray(flags.tones) && flags.tones.length !== device.controlCount) {
+    throw new UsageError(`--tones has ${flags.tones.length} frequencies; ${device.name} has ${device.controlCount} controls, one tone each`);
+  }
+  if (Array.isArray(flags.initialV) && flags.initialV.length !== device.controlCount) {
+    throw new UsageError(`--initial-v has ${flags.initialV.length} voltages; ${device.name} has ${device.controlCount} controls`);
+  }
+  if (flags.loss && task.kind === "cases" && flags.loss !== "mse" && task.loss === "mse") {
+    throw new UsageError(`--loss ${flags.loss} needs classes 0 and 1; ${task.name} has real-valued targets (use mse)`);
+  }
+  const resumed = flags.resume ? readResume(flags.resume, device.controlCount) : {};
+  return {
+    noise,
+    chain: flags.sampleRate !== undefined ? { sampleRateHz: flags.sampleRate } : {},
+    tones: Array.isArray(flags.tones)
+      ? { explicitHz: flags.tones }
+      : { plan: { bandLowHz: flags.band?.[0] ?? DEFAULTS.band.bandLowHz, bandHighHz: flags.band?.[1] ?? DEFAULTS.band.bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins } },
+    amplitudesV: amplitudes && (amplitudes.length === 1 ? amplitudes[0] : amplitudes),
+    windowSamples: flags.window,
+    settleSamples: flags.settle,
+    optimiser: flags.optimiser,
+    learningRate: flags.learningRate,
+    loss: flags.loss,
+    marginScale: flags.marginScale,
+    patience: flags.patience,
+    calibrationWindows: flags.calibration,
+    initialV: flags.initialV,
+    ...resumed,
+    updateFraction: flags.updateFraction,
+  };
+}
+
+// ---- refusals: one line naming the option and what is valid -----------------------------
+
+/** The option behind each field the controller can refuse, and what it accepts. */
+function refusalHint(error: ControllerError, device: Device, options: Partial<TrainOptions>): string {
+  const control = error.index >= 0 ? error.index : 0;
+  const range = device.controlRangeV[control] ?? [0, 0];
+  const fs = options.chain?.sampleRateHz ?? DEFAULTS.sampleRateHz;
+  const hints: Record<string, string> = {
+    SampleRateHz: "--sample-rate must be 1 Hz to 1 GHz",
+    WindowSamples: "--window must be 8 to 1048576 samples",
+    SettleSamples: "--settle must be 0 to 16777216 samples",
+    BandLowHz: `--band's low edge must be ≥ 0 and below half the sample rate (${fs / 2} Hz)`,
+    BandHighHz: `--band's high edge must be above the low edge and at most half the sample rate (${fs / 2} Hz)`,
+    GuardBins: "--guard must be 0 to 64 bins",
+    LearningRate: "--learning-rate must be > 0 and at most 1e30",
+    MarginScale: "--margin-scale must be > 0",
+    CalibrationWindows: "--calibration must be 0 to 1024 epochs",
+    ToneBin: `--tones: every tone must be distinct, at least one cycle per window and below half the sample rate (${fs / 2} Hz); control ${control + 1}'s is not`,
+    AmplitudeV: `--amplitude-mv: control ${control + 1}'s amplitude must be > 0 and at most half its range [${range[0]}, ${range[1]}] V, i.e. ≤ ${+(((range[1] - range[0]) / 2) * 1000).toFixed(3)} mV`,
+    Plan: `${error.message} (--window, or a wider --band, or --guard 0)`,
+  };
+  const hint = hints[error.field];
+  if (!hint) return `configuration refused: ${error.message.replace(/^configuration refused: /, "")} (controller field ${error.field})`;
+  if (error.field === "Plan") return `configuration refused: ${hint}`;
+  return `configuration refused: ${hint} (controller field ${error.field})`;
+}
+
+
+// ---- progress and summaries ---------------------------------------------------------------
+
+function fixed(x: number, digits: number): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "—";
+}
+
+/** Fields of the progress line; with the format below it fits 80 columns. */
+function progressFields(p: Progress, unit: string): Record<string, string> {
+  const name = p.criterionName === "RMS error" ? "RMS" : p.criterionName === "accuracy" ? "acc" : "margin";
+  return {
+    seconds: `${fixed(p.deviceSeconds, 1)}/${+p.budget.deviceSeconds.toFixed(1)} s`,
+    criterion: `${name} ${formatCriterionValue(p.criterion, p.criterionName, unit)}`.padEnd(16),
+    loss: p.loss.toPrecision(3).padStart(9),
+  };
+}
+
+const BAR_FORMAT = "{task} |{bar}| {seconds} | {criterion}| loss {loss} | ETA {eta_formatted}";
+const BAR_OPTIONS = { format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsize: 14, clearOnComplete: false } as const;
+
+function windowText(run: Result): string {
+  const c = run.module!.controller;
+  const extended = "plan" in c.tones && c.windowSamples > DEFAULTS.windowSamples ? ", lengthened so the planned tones fit" : "";
+  return `${c.windowSamples}-sample windows (${+((c.windowSamples / c.sampleRateHz) * 1000).toFixed(1)} ms${extended})`;
+}
+
+const STOPPED: Record<Result["stopped"], string> = {
+  solved: "solved",
+  budget: "device-time budget spent",
+  iterations: "iteration limit",
+  fault: "controller fault",
+  interrupted: "interrupted",
+  link: "the board stopped the link",
+};
+
+function summary(run: Result, reportPath: string, jsonPath: string): string {
+  const outcome = run.solved ? `solved in ${run.iterations} iterations` : `not solved after ${run.iterations} iterations (${STOPPED[run.stopped]})`;
+  const starts = run.attempts.length > 1 ? `, ${run.attempts.length} starts` : "";
+  const where = run.ranOn === "node" ? "" : ` on board ${run.ranOn}`;
+  const lines = [
+    `${run.task} on ${run.device} by ${run.method}${where}: ${outcome}${starts}, ${run.deviceSeconds.toFixed(1)} s of device time (${run.wallSeconds.toFixed(1)} s wall), ${run.criterionName} ${formatCriterion(run)}`,
+  ];
+  if (run.caseOutputs.length) lines.push(`  case outputs (${run.outputUnit}): ${run.caseOutputs.map((y) => y.toFixed(2)).join(", ")}   targets: ${run.targets.map((t) => +t.toFixed(3)).join(", ")}`);
+  lines.push(`  controls (V): ${run.finalWeights.map((v) => v.toFixed(3)).join(", ")}`);
+  const m = run.module;
+  if (m) {
+    const tones = (m.controller.perturbation ?? "sinusoid") === "sinusoid";
+    if (tones) lines.push(`  tones (Hz): ${m.toneHz.map((f) => +f.toFixed(2)).join(", ")} in ${windowText(run)}${m.toneHits.some((h) => h) ? "; some hit by intermodulation products" : ""}`);
+    lines.push(`  ${tones ? `lag fitted: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
+  }
+  lines.push(`  report: ${reportPath}`, `  data:   ${jsonPath}`);
+  return lines.join("\n");
+}
+
+function display(path: string): string {
+  const shown = relative(process.cwd(), path);
+  return shown.startsWith("..") ? path : shown;
+}
+
+function commandLine(): string {
+  return ["hge", ...process.argv.slice(2)].join(" ");
+}
+
+/** Checks that reports can be written to `dir` before any training runs (a trained result
+ *  is never lost to an unwritable --out). Kernel filesystems are refused outright. */
+export function prepareOut(dir: string): string {
+  const full = resolve(dir);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(full)) throw new UsageError(`--out ${dir} is under /${full.split("/")[1]}, a kernel filesystem, not a place for reports; choose a directory of your own`);
+  try {
+    mkdirSync(full, { recursive: true });
+    const probe = join(full, `.hge-write-test-${process.pid}`);
+    closeSync(openSync(probe, "w"));
+    unlinkSync(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`--out ${dir} is not writable (${code}); choose a directory you can write`);
+  }
+  return full;
+}
+
+// ---- hge train ------------------------------------------------------------------------------
+
+export async function train(flags: TrainFlags): Promise<void> {
+  const method = findMethod(flags.method)!; // commander checked the choice
+  const device = buildDevice(flags.device, flags.task, flags.deviceSeed);
+  const task = buildTask(flags.task, device, flags.margin);
+  const why = refusal(method, device, task);
+  if (why) throw new TrainConfigError("method", why);
+  const options = trainOptionsFrom(flags, device, task);
+  const out = prepareOut(flags.out ?? join("reports", `${flags.device}-${flags.task}-${flags.method}-seed${flags.seed}`));
+  const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const showBar = flags.progress && process.stderr.isTTY;
+  const bar = new SingleBar(BAR_OPTIONS, Presets.shades_classic);
+  let started = false;
+  const progress = (p: Progress) => {
+    if (!showBar) return;
+    if (!started) {
+      bar.start(p.budget.deviceSeconds, 0, { task: task.name.slice(0, 10), ...progressFields(p, device.outputUnit) });
+      started = true;
+    }
+    bar.update(Math.min(p.deviceSeconds, p.budget.deviceSeconds), progressFields(p, device.outputUnit));
+  };
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once("SIGINT", onSigint);
+  let run: Result;
+  try {
+    if (flags.board) {
+      // the controller runs inside the emulated board; this process plays the device over its UART
+      const { trainOnBoard } = await import("../boards/hil.ts");
+      run = await trainOnBoard({ ...options, device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal } as never);
+    } else {
+      run = await method.train(device, task, budget, { seed: flags.seed, progress, signal: abort.signal, options });
+    }
+  } catch (error) {
+    if (started) bar.stop();
+    if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options).replace(/^configuration refused: /, ""));
+    throw error;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+  if (started) {
+    if (run.solved) bar.update(bar.getTotal());
+    bar.stop();
+  }
+  const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
+  const report = await writeRunReport(run, out, commandLine());
+  console.log(summary(run, display(report), display(join(out, "run.json"))));
+  process.exitCode = run.stopped === "interrupted" ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
+}
+
+// ---- hge methods ------------------------------------------------------------------------------
+
+function listMethods(): void {
+  const rows = METHODS.map((m) => [m.name, m.tasks.map((t) => (t === "cases" ? "gates, sphere, regression" : "iris")).join("; "), m.needs.length ? m.needs.join(", ") : "—", m.requires || "—"]);
+  for (const line of textTable([["method", "tasks", "device needs", "needs besides the device"], ...rows], 4, true)) console.log(line);
+  console.log("");
+  for (const m of METHODS) console.log(`${m.name}: ${m.summary}`);
+}
+
+// ---- hge demo -------------------------------------------------------------------------------
+
+interface DemoFlags {
+  seed: number;
+  out: string;
+  workers: number;
+  maxIterations?: number;
+  progress: boolean;
+}
+
+/** Hardest first, so the slow gates do not start last. */
+const DEMO_ORDER: GateName[] = ["XOR", "XNOR", "NAND", "NOR", "AND", "OR"];
+
+async function demo(flags: DemoFlags): Promise<void> {
+  const started = performance.now();
+  const command = commandLine();
+  const out = prepareOut(flags.out);
+  const gates = DEMO_ORDER.filter((gate) => GATE_NAMES.includes(gate));
+  const budget: Budget = { deviceSeconds: DEFAULTS.budgetSeconds, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const showBars = flags.progress && process.stderr.isTTY;
+  const bars = new MultiBar(BAR_OPTIONS, Presets.shades_classic);
+  const barOf = new Map<string, ReturnType<MultiBar["create"]>>();
+  if (showBars) for (const gate of gates) barOf.set(gate, bars.create(budget.deviceSeconds, 0, { task: gate.padEnd(4), seconds: "", criterion: "".padEnd(16), loss: "".padStart(9) }));
+  else process.stderr.write(`training ${gates.length} gates on ${flags.workers} worker threads...\n`);
+  const { runPool } = await import("../host/pool.ts");
+  const jobs = gates.map((gate) => ({ kind: "demo" as const, gate, seed: flags.seed, out: join(out, gate.toLowerCase()), command, budget }));
+  const results = await runPool(new URL("../host/demo.ts", import.meta.url), jobs, {
+    workers: flags.workers,
+    onProgress: (i, p) => barOf.get(gates[i])?.update(Math.min((p as Progress).deviceSeconds, budget.deviceSeconds), progressFields(p as Progress, "nA")),
+    onDone: (_done, _total, result, i) => {
+      const run = (result as { run: Result }).run;
+      const bar = barOf.get(gates[i]);
+      // a finished gate stops ticking: full when solved, where it stopped when not
+      if (bar) {
+        bar.update(run.solved ? budget.deviceSeconds : Math.min(run.deviceSeconds, budget.deviceSeconds), { task: `${gates[i].padEnd(4)}${run.solved ? "✓" : "✗"}`, seconds: `${run.deviceSeconds.toFixed(1)} s` });
+        bar.stop();
+      } else process.stderr.write(`  ${gates[i]}: ${run.solved ? "solved" : "not solved"} in ${run.iterations} iterations (${run.wallSeconds.toFixed(1)} s wall)\n`);
+    },
+  });
+  if (showBars) bars.stop();
+
+  const entries = gates.map((gate, i) => ({ name: gate.toLowerCase(), run: (results[i] as { run: Result }).run }));
+  const wallSeconds = (performance.now() - started) / 1000;
+  const { writeIndex } = await import("../host/report/html.ts");
+  const index = writeIndex(entries, out, command, wallSeconds);
+  const header = ["gate", "solved", "iterations", "device-s", "margin"];
+  const rows = entries.map(({ run }) => [run.task, run.solved ? "yes" : "no", String(run.iterations), run.deviceSeconds.toFixed(1), formatCriterion(run)]);
+  for (const line of textTable([header, ...rows], 2)) console.log(line);
+  const solved = entries.filter((e) => e.run.solved).length;
+  console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device}, ${wallSeconds.toFixed(1)} s wall on ${Math.min(flags.workers, gates.length)} worker threads`);
+  console.log(`report: ${display(index)}`);
+  process.exitCode = solved === entries.length ? EXIT.solved : EXIT.unsolved;
+}
+
+// ---- the command line -------------------------------------------------------------------------
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export function program(): Command {
+  const root = new Command("hge")
+    .description("Homodyne gradient extraction: train simulated material devices in closed loop with the hge controller, and compare training methods")
+    .version(version(), "-V, --version")
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(`hge: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`) });
+
+  const noise = NOISE_DEFAULTS.nA;
+  root
+    .command("train")
+    .description("train one task on one simulated device with one method and write a report")
+    .addOption(new Option("--method <name>", "training method (hge methods lists them)").choices(METHOD_NAMES).default("multitone"))
+    .addOption(new Option("--device <name>", "simulated device").choices(DEVICES).default("dnpu"))
+    .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
+    .option("--device-seed <n>", "another instance of the device (default: the documented default instance)", wholeAtLeast(0))
+    .option("--seed <n>", "seed of the noise and the starting voltages", wholeAtLeast(0), DEFAULTS.seed)
+    .option("--budget <device-s>", "device-time budget: stop unsolved after this many device-seconds", positive, DEFAULTS.budgetSeconds)
+    .option("--max-iterations <n>", `iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--white-noise <sigma>", `white noise per sample, output units (default ${noise.whiteSigma} nA; resistor ${NOISE_DEFAULTS.V.whiteSigma} V)`, nonNegative)
+    .option("--pink-noise <psd>", `1/f noise PSD at 1 kHz, output units²/Hz (default ${noise.pinkPsdAt1kHz} nA²/Hz; resistor ${NOISE_DEFAULTS.V.pinkPsdAt1kHz} V²/Hz)`, nonNegative)
+    .option("--drift <rate>", "random-walk drift of the output offset, output units per √s", nonNegative)
+    .option("--spikes <rate>", "rare spikes, events per second", nonNegative)
+    .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the window is discarded)", positive, 1000)
+    .option("--no-noise", "no added noise (converters still quantise)")
+    .option("--sample-rate <Hz>", `converter sample rate (default ${DEFAULTS.sampleRateHz})`, positive)
+    .option("--window <samples>", `lock-in window per input case (default ${DEFAULTS.windowSamples}, or fitted to explicit tones)`, wholeAtLeast(1))
+    .option("--settle <samples>", `samples discarded after each input change (default ${DEFAULTS.settleSamples})`, wholeAtLeast(0))
+    .option("--tones <planned|Hz,...>", "'planned', or one tone per control in Hz, e.g. 25,45,65,95,115", tones, "planned")
+    .option("--band <low,high>", `band for planned tones, Hz (default ${DEFAULTS.band.bandLowHz},${DEFAULTS.band.bandHighHz})`, band)
+    .option("--guard <bins>", `planner: minimum distance from a tone to any intermodulation product (default ${DEFAULTS.band.guardBins})`, wholeAtLeast(0))
+    .option("--amplitude-mv <mV,...>", `perturbation peak amplitude, one for all or one per control (default ${DEFAULTS.amplitudeV * 1000})`, (text) => list(text, "amplitudes in mV"))
+    .addOption(new Option("--optimiser <name>", `update rule (default ${DEFAULTS.optimiser})`).choices(["sgd", "momentum", "adam"]))
+    .option("--learning-rate <V>", `step size (default ${DEFAULTS.learningRate})`, positive)
+    .addOption(new Option("--loss <name>", "loss (default: the task's: corrsig for gates and sphere, mse for regression)").choices(["mse", "corrsig", "fisher"]))
+    .option("--margin-scale <units>", `corrsig loss: sigmoid(separation / scale), output units (default ${MARGIN_SCALE_DEFAULTS.nA} nA; resistor ${MARGIN_SCALE_DEFAULTS.V} V)`, positive)
+    .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, 0.05)
+    .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
+    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag)")
+    .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
+    .option("--calibration <epochs>", `epochs fitting the chain's lag first, 0 = trust the chain model (default ${DEFAULTS.calibrationWindows})`, wholeAtLeast(0))
+    .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
+    .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
+    .option("--no-progress", "no progress bar")
+    .action((flags: TrainFlags) => train(flags));
+
+  root
+    .command("methods")
+    .description("list the training methods, what each needs and which tasks it trains")
+    .action(() => listMethods());
+
+  root
+    .command("board")
+    .description("boards: list | check [board] | build <board|all> | run <board> --replay|--hil | measure (see boards/README.md)")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument("[args...]")
+    .action(async (args: string[]) => {
+      const { main: boardMain } = await import("../boards/build.ts");
+      process.exitCode = await boardMain(args);
+    });
+
+  root
+    .command("demo")
+    .description("train all six Boolean gates on the default dopant network and write a report")
+    .option("--seed <n>", "seed of every gate's run", wholeAtLeast(0), DEFAULTS.seed)
+    .option("--out <dir>", "report directory", join("reports", "demo"))
+    .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, Math.min(6, cpus().length)))
+    .option("--max-iterations <n>", `iteration limit per gate (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--no-progress", "no progress bars")
+    .action((flags: DemoFlags) => demo(flags));
+  return root;
+}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`hge: ${message}\n`);
+  process.exit(code);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parse error was already printed on one line.
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT.usage;
+      return;
+    }
+    if (error instanceof UsageError) fail(EXIT.usage, error.message);
+    if (error instanceof TrainConfigError) fail(EXIT.refused, `configuration refused: ${error.message}`);
+    if (error instanceof ControllerError) fail(EXIT.refused, `configuration refused: ${error.message}`);
+    fail(EXIT.internal, `internal error: ${error instanceof Error ? error.message : String(error)} (a bug in hge: please report it with the command line)`);
+  }
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(process.argv.slice(2));
+}

@@ -1,0 +1,72 @@
+// The one worker pool: runs jobs on worker threads (one per core by default), longest first.
+// A job runner is a module exporting `runJob(job, post)` (post sends progress to the main
+// thread); jobs and results are plain data. Workers load the TypeScript sources through tsx's
+// API, so the pool works under plain `tsx` and from bin/hge.mjs with no build step. With one
+// worker the jobs run in this thread.
+import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
+
+export interface PoolOptions<J, R> {
+  workers?: number;
+  /** Relative cost of a job, for scheduling the longest first. */
+  cost?: (job: J) => number;
+  onDone?: (done: number, total: number, result: R, index: number) => void;
+  onProgress?: (index: number, progress: unknown) => void;
+}
+
+export type JobRunner<J, R> = { runJob(job: J, post: (progress: unknown) => void): R | Promise<R> };
+
+function startWorker(runner: URL): Promise<Worker> {
+  const api = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./pool-worker.ts", import.meta.url).href;
+  const worker = new Worker(`import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`, { eval: true, workerData: { runner: runner.href } });
+  return new Promise((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", (message: { ready?: boolean }) => (message.ready ? resolve(worker) : reject(new Error("worker did not start"))));
+  });
+}
+
+/** Results in the order of `jobs`; `runner` is the URL of the job runner module. */
+export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions<J, R> = {}): Promise<R[]> {
+  const count = Math.max(1, Math.min(options.workers ?? availableParallelism(), jobs.length));
+  const order = jobs.map((_, i) => i);
+  if (options.cost) order.sort((a, b) => options.cost!(jobs[b]) - options.cost!(jobs[a]));
+  const results: R[] = new Array(jobs.length);
+  let done = 0;
+  if (count === 1) {
+    const { runJob } = (await import(runner.href)) as JobRunner<J, R>;
+    for (const i of order) {
+      results[i] = await runJob(jobs[i], (progress) => options.onProgress?.(i, progress));
+      options.onDone?.(++done, jobs.length, results[i], i);
+    }
+    return results;
+  }
+  const workers = await Promise.all(Array.from({ length: count }, () => startWorker(runner)));
+  let next = 0;
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const feed = () => {
+              if (next >= order.length) return resolve();
+              const id = order[next++];
+              worker.postMessage({ id, job: jobs[id] });
+            };
+            worker.on("message", (message: { id: number; progress?: unknown; result?: R; error?: string }) => {
+              if (message.error) return reject(new Error(`job ${JSON.stringify(jobs[message.id])} failed: ${message.error}`));
+              if ("progress" in message) return options.onProgress?.(message.id, message.progress);
+              results[message.id] = message.result!;
+              options.onDone?.(++done, jobs.length, message.result!, message.id);
+              feed();
+            });
+            worker.on("error", reject);
+            feed();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
