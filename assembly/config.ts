@@ -2,16 +2,14 @@
 // on (ACTIVE). validate() checks every field and names the first bad one; only a block that
 // passes is copied, so a failed configure leaves the previous configuration running.
 import {
-  Field, ToneMode, Loss, Gradient, Perturbation, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS,
+  Field, ToneMode, Loss, Gradient, Perturbation, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS, MAX_WINDOW_SAMPLES, codePeriod,
   MAX_CONTROLS, MAX_INPUTS, MAX_CASES, TONE_BIN_WORD, AMPLITUDE_WORD, MIN_WORD, MAX_WORD,
   INITIAL_WORD, TRAINABLE_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
 } from "./layout";
-import { codePeriod } from "./perturb";
 
 export const CONFIG = memory.data(CONFIG_WORDS << 2, 16);
 export const ACTIVE = memory.data(CONFIG_WORDS << 2, 16);
 
-export const MAX_WINDOW_SAMPLES = 1 << 20;
 const MAX_ABS_VOLTS: f32 = 1000;
 const MAX_ABS_READING: f32 = 1e12;
 
@@ -29,7 +27,7 @@ export let windowSamples: i32 = 1;
 @inline function within(x: f32, low: f32, high: f32): bool { return x >= low && x <= high; } // false for NaN
 
 // Every header field must hold a valid value, used or not: a low and a high bound (inclusive)
-// per field id 1..31, compared as f32 (exact for the i32 fields' ranges).
+// per field id 1..31 (f32 values; an i32 field is compared in f64, exactly).
 const F32_FIELDS: u32 = (1 << Field.SampleRateHz) | (1 << Field.BandLowHz) | (1 << Field.BandHighHz) |
   (1 << Field.MarginScale) | (1 << Field.LearningRate) | (1 << Field.Beta1) | (1 << Field.Beta2) |
   (1 << Field.Epsilon) | (1 << Field.LagDelaySamples) | (1 << Field.LagCornerHz) |
@@ -69,8 +67,9 @@ export function validate(): i32 {
   const b = CONFIG;
   errorIndex = 0;
   for (let field = Field.Version; field <= Field.SpsaStability; field++) {
-    const value: f32 = (F32_FIELDS >> field) & 1 ? configF32(b, field) : <f32>configI32(b, field);
-    if (!within(value, fieldBound(field, false), fieldBound(field, true))) return field;
+    // in f64: an i32 such as 2^24 + 1 has no f32 of its own
+    const value: f64 = (F32_FIELDS >> field) & 1 ? <f64>configF32(b, field) : <f64>configI32(b, field);
+    if (!(value >= <f64>fieldBound(field, false) && value <= <f64>fieldBound(field, true))) return field; // false for NaN
   }
   const sampleRateHz = configF32(b, Field.SampleRateHz);
   if (configF32(b, Field.BandLowHz) >= sampleRateHz / 2) return Field.BandLowHz;

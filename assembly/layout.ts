@@ -8,6 +8,8 @@ export const MAX_CONTROLS = 128;
 export const MAX_INPUTS = 8;
 export const MAX_CASES = 16;
 export const MAX_ELECTRODES = MAX_CONTROLS + MAX_INPUTS;
+/** The longest lock-in window, samples (sums of 2^20 readings below 1e12 stay finite in f32). */
+export const MAX_WINDOW_SAMPLES = 1 << 20;
 
 export const CONFIG_VERSION = 1;
 // Every header field must hold a valid value, whether the configuration uses it or not.
@@ -70,6 +72,20 @@ export enum Optimiser { SGD = 0, Momentum = 1, Adam = 2 }
 /** Sinusoid: one planned tone per control (homodyne). The others are ±1 chips (perturb.ts). */
 export enum Perturbation { Sinusoid = 0, Sequential = 1, SPSA = 2, Random = 3, Walsh = 4 }
 export const PERTURBATION_KINDS = 5;
+
+/** Chips in one period of a code for `count` controls: a code window holds whole periods,
+ *  WindowSamples % (ChipSamples × period) == 0. Sequential: +a then −a per control; SPSA: a
+ *  vector then its negation; Walsh: the next power of two above `count` (rows 1..count of a
+ *  Hadamard matrix); random codes and tones: 1. (Typed for both compilers: the host declares
+ *  i32 as number in host/assemblyscript.d.ts.) */
+export function codePeriod(perturbation: i32, count: i32): i32 {
+  if (perturbation == Perturbation.Sequential) return 2 * count;
+  if (perturbation == Perturbation.SPSA) return 2;
+  if (perturbation != Perturbation.Walsh) return 1;
+  let period: i32 = 1;
+  while (period <= count) period <<= 1;
+  return period;
+}
 /** Jacobian: one Jacobian row per case, loss chain-ruled (any loss).
  *  LossSignal: demodulate the per-sample loss directly, MGD style (MSE only).
  *  Streaming: one case (CaseCount 1), no windows: the loss signal through cascaded

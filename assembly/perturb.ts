@@ -4,7 +4,7 @@
 // sequential central differences (one control at a time, + then −), SPSA (a random ±1
 // vector, then its negation), random ±1 codes (MGD's CDMA) and Walsh–Hadamard codes. One
 // estimator serves them all: g = Σ ŷ r / (a Σ r²) (the lock-in's projection for sinusoids).
-import { Field, Perturbation, MAX_CONTROLS } from "./layout";
+import { Field, Perturbation, MAX_CONTROLS, codePeriod } from "./layout";
 import { ACTIVE, configI32, controlCount, windowSamples } from "./config";
 import { ncoAdvance, NCO_SIN, NCO_COS } from "./nco";
 
@@ -17,14 +17,6 @@ let seed: u32 = 1;
  *  chip (exact: integers); sinusoids leave it at zero, since a window holds whole periods. The
  *  lock-in takes its sums about the window's mean with it. */
 export const REFERENCE_SUM = memory.data(MAX_CONTROLS << 2);
-
-/** Chips in one period of the code for `count` controls (the window holds whole periods). */
-export function codePeriod(perturbation: i32, count: i32): i32 {
-  if (perturbation == Perturbation.Sequential) return 2 * count;
-  if (perturbation == Perturbation.SPSA) return 2;
-  if (perturbation == Perturbation.Walsh) return 1 << (32 - clz(count)); // ≥ count + 1 codes
-  return 1;
-}
 
 /** Σ r² over a window for one control, per unit amplitude: W/2 for a sinusoid, W for ±1
  *  codes, of which a sequential code gives each control 1/count (the window holds whole

@@ -19,18 +19,20 @@ import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
 import { sphereTask } from "../host/tasks/sphere.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 import { irisTask } from "../host/tasks/iris.ts";
-import { ControllerError, type LossName } from "../host/controller.ts";
+import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { DEFAULTS, MARGIN_SCALE_DEFAULTS, NOISE_DEFAULTS, type TrainOptions } from "../host/train.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
+import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
  *  4 internal error (a bug: please report it), 130 interrupted (Ctrl-C). */
 export const EXIT = { solved: 0, unsolved: 1, usage: 2, refused: 3, internal: 4, interrupted: 130 } as const;
 
 export const DEVICES = ["dnpu", "resistor", "analytic"] as const;
+const GRADIENTS: GradientName[] = ["jacobian", "loss-signal", "streaming"];
 export const TASKS = ["and", "or", "nand", "nor", "xor", "xnor", "sphere", "regression", "iris"] as const;
 type DeviceName = (typeof DEVICES)[number];
 type TaskName = (typeof TASKS)[number];
@@ -95,6 +97,16 @@ const list = (text: string, what: string) => {
   return values;
 };
 const tones = (text: string): "planned" | number[] => (text === "planned" ? "planned" : list(text, "'planned' or tone frequencies in Hz, e.g. 25,45,65,95,115"));
+const lag = (text: string): [number, number] => {
+  const values = text.split(",").map((part) => Number(part.trim()));
+  if (values.length !== 2 || values.some((x) => !Number.isFinite(x) || x < 0)) throw new InvalidArgumentError("expected the lag as delay,corner: samples ≥ 0 and Hz ≥ 0 (0 = no corner), e.g. 2,1000.");
+  return [values[0], values[1]];
+};
+const hold = (text: string): number[] => {
+  const values = text.split(",").map((part) => Number(part.trim()));
+  if (values.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError("expected control numbers from 1 separated by commas, e.g. 1,3.");
+  return values;
+};
 const initialV = (text: string): "random" | "middle" | number[] => {
   if (text === "random" || text === "middle") return text;
   const parts = text.split(",").map((part) => part.trim());
@@ -102,6 +114,19 @@ const initialV = (text: string): "random" | "middle" | number[] => {
   if (parts.some((part) => part === "") || values.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError("expected 'random', 'middle' or one voltage per control separated by commas, e.g. -0.3,0.1,0,0.2,-0.5.");
   return values;
 };
+/** A flag that sets one configuration field: its help and its bounds come from the table of
+ *  fields (host/config-fields.ts); a value out of bounds is a usage error naming them. */
+function fieldOption(name: FieldName, argument: string): Option {
+  const spec = FIELDS[name];
+  if (!("flag" in spec.cli)) throw new Error(`${name} has no flag`);
+  const parse = (text: string) => {
+    const value = Number(text);
+    const ok = text.trim() !== "" && Number.isFinite(value) && (spec.type === "f32" || Number.isInteger(value)) && value >= spec.low! && value <= spec.high!;
+    if (!ok) throw new InvalidArgumentError(`expected ${spec.type === "i32" ? "a whole number" : "a number"} ${boundsText(name)}.`);
+    return value;
+  };
+  return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${spec.default}${spec.unit && spec.unit !== "output" && typeof spec.default === "number" ? ` ${spec.unit}` : ""})`).argParser(parse);
+}
 const band = (text: string): [number, number] => {
   const values = list(text, "the band as low,high in Hz, e.g. 20,1000");
   if (values.length !== 2 || values[0] >= values[1]) throw new InvalidArgumentError("expected the band as low,high in Hz with low < high, e.g. 20,1000.");
@@ -132,6 +157,17 @@ interface TrainFlags {
   learningRate?: number;
   loss?: LossName;
   marginScale?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  lag?: [number, number];
+  gradient?: GradientName;
+  streamOrder?: number;
+  streamTau?: number;
+  chipSamples?: number;
+  codeSeed?: number;
+  spsaStability?: number;
+  hold?: number[];
   margin: number;
   initialV?: "random" | "middle" | number[];
   resume?: string;
@@ -190,6 +226,8 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   if (flags.loss && task.kind === "cases" && flags.loss !== "mse" && task.loss === "mse") {
     throw new UsageError(`--loss ${flags.loss} needs classes 0 and 1; ${task.name} has real-valued targets (use mse)`);
   }
+  const held = flags.hold?.find((k) => k > device.controlCount);
+  if (held) throw new UsageError(`--hold ${held}: ${device.name} has controls 1 to ${device.controlCount}`);
   const resumed = flags.resume ? readResume(flags.resume, device.controlCount) : {};
   return {
     noise,
@@ -204,6 +242,16 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
     learningRate: flags.learningRate,
     loss: flags.loss,
     marginScale: flags.marginScale,
+    beta1: flags.beta1,
+    beta2: flags.beta2,
+    epsilon: flags.epsilon,
+    lag: flags.lag && { delaySamples: flags.lag[0], cornerHz: flags.lag[1] },
+    gradient: flags.gradient,
+    stream: flags.streamOrder !== undefined || flags.streamTau !== undefined ? { order: flags.streamOrder ?? defaultOf("StreamOrder"), tauSamples: flags.streamTau ?? flags.window ?? DEFAULTS.windowSamples } : undefined,
+    chipSamples: flags.chipSamples,
+    codeSeed: flags.codeSeed,
+    spsaStability: flags.spsaStability,
+    hold: flags.hold?.map((k) => k - 1),
     patience: flags.patience,
     calibrationWindows: flags.calibration,
     initialV: flags.initialV,
@@ -219,26 +267,19 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
   const control = error.index >= 0 ? error.index : 0;
   const range = device.controlRangeV[control] ?? [0, 0];
   const fs = options.chain?.sampleRateHz ?? DEFAULTS.sampleRateHz;
-  const hints: Record<string, string> = {
-    SampleRateHz: "--sample-rate must be 1 Hz to 1 GHz",
-    WindowSamples: "--window must be 8 to 1048576 samples",
-    SettleSamples: "--settle must be 0 to 16777216 samples",
+  const special: Record<string, string> = {
     BandLowHz: `--band's low edge must be ≥ 0 and below half the sample rate (${fs / 2} Hz)`,
     BandHighHz: `--band's high edge must be above the low edge and at most half the sample rate (${fs / 2} Hz)`,
-    GuardBins: "--guard must be 0 to 64 bins",
-    LearningRate: "--learning-rate must be > 0 and at most 1e30",
-    MarginScale: "--margin-scale must be > 0",
-    CalibrationWindows: "--calibration must be 0 to 1024 epochs",
     ToneBin: `--tones: every tone must be distinct, at least one cycle per window and below half the sample rate (${fs / 2} Hz); control ${control + 1}'s is not`,
     AmplitudeV: `--amplitude-mv: control ${control + 1}'s amplitude must be > 0 and at most half its range [${range[0]}, ${range[1]}] V, i.e. ≤ ${+(((range[1] - range[0]) / 2) * 1000).toFixed(3)} mV`,
-    Plan: `${error.message} (--window, or a wider --band, or --guard 0)`,
+    InitialV: `--initial-v: control ${control + 1}'s starting voltage must be inside its range [${range[0]}, ${range[1]}] V`,
+    WindowSamples: `--window must be ${boundsText("WindowSamples")}${options.chipSamples ? " and a whole number of code periods" : ""}`,
   };
-  const hint = hints[error.field];
-  if (!hint) return `configuration refused: ${error.message.replace(/^configuration refused: /, "")} (controller field ${error.field})`;
-  if (error.field === "Plan") return `configuration refused: ${hint}`;
-  return `configuration refused: ${hint} (controller field ${error.field})`;
+  if (error.field === "Plan") return `${error.message} (--window, or a wider --band, or --guard 0)`;
+  const spec = FIELDS[error.field as FieldName];
+  const hint = special[error.field] ?? (spec && "flag" in spec.cli && boundsText(error.field as FieldName) ? `${spec.cli.flag} must be ${boundsText(error.field as FieldName)}` : undefined);
+  return `${hint ?? error.message.replace(/^configuration refused: /, "")} (controller field ${error.field})`;
 }
-
 
 // ---- progress and summaries ---------------------------------------------------------------
 
@@ -355,7 +396,7 @@ export async function train(flags: TrainFlags): Promise<void> {
     }
   } catch (error) {
     if (started) bar.stop();
-    if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options).replace(/^configuration refused: /, ""));
+    if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options));
     throw error;
   } finally {
     process.removeListener("SIGINT", onSigint);
@@ -465,22 +506,33 @@ export function program(): Command {
     .option("--spikes <rate>", "rare spikes, events per second", nonNegative)
     .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the window is discarded)", positive, 1000)
     .option("--no-noise", "no added noise (converters still quantise)")
-    .option("--sample-rate <Hz>", `converter sample rate (default ${DEFAULTS.sampleRateHz})`, positive)
-    .option("--window <samples>", `lock-in window per input case (default ${DEFAULTS.windowSamples}, or fitted to explicit tones)`, wholeAtLeast(1))
-    .option("--settle <samples>", `samples discarded after each input change (default ${DEFAULTS.settleSamples})`, wholeAtLeast(0))
+    .addOption(fieldOption("SampleRateHz", "Hz"))
+    .addOption(fieldOption("WindowSamples", "samples"))
+    .addOption(fieldOption("SettleSamples", "samples"))
     .option("--tones <planned|Hz,...>", "'planned', or one tone per control in Hz, e.g. 25,45,65,95,115", tones, "planned")
     .option("--band <low,high>", `band for planned tones, Hz (default ${DEFAULTS.band.bandLowHz},${DEFAULTS.band.bandHighHz})`, band)
-    .option("--guard <bins>", `planner: minimum distance from a tone to any intermodulation product (default ${DEFAULTS.band.guardBins})`, wholeAtLeast(0))
+    .addOption(fieldOption("GuardBins", "bins"))
     .option("--amplitude-mv <mV,...>", `perturbation peak amplitude, one for all or one per control (default ${DEFAULTS.amplitudeV * 1000})`, (text) => list(text, "amplitudes in mV"))
     .addOption(new Option("--optimiser <name>", `update rule (default ${DEFAULTS.optimiser})`).choices(["sgd", "momentum", "adam"]))
-    .option("--learning-rate <V>", `step size (default ${DEFAULTS.learningRate})`, positive)
+    .addOption(fieldOption("LearningRate", "V"))
+    .addOption(fieldOption("Beta1", "b"))
+    .addOption(fieldOption("Beta2", "b"))
+    .addOption(fieldOption("Epsilon", "e"))
     .addOption(new Option("--loss <name>", "loss (default: the task's: corrsig for gates and sphere, mse for regression)").choices(["mse", "corrsig", "fisher"]))
-    .option("--margin-scale <units>", `corrsig loss: sigmoid(separation / scale), output units (default ${MARGIN_SCALE_DEFAULTS.nA} nA; resistor ${MARGIN_SCALE_DEFAULTS.V} V)`, positive)
+    .addOption(fieldOption("MarginScale", "units"))
     .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, 0.05)
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
     .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag)")
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
-    .option("--calibration <epochs>", `epochs fitting the chain's lag first, 0 = trust the chain model (default ${DEFAULTS.calibrationWindows})`, wholeAtLeast(0))
+    .addOption(fieldOption("CalibrationWindows", "epochs"))
+    .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)
+    .addOption(new Option("--gradient <mode>", FIELDS.Gradient.doc).choices(GRADIENTS))
+    .addOption(fieldOption("StreamOrder", "n"))
+    .addOption(fieldOption("StreamTauSamples", "samples"))
+    .addOption(fieldOption("ChipSamples", "samples"))
+    .addOption(fieldOption("Seed", "n"))
+    .addOption(fieldOption("SpsaStability", "A"))
+    .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
     .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
     .option("--no-progress", "no progress bar")

@@ -1,9 +1,20 @@
 #!/usr/bin/env node
 // Entry point of the `hge` command: registers tsx so Node 20 can load the TypeScript
-// sources, then runs host/cli.ts. Also the bootstrap of the demo's worker threads.
-import { isMainThread } from "node:worker_threads";
+// sources, builds the controller module first if this is a fresh clone, then runs bin/cli.ts.
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 
+const wasm = fileURLToPath(new URL("../build/hge.wasm", import.meta.url));
+if (!existsSync(wasm)) {
+  process.stderr.write("hge: build/hge.wasm is missing (a fresh clone?): building it first (npm run build)\n");
+  const build = spawnSync(process.execPath, [fileURLToPath(new URL("../scripts/build.mjs", import.meta.url))], { stdio: ["ignore", "ignore", "inherit"] });
+  if (build.status !== 0 || !existsSync(wasm)) {
+    process.stderr.write("hge: the build failed: run `npm install`, then `npm run build`, and try again\n");
+    process.exit(2);
+  }
+}
 register();
 const cli = await import("./cli.ts");
-if (isMainThread) await cli.main(process.argv.slice(2));
+await cli.main(process.argv.slice(2));

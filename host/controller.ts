@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as L from "../assembly/layout.ts";
+import { defaultOf } from "./config-fields.ts";
 
 export const RELEASE_WASM = fileURLToPath(new URL("../build/hge.wasm", import.meta.url));
 const { Field, Status } = L;
@@ -59,7 +60,9 @@ export interface ControllerConfig {
 }
 
 const lossCode: Record<LossName, number> = { mse: L.Loss.MSE, corrsig: L.Loss.Corrsig, fisher: L.Loss.Fisher };
-const optimiserCode: Record<OptimiserName, number> = { sgd: L.Optimiser.SGD, momentum: L.Optimiser.Momentum, adam: L.Optimiser.Adam };
+/** The update rules by their code (L.Optimiser). */
+export const OPTIMISERS: readonly OptimiserName[] = ["sgd", "momentum", "adam"];
+const optimiserCode = Object.fromEntries(OPTIMISERS.map((name, code) => [name, code])) as Record<OptimiserName, number>;
 const gradientCode: Record<GradientName, number> = { jacobian: L.Gradient.Jacobian, "loss-signal": L.Gradient.LossSignal, streaming: L.Gradient.Streaming };
 const perturbationCode: Record<PerturbationName, number> = { sinusoid: L.Perturbation.Sinusoid, sequential: L.Perturbation.Sequential, spsa: L.Perturbation.SPSA, random: L.Perturbation.Random, walsh: L.Perturbation.Walsh };
 const demodulationCode: Record<DemodulationName, number> = { projection: L.Demodulation.Projection, "magnitude-sign": L.Demodulation.MagnitudeSign };
@@ -137,24 +140,24 @@ export class Controller {
     i[Field.ToneMode] = plan ? L.ToneMode.Plan : L.ToneMode.Explicit;
     f[Field.BandLowHz] = plan?.bandLowHz ?? 0;
     f[Field.BandHighHz] = plan?.bandHighHz ?? config.sampleRateHz / 2;
-    i[Field.GuardBins] = config.guardBins ?? 1;
+    i[Field.GuardBins] = config.guardBins ?? defaultOf("GuardBins");
     i[Field.Loss] = lossCode[config.loss] ?? -1;
     f[Field.MarginScale] = config.marginScale ?? 1;
     i[Field.Optimiser] = optimiserCode[config.optimiser] ?? -1;
     f[Field.LearningRate] = config.learningRate;
-    f[Field.Beta1] = config.beta1 ?? 0.9;
-    f[Field.Beta2] = config.beta2 ?? 0.999;
-    f[Field.Epsilon] = config.epsilon ?? 1e-8;
+    f[Field.Beta1] = config.beta1 ?? defaultOf("Beta1");
+    f[Field.Beta2] = config.beta2 ?? defaultOf("Beta2");
+    f[Field.Epsilon] = config.epsilon ?? defaultOf("Epsilon");
     i[Field.Gradient] = gradientCode[config.gradient ?? "jacobian"] ?? -1;
     i[Field.Demodulation] = demodulationCode[config.demodulation ?? "projection"] ?? -1;
     f[Field.LagDelaySamples] = config.lag?.delaySamples ?? 0;
     f[Field.LagCornerHz] = config.lag?.cornerHz ?? 0;
-    i[Field.CalibrationWindows] = config.calibrationWindows ?? 0;
-    i[Field.StreamOrder] = config.stream?.order ?? 2;
+    i[Field.CalibrationWindows] = config.calibrationWindows ?? defaultOf("CalibrationWindows");
+    i[Field.StreamOrder] = config.stream?.order ?? defaultOf("StreamOrder");
     f[Field.StreamTauSamples] = config.stream?.tauSamples ?? config.windowSamples;
-    i[Field.ChipSamples] = config.chipSamples ?? 1;
-    i[Field.Seed] = config.seed ?? 1;
-    f[Field.SpsaStability] = config.spsaStability ?? 10;
+    i[Field.ChipSamples] = config.chipSamples ?? defaultOf("ChipSamples");
+    i[Field.Seed] = config.seed ?? defaultOf("Seed");
+    f[Field.SpsaStability] = config.spsaStability ?? defaultOf("SpsaStability");
     i[Field.Perturbation] = perturbationCode[config.perturbation ?? "sinusoid"] ?? -1;
     f[Field.ReadingMin] = config.reading.min;
     f[Field.ReadingMax] = config.reading.max;
@@ -190,7 +193,7 @@ export class Controller {
     const index = status[Status.ErrorIndex];
     if (code === Field.Plan) {
       const minimum = status[Status.PlanMinWindow];
-      const hint = minimum > 0 ? `a window of at least ${minimum} samples would plan` : "no window up to 2^20 samples plans: widen the band, lower the guard or use fewer controls";
+      const hint = minimum > 0 ? `a window of at least ${minimum} samples would plan` : `no window up to ${this.layout.MAX_WINDOW_SAMPLES} samples plans: widen the band, lower the guard or use fewer controls`;
       return new ControllerError(code, field, 0, `no tone plan fits the band in this window: ${hint}`);
     }
     const arrayField = code >= Field.ToneBin && code <= Field.Target;

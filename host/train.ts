@@ -5,11 +5,12 @@
 import type { Device } from "./devices/device.ts";
 import type { Task } from "./tasks/task.ts";
 import { gateMargin } from "./tasks/gates.ts";
-import { Controller, ControllerError, type ControllerConfig, type ControllerStatus, type LossName, type OptimiserName } from "./controller.ts";
+import { Controller, ControllerError, OPTIMISERS, type ControllerConfig, type ControllerStatus, type GradientName, type LossName, type OptimiserName } from "./controller.ts";
 import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
 import { TrainConfigError } from "./errors.ts";
+import { defaultOf } from "./config-fields.ts";
 import type { CriterionName, Progress, Result, StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
@@ -73,6 +74,17 @@ export interface TrainOptions {
   patience?: number;
   /** The loss; default the task's. */
   loss?: LossName;
+  epsilon?: number;
+  gradient?: GradientName;
+  /** The chain's lag to demodulate with; default the simulated chain's. */
+  lag?: { delaySamples: number; cornerHz: number };
+  stream?: { order: number; tauSamples: number };
+  /** Codes: samples per chip (default: the estimator's), the codes' seed, SPSA's A. */
+  chipSamples?: number;
+  codeSeed?: number;
+  spsaStability?: number;
+  /** Controls (0-based) held at their start: perturbed and measured, never updated. */
+  hold?: number[];
   /** A checkpoint to continue from (Controller.save()): weights, optimiser moments and the
    *  fitted lag; the run then skips calibration. */
   checkpoint?: Uint8Array;
@@ -108,28 +120,20 @@ export interface ModuleDetails {
 }
 
 
+/** The host's defaults for a run. Those that are fields of the controller's configuration
+ *  come from the one table of fields (config-fields.ts), where each is documented. */
 export const DEFAULTS = {
   seed: 1,
-  /** The paper's converters run at 5 kHz. */
-  sampleRateHz: 5000,
-  /** 0.1 s: the paper's per-measurement time; 10 Hz bins, so a planned 5-tone set (bins 34..66
-   *  with one guard bin) sits at 340..660 Hz, inside the 1 kHz amplifier bandwidth. */
-  windowSamples: 500,
-  /** 10 ms after each input change: the chain (1 kHz corner, 2-sample delay) settles in < 2 ms. */
-  settleSamples: 50,
-  /** 20 mV peak: shifts DNPU site energies by ~0.3 kT (lever arm 0.1 eV/V), so the response
-   *  stays close to linear; the tone lines stand 20–100× above one window's noise floor. */
-  amplitudeV: 0.02,
-  /** Adam with the paper's β1 = β2 = 0.9. Learning rate 0.1 V and corrsig scale 30 nA
-   *  (MARGIN_SCALE_DEFAULTS) came from a sweep on the default DNPU: XOR, the hardest gate,
-   *  solved from 12 of 12 seeds within 500 iterations, against 3–9 of 12 for rates 0.02–0.05 V
-   *  with scales 3–10 nA (those runs parked controls on their range bounds). */
-  optimiser: "adam" as OptimiserName,
-  learningRate: 0.1,
-  beta1: 0.9,
-  beta2: 0.9,
-  /** Two epochs fit the chain's lag (delay and corner) before the first update. */
-  calibrationWindows: 2,
+  sampleRateHz: defaultOf("SampleRateHz"),
+  windowSamples: defaultOf("WindowSamples"),
+  settleSamples: defaultOf("SettleSamples"),
+  amplitudeV: defaultOf("AmplitudeV"),
+  optimiser: OPTIMISERS[defaultOf("Optimiser")],
+  learningRate: defaultOf("LearningRate"),
+  beta1: defaultOf("Beta1"),
+  beta2: defaultOf("Beta2"),
+  calibrationWindows: defaultOf("CalibrationWindows"),
+  /** Updates a run may make; the device-time budget usually stops it first. */
   maxIterations: 500,
   /** Device-seconds a run may spend before it stops unsolved. */
   budgetSeconds: 300,
@@ -138,7 +142,7 @@ export const DEFAULTS = {
   /** Restart after 50 iterations without a 1% gain in margin (corrsig has local minima). */
   patience: 50,
   /** Planned tones: inside 20 Hz..1 kHz (the amplifier's corner), one guard bin. */
-  band: { bandLowHz: 20, bandHighHz: 1000, guardBins: 1 },
+  band: { bandLowHz: defaultOf("BandLowHz"), bandHighHz: defaultOf("BandHighHz"), guardBins: defaultOf("GuardBins") },
 };
 
 /** Chain and noise defaults for a device: a transimpedance chain for nA outputs (brains-py's
@@ -194,9 +198,10 @@ export function binsForHz(frequenciesHz: number[], windowSamples: number, sample
   });
 }
 
-/** The shortest window (samples) holding whole periods of every tone, or 0 if above 2^20. */
+/** The shortest window (samples) holding whole periods of every tone, or 0 if none up to
+ *  the module's longest window. */
 export function smallestWindowFor(frequenciesHz: number[], sampleRateHz: number): number {
-  for (let window = 1; window <= L.MAX_CONTROLS * 8192; window++) {
+  for (let window = 1; window <= L.MAX_WINDOW_SAMPLES; window++) {
     if (frequenciesHz.every((f) => Math.abs((f * window) / sampleRateHz - Math.round((f * window) / sampleRateHz)) < 1e-6)) return window;
   }
   return 0;
@@ -282,6 +287,7 @@ export function planRun(options: TrainOptions): {
       minV,
       maxV,
       initialV: initial[k],
+      ...(options.hold?.includes(k) ? { trainable: false } : {}),
       ...(bins ? { toneBin: bins[k] } : {}),
     })),
     inputs: device.inputRangeV.map(([minV, maxV]) => ({ minV, maxV })),
@@ -292,9 +298,15 @@ export function planRun(options: TrainOptions): {
     learningRate: options.learningRate ?? DEFAULTS.learningRate,
     beta1: options.beta1 ?? DEFAULTS.beta1,
     beta2: options.beta2 ?? DEFAULTS.beta2,
+    epsilon: options.epsilon,
+    gradient: options.gradient,
+    stream: options.stream,
+    chipSamples: options.chipSamples,
+    seed: options.codeSeed,
+    spsaStability: options.spsaStability,
     calibrationWindows: options.checkpoint ? 0 : (options.calibrationWindows ?? DEFAULTS.calibrationWindows),
     // Without calibration the controller trusts the chain model it is told.
-    lag: { delaySamples: chain.delaySamples, cornerHz: chain.cornerHz },
+    lag: options.lag ?? { delaySamples: chain.delaySamples, cornerHz: chain.cornerHz },
     reading: limits,
   };
   return { controller, chain, noise };

@@ -3,7 +3,7 @@
 // stack trace; a good run writes the documented JSON and an HTML report with SVG plots.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,7 +55,11 @@ test("a malformed or negative number exits 2 naming the option and what it takes
 test("a number the controller refuses exits 3 naming the option and its valid range", () => {
   // Half of the DNPU's control range [−1.2, 0.6] V is 900 mV.
   refusal(["train", "--amplitude-mv", "2000"], REFUSED, /--amplitude-mv/, /≤ 900 mV/, /AmplitudeV/);
-  refusal(["train", "--window", "4"], REFUSED, /--window must be 8 to 1048576 samples/);
+});
+
+test("a field's flag outside the table's bounds exits 2 quoting them (host/config-fields.ts)", () => {
+  refusal(["train", "--window", "4"], USAGE, /--window/, /expected a whole number 8 \.\. 1048576 samples/);
+  refusal(["train", "--beta2", "1"], USAGE, /--beta2/, /0 \.\. < 1/);
 });
 
 test("an impossible tone plan exits 3 and says which window would plan", () => {
@@ -128,6 +132,62 @@ test("a run that does not solve its task exits 1", () => {
   const { status, stdout } = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "5", "--out", join(scratch, "xor"), "--no-progress");
   assert.equal(status, 1);
   assert.match(stdout, /not solved after 5 iterations/);
+});
+
+test("hge methods lists every registered method with what it needs; hge --version prints the version", () => {
+  const methods = hge("methods");
+  assert.equal(methods.status, 0, methods.stderr);
+  for (const name of ["multitone", "published", "sequential", "spsa", "random", "walsh"]) assert.match(methods.stdout, new RegExp(`^${name}\\b`, "m"));
+  const version = hge("--version");
+  assert.equal(version.status, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+test("hge train --method walsh --task and trains the gate with Walsh codes", () => {
+  const out = join(scratch, "walsh");
+  const { status, stdout, stderr } = hge("train", "--method", "walsh", "--task", "and", "--out", out, "--no-progress");
+  assert.equal(status, 0, stdout + stderr);
+  assert.match(stdout, /^AND on dopant-network.* by walsh: solved/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.method, "walsh");
+  assert.equal(run.module.controller.perturbation, "walsh");
+});
+
+test("--resume continues from the checkpoint of run.json: the new run starts at the old final controls", () => {
+  const first = join(scratch, "first");
+  assert.equal(hge("train", "--task", "xor", "--max-iterations", "4", "--out", first, "--no-progress").status, 1);
+  const before = JSON.parse(readFileSync(join(first, "run.json"), "utf8"));
+  const second = join(scratch, "second");
+  hge("train", "--task", "xor", "--max-iterations", "2", "--resume", join(first, "run.json"), "--out", second, "--no-progress");
+  const after = JSON.parse(readFileSync(join(second, "run.json"), "utf8"));
+  assert.deepEqual(after.history.weights[0], before.finalWeights, "starts where the first run ended");
+  assert.equal(after.module.status.lagDelaySamples, before.module.status.lagDelaySamples, "keeps the fitted lag");
+  assert.equal(after.module.controller.calibrationWindows, 0, "does not calibrate again");
+});
+
+test("a run whose every window is discarded writes a report saying so and exits 1", () => {
+  const out = join(scratch, "spikes");
+  const { status, stdout, stderr } = hge("train", "--task", "and", "--spikes", "100000", "--out", out, "--no-progress");
+  assert.equal(status, 1, stdout + stderr);
+  assert.match(stdout, /not solved after 0 iterations \(controller fault\)/);
+  const html = readFileSync(join(out, "report.html"), "utf8");
+  assert.match(html, /every window was discarded/);
+  assert.ok(existsSync(join(out, "run.json")));
+});
+
+test("Ctrl-C during training stops cleanly: a report, run.json with stopped = interrupted and a checkpoint, exit 130", async () => {
+  const out = join(scratch, "interrupted");
+  const child = spawn(process.execPath, [BIN, "train", "--device", "resistor", "--task", "xor", "--budget", "100000", "--max-iterations", "100000", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  child.kill("SIGINT");
+  const code = await new Promise((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
+  assert.equal(code, 130, stdout);
+  assert.match(stdout, /not solved after \d+ iterations \(interrupted\)/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.stopped, "interrupted");
+  assert.ok(run.iterations > 0 && run.module.checkpoint.length > 0);
 });
 
 test("the demo trains all six gates on the default dopant network and writes an index", () => {

@@ -59,6 +59,7 @@ function wideConfig(initialV: number[]): ControllerConfig {
     loss: "mse",
     optimiser: "adam",
     learningRate: 0.01,
+    calibrationWindows: 0,
     reading: { min: -1e3, max: 1e3 },
   };
 }

@@ -5,6 +5,7 @@
 // ControllerConfig) and sets only the perturbation fields; trainingConfig picks the training
 // settings per estimator and the Method objects run them in closed loop (train.ts).
 import type { ControllerConfig, PerturbationName } from "../controller.ts";
+import { Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
 import { Controller } from "../controller.ts";
 import type { Device } from "../devices/device.ts";
 import type { AnyTask } from "../tasks/task.ts";
@@ -122,13 +123,9 @@ export function walsh(base: ControllerConfig, options: PerturbationOptions): Con
   return codes(base, "walsh", options, options.chipSamples ?? 1);
 }
 
-/** Chips in one period of a code for `controls` controls (mirrors assembly/perturb.ts):
- *  a code window holds whole periods, WindowSamples % (ChipSamples × period) == 0. */
-export function codePeriod(method: Estimator, controls: number): number {
-  if (method === "sequential") return 2 * controls;
-  if (method === "spsa") return 2;
-  if (method === "walsh") return 2 ** (32 - Math.clz32(controls)); // next power of two ≥ controls + 1
-  return 1;
+/** Chips in one period of the estimator's code for `controls` controls (assembly/layout.ts). */
+export function codePeriod(estimator: Estimator, controls: number): number {
+  return codePeriodOf(PERTURBATION_OF[estimator], controls);
 }
 
 /** Peak amplitude per control that gives a method the same per-control perturbation as a
@@ -147,6 +144,11 @@ export const ESTIMATOR_LABELS: Record<Estimator, string> = {
   spsa: "SPSA",
   random: "random codes (CDMA)",
   walsh: "Walsh codes",
+};
+
+const PERTURBATION_OF: Record<Estimator, Perturbation> = {
+  published: Perturbation.Sinusoid, multitone: Perturbation.Sinusoid, sequential: Perturbation.Sequential,
+  spsa: Perturbation.SPSA, random: Perturbation.Random, walsh: Perturbation.Walsh,
 };
 
 /** Random and Walsh codes: 10 samples (2 ms) per chip, a chip rate inside the tones' band that
@@ -168,17 +170,19 @@ export function trainingConfig(estimator: Estimator, base: ControllerConfig): Co
     case "multitone":
       return base;
     case "sequential":
-      return sequential(base, common); // one sweep: 50-sample chips for five controls
+      return sequential(base, { ...common, chipSamples: base.chipSamples }); // default: one sweep, 50-sample chips for five controls
     case "spsa": {
       // the classic two-measurement estimate: one ±Δ pair per window
-      const config = spsa(base, { ...common, chipSamples: base.windowSamples / 2, stability: SPSA_STABILITY });
-      return { ...config, learningRate: base.learningRate * (1 + SPSA_STABILITY) ** 0.602 };
+      const stability = base.spsaStability ?? SPSA_STABILITY;
+      const config = spsa(base, { ...common, chipSamples: base.chipSamples ?? base.windowSamples / 2, stability });
+      return { ...config, learningRate: base.learningRate * (1 + stability) ** 0.602 };
     }
     case "random":
     case "walsh": {
-      const unit = codePeriod(estimator, n) * TRAIN_CODE_CHIP_SAMPLES;
+      const chipSamples = base.chipSamples ?? TRAIN_CODE_CHIP_SAMPLES;
+      const unit = codePeriod(estimator, n) * chipSamples;
       const windowSamples = Math.max(1, Math.floor(base.windowSamples / unit)) * unit; // Walsh on 5 controls: 480
-      return (estimator === "random" ? randomCodes : walsh)(base, { ...common, windowSamples, chipSamples: TRAIN_CODE_CHIP_SAMPLES });
+      return (estimator === "random" ? randomCodes : walsh)(base, { ...common, windowSamples, chipSamples });
     }
   }
 }
