@@ -130,11 +130,11 @@ function check(target: string, flags: WasmFlags): void {
 
 function build(target: string, flags: BuildFlags): void {
   if (target === "all" && flags.out) throw new UsageError("--out names one board's directory; give a board, not all");
-  const options = buildOptions({ ...flags, wasm: requireWasm(flags.wasm) });
   const boards = boardsOf(target).map((name) => loadBoard(name));
   // `all` skips the boards whose vendor toolchain is not installed (not packaged in Debian)
   const skipped = target === "all" ? boards.filter((b) => b.toolchain.optional && missingTools(b).length) : [];
   for (const b of boards) if (!skipped.includes(b)) requireTools(b);
+  const options = buildOptions({ ...flags, wasm: requireWasm(flags.wasm) });
   for (const b of boards) {
     if (skipped.includes(b)) console.log(`${b.name.padEnd(18)} skipped: ${missingTools(b).join(", ")} not on PATH (vendor toolchain, not packaged in Debian)`);
     else console.log(formatSize(buildBoard(b, options)));
