@@ -32,7 +32,9 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
   inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" };
   onProgress?: (progress: Progress) => void;
   /** Aborted (Ctrl-C): training stops at the next sample, the board parks the controls and
-   *  keeps its checkpoint, and the Result says stopped = "interrupted". */
+   *  keeps its checkpoint, and the Result says stopped = "interrupted". The loop yields to the
+   *  event loop every 50 ms so a SIGINT handler can abort it; given a signal, QEMU runs in a
+   *  process group of its own (the terminal's Ctrl-C reaches only the host). */
   signal?: AbortSignal;
   quiet?: boolean;
 }
