@@ -4,7 +4,6 @@
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { trainTask, type TrainOptions } from "../host/train.ts";
 import { loadBoard } from "./boards.ts";
-import { ensureToolchain } from "./build.ts";
 import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTraining } from "./hil.ts";
 import { recordCoSimulation, replayOnBoard, type ReplayReport } from "./replay.ts";
 
@@ -30,7 +29,6 @@ export interface RunBoardResult {
 const bitsOf = (rows: number[][]) => JSON.stringify(rows.map((r) => Array.from(new Uint32Array(Float32Array.from(r).buffer))));
 
 export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBoardResult> {
-  ensureToolchain();
   const b = loadBoard(board);
   if (!b.emulation) throw new Error(`${board} is not emulated; emulated boards: mps2-an386, virt-rv32 (and the counting proxies)`);
   if (o.mode === "replay") {

@@ -118,7 +118,7 @@ test("mps2-an386 in the loop: a short XOR training gives the all-Node run's weig
 
 test("mps2-an386 in the loop: another device and task (regression on the analytic device) match Node bit for bit", skip, async () => {
   const analytic = new AnalyticDevice({ seed: 2 });
-  const regression = regressionTask({ inputRangeV: analytic.inputRangeV });
+  const regression = regressionTask({ inputRangeV: analytic.inputRangeV, caseCount: 4 }); // 4 cases: XOR's epoch length
   const { result: board } = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT, device: analytic, task: regression });
   const node = trainTask({ ...SHORT, device: analytic, task: regression } as TrainOptions);
   assert.equal(board.device, analytic.name);
