@@ -10,6 +10,7 @@ import { parseWasm, exportedGlobals } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
 import { CONFIG_WORDS } from "../assembly/layout.ts";
+import { TrainConfigError } from "../host/errors.ts";
 
 export const FIRMWARE_DIR = join(BOARDS_DIR, "firmware");
 export const REPO_DIR = resolve(BOARDS_DIR, "..");
@@ -61,7 +62,13 @@ export interface BuildResult {
   seconds: number;
 }
 
-export class ToolchainMissing extends Error {}
+/** A board's tools are not installed (a configuration refusal: the root CLI exits 3). */
+export class ToolchainMissing extends TrainConfigError {
+  constructor(message: string) {
+    super("toolchain", message);
+    this.name = "ToolchainMissing";
+  }
+}
 
 function which(cmd: string): string | null {
   for (const d of (process.env.PATH ?? "").split(":")) if (d && existsSync(join(d, cmd))) return join(d, cmd);
@@ -79,6 +86,16 @@ export function missingTools(b: Board, o: { emulate?: boolean } = {}): string[] 
   const tools = [`${b.toolchain.prefix}gcc`, "wasm2c"];
   if (o.emulate && b.emulation) tools.push(b.emulation.qemu);
   return tools.filter((tool) => which(tool) === null);
+}
+
+/** Refuses (ToolchainMissing) when a board's tools are missing, saying how to install them. */
+export function requireTools(b: Board, o: { emulate?: boolean } = {}): void {
+  const missing = missingTools(b, o);
+  if (!missing.length) return;
+  const how = b.toolchain.optional && missing.includes(`${b.toolchain.prefix}gcc`)
+    ? "not packaged in Debian: install the vendor toolchain to build this board"
+    : "install the board toolchain with `bash boards/install.sh`";
+  throw new ToolchainMissing(`${b.name}: ${missing.join(", ")} not on PATH; ${how}`);
 }
 
 /** Installs the Debian packages (boards/install.sh) when the board tools are missing; the
@@ -281,11 +298,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const t0 = performance.now();
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s);
-  if (!toolchainAvailable(b)) {
-    throw new ToolchainMissing(b.toolchain.optional
-      ? `${b.name}: ${b.toolchain.prefix}gcc is not on PATH (not packaged in Debian; install the vendor toolchain to build this board)`
-      : `${b.name}: ${b.toolchain.prefix}gcc or wasm2c missing: run bash boards/install.sh`);
-  }
+  requireTools(b);
   const wasmPath = resolve(o.wasm ?? join(REPO_DIR, "build", "hge.wasm"));
   const app = o.app ?? "hge";
   const appSource = app.endsWith(".c") ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);

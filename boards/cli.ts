@@ -11,8 +11,8 @@ import { join, relative } from "node:path";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
-import { checkModule, listBoards, loadBoard, type Board } from "./boards.ts";
-import { FIRMWARE_DIR, REPO_DIR, buildBoard, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, type BuildOptions } from "./build.ts";
+import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
+import { FIRMWARE_DIR, REPO_DIR, buildBoard, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */
 export const DEFAULT_WASM = join(REPO_DIR, "build", "hge.wasm");
@@ -47,24 +47,6 @@ const app = (text: string): string => {
 };
 
 // ---- refusals -----------------------------------------------------------------------------
-
-function emulatedBoards(): string[] {
-  return listBoards().filter((name) => loadBoard(name).emulation);
-}
-
-function requireEmulated(b: Board, command: string): void {
-  if (!b.emulation) throw new TrainConfigError("board", `${b.name} is defined but not emulated; ${command} needs an emulated board: ${emulatedBoards().join(", ")}`);
-}
-
-/** Refuses when a board's tools are missing, saying how to install them. */
-function requireTools(b: Board, o: { emulate?: boolean } = {}): void {
-  const missing = missingTools(b, o);
-  if (!missing.length) return;
-  const how = b.toolchain.optional && missing.includes(`${b.toolchain.prefix}gcc`)
-    ? "not packaged in Debian: install the vendor toolchain to build this board"
-    : "install the board toolchain with `bash boards/install.sh`";
-  throw new TrainConfigError("toolchain", `${b.name}: ${missing.join(", ")} not on PATH; ${how}`);
-}
 
 function requireWasm(wasm: string | undefined): string {
   if (wasm) return wasm;

@@ -11,8 +11,8 @@ import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
 import type { Task } from "../host/tasks/task.ts";
 import type { Progress, Result } from "../host/methods/method.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
-import { electrodeRanges, loadBoard, type Board } from "./boards.ts";
-import { buildBoard, defaultOut, ensureToolchain, type BuildResult } from "./build.ts";
+import { electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
+import { buildBoard, defaultOut, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, encodeFrame, Frame, type Hello, type Stopped } from "./link.ts";
 
 export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" | "task">> {
@@ -91,8 +91,8 @@ export function deviceRefusal(b: Board, device: Device): string | null {
 /** Builds (unless given) the link firmware for an emulated board. */
 export function buildLinkFirmware(board: string, o: { wasm?: string; quiet?: boolean; out?: string } = {}): BuildResult {
   const b = loadBoard(board);
-  if (!b.emulation) throw new Error(`${board} is not emulated: hardware in the loop needs QEMU (or a real board on a serial port)`);
-  ensureToolchain();
+  requireEmulated(b, "hardware in the loop");
+  requireTools(b, { emulate: true });
   return buildBoard(b, { wasm: o.wasm, app: "hge", entry: "link", quiet: o.quiet, out: o.out ?? defaultOut(b.name, { app: "hge", entry: "link" }) });
 }
 
@@ -113,7 +113,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   const device = o.device ?? DopantNetwork.default();
   const task = resolveTask(o.task, device);
   const options: TrainOptions = { ...o, seed: o.seed ?? DEFAULTS.seed, device, task } as TrainOptions;
-  const b = loadBoard(o.board);
+  const b = o.built?.board ?? runnableBoard(o.board, "hge train --board");
   const refusal = deviceRefusal(b, device);
   if (refusal) throw new TrainConfigError("device", refusal);
   planRun(options); // a bad option is refused before anything is built

@@ -3,7 +3,7 @@
 // XOR with the device simulated on the host over the board's UART (hardware in the loop).
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { trainTask, type TrainOptions } from "../host/train.ts";
-import { loadBoard } from "./boards.ts";
+import { loadBoard, requireEmulated } from "./boards.ts";
 import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTraining } from "./hil.ts";
 import { recordCoSimulation, replayOnBoard, type ReplayReport } from "./replay.ts";
 
@@ -30,7 +30,7 @@ const bitsOf = (rows: number[][]) => JSON.stringify(rows.map((r) => Array.from(n
 
 export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBoardResult> {
   const b = loadBoard(board);
-  if (!b.emulation) throw new Error(`${board} is not emulated; emulated boards: mps2-an386, virt-rv32 (and the counting proxies)`);
+  requireEmulated(b, "hge board run");
   if (o.mode === "replay") {
     const recording = recordCoSimulation({ updates: o.updates ?? 3, seed: o.seed });
     const r = await replayOnBoard(board, recording, { wasm: o.wasm, quiet: o.quiet });

@@ -15,6 +15,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { sphereTask } from "../host/tasks/sphere.ts";
 import { listBoards, loadBoard } from "../boards/boards.ts";
 import { boardCommand } from "../boards/cli.ts";
+import { ToolchainMissing } from "../boards/build.ts";
 import { deviceRefusal, trainOnBoard } from "../boards/hil.ts";
 
 const EMULATED = listBoards().filter((name) => loadBoard(name).emulation);
@@ -112,6 +113,15 @@ test("a missing toolchain: exit 3, says to run bash boards/install.sh", async ()
     assertOneLine(run.error, TrainConfigError, /^virt-rv32: riscv64-unknown-elf-gcc, wasm2c, qemu-system-riscv32 not on PATH; install the board toolchain with `bash boards\/install\.sh`$/);
     const vendor = await board(["build", "esp32"], { PATH: empty });
     assertOneLine(vendor.error, TrainConfigError, /^esp32: xtensa-esp32-elf-gcc, wasm2c not on PATH; not packaged in Debian: install the vendor toolchain/);
+    for (const r of [build, run, vendor]) assert.ok(r.error instanceof ToolchainMissing);
+    // hge train --board: the same refusal from trainOnBoard, before anything is built
+    const path = process.env.PATH;
+    process.env.PATH = empty;
+    try {
+      await assert.rejects(trainOnBoard({ board: "mps2-an386" }), (e: unknown) => e instanceof ToolchainMissing && /^mps2-an386: arm-none-eabi-gcc, wasm2c, qemu-system-arm not on PATH; install the board toolchain with `bash boards\/install\.sh`$/.test(e.message));
+    } finally {
+      process.env.PATH = path;
+    }
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }
@@ -132,7 +142,7 @@ test("help everywhere; list names each board once, emulated or defined", async (
   for (const line of lines) assert.match(line, EMULATED.includes(line.split(/\s+/)[0]) ? / emulated / : / defined /);
 });
 
-test("train on a board: a device the board cannot drive, or a task the device does not fit, is refused before any build", async () => {
+test("train on a board: an unknown or unemulated board, a device the board cannot drive, a task the device does not fit: refused before any build", async () => {
   const mps2 = loadBoard("mps2-an386");
   assert.equal(deviceRefusal(mps2, DopantNetwork.default()), null, "the DNPU's 7 electrodes fit the 8 channels' ±1.5 V");
   const wide = new AnalyticDevice({ controlCount: 7 });
@@ -142,6 +152,8 @@ test("train on a board: a device the board cannot drive, or a task the device do
   assert.equal(deviceRefusal(mps2, hot), `${dnpu.name}'s control 3 spans [-1.2, 2] V; mps2-an386's DAC channel 2 is safe in [-1.5, 1.5] V only`);
 
   const started = performance.now();
+  await assert.rejects(trainOnBoard({ board: "mps2-an385" }), (e: unknown) => e instanceof UsageError && e.message === `unknown board "mps2-an385"; hge train --board runs on ${EMULATED.join(", ")}`);
+  await assert.rejects(trainOnBoard({ board: DEFINED_ONLY[0] }), (e: unknown) => e instanceof TrainConfigError && e.message === `${DEFINED_ONLY[0]} is defined but not emulated; hge train --board needs an emulated board: ${EMULATED.join(", ")}`);
   await assert.rejects(trainOnBoard({ board: "mps2-an386", device: wide }), (e: unknown) => e instanceof TrainConfigError && e.option === "device" && /drives 8 DAC channels/.test(e.message));
   const sphere = sphereTask(new AnalyticDevice({ inputCount: 3 }).inputRangeV);
   await assert.rejects(trainOnBoard({ board: "mps2-an386", device: dnpu, task: sphere }), (e: unknown) => e instanceof TrainConfigError && e.option === "task" && /needs 3 data inputs/.test(e.message));
