@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import type { Device } from "../host/devices/device.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
-import type { Task } from "../host/tasks/task.ts";
+import type { AnyTask, Task } from "../host/tasks/task.ts";
 import type { Progress, Result } from "../host/methods/method.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
 import { electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
@@ -19,8 +19,9 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
   /** An emulated board (boards/<board>.json with "emulation"). */
   board: string;
   /** A gate name ("xor", "AND", ...) or any task with input cases (gates, sphere,
-   *  regression); default XOR. */
-  task?: string | Task;
+   *  regression); default XOR. A data set (iris) is refused: the module on the board trains
+   *  input cases. */
+  task?: string | AnyTask;
   /** The device simulated on the host. Default: DopantNetwork.default(). */
   device?: Device;
   /** The module to build in (default build/hge.wasm). */
@@ -62,8 +63,11 @@ export interface BoardTraining {
   board: BoardDetails;
 }
 
-export function resolveTask(task: string | Task | undefined, device: Device): Task {
-  if (task && typeof task !== "string") return task;
+export function resolveTask(task: string | AnyTask | undefined, device: Device): Task {
+  if (task && typeof task !== "string") {
+    if (task.kind !== "cases") throw new TrainConfigError("task", `${task.name} is a data set; the controller on a board trains tasks with input cases (gates, sphere, regression)`);
+    return task;
+  }
   const gate = (task ?? "xor").toUpperCase();
   if (!(GATE_NAMES as readonly string[]).includes(gate)) throw new TrainConfigError("task", `task ${task}: the board runs the gates ${GATE_NAMES.join(", ").toLowerCase()}`);
   return gateTask(gate as GateName, device.inputRangeV);

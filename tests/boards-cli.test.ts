@@ -13,6 +13,7 @@ import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { sphereTask } from "../host/tasks/sphere.ts";
+import { irisTask } from "../host/tasks/iris.ts";
 import { listBoards, loadBoard } from "../boards/boards.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { ToolchainMissing } from "../boards/build.ts";
@@ -157,5 +158,6 @@ test("train on a board: an unknown or unemulated board, a device the board canno
   await assert.rejects(trainOnBoard({ board: "mps2-an386", device: wide }), (e: unknown) => e instanceof TrainConfigError && e.option === "device" && /drives 8 DAC channels/.test(e.message));
   const sphere = sphereTask(new AnalyticDevice({ inputCount: 3 }).inputRangeV);
   await assert.rejects(trainOnBoard({ board: "mps2-an386", device: dnpu, task: sphere }), (e: unknown) => e instanceof TrainConfigError && e.option === "task" && /needs 3 data inputs/.test(e.message));
+  await assert.rejects(trainOnBoard({ board: "mps2-an386", device: dnpu.withInputCount(4), task: irisTask() }), (e: unknown) => e instanceof TrainConfigError && e.option === "task" && /is a data set; the controller on a board trains tasks with input cases/.test(e.message));
   assert.ok(performance.now() - started < 2000, "nothing was built");
 });
