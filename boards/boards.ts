@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseWasm, type Feature, type WasmModule, exportedGlobals } from "./wasm.ts";
+import { TrainConfigError, UsageError } from "../host/errors.ts";
 
 export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -118,6 +119,25 @@ export function listBoards(dir = BOARDS_DIR): string[] {
     .map((f) => f.slice(0, -5))
     .filter((n) => !resolveBoardJson(n, dir).json.abstract)
     .sort();
+}
+
+/** The boards QEMU emulates (run, probe, hardware in the loop). */
+export function emulatedBoards(dir = BOARDS_DIR): string[] {
+  return listBoards(dir).filter((name) => loadBoard(name, dir).emulation);
+}
+
+/** A board by name for a command that runs it: an unknown name is a UsageError listing the
+ *  emulated boards (the command line lists every board through its choices). */
+export function runnableBoard(name: string, command: string): Board {
+  if (!listBoards().includes(name)) throw new UsageError(`unknown board "${name}"; ${command} runs on ${emulatedBoards().join(", ")}`);
+  const b = loadBoard(name);
+  requireEmulated(b, command);
+  return b;
+}
+
+/** Refuses a board that is defined but not emulated, naming the emulated ones. */
+export function requireEmulated(b: Board, command: string): void {
+  if (!b.emulation) throw new TrainConfigError("board", `${b.name} is defined but not emulated; ${command} needs an emulated board: ${emulatedBoards().join(", ")}`);
 }
 
 const RUNTIMES: Runtime[] = ["wasm2c", "wamr", "wasm3"];

@@ -1,15 +1,6 @@
 // Builds the firmware for a board: module (.wasm) -> wasm2c -> cross-compile -> ELF, with a
-// size report; runs it in QEMU; counts instructions per call. Also the command line (`hge
-// board ...` forwards its arguments to main() below):
-//   npx tsx boards/build.ts build <board|all> [--wasm build/hge.wasm] [--app hge|probe] [--bench] [--unchecked]
-//   npx tsx boards/build.ts run <board> --replay [--updates 3]          (parity with a Node co-simulation)
-//   npx tsx boards/build.ts run <board> --hil [--task xor] [--seed 1] [--iterations N]   (hardware in the loop)
-//   npx tsx boards/build.ts run <board> --adc readings.f32 [--app ...]  (a raw run)
-//   npx tsx boards/build.ts train --board <board> [--task xor] [--seed 1] [--iterations N]
-//   npx tsx boards/build.ts measure [--controls 8,64] [--quick] [--json FILE]
-//   npx tsx boards/build.ts check <board|all> [--wasm ...]
-//   npx tsx boards/build.ts probe            (stand-in module: build, parity with Node, counts)
-//   npx tsx boards/build.ts list
+// size report; runs it in QEMU; counts instructions per call. The command line over these
+// functions is boards/cli.ts (`hge board ...`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +10,7 @@ import { parseWasm, exportedGlobals } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
 import { CONFIG_WORDS } from "../assembly/layout.ts";
+import { TrainConfigError } from "../host/errors.ts";
 
 export const FIRMWARE_DIR = join(BOARDS_DIR, "firmware");
 export const REPO_DIR = resolve(BOARDS_DIR, "..");
@@ -70,7 +62,13 @@ export interface BuildResult {
   seconds: number;
 }
 
-export class ToolchainMissing extends Error {}
+/** A board's tools are not installed (a configuration refusal: the root CLI exits 3). */
+export class ToolchainMissing extends TrainConfigError {
+  constructor(message: string) {
+    super("toolchain", message);
+    this.name = "ToolchainMissing";
+  }
+}
 
 function which(cmd: string): string | null {
   for (const d of (process.env.PATH ?? "").split(":")) if (d && existsSync(join(d, cmd))) return join(d, cmd);
@@ -79,7 +77,25 @@ function which(cmd: string): string | null {
 
 /** Whether a board's cross compiler (and wasm2c) is installed. */
 export function toolchainAvailable(b: Board): boolean {
-  return which(`${b.toolchain.prefix}gcc`) !== null && which("wasm2c") !== null;
+  return missingTools(b).length === 0;
+}
+
+/** The programs a board needs that are not on PATH: its cross compiler and size tool,
+ *  wasm2c, and with `emulate` its QEMU. */
+export function missingTools(b: Board, o: { emulate?: boolean } = {}): string[] {
+  const tools = [`${b.toolchain.prefix}gcc`, "wasm2c"];
+  if (o.emulate && b.emulation) tools.push(b.emulation.qemu);
+  return tools.filter((tool) => which(tool) === null);
+}
+
+/** Refuses (ToolchainMissing) when a board's tools are missing, saying how to install them. */
+export function requireTools(b: Board, o: { emulate?: boolean } = {}): void {
+  const missing = missingTools(b, o);
+  if (!missing.length) return;
+  const how = b.toolchain.optional && missing.includes(`${b.toolchain.prefix}gcc`)
+    ? "not packaged in Debian: install the vendor toolchain to build this board"
+    : "install the board toolchain with `bash boards/install.sh`";
+  throw new ToolchainMissing(`${b.name}: ${missing.join(", ")} not on PATH; ${how}`);
 }
 
 /** Installs the Debian packages (boards/install.sh) when the board tools are missing; the
@@ -282,11 +298,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const t0 = performance.now();
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s);
-  if (!toolchainAvailable(b)) {
-    throw new ToolchainMissing(b.toolchain.optional
-      ? `${b.name}: ${b.toolchain.prefix}gcc is not on PATH (not packaged in Debian; install the vendor toolchain to build this board)`
-      : `${b.name}: ${b.toolchain.prefix}gcc or wasm2c missing: run bash boards/install.sh`);
-  }
+  requireTools(b);
   const wasmPath = resolve(o.wasm ?? join(REPO_DIR, "build", "hge.wasm"));
   const app = o.app ?? "hge";
   const appSource = app.endsWith(".c") ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);
@@ -473,112 +485,4 @@ export async function countInstructions(bench: BuildResult, readings: Float32Arr
   const c = r.perCall ?? [];
   if (!c.length) throw new Error(`${bench.board.name}: no calls counted`);
   return { mean: c.reduce((a, b) => a + b, 0) / c.length, min: Math.min(...c), max: Math.max(...c), calls: c.length, method: label, runSeconds: r.seconds, perCall: c };
-}
-
-// ---------------------------------------------------------------------------------------
-// Command line
-
-function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | boolean> } {
-  const positional: string[] = [], flags: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith("--")) {
-      const [k, v] = a.slice(2).split("=", 2);
-      if (v !== undefined) flags[k] = v;
-      else if (i + 1 < argv.length && !argv[i + 1].startsWith("--") && ["wasm", "app", "out", "adc", "samples", "block", "updates", "task", "seed", "iterations", "board", "controls", "json"].includes(k)) flags[k] = argv[++i];
-      else flags[k] = true;
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const { positional: [cmd, target], flags } = parseArgs(argv);
-  const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
-  const boardsOf = (t?: string) => (!t || t === "all" ? listBoards() : [t]);
-  const opts: BuildOptions = { wasm: str("wasm"), app: str("app"), out: str("out"), bench: !!flags.bench, unchecked: !!flags.unchecked, blockSamples: str("block") ? Number(str("block")) : undefined };
-  switch (cmd) {
-    case "list":
-      for (const n of listBoards()) { const b = loadBoard(n); console.log(`${n.padEnd(18)} ${b.core.padEnd(14)} ${b.emulation ? "emulated" : "defined "} ${b.chain.join(" <- ")}`); }
-      return 0;
-    case "check": {
-      let bad = 0;
-      for (const n of boardsOf(target)) {
-        const r = checkModule(loadBoard(n), readFileSync(opts.wasm ?? join(REPO_DIR, "build", "hge.wasm")));
-        console.log(`${n}: ${r.ok ? "ok" : "NOT OK"} ${JSON.stringify(r.facts)}`);
-        for (const e of r.errors) console.log(`  error: ${e}`);
-        for (const w of r.warnings) console.log(`  warning: ${w}`);
-        if (!r.ok) bad++;
-      }
-      return bad ? 1 : 0;
-    }
-    case "build": {
-      if (flags.install !== false) ensureToolchain();
-      let bad = 0;
-      for (const n of boardsOf(target)) {
-        try { console.log(formatSize(buildBoard(n, opts))); }
-        catch (e) {
-          if (e instanceof ToolchainMissing) console.log(`${n.padEnd(18)} skipped: ${e.message}`);
-          else { console.error(`${n}: ${(e as Error).message}`); bad++; }
-        }
-      }
-      return bad ? 1 : 0;
-    }
-    case "train":
-    case "run": {
-      const board = cmd === "train" ? str("board") : target;
-      if (!board) throw new Error(cmd === "train" ? "train --board <board> [--task xor]" : "run <board> --replay | --hil | --adc FILE");
-      if (cmd === "train" || flags.hil || flags.replay) {
-        const { runBoard } = await import("./run.ts");
-        const num = (k: string) => (str(k) !== undefined ? Number(str(k)) : undefined);
-        const r = await runBoard(board, {
-          mode: flags.replay ? "replay" : "hil", updates: num("updates"), task: str("task"), seed: num("seed"),
-          maxIterations: num("iterations"), wasm: opts.wasm, compare: cmd === "run",
-          onProgress: (p) => process.stderr.write(`\r${board}: update ${p.iteration}, loss ${p.loss.toFixed(4)}, margin ${p.margin.toFixed(3)}   `),
-        });
-        process.stderr.write("\n");
-        console.log(r.text);
-        return r.ok ? 0 : 1;
-      }
-      ensureToolchain();
-      const { runQemu } = await import("./qemu.ts");
-      const built = buildBoard(board, opts);
-      if (opts.bench) {
-        const c = await countInstructions(built, str("adc") ?? "");
-        console.log(`instructions per call: ${c.mean.toFixed(1)} (min ${c.min}, max ${c.max}, ${c.calls} calls; ${c.method})`);
-        return 0;
-      }
-      const r = await runQemu(built.board, built.elf, { adc: str("adc") });
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      console.error(`qemu: exit ${r.code} in ${r.seconds.toFixed(2)} s`);
-      return r.code ?? 1;
-    }
-    case "measure": {
-      const { measureBoards, formatBench } = await import("./measure.ts");
-      const bench = await measureBoards({ controls: str("controls")?.split(",").map(Number), targets: flags.quick ? ["mps2-an386", "virt-rv32"] : undefined, wasm: opts.wasm });
-      console.log(formatBench(bench));
-      if (str("json")) writeFileSync(str("json")!, JSON.stringify(bench, null, 2) + "\n");
-      return 0;
-    }
-    case "probe": {
-      ensureToolchain();
-      buildProbeWasm();
-      let bad = 0;
-      for (const n of boardsOf(target).filter((n) => loadBoard(n).emulation)) {
-        const r = await probeBoard(n, { bench: true, samples: str("samples") ? Number(str("samples")) : undefined, unchecked: opts.unchecked });
-        console.log(`${n}: ${r.identical ? "bit-identical to Node" : `DIFFERS: ${r.difference}`} over ${r.samples} samples; flash ${r.size.flash} B, RAM ${r.size.ram} B; build ${r.buildSeconds.toFixed(1)} s, QEMU ${r.runSeconds.toFixed(2)} s`);
-        if (r.perCall) console.log(`  step(): ${r.perCall.mean.toFixed(1)} instructions per call (min ${r.perCall.min}, max ${r.perCall.max}, ${r.perCall.calls} calls; ${r.perCall.method}, ${r.perCall.runSeconds.toFixed(2)} s)`);
-        if (!r.identical) bad++;
-      }
-      return bad ? 1 : 0;
-    }
-    default:
-      console.error("usage: build.ts list | check <board|all> [--wasm F] | build <board|all> [--wasm F] [--app hge|probe] [--bench] [--unchecked] | run <board> --replay [--updates N] | run <board> --hil [--task T] [--seed N] [--iterations N] | run <board> --adc F [--app A] [--bench] | train --board B [--task T] | measure [--controls 8,64] [--quick] [--json F] | probe [board]");
-      return 2;
-  }
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  main(process.argv.slice(2)).then((c) => process.exit(c), (e) => { console.error((e as Error).message); process.exit(1); });
 }

@@ -2,23 +2,27 @@
 // link entry, link.c), the device and the measurement chain are simulated here, and the two
 // talk through the board's UART with the framed protocol (link.ts). trainOnBoard() runs the
 // training loop of host/train.ts's trainTask() with the board as the controller: the same
-// options give the same readings, so the same weights bit for bit.
+// options give the same readings, so the same weights bit for bit, and returns the shared
+// Result (host/methods/method.ts) with ranOn = the board.
 import { existsSync } from "node:fs";
 import type { Device } from "../host/devices/device.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
-import type { Task } from "../host/tasks/task.ts";
-import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions, type TrainProgress, type TrainResult } from "../host/train.ts";
-import { loadBoard } from "./boards.ts";
-import { buildBoard, defaultOut, ensureToolchain, type BuildResult } from "./build.ts";
+import type { AnyTask, Task } from "../host/tasks/task.ts";
+import type { Progress, Result } from "../host/methods/method.ts";
+import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
+import { electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
+import { buildBoard, defaultOut, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, encodeFrame, Frame, type Hello, type Stopped } from "./link.ts";
 
 export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" | "task">> {
   /** An emulated board (boards/<board>.json with "emulation"). */
   board: string;
-  /** A gate name ("xor", "AND", ...) or a task; default XOR. */
-  task?: string | Task;
-  /** Default: DopantNetwork.default(). */
+  /** A gate name ("xor", "AND", ...) or any task with input cases (gates, sphere,
+   *  regression); default XOR. A data set (iris) is refused: the module on the board trains
+   *  input cases. */
+  task?: string | AnyTask;
+  /** The device simulated on the host. Default: DopantNetwork.default(). */
   device?: Device;
   /** The module to build in (default build/hge.wasm). */
   wasm?: string;
@@ -27,14 +31,19 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
   /** For tests: at sample `afterSamples`, send a frame with a broken CRC, or drop the link
    *  (close the socket, wait past the board's timeout, connect again). */
   inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" };
-  onProgress?: (progress: TrainProgress) => void;
+  onProgress?: (progress: Progress) => void;
+  /** Aborted (Ctrl-C): training stops at the next sample, the board parks the controls and
+   *  keeps its checkpoint, and the Result says stopped = "interrupted". The loop yields to the
+   *  event loop every 50 ms so a SIGINT handler can abort it; given a signal, QEMU runs in a
+   *  process group of its own (the terminal's Ctrl-C reaches only the host). */
+  signal?: AbortSignal;
   quiet?: boolean;
 }
 
-export interface BoardTrainResult extends Omit<TrainResult, "stopped"> {
-  board: string;
-  /** "link": the board stopped training itself (a malformed frame, a lost link). */
-  stopped: TrainResult["stopped"] | "link";
+/** What a run on a board has besides the shared Result. */
+export interface BoardDetails {
+  /** The board's name (also result.ranOn). */
+  name: string;
   /** How the board stopped: its STOPPED frame (reason, parked voltages). */
   boardStop: Stopped;
   /** The learned state the board kept when it stopped (Controller.load() takes it). */
@@ -47,49 +56,90 @@ export interface BoardTrainResult extends Omit<TrainResult, "stopped"> {
   storedCheckpoint: Uint8Array | null;
 }
 
-export function resolveTask(task: string | Task | undefined, device: Device): Task {
-  if (task && typeof task !== "string") return task;
+/** A training on a board: the shared Result (ranOn = the board; stopped = "link" when the
+ *  board stopped training itself: a malformed frame, a lost link) and the board's details. */
+export interface BoardTraining {
+  result: Result;
+  board: BoardDetails;
+}
+
+export function resolveTask(task: string | AnyTask | undefined, device: Device): Task {
+  if (task && typeof task !== "string") {
+    if (task.kind !== "cases") throw new TrainConfigError("task", `${task.name} is a data set; the controller on a board trains tasks with input cases (gates, sphere, regression)`);
+    return task;
+  }
   const gate = (task ?? "xor").toUpperCase();
   if (!(GATE_NAMES as readonly string[]).includes(gate)) throw new TrainConfigError("task", `task ${task}: the board runs the gates ${GATE_NAMES.join(", ").toLowerCase()}`);
   return gateTask(gate as GateName, device.inputRangeV);
 }
 
+/** Why `board` cannot drive `device`'s electrodes (controls on DAC channels 0.., then the
+ *  inputs, each range inside its channel's safe range: app_hge.c's board_refusal), or null. */
+export function deviceRefusal(b: Board, device: Device): string | null {
+  const ranges = electrodeRanges(b);
+  const electrodes = [...device.controlRangeV, ...device.inputRangeV];
+  if (electrodes.length > ranges.length) {
+    return `${device.name} has ${electrodes.length} electrodes (${device.controlCount} controls, ${device.inputCount} inputs); ${b.name} drives ${ranges.length} DAC channels`;
+  }
+  for (let e = 0; e < electrodes.length; e++) {
+    const [low, high] = electrodes[e];
+    const safe = ranges[e];
+    if (low < safe.minV || high > safe.maxV) {
+      const which = e < device.controlCount ? `control ${e + 1}` : `input ${e - device.controlCount + 1}`;
+      return `${device.name}'s ${which} spans [${low}, ${high}] V; ${b.name}'s DAC channel ${e} is safe in [${safe.minV}, ${safe.maxV}] V only`;
+    }
+  }
+  return null;
+}
+
 /** Builds (unless given) the link firmware for an emulated board. */
 export function buildLinkFirmware(board: string, o: { wasm?: string; quiet?: boolean; out?: string } = {}): BuildResult {
   const b = loadBoard(board);
-  if (!b.emulation) throw new Error(`${board} is not emulated: hardware in the loop needs QEMU (or a real board on a serial port)`);
-  ensureToolchain();
+  requireEmulated(b, "hardware in the loop");
+  requireTools(b, { emulate: true });
   return buildBoard(b, { wasm: o.wasm, app: "hge", entry: "link", quiet: o.quiet, out: o.out ?? defaultOut(b.name, { app: "hge", entry: "link" }) });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How often the loop yields to the event loop (so an abort on SIGINT is seen). */
+const YIELD_MS = 50;
 
 /**
- * Trains a gate on the simulated device with the controller on the emulated board. The loop
+ * Trains a task on the simulated device with the controller on the emulated board. The loop
  * is trainTask's (host/train.ts TrainingRun) with the board in place of the Node controller.
- * Training ends as there (solved, iteration limit, fault), then the host sends STOP; or the
- * board ends it (malformed frame, lost link): either way the electrodes are parked and the
- * checkpoint kept.
+ * Training ends as there (solved, iteration limit, fault, an abort), then the host sends STOP;
+ * or the board ends it (malformed frame, lost link): either way the electrodes are parked and
+ * the checkpoint kept. A device the board cannot drive, or a task the device does not fit, is
+ * refused (TrainConfigError) before anything is built.
  */
-export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTrainResult> {
+export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining> {
   const started = performance.now();
   const device = o.device ?? DopantNetwork.default();
   const task = resolveTask(o.task, device);
   const options: TrainOptions = { ...o, seed: o.seed ?? DEFAULTS.seed, device, task } as TrainOptions;
+  const b = o.built?.board ?? runnableBoard(o.board, "hge train --board");
+  const refusal = deviceRefusal(b, device);
+  if (refusal) throw new TrainConfigError("device", refusal);
   planRun(options); // a bad option is refused before anything is built
 
   const built = o.built ?? buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet });
   if (!existsSync(built.elf)) throw new Error(`${built.elf} missing`);
-  const { session, hello } = BoardSession.open(built.board, built.elf);
+  const { session, hello } = BoardSession.open(built.board, built.elf, { ownProcessGroup: o.signal !== undefined });
   const controller = new BoardController(session);
   try {
     const run = new TrainingRun(controller, options, o.onProgress);
     let boardStop: Stopped | null = null;
     const loopStarted = performance.now();
+    let yielded = loopStarted;
     try {
       for (let n = 0; ; n++) {
         if (o.inject && n === o.inject.afterSamples) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
+        if (o.signal?.aborted) run.interrupt();
         if (!run.step()) break;
+        if (performance.now() - yielded >= YIELD_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yielded = performance.now();
+        }
       }
     } catch (e) {
       // The board stopped training itself; after a lost link, connect again to hear why.
@@ -101,19 +151,19 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTrainResu
     const loopSamples = run.sim.samples;
     const loopSeconds = (performance.now() - loopStarted) / 1000;
     if (!boardStop) boardStop = controller.stopped ?? controller.stop();
-    const result = run.finish(0);
+    const result = run.finish(run.liveliestCase(), built.board.name);
     const checkpoint = controller.save();
     await session.exit(0);
     return {
-      ...result,
-      wallSeconds: (performance.now() - started) / 1000,
-      stopped: stoppedByBoard ? "link" : result.stopped,
-      board: built.board.name,
-      boardStop,
-      checkpoint,
-      link: { hello, samples: loopSamples, microsecondsPerSample: loopSamples ? (1e6 * loopSeconds) / loopSamples : 0, buildSeconds: built.seconds },
-      console: session.console(),
-      storedCheckpoint: session.storedCheckpoint(),
+      result: { ...result, wallSeconds: (performance.now() - started) / 1000, stopped: stoppedByBoard ? "link" : result.stopped },
+      board: {
+        name: built.board.name,
+        boardStop,
+        checkpoint,
+        link: { hello, samples: loopSamples, microsecondsPerSample: loopSamples ? (1e6 * loopSeconds) / loopSamples : 0, buildSeconds: built.seconds },
+        console: session.console(),
+        storedCheckpoint: session.storedCheckpoint(),
+      },
     };
   } finally {
     session.kill();

@@ -258,6 +258,11 @@ class SocketTransport {
 export interface LinkOptions {
   /** How long to wait for any answer (ms). Default 10 s: QEMU may be slow to start. */
   replyTimeoutMs?: number;
+  /** QEMU in a process group of its own, so a Ctrl-C at the terminal (SIGINT to the
+   *  foreground group) reaches only the host, which then stops the board cleanly (parks,
+   *  keeps the checkpoint). Only for a host that handles SIGINT: otherwise QEMU would outlive
+   *  it. */
+  ownProcessGroup?: boolean;
 }
 
 /** The firmware (built with entry "link") running in QEMU, its UART on a Unix socket. */
@@ -276,7 +281,7 @@ export class BoardSession {
     const socket = join(this.dir, "uart.sock");
     const [cmd, ...args] = qemuCommand(board, elf, { serial: `unix:${socket},server=on,wait=on` }, this.dir);
     const console = openSync(join(this.dir, "console.log"), "w");
-    this.child = spawn(cmd, args, { cwd: this.dir, stdio: ["ignore", console, console] });
+    this.child = spawn(cmd, args, { cwd: this.dir, stdio: ["ignore", console, console], detached: o.ownProcessGroup ?? false });
     closeSync(console);
     this.exited = new Promise((resolve) => this.child.on("exit", (code) => { this.exitCode = code; resolve(code); }));
     this.child.on("error", () => { this.exitCode = -1; });

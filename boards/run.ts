@@ -3,9 +3,8 @@
 // XOR with the device simulated on the host over the board's UART (hardware in the loop).
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { trainTask, type TrainOptions } from "../host/train.ts";
-import { loadBoard } from "./boards.ts";
-import { ensureToolchain } from "./build.ts";
-import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTrainResult } from "./hil.ts";
+import { loadBoard, requireEmulated } from "./boards.ts";
+import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTraining } from "./hil.ts";
 import { recordCoSimulation, replayOnBoard, type ReplayReport } from "./replay.ts";
 
 export interface RunBoardOptions extends Omit<BoardTrainOptions, "board"> {
@@ -22,7 +21,7 @@ export interface RunBoardResult {
   /** A few lines for the terminal. */
   text: string;
   replay?: ReplayReport;
-  training?: BoardTrainResult;
+  training?: BoardTraining;
   /** Hardware in the loop with compare: the weights after every update equal the Node run's. */
   identicalToNode?: boolean;
 }
@@ -30,9 +29,8 @@ export interface RunBoardResult {
 const bitsOf = (rows: number[][]) => JSON.stringify(rows.map((r) => Array.from(new Uint32Array(Float32Array.from(r).buffer))));
 
 export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBoardResult> {
-  ensureToolchain();
   const b = loadBoard(board);
-  if (!b.emulation) throw new Error(`${board} is not emulated; emulated boards: mps2-an386, virt-rv32 (and the counting proxies)`);
+  requireEmulated(b, "hge board run");
   if (o.mode === "replay") {
     const recording = recordCoSimulation({ updates: o.updates ?? 3, seed: o.seed });
     const r = await replayOnBoard(board, recording, { wasm: o.wasm, quiet: o.quiet });
@@ -46,17 +44,18 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
     return { ok: r.identical, text, replay: r };
   }
   const training = await trainOnBoard({ ...o, board });
+  const { result, board: details } = training;
   const lines = [
-    `${board}: trained ${training.task} in the loop: ${training.stopped}, ${training.iterations} updates, margin ${training.margin.toFixed(3)}`,
-    `  ${training.link.samples} samples over the UART, ${training.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${training.boardStop.reasonName}) with the electrodes parked at ${training.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,
-    `  final weights ${training.finalWeights.map((v) => v.toFixed(4)).join(", ")} V; checkpoint ${training.checkpoint.length} bytes`,
+    `${board}: trained ${result.task} in the loop: ${result.stopped}, ${result.iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
+    `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${details.boardStop.reasonName}) with the electrodes parked at ${details.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,
+    `  final weights ${result.finalWeights.map((v) => v.toFixed(4)).join(", ")} V; checkpoint ${details.checkpoint.length} bytes`,
   ];
   let identicalToNode: boolean | undefined;
-  if (o.compare ?? true) {
+  if ((o.compare ?? true) && result.stopped !== "interrupted") {
     const device = o.device ?? DopantNetwork.default();
-    const node = trainTask({ ...o, seed: o.seed ?? training.seed, device, task: resolveTask(o.task, device) } as TrainOptions);
-    identicalToNode = bitsOf(node.weightsHistory) === bitsOf(training.weightsHistory) && bitsOf([node.lossHistory]) === bitsOf([training.lossHistory]);
+    const node = trainTask({ ...o, seed: o.seed ?? result.seed, device, task: resolveTask(o.task, device) } as TrainOptions);
+    identicalToNode = bitsOf(node.history.weights) === bitsOf(result.history.weights) && bitsOf([node.history.loss]) === bitsOf([result.history.loss]);
     lines.push(`  the same training in Node: ${identicalToNode ? "the same weights after every update, bit for bit" : "DIFFERENT weights"} (${node.iterations} updates, ${node.stopped})`);
   }
-  return { ok: training.stopped !== "link" && identicalToNode !== false, text: lines.join("\n"), training, identicalToNode };
+  return { ok: result.stopped !== "link" && result.stopped !== "interrupted" && identicalToNode !== false, text: lines.join("\n"), training, identicalToNode };
 }

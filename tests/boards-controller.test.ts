@@ -10,6 +10,8 @@ import { join } from "node:path";
 import * as L from "../assembly/layout.ts";
 import { Controller, ControllerError } from "../host/controller.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { planRun, trainTask, type TrainOptions } from "../host/train.ts";
 import { loadBoard } from "../boards/boards.ts";
@@ -92,23 +94,64 @@ for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32i
 // Hardware in the loop.
 
 test("mps2-an386 in the loop: a short XOR training gives the all-Node run's weights bit for bit", skip, async () => {
-  const board = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT });
+  const { result: board, board: details } = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT });
   const node = trainTask({ device, task: xor, ...SHORT } as TrainOptions);
+  assert.equal(board.ranOn, "mps2-an386");
+  assert.equal(node.ranOn, "node");
   assert.equal(board.iterations, 3);
   assert.equal(board.stopped, node.stopped);
-  assert.deepEqual(board.weightsHistory.map(bits), node.weightsHistory.map(bits), "the weights after every update");
-  assert.deepEqual(bits(board.lossHistory), bits(node.lossHistory));
-  assert.deepEqual(board.caseOutputsHistory.map(bits), node.caseOutputsHistory.map(bits));
-  assert.deepEqual(board.counters, node.counters, "samples, windows, updates, the calibrated lag");
-  assert.deepEqual(board.toneBins, node.toneBins);
+  assert.deepEqual(board.history.weights.map(bits), node.history.weights.map(bits), "the weights after every update");
+  assert.deepEqual(board.history.gradient!.map(bits), node.history.gradient!.map(bits), "the gradient of every update");
+  assert.deepEqual(bits(board.history.loss), bits(node.history.loss));
+  assert.deepEqual(board.history.caseOutputs!.map(bits), node.history.caseOutputs!.map(bits));
+  assert.deepEqual(board.counters, node.counters, "samples, windows, updates");
+  assert.deepEqual(board.module!.toneBins, node.module!.toneBins);
   // the host ended it: the board parks each control at its weight, keeps the checkpoint
-  assert.equal(board.boardStop.reason, StopReason.Host);
-  assert.deepEqual(bits(board.boardStop.parkedV.slice(0, 5)), bits(node.finalWeights));
+  assert.equal(details.boardStop.reason, StopReason.Host);
+  assert.deepEqual(bits(details.boardStop.parkedV.slice(0, 5)), bits(node.finalWeights));
   const twin = new Controller();
-  twin.configure(node.config.controller);
-  twin.load(board.checkpoint);
+  twin.configure(node.module!.controller);
+  twin.load(details.checkpoint);
   assert.deepEqual(bits(twin.weights()), bits(node.finalWeights), "the checkpoint loads in Node and holds the weights");
-  process.stderr.write(`boards-controller.test: in the loop ${board.link.samples} samples, ${board.link.microsecondsPerSample.toFixed(0)} µs a sample\n`);
+  process.stderr.write(`boards-controller.test: in the loop ${details.link.samples} samples, ${details.link.microsecondsPerSample.toFixed(0)} µs a sample\n`);
+});
+
+test("mps2-an386 in the loop: another device and task (regression on the analytic device) match Node bit for bit", skip, async () => {
+  const analytic = new AnalyticDevice({ seed: 2 });
+  const regression = regressionTask({ inputRangeV: analytic.inputRangeV, caseCount: 4 }); // 4 cases: XOR's epoch length
+  const { result: board } = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT, device: analytic, task: regression });
+  const node = trainTask({ ...SHORT, device: analytic, task: regression } as TrainOptions);
+  assert.equal(board.device, analytic.name);
+  assert.equal(board.task, regression.name);
+  assert.equal(board.criterionName, "RMS error");
+  assert.equal(board.iterations, 3);
+  assert.deepEqual(board.history.weights.map(bits), node.history.weights.map(bits), "the weights after every update");
+  assert.deepEqual(bits(board.history.criterion), bits(node.history.criterion), "the RMS error after every update");
+});
+
+test("Ctrl-C (SIGINT after two updates) stops the board run: controls parked, checkpoint kept, stopped = interrupted", skip, async () => {
+  // As the CLI wires it: SIGINT aborts the signal. The signal arrives on the event loop, so
+  // this also checks that the loop yields to it while training.
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once("SIGINT", onSigint);
+  let iterationAtSignal = 0;
+  const { result, board } = await trainOnBoard({
+    board: "mps2-an386", built: firmware(), ...SHORT, maxIterations: 10, signal: abort.signal,
+    onProgress: (p) => { if (p.iteration === 2) { iterationAtSignal = p.iteration; process.kill(process.pid, "SIGINT"); } },
+  }).finally(() => process.removeListener("SIGINT", onSigint));
+  assert.ok(abort.signal.aborted, "the SIGINT handler ran during training");
+  assert.equal(result.stopped, "interrupted");
+  assert.equal(result.solved, false);
+  assert.ok(result.iterations >= iterationAtSignal && result.iterations <= iterationAtSignal + 1, `stopped within the epoch after the signal (update ${result.iterations})`);
+  assert.equal(board.boardStop.reason, StopReason.Host, "the host stopped the board (not a lost link)");
+  const learned = result.history.weights.at(-1)!;
+  const park = loadBoard("mps2-an386").electrodeSafeV.parkV;
+  assert.deepEqual(bits(board.boardStop.parkedV), bits([...learned, park, park]), "controls at their weights, inputs parked");
+  const twin = new Controller();
+  twin.configure(result.module!.controller);
+  twin.load(board.checkpoint);
+  assert.deepEqual(bits(twin.weights()), bits(learned), "the checkpoint holds the weights of the last update");
 });
 
 /** What both link faults must leave behind: training stopped, the electrodes parked at the
@@ -116,22 +159,22 @@ test("mps2-an386 in the loop: a short XOR training gives the all-Node run's weig
  *  the board also stored in its flash. */
 async function assertStopsCleanly(fault: "corrupt-frame" | "drop", reason: StopReason) {
   const afterSamples = 3500; // past the first update (sample 2960)
-  const r = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples, fault } });
+  const { result: r, board } = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples, fault } });
   assert.equal(r.stopped, "link");
-  assert.equal(r.boardStop.reason, reason, r.boardStop.reasonName);
+  assert.equal(board.boardStop.reason, reason, board.boardStop.reasonName);
   assert.equal(r.iterations, 1, "one update before the fault");
-  const learned = r.weightsHistory.at(-1)!;
-  assert.notDeepEqual(bits(learned), bits(r.weightsHistory[0]), "the update moved the weights");
+  const learned = r.history.weights.at(-1)!;
+  assert.notDeepEqual(bits(learned), bits(r.history.weights[0]), "the update moved the weights");
   const park = loadBoard("mps2-an386").electrodeSafeV.parkV;
-  assert.deepEqual(bits(r.boardStop.parkedV), bits([...learned, park, park]), "controls at their weights, inputs parked");
-  const pins = r.console.trim().split("\n").filter((l) => /^[0-9a-f]{8}( [0-9a-f]{8})+$/.test(l)).at(-1);
-  assert.equal(pins, ["00000000", ...bits(r.boardStop.parkedV).map(hex8)].join(" "), "the board's own DAC got the parked voltages");
+  assert.deepEqual(bits(board.boardStop.parkedV), bits([...learned, park, park]), "controls at their weights, inputs parked");
+  const pins = board.console.trim().split("\n").filter((l) => /^[0-9a-f]{8}( [0-9a-f]{8})+$/.test(l)).at(-1);
+  assert.equal(pins, ["00000000", ...bits(board.boardStop.parkedV).map(hex8)].join(" "), "the board's own DAC got the parked voltages");
   assert.deepEqual(bits(r.finalWeights), bits(learned), "the weights are kept");
   const twin = new Controller();
-  twin.configure(r.config.controller);
-  twin.load(r.checkpoint);
+  twin.configure(r.module!.controller);
+  twin.load(board.checkpoint);
   assert.deepEqual(bits(twin.weights()), bits(learned), "the kept checkpoint loads and holds them");
-  assert.deepEqual(Array.from(r.storedCheckpoint ?? []), Array.from(r.checkpoint), "and was stored before stopping");
+  assert.deepEqual(Array.from(board.storedCheckpoint ?? []), Array.from(board.checkpoint), "and was stored before stopping");
   assert.ok(r.counters.samples >= afterSamples && r.counters.samples <= afterSamples + 1);
 }
 

@@ -1,0 +1,290 @@
+// `hge board ...`: the boards' command line, one commander command the root program mounts
+// (`root.addCommand(boardCommand(root))`: the subcommands inherit the root's exitOverride and
+// its one-line error output). Parse errors are CommanderErrors (the root exits 2); a usage
+// problem found after parsing is a UsageError (exit 2), a configuration the boards cannot run
+// (a board not emulated, a missing toolchain, a device the board cannot drive) a
+// TrainConfigError (exit 3); host/errors.ts has both. A command that ran sets process.exitCode:
+// 0 ok, 1 a check, a parity or a training that failed.
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { TrainConfigError, UsageError } from "../host/errors.ts";
+import { GATE_NAMES } from "../host/tasks/gates.ts";
+import { DEFAULTS } from "../host/train.ts";
+import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
+import { FIRMWARE_DIR, REPO_DIR, buildBoard, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
+
+/** The module every subcommand builds in unless --wasm names another. */
+export const DEFAULT_WASM = join(REPO_DIR, "build", "hge.wasm");
+/** The run modes of `hge board run`, exactly one a run. */
+export const RUN_MODES = ["replay", "hil", "adc"] as const;
+type RunMode = (typeof RUN_MODES)[number];
+
+// ---- argument parsers: each throws InvalidArgumentError saying what is allowed ------------
+
+const wholeAtLeast = (low: number) => (text: string): number => {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isInteger(value) || value < low || value > 2 ** 32 - 1) throw new InvalidArgumentError(`expected a whole number ≥ ${low}.`);
+  return value;
+};
+const wholeList = (text: string): number[] => {
+  const parts = text.split(",").map((part) => part.trim());
+  if (parts.some((part) => !/^[0-9]+$/.test(part) || Number(part) < 1)) throw new InvalidArgumentError("expected whole numbers ≥ 1 separated by commas, e.g. 8,64.");
+  return parts.map(Number);
+};
+const existingFile = (text: string): string => {
+  if (!existsSync(text)) throw new InvalidArgumentError(`no such file.`);
+  return text;
+};
+/** The adapters in firmware/ (app_<name>.c). */
+function apps(): string[] {
+  return readdirSync(FIRMWARE_DIR).filter((f) => /^app_\w+\.c$/.test(f)).map((f) => f.slice(4, -2)).sort();
+}
+const app = (text: string): string => {
+  if (text.endsWith(".c")) return existingFile(text);
+  if (!apps().includes(text)) throw new InvalidArgumentError(`expected one of ${apps().join(", ")}, or a .c file.`);
+  return text;
+};
+
+// ---- refusals -----------------------------------------------------------------------------
+
+function requireWasm(wasm: string | undefined): string {
+  if (wasm) return wasm;
+  if (!existsSync(DEFAULT_WASM)) throw new TrainConfigError("wasm", `${relative(process.cwd(), DEFAULT_WASM)} not found: build the module first (npm run build) or give --wasm FILE`);
+  return DEFAULT_WASM;
+}
+
+const boardsOf = (target: string) => (target === "all" ? listBoards() : [target]);
+
+// ---- the subcommands ----------------------------------------------------------------------
+
+interface WasmFlags { wasm?: string }
+interface BuildFlags extends WasmFlags { app?: string; out?: string; bench?: boolean; unchecked?: boolean; block?: number }
+interface RunFlags extends BuildFlags {
+  replay?: boolean;
+  hil?: boolean;
+  adc?: string;
+  updates?: number;
+  seed?: number;
+  task?: string;
+  iterations?: number;
+  compare: boolean;
+}
+interface MeasureFlags extends WasmFlags { controls?: number[]; quick?: boolean; json?: string }
+interface ProbeFlags { samples?: number; unchecked?: boolean }
+
+/** Which mode each mode-specific option of `run` belongs to. */
+const RUN_OPTION_MODES: Record<string, readonly RunMode[]> = {
+  updates: ["replay"],
+  seed: ["replay", "hil"],
+  task: ["hil"],
+  iterations: ["hil"],
+  compare: ["hil"],
+  app: ["adc"],
+  bench: ["adc"],
+  unchecked: ["adc"],
+  block: ["adc"],
+};
+
+function buildOptions(flags: BuildFlags): BuildOptions {
+  return { wasm: flags.wasm, app: flags.app, out: flags.out, bench: flags.bench, unchecked: flags.unchecked, blockSamples: flags.block };
+}
+
+function list(): void {
+  for (const name of listBoards()) {
+    const b = loadBoard(name);
+    console.log(`${name.padEnd(18)} ${b.core.padEnd(14)} ${b.emulation ? "emulated" : "defined "} ${b.chain.join(" <- ")}`);
+  }
+}
+
+function check(target: string, flags: WasmFlags): void {
+  const wasm = readFileSync(requireWasm(flags.wasm));
+  let bad = 0;
+  for (const name of boardsOf(target)) {
+    const r = checkModule(loadBoard(name), wasm);
+    console.log(`${name}: ${r.ok ? "ok" : "NOT OK"} ${JSON.stringify(r.facts)}`);
+    for (const e of r.errors) console.log(`  error: ${e}`);
+    for (const w of r.warnings) console.log(`  warning: ${w}`);
+    if (!r.ok) bad++;
+  }
+  process.exitCode = bad ? 1 : 0;
+}
+
+function build(target: string, flags: BuildFlags): void {
+  if (target === "all" && flags.out) throw new UsageError("--out names one board's directory; give a board, not all");
+  const boards = boardsOf(target).map((name) => loadBoard(name));
+  // `all` skips the boards whose vendor toolchain is not installed (not packaged in Debian)
+  const skipped = target === "all" ? boards.filter((b) => b.toolchain.optional && missingTools(b).length) : [];
+  for (const b of boards) if (!skipped.includes(b)) requireTools(b);
+  const options = buildOptions({ ...flags, wasm: requireWasm(flags.wasm) });
+  for (const b of boards) {
+    if (skipped.includes(b)) console.log(`${b.name.padEnd(18)} skipped: ${missingTools(b).join(", ")} not on PATH (vendor toolchain, not packaged in Debian)`);
+    else console.log(formatSize(buildBoard(b, options)));
+  }
+  process.exitCode = 0;
+}
+
+/** The one mode a run asks for; none, two, or an option of another mode is a UsageError. */
+export function runMode(flags: RunFlags, given: (option: string) => boolean): RunMode {
+  const modes = RUN_MODES.filter((mode) => flags[mode] !== undefined && flags[mode] !== false);
+  const spelled = RUN_MODES.map((m) => (m === "adc" ? "--adc <file>" : `--${m}`)).join(", ");
+  if (modes.length !== 1) throw new UsageError(`hge board run needs exactly one mode of ${spelled}; ${modes.length ? `got ${modes.map((m) => `--${m}`).join(" and ")}` : "got none"}`);
+  const mode = modes[0];
+  for (const [option, modesOf] of Object.entries(RUN_OPTION_MODES)) {
+    if (given(option) && !modesOf.includes(mode)) {
+      const flag = option === "compare" ? "--no-compare" : `--${option}`;
+      throw new UsageError(`${flag} applies to ${modesOf.map((m) => `--${m}`).join(" and ")}, not --${mode}`);
+    }
+  }
+  return mode;
+}
+
+async function run(board: string, flags: RunFlags, command: Command): Promise<void> {
+  const mode = runMode(flags, (option) => command.getOptionValueSource(option) === "cli");
+  const b = loadBoard(board);
+  requireEmulated(b, "hge board run");
+  requireTools(b, { emulate: true });
+  const wasm = requireWasm(flags.wasm);
+  if (mode === "adc") {
+    const { runQemu } = await import("./qemu.ts");
+    const built = buildBoard(b, buildOptions({ ...flags, wasm }));
+    if (flags.bench) {
+      const c = await countInstructions(built, flags.adc!);
+      console.log(`instructions per call: ${c.mean.toFixed(1)} (min ${c.min}, max ${c.max}, ${c.calls} calls; ${c.method})`);
+      process.exitCode = 0;
+      return;
+    }
+    const r = await runQemu(built.board, built.elf, { adc: flags.adc });
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    console.error(`qemu: exit ${r.code} in ${r.seconds.toFixed(2)} s`);
+    process.exitCode = r.code === 0 ? 0 : 1;
+    return;
+  }
+  const { runBoard } = await import("./run.ts");
+  // Ctrl-C during a run in the loop: the board parks the controls and keeps its checkpoint.
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  if (mode === "hil") process.once("SIGINT", interrupt);
+  try {
+    const r = await runBoard(board, {
+      mode, wasm, seed: flags.seed, updates: flags.updates, task: flags.task, maxIterations: flags.iterations, compare: flags.compare,
+      ...(mode === "hil" ? { signal: abort.signal } : {}),
+      onProgress: (p) => process.stderr.write(`\r${board}: update ${p.iteration}, loss ${p.loss.toFixed(4)}, ${p.criterionName} ${p.criterion.toFixed(3)}   `),
+    });
+    if (mode === "hil") process.stderr.write("\n");
+    console.log(r.text);
+    process.exitCode = r.ok ? 0 : 1;
+  } finally {
+    process.removeListener("SIGINT", interrupt);
+  }
+}
+
+async function measure(flags: MeasureFlags): Promise<void> {
+  const { COUNTED_TARGETS, measureBoards, formatBench } = await import("./measure.ts");
+  const targets = flags.quick ? ["mps2-an386", "virt-rv32"] : [...COUNTED_TARGETS];
+  for (const target of targets) requireTools(loadBoard(target), { emulate: true });
+  const bench = await measureBoards({ controls: flags.controls, targets, wasm: requireWasm(flags.wasm) });
+  console.log(formatBench(bench));
+  if (flags.json) writeFileSync(flags.json, JSON.stringify(bench, null, 2) + "\n");
+  process.exitCode = 0;
+}
+
+async function probe(target: string, flags: ProbeFlags): Promise<void> {
+  const boards = boardsOf(target).map((name) => loadBoard(name));
+  if (target !== "all") requireEmulated(boards[0], "hge board probe");
+  const emulated = boards.filter((b) => b.emulation);
+  for (const b of emulated) requireTools(b, { emulate: true });
+  buildProbeWasm();
+  let bad = 0;
+  for (const b of emulated) {
+    const r = await probeBoard(b.name, { bench: true, samples: flags.samples, unchecked: flags.unchecked });
+    console.log(`${b.name}: ${r.identical ? "bit-identical to Node" : `DIFFERS: ${r.difference}`} over ${r.samples} samples; flash ${r.size.flash} B, RAM ${r.size.ram} B; build ${r.buildSeconds.toFixed(1)} s, QEMU ${r.runSeconds.toFixed(2)} s`);
+    if (r.perCall) console.log(`  step(): ${r.perCall.mean.toFixed(1)} instructions per call (min ${r.perCall.min}, max ${r.perCall.max}, ${r.perCall.calls} calls; ${r.perCall.method}, ${r.perCall.runSeconds.toFixed(2)} s)`);
+    if (!r.identical) bad++;
+  }
+  process.exitCode = bad ? 1 : 0;
+}
+
+// ---- the command --------------------------------------------------------------------------
+
+const wasmOption = () => new Option("--wasm <file>", "the module to build in (default build/hge.wasm)").argParser(existingFile);
+const boardArgument = (name: string, description: string, o: { all?: boolean; optional?: boolean } = {}) => {
+  const argument = new Argument(o.optional ? `[${name}]` : `<${name}>`, description).choices(o.all ? [...listBoards(), "all"] : listBoards());
+  return o.optional ? argument.default("all") : argument;
+};
+const buildFlags = (command: Command) =>
+  command
+    .addOption(new Option("--app <name>", `adapter between main loop and module: ${apps().join(", ")} (firmware/app_<name>.c), or a .c file (default hge)`).argParser(app))
+    .option("--bench", "count instructions around each step() call")
+    .option("--unchecked", "no bounds checks on linear-memory accesses")
+    .option("--block <samples>", "samples per block between converters and module (default 16)", wholeAtLeast(1));
+
+/**
+ * `hge board`: list | check [board] | build <board|all> | run <board> --replay|--hil|--adc
+ * <file> | measure | probe [board]. `parent`: the program it is mounted under, whose
+ * exitOverride and output settings every subcommand copies (without one: exitOverride, and
+ * commander's own output).
+ */
+export function boardCommand(parent?: Command): Command {
+  const board = new Command("board");
+  if (parent) board.copyInheritedSettings(parent);
+  else board.exitOverride();
+  board
+    .description("boards: the controller on microcontrollers, emulated in QEMU (see boards/README.md)")
+    .showSuggestionAfterError();
+
+  board.command("list").description("the boards: core, emulated or only defined, what each inherits").action(list);
+
+  board
+    .command("check")
+    .description("check the module against a board's limits (features, memory, controls)")
+    .addArgument(boardArgument("board", "a board, or all", { all: true, optional: true }))
+    .addOption(wasmOption())
+    .action((target: string, flags: WasmFlags) => check(target, flags));
+
+  buildFlags(
+    board
+      .command("build")
+      .description("build a board's firmware (wasm2c, cross compiler) and report its size")
+      .addArgument(boardArgument("board", "a board, or all", { all: true }))
+      .addOption(wasmOption())
+      .option("--out <dir>", "output directory (default build/boards/<board>/<app>[-link][-bench][-unchecked])"),
+  ).action((target: string, flags: BuildFlags) => build(target, flags));
+
+  const runCommand = board
+    .command("run")
+    .description("run the controller on an emulated board: replay a Node co-simulation, train in the loop, or feed readings")
+    .addArgument(boardArgument("board", "an emulated board"))
+    .addOption(new Option("--replay", "replay a recorded Node co-simulation (XOR): bit parity of outputs, telemetry and checkpoint").conflicts(["hil", "adc"]))
+    .addOption(new Option("--hil", "train in the loop: the device simulated here, the controller on the board, over its UART").conflicts(["replay", "adc"]))
+    .addOption(new Option("--adc <file>", "feed raw f32 readings from a file to the main-loop firmware and print what it writes").argParser(existingFile).conflicts(["replay", "hil"]))
+    .addOption(wasmOption())
+    .option("--updates <n>", "--replay: updates recorded (default 3)", wholeAtLeast(1))
+    .option("--seed <n>", `--replay, --hil: seed of the noise and the starting voltages (default ${DEFAULTS.seed})`, wholeAtLeast(0))
+    .addOption(new Option("--task <gate>", "--hil: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
+    .option("--iterations <n>", `--hil: iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--no-compare", "--hil: do not run the same training in Node to compare the weights bit for bit");
+  buildFlags(runCommand)
+    .addHelpText("after", "\nExactly one of --replay, --hil, --adc <file>. Ctrl-C during --hil stops the board cleanly (controls parked, checkpoint kept).\nTraining any task on any simulated device with the controller on a board: hge train --board <board>.")
+    .action((target: string, flags: RunFlags, command: Command) => run(target, flags, command));
+
+  board
+    .command("measure")
+    .description("instructions per sample on the emulated targets, the largest sample rate per board, soft float against the FPU")
+    .option("--controls <n,...>", "control counts measured (default 8,64)", wholeList)
+    .option("--quick", "only mps2-an386 and virt-rv32")
+    .option("--json <file>", "also write the measurements as JSON")
+    .addOption(wasmOption())
+    .action((flags: MeasureFlags) => measure(flags));
+
+  board
+    .command("probe")
+    .description("the stand-in module (boards/testdata): build, bit parity with Node, instructions per call")
+    .addArgument(boardArgument("board", "an emulated board, or all (the emulated ones)", { all: true, optional: true }))
+    .option("--samples <n>", "readings fed (default 300)", wholeAtLeast(1))
+    .option("--unchecked", "no bounds checks on linear-memory accesses")
+    .action((target: string, flags: ProbeFlags) => probe(target, flags));
+
+  return board;
+}

@@ -1,0 +1,163 @@
+// `hge board ...` (boards/cli.ts): every failure is one readable line with the right exit
+// code, at once (no board is booted, nothing is built): a CommanderError (the root program
+// exits 2), a UsageError (exit 2) or a TrainConfigError (exit 3) from host/errors.ts. Also the
+// refusals of trainOnBoard that come before any build (a device the board cannot drive, a
+// task the device does not fit). Runs in a few seconds; no toolchain needed.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command, CommanderError } from "commander";
+import { TrainConfigError, UsageError } from "../host/errors.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { sphereTask } from "../host/tasks/sphere.ts";
+import { irisTask } from "../host/tasks/iris.ts";
+import { listBoards, loadBoard } from "../boards/boards.ts";
+import { boardCommand } from "../boards/cli.ts";
+import { ToolchainMissing } from "../boards/build.ts";
+import { deviceRefusal, trainOnBoard } from "../boards/hil.ts";
+
+const EMULATED = listBoards().filter((name) => loadBoard(name).emulation);
+const DEFINED_ONLY = listBoards().filter((name) => !loadBoard(name).emulation);
+
+/** Parses `hge board <argv>` under a root like the CLI's (exitOverride; output captured):
+ *  what was thrown, what was written, how long it took. */
+async function board(argv: string[], env: { PATH?: string } = {}) {
+  let stderr = "";
+  let stdout = "";
+  const root = new Command("hge").exitOverride().configureOutput({ writeErr: (s) => void (stderr += s), writeOut: (s) => void (stdout += s) });
+  root.addCommand(boardCommand(root));
+  const path = process.env.PATH;
+  if (env.PATH !== undefined) process.env.PATH = env.PATH;
+  const started = performance.now();
+  let error: unknown;
+  try {
+    await root.parseAsync(["board", ...argv], { from: "user" });
+  } catch (e) {
+    error = e;
+  } finally {
+    process.env.PATH = path;
+  }
+  return { error, stderr, stdout, ms: performance.now() - started };
+}
+
+/** A parse error: the root prints it and exits 2. */
+function assertParseError(r: Awaited<ReturnType<typeof board>>, code: string, pattern: RegExp) {
+  assert.ok(r.error instanceof CommanderError, `a CommanderError, got ${String(r.error)}`);
+  assert.equal(r.error.code, code);
+  assert.notEqual(r.error.exitCode, 0, "the root maps it to exit 2");
+  assert.match(r.stderr, pattern);
+}
+
+/** One line, no stack: what the root prints after "hge: ". */
+function assertOneLine(error: unknown, kind: typeof UsageError | typeof TrainConfigError, pattern: RegExp) {
+  assert.ok(error instanceof kind, `a ${kind.name}, got ${String(error)}`);
+  assert.doesNotMatch(error.message, /\n/);
+  assert.match(error.message, pattern);
+}
+
+test("an unknown board: exit 2, every board listed", async () => {
+  for (const argv of [["run", "mps2-an385", "--hil"], ["build", "nucleo"], ["check", "nucleo"], ["probe", "nucleo"]]) {
+    const r = await board(argv);
+    assertParseError(r, "commander.invalidArgument", /Allowed choices are/);
+    for (const name of listBoards()) assert.ok(r.stderr.includes(name), `${argv.join(" ")}: lists ${name}`);
+  }
+});
+
+test("run on a board that is defined but not emulated: exit 3, the emulated boards named", async () => {
+  assert.ok(DEFINED_ONLY.length > 0 && EMULATED.length > 0);
+  for (const name of DEFINED_ONLY) {
+    const r = await board(["run", name, "--hil"]);
+    assertOneLine(r.error, TrainConfigError, new RegExp(`^${name} is defined but not emulated; hge board run needs an emulated board: ${EMULATED.join(", ")}$`));
+    assert.ok(r.ms < 2000, `refused at once (${r.ms.toFixed(0)} ms)`);
+  }
+});
+
+test("run without a mode, with two, with an unknown flag: exit 2 at once", async () => {
+  const none = await board(["run", "mps2-an386"]);
+  assertOneLine(none.error, UsageError, /needs exactly one mode of --replay, --hil, --adc <file>; got none/);
+  assert.ok(none.ms < 2000, `refused at once, not after a QEMU timeout (${none.ms.toFixed(0)} ms)`);
+
+  const two = await board(["run", "mps2-an386", "--hil", "--replay"]);
+  assertParseError(two, "commander.conflictingOption", /'--replay' cannot be used with option '--hil'|'--hil' cannot be used with option '--replay'/);
+
+  const unknown = await board(["run", "mps2-an386", "--hil", "--iteratons", "3"]);
+  assertParseError(unknown, "commander.unknownOption", /unknown option '--iteratons'[\s\S]*Did you mean --iterations\?/);
+  assert.ok(unknown.ms < 2000, `refused at once (${unknown.ms.toFixed(0)} ms)`);
+
+  const misplaced = await board(["run", "mps2-an386", "--replay", "--task", "and"]);
+  assertOneLine(misplaced.error, UsageError, /^--task applies to --hil, not --replay$/);
+  const noCompare = await board(["run", "mps2-an386", "--adc", "package.json", "--no-compare"]);
+  assertOneLine(noCompare.error, UsageError, /^--no-compare applies to --hil, not --adc$/);
+});
+
+test("option values are checked with the valid choices named", async () => {
+  assertParseError(await board(["run", "mps2-an386", "--hil", "--task", "xnand"]), "commander.invalidArgument", /Allowed choices are and, or, nand, nor, xor, xnor/);
+  assertParseError(await board(["run", "mps2-an386", "--hil", "--iterations", "0"]), "commander.invalidArgument", /expected a whole number ≥ 1/);
+  assertParseError(await board(["run", "mps2-an386", "--adc", "no-such-readings.f32"]), "commander.invalidArgument", /no such file/);
+  assertParseError(await board(["build", "mps2-an386", "--app", "blinky"]), "commander.invalidArgument", /expected one of hge, probe, reference, or a \.c file/);
+  assertParseError(await board(["measure", "--controls", "8,x"]), "commander.invalidArgument", /whole numbers ≥ 1 separated by commas/);
+  assertParseError(await board(["list", "extra"]), "commander.excessArguments", /too many arguments/);
+  assertParseError(await board(["train", "--board", "mps2-an386"]), "commander.unknownCommand", /unknown command 'train'/);
+  const all = await board(["build", "all", "--out", "somewhere"]);
+  assertOneLine(all.error, UsageError, /--out names one board's directory/);
+});
+
+test("a missing toolchain: exit 3, says to run bash boards/install.sh", async () => {
+  const empty = mkdtempSync(join(tmpdir(), "hge-no-tools-"));
+  try {
+    const build = await board(["build", "mps2-an386"], { PATH: empty });
+    assertOneLine(build.error, TrainConfigError, /^mps2-an386: arm-none-eabi-gcc, wasm2c not on PATH; install the board toolchain with `bash boards\/install\.sh`$/);
+    const run = await board(["run", "virt-rv32", "--hil"], { PATH: empty });
+    assertOneLine(run.error, TrainConfigError, /^virt-rv32: riscv64-unknown-elf-gcc, wasm2c, qemu-system-riscv32 not on PATH; install the board toolchain with `bash boards\/install\.sh`$/);
+    const vendor = await board(["build", "esp32"], { PATH: empty });
+    assertOneLine(vendor.error, TrainConfigError, /^esp32: xtensa-esp32-elf-gcc, wasm2c not on PATH; not packaged in Debian: install the vendor toolchain/);
+    for (const r of [build, run, vendor]) assert.ok(r.error instanceof ToolchainMissing);
+    // hge train --board: the same refusal from trainOnBoard, before anything is built
+    const path = process.env.PATH;
+    process.env.PATH = empty;
+    try {
+      await assert.rejects(trainOnBoard({ board: "mps2-an386" }), (e: unknown) => e instanceof ToolchainMissing && /^mps2-an386: arm-none-eabi-gcc, wasm2c, qemu-system-arm not on PATH; install the board toolchain with `bash boards\/install\.sh`$/.test(e.message));
+    } finally {
+      process.env.PATH = path;
+    }
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test("help everywhere; list names each board once, emulated or defined", async (t) => {
+  for (const argv of [["--help"], ["run", "--help"], ["build", "--help"], ["measure", "--help"]]) {
+    const r = await board(argv);
+    assert.ok(r.error instanceof CommanderError && r.error.exitCode === 0, `${argv.join(" ")}: help exits 0`);
+    assert.match(r.stdout, /^Usage: hge board/);
+  }
+  assert.match((await board(["run", "--help"])).stdout, /Exactly one of --replay, --hil, --adc <file>/);
+  const log = t.mock.method(console, "log", () => {});
+  const r = await board(["list"]);
+  assert.equal(r.error, undefined);
+  const lines = log.mock.calls.map((call) => String(call.arguments[0]));
+  assert.deepEqual(lines.map((line) => line.split(/\s+/)[0]), listBoards());
+  for (const line of lines) assert.match(line, EMULATED.includes(line.split(/\s+/)[0]) ? / emulated / : / defined /);
+});
+
+test("train on a board: an unknown or unemulated board, a device the board cannot drive, a task the device does not fit: refused before any build", async () => {
+  const mps2 = loadBoard("mps2-an386");
+  assert.equal(deviceRefusal(mps2, DopantNetwork.default()), null, "the DNPU's 7 electrodes fit the 8 channels' ±1.5 V");
+  const wide = new AnalyticDevice({ controlCount: 7 });
+  assert.equal(deviceRefusal(mps2, wide), `${wide.name} has 9 electrodes (7 controls, 2 inputs); mps2-an386 drives 8 DAC channels`);
+  const dnpu = DopantNetwork.default();
+  const hot = Object.create(dnpu, { controlRangeV: { value: dnpu.controlRangeV.map(([low, high], k) => (k === 2 ? [low, 2] : [low, high])) } });
+  assert.equal(deviceRefusal(mps2, hot), `${dnpu.name}'s control 3 spans [-1.2, 2] V; mps2-an386's DAC channel 2 is safe in [-1.5, 1.5] V only`);
+
+  const started = performance.now();
+  await assert.rejects(trainOnBoard({ board: "mps2-an385" }), (e: unknown) => e instanceof UsageError && e.message === `unknown board "mps2-an385"; hge train --board runs on ${EMULATED.join(", ")}`);
+  await assert.rejects(trainOnBoard({ board: DEFINED_ONLY[0] }), (e: unknown) => e instanceof TrainConfigError && e.message === `${DEFINED_ONLY[0]} is defined but not emulated; hge train --board needs an emulated board: ${EMULATED.join(", ")}`);
+  await assert.rejects(trainOnBoard({ board: "mps2-an386", device: wide }), (e: unknown) => e instanceof TrainConfigError && e.option === "device" && /drives 8 DAC channels/.test(e.message));
+  const sphere = sphereTask(new AnalyticDevice({ inputCount: 3 }).inputRangeV);
+  await assert.rejects(trainOnBoard({ board: "mps2-an386", device: dnpu, task: sphere }), (e: unknown) => e instanceof TrainConfigError && e.option === "task" && /needs 3 data inputs/.test(e.message));
+  await assert.rejects(trainOnBoard({ board: "mps2-an386", device: dnpu.withInputCount(4), task: irisTask() }), (e: unknown) => e instanceof TrainConfigError && e.option === "task" && /is a data set; the controller on a board trains tasks with input cases/.test(e.message));
+  assert.ok(performance.now() - started < 2000, "nothing was built");
+});
