@@ -25,6 +25,8 @@ import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
+import { boardCommand } from "../boards/cli.ts";
+import { ESTIMATORS, trainingConfig } from "../host/methods/module.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
@@ -389,8 +391,12 @@ export async function train(flags: TrainFlags): Promise<void> {
   try {
     if (flags.board) {
       // the controller runs inside the emulated board; this process plays the device over its UART
+      const estimator = ESTIMATORS.find((name) => name === flags.method);
+      if (!estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
       const { trainOnBoard } = await import("../boards/hil.ts");
-      run = await trainOnBoard({ ...options, device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal } as never);
+      const { result, board } = await trainOnBoard({ ...options, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal });
+      if (result.stopped === "link") process.stderr.write(`hge: the board stopped training: ${board.boardStop.reasonName}\n`);
+      run = result;
     } else {
       run = await method.train(device, task, budget, { seed: flags.seed, progress, signal: abort.signal, options });
     }
@@ -543,17 +549,7 @@ export function program(): Command {
     .description("list the training methods, what each needs and which tasks it trains")
     .action(() => listMethods());
 
-  root
-    .command("board")
-    .description("boards: list | check [board] | build <board|all> | run <board> --replay|--hil | measure (see boards/README.md)")
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .argument("[args...]")
-    .action(async (args: string[]) => {
-      const { main: boardMain } = await import("../boards/build.ts");
-      process.exitCode = await boardMain(args);
-    });
+  root.addCommand(boardCommand(root));
 
   root
     .command("demo")
