@@ -294,13 +294,14 @@ function progressFields(p: Progress, unit: string): Record<string, string> {
   const name = p.criterionName === "RMS error" ? "RMS" : p.criterionName === "accuracy" ? "acc" : "margin";
   return {
     seconds: `${fixed(p.deviceSeconds, 1)}/${+p.budget.deviceSeconds.toFixed(1)} s`,
-    criterion: `${name} ${formatCriterionValue(p.criterion, p.criterionName, unit)}`.padEnd(16),
-    loss: p.loss.toPrecision(3).padStart(9),
+    criterion: `${name} ${formatCriterionValue(p.criterion, p.criterionName, unit)}`.padEnd(13),
+    loss: p.loss.toPrecision(3).padStart(8),
   };
 }
 
-const BAR_FORMAT = "{task} |{bar}| {seconds} | {criterion}| loss {loss} | ETA {eta_formatted}";
-const BAR_OPTIONS = { format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsize: 14, clearOnComplete: false } as const;
+/** At most 78 columns: a 10-letter task, "123.4/300 s", "margin 12.3 %", a 3-digit loss. */
+const BAR_FORMAT = "{task} |{bar}| {seconds} | {criterion} | loss {loss} | ETA {eta_formatted}";
+const BAR_OPTIONS = { format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsize: 10, clearOnComplete: false } as const;
 
 function windowText(run: Result): string {
   const c = run.module!.controller;
@@ -448,7 +449,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   const showBars = flags.progress && process.stderr.isTTY;
   const bars = new MultiBar(BAR_OPTIONS, Presets.shades_classic);
   const barOf = new Map<string, ReturnType<MultiBar["create"]>>();
-  if (showBars) for (const gate of gates) barOf.set(gate, bars.create(budget.deviceSeconds, 0, { task: gate.padEnd(4), seconds: "", criterion: "".padEnd(16), loss: "".padStart(9) }));
+  if (showBars) for (const gate of gates) barOf.set(gate, bars.create(budget.deviceSeconds, 0, { task: gate.padEnd(6), seconds: "", criterion: "".padEnd(13), loss: "".padStart(8) }));
   else process.stderr.write(`training ${gates.length} gates on ${flags.workers} worker threads...\n`);
   const { runPool } = await import("../host/pool.ts");
   const jobs = gates.map((gate) => ({ kind: "demo" as const, gate, seed: flags.seed, out: join(out, gate.toLowerCase()), command, budget }));
@@ -460,7 +461,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       const bar = barOf.get(gates[i]);
       // a finished gate stops ticking: full when solved, where it stopped when not
       if (bar) {
-        bar.update(run.solved ? budget.deviceSeconds : Math.min(run.deviceSeconds, budget.deviceSeconds), { task: `${gates[i].padEnd(4)}${run.solved ? "✓" : "✗"}`, seconds: `${run.deviceSeconds.toFixed(1)} s` });
+        bar.update(run.solved ? budget.deviceSeconds : Math.min(run.deviceSeconds, budget.deviceSeconds), { task: `${gates[i]} ${run.solved ? "✓" : "✗"}`.padEnd(6), seconds: `${run.deviceSeconds.toFixed(1)} s` });
         bar.stop();
       } else process.stderr.write(`  ${gates[i]}: ${run.solved ? "solved" : "not solved"} in ${run.iterations} iterations (${run.wallSeconds.toFixed(1)} s wall)\n`);
     },
