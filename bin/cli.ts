@@ -5,6 +5,7 @@
 // runs the firmware. One parser (commander) for all of it; a user's mistake gets one line and
 // a distinct exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { fraction, nonNegative, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
 import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -63,33 +64,8 @@ export function buildTask(name: TaskName, device: Device, marginFraction: number
   return gateTask(name.toUpperCase() as GateName, device.inputRangeV, marginFraction);
 }
 
-// ---- argument parsers: each throws InvalidArgumentError with what is allowed ------------
+// ---- argument parsers (host/args.ts has the shared ones) ---------------------------------
 
-function number(text: string, what: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value)) throw new InvalidArgumentError(`expected ${what}.`);
-  return value;
-}
-const positive = (text: string) => {
-  const value = number(text, "a number > 0");
-  if (!(value > 0)) throw new InvalidArgumentError("expected a number > 0.");
-  return value;
-};
-const nonNegative = (text: string) => {
-  const value = number(text, "a number ≥ 0");
-  if (value < 0) throw new InvalidArgumentError("expected a number ≥ 0.");
-  return value;
-};
-const wholeAtLeast = (low: number) => (text: string) => {
-  const value = number(text, `a whole number ≥ ${low}`);
-  if (!Number.isInteger(value) || value < low || value > 2 ** 32 - 1) throw new InvalidArgumentError(`expected a whole number ≥ ${low}.`);
-  return value;
-};
-const fraction = (text: string) => {
-  const value = number(text, "a fraction in [0, 1)");
-  if (value < 0 || value >= 1) throw new InvalidArgumentError("expected a fraction in [0, 1).");
-  return value;
-};
 const list = (text: string, what: string) => {
   const parts = text.split(",").map((part) => part.trim());
   const values = parts.map(Number);

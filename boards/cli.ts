@@ -9,6 +9,7 @@ import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
+import { wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
@@ -22,11 +23,6 @@ type RunMode = (typeof RUN_MODES)[number];
 
 // ---- argument parsers: each throws InvalidArgumentError saying what is allowed ------------
 
-const wholeAtLeast = (low: number) => (text: string): number => {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isInteger(value) || value < low || value > 2 ** 32 - 1) throw new InvalidArgumentError(`expected a whole number ≥ ${low}.`);
-  return value;
-};
 const wholeList = (text: string): number[] => {
   const parts = text.split(",").map((part) => part.trim());
   if (parts.some((part) => !/^[0-9]+$/.test(part) || Number(part) < 1)) throw new InvalidArgumentError("expected whole numbers ≥ 1 separated by commas, e.g. 8,64.");

@@ -1,0 +1,30 @@
+// Argument parsers shared by the command lines (bin/cli.ts, boards/cli.ts): each returns the
+// value or throws commander's InvalidArgumentError saying what is allowed (the CLI prints it
+// on one line and exits 2).
+import { InvalidArgumentError } from "commander";
+
+export function number(text: string, what: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value)) throw new InvalidArgumentError(`expected ${what}.`);
+  return value;
+}
+export const positive = (text: string) => {
+  const value = number(text, "a number > 0");
+  if (!(value > 0)) throw new InvalidArgumentError("expected a number > 0.");
+  return value;
+};
+export const nonNegative = (text: string) => {
+  const value = number(text, "a number ≥ 0");
+  if (value < 0) throw new InvalidArgumentError("expected a number ≥ 0.");
+  return value;
+};
+export const wholeAtLeast = (low: number) => (text: string) => {
+  const value = number(text, `a whole number ≥ ${low}`);
+  if (!Number.isInteger(value) || value < low || value > 2 ** 32 - 1) throw new InvalidArgumentError(`expected a whole number ≥ ${low}.`);
+  return value;
+};
+export const fraction = (text: string) => {
+  const value = number(text, "a fraction in [0, 1)");
+  if (value < 0 || value >= 1) throw new InvalidArgumentError("expected a fraction in [0, 1).");
+  return value;
+};
