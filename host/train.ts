@@ -342,7 +342,7 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
 
 /** What training needs of a controller: the Node wrapper, or a board behind a serial link
  *  (boards/link.ts BoardController), which mirrors these methods. */
-export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports"> & Partial<Pick<Controller, "save" | "load" | "jacobianRow">>;
+export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports"> & Partial<Pick<Controller, "save" | "load" | "jacobianRow" | "lossSlopes">>;
 
 /**
  * The closed loop of one training run, one sample per step(), for any controller. Configuring
@@ -405,7 +405,7 @@ export class TrainingRun {
     const cases = this.config.cases.length;
     this.ring = new Float64Array(window);
     this.lastWindows = Array.from({ length: cases }, () => new Float64Array(window));
-    this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [] };
+    this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [], ...(options.device.outputGradient && controller.lossSlopes ? { exactGradient: [] } : {}) };
     this.sampleLimit = options.maxDeviceSeconds === undefined ? Infinity : Math.round(options.maxDeviceSeconds * this.chain.sampleRateHz);
     this.attempts = [{ startIteration: 0, initialV: this.config.controls.map((c) => c.initialV) }];
     // Generous: calibration, discarded windows and the settling all fit many times over.
@@ -453,6 +453,7 @@ export class TrainingRun {
     history.criterion.push(criterionValue(task, this.margin));
     history.weights.push(Array.from(controller.weights()));
     history.gradient!.push(Array.from(controller.gradient()));
+    if (history.exactGradient) history.exactGradient.push(this.exactGradient(history.weights.at(-2)!));
     history.caseOutputs!.push(outputs);
     const solvedNow = task.solved(outputs);
     this.solvedRun = solvedNow ? this.solvedRun + 1 : 0;
@@ -514,6 +515,21 @@ export class TrainingRun {
     return best;
   }
 
+  /** The exact ∂L/∂w at `weights`: Σ_p (∂L/∂ȳ_p as the controller measured it) ∂y_p/∂w. */
+  private exactGradient(weights: number[]): number[] {
+    const { device } = this.options;
+    const slopes = this.controller.lossSlopes!();
+    const voltages = new Float64Array(device.electrodeCount);
+    voltages.set(weights);
+    const gradient = new Array<number>(weights.length).fill(0);
+    this.config.cases.forEach((c, p) => {
+      voltages.set(c.inputsV, weights.length);
+      const row = device.outputGradient!(voltages);
+      for (let k = 0; k < weights.length; k++) gradient[k] += slopes[p] * row[k];
+    });
+    return gradient;
+  }
+
   /** Stops at the next update (Ctrl-C): finish() then reports stopped = "interrupted". */
   interrupt(): void {
     this.stopped = "interrupted";
@@ -542,6 +558,7 @@ export class TrainingRun {
       lossName: config.loss,
       criterionName: criterionName(options.task),
       criterion: criterionValue(options.task, this.margin),
+      criterionTarget: options.task.criterionTarget,
       outputUnit: options.device.outputUnit,
       history,
       finalWeights: Array.from(controller.weights()),

@@ -125,7 +125,7 @@ test("a run writes run.json with the documented fields and a report with SVG plo
   for (const key of ["controller", "chain", "noise", "toneBins", "toneHz", "toneHits", "oneWindow", "checkpoint"]) assert.ok(key in run.module, `module lacks ${key}`);
   assert.equal(run.module.noise.pinkPsdAt1kHz, 1e-5); // the paper's 1/f level is the default
   const html = readFileSync(join(out, "report.html"), "utf8");
-  assert.equal(html.match(/<svg/g)?.length, 7); // loss, margin, outputs, outputs per iteration, controls, gradient norm, spectrum
+  assert.equal(html.match(/<svg/g)?.length, 8); // loss, margin, outputs, outputs per iteration, controls, gradient norm, against the exact gradient, spectrum
 });
 
 test("a run that does not solve its task exits 1", () => {

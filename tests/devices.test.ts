@@ -259,11 +259,11 @@ test('every device gives the same output for Float32Array and Float64Array volta
 // ---------------------------------------------------------------- analytic device
 
 for (const controlCount of [5, 64]) {
-  test(`analytic device (${controlCount} controls): exactGradient matches central differences to 1e-7 relative`, () => {
+  test(`analytic device (${controlCount} controls): outputGradient matches central differences to 1e-7 relative`, () => {
     const device = new AnalyticDevice({ controlCount, seed: 17 });
     const voltages = randomVoltages(device, new Rng(18));
     const numeric = centralDifference((v) => device.output(v), voltages, controlCount, 1e-5);
-    assert.ok(maxRelativeError(numeric, device.exactGradient(voltages)) < 1e-7);
+    assert.ok(maxRelativeError(numeric, device.outputGradient(voltages)) < 1e-7);
   });
 
   test(`analytic device (${controlCount} controls): outputs are tens of nA (largest |y| over 500 random sets in 10..100 nA)`, () => {
@@ -289,7 +289,7 @@ test('analytic device: Adam on MSE to targetsFor(knownOptimumV) reaches knownOpt
       voltages.set(inputs, device.controlCount);
       const error = device.output(voltages) - targets[p];
       loss += (error * error) / inputCases.length;
-      const rowGradient = device.exactGradient(voltages);
+      const rowGradient = device.outputGradient(voltages);
       for (let k = 0; k < device.controlCount; k++) gradient[k] += (2 * error * rowGradient[k]) / inputCases.length;
     });
     return { loss, gradient };

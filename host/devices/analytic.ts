@@ -1,6 +1,6 @@
 // A smooth stand-in device with an exact gradient: a seeded sum of tanh terms, one per
 // control, each coupled to every other electrode. For checking gradient estimators and
-// training loops against ground truth (exactGradient, and a known optimum knownOptimumV).
+// training loops against ground truth (outputGradient, and a known optimum knownOptimumV).
 //
 //   y(v, u) = Σ_k c_k · tanh(a_k),   a_k = Σ_j M_kj (v_j − m_j) + Σ_i E_ki (u_i − μ_i) + h_k   (nA)
 //
@@ -96,7 +96,7 @@ export class AnalyticDevice implements Device {
   }
 
   /** ∂y/∂v_m for every control m, nA/V: Σ_k c_k sech²(a_k) M_km. */
-  exactGradient(voltages: Float64Array | Float32Array): Float64Array {
+  outputGradient(voltages: Float64Array | Float32Array): Float64Array {
     this.computeArguments(voltages);
     const n = this.controlCount;
     const gradient = new Float64Array(n);

@@ -31,6 +31,9 @@ export interface Device {
   /** assignable-inputs: the same device instance with `inputCount` of its electrodes as data
    *  inputs and the rest as controls. */
   withInputCount?(inputCount: number): Device;
+  /** Devices with a known exact gradient (simulations): ∂output/∂control for every control at
+   *  `voltages`, for judging estimates against the truth (reports, tests, bench). */
+  outputGradient?(voltages: Float64Array | Float32Array): Float64Array;
 }
 
 /** The midpoint of every control range: a neutral starting point for training. */

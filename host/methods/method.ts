@@ -80,6 +80,9 @@ export interface Result {
   criterionName: CriterionName;
   /** The last value of the criterion. */
   criterion: number;
+  /** What the task asks of the criterion to be solved (Task.criterionTarget, or a data set's
+   *  solvedAccuracy). */
+  criterionTarget: number;
   outputUnit: string;
   history: {
     deviceSeconds: number[];
@@ -89,6 +92,10 @@ export interface Result {
     weights: number[][];
     /** The gradient the update used, where the method has one (∂L/∂control). */
     gradient?: number[][];
+    /** On a device with an exact gradient (Device.outputGradient): the exact ∂L/∂control at
+     *  the same controls, chained with the same loss slopes, so that it differs from
+     *  `gradient` by the estimate's error alone. */
+    exactGradient?: number[][];
     /** Case outputs before each update (case tasks). */
     caseOutputs?: number[][];
   };

@@ -4,7 +4,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
-import { runPlots } from "./plots.ts";
+import { amplitudeSpectrum, runPlots } from "./plots.ts";
+import { median } from "../metrics.ts";
 import { criterionLabel, formatCriterion } from "./format.ts";
 
 const STYLE = `
@@ -59,6 +60,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
     const tones = m.toneHz.map((hz, k) => `c${k + 1}: ${+hz.toFixed(3)} Hz (bin ${m.toneBins[k]})${m.toneHits[k] ? " ⚠ hit by an intermodulation product" : ""}`).join("<br>");
     summary.splice(9, 0,
       ["tones", tones],
+      ["SNR per tone", toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ")],
       ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the delay + first-order model closest, at the tones, to the simulated chain (${m.chain.delaySamples} samples, then a ${m.chain.cornerHz} Hz RC sampled behind the DAC's zero-order hold)`],
     );
   }
@@ -92,6 +94,16 @@ function moduleSettings(run: Result, m: ModuleDetails): string[][] {
     ["noise", `white σ ${noise.whiteSigma} ${run.outputUnit}; 1/f ${noise.pinkPsdAt1kHz} ${run.outputUnit}²/Hz at 1 kHz${noise.drift ? `; drift ${escapeHtml(JSON.stringify(noise.drift))}` : ""}${noise.spikes ? `; spikes ${noise.spikes.ratePerS}/s of ${noise.spikes.amplitude} ${run.outputUnit}` : ""}`],
     ["limits", `${m.maxIterations === Number.MAX_SAFE_INTEGER ? "no iteration limit" : `${m.maxIterations} iterations`}, stop after ${m.solvedEpochs} solved epochs in a row${m.patience ? `, restart after ${m.patience} iterations without progress` : ""}`],
   ];
+}
+
+/** Each tone's line in the recorded window over the median of the other bins up to twice
+ *  the top tone (the noise floor), in dB. */
+export function toneSnr(m: ModuleDetails): number[] {
+  const spectrum = amplitudeSpectrum(m.oneWindow.readings);
+  const top = Math.min(spectrum.length - 1, 2 * Math.max(...m.toneBins));
+  const tones = new Set(m.toneBins);
+  const floor = median(spectrum.slice(1, top + 1).filter((_, i) => !tones.has(i + 1)));
+  return m.toneBins.map((bin) => 20 * Math.log10(spectrum[bin] / floor));
 }
 
 /** Warnings a reader should see before trusting the run. */

@@ -75,6 +75,34 @@ export function criterionSpec(run: Result): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+/** The estimated gradient against the exact one (devices that have it): relative error and
+ *  1 − cosine per update, log scale. */
+export function fidelitySpec(run: Result): TopLevelSpec {
+  const exact = run.history.exactGradient ?? [];
+  const values = (run.history.gradient ?? []).flatMap((g, i) => {
+    const e = exact[i];
+    if (!e) return [];
+    const norm = Math.hypot(...e);
+    const error = Math.hypot(...g.map((x, k) => x - e[k])) / norm;
+    const cosine = g.reduce((sum, x, k) => sum + x * e[k], 0) / (Math.hypot(...g) * norm);
+    return [
+      { seconds: run.history.deviceSeconds[i], value: error, measure: "‖ĝ − g‖ / ‖g‖" },
+      { seconds: run.history.deviceSeconds[i], value: 1 - cosine, measure: "1 − cos(ĝ, g)" },
+    ];
+  }).filter((v) => Number.isFinite(v.value) && v.value > 0);
+  return {
+    ...base,
+    title: "Estimated gradient against the exact one",
+    data: { values },
+    mark: { type: "line", point: values.length <= 120 },
+    encoding: {
+      x: { field: "seconds", type: "quantitative", title: "device time (s)" },
+      y: { field: "value", type: "quantitative", title: "error", scale: { type: "log" } },
+      color: { field: "measure", type: "nominal", title: null },
+    },
+  } as TopLevelSpec;
+}
+
 export function gradientNormSpec(run: Result): TopLevelSpec {
   const values = (run.history.gradient ?? []).map((g, i) => ({ seconds: run.history.deviceSeconds[i], norm: Math.hypot(...g) }))
     .filter((v) => Number.isFinite(v.norm) && v.norm > 0 && Number.isFinite(v.seconds));
@@ -131,6 +159,13 @@ export function outputsSpec(run: Result): TopLevelSpec {
   ];
   if (classification) {
     const line = threshold(run.caseOutputs, run.targets);
+    // the gap the task asks for, centred on the threshold: solved when no bar reaches into it
+    const half = (run.criterionTarget * (Math.max(...run.caseOutputs) - Math.min(...run.caseOutputs))) / 2;
+    layers.push({
+      data: { values: [{ low: line - half, high: line + half }] },
+      mark: { type: "rect", color: "#999", opacity: 0.18 },
+      encoding: { y: { field: "low", type: "quantitative" }, y2: { field: "high" } },
+    });
     layers.push({
       data: { values: [{ threshold: line, label: `threshold ${line.toFixed(2)} ${unit}` }] },
       layer: [
@@ -146,7 +181,7 @@ export function outputsSpec(run: Result): TopLevelSpec {
   }
   return {
     ...base,
-    title: classification ? "Each case's output against the threshold (last epoch)" : "Each case's output (bars) and target (ticks), last epoch",
+    title: classification ? "Each case's output against the threshold and the gap the task asks for (grey)" : "Each case's output (bars) and target (ticks), last epoch",
     data: { values },
     layer: layers,
   } as TopLevelSpec;
@@ -281,6 +316,7 @@ export async function runPlots(run: Result): Promise<{ title: string; svg: strin
     ...(cases ? ([["Outputs", () => outputsSpec(run)], ["Outputs per iteration", () => outputsHistorySpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
     ["Control voltages", () => controlsSpec(run)],
     ...(run.history.gradient?.length ? ([["Gradient norm", () => gradientNormSpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
+    ...(run.history.exactGradient?.length ? ([["Gradient against the exact one", () => fidelitySpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
     ...(run.module && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", () => spectrumSpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
   ];
   const plots = [];

@@ -97,6 +97,7 @@ export function gateTask(gate: GateName, inputRangeV: Array<[number, number]>, m
     targets,
     outputCount: 1,
     loss: 'corrsig',
+    criterionTarget: marginFraction,
     solved: (outputs) => gateSolved(outputs, targets, marginFraction),
     describe: `${gate} gate: 4 cases, corrsig loss; solved when a threshold separates the classes by ≥ ${marginFraction * 100}% of the output span`,
   });

@@ -50,6 +50,7 @@ export function regressionTask(options: RegressionOptions): RegressionTask {
     targets,
     outputCount,
     loss: 'mse',
+    criterionTarget: Math.sqrt(varianceFraction * variance),
     solved: (outputs) => meanSquaredError(outputs, targets) < varianceFraction * variance,
     describe: `linear regression: ${caseCount} cases, ${inputCount} inputs → ${outputCount} outputs, MSE loss; solved when MSE < ${varianceFraction} × target variance`,
   };

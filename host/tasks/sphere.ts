@@ -39,6 +39,7 @@ export function sphereTask(inputRangeV: Array<[number, number]>, seed = 1, caseC
     targets,
     outputCount: 1,
     loss: 'corrsig',
+    criterionTarget: marginFraction,
     solved: (outputs) => gateSolved(outputs, targets, marginFraction),
     describe: `sphere: ${caseCount} points in 3-D, class 1 inside radius ${SPHERE_RADIUS} of [−1,1]³; solved when a threshold separates inside (higher) from outside by ≥ ${marginFraction * 100}% of the output span`,
   };

@@ -15,6 +15,9 @@ export interface Task {
   readonly targets: number[];
   readonly outputCount: number;
   readonly loss: LossName;
+  /** What `solved` asks of the criterion: the class gap as a fraction of the output span
+   *  (classification), or the largest RMS error (regression, output units). */
+  readonly criterionTarget: number;
   /** Whether the device outputs (same layout as targets) solve the task. */
   solved(outputs: ArrayLike<number>): boolean;
   /** One line for reports: what is asked and what counts as success. */
