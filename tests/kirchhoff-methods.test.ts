@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DopantNetwork } from "../host/devices/dopant.ts";
-import { ResistorNetwork } from "../host/devices/resistor.ts";
+import { ResistorNetwork, edgeConductanceS } from "../host/devices/resistor.ts";
 import { findMethod, refusal } from "../host/methods/index.ts";
 import { EquilibriumProbe, analyticCaseGradient, coupledCase, equilibriumPropagationCase } from "../host/methods/resistive.ts";
 import type { Result } from "../host/methods/method.ts";
@@ -32,6 +32,42 @@ function exactGradient(network: ResistorNetwork, probe: EquilibriumProbe, target
   const outputs = network.equilibrium(held).outputsV;
   return network.gradient(held, Float64Array.from(outputs, (y, o) => y - targets[o]));
 }
+
+// ---------------------------------------------------------------- the network's new states
+
+test("resistor network: outputs clamped at their free potentials give the free drops (1e-12 V), and an injected current leaves the output node through its edges (1e-12 relative)", () => {
+  const network = new ResistorNetwork({ edgeCount: 16, seed: 2, outputCount: 2 });
+  for (const { voltages } of operatingPoints(network, 4, 8)) {
+    const free = network.equilibrium(voltages);
+    const clamped = network.equilibrium(voltages, { clampedV: free.outputsV });
+    assert.ok(clamped.dropsV.every((drop, e) => Math.abs(drop - free.dropsV[e]) < 1e-12));
+    const injectedA = [2e-4, -1e-4];
+    const pushed = network.equilibrium(voltages, { injectedA });
+    network.outputNodes.forEach((node, o) => {
+      let leaving = 0; // Σ g·(V_node − V_other) over the node's edges
+      for (let e = 0; e < network.controlCount; e++) {
+        const g = edgeConductanceS(voltages[e], network.edgeCurves[e]);
+        if (network.edgeNodes[2 * e] === node) leaving += g * pushed.dropsV[e];
+        if (network.edgeNodes[2 * e + 1] === node) leaving -= g * pushed.dropsV[e];
+      }
+      assert.ok(Math.abs(leaving - injectedA[o]) < 1e-12 * Math.abs(injectedA[o]) + 1e-18, `output ${o}: ${leaving} A leaves, ${injectedA[o]} A injected`);
+    });
+  }
+});
+
+test("fabrication spread: 0 makes the instance its own nominal model; at 5% the 64 edges' gains spread by 3–7% and the outputs differ from nominal", () => {
+  assert.equal(new ResistorNetwork({ fabricationSpread: 0 }).nominalModel().fabricationSpread, 0);
+  const network = new ResistorNetwork({ edgeCount: 64, seed: 9, fabricationSpread: 0.05 });
+  const model = network.nominalModel();
+  assert.deepEqual(Array.from(model.edgeNodes), Array.from(network.edgeNodes), "same graph");
+  const gains = network.edgeCurves.map((curve) => curve.gain);
+  const mean = gains.reduce((a, b) => a + b, 0) / gains.length;
+  const spread = Math.sqrt(gains.reduce((sum, g) => sum + (g - mean) ** 2, 0) / gains.length);
+  assert.ok(spread > 0.03 && spread < 0.07, `gain spread ${spread}`);
+  const [{ voltages }] = operatingPoints(network, 1, 10);
+  assert.notEqual(network.output(voltages), model.output(voltages));
+  assert.throws(() => new ResistorNetwork({ fabricationSpread: -0.1 }), /fabricationSpread -0.1 is not a fraction ≥ 0/);
+});
 
 test("noise-free, 16 edges: coupled learning (η = 0.01) and EP (β = 1e-5 S, one-sided and ±β) point along the adjoint gradient, cosine ≥ 0.99 at 8 operating points", (t) => {
   const network = new ResistorNetwork({ edgeCount: 16, seed: 2, fabricationSpread: 0 });

@@ -55,7 +55,7 @@ export interface ResistiveOptions {
  */
 export const RESISTIVE_DEFAULTS: ResistiveOptions = { updateFraction: 1, clampFraction: 0.1, injectionS: 1e-4, symmetricNudge: true };
 
-/** A finite number in (low, high] (or [low, high] with closedLow), else a one-line error naming the option. */
+/** The option `key` (or its default) if it is a number in (low, high], else a one-line error naming it. */
 function numberOption(options: Record<string, unknown>, key: keyof ResistiveOptions, low: number, high: number, what: string): number {
   const value = options[key] ?? RESISTIVE_DEFAULTS[key];
   if (typeof value !== "number" || !(value > low && value <= high)) {
@@ -269,6 +269,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
   const voltages = new Float64Array(network.electrodeCount);
   let caseOutputs: number[] = [];
   let iteration = 0;
+  let updates = 0;
   let solvedRun = 0;
   let stopped: Result["stopped"] = "iterations";
   let nextYield = performance.now() + YIELD_EVERY_MS;
@@ -306,6 +307,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
       break;
     }
     step.step(gradient);
+    updates++;
     history.weights.push(Array.from(gatesV));
     if (performance.now() >= nextYield) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -334,7 +336,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     targets: task.targets.slice(),
     caseInputsV: task.inputCases.map((inputs) => inputs.slice()),
     attempts: [{ startIteration: 0, initialV: initial }],
-    counters: { equilibria: probe.equilibria, measurements: probe.instrument.measurements, samples: probe.instrument.samples, epochs: iteration, updates: Math.max(0, history.weights.length - 1 - (stopped === "solved" ? 1 : 0)) },
+    counters: { equilibria: probe.equilibria, measurements: probe.instrument.measurements, samples: probe.instrument.samples, epochs: iteration, updates },
     settings: {
       window: probe.instrument.windowSamples, settle: probe.instrument.settleSamples, sampleRateHz: probe.instrument.chain.sampleRateHz,
       optimiser, learningRate, solvedEpochs, equilibriaPerCase: rule.equilibriaPerCase, ...rule.settings,
@@ -395,7 +397,7 @@ async function trainCoupled(device: Device, anyTask: AnyTask, budget: Budget, co
 async function trainEquilibriumPropagation(device: Device, anyTask: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
   const { network, task } = checkPairing("ep", device, anyTask);
   const options = context.options ?? {};
-  const injectionS = numberOption(options, "injectionS", 0, 1, "a conductance in siemens > 0");
+  const injectionS = numberOption(options, "injectionS", 0, 1, "a conductance in (0, 1] S");
   const symmetricNudge = options.symmetricNudge ?? RESISTIVE_DEFAULTS.symmetricNudge;
   if (typeof symmetricNudge !== "boolean") throw new TrainConfigError("symmetricNudge", `symmetricNudge ${String(symmetricNudge)} is not true or false (default ${RESISTIVE_DEFAULTS.symmetricNudge})`);
   const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context));
