@@ -171,9 +171,10 @@ test("a run stops before the epoch that would overrun its device-time budget, an
   assert.equal(budgeted.stopped, "budget");
   assert.equal(budgeted.iterations, 2, "one epoch is 16 × 3 × 0.11 s = 5.28 s");
   const controller = new AbortController();
-  controller.abort();
+  setTimeout(() => controller.abort(), 0); // fires at the first yield, inside the first epoch
   const aborted = await ep.train(device, task, { deviceSeconds: 100 }, { seed: 1, signal: controller.signal });
   assert.equal(aborted.stopped, "interrupted");
+  assert.ok(aborted.iterations <= 1, `${aborted.iterations} epochs before the abort was seen`);
 });
 
 // ---------------------------------------------------------------- refusals and bad input

@@ -280,13 +280,26 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     // One epoch: every case measured at the same gates, the gradient summed.
     const gradient = new Float64Array(network.controlCount);
     caseOutputs = [];
+    // An epoch of ep takes about a second of wall time: yield between cases so that progress
+    // output and Ctrl-C get through; an aborted epoch is dropped (its device time still counts).
+    let interrupted = false;
     for (let p = 0; p < cases; p++) {
+      if (performance.now() >= nextYield) {
+        await new Promise((resolve) => setImmediate(resolve));
+        nextYield = performance.now() + YIELD_EVERY_MS;
+      }
+      if ((interrupted = context.signal?.aborted ?? false)) break;
       voltages.set(gatesV, 0);
       voltages.set(task.inputCases[p], network.controlCount);
       const targets = task.targets.slice(p * outputs, (p + 1) * outputs);
       const measured = rule.caseStep(voltages, targets);
       caseOutputs.push(...measured.outputsV.slice(0, outputs));
       for (let k = 0; k < gradient.length; k++) gradient[k] += (2 / task.targets.length) * measured.gradient[k];
+    }
+    if (interrupted) {
+      caseOutputs = history.caseOutputs!.at(-1) ?? [];
+      stopped = "interrupted";
+      break;
     }
     iteration++;
     const loss = meanSquaredError(caseOutputs, task.targets);
@@ -309,10 +322,6 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     step.step(gradient);
     updates++;
     history.weights.push(Array.from(gatesV));
-    if (performance.now() >= nextYield) {
-      await new Promise((resolve) => setImmediate(resolve));
-      nextYield = performance.now() + YIELD_EVERY_MS;
-    }
   }
   return {
     method: methodName,
