@@ -246,7 +246,10 @@ function checkPairing(methodName: string, device: Device, task: AnyTask): { netw
 }
 
 /** Runs `rule` epoch by epoch until the task is solved on solvedEpochs epochs in a row, the next
- *  epoch would overrun the device-time budget, the iteration limit, or an abort. */
+ *  epoch would overrun the device-time budget, the iteration limit, or an abort. No restarts
+ *  (the module restarts after `patience` epochs without progress; MSE on these networks has not
+ *  needed one). history.gradient holds the estimate of ∂L/∂V_gate each step used; coupled
+ *  learning's is in its own metric (times the outputs' conductance to the network, ~mS). */
 async function runResistive(methodName: string, network: ResistorNetwork, task: Task, budget: Budget, context: RunContext, probe: EquilibriumProbe, makeRule: (gatesV: Float64Array) => CaseRule): Promise<Result> {
   const started = performance.now();
   const options = (context.options ?? {}) as Partial<TrainOptions>;
