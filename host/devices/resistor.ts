@@ -2,28 +2,54 @@
 // gate voltages are the controls, some nodes are clamped to the data inputs, one node is
 // ground, and outputs are node potentials (V). Exact gradients by the adjoint method.
 //
-// Kirchhoff: L = Bᵀ diag(g) B; clamped nodes b, free nodes f: L_ff V_f = −L_fb V_b.
-// Adjoint for a cost C(V_out): L_ff λ = ∂C/∂V_f, ∂C/∂g_e = −ΔV_e · Δλ_e (λ = 0 on clamped
-// nodes), then ∂C/∂V_gate,e = ∂C/∂g_e · g'(V_gate,e).
+// Kirchhoff: L = Bᵀ diag(g) B; clamped nodes b, free nodes f: L_ff V_f = −L_fb V_b (+ any
+// currents injected into free nodes). Adjoint for a cost C(V_out): L_ff λ = ∂C/∂V_f,
+// ∂C/∂g_e = −ΔV_e · Δλ_e (λ = 0 on clamped nodes), then ∂C/∂V_gate,e = ∂C/∂g_e · g'(V_gate,e).
+//
+// A fabricated network differs from its design: each edge's curve has its own gain and
+// threshold (fabricationSpread). The instance computes with its own curves; nominalModel() is
+// the network as designed (same graph, nominal curves). Besides plain outputs, the network can
+// be solved with its output nodes clamped or with currents injected into them, and the voltage
+// drop across every edge read (coupled learning, equilibrium propagation: host/methods/resistive.ts).
 
-import type { Device } from './device.ts';
+import type { Capability, Device } from './device.ts';
 import { choleskyFactor, choleskySolve } from './kirchhoff.ts';
-import { Rng } from '../noise.ts';
+import { Rng, noiseStream } from '../noise.ts';
 
 /** Transistor-like edge conductance, siemens: g0 · softplus((V − Vth)/s) + gmin. */
 export const TRANSISTOR = { maximumSlopeS: 1e-3, thresholdV: 0, softnessV: 0.2, minimumS: 1e-6 };
 
-export function edgeConductanceS(gateV: number): number {
-  const x = (gateV - TRANSISTOR.thresholdV) / TRANSISTOR.softnessV;
-  const softplus = x > 30 ? x : Math.log1p(Math.exp(x));
-  return TRANSISTOR.maximumSlopeS * softplus + TRANSISTOR.minimumS;
+/** One edge's deviation from the nominal curve: g = gain · g0 · softplus((V − Vth − offset)/s) + gmin. */
+export interface EdgeCurve {
+  gain: number;
+  thresholdOffsetV: number;
 }
 
-/** dg/dV_gate, siemens per volt. */
-export function edgeConductanceSlopeSPerV(gateV: number): number {
-  const x = (gateV - TRANSISTOR.thresholdV) / TRANSISTOR.softnessV;
-  return TRANSISTOR.maximumSlopeS / TRANSISTOR.softnessV / (1 + Math.exp(-x));
+const NOMINAL_CURVE: EdgeCurve = { gain: 1, thresholdOffsetV: 0 };
+
+/** Edge conductance (S) at gate voltage `gateV`: the nominal curve, or an edge's own. */
+export function edgeConductanceS(gateV: number, curve: EdgeCurve = NOMINAL_CURVE): number {
+  const x = (gateV - TRANSISTOR.thresholdV - curve.thresholdOffsetV) / TRANSISTOR.softnessV;
+  const softplus = x > 30 ? x : Math.log1p(Math.exp(x));
+  return curve.gain * TRANSISTOR.maximumSlopeS * softplus + TRANSISTOR.minimumS;
 }
+
+/** dg/dV_gate, siemens per volt: the nominal curve, or an edge's own. */
+export function edgeConductanceSlopeSPerV(gateV: number, curve: EdgeCurve = NOMINAL_CURVE): number {
+  const x = (gateV - TRANSISTOR.thresholdV - curve.thresholdOffsetV) / TRANSISTOR.softnessV;
+  return (curve.gain * TRANSISTOR.maximumSlopeS) / TRANSISTOR.softnessV / (1 + Math.exp(-x));
+}
+
+/**
+ * Default relative fabrication spread: 5%. Each edge's gain is 1 + s·z and its threshold is
+ * shifted by s·z′·softnessV (z, z′ standard normal, drawn from the network's seed). Near
+ * threshold, g′/g ≈ 3.6 per volt, so a shift of s·0.2 V changes the conductance by about 0.7·s:
+ * both terms move each edge's conductance by a few per cent at s = 0.05, the "few %" by which
+ * fabricated edges differ from nominal (DOMAIN.md); 0 makes the instance equal its design.
+ */
+export const DEFAULT_FABRICATION_SPREAD = 0.05;
+/** Gains are floored here so that a large spread never makes a conductance negative. */
+const MINIMUM_GAIN = 0.1;
 
 export interface ResistorOptions {
   seed?: number;
@@ -33,6 +59,36 @@ export interface ResistorOptions {
   nodeCount?: number;
   inputCount?: number;
   outputCount?: number;
+  /** Relative spread of the edges' curves around nominal (a fraction ≥ 0); default
+   *  DEFAULT_FABRICATION_SPREAD. */
+  fabricationSpread?: number;
+}
+
+/** How the output nodes are held while the network settles: free (the default), clamped at
+ *  given potentials (V), or free with given currents (A) pushed into them. One entry per output. */
+export type OutputDrive = { clampedV: ArrayLike<number> } | { injectedA: ArrayLike<number> };
+
+/** One equilibrium: the output potentials and every edge's drop V_a − V_b (volts). */
+export interface Equilibrium {
+  outputsV: Float64Array;
+  dropsV: Float64Array;
+}
+
+/** A linear system over the nodes that are not held: node → row (−1 if held), its size, and
+ *  caller-owned buffers for L_ff (then its Cholesky factor), the right-hand side and V_f. */
+interface FreeSystem {
+  row: Int32Array;
+  size: number;
+  laplacian: Float64Array;
+  rightHandSide: Float64Array;
+  solution: Float64Array;
+}
+
+function freeSystem(nodeCount: number, isHeld: (node: number) => boolean): FreeSystem {
+  const row = new Int32Array(nodeCount).fill(-1);
+  let size = 0;
+  for (let node = 0; node < nodeCount; node++) if (!isHeld(node)) row[node] = size++;
+  return { row, size, laplacian: new Float64Array(size * size), rightHandSide: new Float64Array(size), solution: new Float64Array(size) };
 }
 
 export class ResistorNetwork implements Device {
@@ -44,7 +100,7 @@ export class ResistorNetwork implements Device {
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit = 'V';
-  readonly capabilities = ['nominal-model'] as const;
+  readonly capabilities: readonly Capability[];
   readonly nodeCount: number;
   /** Node 0 is ground; nodes 1..inputCount are the inputs; the next outputCount nodes the outputs. */
   readonly groundNode = 0;
@@ -52,32 +108,40 @@ export class ResistorNetwork implements Device {
   readonly outputNodes: number[];
   /** Edge e joins edgeNodes[2e] and edgeNodes[2e + 1]. */
   readonly edgeNodes: Int32Array;
+  readonly fabricationSpread: number;
+  /** Each edge's curve as fabricated (all nominal when fabricationSpread is 0). */
+  readonly edgeCurves: readonly EdgeCurve[];
 
-  private readonly freeIndex: Int32Array; // node → row of L_ff, or −1 if clamped
-  private readonly freeCount: number;
-  private readonly laplacian: Float64Array;
-  private readonly rightHandSide: Float64Array;
-  private readonly freeV: Float64Array;
+  /** Outputs free (the plain network). */
+  private readonly free: FreeSystem;
+  /** Outputs clamped. */
+  private readonly clamped: FreeSystem;
   private readonly nodeV: Float64Array;
   private readonly conductanceS: Float64Array;
   private readonly adjoint: Float64Array;
+  private nominal?: ResistorNetwork;
 
-  constructor(options: ResistorOptions = {}) {
-    const { seed = 1, edgeCount = 8, inputCount = 2, outputCount = 1 } = options;
+  constructor(readonly options: ResistorOptions = {}) {
+    const { seed = 1, edgeCount = 8, inputCount = 2, outputCount = 1, fabricationSpread = DEFAULT_FABRICATION_SPREAD } = options;
     const nodeCount = options.nodeCount ?? Math.max(inputCount + outputCount + 2, Math.ceil(edgeCount / 2));
     if (edgeCount < nodeCount - 1 || edgeCount > (nodeCount * (nodeCount - 1)) / 2) {
       throw new Error(`ResistorNetwork: ${edgeCount} edges cannot make a simple connected graph on ${nodeCount} nodes`);
     }
-    this.name = `resistor-network(seed=${seed}, edges=${edgeCount}, nodes=${nodeCount})`;
+    if (!(fabricationSpread >= 0 && Number.isFinite(fabricationSpread))) {
+      throw new Error(`ResistorNetwork: fabricationSpread ${fabricationSpread} is not a fraction ≥ 0 (0 = as designed, default ${DEFAULT_FABRICATION_SPREAD})`);
+    }
+    this.name = `resistor-network(seed=${seed}, edges=${edgeCount}, nodes=${nodeCount}${fabricationSpread === DEFAULT_FABRICATION_SPREAD ? '' : `, spread=${fabricationSpread}`})`;
     this.controlCount = edgeCount;
     this.inputCount = inputCount;
     this.outputCount = outputCount;
     this.electrodeCount = edgeCount + inputCount;
     this.nodeCount = nodeCount;
+    this.fabricationSpread = fabricationSpread;
     this.controlRangeV = Array.from({ length: edgeCount }, () => [-1, 1]);
     this.inputRangeV = Array.from({ length: inputCount }, () => [-1, 1]);
     this.inputNodes = Array.from({ length: inputCount }, (_, i) => 1 + i);
     this.outputNodes = Array.from({ length: outputCount }, (_, i) => 1 + inputCount + i);
+    this.capabilities = ['clamp-outputs', 'inject-current', 'edge-readouts', 'nominal-model', ...(outputCount > 1 ? (['several-outputs'] as const) : [])];
 
     // Random spanning tree (connected), then random extra edges (redundant paths).
     const rng = new Rng(seed);
@@ -101,16 +165,28 @@ export class ResistorNetwork implements Device {
     }
     this.edgeNodes = Int32Array.from(pairs.flat());
 
-    this.freeIndex = new Int32Array(nodeCount).fill(-1);
-    let free = 0;
-    for (let node = 1 + inputCount; node < nodeCount; node++) this.freeIndex[node] = free++;
-    this.freeCount = free;
-    this.laplacian = new Float64Array(free * free);
-    this.rightHandSide = new Float64Array(free);
-    this.freeV = new Float64Array(free);
-    this.adjoint = new Float64Array(free);
+    // The spread comes from its own stream: the graph does not depend on it, and one seed's
+    // deviations at 5% and 20% are the same draws scaled.
+    const spreadRng = new Rng(noiseStream(seed, 7));
+    this.edgeCurves = Array.from({ length: edgeCount }, () => {
+      const gainZ = spreadRng.normal();
+      const thresholdZ = spreadRng.normal();
+      return { gain: Math.max(MINIMUM_GAIN, 1 + fabricationSpread * gainZ), thresholdOffsetV: fabricationSpread * thresholdZ * TRANSISTOR.softnessV };
+    });
+
+    const isInputOrGround = (node: number) => node <= inputCount;
+    this.free = freeSystem(nodeCount, isInputOrGround);
+    this.clamped = freeSystem(nodeCount, (node) => isInputOrGround(node) || this.outputNodes.includes(node));
+    this.adjoint = new Float64Array(this.free.size);
     this.nodeV = new Float64Array(nodeCount);
     this.conductanceS = new Float64Array(edgeCount);
+  }
+
+  /** The network as designed: the same graph with every edge on the nominal curve (what a
+   *  model-based method knows). The same object on every call. */
+  nominalModel(): ResistorNetwork {
+    if (this.fabricationSpread === 0) return this;
+    return (this.nominal ??= new ResistorNetwork({ ...this.options, fabricationSpread: 0 }));
   }
 
   /** Potential of output node 0, volts. */
@@ -125,20 +201,36 @@ export class ResistorNetwork implements Device {
     for (let o = 0; o < this.outputCount; o++) out[o] = this.nodeV[this.outputNodes[o]];
   }
 
-  /** ∂C/∂V_gate for every control, given ∂C/∂V_out (one entry per output): the adjoint method. */
-  gradient(voltages: Float64Array | Float32Array, dCdOut: Float64Array): Float64Array {
-    this.solve(voltages); // leaves the Cholesky factor of L_ff in this.laplacian
+  /** The equilibrium at `voltages` with the outputs free, clamped or driven by currents. */
+  equilibrium(voltages: ArrayLike<number>, drive?: OutputDrive): Equilibrium {
+    this.solve(voltages, drive);
+    const outputsV = Float64Array.from(this.outputNodes, (node) => this.nodeV[node]);
+    const dropsV = new Float64Array(this.controlCount);
+    for (let e = 0; e < this.controlCount; e++) dropsV[e] = this.nodeV[this.edgeNodes[2 * e]] - this.nodeV[this.edgeNodes[2 * e + 1]];
+    return { outputsV, dropsV };
+  }
+
+  /**
+   * ∂C/∂V_gate for every control, given ∂C/∂V_out (one entry per output): the adjoint method.
+   * With `outputsV`, the edge drops come from the network with its outputs clamped at those
+   * potentials instead of its own (a model evaluated at measured outputs); the adjoint is the
+   * free network's either way. Equal to the plain gradient when outputsV are the network's own.
+   */
+  gradient(voltages: ArrayLike<number>, dCdOut: ArrayLike<number>, outputsV?: ArrayLike<number>): Float64Array {
+    const { row, size, laplacian } = this.free;
+    this.solve(voltages); // leaves the Cholesky factor of the free L_ff in this.free.laplacian
     this.adjoint.fill(0);
-    for (let o = 0; o < this.outputCount; o++) this.adjoint[this.freeIndex[this.outputNodes[o]]] = dCdOut[o];
-    choleskySolve(this.laplacian, this.freeCount, this.adjoint, this.adjoint);
+    for (let o = 0; o < this.outputCount; o++) this.adjoint[row[this.outputNodes[o]]] = dCdOut[o];
+    choleskySolve(laplacian, size, this.adjoint, this.adjoint);
+    if (outputsV) this.solve(voltages, { clampedV: outputsV });
     const gradient = new Float64Array(this.controlCount);
     for (let e = 0; e < this.controlCount; e++) {
       const a = this.edgeNodes[2 * e];
       const b = this.edgeNodes[2 * e + 1];
-      const lambdaA = this.freeIndex[a] < 0 ? 0 : this.adjoint[this.freeIndex[a]];
-      const lambdaB = this.freeIndex[b] < 0 ? 0 : this.adjoint[this.freeIndex[b]];
+      const lambdaA = row[a] < 0 ? 0 : this.adjoint[row[a]];
+      const lambdaB = row[b] < 0 ? 0 : this.adjoint[row[b]];
       const dCdG = -(this.nodeV[a] - this.nodeV[b]) * (lambdaA - lambdaB);
-      gradient[e] = dCdG * edgeConductanceSlopeSPerV(voltages[e]);
+      gradient[e] = dCdG * edgeConductanceSlopeSPerV(voltages[e], this.edgeCurves[e]);
     }
     return gradient;
   }
@@ -177,7 +269,7 @@ export class ResistorNetwork implements Device {
     }
     let worst = 0;
     for (let node = 0; node < this.nodeCount; node++) {
-      if (this.freeIndex[node] >= 0 && magnitude[node] > 0) worst = Math.max(worst, Math.abs(net[node]) / magnitude[node]);
+      if (this.free.row[node] >= 0 && magnitude[node] > 0) worst = Math.max(worst, Math.abs(net[node]) / magnitude[node]);
     }
     return worst;
   }
@@ -195,7 +287,7 @@ export class ResistorNetwork implements Device {
     for (let node = 0; node < n; node++) if (!clampedV.has(node)) row[node] = free++;
     const a = new Float64Array(free * free);
     const b = new Float64Array(free);
-    const g = Float64Array.from({ length: this.controlCount }, (_, e) => edgeConductanceS(voltages[e]));
+    const g = Float64Array.from({ length: this.controlCount }, (_, e) => edgeConductanceS(voltages[e], this.edgeCurves[e]));
     for (let e = 0; e < this.controlCount; e++) {
       const p = this.edgeNodes[2 * e];
       const q = this.edgeNodes[2 * e + 1];
@@ -220,33 +312,33 @@ export class ResistorNetwork implements Device {
     return current;
   }
 
-  /** Conductances, then L_ff V_f = −L_fb V_b by Cholesky; fills nodeV. */
-  private solve(voltages: Float64Array | Float32Array): void {
-    const free = this.freeCount;
-    const a = this.laplacian;
-    const b = this.rightHandSide;
+  /** Conductances, then L_ff V_f = −L_fb V_b (+ injected currents) by Cholesky; fills nodeV. */
+  private solve(voltages: ArrayLike<number>, drive?: OutputDrive): void {
+    const system = drive && 'clampedV' in drive ? this.clamped : this.free;
+    const { row, size, laplacian: a, rightHandSide: b, solution } = system;
     a.fill(0);
     b.fill(0);
     this.nodeV[this.groundNode] = 0;
     for (let i = 0; i < this.inputCount; i++) this.nodeV[this.inputNodes[i]] = voltages[this.controlCount + i];
+    if (drive && 'clampedV' in drive) for (let o = 0; o < this.outputCount; o++) this.nodeV[this.outputNodes[o]] = drive.clampedV[o];
+    if (drive && 'injectedA' in drive) for (let o = 0; o < this.outputCount; o++) b[row[this.outputNodes[o]]] += drive.injectedA[o];
     for (let e = 0; e < this.controlCount; e++) {
-      const g = edgeConductanceS(voltages[e]);
+      const g = edgeConductanceS(voltages[e], this.edgeCurves[e]);
       this.conductanceS[e] = g;
       const p = this.edgeNodes[2 * e];
       const q = this.edgeNodes[2 * e + 1];
-      const rowP = this.freeIndex[p];
-      const rowQ = this.freeIndex[q];
-      if (rowP >= 0) a[rowP * free + rowP] += g;
-      if (rowQ >= 0) a[rowQ * free + rowQ] += g;
-      if (rowP >= 0 && rowQ >= 0) a[Math.max(rowP, rowQ) * free + Math.min(rowP, rowQ)] -= g; // lower triangle
+      const rowP = row[p];
+      const rowQ = row[q];
+      if (rowP >= 0) a[rowP * size + rowP] += g;
+      if (rowQ >= 0) a[rowQ * size + rowQ] += g;
+      if (rowP >= 0 && rowQ >= 0) a[Math.max(rowP, rowQ) * size + Math.min(rowP, rowQ)] -= g; // lower triangle
       else if (rowP >= 0) b[rowP] += g * this.nodeV[q];
       else if (rowQ >= 0) b[rowQ] += g * this.nodeV[p];
     }
-    choleskyFactor(a, free);
-    choleskySolve(a, free, b, this.freeV);
+    choleskyFactor(a, size);
+    choleskySolve(a, size, b, solution);
     for (let node = 0; node < this.nodeCount; node++) {
-      const row = this.freeIndex[node];
-      if (row >= 0) this.nodeV[node] = this.freeV[row];
+      if (row[node] >= 0) this.nodeV[node] = solution[row[node]];
     }
   }
 }

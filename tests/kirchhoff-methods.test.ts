@@ -1,0 +1,216 @@
+// The resistor-network methods (host/methods/resistive.ts): their gradient estimates against the
+// network's exact adjoint gradient, the analytic method's bias under fabrication spread, training
+// the regression task as `hge train --device resistor --task regression` builds it, and refusals.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { ResistorNetwork, edgeConductanceS } from "../host/devices/resistor.ts";
+import { findMethod, refusal } from "../host/methods/index.ts";
+import { EquilibriumProbe, analyticCaseGradient, coupledCase, edgeSubset, equilibriumPropagationCase } from "../host/methods/resistive.ts";
+import type { Result } from "../host/methods/method.ts";
+import { cosine, median, relativeError } from "../host/metrics.ts";
+import { Rng } from "../host/noise.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { regressionTask } from "../host/tasks/regression.ts";
+
+/** Noise-free: no noise, and converters fine enough (24 bits) that quantising a drop of a few
+ *  hundred mV does not matter against the mV differences the rules take. */
+const NOISE_FREE = { noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 }, chain: { dacBits: 24, adcBits: 24 } };
+
+/** Operating points: random gates and inputs in the middle of their ranges, random targets. */
+function operatingPoints(network: ResistorNetwork, count: number, seed: number): Array<{ voltages: Float64Array; targets: number[] }> {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => ({
+    voltages: Float64Array.from({ length: network.electrodeCount }, () => rng.between(-0.8, 0.8)),
+    targets: [rng.between(-0.5, 0.5)],
+  }));
+}
+
+/** The exact ∂C_p/∂V_gate, C_p = ½(V_out − T)², at the voltages the probe last held. */
+function exactGradient(network: ResistorNetwork, probe: EquilibriumProbe, targets: number[]): Float64Array {
+  const held = probe.heldVoltages();
+  const outputs = network.equilibrium(held).outputsV;
+  return network.gradient(held, Float64Array.from(outputs, (y, o) => y - targets[o]));
+}
+
+// ---------------------------------------------------------------- the network's new states
+
+test("resistor network: outputs clamped at their free potentials give the free drops (1e-12 V), and an injected current leaves the output node through its edges (1e-12 relative)", () => {
+  const network = new ResistorNetwork({ edgeCount: 16, seed: 2, outputCount: 2 });
+  for (const { voltages } of operatingPoints(network, 4, 8)) {
+    const free = network.equilibrium(voltages);
+    const clamped = network.equilibrium(voltages, { clampedV: free.outputsV });
+    assert.ok(clamped.dropsV.every((drop, e) => Math.abs(drop - free.dropsV[e]) < 1e-12));
+    const injectedA = [2e-4, -1e-4];
+    const pushed = network.equilibrium(voltages, { injectedA });
+    network.outputNodes.forEach((node, o) => {
+      let leaving = 0; // Σ g·(V_node − V_other) over the node's edges
+      for (let e = 0; e < network.controlCount; e++) {
+        const g = edgeConductanceS(voltages[e], network.edgeCurves[e]);
+        if (network.edgeNodes[2 * e] === node) leaving += g * pushed.dropsV[e];
+        if (network.edgeNodes[2 * e + 1] === node) leaving -= g * pushed.dropsV[e];
+      }
+      assert.ok(Math.abs(leaving - injectedA[o]) < 1e-12 * Math.abs(injectedA[o]) + 1e-18, `output ${o}: ${leaving} A leaves, ${injectedA[o]} A injected`);
+    });
+  }
+});
+
+test("fabrication spread: 0 makes the instance its own nominal model; at 5% the 64 edges' gains spread by 3–7% and the outputs differ from nominal", () => {
+  assert.equal(new ResistorNetwork({ fabricationSpread: 0 }).nominalModel().fabricationSpread, 0);
+  const network = new ResistorNetwork({ edgeCount: 64, seed: 9, fabricationSpread: 0.05 });
+  const model = network.nominalModel();
+  assert.deepEqual(Array.from(model.edgeNodes), Array.from(network.edgeNodes), "same graph");
+  const gains = network.edgeCurves.map((curve) => curve.gain);
+  const mean = gains.reduce((a, b) => a + b, 0) / gains.length;
+  const spread = Math.sqrt(gains.reduce((sum, g) => sum + (g - mean) ** 2, 0) / gains.length);
+  assert.ok(spread > 0.03 && spread < 0.07, `gain spread ${spread}`);
+  const [{ voltages }] = operatingPoints(network, 1, 10);
+  assert.notEqual(network.output(voltages), model.output(voltages));
+  assert.throws(() => new ResistorNetwork({ fabricationSpread: -0.1 }), /fabricationSpread -0.1 is not a fraction ≥ 0/);
+});
+
+test("noise-free, 16 edges: coupled learning (η = 0.01) and EP (β = 1e-5 S, one-sided and ±β) point along the adjoint gradient, cosine ≥ 0.99 at 8 operating points", (t) => {
+  const network = new ResistorNetwork({ edgeCount: 16, seed: 2, fabricationSpread: 0 });
+  const probe = new EquilibriumProbe(network, 1, NOISE_FREE);
+  let worst = 1;
+  for (const { voltages, targets } of operatingPoints(network, 8, 3)) {
+    const coupled = coupledCase(probe, voltages, targets, 0.01).gradient;
+    const exact = exactGradient(network, probe, targets);
+    const oneSided = equilibriumPropagationCase(probe, voltages, targets, 1e-5, false).gradient;
+    const symmetric = equilibriumPropagationCase(probe, voltages, targets, 1e-5, true).gradient;
+    const cosines = [cosine(coupled, exact), cosine(oneSided, exact), cosine(symmetric, exact)];
+    worst = Math.min(worst, ...cosines);
+    assert.ok(cosines.every((c) => c >= 0.99), `cosines coupled, EP one-sided, EP ±β: ${cosines.map((c) => c.toFixed(5)).join(", ")}`);
+  }
+  t.diagnostic(`lowest cosine over the 8 points and three rules: ${worst.toFixed(5)}`);
+});
+
+test("noise-free, 16 edges: EP's ±β estimate has a smaller bias than the one-sided one at the same β = 1e-3 S (relative error against the adjoint gradient)", (t) => {
+  // In a network whose conductances do not depend on the node voltages the drops are linear in
+  // β, so the ±β difference cancels the β² term exactly: its error is converter rounding only.
+  const network = new ResistorNetwork({ edgeCount: 16, seed: 2, fabricationSpread: 0 });
+  const probe = new EquilibriumProbe(network, 1, NOISE_FREE);
+  const oneSidedErrors: number[] = [];
+  const symmetricErrors: number[] = [];
+  for (const { voltages, targets } of operatingPoints(network, 8, 4)) {
+    const oneSided = equilibriumPropagationCase(probe, voltages, targets, 1e-3, false).gradient;
+    oneSidedErrors.push(relativeError(oneSided, exactGradient(network, probe, targets)));
+    const symmetric = equilibriumPropagationCase(probe, voltages, targets, 1e-3, true).gradient;
+    symmetricErrors.push(relativeError(symmetric, exactGradient(network, probe, targets)));
+  }
+  const [oneSided, symmetric] = [median(oneSidedErrors), median(symmetricErrors)];
+  const message = `median relative error: ±β ${symmetric.toExponential(2)}, one-sided ${oneSided.toExponential(2)}`;
+  t.diagnostic(message);
+  assert.ok(symmetric < oneSided, message);
+});
+
+/** Mean relative error of the analytic gradient (nominal model at the instance's outputs)
+ *  against the instance's own adjoint gradient, over 16 operating points of a 16-edge network. */
+function analyticError(spread: number): number {
+  const network = new ResistorNetwork({ edgeCount: 16, seed: 5, fabricationSpread: spread });
+  const model = network.nominalModel();
+  const errors = operatingPoints(network, 16, 6).map(({ voltages, targets }) => {
+    const outputs = network.equilibrium(voltages).outputsV;
+    const exact = network.gradient(voltages, Float64Array.from(outputs, (y, o) => y - targets[o]));
+    return relativeError(analyticCaseGradient(model, voltages, outputs, targets), exact);
+  });
+  return errors.reduce((a, b) => a + b, 0) / errors.length;
+}
+
+test("analytic equals the adjoint gradient at 0% spread (1e-9 relative, exact outputs) and its error grows with the spread (0, 5%, 20%)", (t) => {
+  const [none, five, twenty] = [0, 0.05, 0.2].map(analyticError);
+  const message = `mean relative error at spread 0: ${none.toExponential(2)}, 5%: ${five.toExponential(2)}, 20%: ${twenty.toExponential(2)}`;
+  t.diagnostic(message);
+  assert.ok(none < 1e-9, message);
+  assert.ok(none < five && five < twenty, message);
+});
+
+// ---------------------------------------------------------------- training
+
+/** The regression task on the network `hge train --device resistor --task regression` builds
+ *  (host/cli.ts buildDevice and buildTask: the default ResistorNetwork with 2 inputs). */
+function regression(): { device: ResistorNetwork; task: ReturnType<typeof regressionTask> } {
+  const device = new ResistorNetwork({ inputCount: 2 });
+  return { device, task: regressionTask({ inputRangeV: device.inputRangeV }) };
+}
+
+/** The bench's cap for the resistor regression (README): 300 device-seconds. */
+const REGRESSION_BUDGET = { deviceSeconds: 300 };
+const SEEDS = [1, 2, 3];
+
+for (const name of ["analytic", "coupled", "ep"]) {
+  test(`${name} solves the resistor regression from seeds ${SEEDS.join(", ")} within ${REGRESSION_BUDGET.deviceSeconds} device-seconds (default noise and chain)`, async (t) => {
+    const results: Result[] = [];
+    for (const seed of SEEDS) {
+      const { device, task } = regression();
+      results.push(await findMethod(name)!.train(device, task, REGRESSION_BUDGET, { seed }));
+    }
+    const summary = results.map((r) => `seed ${r.seed}: ${r.stopped} after ${r.iterations} epochs, ${r.deviceSeconds.toFixed(1)} s, RMS ${r.criterion.toExponential(2)}`).join("; ");
+    t.diagnostic(`${name}: median ${median(results.map((r) => r.deviceSeconds)).toFixed(1)} device-seconds to solve; ${summary}`);
+    assert.ok(results.every((r) => r.solved && r.deviceSeconds <= REGRESSION_BUDGET.deviceSeconds), summary);
+    for (const r of results) {
+      assert.equal(r.criterionName, "RMS error");
+      assert.equal(r.history.weights.length, r.iterations + 1, "the start, then one entry per epoch");
+    }
+  });
+}
+
+test("analytic with updateFraction 0.5 trains a seeded 4 of the 8 gates, leaves the rest at their start, and still solves the regression from seeds 1, 2, 3 within 300 device-seconds", async (t) => {
+  const results: Result[] = [];
+  for (const seed of SEEDS) {
+    const { device, task } = regression();
+    const result = await findMethod("analytic")!.train(device, task, REGRESSION_BUDGET, { seed, options: { updateFraction: 0.5 } });
+    // An edge between two held nodes (inputs, ground) has no gradient: a trained gate may stay.
+    const mask = edgeSubset(device.controlCount, 0.5, seed);
+    assert.equal(mask.filter(Boolean).length, 4);
+    const moved = result.finalWeights.map((v, k) => v !== result.history.weights[0][k]);
+    assert.ok(moved.every((m, k) => !m || mask[k]) && moved.some(Boolean), `seed ${seed}: moved ${moved}, trained ${mask}`);
+    results.push(result);
+  }
+  const summary = results.map((r) => `seed ${r.seed}: ${r.stopped}, ${r.deviceSeconds.toFixed(1)} s`).join("; ");
+  t.diagnostic(`analytic, half the edges: ${summary}`);
+  assert.ok(results.every((r) => r.solved), summary);
+});
+
+test("device time is counted per equilibrium: analytic 1, coupled 2, ep 3 per case, each 550 samples at 5 kHz (16 cases, 2 epochs)", async () => {
+  for (const [name, perCase] of [["analytic", 1], ["coupled", 2], ["ep", 3]] as const) {
+    const { device, task } = regression();
+    const result = await findMethod(name)!.train(device, task, { deviceSeconds: 1000, maxIterations: 2 }, { seed: 1 });
+    assert.equal(result.counters.equilibria, 2 * 16 * perCase);
+    assert.ok(Math.abs(result.deviceSeconds - (2 * 16 * perCase * 550) / 5000) < 1e-9, `${name}: ${result.deviceSeconds} s`);
+  }
+});
+
+test("a run stops before the epoch that would overrun its device-time budget, and on abort", async () => {
+  const { device, task } = regression();
+  const ep = findMethod("ep")!;
+  const budgeted = await ep.train(device, task, { deviceSeconds: 12 }, { seed: 1 });
+  assert.equal(budgeted.stopped, "budget");
+  assert.equal(budgeted.iterations, 2, "one epoch is 16 × 3 × 0.11 s = 5.28 s");
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 0); // fires at the first yield, inside the first epoch
+  const aborted = await ep.train(device, task, { deviceSeconds: 100 }, { seed: 1, signal: controller.signal });
+  assert.equal(aborted.stopped, "interrupted");
+  assert.ok(aborted.iterations <= 1, `${aborted.iterations} epochs before the abort was seen`);
+});
+
+// ---------------------------------------------------------------- refusals and bad input
+
+test("each method refuses the DNPU, naming the capability it lacks", () => {
+  const dnpu = DopantNetwork.default();
+  const task = gateTask("AND", dnpu.inputRangeV);
+  for (const [name, missing] of [["analytic", /nominal-model/], ["coupled", /clamp-outputs, edge-readouts/], ["ep", /inject-current, edge-readouts/]] as const) {
+    const why = refusal(findMethod(name)!, dnpu, task);
+    assert.match(why ?? "", missing, `${name}: ${why}`);
+  }
+  const { device, task: regressionOnResistor } = regression();
+  for (const name of ["analytic", "coupled", "ep"]) assert.equal(refusal(findMethod(name)!, device, regressionOnResistor), undefined);
+});
+
+test("bad settings and tasks get one-line errors naming the field and the valid choices", async () => {
+  const { device, task } = regression();
+  await assert.rejects(findMethod("analytic")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { updateFraction: 1.5 } }), /updateFraction 1.5 is not a fraction in \(0, 1\]/);
+  await assert.rejects(findMethod("coupled")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { clampFraction: 0 } }), /clampFraction 0 is not a fraction in \(0, 1\]/);
+  await assert.rejects(findMethod("ep")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { symmetricNudge: "yes" } }), /symmetricNudge yes is not true or false/);
+  await assert.rejects(findMethod("ep")!.train(device, gateTask("AND", device.inputRangeV), REGRESSION_BUDGET, { seed: 1 }), /trains MSE tasks \(regression\); AND uses the corrsig loss/);
+});
