@@ -31,5 +31,8 @@ export function refusal(method: Method, device: Device, task: AnyTask): string |
     const what = task.kind === "dataset" ? "a labelled data set" : "input cases";
     return `method ${method.name} cannot train ${task.name} (${what}); ${taking.length ? `methods that can: ${taking.join(", ")}` : "no registered method can"}`;
   }
+  if (task.kind === "cases" && method.losses && !method.losses.includes(task.loss)) {
+    return `method ${method.name} trains with the ${method.losses.join(" or ")} loss; ${task.name} uses ${task.loss} (methods that train it: ${METHODS.filter((m) => m.tasks.includes("cases") && (!m.losses || m.losses.includes(task.loss))).map((m) => m.name).join(", ")})`;
+  }
   return undefined;
 }

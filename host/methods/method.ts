@@ -4,7 +4,7 @@
 // phyll). A method declares what it needs of a device and of a task; the registry
 // (host/methods/index.ts) refuses a pairing that lacks it, naming what is missing.
 import type { Capability, Device } from "../devices/device.ts";
-import type { AnyTask } from "../tasks/task.ts";
+import type { AnyTask, LossName } from "../tasks/task.ts";
 import type { ModuleDetails } from "../train.ts";
 
 /** How much a run may spend. Device time counts every second the physical device is driven
@@ -54,6 +54,8 @@ export interface Method {
   /** Which tasks it trains: "cases" (at most 16 input cases, one output: gates, sphere,
    *  regression) and/or "dataset" (a labelled data set with a held-out split: iris). */
   readonly tasks: ReadonlyArray<AnyTask["kind"]>;
+  /** Case tasks: the losses it trains with (undefined: any). */
+  readonly losses?: readonly LossName[];
   /** What it needs that homodyne gradient extraction does not (a model, local circuits at
    *  every edge, digital layers), for `hge methods` and the bench; "" for none. */
   readonly requires: string;

@@ -239,7 +239,6 @@ const YIELD_EVERY_MS = 50;
 function checkPairing(methodName: string, device: Device, task: AnyTask): { network: ResistorNetwork; task: Task } {
   if (!(device instanceof ResistorNetwork)) throw new TrainConfigError("device", `method ${methodName} trains resistor networks (--device resistor), not ${device.name}`);
   if (task.kind !== "cases") throw new TrainConfigError("task", `method ${methodName} trains input-case tasks, not ${task.name}`);
-  if (task.loss !== "mse") throw new TrainConfigError("task", `method ${methodName} trains MSE tasks (regression); ${task.name} uses the ${task.loss} loss`);
   if (task.outputCount !== device.outputCount) throw new TrainConfigError("task", `task ${task.name} has ${task.outputCount} outputs; ${device.name} has ${device.outputCount} (build the network with outputCount ${task.outputCount})`);
   if (task.inputCases[0]?.length !== device.inputCount) throw new TrainConfigError("task", `task ${task.name} needs ${task.inputCases[0]?.length} data inputs; ${device.name} has ${device.inputCount}`);
   return { network: device, task };
@@ -340,6 +339,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     lossName: task.loss,
     criterionName: criterionName(task),
     criterion: history.criterion.at(-1) ?? Number.NaN,
+    criterionTarget: task.criterionTarget,
     outputUnit: network.outputUnit,
     history,
     finalWeights: Array.from(gatesV),
@@ -427,6 +427,7 @@ export const RESISTIVE_METHODS: Method[] = [
     summary: "exact Kirchhoff (adjoint) gradients from the network's nominal model at the measured outputs (Lin et al.); one equilibrium per case",
     needs: ["nominal-model"],
     tasks: ["cases"],
+    losses: ["mse"],
     requires: "a nominal model of the network (its graph and transistor curve); biased by fabrication spread",
     train: trainAnalytic,
   },
@@ -435,6 +436,7 @@ export const RESISTIVE_METHODS: Method[] = [
     summary: "coupled learning (Stern et al.): free and output-clamped equilibria per case, the local rule (α/2η)[(ΔV^F)² − (ΔV^C)²] at every edge",
     needs: ["clamp-outputs", "edge-readouts"],
     tasks: ["cases"],
+    losses: ["mse"],
     requires: "a clamp on every output and a local update circuit (drop readout, nominal g′) at every edge",
     train: trainCoupled,
   },
@@ -443,6 +445,7 @@ export const RESISTIVE_METHODS: Method[] = [
     summary: "equilibrium propagation with ±β current nudges at the outputs (symmetric GEP); three equilibria per case",
     needs: ["inject-current", "edge-readouts"],
     tasks: ["cases"],
+    losses: ["mse"],
     requires: "a current source on every output and a local update circuit (drop readout, nominal g′) at every edge",
     train: trainEquilibriumPropagation,
   },
