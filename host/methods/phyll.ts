@@ -238,6 +238,8 @@ export interface PhyllHooks {
   epoch?: (state: { block: number; epochs: number; steps: number; loss: number; accuracy: number }) => void;
   /** Optimiser steps allowed in all (Budget.maxIterations). */
   maxSteps?: number;
+  /** Stop once the task counts as solved (default true); false trains every epoch. */
+  stopWhenSolved?: boolean;
 }
 
 function standardisation(rows: number[][]): { mean: number[]; std: number[] } {
@@ -375,7 +377,7 @@ export async function trainPhyll(
         history.accuracy.push(accuracy);
         hooks.epoch?.({ block, epochs, steps, loss, accuracy });
         solvedRun = accuracy >= task.solvedAccuracy ? solvedRun + 1 : 0;
-        if (block === settings.blocks - 1 && solvedRun >= DEFAULTS.solvedEpochs) stopped = "solved";
+        if (block === settings.blocks - 1 && solvedRun >= DEFAULTS.solvedEpochs && hooks.stopWhenSolved !== false) stopped = "solved";
         else if (!(await keepGoing())) stopped = "interrupted";
       }
       // Freeze the block: add its goodness to the totals and pass its normalised activity on.
