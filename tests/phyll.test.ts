@@ -35,8 +35,8 @@ test('phyll reaches ≥ 90% held-out accuracy on Iris from seed 1, after one swe
   assert.equal(result.stopped, 'solved');
   assert.ok(result.criterion >= task.solvedAccuracy, `held-out accuracy ${result.criterion}`);
   // Device time is the sweep: every (sample, label) pair once through every configuration.
-  assert.equal(result.counters.measurements, rowsSwept * PHYLL_DEFAULTS.settings);
-  assert.ok(Math.abs(result.deviceSeconds - rowsSwept * PHYLL_DEFAULTS.settings * perMeasurementS) < 1e-9);
+  assert.equal(result.counters.measurements, rowsSwept * PHYLL_DEFAULTS.configurations);
+  assert.ok(Math.abs(result.deviceSeconds - rowsSwept * PHYLL_DEFAULTS.configurations * perMeasurementS) < 1e-9);
   assert.equal(result.history.loss.length, result.history.criterion.length);
   assert.equal(result.history.weights.length, result.history.loss.length + 1);
 });
@@ -72,7 +72,7 @@ test('the DNPU layer matters: over 100 epochs it fits Iris better and reaches 90
   const device = DopantNetwork.default().withInputCount(phyllInputCount(task));
   const instrument = new Instrument(device, 1);
   const settings = { ...PHYLL_DEFAULTS, epochs: 100 };
-  const physical = await trainPhyll(task, () => new DevicePhysicalLayer(device, instrument, settings.settings, 1, Infinity), settings, 1, { stopWhenSolved: false });
+  const physical = await trainPhyll(task, () => new DevicePhysicalLayer(device, instrument, settings.configurations, 1, Infinity), settings, 1, { stopWhenSolved: false });
   const digital = await trainPhyll(task, () => new IdentityPhysicalLayer(phyllInputCount(task)), settings, 1, { stopWhenSolved: false });
   const firstSolved = (accuracy: number[]) => accuracy.findIndex((a) => a >= task.solvedAccuracy) + 1;
   console.log(
@@ -90,11 +90,18 @@ test('phyll refuses the input-case tasks and names bad options', () => {
   assert.throws(() => phyllSettings({ learningRate: -1 }), /learningRate must be a number > 0/);
 });
 
+test('phyll refuses, before driving the device, more blocks than the DNPU can chain (16 units into 6 electrodes)', async () => {
+  await assert.rejects(
+    PHYLL.train(DopantNetwork.default(), task, { deviceSeconds: 2000 }, { seed: 1, options: { blocks: 2 } }),
+    /takes at most 6 inputs: set hidden to 1\.\.6/,
+  );
+});
+
 test('phyll stops at the device-time budget, and at once when aborted', async () => {
   const short = await PHYLL.train(DopantNetwork.default(), task, { deviceSeconds: 100 }, { seed: 1 });
   assert.equal(short.stopped, 'budget');
   const instrument = new Instrument(DopantNetwork.default(), 1);
-  const rowS = (PHYLL_DEFAULTS.settings * (instrument.settleSamples + instrument.windowSamples)) / instrument.chain.sampleRateHz; // one (sample, label) pair
+  const rowS = (PHYLL_DEFAULTS.configurations * (instrument.settleSamples + instrument.windowSamples)) / instrument.chain.sampleRateHz; // one (sample, label) pair
   assert.ok(short.deviceSeconds <= 100 && short.deviceSeconds > 100 - rowS, `${short.deviceSeconds} device-s`);
   const controller = new AbortController();
   controller.abort();

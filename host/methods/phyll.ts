@@ -2,7 +2,7 @@
 // free training of deep physical neural networks", Science 382, 1297 (2023); arXiv 2304.11042,
 // "model-free forward-forward training"), on a simulated device, for labelled data sets (iris).
 //
-// What runs here: one block = a physical layer (the device under K fixed control settings, one
+// What runs here: one block = a physical layer (the device under K fixed configurations, one
 // reading each, every reading measured through Instrument) followed by a trainable digital layer
 // (dense + ReLU, TensorFlow.js). Blocks train one after the other (greedy); a later block's
 // physical layer takes the earlier block's length-normalised activity. Each block is trained by
@@ -30,6 +30,13 @@
 // - The physical layer's inputs are fixed for block 1 (data + label), so each (sample, label) is
 //   measured once and stored: device time is one sweep of the training set and one of the
 //   held-out set per block, not one per epoch. Block l + 1 is swept once block l has finished.
+// - Physical neurons: the paper's physical layers are wave systems with many outputs; a DNPU has
+//   one, so a physical layer here is the same device read under K configurations. With the
+//   default DNPU's single free control (6 of 7 electrodes carry inputs), 16 control voltages
+//   alone gave features too alike to separate Iris (held-out 73–85%, seeds 1–3, 300 epochs);
+//   also choosing, per configuration, which electrode carries which input (a seeded shuffle;
+//   DNPU electrodes are interchangeable) solved it. Devices without assignable inputs get
+//   control voltages only.
 // - Held-out accuracy is evaluated after every epoch and the run stops when it has reached the
 //   task's target for DEFAULTS.solvedEpochs epochs in a row (the module's rule for "solved").
 import { createRequire } from "node:module";
@@ -56,10 +63,11 @@ async function tensorflowReady(): Promise<void> {
 
 /** Defaults, each with its reason. */
 export const PHYLL_DEFAULTS = {
-  /** Physical neurons per block: control settings of the device, one reading each. 16 settings
-   *  of the default DNPU's one free control give Iris enough distinct nonlinear features. */
-  settings: 16,
-  /** Digital units per block. */
+  /** Physical neurons per block: configurations of the device, one reading each. On Iris with
+   *  the default DNPU, 16 solved seeds 1–12 in 4–25 epochs; 8 solved seeds 1–3 but in up to 230
+   *  epochs; 4 solved 1 of 3. Device time grows with it: 16 cost 792 device-s. */
+  configurations: 16,
+  /** Digital units per block (first choice, as are the threshold, rate and batch: not swept). */
   hidden: 16,
   /** Blocks (physical layer + digital layer), trained one after the other. */
   blocks: 1,
@@ -117,8 +125,8 @@ export interface PhysicalLayer {
 }
 
 /**
- * The device under `settings` fixed, seeded configurations, one reading each: each row costs
- * `settings` measurements through the instrument. A configuration is a set of control voltages
+ * The device under `configurations` fixed, seeded configurations, one reading each: each row
+ * costs `configurations` measurements through the instrument. A configuration is a set of control voltages
  * (startingVoltages: uniform in the middle 80% of each range) and, when the device's inputs are
  * assignable (a DNPU's electrodes are interchangeable), a seeded choice of which electrode
  * carries which input: the same device seen from different electrodes gives more distinct
@@ -134,13 +142,13 @@ export class DevicePhysicalLayer implements PhysicalLayer {
   private readonly rangesV: Array<[number, number]>;
   private readonly voltages: Float64Array;
 
-  constructor(readonly device: Device, readonly instrument: Instrument, settings: number, seed: number, private readonly budgetSeconds: number, rewire = device.capabilities.includes("assignable-inputs")) {
+  constructor(readonly device: Device, readonly instrument: Instrument, configurations: number, seed: number, private readonly budgetSeconds: number, rewire = device.capabilities.includes("assignable-inputs")) {
     const { inputCount, electrodeCount } = device;
     this.inputWidth = inputCount;
-    this.outputWidth = settings;
+    this.outputWidth = configurations;
     this.rangesV = [...device.controlRangeV, ...device.inputRangeV];
     const rng = new Rng(seed ^ 0x5bd1e995);
-    this.configurations = Array.from({ length: settings }, (_, j) => {
+    this.configurations = Array.from({ length: configurations }, (_, j) => {
       const electrodes = Array.from({ length: electrodeCount }, (_, e) => e);
       if (rewire && j > 0) {
         for (let i = electrodes.length - 1; i > 0; i--) {
@@ -161,7 +169,7 @@ export class DevicePhysicalLayer implements PhysicalLayer {
     });
     this.voltages = new Float64Array(electrodeCount);
     this.rewired = rewire;
-    this.name = `${device.name}, ${settings} configurations${rewire ? " (inputs rewired)" : ""}`;
+    this.name = `${device.name}, ${configurations} configurations${rewire ? " (inputs rewired)" : ""}`;
   }
 
   forward(levels: readonly number[]): number[] | undefined {
@@ -436,12 +444,17 @@ export async function runPhyll(device: Device, task: AnyTask, budget: Budget, co
   const started = performance.now();
   const settings = phyllSettings(context.options);
   const firstDevice = withInputs(device, phyllInputCount(task), `phyll's first block (${task.featureCount} features + a 2-electrode label code)`);
+  const canTake = (inputs: number) => inputs === firstDevice.inputCount || (firstDevice.withInputCount !== undefined && inputs < firstDevice.electrodeCount);
+  if (settings.blocks > 1 && !canTake(settings.hidden)) {
+    const most = firstDevice.withInputCount ? firstDevice.electrodeCount - 1 : firstDevice.inputCount;
+    throw new TrainConfigError("hidden", `phyll with ${settings.blocks} blocks feeds each block's ${settings.hidden} units into the next block's physical layer; ${device.name} takes ${firstDevice.withInputCount ? "at most " : ""}${most} inputs: set hidden to ${firstDevice.withInputCount ? `1..${most}` : most}`);
+  }
   const instrument = new Instrument(firstDevice, context.seed);
   const layers: DevicePhysicalLayer[] = [];
   const physics = (block: number): PhysicalLayer => {
     const blockDevice = block === 0 ? firstDevice : withInputs(firstDevice, settings.hidden, `phyll's block ${block + 1} (the ${settings.hidden} units of block ${block})`);
     // One instrument for every block: one device, one clock, one noise record.
-    const layer = new DevicePhysicalLayer(blockDevice, instrument, settings.settings, context.seed + 7919 * block, budget.deviceSeconds);
+    const layer = new DevicePhysicalLayer(blockDevice, instrument, settings.configurations, context.seed + 7919 * block, budget.deviceSeconds);
     layers.push(layer);
     return layer;
   };
@@ -495,7 +508,7 @@ export async function runPhyll(device: Device, task: AnyTask, budget: Budget, co
     targets: [],
     caseInputsV: [],
     attempts: [{ startIteration: 0, initialV: finalWeights }],
-    counters: { measurements: instrument.measurements, epochs: run.epochs, configurations: settings.settings * layers.length, trainAccuracyPercent: Math.round(run.trainAccuracy * 1000) / 10 },
+    counters: { measurements: instrument.measurements, epochs: run.epochs, configurations: settings.configurations * layers.length, trainAccuracyPercent: Math.round(run.trainAccuracy * 1000) / 10 },
     settings: { ...settings, goodness: "mean of h² over units", labelCode: "unit circle on 2 electrodes", inputsRewired: layers.some((layer) => layer.rewired), ignoredOptions: ignored },
   };
 }
