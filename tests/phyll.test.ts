@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DopantNetwork } from '../host/devices/dopant.ts';
 import { irisTask } from '../host/tasks/iris.ts';
 import { gateTask } from '../host/tasks/gates.ts';
+import { ResistorNetwork } from '../host/devices/resistor.ts';
+import { Rng } from '../host/noise.ts';
 import { Instrument } from '../host/methods/instrument.ts';
 import { refusal } from '../host/methods/index.ts';
 import {
@@ -22,6 +24,7 @@ import {
   phyllInputCount,
   phyllSettings,
   trainPhyll,
+  type PhysicalLayer,
 } from '../host/methods/phyll.ts';
 
 const task = irisTask();
@@ -66,21 +69,41 @@ test('with the physics replaced by identity the digital layer alone still learns
   assert.ok(run.accuracy >= task.solvedAccuracy);
 });
 
-test('the DNPU layer matters: over 100 epochs it fits Iris better and reaches 90% held out sooner than the digital layer alone', async () => {
-  // Same digital layer, seed and epochs (no early stop); the only difference is the physical
-  // layer: 16 DNPU configurations versus the 6 input levels themselves.
+/** A control for the comparison: 16 fixed random linear combinations of the 6 levels (Gaussian weights). */
+class RandomLinearLayer implements PhysicalLayer {
+  readonly name = 'random linear';
+  readonly outputWidth = PHYLL_DEFAULTS.configurations;
+  readonly inputWidth = phyllInputCount(task);
+  private readonly weights: number[][];
+  constructor(seed: number) {
+    const rng = new Rng(seed);
+    this.weights = Array.from({ length: this.outputWidth }, () => Array.from({ length: this.inputWidth }, () => rng.normal()));
+  }
+  forward(levels: readonly number[]): number[] {
+    return this.weights.map((row) => row.reduce((sum, w, k) => sum + w * levels[k], 0));
+  }
+}
+
+test('the DNPU layer fits Iris better than a linear layer of the same width or the digital layer alone; held out they are within two samples', async () => {
+  // Same digital layer, seed and 100 epochs (no early stop); only the physical layer differs:
+  // 16 DNPU configurations, 16 random linear combinations of the levels, or the 6 levels.
+  // Measured (seed 1): train 97.1% / 93.1% / 90.2%; held out 89.6% / 89.6% / 87.5% (43, 43, 42 of 48).
+  // Seeds 2 and 3 agree (train 96.1% vs 93.1% vs 92.2%); the DNPU's early lead in held-out
+  // accuracy (≥ 90% at epoch 2–4) is partly width: the linear layer got there at epoch 1–34.
   const device = DopantNetwork.default().withInputCount(phyllInputCount(task));
   const instrument = new Instrument(device, 1);
   const settings = { ...PHYLL_DEFAULTS, epochs: 100 };
-  const physical = await trainPhyll(task, () => new DevicePhysicalLayer(device, instrument, settings.configurations, 1, Infinity), settings, 1, { stopWhenSolved: false });
-  const digital = await trainPhyll(task, () => new IdentityPhysicalLayer(phyllInputCount(task)), settings, 1, { stopWhenSolved: false });
-  const firstSolved = (accuracy: number[]) => accuracy.findIndex((a) => a >= task.solvedAccuracy) + 1;
-  console.log(
-    `after 100 epochs, seed 1: DNPU layer train ${(physical.trainAccuracy * 100).toFixed(1)}% / held-out ${(physical.accuracy * 100).toFixed(1)}% (first ≥ 90% at epoch ${firstSolved(physical.history.accuracy)}); ` +
-      `digital alone train ${(digital.trainAccuracy * 100).toFixed(1)}% / held-out ${(digital.accuracy * 100).toFixed(1)}% (epoch ${firstSolved(digital.history.accuracy)})`,
-  );
-  assert.ok(physical.trainAccuracy > digital.trainAccuracy + 0.05, `train accuracy ${physical.trainAccuracy} vs ${digital.trainAccuracy}`);
-  assert.ok(firstSolved(physical.history.accuracy) > 0 && firstSolved(physical.history.accuracy) * 5 < firstSolved(digital.history.accuracy));
+  const train = (layer: () => PhysicalLayer) => trainPhyll(task, layer, settings, 1, { stopWhenSolved: false });
+  const dnpu = await train(() => new DevicePhysicalLayer(device, instrument, settings.configurations, 1, Infinity));
+  const linear = await train(() => new RandomLinearLayer(1));
+  const digital = await train(() => new IdentityPhysicalLayer(phyllInputCount(task)));
+  const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
+  console.log(`100 epochs, seed 1, train / held out: DNPU ${percent(dnpu.trainAccuracy)} / ${percent(dnpu.accuracy)}; linear ${percent(linear.trainAccuracy)} / ${percent(linear.accuracy)}; digital alone ${percent(digital.trainAccuracy)} / ${percent(digital.accuracy)}`);
+  assert.ok(dnpu.trainAccuracy > linear.trainAccuracy + 0.03, `train ${dnpu.trainAccuracy} vs linear ${linear.trainAccuracy}`);
+  assert.ok(dnpu.trainAccuracy > digital.trainAccuracy + 0.05, `train ${dnpu.trainAccuracy} vs digital ${digital.trainAccuracy}`);
+  const heldOutSamples = task.test.labels.length;
+  assert.ok(Math.abs(dnpu.accuracy - linear.accuracy) * heldOutSamples <= 2 + 1e-9);
+  assert.ok(Math.abs(dnpu.accuracy - digital.accuracy) * heldOutSamples <= 2 + 1e-9);
 });
 
 test('phyll refuses the input-case tasks and names bad options', () => {
@@ -90,11 +113,17 @@ test('phyll refuses the input-case tasks and names bad options', () => {
   assert.throws(() => phyllSettings({ learningRate: -1 }), /learningRate must be a number > 0/);
 });
 
-test('phyll refuses, before driving the device, more blocks than the DNPU can chain (16 units into 6 electrodes)', async () => {
-  await assert.rejects(
-    PHYLL.train(DopantNetwork.default(), task, { deviceSeconds: 2000 }, { seed: 1, options: { blocks: 2 } }),
-    /takes at most 6 inputs: set hidden to 1\.\.6/,
-  );
+test('a device with fewer inputs than levels gets each row mixed onto its inputs by a fixed ±1/√width matrix per configuration', () => {
+  const network = new ResistorNetwork(); // 2 inputs, no assignable electrodes
+  const layer = new DevicePhysicalLayer(network, new Instrument(network, 1), 4, 1, Infinity, phyllInputCount(task));
+  assert.equal(layer.rewired, false);
+  for (const { mixing } of layer.configurations) {
+    assert.equal(mixing?.length, network.inputCount);
+    assert.ok(mixing!.flat().every((m) => Math.abs(Math.abs(m) - 1 / Math.sqrt(phyllInputCount(task))) < 1e-15));
+  }
+  const readings = layer.forward(embedLabel(task.train.features[0], task.train.labels[0], task.classNames.length));
+  assert.equal(readings?.length, 4);
+  assert.equal(layer.instrument.measurements, 4);
 });
 
 test('phyll stops at the device-time budget, and at once when aborted', async () => {
