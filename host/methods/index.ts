@@ -5,10 +5,12 @@ import type { AnyTask } from "../tasks/task.ts";
 import type { Method } from "./method.ts";
 import { MODULE_METHODS } from "./module.ts";
 import { RESISTIVE_METHODS } from "./resistive.ts";
+import { PHYLL } from "./phyll.ts";
 
 export const METHODS: readonly Method[] = [
   ...MODULE_METHODS,
   ...RESISTIVE_METHODS,
+  PHYLL,
 ];
 
 export const METHOD_NAMES = METHODS.map((method) => method.name);

