@@ -15,14 +15,15 @@ import {
   WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem,
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
-import type { TrainingJob, TrainingResult, TrainingTask } from "./training.ts";
+import { methodsFor, type BenchTask, type MethodJob, type MethodResult } from "./methods.ts";
+import { METHOD_NAMES, findMethod } from "../methods/index.ts";
 import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
 import { median } from "../metrics.ts";
 import { writeBenchHtml } from "./report.ts";
 
-export const SECTIONS = ["fidelity", "peers", "training", "cost", "size", "boards"] as const;
+export const SECTIONS = ["fidelity", "peers", "methods", "cost", "size", "boards"] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Plan {
@@ -33,11 +34,10 @@ interface Plan {
   linear: Record<number, { windowSamples: number; seeds: number }>;
   /** Same time, same noise: one budget per control count. */
   peers: Record<number, { budgetSamples: number; seeds: number }>;
-  gates: TrainingTask[];
-  gateSeeds: number;
-  gateCapSeconds: number;
-  regressionSeeds: number;
-  regressionCapSeconds: number;
+  /** Time to solve: per task, seeds and the device-time cap; every method that can train it. */
+  methods: Array<{ task: BenchTask; seeds: number; capSeconds: number }>;
+  /** Model mismatch: the regression on instances with these fabrication spreads. */
+  spread: { spreads: number[]; seeds: number; capSeconds: number };
   costControls: number[];
   costRounds: number;
 }
@@ -54,11 +54,12 @@ const FULL: Plan = {
   },
   linear: { 8: { windowSamples: 512, seeds: 400 }, 32: { windowSamples: 4096, seeds: 150 }, 128: { windowSamples: 65536, seeds: 24 } },
   peers: { 8: { budgetSamples: 2048, seeds: 40 }, 32: { budgetSamples: 16384, seeds: 24 } },
-  gates: [...GATE_NAMES],
-  gateSeeds: 10,
-  gateCapSeconds: 120,
-  regressionSeeds: 10,
-  regressionCapSeconds: 300,
+  methods: [
+    ...GATE_NAMES.map((task) => ({ task, seeds: 10, capSeconds: 120 })),
+    { task: "regression", seeds: 10, capSeconds: 300 },
+    { task: "iris", seeds: 10, capSeconds: 2000 },
+  ],
+  spread: { spreads: [0, 0.05, 0.2], seeds: 10, capSeconds: 300 },
   costControls: [8, 64, 128, WIDE_CONTROLS],
   costRounds: 7,
 };
@@ -68,11 +69,8 @@ const QUICK: Plan = {
   fidelity: { 8: { budgets: [512, 2048, 8192], seeds: 3, codeSeeds: 3 }, 32: { budgets: [4096, 16384], seeds: 2, codeSeeds: 2 } },
   linear: { 8: { windowSamples: 512, seeds: 100 }, 32: { windowSamples: 4096, seeds: 30 } },
   peers: { 8: { budgetSamples: 2048, seeds: 8 }, 32: { budgetSamples: 16384, seeds: 4 } },
-  gates: ["AND", "NAND"],
-  gateSeeds: 1,
-  gateCapSeconds: 30,
-  regressionSeeds: 1,
-  regressionCapSeconds: 150,
+  methods: [{ task: "AND", seeds: 1, capSeconds: 30 }, { task: "NAND", seeds: 1, capSeconds: 30 }, { task: "regression", seeds: 1, capSeconds: 150 }],
+  spread: { spreads: [0.2], seeds: 1, capSeconds: 150 },
   costControls: [8, 64, 128, WIDE_CONTROLS],
   costRounds: 3,
 };
@@ -110,12 +108,13 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
       for (const method of SCALABLE_ESTIMATORS) jobs.push({ kind: "linear", controls: Number(controlsKey), method, windowSamples: l.windowSamples, seeds: l.seeds } satisfies LinearJob);
     }
   }
-  if (sections.has("training")) {
-    for (const task of plan.gates) {
-      for (const method of ESTIMATORS) for (let seed = 1; seed <= plan.gateSeeds; seed++) jobs.push({ kind: "training", task, method, seed, capSeconds: plan.gateCapSeconds } satisfies TrainingJob);
+  if (sections.has("methods")) {
+    for (const { task, seeds, capSeconds } of plan.methods) {
+      for (const method of methodsFor(task)) for (let seed = 1; seed <= seeds; seed++) jobs.push({ kind: "method", task, method, seed, capSeconds } satisfies MethodJob);
     }
-    for (const method of ESTIMATORS) {
-      for (let seed = 1; seed <= plan.regressionSeeds; seed++) jobs.push({ kind: "training", task: "regression", method, seed, capSeconds: plan.regressionCapSeconds });
+    const { spreads, seeds, capSeconds } = plan.spread;
+    for (const fabricationSpread of spreads) {
+      for (const method of methodsFor("regression")) for (let seed = 1; seed <= seeds; seed++) jobs.push({ kind: "method", task: "regression", method, seed, capSeconds, fabricationSpread });
     }
   }
   return jobs;
@@ -131,6 +130,7 @@ function jobCost(job: Job): number {
     return (job.budgetSamples * (passes * (devicePerSampleUs[job.controls] + controllerUs(job.controls)) + job.seeds * job.scenarios.length * (controllerUs(job.controls) + noiseUs))) / 1e6;
   }
   if (job.kind === "linear") return (job.windowSamples * job.seeds * (controllerUs(job.controls) + 0.1 + 0.01 * job.controls)) / 1e6;
+  if (job.task === "iris") return 60;
   const perSampleUs = job.task === "regression" ? 1.5 : 17;
   return (job.capSeconds * 5000 * perSampleUs * (job.task === "XOR" ? 1 : 0.3)) / 1e6;
 }
@@ -139,7 +139,7 @@ const rms = (values: number[]) => Math.sqrt(values.reduce((s, x) => s + x * x, 0
 const mean = (values: number[]) => values.reduce((s, x) => s + x, 0) / values.length;
 
 /** Median of device times with unsolved runs counted as infinite: null if the median is unsolved. */
-function censoredMedian(results: TrainingResult[]): number | null {
+function censoredMedian(results: MethodResult[]): number | null {
   const middle = median(results.map((r) => (r.solved ? r.deviceSeconds : Infinity)));
   return Number.isFinite(middle) ? middle : null;
 }
@@ -151,14 +151,15 @@ export interface Series {
   bound: Array<{ controls: number; samples: number; deviceSeconds: number; relativeError: number }>;
   linear: Array<{ controls: number; method: Estimator; varianceOverBound: number; worstBiasZ: number }>;
   peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Estimator; relativeError: number; errorRatio: number }>;
-  training: Array<{ task: TrainingTask; method: Estimator; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
+  methods: Array<{ task: BenchTask; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
+  spread: Array<{ spread: number; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
   cost: CostFigures[];
 }
 
 /** Turns the job results into flat named figures and the series the plots draw. */
 function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figures; series: Series } {
   const figures: Figures = {};
-  const series: Series = { fidelity: [], bound: [], linear: [], peers: [], training: [], cost: [] };
+  const series: Series = { fidelity: [], bound: [], linear: [], peers: [], methods: [], spread: [], cost: [] };
   const fidelity = results.filter((r): r is FidelityResult => r.job.kind === "fidelity");
   const find = (controls: number, method: Estimator, budget: number, normalisation: Normalisation, scenario: Scenario) =>
     fidelity.find((r) => r.job.controls === controls && r.job.budgetSamples === budget && r.job.scenarios.includes(scenario) &&
@@ -211,23 +212,38 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
       }
     }
   }
-  const training = results.filter((r): r is TrainingResult => r.job.kind === "training");
-  const tasks = [...new Set(training.map((r) => r.job.task))];
-  for (const task of tasks) {
-    const published = training.filter((r) => r.job.task === task && r.job.method === "published");
-    const publishedMedian = published.length ? censoredMedian(published) : null;
-    for (const method of ESTIMATORS) {
-      const runs = training.filter((r) => r.job.task === task && r.job.method === method);
-      if (!runs.length) continue;
-      const seconds = censoredMedian(runs);
-      const key = `training.${task}.${method}`;
+  const runs = results.filter((r): r is MethodResult => r.job.kind === "method");
+  const nominal = runs.filter((r) => r.job.fabricationSpread === undefined);
+  for (const { task } of plan.methods) {
+    const reference = nominal.filter((r) => r.job.task === task && r.job.method === "multitone");
+    const referenceMedian = reference.length ? censoredMedian(reference) : null;
+    for (const method of METHOD_NAMES) {
+      const mine = nominal.filter((r) => r.job.task === task && r.job.method === method);
+      if (!mine.length) continue;
+      const seconds = censoredMedian(mine);
+      const key = `methods.${task}.${method}`;
       figures[`${key}.medianDeviceSeconds`] = seconds;
-      figures[`${key}.solvedFraction`] = runs.filter((r) => r.solved).length / runs.length;
-      figures[`${key}.ratioToPublished`] = method === "published" || seconds === null || publishedMedian === null ? (method === "published" && seconds !== null ? 1 : null) : seconds / publishedMedian;
-      series.training.push({
-        task, method, seeds: runs.length, solved: runs.filter((r) => r.solved).length, medianDeviceSeconds: seconds,
-        capSeconds: runs[0].job.capSeconds, times: runs.map((r) => (r.solved ? r.deviceSeconds : null)),
+      figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
+      figures[`${key}.medianCriterion`] = median(mine.map((r) => r.criterion));
+      figures[`${key}.medianWallSeconds`] = median(mine.map((r) => r.wallSeconds));
+      figures[`${key}.wallSecondsPerIteration`] = median(mine.map((r) => r.wallSeconds / Math.max(1, r.iterations)));
+      figures[`${key}.ratioToMultitone`] = seconds === null || referenceMedian === null ? null : seconds / referenceMedian;
+      series.methods.push({
+        task, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds,
+        capSeconds: mine[0].job.capSeconds, times: mine.map((r) => (r.solved ? r.deviceSeconds : null)),
       });
+    }
+  }
+  for (const spread of plan.spread.spreads) {
+    for (const method of METHOD_NAMES) {
+      const mine = runs.filter((r) => r.job.fabricationSpread === spread && r.job.method === method);
+      if (!mine.length) continue;
+      const seconds = censoredMedian(mine);
+      const key = `methods.spread${Math.round(spread * 100)}.regression.${method}`;
+      figures[`${key}.medianDeviceSeconds`] = seconds;
+      figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
+      figures[`${key}.medianCriterion`] = median(mine.map((r) => r.criterion));
+      series.spread.push({ spread, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, capSeconds: mine[0].job.capSeconds });
     }
   }
   return { figures, series };
@@ -280,16 +296,20 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     }
     out.push(table("2. Same device time, same noise: peer error / multi-tone error (multi-tone: its relative error)", ["controls scenario norm", ...methods], rows));
   }
-  if (series.training.length) {
-    const tasks = [...new Set(series.training.map((t) => t.task))];
-    const rows = tasks.map((task) => [task, ...ESTIMATORS.map((m) => {
-      const t = series.training.find((x) => x.task === task && x.method === m);
-      if (!t) return "—";
-      const ratio = figures[`training.${task}.${m}.ratioToPublished`];
-      const seconds = t.medianDeviceSeconds === null ? `>${t.capSeconds}` : t.medianDeviceSeconds.toFixed(1);
-      return `${seconds} s ${t.solved}/${t.seeds}${m !== "published" && ratio !== null ? ` ×${formatNumber(ratio, 2)}` : ""}`;
-    })]);
-    out.push(table("3. Training: median device-seconds to solve, solved/seeds, ×ratio to the published preset", ["task", ...ESTIMATORS], rows));
+  const cell = (t: { medianDeviceSeconds: number | null; capSeconds: number; solved: number; seeds: number } | undefined) =>
+    t ? `${t.medianDeviceSeconds === null ? `>${t.capSeconds}` : t.medianDeviceSeconds.toFixed(1)} s ${t.solved}/${t.seeds}` : "—";
+  if (series.methods.length) {
+    const tasks = [...new Set(series.methods.map((t) => t.task))];
+    const shown = METHOD_NAMES.filter((m) => series.methods.some((t) => t.method === m));
+    out.push(table("3. Methods: median device-seconds to solve, solved/seeds (— : the method cannot train the task)", ["task", ...shown],
+      tasks.map((task) => [task, ...shown.map((m) => cell(series.methods.find((x) => x.task === task && x.method === m)))])));
+    out.push(table("3a. What each method needs besides the device", ["method", "needs"], shown.map((m) => [m, findMethod(m)!.requires || "nothing (the module and the device)"])));
+  }
+  if (series.spread.length) {
+    const shown = METHOD_NAMES.filter((m) => series.spread.some((t) => t.method === m));
+    const spreads = [...new Set(series.spread.map((t) => t.spread))];
+    out.push(table("3b. Model mismatch: the regression on instances with a fabrication spread (median device-seconds, solved/seeds)", ["spread", ...shown],
+      spreads.map((spread) => [`${spread * 100}%`, ...shown.map((m) => cell(series.spread.find((x) => x.spread === spread && x.method === m)))])));
   }
   if (series.cost.length) {
     out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "build", "module", "TypeScript", "module/TS"],
@@ -366,7 +386,7 @@ async function main(): Promise<void> {
     cost: jobCost,
     onDone: (done, total, result) => {
       coreSeconds += result.wallSeconds;
-      const section = result.job.kind === "training" ? "training" : result.job.kind === "linear" ? "crb" : "fidelity";
+      const section = result.job.kind === "method" ? "methods" : result.job.kind === "linear" ? "crb" : "fidelity";
       sectionSeconds[section] = (sectionSeconds[section] ?? 0) + result.wallSeconds;
       const elapsed = (performance.now() - started) / 1000;
       if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} jobs, ${elapsed.toFixed(0)} s`);

@@ -7,33 +7,38 @@ import { dirname } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { renderSvg } from "../report/plots.ts";
 import { escapeHtml } from "../report/html.ts";
-import { ESTIMATOR_LABELS, ESTIMATORS, type Estimator } from "../methods/module.ts";
-import { GATE_NAMES } from "../tasks/gates.ts";
+import { ESTIMATOR_LABELS, type Estimator } from "../methods/module.ts";
+import { METHOD_NAMES } from "../methods/index.ts";
+import { BENCH_TASKS } from "./methods.ts";
 import type { Figures, Series } from "./index.ts";
 
 const WIDTH = 420;
 const HEIGHT = 240;
 const base = { config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } } } as const;
-const COLOURS: Record<Estimator, string> = {
+/** The module's estimators keep their colours on every chart; the other methods take the rest. */
+const ESTIMATOR_COLOURS: Record<Estimator, string> = {
   published: "#888888", multitone: "#e45756", sequential: "#4c78a8", spsa: "#f58518", random: "#54a24b", walsh: "#b279a2",
 };
+const OTHER_COLOURS = ["#72b7b2", "#eeca3b", "#9d755d", "#ff9da6", "#17becf", "#8c564b", "#1f77b4", "#bcbd22"];
+const colourOf = (name: string) => ESTIMATOR_COLOURS[name as Estimator] ?? OTHER_COLOURS[METHOD_NAMES.filter((m) => !(m in ESTIMATOR_COLOURS)).indexOf(name) % OTHER_COLOURS.length];
+const labelOf = (name: string) => ESTIMATOR_LABELS[name as Estimator] ?? name;
 /** Colour by method, the same colour for a method on every chart, only the methods shown in the legend. */
-function methodColour(methods: Iterable<Estimator>) {
-  const shown = ESTIMATORS.filter((m) => [...methods].includes(m));
+function methodColour(methods: Iterable<string>) {
+  const shown = METHOD_NAMES.filter((m) => [...methods].includes(m));
   return {
     field: "method",
     type: "nominal",
     title: null,
-    sort: shown.map((m) => ESTIMATOR_LABELS[m]),
-    scale: { domain: shown.map((m) => ESTIMATOR_LABELS[m]), range: shown.map((m) => COLOURS[m]) },
+    sort: shown.map(labelOf),
+    scale: { domain: shown.map(labelOf), range: shown.map(colourOf) },
     legend: { labelLimit: 320 },
   } as const;
 }
-const methodOrder = ESTIMATORS.map((m) => ESTIMATOR_LABELS[m]);
-const TASK_ORDER = [...GATE_NAMES, "regression"];
+const methodOrder = METHOD_NAMES.map(labelOf);
+const TASK_ORDER = [...BENCH_TASKS];
 
 function errorVersusTime(series: Series, controls: number): TopLevelSpec {
-  const points = series.fidelity.filter((f) => f.controls === controls).map((f) => ({ ...f, method: ESTIMATOR_LABELS[f.method] }));
+  const points = series.fidelity.filter((f) => f.controls === controls).map((f) => ({ ...f, method: labelOf(f.method) }));
   const bound = series.bound.filter((b) => b.controls === controls).map((b) => ({ ...b, label: "Cramér–Rao bound (tones)" }));
   return {
     ...base,
@@ -69,7 +74,7 @@ function errorVersusTime(series: Series, controls: number): TopLevelSpec {
 }
 
 function varianceOverBound(series: Series): TopLevelSpec {
-  const values = series.linear.map((l) => ({ ...l, method: ESTIMATOR_LABELS[l.method], controlsLabel: `${l.controls} controls` }));
+  const values = series.linear.map((l) => ({ ...l, method: labelOf(l.method), controlsLabel: `${l.controls} controls` }));
   const controlsOrder = [...new Set(series.linear.map((l) => l.controls))].sort((a, b) => a - b).map((n) => `${n} controls`);
   return {
     ...base,
@@ -103,7 +108,7 @@ function varianceOverBound(series: Series): TopLevelSpec {
 function peers(series: Series, controls: number): TopLevelSpec {
   const values = series.peers
     .filter((p) => p.controls === controls && p.method !== "multitone")
-    .map((p) => ({ ...p, method: ESTIMATOR_LABELS[p.method], panel: `${p.normalisation === "peak" ? "equal peak" : "equal RMS"}` }));
+    .map((p) => ({ ...p, method: labelOf(p.method), panel: `${p.normalisation === "peak" ? "equal peak" : "equal RMS"}` }));
   return {
     ...base,
     title: `Same time, same noise (${controls} controls, ${(values[0]?.budgetSamples ?? 0) / 5000} s): peer error / multi-tone error`,
@@ -130,9 +135,9 @@ function peers(series: Series, controls: number): TopLevelSpec {
 }
 
 function timeToSolve(series: Series): TopLevelSpec {
-  const values = series.training.map((t) => ({
+  const values = series.methods.map((t) => ({
     task: t.task,
-    method: ESTIMATOR_LABELS[t.method],
+    method: labelOf(t.method),
     seconds: t.medianDeviceSeconds ?? t.capSeconds,
     censored: t.medianDeviceSeconds === null ? "median not reached (bar at the cap)" : "median",
     label: `${t.solved}/${t.seeds}`,
@@ -153,7 +158,7 @@ function timeToSolve(series: Series): TopLevelSpec {
           xOffset: { field: "method", type: "nominal", sort: methodOrder },
           y: { field: "seconds", type: "quantitative", scale: { type: "log", domain: [floor, top] }, title: "device seconds to solve (median)" },
           y2: { datum: floor },
-          color: methodColour(series.training.map((t) => t.method)),
+          color: methodColour(series.methods.map((t) => t.method)),
           opacity: { field: "censored", type: "ordinal", title: null, sort: ["median", "median not reached (bar at the cap)"], scale: { domain: ["median", "median not reached (bar at the cap)"], range: [1, 0.3] }, legend: { labelLimit: 320 } },
         },
       },
@@ -229,10 +234,10 @@ shortest window for that many controls.</p><div class="plots">${charts.join("")}
 corner and 2 samples of delay (tones told the chain, codes sent as 8-sample chips). Below 1 the peer beats multi-tone.</p>
 <div class="plots">${charts.join("")}</div>`);
   }
-  if (series.training.length) sections.push(`<h2>3. Time to solve</h2><div class="plots">${await plot(timeToSolve(series))}</div>`);
+  if (series.methods.length) sections.push(`<h2>3. Time to solve, per method</h2><div class="plots">${await plot(timeToSolve(series))}</div>`);
   if (series.cost.length) sections.push(`<h2>4. Controller cost</h2><div class="plots">${await plot(cost(series))}</div>`);
   const body = `<h1>hge bench (${escapeHtml(page.mode)})</h1>
-<p>Every estimator is a configuration of the one controller module (host/methods/module.ts). Figures are in build/bench.json under
+<p>Sections 1, 2 and 4 run the module's estimators (configurations of the one controller, host/methods/module.ts); section 3 every registered training method. Figures are in build/bench.json under
 the names listed in the project README. Wall time ${page.wallSeconds.toFixed(0)} s.</p>
 ${sections.join("\n")}
 <h2>Tables</h2><pre>${escapeHtml(page.tables)}</pre>`;

@@ -1,0 +1,77 @@
+// Time to solve, per task and per training method: every method in the registry
+// (host/methods) that can train the task on its device runs on the same device instance,
+// noise, task and success criterion, from the same seeds; the clock is device time (every
+// second the device is driven: settling, calibration, data collected for a model, every
+// equilibrium). Solved means the task's own test on three consecutive epochs (held-out
+// accuracy for data sets); a run not solved within the cap is censored at the cap.
+import type { Device } from "../devices/device.ts";
+import { DopantNetwork } from "../devices/dopant.ts";
+import { ResistorNetwork } from "../devices/resistor.ts";
+import { GATE_NAMES, gateTask, type GateName } from "../tasks/gates.ts";
+import { regressionTask } from "../tasks/regression.ts";
+import { irisTask } from "../tasks/iris.ts";
+import type { AnyTask } from "../tasks/task.ts";
+import { METHODS, findMethod, refusal } from "../methods/index.ts";
+
+export type BenchTask = GateName | "regression" | "iris";
+export const BENCH_TASKS: readonly BenchTask[] = [...GATE_NAMES, "regression", "iris"];
+
+export interface MethodJob {
+  kind: "method";
+  task: BenchTask;
+  method: string;
+  seed: number;
+  /** Device seconds after which an unsolved run is censored. */
+  capSeconds: number;
+  /** Resistor networks: the instance's fabrication spread (default: the device's). */
+  fabricationSpread?: number;
+}
+
+export interface MethodResult {
+  job: MethodJob;
+  solved: boolean;
+  /** Device time when solved (or the cap). */
+  deviceSeconds: number;
+  /** The criterion at the end (margin, RMS error, held-out accuracy). */
+  criterion: number;
+  iterations: number;
+  restarts: number;
+  wallSeconds: number;
+}
+
+/** The regression device: five gates, so that the published preset (five tones) runs too. */
+export const REGRESSION_NETWORK = { edgeCount: 5, seed: 2 };
+/** The regression target: MSE below this fraction of the targets' variance. */
+export const REGRESSION_TARGET_FRACTION = 0.01;
+
+/** The device and task of a bench task (gates and iris on the default DNPU). */
+export function problem(name: BenchTask, fabricationSpread?: number): { device: Device; task: AnyTask } {
+  if (name === "regression") {
+    const device = new ResistorNetwork({ ...REGRESSION_NETWORK, ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) });
+    return { device, task: regressionTask({ inputRangeV: device.inputRangeV, seed: 1, varianceFraction: REGRESSION_TARGET_FRACTION }) };
+  }
+  const device = DopantNetwork.default();
+  if (name === "iris") return { device, task: irisTask() };
+  return { device, task: gateTask(name, device.inputRangeV) };
+}
+
+/** The registered methods that can train `task` on its bench device, in registry order. */
+export function methodsFor(name: BenchTask): string[] {
+  const { device, task } = problem(name);
+  return METHODS.filter((method) => refusal(method, device, task) === undefined).map((method) => method.name);
+}
+
+export async function runMethod(job: MethodJob): Promise<MethodResult> {
+  const started = performance.now();
+  const { device, task } = problem(job.task, job.fabricationSpread);
+  const result = await findMethod(job.method)!.train(device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed });
+  return {
+    job,
+    solved: result.solved,
+    deviceSeconds: result.solved ? result.deviceSeconds : job.capSeconds,
+    criterion: result.criterion,
+    iterations: result.iterations,
+    restarts: result.attempts.length - 1,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
