@@ -4,9 +4,11 @@ import type { Device } from "../devices/device.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import type { Method } from "./method.ts";
 import { MODULE_METHODS } from "./module.ts";
+import { PAT_METHOD } from "./pat.ts";
 
 export const METHODS: readonly Method[] = [
   ...MODULE_METHODS,
+  PAT_METHOD,
 ];
 
 export const METHOD_NAMES = METHODS.map((method) => method.name);
