@@ -144,7 +144,7 @@ function lossGradient(loss: (y: ArrayLike<number>, t: ArrayLike<number>) => numb
 }
 
 /** Adam on a set of control voltages (tf.train.adam), clamped to their ranges after each step. */
-class ControlOptimiser {
+export class ControlOptimiser {
   private readonly variable: tf.Variable;
   private readonly optimiser: tf.Optimizer;
   private readonly low: tf.Tensor1D;
