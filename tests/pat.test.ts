@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
+import { cosine } from "../host/metrics.ts";
 import { refusal } from "../host/methods/index.ts";
 import { ControlOptimiser, PAT_DEFAULTS, PAT_METHOD, trainPat } from "../host/methods/pat.ts";
 import type { Twin } from "../host/methods/twin.ts";
@@ -45,11 +46,6 @@ function exactLossAndGradient(v: number[]) {
   });
   return { loss: meanSquaredError(outputs, regression.targets), gradient };
 }
-
-const cosine = (a: number[], b: number[]) => {
-  const dot = a.reduce((sum, x, k) => sum + x * b[k], 0);
-  return dot / Math.sqrt(a.reduce((s, x) => s + x * x, 0) * b.reduce((s, x) => s + x * x, 0));
-};
 
 const ITERATIONS = 60;
 const exactRun = () =>

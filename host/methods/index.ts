@@ -4,11 +4,12 @@ import type { Device } from "../devices/device.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import type { Method } from "./method.ts";
 import { MODULE_METHODS } from "./module.ts";
-import { PAT_METHOD } from "./pat.ts";
+import { PAT_HGE_METHOD, PAT_METHOD } from "./pat.ts";
 
 export const METHODS: readonly Method[] = [
   ...MODULE_METHODS,
   PAT_METHOD,
+  PAT_HGE_METHOD,
 ];
 
 export const METHOD_NAMES = METHODS.map((method) => method.name);

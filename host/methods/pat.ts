@@ -10,7 +10,9 @@ import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
-import { DEFAULTS, criterionName, startingVoltages } from "../train.ts";
+import { Controller } from "../controller.ts";
+import { DEFAULTS, TrainingRun, criterionName, startingVoltages } from "../train.ts";
+import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
 import type { Budget, Method, Progress, Result, RunContext, StopReason } from "./method.ts";
@@ -44,6 +46,10 @@ export const PAT_DEFAULTS = {
   featureSettings: 1,
   readoutSteps: 200,
   readoutLearningRate: 0.05,
+  /** Case tasks: measure the Jacobian by HGE (the module, one lock-in window per case) every
+   *  this many updates and correct the twin's Jacobian by the measured difference (pat-hge);
+   *  0 = never (pat). */
+  hgeEvery: 0,
 };
 export type PatSettings = typeof PAT_DEFAULTS;
 
@@ -73,8 +79,8 @@ export function patSettings(options: Record<string, unknown> = {}): PatSettings 
   for (const key of Object.keys(PAT_DEFAULTS) as Array<keyof PatSettings>) {
     const value = options[key];
     if (value === undefined) continue;
-    const whole = ["windowSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience"].includes(key);
-    const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
+    const whole = ["windowSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience", "hgeEvery"].includes(key);
+    const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience", "hgeEvery"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
     const fraction = key === "beta1" || key === "beta2";
     if (typeof value !== "number" || !(value >= lowest) || (whole && !Number.isInteger(value)) || (fraction && !(value < 1))) {
       const wanted = fraction ? "a number in [0, 1)" : whole ? `a whole number ≥ ${lowest}` : "a number > 0";
@@ -95,8 +101,11 @@ class Session {
     this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...hooks.instrument });
   }
 
+  /** Device time spent outside the Instrument (pat-hge's lock-in windows). */
+  otherSeconds = 0;
+
   get deviceSeconds(): number {
-    return this.instrument.deviceSeconds;
+    return this.instrument.deviceSeconds + this.otherSeconds;
   }
 
   /** Why to stop before `measurements` more measurements, or undefined to go on. */
@@ -112,6 +121,43 @@ class Session {
     if (performance.now() < this.nextYield) return;
     await new Promise((resolve) => setImmediate(resolve));
     this.nextYield = performance.now() + YIELD_EVERY_MS;
+  }
+}
+
+/**
+ * Jacobian rows ∂y_p/∂θ measured by homodyne gradient extraction: the module (multi-tone
+ * defaults, train.ts TrainingRun) runs one epoch at the given controls, one lock-in window per
+ * case, on the same device and chain. The first call also fits the chain's lag (the module's
+ * calibration epochs); later calls reuse it. Every sample counts as device time.
+ */
+class HgeJacobian {
+  seconds = 0;
+  epochs = 0;
+  private lag?: { delaySamples: number; cornerHz: number };
+
+  constructor(readonly device: Device, readonly task: Task, readonly seed: number) {}
+
+  /** The rows at `controls`, or undefined if `budgetSeconds` ran out first. */
+  rows(controls: number[], budgetSeconds: number): number[][] | undefined {
+    const controller = new Controller();
+    const lag = this.lag;
+    const run = new TrainingRun(controller, {
+      device: this.device,
+      task: this.task,
+      seed: (Math.imul(this.seed >>> 0, 0x27d4eb2d) + this.epochs + 1) >>> 0, // fresh noise per epoch
+      initialV: controls,
+      maxIterations: 1,
+      maxDeviceSeconds: budgetSeconds,
+      solvedEpochs: 0,
+      ...(lag ? { calibrationWindows: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
+    });
+    while (run.step());
+    const status = controller.status();
+    this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
+    this.seconds += run.sim.samples / run.chain.sampleRateHz;
+    this.epochs++;
+    if (status.updates < 1) return undefined;
+    return this.task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p)));
   }
 }
 
@@ -185,7 +231,7 @@ export async function trainPat(device: Device, task: AnyTask, budget: Budget, co
 /** The parts of a Result every pat run fills the same way. */
 function baseResult(device: Device, task: AnyTask, context: RunContext, session: Session, settings: PatSettings, twin: Twin | undefined) {
   return {
-    method: "pat",
+    method: settings.hgeEvery > 0 ? PAT_HGE_METHOD.name : PAT_METHOD.name,
     device: device.name,
     task: task.name,
     seed: context.seed,
@@ -234,10 +280,15 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let solvedRun = 0;
   let best = Infinity; // of the criterion as a cost: −margin, or the relative RMS error
   let bestAt = 0;
+  const hge = settings.hgeEvery > 0 ? new HgeJacobian(device, task, context.seed) : undefined;
+  /** pat-hge: per case, the measured HGE Jacobian minus the twin's at the last refresh. */
+  let corrections: number[][] = cases.map(() => new Array(device.controlCount).fill(0));
+  let jacobianCosines = 0; // summed over refreshes: mean cosine of the twin's rows against HGE's
   let outputs: number[] = [];
   let forwardSquaredError = 0;
   try {
     while (built.twin) {
+      const refresh = hge !== undefined && iteration % settings.hgeEvery === 0;
       const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(cases.length);
       if (stop) {
         stopped = stop;
@@ -247,9 +298,20 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       const voltages = cases.map((inputs) => [...controls, ...inputs]);
       outputs = voltages.map((v) => session.instrument.measure(v));
       if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
+      if (refresh) {
+        const measured = hge.rows(controls, budget.deviceSeconds - session.deviceSeconds);
+        session.otherSeconds = hge.seconds;
+        if (!measured) {
+          stopped = "budget";
+          break;
+        }
+        const twinRows = built.twin.weightedGradients(voltages, voltages.map(() => 1));
+        corrections = measured.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
+        measured.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
+      }
       const outputGradient = lossGradient(loss, outputs, task.targets);
       const rows = built.twin.weightedGradients(voltages, outputGradient);
-      const gradient = controls.map((_, k) => rows.reduce((sum, row) => sum + row[k], 0));
+      const gradient = controls.map((_, k) => rows.reduce((sum, row, p) => sum + row[k] + outputGradient[p] * corrections[p][k], 0));
       optimiser.step(gradient);
       iteration++;
       const lossValue = loss(outputs, task.targets);
@@ -282,6 +344,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
         best = Infinity;
         bestAt = iteration;
         solvedRun = 0;
+        corrections = corrections.map((row) => row.fill(0));
       }
       await session.breathe();
     }
@@ -308,6 +371,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     counters: {
       measurements: session.instrument.measurements,
       trainingMeasurements: iteration * cases.length,
+      ...(hge ? { hgeEpochs: hge.epochs, hgeDeviceSeconds: hge.seconds, twinJacobianCosine: jacobianCosines / Math.max(1, hge.epochs) } : {}),
       ...built.counters,
       ...(built.twin instanceof MlpTwin && iteration > 0 ? { twinForwardRmsError: Math.sqrt(forwardSquaredError / (iteration * cases.length)) } : {}),
     },
@@ -453,4 +517,16 @@ export const PAT_METHOD: Method = {
   tasks: ["cases", "dataset"],
   requires: "a digital twin fitted to device data (and a digital computer for backpropagation)",
   train: (device, task, budget, context) => trainPat(device, task, budget, context),
+};
+
+/** pat with the twin's Jacobian corrected by HGE measurements (see PAT_HGE_DEFAULTS). */
+export const PAT_HGE_DEFAULTS = { hgeEvery: 10 };
+
+export const PAT_HGE_METHOD: Method = {
+  name: "pat-hge",
+  summary: `pat whose twin Jacobian is corrected every ${PAT_HGE_DEFAULTS.hgeEvery} updates by the Jacobian HGE measures (one lock-in window per case)`,
+  needs: [],
+  tasks: ["cases"],
+  requires: "a digital twin fitted to device data (and a digital computer for backpropagation)",
+  train: (device, task, budget, context) => trainPat(device, task, budget, { ...context, options: { ...PAT_HGE_DEFAULTS, ...context.options } }),
 };
