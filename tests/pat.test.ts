@@ -1,4 +1,4 @@
-// Physics-aware training (host/methods/pat.ts): with the device itself as its twin it is
+// Physics-aware training (host/methods/pat.ts, pat-training.ts): with the device itself as its twin it is
 // exact-gradient training; with its fitted MLP twin it trains iris through one physical
 // feature and XOR on the DNPU; it honours budget, abort and bad settings.
 import { test } from "node:test";
@@ -8,7 +8,8 @@ import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { cosine } from "../host/metrics.ts";
 import { refusal } from "../host/methods/index.ts";
-import { ControlOptimiser, PAT_DEFAULTS, PAT_HGE_METHOD, PAT_METHOD, trainPat } from "../host/methods/pat.ts";
+import { PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
+import { ControlOptimiser, PAT_DEFAULTS, trainPat } from "../host/methods/pat-training.ts";
 import type { Twin } from "../host/methods/twin.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { irisTask } from "../host/tasks/iris.ts";
@@ -135,10 +136,10 @@ test("pat returns what it has when aborted", async () => {
   assert.equal(run.stopped, "interrupted");
 });
 
-test("pat runs on any device (needs nothing) and names a bad setting and its valid values", () => {
+test("pat runs on any device (needs nothing) and names a bad setting and its valid values", async () => {
   assert.equal(refusal(PAT_METHOD, DopantNetwork.default(), gateTask("XOR", DopantNetwork.default().inputRangeV)), undefined);
   assert.equal(refusal(PAT_METHOD, resistor, regression), undefined);
-  assert.rejects(trainPat(resistor, regression, { deviceSeconds: 1 }, { seed: 1, options: { sweepPoints: 2.5 } }), (error: unknown) => {
+  await assert.rejects(trainPat(resistor, regression, { deviceSeconds: 1 }, { seed: 1, options: { sweepPoints: 2.5 } }), (error: unknown) => {
     assert.ok(error instanceof TrainConfigError);
     assert.equal(error.message, "pat: sweepPoints must be a whole number ≥ 1, not 2.5");
     return true;
