@@ -1,8 +1,7 @@
 // Physics-aware training (Wright et al., Nature 2022), the implementation behind the registry
-// entries in pat.ts (loaded on first use: TensorFlow.js takes about a second to load).
-// The physical device runs every forward
-// pass and a differentiable digital twin, fitted to a sweep measured from the same device,
-// supplies only the backward pass. Each step: measure y = f_p(x, θ) per case (noise and all),
+// entries in pat.ts (loaded on first use: TensorFlow.js takes about a second to load). The
+// physical device runs every forward pass and a differentiable digital twin, fitted to a sweep
+// measured from the same device, supplies only the backward pass. Each step: measure y = f_p(x, θ) per case (noise and all),
 // take ∂L/∂y at the measured y, and step θ along −(∂f_m/∂θ)ᵀ ∂L/∂y with f_m evaluated at the
 // same (x, θ). The twin's forward errors never reach the loss; its Jacobian errors do.
 // Case tasks train the controls directly; a data set (iris) trains K control settings of the
@@ -287,11 +286,12 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   /** pat-hge: per case, the measured HGE Jacobian minus the twin's at the last refresh. */
   let corrections: number[][] = cases.map(() => new Array(device.controlCount).fill(0));
   let jacobianCosines = 0; // summed over refreshes: mean cosine of the twin's rows against HGE's
+  let refreshedAt = -Infinity; // the update of the last HGE refresh (every start begins with one)
   let outputs: number[] = [];
   let forwardSquaredError = 0;
   try {
     while (built.twin) {
-      const refresh = hge !== undefined && iteration % settings.hgeEvery === 0;
+      const refresh = hge !== undefined && iteration - refreshedAt >= settings.hgeEvery;
       const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(cases.length);
       if (stop) {
         stopped = stop;
@@ -308,6 +308,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
           stopped = "budget";
           break;
         }
+        refreshedAt = iteration;
         const twinRows = built.twin.weightedGradients(voltages, voltages.map(() => 1));
         corrections = measured.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
         measured.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
@@ -348,6 +349,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
         bestAt = iteration;
         solvedRun = 0;
         corrections = corrections.map((row) => row.fill(0));
+        refreshedAt = -Infinity;
       }
       await session.breathe();
     }
