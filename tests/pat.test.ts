@@ -144,4 +144,5 @@ test("pat runs on any device (needs nothing) and names a bad setting and its val
     assert.equal(error.message, "pat: sweepPoints must be a whole number ≥ 1, not 2.5");
     return true;
   });
+  await assert.rejects(trainPat(resistor, irisTask(), { deviceSeconds: 1 }, { seed: 1 }), /pat trains iris through 4 data inputs; resistor-network\(.*\) has 2 and cannot reassign its electrodes/);
 });
