@@ -330,7 +330,7 @@ function planMinWindow(controller: TrainingController): number {
 }
 
 /** An improvement of the margin smaller than this is not progress (noise). */
-const MARGIN_PROGRESS = 0.01;
+export const MARGIN_PROGRESS = 0.01;
 
 /** Classification: the gate margin (fraction of the output span); MSE: minus the RMS error. */
 export function taskMargin(task: Task, outputs: ArrayLike<number>): number {

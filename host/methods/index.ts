@@ -5,11 +5,14 @@ import type { AnyTask } from "../tasks/task.ts";
 import type { Method } from "./method.ts";
 import { MODULE_METHODS } from "./module.ts";
 import { RESISTIVE_METHODS } from "./resistive.ts";
+import { PAT_HGE_METHOD, PAT_METHOD } from "./pat.ts";
 import { PHYLL } from "./phyll.ts";
 
 export const METHODS: readonly Method[] = [
   ...MODULE_METHODS,
   ...RESISTIVE_METHODS,
+  PAT_METHOD,
+  PAT_HGE_METHOD,
   PHYLL,
 ];
 

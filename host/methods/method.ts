@@ -116,3 +116,19 @@ export interface Result {
   /** Runs of the hge module only: its configuration, chain, noise, tones and one window. */
   module?: ModuleDetails;
 }
+
+/** Lets the event loop run (Ctrl-C, progress output) at most every 50 ms of wall time: a
+ *  method's loop calls `breathe()` often; it answers false once the run was aborted. */
+export class Breather {
+  static readonly EVERY_MS = 50;
+  private next = performance.now() + Breather.EVERY_MS;
+  constructor(private readonly signal?: AbortSignal) {}
+
+  async breathe(): Promise<boolean> {
+    if (performance.now() >= this.next) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.next = performance.now() + Breather.EVERY_MS;
+    }
+    return !this.signal?.aborted;
+  }
+}

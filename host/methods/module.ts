@@ -10,7 +10,7 @@ import { Controller } from "../controller.ts";
 import type { Device } from "../devices/device.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
-import type { Budget, Method, Result, RunContext } from "./method.ts";
+import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { TrainConfigError } from "../errors.ts";
 
 export const ESTIMATORS = ["published", "multitone", "sequential", "spsa", "random", "walsh"] as const;
@@ -187,9 +187,6 @@ export function trainingConfig(estimator: Estimator, base: ControllerConfig): Co
   }
 }
 
-/** Wall time between yields to the event loop, so Ctrl-C and progress output get through. */
-const YIELD_EVERY_MS = 50;
-
 /**
  * Runs the module in closed loop on a co-simulated device (train.ts TrainingRun) until the
  * task is solved, the budget is spent or the run is interrupted. `context.options` are
@@ -216,11 +213,10 @@ export async function runModule(estimator: Estimator, device: Device, task: AnyT
   const onAbort = () => run.interrupt();
   context.signal?.addEventListener("abort", onAbort);
   try {
-    for (let next = performance.now() + YIELD_EVERY_MS; ; next = performance.now() + YIELD_EVERY_MS) {
-      let going = true;
-      while (going && performance.now() < next) for (let i = 0; i < 256 && (going = run.step()); i++);
-      if (!going) break;
-      await new Promise((resolve) => setImmediate(resolve));
+    const breather = new Breather();
+    for (let going = true; going; ) {
+      for (let i = 0; i < 256 && (going = run.step()); i++);
+      await breather.breathe();
     }
   } finally {
     context.signal?.removeEventListener("abort", onAbort);

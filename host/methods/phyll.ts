@@ -44,26 +44,20 @@
 //   training fit (97% vs 93%), not held out (tests/phyll.test.ts).
 // - Held-out accuracy is evaluated after every epoch and the run stops when it has reached the
 //   task's target for DEFAULTS.solvedEpochs epochs in a row (the module's rule for "solved").
-import { createRequire } from "node:module";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import type * as TF from "@tensorflow/tfjs-core";
 import type { Device } from "../devices/device.ts";
 import { TrainConfigError } from "../errors.ts";
 import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
 import { DEFAULTS, startingVoltages } from "../train.ts";
 import { Instrument } from "./instrument.ts";
-import type { Budget, Method, Result, RunContext } from "./method.ts";
+import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 
-// tfjs-core's Node bundle registers no gradients, and its ES build cannot be imported by Node
-// (extensionless and directory imports); required as CommonJS (tsx transpiles it) the ES build's
-// register_all_gradients fills the global gradient registry that the bundle's engine reads.
-createRequire(import.meta.url)("@tensorflow/tfjs-core/dist/register_all_gradients.js");
-
-/** The CPU backend, without its one-time "install tfjs-node" notice (a production-mode flag). */
+/** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
+ *  CLI, the bench) does not pay for it. */
+let tf: typeof TF;
 async function tensorflowReady(): Promise<void> {
-  tf.enableProdMode();
-  await tf.setBackend("cpu");
+  tf ??= (await import("./tf.ts")).tf;
 }
 
 /** Defaults, each with its reason. */
@@ -99,7 +93,7 @@ export function embedLabel(features: readonly number[], label: number, classCoun
 }
 
 /** Per-row goodness: the mean of h² over units. */
-export function goodness(h: tf.Tensor2D): tf.Tensor1D {
+export function goodness(h: TF.Tensor2D): TF.Tensor1D {
   return tf.mean(tf.square(h), 1);
 }
 
@@ -108,14 +102,14 @@ export function goodness(h: tf.Tensor2D): tf.Tensor1D {
  * [n, C] and the correct labels: mean over samples of log(1 + e^{−(G_pos − θ)}) plus the mean
  * over the C − 1 wrong labels of log(1 + e^{G_neg − θ}).
  */
-export function localLoss(goodnessByLabel: tf.Tensor2D, labels: readonly number[], threshold: number): tf.Scalar {
+export function localLoss(goodnessByLabel: TF.Tensor2D, labels: readonly number[], threshold: number): TF.Scalar {
   const classCount = goodnessByLabel.shape[1];
   const positiveMask = tf.cast(tf.oneHot(tf.tensor1d(labels as number[], "int32"), classCount), "float32");
   const goodPositive = tf.sum(tf.mul(goodnessByLabel, positiveMask), 1);
   const positive = tf.softplus(tf.sub(threshold, goodPositive));
   const negativeMask = tf.sub(1, positiveMask);
   const negative = tf.div(tf.sum(tf.mul(tf.softplus(tf.sub(goodnessByLabel, threshold)), negativeMask), 1), classCount - 1);
-  return tf.mean(tf.add(positive, negative)) as tf.Scalar;
+  return tf.mean(tf.add(positive, negative)) as TF.Scalar;
 }
 
 /** What a block's physical layer does: map rows of input levels to rows of readings. */
@@ -217,23 +211,23 @@ export class IdentityPhysicalLayer implements PhysicalLayer {
 
 /** One block's digital layer: dense + ReLU, inputs standardised by the training sweep's statistics. */
 class DigitalLayer {
-  readonly weights: tf.Variable<tf.Rank.R2>;
-  readonly bias: tf.Variable<tf.Rank.R1>;
-  readonly optimiser: tf.Optimizer;
-  private readonly mean: tf.Tensor1D;
-  private readonly scale: tf.Tensor1D;
+  readonly weights: TF.Variable<TF.Rank.R2>;
+  readonly bias: TF.Variable<TF.Rank.R1>;
+  readonly optimiser: TF.Optimizer;
+  private readonly mean: TF.Tensor1D;
+  private readonly scale: TF.Tensor1D;
 
   constructor(inputWidth: number, hidden: number, learningRate: number, rng: Rng, statistics: { mean: number[]; std: number[] }) {
     const limit = Math.sqrt(6 / (inputWidth + hidden)); // Glorot uniform
     this.weights = tf.variable(tf.tensor2d(Float32Array.from({ length: inputWidth * hidden }, () => rng.between(-limit, limit)), [inputWidth, hidden]));
-    this.bias = tf.variable(tf.zeros([hidden]) as tf.Tensor1D);
+    this.bias = tf.variable(tf.zeros([hidden]) as TF.Tensor1D);
     this.optimiser = tf.train.adam(learningRate);
     this.mean = tf.tensor1d(statistics.mean);
     this.scale = tf.tensor1d(statistics.std.map((s) => 1 / (s > 1e-12 ? s : 1)));
   }
 
-  activity(readings: tf.Tensor2D): tf.Tensor2D {
-    return tf.relu(tf.add(tf.matMul(tf.mul(tf.sub(readings, this.mean), this.scale) as tf.Tensor2D, this.weights), this.bias)) as tf.Tensor2D;
+  activity(readings: TF.Tensor2D): TF.Tensor2D {
+    return tf.relu(tf.add(tf.matMul(tf.mul(tf.sub(readings, this.mean), this.scale) as TF.Tensor2D, this.weights), this.bias)) as TF.Tensor2D;
   }
 
   dispose(): void {
@@ -287,7 +281,6 @@ function accuracyOf(goodnessByLabel: number[][], labels: readonly number[], extr
   return correct / labels.length;
 }
 
-const YIELD_EVERY_MS = 50;
 
 /**
  * Trains PhyLL blocks on `task`: `physics(block)` gives block `block`'s physical layer. The
@@ -304,12 +297,7 @@ export async function trainPhyll(
   await tensorflowReady();
   const classCount = task.classNames.length;
   const rng = new Rng((seed ^ 0x9e3779b9) >>> 0);
-  let nextYield = performance.now() + YIELD_EVERY_MS;
-  const keepGoing = async (): Promise<boolean> => {
-    if (performance.now() < nextYield) return true;
-    nextYield = performance.now() + YIELD_EVERY_MS;
-    return hooks.keepGoing ? hooks.keepGoing() : true;
-  };
+  const keepGoing = hooks.keepGoing ?? (async () => true);
   // Block inputs (levels) per split, [sample][label][level]; block 1 embeds the label.
   const embedded = (features: number[][]) => features.map((x) => Array.from({ length: classCount }, (_, c) => embedLabel(x, c, classCount)));
   let trainInputs = embedded(task.train.features);
@@ -360,10 +348,10 @@ export async function trainPhyll(
     const digital = new DigitalLayer(width, settings.hidden, settings.learningRate, rng, standardisation(trainSweep.flat()));
     const trainReadings = tf.tensor3d(trainSweep); // [n, C, width]
     const testReadings = tf.tensor3d(testSweep);
-    const goodnessOf = (readings: tf.Tensor3D): number[][] =>
+    const goodnessOf = (readings: TF.Tensor3D): number[][] =>
       tf.tidy(() => {
         const [rows, labels] = readings.shape;
-        return (tf.reshape(goodness(digital.activity(tf.reshape(readings, [rows * labels, width]))), [rows, labels]) as tf.Tensor2D).arraySync();
+        return (tf.reshape(goodness(digital.activity(tf.reshape(readings, [rows * labels, width]))), [rows, labels]) as TF.Tensor2D).arraySync();
       });
     const n = trainSweep.length;
     const order = Array.from({ length: n }, (_, i) => i);
@@ -384,8 +372,8 @@ export async function trainPhyll(
           const rows = batch.length;
           const cost = digital.optimiser.minimize(
             () => {
-              const readings = tf.reshape(tf.gather(trainReadings, batch), [rows * classCount, width]) as tf.Tensor2D;
-              const g = tf.reshape(goodness(digital.activity(readings)), [rows, classCount]) as tf.Tensor2D;
+              const readings = tf.reshape(tf.gather(trainReadings, batch), [rows * classCount, width]) as TF.Tensor2D;
+              const g = tf.reshape(goodness(digital.activity(readings)), [rows, classCount]) as TF.Tensor2D;
               return localLoss(g, batch.map((i) => task.train.labels[i]), settings.threshold);
             },
             true,
@@ -413,7 +401,7 @@ export async function trainPhyll(
       goodnessOf(trainReadings).forEach((g, i) => g.forEach((v, c) => (trainTotal[i][c] += v)));
       goodnessOf(testReadings).forEach((g, i) => g.forEach((v, c) => (testTotal[i][c] += v)));
       if (block + 1 < settings.blocks && !stopped) {
-        const passOn = (readings: tf.Tensor3D): number[][][] =>
+        const passOn = (readings: TF.Tensor3D): number[][][] =>
           tf.tidy(() => {
             const [rows, labels] = readings.shape;
             const h = digital.activity(tf.reshape(readings, [rows * labels, width]));
@@ -475,12 +463,10 @@ export async function runPhyll(device: Device, task: AnyTask, budget: Budget, co
   };
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [] };
   const configurationVoltages = () => layers.flatMap((layer) => layer.configurations.flatMap(({ voltages }) => Array.from(voltages)));
+  const breather = new Breather(context.signal);
   const run = await trainPhyll(task, physics, settings, context.seed, {
     maxSteps: budget.maxIterations,
-    keepGoing: async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      return !context.signal?.aborted;
-    },
+    keepGoing: () => breather.breathe(),
     epoch: ({ steps, loss, accuracy }) => {
       history.deviceSeconds.push(instrument.deviceSeconds);
       history.loss.push(loss);

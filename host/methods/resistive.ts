@@ -24,7 +24,7 @@ import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, criterionName, startingVoltages, taskMargin, type TrainOptions } from "../train.ts";
 import type { OptimiserName } from "../controller.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
-import type { Budget, Method, Result, RunContext } from "./method.ts";
+import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -233,8 +233,6 @@ interface CaseRule {
   settings: Record<string, unknown>;
 }
 
-/** Wall time between yields to the event loop, so Ctrl-C and progress output get through. */
-const YIELD_EVERY_MS = 50;
 
 function checkPairing(methodName: string, device: Device, task: AnyTask): { network: ResistorNetwork; task: Task } {
   if (!(device instanceof ResistorNetwork)) throw new TrainConfigError("device", `method ${methodName} trains resistor networks (--device resistor), not ${device.name}`);
@@ -274,7 +272,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
   let updates = 0;
   let solvedRun = 0;
   let stopped: Result["stopped"] = "iterations";
-  let nextYield = performance.now() + YIELD_EVERY_MS;
+  const breather = new Breather(context.signal);
   for (;;) {
     if (context.signal?.aborted) { stopped = "interrupted"; break; }
     if (iteration >= maxIterations) { stopped = "iterations"; break; }
@@ -286,11 +284,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     // output and Ctrl-C get through; an aborted epoch is dropped (its device time still counts).
     let interrupted = false;
     for (let p = 0; p < cases; p++) {
-      if (performance.now() >= nextYield) {
-        await new Promise((resolve) => setImmediate(resolve));
-        nextYield = performance.now() + YIELD_EVERY_MS;
-      }
-      if ((interrupted = context.signal?.aborted ?? false)) break;
+      if ((interrupted = !(await breather.breathe()))) break;
       voltages.set(gatesV, 0);
       voltages.set(task.inputCases[p], network.controlCount);
       const targets = task.targets.slice(p * outputs, (p + 1) * outputs);

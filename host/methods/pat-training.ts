@@ -1,0 +1,514 @@
+// Physics-aware training (Wright et al., Nature 2022), the implementation behind the registry
+// entries in pat.ts (loaded on first use: TensorFlow.js takes about a second to load). The
+// physical device runs every forward pass and a differentiable digital twin, fitted to a sweep
+// measured from the same device, supplies only the backward pass. Each step: measure y = f_p(x, θ) per case (noise and all),
+// take ∂L/∂y at the measured y, and step θ along −(∂f_m/∂θ)ᵀ ∂L/∂y with f_m evaluated at the
+// same (x, θ). The twin's forward errors never reach the loss; its Jacobian errors do.
+// Case tasks train the controls directly; a data set (iris) trains K control settings of the
+// device (K physical features per sample) under a digital softmax readout.
+import type { Device } from "../devices/device.ts";
+import { TrainConfigError } from "../errors.ts";
+import { corrsig, gateMargin } from "../tasks/gates.ts";
+import { meanSquaredError } from "../tasks/regression.ts";
+import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
+import { Controller } from "../controller.ts";
+import { DEFAULTS, MARGIN_PROGRESS, TrainingRun, criterionName, startingVoltages } from "../train.ts";
+import { cosine } from "../metrics.ts";
+import { Rng } from "../noise.ts";
+import { Instrument, type InstrumentSettings } from "./instrument.ts";
+import { Breather, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
+import { PAT_HGE_NAME, PAT_NAME } from "./pat.ts";
+import { tf } from "./tf.ts";
+import { MLP_TWIN_DEFAULTS, MlpTwin, type Twin } from "./twin.ts";
+
+/** pat's settings; every one can be set by name in RunContext.options. */
+export const PAT_DEFAULTS = {
+  /** 10 ms per plain measurement (after the 10 ms settle): pat needs a level, not a spectrum.
+   *  The mean of 50 samples of the default noise is within ~0.01 nA (DNPU) or ~15 µV
+   *  (resistor network), far below the twin's error. */
+  windowSamples: 50,
+  settleSamples: DEFAULTS.settleSamples,
+  /** Measured points the twin is fitted to: 1000 × 20 ms = 20 s of device time. */
+  sweepPoints: 1000,
+  hiddenUnits: MLP_TWIN_DEFAULTS.hiddenUnits,
+  hiddenLayers: MLP_TWIN_DEFAULTS.hiddenLayers,
+  twinEpochs: MLP_TWIN_DEFAULTS.epochs,
+  twinBatchSize: MLP_TWIN_DEFAULTS.batchSize,
+  twinLearningRate: MLP_TWIN_DEFAULTS.learningRate,
+  /** Adam on the controls with the module's settings, so the optimiser is not the difference. */
+  learningRate: DEFAULTS.learningRate,
+  beta1: DEFAULTS.beta1,
+  beta2: DEFAULTS.beta2,
+  solvedEpochs: DEFAULTS.solvedEpochs,
+  /** Case tasks: a start whose criterion has not improved for this many updates is abandoned
+   *  for the next seeded start, as the module does (corrsig has local minima); 0 = never. */
+  patience: DEFAULTS.patience,
+  /** Data sets: control settings per sample (physical features), and the digital readout's
+   *  Adam steps on each epoch's measured features (no device time) and its learning rate. */
+  featureSettings: 1,
+  readoutSteps: 200,
+  readoutLearningRate: 0.05,
+  /** Case tasks: measure the Jacobian by HGE (the module, one lock-in window per case) every
+   *  this many updates and correct the twin's Jacobian by the measured difference (pat-hge);
+   *  0 = never (pat). */
+  hgeEvery: 0,
+};
+export type PatSettings = typeof PAT_DEFAULTS;
+
+/** Test hooks: a given twin replaces the measured sweep and the MLP (e.g. the device itself);
+ *  instrument settings replace the chain's noise. */
+export interface PatHooks {
+  twin?: Twin;
+  instrument?: InstrumentSettings;
+}
+
+/** The task's loss on case outputs, from the task modules (pat takes ∂L/∂y by differences). */
+const LOSSES: Partial<Record<LossName, (outputs: ArrayLike<number>, targets: ArrayLike<number>) => number>> = {
+  corrsig,
+  mse: meanSquaredError,
+};
+
+/** A gain in margin (fraction of the output span) or a fall in RMS error (relative) smaller
+ *  than this is not progress: the module's rule for restarts. */
+const PROGRESS = MARGIN_PROGRESS;
+
+
+/** The settings a run uses: PAT_DEFAULTS, overridden by whatever RunContext.options names. */
+export function patSettings(options: Record<string, unknown> = {}): PatSettings {
+  const settings = { ...PAT_DEFAULTS };
+  for (const key of Object.keys(PAT_DEFAULTS) as Array<keyof PatSettings>) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const whole = ["windowSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience", "hgeEvery"].includes(key);
+    const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience", "hgeEvery"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
+    const fraction = key === "beta1" || key === "beta2";
+    if (typeof value !== "number" || !(value >= lowest) || (whole && !Number.isInteger(value)) || (fraction && !(value < 1))) {
+      const wanted = fraction ? "a number in [0, 1)" : whole ? `a whole number ≥ ${lowest}` : "a number > 0";
+      throw new TrainConfigError(key, `pat: ${key} must be ${wanted}, not ${JSON.stringify(value)}`);
+    }
+    settings[key] = value;
+  }
+  return settings;
+}
+
+/** Budget, abort and yielding for one run, around the Instrument that counts device time. */
+class Session {
+  readonly instrument: Instrument;
+  readonly started = performance.now();
+  private readonly breather = new Breather();
+
+  constructor(device: Device, readonly budget: Budget, readonly context: RunContext, settings: PatSettings, hooks: PatHooks) {
+    this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...hooks.instrument });
+  }
+
+  /** Device time spent outside the Instrument (pat-hge's lock-in windows). */
+  otherSeconds = 0;
+
+  get deviceSeconds(): number {
+    return this.instrument.deviceSeconds + this.otherSeconds;
+  }
+
+  /** Why to stop before `measurements` more measurements, or undefined to go on. */
+  stopBefore(measurements: number): StopReason | undefined {
+    if (this.context.signal?.aborted) return "interrupted";
+    const each = (this.instrument.settleSamples + this.instrument.windowSamples) / this.instrument.chain.sampleRateHz;
+    if (this.deviceSeconds + measurements * each > this.budget.deviceSeconds + 1e-9) return "budget";
+    return undefined;
+  }
+
+  /** Lets the event loop run (Ctrl-C, progress). */
+  async breathe(): Promise<void> {
+    await this.breather.breathe();
+  }
+}
+
+/**
+ * Jacobian rows ∂y_p/∂θ measured by homodyne gradient extraction: the module (multi-tone
+ * defaults, train.ts TrainingRun) runs one epoch at the given controls, one lock-in window per
+ * case, on the same device and chain. The first call also fits the chain's lag (the module's
+ * calibration epochs); later calls reuse it. Every sample counts as device time.
+ */
+class HgeJacobian {
+  seconds = 0;
+  epochs = 0;
+  private lag?: { delaySamples: number; cornerHz: number };
+
+  constructor(readonly device: Device, readonly task: Task, readonly seed: number) {}
+
+  /** The rows at `controls`, or undefined if `budgetSeconds` ran out first. */
+  rows(controls: number[], budgetSeconds: number): number[][] | undefined {
+    const controller = new Controller();
+    const lag = this.lag;
+    const run = new TrainingRun(controller, {
+      device: this.device,
+      task: this.task,
+      seed: (Math.imul(this.seed >>> 0, 0x27d4eb2d) + this.epochs + 1) >>> 0, // fresh noise per epoch
+      initialV: controls,
+      maxIterations: 1,
+      maxDeviceSeconds: budgetSeconds,
+      solvedEpochs: 0,
+      ...(lag ? { calibrationWindows: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
+    });
+    while (run.step());
+    const status = controller.status();
+    this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
+    this.seconds += run.sim.samples / run.chain.sampleRateHz;
+    this.epochs++;
+    if (status.updates < 1) return undefined;
+    return this.task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p)));
+  }
+}
+
+/** Measures the twin's sweep: controls uniform over their ranges, inputs drawn by `inputs`
+ *  (the task's own input cases or samples: the twin learns where it will be used). */
+async function measureSweep(session: Session, device: Device, points: number, inputs: (rng: Rng) => number[], rng: Rng) {
+  const voltages: number[][] = [];
+  const outputs: number[] = [];
+  for (let i = 0; i < points; i++) {
+    const stop = session.stopBefore(1);
+    if (stop) return { voltages, outputs, stop };
+    const v = [...device.controlRangeV.map(([low, high]) => rng.between(low, high)), ...inputs(rng)];
+    outputs.push(session.instrument.measure(v));
+    voltages.push(Array.from(session.instrument.heldVoltages()));
+    await session.breathe();
+  }
+  return { voltages, outputs, stop: undefined };
+}
+
+/** ∂L/∂y_p by central differences on the task's loss (a digital function of the outputs). */
+function lossGradient(loss: (y: ArrayLike<number>, t: ArrayLike<number>) => number, outputs: number[], targets: number[]): number[] {
+  const step = 1e-6 * Math.max(...outputs.map(Math.abs), 1e-6);
+  return outputs.map((_, p) => {
+    const up = outputs.slice();
+    const down = outputs.slice();
+    up[p] += step;
+    down[p] -= step;
+    return (loss(up, targets) - loss(down, targets)) / (2 * step);
+  });
+}
+
+/** Adam on a set of control voltages (tf.train.adam), clamped to their ranges after each step. */
+export class ControlOptimiser {
+  private readonly variable: tf.Variable;
+  private readonly optimiser: tf.Optimizer;
+  private readonly low: tf.Tensor1D;
+  private readonly high: tf.Tensor1D;
+
+  constructor(initialV: number[], rangesV: Array<[number, number]>, settings: PatSettings) {
+    this.variable = tf.variable(tf.tensor1d(initialV));
+    this.optimiser = tf.train.adam(settings.learningRate, settings.beta1, settings.beta2);
+    this.low = tf.tensor1d(rangesV.map(([low]) => low));
+    this.high = tf.tensor1d(rangesV.map(([, high]) => high));
+  }
+
+  values(): number[] {
+    return Array.from(this.variable.dataSync());
+  }
+
+  step(gradient: number[]): void {
+    tf.tidy(() => {
+      this.optimiser.applyGradients({ [this.variable.name]: tf.tensor1d(gradient) });
+      this.variable.assign(tf.minimum(tf.maximum(this.variable, this.low), this.high));
+    });
+  }
+
+  dispose(): void {
+    this.variable.dispose();
+    this.optimiser.dispose();
+    this.low.dispose();
+    this.high.dispose();
+  }
+}
+
+/** Trains `task` on `device` by physics-aware training (see the top of this file). */
+export async function trainPat(device: Device, task: AnyTask, budget: Budget, context: RunContext, hooks: PatHooks = {}): Promise<Result> {
+  const settings = patSettings(context.options);
+  return task.kind === "cases" ? trainCases(device, task, budget, context, settings, hooks) : trainDataset(device, task, budget, context, settings, hooks);
+}
+
+/** The parts of a Result every pat run fills the same way. */
+function baseResult(device: Device, task: AnyTask, context: RunContext, session: Session, settings: PatSettings, twin: Twin | undefined) {
+  return {
+    method: settings.hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME,
+    device: device.name,
+    task: task.name,
+    seed: context.seed,
+    ranOn: "node",
+    deviceSeconds: session.deviceSeconds,
+    wallSeconds: (performance.now() - session.started) / 1000,
+    outputUnit: device.outputUnit,
+    settings: { ...settings, twin: twin?.description ?? "none (stopped before the twin was fitted)" },
+  };
+}
+
+/** Fits the MLP twin to a sweep (or takes the hook's twin): device time for the sweep only. */
+async function buildTwin(session: Session, device: Device, settings: PatSettings, hooks: PatHooks, inputs: (rng: Rng) => number[], seed: number) {
+  if (hooks.twin) return { twin: hooks.twin, counters: {} };
+  const rng = new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ 0x7a7) >>> 0);
+  const sweep = await measureSweep(session, device, settings.sweepPoints, inputs, rng);
+  const counters = { sweepMeasurements: sweep.outputs.length, sweepDeviceSeconds: session.deviceSeconds };
+  if (sweep.stop) return { stop: sweep.stop, counters };
+  const fitStarted = performance.now();
+  const ranges = [...device.controlRangeV, ...device.inputRangeV];
+  const twin = new MlpTwin(ranges, sweep.voltages, sweep.outputs, {
+    hiddenUnits: settings.hiddenUnits, hiddenLayers: settings.hiddenLayers, epochs: settings.twinEpochs,
+    batchSize: settings.twinBatchSize, learningRate: settings.twinLearningRate, seed,
+  });
+  return { twin, counters: { ...counters, twinFitWallSeconds: (performance.now() - fitStarted) / 1000, twinFitRmsError: twin.fitRmsError } };
+}
+
+async function trainCases(device: Device, task: Task, budget: Budget, context: RunContext, settings: PatSettings, hooks: PatHooks): Promise<Result> {
+  const loss = LOSSES[task.loss];
+  if (!loss) throw new TrainConfigError("task", `pat trains with the task's loss: ${Object.keys(LOSSES).join(" or ")}; ${task.name} uses ${task.loss}`);
+  if (task.outputCount !== 1) throw new TrainConfigError("task", `pat reads one output; ${task.name} has ${task.outputCount}`);
+  if (task.inputCases[0].length !== device.inputCount) {
+    throw new TrainConfigError("task", `task ${task.name} needs ${task.inputCases[0].length} data inputs; ${device.name} has ${device.inputCount}`);
+  }
+  const session = new Session(device, budget, context, settings, hooks);
+  const cases = task.inputCases;
+  const built = await buildTwin(session, device, settings, hooks, (rng) => cases[Math.floor(rng.uniform() * cases.length)], context.seed);
+  const initialV = startingVoltages(device, context.seed, 0);
+  const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [initialV.slice()], gradient: [], caseOutputs: [] };
+  const criterionOf = (outputs: number[]) => (task.loss === "mse" ? Math.sqrt(meanSquaredError(outputs, task.targets)) : gateMargin(outputs, task.targets));
+  let optimiser = new ControlOptimiser(initialV, device.controlRangeV, settings);
+  const attempts: Result["attempts"] = [{ startIteration: 0, initialV }];
+  const maxIterations = budget.maxIterations ?? Infinity;
+  let stopped: StopReason = built.stop ?? "iterations";
+  let iteration = 0;
+  let solvedRun = 0;
+  let best = Infinity; // of the criterion as a cost: −margin, or the relative RMS error
+  let bestAt = 0;
+  const hge = settings.hgeEvery > 0 ? new HgeJacobian(device, task, context.seed) : undefined;
+  /** pat-hge: per case, the measured HGE Jacobian minus the twin's at the last refresh. */
+  let corrections: number[][] = cases.map(() => new Array(device.controlCount).fill(0));
+  let jacobianCosines = 0; // summed over refreshes: mean cosine of the twin's rows against HGE's
+  let refreshedAt = -Infinity; // the update of the last HGE refresh (every start begins with one)
+  let outputs: number[] = [];
+  let forwardSquaredError = 0;
+  try {
+    while (built.twin) {
+      const refresh = hge !== undefined && iteration - refreshedAt >= settings.hgeEvery;
+      const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(cases.length);
+      if (stop) {
+        stopped = stop;
+        break;
+      }
+      const controls = optimiser.values();
+      const voltages = cases.map((inputs) => [...controls, ...inputs]);
+      outputs = voltages.map((v) => session.instrument.measure(v));
+      if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
+      if (refresh) {
+        const measured = hge.rows(controls, budget.deviceSeconds - session.deviceSeconds);
+        session.otherSeconds = hge.seconds;
+        if (!measured) {
+          stopped = "budget";
+          break;
+        }
+        refreshedAt = iteration;
+        const twinRows = built.twin.weightedGradients(voltages, voltages.map(() => 1));
+        corrections = measured.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
+        measured.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
+      }
+      const outputGradient = lossGradient(loss, outputs, task.targets);
+      const rows = built.twin.weightedGradients(voltages, outputGradient);
+      const gradient = controls.map((_, k) => rows.reduce((sum, row, p) => sum + row[k] + outputGradient[p] * corrections[p][k], 0));
+      optimiser.step(gradient);
+      iteration++;
+      const lossValue = loss(outputs, task.targets);
+      const criterion = criterionOf(outputs);
+      const solvedNow = task.solved(outputs);
+      solvedRun = solvedNow ? solvedRun + 1 : 0;
+      history.deviceSeconds.push(session.deviceSeconds);
+      history.loss.push(lossValue);
+      history.criterion.push(criterion);
+      history.weights.push(optimiser.values());
+      history.gradient!.push(gradient);
+      history.caseOutputs!.push(outputs);
+      context.progress?.(progressOf(iteration, session, lossValue, criterion, criterionName(task), solvedNow, attempts.length));
+      if (settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs) {
+        stopped = "solved";
+        break;
+      }
+      const cost = task.loss === "mse" ? Math.log(criterion) : -criterion;
+      if (cost < best - PROGRESS) {
+        best = cost;
+        bestAt = iteration;
+      }
+      if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
+        // Stuck: the next seeded start, with a fresh optimiser state.
+        const startV = startingVoltages(device, context.seed, attempts.length);
+        optimiser.dispose();
+        optimiser = new ControlOptimiser(startV, device.controlRangeV, settings);
+        attempts.push({ startIteration: iteration, initialV: startV });
+        history.weights[history.weights.length - 1] = startV.slice();
+        best = Infinity;
+        bestAt = iteration;
+        solvedRun = 0;
+        corrections = corrections.map((row) => row.fill(0));
+        refreshedAt = -Infinity;
+      }
+      await session.breathe();
+    }
+  } finally {
+    optimiser.dispose();
+    if (!hooks.twin && built.twin instanceof MlpTwin) built.twin.dispose();
+  }
+  const finalWeights = history.weights.at(-1)!;
+  return {
+    ...baseResult(device, task, context, session, settings, built.twin),
+    solved: stopped === "solved",
+    stopped,
+    iterations: iteration,
+    lossName: task.loss,
+    criterionName: criterionName(task),
+    criterion: history.criterion.at(-1) ?? Number.NaN,
+    criterionTarget: task.criterionTarget,
+    history,
+    finalWeights,
+    controlRangeV: device.controlRangeV.map(([low, high]): [number, number] => [low, high]),
+    caseOutputs: outputs,
+    targets: task.targets.slice(),
+    caseInputsV: cases.map((c) => c.slice()),
+    attempts,
+    counters: {
+      measurements: session.instrument.measurements,
+      trainingMeasurements: iteration * cases.length,
+      ...(hge ? { hgeEpochs: hge.epochs, hgeDeviceSeconds: hge.seconds, twinJacobianCosine: jacobianCosines / Math.max(1, hge.epochs) } : {}),
+      ...built.counters,
+      ...(built.twin instanceof MlpTwin && iteration > 0 ? { twinForwardRmsError: Math.sqrt(forwardSquaredError / (iteration * cases.length)) } : {}),
+    },
+  };
+}
+
+function progressOf(iteration: number, session: Session, loss: number, criterion: number, criterionName: Progress["criterionName"], solved: boolean, attempt = 1): Progress {
+  return { iteration, deviceSeconds: session.deviceSeconds, budget: session.budget, loss, criterion, criterionName, solved, attempt };
+}
+
+/** The device with as many data inputs as the data set has features (the DNPU's electrodes
+ *  are assignable), or a readable refusal. */
+function deviceFor(device: Device, task: DatasetTask): Device {
+  if (device.inputCount === task.featureCount) return device;
+  if (device.withInputCount && device.electrodeCount > task.featureCount) return device.withInputCount(task.featureCount);
+  throw new TrainConfigError("device", `pat trains ${task.name} through ${task.featureCount} data inputs; ${device.name} has ${device.inputCount} and cannot reassign its electrodes`);
+}
+
+/**
+ * A data set: the physical layer is the device under K control settings θ_1..θ_K, so each
+ * sample x gives K measured features y_k = f_p(x, θ_k); the digital layer is a softmax
+ * readout (K → classes) trained with cross-entropy. Per epoch: measure the training features,
+ * fit the readout on them (digital only), measure the held-out features (the criterion), then
+ * step every θ_k along −Σ_n (∂f_m/∂θ)(x_n, θ_k) ∂L/∂y_nk through the twin.
+ */
+async function trainDataset(original: Device, task: DatasetTask, budget: Budget, context: RunContext, settings: PatSettings, hooks: PatHooks): Promise<Result> {
+  const device = deviceFor(original, task);
+  const session = new Session(device, budget, context, settings, hooks);
+  const toVolts = (features: number[]) => features.map((level, i) => levelToVolts(level, device.inputRangeV[i]));
+  const trainInputs = task.train.features.map(toVolts);
+  const testInputs = task.test.features.map(toVolts);
+  const built = await buildTwin(session, device, settings, hooks, (rng) => trainInputs[Math.floor(rng.uniform() * trainInputs.length)], context.seed);
+  const settingsCount = settings.featureSettings;
+  const controls = device.controlCount;
+  const classes = task.classNames.length;
+  const initialV = Array.from({ length: settingsCount }, (_, k) => startingVoltages(device, context.seed, k)).flat();
+  const ranges = Array.from({ length: settingsCount }, () => device.controlRangeV).flat();
+  const optimiser = new ControlOptimiser(initialV, ranges, settings);
+  const readoutWeights = tf.variable(tf.zeros([settingsCount, classes]));
+  const readoutBias = tf.variable(tf.zeros([classes]));
+  const readoutOptimiser = tf.train.adam(settings.readoutLearningRate);
+  const trainLabels = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(task.train.labels, "int32"), classes), "float32"));
+  const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [initialV.slice()], gradient: [] };
+  const maxIterations = budget.maxIterations ?? Infinity;
+  let stopped: StopReason = built.stop ?? "iterations";
+  let iteration = 0;
+  let solvedRun = 0;
+  let accuracy = Number.NaN;
+  let featureCentre = 0;
+  let featureScale = 1;
+  /** K features for every input row at the current settings: device time. */
+  const measureFeatures = async (inputs: number[][], theta: number[]) => {
+    const rows: number[][] = [];
+    for (const x of inputs) {
+      rows.push(Array.from({ length: settingsCount }, (_, k) => session.instrument.measure([...theta.slice(k * controls, (k + 1) * controls), ...x])));
+      await session.breathe();
+    }
+    return rows;
+  };
+  const logits = (features: tf.Tensor2D) => tf.add(tf.matMul(tf.div(tf.sub(features, featureCentre), featureScale), readoutWeights), readoutBias) as tf.Tensor2D;
+  const crossEntropy = (features: tf.Tensor2D) => tf.neg(tf.mean(tf.sum(tf.mul(trainLabels, tf.logSoftmax(logits(features))), 1))) as tf.Scalar;
+  try {
+    while (built.twin) {
+      const stop = iteration >= maxIterations ? "iterations" : session.stopBefore((trainInputs.length + testInputs.length) * settingsCount);
+      if (stop) {
+        stopped = stop;
+        break;
+      }
+      const theta = optimiser.values();
+      const trainFeatures = await measureFeatures(trainInputs, theta);
+      if (iteration === 0) {
+        // Fixed digital standardisation from the first measured features (one centre, one scale).
+        const all = trainFeatures.flat();
+        featureCentre = all.reduce((a, b) => a + b, 0) / all.length;
+        featureScale = Math.sqrt(all.reduce((sum, y) => sum + (y - featureCentre) ** 2, 0) / all.length) || 1;
+      }
+      const features = tf.tensor2d(trainFeatures);
+      for (let s = 0; s < settings.readoutSteps; s++) readoutOptimiser.minimize(() => crossEntropy(features));
+      const [lossValue, featureGradient] = tf.tidy(() => {
+        const { value, grad } = tf.valueAndGrad((y: tf.Tensor) => crossEntropy(y as tf.Tensor2D))(features);
+        return [value.dataSync()[0], grad.arraySync() as number[][]] as const;
+      });
+      features.dispose();
+      const testFeatures = await measureFeatures(testInputs, theta);
+      const predicted = tf.tidy(() => Array.from(tf.argMax(logits(tf.tensor2d(testFeatures)), 1).dataSync()));
+      accuracy = predicted.filter((label, n) => label === task.test.labels[n]).length / predicted.length;
+      // The physical step: θ_k ← θ_k − lr · Σ_n (∂f_m/∂θ)(x_n, θ_k) ∂L/∂y_nk.
+      const gradient: number[] = [];
+      for (let k = 0; k < settingsCount; k++) {
+        const thetaK = theta.slice(k * controls, (k + 1) * controls);
+        const rows = built.twin.weightedGradients(trainInputs.map((x) => [...thetaK, ...x]), featureGradient.map((row) => row[k]));
+        for (let c = 0; c < controls; c++) gradient.push(rows.reduce((sum, row) => sum + row[c], 0));
+      }
+      iteration++;
+      const solvedNow = accuracy >= task.solvedAccuracy;
+      solvedRun = solvedNow ? solvedRun + 1 : 0;
+      const done = settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs;
+      if (!done) optimiser.step(gradient); // a solved model is kept as measured
+      history.deviceSeconds.push(session.deviceSeconds);
+      history.loss.push(lossValue);
+      history.criterion.push(accuracy);
+      history.weights.push(optimiser.values());
+      history.gradient!.push(gradient);
+      context.progress?.(progressOf(iteration, session, lossValue, accuracy, "accuracy", solvedNow));
+      if (done) {
+        stopped = "solved";
+        break;
+      }
+    }
+    const readout = { weights: readoutWeights.arraySync() as number[][], bias: Array.from(readoutBias.dataSync()), featureCentre, featureScale };
+    return {
+      ...baseResult(device, task, context, session, settings, built.twin),
+      settings: { ...baseResult(device, task, context, session, settings, built.twin).settings, readout },
+      solved: stopped === "solved",
+      stopped,
+      iterations: iteration,
+      lossName: "cross-entropy",
+      criterionName: "accuracy",
+      criterion: accuracy,
+      criterionTarget: task.solvedAccuracy,
+      history,
+      finalWeights: history.weights.at(-1)!,
+      controlRangeV: ranges.map(([low, high]): [number, number] => [low, high]),
+      caseOutputs: [],
+      targets: [],
+      caseInputsV: [],
+      attempts: [{ startIteration: 0, initialV }],
+      counters: { measurements: session.instrument.measurements, trainingMeasurements: iteration * (trainInputs.length + testInputs.length) * settingsCount, ...built.counters },
+    };
+  } finally {
+    optimiser.dispose();
+    readoutWeights.dispose();
+    readoutBias.dispose();
+    readoutOptimiser.dispose();
+    trainLabels.dispose();
+    if (!hooks.twin && built.twin instanceof MlpTwin) built.twin.dispose();
+  }
+}

@@ -1,0 +1,148 @@
+// Physics-aware training (host/methods/pat.ts, pat-training.ts): with the device itself as its twin it is
+// exact-gradient training; with its fitted MLP twin it trains iris through one physical
+// feature and XOR on the DNPU; it honours budget, abort and bad settings.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
+import { TrainConfigError } from "../host/errors.ts";
+import { cosine } from "../host/metrics.ts";
+import { refusal } from "../host/methods/index.ts";
+import { PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
+import { ControlOptimiser, PAT_DEFAULTS, trainPat } from "../host/methods/pat-training.ts";
+import type { Twin } from "../host/methods/twin.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { irisTask } from "../host/tasks/iris.ts";
+import { meanSquaredError, regressionTask } from "../host/tasks/regression.ts";
+
+const resistor = new ResistorNetwork();
+const regression = regressionTask({ inputRangeV: resistor.inputRangeV });
+
+/** The resistor network as its own twin: control derivatives by its adjoint, input
+ *  derivatives by central differences (pat uses only the controls'). */
+const exactTwin: Twin = {
+  description: "the device itself (adjoint gradient)",
+  weightedGradients: (voltages, weights) =>
+    voltages.map((v, r) => {
+      const controls = Array.from(resistor.outputGradient(Float64Array.from(v)));
+      const inputs = v.slice(resistor.controlCount).map((_, i) => {
+        const up = Float64Array.from(v);
+        const down = Float64Array.from(v);
+        up[resistor.controlCount + i] += 1e-6;
+        down[resistor.controlCount + i] -= 1e-6;
+        return (resistor.output(up) - resistor.output(down)) / 2e-6;
+      });
+      return [...controls, ...inputs].map((g) => weights[r] * g);
+    }),
+};
+
+/** The exact loss and ∂L/∂controls at controls `v` (noise-free outputs, adjoint Jacobian). */
+function exactLossAndGradient(v: number[]) {
+  const cases = regression.inputCases.map((inputs) => Float64Array.from([...v, ...inputs]));
+  const outputs = cases.map((c) => resistor.output(c));
+  const gradient = new Array(resistor.controlCount).fill(0);
+  cases.forEach((c, p) => {
+    const dLdy = (2 * (outputs[p] - regression.targets[p])) / outputs.length;
+    resistor.outputGradient(c).forEach((g, k) => (gradient[k] += dLdy * g));
+  });
+  return { loss: meanSquaredError(outputs, regression.targets), gradient };
+}
+
+const ITERATIONS = 60;
+const exactRun = () =>
+  trainPat(resistor, regression, { deviceSeconds: 1e9, maxIterations: ITERATIONS }, { seed: 3, options: { solvedEpochs: 0, patience: 0 } }, { twin: exactTwin });
+
+test("with the device as its twin, every pat step follows the exact gradient (cosine ≥ 0.99)", async () => {
+  const run = await exactRun();
+  assert.equal(run.iterations, ITERATIONS);
+  let worst = 1;
+  run.history.gradient!.forEach((step, i) => (worst = Math.min(worst, cosine(step, exactLossAndGradient(run.history.weights[i]).gradient))));
+  console.log(`exact twin on ${resistor.name}: worst step cosine ${worst.toFixed(5)} over ${ITERATIONS} steps`);
+  assert.ok(worst >= 0.99, `worst cosine ${worst}`);
+});
+
+test("with the device as its twin, pat's loss curve is exact-gradient Adam's within 2% (+1e-6 V²)", async () => {
+  const run = await exactRun();
+  // The reference: the same Adam from the same start, on exact outputs and exact gradients.
+  const optimiser = new ControlOptimiser(run.history.weights[0], resistor.controlRangeV, PAT_DEFAULTS);
+  const reference: number[] = [];
+  for (let i = 0; i < ITERATIONS; i++) {
+    const { loss, gradient } = exactLossAndGradient(optimiser.values());
+    reference.push(loss);
+    optimiser.step(gradient);
+  }
+  optimiser.dispose();
+  // Measurement noise (0.1 mV white, 16-bit ADC) moves each measured loss by < 1e-6 V² and each
+  // step's direction slightly, so the curves drift apart only slowly.
+  const gaps = run.history.loss.map((loss, i) => Math.abs(loss - reference[i]));
+  const relative = Math.max(...gaps.map((gap, i) => gap / reference[i]));
+  console.log(`loss ${reference[0].toExponential(3)} → ${reference.at(-1)!.toExponential(3)} V²; largest gap to exact descent ${Math.max(...gaps).toExponential(2)} V² (${(relative * 100).toFixed(3)}% of it)`);
+  assert.ok(reference.at(-1)! < reference[0] / 10, "the reference descent itself trains");
+  gaps.forEach((gap, i) => assert.ok(gap <= 0.02 * reference[i] + 1e-6, `step ${i}: gap ${gap} against ${reference[i]}`));
+});
+
+test("pat is deterministic for a seed", async () => {
+  const [a, b] = [await exactRun(), await exactRun()];
+  assert.deepEqual(a.history.loss, b.history.loss);
+});
+
+test("pat trains iris through one physical feature to ≥ 90% held-out accuracy (seed 1)", async () => {
+  const started = performance.now();
+  const run = await trainPat(DopantNetwork.default(), irisTask(), { deviceSeconds: 300 }, { seed: 1 });
+  console.log(`iris: accuracy ${run.history.criterion.map((a) => a.toFixed(3)).join(" ")}; ${run.deviceSeconds.toFixed(1)} device-s (sweep ${run.counters.sweepDeviceSeconds} s), ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
+  assert.ok(run.history.criterion[0] < 0.9, "the seeded starting setting alone does not solve it: the physical training does");
+  assert.equal(run.stopped, "solved");
+  assert.ok(run.criterion >= 0.9);
+  assert.equal(run.criterionName, "accuracy");
+  assert.equal(run.device, DopantNetwork.default().withInputCount(4).name);
+});
+
+test("pat trains XOR on the DNPU (seed 1) within 120 device-seconds", async () => {
+  const device = DopantNetwork.default();
+  const started = performance.now();
+  let updates = 0;
+  const run = await PAT_METHOD.train(device, gateTask("XOR", device.inputRangeV), { deviceSeconds: 120 }, { seed: 1, progress: () => updates++ });
+  console.log(`XOR: ${run.stopped} after ${run.iterations} updates, ${run.attempts.length} starts, ${run.deviceSeconds.toFixed(1)} device-s (sweep ${run.counters.sweepDeviceSeconds} s), margin ${run.criterion.toFixed(3)}, twin RMS error ${run.counters.twinForwardRmsError.toFixed(2)} nA, ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
+  assert.equal(run.stopped, "solved");
+  assert.ok(run.deviceSeconds <= 120);
+  assert.equal(updates, run.iterations);
+});
+
+// Gradient quality alone: one start each (no restarts), so a wrong Jacobian cannot be escaped by
+// starting elsewhere. With restarts (the default) pat also gets there on seed 1: see the report.
+test("HGE Jacobians rescue a crude twin: from one start with a 50-point twin, pat misses regression in 300 updates, pat-hge solves it", async () => {
+  const budget = { deviceSeconds: 1e9, maxIterations: 300 };
+  const context = { seed: 1, options: { sweepPoints: 50, patience: 0 } };
+  const plain = await PAT_METHOD.train(resistor, regression, budget, context);
+  const corrected = await PAT_HGE_METHOD.train(resistor, regression, budget, context);
+  console.log(`50-point twin: pat ${plain.stopped}, RMS error ${plain.criterion.toExponential(2)} V after ${plain.iterations} updates, ${plain.deviceSeconds.toFixed(1)} device-s; ` +
+    `pat-hge ${corrected.stopped} after ${corrected.iterations} updates (${corrected.counters.hgeEpochs} HGE epochs, twin/HGE Jacobian cosine ${corrected.counters.twinJacobianCosine.toFixed(2)}), RMS error ${corrected.criterion.toExponential(2)} V, ${corrected.deviceSeconds.toFixed(1)} device-s`);
+  assert.equal(plain.solved, false);
+  assert.equal(corrected.solved, true);
+  assert.equal(corrected.method, "pat-hge");
+});
+
+test("pat stops inside its device-time budget, even during the sweep", async () => {
+  const run = await trainPat(resistor, regression, { deviceSeconds: 5 }, { seed: 1 });
+  assert.equal(run.stopped, "budget");
+  assert.equal(run.iterations, 0);
+  assert.ok(run.deviceSeconds <= 5);
+});
+
+test("pat returns what it has when aborted", async () => {
+  const abort = new AbortController();
+  abort.abort();
+  const run = await trainPat(resistor, regression, { deviceSeconds: 100 }, { seed: 1, signal: abort.signal });
+  assert.equal(run.stopped, "interrupted");
+});
+
+test("pat runs on any device (needs nothing) and names a bad setting and its valid values", async () => {
+  assert.equal(refusal(PAT_METHOD, DopantNetwork.default(), gateTask("XOR", DopantNetwork.default().inputRangeV)), undefined);
+  assert.equal(refusal(PAT_METHOD, resistor, regression), undefined);
+  await assert.rejects(trainPat(resistor, regression, { deviceSeconds: 1 }, { seed: 1, options: { sweepPoints: 2.5 } }), (error: unknown) => {
+    assert.ok(error instanceof TrainConfigError);
+    assert.equal(error.message, "pat: sweepPoints must be a whole number ≥ 1, not 2.5");
+    return true;
+  });
+  await assert.rejects(trainPat(resistor, irisTask(), { deviceSeconds: 1 }, { seed: 1 }), /pat trains iris through 4 data inputs; resistor-network\(.*\) has 2 and cannot reassign its electrodes/);
+});
