@@ -4,6 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { AnalyticDevice } from '../host/devices/analytic.ts';
 import { DopantNetwork } from '../host/devices/dopant.ts';
 import { ResistorNetwork } from '../host/devices/resistor.ts';
@@ -46,6 +47,22 @@ test('dopant network: Kirchhoff current law holds at every site to 1e-9 relative
   for (let trial = 0; trial < 20; trial++) {
     const residual = device.currentLawResidual(randomVoltages(device, rng));
     assert.ok(residual < 1e-9, `residual ${residual}`);
+  }
+});
+
+test('dopant network: outputs equal the model\'s before the speed work (tests/dopant-reference.json, 328 vectors) within 1e-9 nA', () => {
+  // The fixture holds outputs of the model as it stood at commit 3d789ef (written by
+  // scripts/dopant-reference.ts), so any later rewrite of the solver is held to the same
+  // physics: 1e-9 nA is 5e7 times below the simulated measurement noise of 0.05 nA.
+  const reference = JSON.parse(readFileSync(new URL('./dopant-reference.json', import.meta.url), 'utf8')) as {
+    outputScaleNA: number;
+    cases: Array<{ voltagesV: number[]; outputNA: number }>;
+  };
+  const device = DopantNetwork.default();
+  assert.ok(Math.abs(device.outputScaleNA / reference.outputScaleNA - 1) < 1e-12, `output scale ${device.outputScaleNA}`);
+  for (const { voltagesV, outputNA } of reference.cases) {
+    const output = device.output(Float64Array.from(voltagesV));
+    assert.ok(Math.abs(output - outputNA) < 1e-9, `${voltagesV}: ${output} nA, reference ${outputNA} nA`);
   }
 });
 
