@@ -17,9 +17,12 @@
 //   analytic in the voltages.
 // - Kirchhoff: electrodes are clamped nodes, sites free; L_ff V_f = −L_fb V_b by Cholesky.
 //   Output = current from the network into the grounded output electrode, in nA.
+//
+// Evaluation cost (issue 12): the output is c·φ with L_ff φ = b, so with L_ff = L·Lᵀ it is
+// (L⁻¹c)·(L⁻¹b). Both forward substitutions ride along the factorisation as two extra rows
+// (see factorWithRightHandSides), and no back substitution is needed for the output.
 
 import type { Device } from './device.ts';
-import { choleskyFactor, choleskySolve } from './kirchhoff.ts';
 import { Rng } from '../noise.ts';
 
 export interface DopantParameters {
@@ -65,6 +68,8 @@ export const DEFAULT_DOPANT_PARAMETERS: DopantParameters = {
 const CONTROL_COUNT = 5;
 const INPUT_COUNT = 2;
 const ELECTRODES = 8; // 7 activation + 1 output
+const ACTIVATION = ELECTRODES - 1; // electrodes 0..6 carry voltages; 7 is the grounded output
+const OUTPUT = ELECTRODES - 1;
 const ARC_SAMPLES = 16;
 
 export class DopantNetwork implements Device {
@@ -80,17 +85,20 @@ export class DopantNetwork implements Device {
   readonly outputScaleNA: number;
 
   private readonly sites: number;
-  private readonly electrostaticWeight: Float64Array; // [site][activation electrode]
-  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a), [site][site]
-  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), [site][electrode 0..7]
+  // Fixed at construction (none depends on the voltages):
+  private readonly electrostaticWeight: Float64Array; // w_ie, [site][activation electrode]
+  private readonly leverOverKT: number; // site-energy shift per volt of potential, in kT
   private readonly baseEnergyKT: Float64Array; // ε0_i / kT
+  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a) for j < i, packed by rows: entry i(i−1)/2 + j
+  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), [site][electrode 0..7]
+  private readonly electrodeHoppingSum: Float64Array; // Σ over all 8 electrodes of exp(−2 r_ie / a), per site
   // Work buffers, reused by every call.
-  private readonly laplacian: Float64Array;
-  private readonly rightHandSide: Float64Array;
-  private readonly potentialV: Float64Array;
+  private readonly system: Float64Array; // (n + 2) × n, row-major; see factorWithRightHandSides
+  private readonly diagonal: Float64Array; // Laplacian diagonal while it is assembled
   private readonly boltzmann: Float64Array; // e^{−ε_i/kT}
   private readonly occupancy: Float64Array; // 1/(1+e^{ε_i/kT})
   private readonly electrodeFactor: Float64Array; // site–electrode conductance / hopping factor
+  private readonly potentialV: Float64Array; // site potentials, filled by solvePotentials only
 
   /** The default instance: 6 Boolean gates including XOR realisable (see tests/devices.test.ts). */
   static default(): DopantNetwork {
@@ -116,11 +124,13 @@ export class DopantNetwork implements Device {
       i++;
     }
     this.baseEnergyKT = Float64Array.from({ length: n }, () => (p.disorderEV * (rng.uniform() - 0.5)) / p.thermalEnergyEV);
+    this.leverOverKT = p.leverArmEVPerV / p.thermalEnergyEV;
 
     // Electrode arcs: slot s centred at angle 2πs/8, arc width coverage·2π/8.
     const arcWidthRad = (p.electrodeCoverage * 2 * Math.PI) / ELECTRODES;
-    this.electrostaticWeight = new Float64Array(n * (ELECTRODES - 1));
+    this.electrostaticWeight = new Float64Array(n * ACTIVATION);
     this.electrodeHopping = new Float64Array(n * ELECTRODES);
+    this.electrodeHoppingSum = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const x = this.siteXY[2 * i];
       const y = this.siteXY[2 * i + 1];
@@ -138,24 +148,28 @@ export class DopantNetwork implements Device {
           weight += ((radius * radius - r2) / d2) * (arcWidthRad / ARC_SAMPLES / (2 * Math.PI));
           nearest = Math.min(nearest, Math.sqrt(d2));
         }
-        if (e < ELECTRODES - 1) this.electrostaticWeight[i * (ELECTRODES - 1) + e] = weight;
+        if (e < ACTIVATION) this.electrostaticWeight[i * ACTIVATION + e] = weight;
         this.electrodeHopping[i * ELECTRODES + e] = Math.exp(-2 * nearest);
       }
+      // Output electrode first, then the activation electrodes: the order the sum was always taken in.
+      let sum = this.electrodeHopping[i * ELECTRODES + OUTPUT];
+      for (let e = 0; e < ACTIVATION; e++) sum += this.electrodeHopping[i * ELECTRODES + e];
+      this.electrodeHoppingSum[i] = sum;
     }
-    this.siteHopping = new Float64Array(n * n);
+    this.siteHopping = new Float64Array((n * (n - 1)) / 2);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
+      for (let j = 0; j < i; j++) {
         const r = Math.hypot(this.siteXY[2 * i] - this.siteXY[2 * j], this.siteXY[2 * i + 1] - this.siteXY[2 * j + 1]);
-        this.siteHopping[i * n + j] = i === j ? 0 : Math.exp(-2 * r);
+        this.siteHopping[(i * (i - 1)) / 2 + j] = Math.exp(-2 * r);
       }
     }
 
-    this.laplacian = new Float64Array(n * n);
-    this.rightHandSide = new Float64Array(n);
-    this.potentialV = new Float64Array(n);
+    this.system = new Float64Array((n + 2) * n);
+    this.diagonal = new Float64Array(n);
     this.boltzmann = new Float64Array(n);
     this.occupancy = new Float64Array(n);
     this.electrodeFactor = new Float64Array(n);
+    this.potentialV = new Float64Array(n);
 
     this.outputScaleNA = 1;
     if (p.outputScaleNA > 0) {
@@ -173,20 +187,21 @@ export class DopantNetwork implements Device {
     }
   }
 
-  /** Output current into the grounded output electrode, nA. */
+  /** Output current into the grounded output electrode, nA: (L⁻¹c)·(L⁻¹b), see the header. */
   output(voltages: Float64Array | Float32Array): number {
-    this.solve(voltages);
+    this.assembleAndFactor(voltages);
     const n = this.sites;
+    const system = this.system;
+    const drive = n * n; // row n: L⁻¹b
+    const collect = drive + n; // row n + 1: L⁻¹c
     let current = 0;
-    for (let i = 0; i < n; i++) {
-      current += this.electrodeConductance(i, ELECTRODES - 1) * this.potentialV[i];
-    }
+    for (let j = 0; j < n; j++) current += system[drive + j] * system[collect + j];
     return current * this.outputScaleNA;
   }
 
   /** Site potentials (V) for the given electrode voltages: a copy, for inspection. */
   sitePotentialsV(voltages: Float64Array | Float32Array): Float64Array {
-    this.solve(voltages);
+    this.solvePotentials(voltages);
     return this.potentialV.slice();
   }
 
@@ -195,9 +210,9 @@ export class DopantNetwork implements Device {
    * site's current scale Σ G·(|V_i| + |V_j|) over its branches. ≈1e-15 for a correct solve.
    */
   currentLawResidual(voltages: Float64Array | Float32Array): number {
-    this.solve(voltages);
+    this.solvePotentials(voltages);
     const n = this.sites;
-    const clampedV = Float64Array.from({ length: ELECTRODES }, (_, e) => (e < ELECTRODES - 1 ? voltages[e] : 0));
+    const clampedV = Float64Array.from({ length: ELECTRODES }, (_, e) => (e < ACTIVATION ? voltages[e] : 0));
     let worst = 0;
     for (let i = 0; i < n; i++) {
       let net = 0;
@@ -218,68 +233,200 @@ export class DopantNetwork implements Device {
     return worst;
   }
 
-  /** Site energies and then the free-node potentials, into this.potentialV. */
-  private solve(voltages: Float64Array | Float32Array): void {
+  /** The site potentials φ = L⁻ᵀ(L⁻¹b), into this.potentialV (inspection only; output needs no φ). */
+  private solvePotentials(voltages: Float64Array | Float32Array): void {
+    this.assembleAndFactor(voltages);
     const n = this.sites;
-    const activation = ELECTRODES - 1;
-    const leverOverKT = this.parameters.leverArmEVPerV / this.parameters.thermalEnergyEV;
-    for (let i = 0; i < n; i++) {
-      let potential = 0;
-      for (let e = 0; e < activation; e++) potential += this.electrostaticWeight[i * activation + e] * voltages[e];
-      const energyKT = Math.max(-300, Math.min(300, this.baseEnergyKT[i] - leverOverKT * potential));
-      const boltzmann = Math.exp(-energyKT);
-      this.boltzmann[i] = boltzmann;
-      this.occupancy[i] = boltzmann / (1 + boltzmann);
+    const l = this.system;
+    const x = this.potentialV;
+    for (let i = 0; i < n; i++) x[i] = l[n * n + i];
+    for (let i = n - 1; i >= 0; i--) {
+      let sum = x[i];
+      for (let k = i + 1; k < n; k++) sum -= l[k * n + i] * x[k];
+      x[i] = sum / l[i * n + i];
     }
-    const a = this.laplacian;
-    const b = this.rightHandSide;
-    const diagonal = this.potentialV; // scratch until the solve overwrites it
+  }
+
+  /**
+   * Site energies, conductances and the Kirchhoff system for these voltages, factorised in
+   * place: afterwards rows 0..n−1 of this.system hold the Cholesky factor L of the free-node
+   * Laplacian L_ff (lower triangle), row n holds L⁻¹b and row n + 1 holds L⁻¹c, where
+   * b_i = Σ_e G_ie V_e is the current the activation electrodes drive into site i when it sits
+   * at 0 V and c_i = G_i,output is site i's conductance to the output electrode.
+   */
+  private assembleAndFactor(voltages: Float64Array | Float32Array): void {
+    const n = this.sites;
+    const leverOverKT = this.leverOverKT;
+    const weight = this.electrostaticWeight;
+    const baseEnergyKT = this.baseEnergyKT;
+    const system = this.system;
+    const diagonal = this.diagonal;
     const occupancy = this.occupancy;
     const boltzmann = this.boltzmann;
+    const electrodeFactor = this.electrodeFactor;
     const siteHopping = this.siteHopping;
     const electrodeHopping = this.electrodeHopping;
+    const electrodeHoppingSum = this.electrodeHoppingSum;
+    const drive = n * n; // row n: b, then L⁻¹b
+    const collect = drive + n; // row n + 1: c, then L⁻¹c
+    const v0 = voltages[0];
+    const v1 = voltages[1];
+    const v2 = voltages[2];
+    const v3 = voltages[3];
+    const v4 = voltages[4];
+    const v5 = voltages[5];
+    const v6 = voltages[6];
     for (let i = 0; i < n; i++) {
+      const w = i * ACTIVATION;
+      // Same summation order as Σ_e w_ie V_e over e = 0..6.
+      const potential =
+        weight[w] * v0 + weight[w + 1] * v1 + weight[w + 2] * v2 + weight[w + 3] * v3 + weight[w + 4] * v4 + weight[w + 5] * v5 + weight[w + 6] * v6;
+      const energyKT = Math.max(-300, Math.min(300, baseEnergyKT[i] - leverOverKT * potential));
+      const boltzmannI = Math.exp(-energyKT);
+      const occupancyI = boltzmannI / (1 + boltzmannI);
+      boltzmann[i] = boltzmannI;
+      occupancy[i] = occupancyI;
       // Site–electrode conductance: a site pair with the electrode as a level at ε = 0.
-      const toElectrode = (occupancy[i] * 0.5) / (boltzmann[i] + 1);
-      this.electrodeFactor[i] = toElectrode;
-      const row = i * ELECTRODES;
-      let sum = electrodeHopping[row + activation];
-      let source = 0;
-      for (let e = 0; e < activation; e++) {
-        const hopping = electrodeHopping[row + e];
-        sum += hopping;
-        source += hopping * voltages[e];
-      }
-      diagonal[i] = sum * toElectrode;
-      b[i] = source * toElectrode;
+      const toElectrode = (occupancyI * 0.5) / (boltzmannI + 1);
+      electrodeFactor[i] = toElectrode;
+      const h = i * ELECTRODES;
+      const source =
+        electrodeHopping[h] * v0 +
+        electrodeHopping[h + 1] * v1 +
+        electrodeHopping[h + 2] * v2 +
+        electrodeHopping[h + 3] * v3 +
+        electrodeHopping[h + 4] * v4 +
+        electrodeHopping[h + 5] * v5 +
+        electrodeHopping[h + 6] * v6;
+      diagonal[i] = electrodeHoppingSum[i] * toElectrode;
+      system[drive + i] = source * toElectrode;
+      system[collect + i] = electrodeHopping[h + OUTPUT] * toElectrode;
     }
-    for (let i = 0; i < n; i++) {
+    for (let i = 1; i < n; i++) {
       const row = i * n;
+      const packed = (i * (i - 1)) >> 1;
       const occupancyI = occupancy[i];
       const boltzmannI = boltzmann[i];
       let sum = 0;
       for (let j = 0; j < i; j++) {
-        const g = (siteHopping[row + j] * occupancyI * occupancy[j]) / (boltzmannI + boltzmann[j]); // = siteConductance(i, j)
-        a[row + j] = -g;
+        const g = (siteHopping[packed + j] * occupancyI * occupancy[j]) / (boltzmannI + boltzmann[j]); // = siteConductance(i, j)
+        system[row + j] = -g;
         sum += g;
         diagonal[j] += g;
       }
       diagonal[i] += sum;
     }
-    for (let i = 0; i < n; i++) a[i * n + i] = diagonal[i];
-    choleskyFactor(a, n); // reads and writes the lower triangle only
-    choleskySolve(a, n, b, this.potentialV);
+    for (let i = 0; i < n; i++) system[i * n + i] = diagonal[i];
+    factorWithRightHandSides(system, n);
   }
 
   /** Dimensionless site–site conductance (soft-min Miller–Abrahams form above). */
   private siteConductance(i: number, j: number): number {
-    return (
-      (this.siteHopping[i * this.sites + j] * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j])
-    );
+    const packed = i > j ? (i * (i - 1)) / 2 + j : (j * (j - 1)) / 2 + i;
+    return (this.siteHopping[packed] * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j]);
   }
 
-  /** Site–electrode conductance, from the factor solve() stored. */
+  /** Site–electrode conductance, from the factor assembleAndFactor() stored. */
   private electrodeConductance(i: number, e: number): number {
     return this.electrodeHopping[i * ELECTRODES + e] * this.electrodeFactor[i];
+  }
+}
+
+/**
+ * Cholesky–Crout on an (n + 2) × n row-major array: rows 0..n−1 hold a symmetric positive
+ * definite A (lower triangle read), rows n and n + 1 two right-hand sides. Afterwards the
+ * lower triangle of rows 0..n−1 holds L with A = L·Lᵀ and rows n, n + 1 hold L⁻¹ of the
+ * right-hand sides: the factorisation formula applied to an extra row is exactly forward
+ * substitution. Every entry is computed with the same arithmetic in the same order as
+ * kirchhoff.ts choleskyFactor followed by the forward half of choleskySolve (so L is bitwise
+ * the same); only the loop nesting differs: columns are finished two at a time (j, j + 1) for
+ * four rows at a time, so each loaded entry feeds two or four products (≈ 2× faster in V8).
+ */
+function factorWithRightHandSides(a: Float64Array, n: number): void {
+  const rows = n + 2;
+  let j = 0;
+  for (; j + 1 < n; j += 2) {
+    // The 2 × 2 diagonal block of columns j, j + 1.
+    const rowJ = j * n;
+    const rowJ1 = rowJ + n;
+    let diagonal0 = a[rowJ + j];
+    let offDiagonal = a[rowJ1 + j];
+    let diagonal1 = a[rowJ1 + j + 1];
+    for (let k = 0; k < j; k++) {
+      const l0 = a[rowJ + k];
+      const l1 = a[rowJ1 + k];
+      diagonal0 -= l0 * l0;
+      offDiagonal -= l1 * l0;
+      diagonal1 -= l1 * l1;
+    }
+    if (!(diagonal0 > 0)) throw new Error(`DopantNetwork: Laplacian not positive definite at row ${j}`);
+    const pivot0 = Math.sqrt(diagonal0);
+    const inversePivot0 = 1 / pivot0;
+    const l10 = offDiagonal * inversePivot0; // L[j + 1][j]
+    diagonal1 -= l10 * l10;
+    if (!(diagonal1 > 0)) throw new Error(`DopantNetwork: Laplacian not positive definite at row ${j + 1}`);
+    const pivot1 = Math.sqrt(diagonal1);
+    const inversePivot1 = 1 / pivot1;
+    a[rowJ + j] = pivot0;
+    a[rowJ1 + j] = l10;
+    a[rowJ1 + j + 1] = pivot1;
+    // Rows below the block, four at a time: L[i][j] and L[i][j + 1].
+    let i = j + 2;
+    for (; i + 3 < rows; i += 4) {
+      const r0 = i * n;
+      const r1 = r0 + n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      let s00 = a[r0 + j], s01 = a[r0 + j + 1];
+      let s10 = a[r1 + j], s11 = a[r1 + j + 1];
+      let s20 = a[r2 + j], s21 = a[r2 + j + 1];
+      let s30 = a[r3 + j], s31 = a[r3 + j + 1];
+      for (let k = 0; k < j; k++) {
+        const l0 = a[rowJ + k];
+        const l1 = a[rowJ1 + k];
+        const u0 = a[r0 + k], u1 = a[r1 + k], u2 = a[r2 + k], u3 = a[r3 + k];
+        s00 -= u0 * l0; s01 -= u0 * l1;
+        s10 -= u1 * l0; s11 -= u1 * l1;
+        s20 -= u2 * l0; s21 -= u2 * l1;
+        s30 -= u3 * l0; s31 -= u3 * l1;
+      }
+      const m0 = s00 * inversePivot0, m1 = s10 * inversePivot0, m2 = s20 * inversePivot0, m3 = s30 * inversePivot0;
+      a[r0 + j] = m0;
+      a[r1 + j] = m1;
+      a[r2 + j] = m2;
+      a[r3 + j] = m3;
+      a[r0 + j + 1] = (s01 - m0 * l10) * inversePivot1;
+      a[r1 + j + 1] = (s11 - m1 * l10) * inversePivot1;
+      a[r2 + j + 1] = (s21 - m2 * l10) * inversePivot1;
+      a[r3 + j + 1] = (s31 - m3 * l10) * inversePivot1;
+    }
+    for (; i < rows; i++) {
+      const r0 = i * n;
+      let s00 = a[r0 + j], s01 = a[r0 + j + 1];
+      for (let k = 0; k < j; k++) {
+        const u0 = a[r0 + k];
+        s00 -= u0 * a[rowJ + k];
+        s01 -= u0 * a[rowJ1 + k];
+      }
+      const m0 = s00 * inversePivot0;
+      a[r0 + j] = m0;
+      a[r0 + j + 1] = (s01 - m0 * l10) * inversePivot1;
+    }
+  }
+  for (; j < n; j++) {
+    // The last column when n is odd.
+    const rowJ = j * n;
+    let diagonal = a[rowJ + j];
+    for (let k = 0; k < j; k++) diagonal -= a[rowJ + k] * a[rowJ + k];
+    if (!(diagonal > 0)) throw new Error(`DopantNetwork: Laplacian not positive definite at row ${j}`);
+    const pivot = Math.sqrt(diagonal);
+    const inversePivot = 1 / pivot;
+    a[rowJ + j] = pivot;
+    for (let i = j + 1; i < rows; i++) {
+      const r0 = i * n;
+      let sum = a[r0 + j];
+      for (let k = 0; k < j; k++) sum -= a[r0 + k] * a[rowJ + k];
+      a[r0 + j] = sum * inversePivot;
+    }
   }
 }
