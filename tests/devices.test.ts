@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { AnalyticDevice } from '../host/devices/analytic.ts';
 import { DopantNetwork } from '../host/devices/dopant.ts';
+import { DOPANT_KERNEL_BASE64 } from '../host/devices/dopant-kernel.ts';
+import { assembleDopantKernel } from '../scripts/dopant-kernel.ts';
 import { ResistorNetwork } from '../host/devices/resistor.ts';
 import { controlMidpointsV, type Device } from '../host/devices/device.ts';
 import { Rng } from '../host/noise.ts';
@@ -64,6 +66,10 @@ test('dopant network: outputs equal the model\'s before the speed work (tests/do
     const output = device.output(Float64Array.from(voltagesV));
     assert.ok(Math.abs(output - outputNA) < 1e-9, `${voltagesV}: ${output} nA, reference ${outputNA} nA`);
   }
+});
+
+test('dopant network: the kernel bytes embedded in dopant-kernel.ts are dopant-kernel.wat assembled (scripts/dopant-kernel.ts)', () => {
+  assert.equal(DOPANT_KERNEL_BASE64, assembleDopantKernel(), 'run npx tsx scripts/dopant-kernel.ts after editing the .wat');
 });
 
 test('dopant network: every site potential lies between the lowest and highest electrode voltage, output at 0 V included (maximum principle)', () => {

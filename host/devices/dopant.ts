@@ -19,10 +19,13 @@
 //   Output = current from the network into the grounded output electrode, in nA.
 //
 // Evaluation cost (issue 12): the output is c·φ with L_ff φ = b, so with L_ff = L·Lᵀ it is
-// (L⁻¹c)·(L⁻¹b). Both forward substitutions ride along the factorisation as two extra rows
-// (see factorWithRightHandSides), and no back substitution is needed for the output.
+// (L⁻¹c)·(L⁻¹b). Both forward substitutions ride along the factorisation as two extra rows,
+// and no back substitution is needed for the output. The site–site conductances, the
+// factorisation and that dot product run in dopant-kernel.wat (WebAssembly SIMD); the site
+// energies and their exponentials stay here.
 
 import type { Device } from './device.ts';
+import { instantiateDopantKernel, type DopantKernel } from './dopant-kernel.ts';
 import { Rng } from '../noise.ts';
 
 export interface DopantParameters {
@@ -89,14 +92,20 @@ export class DopantNetwork implements Device {
   private readonly electrostaticWeight: Float64Array; // w_ie, [site][activation electrode]
   private readonly leverOverKT: number; // site-energy shift per volt of potential, in kT
   private readonly baseEnergyKT: Float64Array; // ε0_i / kT
-  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a) for j < i, packed by rows: entry i(i−1)/2 + j
   private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), [site][electrode 0..7]
   private readonly electrodeHoppingSum: Float64Array; // Σ over all 8 electrodes of exp(−2 r_ie / a), per site
-  // Work buffers, reused by every call.
-  private readonly system: Float64Array; // (n + 2) × n, row-major; see factorWithRightHandSides
-  private readonly diagonal: Float64Array; // Laplacian diagonal while it is assembled
-  private readonly boltzmann: Float64Array; // e^{−ε_i/kT}
+  // The kernel (dopant-kernel.wat) and views of its memory, in its layout:
+  private readonly kernel: DopantKernel;
+  private readonly system: Float64Array; // (n + 2) × n: Laplacian, then b, c; L, L⁻¹b, L⁻¹c after evaluate
+  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a), [site][site], lower triangle (j < i); fixed
   private readonly occupancy: Float64Array; // 1/(1+e^{ε_i/kT})
+  private readonly boltzmann: Float64Array; // e^{−ε_i/kT}
+  private readonly diagonal: Float64Array; // Σ_e site–electrode conductance in; Laplacian diagonal out
+  private readonly siteHoppingAddress: number; // byte addresses of the views above, for evaluate
+  private readonly occupancyAddress: number;
+  private readonly boltzmannAddress: number;
+  private readonly diagonalAddress: number;
+  // Work buffers, reused by every call.
   private readonly electrodeFactor: Float64Array; // site–electrode conductance / hopping factor
   private readonly potentialV: Float64Array; // site potentials, filled by solvePotentials only
 
@@ -156,18 +165,24 @@ export class DopantNetwork implements Device {
       for (let e = 0; e < ACTIVATION; e++) sum += this.electrodeHopping[i * ELECTRODES + e];
       this.electrodeHoppingSum[i] = sum;
     }
-    this.siteHopping = new Float64Array((n * (n - 1)) / 2);
+    const f64 = Float64Array.BYTES_PER_ELEMENT;
+    this.siteHoppingAddress = (n + 2) * n * f64;
+    this.occupancyAddress = this.siteHoppingAddress + n * n * f64;
+    this.boltzmannAddress = this.occupancyAddress + n * f64;
+    this.diagonalAddress = this.boltzmannAddress + n * f64;
+    this.kernel = instantiateDopantKernel(this.diagonalAddress + n * f64);
+    const memory = this.kernel.memory.buffer;
+    this.system = new Float64Array(memory, 0, (n + 2) * n);
+    this.siteHopping = new Float64Array(memory, this.siteHoppingAddress, n * n);
+    this.occupancy = new Float64Array(memory, this.occupancyAddress, n);
+    this.boltzmann = new Float64Array(memory, this.boltzmannAddress, n);
+    this.diagonal = new Float64Array(memory, this.diagonalAddress, n);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < i; j++) {
         const r = Math.hypot(this.siteXY[2 * i] - this.siteXY[2 * j], this.siteXY[2 * i + 1] - this.siteXY[2 * j + 1]);
-        this.siteHopping[(i * (i - 1)) / 2 + j] = Math.exp(-2 * r);
+        this.siteHopping[i * n + j] = Math.exp(-2 * r);
       }
     }
-
-    this.system = new Float64Array((n + 2) * n);
-    this.diagonal = new Float64Array(n);
-    this.boltzmann = new Float64Array(n);
-    this.occupancy = new Float64Array(n);
     this.electrodeFactor = new Float64Array(n);
     this.potentialV = new Float64Array(n);
 
@@ -189,14 +204,7 @@ export class DopantNetwork implements Device {
 
   /** Output current into the grounded output electrode, nA: (L⁻¹c)·(L⁻¹b), see the header. */
   output(voltages: Float64Array | Float32Array): number {
-    this.assembleAndFactor(voltages);
-    const n = this.sites;
-    const system = this.system;
-    const drive = n * n; // row n: L⁻¹b
-    const collect = drive + n; // row n + 1: L⁻¹c
-    let current = 0;
-    for (let j = 0; j < n; j++) current += system[drive + j] * system[collect + j];
-    return current * this.outputScaleNA;
+    return this.evaluate(voltages) * this.outputScaleNA;
   }
 
   /** Site potentials (V) for the given electrode voltages: a copy, for inspection. */
@@ -235,7 +243,7 @@ export class DopantNetwork implements Device {
 
   /** The site potentials φ = L⁻ᵀ(L⁻¹b), into this.potentialV (inspection only; output needs no φ). */
   private solvePotentials(voltages: Float64Array | Float32Array): void {
-    this.assembleAndFactor(voltages);
+    this.evaluate(voltages);
     const n = this.sites;
     const l = this.system;
     const x = this.potentialV;
@@ -248,13 +256,15 @@ export class DopantNetwork implements Device {
   }
 
   /**
-   * Site energies, conductances and the Kirchhoff system for these voltages, factorised in
-   * place: afterwards rows 0..n−1 of this.system hold the Cholesky factor L of the free-node
-   * Laplacian L_ff (lower triangle), row n holds L⁻¹b and row n + 1 holds L⁻¹c, where
-   * b_i = Σ_e G_ie V_e is the current the activation electrodes drive into site i when it sits
-   * at 0 V and c_i = G_i,output is site i's conductance to the output electrode.
+   * Site energies, conductances and the Kirchhoff system for these voltages, factorised: the
+   * dimensionless output current (L⁻¹c)·(L⁻¹b). Afterwards rows 0..n−1 of this.system hold
+   * the Cholesky factor L of the free-node Laplacian L_ff (lower triangle), row n holds L⁻¹b
+   * and row n + 1 holds L⁻¹c, where b_i = Σ_e G_ie V_e is the current the activation
+   * electrodes drive into site i when it sits at 0 V and c_i = G_i,output is site i's
+   * conductance to the output electrode. This part computes the per-site quantities; the
+   * kernel the site–site conductances, the factorisation and the dot product.
    */
-  private assembleAndFactor(voltages: Float64Array | Float32Array): void {
+  private evaluate(voltages: Float64Array | Float32Array): number {
     const n = this.sites;
     const leverOverKT = this.leverOverKT;
     const weight = this.electrostaticWeight;
@@ -264,11 +274,10 @@ export class DopantNetwork implements Device {
     const occupancy = this.occupancy;
     const boltzmann = this.boltzmann;
     const electrodeFactor = this.electrodeFactor;
-    const siteHopping = this.siteHopping;
     const electrodeHopping = this.electrodeHopping;
     const electrodeHoppingSum = this.electrodeHoppingSum;
-    const drive = n * n; // row n: b, then L⁻¹b
-    const collect = drive + n; // row n + 1: c, then L⁻¹c
+    const drive = n * n; // row n: b
+    const collect = drive + n; // row n + 1: c
     const v0 = voltages[0];
     const v1 = voltages[1];
     const v2 = voltages[2];
@@ -302,131 +311,19 @@ export class DopantNetwork implements Device {
       system[drive + i] = source * toElectrode;
       system[collect + i] = electrodeHopping[h + OUTPUT] * toElectrode;
     }
-    for (let i = 1; i < n; i++) {
-      const row = i * n;
-      const packed = (i * (i - 1)) >> 1;
-      const occupancyI = occupancy[i];
-      const boltzmannI = boltzmann[i];
-      let sum = 0;
-      for (let j = 0; j < i; j++) {
-        const g = (siteHopping[packed + j] * occupancyI * occupancy[j]) / (boltzmannI + boltzmann[j]); // = siteConductance(i, j)
-        system[row + j] = -g;
-        sum += g;
-        diagonal[j] += g;
-      }
-      diagonal[i] += sum;
-    }
-    for (let i = 0; i < n; i++) system[i * n + i] = diagonal[i];
-    factorWithRightHandSides(system, n);
+    const current = this.kernel.evaluate(n, this.siteHoppingAddress, this.occupancyAddress, this.boltzmannAddress, this.diagonalAddress);
+    if (Number.isNaN(current)) throw new Error('DopantNetwork: Laplacian not positive definite (non-finite voltages?)');
+    return current;
   }
 
   /** Dimensionless site–site conductance (soft-min Miller–Abrahams form above). */
   private siteConductance(i: number, j: number): number {
-    const packed = i > j ? (i * (i - 1)) / 2 + j : (j * (j - 1)) / 2 + i;
-    return (this.siteHopping[packed] * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j]);
+    const hopping = i > j ? this.siteHopping[i * this.sites + j] : this.siteHopping[j * this.sites + i];
+    return (hopping * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j]);
   }
 
-  /** Site–electrode conductance, from the factor assembleAndFactor() stored. */
+  /** Site–electrode conductance, from the factor evaluate() stored. */
   private electrodeConductance(i: number, e: number): number {
     return this.electrodeHopping[i * ELECTRODES + e] * this.electrodeFactor[i];
-  }
-}
-
-/**
- * Cholesky–Crout on an (n + 2) × n row-major array: rows 0..n−1 hold a symmetric positive
- * definite A (lower triangle read), rows n and n + 1 two right-hand sides. Afterwards the
- * lower triangle of rows 0..n−1 holds L with A = L·Lᵀ and rows n, n + 1 hold L⁻¹ of the
- * right-hand sides: the factorisation formula applied to an extra row is exactly forward
- * substitution. Every entry is computed with the same arithmetic in the same order as
- * kirchhoff.ts choleskyFactor followed by the forward half of choleskySolve (so L is bitwise
- * the same); only the loop nesting differs: columns are finished two at a time (j, j + 1) for
- * four rows at a time, so each loaded entry feeds two or four products (≈ 2× faster in V8).
- */
-function factorWithRightHandSides(a: Float64Array, n: number): void {
-  const rows = n + 2;
-  let j = 0;
-  for (; j + 1 < n; j += 2) {
-    // The 2 × 2 diagonal block of columns j, j + 1.
-    const rowJ = j * n;
-    const rowJ1 = rowJ + n;
-    let diagonal0 = a[rowJ + j];
-    let offDiagonal = a[rowJ1 + j];
-    let diagonal1 = a[rowJ1 + j + 1];
-    for (let k = 0; k < j; k++) {
-      const l0 = a[rowJ + k];
-      const l1 = a[rowJ1 + k];
-      diagonal0 -= l0 * l0;
-      offDiagonal -= l1 * l0;
-      diagonal1 -= l1 * l1;
-    }
-    if (!(diagonal0 > 0)) throw new Error(`DopantNetwork: Laplacian not positive definite at row ${j}`);
-    const pivot0 = Math.sqrt(diagonal0);
-    const inversePivot0 = 1 / pivot0;
-    const l10 = offDiagonal * inversePivot0; // L[j + 1][j]
-    diagonal1 -= l10 * l10;
-    if (!(diagonal1 > 0)) throw new Error(`DopantNetwork: Laplacian not positive definite at row ${j + 1}`);
-    const pivot1 = Math.sqrt(diagonal1);
-    const inversePivot1 = 1 / pivot1;
-    a[rowJ + j] = pivot0;
-    a[rowJ1 + j] = l10;
-    a[rowJ1 + j + 1] = pivot1;
-    // Rows below the block, four at a time: L[i][j] and L[i][j + 1].
-    let i = j + 2;
-    for (; i + 3 < rows; i += 4) {
-      const r0 = i * n;
-      const r1 = r0 + n;
-      const r2 = r1 + n;
-      const r3 = r2 + n;
-      let s00 = a[r0 + j], s01 = a[r0 + j + 1];
-      let s10 = a[r1 + j], s11 = a[r1 + j + 1];
-      let s20 = a[r2 + j], s21 = a[r2 + j + 1];
-      let s30 = a[r3 + j], s31 = a[r3 + j + 1];
-      for (let k = 0; k < j; k++) {
-        const l0 = a[rowJ + k];
-        const l1 = a[rowJ1 + k];
-        const u0 = a[r0 + k], u1 = a[r1 + k], u2 = a[r2 + k], u3 = a[r3 + k];
-        s00 -= u0 * l0; s01 -= u0 * l1;
-        s10 -= u1 * l0; s11 -= u1 * l1;
-        s20 -= u2 * l0; s21 -= u2 * l1;
-        s30 -= u3 * l0; s31 -= u3 * l1;
-      }
-      const m0 = s00 * inversePivot0, m1 = s10 * inversePivot0, m2 = s20 * inversePivot0, m3 = s30 * inversePivot0;
-      a[r0 + j] = m0;
-      a[r1 + j] = m1;
-      a[r2 + j] = m2;
-      a[r3 + j] = m3;
-      a[r0 + j + 1] = (s01 - m0 * l10) * inversePivot1;
-      a[r1 + j + 1] = (s11 - m1 * l10) * inversePivot1;
-      a[r2 + j + 1] = (s21 - m2 * l10) * inversePivot1;
-      a[r3 + j + 1] = (s31 - m3 * l10) * inversePivot1;
-    }
-    for (; i < rows; i++) {
-      const r0 = i * n;
-      let s00 = a[r0 + j], s01 = a[r0 + j + 1];
-      for (let k = 0; k < j; k++) {
-        const u0 = a[r0 + k];
-        s00 -= u0 * a[rowJ + k];
-        s01 -= u0 * a[rowJ1 + k];
-      }
-      const m0 = s00 * inversePivot0;
-      a[r0 + j] = m0;
-      a[r0 + j + 1] = (s01 - m0 * l10) * inversePivot1;
-    }
-  }
-  for (; j < n; j++) {
-    // The last column when n is odd.
-    const rowJ = j * n;
-    let diagonal = a[rowJ + j];
-    for (let k = 0; k < j; k++) diagonal -= a[rowJ + k] * a[rowJ + k];
-    if (!(diagonal > 0)) throw new Error(`DopantNetwork: Laplacian not positive definite at row ${j}`);
-    const pivot = Math.sqrt(diagonal);
-    const inversePivot = 1 / pivot;
-    a[rowJ + j] = pivot;
-    for (let i = j + 1; i < rows; i++) {
-      const r0 = i * n;
-      let sum = a[r0 + j];
-      for (let k = 0; k < j; k++) sum -= a[r0 + k] * a[rowJ + k];
-      a[r0 + j] = sum * inversePivot;
-    }
   }
 }
