@@ -20,9 +20,9 @@
 //
 // Evaluation cost (issue 12): the output is c·φ with L_ff φ = b, so with L_ff = L·Lᵀ it is
 // (L⁻¹c)·(L⁻¹b). Both forward substitutions ride along the factorisation as two extra rows,
-// and no back substitution is needed for the output. The site–site conductances, the
-// factorisation and that dot product run in dopant-kernel.wat (WebAssembly SIMD); the site
-// energies and their exponentials stay here.
+// and no back substitution is needed for the output. Everything that depends on the voltages
+// runs in dopant-kernel.wat (WebAssembly SIMD, including its own e^x, within 1 ulp of
+// Math.exp); this class lays out the fixed quantities in the kernel's memory once.
 
 import type { Device } from './device.ts';
 import { instantiateDopantKernel, type DopantKernel } from './dopant-kernel.ts';
@@ -88,24 +88,18 @@ export class DopantNetwork implements Device {
   readonly outputScaleNA: number;
 
   private readonly sites: number;
-  // Fixed at construction (none depends on the voltages):
-  private readonly electrostaticWeight: Float64Array; // w_ie, [site][activation electrode]
-  private readonly leverOverKT: number; // site-energy shift per volt of potential, in kT
-  private readonly baseEnergyKT: Float64Array; // ε0_i / kT
-  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), [site][electrode 0..7]
-  private readonly electrodeHoppingSum: Float64Array; // Σ over all 8 electrodes of exp(−2 r_ie / a), per site
-  // The kernel (dopant-kernel.wat) and views of its memory, in its layout:
+  private readonly padded: number; // sites rounded up to even: the kernel works on site pairs
+  // The kernel (dopant-kernel.wat) and views of its memory, in its layout. Fixed at construction:
   private readonly kernel: DopantKernel;
-  private readonly system: Float64Array; // (n + 2) × n: Laplacian, then b, c; L, L⁻¹b, L⁻¹c after evaluate
-  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a), [site][site], lower triangle (j < i); fixed
+  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a), n rows of p, lower triangle (j < i)
+  private readonly baseEnergyKT: Float64Array; // ε0_i / kT
+  private readonly electrostaticWeight: Float64Array; // w_ie, 7 rows (activation electrode) of p
+  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), 8 rows (electrode 0..7) of p
+  private readonly electrodeHoppingSum: Float64Array; // Σ over the 8 electrodes of exp(−2 r_ie / a)
+  // Written by every evaluation:
+  private readonly system: Float64Array; // n + 2 rows of p: L, then L⁻¹b, L⁻¹c (see evaluate)
   private readonly occupancy: Float64Array; // 1/(1+e^{ε_i/kT})
   private readonly boltzmann: Float64Array; // e^{−ε_i/kT}
-  private readonly diagonal: Float64Array; // Σ_e site–electrode conductance in; Laplacian diagonal out
-  private readonly siteHoppingAddress: number; // byte addresses of the views above, for evaluate
-  private readonly occupancyAddress: number;
-  private readonly boltzmannAddress: number;
-  private readonly diagonalAddress: number;
-  // Work buffers, reused by every call.
   private readonly electrodeFactor: Float64Array; // site–electrode conductance / hopping factor
   private readonly potentialV: Float64Array; // site potentials, filled by solvePotentials only
 
@@ -132,14 +126,34 @@ export class DopantNetwork implements Device {
       this.siteXY[2 * i + 1] = y;
       i++;
     }
-    this.baseEnergyKT = Float64Array.from({ length: n }, () => (p.disorderEV * (rng.uniform() - 0.5)) / p.thermalEnergyEV);
-    this.leverOverKT = p.leverArmEVPerV / p.thermalEnergyEV;
+    const baseEnergyKT = Float64Array.from({ length: n }, () => (p.disorderEV * (rng.uniform() - 0.5)) / p.thermalEnergyEV);
+
+    // The kernel's memory: arrays of f64, rows of `padded` entries, one after another.
+    const padded = (this.padded = n + (n % 2));
+    const kernelArrays = { system: (n + 2) * padded, siteHopping: n * padded, baseEnergy: padded, weight: ACTIVATION * padded,
+      electrodeHopping: ELECTRODES * padded, electrodeHoppingSum: padded, occupancy: padded, boltzmann: padded,
+      electrodeFactor: padded, diagonal: padded };
+    const address: Record<keyof typeof kernelArrays, number> = { ...kernelArrays };
+    let bytes = 0;
+    for (const name of Object.keys(kernelArrays) as Array<keyof typeof kernelArrays>) {
+      address[name] = bytes;
+      bytes += kernelArrays[name] * Float64Array.BYTES_PER_ELEMENT;
+    }
+    this.kernel = instantiateDopantKernel(bytes);
+    const view = (name: keyof typeof kernelArrays) => new Float64Array(this.kernel.memory.buffer, address[name], kernelArrays[name]);
+    this.system = view('system');
+    this.siteHopping = view('siteHopping');
+    this.baseEnergyKT = view('baseEnergy');
+    this.electrostaticWeight = view('weight');
+    this.electrodeHopping = view('electrodeHopping');
+    this.electrodeHoppingSum = view('electrodeHoppingSum');
+    this.occupancy = view('occupancy');
+    this.boltzmann = view('boltzmann');
+    this.electrodeFactor = view('electrodeFactor');
+    this.baseEnergyKT.set(baseEnergyKT);
 
     // Electrode arcs: slot s centred at angle 2πs/8, arc width coverage·2π/8.
     const arcWidthRad = (p.electrodeCoverage * 2 * Math.PI) / ELECTRODES;
-    this.electrostaticWeight = new Float64Array(n * ACTIVATION);
-    this.electrodeHopping = new Float64Array(n * ELECTRODES);
-    this.electrodeHoppingSum = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const x = this.siteXY[2 * i];
       const y = this.siteXY[2 * i + 1];
@@ -157,33 +171,23 @@ export class DopantNetwork implements Device {
           weight += ((radius * radius - r2) / d2) * (arcWidthRad / ARC_SAMPLES / (2 * Math.PI));
           nearest = Math.min(nearest, Math.sqrt(d2));
         }
-        if (e < ACTIVATION) this.electrostaticWeight[i * ACTIVATION + e] = weight;
-        this.electrodeHopping[i * ELECTRODES + e] = Math.exp(-2 * nearest);
+        if (e < ACTIVATION) this.electrostaticWeight[e * padded + i] = weight;
+        this.electrodeHopping[e * padded + i] = Math.exp(-2 * nearest);
       }
       // Output electrode first, then the activation electrodes: the order the sum was always taken in.
-      let sum = this.electrodeHopping[i * ELECTRODES + OUTPUT];
-      for (let e = 0; e < ACTIVATION; e++) sum += this.electrodeHopping[i * ELECTRODES + e];
+      let sum = this.electrodeHopping[OUTPUT * padded + i];
+      for (let e = 0; e < ACTIVATION; e++) sum += this.electrodeHopping[e * padded + i];
       this.electrodeHoppingSum[i] = sum;
     }
-    const f64 = Float64Array.BYTES_PER_ELEMENT;
-    this.siteHoppingAddress = (n + 2) * n * f64;
-    this.occupancyAddress = this.siteHoppingAddress + n * n * f64;
-    this.boltzmannAddress = this.occupancyAddress + n * f64;
-    this.diagonalAddress = this.boltzmannAddress + n * f64;
-    this.kernel = instantiateDopantKernel(this.diagonalAddress + n * f64);
-    const memory = this.kernel.memory.buffer;
-    this.system = new Float64Array(memory, 0, (n + 2) * n);
-    this.siteHopping = new Float64Array(memory, this.siteHoppingAddress, n * n);
-    this.occupancy = new Float64Array(memory, this.occupancyAddress, n);
-    this.boltzmann = new Float64Array(memory, this.boltzmannAddress, n);
-    this.diagonal = new Float64Array(memory, this.diagonalAddress, n);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < i; j++) {
         const r = Math.hypot(this.siteXY[2 * i] - this.siteXY[2 * j], this.siteXY[2 * i + 1] - this.siteXY[2 * j + 1]);
-        this.siteHopping[i * n + j] = Math.exp(-2 * r);
+        this.siteHopping[i * padded + j] = Math.exp(-2 * r);
       }
     }
-    this.electrodeFactor = new Float64Array(n);
+    this.kernel.configure(n, padded, address.siteHopping, address.baseEnergy, address.weight, address.electrodeHopping,
+      address.electrodeHoppingSum, address.occupancy, address.boltzmann, address.electrodeFactor, address.diagonal,
+      p.leverArmEVPerV / p.thermalEnergyEV);
     this.potentialV = new Float64Array(n);
 
     this.outputScaleNA = 1;
@@ -245,85 +249,39 @@ export class DopantNetwork implements Device {
   private solvePotentials(voltages: Float64Array | Float32Array): void {
     this.evaluate(voltages);
     const n = this.sites;
+    const p = this.padded;
     const l = this.system;
     const x = this.potentialV;
-    for (let i = 0; i < n; i++) x[i] = l[n * n + i];
+    for (let i = 0; i < n; i++) x[i] = l[n * p + i];
     for (let i = n - 1; i >= 0; i--) {
       let sum = x[i];
-      for (let k = i + 1; k < n; k++) sum -= l[k * n + i] * x[k];
-      x[i] = sum / l[i * n + i];
+      for (let k = i + 1; k < n; k++) sum -= l[k * p + i] * x[k];
+      x[i] = sum / l[i * p + i];
     }
   }
 
   /**
-   * Site energies, conductances and the Kirchhoff system for these voltages, factorised: the
-   * dimensionless output current (L⁻¹c)·(L⁻¹b). Afterwards rows 0..n−1 of this.system hold
-   * the Cholesky factor L of the free-node Laplacian L_ff (lower triangle), row n holds L⁻¹b
-   * and row n + 1 holds L⁻¹c, where b_i = Σ_e G_ie V_e is the current the activation
-   * electrodes drive into site i when it sits at 0 V and c_i = G_i,output is site i's
-   * conductance to the output electrode. This part computes the per-site quantities; the
-   * kernel the site–site conductances, the factorisation and the dot product.
+   * The dimensionless output current (L⁻¹c)·(L⁻¹b) for these voltages, by the kernel.
+   * Afterwards rows 0..n−1 of this.system hold the Cholesky factor L of the free-node
+   * Laplacian L_ff (lower triangle), row n holds L⁻¹b and row n + 1 holds L⁻¹c, where
+   * b_i = Σ_e G_ie V_e is the current the activation electrodes drive into site i when it sits
+   * at 0 V and c_i = G_i,output is site i's conductance to the output electrode; occupancy,
+   * boltzmann and electrodeFactor hold this evaluation's site quantities.
    */
   private evaluate(voltages: Float64Array | Float32Array): number {
-    const n = this.sites;
-    const leverOverKT = this.leverOverKT;
-    const weight = this.electrostaticWeight;
-    const baseEnergyKT = this.baseEnergyKT;
-    const system = this.system;
-    const diagonal = this.diagonal;
-    const occupancy = this.occupancy;
-    const boltzmann = this.boltzmann;
-    const electrodeFactor = this.electrodeFactor;
-    const electrodeHopping = this.electrodeHopping;
-    const electrodeHoppingSum = this.electrodeHoppingSum;
-    const drive = n * n; // row n: b
-    const collect = drive + n; // row n + 1: c
-    const v0 = voltages[0];
-    const v1 = voltages[1];
-    const v2 = voltages[2];
-    const v3 = voltages[3];
-    const v4 = voltages[4];
-    const v5 = voltages[5];
-    const v6 = voltages[6];
-    for (let i = 0; i < n; i++) {
-      const w = i * ACTIVATION;
-      // Same summation order as Σ_e w_ie V_e over e = 0..6.
-      const potential =
-        weight[w] * v0 + weight[w + 1] * v1 + weight[w + 2] * v2 + weight[w + 3] * v3 + weight[w + 4] * v4 + weight[w + 5] * v5 + weight[w + 6] * v6;
-      const energyKT = Math.max(-300, Math.min(300, baseEnergyKT[i] - leverOverKT * potential));
-      const boltzmannI = Math.exp(-energyKT);
-      const occupancyI = boltzmannI / (1 + boltzmannI);
-      boltzmann[i] = boltzmannI;
-      occupancy[i] = occupancyI;
-      // Site–electrode conductance: a site pair with the electrode as a level at ε = 0.
-      const toElectrode = (occupancyI * 0.5) / (boltzmannI + 1);
-      electrodeFactor[i] = toElectrode;
-      const h = i * ELECTRODES;
-      const source =
-        electrodeHopping[h] * v0 +
-        electrodeHopping[h + 1] * v1 +
-        electrodeHopping[h + 2] * v2 +
-        electrodeHopping[h + 3] * v3 +
-        electrodeHopping[h + 4] * v4 +
-        electrodeHopping[h + 5] * v5 +
-        electrodeHopping[h + 6] * v6;
-      diagonal[i] = electrodeHoppingSum[i] * toElectrode;
-      system[drive + i] = source * toElectrode;
-      system[collect + i] = electrodeHopping[h + OUTPUT] * toElectrode;
-    }
-    const current = this.kernel.evaluate(n, this.siteHoppingAddress, this.occupancyAddress, this.boltzmannAddress, this.diagonalAddress);
+    const current = this.kernel.evaluate(voltages[0], voltages[1], voltages[2], voltages[3], voltages[4], voltages[5], voltages[6]);
     if (Number.isNaN(current)) throw new Error('DopantNetwork: Laplacian not positive definite (non-finite voltages?)');
     return current;
   }
 
   /** Dimensionless site–site conductance (soft-min Miller–Abrahams form above). */
   private siteConductance(i: number, j: number): number {
-    const hopping = i > j ? this.siteHopping[i * this.sites + j] : this.siteHopping[j * this.sites + i];
+    const hopping = i > j ? this.siteHopping[i * this.padded + j] : this.siteHopping[j * this.padded + i];
     return (hopping * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j]);
   }
 
   /** Site–electrode conductance, from the factor evaluate() stored. */
   private electrodeConductance(i: number, e: number): number {
-    return this.electrodeHopping[i * ELECTRODES + e] * this.electrodeFactor[i];
+    return this.electrodeHopping[e * this.padded + i] * this.electrodeFactor[i];
   }
 }
