@@ -6,10 +6,12 @@
 ;;
 ;; Memory, laid out by the host (dopant.ts) and announced once through configure(). All f64,
 ;; byte addresses; n sites, padded to an even count p (padding sites have zero weights and
-;; hopping and are never read back), rows of p entries (stride 8p bytes):
-;;   system               at 0: (n + 2) rows. Rows 0..n−1: the Laplacian, lower triangle;
-;;                        row n: b (drive), row n + 1: c (collect). After evaluate: L, L⁻¹b, L⁻¹c.
-;;   siteHopping          n rows: exp(−2 r_ij / a) for j < i.                       (fixed)
+;; hopping and are never read back). Matrices are column-major with columns of R entries,
+;; R = n + 2 rounded up to even (column stride 8R bytes); per-site arrays are rows of p:
+;;   system               at 0, p columns: rows 0..n−1 of column j hold the Laplacian's column j
+;;                        (lower triangle, i ≥ j); row n holds b_j (drive), row n + 1 c_j (collect).
+;;                        After evaluate: L, and rows n, n + 1 hold (L⁻¹b)_j and (L⁻¹c)_j.
+;;   siteHopping          n columns: exp(−2 r_ij / a) at row i of column j, i > j.   (fixed)
 ;;   baseEnergy           p: ε0_i / kT.                                               (fixed)
 ;;   weight               7 rows of p: electrostatic weight w_ie, electrode-major.    (fixed)
 ;;   electrodeHopping     8 rows of p: exp(−2 r_ie / a), electrode-major.             (fixed)
@@ -24,8 +26,8 @@
 (module
   (memory (export "memory") 1)
   (global $n (mut i32) (i32.const 0))
-  (global $stride (mut i32) (i32.const 0))
-  (global $padded (mut i32) (i32.const 0))
+  (global $siteStride (mut i32) (i32.const 0)) ;; 8p: bytes per row of a per-site array
+  (global $columnStride (mut i32) (i32.const 0)) ;; 8R: bytes per matrix column
   (global $siteHopping (mut i32) (i32.const 0))
   (global $baseEnergy (mut i32) (i32.const 0))
   (global $weight (mut i32) (i32.const 0))
@@ -38,12 +40,12 @@
   (global $leverOverKT (mut f64) (f64.const 0))
 
   (func (export "configure")
-    (param $n i32) (param $padded i32) (param $siteHopping i32) (param $baseEnergy i32) (param $weight i32)
+    (param $n i32) (param $padded i32) (param $columnRows i32) (param $siteHopping i32) (param $baseEnergy i32) (param $weight i32)
     (param $electrodeHopping i32) (param $electrodeHoppingSum i32) (param $occupancy i32) (param $boltzmann i32)
     (param $electrodeFactor i32) (param $diagonal i32) (param $leverOverKT f64)
     (global.set $n (local.get $n))
-    (global.set $padded (local.get $padded))
-    (global.set $stride (i32.shl (local.get $padded) (i32.const 3)))
+    (global.set $siteStride (i32.shl (local.get $padded) (i32.const 3)))
+    (global.set $columnStride (i32.shl (local.get $columnRows) (i32.const 3)))
     (global.set $siteHopping (local.get $siteHopping))
     (global.set $baseEnergy (local.get $baseEnergy))
     (global.set $weight (local.get $weight))
@@ -83,12 +85,12 @@
             (f64x2.add
               (f64x2.add
                 (f64x2.mul (v128.load (local.get $at)) (local.get $v0))
-                (f64x2.mul (v128.load (i32.add (local.get $at) (global.get $stride))) (local.get $v1)))
-              (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $stride) (i32.const 2)))) (local.get $v2)))
-            (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $stride) (i32.const 3)))) (local.get $v3)))
-          (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $stride) (i32.const 4)))) (local.get $v4)))
-        (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $stride) (i32.const 5)))) (local.get $v5)))
-      (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $stride) (i32.const 6)))) (local.get $v6))))
+                (f64x2.mul (v128.load (i32.add (local.get $at) (global.get $siteStride))) (local.get $v1)))
+              (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $siteStride) (i32.const 2)))) (local.get $v2)))
+            (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $siteStride) (i32.const 3)))) (local.get $v3)))
+          (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $siteStride) (i32.const 4)))) (local.get $v4)))
+        (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $siteStride) (i32.const 5)))) (local.get $v5)))
+      (f64x2.mul (v128.load (i32.add (local.get $at) (i32.mul (global.get $siteStride) (i32.const 6)))) (local.get $v6))))
 
   ;; e^x in both lanes, for |x| ≤ 300 (the clamp on ε/kT): x = k·ln2 + r with k = nearest(x/ln2)
   ;; and |r| ≤ ln2/2 (Cody–Waite: ln2 = LN2_HI + LN2_LO, LN2_HI with 40 significant bits so
@@ -127,8 +129,9 @@
   ;; right-hand sides: b_i = Σ_e G_ie V_e (row n) and c_i = G_i,output (row n + 1).
   (func $sites (param $v0 f64) (param $v1 f64) (param $v2 f64) (param $v3 f64) (param $v4 f64) (param $v5 f64) (param $v6 f64)
     (local $V0 v128) (local $V1 v128) (local $V2 v128) (local $V3 v128) (local $V4 v128) (local $V5 v128) (local $V6 v128)
-    (local $lever v128) (local $iBytes i32) (local $end i32) (local $drive i32) (local $collect i32)
+    (local $lever v128) (local $iBytes i32) (local $end i32) (local $drive i32) (local $column i32)
     (local $energy v128) (local $boltzmann v128) (local $occupancy v128) (local $toElectrode v128)
+    (local $b v128) (local $c v128)
     (local.set $V0 (f64x2.splat (local.get $v0)))
     (local.set $V1 (f64x2.splat (local.get $v1)))
     (local.set $V2 (f64x2.splat (local.get $v2)))
@@ -137,9 +140,8 @@
     (local.set $V5 (f64x2.splat (local.get $v5)))
     (local.set $V6 (f64x2.splat (local.get $v6)))
     (local.set $lever (f64x2.splat (global.get $leverOverKT)))
-    (local.set $drive (i32.mul (global.get $n) (global.get $stride)))
-    (local.set $collect (i32.add (local.get $drive) (global.get $stride)))
-    (local.set $end (global.get $stride))
+    (local.set $drive (i32.shl (global.get $n) (i32.const 3))) ;; row n of column 0
+    (local.set $end (global.get $siteStride))
     (local.set $iBytes (i32.const 0))
     (block $done
       (loop $pairs
@@ -161,274 +163,259 @@
         (v128.store (i32.add (global.get $electrodeFactor) (local.get $iBytes)) (local.get $toElectrode))
         (v128.store (i32.add (global.get $diagonal) (local.get $iBytes))
           (f64x2.mul (v128.load (i32.add (global.get $electrodeHoppingSum) (local.get $iBytes))) (local.get $toElectrode)))
-        (v128.store (i32.add (local.get $drive) (local.get $iBytes))
+        (local.set $b
           (f64x2.mul
             (call $electrodeSum (i32.add (global.get $electrodeHopping) (local.get $iBytes))
               (local.get $V0) (local.get $V1) (local.get $V2) (local.get $V3) (local.get $V4) (local.get $V5) (local.get $V6))
             (local.get $toElectrode)))
-        (v128.store (i32.add (local.get $collect) (local.get $iBytes))
+        (local.set $c
           (f64x2.mul
-            (v128.load (i32.add (i32.add (global.get $electrodeHopping) (i32.mul (global.get $stride) (i32.const 7))) (local.get $iBytes)))
+            (v128.load (i32.add (i32.add (global.get $electrodeHopping) (i32.mul (global.get $siteStride) (i32.const 7))) (local.get $iBytes)))
             (local.get $toElectrode)))
+        ;; (b_i, c_i) into rows n, n + 1 of column i, and the same for i + 1.
+        (local.set $column (i32.add (local.get $drive) (i32.mul (i32.shr_u (local.get $iBytes) (i32.const 3)) (global.get $columnStride))))
+        (v128.store (local.get $column) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $b) (local.get $c)))
+        (v128.store (i32.add (local.get $column) (global.get $columnStride))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $b) (local.get $c)))
         (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 16)))
         (br $pairs))))
 
-  ;; Laplacian rows 0..n−1: system[i][j] = −g_ij for j < i with
-  ;; g_ij = hopping_ij · occupancy_i · occupancy_j / (boltzmann_i + boltzmann_j), and the
-  ;; diagonal gains Σ_j g_ij. Two j at a time.
+  ;; The Laplacian, column by column: row i of column j gets −g_ij for i > j with
+  ;; g_ij = hopping_ij · occupancy_i · occupancy_j / (boltzmann_i + boltzmann_j) (the
+  ;; operations in that order, as the original JavaScript), the diagonal gains g_ij at both
+  ;; ends, and it lands on the matrix diagonal at the end. Two i at a time.
   (func $assemble
-    (local $n i32) (local $hopping i32) (local $occupancy i32) (local $boltzmann i32) (local $diagonal i32)
-    (local $i i32) (local $jBytes i32) (local $iBytes i32) (local $row i32)
-    (local $occupancyI v128) (local $boltzmannI v128) (local $sum v128) (local $g v128)
-    (local $rowSum f64) (local $gScalar f64)
+    (local $n i32) (local $stride i32) (local $j i32) (local $jBytes i32) (local $iBytes i32) (local $nBytes i32) (local $column i32)
+    (local $hopping i32) (local $occupancyJ v128) (local $boltzmannJ v128) (local $sum v128) (local $g v128)
+    (local $columnSum f64) (local $gScalar f64)
     (local.set $n (global.get $n))
-    (local.set $hopping (global.get $siteHopping))
-    (local.set $occupancy (global.get $occupancy))
-    (local.set $boltzmann (global.get $boltzmann))
-    (local.set $diagonal (global.get $diagonal))
-    (local.set $i (i32.const 1))
-    (block $rowsDone
-      (loop $rows
-        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $iBytes (i32.shl (local.get $i) (i32.const 3)))
-        (local.set $row (i32.mul (local.get $i) (global.get $stride)))
-        (local.set $occupancyI (v128.load64_splat (i32.add (local.get $occupancy) (local.get $iBytes))))
-        (local.set $boltzmannI (v128.load64_splat (i32.add (local.get $boltzmann) (local.get $iBytes))))
+    (local.set $nBytes (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $stride (global.get $columnStride))
+    (local.set $j (i32.const 0))
+    (block $columnsDone
+      (loop $columns
+        (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $jBytes (i32.shl (local.get $j) (i32.const 3)))
+        (local.set $column (i32.mul (local.get $j) (local.get $stride)))
+        (local.set $hopping (i32.add (global.get $siteHopping) (local.get $column)))
+        (local.set $occupancyJ (v128.load64_splat (i32.add (global.get $occupancy) (local.get $jBytes))))
+        (local.set $boltzmannJ (v128.load64_splat (i32.add (global.get $boltzmann) (local.get $jBytes))))
         (local.set $sum (v128.const f64x2 0 0))
-        (local.set $jBytes (i32.const 0))
+        (local.set $iBytes (i32.add (local.get $jBytes) (i32.const 8)))
         (block $pairsDone
           (loop $pairs
-            (br_if $pairsDone (i32.gt_u (i32.add (local.get $jBytes) (i32.const 16)) (local.get $iBytes)))
+            (br_if $pairsDone (i32.gt_u (i32.add (local.get $iBytes) (i32.const 16)) (local.get $nBytes)))
             (local.set $g
               (f64x2.div
                 (f64x2.mul
                   (f64x2.mul
-                    (v128.load (i32.add (i32.add (local.get $hopping) (local.get $row)) (local.get $jBytes)))
-                    (local.get $occupancyI))
-                  (v128.load (i32.add (local.get $occupancy) (local.get $jBytes))))
-                (f64x2.add (local.get $boltzmannI) (v128.load (i32.add (local.get $boltzmann) (local.get $jBytes))))))
-            (v128.store (i32.add (local.get $row) (local.get $jBytes)) (f64x2.neg (local.get $g)))
+                    (v128.load (i32.add (local.get $hopping) (local.get $iBytes)))
+                    (v128.load (i32.add (global.get $occupancy) (local.get $iBytes))))
+                  (local.get $occupancyJ))
+                (f64x2.add (v128.load (i32.add (global.get $boltzmann) (local.get $iBytes))) (local.get $boltzmannJ))))
+            (v128.store (i32.add (local.get $column) (local.get $iBytes)) (f64x2.neg (local.get $g)))
             (local.set $sum (f64x2.add (local.get $sum) (local.get $g)))
-            (v128.store (i32.add (local.get $diagonal) (local.get $jBytes))
-              (f64x2.add (v128.load (i32.add (local.get $diagonal) (local.get $jBytes))) (local.get $g)))
-            (local.set $jBytes (i32.add (local.get $jBytes) (i32.const 16)))
+            (v128.store (i32.add (global.get $diagonal) (local.get $iBytes))
+              (f64x2.add (v128.load (i32.add (global.get $diagonal) (local.get $iBytes))) (local.get $g)))
+            (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 16)))
             (br $pairs)))
-        (local.set $rowSum (call $lanes (local.get $sum)))
-        ;; An odd i leaves one j.
-        (if (i32.lt_u (local.get $jBytes) (local.get $iBytes))
+        (local.set $columnSum (call $lanes (local.get $sum)))
+        ;; One i left over when n − j − 1 is odd.
+        (if (i32.lt_u (local.get $iBytes) (local.get $nBytes))
           (then
             (local.set $gScalar
               (f64.div
                 (f64.mul
                   (f64.mul
-                    (f64.load (i32.add (i32.add (local.get $hopping) (local.get $row)) (local.get $jBytes)))
-                    (f64x2.extract_lane 0 (local.get $occupancyI)))
-                  (f64.load (i32.add (local.get $occupancy) (local.get $jBytes))))
-                (f64.add (f64x2.extract_lane 0 (local.get $boltzmannI)) (f64.load (i32.add (local.get $boltzmann) (local.get $jBytes))))))
-            (f64.store (i32.add (local.get $row) (local.get $jBytes)) (f64.neg (local.get $gScalar)))
-            (local.set $rowSum (f64.add (local.get $rowSum) (local.get $gScalar)))
-            (f64.store (i32.add (local.get $diagonal) (local.get $jBytes))
-              (f64.add (f64.load (i32.add (local.get $diagonal) (local.get $jBytes))) (local.get $gScalar)))))
-        (f64.store (i32.add (local.get $diagonal) (local.get $iBytes))
-          (f64.add (f64.load (i32.add (local.get $diagonal) (local.get $iBytes))) (local.get $rowSum)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $rows)))
-    ;; The diagonal into the system.
-    (local.set $i (i32.const 0))
+                    (f64.load (i32.add (local.get $hopping) (local.get $iBytes)))
+                    (f64.load (i32.add (global.get $occupancy) (local.get $iBytes))))
+                  (f64x2.extract_lane 0 (local.get $occupancyJ)))
+                (f64.add (f64.load (i32.add (global.get $boltzmann) (local.get $iBytes))) (f64x2.extract_lane 0 (local.get $boltzmannJ)))))
+            (f64.store (i32.add (local.get $column) (local.get $iBytes)) (f64.neg (local.get $gScalar)))
+            (local.set $columnSum (f64.add (local.get $columnSum) (local.get $gScalar)))
+            (f64.store (i32.add (global.get $diagonal) (local.get $iBytes))
+              (f64.add (f64.load (i32.add (global.get $diagonal) (local.get $iBytes))) (local.get $gScalar)))))
+        (f64.store (i32.add (global.get $diagonal) (local.get $jBytes))
+          (f64.add (f64.load (i32.add (global.get $diagonal) (local.get $jBytes))) (local.get $columnSum)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $columns)))
+    ;; The diagonal into the matrix.
+    (local.set $j (i32.const 0))
     (block $copyDone
       (loop $copy
-        (br_if $copyDone (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $iBytes (i32.shl (local.get $i) (i32.const 3)))
-        (f64.store (i32.add (i32.mul (local.get $i) (global.get $stride)) (local.get $iBytes))
-          (f64.load (i32.add (local.get $diagonal) (local.get $iBytes))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $copyDone (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $jBytes (i32.shl (local.get $j) (i32.const 3)))
+        (f64.store (i32.add (i32.mul (local.get $j) (local.get $stride)) (local.get $jBytes))
+          (f64.load (i32.add (global.get $diagonal) (local.get $jBytes))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $copy))))
 
-  ;; Cholesky–Crout over the (n + 2)-row system at address 0: columns two at a time (j, j + 1),
-  ;; rows below them four at a time, every dot product over k < j two k at a time (j is even
-  ;; wherever a dot product is taken). Returns 0 if a pivot is not positive.
+  ;; Cholesky factorisation, column-oriented (L[i][j] = (A[i][j] − Σ_{k<j} L[i][k]·L[j][k]) / L[j][j]),
+  ;; over all R rows of each column, so that rows n and n + 1 become L⁻¹b and L⁻¹c (the same
+  ;; formula on an extra row is forward substitution). Columns two at a time (j, j + 1); each
+  ;; entry is accumulated over k = 0, 1, ... in order, in its own lane, exactly as the original
+  ;; scalar JavaScript did, so L is bitwise the same for the same matrix. Rows below the 2 × 2
+  ;; diagonal block go eight at a time (four vectors), then two at a time. Returns 0 if a pivot
+  ;; is not positive.
   (func $factor (result i32)
-    (local $n i32) (local $stride i32) (local $rows i32) (local $j i32) (local $jBytes i32) (local $kBytes i32) (local $i i32)
-    (local $rowJ i32) (local $rowJ1 i32) (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local $lj0 v128) (local $lj1 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
-    (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128)
-    (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
-    (local $diagonal0 f64) (local $diagonal1 f64) (local $inversePivot0 f64) (local $inversePivot1 f64)
-    (local $l10 f64)
+    (local $n i32) (local $stride i32) (local $rowsEnd i32) (local $j i32) (local $jBytes i32) (local $iBytes i32)
+    (local $columnJ i32) (local $columnJ1 i32) (local $columnK i32) (local $columnsEnd i32)
+    (local $lj v128) (local $lj1 v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $pivot0 f64) (local $pivot1 f64) (local $inversePivot0 v128) (local $inversePivot1 v128) (local $l10 v128)
+    (local $diagonal f64)
     (local.set $n (global.get $n))
-    (local.set $stride (global.get $stride))
-    (local.set $rows (i32.add (local.get $n) (i32.const 2)))
+    (local.set $stride (global.get $columnStride))
+    (local.set $rowsEnd (local.get $stride)) ;; byte offset of the end of a column
     (local.set $j (i32.const 0))
     (block $pairsDone
       (loop $columnPairs
         (br_if $pairsDone (i32.ge_u (i32.add (local.get $j) (i32.const 1)) (local.get $n)))
         (local.set $jBytes (i32.shl (local.get $j) (i32.const 3)))
-        (local.set $rowJ (i32.mul (local.get $j) (local.get $stride)))
-        (local.set $rowJ1 (i32.add (local.get $rowJ) (local.get $stride)))
-        ;; The 2 × 2 diagonal block: s00 = Σ L[j]², s01 = Σ L[j+1]·L[j], s11 = Σ L[j+1]².
-        (local.set $s00 (v128.const f64x2 0 0))
-        (local.set $s01 (v128.const f64x2 0 0))
-        (local.set $s11 (v128.const f64x2 0 0))
-        (local.set $kBytes (i32.const 0))
+        (local.set $columnJ (i32.mul (local.get $j) (local.get $stride)))
+        (local.set $columnJ1 (i32.add (local.get $columnJ) (local.get $stride)))
+        ;; The 2 × 2 diagonal block: a0 = (A[j][j], A[j+1][j]) and b0 = (·, A[j+1][j+1]) less Σ_k.
+        (local.set $a0 (v128.load (i32.add (local.get $columnJ) (local.get $jBytes))))
+        (local.set $b0 (v128.load (i32.add (local.get $columnJ1) (local.get $jBytes))))
+        (local.set $columnK (i32.const 0))
         (block $blockDone
           (loop $block
-            (br_if $blockDone (i32.ge_u (local.get $kBytes) (local.get $jBytes)))
-            (local.set $lj0 (v128.load (i32.add (local.get $rowJ) (local.get $kBytes))))
-            (local.set $lj1 (v128.load (i32.add (local.get $rowJ1) (local.get $kBytes))))
-            (local.set $s00 (f64x2.add (local.get $s00) (f64x2.mul (local.get $lj0) (local.get $lj0))))
-            (local.set $s01 (f64x2.add (local.get $s01) (f64x2.mul (local.get $lj1) (local.get $lj0))))
-            (local.set $s11 (f64x2.add (local.get $s11) (f64x2.mul (local.get $lj1) (local.get $lj1))))
-            (local.set $kBytes (i32.add (local.get $kBytes) (i32.const 16)))
+            (br_if $blockDone (i32.ge_u (local.get $columnK) (local.get $columnJ)))
+            (local.set $c0 (v128.load (i32.add (local.get $columnK) (local.get $jBytes)))) ;; (L[j][k], L[j+1][k])
+            (local.set $a0 (f64x2.sub (local.get $a0) (f64x2.mul (local.get $c0) (v128.load64_splat (i32.add (local.get $columnK) (local.get $jBytes))))))
+            (local.set $b0 (f64x2.sub (local.get $b0) (f64x2.mul (local.get $c0) (v128.load64_splat offset=8 (i32.add (local.get $columnK) (local.get $jBytes))))))
+            (local.set $columnK (i32.add (local.get $columnK) (local.get $stride)))
             (br $block)))
-        (local.set $diagonal0 (f64.sub (f64.load (i32.add (local.get $rowJ) (local.get $jBytes))) (call $lanes (local.get $s00))))
-        (if (i32.eqz (f64.gt (local.get $diagonal0) (f64.const 0))) (then (return (i32.const 0))))
-        (local.set $diagonal0 (f64.sqrt (local.get $diagonal0)))
-        (local.set $inversePivot0 (f64.div (f64.const 1) (local.get $diagonal0)))
-        (local.set $l10
-          (f64.mul (f64.sub (f64.load (i32.add (local.get $rowJ1) (local.get $jBytes))) (call $lanes (local.get $s01)))
-            (local.get $inversePivot0)))
-        (local.set $diagonal1
-          (f64.sub
-            (f64.sub (f64.load offset=8 (i32.add (local.get $rowJ1) (local.get $jBytes))) (call $lanes (local.get $s11)))
-            (f64.mul (local.get $l10) (local.get $l10))))
-        (if (i32.eqz (f64.gt (local.get $diagonal1) (f64.const 0))) (then (return (i32.const 0))))
-        (local.set $diagonal1 (f64.sqrt (local.get $diagonal1)))
-        (local.set $inversePivot1 (f64.div (f64.const 1) (local.get $diagonal1)))
-        (f64.store (i32.add (local.get $rowJ) (local.get $jBytes)) (local.get $diagonal0))
-        (f64.store (i32.add (local.get $rowJ1) (local.get $jBytes)) (local.get $l10))
-        (f64.store offset=8 (i32.add (local.get $rowJ1) (local.get $jBytes)) (local.get $diagonal1))
-        ;; Rows below the block, four at a time: sRc = Σ_k L[r][k]·L[j + c][k].
-        (local.set $i (i32.add (local.get $j) (i32.const 2)))
-        (block $quadsDone
-          (loop $quads
-            (br_if $quadsDone (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $rows)))
-            (local.set $r0 (i32.mul (local.get $i) (local.get $stride)))
-            (local.set $r1 (i32.add (local.get $r0) (local.get $stride)))
-            (local.set $r2 (i32.add (local.get $r1) (local.get $stride)))
-            (local.set $r3 (i32.add (local.get $r2) (local.get $stride)))
-            (local.set $s00 (v128.const f64x2 0 0))
-            (local.set $s01 (v128.const f64x2 0 0))
-            (local.set $s10 (v128.const f64x2 0 0))
-            (local.set $s11 (v128.const f64x2 0 0))
-            (local.set $s20 (v128.const f64x2 0 0))
-            (local.set $s21 (v128.const f64x2 0 0))
-            (local.set $s30 (v128.const f64x2 0 0))
-            (local.set $s31 (v128.const f64x2 0 0))
-            (local.set $kBytes (i32.const 0))
-            (block $dotsDone
-              (loop $dots
-                (br_if $dotsDone (i32.ge_u (local.get $kBytes) (local.get $jBytes)))
-                (local.set $lj0 (v128.load (i32.add (local.get $rowJ) (local.get $kBytes))))
-                (local.set $lj1 (v128.load (i32.add (local.get $rowJ1) (local.get $kBytes))))
-                (local.set $u0 (v128.load (i32.add (local.get $r0) (local.get $kBytes))))
-                (local.set $u1 (v128.load (i32.add (local.get $r1) (local.get $kBytes))))
-                (local.set $u2 (v128.load (i32.add (local.get $r2) (local.get $kBytes))))
-                (local.set $u3 (v128.load (i32.add (local.get $r3) (local.get $kBytes))))
-                (local.set $s00 (f64x2.add (local.get $s00) (f64x2.mul (local.get $u0) (local.get $lj0))))
-                (local.set $s01 (f64x2.add (local.get $s01) (f64x2.mul (local.get $u0) (local.get $lj1))))
-                (local.set $s10 (f64x2.add (local.get $s10) (f64x2.mul (local.get $u1) (local.get $lj0))))
-                (local.set $s11 (f64x2.add (local.get $s11) (f64x2.mul (local.get $u1) (local.get $lj1))))
-                (local.set $s20 (f64x2.add (local.get $s20) (f64x2.mul (local.get $u2) (local.get $lj0))))
-                (local.set $s21 (f64x2.add (local.get $s21) (f64x2.mul (local.get $u2) (local.get $lj1))))
-                (local.set $s30 (f64x2.add (local.get $s30) (f64x2.mul (local.get $u3) (local.get $lj0))))
-                (local.set $s31 (f64x2.add (local.get $s31) (f64x2.mul (local.get $u3) (local.get $lj1))))
-                (local.set $kBytes (i32.add (local.get $kBytes) (i32.const 16)))
-                (br $dots)))
-            (call $finishRow (i32.add (local.get $r0) (local.get $jBytes)) (local.get $s00) (local.get $s01)
-              (local.get $inversePivot0) (local.get $l10) (local.get $inversePivot1))
-            (call $finishRow (i32.add (local.get $r1) (local.get $jBytes)) (local.get $s10) (local.get $s11)
-              (local.get $inversePivot0) (local.get $l10) (local.get $inversePivot1))
-            (call $finishRow (i32.add (local.get $r2) (local.get $jBytes)) (local.get $s20) (local.get $s21)
-              (local.get $inversePivot0) (local.get $l10) (local.get $inversePivot1))
-            (call $finishRow (i32.add (local.get $r3) (local.get $jBytes)) (local.get $s30) (local.get $s31)
-              (local.get $inversePivot0) (local.get $l10) (local.get $inversePivot1))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
-            (br $quads)))
-        ;; The remaining rows one at a time.
-        (block $singlesDone
-          (loop $singles
-            (br_if $singlesDone (i32.ge_u (local.get $i) (local.get $rows)))
-            (local.set $r0 (i32.mul (local.get $i) (local.get $stride)))
-            (local.set $s00 (v128.const f64x2 0 0))
-            (local.set $s01 (v128.const f64x2 0 0))
-            (local.set $kBytes (i32.const 0))
-            (block $dotDone
-              (loop $dot
-                (br_if $dotDone (i32.ge_u (local.get $kBytes) (local.get $jBytes)))
-                (local.set $u0 (v128.load (i32.add (local.get $r0) (local.get $kBytes))))
-                (local.set $s00 (f64x2.add (local.get $s00) (f64x2.mul (local.get $u0) (v128.load (i32.add (local.get $rowJ) (local.get $kBytes))))))
-                (local.set $s01 (f64x2.add (local.get $s01) (f64x2.mul (local.get $u0) (v128.load (i32.add (local.get $rowJ1) (local.get $kBytes))))))
-                (local.set $kBytes (i32.add (local.get $kBytes) (i32.const 16)))
-                (br $dot)))
-            (call $finishRow (i32.add (local.get $r0) (local.get $jBytes)) (local.get $s00) (local.get $s01)
-              (local.get $inversePivot0) (local.get $l10) (local.get $inversePivot1))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $singles)))
+        (local.set $diagonal (f64x2.extract_lane 0 (local.get $a0)))
+        (if (i32.eqz (f64.gt (local.get $diagonal) (f64.const 0))) (then (return (i32.const 0))))
+        (local.set $pivot0 (f64.sqrt (local.get $diagonal)))
+        (local.set $inversePivot0 (f64x2.splat (f64.div (f64.const 1) (local.get $pivot0))))
+        (local.set $l10 (f64x2.splat (f64.mul (f64x2.extract_lane 1 (local.get $a0)) (f64x2.extract_lane 0 (local.get $inversePivot0)))))
+        (local.set $diagonal
+          (f64.sub (f64x2.extract_lane 1 (local.get $b0)) (f64.mul (f64x2.extract_lane 0 (local.get $l10)) (f64x2.extract_lane 0 (local.get $l10)))))
+        (if (i32.eqz (f64.gt (local.get $diagonal) (f64.const 0))) (then (return (i32.const 0))))
+        (local.set $pivot1 (f64.sqrt (local.get $diagonal)))
+        (local.set $inversePivot1 (f64x2.splat (f64.div (f64.const 1) (local.get $pivot1))))
+        (f64.store (i32.add (local.get $columnJ) (local.get $jBytes)) (local.get $pivot0))
+        (f64.store offset=8 (i32.add (local.get $columnJ) (local.get $jBytes)) (f64x2.extract_lane 0 (local.get $l10)))
+        (f64.store offset=8 (i32.add (local.get $columnJ1) (local.get $jBytes)) (local.get $pivot1))
+        ;; Rows i ≥ j + 2, eight at a time: a = column j, b = column j + 1.
+        (local.set $iBytes (i32.add (local.get $jBytes) (i32.const 16)))
+        (block $eightsDone
+          (loop $eights
+            (br_if $eightsDone (i32.gt_u (i32.add (local.get $iBytes) (i32.const 64)) (local.get $rowsEnd)))
+            (local.set $a0 (v128.load (i32.add (local.get $columnJ) (local.get $iBytes))))
+            (local.set $a1 (v128.load offset=16 (i32.add (local.get $columnJ) (local.get $iBytes))))
+            (local.set $a2 (v128.load offset=32 (i32.add (local.get $columnJ) (local.get $iBytes))))
+            (local.set $a3 (v128.load offset=48 (i32.add (local.get $columnJ) (local.get $iBytes))))
+            (local.set $b0 (v128.load (i32.add (local.get $columnJ1) (local.get $iBytes))))
+            (local.set $b1 (v128.load offset=16 (i32.add (local.get $columnJ1) (local.get $iBytes))))
+            (local.set $b2 (v128.load offset=32 (i32.add (local.get $columnJ1) (local.get $iBytes))))
+            (local.set $b3 (v128.load offset=48 (i32.add (local.get $columnJ1) (local.get $iBytes))))
+            (local.set $columnK (i32.const 0))
+            (block $kDone
+              (loop $k
+                (br_if $kDone (i32.ge_u (local.get $columnK) (local.get $columnJ)))
+                (local.set $lj (v128.load64_splat (i32.add (local.get $columnK) (local.get $jBytes))))
+                (local.set $lj1 (v128.load64_splat offset=8 (i32.add (local.get $columnK) (local.get $jBytes))))
+                (local.set $c0 (v128.load (i32.add (local.get $columnK) (local.get $iBytes))))
+                (local.set $c1 (v128.load offset=16 (i32.add (local.get $columnK) (local.get $iBytes))))
+                (local.set $c2 (v128.load offset=32 (i32.add (local.get $columnK) (local.get $iBytes))))
+                (local.set $c3 (v128.load offset=48 (i32.add (local.get $columnK) (local.get $iBytes))))
+                (local.set $a0 (f64x2.sub (local.get $a0) (f64x2.mul (local.get $c0) (local.get $lj))))
+                (local.set $a1 (f64x2.sub (local.get $a1) (f64x2.mul (local.get $c1) (local.get $lj))))
+                (local.set $a2 (f64x2.sub (local.get $a2) (f64x2.mul (local.get $c2) (local.get $lj))))
+                (local.set $a3 (f64x2.sub (local.get $a3) (f64x2.mul (local.get $c3) (local.get $lj))))
+                (local.set $b0 (f64x2.sub (local.get $b0) (f64x2.mul (local.get $c0) (local.get $lj1))))
+                (local.set $b1 (f64x2.sub (local.get $b1) (f64x2.mul (local.get $c1) (local.get $lj1))))
+                (local.set $b2 (f64x2.sub (local.get $b2) (f64x2.mul (local.get $c2) (local.get $lj1))))
+                (local.set $b3 (f64x2.sub (local.get $b3) (f64x2.mul (local.get $c3) (local.get $lj1))))
+                (local.set $columnK (i32.add (local.get $columnK) (local.get $stride)))
+                (br $k)))
+            (local.set $a0 (f64x2.mul (local.get $a0) (local.get $inversePivot0)))
+            (local.set $a1 (f64x2.mul (local.get $a1) (local.get $inversePivot0)))
+            (local.set $a2 (f64x2.mul (local.get $a2) (local.get $inversePivot0)))
+            (local.set $a3 (f64x2.mul (local.get $a3) (local.get $inversePivot0)))
+            (v128.store (i32.add (local.get $columnJ) (local.get $iBytes)) (local.get $a0))
+            (v128.store offset=16 (i32.add (local.get $columnJ) (local.get $iBytes)) (local.get $a1))
+            (v128.store offset=32 (i32.add (local.get $columnJ) (local.get $iBytes)) (local.get $a2))
+            (v128.store offset=48 (i32.add (local.get $columnJ) (local.get $iBytes)) (local.get $a3))
+            (v128.store (i32.add (local.get $columnJ1) (local.get $iBytes))
+              (f64x2.mul (f64x2.sub (local.get $b0) (f64x2.mul (local.get $a0) (local.get $l10))) (local.get $inversePivot1)))
+            (v128.store offset=16 (i32.add (local.get $columnJ1) (local.get $iBytes))
+              (f64x2.mul (f64x2.sub (local.get $b1) (f64x2.mul (local.get $a1) (local.get $l10))) (local.get $inversePivot1)))
+            (v128.store offset=32 (i32.add (local.get $columnJ1) (local.get $iBytes))
+              (f64x2.mul (f64x2.sub (local.get $b2) (f64x2.mul (local.get $a2) (local.get $l10))) (local.get $inversePivot1)))
+            (v128.store offset=48 (i32.add (local.get $columnJ1) (local.get $iBytes))
+              (f64x2.mul (f64x2.sub (local.get $b3) (f64x2.mul (local.get $a3) (local.get $l10))) (local.get $inversePivot1)))
+            (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 64)))
+            (br $eights)))
+        ;; The remaining rows two at a time.
+        (block $twosDone
+          (loop $twos
+            (br_if $twosDone (i32.ge_u (local.get $iBytes) (local.get $rowsEnd)))
+            (local.set $a0 (v128.load (i32.add (local.get $columnJ) (local.get $iBytes))))
+            (local.set $b0 (v128.load (i32.add (local.get $columnJ1) (local.get $iBytes))))
+            (local.set $columnK (i32.const 0))
+            (block $kDone
+              (loop $k
+                (br_if $kDone (i32.ge_u (local.get $columnK) (local.get $columnJ)))
+                (local.set $c0 (v128.load (i32.add (local.get $columnK) (local.get $iBytes))))
+                (local.set $a0 (f64x2.sub (local.get $a0) (f64x2.mul (local.get $c0) (v128.load64_splat (i32.add (local.get $columnK) (local.get $jBytes))))))
+                (local.set $b0 (f64x2.sub (local.get $b0) (f64x2.mul (local.get $c0) (v128.load64_splat offset=8 (i32.add (local.get $columnK) (local.get $jBytes))))))
+                (local.set $columnK (i32.add (local.get $columnK) (local.get $stride)))
+                (br $k)))
+            (local.set $a0 (f64x2.mul (local.get $a0) (local.get $inversePivot0)))
+            (v128.store (i32.add (local.get $columnJ) (local.get $iBytes)) (local.get $a0))
+            (v128.store (i32.add (local.get $columnJ1) (local.get $iBytes))
+              (f64x2.mul (f64x2.sub (local.get $b0) (f64x2.mul (local.get $a0) (local.get $l10))) (local.get $inversePivot1)))
+            (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 16)))
+            (br $twos)))
         (local.set $j (i32.add (local.get $j) (i32.const 2)))
         (br $columnPairs)))
-    ;; Odd n: the last column (j = n − 1, even), then its two right-hand-side rows.
+    ;; Odd n: the last column (j = n − 1), then its rows n and n + 1, one by one.
     (if (i32.lt_u (local.get $j) (local.get $n))
       (then
         (local.set $jBytes (i32.shl (local.get $j) (i32.const 3)))
-        (local.set $rowJ (i32.mul (local.get $j) (local.get $stride)))
-        (local.set $s00 (v128.const f64x2 0 0))
-        (local.set $kBytes (i32.const 0))
-        (block $lastDone
-          (loop $last
-            (br_if $lastDone (i32.ge_u (local.get $kBytes) (local.get $jBytes)))
-            (local.set $lj0 (v128.load (i32.add (local.get $rowJ) (local.get $kBytes))))
-            (local.set $s00 (f64x2.add (local.get $s00) (f64x2.mul (local.get $lj0) (local.get $lj0))))
-            (local.set $kBytes (i32.add (local.get $kBytes) (i32.const 16)))
-            (br $last)))
-        (local.set $diagonal0 (f64.sub (f64.load (i32.add (local.get $rowJ) (local.get $jBytes))) (call $lanes (local.get $s00))))
-        (if (i32.eqz (f64.gt (local.get $diagonal0) (f64.const 0))) (then (return (i32.const 0))))
-        (local.set $diagonal0 (f64.sqrt (local.get $diagonal0)))
-        (local.set $inversePivot0 (f64.div (f64.const 1) (local.get $diagonal0)))
-        (f64.store (i32.add (local.get $rowJ) (local.get $jBytes)) (local.get $diagonal0))
-        (local.set $i (i32.add (local.get $j) (i32.const 1)))
-        (block $tailDone
-          (loop $tail
-            (br_if $tailDone (i32.ge_u (local.get $i) (local.get $rows)))
-            (local.set $r0 (i32.mul (local.get $i) (local.get $stride)))
-            (local.set $s00 (v128.const f64x2 0 0))
-            (local.set $kBytes (i32.const 0))
-            (block $tailDotDone
-              (loop $tailDot
-                (br_if $tailDotDone (i32.ge_u (local.get $kBytes) (local.get $jBytes)))
-                (local.set $s00 (f64x2.add (local.get $s00)
-                  (f64x2.mul (v128.load (i32.add (local.get $r0) (local.get $kBytes))) (v128.load (i32.add (local.get $rowJ) (local.get $kBytes))))))
-                (local.set $kBytes (i32.add (local.get $kBytes) (i32.const 16)))
-                (br $tailDot)))
-            (f64.store (i32.add (local.get $r0) (local.get $jBytes))
-              (f64.mul (f64.sub (f64.load (i32.add (local.get $r0) (local.get $jBytes))) (call $lanes (local.get $s00)))
-                (local.get $inversePivot0)))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $tail)))))
+        (local.set $columnJ (i32.mul (local.get $j) (local.get $stride)))
+        (local.set $columnsEnd (i32.add (local.get $jBytes) (i32.const 24))) ;; rows j .. j + 2 = n + 1
+        (local.set $iBytes (local.get $jBytes))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $iBytes) (local.get $columnsEnd)))
+            (local.set $diagonal (f64.load (i32.add (local.get $columnJ) (local.get $iBytes))))
+            (local.set $columnK (i32.const 0))
+            (block $kDone
+              (loop $k
+                (br_if $kDone (i32.ge_u (local.get $columnK) (local.get $columnJ)))
+                (local.set $diagonal
+                  (f64.sub (local.get $diagonal)
+                    (f64.mul (f64.load (i32.add (local.get $columnK) (local.get $iBytes))) (f64.load (i32.add (local.get $columnK) (local.get $jBytes))))))
+                (local.set $columnK (i32.add (local.get $columnK) (local.get $stride)))
+                (br $k)))
+            (if (i32.eq (local.get $iBytes) (local.get $jBytes))
+              (then
+                (if (i32.eqz (f64.gt (local.get $diagonal) (f64.const 0))) (then (return (i32.const 0))))
+                (local.set $pivot0 (f64.sqrt (local.get $diagonal)))
+                (local.set $inversePivot0 (f64x2.splat (f64.div (f64.const 1) (local.get $pivot0))))
+                (f64.store (i32.add (local.get $columnJ) (local.get $iBytes)) (local.get $pivot0)))
+              (else
+                (f64.store (i32.add (local.get $columnJ) (local.get $iBytes))
+                  (f64.mul (local.get $diagonal) (f64x2.extract_lane 0 (local.get $inversePivot0))))))
+            (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 8)))
+            (br $rows)))))
     (i32.const 1))
 
-  ;; Row r's entries in columns j and j + 1, at address $at (= &system[r][j]), from the dot
-  ;; products s0 = Σ_k L[r][k]·L[j][k] and s1 = Σ_k L[r][k]·L[j + 1][k] over k < j.
-  (func $finishRow (param $at i32) (param $s0 v128) (param $s1 v128)
-    (param $inversePivot0 f64) (param $l10 f64) (param $inversePivot1 f64)
-    (local $m f64)
-    (local.set $m (f64.mul (f64.sub (f64.load (local.get $at)) (call $lanes (local.get $s0))) (local.get $inversePivot0)))
-    (f64.store (local.get $at) (local.get $m))
-    (f64.store offset=8 (local.get $at)
-      (f64.mul
-        (f64.sub (f64.sub (f64.load offset=8 (local.get $at)) (call $lanes (local.get $s1))) (f64.mul (local.get $m) (local.get $l10)))
-        (local.get $inversePivot1))))
-
-  ;; Σ_j system[n][j] · system[n + 1][j]: (L⁻¹b)·(L⁻¹c).
+  ;; Σ_j (L⁻¹b)_j · (L⁻¹c)_j, rows n and n + 1 of every column, in order of j.
   (func $dotRows (result f64)
-    (local $drive i32) (local $collect i32) (local $end i32) (local $sum f64)
-    (local.set $drive (i32.mul (global.get $n) (global.get $stride)))
-    (local.set $collect (i32.add (local.get $drive) (global.get $stride)))
-    (local.set $end (i32.add (local.get $drive) (i32.shl (global.get $n) (i32.const 3))))
+    (local $at i32) (local $end i32) (local $sum f64)
+    (local.set $at (i32.shl (global.get $n) (i32.const 3)))
+    (local.set $end (i32.add (local.get $at) (i32.mul (global.get $n) (global.get $columnStride))))
     (block $done
       (loop $terms
-        (br_if $done (i32.ge_u (local.get $drive) (local.get $end)))
-        (local.set $sum (f64.add (local.get $sum) (f64.mul (f64.load (local.get $drive)) (f64.load (local.get $collect)))))
-        (local.set $drive (i32.add (local.get $drive) (i32.const 8)))
-        (local.set $collect (i32.add (local.get $collect) (i32.const 8)))
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $sum (f64.add (local.get $sum) (f64.mul (f64.load (local.get $at)) (f64.load offset=8 (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (global.get $columnStride)))
         (br $terms)))
     (local.get $sum)))

@@ -88,16 +88,17 @@ export class DopantNetwork implements Device {
   readonly outputScaleNA: number;
 
   private readonly sites: number;
-  private readonly padded: number; // sites rounded up to even: the kernel works on site pairs
+  private readonly padded: number; // p: sites rounded up to even (the kernel works on site pairs)
+  private readonly columnRows: number; // R: n + 2 rounded up to even, entries per matrix column
   // The kernel (dopant-kernel.wat) and views of its memory, in its layout. Fixed at construction:
   private readonly kernel: DopantKernel;
-  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a), n rows of p, lower triangle (j < i)
+  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a) for i > j, at [j·R + i] (column-major)
   private readonly baseEnergyKT: Float64Array; // ε0_i / kT
   private readonly electrostaticWeight: Float64Array; // w_ie, 7 rows (activation electrode) of p
   private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), 8 rows (electrode 0..7) of p
   private readonly electrodeHoppingSum: Float64Array; // Σ over the 8 electrodes of exp(−2 r_ie / a)
   // Written by every evaluation:
-  private readonly system: Float64Array; // n + 2 rows of p: L, then L⁻¹b, L⁻¹c (see evaluate)
+  private readonly system: Float64Array; // p columns of R: L, and rows n, n + 1: L⁻¹b, L⁻¹c (see evaluate)
   private readonly occupancy: Float64Array; // 1/(1+e^{ε_i/kT})
   private readonly boltzmann: Float64Array; // e^{−ε_i/kT}
   private readonly electrodeFactor: Float64Array; // site–electrode conductance / hopping factor
@@ -128,9 +129,11 @@ export class DopantNetwork implements Device {
     }
     const baseEnergyKT = Float64Array.from({ length: n }, () => (p.disorderEV * (rng.uniform() - 0.5)) / p.thermalEnergyEV);
 
-    // The kernel's memory: arrays of f64, rows of `padded` entries, one after another.
+    // The kernel's memory: arrays of f64 one after another; matrices column-major in columns of
+    // R entries, per-site arrays in rows of p entries (see dopant-kernel.wat).
     const padded = (this.padded = n + (n % 2));
-    const kernelArrays = { system: (n + 2) * padded, siteHopping: n * padded, baseEnergy: padded, weight: ACTIVATION * padded,
+    const columnRows = (this.columnRows = n + 2 + (n % 2));
+    const kernelArrays = { system: padded * columnRows, siteHopping: n * columnRows, baseEnergy: padded, weight: ACTIVATION * padded,
       electrodeHopping: ELECTRODES * padded, electrodeHoppingSum: padded, occupancy: padded, boltzmann: padded,
       electrodeFactor: padded, diagonal: padded };
     const address: Record<keyof typeof kernelArrays, number> = { ...kernelArrays };
@@ -182,10 +185,10 @@ export class DopantNetwork implements Device {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < i; j++) {
         const r = Math.hypot(this.siteXY[2 * i] - this.siteXY[2 * j], this.siteXY[2 * i + 1] - this.siteXY[2 * j + 1]);
-        this.siteHopping[i * padded + j] = Math.exp(-2 * r);
+        this.siteHopping[j * columnRows + i] = Math.exp(-2 * r);
       }
     }
-    this.kernel.configure(n, padded, address.siteHopping, address.baseEnergy, address.weight, address.electrodeHopping,
+    this.kernel.configure(n, padded, columnRows, address.siteHopping, address.baseEnergy, address.weight, address.electrodeHopping,
       address.electrodeHoppingSum, address.occupancy, address.boltzmann, address.electrodeFactor, address.diagonal,
       p.leverArmEVPerV / p.thermalEnergyEV);
     this.potentialV = new Float64Array(n);
@@ -249,21 +252,21 @@ export class DopantNetwork implements Device {
   private solvePotentials(voltages: Float64Array | Float32Array): void {
     this.evaluate(voltages);
     const n = this.sites;
-    const p = this.padded;
-    const l = this.system;
+    const rows = this.columnRows;
+    const l = this.system; // L[i][j] at [j·R + i]
     const x = this.potentialV;
-    for (let i = 0; i < n; i++) x[i] = l[n * p + i];
+    for (let i = 0; i < n; i++) x[i] = l[i * rows + n];
     for (let i = n - 1; i >= 0; i--) {
       let sum = x[i];
-      for (let k = i + 1; k < n; k++) sum -= l[k * p + i] * x[k];
-      x[i] = sum / l[i * p + i];
+      for (let k = i + 1; k < n; k++) sum -= l[i * rows + k] * x[k];
+      x[i] = sum / l[i * rows + i];
     }
   }
 
   /**
    * The dimensionless output current (L⁻¹c)·(L⁻¹b) for these voltages, by the kernel.
-   * Afterwards rows 0..n−1 of this.system hold the Cholesky factor L of the free-node
-   * Laplacian L_ff (lower triangle), row n holds L⁻¹b and row n + 1 holds L⁻¹c, where
+   * Afterwards this.system holds the Cholesky factor L of the free-node Laplacian L_ff
+   * (column-major, lower triangle) and, in rows n and n + 1 of each column, L⁻¹b and L⁻¹c, where
    * b_i = Σ_e G_ie V_e is the current the activation electrodes drive into site i when it sits
    * at 0 V and c_i = G_i,output is site i's conductance to the output electrode; occupancy,
    * boltzmann and electrodeFactor hold this evaluation's site quantities.
@@ -276,7 +279,7 @@ export class DopantNetwork implements Device {
 
   /** Dimensionless site–site conductance (soft-min Miller–Abrahams form above). */
   private siteConductance(i: number, j: number): number {
-    const hopping = i > j ? this.siteHopping[i * this.padded + j] : this.siteHopping[j * this.padded + i];
+    const hopping = i > j ? this.siteHopping[j * this.columnRows + i] : this.siteHopping[i * this.columnRows + j];
     return (hopping * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j]);
   }
 
