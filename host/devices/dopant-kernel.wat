@@ -130,7 +130,7 @@
   (func $sites (param $v0 f64) (param $v1 f64) (param $v2 f64) (param $v3 f64) (param $v4 f64) (param $v5 f64) (param $v6 f64)
     (local $V0 v128) (local $V1 v128) (local $V2 v128) (local $V3 v128) (local $V4 v128) (local $V5 v128) (local $V6 v128)
     (local $lever v128) (local $iBytes i32) (local $end i32) (local $drive i32) (local $column i32)
-    (local $energy v128) (local $boltzmann v128) (local $occupancy v128) (local $toElectrode v128)
+    (local $boltzmann v128) (local $occupancy v128) (local $toElectrode v128)
     (local $b v128) (local $c v128)
     (local.set $V0 (f64x2.splat (local.get $v0)))
     (local.set $V1 (f64x2.splat (local.get $v1)))
@@ -142,23 +142,42 @@
     (local.set $lever (f64x2.splat (global.get $leverOverKT)))
     (local.set $drive (i32.shl (global.get $n) (i32.const 3))) ;; row n of column 0
     (local.set $end (global.get $siteStride))
+    ;; Three passes over the site pairs, each with a short body, so that the processor overlaps
+    ;; consecutive pairs (one pass doing all of it is bound by the latency of each pair's chain).
+    ;; First −ε/kT, into boltzmann.
+    (local.set $iBytes (i32.const 0))
+    (block $energiesDone
+      (loop $energies
+        (br_if $energiesDone (i32.ge_u (local.get $iBytes) (local.get $end)))
+        (v128.store (i32.add (global.get $boltzmann) (local.get $iBytes))
+          (f64x2.neg
+            (f64x2.max (v128.const f64x2 -300 -300)
+              (f64x2.min (v128.const f64x2 300 300)
+                (f64x2.sub
+                  (v128.load (i32.add (global.get $baseEnergy) (local.get $iBytes)))
+                  (f64x2.mul (local.get $lever)
+                    (call $electrodeSum (i32.add (global.get $weight) (local.get $iBytes))
+                      (local.get $V0) (local.get $V1) (local.get $V2) (local.get $V3) (local.get $V4) (local.get $V5) (local.get $V6))))))))
+        (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 16)))
+        (br $energies)))
+    ;; Then boltzmann = e^{−ε/kT} in place.
+    (local.set $iBytes (i32.const 0))
+    (block $exponentialsDone
+      (loop $exponentials
+        (br_if $exponentialsDone (i32.ge_u (local.get $iBytes) (local.get $end)))
+        (v128.store (i32.add (global.get $boltzmann) (local.get $iBytes))
+          (call $exp (v128.load (i32.add (global.get $boltzmann) (local.get $iBytes)))))
+        (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 16)))
+        (br $exponentials)))
+    ;; Then everything that follows from boltzmann.
     (local.set $iBytes (i32.const 0))
     (block $done
       (loop $pairs
         (br_if $done (i32.ge_u (local.get $iBytes) (local.get $end)))
-        (local.set $energy
-          (f64x2.max (v128.const f64x2 -300 -300)
-            (f64x2.min (v128.const f64x2 300 300)
-              (f64x2.sub
-                (v128.load (i32.add (global.get $baseEnergy) (local.get $iBytes)))
-                (f64x2.mul (local.get $lever)
-                  (call $electrodeSum (i32.add (global.get $weight) (local.get $iBytes))
-                    (local.get $V0) (local.get $V1) (local.get $V2) (local.get $V3) (local.get $V4) (local.get $V5) (local.get $V6)))))))
-        (local.set $boltzmann (call $exp (f64x2.neg (local.get $energy))))
+        (local.set $boltzmann (v128.load (i32.add (global.get $boltzmann) (local.get $iBytes))))
         (local.set $occupancy (f64x2.div (local.get $boltzmann) (f64x2.add (v128.const f64x2 1 1) (local.get $boltzmann))))
         (local.set $toElectrode
           (f64x2.div (f64x2.mul (local.get $occupancy) (v128.const f64x2 0.5 0.5)) (f64x2.add (local.get $boltzmann) (v128.const f64x2 1 1))))
-        (v128.store (i32.add (global.get $boltzmann) (local.get $iBytes)) (local.get $boltzmann))
         (v128.store (i32.add (global.get $occupancy) (local.get $iBytes)) (local.get $occupancy))
         (v128.store (i32.add (global.get $electrodeFactor) (local.get $iBytes)) (local.get $toElectrode))
         (v128.store (i32.add (global.get $diagonal) (local.get $iBytes))
