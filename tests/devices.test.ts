@@ -68,6 +68,19 @@ test('dopant network: outputs equal the model\'s before the speed work (tests/do
   }
 });
 
+test('dopant network: the output depends on the voltages only, bit for bit, whatever was evaluated before (no warm start, no state)', () => {
+  const device = DopantNetwork.default();
+  const rng = new Rng(41);
+  const probes = Array.from({ length: 20 }, () => randomVoltages(device, rng));
+  const first = probes.map((v) => device.output(v));
+  for (let s = 0; s < 500; s++) device.output(randomVoltages(device, rng));
+  const fresh = DopantNetwork.default();
+  probes.forEach((v, k) => {
+    assert.equal(device.output(v), first[k]);
+    assert.equal(fresh.output(v), first[k]);
+  });
+});
+
 test('dopant network: the kernel bytes embedded in dopant-kernel.ts are dopant-kernel.wat assembled (scripts/dopant-kernel.ts)', () => {
   assert.equal(DOPANT_KERNEL_BASE64, assembleDopantKernel(), 'run npx tsx scripts/dopant-kernel.ts after editing the .wat');
 });
