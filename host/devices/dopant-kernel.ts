@@ -17,7 +17,7 @@ export function dopantKernelModule(): WebAssembly.Module {
 export interface DopantKernel {
   memory: WebAssembly.Memory;
   configure(
-    n: number, padded: number, columnRows: number, siteHopping: number, baseEnergy: number, weight: number, electrodeHopping: number,
+    n: number, padded: number, columnRows: number, siteHopping: number, baseEnergyKT: number, electrostaticWeight: number, electrodeHopping: number,
     electrodeHoppingSum: number, occupancy: number, boltzmann: number, electrodeFactor: number, diagonal: number,
     leverOverKT: number,
   ): void;

@@ -12,8 +12,8 @@
 ;;                        (lower triangle, i ≥ j); row n holds b_j (drive), row n + 1 c_j (collect).
 ;;                        After evaluate: L, and rows n, n + 1 hold (L⁻¹b)_j and (L⁻¹c)_j.
 ;;   siteHopping          n columns: exp(−2 r_ij / a) at row i of column j, i > j.   (fixed)
-;;   baseEnergy           p: ε0_i / kT.                                               (fixed)
-;;   weight               7 rows of p: electrostatic weight w_ie, electrode-major.    (fixed)
+;;   baseEnergyKT         p: ε0_i / kT.                                               (fixed)
+;;   electrostaticWeight  7 rows of p: w_ie, electrode-major.                         (fixed)
 ;;   electrodeHopping     8 rows of p: exp(−2 r_ie / a), electrode-major.             (fixed)
 ;;   electrodeHoppingSum  p: Σ over the 8 electrodes of exp(−2 r_ie / a).             (fixed)
 ;;   occupancy            p: 1/(1 + e^{ε_i/kT}).
@@ -29,8 +29,8 @@
   (global $siteStride (mut i32) (i32.const 0)) ;; 8p: bytes per row of a per-site array
   (global $columnStride (mut i32) (i32.const 0)) ;; 8R: bytes per matrix column
   (global $siteHopping (mut i32) (i32.const 0))
-  (global $baseEnergy (mut i32) (i32.const 0))
-  (global $weight (mut i32) (i32.const 0))
+  (global $baseEnergyKT (mut i32) (i32.const 0))
+  (global $electrostaticWeight (mut i32) (i32.const 0))
   (global $electrodeHopping (mut i32) (i32.const 0))
   (global $electrodeHoppingSum (mut i32) (i32.const 0))
   (global $occupancy (mut i32) (i32.const 0))
@@ -40,15 +40,15 @@
   (global $leverOverKT (mut f64) (f64.const 0))
 
   (func (export "configure")
-    (param $n i32) (param $padded i32) (param $columnRows i32) (param $siteHopping i32) (param $baseEnergy i32) (param $weight i32)
+    (param $n i32) (param $padded i32) (param $columnRows i32) (param $siteHopping i32) (param $baseEnergyKT i32) (param $electrostaticWeight i32)
     (param $electrodeHopping i32) (param $electrodeHoppingSum i32) (param $occupancy i32) (param $boltzmann i32)
     (param $electrodeFactor i32) (param $diagonal i32) (param $leverOverKT f64)
     (global.set $n (local.get $n))
     (global.set $siteStride (i32.shl (local.get $padded) (i32.const 3)))
     (global.set $columnStride (i32.shl (local.get $columnRows) (i32.const 3)))
     (global.set $siteHopping (local.get $siteHopping))
-    (global.set $baseEnergy (local.get $baseEnergy))
-    (global.set $weight (local.get $weight))
+    (global.set $baseEnergyKT (local.get $baseEnergyKT))
+    (global.set $electrostaticWeight (local.get $electrostaticWeight))
     (global.set $electrodeHopping (local.get $electrodeHopping))
     (global.set $electrodeHoppingSum (local.get $electrodeHoppingSum))
     (global.set $occupancy (local.get $occupancy))
@@ -126,7 +126,7 @@
   ;; Per site, two at a time: ε_i/kT = clamp(ε0_i/kT − leverOverKT · Σ_e w_ie V_e, ±300),
   ;; boltzmann e^{−ε/kT}, occupancy, electrodeFactor (site–electrode conductance over hopping:
   ;; the electrode is a level at ε = 0), the electrode part of the Laplacian diagonal, and the
-  ;; right-hand sides: b_i = Σ_e G_ie V_e (row n) and c_i = G_i,output (row n + 1).
+  ;; right-hand sides b_i = Σ_e G_ie V_e and c_i = G_i,output (rows n, n + 1 of column i).
   (func $sites (param $v0 f64) (param $v1 f64) (param $v2 f64) (param $v3 f64) (param $v4 f64) (param $v5 f64) (param $v6 f64)
     (local $V0 v128) (local $V1 v128) (local $V2 v128) (local $V3 v128) (local $V4 v128) (local $V5 v128) (local $V6 v128)
     (local $lever v128) (local $iBytes i32) (local $end i32) (local $drive i32) (local $column i32)
@@ -154,9 +154,9 @@
             (f64x2.max (v128.const f64x2 -300 -300)
               (f64x2.min (v128.const f64x2 300 300)
                 (f64x2.sub
-                  (v128.load (i32.add (global.get $baseEnergy) (local.get $iBytes)))
+                  (v128.load (i32.add (global.get $baseEnergyKT) (local.get $iBytes)))
                   (f64x2.mul (local.get $lever)
-                    (call $electrodeSum (i32.add (global.get $weight) (local.get $iBytes))
+                    (call $electrodeSum (i32.add (global.get $electrostaticWeight) (local.get $iBytes))
                       (local.get $V0) (local.get $V1) (local.get $V2) (local.get $V3) (local.get $V4) (local.get $V5) (local.get $V6))))))))
         (local.set $iBytes (i32.add (local.get $iBytes) (i32.const 16)))
         (br $energies)))

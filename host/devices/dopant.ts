@@ -133,7 +133,7 @@ export class DopantNetwork implements Device {
     // R entries, per-site arrays in rows of p entries (see dopant-kernel.wat).
     const padded = (this.padded = n + (n % 2));
     const columnRows = (this.columnRows = n + 2 + (n % 2));
-    const kernelArrays = { system: padded * columnRows, siteHopping: n * columnRows, baseEnergy: padded, weight: ACTIVATION * padded,
+    const kernelArrays = { system: padded * columnRows, siteHopping: n * columnRows, baseEnergyKT: padded, electrostaticWeight: ACTIVATION * padded,
       electrodeHopping: ELECTRODES * padded, electrodeHoppingSum: padded, occupancy: padded, boltzmann: padded,
       electrodeFactor: padded, diagonal: padded };
     const address: Record<keyof typeof kernelArrays, number> = { ...kernelArrays };
@@ -146,8 +146,8 @@ export class DopantNetwork implements Device {
     const view = (name: keyof typeof kernelArrays) => new Float64Array(this.kernel.memory.buffer, address[name], kernelArrays[name]);
     this.system = view('system');
     this.siteHopping = view('siteHopping');
-    this.baseEnergyKT = view('baseEnergy');
-    this.electrostaticWeight = view('weight');
+    this.baseEnergyKT = view('baseEnergyKT');
+    this.electrostaticWeight = view('electrostaticWeight');
     this.electrodeHopping = view('electrodeHopping');
     this.electrodeHoppingSum = view('electrodeHoppingSum');
     this.occupancy = view('occupancy');
@@ -188,7 +188,7 @@ export class DopantNetwork implements Device {
         this.siteHopping[j * columnRows + i] = Math.exp(-2 * r);
       }
     }
-    this.kernel.configure(n, padded, columnRows, address.siteHopping, address.baseEnergy, address.weight, address.electrodeHopping,
+    this.kernel.configure(n, padded, columnRows, address.siteHopping, address.baseEnergyKT, address.electrostaticWeight, address.electrodeHopping,
       address.electrodeHoppingSum, address.occupancy, address.boltzmann, address.electrodeFactor, address.diagonal,
       p.leverArmEVPerV / p.thermalEnergyEV);
     this.potentialV = new Float64Array(n);
