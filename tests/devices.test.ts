@@ -4,8 +4,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { AnalyticDevice } from '../host/devices/analytic.ts';
 import { DopantNetwork } from '../host/devices/dopant.ts';
+import { DOPANT_KERNEL_BASE64, instantiateDopantKernel } from '../host/devices/dopant-kernel.ts';
+import { assembleDopantKernel } from '../scripts/dopant-kernel.ts';
 import { ResistorNetwork } from '../host/devices/resistor.ts';
 import { controlMidpointsV, type Device } from '../host/devices/device.ts';
 import { Rng } from '../host/noise.ts';
@@ -47,6 +50,60 @@ test('dopant network: Kirchhoff current law holds at every site to 1e-9 relative
     const residual = device.currentLawResidual(randomVoltages(device, rng));
     assert.ok(residual < 1e-9, `residual ${residual}`);
   }
+});
+
+test('dopant network: outputs equal the model\'s before the speed work (tests/dopant-reference.json, 328 vectors) within 1e-9 nA', () => {
+  // The fixture holds outputs of the model as it stood at commit 3d789ef (written by
+  // scripts/dopant-reference.ts), so any later rewrite of the solver is held to the same
+  // physics: 1e-9 nA is 5e7 times below the simulated measurement noise of 0.05 nA.
+  const reference = JSON.parse(readFileSync(new URL('./dopant-reference.json', import.meta.url), 'utf8')) as {
+    outputScaleNA: number;
+    cases: Array<{ voltagesV: number[]; outputNA: number }>;
+  };
+  const device = DopantNetwork.default();
+  assert.ok(Math.abs(device.outputScaleNA / reference.outputScaleNA - 1) < 1e-12, `output scale ${device.outputScaleNA}`);
+  for (const { voltagesV, outputNA } of reference.cases) {
+    const output = device.output(Float64Array.from(voltagesV));
+    assert.ok(Math.abs(output - outputNA) < 1e-9, `${voltagesV}: ${output} nA, reference ${outputNA} nA`);
+  }
+});
+
+test('dopant network: the output depends on the voltages only, bit for bit, whatever was evaluated before (no warm start, no state)', () => {
+  const device = DopantNetwork.default();
+  const rng = new Rng(41);
+  const probes = Array.from({ length: 20 }, () => randomVoltages(device, rng));
+  const first = probes.map((v) => device.output(v));
+  for (let s = 0; s < 500; s++) device.output(randomVoltages(device, rng));
+  const fresh = DopantNetwork.default();
+  probes.forEach((v, k) => {
+    assert.equal(device.output(v), first[k]);
+    assert.equal(fresh.output(v), first[k]);
+  });
+});
+
+test('dopant network: the kernel bytes embedded in dopant-kernel.ts are dopant-kernel.wat assembled (scripts/dopant-kernel.ts)', () => {
+  assert.equal(DOPANT_KERNEL_BASE64, assembleDopantKernel(), 'run npx tsx scripts/dopant-kernel.ts after editing the .wat');
+});
+
+test('dopant network: the kernel\'s e^x is Math.exp to within 1 ulp over the clamp range |x| ≤ 300 (200,000 draws, most bit for bit)', () => {
+  const kernel = instantiateDopantKernel(0);
+  const bits = new DataView(new ArrayBuffer(16));
+  const ulps = (a: number, b: number): number => {
+    bits.setFloat64(0, a);
+    bits.setFloat64(8, b);
+    return Number(bits.getBigInt64(0) - bits.getBigInt64(8));
+  };
+  const rng = new Rng(31);
+  let identical = 0;
+  const draws = 200_000;
+  for (let s = 0; s < draws; s++) {
+    const x = s % 2 ? rng.between(-300, 300) : rng.between(-2, 2);
+    const difference = ulps(kernel.exp(x), Math.exp(x));
+    assert.ok(Math.abs(difference) <= 1, `e^${x}: ${kernel.exp(x)} vs Math.exp ${Math.exp(x)}`);
+    if (difference === 0) identical++;
+  }
+  for (const x of [-300, 300, 0, 1e-300, -1e-300]) assert.ok(Math.abs(ulps(kernel.exp(x), Math.exp(x))) <= 1, `e^${x}`);
+  assert.ok(identical > 0.9 * draws, `${identical} of ${draws} bit for bit`);
 });
 
 test('dopant network: every site potential lies between the lowest and highest electrode voltage, output at 0 V included (maximum principle)', () => {

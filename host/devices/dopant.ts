@@ -17,9 +17,15 @@
 //   analytic in the voltages.
 // - Kirchhoff: electrodes are clamped nodes, sites free; L_ff V_f = −L_fb V_b by Cholesky.
 //   Output = current from the network into the grounded output electrode, in nA.
+//
+// Evaluation cost (issue 12): the output is c·φ with L_ff φ = b, so with L_ff = L·Lᵀ it is
+// (L⁻¹c)·(L⁻¹b). Both forward substitutions ride along the factorisation as two extra rows,
+// and no back substitution is needed for the output. Everything that depends on the voltages
+// runs in dopant-kernel.wat (WebAssembly SIMD, including its own e^x, within 1 ulp of
+// Math.exp); this class lays out the fixed quantities in the kernel's memory once.
 
 import type { Device } from './device.ts';
-import { choleskyFactor, choleskySolve } from './kirchhoff.ts';
+import { instantiateDopantKernel, type DopantKernel } from './dopant-kernel.ts';
 import { Rng } from '../noise.ts';
 
 export interface DopantParameters {
@@ -73,6 +79,8 @@ const ELECTRODES = 8; // 7 activation + 1 output
 const ELECTRODE_RANGES_V: ReadonlyArray<[number, number]> = [
   [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-0.7, 0.3], [-0.7, 0.3],
 ];
+const ACTIVATION = ELECTRODES - 1; // electrodes 0..6 carry voltages; 7 is the grounded output
+const OUTPUT = ELECTRODES - 1;
 const ARC_SAMPLES = 16;
 
 export class DopantNetwork implements Device {
@@ -89,17 +97,21 @@ export class DopantNetwork implements Device {
   readonly outputScaleNA: number;
 
   private readonly sites: number;
-  private readonly electrostaticWeight: Float64Array; // [site][activation electrode]
-  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a), [site][site]
-  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), [site][electrode 0..7]
+  private readonly padded: number; // p: sites rounded up to even (the kernel works on site pairs)
+  private readonly columnRows: number; // R: n + 2 rounded up to even, entries per matrix column
+  // The kernel (dopant-kernel.wat) and views of its memory, in its layout. Fixed at construction:
+  private readonly kernel: DopantKernel;
+  private readonly siteHopping: Float64Array; // exp(−2 r_ij / a) for i > j, at [j·R + i] (column-major)
   private readonly baseEnergyKT: Float64Array; // ε0_i / kT
-  // Work buffers, reused by every call.
-  private readonly laplacian: Float64Array;
-  private readonly rightHandSide: Float64Array;
-  private readonly potentialV: Float64Array;
-  private readonly boltzmann: Float64Array; // e^{−ε_i/kT}
+  private readonly electrostaticWeight: Float64Array; // w_ie, 7 rows (activation electrode) of p
+  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), 8 rows (electrode 0..7) of p
+  private readonly electrodeHoppingSum: Float64Array; // Σ over the 8 electrodes of exp(−2 r_ie / a)
+  // Written by every evaluation:
+  private readonly system: Float64Array; // p columns of R: L, and rows n, n + 1: L⁻¹b, L⁻¹c (see evaluate)
   private readonly occupancy: Float64Array; // 1/(1+e^{ε_i/kT})
+  private readonly boltzmann: Float64Array; // e^{−ε_i/kT}
   private readonly electrodeFactor: Float64Array; // site–electrode conductance / hopping factor
+  private readonly potentialV: Float64Array; // site potentials, filled by solvePotentials only
 
   /** The default instance: 6 Boolean gates including XOR realisable (see tests/devices.test.ts). */
   static default(): DopantNetwork {
@@ -131,12 +143,36 @@ export class DopantNetwork implements Device {
       this.siteXY[2 * i + 1] = y;
       i++;
     }
-    this.baseEnergyKT = Float64Array.from({ length: n }, () => (p.disorderEV * (rng.uniform() - 0.5)) / p.thermalEnergyEV);
+    const baseEnergyKT = Float64Array.from({ length: n }, () => (p.disorderEV * (rng.uniform() - 0.5)) / p.thermalEnergyEV);
+
+    // The kernel's memory: arrays of f64 one after another; matrices column-major in columns of
+    // R entries, per-site arrays in rows of p entries (see dopant-kernel.wat).
+    const padded = (this.padded = n + (n % 2));
+    const columnRows = (this.columnRows = n + 2 + (n % 2));
+    const kernelArrays = { system: padded * columnRows, siteHopping: n * columnRows, baseEnergyKT: padded, electrostaticWeight: ACTIVATION * padded,
+      electrodeHopping: ELECTRODES * padded, electrodeHoppingSum: padded, occupancy: padded, boltzmann: padded,
+      electrodeFactor: padded, diagonal: padded };
+    const address: Record<keyof typeof kernelArrays, number> = { ...kernelArrays };
+    let bytes = 0;
+    for (const name of Object.keys(kernelArrays) as Array<keyof typeof kernelArrays>) {
+      address[name] = bytes;
+      bytes += kernelArrays[name] * Float64Array.BYTES_PER_ELEMENT;
+    }
+    this.kernel = instantiateDopantKernel(bytes);
+    const view = (name: keyof typeof kernelArrays) => new Float64Array(this.kernel.memory.buffer, address[name], kernelArrays[name]);
+    this.system = view('system');
+    this.siteHopping = view('siteHopping');
+    this.baseEnergyKT = view('baseEnergyKT');
+    this.electrostaticWeight = view('electrostaticWeight');
+    this.electrodeHopping = view('electrodeHopping');
+    this.electrodeHoppingSum = view('electrodeHoppingSum');
+    this.occupancy = view('occupancy');
+    this.boltzmann = view('boltzmann');
+    this.electrodeFactor = view('electrodeFactor');
+    this.baseEnergyKT.set(baseEnergyKT);
 
     // Electrode arcs: slot s centred at angle 2πs/8, arc width coverage·2π/8.
     const arcWidthRad = (p.electrodeCoverage * 2 * Math.PI) / ELECTRODES;
-    this.electrostaticWeight = new Float64Array(n * (ELECTRODES - 1));
-    this.electrodeHopping = new Float64Array(n * ELECTRODES);
     for (let i = 0; i < n; i++) {
       const x = this.siteXY[2 * i];
       const y = this.siteXY[2 * i + 1];
@@ -154,24 +190,24 @@ export class DopantNetwork implements Device {
           weight += ((radius * radius - r2) / d2) * (arcWidthRad / ARC_SAMPLES / (2 * Math.PI));
           nearest = Math.min(nearest, Math.sqrt(d2));
         }
-        if (e < ELECTRODES - 1) this.electrostaticWeight[i * (ELECTRODES - 1) + e] = weight;
-        this.electrodeHopping[i * ELECTRODES + e] = Math.exp(-2 * nearest);
+        if (e < ACTIVATION) this.electrostaticWeight[e * padded + i] = weight;
+        this.electrodeHopping[e * padded + i] = Math.exp(-2 * nearest);
       }
+      // Output electrode first, then the activation electrodes: the order the sum was always taken in.
+      let sum = this.electrodeHopping[OUTPUT * padded + i];
+      for (let e = 0; e < ACTIVATION; e++) sum += this.electrodeHopping[e * padded + i];
+      this.electrodeHoppingSum[i] = sum;
     }
-    this.siteHopping = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
+      for (let j = 0; j < i; j++) {
         const r = Math.hypot(this.siteXY[2 * i] - this.siteXY[2 * j], this.siteXY[2 * i + 1] - this.siteXY[2 * j + 1]);
-        this.siteHopping[i * n + j] = i === j ? 0 : Math.exp(-2 * r);
+        this.siteHopping[j * columnRows + i] = Math.exp(-2 * r);
       }
     }
-
-    this.laplacian = new Float64Array(n * n);
-    this.rightHandSide = new Float64Array(n);
+    this.kernel.configure(n, padded, columnRows, address.siteHopping, address.baseEnergyKT, address.electrostaticWeight, address.electrodeHopping,
+      address.electrodeHoppingSum, address.occupancy, address.boltzmann, address.electrodeFactor, address.diagonal,
+      p.leverArmEVPerV / p.thermalEnergyEV);
     this.potentialV = new Float64Array(n);
-    this.boltzmann = new Float64Array(n);
-    this.occupancy = new Float64Array(n);
-    this.electrodeFactor = new Float64Array(n);
 
     this.outputScaleNA = 1;
     if (p.outputScaleNA > 0) {
@@ -194,20 +230,14 @@ export class DopantNetwork implements Device {
     return new DopantNetwork({ ...this.parameters, inputCount });
   }
 
-  /** Output current into the grounded output electrode, nA. */
+  /** Output current into the grounded output electrode, nA: (L⁻¹c)·(L⁻¹b), see the header. */
   output(voltages: Float64Array | Float32Array): number {
-    this.solve(voltages);
-    const n = this.sites;
-    let current = 0;
-    for (let i = 0; i < n; i++) {
-      current += this.electrodeConductance(i, ELECTRODES - 1) * this.potentialV[i];
-    }
-    return current * this.outputScaleNA;
+    return this.evaluate(voltages) * this.outputScaleNA;
   }
 
   /** Site potentials (V) for the given electrode voltages: a copy, for inspection. */
   sitePotentialsV(voltages: Float64Array | Float32Array): Float64Array {
-    this.solve(voltages);
+    this.solvePotentials(voltages);
     return this.potentialV.slice();
   }
 
@@ -216,9 +246,9 @@ export class DopantNetwork implements Device {
    * site's current scale Σ G·(|V_i| + |V_j|) over its branches. ≈1e-15 for a correct solve.
    */
   currentLawResidual(voltages: Float64Array | Float32Array): number {
-    this.solve(voltages);
+    this.solvePotentials(voltages);
     const n = this.sites;
-    const clampedV = Float64Array.from({ length: ELECTRODES }, (_, e) => (e < ELECTRODES - 1 ? voltages[e] : 0));
+    const clampedV = Float64Array.from({ length: ELECTRODES }, (_, e) => (e < ACTIVATION ? voltages[e] : 0));
     let worst = 0;
     for (let i = 0; i < n; i++) {
       let net = 0;
@@ -239,68 +269,43 @@ export class DopantNetwork implements Device {
     return worst;
   }
 
-  /** Site energies and then the free-node potentials, into this.potentialV. */
-  private solve(voltages: Float64Array | Float32Array): void {
+  /** The site potentials φ = L⁻ᵀ(L⁻¹b), into this.potentialV (inspection only; output needs no φ). */
+  private solvePotentials(voltages: Float64Array | Float32Array): void {
+    this.evaluate(voltages);
     const n = this.sites;
-    const activation = ELECTRODES - 1;
-    const leverOverKT = this.parameters.leverArmEVPerV / this.parameters.thermalEnergyEV;
-    for (let i = 0; i < n; i++) {
-      let potential = 0;
-      for (let e = 0; e < activation; e++) potential += this.electrostaticWeight[i * activation + e] * voltages[e];
-      const energyKT = Math.max(-300, Math.min(300, this.baseEnergyKT[i] - leverOverKT * potential));
-      const boltzmann = Math.exp(-energyKT);
-      this.boltzmann[i] = boltzmann;
-      this.occupancy[i] = boltzmann / (1 + boltzmann);
+    const rows = this.columnRows;
+    const l = this.system; // L[i][j] at [j·R + i]
+    const x = this.potentialV;
+    for (let i = 0; i < n; i++) x[i] = l[i * rows + n];
+    for (let i = n - 1; i >= 0; i--) {
+      let sum = x[i];
+      for (let k = i + 1; k < n; k++) sum -= l[i * rows + k] * x[k];
+      x[i] = sum / l[i * rows + i];
     }
-    const a = this.laplacian;
-    const b = this.rightHandSide;
-    const diagonal = this.potentialV; // scratch until the solve overwrites it
-    const occupancy = this.occupancy;
-    const boltzmann = this.boltzmann;
-    const siteHopping = this.siteHopping;
-    const electrodeHopping = this.electrodeHopping;
-    for (let i = 0; i < n; i++) {
-      // Site–electrode conductance: a site pair with the electrode as a level at ε = 0.
-      const toElectrode = (occupancy[i] * 0.5) / (boltzmann[i] + 1);
-      this.electrodeFactor[i] = toElectrode;
-      const row = i * ELECTRODES;
-      let sum = electrodeHopping[row + activation];
-      let source = 0;
-      for (let e = 0; e < activation; e++) {
-        const hopping = electrodeHopping[row + e];
-        sum += hopping;
-        source += hopping * voltages[e];
-      }
-      diagonal[i] = sum * toElectrode;
-      b[i] = source * toElectrode;
-    }
-    for (let i = 0; i < n; i++) {
-      const row = i * n;
-      const occupancyI = occupancy[i];
-      const boltzmannI = boltzmann[i];
-      let sum = 0;
-      for (let j = 0; j < i; j++) {
-        const g = (siteHopping[row + j] * occupancyI * occupancy[j]) / (boltzmannI + boltzmann[j]); // = siteConductance(i, j)
-        a[row + j] = -g;
-        sum += g;
-        diagonal[j] += g;
-      }
-      diagonal[i] += sum;
-    }
-    for (let i = 0; i < n; i++) a[i * n + i] = diagonal[i];
-    choleskyFactor(a, n); // reads and writes the lower triangle only
-    choleskySolve(a, n, b, this.potentialV);
+  }
+
+  /**
+   * The dimensionless output current (L⁻¹c)·(L⁻¹b) for these voltages, by the kernel.
+   * Afterwards this.system holds the Cholesky factor L of the free-node Laplacian L_ff
+   * (column-major, lower triangle) and, in rows n and n + 1 of each column, L⁻¹b and L⁻¹c, where
+   * b_i = Σ_e G_ie V_e is the current the activation electrodes drive into site i when it sits
+   * at 0 V and c_i = G_i,output is site i's conductance to the output electrode; occupancy,
+   * boltzmann and electrodeFactor hold this evaluation's site quantities.
+   */
+  private evaluate(voltages: Float64Array | Float32Array): number {
+    const current = this.kernel.evaluate(voltages[0], voltages[1], voltages[2], voltages[3], voltages[4], voltages[5], voltages[6]);
+    if (Number.isNaN(current)) throw new Error('DopantNetwork: Laplacian not positive definite (non-finite voltages?)');
+    return current;
   }
 
   /** Dimensionless site–site conductance (soft-min Miller–Abrahams form above). */
   private siteConductance(i: number, j: number): number {
-    return (
-      (this.siteHopping[i * this.sites + j] * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j])
-    );
+    const hopping = i > j ? this.siteHopping[j * this.columnRows + i] : this.siteHopping[i * this.columnRows + j];
+    return (hopping * this.occupancy[i] * this.occupancy[j]) / (this.boltzmann[i] + this.boltzmann[j]);
   }
 
-  /** Site–electrode conductance, from the factor solve() stored. */
+  /** Site–electrode conductance, from the factor evaluate() stored. */
   private electrodeConductance(i: number, e: number): number {
-    return this.electrodeHopping[i * ELECTRODES + e] * this.electrodeFactor[i];
+    return this.electrodeHopping[e * this.padded + i] * this.electrodeFactor[i];
   }
 }
