@@ -1,4 +1,4 @@
-// TensorFlow.js for the host's digital models (pat's twin and readout): @tensorflow/tfjs-core
+// TensorFlow.js for the host's digital models (pat's twin and readout, phyll's layers): @tensorflow/tfjs-core
 // on the pure-JS CPU backend, with the gradients those models use registered.
 // Why the registration: tfjs-core's CommonJS build (what Node loads) carries no gradient
 // functions; the union package registers them all through dist/register_all_gradients.js,
@@ -14,12 +14,14 @@ import { multiplyGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Multipl
 import { negGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Neg_grad.js";
 import { divGradConfig } from "@tensorflow/tfjs-core/dist/gradients/RealDiv_grad.js";
 import { reluGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Relu_grad.js";
+import { reshapeGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Reshape_grad.js";
+import { softplusGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Softplus_grad.js";
 import { squareGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Square_grad.js";
 import { subGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Sub_grad.js";
 import { sumGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Sum_grad.js";
 import { tanhGradConfig } from "@tensorflow/tfjs-core/dist/gradients/Tanh_grad.js";
 
-for (const config of [addGradConfig, batchMatMulGradConfig, meanGradConfig, multiplyGradConfig, negGradConfig, divGradConfig, reluGradConfig, squareGradConfig, subGradConfig, sumGradConfig, tanhGradConfig]) {
+for (const config of [addGradConfig, batchMatMulGradConfig, meanGradConfig, multiplyGradConfig, negGradConfig, divGradConfig, reluGradConfig, reshapeGradConfig, softplusGradConfig, squareGradConfig, subGradConfig, sumGradConfig, tanhGradConfig]) {
   tf.registerGradient(config);
 }
 // Production mode: no per-op debug checks, and no console banner suggesting tfjs-node.
