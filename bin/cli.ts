@@ -47,14 +47,15 @@ function inputsFor(task: TaskName): number {
 
 /** The simulated device for a task: the DNPU's electrodes are assignable, so the sphere task
  *  gets three of them as inputs; `deviceSeed` picks another instance. */
-export function buildDevice(name: DeviceName, task: TaskName, deviceSeed?: number): Device {
+export function buildDevice(name: DeviceName, task: TaskName, deviceSeed?: number, fabricationSpread?: number): Device {
+  if (fabricationSpread !== undefined && name !== "resistor") throw new UsageError(`--fabrication-spread is a resistor network's (--device resistor), not the ${name}'s`);
   const inputCount = inputsFor(task);
   if (name === "dnpu") {
     const device = deviceSeed === undefined ? DopantNetwork.default() : new DopantNetwork({ seed: deviceSeed });
     return device.inputCount === inputCount ? device : device.withInputCount(inputCount);
   }
   if (name === "analytic") return new AnalyticDevice({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}) });
-  return new ResistorNetwork({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}) });
+  return new ResistorNetwork({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}), ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) });
 }
 
 export function buildTask(name: TaskName, device: Device, marginFraction: number): AnyTask {
@@ -84,6 +85,12 @@ const hold = (text: string): number[] => {
   const values = text.split(",").map((part) => Number(part.trim()));
   if (values.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError("expected control numbers from 1 separated by commas, e.g. 1,3.");
   return values;
+};
+const setting = (text: string, previous: Array<[string, number | boolean]>): Array<[string, number | boolean]> => {
+  const match = /^([A-Za-z]\w*)=(.+)$/.exec(text.trim());
+  const value = match && (match[2] === "true" ? true : match[2] === "false" ? false : Number(match[2]));
+  if (!match || value === null || (typeof value === "number" && !Number.isFinite(value))) throw new InvalidArgumentError("expected name=value with a number, true or false, e.g. updateFraction=0.5.");
+  return [...previous, [match[1], value]];
 };
 const initialV = (text: string): "random" | "middle" | number[] => {
   if (text === "random" || text === "middle") return text;
@@ -146,6 +153,8 @@ interface TrainFlags {
   codeSeed?: number;
   spsaStability?: number;
   hold?: number[];
+  set?: Array<[string, number | boolean]>;
+  fabricationSpread?: number;
   margin: number;
   initialV?: "random" | "middle" | number[];
   resume?: string;
@@ -206,6 +215,10 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   }
   const held = flags.hold?.find((k) => k > device.controlCount);
   if (held) throw new UsageError(`--hold ${held}: ${device.name} has controls 1 to ${device.controlCount}`);
+  const method = findMethod(flags.method)!;
+  const known = Object.keys(method.settings ?? {});
+  const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
+  if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
   const resumed = flags.resume ? readResume(flags.resume, device.controlCount) : {};
   return {
     noise,
@@ -234,7 +247,8 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
     calibrationWindows: flags.calibration,
     initialV: flags.initialV,
     ...resumed,
-    updateFraction: flags.updateFraction,
+    ...(flags.updateFraction !== undefined ? { updateFraction: flags.updateFraction } : {}),
+    ...Object.fromEntries(flags.set ?? []),
   };
 }
 
@@ -343,7 +357,7 @@ export function prepareOut(dir: string): string {
 
 export async function train(flags: TrainFlags): Promise<void> {
   const method = findMethod(flags.method)!; // commander checked the choice
-  const device = buildDevice(flags.device, flags.task, flags.deviceSeed);
+  const device = buildDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, flags.margin);
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
@@ -397,10 +411,15 @@ export async function train(flags: TrainFlags): Promise<void> {
 // ---- hge methods ------------------------------------------------------------------------------
 
 function listMethods(): void {
-  const rows = METHODS.map((m) => [m.name, m.tasks.map((t) => (t === "cases" ? "gates, sphere, regression" : "iris")).join("; "), m.needs.length ? m.needs.join(", ") : "—", m.requires || "—"]);
-  for (const line of textTable([["method", "tasks", "device needs", "needs besides the device"], ...rows], 4, true)) console.log(line);
-  console.log("");
-  for (const m of METHODS) console.log(`${m.name}: ${m.summary}`);
+  const tasks = (m: (typeof METHODS)[number]) => m.tasks.map((t) => (t === "cases" ? (m.losses ? `cases (${m.losses.join(", ")})` : "cases") : "data sets")).join(", ");
+  const rows = METHODS.map((m) => [m.name, tasks(m), m.needs.length ? m.needs.join(", ") : "—"]);
+  for (const line of textTable([["method", "tasks", "device needs"], ...rows], 3, true)) console.log(line);
+  for (const m of METHODS) {
+    console.log(`\n${m.name}: ${m.summary}`);
+    if (m.requires) console.log(`  needs besides the device: ${m.requires}`);
+    const settings = Object.entries(m.settings ?? {});
+    if (settings.length) console.log(`  settings (--set name=value): ${settings.map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  }
 }
 
 // ---- hge demo -------------------------------------------------------------------------------
@@ -515,6 +534,9 @@ export function program(): Command {
     .addOption(fieldOption("ChipSamples", "samples"))
     .addOption(fieldOption("Seed", "n"))
     .addOption(fieldOption("SpsaStability", "A"))
+    .option("--set <name=value...>", "a method's own setting, e.g. --set updateFraction=0.5 (hge methods lists each method's settings)", setting, [])
+    .option("--update-fraction <f>", "analytic: train a seeded random share of the edges, 0 < f ≤ 1 (the same as --set updateFraction=f)", positive)
+    .option("--fabrication-spread <fraction>", "resistor networks: per-edge spread of the conductance curves from the nominal model (default 0.05)", nonNegative)
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
     .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")

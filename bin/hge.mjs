@@ -15,6 +15,8 @@ if (!existsSync(wasm)) {
     process.exit(2);
   }
 }
+// A reader that stops early (`hge methods | head`) closes the pipe: that ends the command quietly.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", (error) => process.exit(error.code === "EPIPE" ? 0 : 1));
 register();
 const cli = await import("./cli.ts");
 await cli.main(process.argv.slice(2));

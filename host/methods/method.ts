@@ -56,6 +56,9 @@ export interface Method {
   readonly tasks: ReadonlyArray<AnyTask["kind"]>;
   /** Case tasks: the losses it trains with (undefined: any). */
   readonly losses?: readonly LossName[];
+  /** Its own settings with their defaults, each settable by name (`hge train --set
+   *  name=value`, RunContext.options); the method checks the values. */
+  readonly settings?: Readonly<Record<string, number | boolean>>;
   /** What it needs that homodyne gradient extraction does not (a model, local circuits at
    *  every edge, digital layers), for `hge methods` and the bench; "" for none. */
   readonly requires: string;

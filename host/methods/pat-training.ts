@@ -17,43 +17,10 @@ import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
 import { Breather, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
-import { PAT_HGE_NAME, PAT_NAME } from "./pat.ts";
+import { PAT_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
-import { MLP_TWIN_DEFAULTS, MlpTwin, type Twin } from "./twin.ts";
+import { MlpTwin, type Twin } from "./twin.ts";
 
-/** pat's settings; every one can be set by name in RunContext.options. */
-export const PAT_DEFAULTS = {
-  /** 10 ms per plain measurement (after the 10 ms settle): pat needs a level, not a spectrum.
-   *  The mean of 50 samples of the default noise is within ~0.01 nA (DNPU) or ~15 µV
-   *  (resistor network), far below the twin's error. */
-  windowSamples: 50,
-  settleSamples: DEFAULTS.settleSamples,
-  /** Measured points the twin is fitted to: 1000 × 20 ms = 20 s of device time. */
-  sweepPoints: 1000,
-  hiddenUnits: MLP_TWIN_DEFAULTS.hiddenUnits,
-  hiddenLayers: MLP_TWIN_DEFAULTS.hiddenLayers,
-  twinEpochs: MLP_TWIN_DEFAULTS.epochs,
-  twinBatchSize: MLP_TWIN_DEFAULTS.batchSize,
-  twinLearningRate: MLP_TWIN_DEFAULTS.learningRate,
-  /** Adam on the controls with the module's settings, so the optimiser is not the difference. */
-  learningRate: DEFAULTS.learningRate,
-  beta1: DEFAULTS.beta1,
-  beta2: DEFAULTS.beta2,
-  solvedEpochs: DEFAULTS.solvedEpochs,
-  /** Case tasks: a start whose criterion has not improved for this many updates is abandoned
-   *  for the next seeded start, as the module does (corrsig has local minima); 0 = never. */
-  patience: DEFAULTS.patience,
-  /** Data sets: control settings per sample (physical features), and the digital readout's
-   *  Adam steps on each epoch's measured features (no device time) and its learning rate. */
-  featureSettings: 1,
-  readoutSteps: 200,
-  readoutLearningRate: 0.05,
-  /** Case tasks: measure the Jacobian by HGE (the module, one lock-in window per case) every
-   *  this many updates and correct the twin's Jacobian by the measured difference (pat-hge);
-   *  0 = never (pat). */
-  hgeEvery: 0,
-};
-export type PatSettings = typeof PAT_DEFAULTS;
 
 /** Test hooks: a given twin replaces the measured sweep and the MLP (e.g. the device itself);
  *  instrument settings replace the chain's noise. */

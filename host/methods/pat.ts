@@ -3,11 +3,60 @@
 // pat-training.ts, imported on first use so that listing or running other methods does not
 // load TensorFlow.js (about a second).
 import type { Method } from "./method.ts";
+import { DEFAULTS } from "../train.ts";
 
 export const PAT_NAME = "pat";
 export const PAT_HGE_NAME = "pat-hge";
 /** pat-hge: pat with an HGE Jacobian measurement every this many updates. */
 export const PAT_HGE_DEFAULTS = { hgeEvery: 10 };
+
+/** The MLP twin's defaults (twin.ts MlpTwin). tanh rather than brains-py's ReLU (7 → 5×90 → 1): a ReLU net's Jacobian is piecewise
+ *  constant, and a twin is used for its Jacobian. On the default DNPU, 1000 points uniform over
+ *  all 7 electrodes, 64×2 units: median cosine of the twin's control gradient against the
+ *  device's 0.98 with tanh, 0.86 with ReLU; RMS error 5 nA against 10 nA (outputs span ±100 nA).
+ *  brains-py's 5×90 (~33k weights) would need far more than the 1000 points (20 device-s) pat
+ *  affords; 32×2 (~1.3k weights) fits 1000 points in about 5 s of CPU. */
+export const MLP_TWIN_DEFAULTS: { hiddenUnits: number; hiddenLayers: number; epochs: number; batchSize: number; learningRate: number } = {
+  hiddenUnits: 32,
+  hiddenLayers: 2,
+  epochs: 150,
+  batchSize: 64,
+  learningRate: 5e-3,
+};
+
+/** pat's settings; every one can be set by name in RunContext.options. */
+export const PAT_DEFAULTS = {
+  /** 10 ms per plain measurement (after the 10 ms settle): pat needs a level, not a spectrum.
+   *  The mean of 50 samples of the default noise is within ~0.01 nA (DNPU) or ~15 µV
+   *  (resistor network), far below the twin's error. */
+  windowSamples: 50,
+  settleSamples: DEFAULTS.settleSamples,
+  /** Measured points the twin is fitted to: 1000 × 20 ms = 20 s of device time. */
+  sweepPoints: 1000,
+  hiddenUnits: MLP_TWIN_DEFAULTS.hiddenUnits,
+  hiddenLayers: MLP_TWIN_DEFAULTS.hiddenLayers,
+  twinEpochs: MLP_TWIN_DEFAULTS.epochs,
+  twinBatchSize: MLP_TWIN_DEFAULTS.batchSize,
+  twinLearningRate: MLP_TWIN_DEFAULTS.learningRate,
+  /** Adam on the controls with the module's settings, so the optimiser is not the difference. */
+  learningRate: DEFAULTS.learningRate,
+  beta1: DEFAULTS.beta1,
+  beta2: DEFAULTS.beta2,
+  solvedEpochs: DEFAULTS.solvedEpochs,
+  /** Case tasks: a start whose criterion has not improved for this many updates is abandoned
+   *  for the next seeded start, as the module does (corrsig has local minima); 0 = never. */
+  patience: DEFAULTS.patience,
+  /** Data sets: control settings per sample (physical features), and the digital readout's
+   *  Adam steps on each epoch's measured features (no device time) and its learning rate. */
+  featureSettings: 1,
+  readoutSteps: 200,
+  readoutLearningRate: 0.05,
+  /** Case tasks: measure the Jacobian by HGE (the module, one lock-in window per case) every
+   *  this many updates and correct the twin's Jacobian by the measured difference (pat-hge);
+   *  0 = never (pat). */
+  hgeEvery: 0,
+};
+export type PatSettings = typeof PAT_DEFAULTS;
 
 const REQUIRES = "a digital twin fitted to device data (and a digital computer for backpropagation)";
 
@@ -16,6 +65,7 @@ export const PAT_METHOD: Method = {
   summary: "physics-aware training (Wright et al. 2022): the device runs every forward pass, a digital twin fitted to a measured sweep supplies the backward pass",
   needs: [],
   tasks: ["cases", "dataset"],
+  settings: PAT_DEFAULTS,
   requires: REQUIRES,
   train: async (device, task, budget, context) => (await import("./pat-training.ts")).trainPat(device, task, budget, context),
 };
@@ -25,6 +75,7 @@ export const PAT_HGE_METHOD: Method = {
   summary: `pat whose twin Jacobian is corrected every ${PAT_HGE_DEFAULTS.hgeEvery} updates by the Jacobian HGE measures (one lock-in window per case)`,
   needs: [],
   tasks: ["cases"],
+  settings: { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS },
   requires: REQUIRES,
   train: async (device, task, budget, context) =>
     (await import("./pat-training.ts")).trainPat(device, task, budget, { ...context, options: { ...PAT_HGE_DEFAULTS, ...context.options } }),

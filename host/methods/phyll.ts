@@ -520,6 +520,7 @@ export const PHYLL: Method = {
   summary: "physical local learning (Momeni et al. 2023): the device under fixed configurations feeds a digital layer trained by a local forward-forward loss; no gradient through the device",
   needs: [],
   tasks: ["dataset"],
+  settings: PHYLL_DEFAULTS,
   requires: "trainable digital layers between physical blocks (a digital computer in the loop)",
   train: runPhyll,
 };

@@ -5,6 +5,7 @@
 // Physics-aware training (pat.ts) only ever asks a twin for vector–Jacobian products.
 import { Rng } from "../noise.ts";
 import { tf } from "./tf.ts";
+import { MLP_TWIN_DEFAULTS } from "./pat.ts";
 
 /** What pat needs of a model of the device. */
 export interface Twin {
@@ -25,20 +26,6 @@ export interface MlpTwinSettings {
   /** Weight initialisation and batch order. */
   seed: number;
 }
-
-/** tanh rather than brains-py's ReLU (7 → 5×90 → 1): a ReLU net's Jacobian is piecewise
- *  constant, and a twin is used for its Jacobian. On the default DNPU, 1000 points uniform over
- *  all 7 electrodes, 64×2 units: median cosine of the twin's control gradient against the
- *  device's 0.98 with tanh, 0.86 with ReLU; RMS error 5 nA against 10 nA (outputs span ±100 nA).
- *  brains-py's 5×90 (~33k weights) would need far more than the 1000 points (20 device-s) pat
- *  affords; 32×2 (~1.3k weights) fits 1000 points in about 5 s of CPU. */
-export const MLP_TWIN_DEFAULTS: Omit<MlpTwinSettings, "seed"> = {
-  hiddenUnits: 32,
-  hiddenLayers: 2,
-  epochs: 150,
-  batchSize: 64,
-  learningRate: 5e-3,
-};
 
 /** A multilayer perceptron twin: electrodes → hiddenLayers × hiddenUnits tanh → one output. */
 export class MlpTwin implements Twin {
