@@ -9,7 +9,7 @@ import { register } from "tsx/esm/api";
 const wasm = fileURLToPath(new URL("../build/hge.wasm", import.meta.url));
 if (!existsSync(wasm)) {
   process.stderr.write("hge: build/hge.wasm is missing (a fresh clone?): building it first (npm run build)\n");
-  const build = spawnSync(process.execPath, [fileURLToPath(new URL("../scripts/build.mjs", import.meta.url))], { stdio: ["ignore", "ignore", "inherit"] });
+  const build = spawnSync(process.execPath, [fileURLToPath(new URL("../scripts/build.mjs", import.meta.url))], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: ["ignore", "ignore", "inherit"] });
   if (build.status !== 0 || !existsSync(wasm)) {
     process.stderr.write("hge: the build failed: run `npm install`, then `npm run build`, and try again\n");
     process.exit(2);

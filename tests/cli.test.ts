@@ -4,12 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
+const REPO = fileURLToPath(new URL("..", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "hge-cli-"));
 process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
@@ -132,6 +133,18 @@ test("a run that does not solve its task exits 1", () => {
   const { status, stdout } = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "5", "--out", join(scratch, "xor"), "--no-progress");
   assert.equal(status, 1);
   assert.match(stdout, /not solved after 5 iterations/);
+});
+
+test("on a fresh clone (no build/), hge builds the module first and then trains", () => {
+  const clone = join(scratch, "clone");
+  const files = spawnSync("git", ["ls-files"], { cwd: REPO, encoding: "utf8" }).stdout.trim().split("\n");
+  for (const file of files) cpSync(join(REPO, file), join(clone, file), { recursive: true });
+  symlinkSync(join(REPO, "node_modules"), join(clone, "node_modules"));
+  const out = join(scratch, "clone-run");
+  const run = spawnSync(process.execPath, [join(clone, "bin", "hge.mjs"), "train", "--device", "analytic", "--task", "and", "--seed", "3", "--out", out, "--no-progress"], { encoding: "utf8", timeout: 120_000 });
+  assert.match(run.stderr, /build\/hge\.wasm is missing \(a fresh clone\?\): building it first/);
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(existsSync(join(clone, "build", "hge.wasm")));
 });
 
 test("hge methods lists every registered method with what it needs; hge --version prints the version", () => {
