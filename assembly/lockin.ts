@@ -1,12 +1,14 @@
 // Lock-in bank: per tone, in-phase and quadrature sums of the signal over one window, turned
 // into derivatives by the signed projection onto the measurement chain's phase lag (not a
-// magnitude with a sign guess). Also the lag model (delay + first-order corner), its
+// magnitude with a sign guess). Also the lag model (a sampled chain: held DAC, delay, first-order
+// corner), its
 // calibration from measured windows, and a streaming mode with cascaded first-order low-passes.
 import { MAX_CONTROLS, Demodulation, Status, Field } from "./layout";
 import { setStatusF32 } from "./status";
 import { ACTIVE, configI32, configF32, controlCount, windowSamples } from "./config";
 import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns } from "./nco";
 import { codeEnergy, REFERENCE_SUM } from "./perturb";
+import { exponentialOf } from "./loss";
 
 /** The window's sums, MAX_CONTROLS f32 each (cleared together): */
 const SUMS = memory.data(2 * MAX_CONTROLS << 2);
@@ -89,16 +91,32 @@ let modelSin: f32 = 0;
   return <f32>load<i32>(TONE_BINS + (<usize>k << 2)) / <f32>windowSamples;
 }
 
-/** Sets modelCos + j·modelSin to the inverse of the chain's response at tone k: a delay of
- *  `delay` samples then a first-order low-pass with corner `corner` Hz (0 = none), so
- *  1/H = e^{jωD}·(1 + j f/fc): the projection undoes both the lag and the attenuation. */
+/** Sets modelCos + j·modelSin to 1/H at tone k, H the response of a sampled chain: each value
+ *  written held for one sample (zero-order hold), a transport delay of D = L + μ samples (L
+ *  whole, 0 <= μ < 1), a first-order RC with corner `corner` Hz (0 = none), read at the end of
+ *  each sample (the reading step() gets answers the voltages written one call earlier). Its
+ *  impulse response is the held pulse through the RC, sampled: (derived)
+ *    H(z) = z^−L·[(1 − q) + (q − p)·z^−1] / (1 − p·z^−1),  p = e^(−2π·fc/fs),  q = p^(1−μ),
+ *  so 1/H = e^{jωL}·(1 − p·e^{−jω}) / ((1 − q) + (q − p)·e^{−jω}). At μ = 0 this is the one-pole
+ *  y += (1 − p)(x − y) delayed L samples; without a corner (p = q = 0) a whole-sample delay of L
+ *  (a held value has no fractional delay until something smooths it). The projection undoes
+ *  both the lag and the attenuation. */
 function lagOf(k: i32, delay: f32, corner: f32): void {
   const frequency = cyclesPerSample(k);
-  const turns = frequency * delay;
-  const dc = sineTurns(turns + 0.25), ds = sineTurns(turns);
-  const u: f32 = corner > 0 ? frequency * configF32(ACTIVE, Field.SampleRateHz) / corner : 0;
-  modelCos = dc - ds * u;
-  modelSin = ds + dc * u;
+  const whole = Mathf.floor(delay);
+  const c = sineTurns(frequency + 0.25), s = sineTurns(frequency); // e^{jω}
+  const rate = -<f32>(2 * Math.PI) * corner / configF32(ACTIVE, Field.SampleRateHz);
+  const p: f32 = corner > 0 ? exponentialOf(max(rate, -80)) : 0;
+  const q: f32 = corner > 0 ? exponentialOf(max(rate * (1 - (delay - whole)), -80)) : 0;
+  const nr: f32 = 1 - p * c, ni = p * s; //                     1 − p·e^{−jω}
+  const dr: f32 = 1 - q + (q - p) * c, di = (p - q) * s; //     (1 − q) + (q − p)·e^{−jω}
+  const d2 = dr * dr + di * di;
+  const rr = (nr * dr + ni * di) / d2, ri = (ni * dr - nr * di) / d2;
+  // e^{jωL}: the turns ω·L/2π = bin·L/W taken modulo 1 in integers, exact for any L
+  const turns = <f32>(<i64>load<i32>(TONE_BINS + (<usize>k << 2)) * <i64>whole % <i64>windowSamples) / <f32>windowSamples;
+  const cl = sineTurns(turns + 0.25), sl = sineTurns(turns);
+  modelCos = rr * cl - ri * sl;
+  modelSin = rr * sl + ri * cl;
 }
 
 /** Uses the lag model (delay, corner) from now on; STATUS shows it. */

@@ -47,7 +47,10 @@ export interface ControllerConfig {
   perturbation?: PerturbationName;
   demodulation?: DemodulationName;
   lag?: { delaySamples: number; cornerHz: number };
+  /** Epochs fitting the chain's lag before training (Field.CalibrationEpochs). */
   calibrationWindows?: number;
+  /** Fastest change of any electrode's voltage, V/s (default DEFAULT_SLEW_V_PER_S). */
+  slewVPerS?: number;
   stream?: { order: number; tauSamples: number };
   /** Readings at or beyond these are saturated (the window is discarded). */
   reading: { min: number; max: number };
@@ -63,6 +66,12 @@ const optimiserCode: Record<OptimiserName, number> = { sgd: L.Optimiser.SGD, mom
 const gradientCode: Record<GradientName, number> = { jacobian: L.Gradient.Jacobian, "loss-signal": L.Gradient.LossSignal, streaming: L.Gradient.Streaming };
 const perturbationCode: Record<PerturbationName, number> = { sinusoid: L.Perturbation.Sinusoid, sequential: L.Perturbation.Sequential, spsa: L.Perturbation.SPSA, random: L.Perturbation.Random, walsh: L.Perturbation.Walsh };
 const demodulationCode: Record<DemodulationName, number> = { projection: L.Demodulation.Projection, "magnitude-sign": L.Demodulation.MagnitudeSign };
+
+/** The slew limit when none is given: 1 V/ms. brains-py ramps a DNPU between configurations
+ *  instead of stepping (about 1 ms within one chassis); 1000 V/s crosses the DNPU's widest
+ *  control range (1.8 V) in 1.8 ms, and is 20× what the published tones need (2π·115 Hz·70 mV
+ *  = 51 V/s). */
+export const DEFAULT_SLEW_V_PER_S = 1000;
 
 /** The module refused something; `field` is the name in assembly/layout.ts. */
 export class ControllerError extends Error {
@@ -86,6 +95,7 @@ export interface ControllerStatus {
   configured: boolean;
   skippedUpdates: number;
   hitTones: number;
+  optimiserResets: number;
 }
 
 type Exports = {
@@ -94,7 +104,8 @@ type Exports = {
   step(reading: number): number;
   save(): number;
   load(bytes: number): number;
-} & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "MEMORY_USED", WebAssembly.Global>;
+  park(): void;
+} & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "PARK" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "MEMORY_USED", WebAssembly.Global>;
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -149,7 +160,8 @@ export class Controller {
     i[Field.Demodulation] = demodulationCode[config.demodulation ?? "projection"] ?? -1;
     f[Field.LagDelaySamples] = config.lag?.delaySamples ?? 0;
     f[Field.LagCornerHz] = config.lag?.cornerHz ?? 0;
-    i[Field.CalibrationWindows] = config.calibrationWindows ?? 0;
+    i[Field.CalibrationEpochs] = config.calibrationWindows ?? 0;
+    f[Field.SlewVPerS] = config.slewVPerS ?? DEFAULT_SLEW_V_PER_S;
     i[Field.StreamOrder] = config.stream?.order ?? 2;
     f[Field.StreamTauSamples] = config.stream?.tauSamples ?? config.windowSamples;
     i[Field.ChipSamples] = config.chipSamples ?? 1;
@@ -206,6 +218,14 @@ export class Controller {
   get inputCount(): number { return this.inputs; }
   get caseCount(): number { return this.cases; }
 
+  /** Stops training: each step() then ramps the electrodes (at the slew limit) to the controls'
+   *  weights and the inputs' present voltages, or to `parkV` (controls, then inputs) where
+   *  given, and returns Event.Parked once there. configure() starts again. */
+  park(parkV?: ArrayLike<number>): void {
+    this.exports.park();
+    if (parkV) this.f32("PARK", this.controls + this.inputs).set(parkV);
+  }
+
   /** One sample; returns the Event flags. */
   step(reading: number): number { return this.exports.step(reading); }
 
@@ -237,6 +257,7 @@ export class Controller {
       configured: i[Status.Configured] === 1,
       skippedUpdates: i[Status.SkippedUpdates],
       hitTones: i[Status.HitTones],
+      optimiserResets: i[Status.OptimiserResets],
     };
   }
 

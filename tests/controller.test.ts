@@ -184,7 +184,10 @@ describe("safety", () => {
   test("NaN readings never reach the weights: 20 spoiled windows are discarded and counted, a fault raised at 16", () => {
     const device = new AnalyticDevice();
     const controller = new Controller();
-    controller.configure(analyticConfig(device, { settleSamples: 0 }));
+    const config = analyticConfig(device, { settleSamples: 0 });
+    controller.configure(config); // from 0 V: a ramp to the starting voltages, then again from there
+    for (let n = 0; n < 1000; n++) controller.step(1);
+    controller.configure(config);
     const start = Float32Array.from(controller.weights());
     let faults = 0;
     for (let n = 0; n < 20 * 1000; n++) {
@@ -198,13 +201,18 @@ describe("safety", () => {
     assert.deepEqual(controller.weights(), start);
   });
 
-  test("fuzz: 1e6 hostile readings over random configurations and call orders: no trap, no voltage out of range, weights finite", () => {
+  test("fuzz: 1e6 hostile readings over random configurations, reconfigurations, loads and parking: no trap, no voltage out of range or faster than the slew limit, weights finite", () => {
     const rng = new Rng(2024);
     const controller = new Controller();
     const hostile = [NaN, Infinity, -Infinity, 3.4e38, -3.4e38, 1e-45, -1e-45, 0, 1e12, -1e12];
     let config: ControllerConfig | undefined;
     let checked = 0;
     let accepted = 0;
+    /** A slew limit 1 to 300 times what the perturbation needs (validateSlew's margins, rounded up). */
+    const slewFor = (c: ControllerConfig): number => {
+      const need = Math.max(...c.controls.map((u) => u.amplitudeV * ((2 * Math.PI * u.toneBin!) / c.windowSamples + 2e-5) + Math.max(Math.abs(u.minV), Math.abs(u.maxV)) * 2e-6));
+      return need * c.sampleRateHz * 10 ** rng.between(0, 2.5);
+    };
     const randomConfig = (): ControllerConfig => {
       const controls = 1 + Math.floor(rng.uniform() * 12);
       const inputs = Math.floor(rng.uniform() * 3);
@@ -233,14 +241,43 @@ describe("safety", () => {
         reading: { min: -rng.between(1, 1e6), max: rng.between(1, 1e6) },
       };
     };
+    let previous = new Float32Array(0);
+    let largestStepShare = 0; // of the slew limit, over every electrode and sample
+    let saved: Uint8Array | undefined;
+    /** The voltages written now (configure() writes too): in range, and no faster than the limit. */
+    const observe = (n: number, config: ControllerConfig): void => {
+      const volts = controller.electrodes();
+      config.controls.forEach((c, k) => {
+        if (!(volts[k] >= Math.fround(c.minV) && volts[k] <= Math.fround(c.maxV))) assert.fail(`sample ${n}: control ${k} at ${volts[k]} V outside [${c.minV}, ${c.maxV}]`);
+      });
+      config.inputs.forEach((c, i) => {
+        const v = volts[config.controls.length + i];
+        if (!(v >= c.minV && v <= c.maxV)) assert.fail(`sample ${n}: input ${i} at ${v} V outside its range`);
+      });
+      // from a voltage inside the electrode's range (another configuration's may not be: the
+      // range wins), no step exceeds SlewVPerS/SampleRateHz, beyond f32 rounding
+      const maxStep = Math.fround(Math.fround(config.slewVPerS!) / Math.fround(config.sampleRateHz));
+      const ranges = [...config.controls, ...config.inputs];
+      for (let e = 0; e < volts.length && e < previous.length; e++) {
+        if (!(previous[e] >= Math.fround(ranges[e].minV) && previous[e] <= Math.fround(ranges[e].maxV))) continue;
+        const step = Math.abs(volts[e] - previous[e]);
+        if (step > maxStep * (1 + 1e-6) + Math.abs(previous[e]) * 1.2e-7) assert.fail(`sample ${n}: electrode ${e} moved ${step} V, more than ${maxStep} V`);
+        largestStepShare = Math.max(largestStepShare, step / maxStep);
+      }
+      previous = Float32Array.from(volts);
+      checked++;
+    };
     for (let n = 0; n < 1_000_000; n++) {
       if (n % 50_000 === 0) {
         const candidate = randomConfig();
+        candidate.slewVPerS = slewFor(candidate);
         if (rng.uniform() < 0.3) candidate.learningRate = NaN; // a bad configure in the middle
         try {
           controller.configure(candidate);
           config = candidate;
           accepted++;
+          saved = undefined;
+          observe(n, config);
         } catch (error) {
           assert.ok(error instanceof ControllerError);
         }
@@ -250,20 +287,16 @@ describe("safety", () => {
         blob[Math.floor(rng.uniform() * blob.length)] ^= 1 << Math.floor(rng.uniform() * 8);
         assert.throws(() => controller.load(blob), ControllerError);
       }
+      if (n % 20_011 === 0 && config) saved = controller.save(); // loaded later: the weights jump back
+      if (n % 20_011 === 10_000 && saved) controller.load(saved);
+      if (n % 50_000 === 40_000 && config) controller.park(Array.from({ length: config.controls.length + config.inputs.length }, () => rng.between(-20, 20)));
       const r = rng.uniform();
       const reading = r < 0.05 ? hostile[Math.floor(rng.uniform() * hostile.length)] : r < 0.5 ? rng.between(-10, 10) : rng.normal() * 10 ** rng.between(-40, 40);
       controller.step(reading);
       if (!config) continue;
-      const volts = controller.electrodes();
-      config.controls.forEach((c, k) => {
-        if (!(volts[k] >= Math.fround(c.minV) && volts[k] <= Math.fround(c.maxV))) assert.fail(`sample ${n}: control ${k} at ${volts[k]} V outside [${c.minV}, ${c.maxV}]`);
-      });
-      config.inputs.forEach((c, i) => {
-        const v = volts[config!.controls.length + i];
-        if (!(v >= c.minV && v <= c.maxV)) assert.fail(`sample ${n}: input ${i} at ${v} V outside its range`);
-      });
-      checked++;
+      observe(n, config);
     }
+    assert.ok(largestStepShare > 0.999, `the limit was reached (ramps happened): largest step ${largestStepShare} of it`);
     for (const w of controller.weights()) assert.ok(Number.isFinite(w));
     assert.ok(accepted >= 10, `${accepted} of 20 configurations accepted`);
     assert.ok(checked > 900_000, `${checked} samples checked`);
@@ -314,9 +347,9 @@ describe("the release module", () => {
   const bytes = readFileSync(RELEASE_WASM);
   const module = new WebAssembly.Module(bytes);
 
-  test("has no imports, fits 8 KiB and one 64 KiB page", () => {
+  test("has no imports, fits 12 KiB and one 64 KiB page", () => {
     assert.deepEqual(WebAssembly.Module.imports(module), []);
-    assert.ok(bytes.length <= 8192, `${bytes.length} bytes`);
+    assert.ok(bytes.length <= 12288, `${bytes.length} bytes`);
     const instance = new WebAssembly.Instance(module, {});
     assert.equal((instance.exports.memory as WebAssembly.Memory).buffer.byteLength, 65536);
     assert.ok(((instance.exports.MEMORY_USED as WebAssembly.Global).value as number) <= 65536);
