@@ -66,10 +66,10 @@ export function optimiserStep(gradient: usize, gain: f32): void {
     } else if (kind == Optimiser.Adam) {
       let m = beta1 * load<f32>(MOMENT1 + offset) + (1 - beta1) * g;
       let v = beta2 * load<f32>(MOMENT2 + offset) + (1 - beta2) * g * g;
-      change = m / (1 - beta1Power) / (Mathf.sqrt(v / (1 - beta2Power)) + epsilon);
-      if (!isFinite(v + change)) { // g² overflowed (v = ∞ would freeze the control: m/∞ = 0): the
-        // moments restart, and this step is Adam's first from zero state, ±1
-        bump(Status.OptimiserResets);
+      const vHat = v / (1 - beta2Power); // ∞ would freeze the control: m/∞ = 0
+      change = m / (1 - beta1Power) / (Mathf.sqrt(vHat) + epsilon);
+      if (!isFinite(vHat + change)) { // g² overflowed: the moments restart, and this step is
+        bump(Status.OptimiserResets); // Adam's first from zero state, ±1
         m = 0;
         v = 0;
         change = g > 0 ? 1 : -1;

@@ -2,7 +2,7 @@
 // path. step() takes the reading that answers the voltages written by the previous call,
 // feeds the lock-in, walks settle → acquire → next input case → loss → update, and writes
 // the next electrode voltages, each inside its electrode's range and within the slew limit of
-// the voltage before it (a jump becomes a ramp, and no window starts until the ramp is over).
+// the voltage before it (a jump becomes a ramp, and no window starts before the ramp is over).
 // Streaming is the same walk with one case, the loss signal fed to low-pass filters instead of
 // window sums.
 import {
@@ -131,8 +131,9 @@ export function step(reading: f32): i32 {
 }
 
 function windowSample(reading: f32): i32 {
-  // the reading answers voltages still ramping: settling starts again, after the ramp
-  if (ramping) samplesInStage = -configI32(ACTIVE, Field.SettleSamples) - 1;
+  // a window's readings answer voltages at their targets: while a ramp lasts longer than the
+  // settling, the window waits (a ramp counts as settling time)
+  if (ramping && samplesInStage >= 0) samplesInStage = -1;
   if (samplesInStage < 0) { // settling
     if (++samplesInStage == 0) beginWindow();
     return 0;

@@ -114,6 +114,7 @@ export class Controller {
   private controls = 0;
   private inputs = 0;
   private cases = 0;
+  private started = false;
 
   /** The release module by default; a wider build comes with its own layout (host/variant.ts). */
   constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM))), readonly layout: Layout = L) {
@@ -189,8 +190,16 @@ export class Controller {
       c.inputsV.forEach((v, k) => { if (k < layout.MAX_INPUTS) f[layout.CASE_INPUT_WORD + p * layout.MAX_INPUTS + k] = v; });
       f[layout.TARGET_WORD + p] = c.target;
     });
+    if (!this.started) {
+      // a simulated device starts at rest at the configuration's starting voltages, as if ramped
+      // there before; the module ramps from whatever ELECTRODES holds (0 V on a real power-on)
+      const start = this.f32("ELECTRODES", layout.MAX_CONTROLS + layout.MAX_INPUTS);
+      config.controls.forEach((c, k) => { if (k < layout.MAX_CONTROLS) start[k] = c.initialV; });
+      config.cases[0]?.inputsV.forEach((v, i) => { if (i < layout.MAX_INPUTS) start[Math.min(config.controls.length, layout.MAX_CONTROLS) + i] = v; });
+    }
     const code = this.exports.configure();
     if (code !== 0) throw this.refusal(code);
+    this.started = true;
     this.controls = config.controls.length;
     this.inputs = config.inputs.length;
     this.cases = config.cases.length;
@@ -211,6 +220,9 @@ export class Controller {
     else if (code >= Field.InputMinV && code <= Field.InputMaxV) where = ` (input ${index})`;
     else if (code === Field.Target) where = ` (case ${index})`;
     else if (arrayField) where = ` (control ${index})`;
+    if (code === Field.SlewVPerS) {
+      return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what the perturbation of control ${index} needs (or below the voltage's resolution)`);
+    }
     return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} is out of range`);
   }
 

@@ -184,10 +184,7 @@ describe("safety", () => {
   test("NaN readings never reach the weights: 20 spoiled windows are discarded and counted, a fault raised at 16", () => {
     const device = new AnalyticDevice();
     const controller = new Controller();
-    const config = analyticConfig(device, { settleSamples: 0 });
-    controller.configure(config); // from 0 V: a ramp to the starting voltages, then again from there
-    for (let n = 0; n < 1000; n++) controller.step(1);
-    controller.configure(config);
+    controller.configure(analyticConfig(device, { settleSamples: 0 }));
     const start = Float32Array.from(controller.weights());
     let faults = 0;
     for (let n = 0; n < 20 * 1000; n++) {
@@ -303,6 +300,78 @@ describe("safety", () => {
   });
 });
 
+describe("slew limit", () => {
+  // 1 kHz and 10 V/s: at most 0.01 V per sample. One control (a 1 mV tone at bin 1 of 100
+  // samples moves 63 µV per sample, far below), one input stepping −1 → +1 V between cases.
+  const MAX_STEP = Math.fround(10 / 1000);
+  const slowConfig = (overrides: Partial<ControllerConfig> = {}): ControllerConfig => ({
+    sampleRateHz: 1000, windowSamples: 100, settleSamples: 20, slewVPerS: 10,
+    tones: { explicit: true }, controls: [{ toneBin: 1, amplitudeV: 0.001, minV: -1, maxV: 1, initialV: 0 }],
+    inputs: [{ minV: -1, maxV: 1 }], cases: [{ inputsV: [-1], target: 0 }, { inputsV: [1], target: 1 }],
+    loss: "mse", optimiser: "sgd", learningRate: 1e-9, reading: { min: -10, max: 10 }, ...overrides,
+  });
+  /** Steps `count` samples (reading 0); returns what each call wrote and its events. */
+  const run = (controller: Controller, count: number) => {
+    const written: number[][] = [Array.from(controller.electrodes())];
+    const events: number[] = [];
+    for (let n = 0; n < count; n++) {
+      events.push(controller.step(0));
+      written.push(Array.from(controller.electrodes()));
+    }
+    return { written, events };
+  };
+  const largestStep = (written: number[][], e: number) => Math.max(...written.slice(1).map((v, n) => Math.abs(v[e] - written[n][e])));
+
+  test("a change of case ramps the input at 0.01 V per sample (200 samples for 2 V), and the window starts with the first reading of the input at its target, not after the 20 settling samples", () => {
+    const controller = new Controller();
+    controller.configure(slowConfig());
+    const { written, events } = run(controller, 1000);
+    assert.ok(largestStep(written, 1) <= MAX_STEP + 2.4e-7, `largest input step ${largestStep(written, 1)} V`);
+    assert.ok(largestStep(written, 0) <= MAX_STEP + 2.4e-7);
+    // windows: the k-th WindowDone at call d covers readings d − 99 .. d, which answer the
+    // voltages written by calls d − 100 .. d − 1 (written[d − 100 .. d − 1])
+    const done = events.map((e, n) => (e & L.Event.WindowDone ? n : -1)).filter((n) => n >= 0);
+    const second = done[1]; // case 1 (input +1 V)
+    const firstAtTarget = written.findIndex((v, n) => n > done[0] && v[1] === 1);
+    assert.ok(firstAtTarget - done[0] >= 199, `the ramp took ${firstAtTarget - done[0]} samples`);
+    for (let n = second - 100; n < second; n++) assert.equal(written[n + 1][1], 1, `write ${n} inside the window is at the target`);
+    assert.equal(second - 100 + 1, firstAtTarget, "the window starts as soon as the ramp is over");
+  });
+
+  test("a restart, a loaded checkpoint and park() all ramp (0.8 V in 80 samples), park() reporting Parked once there", () => {
+    const controller = new Controller();
+    controller.configure(slowConfig({ cases: [{ inputsV: [0], target: 0 }] }));
+    run(controller, 50);
+    const atZero = controller.save(); // weight 0
+    controller.configure(slowConfig({ cases: [{ inputsV: [0], target: 0 }], controls: [{ toneBin: 1, amplitudeV: 0.001, minV: -1, maxV: 1, initialV: 0.8 }] }));
+    let r = run(controller, 300);
+    assert.ok(largestStep(r.written, 0) <= MAX_STEP + 2.4e-7, `restart: largest step ${largestStep(r.written, 0)} V`);
+    const rampEnd = r.written.findIndex((v) => Math.abs(v[0] - 0.8) < 0.002); // written[i]: by call i − 1
+    assert.ok(rampEnd >= 79, `restart: the ramp to 0.8 V took ${rampEnd} samples`);
+    // a WindowDone at call d covers the voltages in written[d − 99 .. d]
+    assert.ok(r.events.findIndex((e) => e & L.Event.WindowDone) - 99 >= rampEnd, "no window during the restart's ramp");
+    controller.load(atZero); // weight back to 0
+    r = run(controller, 300);
+    assert.ok(largestStep(r.written, 0) <= MAX_STEP + 2.4e-7, `load: largest step ${largestStep(r.written, 0)} V`);
+    assert.ok(r.written.findIndex((v) => Math.abs(v[0]) < 0.002) >= 79, "load: the ramp back to 0 V");
+    controller.park([-0.8, 0.5]);
+    r = run(controller, 300);
+    assert.ok(largestStep(r.written, 0) <= MAX_STEP + 2.4e-7 && largestStep(r.written, 1) <= MAX_STEP + 2.4e-7, "park: no step above the limit");
+    const parked = r.events.findIndex((e) => e & L.Event.Parked);
+    assert.ok(parked >= 79, `parked after ${parked} samples`);
+    assert.deepEqual(r.written[parked + 1].map((v) => +v.toFixed(6)), [-0.8, 0.5]);
+    assert.ok(r.events.slice(parked).every((e) => e === L.Event.Parked), "stays parked, no windows");
+  });
+
+  test("a configuration whose perturbation alone would reach the limit is refused naming SlewVPerS and the control", () => {
+    const controller = new Controller();
+    // a 1 mV tone at bin 40 of 100 moves 2.5 mV per sample: over a limit of 2 mV per sample
+    const config = slowConfig({ slewVPerS: 2, controls: [{ toneBin: 40, amplitudeV: 0.001, minV: -1, maxV: 1, initialV: 0 }] });
+    assert.throws(() => controller.configure(config), (e: unknown) => e instanceof ControllerError && e.field === "SlewVPerS" && e.index === 0);
+    assert.doesNotThrow(() => controller.configure({ ...config, slewVPerS: 3 }));
+  });
+});
+
 describe("checkpoints", () => {
   const device = new AnalyticDevice();
   const trained = () => {
@@ -333,6 +402,58 @@ describe("checkpoints", () => {
       assert.throws(() => controller.load(corrupt), ControllerError, `bit ${bit}`);
     }
     assert.deepEqual(controller.weights(), weights);
+  });
+
+  /** CRC-32 (IEEE 802.3, reflected), written here from its definition. */
+  const crc32 = (bytes: Uint8Array): number => {
+    let crc = 0xffffffff;
+    for (const byte of bytes) {
+      crc ^= byte;
+      for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  };
+  /** A saved blob with one word changed and its CRC made valid again. */
+  const forged = (blob: Uint8Array, word: number, set: (view: DataView, at: number) => void): Uint8Array => {
+    const copy = blob.slice();
+    const view = new DataView(copy.buffer);
+    set(view, word * 4);
+    view.setUint32(copy.length - 4, crc32(copy.subarray(0, copy.length - 4)), true);
+    return copy;
+  };
+
+  test("a blob with a valid CRC but impossible contents is refused (NaN weight, weight 1000 in [−1, 1], NaN or negative lag, ∞ moment, negative second moment, more updates than epochs), and the state is kept", () => {
+    const controller = trained();
+    const blob = controller.save();
+    const controls = controller.controlCount;
+    const learned = 5; // words: magic, version, controls, length, ranges; then the learned status words
+    const status = (name: keyof typeof L.Status) => learned + L.Status[name] - L.Status.Updates;
+    const weight = learned + L.LEARNED_STATUS_WORDS, moment1 = weight + controls, moment2 = moment1 + controls;
+    const f32 = (value: number) => (v: DataView, at: number) => v.setFloat32(at, value, true);
+    const i32 = (value: number) => (v: DataView, at: number) => v.setInt32(at, value, true);
+    const cases: Array<[string, number, (v: DataView, at: number) => void]> = [
+      ["NaN weight", weight + 1, f32(NaN)],
+      ["weight 1000", weight, f32(1000)],
+      ["NaN lag", status("LagDelaySamples"), f32(NaN)],
+      ["negative lag", status("LagDelaySamples"), f32(-3)],
+      ["infinite corner", status("LagCornerHz"), f32(Infinity)],
+      ["∞ first moment", moment1 + 2, f32(Infinity)],
+      ["negative second moment", moment2, f32(-1)],
+      ["NaN second moment", moment2 + 1, f32(NaN)],
+      ["β-power 2", status("Beta2Power"), f32(2)],
+      ["more updates than epochs", status("Updates"), i32(1000)],
+      ["negative updates", status("Updates"), i32(-1)],
+    ];
+    assert.doesNotThrow(() => controller.load(forged(blob, weight, f32(0.25))), "a forged blob with possible contents loads");
+    controller.load(blob);
+    const weights = Float32Array.from(controller.weights());
+    const before = controller.status();
+    for (const [what, word, set] of cases) {
+      assert.throws(() => controller.load(forged(blob, word, set)), (e: unknown) => e instanceof ControllerError && e.field === "Checkpoint", what);
+      assert.deepEqual(controller.weights(), weights, what);
+      assert.deepEqual(controller.status(), before, what);
+    }
+    assert.deepEqual(controller.save(), blob);
   });
 
   test("a blob for another number of controls is refused", () => {

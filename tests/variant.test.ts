@@ -48,7 +48,7 @@ class QuadraticDevice implements Device {
 function wideConfig(initialV: number[]): ControllerConfig {
   return {
     sampleRateHz: 5000,
-    windowSamples: 253303, // the shortest window that plans 256 tones in 1-2500 Hz (the module names it)
+    windowSamples: 506605, // the shortest window that plans 256 tones in 1-2500 Hz, folded products included (the module names it)
     settleSamples: 0,
     tones: { plan: { bandLowHz: 1, bandHighHz: 2500 } },
     guardBins: 0,
