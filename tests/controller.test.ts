@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Controller, ControllerError, RELEASE_WASM, type ControllerConfig } from "../host/controller.ts";
 import { CoSimulation, type ChainModel } from "../host/cosim.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { PolynomialDevice } from "../host/bench/devices.ts";
 import { WhiteNoise, Rng } from "../host/noise.ts";
 import * as L from "../assembly/layout.ts";
 import { analyticConfig, inputCases, cosine, relativeError, SAMPLE_RATE_HZ } from "./fixtures.ts";
@@ -177,6 +178,58 @@ describe("configuration", () => {
     controller.configure({ ...good, windowSamples: 2000, tones: { plan: { bandLowHz: 20, bandHighHz: 120 } }, guardBins: 0 });
     assert.deepEqual(Array.from(controller.toneHits()), [0, 0, 0, 0, 0]);
     assert.equal(controller.status().hitTones, 0);
+  });
+});
+
+describe("folded intermodulation", () => {
+  // fs 5 kHz, W = 1000, a band from 2395 Hz (bin 479) to Nyquist. A plan that ignored folding
+  // takes the 5-tone Sidon set at the band's edge, bins 479, 484, 492, 494, 495, where the
+  // third-order 2·492 + 495 = 1479 appears at 1479 − 1000 = 479 and 2·495 + 494 = 1484 at 484.
+  // Sine-type products (third order) fold onto a tone's in-phase sum and corrupt it; on a cubic
+  // device with control 0's derivative zero, that tone then reads far from zero.
+  const EDGE_SET = [479, 484, 492, 494, 495];
+  const GRADIENT = [0, 0.3, -0.2, 0.1, 0.25];
+  const AMPLITUDE_V = 0.1;
+  const device = new PolynomialDevice(GRADIENT, [0, 0, 0, 0, 0], 0, 0, 10); // 10·Σ d_j² d_k
+  const smoothed = device.toneSmoothedGradient(GRADIENT.map(() => AMPLITUDE_V)); // what any tone set reads with no product on a tone
+  const config = (tones: ControllerConfig["tones"], windowSamples = 1000, bins: number[] = []): ControllerConfig => ({
+    sampleRateHz: 5000, windowSamples, settleSamples: 0, tones, guardBins: 0,
+    controls: GRADIENT.map((_, k) => ({ toneBin: bins[k], amplitudeV: AMPLITUDE_V, minV: -1, maxV: 1, initialV: 0 })),
+    inputs: [], cases: [{ inputsV: [], target: 0 }], loss: "mse", optimiser: "sgd", learningRate: 1e-9,
+    reading: { min: -100, max: 100 }, slewVPerS: 5000, // a 0.1 V tone near Nyquist moves 1.5 kV/s
+  });
+  /** The first window's ∂y/∂v, less the smoothed gradient. */
+  const leak = (controller: Controller) => {
+    new CoSimulation(controller, device, { sampleRateHz: 5000 }).run(1e6, (e) => (e & L.Event.WindowDone) !== 0);
+    return Array.from(controller.jacobianRow(0), (g, k) => Math.abs(g - smoothed[k]));
+  };
+
+  test("the given-tone report names folded hits: the band-edge set above fs/4 (tone 479: third order; its zero derivative reads more than 0.01 off), and 30 and 40 in 100 samples (2·30 = 60 appears at 40)", () => {
+    const edge = new Controller();
+    edge.configure(config({ explicit: true }, 1000, EDGE_SET));
+    assert.notEqual(edge.toneHits()[0] & 4, 0);
+    assert.notEqual(edge.toneHits()[1] & 4, 0);
+    assert.ok(leak(edge)[0] > 0.01, "the folded product is really there");
+    const pair = new Controller();
+    pair.configure({ ...config({ explicit: true }, 100, [30, 40]), controls: config({ explicit: true }).controls.slice(0, 2).map((c, k) => ({ ...c, toneBin: [30, 40][k] })) });
+    assert.deepEqual(Array.from(pair.toneHits()), [2, 2]);
+  });
+
+  test("the planner refuses that band at W = 1000 rather than plan the band-edge set; in the window it names, every derivative is within 1e-4 of the smoothed gradient", () => {
+    const band = { plan: { bandLowHz: 2395, bandHighHz: 2500 } };
+    const planned = new Controller();
+    const minimum = (() => {
+      try { planned.configure(config(band)); } catch (error) { assert.ok(error instanceof ControllerError && error.field === "Plan"); }
+      return planned.exports.memory && new Int32Array(planned.exports.memory.buffer, planned.exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+    })();
+    assert.ok(minimum > 1000, `names ${minimum}`);
+    planned.configure(config(band, minimum));
+    const bins = Array.from(planned.toneBins());
+    const check = new Controller();
+    check.configure(config({ explicit: true }, minimum, bins)); // the same bins, checked as given tones
+    assert.equal(check.status().hitTones, 0, `planned bins ${bins}`);
+    const error = leak(planned);
+    assert.ok(Math.max(...error) < 1e-4, `planned ${bins} of ${minimum}: ${error}`);
   });
 });
 

@@ -83,7 +83,7 @@ describe(`a ${N}-control build`, () => {
     assert.equal(controller.status().hitTones, 0);
     const sim = new CoSimulation(controller, device, { sampleRateHz: 5000 });
     let lowest = Infinity, highest = -Infinity;
-    sim.run(300_000, (events) => {
+    sim.run(600_000, (events) => {
       for (const v of controller.electrodes()) {
         lowest = Math.min(lowest, v);
         highest = Math.max(highest, v);
