@@ -146,24 +146,25 @@ export function validate(): i32 {
  *  2π·a·bin/W per sample, a ±a code 2a; the margin covers the sine table's interpolation
  *  (1e-5·a) and f32 rounding of voltages up to |MinV|, |MaxV| (and keeps each ramp step above
  *  the rounding of the voltage it moves, so a ramp always ends). Returns 0 or Field.SlewVPerS,
- *  errorIndex naming the control. `bins`: the tones (ignored for codes). */
+ *  errorIndex naming the electrode (controls, then inputs). `bins`: the tones (ignored for codes). */
 export function validateSlew(bins: usize): i32 {
   const b = CONFIG;
   const maxStep = maxStepOf(b);
   const tones = configI32(b, Field.Perturbation) == Perturbation.Sinusoid;
-  const turnsPerBin: f32 = <f32>(2 * Math.PI) / <f32>configI32(b, Field.WindowSamples);
+  const radiansPerBin: f32 = <f32>(2 * Math.PI) / <f32>configI32(b, Field.WindowSamples);
   for (let k = 0; k < configI32(b, Field.ControlCount); k++) {
     errorIndex = k;
     const a = load<f32>(wordAddress(b, AMPLITUDE_WORD, k));
     const bound = max(Mathf.abs(load<f32>(wordAddress(b, MIN_WORD, k))), Mathf.abs(load<f32>(wordAddress(b, MAX_WORD, k))));
-    const perSample: f32 = tones ? turnsPerBin * <f32>load<i32>(bins + (<usize>k << 2)) : 2;
+    const perSample: f32 = tones ? radiansPerBin * <f32>load<i32>(bins + (<usize>k << 2)) : 2;
     if (!(a * (perSample + <f32>1.5e-5) + bound * <f32>1e-6 <= maxStep)) return Field.SlewVPerS;
   }
-  errorIndex = 0;
   for (let i = 0; i < configI32(b, Field.InputCount); i++) { // a ramp step must move an input's voltage
+    errorIndex = configI32(b, Field.ControlCount) + i; //        the electrode: controls come first
     const bound = max(Mathf.abs(load<f32>(wordAddress(b, INPUT_MIN_WORD, i))), Mathf.abs(load<f32>(wordAddress(b, INPUT_MAX_WORD, i))));
     if (!(bound * <f32>1e-6 <= maxStep)) return Field.SlewVPerS;
   }
+  errorIndex = 0;
   return 0;
 }
 

@@ -113,9 +113,18 @@ export function step(reading: f32): i32 {
   if (!configured) return Event.Fault;
   const samples = STATUS + (Status.Samples << 2); // a u64
   store<u64>(samples, load<u64>(samples) + 1);
-  const events = parked ? 0 : windowSample(reading);
+  let events = 0;
+  if (parked) aimAtPark();
+  else events = windowSample(reading);
   writeElectrodes();
   return parked ? (ramping ? 0 : Event.Parked) : events;
+}
+
+/** Parked: each control aims at its PARK voltage, unperturbed (read every sample, so the
+ *  caller may move it). */
+function aimAtPark(): void {
+  memory.copy(CENTER, PARK, <usize>controls << 2);
+  memory.fill(AMPLITUDE, 0, <usize>controls << 2);
 }
 
 /** The value the lock-in demodulates: the reading, or the per-sample loss (MSE). */
@@ -242,7 +251,7 @@ function update(): i32 {
 
 /** Next voltages: each control's perturbation around its centre, inside its range by
  *  construction (|a·r| <= distance from centre to either bound), then each input's case
- *  voltage (or, parked, PARK). Each moves at most maxStepV from the voltage before it: a
+ *  voltage (parked: PARK's). Each moves at most maxStepV from the voltage before it: a
  *  target farther away is ramped to, and `ramping` says so. The perturbation alone never
  *  reaches the limit (config.ts: validateSlew). */
 function writeElectrodes(): void {
@@ -250,7 +259,7 @@ function writeElectrodes(): void {
   let limited = false;
   for (let k = 0; k < controls; k++) {
     const offset = <usize>k << 2;
-    const v = parked ? load<f32>(PARK + offset) : load<f32>(CENTER + offset) + load<f32>(AMPLITUDE + offset) * load<f32>(NCO_SIN + offset);
+    const v = load<f32>(CENTER + offset) + load<f32>(AMPLITUDE + offset) * load<f32>(NCO_SIN + offset);
     limited |= slewTo(ELECTRODES + offset, v, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k)));
   }
   const firstInput = ELECTRODES + (<usize>controls << 2);

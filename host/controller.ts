@@ -221,7 +221,7 @@ export class Controller {
     else if (code === Field.Target) where = ` (case ${index})`;
     else if (arrayField) where = ` (control ${index})`;
     if (code === Field.SlewVPerS) {
-      return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what the perturbation of control ${index} needs (or below the voltage's resolution)`);
+      return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what electrode ${index} needs (a control's perturbation, or a step above its voltage's f32 resolution; controls first, then inputs)`);
     }
     return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} is out of range`);
   }
