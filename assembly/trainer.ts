@@ -21,7 +21,8 @@ import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
 /** Voltages to write now: controls, then inputs. Kept across configurations: the next one
- *  ramps from them (0 V before the first). */
+ *  ramps from them. Before the first configuration nothing is known of the electrodes, and
+ *  its first voltages are written as they are (the caller brings the DACs there). */
 export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
 /** The read-outs, f32 each, one block that a configuration clears at once: */
 const READ_OUTS = memory.data((2 * MAX_CASES + MAX_CASES * MAX_CONTROLS + MAX_CONTROLS) << 2);
@@ -50,6 +51,7 @@ let gradientMode = 0;
  *  voltages written were held back by it (a ramp still under way). */
 let maxStepV: f32 = 0;
 let ramping = false;
+let electrodesWritten = false;
 let caseIndex = 0, calibrationEpochsLeft = 0;
 /** −SettleSamples .. −1 while the device settles after a change of case, then 0 .. W − 1
  *  through the window. */
@@ -68,7 +70,6 @@ export function trainerStart(bins: usize): void {
   perturbConfigure();
   lockinConfigure();
   calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);
-  maxStepV = maxStepOf(ACTIVE);
   parked = false;
   memory.fill(STATUS, 0, STATUS_WORDS << 2);
   optimiserReset();
@@ -79,7 +80,10 @@ export function trainerStart(bins: usize): void {
   configured = true;
   trainerRefresh();
   enterCase(0);
+  if (!electrodesWritten) maxStepV = Infinity; // nothing to ramp from yet
   writeElectrodes();
+  maxStepV = maxStepOf(ACTIVE);
+  electrodesWritten = true;
 }
 
 /** After the weights or the lag changed from outside (a loaded checkpoint). */

@@ -114,7 +114,6 @@ export class Controller {
   private controls = 0;
   private inputs = 0;
   private cases = 0;
-  private started = false;
 
   /** The release module by default; a wider build comes with its own layout (host/variant.ts). */
   constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM))), readonly layout: Layout = L) {
@@ -190,16 +189,8 @@ export class Controller {
       c.inputsV.forEach((v, k) => { if (k < layout.MAX_INPUTS) f[layout.CASE_INPUT_WORD + p * layout.MAX_INPUTS + k] = v; });
       f[layout.TARGET_WORD + p] = c.target;
     });
-    if (!this.started) {
-      // a simulated device starts at rest at the configuration's starting voltages, as if ramped
-      // there before; the module ramps from whatever ELECTRODES holds (0 V on a real power-on)
-      const start = this.f32("ELECTRODES", layout.MAX_CONTROLS + layout.MAX_INPUTS);
-      config.controls.forEach((c, k) => { if (k < layout.MAX_CONTROLS) start[k] = c.initialV; });
-      config.cases[0]?.inputsV.forEach((v, i) => { if (i < layout.MAX_INPUTS) start[Math.min(config.controls.length, layout.MAX_CONTROLS) + i] = v; });
-    }
     const code = this.exports.configure();
     if (code !== 0) throw this.refusal(code);
-    this.started = true;
     this.controls = config.controls.length;
     this.inputs = config.inputs.length;
     this.cases = config.cases.length;
