@@ -3,7 +3,7 @@
 // (IEEE 802.3, reflected, polynomial 0xEDB88320). A blob that is corrupt, of another
 // version, or saved under other control ranges is refused whole and nothing changes.
 import { MAX_CONTROLS, Field, Status, MIN_WORD, MAX_WORD, LEARNED_STATUS_WORDS } from "./layout";
-import { ACTIVE, wordAddress, controlCount } from "./config";
+import { ACTIVE, wordAddress, controlCount, fieldBound } from "./config";
 import { LEARNED_ARRAYS } from "./optim";
 import { lockinSetLag } from "./lockin";
 import { STATUS, statusF32 } from "./status";
@@ -19,6 +19,9 @@ export const CHECKPOINT = memory.data(MAX_BLOB_WORDS << 2);
 /** The first five words load() expects: the ones save() would write now. */
 const EXPECTED = memory.data(20);
 const LEARNED = STATUS + (Status.Updates << 2);
+/** Where a blob's learned STATUS words and learned arrays start. */
+const BLOB_LEARNED = CHECKPOINT + 20;
+const BLOB_ARRAYS = BLOB_LEARNED + (LEARNED_STATUS_WORDS << 2);
 
 /** CRC-32 of `bytes` bytes at `data`, continuing from `crc` (0 to start). */
 function crc32(crc: u32, data: usize, bytes: usize): u32 {
@@ -47,7 +50,7 @@ function writeHeader(at: usize): i32 {
 /** Copies the learned state into the blob after its header (`toBlob`) or back: the learned
  *  STATUS words, then the `controls` first words of each learned array. */
 function transfer(toBlob: bool): void {
-  let blob = CHECKPOINT + 20;
+  let blob = BLOB_LEARNED;
   for (let part = -1; part < 3; part++) {
     const state = part < 0 ? LEARNED : LEARNED_ARRAYS + (<usize>part * MAX_CONTROLS << 2);
     const bytes: usize = part < 0 ? <usize>LEARNED_STATUS_WORDS << 2 : <usize>controlCount << 2;
@@ -66,6 +69,28 @@ export function saveCheckpoint(): i32 {
   return words << 2;
 }
 
+@inline function blobF32(word: i32): f32 { return load<f32>(BLOB_LEARNED + (<usize>(word - Status.Updates) << 2)); }
+@inline function within(x: f32, low: f32, high: f32): bool { return x >= low && x <= high; } // false for NaN
+
+/** The blob's values are ones a run of this configuration can reach: 0 <= updates <= epochs,
+ *  a lag inside its fields' bounds (config.ts), β-powers in [0, 1], each weight inside its
+ *  control's range, moments finite (the second >= 0). */
+function contentsValid(): bool {
+  const updates = load<i32>(BLOB_LEARNED), epochs = load<i32>(BLOB_LEARNED, 4);
+  if (updates < 0 || epochs < updates) return false;
+  if (!within(blobF32(Status.LagDelaySamples), fieldBound(Field.LagDelaySamples, false), fieldBound(Field.LagDelaySamples, true))) return false;
+  if (!within(blobF32(Status.LagCornerHz), fieldBound(Field.LagCornerHz, false), fieldBound(Field.LagCornerHz, true))) return false;
+  if (!within(blobF32(Status.Beta1Power), 0, 1) || !within(blobF32(Status.Beta2Power), 0, 1)) return false;
+  const bytes = <usize>controlCount << 2;
+  for (let k = 0; k < controlCount; k++) {
+    const at = BLOB_ARRAYS + (<usize>k << 2);
+    const weight = load<f32>(at);
+    if (!within(weight, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k)))) return false;
+    if (!isFinite(load<f32>(at + bytes)) || !within(load<f32>(at + 2 * bytes), 0, f32.MAX_VALUE)) return false;
+  }
+  return true;
+}
+
 /** Restores the blob of `bytes` bytes at CHECKPOINT; 0, or Field.Checkpoint if refused. */
 export function loadCheckpoint(bytes: i32): i32 {
   if (!trainerConfigured()) return Field.Checkpoint;
@@ -75,6 +100,7 @@ export function loadCheckpoint(bytes: i32): i32 {
   if (load<u32>(crcAt) != crc32(0, CHECKPOINT, crcAt - CHECKPOINT)) return Field.Checkpoint;
   // the header must be the one save() writes for this configuration
   for (let at: usize = 0; at < 20; at += 4) if (load<i32>(CHECKPOINT + at) != load<i32>(EXPECTED + at)) return Field.Checkpoint;
+  if (!contentsValid()) return Field.Checkpoint;
   transfer(false);
   lockinSetLag(statusF32(Status.LagDelaySamples), statusF32(Status.LagCornerHz));
   trainerSkipCalibration();

@@ -27,11 +27,13 @@ export let windowSamples: i32 = 1;
 @inline function within(x: f32, low: f32, high: f32): bool { return x >= low && x <= high; } // false for NaN
 
 // Every header field must hold a valid value, used or not: a low and a high bound (inclusive)
-// per field id 1..31 (f32 values; an i32 field is compared in f64, exactly).
-const F32_FIELDS: u32 = (1 << Field.SampleRateHz) | (1 << Field.BandLowHz) | (1 << Field.BandHighHz) |
+// per field id 1..LAST_HEADER_FIELD (f32 values; an i32 field is compared in f64, exactly).
+const F32_FIELDS: u64 = (1 << Field.SampleRateHz) | (1 << Field.BandLowHz) | (1 << Field.BandHighHz) |
   (1 << Field.MarginScale) | (1 << Field.LearningRate) | (1 << Field.Beta1) | (1 << Field.Beta2) |
   (1 << Field.Epsilon) | (1 << Field.LagDelaySamples) | (1 << Field.LagCornerHz) |
-  (1 << Field.StreamTauSamples) | (1 << Field.ReadingMin) | (1 << Field.ReadingMax) | (1 << Field.SpsaStability);
+  (1 << Field.StreamTauSamples) | (1 << Field.ReadingMin) | (1 << Field.ReadingMax) | (1 << Field.SpsaStability) | (1 << Field.SlewVPerS);
+/** The last header field: validate() checks fields 1 .. LAST_HEADER_FIELD. */
+export const LAST_HEADER_FIELD = Field.SlewVPerS;
 const BELOW_ONE: f32 = 0.99999994; // the largest f32 < 1
 const TINY: f32 = 1e-30;
 // The bounds are 18 distinct values, each stored once; a field's two bounds are one byte of
@@ -53,9 +55,9 @@ const BOUNDS = memory.data<u8>([0,
   L_0 | H_BELOW_ONE, L_0 | H_BELOW_ONE, L_TINY | H_1E30, L_0 | H_KINDS, L_0 | H_2, // Beta1 .. Gradient
   L_0 | H_1, L_0 | H_1E6, L_0 | H_1E9, L_0 | H_1024, L_1 | H_KINDS, //                Demodulation .. StreamOrder
   L_1 | H_1E9, L_READING | H_READING, L_READING | H_READING, L_1 | H_WINDOW, L_1 | H_2_24, // .. Seed
-  L_0 | H_1E9]); //                                                                   SpsaStability
+  L_0 | H_1E9, L_TINY | H_1E30]); //                                                 SpsaStability, SlewVPerS
 
-/** The low (or high) bound of header field `field`, 1..31. */
+/** The low (or high) bound of header field `field`, 1..LAST_HEADER_FIELD. */
 @inline export function fieldBound(field: i32, high: bool): f32 {
   const packed = <usize>load<u8>(BOUNDS + field);
   return load<f32>(BOUND_VALUES + ((high ? (packed >> 4) + 3 : packed & 15) << 2));
@@ -66,7 +68,7 @@ const BOUNDS = memory.data<u8>([0,
 export function validate(): i32 {
   const b = CONFIG;
   errorIndex = 0;
-  for (let field = Field.Version; field <= Field.SpsaStability; field++) {
+  for (let field = Field.Version; field <= LAST_HEADER_FIELD; field++) {
     // in f64: an i32 such as 2^24 + 1 has no f32 of its own
     const value: f64 = (F32_FIELDS >> field) & 1 ? <f64>configF32(b, field) : <f64>configI32(b, field);
     if (!(value >= <f64>fieldBound(field, false) && value <= <f64>fieldBound(field, true))) return field; // false for NaN
@@ -128,6 +130,39 @@ export function validate(): i32 {
     }
   }
   if (loss != Loss.MSE && classes != 3) return Field.Target; // both classes are needed
+  errorIndex = 0;
+  return 0;
+}
+
+/** Largest change of an electrode's voltage per sample, in volts, for a block's slew limit
+ *  (SlewVPerS / SampleRateHz). */
+@inline export function maxStepOf(block: usize): f32 {
+  return configF32(block, Field.SlewVPerS) / configF32(block, Field.SampleRateHz);
+}
+
+/** The perturbation alone must never reach the slew limit, so that the limit only ever bites
+ *  on ramps (a window is never measured on clipped references). A sinusoid moves at most
+ *  2π·a·bin/W per sample, a ±a code 2a; the margin covers the sine table's interpolation
+ *  (1e-5·a) and f32 rounding of voltages up to |MinV|, |MaxV| (and keeps each ramp step above
+ *  the rounding of the voltage it moves, so a ramp always ends). Returns 0 or Field.SlewVPerS,
+ *  errorIndex naming the electrode (controls, then inputs). `bins`: the tones (ignored for codes). */
+export function validateSlew(bins: usize): i32 {
+  const b = CONFIG;
+  const maxStep = maxStepOf(b);
+  const tones = configI32(b, Field.Perturbation) == Perturbation.Sinusoid;
+  const radiansPerBin: f32 = <f32>(2 * Math.PI) / <f32>configI32(b, Field.WindowSamples);
+  for (let k = 0; k < configI32(b, Field.ControlCount); k++) {
+    errorIndex = k;
+    const a = load<f32>(wordAddress(b, AMPLITUDE_WORD, k));
+    const bound = max(Mathf.abs(load<f32>(wordAddress(b, MIN_WORD, k))), Mathf.abs(load<f32>(wordAddress(b, MAX_WORD, k))));
+    const perSample: f32 = tones ? radiansPerBin * <f32>load<i32>(bins + (<usize>k << 2)) : 2;
+    if (!(a * (perSample + <f32>1.5e-5) + bound * <f32>1e-6 <= maxStep)) return Field.SlewVPerS;
+  }
+  for (let i = 0; i < configI32(b, Field.InputCount); i++) { // a ramp step must move an input's voltage
+    errorIndex = configI32(b, Field.ControlCount) + i; //        the electrode: controls come first
+    const bound = max(Mathf.abs(load<f32>(wordAddress(b, INPUT_MIN_WORD, i))), Mathf.abs(load<f32>(wordAddress(b, INPUT_MAX_WORD, i))));
+    if (!(bound * <f32>1e-6 <= maxStep)) return Field.SlewVPerS;
+  }
   errorIndex = 0;
   return 0;
 }

@@ -4,7 +4,7 @@
 // Blocks of samples (DMA) are a loop over step() in the caller: under wasm2c that costs the
 // same as a loop inside the module, and saves its flash and a block buffer of RAM.
 import { MAX_CONTROLS, Field, ToneMode, Status, Perturbation, TONE_BIN_WORD } from "./layout";
-import { CONFIG, ACTIVE, validate, activate, errorIndex, configI32, configF32, wordAddress } from "./config";
+import { CONFIG, validate, validateSlew, activate, errorIndex, configI32, configF32, wordAddress } from "./config";
 import { planTones, planMinWindow, findCollisions } from "./plan";
 import { trainerStart } from "./trainer";
 import { TONE_BINS } from "./nco";
@@ -12,12 +12,13 @@ import { STATUS } from "./status";
 
 export { CONFIG } from "./config";
 export { STATUS } from "./status";
-export { ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, step } from "./trainer";
+export { ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, PARK, step, trainerPark as park } from "./trainer";
 export { TONE_BINS } from "./nco";
 export { WEIGHTS } from "./optim";
 export { CHECKPOINT, saveCheckpoint as save, loadCheckpoint as load } from "./checkpoint";
 
-/** For each tone: bit 1 = hit by a second-order product of other tones, bit 2 = third-order. */
+/** For each tone: bit 1 = hit by a second-order product of other tones, bit 2 = third-order,
+ *  products folded about Nyquist and DC included. */
 export const TONE_HITS = memory.data(MAX_CONTROLS << 2);
 const PLANNED_BINS = memory.data(MAX_CONTROLS << 2);
 
@@ -28,11 +29,12 @@ export function configure(): i32 {
   const error = validate();
   if (error != 0) return refuse(error, errorIndex);
   const controls = configI32(CONFIG, Field.ControlCount);
+  const window = configI32(CONFIG, Field.WindowSamples);
   const guard = configI32(CONFIG, Field.GuardBins);
   let bins = wordAddress(CONFIG, TONE_BIN_WORD, 0);
   const tones = configI32(CONFIG, Field.Perturbation) == Perturbation.Sinusoid;
   if (tones && configI32(CONFIG, Field.ToneMode) == ToneMode.Plan) {
-    const planned = planTones(controls, configI32(CONFIG, Field.WindowSamples), configF32(CONFIG, Field.SampleRateHz),
+    const planned = planTones(controls, window, configF32(CONFIG, Field.SampleRateHz),
       configF32(CONFIG, Field.BandLowHz), configF32(CONFIG, Field.BandHighHz), guard, PLANNED_BINS);
     if (planned != 0) {
       store<i32>(STATUS + (Status.PlanMinWindow << 2), planMinWindow);
@@ -40,11 +42,13 @@ export function configure(): i32 {
     }
     bins = PLANNED_BINS;
   }
+  const slew = validateSlew(bins);
+  if (slew != 0) return refuse(slew, errorIndex);
   activate();
   trainerStart(bins);
   // Only given tones are checked, in controls⁴/2 steps (0.4 s for 128 in V8, seconds on a
   // microcontroller): a plan is collision-free by construction (plan.ts), codes have no tones.
-  store<i32>(STATUS + (Status.HitTones << 2), findCollisions(controls, TONE_BINS, guard, TONE_HITS, tones && bins != PLANNED_BINS));
+  store<i32>(STATUS + (Status.HitTones << 2), findCollisions(controls, window, TONE_BINS, guard, TONE_HITS, tones && bins != PLANNED_BINS));
   return 0;
 }
 

@@ -40,7 +40,7 @@ export enum Field {
   Demodulation = 21, //      i32  Demodulation
   LagDelaySamples = 22, //   f32  measurement chain: delay (samples, may be fractional)
   LagCornerHz = 23, //       f32  measurement chain: first-order corner (0 = none)
-  CalibrationWindows = 24, //i32  >0: fit the lag from this many windows per case first
+  CalibrationEpochs = 24, // i32  >0: fit the lag from this many epochs first (sinusoids)
   StreamOrder = 25, //       i32  streaming lock-in: cascaded first-order low-passes, 1..4
   StreamTauSamples = 26, //  f32  streaming lock-in: each low-pass's time constant
   ReadingMin = 27, //        f32  readings at or below are saturated (window discarded)
@@ -48,22 +48,25 @@ export enum Field {
   ChipSamples = 29, //       i32  code perturbations: samples per chip
   Seed = 30, //              i32  code perturbations: random seed, 1..2^24
   SpsaStability = 31, //     f32  SPSA: gains a/(k+1+A)^0.602 and c/(k+1)^0.101; this is A
+  SlewVPerS = 32, //         f32  fastest change of any electrode's voltage, volts per second
+  // words 33 .. HEADER_WORDS - 1 are reserved: write 0
   // per-control arrays, MAX_CONTROLS words each; the error index names the control
-  ToneBin = 32, //           i32  cycles per window (ToneMode.Explicit); the plan is written here otherwise
-  AmplitudeV = 33, //        f32  perturbation amplitude (peak), 0 < a <= (max-min)/2
-  MinV = 34, //              f32  safe range of the electrode
-  MaxV = 35, //              f32
-  InitialV = 36, //          f32  starting control voltage, inside the range
-  Trainable = 37, //         i32  1 = updated, 0 = held (still perturbed and measured)
+  ToneBin = 40, //           i32  cycles per window (ToneMode.Explicit); the plan is written here otherwise
+  AmplitudeV = 41, //        f32  perturbation amplitude (peak), 0 < a <= (max-min)/2
+  MinV = 42, //              f32  safe range of the electrode
+  MaxV = 43, //              f32
+  InitialV = 44, //          f32  starting control voltage, inside the range
+  Trainable = 45, //         i32  1 = updated, 0 = held (still perturbed and measured)
   // per-input arrays, MAX_INPUTS words each
-  InputMinV = 38, //         f32
-  InputMaxV = 39, //         f32
+  InputMinV = 46, //         f32
+  InputMaxV = 47, //         f32
   // per-case arrays
-  CaseInputV = 40, //        f32  MAX_CASES x MAX_INPUTS, case-major
-  Target = 41, //            f32  MAX_CASES: target output (MSE) or class 0/1 (corrsig, fisher)
+  CaseInputV = 48, //        f32  MAX_CASES x MAX_INPUTS, case-major
+  Target = 49, //            f32  MAX_CASES: target output (MSE) or class 0/1 (corrsig, fisher)
   // codes that are not fields of the block
   Plan = 60, //              the tone planner found no plan (see PLAN_MIN_WINDOW in the status)
-  Checkpoint = 61, //        load(): the blob is corrupt, foreign or for another configuration
+  Checkpoint = 61, //        load(): the blob is corrupt, foreign, for another configuration, or holds
+  //                         values no run can reach (non-finite, out of range, inconsistent)
 }
 
 export enum ToneMode { Plan = 0, Explicit = 1 }
@@ -95,7 +98,7 @@ export enum Gradient { Jacobian = 0, LossSignal = 1, Streaming = 2 }
  *  sign from |phase| < 90 degrees (kept to reproduce the paper). */
 export enum Demodulation { Projection = 0, MagnitudeSign = 1 }
 
-export const HEADER_WORDS = 32;
+export const HEADER_WORDS = 40;
 /** Word offset of each array inside the block. */
 export const TONE_BIN_WORD = HEADER_WORDS;
 export const AMPLITUDE_WORD = TONE_BIN_WORD + MAX_CONTROLS;
@@ -117,6 +120,7 @@ export enum Event {
   WindowDiscarded = 8, // a bad reading (NaN, Inf, saturated) spoiled the window: repeated
   Fault = 16, //          not configured, or 16 windows in a row discarded
   Calibrated = 32, //     the chain's lag was fitted
+  Parked = 64, //         park(): every electrode has reached its parking voltage
 }
 
 /** The status block: words at the module's STATUS address, read by the host. The learned
@@ -138,7 +142,8 @@ export enum Status {
   Case = 14, //              i32  input case being measured
   Configured = 15, //        i32  1 once a configuration is running
   SkippedUpdates = 16, //    i32  updates refused because the gradient was not finite
-  HitTones = 17, //          i32  explicit tones hit by an intermodulation product
+  HitTones = 17, //          i32  explicit tones hit by an intermodulation product, folded ones included
+  OptimiserResets = 18, //   i32  per-control optimiser states found non-finite (overflow) and reset
 }
-export const STATUS_WORDS = 18;
+export const STATUS_WORDS = 19;
 export const LEARNED_STATUS_WORDS = 6;

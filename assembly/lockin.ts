@@ -1,12 +1,14 @@
 // Lock-in bank: per tone, in-phase and quadrature sums of the signal over one window, turned
 // into derivatives by the signed projection onto the measurement chain's phase lag (not a
-// magnitude with a sign guess). Also the lag model (delay + first-order corner), its
+// magnitude with a sign guess). Also the lag model (a sampled chain: held DAC, delay, first-order
+// corner), its
 // calibration from measured windows, and a streaming mode with cascaded first-order low-passes.
 import { MAX_CONTROLS, Demodulation, Status, Field } from "./layout";
 import { setStatusF32 } from "./status";
 import { ACTIVE, configI32, configF32, controlCount, windowSamples } from "./config";
 import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns } from "./nco";
 import { codeEnergy, REFERENCE_SUM } from "./perturb";
+import { exponentialOf } from "./loss";
 
 /** The window's sums, MAX_CONTROLS f32 each (cleared together): */
 const SUMS = memory.data(2 * MAX_CONTROLS << 2);
@@ -89,16 +91,32 @@ let modelSin: f32 = 0;
   return <f32>load<i32>(TONE_BINS + (<usize>k << 2)) / <f32>windowSamples;
 }
 
-/** Sets modelCos + j·modelSin to the inverse of the chain's response at tone k: a delay of
- *  `delay` samples then a first-order low-pass with corner `corner` Hz (0 = none), so
- *  1/H = e^{jωD}·(1 + j f/fc): the projection undoes both the lag and the attenuation. */
+/** Sets modelCos + j·modelSin to 1/H at tone k, H the response of a sampled chain: each value
+ *  written held for one sample (zero-order hold), a transport delay of D = L + μ samples (L
+ *  whole, 0 <= μ < 1), a first-order RC with corner `corner` Hz (0 = none), read at the end of
+ *  each sample (the reading step() gets answers the voltages written one call earlier). Its
+ *  impulse response is the held pulse through the RC, sampled: (derived)
+ *    H(z) = z^−L·[(1 − q) + (q − p)·z^−1] / (1 − p·z^−1),  p = e^(−2π·fc/fs),  q = p^(1−μ),
+ *  so 1/H = e^{jωL}·(1 − p·e^{−jω}) / ((1 − q) + (q − p)·e^{−jω}). At μ = 0 this is the one-pole
+ *  y += (1 − p)(x − y) delayed L samples; without a corner (p = q = 0) a whole-sample delay of L
+ *  (a held value has no fractional delay until something smooths it). The projection undoes
+ *  both the lag and the attenuation. */
 function lagOf(k: i32, delay: f32, corner: f32): void {
   const frequency = cyclesPerSample(k);
-  const turns = frequency * delay;
-  const dc = sineTurns(turns + 0.25), ds = sineTurns(turns);
-  const u: f32 = corner > 0 ? frequency * configF32(ACTIVE, Field.SampleRateHz) / corner : 0;
-  modelCos = dc - ds * u;
-  modelSin = ds + dc * u;
+  const whole = Mathf.floor(delay);
+  const c = sineTurns(frequency + 0.25), s = sineTurns(frequency); // e^{jω}
+  const rate = -<f32>(2 * Math.PI) * corner / configF32(ACTIVE, Field.SampleRateHz);
+  const p: f32 = corner > 0 ? exponentialOf(max(rate, -80)) : 0;
+  const q: f32 = corner > 0 ? exponentialOf(max(rate * (1 - (delay - whole)), -80)) : 0;
+  const nr: f32 = 1 - p * c, ni = p * s; //                     1 − p·e^{−jω}
+  const dr: f32 = 1 - q + (q - p) * c, di = (p - q) * s; //     (1 − q) + (q − p)·e^{−jω}
+  const d2 = dr * dr + di * di;
+  const rr = (nr * dr + ni * di) / d2, ri = (ni * dr - nr * di) / d2;
+  // e^{jωL}: the turns ω·L/2π = bin·L/W taken modulo 1 in integers, exact for any L
+  const turns = <f32>(<i64>load<i32>(TONE_BINS + (<usize>k << 2)) * <i64>whole % <i64>windowSamples) / <f32>windowSamples;
+  const cl = sineTurns(turns + 0.25), sl = sineTurns(turns);
+  modelCos = rr * cl - ri * sl;
+  modelSin = rr * sl + ri * cl;
 }
 
 /** Uses the lag model (delay, corner) from now on; STATUS shows it. */
@@ -123,19 +141,20 @@ export function lockinCalibrationAdd(): void {
   }
 }
 
-const MAX_DELAY_SAMPLES: f32 = 64;
+/** Delays the calibration searches: up to 64 samples, with room above so that noise cannot
+ *  pin a fit of 64 to the edge (where it would slide down the valley to a slower corner). */
+const MAX_DELAY_SAMPLES: f32 = 80;
 /** The best lag model the calibration has tried, and the quadrature share it leaves. */
 let bestDelay: f32 = 0, bestCorner: f32 = 0, bestShare: f32 = 0;
 
-/** Tries a lag model: the energy it leaves in quadrature, summed over tones, and keeps it as
- *  the best if that is lower (true then). Summing energies, not per-tone shares, lets strong
- *  tones (reliable phases) decide; a tone whose derivative is zero carries only noise, and
- *  weighing it like the others lets its random phase pull the fit onto an alias. The sign of
- *  a derivative flips the phase by π and leaves the energy unchanged, so the fit works on
- *  phases modulo π and needs no guess of the signs. Delays outside 0..MAX_DELAY_SAMPLES are
- *  not tried. */
-function tryLag(delay: f32, corner: f32): bool {
-  if (!(delay >= 0 && delay <= MAX_DELAY_SAMPLES)) return false;
+/** The energy a lag model leaves in quadrature, summed over tones (Infinity for a delay
+ *  outside 0..MAX_DELAY_SAMPLES). Summing energies, not per-tone shares, lets strong tones
+ *  (reliable phases) decide; a tone whose derivative is zero carries only noise, and weighing
+ *  it like the others lets its random phase pull the fit onto an alias. The sign of a
+ *  derivative flips the phase by π and leaves the energy unchanged, so the fit works on phases
+ *  modulo π and needs no guess of the signs. */
+function quadratureOf(delay: f32, corner: f32): f32 {
+  if (!(delay >= 0 && delay <= MAX_DELAY_SAMPLES)) return Infinity;
   let share: f32 = 0;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
@@ -144,15 +163,29 @@ function tryLag(delay: f32, corner: f32): bool {
     const c = modelCos, s = modelSin;
     share += (s * s * xx + 2 * s * c * xy + c * c * yy) / (c * c + s * s);
   }
-  if (share >= bestShare) return false;
-  bestShare = share;
-  bestDelay = delay;
-  bestCorner = corner;
-  return true;
+  return share;
 }
 
-/** Fits the delay (0..64 samples) and corner (none, or 1/64..64 times the top tone) that
- *  leave the least energy in quadrature: a grid, then a compass search from the best point. */
+/** For a fixed corner, the delay near `delay` that leaves the least quadrature energy: a 1-D
+ *  compass search (steps from 0.5 sample down to 1e-4). Keeps the best model overall in
+ *  best*; returns the energy at the delay found. */
+function fitDelay(delay: f32, corner: f32): f32 {
+  let share = quadratureOf(delay, corner);
+  for (let step: f32 = 0.5; step > 1e-4; ) {
+    const up = quadratureOf(delay + step, corner), down = quadratureOf(delay - step, corner);
+    if (up < share && up <= down) { delay += step; share = up; }
+    else if (down < share) { delay -= step; share = down; }
+    else step *= 0.5;
+  }
+  if (share < bestShare) { bestShare = share; bestDelay = delay; bestCorner = corner; }
+  return share;
+}
+
+/** Fits the delay (0..80 samples, fractional) and corner (none, or 1/64..64 times the top
+ *  tone) that leave the least energy in quadrature: a grid, then the best corner by a compass
+ *  search in its logarithm, each corner tried with its own best delay. Delay and corner trade
+ *  off along a narrow curved valley (a fast corner looks like a delay), where a search in both
+ *  at once stalls short of the bottom; one dimension at a time follows it. */
 export function lockinCalibrate(): void {
   let topBin = 0;
   for (let k = 0; k < controlCount; k++) topBin = max(topBin, load<i32>(TONE_BINS + (<usize>k << 2)));
@@ -161,24 +194,19 @@ export function lockinCalibrate(): void {
   for (let delay: f32 = 0; delay <= MAX_DELAY_SAMPLES; delay += 0.5) {
     let corner: f32 = 0;
     for (let j = 0; j <= 24; j++) {
-      tryLag(delay, corner);
+      const share = quadratureOf(delay, corner);
+      if (share < bestShare) { bestShare = share; bestDelay = delay; bestCorner = corner; }
       corner = j == 0 ? lowestCorner : corner * Mathf.SQRT2;
     }
   }
-  // compass search over the 8 neighbours (delay and corner trade off along a diagonal
-  // valley): take any move that lowers the energy, shrink the steps when none does
-  let delayStep: f32 = 0.25, cornerStep: f32 = 1.19; // 2^(1/4)
-  for (let round = 0; round < 400 && delayStep > 1e-4; round++) {
-    let moved = false;
-    for (let move = 0; move < 9; move++) {
-      const d = <f32>(move % 3 - 1), c = <f32>(move / 3 - 1);
-      // each from the best point so far; move 4 is the point itself
-      if (tryLag(bestDelay + d * delayStep, bestCorner * (c == 0 ? 1 : c > 0 ? cornerStep : 1 / cornerStep))) moved = true;
-    }
-    if (!moved) {
-      delayStep *= 0.5;
-      cornerStep = Mathf.sqrt(cornerStep);
-    }
+  let corner = bestCorner;
+  let share = fitDelay(bestDelay, corner);
+  for (let factor: f32 = 1.19; corner > 0 && factor > 1.0001; ) { // 2^(1/4), then its roots
+    const delay = bestDelay;
+    const up = fitDelay(delay, corner * factor), down = fitDelay(delay, corner / factor);
+    if (up < share && up <= down) { corner *= factor; share = up; }
+    else if (down < share) { corner /= factor; share = down; }
+    else factor = Mathf.sqrt(factor);
   }
   lockinSetLag(bestDelay, bestCorner);
 }

@@ -1,8 +1,10 @@
 // Update rules: SGD, momentum and Adam over the control voltages, with a per-control mask,
 // every control clamped to its electrode's range after each step. The caller guarantees a
-// finite gradient; the weights are therefore always finite and inside their ranges.
+// finite gradient; the weights are therefore always finite and inside their ranges. A moment
+// that overflows (Adam squares gradients: above about 1e19 the second moment is infinite) is
+// counted in STATUS and that control's state restarts from the gradient alone.
 import { MAX_CONTROLS, Field, Optimiser, Status, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "./layout";
-import { statusF32, setStatusF32 } from "./status";
+import { statusF32, setStatusF32, bump } from "./status";
 import { ACTIVE, configI32, configF32, wordAddress, controlCount } from "./config";
 import { exponentialOf } from "./loss";
 
@@ -53,18 +55,27 @@ export function optimiserStep(gradient: usize, gain: f32): void {
     if (load<i32>(wordAddress(ACTIVE, TRAINABLE_WORD, k)) == 0) continue;
     const offset = <usize>k << 2;
     const g = load<f32>(gradient + offset);
-    let change: f32;
-    if (kind == Optimiser.SGD) {
-      change = g;
-    } else if (kind == Optimiser.Momentum) {
+    let change: f32 = g; // SGD
+    if (kind == Optimiser.Momentum) {
       change = beta1 * load<f32>(MOMENT1 + offset) + g;
+      if (!isFinite(change)) { // overflowed: the momentum restarts from this gradient
+        bump(Status.OptimiserResets);
+        change = g;
+      }
       store<f32>(MOMENT1 + offset, change);
-    } else {
-      const m = beta1 * load<f32>(MOMENT1 + offset) + (1 - beta1) * g;
-      const v = beta2 * load<f32>(MOMENT2 + offset) + (1 - beta2) * g * g;
+    } else if (kind == Optimiser.Adam) {
+      let m = beta1 * load<f32>(MOMENT1 + offset) + (1 - beta1) * g;
+      let v = beta2 * load<f32>(MOMENT2 + offset) + (1 - beta2) * g * g;
+      const vHat = v / (1 - beta2Power); // ∞ would freeze the control: m/∞ = 0
+      change = m / (1 - beta1Power) / (Mathf.sqrt(vHat) + epsilon);
+      if (!isFinite(vHat + change)) { // g² overflowed: the moments restart, and this step is
+        bump(Status.OptimiserResets); // Adam's first from zero state, ±1
+        m = 0;
+        v = 0;
+        change = g > 0 ? 1 : -1;
+      }
       store<f32>(MOMENT1 + offset, m);
       store<f32>(MOMENT2 + offset, v);
-      change = m / (1 - beta1Power) / (Mathf.sqrt(v / (1 - beta2Power)) + epsilon);
     }
     const w = load<f32>(WEIGHTS + offset) - rate * change;
     store<f32>(WEIGHTS + offset, clampTo(w, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k))));

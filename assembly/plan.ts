@@ -1,10 +1,9 @@
 // Tone planner: picks the perturbation tones' bins (whole cycles per window, f = m·fs/W) so that
-// no second- or third-order intermodulation product lands within a guard of a tone, and checks
-// explicit tone sets for such collisions. Assumes bins are exact, so a product at another bin is
-// orthogonal over the window; the guard is for everything that spreads a product (drift, edges).
+// no second- or third-order intermodulation product lands within a guard of a tone, folded about
+// Nyquist (f > fs/2 appears at fs − f) or DC (f < 0 at |f|) or not, and checks explicit tone sets
+// for such collisions. Assumes bins are exact, so a product at another bin is orthogonal over the
+// window; the guard is for everything that spreads a product (drift, edges).
 import { Field, MAX_WINDOW_SAMPLES } from "./layout";
-
-/** Longest window, in samples, that planTones() considers when it looks for planMinWindow. */
 
 /** After planTones() returned Field.Plan: the shortest window (samples) that would plan, for the
  *  same count, guard, sample rate and band; 0 if none up to MAX_WINDOW_SAMPLES. 0 after a plan. */
@@ -20,7 +19,9 @@ export let planMinWindow: i32 = 0;
  *  every third-order product but f_a + f_b − f_c lies more than guardBins outside the tones, and
  *  f_a + f_b − f_c (c not a or b) is within guardBins of tone d only if the sums a + b and c + d of
  *  two different pairs differ by guardBins or less. The tones are a Sidon set (all pair sums
- *  distinct) scaled by guardBins + 1, so every two pair sums differ by more than guardBins. */
+ *  distinct) scaled by guardBins + 1, so every two pair sums differ by more than guardBins. That
+ *  covers the products below Nyquist; the set is placed where the products above it fold clear
+ *  of the tones too (foldsClear). Below fs/4 nothing folds back into the band. */
 export function planTones(
   count: i32,
   windowSamples: i32,
@@ -57,8 +58,9 @@ export function planTones(
 }
 
 /** The lowest first bin for a set of width `span` in this window, or 0 if the set does not fit:
- *  first >= span + spacing keeps it inside one octave with the guard, and the whole set must lie
- *  in the band and below W/2. Band edges in f64 so that an edge exactly on a bin counts. */
+ *  first >= span + spacing keeps it inside one octave with the guard, the whole set must lie in
+ *  the band and below W/2, and no product may fold onto it (foldsClear). Band edges in f64 so
+ *  that an edge exactly on a bin counts. At most W/2 candidates, each a few operations. */
 function lowestBin(
   windowSamples: i32,
   sampleRateHz: f32,
@@ -71,7 +73,38 @@ function lowestBin(
   let first = max(<i32>Math.ceil(<f64>bandLowHz * window / <f64>sampleRateHz), span + spacing);
   let highest = <i32>Math.floor(<f64>bandHighHz * window / <f64>sampleRateHz);
   let last = min(highest, (windowSamples - 1) >> 1); // 2·last < W
-  return first + span <= last ? first : 0;
+  for (; first + span <= last; first++) {
+    if (foldsClear(first, first + span, spacing - 1, windowSamples)) return first;
+  }
+  return 0;
+}
+
+/** True if no product of tones inside [low, high] folds to within `guard` of that range. The
+ *  products that can reach beyond W/2 lie in three intervals: second-order sums [2·low, 2·high],
+ *  third-order sums [3·low, 3·high], and f_a + f_b − f_c in [2·low − high, 2·high − low] (below
+ *  W/2 the Sidon property keeps the last off the tones; differences never fold). All lie below
+ *  3W/2, so a product x > W/2 appears at W − x (x <= W) or x − W. */
+function foldsClear(low: i32, high: i32, guard: i32, window: i32): bool {
+  return !foldsInto(2 * low, 2 * high, window, low - guard, high + guard) &&
+    !foldsInto(3 * low, 3 * high, window, low - guard, high + guard) &&
+    !foldsInto(2 * low - high, 2 * high - low, window, low - guard, high + guard);
+}
+
+/** True if some x in [from, to] above W/2 (and below 3W/2) folds into [low, high]. */
+function foldsInto(from: i32, to: i32, window: i32, low: i32, high: i32): bool {
+  const a = max(from, (window >> 1) + 1), b = min(to, window); // x in (W/2, W] appears at W − x
+  if (a <= b && window - b <= high && window - a >= low) return true;
+  const c = max(from, window + 1); //                            x in (W, 3W/2) appears at x − W
+  return c <= to && to - window >= low && c - window <= high;
+}
+
+/** Where a product at bin x (any integer) appears in a window of W samples: folded about DC
+ *  (|x|) and about Nyquist (W − x), into [0, W/2]. */
+// @ts-ignore: decorator
+@inline export function foldBin(x: i32, window: i32): i32 {
+  let r = x % window;
+  if (r < 0) r += window;
+  return min(r, window - r);
 }
 
 /** Writes `count` increasing offsets, the first 0, whose pair sums are all distinct (a Sidon set,
@@ -123,21 +156,21 @@ function walkSidonSet(count: i32, prime: i32, root: i32, from: i32, to: i32, out
   }
 }
 
-/** Explicit tones (any bins): for each tone writes to hitsOut (i32) a bitmask, 2 if a second-order
- *  product (f_i ± f_j, 2f_i) lies within guardBins of it, 4 if a third-order one (f_i ± f_j ± f_l,
- *  2f_i ± f_j, 3f_i) does. Products that reduce to one tone or to nothing by cancelling an index
+/** Explicit tones (any bins) in a window of `window` samples: for each tone writes to hitsOut
+ *  (i32) a bitmask, 2 if a second-order product (f_i ± f_j, 2f_i) lies within guardBins of it, 4
+ *  if a third-order one (f_i ± f_j ± f_l, 2f_i ± f_j, 3f_i) does, where it appears after folding
+ *  about DC and Nyquist (foldBin). Products that reduce to one tone or to nothing by cancelling an index
  *  (f_i + f_j − f_i, f_i − f_i) are not products; all others count, also against a tone they
  *  contain (2f_t − f_j near f_t). A negative guard counts as 0. Returns how many tones are hit.
  *  Time: count⁴/2 checks, small for hand-written sets (in V8: 5 tones 1 µs, 64 tones 26 ms,
  *  128 tones 0.4 s, 256 tones 6 s). check = false writes zeros: for a planned set, which is
  *  collision-free by construction (planTones). */
-export function findCollisions(count: i32, bins: usize, guardBins: i32, hitsOut: usize, check: bool = true): i32 {
+export function findCollisions(count: i32, window: i32, bins: usize, guardBins: i32, hitsOut: usize, check: bool = true): i32 {
   // |x − tone| <= guard exactly when <u32>(x − (tone − guard)) <= 2·guard
   let width = <u32>max(guardBins, 0) * 2;
   let hit = 0;
   for (let t = 0; t < count; t++) {
     let below = binOf(bins, t) - (width >> 1); // tone − guard
-    let mirrored = -below - <i32>width; // −tone − guard, for products that come out negative
     let mask = 0;
     // pair = f_i + f_j (i <= j), then pair + f_l (l >= j) and |pair − f_l| (l not i or j). The
     // extra first pass i = −1 stands for a zero "tone": pair = f_j gives the second-order f_j + f_l
@@ -149,9 +182,8 @@ export function findCollisions(count: i32, bins: usize, guardBins: i32, hitsOut:
           let sum = pair + binOf(bins, l);
           let difference = pair - binOf(bins, l);
           if (
-            (l >= j && <u32>(sum - below) <= width) ||
-            (l != i && l != j &&
-              (<u32>(difference - below) <= width || <u32>(difference - mirrored) <= width))
+            (l >= j && <u32>(foldBin(sum, window) - below) <= width) ||
+            (l != i && l != j && <u32>(foldBin(difference, window) - below) <= width)
           ) mask |= i < 0 ? 2 : 4;
         }
       }

@@ -1,13 +1,15 @@
 // The sample-clocked state machine; read top to bottom, this file is the whole per-sample
 // path. step() takes the reading that answers the voltages written by the previous call,
 // feeds the lock-in, walks settle → acquire → next input case → loss → update, and writes
-// the next electrode voltages, each inside its electrode's range. Streaming is the same walk
-// with one case, the loss signal fed to low-pass filters instead of window sums.
+// the next electrode voltages, each inside its electrode's range and within the slew limit of
+// the voltage before it (a jump becomes a ramp, and no window starts before the ramp is over).
+// Streaming is the same walk with one case, the loss signal fed to low-pass filters instead of
+// window sums.
 import {
   MAX_CONTROLS, MAX_CASES, MAX_INPUTS, MAX_ELECTRODES, STATUS_WORDS, Field, Gradient, Event, Status, Perturbation,
-  AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
+  AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD,
 } from "./layout";
-import { ACTIVE, configI32, configF32, wordAddress, controlCount as controls, windowSamples } from "./config";
+import { ACTIVE, configI32, configF32, wordAddress, maxStepOf, controlCount as controls, windowSamples } from "./config";
 import { ncoConfigure, NCO_SIN } from "./nco";
 import { perturbConfigure, perturbRestart, perturbAdvance } from "./perturb";
 import {
@@ -18,12 +20,14 @@ import { evaluateLoss } from "./loss";
 import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
+/** Voltages to write now: controls, then inputs. Kept across configurations: the next one
+ *  ramps from them. Before the first configuration nothing is known of the electrodes, and
+ *  its first voltages are written as they are (the caller brings the DACs there). */
+export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
 /** The read-outs, f32 each, one block that a configuration clears at once: */
-const READ_OUTS = memory.data((MAX_ELECTRODES + 2 * MAX_CASES + MAX_CASES * MAX_CONTROLS + MAX_CONTROLS) << 2);
-/** Voltages to write now: controls, then inputs. */
-export const ELECTRODES = READ_OUTS;
+const READ_OUTS = memory.data((2 * MAX_CASES + MAX_CASES * MAX_CONTROLS + MAX_CONTROLS) << 2);
 /** Mean output of each input case in its last window. */
-export const CASE_OUTPUTS = ELECTRODES + (MAX_ELECTRODES << 2);
+export const CASE_OUTPUTS = READ_OUTS;
 /** ∂L/∂ȳ for each case at the last update. */
 export const LOSS_SLOPES = CASE_OUTPUTS + (MAX_CASES << 2);
 /** One row per case: ∂ȳ_p/∂w_k (or, demodulating the loss signal, ∂L_p/∂w_k). */
@@ -35,11 +39,19 @@ const READ_OUTS_END = GRADIENT + (MAX_CONTROLS << 2);
 const CENTER = memory.data(MAX_CONTROLS << 2);
 /** Each control's perturbation amplitude now (SPSA shrinks it as c/(k+1)^0.101). */
 const AMPLITUDE = memory.data(MAX_CONTROLS << 2);
+/** After park(): the voltages to ramp to (controls, then inputs); each is held in its range. */
+export const PARK = memory.data(MAX_ELECTRODES << 2);
 
 const FAULT_AFTER_DISCARDS = 16;
 
 let configured = false;
+let parked = false;
 let gradientMode = 0;
+/** Largest change of a voltage per sample (SlewVPerS / SampleRateHz), and whether the last
+ *  voltages written were held back by it (a ramp still under way). */
+let maxStepV: f32 = 0;
+let ramping = false;
+let electrodesWritten = false;
 let caseIndex = 0, calibrationEpochsLeft = 0;
 /** −SettleSamples .. −1 while the device settles after a change of case, then 0 .. W − 1
  *  through the window. */
@@ -57,7 +69,8 @@ export function trainerStart(bins: usize): void {
   ncoConfigure(bins);
   perturbConfigure();
   lockinConfigure();
-  calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationWindows);
+  calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);
+  parked = false;
   memory.fill(STATUS, 0, STATUS_WORDS << 2);
   optimiserReset();
   // codes are demodulated as they are sent: no lag model, nothing to calibrate
@@ -67,7 +80,10 @@ export function trainerStart(bins: usize): void {
   configured = true;
   trainerRefresh();
   enterCase(0);
+  if (!electrodesWritten) maxStepV = Infinity; // nothing to ramp from yet
   writeElectrodes();
+  maxStepV = maxStepOf(ACTIVE);
+  electrodesWritten = true;
 }
 
 /** After the weights or the lag changed from outside (a loaded checkpoint). */
@@ -83,6 +99,17 @@ export function trainerRefresh(): void {
 }
 
 export function trainerConfigured(): bool { return configured; }
+
+/** Stops training: from the next step() on, every electrode ramps to PARK (filled here with
+ *  each control's weight and each input's present voltage; the caller may change it) and
+ *  step() returns Event.Parked once all are there. configure() starts training again. */
+export function trainerPark(): void {
+  if (!configured) return;
+  const inputs = configI32(ACTIVE, Field.InputCount);
+  memory.copy(PARK, WEIGHTS, <usize>controls << 2);
+  memory.copy(PARK + (<usize>controls << 2), ELECTRODES + (<usize>controls << 2), <usize>inputs << 2);
+  parked = true;
+}
 export function trainerSkipCalibration(): void { calibrationEpochsLeft = 0; }
 
 /** One sample: the reading answering the last voltages in; the next voltages out. */
@@ -90,9 +117,18 @@ export function step(reading: f32): i32 {
   if (!configured) return Event.Fault;
   const samples = STATUS + (Status.Samples << 2); // a u64
   store<u64>(samples, load<u64>(samples) + 1);
-  const events = windowSample(reading);
+  let events = 0;
+  if (parked) aimAtPark();
+  else events = windowSample(reading);
   writeElectrodes();
-  return events;
+  return parked ? (ramping ? 0 : Event.Parked) : events;
+}
+
+/** Parked: each control aims at its PARK voltage, unperturbed (read every sample, so the
+ *  caller may move it). */
+function aimAtPark(): void {
+  memory.copy(CENTER, PARK, <usize>controls << 2);
+  memory.fill(AMPLITUDE, 0, <usize>controls << 2);
 }
 
 /** The value the lock-in demodulates: the reading, or the per-sample loss (MSE). */
@@ -108,6 +144,9 @@ export function step(reading: f32): i32 {
 }
 
 function windowSample(reading: f32): i32 {
+  // a window's readings answer voltages at their targets: while a ramp lasts longer than the
+  // settling, the window waits (a ramp counts as settling time)
+  if (ramping && samplesInStage >= 0) samplesInStage = -1;
   if (samplesInStage < 0) { // settling
     if (++samplesInStage == 0) beginWindow();
     return 0;
@@ -160,13 +199,12 @@ function discardWindow(): i32 {
   return Event.WindowDiscarded | (statusI32(Status.Faults) >= FAULT_AFTER_DISCARDS ? Event.Fault : 0);
 }
 
-/** Sets the input electrodes for case p and waits for the device to settle. */
+/** Moves the input electrodes to case p (writeElectrodes ramps them) and waits for the
+ *  device to settle. */
 function enterCase(p: i32): void {
   caseIndex = p;
   setStatusI32(Status.Case, p);
   caseTarget = load<f32>(wordAddress(ACTIVE, TARGET_WORD, p));
-  memory.copy(ELECTRODES + (<usize>controls << 2), wordAddress(ACTIVE, CASE_INPUT_WORD, p * MAX_INPUTS),
-    <usize>configI32(ACTIVE, Field.InputCount) << 2);
   samplesInStage = -configI32(ACTIVE, Field.SettleSamples);
   if (samplesInStage == 0) beginWindow();
 }
@@ -216,13 +254,35 @@ function update(): i32 {
 }
 
 /** Next voltages: each control's perturbation around its centre, inside its range by
- *  construction (|a·r| <= distance from centre to either bound); the clamp only absorbs f32
- *  rounding. */
+ *  construction (|a·r| <= distance from centre to either bound), then each input's case
+ *  voltage (parked: PARK's). Each moves at most maxStepV from the voltage before it: a
+ *  target farther away is ramped to, and `ramping` says so. The perturbation alone never
+ *  reaches the limit (config.ts: validateSlew). */
 function writeElectrodes(): void {
   perturbAdvance();
+  let limited = false;
   for (let k = 0; k < controls; k++) {
     const offset = <usize>k << 2;
     const v = load<f32>(CENTER + offset) + load<f32>(AMPLITUDE + offset) * load<f32>(NCO_SIN + offset);
-    store<f32>(ELECTRODES + offset, clampTo(v, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k))));
+    limited |= slewTo(ELECTRODES + offset, v, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k)));
   }
+  const firstInput = ELECTRODES + (<usize>controls << 2);
+  const caseInputs = parked ? PARK + (<usize>controls << 2) : wordAddress(ACTIVE, CASE_INPUT_WORD, caseIndex * MAX_INPUTS);
+  const inputs = configI32(ACTIVE, Field.InputCount);
+  for (let i = 0; i < inputs; i++) {
+    const offset = <usize>i << 2;
+    limited |= slewTo(firstInput + offset, load<f32>(caseInputs + offset),
+      load<f32>(wordAddress(ACTIVE, INPUT_MIN_WORD, i)), load<f32>(wordAddress(ACTIVE, INPUT_MAX_WORD, i)));
+  }
+  ramping = limited;
+}
+
+/** Writes at `at` the voltage nearest `target` within maxStepV of the one there now, inside
+ *  [low, high] (which wins: a voltage left outside the range by another configuration comes
+ *  back at once). True if the slew limit held it back. */
+@inline function slewTo(at: usize, target: f32, low: f32, high: f32): bool {
+  const previous = load<f32>(at);
+  const v = clampTo(target, previous - maxStepV, previous + maxStepV);
+  store<f32>(at, clampTo(v, low, high));
+  return v != target;
 }

@@ -110,7 +110,7 @@ function fieldOption(name: FieldName, argument: string): Option {
     if (!ok) throw new InvalidArgumentError(`expected ${spec.type === "i32" ? "a whole number" : "a number"} ${boundsText(name)}.`);
     return value;
   };
-  return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${spec.default}${spec.unit && spec.unit !== "output" && typeof spec.default === "number" ? ` ${spec.unit}` : ""})`).argParser(parse);
+  return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${spec.default}${spec.unit && spec.unit !== "reading" && typeof spec.default === "number" ? ` ${spec.unit}` : ""})`).argParser(parse);
 }
 const band = (text: string): [number, number] => {
   const values = list(text, "the band as low,high in Hz, e.g. 20,1000");
@@ -152,6 +152,7 @@ interface TrainFlags {
   chipSamples?: number;
   codeSeed?: number;
   spsaStability?: number;
+  slewVPerS?: number;
   hold?: number[];
   set?: Array<[string, number | boolean]>;
   fabricationSpread?: number;
@@ -242,9 +243,10 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
     chipSamples: flags.chipSamples,
     codeSeed: flags.codeSeed,
     spsaStability: flags.spsaStability,
+    slewVPerS: flags.slewVPerS,
     hold: flags.hold?.map((k) => k - 1),
     patience: flags.patience,
-    calibrationWindows: flags.calibration,
+    calibrationEpochs: flags.calibration,
     initialV: flags.initialV,
     ...resumed,
     ...(flags.updateFraction !== undefined ? { updateFraction: flags.updateFraction } : {}),
@@ -526,7 +528,7 @@ export function program(): Command {
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
     .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag)")
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
-    .addOption(fieldOption("CalibrationWindows", "epochs"))
+    .addOption(fieldOption("CalibrationEpochs", "epochs"))
     .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)
     .addOption(new Option("--gradient <mode>", FIELDS.Gradient.doc).choices(GRADIENTS))
     .addOption(fieldOption("StreamOrder", "n"))
@@ -534,6 +536,7 @@ export function program(): Command {
     .addOption(fieldOption("ChipSamples", "samples"))
     .addOption(fieldOption("Seed", "n"))
     .addOption(fieldOption("SpsaStability", "A"))
+    .addOption(fieldOption("SlewVPerS", "V/s"))
     .option("--set <name=value...>", "a method's own setting, e.g. --set updateFraction=0.5 (hge methods lists each method's settings)", setting, [])
     .option("--update-fraction <f>", "analytic: train a seeded random share of the edges, 0 < f ≤ 1 (the same as --set updateFraction=f)", positive)
     .option("--fabrication-spread <fraction>", "resistor networks: per-edge spread of the conductance curves from the nominal model (default 0.05)", nonNegative)

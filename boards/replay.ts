@@ -53,7 +53,7 @@ export function recordCoSimulation(o: RecordOptions = {}): Recording {
   const inputs = config.inputs.length;
   const readings: number[] = [], samples: string[] = [], telemetry: string[] = [];
   const samplesPerEpoch = config.cases.length * (config.settleSamples + config.windowSamples);
-  const limit = (updates + (config.calibrationWindows ?? 0) + 2) * samplesPerEpoch * 4;
+  const limit = (updates + (config.calibrationEpochs ?? 0) + 2) * samplesPerEpoch * 4;
   let done = 0;
   for (let n = 0; n < limit && done < updates; n++) {
     const reading = Math.fround(sim.measure(sim.deviceOutput()));

@@ -48,7 +48,10 @@ export interface ControllerConfig {
   perturbation?: PerturbationName;
   demodulation?: DemodulationName;
   lag?: { delaySamples: number; cornerHz: number };
-  calibrationWindows?: number;
+  /** Epochs fitting the chain's lag before training (Field.CalibrationEpochs). */
+  calibrationEpochs?: number;
+  /** Fastest change of any electrode's voltage, V/s (default: host/config-fields.ts). */
+  slewVPerS?: number;
   stream?: { order: number; tauSamples: number };
   /** Readings at or beyond these are saturated (the window is discarded). */
   reading: { min: number; max: number };
@@ -89,6 +92,7 @@ export interface ControllerStatus {
   configured: boolean;
   skippedUpdates: number;
   hitTones: number;
+  optimiserResets: number;
 }
 
 type Exports = {
@@ -97,7 +101,8 @@ type Exports = {
   step(reading: number): number;
   save(): number;
   load(bytes: number): number;
-} & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "MEMORY_USED", WebAssembly.Global>;
+  park(): void;
+} & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "PARK" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "MEMORY_USED", WebAssembly.Global>;
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -152,7 +157,8 @@ export class Controller {
     i[Field.Demodulation] = demodulationCode[config.demodulation ?? "projection"] ?? -1;
     f[Field.LagDelaySamples] = config.lag?.delaySamples ?? 0;
     f[Field.LagCornerHz] = config.lag?.cornerHz ?? 0;
-    i[Field.CalibrationWindows] = config.calibrationWindows ?? defaultOf("CalibrationWindows");
+    i[Field.CalibrationEpochs] = config.calibrationEpochs ?? defaultOf("CalibrationEpochs");
+    f[Field.SlewVPerS] = config.slewVPerS ?? defaultOf("SlewVPerS");
     i[Field.StreamOrder] = config.stream?.order ?? defaultOf("StreamOrder");
     f[Field.StreamTauSamples] = config.stream?.tauSamples ?? config.windowSamples;
     i[Field.ChipSamples] = config.chipSamples ?? defaultOf("ChipSamples");
@@ -202,12 +208,23 @@ export class Controller {
     else if (code >= Field.InputMinV && code <= Field.InputMaxV) where = ` (input ${index})`;
     else if (code === Field.Target) where = ` (case ${index})`;
     else if (arrayField) where = ` (control ${index})`;
+    if (code === Field.SlewVPerS) {
+      return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what electrode ${index} needs (a control's perturbation, or a step above its voltage's f32 resolution; controls first, then inputs)`);
+    }
     return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} is out of range`);
   }
 
   get controlCount(): number { return this.controls; }
   get inputCount(): number { return this.inputs; }
   get caseCount(): number { return this.cases; }
+
+  /** Stops training: each step() then ramps the electrodes (at the slew limit) to the controls'
+   *  weights and the inputs' present voltages, or to `parkV` (controls, then inputs) where
+   *  given, and returns Event.Parked once there. configure() starts again. */
+  park(parkV?: ArrayLike<number>): void {
+    this.exports.park();
+    if (parkV) this.f32("PARK", this.controls + this.inputs).set(parkV);
+  }
 
   /** One sample; returns the Event flags. */
   step(reading: number): number { return this.exports.step(reading); }
@@ -240,6 +257,7 @@ export class Controller {
       configured: i[Status.Configured] === 1,
       skippedUpdates: i[Status.SkippedUpdates],
       hitTones: i[Status.HitTones],
+      optimiserResets: i[Status.OptimiserResets],
     };
   }
 

@@ -63,7 +63,7 @@ export interface TrainOptions {
   /** corrsig: sigmoid(separation / marginScale), output units. */
   marginScale?: number;
   /** Epochs spent fitting the chain's lag before training (0 = trust the chain model). */
-  calibrationWindows?: number;
+  calibrationEpochs?: number;
   maxIterations?: number;
   /** Stop once the task is solved on this many consecutive epochs (0 = never stop early). */
   solvedEpochs?: number;
@@ -83,6 +83,7 @@ export interface TrainOptions {
   chipSamples?: number;
   codeSeed?: number;
   spsaStability?: number;
+  slewVPerS?: number;
   /** Controls (0-based) held at their start: perturbed and measured, never updated. */
   hold?: number[];
   /** A checkpoint to continue from (Controller.save()): weights, optimiser moments and the
@@ -132,7 +133,7 @@ export const DEFAULTS = {
   learningRate: defaultOf("LearningRate"),
   beta1: defaultOf("Beta1"),
   beta2: defaultOf("Beta2"),
-  calibrationWindows: defaultOf("CalibrationWindows"),
+  calibrationEpochs: defaultOf("CalibrationEpochs"),
   /** Updates a run may make; the device-time budget usually stops it first. */
   maxIterations: 500,
   /** Device-seconds a run may spend before it stops unsolved. */
@@ -304,7 +305,8 @@ export function planRun(options: TrainOptions): {
     chipSamples: options.chipSamples,
     seed: options.codeSeed,
     spsaStability: options.spsaStability,
-    calibrationWindows: options.checkpoint ? 0 : (options.calibrationWindows ?? DEFAULTS.calibrationWindows),
+    slewVPerS: options.slewVPerS,
+    calibrationEpochs: options.checkpoint ? 0 : (options.calibrationEpochs ?? DEFAULTS.calibrationEpochs),
     // Without calibration the controller trusts the chain model it is told.
     lag: options.lag ?? { delaySamples: chain.delaySamples, cornerHz: chain.cornerHz },
     reading: limits,
@@ -410,7 +412,7 @@ export class TrainingRun {
     this.attempts = [{ startIteration: 0, initialV: this.config.controls.map((c) => c.initialV) }];
     // Generous: calibration, discarded windows and the settling all fit many times over.
     const samplesPerEpoch = cases * (this.config.settleSamples + window);
-    this.samplesLeft = (this.maxIterations + this.config.calibrationWindows! + 2) * samplesPerEpoch * 4;
+    this.samplesLeft = (this.maxIterations + this.config.calibrationEpochs! + 2) * samplesPerEpoch * 4;
   }
 
   /** One sample of the loop; false once training is over (solved, the iteration or sample
@@ -478,7 +480,7 @@ export class TrainingRun {
       controller.configure({
         ...config,
         controls: config.controls.map((c, k) => ({ ...c, initialV: initialV[k] })),
-        calibrationWindows: 0,
+        calibrationEpochs: 0,
         lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
       });
       this.attempts.push({ startIteration: iteration, initialV });

@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 const require = createRequire(import.meta.url);
 const asc = require.resolve("assemblyscript/bin/asc.js");
 const wasmOpt = require.resolve("binaryen/bin/wasm-opt");
-const MAX_RELEASE_BYTES = 8192;
+const MAX_RELEASE_BYTES = 12288;
 const LIMIT_LINE = /^export const MAX_CONTROLS = \d+;$/m;
 
 function run(cmd, args) {

@@ -35,7 +35,7 @@ const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
 
 // A short XOR training: one calibration epoch, windows of 350 samples (the shortest the
 // planner accepts for five tones is 330), 20 settling samples: 1480 samples an epoch.
-const SHORT: Partial<TrainOptions> = { seed: 3, maxIterations: 3, windowSamples: 350, settleSamples: 20, calibrationWindows: 1 };
+const SHORT: Partial<TrainOptions> = { seed: 3, maxIterations: 3, windowSamples: 350, settleSamples: 20, calibrationEpochs: 1 };
 const device = DopantNetwork.default();
 const xor = gateTask("XOR", device.inputRangeV);
 let linkFirmware: BuildResult | undefined;

@@ -175,7 +175,7 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   const after = JSON.parse(readFileSync(join(second, "run.json"), "utf8"));
   assert.deepEqual(after.history.weights[0], before.finalWeights, "starts where the first run ended");
   assert.equal(after.module.status.lagDelaySamples, before.module.status.lagDelaySamples, "keeps the fitted lag");
-  assert.equal(after.module.controller.calibrationWindows, 0, "does not calibrate again");
+  assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");
 });
 
 test("a run whose every window is discarded writes a report saying so and exits 1", () => {

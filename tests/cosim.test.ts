@@ -50,7 +50,7 @@ test("the controller's gradient on the resistor network matches the adjoint grad
     controls: network.controlRangeV.map(([minV, maxV], k) => ({ minV, maxV, amplitudeV: 0.02, initialV: gatesV[k] })),
     inputs: network.inputRangeV.map(([minV, maxV]) => ({ minV, maxV })),
     cases: [{ inputsV, target: 0 }],
-    loss: "mse", optimiser: "sgd", learningRate: 1e-9, calibrationWindows: 2,
+    loss: "mse", optimiser: "sgd", learningRate: 1e-9, calibrationEpochs: 2,
     reading: readingLimits(model),
   });
   const sim = new CoSimulation(controller, network, model);

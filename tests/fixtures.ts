@@ -31,7 +31,7 @@ export function analyticConfig(device: AnalyticDevice, overrides: Partial<Contro
     learningRate: 0.02,
     beta1: 0.9,
     beta2: 0.99,
-    calibrationWindows: 0,
+    calibrationEpochs: 0,
     reading: { min: -1000, max: 1000 },
     ...overrides,
   };

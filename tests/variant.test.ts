@@ -49,7 +49,7 @@ class QuadraticDevice implements Device {
 function wideConfig(initialV: number[]): ControllerConfig {
   return {
     sampleRateHz: 5000,
-    windowSamples: 253303, // the shortest window that plans 256 tones in 1-2500 Hz (the module names it)
+    windowSamples: 506605, // the shortest window that plans 256 tones in 1-2500 Hz, folded products included (the module names it)
     settleSamples: 0,
     tones: { plan: { bandLowHz: 1, bandHighHz: 2500 } },
     guardBins: 0,
@@ -59,7 +59,7 @@ function wideConfig(initialV: number[]): ControllerConfig {
     loss: "mse",
     optimiser: "adam",
     learningRate: 0.01,
-    calibrationWindows: 0,
+    calibrationEpochs: 0,
     reading: { min: -1e3, max: 1e3 },
   };
 }
@@ -85,7 +85,7 @@ describe(`a ${N}-control build`, () => {
     assert.equal(controller.status().hitTones, 0);
     const sim = new CoSimulation(controller, device, { sampleRateHz: 5000 });
     let lowest = Infinity, highest = -Infinity;
-    sim.run(300_000, (events) => {
+    sim.run(600_000, (events) => {
       for (const v of controller.electrodes()) {
         lowest = Math.min(lowest, v);
         highest = Math.max(highest, v);

@@ -103,7 +103,7 @@ function costConfig(controls: number): ControllerConfig {
     loss: "mse",
     optimiser: "sgd",
     learningRate: 1e-30,
-    calibrationWindows: 0,
+    calibrationEpochs: 0,
     reading: { min: -1e9, max: 1e9 },
   };
 }

@@ -63,7 +63,7 @@ export function probeBase(device: Device, operatingV: ArrayLike<number>): Contro
     loss: "mse",
     optimiser: "sgd",
     learningRate: 1e-30,
-    calibrationWindows: 0,
+    calibrationEpochs: 0,
     reading: { min: -1e9, max: 1e9 },
   };
 }

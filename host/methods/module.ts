@@ -45,7 +45,7 @@ export function publishedHge(base: ControllerConfig): ControllerConfig {
     windowSamples: PUBLISHED.windowSamples,
     settleSamples: PUBLISHED.settleSamples,
     demodulation: "magnitude-sign",
-    calibrationWindows: 0,
+    calibrationEpochs: 0,
     controls: base.controls.map((c, k) => ({ ...c, amplitudeV: PUBLISHED.amplitudesV[k], toneBin: bins[k] })),
   };
 }
@@ -91,7 +91,7 @@ function codes(base: ControllerConfig, perturbation: PerturbationName, options: 
     ...base,
     perturbation,
     demodulation: "projection",
-    calibrationWindows: 0, // codes are demodulated as sent: no lag to fit
+    calibrationEpochs: 0, // codes are demodulated as sent: no lag to fit
     windowSamples: options.windowSamples,
     settleSamples: options.settleSamples ?? base.settleSamples,
     chipSamples,

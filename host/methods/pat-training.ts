@@ -114,7 +114,7 @@ class HgeJacobian {
       maxIterations: 1,
       maxDeviceSeconds: budgetSeconds,
       solvedEpochs: 0,
-      ...(lag ? { calibrationWindows: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
+      ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
     });
     while (run.step());
     const status = controller.status();

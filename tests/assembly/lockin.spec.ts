@@ -31,20 +31,33 @@ function setUp(): void {
   lockinConfigure();
 }
 
-/** Feeds one window of dc + Σ a·g_k·|H_k| sin(θ_k − φ_k): the response of a chain with a
- *  delay of `delay` samples and a first-order corner at `corner` Hz (exact, analog). */
+/** RC step response at t samples after a step: 1 − e^(−2π·fc·t/fs), or a step without a corner. */
+function stepResponse(t: f64, corner: f64): f64 {
+  if (t <= 0) return 0;
+  return corner > 0 ? 1 - Math.exp((-2 * Math.PI * corner * t) / <f64>SAMPLE_RATE) : 1;
+}
+
+/** Feeds one window of dc + Σ a·g_k·|H_k| sin(θ_k + arg H_k): the response of a sampled chain,
+ *  each value held one sample, delayed `delay` samples, through an RC with corner `corner` Hz,
+ *  read at the end of the sample. H_k summed from that chain's impulse response (the held pulse
+ *  through the RC, sampled: h[m] = s(m + 1 − D) − s(m − D)), not from lockin.ts's formula. */
 function feedWindow(gains: StaticArray<f64>, dc: f64, delay: f64, corner: f64): void {
+  const re = new StaticArray<f64>(TONES), im = new StaticArray<f64>(TONES);
+  for (let k = 0; k < TONES; k++) {
+    const omega = (2 * Math.PI * <f64>TONE_BINS[k]) / <f64>WINDOW;
+    for (let m = 0; m < 2000; m++) {
+      const h = stepResponse(<f64>m + 1 - delay, corner) - stepResponse(<f64>m - delay, corner);
+      re[k] += h * Math.cos(omega * <f64>m);
+      im[k] -= h * Math.sin(omega * <f64>m);
+    }
+  }
   lockinReset();
   for (let n = 1; n <= WINDOW; n++) {
     ncoAdvance();
     let value = dc;
     for (let k = 0; k < TONES; k++) {
-      const frequency = (<f64>TONE_BINS[k] * <f64>SAMPLE_RATE) / <f64>WINDOW;
-      const u = corner > 0 ? frequency / corner : 0;
-      const magnitude = 1 / Math.sqrt(1 + u * u);
-      const lag = (2 * Math.PI * frequency * delay) / <f64>SAMPLE_RATE + Math.atan(u);
       const theta = (2 * Math.PI * <f64>((<i64>TONE_BINS[k] * <i64>n) % <i64>WINDOW)) / <f64>WINDOW;
-      value += <f64>AMPLITUDE * gains[k] * magnitude * Math.sin(theta - lag);
+      value += <f64>AMPLITUDE * gains[k] * Math.sqrt(re[k] * re[k] + im[k] * im[k]) * Math.sin(theta + Math.atan2(im[k], re[k]));
     }
     lockinAccumulate(<f32>value);
   }
@@ -76,12 +89,24 @@ describe("lock-in bank", () => {
     }
   });
 
-  it("undoes a chain lag (7 samples and a 120 Hz corner: 126° at the top tone) within 1e-4", () => {
+  it("undoes a sampled chain's lag (7 samples and a 120 Hz corner: 126° at the top tone) within 1e-4", () => {
     setUp();
     lockinSetLag(7, 120);
     const gains: StaticArray<f64> = [1.5, -2.0, 0.7, 3.0, -0.4];
     feedWindow(gains, 5.0, 7, 120);
     for (let k = 0; k < TONES; k++) expect(relativeError(k, gains)).toBeLessThan(1e-4);
+  });
+
+  it("undoes fractional delays of a sampled chain (0.3, 6.75 and 0 samples, corners 120 Hz to 2 kHz, none) within 1e-4", () => {
+    const gains: StaticArray<f64> = [1.5, -2.0, 0.7, 3.0, -0.4];
+    const delays: StaticArray<f32> = [0.3, 6.75, 0, 0, 2.5];
+    const corners: StaticArray<f32> = [120, 700, 2000, 0, 0];
+    for (let c = 0; c < 5; c++) {
+      setUp();
+      lockinSetLag(delays[c], corners[c]);
+      feedWindow(gains, 5.0, delays[c], corners[c]);
+      for (let k = 0; k < TONES; k++) expect(relativeError(k, gains)).toBeLessThan(1e-4, "chain " + c.toString());
+    }
   });
 
   it("gets every sign right past 90° of lag, where the published magnitude-and-sign rule fails", () => {

@@ -6,6 +6,8 @@ import { Field } from "../../assembly/layout";
 
 const BINS = memory.data(128 << 2);
 const HITS = memory.data(128 << 2);
+/** A window so long that no product of the bins used below reaches Nyquist. */
+const UNFOLDED = 1 << 20;
 
 function binAt(k: i32): i32 {
   return load<i32>(BINS + (k << 2));
@@ -18,7 +20,7 @@ const bruteMasks = new StaticArray<i32>(128);
  *  product s_1·f_i + s_2·f_j (+ s_3·f_l), signs ±1, any indices, whose coefficients after merging
  *  equal indices are not zero and not a single ±1 (f_i + f_t − f_i is just f_t), is compared with
  *  every tone. Fills bruteMasks; returns how many (product, tone) pairs lie within guardBins. */
-function bruteForceCollisions(count: i32, guardBins: i32): i32 {
+function bruteForceCollisions(count: i32, guardBins: i32, window: i32 = UNFOLDED): i32 {
   let collisions = 0;
   for (let t = 0; t < count; t++) bruteMasks[t] = 0;
   for (let order = 2; order <= 3; order++) {
@@ -41,7 +43,9 @@ function bruteForceCollisions(count: i32, guardBins: i32): i32 {
             if (coefficientJ != 0) { nonzero++; largest = max(largest, abs(coefficientJ)); }
             if (coefficientL != 0) { nonzero++; largest = max(largest, abs(coefficientL)); }
             if (nonzero == 0 || (nonzero == 1 && largest == 1)) continue;
-            const product = abs(binAt(i) + signJ * binAt(j) + signL * binAt(l));
+            // where it appears: below 0 Hz at |f|, above fs/2 at fs − f (fs is W bins)
+            let product = abs(binAt(i) + signJ * binAt(j) + signL * binAt(l)) % window;
+            if (2 * product > window) product = window - product;
             for (let t = 0; t < count; t++) {
               if (abs(product - binAt(t)) <= guardBins) {
                 collisions++;
@@ -75,8 +79,8 @@ function planAndCheck(count: i32, window: i32, rateHz: f32, lowHz: f32, highHz: 
     for (let other = 0; other < k; other++) expect(binAt(other)).not.toBe(bin, "distinct bins");
   }
   expect(highest).toBeLessThan(2 * lowest, "one octave");
-  expect(bruteForceCollisions(count, guard)).toBe(0);
-  expect(findCollisions(count, BINS, guard, HITS)).toBe(0);
+  expect(bruteForceCollisions(count, guard, window)).toBe(0);
+  expect(findCollisions(count, window, BINS, guard, HITS)).toBe(0);
 }
 
 /** planTones refuses `count` tones in a window of `window` samples: the window it names. */
@@ -172,7 +176,7 @@ describe("findCollisions", () => {
     // no second-order product lands on a tone: each mask is exactly 4.
     const published: i32[] = [10, 18, 26, 38, 46];
     for (let k = 0; k < 5; k++) store<i32>(BINS + (k << 2), published[k]);
-    expect(findCollisions(5, BINS, 0, HITS)).toBe(5);
+    expect(findCollisions(5, UNFOLDED, BINS, 0, HITS)).toBe(5);
     for (let k = 0; k < 5; k++) expect(load<i32>(HITS + (k << 2))).toBe(4);
     bruteForceCollisions(5, 0);
     for (let k = 0; k < 5; k++) expect(bruteMasks[k]).toBe(4);
@@ -181,15 +185,15 @@ describe("findCollisions", () => {
   it("with check = false (a planned set) writes zeros over old masks and reports none", () => {
     const published: i32[] = [10, 18, 26, 38, 46];
     for (let k = 0; k < 5; k++) store<i32>(BINS + (k << 2), published[k]);
-    expect(findCollisions(5, BINS, 0, HITS)).toBe(5);
-    expect(findCollisions(5, BINS, 0, HITS, false)).toBe(0);
+    expect(findCollisions(5, UNFOLDED, BINS, 0, HITS)).toBe(5);
+    expect(findCollisions(5, UNFOLDED, BINS, 0, HITS, false)).toBe(0);
     for (let k = 0; k < 5; k++) expect(load<i32>(HITS + (k << 2))).toBe(0);
   });
 
   it("marks second-order hits: bins 10 and 20 (2·10 = 20 and 20 − 10 = 10) give masks 2, 2", () => {
     store<i32>(BINS, 10);
     store<i32>(BINS + 4, 20);
-    expect(findCollisions(2, BINS, 0, HITS)).toBe(2);
+    expect(findCollisions(2, UNFOLDED, BINS, 0, HITS)).toBe(2);
     expect(load<i32>(HITS)).toBe(2);
     expect(load<i32>(HITS + 4)).toBe(2);
   });
@@ -198,17 +202,17 @@ describe("findCollisions", () => {
     store<i32>(BINS, 20);
     store<i32>(BINS + 4, 23);
     store<i32>(BINS + 8, 27);
-    expect(findCollisions(3, BINS, 0, HITS)).toBe(0);
+    expect(findCollisions(3, UNFOLDED, BINS, 0, HITS)).toBe(0);
     for (let k = 0; k < 3; k++) expect(load<i32>(HITS + (k << 2))).toBe(0);
-    expect(findCollisions(3, BINS, 1, HITS)).toBe(3);
+    expect(findCollisions(3, UNFOLDED, BINS, 1, HITS)).toBe(3);
     for (let k = 0; k < 3; k++) expect(load<i32>(HITS + (k << 2))).toBe(4);
   });
 
   it("applies the guard to second order: bins 10 and 21 at guard 1 (2·10 = 20, 21 − 10 = 11)", () => {
     store<i32>(BINS, 10);
     store<i32>(BINS + 4, 21);
-    expect(findCollisions(2, BINS, 0, HITS)).toBe(0);
-    expect(findCollisions(2, BINS, 1, HITS)).toBe(2);
+    expect(findCollisions(2, UNFOLDED, BINS, 0, HITS)).toBe(0);
+    expect(findCollisions(2, UNFOLDED, BINS, 1, HITS)).toBe(2);
     expect(load<i32>(HITS)).toBe(2);
     expect(load<i32>(HITS + 4)).toBe(2);
   });
@@ -221,7 +225,7 @@ describe("findCollisions", () => {
         store<i32>(BINS + (k << 2), 10 + <i32>(state >> 26)); // bins 10..73, repeats allowed
       }
       const guard = trial & 1;
-      const hit = findCollisions(6, BINS, guard, HITS);
+      const hit = findCollisions(6, UNFOLDED, BINS, guard, HITS);
       bruteForceCollisions(6, guard);
       let bruteHit = 0;
       for (let k = 0; k < 6; k++) {
@@ -230,5 +234,58 @@ describe("findCollisions", () => {
       }
       expect(hit).toBe(bruteHit);
     }
+  });
+});
+
+describe("folded intermodulation (fs − f above Nyquist, |f| below DC)", () => {
+  it("bins 30 and 40 in a 100-sample window hit each other (2·30 = 60 folds onto 40, 30 + 40 = 70 onto 30)", () => {
+    store<i32>(BINS, 30);
+    store<i32>(BINS + 4, 40);
+    expect(findCollisions(2, UNFOLDED, BINS, 0, HITS)).toBe(0); // nothing lands on a tone unfolded
+    expect(findCollisions(2, 100, BINS, 0, HITS)).toBe(2);
+    expect(load<i32>(HITS)).toBe(2);
+    expect(load<i32>(HITS + 4)).toBe(2);
+  });
+
+  it("gives the brute force's folded masks on 60 pseudo-random sets of 5 bins in windows of 61..180 samples", () => {
+    let state: u32 = 777;
+    let folded = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const window = 61 + 2 * trial;
+      for (let k = 0; k < 5; k++) {
+        state = state * 1664525 + 1013904223;
+        store<i32>(BINS + (k << 2), 1 + <i32>((<u64>(state >> 8) * <u64>((window - 1) >> 1)) >> 24)); // 1 .. (W − 1)/2
+      }
+      const guard = trial % 3 == 0 ? 1 : 0;
+      const hit = findCollisions(5, window, BINS, guard, HITS);
+      bruteForceCollisions(5, guard, window);
+      let bruteHit = 0;
+      for (let k = 0; k < 5; k++) {
+        expect(load<i32>(HITS + (k << 2))).toBe(bruteMasks[k]);
+        if (bruteMasks[k]) bruteHit++;
+      }
+      expect(hit).toBe(bruteHit);
+      if (bruteForceCollisions(5, guard, window) != bruteForceCollisions(5, guard)) folded++;
+    }
+    expect(folded).toBeGreaterThan(20, "sets where folding changes the answer");
+  });
+
+  it("plans no tone that a folded product hits, in every band 100 Hz wide or more from 0 to fs/2 (W = 2000 at 5 kHz, 5 and 8 tones, guards 0 and 1), and still plans above fs/4", () => {
+    let planned = 0, plannedAboveQuarter = 0;
+    for (let count = 5; count <= 8; count += 3) {
+      for (let guard = 0; guard <= 1; guard++) {
+        for (let lowHz: f32 = 0; lowHz < 2500; lowHz += 50) {
+          for (let widthHz: f32 = 100; lowHz + widthHz <= 2500; widthHz *= 2) {
+            if (planTones(count, 2000, 5000, lowHz, lowHz + widthHz, guard, BINS) != 0) continue;
+            planned++;
+            if (<f64>binAt(0) * 5000 / 2000 > 1250) plannedAboveQuarter++;
+            expect(bruteForceCollisions(count, guard, 2000)).toBe(0, "band " + lowHz.toString() + " + " + widthHz.toString() + " Hz");
+            expect(findCollisions(count, 2000, BINS, guard, HITS)).toBe(0);
+          }
+        }
+      }
+    }
+    expect(planned).toBeGreaterThan(400);
+    expect(plannedAboveQuarter).toBeGreaterThan(100);
   });
 });

@@ -1,0 +1,80 @@
+// The update rules under gradients too large to square in f32: Adam's second moment and a
+// momentum sum overflow; the control must keep moving (never a silent stall) and each overflow
+// must be counted in STATUS.
+import { optimiserReset, optimiserStep, WEIGHTS, MOMENT1, MOMENT2 } from "../../assembly/optim";
+import { CONFIG, activate, wordAddress } from "../../assembly/config";
+import { Field, Optimiser, Status, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "../../assembly/layout";
+import { statusI32, setStatusI32 } from "../../assembly/status";
+
+const GRADIENT = memory.data(4 << 2);
+const CONTROLS = 2;
+
+/** Two trainable controls on [−1, 1] from 0, learning rate 0.01, β1 0.9, β2 0.99. */
+function setUp(kind: i32): void {
+  store<i32>(CONFIG + (Field.ControlCount << 2), CONTROLS);
+  store<i32>(CONFIG + (Field.Optimiser << 2), kind);
+  store<f32>(CONFIG + (Field.LearningRate << 2), 0.01);
+  store<f32>(CONFIG + (Field.Beta1 << 2), 0.9);
+  store<f32>(CONFIG + (Field.Beta2 << 2), 0.99);
+  store<f32>(CONFIG + (Field.Epsilon << 2), 1e-8);
+  for (let k = 0; k < CONTROLS; k++) {
+    store<f32>(wordAddress(CONFIG, MIN_WORD, k), -1);
+    store<f32>(wordAddress(CONFIG, MAX_WORD, k), 1);
+    store<f32>(wordAddress(CONFIG, INITIAL_WORD, k), 0);
+    store<i32>(wordAddress(CONFIG, TRAINABLE_WORD, k), 1);
+  }
+  activate();
+  optimiserReset();
+  setStatusI32(Status.OptimiserResets, 0);
+}
+
+function weight(k: i32): f32 { return load<f32>(WEIGHTS + (k << 2)); }
+
+/** Steps with gradient g on control 0 and a small one (0.5) on control 1, `count` times;
+ *  expects control 0 to move down by at least `least` every step and every moment finite. */
+function stepDown(g: f32, count: i32, least: f32): void {
+  store<f32>(GRADIENT, g);
+  store<f32>(GRADIENT + 4, 0.5);
+  for (let n = 0; n < count; n++) {
+    const before = weight(0);
+    optimiserStep(GRADIENT, 1);
+    if (before > -1) expect(before - weight(0)).toBeGreaterThanOrEqual(least, "step " + n.toString());
+    for (let k = 0; k < CONTROLS; k++) {
+      expect(isFinite(load<f32>(MOMENT1 + (k << 2)))).toBe(true);
+      expect(isFinite(load<f32>(MOMENT2 + (k << 2)))).toBe(true);
+    }
+  }
+}
+
+describe("optimiser overflow", () => {
+  it("Adam with a gradient of 1e20 (g² = 1e40 overflows f32): the control moves 0.01 every step, each overflow counted", () => {
+    setUp(Optimiser.Adam);
+    stepDown(1e20, 20, 0.0099);
+    expect(statusI32(Status.OptimiserResets)).toBe(20);
+    expect(weight(1)).toBeLessThan(-0.19); // the other control trains normally beside it
+  });
+
+  it("Adam with a gradient of 1e38: the same, and then a normal gradient trains without further resets", () => {
+    setUp(Optimiser.Adam);
+    stepDown(1e38, 10, 0.0099);
+    expect(statusI32(Status.OptimiserResets)).toBe(10);
+    // the restarted moments meet β-powers that kept counting (they are shared by all controls),
+    // so the first steps after a reset are about half a normal one: at least 0.003
+    stepDown(2, 10, 0.003);
+    expect(statusI32(Status.OptimiserResets)).toBe(10);
+  });
+
+  it("momentum with a gradient of 1e38 (the sum passes 3.4e38 at the 4th step), then its reverse: the control comes back up", () => {
+    setUp(Optimiser.Momentum);
+    store<f32>(CONFIG + (Field.LearningRate << 2), 1e-40); // rate·g = 1e-2
+    store<f32>(GRADIENT, 1e38);
+    store<f32>(GRADIENT + 4, 0);
+    for (let n = 0; n < 6; n++) optimiserStep(GRADIENT, 1);
+    expect(statusI32(Status.OptimiserResets)).toBeGreaterThan(0);
+    const low = weight(0);
+    store<f32>(GRADIENT, -1e38);
+    for (let n = 0; n < 6; n++) optimiserStep(GRADIENT, 1);
+    expect(weight(0)).toBeGreaterThan(low + 0.01);
+    expect(isFinite(load<f32>(MOMENT1))).toBe(true);
+  });
+});
