@@ -196,7 +196,7 @@ describe("folded intermodulation", () => {
     sampleRateHz: 5000, windowSamples, settleSamples: 0, tones, guardBins: 0,
     controls: GRADIENT.map((_, k) => ({ toneBin: bins[k], amplitudeV: AMPLITUDE_V, minV: -1, maxV: 1, initialV: 0 })),
     inputs: [], cases: [{ inputsV: [], target: 0 }], loss: "mse", optimiser: "sgd", learningRate: 1e-9,
-    reading: { min: -100, max: 100 }, slewVPerS: 5000, // a 0.1 V tone near Nyquist moves 1.5 kV/s
+    reading: { min: -100, max: 100 }, slewVPerS: 5000, calibrationEpochs: 0, // a 0.1 V tone near Nyquist moves 1.5 kV/s
   });
   /** The first window's ∂y/∂v, less the smoothed gradient. */
   const leak = (controller: Controller) => {
