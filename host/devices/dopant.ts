@@ -40,10 +40,15 @@ export interface DopantParameters {
   /** Output scale: nA per unit of dimensionless network current. 0 = choose so that the
    *  largest |output| over 256 seeded random voltage vectors is 100 nA. */
   outputScaleNA: number;
-  /** How many of the 7 activation electrodes are data inputs (the last ones in voltage
-   *  order); the rest are controls. Any count 1..6 is the same instance (same sites, same
-   *  electrodes, same ranges): only the roles change, as on a real DNPU. */
+  /** How many of the 7 activation electrodes are data inputs; the rest are controls. Any
+   *  count 1..6 is the same instance (same sites, same electrodes, same ranges): only the
+   *  roles change, as on a real DNPU. */
   inputCount: number;
+  /** Which activation electrodes are the data inputs, in input order, by electrode number
+   *  (0..6: an electrode's number fixes its slot and its safe range, ELECTRODE_RANGES_V);
+   *  [] = the last inputCount electrodes. Voltages are then ordered controls (ascending
+   *  electrode number), then inputs in this order: each range stays with its electrode. */
+  inputElectrodes: number[];
 }
 
 /**
@@ -65,10 +70,11 @@ export const DEFAULT_DOPANT_PARAMETERS: DopantParameters = {
   electrodeSlots: [0, 1, 2, 3, 4, 5, 6, 7],
   outputScaleNA: 0,
   inputCount: 2,
+  inputElectrodes: [],
 };
 
 const ELECTRODES = 8; // 7 activation + 1 output
-/** Safe range of each activation electrode in voltage order (brains-py: five at [−1.2, 0.6] V,
+/** Safe range of each activation electrode by electrode number (brains-py: five at [−1.2, 0.6] V,
  *  two at [−0.7, 0.3] V); an electrode keeps its range whatever its role. */
 const ELECTRODE_RANGES_V: ReadonlyArray<[number, number]> = [
   [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-0.7, 0.3], [-0.7, 0.3],
@@ -82,6 +88,8 @@ export class DopantNetwork implements Device {
   readonly inputCount: number;
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
+  /** The electrode numbers (0..6) of the data inputs, in input order. */
+  readonly inputElectrodes: readonly number[];
   readonly outputUnit = 'nA';
   readonly capabilities = ['assignable-inputs'] as const;
   readonly parameters: DopantParameters;
@@ -89,9 +97,9 @@ export class DopantNetwork implements Device {
   readonly outputScaleNA: number;
 
   private readonly sites: number;
-  private readonly electrostaticWeight: Float64Array; // [site][activation electrode]
+  private readonly electrostaticWeight: Float64Array; // [site][activation electrode, voltage order]
   private readonly siteHopping: Float64Array; // exp(−2 r_ij / a), [site][site]
-  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), [site][electrode 0..7]
+  private readonly electrodeHopping: Float64Array; // exp(−2 r_ie / a), [site][voltage order, then output]
   private readonly baseEnergyKT: Float64Array; // ε0_i / kT
   // Work buffers, reused by every call.
   private readonly laplacian: Float64Array;
@@ -112,11 +120,22 @@ export class DopantNetwork implements Device {
     if (!(Number.isInteger(p.inputCount) && p.inputCount >= 1 && p.inputCount < ELECTRODES - 1)) {
       throw new RangeError(`a DNPU has ${ELECTRODES - 1} activation electrodes: 1 to ${ELECTRODES - 2} of them can be data inputs, not ${p.inputCount}`);
     }
+    const activation = ELECTRODES - 1;
+    const inputElectrodes = p.inputElectrodes.length ? p.inputElectrodes : Array.from({ length: p.inputCount }, (_, i) => activation - p.inputCount + i);
+    if (inputElectrodes.length !== p.inputCount || new Set(inputElectrodes).size !== inputElectrodes.length || inputElectrodes.some((e) => !(Number.isInteger(e) && e >= 0 && e < activation))) {
+      throw new RangeError(`inputElectrodes: ${p.inputCount} distinct electrode numbers from 0 to ${activation - 1} expected, not [${inputElectrodes.join(", ")}]`);
+    }
+    /** electrodeOf[e]: the electrode number driven by voltages[e] (controls, then inputs). */
+    const electrodeOf = [...Array.from({ length: activation }, (_, e) => e).filter((e) => !inputElectrodes.includes(e)), ...inputElectrodes];
+    this.inputElectrodes = inputElectrodes;
     this.inputCount = p.inputCount;
-    this.controlCount = ELECTRODES - 1 - p.inputCount;
-    this.controlRangeV = ELECTRODE_RANGES_V.slice(0, this.controlCount).map(([low, high]) => [low, high]);
-    this.inputRangeV = ELECTRODE_RANGES_V.slice(this.controlCount).map(([low, high]) => [low, high]);
-    this.name = `dopant-network(seed=${p.seed}${p.inputCount === DEFAULT_DOPANT_PARAMETERS.inputCount ? '' : `, ${p.inputCount} inputs`})`;
+    this.controlCount = activation - p.inputCount;
+    const rangesV = electrodeOf.map((e): [number, number] => [ELECTRODE_RANGES_V[e][0], ELECTRODE_RANGES_V[e][1]]);
+    this.controlRangeV = rangesV.slice(0, this.controlCount);
+    this.inputRangeV = rangesV.slice(this.controlCount);
+    const defaultRoles = p.inputCount === DEFAULT_DOPANT_PARAMETERS.inputCount && !p.inputElectrodes.length;
+    const roles = p.inputElectrodes.length ? `, inputs on electrodes ${inputElectrodes.join(',')}` : `, ${p.inputCount} inputs`;
+    this.name = `dopant-network(seed=${p.seed}${defaultRoles ? '' : roles})`;
     const n = (this.sites = p.siteCount);
     const rng = new Rng(p.seed);
     const radius = p.radiusOverLocalisationLength;
@@ -135,14 +154,14 @@ export class DopantNetwork implements Device {
 
     // Electrode arcs: slot s centred at angle 2πs/8, arc width coverage·2π/8.
     const arcWidthRad = (p.electrodeCoverage * 2 * Math.PI) / ELECTRODES;
-    this.electrostaticWeight = new Float64Array(n * (ELECTRODES - 1));
+    this.electrostaticWeight = new Float64Array(n * activation); // columns in voltage order
     this.electrodeHopping = new Float64Array(n * ELECTRODES);
     for (let i = 0; i < n; i++) {
       const x = this.siteXY[2 * i];
       const y = this.siteXY[2 * i + 1];
       const r2 = x * x + y * y;
       for (let e = 0; e < ELECTRODES; e++) {
-        const centreRad = (2 * Math.PI * p.electrodeSlots[e]) / ELECTRODES;
+        const centreRad = (2 * Math.PI * p.electrodeSlots[e < activation ? electrodeOf[e] : e]) / ELECTRODES;
         let weight = 0;
         let nearest = Infinity;
         for (let k = 0; k < ARC_SAMPLES; k++) {
@@ -154,7 +173,7 @@ export class DopantNetwork implements Device {
           weight += ((radius * radius - r2) / d2) * (arcWidthRad / ARC_SAMPLES / (2 * Math.PI));
           nearest = Math.min(nearest, Math.sqrt(d2));
         }
-        if (e < ELECTRODES - 1) this.electrostaticWeight[i * (ELECTRODES - 1) + e] = weight;
+        if (e < activation) this.electrostaticWeight[i * activation + e] = weight;
         this.electrodeHopping[i * ELECTRODES + e] = Math.exp(-2 * nearest);
       }
     }
@@ -177,21 +196,24 @@ export class DopantNetwork implements Device {
     if (p.outputScaleNA > 0) {
       this.outputScaleNA = p.outputScaleNA;
     } else {
+      // Drawn by electrode number, so the scale is the instance's whatever the roles.
       const sampleRng = new Rng(0x5ca1e);
       const v = new Float64Array(this.electrodeCount);
-      const ranges = [...this.controlRangeV, ...this.inputRangeV];
       let largest = 0;
       for (let s = 0; s < 256; s++) {
-        for (let e = 0; e < v.length; e++) v[e] = sampleRng.between(ranges[e][0], ranges[e][1]);
+        for (let electrode = 0; electrode < activation; electrode++) {
+          v[electrodeOf.indexOf(electrode)] = sampleRng.between(ELECTRODE_RANGES_V[electrode][0], ELECTRODE_RANGES_V[electrode][1]);
+        }
         largest = Math.max(largest, Math.abs(this.output(v)));
       }
       this.outputScaleNA = 100 / largest;
     }
   }
 
-  /** The same instance with `inputCount` data inputs (the last electrodes in voltage order). */
-  withInputCount(inputCount: number): DopantNetwork {
-    return new DopantNetwork({ ...this.parameters, inputCount });
+  /** The same instance with `inputCount` data inputs: the given electrodes, or by default the
+   *  last ones by electrode number. */
+  withInputCount(inputCount: number, inputElectrodes: number[] = []): DopantNetwork {
+    return new DopantNetwork({ ...this.parameters, inputCount, inputElectrodes });
   }
 
   /** Output current into the grounded output electrode, nA. */
