@@ -1,6 +1,8 @@
 // Three-input "sphere" classification (Boon et al.): is a point inside a sphere? A fixed,
 // seeded set of 16 points on the [−1, 1]³ scale, half inside radius 0.7, half outside,
 // with a ±20% guard band around the surface, mapped to the input electrodes' ranges.
+// The simulated default DNPU cannot realise it with any choice of input electrodes: its output
+// never peaks inside the input cube (tests/sphere.test.ts, scripts/sphere-physics.ts).
 
 import { Rng } from '../noise.ts';
 import { gateSolved } from './gates.ts';
