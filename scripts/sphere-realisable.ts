@@ -3,6 +3,8 @@
 // Nelder–Mead from many seeded starts, for one or every choice of three input electrodes.
 //   npx tsx scripts/sphere-realisable.ts [--device-seed N[,N...]] [--inputs 4,5,6 | all] [--starts 40]
 //                                        [--task-seed 1] [--evaluations 1500] [--inside-lower] [--input-span 1]
+// --held-out 2,3 also reports the margin of the best controls on the 16 points of other task
+// seeds (does the optimum classify a sphere, or only these 16 points?).
 // --input-span f maps the [−1, 1] scale onto the central fraction f of each input electrode's
 // range (the task maps it onto the whole range: f = 1).
 // --inside-lower is a diagnostic, not the task: it asks for the opposite sign (inside points
@@ -14,7 +16,7 @@ import { DopantNetwork } from '../host/devices/dopant.ts';
 import { Rng } from '../host/noise.ts';
 import { gateMargin } from '../host/tasks/gates.ts';
 import { SPHERE_MARGIN_FRACTION, sphereTask } from '../host/tasks/sphere.ts';
-import { bestMargin } from './sphere-search.ts';
+import { bestMargin, caseOutputs } from './sphere-search.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     evaluations: { type: 'string', default: '1500' },
     'inside-lower': { type: 'boolean', default: false },
     'input-span': { type: 'string', default: '1' },
+    'held-out': { type: 'string' },
   },
 });
 const starts = Number(values.starts);
@@ -52,4 +55,8 @@ for (const base of bases) for (const inputs of choices) {
       `${reached}/${starts} starts ≥ ${100 * SPHERE_MARGIN_FRACTION}%; best controls [${Array.from(search.bestControlsV, (v) => v.toFixed(3)).join(', ')}] V ` +
       `(check ${(100 * gateMargin(search.bestOutputs, task.targets)).toFixed(1)}%)`,
   );
+  for (const seed of values['held-out']?.split(',').map(Number) ?? []) {
+    const other = sphereTask(mappedV, seed);
+    console.log(`  the same controls on task seed ${seed}'s points: margin ${(100 * gateMargin(caseOutputs(device, other, search.bestControlsV), other.targets)).toFixed(1)}%`);
+  }
 }
