@@ -46,10 +46,15 @@ export interface DopantParameters {
   /** Output scale: nA per unit of dimensionless network current. 0 = choose so that the
    *  largest |output| over 256 seeded random voltage vectors is 100 nA. */
   outputScaleNA: number;
-  /** How many of the 7 activation electrodes are data inputs (the last ones in voltage
-   *  order); the rest are controls. Any count 1..6 is the same instance (same sites, same
-   *  electrodes, same ranges): only the roles change, as on a real DNPU. */
+  /** How many of the 7 activation electrodes are data inputs; the rest are controls. Any
+   *  count 1..6 is the same instance (same sites, same electrodes, same ranges): only the
+   *  roles change, as on a real DNPU. */
   inputCount: number;
+  /** Which activation electrodes are the data inputs, in input order, by electrode number
+   *  (0..6: an electrode's number fixes its slot and its safe range, ELECTRODE_RANGES_V);
+   *  [] = the last inputCount electrodes. Voltages are then ordered controls (ascending
+   *  electrode number), then inputs in this order: each range stays with its electrode. */
+  inputElectrodes: number[];
 }
 
 /**
@@ -71,10 +76,11 @@ export const DEFAULT_DOPANT_PARAMETERS: DopantParameters = {
   electrodeSlots: [0, 1, 2, 3, 4, 5, 6, 7],
   outputScaleNA: 0,
   inputCount: 2,
+  inputElectrodes: [],
 };
 
 const ELECTRODES = 8; // 7 activation + 1 output
-/** Safe range of each activation electrode in voltage order (brains-py: five at [−1.2, 0.6] V,
+/** Safe range of each activation electrode by electrode number (brains-py: five at [−1.2, 0.6] V,
  *  two at [−0.7, 0.3] V); an electrode keeps its range whatever its role. */
 const ELECTRODE_RANGES_V: ReadonlyArray<[number, number]> = [
   [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-1.2, 0.6], [-0.7, 0.3], [-0.7, 0.3],
@@ -90,6 +96,8 @@ export class DopantNetwork implements Device {
   readonly inputCount: number;
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
+  /** The electrode numbers (0..6) of the data inputs, in input order. */
+  readonly inputElectrodes: readonly number[];
   readonly outputUnit = 'nA';
   readonly capabilities = ['assignable-inputs'] as const;
   readonly parameters: DopantParameters;
@@ -121,14 +129,24 @@ export class DopantNetwork implements Device {
   constructor(parameters: Partial<DopantParameters> = {}) {
     const p = { ...DEFAULT_DOPANT_PARAMETERS, ...parameters };
     this.parameters = p;
-    if (!(Number.isInteger(p.inputCount) && p.inputCount >= 1 && p.inputCount < ELECTRODES - 1)) {
-      throw new RangeError(`a DNPU has ${ELECTRODES - 1} activation electrodes: 1 to ${ELECTRODES - 2} of them can be data inputs, not ${p.inputCount}`);
+    if (!(Number.isInteger(p.inputCount) && p.inputCount >= 1 && p.inputCount < ACTIVATION)) {
+      throw new RangeError(`a DNPU has ${ACTIVATION} activation electrodes: 1 to ${ACTIVATION - 1} of them can be data inputs, not ${p.inputCount}`);
     }
+    const inputElectrodes = p.inputElectrodes.length ? p.inputElectrodes : Array.from({ length: p.inputCount }, (_, i) => ACTIVATION - p.inputCount + i);
+    if (inputElectrodes.length !== p.inputCount || new Set(inputElectrodes).size !== inputElectrodes.length || inputElectrodes.some((e) => !(Number.isInteger(e) && e >= 0 && e < ACTIVATION))) {
+      throw new RangeError(`inputElectrodes: ${p.inputCount} distinct electrode numbers from 0 to ${ACTIVATION - 1} expected, not [${inputElectrodes.join(", ")}]`);
+    }
+    /** electrodeOf[e]: the electrode number driven by voltages[e] (controls, then inputs). */
+    const electrodeOf = [...Array.from({ length: ACTIVATION }, (_, e) => e).filter((e) => !inputElectrodes.includes(e)), ...inputElectrodes];
+    this.inputElectrodes = inputElectrodes;
     this.inputCount = p.inputCount;
-    this.controlCount = ELECTRODES - 1 - p.inputCount;
-    this.controlRangeV = ELECTRODE_RANGES_V.slice(0, this.controlCount).map(([low, high]) => [low, high]);
-    this.inputRangeV = ELECTRODE_RANGES_V.slice(this.controlCount).map(([low, high]) => [low, high]);
-    this.name = `dopant-network(seed=${p.seed}${p.inputCount === DEFAULT_DOPANT_PARAMETERS.inputCount ? '' : `, ${p.inputCount} inputs`})`;
+    this.controlCount = ACTIVATION - p.inputCount;
+    const rangesV = electrodeOf.map((e): [number, number] => [ELECTRODE_RANGES_V[e][0], ELECTRODE_RANGES_V[e][1]]);
+    this.controlRangeV = rangesV.slice(0, this.controlCount);
+    this.inputRangeV = rangesV.slice(this.controlCount);
+    const defaultRoles = p.inputCount === DEFAULT_DOPANT_PARAMETERS.inputCount && !p.inputElectrodes.length;
+    const roles = p.inputElectrodes.length ? `, inputs on electrodes ${inputElectrodes.join(',')}` : `, ${p.inputCount} inputs`;
+    this.name = `dopant-network(seed=${p.seed}${defaultRoles ? '' : roles})`;
     const n = (this.sites = p.siteCount);
     const rng = new Rng(p.seed);
     const radius = p.radiusOverLocalisationLength;
@@ -178,7 +196,7 @@ export class DopantNetwork implements Device {
       const y = this.siteXY[2 * i + 1];
       const r2 = x * x + y * y;
       for (let e = 0; e < ELECTRODES; e++) {
-        const centreRad = (2 * Math.PI * p.electrodeSlots[e]) / ELECTRODES;
+        const centreRad = (2 * Math.PI * p.electrodeSlots[e < ACTIVATION ? electrodeOf[e] : e]) / ELECTRODES;
         let weight = 0;
         let nearest = Infinity;
         for (let k = 0; k < ARC_SAMPLES; k++) {
@@ -215,19 +233,22 @@ export class DopantNetwork implements Device {
     } else {
       const sampleRng = new Rng(0x5ca1e);
       const v = new Float64Array(this.electrodeCount);
-      const ranges = [...this.controlRangeV, ...this.inputRangeV];
       let largest = 0;
+      // Drawn by electrode number, so the scale is the instance's whatever the roles.
       for (let s = 0; s < 256; s++) {
-        for (let e = 0; e < v.length; e++) v[e] = sampleRng.between(ranges[e][0], ranges[e][1]);
+        for (let electrode = 0; electrode < ACTIVATION; electrode++) {
+          v[electrodeOf.indexOf(electrode)] = sampleRng.between(ELECTRODE_RANGES_V[electrode][0], ELECTRODE_RANGES_V[electrode][1]);
+        }
         largest = Math.max(largest, Math.abs(this.output(v)));
       }
       this.outputScaleNA = 100 / largest;
     }
   }
 
-  /** The same instance with `inputCount` data inputs (the last electrodes in voltage order). */
-  withInputCount(inputCount: number): DopantNetwork {
-    return new DopantNetwork({ ...this.parameters, inputCount });
+  /** The same instance with `inputCount` data inputs: the given electrodes, or by default the
+   *  last ones by electrode number. */
+  withInputCount(inputCount: number, inputElectrodes: number[] = []): DopantNetwork {
+    return new DopantNetwork({ ...this.parameters, inputCount, inputElectrodes });
   }
 
   /** Output current into the grounded output electrode, nA: (L⁻¹c)·(L⁻¹b), see the header. */

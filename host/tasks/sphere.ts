@@ -1,6 +1,8 @@
 // Three-input "sphere" classification (Boon et al.): is a point inside a sphere? A fixed,
 // seeded set of 16 points on the [−1, 1]³ scale, half inside radius 0.7, half outside,
 // with a ±20% guard band around the surface, mapped to the input electrodes' ranges.
+// The simulated default DNPU cannot realise it with any choice of input electrodes: its output
+// never peaks inside the input cube (tests/sphere.test.ts, scripts/sphere-physics.ts).
 
 import { Rng } from '../noise.ts';
 import { gateSolved } from './gates.ts';
@@ -8,13 +10,15 @@ import { checkTaskShape, levelToVolts, type Task } from './task.ts';
 
 export const SPHERE_RADIUS = 0.7; // on the [−1, 1] scale
 const GUARD = 0.2; // no points within ±20% of the radius
+/** Solved when a threshold separates the classes by this fraction of the output span. */
+export const SPHERE_MARGIN_FRACTION = 0.05;
 
 export interface SphereTask extends Task {
   /** The points on the [−1, 1] scale, before mapping to volts. */
   readonly levels: number[][];
 }
 
-export function sphereTask(inputRangeV: Array<[number, number]>, seed = 1, caseCount = 16, marginFraction = 0.05): SphereTask {
+export function sphereTask(inputRangeV: Array<[number, number]>, seed = 1, caseCount = 16, marginFraction = SPHERE_MARGIN_FRACTION): SphereTask {
   if (inputRangeV.length !== 3) throw new Error('sphereTask: needs exactly 3 input ranges');
   const rng = new Rng(seed);
   const levels: number[][] = [];
