@@ -16,10 +16,8 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import type { AnyTask } from "../host/tasks/task.ts";
-import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
-import { sphereTask } from "../host/tasks/sphere.ts";
-import { regressionTask } from "../host/tasks/regression.ts";
-import { irisTask } from "../host/tasks/iris.ts";
+import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
+import { TASKS, buildTask, taskInputs, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { DEFAULTS, MARGIN_SCALE_DEFAULTS, NOISE_DEFAULTS, type TrainOptions } from "../host/train.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
@@ -36,33 +34,19 @@ export const EXIT = { solved: 0, unsolved: 1, usage: 2, refused: 3, internal: 4,
 
 export const DEVICES = ["dnpu", "resistor", "analytic"] as const;
 const GRADIENTS: GradientName[] = ["jacobian", "loss-signal", "streaming"];
-export const TASKS = ["and", "or", "nand", "nor", "xor", "xnor", "sphere", "regression", "iris"] as const;
 type DeviceName = (typeof DEVICES)[number];
-type TaskName = (typeof TASKS)[number];
-
-/** The data inputs a case task needs (iris: the method assigns the inputs itself). */
-function inputsFor(task: TaskName): number {
-  return task === "sphere" ? 3 : 2;
-}
 
 /** The simulated device for a task: the DNPU's electrodes are assignable, so the sphere task
  *  gets three of them as inputs; `deviceSeed` picks another instance. */
 export function buildDevice(name: DeviceName, task: TaskName, deviceSeed?: number, fabricationSpread?: number): Device {
   if (fabricationSpread !== undefined && name !== "resistor") throw new UsageError(`--fabrication-spread is a resistor network's (--device resistor), not the ${name}'s`);
-  const inputCount = inputsFor(task);
+  const inputCount = taskInputs(task) ?? DopantNetwork.default().inputCount;
   if (name === "dnpu") {
     const device = deviceSeed === undefined ? DopantNetwork.default() : new DopantNetwork({ seed: deviceSeed });
     return device.inputCount === inputCount ? device : device.withInputCount(inputCount);
   }
   if (name === "analytic") return new AnalyticDevice({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}) });
   return new ResistorNetwork({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}), ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) });
-}
-
-export function buildTask(name: TaskName, device: Device, marginFraction: number): AnyTask {
-  if (name === "iris") return irisTask();
-  if (name === "sphere") return sphereTask(device.inputRangeV, 1, 16, marginFraction);
-  if (name === "regression") return regressionTask({ inputRangeV: device.inputRangeV });
-  return gateTask(name.toUpperCase() as GateName, device.inputRangeV, marginFraction);
 }
 
 // ---- argument parsers (host/args.ts has the shared ones) ---------------------------------
@@ -360,7 +344,7 @@ export function prepareOut(dir: string): string {
 export async function train(flags: TrainFlags): Promise<void> {
   const method = findMethod(flags.method)!; // commander checked the choice
   const device = buildDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
-  const task = buildTask(flags.task, device, flags.margin);
+  const task = buildTask(flags.task, device, { marginFraction: flags.margin });
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
   const options = trainOptionsFrom(flags, device, task);
@@ -524,7 +508,7 @@ export function program(): Command {
     .addOption(fieldOption("Epsilon", "e"))
     .addOption(new Option("--loss <name>", "loss (default: the task's: corrsig for gates and sphere, mse for regression)").choices(["mse", "corrsig", "fisher"]))
     .addOption(fieldOption("MarginScale", "units"))
-    .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, 0.05)
+    .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, MARGIN_FRACTION)
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
     .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag)")
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import type { Device } from "../host/devices/device.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
-import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
+import { TASKS, buildTask, taskName } from "../host/tasks/index.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
 import type { Progress, Result } from "../host/methods/method.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
@@ -68,9 +68,9 @@ export function resolveTask(task: string | AnyTask | undefined, device: Device):
     if (task.kind !== "cases") throw new TrainConfigError("task", `${task.name} is a data set; the controller on a board trains tasks with input cases (gates, sphere, regression)`);
     return task;
   }
-  const gate = (task ?? "xor").toUpperCase();
-  if (!(GATE_NAMES as readonly string[]).includes(gate)) throw new TrainConfigError("task", `task ${task}: the board runs the gates ${GATE_NAMES.join(", ").toLowerCase()}`);
-  return gateTask(gate as GateName, device.inputRangeV);
+  const name = taskName(task ?? "xor");
+  if (!name) throw new TrainConfigError("task", `task ${task}: one of ${TASKS.join(", ")}`);
+  return resolveTask(buildTask(name, device), device);
 }
 
 /** Why `board` cannot drive `device`'s electrodes (controls on DAC channels 0.., then the

@@ -7,9 +7,8 @@
 import type { Device } from "../devices/device.ts";
 import { DopantNetwork } from "../devices/dopant.ts";
 import { ResistorNetwork } from "../devices/resistor.ts";
-import { GATE_NAMES, gateTask, type GateName } from "../tasks/gates.ts";
-import { regressionTask } from "../tasks/regression.ts";
-import { irisTask } from "../tasks/iris.ts";
+import { GATE_NAMES, type GateName } from "../tasks/gates.ts";
+import { buildTask, taskName } from "../tasks/index.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import { METHODS, findMethod, refusal } from "../methods/index.ts";
 
@@ -46,13 +45,8 @@ export const REGRESSION_TARGET_FRACTION = 0.01;
 
 /** The device and task of a bench task (gates and iris on the default DNPU). */
 export function problem(name: BenchTask, fabricationSpread?: number): { device: Device; task: AnyTask } {
-  if (name === "regression") {
-    const device = new ResistorNetwork({ ...REGRESSION_NETWORK, ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) });
-    return { device, task: regressionTask({ inputRangeV: device.inputRangeV, seed: 1, varianceFraction: REGRESSION_TARGET_FRACTION }) };
-  }
-  const device = DopantNetwork.default();
-  if (name === "iris") return { device, task: irisTask() };
-  return { device, task: gateTask(name, device.inputRangeV) };
+  const device = name === "regression" ? new ResistorNetwork({ ...REGRESSION_NETWORK, ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) }) : DopantNetwork.default();
+  return { device, task: buildTask(taskName(name)!, device, { varianceFraction: REGRESSION_TARGET_FRACTION }) };
 }
 
 /** The registered methods that can train `task` on its bench device, in registry order. */

@@ -5,13 +5,13 @@
 // never peaks inside the input cube (tests/sphere.test.ts, scripts/sphere-physics.ts).
 
 import { Rng } from '../noise.ts';
-import { gateSolved } from './gates.ts';
+import { MARGIN_FRACTION, gateSolved } from './gates.ts';
 import { checkTaskShape, levelToVolts, type Task } from './task.ts';
 
 export const SPHERE_RADIUS = 0.7; // on the [−1, 1] scale
 const GUARD = 0.2; // no points within ±20% of the radius
-/** Solved when a threshold separates the classes by this fraction of the output span. */
-export const SPHERE_MARGIN_FRACTION = 0.05;
+/** Solved as a gate is: a threshold separates the classes by this fraction of the span. */
+export const SPHERE_MARGIN_FRACTION = MARGIN_FRACTION;
 
 export interface SphereTask extends Task {
   /** The points on the [−1, 1] scale, before mapping to volts. */
