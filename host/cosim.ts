@@ -58,7 +58,8 @@ export class CoSimulation {
   samples = 0;
 
   /** Any controller with the wrapper's step() and electrodes(): the Node module, or a board. */
-  constructor(readonly controller: Pick<Controller, "step" | "electrodes">, readonly device: Device, readonly chain: ChainModel) {
+  /** `startSeconds`: device time already spent when this loop starts (time-varying devices). */
+  constructor(readonly controller: Pick<Controller, "step" | "electrodes">, readonly device: Device, readonly chain: ChainModel, readonly startSeconds = 0) {
     this.voltages = new Float64Array(device.electrodeCount);
     this.delayLine = new Float64Array(Math.max(0, Math.round(chain.delaySamples ?? 0)));
     const updateRateHz = chain.dac?.updateRateHz ?? chain.sampleRateHz;
@@ -70,6 +71,7 @@ export class CoSimulation {
 
   /** The device's output for the voltages the controller is writing now, through the DAC. */
   deviceOutput(): number {
+    this.device.setTime?.(this.startSeconds + this.samples / this.chain.sampleRateHz);
     if (this.samples % this.samplesPerDacUpdate === 0) {
       const written = this.controller.electrodes();
       const dac = this.chain.dac;

@@ -91,6 +91,9 @@ export interface TrainOptions {
   checkpoint?: Uint8Array;
   /** Stop once this much device time has run (the method's budget); undefined = no limit. */
   maxDeviceSeconds?: number;
+  /** Device time already spent when the run starts (a method that runs the module now and
+   *  then): a time-varying device is told the time from here on. */
+  startSeconds?: number;
   /** The registry name of the estimator (for the Result); default "multitone". */
   method?: string;
   /** Replaces the configuration planned from these options (the bench's estimator presets
@@ -402,7 +405,7 @@ export class TrainingRun {
       if (!controller.load) throw new TrainConfigError("resume", "this controller cannot take a checkpoint (a board takes one over its link only at start-up)");
       controller.load(options.checkpoint);
     }
-    this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)));
+    this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)), options.startSeconds);
     const window = this.config.windowSamples;
     const cases = this.config.cases.length;
     this.ring = new Float64Array(window);

@@ -15,7 +15,7 @@ import {
   WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem,
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
-import { methodsFor, type BenchTask, type MethodJob, type MethodResult } from "./methods.ts";
+import { methodsFor, type BenchTask, type Drift, type MethodJob, type MethodResult } from "./methods.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
 import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
 import { loadVariant } from "../variant.ts";
@@ -39,6 +39,8 @@ interface Plan {
   methods: Array<{ task: BenchTask; seeds: number; capSeconds: number; only?: readonly string[] }>;
   /** Model mismatch: the regression on instances with these fabrication spreads. */
   spread: { spreads: number[]; seeds: number; capSeconds: number; only: readonly string[] };
+  /** Drift: a gate on a DNPU that warms while it is trained (after pat's twin is fitted). */
+  drift?: { task: BenchTask; drift: Drift; seeds: number; capSeconds: number; only: readonly string[] };
   costControls: number[];
   costRounds: number;
 }
@@ -66,6 +68,7 @@ const FULL: Plan = {
     { task: "iris", seeds: 10, capSeconds: 2000 },
   ],
   spread: { spreads: [0, 0.05, 0.2], seeds: 10, capSeconds: 300, only: SPREAD_METHODS },
+  drift: { task: "XOR", drift: { thermalFraction: 0.1, startSeconds: 20, endSeconds: 25 }, seeds: 10, capSeconds: 120, only: ["multitone", "pat", "pat-hge"] },
   costControls: [8, 64, 128, WIDE_CONTROLS],
   costRounds: 7,
 };
@@ -126,6 +129,10 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
         for (let seed = 1; seed <= seeds; seed++) jobs.push({ kind: "method", task: "regression", method, seed, capSeconds, fabricationSpread });
       }
     }
+    if (plan.drift) {
+      const { task, drift, seeds, capSeconds, only } = plan.drift;
+      for (const method of only) for (let seed = 1; seed <= seeds; seed++) jobs.push({ kind: "method", task, method, seed, capSeconds, drift });
+    }
   }
   return jobs;
 }
@@ -164,13 +171,14 @@ export interface Series {
   peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Estimator; relativeError: number; errorRatio: number }>;
   methods: Array<{ task: BenchTask; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
   spread: Array<{ spread: number; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
+  drift: Array<{ method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
   cost: CostFigures[];
 }
 
 /** Turns the job results into flat named figures and the series the plots draw. */
 function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figures; series: Series } {
   const figures: Figures = {};
-  const series: Series = { fidelity: [], bound: [], linear: [], peers: [], methods: [], spread: [], cost: [] };
+  const series: Series = { fidelity: [], bound: [], linear: [], peers: [], methods: [], spread: [], drift: [], cost: [] };
   const fidelity = results.filter((r): r is FidelityResult => r.job.kind === "fidelity");
   const find = (controls: number, method: Estimator, budget: number, normalisation: Normalisation, scenario: Scenario) =>
     fidelity.find((r) => r.job.controls === controls && r.job.budgetSamples === budget && r.job.scenarios.includes(scenario) &&
@@ -224,7 +232,7 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
     }
   }
   const runs = results.filter((r): r is MethodResult => r.job.kind === "method");
-  const nominal = runs.filter((r) => r.job.fabricationSpread === undefined);
+  const nominal = runs.filter((r) => r.job.fabricationSpread === undefined && !r.job.drift);
   for (const { task } of plan.methods) {
     const reference = nominal.filter((r) => r.job.task === task && r.job.method === "multitone");
     const referenceMedian = reference.length ? censoredMedian(reference) : null;
@@ -243,6 +251,17 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
         task, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds,
         capSeconds: mine[0].job.capSeconds, times: mine.map((r) => (r.solved ? r.deviceSeconds : null)),
       });
+    }
+  }
+  if (plan.drift) {
+    for (const method of plan.drift.only) {
+      const mine = runs.filter((r) => r.job.drift && r.job.method === method);
+      if (!mine.length) continue;
+      const key = `methods.drift.${plan.drift.task}.${method}`;
+      figures[`${key}.medianDeviceSeconds`] = censoredMedian(mine);
+      figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
+      figures[`${key}.medianCriterion`] = median(mine.map((r) => r.criterion));
+      series.drift.push({ method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: censoredMedian(mine), capSeconds: mine[0].job.capSeconds });
     }
   }
   for (const spread of plan.spread.spreads) {
@@ -321,6 +340,11 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     const spreads = [...new Set(series.spread.map((t) => t.spread))];
     out.push(table("3b. Model mismatch: the regression on instances with a fabrication spread (median device-seconds, solved/seeds)", ["spread", ...shown],
       spreads.map((spread) => [`${spread * 100}%`, ...shown.map((m) => cell(series.spread.find((x) => x.spread === spread && x.method === m)))])));
+  }
+  if (series.drift.length && plan.drift) {
+    const { task, drift } = plan.drift;
+    out.push(table(`3c. Drift: ${task} on a DNPU warming by ${drift.thermalFraction * 100}% of kT between ${drift.startSeconds} and ${drift.endSeconds} device-s (median device-seconds, solved/seeds)`,
+      series.drift.map((t) => t.method), [series.drift.map((t) => cell(t))]));
   }
   if (series.cost.length) {
     out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "build", "module", "TypeScript", "module/TS"],

@@ -7,6 +7,7 @@
 import type { Device } from "../devices/device.ts";
 import { DopantNetwork } from "../devices/dopant.ts";
 import { ResistorNetwork } from "../devices/resistor.ts";
+import { warmingDnpu } from "../devices/drift.ts";
 import { GATE_NAMES, type GateName } from "../tasks/gates.ts";
 import { buildTask, taskName } from "../tasks/index.ts";
 import type { AnyTask } from "../tasks/task.ts";
@@ -24,6 +25,14 @@ export interface MethodJob {
   capSeconds: number;
   /** Resistor networks: the instance's fabrication spread (default: the device's). */
   fabricationSpread?: number;
+  /** The DNPU warms by this share of kT between two device times (devices/drift.ts). */
+  drift?: Drift;
+}
+
+export interface Drift {
+  thermalFraction: number;
+  startSeconds: number;
+  endSeconds: number;
 }
 
 export interface MethodResult {
@@ -44,8 +53,10 @@ export const REGRESSION_NETWORK = { edgeCount: 5, seed: 2 };
 export const REGRESSION_TARGET_FRACTION = 0.01;
 
 /** The device and task of a bench task (gates and iris on the default DNPU). */
-export function problem(name: BenchTask, fabricationSpread?: number): { device: Device; task: AnyTask } {
-  const device = name === "regression" ? new ResistorNetwork({ ...REGRESSION_NETWORK, ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) }) : DopantNetwork.default();
+export function problem(name: BenchTask, fabricationSpread?: number, drift?: Drift): { device: Device; task: AnyTask } {
+  const device = name === "regression"
+    ? new ResistorNetwork({ ...REGRESSION_NETWORK, ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) })
+    : drift ? warmingDnpu(drift.thermalFraction, drift.startSeconds, drift.endSeconds) : DopantNetwork.default();
   return { device, task: buildTask(taskName(name)!, device, { varianceFraction: REGRESSION_TARGET_FRACTION }) };
 }
 
@@ -57,7 +68,7 @@ export function methodsFor(name: BenchTask): string[] {
 
 export async function runMethod(job: MethodJob): Promise<MethodResult> {
   const started = performance.now();
-  const { device, task } = problem(job.task, job.fabricationSpread);
+  const { device, task } = problem(job.task, job.fabricationSpread, job.drift);
   const result = await findMethod(job.method)!.train(device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed });
   return {
     job,

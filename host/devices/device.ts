@@ -34,6 +34,9 @@ export interface Device {
   /** Devices with a known exact gradient (simulations): ∂output/∂control for every control at
    *  `voltages`, for judging estimates against the truth (reports, tests, bench). */
   outputGradient?(voltages: Float64Array | Float32Array): Float64Array;
+  /** Devices that change with time (drift scenarios, devices/drift.ts): told the device time,
+   *  in seconds, before each evaluation by whatever drives them. */
+  setTime?(deviceSeconds: number): void;
 }
 
 /** The midpoint of every control range: a neutral starting point for training. */

@@ -49,6 +49,7 @@ export class Instrument {
     for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits);
     this.samples += this.settleSamples + this.windowSamples;
     this.measurements++;
+    this.device.setTime?.(this.deviceSeconds);
     return this.read(0, this.device.output(this.held));
   }
 

@@ -102,8 +102,9 @@ class HgeJacobian {
 
   constructor(readonly device: Device, readonly task: Task, readonly seed: number) {}
 
-  /** The rows at `controls`, or undefined if `budgetSeconds` ran out first. */
-  rows(controls: number[], budgetSeconds: number): number[][] | undefined {
+  /** The rows at `controls`, measured from device time `nowSeconds` on, or undefined if
+   *  `budgetSeconds` ran out first. */
+  rows(controls: number[], nowSeconds: number, budgetSeconds: number): number[][] | undefined {
     const controller = new Controller();
     const lag = this.lag;
     const run = new TrainingRun(controller, {
@@ -113,6 +114,7 @@ class HgeJacobian {
       initialV: controls,
       maxIterations: 1,
       maxDeviceSeconds: budgetSeconds,
+      startSeconds: nowSeconds,
       solvedEpochs: 0,
       ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
     });
@@ -265,7 +267,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       outputs = voltages.map((v) => session.instrument.measure(v));
       if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
       if (refresh) {
-        const measured = hge.rows(controls, budget.deviceSeconds - session.deviceSeconds);
+        const measured = hge.rows(controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds);
         session.otherSeconds = hge.seconds;
         if (!measured) {
           stopped = "budget";
