@@ -1,0 +1,42 @@
+// The drift scenario's device: its output moves from one instance's to another's between two
+// device times, and both ways of driving a device (the co-simulation, an Instrument) tell it
+// the device time, so every method sees the same drift at the same device-second.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DriftingDevice, warmingDnpu } from "../host/devices/drift.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { Instrument } from "../host/methods/instrument.ts";
+
+const before = new AnalyticDevice({ seed: 1 });
+const after = new AnalyticDevice({ seed: 2 });
+const voltages = new Float64Array(before.electrodeCount).fill(0.1);
+
+test("the output is the first instance's before the drift, the second's after it, and linear between", () => {
+  const device = new DriftingDevice(before, after, 10, 20);
+  device.setTime(5);
+  assert.equal(device.output(voltages), before.output(voltages));
+  device.setTime(25);
+  assert.equal(device.output(voltages), after.output(voltages));
+  device.setTime(12.5);
+  assert.ok(Math.abs(device.output(voltages) - (0.75 * before.output(voltages) + 0.25 * after.output(voltages))) < 1e-12);
+});
+
+test("an Instrument tells the device the device time: the 200th measurement (22 s at 0.11 s each) reads the drifted device", () => {
+  const device = new DriftingDevice(before, after, 10, 20);
+  const instrument = new Instrument(device, 1, { noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 } });
+  const first = instrument.measure(voltages);
+  for (let i = 1; i < 199; i++) instrument.measure(voltages);
+  const late = instrument.measure(voltages);
+  assert.ok(Math.abs(first - before.output(instrument.heldVoltages())) < 0.01, `${first}`);
+  assert.ok(Math.abs(late - after.output(instrument.heldVoltages())) < 0.01, `${late}`);
+});
+
+test("warming the DNPU by 10% of kT changes its outputs by a few per cent, on the same scale", () => {
+  const device = warmingDnpu(0.1, 0, 1);
+  const v = new Float64Array(device.electrodeCount).map((_, e) => [...device.controlRangeV, ...device.inputRangeV][e][0] * 0.5);
+  device.setTime(0);
+  const cold = device.output(v);
+  device.setTime(1);
+  const warm = device.output(v);
+  assert.ok(Math.abs(warm - cold) > 1e-3 && Math.abs(warm - cold) < 0.3 * Math.max(Math.abs(cold), 1), `${cold} → ${warm} nA`);
+});
