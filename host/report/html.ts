@@ -61,7 +61,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
     summary.splice(9, 0,
       ["tones", tones],
       ["SNR per tone", toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ")],
-      ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the delay + first-order model closest, at the tones, to the simulated chain (${m.chain.delaySamples} samples, then a ${m.chain.cornerHz} Hz RC sampled behind the DAC's zero-order hold)`],
+      ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the sampled-chain model (a held sample, a delay, an RC read at the end of the sample) fitted at the tones; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`],
     );
   }
   const settings = [["device", escapeHtml(run.device)], ["task", escapeHtml(run.task)], ["seed", String(run.seed)], ...(m ? moduleSettings(run, m) : Object.entries(run.settings).map(([k, v]) => [escapeHtml(k), escapeHtml(typeof v === "string" ? v : JSON.stringify(v))]))];
@@ -119,6 +119,14 @@ export function diagnose(run: Result): string[] {
     return Math.min(v - low, high - v) <= (high - low) * 0.01;
   }).length;
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
+  const m = run.module;
+  if (m && (m.controller.calibrationEpochs ?? 0) > 0) {
+    // the module's lag model is the simulated chain's own form (a held sample, a delay, an RC
+    // read at the end of the sample), so a good fit lands on it
+    const { lagDelaySamples: delay, lagCornerHz: corner } = m.status;
+    const far = Math.abs(delay - m.chain.delaySamples) > 1 || (m.chain.cornerHz > 0 ? !(corner > m.chain.cornerHz / 2 && corner < m.chain.cornerHz * 2) : corner > 0 && corner < m.chain.sampleRateHz / 2);
+    if (far) warnings.push(`the fitted lag (${delay.toFixed(2)} samples, corner ${corner.toFixed(0)} Hz) is far from the chain's (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
+  }
   return warnings;
 }
 
