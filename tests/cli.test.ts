@@ -76,6 +76,8 @@ test("a method that cannot train the task or lacks a device capability exits 3 a
   refusal(["train", "--method", "multitone", "--task", "iris"], REFUSED, /cannot train iris/, /methods that can: .*pat/);
   refusal(["train", "--method", "published", "--task", "sphere"], REFUSED, /published preset drives 5 controls; this device has 4/);
   refusal(["train", "--tones", "25,45"], USAGE, /5 controls/);
+  refusal(["train", "--method", "coupled", "--device", "dnpu", "--task", "regression"], REFUSED, /method coupled needs a device with clamp-outputs, edge-readouts/, /methods that run on it: multitone/);
+  refusal(["train", "--method", "ep", "--device", "resistor", "--task", "and"], REFUSED, /trains with the mse loss; AND uses corrsig/);
 });
 
 test("an unknown method exits 2 and lists the methods", () => {
