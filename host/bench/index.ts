@@ -287,8 +287,8 @@ function formatNumber(x: number | null | undefined, digits = 3): string {
   return x.toPrecision(digits);
 }
 
-function table(title: string, header: string[], rows: string[][]): string {
-  return [`\n${title}`, ...textTable([header, ...rows], 1, true)].join("\n");
+function table(title: string, header: string[], rows: string[][], left = 1): string {
+  return [`\n${title}`, ...textTable([header, ...rows], left, true)].join("\n");
 }
 
 export function formatTables(plan: Plan, figures: Figures, series: Series): string {
@@ -333,7 +333,7 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     const shown = METHOD_NAMES.filter((m) => series.methods.some((t) => t.method === m));
     out.push(table("3. Methods: median device-seconds to solve, solved/seeds (— : the method cannot train the task)", ["task", ...shown],
       tasks.map((task) => [task, ...shown.map((m) => cell(series.methods.find((x) => x.task === task && x.method === m)))])));
-    out.push(table("3a. What each method needs besides the device", ["method", "needs"], shown.map((m) => [m, findMethod(m)!.requires || "nothing (the module and the device)"])));
+    out.push(table("3a. What each method needs besides the device", ["method", "needs"], shown.map((m) => [m, findMethod(m)!.requires || "nothing (the module and the device)"]), 2));
   }
   if (series.spread.length) {
     const shown = METHOD_NAMES.filter((m) => series.spread.some((t) => t.method === m));
