@@ -14,19 +14,12 @@
 //    negative definite (the output falls off from the centre in every direction).
 //   npx tsx scripts/sphere-physics.ts [--inputs 4,5,6 | all] [--device-seed N[,N...]] [--samples 1000]
 import { parseArgs } from 'node:util';
-import { DopantNetwork } from '../host/devices/dopant.ts';
+import { sphereSetups } from './sphere-setups.ts';
 import type { Device } from '../host/devices/device.ts';
 import { Rng } from '../host/noise.ts';
 import { levelToVolts } from '../host/tasks/task.ts';
 
 const { values } = parseArgs({ options: { inputs: { type: 'string', default: '4,5,6' }, 'device-seed': { type: 'string' }, samples: { type: 'string', default: '1000' } } });
-const bases = values['device-seed'] === undefined ? [DopantNetwork.default()] : values['device-seed'].split(',').map((seed) => new DopantNetwork({ seed: Number(seed) }));
-const choices: number[][] = [];
-if (values.inputs === 'all') {
-  for (let a = 0; a < 7; a++) for (let b = a + 1; b < 7; b++) for (let c = b + 1; c < 7; c++) choices.push([a, b, c]);
-} else {
-  choices.push(values.inputs.split(',').map(Number));
-}
 
 /** Output with the controls in `v` and the three inputs at the given levels. */
 function at(device: Device, v: Float64Array, levels: number[]): number {
@@ -42,7 +35,7 @@ function negativeDefinite(h: number[][]): boolean {
   return m1 < 0 && m2 > 0 && m3 < 0;
 }
 
-for (const base of bases) for (const inputs of choices) {
+for (const { base, inputs } of sphereSetups(values['device-seed'], values.inputs)) {
   const device = base.withInputCount(3, inputs);
   const rng = new Rng(3);
   const steps = 41;

@@ -12,7 +12,7 @@
 // Prints, per input choice: the best margin, the median over starts, and how many starts
 // reach the criterion (SPHERE_MARGIN_FRACTION). Deterministic for given flags.
 import { parseArgs } from 'node:util';
-import { DopantNetwork } from '../host/devices/dopant.ts';
+import { sphereSetups } from './sphere-setups.ts';
 import { Rng } from '../host/noise.ts';
 import { gateMargin } from '../host/tasks/gates.ts';
 import { SPHERE_MARGIN_FRACTION, sphereTask } from '../host/tasks/sphere.ts';
@@ -32,16 +32,8 @@ const { values } = parseArgs({
 });
 const starts = Number(values.starts);
 const evaluations = Number(values.evaluations);
-const bases = values['device-seed'] === undefined ? [DopantNetwork.default()] : values['device-seed'].split(',').map((seed) => new DopantNetwork({ seed: Number(seed) }));
 
-const choices: number[][] = [];
-if (values.inputs === 'all') {
-  for (let a = 0; a < 7; a++) for (let b = a + 1; b < 7; b++) for (let c = b + 1; c < 7; c++) choices.push([a, b, c]);
-} else {
-  choices.push(values.inputs.split(',').map(Number));
-}
-
-for (const base of bases) for (const inputs of choices) {
+for (const { base, inputs } of sphereSetups(values['device-seed'], values.inputs)) {
   const device = base.withInputCount(3, inputs);
   const span = Number(values['input-span']);
   const mappedV = device.inputRangeV.map(([low, high]): [number, number] => [(low + high) / 2 - (span * (high - low)) / 2, (low + high) / 2 + (span * (high - low)) / 2]);

@@ -2,7 +2,7 @@
 // setting of the Cramér–Rao bound), the same plus a cubic term in every control (to make
 // intermodulation), and a replay of recorded outputs (to run many noise seeds through the
 // controller without solving the physical device again: the chain adds noise after the device).
-import type { Device } from "../devices/device.ts";
+import { DeviceView, type Device } from "../devices/device.ts";
 
 /** y = y0 + Σ g_k (v_k − v0_k) + cubic · Σ_k (v_k − v0_k)³ (+ coupling of every pair, if set). */
 export class PolynomialDevice implements Device {
@@ -64,30 +64,8 @@ export class PolynomialDevice implements Device {
   }
 }
 
-/** A device that takes another's electrodes, ranges and unit, and changes only its output. */
-abstract class DeviceWrapper implements Device {
-  readonly electrodeCount: number;
-  readonly controlCount: number;
-  readonly inputCount: number;
-  readonly controlRangeV: Array<[number, number]>;
-  readonly inputRangeV: Array<[number, number]>;
-  readonly outputUnit: string;
-  readonly capabilities = [] as const; // a recording or replay answers output() only
-
-  constructor(source: Device, readonly name: string) {
-    this.electrodeCount = source.electrodeCount;
-    this.controlCount = source.controlCount;
-    this.inputCount = source.inputCount;
-    this.controlRangeV = source.controlRangeV;
-    this.inputRangeV = source.inputRangeV;
-    this.outputUnit = source.outputUnit;
-  }
-
-  abstract output(voltages: Float64Array | Float32Array): number;
-}
-
 /** Plays back outputs recorded from another device, one per call (then throws). */
-export class ReplayDevice extends DeviceWrapper {
+export class ReplayDevice extends DeviceView {
   private at = 0;
 
   constructor(source: Device, readonly outputs: Float64Array) {
@@ -101,7 +79,7 @@ export class ReplayDevice extends DeviceWrapper {
 }
 
 /** Records every output of `device` (up to `capacity`) while passing it through. */
-export class RecordingDevice extends DeviceWrapper {
+export class RecordingDevice extends DeviceView {
   readonly outputs: Float64Array;
   recorded = 0;
 

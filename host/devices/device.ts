@@ -43,3 +43,23 @@ export interface Device {
 export function controlMidpointsV(device: Device): Float64Array {
   return Float64Array.from(device.controlRangeV, ([low, high]) => (low + high) / 2);
 }
+
+/** A device that takes another's electrodes, ranges and unit and answers output() its own way
+ *  (recordings, replays, drift): outputs only, so no capabilities. */
+export abstract class DeviceView implements Device {
+  readonly electrodeCount: number;
+  readonly controlCount: number;
+  readonly inputCount: number;
+  readonly controlRangeV: Array<[number, number]>;
+  readonly inputRangeV: Array<[number, number]>;
+  readonly outputUnit: string;
+  readonly capabilities = [] as const;
+
+  constructor(source: Device, readonly name: string) {
+    ({ electrodeCount: this.electrodeCount, controlCount: this.controlCount, inputCount: this.inputCount, outputUnit: this.outputUnit } = source);
+    this.controlRangeV = source.controlRangeV;
+    this.inputRangeV = source.inputRangeV;
+  }
+
+  abstract output(voltages: Float64Array | Float32Array): number;
+}

@@ -3,27 +3,16 @@
 // whatever drives the device (the co-simulation each sample, an Instrument each measurement),
 // so every method sees the same drift at the same device-second. The bench's drift scenario
 // uses it for "the device changes after a twin is fitted or a model is taken".
-import type { Device } from "./device.ts";
+import { DeviceView, type Device } from "./device.ts";
 import { DopantNetwork } from "./dopant.ts";
 
-export class DriftingDevice implements Device {
-  readonly name: string;
-  readonly electrodeCount: number;
-  readonly controlCount: number;
-  readonly inputCount: number;
-  readonly controlRangeV: Array<[number, number]>;
-  readonly inputRangeV: Array<[number, number]>;
-  readonly outputUnit: string;
-  readonly capabilities = [] as const; // outputs only: what drifts is what a method reads
+export class DriftingDevice extends DeviceView {
   /** 0 before the drift, 1 after it. */
   private share = 0;
 
   constructor(readonly before: Device, readonly after: Device, readonly startSeconds: number, readonly endSeconds: number) {
+    super(before, `${before.name} drifting to ${after.name} over ${startSeconds}–${endSeconds} device-s`);
     if (after.electrodeCount !== before.electrodeCount || after.controlCount !== before.controlCount) throw new RangeError("a device drifts into one with the same electrodes");
-    ({ electrodeCount: this.electrodeCount, controlCount: this.controlCount, inputCount: this.inputCount, outputUnit: this.outputUnit } = before);
-    this.controlRangeV = before.controlRangeV;
-    this.inputRangeV = before.inputRangeV;
-    this.name = `${before.name} drifting to ${after.name} over ${startSeconds}–${endSeconds} device-s`;
   }
 
   setTime(deviceSeconds: number): void {
