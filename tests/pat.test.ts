@@ -9,8 +9,8 @@ import { TrainConfigError } from "../host/errors.ts";
 import { cosine } from "../host/metrics.ts";
 import { refusal } from "../host/methods/index.ts";
 import { PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
-import { ControlOptimiser, trainPat } from "../host/methods/pat-training.ts";
-import { PAT_DEFAULTS } from "../host/methods/pat.ts";
+import { trainPat } from "../host/methods/pat-training.ts";
+import { ControlOptimiser, optimiserSettings } from "../host/methods/optimiser.ts";
 import type { Twin } from "../host/methods/twin.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { irisTask } from "../host/tasks/iris.ts";
@@ -65,14 +65,13 @@ test("with the device as its twin, every pat step follows the exact gradient (co
 test("with the device as its twin, pat's loss curve is exact-gradient Adam's within 2% (+1e-6 V²)", async () => {
   const run = await exactRun();
   // The reference: the same Adam from the same start, on exact outputs and exact gradients.
-  const optimiser = new ControlOptimiser(run.history.weights[0], resistor.controlRangeV, PAT_DEFAULTS);
+  const optimiser = new ControlOptimiser(Float64Array.from(run.history.weights[0]), resistor.controlRangeV, optimiserSettings({}));
   const reference: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const { loss, gradient } = exactLossAndGradient(optimiser.values());
     reference.push(loss);
     optimiser.step(gradient);
   }
-  optimiser.dispose();
   // Measurement noise (0.1 mV white, 16-bit ADC) moves each measured loss by < 1e-6 V² and each
   // step's direction slightly, so the curves drift apart only slowly.
   const gaps = run.history.loss.map((loss, i) => Math.abs(loss - reference[i]));

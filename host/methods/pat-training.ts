@@ -16,6 +16,7 @@ import { DEFAULTS, MARGIN_PROGRESS, TrainingRun, criterionName, startingVoltages
 import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
+import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
 import { Breather, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
 import { PAT_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
@@ -48,9 +49,8 @@ export function patSettings(options: Record<string, unknown> = {}): PatSettings 
     if (value === undefined) continue;
     const whole = ["windowSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience", "hgeEvery"].includes(key);
     const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience", "hgeEvery"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
-    const fraction = key === "beta1" || key === "beta2";
-    if (typeof value !== "number" || !(value >= lowest) || (whole && !Number.isInteger(value)) || (fraction && !(value < 1))) {
-      const wanted = fraction ? "a number in [0, 1)" : whole ? `a whole number ≥ ${lowest}` : "a number > 0";
+    if (typeof value !== "number" || !(value >= lowest) || (whole && !Number.isInteger(value))) {
+      const wanted = whole ? `a whole number ≥ ${lowest}` : "a number > 0";
       throw new TrainConfigError(key, `pat: ${key} must be ${wanted}, not ${JSON.stringify(value)}`);
     }
     settings[key] = value;
@@ -156,39 +156,6 @@ function lossGradient(loss: (y: ArrayLike<number>, t: ArrayLike<number>) => numb
   });
 }
 
-/** Adam on a set of control voltages (tf.train.adam), clamped to their ranges after each step. */
-export class ControlOptimiser {
-  private readonly variable: tf.Variable;
-  private readonly optimiser: tf.Optimizer;
-  private readonly low: tf.Tensor1D;
-  private readonly high: tf.Tensor1D;
-
-  constructor(initialV: number[], rangesV: Array<[number, number]>, settings: PatSettings) {
-    this.variable = tf.variable(tf.tensor1d(initialV));
-    this.optimiser = tf.train.adam(settings.learningRate, settings.beta1, settings.beta2);
-    this.low = tf.tensor1d(rangesV.map(([low]) => low));
-    this.high = tf.tensor1d(rangesV.map(([, high]) => high));
-  }
-
-  values(): number[] {
-    return Array.from(this.variable.dataSync());
-  }
-
-  step(gradient: number[]): void {
-    tf.tidy(() => {
-      this.optimiser.applyGradients({ [this.variable.name]: tf.tensor1d(gradient) });
-      this.variable.assign(tf.minimum(tf.maximum(this.variable, this.low), this.high));
-    });
-  }
-
-  dispose(): void {
-    this.variable.dispose();
-    this.optimiser.dispose();
-    this.low.dispose();
-    this.high.dispose();
-  }
-}
-
 /** Trains `task` on `device` by physics-aware training (see the top of this file). */
 export async function trainPat(device: Device, task: AnyTask, budget: Budget, context: RunContext, hooks: PatHooks = {}): Promise<Result> {
   const settings = patSettings(context.options);
@@ -239,7 +206,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   const initialV = startingVoltages(device, context.seed, 0);
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [initialV.slice()], gradient: [], caseOutputs: [] };
   const criterionOf = (outputs: number[]) => (task.loss === "mse" ? Math.sqrt(meanSquaredError(outputs, task.targets)) : gateMargin(outputs, task.targets));
-  let optimiser = new ControlOptimiser(initialV, device.controlRangeV, settings);
+  let optimiser = new ControlOptimiser(Float64Array.from(initialV), device.controlRangeV, optimiserSettings(context.options ?? {}));
   const attempts: Result["attempts"] = [{ startIteration: 0, initialV }];
   const maxIterations = budget.maxIterations ?? Infinity;
   let stopped: StopReason = built.stop ?? "iterations";
@@ -306,8 +273,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
         // Stuck: the next seeded start, with a fresh optimiser state.
         const startV = startingVoltages(device, context.seed, attempts.length);
-        optimiser.dispose();
-        optimiser = new ControlOptimiser(startV, device.controlRangeV, settings);
+        optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings(context.options ?? {}));
         attempts.push({ startIteration: iteration, initialV: startV });
         history.weights[history.weights.length - 1] = startV.slice();
         best = Infinity;
@@ -319,7 +285,6 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       await session.breathe();
     }
   } finally {
-    optimiser.dispose();
     if (!hooks.twin && built.twin instanceof MlpTwin) built.twin.dispose();
   }
   const finalWeights = history.weights.at(-1)!;
@@ -380,7 +345,7 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
   const classes = task.classNames.length;
   const initialV = Array.from({ length: settingsCount }, (_, k) => startingVoltages(device, context.seed, k)).flat();
   const ranges = Array.from({ length: settingsCount }, () => device.controlRangeV).flat();
-  const optimiser = new ControlOptimiser(initialV, ranges, settings);
+  const optimiser = new ControlOptimiser(Float64Array.from(initialV), ranges, optimiserSettings(context.options ?? {}));
   const readoutWeights = tf.variable(tf.zeros([settingsCount, classes]));
   const readoutBias = tf.variable(tf.zeros([classes]));
   const readoutOptimiser = tf.train.adam(settings.readoutLearningRate);
@@ -473,7 +438,6 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
       counters: { measurements: session.instrument.measurements, trainingMeasurements: iteration * (trainInputs.length + testInputs.length) * settingsCount, ...built.counters },
     };
   } finally {
-    optimiser.dispose();
     readoutWeights.dispose();
     readoutBias.dispose();
     readoutOptimiser.dispose();

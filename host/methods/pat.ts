@@ -38,10 +38,6 @@ export const PAT_DEFAULTS = {
   twinEpochs: MLP_TWIN_DEFAULTS.epochs,
   twinBatchSize: MLP_TWIN_DEFAULTS.batchSize,
   twinLearningRate: MLP_TWIN_DEFAULTS.learningRate,
-  /** Adam on the controls with the module's settings, so the optimiser is not the difference. */
-  learningRate: DEFAULTS.learningRate,
-  beta1: DEFAULTS.beta1,
-  beta2: DEFAULTS.beta2,
   solvedEpochs: DEFAULTS.solvedEpochs,
   /** Case tasks: a start whose criterion has not improved for this many updates is abandoned
    *  for the next seeded start, as the module does (corrsig has local minima); 0 = never. */

@@ -22,9 +22,9 @@ import { Rng, noiseStream } from "../noise.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, criterionName, startingVoltages, taskMargin, type TrainOptions } from "../train.ts";
-import type { OptimiserName } from "../controller.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
+import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -172,54 +172,6 @@ export function analyticCaseGradient(model: ResistorNetwork, voltages: ArrayLike
   return model.gradient(voltages, Float64Array.from(measuredV, (y, o) => y - targets[o]), measuredV);
 }
 
-// ---------------------------------------------------------------- the optimiser
-
-/**
- * SGD, momentum and Adam over the gates, every gate clamped to its range after each step, with
- * a mask of trainable gates: the module's update rules (assembly/optim.ts) in double precision,
- * so that the peers train with the same optimiser as HGE (one optimiser for every method).
- */
-class GateOptimiser {
-  private readonly first: Float64Array;
-  private readonly second: Float64Array;
-  private beta1Power = 1;
-  private beta2Power = 1;
-
-  constructor(
-    readonly gatesV: Float64Array,
-    readonly rangesV: ReadonlyArray<[number, number]>,
-    readonly trainable: readonly boolean[],
-    readonly settings: { optimiser: OptimiserName; learningRate: number; beta1: number; beta2: number; epsilon: number },
-  ) {
-    this.first = new Float64Array(gatesV.length);
-    this.second = new Float64Array(gatesV.length);
-  }
-
-  step(gradient: ArrayLike<number>): void {
-    const { optimiser, learningRate, beta1, beta2, epsilon } = this.settings;
-    this.beta1Power *= beta1;
-    this.beta2Power *= beta2;
-    for (let k = 0; k < this.gatesV.length; k++) {
-      if (!this.trainable[k]) continue;
-      const g = gradient[k];
-      let change: number;
-      if (optimiser === "sgd") change = g;
-      else if (optimiser === "momentum") change = this.first[k] = beta1 * this.first[k] + g;
-      else {
-        this.first[k] = beta1 * this.first[k] + (1 - beta1) * g;
-        this.second[k] = beta2 * this.second[k] + (1 - beta2) * g * g;
-        change = this.first[k] / (1 - this.beta1Power) / (Math.sqrt(this.second[k] / (1 - this.beta2Power)) + epsilon);
-      }
-      const [low, high] = this.rangesV[k];
-      this.gatesV[k] = Math.min(high, Math.max(low, this.gatesV[k] - learningRate * change));
-    }
-  }
-}
-
-/** The module's default Adam epsilon (host/controller.ts fills the same value). */
-const ADAM_EPSILON = 1e-8;
-const OPTIMISERS: readonly OptimiserName[] = ["sgd", "momentum", "adam"];
-
 // ---------------------------------------------------------------- the training loop
 
 /** What one method does per case in an epoch. */
@@ -250,17 +202,13 @@ function checkPairing(methodName: string, device: Device, task: AnyTask): { netw
 async function runResistive(methodName: string, network: ResistorNetwork, task: Task, budget: Budget, context: RunContext, probe: EquilibriumProbe, makeRule: (gatesV: Float64Array) => CaseRule): Promise<Result> {
   const started = performance.now();
   const options = (context.options ?? {}) as Partial<TrainOptions>;
-  const optimiser = options.optimiser ?? DEFAULTS.optimiser;
-  if (!OPTIMISERS.includes(optimiser)) throw new TrainConfigError("optimiser", `optimiser ${String(optimiser)} is not one of ${OPTIMISERS.join(", ")}`);
-  const learningRate = options.learningRate ?? DEFAULTS.learningRate;
+  const settings = optimiserSettings(options);
   const solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
   const initial = Array.isArray(options.initialV) ? options.initialV.slice() : options.initialV === "middle" ? network.controlRangeV.map(([low, high]) => (low + high) / 2) : startingVoltages(network, context.seed, 0);
   if (initial.length !== network.controlCount) throw new TrainConfigError("initialV", `${initial.length} starting voltages for ${network.controlCount} controls`);
   const gatesV = Float64Array.from(initial);
   const rule = makeRule(gatesV);
-  const step = new GateOptimiser(gatesV, network.controlRangeV, rule.trainable, {
-    optimiser, learningRate, beta1: options.beta1 ?? DEFAULTS.beta1, beta2: options.beta2 ?? DEFAULTS.beta2, epsilon: ADAM_EPSILON,
-  });
+  const step = new ControlOptimiser(gatesV, network.controlRangeV, settings, rule.trainable);
   const maxIterations = budget.maxIterations ?? Number.MAX_SAFE_INTEGER;
   const cases = task.inputCases.length;
   const outputs = task.outputCount;
@@ -345,7 +293,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     counters: { equilibria: probe.equilibria, measurements: probe.instrument.measurements, samples: probe.instrument.samples, epochs: iteration, updates },
     settings: {
       window: probe.instrument.windowSamples, settle: probe.instrument.settleSamples, sampleRateHz: probe.instrument.chain.sampleRateHz,
-      optimiser, learningRate, solvedEpochs, equilibriaPerCase: rule.equilibriaPerCase, ...rule.settings,
+      optimiser: settings.optimiser, learningRate: settings.learningRate, solvedEpochs, equilibriaPerCase: rule.equilibriaPerCase, ...rule.settings,
     },
   };
 }
