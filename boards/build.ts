@@ -94,14 +94,15 @@ export function requireTools(b: Board, o: { emulate?: boolean } = {}): void {
   if (!missing.length) return;
   const how = b.toolchain.optional && missing.includes(`${b.toolchain.prefix}gcc`)
     ? "not packaged in Debian: install the vendor toolchain to build this board"
-    : "install the board toolchain with `bash boards/install.sh`";
+    : "install the board toolchain with `bash boards/install.sh --yes`";
   throw new ToolchainMissing(`${b.name}: ${missing.join(", ")} not on PATH; ${how}`);
 }
 
-/** Installs the Debian packages (boards/install.sh) when the board tools are missing; the
- *  script says what it installs (on stderr). */
+/** For the test suite only: installs the Debian packages (boards/install.sh --yes, i.e. the
+ *  tests ask for the install) when the board tools are missing; the script says what it
+ *  installs (on stderr). No command calls it. */
 export function ensureToolchain(): void {
-  const r = spawnSync("bash", [join(BOARDS_DIR, "install.sh")], { stdio: ["ignore", 2, 2] });
+  const r = spawnSync("bash", [join(BOARDS_DIR, "install.sh"), "--yes"], { stdio: ["ignore", 2, 2] });
   if (r.error || r.status !== 0) throw new ToolchainMissing(`boards/install.sh failed (exit ${r.status ?? r.error?.message})`);
 }
 
