@@ -9,6 +9,9 @@ import { TrainConfigError, UsageError } from "../host/errors.ts";
 export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url));
 
 export interface Converter { channels: number; bits: number; minV: number; maxV: number }
+/** The ADC also says what its volts mean: `unitPerV` device units (`unit`, e.g. nA) per volt,
+ *  the front end's transimpedance. The firmware multiplies each reading by it before step(). */
+export interface Adc extends Converter { unit: string; unitPerV: number }
 export interface SafeRange { minV: number; maxV: number; parkV: number }
 export interface Electrode extends Partial<SafeRange> { channel: number; name?: string }
 /** arch: the core's code-generation flags (replaced by a later core); cflags/ldflags:
@@ -38,7 +41,7 @@ export interface Board {
   stackBytes: number;
   sampleRateHz: number;
   dac: Converter;
-  adc: Converter;
+  adc: Adc;
   electrodeSafeV: SafeRange;
   electrodes: Electrode[];
   toolchain: Toolchain;
@@ -158,6 +161,12 @@ export function validateBoard(b: Board): string[] {
     if (!(Number.isInteger(c.channels) && c.channels >= 1)) p.push(`${k}.channels must be an integer >= 1`);
     if (!(Number.isInteger(c.bits) && c.bits >= 1 && c.bits <= 32)) p.push(`${k}.bits must be 1..32`);
     if (!(c.minV < c.maxV)) p.push(`${k}: minV must be below maxV`);
+  }
+  // the one place the device unit per ADC volt is written: the firmware multiplies each ADC
+  // reading by it before step(), the host builds configurations in that unit
+  if (isObject(b.adc)) {
+    if (typeof b.adc.unit !== "string" || !b.adc.unit) p.push("adc.unit missing: the device unit step() receives (e.g. \"nA\")");
+    if (!(typeof b.adc.unitPerV === "number" && Number.isFinite(b.adc.unitPerV) && b.adc.unitPerV !== 0)) p.push("adc.unitPerV missing: device units per ADC volt (the transimpedance), a finite non-zero number");
   }
   const checkRange = (r: Partial<SafeRange>, what: string) => {
     if (!(typeof r.minV === "number" && typeof r.maxV === "number" && r.minV < r.maxV)) { p.push(`${what}: minV < maxV required`); return; }

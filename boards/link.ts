@@ -17,7 +17,8 @@ import { qemuCommand } from "./qemu.ts";
  *  length and payload (u16); every multi-byte field little-endian. */
 export const LINK = {
   SYNC: 0xa5,
-  VERSION: 1,
+  /** 2: HELLO carries the board's ADC scale (device unit per volt) before the name. */
+  VERSION: 2,
   /** Largest payload either side sends (a configuration block is CONFIG_WORDS * 4 bytes). */
   MAX_PAYLOAD: 4096,
   /** Room kept for a checkpoint blob: header and learned status, 3 words a control, the CRC. */
@@ -53,6 +54,8 @@ export enum StopReason {
   NoSync = 7, //      stray bytes between frames
   Timeout = 8, //     no frame while running: the link is gone
   Fault = 9, //       the controller's fault event
+  Solved = 10, //     standalone firmware: the task is solved
+  Limit = 11, //      standalone firmware: the iteration limit
 }
 
 export enum LinkState { Idle = 0, Running = 1, Stopped = 2 }
@@ -273,6 +276,8 @@ export class BoardSession {
   private exitCode: number | null | undefined;
   private readonly exited: Promise<number | null>;
   readonly replyTimeoutMs: number;
+  /** The board's last HELLO (its ADC scale converts the host's readings to ADC volts). */
+  hello!: Hello;
 
   private constructor(readonly board: Board, readonly elf: string, o: LinkOptions) {
     if (!board.emulation) throw new Error(`${board.name} is not emulated`);
@@ -294,7 +299,8 @@ export class BoardSession {
     try {
       session.transport.connect(session.replyTimeoutMs);
       const frame = session.expect([Frame.HelloReply]);
-      return { session, hello: decodeHello(frame.payload) };
+      session.hello = decodeHello(frame.payload);
+      return { session, hello: session.hello };
     } catch (e) {
       session.kill();
       throw e;
@@ -341,7 +347,7 @@ export class BoardSession {
     this.transport.discard();
     this.transport.connect(this.replyTimeoutMs);
     this.send(Frame.Hello);
-    return decodeHello(this.expect([Frame.HelloReply]).payload);
+    return (this.hello = decodeHello(this.expect([Frame.HelloReply]).payload));
   }
 
   /** What the firmware printed on the semihosting console (parked DAC lines, traps). */
@@ -384,14 +390,16 @@ export class BoardSession {
 // ---------------------------------------------------------------------------------------
 // Payloads
 
-export interface Hello { version: number; state: LinkState; stopReason: number; configWords: number; statusWords: number; dacChannels: number; maxPayload: number; clockHz: number; sampleRateHz: number; linkTimeoutMs: number; board: string }
+/** adcUnitPerV: the device unit per ADC volt the firmware was built with (board file
+ *  adc.unitPerV): the ADC frames carry volts, and the board multiplies them by it. */
+export interface Hello { version: number; state: LinkState; stopReason: number; configWords: number; statusWords: number; dacChannels: number; maxPayload: number; clockHz: number; sampleRateHz: number; linkTimeoutMs: number; adcUnitPerV: number; board: string }
 
 export function decodeHello(p: Uint8Array): Hello {
   const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
   return {
     version: p[0], state: p[1], stopReason: p[2], configWords: v.getUint16(4, true), statusWords: v.getUint16(6, true),
     dacChannels: v.getUint16(8, true), maxPayload: v.getUint16(10, true), clockHz: v.getUint32(12, true),
-    sampleRateHz: v.getUint32(16, true), linkTimeoutMs: v.getUint32(20, true), board: new TextDecoder().decode(p.subarray(24)),
+    sampleRateHz: v.getUint32(16, true), linkTimeoutMs: v.getUint32(20, true), adcUnitPerV: v.getFloat32(24, true), board: new TextDecoder().decode(p.subarray(28)),
   };
 }
 
@@ -541,11 +549,14 @@ export class BoardController {
   private readonly adc = new Uint8Array(4);
   private readonly adcView = new DataView(this.adc.buffer);
 
-  /** One sample on the board: the reading in, the events out; electrodes() has the next
-   *  voltages. A fault stops the board (BoardStopped is thrown on the next step). */
+  /** One sample on the board: the reading in (the device unit), the events out; electrodes()
+   *  has the next voltages. The frame carries what the board's ADC would read, volts =
+   *  reading / adc.unitPerV; the board multiplies back (exact for the emulated boards, whose
+   *  scale is a power of two, so the run stays bit-identical to Node). A fault stops the board
+   *  (BoardStopped is thrown on the next step). */
   step(reading: number): number {
     if (this.stopped) throw new BoardStopped(this.stopped);
-    this.adcView.setFloat32(0, reading, true);
+    this.adcView.setFloat32(0, Math.fround(reading) / this.session.hello.adcUnitPerV, true);
     this.session.send(Frame.Adc, this.adc);
     this.fresh = false;
     try {
