@@ -5,6 +5,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseWasm, type Feature, type WasmModule, exportedGlobals } from "./wasm.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
+import type { Device } from "../host/devices/device.ts";
+import { defaultChain as defaultChainOf, type ChainOptions } from "../host/train.ts";
 
 export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -294,4 +296,20 @@ export function largestControls(b: Board, layout: MemoryLayout, firmwareRamBytes
 export function checkModuleFile(board: string | Board, wasmPath: string, opts: Parameters<typeof checkModule>[2] = {}): CheckResult {
   const b = typeof board === "string" ? loadBoard(board) : board;
   return checkModule(b, readFileSync(wasmPath), opts);
+}
+
+/**
+ * The measurement chain the host simulates for a board (host/train.ts ChainOptions): the
+ * board file's sample rate, ADC resolution, full scale and transimpedance (adc.unitPerV), so
+ * the readings the host makes are those the board's converters would make. The board file is
+ * the one source of these scales; the rest (DAC, corner, delay) is the device's default chain.
+ */
+export function boardChain(b: Board, device: Device): ChainOptions {
+  return {
+    ...defaultChainOf(device),
+    sampleRateHz: b.sampleRateHz,
+    adcBits: b.adc.bits,
+    adcFullScaleV: Math.max(Math.abs(b.adc.minV), Math.abs(b.adc.maxV)),
+    transimpedancePerV: b.adc.unitPerV,
+  };
 }

@@ -11,7 +11,7 @@ import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
 import type { Progress, Result } from "../host/methods/method.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
-import { electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
+import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, defaultOut, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, encodeFrame, Frame, type Hello, type Stopped } from "./link.ts";
 
@@ -116,17 +116,29 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   const started = performance.now();
   const device = o.device ?? DopantNetwork.default();
   const task = resolveTask(o.task, device);
-  const options: TrainOptions = { ...o, seed: o.seed ?? DEFAULTS.seed, device, task } as TrainOptions;
   const b = o.built?.board ?? runnableBoard(o.board, "hge train --board");
+  // the chain the host simulates is the board's converters (sample rate, ADC, transimpedance)
+  const chain = { ...boardChain(b, device), ...o.chain };
+  if (chain.transimpedancePerV !== b.adc.unitPerV) throw new TrainConfigError("unit", `the chain's transimpedance is ${chain.transimpedancePerV} ${device.outputUnit}/V; ${b.name}'s ADC front end is ${b.adc.unitPerV} ${b.adc.unit}/V (adc.unitPerV in its board file)`);
+  const options: TrainOptions = { ...o, chain, seed: o.seed ?? DEFAULTS.seed, device, task } as TrainOptions;
   const refusal = deviceRefusal(b, device);
   if (refusal) throw new TrainConfigError("device", refusal);
-  planRun(options); // a bad option is refused before anything is built
+  const planned = planRun(options); // a bad option is refused before anything is built
+  if (planned.controller.sampleRateHz !== b.sampleRateHz) {
+    throw new TrainConfigError("sampleRate", `the configuration samples at ${planned.controller.sampleRateHz} Hz; ${b.name} converts at ${b.sampleRateHz} Hz (sampleRateHz in its board file)`);
+  }
 
   const built = o.built ?? buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet });
   if (!existsSync(built.elf)) throw new Error(`${built.elf} missing`);
   const { session, hello } = BoardSession.open(built.board, built.elf, { ownProcessGroup: o.signal !== undefined });
   const controller = new BoardController(session);
   try {
+    // the host builds configurations in the unit the board's firmware passes to step(): a
+    // firmware built for another ADC scale would read every value wrong by their ratio
+    const expected = runnableBoard(o.board, "hge train --board");
+    if (hello.adcUnitPerV !== expected.adc.unitPerV) {
+      throw new TrainConfigError("unit", `${hello.board} reads ${hello.adcUnitPerV} ${expected.adc.unit} per ADC volt; boards/${o.board}.json says ${expected.adc.unitPerV}: the firmware was built for another board file (rebuild it)`);
+    }
     const run = new TrainingRun(controller, options, o.onProgress);
     let boardStop: Stopped | null = null;
     const loopStarted = performance.now();

@@ -16,8 +16,9 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
 import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
+import * as L from "../assembly/layout.ts";
 import { DEFAULTS, planRun, type TrainOptions } from "../host/train.ts";
-import { loadBoard, type Board } from "./boards.ts";
+import { boardChain, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, defaultOut, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
 import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, telemetryParts, type Stopped, type Telemetry } from "./link.ts";
 import { qemuCommand } from "./qemu.ts";
@@ -121,8 +122,16 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     const gate = gateOf(o.task);
     const device = standInDevice(5, 2, seed);
     const gateT = gateTask(gate, device.inputRangeV, GATE_MARGIN);
-    const options: TrainOptions = { device, task: gateT, seed, chain: { sampleRateHz: board.sampleRateHz } } as TrainOptions;
+    const options: TrainOptions = { device, task: gateT, seed, chain: boardChain(board, device) } as TrainOptions;
     config = trainingConfig(estimator, planRun(options).controller);
+    // as hge train does: a window too short for the tone plan at this rate grows to the
+    // shortest that plans (the module says which)
+    const first = encodeConfig(config);
+    if (first.error?.field === "Plan") {
+      const e = first.scratch.exports;
+      const minimum = new Int32Array(e.memory.buffer, e.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+      if (minimum) config = trainingConfig(estimator, planRun({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 }).controller);
+    }
     task = gate;
     targets = gateT.targets;
     unit = device.outputUnit;
@@ -203,6 +212,8 @@ export interface StandaloneRun {
   updates: number;
   /** Device-seconds of the last power-up (what the firmware printed). */
   deviceSeconds: number;
+  /** Device-seconds over every power-up (resets included). */
+  totalDeviceSeconds: number;
   /** Telemetry records and the STOPPED frame from the UART. */
   telemetry: Telemetry[];
   stopped: Stopped | null;
@@ -232,6 +243,7 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
     const log: string[] = [];
     let pending = "", stderr = "";
     let reset: StandaloneRun["reset"];
+    let before = 0, lastAt = 0; // device-seconds of earlier power-ups; of this one so far
     child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       pending += d;
@@ -242,6 +254,8 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
         log.push(line);
         o.onLine?.(line);
         const m = /^update (\d+) /.exec(line);
+        if (m) lastAt = Number(/ at ([0-9.]+) s$/.exec(line)?.[1] ?? lastAt);
+        if (/^hge: (resumed|no stored|stored checkpoint refused)/.test(line)) { before += lastAt; lastAt = 0; }
         if (m && o.resetAfterUpdates !== undefined && !reset && Number(m[1]) >= o.resetAfterUpdates) {
           reset = { afterUpdate: Number(m[1]), resumedAt: null };
           const s = connect(monitor);
@@ -265,6 +279,7 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
       code, solved: code === 0 && end.startsWith("hge: solved"), log,
       updates: Number(/after (\d+) updates/.exec(end)?.[1] ?? (last ? telemetryParts(last).status[4] : 0)),
       deviceSeconds: Number(/; ([0-9.]+) device-seconds/.exec(end)?.[1] ?? NaN),
+      totalDeviceSeconds: before + Number(/; ([0-9.]+) device-seconds/.exec(end)?.[1] ?? lastAt),
       telemetry, stopped: stop ? decodeStopped(stop.payload) : null, reset,
       wallSeconds: (performance.now() - t0) / 1000,
     };
