@@ -32,6 +32,11 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
    *  (close the socket, wait past the board's timeout, connect again). */
   inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" };
   onProgress?: (progress: Progress) => void;
+  /** A real board's serial port (e.g. /dev/ttyACM0) with the link firmware flashed and
+   *  running: no QEMU, no build. */
+  port?: string;
+  /** Its baud rate (default 115200). */
+  baudRate?: number;
   /** Aborted (Ctrl-C): training stops at the next sample, the board parks the controls and
    *  keeps its checkpoint, and the Result says stopped = "interrupted". The loop yields to the
    *  event loop every 50 ms so a SIGINT handler can abort it; given a signal, QEMU runs in a
@@ -116,7 +121,8 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   const started = performance.now();
   const device = o.device ?? DopantNetwork.default();
   const task = resolveTask(o.task, device);
-  const b = o.built?.board ?? runnableBoard(o.board, "hge train --board");
+  // a real board on its port need not be emulated; its firmware is flashed already
+  const b = o.built?.board ?? (o.port ? loadBoard(o.board) : runnableBoard(o.board, "hge train --board"));
   // the chain the host simulates is the board's converters (sample rate, ADC, transimpedance)
   const chain = { ...boardChain(b, device), ...o.chain };
   if (chain.transimpedancePerV !== b.adc.unitPerV) throw new TrainConfigError("unit", `the chain's transimpedance is ${chain.transimpedancePerV} ${device.outputUnit}/V; ${b.name}'s ADC front end is ${b.adc.unitPerV} ${b.adc.unit}/V (adc.unitPerV in its board file)`);
@@ -128,14 +134,14 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     throw new TrainConfigError("sampleRate", `the configuration samples at ${planned.controller.sampleRateHz} Hz; ${b.name} converts at ${b.sampleRateHz} Hz (sampleRateHz in its board file)`);
   }
 
-  const built = o.built ?? buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet });
-  if (!existsSync(built.elf)) throw new Error(`${built.elf} missing`);
-  const { session, hello } = BoardSession.open(built.board, built.elf, { ownProcessGroup: o.signal !== undefined });
+  const built = o.built ?? (o.port ? ({ board: b, elf: "", seconds: 0 } as unknown as BuildResult) : buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet }));
+  if (!o.port && !existsSync(built.elf)) throw new Error(`${built.elf} missing`);
+  const { session, hello } = await BoardSession.open(built.board, o.port ? null : built.elf, { ownProcessGroup: o.signal !== undefined, port: o.port, baudRate: o.baudRate });
   const controller = new BoardController(session);
   try {
     // the host builds configurations in the unit the board's firmware passes to step(): a
     // firmware built for another ADC scale would read every value wrong by their ratio
-    const expected = runnableBoard(o.board, "hge train --board");
+    const expected = loadBoard(o.board);
     if (hello.adcUnitPerV !== expected.adc.unitPerV) {
       throw new TrainConfigError("unit", `${hello.board} reads ${hello.adcUnitPerV} ${expected.adc.unit} per ADC volt; boards/${o.board}.json says ${expected.adc.unitPerV}: the firmware was built for another board file (rebuild it)`);
     }
@@ -156,7 +162,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     } catch (e) {
       // The board stopped training itself; after a lost link, connect again to hear why.
       if (e instanceof BoardStopped) boardStop = e.stopped;
-      else if (e instanceof LinkError) boardStop = reconnectAfterLoss(controller, e);
+      else if (e instanceof LinkError) boardStop = await reconnectAfterLoss(controller, e);
       else throw e;
     }
     const stoppedByBoard = boardStop !== null;
@@ -198,10 +204,10 @@ async function injectFault(controller: BoardController, fault: "corrupt-frame" |
 }
 
 /** After the link was lost: connect again; a board that timed out says it stopped. */
-function reconnectAfterLoss(controller: BoardController, cause: LinkError): Stopped {
+async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<Stopped> {
   let stopped: Stopped | null;
   try {
-    stopped = controller.reconnect();
+    stopped = await controller.reconnect();
   } catch (e) {
     throw new LinkError(`${cause.message}; connecting again failed: ${(e as Error).message}`);
   }

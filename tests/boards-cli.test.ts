@@ -109,9 +109,9 @@ test("a missing toolchain: exit 3, says to run bash boards/install.sh", async ()
   const empty = mkdtempSync(join(tmpdir(), "hge-no-tools-"));
   try {
     const build = await board(["build", "mps2-an386"], { PATH: empty });
-    assertOneLine(build.error, TrainConfigError, /^mps2-an386: arm-none-eabi-gcc, wasm2c not on PATH; install the board toolchain with `bash boards\/install\.sh`$/);
+    assertOneLine(build.error, TrainConfigError, /^mps2-an386: arm-none-eabi-gcc, wasm2c not on PATH; install the board toolchain with `bash boards\/install\.sh --yes`$/);
     const run = await board(["run", "virt-rv32", "--hil"], { PATH: empty });
-    assertOneLine(run.error, TrainConfigError, /^virt-rv32: riscv64-unknown-elf-gcc, wasm2c, qemu-system-riscv32 not on PATH; install the board toolchain with `bash boards\/install\.sh`$/);
+    assertOneLine(run.error, TrainConfigError, /^virt-rv32: riscv64-unknown-elf-gcc, wasm2c, qemu-system-riscv32 not on PATH; install the board toolchain with `bash boards\/install\.sh --yes`$/);
     const vendor = await board(["build", "esp32"], { PATH: empty });
     assertOneLine(vendor.error, TrainConfigError, /^esp32: xtensa-esp32-elf-gcc, wasm2c not on PATH; not packaged in Debian: install the vendor toolchain/);
     for (const r of [build, run, vendor]) assert.ok(r.error instanceof ToolchainMissing);
@@ -119,7 +119,7 @@ test("a missing toolchain: exit 3, says to run bash boards/install.sh", async ()
     const path = process.env.PATH;
     process.env.PATH = empty;
     try {
-      await assert.rejects(trainOnBoard({ board: "mps2-an386" }), (e: unknown) => e instanceof ToolchainMissing && /^mps2-an386: arm-none-eabi-gcc, wasm2c, qemu-system-arm not on PATH; install the board toolchain with `bash boards\/install\.sh`$/.test(e.message));
+      await assert.rejects(trainOnBoard({ board: "mps2-an386" }), (e: unknown) => e instanceof ToolchainMissing && /^mps2-an386: arm-none-eabi-gcc, wasm2c, qemu-system-arm not on PATH; install the board toolchain with `bash boards\/install\.sh --yes`$/.test(e.message));
     } finally {
       process.env.PATH = path;
     }

@@ -186,7 +186,7 @@ test("a dropped connection stops training (link timeout) with the controls parke
 
 test("the board refuses a range outside its safe range, and frames out of order", skip, async () => {
   const built = firmware();
-  const { session, hello } = BoardSession.open(built.board, built.elf);
+  const { session, hello } = await BoardSession.open(built.board, built.elf);
   try {
     assert.equal(hello.board, "mps2-an386");
     assert.equal(hello.state, LinkState.Idle);
