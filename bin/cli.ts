@@ -141,6 +141,8 @@ interface TrainFlags {
   task: TaskName;
   deviceSeed?: number;
   board?: string;
+  port?: string; // boards-13: a real board's serial port (with --board)
+  baud?: number; // boards-13
   seed: number;
   noise: boolean;
   whiteNoise?: number;
@@ -389,12 +391,14 @@ export async function train(flags: TrainFlags): Promise<void> {
   process.once("SIGINT", onSigint);
   let run: Result;
   try {
+    if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`); // boards-13
+    if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port"); // boards-13
     if (flags.board) {
       // the controller runs inside the emulated board; this process plays the device over its UART
       const estimator = ESTIMATORS.find((name) => name === flags.method);
       if (!estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
       const { trainOnBoard } = await import("../boards/hil.ts");
-      const { result, board } = await trainOnBoard({ ...options, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal });
+      const { result, board } = await trainOnBoard({ ...options, port: flags.port, baudRate: flags.baud, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal });
       if (result.stopped === "link") process.stderr.write(`hge: the board stopped training: ${board.boardStop.reasonName}\n`);
       run = result;
     } else {
@@ -541,6 +545,9 @@ export function program(): Command {
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
     .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
+    // boards-13: a real board on a serial port (the link firmware flashed); emulated boards use QEMU's pseudo-terminal
+    .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)")
+    .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags) => train(flags));
 
