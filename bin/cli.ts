@@ -142,6 +142,7 @@ interface TrainFlags {
   deviceSeed?: number;
   board?: string;
   port?: string; // boards-13: a real board's serial port (with --board)
+  live?: boolean; // boards-13: the live view (host/live)
   baud?: number; // boards-13
   seed: number;
   noise: boolean;
@@ -389,6 +390,17 @@ export async function train(flags: TrainFlags): Promise<void> {
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once("SIGINT", onSigint);
+  // boards-13: --live serves a page on 127.0.0.1 that plots the run while it trains
+  const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
+  if (live) process.stderr.write(`hge: live view at ${live.url}\n`);
+  let liveStarted = false;
+  const liveProgress = (p: Progress) => {
+    progress(p);
+    if (!live) return;
+    if (!liveStarted) live.publish({ type: "start", title: `${task.name} on ${device.name} by ${flags.method}`, criterionName: p.criterionName, outputUnit: device.outputUnit });
+    liveStarted = true;
+    live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion });
+  };
   let run: Result;
   try {
     if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`); // boards-13
@@ -398,11 +410,11 @@ export async function train(flags: TrainFlags): Promise<void> {
       const estimator = ESTIMATORS.find((name) => name === flags.method);
       if (!estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
       const { trainOnBoard } = await import("../boards/hil.ts");
-      const { result, board } = await trainOnBoard({ ...options, port: flags.port, baudRate: flags.baud, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal });
+      const { result, board } = await trainOnBoard({ ...options, port: flags.port, baudRate: flags.baud, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
       if (result.stopped === "link") process.stderr.write(`hge: the board stopped training: ${board.boardStop.reasonName}\n`);
       run = result;
     } else {
-      run = await method.train(device, task, budget, { seed: flags.seed, progress, signal: abort.signal, options });
+      run = await method.train(device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
     }
   } catch (error) {
     if (started) bar.stop();
@@ -410,6 +422,7 @@ export async function train(flags: TrainFlags): Promise<void> {
     throw error;
   } finally {
     process.removeListener("SIGINT", onSigint);
+    if (live) await live.close(); // boards-13
   }
   if (started) {
     if (run.solved) bar.update(bar.getTotal());
@@ -546,6 +559,7 @@ export function program(): Command {
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
     .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
     // boards-13: a real board on a serial port (the link firmware flashed); emulated boards use QEMU's pseudo-terminal
+    .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)")
     .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
     .option("--no-progress", "no progress bar")

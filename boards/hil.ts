@@ -10,6 +10,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
 import type { Progress, Result } from "../host/methods/method.ts";
+import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/server.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
 import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, defaultOut, requireTools, type BuildResult } from "./build.ts";
@@ -32,6 +33,8 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
    *  (close the socket, wait past the board's timeout, connect again). */
   inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" };
   onProgress?: (progress: Progress) => void;
+  /** The live view (host/live): a start message, one update per update, an end. */
+  live?: (message: LiveMessage) => void;
   /** A real board's serial port (e.g. /dev/ttyACM0) with the link firmware flashed and
    *  running: no QEMU, no build. */
   port?: string;
@@ -145,7 +148,33 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     if (hello.adcUnitPerV !== expected.adc.unitPerV) {
       throw new TrainConfigError("unit", `${hello.board} reads ${hello.adcUnitPerV} ${expected.adc.unit} per ADC volt; boards/${o.board}.json says ${expected.adc.unitPerV}: the firmware was built for another board file (rebuild it)`);
     }
-    const run = new TrainingRun(controller, options, o.onProgress);
+    // the live view: every reading kept in a ring (the last window's spectrum), and after
+    // each update the Progress with the case outputs, the threshold and the controls
+    const RING = 1 << 16;
+    const ring = new Float64Array(RING);
+    let received = 0;
+    if (o.live) {
+      const step = controller.step.bind(controller);
+      controller.step = (reading: number) => { ring[received++ & (RING - 1)] = reading; return step(reading); };
+    }
+    let liveStarted = false;
+    const progress = (p: Progress) => {
+      o.onProgress?.(p);
+      if (!o.live) return;
+      if (!liveStarted) {
+        liveStarted = true;
+        o.live({ type: "start", title: `${task.name} on ${device.name}, controller on ${b.name}`, criterionName: p.criterionName, outputUnit: device.outputUnit, caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount });
+      }
+      const outputs = Array.from(controller.caseOutputs());
+      const window = run.config.windowSamples;
+      const last = Array.from({ length: Math.min(window, received) }, (_, t) => ring[(received - Math.min(window, received) + t) & (RING - 1)]);
+      o.live({
+        type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion,
+        caseOutputs: outputs, threshold: classThreshold(outputs, task.targets), weights: Array.from(controller.weights()),
+        spectrum: last.length === window ? windowSpectrum(last, run.config.sampleRateHz, controller.toneBins()) : undefined,
+      });
+    };
+    const run: TrainingRun = new TrainingRun(controller, options, progress);
     let boardStop: Stopped | null = null;
     const loopStarted = performance.now();
     let yielded = loopStarted;
@@ -170,6 +199,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     const loopSeconds = (performance.now() - loopStarted) / 1000;
     if (!boardStop) boardStop = controller.stopped ?? controller.stop();
     const result = run.finish(run.liveliestCase(), built.board.name);
+    o.live?.({ type: "end", solved: result.solved, stopped: stoppedByBoard ? "link" : result.stopped });
     const checkpoint = controller.save();
     await session.exit(0);
     return {

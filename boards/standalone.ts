@@ -84,10 +84,10 @@ function standInDefines(device: AnalyticDevice): string[] {
     `#define HGE_EMU_INPUTS ${device.inputCount}`,
     `#define HGE_EMU_AMPLITUDE_NA ${cArray(d.amplitudeNA)}`,
     `#define HGE_EMU_COUPLING ${cArray(d.coupling)}`,
-    `#define HGE_EMU_INPUT_COUPLING ${cArray(d.inputCount ? d.inputCoupling : [0])}`,
+    `#define HGE_EMU_INPUT_COUPLING ${cArray(device.inputCount ? d.inputCoupling : [0])}`,
     `#define HGE_EMU_OFFSET ${cArray(d.offset)}`,
     `#define HGE_EMU_CONTROL_MID_V ${cArray(d.controlMidV)}`,
-    `#define HGE_EMU_INPUT_MID_V ${cArray(d.inputCount ? d.inputMidV : [0])}`,
+    `#define HGE_EMU_INPUT_MID_V ${cArray(device.inputCount ? d.inputMidV : [0])}`,
     `/* its known optimum for the task's own targets would be ${Array.from(device.knownOptimumV, (v) => v.toFixed(3)).join(", ")} V */`,
   ];
 }
@@ -273,7 +273,7 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
     const { frames } = parseFrames(existsSync(uart) ? new Uint8Array(readFileSync(uart)) : new Uint8Array(0));
     const telemetry = frames.filter((f) => f.type === Frame.Telemetry && f.payload.length).map((f) => decodeTelemetry(f.payload));
     const stop = frames.filter((f) => f.type === Frame.Stopped).at(-1);
-    const end = log.findLast((l) => /^hge: (solved|not solved|fault) after/.test(l)) ?? "";
+    const end = [...log].reverse().find((l) => /^hge: (solved|not solved|fault) after/.test(l)) ?? "";
     const last = telemetry.at(-1);
     return {
       code, solved: code === 0 && end.startsWith("hge: solved"), log,
