@@ -208,6 +208,30 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
   }
 }
 
+interface WatchFlags { port?: string; baud?: number; task?: string; seed?: number; wasm?: string; live?: boolean }
+
+async function watch(boardName: string, flags: WatchFlags): Promise<void> {
+  const b = loadBoard(boardName);
+  if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
+  if (!flags.port) {
+    requireEmulated(b, "hge board watch without --port");
+    requireTools(b, { emulate: true });
+  }
+  const { watchBoard } = await import("./watch.ts");
+  const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
+  if (live) console.error(`hge: live view at ${live.url}`);
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  process.once("SIGINT", interrupt);
+  try {
+    const r = await watchBoard(boardName, { port: flags.port, baudRate: flags.baud, task: flags.task, seed: flags.seed, wasm: flags.wasm ? requireWasm(flags.wasm) : undefined, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
+    process.exitCode = r.stopped ? (r.stopped.reason === 10 ? 0 : 1) : abort.signal.aborted ? 0 : 1;
+  } finally {
+    process.removeListener("SIGINT", interrupt);
+    await live?.close();
+  }
+}
+
 async function measure(flags: MeasureFlags): Promise<void> {
   const { COUNTED_TARGETS, measureBoards, formatBench } = await import("./measure.ts");
   const targets = flags.quick ? ["mps2-an386", "virt-rv32"] : [...COUNTED_TARGETS];
@@ -306,6 +330,19 @@ export function boardCommand(parent?: Command): Command {
   buildFlags(runCommand)
     .addHelpText("after", "\nExactly one of --replay, --hil, --adc <file>, --standalone. Ctrl-C during --hil stops the board cleanly (controls parked, checkpoint kept).\nTraining any task on any simulated device with the controller on a board: hge train --board <board>.")
     .action((target: string, flags: RunFlags, command: Command) => run(target, flags, command));
+
+  board
+    .command("watch")
+    .description("print the live telemetry of a standalone board: its --port, or the emulated board's standalone firmware started here")
+    .addArgument(boardArgument("board", "a board (emulated, or any with --port)"))
+    .option("--port <path>", "the board's serial port (e.g. /dev/ttyACM0); default: start the emulated board, its UART a pseudo-terminal")
+    .option("--baud <n>", "with --port: baud rate (default 115200)", wholeAtLeast(1))
+    .addOption(new Option("--task <gate>", "the gate it trains (the margin and threshold; default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
+    .option("--seed <n>", "without --port: seed of the firmware built", wholeAtLeast(0))
+    .option("--live", "also serve a local page (127.0.0.1) that plots the telemetry")
+    .addOption(wasmOption())
+    .addHelpText("after", "\nExit 0 when the board says it solved the task (or on Ctrl-C), 1 when it stopped otherwise or went quiet.")
+    .action((target: string, flags: WatchFlags) => watch(target, flags));
 
   board
     .command("measure")

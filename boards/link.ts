@@ -242,6 +242,19 @@ export class SerialTransport {
     }
   }
 
+  /** Whatever has arrived, waiting up to `timeoutMs` for the first byte (empty: nothing; null:
+   *  the port is gone). */
+  readSome(timeoutMs: number): Uint8Array | null {
+    const first = this.read(1, timeoutMs);
+    if (!first) return this.connected ? new Uint8Array(0) : null;
+    this.fill();
+    const out = new Uint8Array(1 + this.end - this.start);
+    out[0] = first[0];
+    out.set(this.buffer.subarray(this.start, this.end), 1);
+    this.start = this.end;
+    return out;
+  }
+
   /** Closes the port as a pulled cable would (the board is not told). */
   drop(): void {
     this.state = "dropped";
@@ -276,6 +289,9 @@ export interface LinkOptions {
   port?: string;
   /** The port's baud rate (default 115200; a pseudo-terminal ignores it). */
   baudRate?: number;
+  /** Expect no HELLO (standalone firmware only sends telemetry): open() returns once the port
+   *  is open and the board runs. */
+  noHello?: boolean;
 }
 
 /** Sends one command to QEMU's monitor (a Unix socket). */
@@ -358,7 +374,8 @@ export class BoardSession {
     try {
       await session.transport.connect(session.replyTimeoutMs);
       if (session.monitorSocket) await monitorCommand(session.monitorSocket, "cont");
-      else {
+      if (o.noHello) return { session, hello: session.hello };
+      if (!session.monitorSocket) {
         // a running board said HELLO long ago: ask again, skipping whatever was on the line
         sleep(50);
         session.transport.discard();
@@ -431,6 +448,9 @@ export class BoardSession {
     const file = join(this.dir, "checkpoint.bin");
     return existsSync(file) ? new Uint8Array(readFileSync(file)) : null;
   }
+
+  /** Whether QEMU has exited (an emulated board), and with what. */
+  get qemuExit(): number | null | undefined { return this.exitCode; }
 
   /** Asks the firmware to end (EXIT frame) and waits for QEMU; returns its exit code. */
   async exit(code = 0, timeoutMs = 10_000): Promise<number | null> {

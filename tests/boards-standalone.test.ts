@@ -92,3 +92,16 @@ test("hge board run mps2-an386 --standalone --task and: exit 0, solved", skip, a
   assert.match(b.stdout.trim(), /build\/boards\/mps2-an386\/hge-standalone\/hge\.elf$/);
   assert.equal(Frame.Telemetry, 0x84);
 });
+
+test("hge board watch: the standalone board's telemetry over its pseudo-terminal (serialport), to the STOPPED frame", skip, async () => {
+  const { watchBoard } = await import("../boards/watch.ts");
+  const lines: string[] = [];
+  const r = await watchBoard("virt-rv32", { task: "and", onLine: (line) => lines.push(line) });
+  assert.match(lines[0], /^watching virt-rv32 on \/dev\/pts\/\d+ /);
+  const updates = lines.filter((l) => l.startsWith("update "));
+  assert.equal(updates.length, 3, lines.join("\n"));
+  assert.match(updates[2], /^update 3  2\.20 s  loss [0-9.]+  margin [0-9.]+ %  outputs( -?[0-9.]+){4} nA  controls( -?[0-9.]+){5} V$/);
+  assert.equal(r.stopped?.reason, StopReason.Solved);
+  assert.equal(r.lastUpdate, 3);
+  assert.match(lines.at(-1)!, /^stopped: Solved; parked at .* V; checkpoint \d+ bytes kept$/);
+});

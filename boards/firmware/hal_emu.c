@@ -122,6 +122,12 @@ void hal_log(const char *msg) {
 
 void hal_exit(int code) {
   flush();
+#ifdef HGE_STANDALONE
+  /* QEMU closes the UART's pseudo-terminal when it exits, and the kernel drops what the host
+   * has not read yet: linger 200 ms so a watching host gets the last frames (STOPPED). */
+  uint32_t t0 = hal_time_us();
+  while (hal_time_us() - t0 < 200000u) {}
+#endif
   semihost_exit(code);
 }
 
