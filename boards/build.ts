@@ -140,6 +140,19 @@ export function wasm2cExports(header: string): { name: string; decl: string }[] 
 
 const C_TYPE: Record<string, string> = { u32: "uint32_t", u64: "uint64_t", f32: "float", f64: "double", void: "void" };
 
+/** The module's buffers with their element types, as the host reads them (host/controller.ts). */
+const BUFFER_VIEWS: Record<string, [string, string]> = {
+  WEIGHTS: ["float", "[control_count] each control's voltage without the perturbation (V)"],
+  GRADIENT: ["float", "[control_count] the last update's gradient, loss per volt"],
+  ELECTRODES: ["float", "[control_count + input_count] the voltages step() asks for, controls then inputs (V)"],
+  CASE_OUTPUTS: ["float", "[case_count] each case's output at the last epoch (device unit)"],
+  JACOBIAN: ["float", "d output / d control (device unit per V): case p's row at p * HGE_MAX_CONTROLS"],
+  LOSS_SLOPES: ["float", "[case_count] d loss / d output of each case"],
+  TONE_BINS: ["int32_t", "[control_count] each control's tone, in bins of the window"],
+  TONE_HITS: ["int32_t", "[control_count] 2: a second-order product lands on the tone, 4: third-order (or'ed)"],
+  CHECKPOINT: ["uint8_t", "hge_save()'s blob (hge_save() returns its length)"],
+};
+
 /** The friendly C surface: hge.h (globals as constants, functions without the instance). */
 export function generateApiHeader(wasmName: string, header: string, globals: Record<string, number | bigint | undefined>, mutable: Set<string> = new Set(), layout?: string): string {
   const lines = [
@@ -191,6 +204,13 @@ export function generateApiHeader(wasmName: string, header: string, globals: Rec
       "static inline hge_config_t *hge_config(void) { return (hge_config_t *)(void *)(hge_memory() + HGE_CONFIG); }",
       "/** The status block (counters, loss, lag in use, error details). */",
       "static inline const hge_status_t *hge_status(void) { return (const hge_status_t *)(const void *)(hge_memory() + HGE_STATUS); }");
+    lines.push("", "/* Typed views of the module's buffers (all 4-byte aligned in its memory); the counts are the running",
+      " * configuration's (hge_config()->control_count, ...). Units: volts at the electrodes; the device unit",
+      " * (board_config.h HGE_ADC_UNIT) for outputs. */");
+    for (const [name, [type, what]] of Object.entries(BUFFER_VIEWS)) {
+      if (globals[name] === undefined) continue;
+      lines.push(`static inline ${type} *hge_${name.toLowerCase()}(void) { return (${type} *)(void *)(hge_memory() + HGE_${name}); } /* ${what} */`);
+    }
   }
   lines.push("", "#endif", "");
   return lines.join("\n");

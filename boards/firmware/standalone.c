@@ -72,8 +72,7 @@ static float status_f32(int word) {
 /* (lowest output of class 1 - highest of class 0) / span of all outputs: the host's gateMargin
  * (host/tasks/gates.ts). */
 static float gate_margin(void) {
-  float outputs[HGE_TASK_CASES];
-  memcpy(outputs, hge_memory() + HGE_CASE_OUTPUTS, sizeof outputs);
+  const float *outputs = hge_case_outputs(); /* hge.h's typed view of the module's buffer */
   float lowest_one = 3.4e38f, highest_zero = -3.4e38f, lowest = 3.4e38f, highest = -3.4e38f;
   for (int p = 0; p < HGE_TASK_CASES; p++) {
     float y = outputs[p];
