@@ -113,6 +113,17 @@ export function ensureToolchain(): void {
   if (r.error || r.status !== 0) throw new ToolchainMissing(`boards/install.sh failed (exit ${r.status ?? r.error?.message})`);
 }
 
+/** The default module, build/hge.wasm, built first when missing (a fresh clone): the board
+ *  commands then work without a separate `npm run build`. Says so on stderr. */
+export function ensureModule(): string {
+  const wasm = join(REPO_DIR, "build", "hge.wasm");
+  if (existsSync(wasm)) return wasm;
+  process.stderr.write("hge: build/hge.wasm not found; building the module first (node scripts/build.mjs)\n");
+  const r = spawnSync(process.execPath, [join(REPO_DIR, "scripts", "build.mjs")], { cwd: REPO_DIR, stdio: ["ignore", 2, 2] });
+  if (r.error || r.status !== 0 || !existsSync(wasm)) throw new TrainConfigError("wasm", "build/hge.wasm could not be built (node scripts/build.mjs failed); build it with npm run build or give --wasm FILE");
+  return wasm;
+}
+
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", cwd: opts.cwd, maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
@@ -340,7 +351,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s);
   requireTools(b);
-  const wasmPath = resolve(o.wasm ?? join(REPO_DIR, "build", "hge.wasm"));
+  const wasmPath = resolve(o.wasm ?? ensureModule());
   const app = o.app ?? "hge";
   const appSource = app.endsWith(".c") ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);
   if (!existsSync(appSource)) throw new Error(`no adapter ${appSource} for app "${app}"`);

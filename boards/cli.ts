@@ -12,7 +12,7 @@ import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
-import { FIRMWARE_DIR, REPO_DIR, buildBoard, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
+import { FIRMWARE_DIR, REPO_DIR, buildBoard, ensureModule, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */
 export const DEFAULT_WASM = join(REPO_DIR, "build", "hge.wasm");
@@ -50,8 +50,7 @@ const app = (text: string): string => {
 
 function requireWasm(wasm: string | undefined): string {
   if (wasm) return wasm;
-  if (!existsSync(DEFAULT_WASM)) throw new TrainConfigError("wasm", `${relative(process.cwd(), DEFAULT_WASM)} not found: build the module first (npm run build) or give --wasm FILE`);
-  return DEFAULT_WASM;
+  return ensureModule(); // a fresh clone: built here, with a line on stderr
 }
 
 const boardsOf = (target: string) => (target === "all" ? listBoards() : [target]);
