@@ -106,10 +106,15 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
   if (o.from) {
     if (o.method) throw new TrainConfigError("method", "--method and --from: the run's configuration already names its estimator");
     if (!existsSync(o.from)) throw new TrainConfigError("from", `--from ${o.from}: no such file`);
-    let run: { task?: string; outputUnit?: string; targets?: number[]; finalWeights?: number[]; module?: { controller: ControllerConfig; solvedEpochs: number; maxIterations: number } };
+    let run: { task?: string; outputUnit?: string; targets?: number[]; finalWeights?: number[]; ranOn?: string; module?: { controller: ControllerConfig; chain?: { transimpedancePerV?: number }; solvedEpochs: number; maxIterations: number } };
     try { run = JSON.parse(readFileSync(o.from, "utf8")); } catch (e) { throw new TrainConfigError("from", `--from ${o.from}: not JSON (${(e as Error).message})`); }
     if (!run.module?.controller) throw new TrainConfigError("from", `--from ${o.from}: no module configuration in it (a run of the hge module's methods has one)`);
     config = run.module.controller;
+    // its reading limits and targets are in nA for the converters it was made with
+    const scale = run.module.chain?.transimpedancePerV;
+    if (scale !== board.adc.unitPerV) {
+      throw new TrainConfigError("unit", `--from ${o.from}: made for ${scale ?? "an unknown"} ${run.outputUnit ?? "nA"} per ADC volt${run.ranOn === "node" ? " (the host's default chain)" : ""}; ${board.name} reads ${board.adc.unitPerV} ${board.adc.unit}/V (adc.unitPerV): train it with hge train --board ${board.name}, whose chain is the board's`);
+    }
     task = gateOf(run.task);
     targets = run.targets ?? config.cases.map((c) => c.target);
     unit = run.outputUnit ?? "nA";

@@ -7,6 +7,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TrainConfigError } from "../host/errors.ts";
 import { loadBoard, type Board } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain } from "../boards/build.ts";
@@ -71,6 +74,14 @@ test("units: a configuration made for one ADC scale is refused on a board of ano
   // past the host's check, the C build stops on the block's stamp
   assert.throws(() => buildBoard(other, { app: "hge", entry: "standalone", config: made.block, configUnitPerV: made.unitPerV, standaloneHeader: made.header, blockSamples: 1, quiet: true, out: "build/boards/test-scale" }),
     /configuration built for another ADC scale than this board/);
+  // a run made on the host (its default chain: 28.5 nA/V) given with --from
+  const fromHost = join(mkdtempSync(join(tmpdir(), "hge-from-")), "run.json");
+  writeFileSync(fromHost, JSON.stringify({ task: "AND", ranOn: "node", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 28.5 }, solvedEpochs: 3, maxIterations: 20 } }));
+  assert.throws(() => standaloneConfiguration("mps2-an386", { from: fromHost }),
+    (e: unknown) => e instanceof TrainConfigError && /made for 28\.5 nA per ADC volt \(the host's default chain\); mps2-an386 reads 32 nA\/V/.test((e as Error).message));
+  // the same configuration made for the board's converters is taken
+  writeFileSync(fromHost, JSON.stringify({ task: "AND", ranOn: "mps2-an386", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 20 } }));
+  assert.deepEqual(standaloneConfiguration("mps2-an386", { from: fromHost }).block, made.block);
   // and a sample rate the board does not run at
   const slow = { ...loadBoard("mps2-an386"), sampleRateHz: 10000 };
   assert.throws(() => buildStandalone(slow, { configuration: made, quiet: true }), (e: unknown) => e instanceof TrainConfigError && /samples at 5000 Hz; mps2-an386 converts at 10000 Hz/.test((e as Error).message));
