@@ -415,6 +415,7 @@ export async function train(flags: TrainFlags): Promise<void> {
       run = result;
     } else {
       run = await method.train(device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
+      live?.publish({ type: "end", solved: run.solved, stopped: run.stopped }); // boards-13
     }
   } catch (error) {
     if (started) bar.stop();
@@ -558,7 +559,7 @@ export function program(): Command {
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
     .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
-    // boards-13: a real board on a serial port (the link firmware flashed); emulated boards use QEMU's pseudo-terminal
+    // boards-13: --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
     .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)")
     .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
