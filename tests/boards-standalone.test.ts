@@ -53,12 +53,15 @@ test("mps2-an386: a reset mid-training resumes from the stored checkpoint, not f
   const r = await runStandalone(built, { resetAfterUpdates: 4 });
   assert.ok(r.solved, r.log.join("\n"));
   assert.equal(r.reset?.afterUpdate, 4);
-  assert.equal(r.reset?.resumedAt, 4, r.log.join("\n"));
-  const resumed = r.log.findIndex((l) => l.startsWith("hge: resumed from the stored checkpoint at update 4"));
-  assert.ok(resumed > 0);
-  // after the reset training goes on at update 5: never update 1 again
-  assert.match(r.log[resumed + 1], /^update 5 /);
-  assert.ok(!r.log.slice(resumed).some((l) => /^update [1-4] /.test(l)));
+  // the reset reaches QEMU a moment after the request: the board may finish another update
+  const resumed = r.log.findIndex((l) => l.startsWith("hge: resumed from the stored checkpoint at update"));
+  assert.ok(resumed > 0, r.log.join("\n"));
+  const before = r.log.slice(0, resumed).filter((l) => l.startsWith("update ")).length;
+  assert.ok(before >= 4 && before < 9, r.log.join("\n"));
+  // it resumes at the last update it stored, and goes on from there: never update 1 again
+  assert.equal(r.reset?.resumedAt, before, r.log.join("\n"));
+  assert.match(r.log[resumed + 1], new RegExp(`^update ${before + 1} `));
+  assert.ok(!r.log.slice(resumed).some((l) => { const m = /^update (\d+) /.exec(l); return m !== null && Number(m[1]) <= before; }));
   // nothing learned is lost: the same updates and device time as the run without a reset
   assert.equal(r.updates, plain.updates);
   assert.equal(r.totalDeviceSeconds.toFixed(2), plain.deviceSeconds.toFixed(2));
