@@ -394,12 +394,14 @@ export async function train(flags: TrainFlags): Promise<void> {
   const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
   if (live) process.stderr.write(`hge: live view at ${live.url}\n`);
   let liveStarted = false;
+  // a run on the host reports only Progress: the rest is observed at the device (host/live/observe.ts)
+  const observer = live && !flags.board && task.kind === "cases" ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: (options.windowSamples as number | undefined) ?? DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz }) : null;
   const liveProgress = (p: Progress) => {
     progress(p);
     if (!live) return;
-    if (!liveStarted) live.publish({ type: "start", title: `${task.name} on ${device.name} by ${flags.method}`, criterionName: p.criterionName, outputUnit: device.outputUnit });
+    if (!liveStarted) live.publish({ type: "start", title: `${task.name} on ${device.name} by ${flags.method}`, criterionName: p.criterionName, outputUnit: device.outputUnit, ...(task.kind === "cases" ? { caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount } : {}) });
     liveStarted = true;
-    live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion });
+    live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion, ...observer?.snapshot() });
   };
   let run: Result;
   try {
@@ -414,7 +416,7 @@ export async function train(flags: TrainFlags): Promise<void> {
       if (result.stopped === "link") process.stderr.write(`hge: the board stopped training: ${board.boardStop.reasonName}\n`);
       run = result;
     } else {
-      run = await method.train(device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
+      run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped }); // boards-13
     }
   } catch (error) {

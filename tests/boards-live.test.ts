@@ -58,3 +58,28 @@ test("hge train --board mps2-an386 --live: Chromium plots points while the run t
     await live.close();
   }
 });
+
+test("a run on the host: what the live view observes at the device matches what the controller measured", async () => {
+  const { observeDevice } = await import("../host/live/observe.ts");
+  const { findMethod } = await import("../host/methods/index.ts");
+  const { AnalyticDevice } = await import("../host/devices/analytic.ts");
+  const { gateTask } = await import("../host/tasks/gates.ts");
+  const { DEFAULTS } = await import("../host/train.ts");
+  const device = new AnalyticDevice();
+  const task = gateTask("AND", device.inputRangeV);
+  const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
+  const snapshots: ReturnType<typeof observer.snapshot>[] = [];
+  const result = await findMethod("multitone")!.train(observer.device, task, { deviceSeconds: 60, maxIterations: 20 }, { seed: 1, progress: () => snapshots.push(observer.snapshot()) });
+  assert.equal(snapshots.length, result.iterations);
+  const last = snapshots.at(-1)!;
+  // the tones: where each control's voltage peaks, bin-exact with the module's plan
+  assert.deepEqual(last.spectrum!.tonesHz, result.module!.toneHz);
+  // each case's output: the device's mean output over the case's last window, within 0.5 nA of
+  // the controller's demodulated value (chain noise, quantization, the perturbation's curvature)
+  const measured = result.history.caseOutputs!.at(-1)!;
+  for (let p = 0; p < 4; p++) assert.ok(Math.abs(last.caseOutputs![p] - measured[p]) < 0.5, `case ${p + 1}: ${last.caseOutputs![p]} vs ${measured[p]}`);
+  // the controls: the mean over the last window is the weights before the update (within 1 mV)
+  const before = result.history.weights.at(-2)!;
+  for (let k = 0; k < before.length; k++) assert.ok(Math.abs(last.weights![k] - before[k]) < 1e-3, `control ${k + 1}: ${last.weights![k]} vs ${before[k]}`);
+  assert.ok(last.threshold! > Math.min(...measured) && last.threshold! < Math.max(...measured));
+});
