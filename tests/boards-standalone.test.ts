@@ -119,3 +119,34 @@ test("hge board watch: the standalone board's telemetry over its pseudo-terminal
   assert.equal(r.lastUpdate, 3);
   assert.match(lines.at(-1)!, /^stopped: Solved; parked at .* V; checkpoint \d+ bytes kept$/);
 });
+
+test("hge train --board --port: a board already running on a serial port (no QEMU started by the host), its boot HELLO long gone", skip, async () => {
+  const { spawn } = await import("node:child_process");
+  const { readFileSync, openSync, closeSync, existsSync: exists } = await import("node:fs");
+  const { qemuCommand } = await import("../boards/qemu.ts");
+  const built = buildLinkFirmware("mps2-an386", { quiet: true });
+  const dir = mkdtempSync(join(tmpdir(), "hge-port-"));
+  const log = join(dir, "qemu.log");
+  const out = openSync(log, "w");
+  // the "real board": QEMU running on its own, its UART a pseudo-terminal the test did not open yet
+  const [cmd, ...args] = qemuCommand(built.board, built.elf, { serial: "pty" }, dir);
+  const qemu = spawn(cmd, args, { cwd: dir, stdio: ["ignore", out, out] });
+  closeSync(out);
+  try {
+    let pty: string | undefined;
+    for (let i = 0; i < 200 && !pty; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      pty = exists(log) ? /char device redirected to (\/dev\/pts\/\d+)/.exec(readFileSync(log, "utf8"))?.[1] : undefined;
+    }
+    assert.ok(pty, "QEMU named its pty");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the board has booted and said HELLO to nobody
+    const { result, board } = await trainOnBoard({ board: "mps2-an386", port: pty, baudRate: 115200, task: "and", maxIterations: 2 });
+    assert.equal(board.link.hello.board, "mps2-an386");
+    assert.equal(result.iterations, 2);
+    assert.equal(result.ranOn, "mps2-an386");
+    assert.equal(board.boardStop.reason, StopReason.Host);
+    process.stderr.write(`--port: ${board.link.samples} samples, ${board.link.microsecondsPerSample.toFixed(0)} us each, ${result.wallSeconds.toFixed(1)} s wall\n`);
+  } finally {
+    qemu.kill("SIGKILL");
+  }
+});
