@@ -108,6 +108,9 @@ interface TrainFlags {
   task: TaskName;
   deviceSeed?: number;
   board?: string;
+  port?: string; // boards-13: a real board's serial port (with --board)
+  live?: boolean; // boards-13: the live view (host/live)
+  baud?: number; // boards-13
   seed: number;
   noise: boolean;
   whiteNoise?: number;
@@ -364,18 +367,34 @@ export async function train(flags: TrainFlags): Promise<void> {
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once("SIGINT", onSigint);
+  // boards-13: --live serves a page on 127.0.0.1 that plots the run while it trains
+  const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
+  if (live) process.stderr.write(`hge: live view at ${live.url}\n`);
+  let liveStarted = false;
+  // a run on the host reports only Progress: the rest is observed at the device (host/live/observe.ts)
+  const observer = live && !flags.board && task.kind === "cases" ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: (options.windowSamples as number | undefined) ?? DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz }) : null;
+  const liveProgress = (p: Progress) => {
+    progress(p);
+    if (!live) return;
+    if (!liveStarted) live.publish({ type: "start", title: `${task.name} on ${device.name} by ${flags.method}`, criterionName: p.criterionName, outputUnit: device.outputUnit, ...(task.kind === "cases" ? { caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount } : {}) });
+    liveStarted = true;
+    live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion, ...observer?.snapshot() });
+  };
   let run: Result;
   try {
+    if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`); // boards-13
+    if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port"); // boards-13
     if (flags.board) {
       // the controller runs inside the emulated board; this process plays the device over its UART
       const estimator = ESTIMATORS.find((name) => name === flags.method);
       if (!estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
       const { trainOnBoard } = await import("../boards/hil.ts");
-      const { result, board } = await trainOnBoard({ ...options, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal });
+      const { result, board } = await trainOnBoard({ ...options, port: flags.port, baudRate: flags.baud, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
       if (result.stopped === "link") process.stderr.write(`hge: the board stopped training: ${board.boardStop.reasonName}\n`);
       run = result;
     } else {
-      run = await method.train(device, task, budget, { seed: flags.seed, progress, signal: abort.signal, options });
+      run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
+      live?.publish({ type: "end", solved: run.solved, stopped: run.stopped }); // boards-13
     }
   } catch (error) {
     if (started) bar.stop();
@@ -383,6 +402,7 @@ export async function train(flags: TrainFlags): Promise<void> {
     throw error;
   } finally {
     process.removeListener("SIGINT", onSigint);
+    if (live) await live.close(); // boards-13
   }
   if (started) {
     if (run.solved) bar.update(bar.getTotal());
@@ -527,6 +547,10 @@ export function program(): Command {
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
     .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
+    // boards-13: --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
+    .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
+    .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)")
+    .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags) => train(flags));
 

@@ -5,10 +5,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseWasm, type Feature, type WasmModule, exportedGlobals } from "./wasm.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
+import type { Device } from "../host/devices/device.ts";
+import { defaultChain as defaultChainOf, type ChainOptions } from "../host/train.ts";
 
 export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url));
 
 export interface Converter { channels: number; bits: number; minV: number; maxV: number }
+/** The ADC also says what its volts mean: `unitPerV` device units (`unit`, e.g. nA) per volt,
+ *  the front end's transimpedance. The firmware multiplies each reading by it before step(). */
+export interface Adc extends Converter { unit: string; unitPerV: number }
 export interface SafeRange { minV: number; maxV: number; parkV: number }
 export interface Electrode extends Partial<SafeRange> { channel: number; name?: string }
 /** arch: the core's code-generation flags (replaced by a later core); cflags/ldflags:
@@ -38,7 +43,7 @@ export interface Board {
   stackBytes: number;
   sampleRateHz: number;
   dac: Converter;
-  adc: Converter;
+  adc: Adc;
   electrodeSafeV: SafeRange;
   electrodes: Electrode[];
   toolchain: Toolchain;
@@ -158,6 +163,12 @@ export function validateBoard(b: Board): string[] {
     if (!(Number.isInteger(c.channels) && c.channels >= 1)) p.push(`${k}.channels must be an integer >= 1`);
     if (!(Number.isInteger(c.bits) && c.bits >= 1 && c.bits <= 32)) p.push(`${k}.bits must be 1..32`);
     if (!(c.minV < c.maxV)) p.push(`${k}: minV must be below maxV`);
+  }
+  // the one place the device unit per ADC volt is written: the firmware multiplies each ADC
+  // reading by it before step(), the host builds configurations in that unit
+  if (isObject(b.adc)) {
+    if (typeof b.adc.unit !== "string" || !b.adc.unit) p.push("adc.unit missing: the device unit step() receives (e.g. \"nA\")");
+    if (!(typeof b.adc.unitPerV === "number" && Number.isFinite(b.adc.unitPerV) && b.adc.unitPerV !== 0)) p.push("adc.unitPerV missing: device units per ADC volt (the transimpedance), a finite non-zero number");
   }
   const checkRange = (r: Partial<SafeRange>, what: string) => {
     if (!(typeof r.minV === "number" && typeof r.maxV === "number" && r.minV < r.maxV)) { p.push(`${what}: minV < maxV required`); return; }
@@ -285,4 +296,20 @@ export function largestControls(b: Board, layout: MemoryLayout, firmwareRamBytes
 export function checkModuleFile(board: string | Board, wasmPath: string, opts: Parameters<typeof checkModule>[2] = {}): CheckResult {
   const b = typeof board === "string" ? loadBoard(board) : board;
   return checkModule(b, readFileSync(wasmPath), opts);
+}
+
+/**
+ * The measurement chain the host simulates for a board (host/train.ts ChainOptions): the
+ * board file's sample rate, ADC resolution, full scale and transimpedance (adc.unitPerV), so
+ * the readings the host makes are those the board's converters would make. The board file is
+ * the one source of these scales; the rest (DAC, corner, delay) is the device's default chain.
+ */
+export function boardChain(b: Board, device: Device): ChainOptions {
+  return {
+    ...defaultChainOf(device),
+    sampleRateHz: b.sampleRateHz,
+    adcBits: b.adc.bits,
+    adcFullScaleV: Math.max(Math.abs(b.adc.minV), Math.abs(b.adc.maxV)),
+    transimpedancePerV: b.adc.unitPerV,
+  };
 }

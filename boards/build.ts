@@ -45,9 +45,16 @@ export interface BuildOptions {
    *  as gen/hge_config_block.c: the firmware configures itself at boot (replay, standalone). */
   config?: Uint8Array;
   /** The firmware's entry: "main" (main.c: samples from the board's ADC, configuration
-   *  compiled in) or "link" (link.c: a host drives the board over the serial protocol).
+   *  compiled in), "link" (link.c: a host drives the board over the serial protocol) or
+   *  "standalone" (standalone.c: configures itself, trains on its own, resumes from its stored
+   *  checkpoint; needs `config` and `standaloneHeader`).
    *  Default: "link" for the controller without a compiled-in configuration, else "main". */
-  entry?: "main" | "link";
+  entry?: "main" | "link" | "standalone";
+  /** gen/standalone_config.h for the standalone entry (boards/standalone.ts writes it). */
+  standaloneHeader?: string;
+  /** The ADC scale `config` was built for (device unit per ADC volt); compiled into
+   *  hge_config_block.c beside a static assertion that it is the board's. */
+  configUnitPerV?: number;
   /** Extra C flags (appended). */
   cflags?: string[];
   quiet?: boolean;
@@ -94,15 +101,27 @@ export function requireTools(b: Board, o: { emulate?: boolean } = {}): void {
   if (!missing.length) return;
   const how = b.toolchain.optional && missing.includes(`${b.toolchain.prefix}gcc`)
     ? "not packaged in Debian: install the vendor toolchain to build this board"
-    : "install the board toolchain with `bash boards/install.sh`";
+    : "install the board toolchain with `bash boards/install.sh --yes`";
   throw new ToolchainMissing(`${b.name}: ${missing.join(", ")} not on PATH; ${how}`);
 }
 
-/** Installs the Debian packages (boards/install.sh) when the board tools are missing; the
- *  script says what it installs (on stderr). */
+/** For the test suite only: installs the Debian packages (boards/install.sh --yes, i.e. the
+ *  tests ask for the install) when the board tools are missing; the script says what it
+ *  installs (on stderr). No command calls it. */
 export function ensureToolchain(): void {
-  const r = spawnSync("bash", [join(BOARDS_DIR, "install.sh")], { stdio: ["ignore", 2, 2] });
+  const r = spawnSync("bash", [join(BOARDS_DIR, "install.sh"), "--yes"], { stdio: ["ignore", 2, 2] });
   if (r.error || r.status !== 0) throw new ToolchainMissing(`boards/install.sh failed (exit ${r.status ?? r.error?.message})`);
+}
+
+/** The default module, build/hge.wasm, built first when missing (a fresh clone): the board
+ *  commands then work without a separate `npm run build`. Says so on stderr. */
+export function ensureModule(): string {
+  const wasm = join(REPO_DIR, "build", "hge.wasm");
+  if (existsSync(wasm)) return wasm;
+  process.stderr.write("hge: build/hge.wasm not found; building the module first (node scripts/build.mjs)\n");
+  const r = spawnSync(process.execPath, [join(REPO_DIR, "scripts", "build.mjs")], { cwd: REPO_DIR, stdio: ["ignore", 2, 2] });
+  if (r.error || r.status !== 0 || !existsSync(wasm)) throw new TrainConfigError("wasm", "build/hge.wasm could not be built (node scripts/build.mjs failed); build it with npm run build or give --wasm FILE");
+  return wasm;
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
@@ -131,6 +150,19 @@ export function wasm2cExports(header: string): { name: string; decl: string }[] 
 }
 
 const C_TYPE: Record<string, string> = { u32: "uint32_t", u64: "uint64_t", f32: "float", f64: "double", void: "void" };
+
+/** The module's buffers with their element types, as the host reads them (host/controller.ts). */
+const BUFFER_VIEWS: Record<string, [string, string]> = {
+  WEIGHTS: ["float", "[control_count] each control's voltage without the perturbation (V)"],
+  GRADIENT: ["float", "[control_count] the last update's gradient, loss per volt"],
+  ELECTRODES: ["float", "[control_count + input_count] the voltages step() asks for, controls then inputs (V)"],
+  CASE_OUTPUTS: ["float", "[case_count] each case's output at the last epoch (device unit)"],
+  JACOBIAN: ["float", "d output / d control (device unit per V): case p's row at p * HGE_MAX_CONTROLS"],
+  LOSS_SLOPES: ["float", "[case_count] d loss / d output of each case"],
+  TONE_BINS: ["int32_t", "[control_count] each control's tone, in bins of the window"],
+  TONE_HITS: ["int32_t", "[control_count] 2: a second-order product lands on the tone, 4: third-order (or'ed)"],
+  CHECKPOINT: ["uint8_t", "hge_save()'s blob (hge_save() returns its length)"],
+};
 
 /** The friendly C surface: hge.h (globals as constants, functions without the instance). */
 export function generateApiHeader(wasmName: string, header: string, globals: Record<string, number | bigint | undefined>, mutable: Set<string> = new Set(), layout?: string): string {
@@ -183,13 +215,20 @@ export function generateApiHeader(wasmName: string, header: string, globals: Rec
       "static inline hge_config_t *hge_config(void) { return (hge_config_t *)(void *)(hge_memory() + HGE_CONFIG); }",
       "/** The status block (counters, loss, lag in use, error details). */",
       "static inline const hge_status_t *hge_status(void) { return (const hge_status_t *)(const void *)(hge_memory() + HGE_STATUS); }");
+    lines.push("", "/* Typed views of the module's buffers (all 4-byte aligned in its memory); the counts are the running",
+      " * configuration's (hge_config()->control_count, ...). Units: volts at the electrodes; the device unit",
+      " * (board_config.h HGE_ADC_UNIT) for outputs. */");
+    for (const [name, [type, what]] of Object.entries(BUFFER_VIEWS)) {
+      if (globals[name] === undefined) continue;
+      lines.push(`static inline ${type} *hge_${name.toLowerCase()}(void) { return (${type} *)(void *)(hge_memory() + HGE_${name}); } /* ${what} */`);
+    }
   }
   lines.push("", "#endif", "");
   return lines.join("\n");
 }
 
 /** gen/hge_config_block.c: a configuration block compiled into the firmware. */
-export function generateConfigBlock(block: Uint8Array, words: number): string {
+export function generateConfigBlock(block: Uint8Array, words: number, unitPerV?: number): string {
   if (block.length !== words * 4) throw new Error(`configuration block: ${block.length} bytes, expected ${words * 4}`);
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const rows: string[] = [];
@@ -202,6 +241,13 @@ export function generateConfigBlock(block: Uint8Array, words: number): string {
     "/* The configuration block compiled in (hge_config_t as 32-bit words), generated by boards/build.ts. */",
     "#include <stdint.h>",
     '#include "hge.h"',
+    ...(unitPerV === undefined ? [] : [
+      '#include "board_config.h"',
+      "/* the ADC scale this block was built for: its readings, limits and targets are in the",
+      " * device unit at this many units per ADC volt; on a board of another scale it is wrong */",
+      `#define HGE_CONFIG_ADC_UNIT_PER_V ${cFloat(unitPerV)}`,
+      '_Static_assert(HGE_CONFIG_ADC_UNIT_PER_V == HGE_ADC_UNIT_PER_V, "configuration built for another ADC scale than this board (adc.unitPerV)");',
+    ]),
     "",
     `const uint32_t hge_config_block[HGE_CONFIG_WORDS] __attribute__((aligned(16))) = {`,
     ...rows,
@@ -229,6 +275,11 @@ export function generateBoardConfig(b: Board, blockSamples: number): string {
     `#define HGE_ADC_BITS ${b.adc.bits}`,
     `#define HGE_ADC_MIN_V ${cFloat(b.adc.minV)}`,
     `#define HGE_ADC_MAX_V ${cFloat(b.adc.maxV)}`,
+    `/* step() receives readings in HGE_ADC_UNIT: the ADC's volts times HGE_ADC_UNIT_PER_V (the`,
+    ` * front end's transimpedance, adc.unitPerV in the board file); configurations are built in`,
+    ` * that unit by the host */`,
+    `#define HGE_ADC_UNIT "${b.adc.unit}"`,
+    `#define HGE_ADC_UNIT_PER_V ${cFloat(b.adc.unitPerV)}`,
     "/* each electrode's safe range and the voltage it is parked at on a fault */",
     `#define HGE_SAFE_MIN_V { ${r.map((e) => cFloat(e.minV)).join(", ")} }`,
     `#define HGE_SAFE_MAX_V { ${r.map((e) => cFloat(e.maxV)).join(", ")} }`,
@@ -285,13 +336,14 @@ export function patchWasm2c(file: string, o: Pick<BuildOptions, "keepLoadBarrier
 }
 
 /** The firmware's entry for these options (see BuildOptions.entry). */
-export function entryOf(o: BuildOptions): "main" | "link" {
+export function entryOf(o: BuildOptions): "main" | "link" | "standalone" {
   return o.entry ?? ((o.app ?? "hge") === "hge" && !o.config ? "link" : "main");
 }
 
 export function defaultOut(board: string, o: BuildOptions): string {
   const app = basename(o.app ?? "hge").replace(/\.c$/, "");
-  return join(REPO_DIR, "build", "boards", board, `${app}${entryOf(o) === "link" ? "-link" : ""}${o.bench ? "-bench" : ""}${o.unchecked ? "-unchecked" : ""}`);
+  const entry = entryOf(o);
+  return join(REPO_DIR, "build", "boards", board, `${app}${entry === "main" ? "" : `-${entry}`}${o.bench ? "-bench" : ""}${o.unchecked ? "-unchecked" : ""}`);
 }
 
 export function buildBoard(boardName: string | Board, o: BuildOptions = {}): BuildResult {
@@ -299,7 +351,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s);
   requireTools(b);
-  const wasmPath = resolve(o.wasm ?? join(REPO_DIR, "build", "hge.wasm"));
+  const wasmPath = resolve(o.wasm ?? ensureModule());
   const app = o.app ?? "hge";
   const appSource = app.endsWith(".c") ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);
   if (!existsSync(appSource)) throw new Error(`no adapter ${appSource} for app "${app}"`);
@@ -327,8 +379,12 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const globals = exportedGlobals(module);
   const controller = globals.CONFIG !== undefined && globals.STATUS !== undefined;
   writeFileSync(join(gen, "hge.h"), generateApiHeader(basename(wasmPath), header, globals, mutableGlobals, controller ? generateLayoutHeader() : undefined));
-  if (o.config) writeFileSync(join(gen, "hge_config_block.c"), generateConfigBlock(o.config, CONFIG_WORDS));
+  if (o.config) writeFileSync(join(gen, "hge_config_block.c"), generateConfigBlock(o.config, CONFIG_WORDS, o.configUnitPerV));
   const entry = entryOf(o);
+  if (entry === "standalone") {
+    if (!o.config || !o.standaloneHeader) throw new Error("a standalone build needs a configuration block and gen/standalone_config.h (boards/standalone.ts)");
+    writeFileSync(join(gen, "standalone_config.h"), o.standaloneHeader);
+  }
   const aligned = o.aligned ?? module.ops.underaligned === 0;
   writeFileSync(join(gen, "link_protocol.h"), generateLinkHeader());
   writeFileSync(join(gen, "hge.c"), '/* Generated by boards/build.ts. */\n#include "hge.h"\n\nZ_hge_instance_t hge_instance;\n\nvoid hge_instantiate(void) {\n  static int initialised;\n  if (!initialised) { Z_hge_init_module(); initialised = 1; }\n  Z_hge_instantiate(&hge_instance);\n}\n');
@@ -348,19 +404,24 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
     ...(aligned ? ["-DHGE_ASSUME_ALIGNED=1"] : []),
     ...(o.config ? ["-DHGE_HAVE_CONFIG_BLOCK=1"] : []),
     ...(entry === "link" ? ["-DHGE_LINK=1"] : []),
+    ...(entry === "standalone" ? ["-DHGE_STANDALONE=1"] : []),
     ...(o.cflags ?? []),
   ]);
   const sources: [string, string[]][] = [
     [join(gen, "hge_wasm.c"), ["-w", "-include", join(FIRMWARE_DIR, "wasm-access.h")]],
     [join(gen, "hge.c"), ["-Wall"]],
     [join(FIRMWARE_DIR, "wasm-rt-static.c"), ["-Wall"]],
-    [join(FIRMWARE_DIR, entry === "link" ? "link.c" : "main.c"), ["-Wall"]],
+    [join(FIRMWARE_DIR, `${entry}.c`), ["-Wall"]],
+    ...(entry === "main" ? [] : [[join(FIRMWARE_DIR, "frame.c"), ["-Wall"]] as [string, string[]]]),
+    // the test stand-in for the analogue world (emulated boards only; hardware has converters)
+    ...(entry === "standalone" && b.emulation ? [[join(FIRMWARE_DIR, "hal_emu_device.c"), ["-Wall"]] as [string, string[]]] : []),
     ...(o.config ? [[join(gen, "hge_config_block.c"), ["-Wall"]] as [string, string[]]] : []),
     [join(FIRMWARE_DIR, "hal_weak.c"), ["-Wall"]],
     [join(FIRMWARE_DIR, "bench.c"), ["-Wall"]],
     [appSource, ["-Wall"]],
     ...[...b.firmware.startup, ...b.firmware.sources].map((s): [string, string[]] => [join(FIRMWARE_DIR, s), ["-Wall"]]),
   ];
+  writeBuildFiles(dir, cc, common, sources, b);
   const objects: string[] = [];
   for (const [src, flags] of sources) {
     const o2 = join(obj, basename(src).replace(/\.c$/, ".o"));
@@ -384,6 +445,41 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   writeFileSync(join(dir, "size.json"), JSON.stringify({ board: b.name, wasm: wasmPath, app, entry, aligned, unchecked: !!o.unchecked, ...size, flashBytes: b.flashBytes, ramBytes: b.ramBytes, check }, null, 2) + "\n");
   if (!check.ok) throw new Error(`${b.name}: ${check.errors.join("; ")}`);
   return result;
+}
+
+/**
+ * For a firmware engineer moving hge into another build (Pico SDK, ESP-IDF, STM32Cube): the
+ * exact flags of this build (flags.txt), a CMake fragment (hge.cmake: the sources of gen/ and
+ * firmware/, the include directories, the definitions and options) and compile_commands.json
+ * (clangd, IDEs). Paths are absolute, as compiled.
+ */
+function writeBuildFiles(dir: string, cc: string, common: string[], sources: [string, string[]][], b: Board): void {
+  const quote = (a: string) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a);
+  writeFileSync(join(dir, "flags.txt"), [
+    `# ${b.name}: the compiler and flags of every file of this build (boards/build.ts)`,
+    `CC=${cc}`,
+    `CFLAGS=${common.map(quote).join(" ")}`,
+    ...sources.map(([src, extra]) => `${src}: ${extra.map(quote).join(" ")}`),
+    "",
+  ].join("\n"));
+  const defs = common.filter((f) => f.startsWith("-D")).map((f) => f.slice(2));
+  const incs = common.filter((f) => f.startsWith("-I")).map((f) => f.slice(2));
+  const opts = common.filter((f) => !f.startsWith("-D") && !f.startsWith("-I"));
+  writeFileSync(join(dir, "hge.cmake"), [
+    `# hge for ${b.name}, generated by boards/build.ts: include() it and link hge into your firmware.`,
+    "# Your board support provides main()'s HAL hooks (firmware/hal.h); drop the emulation files",
+    "# (hal_emu*.c, semihost.c, board_*.c, startup) from HGE_SOURCES for hardware.",
+    `set(HGE_SOURCES\n  ${sources.map(([src]) => src).join("\n  ")}\n)`,
+    "add_library(hge STATIC ${HGE_SOURCES})",
+    `target_include_directories(hge PUBLIC ${incs.join(" ")})`,
+    `target_compile_definitions(hge PUBLIC ${defs.join(" ")})`,
+    `target_compile_options(hge PRIVATE ${opts.map(quote).join(" ")})`,
+    `set_source_files_properties(${sources[0][0]} PROPERTIES COMPILE_OPTIONS "${sources[0][1].join(";")}")`,
+    "",
+  ].join("\n"));
+  writeFileSync(join(dir, "compile_commands.json"), JSON.stringify(sources.map(([src, extra]) => ({
+    directory: dir, file: src, arguments: [cc, ...common, ...extra, "-c", src, "-o", join(dir, "obj", basename(src).replace(/\.c$/, ".o"))],
+  })), null, 2) + "\n");
 }
 
 export const OBJECT_CACHE = join(REPO_DIR, "build", "boards", ".objects");

@@ -13,12 +13,12 @@ import { wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
-import { FIRMWARE_DIR, REPO_DIR, buildBoard, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
+import { FIRMWARE_DIR, REPO_DIR, buildBoard, ensureModule, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */
 export const DEFAULT_WASM = join(REPO_DIR, "build", "hge.wasm");
 /** The run modes of `hge board run`, exactly one a run. */
-export const RUN_MODES = ["replay", "hil", "adc"] as const;
+export const RUN_MODES = ["replay", "hil", "adc", "standalone"] as const;
 type RunMode = (typeof RUN_MODES)[number];
 
 // ---- argument parsers: each throws InvalidArgumentError saying what is allowed ------------
@@ -46,8 +46,7 @@ const app = (text: string): string => {
 
 function requireWasm(wasm: string | undefined): string {
   if (wasm) return wasm;
-  if (!existsSync(DEFAULT_WASM)) throw new TrainConfigError("wasm", `${relative(process.cwd(), DEFAULT_WASM)} not found: build the module first (npm run build) or give --wasm FILE`);
-  return DEFAULT_WASM;
+  return ensureModule(); // a fresh clone: built here, with a line on stderr
 }
 
 const boardsOf = (target: string) => (target === "all" ? listBoards() : [target]);
@@ -55,16 +54,14 @@ const boardsOf = (target: string) => (target === "all" ? listBoards() : [target]
 // ---- the subcommands ----------------------------------------------------------------------
 
 interface WasmFlags { wasm?: string }
-interface BuildFlags extends WasmFlags { app?: string; out?: string; bench?: boolean; unchecked?: boolean; block?: number }
+interface BuildFlags extends WasmFlags { app?: string; out?: string; bench?: boolean; unchecked?: boolean; block?: number; standalone?: boolean; task?: string; method?: string; from?: string; seed?: number; iterations?: number }
 interface RunFlags extends BuildFlags {
   replay?: boolean;
   hil?: boolean;
   adc?: string;
   updates?: number;
-  seed?: number;
-  task?: string;
-  iterations?: number;
   compare: boolean;
+  resetAfter?: number;
 }
 interface MeasureFlags extends WasmFlags { controls?: number[]; quick?: boolean; json?: string }
 interface ProbeFlags { samples?: number; unchecked?: boolean }
@@ -72,10 +69,13 @@ interface ProbeFlags { samples?: number; unchecked?: boolean }
 /** Which mode each mode-specific option of `run` belongs to. */
 const RUN_OPTION_MODES: Record<string, readonly RunMode[]> = {
   updates: ["replay"],
-  seed: ["replay", "hil"],
-  task: ["hil"],
-  iterations: ["hil"],
+  seed: ["replay", "hil", "standalone"],
+  task: ["hil", "standalone"],
+  iterations: ["hil", "standalone"],
   compare: ["hil"],
+  method: ["standalone"],
+  from: ["standalone"],
+  resetAfter: ["standalone"],
   app: ["adc"],
   bench: ["adc"],
   unchecked: ["adc"],
@@ -106,8 +106,25 @@ function check(target: string, flags: WasmFlags): void {
   process.exitCode = bad ? 1 : 0;
 }
 
-function build(target: string, flags: BuildFlags): void {
+/** The standalone-only build options, refused without --standalone. */
+const STANDALONE_OPTIONS = ["task", "method", "from", "seed", "iterations"] as const;
+
+async function build(target: string, flags: BuildFlags): Promise<void> {
   if (target === "all" && flags.out) throw new UsageError("--out names one board's directory; give a board, not all");
+  const stray = STANDALONE_OPTIONS.find((k) => flags[k] !== undefined);
+  if (!flags.standalone && stray) throw new UsageError(`--${stray} applies to a --standalone build`);
+  if (flags.standalone) {
+    if (target === "all") throw new UsageError("--standalone builds one board; give a board, not all");
+    if (flags.app || flags.bench || flags.block) throw new UsageError("--standalone builds the controller (no --app, --bench or --block)");
+    if (flags.task && flags.from) throw new UsageError("--task and --from: the run in --from names its task");
+    const { buildStandalone } = await import("./standalone.ts");
+    const { built, configuration } = buildStandalone(target, { task: flags.task, method: flags.method, from: flags.from, seed: flags.seed, maxIterations: flags.iterations, wasm: requireWasm(flags.wasm), out: flags.out, unchecked: flags.unchecked } as Parameters<typeof buildStandalone>[1]);
+    console.error(formatSize(built));
+    console.error(`standalone: ${configuration.task}, ${configuration.config.controls.length} controls, ${configuration.config.sampleRateHz} Hz, readings in ${configuration.unit} at ${configuration.unitPerV} ${configuration.unit}/V; flags and build files in ${relative(process.cwd(), built.dir)}`);
+    console.log(built.elf);
+    process.exitCode = 0;
+    return;
+  }
   const boards = boardsOf(target).map((name) => loadBoard(name));
   // `all` skips the boards whose vendor toolchain is not installed (not packaged in Debian)
   const skipped = target === "all" ? boards.filter((b) => b.toolchain.optional && missingTools(b).length) : [];
@@ -128,7 +145,7 @@ export function runMode(flags: RunFlags, given: (option: string) => boolean): Ru
   const mode = modes[0];
   for (const [option, modesOf] of Object.entries(RUN_OPTION_MODES)) {
     if (given(option) && !modesOf.includes(mode)) {
-      const flag = option === "compare" ? "--no-compare" : `--${option}`;
+      const flag = option === "compare" ? "--no-compare" : option === "resetAfter" ? "--reset-after" : `--${option}`;
       throw new UsageError(`${flag} applies to ${modesOf.map((m) => `--${m}`).join(" and ")}, not --${mode}`);
     }
   }
@@ -141,6 +158,16 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
   requireEmulated(b, "hge board run");
   requireTools(b, { emulate: true });
   const wasm = requireWasm(flags.wasm);
+  if (mode === "standalone") {
+    const { buildStandalone, runStandalone } = await import("./standalone.ts");
+    const { built, configuration } = buildStandalone(b, { task: flags.task, seed: flags.seed, method: flags.method, from: flags.from, maxIterations: flags.iterations, wasm, quiet: true });
+    console.error(`${board}: standalone ${configuration.task} firmware ${relative(process.cwd(), built.elf)}; no host device: the emulated board plays a test stand-in (firmware/hal_emu_device.c)`);
+    const r = await runStandalone(built, { resetAfterUpdates: flags.resetAfter, onLine: (line) => console.log(line) });
+    if (r.reset) console.log(`reset after update ${r.reset.afterUpdate}; ${r.reset.resumedAt === null ? "did NOT resume from the stored checkpoint" : `resumed at update ${r.reset.resumedAt}`}`);
+    console.log(`${board}: ${r.solved ? "solved" : "not solved"} in ${r.updates} updates, ${r.totalDeviceSeconds.toFixed(2)} device-seconds${r.reset ? ` (${r.deviceSeconds} since the reset)` : ""}, ${r.wallSeconds.toFixed(1)} s wall`);
+    process.exitCode = r.solved && (!r.reset || r.reset.resumedAt !== null) ? 0 : 1;
+    return;
+  }
   if (mode === "adc") {
     const { runQemu } = await import("./qemu.ts");
     const built = buildBoard(b, buildOptions({ ...flags, wasm }));
@@ -173,6 +200,30 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     process.exitCode = r.ok ? 0 : 1;
   } finally {
     process.removeListener("SIGINT", interrupt);
+  }
+}
+
+interface WatchFlags { port?: string; baud?: number; task?: string; seed?: number; wasm?: string; live?: boolean }
+
+async function watch(boardName: string, flags: WatchFlags): Promise<void> {
+  const b = loadBoard(boardName);
+  if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
+  if (!flags.port) {
+    requireEmulated(b, "hge board watch without --port");
+    requireTools(b, { emulate: true });
+  }
+  const { watchBoard } = await import("./watch.ts");
+  const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
+  if (live) console.error(`hge: live view at ${live.url}`);
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  process.once("SIGINT", interrupt);
+  try {
+    const r = await watchBoard(boardName, { port: flags.port, baudRate: flags.baud, task: flags.task, seed: flags.seed, wasm: flags.wasm ? requireWasm(flags.wasm) : undefined, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
+    process.exitCode = r.stopped ? (r.stopped.reason === 10 ? 0 : 1) : abort.signal.aborted ? 0 : 1;
+  } finally {
+    process.removeListener("SIGINT", interrupt);
+    await live?.close();
   }
 }
 
@@ -245,25 +296,48 @@ export function boardCommand(parent?: Command): Command {
       .description("build a board's firmware (wasm2c, cross compiler) and report its size")
       .addArgument(boardArgument("board", "a board, or all", { all: true }))
       .addOption(wasmOption())
-      .option("--out <dir>", "output directory (default build/boards/<board>/<app>[-link][-bench][-unchecked])"),
+      .option("--out <dir>", "output directory (default build/boards/<board>/<app>[-link|-standalone][-bench][-unchecked])")
+      .option("--standalone", "firmware that configures itself, trains on its own and resumes from its stored checkpoint (prints the ELF's path)")
+      .addOption(new Option("--task <gate>", "--standalone: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
+      .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
+      .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run, continued from its final weights").argParser(existingFile))
+      .option("--seed <n>", `--standalone: seed of the starting voltages and the emulated stand-in device (default ${DEFAULTS.seed})`, wholeAtLeast(0))
+      .option("--iterations <n>", `--standalone: update limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)),
   ).action((target: string, flags: BuildFlags) => build(target, flags));
 
   const runCommand = board
     .command("run")
     .description("run the controller on an emulated board: replay a Node co-simulation, train in the loop, or feed readings")
     .addArgument(boardArgument("board", "an emulated board"))
-    .addOption(new Option("--replay", "replay a recorded Node co-simulation (XOR): bit parity of outputs, telemetry and checkpoint").conflicts(["hil", "adc"]))
-    .addOption(new Option("--hil", "train in the loop: the device simulated here, the controller on the board, over its UART").conflicts(["replay", "adc"]))
-    .addOption(new Option("--adc <file>", "feed raw f32 readings from a file to the main-loop firmware and print what it writes").argParser(existingFile).conflicts(["replay", "hil"]))
+    .addOption(new Option("--replay", "replay a recorded Node co-simulation (XOR): bit parity of outputs, telemetry and checkpoint").conflicts(["hil", "adc", "standalone"]))
+    .addOption(new Option("--hil", "train in the loop: the device simulated here, the controller on the board, over its UART").conflicts(["replay", "adc", "standalone"]))
+    .addOption(new Option("--adc <file>", "feed raw f32 readings from a file to the main-loop firmware and print what it writes").argParser(existingFile).conflicts(["replay", "hil", "standalone"]))
+    .addOption(new Option("--standalone", "build standalone firmware and let it train with no host device (the emulated board plays a test stand-in); exit 0 when solved").conflicts(["replay", "hil", "adc"]))
+    .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
+    .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run").argParser(existingFile))
+    .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) after update n; it must resume from its stored checkpoint", wholeAtLeast(1))
     .addOption(wasmOption())
     .option("--updates <n>", "--replay: updates recorded (default 3)", wholeAtLeast(1))
-    .option("--seed <n>", `--replay, --hil: seed of the noise and the starting voltages (default ${DEFAULTS.seed})`, wholeAtLeast(0))
-    .addOption(new Option("--task <gate>", "--hil: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
-    .option("--iterations <n>", `--hil: iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--seed <n>", `--replay, --hil, --standalone: seed of the noise and the starting voltages (default ${DEFAULTS.seed})`, wholeAtLeast(0))
+    .addOption(new Option("--task <gate>", "--hil, --standalone: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
+    .option("--iterations <n>", `--hil, --standalone: iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
     .option("--no-compare", "--hil: do not run the same training in Node to compare the weights bit for bit");
   buildFlags(runCommand)
-    .addHelpText("after", "\nExactly one of --replay, --hil, --adc <file>. Ctrl-C during --hil stops the board cleanly (controls parked, checkpoint kept).\nTraining any task on any simulated device with the controller on a board: hge train --board <board>.")
+    .addHelpText("after", "\nExactly one of --replay, --hil, --adc <file>, --standalone. Ctrl-C during --hil stops the board cleanly (controls parked, checkpoint kept).\nTraining any task on any simulated device with the controller on a board: hge train --board <board>.")
     .action((target: string, flags: RunFlags, command: Command) => run(target, flags, command));
+
+  board
+    .command("watch")
+    .description("print the live telemetry of a standalone board: its --port, or the emulated board's standalone firmware started here")
+    .addArgument(boardArgument("board", "a board (emulated, or any with --port)"))
+    .option("--port <path>", "the board's serial port (e.g. /dev/ttyACM0); default: start the emulated board, its UART a pseudo-terminal")
+    .option("--baud <n>", "with --port: baud rate (default 115200)", wholeAtLeast(1))
+    .addOption(new Option("--task <gate>", "the gate it trains (the margin and threshold; default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
+    .option("--seed <n>", "without --port: seed of the firmware built", wholeAtLeast(0))
+    .option("--live", "also serve a local page (127.0.0.1) that plots the telemetry")
+    .addOption(wasmOption())
+    .addHelpText("after", "\nExit 0 when the board says it solved the task (or on Ctrl-C), 1 when it stopped otherwise or went quiet.")
+    .action((target: string, flags: WatchFlags) => watch(target, flags));
 
   board
     .command("measure")

@@ -10,8 +10,9 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { TASKS, buildTask, taskName } from "../host/tasks/index.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
 import type { Progress, Result } from "../host/methods/method.ts";
+import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/server.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
-import { electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
+import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, defaultOut, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, encodeFrame, Frame, type Hello, type Stopped } from "./link.ts";
 
@@ -32,6 +33,13 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
    *  (close the socket, wait past the board's timeout, connect again). */
   inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" };
   onProgress?: (progress: Progress) => void;
+  /** The live view (host/live): a start message, one update per update, an end. */
+  live?: (message: LiveMessage) => void;
+  /** A real board's serial port (e.g. /dev/ttyACM0) with the link firmware flashed and
+   *  running: no QEMU, no build. */
+  port?: string;
+  /** Its baud rate (default 115200). */
+  baudRate?: number;
   /** Aborted (Ctrl-C): training stops at the next sample, the board parks the controls and
    *  keeps its checkpoint, and the Result says stopped = "interrupted". The loop yields to the
    *  event loop every 50 ms so a SIGINT handler can abort it; given a signal, QEMU runs in a
@@ -116,18 +124,57 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   const started = performance.now();
   const device = o.device ?? DopantNetwork.default();
   const task = resolveTask(o.task, device);
-  const options: TrainOptions = { ...o, seed: o.seed ?? DEFAULTS.seed, device, task } as TrainOptions;
-  const b = o.built?.board ?? runnableBoard(o.board, "hge train --board");
+  // a real board on its port need not be emulated; its firmware is flashed already
+  const b = o.built?.board ?? (o.port ? loadBoard(o.board) : runnableBoard(o.board, "hge train --board"));
+  // the chain the host simulates is the board's converters (sample rate, ADC, transimpedance)
+  const chain = { ...boardChain(b, device), ...o.chain };
+  if (chain.transimpedancePerV !== b.adc.unitPerV) throw new TrainConfigError("unit", `the chain's transimpedance is ${chain.transimpedancePerV} ${device.outputUnit}/V; ${b.name}'s ADC front end is ${b.adc.unitPerV} ${b.adc.unit}/V (adc.unitPerV in its board file)`);
+  const options: TrainOptions = { ...o, chain, seed: o.seed ?? DEFAULTS.seed, device, task } as TrainOptions;
   const refusal = deviceRefusal(b, device);
   if (refusal) throw new TrainConfigError("device", refusal);
-  planRun(options); // a bad option is refused before anything is built
+  const planned = planRun(options); // a bad option is refused before anything is built
+  if (planned.controller.sampleRateHz !== b.sampleRateHz) {
+    throw new TrainConfigError("sampleRate", `the configuration samples at ${planned.controller.sampleRateHz} Hz; ${b.name} converts at ${b.sampleRateHz} Hz (sampleRateHz in its board file)`);
+  }
 
-  const built = o.built ?? buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet });
-  if (!existsSync(built.elf)) throw new Error(`${built.elf} missing`);
-  const { session, hello } = BoardSession.open(built.board, built.elf, { ownProcessGroup: o.signal !== undefined });
+  const built = o.built ?? (o.port ? ({ board: b, elf: "", seconds: 0 } as unknown as BuildResult) : buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet }));
+  if (!o.port && !existsSync(built.elf)) throw new Error(`${built.elf} missing`);
+  const { session, hello } = await BoardSession.open(built.board, o.port ? null : built.elf, { ownProcessGroup: o.signal !== undefined, port: o.port, baudRate: o.baudRate });
   const controller = new BoardController(session);
   try {
-    const run = new TrainingRun(controller, options, o.onProgress);
+    // the host builds configurations in the unit the board's firmware passes to step(): a
+    // firmware built for another ADC scale would read every value wrong by their ratio
+    const expected = loadBoard(o.board);
+    if (hello.adcUnitPerV !== expected.adc.unitPerV) {
+      throw new TrainConfigError("unit", `${hello.board} reads ${hello.adcUnitPerV} ${expected.adc.unit} per ADC volt; boards/${o.board}.json says ${expected.adc.unitPerV}: the firmware was built for another board file (rebuild it)`);
+    }
+    // the live view: every reading kept in a ring (the last window's spectrum), and after
+    // each update the Progress with the case outputs, the threshold and the controls
+    const RING = 1 << 16;
+    const ring = new Float64Array(RING);
+    let received = 0;
+    if (o.live) {
+      const step = controller.step.bind(controller);
+      controller.step = (reading: number) => { ring[received++ & (RING - 1)] = reading; return step(reading); };
+    }
+    let liveStarted = false;
+    const progress = (p: Progress) => {
+      o.onProgress?.(p);
+      if (!o.live) return;
+      if (!liveStarted) {
+        liveStarted = true;
+        o.live({ type: "start", title: `${task.name} on ${device.name}, controller on ${b.name}`, criterionName: p.criterionName, outputUnit: device.outputUnit, caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount });
+      }
+      const outputs = Array.from(controller.caseOutputs());
+      const window = run.config.windowSamples;
+      const last = Array.from({ length: Math.min(window, received) }, (_, t) => ring[(received - Math.min(window, received) + t) & (RING - 1)]);
+      o.live({
+        type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion,
+        caseOutputs: outputs, threshold: classThreshold(outputs, task.targets), weights: Array.from(controller.weights()),
+        spectrum: last.length === window ? windowSpectrum(last, run.config.sampleRateHz, controller.toneBins()) : undefined,
+      });
+    };
+    const run: TrainingRun = new TrainingRun(controller, options, progress);
     let boardStop: Stopped | null = null;
     const loopStarted = performance.now();
     let yielded = loopStarted;
@@ -144,7 +191,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     } catch (e) {
       // The board stopped training itself; after a lost link, connect again to hear why.
       if (e instanceof BoardStopped) boardStop = e.stopped;
-      else if (e instanceof LinkError) boardStop = reconnectAfterLoss(controller, e);
+      else if (e instanceof LinkError) boardStop = await reconnectAfterLoss(controller, e);
       else throw e;
     }
     const stoppedByBoard = boardStop !== null;
@@ -152,6 +199,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     const loopSeconds = (performance.now() - loopStarted) / 1000;
     if (!boardStop) boardStop = controller.stopped ?? controller.stop();
     const result = run.finish(run.liveliestCase(), built.board.name);
+    o.live?.({ type: "end", solved: result.solved, stopped: stoppedByBoard ? "link" : result.stopped });
     const checkpoint = controller.save();
     await session.exit(0);
     return {
@@ -186,10 +234,10 @@ async function injectFault(controller: BoardController, fault: "corrupt-frame" |
 }
 
 /** After the link was lost: connect again; a board that timed out says it stopped. */
-function reconnectAfterLoss(controller: BoardController, cause: LinkError): Stopped {
+async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<Stopped> {
   let stopped: Stopped | null;
   try {
-    stopped = controller.reconnect();
+    stopped = await controller.reconnect();
   } catch (e) {
     throw new LinkError(`${cause.message}; connecting again failed: ${(e as Error).message}`);
   }

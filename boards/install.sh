@@ -1,27 +1,49 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the board builds and emulation need, only when missing.
-# Idempotent: a second run prints "boards: toolchain present" and does nothing.
-# Usage: bash boards/install.sh [--check]   (--check: report only, exit 1 if anything missing)
+# Finds the toolchain the board builds and emulation need, and installs the missing Debian
+# packages only when asked to (--yes): without it, it says what is missing and how to install
+# it, and exits 1. Programs are looked for on PATH (a toolchain unpacked in /opt or ~/.local
+# counts), libraries where the compiler on PATH finds them.
+# Usage: bash boards/install.sh [--check | --yes]
+#   (none)   report; exit 0 when everything is there, 1 (with the apt-get line) when not
+#   --check  the same, one line
+#   --yes    install the missing Debian packages (apt-get; ~2.4 GB for all of them)
+# `npm test` runs it with --yes (the test suite needs the boards' tools).
 set -euo pipefail
 
-# package -> a file it provides (cheap presence test that does not depend on dpkg state)
+# package -> a program on PATH, or a file (libraries: relative to the compiler's sysroot)
 declare -A PROBE=(
-  [wabt]=/usr/bin/wasm2c
-  [gcc-arm-none-eabi]=/usr/bin/arm-none-eabi-gcc
-  [libnewlib-arm-none-eabi]=/usr/lib/arm-none-eabi/newlib/nosys.specs
-  [qemu-system-arm]=/usr/bin/qemu-system-arm
-  [gcc-riscv64-unknown-elf]=/usr/bin/riscv64-unknown-elf-gcc
-  [picolibc-riscv64-unknown-elf]=/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs
-  [qemu-system-misc]=/usr/bin/qemu-system-riscv32
-  [gcc]=/usr/bin/gcc
+  [wabt]=cmd:wasm2c
+  [gcc-arm-none-eabi]=cmd:arm-none-eabi-gcc
+  [libnewlib-arm-none-eabi]=lib:arm-none-eabi-gcc:nosys.specs
+  [qemu-system-arm]=cmd:qemu-system-arm
+  [gcc-riscv64-unknown-elf]=cmd:riscv64-unknown-elf-gcc
+  [picolibc-riscv64-unknown-elf]=lib:riscv64-unknown-elf-gcc:picolibc.specs
+  [qemu-system-misc]=cmd:qemu-system-riscv32
+  [gcc]=cmd:gcc
 )
 # gcc (host): builds the instruction-counting QEMU plugin (boards/qemu-plugin/hgecount.c)
 ORDER=(wabt gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc gcc)
 
+present() { # a PROBE entry: cmd:NAME on PATH, or lib:COMPILER:FILE the compiler finds
+  local probe=$1
+  case $probe in
+    cmd:*) command -v "${probe#cmd:}" >/dev/null 2>&1 ;;
+    lib:*)
+      local rest=${probe#lib:} cc=${probe#lib:}
+      cc=${cc%%:*}
+      local file=${rest#*:}
+      command -v "$cc" >/dev/null 2>&1 || return 1
+      local found
+      found=$("$cc" -print-file-name="$file" 2>/dev/null) || return 1
+      [ "$found" != "$file" ] && [ -e "$found" ] && return 0
+      # picolibc's specs live beside the compiler's sysroot, not on its search path
+      [ -e "/usr/lib/picolibc/${cc%-gcc}/$file" ] || [ -e "$(dirname "$(command -v "$cc")")/../lib/picolibc/${cc%-gcc}/$file" ] ;;
+  esac
+}
 find_missing() {
   missing=()
   for p in "${ORDER[@]}"; do
-    if [ ! -e "${PROBE[$p]}" ]; then missing+=("$p"); fi
+    if ! present "${PROBE[$p]}"; then missing+=("$p"); fi
   done
 }
 find_missing
@@ -32,6 +54,11 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 if [ "${1:-}" = "--check" ]; then
   echo "boards: missing ${missing[*]}"
+  exit 1
+fi
+if [ "${1:-}" != "--yes" ]; then
+  echo "boards: missing ${missing[*]} (not on PATH)." >&2
+  echo "boards: install them with: bash boards/install.sh --yes   (runs: sudo apt-get install ${missing[*]}; up to ~2.4 GB)" >&2
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -59,6 +86,6 @@ $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends 
   { echo "boards: apt-get install ${missing[*]} failed" >&2; exit 3; }
 t1=$(date +%s)
 for p in "${missing[@]}"; do
-  if [ ! -e "${PROBE[$p]}" ]; then echo "boards: $p installed but ${PROBE[$p]} not found" >&2; exit 3; fi
+  if ! present "${PROBE[$p]}"; then echo "boards: $p installed but ${PROBE[$p]#*:} not found" >&2; exit 3; fi
 done
 echo "boards: installed ${missing[*]} in $((t1 - t0)) s" >&2

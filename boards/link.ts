@@ -1,13 +1,13 @@
 // The serial link between a host and a board running link.c: the framed protocol (defined
 // here, generated into the firmware as link_protocol.h), and the host's side of it. A board
-// in QEMU exposes its UART as a Unix socket; a worker thread moves the bytes, so the host can
+// in QEMU exposes its UART as a pseudo-terminal, opened like a real port with `serialport`; a worker thread moves the bytes, so the host can
 // talk to the board synchronously: BoardController has the Controller's methods, backed by
 // the module running on the board.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import * as L from "../assembly/layout.ts";
 import { Controller, ControllerError, type ControllerConfig, type ControllerStatus } from "../host/controller.ts";
 import type { Board } from "./boards.ts";
@@ -17,7 +17,8 @@ import { qemuCommand } from "./qemu.ts";
  *  length and payload (u16); every multi-byte field little-endian. */
 export const LINK = {
   SYNC: 0xa5,
-  VERSION: 1,
+  /** 2: HELLO carries the board's ADC scale (device unit per volt) before the name. */
+  VERSION: 2,
   /** Largest payload either side sends (a configuration block is CONFIG_WORDS * 4 bytes). */
   MAX_PAYLOAD: 4096,
   /** Room kept for a checkpoint blob: header and learned status, 3 words a control, the CRC. */
@@ -53,6 +54,8 @@ export enum StopReason {
   NoSync = 7, //      stray bytes between frames
   Timeout = 8, //     no frame while running: the link is gone
   Fault = 9, //       the controller's fault event
+  Solved = 10, //     standalone firmware: the task is solved
+  Limit = 11, //      standalone firmware: the iteration limit
 }
 
 export enum LinkState { Idle = 0, Running = 1, Stopped = 2 }
@@ -138,80 +141,57 @@ export class BoardStopped extends Error {
 }
 
 // ---------------------------------------------------------------------------------------
-// Transport: a worker thread owns the socket and copies what arrives into a shared ring;
+// Transport: a worker thread owns the serial port and copies what arrives into a shared ring;
 // the host thread waits on it with Atomics.wait (a timeout, no busy loop) and writes with
 // postMessage. Synchronous for the caller, so the board can stand in for a Controller.
 
 const RING_BYTES = 1 << 20;
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const net = require("node:net");
-const { header, ring, path } = workerData;
-const size = ring.length;
-let socket = null;
-function connect(deadline) {
-  const s = net.createConnection(path);
-  s.setNoDelay?.(true);
-  s.on("connect", () => { socket = s; Atomics.store(header, 4, s._handle.fd); Atomics.store(header, 2, 1); Atomics.add(header, 3, 1); Atomics.notify(header, 3); });
-  s.on("data", (chunk) => {
-    let at = Atomics.load(header, 0);
-    for (let i = 0; i < chunk.length; i++) ring[(at + i) % size] = chunk[i];
-    Atomics.store(header, 0, (at + chunk.length) | 0);
-    Atomics.add(header, 3, 1);
-    Atomics.notify(header, 3);
-  });
-  s.on("error", () => {
-    if (socket === null && Date.now() < deadline) { setTimeout(() => connect(deadline), 20); return; }
-  });
-  s.on("close", () => {
-    if (socket === s) { socket = null; Atomics.store(header, 2, 2); Atomics.add(header, 3, 1); Atomics.notify(header, 3); }
-    else if (socket === null && Date.now() >= deadline) { Atomics.store(header, 2, 3); Atomics.add(header, 3, 1); Atomics.notify(header, 3); }
-  });
-}
-parentPort.on("message", (m) => {
-  if (m.write) { if (socket) socket.write(m.write); }
-  else if (m.connect) { Atomics.store(header, 2, 0); connect(Date.now() + m.connect); }
-  else if (m.drop) { if (socket) { const s = socket; socket = null; s.destroy(); } Atomics.store(header, 2, 2); Atomics.add(header, 3, 1); Atomics.notify(header, 3); }
-  else if (m.close) { if (socket) socket.destroy(); process.exit(0); }
-});
-`;
+/** A serial port (a USB CDC device such as /dev/ttyACM0, a UART adapter, or the
+ *  pseudo-terminal QEMU gives an emulated board's UART), opened and set up (raw, baud rate)
+ *  with the `serialport` package. Reads and writes then go straight to its file descriptor
+ *  from the host's thread: the caller waits synchronously (non-blocking reads, short sleeps
+ *  while nothing has arrived), so the board can stand in for a Controller. (serialport's
+ *  own reader runs on the event loop, which a synchronous caller blocks, and its native
+ *  binding is not safe in a worker thread.) */
+export class SerialTransport {
+  private port: import("serialport").SerialPort | null = null;
+  private fd = -1;
+  private buffer = new Uint8Array(65536);
+  private start = 0;
+  private end = 0;
+  private state: "closed" | "open" | "dropped" = "closed";
 
-/** header: [0] bytes received (running count), [2] connection: 0 connecting, 1 connected,
- *  2 dropped, 3 never connected; [3] bumped on every change (waited on); [4] the socket's fd. */
-class SocketTransport {
-  private readonly header = new Int32Array(new SharedArrayBuffer(32));
-  private readonly ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
-  private readonly worker: Worker;
-  private readAt = 0;
+  constructor(readonly path: string, readonly baudRate = 115200) {}
 
-  constructor(readonly path: string) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { header: this.header, ring: this.ring, path } });
-    this.worker.unref();
-  }
-
-  /** Connects (retrying while the socket file appears) within `timeoutMs`. */
-  connect(timeoutMs: number): void {
-    this.worker.postMessage({ connect: timeoutMs });
-    const deadline = performance.now() + timeoutMs + 200;
+  /** Opens the port (retrying while it cannot be opened) within `timeoutMs`. */
+  async connect(timeoutMs: number): Promise<void> {
+    const { SerialPort } = await import("serialport");
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const state = Atomics.load(this.header, 2);
-      if (state === 1) return;
-      if (state === 3 || performance.now() > deadline) throw new LinkError(`link: could not connect to ${this.path}`);
-      const seq = Atomics.load(this.header, 3);
-      Atomics.wait(this.header, 3, seq, 50);
+      const port = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false, hupcl: false });
+      const error = await new Promise<Error | null>((resolve) => port.open((e) => resolve(e ?? null)));
+      if (!error) {
+        const fd = (port.port as unknown as { fd?: number } | undefined)?.fd;
+        if (typeof fd !== "number") throw new LinkError(`link: ${this.path}: the serialport binding gave no file descriptor`);
+        this.port = port;
+        this.fd = fd;
+        this.state = "open";
+        this.discard();
+        return;
+      }
+      if (performance.now() > deadline) throw new LinkError(`link: could not open ${this.path}: ${error.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
-  get connected(): boolean { return Atomics.load(this.header, 2) === 1; }
+  get connected(): boolean { return this.state === "open"; }
 
-  /** Writes straight to the socket (the worker only reads): no message hop per frame. */
   write(bytes: Uint8Array): void {
     if (!this.connected) throw new LinkError("link: not connected");
-    const fd = Atomics.load(this.header, 4);
     for (let at = 0; at < bytes.length;) {
       try {
-        at += writeSync(fd, bytes, at, bytes.length - at);
+        at += writeSync(this.fd, bytes, at, bytes.length - at);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== "EAGAIN") throw new LinkError(`link: write failed (${code})`);
@@ -220,40 +200,82 @@ class SocketTransport {
     }
   }
 
-  /** The next `n` bytes, waiting up to `timeoutMs` in all; null on timeout or a closed link. */
-  read(n: number, timeoutMs: number): Uint8Array | null {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const seq = Atomics.load(this.header, 3);
-      const available = (Atomics.load(this.header, 0) - this.readAt) | 0;
-      if (available > RING_BYTES) throw new LinkError("link: receive ring overrun");
-      if (available >= n) {
-        const out = new Uint8Array(n);
-        for (let i = 0; i < n; i++) out[i] = this.ring[(this.readAt + i) % RING_BYTES];
-        this.readAt = (this.readAt + n) | 0;
-        return out;
-      }
-      if (!this.connected) return null;
-      const left = deadline - performance.now();
-      if (left <= 0) return null;
-      Atomics.wait(this.header, 3, seq, left);
+  /** Moves what the port has into the buffer; false when the port is gone. */
+  private fill(): boolean {
+    if (this.start === this.end) this.start = this.end = 0;
+    if (this.end === this.buffer.length) {
+      const bigger = new Uint8Array(this.buffer.length * 2);
+      bigger.set(this.buffer.subarray(this.start, this.end));
+      this.end -= this.start;
+      this.start = 0;
+      this.buffer = bigger;
+    }
+    try {
+      const n = readSync(this.fd, this.buffer, this.end, this.buffer.length - this.end, null);
+      if (n === 0) return true;
+      this.end += n;
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") return true;
+      this.state = "dropped"; // EIO: the other side (QEMU) is gone
+      return false;
     }
   }
 
-  /** Closes the connection as a pulled cable would (the board is not told). */
+  /** The next `n` bytes, waiting up to `timeoutMs` in all; null on timeout or a closed link. */
+  read(n: number, timeoutMs: number): Uint8Array | null {
+    const deadline = performance.now() + timeoutMs;
+    for (let idle = 0; ; idle++) {
+      if (this.end - this.start >= n) {
+        const out = this.buffer.slice(this.start, this.start + n);
+        this.start += n;
+        return out;
+      }
+      if (!this.connected) return null;
+      const before = this.end;
+      if (!this.fill()) return null;
+      if (this.end > before) { idle = 0; continue; }
+      if (performance.now() > deadline) return null;
+      // nothing yet: a board answers within a sample, so look again at once for ~200 reads
+      // (a sample 878 -> 712 us on the M4F), then sleep a little, longer the longer it is quiet
+      if (idle > 200) Atomics.wait(SLEEPER, 0, 0, idle < 2000 ? 0.05 : 1);
+    }
+  }
+
+  /** Whatever has arrived, waiting up to `timeoutMs` for the first byte (empty: nothing; null:
+   *  the port is gone). */
+  readSome(timeoutMs: number): Uint8Array | null {
+    const first = this.read(1, timeoutMs);
+    if (!first) return this.connected ? new Uint8Array(0) : null;
+    this.fill();
+    const out = new Uint8Array(1 + this.end - this.start);
+    out[0] = first[0];
+    out.set(this.buffer.subarray(this.start, this.end), 1);
+    this.start = this.end;
+    return out;
+  }
+
+  /** Closes the port as a pulled cable would (the board is not told). */
   drop(): void {
-    this.worker.postMessage({ drop: true });
-    for (let i = 0; i < 100 && Atomics.load(this.header, 2) !== 2; i++) Atomics.wait(this.header, 3, Atomics.load(this.header, 3), 10);
+    this.state = "dropped";
+    this.port?.close(() => {});
+    this.port = null;
   }
 
   /** Bytes received and not read yet are discarded (after a reconnection). */
-  discard(): void { this.readAt = Atomics.load(this.header, 0); }
+  discard(): void {
+    if (this.connected) while (this.fill() && this.end > this.start) this.start = this.end;
+    this.start = this.end = 0;
+  }
 
-  close(): void { this.worker.postMessage({ close: true }); }
+  close(): void { this.drop(); this.state = "closed"; }
 }
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 // ---------------------------------------------------------------------------------------
-// A board in QEMU with its UART on a socket.
+// A board on a serial port: a real one (--port /dev/ttyACM0), or an emulated board in QEMU
+// whose UART is a pseudo-terminal (-serial pty), opened exactly as the real one.
 
 export interface LinkOptions {
   /** How long to wait for any answer (ms). Default 10 s: QEMU may be slow to start. */
@@ -263,38 +285,108 @@ export interface LinkOptions {
    *  keeps the checkpoint). Only for a host that handles SIGINT: otherwise QEMU would outlive
    *  it. */
   ownProcessGroup?: boolean;
+  /** A real board's serial port (e.g. /dev/ttyACM0): no QEMU is started, the firmware is
+   *  expected to be flashed and running. */
+  port?: string;
+  /** The port's baud rate (default 115200; a pseudo-terminal ignores it). */
+  baudRate?: number;
+  /** Expect no HELLO (standalone firmware only sends telemetry): open() returns once the port
+   *  is open and the board runs. */
+  noHello?: boolean;
 }
 
-/** The firmware (built with entry "link") running in QEMU, its UART on a Unix socket. */
+/** Sends one command to QEMU's monitor (a Unix socket). */
+function monitorCommand(socket: string, command: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 5000;
+    const attempt = () => {
+      const s = createConnection(socket);
+      s.on("connect", () => { s.write(`${command}\n`); setTimeout(() => { s.end(); resolve(); }, 50); });
+      s.on("error", (e) => (Date.now() < deadline ? setTimeout(attempt, 20) : reject(new LinkError(`link: QEMU's monitor: ${e.message}`))));
+    };
+    attempt();
+  });
+}
+
+/** QEMU names the pseudo-terminal it made for the UART on its output. */
+const PTY_LINE = /char device redirected to (\/dev\/pts\/\d+) \(label (\w+)\)/;
+
+/** The firmware (built with entry "link") on a serial port: a real board's, or an emulated
+ *  board's pseudo-terminal (QEMU started here, paused until the port is open). */
 export class BoardSession {
-  readonly transport: SocketTransport;
+  readonly transport: SerialTransport;
   readonly dir: string;
-  private readonly child: ChildProcess;
+  private readonly child: ChildProcess | null;
   private exitCode: number | null | undefined;
   private readonly exited: Promise<number | null>;
   readonly replyTimeoutMs: number;
+  /** The serial port the host opened (a pseudo-terminal for an emulated board). */
+  readonly portPath: string;
+  private readonly monitorSocket: string | null;
+  /** The board's last HELLO (its ADC scale converts the host's readings to ADC volts). */
+  hello!: Hello;
 
-  private constructor(readonly board: Board, readonly elf: string, o: LinkOptions) {
-    if (!board.emulation) throw new Error(`${board.name} is not emulated`);
+  private constructor(readonly board: Board, readonly elf: string | null, o: LinkOptions) {
     this.replyTimeoutMs = o.replyTimeoutMs ?? 10_000;
     this.dir = mkdtempSync(join(tmpdir(), `hge-link-${board.name}-`));
-    const socket = join(this.dir, "uart.sock");
-    const [cmd, ...args] = qemuCommand(board, elf, { serial: `unix:${socket},server=on,wait=on` }, this.dir);
+    if (o.port) {
+      this.child = null;
+      this.monitorSocket = null;
+      this.exited = Promise.resolve(null);
+      this.portPath = o.port;
+      this.transport = new SerialTransport(o.port, o.baudRate);
+      return;
+    }
+    if (!board.emulation) throw new Error(`${board.name} is not emulated: give its serial port`);
+    if (!elf) throw new Error("an emulated board needs its firmware");
+    this.monitorSocket = join(this.dir, "monitor.sock");
+    const [cmd, ...args] = qemuCommand(board, elf, { serial: "pty" }, this.dir);
+    const at = args.indexOf("-monitor");
+    if (at >= 0) args.splice(at, 2);
+    // paused (-S) until the host has the pseudo-terminal open: the boot HELLO is not lost
+    args.push("-S", "-monitor", `unix:${this.monitorSocket},server=on,wait=off`);
     const console = openSync(join(this.dir, "console.log"), "w");
-    this.child = spawn(cmd, args, { cwd: this.dir, stdio: ["ignore", console, console], detached: o.ownProcessGroup ?? false });
+    const child = spawn(cmd, args, { cwd: this.dir, stdio: ["ignore", console, console], detached: o.ownProcessGroup ?? false });
+    this.child = child;
     closeSync(console);
-    this.exited = new Promise((resolve) => this.child.on("exit", (code) => { this.exitCode = code; resolve(code); }));
-    this.child.on("error", () => { this.exitCode = -1; });
-    this.transport = new SocketTransport(socket);
+    this.exited = new Promise((resolve) => child.on("exit", (code) => { this.exitCode = code; resolve(code); }));
+    child.on("error", () => { this.exitCode = -1; });
+    this.portPath = this.waitForPty();
+    this.transport = new SerialTransport(this.portPath, o.baudRate);
   }
 
-  /** Starts QEMU and connects to its UART; the board's HELLO is read. */
-  static open(board: Board, elf: string, o: LinkOptions = {}): { session: BoardSession; hello: Hello } {
+  /** The pseudo-terminal QEMU reports on its output. */
+  private waitForPty(): string {
+    const deadline = performance.now() + this.replyTimeoutMs;
+    for (;;) {
+      const m = PTY_LINE.exec(this.console());
+      if (m) return m[1];
+      if (this.exitCode !== undefined || performance.now() > deadline) {
+        this.kill();
+        throw new LinkError(`link: QEMU gave no pseudo-terminal for ${this.board.name}${this.exitCode !== undefined ? ` (exited ${this.exitCode})` : ""}: ${this.console().trim().slice(0, 300)}`);
+      }
+      sleep(10);
+    }
+  }
+
+  /** Starts QEMU (an emulated board) or opens the board's port, and reads its HELLO. */
+  static async open(board: Board, elf: string | null, o: LinkOptions = {}): Promise<{ session: BoardSession; hello: Hello }> {
     const session = new BoardSession(board, elf, o);
     try {
-      session.transport.connect(session.replyTimeoutMs);
-      const frame = session.expect([Frame.HelloReply]);
-      return { session, hello: decodeHello(frame.payload) };
+      await session.transport.connect(session.replyTimeoutMs);
+      if (session.monitorSocket) await monitorCommand(session.monitorSocket, "cont");
+      if (o.noHello) return { session, hello: session.hello };
+      if (!session.monitorSocket) {
+        // a running board said HELLO long ago: ask again, skipping whatever was on the line
+        sleep(50);
+        session.transport.discard();
+        session.send(Frame.Hello);
+      }
+      let frame = session.receive();
+      while (frame.type !== Frame.HelloReply) frame = session.receive();
+      session.hello = decodeHello(frame.payload);
+      if (session.hello.state === LinkState.Stopped) session.expect([Frame.Stopped]);
+      return { session, hello: session.hello };
     } catch (e) {
       session.kill();
       throw e;
@@ -333,18 +425,20 @@ export class BoardSession {
     throw new LinkError(`link: expected frame ${types.map((t) => Frame[t]).join("/")}, got ${Frame[frame.type] ?? frame.type}`);
   }
 
-  /** Drops the connection (the socket closes; QEMU waits for a new one). */
+  /** Drops the connection, as a pulled cable would (the port is closed; QEMU keeps the
+   *  pseudo-terminal for a new one). */
   drop(): void { this.transport.drop(); }
 
   /** Connects again after drop(); returns the HELLO the board answers with. */
-  reconnect(): Hello {
+  async reconnect(): Promise<Hello> {
+    await this.transport.connect(this.replyTimeoutMs);
     this.transport.discard();
-    this.transport.connect(this.replyTimeoutMs);
     this.send(Frame.Hello);
-    return decodeHello(this.expect([Frame.HelloReply]).payload);
+    return (this.hello = decodeHello(this.expect([Frame.HelloReply]).payload));
   }
 
-  /** What the firmware printed on the semihosting console (parked DAC lines, traps). */
+  /** What the firmware printed on the semihosting console (parked DAC lines, traps), and
+   *  QEMU's own messages. */
   console(): string {
     const file = join(this.dir, "console.log");
     return existsSync(file) ? readFileSync(file, "utf8") : "";
@@ -355,6 +449,9 @@ export class BoardSession {
     const file = join(this.dir, "checkpoint.bin");
     return existsSync(file) ? new Uint8Array(readFileSync(file)) : null;
   }
+
+  /** Whether QEMU has exited (an emulated board), and with what. */
+  get qemuExit(): number | null | undefined { return this.exitCode; }
 
   /** Asks the firmware to end (EXIT frame) and waits for QEMU; returns its exit code. */
   async exit(code = 0, timeoutMs = 10_000): Promise<number | null> {
@@ -373,7 +470,7 @@ export class BoardSession {
   }
 
   kill(): void {
-    if (this.exitCode === undefined) this.child.kill("SIGKILL");
+    if (this.child && this.exitCode === undefined) this.child.kill("SIGKILL");
     this.transport.close();
   }
 
@@ -384,14 +481,16 @@ export class BoardSession {
 // ---------------------------------------------------------------------------------------
 // Payloads
 
-export interface Hello { version: number; state: LinkState; stopReason: number; configWords: number; statusWords: number; dacChannels: number; maxPayload: number; clockHz: number; sampleRateHz: number; linkTimeoutMs: number; board: string }
+/** adcUnitPerV: the device unit per ADC volt the firmware was built with (board file
+ *  adc.unitPerV): the ADC frames carry volts, and the board multiplies them by it. */
+export interface Hello { version: number; state: LinkState; stopReason: number; configWords: number; statusWords: number; dacChannels: number; maxPayload: number; clockHz: number; sampleRateHz: number; linkTimeoutMs: number; adcUnitPerV: number; board: string }
 
 export function decodeHello(p: Uint8Array): Hello {
   const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
   return {
     version: p[0], state: p[1], stopReason: p[2], configWords: v.getUint16(4, true), statusWords: v.getUint16(6, true),
     dacChannels: v.getUint16(8, true), maxPayload: v.getUint16(10, true), clockHz: v.getUint32(12, true),
-    sampleRateHz: v.getUint32(16, true), linkTimeoutMs: v.getUint32(20, true), board: new TextDecoder().decode(p.subarray(24)),
+    sampleRateHz: v.getUint32(16, true), linkTimeoutMs: v.getUint32(20, true), adcUnitPerV: v.getFloat32(24, true), board: new TextDecoder().decode(p.subarray(28)),
   };
 }
 
@@ -542,11 +641,14 @@ export class BoardController {
   private readonly adc = new Uint8Array(4);
   private readonly adcView = new DataView(this.adc.buffer);
 
-  /** One sample on the board: the reading in, the events out; electrodes() has the next
-   *  voltages. A fault stops the board (BoardStopped is thrown on the next step). */
+  /** One sample on the board: the reading in (the device unit), the events out; electrodes()
+   *  has the next voltages. The frame carries what the board's ADC would read, volts =
+   *  reading / adc.unitPerV; the board multiplies back (exact for the emulated boards, whose
+   *  scale is a power of two, so the run stays bit-identical to Node). A fault stops the board
+   *  (BoardStopped is thrown on the next step). */
   step(reading: number): number {
     if (this.stopped) throw new BoardStopped(this.stopped);
-    this.adcView.setFloat32(0, reading, true);
+    this.adcView.setFloat32(0, Math.fround(reading) / this.session.hello.adcUnitPerV, true);
     this.session.send(Frame.Adc, this.adc);
     this.fresh = false;
     try {
@@ -581,9 +683,9 @@ export class BoardController {
 
   /** After a lost link: connects again; a board that stopped meanwhile (its link timeout) says
    *  so, and that STOPPED frame is returned. */
-  reconnect(): Stopped | null {
+  async reconnect(): Promise<Stopped | null> {
     this.fresh = false;
-    const hello = this.session.reconnect();
+    const hello = await this.session.reconnect();
     if (hello.state !== LinkState.Stopped) return null;
     return (this.stopped = decodeStopped(this.session.expect([Frame.Stopped]).payload));
   }

@@ -85,7 +85,10 @@ export interface ReplayReport {
 /** Builds the firmware with the recording's configuration and replays its readings in QEMU. */
 export async function replayOnBoard(board: string, recording: Recording, o: Pick<BuildOptions, "wasm" | "out" | "quiet" | "unchecked"> = {}): Promise<ReplayReport> {
   const built = buildBoard(board, { ...o, app: "hge", config: recording.block, entry: "main" });
-  const run = await runQemu(built.board, built.elf, { adc: recording.readings, keep: true, timeoutMs: 120_000 });
+  // the ADC file holds what the converter reads, volts: the firmware multiplies by the board's
+  // adc.unitPerV (a power of two on the emulated boards: the readings come back exact)
+  const volts = recording.readings.map((r) => r / built.board.adc.unitPerV);
+  const run = await runQemu(built.board, built.elf, { adc: volts, keep: true, timeoutMs: 120_000 });
   try {
     if (run.code !== 0) throw new Error(`${board}: QEMU exited ${run.code}\n${run.stdout.slice(-2000)}\n${run.stderr}`);
     const sampleDifference = firstDifference(recording.samples, sampleLines(run.stdout));

@@ -3,7 +3,7 @@
 // XOR with the device simulated on the host over the board's UART (hardware in the loop).
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { trainTask, type TrainOptions } from "../host/train.ts";
-import { loadBoard, requireEmulated } from "./boards.ts";
+import { boardChain, loadBoard, requireEmulated } from "./boards.ts";
 import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTraining } from "./hil.ts";
 import { recordCoSimulation, replayOnBoard, type ReplayReport } from "./replay.ts";
 
@@ -53,7 +53,8 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   let identicalToNode: boolean | undefined;
   if ((o.compare ?? true) && result.stopped !== "interrupted") {
     const device = o.device ?? DopantNetwork.default();
-    const node = trainTask({ ...o, seed: o.seed ?? result.seed, device, task: resolveTask(o.task, device) } as TrainOptions);
+    // the same chain as on the board: the board file's converters
+    const node = trainTask({ ...o, chain: boardChain(loadBoard(board), device), seed: o.seed ?? result.seed, device, task: resolveTask(o.task, device) } as TrainOptions);
     identicalToNode = bitsOf(node.history.weights) === bitsOf(result.history.weights) && bitsOf([node.history.loss]) === bitsOf([result.history.loss]);
     lines.push(`  the same training in Node: ${identicalToNode ? "the same weights after every update, bit for bit" : "DIFFERENT weights"} (${node.iterations} updates, ${node.stopped})`);
   }

@@ -77,7 +77,7 @@ test("run on a board that is defined but not emulated: exit 3, the emulated boar
 
 test("run without a mode, with two, with an unknown flag: exit 2 at once", async () => {
   const none = await board(["run", "mps2-an386"]);
-  assertOneLine(none.error, UsageError, /needs exactly one mode of --replay, --hil, --adc <file>; got none/);
+  assertOneLine(none.error, UsageError, /needs exactly one mode of --replay, --hil, --adc <file>, --standalone; got none/);
   assert.ok(none.ms < 2000, `refused at once, not after a QEMU timeout (${none.ms.toFixed(0)} ms)`);
 
   const two = await board(["run", "mps2-an386", "--hil", "--replay"]);
@@ -88,9 +88,19 @@ test("run without a mode, with two, with an unknown flag: exit 2 at once", async
   assert.ok(unknown.ms < 2000, `refused at once (${unknown.ms.toFixed(0)} ms)`);
 
   const misplaced = await board(["run", "mps2-an386", "--replay", "--task", "and"]);
-  assertOneLine(misplaced.error, UsageError, /^--task applies to --hil, not --replay$/);
+  assertOneLine(misplaced.error, UsageError, /^--task applies to --hil and --standalone, not --replay$/);
   const noCompare = await board(["run", "mps2-an386", "--adc", "package.json", "--no-compare"]);
   assertOneLine(noCompare.error, UsageError, /^--no-compare applies to --hil, not --adc$/);
+});
+
+test("standalone: options of a standalone build refused elsewhere, a bad method or run.json refused (one line, exit 2 or 3)", async () => {
+  assertOneLine((await board(["build", "mps2-an386", "--task", "and"])).error, UsageError, /^--task applies to a --standalone build$/);
+  assertOneLine((await board(["build", "all", "--standalone"])).error, UsageError, /^--standalone builds one board; give a board, not all$/);
+  assertOneLine((await board(["build", "mps2-an386", "--standalone", "--app", "probe"])).error, UsageError, /^--standalone builds the controller/);
+  assertOneLine((await board(["run", "mps2-an386", "--standalone", "--method", "pat"])).error, TrainConfigError, /^--method pat: standalone firmware runs the module's estimators/);
+  assertOneLine((await board(["run", "mps2-an386", "--hil", "--reset-after", "2"])).error, UsageError, /^--reset-after applies to --standalone, not --hil$/);
+  assertOneLine((await board(["build", "mps2-an386", "--standalone", "--from", "package.json"])).error, TrainConfigError, /^--from package\.json: no module configuration in it/);
+  assertOneLine((await board(["watch", "stm32f4-discovery"])).error, TrainConfigError, /stm32f4-discovery/);
 });
 
 test("option values are checked with the valid choices named", async () => {
@@ -109,9 +119,9 @@ test("a missing toolchain: exit 3, says to run bash boards/install.sh", async ()
   const empty = mkdtempSync(join(tmpdir(), "hge-no-tools-"));
   try {
     const build = await board(["build", "mps2-an386"], { PATH: empty });
-    assertOneLine(build.error, TrainConfigError, /^mps2-an386: arm-none-eabi-gcc, wasm2c not on PATH; install the board toolchain with `bash boards\/install\.sh`$/);
+    assertOneLine(build.error, TrainConfigError, /^mps2-an386: arm-none-eabi-gcc, wasm2c not on PATH; install the board toolchain with `bash boards\/install\.sh --yes`$/);
     const run = await board(["run", "virt-rv32", "--hil"], { PATH: empty });
-    assertOneLine(run.error, TrainConfigError, /^virt-rv32: riscv64-unknown-elf-gcc, wasm2c, qemu-system-riscv32 not on PATH; install the board toolchain with `bash boards\/install\.sh`$/);
+    assertOneLine(run.error, TrainConfigError, /^virt-rv32: riscv64-unknown-elf-gcc, wasm2c, qemu-system-riscv32 not on PATH; install the board toolchain with `bash boards\/install\.sh --yes`$/);
     const vendor = await board(["build", "esp32"], { PATH: empty });
     assertOneLine(vendor.error, TrainConfigError, /^esp32: xtensa-esp32-elf-gcc, wasm2c not on PATH; not packaged in Debian: install the vendor toolchain/);
     for (const r of [build, run, vendor]) assert.ok(r.error instanceof ToolchainMissing);
@@ -119,7 +129,7 @@ test("a missing toolchain: exit 3, says to run bash boards/install.sh", async ()
     const path = process.env.PATH;
     process.env.PATH = empty;
     try {
-      await assert.rejects(trainOnBoard({ board: "mps2-an386" }), (e: unknown) => e instanceof ToolchainMissing && /^mps2-an386: arm-none-eabi-gcc, wasm2c, qemu-system-arm not on PATH; install the board toolchain with `bash boards\/install\.sh`$/.test(e.message));
+      await assert.rejects(trainOnBoard({ board: "mps2-an386" }), (e: unknown) => e instanceof ToolchainMissing && /^mps2-an386: arm-none-eabi-gcc, wasm2c, qemu-system-arm not on PATH; install the board toolchain with `bash boards\/install\.sh --yes`$/.test(e.message));
     } finally {
       process.env.PATH = path;
     }

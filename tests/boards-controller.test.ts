@@ -14,7 +14,7 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { planRun, trainTask, type TrainOptions } from "../host/train.ts";
-import { loadBoard } from "../boards/boards.ts";
+import { boardChain, loadBoard } from "../boards/boards.ts";
 import { ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
 import { ACK, BoardController, BoardSession, Frame, LINK, LinkState, StopReason, crc16, encodeFrame, generateLinkHeader } from "../boards/link.ts";
@@ -95,7 +95,7 @@ for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32i
 
 test("mps2-an386 in the loop: a short XOR training gives the all-Node run's weights bit for bit", skip, async () => {
   const { result: board, board: details } = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT });
-  const node = trainTask({ device, task: xor, ...SHORT } as TrainOptions);
+  const node = trainTask({ device, task: xor, ...SHORT, chain: boardChain(loadBoard("mps2-an386"), device) } as TrainOptions);
   assert.equal(board.ranOn, "mps2-an386");
   assert.equal(node.ranOn, "node");
   assert.equal(board.iterations, 3);
@@ -120,7 +120,7 @@ test("mps2-an386 in the loop: another device and task (regression on the analyti
   const analytic = new AnalyticDevice({ seed: 2 });
   const regression = regressionTask({ inputRangeV: analytic.inputRangeV, caseCount: 4 }); // 4 cases: XOR's epoch length
   const { result: board } = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT, device: analytic, task: regression });
-  const node = trainTask({ ...SHORT, device: analytic, task: regression } as TrainOptions);
+  const node = trainTask({ ...SHORT, device: analytic, task: regression, chain: boardChain(loadBoard("mps2-an386"), analytic) } as TrainOptions);
   assert.equal(board.device, analytic.name);
   assert.equal(board.task, regression.name);
   assert.equal(board.criterionName, "RMS error");
@@ -186,7 +186,7 @@ test("a dropped connection stops training (link timeout) with the controls parke
 
 test("the board refuses a range outside its safe range, and frames out of order", skip, async () => {
   const built = firmware();
-  const { session, hello } = BoardSession.open(built.board, built.elf);
+  const { session, hello } = await BoardSession.open(built.board, built.elf);
   try {
     assert.equal(hello.board, "mps2-an386");
     assert.equal(hello.state, LinkState.Idle);

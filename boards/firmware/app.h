@@ -10,7 +10,9 @@
 /** Instantiates the module and, when the build compiled a configuration block in, configures
  *  it; 0 on success, else the module's error code. */
 int app_init(void);
-/** One sample: the reading for the previous output in, event flags out. */
+/** One sample: the ADC reading (volts) for the previous output in, event flags out. The
+ *  controller's adapter converts volts to the device unit (board_config.h HGE_ADC_UNIT_PER_V);
+ *  the probe and the reference take the reading as it is. */
 uint32_t app_step(float reading);
 /** The electrode voltages the last app_step() produced, app_output_count() of them. */
 const float *app_outputs(void);

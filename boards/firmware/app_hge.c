@@ -42,6 +42,9 @@ static inline int32_t i32_at(uint32_t address) {
 static int board_refusal(int32_t *index) {
   int controls = CONFIG_I32(control_count), inputs = CONFIG_I32(input_count);
   if (controls < 1 || controls > HGE_MAX_CONTROLS || inputs < 0 || inputs > HGE_MAX_INPUTS) return 0;
+  /* the board's converters run at one rate: a configuration planned for another is wrong in
+   * every frequency it names (tones, band, lag corner) */
+  if (CONFIG_F32(sample_rate_hz, 0) != (float)HGE_SAMPLE_RATE_HZ) return APP_BOARD_REFUSAL | HGE_FIELD_SAMPLE_RATE_HZ;
   if (controls + inputs > HGE_DAC_CHANNELS) {
     *index = HGE_DAC_CHANNELS;
     return APP_BOARD_REFUSAL | (controls > HGE_DAC_CHANNELS ? HGE_FIELD_CONTROL_COUNT : HGE_FIELD_INPUT_COUNT);
@@ -99,7 +102,9 @@ int app_init(void) {
 #endif
 }
 
-uint32_t app_step(float reading) { return hge_step(reading); }
+/* The ADC reads volts; the module's configuration is in the device unit (HGE_ADC_UNIT, e.g.
+ * nA): the board file's transimpedance converts (board_config.h, HGE_ADC_UNIT_PER_V). */
+uint32_t app_step(float volts) { return hge_step(volts * HGE_ADC_UNIT_PER_V); }
 
 const float *app_outputs(void) { return (const float *)(const void *)(hge_memory() + HGE_ELECTRODES); }
 

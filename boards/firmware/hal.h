@@ -9,6 +9,9 @@
  * Optional (weak defaults in hal_weak.c): the block variants, UART, telemetry, hal_exit.
  * Units: volts as IEEE-754 single precision at the converter pins, after the board's
  * analogue front end; the board converts volts <-> codes (see "dac"/"adc" in its JSON file).
+ * The controller works in the device unit (HGE_ADC_UNIT, e.g. nA): the adapter multiplies
+ * every ADC reading by HGE_ADC_UNIT_PER_V (the board file's adc.unitPerV, the transimpedance)
+ * before step(), so hal_adc_read returns plain volts and never scales.
  */
 #ifndef HGE_HAL_H
 #define HGE_HAL_H
@@ -56,8 +59,15 @@ void hal_sample_done(uint32_t sample, uint32_t flags);
 void hal_telemetry(const uint32_t *words, int count);
 
 /** Keeps the learned state (a checkpoint blob) where it survives a reset: flash, EEPROM, or
- *  battery-backed RAM. Called when training stops. Default: not kept beyond RAM. */
+ *  battery-backed RAM. Called when training stops, and by the standalone firmware after every
+ *  HGE_CHECKPOINT_EVERY updates (flash wears: erase a sector only when the blob changed, or
+ *  alternate two sectors). Default: not kept beyond RAM. */
 void hal_checkpoint_store(const void *blob, int bytes);
+
+/** Reads back the blob hal_checkpoint_store kept (at most `max` bytes); returns its length,
+ *  or 0 when there is none. The standalone firmware calls it at power-up and resumes from the
+ *  blob when the module accepts it (checksum and contents). Default: none. */
+int hal_checkpoint_load(void *blob, int max);
 
 /** A diagnostic line (default: to the UART). */
 void hal_log(const char *msg);

@@ -58,6 +58,7 @@ void hal_init(void) {
   adc_file = semihost_open(path, SH_MODE_RB);
 }
 
+#ifndef HGE_STANDALONE /* standalone builds play a device instead (hal_emu_device.c) */
 int hal_adc_read_block(float *volts, int max) {
   if (adc_file < 0) return 0;
   return semihost_read(adc_file, volts, max * (int)sizeof(float)) / (int)sizeof(float);
@@ -83,8 +84,9 @@ void hal_dac_write_block(const float *volts, int channels, int samples) {
 }
 
 void hal_dac_write(const float *volts, int count) { hal_dac_write_block(volts, count, 1); }
+#endif
 
-#ifndef HGE_LINK
+#if !defined(HGE_LINK) && !defined(HGE_STANDALONE)
 void hal_telemetry(const uint32_t *words, int count) {
   put_str(count ? "T " : "T\n");
   for (int i = 0; i < count; i++) put_hex(words[i], i + 1 < count ? ' ' : '\n');
@@ -99,14 +101,33 @@ void hal_checkpoint_store(const void *blob, int bytes) {
   semihost_call(SH_CLOSE, (uintptr_t)handle);
 }
 
+/* The emulated board's flash: a host file, which survives a system reset and a power cycle. */
+int hal_checkpoint_load(void *blob, int max) {
+  int file = semihost_open("checkpoint.bin", SH_MODE_RB);
+  if (file < 0) return 0;
+  int n = semihost_read(file, blob, max);
+  uintptr_t handle[1] = { (uintptr_t)file };
+  semihost_call(SH_CLOSE, (uintptr_t)handle);
+  return n > 0 ? n : 0;
+}
+
 void hal_log(const char *msg) {
   put_str("# ");
   put_str(msg);
   put_str("\n");
+#ifdef HGE_STANDALONE
+  flush(); /* progress lines appear as they happen */
+#endif
 }
 
 void hal_exit(int code) {
   flush();
+#ifdef HGE_STANDALONE
+  /* QEMU closes the UART's pseudo-terminal when it exits, and the kernel drops what the host
+   * has not read yet: linger 200 ms so a watching host gets the last frames (STOPPED). */
+  uint32_t t0 = hal_time_us();
+  while (hal_time_us() - t0 < 200000u) {}
+#endif
   semihost_exit(code);
 }
 

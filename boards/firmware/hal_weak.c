@@ -17,6 +17,7 @@ WEAK void hal_sample_done(uint32_t sample, uint32_t flags) { (void)sample; (void
 
 WEAK void hal_telemetry(const uint32_t *words, int count) { (void)words; (void)count; }
 WEAK void hal_checkpoint_store(const void *blob, int bytes) { (void)blob; (void)bytes; }
+WEAK int hal_checkpoint_load(void *blob, int max) { (void)blob; (void)max; return 0; }
 
 WEAK int hal_uart_write(const void *buf, int len) { (void)buf; return len; }
 WEAK int hal_uart_read(void *buf, int len, uint32_t timeout_us) { (void)buf; (void)len; (void)timeout_us; return 0; }

@@ -21,6 +21,7 @@
 #include "hal.h"
 #include "hge.h"
 #include "link_protocol.h"
+#include "frame.h"
 
 /* Generous for a UART (a byte every 87 us at 115200 baud): an emulated board's clock is the
  * host's, and a busy host can hold QEMU up for a good fraction of a second. */
@@ -41,27 +42,11 @@ static int parked_count;
 static int state = HGE_LINK_STATE_IDLE;
 static int stop_reason;
 
-/* CRC-16/CCITT-FALSE: polynomial 0x1021, initial 0xFFFF, not reflected, no final xor. */
-static uint16_t crc16(uint16_t crc, const uint8_t *p, int n) {
-  while (n--) {
-    crc ^= (uint16_t)(*p++ << 8);
-    for (int bit = 0; bit < 8; bit++) crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
-  }
-  return crc;
-}
-
 static void put_u32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
 static void put_u16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 
-/* sync, type, length (u16), payload, CRC-16 of type..payload (u16): all little-endian */
-static void send(uint8_t type, const void *payload, int len) {
-  uint8_t head[4] = { HGE_LINK_SYNC, type, (uint8_t)len, (uint8_t)(len >> 8) };
-  uint16_t crc = crc16(crc16(0xFFFF, head + 1, 3), payload, len);
-  uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
-  hal_uart_write(head, 4);
-  if (len) hal_uart_write(payload, len);
-  hal_uart_write(tail, 2);
-}
+#define send hge_frame_send
+#define crc16 hge_crc16
 
 /* Waits up to `wait_us` for a frame's first byte. Returns 1 with a frame in rx, 0 when no
  * byte came, or minus a stop reason when the frame is malformed. */
@@ -96,8 +81,10 @@ static void send_hello(void) {
   put_u32(p + 12, HGE_CLOCK_HZ);
   put_u32(p + 16, HGE_SAMPLE_RATE_HZ);
   put_u32(p + 20, HGE_LINK_TIMEOUT_US / 1000u);
-  memcpy(p + 24, name, sizeof name - 1);
-  send(HGE_LINK_HELLO_REPLY, tx, 24 + (int)sizeof name - 1);
+  float unit_per_v = HGE_ADC_UNIT_PER_V; /* the scale the host must build configurations for */
+  memcpy(p + 24, &unit_per_v, 4);
+  memcpy(p + 28, name, sizeof name - 1);
+  send(HGE_LINK_HELLO_REPLY, tx, 28 + (int)sizeof name - 1);
 }
 
 static void send_ack(uint8_t request, int32_t code, int32_t index, int extra) {
@@ -167,9 +154,9 @@ static void handle(uint8_t type, int len) {
     case HGE_LINK_ADC: {
       if (len != 4) { if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_BAD_PAYLOAD); return; }
       if (state != HGE_LINK_STATE_RUNNING) { send_ack(type, HGE_LINK_NOT_RUNNING, 0, 0); return; }
-      float reading;
-      memcpy(&reading, rx, 4);
-      uint32_t events = app_step(reading);
+      float volts; /* what the ADC read: app_step() converts it to the device unit */
+      memcpy(&volts, rx, 4);
+      uint32_t events = app_step(volts);
       app_report(events);
       if (events & HGE_EVENT_FAULT) stop(HGE_LINK_STOP_FAULT);
       else send_dac(events);

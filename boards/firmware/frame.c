@@ -1,0 +1,21 @@
+/* The serial protocol's framing, shared by link.c and standalone.c (see frame.h). */
+#include "frame.h"
+#include "hal.h"
+#include "link_protocol.h"
+
+uint16_t hge_crc16(uint16_t crc, const uint8_t *p, int n) {
+  while (n--) {
+    crc ^= (uint16_t)(*p++ << 8);
+    for (int bit = 0; bit < 8; bit++) crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+  }
+  return crc;
+}
+
+void hge_frame_send(uint8_t type, const void *payload, int len) {
+  uint8_t head[4] = { HGE_LINK_SYNC, type, (uint8_t)len, (uint8_t)(len >> 8) };
+  uint16_t crc = hge_crc16(hge_crc16(0xFFFF, head + 1, 3), payload, len);
+  uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
+  hal_uart_write(head, 4);
+  if (len) hal_uart_write(payload, len);
+  hal_uart_write(tail, 2);
+}

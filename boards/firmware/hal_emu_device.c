@@ -1,0 +1,40 @@
+/* TEST STAND-IN, emulation only: the analogue world of an emulated board running standalone
+ * firmware. QEMU's boards have no DAC and no ADC wired to anything, so this file plays a simple
+ * device in C: the analytic device of host/devices/analytic.ts (y = sum_k c_k tanh(a_k), a_k =
+ * sum_j M_kj (v_j - m_j) + sum_i E_ki (u_i - mu_i) + h_k, in nA), its coefficients generated
+ * from the host's instance into gen/standalone_config.h (HGE_EMU_*). hal_dac_write keeps the
+ * electrode voltages; hal_adc_read returns the device's output for them, through the board's
+ * transimpedance (volts = nA / HGE_ADC_UNIT_PER_V), clipped to the ADC's range. It is not a
+ * model of any real device and never part of a hardware build: real boards implement
+ * hal_adc_read/hal_dac_write for their converters (boards/README.md). */
+#include <math.h>
+#include <string.h>
+
+#include "board_config.h"
+#include "hal.h"
+#include "standalone_config.h"
+
+static const float amplitude[HGE_EMU_CONTROLS] = HGE_EMU_AMPLITUDE_NA;
+static const float coupling[HGE_EMU_CONTROLS * HGE_EMU_CONTROLS] = HGE_EMU_COUPLING;
+static const float input_coupling[HGE_EMU_CONTROLS * (HGE_EMU_INPUTS ? HGE_EMU_INPUTS : 1)] = HGE_EMU_INPUT_COUPLING;
+static const float offset[HGE_EMU_CONTROLS] = HGE_EMU_OFFSET;
+static const float control_mid[HGE_EMU_CONTROLS] = HGE_EMU_CONTROL_MID_V;
+static const float input_mid[HGE_EMU_INPUTS ? HGE_EMU_INPUTS : 1] = HGE_EMU_INPUT_MID_V;
+static float electrodes[HGE_EMU_CONTROLS + HGE_EMU_INPUTS];
+
+void hal_dac_write(const float *volts, int count) {
+  for (int e = 0; e < count && e < HGE_EMU_CONTROLS + HGE_EMU_INPUTS; e++) electrodes[e] = volts[e];
+}
+
+int hal_adc_read(float *volts) {
+  float y = 0;
+  for (int k = 0; k < HGE_EMU_CONTROLS; k++) {
+    float a = offset[k];
+    for (int j = 0; j < HGE_EMU_CONTROLS; j++) a += coupling[k * HGE_EMU_CONTROLS + j] * (electrodes[j] - control_mid[j]);
+    for (int i = 0; i < HGE_EMU_INPUTS; i++) a += input_coupling[k * HGE_EMU_INPUTS + i] * (electrodes[HGE_EMU_CONTROLS + i] - input_mid[i]);
+    y += amplitude[k] * tanhf(a);
+  }
+  float v = y / HGE_ADC_UNIT_PER_V;
+  *volts = v < HGE_ADC_MIN_V ? HGE_ADC_MIN_V : v > HGE_ADC_MAX_V ? HGE_ADC_MAX_V : v;
+  return 0;
+}

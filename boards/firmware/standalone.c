@@ -1,0 +1,152 @@
+/* standalone.c: the firmware's entry for a board that trains on its own, with no host attached
+ * (`hge board build <board> --standalone --task <task>`). At power-up it configures itself from
+ * the configuration block compiled in (gen/hge_config_block.c), resumes from the learned state
+ * kept in persistent storage (hal_checkpoint_load: flash or EEPROM on hardware, a host file in
+ * emulation) when the module accepts it, then trains: one ADC reading in (volts), one set of
+ * electrode voltages out, per sample. After every update it stores the learned state
+ * (hal_checkpoint_store, every HGE_CHECKPOINT_EVERY updates) and sends a TELEMETRY frame on
+ * the UART (the link protocol's framing: `hge board watch` prints it); after the end a STOPPED
+ * frame. It ends when the task is solved (the gate's classes separated by HGE_TASK_MARGIN of
+ * the outputs' span for HGE_SOLVED_EPOCHS updates in a row), at HGE_MAX_ITERATIONS updates, or
+ * on the controller's fault: the electrodes are parked (app_park), the state stored, and
+ * hal_exit() is called with 0 (solved), 1 (not solved) or 2 (fault). The task's targets and
+ * these limits come from gen/standalone_config.h. */
+#include <string.h>
+
+#include "app.h"
+#include "board_config.h"
+#include "frame.h"
+#include "hal.h"
+#include "hge.h"
+#include "link_protocol.h"
+#include "standalone_config.h"
+
+#ifndef HGE_CHECKPOINT_EVERY
+#define HGE_CHECKPOINT_EVERY 1
+#endif
+
+static const float targets[HGE_TASK_CASES] = HGE_TASK_TARGETS;
+static uint8_t blob[HGE_LINK_MAX_CHECKPOINT] __attribute__((aligned(4)));
+static float parked[HGE_DAC_CHANNELS];
+
+/* Telemetry records go out on the UART as TELEMETRY frames. */
+void hal_telemetry(const uint32_t *words, int count) { hge_frame_send(HGE_LINK_TELEMETRY, words, 4 * count); }
+
+/* ---- a few numbers in a log line, without printf (it would pull in stdio) ---- */
+static char line[160];
+static int at;
+static void text(const char *s) { while (*s && at < (int)sizeof line - 1) line[at++] = *s++; line[at] = 0; }
+static void whole(uint32_t v) {
+  char b[11];
+  int n = 0;
+  do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (n && at < (int)sizeof line - 1) line[at++] = b[--n];
+  line[at] = 0;
+}
+static void fixed(float v, int decimals) { /* v with `decimals` digits after the point */
+  if (!(v == v)) { text("nan"); return; }
+  if (v < 0) { text("-"); v = -v; }
+  uint32_t scale = 1;
+  for (int i = 0; i < decimals; i++) scale *= 10;
+  if (v > 4e9f / (float)scale) { text("big"); return; }
+  uint32_t units = (uint32_t)(v * (float)scale + 0.5f);
+  whole(units / scale);
+  if (!decimals) return;
+  text(".");
+  uint32_t frac = units % scale;
+  for (uint32_t d = scale / 10; d; d /= 10) { whole(frac / d); frac %= d; }
+}
+static void emit(void) { hal_log(line); at = 0; line[0] = 0; }
+
+static int32_t status_i32(int word) {
+  int32_t v;
+  memcpy(&v, hge_memory() + HGE_STATUS + 4u * (uint32_t)word, 4);
+  return v;
+}
+static float status_f32(int word) {
+  float v;
+  memcpy(&v, hge_memory() + HGE_STATUS + 4u * (uint32_t)word, 4);
+  return v;
+}
+
+/* (lowest output of class 1 - highest of class 0) / span of all outputs: the host's gateMargin
+ * (host/tasks/gates.ts). */
+static float gate_margin(void) {
+  const float *outputs = hge_case_outputs(); /* hge.h's typed view of the module's buffer */
+  float lowest_one = 3.4e38f, highest_zero = -3.4e38f, lowest = 3.4e38f, highest = -3.4e38f;
+  for (int p = 0; p < HGE_TASK_CASES; p++) {
+    float y = outputs[p];
+    if (targets[p] > 0.5f) { if (y < lowest_one) lowest_one = y; }
+    else if (y > highest_zero) highest_zero = y;
+    if (y < lowest) lowest = y;
+    if (y > highest) highest = y;
+  }
+  float span = highest - lowest;
+  if (!(span > 0)) return -1e30f;
+  return (lowest_one - highest_zero) / span;
+}
+
+static void store(void) {
+  const uint8_t *state;
+  int bytes = app_checkpoint(&state);
+  if (bytes > 0) hal_checkpoint_store(state, bytes);
+}
+
+static void finish(int code, int reason, uint32_t samples) {
+  int n = app_park(parked, HGE_DAC_CHANNELS);
+  if (n) hal_dac_write(parked, n);
+  app_report(APP_REPORT_FINAL); /* the last TELEMETRY frame; stores the checkpoint */
+  uint8_t stopped[8 + 4 * HGE_DAC_CHANNELS] = { (uint8_t)reason };
+  const uint8_t *state;
+  uint32_t bytes = (uint32_t)app_checkpoint(&state);
+  memcpy(stopped + 4, &bytes, 4);
+  memcpy(stopped + 8, parked, 4 * (size_t)n);
+  hge_frame_send(HGE_LINK_STOPPED, stopped, 8 + 4 * n);
+  text(code == 0 ? "hge: solved" : code == 1 ? "hge: not solved" : "hge: fault");
+  text(" after "); whole((uint32_t)status_i32(HGE_STATUS_UPDATES)); text(" updates; ");
+  fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" device-seconds since power-up; margin ");
+  fixed(gate_margin() * 100.0f, 1); text(" %; parked");
+  emit();
+  hal_exit(code);
+}
+
+int main(void) {
+  hal_init();
+  int rc = app_init();
+  if (rc != 0) {
+    text("hge: configuration refused: field "); whole((uint32_t)rc);
+    emit();
+    hal_exit(3);
+  }
+  int bytes = hal_checkpoint_load(blob, sizeof blob);
+  if (bytes > 0 && app_load_checkpoint(blob, bytes) == 0) {
+    text("hge: resumed from the stored checkpoint at update "); whole((uint32_t)status_i32(HGE_STATUS_UPDATES));
+  } else {
+    text(bytes > 0 ? "hge: stored checkpoint refused (checksum or contents); training from the start" : "hge: no stored checkpoint; training from the start");
+  }
+  text(" ("); text(HGE_TASK_NAME); text(", "); whole(HGE_SAMPLE_RATE_HZ); text(" Hz, readings in "); text(HGE_ADC_UNIT); text(")");
+  emit();
+  hal_dac_write(app_outputs(), app_output_count());
+  int solved_run = 0;
+  uint32_t samples = 0;
+  for (;;) {
+    float volts;
+    if (hal_adc_read(&volts) != 0) break;
+    uint32_t events = app_step(volts);
+    samples++;
+    hal_dac_write(app_outputs(), app_output_count());
+    app_report(events);
+    if (events & HGE_EVENT_FAULT) finish(2, HGE_LINK_STOP_FAULT, samples);
+    if (!(events & HGE_EVENT_UPDATE_DONE)) continue;
+    int32_t updates = status_i32(HGE_STATUS_UPDATES);
+    if (updates % HGE_CHECKPOINT_EVERY == 0) store();
+    float margin = gate_margin();
+    solved_run = margin >= HGE_TASK_MARGIN ? solved_run + 1 : 0;
+    text("update "); whole((uint32_t)updates); text(" loss "); fixed(status_f32(HGE_STATUS_LOSS), 4);
+    text(" margin "); fixed(margin * 100.0f, 1); text(" % at "); fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" s");
+    emit();
+    if (solved_run >= HGE_SOLVED_EPOCHS) finish(0, HGE_LINK_STOP_SOLVED, samples);
+    if (updates >= HGE_MAX_ITERATIONS) finish(1, HGE_LINK_STOP_LIMIT, samples);
+  }
+  finish(1, HGE_LINK_STOP_HOST, samples); /* the readings ended (a replayed stream) */
+}

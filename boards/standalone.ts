@@ -1,0 +1,294 @@
+// Standalone firmware: a board that configures itself at power-up, trains on its own, reports
+// telemetry on its UART and keeps its learned state in persistent storage, resuming from it
+// after a reset (firmware/standalone.c). The host only builds it: the configuration block in
+// the unit the firmware passes to step() (the board file's ADC unit), the task's targets and
+// limits, and, for an emulated board, the coefficients of the test stand-in device
+// (firmware/hal_emu_device.c). `hge board build <board> --standalone --task <gate>` and
+// `hge board run <board> --standalone --task <gate>` (boards/cli.ts) are over these functions.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ControllerConfig } from "../host/controller.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { TrainConfigError } from "../host/errors.ts";
+import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
+import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
+import * as L from "../assembly/layout.ts";
+import { DEFAULTS, planRun, type TrainOptions } from "../host/train.ts";
+import { boardChain, loadBoard, type Board } from "./boards.ts";
+import { buildBoard, defaultOut, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
+import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, telemetryParts, type Stopped, type Telemetry } from "./link.ts";
+import { qemuCommand } from "./qemu.ts";
+
+/** The task's margin for "solved" (gateTask's default): classes apart by 5 % of the span. */
+const GATE_MARGIN = 0.05;
+/** Updates between two writes of the checkpoint to persistent storage. */
+export const CHECKPOINT_EVERY = 1;
+
+export interface StandaloneOptions {
+  /** A gate (and, xor, ...). Default xor. */
+  task?: string;
+  /** The module's estimator (host/methods/module.ts), default multitone. */
+  method?: string;
+  /** A run.json of an earlier run (`hge train`): its configuration, continued from its final
+   *  weights. */
+  from?: string;
+  seed?: number;
+  maxIterations?: number;
+}
+
+/** What a standalone build compiles in. */
+export interface StandaloneConfiguration {
+  board: Board;
+  config: ControllerConfig;
+  /** hge_config_t bytes. */
+  block: Uint8Array;
+  /** gen/standalone_config.h */
+  header: string;
+  /** The ADC scale and unit the block was built for (the board file's). */
+  unit: string;
+  unitPerV: number;
+  task: string;
+  targets: number[];
+  solvedEpochs: number;
+  maxIterations: number;
+}
+
+const cf = (v: number) => {
+  const f = Math.fround(v);
+  if (!Number.isFinite(f)) throw new Error(`standalone: ${v} is not a finite f32`);
+  return `${f.toPrecision(9)}f`;
+};
+const cArray = (values: ArrayLike<number>) => `{ ${Array.from(values, cf).join(", ")} }`;
+
+function gateOf(task: string | undefined): GateName {
+  const gate = (task ?? "xor").toUpperCase();
+  if (!(GATE_NAMES as readonly string[]).includes(gate)) throw new TrainConfigError("task", `task ${task}: standalone firmware trains the gates ${GATE_NAMES.join(", ").toLowerCase()} (it decides "solved" on the board by the gate's margin)`);
+  return gate as GateName;
+}
+
+/** The emulated board's test stand-in: an analytic device with the configuration's shape. */
+export function standInDevice(controls: number, inputs: number, seed = 1): AnalyticDevice {
+  return new AnalyticDevice({ seed, controlCount: controls, inputCount: inputs });
+}
+
+/** The stand-in's coefficients as gen/standalone_config.h defines (HGE_EMU_*). */
+function standInDefines(device: AnalyticDevice): string[] {
+  const d = device as unknown as { amplitudeNA: Float64Array; coupling: Float64Array; inputCoupling: Float64Array; offset: Float64Array; controlMidV: Float64Array; inputMidV: Float64Array };
+  return [
+    "/* TEST STAND-IN (emulation only, firmware/hal_emu_device.c): " + device.name + " of host/devices/analytic.ts */",
+    `#define HGE_EMU_CONTROLS ${device.controlCount}`,
+    `#define HGE_EMU_INPUTS ${device.inputCount}`,
+    `#define HGE_EMU_AMPLITUDE_NA ${cArray(d.amplitudeNA)}`,
+    `#define HGE_EMU_COUPLING ${cArray(d.coupling)}`,
+    `#define HGE_EMU_INPUT_COUPLING ${cArray(device.inputCount ? d.inputCoupling : [0])}`,
+    `#define HGE_EMU_OFFSET ${cArray(d.offset)}`,
+    `#define HGE_EMU_CONTROL_MID_V ${cArray(d.controlMidV)}`,
+    `#define HGE_EMU_INPUT_MID_V ${cArray(device.inputCount ? d.inputMidV : [0])}`,
+    `/* its known optimum for the task's own targets would be ${Array.from(device.knownOptimumV, (v) => v.toFixed(3)).join(", ")} V */`,
+  ];
+}
+
+/**
+ * The configuration a standalone board compiles in: planned here as `hge train` plans it, at
+ * the board's sample rate, in the board's ADC unit (the unit step() receives). With `from`,
+ * an earlier run's configuration continued from its final weights; its sample rate and output
+ * unit must be the board's (TrainConfigError otherwise: a configuration made for other
+ * converters is refused, not silently wrong).
+ */
+export function standaloneConfiguration(boardName: string | Board, o: StandaloneOptions = {}): StandaloneConfiguration {
+  const board = typeof boardName === "string" ? loadBoard(boardName) : boardName;
+  const seed = o.seed ?? DEFAULTS.seed;
+  let config: ControllerConfig, targets: number[], task: string, solvedEpochs: number, maxIterations: number, unit: string;
+  if (o.from) {
+    if (o.method) throw new TrainConfigError("method", "--method and --from: the run's configuration already names its estimator");
+    if (!existsSync(o.from)) throw new TrainConfigError("from", `--from ${o.from}: no such file`);
+    let run: { task?: string; outputUnit?: string; targets?: number[]; finalWeights?: number[]; ranOn?: string; module?: { controller: ControllerConfig; chain?: { transimpedancePerV?: number }; solvedEpochs: number; maxIterations: number } };
+    try { run = JSON.parse(readFileSync(o.from, "utf8")); } catch (e) { throw new TrainConfigError("from", `--from ${o.from}: not JSON (${(e as Error).message})`); }
+    if (!run.module?.controller) throw new TrainConfigError("from", `--from ${o.from}: no module configuration in it (a run of the hge module's methods has one)`);
+    config = run.module.controller;
+    // its reading limits and targets are in nA for the converters it was made with
+    const scale = run.module.chain?.transimpedancePerV;
+    if (scale !== board.adc.unitPerV) {
+      throw new TrainConfigError("unit", `--from ${o.from}: made for ${scale ?? "an unknown"} ${run.outputUnit ?? "nA"} per ADC volt${run.ranOn === "node" ? " (the host's default chain)" : ""}; ${board.name} reads ${board.adc.unitPerV} ${board.adc.unit}/V (adc.unitPerV): train it with hge train --board ${board.name}, whose chain is the board's`);
+    }
+    task = gateOf(run.task);
+    targets = run.targets ?? config.cases.map((c) => c.target);
+    unit = run.outputUnit ?? "nA";
+    solvedEpochs = run.module.solvedEpochs;
+    maxIterations = o.maxIterations ?? run.module.maxIterations;
+    if (run.finalWeights?.length === config.controls.length) config = { ...config, controls: config.controls.map((c, k) => ({ ...c, initialV: run.finalWeights![k] })) };
+  } else {
+    const estimator = (o.method ?? "multitone") as Estimator;
+    if (!(ESTIMATORS as readonly string[]).includes(estimator)) throw new TrainConfigError("method", `--method ${o.method}: standalone firmware runs the module's estimators ${ESTIMATORS.join(", ")}`);
+    const gate = gateOf(o.task);
+    const device = standInDevice(5, 2, seed);
+    const gateT = gateTask(gate, device.inputRangeV, GATE_MARGIN);
+    const options: TrainOptions = { device, task: gateT, seed, chain: boardChain(board, device) } as TrainOptions;
+    config = trainingConfig(estimator, planRun(options).controller);
+    // as hge train does: a window too short for the tone plan at this rate grows to the
+    // shortest that plans (the module says which)
+    const first = encodeConfig(config);
+    if (first.error?.field === "Plan") {
+      const e = first.scratch.exports;
+      const minimum = new Int32Array(e.memory.buffer, e.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+      if (minimum) config = trainingConfig(estimator, planRun({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 }).controller);
+    }
+    task = gate;
+    targets = gateT.targets;
+    unit = device.outputUnit;
+    solvedEpochs = DEFAULTS.solvedEpochs;
+    maxIterations = o.maxIterations ?? DEFAULTS.maxIterations;
+  }
+  if (config.sampleRateHz !== board.sampleRateHz) throw new TrainConfigError("sampleRate", `the configuration samples at ${config.sampleRateHz} Hz; ${board.name} converts at ${board.sampleRateHz} Hz (sampleRateHz in its board file)`);
+  if (unit !== board.adc.unit) throw new TrainConfigError("unit", `the configuration's readings are in ${unit}; ${board.name}'s ADC front end gives ${board.adc.unit} (adc.unit in its board file)`);
+  if (config.cases.length > 16) throw new TrainConfigError("task", `${config.cases.length} cases; the standalone firmware checks at most 16`);
+  const { block, error } = encodeConfig(config);
+  if (error) throw new TrainConfigError("config", `the configuration is refused by the module: ${error.message}`);
+  const header = [
+    `/* standalone_config.h for ${board.name}, generated by boards/standalone.ts. */`,
+    "#ifndef HGE_STANDALONE_CONFIG_H",
+    "#define HGE_STANDALONE_CONFIG_H",
+    `#define HGE_TASK_NAME "${task}"`,
+    `#define HGE_TASK_CASES ${targets.length}`,
+    `#define HGE_TASK_TARGETS ${cArray(targets)}`,
+    `/* solved: the classes apart by this share of the outputs' span, for HGE_SOLVED_EPOCHS updates in a row */`,
+    `#define HGE_TASK_MARGIN ${cf(GATE_MARGIN)}`,
+    `#define HGE_SOLVED_EPOCHS ${solvedEpochs}`,
+    `#define HGE_MAX_ITERATIONS ${maxIterations}`,
+    `#define HGE_CHECKPOINT_EVERY ${CHECKPOINT_EVERY}`,
+    ...(board.emulation ? standInDefines(standInDevice(config.controls.length, config.inputs.length, seed)) : []),
+    "#endif",
+    "",
+  ].join("\n");
+  return { board, config, block, header, unit, unitPerV: board.adc.unitPerV, task, targets, solvedEpochs, maxIterations };
+}
+
+/** Builds the standalone firmware. A configuration made for another board's ADC scale or
+ *  sample rate is refused (TrainConfigError: exit 3); the C build would stop on it too. */
+export function buildStandalone(boardName: string | Board, o: StandaloneOptions & { configuration?: StandaloneConfiguration; wasm?: string; quiet?: boolean; out?: string } = {}): { built: BuildResult; configuration: StandaloneConfiguration } {
+  const board = typeof boardName === "string" ? loadBoard(boardName) : boardName;
+  requireTools(board);
+  const configuration = o.configuration ?? standaloneConfiguration(board, o);
+  if (configuration.unitPerV !== board.adc.unitPerV) {
+    throw new TrainConfigError("unit", `the configuration was built for ${configuration.unitPerV} ${configuration.unit} per ADC volt; ${board.name} reads ${board.adc.unitPerV} ${board.adc.unit}/V (adc.unitPerV): every reading, limit and target would be off by ${(board.adc.unitPerV / configuration.unitPerV).toPrecision(3)}×`);
+  }
+  if (configuration.config.sampleRateHz !== board.sampleRateHz) throw new TrainConfigError("sampleRate", `the configuration samples at ${configuration.config.sampleRateHz} Hz; ${board.name} converts at ${board.sampleRateHz} Hz`);
+  const options: BuildOptions = {
+    wasm: o.wasm, app: "hge", entry: "standalone", config: configuration.block, configUnitPerV: configuration.unitPerV,
+    standaloneHeader: configuration.header, blockSamples: 1, quiet: o.quiet,
+  };
+  const built = buildBoard(board, { ...options, out: o.out ?? defaultOut(board.name, options) });
+  return { built, configuration };
+}
+
+// ---------------------------------------------------------------------------------------
+// Running it in emulation, with no host device: QEMU, the UART to a file (or a pty), the
+// console (the firmware's log lines) read as it goes.
+
+/** Frames in a byte stream (what the UART carried); bytes that are not a good frame are
+ *  skipped (a standalone board's text log shares the UART on hardware). */
+export function parseFrames(bytes: Uint8Array): { frames: { type: number; payload: Uint8Array }[]; rest: Uint8Array } {
+  const frames: { type: number; payload: Uint8Array }[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (bytes[at] !== LINK.SYNC) { at++; continue; }
+    if (at + 4 > bytes.length) break;
+    const length = bytes[at + 2] | (bytes[at + 3] << 8);
+    if (length > LINK.MAX_PAYLOAD) { at++; continue; }
+    if (at + 6 + length > bytes.length) break;
+    const crc = crc16(bytes.subarray(at + 1, at + 4 + length));
+    if ((bytes[at + 4 + length] | (bytes[at + 5 + length] << 8)) !== crc) { at++; continue; }
+    frames.push({ type: bytes[at + 1], payload: bytes.slice(at + 4, at + 4 + length) });
+    at += 6 + length;
+  }
+  return { frames, rest: bytes.slice(at) };
+}
+
+export interface StandaloneRun {
+  code: number | null;
+  solved: boolean;
+  /** The log lines the firmware printed (semihosting console). */
+  log: string[];
+  /** Updates the module counted at the end (resumed counts included). */
+  updates: number;
+  /** Device-seconds of the last power-up (what the firmware printed). */
+  deviceSeconds: number;
+  /** Device-seconds over every power-up (resets included). */
+  totalDeviceSeconds: number;
+  /** Telemetry records and the STOPPED frame from the UART. */
+  telemetry: Telemetry[];
+  stopped: Stopped | null;
+  /** Set when the run was reset: the update it was reset after, and the one it resumed at. */
+  reset?: { afterUpdate: number; resumedAt: number | null };
+  wallSeconds: number;
+}
+
+/**
+ * Runs standalone firmware in QEMU with no host device attached (the stand-in device is in
+ * the firmware). `resetAfterUpdates`: after the firmware logs that update, a system reset
+ * through QEMU's monitor (the board restarts, its storage kept), to show it resumes.
+ */
+export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?: number; timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<StandaloneRun> {
+  const b = built.board;
+  const dir = mkdtempSync(join(tmpdir(), `hge-standalone-${b.name}-`));
+  const t0 = performance.now();
+  try {
+    const monitor = join(dir, "monitor.sock");
+    const uart = join(dir, "uart.bin");
+    const [cmd, ...args] = qemuCommand(b, built.elf, { serial: `file:${uart}` }, dir);
+    const at = args.indexOf("-monitor");
+    if (at >= 0) args.splice(at, 2);
+    args.push("-monitor", `unix:${monitor},server=on,wait=off`);
+    writeFileSync(join(dir, "adc.bin"), new Uint8Array(0));
+    const child = spawn(cmd, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const log: string[] = [];
+    let pending = "", stderr = "";
+    let reset: StandaloneRun["reset"];
+    let before = 0, lastAt = 0; // device-seconds of earlier power-ups; of this one so far
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      pending += d;
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl).replace(/^# /, "");
+        pending = pending.slice(nl + 1);
+        log.push(line);
+        o.onLine?.(line);
+        const m = /^update (\d+) /.exec(line);
+        if (m) lastAt = Number(/ at ([0-9.]+) s$/.exec(line)?.[1] ?? lastAt);
+        if (/^hge: (resumed|no stored|stored checkpoint refused)/.test(line)) { before += lastAt; lastAt = 0; }
+        if (m && o.resetAfterUpdates !== undefined && !reset && Number(m[1]) >= o.resetAfterUpdates) {
+          reset = { afterUpdate: Number(m[1]), resumedAt: null };
+          const s = connect(monitor);
+          s.on("connect", () => s.end("system_reset\n"));
+          s.on("error", () => {});
+        }
+        const r = /^hge: resumed from the stored checkpoint at update (\d+)/.exec(line);
+        if (r && reset) reset.resumedAt = Number(r[1]);
+      }
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 300_000);
+    const code: number | null = await new Promise((resolve, reject) => { child.on("error", reject); child.on("close", resolve); });
+    clearTimeout(timer);
+    if (code !== 0 && code !== 1 && !log.length) throw new Error(`${b.name}: QEMU exited ${code}: ${stderr.trim()}`);
+    const { frames } = parseFrames(existsSync(uart) ? new Uint8Array(readFileSync(uart)) : new Uint8Array(0));
+    const telemetry = frames.filter((f) => f.type === Frame.Telemetry && f.payload.length).map((f) => decodeTelemetry(f.payload));
+    const stop = frames.filter((f) => f.type === Frame.Stopped).at(-1);
+    const end = [...log].reverse().find((l) => /^hge: (solved|not solved|fault) after/.test(l)) ?? "";
+    const last = telemetry.at(-1);
+    return {
+      code, solved: code === 0 && end.startsWith("hge: solved"), log,
+      updates: Number(/after (\d+) updates/.exec(end)?.[1] ?? (last ? telemetryParts(last).status[4] : 0)),
+      deviceSeconds: Number(/; ([0-9.]+) device-seconds/.exec(end)?.[1] ?? NaN),
+      totalDeviceSeconds: before + Number(/; ([0-9.]+) device-seconds/.exec(end)?.[1] ?? lastAt),
+      telemetry, stopped: stop ? decodeStopped(stop.payload) : null, reset,
+      wallSeconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,96 @@
+// The live view for a run on the host (no --board): the methods report only Progress (loss,
+// criterion), so what else the page plots is observed at the device, the one thing every
+// method drives: a transparent wrapper records each output(voltages) call, and after each
+// update gives, for the last window of samples,
+//  - each case's output: the mean device output over the last `windowSamples` samples its
+//    input voltages were applied (the DC term a lock-in measures; before the chain's noise);
+//  - the controls: the mean of each control voltage over the same stretch (a perturbation of
+//    whole periods averages out);
+//  - the spectrum of the device output over the last window, with each control's tone found
+//    where the DFT of that control's voltage peaks (the perturbation it carried).
+// It records the device, not the controller: a method that calls output() for a model fit or an
+// equilibrium shows those calls too.
+import type { Device } from "../devices/device.ts";
+import type { Task } from "../tasks/task.ts";
+import { classThreshold, windowSpectrum, type LiveUpdate } from "./server.ts";
+
+export interface DeviceObserver {
+  /** The device to hand to the method (forwards everything to the real one). */
+  device: Device;
+  /** What the last window showed (undefined before the first full window). */
+  snapshot(): Pick<LiveUpdate, "caseOutputs" | "threshold" | "weights" | "spectrum">;
+}
+
+export function observeDevice(device: Device, task: Task, o: { windowSamples: number; sampleRateHz: number }): DeviceObserver {
+  const window = o.windowSamples;
+  const controls = device.controlCount;
+  const outputs = new Float64Array(window);
+  const controlV = Array.from({ length: controls }, () => new Float64Array(window));
+  let at = 0, seen = 0;
+  const cases = task.inputCases.length;
+  const caseRing = Array.from({ length: cases }, () => ({ sum: 0, values: new Float64Array(window), n: 0, at: 0 }));
+  const lastMean = new Float64Array(cases).fill(Number.NaN);
+  const controlMean = new Float64Array(controls).fill(Number.NaN);
+  let current = -1;
+  const nearestCase = (v: ArrayLike<number>) => {
+    let best = 0, bestD = Infinity;
+    for (let p = 0; p < cases; p++) {
+      let d = 0;
+      for (let i = 0; i < device.inputCount; i++) d += (v[controls + i] - task.inputCases[p][i]) ** 2;
+      if (d < bestD) { bestD = d; best = p; }
+    }
+    return best;
+  };
+  const record = (v: Float64Array | Float32Array, y: number) => {
+    outputs[at] = y;
+    for (let k = 0; k < controls; k++) controlV[k][at] = v[k];
+    at = (at + 1) % window;
+    seen++;
+    const p = nearestCase(v);
+    if (p !== current) { // a new stretch of case p
+      current = p;
+      caseRing[p].n = 0;
+      caseRing[p].at = 0;
+    }
+    const r = caseRing[p];
+    r.values[r.at] = y;
+    r.at = (r.at + 1) % window;
+    r.n = Math.min(window, r.n + 1);
+    if (r.n === window || r.n > window / 2) lastMean[p] = mean(r.values, r.n);
+  };
+  const wrapped = new Proxy(device, {
+    get(target, prop) {
+      if (prop === "output") return (v: Float64Array | Float32Array) => { const y = target.output(v); record(v, y); return y; };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return {
+    device: wrapped,
+    snapshot() {
+      if (seen < window) return {};
+      const ordered = (ring: Float64Array) => Float64Array.from({ length: window }, (_, t) => ring[(at + t) % window]);
+      for (let k = 0; k < controls; k++) controlMean[k] = mean(controlV[k], window);
+      // each control's tone: the bin where its voltage's spectrum peaks
+      const toneBins = controlV.map((ring) => {
+        const s = windowSpectrum(ordered(ring), o.sampleRateHz, [])!;
+        let best = 0;
+        for (let b = 1; b < s.magnitude.length; b++) if (s.magnitude[b] > s.magnitude[best]) best = b;
+        return best + 1;
+      });
+      const caseOutputs = Array.from(lastMean);
+      return {
+        caseOutputs,
+        threshold: caseOutputs.every(Number.isFinite) ? classThreshold(caseOutputs, task.targets) : undefined,
+        weights: Array.from(controlMean),
+        spectrum: windowSpectrum(ordered(outputs), o.sampleRateHz, toneBins),
+      };
+    },
+  };
+}
+
+function mean(values: Float64Array, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i];
+  return sum / n;
+}

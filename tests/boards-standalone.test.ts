@@ -1,0 +1,152 @@
+// Standalone firmware (issue 13): a board that configures itself, trains with no host device
+// (the emulated boards play a test stand-in in C, firmware/hal_emu_device.c), stores its
+// learned state after every update and resumes from it after a reset; the converters' scales
+// and sample rate, from the board file, checked wherever a configuration meets a board.
+// The board toolchain is installed by boards/install.sh --yes when missing (the tests ask).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TrainConfigError } from "../host/errors.ts";
+import { loadBoard, type Board } from "../boards/boards.ts";
+import { buildBoard, ensureToolchain } from "../boards/build.ts";
+import { buildStandalone, runStandalone, standaloneConfiguration } from "../boards/standalone.ts";
+import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
+import { Frame, StopReason } from "../boards/link.ts";
+
+let noToolchain: string | false = false;
+try { ensureToolchain(); } catch (e) { noToolchain = `board toolchain unavailable: ${(e as Error).message}`; }
+const skip = { skip: noToolchain };
+
+/** A copy of a board file with another ADC scale (the front end of another board). */
+const withScale = (name: string, unitPerV: number): Board => { const b = loadBoard(name); return { ...b, adc: { ...b.adc, unitPerV } }; };
+
+for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus"]) {
+  test(`${board}: standalone AND trains with no host device and is solved`, skip, async () => {
+    const { built, configuration } = buildStandalone(board, { task: "and", quiet: true });
+    assert.equal(configuration.config.sampleRateHz, loadBoard(board).sampleRateHz);
+    const r = await runStandalone(built);
+    assert.equal(r.code, 0, r.log.join("\n"));
+    assert.ok(r.solved);
+    // seed 1: the stand-in device is solved after 3 updates, 2.2 s of device time at 5 kHz
+    assert.equal(r.updates, 3);
+    assert.equal(r.deviceSeconds, 2.2);
+    assert.match(r.log[0], /^hge: no stored checkpoint; training from the start \(AND, 5000 Hz, readings in nA\)$/);
+    // a telemetry frame on the UART after every update (and epochs, calibration, the end)
+    const updates = r.telemetry.filter((t) => t.events & 2).length;
+    assert.equal(updates, 3);
+    assert.equal(r.stopped?.reason, StopReason.Solved);
+    const b = loadBoard(board);
+    for (const v of r.stopped!.parkedV) assert.ok(v >= b.electrodeSafeV.minV && v <= b.electrodeSafeV.maxV);
+  });
+}
+
+test("mps2-an386: a reset mid-training resumes from the stored checkpoint, not from the start", skip, async () => {
+  // seed 5: 9 updates to solved, 4.84 s of device time, without a reset
+  const { built } = buildStandalone("mps2-an386", { task: "and", seed: 5, quiet: true });
+  const plain = await runStandalone(built);
+  assert.ok(plain.solved);
+  assert.equal(plain.updates, 9);
+  const r = await runStandalone(built, { resetAfterUpdates: 4 });
+  assert.ok(r.solved, r.log.join("\n"));
+  assert.equal(r.reset?.afterUpdate, 4);
+  // the reset reaches QEMU a moment after the request: the board may finish another update
+  const resumed = r.log.findIndex((l) => l.startsWith("hge: resumed from the stored checkpoint at update"));
+  assert.ok(resumed > 0, r.log.join("\n"));
+  const before = r.log.slice(0, resumed).filter((l) => l.startsWith("update ")).length;
+  assert.ok(before >= 4 && before < 9, r.log.join("\n"));
+  // it resumes at the last update it stored, and goes on from there: never update 1 again
+  assert.equal(r.reset?.resumedAt, before, r.log.join("\n"));
+  assert.match(r.log[resumed + 1], new RegExp(`^update ${before + 1} `));
+  assert.ok(!r.log.slice(resumed).some((l) => { const m = /^update (\d+) /.exec(l); return m !== null && Number(m[1]) <= before; }));
+  // nothing learned is lost: the same updates and device time as the run without a reset
+  assert.equal(r.updates, plain.updates);
+  assert.equal(r.totalDeviceSeconds.toFixed(2), plain.deviceSeconds.toFixed(2));
+});
+
+test("units: a configuration made for one ADC scale is refused on a board of another", skip, () => {
+  const made = standaloneConfiguration("mps2-an386", { task: "and" });
+  assert.equal(made.unitPerV, 32);
+  assert.match(made.header, /HGE_TASK_NAME "AND"/);
+  const other = withScale("mps2-an386", 10);
+  assert.throws(() => buildStandalone(other, { configuration: made, quiet: true }),
+    (e: unknown) => e instanceof TrainConfigError && /built for 32 nA per ADC volt; mps2-an386 reads 10 nA\/V .* off by 0\.313×/.test((e as Error).message));
+  // past the host's check, the C build stops on the block's stamp
+  assert.throws(() => buildBoard(other, { app: "hge", entry: "standalone", config: made.block, configUnitPerV: made.unitPerV, standaloneHeader: made.header, blockSamples: 1, quiet: true, out: "build/boards/test-scale" }),
+    /configuration built for another ADC scale than this board/);
+  // a run made on the host (its default chain: 28.5 nA/V) given with --from
+  const fromHost = join(mkdtempSync(join(tmpdir(), "hge-from-")), "run.json");
+  writeFileSync(fromHost, JSON.stringify({ task: "AND", ranOn: "node", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 28.5 }, solvedEpochs: 3, maxIterations: 20 } }));
+  assert.throws(() => standaloneConfiguration("mps2-an386", { from: fromHost }),
+    (e: unknown) => e instanceof TrainConfigError && /made for 28\.5 nA per ADC volt \(the host's default chain\); mps2-an386 reads 32 nA\/V/.test((e as Error).message));
+  // the same configuration made for the board's converters is taken
+  writeFileSync(fromHost, JSON.stringify({ task: "AND", ranOn: "mps2-an386", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 20 } }));
+  assert.deepEqual(standaloneConfiguration("mps2-an386", { from: fromHost }).block, made.block);
+  // and a sample rate the board does not run at
+  const slow = { ...loadBoard("mps2-an386"), sampleRateHz: 10000 };
+  assert.throws(() => buildStandalone(slow, { configuration: made, quiet: true }), (e: unknown) => e instanceof TrainConfigError && /samples at 5000 Hz; mps2-an386 converts at 10000 Hz/.test((e as Error).message));
+});
+
+test("units: link firmware built for another ADC scale is caught when the host connects", skip, async () => {
+  const built = buildLinkFirmware("mps2-an386", { quiet: true, out: "build/boards/test-link-scale8" });
+  const other = withScale("mps2-an386", 8);
+  const wrong = buildBoard(other, { app: "hge", entry: "link", quiet: true, out: "build/boards/test-link-scale8" });
+  await assert.rejects(trainOnBoard({ board: "mps2-an386", built: wrong, maxIterations: 1 }),
+    (e: unknown) => e instanceof TrainConfigError && /mps2-an386 reads 8 nA per ADC volt; boards\/mps2-an386\.json says 32/.test((e as Error).message));
+  assert.ok(built.elf);
+});
+
+test("hge board run mps2-an386 --standalone --task and: exit 0, solved", skip, async () => {
+  const r = await promisify(execFile)(process.execPath, ["--import", "tsx", "bin/cli.ts", "board", "run", "mps2-an386", "--standalone", "--task", "and"], { encoding: "utf8" });
+  assert.match(r.stdout, /^mps2-an386: solved in 3 updates, 2\.20 device-seconds/m);
+  const b = await promisify(execFile)(process.execPath, ["--import", "tsx", "bin/cli.ts", "board", "build", "mps2-an386", "--standalone", "--task", "and"], { encoding: "utf8" });
+  assert.match(b.stdout.trim(), /build\/boards\/mps2-an386\/hge-standalone\/hge\.elf$/);
+  assert.equal(Frame.Telemetry, 0x84);
+});
+
+test("hge board watch: the standalone board's telemetry over its pseudo-terminal (serialport), to the STOPPED frame", skip, async () => {
+  const { watchBoard } = await import("../boards/watch.ts");
+  const lines: string[] = [];
+  const r = await watchBoard("virt-rv32", { task: "and", onLine: (line) => lines.push(line) });
+  assert.match(lines[0], /^watching virt-rv32 on \/dev\/pts\/\d+ /);
+  const updates = lines.filter((l) => l.startsWith("update "));
+  assert.equal(updates.length, 3, lines.join("\n"));
+  assert.match(updates[2], /^update 3  2\.20 s  loss [0-9.]+  margin [0-9.]+ %  outputs( -?[0-9.]+){4} nA  controls( -?[0-9.]+){5} V$/);
+  assert.equal(r.stopped?.reason, StopReason.Solved);
+  assert.equal(r.lastUpdate, 3);
+  assert.match(lines.at(-1)!, /^stopped: Solved; parked at .* V; checkpoint \d+ bytes kept$/);
+});
+
+test("hge train --board --port: a board already running on a serial port (no QEMU started by the host), its boot HELLO long gone", skip, async () => {
+  const { spawn } = await import("node:child_process");
+  const { readFileSync, openSync, closeSync, existsSync: exists } = await import("node:fs");
+  const { qemuCommand } = await import("../boards/qemu.ts");
+  const built = buildLinkFirmware("mps2-an386", { quiet: true });
+  const dir = mkdtempSync(join(tmpdir(), "hge-port-"));
+  const log = join(dir, "qemu.log");
+  const out = openSync(log, "w");
+  // the "real board": QEMU running on its own, its UART a pseudo-terminal the test did not open yet
+  const [cmd, ...args] = qemuCommand(built.board, built.elf, { serial: "pty" }, dir);
+  const qemu = spawn(cmd, args, { cwd: dir, stdio: ["ignore", out, out] });
+  closeSync(out);
+  try {
+    let pty: string | undefined;
+    for (let i = 0; i < 200 && !pty; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      pty = exists(log) ? /char device redirected to (\/dev\/pts\/\d+)/.exec(readFileSync(log, "utf8"))?.[1] : undefined;
+    }
+    assert.ok(pty, "QEMU named its pty");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the board has booted and said HELLO to nobody
+    const { result, board } = await trainOnBoard({ board: "mps2-an386", port: pty, baudRate: 115200, task: "and", maxIterations: 2 });
+    assert.equal(board.link.hello.board, "mps2-an386");
+    assert.equal(result.iterations, 2);
+    assert.equal(result.ranOn, "mps2-an386");
+    assert.equal(board.boardStop.reason, StopReason.Host);
+    process.stderr.write(`--port: ${board.link.samples} samples, ${board.link.microsecondsPerSample.toFixed(0)} us each, ${result.wallSeconds.toFixed(1)} s wall\n`);
+  } finally {
+    qemu.kill("SIGKILL");
+  }
+});
