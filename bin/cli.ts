@@ -108,9 +108,9 @@ interface TrainFlags {
   task: TaskName;
   deviceSeed?: number;
   board?: string;
-  port?: string; // boards-13: a real board's serial port (with --board)
-  live?: boolean; // boards-13: the live view (host/live)
-  baud?: number; // boards-13
+  port?: string; // a real board's serial port (with --board)
+  live?: boolean; // the live view (host/live)
+  baud?: number;
   seed: number;
   noise: boolean;
   whiteNoise?: number;
@@ -367,7 +367,7 @@ export async function train(flags: TrainFlags): Promise<void> {
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once("SIGINT", onSigint);
-  // boards-13: --live serves a page on 127.0.0.1 that plots the run while it trains
+  // --live serves a page on 127.0.0.1 that plots the run while it trains
   const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
   if (live) process.stderr.write(`hge: live view at ${live.url}\n`);
   let liveStarted = false;
@@ -382,8 +382,8 @@ export async function train(flags: TrainFlags): Promise<void> {
   };
   let run: Result;
   try {
-    if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`); // boards-13
-    if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port"); // boards-13
+    if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
+    if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
     if (flags.board) {
       // the controller runs inside the emulated board; this process plays the device over its UART
       const estimator = ESTIMATORS.find((name) => name === flags.method);
@@ -394,7 +394,7 @@ export async function train(flags: TrainFlags): Promise<void> {
       run = result;
     } else {
       run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
-      live?.publish({ type: "end", solved: run.solved, stopped: run.stopped }); // boards-13
+      live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
     }
   } catch (error) {
     if (started) bar.stop();
@@ -402,7 +402,7 @@ export async function train(flags: TrainFlags): Promise<void> {
     throw error;
   } finally {
     process.removeListener("SIGINT", onSigint);
-    if (live) await live.close(); // boards-13
+    if (live) await live.close();
   }
   if (started) {
     if (run.solved) bar.update(bar.getTotal());
@@ -547,7 +547,7 @@ export function program(): Command {
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
     .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
-    // boards-13: --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
+    // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
     .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)")
     .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
