@@ -49,7 +49,8 @@ export enum Field {
   Seed = 30, //              i32  code perturbations: random seed, 1..2^24
   SpsaStability = 31, //     f32  SPSA: gains a/(k+1+A)^0.602 and c/(k+1)^0.101; this is A
   SlewVPerS = 32, //         f32  fastest change of any electrode's voltage, volts per second
-  // words 33 .. HEADER_WORDS - 1 are reserved: write 0
+  PlanOrder = 33, //         i32  planner: 3 = free of second- and third-order products, 2 = second only
+  // words 34 .. HEADER_WORDS - 1 are reserved: write 0
   // per-control arrays, MAX_CONTROLS words each; the error index names the control
   ToneBin = 40, //           i32  cycles per window (ToneMode.Explicit); the plan is written here otherwise
   AmplitudeV = 41, //        f32  perturbation amplitude (peak), 0 < a <= (max-min)/2

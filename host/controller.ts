@@ -33,6 +33,8 @@ export interface ControllerConfig {
   /** Planned tones inside [bandLowHz, bandHighHz], or explicit bins per control. */
   tones: { plan: { bandLowHz: number; bandHighHz: number } } | { explicit: true };
   guardBins?: number;
+  /** Planned tones: free of products up to this order, 2 or 3 (Field.PlanOrder). */
+  planOrder?: number;
   controls: ControlConfig[];
   inputs: { minV: number; maxV: number }[];
   cases: { inputsV: number[]; target: number }[];
@@ -146,6 +148,7 @@ export class Controller {
     f[Field.BandLowHz] = plan?.bandLowHz ?? 0;
     f[Field.BandHighHz] = plan?.bandHighHz ?? config.sampleRateHz / 2;
     i[Field.GuardBins] = config.guardBins ?? defaultOf("GuardBins");
+    i[Field.PlanOrder] = config.planOrder ?? defaultOf("PlanOrder");
     i[Field.Loss] = lossCode[config.loss] ?? -1;
     f[Field.MarginScale] = config.marginScale ?? 1;
     i[Field.Optimiser] = optimiserCode[config.optimiser] ?? -1;
