@@ -145,6 +145,9 @@ export enum Status {
   SkippedUpdates = 16, //    i32  updates refused because the gradient was not finite
   HitTones = 17, //          i32  explicit tones hit by an intermodulation product, folded ones included
   OptimiserResets = 18, //   i32  per-control optimiser states found non-finite (overflow) and reset
+  ThirdOrderAmplitude = 19, // f32  after calibration: amplitude of the signal at a third-order product's
+  //                              bin (distortion and noise), signal units; NaN if not measured
+  NoiseAmplitude = 20, //    f32  after calibration: the amplitude noise alone shows at a bin
 }
-export const STATUS_WORDS = 19;
+export const STATUS_WORDS = 21;
 export const LEARNED_STATUS_WORDS = 6;

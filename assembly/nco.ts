@@ -74,6 +74,12 @@ export function ncoConfigure(bins: usize): void {
   }
 }
 
+/** Moves oscillator k to `bin` (1 <= bin < window / 2) from its next advance on; its phase runs
+ *  on, so a window still holds whole periods. For the distortion probe (lockin.ts). */
+export function ncoRetune(k: i32, bin: i32): void {
+  store<i32>(TONE_BINS + (<usize>k << 2), bin);
+}
+
 /** The integer phase of tone k, in [0, window): exposed for the drift test. */
 export function ncoPhase(k: i32): i32 {
   return load<i32>(PHASE + (k << 2));
