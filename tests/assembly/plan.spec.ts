@@ -1,7 +1,7 @@
 // The tone planner: planned tones checked by an independent brute-force enumeration of every
 // second- and third-order product, plus band, octave and Nyquist limits, the published tone set's
 // collisions, the shortest window reported when no plan exists, and determinism.
-import { planTones, planMinWindow, findCollisions } from "../../assembly/plan";
+import { planTones, planMinWindow, findCollisions, thirdOrderProbe, probeTwice, probeOnce } from "../../assembly/plan";
 import { Field } from "../../assembly/layout";
 
 const BINS = memory.data(128 << 2);
@@ -316,5 +316,46 @@ describe("folded intermodulation (fs − f above Nyquist, |f| below DC)", () => 
     }
     expect(planned).toBeGreaterThan(400);
     expect(plannedAboveQuarter).toBeGreaterThan(100);
+  });
+});
+
+/** True if bin x is within `guard` of a tone or of a second-order product, by brute force. */
+function nearToneOrSecondOrder(count: i32, window: i32, guard: i32, x: i32): bool {
+  for (let a = 0; a < count; a++) {
+    if (abs(binAt(a) - x) <= guard) return true;
+    for (let b = 0; b < count; b++) {
+      let sum = (binAt(a) + binAt(b)) % window;
+      if (2 * sum > window) sum = window - sum;
+      if (abs(sum - x) <= guard) return true;
+      if (a != b && abs(abs(binAt(a) - binAt(b)) - x) <= guard) return true;
+    }
+  }
+  return false;
+}
+
+describe("thirdOrderProbe", () => {
+  it("finds a bin holding 2f_i − f_j and no tone or second-order product, for 128 tones planned at order 2 in 4096 samples", () => {
+    expect(planTones(128, 4096, 5000, 1250, 2500, 0, 2, BINS)).toBe(0);
+    const x = thirdOrderProbe(128, 4096, BINS, 0);
+    expect(x).toBeGreaterThan(0);
+    expect(x).toBe(2 * binAt(probeTwice) - binAt(probeOnce));
+    expect(probeTwice).not.toBe(probeOnce);
+    expect(nearToneOrSecondOrder(128, 4096, 0, x)).toBe(false);
+  });
+
+  it("keeps the guard: 16 tones planned at order 3 with a guard of 1 bin", () => {
+    expect(planTones(16, 4000, 5000, 50, 1000, 1, 3, BINS)).toBe(0);
+    const x = thirdOrderProbe(16, 4000, BINS, 1);
+    expect(x).toBeGreaterThan(0);
+    expect(x).toBe(2 * binAt(probeTwice) - binAt(probeOnce));
+    expect(nearToneOrSecondOrder(16, 4000, 1, x)).toBe(false);
+  });
+
+  it("returns 0 when every candidate is a tone or a second-order product (tones 10, 20, 30)", () => {
+    // 2·10 − 20 = 0, 2·10 − 30 < 0, 2·30 − 10 = 50 = 20 + 30, 2·30 − 20 = 40 = 10 + 30
+    store<i32>(BINS, 10);
+    store<i32>(BINS + 4, 20);
+    store<i32>(BINS + 8, 30);
+    expect(thirdOrderProbe(3, UNFOLDED, BINS, 0)).toBe(0);
   });
 });
