@@ -4,7 +4,7 @@
 // Cramér–Rao bound 2σ²/(a²T) of a tone. The device is solved once per perturbation
 // (RecordingDevice); every noise seed replays those outputs through the chain and a fresh
 // controller, which is exact because the chain adds its noise after the device.
-import { Controller, ControllerError, type ControllerConfig } from "../controller.ts";
+import { Controller, ControllerError, planOrderFor, type ControllerConfig } from "../controller.ts";
 import { CoSimulation, type ChainModel } from "../cosim.ts";
 import type { Device } from "../devices/device.ts";
 import { ResistorNetwork } from "../devices/resistor.ts";
@@ -124,6 +124,33 @@ export function planMinWindow(config: ControllerConfig): number {
   }
 }
 
+/** Calibration epochs of the distortion measurement: the CLI's default (host/config-fields.ts). */
+export const DISTORTION_EPOCHS = 2;
+/** The distorting control device: the network's gradient plus every (v_j − v0)²(v_k − v0) and
+ *  (v_j − v0)(v_k − v0)² with this coefficient, V⁻² (2f_j − f_k at 3e4·a³/4 = 7.5e-3 V). */
+export const CROSS_CUBIC = 3e4;
+
+export interface Distortion {
+  /** STATUS after calibration: the amplitude at the probe's bin (distortion and noise) and the
+   *  amplitude of noise alone, output units; the host's rule on them (planOrderFor). */
+  thirdOrderAmplitude: number;
+  noiseAmplitude: number;
+  planOrderChosen: number;
+}
+
+/** The module's distortion probe on `device` with this configuration: DISTORTION_EPOCHS
+ *  calibration epochs (one case) through the chain, then the host's rule. */
+export function measureDistortion(config: ControllerConfig, device: Device, chain: ChainModel): Distortion {
+  const controller = new Controller();
+  controller.configure({ ...config, calibrationEpochs: DISTORTION_EPOCHS });
+  const sim = new CoSimulation(controller, device, chain);
+  const limit = (DISTORTION_EPOCHS + 1) * (config.settleSamples + config.windowSamples);
+  if (sim.run(limit, (events) => (events & L.Event.Calibrated) !== 0) >= limit) throw new Error("no calibration");
+  const status = controller.status();
+  const windows = DISTORTION_EPOCHS * config.cases.length;
+  return { thirdOrderAmplitude: status.thirdOrderAmplitude, noiseAmplitude: status.noiseAmplitude, planOrderChosen: planOrderFor(status, windows) };
+}
+
 /** Runs one window; returns the controller's Jacobian row and the samples it took. */
 export function probeRow(config: ControllerConfig, device: Device, chain: ChainModel): { row: Float64Array; samples: number } {
   const controller = new Controller();
@@ -168,6 +195,9 @@ export interface FidelityResult {
   noiseless: { cosine: number; relativeError: number };
   /** Per scenario, one value per noise seed. */
   scenarios: Record<string, { cosine: number[]; relativeError: number[] }>;
+  /** Multi-tone, white scenario: the distortion probe on the network and on the cross-cubic
+   *  device with the network's gradient (noise seed 1). */
+  distortion?: { network: Distortion; crossCubic: Distortion };
   wallSeconds: number;
 }
 
@@ -215,6 +245,15 @@ export function runFidelity(job: FidelityJob): FidelityResult {
         result.scenarios[scenario].relativeError.push(relativeError(row, exact));
       }
     }
+  }
+  if (job.method === "multitone" && job.scenarios.includes("white")) {
+    const config = configFor(0);
+    const cubic = new PolynomialDevice(exact, operatingV.subarray(0, job.controls), 0, 0, CROSS_CUBIC);
+    const cubicConfig = { ...config, inputs: [], cases: [{ inputsV: [], target: 0 }] }; // controls only
+    result.distortion = {
+      network: measureDistortion(config, device, scenarioChain("white", 1)),
+      crossCubic: measureDistortion(cubicConfig, cubic, scenarioChain("white", 1)),
+    };
   }
   result.wallSeconds = (performance.now() - started) / 1000;
   return result;

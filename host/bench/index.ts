@@ -204,6 +204,12 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
         const key = `fidelity.n${controls}.T${budget}.${method}`;
         figures[`${key}.relativeError`] = rms(white.relativeError);
         if (methodOf(method) === "multitone") figures[`${key}.errorOverBound`] = rms(white.relativeError) / boundError;
+        for (const [device, d] of Object.entries(r.distortion ?? {})) {
+          const at = device === "network" ? key : `${key}.${device}`;
+          figures[`${at}.thirdOrderAmplitude`] = d.thirdOrderAmplitude;
+          figures[`${at}.noiseAmplitude`] = d.noiseAmplitude;
+          figures[`${at}.planOrderChosen`] = d.planOrderChosen;
+        }
         figures[`${key}.cosine`] = mean(white.cosine);
         figures[`${key}.noiselessRelativeError`] = r.noiseless.relativeError;
         figures[`${key}.samples`] = r.samples;
