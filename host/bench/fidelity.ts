@@ -129,6 +129,9 @@ export const DISTORTION_EPOCHS = 2;
 /** The distorting control device: the network's gradient plus every (v_j − v0)²(v_k − v0) and
  *  (v_j − v0)(v_k − v0)² with this coefficient, V⁻² (2f_j − f_k at 3e4·a³/4 = 7.5e-3 V). */
 export const CROSS_CUBIC = 3e4;
+/** The distortion is measured at budgets up to this (three windows of the budget on each
+ *  device: at 128 controls and 262144 samples that would be minutes). */
+export const DISTORTION_MAX_BUDGET = 16384;
 
 export interface Distortion {
   /** STATUS after calibration: the amplitude at the probe's bin (distortion and noise) and the
@@ -246,7 +249,7 @@ export function runFidelity(job: FidelityJob): FidelityResult {
       }
     }
   }
-  if (job.method === "multitone" && job.scenarios.includes("white")) {
+  if (job.method === "multitone" && job.scenarios.includes("white") && job.budgetSamples <= DISTORTION_MAX_BUDGET) {
     const config = configFor(0);
     const cubic = new PolynomialDevice(exact, operatingV.subarray(0, job.controls), 0, 0, CROSS_CUBIC);
     const cubicConfig = { ...config, inputs: [], cases: [{ inputsV: [], target: 0 }] }; // controls only
