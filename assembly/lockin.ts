@@ -138,12 +138,11 @@ export function lockinCalibrationAdd(): void {
   calibrationWindows++;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
+    const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
     if (k == probeControl) {
-      const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
       probeEnergy += x * x + y * y;
       continue;
     }
-    const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
     store<f32>(CAL_XX + offset, load<f32>(CAL_XX + offset) + x * x);
     store<f32>(CAL_YY + offset, load<f32>(CAL_YY + offset) + y * y);
     store<f32>(CAL_XY + offset, load<f32>(CAL_XY + offset) + x * y);
@@ -230,10 +229,8 @@ export function lockinCalibrate(): void {
 
 // ---- the third-order distortion probe --------------------------------------------------
 
-/** The control whose oscillator listens at the probe's bin during calibration (−1: none), and
- *  the tone bin it gives back afterwards. */
+/** The control whose oscillator listens at the probe's bin during calibration (−1: none). */
 let probeControl: i32 = -1;
-let probeToneBin: i32 = 0;
 let probeEnergy: f32 = 0; // Σ X² + Y² at the probe's bin over the calibration windows
 let calibrationWindows: i32 = 0;
 
@@ -253,13 +250,12 @@ export function lockinProbeStart(guardBins: i32, calibrating: bool): void {
   let k = controlCount - 1;
   while (k == probeTwice || k == probeOnce) k--;
   probeControl = k;
-  probeToneBin = load<i32>(TONE_BINS + (<usize>k << 2));
   ncoRetune(k, bin);
 }
 
 /** Gives the probe's control its tone back (calibration over, or skipped). */
 export function lockinProbeEnd(): void {
-  if (probeControl >= 0) ncoRetune(probeControl, probeToneBin);
+  if (probeControl >= 0) ncoRetune(probeControl, load<i32>(TONE_BINS + (<usize>probeControl << 2)));
   probeControl = -1;
 }
 
