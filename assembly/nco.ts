@@ -10,11 +10,13 @@ const QUARTER: f32 = 256;
 /** f32 sine over one period, plus a guard entry so interpolation never wraps. */
 const SINE_TABLE = memory.data((TABLE_SIZE + 1) << 2, 16);
 const PHASE = memory.data(MAX_CONTROLS << 2); // i32, in [0, window)
-/** The tone bin of each control (cycles per window, planned or given). */
-export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
 /** Each oscillator's phase step per sample: its tone bin, or the distortion probe's bin while
  *  it listens there (ncoRetune). */
 const STEP = memory.data(MAX_CONTROLS << 2);
+/** The tone bin of each control (cycles per window, planned or given); off the per-sample path,
+ *  so placed after the buffers it reads (lazy): their addresses stay where they were. */
+// @ts-ignore: decorator
+@lazy export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
 /** Sine and cosine of each tone at its current phase (the values last written out). */
 export const NCO_SIN = memory.data(MAX_CONTROLS << 2);
 export const NCO_COS = memory.data(MAX_CONTROLS << 2);
