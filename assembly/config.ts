@@ -33,20 +33,20 @@ const F32_FIELDS: u64 = (1 << Field.SampleRateHz) | (1 << Field.BandLowHz) | (1 
   (1 << Field.Epsilon) | (1 << Field.LagDelaySamples) | (1 << Field.LagCornerHz) |
   (1 << Field.StreamTauSamples) | (1 << Field.ReadingMin) | (1 << Field.ReadingMax) | (1 << Field.SpsaStability) | (1 << Field.SlewVPerS);
 /** The last header field: validate() checks fields 1 .. LAST_HEADER_FIELD. */
-export const LAST_HEADER_FIELD = Field.SlewVPerS;
+export const LAST_HEADER_FIELD = Field.PlanOrder;
 const BELOW_ONE: f32 = 0.99999994; // the largest f32 < 1
 const TINY: f32 = 1e-30;
-// The bounds are 18 distinct values, each stored once; a field's two bounds are one byte of
-// BOUNDS, the low nibble indexing BOUND_VALUES[0..15] (L_*), the high one BOUND_VALUES[3..17]
-// (H_*). 103 bytes where two f32 tables took 220.
+// The bounds are 19 distinct values, each stored once; a field's two bounds are one byte of
+// BOUNDS, the low nibble indexing BOUND_VALUES[0..15] (L_*), the high one BOUND_VALUES[3..18]
+// (H_*). 110 bytes where two f32 tables took 228.
 // prettier-ignore
 const BOUND_VALUES = memory.data<f32>([
   0, TINY, -MAX_ABS_READING, <f32>CONFIG_VERSION, <f32>MAX_INPUTS, 1e9, <f32>MAX_WINDOW_SAMPLES, 16777216,
-  <f32>MAX_CONTROLS, <f32>MAX_CASES, 64, 2, 1e30, BELOW_ONE, <f32>(PERTURBATION_KINDS - 1), 1e6, 1024, MAX_ABS_READING]);
-const L_0: u8 = 0, L_TINY: u8 = 1, L_READING: u8 = 2, L_1: u8 = 3, L_8: u8 = 4;
+  <f32>MAX_CONTROLS, <f32>MAX_CASES, 64, 2, 1e30, BELOW_ONE, <f32>(PERTURBATION_KINDS - 1), 1e6, 1024, MAX_ABS_READING, 3]);
+const L_0: u8 = 0, L_TINY: u8 = 1, L_READING: u8 = 2, L_1: u8 = 3, L_8: u8 = 4, L_2: u8 = 11;
 const H_1: u8 = 0 << 4, H_8: u8 = 1 << 4, H_1E9: u8 = 2 << 4, H_WINDOW: u8 = 3 << 4, H_2_24: u8 = 4 << 4, H_CONTROLS: u8 = 5 << 4,
   H_CASES: u8 = 6 << 4, H_64: u8 = 7 << 4, H_2: u8 = 8 << 4, H_1E30: u8 = 9 << 4, H_BELOW_ONE: u8 = 10 << 4, H_KINDS: u8 = 11 << 4,
-  H_1E6: u8 = 12 << 4, H_1024: u8 = 13 << 4, H_READING: u8 = 14 << 4;
+  H_1E6: u8 = 12 << 4, H_1024: u8 = 13 << 4, H_READING: u8 = 14 << 4, H_3: u8 = 15 << 4;
 // prettier-ignore
 const BOUNDS = memory.data<u8>([0,
   L_1 | H_1, L_1 | H_1E9, L_8 | H_WINDOW, L_0 | H_2_24, L_1 | H_CONTROLS, //          Version .. ControlCount
@@ -55,7 +55,7 @@ const BOUNDS = memory.data<u8>([0,
   L_0 | H_BELOW_ONE, L_0 | H_BELOW_ONE, L_TINY | H_1E30, L_0 | H_KINDS, L_0 | H_2, // Beta1 .. Gradient
   L_0 | H_1, L_0 | H_1E6, L_0 | H_1E9, L_0 | H_1024, L_1 | H_KINDS, //                Demodulation .. StreamOrder
   L_1 | H_1E9, L_READING | H_READING, L_READING | H_READING, L_1 | H_WINDOW, L_1 | H_2_24, // .. Seed
-  L_0 | H_1E9, L_TINY | H_1E30]); //                                                 SpsaStability, SlewVPerS
+  L_0 | H_1E9, L_TINY | H_1E30, L_2 | H_3]); //                                      SpsaStability .. PlanOrder
 
 /** The low (or high) bound of header field `field`, 1..LAST_HEADER_FIELD. */
 @inline export function fieldBound(field: i32, high: bool): f32 {

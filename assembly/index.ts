@@ -35,7 +35,7 @@ export function configure(): i32 {
   const tones = configI32(CONFIG, Field.Perturbation) == Perturbation.Sinusoid;
   if (tones && configI32(CONFIG, Field.ToneMode) == ToneMode.Plan) {
     const planned = planTones(controls, window, configF32(CONFIG, Field.SampleRateHz),
-      configF32(CONFIG, Field.BandLowHz), configF32(CONFIG, Field.BandHighHz), guard, PLANNED_BINS);
+      configF32(CONFIG, Field.BandLowHz), configF32(CONFIG, Field.BandHighHz), guard, configI32(CONFIG, Field.PlanOrder), PLANNED_BINS);
     if (planned != 0) {
       store<i32>(STATUS + (Status.PlanMinWindow << 2), planMinWindow);
       return refuse(Field.Plan, 0);
@@ -47,7 +47,8 @@ export function configure(): i32 {
   activate();
   trainerStart(bins);
   // Only given tones are checked, in controls⁴/2 steps (0.4 s for 128 in V8, seconds on a
-  // microcontroller): a plan is collision-free by construction (plan.ts), codes have no tones.
+  // microcontroller): a plan is collision-free up to its order by construction (plan.ts), codes
+  // have no tones.
   store<i32>(STATUS + (Status.HitTones << 2), findCollisions(controls, window, TONE_BINS, guard, TONE_HITS, tones && bins != PLANNED_BINS));
   return 0;
 }

@@ -49,7 +49,8 @@ export enum Field {
   Seed = 30, //              i32  code perturbations: random seed, 1..2^24
   SpsaStability = 31, //     f32  SPSA: gains a/(k+1+A)^0.602 and c/(k+1)^0.101; this is A
   SlewVPerS = 32, //         f32  fastest change of any electrode's voltage, volts per second
-  // words 33 .. HEADER_WORDS - 1 are reserved: write 0
+  PlanOrder = 33, //         i32  planner: 3 = free of second- and third-order products, 2 = second only
+  // words 34 .. HEADER_WORDS - 1 are reserved: write 0
   // per-control arrays, MAX_CONTROLS words each; the error index names the control
   ToneBin = 40, //           i32  cycles per window (ToneMode.Explicit); the plan is written here otherwise
   AmplitudeV = 41, //        f32  perturbation amplitude (peak), 0 < a <= (max-min)/2
@@ -144,6 +145,9 @@ export enum Status {
   SkippedUpdates = 16, //    i32  updates refused because the gradient was not finite
   HitTones = 17, //          i32  explicit tones hit by an intermodulation product, folded ones included
   OptimiserResets = 18, //   i32  per-control optimiser states found non-finite (overflow) and reset
+  ThirdOrderAmplitude = 19, // f32  after calibration: amplitude of the signal at a third-order product's
+  //                              bin (distortion and noise), signal units; NaN if not measured
+  NoiseAmplitude = 20, //    f32  after calibration: the amplitude noise alone shows at a bin
 }
-export const STATUS_WORDS = 19;
+export const STATUS_WORDS = 21;
 export const LEARNED_STATUS_WORDS = 6;

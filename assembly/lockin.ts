@@ -2,11 +2,13 @@
 // into derivatives by the signed projection onto the measurement chain's phase lag (not a
 // magnitude with a sign guess). Also the lag model (a sampled chain: held DAC, delay, first-order
 // corner), its
-// calibration from measured windows, and a streaming mode with cascaded first-order low-passes.
+// calibration from measured windows, the third-order distortion probe that runs with it, and a
+// streaming mode with cascaded first-order low-passes.
 import { MAX_CONTROLS, Demodulation, Status, Field } from "./layout";
 import { setStatusF32 } from "./status";
 import { ACTIVE, configI32, configF32, controlCount, windowSamples } from "./config";
-import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns } from "./nco";
+import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns, ncoRetune } from "./nco";
+import { thirdOrderProbe, probeTwice, probeOnce } from "./plan";
 import { codeEnergy, REFERENCE_SUM } from "./perturb";
 import { exponentialOf } from "./loss";
 
@@ -42,6 +44,7 @@ export function lockinConfigure(): void {
   streamOrder = configI32(ACTIVE, Field.StreamOrder);
   streamAlpha = 1 / configF32(ACTIVE, Field.StreamTauSamples); // validated >= 1
   memory.fill(CALIBRATION, 0, 3 * MAX_CONTROLS << 2);
+  probeControl = -1; // the oscillators were just configured: nothing to give back
   memory.fill(STREAM, 0, MAX_CONTROLS * MAX_ORDER * 8);
   streamStarted = false;
   lockinReset();
@@ -130,11 +133,16 @@ export function lockinSetLag(delay: f32, corner: f32): void {
   }
 }
 
-/** Adds the window just acquired to the calibration sums. */
+/** Adds the window just acquired to the calibration sums (the probe's channel to the probe's). */
 export function lockinCalibrationAdd(): void {
+  calibrationWindows++;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
     const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
+    if (k == probeControl) {
+      probeEnergy += x * x + y * y;
+      continue;
+    }
     store<f32>(CAL_XX + offset, load<f32>(CAL_XX + offset) + x * x);
     store<f32>(CAL_YY + offset, load<f32>(CAL_YY + offset) + y * y);
     store<f32>(CAL_XY + offset, load<f32>(CAL_XY + offset) + x * y);
@@ -187,6 +195,8 @@ function fitDelay(delay: f32, corner: f32): f32 {
  *  off along a narrow curved valley (a fast corner looks like a delay), where a search in both
  *  at once stalls short of the bottom; one dimension at a time follows it. */
 export function lockinCalibrate(): void {
+  const probing = probeControl >= 0;
+  lockinProbeEnd();
   let topBin = 0;
   for (let k = 0; k < controlCount; k++) topBin = max(topBin, load<i32>(TONE_BINS + (<usize>k << 2)));
   const lowestCorner = <f32>topBin * configF32(ACTIVE, Field.SampleRateHz) / <f32>windowSamples / 64;
@@ -209,6 +219,49 @@ export function lockinCalibrate(): void {
     else factor = Mathf.sqrt(factor);
   }
   lockinSetLag(bestDelay, bestCorner);
+  // A sinusoid of amplitude A gives X² + Y² = (A·W/2)² over a window; noise gives the same
+  // E[X² + Y²] at every bin, twice the quadrature energy the fit leaves per tone and window.
+  const windows = <f32>max(calibrationWindows, 1), toneCount = <f32>max(controlCount - (probing ? 1 : 0), 1);
+  const toAmplitude: f32 = 2 / <f32>windowSamples;
+  setStatusF32(Status.NoiseAmplitude, Mathf.sqrt(2 * bestShare / (toneCount * windows)) * toAmplitude);
+  setStatusF32(Status.ThirdOrderAmplitude, probing ? Mathf.sqrt(probeEnergy / windows) * toAmplitude : NaN);
+}
+
+// ---- the third-order distortion probe --------------------------------------------------
+
+/** The control whose oscillator listens at the probe's bin during calibration (−1: none). */
+let probeControl: i32 = -1;
+let probeEnergy: f32 = 0; // Σ X² + Y² at the probe's bin over the calibration windows
+let calibrationWindows: i32 = 0;
+
+/** After lockinConfigure(), for a configuration that calibrates (`calibrating`): chooses a bin
+ *  holding a third-order product 2f_i − f_j and no tone or second-order product (plan.ts:
+ *  thirdOrderProbe) and a control other than i and j, whose oscillator moves there until
+ *  lockinCalibrate() (the trainer holds that control's amplitude at 0 meanwhile:
+ *  lockinProbeControl). Needs 3 tones; without a clear bin nothing is probed (status NaN). */
+export function lockinProbeStart(guardBins: i32, calibrating: bool): void {
+  probeEnergy = 0;
+  calibrationWindows = 0;
+  setStatusF32(Status.ThirdOrderAmplitude, NaN);
+  setStatusF32(Status.NoiseAmplitude, NaN);
+  if (!calibrating || controlCount < 3) return;
+  const bin = thirdOrderProbe(controlCount, windowSamples, TONE_BINS, guardBins);
+  if (bin == 0) return;
+  let k = controlCount - 1;
+  while (k == probeTwice || k == probeOnce) k--;
+  probeControl = k;
+  ncoRetune(k, bin);
+}
+
+/** Gives the probe's control its tone back (calibration over, or skipped). */
+export function lockinProbeEnd(): void {
+  if (probeControl >= 0) ncoRetune(probeControl, load<i32>(TONE_BINS + (<usize>probeControl << 2)));
+  probeControl = -1;
+}
+
+/** The control listening at the probe's bin (its amplitude must be 0), or −1. */
+export function lockinProbeControl(): i32 {
+  return probeControl;
 }
 
 // ---- streaming: cascaded first-order low-passes instead of windows ---------------------

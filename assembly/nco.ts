@@ -10,8 +10,13 @@ const QUARTER: f32 = 256;
 /** f32 sine over one period, plus a guard entry so interpolation never wraps. */
 const SINE_TABLE = memory.data((TABLE_SIZE + 1) << 2, 16);
 const PHASE = memory.data(MAX_CONTROLS << 2); // i32, in [0, window)
-/** The tone bin of each control (cycles per window, planned or given). */
-export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
+/** Each oscillator's phase step per sample: its tone bin, or the distortion probe's bin while
+ *  it listens there (ncoRetune). */
+const STEP = memory.data(MAX_CONTROLS << 2);
+/** The tone bin of each control (cycles per window, planned or given); off the per-sample path,
+ *  so placed after the buffers it reads (lazy): their addresses stay where they were. */
+// @ts-ignore: decorator
+@lazy export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
 /** Sine and cosine of each tone at its current phase (the values last written out). */
 export const NCO_SIN = memory.data(MAX_CONTROLS << 2);
 export const NCO_COS = memory.data(MAX_CONTROLS << 2);
@@ -55,6 +60,7 @@ export function sineTurns(turns: f32): f32 {
 export function ncoConfigure(bins: usize): void {
   tableScale = <f32>TABLE_SIZE / <f32>windowSamples;
   memory.copy(TONE_BINS, bins, <usize>controlCount << 2);
+  memory.copy(STEP, bins, <usize>controlCount << 2);
   memory.fill(PHASE, 0, MAX_CONTROLS << 2);
 }
 
@@ -63,7 +69,7 @@ export function ncoConfigure(bins: usize): void {
   const window = windowSamples, scale = tableScale;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
-    let phase = load<i32>(PHASE + offset) + load<i32>(TONE_BINS + offset);
+    let phase = load<i32>(PHASE + offset) + load<i32>(STEP + offset);
     if (phase >= window) phase -= window;
     store<i32>(PHASE + offset, phase);
     const x = <f32>phase * scale;
@@ -72,6 +78,13 @@ export function ncoConfigure(bins: usize): void {
     store<f32>(NCO_SIN + offset, sineAt(x));
     store<f32>(NCO_COS + offset, sineAt(xc));
   }
+}
+
+/** Moves oscillator k to `bin` (1 <= bin < window / 2; its tone bin gives the tone back) from
+ *  its next advance on; TONE_BINS keeps the tone. The phase runs on, so a window still holds
+ *  whole periods. For the distortion probe (lockin.ts). */
+export function ncoRetune(k: i32, bin: i32): void {
+  store<i32>(STEP + (<usize>k << 2), bin);
 }
 
 /** The integer phase of tone k, in [0, window): exposed for the drift test. */

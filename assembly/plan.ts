@@ -1,6 +1,7 @@
 // Tone planner: picks the perturbation tones' bins (whole cycles per window, f = m·fs/W) so that
-// no second- or third-order intermodulation product lands within a guard of a tone, folded about
-// Nyquist (f > fs/2 appears at fs − f) or DC (f < 0 at |f|) or not, and checks explicit tone sets
+// no intermodulation product up to the planned order (2 or 3) lands within a guard of a tone,
+// folded about Nyquist (f > fs/2 appears at fs − f) or DC (f < 0 at |f|) or not, and checks explicit
+// tone sets
 // for such collisions. Assumes bins are exact, so a product at another bin is orthogonal over the
 // window; the guard is for everything that spreads a product (drift, edges).
 import { Field, MAX_WINDOW_SAMPLES } from "./layout";
@@ -10,7 +11,8 @@ import { Field, MAX_WINDOW_SAMPLES } from "./layout";
 export let planMinWindow: i32 = 0;
 
 /** Choose `count` distinct bins inside [bandLowHz, bandHighHz], inside one octave, >= 1 and < W/2,
- *  such that no second- or third-order product of the tones lies within guardBins of a tone.
+ *  such that no product of the tones of order 2 up to `order` (2 or 3) lies within guardBins of a
+ *  tone.
  *  Writes the bins (i32, increasing) to binsOut, which is scratch when no plan exists. Returns 0,
  *  or Field.Plan and sets planMinWindow. Deterministic. Time in V8: about 1 ms for count = 64 and
  *  14 ms for 128; the search for planMinWindow adds at most 1M window checks (about 7 ms).
@@ -21,7 +23,13 @@ export let planMinWindow: i32 = 0;
  *  two different pairs differ by guardBins or less. The tones are a Sidon set (all pair sums
  *  distinct) scaled by guardBins + 1, so every two pair sums differ by more than guardBins. That
  *  covers the products below Nyquist; the set is placed where the products above it fold clear
- *  of the tones too (foldsClear). Below fs/4 nothing folds back into the band. */
+ *  of the tones too (foldsClear). Below fs/4 nothing folds back into the band.
+ *
+ *  Order 2 needs only the octave: every f_a ± f_b lies more than guardBins outside the tones, so
+ *  the tones are evenly spaced by guardBins + 1 (span count − 1 spacings, a window that grows as
+ *  count where the Sidon set's grows as count²), and the third-order products f_a + f_b − f_c
+ *  land on tones: safe only where the device's third-order distortion is below the noise
+ *  (lockin.ts measures it during calibration). */
 export function planTones(
   count: i32,
   windowSamples: i32,
@@ -29,13 +37,14 @@ export function planTones(
   bandLowHz: f32,
   bandHighHz: f32,
   guardBins: i32,
+  order: i32,
   binsOut: usize,
 ): i32 {
   planMinWindow = 0;
   if (count < 1) return 0;
   let spacing = max(guardBins, 0) + 1;
-  let span = writeSidonSet(count, binsOut) * spacing;
-  let lowest = lowestBin(windowSamples, sampleRateHz, bandLowHz, bandHighHz, span, spacing);
+  let span = (order == 2 ? writeEvenSet(count, binsOut) : writeSidonSet(count, binsOut)) * spacing;
+  let lowest = lowestBin(windowSamples, sampleRateHz, bandLowHz, bandHighHz, span, spacing, order);
   if (lowest) {
     for (let i = 0; i < count; i++) {
       let at = binsOut + (<usize>i << 2);
@@ -49,7 +58,7 @@ export function planTones(
   let bandBound = Math.floor(<f64>span * <f64>sampleRateHz / (<f64>bandHighHz - <f64>bandLowHz));
   let start = max(4 * span + 2 * spacing + 1, <i32>min(bandBound, <f64>MAX_WINDOW_SAMPLES + 1));
   for (let window = start; window <= MAX_WINDOW_SAMPLES; window++) {
-    if (lowestBin(window, sampleRateHz, bandLowHz, bandHighHz, span, spacing)) {
+    if (lowestBin(window, sampleRateHz, bandLowHz, bandHighHz, span, spacing, order)) {
       planMinWindow = window;
       break;
     }
@@ -68,24 +77,27 @@ function lowestBin(
   bandHighHz: f32,
   span: i32,
   spacing: i32,
+  order: i32,
 ): i32 {
   let window = <f64>windowSamples;
   let first = max(<i32>Math.ceil(<f64>bandLowHz * window / <f64>sampleRateHz), span + spacing);
   let highest = <i32>Math.floor(<f64>bandHighHz * window / <f64>sampleRateHz);
   let last = min(highest, (windowSamples - 1) >> 1); // 2·last < W
   for (; first + span <= last; first++) {
-    if (foldsClear(first, first + span, spacing - 1, windowSamples)) return first;
+    if (foldsClear(first, first + span, spacing - 1, windowSamples, order)) return first;
   }
   return 0;
 }
 
-/** True if no product of tones inside [low, high] folds to within `guard` of that range. The
- *  products that can reach beyond W/2 lie in three intervals: second-order sums [2·low, 2·high],
- *  third-order sums [3·low, 3·high], and f_a + f_b − f_c in [2·low − high, 2·high − low] (below
- *  W/2 the Sidon property keeps the last off the tones; differences never fold). All lie below
- *  3W/2, so a product x > W/2 appears at W − x (x <= W) or x − W. */
-function foldsClear(low: i32, high: i32, guard: i32, window: i32): bool {
-  return !foldsInto(2 * low, 2 * high, window, low - guard, high + guard) &&
+/** True if no product of tones inside [low, high], of order 2 up to `order`, folds to within
+ *  `guard` of that range. The products that can reach beyond W/2 lie in three intervals:
+ *  second-order sums [2·low, 2·high], third-order sums [3·low, 3·high], and f_a + f_b − f_c in
+ *  [2·low − high, 2·high − low] (below W/2 the Sidon property keeps the last off the tones;
+ *  differences never fold). All lie below 3W/2, so a product x > W/2 appears at W − x (x <= W)
+ *  or x − W. */
+function foldsClear(low: i32, high: i32, guard: i32, window: i32, order: i32): bool {
+  if (foldsInto(2 * low, 2 * high, window, low - guard, high + guard)) return false;
+  return order == 2 ||
     !foldsInto(3 * low, 3 * high, window, low - guard, high + guard) &&
     !foldsInto(2 * low - high, 2 * high - low, window, low - guard, high + guard);
 }
@@ -96,6 +108,49 @@ function foldsInto(from: i32, to: i32, window: i32, low: i32, high: i32): bool {
   if (a <= b && window - b <= high && window - a >= low) return true;
   const c = max(from, window + 1); //                            x in (W, 3W/2) appears at x − W
   return c <= to && to - window >= low && c - window <= high;
+}
+
+/** After thirdOrderProbe() found a bin: the tones whose product 2·f_i − f_j lies there. */
+export let probeTwice: i32 = 0;
+export let probeOnce: i32 = 0;
+
+/** A bin for measuring the device's third-order distortion: one that holds the product
+ *  2·f_i − f_j of two tones, i the lowest or the highest (the first clear j in index order), and
+ *  neither a tone nor a second-order product (f_a ± f_b, 2f_a, folded as in findCollisions)
+ *  within guardBins, so that what the lock-in finds there is third-order distortion and noise.
+ *  Returns the bin, or 0 if none is clear, and sets probeTwice = i, probeOnce = j. bins: the
+ *  tones (i32 each, any order). Time: count²/2 checks per candidate, at most 2·count candidates
+ *  (V8: under 1 ms for 128 planned tones, whose first candidate is clear). */
+export function thirdOrderProbe(count: i32, window: i32, bins: usize, guardBins: i32): i32 {
+  let lowest = 0, highest = 0;
+  for (let t = 1; t < count; t++) {
+    if (binOf(bins, t) < binOf(bins, lowest)) lowest = t;
+    if (binOf(bins, t) > binOf(bins, highest)) highest = t;
+  }
+  for (let j = 0; j < count; j++) {
+    for (let side = 0; side < 2; side++) {
+      const i = side ? highest : lowest;
+      const x = 2 * binOf(bins, i) - binOf(bins, j);
+      if (j != i && x >= 1 && 2 * x < window && clearOfSecondOrder(count, window, bins, max(guardBins, 0), x)) {
+        probeTwice = i;
+        probeOnce = j;
+        return x;
+      }
+    }
+  }
+  return 0;
+}
+
+/** True if no tone and no second-order product of the tones lies within `guard` of bin x. */
+function clearOfSecondOrder(count: i32, window: i32, bins: usize, guard: i32, x: i32): bool {
+  for (let a = 0; a < count; a++) {
+    if (abs(binOf(bins, a) - x) <= guard) return false;
+    for (let b = a; b < count; b++) {
+      if (abs(foldBin(binOf(bins, a) + binOf(bins, b), window) - x) <= guard) return false;
+      if (abs(foldBin(binOf(bins, a) - binOf(bins, b), window) - x) <= guard && a != b) return false;
+    }
+  }
+  return true;
 }
 
 /** Where a product at bin x (any integer) appears in a window of W samples: folded about DC
@@ -128,6 +183,13 @@ function writeSidonSet(count: i32, out: usize): i32 {
   // Walk the best root again up to the end of its best run: out[] then holds that run, in order.
   walkSidonSet(count, prime, bestRoot, bestStart, bestStart + bestSpan, out);
   return bestSpan;
+}
+
+/** Writes the offsets 0, 1, .. count − 1 to out (i32 each) and returns the last: the densest set,
+ *  for a plan that leaves third-order products free to land on tones. */
+function writeEvenSet(count: i32, out: usize): i32 {
+  for (let i = 0; i < count; i++) store<i32>(out + (<usize>i << 2), i);
+  return count - 1;
 }
 
 /** Shortest run found by walkSidonSet: its length, first element and primitive root. */

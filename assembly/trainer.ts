@@ -14,7 +14,7 @@ import { ncoConfigure, NCO_SIN } from "./nco";
 import { perturbConfigure, perturbRestart, perturbAdvance } from "./perturb";
 import {
   lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
-  lockinCalibrate, lockinStream, lockinStreamDerivative,
+  lockinCalibrate, lockinStream, lockinStreamDerivative, lockinProbeStart, lockinProbeEnd, lockinProbeControl,
 } from "./lockin";
 import { evaluateLoss } from "./loss";
 import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
@@ -75,6 +75,7 @@ export function trainerStart(bins: usize): void {
   optimiserReset();
   // codes are demodulated as they are sent: no lag model, nothing to calibrate
   lockinSetLag(tones ? configF32(ACTIVE, Field.LagDelaySamples) : 0, tones ? configF32(ACTIVE, Field.LagCornerHz) : 0);
+  lockinProbeStart(configI32(ACTIVE, Field.GuardBins), calibrationEpochsLeft > 0); // during calibration
   memory.fill(READ_OUTS, 0, READ_OUTS_END - READ_OUTS);
   setStatusI32(Status.Configured, 1);
   configured = true;
@@ -86,11 +87,13 @@ export function trainerStart(bins: usize): void {
   electrodesWritten = true;
 }
 
-/** After the weights or the lag changed from outside (a loaded checkpoint). */
+/** After the weights or the lag changed from outside (a loaded checkpoint). The distortion
+ *  probe's control (lockin.ts) is held unperturbed while it listens. */
 export function trainerRefresh(): void {
   const shrink: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
+  const probe = lockinProbeControl();
   for (let k = 0; k < controls; k++) {
-    const a = load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
+    const a: f32 = k == probe ? 0 : load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
     store<f32>(AMPLITUDE + (k << 2), a);
     const low = load<f32>(wordAddress(ACTIVE, MIN_WORD, k)) + a;
     const high = load<f32>(wordAddress(ACTIVE, MAX_WORD, k)) - a;
@@ -110,7 +113,10 @@ export function trainerPark(): void {
   memory.copy(PARK + (<usize>controls << 2), ELECTRODES + (<usize>controls << 2), <usize>inputs << 2);
   parked = true;
 }
-export function trainerSkipCalibration(): void { calibrationEpochsLeft = 0; }
+export function trainerSkipCalibration(): void {
+  calibrationEpochsLeft = 0;
+  lockinProbeEnd();
+}
 
 /** One sample: the reading answering the last voltages in; the next voltages out. */
 export function step(reading: f32): i32 {

@@ -124,6 +124,7 @@ interface TrainFlags {
   tones: "planned" | number[];
   band?: [number, number];
   guard?: number;
+  planOrder?: number;
   amplitudeMv?: number[];
   optimiser?: "sgd" | "momentum" | "adam";
   learningRate?: number;
@@ -213,7 +214,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
     chain: flags.sampleRate !== undefined ? { sampleRateHz: flags.sampleRate } : {},
     tones: Array.isArray(flags.tones)
       ? { explicitHz: flags.tones }
-      : { plan: { bandLowHz: flags.band?.[0] ?? DEFAULTS.band.bandLowHz, bandHighHz: flags.band?.[1] ?? DEFAULTS.band.bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins } },
+      : { plan: { bandLowHz: flags.band?.[0] ?? DEFAULTS.band.bandLowHz, bandHighHz: flags.band?.[1] ?? DEFAULTS.band.bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins, planOrder: flags.planOrder ?? DEFAULTS.band.planOrder } },
     amplitudesV: amplitudes && (amplitudes.length === 1 ? amplitudes[0] : amplitudes),
     windowSamples: flags.window,
     settleSamples: flags.settle,
@@ -520,6 +521,7 @@ export function program(): Command {
     .option("--tones <planned|Hz,...>", "'planned', or one tone per control in Hz, e.g. 25,45,65,95,115", tones, "planned")
     .option("--band <low,high>", `band for planned tones, Hz (default ${DEFAULTS.band.bandLowHz},${DEFAULTS.band.bandHighHz})`, band)
     .addOption(fieldOption("GuardBins", "bins"))
+    .addOption(fieldOption("PlanOrder", "order"))
     .option("--amplitude-mv <mV,...>", `perturbation peak amplitude, one for all or one per control (default ${DEFAULTS.amplitudeV * 1000})`, (text) => list(text, "amplitudes in mV"))
     .addOption(new Option("--optimiser <name>", `update rule (default ${DEFAULTS.optimiser})`).choices(["sgd", "momentum", "adam"]))
     .addOption(fieldOption("LearningRate", "V"))

@@ -540,7 +540,7 @@ export function statusFromWords(i: Int32Array, f: Float32Array): ControllerStatu
     windows: i[S.Windows], discardedWindows: i[S.DiscardedWindows], updates: i[S.Updates], epochs: i[S.Epochs],
     loss: f[S.Loss], lagDelaySamples: f[S.LagDelaySamples], lagCornerHz: f[S.LagCornerHz], consecutiveDiscards: i[S.Faults],
     case: i[S.Case], configured: i[S.Configured] === 1, skippedUpdates: i[S.SkippedUpdates], hitTones: i[S.HitTones],
-    optimiserResets: i[S.OptimiserResets],
+    optimiserResets: i[S.OptimiserResets], thirdOrderAmplitude: f[S.ThirdOrderAmplitude], noiseAmplitude: f[S.NoiseAmplitude],
   };
 }
 

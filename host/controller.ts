@@ -33,6 +33,8 @@ export interface ControllerConfig {
   /** Planned tones inside [bandLowHz, bandHighHz], or explicit bins per control. */
   tones: { plan: { bandLowHz: number; bandHighHz: number } } | { explicit: true };
   guardBins?: number;
+  /** Planned tones: free of products up to this order, 2 or 3 (Field.PlanOrder). */
+  planOrder?: number;
   controls: ControlConfig[];
   inputs: { minV: number; maxV: number }[];
   cases: { inputsV: number[]; target: number }[];
@@ -93,6 +95,21 @@ export interface ControllerStatus {
   skippedUpdates: number;
   hitTones: number;
   optimiserResets: number;
+  /** After calibration (sinusoids, 3 tones or more): the amplitude at a bin holding a third-order
+   *  product of two tones and no tone or second-order product, in reading units (distortion and
+   *  noise), and the amplitude noise alone shows at a bin; NaN before or without a measurement. */
+  thirdOrderAmplitude: number;
+  noiseAmplitude: number;
+}
+
+/** The host's rule for PlanOrder: 2 (third-order products may land on tones) when calibration
+ *  found no third-order distortion above the noise, 3 otherwise and without a measurement. Over
+ *  w windows the power at the probe's bin, distortion D plus noise N, is N·χ²(2w)/(2w) for D = 0
+ *  (standard deviation N/√w): order 2 while it stays under 2N (D ≤ N) plus three such deviations,
+ *  so that noise alone keeps order 2 about 99% of the time. `calibrationWindows`: epochs × cases. */
+export function planOrderFor(status: Pick<ControllerStatus, "thirdOrderAmplitude" | "noiseAmplitude">, calibrationWindows: number): 2 | 3 {
+  const noisePower = status.noiseAmplitude ** 2;
+  return status.thirdOrderAmplitude ** 2 < noisePower * (2 + 3 / Math.sqrt(calibrationWindows)) ? 2 : 3; // false for NaN
 }
 
 type Exports = {
@@ -146,6 +163,7 @@ export class Controller {
     f[Field.BandLowHz] = plan?.bandLowHz ?? 0;
     f[Field.BandHighHz] = plan?.bandHighHz ?? config.sampleRateHz / 2;
     i[Field.GuardBins] = config.guardBins ?? defaultOf("GuardBins");
+    i[Field.PlanOrder] = config.planOrder ?? defaultOf("PlanOrder");
     i[Field.Loss] = lossCode[config.loss] ?? -1;
     f[Field.MarginScale] = config.marginScale ?? 1;
     i[Field.Optimiser] = optimiserCode[config.optimiser] ?? -1;
@@ -258,6 +276,8 @@ export class Controller {
       skippedUpdates: i[Status.SkippedUpdates],
       hitTones: i[Status.HitTones],
       optimiserResets: i[Status.OptimiserResets],
+      thirdOrderAmplitude: f[Status.ThirdOrderAmplitude],
+      noiseAmplitude: f[Status.NoiseAmplitude],
     };
   }
 

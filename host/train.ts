@@ -42,7 +42,7 @@ export interface ChainOptions {
 
 /** Planned tones inside a band (the controller's planner), or explicit tone frequencies. */
 export type ToneOptions =
-  | { plan: { bandLowHz: number; bandHighHz: number; guardBins?: number } }
+  | { plan: { bandLowHz: number; bandHighHz: number; guardBins?: number; planOrder?: number } }
   | { explicitHz: number[] };
 
 export interface TrainOptions {
@@ -146,7 +146,7 @@ export const DEFAULTS = {
   /** Restart after 50 iterations without a 1% gain in margin (corrsig has local minima). */
   patience: 50,
   /** Planned tones: inside 20 Hz..1 kHz (the amplifier's corner), one guard bin. */
-  band: { bandLowHz: defaultOf("BandLowHz"), bandHighHz: defaultOf("BandHighHz"), guardBins: defaultOf("GuardBins") },
+  band: { bandLowHz: defaultOf("BandLowHz"), bandHighHz: defaultOf("BandHighHz"), guardBins: defaultOf("GuardBins"), planOrder: defaultOf("PlanOrder") },
 };
 
 /** Chain and noise defaults for a device: a transimpedance chain for nA outputs (brains-py's
@@ -286,6 +286,7 @@ export function planRun(options: TrainOptions): {
     settleSamples: options.settleSamples ?? DEFAULTS.settleSamples,
     tones: "plan" in tones ? { plan: { bandLowHz: tones.plan.bandLowHz, bandHighHz: tones.plan.bandHighHz } } : { explicit: true },
     guardBins: "plan" in tones ? (tones.plan.guardBins ?? DEFAULTS.band.guardBins) : DEFAULTS.band.guardBins,
+    planOrder: "plan" in tones ? (tones.plan.planOrder ?? DEFAULTS.band.planOrder) : DEFAULTS.band.planOrder,
     controls: device.controlRangeV.map(([minV, maxV], k) => ({
       amplitudeV: amplitudeOf(k),
       minV,

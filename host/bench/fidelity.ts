@@ -4,7 +4,7 @@
 // Cramér–Rao bound 2σ²/(a²T) of a tone. The device is solved once per perturbation
 // (RecordingDevice); every noise seed replays those outputs through the chain and a fresh
 // controller, which is exact because the chain adds its noise after the device.
-import { Controller, type ControllerConfig } from "../controller.ts";
+import { Controller, ControllerError, planOrderFor, type ControllerConfig } from "../controller.ts";
 import { CoSimulation, type ChainModel } from "../cosim.ts";
 import type { Device } from "../devices/device.ts";
 import { ResistorNetwork } from "../devices/resistor.ts";
@@ -77,6 +77,8 @@ export interface MethodWindow {
   chipSamples?: number;
   seed?: number;
   band?: { bandLowHz: number; bandHighHz: number };
+  /** Multi-tone: the planner's order (Field.PlanOrder; default the module's, 3). */
+  planOrder?: number;
 }
 
 /** The method's configuration with the longest valid window inside the budget. */
@@ -87,7 +89,7 @@ export function methodConfig(base: ControllerConfig, w: MethodWindow): Controlle
   switch (w.method) {
     case "multitone": {
       const band = w.band ?? { bandLowHz: SAMPLE_RATE_HZ / 4, bandHighHz: SAMPLE_RATE_HZ / 2 };
-      return multitone(base, { ...options(w.budgetSamples), ...band, guardBins: 0 });
+      return multitone(base, { ...options(w.budgetSamples), ...band, guardBins: 0, planOrder: w.planOrder });
     }
     case "sequential": {
       const sweepChip = Math.floor(w.budgetSamples / codePeriod("sequential", n) / chip) * chip;
@@ -104,6 +106,52 @@ export function methodConfig(base: ControllerConfig, w: MethodWindow): Controlle
     default:
       throw new Error(`${w.method}: not a probe method`);
   }
+}
+
+/** The shortest window the module's planner accepts for this multi-tone configuration's
+ *  controls, band, guard and order (STATUS.PlanMinWindow after a refused plan; 0 if no window
+ *  up to MAX_WINDOW_SAMPLES plans). */
+export function planMinWindow(config: ControllerConfig): number {
+  const shortest = 8; // WindowSamples' low bound (host/config-fields.ts)
+  const controller = new Controller();
+  try {
+    controller.configure({ ...config, windowSamples: shortest });
+    return shortest;
+  } catch (error) {
+    if (!(error instanceof ControllerError) || error.field !== "Plan") throw error;
+    const exports = controller.exports;
+    return new Int32Array(exports.memory.buffer, exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+  }
+}
+
+/** Calibration epochs of the distortion measurement: the CLI's default (host/config-fields.ts). */
+export const DISTORTION_EPOCHS = 2;
+/** The distorting control device: the network's gradient plus every (v_j − v0)²(v_k − v0) and
+ *  (v_j − v0)(v_k − v0)² with this coefficient, V⁻² (2f_j − f_k at 3e4·a³/4 = 7.5e-3 V). */
+export const CROSS_CUBIC = 3e4;
+/** The distortion is measured at budgets up to this (three windows of the budget on each
+ *  device: at 128 controls and 262144 samples that would be minutes). */
+export const DISTORTION_MAX_BUDGET = 16384;
+
+export interface Distortion {
+  /** STATUS after calibration: the amplitude at the probe's bin (distortion and noise) and the
+   *  amplitude of noise alone, output units; the host's rule on them (planOrderFor). */
+  thirdOrderAmplitude: number;
+  noiseAmplitude: number;
+  planOrderChosen: number;
+}
+
+/** The module's distortion probe on `device` with this configuration: DISTORTION_EPOCHS
+ *  calibration epochs (one case) through the chain, then the host's rule. */
+export function measureDistortion(config: ControllerConfig, device: Device, chain: ChainModel): Distortion {
+  const controller = new Controller();
+  controller.configure({ ...config, calibrationEpochs: DISTORTION_EPOCHS });
+  const sim = new CoSimulation(controller, device, chain);
+  const limit = (DISTORTION_EPOCHS + 1) * (config.settleSamples + config.windowSamples);
+  if (sim.run(limit, (events) => (events & L.Event.Calibrated) !== 0) >= limit) throw new Error("no calibration");
+  const status = controller.status();
+  const windows = DISTORTION_EPOCHS * config.cases.length;
+  return { thirdOrderAmplitude: status.thirdOrderAmplitude, noiseAmplitude: status.noiseAmplitude, planOrderChosen: planOrderFor(status, windows) };
 }
 
 /** Runs one window; returns the controller's Jacobian row and the samples it took. */
@@ -135,16 +183,24 @@ export interface FidelityJob {
   seeds: number;
   /** Random codes and SPSA: how many code seeds (device passes); noise seeds cycle over them. */
   codeSeeds: number;
+  /** Multi-tone: the planner's order (default 3). */
+  planOrder?: number;
 }
 
 export interface FidelityResult {
   job: FidelityJob;
+  /** Multi-tone: the shortest window the planner accepts (the job is skipped, no estimate and
+   *  no scenarios, when it exceeds the budget). */
+  planMinWindow?: number;
   /** Samples the estimate used (≤ budget: whole code periods). */
   samples: number;
   /** The estimate without noise (nonlinearity and code cross-talk only), first code seed. */
   noiseless: { cosine: number; relativeError: number };
   /** Per scenario, one value per noise seed. */
   scenarios: Record<string, { cosine: number[]; relativeError: number[] }>;
+  /** Multi-tone, white scenario: the distortion probe on the network and on the cross-cubic
+   *  device with the network's gradient (noise seed 1). */
+  distortion?: { network: Distortion; crossCubic: Distortion };
   wallSeconds: number;
 }
 
@@ -158,17 +214,29 @@ export function runFidelity(job: FidelityJob): FidelityResult {
   const lowpass = job.scenarios.includes("lowpass");
   if (lowpass && job.scenarios.length > 1) throw new Error("the low-pass scenario changes the codes' chips: give it its own job");
   const result: FidelityResult = { job, samples: 0, noiseless: { cosine: NaN, relativeError: NaN }, scenarios: {}, wallSeconds: 0 };
-  for (const scenario of job.scenarios) result.scenarios[scenario] = { cosine: [], relativeError: [] };
-  for (let pass = 0; pass < passes; pass++) {
+  const configFor = (pass: number) => {
     const config = methodConfig(base, {
       method: job.method,
       budgetSamples: job.budgetSamples,
       amplitudeV,
       seed: pass + 1,
+      planOrder: job.planOrder,
       chipSamples: lowpass && job.method !== "sequential" ? LOWPASS_CHIP_SAMPLES : undefined,
       band: lowpass ? { bandLowHz: SAMPLE_RATE_HZ / 8, bandHighHz: SAMPLE_RATE_HZ / 4 } : undefined,
     });
     if (lowpass) config.lag = { delaySamples: LOWPASS.delaySamples, cornerHz: LOWPASS.cornerHz };
+    return config;
+  };
+  if (job.method === "multitone") {
+    result.planMinWindow = planMinWindow(configFor(0));
+    if (!(result.planMinWindow > 0 && result.planMinWindow <= job.budgetSamples)) {
+      result.wallSeconds = (performance.now() - started) / 1000;
+      return result; // the planner refuses this budget: skipped
+    }
+  }
+  for (const scenario of job.scenarios) result.scenarios[scenario] = { cosine: [], relativeError: [] };
+  for (let pass = 0; pass < passes; pass++) {
+    const config = configFor(pass);
     const recorder = new RecordingDevice(device, config.windowSamples + config.settleSamples + 1);
     const clean = probeRow(config, recorder, { sampleRateHz: SAMPLE_RATE_HZ, ...(lowpass ? LOWPASS : {}) });
     result.samples = clean.samples;
@@ -181,6 +249,15 @@ export function runFidelity(job: FidelityJob): FidelityResult {
       }
     }
   }
+  if (job.method === "multitone" && job.scenarios.includes("white") && job.budgetSamples <= DISTORTION_MAX_BUDGET) {
+    const config = configFor(0);
+    const cubic = new PolynomialDevice(exact, operatingV.subarray(0, job.controls), 0, 0, CROSS_CUBIC);
+    const cubicConfig = { ...config, inputs: [], cases: [{ inputsV: [], target: 0 }] }; // controls only
+    result.distortion = {
+      network: measureDistortion(config, device, scenarioChain("white", 1)),
+      crossCubic: measureDistortion(cubicConfig, cubic, scenarioChain("white", 1)),
+    };
+  }
   result.wallSeconds = (performance.now() - started) / 1000;
   return result;
 }
@@ -189,8 +266,11 @@ export interface LinearJob {
   kind: "linear";
   controls: number;
   method: Estimator;
+  /** The window; multi-tone at order 3 lengthens it to the planner's shortest when it is below. */
   windowSamples: number;
   seeds: number;
+  /** Multi-tone: the planner's order (default 3). */
+  planOrder?: number;
 }
 
 export interface LinearResult {
@@ -214,8 +294,10 @@ export function runLinear(job: LinearJob): LinearResult {
   const sum = new Float64Array(n);
   const sumSquares = new Float64Array(n);
   let samples = 0;
+  const window = (budgetSamples: number) => ({ method: job.method, budgetSamples, amplitudeV: TONE_AMPLITUDE_V, planOrder: job.planOrder });
+  const budget = job.method === "multitone" ? Math.max(job.windowSamples, planMinWindow(methodConfig(base, window(job.windowSamples)))) : job.windowSamples;
   for (let seed = 1; seed <= job.seeds; seed++) {
-    const config = methodConfig(base, { method: job.method, budgetSamples: job.windowSamples, amplitudeV: TONE_AMPLITUDE_V, seed });
+    const config = methodConfig(base, { ...window(budget), seed });
     const chain: ChainModel = { sampleRateHz: SAMPLE_RATE_HZ, noise: new WhiteNoise(WHITE_SIGMA_V, noiseStream(seed, 1)) };
     const { row, samples: used } = probeRow(config, device, chain);
     samples = used;

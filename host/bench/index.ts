@@ -57,7 +57,7 @@ const FULL: Plan = {
   fidelity: {
     8: { budgets: [512, 2048, 8192, 32768], seeds: 12, codeSeeds: 12 },
     32: { budgets: [4096, 16384, 65536], seeds: 8, codeSeeds: 8 },
-    128: { budgets: [65536, 131072, 262144], seeds: 2, codeSeeds: 1 },
+    128: { budgets: [4096, 65536, 131072, 262144], seeds: 2, codeSeeds: 1 },
   },
   linear: { 8: { windowSamples: 512, seeds: 400 }, 32: { windowSamples: 4096, seeds: 150 }, 128: { windowSamples: 65536, seeds: 24 } },
   peers: { 8: { budgetSamples: 2048, seeds: 40 }, 32: { budgetSamples: 16384, seeds: 24 } },
@@ -75,7 +75,7 @@ const FULL: Plan = {
 
 const QUICK: Plan = {
   mode: "quick",
-  fidelity: { 8: { budgets: [512, 2048, 8192], seeds: 3, codeSeeds: 3 }, 32: { budgets: [4096, 16384], seeds: 2, codeSeeds: 2 } },
+  fidelity: { 8: { budgets: [512, 2048, 8192], seeds: 3, codeSeeds: 3 }, 32: { budgets: [4096, 16384], seeds: 2, codeSeeds: 2 }, 128: { budgets: [4096], seeds: 3, codeSeeds: 1 } },
   linear: { 8: { windowSamples: 512, seeds: 100 }, 32: { windowSamples: 4096, seeds: 30 } },
   peers: { 8: { budgetSamples: 2048, seeds: 8 }, 32: { budgetSamples: 16384, seeds: 4 } },
   methods: [{ task: "AND", seeds: 1, capSeconds: 30 }, { task: "NAND", seeds: 1, capSeconds: 30 }, { task: "regression", seeds: 1, capSeconds: 150 }],
@@ -85,6 +85,12 @@ const QUICK: Plan = {
 };
 
 const PEER_SCENARIOS: Scenario[] = ["white", "pinkDrift"];
+/** Multi-tone planned free of second-order products only (PlanOrder 2): its figures' name. */
+const ORDER2 = "multitoneOrder2";
+/** The fidelity table's estimators: the scalable ones, then multi-tone at plan order 2. */
+const FIDELITY_COLUMNS = [...SCALABLE_ESTIMATORS, ORDER2] as const;
+const planOrderOf = (column: (typeof FIDELITY_COLUMNS)[number]) => (column === ORDER2 ? 2 : undefined);
+const methodOf = (column: (typeof FIDELITY_COLUMNS)[number]): Estimator => (column === ORDER2 ? "multitone" : column);
 const NORMALISATIONS: Normalisation[] = ["peak", "rms"];
 
 /** Every job the plan asks for. */
@@ -109,12 +115,17 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
             jobs.push({ kind: "fidelity", controls, method, budgetSamples, normalisation, scenarios: ["lowpass"], seeds: peers.seeds, codeSeeds: peers.seeds });
           }
         }
+        if (method === "multitone" && sections.has("fidelity")) {
+          jobs.push({ kind: "fidelity", controls, method, budgetSamples, normalisation: "peak", scenarios: ["white"], seeds: f.seeds, codeSeeds: f.codeSeeds, planOrder: 2 });
+        }
       }
     }
   }
   if (sections.has("fidelity")) {
     for (const [controlsKey, l] of Object.entries(plan.linear)) {
-      for (const method of SCALABLE_ESTIMATORS) jobs.push({ kind: "linear", controls: Number(controlsKey), method, windowSamples: l.windowSamples, seeds: l.seeds } satisfies LinearJob);
+      for (const column of FIDELITY_COLUMNS) {
+        jobs.push({ kind: "linear", controls: Number(controlsKey), method: methodOf(column), windowSamples: l.windowSamples, seeds: l.seeds, planOrder: planOrderOf(column) } satisfies LinearJob);
+      }
     }
   }
   if (sections.has("methods")) {
@@ -180,8 +191,8 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
   const figures: Figures = {};
   const series: Series = { fidelity: [], bound: [], linear: [], peers: [], methods: [], spread: [], drift: [], cost: [] };
   const fidelity = results.filter((r): r is FidelityResult => r.job.kind === "fidelity");
-  const find = (controls: number, method: Estimator, budget: number, normalisation: Normalisation, scenario: Scenario) =>
-    fidelity.find((r) => r.job.controls === controls && r.job.budgetSamples === budget && r.job.scenarios.includes(scenario) &&
+  const find = (controls: number, method: Estimator, budget: number, normalisation: Normalisation, scenario: Scenario, planOrder?: number) =>
+    fidelity.find((r) => r.job.controls === controls && r.job.budgetSamples === budget && r.job.scenarios.includes(scenario) && r.job.planOrder === planOrder &&
       (r.job.method === method) && (r.job.normalisation === normalisation || (method === "multitone" && r.job.normalisation === "peak")));
 
   for (const [controlsKey, f] of Object.entries(plan.fidelity)) {
@@ -193,23 +204,33 @@ function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figu
       const boundError = Math.sqrt((controls * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * budget)) / exactNorm;
       figures[`fidelity.n${controls}.T${budget}.boundRelativeError`] = boundError;
       series.bound.push({ controls, samples: budget, deviceSeconds: budget / SAMPLE_RATE_HZ, relativeError: boundError });
-      for (const method of SCALABLE_ESTIMATORS) {
-        const r = find(controls, method, budget, "peak", "white");
-        if (!r) continue;
-        const white = r.scenarios.white;
+      for (const method of FIDELITY_COLUMNS) {
+        const r = find(controls, methodOf(method), budget, "peak", "white", planOrderOf(method));
+        if (r?.planMinWindow !== undefined) figures[`fidelity.n${controls}.${method}.planMinWindow`] = r.planMinWindow;
+        const white = r?.scenarios.white;
+        if (!r || !white) continue; // not run, or the planner refuses this budget
         const key = `fidelity.n${controls}.T${budget}.${method}`;
         figures[`${key}.relativeError`] = rms(white.relativeError);
+        if (methodOf(method) === "multitone") figures[`${key}.errorOverBound`] = rms(white.relativeError) / boundError;
+        for (const [device, d] of Object.entries(r.distortion ?? {})) {
+          const at = device === "network" ? key : `${key}.${device}`;
+          figures[`${at}.thirdOrderAmplitude`] = d.thirdOrderAmplitude;
+          figures[`${at}.noiseAmplitude`] = d.noiseAmplitude;
+          figures[`${at}.planOrderChosen`] = d.planOrderChosen;
+        }
         figures[`${key}.cosine`] = mean(white.cosine);
         figures[`${key}.noiselessRelativeError`] = r.noiseless.relativeError;
         figures[`${key}.samples`] = r.samples;
-        series.fidelity.push({ controls, method, samples: r.samples, deviceSeconds: r.samples / SAMPLE_RATE_HZ, relativeError: rms(white.relativeError), cosine: mean(white.cosine), noiselessRelativeError: r.noiseless.relativeError });
+        if (method !== ORDER2) series.fidelity.push({ controls, method, samples: r.samples, deviceSeconds: r.samples / SAMPLE_RATE_HZ, relativeError: rms(white.relativeError), cosine: mean(white.cosine), noiselessRelativeError: r.noiseless.relativeError });
       }
     }
   }
   for (const r of results.filter((r): r is LinearResult => r.job.kind === "linear")) {
-    figures[`crb.n${r.job.controls}.${r.job.method}.varianceOverBound`] = r.varianceOverBound;
-    figures[`crb.n${r.job.controls}.${r.job.method}.worstBiasZ`] = r.worstBiasZ;
-    series.linear.push({ controls: r.job.controls, method: r.job.method, varianceOverBound: r.varianceOverBound, worstBiasZ: r.worstBiasZ });
+    const method = r.job.planOrder === 2 ? ORDER2 : r.job.method;
+    figures[`crb.n${r.job.controls}.${method}.varianceOverBound`] = r.varianceOverBound;
+    figures[`crb.n${r.job.controls}.${method}.worstBiasZ`] = r.worstBiasZ;
+    figures[`crb.n${r.job.controls}.${method}.samples`] = r.samples;
+    if (method !== ORDER2) series.linear.push({ controls: r.job.controls, method, varianceOverBound: r.varianceOverBound, worstBiasZ: r.worstBiasZ });
   }
   for (const [controlsKey, p] of Object.entries(plan.peers)) {
     const controls = Number(controlsKey);
@@ -294,23 +315,26 @@ function table(title: string, header: string[], rows: string[][], left = 1): str
 export function formatTables(plan: Plan, figures: Figures, series: Series): string {
   const out: string[] = [];
   const methods = [...SCALABLE_ESTIMATORS];
+  const columns = [...FIDELITY_COLUMNS];
   if (series.fidelity.length) {
     const rows: string[][] = [];
     for (const [controlsKey, f] of Object.entries(plan.fidelity)) {
       for (const budget of f.budgets) {
         const key = `fidelity.n${controlsKey}.T${budget}`;
         if (figures[`${key}.boundRelativeError`] === undefined) continue;
+        const refused = (m: string) => (figures[`fidelity.n${controlsKey}.${m}.planMinWindow`] ?? 0) > budget;
         rows.push([`${controlsKey} × ${(budget / SAMPLE_RATE_HZ).toFixed(2)} s`, formatNumber(figures[`${key}.boundRelativeError`]),
-          ...methods.map((m) => `${formatNumber(figures[`${key}.${m}.relativeError`])} (${formatNumber(figures[`${key}.${m}.cosine`], 4)})`)]);
+          ...columns.map((m) => refused(m) ? `plan needs ${figures[`fidelity.n${controlsKey}.${m}.planMinWindow`]}` :
+            `${formatNumber(figures[`${key}.${m}.relativeError`])} (${formatNumber(figures[`${key}.${m}.cosine`], 4)})`)]);
       }
     }
-    out.push(table("1. Fidelity on the transistor-resistor network: relative error (cosine) vs the adjoint gradient; white noise, equal peak amplitude",
-      ["controls × device time", "CR bound", ...methods], rows));
+    out.push(table("1. Fidelity on the transistor-resistor network: relative error (cosine) vs the adjoint gradient; white noise, equal peak amplitude; multitone plans order 3, multitoneOrder2 order 2",
+      ["controls × device time", "CR bound", ...columns], rows));
   }
   if (series.linear.length) {
     const counts = [...new Set(series.linear.map((l) => l.controls))];
-    out.push(table("1b. Linear device, white noise: variance / tone Cramér–Rao bound 2σ²/(a²T) at equal peak (worst |bias| in standard errors)",
-      ["controls", ...methods], counts.map((n) => [String(n), ...methods.map((m) => `${formatNumber(figures[`crb.n${n}.${m}.varianceOverBound`])} (${formatNumber(figures[`crb.n${n}.${m}.worstBiasZ`], 2)})`)])));
+    out.push(table("1b. Linear device, white noise: variance / tone Cramér–Rao bound 2σ²/(a²T) at equal peak (worst |bias| in standard errors; multitone lengthened to its plan's shortest window)",
+      ["controls", ...columns], counts.map((n) => [String(n), ...columns.map((m) => `${formatNumber(figures[`crb.n${n}.${m}.varianceOverBound`])} (${formatNumber(figures[`crb.n${n}.${m}.worstBiasZ`], 2)})`)])));
   }
   if (series.peers.length) {
     const rows: string[][] = [];

@@ -72,7 +72,7 @@ function withAmplitudes(base: ControllerConfig, amplitudesV: Amplitudes): Contro
  *  bins, orthogonal over the window); the module's default is 1. */
 export function multitone(
   base: ControllerConfig,
-  options: PerturbationOptions & { bandLowHz: number; bandHighHz: number; guardBins?: number },
+  options: PerturbationOptions & { bandLowHz: number; bandHighHz: number; guardBins?: number; planOrder?: number },
 ): ControllerConfig {
   return {
     ...base,
@@ -80,6 +80,7 @@ export function multitone(
     demodulation: "projection",
     tones: { plan: { bandLowHz: options.bandLowHz, bandHighHz: options.bandHighHz } },
     guardBins: options.guardBins ?? 1,
+    planOrder: options.planOrder ?? base.planOrder,
     windowSamples: options.windowSamples,
     settleSamples: options.settleSamples ?? base.settleSamples,
     controls: withAmplitudes(base, options.amplitudesV),

@@ -1,7 +1,7 @@
 // The tone planner: planned tones checked by an independent brute-force enumeration of every
 // second- and third-order product, plus band, octave and Nyquist limits, the published tone set's
 // collisions, the shortest window reported when no plan exists, and determinism.
-import { planTones, planMinWindow, findCollisions } from "../../assembly/plan";
+import { planTones, planMinWindow, findCollisions, thirdOrderProbe, probeTwice, probeOnce } from "../../assembly/plan";
 import { Field } from "../../assembly/layout";
 
 const BINS = memory.data(128 << 2);
@@ -63,7 +63,7 @@ function bruteForceCollisions(count: i32, guardBins: i32, window: i32 = UNFOLDED
 /** Plans, expects success, and checks every stated property of the plan. */
 function planAndCheck(count: i32, window: i32, rateHz: f32, lowHz: f32, highHz: f32, guard: i32): void {
   for (let k = 0; k < 128; k++) store<i32>(BINS + (k << 2), -7); // garbage in the buffer
-  expect(planTones(count, window, rateHz, lowHz, highHz, guard, BINS)).toBe(0);
+  expect(planTones(count, window, rateHz, lowHz, highHz, guard, 3, BINS)).toBe(0);
   expect(planMinWindow).toBe(0);
   let lowest = i32.MAX_VALUE;
   let highest = 0;
@@ -85,14 +85,14 @@ function planAndCheck(count: i32, window: i32, rateHz: f32, lowHz: f32, highHz: 
 
 /** planTones refuses `count` tones in a window of `window` samples: the window it names. */
 function namedWindow(count: i32, window: i32, rateHz: f32, lowHz: f32, highHz: f32, guard: i32): i32 {
-  expect(planTones(count, window, rateHz, lowHz, highHz, guard, BINS)).toBe(Field.Plan);
+  expect(planTones(count, window, rateHz, lowHz, highHz, guard, 3, BINS)).toBe(Field.Plan);
   return planMinWindow;
 }
 
 /** Every window from `from` up to `shortest` is refused; `shortest` plans, collision-free. */
 function plansFirstAt(shortest: i32, from: i32, count: i32, rateHz: f32, lowHz: f32, highHz: f32, guard: i32): void {
   for (let window = from; window < shortest; window++) {
-    expect(planTones(count, window, rateHz, lowHz, highHz, guard, BINS)).toBe(Field.Plan);
+    expect(planTones(count, window, rateHz, lowHz, highHz, guard, 3, BINS)).toBe(Field.Plan);
   }
   planAndCheck(count, shortest, rateHz, lowHz, highHz, guard);
 }
@@ -125,17 +125,17 @@ describe("planTones", () => {
   it("puts the lowest tone at the band's lower edge when the band, not the octave, limits it", () => {
     // 5 tones need a set 16 bins long, so the octave allows a first bin of 17; the band starts at
     // 600 Hz = bin 240 of W = 2000 at 5 kHz, so the plan starts exactly there.
-    expect(planTones(5, 2000, 5000, 600, 1000, 0, BINS)).toBe(0);
+    expect(planTones(5, 2000, 5000, 600, 1000, 0, 3, BINS)).toBe(0);
     expect(binAt(0)).toBe(240);
     expect(binAt(4)).toBe(256);
   });
 
   it("is deterministic: the same request gives the same bins", () => {
-    planTones(64, 40000, 10000, 100, 2500, 0, BINS);
+    planTones(64, 40000, 10000, 100, 2500, 0, 3, BINS);
     const first = new StaticArray<i32>(64);
     for (let k = 0; k < 64; k++) first[k] = binAt(k);
     for (let k = 0; k < 64; k++) store<i32>(BINS + (k << 2), 12345);
-    planTones(64, 40000, 10000, 100, 2500, 0, BINS);
+    planTones(64, 40000, 10000, 100, 2500, 0, 3, BINS);
     for (let k = 0; k < 64; k++) expect(binAt(k)).toBe(first[k]);
   });
 
@@ -163,9 +163,38 @@ describe("planTones", () => {
     plansFirstAt(shortest, shortest - 1, 64, 10000, 100, 2500, 1);
   });
 
+  it("plans 128 tones free of second-order products (order 2) in W = 4096 at 5 kHz, band 1250-2500 Hz", () => {
+    // order 3 needs 125053+ samples here; order 2 needs only the octave: 128 consecutive bins
+    expect(planTones(128, 4096, 5000, 1250, 2500, 0, 2, BINS)).toBe(0);
+    let lowest = i32.MAX_VALUE, highest = 0;
+    for (let k = 0; k < 128; k++) { lowest = min(lowest, binAt(k)); highest = max(highest, binAt(k)); }
+    expect(highest - lowest).toBe(127, "consecutive bins");
+    expect(highest).toBeLessThan(2 * lowest, "one octave");
+    expect(2 * highest).toBeLessThan(4096, "Nyquist");
+    bruteForceCollisions(128, 0, 4096);
+    for (let k = 0; k < 128; k++) expect(bruteMasks[k] & 2).toBe(0, "no second-order product on a tone");
+  });
+
+  it("plans order 2 with a guard: tones guardBins + 1 apart, no second-order product within the guard", () => {
+    expect(planTones(32, 2048, 5000, 1250, 2500, 2, 2, BINS)).toBe(0);
+    for (let k = 1; k < 32; k++) expect(binAt(k) - binAt(k - 1)).toBe(3);
+    bruteForceCollisions(32, 2, 2048);
+    for (let k = 0; k < 32; k++) expect(bruteMasks[k] & 2).toBe(0);
+  });
+
+  it("names a window for order 2 that grows as the count (128 tones: under 1/100 of order 3's)", () => {
+    const order2 = ((): i32 => { expect(planTones(128, 512, 5000, 1250, 2500, 0, 2, BINS)).toBe(Field.Plan); return planMinWindow; })();
+    expect(order2).toBeGreaterThan(512);
+    expect(order2).toBeLessThanOrEqual(1024);
+    expect(planTones(128, order2, 5000, 1250, 2500, 0, 2, BINS)).toBe(0);
+    expect(planTones(128, order2 - 1, 5000, 1250, 2500, 0, 2, BINS)).toBe(Field.Plan);
+    const order3 = namedWindow(128, 4096, 5000, 1250, 2500, 0);
+    expect(order3).toBeGreaterThan(100 * order2);
+  });
+
   it("reports planMinWindow = 0 when no window up to 2^20 samples plans (64 tones in 10 Hz)", () => {
     // 64 tones need about 3775 bins, i.e. W >= 3775 · 5000 / 10 ≈ 1.9e6 samples
-    expect(planTones(64, 4096, 5000, 1000, 1010, 0, BINS)).toBe(Field.Plan);
+    expect(planTones(64, 4096, 5000, 1000, 1010, 0, 3, BINS)).toBe(Field.Plan);
     expect(planMinWindow).toBe(0);
   });
 });
@@ -276,7 +305,7 @@ describe("folded intermodulation (fs − f above Nyquist, |f| below DC)", () => 
       for (let guard = 0; guard <= 1; guard++) {
         for (let lowHz: f32 = 0; lowHz < 2500; lowHz += 50) {
           for (let widthHz: f32 = 100; lowHz + widthHz <= 2500; widthHz *= 2) {
-            if (planTones(count, 2000, 5000, lowHz, lowHz + widthHz, guard, BINS) != 0) continue;
+            if (planTones(count, 2000, 5000, lowHz, lowHz + widthHz, guard, 3, BINS) != 0) continue;
             planned++;
             if (<f64>binAt(0) * 5000 / 2000 > 1250) plannedAboveQuarter++;
             expect(bruteForceCollisions(count, guard, 2000)).toBe(0, "band " + lowHz.toString() + " + " + widthHz.toString() + " Hz");
@@ -287,5 +316,46 @@ describe("folded intermodulation (fs − f above Nyquist, |f| below DC)", () => 
     }
     expect(planned).toBeGreaterThan(400);
     expect(plannedAboveQuarter).toBeGreaterThan(100);
+  });
+});
+
+/** True if bin x is within `guard` of a tone or of a second-order product, by brute force. */
+function nearToneOrSecondOrder(count: i32, window: i32, guard: i32, x: i32): bool {
+  for (let a = 0; a < count; a++) {
+    if (abs(binAt(a) - x) <= guard) return true;
+    for (let b = 0; b < count; b++) {
+      let sum = (binAt(a) + binAt(b)) % window;
+      if (2 * sum > window) sum = window - sum;
+      if (abs(sum - x) <= guard) return true;
+      if (a != b && abs(abs(binAt(a) - binAt(b)) - x) <= guard) return true;
+    }
+  }
+  return false;
+}
+
+describe("thirdOrderProbe", () => {
+  it("finds a bin holding 2f_i − f_j and no tone or second-order product, for 128 tones planned at order 2 in 4096 samples", () => {
+    expect(planTones(128, 4096, 5000, 1250, 2500, 0, 2, BINS)).toBe(0);
+    const x = thirdOrderProbe(128, 4096, BINS, 0);
+    expect(x).toBeGreaterThan(0);
+    expect(x).toBe(2 * binAt(probeTwice) - binAt(probeOnce));
+    expect(probeTwice).not.toBe(probeOnce);
+    expect(nearToneOrSecondOrder(128, 4096, 0, x)).toBe(false);
+  });
+
+  it("keeps the guard: 16 tones planned at order 3 with a guard of 1 bin", () => {
+    expect(planTones(16, 4000, 5000, 50, 1000, 1, 3, BINS)).toBe(0);
+    const x = thirdOrderProbe(16, 4000, BINS, 1);
+    expect(x).toBeGreaterThan(0);
+    expect(x).toBe(2 * binAt(probeTwice) - binAt(probeOnce));
+    expect(nearToneOrSecondOrder(16, 4000, 1, x)).toBe(false);
+  });
+
+  it("returns 0 when every candidate is a tone or a second-order product (tones 10, 20, 30)", () => {
+    // 2·10 − 20 = 0, 2·10 − 30 < 0, 2·30 − 10 = 50 = 20 + 30, 2·30 − 20 = 40 = 10 + 30
+    store<i32>(BINS, 10);
+    store<i32>(BINS + 4, 20);
+    store<i32>(BINS + 8, 30);
+    expect(thirdOrderProbe(3, UNFOLDED, BINS, 0)).toBe(0);
   });
 });
