@@ -10,10 +10,10 @@ import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns } from "./nco";
 import { codeEnergy, REFERENCE_SUM } from "./perturb";
 import { exponentialOf } from "./loss";
 
-/** The window's sums, MAX_CONTROLS f32 each (cleared together): */
+/** The window's sums, a pair of f32 per tone (one address for both, per sample):
+ *  Σ (v − v0)·sin over the window, then Σ (v − v0)·cos. */
 const SUMS = memory.data(2 * MAX_CONTROLS << 2);
-const SUM_SIN = SUMS; //                            Σ (v − v0)·sin over the window
-const SUM_COS = SUMS + (MAX_CONTROLS << 2); //      Σ (v − v0)·cos
+@inline function sumsOf(k: i32): usize { return SUMS + (<usize>k << 3); }
 const LAG_COS = memory.data(MAX_CONTROLS << 2); // 1/H of the chain at each tone (real,
 const LAG_SIN = memory.data(MAX_CONTROLS << 2); //   imaginary part)
 /** Calibration sums over windows: ΣX², ΣY², ΣXY per tone, MAX_CONTROLS f32 each. */
@@ -55,14 +55,26 @@ export function lockinReset(): void {
 
 /** One sample of the signal, multiplied by the references of the voltages it answers. */
 @inline export function lockinAccumulate(value: f32): void {
+  const v = lockinCentre(value);
+  for (let k = 0; k < controlCount; k++) {
+    const offset = <usize>k << 2;
+    lockinAdd(k, v, load<f32>(NCO_SIN + offset), load<f32>(NCO_COS + offset));
+  }
+}
+
+/** The sample about the window's first value (kept in Σ): what the references multiply. */
+@inline export function lockinCentre(value: f32): f32 {
   if (isNaN(reference)) reference = value; // values are finite: the trainer passes good readings only
   const v = value - reference;
   sum += v;
-  for (let k = 0; k < controlCount; k++) {
-    const offset = <usize>k << 2;
-    store<f32>(SUM_SIN + offset, load<f32>(SUM_SIN + offset) + v * load<f32>(NCO_SIN + offset));
-    store<f32>(SUM_COS + offset, load<f32>(SUM_COS + offset) + v * load<f32>(NCO_COS + offset));
-  }
+  return v;
+}
+
+/** Control k's share of one sample: v times its two references. */
+@inline export function lockinAdd(k: i32, v: f32, sine: f32, cosine: f32): void {
+  const at = sumsOf(k);
+  store<f32>(at, load<f32>(at) + v * sine);
+  store<f32>(at, load<f32>(at, 4) + v * cosine, 4);
 }
 
 /** ∂signal/∂control k perturbed with peak amplitude `amplitude`, from the window. For a
@@ -71,8 +83,8 @@ export function lockinReset(): void {
  *  have no quadrature and no lag: g = X / (a Σr²). X is taken about the window's mean. */
 export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32 {
   const offset = <usize>k << 2;
-  const x = load<f32>(SUM_SIN + offset) - (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset);
-  const y = load<f32>(SUM_COS + offset);
+  const x = load<f32>(sumsOf(k)) - (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset);
+  const y = load<f32>(sumsOf(k), 4);
   const scale: f32 = 1 / (amplitude * energy);
   if (demodulation == Demodulation.MagnitudeSign) {
     const magnitude = Mathf.sqrt(x * x + y * y) * scale;
@@ -134,7 +146,7 @@ export function lockinSetLag(delay: f32, corner: f32): void {
 export function lockinCalibrationAdd(): void {
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
-    const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
+    const x = load<f32>(sumsOf(k)), y = load<f32>(sumsOf(k), 4);
     store<f32>(CAL_XX + offset, load<f32>(CAL_XX + offset) + x * x);
     store<f32>(CAL_YY + offset, load<f32>(CAL_YY + offset) + y * y);
     store<f32>(CAL_XY + offset, load<f32>(CAL_XY + offset) + x * y);
