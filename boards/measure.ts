@@ -17,7 +17,8 @@ export const CONTROL_COUNTS = [8, 64] as const;
 export const BENCH_WINDOW = 500;
 
 /** A configuration of `controls` sinusoidally perturbed controls, no inputs, one case: every
- *  sample but the window's last is the plain per-sample path; each window ends in an update. */
+ *  sample but the window's last is the plain per-sample path; each window ends in an update
+ *  (no calibration epochs: the mean is the per-sample path plus the update, not a lag fit). */
 export function benchConfig(controls: number, sampleRateHz = 5000): ControllerConfig {
   return {
     sampleRateHz,
@@ -31,6 +32,7 @@ export function benchConfig(controls: number, sampleRateHz = 5000): ControllerCo
     optimiser: "adam",
     learningRate: 0.01,
     reading: { min: -10, max: 10 },
+    calibrationEpochs: 0,
   };
 }
 
