@@ -9,6 +9,7 @@ import { ACTIVE, configI32, configF32, controlCount, windowSamples } from "./con
 import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns } from "./nco";
 import { codeEnergy, REFERENCE_SUM } from "./perturb";
 import { exponentialOf } from "./loss";
+import { FULL } from "./features";
 
 /** The window's sums, a pair of f32 per tone (one address for both, per sample):
  *  Σ (v − v0)·sin over the window, then Σ (v − v0)·cos. */
@@ -39,11 +40,13 @@ let streamStarted = false;
  *  and time constant from the configuration. */
 export function lockinConfigure(): void {
   energy = codeEnergy();
-  streamOrder = configI32(ACTIVE, Field.StreamOrder);
-  streamAlpha = 1 / configF32(ACTIVE, Field.StreamTauSamples); // validated >= 1
-  memory.fill(CALIBRATION, 0, 3 * MAX_CONTROLS << 2);
-  memory.fill(STREAM, 0, MAX_CONTROLS * MAX_ORDER * 8);
-  streamStarted = false;
+  if (FULL) {
+    streamOrder = configI32(ACTIVE, Field.StreamOrder);
+    streamAlpha = 1 / configF32(ACTIVE, Field.StreamTauSamples); // validated >= 1
+    memory.fill(CALIBRATION, 0, 3 * MAX_CONTROLS << 2);
+    memory.fill(STREAM, 0, MAX_CONTROLS * MAX_ORDER * 8);
+    streamStarted = false;
+  }
   lockinReset();
 }
 
@@ -86,7 +89,7 @@ export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32
   const x = load<f32>(sumsOf(k)) - (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset);
   const y = load<f32>(sumsOf(k), 4);
   const scale: f32 = 1 / (amplitude * energy);
-  if (demodulation == Demodulation.MagnitudeSign) {
+  if (FULL && demodulation == Demodulation.MagnitudeSign) {
     const magnitude = Mathf.sqrt(x * x + y * y) * scale;
     return x >= 0 ? magnitude : -magnitude;
   }

@@ -18,6 +18,7 @@ import {
 } from "./lockin";
 import { evaluateLoss } from "./loss";
 import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
+import { FULL } from "./features";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
 /** Voltages to write now: controls, then inputs. Kept across configurations: the next one
@@ -96,7 +97,7 @@ export function trainerStart(bins: usize): void {
 
 /** After the weights or the lag changed from outside (a loaded checkpoint). */
 export function trainerRefresh(): void {
-  const shrink: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
+  const shrink: f32 = FULL && configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
   centresInside = true;
   for (let k = 0; k < controls; k++) {
     const a = load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
@@ -203,7 +204,7 @@ function windowSample(reading: f32): i32 {
   if (goodReading(reading)) {
     readingSum += reading;
     const value = signal(reading);
-    if (gradientMode == Gradient.Streaming) lockinStream(value);
+    if (FULL && gradientMode == Gradient.Streaming) lockinStream(value);
     else lockinAccumulate(value);
   } else {
     readingSum = NaN;
@@ -214,13 +215,13 @@ function windowSample(reading: f32): i32 {
   bump(Status.Windows);
   store<f32>(CASE_OUTPUTS + (<usize>caseIndex << 2), readingSum / <f32>windowSamples);
   let events = Event.WindowDone;
-  if (calibrationEpochsLeft > 0) {
+  if (FULL && calibrationEpochsLeft > 0) {
     lockinCalibrationAdd();
   } else {
     const row = JACOBIAN + (<usize>caseIndex * MAX_CONTROLS << 2);
     for (let k = 0; k < controls; k++) {
       const a = load<f32>(amplitudeOf(k));
-      store<f32>(row + (k << 2), gradientMode == Gradient.Streaming ? lockinStreamDerivative(k, a) : lockinDerivative(k, a, configI32(ACTIVE, Field.Demodulation)));
+      store<f32>(row + (k << 2), FULL && gradientMode == Gradient.Streaming ? lockinStreamDerivative(k, a) : lockinDerivative(k, a, configI32(ACTIVE, Field.Demodulation)));
     }
   }
   if (caseIndex + 1 < configI32(ACTIVE, Field.CaseCount)) {
@@ -261,7 +262,7 @@ function enterCase(p: i32): void {
 
 /** All cases measured: fit the lag if still calibrating, else loss, chain rule, update. */
 function endEpoch(): i32 {
-  if (calibrationEpochsLeft > 0) {
+  if (FULL && calibrationEpochsLeft > 0) {
     if (--calibrationEpochsLeft > 0) return 0;
     lockinCalibrate();
     trainerRefresh();

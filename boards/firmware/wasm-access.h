@@ -12,8 +12,9 @@
 #define HGE_WASM_ACCESS_H
 #include <stdint.h>
 
-/* Bytes of linear memory the board provides (wasm-rt-static.c): one 64 KiB page. A module
- * whose data and stack stay below a smaller bound may run with less (accesses above it trap). */
+/* Bytes of linear memory the board provides (wasm-rt-static.c). boards/build.ts passes the end
+ * of the module's static buffers (its MEMORY_USED export, rounded up to 8): the module never
+ * touches memory above it, and an access above it traps. Default: one 64 KiB page. */
 #ifndef HGE_WASM_MEMORY_BYTES
 #define HGE_WASM_MEMORY_BYTES 65536u
 #endif
