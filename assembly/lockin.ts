@@ -18,13 +18,13 @@ const SUMS = memory.data(2 * MAX_CONTROLS << 2);
 const LAG_COS = memory.data(MAX_CONTROLS << 2); // 1/H of the chain at each tone (real,
 const LAG_SIN = memory.data(MAX_CONTROLS << 2); //   imaginary part)
 /** Calibration sums over windows: ΣX², ΣY², ΣXY per tone, MAX_CONTROLS f32 each. */
-const CALIBRATION = memory.data(3 * MAX_CONTROLS << 2);
+const CALIBRATION = memory.data(FULL ? 3 * MAX_CONTROLS << 2 : 4); // (the core has no calibration)
 const CAL_XX = CALIBRATION;
 const CAL_YY = CALIBRATION + (MAX_CONTROLS << 2);
 const CAL_XY = CALIBRATION + (2 * MAX_CONTROLS << 2);
 const MAX_ORDER = 4;
 /** Streaming low-pass states: per tone, MAX_ORDER stages of (in-phase, quadrature). */
-const STREAM = memory.data(MAX_CONTROLS * MAX_ORDER * 8);
+const STREAM = memory.data(FULL ? MAX_CONTROLS * MAX_ORDER * 8 : 4); // (nor streaming)
 
 /** The window's first value (NaN until it arrives): keeps the f32 sums free of the DC level. */
 let reference: f32 = NaN;
