@@ -10,7 +10,7 @@ import {
   AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD,
 } from "./layout";
 import { ACTIVE, configI32, configF32, wordAddress, maxStepOf, controlCount as controls, windowSamples } from "./config";
-import { ncoConfigure, ncoSync, ncoPhaseAt, ncoNextPhase, cachedSine, cachedCosine, sinesCached, NCO_SIN } from "./nco";
+import { ncoConfigure, ncoSync, ncoPhaseAt, ncoNextPhase, cachedSine, cachedCosine, sineOfPhase, cosineOfPhase, sinesCached, NCO_SIN } from "./nco";
 import { perturbConfigure, perturbRestart, perturbAdvance } from "./perturb";
 import {
   lockinConfigure, lockinReset, lockinAccumulate, lockinCentre, lockinAdd, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
@@ -148,8 +148,8 @@ export function step(reading: f32): i32 {
   return parked ? (ramping ? 0 : Event.Parked) : events;
 }
 
-/** Most samples: a good reading inside a window (not its last), with tones from the window's
- *  own table (nco.ts: SINES) and every electrode at its target. Then one pass per control
+/** Most samples: a good reading inside a window (not its last), tones over windows, and every
+ *  electrode at its target. Then one pass per control
  *  does all the work: the reading times the tone as last written, the tone's next phase, the
  *  control's next voltage. That voltage needs no clamp: centre ± amplitude is inside the
  *  range (trainerRefresh), and one sample of a tone moves less than the slew limit (config.ts:
@@ -161,15 +161,21 @@ function typicalSample(reading: f32): bool {
   samplesInStage++;
   const v = lockinCentre(signal(reading));
   const count = min(controls, MAX_CONTROLS); // = controls; the bound lets gcc drop bounds tests
-  for (let k = 0; k < count; k++) {
-    const offset = <usize>k << 2;
-    const phase = ncoPhaseAt(offset);
-    lockinAdd(k, v, cachedSine(phase), cachedCosine(phase));
-    const next = ncoNextPhase(offset, phase);
-    store<f32>(ELECTRODES + offset, load<f32>(centreOf(k)) + load<f32>(amplitudeOf(k)) * cachedSine(next));
-  }
+  if (sinesCached) for (let k = 0; k < count; k++) controlSample(k, v, true);
+  else for (let k = 0; k < count; k++) controlSample(k, v, false);
   referencesStale = true;
   return true;
+}
+
+/** Control k's part of a typical sample; `cached`: the window has its own sine table (nco.ts),
+ *  else the sines are interpolated (a constant at each call: one loop for each). */
+@inline function controlSample(k: i32, v: f32, cached: bool): void {
+  const offset = <usize>k << 2;
+  const phase = ncoPhaseAt(offset);
+  lockinAdd(k, v, cached ? cachedSine(phase) : sineOfPhase(phase), cached ? cachedCosine(phase) : cosineOfPhase(phase));
+  const next = ncoNextPhase(offset, phase);
+  const sine = cached ? cachedSine(next) : sineOfPhase(next);
+  store<f32>(ELECTRODES + offset, load<f32>(centreOf(k)) + load<f32>(amplitudeOf(k)) * sine);
 }
 
 /** Parked: each control aims at its PARK voltage, unperturbed (read every sample, so the
@@ -326,7 +332,7 @@ function writeElectrodes(): void {
       load<f32>(wordAddress(ACTIVE, INPUT_MIN_WORD, i)), load<f32>(wordAddress(ACTIVE, INPUT_MAX_WORD, i)));
   }
   ramping = limited;
-  targetsReached = !limited && !parked && centresInside && tonesInWindows && sinesCached;
+  targetsReached = !limited && !parked && centresInside && tonesInWindows;
 }
 
 /** Writes at `at` the voltage nearest `target` within maxStepV of the one there now, inside
