@@ -2,8 +2,8 @@
 // A tone's phase is an integer, (bin × sample) modulo the window, so every tone returns to
 // phase exactly 0 after each window and cannot drift, however long it runs. Values come
 // from one 1024-entry period table with linear interpolation: max error (2π/1024)²/8 = 4.7e-6.
-// A window of at most SINES_MAX_WINDOW samples, a multiple of 4, gets its own table of those
-// values, one per phase (SINES), filled once at configure: a sample then reads a tone's sine
+// A window of at most SINES_MAX_WINDOW samples gets its own table of those values, sine and
+// cosine per phase (SINES), filled once at configure: a sample then reads a tone's sine
 // and cosine with no arithmetic at all (the per-sample path, trainer.ts, runs on it).
 import { MAX_CONTROLS } from "./layout";
 import { controlCount, windowSamples } from "./config";
@@ -12,10 +12,12 @@ const TABLE_SIZE: i32 = 1024;
 const QUARTER: f32 = 256;
 /** f32 sine over one period, plus a guard entry so interpolation never wraps. */
 const SINE_TABLE = memory.data((TABLE_SIZE + 1) << 2, 16);
-/** The longest window with a table of its own (SINES: 1.25 × this many f32). */
-export const SINES_MAX_WINDOW = 1024;
-/** sin(2π p / W) for 0 <= p < W + W/4: cos(2π p / W) is SINES[p + W/4]. */
-const SINES = memory.data((SINES_MAX_WINDOW + SINES_MAX_WINDOW / 4) << 2, 16);
+/** The longest window with a table of its own (SINES: two f32 per phase). The default window
+ *  (500 samples) fits. */
+export const SINES_MAX_WINDOW = 512;
+/** Per phase p of the window, 0 <= p < W: sin(2π p / W), then cos(2π p / W), each the value
+ *  the interpolation gives (sineOfPhase, cosineOfPhase without the table). */
+const SINES = memory.data(SINES_MAX_WINDOW << 3, 16);
 const PHASE = memory.data(MAX_CONTROLS << 2); // i32, in [0, window)
 /** The tone bin of each control (cycles per window, planned or given). */
 export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
@@ -25,9 +27,8 @@ export const NCO_COS = memory.data(MAX_CONTROLS << 2);
 
 let tableScale: f32 = 0; // table entries per phase step: TABLE_SIZE / window
 
-/** Whether the active window has its table, and the phase of a quarter period (W/4). */
+/** Whether the active window has its table. */
 export let sinesCached = false;
-let quarterPhase = 0;
 
 /** Fills the table with the recurrence sin((n+1)θ) = 2cos θ·sin(nθ) − sin((n−1)θ), θ = 2π/1024,
  *  in f64 (constants: f64 roundings of the exact values). Each entry is within 6e-12 of the
@@ -68,12 +69,13 @@ export function ncoConfigure(bins: usize): void {
   tableScale = <f32>TABLE_SIZE / <f32>window;
   memory.copy(TONE_BINS, bins, <usize>controlCount << 2);
   memory.fill(PHASE, 0, MAX_CONTROLS << 2);
-  sinesCached = window <= SINES_MAX_WINDOW && (window & 3) == 0;
-  quarterPhase = window >> 2;
-  if (!sinesCached) return;
-  for (let p = 0; p < window + quarterPhase; p++) {
-    store<f32>(SINES + (<usize>p << 2), sineAt(<f32>(p < window ? p : p - window) * tableScale));
+  sinesCached = false;
+  if (window > SINES_MAX_WINDOW) return;
+  for (let p = 0; p < window; p++) {
+    store<f32>(SINES + (<usize>p << 3), sineOfPhase(p));
+    store<f32>(SINES + (<usize>p << 3), cosineOfPhase(p), 4);
   }
+  sinesCached = true;
 }
 
 /** Sine and cosine of a tone at integer phase p, 0 <= p < window. */
@@ -86,17 +88,16 @@ export function ncoConfigure(bins: usize): void {
   if (x >= <f32>TABLE_SIZE) x -= <f32>TABLE_SIZE;
   return sineAt(x);
 }
-/** The cached sine and cosine (sinesCached only): the per-sample path's reads. Both byte
- *  offsets are masked (SINES_OFFSETS, QUARTER_OFFSETS), which changes no valid offset (phases
- *  below 1024, quarters up to 256) but tells a compiler of the module (wasm2c, then gcc) that
- *  the reads stay inside memory: no bounds test remains, and the cosine is the sine's address
- *  plus a constant of the window. */
-const SINES_OFFSETS: usize = 0xffc, QUARTER_OFFSETS: usize = 0x7fc;
+/** The cached sine and cosine (sinesCached only): the per-sample path's reads. The byte
+ *  offset is masked (SINES_OFFSETS), which changes no valid offset (phases below 512) but
+ *  tells a compiler of the module (wasm2c, then gcc) that the reads stay inside memory: no
+ *  bounds test remains. */
+const SINES_OFFSETS: usize = 0xff8;
 @inline export function cachedSine(p: i32): f32 {
-  return load<f32>(SINES + ((<usize>p << 2) & SINES_OFFSETS));
+  return load<f32>(SINES + ((<usize>p << 3) & SINES_OFFSETS));
 }
 @inline export function cachedCosine(p: i32): f32 {
-  return load<f32>(SINES + ((<usize>p << 2) & SINES_OFFSETS) + ((<usize>quarterPhase << 2) & QUARTER_OFFSETS));
+  return load<f32>(SINES + ((<usize>p << 3) & SINES_OFFSETS), 4);
 }
 
 /** Tone k's phase (k as a byte offset, k << 2) before and after one sample: the next phase is

@@ -32,8 +32,8 @@ function train(module: WebAssembly.Module, config: ControllerConfig, epochs: num
   return { written, weights: bits(controller.weights()), gradient: bits(controller.gradient()), outputs: bits(controller.caseOutputs()), blob: controller.save() };
 }
 
-for (const windowSamples of [1000, 2000]) {
-  // 1000 samples: the window's own sine table (the typical sample); 2000: the interpolated table
+for (const windowSamples of [500, 1000]) {
+  // 500 samples: the window's own sine table; 1000: the interpolated 1024-entry table
   test(`core and full builds train the analytic device to the same bits (window ${windowSamples}, 3 epochs: every voltage written, weights, gradient, checkpoint)`, () => {
     const config = analyticConfig(new AnalyticDevice(), { windowSamples, lag: { delaySamples: 2, cornerHz: 1500 } });
     const full = train(modules.full, config, 3), core = train(modules.core, config, 3);

@@ -6,10 +6,10 @@
  *   - subtract the window's first reading; then one pass per control: accumulate v·sin and
  *     v·cos of the tone as last written (two multiply-accumulates, f32), advance the tone's
  *     integer phase by its bin modulo the window, write centre + amplitude·sine;
- *   - sines and cosines come from a table of the window's own phases, sin(2π p / W) for
- *     0 <= p < W + W/4 (cosine = the entry W/4 further), filled once from a 1024-entry period
- *     table with linear interpolation (the module's values); the window must be a multiple
- *     of 4 and at most 1024 samples (the module's condition for its table);
+ *   - sines and cosines come from a table of the window's own phases, sin and cos(2π p / W)
+ *     side by side for 0 <= p < W, filled once from a 1024-entry period table with linear
+ *     interpolation (the module's values); the window must be at most 512 samples (the
+ *     module's condition for its table);
  *   - no clamps: centre ± amplitude is inside the range and a tone moves less than the slew
  *     limit per sample (the module checks both; here the benchmark's configuration has them).
  * At the end of a window it only restarts the sums (no demodulation, no update): the benchmark
@@ -21,16 +21,16 @@
 #include "hge.h"
 
 #define TABLE_SIZE 1024
-#define MAX_WINDOW 1024
+#define MAX_WINDOW 512
 extern const uint32_t hge_config_block[HGE_CONFIG_WORDS];
 
 static float sine_table[TABLE_SIZE + 1];
-static float sines[MAX_WINDOW + MAX_WINDOW / 4];
+static float sines[MAX_WINDOW][2]; /* sin, cos */
 static int32_t phase[HGE_MAX_CONTROLS], bin[HGE_MAX_CONTROLS];
 static float sums[HGE_MAX_CONTROLS][2]; /* v·sin, v·cos */
 static float center[HGE_MAX_CONTROLS], amplitude[HGE_MAX_CONTROLS];
 static float out[HGE_MAX_CONTROLS];
-static int controls, window, quarter, samples_in_window;
+static int controls, window, samples_in_window;
 static float reading_min, reading_max, reading_sum, reference, window_sum;
 static uint64_t samples;
 static int window_bad;
@@ -48,10 +48,13 @@ int app_init(void) {
   for (int i = 0; i <= TABLE_SIZE; i++) sine_table[i] = (float)sin(2.0 * M_PI * i / TABLE_SIZE);
   controls = c.control_count;
   window = c.window_samples;
-  if (window > MAX_WINDOW || window % 4 != 0) return 1;
-  quarter = window / 4;
+  if (window > MAX_WINDOW) return 1;
   float table_scale = (float)TABLE_SIZE / (float)window;
-  for (int p = 0; p < window + quarter; p++) sines[p] = sine_at((float)(p < window ? p : p - window) * table_scale);
+  for (int p = 0; p < window; p++) {
+    float x = (float)p * table_scale, xc = x + TABLE_SIZE / 4;
+    sines[p][0] = sine_at(x);
+    sines[p][1] = sine_at(xc >= TABLE_SIZE ? xc - TABLE_SIZE : xc);
+  }
   reading_min = c.reading_min;
   reading_max = c.reading_max;
   for (int k = 0; k < controls; k++) {
@@ -76,12 +79,12 @@ uint32_t app_step(float reading) {
   }
   for (int k = 0; k < controls; k++) {
     int32_t p = phase[k];
-    sums[k][0] += v * sines[p];
-    sums[k][1] += v * sines[p + quarter];
+    sums[k][0] += v * sines[p][0];
+    sums[k][1] += v * sines[p][1];
     p += bin[k];
     if (p >= window) p -= window;
     phase[k] = p;
-    out[k] = center[k] + amplitude[k] * sines[p];
+    out[k] = center[k] + amplitude[k] * sines[p][0];
   }
   uint32_t events = 0;
   if (++samples_in_window == window) {
