@@ -5,7 +5,9 @@ import {
   Field, ToneMode, Loss, Gradient, Perturbation, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS, MAX_WINDOW_SAMPLES, codePeriod,
   MAX_CONTROLS, MAX_INPUTS, MAX_CASES, TONE_BIN_WORD, AMPLITUDE_WORD, MIN_WORD, MAX_WORD,
   INITIAL_WORD, TRAINABLE_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
+  Demodulation,
 } from "./layout";
+import { FULL } from "./features";
 
 export const CONFIG = memory.data(CONFIG_WORDS << 2, 16);
 export const ACTIVE = memory.data(CONFIG_WORDS << 2, 16);
@@ -90,8 +92,15 @@ export function validate(): i32 {
   const perturbation = configI32(b, Field.Perturbation);
   // streaming is a lock-in of tones: its low-passes expect sinusoids
   if (gradient == Gradient.Streaming && perturbation != Perturbation.Sinusoid) return Field.Perturbation;
+  if (!FULL) { // the core build (features.ts): planned tones over windows, no calibration
+    if (perturbation != Perturbation.Sinusoid) return Field.Perturbation;
+    if (toneMode != ToneMode.Plan) return Field.ToneMode;
+    if (gradient == Gradient.Streaming) return Field.Gradient;
+    if (configI32(b, Field.Demodulation) != Demodulation.Projection) return Field.Demodulation;
+    if (configI32(b, Field.CalibrationEpochs) != 0) return Field.CalibrationEpochs;
+  }
   // a code's window holds whole periods of it
-  if (window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
+  if (FULL && window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
 
   for (let k = 0; k < controls; k++) {
     errorIndex = k;

@@ -9,6 +9,7 @@ import { planTones, planMinWindow, findCollisions } from "./plan";
 import { trainerStart } from "./trainer";
 import { TONE_BINS } from "./nco";
 import { STATUS } from "./status";
+import { FULL } from "./features";
 
 export { CONFIG } from "./config";
 export { STATUS } from "./status";
@@ -49,7 +50,7 @@ export function configure(): i32 {
   // Only given tones are checked, in controls⁴/2 steps (0.4 s for 128 in V8, seconds on a
   // microcontroller): a plan is collision-free up to its order by construction (plan.ts), codes
   // have no tones.
-  store<i32>(STATUS + (Status.HitTones << 2), findCollisions(controls, window, TONE_BINS, guard, TONE_HITS, tones && bins != PLANNED_BINS));
+  if (FULL) store<i32>(STATUS + (Status.HitTones << 2), findCollisions(controls, window, TONE_BINS, guard, TONE_HITS, tones && bins != PLANNED_BINS));
   return 0;
 }
 

@@ -11,21 +11,22 @@ import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns, ncoRetune } from "./nco";
 import { thirdOrderProbe, probeTwice, probeOnce } from "./plan";
 import { codeEnergy, REFERENCE_SUM } from "./perturb";
 import { exponentialOf } from "./loss";
+import { FULL } from "./features";
 
-/** The window's sums, MAX_CONTROLS f32 each (cleared together): */
+/** The window's sums, a pair of f32 per tone (one address for both, per sample):
+ *  Σ (v − v0)·sin over the window, then Σ (v − v0)·cos. */
 const SUMS = memory.data(2 * MAX_CONTROLS << 2);
-const SUM_SIN = SUMS; //                            Σ (v − v0)·sin over the window
-const SUM_COS = SUMS + (MAX_CONTROLS << 2); //      Σ (v − v0)·cos
+@inline function sumsOf(k: i32): usize { return SUMS + (<usize>k << 3); }
 const LAG_COS = memory.data(MAX_CONTROLS << 2); // 1/H of the chain at each tone (real,
 const LAG_SIN = memory.data(MAX_CONTROLS << 2); //   imaginary part)
 /** Calibration sums over windows: ΣX², ΣY², ΣXY per tone, MAX_CONTROLS f32 each. */
-const CALIBRATION = memory.data(3 * MAX_CONTROLS << 2);
+const CALIBRATION = memory.data(FULL ? 3 * MAX_CONTROLS << 2 : 4); // (the core has no calibration)
 const CAL_XX = CALIBRATION;
 const CAL_YY = CALIBRATION + (MAX_CONTROLS << 2);
 const CAL_XY = CALIBRATION + (2 * MAX_CONTROLS << 2);
 const MAX_ORDER = 4;
 /** Streaming low-pass states: per tone, MAX_ORDER stages of (in-phase, quadrature). */
-const STREAM = memory.data(MAX_CONTROLS * MAX_ORDER * 8);
+const STREAM = memory.data(FULL ? MAX_CONTROLS * MAX_ORDER * 8 : 4); // (nor streaming)
 
 /** The window's first value (NaN until it arrives): keeps the f32 sums free of the DC level. */
 let reference: f32 = NaN;
@@ -41,12 +42,14 @@ let streamStarted = false;
  *  and time constant from the configuration. */
 export function lockinConfigure(): void {
   energy = codeEnergy();
-  streamOrder = configI32(ACTIVE, Field.StreamOrder);
-  streamAlpha = 1 / configF32(ACTIVE, Field.StreamTauSamples); // validated >= 1
-  memory.fill(CALIBRATION, 0, 3 * MAX_CONTROLS << 2);
   probeControl = -1; // the oscillators were just configured: nothing to give back
-  memory.fill(STREAM, 0, MAX_CONTROLS * MAX_ORDER * 8);
-  streamStarted = false;
+  if (FULL) {
+    streamOrder = configI32(ACTIVE, Field.StreamOrder);
+    streamAlpha = 1 / configF32(ACTIVE, Field.StreamTauSamples); // validated >= 1
+    memory.fill(CALIBRATION, 0, 3 * MAX_CONTROLS << 2);
+    memory.fill(STREAM, 0, MAX_CONTROLS * MAX_ORDER * 8);
+    streamStarted = false;
+  }
   lockinReset();
 }
 
@@ -58,14 +61,26 @@ export function lockinReset(): void {
 
 /** One sample of the signal, multiplied by the references of the voltages it answers. */
 @inline export function lockinAccumulate(value: f32): void {
+  const v = lockinCentre(value);
+  for (let k = 0; k < controlCount; k++) {
+    const offset = <usize>k << 2;
+    lockinAdd(k, v, load<f32>(NCO_SIN + offset), load<f32>(NCO_COS + offset));
+  }
+}
+
+/** The sample about the window's first value (kept in Σ): what the references multiply. */
+@inline export function lockinCentre(value: f32): f32 {
   if (isNaN(reference)) reference = value; // values are finite: the trainer passes good readings only
   const v = value - reference;
   sum += v;
-  for (let k = 0; k < controlCount; k++) {
-    const offset = <usize>k << 2;
-    store<f32>(SUM_SIN + offset, load<f32>(SUM_SIN + offset) + v * load<f32>(NCO_SIN + offset));
-    store<f32>(SUM_COS + offset, load<f32>(SUM_COS + offset) + v * load<f32>(NCO_COS + offset));
-  }
+  return v;
+}
+
+/** Control k's share of one sample: v times its two references. */
+@inline export function lockinAdd(k: i32, v: f32, sine: f32, cosine: f32): void {
+  const at = sumsOf(k);
+  store<f32>(at, load<f32>(at) + v * sine);
+  store<f32>(at, load<f32>(at, 4) + v * cosine, 4);
 }
 
 /** ∂signal/∂control k perturbed with peak amplitude `amplitude`, from the window. For a
@@ -74,10 +89,10 @@ export function lockinReset(): void {
  *  have no quadrature and no lag: g = X / (a Σr²). X is taken about the window's mean. */
 export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32 {
   const offset = <usize>k << 2;
-  const x = load<f32>(SUM_SIN + offset) - (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset);
-  const y = load<f32>(SUM_COS + offset);
+  const x = load<f32>(sumsOf(k)) - (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset);
+  const y = load<f32>(sumsOf(k), 4);
   const scale: f32 = 1 / (amplitude * energy);
-  if (demodulation == Demodulation.MagnitudeSign) {
+  if (FULL && demodulation == Demodulation.MagnitudeSign) {
     const magnitude = Mathf.sqrt(x * x + y * y) * scale;
     return x >= 0 ? magnitude : -magnitude;
   }
@@ -138,7 +153,7 @@ export function lockinCalibrationAdd(): void {
   calibrationWindows++;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
-    const x = load<f32>(SUM_SIN + offset), y = load<f32>(SUM_COS + offset);
+    const x = load<f32>(sumsOf(k)), y = load<f32>(sumsOf(k), 4);
     if (k == probeControl) {
       probeEnergy += x * x + y * y;
       continue;

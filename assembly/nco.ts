@@ -2,6 +2,9 @@
 // A tone's phase is an integer, (bin × sample) modulo the window, so every tone returns to
 // phase exactly 0 after each window and cannot drift, however long it runs. Values come
 // from one 1024-entry period table with linear interpolation: max error (2π/1024)²/8 = 4.7e-6.
+// A window of at most SINES_MAX_WINDOW samples gets its own table of those values, sine and
+// cosine per phase (SINES), filled once at configure: a sample then reads a tone's sine
+// and cosine with no arithmetic at all (the per-sample path, trainer.ts, runs on it).
 import { MAX_CONTROLS } from "./layout";
 import { controlCount, windowSamples } from "./config";
 
@@ -9,6 +12,12 @@ const TABLE_SIZE: i32 = 1024;
 const QUARTER: f32 = 256;
 /** f32 sine over one period, plus a guard entry so interpolation never wraps. */
 const SINE_TABLE = memory.data((TABLE_SIZE + 1) << 2, 16);
+/** The longest window with a table of its own (SINES: two f32 per phase). The default window
+ *  (500 samples) fits. */
+export const SINES_MAX_WINDOW = 512;
+/** Per phase p of the window, 0 <= p < W: sin(2π p / W), then cos(2π p / W), each the value
+ *  the interpolation gives (sineOfPhase, cosineOfPhase without the table). */
+const SINES = memory.data(SINES_MAX_WINDOW << 3, 16);
 const PHASE = memory.data(MAX_CONTROLS << 2); // i32, in [0, window)
 /** Each oscillator's phase step per sample: its tone bin, or the distortion probe's bin while
  *  it listens there (ncoRetune). */
@@ -22,6 +31,9 @@ export const NCO_SIN = memory.data(MAX_CONTROLS << 2);
 export const NCO_COS = memory.data(MAX_CONTROLS << 2);
 
 let tableScale: f32 = 0; // table entries per phase step: TABLE_SIZE / window
+
+/** Whether the active window has its table. */
+export let sinesCached = false;
 
 /** Fills the table with the recurrence sin((n+1)θ) = 2cos θ·sin(nθ) − sin((n−1)θ), θ = 2π/1024,
  *  in f64 (constants: f64 roundings of the exact values). Each entry is within 6e-12 of the
@@ -58,25 +70,67 @@ export function sineTurns(turns: f32): f32 {
  *  the validated bins at `bins`: 1 <= bin < window / 2. NCO_SIN / NCO_COS hold values once
  *  ncoAdvance() has run: the first sample written is the first advance. */
 export function ncoConfigure(bins: usize): void {
-  tableScale = <f32>TABLE_SIZE / <f32>windowSamples;
+  const window = windowSamples;
+  tableScale = <f32>TABLE_SIZE / <f32>window;
   memory.copy(TONE_BINS, bins, <usize>controlCount << 2);
   memory.copy(STEP, bins, <usize>controlCount << 2);
   memory.fill(PHASE, 0, MAX_CONTROLS << 2);
+  sinesCached = false;
+  if (window > SINES_MAX_WINDOW) return;
+  for (let p = 0; p < window; p++) {
+    store<f32>(SINES + (<usize>p << 3), sineOfPhase(p));
+    store<f32>(SINES + (<usize>p << 3), cosineOfPhase(p), 4);
+  }
+  sinesCached = true;
+}
+
+/** Sine and cosine of a tone at integer phase p, 0 <= p < window. */
+@inline export function sineOfPhase(p: i32): f32 {
+  return sinesCached ? cachedSine(p) : sineAt(<f32>p * tableScale);
+}
+@inline export function cosineOfPhase(p: i32): f32 {
+  if (sinesCached) return cachedCosine(p);
+  let x = <f32>p * tableScale + QUARTER;
+  if (x >= <f32>TABLE_SIZE) x -= <f32>TABLE_SIZE;
+  return sineAt(x);
+}
+/** The cached sine and cosine (sinesCached only): the per-sample path's reads. The byte
+ *  offset is masked (SINES_OFFSETS), which changes no valid offset (phases below 512) but
+ *  tells a compiler of the module (wasm2c, then gcc) that the reads stay inside memory: no
+ *  bounds test remains. */
+const SINES_OFFSETS: usize = 0xff8;
+@inline export function cachedSine(p: i32): f32 {
+  return load<f32>(SINES + ((<usize>p << 3) & SINES_OFFSETS));
+}
+@inline export function cachedCosine(p: i32): f32 {
+  return load<f32>(SINES + ((<usize>p << 3) & SINES_OFFSETS), 4);
+}
+
+/** Tone k's phase (k as a byte offset, k << 2) before and after one sample: the next phase is
+ *  stored and returned. */
+@inline export function ncoPhaseAt(offset: usize): i32 { return load<i32>(PHASE + offset); }
+@inline export function ncoNextPhase(offset: usize, phase: i32): i32 {
+  let next = phase + load<i32>(STEP + offset);
+  if (next >= windowSamples) next -= windowSamples;
+  store<i32>(PHASE + offset, next);
+  return next;
 }
 
 /** Advances every tone by one sample and updates NCO_SIN / NCO_COS. */
 @inline export function ncoAdvance(): void {
-  const window = windowSamples, scale = tableScale;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
-    let phase = load<i32>(PHASE + offset) + load<i32>(STEP + offset);
-    if (phase >= window) phase -= window;
-    store<i32>(PHASE + offset, phase);
-    const x = <f32>phase * scale;
-    let xc = x + QUARTER;
-    if (xc >= <f32>TABLE_SIZE) xc -= <f32>TABLE_SIZE;
-    store<f32>(NCO_SIN + offset, sineAt(x));
-    store<f32>(NCO_COS + offset, sineAt(xc));
+    ncoNextPhase(offset, ncoPhaseAt(offset));
+  }
+  ncoSync();
+}
+
+/** NCO_SIN / NCO_COS from the phases (after samples that did not write them: trainer.ts). */
+export function ncoSync(): void {
+  for (let k = 0; k < controlCount; k++) {
+    const offset = <usize>k << 2, phase = ncoPhaseAt(offset);
+    store<f32>(NCO_SIN + offset, sineOfPhase(phase));
+    store<f32>(NCO_COS + offset, cosineOfPhase(phase));
   }
 }
 

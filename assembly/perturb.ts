@@ -4,6 +4,7 @@
 // sequential central differences (one control at a time, + then −), SPSA (a random ±1
 // vector, then its negation), random ±1 codes (MGD's CDMA) and Walsh–Hadamard codes. One
 // estimator serves them all: g = Σ ŷ r / (a Σ r²) (the lock-in's projection for sinusoids).
+import { FULL } from "./features";
 import { Field, Perturbation, MAX_CONTROLS, codePeriod } from "./layout";
 import { ACTIVE, configI32, controlCount, windowSamples } from "./config";
 import { ncoAdvance, NCO_SIN, NCO_COS } from "./nco";
@@ -22,7 +23,7 @@ export const REFERENCE_SUM = memory.data(MAX_CONTROLS << 2);
  *  codes, of which a sequential code gives each control 1/count (the window holds whole
  *  periods of 2·count chips, two of them for each control). */
 export function codeEnergy(): f32 {
-  if (kind == Perturbation.Sinusoid) return <f32>windowSamples / 2;
+  if (!FULL || kind == Perturbation.Sinusoid) return <f32>windowSamples / 2;
   if (kind == Perturbation.Sequential) return <f32>(windowSamples / controlCount);
   return <f32>windowSamples;
 }
@@ -33,7 +34,7 @@ export function perturbConfigure(): void {
   period = codePeriod(kind, controlCount);
   seed = <u32>configI32(ACTIVE, Field.Seed);
   perturbRestart();
-  if (kind != Perturbation.Sinusoid) memory.fill(NCO_COS, 0, <usize>controlCount << 2); // no quadrature
+  if (FULL && kind != Perturbation.Sinusoid) memory.fill(NCO_COS, 0, <usize>controlCount << 2); // no quadrature
 }
 
 /** The next sample written starts the code's first chip (a window starts with it). */
@@ -53,7 +54,7 @@ export function perturbRestart(): void {
 
 /** Moves every reference to the next sample. */
 @inline export function perturbAdvance(): void {
-  if (kind == Perturbation.Sinusoid) {
+  if (!FULL || kind == Perturbation.Sinusoid) {
     ncoAdvance();
     return;
   }

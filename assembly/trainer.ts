@@ -10,20 +10,27 @@ import {
   AMPLITUDE_WORD, MIN_WORD, MAX_WORD, CASE_INPUT_WORD, TARGET_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD,
 } from "./layout";
 import { ACTIVE, configI32, configF32, wordAddress, maxStepOf, controlCount as controls, windowSamples } from "./config";
-import { ncoConfigure, NCO_SIN } from "./nco";
+import { ncoConfigure, ncoSync, ncoPhaseAt, ncoNextPhase, cachedSine, cachedCosine, sineOfPhase, cosineOfPhase, sinesCached, NCO_SIN } from "./nco";
 import { perturbConfigure, perturbRestart, perturbAdvance } from "./perturb";
 import {
-  lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
+  lockinConfigure, lockinReset, lockinAccumulate, lockinCentre, lockinAdd, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
   lockinCalibrate, lockinStream, lockinStreamDerivative, lockinProbeStart, lockinProbeEnd, lockinProbeControl,
 } from "./lockin";
 import { evaluateLoss } from "./loss";
 import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
+import { FULL } from "./features";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
 /** Voltages to write now: controls, then inputs. Kept across configurations: the next one
  *  ramps from them. Before the first configuration nothing is known of the electrodes, and
  *  its first voltages are written as they are (the caller brings the DACs there). */
 export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
+/** Each control's perturbation, a pair of f32 (one address for both, per sample): where it
+ *  is centred (its weight, moved inward near a bound), then its amplitude now (SPSA shrinks
+ *  it as c/(k+1)^0.101). */
+const CENTRES = memory.data(MAX_CONTROLS << 2), AMPLITUDES = memory.data(MAX_CONTROLS << 2);
+@inline function centreOf(k: i32): usize { return CENTRES + (<usize>k << 2); }
+@inline function amplitudeOf(k: i32): usize { return AMPLITUDES + (<usize>k << 2); }
 /** The read-outs, f32 each, one block that a configuration clears at once: */
 const READ_OUTS = memory.data((2 * MAX_CASES + MAX_CASES * MAX_CONTROLS + MAX_CONTROLS) << 2);
 /** Mean output of each input case in its last window. */
@@ -35,10 +42,6 @@ export const JACOBIAN = LOSS_SLOPES + (MAX_CASES << 2);
 /** ∂L/∂w at the last update. */
 export const GRADIENT = JACOBIAN + (MAX_CASES * MAX_CONTROLS << 2);
 const READ_OUTS_END = GRADIENT + (MAX_CONTROLS << 2);
-/** Where each control's perturbation is centred: its weight, moved inward near a bound. */
-const CENTER = memory.data(MAX_CONTROLS << 2);
-/** Each control's perturbation amplitude now (SPSA shrinks it as c/(k+1)^0.101). */
-const AMPLITUDE = memory.data(MAX_CONTROLS << 2);
 /** After park(): the voltages to ramp to (controls, then inputs); each is held in its range. */
 export const PARK = memory.data(MAX_ELECTRODES << 2);
 
@@ -60,12 +63,18 @@ let samplesInStage = 0;
  *  readings are finite and below 1e12, so 2^20 of them sum to a finite value). */
 let readingSum: f32 = 0;
 let caseTarget: f32 = 0;
-
+/** The typical sample's conditions (typicalSample): tones demodulated over windows; every
+ *  control's centre ± amplitude inside its range in f32 (trainerRefresh); every electrode at
+ *  its target (the last general write held none back, and no target moved since); and
+ *  whether NCO_SIN / NCO_COS lag behind the phases (typical samples do not write them). */
+let tonesInWindows = false, centresInside = false, targetsReached = false, referencesStale = false;
 
 /** Starts the configuration just copied into ACTIVE, with tones `bins`. */
 export function trainerStart(bins: usize): void {
   gradientMode = configI32(ACTIVE, Field.Gradient);
   const tones = configI32(ACTIVE, Field.Perturbation) == Perturbation.Sinusoid;
+  tonesInWindows = tones && gradientMode != Gradient.Streaming;
+  referencesStale = false;
   ncoConfigure(bins);
   perturbConfigure();
   lockinConfigure();
@@ -90,15 +99,27 @@ export function trainerStart(bins: usize): void {
 /** After the weights or the lag changed from outside (a loaded checkpoint). The distortion
  *  probe's control (lockin.ts) is held unperturbed while it listens. */
 export function trainerRefresh(): void {
-  const shrink: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
+  const shrink: f32 = FULL && configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
   const probe = lockinProbeControl();
+  centresInside = true;
   for (let k = 0; k < controls; k++) {
     const a: f32 = k == probe ? 0 : load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
-    store<f32>(AMPLITUDE + (k << 2), a);
-    const low = load<f32>(wordAddress(ACTIVE, MIN_WORD, k)) + a;
-    const high = load<f32>(wordAddress(ACTIVE, MAX_WORD, k)) - a;
-    store<f32>(CENTER + (k << 2), clampTo(load<f32>(WEIGHTS + (k << 2)), low, high));
+    store<f32>(amplitudeOf(k), a);
+    const min = load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), max = load<f32>(wordAddress(ACTIVE, MAX_WORD, k));
+    let centre = clampTo(load<f32>(WEIGHTS + (k << 2)), min + a, max - a);
+    // the roundings of min + a and max − a may leave centre ± a an f32 step outside
+    for (let i = 0; i < 4 && centre + a > max; i++) centre = nextBelow(centre);
+    for (let i = 0; i < 4 && centre - a < min; i++) centre = -nextBelow(-centre);
+    if (!(centre + a <= max && centre - a >= min)) centresInside = false;
+    store<f32>(centreOf(k), centre);
   }
+  targetsReached = false;
+}
+
+/** The f32 next below a finite x. */
+@inline function nextBelow(x: f32): f32 {
+  if (x == 0) return -1.4e-45;
+  return reinterpret<f32>(reinterpret<i32>(x) + (x > 0 ? -1 : 1));
 }
 
 export function trainerConfigured(): bool { return configured; }
@@ -112,6 +133,7 @@ export function trainerPark(): void {
   memory.copy(PARK, WEIGHTS, <usize>controls << 2);
   memory.copy(PARK + (<usize>controls << 2), ELECTRODES + (<usize>controls << 2), <usize>inputs << 2);
   parked = true;
+  targetsReached = false;
 }
 export function trainerSkipCalibration(): void {
   calibrationEpochsLeft = 0;
@@ -123,6 +145,8 @@ export function step(reading: f32): i32 {
   if (!configured) return Event.Fault;
   const samples = STATUS + (Status.Samples << 2); // a u64
   store<u64>(samples, load<u64>(samples) + 1);
+  if (typicalSample(reading)) return 0;
+  if (referencesStale) { ncoSync(); referencesStale = false; }
   let events = 0;
   if (parked) aimAtPark();
   else events = windowSample(reading);
@@ -130,11 +154,43 @@ export function step(reading: f32): i32 {
   return parked ? (ramping ? 0 : Event.Parked) : events;
 }
 
+/** Most samples: a good reading inside a window (not its last), tones over windows, and every
+ *  electrode at its target. Then one pass per control
+ *  does all the work: the reading times the tone as last written, the tone's next phase, the
+ *  control's next voltage. That voltage needs no clamp: centre ± amplitude is inside the
+ *  range (trainerRefresh), and one sample of a tone moves less than the slew limit (config.ts:
+ *  validateSlew); the inputs stay where they are. Anything else takes the general path
+ *  (windowSample, writeElectrodes), which gives the same results for these samples. */
+function typicalSample(reading: f32): bool {
+  if (!(targetsReached && samplesInStage >= 0 && samplesInStage + 1 < windowSamples && goodReading(reading))) return false;
+  readingSum += reading;
+  samplesInStage++;
+  const v = lockinCentre(signal(reading));
+  const count = min(controls, MAX_CONTROLS); // = controls; the bound lets gcc drop bounds tests
+  if (sinesCached) for (let k = 0; k < count; k++) controlSample(k, v, true);
+  else for (let k = 0; k < count; k++) controlSample(k, v, false);
+  referencesStale = true;
+  return true;
+}
+
+/** Control k's part of a typical sample; `cached`: the window has its own sine table (nco.ts),
+ *  else the sines are interpolated (a constant at each call: one loop for each). */
+@inline function controlSample(k: i32, v: f32, cached: bool): void {
+  const offset = <usize>k << 2;
+  const phase = ncoPhaseAt(offset);
+  lockinAdd(k, v, cached ? cachedSine(phase) : sineOfPhase(phase), cached ? cachedCosine(phase) : cosineOfPhase(phase));
+  const next = ncoNextPhase(offset, phase);
+  const sine = cached ? cachedSine(next) : sineOfPhase(next);
+  store<f32>(ELECTRODES + offset, load<f32>(centreOf(k)) + load<f32>(amplitudeOf(k)) * sine);
+}
+
 /** Parked: each control aims at its PARK voltage, unperturbed (read every sample, so the
  *  caller may move it). */
 function aimAtPark(): void {
-  memory.copy(CENTER, PARK, <usize>controls << 2);
-  memory.fill(AMPLITUDE, 0, <usize>controls << 2);
+  for (let k = 0; k < controls; k++) {
+    store<f32>(centreOf(k), load<f32>(PARK + (<usize>k << 2)));
+    store<f32>(amplitudeOf(k), 0);
+  }
 }
 
 /** The value the lock-in demodulates: the reading, or the per-sample loss (MSE). */
@@ -160,7 +216,7 @@ function windowSample(reading: f32): i32 {
   if (goodReading(reading)) {
     readingSum += reading;
     const value = signal(reading);
-    if (gradientMode == Gradient.Streaming) lockinStream(value);
+    if (FULL && gradientMode == Gradient.Streaming) lockinStream(value);
     else lockinAccumulate(value);
   } else {
     readingSum = NaN;
@@ -171,13 +227,13 @@ function windowSample(reading: f32): i32 {
   bump(Status.Windows);
   store<f32>(CASE_OUTPUTS + (<usize>caseIndex << 2), readingSum / <f32>windowSamples);
   let events = Event.WindowDone;
-  if (calibrationEpochsLeft > 0) {
+  if (FULL && calibrationEpochsLeft > 0) {
     lockinCalibrationAdd();
   } else {
     const row = JACOBIAN + (<usize>caseIndex * MAX_CONTROLS << 2);
     for (let k = 0; k < controls; k++) {
-      const a = load<f32>(AMPLITUDE + (k << 2));
-      store<f32>(row + (k << 2), gradientMode == Gradient.Streaming ? lockinStreamDerivative(k, a) : lockinDerivative(k, a, configI32(ACTIVE, Field.Demodulation)));
+      const a = load<f32>(amplitudeOf(k));
+      store<f32>(row + (k << 2), FULL && gradientMode == Gradient.Streaming ? lockinStreamDerivative(k, a) : lockinDerivative(k, a, configI32(ACTIVE, Field.Demodulation)));
     }
   }
   if (caseIndex + 1 < configI32(ACTIVE, Field.CaseCount)) {
@@ -209,6 +265,7 @@ function discardWindow(): i32 {
  *  device to settle. */
 function enterCase(p: i32): void {
   caseIndex = p;
+  targetsReached = false;
   setStatusI32(Status.Case, p);
   caseTarget = load<f32>(wordAddress(ACTIVE, TARGET_WORD, p));
   samplesInStage = -configI32(ACTIVE, Field.SettleSamples);
@@ -217,7 +274,7 @@ function enterCase(p: i32): void {
 
 /** All cases measured: fit the lag if still calibrating, else loss, chain rule, update. */
 function endEpoch(): i32 {
-  if (calibrationEpochsLeft > 0) {
+  if (FULL && calibrationEpochsLeft > 0) {
     if (--calibrationEpochsLeft > 0) return 0;
     lockinCalibrate();
     trainerRefresh();
@@ -269,7 +326,7 @@ function writeElectrodes(): void {
   let limited = false;
   for (let k = 0; k < controls; k++) {
     const offset = <usize>k << 2;
-    const v = load<f32>(CENTER + offset) + load<f32>(AMPLITUDE + offset) * load<f32>(NCO_SIN + offset);
+    const v = load<f32>(centreOf(k)) + load<f32>(amplitudeOf(k)) * load<f32>(NCO_SIN + offset);
     limited |= slewTo(ELECTRODES + offset, v, load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), load<f32>(wordAddress(ACTIVE, MAX_WORD, k)));
   }
   const firstInput = ELECTRODES + (<usize>controls << 2);
@@ -281,6 +338,7 @@ function writeElectrodes(): void {
       load<f32>(wordAddress(ACTIVE, INPUT_MIN_WORD, i)), load<f32>(wordAddress(ACTIVE, INPUT_MAX_WORD, i)));
   }
   ramping = limited;
+  targetsReached = !limited && !parked && centresInside && tonesInWindows;
 }
 
 /** Writes at `at` the voltage nearest `target` within maxStepV of the one there now, inside

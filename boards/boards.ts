@@ -278,7 +278,7 @@ export function checkModule(b: Board, wasm: Uint8Array | WasmModule, opts: { ima
     const need = pages * PAGE + b.stackBytes + FIRMWARE_RAM_ESTIMATE;
     if (need > b.ramBytes) errors.push(`module memory (${pages * PAGE} B) + stack (${b.stackBytes} B) + firmware (~${FIRMWARE_RAM_ESTIMATE} B) exceed ${b.name}'s ${b.ramBytes} B of RAM`);
   }
-  if (opts.layout) facts.largestControls = largestControls(b, opts.layout, opts.image ? opts.image.ram - pages * PAGE : b.stackBytes + FIRMWARE_RAM_ESTIMATE);
+  if (opts.layout) facts.largestControls = largestControls(b, opts.layout, opts.image ? opts.image.ram - memoryBytes : b.stackBytes + FIRMWARE_RAM_ESTIMATE);
   return { ok: errors.length === 0, errors, warnings, facts };
 }
 

@@ -17,7 +17,8 @@ export const CONTROL_COUNTS = [8, 64] as const;
 export const BENCH_WINDOW = 500;
 
 /** A configuration of `controls` sinusoidally perturbed controls, no inputs, one case: every
- *  sample but the window's last is the plain per-sample path; each window ends in an update. */
+ *  sample but the window's last is the plain per-sample path; each window ends in an update
+ *  (no calibration epochs: the mean is the per-sample path plus the update, not a lag fit). */
 export function benchConfig(controls: number, sampleRateHz = 5000): ControllerConfig {
   return {
     sampleRateHz,
@@ -31,6 +32,7 @@ export function benchConfig(controls: number, sampleRateHz = 5000): ControllerCo
     optimiser: "adam",
     learningRate: 0.01,
     reading: { min: -10, max: 10 },
+    calibrationEpochs: 0,
   };
 }
 
@@ -79,6 +81,12 @@ export interface TargetMeasurement {
   ratioFast: number;
   /** Median instructions per sample divided by the controls. */
   perControl: number;
+  /** The default build's firmware image (this bench configuration compiled in; the DAC widened
+   *  to the controls): RAM (static data, the module's memory and the stack) and flash, bytes,
+   *  and of that RAM the module's linear memory (its MEMORY_USED). */
+  ramBytes: number;
+  flashBytes: number;
+  moduleMemoryBytes: number;
   method: string;
 }
 
@@ -92,11 +100,13 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
   const out = (what: string) => resolve(REPO_DIR, "build", "boards", boardName, `bench-${what}-${controls}`);
   const build = (app: string, fast: boolean, what: string) =>
     buildBoard(board, { wasm: o.wasm, app, config: block, entry: "main", bench: true, unchecked: fast, cflags: trace, out: out(what), quiet: o.quiet ?? true });
-  const hge = summarise(await countCalls(build("hge", false, "hge"), readings));
+  const hgeBuild = build("hge", false, "hge");
+  const hge = summarise(await countCalls(hgeBuild, readings));
   const hgeFast = summarise(await countCalls(build("hge", true, "hge-fast"), readings));
   const reference = summarise(await countCalls(build("reference", false, "reference"), readings));
   return {
     board: boardName, controls, hge, hgeFast, reference,
+    ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes,
     ratio: hge.median / reference.median, ratioFast: hgeFast.median / reference.median,
     perControl: hge.median / controls,
     method: board.emulation!.counter === "minstret" ? "minstret under -icount shift=0" : "TCG plugin (qemu-plugin/hgecount.c)",

@@ -1,8 +1,10 @@
 // Builds the controller: release (build/hge.wasm: stub runtime, optimised, then binaryen's
-// wasm-opt) and debug (build/hge.debug.wasm), and reports the release module against the
-// project's limits (imports, size, memory pages); tests/controller.test.ts enforces them.
+// wasm-opt), the tones-only core (build/hge-core.wasm: the same sources with --use HGE_CORE=1,
+// assembly/features.ts) and debug (build/hge.debug.wasm), and reports the release modules
+// against the project's limits (imports, size, memory pages); tests/controller.test.ts
+// enforces them.
 //
-//   node scripts/build.mjs                      release + debug, MAX_CONTROLS from assembly/layout.ts
+//   node scripts/build.mjs                      release + core + debug, MAX_CONTROLS from assembly/layout.ts
 //   node scripts/build.mjs --max-controls 256   a wider release build: build/hge-c256.wasm, from a
 //                                               copy of assembly/ in build/c256/ whose layout.ts
 //                                               differs only in MAX_CONTROLS (the host reads that
@@ -17,15 +19,16 @@ const require = createRequire(import.meta.url);
 const asc = require.resolve("assemblyscript/bin/asc.js");
 const wasmOpt = require.resolve("binaryen/bin/wasm-opt");
 const MAX_RELEASE_BYTES = 12288;
+const MAX_CORE_BYTES = 4096;
 const LIMIT_LINE = /^export const MAX_CONTROLS = \d+;$/m;
 
 function run(cmd, args) {
   execFileSync(cmd, args, { stdio: "inherit" });
 }
 
-/** asc's release target of `config` (which writes `out`), then binaryen's wasm-opt over it. */
-function buildRelease(config, out) {
-  run(process.execPath, [asc, "--config", config, "--target", "release"]);
+/** asc's `target` of `config` (which writes `out`), then binaryen's wasm-opt over it. */
+function buildRelease(config, out, target = "release") {
+  run(process.execPath, [asc, "--config", config, "--target", target]);
   run(wasmOpt, ["-all", "-Oz", "--converge", out, "-o", out]);
 }
 
@@ -37,17 +40,24 @@ function inspect(path) {
   return { bytes: bytes.length, imports, pages };
 }
 
+/** Warns unless `path` has no imports, at most `maxBytes` bytes and one memory page. */
+function report(path, maxBytes) {
+  const { bytes, imports, pages } = inspect(path);
+  const problems = [];
+  if (imports.length) problems.push(`imports ${imports.join(", ")}`);
+  if (bytes > maxBytes) problems.push(`${bytes} bytes > ${maxBytes}`);
+  if (pages > 1) problems.push(`${pages} memory pages > 1`);
+  if (problems.length) console.error(`warning: ${path} breaks the release limits: ${problems.join("; ")}`);
+  else console.log(`${path}: ${bytes} bytes, ${pages} page, no imports`);
+}
+
 function buildDefault() {
   mkdirSync("build", { recursive: true });
   buildRelease("asconfig.json", "build/hge.wasm");
+  buildRelease("asconfig.json", "build/hge-core.wasm", "core");
   run(process.execPath, [asc, "--config", "asconfig.json", "--target", "debug"]);
-  const { bytes, imports, pages } = inspect("build/hge.wasm");
-  const problems = [];
-  if (imports.length) problems.push(`imports ${imports.join(", ")}`);
-  if (bytes > MAX_RELEASE_BYTES) problems.push(`${bytes} bytes > ${MAX_RELEASE_BYTES}`);
-  if (pages > 1) problems.push(`${pages} memory pages > 1`);
-  if (problems.length) console.error(`warning: build/hge.wasm breaks the release limits: ${problems.join("; ")}`);
-  else console.log(`build/hge.wasm: ${bytes} bytes, ${pages} page, no imports`);
+  report("build/hge.wasm", MAX_RELEASE_BYTES);
+  report("build/hge-core.wasm", MAX_CORE_BYTES);
 }
 
 function buildWide(maxControls) {

@@ -1,13 +1,17 @@
 /* The benchmark's hand-written C reference: the controller's per-sample arithmetic in plain C,
  * as a firmware engineer would write it for this core, compiled with the same flags as the
- * module's wasm2c output. For each sample of a lock-in window (the work hge's step() does on
- * all but the window's last sample, with sinusoidal perturbations):
+ * module's wasm2c output, and the same algorithm as the module's typical sample (trainer.ts:
+ * typicalSample). For each sample of a lock-in window:
  *   - count the sample, reject a saturated or non-finite reading, add it to the window's sum;
- *   - lock-in: subtract the window's first reading, then per control accumulate v·sin, v·cos
- *     and sin (three multiply-accumulates, f32);
- *   - oscillators: per control advance an integer phase by the tone's bin modulo the window,
- *     scale it to a 1024-entry sine table, read sine and cosine with linear interpolation;
- *   - outputs: per control centre + amplitude·sine, clamped to the electrode's range.
+ *   - subtract the window's first reading; then one pass per control: accumulate v·sin and
+ *     v·cos of the tone as last written (two multiply-accumulates, f32), advance the tone's
+ *     integer phase by its bin modulo the window, write centre + amplitude·sine;
+ *   - sines and cosines come from a table of the window's own phases, sin and cos(2π p / W)
+ *     side by side for 0 <= p < W, filled once from a 1024-entry period table with linear
+ *     interpolation (the module's values); the window must be at most 512 samples (the
+ *     module's condition for its table);
+ *   - no clamps: centre ± amplitude is inside the range and a tone moves less than the slew
+ *     limit per sample (the module checks both; here the benchmark's configuration has them).
  * At the end of a window it only restarts the sums (no demodulation, no update): the benchmark
  * compares the typical sample. Configured from the same block as hge (hge_config_t). */
 #include <math.h>
@@ -17,16 +21,17 @@
 #include "hge.h"
 
 #define TABLE_SIZE 1024
+#define MAX_WINDOW 512
 extern const uint32_t hge_config_block[HGE_CONFIG_WORDS];
 
 static float sine_table[TABLE_SIZE + 1];
+static float sines[MAX_WINDOW][2]; /* sin, cos */
 static int32_t phase[HGE_MAX_CONTROLS], bin[HGE_MAX_CONTROLS];
-static float nco_sin[HGE_MAX_CONTROLS], nco_cos[HGE_MAX_CONTROLS];
-static float sum_sin[HGE_MAX_CONTROLS], sum_cos[HGE_MAX_CONTROLS];
-static float center[HGE_MAX_CONTROLS], amplitude[HGE_MAX_CONTROLS], min_v[HGE_MAX_CONTROLS], max_v[HGE_MAX_CONTROLS];
+static float sums[HGE_MAX_CONTROLS][2]; /* v·sin, v·cos */
+static float center[HGE_MAX_CONTROLS], amplitude[HGE_MAX_CONTROLS];
 static float out[HGE_MAX_CONTROLS];
 static int controls, window, samples_in_window;
-static float table_scale, reading_min, reading_max, reading_sum, reference, window_sum;
+static float reading_min, reading_max, reading_sum, reference, window_sum;
 static uint64_t samples;
 static int window_bad;
 
@@ -43,55 +48,51 @@ int app_init(void) {
   for (int i = 0; i <= TABLE_SIZE; i++) sine_table[i] = (float)sin(2.0 * M_PI * i / TABLE_SIZE);
   controls = c.control_count;
   window = c.window_samples;
-  table_scale = (float)TABLE_SIZE / (float)window;
+  if (window > MAX_WINDOW) return 1;
+  float table_scale = (float)TABLE_SIZE / (float)window;
+  for (int p = 0; p < window; p++) {
+    float x = (float)p * table_scale, xc = x + TABLE_SIZE / 4;
+    sines[p][0] = sine_at(x);
+    sines[p][1] = sine_at(xc >= TABLE_SIZE ? xc - TABLE_SIZE : xc);
+  }
   reading_min = c.reading_min;
   reading_max = c.reading_max;
   for (int k = 0; k < controls; k++) {
     bin[k] = c.tone_bin[k];
     amplitude[k] = c.amplitude_v[k];
-    min_v[k] = c.min_v[k];
-    max_v[k] = c.max_v[k];
     center[k] = c.initial_v[k];
+    out[k] = center[k];
   }
   return 0;
 }
 
 uint32_t app_step(float reading) {
   samples++;
+  float v = 0;
   if (reading > reading_min && reading < reading_max) {
     reading_sum += reading;
     if (samples_in_window == 0) reference = reading;
-    float v = reading - reference;
+    v = reading - reference;
     window_sum += v;
-    for (int k = 0; k < controls; k++) {
-      sum_sin[k] += v * nco_sin[k];
-      sum_cos[k] += v * nco_cos[k];
-    }
   } else {
     window_bad = 1;
+  }
+  for (int k = 0; k < controls; k++) {
+    int32_t p = phase[k];
+    sums[k][0] += v * sines[p][0];
+    sums[k][1] += v * sines[p][1];
+    p += bin[k];
+    if (p >= window) p -= window;
+    phase[k] = p;
+    out[k] = center[k] + amplitude[k] * sines[p][0];
   }
   uint32_t events = 0;
   if (++samples_in_window == window) {
     samples_in_window = 0;
     reading_sum = window_sum = 0;
     window_bad = 0;
-    memset(sum_sin, 0, sizeof sum_sin);
-    memset(sum_cos, 0, sizeof sum_cos);
+    memset(sums, 0, sizeof sums);
     events = 1;
-  }
-  for (int k = 0; k < controls; k++) {
-    int32_t p = phase[k] + bin[k];
-    if (p >= window) p -= window;
-    phase[k] = p;
-    float x = (float)p * table_scale;
-    float xc = x + TABLE_SIZE / 4;
-    if (xc >= TABLE_SIZE) xc -= TABLE_SIZE;
-    nco_sin[k] = sine_at(x);
-    nco_cos[k] = sine_at(xc);
-  }
-  for (int k = 0; k < controls; k++) {
-    float v = center[k] + amplitude[k] * nco_sin[k];
-    out[k] = v > min_v[k] ? (v < max_v[k] ? v : max_v[k]) : min_v[k];
   }
   return events;
 }

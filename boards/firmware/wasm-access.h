@@ -12,8 +12,9 @@
 #define HGE_WASM_ACCESS_H
 #include <stdint.h>
 
-/* Bytes of linear memory the board provides (wasm-rt-static.c): one 64 KiB page. A module
- * whose data and stack stay below a smaller bound may run with less (accesses above it trap). */
+/* Bytes of linear memory the board provides (wasm-rt-static.c). boards/build.ts passes the end
+ * of the module's static buffers (its MEMORY_USED export, rounded up to 8): the module never
+ * touches memory above it, and an access above it traps. Default: one 64 KiB page. */
 #ifndef HGE_WASM_MEMORY_BYTES
 #define HGE_WASM_MEMORY_BYTES 65536u
 #endif
@@ -37,9 +38,20 @@ extern uint8_t hge_wasm_memory[HGE_WASM_MEMORY_BYTES];
  * instructions (straight into FPU registers on the M4F). A misaligned access is not silently
  * wrong: the core either performs it (ARMv7-M LDR/STR) or faults (VLDR, ARMv6-M, most RISC-V
  * cores), and a fault parks the outputs through hal_trap. */
+/* The access is typed (the value's own type, may_alias, at most 4-byte alignment), not a
+ * memcpy: gcc lowers a 4-byte memcpy of an f32 to an integer load or store plus a move
+ * between the core and the FPU; a typed access is one VLDR or VSTR. */
 #define HGE_ALIGNMENT(n) ((n) < 4 ? (n) : 4)
-#define HGE_LOAD_BYTES(dst, src, n) __builtin_memcpy((dst), __builtin_assume_aligned((src), HGE_ALIGNMENT(n)), (n))
-#define HGE_STORE_BYTES(dst, src, n) __builtin_memcpy(__builtin_assume_aligned((dst), HGE_ALIGNMENT(n)), (src), (n))
+#define HGE_LOAD_BYTES(dst, src, n)                                                          \
+  do {                                                                                       \
+    typedef __typeof__(*(dst)) __attribute__((may_alias, aligned(HGE_ALIGNMENT(n)))) hge_t_; \
+    *(dst) = *(const hge_t_ *)(const void *)(src);                                          \
+  } while (0)
+#define HGE_STORE_BYTES(dst, src, n)                                                         \
+  do {                                                                                       \
+    typedef __typeof__(*(src)) __attribute__((may_alias, aligned(HGE_ALIGNMENT(n)))) hge_t_; \
+    *(hge_t_ *)(void *)(dst) = *(src);                                                       \
+  } while (0)
 #elif defined(__ARM_FEATURE_UNALIGNED)
 /* ARMv7-M and up: LDR/STR take unaligned addresses at full speed, so the plain copy is one
  * instruction (plus a move into the FPU for an f32); a test would only add a branch. */

@@ -14,7 +14,8 @@
 #include "wasm-rt.h"
 #include "hal.h"
 
-#include "wasm-access.h" /* HGE_WASM_MEMORY_BYTES: the bytes of linear memory, one page */
+#include "wasm-access.h" /* HGE_WASM_MEMORY_BYTES: the bytes of linear memory (boards/build.ts:
+                            moduleMemoryBytes, the end of the module's static buffers) */
 #ifndef HGE_WASM_MAX_FUNC_TYPES
 #define HGE_WASM_MAX_FUNC_TYPES 32
 #endif
@@ -62,7 +63,9 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
 }
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t* m, uint32_t initial_pages, uint32_t max_pages) {
-  /* One instance, one memory, of at most one page: anything else is a build mistake. */
+  /* One instance, one memory, of at most one page: anything else is a build mistake. Only its
+   * first HGE_WASM_MEMORY_BYTES exist (the module's static buffers); every access is checked
+   * against that size (wasm-access.h: HGE_MEMCHECK), so one above it traps. */
   if (initial_pages > 1 || m == NULL) hal_trap(WASM_RT_TRAP_OOB, "module needs more than one memory page");
   memset(hge_wasm_memory, 0, sizeof hge_wasm_memory);
   m->data = hge_wasm_memory;

@@ -17,7 +17,7 @@ import {
 } from "./fidelity.ts";
 import { methodsFor, type BenchTask, type Drift, type MethodJob, type MethodResult } from "./methods.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
-import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
+import { measureCost, measureSize, measureDeviceSpeed, CORE_WASM, type CostFigures } from "./cost.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
 import { median } from "../metrics.ts";
@@ -384,7 +384,7 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
       [["dopant network (default)", formatNumber(figures["devices.dopant.evaluationsPerSecond"] as number)], ["resistor network, 256 edges", formatNumber(figures["devices.resistor256.evaluationsPerSecond"] as number)]]));
   }
   if (figures["size.releaseBytes"] !== undefined) {
-    out.push(table("5. Size", ["figure", "hge.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
+    out.push(table("5. Size", ["figure", "hge.wasm", "hge-core.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.core.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
   }
   return out.join("\n");
 }
@@ -478,6 +478,7 @@ async function main(): Promise<void> {
   if (sections.has("size")) {
     for (const [k, v] of Object.entries(measureSize())) figures[`size.${k}`] = v;
     for (const [k, v] of Object.entries(measureSize(wide))) figures[`size.c${WIDE_CONTROLS}.${k}`] = v;
+    for (const [k, v] of Object.entries(measureSize(undefined, CORE_WASM))) figures[`size.core.${k}`] = v;
   }
   if (sections.has("boards")) {
     const boardsStarted = performance.now();

@@ -1,0 +1,7 @@
+// Compile-time feature selection, CMSIS-style "link what you use": the same sources build the
+// full lab module (build/hge.wasm) and a tones-only core for small flash (build/hge-core.wasm,
+// scripts/build.mjs: asc --use HGE_CORE=1). Code behind `if (FULL)` is removed from the core
+// by dead-code elimination; configure() refuses there what the core leaves out (config.ts).
+
+// @ts-ignore: HGE_CORE exists only when the build defines it
+export const FULL: bool = !isDefined(HGE_CORE);
