@@ -102,10 +102,14 @@ function codes(base: ControllerConfig, perturbation: PerturbationName, options: 
 }
 
 /** Sequential central differences: control k at +a then −a, one control at a time. By
- *  default each control gets one + and one − chip per window (the classic measurement). */
+ *  default each control gets one + and one − chip per window (the classic measurement), the
+ *  window cut to a whole number of chips. */
 export function sequential(base: ControllerConfig, options: PerturbationOptions): ControllerConfig {
-  const chip = options.chipSamples ?? options.windowSamples / codePeriod("sequential", base.controls.length);
-  return codes(base, "sequential", options, chip);
+  const period = codePeriod("sequential", base.controls.length);
+  const chip = options.chipSamples ?? Math.max(1, Math.floor(options.windowSamples / period));
+  // whole periods: the window shrinks to the longest multiple of chip × period that fits
+  const windowSamples = Math.max(1, Math.floor(options.windowSamples / (chip * period))) * chip * period;
+  return codes(base, "sequential", { ...options, windowSamples }, chip);
 }
 
 /** SPSA: a random ±c vector then its negation (Bernoulli, two-sided), a new vector every two
