@@ -7,7 +7,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { fraction, nonNegative, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { dirname, join, relative, resolve } from "node:path";
@@ -411,6 +411,8 @@ export async function train(flags: TrainFlags): Promise<void> {
   }
   const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
   const report = await writeRunReport(run, out, commandLine());
+  // the module's learned state as the blob Controller.load() and the boards take (--resume reads it too)
+  if (run.module?.checkpoint) writeFileSync(join(out, "checkpoint.bin"), Buffer.from(run.module.checkpoint, "base64"));
   console.log(summary(run, display(report), display(join(out, "run.json"))));
   process.exitCode = run.stopped === "interrupted" ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
 }

@@ -4,6 +4,7 @@
 // and comments from its text. A layout change that this reader cannot map stops the build.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { FIELDS, boundsText, type FieldName } from "../host/config-fields.ts";
 import * as L from "../assembly/layout.ts";
 import { BOARDS_DIR } from "./boards.ts";
 
@@ -31,6 +32,22 @@ function enumMembers(source: string, name: string, values: EnumObject): Member[]
     members.push({ name: key, value, comment: type ? comment.slice(3).trim() : comment, type });
   }
   return members.sort((a, b) => a.value - b.value);
+}
+
+/** A configuration field's comment in hge.h: its unit, valid values and meaning, from the one
+ *  table of fields (host/config-fields.ts). */
+function fieldComment(name: string): string {
+  const spec = FIELDS[name as FieldName];
+  if (!spec) throw new Error(`host/config-fields.ts has no row for Field.${name}`);
+  const unit = spec.unit === "reading" ? "reading unit" : spec.unit;
+  return [boundsText(name as FieldName) || unit, spec.doc].filter(Boolean).join("; ");
+}
+
+/** The field's type in layout.ts's comment, which must be the table's. */
+function checkedType(member: Member): "i32" | "f32" {
+  const spec = FIELDS[member.name as FieldName];
+  if (member.type !== spec?.type) throw new Error(`${LAYOUT_SOURCE}: Field.${member.name} is ${member.type} there and ${spec?.type} in host/config-fields.ts`);
+  return spec.type;
 }
 
 /** The doc comment above `export const NAME`, if any. */
@@ -108,7 +125,7 @@ export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"
   for (const f of header) {
     if (f.value !== word) throw new Error(`${LAYOUT_SOURCE}: Field.${f.name} is word ${f.value}, expected ${word} (header fields must be contiguous)`);
     if (!f.type || f.type === "u64") throw new Error(`${LAYOUT_SOURCE}: Field.${f.name}: its comment must start with i32 or f32`);
-    struct.push(`  ${C_TYPE[f.type]} ${fieldName(f.name)};${cComment(f.comment)}`);
+    struct.push(`  ${C_TYPE[checkedType(f)]} ${fieldName(f.name)};${cComment(fieldComment(f.name))}`);
     word++;
   }
   for (; word < L.HEADER_WORDS; word++) struct.push(`  int32_t reserved${word};`);
@@ -118,7 +135,7 @@ export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"
     if (a.word !== word) throw new Error(`${LAYOUT_SOURCE}: ${a.wordName} is ${a.word}, expected ${word} (arrays must follow each other)`);
     const end = i + 1 < arrays.length ? arrays[i + 1].word : L.CONFIG_WORDS;
     const span = spanAfter(source, a.wordName) ?? String(end - a.word);
-    struct.push(`  ${C_TYPE[a.type]} ${fieldName(a.name)}[${span}];${cComment(a.comment)}`);
+    struct.push(`  ${C_TYPE[checkedType(a)]} ${fieldName(a.name)}[${span}];${cComment(fieldComment(a.name))}`);
     asserts.push(`_Static_assert(offsetof(hge_config_t, ${fieldName(a.name)}) == HGE_${a.wordName} * 4, "hge_config_t.${fieldName(a.name)}");`);
     word = end;
   });

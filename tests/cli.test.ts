@@ -176,6 +176,9 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   hge("train", "--task", "xor", "--max-iterations", "2", "--resume", join(first, "run.json"), "--out", second, "--no-progress");
   const after = JSON.parse(readFileSync(join(second, "run.json"), "utf8"));
   assert.deepEqual(after.history.weights[0], before.finalWeights, "starts where the first run ended");
+  const third = join(scratch, "third");
+  hge("train", "--task", "xor", "--max-iterations", "2", "--resume", join(first, "checkpoint.bin"), "--out", third, "--no-progress");
+  assert.deepEqual(JSON.parse(readFileSync(join(third, "run.json"), "utf8")).history.weights[0], before.finalWeights, "checkpoint.bin resumes the same");
   assert.equal(after.module.status.lagDelaySamples, before.module.status.lagDelaySamples, "keeps the fitted lag");
   assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");
 });
@@ -203,6 +206,7 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   assert.equal(run.stopped, "interrupted");
   assert.ok(run.iterations > 0 && run.module.checkpoint.length > 0);
+  assert.deepEqual(readFileSync(join(out, "checkpoint.bin")), Buffer.from(run.module.checkpoint, "base64"), "checkpoint.bin beside run.json");
 });
 
 test("the demo trains all six gates on the default dopant network and writes an index", () => {
