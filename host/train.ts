@@ -346,7 +346,7 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
 
 /** What training needs of a controller: the Node wrapper, or a board behind a serial link
  *  (boards/link.ts BoardController), which mirrors these methods. */
-export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports"> & Partial<Pick<Controller, "save" | "load" | "jacobianRow" | "lossSlopes">>;
+export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports"> & Partial<Pick<Controller, "save" | "load" | "jacobianRow" | "lossSlopes" | "hold">>;
 
 /**
  * The closed loop of one training run, one sample per step(), for any controller. Configuring
@@ -375,6 +375,8 @@ export class TrainingRun {
   private readonly attempts: Result["attempts"];
   private readonly totals = { samples: 0, windows: 0, discardedWindows: 0, updates: 0, epochs: 0, skippedUpdates: 0 };
   private solvedRun = 0;
+  /** The controls are held at a solved epoch's while it is confirmed (controller.hold). */
+  private holding = false;
   private margin = Number.NaN;
   private readonly sampleLimit: number;
   private bestMargin = -Infinity;
@@ -444,13 +446,22 @@ export class TrainingRun {
       this.stopped = "fault";
       return false;
     }
-    if (!(events & L.Event.UpdateDone)) return true;
+    if (!(events & (this.holding ? L.Event.EpochDone : L.Event.UpdateDone))) return true;
     const { task, device, seed } = this.options;
     const iteration = ++this.iteration;
     const outputs = Array.from(controller.caseOutputs());
     const loss = controller.status().loss;
     const deviceSeconds = sim.samples / this.chain.sampleRateHz;
     this.margin = taskMargin(task, outputs);
+    const solvedNow = task.solved(outputs);
+    this.solvedRun = solvedNow ? this.solvedRun + 1 : 0;
+    // A solved epoch is confirmed on the controls it measured: held there (its update undone)
+    // until solvedEpochs in a row, let go at the first epoch that is not solved.
+    const hold = solvedNow && this.solvedRun < this.solvedEpochs && controller.hold !== undefined;
+    if (hold !== this.holding) {
+      controller.hold?.(hold);
+      this.holding = hold;
+    }
     const { history } = this;
     history.deviceSeconds.push(deviceSeconds);
     history.loss.push(loss);
@@ -459,8 +470,6 @@ export class TrainingRun {
     history.gradient!.push(Array.from(controller.gradient()));
     if (history.exactGradient) history.exactGradient.push(this.exactGradient(history.weights.at(-2)!));
     history.caseOutputs!.push(outputs);
-    const solvedNow = task.solved(outputs);
-    this.solvedRun = solvedNow ? this.solvedRun + 1 : 0;
     this.onProgress?.({
       iteration, deviceSeconds, loss, criterion: criterionValue(task, this.margin), criterionName: criterionName(task), solved: solvedNow, attempt: this.attempts.length,
       budget: { deviceSeconds: this.sampleLimit / this.chain.sampleRateHz, maxIterations: this.maxIterations },
@@ -490,6 +499,7 @@ export class TrainingRun {
       this.bestMargin = -Infinity;
       this.bestAt = iteration;
       this.solvedRun = 0;
+      this.holding = false; // configure() lets the controls move
       this.windowsDone = 0;
     }
     return true;

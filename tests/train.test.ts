@@ -25,6 +25,17 @@ test("XOR, the hardest gate, is trained on the default dopant network from seed 
   }
 });
 
+test("a solved epoch is confirmed on the controls it measured: held for the next solvedEpochs − 1 epochs, without updates", () => {
+  const run = trainTask({ device: dnpu, task: gateTask("XOR", dnpu.inputRangeV), seed: 1 });
+  assert.equal(run.stopped, "solved");
+  // the controls the solved epoch measured, then those after it and after each confirming epoch
+  const last = run.history.weights.slice(-DEFAULTS.solvedEpochs - 1);
+  for (const weights of last) assert.deepEqual(weights, last[0]);
+  assert.ok(run.history.caseOutputs!.slice(-DEFAULTS.solvedEpochs).every((outputs) => gateTask("XOR", dnpu.inputRangeV).solved(outputs)));
+  // the solved epoch's update is made and undone, the confirming epochs make none
+  assert.equal(run.counters.updates, run.iterations - (DEFAULTS.solvedEpochs - 1));
+});
+
 test("AND is trained on the analytic device within 10 iterations", () => {
   const run = trainTask({ device: analytic, task: gateTask("AND", analytic.inputRangeV), seed: 1 });
   assert.equal(run.solved, true);
