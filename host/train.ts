@@ -67,6 +67,10 @@ export interface TrainOptions {
   maxIterations?: number;
   /** Stop once the task is solved on this many consecutive epochs (0 = never stop early). */
   solvedEpochs?: number;
+  /** Confirm a solved epoch on the controls it measured, held (controller.hold) through the
+   *  next solvedEpochs − 1 epochs (default true; a controller without hold(), a board behind
+   *  the serial link, keeps moving them: false gives its Node twin the same run). */
+  holdToConfirm?: boolean;
   /** Starting controls: seeded uniform in the middle of each range, the midpoints, or given. */
   initialV?: "random" | "middle" | number[];
   /** Random starts only: abandon an attempt whose margin has not improved for this many
@@ -457,7 +461,7 @@ export class TrainingRun {
     this.solvedRun = solvedNow ? this.solvedRun + 1 : 0;
     // A solved epoch is confirmed on the controls it measured: held there (its update undone)
     // until solvedEpochs in a row, let go at the first epoch that is not solved.
-    const hold = solvedNow && this.solvedRun < this.solvedEpochs && controller.hold !== undefined;
+    const hold = solvedNow && this.solvedRun < this.solvedEpochs && controller.hold !== undefined && (this.options.holdToConfirm ?? true);
     if (hold !== this.holding) {
       controller.hold?.(hold);
       this.holding = hold;
