@@ -13,7 +13,7 @@ import { FULL } from "./features";
 
 export { CONFIG } from "./config";
 export { STATUS } from "./status";
-export { ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, PARK, step, trainerPark as park } from "./trainer";
+export { ELECTRODES, CASE_OUTPUTS, LOSS_SLOPES, JACOBIAN, GRADIENT, PARK, step, trainerPark as park, trainerHold as hold } from "./trainer";
 export { TONE_BINS } from "./nco";
 export { WEIGHTS } from "./optim";
 export { CHECKPOINT, saveCheckpoint as save, loadCheckpoint as load } from "./checkpoint";

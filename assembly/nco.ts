@@ -51,8 +51,10 @@ function fillTable(): void {
 }
 fillTable(); // once, when the module starts
 
-/** Sine of an angle given in table entries, 0 <= x < TABLE_SIZE. */
-@inline export function sineAt(x: f32): f32 {
+/** Sine of an angle given in table entries, 0 <= x < TABLE_SIZE. Not inlined: the window's own
+ *  table (SINES) serves the per-sample path of windows up to 512 samples, and one copy keeps the
+ *  full build under 12 KiB (a C compiler inlines it again on a board). */
+export function sineAt(x: f32): f32 {
   const i = <i32>x & (TABLE_SIZE - 1);
   const fraction = x - <f32>i;
   const a = load<f32>(SINE_TABLE + (i << 2));

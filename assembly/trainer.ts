@@ -42,6 +42,10 @@ export const JACOBIAN = LOSS_SLOPES + (MAX_CASES << 2);
 /** ∂L/∂w at the last update. */
 export const GRADIENT = JACOBIAN + (MAX_CASES * MAX_CONTROLS << 2);
 const READ_OUTS_END = GRADIENT + (MAX_CONTROLS << 2);
+/** The controls the last epoch measured (the weights before its update), if one updated
+ *  since the last configuration or load. */
+const MEASURED_WEIGHTS = memory.data(MAX_CONTROLS << 2);
+let measuredKept = false;
 /** After park(): the voltages to ramp to (controls, then inputs); each is held in its range. */
 export const PARK = memory.data(MAX_ELECTRODES << 2);
 
@@ -56,6 +60,8 @@ let maxStepV: f32 = 0;
 let ramping = false;
 let electrodesWritten = false;
 let caseIndex = 0, calibrationEpochsLeft = 0;
+/** While true, epochs are measured (loss, gradient, EpochDone) but the controls do not move. */
+let holding = false;
 /** −SettleSamples .. −1 while the device settles after a change of case, then 0 .. W − 1
  *  through the window. */
 let samplesInStage = 0;
@@ -80,6 +86,7 @@ export function trainerStart(bins: usize): void {
   lockinConfigure();
   calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);
   parked = false;
+  holding = false;
   memory.fill(STATUS, 0, STATUS_WORDS << 2);
   optimiserReset();
   // codes are demodulated as they are sent: no lag model, nothing to calibrate
@@ -99,6 +106,7 @@ export function trainerStart(bins: usize): void {
 /** After the weights or the lag changed from outside (a loaded checkpoint). The distortion
  *  probe's control (lockin.ts) is held unperturbed while it listens. */
 export function trainerRefresh(): void {
+  measuredKept = false;
   const shrink: f32 = FULL && configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
   const probe = lockinProbeControl();
   centresInside = true;
@@ -138,6 +146,17 @@ export function trainerPark(): void {
 export function trainerSkipCalibration(): void {
   calibrationEpochsLeft = 0;
   lockinProbeEnd();
+}
+/** Holds the controls (on != 0) at those the last epoch measured, undoing its update, or lets
+ *  them move again: while held, each epoch is measured and ends with EpochDone but no update (a
+ *  caller confirming that an epoch solved the task measures the same controls again; the
+ *  ramp back counts as settling). configure() lets them move. */
+export function trainerHold(on: i32): void {
+  if (on != 0 && !holding && measuredKept) {
+    memory.copy(WEIGHTS, MEASURED_WEIGHTS, <usize>controls << 2);
+    trainerRefresh();
+  }
+  holding = on != 0;
 }
 
 /** One sample: the reading answering the last voltages in; the next voltages out. */
@@ -298,8 +317,9 @@ function endEpoch(): i32 {
   return update();
 }
 
-/** Moves the controls along GRADIENT, unless it is not finite. */
+/** Moves the controls along GRADIENT, unless it is not finite or they are held. */
 function update(): i32 {
+  if (holding) return 0;
   for (let k = 0; k < controls; k++) {
     const g = load<f32>(GRADIENT + (<usize>k << 2));
     if (g - g != 0) {
@@ -310,9 +330,11 @@ function update(): i32 {
   // SPSA's gain sequence (Spall 1998): a_k = a / (k + 1 + A)^0.602
   const gain: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA
     ? powerOf(<f32>statusI32(Status.Updates) + 1 + configF32(ACTIVE, Field.SpsaStability), -0.602) : 1;
+  memory.copy(MEASURED_WEIGHTS, WEIGHTS, <usize>controls << 2);
   optimiserStep(GRADIENT, gain);
   bump(Status.Updates);
   trainerRefresh();
+  measuredKept = true;
   return Event.UpdateDone;
 }
 

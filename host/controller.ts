@@ -119,6 +119,7 @@ type Exports = {
   save(): number;
   load(bytes: number): number;
   park(): void;
+  hold(on: number): void;
 } & Record<"CONFIG" | "STATUS" | "ELECTRODES" | "PARK" | "CASE_OUTPUTS" | "LOSS_SLOPES" | "JACOBIAN" | "GRADIENT" | "TONE_BINS" | "TONE_HITS" | "WEIGHTS" | "CHECKPOINT" | "MEMORY_USED", WebAssembly.Global>;
 
 let compiled: WebAssembly.Module | undefined;
@@ -243,6 +244,10 @@ export class Controller {
     this.exports.park();
     if (parkV) this.f32("PARK", this.controls + this.inputs).set(parkV);
   }
+
+  /** Holds the controls (true): each epoch is still measured and ends with EpochDone, without
+   *  an update; false lets them move again. configure() lets them move. */
+  hold(on: boolean): void { this.exports.hold(on ? 1 : 0); }
 
   /** One sample; returns the Event flags. */
   step(reading: number): number { return this.exports.step(reading); }

@@ -64,8 +64,8 @@ test("a field's flag outside the table's bounds exits 2 quoting them (host/confi
 });
 
 test("an impossible tone plan exits 3 and says which window would plan", () => {
-  // Five planned tones need bins 34..66 (guard 1): below 100 Hz that takes 3300 samples at 5 kHz.
-  refusal(["train", "--band", "20,100", "--window", "500"], REFUSED, /no tone plan fits/, /at least 3300 samples/);
+  // Five planned tones need bins 17..33 (the default guard, 0): below 100 Hz that takes 1650 samples at 5 kHz.
+  refusal(["train", "--band", "20,100", "--window", "500"], REFUSED, /no tone plan fits/, /at least 1650 samples/);
 });
 
 test("explicit tones off the window's bins exit 3 and name a window that fits", () => {

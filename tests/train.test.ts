@@ -25,6 +25,17 @@ test("XOR, the hardest gate, is trained on the default dopant network from seed 
   }
 });
 
+test("a solved epoch is confirmed on the controls it measured: held for the next solvedEpochs − 1 epochs, without updates", () => {
+  const run = trainTask({ device: dnpu, task: gateTask("XOR", dnpu.inputRangeV), seed: 1 });
+  assert.equal(run.stopped, "solved");
+  // the controls the solved epoch measured, then those after it and after each confirming epoch
+  const last = run.history.weights.slice(-DEFAULTS.solvedEpochs - 1);
+  for (const weights of last) assert.deepEqual(weights, last[0]);
+  assert.ok(run.history.caseOutputs!.slice(-DEFAULTS.solvedEpochs).every((outputs) => gateTask("XOR", dnpu.inputRangeV).solved(outputs)));
+  // the solved epoch's update is made and undone, the confirming epochs make none
+  assert.equal(run.counters.updates, run.iterations - (DEFAULTS.solvedEpochs - 1));
+});
+
 test("AND is trained on the analytic device within 10 iterations", () => {
   const run = trainTask({ device: analytic, task: gateTask("AND", analytic.inputRangeV), seed: 1 });
   assert.equal(run.solved, true);
@@ -42,12 +53,12 @@ test("the same seed gives bit-identical histories; another seed does not", () =>
   assert.notDeepEqual(other.history.weights, first.history.weights);
 });
 
-test("device time is samples / sample rate, the two calibration epochs included: 7 × 4 × 550 / 5000 = 3.08 s", () => {
-  // 2 calibration epochs + 5 training epochs, each 4 cases × (50 settle + 500 window) samples.
+test("device time is samples / sample rate, the two calibration epochs included: 7 × 4 × 210 / 5000 = 1.176 s", () => {
+  // 2 calibration epochs + 5 training epochs, each 4 cases × (10 settle + 200 window) samples.
   const run = trainTask({ device: analytic, task: gateTask("XOR", analytic.inputRangeV), seed: 1, maxIterations: 5, solvedEpochs: 0 });
   assert.equal(run.iterations, 5);
-  assert.equal(run.counters.samples, 7 * 4 * 550);
-  assert.equal(run.deviceSeconds, 3.08);
+  assert.equal(run.counters.samples, 7 * 4 * 210);
+  assert.equal(run.deviceSeconds, 1.176);
   assert.equal(run.history.loss.length, 5);
   assert.equal(run.history.weights.length, 6); // the start, then one per update
   assert.equal(run.history.caseOutputs!.length, 5);
@@ -64,7 +75,7 @@ test("the recorded window is one lock-in window whose largest spectral line is a
 
 test("the planned tones are bin-exact: f = bin × fs / window, with no intermodulation hits", () => {
   const run = trainTask({ device: analytic, task: gateTask("AND", analytic.inputRangeV), seed: 1, maxIterations: 1, solvedEpochs: 0 });
-  assert.deepEqual(run.module!.toneHz, run.module!.toneBins.map((m) => (m * 5000) / 500));
+  assert.deepEqual(run.module!.toneHz, run.module!.toneBins.map((m) => (m * 5000) / run.module!.controller.windowSamples));
   assert.deepEqual(run.module!.toneHits, [0, 0, 0, 0, 0]);
 });
 

@@ -69,7 +69,7 @@ function withAmplitudes(base: ControllerConfig, amplitudesV: Amplitudes): Contro
 
 /** Multi-tone HGE with tones planned by the module: intermodulation-free inside one octave of
  *  the band. guardBins 0 is enough for a static device (products then land exactly on other
- *  bins, orthogonal over the window); the module's default is 1. */
+ *  bins, orthogonal over the window), and it is the host's default (GuardBins). */
 export function multitone(
   base: ControllerConfig,
   options: PerturbationOptions & { bandLowHz: number; bandHighHz: number; guardBins?: number; planOrder?: number },
@@ -79,7 +79,7 @@ export function multitone(
     perturbation: "sinusoid",
     demodulation: "projection",
     tones: { plan: { bandLowHz: options.bandLowHz, bandHighHz: options.bandHighHz } },
-    guardBins: options.guardBins ?? 1,
+    guardBins: options.guardBins ?? DEFAULTS.band.guardBins,
     planOrder: options.planOrder ?? base.planOrder,
     windowSamples: options.windowSamples,
     settleSamples: options.settleSamples ?? base.settleSamples,
