@@ -23,7 +23,7 @@ test("the output is the first instance's before the drift, the second's after it
 
 test("an Instrument tells the device the device time: the 200th measurement (22 s at 0.11 s each) reads the drifted device", () => {
   const device = new DriftingDevice(before, after, 10, 20);
-  const instrument = new Instrument(device, 1, { noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 } });
+  const instrument = new Instrument(device, 1, { windowSamples: 500, settleSamples: 50, noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 } });
   const first = instrument.measure(voltages);
   for (let i = 1; i < 199; i++) instrument.measure(voltages);
   const late = instrument.measure(voltages);

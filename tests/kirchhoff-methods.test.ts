@@ -11,6 +11,7 @@ import type { Result } from "../host/methods/method.ts";
 import { cosine, median, relativeError } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 import { gateTask } from "../host/tasks/gates.ts";
+import { DEFAULTS } from "../host/train.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 
 /** Noise-free: no noise, and converters fine enough (24 bits) that quantising a drop of a few
@@ -172,21 +173,26 @@ test("analytic with updateFraction 0.5 trains a seeded 4 of the 8 gates, leaves 
   assert.ok(results.every((r) => r.solved), summary);
 });
 
-test("device time is counted per equilibrium: analytic 1, coupled 2, ep 3 per case, each 550 samples at 5 kHz (16 cases, 2 epochs)", async () => {
+// One equilibrium: the module's settling and window (DEFAULTS) at its sample rate.
+const EQUILIBRIUM_SAMPLES = DEFAULTS.settleSamples + DEFAULTS.windowSamples;
+const EQUILIBRIUM_SECONDS = EQUILIBRIUM_SAMPLES / DEFAULTS.sampleRateHz;
+
+test(`device time is counted per equilibrium: analytic 1, coupled 2, ep 3 per case, each ${EQUILIBRIUM_SAMPLES} samples at 5 kHz (16 cases, 2 epochs)`, async () => {
   for (const [name, perCase] of [["analytic", 1], ["coupled", 2], ["ep", 3]] as const) {
     const { device, task } = regression();
     const result = await findMethod(name)!.train(device, task, { deviceSeconds: 1000, maxIterations: 2 }, { seed: 1 });
     assert.equal(result.counters.equilibria, 2 * 16 * perCase);
-    assert.ok(Math.abs(result.deviceSeconds - (2 * 16 * perCase * 550) / 5000) < 1e-9, `${name}: ${result.deviceSeconds} s`);
+    assert.ok(Math.abs(result.deviceSeconds - 2 * 16 * perCase * EQUILIBRIUM_SECONDS) < 1e-9, `${name}: ${result.deviceSeconds} s`);
   }
 });
 
 test("a run stops before the epoch that would overrun its device-time budget, and on abort", async () => {
   const { device, task } = regression();
   const ep = findMethod("ep")!;
-  const budgeted = await ep.train(device, task, { deviceSeconds: 12 }, { seed: 1 });
+  const epochSeconds = 16 * 3 * EQUILIBRIUM_SECONDS;
+  const budgeted = await ep.train(device, task, { deviceSeconds: 2.3 * epochSeconds }, { seed: 1 });
   assert.equal(budgeted.stopped, "budget");
-  assert.equal(budgeted.iterations, 2, "one epoch is 16 × 3 × 0.11 s = 5.28 s");
+  assert.equal(budgeted.iterations, 2, `one epoch is 16 × 3 equilibria = ${epochSeconds} s`);
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 0); // fires at the first yield, inside the first epoch
   const aborted = await ep.train(device, task, { deviceSeconds: 100 }, { seed: 1, signal: controller.signal });

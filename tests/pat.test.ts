@@ -8,7 +8,7 @@ import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { cosine } from "../host/metrics.ts";
 import { refusal } from "../host/methods/index.ts";
-import { PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
+import { PAT_DEFAULTS, PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
 import { trainPat } from "../host/methods/pat-training.ts";
 import { ControlOptimiser, optimiserSettings } from "../host/methods/optimiser.ts";
 import type { Twin } from "../host/methods/twin.ts";
@@ -65,7 +65,7 @@ test("with the device as its twin, every pat step follows the exact gradient (co
 test("with the device as its twin, pat's loss curve is exact-gradient Adam's within 2% (+1e-6 V²)", async () => {
   const run = await exactRun();
   // The reference: the same Adam from the same start, on exact outputs and exact gradients.
-  const optimiser = new ControlOptimiser(Float64Array.from(run.history.weights[0]), resistor.controlRangeV, optimiserSettings({}));
+  const optimiser = new ControlOptimiser(Float64Array.from(run.history.weights[0]), resistor.controlRangeV, optimiserSettings({ learningRate: PAT_DEFAULTS.learningRate }));
   const reference: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const { loss, gradient } = exactLossAndGradient(optimiser.values());

@@ -206,7 +206,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   const initialV = startingVoltages(device, context.seed, 0);
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [initialV.slice()], gradient: [], caseOutputs: [] };
   const criterionOf = (outputs: number[]) => (task.loss === "mse" ? Math.sqrt(meanSquaredError(outputs, task.targets)) : gateMargin(outputs, task.targets));
-  let optimiser = new ControlOptimiser(Float64Array.from(initialV), device.controlRangeV, optimiserSettings(context.options ?? {}));
+  let optimiser = new ControlOptimiser(Float64Array.from(initialV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
   const attempts: Result["attempts"] = [{ startIteration: 0, initialV }];
   const maxIterations = budget.maxIterations ?? Infinity;
   let stopped: StopReason = built.stop ?? "iterations";
@@ -273,7 +273,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
         // Stuck: the next seeded start, with a fresh optimiser state.
         const startV = startingVoltages(device, context.seed, attempts.length);
-        optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings(context.options ?? {}));
+        optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
         attempts.push({ startIteration: iteration, initialV: startV });
         history.weights[history.weights.length - 1] = startV.slice();
         best = Infinity;
@@ -345,7 +345,7 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
   const classes = task.classNames.length;
   const initialV = Array.from({ length: settingsCount }, (_, k) => startingVoltages(device, context.seed, k)).flat();
   const ranges = Array.from({ length: settingsCount }, () => device.controlRangeV).flat();
-  const optimiser = new ControlOptimiser(Float64Array.from(initialV), ranges, optimiserSettings(context.options ?? {}));
+  const optimiser = new ControlOptimiser(Float64Array.from(initialV), ranges, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
   const readoutWeights = tf.variable(tf.zeros([settingsCount, classes]));
   const readoutBias = tf.variable(tf.zeros([classes]));
   const readoutOptimiser = tf.train.adam(settings.readoutLearningRate);
