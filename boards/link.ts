@@ -9,7 +9,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as L from "../assembly/layout.ts";
-import { Controller, ControllerError, type ControllerConfig, type ControllerStatus } from "../host/controller.ts";
+import { Controller, ControllerError, statusFromWords, type ControllerConfig, type ControllerStatus } from "../host/controller.ts";
 import type { Board } from "./boards.ts";
 import { qemuCommand } from "./qemu.ts";
 
@@ -531,17 +531,6 @@ export function telemetryOf(controller: Controller, events: number, inputs: numb
   const at = (name: "STATUS" | "WEIGHTS" | "GRADIENT" | "CASE_OUTPUTS", n: number) => Array.from(memory.subarray((e[name].value as number) / 4, (e[name].value as number) / 4 + n));
   const controls = controller.controlCount, cases = controller.caseCount;
   return Uint32Array.from([events >>> 0, controls | (inputs << 8) | (cases << 16), ...at("STATUS", L.STATUS_WORDS), ...at("WEIGHTS", controls), ...at("GRADIENT", controls), ...at("CASE_OUTPUTS", cases)]);
-}
-
-export function statusFromWords(i: Int32Array, f: Float32Array): ControllerStatus {
-  const S = L.Status;
-  return {
-    samples: (i[S.Samples] >>> 0) + (i[S.Samples + 1] >>> 0) * 2 ** 32,
-    windows: i[S.Windows], discardedWindows: i[S.DiscardedWindows], updates: i[S.Updates], epochs: i[S.Epochs],
-    loss: f[S.Loss], lagDelaySamples: f[S.LagDelaySamples], lagCornerHz: f[S.LagCornerHz], consecutiveDiscards: i[S.Faults],
-    case: i[S.Case], configured: i[S.Configured] === 1, skippedUpdates: i[S.SkippedUpdates], hitTones: i[S.HitTones],
-    optimiserResets: i[S.OptimiserResets], thirdOrderAmplitude: f[S.ThirdOrderAmplitude], noiseAmplitude: f[S.NoiseAmplitude],
-  };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -72,6 +72,29 @@ const gradientCode: Record<GradientName, number> = { jacobian: L.Gradient.Jacobi
 const perturbationCode: Record<PerturbationName, number> = { sinusoid: L.Perturbation.Sinusoid, sequential: L.Perturbation.Sequential, spsa: L.Perturbation.SPSA, random: L.Perturbation.Random, walsh: L.Perturbation.Walsh };
 const demodulationCode: Record<DemodulationName, number> = { projection: L.Demodulation.Projection, "magnitude-sign": L.Demodulation.MagnitudeSign };
 
+/** The status block's words (as i32 and as f32 views of the same words) as named values: the
+ *  Node module's STATUS, or a board's telemetry (boards/link.ts). */
+export function statusFromWords(i: Int32Array, f: Float32Array): ControllerStatus {
+  return {
+    samples: (i[Status.Samples] >>> 0) + (i[Status.Samples + 1] >>> 0) * 2 ** 32,
+    windows: i[Status.Windows],
+    discardedWindows: i[Status.DiscardedWindows],
+    updates: i[Status.Updates],
+    epochs: i[Status.Epochs],
+    loss: f[Status.Loss],
+    lagDelaySamples: f[Status.LagDelaySamples],
+    lagCornerHz: f[Status.LagCornerHz],
+    consecutiveDiscards: i[Status.Faults],
+    case: i[Status.Case],
+    configured: i[Status.Configured] === 1,
+    skippedUpdates: i[Status.SkippedUpdates],
+    hitTones: i[Status.HitTones],
+    optimiserResets: i[Status.OptimiserResets],
+    thirdOrderAmplitude: f[Status.ThirdOrderAmplitude],
+    noiseAmplitude: f[Status.NoiseAmplitude],
+  };
+}
+
 /** The module refused something; `field` is the name in assembly/layout.ts. */
 export class ControllerError extends Error {
   constructor(readonly code: number, readonly field: string, readonly index: number, message: string) {
@@ -264,26 +287,7 @@ export class Controller {
   toneHits(): Int32Array { return this.i32("TONE_HITS", this.controls); }
 
   status(): ControllerStatus {
-    const i = this.i32("STATUS", L.STATUS_WORDS);
-    const f = this.f32("STATUS", L.STATUS_WORDS);
-    return {
-      samples: (i[Status.Samples] >>> 0) + (i[Status.Samples + 1] >>> 0) * 2 ** 32,
-      windows: i[Status.Windows],
-      discardedWindows: i[Status.DiscardedWindows],
-      updates: i[Status.Updates],
-      epochs: i[Status.Epochs],
-      loss: f[Status.Loss],
-      lagDelaySamples: f[Status.LagDelaySamples],
-      lagCornerHz: f[Status.LagCornerHz],
-      consecutiveDiscards: i[Status.Faults],
-      case: i[Status.Case],
-      configured: i[Status.Configured] === 1,
-      skippedUpdates: i[Status.SkippedUpdates],
-      hitTones: i[Status.HitTones],
-      optimiserResets: i[Status.OptimiserResets],
-      thirdOrderAmplitude: f[Status.ThirdOrderAmplitude],
-      noiseAmplitude: f[Status.NoiseAmplitude],
-    };
+    return statusFromWords(this.i32("STATUS", L.STATUS_WORDS), this.f32("STATUS", L.STATUS_WORDS));
   }
 
   /** The learned state as a checkpoint blob. */
