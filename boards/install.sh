@@ -20,9 +20,11 @@ declare -A PROBE=(
   [picolibc-riscv64-unknown-elf]=lib:riscv64-unknown-elf-gcc:picolibc.specs
   [qemu-system-misc]=cmd:qemu-system-riscv32
   [gcc]=cmd:gcc
+  [chromium]=cmd:chromium
 )
-# gcc (host): builds the instruction-counting QEMU plugin (boards/qemu-plugin/hgecount.c)
-ORDER=(wabt gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc gcc)
+# gcc (host): builds the instruction-counting QEMU plugin (boards/qemu-plugin/hgecount.c);
+# chromium: the live view's test drives it through puppeteer-core (tests/boards-live.test.ts)
+ORDER=(wabt gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc gcc chromium)
 
 present() { # a PROBE entry: cmd:NAME on PATH, or lib:COMPILER:FILE the compiler finds
   local probe=$1
