@@ -20,11 +20,14 @@ const ESTIMATOR_COLOURS: Record<Estimator, string> = {
   published: "#888888", multitone: "#e45756", sequential: "#4c78a8", spsa: "#f58518", random: "#54a24b", walsh: "#b279a2",
 };
 const OTHER_COLOURS = ["#72b7b2", "#eeca3b", "#9d755d", "#ff9da6", "#17becf", "#8c564b", "#1f77b4", "#bcbd22"];
-const colourOf = (name: string) => ESTIMATOR_COLOURS[name as Estimator] ?? OTHER_COLOURS[METHOD_NAMES.filter((m) => !(m in ESTIMATOR_COLOURS)).indexOf(name) % OTHER_COLOURS.length];
-const labelOf = (name: string) => ESTIMATOR_LABELS[name as Estimator] ?? name;
+/** Every series name a chart may hold, in legend order: the registry's methods, then the
+ *  fidelity section's variants (multitoneOrder2: tones planned for second-order freedom). */
+const SERIES_NAMES = [...METHOD_NAMES, "multitoneOrder2"];
+const colourOf = (name: string) => ESTIMATOR_COLOURS[name as Estimator] ?? OTHER_COLOURS[SERIES_NAMES.filter((m) => !(m in ESTIMATOR_COLOURS)).indexOf(name) % OTHER_COLOURS.length];
+const labelOf = (name: string) => ESTIMATOR_LABELS[name as Estimator] ?? (name === "multitoneOrder2" ? "multi-tone HGE (order 2)" : name);
 /** Colour by method, the same colour for a method on every chart, only the methods shown in the legend. */
 function methodColour(methods: Iterable<string>) {
-  const shown = METHOD_NAMES.filter((m) => [...methods].includes(m));
+  const shown = SERIES_NAMES.filter((m) => [...methods].includes(m));
   return {
     field: "method",
     type: "nominal",
@@ -34,17 +37,17 @@ function methodColour(methods: Iterable<string>) {
     legend: { labelLimit: 320 },
   } as const;
 }
-const methodOrder = METHOD_NAMES.map(labelOf);
+const methodOrder = SERIES_NAMES.map(labelOf);
 const TASK_ORDER = [...BENCH_TASKS];
 
 function errorVersusTime(series: Series, controls: number): TopLevelSpec {
   const points = series.fidelity.filter((f) => f.controls === controls).map((f) => ({ ...f, method: labelOf(f.method) }));
-  const bound = series.bound.filter((b) => b.controls === controls).map((b) => ({ ...b, label: "Cramér–Rao bound (tones)" }));
+  const bound = series.bound.filter((b) => b.controls === controls);
   return {
     ...base,
     width: WIDTH,
     height: HEIGHT,
-    title: `${controls} controls`,
+    title: { text: `${controls} controls`, subtitle: "dashed: the Cramér–Rao bound of a tone estimator" },
     layer: [
       {
         data: { values: bound },
@@ -53,11 +56,6 @@ function errorVersusTime(series: Series, controls: number): TopLevelSpec {
           x: { field: "deviceSeconds", type: "quantitative", scale: { type: "log" }, title: "device time (s)" },
           y: { field: "relativeError", type: "quantitative", scale: { type: "log" }, title: "‖ĝ − g‖ / ‖g‖" },
         },
-      },
-      {
-        data: { values: bound.slice(-1) },
-        mark: { type: "text", align: "right", dy: 12, fontSize: 10 },
-        encoding: { x: { field: "deviceSeconds", type: "quantitative" }, y: { field: "relativeError", type: "quantitative" }, text: { field: "label" } },
       },
       {
         data: { values: points },
