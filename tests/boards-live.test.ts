@@ -47,7 +47,7 @@ test("hge train --board mps2-an386 --live: Chromium plots points while the run t
     assert.equal(state.cases.length, 1 + 4 + 1); // updates, 4 cases, the threshold
     assert.ok(state.cases.every((n) => n === result.iterations));
     assert.equal(state.controls.length, 1 + result.finalWeights.length);
-    assert.equal(state.spectrum, 250); // a 500-sample window: bins 1 … 250
+    assert.equal(state.spectrum, result.module!.controller.windowSamples / 2); // bins 1 … W/2
     assert.deepEqual(state.tones.map((hz) => Math.round(hz)), result.module!.toneHz.map((hz) => Math.round(hz)));
     assert.equal(state.canvases, 4);
     assert.equal(state.ended.solved, true);
