@@ -19,7 +19,7 @@ export const BENCH_WINDOW = 500;
 /** A configuration of `controls` sinusoidally perturbed controls, no inputs, one case: every
  *  sample but the window's last is the plain per-sample path; each window ends in an update
  *  (no calibration epochs: the mean is the per-sample path plus the update, not a lag fit). */
-export function benchConfig(controls: number, sampleRateHz = 5000): ControllerConfig {
+export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits = { min: -10, max: 10 }): ControllerConfig {
   return {
     sampleRateHz,
     windowSamples: BENCH_WINDOW,
@@ -31,7 +31,7 @@ export function benchConfig(controls: number, sampleRateHz = 5000): ControllerCo
     loss: "mse",
     optimiser: "adam",
     learningRate: 0.01,
-    reading: { min: -10, max: 10 },
+    reading: readingLimits,
     calibrationEpochs: 0,
   };
 }
@@ -93,7 +93,9 @@ export interface TargetMeasurement {
 /** Counts hge (default and fast builds) and the C reference on one emulated target. */
 export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string } = {}): Promise<TargetMeasurement> {
   const board = widened(loadBoard(boardName), controls);
-  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz), new Controller());
+  // the firmware hands step() readings in the device unit (ADC volts × the board's unitPerV):
+  // limits in that unit, or every scaled reading would count as saturated
+  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV }), new Controller());
   if (error) throw error;
   const readings = benchReadings(BENCH_WINDOW * (o.windows ?? 2));
   const trace = board.emulation!.counter === "minstret" ? ["-DHGE_BENCH_TRACE"] : [];

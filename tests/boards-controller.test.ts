@@ -213,11 +213,7 @@ test("the board refuses a range outside its safe range, and frames out of order"
 // Cost per sample.
 
 for (const board of ["mps2-an386", "virt-rv32"]) {
-  // A known failure, kept visible in every run: merged with the distortion probe, the
-  // single-pass per-sample path is left on most samples (2.9× the reference; alone it was
-  // 1.26×). README, "On the metal".
-  const known = { ...skip, ...(skip.skip ? {} : { todo: "per-sample regression after the merge: ratio about 2.9 (README, On the metal)" }) };
-  test(`${board}: a sample with 8 controls costs within 1.5x the hand-written C reference`, known, async () => {
+  test(`${board}: a sample with 8 controls costs within 1.5x the hand-written C reference`, skip, async () => {
     const m = await measureTarget(board, 8);
     // its loop is about 30 instructions a control (two multiply-accumulates, a phase step, a write)
     assert.ok(m.reference.median > 8 * 25, `the reference does real work: ${m.reference.median}`);
