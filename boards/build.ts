@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { BOARDS_DIR, type Board, type CheckResult, type ImageSize, checkModule, electrodeRanges, listBoards, loadBoard } from "./boards.ts";
+import { BOARDS_DIR, type Board, type CheckResult, type ImageSize, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
 import { parseWasm, exportedGlobals } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";

@@ -8,11 +8,11 @@
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { TrainConfigError, UsageError } from "../host/errors.ts";
+import { UsageError } from "../host/errors.ts";
 import { wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
-import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
+import { checkModule, listBoards, loadBoard, requireEmulated } from "./boards.ts";
 import { FIRMWARE_DIR, REPO_DIR, buildBoard, ensureModule, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */

@@ -145,7 +145,6 @@ export class BoardStopped extends Error {
 // the host thread waits on it with Atomics.wait (a timeout, no busy loop) and writes with
 // postMessage. Synchronous for the caller, so the board can stand in for a Controller.
 
-const RING_BYTES = 1 << 20;
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 /** A serial port (a USB CDC device such as /dev/ttyACM0, a UART adapter, or the
  *  pseudo-terminal QEMU gives an emulated board's UART), opened and set up (raw, baud rate)

@@ -192,7 +192,7 @@ export interface Series {
 }
 
 /** Turns the job results into flat named figures and the series the plots draw. */
-function collect(plan: Plan, jobs: Job[], results: JobResult[]): { figures: Figures; series: Series } {
+function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: Series } {
   const figures: Figures = {};
   const series: Series = { fidelity: [], bound: [], linear: [], peers: [], methods: [], spread: [], drift: [], cost: [] };
   const fidelity = results.filter((r): r is FidelityResult => r.job.kind === "fidelity");
@@ -461,7 +461,7 @@ async function main(): Promise<void> {
     },
   });
   if (process.stderr.isTTY && jobs.length) process.stderr.write("\n");
-  const { figures, series } = collect(plan, jobs, results);
+  const { figures, series } = collect(plan, results);
 
   // Timing runs alone, after the pool: nothing else of ours is running.
   const wide = sections.has("cost") || sections.has("size") ? await loadVariant(WIDE_CONTROLS) : undefined;

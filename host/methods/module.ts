@@ -12,6 +12,7 @@ import type { AnyTask } from "../tasks/task.ts";
 import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { TrainConfigError } from "../errors.ts";
+import { defaultOf } from "../config-fields.ts";
 
 export const ESTIMATORS = ["published", "multitone", "sequential", "spsa", "random", "walsh"] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
@@ -115,7 +116,7 @@ export function sequential(base: ControllerConfig, options: PerturbationOptions)
 /** SPSA: a random ±c vector then its negation (Bernoulli, two-sided), a new vector every two
  *  chips; Spall's gains a/(k+1+A)^0.602, c/(k+1)^0.101 run in the module. */
 export function spsa(base: ControllerConfig, options: PerturbationOptions & { stability?: number }): ControllerConfig {
-  return { ...codes(base, "spsa", options, options.chipSamples ?? 1), spsaStability: options.stability ?? base.spsaStability ?? 10 };
+  return { ...codes(base, "spsa", options, options.chipSamples ?? 1), spsaStability: options.stability ?? base.spsaStability ?? defaultOf("SpsaStability") };
 }
 
 /** Random ±a codes, a fresh sign per control per chip (MGD's CDMA). */
@@ -159,9 +160,6 @@ const PERTURBATION_OF: Record<Estimator, Perturbation> = {
 /** Random and Walsh codes: 10 samples (2 ms) per chip, a chip rate inside the tones' band that
  *  the default chain (1 kHz corner, 2 samples of delay) smears by about a quarter of a chip. */
 export const TRAIN_CODE_CHIP_SAMPLES = 10;
-/** Spall's stability constant A; SPSA's learning rate is scaled by (1 + A)^0.602 so that its first
- *  step matches the other methods' (Spall's rule for choosing a). */
-export const SPSA_STABILITY = 10;
 
 /** The estimator's training configuration for a problem (base: the multi-tone plan from the
  *  run's options, whose window, settling and amplitudes every estimator but the published
@@ -178,7 +176,9 @@ export function trainingConfig(estimator: Estimator, base: ControllerConfig): Co
       return sequential(base, { ...common, chipSamples: base.chipSamples }); // default: one sweep, 50-sample chips for five controls
     case "spsa": {
       // the classic two-measurement estimate: one ±Δ pair per window
-      const stability = base.spsaStability ?? SPSA_STABILITY;
+      // Spall's stability constant A (the table's default); the learning rate is scaled by
+      // (1 + A)^0.602 so that the first step matches the other methods' (Spall's rule for a)
+      const stability = base.spsaStability ?? defaultOf("SpsaStability");
       const config = spsa(base, { ...common, chipSamples: base.chipSamples ?? base.windowSamples / 2, stability });
       return { ...config, learningRate: base.learningRate * (1 + stability) ** 0.602 };
     }
@@ -239,7 +239,7 @@ const SUMMARIES: Record<Estimator, string> = {
 };
 
 /** One registry entry per estimator, the default first. */
-export const MODULE_METHODS: Method[] = (["multitone", "published", "sequential", "spsa", "random", "walsh"] as const).map((estimator) => ({
+export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) => e !== "multitone")] as Estimator[]).map((estimator) => ({
   name: estimator,
   summary: SUMMARIES[estimator],
   needs: [],

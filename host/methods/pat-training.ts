@@ -12,7 +12,7 @@ import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
 import { Controller } from "../controller.ts";
-import { DEFAULTS, MARGIN_PROGRESS, TrainingRun, criterionName, startingVoltages } from "../train.ts";
+import { MARGIN_PROGRESS, TrainingRun, criterionName, startingVoltages } from "../train.ts";
 import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";

@@ -5,7 +5,6 @@
 // Physics-aware training (pat.ts) only ever asks a twin for vector–Jacobian products.
 import { Rng } from "../noise.ts";
 import { tf } from "./tf.ts";
-import { MLP_TWIN_DEFAULTS } from "./pat.ts";
 
 /** What pat needs of a model of the device. */
 export interface Twin {
