@@ -24,6 +24,10 @@ export interface Toolchain { prefix: string; arch: string[]; cflags: string[]; l
  *  host C compiler); exec-log: QEMU's -d exec,nochain -singlestep log (exact, slow). */
 export interface Emulation { qemu: string; args: string[]; uart?: string; counter: "minstret" | "plugin" | "exec-log" }
 export type Runtime = "wasm2c" | "wamr" | "wasm3";
+/** The module builds a board can take (scripts/build.mjs writes both): the full lab build, or
+ *  the tones-only core for small flash (assembly/features.ts: it refuses what it leaves out). */
+export const MODULE_BUILDS = { full: "hge.wasm", core: "hge-core.wasm" } as const;
+export type ModuleBuild = keyof typeof MODULE_BUILDS;
 
 export interface Board {
   name: string;
@@ -35,6 +39,9 @@ export interface Board {
   fpu: string | null;
   floatAbi: string;
   runtime: Runtime;
+  /** The build the firmware is made from (build/hge.wasm or build/hge-core.wasm) unless a
+   *  module is given (--wasm). */
+  module: ModuleBuild;
   clockHz: number;
   flashOrigin: number;
   flashBytes: number;
@@ -156,6 +163,7 @@ export function validateBoard(b: Board): string[] {
   for (const k of ["core", "isa", "floatAbi", "description"] as const) if (typeof b[k] !== "string" || !b[k]) p.push(`${k} missing`);
   if (b.fpu !== null && typeof b.fpu !== "string") p.push("fpu must be a string or null");
   if (!RUNTIMES.includes(b.runtime)) p.push(`runtime must be one of ${RUNTIMES.join(", ")}`);
+  if (!Object.hasOwn(MODULE_BUILDS, b.module)) p.push(`module must be ${Object.entries(MODULE_BUILDS).map(([k, f]) => `"${k}" (build/${f})`).join(" or ")}, got ${JSON.stringify(b.module)}`);
   num("clockHz", 1); num("flashOrigin"); num("flashBytes", 1); num("ramOrigin"); num("ramBytes", 1); num("stackBytes", 256); num("sampleRateHz", 1);
   for (const k of ["dac", "adc"] as const) {
     const c = b[k];

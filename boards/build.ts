@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { BOARDS_DIR, type Board, type CheckResult, type ImageSize, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
+import { BOARDS_DIR, MODULE_BUILDS, type Board, type CheckResult, type ImageSize, type ModuleBuild, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
 import { parseWasm, exportedGlobals } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
@@ -17,7 +17,7 @@ export const REPO_DIR = resolve(BOARDS_DIR, "..");
 export const WASM2C_VERSION = "1.0.32";
 
 export interface BuildOptions {
-  /** The module to build in (default build/hge.wasm). */
+  /** The module to build in (default: the build the board file names, "module"). */
   wasm?: string;
   /** Adapter between main loop and module: firmware/app_<app>.c (default "hge"), or a path
    *  to a .c file. */
@@ -113,14 +113,15 @@ export function ensureToolchain(): void {
   if (r.error || r.status !== 0) throw new ToolchainMissing(`boards/install.sh failed (exit ${r.status ?? r.error?.message})`);
 }
 
-/** The default module, build/hge.wasm, built first when missing (a fresh clone): the board
- *  commands then work without a separate `npm run build`. Says so on stderr. */
-export function ensureModule(): string {
-  const wasm = join(REPO_DIR, "build", "hge.wasm");
+/** The module build a board takes (its file's "module": build/hge.wasm or build/hge-core.wasm),
+ *  built first when missing (a fresh clone): the board commands then work without a separate
+ *  `npm run build`. Says so on stderr. */
+export function ensureModule(build: ModuleBuild = "full"): string {
+  const wasm = join(REPO_DIR, "build", MODULE_BUILDS[build]);
   if (existsSync(wasm)) return wasm;
-  process.stderr.write("hge: build/hge.wasm not found; building the module first (node scripts/build.mjs)\n");
+  process.stderr.write(`hge: build/${MODULE_BUILDS[build]} not found; building the modules first (node scripts/build.mjs)\n`);
   const r = spawnSync(process.execPath, [join(REPO_DIR, "scripts", "build.mjs")], { cwd: REPO_DIR, stdio: ["ignore", 2, 2] });
-  if (r.error || r.status !== 0 || !existsSync(wasm)) throw new TrainConfigError("wasm", "build/hge.wasm could not be built (node scripts/build.mjs failed); build it with npm run build or give --wasm FILE");
+  if (r.error || r.status !== 0 || !existsSync(wasm)) throw new TrainConfigError("wasm", `build/${MODULE_BUILDS[build]} could not be built (node scripts/build.mjs failed); build it with npm run build or give --wasm FILE`);
   return wasm;
 }
 
@@ -351,7 +352,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s);
   requireTools(b);
-  const wasmPath = resolve(o.wasm ?? ensureModule());
+  const wasmPath = resolve(o.wasm ?? ensureModule(b.module));
   const app = o.app ?? "hge";
   const appSource = app.endsWith(".c") ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);
   if (!existsSync(appSource)) throw new Error(`no adapter ${appSource} for app "${app}"`);
@@ -405,6 +406,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
     ...(aligned ? ["-DHGE_ASSUME_ALIGNED=1"] : []),
     ...(o.config ? ["-DHGE_HAVE_CONFIG_BLOCK=1"] : []),
     `-DHGE_WASM_MEMORY_BYTES=${memoryBytes}u`,
+    `-DHGE_WASM_MAX_FUNC_TYPES=${Math.max(1, module.types.length)}`, // the runtime's table of them (wasm-rt-static.c)
     ...(entry === "link" ? ["-DHGE_LINK=1"] : []),
     ...(entry === "standalone" ? ["-DHGE_STANDALONE=1"] : []),
     ...(o.cflags ?? []),

@@ -12,7 +12,7 @@ import { UsageError } from "../host/errors.ts";
 import { wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
-import { checkModule, listBoards, loadBoard, requireEmulated } from "./boards.ts";
+import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
 import { FIRMWARE_DIR, REPO_DIR, buildBoard, ensureModule, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */
@@ -44,10 +44,8 @@ const app = (text: string): string => {
 
 // ---- refusals -----------------------------------------------------------------------------
 
-function requireWasm(wasm: string | undefined): string {
-  if (wasm) return wasm;
-  return ensureModule(); // a fresh clone: built here, with a line on stderr
-}
+/** --wasm, or the build the board file names (built here on a fresh clone, with a line on stderr). */
+const moduleOf = (b: Board, wasm: string | undefined): string => wasm ?? ensureModule(b.module);
 
 const boardsOf = (target: string) => (target === "all" ? listBoards() : [target]);
 
@@ -94,10 +92,10 @@ function list(): void {
 }
 
 function check(target: string, flags: WasmFlags): void {
-  const wasm = readFileSync(requireWasm(flags.wasm));
   let bad = 0;
   for (const name of boardsOf(target)) {
-    const r = checkModule(loadBoard(name), wasm);
+    const b = loadBoard(name);
+    const r = checkModule(b, readFileSync(moduleOf(b, flags.wasm)));
     console.log(`${name}: ${r.ok ? "ok" : "NOT OK"} ${JSON.stringify(r.facts)}`);
     for (const e of r.errors) console.log(`  error: ${e}`);
     for (const w of r.warnings) console.log(`  warning: ${w}`);
@@ -118,7 +116,7 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
     if (flags.app || flags.bench || flags.block) throw new UsageError("--standalone builds the controller (no --app, --bench or --block)");
     if (flags.task && flags.from) throw new UsageError("--task and --from: the run in --from names its task");
     const { buildStandalone } = await import("./standalone.ts");
-    const { built, configuration } = buildStandalone(target, { task: flags.task, method: flags.method, from: flags.from, seed: flags.seed, maxIterations: flags.iterations, wasm: requireWasm(flags.wasm), out: flags.out, unchecked: flags.unchecked } as Parameters<typeof buildStandalone>[1]);
+    const { built, configuration } = buildStandalone(target, { task: flags.task, method: flags.method, from: flags.from, seed: flags.seed, maxIterations: flags.iterations, wasm: moduleOf(loadBoard(target), flags.wasm), out: flags.out, unchecked: flags.unchecked } as Parameters<typeof buildStandalone>[1]);
     console.error(formatSize(built));
     console.error(`standalone: ${configuration.task}, ${configuration.config.controls.length} controls, ${configuration.config.sampleRateHz} Hz, readings in ${configuration.unit} at ${configuration.unitPerV} ${configuration.unit}/V; flags and build files in ${relative(process.cwd(), built.dir)}`);
     console.log(built.elf);
@@ -129,7 +127,7 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
   // `all` skips the boards whose vendor toolchain is not installed (not packaged in Debian)
   const skipped = target === "all" ? boards.filter((b) => b.toolchain.optional && missingTools(b).length) : [];
   for (const b of boards) if (!skipped.includes(b)) requireTools(b);
-  const options = buildOptions({ ...flags, wasm: requireWasm(flags.wasm) });
+  const options = buildOptions(flags); // without --wasm, each board's own build
   for (const b of boards) {
     if (skipped.includes(b)) console.log(`${b.name.padEnd(18)} skipped: ${missingTools(b).join(", ")} not on PATH (vendor toolchain, not packaged in Debian)`);
     else console.log(formatSize(buildBoard(b, options)));
@@ -157,7 +155,7 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
   const b = loadBoard(board);
   requireEmulated(b, "hge board run");
   requireTools(b, { emulate: true });
-  const wasm = requireWasm(flags.wasm);
+  const wasm = moduleOf(b, flags.wasm);
   if (mode === "standalone") {
     const { buildStandalone, runStandalone } = await import("./standalone.ts");
     const { built, configuration } = buildStandalone(b, { task: flags.task, seed: flags.seed, method: flags.method, from: flags.from, maxIterations: flags.iterations, wasm, quiet: true });
@@ -219,7 +217,7 @@ async function watch(boardName: string, flags: WatchFlags): Promise<void> {
   const interrupt = () => abort.abort();
   process.once("SIGINT", interrupt);
   try {
-    const r = await watchBoard(boardName, { port: flags.port, baudRate: flags.baud, task: flags.task, seed: flags.seed, wasm: flags.wasm ? requireWasm(flags.wasm) : undefined, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
+    const r = await watchBoard(boardName, { port: flags.port, baudRate: flags.baud, task: flags.task, seed: flags.seed, wasm: flags.wasm, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
     process.exitCode = r.stopped ? (r.stopped.reason === 10 ? 0 : 1) : abort.signal.aborted ? 0 : 1;
   } finally {
     process.removeListener("SIGINT", interrupt);
@@ -231,7 +229,7 @@ async function measure(flags: MeasureFlags): Promise<void> {
   const { COUNTED_TARGETS, measureBoards, formatBench } = await import("./measure.ts");
   const targets = flags.quick ? ["mps2-an386", "virt-rv32"] : [...COUNTED_TARGETS];
   for (const target of targets) requireTools(loadBoard(target), { emulate: true });
-  const bench = await measureBoards({ controls: flags.controls, targets, wasm: requireWasm(flags.wasm) });
+  const bench = await measureBoards({ controls: flags.controls, targets, wasm: flags.wasm });
   console.log(formatBench(bench));
   if (flags.json) writeFileSync(flags.json, JSON.stringify(bench, null, 2) + "\n");
   process.exitCode = 0;

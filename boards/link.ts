@@ -19,8 +19,8 @@ export const LINK = {
   SYNC: 0xa5,
   /** 2: HELLO carries the board's ADC scale (device unit per volt) before the name. */
   VERSION: 2,
-  /** Largest payload either side sends (a configuration block is CONFIG_WORDS * 4 bytes). */
-  MAX_PAYLOAD: 4096,
+  /** Largest payload either side sends: a configuration block (CONFIG_WORDS * 4 bytes). */
+  MAX_PAYLOAD: 4 * L.CONFIG_WORDS,
   /** Room kept for a checkpoint blob: header and learned status, 3 words a control, the CRC. */
   MAX_CHECKPOINT: 4 * (5 + L.LEARNED_STATUS_WORDS + 3 * L.MAX_CONTROLS + 1),
 } as const;

@@ -68,8 +68,9 @@ int app_configure(const void *block, int bytes, int32_t *index) {
   if (!index) index = &unused;
   *index = 0;
   if (bytes != (int)sizeof(hge_config_t)) return APP_BAD_BLOCK_SIZE;
-  /* CONFIG is the module's staging block: writing it does not disturb the running one */
-  memcpy(hge_memory() + HGE_CONFIG, block, sizeof(hge_config_t));
+  /* CONFIG is the module's staging block: writing it does not disturb the running one (the
+   * link entry receives the block there already) */
+  if (block != hge_config()) memcpy(hge_config(), block, sizeof(hge_config_t));
   int refusal = board_refusal(index);
   if (refusal) return refusal;
   int code = (int)hge_configure();
@@ -161,7 +162,7 @@ int app_checkpoint(const uint8_t **blob) {
 int app_load_checkpoint(const void *blob, int bytes) {
   /* the largest blob: 11 header words (with the learned status), 3 per control, the CRC */
   if (bytes <= 0 || bytes > 4 * (11 + 3 * HGE_MAX_CONTROLS + 1)) return HGE_FIELD_CHECKPOINT;
-  memcpy(hge_memory() + HGE_CHECKPOINT, blob, (size_t)bytes);
+  if (blob != hge_checkpoint()) memcpy(hge_checkpoint(), blob, (size_t)bytes);
   return (int)hge_load((uint32_t)bytes);
 }
 

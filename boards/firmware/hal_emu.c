@@ -120,7 +120,15 @@ void hal_log(const char *msg) {
 #endif
 }
 
+#ifdef HGE_STACK_REPORT
+/* The stack's high-water mark, from the startup file's painted stack (Cortex-M; elsewhere absent). */
+uint32_t hge_stack_used(void) __attribute__((weak));
+#endif
+
 void hal_exit(int code) {
+#ifdef HGE_STACK_REPORT
+  if (hge_stack_used) { put_str("STACK "); put_hex(hge_stack_used(), '\n'); }
+#endif
   flush();
 #ifdef HGE_STANDALONE
   /* QEMU closes the UART's pseudo-terminal when it exits, and the kernel drops what the host

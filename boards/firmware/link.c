@@ -33,10 +33,15 @@
 #endif
 #define FOREVER 0xFFFFFFFFu
 
-static uint8_t rx[HGE_LINK_MAX_PAYLOAD + 2] __attribute__((aligned(4))); /* payload, CRC */
-static uint8_t tx[HGE_LINK_MAX_PAYLOAD] __attribute__((aligned(4)));
-static uint8_t saved[HGE_LINK_MAX_CHECKPOINT] __attribute__((aligned(4)));
-static int saved_bytes;
+/* One buffer for every frame but CONFIG, in and out: the protocol is request and answer, and
+ * each handler has read the request before it writes the answer. A CONFIG block (the largest
+ * payload) goes straight to the module's staging block (hge_config()), which app_configure()
+ * reads. The largest other payload: a checkpoint in (LOAD_CHECKPOINT), an ACK with its tones,
+ * or a DAC or STOPPED frame out. */
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define FRAME_BYTES MAX(MAX(HGE_LINK_MAX_CHECKPOINT, 16 + 8 * HGE_MAX_CONTROLS), 8 + 4 * HGE_DAC_CHANNELS)
+static uint8_t frame[FRAME_BYTES + 2] __attribute__((aligned(4))); /* payload, CRC */
+static int saved_bytes; /* the checkpoint's bytes at the stop */
 static float parked[HGE_DAC_CHANNELS];
 static int parked_count;
 static int state = HGE_LINK_STATE_IDLE;
@@ -48,19 +53,32 @@ static void put_u16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t
 #define send hge_frame_send
 #define crc16 hge_crc16
 
-/* Waits up to `wait_us` for a frame's first byte. Returns 1 with a frame in rx, 0 when no
- * byte came, or minus a stop reason when the frame is malformed. */
-static int receive(uint8_t *type, int *len, uint32_t wait_us) {
+/* Where a frame's payload is read to: a configuration block into the module's staging block,
+ * anything else into the frame buffer; NULL when it is longer than that room (a stop, as a
+ * payload over HGE_LINK_MAX_PAYLOAD). */
+static uint8_t *payload_area(uint8_t type, int len) {
+  if (type == HGE_LINK_CONFIG) return len <= (int)sizeof(hge_config_t) ? (uint8_t *)hge_config() : NULL;
+  return len <= FRAME_BYTES ? frame : NULL;
+}
+
+/* Waits up to `wait_us` for a frame's first byte. Returns 1 with the frame's payload at
+ * *payload, 0 when no byte came, or minus a stop reason when the frame is malformed. */
+static int receive(uint8_t *type, int *len, uint8_t **payload, uint32_t wait_us) {
   uint8_t head[4];
   if (hal_uart_read(head, 1, wait_us) != 1) return 0;
   if (head[0] != HGE_LINK_SYNC) return -HGE_LINK_STOP_NO_SYNC;
   if (hal_uart_read(head + 1, 3, HGE_LINK_BYTE_TIMEOUT_US) != 3) return -HGE_LINK_STOP_TRUNCATED;
   *type = head[1];
   *len = head[2] | head[3] << 8;
-  if (*len > HGE_LINK_MAX_PAYLOAD) return -HGE_LINK_STOP_BAD_LENGTH;
-  if (hal_uart_read(rx, *len + 2, HGE_LINK_BYTE_TIMEOUT_US) != *len + 2) return -HGE_LINK_STOP_TRUNCATED;
-  uint16_t crc = crc16(crc16(0xFFFF, head + 1, 3), rx, *len);
-  if ((rx[*len] | rx[*len + 1] << 8) != crc) return -HGE_LINK_STOP_BAD_CRC;
+  uint8_t *p = payload_area(*type, *len);
+  if (!p) return -HGE_LINK_STOP_BAD_LENGTH;
+  /* the CRC after a configuration block lands in the frame buffer: the staging block has
+   * room for the block only */
+  uint8_t *crc_at = p == frame ? frame + *len : frame;
+  if (hal_uart_read(p, *len, HGE_LINK_BYTE_TIMEOUT_US) != *len || hal_uart_read(crc_at, 2, HGE_LINK_BYTE_TIMEOUT_US) != 2) return -HGE_LINK_STOP_TRUNCATED;
+  uint16_t crc = crc16(crc16(0xFFFF, head + 1, 3), p, *len);
+  if ((crc_at[0] | crc_at[1] << 8) != crc) return -HGE_LINK_STOP_BAD_CRC;
+  *payload = p;
   return 1;
 }
 
@@ -69,7 +87,7 @@ void hal_telemetry(const uint32_t *words, int count) { send(HGE_LINK_TELEMETRY, 
 
 static void send_hello(void) {
   static const char name[] = HGE_BOARD_NAME;
-  uint8_t *p = tx;
+  uint8_t *p = frame;
   p[0] = HGE_LINK_VERSION;
   p[1] = (uint8_t)state;
   p[2] = (uint8_t)stop_reason;
@@ -84,30 +102,30 @@ static void send_hello(void) {
   float unit_per_v = HGE_ADC_UNIT_PER_V; /* the scale the host must build configurations for */
   memcpy(p + 24, &unit_per_v, 4);
   memcpy(p + 28, name, sizeof name - 1);
-  send(HGE_LINK_HELLO_REPLY, tx, 28 + (int)sizeof name - 1);
+  send(HGE_LINK_HELLO_REPLY, frame, 28 + (int)sizeof name - 1);
 }
 
 static void send_ack(uint8_t request, int32_t code, int32_t index, int extra) {
-  tx[0] = request;
-  tx[1] = tx[2] = tx[3] = 0;
-  put_u32(tx + 4, (uint32_t)code);
-  put_u32(tx + 8, (uint32_t)index);
-  send(HGE_LINK_ACK, tx, 12 + extra);
+  frame[0] = request;
+  frame[1] = frame[2] = frame[3] = 0;
+  put_u32(frame + 4, (uint32_t)code);
+  put_u32(frame + 8, (uint32_t)index);
+  send(HGE_LINK_ACK, frame, 12 + extra);
 }
 
 static void send_dac(uint32_t events) {
   int n = app_output_count();
-  put_u32(tx, events);
-  memcpy(tx + 4, app_outputs(), 4 * (size_t)n);
-  send(HGE_LINK_DAC, tx, 4 + 4 * n);
+  put_u32(frame, events);
+  memcpy(frame + 4, app_outputs(), 4 * (size_t)n);
+  send(HGE_LINK_DAC, frame, 4 + 4 * n);
 }
 
 static void send_stopped(void) {
-  tx[0] = (uint8_t)stop_reason;
-  tx[1] = tx[2] = tx[3] = 0;
-  put_u32(tx + 4, (uint32_t)saved_bytes);
-  memcpy(tx + 8, parked, 4 * (size_t)parked_count);
-  send(HGE_LINK_STOPPED, tx, 8 + 4 * parked_count);
+  frame[0] = (uint8_t)stop_reason;
+  frame[1] = frame[2] = frame[3] = 0;
+  put_u32(frame + 4, (uint32_t)saved_bytes);
+  memcpy(frame + 8, parked, 4 * (size_t)parked_count);
+  send(HGE_LINK_STOPPED, frame, 8 + 4 * parked_count);
 }
 
 /* Park the electrodes, keep the learned state, say why. */
@@ -115,18 +133,14 @@ static void stop(int reason) {
   parked_count = app_park(parked, HGE_DAC_CHANNELS);
   if (parked_count) hal_dac_write(parked, parked_count); /* the board's own converters */
   const uint8_t *blob;
-  int bytes = app_checkpoint(&blob);
-  if (bytes > 0 && bytes <= (int)sizeof saved) {
-    memcpy(saved, blob, (size_t)bytes);
-    saved_bytes = bytes;
-  }
+  saved_bytes = app_checkpoint(&blob);
   state = HGE_LINK_STATE_STOPPED;
   stop_reason = reason;
   app_report(APP_REPORT_FINAL); /* the last TELEMETRY frame; hal_checkpoint_store */
   send_stopped();
 }
 
-static void handle(uint8_t type, int len) {
+static void handle(uint8_t type, int len, const uint8_t *payload) {
   switch (type) {
     case HGE_LINK_HELLO:
       send_hello();
@@ -134,13 +148,13 @@ static void handle(uint8_t type, int len) {
       return;
     case HGE_LINK_CONFIG: {
       int32_t index = 0;
-      int code = app_configure(rx, len, &index);
+      int code = app_configure(payload, len, &index);
       int extra = 0;
       if (code == 0) {
-        int32_t *bins = (int32_t *)(void *)(tx + 16), *hits = bins + HGE_MAX_CONTROLS;
+        int32_t *bins = (int32_t *)(void *)(frame + 16), *hits = bins + HGE_MAX_CONTROLS;
         int n = app_tones(bins, hits, HGE_MAX_CONTROLS);
         memmove(bins + n, hits, 4 * (size_t)n); /* bins[n] then hits[n] */
-        put_u32(tx + 12, (uint32_t)n);
+        put_u32(frame + 12, (uint32_t)n);
         extra = 4 + 8 * n;
       }
       send_ack(type, code, index, extra);
@@ -155,7 +169,7 @@ static void handle(uint8_t type, int len) {
       if (len != 4) { if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_BAD_PAYLOAD); return; }
       if (state != HGE_LINK_STATE_RUNNING) { send_ack(type, HGE_LINK_NOT_RUNNING, 0, 0); return; }
       float volts; /* what the ADC read: app_step() converts it to the device unit */
-      memcpy(&volts, rx, 4);
+      memcpy(&volts, payload, 4);
       uint32_t events = app_step(volts);
       app_report(events);
       if (events & HGE_EVENT_FAULT) stop(HGE_LINK_STOP_FAULT);
@@ -166,24 +180,23 @@ static void handle(uint8_t type, int len) {
       if (state == HGE_LINK_STATE_STOPPED) send_stopped();
       else stop(HGE_LINK_STOP_HOST);
       return;
-    case HGE_LINK_GET_CHECKPOINT:
-      if (state != HGE_LINK_STATE_STOPPED) {
-        const uint8_t *blob;
-        int bytes = app_checkpoint(&blob);
-        send(HGE_LINK_CHECKPOINT, blob, bytes > 0 ? bytes : 0);
-      } else {
-        send(HGE_LINK_CHECKPOINT, saved, saved_bytes);
-      }
+    case HGE_LINK_GET_CHECKPOINT: {
+      /* stopped, the learned state is the one kept at the stop (saved again: the same bytes),
+       * or one the host loaded since */
+      const uint8_t *blob;
+      int bytes = app_checkpoint(&blob);
+      send(HGE_LINK_CHECKPOINT, blob, bytes > 0 ? bytes : 0);
       return;
+    }
     case HGE_LINK_GET_TELEMETRY:
-      if (app_report(APP_REPORT_REQUEST) == 0) send(HGE_LINK_TELEMETRY, tx, 0);
+      if (app_report(APP_REPORT_REQUEST) == 0) send(HGE_LINK_TELEMETRY, frame, 0);
       return;
     case HGE_LINK_LOAD_CHECKPOINT:
-      send_ack(type, app_load_checkpoint(rx, len), 0, 0);
+      send_ack(type, app_load_checkpoint(payload, len), 0, 0);
       return;
     case HGE_LINK_EXIT: {
       int32_t code = 0;
-      if (len >= 4) memcpy(&code, rx, 4);
+      if (len >= 4) memcpy(&code, payload, 4);
       send_ack(type, 0, 0, 0);
       if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_HOST);
       hal_exit(code);
@@ -202,8 +215,9 @@ int main(void) {
   for (;;) {
     uint8_t type = 0;
     int len = 0;
-    int r = receive(&type, &len, state == HGE_LINK_STATE_RUNNING ? HGE_LINK_TIMEOUT_US : FOREVER);
-    if (r == 1) handle(type, len);
+    uint8_t *payload = frame;
+    int r = receive(&type, &len, &payload, state == HGE_LINK_STATE_RUNNING ? HGE_LINK_TIMEOUT_US : FOREVER);
+    if (r == 1) handle(type, len, payload);
     else if (state == HGE_LINK_STATE_RUNNING) stop(r == 0 ? HGE_LINK_STOP_TIMEOUT : -r);
     /* idle or stopped: stray bytes and broken frames are dropped until a good frame */
   }

@@ -26,7 +26,6 @@
 #endif
 
 static const float targets[HGE_TASK_CASES] = HGE_TASK_TARGETS;
-static uint8_t blob[HGE_LINK_MAX_CHECKPOINT] __attribute__((aligned(4)));
 static float parked[HGE_DAC_CHANNELS];
 
 /* Telemetry records go out on the UART as TELEMETRY frames. */
@@ -118,7 +117,9 @@ int main(void) {
     emit();
     hal_exit(3);
   }
-  int bytes = hal_checkpoint_load(blob, sizeof blob);
+  /* the stored blob is read straight into the module's checkpoint buffer, where hge_load() reads it */
+  uint8_t *blob = hge_checkpoint();
+  int bytes = hal_checkpoint_load(blob, HGE_LINK_MAX_CHECKPOINT);
   if (bytes > 0 && app_load_checkpoint(blob, bytes) == 0) {
     text("hge: resumed from the stored checkpoint at update "); whole((uint32_t)status_i32(HGE_STATUS_UPDATES));
   } else {

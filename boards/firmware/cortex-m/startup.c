@@ -6,8 +6,9 @@
 
 #include "hal.h"
 
-extern uint32_t __stack_top, __data_load, __data_start, __data_end, __bss_start, __bss_end;
+extern uint32_t __stack_bottom, __stack_top, __data_load, __data_start, __data_end, __bss_start, __bss_end;
 int main(void);
+#define STACK_PAINT 0x5A5AA5A5u
 
 void Reset_Handler(void) __attribute__((noreturn));
 void Reset_Handler(void) {
@@ -19,8 +20,21 @@ void Reset_Handler(void) {
   uint32_t *src = &__data_load, *dst = &__data_start;
   while (dst < &__data_end) *dst++ = *src++;
   for (dst = &__bss_start; dst < &__bss_end;) *dst++ = 0;
+#ifdef HGE_STACK_REPORT
+  /* paint the stack below this frame: hge_stack_used() finds the deepest word ever written */
+  for (dst = &__stack_bottom; dst < (uint32_t *)__builtin_frame_address(0) - 16;) *dst++ = STACK_PAINT;
+#endif
   hal_exit(main());
 }
+
+#ifdef HGE_STACK_REPORT
+/* Bytes of stack used so far: from the top down to the deepest word no longer painted. */
+uint32_t hge_stack_used(void) {
+  const uint32_t *p = &__stack_bottom;
+  while (p < &__stack_top && *p == STACK_PAINT) p++;
+  return (uint32_t)((const char *)&__stack_top - (const char *)p);
+}
+#endif
 
 static void fault(void) { hal_trap(0x100, "cpu fault"); }
 static void unexpected(void) { hal_trap(0x101, "unexpected interrupt"); }
