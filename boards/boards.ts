@@ -248,8 +248,10 @@ export interface CheckResult {
 const FIRMWARE_RAM_ESTIMATE = 2048;
 
 /**
- * Checks a module against a board: memory pages, features, imports, float use vs FPU, and
- * (given a built image) flash and RAM; with a layout, the largest control count that fits.
+ * Checks a module against a board: its memory (one, not growing: the firmware reserves what the
+ * module uses, of any number of pages, where the board's RAM holds it), features, imports, float
+ * use vs FPU, and (given a built image) flash and RAM; with a layout, the largest control count
+ * that fits.
  */
 export function checkModule(b: Board, wasm: Uint8Array | WasmModule, opts: { image?: ImageSize; layout?: MemoryLayout; memoryBytes?: number } = {}): CheckResult {
   const m = wasm instanceof Uint8Array ? parseWasm(wasm) : wasm;
@@ -259,9 +261,9 @@ export function checkModule(b: Board, wasm: Uint8Array | WasmModule, opts: { ima
   const mem = m.memories[0];
   const pages = mem?.min ?? 0;
   if (mem) {
-    if (mem.min > 1) errors.push(`module needs ${mem.min} memory pages; the static runtime provides one (64 KiB)`);
-    if (mem.max === undefined) errors.push("module memory has no maximum; build with --maximumMemory 1 so it cannot grow");
-    else if (mem.max > 1) warnings.push(`module memory maximum is ${mem.max} pages; memory.grow will fail on the board`);
+    // the static runtime's memory.grow always fails (as wasm allows): a module that grows its
+    // memory would see -1 (the controller never grows it: nothing is allocated after start)
+    if (mem.max === undefined || mem.max > mem.min) warnings.push(`module memory may grow (maximum ${mem.max === undefined ? "none" : `${mem.max} pages`}); memory.grow fails on the board`);
     if (mem.shared || mem.memory64) errors.push("shared or 64-bit memory is not supported");
   }
   const supported = new Set(RUNTIME_FEATURES[b.runtime]);
@@ -283,8 +285,8 @@ export function checkModule(b: Board, wasm: Uint8Array | WasmModule, opts: { ima
     if (opts.image.flash > b.flashBytes) errors.push(`image needs ${opts.image.flash} B of flash; ${b.name} has ${b.flashBytes}`);
     if (opts.image.ram > b.ramBytes) errors.push(`image needs ${opts.image.ram} B of RAM (stack and module memory included); ${b.name} has ${b.ramBytes}`);
   } else {
-    const need = pages * PAGE + b.stackBytes + FIRMWARE_RAM_ESTIMATE;
-    if (need > b.ramBytes) errors.push(`module memory (${pages * PAGE} B) + stack (${b.stackBytes} B) + firmware (~${FIRMWARE_RAM_ESTIMATE} B) exceed ${b.name}'s ${b.ramBytes} B of RAM`);
+    const need = memoryBytes + b.stackBytes + FIRMWARE_RAM_ESTIMATE;
+    if (need > b.ramBytes) errors.push(`module memory (${memoryBytes} B) + stack (${b.stackBytes} B) + firmware (~${FIRMWARE_RAM_ESTIMATE} B) exceed ${b.name}'s ${b.ramBytes} B of RAM`);
   }
   if (opts.layout) facts.largestControls = largestControls(b, opts.layout, opts.image ? opts.image.ram - memoryBytes : b.stackBytes + FIRMWARE_RAM_ESTIMATE);
   return { ok: errors.length === 0, errors, warnings, facts };

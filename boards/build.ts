@@ -11,6 +11,7 @@ import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
 import { CONFIG_WORDS } from "../assembly/layout.ts";
 import { TrainConfigError } from "../host/errors.ts";
+import type { Variant } from "../host/variant.ts";
 
 export const FIRMWARE_DIR = join(BOARDS_DIR, "firmware");
 export const REPO_DIR = resolve(BOARDS_DIR, "..");
@@ -19,6 +20,9 @@ export const WASM2C_VERSION = "1.0.32";
 export interface BuildOptions {
   /** The module to build in (default: the build the board file names, "module"). */
   wasm?: string;
+  /** A wider build (host/variant.ts, more controls than assembly/layout.ts): its module, and its
+   *  layout for hge.h and the configuration block. */
+  variant?: Variant;
   /** Adapter between main loop and module: firmware/app_<app>.c (default "hge"), or a path
    *  to a .c file. */
   app?: string;
@@ -181,7 +185,7 @@ export function generateApiHeader(wasmName: string, header: string, globals: Rec
     "/** Instantiates the module: memory zeroed, data segments copied, globals initialised.",
     " *  Calling it again resets the module. */",
     "void hge_instantiate(void);",
-    "/** The module's linear memory (one 64 KiB page). */",
+    "/** The module's linear memory (the bytes it uses: HGE_WASM_MEMORY_BYTES). */",
     "static inline uint8_t *hge_memory(void) { return hge_instance.w2c_memory.data; }",
     "",
   ];
@@ -291,7 +295,7 @@ export function generateBoardConfig(b: Board, blockSamples: number): string {
 }
 
 /** `size` in Berkeley format: flash = text + data, RAM = data + bss (bss includes the stack
- *  and the module's 64 KiB memory). */
+ *  and the module's memory). */
 export function imageSize(b: Board, elf: string): ImageSize {
   const out = run(`${b.toolchain.prefix}size`, ["-B", elf]);
   const line = out.trim().split("\n")[1].trim().split(/\s+/).map(Number);
@@ -352,7 +356,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s);
   requireTools(b);
-  const wasmPath = resolve(o.wasm ?? ensureModule(b.module));
+  const wasmPath = resolve(o.wasm ?? o.variant?.path ?? ensureModule(b.module));
   const app = o.app ?? "hge";
   const appSource = app.endsWith(".c") ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);
   if (!existsSync(appSource)) throw new Error(`no adapter ${appSource} for app "${app}"`);
@@ -379,8 +383,8 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const mutableGlobals = new Set(module.exports.filter((e) => e.kind === "global" && module.globals[e.index]?.mutable).map((e) => e.name));
   const globals = exportedGlobals(module);
   const controller = globals.CONFIG !== undefined && globals.STATUS !== undefined;
-  writeFileSync(join(gen, "hge.h"), generateApiHeader(basename(wasmPath), header, globals, mutableGlobals, controller ? generateLayoutHeader() : undefined));
-  if (o.config) writeFileSync(join(gen, "hge_config_block.c"), generateConfigBlock(o.config, CONFIG_WORDS, o.configUnitPerV));
+  writeFileSync(join(gen, "hge.h"), generateApiHeader(basename(wasmPath), header, globals, mutableGlobals, controller ? generateLayoutHeader(o.variant && readFileSync(o.variant.layoutFile, "utf8"), o.variant?.layout) : undefined));
+  if (o.config) writeFileSync(join(gen, "hge_config_block.c"), generateConfigBlock(o.config, o.variant?.layout.CONFIG_WORDS ?? CONFIG_WORDS, o.configUnitPerV));
   const entry = entryOf(o);
   if (entry === "standalone") {
     if (!o.config || !o.standaloneHeader) throw new Error("a standalone build needs a configuration block and gen/standalone_config.h (boards/standalone.ts)");
@@ -592,9 +596,9 @@ export async function countInstructions(bench: BuildResult, readings: Float32Arr
   if (counter === "minstret") {
     const b = parseBench(r.stdout);
     if (!b) throw new Error(`${bench.board.name}: no BENCH line in the output`);
-    return { mean: b.mean, min: b.min, max: b.max, calls: b.calls, method: label, runSeconds: r.seconds, perCall: undefined as number[] | undefined };
+    return { mean: b.mean, min: b.min, max: b.max, calls: b.calls, method: label, runSeconds: r.seconds, perCall: undefined as number[] | undefined, stdout: r.stdout };
   }
   const c = r.perCall ?? [];
   if (!c.length) throw new Error(`${bench.board.name}: no calls counted`);
-  return { mean: c.reduce((a, b) => a + b, 0) / c.length, min: Math.min(...c), max: Math.max(...c), calls: c.length, method: label, runSeconds: r.seconds, perCall: c };
+  return { mean: c.reduce((a, b) => a + b, 0) / c.length, min: Math.min(...c), max: Math.max(...c), calls: c.length, method: label, runSeconds: r.seconds, perCall: c, stdout: r.stdout };
 }

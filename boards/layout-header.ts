@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIELDS, boundsText, type FieldName } from "../host/config-fields.ts";
 import * as L from "../assembly/layout.ts";
+import type { Layout } from "../host/controller.ts";
 import { BOARDS_DIR } from "./boards.ts";
 
 export const LAYOUT_SOURCE = join(BOARDS_DIR, "..", "assembly", "layout.ts");
@@ -74,9 +75,10 @@ const C_TYPE = { i32: "int32_t", f32: "float", u64: "uint32_t" } as const;
 /**
  * C declarations of the layout: limits, the configuration block as a struct (field offsets
  * checked by static asserts against the word constants), the enums of its fields, the
- * events step() returns, and the status block.
+ * events step() returns, and the status block. `layout`: the values of `source` (assembly/layout.ts,
+ * or a wider build's copy: host/variant.ts).
  */
-export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8")): string {
+export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"), layout: Layout = L): string {
   const out: string[] = [
     "/* ---- layout of the configuration and status blocks (generated from assembly/layout.ts) ----",
     " * The configuration block is HGE_CONFIG_WORDS 32-bit little-endian words at HGE_CONFIG in the",
@@ -88,7 +90,7 @@ export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"
   ];
   // 1. plain numeric constants, in file order
   const constNames = [...source.matchAll(/^export const (\w+)\s*=/gm)].map((m) => m[1]);
-  const consts = L as unknown as Record<string, unknown>;
+  const consts = layout as unknown as Record<string, unknown>;
   for (const name of constNames) {
     const value = consts[name];
     if (typeof value !== "number") continue;
@@ -114,8 +116,8 @@ export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"
   // 3. the configuration block as a struct
   const fields = enums.get("Field");
   if (!fields) throw new Error(`${LAYOUT_SOURCE}: no enum Field`);
-  const header = fields.filter((f) => f.value > 0 && f.value < L.HEADER_WORDS);
-  const arrays = fields.filter((f) => f.value >= L.HEADER_WORDS).map((f) => {
+  const header = fields.filter((f) => f.value > 0 && f.value < layout.HEADER_WORDS);
+  const arrays = fields.filter((f) => f.value >= layout.HEADER_WORDS).map((f) => {
     const wordName = `${upperSnake(f.name.replace(/V$/, ""))}_WORD`;
     return { ...f, word: consts[wordName] as number | undefined, wordName };
   }).filter((a) => a.word !== undefined) as (Member & { word: number; wordName: string })[];
@@ -128,18 +130,18 @@ export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"
     struct.push(`  ${C_TYPE[checkedType(f)]} ${fieldName(f.name)};${cComment(fieldComment(f.name))}`);
     word++;
   }
-  for (; word < L.HEADER_WORDS; word++) struct.push(`  int32_t reserved${word};`);
+  for (; word < layout.HEADER_WORDS; word++) struct.push(`  int32_t reserved${word};`);
   const asserts: string[] = [];
   arrays.forEach((a, i) => {
     if (!a.type || a.type === "u64") throw new Error(`${LAYOUT_SOURCE}: Field.${a.name}: its comment must start with i32 or f32`);
     if (a.word !== word) throw new Error(`${LAYOUT_SOURCE}: ${a.wordName} is ${a.word}, expected ${word} (arrays must follow each other)`);
-    const end = i + 1 < arrays.length ? arrays[i + 1].word : L.CONFIG_WORDS;
+    const end = i + 1 < arrays.length ? arrays[i + 1].word : layout.CONFIG_WORDS;
     const span = spanAfter(source, a.wordName) ?? String(end - a.word);
     struct.push(`  ${C_TYPE[checkedType(a)]} ${fieldName(a.name)}[${span}];${cComment(fieldComment(a.name))}`);
     asserts.push(`_Static_assert(offsetof(hge_config_t, ${fieldName(a.name)}) == HGE_${a.wordName} * 4, "hge_config_t.${fieldName(a.name)}");`);
     word = end;
   });
-  if (word !== L.CONFIG_WORDS) throw new Error(`${LAYOUT_SOURCE}: the arrays end at word ${word}, CONFIG_WORDS is ${L.CONFIG_WORDS}`);
+  if (word !== layout.CONFIG_WORDS) throw new Error(`${LAYOUT_SOURCE}: the arrays end at word ${word}, CONFIG_WORDS is ${layout.CONFIG_WORDS}`);
   struct.push("} hge_config_t;");
   out.push(...struct,
     `_Static_assert(sizeof(hge_config_t) == HGE_CONFIG_WORDS * 4, "hge_config_t size");`,
@@ -158,7 +160,7 @@ export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"
     sstruct.push(`  ${C_TYPE[s.type]} ${fieldName(s.name)}${words === 2 ? "[2]" : ""};${cComment((s.type === "u64" ? "u64 " : "") + s.comment)}`);
     word += words;
   }
-  if (word !== L.STATUS_WORDS) throw new Error(`${LAYOUT_SOURCE}: the status fields end at word ${word}, STATUS_WORDS is ${L.STATUS_WORDS}`);
+  if (word !== layout.STATUS_WORDS) throw new Error(`${LAYOUT_SOURCE}: the status fields end at word ${word}, STATUS_WORDS is ${layout.STATUS_WORDS}`);
   sstruct.push("} hge_status_t;");
   out.push(...sstruct, `_Static_assert(sizeof(hge_status_t) == HGE_STATUS_WORDS * 4, "hge_status_t size");`, "");
   return out.join("\n");

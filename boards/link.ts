@@ -540,7 +540,7 @@ export function encodeConfig(config: ControllerConfig, scratch = new Controller(
   let error: ControllerError | undefined;
   try { scratch.configure(config); } catch (e) { if (e instanceof ControllerError) error = e; else throw e; }
   const e = scratch.exports;
-  const block = new Uint8Array(e.memory.buffer, e.CONFIG.value as number, L.CONFIG_WORDS * 4).slice();
+  const block = new Uint8Array(e.memory.buffer, e.CONFIG.value as number, scratch.layout.CONFIG_WORDS * 4).slice();
   return { block, error, scratch };
 }
 

@@ -2,9 +2,12 @@
 // 64 controls on the emulated targets, against the hand-written C reference of the same
 // per-sample arithmetic (firmware/app_reference.c) built with the same flags; the largest
 // sample rate each defined board sustains; soft float (Cortex-M0+, RV32IMC) against the FPU.
+// At 256 controls (a wider build, host/variant.ts) the M4F is counted too, and the firmware's RAM
+// on the M4F is broken down (the stack's high-water mark measured by painting it).
 // Run directly for a table:  npx tsx boards/measure.ts [--controls 8,64] [--quick]
 import { resolve } from "node:path";
 import { Controller, type ControllerConfig } from "../host/controller.ts";
+import { loadVariant, type Variant } from "../host/variant.ts";
 import { listBoards, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, countInstructions, ensureToolchain, REPO_DIR, type BuildResult } from "./build.ts";
 import { encodeConfig } from "./link.ts";
@@ -15,6 +18,13 @@ export const COUNTED_TARGETS = ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", 
 export const CONTROL_COUNTS = [8, 64] as const;
 /** Samples per lock-in window in the measured configuration (DEFAULTS.windowSamples). */
 export const BENCH_WINDOW = 500;
+/** The wider build measured on the M4F (scripts/build.mjs --max-controls), and the board whose
+ *  clock and sample rate it is held against (issue 12 §3: 256 controls at 10 kHz, 168 MHz). */
+export const WIDE_CONTROLS = 256;
+export const WIDE_TARGET = "mps2-an386";
+export const WIDE_BOARD = "stm32f4-discovery";
+/** The board whose firmware RAM is broken down: the M4F part, built for each entry. */
+export const RAM_BOARD = "stm32f4-discovery";
 
 /** A configuration of `controls` sinusoidally perturbed controls, no inputs, one case: every
  *  sample but the window's last is the plain per-sample path; each window ends in an update
@@ -22,7 +32,7 @@ export const BENCH_WINDOW = 500;
 export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits = { min: -10, max: 10 }): ControllerConfig {
   return {
     sampleRateHz,
-    windowSamples: BENCH_WINDOW,
+    windowSamples: benchWindow(controls),
     settleSamples: 0,
     tones: { explicit: true },
     controls: Array.from({ length: controls }, (_, k) => ({ amplitudeV: 0.02, minV: -1, maxV: 1, initialV: -0.5 + k / controls, toneBin: 3 + 3 * k })),
@@ -35,6 +45,15 @@ export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits
     calibrationEpochs: 0,
   };
 }
+
+/** BENCH_WINDOW, or for more tones than its half holds (bins 3, 6, 9, …) the shortest window
+ *  that holds them: above SINES_MAX_WINDOW (512) the module interpolates its sines each sample
+ *  (nco.ts) and the C reference, which has only the window's table, does not run. */
+export function benchWindow(controls: number): number {
+  return Math.max(BENCH_WINDOW, 2 * (3 * controls + 1));
+}
+/** The C reference's longest window (firmware/app_reference.c: MAX_WINDOW). */
+const REFERENCE_MAX_WINDOW = 512;
 
 /** Smooth readings (no discards): a drifting level with a little of every tone in it. */
 export function benchReadings(samples: number): Float32Array {
@@ -55,15 +74,22 @@ function widened(board: Board, controls: number): Board {
   return { ...board, dac: { ...board.dac, channels: Math.max(board.dac.channels, controls) } };
 }
 
-/** Instructions of every app_step() call of a bench build, as the board counts them. */
-async function countCalls(built: BuildResult, readings: Float32Array): Promise<number[]> {
+/** Instructions of every app_step() call of a bench build, as the board counts them, and the
+ *  run's console. */
+async function countCalls(built: BuildResult, readings: Float32Array): Promise<{ counts: number[]; stdout: string }> {
   if (built.board.emulation!.counter === "minstret") {
     const r = await runQemu(built.board, built.elf, { adc: readings, icount: true, timeoutMs: 600_000 });
     if (r.code !== 0) throw new Error(`${built.board.name}: bench run exited ${r.code}\n${r.stderr}`);
-    return r.stdout.split("\n").filter((l) => l.startsWith("B ")).map((l) => parseInt(l.slice(2), 16));
+    return { counts: r.stdout.split("\n").filter((l) => l.startsWith("B ")).map((l) => parseInt(l.slice(2), 16)), stdout: r.stdout };
   }
   const c = await countInstructions(built, readings);
-  return c.perCall!;
+  return { counts: c.perCall!, stdout: c.stdout };
+}
+
+/** The stack's high-water mark a run printed (HGE_STACK_REPORT: Cortex-M startup), or null. */
+function stackUsed(stdout: string): number | null {
+  const m = /^STACK ([0-9a-f]{8})$/m.exec(stdout);
+  return m ? parseInt(m[1], 16) : null;
 }
 
 export interface TargetMeasurement {
@@ -74,11 +100,11 @@ export interface TargetMeasurement {
   /** hge's step() built with `unchecked`: no bounds checks (the fastest build; only for a
    *  module known to stay in bounds). */
   hgeFast: CallCounts;
-  /** The C reference's step (per-sample path only). */
-  reference: CallCounts;
+  /** The C reference's step (per-sample path only); null for a window longer than its table. */
+  reference: CallCounts | null;
   /** Typical sample (median) of hge over the reference's: the per-sample arithmetic. */
-  ratio: number;
-  ratioFast: number;
+  ratio: number | null;
+  ratioFast: number | null;
   /** Median instructions per sample divided by the controls. */
   perControl: number;
   /** The default build's firmware image (this bench configuration compiled in; the DAC widened
@@ -87,29 +113,34 @@ export interface TargetMeasurement {
   ramBytes: number;
   flashBytes: number;
   moduleMemoryBytes: number;
+  /** The deepest stack the default build's run used (bytes; painted stack, Cortex-M only). */
+  stackUsedBytes: number | null;
   method: string;
 }
 
-/** Counts hge (default and fast builds) and the C reference on one emulated target. */
-export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string } = {}): Promise<TargetMeasurement> {
+/** Counts hge (default and fast builds) and the C reference on one emulated target; `variant`:
+ *  a wider build for more controls than the release module's MAX_CONTROLS. */
+export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string; variant?: Variant } = {}): Promise<TargetMeasurement> {
   const board = widened(loadBoard(boardName), controls);
   // the firmware hands step() readings in the device unit (ADC volts × the board's unitPerV):
   // limits in that unit, or every scaled reading would count as saturated
-  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV }), new Controller());
+  const scratch = o.variant ? new Controller(o.variant.module, o.variant.layout) : new Controller();
+  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV }), scratch);
   if (error) throw error;
-  const readings = benchReadings(BENCH_WINDOW * (o.windows ?? 2));
+  const readings = benchReadings(benchWindow(controls) * (o.windows ?? 2));
   const trace = board.emulation!.counter === "minstret" ? ["-DHGE_BENCH_TRACE"] : [];
   const out = (what: string) => resolve(REPO_DIR, "build", "boards", boardName, `bench-${what}-${controls}`);
-  const build = (app: string, fast: boolean, what: string) =>
-    buildBoard(board, { wasm: o.wasm, app, config: block, entry: "main", bench: true, unchecked: fast, cflags: trace, out: out(what), quiet: o.quiet ?? true });
-  const hgeBuild = build("hge", false, "hge");
-  const hge = summarise(await countCalls(hgeBuild, readings));
-  const hgeFast = summarise(await countCalls(build("hge", true, "hge-fast"), readings));
-  const reference = summarise(await countCalls(build("reference", false, "reference"), readings));
+  const build = (app: string, fast: boolean, what: string, cflags = trace) =>
+    buildBoard(board, { wasm: o.wasm, variant: o.variant, app, config: block, entry: "main", bench: true, unchecked: fast, cflags, out: out(what), quiet: o.quiet ?? true });
+  const hgeBuild = build("hge", false, "hge", [...trace, "-DHGE_STACK_REPORT"]);
+  const hgeRun = await countCalls(hgeBuild, readings);
+  const hge = summarise(hgeRun.counts);
+  const hgeFast = summarise((await countCalls(build("hge", true, "hge-fast"), readings)).counts);
+  const reference = benchWindow(controls) > REFERENCE_MAX_WINDOW ? null : summarise((await countCalls(build("reference", false, "reference"), readings)).counts);
   return {
     board: boardName, controls, hge, hgeFast, reference,
-    ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes,
-    ratio: hge.median / reference.median, ratioFast: hgeFast.median / reference.median,
+    ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes, stackUsedBytes: stackUsed(hgeRun.stdout),
+    ratio: reference && hge.median / reference.median, ratioFast: reference && hgeFast.median / reference.median,
     perControl: hge.median / controls,
     method: board.emulation!.counter === "minstret" ? "minstret under -icount shift=0" : "TCG plugin (qemu-plugin/hgecount.c)",
   };
@@ -139,7 +170,35 @@ export interface BoardsBench {
   /** Soft float against the FPU, per control count: the M0+ proxy over the M4F, and the
    *  RV32IMC proxy over RV32IMAFC (mean instructions per sample). */
   softFloat: { m0plusOverM4f: Record<string, number>; rv32imcOverRv32imafc: Record<string, number> };
+  /** WIDE_CONTROLS controls (the wider build) counted on WIDE_TARGET, and what WIDE_BOARD's clock
+   *  makes of it: the largest sample rate (clock / mean instructions per sample, one instruction a
+   *  cycle) against the board's sample rate; null when WIDE_TARGET is not measured. */
+  wide: { measurement: TargetMeasurement; board: string; clockHz: number; maxSampleRateHz: number; boardSampleRateHz: number } | null;
+  /** RAM_BOARD's firmware for each entry (bytes): RAM (= the module's memory + the stack
+   *  reserved + static data: frame and record buffers, the runtime's tables) and flash. */
+  firmware: { board: string; entries: Record<Entry, FirmwareSize> };
   seconds: number;
+}
+
+type Entry = "main" | "link" | "standalone";
+export interface FirmwareSize { ram: number; flash: number; moduleMemory: number; stack: number; staticData: number }
+
+/** RAM_BOARD built for each entry: main (a bench configuration compiled in), link, standalone (AND). */
+export async function firmwareSizes(quiet = true): Promise<BoardsBench["firmware"]> {
+  const board = loadBoard(RAM_BOARD);
+  const { block } = encodeConfig(benchConfig(board.dac.channels, board.sampleRateHz, { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV }), new Controller());
+  const out = (entry: Entry) => resolve(REPO_DIR, "build", "boards", RAM_BOARD, `ram-${entry}`);
+  const { buildStandalone } = await import("./standalone.ts");
+  const built: Record<Entry, BuildResult> = {
+    main: buildBoard(board, { config: block, entry: "main", out: out("main"), quiet }),
+    link: buildBoard(board, { entry: "link", out: out("link"), quiet }),
+    standalone: buildStandalone(board, { task: "and", out: out("standalone"), quiet }).built,
+  };
+  const size = (r: BuildResult): FirmwareSize => ({
+    ram: r.size.ram, flash: r.size.flash, moduleMemory: r.check.facts.memoryBytes, stack: board.stackBytes,
+    staticData: r.size.ram - r.check.facts.memoryBytes - board.stackBytes,
+  });
+  return { board: RAM_BOARD, entries: { main: size(built.main), link: size(built.link), standalone: size(built.standalone) } };
 }
 
 /** Everything the benchmark records about the boards (names stable for build/bench.json). */
@@ -152,7 +211,7 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
     targets[t] = {};
     for (const n of controlCounts) {
       targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm });
-      if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference.median})\n`);
+      if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference?.median ?? "-"})\n`);
     }
   }
   const sampleRates: BoardsBench["sampleRates"] = {};
@@ -163,11 +222,19 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
     for (const n of controlCounts) rates[n] = on && targets[on]?.[n] ? Math.floor(b.clockHz / targets[on][n].hge.mean) : null;
     sampleRates[name] = { clockHz: b.clockHz, countedOn: on, maxSampleRateHz: rates };
   }
+  let wide: BoardsBench["wide"] = null;
+  if (targets[WIDE_TARGET]) {
+    const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, variant: await loadVariant(WIDE_CONTROLS) });
+    if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample \n`);
+    const b = loadBoard(WIDE_BOARD);
+    wide = { measurement, board: WIDE_BOARD, clockHz: b.clockHz, maxSampleRateHz: Math.floor(b.clockHz / measurement.hge.mean), boardSampleRateHz: b.sampleRateHz };
+  }
   const ratio = (a: string, b: string) => Object.fromEntries(controlCounts.filter((n) => targets[a]?.[n] && targets[b]?.[n]).map((n) => [n, targets[a][n].hge.mean / targets[b][n].hge.mean]));
   return {
-    method: `instructions per step() call, counted exactly (RISC-V: minstret under -icount shift=0; Arm: a TCG plugin) over ${2 * BENCH_WINDOW} samples (two ${BENCH_WINDOW}-sample windows, each ending in an update); median = a typical sample, mean = amortised over the window; the C reference (firmware/app_reference.c) is the per-sample path only, so ratios compare medians; sample rates use the mean at one instruction per cycle`,
+    method: `instructions per step() call, counted exactly (RISC-V: minstret under -icount shift=0; Arm: a TCG plugin) over two windows, each ending in an update (${BENCH_WINDOW} samples, or as long as the tones need: benchWindow); median = a typical sample, mean = amortised over the window; the C reference (firmware/app_reference.c) is the per-sample path only, so ratios compare medians; sample rates use the mean at one instruction per cycle`,
     targets, sampleRates,
     softFloat: { m0plusOverM4f: ratio("mps2-an386-m0plus", "mps2-an386"), rv32imcOverRv32imafc: ratio("virt-rv32imc", "virt-rv32") },
+    wide, firmware: await firmwareSizes(o.quiet ?? true),
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -181,7 +248,7 @@ export function formatBench(bench: BoardsBench): string {
   lines.push("target               controls  hge median  per control  hge mean   reference  ratio  fast build  ratio");
   for (const [t, byN] of Object.entries(bench.targets)) {
     for (const m of Object.values(byN)) {
-      lines.push(`${t.padEnd(20)} ${String(m.controls).padStart(8)}  ${String(m.hge.median).padStart(10)}  ${fmt(m.perControl).padStart(11)}  ${fmt(m.hge.mean).padStart(8)}  ${String(m.reference.median).padStart(10)}  ${m.ratio.toFixed(2).padStart(5)}  ${String(m.hgeFast.median).padStart(10)}  ${m.ratioFast.toFixed(2).padStart(5)}`);
+      lines.push(`${t.padEnd(20)} ${String(m.controls).padStart(8)}  ${String(m.hge.median).padStart(10)}  ${fmt(m.perControl).padStart(11)}  ${fmt(m.hge.mean).padStart(8)}  ${String(m.reference?.median ?? "-").padStart(10)}  ${(m.ratio?.toFixed(2) ?? "-").padStart(5)}  ${String(m.hgeFast.median).padStart(10)}  ${(m.ratioFast?.toFixed(2) ?? "-").padStart(5)}`);
     }
   }
   lines.push("", "largest sample rate (clock / mean instructions per sample, one instruction per cycle)");
@@ -190,6 +257,14 @@ export function formatBench(bench: BoardsBench): string {
     lines.push(`${b.padEnd(20)} ${String(r.clockHz / 1e6).padStart(5)} MHz  counted on ${String(r.countedOn ?? "-").padEnd(18)} ${rates}`);
   }
   lines.push("", `soft float: M0+ / M4F ${Object.entries(bench.softFloat.m0plusOverM4f).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}; RV32IMC / RV32IMAFC ${Object.entries(bench.softFloat.rv32imcOverRv32imafc).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}`);
+  if (bench.wide) {
+    const w = bench.wide, m = w.measurement;
+    lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples (interpolated sines; no C reference for so long a window); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);
+  }
+  lines.push("", `firmware RAM on ${bench.firmware.board} (bytes: RAM = module memory + stack + static data; flash)`);
+  for (const [entry, f] of Object.entries(bench.firmware.entries)) lines.push(`${entry.padEnd(11)} RAM ${String(f.ram).padStart(6)} = ${f.moduleMemory} + ${f.stack} + ${f.staticData}   flash ${f.flash}`);
+  const stacks = Object.values(bench.targets).flatMap((byN) => Object.values(byN)).filter((m) => m.stackUsedBytes !== null).map((m) => `${m.board} ${m.controls}: ${m.stackUsedBytes}`);
+  if (stacks.length) lines.push(`stack used (painted, the bench runs): ${stacks.join(", ")} bytes`);
   lines.push(`(${bench.seconds.toFixed(0)} s)`);
   return lines.join("\n");
 }

@@ -15,6 +15,8 @@ export interface Variant {
   path: string;
   module: WebAssembly.Module;
   layout: Layout;
+  /** The copy of assembly/layout.ts it was built from. */
+  layoutFile: string;
 }
 
 /** Builds build/hge-cN.wasm unless it is newer than every file it is built from, then loads it. */
@@ -29,5 +31,5 @@ export async function loadVariant(maxControls: number): Promise<Variant> {
   }
   const layout = (await import(pathToFileURL(layoutPath).href)) as Layout;
   if (layout.MAX_CONTROLS !== maxControls) throw new Error(`${layoutPath}: MAX_CONTROLS is ${layout.MAX_CONTROLS}, not ${maxControls}`);
-  return { maxControls, path, module: new WebAssembly.Module(readFileSync(path)), layout };
+  return { maxControls, path, module: new WebAssembly.Module(readFileSync(path)), layout, layoutFile: layoutPath };
 }

@@ -63,10 +63,10 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
 }
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t* m, uint32_t initial_pages, uint32_t max_pages) {
-  /* One instance, one memory, of at most one page: anything else is a build mistake. Only its
-   * first HGE_WASM_MEMORY_BYTES exist (the module's static buffers); every access is checked
-   * against that size (wasm-access.h: HGE_MEMCHECK), so one above it traps. */
-  if (initial_pages > 1 || m == NULL) hal_trap(WASM_RT_TRAP_OOB, "module needs more than one memory page");
+  /* One instance, one memory, of any number of pages: only its first HGE_WASM_MEMORY_BYTES
+   * exist (the module's static buffers); every access is checked against that size
+   * (wasm-access.h: HGE_MEMCHECK), so one above it traps. */
+  if (m == NULL) hal_trap(WASM_RT_TRAP_OOB, "no memory to allocate");
   memset(hge_wasm_memory, 0, sizeof hge_wasm_memory);
   m->data = hge_wasm_memory;
   m->pages = initial_pages;
