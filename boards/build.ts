@@ -586,11 +586,11 @@ export async function probeBoard(board: string, o: { samples?: number; bench?: b
 
 /** Runs a bench build (bench: true) in QEMU and returns instructions per module call, counted
  *  the way the board's emulation says (minstret, plugin, or exec log). */
-export async function countInstructions(bench: BuildResult, readings: Float32Array | string, method?: "minstret" | "plugin" | "exec-log") {
+export async function countInstructions(bench: BuildResult, readings: Float32Array | string, method?: "minstret" | "plugin" | "exec-log", timeoutMs?: number) {
   const { runQemu, parseBench, countingPlugin } = await import("./qemu.ts");
   let counter = method ?? bench.board.emulation!.counter;
   if (counter === "plugin" && !countingPlugin()) counter = "exec-log";
-  const r = await runQemu(bench.board, bench.elf, { adc: readings, icount: counter === "minstret", execLog: counter === "exec-log", plugin: counter === "plugin" });
+  const r = await runQemu(bench.board, bench.elf, { adc: readings, icount: counter === "minstret", execLog: counter === "exec-log", plugin: counter === "plugin", timeoutMs });
   if (r.code !== 0) throw new Error(`${bench.board.name}: bench run exited ${r.code}\n${r.stderr}`);
   const label = { minstret: "minstret (-icount shift=0)", plugin: "TCG plugin (qemu-plugin/hgecount.c)", "exec-log": "exec log (-d exec,nochain -singlestep)" }[counter];
   if (counter === "minstret") {
