@@ -5,6 +5,7 @@
 // for such collisions. Assumes bins are exact, so a product at another bin is orthogonal over the
 // window; the guard is for everything that spreads a product (drift, edges).
 import { Field, MAX_WINDOW_SAMPLES } from "./layout";
+import { FULL } from "./features";
 
 /** After planTones() returned Field.Plan: the shortest window (samples) that would plan, for the
  *  same count, guard, sample rate and band; 0 if none up to MAX_WINDOW_SAMPLES. 0 after a plan. */
@@ -43,7 +44,7 @@ export function planTones(
   planMinWindow = 0;
   if (count < 1) return 0;
   let spacing = max(guardBins, 0) + 1;
-  let span = (order == 2 ? writeEvenSet(count, binsOut) : writeSidonSet(count, binsOut)) * spacing;
+  let span = (FULL && order == 2 ? writeEvenSet(count, binsOut) : writeSidonSet(count, binsOut)) * spacing;
   let lowest = lowestBin(windowSamples, sampleRateHz, bandLowHz, bandHighHz, span, spacing, order);
   if (lowest) {
     for (let i = 0; i < count; i++) {
@@ -97,7 +98,7 @@ function lowestBin(
  *  or x − W. */
 function foldsClear(low: i32, high: i32, guard: i32, window: i32, order: i32): bool {
   if (foldsInto(2 * low, 2 * high, window, low - guard, high + guard)) return false;
-  return order == 2 ||
+  return FULL && order == 2 ||
     !foldsInto(3 * low, 3 * high, window, low - guard, high + guard) &&
     !foldsInto(2 * low - high, 2 * high - low, window, low - guard, high + guard);
 }

@@ -84,7 +84,7 @@ export function trainerStart(bins: usize): void {
   ncoConfigure(bins);
   perturbConfigure();
   lockinConfigure();
-  calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);
+  calibrationEpochsLeft = !FULL || gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);
   parked = false;
   holding = false;
   memory.fill(STATUS, 0, STATUS_WORDS << 2);
@@ -164,8 +164,8 @@ export function step(reading: f32): i32 {
   if (!configured) return Event.Fault;
   const samples = STATUS + (Status.Samples << 2); // a u64
   store<u64>(samples, load<u64>(samples) + 1);
-  if (typicalSample(reading)) return 0;
-  if (referencesStale) { ncoSync(); referencesStale = false; }
+  if (FULL && typicalSample(reading)) return 0; // the core takes the general path, in less code
+  if (FULL && referencesStale) { ncoSync(); referencesStale = false; }
   let events = 0;
   if (parked) aimAtPark();
   else events = windowSample(reading);
@@ -186,7 +186,7 @@ function typicalSample(reading: f32): bool {
   samplesInStage++;
   const v = lockinCentre(signal(reading));
   const count = min(controls, MAX_CONTROLS); // = controls; the bound lets gcc drop bounds tests
-  if (sinesCached) for (let k = 0; k < count; k++) controlSample(k, v, true);
+  if (!FULL || sinesCached) for (let k = 0; k < count; k++) controlSample(k, v, true); // the core's windows have it
   else for (let k = 0; k < count; k++) controlSample(k, v, false);
   referencesStale = true;
   return true;
@@ -214,7 +214,7 @@ function aimAtPark(): void {
 
 /** The value the lock-in demodulates: the reading, or the per-sample loss (MSE). */
 @inline function signal(reading: f32): f32 {
-  if (gradientMode == Gradient.Jacobian) return reading;
+  if (!FULL || gradientMode == Gradient.Jacobian) return reading;
   const error = reading - caseTarget;
   return error * error;
 }
@@ -303,7 +303,7 @@ function endEpoch(): i32 {
   const loss = evaluateLoss(configI32(ACTIVE, Field.Loss), CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases,
     configF32(ACTIVE, Field.MarginScale), LOSS_SLOPES);
   setStatusF32(Status.Loss, loss);
-  if (gradientMode != Gradient.Jacobian) {
+  if (FULL && gradientMode != Gradient.Jacobian) {
     // the rows already hold ∂L_p/∂w; the loss is their mean over cases
     for (let p = 0; p < cases; p++) store<f32>(LOSS_SLOPES + (<usize>p << 2), 1 / <f32>cases);
   }
@@ -328,7 +328,7 @@ function update(): i32 {
     }
   }
   // SPSA's gain sequence (Spall 1998): a_k = a / (k + 1 + A)^0.602
-  const gain: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA
+  const gain: f32 = FULL && configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA
     ? powerOf(<f32>statusI32(Status.Updates) + 1 + configF32(ACTIVE, Field.SpsaStability), -0.602) : 1;
   memory.copy(MEASURED_WEIGHTS, WEIGHTS, <usize>controls << 2);
   optimiserStep(GRADIENT, gain);
