@@ -90,7 +90,7 @@ export function lockinReset(): void {
 export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32 {
   const offset = <usize>k << 2;
   let x = load<f32>(sumsOf(k));
-  if (FULL) x -= (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset); // 0 for tones
+  if (FULL) x -= (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset); // codes: Σr is 0 for tones
   const y = load<f32>(sumsOf(k), 4);
   const scale: f32 = 1 / (amplitude * energy);
   if (FULL && demodulation == Demodulation.MagnitudeSign) {
@@ -260,7 +260,7 @@ export function lockinProbeStart(guardBins: i32, calibrating: bool): void {
   calibrationWindows = 0;
   setStatusF32(Status.ThirdOrderAmplitude, NaN);
   setStatusF32(Status.NoiseAmplitude, NaN);
-  if (!FULL || !calibrating || controlCount < 3) return; // the core does not calibrate
+  if (!calibrating || controlCount < 3) return;
   const bin = thirdOrderProbe(controlCount, windowSamples, TONE_BINS, guardBins);
   if (bin == 0) return;
   let k = controlCount - 1;
@@ -271,13 +271,13 @@ export function lockinProbeStart(guardBins: i32, calibrating: bool): void {
 
 /** Gives the probe's control its tone back (calibration over, or skipped). */
 export function lockinProbeEnd(): void {
-  if (FULL && probeControl >= 0) ncoRetune(probeControl, load<i32>(TONE_BINS + (<usize>probeControl << 2)));
+  if (probeControl >= 0) ncoRetune(probeControl, load<i32>(TONE_BINS + (<usize>probeControl << 2)));
   probeControl = -1;
 }
 
 /** The control listening at the probe's bin (its amplitude must be 0), or −1. */
 export function lockinProbeControl(): i32 {
-  return FULL ? probeControl : -1;
+  return probeControl;
 }
 
 // ---- streaming: cascaded first-order low-passes instead of windows ---------------------

@@ -165,7 +165,7 @@ export function step(reading: f32): i32 {
   const samples = STATUS + (Status.Samples << 2); // a u64
   store<u64>(samples, load<u64>(samples) + 1);
   if (FULL && typicalSample(reading)) return 0; // the core takes the general path, in less code
-  if (FULL && referencesStale) { ncoSync(); referencesStale = false; }
+  if (referencesStale) { ncoSync(); referencesStale = false; }
   let events = 0;
   if (parked) aimAtPark();
   else events = windowSample(reading);
@@ -186,7 +186,7 @@ function typicalSample(reading: f32): bool {
   samplesInStage++;
   const v = lockinCentre(signal(reading));
   const count = min(controls, MAX_CONTROLS); // = controls; the bound lets gcc drop bounds tests
-  if (!FULL || sinesCached) for (let k = 0; k < count; k++) controlSample(k, v, true); // the core's windows have it
+  if (sinesCached) for (let k = 0; k < count; k++) controlSample(k, v, true);
   else for (let k = 0; k < count; k++) controlSample(k, v, false);
   referencesStale = true;
   return true;
