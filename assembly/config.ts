@@ -5,9 +5,9 @@ import {
   Field, ToneMode, Loss, Gradient, Perturbation, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS, MAX_WINDOW_SAMPLES, codePeriod,
   MAX_CONTROLS, MAX_INPUTS, MAX_CASES, TONE_BIN_WORD, AMPLITUDE_WORD, MIN_WORD, MAX_WORD,
   INITIAL_WORD, TRAINABLE_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
-  Demodulation, Optimiser, SINES_MAX_WINDOW,
+  Demodulation, Optimiser,
 } from "./layout";
-import { FULL } from "./features";
+import { FULL, LONGEST_WINDOW } from "./features";
 
 export const CONFIG = memory.data(CONFIG_WORDS << 2, 16);
 export const ACTIVE = memory.data(CONFIG_WORDS << 2, 16);
@@ -90,7 +90,7 @@ export function validate(): i32 {
   const perturbation = configI32(b, Field.Perturbation);
   if (!FULL) { // the core build (features.ts): planned order-3 tones over windows with their
     //            own sine table, the projection onto a given lag, a Jacobian, corrsig or MSE, Adam
-    if (window > SINES_MAX_WINDOW) return Field.WindowSamples;
+    if (window > LONGEST_WINDOW) return Field.WindowSamples;
     if (toneMode != ToneMode.Plan) return Field.ToneMode;
     if (loss == Loss.Fisher) return Field.Loss;
     if (configI32(b, Field.Optimiser) != Optimiser.Adam) return Field.Optimiser;

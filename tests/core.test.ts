@@ -85,6 +85,17 @@ test("the full build trains the same XOR run to the same history", () => {
   assert.deepEqual(core.attempts, full.attempts);
 });
 
+test(`the core's planner names only windows the core takes: 7 controls, which plan in 730 samples, get PlanMinWindow 0 (none up to ${L.SINES_MAX_WINDOW})`, () => {
+  const config = analyticConfig(new AnalyticDevice({ controlCount: 7 }), { windowSamples: CORE_WINDOW });
+  const planMinWindow = (module: WebAssembly.Module) => {
+    const controller = new Controller(module);
+    assert.throws(() => controller.configure(config), (e) => e instanceof ControllerError && e.code === L.Field.Plan);
+    return new Int32Array(controller.exports.memory.buffer, controller.exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+  };
+  assert.equal(planMinWindow(modules.full), 730);
+  assert.equal(planMinWindow(modules.core), 0);
+});
+
 /** Class targets (0, 1, 0, 1, ..) for the losses that classify. */
 const classes = (config: ControllerConfig): ControllerConfig => ({ ...config, cases: config.cases.map((c, p) => ({ ...c, target: p % 2 })) });
 const refusals: [string, (config: ControllerConfig) => ControllerConfig, number][] = [
