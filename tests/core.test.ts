@@ -1,6 +1,7 @@
 // The tones-only core build (build/hge-core.wasm: the same sources with --use HGE_CORE=1,
-// assembly/features.ts) against the full build: what both contain runs to the same bits, and
-// what the core leaves out is refused naming the field.
+// assembly/features.ts) against the full build: what both contain runs to the same bits, the
+// core solves a gate on the simulated dopant network, and what it leaves out is refused naming
+// the field.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -12,7 +13,7 @@ import { WhiteNoise } from "../host/noise.ts";
 import * as L from "../assembly/layout.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { TrainingRun } from "../host/train.ts";
+import { MSE_WINDOW_SAMPLES, TrainingRun } from "../host/train.ts";
 import { analyticConfig, SAMPLE_RATE_HZ } from "./fixtures.ts";
 
 const BUILDS = { full: RELEASE_WASM, core: CORE_WASM };
@@ -35,9 +36,9 @@ function train(module: WebAssembly.Module, config: ControllerConfig, epochs: num
   return { written, weights: bits(controller.weights()), gradient: bits(controller.gradient()), outputs: bits(controller.caseOutputs()), blob: controller.save() };
 }
 
-// 500 samples: the host's MSE window, inside the window's own sine table (the core's limit,
-// SINES_MAX_WINDOW); the analytic fixture's MSE regression through a lag with a corner
-const CORE_WINDOW = 500;
+// The host's window for MSE tasks (500 samples), inside the window's own sine table (the core's
+// limit, SINES_MAX_WINDOW), for the analytic fixture's MSE regression through a lag with a corner
+const CORE_WINDOW = MSE_WINDOW_SAMPLES;
 
 test(`core and full builds train the analytic device to the same bits (window ${CORE_WINDOW}, 3 epochs: every voltage written, weights, gradient, checkpoint)`, () => {
   const config = analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW, lag: { delaySamples: 2, cornerHz: 1500 } });
