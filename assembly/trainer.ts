@@ -164,7 +164,7 @@ export function step(reading: f32): i32 {
   if (!configured) return Event.Fault;
   const samples = STATUS + (Status.Samples << 2); // a u64
   store<u64>(samples, load<u64>(samples) + 1);
-  if (FULL && typicalSample(reading)) return 0; // the core takes the general path, in less code
+  if (typicalSample(reading)) return 0;
   if (referencesStale) { ncoSync(); referencesStale = false; }
   let events = 0;
   if (parked) aimAtPark();
