@@ -5,9 +5,9 @@ import {
   Field, ToneMode, Loss, Gradient, Perturbation, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS, MAX_WINDOW_SAMPLES, codePeriod,
   MAX_CONTROLS, MAX_INPUTS, MAX_CASES, TONE_BIN_WORD, AMPLITUDE_WORD, MIN_WORD, MAX_WORD,
   INITIAL_WORD, TRAINABLE_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
-  Demodulation,
+  Demodulation, Optimiser,
 } from "./layout";
-import { FULL } from "./features";
+import { FULL, LONGEST_WINDOW } from "./features";
 
 export const CONFIG = memory.data(CONFIG_WORDS << 2, 16);
 export const ACTIVE = memory.data(CONFIG_WORDS << 2, 16);
@@ -82,29 +82,35 @@ export function validate(): i32 {
   if (configF32(b, Field.ReadingMax) <= configF32(b, Field.ReadingMin)) return Field.ReadingMax;
   const loss = configI32(b, Field.Loss);
   const gradient = configI32(b, Field.Gradient);
-  if (gradient != Gradient.Jacobian && loss != Loss.MSE) return Field.Gradient;
   const window = configI32(b, Field.WindowSamples);
   const controls = configI32(b, Field.ControlCount);
   const inputs = configI32(b, Field.InputCount);
   const cases = configI32(b, Field.CaseCount);
-  if (gradient == Gradient.Streaming && cases != 1) return Field.CaseCount; // no input cases
   const toneMode = configI32(b, Field.ToneMode);
   const perturbation = configI32(b, Field.Perturbation);
-  // streaming is a lock-in of tones: its low-passes expect sinusoids
-  if (gradient == Gradient.Streaming && perturbation != Perturbation.Sinusoid) return Field.Perturbation;
-  if (!FULL) { // the core build (features.ts): planned tones over windows, no calibration
-    if (perturbation != Perturbation.Sinusoid) return Field.Perturbation;
+  if (!FULL) { // the core build (features.ts): planned order-3 tones over windows with their
+    //            own sine table, the projection onto a given lag, a Jacobian, corrsig or MSE, Adam
+    if (window > LONGEST_WINDOW) return Field.WindowSamples;
     if (toneMode != ToneMode.Plan) return Field.ToneMode;
-    if (gradient == Gradient.Streaming) return Field.Gradient;
+    if (loss == Loss.Fisher) return Field.Loss;
+    if (configI32(b, Field.Optimiser) != Optimiser.Adam) return Field.Optimiser;
+    if (perturbation != Perturbation.Sinusoid) return Field.Perturbation;
+    if (gradient != Gradient.Jacobian) return Field.Gradient;
     if (configI32(b, Field.Demodulation) != Demodulation.Projection) return Field.Demodulation;
     if (configI32(b, Field.CalibrationEpochs) != 0) return Field.CalibrationEpochs;
+    if (configI32(b, Field.PlanOrder) != 3) return Field.PlanOrder;
+  } else { // the combinations of what the full build has
+    if (gradient != Gradient.Jacobian && loss != Loss.MSE) return Field.Gradient;
+    if (gradient == Gradient.Streaming && cases != 1) return Field.CaseCount; // no input cases
+    // streaming is a lock-in of tones: its low-passes expect sinusoids
+    if (gradient == Gradient.Streaming && perturbation != Perturbation.Sinusoid) return Field.Perturbation;
+    // a code's window holds whole periods of it
+    if (window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
   }
-  // a code's window holds whole periods of it
-  if (FULL && window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
 
   for (let k = 0; k < controls; k++) {
     errorIndex = k;
-    if (toneMode == ToneMode.Explicit && perturbation == Perturbation.Sinusoid) {
+    if (FULL && toneMode == ToneMode.Explicit && perturbation == Perturbation.Sinusoid) {
       const bin = load<i32>(wordAddress(b, TONE_BIN_WORD, k));
       if (bin < 1 || bin > (window - 1) >> 1) return Field.ToneBin; // below Nyquist
       for (let j = 0; j < k; j++) if (load<i32>(wordAddress(b, TONE_BIN_WORD, j)) == bin) return Field.ToneBin;

@@ -3,5 +3,9 @@
 // scripts/build.mjs: asc --use HGE_CORE=1). Code behind `if (FULL)` is removed from the core
 // by dead-code elimination; configure() refuses there what the core leaves out (config.ts).
 
+import { MAX_WINDOW_SAMPLES, SINES_MAX_WINDOW } from "./layout";
+
 // @ts-ignore: HGE_CORE exists only when the build defines it
 export const FULL: bool = !isDefined(HGE_CORE);
+/** The longest window this build takes: the core's windows have their own sine table. */
+export const LONGEST_WINDOW: i32 = FULL ? MAX_WINDOW_SAMPLES : SINES_MAX_WINDOW;

@@ -10,6 +10,9 @@ export const MAX_CASES = 16;
 export const MAX_ELECTRODES = MAX_CONTROLS + MAX_INPUTS;
 /** The longest lock-in window, samples (sums of 2^20 readings below 1e12 stay finite in f32). */
 export const MAX_WINDOW_SAMPLES = 1 << 20;
+/** The longest window with a sine table of its own (nco.ts: SINES, two f32 per phase), and the
+ *  longest the core build takes (features.ts). The defaults (200 samples, 500 for MSE) fit. */
+export const SINES_MAX_WINDOW = 512;
 
 export const CONFIG_VERSION = 1;
 // Every header field must hold a valid value, whether the configuration uses it or not.

@@ -89,7 +89,8 @@ export function lockinReset(): void {
  *  have no quadrature and no lag: g = X / (a Σr²). X is taken about the window's mean. */
 export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32 {
   const offset = <usize>k << 2;
-  const x = load<f32>(sumsOf(k)) - (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset);
+  let x = load<f32>(sumsOf(k));
+  if (FULL) x -= (sum / <f32>windowSamples) * load<f32>(REFERENCE_SUM + offset); // codes: Σr is 0 for tones
   const y = load<f32>(sumsOf(k), 4);
   const scale: f32 = 1 / (amplitude * energy);
   if (FULL && demodulation == Demodulation.MagnitudeSign) {

@@ -2,6 +2,7 @@
 // case's output (the chain rule then gives ∂L/∂control). Single precision throughout (the boards'
 // FPUs), with two-pass means. Assumes |outputs| and |targets| below 1e15, so every square fits f32.
 import { Loss } from "./layout";
+import { FULL } from "./features";
 
 /** Added to every sum of squared deviations (output units²): keeps ρ and the Fisher ratio finite
  *  when outputs are all equal. Shifts ρ by a relative 5e-13/Σ(y−ȳ)², nothing at real noise. */
@@ -93,7 +94,7 @@ export function evaluateLoss(
     targetSlope = -slope1;
     loss = squaredErrors / size;
   } else if (size1 > 0 && size0 > 0) {
-    if (kind == Loss.Fisher) {
+    if (FULL && kind == Loss.Fisher) { // (not in the core: config.ts)
       // L = −R, R = D²/Q, D = m1 − m0, Q = s0 + s1 + cD² + floor. From ∂D = ±1/n_k and
       // ∂s_k = 2(y_p − m_k)/n_k: ∂L/∂y_p = 2/(n_k Q) · (R (y_p − m_k) ∓ D (1 − cR)).
       let difference = mean1 - mean0;

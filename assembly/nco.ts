@@ -5,16 +5,14 @@
 // A window of at most SINES_MAX_WINDOW samples gets its own table of those values, sine and
 // cosine per phase (SINES), filled once at configure: a sample then reads a tone's sine
 // and cosine with no arithmetic at all (the per-sample path, trainer.ts, runs on it).
-import { MAX_CONTROLS } from "./layout";
+import { MAX_CONTROLS, SINES_MAX_WINDOW } from "./layout";
 import { controlCount, windowSamples } from "./config";
+import { FULL } from "./features";
 
 const TABLE_SIZE: i32 = 1024;
 const QUARTER: f32 = 256;
 /** f32 sine over one period, plus a guard entry so interpolation never wraps. */
 const SINE_TABLE = memory.data((TABLE_SIZE + 1) << 2, 16);
-/** The longest window with a table of its own (SINES: two f32 per phase). The default window
- *  (500 samples) fits. */
-export const SINES_MAX_WINDOW = 512;
 /** Per phase p of the window, 0 <= p < W: sin(2π p / W), then cos(2π p / W), each the value
  *  the interpolation gives (sineOfPhase, cosineOfPhase without the table). */
 const SINES = memory.data(SINES_MAX_WINDOW << 3, 16);
@@ -78,20 +76,26 @@ export function ncoConfigure(bins: usize): void {
   memory.copy(STEP, bins, <usize>controlCount << 2);
   memory.fill(PHASE, 0, MAX_CONTROLS << 2);
   sinesCached = false;
-  if (window > SINES_MAX_WINDOW) return;
+  if (window > SINES_MAX_WINDOW) return; // (the core refuses such windows: config.ts)
   for (let p = 0; p < window; p++) {
-    store<f32>(SINES + (<usize>p << 3), sineOfPhase(p));
-    store<f32>(SINES + (<usize>p << 3), cosineOfPhase(p), 4);
+    store<f32>(SINES + (<usize>p << 3), interpolatedSine(p));
+    store<f32>(SINES + (<usize>p << 3), interpolatedCosine(p), 4);
   }
   sinesCached = true;
 }
 
-/** Sine and cosine of a tone at integer phase p, 0 <= p < window. */
+/** Sine and cosine of a tone at integer phase p, 0 <= p < window: the window's table if it has
+ *  one (always, in the core), else interpolated. */
 @inline export function sineOfPhase(p: i32): f32 {
-  return sinesCached ? cachedSine(p) : sineAt(<f32>p * tableScale);
+  return !FULL || sinesCached ? cachedSine(p) : interpolatedSine(p);
 }
 @inline export function cosineOfPhase(p: i32): f32 {
-  if (sinesCached) return cachedCosine(p);
+  return !FULL || sinesCached ? cachedCosine(p) : interpolatedCosine(p);
+}
+@inline function interpolatedSine(p: i32): f32 {
+  return sineAt(<f32>p * tableScale);
+}
+@inline function interpolatedCosine(p: i32): f32 {
   let x = <f32>p * tableScale + QUARTER;
   if (x >= <f32>TABLE_SIZE) x -= <f32>TABLE_SIZE;
   return sineAt(x);

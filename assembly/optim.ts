@@ -7,6 +7,7 @@ import { MAX_CONTROLS, Field, Optimiser, Status, MIN_WORD, MAX_WORD, INITIAL_WOR
 import { statusF32, setStatusF32, bump } from "./status";
 import { ACTIVE, configI32, configF32, wordAddress, controlCount } from "./config";
 import { exponentialOf } from "./loss";
+import { FULL } from "./features";
 
 /** The learned arrays, MAX_CONTROLS f32 each, one after the other (a checkpoint walks them). */
 export const LEARNED_ARRAYS = memory.data(3 * MAX_CONTROLS << 2);
@@ -56,14 +57,14 @@ export function optimiserStep(gradient: usize, gain: f32): void {
     const offset = <usize>k << 2;
     const g = load<f32>(gradient + offset);
     let change: f32 = g; // SGD
-    if (kind == Optimiser.Momentum) {
+    if (FULL && kind == Optimiser.Momentum) {
       change = beta1 * load<f32>(MOMENT1 + offset) + g;
       if (!isFinite(change)) { // overflowed: the momentum restarts from this gradient
         bump(Status.OptimiserResets);
         change = g;
       }
       store<f32>(MOMENT1 + offset, change);
-    } else if (kind == Optimiser.Adam) {
+    } else if (!FULL || kind == Optimiser.Adam) { // the core's one rule (config.ts)
       let m = beta1 * load<f32>(MOMENT1 + offset) + (1 - beta1) * g;
       let v = beta2 * load<f32>(MOMENT2 + offset) + (1 - beta2) * g * g;
       const vHat = v / (1 - beta2Power); // ∞ would freeze the control: m/∞ = 0

@@ -31,7 +31,7 @@ export function codeEnergy(): f32 {
 /** Starts the active configuration's perturbation (kind, chip length, seed). */
 export function perturbConfigure(): void {
   kind = configI32(ACTIVE, Field.Perturbation);
-  period = codePeriod(kind, controlCount);
+  if (FULL) period = codePeriod(kind, controlCount); // (codes only: not in the core)
   seed = <u32>configI32(ACTIVE, Field.Seed);
   perturbRestart();
   if (FULL && kind != Perturbation.Sinusoid) memory.fill(NCO_COS, 0, <usize>controlCount << 2); // no quadrature

@@ -4,10 +4,12 @@
 // tone sets
 // for such collisions. Assumes bins are exact, so a product at another bin is orthogonal over the
 // window; the guard is for everything that spreads a product (drift, edges).
-import { Field, MAX_WINDOW_SAMPLES } from "./layout";
+import { Field } from "./layout";
+import { FULL, LONGEST_WINDOW } from "./features";
 
 /** After planTones() returned Field.Plan: the shortest window (samples) that would plan, for the
- *  same count, guard, sample rate and band; 0 if none up to MAX_WINDOW_SAMPLES. 0 after a plan. */
+ *  same count, guard, sample rate and band; 0 if none up to LONGEST_WINDOW (features.ts). 0 after
+ *  a plan. */
 export let planMinWindow: i32 = 0;
 
 /** Choose `count` distinct bins inside [bandLowHz, bandHighHz], inside one octave, >= 1 and < W/2,
@@ -43,7 +45,7 @@ export function planTones(
   planMinWindow = 0;
   if (count < 1) return 0;
   let spacing = max(guardBins, 0) + 1;
-  let span = (order == 2 ? writeEvenSet(count, binsOut) : writeSidonSet(count, binsOut)) * spacing;
+  let span = (FULL && order == 2 ? writeEvenSet(count, binsOut) : writeSidonSet(count, binsOut)) * spacing;
   let lowest = lowestBin(windowSamples, sampleRateHz, bandLowHz, bandHighHz, span, spacing, order);
   if (lowest) {
     for (let i = 0; i < count; i++) {
@@ -54,10 +56,10 @@ export function planTones(
   }
   // No window below these bounds can plan: the tones need 2·span + spacing < W/2, and the band
   // holds at most W·(high − low)/fs + 1 bins. From there every window is tried in turn (the band
-  // edges' rounding makes feasibility not quite monotonic): at most MAX_WINDOW_SAMPLES steps.
+  // edges' rounding makes feasibility not quite monotonic): at most LONGEST_WINDOW steps.
   let bandBound = Math.floor(<f64>span * <f64>sampleRateHz / (<f64>bandHighHz - <f64>bandLowHz));
-  let start = max(4 * span + 2 * spacing + 1, <i32>min(bandBound, <f64>MAX_WINDOW_SAMPLES + 1));
-  for (let window = start; window <= MAX_WINDOW_SAMPLES; window++) {
+  let start = max(4 * span + 2 * spacing + 1, <i32>min(bandBound, <f64>LONGEST_WINDOW + 1));
+  for (let window = start; window <= LONGEST_WINDOW; window++) {
     if (lowestBin(window, sampleRateHz, bandLowHz, bandHighHz, span, spacing, order)) {
       planMinWindow = window;
       break;
@@ -97,7 +99,7 @@ function lowestBin(
  *  or x − W. */
 function foldsClear(low: i32, high: i32, guard: i32, window: i32, order: i32): bool {
   if (foldsInto(2 * low, 2 * high, window, low - guard, high + guard)) return false;
-  return order == 2 ||
+  return FULL && order == 2 ||
     !foldsInto(3 * low, 3 * high, window, low - guard, high + guard) &&
     !foldsInto(2 * low - high, 2 * high - low, window, low - guard, high + guard);
 }

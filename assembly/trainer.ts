@@ -84,7 +84,7 @@ export function trainerStart(bins: usize): void {
   ncoConfigure(bins);
   perturbConfigure();
   lockinConfigure();
-  calibrationEpochsLeft = gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);
+  calibrationEpochsLeft = !FULL || gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);
   parked = false;
   holding = false;
   memory.fill(STATUS, 0, STATUS_WORDS << 2);
@@ -214,7 +214,7 @@ function aimAtPark(): void {
 
 /** The value the lock-in demodulates: the reading, or the per-sample loss (MSE). */
 @inline function signal(reading: f32): f32 {
-  if (gradientMode == Gradient.Jacobian) return reading;
+  if (!FULL || gradientMode == Gradient.Jacobian) return reading;
   const error = reading - caseTarget;
   return error * error;
 }
@@ -303,7 +303,7 @@ function endEpoch(): i32 {
   const loss = evaluateLoss(configI32(ACTIVE, Field.Loss), CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases,
     configF32(ACTIVE, Field.MarginScale), LOSS_SLOPES);
   setStatusF32(Status.Loss, loss);
-  if (gradientMode != Gradient.Jacobian) {
+  if (FULL && gradientMode != Gradient.Jacobian) {
     // the rows already hold ∂L_p/∂w; the loss is their mean over cases
     for (let p = 0; p < cases; p++) store<f32>(LOSS_SLOPES + (<usize>p << 2), 1 / <f32>cases);
   }
@@ -328,7 +328,7 @@ function update(): i32 {
     }
   }
   // SPSA's gain sequence (Spall 1998): a_k = a / (k + 1 + A)^0.602
-  const gain: f32 = configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA
+  const gain: f32 = FULL && configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA
     ? powerOf(<f32>statusI32(Status.Updates) + 1 + configF32(ACTIVE, Field.SpsaStability), -0.602) : 1;
   memory.copy(MEASURED_WEIGHTS, WEIGHTS, <usize>controls << 2);
   optimiserStep(GRADIENT, gain);

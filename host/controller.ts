@@ -241,7 +241,7 @@ export class Controller {
     const index = status[Status.ErrorIndex];
     if (code === Field.Plan) {
       const minimum = status[Status.PlanMinWindow];
-      const hint = minimum > 0 ? `a window of at least ${minimum} samples would plan` : `no window up to ${this.layout.MAX_WINDOW_SAMPLES} samples plans: widen the band, lower the guard or use fewer controls`;
+      const hint = minimum > 0 ? `a window of at least ${minimum} samples would plan` : `no window this build takes plans (up to ${this.layout.MAX_WINDOW_SAMPLES} samples, ${this.layout.SINES_MAX_WINDOW} in the core build): widen the band, lower the guard or use fewer controls`;
       return new ControllerError(code, field, 0, `no tone plan fits the band in this window: ${hint}`);
     }
     const arrayField = code >= Field.ToneBin && code <= Field.Target;

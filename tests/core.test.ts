@@ -1,6 +1,7 @@
 // The tones-only core build (build/hge-core.wasm: the same sources with --use HGE_CORE=1,
-// assembly/features.ts) against the full build: what both contain runs to the same bits, and
-// what the core leaves out is refused naming the field.
+// assembly/features.ts) against the full build: what both contain runs to the same bits, the
+// core solves a gate on the simulated dopant network, and what it leaves out is refused naming
+// the field.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -10,6 +11,9 @@ import { CoSimulation } from "../host/cosim.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { WhiteNoise } from "../host/noise.ts";
 import * as L from "../assembly/layout.ts";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { MSE_WINDOW_SAMPLES, TrainingRun } from "../host/train.ts";
 import { analyticConfig, SAMPLE_RATE_HZ } from "./fixtures.ts";
 
 const BUILDS = { full: RELEASE_WASM, core: CORE_WASM };
@@ -32,22 +36,23 @@ function train(module: WebAssembly.Module, config: ControllerConfig, epochs: num
   return { written, weights: bits(controller.weights()), gradient: bits(controller.gradient()), outputs: bits(controller.caseOutputs()), blob: controller.save() };
 }
 
-for (const windowSamples of [500, 1000]) {
-  // 500 samples: the window's own sine table; 1000: the interpolated 1024-entry table
-  test(`core and full builds train the analytic device to the same bits (window ${windowSamples}, 3 epochs: every voltage written, weights, gradient, checkpoint)`, () => {
-    const config = analyticConfig(new AnalyticDevice(), { windowSamples, lag: { delaySamples: 2, cornerHz: 1500 } });
-    const full = train(modules.full, config, 3), core = train(modules.core, config, 3);
-    assert.ok(full.written.length > 3 * windowSamples);
-    assert.deepEqual(core.written, full.written);
-    assert.deepEqual(core.weights, full.weights);
-    assert.deepEqual(core.gradient, full.gradient);
-    assert.deepEqual(core.outputs, full.outputs);
-    assert.deepEqual([...core.blob], [...full.blob]);
-  });
-}
+// The host's window for MSE tasks (500 samples), inside the window's own sine table (the core's
+// limit, SINES_MAX_WINDOW), for the analytic fixture's MSE regression through a lag with a corner
+const CORE_WINDOW = MSE_WINDOW_SAMPLES;
+
+test(`core and full builds train the analytic device to the same bits (window ${CORE_WINDOW}, 3 epochs: every voltage written, weights, gradient, checkpoint)`, () => {
+  const config = analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW, lag: { delaySamples: 2, cornerHz: 1500 } });
+  const full = train(modules.full, config, 3), core = train(modules.core, config, 3);
+  assert.ok(full.written.length > 3 * CORE_WINDOW);
+  assert.deepEqual(core.written, full.written);
+  assert.deepEqual(core.weights, full.weights);
+  assert.deepEqual(core.gradient, full.gradient);
+  assert.deepEqual(core.outputs, full.outputs);
+  assert.deepEqual([...core.blob], [...full.blob]);
+});
 
 test("a core checkpoint restores in a fresh core controller exactly", () => {
-  const config = analyticConfig(new AnalyticDevice());
+  const config = analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW });
   const { blob, weights } = train(modules.core, config, 2);
   const fresh = new Controller(modules.core);
   fresh.configure(config);
@@ -55,21 +60,63 @@ test("a core checkpoint restores in a fresh core controller exactly", () => {
   assert.deepEqual([...new Uint32Array(fresh.weights().slice().buffer)], weights);
 });
 
-const refusals: [string, Partial<ControllerConfig>, number][] = [
-  ["a code perturbation (SPSA)", { perturbation: "spsa", chipSamples: 10 }, L.Field.Perturbation],
-  ["given tones", { tones: { explicit: true } }, L.Field.ToneMode],
-  ["the streaming lock-in", { gradient: "streaming", loss: "mse" }, L.Field.Gradient],
-  ["the published magnitude demodulation", { demodulation: "magnitude-sign" }, L.Field.Demodulation],
-  ["calibration epochs", { calibrationEpochs: 1 }, L.Field.CalibrationEpochs],
+/** XOR on the default dopant network with the host's defaults (planned order-3 tones in
+ *  200-sample windows, corrsig, Adam, patience restarts), the lag given by the host (the
+ *  simulated chain's: no calibration), trained by `module` from seed 1. */
+function trainXor(module: WebAssembly.Module) {
+  const device = DopantNetwork.default();
+  const task = gateTask("XOR", device.inputRangeV);
+  const run = new TrainingRun(new Controller(module), { device, task, seed: 1, calibrationEpochs: 0 });
+  while (run.step());
+  return { task, result: run.finish(run.liveliestCase()) };
+}
+
+test("the core solves XOR on the default dopant network from seed 1, the lag given by the host: three held epochs at a margin of at least 5% of the output span", () => {
+  const { task, result } = trainXor(modules.core);
+  assert.equal(result.stopped, "solved", `stopped: ${result.stopped}, margin ${result.criterion}`);
+  assert.ok(task.solved(result.caseOutputs), `outputs ${result.caseOutputs}`);
+  assert.ok(result.criterion >= task.criterionTarget!, `margin ${result.criterion}`); // gateTask's 5%
+  assert.deepEqual(result.module!.toneHits, [0, 0, 0, 0, 0]);
+});
+
+test("the full build trains the same XOR run to the same history", () => {
+  const core = trainXor(modules.core).result, full = trainXor(modules.full).result;
+  assert.deepEqual(core.history.weights, full.history.weights);
+  assert.deepEqual(core.history.loss, full.history.loss);
+  assert.deepEqual(core.attempts, full.attempts);
+});
+
+test(`the core's planner names only windows the core takes: 7 controls, which plan in 730 samples, get PlanMinWindow 0 (none up to ${L.SINES_MAX_WINDOW})`, () => {
+  const config = analyticConfig(new AnalyticDevice({ controlCount: 7 }), { windowSamples: CORE_WINDOW });
+  const planMinWindow = (module: WebAssembly.Module) => {
+    const controller = new Controller(module);
+    assert.throws(() => controller.configure(config), (e) => e instanceof ControllerError && e.code === L.Field.Plan);
+    return new Int32Array(controller.exports.memory.buffer, controller.exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+  };
+  assert.equal(planMinWindow(modules.full), 730);
+  assert.equal(planMinWindow(modules.core), 0);
+});
+
+/** Class targets (0, 1, 0, 1, ..) for the losses that classify. */
+const classes = (config: ControllerConfig): ControllerConfig => ({ ...config, cases: config.cases.map((c, p) => ({ ...c, target: p % 2 })) });
+const refusals: [string, (config: ControllerConfig) => ControllerConfig, number][] = [
+  ["a window longer than its own sine table (1000 samples)", (c) => ({ ...c, windowSamples: 1000 }), L.Field.WindowSamples],
+  ["given tones", (c) => ({ ...c, tones: { explicit: true }, controls: c.controls.map((control, k) => ({ ...control, toneBin: 20 + 7 * k })) }), L.Field.ToneMode],
+  ["the fisher loss", (c) => classes({ ...c, loss: "fisher" }), L.Field.Loss],
+  ["SGD", (c) => ({ ...c, optimiser: "sgd" }), L.Field.Optimiser],
+  ["momentum", (c) => ({ ...c, optimiser: "momentum" }), L.Field.Optimiser],
+  ["a code perturbation (SPSA)", (c) => ({ ...c, perturbation: "spsa", chipSamples: 10 }), L.Field.Perturbation],
+  ["a code perturbation (random codes)", (c) => ({ ...c, perturbation: "random", chipSamples: 10 }), L.Field.Perturbation],
+  ["the demodulated loss signal", (c) => ({ ...c, gradient: "loss-signal" }), L.Field.Gradient],
+  ["the streaming lock-in", (c) => ({ ...c, gradient: "streaming", cases: c.cases.slice(0, 1) }), L.Field.Gradient],
+  ["the published magnitude demodulation", (c) => ({ ...c, demodulation: "magnitude-sign" }), L.Field.Demodulation],
+  ["calibration epochs", (c) => ({ ...c, calibrationEpochs: 1 }), L.Field.CalibrationEpochs],
+  ["order-2 plans", (c) => ({ ...c, planOrder: 2 }), L.Field.PlanOrder],
 ];
-for (const [what, overrides, field] of refusals) {
+for (const [what, change, field] of refusals) {
   test(`the core refuses ${what}, naming field ${L.Field[field]}; the full build accepts it`, () => {
-    const device = new AnalyticDevice();
-    let config = analyticConfig(device, overrides);
-    if ("tones" in overrides) config = { ...config, controls: config.controls.map((c, k) => ({ ...c, toneBin: 20 + 7 * k })) };
-    if (overrides.gradient === "streaming") config = { ...config, cases: config.cases.slice(0, 1) };
+    const config = change(analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW }));
     new Controller(modules.full).configure(config);
     assert.throws(() => new Controller(modules.core).configure(config), (e) => e instanceof ControllerError && e.code === field);
   });
 }
-
