@@ -230,7 +230,7 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
   if (targets[WIDE_TARGET]) {
     // one window (1538 samples, ending in an update): a typical sample and the amortised update
     const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 1, variant: await loadVariant(WIDE_CONTROLS) });
-    if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample \n`);
+    if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample\n`);
     const b = loadBoard(WIDE_BOARD);
     wide = { measurement, board: WIDE_BOARD, clockHz: b.clockHz, maxSampleRateHz: Math.floor(b.clockHz / measurement.hge.mean), boardSampleRateHz: b.sampleRateHz };
   }
