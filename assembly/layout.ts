@@ -10,9 +10,13 @@ export const MAX_CASES = 16;
 export const MAX_ELECTRODES = MAX_CONTROLS + MAX_INPUTS;
 /** The longest lock-in window, samples (sums of 2^20 readings below 1e12 stay finite in f32). */
 export const MAX_WINDOW_SAMPLES = 1 << 20;
-/** The longest window with a sine table of its own (nco.ts: SINES, two f32 per phase), and the
- *  longest the core build takes (features.ts). The defaults (200 samples, 500 for MSE) fit. */
-export const SINES_MAX_WINDOW = 512;
+/** The longest window with a sine table of its own (nco.ts: SINES, two f32 per phase, on the
+ *  per-sample fast path), and the longest the core build takes (features.ts). 512 samples (4 KiB,
+ *  what the 128-control build's 48 KiB of board RAM leaves room for; the defaults, 200 samples
+ *  and 500 for MSE, fit). A wider build (scripts/build.mjs --max-controls) gets 6 per control:
+ *  an order-2 plan of all its tones fits (one octave of bins [N, 2N), whose sums fold clear of
+ *  it in 6N samples), so 256 tones run on the fast path too. */
+export const SINES_MAX_WINDOW = MAX_CONTROLS > 128 ? 6 * MAX_CONTROLS : 512;
 
 export const CONFIG_VERSION = 1;
 // Every header field must hold a valid value, whether the configuration uses it or not.

@@ -101,10 +101,10 @@ export function ncoConfigure(bins: usize): void {
   return sineAt(x);
 }
 /** The cached sine and cosine (sinesCached only): the per-sample path's reads. The byte
- *  offset is masked (SINES_OFFSETS), which changes no valid offset (phases below 512) but
- *  tells a compiler of the module (wasm2c, then gcc) that the reads stay inside memory: no
- *  bounds test remains. */
-const SINES_OFFSETS: usize = 0xff8;
+ *  offset is masked (SINES_OFFSETS: the power of two above the table's bytes, less 8), which
+ *  changes no valid offset (phases below SINES_MAX_WINDOW) but tells a compiler of the module
+ *  (wasm2c, then gcc) that the reads stay inside memory: no bounds test remains. */
+const SINES_OFFSETS: usize = (<usize>1 << (32 - clz<u32>((SINES_MAX_WINDOW << 3) - 1))) - 8;
 @inline export function cachedSine(p: i32): f32 {
   return load<f32>(SINES + ((<usize>p << 3) & SINES_OFFSETS));
 }

@@ -6,6 +6,7 @@
 // on the M4F is broken down (the stack's high-water mark measured by painting it).
 // Run directly for a table:  npx tsx boards/measure.ts [--controls 8,64] [--quick]
 import { resolve } from "node:path";
+import * as L from "../assembly/layout.ts";
 import { Controller, type ControllerConfig } from "../host/controller.ts";
 import { loadVariant, type Variant } from "../host/variant.ts";
 import { listBoards, loadBoard, type Board } from "./boards.ts";
@@ -35,7 +36,7 @@ export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits
     windowSamples: benchWindow(controls),
     settleSamples: 0,
     tones: { explicit: true },
-    controls: Array.from({ length: controls }, (_, k) => ({ amplitudeV: 0.02, minV: -1, maxV: 1, initialV: -0.5 + k / controls, toneBin: 3 + 3 * k })),
+    controls: Array.from({ length: controls }, (_, k) => ({ amplitudeV: 0.02, minV: -1, maxV: 1, initialV: -0.5 + k / controls, toneBin: 2 + 3 * k })),
     inputs: [],
     cases: [{ inputsV: [], target: 1 }],
     loss: "mse",
@@ -46,14 +47,12 @@ export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits
   };
 }
 
-/** BENCH_WINDOW, or for more tones than its half holds (bins 3, 6, 9, …) the shortest window
- *  that holds them: above SINES_MAX_WINDOW (512) the module interpolates its sines each sample
- *  (nco.ts) and the C reference, which has only the window's table, does not run. */
+/** BENCH_WINDOW, or for more tones than its half holds (bins 2, 5, 8, …) the shortest window
+ *  that holds them, 6 per control: what a wider build's own sine table holds (SINES_MAX_WINDOW;
+ *  the C reference keeps a table as long, firmware/app_reference.c). */
 export function benchWindow(controls: number): number {
-  return Math.max(BENCH_WINDOW, 2 * (3 * controls + 1));
+  return Math.max(BENCH_WINDOW, 6 * controls);
 }
-/** The C reference's longest window (firmware/app_reference.c: MAX_WINDOW). */
-const REFERENCE_MAX_WINDOW = 512;
 
 /** Smooth readings (no discards): a drifting level with a little of every tone in it. */
 export function benchReadings(samples: number): Float32Array {
@@ -140,7 +139,7 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
   const hgeRun = await countCalls(hgeBuild, readings);
   const hge = summarise(hgeRun.counts);
   const hgeFast = summarise((await countCalls(build("hge", true, "hge-fast"), readings)).counts);
-  const reference = benchWindow(controls) > REFERENCE_MAX_WINDOW ? null : summarise((await countCalls(build("reference", false, "reference"), readings)).counts);
+  const reference = benchWindow(controls) > (o.variant?.layout ?? L).SINES_MAX_WINDOW ? null : summarise((await countCalls(build("reference", false, "reference"), readings)).counts);
   return {
     board: boardName, controls, hge, hgeFast, reference,
     ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes, stackUsedBytes: stackUsed(hgeRun.stdout),
@@ -264,7 +263,7 @@ export function formatBench(bench: BoardsBench): string {
   lines.push("", `soft float: M0+ / M4F ${Object.entries(bench.softFloat.m0plusOverM4f).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}; RV32IMC / RV32IMAFC ${Object.entries(bench.softFloat.rv32imcOverRv32imafc).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}`);
   if (bench.wide) {
     const w = bench.wide, m = w.measurement;
-    lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples (interpolated sines; no C reference for so long a window); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);
+    lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples, C reference ${m.reference?.median ?? "-"} (ratio ${m.ratio?.toFixed(2) ?? "-"}); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);
   }
   lines.push("", `firmware RAM on ${bench.firmware.board} (bytes: RAM = module memory + stack + static data; flash)`);
   for (const [entry, f] of Object.entries(bench.firmware.entries)) lines.push(`${entry.padEnd(11)} RAM ${String(f.ram).padStart(6)} = ${f.moduleMemory} + ${f.stack} + ${f.staticData}   flash ${f.flash}`);

@@ -21,7 +21,7 @@
 #include "hge.h"
 
 #define TABLE_SIZE 1024
-#define MAX_WINDOW 512
+#define MAX_WINDOW HGE_SINES_MAX_WINDOW /* the window's own table, as long as the module's */
 extern const uint32_t hge_config_block[HGE_CONFIG_WORDS];
 
 static float sine_table[TABLE_SIZE + 1];
