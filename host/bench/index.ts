@@ -36,7 +36,7 @@ interface Plan {
   /** Same time, same noise: one budget per control count. */
   peers: Record<number, { budgetSamples: number; seeds: number }>;
   /** Time to solve: per task, seeds and the device-time cap; every method that can train it,
-   *  or the ones named (to keep the full run within 15 minutes). */
+   *  or the ones named (to keep the full run within 10 minutes). */
   methods: Array<{ task: BenchTask; seeds: number; capSeconds: number; only?: readonly string[] }>;
   /** Model mismatch: the regression on instances with these fabrication spreads. */
   spread: { spreads: number[]; seeds: number; capSeconds: number; only: readonly string[] };
