@@ -78,18 +78,31 @@ export class ReplayDevice extends DeviceView {
   }
 }
 
-/** Records every output of `device` (up to `capacity`) while passing it through. */
+/** Distinct voltage vectors a RecordingDevice remembers the output of: a Walsh window repeats
+ *  N rounded up to a power of two vectors, a sequential one 2N + 1 (N ≤ 128 here). */
+const REMEMBERED_VOLTAGES = 1024;
+
+/** Records every output of `device` (up to `capacity`) while passing it through. The device
+ *  must be static (its output a function of the voltages alone, no setTime): a voltage vector
+ *  seen before is answered from memory, the same number without solving the device again. */
 export class RecordingDevice extends DeviceView {
   readonly outputs: Float64Array;
   recorded = 0;
+  private readonly remembered = new Map<string, number>();
 
   constructor(readonly device: Device, capacity: number) {
     super(device, device.name);
+    if (device.setTime) throw new Error(`RecordingDevice: ${device.name} changes with time`);
     this.outputs = new Float64Array(capacity);
   }
 
   output(voltages: Float64Array | Float32Array): number {
-    const y = this.device.output(voltages);
+    const key = Buffer.from(voltages.buffer, voltages.byteOffset, voltages.byteLength).toString("latin1");
+    let y = this.remembered.get(key);
+    if (y === undefined) {
+      y = this.device.output(voltages);
+      if (this.remembered.size < REMEMBERED_VOLTAGES) this.remembered.set(key, y);
+    }
     this.outputs[this.recorded++] = y;
     return y;
   }

@@ -108,20 +108,29 @@ export function methodConfig(base: ControllerConfig, w: MethodWindow): Controlle
   }
 }
 
+/** planMinWindow's answers by configuration (the search takes seconds at 128 tones, and every
+ *  budget of a control count asks it again). */
+const planMinWindows = new Map<string, number>();
+
 /** The shortest window the module's planner accepts for this multi-tone configuration's
  *  controls, band, guard and order (STATUS.PlanMinWindow after a refused plan; 0 if no window
  *  up to MAX_WINDOW_SAMPLES plans). */
 export function planMinWindow(config: ControllerConfig): number {
   const shortest = 8; // WindowSamples' low bound (host/config-fields.ts)
+  const key = JSON.stringify({ ...config, windowSamples: shortest });
+  const known = planMinWindows.get(key);
+  if (known !== undefined) return known;
   const controller = new Controller();
+  let window = shortest;
   try {
     controller.configure({ ...config, windowSamples: shortest });
-    return shortest;
   } catch (error) {
     if (!(error instanceof ControllerError) || error.field !== "Plan") throw error;
     const exports = controller.exports;
-    return new Int32Array(exports.memory.buffer, exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+    window = new Int32Array(exports.memory.buffer, exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
   }
+  planMinWindows.set(key, window);
+  return window;
 }
 
 /** Calibration epochs of the distortion measurement: the CLI's default (host/config-fields.ts). */

@@ -15,7 +15,8 @@ import {
   WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem,
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
-import { methodsFor, type BenchTask, type Drift, type MethodJob, type MethodResult } from "./methods.ts";
+import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob, type MethodResult } from "./methods.ts";
+import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
 import { measureCost, measureSize, measureDeviceSpeed, CORE_WASM, type CostFigures } from "./cost.ts";
 import { loadVariant } from "../variant.ts";
@@ -35,7 +36,7 @@ interface Plan {
   /** Same time, same noise: one budget per control count. */
   peers: Record<number, { budgetSamples: number; seeds: number }>;
   /** Time to solve: per task, seeds and the device-time cap; every method that can train it,
-   *  or the ones named (to keep the full run within 15 minutes). */
+   *  or the ones named (to keep the full run within 10 minutes). */
   methods: Array<{ task: BenchTask; seeds: number; capSeconds: number; only?: readonly string[] }>;
   /** Model mismatch: the regression on instances with these fabrication spreads. */
   spread: { spreads: number[]; seeds: number; capSeconds: number; only: readonly string[] };
@@ -134,21 +135,24 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
     }
   }
   if (sections.has("methods")) {
+    const runs = new Map<string, MethodJob>(); // identical runs (the default spread's) once
+    const add = (job: MethodJob) => runs.set(JSON.stringify(job), job);
     for (const { task, seeds, capSeconds, only } of plan.methods) {
       for (const method of methodsFor(task).filter((m) => !only || only.includes(m))) {
-        for (let seed = 1; seed <= seeds; seed++) jobs.push({ kind: "method", task, method, seed, capSeconds } satisfies MethodJob);
+        for (let seed = 1; seed <= seeds; seed++) add({ kind: "method", task, method, seed, capSeconds });
       }
     }
     const { spreads, seeds, capSeconds, only } = plan.spread;
     for (const fabricationSpread of spreads) {
       for (const method of methodsFor("regression").filter((m) => only.includes(m))) {
-        for (let seed = 1; seed <= seeds; seed++) jobs.push({ kind: "method", task: "regression", method, seed, capSeconds, fabricationSpread });
+        for (let seed = 1; seed <= seeds; seed++) add({ kind: "method", task: "regression", method, seed, capSeconds, ...(fabricationSpread === DEFAULT_FABRICATION_SPREAD ? {} : { fabricationSpread }) });
       }
     }
     if (plan.drift) {
       const { task, drift, seeds, capSeconds, only } = plan.drift;
-      for (const method of only) for (let seed = 1; seed <= seeds; seed++) jobs.push({ kind: "method", task, method, seed, capSeconds, drift });
+      for (const method of only) for (let seed = 1; seed <= seeds; seed++) add({ kind: "method", task, method, seed, capSeconds, drift });
     }
+    jobs.push(...groupMethodJobs([...runs.values()]));
   }
   return jobs;
 }
@@ -163,10 +167,16 @@ function jobCost(job: Job): number {
     return (job.budgetSamples * (passes * (devicePerSampleUs[job.controls] + controllerUs(job.controls)) + job.seeds * job.scenarios.length * (controllerUs(job.controls) + noiseUs))) / 1e6;
   }
   if (job.kind === "linear") return (job.windowSamples * job.seeds * (controllerUs(job.controls) + 0.1 + 0.01 * job.controls)) / 1e6;
-  if (job.method === "pat" || job.method === "pat-hge" || job.method === "phyll") return 40; // TensorFlow.js fits
-  if (job.task === "iris") return 60;
-  const perSampleUs = job.task === "regression" ? 1.5 : 17;
-  return (job.capSeconds * 5000 * perSampleUs * (job.task === "XOR" ? 1 : 0.3)) / 1e6;
+  return job.jobs.reduce((sum, run) => sum + methodCost(run), 0);
+}
+
+/** Rough wall seconds of one method run (per-run means of a full run on this machine). */
+function methodCost(job: MethodJob): number {
+  if (job.method === "pat" || job.method === "pat-hge") return 8; // TensorFlow.js twin fits
+  if (job.method === "coupled") return 7;
+  if (job.method === "ep" || job.method === "published") return 4;
+  if (job.task === "iris") return 3;
+  return job.task === "regression" ? 1.5 : 0.3;
 }
 
 const rms = (values: number[]) => Math.sqrt(values.reduce((s, x) => s + x * x, 0) / values.length);
@@ -257,7 +267,7 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       }
     }
   }
-  const runs = results.filter((r): r is MethodResult => r.job.kind === "method");
+  const runs = results.flatMap((r) => (r.job.kind === "methods" ? (r as MethodGroupResult).results : []));
   const nominal = runs.filter((r) => r.job.fabricationSpread === undefined && !r.job.drift);
   for (const { task } of plan.methods) {
     const reference = nominal.filter((r) => r.job.task === task && r.job.method === "multitone");
@@ -291,8 +301,10 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
     }
   }
   for (const spread of plan.spread.spreads) {
-    for (const method of METHOD_NAMES) {
-      const mine = runs.filter((r) => r.job.fabricationSpread === spread && r.job.method === method);
+    for (const method of METHOD_NAMES.filter((m) => plan.spread.only.includes(m))) {
+      // the default spread's runs are the nominal regression's (planJobs runs them once)
+      const mine = runs.filter((r) => r.job.task === "regression" && r.job.method === method && r.job.capSeconds === plan.spread.capSeconds &&
+        (r.job.fabricationSpread ?? DEFAULT_FABRICATION_SPREAD) === spread);
       if (!mine.length) continue;
       const seconds = censoredMedian(mine);
       const key = `methods.spread${Math.round(spread * 100)}.regression.${method}`;
@@ -450,7 +462,7 @@ async function main(): Promise<void> {
     cost: jobCost,
     onDone: (done, total, result) => {
       coreSeconds += result.wallSeconds;
-      const section = result.job.kind === "method" ? "methods" : result.job.kind === "linear" ? "crb" : "fidelity";
+      const section = result.job.kind === "methods" ? "methods" : result.job.kind === "linear" ? "crb" : "fidelity";
       sectionSeconds[section] = (sectionSeconds[section] ?? 0) + result.wallSeconds;
       const elapsed = (performance.now() - started) / 1000;
       if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} jobs, ${elapsed.toFixed(0)} s`);

@@ -1,10 +1,10 @@
 // The benchmark's units of work: plain data in, plain data out, so that they run the same
 // in the main thread or in a worker (host/pool.ts).
 import { runFidelity, runLinear, type FidelityJob, type FidelityResult, type LinearJob, type LinearResult } from "./fidelity.ts";
-import { runMethod, type MethodJob, type MethodResult } from "./methods.ts";
+import { runMethodGroup, type MethodGroup, type MethodGroupResult } from "./methods.ts";
 
-export type Job = FidelityJob | LinearJob | MethodJob;
-export type JobResult = FidelityResult | LinearResult | MethodResult;
+export type Job = FidelityJob | LinearJob | MethodGroup;
+export type JobResult = FidelityResult | LinearResult | MethodGroupResult;
 
 export async function runJob(job: Job): Promise<JobResult> {
   switch (job.kind) {
@@ -12,7 +12,7 @@ export async function runJob(job: Job): Promise<JobResult> {
       return runFidelity(job);
     case "linear":
       return runLinear(job);
-    case "method":
-      return runMethod(job);
+    case "methods":
+      return runMethodGroup(job);
   }
 }

@@ -70,6 +70,8 @@ export async function runMethod(job: MethodJob): Promise<MethodResult> {
   const started = performance.now();
   const { device, task } = problem(job.task, job.fabricationSpread, job.drift);
   const result = await findMethod(job.method)!.train(device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed });
+  // A twin fitted by an earlier run of the group (pat-training.ts) still counts as this run's work.
+  const reusedFitSeconds = result.counters.twinFitReused ? result.counters.twinFitWallSeconds : 0;
   return {
     job,
     solved: result.solved,
@@ -77,6 +79,44 @@ export async function runMethod(job: MethodJob): Promise<MethodResult> {
     criterion: result.criterion,
     iterations: result.iterations,
     restarts: result.attempts.length - 1,
-    wallSeconds: (performance.now() - started) / 1000,
+    wallSeconds: (performance.now() - started) / 1000 + reusedFitSeconds,
   };
+}
+
+/** Method runs on one task, seed and device instance, run in order in one worker, so that a
+ *  run can reuse what an earlier one computed: pat and pat-hge measure the same sweep and
+ *  share its twin (pat-training.ts), and a run on a drifting device is the undrifted run
+ *  (same method, task, seed and cap) when that one solved before the drift began: until then
+ *  the two devices answer alike. */
+export interface MethodGroup {
+  kind: "methods";
+  jobs: MethodJob[];
+}
+
+export interface MethodGroupResult {
+  job: MethodGroup;
+  results: MethodResult[];
+  /** The group's own wall time (reused work not counted again). */
+  wallSeconds: number;
+}
+
+/** Groups method jobs by task, seed and instance, undrifted runs before drifting ones. */
+export function groupMethodJobs(jobs: MethodJob[]): MethodGroup[] {
+  const groups = new Map<string, MethodJob[]>();
+  for (const job of [...jobs.filter((j) => !j.drift), ...jobs.filter((j) => j.drift)]) {
+    const key = `${job.task}/${job.seed}/${job.fabricationSpread ?? ""}`;
+    groups.set(key, [...(groups.get(key) ?? []), job]);
+  }
+  return [...groups.values()].map((group) => ({ kind: "methods", jobs: group }));
+}
+
+export async function runMethodGroup(group: MethodGroup): Promise<MethodGroupResult> {
+  const started = performance.now();
+  const results: MethodResult[] = [];
+  for (const job of group.jobs) {
+    const undrifted = job.drift && results.find((r) => !r.job.drift && r.job.method === job.method && r.job.capSeconds === job.capSeconds);
+    const before = undrifted && undrifted.solved && undrifted.deviceSeconds <= job.drift!.startSeconds;
+    results.push(before ? { ...undrifted, job } : await runMethod(job));
+  }
+  return { job: group, results, wallSeconds: (performance.now() - started) / 1000 };
 }

@@ -6,6 +6,7 @@
 // same (x, θ). The twin's forward errors never reach the loss; its Jacobian errors do.
 // Case tasks train the controls directly; a data set (iris) trains K control settings of the
 // device (K physical features per sample) under a digital softmax readout.
+import { createHash } from "node:crypto";
 import type { Device } from "../devices/device.ts";
 import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
@@ -20,7 +21,7 @@ import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
 import { Breather, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
 import { PAT_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
-import { MlpTwin, type Twin } from "./twin.ts";
+import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
 
 
 /** Test hooks: a given twin replaces the measured sweep and the MLP (e.g. the device itself);
@@ -177,6 +178,23 @@ function baseResult(device: Device, task: AnyTask, context: RunContext, session:
   };
 }
 
+/** The last twin fitted, by what it was fitted to: a fit is deterministic, so runs that measure
+ *  the same sweep (pat and pat-hge from one seed on one device, a drifting device's run before
+ *  its drift) share it instead of fitting it again. Owned here: replaced twins are disposed. */
+let lastFit: { key: string; twin: MlpTwin; wallSeconds: number } | undefined;
+
+/** The MLP twin fitted to a sweep, and the wall seconds its fit took (when it was fitted). */
+function fitTwin(ranges: Array<[number, number]>, sweep: { voltages: number[][]; outputs: number[] }, settings: MlpTwinSettings) {
+  const key = createHash("sha256").update(JSON.stringify([ranges, settings])).update(Float64Array.from(sweep.voltages.flat())).update(Float64Array.from(sweep.outputs)).digest("hex");
+  if (lastFit?.key === key) return { ...lastFit, reused: true };
+  lastFit?.twin.dispose();
+  lastFit = undefined;
+  const started = performance.now();
+  const twin = new MlpTwin(ranges, sweep.voltages, sweep.outputs, settings);
+  lastFit = { key, twin, wallSeconds: (performance.now() - started) / 1000 };
+  return { ...lastFit, reused: false };
+}
+
 /** Fits the MLP twin to a sweep (or takes the hook's twin): device time for the sweep only. */
 async function buildTwin(session: Session, device: Device, settings: PatSettings, hooks: PatHooks, inputs: (rng: Rng) => number[], seed: number) {
   if (hooks.twin) return { twin: hooks.twin, counters: {} };
@@ -184,13 +202,11 @@ async function buildTwin(session: Session, device: Device, settings: PatSettings
   const sweep = await measureSweep(session, device, settings.sweepPoints, inputs, rng);
   const counters = { sweepMeasurements: sweep.outputs.length, sweepDeviceSeconds: session.deviceSeconds };
   if (sweep.stop) return { stop: sweep.stop, counters };
-  const fitStarted = performance.now();
-  const ranges = [...device.controlRangeV, ...device.inputRangeV];
-  const twin = new MlpTwin(ranges, sweep.voltages, sweep.outputs, {
+  const { twin, wallSeconds, reused } = fitTwin([...device.controlRangeV, ...device.inputRangeV], sweep, {
     hiddenUnits: settings.hiddenUnits, hiddenLayers: settings.hiddenLayers, epochs: settings.twinEpochs,
     batchSize: settings.twinBatchSize, learningRate: settings.twinLearningRate, seed,
   });
-  return { twin, counters: { ...counters, twinFitWallSeconds: (performance.now() - fitStarted) / 1000, twinFitRmsError: twin.fitRmsError } };
+  return { twin, counters: { ...counters, twinFitWallSeconds: wallSeconds, twinFitReused: Number(reused), twinFitRmsError: twin.fitRmsError } };
 }
 
 async function trainCases(device: Device, task: Task, budget: Budget, context: RunContext, settings: PatSettings, hooks: PatHooks): Promise<Result> {
@@ -221,71 +237,67 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let refreshedAt = -Infinity; // the update of the last HGE refresh (every start begins with one)
   let outputs: number[] = [];
   let forwardSquaredError = 0;
-  try {
-    while (built.twin) {
-      const refresh = hge !== undefined && iteration - refreshedAt >= settings.hgeEvery;
-      const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(cases.length);
-      if (stop) {
-        stopped = stop;
-        break;
-      }
-      const controls = optimiser.values();
-      const voltages = cases.map((inputs) => [...controls, ...inputs]);
-      outputs = voltages.map((v) => session.instrument.measure(v));
-      if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
-      if (refresh) {
-        const measured = hge.rows(controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds);
-        session.otherSeconds = hge.seconds;
-        if (!measured) {
-          stopped = "budget";
-          break;
-        }
-        refreshedAt = iteration;
-        const twinRows = built.twin.weightedGradients(voltages, voltages.map(() => 1));
-        corrections = measured.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
-        measured.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
-      }
-      const outputGradient = lossGradient(loss, outputs, task.targets);
-      const rows = built.twin.weightedGradients(voltages, outputGradient);
-      const gradient = controls.map((_, k) => rows.reduce((sum, row, p) => sum + row[k] + outputGradient[p] * corrections[p][k], 0));
-      optimiser.step(gradient);
-      iteration++;
-      const lossValue = loss(outputs, task.targets);
-      const criterion = criterionOf(outputs);
-      const solvedNow = task.solved(outputs);
-      solvedRun = solvedNow ? solvedRun + 1 : 0;
-      history.deviceSeconds.push(session.deviceSeconds);
-      history.loss.push(lossValue);
-      history.criterion.push(criterion);
-      history.weights.push(optimiser.values());
-      history.gradient!.push(gradient);
-      history.caseOutputs!.push(outputs);
-      context.progress?.(progressOf(iteration, session, lossValue, criterion, criterionName(task), solvedNow, attempts.length));
-      if (settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs) {
-        stopped = "solved";
-        break;
-      }
-      const cost = task.loss === "mse" ? Math.log(criterion) : -criterion;
-      if (cost < best - PROGRESS) {
-        best = cost;
-        bestAt = iteration;
-      }
-      if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
-        // Stuck: the next seeded start, with a fresh optimiser state.
-        const startV = startingVoltages(device, context.seed, attempts.length);
-        optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
-        attempts.push({ startIteration: iteration, initialV: startV });
-        history.weights[history.weights.length - 1] = startV.slice();
-        best = Infinity;
-        bestAt = iteration;
-        solvedRun = 0;
-        corrections = corrections.map((row) => row.fill(0));
-        refreshedAt = -Infinity;
-      }
-      await session.breathe();
+  while (built.twin) {
+    const refresh = hge !== undefined && iteration - refreshedAt >= settings.hgeEvery;
+    const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(cases.length);
+    if (stop) {
+      stopped = stop;
+      break;
     }
-  } finally {
-    if (!hooks.twin && built.twin instanceof MlpTwin) built.twin.dispose();
+    const controls = optimiser.values();
+    const voltages = cases.map((inputs) => [...controls, ...inputs]);
+    outputs = voltages.map((v) => session.instrument.measure(v));
+    if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
+    if (refresh) {
+      const measured = hge.rows(controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds);
+      session.otherSeconds = hge.seconds;
+      if (!measured) {
+        stopped = "budget";
+        break;
+      }
+      refreshedAt = iteration;
+      const twinRows = built.twin.weightedGradients(voltages, voltages.map(() => 1));
+      corrections = measured.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
+      measured.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
+    }
+    const outputGradient = lossGradient(loss, outputs, task.targets);
+    const rows = built.twin.weightedGradients(voltages, outputGradient);
+    const gradient = controls.map((_, k) => rows.reduce((sum, row, p) => sum + row[k] + outputGradient[p] * corrections[p][k], 0));
+    optimiser.step(gradient);
+    iteration++;
+    const lossValue = loss(outputs, task.targets);
+    const criterion = criterionOf(outputs);
+    const solvedNow = task.solved(outputs);
+    solvedRun = solvedNow ? solvedRun + 1 : 0;
+    history.deviceSeconds.push(session.deviceSeconds);
+    history.loss.push(lossValue);
+    history.criterion.push(criterion);
+    history.weights.push(optimiser.values());
+    history.gradient!.push(gradient);
+    history.caseOutputs!.push(outputs);
+    context.progress?.(progressOf(iteration, session, lossValue, criterion, criterionName(task), solvedNow, attempts.length));
+    if (settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs) {
+      stopped = "solved";
+      break;
+    }
+    const cost = task.loss === "mse" ? Math.log(criterion) : -criterion;
+    if (cost < best - PROGRESS) {
+      best = cost;
+      bestAt = iteration;
+    }
+    if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
+      // Stuck: the next seeded start, with a fresh optimiser state.
+      const startV = startingVoltages(device, context.seed, attempts.length);
+      optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
+      attempts.push({ startIteration: iteration, initialV: startV });
+      history.weights[history.weights.length - 1] = startV.slice();
+      best = Infinity;
+      bestAt = iteration;
+      solvedRun = 0;
+      corrections = corrections.map((row) => row.fill(0));
+      refreshedAt = -Infinity;
+    }
+    await session.breathe();
   }
   const finalWeights = history.weights.at(-1)!;
   return {
@@ -442,6 +454,5 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
     readoutBias.dispose();
     readoutOptimiser.dispose();
     trainLabels.dispose();
-    if (!hooks.twin && built.twin instanceof MlpTwin) built.twin.dispose();
   }
 }

@@ -96,7 +96,7 @@ export class MlpTwin implements Twin {
     });
   }
 
-  /** Frees the tensors (the CPU backend holds them until then). */
+  /** Frees the tensors (the backend holds them until then). */
   dispose(): void {
     for (const w of this.weights) w.dispose();
     this.centreV.dispose();
