@@ -227,7 +227,7 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
   }
   let wide: BoardsBench["wide"] = null;
   if (targets[WIDE_TARGET]) {
-    // one window (1538 samples, ending in an update): a typical sample and the amortised update
+    // one window (benchWindow(WIDE_CONTROLS) samples, ending in an update): a typical sample and the amortised update
     const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 1, variant: await loadVariant(WIDE_CONTROLS) });
     if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample\n`);
     const b = loadBoard(WIDE_BOARD);
