@@ -7,7 +7,8 @@
  * (hal_checkpoint_store, every HGE_CHECKPOINT_EVERY updates) and sends a TELEMETRY frame on
  * the UART (the link protocol's framing: `hge board watch` prints it); after the end a STOPPED
  * frame. It ends when the task is solved (the gate's classes separated by HGE_TASK_MARGIN of
- * the outputs' span for HGE_SOLVED_EPOCHS updates in a row), at HGE_MAX_ITERATIONS updates, or
+ * the outputs' span for HGE_SOLVED_EPOCHS updates in a row; after a reset the row starts again:
+ * it confirms outputs measured since power-up), at HGE_MAX_ITERATIONS updates, or
  * on the controller's fault: the electrodes are parked (app_park), the state stored, and
  * hal_exit() is called with 0 (solved), 1 (not solved) or 2 (fault). The task's targets and
  * these limits come from gen/standalone_config.h. */
