@@ -12,11 +12,11 @@ import { thirdOrderProbe, probeTwice, probeOnce } from "./plan";
 import { codeEnergy, REFERENCE_SUM } from "./perturb";
 import { exponentialOf } from "./loss";
 import { FULL } from "./features";
+import { recordField, fillField, SUMS_FIELD } from "./records";
 
 /** The window's sums, a pair of f32 per tone (one address for both, per sample):
  *  Σ (v − v0)·sin over the window, then Σ (v − v0)·cos. */
-const SUMS = memory.data(2 * MAX_CONTROLS << 2);
-@inline function sumsOf(k: i32): usize { return SUMS + (<usize>k << 3); }
+@inline function sumsOf(k: i32): usize { return recordField(k, SUMS_FIELD); }
 const LAG_COS = memory.data(MAX_CONTROLS << 2); // 1/H of the chain at each tone (real,
 const LAG_SIN = memory.data(MAX_CONTROLS << 2); //   imaginary part)
 /** Calibration sums over windows: ΣX², ΣY², ΣXY per tone, MAX_CONTROLS f32 each. */
@@ -56,7 +56,8 @@ export function lockinConfigure(): void {
 export function lockinReset(): void {
   reference = NaN;
   sum = 0;
-  memory.fill(SUMS, 0, 2 * MAX_CONTROLS << 2);
+  fillField(SUMS_FIELD, 0);
+  fillField(SUMS_FIELD + 4, 0);
 }
 
 /** One sample of the signal, multiplied by the references of the voltages it answers. */

@@ -8,6 +8,7 @@
 import { MAX_CONTROLS, SINES_MAX_WINDOW } from "./layout";
 import { controlCount, windowSamples } from "./config";
 import { FULL } from "./features";
+import { recordField, fillField, PHASE_FIELD, STEP_FIELD } from "./records";
 
 const TABLE_SIZE: i32 = 1024;
 const QUARTER: f32 = 256;
@@ -16,10 +17,6 @@ const SINE_TABLE = memory.data((TABLE_SIZE + 1) << 2, 16);
 /** Per phase p of the window, 0 <= p < W: sin(2π p / W), then cos(2π p / W), each the value
  *  the interpolation gives (sineOfPhase, cosineOfPhase without the table). */
 const SINES = memory.data(SINES_MAX_WINDOW << 3, 16);
-const PHASE = memory.data(MAX_CONTROLS << 2); // i32, in [0, window)
-/** Each oscillator's phase step per sample: its tone bin, or the distortion probe's bin while
- *  it listens there (ncoRetune). */
-const STEP = memory.data(MAX_CONTROLS << 2);
 /** The tone bin of each control (cycles per window, planned or given); off the per-sample path,
  *  so placed after the buffers it reads (lazy): their addresses stay where they were. */
 // @ts-ignore: decorator
@@ -73,8 +70,8 @@ export function ncoConfigure(bins: usize): void {
   const window = windowSamples;
   tableScale = <f32>TABLE_SIZE / <f32>window;
   memory.copy(TONE_BINS, bins, <usize>controlCount << 2);
-  memory.copy(STEP, bins, <usize>controlCount << 2);
-  memory.fill(PHASE, 0, MAX_CONTROLS << 2);
+  for (let k = 0; k < controlCount; k++) store<i32>(recordField(k, STEP_FIELD), load<i32>(bins + (<usize>k << 2)));
+  fillField(PHASE_FIELD, 0);
   sinesCached = false;
   if (window > SINES_MAX_WINDOW) return; // (the core refuses such windows: config.ts)
   for (let p = 0; p < window; p++) {
@@ -112,29 +109,25 @@ const SINES_OFFSETS: usize = (<usize>1 << (32 - clz<u32>((SINES_MAX_WINDOW << 3)
   return load<f32>(SINES + ((<usize>p << 3) & SINES_OFFSETS), 4);
 }
 
-/** Tone k's phase (k as a byte offset, k << 2) before and after one sample: the next phase is
- *  stored and returned. */
-@inline export function ncoPhaseAt(offset: usize): i32 { return load<i32>(PHASE + offset); }
-@inline export function ncoNextPhase(offset: usize, phase: i32): i32 {
-  let next = phase + load<i32>(STEP + offset);
+/** Tone k's phase before and after one sample: the next phase is stored and returned. */
+@inline export function ncoPhaseAt(k: i32): i32 { return load<i32>(recordField(k, PHASE_FIELD)); }
+@inline export function ncoNextPhase(k: i32, phase: i32): i32 {
+  let next = phase + load<i32>(recordField(k, STEP_FIELD));
   if (next >= windowSamples) next -= windowSamples;
-  store<i32>(PHASE + offset, next);
+  store<i32>(recordField(k, PHASE_FIELD), next);
   return next;
 }
 
 /** Advances every tone by one sample and updates NCO_SIN / NCO_COS. */
 @inline export function ncoAdvance(): void {
-  for (let k = 0; k < controlCount; k++) {
-    const offset = <usize>k << 2;
-    ncoNextPhase(offset, ncoPhaseAt(offset));
-  }
+  for (let k = 0; k < controlCount; k++) ncoNextPhase(k, ncoPhaseAt(k));
   ncoSync();
 }
 
 /** NCO_SIN / NCO_COS from the phases (after samples that did not write them: trainer.ts). */
 export function ncoSync(): void {
   for (let k = 0; k < controlCount; k++) {
-    const offset = <usize>k << 2, phase = ncoPhaseAt(offset);
+    const offset = <usize>k << 2, phase = ncoPhaseAt(k);
     store<f32>(NCO_SIN + offset, sineOfPhase(phase));
     store<f32>(NCO_COS + offset, cosineOfPhase(phase));
   }
@@ -144,10 +137,10 @@ export function ncoSync(): void {
  *  its next advance on; TONE_BINS keeps the tone. The phase runs on, so a window still holds
  *  whole periods. For the distortion probe (lockin.ts). */
 export function ncoRetune(k: i32, bin: i32): void {
-  store<i32>(STEP + (<usize>k << 2), bin);
+  store<i32>(recordField(k, STEP_FIELD), bin);
 }
 
 /** The integer phase of tone k, in [0, window): exposed for the drift test. */
 export function ncoPhase(k: i32): i32 {
-  return load<i32>(PHASE + (k << 2));
+  return ncoPhaseAt(k);
 }

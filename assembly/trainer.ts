@@ -19,18 +19,17 @@ import {
 import { evaluateLoss } from "./loss";
 import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
 import { FULL } from "./features";
+import { recordField, CENTRE_FIELD, AMPLITUDE_FIELD } from "./records";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
 /** Voltages to write now: controls, then inputs. Kept across configurations: the next one
  *  ramps from them. Before the first configuration nothing is known of the electrodes, and
  *  its first voltages are written as they are (the caller brings the DACs there). */
 export const ELECTRODES = memory.data(MAX_ELECTRODES << 2);
-/** Each control's perturbation, a pair of f32 (one address for both, per sample): where it
- *  is centred (its weight, moved inward near a bound), then its amplitude now (SPSA shrinks
- *  it as c/(k+1)^0.101). */
-const CENTRES = memory.data(MAX_CONTROLS << 2), AMPLITUDES = memory.data(MAX_CONTROLS << 2);
-@inline function centreOf(k: i32): usize { return CENTRES + (<usize>k << 2); }
-@inline function amplitudeOf(k: i32): usize { return AMPLITUDES + (<usize>k << 2); }
+/** Each control's perturbation (records.ts): where it is centred (its weight, moved inward
+ *  near a bound), and its amplitude now (SPSA shrinks it as c/(k+1)^0.101). */
+@inline function centreOf(k: i32): usize { return recordField(k, CENTRE_FIELD); }
+@inline function amplitudeOf(k: i32): usize { return recordField(k, AMPLITUDE_FIELD); }
 /** The read-outs, f32 each, one block that a configuration clears at once: */
 const READ_OUTS = memory.data((2 * MAX_CASES + MAX_CASES * MAX_CONTROLS + MAX_CONTROLS) << 2);
 /** Mean output of each input case in its last window. */
@@ -196,9 +195,9 @@ function typicalSample(reading: f32): bool {
  *  else the sines are interpolated (a constant at each call: one loop for each). */
 @inline function controlSample(k: i32, v: f32, cached: bool): void {
   const offset = <usize>k << 2;
-  const phase = ncoPhaseAt(offset);
+  const phase = ncoPhaseAt(k);
   lockinAdd(k, v, cached ? cachedSine(phase) : sineOfPhase(phase), cached ? cachedCosine(phase) : cosineOfPhase(phase));
-  const next = ncoNextPhase(offset, phase);
+  const next = ncoNextPhase(k, phase);
   const sine = cached ? cachedSine(next) : sineOfPhase(next);
   store<f32>(ELECTRODES + offset, load<f32>(centreOf(k)) + load<f32>(amplitudeOf(k)) * sine);
 }
