@@ -98,7 +98,7 @@ export function validate(): i32 {
     if (gradient != Gradient.Jacobian) return Field.Gradient;
     if (configI32(b, Field.Demodulation) != Demodulation.Projection) return Field.Demodulation;
     if (configI32(b, Field.CalibrationEpochs) != 0) return Field.CalibrationEpochs;
-    if (configI32(b, Field.PlanOrder) != 3) return Field.PlanOrder;
+    if (configI32(b, Field.PlanOrder) == 2) return Field.PlanOrder; // (the bounds allow 2 and 3)
   } else { // the combinations of what the full build has
     if (gradient != Gradient.Jacobian && loss != Loss.MSE) return Field.Gradient;
     if (gradient == Gradient.Streaming && cases != 1) return Field.CaseCount; // no input cases
