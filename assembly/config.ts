@@ -160,8 +160,9 @@ export function validate(): i32 {
  *  2π·a·bin/W per sample, a ±a code 2a; the margin covers the sine table's interpolation
  *  (1e-5·a) and f32 rounding of voltages up to |MinV|, |MaxV| (and keeps each ramp step above
  *  the rounding of the voltage it moves, so a ramp always ends). Returns 0 or Field.SlewVPerS,
- *  errorIndex naming the electrode (controls, then inputs). `bins`: the tones (ignored for codes). */
-export function validateSlew(bins: usize): i32 {
+ *  errorIndex naming the electrode (controls, then inputs). The tones are the block's ToneBin
+ *  words (given, or planned there by configure; ignored for codes). */
+export function validateSlew(): i32 {
   const b = CONFIG;
   const maxStep = maxStepOf(b);
   const tones = configI32(b, Field.Perturbation) == Perturbation.Sinusoid;
@@ -170,7 +171,7 @@ export function validateSlew(bins: usize): i32 {
     errorIndex = k;
     const a = load<f32>(wordAddress(b, AMPLITUDE_WORD, k));
     const bound = max(Mathf.abs(load<f32>(wordAddress(b, MIN_WORD, k))), Mathf.abs(load<f32>(wordAddress(b, MAX_WORD, k))));
-    const perSample: f32 = tones ? radiansPerBin * <f32>load<i32>(bins + (<usize>k << 2)) : 2;
+    const perSample: f32 = tones ? radiansPerBin * <f32>load<i32>(wordAddress(b, TONE_BIN_WORD, k)) : 2;
     if (!(a * (perSample + <f32>1.5e-5) + bound * <f32>1e-6 <= maxStep)) return Field.SlewVPerS;
   }
   for (let i = 0; i < configI32(b, Field.InputCount); i++) { // a ramp step must move an input's voltage

@@ -21,7 +21,6 @@ export { CHECKPOINT, saveCheckpoint as save, loadCheckpoint as load } from "./ch
 /** For each tone: bit 1 = hit by a second-order product of other tones, bit 2 = third-order,
  *  products folded about Nyquist and DC included. */
 export const TONE_HITS = memory.data(MAX_CONTROLS << 2);
-const PLANNED_BINS = memory.data(MAX_CONTROLS << 2);
 
 /** Validates the block at CONFIG and, if it is good, starts it: 0, or the id of the first bad
  *  field (STATUS.ErrorIndex names the element of an array field; after Field.Plan,
@@ -32,25 +31,22 @@ export function configure(): i32 {
   const controls = configI32(CONFIG, Field.ControlCount);
   const window = configI32(CONFIG, Field.WindowSamples);
   const guard = configI32(CONFIG, Field.GuardBins);
-  let bins = wordAddress(CONFIG, TONE_BIN_WORD, 0);
   const tones = configI32(CONFIG, Field.Perturbation) == Perturbation.Sinusoid;
-  if (tones && configI32(CONFIG, Field.ToneMode) == ToneMode.Plan) {
-    const planned = planTones(controls, window, configF32(CONFIG, Field.SampleRateHz),
-      configF32(CONFIG, Field.BandLowHz), configF32(CONFIG, Field.BandHighHz), guard, configI32(CONFIG, Field.PlanOrder), PLANNED_BINS);
-    if (planned != 0) {
-      store<i32>(STATUS + (Status.PlanMinWindow << 2), planMinWindow);
-      return refuse(Field.Plan, 0);
-    }
-    bins = PLANNED_BINS;
+  const planned = tones && configI32(CONFIG, Field.ToneMode) == ToneMode.Plan;
+  // the plan goes into the block's ToneBin words (layout.ts), which activate() copies
+  if (planned && planTones(controls, window, configF32(CONFIG, Field.SampleRateHz), configF32(CONFIG, Field.BandLowHz),
+    configF32(CONFIG, Field.BandHighHz), guard, configI32(CONFIG, Field.PlanOrder), wordAddress(CONFIG, TONE_BIN_WORD, 0)) != 0) {
+    store<i32>(STATUS + (Status.PlanMinWindow << 2), planMinWindow);
+    return refuse(Field.Plan, 0);
   }
-  const slew = validateSlew(bins);
+  const slew = validateSlew();
   if (slew != 0) return refuse(slew, errorIndex);
   activate();
-  trainerStart(bins);
+  trainerStart();
   // Only given tones are checked, in controls⁴/2 steps (0.4 s for 128 in V8, seconds on a
   // microcontroller): a plan is collision-free up to its order by construction (plan.ts), codes
   // have no tones.
-  if (FULL) store<i32>(STATUS + (Status.HitTones << 2), findCollisions(controls, window, TONE_BINS, guard, TONE_HITS, tones && bins != PLANNED_BINS));
+  if (FULL) store<i32>(STATUS + (Status.HitTones << 2), findCollisions(controls, window, TONE_BINS, guard, TONE_HITS, tones && !planned));
   return 0;
 }
 

@@ -5,8 +5,8 @@
 // A window of at most SINES_MAX_WINDOW samples gets its own table of those values, sine and
 // cosine per phase (SINES), filled once at configure: a sample then reads a tone's sine
 // and cosine with no arithmetic at all (the per-sample path, trainer.ts, runs on it).
-import { MAX_CONTROLS, SINES_MAX_WINDOW } from "./layout";
-import { controlCount, windowSamples } from "./config";
+import { MAX_CONTROLS, SINES_MAX_WINDOW, TONE_BIN_WORD } from "./layout";
+import { ACTIVE, controlCount, windowSamples } from "./config";
 import { FULL } from "./features";
 import { recordField, fillField, PHASE_FIELD, STEP_FIELD } from "./records";
 
@@ -17,10 +17,9 @@ const SINE_TABLE = memory.data((TABLE_SIZE + 1) << 2, 16);
 /** Per phase p of the window, 0 <= p < W: sin(2π p / W), then cos(2π p / W), each the value
  *  the interpolation gives (sineOfPhase, cosineOfPhase without the table). */
 const SINES = memory.data(SINES_MAX_WINDOW << 3, 16);
-/** The tone bin of each control (cycles per window, planned or given); off the per-sample path,
- *  so placed after the buffers it reads (lazy): their addresses stay where they were. */
-// @ts-ignore: decorator
-@lazy export const TONE_BINS = memory.data(MAX_CONTROLS << 2);
+/** The tone bin of each control (cycles per window, planned or given): the running
+ *  configuration's ToneBin words (configure plans into the block's, activate copies them). */
+export const TONE_BINS: usize = ACTIVE + (<usize>TONE_BIN_WORD << 2);
 /** Sine and cosine of each tone at its current phase (the values last written out). */
 export const NCO_SIN = memory.data(MAX_CONTROLS << 2);
 export const NCO_COS = memory.data(MAX_CONTROLS << 2);
@@ -64,13 +63,12 @@ export function sineTurns(turns: f32): f32 {
 }
 
 /** Starts one tone per control (config.ts: controlCount, windowSamples) at phase 0, with
- *  the validated bins at `bins`: 1 <= bin < window / 2. NCO_SIN / NCO_COS hold values once
+ *  the validated bins at TONE_BINS: 1 <= bin < window / 2. NCO_SIN / NCO_COS hold values once
  *  ncoAdvance() has run: the first sample written is the first advance. */
-export function ncoConfigure(bins: usize): void {
+export function ncoConfigure(): void {
   const window = windowSamples;
   tableScale = <f32>TABLE_SIZE / <f32>window;
-  memory.copy(TONE_BINS, bins, <usize>controlCount << 2);
-  for (let k = 0; k < controlCount; k++) store<i32>(recordField(k, STEP_FIELD), load<i32>(bins + (<usize>k << 2)));
+  for (let k = 0; k < controlCount; k++) store<i32>(recordField(k, STEP_FIELD), load<i32>(TONE_BINS + (<usize>k << 2)));
   fillField(PHASE_FIELD, 0);
   sinesCached = false;
   if (window > SINES_MAX_WINDOW) return; // (the core refuses such windows: config.ts)

@@ -74,13 +74,13 @@ let caseTarget: f32 = 0;
  *  whether NCO_SIN / NCO_COS lag behind the phases (typical samples do not write them). */
 let tonesInWindows = false, centresInside = false, targetsReached = false, referencesStale = false;
 
-/** Starts the configuration just copied into ACTIVE, with tones `bins`. */
-export function trainerStart(bins: usize): void {
+/** Starts the configuration just copied into ACTIVE. */
+export function trainerStart(): void {
   gradientMode = configI32(ACTIVE, Field.Gradient);
   const tones = configI32(ACTIVE, Field.Perturbation) == Perturbation.Sinusoid;
   tonesInWindows = tones && gradientMode != Gradient.Streaming;
   referencesStale = false;
-  ncoConfigure(bins);
+  ncoConfigure();
   perturbConfigure();
   lockinConfigure();
   calibrationEpochsLeft = !FULL || gradientMode == Gradient.Streaming || !tones ? 0 : configI32(ACTIVE, Field.CalibrationEpochs);

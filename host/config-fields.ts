@@ -64,7 +64,7 @@ export const FIELDS: Record<FieldName, FieldSpec> = {
   Seed: { type: "i32", unit: "", low: 1, high: 16777216, default: 1, doc: "codes: seed of the random signs (write 1 when unused)", cli: { flag: "--code-seed" } },
   SpsaStability: { type: "f32", unit: "", low: 0, high: 1e9, default: 10, doc: "SPSA: A in the gain a/(k+1+A)^0.602, in updates", cli: { flag: "--spsa-stability" } },
   SlewVPerS: { type: "f32", unit: "V/s", low: TINY, high: 1e30, default: 1000, doc: "fastest change of any electrode's voltage: case changes, restarts, loads and parking ramp (1 V/ms: brains-py ramps a DNPU over about 1 ms; crosses the widest DNPU range, 1.8 V, in 1.8 ms; 20× what the published tones need, 51 V/s)", cli: { flag: "--slew" } },
-  ToneBin: { type: "i32", unit: "cycles per window", default: "planned", doc: "each control's tone (ToneMode 1; the planner overwrites its copy otherwise): distinct, 1 .. below WindowSamples/2", cli: { flag: "--tones" } },
+  ToneBin: { type: "i32", unit: "cycles per window", default: "planned", doc: "each control's tone (ToneMode 1; otherwise configure() writes the plan here): distinct, 1 .. below WindowSamples/2", cli: { flag: "--tones" } },
   AmplitudeV: { type: "f32", unit: "V", default: 0.02, doc: "peak perturbation, 0 < a ≤ (MaxV − MinV)/2 (20 mV: about 0.3 kT on DNPU sites, near linear)", cli: { flag: "--amplitude-mv" } },
   MinV: { type: "f32", unit: "V", default: "the device's safe range", doc: "safe range of each control electrode, within ±1000", cli: { none: "the device's safe range" } },
   MaxV: { type: "f32", unit: "V", default: "the device's safe range", doc: "", cli: { none: "the device's safe range" } },

@@ -2,12 +2,13 @@
 // calibration of the chain's lag from phases known only modulo π.
 import { ncoConfigure, ncoAdvance } from "../../assembly/nco";
 import { lockinConfigure, lockinReset, lockinAccumulate, lockinDerivative, lockinSetLag, lockinCalibrationAdd, lockinCalibrate } from "../../assembly/lockin";
-import { Demodulation, Status, Field, Perturbation } from "../../assembly/layout";
+import { Demodulation, Status, Field, Perturbation, TONE_BIN_WORD } from "../../assembly/layout";
 import { statusF32 } from "../../assembly/status";
 import { CONFIG, activate } from "../../assembly/config";
 import { perturbConfigure } from "../../assembly/perturb";
 
-const BINS = memory.data(16 << 2);
+/** The tones: the block's ToneBin words, which activate() makes the running ones. */
+const BINS = CONFIG + (<usize>TONE_BIN_WORD << 2);
 const SAMPLE_RATE: f32 = 5000;
 const WINDOW = 2000;
 const TONES = 5;
@@ -26,7 +27,7 @@ function setUp(): void {
   store<i32>(CONFIG + (Field.StreamOrder << 2), 1);
   store<f32>(CONFIG + (Field.StreamTauSamples << 2), 1);
   activate();
-  ncoConfigure(BINS);
+  ncoConfigure();
   perturbConfigure();
   lockinConfigure();
 }

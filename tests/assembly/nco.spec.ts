@@ -1,9 +1,10 @@
 // The oscillator bank: accuracy against the exact sine and phase that cannot drift.
 import { ncoConfigure, ncoAdvance, ncoPhase, NCO_SIN, NCO_COS } from "../../assembly/nco";
 import { CONFIG, activate } from "../../assembly/config";
-import { Field } from "../../assembly/layout";
+import { Field, TONE_BIN_WORD } from "../../assembly/layout";
 
-const BINS = memory.data(64 << 2);
+/** The tones: the block's ToneBin words, which activate() makes the running ones. */
+const BINS = CONFIG + (<usize>TONE_BIN_WORD << 2);
 
 function setBins(count: i32, first: i32, spacing: i32): void {
   for (let k = 0; k < count; k++) store<i32>(BINS + (k << 2), first + k * spacing);
@@ -15,7 +16,7 @@ function start(count: i32, window: i32): void {
   store<i32>(CONFIG + (Field.ControlCount << 2), count);
   store<i32>(CONFIG + (Field.WindowSamples << 2), window);
   activate();
-  ncoConfigure(BINS);
+  ncoConfigure();
 }
 
 /** Largest |table − exact| over two windows, sine and cosine, all tones. */
