@@ -9,7 +9,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as L from "../assembly/layout.ts";
-import { Controller, ControllerError, statusFromWords, type ControllerConfig, type ControllerStatus } from "../host/controller.ts";
+import { Controller, ControllerError, CORE_WASM, statusFromWords, type ControllerConfig, type ControllerStatus } from "../host/controller.ts";
 import type { Board } from "./boards.ts";
 import { qemuCommand } from "./qemu.ts";
 
@@ -558,11 +558,14 @@ export class BoardController {
   private fresh = false;
   private bins = new Int32Array(0);
   private hits = new Int32Array(0);
-  private scratch = new Controller();
+  /** The build the board's file says it runs (answers a configuration as the board does). */
+  private scratch: Controller;
   /** The last STOPPED frame, once the board has stopped. */
   stopped: Stopped | null = null;
 
-  constructor(readonly session: BoardSession) {}
+  constructor(readonly session: BoardSession) {
+    this.scratch = session.board.module === "core" ? new Controller(new WebAssembly.Module(readFileSync(CORE_WASM))) : new Controller();
+  }
 
   /** Exposes the Node twin's exports (the same block was configured there; e.g. STATUS's
    *  PlanMinWindow after a Plan refusal). Not the board's memory. */

@@ -67,13 +67,13 @@ export const FIELDS: Record<FieldName, FieldSpec> = {
   ToneBin: { type: "i32", unit: "cycles per window", default: "planned", doc: "each control's tone (ToneMode 1; otherwise configure() writes the plan here): distinct, 1 .. below WindowSamples/2", cli: { flag: "--tones" } },
   AmplitudeV: { type: "f32", unit: "V", default: 0.02, doc: "peak perturbation, 0 < a ≤ (MaxV − MinV)/2 (20 mV: about 0.3 kT on DNPU sites, near linear)", cli: { flag: "--amplitude-mv" } },
   MinV: { type: "f32", unit: "V", default: "the device's safe range", doc: "safe range of each control electrode, within ±1000", cli: { none: "the device's safe range" } },
-  MaxV: { type: "f32", unit: "V", default: "the device's safe range", doc: "", cli: { none: "the device's safe range" } },
+  MaxV: { type: "f32", unit: "V", default: "the device's safe range", doc: "top of each control electrode's safe range, above MinV, within ±1000", cli: { none: "the device's safe range" } },
   InitialV: { type: "f32", unit: "V", default: "seeded random in the middle 80% of each range", doc: "starting voltage, inside the range", cli: { flag: "--initial-v" } },
   Trainable: { type: "i32", unit: "", default: 1, doc: "1 updated, 0 held (still perturbed and measured)", cli: { flag: "--hold" } },
-  InputMinV: { type: "f32", unit: "V", default: "the device's input ranges", doc: "range of each input electrode", cli: { none: "the device's input ranges" } },
-  InputMaxV: { type: "f32", unit: "V", default: "the device's input ranges", doc: "", cli: { none: "the device's input ranges" } },
-  CaseInputV: { type: "f32", unit: "V", default: "the task's cases", doc: "16 cases × 8 inputs, case-major", cli: { none: "the task decides" } },
-  Target: { type: "f32", unit: "reading", default: "the task's targets", doc: "target output (MSE, reading unit) or class 0/1 (corrsig, fisher)", cli: { none: "the task decides" } },
+  InputMinV: { type: "f32", unit: "V", default: "the device's input ranges", doc: "bottom of each input electrode's range, within ±1000", cli: { none: "the device's input ranges" } },
+  InputMaxV: { type: "f32", unit: "V", default: "the device's input ranges", doc: "top of each input electrode's range, at or above InputMinV, within ±1000", cli: { none: "the device's input ranges" } },
+  CaseInputV: { type: "f32", unit: "V", default: "the task's cases", doc: `each case's input voltages, inside each input's range (${L.MAX_CASES} cases × ${L.MAX_INPUTS} inputs, case-major)`, cli: { none: "the task decides" } },
+  Target: { type: "f32", unit: "reading", default: "the task's targets", doc: "target output (MSE, reading unit) or class 0/1 (corrsig, fisher: both classes present)", cli: { none: "the task decides" } },
 };
 
 /** The default of a field that has a number for one. */

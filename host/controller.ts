@@ -4,9 +4,11 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as L from "../assembly/layout.ts";
-import { defaultOf } from "./config-fields.ts";
+import { defaultOf, boundsText, FIELDS, type FieldName } from "./config-fields.ts";
 
 export const RELEASE_WASM = fileURLToPath(new URL("../build/hge.wasm", import.meta.url));
+/** The tones-only core build (scripts/build.mjs, assembly/features.ts): the same layout. */
+export const CORE_WASM = fileURLToPath(new URL("../build/hge-core.wasm", import.meta.url));
 const { Field, Status } = L;
 /** The block's limits and offsets: assembly/layout.ts, or a wider build's copy (host/variant.ts). */
 export type Layout = typeof L;
@@ -94,6 +96,13 @@ export function statusFromWords(i: Int32Array, f: Float32Array): ControllerStatu
     noiseAmplitude: f[Status.NoiseAmplitude],
   };
 }
+
+/** Each array field's first word in the block (the layout constant that holds it). */
+export const ARRAY_FIRST_WORD = {
+  ToneBin: "TONE_BIN_WORD", AmplitudeV: "AMPLITUDE_WORD", MinV: "MIN_WORD", MaxV: "MAX_WORD", InitialV: "INITIAL_WORD",
+  Trainable: "TRAINABLE_WORD", InputMinV: "INPUT_MIN_WORD", InputMaxV: "INPUT_MAX_WORD", CaseInputV: "CASE_INPUT_WORD", Target: "TARGET_WORD",
+} as const satisfies Record<string, keyof Layout>;
+type ArrayFieldName = keyof typeof ARRAY_FIRST_WORD;
 
 /** The module refused something; `field` is the name in assembly/layout.ts. */
 export class ControllerError extends Error {
@@ -253,7 +262,27 @@ export class Controller {
     if (code === Field.SlewVPerS) {
       return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what electrode ${index} needs (a control's perturbation, or a step above its voltage's f32 resolution; controls first, then inputs)`);
     }
-    return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} is out of range`);
+    const spec = FIELDS[field as FieldName];
+    if (!spec) return new ControllerError(code, field, -1, `configuration refused: ${field}`);
+    const word = arrayField ? this.layout[ARRAY_FIRST_WORD[field as ArrayFieldName]] + index : code;
+    const value = spec.type === "i32" ? this.i32("CONFIG", 1, word)[0] : this.f32("CONFIG", 1, word)[0];
+    const bounds = boundsText(field as FieldName);
+    const inBounds = !arrayField && value >= spec.low! && value <= spec.high!;
+    let why = arrayField ? `is not valid here: ${spec.doc}` : `is out of range (${bounds})`;
+    if (inBounds && this.fullBuildTakes()) why = "is left out of this build (the tones-only core, build/hge-core.wasm); the full build, build/hge.wasm, takes this configuration";
+    else if (inBounds) why = `is within its bounds (${bounds}) but not with the rest of this configuration: ${spec.doc}`;
+    const shown = spec.type === "f32" ? Number(value.toPrecision(7)) : value;
+    return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} = ${shown} ${why}`);
+  }
+
+  /** Whether the full build accepts the block this module refused (then this module is a build
+   *  that leaves a feature out: the core). Only for the default layout. */
+  private fullBuildTakes(): boolean {
+    if (this.layout !== L) return false;
+    const full = new Controller();
+    const bytes = L.CONFIG_WORDS * 4;
+    new Uint8Array(full.exports.memory.buffer, full.address("CONFIG"), bytes).set(new Uint8Array(this.exports.memory.buffer, this.address("CONFIG"), bytes));
+    return full.exports.configure() === 0;
   }
 
   get controlCount(): number { return this.controls; }

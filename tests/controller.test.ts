@@ -150,6 +150,19 @@ describe("configuration", () => {
     });
   }
 
+  test("a refusal says the value, and either the field's bounds or, for a value inside them, the rule it breaks", () => {
+    const message = (change: Partial<ControllerConfig>) => {
+      try { new Controller().configure({ ...good, ...change }); } catch (error) { if (error instanceof ControllerError) return error.message; }
+      return "accepted";
+    };
+    assert.equal(message({ beta1: 1.5 }), "configuration refused: Beta1 = 1.5 is out of range (0 .. < 1)");
+    assert.equal(message({ windowSamples: 4 }), "configuration refused: WindowSamples = 4 is out of range (8 .. 2^20 samples)");
+    assert.match(message({ loss: "fisher", gradient: "loss-signal", cases: good.cases.map((x, p) => ({ ...x, target: p % 2 })) }),
+      /^configuration refused: Gradient = 1 is within its bounds \(0 \.\. 2\) but not with the rest of this configuration: .*1 demodulate the loss signal \(MSE\)/);
+    assert.match(message({ cases: good.cases.map((x, p) => (p === 1 ? { ...x, inputsV: [9, 0] } : x)) }),
+      /^configuration refused: CaseInputV \(case 1, input 0\) = 9 is not valid here: .*inside each input's range/);
+  });
+
   test("a refused array field names its element (control 2)", () => {
     const controller = new Controller();
     const config = { ...good, controls: good.controls.map((x, k) => (k === 2 ? { ...x, minV: NaN } : x)) };

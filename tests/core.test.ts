@@ -5,8 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Controller, ControllerError, RELEASE_WASM, type ControllerConfig } from "../host/controller.ts";
-import { CORE_WASM } from "../host/bench/cost.ts";
+import { Controller, ControllerError, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../host/controller.ts";
 import { CoSimulation } from "../host/cosim.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { WhiteNoise } from "../host/noise.ts";
@@ -114,9 +113,10 @@ const refusals: [string, (config: ControllerConfig) => ControllerConfig, number]
   ["order-2 plans", (c) => ({ ...c, planOrder: 2 }), L.Field.PlanOrder],
 ];
 for (const [what, change, field] of refusals) {
-  test(`the core refuses ${what}, naming field ${L.Field[field]}; the full build accepts it`, () => {
+  test(`the core refuses ${what}, naming field ${L.Field[field]} and saying the full build takes it; the full build accepts it`, () => {
     const config = change(analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW }));
     new Controller(modules.full).configure(config);
-    assert.throws(() => new Controller(modules.core).configure(config), (e) => e instanceof ControllerError && e.code === field);
+    assert.throws(() => new Controller(modules.core).configure(config), (e) => e instanceof ControllerError && e.code === field &&
+      e.message.startsWith(`configuration refused: ${L.Field[field]} = `) && e.message.includes("is left out of this build (the tones-only core"));
   });
 }

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as L from "../assembly/layout.ts";
 import { headerTableMarkdown } from "../host/config-fields.ts";
+import { ARRAY_FIRST_WORD } from "../host/controller.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 
@@ -29,7 +30,7 @@ test("the README's status table lists every status word of layout.ts", () => {
 });
 
 test("the README's array table matches layout.ts (ids and first words)", () => {
-  const firstWord: Record<string, number> = { ToneBin: L.TONE_BIN_WORD, AmplitudeV: L.AMPLITUDE_WORD, MinV: L.MIN_WORD, MaxV: L.MAX_WORD, InitialV: L.INITIAL_WORD, Trainable: L.TRAINABLE_WORD, InputMinV: L.INPUT_MIN_WORD, InputMaxV: L.INPUT_MAX_WORD, CaseInputV: L.CASE_INPUT_WORD, Target: L.TARGET_WORD };
+  const firstWord = Object.fromEntries(Object.entries(ARRAY_FIRST_WORD).map(([name, word]) => [name, L[word]]));
   const body = readme.split("<!-- ARRAY-TABLE:BEGIN -->")[1].split("<!-- ARRAY-TABLE:END -->")[0];
   const rows = body.split("\n").map((line) => line.split("|").map((cell) => cell.trim())).filter((cells) => /^\d+$/.test(cells[1] ?? ""));
   assert.deepEqual(rows.map((cells) => [Number(cells[1]), cells[2], Number(cells[3])]), Object.entries(firstWord).map(([name, word]) => [(L.Field as unknown as Record<string, number>)[name], name, word]));

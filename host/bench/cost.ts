@@ -6,7 +6,6 @@
 // Size: each module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Controller, RELEASE_WASM, type ControllerConfig } from "../controller.ts";
 import type { Variant } from "../variant.ts";
 import { median } from "../metrics.ts";
@@ -164,9 +163,6 @@ export interface SizeFigures {
   maxControls: number;
   imports: number;
 }
-
-/** The tones-only core build (scripts/build.mjs, assembly/features.ts): same layout. */
-export const CORE_WASM = fileURLToPath(new URL("../../build/hge-core.wasm", import.meta.url));
 
 /** The release module's size, a wider build's, or (path) another build of the same layout's. */
 export function measureSize(wide?: Variant, path?: string): SizeFigures {

@@ -18,7 +18,8 @@ import {
 import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob, type MethodResult } from "./methods.ts";
 import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
-import { measureCost, measureSize, measureDeviceSpeed, CORE_WASM, type CostFigures } from "./cost.ts";
+import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
+import { CORE_WASM } from "../controller.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
 import { median } from "../metrics.ts";
