@@ -15,7 +15,7 @@ import type { ControllerConfig } from "../host/controller.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
-import { GATE_NAMES, gateTask, type GateName } from "../host/tasks/gates.ts";
+import { GATE_NAMES, MARGIN_FRACTION, gateTask, type GateName } from "../host/tasks/gates.ts";
 import * as L from "../assembly/layout.ts";
 import { DEFAULTS, planRun, type TrainOptions } from "../host/train.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
@@ -23,8 +23,6 @@ import { buildBoard, defaultOut, requireTools, type BuildOptions, type BuildResu
 import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, telemetryParts, type Stopped, type Telemetry } from "./link.ts";
 import { qemuCommand } from "./qemu.ts";
 
-/** The task's margin for "solved" (gateTask's default): classes apart by 5 % of the span. */
-const GATE_MARGIN = 0.05;
 /** Updates between two writes of the checkpoint to persistent storage. */
 export const CHECKPOINT_EVERY = 1;
 
@@ -126,7 +124,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     if (!(ESTIMATORS as readonly string[]).includes(estimator)) throw new TrainConfigError("method", `--method ${o.method}: standalone firmware runs the module's estimators ${ESTIMATORS.join(", ")}`);
     const gate = gateOf(o.task);
     const device = standInDevice(5, 2, seed);
-    const gateT = gateTask(gate, device.inputRangeV, GATE_MARGIN);
+    const gateT = gateTask(gate, device.inputRangeV, MARGIN_FRACTION);
     const options: TrainOptions = { device, task: gateT, seed, chain: boardChain(board, device) } as TrainOptions;
     config = trainingConfig(estimator, planRun(options).controller);
     // as hge train does: a window too short for the tone plan at this rate grows to the
@@ -156,7 +154,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     `#define HGE_TASK_CASES ${targets.length}`,
     `#define HGE_TASK_TARGETS ${cArray(targets)}`,
     `/* solved: the classes apart by this share of the outputs' span, for HGE_SOLVED_EPOCHS updates in a row */`,
-    `#define HGE_TASK_MARGIN ${cf(GATE_MARGIN)}`,
+    `#define HGE_TASK_MARGIN ${cf(MARGIN_FRACTION)}`,
     `#define HGE_SOLVED_EPOCHS ${solvedEpochs}`,
     `#define HGE_MAX_ITERATIONS ${maxIterations}`,
     `#define HGE_CHECKPOINT_EVERY ${CHECKPOINT_EVERY}`,

@@ -11,12 +11,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TrainConfigError } from "../host/errors.ts";
-import { loadBoard, type Board } from "../boards/boards.ts";
+import { boardChain, loadBoard, type Board } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain } from "../boards/build.ts";
-import { buildStandalone, runStandalone, standaloneConfiguration } from "../boards/standalone.ts";
+import { buildStandalone, runStandalone, standaloneConfiguration, standInDevice } from "../boards/standalone.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
 import { Frame, StopReason } from "../boards/link.ts";
-import { DEFAULTS } from "../host/train.ts";
+import { DEFAULTS, TrainingRun } from "../host/train.ts";
+import { Controller } from "../host/controller.ts";
+import { gateTask, MARGIN_FRACTION } from "../host/tasks/gates.ts";
 
 /** Device-seconds of a standalone AND solved after 3 updates at the defaults: the calibration
  *  epochs and 3 epochs, each of the 4 cases settled and measured once. */
@@ -25,6 +27,9 @@ const AND_SECONDS = ((DEFAULTS.calibrationEpochs + 3) * 4 * (DEFAULTS.settleSamp
 let noToolchain: string | false = false;
 try { ensureToolchain(); } catch (e) { noToolchain = `board toolchain unavailable: ${(e as Error).message}`; }
 const skip = { skip: noToolchain };
+
+/** The firmware's update lines ("update N loss L margin M % at T s") by update number. */
+const updates = (log: string[]) => new Map([...log.join("\n").matchAll(/^update (\d+) (.*margin (\S+) %.*) at ([\d.]+) s$/gm)].map((m) => [Number(m[1]), { text: m[2], margin: Number(m[3]), at: Number(m[4]) }]));
 
 /** A copy of a board file with another ADC scale (the front end of another board). */
 const withScale = (name: string, unitPerV: number): Board => { const b = loadBoard(name); return { ...b, adc: { ...b.adc, unitPerV } }; };
@@ -51,6 +56,22 @@ for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus"]) {
   });
 }
 
+test("mps2-an386: standalone XOR on the seed-2 stand-in first meets the margin at the update the host's run on that stand-in does, and is solved", skip, async () => {
+  const { built } = buildStandalone("mps2-an386", { task: "xor", seed: 2, quiet: true });
+  const r = await runStandalone(built);
+  assert.equal(r.code, 0, r.log.join("\n"));
+  assert.ok(r.solved);
+  // the host's run: the same module, configuration and stand-in (in f64 there, f32 in C), no restarts
+  const device = standInDevice(5, 2, 2);
+  const task = gateTask("XOR", device.inputRangeV, MARGIN_FRACTION);
+  const host = new TrainingRun(new Controller(), { device, task, seed: 2, chain: boardChain(loadBoard("mps2-an386"), device), patience: 0 });
+  while (host.step());
+  const hostFirst = host.finish(0).history.criterion.findIndex((margin) => margin >= MARGIN_FRACTION) + 1;
+  const boardFirst = [...updates(r.log)].find(([, u]) => u.margin >= MARGIN_FRACTION * 100)?.[0];
+  assert.ok(hostFirst > 0);
+  assert.equal(boardFirst, hostFirst, r.log.join("\n"));
+});
+
 test("mps2-an386: a reset mid-training resumes from the stored checkpoint, not from the start", skip, async () => {
   // seed 5: solved after more updates than the reset comes after, without a reset
   const { built } = buildStandalone("mps2-an386", { task: "and", seed: 5, quiet: true });
@@ -71,7 +92,6 @@ test("mps2-an386: a reset mid-training resumes from the stored checkpoint, not f
   assert.ok(!r.log.slice(resumed).some((l) => { const m = /^update (\d+) /.exec(l); return m !== null && Number(m[1]) <= before; }));
   // nothing learned is lost: every update after the resume has the loss and margin the run
   // without a reset had at that update (only the clock since power-up differs)
-  const updates = (log: string[]) => new Map([...log.join("\n").matchAll(/^update (\d+) (.*) at ([\d.]+) s$/gm)].map((m) => [Number(m[1]), { text: m[2], at: Number(m[3]) }]));
   const plainUpdates = updates(plain.log);
   for (const [n, u] of updates(r.log.slice(resumed))) if (plainUpdates.has(n)) assert.equal(u.text, plainUpdates.get(n)!.text, `update ${n}`);
   // the solved row is confirmed again after a reset (it confirms outputs measured since power-up):

@@ -87,10 +87,10 @@ export function gateTargets(gate: GateName): number[] {
   return TRUTH_TABLES[gate].slice();
 }
 
-/** A gate task for a device whose two data inputs have the given voltage ranges. */
 /** Solved when a threshold separates the classes by this fraction of the output span. */
 export const MARGIN_FRACTION = 0.05;
 
+/** A gate task for a device whose two data inputs have the given voltage ranges. */
 export function gateTask(gate: GateName, inputRangeV: Array<[number, number]>, marginFraction = MARGIN_FRACTION): Task {
   const targets = gateTargets(gate);
   return checkTaskShape({
