@@ -17,7 +17,7 @@ import { TrainConfigError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
 import { GATE_NAMES, MARGIN_FRACTION, gateTask, type GateName } from "../host/tasks/gates.ts";
 import * as L from "../assembly/layout.ts";
-import { DEFAULTS, planRun, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, MARGIN_PROGRESS, planRun, startingVoltages, type TrainOptions } from "../host/train.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, defaultOut, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
 import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, telemetryParts, type Stopped, type Telemetry } from "./link.ts";
@@ -101,6 +101,8 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
   const board = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const seed = o.seed ?? DEFAULTS.seed;
   let config: ControllerConfig, targets: number[], task: string, solvedEpochs: number, maxIterations: number, unit: string;
+  // the host's restarts (TrainingRun): its starts for attempts 1, 2, ..; none from given controls
+  let patience = 0, starts: number[][] = [];
   if (o.from) {
     if (o.method) throw new TrainConfigError("method", "--method and --from: the run's configuration already names its estimator");
     if (!existsSync(o.from)) throw new TrainConfigError("from", `--from ${o.from}: no such file`);
@@ -140,6 +142,8 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     unit = device.outputUnit;
     solvedEpochs = DEFAULTS.solvedEpochs;
     maxIterations = o.maxIterations ?? DEFAULTS.maxIterations;
+    patience = DEFAULTS.patience;
+    starts = Array.from({ length: Math.floor(maxIterations / patience) }, (_, attempt) => startingVoltages(device, seed, attempt + 1));
   }
   if (config.sampleRateHz !== board.sampleRateHz) throw new TrainConfigError("sampleRate", `the configuration samples at ${config.sampleRateHz} Hz; ${board.name} converts at ${board.sampleRateHz} Hz (sampleRateHz in its board file)`);
   if (unit !== board.adc.unit) throw new TrainConfigError("unit", `the configuration's readings are in ${unit}; ${board.name}'s ADC front end gives ${board.adc.unit} (adc.unit in its board file)`);
@@ -153,10 +157,16 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     `#define HGE_TASK_NAME "${task}"`,
     `#define HGE_TASK_CASES ${targets.length}`,
     `#define HGE_TASK_TARGETS ${cArray(targets)}`,
-    `/* solved: the classes apart by this share of the outputs' span, for HGE_SOLVED_EPOCHS updates in a row */`,
+    `/* solved: the classes apart by this share of the outputs' span, for HGE_SOLVED_EPOCHS iterations in a row */`,
     `#define HGE_TASK_MARGIN ${cf(MARGIN_FRACTION)}`,
     `#define HGE_SOLVED_EPOCHS ${solvedEpochs}`,
     `#define HGE_MAX_ITERATIONS ${maxIterations}`,
+    `/* restarts: after HGE_PATIENCE iterations without a margin gain of HGE_MARGIN_PROGRESS, the next of the host's starts */`,
+    `#define HGE_PATIENCE ${patience}`,
+    `#define HGE_MARGIN_PROGRESS ${cf(MARGIN_PROGRESS)}`,
+    `#define HGE_RESTARTS ${starts.length}`,
+    `#define HGE_RESTART_CONTROLS ${config.controls.length}`,
+    `#define HGE_RESTART_STARTS_V ${cArray([...starts.flat(), 0])}`,
     `#define HGE_CHECKPOINT_EVERY ${CHECKPOINT_EVERY}`,
     ...(board.emulation ? standInDefines(standInDevice(config.controls.length, config.inputs.length, seed)) : []),
     "#endif",

@@ -46,7 +46,7 @@ export async function watchBoard(boardName: string, o: WatchOptions = {}): Promi
   const { session } = await BoardSession.open(board, elf, { port: o.port, baudRate: o.baudRate, noHello: true });
   print(`watching ${board.name} on ${session.portPath} (${o.port ? `${o.baudRate ?? 115200} baud` : "QEMU's pseudo-terminal, standalone firmware with the test stand-in device"})`);
   let pending: Uint8Array = new Uint8Array(0);
-  let records = 0, lastUpdate = 0, stopped: Stopped | null = null, quietSince = performance.now(), started = false;
+  let records = 0, lastUpdate = 0, skippedUpdates = 0, stopped: Stopped | null = null, quietSince = performance.now(), started = false;
   try {
     while (!stopped && !o.signal?.aborted) {
       const bytes = session.transport.readSome(50);
@@ -68,14 +68,19 @@ export async function watchBoard(boardName: string, o: WatchOptions = {}): Promi
           const t = decodeTelemetry(frame.payload);
           const parts = telemetryParts(t);
           records++;
-          if (!(t.events & L.Event.UpdateDone)) continue;
           const updates = parts.status[L.Status.Updates];
+          // an iteration: an update, or after one an epoch without (the controls held to confirm a solved epoch)
+          // (or a skipped update: a gradient that was not finite)
+          const held = !(t.events & L.Event.UpdateDone) && (t.events & L.Event.EpochDone) !== 0 && updates > 0;
+          if (!(t.events & L.Event.UpdateDone) && !held) continue;
+          const skipped = parts.status[L.Status.SkippedUpdates] > skippedUpdates;
+          skippedUpdates = parts.status[L.Status.SkippedUpdates];
           const samples = parts.status[L.Status.Samples] >>> 0;
           const deviceSeconds = samples / board.sampleRateHz;
           const loss = parts.statusF32[L.Status.Loss];
           const margin = targets && targets.length === t.cases ? gateMargin(parts.caseOutputs, targets) : NaN;
           lastUpdate = updates;
-          print(`update ${updates}  ${deviceSeconds.toFixed(2)} s  loss ${loss.toFixed(4)}${Number.isNaN(margin) ? "" : `  margin ${(100 * margin).toFixed(1)} %`}  outputs ${fmt(parts.caseOutputs, 2)} ${board.adc.unit}  controls ${fmt(parts.weights, 3)} V`);
+          print(`${skipped ? "skipped" : held ? "held" : "update"} ${updates}  ${deviceSeconds.toFixed(2)} s  loss ${loss.toFixed(4)}${Number.isNaN(margin) ? "" : `  margin ${(100 * margin).toFixed(1)} %`}  outputs ${fmt(parts.caseOutputs, 2)} ${board.adc.unit}  controls ${fmt(parts.weights, 3)} V`);
           if (o.live) {
             if (!started) o.live({ type: "start", title: `${gate} on ${board.name} (standalone)`, criterionName: "margin", outputUnit: board.adc.unit, caseCount: t.cases, targets, controlCount: t.controls });
             started = true;

@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TrainConfigError } from "../host/errors.ts";
+import * as L from "../assembly/layout.ts";
 import { boardChain, loadBoard, type Board } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain } from "../boards/build.ts";
 import { buildStandalone, runStandalone, standaloneConfiguration, standInDevice } from "../boards/standalone.ts";
@@ -28,8 +29,9 @@ let noToolchain: string | false = false;
 try { ensureToolchain(); } catch (e) { noToolchain = `board toolchain unavailable: ${(e as Error).message}`; }
 const skip = { skip: noToolchain };
 
-/** The firmware's update lines ("update N loss L margin M % at T s") by update number. */
-const updates = (log: string[]) => new Map([...log.join("\n").matchAll(/^update (\d+) (.*margin (\S+) %.*) at ([\d.]+) s$/gm)].map((m) => [Number(m[1]), { text: m[2], margin: Number(m[3]), at: Number(m[4]) }]));
+/** The firmware's iteration lines ("update N loss L margin M %[ held] at T s") by number:
+ *  `text` is the loss and margin, `held` whether the epoch was measured on held controls. */
+const updates = (log: string[]) => new Map([...log.join("\n").matchAll(/^update (\d+) (loss \S+ margin (\S+) %)( held)? at ([\d.]+) s$/gm)].map((m) => [Number(m[1]), { text: m[2], margin: Number(m[3]), held: m[4] !== undefined, at: Number(m[5]) }]));
 
 /** A copy of a board file with another ADC scale (the front end of another board). */
 const withScale = (name: string, unitPerV: number): Board => { const b = loadBoard(name); return { ...b, adc: { ...b.adc, unitPerV } }; };
@@ -41,36 +43,47 @@ for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus"]) {
     const r = await runStandalone(built);
     assert.equal(r.code, 0, r.log.join("\n"));
     assert.ok(r.solved);
-    // seed 1: the stand-in device is solved after 3 updates; device time is the calibration
-    // epochs and the 3 epochs, each case settled and measured once
+    // seed 1: the stand-in device is solved at the first update and confirmed on its controls,
+    // held, by the next two epochs (3 iterations, as the host counts them); device time is the
+    // calibration epochs and the 3 epochs, each case settled and measured once
     const c = configuration.config;
     assert.equal(r.updates, 3);
     assert.ok(Math.abs(r.deviceSeconds - ((c.calibrationEpochs ?? 0) + 3) * c.cases.length * (c.settleSamples + c.windowSamples) / c.sampleRateHz) < 0.01, `${r.deviceSeconds} s`);
     assert.match(r.log[0], /^hge: no stored checkpoint; training from the start \(AND, 5000 Hz, readings in nA\)$/);
-    // a telemetry frame on the UART after every update (and epochs, calibration, the end)
-    const updates = r.telemetry.filter((t) => t.events & 2).length;
-    assert.equal(updates, 3);
+    assert.deepEqual([...updates(r.log).values()].map((u) => u.held), [false, true, true]);
+    // a telemetry frame on the UART after every epoch (the calibration's, the update's, the held
+    // ones) and at the end; one update
+    assert.equal(r.telemetry.filter((t) => t.events & L.Event.EpochDone).length, (c.calibrationEpochs ?? 0) + 3);
+    assert.equal(r.telemetry.filter((t) => t.events & L.Event.UpdateDone).length, 1);
     assert.equal(r.stopped?.reason, StopReason.Solved);
     const b = loadBoard(board);
     for (const v of r.stopped!.parkedV) assert.ok(v >= b.electrodeSafeV.minV && v <= b.electrodeSafeV.maxV);
   });
 }
 
-test("mps2-an386: standalone XOR on the seed-2 stand-in first meets the margin at the update the host's run on that stand-in does, and is solved", skip, async () => {
-  const { built } = buildStandalone("mps2-an386", { task: "xor", seed: 2, quiet: true });
-  const r = await runStandalone(built);
-  assert.equal(r.code, 0, r.log.join("\n"));
-  assert.ok(r.solved);
-  // the host's run: the same module, configuration and stand-in (in f64 there, f32 in C), no restarts
-  const device = standInDevice(5, 2, 2);
-  const task = gateTask("XOR", device.inputRangeV, MARGIN_FRACTION);
-  const host = new TrainingRun(new Controller(), { device, task, seed: 2, chain: boardChain(loadBoard("mps2-an386"), device), patience: 0 });
-  while (host.step());
-  const hostFirst = host.finish(0).history.criterion.findIndex((margin) => margin >= MARGIN_FRACTION) + 1;
-  const boardFirst = [...updates(r.log)].find(([, u]) => u.margin >= MARGIN_FRACTION * 100)?.[0];
-  assert.ok(hostFirst > 0);
-  assert.equal(boardFirst, hostFirst, r.log.join("\n"));
-});
+// The standalone loop is the host's (host/train.ts TrainingRun): the same iterations, held
+// confirmations and restarts from the same starts. The stand-in in C has no noise, so the host
+// runs without noise too; its device is the same instance in f64.
+for (const [seed, restarts] of [[2, 0], [12, 2]] as const) {
+  test(`mps2-an386: standalone XOR on the seed-${seed} stand-in runs the host's loop (${restarts} restarts): the same iterations, restarts and device time`, skip, async () => {
+    const { built } = buildStandalone("mps2-an386", { task: "xor", seed, quiet: true });
+    const r = await runStandalone(built);
+    assert.equal(r.code, 0, r.log.join("\n"));
+    assert.ok(r.solved);
+    const device = standInDevice(5, 2, seed);
+    const host = new TrainingRun(new Controller(), {
+      device, task: gateTask("XOR", device.inputRangeV, MARGIN_FRACTION), seed, chain: boardChain(loadBoard("mps2-an386"), device), noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 },
+    });
+    while (host.step());
+    const result = host.finish(0);
+    assert.equal(result.stopped, "solved");
+    const boardRestarts = r.log.flatMap((l) => /^restart \d+ after update (\d+):/.exec(l)?.[1] ?? []).map(Number);
+    assert.deepEqual(boardRestarts, result.attempts.slice(1).map((a) => a.startIteration));
+    assert.equal(boardRestarts.length, restarts);
+    assert.equal(r.updates, result.iterations);
+    assert.equal(r.deviceSeconds.toFixed(2), result.deviceSeconds.toFixed(2));
+  });
+}
 
 test("mps2-an386: a reset mid-training resumes from the stored checkpoint, not from the start", skip, async () => {
   // seed 5: solved after more updates than the reset comes after, without a reset
@@ -146,11 +159,12 @@ test("hge board watch: the standalone board's telemetry over its pseudo-terminal
   const lines: string[] = [];
   const r = await watchBoard("virt-rv32", { task: "and", onLine: (line) => lines.push(line) });
   assert.match(lines[0], /^watching virt-rv32 on \/dev\/pts\/\d+ /);
-  const updates = lines.filter((l) => l.startsWith("update "));
-  assert.equal(updates.length, 3, lines.join("\n"));
-  assert.match(updates[2], new RegExp(`^update 3  ${AND_SECONDS.toFixed(2)} s  loss [0-9.]+  margin [0-9.]+ %  outputs( -?[0-9.]+){4} nA  controls( -?[0-9.]+){5} V$`));
+  // one line per iteration: the update that solved AND, then the two epochs that confirmed it, held
+  const iterations = lines.filter((l) => /^(update|held) /.test(l));
+  assert.deepEqual(iterations.map((l) => l.split(" ")[0]), ["update", "held", "held"], lines.join("\n"));
+  assert.match(iterations[2], new RegExp(`^held 1  ${AND_SECONDS.toFixed(2)} s  loss [0-9.]+  margin [0-9.]+ %  outputs( -?[0-9.]+){4} nA  controls( -?[0-9.]+){5} V$`));
   assert.equal(r.stopped?.reason, StopReason.Solved);
-  assert.equal(r.lastUpdate, 3);
+  assert.equal(r.lastUpdate, 1);
   assert.match(lines.at(-1)!, /^stopped: Solved; parked at .* V; checkpoint \d+ bytes kept$/);
 });
 

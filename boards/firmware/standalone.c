@@ -3,15 +3,23 @@
  * the configuration block compiled in (gen/hge_config_block.c), resumes from the learned state
  * kept in persistent storage (hal_checkpoint_load: flash or EEPROM on hardware, a host file in
  * emulation) when the module accepts it, then trains: one ADC reading in (volts), one set of
- * electrode voltages out, per sample. After every update it stores the learned state
- * (hal_checkpoint_store, every HGE_CHECKPOINT_EVERY updates) and sends a TELEMETRY frame on
- * the UART (the link protocol's framing: `hge board watch` prints it); after the end a STOPPED
- * frame. It ends when the task is solved (the gate's classes separated by HGE_TASK_MARGIN of
- * the outputs' span for HGE_SOLVED_EPOCHS updates in a row; after a reset the row starts again:
- * it confirms outputs measured since power-up), at HGE_MAX_ITERATIONS updates, or
- * on the controller's fault: the electrodes are parked (app_park), the state stored, and
- * hal_exit() is called with 0 (solved), 1 (not solved) or 2 (fault). The task's targets and
- * these limits come from gen/standalone_config.h. */
+ * electrode voltages out, per sample. It runs the host's training loop (host/train.ts
+ * TrainingRun), iteration for iteration: an iteration is an update, or an epoch measured on held
+ * controls. After every iteration it stores the learned state (hal_checkpoint_store, every
+ * HGE_CHECKPOINT_EVERY iterations) and sends a TELEMETRY frame on the UART (the link protocol's
+ * framing: `hge board watch` prints it); after the end a STOPPED frame.
+ * - Solved: the gate's classes separated by HGE_TASK_MARGIN of the outputs' span for
+ *   HGE_SOLVED_EPOCHS iterations in a row, the first solved epoch's controls held (hold(): its
+ *   update undone) while the next ones confirm it. After a reset the row starts again: it
+ *   confirms outputs measured since power-up.
+ * - Restarts: an attempt whose margin has not gained HGE_MARGIN_PROGRESS for HGE_PATIENCE
+ *   iterations starts again from the host's next seeded start (HGE_RESTART_STARTS_V), keeping
+ *   the lag the module measured. After a reset the resumed attempt counts as the first: the
+ *   iteration count goes on from its checkpoint's epochs, the restart schedule from its start.
+ * - The end: solved, HGE_MAX_ITERATIONS iterations, or the controller's fault: the electrodes
+ *   are parked (app_park), the state stored, and hal_exit() is called with 0 (solved), 1 (not
+ *   solved) or 2 (fault).
+ * The task's targets and these limits come from gen/standalone_config.h. */
 #include <string.h>
 
 #include "app.h"
@@ -28,6 +36,10 @@
 
 static const float targets[HGE_TASK_CASES] = HGE_TASK_TARGETS;
 static float parked[HGE_DAC_CHANNELS];
+/* The host's starts for attempts 1 .. HGE_RESTARTS, HGE_RESTART_CONTROLS voltages each. */
+static const float restart_starts[HGE_RESTARTS * HGE_RESTART_CONTROLS + 1] = HGE_RESTART_STARTS_V;
+extern const uint32_t hge_config_block[HGE_CONFIG_WORDS]; /* gen/hge_config_block.c */
+static uint32_t iteration; /* updates and held epochs since the first power-up's start */
 
 /* Telemetry records go out on the UART as TELEMETRY frames. */
 void hal_telemetry(const uint32_t *words, int count) { hge_frame_send(HGE_LINK_TELEMETRY, words, 4 * count); }
@@ -103,11 +115,24 @@ static void finish(int code, int reason, uint32_t samples) {
   memcpy(stopped + 8, parked, 4 * (size_t)n);
   hge_frame_send(HGE_LINK_STOPPED, stopped, 8 + 4 * n);
   text(code == 0 ? "hge: solved" : code == 1 ? "hge: not solved" : "hge: fault");
-  text(" after "); whole((uint32_t)status_i32(HGE_STATUS_UPDATES)); text(" updates; ");
+  text(" after "); whole(iteration); text(" updates; ");
   fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" device-seconds since power-up; margin ");
   fixed(gate_margin() * 100.0f, 1); text(" %; parked");
   emit();
   hal_exit(code);
+}
+
+/* Stuck: attempt `attempt` starts from the host's start for it, with the lag the module measured
+ * (no second calibration). Returns the module's verdict (0: it runs). */
+static int restart(int attempt) {
+  hge_config_t *c = hge_config();
+  float delay = status_f32(HGE_STATUS_LAG_DELAY_SAMPLES), corner = status_f32(HGE_STATUS_LAG_CORNER_HZ);
+  memcpy(c, hge_config_block, sizeof *c);
+  memcpy(c->initial_v, &restart_starts[(attempt - 1) * HGE_RESTART_CONTROLS], 4 * HGE_RESTART_CONTROLS);
+  c->calibration_epochs = 0;
+  c->lag_delay_samples = delay;
+  c->lag_corner_hz = corner;
+  return app_configure(c, (int)sizeof *c, 0);
 }
 
 int main(void) {
@@ -121,16 +146,23 @@ int main(void) {
   /* the stored blob is read straight into the module's checkpoint buffer, where hge_load() reads it */
   uint8_t *blob = hge_checkpoint();
   int bytes = hal_checkpoint_load(blob, HGE_LINK_MAX_CHECKPOINT);
-  if (bytes > 0 && app_load_checkpoint(blob, bytes) == 0) {
-    text("hge: resumed from the stored checkpoint at update "); whole((uint32_t)status_i32(HGE_STATUS_UPDATES));
+  int resumed = bytes > 0 && app_load_checkpoint(blob, bytes) == 0;
+  /* a resumed run goes on from the iterations its checkpoint counted: the epochs after the
+   * calibration (updates and held epochs), at least its updates */
+  int32_t epochs = status_i32(HGE_STATUS_EPOCHS) - ((const hge_config_t *)(const void *)hge_config_block)->calibration_epochs;
+  int32_t updates = status_i32(HGE_STATUS_UPDATES);
+  iteration = (uint32_t)(epochs > updates ? epochs : updates);
+  if (resumed) {
+    text("hge: resumed from the stored checkpoint at update "); whole(iteration);
   } else {
     text(bytes > 0 ? "hge: stored checkpoint refused (checksum or contents); training from the start" : "hge: no stored checkpoint; training from the start");
   }
   text(" ("); text(HGE_TASK_NAME); text(", "); whole(HGE_SAMPLE_RATE_HZ); text(" Hz, readings in "); text(HGE_ADC_UNIT); text(")");
   emit();
   hal_dac_write(app_outputs(), app_output_count());
-  int solved_run = 0;
-  uint32_t samples = 0;
+  uint32_t best_at = iteration, samples = 0;
+  float best_margin = -3.4e38f;
+  int solved_run = 0, holding = 0, attempt = 0;
   for (;;) {
     float volts;
     if (hal_adc_read(&volts) != 0) break;
@@ -139,16 +171,38 @@ int main(void) {
     hal_dac_write(app_outputs(), app_output_count());
     app_report(events);
     if (events & HGE_EVENT_FAULT) finish(2, HGE_LINK_STOP_FAULT, samples);
-    if (!(events & HGE_EVENT_UPDATE_DONE)) continue;
-    int32_t updates = status_i32(HGE_STATUS_UPDATES);
-    if (updates % HGE_CHECKPOINT_EVERY == 0) store();
+    if (!(events & (holding ? HGE_EVENT_EPOCH_DONE : HGE_EVENT_UPDATE_DONE))) continue;
+    iteration++;
     float margin = gate_margin();
-    solved_run = margin >= HGE_TASK_MARGIN ? solved_run + 1 : 0;
-    text("update "); whole((uint32_t)updates); text(" loss "); fixed(status_f32(HGE_STATUS_LOSS), 4);
-    text(" margin "); fixed(margin * 100.0f, 1); text(" % at "); fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" s");
+    int solved_now = margin >= HGE_TASK_MARGIN;
+    solved_run = solved_now ? solved_run + 1 : 0;
+    /* a solved epoch is confirmed on the controls it measured: held there until
+     * HGE_SOLVED_EPOCHS in a row, let go at the first epoch that is not solved */
+    int hold = solved_now && solved_run < HGE_SOLVED_EPOCHS, measured_held = holding;
+    if (hold != holding) {
+      hge_hold((uint32_t)hold);
+      holding = hold;
+    }
+    if (iteration % HGE_CHECKPOINT_EVERY == 0) store(); /* what training goes on from: held controls included */
+    text("update "); whole(iteration); text(" loss "); fixed(status_f32(HGE_STATUS_LOSS), 4);
+    text(" margin "); fixed(margin * 100.0f, 1); text(measured_held ? " % held at " : " % at ");
+    fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" s");
     emit();
     if (solved_run >= HGE_SOLVED_EPOCHS) finish(0, HGE_LINK_STOP_SOLVED, samples);
-    if (updates >= HGE_MAX_ITERATIONS) finish(1, HGE_LINK_STOP_LIMIT, samples);
+    if (iteration >= HGE_MAX_ITERATIONS) finish(1, HGE_LINK_STOP_LIMIT, samples);
+    if (margin > best_margin + HGE_MARGIN_PROGRESS) {
+      best_margin = margin;
+      best_at = iteration;
+    }
+    if (HGE_PATIENCE > 0 && iteration - best_at >= HGE_PATIENCE && HGE_MAX_ITERATIONS - iteration >= HGE_PATIENCE && attempt < HGE_RESTARTS) {
+      if (restart(++attempt) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
+      text("restart "); whole((uint32_t)attempt); text(" after update "); whole(iteration); text(": the host's next start, the lag kept");
+      emit();
+      best_margin = -3.4e38f;
+      best_at = iteration;
+      solved_run = 0;
+      holding = 0; /* configure() lets the controls move */
+    }
   }
   finish(1, HGE_LINK_STOP_HOST, samples); /* the readings ended (a replayed stream) */
 }
