@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as L from "../assembly/layout.ts";
 import { Controller, ControllerError, CORE_WASM, statusFromWords, type ControllerConfig, type ControllerStatus } from "../host/controller.ts";
+import { TrainConfigError } from "../host/errors.ts";
 import type { Board } from "./boards.ts";
 import { qemuCommand } from "./qemu.ts";
 
@@ -17,8 +18,9 @@ import { qemuCommand } from "./qemu.ts";
  *  length and payload (u16); every multi-byte field little-endian. */
 export const LINK = {
   SYNC: 0xa5,
-  /** 2: HELLO carries the board's ADC scale (device unit per volt) before the name. */
-  VERSION: 2,
+  /** 2: HELLO carries the board's ADC scale (device unit per volt) before the name.
+   *  3: HOLD (the controls held to confirm a solved epoch, as on Node). */
+  VERSION: 3,
   /** Largest payload either side sends: a configuration block (CONFIG_WORDS * 4 bytes). */
   MAX_PAYLOAD: 4 * L.CONFIG_WORDS,
   /** Room kept for a checkpoint blob: header and learned status, 3 words a control, the CRC. */
@@ -35,6 +37,7 @@ export enum Frame {
   LoadCheckpoint = 0x06, // blob -> Ack
   Exit = 0x07, //           i32 code -> Ack, then the firmware ends (emulation)
   GetTelemetry = 0x08, //   -> Telemetry (the state now; empty before a configuration)
+  Hold = 0x09, //           i32 on -> Ack: the module's hold(on), between two samples
   HelloReply = 0x81,
   Ack = 0x82,
   Dac = 0x83,
@@ -384,6 +387,9 @@ export class BoardSession {
       let frame = session.receive();
       while (frame.type !== Frame.HelloReply) frame = session.receive();
       session.hello = decodeHello(frame.payload);
+      if (session.hello.version !== LINK.VERSION) {
+        throw new TrainConfigError("firmware", `${session.hello.board} speaks link protocol version ${session.hello.version}; this host speaks ${LINK.VERSION}: build and flash its firmware again (hge board build ${board.name})`);
+      }
       if (session.hello.state === LinkState.Stopped) session.expect([Frame.Stopped]);
       return { session, hello: session.hello };
     } catch (e) {
@@ -698,6 +704,16 @@ export class BoardController {
   save(): Uint8Array {
     this.session.send(Frame.GetCheckpoint);
     return this.session.expect([Frame.Checkpoint]).payload;
+  }
+
+  /** The module's hold(on) on the board, between two samples (host/train.ts confirms a solved
+   *  epoch on held controls, as with the Node controller). */
+  hold(on: boolean): void {
+    this.session.send(Frame.Hold, new Uint8Array(new Int32Array([on ? 1 : 0]).buffer));
+    const ack = this.session.expect([Frame.Ack]).payload;
+    const code = new DataView(ack.buffer, ack.byteOffset).getInt32(4, true);
+    if (code !== 0) throw new LinkError(`link: HOLD refused (code 0x${code.toString(16)}): the board is not running`);
+    this.fresh = false; // the weights moved back: the next read-out asks for a record
   }
 
   load(blob: Uint8Array): void {

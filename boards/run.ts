@@ -53,9 +53,9 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   let identicalToNode: boolean | undefined;
   if ((o.compare ?? true) && result.stopped !== "interrupted") {
     const device = o.device ?? DopantNetwork.default();
-    // the same chain as on the board (the board file's converters); the link has no hold frame:
-    // the Node twin keeps moving the controls while it confirms, as the board does
-    const node = trainTask({ ...o, chain: boardChain(loadBoard(board), device), seed: o.seed ?? result.seed, device, task: resolveTask(o.task, device), holdToConfirm: false } as TrainOptions);
+    // the same chain as on the board (the board file's converters), the same loop (solved epochs
+    // confirmed on held controls: the link's HOLD frame)
+    const node = trainTask({ ...o, chain: boardChain(loadBoard(board), device), seed: o.seed ?? result.seed, device, task: resolveTask(o.task, device) } as TrainOptions);
     identicalToNode = bitsOf(node.history.weights) === bitsOf(result.history.weights) && bitsOf([node.history.loss]) === bitsOf([result.history.loss]);
     lines.push(`  the same training in Node: ${identicalToNode ? "the same weights after every update, bit for bit" : "DIFFERENT weights"} (${node.iterations} updates, ${node.stopped})`);
   }

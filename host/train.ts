@@ -67,9 +67,9 @@ export interface TrainOptions {
   maxIterations?: number;
   /** Stop once the task is solved on this many consecutive epochs (0 = never stop early). */
   solvedEpochs?: number;
-  /** Confirm a solved epoch on the controls it measured, held (controller.hold) through the
-   *  next solvedEpochs − 1 epochs (default true; a controller without hold(), a board behind
-   *  the serial link, keeps moving them: false gives its Node twin the same run). */
+  /** Confirm a solved epoch on the controls it measured, held (controller.hold: the Node
+   *  module's, or a board's over the link's HOLD frame) through the next solvedEpochs − 1
+   *  epochs (default true; false keeps moving them, as a controller without hold() does). */
   holdToConfirm?: boolean;
   /** Starting controls: seeded uniform in the middle of each range, the midpoints, or given. */
   initialV?: "random" | "middle" | number[];

@@ -13,7 +13,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { planRun, trainTask, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, planRun, trainTask, type TrainOptions } from "../host/train.ts";
 import { boardChain, loadBoard } from "../boards/boards.ts";
 import { ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
@@ -114,6 +114,19 @@ test("mps2-an386 in the loop: a short XOR training gives the all-Node run's weig
   twin.load(details.checkpoint);
   assert.deepEqual(bits(twin.weights()), bits(node.finalWeights), "the checkpoint loads in Node and holds the weights");
   process.stderr.write(`boards-controller.test: in the loop ${details.link.samples} samples, ${details.link.microsecondsPerSample.toFixed(0)} µs a sample\n`);
+});
+
+test("mps2-an386 in the loop: AND at the defaults is confirmed on held controls (the HOLD frame) as in Node, bit for bit", skip, async () => {
+  const and = gateTask("AND", device.inputRangeV);
+  const { result: board } = await trainOnBoard({ board: "mps2-an386", built: firmware(), device, task: and });
+  const node = trainTask({ device, task: and, seed: DEFAULTS.seed, chain: boardChain(loadBoard("mps2-an386"), device) });
+  assert.equal(board.stopped, "solved");
+  assert.equal(board.iterations, node.iterations);
+  assert.deepEqual(board.history.weights.map(bits), node.history.weights.map(bits), "the weights after every iteration");
+  assert.deepEqual(bits(board.history.loss), bits(node.history.loss));
+  // the last DEFAULTS.solvedEpochs − 1 iterations measured the solved epoch's controls again, held
+  const held = board.history.weights.slice(-DEFAULTS.solvedEpochs).map(bits);
+  for (const w of held.slice(1)) assert.deepEqual(w, held[0], "held controls do not move");
 });
 
 test("mps2-an386 in the loop: another device and task (regression on the analytic device) match Node bit for bit", skip, async () => {

@@ -191,6 +191,15 @@ static void handle(uint8_t type, int len, const uint8_t *payload) {
     case HGE_LINK_GET_TELEMETRY:
       if (app_report(APP_REPORT_REQUEST) == 0) send(HGE_LINK_TELEMETRY, frame, 0);
       return;
+    case HGE_LINK_HOLD: {
+      if (len != 4) { if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_BAD_PAYLOAD); return; }
+      if (state != HGE_LINK_STATE_RUNNING) { send_ack(type, HGE_LINK_NOT_RUNNING, 0, 0); return; }
+      int32_t on;
+      memcpy(&on, payload, 4);
+      hge_hold((uint32_t)on);
+      send_ack(type, 0, 0, 0);
+      return;
+    }
     case HGE_LINK_LOAD_CHECKPOINT:
       send_ack(type, app_load_checkpoint(payload, len), 0, 0);
       return;
