@@ -7,7 +7,7 @@
 // Run directly for a table:  npx tsx boards/measure.ts [--controls 8,64] [--quick]
 import { resolve } from "node:path";
 import * as L from "../assembly/layout.ts";
-import { Controller, type ControllerConfig } from "../host/controller.ts";
+import { Controller, CORE_WASM, type ControllerConfig } from "../host/controller.ts";
 import { loadVariant, type Variant } from "../host/variant.ts";
 import { listBoards, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, countInstructions, ensureToolchain, REPO_DIR, type BuildResult } from "./build.ts";
@@ -183,10 +183,12 @@ export interface BoardsBench {
   seconds: number;
 }
 
-type Entry = "main" | "link" | "standalone";
+/** The firmware entries measured; linkCore: the link entry on the tones-only core (build/hge-core.wasm). */
+type Entry = "main" | "link" | "standalone" | "linkCore";
 export interface FirmwareSize { ram: number; flash: number; moduleMemory: number; stack: number; staticData: number }
 
-/** RAM_BOARD built for each entry: main (a bench configuration compiled in), link, standalone (AND). */
+/** RAM_BOARD built for each entry: main (a bench configuration compiled in), link, standalone (AND),
+ *  and the link entry on the tones-only core. */
 export async function firmwareSizes(quiet = true): Promise<BoardsBench["firmware"]> {
   const board = loadBoard(RAM_BOARD);
   const { block } = encodeConfig(benchConfig(board.dac.channels, board.sampleRateHz, { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV }), new Controller());
@@ -196,12 +198,13 @@ export async function firmwareSizes(quiet = true): Promise<BoardsBench["firmware
     main: buildBoard(board, { config: block, entry: "main", out: out("main"), quiet }),
     link: buildBoard(board, { entry: "link", out: out("link"), quiet }),
     standalone: buildStandalone(board, { task: "and", out: out("standalone"), quiet }).built,
+    linkCore: buildBoard(board, { entry: "link", wasm: CORE_WASM, out: out("linkCore"), quiet }),
   };
   const size = (r: BuildResult): FirmwareSize => ({
     ram: r.size.ram, flash: r.size.flash, moduleMemory: r.check.facts.memoryBytes, stack: board.stackBytes,
     staticData: r.size.ram - r.check.facts.memoryBytes - board.stackBytes,
   });
-  return { board: RAM_BOARD, entries: { main: size(built.main), link: size(built.link), standalone: size(built.standalone) } };
+  return { board: RAM_BOARD, entries: { main: size(built.main), link: size(built.link), standalone: size(built.standalone), linkCore: size(built.linkCore) } };
 }
 
 /** Everything the benchmark records about the boards (names stable for build/bench.json). */

@@ -116,22 +116,17 @@ int app_output_count(void) { return controls + inputs; }
  * controls | inputs << 8 | cases << 16, the HGE_STATUS_WORDS status words, then the weights
  * and the gradient (controls each) and the case outputs (cases). */
 #define TELEMETRY_EVENTS (HGE_TELEMETRY_EVENTS | APP_REPORT_FINAL | APP_REPORT_REQUEST)
-static uint32_t record[2 + HGE_STATUS_WORDS + 2 * HGE_MAX_CONTROLS + HGE_MAX_CASES];
 
 int app_report(uint32_t events) {
   if (!(events & TELEMETRY_EVENTS) || controls == 0) return 0;
-  int n = 0;
-  record[n++] = events;
-  record[n++] = (uint32_t)controls | (uint32_t)inputs << 8 | (uint32_t)cases << 16;
-  memcpy(&record[n], hge_memory() + HGE_STATUS, 4 * HGE_STATUS_WORDS);
-  n += HGE_STATUS_WORDS;
-  memcpy(&record[n], hge_memory() + HGE_WEIGHTS, 4 * (size_t)controls);
-  n += controls;
-  memcpy(&record[n], hge_memory() + HGE_GRADIENT, 4 * (size_t)controls);
-  n += controls;
-  memcpy(&record[n], hge_memory() + HGE_CASE_OUTPUTS, 4 * (size_t)cases);
-  n += cases;
-  hal_telemetry(record, n);
+  const uint32_t head[2] = { events, (uint32_t)controls | (uint32_t)inputs << 8 | (uint32_t)cases << 16 };
+  const uint8_t *memory = hge_memory();
+  const hal_words parts[5] = { /* the module's buffers as they are: no copy */
+    { head, 2 }, { memory + HGE_STATUS, HGE_STATUS_WORDS }, { memory + HGE_WEIGHTS, controls },
+    { memory + HGE_GRADIENT, controls }, { memory + HGE_CASE_OUTPUTS, cases },
+  };
+  int n = 2 + HGE_STATUS_WORDS + 2 * controls + cases;
+  hal_telemetry(parts, 5);
   if (events & APP_REPORT_FINAL) {
     const uint8_t *blob;
     int bytes = app_checkpoint(&blob);

@@ -11,6 +11,18 @@ uint16_t hge_crc16(uint16_t crc, const uint8_t *p, int n) {
   return crc;
 }
 
+void hge_frame_send_words(uint8_t type, const hal_words *parts, int n) {
+  int len = 0;
+  for (int p = 0; p < n; p++) len += 4 * parts[p].count;
+  uint8_t head[4] = { HGE_LINK_SYNC, type, (uint8_t)len, (uint8_t)(len >> 8) };
+  uint16_t crc = hge_crc16(0xFFFF, head + 1, 3);
+  for (int p = 0; p < n; p++) crc = hge_crc16(crc, parts[p].words, 4 * parts[p].count);
+  uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
+  hal_uart_write(head, 4);
+  for (int p = 0; p < n; p++) if (parts[p].count) hal_uart_write(parts[p].words, 4 * parts[p].count);
+  hal_uart_write(tail, 2);
+}
+
 void hge_frame_send(uint8_t type, const void *payload, int len) {
   uint8_t head[4] = { HGE_LINK_SYNC, type, (uint8_t)len, (uint8_t)(len >> 8) };
   uint16_t crc = hge_crc16(hge_crc16(0xFFFF, head + 1, 3), payload, len);

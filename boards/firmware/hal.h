@@ -52,11 +52,14 @@ int hal_uart_read(void *buf, int len, uint32_t timeout_us);
 /** Called after every sample with the controller's event flags (default: no-op). */
 void hal_sample_done(uint32_t sample, uint32_t flags);
 
+/** `count` 32-bit words at `words` (any alignment): one piece of a telemetry record. */
+typedef struct { const void *words; int count; } hal_words;
 /** A telemetry record from the controller's adapter (app_hge.c: events, counts, status,
- *  weights, gradient, case outputs; see boards/README.md), `count` 32-bit words. Sent after
- *  epochs, updates, faults and at the end. Default: dropped. The link (link.c) sends it to the
- *  host as a TELEMETRY frame; the emulated boards print it ("T" and the words in hex). */
-void hal_telemetry(const uint32_t *words, int count);
+ *  weights, gradient, case outputs; see boards/README.md), in `n` pieces sent one after the
+ *  other: the pieces are the module's own buffers, not a copy. Sent after epochs, updates,
+ *  faults and at the end. Default: dropped. The link (link.c) sends it to the host as a
+ *  TELEMETRY frame; the emulated boards print it ("T" and the words in hex). */
+void hal_telemetry(const hal_words *parts, int n);
 
 /** Keeps the learned state (a checkpoint blob) where it survives a reset: flash, EEPROM, or
  *  battery-backed RAM. Called when training stops, and by the standalone firmware after every

@@ -87,9 +87,17 @@ void hal_dac_write(const float *volts, int count) { hal_dac_write_block(volts, c
 #endif
 
 #if !defined(HGE_LINK) && !defined(HGE_STANDALONE)
-void hal_telemetry(const uint32_t *words, int count) {
-  put_str(count ? "T " : "T\n");
-  for (int i = 0; i < count; i++) put_hex(words[i], i + 1 < count ? ' ' : '\n');
+void hal_telemetry(const hal_words *parts, int n) {
+  int left = 0;
+  for (int p = 0; p < n; p++) left += parts[p].count;
+  put_str(left ? "T " : "T\n");
+  for (int p = 0; p < n; p++) {
+    for (int i = 0; i < parts[p].count; i++) {
+      uint32_t word;
+      memcpy(&word, (const uint8_t *)parts[p].words + 4 * i, 4);
+      put_hex(word, --left ? ' ' : '\n');
+    }
+  }
 }
 #endif
 

@@ -15,7 +15,7 @@ WEAK void hal_dac_write_block(const float *volts, int channels, int samples) {
 
 WEAK void hal_sample_done(uint32_t sample, uint32_t flags) { (void)sample; (void)flags; }
 
-WEAK void hal_telemetry(const uint32_t *words, int count) { (void)words; (void)count; }
+WEAK void hal_telemetry(const hal_words *parts, int n) { (void)parts; (void)n; }
 WEAK void hal_checkpoint_store(const void *blob, int bytes) { (void)blob; (void)bytes; }
 WEAK int hal_checkpoint_load(void *blob, int max) { (void)blob; (void)max; return 0; }
 

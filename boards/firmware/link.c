@@ -83,7 +83,7 @@ static int receive(uint8_t *type, int *len, uint8_t **payload, uint32_t wait_us)
 }
 
 /* What the telemetry hook does in a link build: a TELEMETRY frame. */
-void hal_telemetry(const uint32_t *words, int count) { send(HGE_LINK_TELEMETRY, words, 4 * count); }
+void hal_telemetry(const hal_words *parts, int n) { hge_frame_send_words(HGE_LINK_TELEMETRY, parts, n); }
 
 static void send_hello(void) {
   static const char name[] = HGE_BOARD_NAME;

@@ -42,7 +42,7 @@ extern const uint32_t hge_config_block[HGE_CONFIG_WORDS]; /* gen/hge_config_bloc
 static uint32_t iteration; /* updates and held epochs since the first power-up's start */
 
 /* Telemetry records go out on the UART as TELEMETRY frames. */
-void hal_telemetry(const uint32_t *words, int count) { hge_frame_send(HGE_LINK_TELEMETRY, words, 4 * count); }
+void hal_telemetry(const hal_words *parts, int n) { hge_frame_send_words(HGE_LINK_TELEMETRY, parts, n); }
 
 /* ---- a few numbers in a log line, without printf (it would pull in stdio) ---- */
 static char line[160];
