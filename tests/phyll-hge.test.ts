@@ -34,12 +34,12 @@ async function analyticSweep(seed = 1, settings: InstrumentSettings = {}) {
   return { device, instrument, layer, physics, readings: swept.train };
 }
 
-test('HGE measures ∂reading/∂control of every configuration within 1% of the analytic device\'s exact gradient without noise, 10% with the default noise (RMS over 48 rows × 2 configurations × 5 controls)', async () => {
+test('HGE measures ∂reading/∂control of every configuration within 1% of the analytic device\'s exact gradient without noise, 15% with the default noise (noise-limited) (RMS over 48 rows × 2 configurations × 5 controls)', async () => {
   const quiet = jacobianError(await analyticSweep(1, { noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 } }));
   const noisy = jacobianError(await analyticSweep());
   console.log(`HGE Jacobian vs exact: ${(quiet * 100).toFixed(2)}% RMS without noise, ${(noisy * 100).toFixed(2)}% with the default noise (20 mV tones, 200-sample windows)`);
   assert.ok(quiet < 0.01, `relative error ${quiet}`);
-  assert.ok(noisy < 0.1, `relative error ${noisy}`);
+  assert.ok(noisy < 0.15, `relative error ${noisy}`);
 });
 
 /** RMS error of the sweep's Jacobian rows over the RMS of the exact ones. */
@@ -127,11 +127,12 @@ async function chainedAgainstFinite({ device, layer, physics, readings }: Awaite
   return { cosine, relative };
 }
 
-test('device time counts every sample the module runs: 210 samples a row plus two calibration epochs of 16 rows, once', async () => {
+test('device time counts every sample the module runs: 210 samples a row, plus the lag calibration once (two epochs and one measured epoch of 4 input points on the whole device)', async () => {
   const { instrument, physics, layer } = await analyticSweep();
   const perRow = instrument.settleSamples + instrument.windowSamples; // 10 + 200
-  const expected = (rows.length * classCount * layer.configurations.length + 2 * 16) * perRow;
+  const expected = (rows.length * classCount * layer.configurations.length + 3 * 4) * perRow;
   assert.equal(physics.windows, rows.length * classCount * layer.configurations.length);
+  assert.equal(physics.hge.epochs, 1 + layer.configurations.length * 3); // the calibration run, then 48 rows in 3 module epochs a configuration
   assert.equal(instrument.measurements, 0); // the training split went through the module only
   assert.equal(instrument.samples, expected);
   assert.ok(Math.abs(physics.hge.seconds - expected / instrument.chain.sampleRateHz) < 1e-9);

@@ -16,9 +16,10 @@
 // Every sample the module runs is device time (Instrument.advance): the tones' windows are as
 // long as phyll's plain readings, so the first sweep costs what phyll's does, plus the module's
 // lag calibration (two epochs) once.
-import type { Device } from "../devices/device.ts";
-import { MAX_CASES, type Task } from "../tasks/task.ts";
+import { DeviceView } from "../devices/device.ts";
 import type { Instrument } from "./instrument.ts";
+import { startingVoltages } from "../train.ts";
+import { MAX_CASES, levelToVolts, type Task } from "../tasks/task.ts";
 import { Breather, type Budget, type Method, type RunContext, type StopReason } from "./method.ts";
 import { HgeJacobian } from "./module.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
@@ -51,28 +52,17 @@ export type PhyllHgeSettings = { -readonly [K in keyof typeof PHYLL_HGE_DEFAULTS
  * other electrode held where the configuration holds it. The exact gradient passes through
  * where the underlying device has one and the configuration's controls are its controls.
  */
-export class ConfigurationDevice implements Device {
-  readonly name: string;
-  readonly electrodeCount: number;
-  readonly controlCount: number;
-  readonly inputCount: number;
-  readonly controlRangeV: Array<[number, number]>;
-  readonly inputRangeV: Array<[number, number]>;
-  readonly outputUnit: string;
-  readonly capabilities = [] as const;
+export class ConfigurationDevice extends DeviceView {
   readonly outputGradient?: (voltages: Float64Array | Float32Array) => Float64Array;
   private readonly full: Float64Array;
 
   constructor(readonly layer: DevicePhysicalLayer, readonly configuration: number) {
     const { device, rangesV } = layer;
     const { controlElectrodes, inputElectrodes } = layer.configurations[configuration];
-    this.name = `${device.name}, configuration ${configuration + 1}`;
-    this.controlCount = controlElectrodes.length;
-    this.inputCount = inputElectrodes.length;
-    this.electrodeCount = this.controlCount + this.inputCount;
-    this.controlRangeV = controlElectrodes.map((e) => rangesV[e]);
-    this.inputRangeV = inputElectrodes.map((e) => rangesV[e]);
-    this.outputUnit = device.outputUnit;
+    super({
+      electrodeCount: controlElectrodes.length + inputElectrodes.length, controlCount: controlElectrodes.length, inputCount: inputElectrodes.length,
+      controlRangeV: controlElectrodes.map((e) => rangesV[e]), inputRangeV: inputElectrodes.map((e) => rangesV[e]), outputUnit: device.outputUnit,
+    }, `${device.name}, configuration ${configuration + 1}`);
     this.full = new Float64Array(device.electrodeCount);
     const exact = device.outputGradient;
     if (exact && controlElectrodes.every((e) => e < device.controlCount)) {
@@ -133,10 +123,12 @@ export class HgePhysics implements PhysicsTraining {
   private spread?: number[];
   private inputs?: { train: number[][][]; test: number[][][] };
   private readonly breather: Breather;
+  private readonly seed: number;
 
   constructor(readonly layer: DevicePhysicalLayer, readonly instrument: Instrument, readonly settings: PhyllHgeSettings, readonly budget: Budget, context: RunContext) {
     this.every = settings.physicalEvery;
     this.hge = new HgeJacobian(context.seed);
+    this.seed = context.seed;
     this.devices = layer.configurations.map((_, j) => new ConfigurationDevice(layer, j));
     const controls = layer.configurations.flatMap(({ controlElectrodes, voltages }) => controlElectrodes.map((e) => voltages[e]));
     const ranges = layer.configurations.flatMap(({ controlElectrodes }) => controlElectrodes.map((e) => layer.rangesV[e]));
@@ -201,14 +193,35 @@ export class HgePhysics implements PhysicsTraining {
     return { physicalSteps: this.steps, stepsLoweringLoss: this.lowering, lossChangeOverSteps: this.lossChange, trustScaledSteps: this.scaledSteps, hgeWindows: this.windows, hgeEpochs: this.hge.epochs, hgeDeviceSeconds: this.hge.seconds, controlGradientNorm: norm };
   }
 
+  /**
+   * Fits the chain's lag once, on the whole device with as many controls as it can have (the
+   * DNPU with one data input: six tones), at its first seeded start and four input points. A
+   * configuration's own controls will not do: the default DNPU's have one tone each, and one
+   * tone's phase does not separate delay from corner, nor a negative gradient from half a
+   * period of lag (from one tone the module fitted 76 samples and 22 Hz for a chain of 2 samples
+   * and 1 kHz, and every measured gradient came out with the wrong sign). The lag is the chain's,
+   * so every configuration then demodulates with it. Device time counted; false if the budget ran out.
+   */
+  private calibrate(): boolean {
+    const { device } = this.layer;
+    const whole = device.withInputCount?.(1) ?? device;
+    const cases = [-0.5, -0.25, 0.25, 0.5].map((level) => whole.inputRangeV.map((range) => levelToVolts(level, range)));
+    const spent = this.instrument.deviceSeconds;
+    const { windowSamples, settleSamples, chain, noise } = this.instrument;
+    const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, { windowSamples, settleSamples, growWindow: true, chain, noise });
+    this.instrument.advance(this.hge.seconds);
+    return measured !== undefined;
+  }
+
   /** The training split through the module, configuration by configuration, MAX_CASES rows an
    *  epoch: readings [sample][label][configuration] and the Jacobian rows. */
   private async sweepTraining(train: number[][][]): Promise<Sweep | StopReason> {
+    if (this.hge.epochs === 0 && !this.calibrate()) return "budget";
     const rows = train.flat();
     const classCount = train[0].length;
     const readings: Sweep = train.map((labels) => labels.map(() => new Array<number>(this.layer.outputWidth).fill(0)));
     const jacobian: number[][][] = rows.map(() => []);
-    const { windowSamples, settleSamples } = this.instrument; // and its chain and noise: the module reads the same device the same way
+    const { windowSamples, settleSamples, chain, noise } = this.instrument; // the module reads the same device the same way
     for (const [j, configuration] of this.layer.configurations.entries()) {
       const controls = configuration.controlElectrodes.map((e) => configuration.voltages[e]);
       for (let start = 0; start < rows.length; start += MAX_CASES) {
@@ -219,7 +232,7 @@ export class HgePhysics implements PhysicsTraining {
         });
         const before = this.hge.seconds;
         const spent = this.instrument.deviceSeconds;
-        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, { windowSamples, settleSamples, growWindow: true, chain: this.instrument.chain, noise: this.instrument.noise });
+        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, { windowSamples, settleSamples, growWindow: true, chain, noise });
         this.instrument.advance(this.hge.seconds - before);
         if (!measured) return "budget";
         this.windows += chunk.length;
