@@ -29,9 +29,9 @@ async function analyticSweep(seed = 1, settings: InstrumentSettings = {}) {
   const instrument = new Instrument(device, seed, settings);
   const layer = new DevicePhysicalLayer(device, instrument, 2, seed, Infinity, phyllInputCount(task));
   const physics = new HgePhysics(layer, instrument, { ...PHYLL_HGE_DEFAULTS }, { deviceSeconds: Infinity }, { seed });
-  const swept = await physics.sweep(rows, []);
-  assert.ok(typeof swept !== 'string');
-  return { device, instrument, layer, physics, readings: swept.train };
+  const readings = await physics.measureTraining(rows);
+  assert.ok(typeof readings !== 'string');
+  return { device, instrument, layer, physics, readings };
 }
 
 test('HGE measures ∂reading/∂control of every configuration within 1% of the analytic device\'s exact gradient without noise, 15% with the default noise (noise-limited) (RMS over 48 rows × 2 configurations × 5 controls)', async () => {
@@ -148,7 +148,7 @@ test('phyll-hge on Iris from seed 1 (DNPU, 4 configurations): accuracy and devic
   assert.ok(Math.abs(result.deviceSeconds - (result.counters.measurements * perMeasurementS + result.counters.hgeDeviceSeconds)) < 1e-6);
   assert.equal(result.method, 'phyll-hge');
   if (result.counters.physicalSteps > 0) {
-    const start = result.history.weights[1 - 1 + 1]; // after the first epoch (before any physical step)
+    const start = result.history.weights[1]; // after the first epoch, before any physical step (weights[0] is phyll's copy of the final ones)
     assert.notDeepEqual(result.finalWeights, start);
   }
   result.finalWeights.forEach((v, i) => assert.ok(v >= result.controlRangeV[i][0] - 1e-12 && v <= result.controlRangeV[i][1] + 1e-12, `electrode ${i}: ${v} V`));

@@ -1,21 +1,25 @@
 // phyll-hge: physical local learning (phyll.ts) whose physical layer is trained too, by
 // gradients measured in materia with homodyne gradient extraction, never through a model.
-// Block 1's configurations keep their wiring; their control voltages move. Each physical step:
-//   1. the training split is swept through the module (module.ts HgeJacobian: configuration j's
+// Block 1's configurations keep their wiring; their control voltages move. The first sweep is
+// phyll's (plain readings), so a run that solves before its first physical step costs what
+// phyll's does. Every `physicalEvery` digital epochs, a physical step:
+//   1. the training split is swept through the module (at the first step; later steps use the
+//      sweep the previous step ended with, taken at the same controls) (module.ts HgeJacobian: configuration j's
 //      control electrodes carry the tones, up to MAX_CASES (sample, label) rows per epoch as the
 //      module's input cases): one lock-in window per row gives both the reading r_{n,c,j} (the
 //      window mean, CASE_OUTPUTS) and ∂r_{n,c,j}/∂v_j (the Jacobian row);
 //   2. ∂L/∂r comes from TensorFlow.js through the block's standardisation and digital layer;
 //   3. g_j = Σ_{n,c} ∂L/∂r_{n,c,j} · ∂r_{n,c,j}/∂v_j, one Adam step (the module's rule,
-//      optimiser.ts; each electrode clamped to its range), and both splits are swept again
-//      (the held-out split through the Instrument, as phyll measures it).
+//      optimiser.ts; each electrode clamped to its range; a trust region in reading space), and
+//      both splits are swept again: the training split through the module (readings for the
+//      digital layer, Jacobian rows for the next step), the held-out split as phyll reads it.
 // Why the window means may serve as readings: a tone is a whole number of periods in the window,
 // so its mean is zero, and a sinusoid stays one through the chain's low-pass and delay; what
 // remains is the device's curvature, mean f(v + a·sin) = f(v) + a²f''/4 + …, which
 // tests/phyll-hge.test.ts bounds against a plain reading.
-// Every sample the module runs is device time (Instrument.advance): the tones' windows are as
-// long as phyll's plain readings, so the first sweep costs what phyll's does, plus the module's
-// lag calibration (two epochs) once.
+// Every sample the module runs is device time (Instrument.advance). On the default DNPU (one
+// tone a configuration) its windows are phyll's 200 samples, so a module sweep costs a plain one; the resistor network's eight tones plan only in 465 samples (order 3), so its windows
+// grow to 500 (2.4×). The chain's lag is fitted once, on the whole device (calibrate()).
 import { DeviceView } from "../devices/device.ts";
 import type { Instrument } from "./instrument.ts";
 import { startingVoltages } from "../train.ts";
@@ -23,7 +27,7 @@ import { MAX_CASES, levelToVolts, type Task } from "../tasks/task.ts";
 import { Breather, type Budget, type Method, type RunContext, type StopReason } from "./method.ts";
 import { HgeJacobian } from "./module.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
-import { DevicePhysicalLayer, PHYLL, PHYLL_DEFAULTS, phyllSettings, runPhyll, type PhyllVariant, type PhysicsTraining, type Sweep } from "./phyll.ts";
+import { DevicePhysicalLayer, PHYLL, PHYLL_DEFAULTS, phyllSettings, runPhyll, sweepLayer, type PhyllVariant, type PhysicsTraining, type Sweep } from "./phyll.ts";
 
 export const PHYLL_HGE_NAME = "phyll-hge";
 
@@ -121,7 +125,6 @@ export class HgePhysics implements PhysicsTraining {
   lowering = 0;
   /** Per configuration: the first training sweep's standard deviation of its readings. */
   private spread?: number[];
-  private inputs?: { train: number[][][]; test: number[][][] };
   private readonly breather: Breather;
   private readonly seed: number;
 
@@ -136,25 +139,13 @@ export class HgePhysics implements PhysicsTraining {
     this.breather = new Breather(context.signal);
   }
 
-  async sweep(train: number[][][], test: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason> {
-    this.inputs = { train, test };
-    const measured = await this.sweepTraining(train);
-    if (typeof measured === "string") return measured;
-    const held: Sweep = [];
-    for (const row of test) {
-      const readings: number[][] = [];
-      for (const levels of row) {
-        const reading = this.layer.forward(levels);
-        if (!reading) return "budget";
-        readings.push(reading);
-      }
-      held.push(readings);
-      if (!(await this.breather.breathe())) return "interrupted";
+  async step(lossGradient: number[][][], train: number[][][], test: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason> {
+    // The first step measures the Jacobian where the first (plain) sweep was taken; later ones
+    // use the last step's sweep, taken at the present controls.
+    if (this.jacobian.length === 0) {
+      const measured = await this.measureTraining(train);
+      if (typeof measured === "string") return measured;
     }
-    return { train: measured, test: held };
-  }
-
-  async step(lossGradient: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason> {
     const gradient = this.controlGradient(lossGradient);
     const before = this.optimiser.values();
     this.optimiser.step(gradient);
@@ -171,7 +162,10 @@ export class HgePhysics implements PhysicsTraining {
     if (scaled) this.scaledSteps++;
     this.steps++;
     this.lastGradient = gradient;
-    return this.sweep(this.inputs!.train, this.inputs!.test);
+    const measured = await this.measureTraining(train);
+    if (typeof measured === "string") return measured;
+    const held = await sweepLayer(this.layer, test, () => this.breather.breathe());
+    return typeof held === "string" ? held : { train: measured, test: held };
   }
 
   stepped(lossBefore: number, lossAfter: number): void {
@@ -214,8 +208,8 @@ export class HgePhysics implements PhysicsTraining {
   }
 
   /** The training split through the module, configuration by configuration, MAX_CASES rows an
-   *  epoch: readings [sample][label][configuration] and the Jacobian rows. */
-  private async sweepTraining(train: number[][][]): Promise<Sweep | StopReason> {
+   *  epoch: its readings [sample][label][configuration]; the Jacobian rows go to `jacobian`. */
+  async measureTraining(train: number[][][]): Promise<Sweep | StopReason> {
     if (this.hge.epochs === 0 && !this.calibrate()) return "budget";
     const rows = train.flat();
     const classCount = train[0].length;

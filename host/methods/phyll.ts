@@ -270,30 +270,44 @@ export interface PhyllHooks {
   maxSteps?: number;
   /** Stop once the task counts as solved (default true); false trains every epoch. */
   stopWhenSolved?: boolean;
-  /** Block 1's physics trained too (phyll-hge): it sweeps both splits itself and steps its
-   *  controls every `every` digital epochs. */
+  /** Block 1's physics trained too (phyll-hge): its controls step every `every` digital epochs. */
   physics?: PhysicsTraining;
 }
 
-/** What trains a block's physical layer: sweeps (readings [sample][label][reading]) and steps. */
+/** What trains a block's physical layer (its first sweep is phyll's, row by row). */
 export interface PhysicsTraining {
   /** Digital epochs between physical steps. */
   readonly every: number;
-  /** Both splits' readings at the present controls (block 1's inputs, [sample][label][level]). */
-  sweep(train: number[][][], test: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason>;
-  /** One step of the controls down ∂L/∂(training readings) (same shape as the training sweep),
-   *  then both splits swept again at the new controls. */
-  step(lossGradient: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason>;
+  /** One step of the controls down ∂L/∂(training readings) ([sample][label][reading], the
+   *  training sweep's shape), then both splits (the block's inputs, [sample][label][level])
+   *  swept again at the new controls: their readings. */
+  step(lossGradient: number[][][], train: number[][][], test: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason>;
   /** After a step: the block's loss on the whole training split, same digital layer, before
    *  and after (what the step bought). */
   stepped?(lossBefore: number, lossAfter: number): void;
 }
 
-/** Both splits through `sweep`, the training split first. */
-async function sweepBoth(sweep: (inputs: number[][][]) => Promise<Sweep | "budget" | "interrupted">, train: number[][][], test: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason> {
-  const trainSweep = await sweep(train);
+/** Rows of inputs [sample][label][level] through a physical layer, row by row (forward). */
+export async function sweepLayer(layer: PhysicalLayer, inputs: number[][][], keepGoing: () => Promise<boolean>): Promise<Sweep | "budget" | "interrupted"> {
+  const out: Sweep = [];
+  for (const row of inputs) {
+    const readings: number[][] = [];
+    for (const levels of row) {
+      const reading = layer.forward(levels);
+      if (!reading) return "budget";
+      readings.push(reading);
+    }
+    out.push(readings);
+    if (!(await keepGoing())) return "interrupted";
+  }
+  return out;
+}
+
+/** Both splits through a physical layer, the training split first. */
+async function sweepBoth(layer: PhysicalLayer, train: number[][][], test: number[][][], keepGoing: () => Promise<boolean>): Promise<{ train: Sweep; test: Sweep } | StopReason> {
+  const trainSweep = await sweepLayer(layer, train, keepGoing);
   if (typeof trainSweep === "string") return trainSweep;
-  const testSweep = await sweep(test);
+  const testSweep = await sweepLayer(layer, test, keepGoing);
   return typeof testSweep === "string" ? testSweep : { train: trainSweep, test: testSweep };
 }
 
@@ -353,22 +367,8 @@ export async function trainPhyll(
     if (trainInputs[0][0].length !== layer.inputWidth) {
       throw new TrainConfigError("blocks", `block ${block + 1}'s physical layer takes ${layer.inputWidth} inputs; it is given ${trainInputs[0][0].length}`);
     }
-    const sweep = async (inputs: number[][][]): Promise<Sweep | "budget" | "interrupted"> => {
-      const out: Sweep = [];
-      for (const row of inputs) {
-        const readings: number[][] = [];
-        for (const levels of row) {
-          const reading = layer.forward(levels);
-          if (!reading) return "budget";
-          readings.push(reading);
-        }
-        out.push(readings);
-        if (!(await keepGoing())) return "interrupted";
-      }
-      return out;
-    };
     const trainer = block === 0 ? hooks.physics : undefined;
-    const swept = trainer ? await trainer.sweep(trainInputs, testInputs) : await sweepBoth(sweep, trainInputs, testInputs);
+    const swept = await sweepBoth(layer, trainInputs, testInputs, keepGoing);
     if (typeof swept === "string") {
       stopped = swept;
       break;
@@ -435,7 +435,7 @@ export async function trainPhyll(
               return localLoss(g, labels, settings.threshold);
             })(trainReadings).arraySync() as number[][][],
           );
-          const stepped = await trainer.step(lossGradient);
+          const stepped = await trainer.step(lossGradient, trainInputs, testInputs);
           if (typeof stepped === "string") stopped = stepped;
           else {
             tf.dispose([trainReadings, testReadings]);
