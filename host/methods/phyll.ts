@@ -426,22 +426,18 @@ export async function trainPhyll(
         else if (!(await keepGoing())) stopped = "interrupted";
         else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs) {
           // The physical step: ∂L/∂(readings) of the whole training split through the digital layer.
-          const labels = task.train.labels;
-          const fullLoss = (readings: TF.Tensor3D) => tf.tidy(() => localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold).dataSync()[0]);
-          const lossBefore = fullLoss(trainReadings);
-          const lossGradient = tf.tidy(() =>
-            tf.grad((readings: TF.Tensor) => {
-              const g = tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D;
-              return localLoss(g, labels, settings.threshold);
-            })(trainReadings).arraySync() as number[][][],
-          );
+          const fullLoss = (readings: TF.Tensor) =>
+            localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold);
+          const lossOf = (readings: TF.Tensor3D) => tf.tidy(() => fullLoss(readings).dataSync()[0]);
+          const lossBefore = lossOf(trainReadings);
+          const lossGradient = tf.tidy(() => tf.grad(fullLoss)(trainReadings).arraySync() as number[][][]);
           const stepped = await trainer.step(lossGradient, trainInputs, testInputs);
           if (typeof stepped === "string") stopped = stepped;
           else {
             tf.dispose([trainReadings, testReadings]);
             trainReadings = tf.tensor3d(stepped.train);
             testReadings = tf.tensor3d(stepped.test);
-            trainer.stepped?.(lossBefore, fullLoss(trainReadings));
+            trainer.stepped?.(lossBefore, lossOf(trainReadings));
           }
         }
       }
