@@ -138,19 +138,18 @@ test('device time counts every sample the module runs: 210 samples a row, plus t
   assert.ok(Math.abs(physics.hge.seconds - expected / instrument.chain.sampleRateHz) < 1e-9);
 });
 
-test('phyll-hge on Iris from seed 1 (DNPU, 4 configurations): accuracy and device time reported, controls moved within their ranges', async () => {
-  const result = await PHYLL_HGE.train(DopantNetwork.default(), task, { deviceSeconds: 2000 }, { seed: 1, options: { configurations: 4 } });
+test('phyll-hge on Iris from seed 1 (DNPU, 4 configurations, 600 device-s): accuracy and device time reported, every module sample counted, controls moved within their ranges', async () => {
+  const result = await PHYLL_HGE.train(DopantNetwork.default(), task, { deviceSeconds: 600 }, { seed: 1, options: { configurations: 4 } });
   const perMeasurementS = 210 / 5000;
   console.log(`phyll-hge iris seed 1, K = 4: held-out ${(result.criterion * 100).toFixed(1)}% (${result.stopped}), ${result.deviceSeconds.toFixed(0)} device-s, ${result.wallSeconds.toFixed(1)} s wall, ${JSON.stringify(result.counters)}`);
   assert.ok(result.criterion >= 0 && result.criterion <= 1);
-  assert.ok(result.deviceSeconds <= 2000);
+  assert.ok(result.deviceSeconds <= 600);
+  assert.ok(result.counters.physicalSteps >= 1, 'seed 1 at 4 configurations is not solved by epoch 20 (phyll: 72.9% after 300 epochs)');
   // Device time = held-out readings through the Instrument + every module sample.
   assert.ok(Math.abs(result.deviceSeconds - (result.counters.measurements * perMeasurementS + result.counters.hgeDeviceSeconds)) < 1e-6);
   assert.equal(result.method, 'phyll-hge');
-  if (result.counters.physicalSteps > 0) {
-    const start = result.history.weights[1]; // after the first epoch, before any physical step (weights[0] is phyll's copy of the final ones)
-    assert.notDeepEqual(result.finalWeights, start);
-  }
+  const start = result.history.weights[1]; // after the first epoch, before any physical step (weights[0] is phyll's copy of the final ones)
+  assert.notDeepEqual(result.finalWeights, start);
   result.finalWeights.forEach((v, i) => assert.ok(v >= result.controlRangeV[i][0] - 1e-12 && v <= result.controlRangeV[i][1] + 1e-12, `electrode ${i}: ${v} V`));
 });
 
