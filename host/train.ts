@@ -55,6 +55,9 @@ export interface TrainOptions {
   /** Peak perturbation amplitude per control (one number for all), volts. */
   amplitudesV?: number | number[];
   windowSamples?: number;
+  /** A given windowSamples whose tones do not plan is planned again in the shortest window
+   *  that plans, as a default window is (phyll-hge asks for its readings' window). */
+  growWindow?: boolean;
   settleSamples?: number;
   optimiser?: OptimiserName;
   learningRate?: number;
@@ -417,7 +420,7 @@ export class TrainingRun {
     try {
       controller.configure(planned.controller);
     } catch (error) {
-      const minimum = error instanceof ControllerError && error.field === "Plan" && options.windowSamples === undefined ? planMinWindow(controller) : 0;
+      const minimum = error instanceof ControllerError && error.field === "Plan" && (options.windowSamples === undefined || options.growWindow) ? planMinWindow(controller) : 0;
       if (!minimum) throw error;
       planned = plan({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 });
       controller.configure(planned.controller);

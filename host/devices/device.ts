@@ -44,7 +44,8 @@ export function controlMidpointsV(device: Device): Float64Array {
   return Float64Array.from(device.controlRangeV, ([low, high]) => (low + high) / 2);
 }
 
-/** A device that takes another's electrodes, ranges and unit and answers output() its own way
+/** A device that takes another's electrodes, ranges and unit (or a shape of its own: one
+ *  configuration of a physical layer, phyll-hge.ts) and answers output() its own way
  *  (recordings, replays, drift): outputs only, so no capabilities. */
 export abstract class DeviceView implements Device {
   readonly electrodeCount: number;
@@ -55,7 +56,7 @@ export abstract class DeviceView implements Device {
   readonly outputUnit: string;
   readonly capabilities = [] as const;
 
-  constructor(source: Device, readonly name: string) {
+  constructor(source: Pick<Device, "electrodeCount" | "controlCount" | "inputCount" | "outputUnit" | "controlRangeV" | "inputRangeV">, readonly name: string) {
     ({ electrodeCount: this.electrodeCount, controlCount: this.controlCount, inputCount: this.inputCount, outputUnit: this.outputUnit } = source);
     this.controlRangeV = source.controlRangeV;
     this.inputRangeV = source.inputRangeV;

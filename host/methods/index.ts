@@ -7,6 +7,7 @@ import { MODULE_METHODS } from "./module.ts";
 import { RESISTIVE_METHODS } from "./resistive.ts";
 import { PAT_HGE_METHOD, PAT_METHOD } from "./pat.ts";
 import { PHYLL } from "./phyll.ts";
+import { PHYLL_HGE } from "./phyll-hge.ts";
 
 export const METHODS: readonly Method[] = [
   ...MODULE_METHODS,
@@ -14,6 +15,7 @@ export const METHODS: readonly Method[] = [
   PAT_METHOD,
   PAT_HGE_METHOD,
   PHYLL,
+  PHYLL_HGE,
 ];
 
 export const METHOD_NAMES = METHODS.map((method) => method.name);

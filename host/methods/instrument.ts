@@ -53,6 +53,13 @@ export class Instrument {
     return this.read(0, this.device.output(this.held));
   }
 
+  /** Device time spent driving the same device outside measure() (phyll-hge's lock-in
+   *  windows, run by the module on the same chain): the clock moves on by `seconds`. */
+  advance(seconds: number): void {
+    this.samples += Math.round(seconds * this.chain.sampleRateHz);
+    this.device.setTime?.(this.deviceSeconds);
+  }
+
   /** The voltages last written, as the DAC produced them (what the device saw). */
   heldVoltages(): Float64Array {
     return this.held;

@@ -8,7 +8,7 @@ import type { ControllerConfig, PerturbationName } from "../controller.ts";
 import { Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
 import { Controller } from "../controller.ts";
 import type { Device } from "../devices/device.ts";
-import type { AnyTask } from "../tasks/task.ts";
+import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { TrainConfigError } from "../errors.ts";
@@ -247,3 +247,45 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
   requires: "",
   train: (device, task, budget, context) => runModule(estimator, device, task, budget, context),
 }));
+
+/**
+ * Jacobian rows ∂y_p/∂θ and case outputs measured by homodyne gradient extraction: the module
+ * (multi-tone defaults, TrainingRun) runs one epoch at the given controls, one lock-in window
+ * per case, on the given device (any device on the same chain). The first call also fits the
+ * chain's lag (the module's calibration epochs); later calls reuse it. Every sample counts as
+ * device time (`seconds`). Used by pat-hge (pat-training.ts) and phyll-hge.
+ */
+export class HgeJacobian {
+  seconds = 0;
+  epochs = 0;
+  private lag?: { delaySamples: number; cornerHz: number };
+
+  constructor(readonly seed: number) {}
+
+  /** The Jacobian rows and the window means (CASE_OUTPUTS) of `task`'s cases at `controls`,
+   *  measured from device time `nowSeconds` on; undefined if `budgetSeconds` ran out first.
+   *  `options` (windows, settling) replace the task's defaults. */
+  measure(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions> = {}): { jacobian: number[][]; outputs: number[] } | undefined {
+    const controller = new Controller();
+    const lag = this.lag;
+    const run = new TrainingRun(controller, {
+      ...options,
+      device,
+      task,
+      seed: (Math.imul(this.seed >>> 0, 0x27d4eb2d) + this.epochs + 1) >>> 0, // fresh noise per epoch
+      initialV: controls,
+      maxIterations: 1,
+      maxDeviceSeconds: budgetSeconds,
+      startSeconds: nowSeconds,
+      solvedEpochs: 0,
+      ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
+    });
+    while (run.step());
+    const status = controller.status();
+    this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
+    this.seconds += run.sim.samples / run.chain.sampleRateHz;
+    this.epochs++;
+    if (status.updates < 1) return undefined;
+    return { jacobian: task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p))), outputs: Array.from(controller.caseOutputs()) };
+  }
+}

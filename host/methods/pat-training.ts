@@ -12,8 +12,8 @@ import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
-import { Controller } from "../controller.ts";
-import { MARGIN_PROGRESS, TrainingRun, criterionName, startingVoltages } from "../train.ts";
+import { MARGIN_PROGRESS, criterionName, startingVoltages } from "../train.ts";
+import { HgeJacobian } from "./module.ts";
 import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
@@ -87,45 +87,6 @@ class Session {
   /** Lets the event loop run (Ctrl-C, progress). */
   async breathe(): Promise<void> {
     await this.breather.breathe();
-  }
-}
-
-/**
- * Jacobian rows ∂y_p/∂θ measured by homodyne gradient extraction: the module (multi-tone
- * defaults, train.ts TrainingRun) runs one epoch at the given controls, one lock-in window per
- * case, on the same device and chain. The first call also fits the chain's lag (the module's
- * calibration epochs); later calls reuse it. Every sample counts as device time.
- */
-class HgeJacobian {
-  seconds = 0;
-  epochs = 0;
-  private lag?: { delaySamples: number; cornerHz: number };
-
-  constructor(readonly device: Device, readonly task: Task, readonly seed: number) {}
-
-  /** The rows at `controls`, measured from device time `nowSeconds` on, or undefined if
-   *  `budgetSeconds` ran out first. */
-  rows(controls: number[], nowSeconds: number, budgetSeconds: number): number[][] | undefined {
-    const controller = new Controller();
-    const lag = this.lag;
-    const run = new TrainingRun(controller, {
-      device: this.device,
-      task: this.task,
-      seed: (Math.imul(this.seed >>> 0, 0x27d4eb2d) + this.epochs + 1) >>> 0, // fresh noise per epoch
-      initialV: controls,
-      maxIterations: 1,
-      maxDeviceSeconds: budgetSeconds,
-      startSeconds: nowSeconds,
-      solvedEpochs: 0,
-      ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
-    });
-    while (run.step());
-    const status = controller.status();
-    this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
-    this.seconds += run.sim.samples / run.chain.sampleRateHz;
-    this.epochs++;
-    if (status.updates < 1) return undefined;
-    return this.task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p)));
   }
 }
 
@@ -230,7 +191,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let solvedRun = 0;
   let best = Infinity; // of the criterion as a cost: −margin, or the relative RMS error
   let bestAt = 0;
-  const hge = settings.hgeEvery > 0 ? new HgeJacobian(device, task, context.seed) : undefined;
+  const hge = settings.hgeEvery > 0 ? new HgeJacobian(context.seed) : undefined;
   /** pat-hge: per case, the measured HGE Jacobian minus the twin's at the last refresh. */
   let corrections: number[][] = cases.map(() => new Array(device.controlCount).fill(0));
   let jacobianCosines = 0; // summed over refreshes: mean cosine of the twin's rows against HGE's
@@ -249,7 +210,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     outputs = voltages.map((v) => session.instrument.measure(v));
     if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
     if (refresh) {
-      const measured = hge.rows(controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds);
+      const measured = hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds)?.jacobian;
       session.otherSeconds = hge.seconds;
       if (!measured) {
         stopped = "budget";

@@ -38,10 +38,12 @@
 //   DNPU electrodes are interchangeable) solved it. Devices without assignable inputs get
 //   control voltages only; when a row has more levels than the device has inputs (a 2-input
 //   resistor network; a later block's 16 units on 6 electrodes) each configuration mixes the
-//   row onto the inputs by a fixed random matrix (untrained). With that, the resistor network
-//   and the analytic device solve Iris too (3 of 3 seeds each, 6–17 epochs): Iris asks little of
-//   the physics, and the DNPU's measured gain over a linear layer of the same width is in the
-//   training fit (97% vs 93%), not held out (tests/phyll.test.ts).
+//   row onto the inputs by a fixed random matrix (untrained), on the device's own input
+//   electrodes. With that, the resistor network solves Iris too (5 of 5 seeds at 16
+//   configurations, 21–46 epochs, scripts/phyll-hge-compare.ts; when the data went onto its first
+//   two controls instead, it and the analytic device solved 3 of 3 in 6–17 epochs): Iris asks
+//   little of the physics, and the DNPU's measured gain over a linear layer of the same width is
+//   in the training fit (97% vs 93%), not held out (tests/phyll.test.ts).
 // - Held-out accuracy is evaluated after every epoch and the run stops when it has reached the
 //   task's target for DEFAULTS.solvedEpochs epochs in a row (the module's rule for "solved").
 import type * as TF from "@tensorflow/tfjs-core";
@@ -51,12 +53,12 @@ import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
 import { DEFAULTS, startingVoltages } from "../train.ts";
 import { Instrument } from "./instrument.ts";
-import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
+import { Breather, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
 /** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
  *  CLI, the bench) does not pay for it. */
 let tf: typeof TF;
-async function tensorflowReady(): Promise<void> {
+export async function tensorflowReady(): Promise<void> {
   tf ??= (await import("./tf.ts")).tf;
 }
 
@@ -136,11 +138,13 @@ export interface PhysicalLayer {
 export class DevicePhysicalLayer implements PhysicalLayer {
   readonly name: string;
   readonly outputWidth: number;
-  /** Per configuration: the electrode (voltage order) of each input, every electrode's voltage
-   *  when idle, and the mixing matrix [input][level] when the row width is not the input count. */
-  readonly configurations: Array<{ inputElectrodes: number[]; voltages: Float64Array; mixing?: number[][] }>;
+  /** Per configuration: the electrode (voltage order) of each input, the electrodes holding
+   *  control voltages, every electrode's voltage when idle (phyll-hge trains the controls'), and
+   *  the mixing matrix [input][level] when the row width is not the input count. */
+  readonly configurations: Array<{ inputElectrodes: number[]; controlElectrodes: number[]; voltages: Float64Array; mixing?: number[][] }>;
   readonly rewired: boolean;
-  private readonly rangesV: Array<[number, number]>;
+  /** Every electrode's range (voltage order). */
+  readonly rangesV: Array<[number, number]>;
   private readonly voltages: Float64Array;
 
   constructor(
@@ -157,7 +161,9 @@ export class DevicePhysicalLayer implements PhysicalLayer {
     this.rangesV = [...device.controlRangeV, ...device.inputRangeV];
     const rng = new Rng(seed ^ 0x5bd1e995);
     this.configurations = Array.from({ length: configurations }, (_, j) => {
-      const electrodes = Array.from({ length: electrodeCount }, (_, e) => e);
+      // Inputs first, then the electrodes that hold control voltages: a device whose inputs are
+      // not assignable keeps its own (its inputs are the last electrodes, device.ts).
+      const electrodes = Array.from({ length: electrodeCount }, (_, e) => (this.rewired ? e : (e + device.controlCount) % electrodeCount));
       if (this.rewired && j > 0) {
         for (let i = electrodes.length - 1; i > 0; i--) {
           const k = Math.floor(rng.uniform() * (i + 1));
@@ -176,7 +182,7 @@ export class DevicePhysicalLayer implements PhysicalLayer {
         inputWidth === inputCount
           ? undefined
           : Array.from({ length: inputCount }, () => Array.from({ length: inputWidth }, () => (rng.uniform() < 0.5 ? -1 : 1) / Math.sqrt(inputWidth)));
-      return { inputElectrodes: electrodes.slice(0, inputCount), voltages, mixing };
+      return { inputElectrodes: electrodes.slice(0, inputCount), controlElectrodes: electrodes.slice(inputCount), voltages, mixing };
     });
     this.voltages = new Float64Array(electrodeCount);
     const how = [this.rewired ? "inputs rewired" : "", inputWidth === inputCount ? "" : `${inputWidth} levels mixed onto ${inputCount} inputs`].filter(Boolean);
@@ -186,14 +192,18 @@ export class DevicePhysicalLayer implements PhysicalLayer {
   forward(levels: readonly number[]): number[] | undefined {
     const perRow = (this.instrument.settleSamples + this.instrument.windowSamples) * this.outputWidth;
     if ((this.instrument.samples + perRow) / this.instrument.chain.sampleRateHz > this.budgetSeconds) return undefined;
-    return this.configurations.map(({ inputElectrodes, voltages, mixing }) => {
-      this.voltages.set(voltages);
-      inputElectrodes.forEach((e, i) => {
-        const level = mixing ? mixing[i].reduce((sum, m, k) => sum + m * levels[k], 0) : levels[i];
-        this.voltages[e] = levelToVolts(Math.max(-1, Math.min(1, level)), this.rangesV[e]);
-      });
-      return this.instrument.measure(this.voltages);
+    return this.configurations.map((_, j) => this.instrument.measure(this.voltagesFor(j, levels)));
+  }
+
+  /** Every electrode's voltage for one row under configuration `configuration` (a view: copy it to keep it). */
+  voltagesFor(configuration: number, levels: readonly number[]): Float64Array {
+    const { inputElectrodes, voltages, mixing } = this.configurations[configuration];
+    this.voltages.set(voltages);
+    inputElectrodes.forEach((e, i) => {
+      const level = mixing ? mixing[i].reduce((sum, m, k) => sum + m * levels[k], 0) : levels[i];
+      this.voltages[e] = levelToVolts(Math.max(-1, Math.min(1, level)), this.rangesV[e]);
     });
+    return this.voltages;
   }
 }
 
@@ -237,7 +247,7 @@ class DigitalLayer {
 }
 
 /** Readings of one split through one block's physics: rows[sample][label] (a reading vector). */
-type Sweep = number[][][];
+export type Sweep = number[][][];
 
 /** What a PhyLL run reports. */
 export interface PhyllRun {
@@ -262,6 +272,45 @@ export interface PhyllHooks {
   maxSteps?: number;
   /** Stop once the task counts as solved (default true); false trains every epoch. */
   stopWhenSolved?: boolean;
+  /** Block 1's physics trained too (phyll-hge): its controls step every `every` digital epochs. */
+  physics?: PhysicsTraining;
+}
+
+/** What trains a block's physical layer (its first sweep is phyll's, row by row). */
+export interface PhysicsTraining {
+  /** Digital epochs between physical steps. */
+  readonly every: number;
+  /** One step of the controls down ∂L/∂(training readings) ([sample][label][reading], the
+   *  training sweep's shape), then both splits (the block's inputs, [sample][label][level])
+   *  swept again at the new controls: their readings. */
+  step(lossGradient: number[][][], train: number[][][], test: number[][][]): Promise<{ train: Sweep; test: Sweep } | StopReason>;
+  /** After a step: the block's loss on the whole training split, same digital layer, before
+   *  and after (what the step bought). */
+  stepped?(lossBefore: number, lossAfter: number): void;
+}
+
+/** Rows of inputs [sample][label][level] through a physical layer, row by row (forward). */
+export async function sweepLayer(layer: PhysicalLayer, inputs: number[][][], keepGoing: () => Promise<boolean>): Promise<Sweep | "budget" | "interrupted"> {
+  const out: Sweep = [];
+  for (const row of inputs) {
+    const readings: number[][] = [];
+    for (const levels of row) {
+      const reading = layer.forward(levels);
+      if (!reading) return "budget";
+      readings.push(reading);
+    }
+    out.push(readings);
+    if (!(await keepGoing())) return "interrupted";
+  }
+  return out;
+}
+
+/** Both splits through a physical layer, the training split first. */
+async function sweepBoth(layer: PhysicalLayer, train: number[][][], test: number[][][], keepGoing: () => Promise<boolean>): Promise<{ train: Sweep; test: Sweep } | StopReason> {
+  const trainSweep = await sweepLayer(layer, train, keepGoing);
+  if (typeof trainSweep === "string") return trainSweep;
+  const testSweep = await sweepLayer(layer, test, keepGoing);
+  return typeof testSweep === "string" ? testSweep : { train: trainSweep, test: testSweep };
 }
 
 function standardisation(rows: number[][]): { mean: number[]; std: number[] } {
@@ -320,40 +369,22 @@ export async function trainPhyll(
     if (trainInputs[0][0].length !== layer.inputWidth) {
       throw new TrainConfigError("blocks", `block ${block + 1}'s physical layer takes ${layer.inputWidth} inputs; it is given ${trainInputs[0][0].length}`);
     }
-    const sweep = async (inputs: number[][][]): Promise<Sweep | "budget" | "interrupted"> => {
-      const out: Sweep = [];
-      for (const row of inputs) {
-        const readings: number[][] = [];
-        for (const levels of row) {
-          const reading = layer.forward(levels);
-          if (!reading) return "budget";
-          readings.push(reading);
-        }
-        out.push(readings);
-        if (!(await keepGoing())) return "interrupted";
-      }
-      return out;
-    };
-    const trainSweep = await sweep(trainInputs);
-    if (typeof trainSweep === "string") {
-      stopped = trainSweep;
-      break;
-    }
-    const testSweep = await sweep(testInputs);
-    if (typeof testSweep === "string") {
-      stopped = testSweep;
+    const trainer = block === 0 ? hooks.physics : undefined;
+    const swept = await sweepBoth(layer, trainInputs, testInputs, keepGoing);
+    if (typeof swept === "string") {
+      stopped = swept;
       break;
     }
     const width = layer.outputWidth;
-    const digital = new DigitalLayer(width, settings.hidden, settings.learningRate, rng, standardisation(trainSweep.flat()));
-    const trainReadings = tf.tensor3d(trainSweep); // [n, C, width]
-    const testReadings = tf.tensor3d(testSweep);
+    const digital = new DigitalLayer(width, settings.hidden, settings.learningRate, rng, standardisation(swept.train.flat()));
+    let trainReadings = tf.tensor3d(swept.train); // [n, C, width]
+    let testReadings = tf.tensor3d(swept.test);
     const goodnessOf = (readings: TF.Tensor3D): number[][] =>
       tf.tidy(() => {
         const [rows, labels] = readings.shape;
         return (tf.reshape(goodness(digital.activity(tf.reshape(readings, [rows * labels, width]))), [rows, labels]) as TF.Tensor2D).arraySync();
       });
-    const n = trainSweep.length;
+    const n = swept.train.length;
     const order = Array.from({ length: n }, (_, i) => i);
     let blockLoss = NaN;
     try {
@@ -395,6 +426,22 @@ export async function trainPhyll(
         solvedRun = accuracy >= task.solvedAccuracy ? solvedRun + 1 : 0;
         if (block === settings.blocks - 1 && solvedRun >= DEFAULTS.solvedEpochs && hooks.stopWhenSolved !== false) stopped = "solved";
         else if (!(await keepGoing())) stopped = "interrupted";
+        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs) {
+          // The physical step: ∂L/∂(readings) of the whole training split through the digital layer.
+          const fullLoss = (readings: TF.Tensor) =>
+            localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold);
+          const lossOf = (readings: TF.Tensor3D) => tf.tidy(() => fullLoss(readings).dataSync()[0]);
+          const lossBefore = lossOf(trainReadings);
+          const lossGradient = tf.tidy(() => tf.grad(fullLoss)(trainReadings).arraySync() as number[][][]);
+          const stepped = await trainer.step(lossGradient, trainInputs, testInputs);
+          if (typeof stepped === "string") stopped = stepped;
+          else {
+            tf.dispose([trainReadings, testReadings]);
+            trainReadings = tf.tensor3d(stepped.train);
+            testReadings = tf.tensor3d(stepped.test);
+            trainer.stepped?.(lossBefore, lossOf(trainReadings));
+          }
+        }
       }
       // Freeze the block: add its goodness to the totals and pass its normalised activity on.
       finishedLoss += Number.isNaN(blockLoss) ? 0 : blockLoss;
@@ -432,26 +479,44 @@ function deviceFor(device: Device, width: number): Device {
   return inputs === device.inputCount ? device : device.withInputCount(inputs);
 }
 
-/** The run's settings from the CLI's option record: PHYLL_DEFAULTS where absent, checked. */
-export function phyllSettings(options: Record<string, unknown> = {}): PhyllSettings {
-  const settings = { ...PHYLL_DEFAULTS } as PhyllSettings;
-  for (const key of Object.keys(PHYLL_DEFAULTS) as Array<keyof PhyllSettings>) {
+/** The run's settings from the CLI's option record: `defaults` (a variant's, by default
+ *  PHYLL_DEFAULTS) where absent, checked; the keys in `fractional` take any number > 0, the
+ *  rest whole numbers ≥ 1. */
+export function phyllSettings<S extends Record<string, number> = PhyllSettings>(
+  options: Record<string, unknown> = {},
+  defaults: Readonly<S> = PHYLL_DEFAULTS as unknown as S,
+  method = "phyll",
+  fractional: readonly string[] = ["threshold", "learningRate"],
+): S {
+  const settings = { ...defaults } as S;
+  for (const key of Object.keys(defaults) as Array<keyof S & string>) {
     const value = options[key];
     if (value === undefined) continue;
-    const whole = key !== "threshold" && key !== "learningRate";
+    const whole = !fractional.includes(key);
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || (whole && !Number.isInteger(value))) {
-      throw new TrainConfigError(key, `phyll option ${key} must be a ${whole ? "whole number ≥ 1" : "number > 0"} (default ${PHYLL_DEFAULTS[key]}), not ${String(value)}`);
+      throw new TrainConfigError(key, `${method} option ${key} must be a ${whole ? "whole number ≥ 1" : "number > 0"} (default ${defaults[key]}), not ${String(value)}`);
     }
-    settings[key] = value;
+    settings[key] = value as S[keyof S & string];
   }
   return settings;
 }
 
+/** What a variant of phyll changes (phyll-hge): its name, its settings, what trains block 1's
+ *  physics, and what it adds to the Result's counters and settings. */
+export interface PhyllVariant<S extends PhyllSettings> {
+  name: string;
+  settings(options: Record<string, unknown>): S;
+  physics?(layer: DevicePhysicalLayer, instrument: Instrument, settings: S, budget: Budget, context: RunContext): PhysicsTraining & { counters(): Record<string, number> };
+  describe?: Record<string, unknown>;
+}
+
+const PLAIN: PhyllVariant<PhyllSettings> = { name: "phyll", settings: (options) => phyllSettings(options) };
+
 /** The `phyll` method: the device under fixed configurations as each block's physical layer. */
-export async function runPhyll(device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
-  if (task.kind !== "dataset") throw new Error(`phyll trains labelled data sets, not ${task.name}`); // refused earlier by the registry
+export async function runPhyll<S extends PhyllSettings>(device: Device, task: AnyTask, budget: Budget, context: RunContext, variant: PhyllVariant<S> = PLAIN as unknown as PhyllVariant<S>): Promise<Result> {
+  if (task.kind !== "dataset") throw new Error(`${variant.name} trains labelled data sets, not ${task.name}`); // refused earlier by the registry
   const started = performance.now();
-  const settings = phyllSettings(context.options);
+  const settings = variant.settings(context.options ?? {});
   const firstDevice = deviceFor(device, phyllInputCount(task));
   const instrument = new Instrument(firstDevice, context.seed); // one device, one clock, one noise record for every block
   const layers: DevicePhysicalLayer[] = [];
@@ -464,7 +529,12 @@ export async function runPhyll(device: Device, task: AnyTask, budget: Budget, co
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [] };
   const configurationVoltages = () => layers.flatMap((layer) => layer.configurations.flatMap(({ voltages }) => Array.from(voltages)));
   const breather = new Breather(context.signal);
-  const run = await trainPhyll(task, physics, settings, context.seed, {
+  const trainer = variant.physics && (() => {
+    const first = physics(0) as DevicePhysicalLayer;
+    return variant.physics!(first, instrument, settings, budget, context);
+  })();
+  const run = await trainPhyll(task, (block) => (block === 0 && trainer ? layers[0] : physics(block)), settings, context.seed, {
+    physics: trainer,
     maxSteps: budget.maxIterations,
     keepGoing: () => breather.breathe(),
     epoch: ({ steps, loss, accuracy }) => {
@@ -486,9 +556,9 @@ export async function runPhyll(device: Device, task: AnyTask, budget: Budget, co
   });
   const finalWeights = configurationVoltages();
   const rangesV = layers.flatMap((layer) => layer.configurations.flatMap(() => [...layer.device.controlRangeV, ...layer.device.inputRangeV]));
-  const ignored = Object.keys(context.options ?? {}).filter((key) => !(key in PHYLL_DEFAULTS));
+  const ignored = Object.keys(context.options ?? {}).filter((key) => !(key in settings));
   return {
-    method: "phyll",
+    method: variant.name,
     device: device.name,
     task: task.name,
     seed: context.seed,
@@ -510,8 +580,8 @@ export async function runPhyll(device: Device, task: AnyTask, budget: Budget, co
     targets: [],
     caseInputsV: [],
     attempts: [{ startIteration: 0, initialV: finalWeights }],
-    counters: { measurements: instrument.measurements, epochs: run.epochs, configurations: settings.configurations * layers.length, trainAccuracyPercent: Math.round(run.trainAccuracy * 1000) / 10 },
-    settings: { ...settings, goodness: "mean of h² over units", labelCode: "unit circle on 2 electrodes", inputsRewired: layers.some((layer) => layer.rewired), ignoredOptions: ignored },
+    counters: { measurements: instrument.measurements, epochs: run.epochs, configurations: settings.configurations * layers.length, trainAccuracyPercent: Math.round(run.trainAccuracy * 1000) / 10, ...trainer?.counters() },
+    settings: { ...settings, goodness: "mean of h² over units", labelCode: "unit circle on 2 electrodes", inputsRewired: layers.some((layer) => layer.rewired), ...variant.describe, ignoredOptions: ignored },
   };
 }
 
