@@ -106,6 +106,10 @@ export function validate(): i32 {
     if (gradient == Gradient.Streaming && perturbation != Perturbation.Sinusoid) return Field.Perturbation;
     // a code's window holds whole periods of it
     if (window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
+    // one tone's phase is known only modulo π (lockin.ts: the fit needs no signs): from it a
+    // lag may come out half a turn off, and every derivative with the wrong sign
+    const calibrates = configI32(b, Field.CalibrationEpochs) != 0 && perturbation == Perturbation.Sinusoid && gradient != Gradient.Streaming;
+    if (calibrates && controls < 2) return Field.CalibrationEpochs;
   }
 
   for (let k = 0; k < controls; k++) {

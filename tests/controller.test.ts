@@ -118,6 +118,7 @@ describe("configuration", () => {
   const bad: Array<[string, string, Partial<ControllerConfig> | ((c: ControllerConfig) => ControllerConfig)]> = [
     ["a learning rate of NaN", "LearningRate", { learningRate: NaN }],
     ["a window of 4 samples", "WindowSamples", { windowSamples: 4 }],
+    ["calibrating the lag from a single tone (its phase is known only modulo π)", "CalibrationEpochs", (c) => ({ ...c, calibrationEpochs: 2, controls: c.controls.slice(0, 1) })],
     ["an amplitude wider than half the range", "AmplitudeV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 2 ? { ...x, amplitudeV: 1 } : x)) })],
     ["a start outside the range", "InitialV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 3 ? { ...x, initialV: 5 } : x)) })],
     ["a case input outside its electrode's range", "CaseInputV", (c) => ({ ...c, cases: c.cases.map((x, p) => (p === 1 ? { ...x, inputsV: [9, 0] } : x)) })],
@@ -367,14 +368,14 @@ describe("safety", () => {
 });
 
 describe("slew limit", () => {
-  // 1 kHz and 10 V/s: at most 0.01 V per sample. One control (a 1 mV tone at bin 1 of 100
+  // 1 kHz and 10 V/s: at most 0.01 V per sample. One control (no lag calibration from one tone; a 1 mV tone at bin 1 of 100
   // samples moves 63 µV per sample, far below), one input stepping −1 → +1 V between cases.
   const MAX_STEP = Math.fround(10 / 1000);
   const slowConfig = (overrides: Partial<ControllerConfig> = {}): ControllerConfig => ({
     sampleRateHz: 1000, windowSamples: 100, settleSamples: 20, slewVPerS: 10,
     tones: { explicit: true }, controls: [{ toneBin: 1, amplitudeV: 0.001, minV: -1, maxV: 1, initialV: 0 }],
     inputs: [{ minV: -1, maxV: 1 }], cases: [{ inputsV: [-1], target: 0 }, { inputsV: [1], target: 1 }],
-    loss: "mse", optimiser: "sgd", learningRate: 1e-9, reading: { min: -10, max: 10 }, ...overrides,
+    loss: "mse", optimiser: "sgd", learningRate: 1e-9, reading: { min: -10, max: 10 }, calibrationEpochs: 0, ...overrides,
   });
   /** Steps `count` samples (reading 0); returns what each call wrote and its events. */
   const run = (controller: Controller, count: number) => {

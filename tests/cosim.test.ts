@@ -15,7 +15,7 @@ const probe = { name: "probe", electrodeCount: 1, controlCount: 1, inputCount: 0
 
 test("a DAC updating at a quarter of the sample rate holds each value for exactly 4 samples", () => {
   const controller = new Controller();
-  controller.configure({ sampleRateHz: 4000, windowSamples: 400, settleSamples: 0, tones: { explicit: true }, controls: [{ toneBin: 7, amplitudeV: 0.5, minV: -1, maxV: 1, initialV: 0 }], inputs: [], cases: [{ inputsV: [], target: 0 }], loss: "mse", optimiser: "sgd", learningRate: 1e-9, reading: { min: -10, max: 10 } });
+  controller.configure({ sampleRateHz: 4000, windowSamples: 400, settleSamples: 0, tones: { explicit: true }, controls: [{ toneBin: 7, amplitudeV: 0.5, minV: -1, maxV: 1, initialV: 0 }], inputs: [], cases: [{ inputsV: [], target: 0 }], loss: "mse", optimiser: "sgd", learningRate: 1e-9, reading: { min: -10, max: 10 }, calibrationEpochs: 0 });
   const sim = new CoSimulation(controller, probe, { sampleRateHz: 4000, dac: { bits: 12, rangeV: [-1, 1], updateRateHz: 1000 } });
   const seen: number[] = [];
   for (let n = 0; n < 40; n++) {
