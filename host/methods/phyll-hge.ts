@@ -158,7 +158,8 @@ export class HgePhysics implements PhysicsTraining {
     for (const [j, { controlElectrodes, voltages }] of this.layer.configurations.entries()) {
       const change = controlElectrodes.map((_, c) => this.optimiser.controlsV[k + c] - before[k + c]);
       const predicted = Math.sqrt(this.jacobian.reduce((sum, row) => sum + row[j].reduce((y, g, c) => y + g * change[c], 0) ** 2, 0) / this.jacobian.length);
-      const scale = Math.min(1, (this.settings.readingStep * this.spread![j]) / predicted);
+      // (a step predicted to move nothing is not scaled: 0/0 would make the voltages NaN)
+      const scale = predicted > 0 ? Math.min(1, (this.settings.readingStep * this.spread![j]) / predicted) : 1;
       scaled ||= scale < 1;
       controlElectrodes.forEach((e, c) => (voltages[e] = this.optimiser.controlsV[k + c] = before[k + c] + scale * change[c]));
       k += controlElectrodes.length;
