@@ -260,8 +260,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
   if (error.field === "Plan") return `${error.message} (--window, or a wider --band, or --guard 0)`;
   const spec = FIELDS[error.field as FieldName];
   // a value inside its bounds was refused with the rest of the configuration: the module's reason
-  const outOfBounds = / is out of range \(/.test(error.message);
-  const hint = special[error.field] ?? (spec && "flag" in spec.cli && outOfBounds ? `${spec.cli.flag} must be ${boundsText(error.field as FieldName)}` : undefined);
+  const hint = special[error.field] ?? (spec && "flag" in spec.cli && error.outOfBounds ? `${spec.cli.flag} must be ${boundsText(error.field as FieldName)}` : undefined);
   return `${hint ?? error.message.replace(/^configuration refused: /, "")} (controller field ${error.field})`;
 }
 

@@ -106,7 +106,9 @@ type ArrayFieldName = keyof typeof ARRAY_FIRST_WORD;
 
 /** The module refused something; `field` is the name in assembly/layout.ts. */
 export class ControllerError extends Error {
-  constructor(readonly code: number, readonly field: string, readonly index: number, message: string) {
+  /** `outOfBounds`: the value lies outside the field's bounds (host/config-fields.ts), rather
+   *  than breaking a rule with the rest of the configuration or the build. */
+  constructor(readonly code: number, readonly field: string, readonly index: number, message: string, readonly outOfBounds = false) {
     super(message);
     this.name = "ControllerError";
   }
@@ -272,7 +274,7 @@ export class Controller {
     if (inBounds && this.fullBuildTakes()) why = "is left out of this build (the tones-only core, build/hge-core.wasm); the full build, build/hge.wasm, takes this configuration";
     else if (inBounds) why = `is within its bounds (${bounds}) but not with the rest of this configuration: ${spec.doc}`;
     const shown = spec.type === "f32" ? Number(value.toPrecision(7)) : value;
-    return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} = ${shown} ${why}`);
+    return new ControllerError(code, field, arrayField ? index : -1, `configuration refused: ${field}${where} = ${shown} ${why}`, !arrayField && !inBounds);
   }
 
   /** Whether the full build accepts the block this module refused (then this module is a build

@@ -11,23 +11,30 @@ uint16_t hge_crc16(uint16_t crc, const uint8_t *p, int n) {
   return crc;
 }
 
-void hge_frame_send_words(uint8_t type, const hal_words *parts, int n) {
-  int len = 0;
-  for (int p = 0; p < n; p++) len += 4 * parts[p].count;
+/* A frame is written as it goes: the head, then each piece of the payload (the CRC runs over
+ * type, length and payload), then the CRC. */
+static uint16_t send_head(uint8_t type, int len) {
   uint8_t head[4] = { HGE_LINK_SYNC, type, (uint8_t)len, (uint8_t)(len >> 8) };
-  uint16_t crc = hge_crc16(0xFFFF, head + 1, 3);
-  for (int p = 0; p < n; p++) crc = hge_crc16(crc, parts[p].words, 4 * parts[p].count);
-  uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
   hal_uart_write(head, 4);
-  for (int p = 0; p < n; p++) if (parts[p].count) hal_uart_write(parts[p].words, 4 * parts[p].count);
+  return hge_crc16(0xFFFF, head + 1, 3);
+}
+static uint16_t send_piece(uint16_t crc, const void *bytes, int len) {
+  if (len) hal_uart_write(bytes, len);
+  return hge_crc16(crc, bytes, len);
+}
+static void send_tail(uint16_t crc) {
+  uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
   hal_uart_write(tail, 2);
 }
 
 void hge_frame_send(uint8_t type, const void *payload, int len) {
-  uint8_t head[4] = { HGE_LINK_SYNC, type, (uint8_t)len, (uint8_t)(len >> 8) };
-  uint16_t crc = hge_crc16(hge_crc16(0xFFFF, head + 1, 3), payload, len);
-  uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
-  hal_uart_write(head, 4);
-  if (len) hal_uart_write(payload, len);
-  hal_uart_write(tail, 2);
+  send_tail(send_piece(send_head(type, len), payload, len));
+}
+
+void hge_frame_send_words(uint8_t type, const hal_words *parts, int n) {
+  int len = 0;
+  for (int p = 0; p < n; p++) len += 4 * parts[p].count;
+  uint16_t crc = send_head(type, len);
+  for (int p = 0; p < n; p++) crc = send_piece(crc, parts[p].words, 4 * parts[p].count);
+  send_tail(crc);
 }
