@@ -18,7 +18,7 @@ import {
 } from "./lockin";
 import { evaluateLoss } from "./loss";
 import { STATUS, statusI32, setStatusI32, setStatusF32, bump } from "./status";
-import { FULL } from "./features";
+import { FULL, SHORTCUT } from "./features";
 import { recordField, CENTRE_FIELD, AMPLITUDE_FIELD } from "./records";
 import { WEIGHTS, optimiserReset, optimiserStep, clampTo, powerOf } from "./optim";
 
@@ -180,7 +180,7 @@ export function step(reading: f32): i32 {
  *  validateSlew); the inputs stay where they are. Anything else takes the general path
  *  (windowSample, writeElectrodes), which gives the same results for these samples. */
 function typicalSample(reading: f32): bool {
-  if (!(targetsReached && samplesInStage >= 0 && samplesInStage + 1 < windowSamples && goodReading(reading))) return false;
+  if (!(SHORTCUT && targetsReached && samplesInStage >= 0 && samplesInStage + 1 < windowSamples && goodReading(reading))) return false;
   readingSum += reading;
   samplesInStage++;
   const v = lockinCentre(signal(reading));

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Layout } from "./controller.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
+/** The repository's root. */
+export const REPO = fileURLToPath(new URL("..", import.meta.url));
 
 export interface Variant {
   maxControls: number;

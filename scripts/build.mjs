@@ -5,6 +5,9 @@
 // enforces them.
 //
 //   node scripts/build.mjs                      release + core + debug, MAX_CONTROLS from assembly/layout.ts
+//   node scripts/build.mjs --core-report         the core's bytes by source file and the levers
+//                                               tried on its size, each a build in
+//                                               build/core-report/ (report.json; npm run bench)
 //   node scripts/build.mjs --max-controls 256   a wider release build: build/hge-c256.wasm, from a
 //                                               copy of assembly/ in build/c256/ whose layout.ts
 //                                               differs only in MAX_CONTROLS (the host reads that
@@ -26,10 +29,13 @@ function run(cmd, args) {
   execFileSync(cmd, args, { stdio: "inherit" });
 }
 
-/** asc's `target` of `config` (which writes `out`), then binaryen's wasm-opt over it. */
-function buildRelease(config, out, target = "release") {
-  run(process.execPath, [asc, "--config", config, "--target", target]);
-  run(wasmOpt, ["-all", "-Oz", "--converge", out, "-o", out]);
+/** asc's `target` of `config` (which writes `out`), then binaryen's wasm-opt over it. A variant
+ *  writes `out` (and its .wat) in place of the target's files, with more asc flags and wasm-opt
+ *  passes (run before -Oz). */
+function buildRelease(config, out, target = "release", variant = undefined) {
+  const more = variant ? ["-o", out, "--textFile", out.replace(/wasm$/, "wat"), ...variant.asc] : [];
+  run(process.execPath, [asc, "--config", config, "--target", target, ...more]);
+  run(wasmOpt, ["-all", ...(variant?.passes ?? []), "-Oz", "--converge", out, "-o", out]);
 }
 
 function inspect(path) {
@@ -60,6 +66,95 @@ function buildDefault() {
   report("build/hge-core.wasm", MAX_CORE_BYTES);
 }
 
+/** Unsigned LEB128 at bytes[at]: [value, offset after it]. */
+function leb(bytes, at) {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = bytes[at++];
+    value += (byte & 127) * 2 ** shift;
+    if (byte < 128) return [value, at];
+  }
+}
+
+/** The sections (or a name section's subsections) in bytes[from..] as [id, start, end]. */
+function sections(bytes, from) {
+  const out = [];
+  for (let at = from, size; at < bytes.length; at += size) {
+    const id = bytes[at];
+    [size, at] = leb(bytes, at + 1);
+    out.push([id, at, at + size]);
+  }
+  return out;
+}
+
+/** The code section's [start, end] in a module's bytes. */
+function codeSection(bytes) {
+  const [, start, end] = sections(bytes, 8).find(([id]) => id === 10);
+  return [start, end];
+}
+
+/** The code bytes of each function, by name, of a build that kept its names (wasm-opt -g). */
+function functionBytes(path) {
+  const bytes = readFileSync(path);
+  const sizes = [];
+  let [count, at] = leb(bytes, codeSection(bytes)[0]);
+  for (let size; sizes.length < count; at += size) {
+    [size, at] = leb(bytes, at);
+    sizes.push(size);
+  }
+  const module = new WebAssembly.Module(bytes);
+  if (WebAssembly.Module.imports(module).length) throw new Error(`${path}: function indices shifted by imports`);
+  const names = Buffer.from(WebAssembly.Module.customSections(module, "name")[0]);
+  const out = {};
+  for (const [id, start] of sections(names, 0)) {
+    if (id !== 1) continue; // the function names
+    let [entries, at] = leb(names, start);
+    for (let i = 0, index, length; i < entries; i++, at += length) {
+      [index, at] = leb(names, at);
+      [length, at] = leb(names, at);
+      out[names.toString("utf8", at, at + length)] = sizes[index];
+    }
+  }
+  return out;
+}
+
+/** The core's bytes, and what each lever tried on them gives, each a build in build/core-report/:
+ *  the code of each source file with no function inlined into another (asc -O0, wasm-opt
+ *  --no-inline; the typical-sample shortcut apart from the rest of trainer.ts), the sections
+ *  other than code in the core as built, and the core's size with each lever. */
+function coreReport() {
+  const dir = join("build", "core-report");
+  mkdirSync(dir, { recursive: true });
+  const core = (name, asc = [], passes = []) => {
+    const out = join(dir, `${name}.wasm`);
+    buildRelease("asconfig.json", out, "core", { asc, passes });
+    return readFileSync(out);
+  };
+  const built = core("core");
+  const [codeStart, codeEnd] = codeSection(built);
+  const parts = {};
+  core("uninlined", ["-O0", "--debug"], ["--no-inline=*", "-g"]);
+  for (const [name, bytes] of Object.entries(functionBytes(join(dir, "uninlined.wasm")))) {
+    const part = name.endsWith("/typicalSample") ? "shortcut" : (/assembly\/(\w+)/.exec(name)?.[1] ?? "other");
+    parts[part] = (parts[part] ?? 0) + bytes;
+  }
+  const LEVERS = {
+    noShortcut: [["--use", "HGE_NO_SHORTCUT=1"], []],
+    shrinkLevel2: [["--shrinkLevel", "2"], []],
+    ignoreImplicitTraps: [[], ["--ignore-implicit-traps"]],
+  };
+  const levers = {};
+  for (const [name, [asc, passes]] of Object.entries(LEVERS)) levers[name] = core(name, asc, passes).length;
+  const all = Object.values(LEVERS);
+  levers.all = core("all", all.flatMap(([asc]) => asc), all.flatMap(([, passes]) => passes)).length;
+  const report = {
+    bytes: built.length, limit: MAX_CORE_BYTES, nonCodeBytes: built.length - (codeEnd - codeStart),
+    parts: Object.fromEntries(Object.entries(parts).sort(([, a], [, b]) => b - a)), levers,
+  };
+  writeFileSync(join(dir, "report.json"), JSON.stringify(report, null, 2));
+  console.log(JSON.stringify(report, null, 2));
+}
+
 function buildWide(maxControls) {
   const dir = join("build", `c${maxControls}`);
   const out = join("build", `hge-c${maxControls}.wasm`);
@@ -86,8 +181,9 @@ function buildWide(maxControls) {
   console.log(`${out}: ${bytes} bytes, ${pages} pages, no imports (MAX_CONTROLS ${maxControls})`);
 }
 
-const { values } = parseArgs({ options: { "max-controls": { type: "string" } } });
-if (values["max-controls"] === undefined) buildDefault();
+const { values } = parseArgs({ options: { "max-controls": { type: "string" }, "core-report": { type: "boolean" } } });
+if (values["core-report"]) coreReport();
+else if (values["max-controls"] === undefined) buildDefault();
 else {
   const n = Number(values["max-controls"]);
   // Above 1024 the planner's Sidon search would run for minutes (and no plan fits 2^20 samples).

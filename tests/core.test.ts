@@ -14,6 +14,8 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { MSE_WINDOW_SAMPLES, TrainingRun } from "../host/train.ts";
 import { analyticConfig, SAMPLE_RATE_HZ } from "./fixtures.ts";
+import { measureCoreBytes, CORE_REPORT_DIR } from "../host/bench/cost.ts";
+import { join } from "node:path";
 
 const BUILDS = { full: RELEASE_WASM, core: CORE_WASM };
 const modules = Object.fromEntries(Object.entries(BUILDS).map(([name, path]) => [name, new WebAssembly.Module(readFileSync(path))]));
@@ -48,6 +50,19 @@ test(`core and full builds train the analytic device to the same bits (window ${
   assert.deepEqual(core.gradient, full.gradient);
   assert.deepEqual(core.outputs, full.outputs);
   assert.deepEqual([...core.blob], [...full.blob]);
+});
+
+test("the core's size report (npm run bench): the core without the typical-sample shortcut (HGE_NO_SHORTCUT) is smaller and trains to the same bits", () => {
+  const figures = measureCoreBytes();
+  const core = readFileSync(CORE_WASM).length;
+  assert.ok(figures["levers.noShortcut"] < core, `${figures["levers.noShortcut"]} bytes against ${core}`);
+  assert.ok(figures["parts.shortcut"] > 0 && figures["parts.trainer"] > 0 && figures.nonCodeBytes > 0 && figures.nonCodeBytes < core);
+  const config = analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW, lag: { delaySamples: 2, cornerHz: 1500 } });
+  const plain = train(new WebAssembly.Module(readFileSync(join(CORE_REPORT_DIR, "noShortcut.wasm"))), config, 3);
+  const shortcut = train(modules.core, config, 3);
+  assert.deepEqual(plain.written, shortcut.written);
+  assert.deepEqual(plain.weights, shortcut.weights);
+  assert.deepEqual([...plain.blob], [...shortcut.blob]);
 });
 
 test("a core checkpoint restores in a fresh core controller exactly", () => {

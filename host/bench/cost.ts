@@ -4,10 +4,11 @@
 // sums, voltage write with clamp), timed alternately in the same run. More controls than the
 // release module's MAX_CONTROLS are timed on a wider build of the same code (host/variant.ts).
 // Size: each module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { Controller, RELEASE_WASM, type ControllerConfig } from "../controller.ts";
-import type { Variant } from "../variant.ts";
+import { basename, join } from "node:path";
+import { Controller, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../controller.ts";
+import { REPO, type Variant } from "../variant.ts";
 import { median } from "../metrics.ts";
 import * as L from "../../assembly/layout.ts";
 
@@ -176,6 +177,48 @@ export function measureSize(wide?: Variant, path?: string): SizeFigures {
     maxControls: controller.layout.MAX_CONTROLS,
     imports: WebAssembly.Module.imports(module).length,
   };
+}
+
+/** Where scripts/build.mjs --core-report writes its builds (`<lever>.wasm`) and report.json. */
+export const CORE_REPORT_DIR = join(REPO, "build", "core-report");
+
+/** The tones-only core's bytes (scripts/build.mjs --core-report, which builds each variant):
+ *  `limitBytes`, `nonCodeBytes`, `parts.<source file>` (code with nothing inlined; `parts.shortcut` the
+ *  typical-sample shortcut) and `levers.<lever>` (the core's bytes built with it). */
+export function measureCoreBytes(): Record<string, number> {
+  execFileSync(process.execPath, [join(REPO, "scripts", "build.mjs"), "--core-report"], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] });
+  const report = JSON.parse(readFileSync(join(CORE_REPORT_DIR, "report.json"), "utf8"));
+  const figures: Record<string, number> = { limitBytes: report.limit, nonCodeBytes: report.nonCodeBytes };
+  for (const group of ["parts", "levers"]) {
+    for (const [name, bytes] of Object.entries(report[group] as Record<string, number>)) figures[`${group}.${name}`] = bytes;
+  }
+  return figures;
+}
+
+/** What the core's noShortcut lever costs in time: nanoseconds per sample of the core and of
+ *  the core built without the typical-sample shortcut (measureCoreBytes builds it first), under
+ *  Node, `controls` controls in the core's longest window (updates amortised), medians of
+ *  alternating rounds of `samples` steps. */
+export function measureShortcutCost(controls: number, samples: number, rounds: number): Record<string, number> {
+  const config: ControllerConfig = { ...costConfig(controls), windowSamples: L.SINES_MAX_WINDOW, optimiser: "adam" }; // the core's rule
+  const readings = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
+  let sink = 0;
+  const timers = [CORE_WASM, join(CORE_REPORT_DIR, "noShortcut.wasm")].map((path) => {
+    const controller = new Controller(new WebAssembly.Module(readFileSync(path)));
+    const step = controller.exports.step;
+    return () => {
+      controller.configure(config);
+      const t = performance.now();
+      for (let i = 0; i < samples; i++) sink += step(readings[i & 4095]);
+      return ((performance.now() - t) * 1e6) / samples;
+    };
+  });
+  const ns: number[][] = [[], []];
+  timers.forEach((time) => time()); // warm-up (JIT tiers)
+  for (let r = 0; r < rounds; r++) timers.forEach((time, i) => ns[i].push(time()));
+  if (!Number.isFinite(sink)) throw new Error("shortcut cost: non-finite events");
+  const [core, noShortcut] = ns.map(median);
+  return { [`n${controls}.coreNsPerSample`]: core, [`n${controls}.noShortcutNsPerSample`]: noShortcut, [`n${controls}.noShortcutOverCore`]: noShortcut / core };
 }
 
 /** Simulated device speed: evaluations per wall second of the default dopant network (issue

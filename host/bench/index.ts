@@ -18,7 +18,7 @@ import {
 import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob, type MethodResult } from "./methods.ts";
 import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
-import { measureCost, measureSize, measureDeviceSpeed, type CostFigures } from "./cost.ts";
+import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measureDeviceSpeed, type CostFigures } from "./cost.ts";
 import { CORE_WASM } from "../controller.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
@@ -47,6 +47,9 @@ interface Plan {
   costRounds: number;
 }
 
+/** The core's noShortcut lever is timed at these control counts: the DNPU's 5, and 9, the most
+ *  order-3 tones the core plans in its longest window (512 samples). */
+const SHORTCUT_CONTROLS = [5, 9];
 /** Cost and size are also measured on a build with this MAX_CONTROLS (host/variant.ts). */
 const WIDE_CONTROLS = 256;
 
@@ -398,6 +401,12 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
   }
   if (figures["size.releaseBytes"] !== undefined) {
     out.push(table("5. Size", ["figure", "hge.wasm", "hge-core.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.core.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
+    const core = (prefix: string) => Object.keys(figures).filter((k) => k.startsWith(`size.core.${prefix}.`)).map((k) => [k.slice(`size.core.${prefix}.`.length), String(figures[k])]);
+    out.push(table(`5b. The core's ${figures["size.core.releaseBytes"]} bytes (limit ${figures["size.core.limitBytes"]}): code by source file, nothing inlined, and the sections other than code`, ["part", "bytes"],
+      [...core("parts"), ["sections other than code", String(figures["size.core.nonCodeBytes"])]]));
+    out.push(table("5c. Levers tried on the core: its bytes built with each", ["lever", "bytes"], core("levers")));
+    out.push(table("5d. The noShortcut lever's time: ns per sample under Node (core's longest window)", ["controls", "core", "noShortcut", "ratio"],
+      SHORTCUT_CONTROLS.map((n) => [String(n), ...["coreNsPerSample", "noShortcutNsPerSample", "noShortcutOverCore"].map((k) => formatNumber(figures[`size.core.shortcut.n${n}.${k}`] as number))])));
   }
   return out.join("\n");
 }
@@ -492,6 +501,10 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(measureSize())) figures[`size.${k}`] = v;
     for (const [k, v] of Object.entries(measureSize(wide))) figures[`size.c${WIDE_CONTROLS}.${k}`] = v;
     for (const [k, v] of Object.entries(measureSize(undefined, CORE_WASM))) figures[`size.core.${k}`] = v;
+    for (const [k, v] of Object.entries(measureCoreBytes())) figures[`size.core.${k}`] = v;
+    for (const controls of SHORTCUT_CONTROLS) {
+      for (const [k, v] of Object.entries(measureShortcutCost(controls, quick ? 200_000 : 1_000_000, plan.costRounds))) figures[`size.core.shortcut.${k}`] = v;
+    }
   }
   if (sections.has("boards")) {
     const boardsStarted = performance.now();
