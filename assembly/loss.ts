@@ -76,8 +76,10 @@ export function evaluateLoss(
     squaresAll += deviation * deviation;
     squaresTarget += targetDeviation * targetDeviation;
     products += deviation * targetDeviation;
-    if (target > 0.5) squares1 += (y - mean1) * (y - mean1);
-    else squares0 += (y - mean0) * (y - mean0);
+    if (FULL) { // (Fisher's: not in the core)
+      if (target > 0.5) squares1 += (y - mean1) * (y - mean1);
+      else squares0 += (y - mean0) * (y - mean0);
+    }
   }
   // Every gradient is slope_k (y_p − center_k) + targetSlope t_p + offset_k, k the case's class.
   let slope1: f32 = 0;

@@ -30,15 +30,17 @@ export function codeEnergy(): f32 {
 
 /** Starts the active configuration's perturbation (kind, chip length, seed). */
 export function perturbConfigure(): void {
+  if (!FULL) return; // the core's one perturbation is tones (config.ts)
   kind = configI32(ACTIVE, Field.Perturbation);
-  if (FULL) period = codePeriod(kind, controlCount); // (codes only: not in the core)
+  period = codePeriod(kind, controlCount);
   seed = <u32>configI32(ACTIVE, Field.Seed);
   perturbRestart();
-  if (FULL && kind != Perturbation.Sinusoid) memory.fill(NCO_COS, 0, <usize>controlCount << 2); // no quadrature
+  if (kind != Perturbation.Sinusoid) memory.fill(NCO_COS, 0, <usize>controlCount << 2); // no quadrature
 }
 
 /** The next sample written starts the code's first chip (a window starts with it). */
 export function perturbRestart(): void {
+  if (!FULL) return;
   chip = -1;
   samplesLeftInChip = 1;
   memory.fill(REFERENCE_SUM, 0, MAX_CONTROLS << 2);

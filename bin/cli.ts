@@ -498,8 +498,7 @@ export function program(): Command {
     .description("Homodyne gradient extraction: train simulated material devices in closed loop with the hge controller, and compare training methods")
     .version(version(), "-V, --version")
     .exitOverride()
-    .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(`hge: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`) });
+    .showSuggestionAfterError();
 
   const noise = NOISE_DEFAULTS.nA;
   root
@@ -575,7 +574,22 @@ export function program(): Command {
     .option("--max-iterations <n>", `iteration limit per gate (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
     .option("--no-progress", "no progress bars")
     .action((flags: DemoFlags) => demo(flags));
+  const oneLineErrors = (command: Command): void => {
+    command.configureOutput({ outputError: (text, write) => write(errorLine(text, command)) });
+    command.commands.forEach(oneLineErrors);
+  };
+  oneLineErrors(root);
   return root;
+}
+
+/** Commander's parse error as one line, with the valid choices where commander names none:
+ *  the commands there are, or where the options are listed. */
+function errorLine(text: string, command: Command): string {
+  let line = text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ");
+  const path = (c: Command): string => (c.parent ? `${path(c.parent)} ${c.name()}` : c.name());
+  if (line.startsWith("unknown command")) line += ` (the commands of ${path(command)}: ${command.commands.map((c) => c.name()).join(", ")})`;
+  else if (line.startsWith("unknown option") && !line.includes("Did you mean")) line += ` (${path(command)} --help lists its options)`;
+  return `hge: ${line}\n`;
 }
 
 function fail(code: number, message: string): never {

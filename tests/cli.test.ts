@@ -43,9 +43,10 @@ test("an unknown task exits 2 and lists the tasks", () => {
   refusal(["train", "--task", "nandor"], USAGE, /'nandor'/, /and, or, nand, nor, xor, xnor, sphere, regression, iris/);
 });
 
-test("an unknown command or option exits 2", () => {
-  refusal(["fly"], USAGE, /unknown command 'fly'/);
-  refusal(["train", "--speed", "9"], USAGE, /unknown option '--speed'/);
+test("an unknown command or option exits 2, naming the commands or where the options are listed", () => {
+  refusal(["fly"], USAGE, /unknown command 'fly'/, /commands of hge: train, .*demo/);
+  refusal(["train", "--speed", "9"], USAGE, /unknown option '--speed' \(Did you mean --seed\?\)/);
+  refusal(["train", "--velocity", "9"], USAGE, /unknown option '--velocity'/, /hge train --help lists its options/);
 });
 
 test("a malformed or negative number exits 2 naming the option and what it takes", () => {
