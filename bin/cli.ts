@@ -1,28 +1,28 @@
 #!/usr/bin/env -S npx tsx
 // The `hge` command, above host/ and boards/: `hge train` trains one task on one simulated
-// device with any registered method (host/methods) and writes a report; `hge methods` lists
-// the methods; `hge demo` trains the six Boolean gates in parallel; `hge board …` builds and
-// runs the firmware. One parser (commander) for all of it; a user's mistake gets one line and
-// a distinct exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
+// device with any registered method (host/methods) and writes a report; `hge compare` ranks
+// methods on one device and task by device-seconds to solve; `hge methods` lists the methods;
+// `hge demo` trains the six Boolean gates in parallel; `hge board …` builds and runs the
+// firmware. One parser (commander) for all of it; a user's mistake gets one line and a distinct
+// exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { fraction, nonNegative, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join, relative, resolve } from "node:path";
 import type { Device } from "../host/devices/device.ts";
-import { DopantNetwork } from "../host/devices/dopant.ts";
-import { AnalyticDevice } from "../host/devices/analytic.ts";
-import { ResistorNetwork } from "../host/devices/resistor.ts";
+import { DEVICES, buildDevice, type DeviceName } from "../host/devices/index.ts";
 import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
-import { TASKS, buildTask, taskInputs, type TaskName } from "../host/tasks/index.ts";
+import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { DEFAULTS, NOISE_DEFAULTS, type TrainOptions } from "../host/train.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
+import type { CompareJob, CompareRefusal, CompareRun } from "../host/compare.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { ESTIMATORS, trainingConfig } from "../host/methods/module.ts";
@@ -32,22 +32,7 @@ import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fi
  *  4 internal error (a bug: please report it), 130 interrupted (Ctrl-C). */
 export const EXIT = { solved: 0, unsolved: 1, usage: 2, refused: 3, internal: 4, interrupted: 130 } as const;
 
-export const DEVICES = ["dnpu", "resistor", "analytic"] as const;
 const GRADIENTS: GradientName[] = ["jacobian", "loss-signal", "streaming"];
-type DeviceName = (typeof DEVICES)[number];
-
-/** The simulated device for a task: the DNPU's electrodes are assignable, so the sphere task
- *  gets three of them as inputs; `deviceSeed` picks another instance. */
-export function buildDevice(name: DeviceName, task: TaskName, deviceSeed?: number, fabricationSpread?: number): Device {
-  if (fabricationSpread !== undefined && name !== "resistor") throw new UsageError(`--fabrication-spread is a resistor network's (--device resistor), not the ${name}'s`);
-  const inputCount = taskInputs(task) ?? DopantNetwork.default().inputCount;
-  if (name === "dnpu") {
-    const device = deviceSeed === undefined ? DopantNetwork.default() : new DopantNetwork({ seed: deviceSeed });
-    return device.inputCount === inputCount ? device : device.withInputCount(inputCount);
-  }
-  if (name === "analytic") return new AnalyticDevice({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}) });
-  return new ResistorNetwork({ inputCount, ...(deviceSeed !== undefined ? { seed: deviceSeed } : {}), ...(fabricationSpread !== undefined ? { fabricationSpread } : {}) });
-}
 
 // ---- argument parsers (host/args.ts has the shared ones) ---------------------------------
 
@@ -486,6 +471,92 @@ async function demo(flags: DemoFlags): Promise<void> {
   process.exitCode = solved === entries.length ? EXIT.solved : EXIT.unsolved;
 }
 
+// ---- hge compare ----------------------------------------------------------------------------
+
+interface CompareFlags {
+  device: DeviceName;
+  deviceSeed?: number;
+  task: TaskName;
+  methods?: string[];
+  seeds: number;
+  budget: number;
+  maxIterations?: number;
+  workers: number;
+  out?: string;
+  progress: boolean;
+}
+
+/** The methods named in --methods, each checked against the registry. */
+const methodList = (text: string): string[] => {
+  const names = text.split(",").map((part) => part.trim());
+  const unknown = names.find((name) => !METHOD_NAMES.includes(name));
+  if (unknown !== undefined) throw new InvalidArgumentError(`'${unknown}' is not a method. Allowed choices are ${METHOD_NAMES.join(", ")}.`);
+  return [...new Set(names)];
+};
+
+async function compare(flags: CompareFlags): Promise<void> {
+  const started = performance.now();
+  const device = buildDevice(flags.device, flags.task, flags.deviceSeed);
+  const task = buildTask(flags.task, device);
+  const methods = flags.methods ?? METHODS.filter((m) => refusal(m, device, task) === undefined).map((m) => m.name);
+  for (const name of methods) {
+    const why = refusal(findMethod(name)!, device, task);
+    if (why) throw new TrainConfigError("method", why);
+  }
+  const out = prepareOut(flags.out ?? join("reports", `compare-${flags.device}-${flags.task}`));
+  const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
+  const { runPool } = await import("../host/pool.ts");
+  const { summarise } = await import("../host/compare.ts");
+  const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
+    method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget,
+  })));
+  // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs under way
+  const runs: CompareRun[] = [];
+  const refused = new Map<string, string>(); // method → what it said
+  const file = join(out, "compare.json");
+  const keep = () => {
+    const record = { format: "hge-compare/1", command: commandLine(), device: device.name, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) };
+    writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2));
+    renameSync(`${file}.tmp`, file);
+  };
+  const showBar = flags.progress && process.stderr.isTTY;
+  const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
+  const onSigint = () => {
+    if (showBar) bar.stop();
+    process.stderr.write(`hge: interrupted: ${runs.length} of ${jobs.length} runs finished, kept in ${display(file)}\n`);
+    process.exit(EXIT.interrupted); // (the workers end with the process)
+  };
+  process.once("SIGINT", onSigint);
+  const showLines = flags.progress && !showBar; // a line a run where no bar can be drawn
+  if (showBar) bar.start(jobs.length, 0, { last: "" });
+  else if (showLines) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${Math.min(flags.workers, jobs.length)} worker threads...\n`);
+  await runPool(new URL("../host/compare.ts", import.meta.url), jobs, {
+    workers: flags.workers,
+    onDone: (done, _total, result) => {
+      const outcome = result as CompareRun | CompareRefusal;
+      if ("refused" in outcome) refused.set(outcome.method, outcome.refused);
+      else runs.push(outcome);
+      keep();
+      const { method, seed } = outcome;
+      const last = `${method} seed ${seed}: ${"refused" in outcome ? "refused" : outcome.solved ? `solved in ${outcome.deviceSeconds.toFixed(1)} device-s` : "not solved"}`;
+      if (showBar) bar.update(done, { last });
+      else if (showLines) process.stderr.write(`  ${last}\n`);
+    },
+  });
+  process.removeListener("SIGINT", onSigint);
+  if (showBar) bar.stop();
+  const notCompared = [...refused].map(([method, why]) => `${method} (${why})`).join("; ");
+  if (!runs.length) throw new TrainConfigError("method", `every method refused ${task.name} on ${device.name}: ${notCompared}`);
+  const seconds = (x: number | null) => (x === null ? "not solved" : `${x.toFixed(1)} s`);
+  const header = ["method", "solved", "median device-s", "device-s, all runs", "median iterations", "wall s per run"];
+  const rows = summarise(runs).map((m) => [m.method, `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), m.totalDeviceSeconds.toFixed(0), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
+  for (const line of textTable([header, ...rows], 2)) console.log(line);
+  if (refused.size) console.log(`not compared, refused at set-up: ${notCompared}`);
+  console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budget.deviceSeconds} device-s budget a run; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
+  console.log(`runs: ${display(file)}`);
+}
+
 // ---- the command line -------------------------------------------------------------------------
 
 function version(): string {
@@ -557,6 +628,21 @@ export function program(): Command {
     .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags) => train(flags));
+
+  root
+    .command("compare")
+    .description("train one task on one simulated device with several methods from the same seeds, and rank them by device-seconds to solve")
+    .addOption(new Option("--device <name>", "simulated device").choices(DEVICES).default("dnpu"))
+    .option("--device-seed <n>", "another instance of the device (default: the documented default instance)", wholeAtLeast(0))
+    .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
+    .option("--methods <a,b,...>", "methods to compare (default: every method that can train the task on the device)", methodList)
+    .option("--seeds <n>", "runs per method, seeds 1 to n", wholeAtLeast(1), 5)
+    .option("--budget <device-s>", "device-time budget of each run: unsolved after it", positive, DEFAULTS.budgetSeconds)
+    .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, cpus().length))
+    .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK)")
+    .option("--no-progress", "no progress bar (nor, off a terminal, a line a run)")
+    .action((flags: CompareFlags) => compare(flags));
 
   root
     .command("methods")

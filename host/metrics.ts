@@ -27,3 +27,10 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** Median device time of runs, an unsolved run counted as infinite (censored at its budget):
+ *  null if the median run is unsolved. */
+export function censoredMedian(runs: Array<{ solved: boolean; deviceSeconds: number }>): number | null {
+  const middle = median(runs.map((r) => (r.solved ? r.deviceSeconds : Infinity)));
+  return Number.isFinite(middle) ? middle : null;
+}

@@ -6,7 +6,7 @@
 //   npx tsx scripts/phyll-hge-compare.ts [--devices dnpu,resistor] [--configurations 4,8,16]
 //     [--seeds 5] [--cap 2000] [--methods phyll,phyll-hge] [--set name=value,...]
 import { parseArgs } from "node:util";
-import { buildDevice, DEVICES } from "../bin/cli.ts";
+import { buildDevice, DEVICES } from "../host/devices/index.ts";
 import { findMethod } from "../host/methods/index.ts";
 import { median } from "../host/metrics.ts";
 import { textTable } from "../host/report/format.ts";

@@ -129,7 +129,7 @@ test("analytic equals the adjoint gradient at 0% spread (1e-9 relative, exact ou
 // ---------------------------------------------------------------- training
 
 /** The regression task on the network `hge train --device resistor --task regression` builds
- *  (host/cli.ts buildDevice and buildTask: the default ResistorNetwork with 2 inputs). */
+ *  (host/devices/index.ts buildDevice and host/tasks/index.ts buildTask: the default ResistorNetwork with 2 inputs). */
 function regression(): { device: ResistorNetwork; task: ReturnType<typeof regressionTask> } {
   const device = new ResistorNetwork({ inputCount: 2 });
   return { device, task: regressionTask({ inputRangeV: device.inputRangeV }) };

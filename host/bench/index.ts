@@ -22,7 +22,7 @@ import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measur
 import { CORE_WASM } from "../controller.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
-import { median } from "../metrics.ts";
+import { median, censoredMedian } from "../metrics.ts";
 import { writeBenchHtml } from "./report.ts";
 
 export const SECTIONS = ["fidelity", "peers", "methods", "cost", "size", "boards"] as const;
@@ -185,12 +185,6 @@ function methodCost(job: MethodJob): number {
 
 const rms = (values: number[]) => Math.sqrt(values.reduce((s, x) => s + x * x, 0) / values.length);
 const mean = (values: number[]) => values.reduce((s, x) => s + x, 0) / values.length;
-
-/** Median of device times with unsolved runs counted as infinite: null if the median is unsolved. */
-function censoredMedian(results: MethodResult[]): number | null {
-  const middle = median(results.map((r) => (r.solved ? r.deviceSeconds : Infinity)));
-  return Number.isFinite(middle) ? middle : null;
-}
 
 export type Figures = Record<string, number | null>;
 

@@ -1,0 +1,86 @@
+// `hge compare`: which method, on this device and task, costs how many device-seconds. Every
+// method asked for trains the task from the same seeds with the defaults `hge train` uses, so
+// each run is the one `hge train --method M --seed S` gives; a run not solved within the budget
+// is censored there. The unit of work runs on the worker pool (host/pool.ts).
+import { buildDevice, type DeviceName } from "./devices/index.ts";
+import { buildTask, type TaskName } from "./tasks/index.ts";
+import { findMethod } from "./methods/index.ts";
+import type { Budget } from "./methods/method.ts";
+import { censoredMedian, median } from "./metrics.ts";
+import { TrainConfigError } from "./errors.ts";
+import { ControllerError } from "./controller.ts";
+
+export interface CompareJob {
+  method: string;
+  device: DeviceName;
+  deviceSeed?: number;
+  task: TaskName;
+  seed: number;
+  budget: Budget;
+}
+
+export interface CompareRun {
+  method: string;
+  seed: number;
+  solved: boolean;
+  /** Device time when it stopped (solved, or out of budget or iterations). */
+  deviceSeconds: number;
+  /** The task's criterion at the end (margin, RMS error, held-out accuracy) and its name. */
+  criterion: number;
+  criterionName: string;
+  iterations: number;
+  wallSeconds: number;
+}
+
+/** A method that refused this device or task when it set up (a preset's fixed control count,
+ *  a configuration the controller refuses): what it said, as `hge train` would. */
+export interface CompareRefusal {
+  method: string;
+  seed: number;
+  refused: string;
+}
+
+export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefusal> {
+  const device = buildDevice(job.device, job.task, job.deviceSeed);
+  const { method, seed } = job;
+  try {
+    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed });
+    const { solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds } = run;
+    return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds };
+  } catch (error) {
+    if (error instanceof TrainConfigError || error instanceof ControllerError) return { method, seed, refused: error.message };
+    throw error;
+  }
+}
+
+export interface MethodSummary {
+  method: string;
+  runs: number;
+  solved: number;
+  /** Median device-seconds to solve, unsolved runs counted as never: null when the median run
+   *  did not solve. */
+  medianDeviceSeconds: number | null;
+  /** Device-seconds of all runs, solved or not: what the comparison cost on the device. */
+  totalDeviceSeconds: number;
+  medianIterations: number;
+  medianWallSeconds: number;
+}
+
+/** One row per method, fastest median first; methods whose median run did not solve last, by
+ *  how many runs they solved. */
+export function summarise(runs: CompareRun[]): MethodSummary[] {
+  const methods = [...new Set(runs.map((r) => r.method))];
+  const rows = methods.map((method) => {
+    const mine = runs.filter((r) => r.method === method);
+    return {
+      method,
+      runs: mine.length,
+      solved: mine.filter((r) => r.solved).length,
+      medianDeviceSeconds: censoredMedian(mine),
+      totalDeviceSeconds: mine.reduce((sum, r) => sum + r.deviceSeconds, 0),
+      medianIterations: median(mine.map((r) => r.iterations)),
+      medianWallSeconds: median(mine.map((r) => r.wallSeconds)),
+    };
+  });
+  return rows.sort((a, b) => (a.medianDeviceSeconds ?? Infinity) - (b.medianDeviceSeconds ?? Infinity) || b.solved - a.solved);
+}

@@ -1,0 +1,114 @@
+// `hge compare`, run as a user runs it: every run is the one `hge train` gives for the same
+// method and seed, methods are ranked by their median device-seconds to solve with unsolved runs
+// counted as never, a method that cannot train the task is refused in one line, and Ctrl-C
+// keeps the runs that finished.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { summarise, type CompareRun } from "../host/compare.ts";
+
+const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), "hge-compare-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
+
+function hge(...args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Record {
+  runs: CompareRun[];
+  summary: ReturnType<typeof summarise>;
+  methods: string[];
+}
+
+test("hge compare: each run is the one hge train gives for that method and seed, and the methods are ranked by median device-seconds", () => {
+  const out = join(scratch, "and");
+  const { status, stdout, stderr } = hge("compare", "--task", "and", "--methods", "published,walsh,pat", "--seeds", "2", "--workers", "2", "--out", out, "--no-progress");
+  assert.equal(status, 0, stderr);
+  const record = JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record;
+  assert.equal(record.runs.length, 6);
+  for (const [method, seed] of [["published", 1], ["walsh", 2], ["pat", 1]] as const) {
+    const trained = join(scratch, `${method}-${seed}`);
+    const train = hge("train", "--task", "and", "--method", method, "--seed", String(seed), "--out", trained, "--no-progress");
+    assert.ok(train.status === 0 || train.status === 1, train.stderr);
+    const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
+    const run = record.runs.find((r) => r.method === method && r.seed === seed)!;
+    assert.deepEqual([run.solved, run.deviceSeconds, run.iterations, run.criterion], [expected.solved, expected.deviceSeconds, expected.iterations, expected.criterion], `${method} seed ${seed}`);
+  }
+  // the ranking: fastest median first, each median the middle of that method's solved times
+  const medians = record.summary.map((row) => row.medianDeviceSeconds!);
+  assert.deepEqual(medians, [...medians].sort((a, b) => a - b));
+  for (const row of record.summary) {
+    const times = record.runs.filter((r) => r.method === row.method).map((r) => r.deviceSeconds);
+    assert.equal(row.solved, 2);
+    assert.ok(Math.abs(row.medianDeviceSeconds! - (times[0] + times[1]) / 2) < 1e-9);
+  }
+  // the table lists the methods in the same order
+  const order = record.summary.map((row) => stdout.indexOf(`\n${row.method} `));
+  assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1])), stdout);
+});
+
+test("summarise counts an unsolved run as never: a method whose median run did not solve ranks after every method whose median run did", () => {
+  const run = (method: string, seed: number, solved: boolean, deviceSeconds: number): CompareRun =>
+    ({ method, seed, solved, deviceSeconds, criterion: 0, criterionName: "margin", iterations: 10, wallSeconds: 1 });
+  const rows = summarise([
+    run("slow", 1, true, 40), run("slow", 2, true, 50), run("slow", 3, true, 60),
+    run("fast-but-fragile", 1, true, 1), run("fast-but-fragile", 2, false, 300), run("fast-but-fragile", 3, false, 300),
+    run("fast", 1, true, 5), run("fast", 2, false, 300), run("fast", 3, true, 7),
+  ]);
+  assert.deepEqual(rows.map((r) => [r.method, r.solved, r.medianDeviceSeconds, r.totalDeviceSeconds]), [
+    ["fast", 2, 7, 312],
+    ["slow", 3, 50, 150],
+    ["fast-but-fragile", 1, null, 601],
+  ]);
+});
+
+test("hge compare refuses in one line: a method that cannot train the task on the device (exit 3), an unknown method or no seeds (exit 2)", () => {
+  const refused = hge("compare", "--task", "and", "--methods", "walsh,coupled", "--out", join(scratch, "refused"));
+  assert.equal(refused.status, 3, refused.stderr);
+  assert.equal(refused.stderr.trimEnd().split("\n").length, 1);
+  assert.match(refused.stderr, /^hge: configuration refused: method coupled needs a device with .*methods that run on it: multitone/);
+  const unknown = hge("compare", "--methods", "walsh,nope");
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /^hge: .*'nope' is not a method\. Allowed choices are multitone, published, /);
+  assert.equal(hge("compare", "--seeds", "0").status, 2);
+  assert.ok(!existsSync(join(scratch, "refused", "compare.json")));
+});
+
+test("a method that refuses the device when it sets up is left out of the ranking with what it said; if every method refuses, exit 3", () => {
+  const out = join(scratch, "regression");
+  const { status, stdout, stderr } = hge("compare", "--device", "resistor", "--task", "regression", "--methods", "published,walsh", "--seeds", "2", "--out", out, "--no-progress");
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /not compared, refused at set-up: published \(the published preset drives 5 controls; this device has 8/);
+  const record = JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record & { refused: { [method: string]: string } };
+  assert.deepEqual(record.summary.map((row) => [row.method, row.runs]), [["walsh", 2]]);
+  assert.match(record.refused.published, /drives 5 controls/);
+  const none = hge("compare", "--device", "resistor", "--task", "regression", "--methods", "published", "--seeds", "1", "--out", join(scratch, "none"), "--no-progress");
+  assert.equal(none.status, 3);
+  assert.match(none.stderr, /^hge: configuration refused: every method refused regression-2to1 on resistor-network.*: published \(the published preset drives 5 controls/);
+  assert.equal(none.stderr.trimEnd().split("\n").length, 1);
+});
+
+test("Ctrl-C during hge compare exits 130 and keeps every run that finished", async () => {
+  const out = join(scratch, "interrupted");
+  const child = spawn(process.execPath, [BIN, "compare", "--task", "xor", "--methods", "pat", "--seeds", "8", "--workers", "1", "--out", out, "--no-progress"]);
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const file = join(out, "compare.json");
+  const finished = () => (existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record).runs.length : 0);
+  const deadline = Date.now() + 120_000;
+  while (finished() < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(finished() >= 1, "no run finished in 120 s");
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 130, stderr);
+  const kept = JSON.parse(readFileSync(file, "utf8")) as Record;
+  assert.ok(kept.runs.length >= 1 && kept.runs.length < 8, `${kept.runs.length} runs kept`);
+  assert.equal(kept.summary[0].runs, kept.runs.length);
+  assert.match(stderr, new RegExp(`hge: interrupted: ${kept.runs.length} of 8 runs finished`));
+});
