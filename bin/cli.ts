@@ -87,7 +87,40 @@ const band = (text: string): [number, number] => {
   return [values[0], values[1]];
 };
 
-interface TrainFlags {
+/** The noise flags `hge train` and `hge compare` take (noiseOptions). */
+interface NoiseFlags {
+  noise: boolean;
+  whiteNoise?: number;
+  pinkNoise?: number;
+  drift?: number;
+  spikes?: number;
+  spikeSize: number;
+}
+
+/** Adds the noise flags to `command`. */
+function noiseOptions(command: Command): Command {
+  const noise = NOISE_DEFAULTS.nA;
+  return command
+    .option("--white-noise <sigma>", `white noise per sample, output units (default ${noise.whiteSigma} nA; resistor ${NOISE_DEFAULTS.V.whiteSigma} V)`, nonNegative)
+    .option("--pink-noise <psd>", `1/f noise PSD at 1 kHz, output units²/Hz (default ${noise.pinkPsdAt1kHz} nA²/Hz; resistor ${NOISE_DEFAULTS.V.pinkPsdAt1kHz} V²/Hz)`, nonNegative)
+    .option("--drift <rate>", "random-walk drift of the output offset, output units per √s", nonNegative)
+    .option("--spikes <rate>", "rare spikes, events per second", nonNegative)
+    .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the window is discarded)", positive, 1000)
+    .option("--no-noise", "no added noise (converters still quantise)");
+}
+
+/** The noise the flags ask for (the device's defaults for what they leave out). */
+function noiseFrom(flags: NoiseFlags): TrainOptions["noise"] {
+  if (!flags.noise) return { whiteSigma: 0, pinkPsdAt1kHz: 0 };
+  return {
+    ...(flags.whiteNoise !== undefined ? { whiteSigma: flags.whiteNoise } : {}),
+    ...(flags.pinkNoise !== undefined ? { pinkPsdAt1kHz: flags.pinkNoise } : {}),
+    ...(flags.drift ? { drift: { randomWalkPerSqrtS: flags.drift } } : {}),
+    ...(flags.spikes ? { spikes: { ratePerS: flags.spikes, amplitude: flags.spikeSize } } : {}),
+  };
+}
+
+interface TrainFlags extends NoiseFlags {
   method: string;
   device: DeviceName;
   task: TaskName;
@@ -97,12 +130,6 @@ interface TrainFlags {
   live?: boolean; // the live view (host/live)
   baud?: number;
   seed: number;
-  noise: boolean;
-  whiteNoise?: number;
-  pinkNoise?: number;
-  drift?: number;
-  spikes?: number;
-  spikeSize: number;
   sampleRate?: number;
   window?: number;
   settle?: number;
@@ -166,14 +193,6 @@ export function readResume(path: string, controlCount: number): Pick<TrainOption
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
  *  peer methods read too (seed, noise, initial voltages) beside their own settings. */
 export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTask): Partial<TrainOptions> & Record<string, unknown> {
-  const noise = flags.noise
-    ? {
-        ...(flags.whiteNoise !== undefined ? { whiteSigma: flags.whiteNoise } : {}),
-        ...(flags.pinkNoise !== undefined ? { pinkPsdAt1kHz: flags.pinkNoise } : {}),
-        ...(flags.drift ? { drift: { randomWalkPerSqrtS: flags.drift } } : {}),
-        ...(flags.spikes ? { spikes: { ratePerS: flags.spikes, amplitude: flags.spikeSize } } : {}),
-      }
-    : { whiteSigma: 0, pinkPsdAt1kHz: 0 };
   const amplitudes = flags.amplitudeMv?.map((mv) => mv / 1000);
   if (amplitudes && amplitudes.length !== 1 && amplitudes.length !== device.controlCount) {
     throw new UsageError(`--amplitude-mv has ${amplitudes.length} values; give one for all controls or one for each of the ${device.controlCount} controls`);
@@ -195,7 +214,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
   const resumed = flags.resume ? readResume(flags.resume, device.controlCount) : {};
   return {
-    noise,
+    noise: noiseFrom(flags),
     chain: flags.sampleRate !== undefined ? { sampleRateHz: flags.sampleRate } : {},
     tones: Array.isArray(flags.tones)
       ? { explicitHz: flags.tones }
@@ -473,7 +492,7 @@ async function demo(flags: DemoFlags): Promise<void> {
 
 // ---- hge compare ----------------------------------------------------------------------------
 
-interface CompareFlags {
+interface CompareFlags extends NoiseFlags {
   device: DeviceName;
   deviceSeed?: number;
   task: TaskName;
@@ -509,7 +528,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const { runPool } = await import("../host/pool.ts");
   const { summarise } = await import("../host/compare.ts");
   const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
-    method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget,
+    method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget, noise: noiseFrom(flags),
   })));
   // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs under way
   const runs: CompareRun[] = [];
@@ -571,8 +590,7 @@ export function program(): Command {
     .exitOverride()
     .showSuggestionAfterError();
 
-  const noise = NOISE_DEFAULTS.nA;
-  root
+  noiseOptions(root
     .command("train")
     .description("train one task on one simulated device with one method and write a report")
     .addOption(new Option("--method <name>", "training method (hge methods lists them)").choices(METHOD_NAMES).default("multitone"))
@@ -581,13 +599,7 @@ export function program(): Command {
     .option("--device-seed <n>", "another instance of the device (default: the documented default instance)", wholeAtLeast(0))
     .option("--seed <n>", "seed of the noise and the starting voltages", wholeAtLeast(0), DEFAULTS.seed)
     .option("--budget <device-s>", "device-time budget: stop unsolved after this many device-seconds", positive, DEFAULTS.budgetSeconds)
-    .option("--max-iterations <n>", `iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
-    .option("--white-noise <sigma>", `white noise per sample, output units (default ${noise.whiteSigma} nA; resistor ${NOISE_DEFAULTS.V.whiteSigma} V)`, nonNegative)
-    .option("--pink-noise <psd>", `1/f noise PSD at 1 kHz, output units²/Hz (default ${noise.pinkPsdAt1kHz} nA²/Hz; resistor ${NOISE_DEFAULTS.V.pinkPsdAt1kHz} V²/Hz)`, nonNegative)
-    .option("--drift <rate>", "random-walk drift of the output offset, output units per √s", nonNegative)
-    .option("--spikes <rate>", "rare spikes, events per second", nonNegative)
-    .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the window is discarded)", positive, 1000)
-    .option("--no-noise", "no added noise (converters still quantise)")
+    .option("--max-iterations <n>", `iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .addOption(fieldOption("SampleRateHz", "Hz"))
     .addOption(fieldOption("WindowSamples", "samples"))
     .addOption(fieldOption("SettleSamples", "samples"))
@@ -629,7 +641,7 @@ export function program(): Command {
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags) => train(flags));
 
-  root
+  noiseOptions(root
     .command("compare")
     .description("train one task on one simulated device with several methods from the same seeds, and rank them by device-seconds to solve")
     .addOption(new Option("--device <name>", "simulated device").choices(DEVICES).default("dnpu"))
@@ -638,7 +650,7 @@ export function program(): Command {
     .option("--methods <a,b,...>", "methods to compare (default: every method that can train the task on the device)", methodList)
     .option("--seeds <n>", "runs per method, seeds 1 to n", wholeAtLeast(1), 5)
     .option("--budget <device-s>", "device-time budget of each run: unsolved after it", positive, DEFAULTS.budgetSeconds)
-    .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, cpus().length))
     .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK)")
     .option("--no-progress", "no progress bar (nor, off a terminal, a line a run)")

@@ -6,6 +6,7 @@ import { buildDevice, type DeviceName } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget } from "./methods/method.ts";
+import type { TrainOptions } from "./train.ts";
 import { censoredMedian, median } from "./metrics.ts";
 import { TrainConfigError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
@@ -17,6 +18,8 @@ export interface CompareJob {
   task: TaskName;
   seed: number;
   budget: Budget;
+  /** The noise added to the device's output, as `hge train`'s flags give it. */
+  noise: TrainOptions["noise"];
 }
 
 export interface CompareRun {
@@ -44,7 +47,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   const device = buildDevice(job.device, job.task, job.deviceSeed);
   const { method, seed } = job;
   try {
-    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed });
+    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise } });
     const { solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds } = run;
     return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds };
   } catch (error) {

@@ -53,6 +53,23 @@ test("hge compare: each run is the one hge train gives for that method and seed,
   assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1])), stdout);
 });
 
+test("hge compare takes hge train's noise flags: a noisier device's run is the one hge train gives with the same flags", () => {
+  const noisy = ["--white-noise", "5", "--pink-noise", "0.5"];
+  const out = join(scratch, "noisy");
+  const compare = hge("compare", "--task", "xor", "--methods", "spsa", "--seeds", "1", ...noisy, "--out", out, "--no-progress");
+  assert.equal(compare.status, 0, compare.stderr);
+  const [run] = (JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record).runs;
+  const trained = join(scratch, "noisy-train");
+  const train = hge("train", "--task", "xor", "--method", "spsa", "--seed", "1", ...noisy, "--out", trained, "--no-progress");
+  assert.ok(train.status === 0 || train.status === 1, train.stderr);
+  const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
+  const quiet = hge("train", "--task", "xor", "--method", "spsa", "--seed", "1", "--out", join(scratch, "quiet"), "--no-progress");
+  assert.ok(quiet.status === 0 || quiet.status === 1, quiet.stderr);
+  const quietRun = JSON.parse(readFileSync(join(scratch, "quiet", "run.json"), "utf8"));
+  assert.deepEqual([run.solved, run.deviceSeconds, run.iterations, run.criterion], [expected.solved, expected.deviceSeconds, expected.iterations, expected.criterion]);
+  assert.notEqual(run.criterion, quietRun.criterion); // the flags reached the device
+});
+
 test("summarise counts an unsolved run as never: a method whose median run did not solve ranks after every method whose median run did", () => {
   const run = (method: string, seed: number, solved: boolean, deviceSeconds: number): CompareRun =>
     ({ method, seed, solved, deviceSeconds, criterion: 0, criterionName: "margin", iterations: 10, wallSeconds: 1 });
