@@ -534,9 +534,9 @@ async function compare(flags: CompareFlags): Promise<void> {
   const runs: CompareRun[] = [];
   const refused = new Map<string, string>(); // method → what it said
   const file = join(out, "compare.json");
+  const record = () => ({ format: "hge-compare/1", command: commandLine(), device: device.name, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) });
   const keep = () => {
-    const record = { format: "hge-compare/1", command: commandLine(), device: device.name, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) };
-    writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2));
+    writeFileSync(`${file}.tmp`, JSON.stringify(record(), null, 2));
     renameSync(`${file}.tmp`, file);
   };
   const showBar = flags.progress && process.stderr.isTTY;
@@ -573,7 +573,9 @@ async function compare(flags: CompareFlags): Promise<void> {
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   if (refused.size) console.log(`not compared, refused at set-up: ${notCompared}`);
   console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budget.deviceSeconds} device-s budget a run; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
-  console.log(`runs: ${display(file)}`);
+  const { writeCompareReport } = await import("../host/report/html.ts"); // vega loads only when needed
+  console.log(`report: ${display(await writeCompareReport(record(), out))}`);
+  console.log(`runs:   ${display(file)}`);
 }
 
 // ---- the command line -------------------------------------------------------------------------

@@ -48,6 +48,10 @@ test("hge compare: each run is the one hge train gives for that method and seed,
     assert.equal(row.solved, 2);
     assert.ok(Math.abs(row.medianDeviceSeconds! - (times[0] + times[1]) / 2) < 1e-9);
   }
+  // the report: the ranking and the plot of every run
+  const report = readFileSync(join(out, "report.html"), "utf8");
+  assert.match(report, /<svg/);
+  assert.ok(record.summary.every((row) => report.includes(`<td>${row.method}</td>`)), "a method missing from report.html");
   // the table lists the methods in the same order
   const order = record.summary.map((row) => stdout.indexOf(`\n${row.method} `));
   assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1])), stdout);

@@ -4,7 +4,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
-import { amplitudeSpectrum, runPlots } from "./plots.ts";
+import { amplitudeSpectrum, compareSpec, renderSvg, runPlots } from "./plots.ts";
+import type { CompareRun, MethodSummary } from "../compare.ts";
 import { median } from "../metrics.ts";
 import { criterionLabel, formatCriterion } from "./format.ts";
 
@@ -144,6 +145,32 @@ export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: s
 <table>${header}\n${rows.join("\n")}</table>`;
   const path = join(dir, "index.html");
   writeFileSync(path, page("hge demo", body));
+  return path;
+}
+
+/** Writes `<dir>/report.html` for `hge compare`: the ranking and each run's device time. */
+export async function writeCompareReport(
+  record: { command: string; device: string; task: string; seeds: number[]; budget: { deviceSeconds: number }; runs: CompareRun[]; refused: { [method: string]: string }; summary: MethodSummary[] },
+  dir: string,
+): Promise<string> {
+  const header = row(["method", "solved", "median device time (s)", "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
+  const rows = record.summary.map((m) =>
+    row([escapeHtml(m.method), `${m.solved}/${m.runs}`, m.medianDeviceSeconds === null ? '<span class="no">not solved</span>' : m.medianDeviceSeconds.toFixed(2),
+      m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
+  const refused = Object.entries(record.refused).map(([method, why]) => `<li>${escapeHtml(method)}: ${escapeHtml(why)}</li>`).join("");
+  let plot: string;
+  try {
+    plot = await renderSvg(compareSpec(record.runs, record.summary));
+  } catch (error) {
+    plot = `<p>not drawn (${escapeHtml(String((error as Error).message ?? error))})</p>`;
+  }
+  const body = `<h1>hge compare: ${escapeHtml(record.task)} on ${escapeHtml(record.device)}</h1>
+<p>Each method trained from seeds ${record.seeds[0]}–${record.seeds.at(-1)} with a budget of ${record.budget.deviceSeconds} device-seconds a run; ranked by the median device time to solve, a run unsolved within the budget counted as never solving. Command: <code>${escapeHtml(record.command)}</code>.</p>
+<table>${header}\n${rows.join("\n")}</table>
+${refused ? `<h2>Not compared: refused at set-up</h2><ul>${refused}</ul>` : ""}
+<div class="plots"><figure>${plot}</figure></div>`;
+  const path = join(dir, "report.html");
+  writeFileSync(path, page(`hge compare: ${record.task} on ${record.device}`, body));
   return path;
 }
 

@@ -3,6 +3,7 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { Result } from "../methods/method.ts";
+import type { CompareRun, MethodSummary } from "../compare.ts";
 
 const WIDTH = 500;
 const HEIGHT = 220;
@@ -302,6 +303,34 @@ export function spectrumSpec(run: Result): TopLevelSpec {
         mark: { type: "text", color: "#e45756", fontSize: 10, baseline: "top", dx: 3, align: "left" },
         encoding: { x, y: { field: "height", type: "quantitative", scale: null }, text: { field: "label" } },
       },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
+/** `hge compare`: each run's device time, one row per method in the ranking's order, solved
+ *  runs circles and unsolved ones crosses (where they stopped), each method's median a tick. */
+export function compareSpec(runs: CompareRun[], ranking: MethodSummary[]): TopLevelSpec {
+  const order = ranking.map((m) => m.method);
+  const values = runs.map((r) => ({ method: r.method, seconds: r.deviceSeconds, outcome: r.solved ? "solved" : "not solved", seed: r.seed }));
+  const medians = ranking.filter((m) => m.medianDeviceSeconds !== null).map((m) => ({ method: m.method, seconds: m.medianDeviceSeconds }));
+  const y = { field: "method", type: "nominal", sort: order, title: null };
+  const x = { field: "seconds", type: "quantitative", title: "device time (s)", scale: { type: "log" } };
+  return {
+    ...base,
+    height: Math.max(HEIGHT, 26 * order.length),
+    title: "Device time of each run (median: tick)",
+    layer: [
+      {
+        data: { values },
+        mark: { type: "point", size: 60, opacity: 0.8, filled: true },
+        encoding: {
+          x, y,
+          shape: { field: "outcome", type: "nominal", title: null, scale: { domain: ["solved", "not solved"], range: ["circle", "cross"] } },
+          color: { field: "outcome", type: "nominal", title: null, scale: { domain: ["solved", "not solved"], range: ["#4c78a8", "#e45756"] } },
+          tooltip: [{ field: "method" }, { field: "seed" }, { field: "seconds", format: ".2f" }, { field: "outcome" }],
+        },
+      },
+      { data: { values: medians }, mark: { type: "tick", color: "black", thickness: 2 }, encoding: { x, y } },
     ],
   } as unknown as TopLevelSpec;
 }
