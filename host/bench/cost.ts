@@ -88,6 +88,9 @@ export class PlainLockin {
   }
 }
 
+/** The readings the timing runs feed step(), over and over (index & 4095). */
+const READINGS = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
+
 /** A window longer than any timing run: every timed sample is an acquisition sample. */
 const COST_WINDOW = 1 << 20;
 
@@ -118,41 +121,49 @@ export interface CostFigures {
   moduleOverTypescript: number;
 }
 
+/** A timer of `samples` steps of `controller` from the start of a window of `config` (each
+ *  timed run stays inside one window when the window is longer): milliseconds. */
+function stepTimer(controller: Controller, config: ControllerConfig, samples: number): () => number {
+  const step = controller.exports.step;
+  return () => {
+    controller.configure(config);
+    let events = 0;
+    const t = performance.now();
+    for (let i = 0; i < samples; i++) events |= step(READINGS[i & 4095]);
+    const elapsed = performance.now() - t;
+    if (events & L.Event.Fault) throw new Error("cost: the module faulted");
+    return elapsed;
+  };
+}
+
+/** Each timer's median over `rounds` alternating rounds, after a warm-up of each (JIT tiers). */
+function medianTimes(timers: Array<() => number>, rounds: number): number[] {
+  timers.forEach((time) => time());
+  const times = timers.map((): number[] => []);
+  for (let r = 0; r < rounds; r++) timers.forEach((time, i) => times[i].push(time()));
+  return times.map(median);
+}
+
 /** Median of `rounds` alternating timings of `samples` steps each, on the release module or
  *  (for more controls than it holds) on `wide`. */
 export function measureCost(controls: number, samples: number, rounds: number, wide?: Variant): CostFigures {
   const controller = controls <= L.MAX_CONTROLS || !wide ? new Controller() : new Controller(wide.module, wide.layout);
   const config = costConfig(controls);
   controller.configure(config);
-  const step = controller.exports.step;
   const plain = new PlainLockin(controls, COST_WINDOW, controller.toneBins());
   let sink = 0;
-  const readings = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
-  const timeModule = () => {
-    controller.configure(config); // back to the window's start: the run stays inside one window
-    const t = performance.now();
-    for (let i = 0; i < samples; i++) sink += step(readings[i & 4095]);
-    return performance.now() - t;
-  };
   const timePlain = () => {
     const t = performance.now();
-    for (let i = 0; i < samples; i++) plain.step(readings[i & 4095]);
+    for (let i = 0; i < samples; i++) plain.step(READINGS[i & 4095]);
     const elapsed = performance.now() - t;
     sink += plain.checksum();
     return elapsed;
   };
-  timeModule(); // warm-up (JIT tiers)
-  timePlain();
-  const moduleMs: number[] = [];
-  const plainMs: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    moduleMs.push(timeModule());
-    plainMs.push(timePlain());
-  }
+  const [moduleMs, plainMs] = medianTimes([stepTimer(controller, config, samples), timePlain], rounds);
   if (!Number.isFinite(sink)) throw new Error("cost: non-finite checksum");
   const perControlSample = (ms: number) => (ms * 1e6) / (samples * controls);
-  const moduleNs = perControlSample(median(moduleMs));
-  const plainNs = perControlSample(median(plainMs));
+  const moduleNs = perControlSample(moduleMs);
+  const plainNs = perControlSample(plainMs);
   const module = basename(controller.layout === L ? RELEASE_WASM : wide!.path);
   return { controls, module, moduleNsPerControlSample: moduleNs, typescriptNsPerControlSample: plainNs, moduleOverTypescript: moduleNs / plainNs };
 }
@@ -201,23 +212,8 @@ export function measureCoreBytes(): Record<string, number> {
  *  alternating rounds of `samples` steps. */
 export function measureShortcutCost(controls: number, samples: number, rounds: number): Record<string, number> {
   const config: ControllerConfig = { ...costConfig(controls), windowSamples: L.SINES_MAX_WINDOW, optimiser: "adam" }; // the core's rule
-  const readings = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
-  let sink = 0;
-  const timers = [CORE_WASM, join(CORE_REPORT_DIR, "noShortcut.wasm")].map((path) => {
-    const controller = new Controller(new WebAssembly.Module(readFileSync(path)));
-    const step = controller.exports.step;
-    return () => {
-      controller.configure(config);
-      const t = performance.now();
-      for (let i = 0; i < samples; i++) sink += step(readings[i & 4095]);
-      return ((performance.now() - t) * 1e6) / samples;
-    };
-  });
-  const ns: number[][] = [[], []];
-  timers.forEach((time) => time()); // warm-up (JIT tiers)
-  for (let r = 0; r < rounds; r++) timers.forEach((time, i) => ns[i].push(time()));
-  if (!Number.isFinite(sink)) throw new Error("shortcut cost: non-finite events");
-  const [core, noShortcut] = ns.map(median);
+  const timers = [CORE_WASM, join(CORE_REPORT_DIR, "noShortcut.wasm")].map((path) => stepTimer(new Controller(new WebAssembly.Module(readFileSync(path))), config, samples));
+  const [core, noShortcut] = medianTimes(timers, rounds).map((ms) => (ms * 1e6) / samples);
   return { [`n${controls}.coreNsPerSample`]: core, [`n${controls}.noShortcutNsPerSample`]: noShortcut, [`n${controls}.noShortcutOverCore`]: noShortcut / core };
 }
 
