@@ -7,7 +7,7 @@ import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget } from "./methods/method.ts";
 import type { TrainOptions } from "./train.ts";
-import { censoredMedian, median } from "./metrics.ts";
+import { censoredMedian, median, medianInterval } from "./metrics.ts";
 import { TrainConfigError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
 
@@ -56,6 +56,9 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   }
 }
 
+/** The confidence of MethodSummary.interval. */
+export const INTERVAL_CONFIDENCE = 0.9;
+
 export interface MethodSummary {
   method: string;
   runs: number;
@@ -63,10 +66,19 @@ export interface MethodSummary {
   /** Median device-seconds to solve, unsolved runs counted as never: null when the median run
    *  did not solve. */
   medianDeviceSeconds: number | null;
+  /** An interval that holds the method's true median device-seconds to solve with probability
+   *  at least INTERVAL_CONFIDENCE, from the runs alone (metrics.ts: medianInterval); an end
+   *  null where it lies among the unsolved runs. Null with fewer than 5 runs. */
+  interval: [number | null, number | null] | null;
   /** Device-seconds of all runs, solved or not: what the comparison cost on the device. */
   totalDeviceSeconds: number;
   medianIterations: number;
   medianWallSeconds: number;
+}
+
+/** Infinity (never solved) as null, which JSON keeps. */
+function solvedOrNever(interval: [number, number] | null): [number | null, number | null] | null {
+  return interval && [Number.isFinite(interval[0]) ? interval[0] : null, Number.isFinite(interval[1]) ? interval[1] : null];
 }
 
 /** One row per method, fastest median first; methods whose median run did not solve last, by
@@ -80,6 +92,7 @@ export function summarise(runs: CompareRun[]): MethodSummary[] {
       runs: mine.length,
       solved: mine.filter((r) => r.solved).length,
       medianDeviceSeconds: censoredMedian(mine),
+      interval: solvedOrNever(medianInterval(mine.map((r) => (r.solved ? r.deviceSeconds : Infinity)), INTERVAL_CONFIDENCE)),
       totalDeviceSeconds: mine.reduce((sum, r) => sum + r.deviceSeconds, 0),
       medianIterations: median(mine.map((r) => r.iterations)),
       medianWallSeconds: median(mine.map((r) => r.wallSeconds)),

@@ -34,3 +34,22 @@ export function censoredMedian(runs: Array<{ solved: boolean; deviceSeconds: num
   const middle = median(runs.map((r) => (r.solved ? r.deviceSeconds : Infinity)));
   return Number.isFinite(middle) ? middle : null;
 }
+
+/** A distribution-free interval for the median of `values` (Infinity for a run that never
+ *  solved) that covers the true median with probability at least `confidence`: the order
+ *  statistics x₍ₖ₎ and x₍ₙ₋ₖ₊₁₎ for the largest k whose coverage, 1 − 2·P(B ≤ k − 1) with
+ *  B ~ Binomial(n, ½), reaches it. Null when even [min, max] covers less (n ≤ 4 at 0.9). */
+export function medianInterval(values: number[], confidence: number): [number, number] | null {
+  const n = values.length;
+  const sorted = values.slice().sort((a, b) => a - b);
+  let tail = 0; // P(B ≤ k − 1)
+  let choose = 1; // C(n, k − 1)
+  let interval: [number, number] | null = null;
+  for (let k = 1; 2 * k <= n + 1; k++) {
+    tail += choose / 2 ** n;
+    choose = (choose * (n - k + 1)) / k;
+    if (1 - 2 * tail < confidence) break;
+    interval = [sorted[k - 1], sorted[n - k]];
+  }
+  return interval;
+}

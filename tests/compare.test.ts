@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summarise, type CompareRun } from "../host/compare.ts";
+import { medianInterval } from "../host/metrics.ts";
+import { Rng } from "../host/noise.ts";
 
 const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "hge-compare-"));
@@ -82,11 +84,29 @@ test("summarise counts an unsolved run as never: a method whose median run did n
     run("fast-but-fragile", 1, true, 1), run("fast-but-fragile", 2, false, 300), run("fast-but-fragile", 3, false, 300),
     run("fast", 1, true, 5), run("fast", 2, false, 300), run("fast", 3, true, 7),
   ]);
-  assert.deepEqual(rows.map((r) => [r.method, r.solved, r.medianDeviceSeconds, r.totalDeviceSeconds]), [
-    ["fast", 2, 7, 312],
-    ["slow", 3, 50, 150],
-    ["fast-but-fragile", 1, null, 601],
+  assert.deepEqual(rows.map((r) => [r.method, r.solved, r.medianDeviceSeconds, r.totalDeviceSeconds, r.interval]), [
+    ["fast", 2, 7, 312, null], // three runs: too few for a 90% interval
+    ["slow", 3, 50, 150, null],
+    ["fast-but-fragile", 1, null, 601, null],
   ]);
+  const five = summarise([1, 2, 3, 4, 5].map((seed) => run("m", seed, seed !== 4, 10 * seed)));
+  assert.deepEqual(five[0].interval, [10, null]); // the slowest of five runs did not solve
+});
+
+test("medianInterval: the order statistics whose binomial coverage of the median reaches the confidence", () => {
+  const ranks = (n: number) => medianInterval(Array.from({ length: n }, (_, i) => n - i), 0.9); // values n..1, unsorted
+  assert.equal(ranks(4), null); //         [min, max] of 4 covers 1 − 2/16 = 87.5%
+  assert.deepEqual(ranks(5), [1, 5]); //   93.75%
+  assert.deepEqual(ranks(10), [2, 9]); //  1 − 2·11/1024 = 97.9%; [3, 8] would be 89.1%
+  assert.deepEqual(ranks(20), [6, 15]); // 95.9%; [7, 14] would be 88.5%
+  // coverage checked by simulation: the true median of an exponential is ln 2
+  let covered = 0;
+  const rng = new Rng(7);
+  for (let trial = 0; trial < 4000; trial++) {
+    const [low, high] = medianInterval(Array.from({ length: 10 }, () => -Math.log(1 - rng.uniform())), 0.9)!;
+    if (low <= Math.LN2 && Math.LN2 <= high) covered++;
+  }
+  assert.ok(Math.abs(covered / 4000 - 0.979) < 0.01, `covered ${covered / 4000}`);
 });
 
 test("hge compare refuses in one line: a method that cannot train the task on the device (exit 3), an unknown method or no seeds (exit 2)", () => {

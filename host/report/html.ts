@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
 import { amplitudeSpectrum, compareSpec, renderSvg, runPlots } from "./plots.ts";
-import type { CompareRun, MethodSummary } from "../compare.ts";
+import { INTERVAL_CONFIDENCE, type CompareRun, type MethodSummary } from "../compare.ts";
 import { median } from "../metrics.ts";
 import { criterionLabel, formatCriterion } from "./format.ts";
 
@@ -153,9 +153,10 @@ export async function writeCompareReport(
   record: { command: string; device: string; task: string; seeds: number[]; budget: { deviceSeconds: number }; runs: CompareRun[]; refused: { [method: string]: string }; summary: MethodSummary[] },
   dir: string,
 ): Promise<string> {
-  const header = row(["method", "solved", "median device time (s)", "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
+  const seconds = (x: number | null) => (x === null ? '<span class="no">not solved</span>' : x.toFixed(2));
+  const header = row(["method", "solved", "median device time (s)", `${INTERVAL_CONFIDENCE * 100}% interval of the median (s)`, "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
   const rows = record.summary.map((m) =>
-    row([escapeHtml(m.method), `${m.solved}/${m.runs}`, m.medianDeviceSeconds === null ? '<span class="no">not solved</span>' : m.medianDeviceSeconds.toFixed(2),
+    row([escapeHtml(m.method), `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), m.interval ? `${seconds(m.interval[0])} – ${seconds(m.interval[1])}` : "— (5 runs or more)",
       m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
   const refused = Object.entries(record.refused).map(([method, why]) => `<li>${escapeHtml(method)}: ${escapeHtml(why)}</li>`).join("");
   let plot: string;
@@ -165,7 +166,7 @@ export async function writeCompareReport(
     plot = `<p>not drawn (${escapeHtml(String((error as Error).message ?? error))})</p>`;
   }
   const body = `<h1>hge compare: ${escapeHtml(record.task)} on ${escapeHtml(record.device)}</h1>
-<p>Each method trained from seeds ${record.seeds[0]}–${record.seeds.at(-1)} with a budget of ${record.budget.deviceSeconds} device-seconds a run; ranked by the median device time to solve, a run unsolved within the budget counted as never solving. Command: <code>${escapeHtml(record.command)}</code>.</p>
+<p>Each method trained from seeds ${record.seeds[0]}–${record.seeds.at(-1)} with a budget of ${record.budget.deviceSeconds} device-seconds a run; ranked by the median device time to solve, a run unsolved within the budget counted as never solving. The interval holds a method's true median with probability ${INTERVAL_CONFIDENCE * 100}% or more, from its runs alone (order statistics): where two methods' intervals overlap, these runs do not tell them apart. Command: <code>${escapeHtml(record.command)}</code>.</p>
 <table>${header}\n${rows.join("\n")}</table>
 ${refused ? `<h2>Not compared: refused at set-up</h2><ul>${refused}</ul>` : ""}
 <div class="plots"><figure>${plot}</figure></div>`;
