@@ -526,7 +526,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool } = await import("../host/pool.ts");
-  const { summarise, INTERVAL_CONFIDENCE } = await import("../host/compare.ts");
+  const { summarise, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } = await import("../host/compare.ts");
   const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
     method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget, noise: noiseFrom(flags),
   })));
@@ -568,7 +568,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const notCompared = [...refused].map(([method, why]) => `${method} (${why})`).join("; ");
   if (!runs.length) throw new TrainConfigError("method", `every method refused ${task.name} on ${device.name}: ${notCompared}`);
   const seconds = (x: number | null) => (x === null ? "not solved" : `${x.toFixed(1)} s`);
-  const interval = (i: MethodSummary["interval"]) => (i ? `${seconds(i[0])} – ${seconds(i[1])}` : "(5 runs or more)");
+  const interval = (i: MethodSummary["interval"]) => (i ? `${seconds(i[0])} – ${seconds(i[1])}` : `needs ${INTERVAL_MIN_RUNS} runs`);
   const header = ["method", "solved", "median device-s", `${INTERVAL_CONFIDENCE * 100}% interval`, "device-s, all runs", "median iterations", "wall s per run"];
   const rows = summarise(runs).map((m) => [m.method, `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), interval(m.interval), m.totalDeviceSeconds.toFixed(0), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);

@@ -56,8 +56,10 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   }
 }
 
-/** The confidence of MethodSummary.interval. */
+/** The confidence of MethodSummary.interval, and the fewest runs that give one: [min, max]
+ *  of n runs covers the median with probability 1 − 2/2ⁿ. */
 export const INTERVAL_CONFIDENCE = 0.9;
+export const INTERVAL_MIN_RUNS = Math.ceil(Math.log2(2 / (1 - INTERVAL_CONFIDENCE)));
 
 export interface MethodSummary {
   method: string;
@@ -68,7 +70,7 @@ export interface MethodSummary {
   medianDeviceSeconds: number | null;
   /** An interval that holds the method's true median device-seconds to solve with probability
    *  at least INTERVAL_CONFIDENCE, from the runs alone (metrics.ts: medianInterval); an end
-   *  null where it lies among the unsolved runs. Null with fewer than 5 runs. */
+   *  null where it lies among the unsolved runs. Null with fewer than INTERVAL_MIN_RUNS runs. */
   interval: [number | null, number | null] | null;
   /** Device-seconds of all runs, solved or not: what the comparison cost on the device. */
   totalDeviceSeconds: number;

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { summarise, type CompareRun } from "../host/compare.ts";
+import { summarise, INTERVAL_MIN_RUNS, type CompareRun } from "../host/compare.ts";
 import { medianInterval } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 
@@ -96,6 +96,7 @@ test("summarise counts an unsolved run as never: a method whose median run did n
 test("medianInterval: the order statistics whose binomial coverage of the median reaches the confidence", () => {
   const ranks = (n: number) => medianInterval(Array.from({ length: n }, (_, i) => n - i), 0.9); // values n..1, unsorted
   assert.equal(ranks(4), null); //         [min, max] of 4 covers 1 − 2/16 = 87.5%
+  assert.equal(INTERVAL_MIN_RUNS, 5);
   assert.deepEqual(ranks(5), [1, 5]); //   93.75%
   assert.deepEqual(ranks(10), [2, 9]); //  1 − 2·11/1024 = 97.9%; [3, 8] would be 89.1%
   assert.deepEqual(ranks(20), [6, 15]); // 95.9%; [7, 14] would be 88.5%

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
 import { amplitudeSpectrum, compareSpec, renderSvg, runPlots } from "./plots.ts";
-import { INTERVAL_CONFIDENCE, type CompareRun, type MethodSummary } from "../compare.ts";
+import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS, type CompareRun, type MethodSummary } from "../compare.ts";
 import { median } from "../metrics.ts";
 import { criterionLabel, formatCriterion } from "./format.ts";
 
@@ -156,7 +156,7 @@ export async function writeCompareReport(
   const seconds = (x: number | null) => (x === null ? '<span class="no">not solved</span>' : x.toFixed(2));
   const header = row(["method", "solved", "median device time (s)", `${INTERVAL_CONFIDENCE * 100}% interval of the median (s)`, "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
   const rows = record.summary.map((m) =>
-    row([escapeHtml(m.method), `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), m.interval ? `${seconds(m.interval[0])} – ${seconds(m.interval[1])}` : "— (5 runs or more)",
+    row([escapeHtml(m.method), `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), m.interval ? `${seconds(m.interval[0])} – ${seconds(m.interval[1])}` : `— (needs ${INTERVAL_MIN_RUNS} runs)`,
       m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
   const refused = Object.entries(record.refused).map(([method, why]) => `<li>${escapeHtml(method)}: ${escapeHtml(why)}</li>`).join("");
   let plot: string;
