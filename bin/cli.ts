@@ -23,6 +23,7 @@ import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
 import type { CompareJob, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
+import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { ESTIMATORS, trainingConfig } from "../host/methods/module.ts";
@@ -526,7 +527,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool } = await import("../host/pool.ts");
-  const { summarise, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } = await import("../host/compare.ts");
+  const { summarise } = await import("../host/compare.ts");
   const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
     method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget, noise: noiseFrom(flags),
   })));

@@ -7,7 +7,7 @@ import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget } from "./methods/method.ts";
 import type { TrainOptions } from "./train.ts";
-import { censoredMedian, median, medianInterval } from "./metrics.ts";
+import { censoredMedian, censoredMedianInterval, median } from "./metrics.ts";
 import { TrainConfigError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
 
@@ -56,11 +56,6 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   }
 }
 
-/** The confidence of MethodSummary.interval, and the fewest runs that give one: [min, max]
- *  of n runs covers the median with probability 1 − 2/2ⁿ. */
-export const INTERVAL_CONFIDENCE = 0.9;
-export const INTERVAL_MIN_RUNS = Math.ceil(Math.log2(2 / (1 - INTERVAL_CONFIDENCE)));
-
 export interface MethodSummary {
   method: string;
   runs: number;
@@ -69,18 +64,12 @@ export interface MethodSummary {
    *  did not solve. */
   medianDeviceSeconds: number | null;
   /** An interval that holds the method's true median device-seconds to solve with probability
-   *  at least INTERVAL_CONFIDENCE, from the runs alone (metrics.ts: medianInterval); an end
-   *  null where it lies among the unsolved runs. Null with fewer than INTERVAL_MIN_RUNS runs. */
+   *  at least INTERVAL_CONFIDENCE, from the runs alone (metrics.ts: censoredMedianInterval). */
   interval: [number | null, number | null] | null;
   /** Device-seconds of all runs, solved or not: what the comparison cost on the device. */
   totalDeviceSeconds: number;
   medianIterations: number;
   medianWallSeconds: number;
-}
-
-/** Infinity (never solved) as null, which JSON keeps. */
-function solvedOrNever(interval: [number, number] | null): [number | null, number | null] | null {
-  return interval && [Number.isFinite(interval[0]) ? interval[0] : null, Number.isFinite(interval[1]) ? interval[1] : null];
 }
 
 /** One row per method, fastest median first; methods whose median run did not solve last, by
@@ -94,7 +83,7 @@ export function summarise(runs: CompareRun[]): MethodSummary[] {
       runs: mine.length,
       solved: mine.filter((r) => r.solved).length,
       medianDeviceSeconds: censoredMedian(mine),
-      interval: solvedOrNever(medianInterval(mine.map((r) => (r.solved ? r.deviceSeconds : Infinity)), INTERVAL_CONFIDENCE)),
+      interval: censoredMedianInterval(mine),
       totalDeviceSeconds: mine.reduce((sum, r) => sum + r.deviceSeconds, 0),
       medianIterations: median(mine.map((r) => r.iterations)),
       medianWallSeconds: median(mine.map((r) => r.wallSeconds)),

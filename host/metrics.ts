@@ -35,6 +35,18 @@ export function censoredMedian(runs: Array<{ solved: boolean; deviceSeconds: num
   return Number.isFinite(middle) ? middle : null;
 }
 
+/** The confidence of the intervals hge gives for medians of device-seconds to solve, and the
+ *  fewest runs that give one: [min, max] of n runs covers the median with probability 1 − 2/2ⁿ. */
+export const INTERVAL_CONFIDENCE = 0.9;
+export const INTERVAL_MIN_RUNS = Math.ceil(Math.log2(2 / (1 - INTERVAL_CONFIDENCE)));
+
+/** The INTERVAL_CONFIDENCE interval of censoredMedian(runs): an end null where it lies among
+ *  the unsolved runs (never solved, which JSON keeps); null with fewer than INTERVAL_MIN_RUNS. */
+export function censoredMedianInterval(runs: Array<{ solved: boolean; deviceSeconds: number }>): [number | null, number | null] | null {
+  const interval = medianInterval(runs.map((r) => (r.solved ? r.deviceSeconds : Infinity)), INTERVAL_CONFIDENCE);
+  return interval && [Number.isFinite(interval[0]) ? interval[0] : null, Number.isFinite(interval[1]) ? interval[1] : null];
+}
+
 /** A distribution-free interval for the median of `values` (Infinity for a run that never
  *  solved) that covers the true median with probability at least `confidence`: the order
  *  statistics x₍ₖ₎ and x₍ₙ₋ₖ₊₁₎ for the largest k whose coverage, 1 − 2·P(B ≤ k − 1) with

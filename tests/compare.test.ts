@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { summarise, INTERVAL_MIN_RUNS, type CompareRun } from "../host/compare.ts";
-import { medianInterval } from "../host/metrics.ts";
+import { summarise, type CompareRun } from "../host/compare.ts";
+import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 
 const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));

@@ -22,7 +22,7 @@ import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measur
 import { CORE_WASM } from "../controller.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
-import { median, censoredMedian } from "../metrics.ts";
+import { median, censoredMedian, censoredMedianInterval, INTERVAL_CONFIDENCE } from "../metrics.ts";
 import { writeBenchHtml } from "./report.ts";
 
 export const SECTIONS = ["fidelity", "peers", "methods", "cost", "size", "boards"] as const;
@@ -193,7 +193,7 @@ export interface Series {
   bound: Array<{ controls: number; samples: number; deviceSeconds: number; relativeError: number }>;
   linear: Array<{ controls: number; method: Estimator; varianceOverBound: number; worstBiasZ: number }>;
   peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Estimator; relativeError: number; errorRatio: number }>;
-  methods: Array<{ task: BenchTask; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number; times: Array<number | null> }>;
+  methods: Array<{ task: BenchTask; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; interval: [number | null, number | null] | null; capSeconds: number; times: Array<number | null> }>;
   spread: Array<{ spread: number; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
   drift: Array<{ method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
   cost: CostFigures[];
@@ -281,8 +281,11 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       figures[`${key}.medianWallSeconds`] = median(mine.map((r) => r.wallSeconds));
       figures[`${key}.wallSecondsPerIteration`] = median(mine.map((r) => r.wallSeconds / Math.max(1, r.iterations)));
       figures[`${key}.ratioToMultitone`] = seconds === null || referenceMedian === null ? null : seconds / referenceMedian;
+      const interval = censoredMedianInterval(mine);
+      figures[`${key}.medianIntervalLow`] = interval ? interval[0] : null;
+      figures[`${key}.medianIntervalHigh`] = interval ? interval[1] : null;
       series.methods.push({
-        task, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds,
+        task, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, interval,
         capSeconds: mine[0].job.capSeconds, times: mine.map((r) => (r.solved ? r.deviceSeconds : null)),
       });
     }
@@ -367,12 +370,13 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
   }
   const cell = (t: { medianDeviceSeconds: number | null; capSeconds: number; solved: number; seeds: number } | undefined) =>
     t ? `${t.medianDeviceSeconds === null ? `>${t.capSeconds}` : t.medianDeviceSeconds.toFixed(1)} s ${t.solved}/${t.seeds}` : "—";
+  // section 3's tables: a row per task, a column per method that ran, `format` per cell
+  const methodsShown = METHOD_NAMES.filter((m) => series.methods.some((t) => t.method === m));
+  const methodRows = (format: (t: (typeof series.methods)[number] | undefined) => string) =>
+    [...new Set(series.methods.map((t) => t.task))].map((task) => [task, ...methodsShown.map((m) => format(series.methods.find((x) => x.task === task && x.method === m)))]);
   if (series.methods.length) {
-    const tasks = [...new Set(series.methods.map((t) => t.task))];
-    const shown = METHOD_NAMES.filter((m) => series.methods.some((t) => t.method === m));
-    out.push(table("3. Methods: median device-seconds to solve, solved/seeds (— : the method cannot train the task)", ["task", ...shown],
-      tasks.map((task) => [task, ...shown.map((m) => cell(series.methods.find((x) => x.task === task && x.method === m)))])));
-    out.push(table("3a. What each method needs besides the device", ["method", "needs"], shown.map((m) => [m, findMethod(m)!.requires || "nothing (the module and the device)"]), 2));
+    out.push(table("3. Methods: median device-seconds to solve, solved/seeds (— : the method cannot train the task)", ["task", ...methodsShown], methodRows(cell)));
+    out.push(table("3a. What each method needs besides the device", ["method", "needs"], methodsShown.map((m) => [m, findMethod(m)!.requires || "nothing (the module and the device)"]), 2));
   }
   if (series.spread.length) {
     const shown = METHOD_NAMES.filter((m) => series.spread.some((t) => t.method === m));
@@ -384,6 +388,11 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     const { task, drift } = plan.drift;
     out.push(table(`3c. Drift: ${task} on a DNPU warming by ${drift.thermalFraction * 100}% of kT between ${drift.startSeconds} and ${drift.endSeconds} device-s (median device-seconds, solved/seeds)`,
       series.drift.map((t) => t.method), [series.drift.map((t) => cell(t))]));
+  }
+  if (series.methods.length) {
+    const interval = (t: (typeof series.methods)[number] | undefined) =>
+      !t ? "—" : t.interval ? t.interval.map((x) => (x === null ? "never" : x.toFixed(1))).join("–") : "too few seeds";
+    out.push(table(`3d. The ${INTERVAL_CONFIDENCE * 100}% interval of each median in table 3, device-s (an end "never": among the unsolved runs)`, ["task", ...methodsShown], methodRows(interval)));
   }
   if (series.cost.length) {
     out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "build", "module", "TypeScript", "module/TS"],

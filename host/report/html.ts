@@ -5,8 +5,8 @@ import { join } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
 import { amplitudeSpectrum, compareSpec, renderSvg, runPlots } from "./plots.ts";
-import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS, type CompareRun, type MethodSummary } from "../compare.ts";
-import { median } from "../metrics.ts";
+import type { CompareRun, MethodSummary } from "../compare.ts";
+import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
 import { criterionLabel, formatCriterion } from "./format.ts";
 
 const STYLE = `
