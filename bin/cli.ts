@@ -494,6 +494,7 @@ async function demo(flags: DemoFlags): Promise<void> {
 // ---- hge compare ----------------------------------------------------------------------------
 
 interface CompareFlags extends NoiseFlags {
+  set: Array<[string, number | boolean]>;
   device: DeviceName;
   deviceSeed?: number;
   task: TaskName;
@@ -523,6 +524,13 @@ async function compare(flags: CompareFlags): Promise<void> {
     const why = refusal(findMethod(name)!, device, task);
     if (why) throw new TrainConfigError("method", why);
   }
+  // each --set goes to the compared methods that have that setting
+  const settingsOf = (method: string) => Object.keys(findMethod(method)!.settings ?? {});
+  const unclaimed = flags.set.find(([name]) => !methods.some((m) => settingsOf(m).includes(name)));
+  if (unclaimed) {
+    const offered = methods.filter((m) => settingsOf(m).length).map((m) => `${m}: ${settingsOf(m).join(", ")}`).join("; ");
+    throw new UsageError(`--set ${unclaimed[0]}: no compared method has that setting (${offered || "none of them has settings of its own"})`);
+  }
   const out = prepareOut(flags.out ?? join("reports", `compare-${flags.device}-${flags.task}`));
   const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
@@ -530,6 +538,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const { summarise } = await import("../host/compare.ts");
   const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
     method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget, noise: noiseFrom(flags),
+    settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
   })));
   // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs under way
   const runs: CompareRun[] = [];
@@ -570,8 +579,9 @@ async function compare(flags: CompareFlags): Promise<void> {
   if (!runs.length) throw new TrainConfigError("method", `every method refused ${task.name} on ${device.name}: ${notCompared}`);
   const seconds = (x: number | null) => (x === null ? "not solved" : `${x.toFixed(1)} s`);
   const interval = (i: MethodSummary["interval"]) => (i ? `${seconds(i[0])} – ${seconds(i[1])}` : `needs ${INTERVAL_MIN_RUNS} runs`);
-  const header = ["method", "solved", "median device-s", `${INTERVAL_CONFIDENCE * 100}% interval`, "device-s, all runs", "median iterations", "wall s per run"];
-  const rows = summarise(runs).map((m) => [m.method, `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), interval(m.interval), m.totalDeviceSeconds.toFixed(0), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
+  const header = ["method", "solved", "median device-s", `${INTERVAL_CONFIDENCE * 100}% interval`, `median ${runs[0].criterionName}`, "device-s, all runs", "median iterations", "wall s per run"];
+  const rows = summarise(runs).map((m) => [m.method, `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), interval(m.interval),
+    formatCriterionValue(m.medianCriterion, runs[0].criterionName, device.outputUnit), m.totalDeviceSeconds.toFixed(0), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   if (refused.size) console.log(`not compared, refused at set-up: ${notCompared}`);
   console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budget.deviceSeconds} device-s budget a run; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
@@ -656,6 +666,7 @@ export function program(): Command {
     .option("--budget <device-s>", "device-time budget of each run: unsolved after it", positive, DEFAULTS.budgetSeconds)
     .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, cpus().length))
+    .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
     .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK)")
     .option("--no-progress", "no progress bar (nor, off a terminal, a line a run)")
     .action((flags: CompareFlags) => compare(flags));

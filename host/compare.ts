@@ -5,7 +5,7 @@
 import { buildDevice, type DeviceName } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
-import type { Budget } from "./methods/method.ts";
+import type { Budget, CriterionName } from "./methods/method.ts";
 import type { TrainOptions } from "./train.ts";
 import { censoredMedian, censoredMedianInterval, median } from "./metrics.ts";
 import { TrainConfigError } from "./errors.ts";
@@ -20,6 +20,8 @@ export interface CompareJob {
   budget: Budget;
   /** The noise added to the device's output, as `hge train`'s flags give it. */
   noise: TrainOptions["noise"];
+  /** The method's own settings (`--set`). */
+  settings: { [name: string]: number | boolean };
 }
 
 export interface CompareRun {
@@ -30,7 +32,7 @@ export interface CompareRun {
   deviceSeconds: number;
   /** The task's criterion at the end (margin, RMS error, held-out accuracy) and its name. */
   criterion: number;
-  criterionName: string;
+  criterionName: CriterionName;
   iterations: number;
   wallSeconds: number;
 }
@@ -47,7 +49,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   const device = buildDevice(job.device, job.task, job.deviceSeed);
   const { method, seed } = job;
   try {
-    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise } });
+    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise, ...job.settings } });
     const { solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds } = run;
     return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds };
   } catch (error) {
@@ -68,6 +70,8 @@ export interface MethodSummary {
   interval: [number | null, number | null] | null;
   /** Device-seconds of all runs, solved or not: what the comparison cost on the device. */
   totalDeviceSeconds: number;
+  /** Median of the task's criterion at the end of each run (margin, RMS error, held-out accuracy). */
+  medianCriterion: number;
   medianIterations: number;
   medianWallSeconds: number;
 }
@@ -85,6 +89,7 @@ export function summarise(runs: CompareRun[]): MethodSummary[] {
       medianDeviceSeconds: censoredMedian(mine),
       interval: censoredMedianInterval(mine),
       totalDeviceSeconds: mine.reduce((sum, r) => sum + r.deviceSeconds, 0),
+      medianCriterion: median(mine.map((r) => r.criterion)),
       medianIterations: median(mine.map((r) => r.iterations)),
       medianWallSeconds: median(mine.map((r) => r.wallSeconds)),
     };

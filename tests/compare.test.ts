@@ -76,9 +76,29 @@ test("hge compare takes hge train's noise flags: a noisier device's run is the o
   assert.notEqual(run.criterion, quietRun.criterion); // the flags reached the device
 });
 
+test("hge compare --set gives a method's own setting to the compared methods that have it, as hge train --set does; a setting none has is refused", () => {
+  const out = join(scratch, "iris");
+  const compare = hge("compare", "--task", "iris", "--methods", "phyll,pat", "--seeds", "1", "--set", "configurations=4", "--budget", "100", "--out", out, "--no-progress");
+  assert.equal(compare.status, 0, compare.stderr);
+  const run = (JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record).runs.find((r) => r.method === "phyll")!;
+  const trained = join(scratch, "iris-train");
+  const train = hge("train", "--task", "iris", "--method", "phyll", "--seed", "1", "--set", "configurations=4", "--budget", "100", "--out", trained, "--no-progress");
+  assert.ok(train.status === 0 || train.status === 1, train.stderr);
+  const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
+  assert.deepEqual([run.deviceSeconds, run.iterations, run.criterion], [expected.deviceSeconds, expected.iterations, expected.criterion]);
+  // and the setting reached phyll: its default 16 configurations run otherwise
+  const plain = hge("compare", "--task", "iris", "--methods", "phyll", "--seeds", "1", "--budget", "100", "--out", join(scratch, "iris-plain"), "--no-progress");
+  assert.equal(plain.status, 0, plain.stderr);
+  const [defaultRun] = (JSON.parse(readFileSync(join(scratch, "iris-plain", "compare.json"), "utf8")) as Record).runs;
+  assert.notDeepEqual([defaultRun.deviceSeconds, defaultRun.iterations], [run.deviceSeconds, run.iterations]);
+  const unclaimed = hge("compare", "--task", "and", "--methods", "walsh,multitone", "--set", "configurations=4", "--no-progress");
+  assert.equal(unclaimed.status, 2);
+  assert.match(unclaimed.stderr, /^hge: --set configurations: no compared method has that setting/);
+});
+
 test("summarise counts an unsolved run as never: a method whose median run did not solve ranks after every method whose median run did", () => {
   const run = (method: string, seed: number, solved: boolean, deviceSeconds: number): CompareRun =>
-    ({ method, seed, solved, deviceSeconds, criterion: 0, criterionName: "margin", iterations: 10, wallSeconds: 1 });
+    ({ method, seed, solved, deviceSeconds, criterion: 0, criterionName: "margin" as const, iterations: 10, wallSeconds: 1 });
   const rows = summarise([
     run("slow", 1, true, 40), run("slow", 2, true, 50), run("slow", 3, true, 60),
     run("fast-but-fragile", 1, true, 1), run("fast-but-fragile", 2, false, 300), run("fast-but-fragile", 3, false, 300),
