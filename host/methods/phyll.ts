@@ -40,8 +40,9 @@
 //   resistor network; a later block's 16 units on 6 electrodes) each configuration mixes the
 //   row onto the inputs by a fixed random matrix (untrained), on the device's own input
 //   electrodes. With that, the resistor network solves Iris too (5 of 5 seeds at 16
-//   configurations, 21–46 epochs, scripts/phyll-hge-compare.ts; when the data went onto its first
-//   two controls instead, it and the analytic device solved 3 of 3 in 6–17 epochs): Iris asks
+//   configurations, 21–46 epochs: hge compare --device resistor --task iris --methods phyll
+//   --set configurations=16; when the data went onto its first two controls instead, it and
+//   the analytic device solved 3 of 3 in 6–17 epochs): Iris asks
 //   little of the physics, and the DNPU's measured gain over a linear layer of the same width is
 //   in the training fit (97% vs 93%), not held out (tests/phyll.test.ts).
 // - Held-out accuracy is evaluated after every epoch and the run stops when it has reached the
