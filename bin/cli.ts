@@ -544,7 +544,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const runs: CompareRun[] = [];
   const refused = new Map<string, string>(); // method → what it said
   const file = join(out, "compare.json");
-  const record = () => ({ format: "hge-compare/1", command: commandLine(), device: device.name, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) });
+  const record = () => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) });
   const keep = () => {
     writeFileSync(`${file}.tmp`, JSON.stringify(record(), null, 2));
     renameSync(`${file}.tmp`, file);

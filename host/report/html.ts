@@ -7,7 +7,7 @@ import type { ModuleDetails } from "../train.ts";
 import { amplitudeSpectrum, compareSpec, renderSvg, runPlots } from "./plots.ts";
 import type { CompareRun, MethodSummary } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
-import { criterionLabel, formatCriterion } from "./format.ts";
+import { criterionLabel, formatCriterion, formatCriterionValue } from "./format.ts";
 
 const STYLE = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1360px; color: #222; }
@@ -150,14 +150,15 @@ export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: s
 
 /** Writes `<dir>/report.html` for `hge compare`: the ranking and each run's device time. */
 export async function writeCompareReport(
-  record: { command: string; device: string; task: string; seeds: number[]; budget: { deviceSeconds: number }; runs: CompareRun[]; refused: { [method: string]: string }; summary: MethodSummary[] },
+  record: { command: string; device: string; outputUnit: string; task: string; seeds: number[]; budget: { deviceSeconds: number }; runs: CompareRun[]; refused: { [method: string]: string }; summary: MethodSummary[] },
   dir: string,
 ): Promise<string> {
   const seconds = (x: number | null) => (x === null ? '<span class="no">not solved</span>' : x.toFixed(2));
-  const header = row(["method", "solved", "median device time (s)", `${INTERVAL_CONFIDENCE * 100}% interval of the median (s)`, "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
+  const criterion = record.runs[0].criterionName;
+  const header = row(["method", "solved", "median device time (s)", `${INTERVAL_CONFIDENCE * 100}% interval of the median (s)`, `median ${criterion}`, "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
   const rows = record.summary.map((m) =>
     row([escapeHtml(m.method), `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), m.interval ? `${seconds(m.interval[0])} – ${seconds(m.interval[1])}` : `— (needs ${INTERVAL_MIN_RUNS} runs)`,
-      m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
+      formatCriterionValue(m.medianCriterion, criterion, record.outputUnit), m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
   const refused = Object.entries(record.refused).map(([method, why]) => `<li>${escapeHtml(method)}: ${escapeHtml(why)}</li>`).join("");
   let plot: string;
   try {
