@@ -10,6 +10,7 @@ import { escapeHtml } from "../report/html.ts";
 import { ESTIMATOR_LABELS, type Estimator } from "../methods/module.ts";
 import { METHOD_NAMES } from "../methods/index.ts";
 import { BENCH_TASKS } from "./methods.ts";
+import { INTERVAL_CONFIDENCE } from "../metrics.ts";
 import type { Figures, Series } from "./index.ts";
 
 const WIDTH = 420;
@@ -140,11 +141,16 @@ function timeToSolve(series: Series): TopLevelSpec {
     censored: t.medianDeviceSeconds === null ? "median not reached (bar at the cap)" : "median",
     label: `${t.solved}/${t.seeds}`,
   }));
-  const floor = 10 ** Math.floor(Math.log10(Math.min(...values.map((v) => v.seconds)) / 1.5));
-  const top = 10 ** Math.ceil(Math.log10(Math.max(...values.map((v) => v.seconds)) * 1.5));
+  // each median's interval (an end among the unsolved runs drawn at the cap)
+  const intervals = series.methods.filter((t) => t.interval).map((t) => ({
+    task: t.task, method: labelOf(t.method), low: t.interval![0] ?? t.capSeconds, high: t.interval![1] ?? t.capSeconds,
+  }));
+  const all = [...values.map((v) => v.seconds), ...intervals.flatMap((i) => [i.low, i.high])];
+  const floor = 10 ** Math.floor(Math.log10(Math.min(...all) / 1.5));
+  const top = 10 ** Math.ceil(Math.log10(Math.max(...all) * 1.5));
   return {
     ...base,
-    title: "Time to solve: median device-seconds per task and method (label: solved / seeds)",
+    title: `Time to solve: median device-seconds per task and method (label: solved / seeds; line: ${INTERVAL_CONFIDENCE * 100}% interval of the median)`,
     data: { values },
     width: 760,
     height: 280,
@@ -158,6 +164,16 @@ function timeToSolve(series: Series): TopLevelSpec {
           y2: { datum: floor },
           color: methodColour(series.methods.map((t) => t.method)),
           opacity: { field: "censored", type: "ordinal", title: null, sort: ["median", "median not reached (bar at the cap)"], scale: { domain: ["median", "median not reached (bar at the cap)"], range: [1, 0.3] }, legend: { labelLimit: 320 } },
+        },
+      },
+      {
+        data: { values: intervals },
+        mark: { type: "rule", color: "black", strokeWidth: 1 },
+        encoding: {
+          x: { field: "task", type: "nominal", sort: TASK_ORDER },
+          xOffset: { field: "method", type: "nominal", sort: methodOrder },
+          y: { field: "low", type: "quantitative" },
+          y2: { field: "high" },
         },
       },
       {
