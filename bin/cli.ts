@@ -22,7 +22,7 @@ import { DEFAULTS, NOISE_DEFAULTS, type TrainOptions } from "../host/train.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
-import type { CompareJob, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
+import type { CompareJob, CompareRecord, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
@@ -544,7 +544,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const runs: CompareRun[] = [];
   const refused = new Map<string, string>(); // method → what it said
   const file = join(out, "compare.json");
-  const record = () => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) });
+  const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) });
   const keep = () => {
     writeFileSync(`${file}.tmp`, JSON.stringify(record(), null, 2));
     renameSync(`${file}.tmp`, file);

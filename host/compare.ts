@@ -76,6 +76,22 @@ export interface MethodSummary {
   medianWallSeconds: number;
 }
 
+/** What `hge compare` keeps in compare.json (after every finished run) and reports from. */
+export interface CompareRecord {
+  format: "hge-compare/1";
+  command: string;
+  device: string;
+  outputUnit: string;
+  task: string;
+  budget: Budget;
+  seeds: number[];
+  methods: string[];
+  runs: CompareRun[];
+  /** Method → what it said when it refused the device or task at set-up. */
+  refused: { [method: string]: string };
+  summary: MethodSummary[];
+}
+
 /** One row per method, fastest median first; methods whose median run did not solve last, by
  *  how many runs they solved. */
 export function summarise(runs: CompareRun[]): MethodSummary[] {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
 import { amplitudeSpectrum, compareSpec, renderSvg, runPlots } from "./plots.ts";
-import type { CompareRun, MethodSummary } from "../compare.ts";
+import type { CompareRecord } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
 import { criterionLabel, formatCriterion, formatCriterionValue } from "./format.ts";
 
@@ -149,10 +149,7 @@ export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: s
 }
 
 /** Writes `<dir>/report.html` for `hge compare`: the ranking and each run's device time. */
-export async function writeCompareReport(
-  record: { command: string; device: string; outputUnit: string; task: string; seeds: number[]; budget: { deviceSeconds: number }; runs: CompareRun[]; refused: { [method: string]: string }; summary: MethodSummary[] },
-  dir: string,
-): Promise<string> {
+export async function writeCompareReport(record: CompareRecord, dir: string): Promise<string> {
   const seconds = (x: number | null) => (x === null ? '<span class="no">not solved</span>' : x.toFixed(2));
   const criterion = record.runs[0].criterionName;
   const header = row(["method", "solved", "median device time (s)", `${INTERVAL_CONFIDENCE * 100}% interval of the median (s)`, `median ${criterion}`, "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
