@@ -13,7 +13,7 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join, relative, resolve } from "node:path";
 import type { Device } from "../host/devices/device.ts";
-import { DEVICES, buildDevice, type DeviceName } from "../host/devices/index.ts";
+import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
@@ -22,7 +22,7 @@ import { DEFAULTS, NOISE_DEFAULTS, type TrainOptions } from "../host/train.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
-import type { CompareJob, CompareRecord, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
+import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
@@ -123,7 +123,7 @@ function noiseFrom(flags: NoiseFlags): TrainOptions["noise"] {
 
 interface TrainFlags extends NoiseFlags {
   method: string;
-  device: DeviceName;
+  device: DeviceSpec;
   task: TaskName;
   deviceSeed?: number;
   board?: string;
@@ -353,12 +353,12 @@ export function prepareOut(dir: string): string {
 
 export async function train(flags: TrainFlags): Promise<void> {
   const method = findMethod(flags.method)!; // commander checked the choice
-  const device = buildDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
+  const device = await loadDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
   const options = trainOptionsFrom(flags, device, task);
-  const out = prepareOut(flags.out ?? join("reports", `${flags.device}-${flags.task}-${flags.method}-seed${flags.seed}`));
+  const out = prepareOut(flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`));
   const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar(BAR_OPTIONS, Presets.shades_classic);
@@ -495,7 +495,7 @@ async function demo(flags: DemoFlags): Promise<void> {
 
 interface CompareFlags extends NoiseFlags {
   set: Array<[string, number | boolean]>;
-  device: DeviceName;
+  device: DeviceSpec;
   deviceSeed?: number;
   task: TaskName;
   methods?: string[];
@@ -517,7 +517,7 @@ const methodList = (text: string): string[] => {
 
 async function compare(flags: CompareFlags): Promise<void> {
   const started = performance.now();
-  const device = buildDevice(flags.device, flags.task, flags.deviceSeed);
+  const device = await loadDevice(flags.device, flags.task, flags.deviceSeed);
   const task = buildTask(flags.task, device);
   const methods = flags.methods ?? METHODS.filter((m) => refusal(m, device, task) === undefined).map((m) => m.name);
   for (const name of methods) {
@@ -531,7 +531,7 @@ async function compare(flags: CompareFlags): Promise<void> {
     const offered = methods.filter((m) => settingsOf(m).length).map((m) => `${m}: ${settingsOf(m).join(", ")}`).join("; ");
     throw new UsageError(`--set ${unclaimed[0]}: no compared method has that setting (${offered || "none of them has settings of its own"})`);
   }
-  const out = prepareOut(flags.out ?? join("reports", `compare-${flags.device}-${flags.task}`));
+  const out = prepareOut(flags.out ?? join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`));
   const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool } = await import("../host/pool.ts");
@@ -560,21 +560,25 @@ async function compare(flags: CompareFlags): Promise<void> {
   const showLines = flags.progress && !showBar; // a line a run where no bar can be drawn
   if (showBar) bar.start(jobs.length, 0, { last: "" });
   else if (showLines) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${Math.min(flags.workers, jobs.length)} worker threads...\n`);
+  let fault: CompareDeviceFault | undefined; // a device file that failed: no more runs start
   await runPool(new URL("../host/compare.ts", import.meta.url), jobs, {
     workers: flags.workers,
+    stop: () => fault !== undefined,
     onDone: (done, _total, result) => {
-      const outcome = result as CompareRun | CompareRefusal;
-      if ("refused" in outcome) refused.set(outcome.method, outcome.refused);
+      const outcome = result as CompareRun | CompareRefusal | CompareDeviceFault;
+      if ("deviceFault" in outcome) fault ??= outcome;
+      else if ("refused" in outcome) refused.set(outcome.method, outcome.refused);
       else runs.push(outcome);
       keep();
       const { method, seed } = outcome;
-      const last = `${method} seed ${seed}: ${"refused" in outcome ? "refused" : outcome.solved ? `solved in ${outcome.deviceSeconds.toFixed(1)} device-s` : "not solved"}`;
+      const last = `${method} seed ${seed}: ${"deviceFault" in outcome ? "the device failed" : "refused" in outcome ? "refused" : outcome.solved ? `solved in ${outcome.deviceSeconds.toFixed(1)} device-s` : "not solved"}`;
       if (showBar) bar.update(done, { last });
       else if (showLines) process.stderr.write(`  ${last}\n`);
     },
   });
   process.removeListener("SIGINT", onSigint);
   if (showBar) bar.stop();
+  if (fault) throw new UsageError(`${fault.deviceFault} (in ${fault.method} seed ${fault.seed}; the ${runs.length} runs that finished are in ${display(file)})`);
   const notCompared = [...refused].map(([method, why]) => `${method} (${why})`).join("; ");
   if (!runs.length) throw new TrainConfigError("method", `every method refused ${task.name} on ${device.name}: ${notCompared}`);
   const seconds = (x: number | null) => (x === null ? "not solved" : `${x.toFixed(1)} s`);
@@ -597,6 +601,15 @@ function version(): string {
   return pkg.version;
 }
 
+/** --device: a simulated device, or a device file of your own (host/devices/device-file.ts). */
+const parseDevice = (text: string): DeviceSpec => {
+  const spec = deviceSpec(text);
+  if (spec === undefined) throw new InvalidArgumentError(`'${text}' is not a device. Allowed choices are ${DEVICE_CHOICES}.`);
+  return spec;
+};
+const deviceOption = () => new Option("--device <name|file>", `device: ${DEVICE_CHOICES} (README: "Your own device")`).argParser(parseDevice).default("dnpu");
+const deviceSeedOption = () => new Option("--device-seed <n>", "another instance of the device (default: the documented default instance; a device file gets it as createDevice's seed)").argParser(wholeAtLeast(0));
+
 export function program(): Command {
   const root = new Command("hge")
     .description("Homodyne gradient extraction: train simulated material devices in closed loop with the hge controller, and compare training methods")
@@ -608,9 +621,9 @@ export function program(): Command {
     .command("train")
     .description("train one task on one simulated device with one method and write a report")
     .addOption(new Option("--method <name>", "training method (hge methods lists them)").choices(METHOD_NAMES).default("multitone"))
-    .addOption(new Option("--device <name>", "simulated device").choices(DEVICES).default("dnpu"))
+    .addOption(deviceOption())
     .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
-    .option("--device-seed <n>", "another instance of the device (default: the documented default instance)", wholeAtLeast(0))
+    .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of the noise and the starting voltages", wholeAtLeast(0), DEFAULTS.seed)
     .option("--budget <device-s>", "device-time budget: stop unsolved after this many device-seconds", positive, DEFAULTS.budgetSeconds)
     .option("--max-iterations <n>", `iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
@@ -658,8 +671,8 @@ export function program(): Command {
   noiseOptions(root
     .command("compare")
     .description("train one task on one simulated device with several methods from the same seeds, and rank them by device-seconds to solve")
-    .addOption(new Option("--device <name>", "simulated device").choices(DEVICES).default("dnpu"))
-    .option("--device-seed <n>", "another instance of the device (default: the documented default instance)", wholeAtLeast(0))
+    .addOption(deviceOption())
+    .addOption(deviceSeedOption())
     .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
     .option("--methods <a,b,...>", "methods to compare (default: every method that can train the task on the device)", methodList)
     .option("--seeds <n>", "runs per method, seeds 1 to n", wholeAtLeast(1), 5)

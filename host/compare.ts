@@ -2,7 +2,7 @@
 // method asked for trains the task from the same seeds with the defaults `hge train` uses, so
 // each run is the one `hge train --method M --seed S` gives; a run not solved within the budget
 // is censored there. The unit of work runs on the worker pool (host/pool.ts).
-import { buildDevice, type DeviceName } from "./devices/index.ts";
+import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget, CriterionName } from "./methods/method.ts";
@@ -10,10 +10,11 @@ import type { TrainOptions } from "./train.ts";
 import { censoredMedian, censoredMedianInterval, median } from "./metrics.ts";
 import { TrainConfigError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
+import { DeviceFileError } from "./devices/device-file.ts";
 
 export interface CompareJob {
   method: string;
-  device: DeviceName;
+  device: DeviceSpec;
   deviceSeed?: number;
   task: TaskName;
   seed: number;
@@ -45,8 +46,16 @@ export interface CompareRefusal {
   refused: string;
 }
 
-export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefusal> {
-  const device = buildDevice(job.device, job.task, job.deviceSeed);
+/** A device file that failed in a run (device-file.ts: a throw, a non-finite output): what hge
+ *  said. The comparison stops there. */
+export interface CompareDeviceFault {
+  method: string;
+  seed: number;
+  deviceFault: string;
+}
+
+export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefusal | CompareDeviceFault> {
+  const device = await loadDevice(job.device, job.task, job.deviceSeed);
   const { method, seed } = job;
   try {
     const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise, ...job.settings } });
@@ -54,6 +63,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
     return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds };
   } catch (error) {
     if (error instanceof TrainConfigError || error instanceof ControllerError) return { method, seed, refused: error.message };
+    if (error instanceof DeviceFileError) return { method, seed, deviceFault: error.message };
     throw error;
   }
 }

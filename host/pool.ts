@@ -12,6 +12,8 @@ export interface PoolOptions<J, R> {
   cost?: (job: J) => number;
   onDone?: (done: number, total: number, result: R, index: number) => void;
   onProgress?: (index: number, progress: unknown) => void;
+  /** Checked before each job starts: once true, no more jobs start (those under way finish). */
+  stop?: () => boolean;
 }
 
 export type JobRunner<J, R> = { runJob(job: J, post: (progress: unknown) => void): R | Promise<R> };
@@ -36,6 +38,7 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
   if (count === 1) {
     const { runJob } = (await import(runner.href)) as JobRunner<J, R>;
     for (const i of order) {
+      if (options.stop?.()) break;
       results[i] = await runJob(jobs[i], (progress) => options.onProgress?.(i, progress));
       options.onDone?.(++done, jobs.length, results[i], i);
     }
@@ -49,7 +52,7 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
         (worker) =>
           new Promise<void>((resolve, reject) => {
             const feed = () => {
-              if (next >= order.length) return resolve();
+              if (next >= order.length || options.stop?.()) return resolve();
               const id = order[next++];
               worker.postMessage({ id, job: jobs[id] });
             };

@@ -4,20 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BIN, hge, scratchDir } from "./fixtures.ts";
 
-const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), "hge-cli-"));
-process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
-
-function hge(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const scratch = scratchDir("hge-cli-");
 
 /** A refusal: exactly one line on stderr, no stack trace, nothing on stdout. */
 function refusal(args: string[], code: number, ...patterns: RegExp[]): string {
@@ -36,7 +29,7 @@ const USAGE = 2;
 const REFUSED = 3;
 
 test("an unknown device exits 2 and lists the devices", () => {
-  refusal(["train", "--device", "graphene"], USAGE, /'graphene'/, /dnpu, resistor, analytic/);
+  refusal(["train", "--device", "graphene"], USAGE, /'graphene'/, /dnpu, resistor, analytic, or a device file of your own \(\.ts, \.mts, \.js, \.mjs\) that exports createDevice/);
 });
 
 test("an unknown task exits 2 and lists the tasks", () => {

@@ -4,23 +4,15 @@
 // keeps the runs that finished.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { summarise, type CompareRun } from "../host/compare.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
+import { BIN, hge, scratchDir } from "./fixtures.ts";
 
-const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), "hge-compare-"));
-process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
-
-function hge(...args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const scratch = scratchDir("hge-compare-");
 
 interface Record {
   runs: CompareRun[];

@@ -1,5 +1,10 @@
-// Shared set-ups for the host tests: an analytic device with a known optimum, and a
-// controller configuration that matches it.
+// Shared set-ups for the host tests: an analytic device with a known optimum, a controller
+// configuration that matches it, and the `hge` command run as a user runs it.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import type { ControllerConfig } from "../host/controller.ts";
 import { Rng } from "../host/noise.ts";
@@ -38,3 +43,19 @@ export function analyticConfig(device: AnalyticDevice, overrides: Partial<Contro
 }
 
 export { cosine, relativeError } from "../host/metrics.ts";
+
+/** The `hge` command as installed (node bin/hge.mjs). */
+export const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
+
+/** `hge args…` run to its end (at most five minutes). */
+export function hge(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A new directory under the system's temporary one, removed when the test process exits. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

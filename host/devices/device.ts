@@ -46,7 +46,8 @@ export function controlMidpointsV(device: Device): Float64Array {
 
 /** A device that takes another's electrodes, ranges and unit (or a shape of its own: one
  *  configuration of a physical layer, phyll-hge.ts) and answers output() its own way
- *  (recordings, replays, drift): outputs only, so no capabilities. */
+ *  (recordings, replays, drift, checks: device-file.ts): outputs only, so no capabilities
+ *  unless a subclass offers them. */
 export abstract class DeviceView implements Device {
   readonly electrodeCount: number;
   readonly controlCount: number;
@@ -54,7 +55,7 @@ export abstract class DeviceView implements Device {
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit: string;
-  readonly capabilities = [] as const;
+  readonly capabilities: readonly Capability[] = [];
 
   constructor(source: Pick<Device, "electrodeCount" | "controlCount" | "inputCount" | "outputUnit" | "controlRangeV" | "inputRangeV">, readonly name: string) {
     ({ electrodeCount: this.electrodeCount, controlCount: this.controlCount, inputCount: this.inputCount, outputUnit: this.outputUnit } = source);

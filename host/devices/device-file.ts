@@ -1,0 +1,193 @@
+// A device of your own: `--device path/to/my-device.ts` (or .mts, .js, .mjs). The file exports
+// createDevice(options) returning a Device (device.ts) with options.inputCount data inputs (the
+// task's; undefined where the task takes the device's own, iris) and built from options.seed
+// (--device-seed; undefined: the device as it is). hge checks what it returns before anything
+// trains, and every output() while it trains; what is wrong is one line naming the file and
+// the field (DeviceFileError: exit 2). example-device.ts is one such file.
+import { existsSync } from "node:fs";
+import { basename, extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
+import { CAPABILITIES, DeviceView, controlMidpointsV, type Capability, type Device } from "./device.ts";
+import { UsageError } from "../errors.ts";
+
+export const DEVICE_FILE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
+
+export interface DeviceFileOptions {
+  inputCount?: number;
+  seed?: number;
+}
+
+/** What a device file does wrong, at load or while training. */
+export class DeviceFileError extends UsageError {}
+
+/** Output units hge has a measurement chain, noise and a margin scale for (train.ts:
+ *  defaultChain, NOISE_DEFAULTS, MARGIN_SCALE_DEFAULTS). */
+const UNITS = ["nA", "V"];
+/** The one capability a device file can offer: the others are hge's resistor network model's,
+ *  whose methods use that model itself (methods/resistive.ts). */
+const FILE_CAPABILITIES: readonly Capability[] = ["assignable-inputs"];
+/** outputGradient must agree with central differences to this fraction of the gradient's norm
+ *  (steps of FD_STEP of each control's range). */
+const GRADIENT_TOLERANCE = 0.02;
+const FD_STEP = 1e-5;
+
+export function isDeviceFile(spec: string): boolean {
+  return DEVICE_FILE_EXTENSIONS.includes(extname(spec));
+}
+
+/** A short name for reports and directories: the file's name without its extension. */
+export function deviceFileStem(path: string): string {
+  return basename(path, extname(path));
+}
+
+/** What a file at `path` does wrong, as the error that says so. */
+const failFor = (path: string) => (what: string) => new DeviceFileError(`--device ${path}: ${what}`);
+const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split("\n")[0];
+
+/** The device `path` creates for `options`, checked. */
+export async function loadDeviceFile(path: string, options: DeviceFileOptions): Promise<Device> {
+  const fail = failFor(path);
+  const file = resolve(path);
+  if (!existsSync(file)) throw fail("no such file");
+  let exported: { createDevice?: unknown };
+  try {
+    // as ES modules wherever the file lies (a .ts file outside a "type": "module" package would
+    // be CommonJS to a plain import)
+    exported = await tsImport(pathToFileURL(file).href, import.meta.url);
+  } catch (error) {
+    throw fail(`cannot be loaded: ${(error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ").trim()}`);
+  }
+  if (typeof exported.createDevice !== "function") {
+    const names = Object.keys(exported).filter((name) => name !== "default"); // (tsx's CommonJS interop adds it)
+    throw fail(`exports no createDevice(options) function (its exports: ${names.join(", ") || "none"})`);
+  }
+  const create = exported.createDevice as (options: DeviceFileOptions) => Device;
+  let device: Device;
+  try {
+    device = create({ ...options });
+  } catch (error) {
+    throw fail(`createDevice(${JSON.stringify(options)}) threw: ${firstLine(error)}`);
+  }
+  return new CheckedDevice(device, path, options.inputCount);
+}
+
+/** The shape of the file's device (everything but its methods), checked. */
+function checkedShape(device: Device, fail: (what: string) => DeviceFileError, wantedInputs: number | undefined) {
+  const d = device as unknown as Record<string, unknown>;
+  if (typeof d !== "object" || d === null) throw fail(`createDevice returned ${String(d)}, not a device`);
+  if (typeof d.name !== "string" || d.name === "") throw fail("name must be a non-empty string");
+  const count = (field: string, least: number): number => {
+    const value = d[field];
+    if (!Number.isInteger(value) || (value as number) < least) throw fail(`${field} is ${String(value)}; it must be a whole number ≥ ${least}`);
+    return value as number;
+  };
+  const controlCount = count("controlCount", 1), inputCount = count("inputCount", 0), electrodeCount = count("electrodeCount", 1);
+  if (electrodeCount !== controlCount + inputCount) throw fail(`electrodeCount is ${electrodeCount}; it must be controlCount + inputCount = ${controlCount + inputCount}`);
+  if (wantedInputs !== undefined && inputCount !== wantedInputs) {
+    throw fail(`the task needs ${wantedInputs} data inputs; createDevice({ inputCount: ${wantedInputs} }) returned a device with inputCount ${inputCount}`);
+  }
+  const ranges = (field: string, length: number): Array<[number, number]> => {
+    const value = d[field];
+    if (!Array.isArray(value) || value.length !== length) throw fail(`${field} must be an array of ${length} [low, high] pairs, volts`);
+    value.forEach((range, i) => {
+      if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] < range[1])) {
+        throw fail(`${field}[${i}] is ${JSON.stringify(range)}; it must be [low, high], finite volts with low < high`);
+      }
+    });
+    return value.map(([low, high]) => [low, high]);
+  };
+  if (typeof d.outputUnit !== "string" || !UNITS.includes(d.outputUnit)) {
+    throw fail(`outputUnit is ${JSON.stringify(d.outputUnit)}; hge's measurement chain, noise and margin defaults are for ${UNITS.join(" or ")}`);
+  }
+  if (!Array.isArray(d.capabilities)) throw fail(`capabilities must be an array (${FILE_CAPABILITIES.join(", ")}, or none)`);
+  for (const capability of d.capabilities as string[]) {
+    if (!CAPABILITIES.includes(capability as Capability)) throw fail(`capability ${JSON.stringify(capability)} is none of hge's (${CAPABILITIES.join(", ")})`);
+    if (!FILE_CAPABILITIES.includes(capability as Capability)) {
+      throw fail(`capability ${capability} is the resistor network model's (--device resistor), whose methods use that model itself; a device file offers ${FILE_CAPABILITIES.join(", ")} or none`);
+    }
+  }
+  for (const method of ["withInputCount", "outputGradient", "setTime"]) {
+    if (d[method] !== undefined && typeof d[method] !== "function") throw fail(`${method} must be a method or absent`);
+  }
+  if (typeof d.output !== "function") throw fail("has no output(voltages) method");
+  if ((d.capabilities as Capability[]).includes("assignable-inputs") && typeof d.withInputCount !== "function") {
+    throw fail("offers assignable-inputs but has no withInputCount(inputCount) method");
+  }
+  return {
+    name: d.name, controlCount, inputCount, electrodeCount, controlRangeV: ranges("controlRangeV", controlCount),
+    inputRangeV: ranges("inputRangeV", inputCount), outputUnit: d.outputUnit, capabilities: [...(d.capabilities as Capability[])],
+  };
+}
+
+/** The file's device, its shape checked when made, its output() and outputGradient() at every
+ *  call (and once against each other), so that a fault in the file stops training with one
+ *  line rather than a stack trace, and no NaN reaches a method. */
+class CheckedDevice extends DeviceView {
+  override readonly capabilities: readonly Capability[];
+  readonly withInputCount?: (inputCount: number) => Device;
+  readonly outputGradient?: (voltages: Float64Array | Float32Array) => Float64Array;
+  readonly setTime?: (deviceSeconds: number) => void;
+  private readonly inner: Device;
+  private readonly fail: (what: string) => DeviceFileError;
+
+  constructor(inner: Device, path: string, wantedInputs: number | undefined) {
+    const fail = failFor(path);
+    const shape = checkedShape(inner, fail, wantedInputs);
+    super(shape, shape.name);
+    this.capabilities = shape.capabilities;
+    this.inner = inner;
+    this.fail = fail;
+    if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n);
+    if (inner.setTime) this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
+    const middle = new Float64Array([...controlMidpointsV(this), ...this.inputRangeV.map(([low, high]) => (low + high) / 2)]);
+    const y = this.output(middle);
+    if (this.output(middle) !== y) throw fail(`output() gave two values at the same voltages (${volts(middle)}); it must be deterministic (hge adds the noise: --white-noise, --pink-noise)`);
+    if (inner.outputGradient) {
+      this.outputGradient = (voltages) => this.checkedGradient(voltages);
+      this.checkGradientAt(middle);
+    }
+  }
+
+  output(voltages: Float64Array | Float32Array): number {
+    const y = this.call(() => this.inner.output(voltages), () => `output() at ${volts(voltages)}`);
+    if (typeof y !== "number" || !Number.isFinite(y)) throw this.fail(`output() gave ${String(y)} at ${volts(voltages)}; it must be a finite number of ${this.outputUnit}`);
+    return y;
+  }
+
+  private checkedGradient(voltages: Float64Array | Float32Array): Float64Array {
+    const g = this.call(() => this.inner.outputGradient!(voltages), () => `outputGradient() at ${volts(voltages)}`);
+    if (!(g instanceof Float64Array) || g.length !== this.controlCount || !g.every(Number.isFinite)) {
+      throw this.fail(`outputGradient() at ${volts(voltages)} must give a Float64Array of ${this.controlCount} finite numbers (one a control)`);
+    }
+    return g;
+  }
+
+  /** outputGradient against central differences of output() at `at`. */
+  private checkGradientAt(at: Float64Array): void {
+    const exact = this.checkedGradient(at);
+    const differences = this.controlRangeV.map(([low, high], k) => {
+      const h = FD_STEP * (high - low);
+      const shifted = (by: number) => this.output(at.map((v, j) => (j === k ? v + by : v)));
+      return (shifted(h) - shifted(-h)) / (2 * h);
+    });
+    const norm = (x: ArrayLike<number>) => Math.hypot(...Array.from(x));
+    const error = norm(differences.map((d, k) => exact[k] - d));
+    if (error > GRADIENT_TOLERANCE * Math.max(norm(differences), norm(exact)) + 1e-12) {
+      throw this.fail(`outputGradient() at the range midpoints is ${fixed(exact)}; central differences of output() give ${fixed(differences)} (they must agree within ${GRADIENT_TOLERANCE * 100}%)`);
+    }
+  }
+
+  /** body(), or the error naming `what` threw (a function: the per-sample path formats nothing). */
+  private call<T>(body: () => T, what: () => string): T {
+    try {
+      return body();
+    } catch (error) {
+      if (error instanceof DeviceFileError) throw error;
+      throw this.fail(`${what()} threw: ${firstLine(error)}`);
+    }
+  }
+}
+
+const fixed = (values: ArrayLike<number>) => `[${Array.from(values, (x) => x.toPrecision(4)).join(", ")}]`;
+const volts = (voltages: ArrayLike<number>) => `${fixed(voltages)} V`;

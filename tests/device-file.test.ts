@@ -1,0 +1,110 @@
+// A device of the user's own (`--device my-device.ts`, host/devices/device-file.ts): hge trains
+// and compares on it as on its own devices, measures its gradient as well, and refuses a file
+// that does something wrong in one line naming what, at load or in the middle of a run.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DeviceFileError, loadDeviceFile } from "../host/devices/device-file.ts";
+import { median } from "../host/metrics.ts";
+import { hge, scratchDir } from "./fixtures.ts";
+
+const EXAMPLE = fileURLToPath(new URL("../host/devices/example-device.ts", import.meta.url));
+const scratch = scratchDir("hge-device-file-");
+
+/** A device file in the scratch directory (no package.json there: hge must load it as an ES
+ *  module all the same) that takes the example device and changes it by `change` (code run
+ *  with `device` bound), or the file's whole text. */
+let files = 0;
+function deviceFile(change: string, whole = false): string {
+  const path = join(scratch, `device-${++files}.ts`);
+  writeFileSync(path, whole ? change : `import { createDevice as make } from ${JSON.stringify(EXAMPLE)};
+export function createDevice(options: { inputCount?: number; seed?: number }) {
+  const device: any = make(options);
+  ${change}
+  return device;
+}
+`);
+  return path;
+}
+
+test("a device file trains from the command line, and the gradient hge measures on it is its exact gradient within a few percent", () => {
+  const out = join(scratch, "xor");
+  const { status, stdout, stderr } = hge("train", "--device", EXAMPLE, "--task", "and", "--out", out, "--no-progress");
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /AND on photonic mesh \(seed 1\) by multitone: solved/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.device, "photonic mesh (seed 1)");
+  // each update's measured gradient against the file's outputGradient, chain-ruled the same way
+  const errors = run.history.gradient.map((g: number[], i: number) => {
+    const exact: number[] = run.history.exactGradient[i];
+    return Math.hypot(...g.map((x, k) => x - exact[k])) / Math.hypot(...exact);
+  });
+  assert.ok(errors.length >= 3, `${errors.length} updates`);
+  assert.ok(median(errors) < 0.05, `median relative error ${median(errors)}`);
+  // --device-seed is createDevice's seed: another device
+  const other = hge("train", "--device", EXAMPLE, "--device-seed", "2", "--task", "and", "--out", join(scratch, "seed2"), "--no-progress");
+  assert.match(other.stdout, /on photonic mesh \(seed 2\)/, other.stderr);
+});
+
+test("hge compare on a device file: each run is the one hge train gives (the worker threads load the file too)", () => {
+  const out = join(scratch, "compare");
+  const { status, stderr } = hge("compare", "--device", EXAMPLE, "--task", "xor", "--methods", "multitone,walsh", "--seeds", "2", "--workers", "2", "--out", out, "--no-progress");
+  assert.equal(status, 0, stderr);
+  const record = JSON.parse(readFileSync(join(out, "compare.json"), "utf8"));
+  assert.equal(record.device, "photonic mesh (seed 1)");
+  assert.equal(record.runs.length, 4);
+  const trained = join(scratch, "walsh-2");
+  assert.equal(hge("train", "--device", EXAMPLE, "--task", "xor", "--method", "walsh", "--seed", "2", "--out", trained, "--no-progress").status, 0);
+  const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
+  const run = record.runs.find((r: { method: string; seed: number }) => r.method === "walsh" && r.seed === 2);
+  assert.deepEqual([run.deviceSeconds, run.iterations, run.criterion], [expected.deviceSeconds, expected.iterations, expected.criterion]);
+});
+
+test("a device file that does something wrong is refused at load, with one line naming the file and what is wrong", async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ["a control range the wrong way round", deviceFile("device.controlRangeV[1] = [1, -1];"), /controlRangeV\[1\] is \[1,-1\]; it must be \[low, high\]/],
+    ["electrodes that do not add up", deviceFile("device.electrodeCount = 9;"), /electrodeCount is 9; it must be controlCount \+ inputCount = 7/],
+    ["a unit hge has no chain for", deviceFile('device.outputUnit = "mA";'), /outputUnit is "mA"; .* for nA or V/],
+    ["a resistor network's capability", deviceFile('device.capabilities = ["clamp-outputs"];'), /capability clamp-outputs is the resistor network model's/],
+    ["assignable inputs without withInputCount", deviceFile('device.capabilities = ["assignable-inputs"];'), /offers assignable-inputs but has no withInputCount/],
+    ["an output that is not deterministic", deviceFile("const f = device.output.bind(device); device.output = (v: any) => f(v) + Math.random();"), /output\(\) gave two values at the same voltages/],
+    ["an exact gradient 10% off", deviceFile("const g = device.outputGradient.bind(device); device.outputGradient = (v: any) => g(v).map((x: number) => 1.1 * x);"), /outputGradient\(\) at the range midpoints is .* central differences .* within 2%/],
+    ["a gradient of the wrong length", deviceFile("device.outputGradient = () => new Float64Array(2);"), /must give a Float64Array of 5 finite numbers/],
+    ["the wrong number of inputs", deviceFile("return make({ inputCount: 3 });"), /the task needs 2 data inputs; createDevice\(\{ inputCount: 2 \}\) returned a device with inputCount 3/],
+    ["createDevice throwing", deviceFile('throw new Error("no such instrument");'), /createDevice\(\{"inputCount":2\}\) threw: no such instrument/],
+    ["no createDevice", deviceFile("export const device = 1;\n", true), /exports no createDevice\(options\) function \(its exports: device\)/],
+    ["a syntax error", deviceFile("export function createDevice( {\n", true), /cannot be loaded: .*Expected identifier but found end of file/],
+    ["no such file", join(scratch, "missing.ts"), /no such file/],
+  ];
+  for (const [what, path, expected] of cases) {
+    await assert.rejects(loadDeviceFile(path, { inputCount: 2 }), (error: Error) => {
+      assert.ok(error instanceof DeviceFileError, `${what}: ${error.stack}`);
+      assert.ok(error.message.startsWith(`--device ${path}: `), `${what}: ${error.message}`);
+      assert.match(error.message, expected, what);
+      assert.ok(!error.message.includes("\n"), `${what}: more than one line`);
+      return true;
+    }, what);
+  }
+  // the example passes every check, its exact gradient among them
+  const device = await loadDeviceFile(EXAMPLE, { inputCount: 2 });
+  assert.equal(device.controlCount, 5);
+  assert.ok(device.outputGradient);
+});
+
+test("a device file that fails in the middle of a run stops hge train and hge compare with one line and exit 2, not a stack trace", () => {
+  const failing = deviceFile("const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 1000 ? NaN : f(v));");
+  for (const args of [["train", "--out", join(scratch, "nan-train")], ["compare", "--seeds", "2", "--methods", "multitone,walsh", "--out", join(scratch, "nan-compare")]]) {
+    const { status, stdout, stderr } = hge(...args, "--device", failing, "--task", "xor", "--no-progress");
+    assert.equal(status, 2, `${args[0]}: ${stdout}${stderr}`);
+    assert.match(stderr, new RegExp(`^hge: --device ${failing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: output\\(\\) gave NaN at \\[[^\\]]+\\] V; it must be a finite number of nA`), args[0]);
+    assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+    // compare keeps what finished, and says where
+    if (args[0] === "compare") {
+      const kept = join(args.at(-1)!, "compare.json");
+      assert.ok(stderr.includes(`runs that finished are in ${kept}`), stderr);
+      assert.ok(Array.isArray(JSON.parse(readFileSync(kept, "utf8")).runs));
+    }
+  }
+});
