@@ -87,6 +87,10 @@ test("a device file that does something wrong is refused at load, with one line 
       return true;
     }, what);
   }
+  // a promise of a device is a device (one that loads a surrogate model's weights first)
+  const later = deviceFile("return new Promise((resolve) => setTimeout(() => resolve(device), 10));");
+  assert.equal((await loadDeviceFile(later, { inputCount: 2, seed: 3 })).name, "photonic mesh (seed 3)");
+  await assert.rejects(loadDeviceFile(deviceFile('return Promise.reject(new Error("no weights file"));'), { inputCount: 2 }), /createDevice\(\{"inputCount":2\}\) threw: no weights file/);
   // the example passes every check, its exact gradient among them
   const device = await loadDeviceFile(EXAMPLE, { inputCount: 2 });
   assert.equal(device.controlCount, 5);

@@ -1,5 +1,5 @@
 // A device of your own: `--device path/to/my-device.ts` (or .mts, .js, .mjs). The file exports
-// createDevice(options) returning a Device (device.ts) with options.inputCount data inputs (the
+// createDevice(options) returning a Device (device.ts), or a promise of one, with options.inputCount data inputs (the
 // task's; undefined where the task takes the device's own, iris) and built from options.seed
 // (--device-seed; undefined: the device as it is). hge checks what it returns before anything
 // trains, and every output() while it trains; what is wrong is one line naming the file and
@@ -62,10 +62,10 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
     const names = Object.keys(exported).filter((name) => name !== "default"); // (tsx's CommonJS interop adds it)
     throw fail(`exports no createDevice(options) function (its exports: ${names.join(", ") || "none"})`);
   }
-  const create = exported.createDevice as (options: DeviceFileOptions) => Device;
+  const create = exported.createDevice as (options: DeviceFileOptions) => Device | Promise<Device>;
   let device: Device;
   try {
-    device = create({ ...options });
+    device = await create({ ...options }); // (a promise where it loads something first: a surrogate model's weights)
   } catch (error) {
     throw fail(`createDevice(${JSON.stringify(options)}) threw: ${firstLine(error)}`);
   }
