@@ -18,7 +18,7 @@ import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
-import { DEFAULTS, NOISE_DEFAULTS, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, budgetFor, type TrainOptions } from "../host/train.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
@@ -160,7 +160,7 @@ interface TrainFlags extends NoiseFlags {
   margin: number;
   initialV?: "random" | "middle" | number[];
   resume?: string;
-  budget: number;
+  budget?: number;
   maxIterations?: number;
   patience?: number;
   calibration?: number;
@@ -359,7 +359,7 @@ export async function train(flags: TrainFlags): Promise<void> {
   if (why) throw new TrainConfigError("method", why);
   const options = trainOptionsFrom(flags, device, task);
   const out = prepareOut(flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`));
-  const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar(BAR_OPTIONS, Presets.shades_classic);
   let started = false;
@@ -500,7 +500,7 @@ interface CompareFlags extends NoiseFlags {
   task: TaskName;
   methods?: string[];
   seeds: number;
-  budget: number;
+  budget?: number;
   maxIterations?: number;
   workers: number;
   out?: string;
@@ -532,7 +532,7 @@ async function compare(flags: CompareFlags): Promise<void> {
     throw new UsageError(`--set ${unclaimed[0]}: no compared method has that setting (${offered || "none of them has settings of its own"})`);
   }
   const out = prepareOut(flags.out ?? join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`));
-  const budget: Budget = { deviceSeconds: flags.budget, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool } = await import("../host/pool.ts");
   const { summarise } = await import("../host/compare.ts");
@@ -625,7 +625,7 @@ export function program(): Command {
     .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
     .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of the noise and the starting voltages", wholeAtLeast(0), DEFAULTS.seed)
-    .option("--budget <device-s>", "device-time budget: stop unsolved after this many device-seconds", positive, DEFAULTS.budgetSeconds)
+    .option("--budget <device-s>", `device-time budget: stop unsolved after this many device-seconds (default ${DEFAULTS.budgetSeconds}; iris ${DEFAULTS.datasetBudgetSeconds})`, positive)
     .option("--max-iterations <n>", `iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .addOption(fieldOption("SampleRateHz", "Hz"))
     .addOption(fieldOption("WindowSamples", "samples"))
@@ -676,7 +676,7 @@ export function program(): Command {
     .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
     .option("--methods <a,b,...>", "methods to compare (default: every method that can train the task on the device)", methodList)
     .option("--seeds <n>", "runs per method, seeds 1 to n", wholeAtLeast(1), 5)
-    .option("--budget <device-s>", "device-time budget of each run: unsolved after it", positive, DEFAULTS.budgetSeconds)
+    .option("--budget <device-s>", `device-time budget of each run: unsolved after it (default ${DEFAULTS.budgetSeconds}; iris ${DEFAULTS.datasetBudgetSeconds})`, positive)
     .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, cpus().length))
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])

@@ -146,8 +146,12 @@ export const DEFAULTS = {
   calibrationEpochs: defaultOf("CalibrationEpochs"),
   /** Updates a run may make; the device-time budget usually stops it first. */
   maxIterations: 500,
-  /** Device-seconds a run may spend before it stops unsolved. */
+  /** Device-seconds a run may spend before it stops unsolved (budgetFor: a data set's). */
   budgetSeconds: 300,
+  /** On a data set (iris): its methods measure every sample through the device, under each of
+   *  their configurations, before the digital layers train (phyll: 302 device-s on the DNPU at
+   *  its 16 configurations, so 300 would stop it before its first epoch). The bench's too. */
+  datasetBudgetSeconds: 2000,
   /** Solved on three epochs in a row: the controls keep moving, so one epoch is not proof. */
   solvedEpochs: 3,
   /** Restart after 10 iterations without a 1% gain in margin: corrsig has local optima where
@@ -222,6 +226,11 @@ export const MSE_WINDOW_SAMPLES = 500;
  *  MSE_WINDOW_SAMPLES. The module's runs and the peers' instruments use the same. */
 export function measurementWindow(task: AnyTask): number {
   return task.kind === "cases" && task.loss === "mse" ? MSE_WINDOW_SAMPLES : DEFAULTS.windowSamples;
+}
+
+/** The default device-time budget of a run on `task`. */
+export function budgetFor(task: AnyTask): number {
+  return task.kind === "dataset" ? DEFAULTS.datasetBudgetSeconds : DEFAULTS.budgetSeconds;
 }
 
 /** The shortest window (samples) holding whole periods of every tone, or 0 if none up to

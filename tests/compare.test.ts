@@ -11,6 +11,7 @@ import { summarise, type CompareRun } from "../host/compare.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
+import { DEFAULTS } from "../host/train.ts";
 
 const scratch = scratchDir("hge-compare-");
 
@@ -78,11 +79,15 @@ test("hge compare --set gives a method's own setting to the compared methods tha
   assert.ok(train.status === 0 || train.status === 1, train.stderr);
   const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
   assert.deepEqual([run.deviceSeconds, run.iterations, run.criterion], [expected.deviceSeconds, expected.iterations, expected.criterion]);
-  // and the setting reached phyll: its default 16 configurations run otherwise
-  const plain = hge("compare", "--task", "iris", "--methods", "phyll", "--seeds", "1", "--budget", "100", "--out", join(scratch, "iris-plain"), "--no-progress");
+  // and the setting reached phyll: its default 16 configurations run otherwise, and within a
+  // data set's default budget (not the 300 device-s of the gates, spent before its first epoch) they solve
+  const plain = hge("compare", "--task", "iris", "--methods", "phyll", "--seeds", "1", "--out", join(scratch, "iris-plain"), "--no-progress");
   assert.equal(plain.status, 0, plain.stderr);
-  const [defaultRun] = (JSON.parse(readFileSync(join(scratch, "iris-plain", "compare.json"), "utf8")) as Record).runs;
+  const plainRecord = JSON.parse(readFileSync(join(scratch, "iris-plain", "compare.json"), "utf8"));
+  assert.equal(plainRecord.budget.deviceSeconds, DEFAULTS.datasetBudgetSeconds);
+  const [defaultRun] = (plainRecord as Record).runs;
   assert.notDeepEqual([defaultRun.deviceSeconds, defaultRun.iterations], [run.deviceSeconds, run.iterations]);
+  assert.ok(defaultRun.solved && defaultRun.deviceSeconds > DEFAULTS.budgetSeconds, `${defaultRun.deviceSeconds} device-s`);
   const unclaimed = hge("compare", "--task", "and", "--methods", "walsh,multitone", "--set", "configurations=4", "--no-progress");
   assert.equal(unclaimed.status, 2);
   assert.match(unclaimed.stderr, /^hge: --set configurations: no compared method has that setting/);

@@ -17,6 +17,7 @@ import {
 } from "./fidelity.ts";
 import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob, type MethodResult } from "./methods.ts";
 import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
+import { DEFAULTS } from "../train.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
 import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measureDeviceSpeed, type CostFigures } from "./cost.ts";
 import { CORE_WASM } from "../controller.ts";
@@ -71,7 +72,7 @@ const FULL: Plan = {
     // every method that trains gates on the hardest one; the module's estimators on all six
     ...GATE_NAMES.map((task) => ({ task, seeds: 10, capSeconds: 120, ...(task === "XOR" ? {} : { only: ESTIMATORS }) })),
     { task: "regression", seeds: 10, capSeconds: 300 },
-    { task: "iris", seeds: 10, capSeconds: 2000 },
+    { task: "iris", seeds: 10, capSeconds: DEFAULTS.datasetBudgetSeconds },
   ],
   spread: { spreads: [0, 0.05, 0.2], seeds: 10, capSeconds: 300, only: SPREAD_METHODS },
   drift: { task: "XOR", drift: { thermalFraction: 0.1, startSeconds: 20, endSeconds: 25 }, seeds: 10, capSeconds: 120, only: ["multitone", "pat", "pat-hge"] },
