@@ -48,6 +48,17 @@ test("a device file trains from the command line, and the gradient hge measures 
   assert.match(other.stdout, /on photonic mesh \(seed 2\)/, other.stderr);
 });
 
+test("the README's least device file, in plain JavaScript, trains XOR", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const block = /```js\n(\/\/ my-device\.mjs:[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "the README's my-device.mjs block");
+  const path = join(scratch, "my-device.mjs");
+  writeFileSync(path, block);
+  const { status, stdout, stderr } = hge("train", "--device", path, "--task", "xor", "--out", join(scratch, "least"), "--no-progress");
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /^XOR on my device by multitone: solved/);
+});
+
 test("hge compare on a device file: each run is the one hge train gives (the worker threads load the file too)", () => {
   const out = join(scratch, "compare");
   const { status, stderr } = hge("compare", "--device", EXAMPLE, "--task", "xor", "--methods", "multitone,walsh", "--seeds", "2", "--workers", "2", "--out", out, "--no-progress");
