@@ -519,7 +519,12 @@ async function compare(flags: CompareFlags): Promise<void> {
   const started = performance.now();
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed);
   const task = buildTask(flags.task, device);
-  const methods = flags.methods ?? METHODS.filter((m) => refusal(m, device, task) === undefined).map((m) => m.name);
+  // without --methods: every method that can train the task on the device; the rest, with why not
+  const cannotTrain: CompareRecord["cannotTrain"] = flags.methods ? {} : Object.fromEntries(METHODS.flatMap((m) => {
+    const why = refusal(m, device, task);
+    return why ? [[m.name, why]] : [];
+  }));
+  const methods = flags.methods ?? METHOD_NAMES.filter((name) => !(name in cannotTrain));
   for (const name of methods) {
     const why = refusal(findMethod(name)!, device, task);
     if (why) throw new TrainConfigError("method", why);
@@ -544,7 +549,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const runs: CompareRun[] = [];
   const refused = new Map<string, string>(); // method → what it said
   const file = join(out, "compare.json");
-  const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), summary: summarise(runs) });
+  const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), cannotTrain, summary: summarise(runs) });
   const keep = () => {
     writeFileSync(`${file}.tmp`, JSON.stringify(record(), null, 2));
     renameSync(`${file}.tmp`, file);
@@ -588,6 +593,8 @@ async function compare(flags: CompareFlags): Promise<void> {
     formatCriterionValue(m.medianCriterion, runs[0].criterionName, device.outputUnit), m.totalDeviceSeconds.toFixed(0), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   if (refused.size) console.log(`not compared, refused at set-up: ${notCompared}`);
+  const lacking = Object.keys(cannotTrain);
+  if (lacking.length) console.log(`not run, the device or task lacks what they need (hge methods): ${lacking.join(", ")}`);
   console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budget.deviceSeconds} device-s budget a run; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
   const { writeCompareReport } = await import("../host/report/html.ts"); // vega loads only when needed
   console.log(`report: ${display(await writeCompareReport(record(), out))}`);

@@ -99,6 +99,9 @@ export interface CompareRecord {
   runs: CompareRun[];
   /** Method → what it said when it refused the device or task at set-up. */
   refused: { [method: string]: string };
+  /** Without --methods: each registered method left out because the device or the task lacks
+   *  what it needs, and why (methods/index.ts: refusal). */
+  cannotTrain: { [method: string]: string };
   summary: MethodSummary[];
 }
 

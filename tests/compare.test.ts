@@ -12,6 +12,7 @@ import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
 import { DEFAULTS } from "../host/train.ts";
+import { METHOD_NAMES } from "../host/methods/index.ts";
 
 const scratch = scratchDir("hge-compare-");
 
@@ -125,6 +126,19 @@ test("medianInterval: the order statistics whose binomial coverage of the median
     if (low <= Math.LN2 && Math.LN2 <= high) covered++;
   }
   assert.ok(Math.abs(covered / 4000 - 0.979) < 0.01, `covered ${covered / 4000}`);
+});
+
+test("without --methods, hge compare runs every registered method that can train the task on the device, and says why each other cannot", () => {
+  const out = join(scratch, "default-methods");
+  const { status, stdout, stderr } = hge("compare", "--task", "iris", "--seeds", "1", "--out", out, "--no-progress");
+  assert.equal(status, 0, stderr);
+  const record = JSON.parse(readFileSync(join(out, "compare.json"), "utf8"));
+  assert.deepEqual(record.methods, ["pat", "phyll", "phyll-hge"]); // the dnpu offers outputs only; iris is a data set
+  assert.deepEqual([...record.methods, ...Object.keys(record.cannotTrain)].sort(), [...METHOD_NAMES].sort());
+  assert.match(record.cannotTrain.coupled, /needs a device with clamp-outputs, edge-readouts/);
+  assert.match(record.cannotTrain.multitone, /cannot train iris \(a labelled data set\)/);
+  assert.match(stdout, /not run, the device or task lacks what they need \(hge methods\): multitone, published, .*coupled/);
+  assert.match(readFileSync(join(out, "report.html"), "utf8"), /Not run: the device or the task lacks what they need/);
 });
 
 test("hge compare refuses in one line: a method that cannot train the task on the device (exit 3), an unknown method or no seeds (exit 2)", () => {

@@ -156,7 +156,8 @@ export async function writeCompareReport(record: CompareRecord, dir: string): Pr
   const rows = record.summary.map((m) =>
     row([escapeHtml(m.method), `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), m.interval ? `${seconds(m.interval[0])} – ${seconds(m.interval[1])}` : `— (needs ${INTERVAL_MIN_RUNS} runs)`,
       formatCriterionValue(m.medianCriterion, criterion, record.outputUnit), m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
-  const refused = Object.entries(record.refused).map(([method, why]) => `<li>${escapeHtml(method)}: ${escapeHtml(why)}</li>`).join("");
+  const list = (reasons: { [method: string]: string }) => Object.entries(reasons).map(([method, why]) => `<li>${escapeHtml(method)}: ${escapeHtml(why)}</li>`).join("");
+  const refused = list(record.refused), cannotTrain = list(record.cannotTrain);
   let plot: string;
   try {
     plot = await renderSvg(compareSpec(record.runs, record.summary));
@@ -167,6 +168,7 @@ export async function writeCompareReport(record: CompareRecord, dir: string): Pr
 <p>Each method trained from seeds ${record.seeds[0]}–${record.seeds.at(-1)} with a budget of ${record.budget.deviceSeconds} device-seconds a run; ranked by the median device time to solve, a run unsolved within the budget counted as never solving. The interval holds a method's true median with probability ${INTERVAL_CONFIDENCE * 100}% or more, from its runs alone (order statistics): where two methods' intervals overlap, these runs are too few to rank the two with confidence. Command: <code>${escapeHtml(record.command)}</code>.</p>
 <table>${header}\n${rows.join("\n")}</table>
 ${refused ? `<h2>Not compared: refused at set-up</h2><ul>${refused}</ul>` : ""}
+${cannotTrain ? `<h2>Not run: the device or the task lacks what they need</h2><ul>${cannotTrain}</ul>` : ""}
 <div class="plots"><figure>${plot}</figure></div>`;
   const path = join(dir, "report.html");
   writeFileSync(path, page(`hge compare: ${record.task} on ${record.device}`, body));
