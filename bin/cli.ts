@@ -22,6 +22,7 @@ import { DEFAULTS, NOISE_DEFAULTS, budgetFor, type TrainOptions } from "../host/
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
+import type { DemoJob, DemoOutcome } from "../host/demo.ts";
 import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
@@ -440,6 +441,8 @@ function listMethods(): void {
 // ---- hge demo -------------------------------------------------------------------------------
 
 interface DemoFlags {
+  device: DeviceSpec;
+  deviceSeed?: number;
   seed: number;
   out: string;
   workers: number;
@@ -455,28 +458,39 @@ async function demo(flags: DemoFlags): Promise<void> {
   const command = commandLine();
   const out = prepareOut(flags.out);
   const gates = DEMO_ORDER.filter((gate) => GATE_NAMES.includes(gate));
+  const device = await loadDevice(flags.device, "and", flags.deviceSeed); // a device file is checked here, before any worker starts
   const budget: Budget = { deviceSeconds: DEFAULTS.budgetSeconds, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const showBars = flags.progress && process.stderr.isTTY;
   const bars = new MultiBar(BAR_OPTIONS, Presets.shades_classic);
   const barOf = new Map<string, ReturnType<MultiBar["create"]>>();
   if (showBars) for (const gate of gates) barOf.set(gate, bars.create(budget.deviceSeconds, 0, { task: gate.padEnd(6), seconds: "", criterion: "".padEnd(13), loss: "".padStart(8) }));
-  else process.stderr.write(`training ${gates.length} gates on ${flags.workers} worker threads...\n`);
+  const showLines = flags.progress && !showBars; // a line a gate where no bar can be drawn
+  if (showLines) process.stderr.write(`training ${gates.length} gates on ${flags.workers} worker threads...\n`);
   const { runPool } = await import("../host/pool.ts");
-  const jobs = gates.map((gate) => ({ kind: "demo" as const, gate, seed: flags.seed, out: join(out, gate.toLowerCase()), command, budget }));
+  const jobs: DemoJob[] = gates.map((gate) => ({ kind: "demo", gate, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), seed: flags.seed, out: join(out, gate.toLowerCase()), command, budget }));
+  let fault: string | undefined; // a device file that failed: no more gates start
   const results = await runPool(new URL("../host/demo.ts", import.meta.url), jobs, {
     workers: flags.workers,
-    onProgress: (i, p) => barOf.get(gates[i])?.update(Math.min((p as Progress).deviceSeconds, budget.deviceSeconds), progressFields(p as Progress, "nA")),
+    stop: () => fault !== undefined,
+    onProgress: (i, p) => barOf.get(gates[i])?.update(Math.min((p as Progress).deviceSeconds, budget.deviceSeconds), progressFields(p as Progress, device.outputUnit)),
     onDone: (_done, _total, result, i) => {
-      const run = (result as { run: Result }).run;
+      const outcome = result as DemoOutcome;
+      if ("deviceFault" in outcome) {
+        fault ??= outcome.deviceFault;
+        barOf.get(gates[i])?.stop();
+        return;
+      }
+      const run = outcome.run;
       const bar = barOf.get(gates[i]);
       // a finished gate stops ticking: full when solved, where it stopped when not
       if (bar) {
         bar.update(run.solved ? budget.deviceSeconds : Math.min(run.deviceSeconds, budget.deviceSeconds), { task: `${gates[i]} ${run.solved ? "✓" : "✗"}`.padEnd(6), seconds: `${run.deviceSeconds.toFixed(1)} s` });
         bar.stop();
-      } else process.stderr.write(`  ${gates[i]}: ${run.solved ? "solved" : "not solved"} in ${run.iterations} iterations (${run.wallSeconds.toFixed(1)} s wall)\n`);
+      } else if (showLines) process.stderr.write(`  ${gates[i]}: ${run.solved ? "solved" : "not solved"} in ${run.iterations} iterations (${run.wallSeconds.toFixed(1)} s wall)\n`);
     },
   });
   if (showBars) bars.stop();
+  if (fault) throw new UsageError(fault);
 
   const entries = gates.map((gate, i) => ({ name: gate.toLowerCase(), run: (results[i] as { run: Result }).run }));
   const wallSeconds = (performance.now() - started) / 1000;
@@ -700,12 +714,14 @@ export function program(): Command {
 
   root
     .command("demo")
-    .description("train all six Boolean gates on the default dopant network and write a report")
+    .description("train all six Boolean gates on the default dopant network (or --device) and write a report")
+    .addOption(deviceOption())
+    .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of every gate's run", wholeAtLeast(0), DEFAULTS.seed)
     .option("--out <dir>", "report directory", join("reports", "demo"))
     .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, Math.min(6, cpus().length)))
     .option("--max-iterations <n>", `iteration limit per gate (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
-    .option("--no-progress", "no progress bars")
+    .option("--no-progress", "no progress bars (nor, off a terminal, a line a gate)")
     .action((flags: DemoFlags) => demo(flags));
   const oneLineErrors = (command: Command): void => {
     command.configureOutput({ outputError: (text, write) => write(errorLine(text, command)) });

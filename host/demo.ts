@@ -1,6 +1,8 @@
-// The demo's unit of work (run on the worker pool, host/pool.ts): train one gate on the
-// default dopant network with the default method and write its report.
-import { DopantNetwork } from "./devices/dopant.ts";
+// The demo's unit of work (run on the worker pool, host/pool.ts): train one gate on the device
+// (the default dopant network unless --device says another) with the default method and write
+// its report.
+import { loadDevice, type DeviceSpec } from "./devices/index.ts";
+import { DeviceFileError } from "./devices/device-file.ts";
 import { gateTask, type GateName } from "./tasks/gates.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget, Result } from "./methods/method.ts";
@@ -9,16 +11,26 @@ import { writeRunReport } from "./report/html.ts";
 export interface DemoJob {
   kind: "demo";
   gate: GateName;
+  device: DeviceSpec;
+  deviceSeed?: number;
   seed: number;
   out: string;
   command: string;
   budget: Budget;
 }
 
-export async function runJob(job: DemoJob, post: (progress: unknown) => void): Promise<{ run: Result }> {
-  const device = DopantNetwork.default();
-  const task = gateTask(job.gate, device.inputRangeV);
-  const run = await findMethod("multitone")!.train(device, task, job.budget, { seed: job.seed, progress: post });
-  await writeRunReport(run, job.out, job.command);
-  return { run };
+/** The gate's run, or what a device file did wrong in it (device-file.ts). */
+export type DemoOutcome = { run: Result } | { deviceFault: string };
+
+export async function runJob(job: DemoJob, post: (progress: unknown) => void): Promise<DemoOutcome> {
+  try {
+    const device = await loadDevice(job.device, "and", job.deviceSeed); // (every gate takes the same two inputs)
+    const task = gateTask(job.gate, device.inputRangeV);
+    const run = await findMethod("multitone")!.train(device, task, job.budget, { seed: job.seed, progress: post });
+    await writeRunReport(run, job.out, job.command);
+    return { run };
+  } catch (error) {
+    if (error instanceof DeviceFileError) return { deviceFault: error.message };
+    throw error;
+  }
 }

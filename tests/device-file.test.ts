@@ -48,6 +48,15 @@ test("a device file trains from the command line, and the gradient hge measures 
   assert.match(other.stdout, /on photonic mesh \(seed 2\)/, other.stderr);
 });
 
+test("hge demo --device trains the six gates on a device file", () => {
+  const out = join(scratch, "demo");
+  const { status, stdout, stderr } = hge("demo", "--device", EXAMPLE, "--out", out, "--no-progress");
+  assert.equal(status, 0, stdout + stderr);
+  assert.match(stdout, /^6\/6 gates solved on photonic mesh \(seed 1\)/m);
+  assert.equal(stderr, ""); // --no-progress: nothing but errors
+  assert.equal(JSON.parse(readFileSync(join(out, "xor", "run.json"), "utf8")).device, "photonic mesh (seed 1)");
+});
+
 test("the README's least device file, in plain JavaScript, trains XOR", () => {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
   const block = /```js\n(\/\/ my-device\.mjs:[\s\S]*?)```/.exec(readme)?.[1];
@@ -108,10 +117,12 @@ test("a device file that does something wrong is refused at load, with one line 
   assert.ok(device.outputGradient);
 });
 
-test("a device file that fails in the middle of a run stops hge train and hge compare with one line and exit 2, not a stack trace", () => {
+test("a device file that fails in the middle of a run stops hge train, hge demo and hge compare with one line and exit 2, not a stack trace", () => {
   const failing = deviceFile("const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 1000 ? NaN : f(v));");
-  for (const args of [["train", "--out", join(scratch, "nan-train")], ["compare", "--seeds", "2", "--methods", "multitone,walsh", "--out", join(scratch, "nan-compare")]]) {
-    const { status, stdout, stderr } = hge(...args, "--device", failing, "--task", "xor", "--no-progress");
+  const runs = [["train", "--task", "xor", "--out", join(scratch, "nan-train")], ["demo", "--out", join(scratch, "nan-demo")],
+    ["compare", "--task", "xor", "--seeds", "2", "--methods", "multitone,walsh", "--out", join(scratch, "nan-compare")]];
+  for (const args of runs) {
+    const { status, stdout, stderr } = hge(...args, "--device", failing, "--no-progress");
     assert.equal(status, 2, `${args[0]}: ${stdout}${stderr}`);
     assert.match(stderr, new RegExp(`^hge: --device ${failing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: output\\(\\) gave NaN at \\[[^\\]]+\\] V; it must be a finite number of nA`), args[0]);
     assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
