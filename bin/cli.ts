@@ -303,6 +303,7 @@ const STOPPED: Record<Result["stopped"], string> = {
   fault: "controller fault",
   interrupted: "interrupted",
   link: "the board stopped the link",
+  device: "the device file failed",
 };
 
 function summary(run: Result, reportPath: string, jsonPath: string): string {
@@ -421,6 +422,7 @@ export async function train(flags: TrainFlags): Promise<void> {
   // the module's learned state as the blob Controller.load() and the boards take (--resume reads it too)
   if (run.module?.checkpoint) writeFileSync(join(out, "checkpoint.bin"), Buffer.from(run.module.checkpoint, "base64"));
   console.log(summary(run, display(report), display(join(out, "run.json"))));
+  if (run.deviceFault) throw new UsageError(run.deviceFault); // (what it learned is in the report and checkpoint)
   process.exitCode = run.stopped === "interrupted" ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
 }
 

@@ -59,6 +59,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   const { method, seed } = job;
   try {
     const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise, ...job.settings } });
+    if (run.deviceFault) return { method, seed, deviceFault: run.deviceFault };
     const { solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds } = run;
     return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds };
   } catch (error) {

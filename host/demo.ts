@@ -28,7 +28,7 @@ export async function runJob(job: DemoJob, post: (progress: unknown) => void): P
     const task = gateTask(job.gate, device.inputRangeV);
     const run = await findMethod("multitone")!.train(device, task, job.budget, { seed: job.seed, progress: post });
     await writeRunReport(run, job.out, job.command);
-    return { run };
+    return run.deviceFault ? { deviceFault: run.deviceFault } : { run };
   } catch (error) {
     if (error instanceof DeviceFileError) return { deviceFault: error.message };
     throw error;

@@ -10,6 +10,7 @@ import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
 import { TrainConfigError } from "./errors.ts";
+import { DeviceFileError } from "./devices/device-file.ts";
 import { defaultOf } from "./config-fields.ts";
 import type { CriterionName, Progress, Result, StopReason } from "./methods/method.ts";
 
@@ -398,6 +399,7 @@ export class TrainingRun {
   readonly solvedEpochs: number;
   readonly patience: number;
   private stopped: StopReason = "iterations";
+  private deviceFault: string | undefined;
   private iteration = 0;
   private readonly started = performance.now();
   private readonly ring: Float64Array;
@@ -453,8 +455,20 @@ export class TrainingRun {
   }
 
   /** One sample of the loop; false once training is over (solved, the iteration or sample
-   *  limit, a fault). */
+   *  limit, a fault). A device file that fails (devices/device-file.ts) stops the run there with
+   *  what was learned up to its last update, as Ctrl-C does: stopped = "device". */
   step(): boolean {
+    try {
+      return this.sample();
+    } catch (error) {
+      if (!(error instanceof DeviceFileError)) throw error;
+      this.stopped = "device";
+      this.deviceFault = error.message;
+      return false;
+    }
+  }
+
+  private sample(): boolean {
     const { sim, controller, ring, config } = this;
     if (sim.samples >= this.sampleLimit) {
       this.stopped = "budget";
@@ -496,12 +510,14 @@ export class TrainingRun {
       this.holding = hold;
     }
     const { history } = this;
+    // (first: a device file may fail in it, and the history stays whole)
+    const exact = history.exactGradient ? this.exactGradient(history.weights.at(-1)!) : undefined;
     history.deviceSeconds.push(deviceSeconds);
     history.loss.push(loss);
     history.criterion.push(criterionValue(task, this.margin));
     history.weights.push(Array.from(controller.weights()));
     history.gradient!.push(Array.from(controller.gradient()));
-    if (history.exactGradient) history.exactGradient.push(this.exactGradient(history.weights.at(-2)!));
+    if (exact) history.exactGradient!.push(exact);
     history.caseOutputs!.push(outputs);
     this.onProgress?.({
       iteration, deviceSeconds, loss, criterion: criterionValue(task, this.margin), criterionName: criterionName(task), solved: solvedNow, attempt: this.attempts.length,
@@ -599,6 +615,7 @@ export class TrainingRun {
       ranOn,
       solved: this.stopped === "solved" || (this.solvedEpochs === 0 && this.solvedRun > 0),
       stopped: this.stopped,
+      ...(this.deviceFault !== undefined ? { deviceFault: this.deviceFault } : {}),
       iterations: this.iteration,
       deviceSeconds: this.sim.samples / chain.sampleRateHz,
       wallSeconds: (performance.now() - this.started) / 1000,

@@ -118,13 +118,14 @@ test("a device file that does something wrong is refused at load, with one line 
 });
 
 test("a device file that fails in the middle of a run stops hge train, hge demo and hge compare with one line and exit 2, not a stack trace", () => {
-  const failing = deviceFile("const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 1000 ? NaN : f(v));");
+  const failing = (calls: number) => deviceFile(`const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > ${calls} ? NaN : f(v));`);
+  const early = failing(1000);
   const runs = [["train", "--task", "xor", "--out", join(scratch, "nan-train")], ["demo", "--out", join(scratch, "nan-demo")],
     ["compare", "--task", "xor", "--seeds", "2", "--methods", "multitone,walsh", "--out", join(scratch, "nan-compare")]];
   for (const args of runs) {
-    const { status, stdout, stderr } = hge(...args, "--device", failing, "--no-progress");
+    const { status, stdout, stderr } = hge(...args, "--device", early, "--no-progress");
     assert.equal(status, 2, `${args[0]}: ${stdout}${stderr}`);
-    assert.match(stderr, new RegExp(`^hge: --device ${failing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: output\\(\\) gave NaN at \\[[^\\]]+\\] V; it must be a finite number of nA`), args[0]);
+    assert.match(stderr, new RegExp(`^hge: --device ${early.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: output\\(\\) gave NaN at \\[[^\\]]+\\] V; it must be a finite number of nA`), args[0]);
     assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
     // compare keeps what finished, and says where
     if (args[0] === "compare") {
@@ -134,3 +135,21 @@ test("a device file that fails in the middle of a run stops hge train, hge demo 
     }
   }
 });
+
+test("what the module learned before a device file failed is kept, as on Ctrl-C: the report, run.json and a checkpoint that --resume continues from", () => {
+  const out = join(scratch, "fault-kept");
+  const failed = hge("train", "--device", deviceFile("const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 4000 ? NaN : f(v));"), "--task", "and", "--out", out, "--no-progress");
+  assert.equal(failed.status, 2, failed.stderr);
+  assert.match(failed.stdout, /not solved after \d+ iterations \(the device file failed\)/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.stopped, "device");
+  assert.equal(`hge: ${run.deviceFault}\n`, failed.stderr);
+  assert.ok(run.iterations >= 1, `${run.iterations} updates before the fault`);
+  assert.equal(run.history.weights.length, run.iterations + 1);
+  assert.equal(run.history.exactGradient.length, run.iterations);
+  const resumed = join(scratch, "fault-resumed");
+  const again = hge("train", "--device", EXAMPLE, "--task", "and", "--resume", join(out, "checkpoint.bin"), "--out", resumed, "--no-progress");
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(resumed, "run.json"), "utf8")).history.weights[0], run.finalWeights);
+});
+

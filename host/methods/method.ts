@@ -65,7 +65,9 @@ export interface Method {
   train(device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result>;
 }
 
-export type StopReason = "solved" | "budget" | "iterations" | "fault" | "interrupted" | "link";
+/** fault: the controller's (16 windows in a row discarded); device: a device file's
+ *  (devices/device-file.ts), said in Result.deviceFault. */
+export type StopReason = "solved" | "budget" | "iterations" | "fault" | "interrupted" | "link" | "device";
 
 /** One shape for every method and every place it ran. Histories have one entry per update
  *  (the start first for weights). */
@@ -78,6 +80,8 @@ export interface Result {
   ranOn: string;
   solved: boolean;
   stopped: StopReason;
+  /** stopped = "device": what the device file did wrong (one line). */
+  deviceFault?: string;
   iterations: number;
   deviceSeconds: number;
   wallSeconds: number;
