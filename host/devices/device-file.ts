@@ -69,11 +69,12 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
   } catch (error) {
     throw fail(`createDevice(${JSON.stringify(options)}) threw: ${firstLine(error)}`);
   }
-  return new CheckedDevice(device, path, options.inputCount);
+  return new CheckedDevice(device, path, options.inputCount, `createDevice({ inputCount: ${options.inputCount} })`);
 }
 
-/** The shape of the file's device (everything but its methods), checked. */
-function checkedShape(device: Device, fail: (what: string) => DeviceFileError, wantedInputs: number | undefined) {
+/** The shape of the file's device (everything but its methods), checked; `madeBy` is the call
+ *  that made it, for the error when it has not the inputs asked for. */
+function checkedShape(device: Device, fail: (what: string) => DeviceFileError, wantedInputs: number | undefined, madeBy: string) {
   const d = device as unknown as Record<string, unknown>;
   if (typeof d !== "object" || d === null) throw fail(`createDevice returned ${String(d)}, not a device`);
   if (typeof d.name !== "string" || d.name === "") throw fail("name must be a non-empty string");
@@ -85,7 +86,7 @@ function checkedShape(device: Device, fail: (what: string) => DeviceFileError, w
   const controlCount = count("controlCount", 1), inputCount = count("inputCount", 0), electrodeCount = count("electrodeCount", 1);
   if (electrodeCount !== controlCount + inputCount) throw fail(`electrodeCount is ${electrodeCount}; it must be controlCount + inputCount = ${controlCount + inputCount}`);
   if (wantedInputs !== undefined && inputCount !== wantedInputs) {
-    throw fail(`the task needs ${wantedInputs} data inputs; createDevice({ inputCount: ${wantedInputs} }) returned a device with inputCount ${inputCount}`);
+    throw fail(`${wantedInputs} data inputs were asked for; ${madeBy} returned a device with inputCount ${inputCount}`);
   }
   const ranges = (field: string, length: number): Array<[number, number]> => {
     const value = d[field];
@@ -131,14 +132,14 @@ class CheckedDevice extends DeviceView {
   private readonly inner: Device;
   private readonly fail: (what: string) => DeviceFileError;
 
-  constructor(inner: Device, path: string, wantedInputs: number | undefined) {
+  constructor(inner: Device, path: string, wantedInputs: number | undefined, madeBy: string) {
     const fail = failFor(path);
-    const shape = checkedShape(inner, fail, wantedInputs);
+    const shape = checkedShape(inner, fail, wantedInputs, madeBy);
     super(shape, shape.name);
     this.capabilities = shape.capabilities;
     this.inner = inner;
     this.fail = fail;
-    if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n);
+    if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n, `withInputCount(${n})`);
     if (inner.setTime) this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
     const middle = new Float64Array([...controlMidpointsV(this), ...this.inputRangeV.map(([low, high]) => (low + high) / 2)]);
     const y = this.output(middle);
