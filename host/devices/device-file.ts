@@ -76,7 +76,7 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
  *  that made it, for the error when it has not the inputs asked for. */
 function checkedShape(device: Device, fail: (what: string) => DeviceFileError, wantedInputs: number | undefined, madeBy: string) {
   const d = device as unknown as Record<string, unknown>;
-  if (typeof d !== "object" || d === null) throw fail(`createDevice returned ${String(d)}, not a device`);
+  if (typeof d !== "object" || d === null) throw fail(`${madeBy} returned ${String(d)}, not a device`);
   if (typeof d.name !== "string" || d.name === "") throw fail("name must be a non-empty string");
   const count = (field: string, least: number): number => {
     const value = d[field];
