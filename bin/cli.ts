@@ -460,7 +460,8 @@ async function demo(flags: DemoFlags): Promise<void> {
   const command = commandLine();
   const out = prepareOut(flags.out);
   const gates = DEMO_ORDER.filter((gate) => GATE_NAMES.includes(gate));
-  const device = await loadDevice(flags.device, "and", flags.deviceSeed); // a device file is checked here, before any worker starts
+  const { demoDevice } = await import("../host/demo.ts");
+  const device = await demoDevice(flags.device, flags.deviceSeed); // a device file is checked here, before any worker starts
   const budget: Budget = { deviceSeconds: DEFAULTS.budgetSeconds, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const showBars = flags.progress && process.stderr.isTTY;
   const bars = new MultiBar(BAR_OPTIONS, Presets.shades_classic);

@@ -19,12 +19,17 @@ export interface DemoJob {
   budget: Budget;
 }
 
+/** The demo's device: every gate takes the same two inputs, so any gate's device. */
+export function demoDevice(spec: DeviceSpec, deviceSeed?: number) {
+  return loadDevice(spec, "and", deviceSeed);
+}
+
 /** The gate's run, or what a device file did wrong in it (device-file.ts). */
 export type DemoOutcome = { run: Result } | { deviceFault: string };
 
 export async function runJob(job: DemoJob, post: (progress: unknown) => void): Promise<DemoOutcome> {
   try {
-    const device = await loadDevice(job.device, "and", job.deviceSeed); // (every gate takes the same two inputs)
+    const device = await demoDevice(job.device, job.deviceSeed);
     const task = gateTask(job.gate, device.inputRangeV);
     const run = await findMethod("multitone")!.train(device, task, job.budget, { seed: job.seed, progress: post });
     await writeRunReport(run, job.out, job.command);
