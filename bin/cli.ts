@@ -632,6 +632,8 @@ const parseDevice = (text: string): DeviceSpec => {
   return spec;
 };
 const deviceOption = () => new Option("--device <name|file>", `device: ${DEVICE_CHOICES} (README: "Your own device")`).argParser(parseDevice).default("dnpu");
+/** --budget's defaults (train.ts: budgetFor). */
+const BUDGET_DEFAULTS = `(default ${DEFAULTS.budgetSeconds}; iris ${DEFAULTS.datasetBudgetSeconds})`;
 const deviceSeedOption = () => new Option("--device-seed <n>", "another instance of the device (default: the documented default instance; a device file gets it as createDevice's seed)").argParser(wholeAtLeast(0));
 
 export function program(): Command {
@@ -649,7 +651,7 @@ export function program(): Command {
     .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
     .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of the noise and the starting voltages", wholeAtLeast(0), DEFAULTS.seed)
-    .option("--budget <device-s>", `device-time budget: stop unsolved after this many device-seconds (default ${DEFAULTS.budgetSeconds}; iris ${DEFAULTS.datasetBudgetSeconds})`, positive)
+    .option("--budget <device-s>", `device-time budget: stop unsolved after this many device-seconds ${BUDGET_DEFAULTS}`, positive)
     .option("--max-iterations <n>", `iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .addOption(fieldOption("SampleRateHz", "Hz"))
     .addOption(fieldOption("WindowSamples", "samples"))
@@ -700,7 +702,7 @@ export function program(): Command {
     .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
     .option("--methods <a,b,...>", "methods to compare (default: every method that can train the task on the device)", methodList)
     .option("--seeds <n>", "runs per method, seeds 1 to n", wholeAtLeast(1), 5)
-    .option("--budget <device-s>", `device-time budget of each run: unsolved after it (default ${DEFAULTS.budgetSeconds}; iris ${DEFAULTS.datasetBudgetSeconds})`, positive)
+    .option("--budget <device-s>", `device-time budget of each run: unsolved after it ${BUDGET_DEFAULTS}`, positive)
     .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, cpus().length))
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
