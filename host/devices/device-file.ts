@@ -151,7 +151,12 @@ class CheckedDevice extends DeviceView {
   }
 
   output(voltages: Float64Array | Float32Array): number {
-    const y = this.call(() => this.inner.output(voltages), () => `output() at ${volts(voltages)}`);
+    let y: number;
+    try { // (here, not through call(): the per-sample path makes no closures)
+      y = this.inner.output(voltages);
+    } catch (error) {
+      throw this.threw(error, `output() at ${volts(voltages)}`);
+    }
     if (typeof y !== "number" || !Number.isFinite(y)) throw this.fail(`output() gave ${String(y)} at ${volts(voltages)}; it must be a finite number of ${this.outputUnit}`);
     return y;
   }
@@ -179,14 +184,18 @@ class CheckedDevice extends DeviceView {
     }
   }
 
-  /** body(), or the error naming `what` threw (a function: the per-sample path formats nothing). */
+  /** body(), or the error naming `what` threw. */
   private call<T>(body: () => T, what: () => string): T {
     try {
       return body();
     } catch (error) {
-      if (error instanceof DeviceFileError) throw error;
-      throw this.fail(`${what()} threw: ${firstLine(error)}`);
+      throw this.threw(error, what());
     }
+  }
+
+  /** The error to throw for `error`, thrown by the file's `what`. */
+  private threw(error: unknown, what: string): DeviceFileError {
+    return error instanceof DeviceFileError ? error : this.fail(`${what} threw: ${firstLine(error)}`);
   }
 }
 
