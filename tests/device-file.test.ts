@@ -91,7 +91,7 @@ test("a device file that does something wrong is refused at load, with one line 
     ["assignable inputs without withInputCount", deviceFile('device.capabilities = ["assignable-inputs"];'), /offers assignable-inputs but has no withInputCount/],
     ["an output that is not deterministic", deviceFile("const f = device.output.bind(device); device.output = (v: any) => f(v) + Math.random();"), /output\(\) gave two values at the same voltages/],
     ["an exact gradient 10% off", deviceFile("const g = device.outputGradient.bind(device); device.outputGradient = (v: any) => g(v).map((x: number) => 1.1 * x);"), /outputGradient\(\) at the range midpoints is .* central differences .* within 2%/],
-    ["a gradient of the wrong length", deviceFile("device.outputGradient = () => new Float64Array(2);"), /must give a Float64Array of 5 finite numbers/],
+    ["a gradient of the wrong length", deviceFile("device.outputGradient = () => new Float64Array(2);"), /must give 5 finite numbers, one a control/],
     ["the wrong number of inputs", deviceFile("return make({ inputCount: 3 });"), /2 data inputs were asked for; createDevice\(\{ inputCount: 2 \}\) returned a device with inputCount 3/],
     ["createDevice throwing", deviceFile('throw new Error("no such instrument");'), /createDevice\(\{"inputCount":2\}\) threw: no such instrument/],
     ["no createDevice", deviceFile("export const device = 1;\n", true), /exports no createDevice\(options\) function \(its exports: device\)/],
@@ -112,6 +112,9 @@ test("a device file that does something wrong is refused at load, with one line 
   assert.equal((await loadDeviceFile(assignable("n"), { inputCount: 2 })).withInputCount!(4).inputCount, 4);
   const fixed = await loadDeviceFile(assignable("2"), { inputCount: 2 });
   assert.throws(() => fixed.withInputCount!(4), /: 4 data inputs were asked for; withInputCount\(4\) returned a device with inputCount 2$/);
+  // an exact gradient as a plain array is taken (and checked) as a Float64Array is
+  const plain = await loadDeviceFile(deviceFile("const g = device.outputGradient.bind(device); device.outputGradient = (v: any) => Array.from(g(v));"), { inputCount: 2 });
+  assert.ok(plain.outputGradient!(new Float64Array(7)) instanceof Float64Array);
   // a promise of a device is a device (one that loads a surrogate model's weights first)
   const later = deviceFile("return new Promise((resolve) => setTimeout(() => resolve(device), 10));");
   assert.equal((await loadDeviceFile(later, { inputCount: 2, seed: 3 })).name, "photonic mesh (seed 3)");

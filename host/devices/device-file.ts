@@ -162,11 +162,13 @@ class CheckedDevice extends DeviceView {
   }
 
   private checkedGradient(voltages: Float64Array | Float32Array): Float64Array {
-    const g = this.call(() => this.inner.outputGradient!(voltages), () => `outputGradient() at ${volts(voltages)}`);
-    if (!(g instanceof Float64Array) || g.length !== this.controlCount || !g.every(Number.isFinite)) {
-      throw this.fail(`outputGradient() at ${volts(voltages)} must give a Float64Array of ${this.controlCount} finite numbers (one a control)`);
+    const g: unknown = this.call(() => this.inner.outputGradient!(voltages), () => `outputGradient() at ${volts(voltages)}`);
+    // (a plain array is taken too: a file in JavaScript returns one naturally)
+    const values = g instanceof Float64Array || g instanceof Float32Array || Array.isArray(g) ? Float64Array.from(g as ArrayLike<number>) : undefined;
+    if (!values || values.length !== this.controlCount || !values.every(Number.isFinite)) {
+      throw this.fail(`outputGradient() at ${volts(voltages)} must give ${this.controlCount} finite numbers, one a control (an array or a Float64Array)`);
     }
-    return g;
+    return values;
   }
 
   /** outputGradient against central differences of output() at `at`. */
