@@ -12,7 +12,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync,
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join, relative, resolve } from "node:path";
-import type { Device } from "../host/devices/device.ts";
+import { controlMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
@@ -27,7 +27,7 @@ import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, Com
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
-import { ESTIMATORS, trainingConfig } from "../host/methods/module.ts";
+import { ESTIMATORS, PUBLISHED, trainingConfig } from "../host/methods/module.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
@@ -440,6 +440,43 @@ function listMethods(): void {
   }
 }
 
+// ---- hge device -----------------------------------------------------------------------------
+
+/** What hge sees of a device (a device file checked as training would check it), and which
+ *  methods can train each task on it. */
+async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }): Promise<void> {
+  const device = await loadDevice(spec, "and", flags.deviceSeed);
+  const ranges = (list: Array<[number, number]>) => {
+    const texts = list.map(([low, high]) => `[${low}, ${high}]`);
+    return texts.every((t) => t === texts[0]) ? `${texts[0]} × ${texts.length}` : texts.join(", ");
+  };
+  const middle = new Float64Array([...controlMidpointsV(device), ...device.inputRangeV.map(([low, high]) => (low + high) / 2)]);
+  console.log(`${device.name}: ${device.controlCount} controls, ${device.inputCount} data inputs, output in ${device.outputUnit}`);
+  console.log(`  control ranges (V): ${ranges(device.controlRangeV)}`);
+  if (device.inputCount) console.log(`  input ranges (V): ${ranges(device.inputRangeV)}`);
+  console.log(`  output at the range midpoints: ${device.output(middle).toPrecision(4)} ${device.outputUnit}`);
+  console.log(`  exact gradient: ${device.outputGradient ? "given (reports compare the measured gradient with it)" : "none"}`);
+  console.log(`  capabilities: ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`);
+  // tasks with the same methods on one line (the gates)
+  const byMethods = new Map<string, string[]>();
+  for (const name of TASKS) {
+    let methods: string;
+    try {
+      const forTask = await loadDevice(spec, name, flags.deviceSeed);
+      const task = buildTask(name, forTask);
+      methods = METHODS.filter((m) => refusal(m, forTask, task) === undefined).map((m) => m.name).join(", ") || "none";
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      methods = `not this device: ${error.message}`;
+    }
+    byMethods.set(methods, [...(byMethods.get(methods) ?? []), name]);
+  }
+  console.log("  methods that can train each task on it:");
+  for (const [methods, tasks] of byMethods) console.log(`    ${tasks.join(", ")}: ${methods}`);
+  // what the registry cannot see: a preset's fixed control count, refused when the run sets up
+  if (device.controlCount !== PUBLISHED.tonesHz.length) console.log(`  (published drives ${PUBLISHED.tonesHz.length} controls, not ${device.controlCount}: it refuses this device when a run sets up)`);
+}
+
 // ---- hge demo -------------------------------------------------------------------------------
 
 interface DemoFlags {
@@ -714,6 +751,13 @@ export function program(): Command {
     .command("methods")
     .description("list the training methods, what each needs and which tasks it trains")
     .action(() => listMethods());
+
+  root
+    .command("device")
+    .description("what hge sees of a device, a device file checked as training checks it, and which methods can train each task on it")
+    .argument("[device]", `${DEVICE_CHOICES}`, parseDevice, "dnpu")
+    .addOption(deviceSeedOption())
+    .action((spec: DeviceSpec, flags: { deviceSeed?: number }) => describeDevice(spec, flags));
 
   root.addCommand(boardCommand(root));
 

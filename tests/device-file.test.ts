@@ -57,6 +57,24 @@ test("hge demo --device trains the six gates on a device file", () => {
   assert.equal(JSON.parse(readFileSync(join(out, "xor", "run.json"), "utf8")).device, "photonic mesh (seed 1)");
 });
 
+test("hge device shows what hge sees of a device file and which methods can train each task on it; a bad file is refused in one line", () => {
+  const { status, stdout, stderr } = hge("device", EXAMPLE);
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /^photonic mesh \(seed 1\): 5 controls, 2 data inputs, output in nA$/m);
+  assert.match(stdout, /^  control ranges \(V\): \[-1, 1\] × 5$/m);
+  assert.match(stdout, /^  exact gradient: given/m);
+  assert.match(stdout, /^    and, or, nand, nor, xor, xnor, sphere, regression: multitone, published, sequential, spsa, random, walsh, pat, pat-hge$/m);
+  assert.match(stdout, /^    iris: pat, phyll, phyll-hge$/m);
+  assert.ok(!stdout.includes("published drives"), "five controls: the published preset fits");
+  // the resistor network's capabilities bring its own methods to the regression, and it has 8 controls
+  const resistor = hge("device", "resistor", "--device-seed", "1");
+  assert.match(resistor.stdout, /^    regression: .*analytic, coupled, ep/m);
+  assert.match(resistor.stdout, /published drives 5 controls, not 8/);
+  const bad = hge("device", deviceFile("device.inputRangeV = [];"));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^hge: --device .*: inputRangeV must be an array of 2 \[low, high\] pairs, volts\n$/);
+});
+
 test("the README's least device file, in plain JavaScript, trains XOR", () => {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
   const block = /```js\n(\/\/ my-device\.mjs:[\s\S]*?)```/.exec(readme)?.[1];
