@@ -18,7 +18,9 @@ import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
-import { DEFAULTS, NOISE_DEFAULTS, budgetFor, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, budgetFor, chainModel, defaultChain, type TrainOptions } from "../host/train.ts";
+import { readingLimits } from "../host/cosim.ts";
+import { Rng } from "../host/noise.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import type { Budget, Progress, Result } from "../host/methods/method.ts";
@@ -442,6 +444,9 @@ function listMethods(): void {
 
 // ---- hge device -----------------------------------------------------------------------------
 
+/** Random settings `hge device` evaluates the output at. */
+const DESCRIBE_SETTINGS = 1000;
+
 /** What hge sees of a device (a device file checked as training would check it), and which
  *  methods can train each task on it. */
 async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }): Promise<void> {
@@ -455,6 +460,18 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }):
   console.log(`  control ranges (V): ${ranges(device.controlRangeV)}`);
   if (device.inputCount) console.log(`  input ranges (V): ${ranges(device.inputRangeV)}`);
   console.log(`  output at the range midpoints: ${device.output(middle).toPrecision(4)} ${device.outputUnit}`);
+  // the outputs over seeded random settings against what the simulated chain reads
+  const rng = new Rng(1);
+  const voltages = new Float64Array(device.electrodeCount);
+  let lowest = Infinity, highest = -Infinity;
+  for (let i = 0; i < DESCRIBE_SETTINGS; i++) {
+    [...device.controlRangeV, ...device.inputRangeV].forEach(([low, high], e) => (voltages[e] = rng.between(low, high)));
+    const y = device.output(voltages);
+    [lowest, highest] = [Math.min(lowest, y), Math.max(highest, y)];
+  }
+  const reads = readingLimits(chainModel(defaultChain(device), undefined));
+  const beyond = lowest <= reads.min || highest >= reads.max;
+  console.log(`  outputs over ${DESCRIBE_SETTINGS} random settings: ${lowest.toPrecision(4)} to ${highest.toPrecision(4)} ${device.outputUnit}; the chain reads ${reads.min} to ${reads.max}${beyond ? ": beyond it readings saturate and their windows are discarded" : ""}`);
   console.log(`  exact gradient: ${device.outputGradient ? "given (reports compare the measured gradient with it)" : "none"}`);
   console.log(`  capabilities: ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`);
   // tasks with the same methods on one line (the gates)
