@@ -105,8 +105,8 @@ interface NoiseFlags {
 function noiseOptions(command: Command): Command {
   const noise = NOISE_DEFAULTS.nA;
   return command
-    .option("--white-noise <sigma>", `white noise per sample, output units (default ${noise.whiteSigma} nA; resistor ${NOISE_DEFAULTS.V.whiteSigma} V)`, nonNegative)
-    .option("--pink-noise <psd>", `1/f noise PSD at 1 kHz, output units²/Hz (default ${noise.pinkPsdAt1kHz} nA²/Hz; resistor ${NOISE_DEFAULTS.V.pinkPsdAt1kHz} V²/Hz)`, nonNegative)
+    .option("--white-noise <sigma>", `white noise per sample, output units (default ${noise.whiteSigma} nA, or ${NOISE_DEFAULTS.V.whiteSigma} V on a device whose output is in V: the resistor network)`, nonNegative)
+    .option("--pink-noise <psd>", `1/f noise PSD at 1 kHz, output units²/Hz (default ${noise.pinkPsdAt1kHz} nA²/Hz, or ${NOISE_DEFAULTS.V.pinkPsdAt1kHz} V²/Hz on a device in V)`, nonNegative)
     .option("--drift <rate>", "random-walk drift of the output offset, output units per √s", nonNegative)
     .option("--spikes <rate>", "rare spikes, events per second", nonNegative)
     .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the window is discarded)", positive, 1000)
