@@ -1,9 +1,9 @@
 // A device of your own: `--device path/to/my-device.ts` (or .mts, .js, .mjs). The file exports
-// createDevice(options) returning a Device (device.ts), or a promise of one, with options.inputCount data inputs (the
-// task's; undefined where the task takes the device's own, iris) and built from options.seed
-// (--device-seed; undefined: the device as it is). hge checks what it returns before anything
-// trains, and every output() while it trains; what is wrong is one line naming the file and
-// the field (DeviceFileError: exit 2). example-device.ts is one such file.
+// createDevice(options) returning a Device (device.ts), or a promise of one, with
+// options.inputCount data inputs (the task's; undefined where the task takes the device's own,
+// iris) and built from options.seed (--device-seed; undefined: the device as it is). hge checks
+// what it returns before anything trains, and every output() while it trains; what is wrong is
+// one line naming the file and the field (DeviceFileError: exit 2). example-device.ts is one.
 import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
