@@ -29,7 +29,7 @@ import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, Com
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
-import { ESTIMATORS, PUBLISHED, trainingConfig } from "../host/methods/module.ts";
+import { ESTIMATORS, trainingConfig } from "../host/methods/module.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
@@ -490,8 +490,6 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }):
   }
   console.log("  methods that can train each task on it:");
   for (const [methods, tasks] of byMethods) console.log(`    ${tasks.join(", ")}: ${methods}`);
-  // what the registry cannot see: a preset's fixed control count, refused when the run sets up
-  if (device.controlCount !== PUBLISHED.tonesHz.length) console.log(`  (published drives ${PUBLISHED.tonesHz.length} controls, not ${device.controlCount}: it refuses this device when a run sets up)`);
 }
 
 // ---- hge demo -------------------------------------------------------------------------------

@@ -153,19 +153,32 @@ test("hge compare refuses in one line: a method that cannot train the task on th
   assert.ok(!existsSync(join(scratch, "refused", "compare.json")));
 });
 
-test("a method that refuses the device when it sets up is left out of the ranking with what it said; if every method refuses, exit 3", () => {
-  const out = join(scratch, "regression");
-  const { status, stdout, stderr } = hge("compare", "--device", "resistor", "--task", "regression", "--methods", "published,walsh", "--seeds", "2", "--out", out, "--no-progress");
+test("a method that refuses when its run sets up is left out of the ranking with what it said; if every method refuses, exit 3", () => {
+  // phyll checks its settings when it starts (pat has no such setting and runs)
+  const out = join(scratch, "set-up");
+  const { status, stdout, stderr } = hge("compare", "--task", "iris", "--methods", "phyll,pat", "--set", "configurations=0", "--seeds", "1", "--out", out, "--no-progress");
   assert.equal(status, 0, stderr);
-  assert.match(stdout, /not compared, refused at set-up: published \(the published preset drives 5 controls; this device has 8/);
+  assert.match(stdout, /not compared, refused at set-up: phyll \(phyll option configurations must be a whole number ≥ 1 \(default 16\), not 0\)/);
   const record = JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record & { refused: { [method: string]: string } };
-  assert.deepEqual(record.summary.map((row) => [row.method, row.runs]), [["walsh", 2]]);
-  assert.match(record.refused.published, /drives 5 controls/);
-  const none = hge("compare", "--device", "resistor", "--task", "regression", "--methods", "published", "--seeds", "1", "--out", join(scratch, "none"), "--no-progress");
+  assert.deepEqual(record.summary.map((row) => [row.method, row.runs]), [["pat", 1]]);
+  assert.match(record.refused.phyll, /configurations must be a whole number/);
+  const none = hge("compare", "--task", "iris", "--methods", "phyll", "--set", "configurations=0", "--seeds", "1", "--out", join(scratch, "none"), "--no-progress");
   assert.equal(none.status, 3);
-  assert.match(none.stderr, /^hge: configuration refused: every method refused regression-2to1 on resistor-network.*: published \(the published preset drives 5 controls/);
+  assert.match(none.stderr, /^hge: configuration refused: every method refused iris on dopant-network.*: phyll \(phyll option configurations must be/);
   assert.equal(none.stderr.trimEnd().split("\n").length, 1);
 });
+
+test("a preset that cannot drive the device's controls is known before anything runs: left out by default with why, refused when asked for", () => {
+  const out = join(scratch, "published");
+  const { status, stdout, stderr } = hge("compare", "--device", "resistor", "--task", "and", "--seeds", "1", "--methods", "published,walsh", "--out", out, "--no-progress");
+  assert.equal(status, 3, stdout + stderr);
+  assert.match(stderr, /^hge: configuration refused: method published: the published preset drives 5 controls; this device has 8 \(use --method multitone\)\n$/);
+  assert.ok(!existsSync(join(out, "compare.json")));
+  const defaults = hge("compare", "--device", "resistor", "--task", "and", "--seeds", "1", "--out", out, "--no-progress");
+  assert.equal(defaults.status, 0, defaults.stderr);
+  assert.match(JSON.parse(readFileSync(join(out, "compare.json"), "utf8")).cannotTrain.published, /drives 5 controls; this device has 8/);
+});
+
 
 test("Ctrl-C during hge compare exits 130 and keeps every run that finished", async () => {
   const out = join(scratch, "interrupted");

@@ -33,6 +33,8 @@ export function refusal(method: Method, device: Device, task: AnyTask): string |
     const offering = METHODS.filter((m) => m.needs.every((c) => device.capabilities.includes(c)) && m.tasks.includes(task.kind)).map((m) => m.name);
     return `method ${method.name} needs a device with ${missing.join(", ")}; ${device.name} offers ${device.capabilities.length ? device.capabilities.join(", ") : "output only"} (methods that run on it: ${offering.join(", ")})`;
   }
+  const misfit = method.misfit?.(device);
+  if (misfit) return `method ${method.name}: ${misfit}`;
   if (!method.tasks.includes(task.kind)) {
     const taking = METHODS.filter((m) => m.tasks.includes(task.kind)).map((m) => m.name);
     const what = task.kind === "dataset" ? "a labelled data set" : "input cases";

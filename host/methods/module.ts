@@ -32,11 +32,16 @@ export const PUBLISHED = {
   optimiser: { optimiser: "adam", learningRate: 1e-2, beta1: 0.9, beta2: 0.9 },
 } as const;
 
+/** Why the published preset cannot drive `controlCount` controls, or undefined when it can. */
+function publishedMisfit(controlCount: number): string | undefined {
+  const tones = PUBLISHED.tonesHz.length;
+  return controlCount === tones ? undefined : `the published preset drives ${tones} controls; this device has ${controlCount} (use --method multitone)`;
+}
+
 /** The published HGE configuration on a five-control problem sampled at 5 kHz. */
 export function publishedHge(base: ControllerConfig): ControllerConfig {
-  if (base.controls.length !== PUBLISHED.tonesHz.length) {
-    throw new TrainConfigError("method", `the published preset drives ${PUBLISHED.tonesHz.length} controls; this device has ${base.controls.length} (use --method multitone)`);
-  }
+  const misfit = publishedMisfit(base.controls.length);
+  if (misfit) throw new TrainConfigError("method", misfit);
   if (base.sampleRateHz !== PUBLISHED.sampleRateHz) throw new TrainConfigError("method", `the published preset samples at ${PUBLISHED.sampleRateHz} Hz, not ${base.sampleRateHz} (leave --sample-rate at its default)`);
   const bins = PUBLISHED.tonesHz.map((hz) => (hz * PUBLISHED.windowSamples) / PUBLISHED.sampleRateHz); // 10, 18, 26, 38, 46
   return {
@@ -243,6 +248,7 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
   name: estimator,
   summary: SUMMARIES[estimator],
   needs: [],
+  ...(estimator === "published" ? { misfit: (device: Device) => publishedMisfit(device.controlCount) } : {}),
   tasks: ["cases"],
   requires: "",
   train: (device, task, budget, context) => runModule(estimator, device, task, budget, context),
