@@ -63,8 +63,10 @@ void hal_telemetry(const hal_words *parts, int n);
 
 /** Keeps the learned state (a checkpoint blob) where it survives a reset: flash, EEPROM, or
  *  battery-backed RAM. Called when training stops, and by the standalone firmware after every
- *  HGE_CHECKPOINT_EVERY updates (flash wears: erase a sector only when the blob changed, or
- *  alternate two sectors). Default: not kept beyond RAM. */
+ *  HGE_CHECKPOINT_EVERY updates (flash wears: erase a sector only when the blob changed). A
+ *  reset or power cut in the middle of a store must leave the blob kept before it whole: write
+ *  the new one elsewhere, then switch (two sectors alternated; hal_emu.c: a file renamed over
+ *  the kept one). Default: not kept beyond RAM. */
 void hal_checkpoint_store(const void *blob, int bytes);
 
 /** Reads back the blob hal_checkpoint_store kept (at most `max` bytes); returns its length,

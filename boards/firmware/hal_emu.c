@@ -101,12 +101,15 @@ void hal_telemetry(const hal_words *parts, int n) {
 }
 #endif
 
+/* Written whole to another file, then renamed over the kept one: a reset in the middle of a
+ * store leaves the last whole checkpoint (a file opened "wb" is empty until it is written,
+ * and a reset there lost everything learned). On hardware: two flash sectors, alternated. */
 void hal_checkpoint_store(const void *blob, int bytes) {
-  int file = semihost_open("checkpoint.bin", SH_MODE_WB);
+  int file = semihost_open("checkpoint.new", SH_MODE_WB);
   if (file < 0) return;
-  semihost_write(file, blob, bytes);
-  uintptr_t handle[1] = { (uintptr_t)file };
-  semihost_call(SH_CLOSE, (uintptr_t)handle);
+  int written = semihost_write(file, blob, bytes);
+  semihost_close(file);
+  if (written == bytes) semihost_rename("checkpoint.new", "checkpoint.bin");
 }
 
 /* The emulated board's flash: a host file, which survives a system reset and a power cycle. */
@@ -114,8 +117,7 @@ int hal_checkpoint_load(void *blob, int max) {
   int file = semihost_open("checkpoint.bin", SH_MODE_RB);
   if (file < 0) return 0;
   int n = semihost_read(file, blob, max);
-  uintptr_t handle[1] = { (uintptr_t)file };
-  semihost_call(SH_CLOSE, (uintptr_t)handle);
+  semihost_close(file);
   return n > 0 ? n : 0;
 }
 

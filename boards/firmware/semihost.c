@@ -32,6 +32,14 @@ int semihost_write(int h, const void *buf, int len) {
   uintptr_t a[3] = { (uintptr_t)h, (uintptr_t)buf, (uintptr_t)len };
   return len - (int)semihost_call(SH_WRITE, (uintptr_t)a);
 }
+int semihost_close(int h) {
+  uintptr_t a[1] = { (uintptr_t)h };
+  return (int)semihost_call(SH_CLOSE, (uintptr_t)a);
+}
+int semihost_rename(const char *from, const char *to) {
+  uintptr_t a[4] = { (uintptr_t)from, strlen(from), (uintptr_t)to, strlen(to) };
+  return (int)semihost_call(SH_RENAME, (uintptr_t)a);
+}
 int semihost_cmdline(char *buf, int len) {
   uintptr_t a[2] = { (uintptr_t)buf, (uintptr_t)len };
   return (int)semihost_call(SH_GET_CMDLINE, (uintptr_t)a);
