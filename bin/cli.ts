@@ -12,7 +12,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync,
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join, relative, resolve } from "node:path";
-import { controlMidpointsV, type Device } from "../host/devices/device.ts";
+import { electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
@@ -455,7 +455,7 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }):
     const texts = list.map(([low, high]) => `[${low}, ${high}]`);
     return texts.every((t) => t === texts[0]) ? `${texts[0]} × ${texts.length}` : texts.join(", ");
   };
-  const middle = new Float64Array([...controlMidpointsV(device), ...device.inputRangeV.map(([low, high]) => (low + high) / 2)]);
+  const middle = electrodeMidpointsV(device);
   console.log(`${device.name}: ${device.controlCount} controls, ${device.inputCount} data inputs, output in ${device.outputUnit}`);
   console.log(`  control ranges (V): ${ranges(device.controlRangeV)}`);
   if (device.inputCount) console.log(`  input ranges (V): ${ranges(device.inputRangeV)}`);
@@ -464,8 +464,9 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }):
   const rng = new Rng(1);
   const voltages = new Float64Array(device.electrodeCount);
   let lowest = Infinity, highest = -Infinity;
+  const electrodeRanges = [...device.controlRangeV, ...device.inputRangeV];
   for (let i = 0; i < DESCRIBE_SETTINGS; i++) {
-    [...device.controlRangeV, ...device.inputRangeV].forEach(([low, high], e) => (voltages[e] = rng.between(low, high)));
+    electrodeRanges.forEach(([low, high], e) => (voltages[e] = rng.between(low, high)));
     const y = device.output(voltages);
     [lowest, highest] = [Math.min(lowest, y), Math.max(highest, y)];
   }

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
-import { CAPABILITIES, DeviceView, controlMidpointsV, type Capability, type Device } from "./device.ts";
+import { CAPABILITIES, DeviceView, electrodeMidpointsV, type Capability, type Device } from "./device.ts";
 import { UsageError } from "../errors.ts";
 
 export const DEVICE_FILE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
@@ -141,7 +141,7 @@ class CheckedDevice extends DeviceView {
     this.fail = fail;
     if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n, `withInputCount(${n})`);
     if (inner.setTime) this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
-    const middle = new Float64Array([...controlMidpointsV(this), ...this.inputRangeV.map(([low, high]) => (low + high) / 2)]);
+    const middle = electrodeMidpointsV(this);
     const y = this.output(middle);
     if (this.output(middle) !== y) throw fail(`output() gave two values at the same voltages (${volts(middle)}); it must be deterministic (hge adds the noise: --white-noise, --pink-noise)`);
     if (inner.outputGradient) {

@@ -44,6 +44,11 @@ export function controlMidpointsV(device: Device): Float64Array {
   return Float64Array.from(device.controlRangeV, ([low, high]) => (low + high) / 2);
 }
 
+/** Every electrode (controls, then inputs) at the midpoint of its range. */
+export function electrodeMidpointsV(device: Device): Float64Array {
+  return Float64Array.from([...device.controlRangeV, ...device.inputRangeV], ([low, high]) => (low + high) / 2);
+}
+
 /** A device that takes another's electrodes, ranges and unit (or a shape of its own: one
  *  configuration of a physical layer, phyll-hge.ts) and answers output() its own way
  *  (recordings, replays, drift, checks: device-file.ts): outputs only, so no capabilities
