@@ -6,7 +6,7 @@
 // firmware. One parser (commander) for all of it; a user's mistake gets one line and a distinct
 // exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { fraction, nonNegative, positive, wholeAtLeast } from "../host/args.ts";
+import { fraction, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
 import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -449,7 +449,7 @@ const DESCRIBE_SETTINGS = 1000;
 
 /** What hge sees of a device (a device file checked as training would check it), and which
  *  methods can train each task on it. */
-async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }): Promise<void> {
+async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; serve?: number }): Promise<void> {
   const device = await loadDevice(spec, "and", flags.deviceSeed);
   const ranges = (list: Array<[number, number]>) => {
     const texts = list.map(([low, high]) => `[${low}, ${high}]`);
@@ -463,16 +463,19 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }):
   // the outputs over seeded random settings against what the simulated chain reads
   const rng = new Rng(1);
   const voltages = new Float64Array(device.electrodeCount);
-  let lowest = Infinity, highest = -Infinity;
+  let lowest = Infinity, highest = -Infinity, seconds = 0;
   const electrodeRanges = [...device.controlRangeV, ...device.inputRangeV];
   for (let i = 0; i < DESCRIBE_SETTINGS; i++) {
     electrodeRanges.forEach(([low, high], e) => (voltages[e] = rng.between(low, high)));
+    const start = performance.now();
     const y = device.output(voltages);
+    seconds += (performance.now() - start) / 1000;
     [lowest, highest] = [Math.min(lowest, y), Math.max(highest, y)];
   }
   const reads = readingLimits(chainModel(defaultChain(device), undefined));
   const beyond = lowest <= reads.min || highest >= reads.max;
   console.log(`  outputs over ${DESCRIBE_SETTINGS} random settings: ${lowest.toPrecision(4)} to ${highest.toPrecision(4)} ${device.outputUnit}; the chain reads ${reads.min} to ${reads.max}${beyond ? ": beyond it readings saturate and their windows are discarded" : ""}`);
+  console.log(`  one output: ${microseconds(seconds / DESCRIBE_SETTINGS)} wall (mean over those settings, the file's checks included)`);
   console.log(`  exact gradient: ${device.outputGradient ? "given (reports compare the measured gradient with it)" : "none"}`);
   console.log(`  capabilities: ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`);
   // tasks with the same methods on one line (the gates)
@@ -491,7 +494,18 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number }):
   }
   console.log("  methods that can train each task on it:");
   for (const [methods, tasks] of byMethods) console.log(`    ${tasks.join(", ")}: ${methods}`);
+  if (flags.serve === undefined) return;
+  // --serve: the device (with the gates' inputs) over HTTP until Ctrl-C (host/devices/serve.ts)
+  const { serveDevice } = await import("../host/devices/serve.ts");
+  const server = await serveDevice(device, flags.serve).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`--serve ${flags.serve}: ${error.code === "EADDRINUSE" ? "the port is in use; choose another (0: any free one)" : error.message}`);
+  });
+  const { port } = server.address() as { port: number };
+  console.log(`serving ${device.name} on http://127.0.0.1:${port} (GET /device, POST /output); Ctrl-C stops`);
+  await new Promise<never>(() => {});
 }
+
+const microseconds = (seconds: number) => (seconds >= 1e-3 ? `${(seconds * 1e3).toPrecision(3)} ms` : `${(seconds * 1e6).toPrecision(3)} µs`);
 
 // ---- hge demo -------------------------------------------------------------------------------
 
@@ -773,7 +787,8 @@ export function program(): Command {
     .description("what hge sees of a device, a device file checked as training checks it, and which methods can train each task on it")
     .argument("[device]", `${DEVICE_CHOICES}`, parseDevice, "dnpu")
     .addOption(deviceSeedOption())
-    .action((spec: DeviceSpec, flags: { deviceSeed?: number }) => describeDevice(spec, flags));
+    .option("--serve <port>", "then serve the device over HTTP on 127.0.0.1 (GET /device, POST /output; 0: any free port) until Ctrl-C, for a device file whose calls wait for I/O (README: \"Your own device\")", port)
+    .action((spec: DeviceSpec, flags: { deviceSeed?: number; serve?: number }) => describeDevice(spec, flags));
 
   root.addCommand(boardCommand(root));
 

@@ -23,6 +23,11 @@ export const wholeAtLeast = (low: number) => (text: string) => {
   if (!Number.isInteger(value) || value < low || value > 2 ** 32 - 1) throw new InvalidArgumentError(`expected a whole number ≥ ${low}.`);
   return value;
 };
+export const port = (text: string) => {
+  const value = number(text, "a port, a whole number from 0 to 65535");
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new InvalidArgumentError("expected a port, a whole number from 0 to 65535.");
+  return value;
+};
 export const fraction = (text: string) => {
   const value = number(text, "a fraction in [0, 1)");
   if (value < 0 || value >= 1) throw new InvalidArgumentError("expected a fraction in [0, 1).");

@@ -3,14 +3,19 @@
 // that does something wrong in one line naming what, at load or in the middle of a run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeviceFileError, loadDeviceFile } from "../host/devices/device-file.ts";
+import { serveDevice } from "../host/devices/serve.ts";
+import type { Device } from "../host/devices/device.ts";
 import { median } from "../host/metrics.ts";
-import { hge, scratchDir } from "./fixtures.ts";
+import { BIN, hge, scratchDir } from "./fixtures.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../host/devices/example-device.ts", import.meta.url));
+const SERVED = fileURLToPath(new URL("../host/devices/example-served-device.mjs", import.meta.url));
 const scratch = scratchDir("hge-device-file-");
 
 /** A device file in the scratch directory (no package.json there: hge must load it as an ES
@@ -66,6 +71,7 @@ test("hge device shows what hge sees of a device file and which methods can trai
   assert.match(stdout, /^    and, or, nand, nor, xor, xnor, sphere, regression: multitone, published, sequential, spsa, random, walsh, pat, pat-hge$/m);
   assert.match(stdout, /^    iris: pat, phyll, phyll-hge$/m);
   assert.match(stdout, /^  outputs over 1000 random settings: [\d.]+ to [\d.]+ nA; the chain reads -285 to 285$/m);
+  assert.match(stdout, /^  one output: [\d.]+ (µs|ms) wall \(mean over those settings, the file's checks included\)$/m);
   // a device whose outputs reach beyond what the chain reads is told so
   const loud = hge("device", deviceFile("const f = device.output.bind(device); device.output = (v: any) => 10 * f(v); device.outputGradient = undefined;"));
   assert.match(loud.stdout, /the chain reads -285 to 285: beyond it readings saturate and their windows are discarded/, loud.stderr);
@@ -119,6 +125,13 @@ test("a device file that does something wrong is refused at load, with one line 
     ["no createDevice", deviceFile("export const device = 1;\n", true), /exports no createDevice\(options\) function \(its exports: device\)/],
     ["a syntax error", deviceFile("export function createDevice( {\n", true), /cannot be loaded: .*Expected identifier but found end of file/],
     ["no such file", join(scratch, "missing.ts"), /no such file/],
+    ["an output that returns a promise, undeclared", deviceFile("const f = device.output.bind(device); device.output = async (v: any) => f(v);"), /output\(\) returned a promise: .*export const asynchronous = true/],
+    ["an asynchronous flag that is not true or false", deviceFile(`export const asynchronous = "yes";\nexport function createDevice() {}\n`, true), /asynchronous is "yes"; it must be true .* or false/],
+    ["a time to answer without asynchronous", deviceFile("export const answerWithinSeconds = 5;\nexport function createDevice() {}\n", true), /answerWithinSeconds is for a device whose calls wait for I\/O: export const asynchronous = true/],
+    ["a time to answer that is no time", deviceFile("export const asynchronous = true;\nexport const answerWithinSeconds = 0;\nexport function createDevice() {}\n", true), /answerWithinSeconds is 0; it must be a number of seconds in \(0, 86400\]/],
+    ["an asynchronous createDevice throwing", deviceFile('export const asynchronous = true;\nexport async function createDevice() { throw new Error("no instrument at 10.0.0.7"); }\n', true), /createDevice\(\{"inputCount":2\}\) threw: no instrument at 10\.0\.0\.7/],
+    ["an asynchronous device of the wrong shape", deviceFile('export const asynchronous = true;\nexport async function createDevice() { return { name: "half" }; }\n', true), /controlCount is undefined; it must be a whole number ≥ 1/],
+    ["an asynchronous createDevice returning nothing", deviceFile("export const asynchronous = true;\nexport async function createDevice() {}\n", true), /createDevice\(\{ inputCount: 2 \}\) returned undefined, not a device/],
   ];
   for (const [what, path, expected] of cases) {
     await assert.rejects(loadDeviceFile(path, { inputCount: 2 }), (error: Error) => {
@@ -183,3 +196,115 @@ test("what the module learned before a device file failed is kept, as on Ctrl-C:
   assert.deepEqual(JSON.parse(readFileSync(join(resumed, "run.json"), "utf8")).history.weights[0], run.finalWeights);
 });
 
+
+/** `hge args…` with `env` added, without blocking this process (which may be serving its device). */
+function hgeWhileServing(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  let stdout = "", stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  return new Promise((resolve) => child.on("close", (status) => resolve({ status, stdout, stderr })));
+}
+
+test("a device file whose calls wait for I/O runs on a thread of its own: its outputs and exact gradient are the same, a call that never answers stops it in one line", async () => {
+  const hangs = deviceFile(`export const asynchronous = true;
+export const answerWithinSeconds = 0.5;
+import { createDevice as make } from ${JSON.stringify(EXAMPLE)};
+export async function createDevice(options: { inputCount?: number; seed?: number }) {
+  await new Promise((resolve) => setTimeout(resolve, 10)); // (a connection opening)
+  const device: any = make(options);
+  const f = device.output.bind(device), g = device.outputGradient.bind(device);
+  let calls = 0;
+  device.output = async (v: any) => (++calls > 13 ? new Promise(() => {}) : f(v)); // (13: what hge checks at load, and one more)
+  device.outputGradient = async (v: any) => g(v);
+  return device;
+}
+`, true);
+  const device = await loadDeviceFile(hangs, { inputCount: 2 }); // 12 outputs: twice at the midpoints, the gradient's differences
+  const example = await loadDeviceFile(EXAMPLE, { inputCount: 2 });
+  const at = new Float64Array([0.1, -0.2, 0.3, -0.4, 0.5, 0.6, -0.7]);
+  assert.equal(device.output(at), example.output(at));
+  assert.deepEqual(device.outputGradient!(at), example.outputGradient!(at));
+  const started = performance.now();
+  assert.throws(() => device.output(at), (error: Error) => {
+    assert.ok(error instanceof DeviceFileError, error.stack);
+    assert.equal(error.message, `--device ${hangs}: output() at [0.1000, -0.2000, 0.3000, -0.4000, 0.5000, 0.6000, -0.7000] V gave no answer within 0.5 s`);
+    return true;
+  });
+  const waited = (performance.now() - started) / 1000;
+  assert.ok(waited >= 0.5 && waited < 5, `waited ${waited} s`);
+});
+
+test("a device served over HTTP trains through an asynchronous device file exactly as in this process; a link dropped mid-run keeps what was learned, and --resume continues once it is back", async () => {
+  const device = await loadDeviceFile(EXAMPLE, { inputCount: 2 });
+  let outputs = 0, dropAfter = Infinity;
+  let server = await serveDevice(Object.assign(Object.create(device) as Device, {
+    output(voltages: Float64Array) {
+      if (++outputs > dropAfter) server.closeAllConnections(); // the link drops, and stays down
+      return device.output(voltages);
+    },
+  }), 0);
+  const { port } = server.address() as AddressInfo;
+  const env = { HGE_DEVICE_URL: `http://127.0.0.1:${port}` };
+  try {
+    const served = await hgeWhileServing(env, "train", "--device", SERVED, "--task", "and", "--out", join(scratch, "served"), "--no-progress");
+    assert.equal(served.status, 0, served.stderr);
+    assert.match(served.stdout, new RegExp(`^AND on photonic mesh \\(seed 1\\) at http://127\\.0\\.0\\.1:${port} by multitone: solved`));
+    const local = hge("train", "--device", EXAMPLE, "--task", "and", "--out", join(scratch, "local"), "--no-progress");
+    const [a, b] = ["served", "local"].map((dir) => JSON.parse(readFileSync(join(scratch, dir, "run.json"), "utf8")));
+    assert.deepEqual([a.deviceSeconds, a.history.loss, a.history.weights], [b.deviceSeconds, b.history.loss, b.history.weights]);
+
+    // the link drops after 4000 outputs: the run stops with one line, its checkpoint kept
+    outputs = 0;
+    dropAfter = 4000;
+    const out = join(scratch, "dropped");
+    const dropped = await hgeWhileServing(env, "train", "--device", SERVED, "--task", "and", "--out", out, "--no-progress");
+    assert.equal(dropped.status, 2, dropped.stdout + dropped.stderr);
+    assert.match(dropped.stderr, /^hge: --device .*example-served-device\.mjs: output\(\) at \[[^\]]+\] V threw: fetch failed\n$/);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    assert.equal(run.stopped, "device");
+    assert.ok(run.iterations >= 1 && existsSync(join(out, "checkpoint.bin")), `${run.iterations} updates kept`);
+    // back on the same address, --resume starts where the module stopped
+    server.close();
+    dropAfter = Infinity;
+    server = await serveDevice(device, port);
+    const resumed = join(scratch, "back");
+    const again = await hgeWhileServing(env, "train", "--device", SERVED, "--task", "and", "--resume", join(out, "checkpoint.bin"), "--out", resumed, "--no-progress");
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(join(resumed, "run.json"), "utf8")).history.weights[0], run.finalWeights);
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
+});
+
+test("hge device --serve answers GET /device and POST /output for the device until stopped, and refuses a bad body, a bad port and one in use", async () => {
+  const child = spawn(process.execPath, [BIN, "device", EXAMPLE, "--serve", "0"]);
+  try {
+    let stdout = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.setEncoding("utf8").on("data", (text: string) => {
+        stdout += text;
+        const found = /^serving photonic mesh \(seed 1\) on (http:\/\/127\.0\.0\.1:\d+) \(GET \/device, POST \/output\); Ctrl-C stops$/m.exec(stdout);
+        if (found) resolve(found[1]);
+      });
+      child.on("close", () => reject(new Error(`hge device --serve ended: ${stdout}`)));
+    });
+    const shape = await (await fetch(`${url}/device`)).json();
+    assert.deepEqual(shape, { name: "photonic mesh (seed 1)", controlCount: 5, inputCount: 2, electrodeCount: 7, controlRangeV: Array(5).fill([-1, 1]), inputRangeV: Array(2).fill([-1, 1]), outputUnit: "nA" });
+    const voltages = [0.1, -0.2, 0.3, -0.4, 0.5, 0.6, -0.7];
+    const answer = await fetch(`${url}/output`, { method: "POST", body: JSON.stringify(voltages) });
+    assert.equal(await answer.json(), (await loadDeviceFile(EXAMPLE, { inputCount: 2 })).output(Float64Array.from(voltages)));
+    const bad = await fetch(`${url}/output`, { method: "POST", body: "[1, 2]" });
+    assert.equal(bad.status, 400);
+    assert.equal(await bad.json(), "the body must be a JSON array of 7 voltages (controls, then inputs)");
+    const taken = hge("device", EXAMPLE, "--serve", url.split(":").at(-1)!);
+    assert.equal(taken.status, 2);
+    assert.match(taken.stderr, /^hge: --serve \d+: the port is in use; choose another \(0: any free one\)\n$/);
+  } finally {
+    child.kill();
+  }
+  const wrong = hge("device", "--serve", "70000");
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.stderr, /expected a port, a whole number from 0 to 65535/);
+});

@@ -4,9 +4,14 @@
 // iris) and built from options.seed (--device-seed; undefined: the device as it is). hge checks
 // what it returns before anything trains, and every output() while it trains; what is wrong is
 // one line naming the file and the field (DeviceFileError: exit 2). example-device.ts is one.
+// A file that says `export const asynchronous = true` runs on a thread of its own
+// (device-thread.mjs), where its createDevice and methods may wait for I/O: every call from
+// training waits for the answer, at most `answerWithinSeconds` (default 30).
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { tsImport } from "tsx/esm/api";
 import { CAPABILITIES, DeviceView, electrodeMidpointsV, type Capability, type Device } from "./device.ts";
 import { UsageError } from "../errors.ts";
@@ -31,6 +36,8 @@ const FILE_CAPABILITIES: readonly Capability[] = ["assignable-inputs"];
  *  (steps of FD_STEP of each control's range). */
 const GRADIENT_TOLERANCE = 0.02;
 const FD_STEP = 1e-5;
+/** How long an asynchronous device's call may take before the device counts as lost. */
+const ANSWER_WITHIN_SECONDS = 30;
 
 export function isDeviceFile(spec: string): boolean {
   return DEVICE_FILE_EXTENSIONS.includes(extname(spec));
@@ -50,11 +57,12 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
   const fail = failFor(path);
   const file = resolve(path);
   if (!existsSync(file)) throw fail("no such file");
-  let exported: { createDevice?: unknown };
+  let exported: { createDevice?: unknown; asynchronous?: unknown; answerWithinSeconds?: unknown };
+  const url = pathToFileURL(file).href;
   try {
     // as ES modules wherever the file lies (a .ts file outside a "type": "module" package would
     // be CommonJS to a plain import)
-    exported = await tsImport(pathToFileURL(file).href, import.meta.url);
+    exported = await tsImport(url, import.meta.url);
   } catch (error) {
     throw fail(`cannot be loaded: ${(error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ").trim()}`);
   }
@@ -62,14 +70,103 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
     const names = Object.keys(exported).filter((name) => name !== "default"); // (tsx's CommonJS interop adds it)
     throw fail(`exports no createDevice(options) function (its exports: ${names.join(", ") || "none"})`);
   }
-  const create = exported.createDevice as (options: DeviceFileOptions) => Device | Promise<Device>;
+  const { asynchronous = false, answerWithinSeconds = ANSWER_WITHIN_SECONDS } = exported;
+  if (typeof asynchronous !== "boolean") throw fail(`asynchronous is ${JSON.stringify(asynchronous)}; it must be true (output() and createDevice may wait for I/O) or false`);
+  if (!(typeof answerWithinSeconds === "number" && answerWithinSeconds > 0 && answerWithinSeconds <= 86400)) {
+    throw fail(`answerWithinSeconds is ${JSON.stringify(answerWithinSeconds)}; it must be a number of seconds in (0, 86400]`);
+  }
+  if (exported.answerWithinSeconds !== undefined && !asynchronous) throw fail("answerWithinSeconds is for a device whose calls wait for I/O: export const asynchronous = true");
+  const made = `createDevice(${JSON.stringify(options)})`;
   let device: Device;
   try {
-    device = await create({ ...options }); // (a promise where it loads something first: a surrogate model's weights)
+    device = asynchronous
+      ? deviceOnThread(await DeviceThread.started(), url, options, answerWithinSeconds)
+      : await (exported.createDevice as (options: DeviceFileOptions) => Device | Promise<Device>)({ ...options }); // (a promise where it loads something first: a surrogate model's weights)
   } catch (error) {
-    throw fail(`createDevice(${JSON.stringify(options)}) threw: ${firstLine(error)}`);
+    throw callFailed(fail, made, error);
   }
   return new CheckedDevice(device, path, options.inputCount, `createDevice({ inputCount: ${options.inputCount} })`);
+}
+
+/** An asynchronous device's call that did not answer in time. */
+class NoAnswer extends Error {
+  constructor(readonly seconds: number) {
+    super(`no answer within ${seconds} s`);
+  }
+}
+
+/** The error to throw for `error`, thrown by the file's `what` (or its answer's absence). */
+function callFailed(fail: (what: string) => DeviceFileError, what: string, error: unknown): DeviceFileError {
+  if (error instanceof DeviceFileError) return error;
+  return fail(error instanceof NoAnswer ? `${what} gave no answer within ${error.seconds} s` : `${what} threw: ${firstLine(error)}`);
+}
+
+/** The asynchronous device files' thread (device-thread.mjs), one per process, started by the
+ *  first such file: a call posts a request and waits (Atomics.wait on a shared counter the
+ *  thread bumps after each answer) for the answer with its id. (Not synckit: in this Node a
+ *  thread it starts from a worker thread, as hge compare's pool does, never started.) */
+class DeviceThread {
+  private static thread?: Promise<DeviceThread>;
+  private next = 0;
+  /** Why the thread ended, if it did (a file's error that nothing caught ends it). */
+  private ended?: string;
+
+  private constructor(private readonly worker: Worker, private readonly replies: MessagePort, private readonly answered: Int32Array) {
+    worker.on("error", (error) => (this.ended = `its thread ended: ${firstLine(error)}`));
+  }
+
+  /** The thread, once it is ready for calls (waiting for it asynchronously lets a thread started
+   *  from a worker thread start at all). */
+  static started(): Promise<DeviceThread> {
+    DeviceThread.thread ??= (async () => {
+      const { port1, port2 } = new MessageChannel();
+      const answered = new Int32Array(new SharedArrayBuffer(4));
+      const worker = new Worker(new URL("./device-thread.mjs", import.meta.url), { workerData: { replies: port2, answered }, transferList: [port2] });
+      worker.unref();
+      await once(worker, "message"); // "ready" (or the error that kept it from starting)
+      return new DeviceThread(worker, port1, answered);
+    })();
+    return DeviceThread.thread;
+  }
+
+  /** The answer to `call` with `args`, or NoAnswer once `seconds` passed (a late answer is
+   *  dropped when it comes); an Error with the thread's message if the call threw. */
+  ask(seconds: number, call: string, ...args: unknown[]): unknown {
+    if (this.ended) throw new Error(this.ended);
+    const id = this.next++;
+    this.worker.postMessage({ id, call, args });
+    const deadline = performance.now() + seconds * 1000;
+    for (;;) {
+      const seen = Atomics.load(this.answered, 0);
+      for (let reply; (reply = receiveMessageOnPort(this.replies)); ) {
+        const { id: of, result, error } = reply.message as { id: number; result?: unknown; error?: string };
+        if (of !== id) continue; // an answer that came too late
+        if (error !== undefined) throw new Error(error);
+        return result;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(this.answered, 0, seen, left) === "timed-out") throw new NoAnswer(seconds);
+    }
+  }
+}
+
+/** The device the file at `url` makes for `options` on `thread`, as a Device whose every method
+ *  waits for the thread's answer, at most `seconds`. Checked as any device. */
+function deviceOnThread(thread: DeviceThread, url: string, options: DeviceFileOptions, seconds: number): Device {
+  const ask = (call: string, ...args: unknown[]) => thread.ask(seconds, call, ...args);
+  type Description = { value: string } | { id: number; fields: Record<string, unknown>; methods: Record<string, string> };
+  const device = (description: Description): Device => {
+    if ("value" in description) return description.value as unknown as Device; // (not a device: checkedShape says so)
+    const made: Record<string, unknown> = { ...description.fields };
+    for (const [method, kind] of Object.entries(description.methods)) {
+      // a field that is not a method is passed on as its typeof, for checkedShape to refuse
+      if (kind !== "function") made[method] = kind === "undefined" ? undefined : kind;
+      else if (method === "withInputCount") made[method] = (n: number) => device(ask("call", description.id, method, [n]) as Description);
+      else made[method] = (...args: unknown[]) => ask("call", description.id, method, args);
+    }
+    return made as unknown as Device;
+  };
+  return device(ask("create", url, { ...options }) as Description);
 }
 
 /** The shape of the file's device (everything but its methods), checked; `madeBy` is the call
@@ -155,9 +252,12 @@ class CheckedDevice extends DeviceView {
     try { // (here, not through call(): the per-sample path makes no closures)
       y = this.inner.output(voltages);
     } catch (error) {
-      throw this.threw(error, `output() at ${volts(voltages)}`);
+      throw callFailed(this.fail, `output() at ${volts(voltages)}`, error);
     }
-    if (typeof y !== "number" || !Number.isFinite(y)) throw this.fail(`output() gave ${String(y)} at ${volts(voltages)}; it must be a finite number of ${this.outputUnit}`);
+    if (typeof y !== "number" || !Number.isFinite(y)) {
+      if ((y as unknown) instanceof Promise) throw this.fail("output() returned a promise: a device whose calls wait for I/O says so, export const asynchronous = true (README: \"Your own device\")");
+      throw this.fail(`output() gave ${String(y)} at ${volts(voltages)}; it must be a finite number of ${this.outputUnit}`);
+    }
     return y;
   }
 
@@ -191,13 +291,8 @@ class CheckedDevice extends DeviceView {
     try {
       return body();
     } catch (error) {
-      throw this.threw(error, what());
+      throw callFailed(this.fail, what(), error);
     }
-  }
-
-  /** The error to throw for `error`, thrown by the file's `what`. */
-  private threw(error: unknown, what: string): DeviceFileError {
-    return error instanceof DeviceFileError ? error : this.fail(`${what} threw: ${firstLine(error)}`);
   }
 }
 
