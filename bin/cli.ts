@@ -204,6 +204,9 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   if (Array.isArray(flags.tones) && flags.tones.length !== device.controlCount) {
     throw new UsageError(`--tones has ${flags.tones.length} frequencies; ${device.name} has ${device.controlCount} controls, one tone each`);
   }
+  // a data-set method's controls are its configurations' (pat's K settings, phyll's), each started afresh
+  const starting = flags.resume ? "--resume" : flags.initialV ? "--initial-v" : undefined;
+  if (starting && task.kind === "dataset") throw new UsageError(`${starting} gives the starting controls of a task of input cases (gates, sphere, regression); on ${task.name} every method starts its configurations afresh`);
   if (Array.isArray(flags.initialV) && flags.initialV.length !== device.controlCount) {
     throw new UsageError(`--initial-v has ${flags.initialV.length} voltages; ${device.name} has ${device.controlCount} controls`);
   }

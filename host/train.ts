@@ -10,9 +10,8 @@ import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
 import { TrainConfigError } from "./errors.ts";
-import { DeviceFileError } from "./devices/device-file.ts";
 import { defaultOf } from "./config-fields.ts";
-import type { CriterionName, Progress, Result, StopReason } from "./methods/method.ts";
+import { deviceFaultOf, type CriterionName, type Progress, type Result, type StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
 export interface NoiseOptions {
@@ -268,15 +267,16 @@ export function startingVoltages(device: Device, seed: number, attempt: number):
   return device.controlRangeV.map(([low, high]) => low + (high - low) * rng.between(0.1, 0.9));
 }
 
-function initialVoltages(options: TrainOptions): number[] {
-  const ranges = options.device.controlRangeV;
-  const init = options.initialV ?? "random";
-  if (Array.isArray(init)) {
-    if (init.length !== ranges.length) throw new TrainConfigError("initialV", `${init.length} starting voltages for ${ranges.length} controls`);
-    return init.slice();
+/** The controls a run starts from (TrainOptions.initialV: given voltages, the middle of each
+ *  range, or seeded random, the default), for every method that starts from one setting. */
+export function initialVoltages(device: Device, initialV: TrainOptions["initialV"], seed: number): number[] {
+  const ranges = device.controlRangeV;
+  if (Array.isArray(initialV)) {
+    if (initialV.length !== ranges.length) throw new TrainConfigError("initialV", `${initialV.length} starting voltages for ${ranges.length} controls`);
+    return initialV.slice();
   }
-  if (init === "middle") return ranges.map(([low, high]) => (low + high) / 2);
-  return startingVoltages(options.device, options.seed, 0);
+  if (initialV === "middle") return ranges.map(([low, high]) => (low + high) / 2);
+  return startingVoltages(device, seed, 0);
 }
 
 /** The controller configuration, chain and noise that `trainTask` would run. */
@@ -310,7 +310,7 @@ export function planRun(options: TrainOptions): {
     }
     bins = binsForHz(tones.explicitHz, windowSamples, sampleRateHz);
   }
-  const initial = initialVoltages(options);
+  const initial = initialVoltages(options.device, options.initialV, options.seed);
   const limits = readingLimits(chainModel(chain, undefined));
   const controller: ControllerConfig = {
     sampleRateHz,
@@ -399,7 +399,8 @@ export class TrainingRun {
   readonly solvedEpochs: number;
   readonly patience: number;
   private stopped: StopReason = "iterations";
-  private deviceFault: string | undefined;
+  /** stopped = "device": what the device file did (Result.deviceFault). */
+  deviceFault: string | undefined;
   private iteration = 0;
   private readonly started = performance.now();
   private readonly ring: Float64Array;
@@ -461,9 +462,8 @@ export class TrainingRun {
     try {
       return this.sample();
     } catch (error) {
-      if (!(error instanceof DeviceFileError)) throw error;
+      this.deviceFault = deviceFaultOf(error);
       this.stopped = "device";
-      this.deviceFault = error.message;
       return false;
     }
   }

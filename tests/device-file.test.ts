@@ -197,6 +197,34 @@ test("what the module learned before a device file failed is kept, as on Ctrl-C:
 });
 
 
+test("what pat and phyll learned before a device file failed is kept as the module's is: the report and run.json (stopped: device), and pat's --resume starts from its controls", () => {
+  const nanAfter = (calls: number) => deviceFile(`const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > ${calls} ? NaN : f(v));`);
+  // pat on XOR: the file's checks, 1000 measurements for its twin, then 4 an update
+  const out = join(scratch, "pat-fault");
+  const failed = hge("train", "--method", "pat", "--device", nanAfter(1020), "--task", "xor", "--out", out, "--no-progress");
+  assert.equal(failed.status, 2, failed.stdout + failed.stderr);
+  assert.match(failed.stdout, /by pat: not solved after \d+ iterations \(the device file failed\)/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.stopped, "device");
+  assert.equal(`hge: ${run.deviceFault}\n`, failed.stderr);
+  assert.ok(run.iterations >= 1, `${run.iterations} updates before the fault`);
+  assert.equal(run.history.weights.length, run.iterations + 1);
+  const resumed = join(scratch, "pat-resumed");
+  const again = hge("train", "--method", "pat", "--device", EXAMPLE, "--task", "xor", "--resume", join(out, "run.json"), "--out", resumed, "--no-progress");
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(resumed, "run.json"), "utf8")).history.weights[0], run.finalWeights);
+  // phyll on iris reads the device only in its first sweep: a fault there ends it before any epoch
+  const phyllOut = join(scratch, "phyll-fault");
+  const phyll = hge("train", "--method", "phyll", "--device", nanAfter(3000), "--task", "iris", "--out", phyllOut, "--no-progress");
+  assert.equal(phyll.status, 2, phyll.stdout + phyll.stderr);
+  const phyllRun = JSON.parse(readFileSync(join(phyllOut, "run.json"), "utf8"));
+  assert.deepEqual([phyllRun.stopped, phyllRun.iterations, phyllRun.counters.measurements], ["device", 0, 3000 - 12 + 1]);
+  // a data-set run starts its configurations afresh: --resume is refused there, not ignored
+  const refused = hge("train", "--method", "phyll", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^hge: --resume gives the starting controls of a task of input cases \(gates, sphere, regression\); on iris every method starts its configurations afresh\n$/);
+});
+
 /** `hge args…` with `env` added, without blocking this process (which may be serving its device). */
 function hgeWhileServing(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });

@@ -6,6 +6,7 @@
 import type { Capability, Device } from "../devices/device.ts";
 import type { AnyTask, LossName } from "../tasks/task.ts";
 import type { ModuleDetails } from "../train.ts";
+import { DeviceFileError } from "../devices/device-file.ts";
 
 /** How much a run may spend. Device time counts every second the physical device is driven
  *  (settling, calibration, data collection for a model, every equilibrium). */
@@ -71,6 +72,15 @@ export interface Method {
 /** fault: the controller's (16 windows in a row discarded); device: a device file's
  *  (devices/device-file.ts), said in Result.deviceFault. */
 export type StopReason = "solved" | "budget" | "iterations" | "fault" | "interrupted" | "link" | "device";
+
+/** A device file's fault (devices/device-file.ts: a throw, a NaN, a link that dropped), caught
+ *  where a method measures: its message, for Result.deviceFault. The run ends there with what it
+ *  learned up to its last update, as on Ctrl-C (stopped = "device"). Any other error is thrown
+ *  on. */
+export function deviceFaultOf(error: unknown): string {
+  if (error instanceof DeviceFileError) return error.message;
+  throw error;
+}
 
 /** One shape for every method and every place it ran. Histories have one entry per update
  *  (the start first for weights). */

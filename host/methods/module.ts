@@ -8,6 +8,7 @@ import type { ControllerConfig, PerturbationName } from "../controller.ts";
 import { Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
 import { Controller } from "../controller.ts";
 import type { Device } from "../devices/device.ts";
+import { DeviceFileError } from "../devices/device-file.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
@@ -270,7 +271,8 @@ export class HgeJacobian {
 
   /** The Jacobian rows and the window means (CASE_OUTPUTS) of `task`'s cases at `controls`,
    *  measured from device time `nowSeconds` on; undefined if `budgetSeconds` ran out first.
-   *  `options` (windows, settling) replace the task's defaults. */
+   *  `options` (windows, settling) replace the task's defaults. A device file's fault is thrown
+   *  on (DeviceFileError). */
   measure(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions> = {}): { jacobian: number[][]; outputs: number[] } | undefined {
     const controller = new Controller();
     const lag = this.lag;
@@ -287,9 +289,10 @@ export class HgeJacobian {
       ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
     });
     while (run.step());
+    this.seconds += run.sim.samples / run.chain.sampleRateHz;
+    if (run.deviceFault !== undefined) throw new DeviceFileError(run.deviceFault); // (the caller's run ends on it)
     const status = controller.status();
     this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
-    this.seconds += run.sim.samples / run.chain.sampleRateHz;
     this.epochs++;
     if (status.updates < 1) return undefined;
     return { jacobian: task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p))), outputs: Array.from(controller.caseOutputs()) };

@@ -12,13 +12,13 @@ import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
-import { MARGIN_PROGRESS, criterionName, startingVoltages } from "../train.ts";
+import { MARGIN_PROGRESS, criterionName, initialVoltages, startingVoltages, type TrainOptions } from "../train.ts";
 import { HgeJacobian } from "./module.ts";
 import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
-import { Breather, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
+import { Breather, deviceFaultOf, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
 import { PAT_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
 import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
@@ -99,7 +99,11 @@ async function measureSweep(session: Session, device: Device, points: number, in
     const stop = session.stopBefore(1);
     if (stop) return { voltages, outputs, stop };
     const v = [...device.controlRangeV.map(([low, high]) => rng.between(low, high)), ...inputs(rng)];
-    outputs.push(session.instrument.measure(v));
+    try {
+      outputs.push(session.instrument.measure(v));
+    } catch (error) {
+      return { voltages, outputs, stop: "device" as const, fault: deviceFaultOf(error) };
+    }
     voltages.push(Array.from(session.instrument.heldVoltages()));
     await session.breathe();
   }
@@ -162,7 +166,7 @@ async function buildTwin(session: Session, device: Device, settings: PatSettings
   const rng = new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ 0x7a7) >>> 0);
   const sweep = await measureSweep(session, device, settings.sweepPoints, inputs, rng);
   const counters = { sweepMeasurements: sweep.outputs.length, sweepDeviceSeconds: session.deviceSeconds };
-  if (sweep.stop) return { stop: sweep.stop, counters };
+  if (sweep.stop) return { stop: sweep.stop, fault: sweep.fault, counters };
   const { twin, wallSeconds, reused } = fitTwin([...device.controlRangeV, ...device.inputRangeV], sweep, {
     hiddenUnits: settings.hiddenUnits, hiddenLayers: settings.hiddenLayers, epochs: settings.twinEpochs,
     batchSize: settings.twinBatchSize, learningRate: settings.twinLearningRate, seed,
@@ -180,13 +184,14 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   const session = new Session(device, budget, context, settings, hooks);
   const cases = task.inputCases;
   const built = await buildTwin(session, device, settings, hooks, (rng) => cases[Math.floor(rng.uniform() * cases.length)], context.seed);
-  const initialV = startingVoltages(device, context.seed, 0);
+  const initialV = initialVoltages(device, (context.options as Partial<TrainOptions> | undefined)?.initialV, context.seed); // (--initial-v, --resume)
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [initialV.slice()], gradient: [], caseOutputs: [] };
   const criterionOf = (outputs: number[]) => (task.loss === "mse" ? Math.sqrt(meanSquaredError(outputs, task.targets)) : gateMargin(outputs, task.targets));
   let optimiser = new ControlOptimiser(Float64Array.from(initialV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
   const attempts: Result["attempts"] = [{ startIteration: 0, initialV }];
   const maxIterations = budget.maxIterations ?? Infinity;
   let stopped: StopReason = built.stop ?? "iterations";
+  let fault = built.fault;
   let iteration = 0;
   let solvedRun = 0;
   let best = Infinity; // of the criterion as a cost: −margin, or the relative RMS error
@@ -207,11 +212,19 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     }
     const controls = optimiser.values();
     const voltages = cases.map((inputs) => [...controls, ...inputs]);
-    outputs = voltages.map((v) => session.instrument.measure(v));
+    let measured: number[][] | undefined;
+    try {
+      outputs = voltages.map((v) => session.instrument.measure(v));
+      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds)?.jacobian : undefined;
+    } catch (error) {
+      fault = deviceFaultOf(error);
+      stopped = "device";
+      break;
+    } finally {
+      if (hge) session.otherSeconds = hge.seconds;
+    }
     if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
     if (refresh) {
-      const measured = hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds)?.jacobian;
-      session.otherSeconds = hge.seconds;
       if (!measured) {
         stopped = "budget";
         break;
@@ -265,6 +278,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     ...baseResult(device, task, context, session, settings, built.twin),
     solved: stopped === "solved",
     stopped,
+    ...(fault !== undefined ? { deviceFault: fault } : {}),
     iterations: iteration,
     lossName: task.loss,
     criterionName: criterionName(task),
@@ -326,16 +340,23 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [initialV.slice()], gradient: [] };
   const maxIterations = budget.maxIterations ?? Infinity;
   let stopped: StopReason = built.stop ?? "iterations";
+  let fault = built.fault;
   let iteration = 0;
   let solvedRun = 0;
   let accuracy = Number.NaN;
   let featureCentre = 0;
   let featureScale = 1;
-  /** K features for every input row at the current settings: device time. */
+  /** K features for every input row at the current settings: device time; undefined once the
+   *  device file failed (`fault` says how). */
   const measureFeatures = async (inputs: number[][], theta: number[]) => {
     const rows: number[][] = [];
     for (const x of inputs) {
-      rows.push(Array.from({ length: settingsCount }, (_, k) => session.instrument.measure([...theta.slice(k * controls, (k + 1) * controls), ...x])));
+      try {
+        rows.push(Array.from({ length: settingsCount }, (_, k) => session.instrument.measure([...theta.slice(k * controls, (k + 1) * controls), ...x])));
+      } catch (error) {
+        fault = deviceFaultOf(error);
+        return undefined;
+      }
       await session.breathe();
     }
     return rows;
@@ -351,6 +372,10 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
       }
       const theta = optimiser.values();
       const trainFeatures = await measureFeatures(trainInputs, theta);
+      if (!trainFeatures) {
+        stopped = "device";
+        break;
+      }
       if (iteration === 0) {
         // Fixed digital standardisation from the first measured features (one centre, one scale).
         const all = trainFeatures.flat();
@@ -365,6 +390,10 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
       });
       features.dispose();
       const testFeatures = await measureFeatures(testInputs, theta);
+      if (!testFeatures) {
+        stopped = "device";
+        break;
+      }
       const predicted = tf.tidy(() => Array.from(tf.argMax(logits(tf.tensor2d(testFeatures)), 1).dataSync()));
       accuracy = predicted.filter((label, n) => label === task.test.labels[n]).length / predicted.length;
       // The physical step: θ_k ← θ_k − lr · Σ_n (∂f_m/∂θ)(x_n, θ_k) ∂L/∂y_nk.
@@ -396,6 +425,7 @@ async function trainDataset(original: Device, task: DatasetTask, budget: Budget,
       settings: { ...baseResult(device, task, context, session, settings, built.twin).settings, readout },
       solved: stopped === "solved",
       stopped,
+      ...(fault !== undefined ? { deviceFault: fault } : {}),
       iterations: iteration,
       lossName: "cross-entropy",
       criterionName: "accuracy",

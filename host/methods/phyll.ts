@@ -54,7 +54,7 @@ import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
 import { DEFAULTS, startingVoltages } from "../train.ts";
 import { Instrument } from "./instrument.ts";
-import { Breather, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
+import { Breather, deviceFaultOf, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
 /** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
  *  CLI, the bench) does not pay for it. */
@@ -261,6 +261,8 @@ export interface PhyllRun {
   /** Optimiser steps (one per minibatch). */
   steps: number;
   stopped: Result["stopped"];
+  /** stopped = "device": what the device file did. */
+  deviceFault?: string;
   history: { loss: number[]; accuracy: number[] };
 }
 
@@ -364,6 +366,17 @@ export async function trainPhyll(
   let trainAccuracy = NaN;
   let solvedRun = 0;
   let stopped: Result["stopped"] | undefined;
+  let deviceFault: string | undefined;
+  /** What `measure` gives, or "device" once the device file failed (the run ends there, with
+   *  what it learned: deviceFaultOf). */
+  const measuring = async <T>(measure: () => Promise<T>): Promise<T | "device"> => {
+    try {
+      return await measure();
+    } catch (error) {
+      deviceFault = deviceFaultOf(error);
+      return "device";
+    }
+  };
 
   for (let block = 0; block < settings.blocks && !stopped; block++) {
     const layer = physics(block);
@@ -371,7 +384,7 @@ export async function trainPhyll(
       throw new TrainConfigError("blocks", `block ${block + 1}'s physical layer takes ${layer.inputWidth} inputs; it is given ${trainInputs[0][0].length}`);
     }
     const trainer = block === 0 ? hooks.physics : undefined;
-    const swept = await sweepBoth(layer, trainInputs, testInputs, keepGoing);
+    const swept = await measuring(() => sweepBoth(layer, trainInputs, testInputs, keepGoing));
     if (typeof swept === "string") {
       stopped = swept;
       break;
@@ -434,7 +447,7 @@ export async function trainPhyll(
           const lossOf = (readings: TF.Tensor3D) => tf.tidy(() => fullLoss(readings).dataSync()[0]);
           const lossBefore = lossOf(trainReadings);
           const lossGradient = tf.tidy(() => tf.grad(fullLoss)(trainReadings).arraySync() as number[][][]);
-          const stepped = await trainer.step(lossGradient, trainInputs, testInputs);
+          const stepped = await measuring(() => trainer.step(lossGradient, trainInputs, testInputs));
           if (typeof stepped === "string") stopped = stepped;
           else {
             tf.dispose([trainReadings, testReadings]);
@@ -464,7 +477,7 @@ export async function trainPhyll(
       digital.dispose();
     }
   }
-  return { accuracy, trainAccuracy, loss, epochs, steps, stopped: stopped ?? "iterations", history };
+  return { accuracy, trainAccuracy, loss, epochs, steps, stopped: stopped ?? "iterations", ...(deviceFault !== undefined ? { deviceFault } : {}), history };
 }
 
 /** The data inputs block 1 needs: the features and a two-electrode label code. */
@@ -566,6 +579,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     ranOn: "node",
     solved: run.stopped === "solved",
     stopped: run.stopped,
+    ...(run.deviceFault !== undefined ? { deviceFault: run.deviceFault } : {}),
     iterations: run.steps,
     deviceSeconds: instrument.deviceSeconds,
     wallSeconds: (performance.now() - started) / 1000,

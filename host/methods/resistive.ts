@@ -21,7 +21,7 @@ import { TrainConfigError } from "../errors.ts";
 import { Rng, noiseStream } from "../noise.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
-import { DEFAULTS, criterionName, measurementWindow, startingVoltages, taskMargin, type TrainOptions } from "../train.ts";
+import { DEFAULTS, criterionName, measurementWindow, initialVoltages, taskMargin, type TrainOptions } from "../train.ts";
 import { Instrument, type InstrumentSettings } from "./instrument.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
@@ -204,8 +204,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
   const options = (context.options ?? {}) as Partial<TrainOptions>;
   const settings = optimiserSettings(options);
   const solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
-  const initial = Array.isArray(options.initialV) ? options.initialV.slice() : options.initialV === "middle" ? network.controlRangeV.map(([low, high]) => (low + high) / 2) : startingVoltages(network, context.seed, 0);
-  if (initial.length !== network.controlCount) throw new TrainConfigError("initialV", `${initial.length} starting voltages for ${network.controlCount} controls`);
+  const initial = initialVoltages(network, options.initialV, context.seed);
   const gatesV = Float64Array.from(initial);
   const rule = makeRule(gatesV);
   const step = new ControlOptimiser(gatesV, network.controlRangeV, settings, rule.trainable);
