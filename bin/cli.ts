@@ -517,10 +517,18 @@ interface DemoFlags {
   deviceSeed?: number;
   seed: number;
   out: string;
-  workers: number;
+  workers?: number;
   maxIterations?: number;
   progress: boolean;
 }
+
+/** --workers, or by default one a core; one on a device behind I/O, which is in one state at a
+ *  time (Device.exclusive: two runs at once would set its electrodes in turn). */
+function workerCount(given: number | undefined, device: Device): number {
+  return given ?? (device.exclusive ? 1 : Math.max(1, cpus().length));
+}
+
+const threads = (count: number) => `${count} worker thread${count === 1 ? "" : "s"}`;
 
 /** Hardest first, so the slow gates do not start last. */
 const DEMO_ORDER: GateName[] = ["XOR", "XNOR", "NAND", "NOR", "AND", "OR"];
@@ -532,18 +540,19 @@ async function demo(flags: DemoFlags): Promise<void> {
   const gates = DEMO_ORDER.filter((gate) => GATE_NAMES.includes(gate));
   const { demoDevice } = await import("../host/demo.ts");
   const device = await demoDevice(flags.device, flags.deviceSeed); // a device file is checked here, before any worker starts
+  const workers = workerCount(flags.workers, device);
   const budget: Budget = { deviceSeconds: DEFAULTS.budgetSeconds, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const showBars = flags.progress && process.stderr.isTTY;
   const bars = new MultiBar(BAR_OPTIONS, Presets.shades_classic);
   const barOf = new Map<string, ReturnType<MultiBar["create"]>>();
   if (showBars) for (const gate of gates) barOf.set(gate, bars.create(budget.deviceSeconds, 0, { task: gate.padEnd(6), seconds: "", criterion: "".padEnd(13), loss: "".padStart(8) }));
   const showLines = flags.progress && !showBars; // a line a gate where no bar can be drawn
-  if (showLines) process.stderr.write(`training ${gates.length} gates on ${flags.workers} worker threads...\n`);
+  if (showLines) process.stderr.write(`training ${gates.length} gates on ${threads(Math.min(workers, gates.length))}...\n`);
   const { runPool } = await import("../host/pool.ts");
   const jobs: DemoJob[] = gates.map((gate) => ({ kind: "demo", gate, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), seed: flags.seed, out: join(out, gate.toLowerCase()), command, budget }));
   let fault: string | undefined; // a device file that failed: no more gates start
   const results = await runPool(new URL("../host/demo.ts", import.meta.url), jobs, {
-    workers: flags.workers,
+    workers,
     stop: () => fault !== undefined,
     onProgress: (i, p) => barOf.get(gates[i])?.update(Math.min((p as Progress).deviceSeconds, budget.deviceSeconds), progressFields(p as Progress, device.outputUnit)),
     onDone: (_done, _total, result, i) => {
@@ -573,7 +582,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   const rows = entries.map(({ run }) => [run.task, run.solved ? "yes" : "no", String(run.iterations), run.deviceSeconds.toFixed(1), formatCriterion(run)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   const solved = entries.filter((e) => e.run.solved).length;
-  console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device}, ${wallSeconds.toFixed(1)} s wall on ${Math.min(flags.workers, gates.length)} worker threads`);
+  console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device}, ${wallSeconds.toFixed(1)} s wall on ${threads(Math.min(workers, gates.length))}`);
   console.log(`report: ${display(index)}`);
   process.exitCode = solved === entries.length ? EXIT.solved : EXIT.unsolved;
 }
@@ -589,7 +598,7 @@ interface CompareFlags extends NoiseFlags {
   seeds: number;
   budget?: number;
   maxIterations?: number;
-  workers: number;
+  workers?: number;
   out?: string;
   progress: boolean;
 }
@@ -605,6 +614,7 @@ const methodList = (text: string): string[] => {
 async function compare(flags: CompareFlags): Promise<void> {
   const started = performance.now();
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed);
+  const workers = workerCount(flags.workers, device);
   const task = buildTask(flags.task, device);
   // without --methods: every method that can train the task on the device; the rest, with why not
   const cannotTrain: CompareRecord["cannotTrain"] = flags.methods ? {} : Object.fromEntries(METHODS.flatMap((m) => {
@@ -651,10 +661,10 @@ async function compare(flags: CompareFlags): Promise<void> {
   process.once("SIGINT", onSigint);
   const showLines = flags.progress && !showBar; // a line a run where no bar can be drawn
   if (showBar) bar.start(jobs.length, 0, { last: "" });
-  else if (showLines) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${Math.min(flags.workers, jobs.length)} worker threads...\n`);
+  else if (showLines) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${threads(Math.min(workers, jobs.length))}...\n`);
   let fault: CompareDeviceFault | undefined; // a device file that failed: no more runs start
   await runPool(new URL("../host/compare.ts", import.meta.url), jobs, {
-    workers: flags.workers,
+    workers,
     stop: () => fault !== undefined,
     onDone: (done, _total, result) => {
       const outcome = result as CompareRun | CompareRefusal | CompareDeviceFault;
@@ -774,7 +784,7 @@ export function program(): Command {
     .option("--seeds <n>", "runs per method, seeds 1 to n", wholeAtLeast(1), 5)
     .option("--budget <device-s>", `device-time budget of each run: unsolved after it ${BUDGET_DEFAULTS}`, positive)
     .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
-    .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, cpus().length))
+    .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
     .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK)")
     .option("--no-progress", "no progress bar (nor, off a terminal, a line a run)")
@@ -802,7 +812,7 @@ export function program(): Command {
     .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of every gate's run", wholeAtLeast(0), DEFAULTS.seed)
     .option("--out <dir>", "report directory", join("reports", "demo"))
-    .option("--workers <n>", "worker threads", wholeAtLeast(1), Math.max(1, Math.min(6, cpus().length)))
+    .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
     .option("--max-iterations <n>", `iteration limit per gate (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
     .option("--no-progress", "no progress bars (nor, off a terminal, a line a gate)")
     .action((flags: DemoFlags) => demo(flags));

@@ -263,7 +263,7 @@ export async function createDevice(options: { inputCount?: number; seed?: number
   assert.ok(waited >= 0.5 && waited < 5, `waited ${waited} s`);
 });
 
-test("a device served over HTTP trains through an asynchronous device file exactly as in this process; a link dropped mid-run keeps what was learned, and --resume continues once it is back", async () => {
+test("a device served over HTTP trains through an asynchronous device file exactly as in this process, hge compare runs one job at a time on it, a link dropped mid-run keeps what was learned, and --resume continues once it is back", async () => {
   const device = await loadDeviceFile(EXAMPLE, { inputCount: 2 });
   let outputs = 0, dropAfter = Infinity;
   let server = await serveDevice(Object.assign(Object.create(device) as Device, {
@@ -281,6 +281,13 @@ test("a device served over HTTP trains through an asynchronous device file exact
     const local = hge("train", "--device", EXAMPLE, "--task", "and", "--out", join(scratch, "local"), "--no-progress");
     const [a, b] = ["served", "local"].map((dir) => JSON.parse(readFileSync(join(scratch, dir, "run.json"), "utf8")));
     assert.deepEqual([a.deviceSeconds, a.history.loss, a.history.weights], [b.deviceSeconds, b.history.loss, b.history.weights]);
+    // hge compare drives a device behind I/O from one run at a time, all on the one device made
+    let made = 0;
+    server.on("request", (request) => (made += request.url === "/device" ? 1 : 0));
+    const compared = await hgeWhileServing(env, "compare", "--device", SERVED, "--task", "and", "--methods", "multitone,walsh", "--seeds", "2", "--out", join(scratch, "served-compare"));
+    assert.equal(compared.status, 0, compared.stderr);
+    assert.match(compared.stderr, /^2 methods × 2 seeds on .*, on 1 worker thread\.\.\.$/m);
+    assert.equal(made, 1);
 
     // the link drops after 4000 outputs: the run stops with one line, its checkpoint kept
     outputs = 0;

@@ -85,7 +85,7 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
   } catch (error) {
     throw callFailed(fail, made, error);
   }
-  return new CheckedDevice(device, path, options.inputCount, `createDevice({ inputCount: ${options.inputCount} })`);
+  return new CheckedDevice(device, path, options.inputCount, `createDevice({ inputCount: ${options.inputCount} })`, asynchronous);
 }
 
 /** An asynchronous device's call that did not answer in time. */
@@ -229,14 +229,14 @@ class CheckedDevice extends DeviceView {
   private readonly inner: Device;
   private readonly fail: (what: string) => DeviceFileError;
 
-  constructor(inner: Device, path: string, wantedInputs: number | undefined, madeBy: string) {
+  constructor(inner: Device, path: string, wantedInputs: number | undefined, madeBy: string, readonly exclusive: boolean) {
     const fail = failFor(path);
     const shape = checkedShape(inner, fail, wantedInputs, madeBy);
     super(shape, shape.name);
     this.capabilities = shape.capabilities;
     this.inner = inner;
     this.fail = fail;
-    if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n, `withInputCount(${n})`);
+    if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n, `withInputCount(${n})`, exclusive);
     if (inner.setTime) this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
     const middle = electrodeMidpointsV(this);
     const y = this.output(middle);

@@ -37,6 +37,10 @@ export interface Device {
   /** Devices that change with time (drift scenarios, devices/drift.ts): told the device time,
    *  in seconds, before each evaluation by whatever drives them. */
   setTime?(deviceSeconds: number): void;
+  /** A device behind I/O (an asynchronous device file: an instrument, or a model served
+   *  elsewhere) is in one state at a time: hge compare and hge demo run one job at a time on it
+   *  unless --workers says otherwise. */
+  readonly exclusive?: boolean;
 }
 
 /** The midpoint of every control range: a neutral starting point for training. */
