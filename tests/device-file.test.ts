@@ -295,7 +295,7 @@ test("a device served over HTTP trains through an asynchronous device file exact
     const out = join(scratch, "dropped");
     const dropped = await hgeWhileServing(env, "train", "--device", SERVED, "--task", "and", "--out", out, "--no-progress");
     assert.equal(dropped.status, 2, dropped.stdout + dropped.stderr);
-    assert.match(dropped.stderr, /^hge: --device .*example-served-device\.mjs: output\(\) at \[[^\]]+\] V threw: fetch failed\n$/);
+    assert.match(dropped.stderr, /^hge: --device .*example-served-device\.mjs: output\(\) at \[[^\]]+\] V threw: fetch failed \([^)]+\)\n$/);
     const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
     assert.equal(run.stopped, "device");
     assert.ok(run.iterations >= 1 && existsSync(join(out, "checkpoint.bin")), `${run.iterations} updates kept`);

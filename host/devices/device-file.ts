@@ -50,7 +50,12 @@ export function deviceFileStem(path: string): string {
 
 /** What a file at `path` does wrong, as the error that says so. */
 const failFor = (path: string) => (what: string) => new DeviceFileError(`--device ${path}: ${what}`);
-const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split("\n")[0];
+/** What went wrong, on one line: the error's message, and its cause's (a failed fetch's
+ *  "connect ECONNREFUSED …"). */
+const firstLine = (error: unknown): string => {
+  const text = error instanceof Error ? error.message + (error.cause instanceof Error ? ` (${error.cause.message})` : "") : String(error);
+  return text.split("\n")[0];
+};
 
 /** The device `path` creates for `options`, checked. */
 export async function loadDeviceFile(path: string, options: DeviceFileOptions): Promise<Device> {
@@ -130,7 +135,7 @@ class DeviceThread {
   }
 
   /** The answer to `call` with `args`, or NoAnswer once `seconds` passed (a late answer is
-   *  dropped when it comes); an Error with the thread's message if the call threw. */
+   *  dropped when it comes); what the call threw, if it threw. */
   ask(seconds: number, call: string, ...args: unknown[]): unknown {
     if (this.ended) throw new Error(this.ended);
     const id = this.next++;
@@ -139,10 +144,10 @@ class DeviceThread {
     for (;;) {
       const seen = Atomics.load(this.answered, 0);
       for (let reply; (reply = receiveMessageOnPort(this.replies)); ) {
-        const { id: of, result, error } = reply.message as { id: number; result?: unknown; error?: string };
-        if (of !== id) continue; // an answer that came too late
-        if (error !== undefined) throw new Error(error);
-        return result;
+        const answer = reply.message as { id: number; result?: unknown; error?: unknown };
+        if (answer.id !== id) continue; // an answer that came too late
+        if ("error" in answer) throw answer.error;
+        return answer.result;
       }
       const left = deadline - performance.now();
       if (left <= 0 || Atomics.wait(this.answered, 0, seen, left) === "timed-out") throw new NoAnswer(seconds);

@@ -9,7 +9,8 @@
 // file and options give the same device), or { id, call: "call", args: [deviceId, method,
 // methodArgs] }. A device (from createDevice or withInputCount) comes back as its description:
 // data fields cloned, methods named by their typeof. Each answer, { id, result } or { id, error }
-// (a message), goes to the `replies` port, and then the shared counter is bumped and notified.
+// (what was thrown), goes to the `replies` port, and then the shared counter is bumped and
+// notified.
 import { parentPort, workerData } from "node:worker_threads";
 import { tsImport } from "tsx/esm/api";
 
@@ -42,13 +43,15 @@ async function answer(call, args) {
   return method === "withInputCount" ? described(result) : result;
 }
 
-const message = (error) => (error instanceof Error ? error.message : String(error));
-
 parentPort.on("message", async ({ id, call, args }) => {
   try {
     replies.postMessage({ id, result: await answer(call, args) });
   } catch (error) { // (a throw, or an answer that cannot be cloned to the training thread)
-    replies.postMessage({ id, error: message(error) });
+    try {
+      replies.postMessage({ id, error }); // (an Error keeps its message and cause)
+    } catch {
+      replies.postMessage({ id, error: String(error) });
+    }
   }
   Atomics.add(answered, 0, 1);
   Atomics.notify(answered, 0);
