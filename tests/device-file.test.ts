@@ -234,7 +234,7 @@ function hgeWhileServing(env: Record<string, string>, ...args: string[]): Promis
   return new Promise((resolve) => child.on("close", (status) => resolve({ status, stdout, stderr })));
 }
 
-test("a device file whose calls wait for I/O runs on a thread of its own: its outputs and exact gradient are the same, a call that never answers stops it in one line", async () => {
+test("a device file whose calls wait for I/O runs on a thread of its own: its outputs and exact gradient are the same, a call that never answers or an error nothing caught stops it in one line", async () => {
   const hangs = deviceFile(`export const asynchronous = true;
 export const answerWithinSeconds = 0.5;
 import { createDevice as make } from ${JSON.stringify(EXAMPLE)};
@@ -261,6 +261,25 @@ export async function createDevice(options: { inputCount?: number; seed?: number
   });
   const waited = (performance.now() - started) / 1000;
   assert.ok(waited >= 0.5 && waited < 5, `waited ${waited} s`);
+  // what the file throws where nothing catches it (a socket's error event) fails the next call at once
+  const crashes = deviceFile(`export const asynchronous = true;
+import { createDevice as make } from ${JSON.stringify(EXAMPLE)};
+export async function createDevice(options: { inputCount?: number; seed?: number }) {
+  const device: any = make(options);
+  const f = device.output.bind(device);
+  let calls = 0;
+  device.output = async (v: any) => {
+    if (++calls === 3000) setTimeout(() => { throw new Error("socket hang up"); });
+    return f(v);
+  };
+  return device;
+}
+`, true);
+  const out = join(scratch, "crashed");
+  const crashed = hge("train", "--device", crashes, "--task", "xnor", "--out", out, "--no-progress");
+  assert.equal(crashed.status, 2, crashed.stdout + crashed.stderr);
+  assert.match(crashed.stderr, /: output\(\) at \[[^\]]+\] V threw: socket hang up\n$/);
+  assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).stopped, "device");
 });
 
 test("a device served over HTTP trains through an asynchronous device file exactly as in this process, hge compare runs one job at a time on it, a link dropped mid-run keeps what was learned, and --resume continues once it is back", async () => {

@@ -113,11 +113,12 @@ function callFailed(fail: (what: string) => DeviceFileError, what: string, error
 class DeviceThread {
   private static thread?: Promise<DeviceThread>;
   private next = 0;
-  /** Why the thread ended, if it did (a file's error that nothing caught ends it). */
-  private ended?: string;
+  /** What a file threw where nothing caught it (the thread's id −1), or what ended the thread:
+   *  every call from then on throws it. */
+  private ended?: unknown;
 
   private constructor(private readonly worker: Worker, private readonly replies: MessagePort, private readonly answered: Int32Array) {
-    worker.on("error", (error) => (this.ended = `its thread ended: ${firstLine(error)}`));
+    worker.on("error", (error) => (this.ended ??= error));
   }
 
   /** The thread, once it is ready for calls (waiting for it asynchronously lets a thread started
@@ -137,7 +138,7 @@ class DeviceThread {
   /** The answer to `call` with `args`, or NoAnswer once `seconds` passed (a late answer is
    *  dropped when it comes); what the call threw, if it threw. */
   ask(seconds: number, call: string, ...args: unknown[]): unknown {
-    if (this.ended) throw new Error(this.ended);
+    if (this.ended !== undefined) throw this.ended;
     const id = this.next++;
     this.worker.postMessage({ id, call, args });
     const deadline = performance.now() + seconds * 1000;
@@ -145,6 +146,7 @@ class DeviceThread {
       const seen = Atomics.load(this.answered, 0);
       for (let reply; (reply = receiveMessageOnPort(this.replies)); ) {
         const answer = reply.message as { id: number; result?: unknown; error?: unknown };
+        if (answer.id === -1) throw (this.ended = answer.error);
         if (answer.id !== id) continue; // an answer that came too late
         if ("error" in answer) throw answer.error;
         return answer.result;

@@ -43,17 +43,24 @@ async function answer(call, args) {
   return method === "withInputCount" ? described(result) : result;
 }
 
-parentPort.on("message", async ({ id, call, args }) => {
+function reply(message) {
   try {
-    replies.postMessage({ id, result: await answer(call, args) });
-  } catch (error) { // (a throw, or an answer that cannot be cloned to the training thread)
-    try {
-      replies.postMessage({ id, error }); // (an Error keeps its message and cause)
-    } catch {
-      replies.postMessage({ id, error: String(error) });
-    }
+    replies.postMessage(message);
+  } catch { // (an answer that cannot be cloned to the training thread)
+    replies.postMessage({ id: message.id, error: String(message.error ?? `an answer that cannot be passed on: ${String(message.result)}`) });
   }
   Atomics.add(answered, 0, 1);
   Atomics.notify(answered, 0);
+}
+
+parentPort.on("message", async ({ id, call, args }) => {
+  try {
+    reply({ id, result: await answer(call, args) });
+  } catch (error) {
+    reply({ id, error }); // (an Error keeps its message and cause)
+  }
 });
+// what a file threw where nothing caught it (a socket's error event, a timer) ends its device:
+// the training thread hears of it at once, as the answer to every call from then on (id -1)
+process.on("uncaughtException", (error) => reply({ id: -1, error }));
 parentPort.postMessage("ready");
