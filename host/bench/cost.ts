@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Controller, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../controller.ts";
 import { REPO, type Variant } from "../variant.ts";
 import { median } from "../metrics.ts";
@@ -238,8 +239,13 @@ export async function measureDeviceSpeed(seconds: number): Promise<Record<string
     if (!Number.isFinite(sink)) throw new Error("device output not finite");
     return evaluations / ((performance.now() - start) / 1000);
   };
+  // a device file, checked at every call, in process and behind the asynchronous files' thread
+  const { loadDeviceFile } = await import("../devices/device-file.ts");
+  const file = (name: string) => loadDeviceFile(fileURLToPath(new URL(name, import.meta.url)), { inputCount: 2 });
   return {
     "devices.dopant.evaluationsPerSecond": rate(DopantNetwork.default()),
     "devices.resistor256.evaluationsPerSecond": rate(new ResistorNetwork({ seed: 1, edgeCount: 256 })),
+    "devices.exampleFile.evaluationsPerSecond": rate(await file("../devices/example-device.ts")),
+    "devices.exampleOnThread.evaluationsPerSecond": rate(await file("./example-on-thread.mjs")),
   };
 }

@@ -401,7 +401,8 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
   }
   if (figures["devices.dopant.evaluationsPerSecond"] !== undefined) {
     out.push(table("4b. Simulated devices: evaluations per wall second", ["device", "evaluations/s"],
-      [["dopant network (default)", formatNumber(figures["devices.dopant.evaluationsPerSecond"] as number)], ["resistor network, 256 edges", formatNumber(figures["devices.resistor256.evaluationsPerSecond"] as number)]]));
+      [["dopant network (default)", "devices.dopant"], ["resistor network, 256 edges", "devices.resistor256"], ["example device file, checked at every call", "devices.exampleFile"],
+        ["the same behind the asynchronous files' thread", "devices.exampleOnThread"]].map(([device, name]) => [device, formatNumber(figures[`${name}.evaluationsPerSecond`] as number)])));
   }
   if (figures["size.releaseBytes"] !== undefined) {
     out.push(table("5. Size", ["figure", "hge.wasm", "hge-core.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.core.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
