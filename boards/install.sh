@@ -21,10 +21,12 @@ declare -A PROBE=(
   [qemu-system-misc]=cmd:qemu-system-riscv32
   [gcc]=cmd:gcc
   [chromium]=cmd:chromium
+  [python3]=cmd:python3
 )
 # gcc (host): builds the instruction-counting QEMU plugin (boards/qemu-plugin/hgecount.c);
-# chromium: the live view's test drives it through puppeteer-core (tests/boards-live.test.ts)
-ORDER=(wabt gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc gcc chromium)
+# chromium: the live view's test drives it through puppeteer-core (tests/boards-live.test.ts);
+# python3: the README's device server in Python (tests/device-file.test.ts)
+ORDER=(wabt gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc gcc chromium python3)
 
 present() { # a PROBE entry: cmd:NAME on PATH, or lib:COMPILER:FILE the compiler finds
   local probe=$1

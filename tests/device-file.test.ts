@@ -362,3 +362,36 @@ test("hge device --serve answers GET /device and POST /output for the device unt
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /expected a port, a whole number from 0 to 65535/);
 });
+
+test("the README's device server in Python serves the least device: XOR trains through it to the bit as in process, and an error in output() comes back as a 500 with its message", async () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const server = /```python\n(# serve_device\.py:[\s\S]*?)```/.exec(readme)?.[1];
+  const least = /```js\n(\/\/ my-device\.mjs:[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(server && least, "the README's serve_device.py and my-device.mjs blocks");
+  writeFileSync(join(scratch, "serve_device.py"), server);
+  writeFileSync(join(scratch, "my-device.mjs"), least);
+  const python = spawn("python3", [join(scratch, "serve_device.py"), "0"]);
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let stdout = "";
+      python.stdout.setEncoding("utf8").on("data", (text: string) => {
+        stdout += text;
+        const found = /^serving on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout);
+        if (found) resolve(found[1]);
+      });
+      python.on("error", (error) => reject(new Error(`python3 (Debian: python3) is needed to run the README's server: ${error.message}`)));
+      python.on("close", () => reject(new Error(`serve_device.py ended: ${stdout}`)));
+    });
+    const served = await hgeWhileServing({ HGE_DEVICE_URL: url }, "train", "--device", SERVED, "--task", "xor", "--out", join(scratch, "python"), "--no-progress");
+    assert.equal(served.status, 0, served.stderr);
+    assert.match(served.stdout, /^XOR on my device at http:\/\/127\.0\.0\.1:\d+ by multitone: solved/);
+    const local = hge("train", "--device", join(scratch, "my-device.mjs"), "--task", "xor", "--out", join(scratch, "python-local"), "--no-progress");
+    const [a, b] = ["python", "python-local"].map((dir) => JSON.parse(readFileSync(join(scratch, dir, "run.json"), "utf8")));
+    assert.deepEqual([a.deviceSeconds, a.history.loss, a.history.weights], [b.deviceSeconds, b.history.loss, b.history.weights]);
+    const wrong = await fetch(`${url}/output`, { method: "POST", body: "[0, 0, 0]" });
+    assert.equal(wrong.status, 500);
+    assert.equal(await wrong.json(), "not enough values to unpack (expected 7, got 3)");
+  } finally {
+    python.kill();
+  }
+});
