@@ -3,7 +3,7 @@
 // that does something wrong in one line naming what, at load or in the middle of a run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -85,12 +85,19 @@ test("hge device shows what hge sees of a device file and which methods can trai
   assert.match(bad.stderr, /^hge: --device .*: inputRangeV must be an array of 2 \[low, high\] pairs, volts\n$/);
 });
 
-test("the README's least device file, in plain JavaScript, trains XOR", () => {
+/** The README's `language` block whose first line names `name` ("// my-device.mjs: …"), written
+ *  to the scratch directory as that file: its path. */
+function readmeFile(language: string, name: string): string {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-  const block = /```js\n(\/\/ my-device\.mjs:[\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(block, "the README's my-device.mjs block");
-  const path = join(scratch, "my-device.mjs");
+  const block = [...readme.matchAll(new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]).find((text) => text.split("\n")[0].includes(`${name}:`));
+  assert.ok(block, `the README's ${name} block`);
+  const path = join(scratch, name);
   writeFileSync(path, block);
+  return path;
+}
+
+test("the README's least device file, in plain JavaScript, trains XOR", () => {
+  const path = readmeFile("js", "my-device.mjs");
   const { status, stdout, stderr } = hge("train", "--device", path, "--task", "xor", "--out", join(scratch, "least"), "--no-progress");
   assert.equal(status, 0, stderr);
   assert.match(stdout, /^XOR on my device by multitone: solved/);
@@ -234,6 +241,21 @@ function hgeWhileServing(env: Record<string, string>, ...args: string[]): Promis
   return new Promise((resolve) => child.on("close", (status) => resolve({ status, stdout, stderr })));
 }
 
+/** The address a server started as `child` says it serves on: the first match of `line` (its
+ *  group 1) in what the child prints. */
+function servingAt(child: ChildProcessWithoutNullStreams, line: RegExp): Promise<string> {
+  let stdout = "";
+  return new Promise((resolve, reject) => {
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      stdout += text;
+      const found = line.exec(stdout);
+      if (found) resolve(found[1]);
+    });
+    child.on("error", (error) => reject(new Error(`${child.spawnfile} did not start (python3: Debian's python3): ${error.message}`)));
+    child.on("close", () => reject(new Error(`${child.spawnfile} ended before serving: ${stdout}`)));
+  });
+}
+
 test("a device file whose calls wait for I/O runs on a thread of its own: its outputs and exact gradient are the same, a call that never answers or an error nothing caught stops it in one line", async () => {
   const hangs = deviceFile(`export const asynchronous = true;
 export const answerWithinSeconds = 0.5;
@@ -335,15 +357,7 @@ test("a device served over HTTP trains through an asynchronous device file exact
 test("hge device --serve answers GET /device and POST /output for the device until stopped, and refuses a bad body, a bad port and one in use", async () => {
   const child = spawn(process.execPath, [BIN, "device", EXAMPLE, "--serve", "0"]);
   try {
-    let stdout = "";
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding("utf8").on("data", (text: string) => {
-        stdout += text;
-        const found = /^serving photonic mesh \(seed 1\) on (http:\/\/127\.0\.0\.1:\d+) \(GET \/device, POST \/output\); Ctrl-C stops$/m.exec(stdout);
-        if (found) resolve(found[1]);
-      });
-      child.on("close", () => reject(new Error(`hge device --serve ended: ${stdout}`)));
-    });
+    const url = await servingAt(child, /^serving photonic mesh \(seed 1\) on (http:\/\/127\.0\.0\.1:\d+) \(GET \/device, POST \/output\); Ctrl-C stops$/m);
     const shape = await (await fetch(`${url}/device`)).json();
     assert.deepEqual(shape, { name: "photonic mesh (seed 1)", controlCount: 5, inputCount: 2, electrodeCount: 7, controlRangeV: Array(5).fill([-1, 1]), inputRangeV: Array(2).fill([-1, 1]), outputUnit: "nA" });
     const voltages = [0.1, -0.2, 0.3, -0.4, 0.5, 0.6, -0.7];
@@ -364,28 +378,13 @@ test("hge device --serve answers GET /device and POST /output for the device unt
 });
 
 test("the README's device server in Python serves the least device: XOR trains through it to the bit as in process, and an error in output() comes back as a 500 with its message", async () => {
-  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-  const server = /```python\n(# serve_device\.py:[\s\S]*?)```/.exec(readme)?.[1];
-  const least = /```js\n(\/\/ my-device\.mjs:[\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(server && least, "the README's serve_device.py and my-device.mjs blocks");
-  writeFileSync(join(scratch, "serve_device.py"), server);
-  writeFileSync(join(scratch, "my-device.mjs"), least);
-  const python = spawn("python3", [join(scratch, "serve_device.py"), "0"]);
+  const python = spawn("python3", [readmeFile("python", "serve_device.py"), "0"]);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let stdout = "";
-      python.stdout.setEncoding("utf8").on("data", (text: string) => {
-        stdout += text;
-        const found = /^serving on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout);
-        if (found) resolve(found[1]);
-      });
-      python.on("error", (error) => reject(new Error(`python3 (Debian: python3) is needed to run the README's server: ${error.message}`)));
-      python.on("close", () => reject(new Error(`serve_device.py ended: ${stdout}`)));
-    });
+    const url = await servingAt(python, /^serving on (http:\/\/127\.0\.0\.1:\d+)$/m);
     const served = await hgeWhileServing({ HGE_DEVICE_URL: url }, "train", "--device", SERVED, "--task", "xor", "--out", join(scratch, "python"), "--no-progress");
     assert.equal(served.status, 0, served.stderr);
     assert.match(served.stdout, /^XOR on my device at http:\/\/127\.0\.0\.1:\d+ by multitone: solved/);
-    const local = hge("train", "--device", join(scratch, "my-device.mjs"), "--task", "xor", "--out", join(scratch, "python-local"), "--no-progress");
+    const local = hge("train", "--device", readmeFile("js", "my-device.mjs"), "--task", "xor", "--out", join(scratch, "python-local"), "--no-progress");
     const [a, b] = ["python", "python-local"].map((dir) => JSON.parse(readFileSync(join(scratch, dir, "run.json"), "utf8")));
     assert.deepEqual([a.deviceSeconds, a.history.loss, a.history.weights], [b.deviceSeconds, b.history.loss, b.history.weights]);
     const wrong = await fetch(`${url}/output`, { method: "POST", body: "[0, 0, 0]" });
