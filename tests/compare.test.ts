@@ -70,6 +70,22 @@ test("hge compare takes hge train's noise flags: a noisier device's run is the o
   assert.notEqual(run.criterion, quietRun.criterion); // the flags reached the device
 });
 
+test("the noise flags reach the peers' measurements too: pat's twin is fitted to the noisier sweep, phyll's features carry the noise", () => {
+  const run = (method: string, task: string, flags: string[], name: string) => {
+    const out = join(scratch, name);
+    const { status, stderr } = hge("train", "--method", method, "--task", task, ...flags, "--out", out, "--no-progress");
+    assert.ok(status === 0 || status === 1, stderr);
+    return JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  };
+  // pat: the twin's fit to its sweep (RMS error, nA) is worse through 5 nA of white noise than through none
+  const [quietPat, noisyPat] = [["--no-noise"], ["--white-noise", "5"]].map((flags, i) => run("pat", "and", flags, `pat-noise-${i}`));
+  assert.ok(noisyPat.counters.twinFitRmsError > quietPat.counters.twinFitRmsError + 0.1, `${quietPat.counters.twinFitRmsError} → ${noisyPat.counters.twinFitRmsError}`);
+  // phyll: features measured through 500 nA of white noise (35 nA on a window's mean) no longer separate the classes
+  const [quietPhyll, noisyPhyll] = [[], ["--white-noise", "500"]].map((flags, i) => run("phyll", "iris", flags, `phyll-noise-${i}`));
+  assert.equal(quietPhyll.solved, true);
+  assert.ok(noisyPhyll.criterion < 0.75, `accuracy ${noisyPhyll.criterion} through 500 nA of noise`);
+});
+
 test("hge compare --set gives a method's own setting to the compared methods that have it, as hge train --set does; a setting none has is refused", () => {
   const out = join(scratch, "iris");
   const compare = hge("compare", "--task", "iris", "--methods", "phyll,pat", "--seeds", "1", "--set", "configurations=4", "--budget", "100", "--out", out, "--no-progress");

@@ -66,7 +66,8 @@ class Session {
   private readonly breather = new Breather();
 
   constructor(device: Device, readonly budget: Budget, readonly context: RunContext, settings: PatSettings, hooks: PatHooks) {
-    this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...hooks.instrument });
+    const { chain, noise } = (context.options ?? {}) as Partial<TrainOptions>; // (hge train's and compare's --sample-rate and noise flags)
+    this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, chain, noise, ...hooks.instrument });
   }
 
   /** Device time spent outside the Instrument (pat-hge's lock-in windows). */
@@ -215,7 +216,8 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     let measured: number[][] | undefined;
     try {
       outputs = voltages.map((v) => session.instrument.measure(v));
-      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds)?.jacobian : undefined;
+      const { chain, noise } = session.instrument; // the module reads the same device through the same chain
+      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds, { chain, noise })?.jacobian : undefined;
     } catch (error) {
       fault = deviceFaultOf(error);
       stopped = "device";
