@@ -23,7 +23,7 @@ import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
-import type { Budget, Progress, Result } from "../host/methods/method.ts";
+import { readsOption, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
 import type { DemoJob, DemoOutcome } from "../host/demo.ts";
 import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
@@ -358,8 +358,30 @@ export function prepareOut(dir: string): string {
 
 // ---- hge train ------------------------------------------------------------------------------
 
-export async function train(flags: TrainFlags): Promise<void> {
+/** The shared option (TrainOptions) each of hge train's flags sets, by the flag's attribute
+ *  name: a method that would not read it (Method.reads) refuses the flag rather than ignore it. */
+const FLAG_OPTIONS: Record<string, keyof TrainOptions> = {
+  whiteNoise: "noise", pinkNoise: "noise", drift: "noise", spikes: "noise", spikeSize: "noise", noise: "noise", sampleRate: "chain",
+  window: "windowSamples", settle: "settleSamples", tones: "tones", band: "tones", guard: "tones", planOrder: "tones", amplitudeMv: "amplitudesV",
+  optimiser: "optimiser", learningRate: "learningRate", beta1: "beta1", beta2: "beta2", epsilon: "epsilon", loss: "loss", marginScale: "marginScale",
+  lag: "lag", gradient: "gradient", streamOrder: "stream", streamTau: "stream", chipSamples: "chipSamples", codeSeed: "codeSeed",
+  spsaStability: "spsaStability", slewVPerS: "slewVPerS", hold: "hold", patience: "patience", calibration: "calibrationEpochs",
+  initialV: "initialV", resume: "initialV",
+};
+
+/** The first flag given on `command`'s line whose option `method` would not read, refused. */
+function refuseUnreadFlags(command: Command, method: Method): void {
+  for (const flag of command.options) {
+    const option = FLAG_OPTIONS[flag.attributeName()];
+    if (option === undefined || command.getOptionValueSource(flag.attributeName()) !== "cli" || readsOption(method, option)) continue;
+    const readers = METHODS.filter((m) => readsOption(m, option)).map((m) => m.name);
+    throw new UsageError(`${flag.long}: method ${method.name} does not use it (the methods that do: ${readers.join(", ")})`);
+  }
+}
+
+export async function train(flags: TrainFlags, command: Command): Promise<void> {
   const method = findMethod(flags.method)!; // commander checked the choice
+  refuseUnreadFlags(command, method);
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
   const why = refusal(method, device, task);
@@ -772,7 +794,7 @@ export function program(): Command {
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)")
     .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
     .option("--no-progress", "no progress bar")
-    .action((flags: TrainFlags) => train(flags));
+    .action((flags: TrainFlags, command: Command) => train(flags, command));
 
   noiseOptions(root
     .command("compare")

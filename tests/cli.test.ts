@@ -74,6 +74,15 @@ test("a method that cannot train the task or lacks a device capability exits 3 a
   refusal(["train", "--method", "ep", "--device", "resistor", "--task", "and"], REFUSED, /trains with the mse loss; AND uses corrsig/);
 });
 
+test("a flag the method would not read is refused in one line naming the methods that read it, not ignored", () => {
+  const module = /the methods that do: multitone, published, sequential, spsa, random, walsh\)$/m;
+  refusal(["train", "--method", "pat", "--tones", "25,45,65,95,115"], USAGE, /^hge: --tones: method pat does not use it/, module);
+  refusal(["train", "--method", "pat", "--loss", "mse"], USAGE, /--loss: method pat does not use it/, module);
+  refusal(["train", "--method", "coupled", "--device", "resistor", "--task", "regression", "--hold", "1"], USAGE, /--hold: method coupled does not use it/, module);
+  refusal(["train", "--method", "phyll", "--task", "iris", "--optimiser", "sgd"], USAGE, /--optimiser: method phyll does not use it \(the methods that do: .*pat, pat-hge, phyll-hge\)$/m);
+  refusal(["train", "--method", "analytic", "--device", "resistor", "--task", "regression", "--patience", "5"], USAGE, /--patience: method analytic does not use it \(the methods that do: .*, pat, pat-hge\)$/m);
+});
+
 test("an unknown method exits 2 and lists the methods", () => {
   refusal(["train", "--method", "backprop"], USAGE, /'backprop'/, /multitone, published, sequential, spsa, random, walsh/);
 });

@@ -8,8 +8,12 @@
 // 1 kHz corner and 5 kHz: e^−63), so a held value is read as itself plus noise.
 import type { Device } from "../devices/device.ts";
 import { quantise } from "../cosim.ts";
-import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions } from "../train.ts";
+import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
 import type { NoiseSource } from "../noise.ts";
+
+/** The shared options (TrainOptions) a method measuring through an Instrument reads: the noise
+ *  and the chain (--sample-rate). */
+export const INSTRUMENT_READS = ["noise", "chain"] as const satisfies ReadonlyArray<keyof TrainOptions>;
 
 export interface InstrumentSettings {
   windowSamples?: number;

@@ -5,7 +5,7 @@
 // (host/methods/index.ts) refuses a pairing that lacks it, naming what is missing.
 import type { Capability, Device } from "../devices/device.ts";
 import type { AnyTask, LossName } from "../tasks/task.ts";
-import type { ModuleDetails } from "../train.ts";
+import type { ModuleDetails, TrainOptions } from "../train.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
 
 /** How much a run may spend. Device time counts every second the physical device is driven
@@ -63,6 +63,10 @@ export interface Method {
   /** Its own settings with their defaults, each settable by name (`hge train --set
    *  name=value`, RunContext.options); the method checks the values. */
   readonly settings?: Readonly<Record<string, number | boolean>>;
+  /** The shared options (TrainOptions: hge train's flags such as --window or --white-noise) it
+   *  reads besides its own settings; undefined: every one (the module's estimators). hge train
+   *  refuses a flag for an option the method would not read (readsOption). */
+  readonly reads?: readonly (keyof TrainOptions)[];
   /** What it needs that homodyne gradient extraction does not (a model, local circuits at
    *  every edge, digital layers), for `hge methods` and the bench; "" for none. */
   readonly requires: string;
@@ -72,6 +76,12 @@ export interface Method {
 /** fault: the controller's (16 windows in a row discarded); device: a device file's
  *  (devices/device-file.ts), said in Result.deviceFault. */
 export type StopReason = "solved" | "budget" | "iterations" | "fault" | "interrupted" | "link" | "device";
+
+/** Whether `method` reads the shared option `option` (Method.reads), or has a setting of that
+ *  name (pat's windowSamples and learningRate). */
+export function readsOption(method: Method, option: keyof TrainOptions): boolean {
+  return method.reads === undefined || method.reads.includes(option) || option in (method.settings ?? {});
+}
 
 /** A device file's fault (devices/device-file.ts: a throw, a NaN, a link that dropped), caught
  *  where a method measures: its message, for Result.deviceFault. The run ends there with what it

@@ -3,7 +3,9 @@
 // pat-training.ts, imported on first use so that listing or running other methods does not
 // load TensorFlow.js (about a second).
 import type { Method } from "./method.ts";
-import { DEFAULTS } from "../train.ts";
+import { DEFAULTS, type TrainOptions } from "../train.ts";
+import { INSTRUMENT_READS } from "./instrument.ts";
+import { OPTIMISER_READS } from "./optimiser.ts";
 
 export const PAT_NAME = "pat";
 export const PAT_HGE_NAME = "pat-hge";
@@ -58,6 +60,9 @@ export const PAT_DEFAULTS = {
 export type PatSettings = typeof PAT_DEFAULTS;
 
 const REQUIRES = "a digital twin fitted to device data (and a digital computer for backpropagation)";
+/** Besides its settings: the sweep's and training's measurements, the controls' optimiser, the
+ *  starting controls of input-case tasks (pat-training.ts). */
+const READS: ReadonlyArray<keyof TrainOptions> = [...INSTRUMENT_READS, ...OPTIMISER_READS, "initialV"];
 
 export const PAT_METHOD: Method = {
   name: PAT_NAME,
@@ -65,6 +70,7 @@ export const PAT_METHOD: Method = {
   needs: [],
   tasks: ["cases", "dataset"],
   settings: PAT_DEFAULTS,
+  reads: READS,
   requires: REQUIRES,
   train: async (device, task, budget, context) => (await import("./pat-training.ts")).trainPat(device, task, budget, context),
 };
@@ -75,6 +81,7 @@ export const PAT_HGE_METHOD: Method = {
   needs: [],
   tasks: ["cases"],
   settings: { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS },
+  reads: READS,
   requires: REQUIRES,
   train: async (device, task, budget, context) =>
     (await import("./pat-training.ts")).trainPat(device, task, budget, { ...context, options: { ...PAT_HGE_DEFAULTS, ...context.options } }),

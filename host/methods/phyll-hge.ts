@@ -21,12 +21,12 @@
 // tone a configuration) its windows are phyll's 200 samples, so a module sweep costs a plain one; the resistor network's eight tones plan only in 465 samples (order 3), so its windows
 // grow to 500 (2.4×). The chain's lag is fitted once, on the whole device (calibrate()).
 import { DeviceView } from "../devices/device.ts";
-import type { Instrument } from "./instrument.ts";
+import { INSTRUMENT_READS, type Instrument } from "./instrument.ts";
 import { startingVoltages } from "../train.ts";
 import { MAX_CASES, levelToVolts, type Task } from "../tasks/task.ts";
 import { Breather, type Budget, type Method, type RunContext, type StopReason } from "./method.ts";
 import { HgeJacobian } from "./module.ts";
-import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
+import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
 import { DevicePhysicalLayer, PHYLL, PHYLL_DEFAULTS, phyllSettings, runPhyll, sweepLayer, type PhyllVariant, type PhysicsTraining, type Sweep } from "./phyll.ts";
 
 export const PHYLL_HGE_NAME = "phyll-hge";
@@ -266,6 +266,7 @@ export const PHYLL_HGE: Method = {
   needs: [],
   tasks: ["dataset"],
   settings: PHYLL_HGE_DEFAULTS,
+  reads: [...INSTRUMENT_READS, ...OPTIMISER_READS], // (the physical step's optimiser)
   requires: PHYLL.requires,
   train: (device, task, budget, context) => runPhyll(device, task, budget, context, PHYLL_HGE_VARIANT),
 };

@@ -53,7 +53,7 @@ import { TrainConfigError } from "../errors.ts";
 import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
 import { DEFAULTS, startingVoltages, type TrainOptions } from "../train.ts";
-import { Instrument } from "./instrument.ts";
+import { INSTRUMENT_READS, Instrument } from "./instrument.ts";
 import { Breather, deviceFaultOf, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
 /** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
@@ -607,6 +607,7 @@ export const PHYLL: Method = {
   needs: [],
   tasks: ["dataset"],
   settings: PHYLL_DEFAULTS,
+  reads: INSTRUMENT_READS, // (its learningRate is the digital layer's setting)
   requires: "trainable digital layers between physical blocks (a digital computer in the loop)",
   train: runPhyll,
 };

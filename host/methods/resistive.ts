@@ -22,9 +22,9 @@ import { Rng, noiseStream } from "../noise.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, criterionName, measurementWindow, initialVoltages, taskMargin, type TrainOptions } from "../train.ts";
-import { Instrument, type InstrumentSettings } from "./instrument.ts";
+import { INSTRUMENT_READS, Instrument, type InstrumentSettings } from "./instrument.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
-import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
+import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -362,6 +362,10 @@ async function trainEquilibriumPropagation(device: Device, anyTask: AnyTask, bud
   }));
 }
 
+/** What runResistive reads besides the methods' settings: windows, chain and noise (the
+ *  instrument), the starting controls and the optimiser. */
+const READS: ReadonlyArray<keyof TrainOptions> = [...INSTRUMENT_READS, ...OPTIMISER_READS, "windowSamples", "settleSamples", "initialV"];
+
 export const RESISTIVE_METHODS: Method[] = [
   {
     name: "analytic",
@@ -370,6 +374,7 @@ export const RESISTIVE_METHODS: Method[] = [
     tasks: ["cases"],
     settings: { updateFraction: RESISTIVE_DEFAULTS.updateFraction },
     losses: ["mse"],
+    reads: READS,
     requires: "a nominal model of the network (its graph and transistor curve); biased by fabrication spread",
     train: trainAnalytic,
   },
@@ -380,6 +385,7 @@ export const RESISTIVE_METHODS: Method[] = [
     tasks: ["cases"],
     settings: { clampFraction: RESISTIVE_DEFAULTS.clampFraction },
     losses: ["mse"],
+    reads: READS,
     requires: "a clamp on every output and a local update circuit (drop readout, nominal g′) at every edge",
     train: trainCoupled,
   },
@@ -390,6 +396,7 @@ export const RESISTIVE_METHODS: Method[] = [
     tasks: ["cases"],
     settings: { injectionS: RESISTIVE_DEFAULTS.injectionS, symmetricNudge: RESISTIVE_DEFAULTS.symmetricNudge },
     losses: ["mse"],
+    reads: READS,
     requires: "a current source on every output and a local update circuit (drop readout, nominal g′) at every edge",
     train: trainEquilibriumPropagation,
   },
