@@ -76,7 +76,11 @@ test("a method that cannot train the task or lacks a device capability exits 3 a
 
 test("a flag the method would not read is refused in one line naming the methods that read it, not ignored", () => {
   const module = /the methods that do: multitone, published, sequential, spsa, random, walsh\)$/m;
-  refusal(["train", "--method", "pat", "--tones", "25,45,65,95,115"], USAGE, /^hge: --tones: method pat does not use it/, module);
+  refusal(["train", "--method", "pat", "--tones", "25,45,65,95,115"], USAGE, /^hge: --tones: method pat does not use it \(the methods that do: multitone\)$/);
+  // the module's estimators too: codes have no tones and fit no lag, the published preset keeps its own window
+  refusal(["train", "--method", "walsh", "--calibration", "2"], USAGE, /^hge: --calibration: method walsh does not use it \(the methods that do: multitone\)$/);
+  refusal(["train", "--method", "published", "--window", "500"], USAGE, /^hge: --window: method published does not use it/);
+  refusal(["train", "--method", "multitone", "--chip-samples", "5"], USAGE, /the methods that do: sequential, spsa, random, walsh\)$/);
   refusal(["train", "--method", "pat", "--loss", "mse"], USAGE, /--loss: method pat does not use it/, module);
   refusal(["train", "--method", "coupled", "--device", "resistor", "--task", "regression", "--hold", "1"], USAGE, /--hold: method coupled does not use it/, module);
   refusal(["train", "--method", "phyll", "--task", "iris", "--optimiser", "sgd"], USAGE, /--optimiser: method phyll does not use it \(the methods that do: .*pat, pat-hge, phyll-hge\)$/m);

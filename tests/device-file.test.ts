@@ -227,7 +227,7 @@ test("what pat and phyll learned before a device file failed is kept as the modu
   const phyllRun = JSON.parse(readFileSync(join(phyllOut, "run.json"), "utf8"));
   assert.deepEqual([phyllRun.stopped, phyllRun.iterations, phyllRun.counters.measurements], ["device", 0, 3000 - 12 + 1]);
   // a data-set run starts its configurations afresh: --resume is refused there, not ignored
-  const refused = hge("train", "--method", "phyll", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
+  const refused = hge("train", "--method", "pat", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /^hge: --resume gives the starting controls of a task of input cases \(gates, sphere, regression\); on iris every method starts its configurations afresh\n$/);
 });

@@ -64,9 +64,9 @@ export interface Method {
    *  name=value`, RunContext.options); the method checks the values. */
   readonly settings?: Readonly<Record<string, number | boolean>>;
   /** The shared options (TrainOptions: hge train's flags such as --window or --white-noise) it
-   *  reads besides its own settings; undefined: every one (the module's estimators). hge train
-   *  refuses a flag for an option the method would not read (readsOption). */
-  readonly reads?: readonly (keyof TrainOptions)[];
+   *  reads besides its own settings. hge train refuses a flag for an option the method would not
+   *  read (readsOption). */
+  readonly reads: readonly (keyof TrainOptions)[];
   /** What it needs that homodyne gradient extraction does not (a model, local circuits at
    *  every edge, digital layers), for `hge methods` and the bench; "" for none. */
   readonly requires: string;
@@ -80,7 +80,7 @@ export type StopReason = "solved" | "budget" | "iterations" | "fault" | "interru
 /** Whether `method` reads the shared option `option` (Method.reads), or has a setting of that
  *  name (pat's windowSamples and learningRate). */
 export function readsOption(method: Method, option: keyof TrainOptions): boolean {
-  return method.reads === undefined || method.reads.includes(option) || option in (method.settings ?? {});
+  return method.reads.includes(option) || option in (method.settings ?? {});
 }
 
 /** A device file's fault (devices/device-file.ts: a throw, a NaN, a link that dropped), caught

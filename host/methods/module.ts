@@ -14,6 +14,7 @@ import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { TrainConfigError } from "../errors.ts";
 import { defaultOf } from "../config-fields.ts";
+import { OPTIMISER_READS } from "./optimiser.ts";
 
 export const ESTIMATORS = ["published", "multitone", "sequential", "spsa", "random", "walsh"] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
@@ -245,12 +246,29 @@ const SUMMARIES: Record<Estimator, string> = {
 };
 
 /** One registry entry per estimator, the default first. */
+/** The shared options every estimator reads (the closed loop, train.ts: planRun). */
+const MODULE_READS: ReadonlyArray<keyof TrainOptions> = [
+  "noise", "chain", "windowSamples", "settleSamples", "amplitudesV", ...OPTIMISER_READS, "loss", "marginScale", "gradient", "stream", "slewVPerS", "hold", "patience", "initialV",
+];
+/** What each estimator reads (trainingConfig): tones, and the chain's lag they are demodulated
+ *  with, or a code's chips (codes are demodulated as sent: no lag, no calibration). The published
+ *  preset fixes its own tones, window, settling and amplitudes. */
+const ESTIMATOR_READS: Record<Estimator, ReadonlyArray<keyof TrainOptions>> = {
+  multitone: [...MODULE_READS, "tones", "lag", "calibrationEpochs"],
+  published: [...MODULE_READS.filter((option) => !["windowSamples", "settleSamples", "amplitudesV"].includes(option)), "lag"],
+  sequential: [...MODULE_READS, "chipSamples"],
+  spsa: [...MODULE_READS, "chipSamples", "codeSeed", "spsaStability"],
+  random: [...MODULE_READS, "chipSamples", "codeSeed"],
+  walsh: [...MODULE_READS, "chipSamples"],
+};
+
 export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) => e !== "multitone")] as Estimator[]).map((estimator) => ({
   name: estimator,
   summary: SUMMARIES[estimator],
   needs: [],
   ...(estimator === "published" ? { misfit: (device: Device) => publishedMisfit(device.controlCount) } : {}),
   tasks: ["cases"],
+  reads: ESTIMATOR_READS[estimator],
   requires: "",
   train: (device, task, budget, context) => runModule(estimator, device, task, budget, context),
 }));
