@@ -571,7 +571,6 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
   });
   const finalWeights = configurationVoltages();
   const rangesV = layers.flatMap((layer) => layer.configurations.flatMap(() => [...layer.device.controlRangeV, ...layer.device.inputRangeV]));
-  const ignored = Object.keys(context.options ?? {}).filter((key) => !(key in settings));
   return {
     method: variant.name,
     device: device.name,
@@ -597,7 +596,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     caseInputsV: [],
     attempts: [{ startIteration: 0, initialV: finalWeights }],
     counters: { measurements: instrument.measurements, epochs: run.epochs, configurations: settings.configurations * layers.length, trainAccuracyPercent: Math.round(run.trainAccuracy * 1000) / 10, ...trainer?.counters() },
-    settings: { ...settings, goodness: "mean of h² over units", labelCode: "unit circle on 2 electrodes", inputsRewired: layers.some((layer) => layer.rewired), ...variant.describe, ignoredOptions: ignored },
+    settings: { ...settings, goodness: "mean of h² over units", labelCode: "unit circle on 2 electrodes", inputsRewired: layers.some((layer) => layer.rewired), ...variant.describe },
   };
 }
 
