@@ -40,8 +40,9 @@ export interface RunContext {
   /** Aborted on Ctrl-C: the method stops at its next update and returns what it has, with
    *  stopped = "interrupted". */
   signal?: AbortSignal;
-  /** Method-specific settings by name (from the CLI's flags); a method ignores what it does
-   *  not use and says which in Result.settings. */
+  /** The shared options (TrainOptions, from the CLI's flags) and the method's own settings, by
+   *  name; it reads those in Method.reads and Method.settings (hge train refuses a flag for any
+   *  other), and says its settings in Result.settings. */
   options?: Record<string, unknown>;
 }
 
