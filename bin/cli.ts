@@ -455,7 +455,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
 
 // ---- hge methods ------------------------------------------------------------------------------
 
-function listMethods(): void {
+function listMethods(train: Command): void {
   const tasks = (m: (typeof METHODS)[number]) => m.tasks.map((t) => (t === "cases" ? (m.losses ? `cases (${m.losses.join(", ")})` : "cases") : "data sets")).join(", ");
   const rows = METHODS.map((m) => [m.name, tasks(m), m.needs.length ? m.needs.join(", ") : "—"]);
   for (const line of textTable([["method", "tasks", "device needs"], ...rows], 3, true)) console.log(line);
@@ -464,6 +464,8 @@ function listMethods(): void {
     if (m.requires) console.log(`  needs besides the device: ${m.requires}`);
     const settings = Object.entries(m.settings ?? {});
     if (settings.length) console.log(`  settings (--set name=value): ${settings.map(([k, v]) => `${k}=${v}`).join(", ")}`);
+    const read = train.options.filter((flag) => flag.attributeName() in FLAG_OPTIONS && readsOption(m, FLAG_OPTIONS[flag.attributeName()])).map((flag) => flag.long);
+    console.log(`  hge train's flags it reads (beside --seed, --budget, …): ${read.join(", ")}`);
   }
 }
 
@@ -815,7 +817,7 @@ export function program(): Command {
   root
     .command("methods")
     .description("list the training methods, what each needs and which tasks it trains")
-    .action(() => listMethods());
+    .action(() => listMethods(root.commands.find((command) => command.name() === "train")!));
 
   root
     .command("device")

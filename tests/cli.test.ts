@@ -160,6 +160,11 @@ test("hge methods lists every registered method with what it needs; hge --versio
   const methods = hge("methods");
   assert.equal(methods.status, 0, methods.stderr);
   for (const name of ["multitone", "published", "sequential", "spsa", "random", "walsh"]) assert.match(methods.stdout, new RegExp(`^${name}\\b`, "m"));
+  // and which of hge train's flags each reads: the tones only multitone, pat its window but no tones
+  const reads = Object.fromEntries([...methods.stdout.matchAll(/^(\S+): [^\n]*\n(?:  [^\n]*\n)*?  hge train's flags it reads [^:]*: ([^\n]*)$/gm)].map((m) => [m[1], m[2].split(", ")]));
+  assert.deepEqual(Object.keys(reads).filter((name) => reads[name].includes("--tones")), ["multitone"]);
+  assert.ok(reads.pat.includes("--window") && reads.pat.includes("--no-noise") && !reads.pat.includes("--loss"), reads.pat.join(" "));
+  assert.equal(Object.keys(reads).length, 13);
   const version = hge("--version");
   assert.equal(version.status, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
