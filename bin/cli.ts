@@ -18,7 +18,7 @@ import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
-import { DEFAULTS, NOISE_DEFAULTS, budgetFor, chainModel, defaultChain, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, defaultChain, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
@@ -91,8 +91,10 @@ const band = (text: string): [number, number] => {
   return [values[0], values[1]];
 };
 
-/** The noise flags `hge train` and `hge compare` take (noiseOptions). */
-interface NoiseFlags {
+/** The flags for how `hge train` and `hge compare` read the device (measurementOptions): the
+ *  chain around it, and the noise added to its output. */
+interface MeasurementFlags {
+  chain: boolean;
   noise: boolean;
   whiteNoise?: number;
   pinkNoise?: number;
@@ -101,8 +103,8 @@ interface NoiseFlags {
   spikeSize: number;
 }
 
-/** Adds the noise flags to `command`. */
-function noiseOptions(command: Command): Command {
+/** Adds the measurement flags to `command`. */
+function measurementOptions(command: Command): Command {
   const noise = NOISE_DEFAULTS.nA;
   return command
     .option("--white-noise <sigma>", `white noise per sample, output units (default ${noise.whiteSigma} nA, or ${NOISE_DEFAULTS.V.whiteSigma} V on a device whose output is in V: the resistor network)`, nonNegative)
@@ -110,11 +112,17 @@ function noiseOptions(command: Command): Command {
     .option("--drift <rate>", "random-walk drift of the output offset, output units per √s", nonNegative)
     .option("--spikes <rate>", "rare spikes, events per second", nonNegative)
     .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the window is discarded)", positive, 1000)
-    .option("--no-noise", "no added noise (converters still quantise)");
+    .option("--no-noise", "no added noise (converters still quantise)")
+    .option("--no-chain", "read the device's outputs as they are: no simulated converters, amplifier lag or saturation (an instrument's outputs are already readings)");
+}
+
+/** The chain the flags ask for, beside the device's default (train.ts: defaultChain). */
+function chainFrom(flags: MeasurementFlags & { sampleRate?: number }): TrainOptions["chain"] {
+  return { ...(flags.chain ? {} : TRANSPARENT_CHAIN), ...(flags.sampleRate !== undefined ? { sampleRateHz: flags.sampleRate } : {}) };
 }
 
 /** The noise the flags ask for (the device's defaults for what they leave out). */
-function noiseFrom(flags: NoiseFlags): TrainOptions["noise"] {
+function noiseFrom(flags: MeasurementFlags): TrainOptions["noise"] {
   if (!flags.noise) return { whiteSigma: 0, pinkPsdAt1kHz: 0 };
   return {
     ...(flags.whiteNoise !== undefined ? { whiteSigma: flags.whiteNoise } : {}),
@@ -124,7 +132,7 @@ function noiseFrom(flags: NoiseFlags): TrainOptions["noise"] {
   };
 }
 
-interface TrainFlags extends NoiseFlags {
+interface TrainFlags extends MeasurementFlags {
   method: string;
   device: DeviceSpec;
   task: TaskName;
@@ -222,7 +230,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const resumed = flags.resume ? readResume(flags.resume, device.controlCount) : {};
   return {
     noise: noiseFrom(flags),
-    chain: flags.sampleRate !== undefined ? { sampleRateHz: flags.sampleRate } : {},
+    chain: chainFrom(flags),
     tones: Array.isArray(flags.tones)
       ? { explicitHz: flags.tones }
       : { plan: { bandLowHz: flags.band?.[0] ?? DEFAULTS.band.bandLowHz, bandHighHz: flags.band?.[1] ?? DEFAULTS.band.bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins, planOrder: flags.planOrder ?? DEFAULTS.band.planOrder } },
@@ -361,7 +369,7 @@ export function prepareOut(dir: string): string {
 /** The shared option (TrainOptions) each of hge train's flags sets, by the flag's attribute
  *  name: a method that would not read it (Method.reads) refuses the flag rather than ignore it. */
 const FLAG_OPTIONS: Record<string, keyof TrainOptions> = {
-  whiteNoise: "noise", pinkNoise: "noise", drift: "noise", spikes: "noise", spikeSize: "noise", noise: "noise", sampleRate: "chain",
+  whiteNoise: "noise", pinkNoise: "noise", drift: "noise", spikes: "noise", spikeSize: "noise", noise: "noise", sampleRate: "chain", chain: "chain",
   window: "windowSamples", settle: "settleSamples", tones: "tones", band: "tones", guard: "tones", planOrder: "tones", amplitudeMv: "amplitudesV",
   optimiser: "optimiser", learningRate: "learningRate", beta1: "beta1", beta2: "beta2", epsilon: "epsilon", loss: "loss", marginScale: "marginScale",
   lag: "lag", gradient: "gradient", streamOrder: "stream", streamTau: "stream", chipSamples: "chipSamples", codeSeed: "codeSeed",
@@ -419,6 +427,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   let run: Result;
   try {
     if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
+    if (!flags.chain && flags.board) throw new UsageError("--no-chain: a board reads the device through its own converters (its board file), not hge's simulated chain");
     if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
     if (flags.board) {
       // the controller runs inside the emulated board; this process plays the device over its UART
@@ -501,7 +510,7 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   }
   const reads = readingLimits(chainModel(defaultChain(device), undefined));
   const beyond = lowest <= reads.min || highest >= reads.max;
-  console.log(`  outputs over ${DESCRIBE_SETTINGS} random settings: ${lowest.toPrecision(4)} to ${highest.toPrecision(4)} ${device.outputUnit}; the chain reads ${reads.min} to ${reads.max}${beyond ? ": beyond it readings saturate and their windows are discarded" : ""}`);
+  console.log(`  outputs over ${DESCRIBE_SETTINGS} random settings: ${lowest.toPrecision(4)} to ${highest.toPrecision(4)} ${device.outputUnit}; the chain reads ${reads.min} to ${reads.max}${beyond ? ": beyond it readings saturate and their windows are discarded (--no-chain reads an instrument's outputs as they are)" : ""}`);
   console.log(`  one output: ${microseconds(seconds / DESCRIBE_SETTINGS)} wall (mean over those settings, the file's checks included)`);
   console.log(`  exact gradient: ${device.outputGradient ? "given (reports compare the measured gradient with it)" : "none"}`);
   console.log(`  capabilities: ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`);
@@ -613,7 +622,7 @@ async function demo(flags: DemoFlags): Promise<void> {
 
 // ---- hge compare ----------------------------------------------------------------------------
 
-interface CompareFlags extends NoiseFlags {
+interface CompareFlags extends MeasurementFlags {
   set: Array<[string, number | boolean]>;
   device: DeviceSpec;
   deviceSeed?: number;
@@ -663,7 +672,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const { runPool } = await import("../host/pool.ts");
   const { summarise } = await import("../host/compare.ts");
   const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
-    method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget, noise: noiseFrom(flags),
+    method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget, noise: noiseFrom(flags), chain: chainFrom(flags),
     settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
   })));
   // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs under way
@@ -747,7 +756,7 @@ export function program(): Command {
     .exitOverride()
     .showSuggestionAfterError();
 
-  noiseOptions(root
+  measurementOptions(root
     .command("train")
     .description("train one task on one simulated device with one method and write a report")
     .addOption(new Option("--method <name>", "training method (hge methods lists them)").choices(METHOD_NAMES).default("multitone"))
@@ -798,7 +807,7 @@ export function program(): Command {
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags, command: Command) => train(flags, command));
 
-  noiseOptions(root
+  measurementOptions(root
     .command("compare")
     .description("train one task on one simulated device with several methods from the same seeds, and rank them by device-seconds to solve")
     .addOption(deviceOption())

@@ -19,8 +19,10 @@ export interface CompareJob {
   task: TaskName;
   seed: number;
   budget: Budget;
-  /** The noise added to the device's output, as `hge train`'s flags give it. */
+  /** The noise added to the device's output and the chain it is read through, as `hge
+   *  train`'s flags give them. */
   noise: TrainOptions["noise"];
+  chain: TrainOptions["chain"];
   /** The method's own settings (`--set`). */
   settings: { [name: string]: number | boolean };
 }
@@ -58,7 +60,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   const device = await loadDevice(job.device, job.task, job.deviceSeed);
   const { method, seed } = job;
   try {
-    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise, ...job.settings } });
+    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise, chain: job.chain, ...job.settings } });
     if (run.deviceFault) return { method, seed, deviceFault: run.deviceFault };
     const { solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds } = run;
     return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds };

@@ -183,6 +183,12 @@ export function defaultChain(device: Device): ChainOptions {
   };
 }
 
+/** The chain of `--no-chain`: the device's outputs read as they are, for a device whose outputs
+ *  already are readings (an instrument behind an asynchronous device file, with its own
+ *  converters, amplifier and noise). Converter steps finer than any reading's (52 bits, a
+ *  double's mantissa), no amplifier corner, no delay, no saturation within ±1e9 output units. */
+export const TRANSPARENT_CHAIN: Partial<ChainOptions> = { dacBits: 52, adcBits: 52, adcFullScaleV: 1e9, transimpedancePerV: 1, cornerHz: 0, delaySamples: 0 };
+
 /** Noise by output unit: for nA, the paper's 1/f level and a 0.05 nA white floor (about a
  *  tenth of a real DNPU set-up's); for V (resistor networks), a 0.1 mV floor. */
 export const NOISE_DEFAULTS: Record<"nA" | "V", NoiseOptions> = {

@@ -232,6 +232,23 @@ test("what pat and phyll learned before a device file failed is kept as the modu
   assert.match(refused.stderr, /^hge: --resume gives the starting controls of a task of input cases \(gates, sphere, regression\); on iris every method starts its configurations afresh\n$/);
 });
 
+test("--no-chain reads a device's outputs as they are: outputs beyond the simulated chain's ±285 nA, which saturate every window through it, train the module and pat; a board refuses it", () => {
+  const loud = deviceFile("const f = device.output.bind(device); device.output = (v: any) => 12 * f(v); device.outputGradient = undefined;");
+  const through = hge("train", "--device", loud, "--task", "xor", "--out", join(scratch, "loud-chain"), "--no-progress");
+  assert.equal(through.status, 1, through.stderr);
+  assert.match(through.stdout, /not solved after 0 iterations \(controller fault\)/);
+  for (const method of ["multitone", "pat"]) {
+    const out = join(scratch, `loud-${method}`);
+    const bare = hge("train", "--device", loud, "--task", "xor", "--method", method, "--no-chain", "--out", out, "--no-progress");
+    assert.equal(bare.status, 0, bare.stdout + bare.stderr);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    assert.ok(Math.max(...run.caseOutputs) > 285, `case outputs ${run.caseOutputs} read beyond 285 nA`);
+  }
+  const board = hge("train", "--device", loud, "--board", "mps2-an386", "--no-chain", "--out", join(scratch, "loud-board"));
+  assert.equal(board.status, 2);
+  assert.match(board.stderr, /^hge: --no-chain: a board reads the device through its own converters/);
+});
+
 /** `hge args…` with `env` added, without blocking this process (which may be serving its device). */
 function hgeWhileServing(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
