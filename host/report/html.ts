@@ -121,9 +121,10 @@ export function diagnose(run: Result): string[] {
   }).length;
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
   const m = run.module;
-  if (m && (m.controller.calibrationEpochs ?? 0) > 0) {
+  if (m && (m.controller.calibrationEpochs ?? 0) > 0 && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
     // the module's lag model is the simulated chain's own form (a held sample, a delay, an RC
-    // read at the end of the sample), so a good fit lands on it
+    // read at the end of the sample), so a good fit lands on it (a chain with no lag, --no-chain,
+    // leaves the device's own to the fit: nothing to compare it with)
     const { lagDelaySamples: delay, lagCornerHz: corner } = m.status;
     const far = Math.abs(delay - m.chain.delaySamples) > 1 || (m.chain.cornerHz > 0 ? !(corner > m.chain.cornerHz / 2 && corner < m.chain.cornerHz * 2) : corner > 0 && corner < m.chain.sampleRateHz / 2);
     if (far) warnings.push(`the fitted lag (${delay.toFixed(2)} samples, corner ${corner.toFixed(0)} Hz) is far from the chain's (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
