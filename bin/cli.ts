@@ -392,6 +392,9 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   refuseUnreadFlags(command, method);
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
+  if (command.getOptionValueSource("margin") === "cli" && (task.kind !== "cases" || task.loss === "mse")) {
+    throw new UsageError(`--margin: ${task.name} is not solved by a margin between classes but by its ${task.kind === "cases" ? "RMS error" : "held-out accuracy"}; --margin applies to the gates and the sphere`);
+  }
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
   const options = trainOptionsFrom(flags, device, task);

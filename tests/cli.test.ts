@@ -81,6 +81,9 @@ test("a flag the method would not read is refused in one line naming the methods
   refusal(["train", "--method", "walsh", "--calibration", "2"], USAGE, /^hge: --calibration: method walsh does not use it \(the methods that do: multitone\)$/);
   refusal(["train", "--method", "published", "--window", "500"], USAGE, /^hge: --window: method published does not use it/);
   refusal(["train", "--method", "multitone", "--chip-samples", "5"], USAGE, /the methods that do: sequential, spsa, random, walsh\)$/);
+  // nor a flag the task would not read: a margin solves only the gates and the sphere
+  refusal(["train", "--method", "pat", "--task", "iris", "--margin", "0.3"], USAGE, /^hge: --margin: iris is not solved by a margin between classes but by its held-out accuracy/);
+  refusal(["train", "--device", "resistor", "--task", "regression", "--margin", "0.3"], USAGE, /--margin: regression-2to1 is not solved by a margin between classes but by its RMS error/);
   refusal(["train", "--method", "pat", "--loss", "mse"], USAGE, /--loss: method pat does not use it/, module);
   refusal(["train", "--method", "coupled", "--device", "resistor", "--task", "regression", "--hold", "1"], USAGE, /--hold: method coupled does not use it/, module);
   refusal(["train", "--method", "phyll", "--task", "iris", "--optimiser", "sgd"], USAGE, /--optimiser: method phyll does not use it \(the methods that do: .*pat, pat-hge, phyll-hge\)$/m);
