@@ -212,9 +212,6 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   if (Array.isArray(flags.tones) && flags.tones.length !== device.controlCount) {
     throw new UsageError(`--tones has ${flags.tones.length} frequencies; ${device.name} has ${device.controlCount} controls, one tone each`);
   }
-  // a data-set method's controls are its configurations' (pat's K settings, phyll's), each started afresh
-  const starting = flags.resume ? "--resume" : flags.initialV ? "--initial-v" : undefined;
-  if (starting && task.kind === "dataset") throw new UsageError(`${starting} gives the starting controls of a task of input cases (gates, sphere, regression); on ${task.name} every method starts its configurations afresh`);
   if (Array.isArray(flags.initialV) && flags.initialV.length !== device.controlCount) {
     throw new UsageError(`--initial-v has ${flags.initialV.length} voltages; ${device.name} has ${device.controlCount} controls`);
   }
@@ -377,24 +374,34 @@ const FLAG_OPTIONS: Record<string, keyof TrainOptions> = {
   initialV: "initialV", resume: "initialV",
 };
 
-/** The first flag given on `command`'s line whose option `method` would not read, refused. */
-function refuseUnreadFlags(command: Command, method: Method): void {
-  for (const flag of command.options) {
-    const option = FLAG_OPTIONS[flag.attributeName()];
-    if (option === undefined || command.getOptionValueSource(flag.attributeName()) !== "cli" || readsOption(method, option)) continue;
-    const readers = METHODS.filter((m) => readsOption(m, option)).map((m) => m.name);
-    throw new UsageError(`${flag.long}: method ${method.name} does not use it (the methods that do: ${readers.join(", ")})`);
+/** Whether `method` reads what `flag` sets; undefined for a flag that sets no shared option. */
+function readsFlag(method: Method, flag: Option): boolean | undefined {
+  const option = FLAG_OPTIONS[flag.attributeName()];
+  return option === undefined ? undefined : readsOption(method, option);
+}
+
+/** A flag given on `command`'s line that `method` or `task` would not read, refused: the
+ *  method's shared options (Method.reads); a margin solves only classification cases; a data
+ *  set's methods start their configurations afresh. */
+function refuseUnreadFlags(command: Command, method: Method, task: AnyTask): void {
+  const given = (attribute: string) => command.getOptionValueSource(attribute) === "cli";
+  const unread = command.options.find((flag) => given(flag.attributeName()) && readsFlag(method, flag) === false);
+  if (unread) {
+    const readers = METHODS.filter((m) => readsFlag(m, unread)).map((m) => m.name);
+    throw new UsageError(`${unread.long}: method ${method.name} does not use it (the methods that do: ${readers.join(", ")})`);
   }
+  if (given("margin") && (task.kind !== "cases" || task.loss === "mse")) {
+    throw new UsageError(`--margin: ${task.name} is not solved by a margin between classes but by its ${task.kind === "cases" ? "RMS error" : "held-out accuracy"}; --margin applies to the gates and the sphere`);
+  }
+  const starting = given("resume") ? "--resume" : given("initialV") ? "--initial-v" : undefined;
+  if (starting && task.kind === "dataset") throw new UsageError(`${starting} gives the starting controls of a task of input cases (gates, sphere, regression); on ${task.name} every method starts its configurations afresh`);
 }
 
 export async function train(flags: TrainFlags, command: Command): Promise<void> {
   const method = findMethod(flags.method)!; // commander checked the choice
-  refuseUnreadFlags(command, method);
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
-  if (command.getOptionValueSource("margin") === "cli" && (task.kind !== "cases" || task.loss === "mse")) {
-    throw new UsageError(`--margin: ${task.name} is not solved by a margin between classes but by its ${task.kind === "cases" ? "RMS error" : "held-out accuracy"}; --margin applies to the gates and the sphere`);
-  }
+  refuseUnreadFlags(command, method, task);
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
   const options = trainOptionsFrom(flags, device, task);
@@ -476,7 +483,7 @@ function listMethods(train: Command): void {
     if (m.requires) console.log(`  needs besides the device: ${m.requires}`);
     const settings = Object.entries(m.settings ?? {});
     if (settings.length) console.log(`  settings (--set name=value): ${settings.map(([k, v]) => `${k}=${v}`).join(", ")}`);
-    const read = train.options.filter((flag) => flag.attributeName() in FLAG_OPTIONS && readsOption(m, FLAG_OPTIONS[flag.attributeName()])).map((flag) => flag.long);
+    const read = train.options.filter((flag) => readsFlag(m, flag)).map((flag) => flag.long);
     console.log(`  hge train's flags it reads (beside --seed, --budget, …): ${read.join(", ")}`);
   }
 }

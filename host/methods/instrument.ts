@@ -12,8 +12,14 @@ import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, ty
 import type { NoiseSource } from "../noise.ts";
 
 /** The shared options (TrainOptions) a method measuring through an Instrument reads: the noise
- *  and the chain (--sample-rate). */
+ *  and the chain (hge train's and compare's measurement flags, --sample-rate), as measuredAs
+ *  takes them. */
 export const INSTRUMENT_READS = ["noise", "chain"] as const satisfies ReadonlyArray<keyof TrainOptions>;
+
+/** The Instrument settings `options` ask for (INSTRUMENT_READS). */
+export function measuredAs(options: Partial<TrainOptions> = {}): Pick<InstrumentSettings, "chain" | "noise"> {
+  return { chain: options.chain, noise: options.noise };
+}
 
 export interface InstrumentSettings {
   windowSamples?: number;

@@ -245,7 +245,6 @@ const SUMMARIES: Record<Estimator, string> = {
   walsh: "Walsh–Hadamard codes, one row per control (multiplexed gradient descent), by the module",
 };
 
-/** One registry entry per estimator, the default first. */
 /** The shared options every estimator reads (the closed loop, train.ts: planRun). */
 const MODULE_READS: ReadonlyArray<keyof TrainOptions> = [
   "noise", "chain", "windowSamples", "settleSamples", "amplitudesV", ...OPTIMISER_READS, "loss", "marginScale", "gradient", "stream", "slewVPerS", "hold", "patience", "initialV",
@@ -262,6 +261,7 @@ const ESTIMATOR_READS: Record<Estimator, ReadonlyArray<keyof TrainOptions>> = {
   walsh: [...MODULE_READS, "chipSamples"],
 };
 
+/** One registry entry per estimator, the default first. */
 export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) => e !== "multitone")] as Estimator[]).map((estimator) => ({
   name: estimator,
   summary: SUMMARIES[estimator],

@@ -15,10 +15,10 @@ export interface OptimiserSettings {
   epsilon: number;
 }
 
-/** The settings a run asks for (TrainOptions: the CLI's flags), the module's defaults where absent. */
 /** The shared options (TrainOptions) optimiserSettings reads. */
 export const OPTIMISER_READS = ["optimiser", "learningRate", "beta1", "beta2", "epsilon"] as const satisfies ReadonlyArray<keyof TrainOptions>;
 
+/** The settings a run asks for (TrainOptions: the CLI's flags), the module's defaults where absent. */
 export function optimiserSettings(options: Partial<TrainOptions>): OptimiserSettings {
   const optimiser = options.optimiser ?? DEFAULTS.optimiser;
   if (!OPTIMISERS.includes(optimiser)) throw new TrainConfigError("optimiser", `optimiser ${String(optimiser)} is not one of ${OPTIMISERS.join(", ")}`);

@@ -16,7 +16,7 @@ import { MARGIN_PROGRESS, criterionName, initialVoltages, startingVoltages, type
 import { HgeJacobian } from "./module.ts";
 import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
-import { Instrument, type InstrumentSettings } from "./instrument.ts";
+import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
 import { Breather, deviceFaultOf, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
 import { PAT_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
@@ -66,8 +66,7 @@ class Session {
   private readonly breather = new Breather();
 
   constructor(device: Device, readonly budget: Budget, readonly context: RunContext, settings: PatSettings, hooks: PatHooks) {
-    const { chain, noise } = (context.options ?? {}) as Partial<TrainOptions>; // (hge train's and compare's --sample-rate and noise flags)
-    this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, chain, noise, ...hooks.instrument });
+    this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...measuredAs(context.options), ...hooks.instrument });
   }
 
   /** Device time spent outside the Instrument (pat-hge's lock-in windows). */

@@ -52,8 +52,8 @@ import type { Device } from "../devices/device.ts";
 import { TrainConfigError } from "../errors.ts";
 import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
-import { DEFAULTS, startingVoltages, type TrainOptions } from "../train.ts";
-import { INSTRUMENT_READS, Instrument } from "./instrument.ts";
+import { DEFAULTS, startingVoltages } from "../train.ts";
+import { INSTRUMENT_READS, Instrument, measuredAs } from "./instrument.ts";
 import { Breather, deviceFaultOf, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
 /** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
@@ -532,8 +532,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
   const started = performance.now();
   const settings = variant.settings(context.options ?? {});
   const firstDevice = deviceFor(device, phyllInputCount(task));
-  const { chain, noise } = (context.options ?? {}) as Partial<TrainOptions>; // (hge train's and compare's --sample-rate and noise flags)
-  const instrument = new Instrument(firstDevice, context.seed, { chain, noise }); // one device, one clock, one noise record for every block
+  const instrument = new Instrument(firstDevice, context.seed, measuredAs(context.options)); // one device, one clock, one noise record for every block
   const layers: DevicePhysicalLayer[] = [];
   const physics = (block: number): PhysicalLayer => {
     const width = block === 0 ? phyllInputCount(task) : settings.hidden;

@@ -22,7 +22,7 @@ import { Rng, noiseStream } from "../noise.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, criterionName, measurementWindow, initialVoltages, taskMargin, type TrainOptions } from "../train.ts";
-import { INSTRUMENT_READS, Instrument, type InstrumentSettings } from "./instrument.ts";
+import { INSTRUMENT_READS, Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
 
@@ -299,7 +299,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
 
 function instrumentSettings(context: RunContext, task: Task): InstrumentSettings {
   const options = (context.options ?? {}) as Partial<TrainOptions>;
-  return { windowSamples: options.windowSamples ?? measurementWindow(task), settleSamples: options.settleSamples, chain: options.chain, noise: options.noise };
+  return { windowSamples: options.windowSamples ?? measurementWindow(task), settleSamples: options.settleSamples, ...measuredAs(options) };
 }
 
 /** `count` of `total` edges, a seeded random subset, as a mask. */
