@@ -6,19 +6,20 @@
 // firmware. One parser (commander) for all of it; a user's mistake gets one line and a distinct
 // exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { fraction, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
+import { fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { join, relative, resolve } from "node:path";
-import { electrodeMidpointsV, type Device } from "../host/devices/device.ts";
+import { join, relative } from "node:path";
+import { electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
+import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
 import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
-import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, defaultChain, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, configuredWindow, defaultChain, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
@@ -29,6 +30,8 @@ import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, Com
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
+import { LinkError } from "../boards/link.ts";
+import { keepFile, keepRun, prepareOut } from "../host/report/keep.ts";
 import { ESTIMATORS, trainingConfig } from "../host/methods/module.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
@@ -49,9 +52,15 @@ const list = (text: string, what: string) => {
   return values;
 };
 const tones = (text: string): "planned" | number[] => (text === "planned" ? "planned" : list(text, "'planned' or tone frequencies in Hz, e.g. 25,45,65,95,115"));
+/** Two numbers ≥ 0 separated by a comma, or undefined. */
+const pair = (text: string): [number, number] | undefined => {
+  const parts = text.split(",").map((part) => part.trim());
+  const values = parts.map(Number);
+  return parts.length === 2 && parts.every((part) => part !== "") && values.every((x) => Number.isFinite(x) && x >= 0) ? [values[0], values[1]] : undefined;
+};
 const lag = (text: string): [number, number] => {
-  const values = text.split(",").map((part) => Number(part.trim()));
-  if (values.length !== 2 || values.some((x) => !Number.isFinite(x) || x < 0)) throw new InvalidArgumentError("expected the lag as delay,corner: samples ≥ 0 and Hz ≥ 0 (0 = no corner), e.g. 2,1000.");
+  const values = pair(text);
+  if (!values) throw new InvalidArgumentError("expected the lag as delay,corner: samples ≥ 0 and Hz ≥ 0 (0 = no corner), e.g. 2,1000.");
   return [values[0], values[1]];
 };
 const hold = (text: string): number[] => {
@@ -63,6 +72,7 @@ const setting = (text: string, previous: Array<[string, number | boolean]>): Arr
   const match = /^([A-Za-z]\w*)=(.+)$/.exec(text.trim());
   const value = match && (match[2] === "true" ? true : match[2] === "false" ? false : Number(match[2]));
   if (!match || value === null || (typeof value === "number" && !Number.isFinite(value))) throw new InvalidArgumentError("expected name=value with a number, true or false, e.g. updateFraction=0.5.");
+  if (previous.some(([name]) => name === match[1])) throw new InvalidArgumentError(`${match[1]} is set twice; give it once.`);
   return [...previous, [match[1], value]];
 };
 const initialV = (text: string): "random" | "middle" | number[] => {
@@ -86,9 +96,9 @@ function fieldOption(name: FieldName, argument: string): Option {
   return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${spec.default}${spec.unit && spec.unit !== "reading" && typeof spec.default === "number" ? ` ${spec.unit}` : ""})`).argParser(parse);
 }
 const band = (text: string): [number, number] => {
-  const values = list(text, "the band as low,high in Hz, e.g. 20,1000");
-  if (values.length !== 2 || values[0] >= values[1]) throw new InvalidArgumentError("expected the band as low,high in Hz with low < high, e.g. 20,1000.");
-  return [values[0], values[1]];
+  const values = pair(text);
+  if (!values || values[0] >= values[1]) throw new InvalidArgumentError("expected the band as low,high in Hz with 0 ≤ low < high, e.g. 20,1000.");
+  return values;
 };
 
 /** The flags for how `hge train` and `hge compare` read the device (measurementOptions): the
@@ -132,6 +142,23 @@ function noiseFrom(flags: MeasurementFlags): TrainOptions["noise"] {
   };
 }
 
+/** A flag (by attribute name) that another flag's value leaves unread, and why. */
+type LeftUnread = [attribute: string, unread: boolean, why: string];
+
+/** Refuses the first flag given on `command`'s line that its rule says is left unread. */
+function refuseLeftUnread(command: Command, rules: LeftUnread[]): void {
+  const rule = rules.find(([attribute, unread]) => unread && command.getOptionValueSource(attribute) === "cli");
+  if (rule) throw new UsageError(`${command.options.find((flag) => flag.attributeName() === rule[0])!.long}: ${rule[2]}`);
+}
+
+/** The measurement flags that others leave unread (hge train, hge compare). */
+function noiseRules(flags: MeasurementFlags): LeftUnread[] {
+  return [
+    ...["whiteNoise", "pinkNoise", "drift", "spikes", "spikeSize"].map((attribute): LeftUnread => [attribute, !flags.noise, "--no-noise turns every noise off; give one or the other"]),
+    ["spikeSize", flags.spikes === undefined, "applies with --spikes (events per second)"],
+  ];
+}
+
 interface TrainFlags extends MeasurementFlags {
   method: string;
   device: DeviceSpec;
@@ -164,7 +191,7 @@ interface TrainFlags extends MeasurementFlags {
   chipSamples?: number;
   codeSeed?: number;
   spsaStability?: number;
-  slewVPerS?: number;
+  slew?: number;
   hold?: number[];
   set?: Array<[string, number | boolean]>;
   fabricationSpread?: number;
@@ -181,25 +208,36 @@ interface TrainFlags extends MeasurementFlags {
 }
 
 /** What `--resume` restores: the weights, and for the module its checkpoint (weights,
- *  optimiser moments and the fitted lag). */
-export function readResume(path: string, controlCount: number): Pick<TrainOptions, "initialV" | "checkpoint"> {
+ *  optimiser moments and the fitted lag). A run.json must be of this task on this device (its
+ *  controls on another are --initial-v's to give); a checkpoint.bin is the module's alone. */
+export function readResume(path: string, device: Device, task: AnyTask, method: Method): Pick<TrainOptions, "initialV" | "checkpoint"> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (error) {
     throw new UsageError(`--resume ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a run.json or a checkpoint.bin written by hge train`);
   }
-  if (bytes.subarray(0, 4).toString("latin1") === "HGE1") return { checkpoint: new Uint8Array(bytes) };
-  let run: Partial<Result> & { format?: string; module?: { checkpoint?: string } };
+  const estimator = (ESTIMATORS as readonly string[]).includes(method.name);
+  if (bytes.subarray(0, 4).toString("latin1") === "HGE1") {
+    if (!estimator) throw new UsageError(`--resume ${path}: a checkpoint.bin is the controller module's state; method ${method.name} resumes from the run.json beside it`);
+    return { checkpoint: new Uint8Array(bytes) };
+  }
+  let run: unknown;
   try {
     run = JSON.parse(bytes.toString("utf8"));
   } catch {
-    throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
+    run = undefined;
   }
-  if (!Array.isArray(run.finalWeights) || run.finalWeights.length !== controlCount) {
-    throw new TrainConfigError("resume", `--resume ${path}: it holds ${run.finalWeights?.length ?? "no"} control voltages; this device has ${controlCount} controls`);
+  const { format, device: ranOn, task: trained, finalWeights: weights, module } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown } };
+  if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
+  if (!Array.isArray(weights) || weights.length !== device.controlCount || !weights.every((v) => typeof v === "number")) {
+    throw new TrainConfigError("resume", `--resume ${path}: it holds ${Array.isArray(weights) ? `${weights.length} control voltages` : "no control voltages"}; ${device.name} has ${device.controlCount}`);
   }
-  return { initialV: run.finalWeights, ...(run.module?.checkpoint ? { checkpoint: new Uint8Array(Buffer.from(run.module.checkpoint, "base64")) } : {}) };
+  if (ranOn !== device.name || trained !== task.name) {
+    throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(trained)} on ${String(ranOn)}, not of ${task.name} on ${device.name}; to start from its controls give --initial-v ${weights.join(",")}`);
+  }
+  const checkpoint = estimator && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
+  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}) };
 }
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
@@ -224,7 +262,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const known = Object.keys(method.settings ?? {});
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
-  const resumed = flags.resume ? readResume(flags.resume, device.controlCount) : {};
+  const resumed = flags.resume ? readResume(flags.resume, device, task, method) : {};
   return {
     noise: noiseFrom(flags),
     chain: chainFrom(flags),
@@ -247,7 +285,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
     chipSamples: flags.chipSamples,
     codeSeed: flags.codeSeed,
     spsaStability: flags.spsaStability,
-    slewVPerS: flags.slewVPerS,
+    slewVPerS: flags.slew,
     hold: flags.hold?.map((k) => k - 1),
     patience: flags.patience,
     calibrationEpochs: flags.calibration,
@@ -272,6 +310,9 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     AmplitudeV: `--amplitude-mv: control ${control + 1}'s amplitude must be > 0 and at most half its range [${range[0]}, ${range[1]}] V, i.e. ≤ ${+(((range[1] - range[0]) / 2) * 1000).toFixed(3)} mV`,
     InitialV: `--initial-v: control ${control + 1}'s starting voltage must be inside its range [${range[0]}, ${range[1]}] V`,
     WindowSamples: `--window must be ${boundsText("WindowSamples")}${options.chipSamples ? " and a whole number of code periods" : ""}`,
+    Gradient: `--gradient ${options.gradient} demodulates the loss itself, which needs --loss mse (corrsig and fisher are chain-ruled through each case's Jacobian: --gradient jacobian)`,
+    CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
+    SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
   if (error.field === "Plan") return `${error.message} (--window, or a wider --band, or --guard 0)`;
   const spec = FIELDS[error.field as FieldName];
@@ -344,64 +385,71 @@ function commandLine(): string {
   return ["hge", ...process.argv.slice(2)].join(" ");
 }
 
-/** Checks that reports can be written to `dir` before any training runs (a trained result
- *  is never lost to an unwritable --out). Kernel filesystems are refused outright. */
-export function prepareOut(dir: string): string {
-  const full = resolve(dir);
-  if (/^\/(proc|sys|dev)(\/|$)/.test(full)) throw new UsageError(`--out ${dir} is under /${full.split("/")[1]}, a kernel filesystem, not a place for reports; choose a directory of your own`);
-  try {
-    mkdirSync(full, { recursive: true });
-    const probe = join(full, `.hge-write-test-${process.pid}`);
-    closeSync(openSync(probe, "w"));
-    unlinkSync(probe);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new UsageError(`--out ${dir} is not writable (${code}); choose a directory you can write`);
-  }
-  return full;
-}
-
 // ---- hge train ------------------------------------------------------------------------------
 
 /** The shared option (TrainOptions) each of hge train's flags sets, by the flag's attribute
- *  name: a method that would not read it (Method.reads) refuses the flag rather than ignore it. */
-const FLAG_OPTIONS: Record<string, keyof TrainOptions> = {
+ *  name (null: a flag that sets none): a method that would not read it (Method.reads) refuses the
+ *  flag rather than ignore it. Every flag of hge train is here (program() checks it at start). */
+const FLAG_OPTIONS: Record<keyof TrainFlags, keyof TrainOptions | null> = {
   whiteNoise: "noise", pinkNoise: "noise", drift: "noise", spikes: "noise", spikeSize: "noise", noise: "noise", sampleRate: "chain", chain: "chain",
   window: "windowSamples", settle: "settleSamples", tones: "tones", band: "tones", guard: "tones", planOrder: "tones", amplitudeMv: "amplitudesV",
   optimiser: "optimiser", learningRate: "learningRate", beta1: "beta1", beta2: "beta2", epsilon: "epsilon", loss: "loss", marginScale: "marginScale",
   lag: "lag", gradient: "gradient", streamOrder: "stream", streamTau: "stream", chipSamples: "chipSamples", codeSeed: "codeSeed",
-  spsaStability: "spsaStability", slewVPerS: "slewVPerS", hold: "hold", patience: "patience", calibration: "calibrationEpochs",
+  spsaStability: "spsaStability", slew: "slewVPerS", hold: "hold", patience: "patience", calibration: "calibrationEpochs",
   initialV: "initialV", resume: "initialV",
+  method: null, device: null, task: null, deviceSeed: null, seed: null, budget: null, maxIterations: null, margin: null, set: null,
+  updateFraction: null, fabricationSpread: null, out: null, board: null, live: null, port: null, baud: null, progress: null,
 };
 
 /** Whether `method` reads what `flag` sets; undefined for a flag that sets no shared option. */
 function readsFlag(method: Method, flag: Option): boolean | undefined {
-  const option = FLAG_OPTIONS[flag.attributeName()];
-  return option === undefined ? undefined : readsOption(method, option);
+  const option = FLAG_OPTIONS[flag.attributeName() as keyof TrainFlags];
+  return option === null ? undefined : readsOption(method, option);
 }
 
 /** A flag given on `command`'s line that `method` or `task` would not read, refused: the
- *  method's shared options (Method.reads); a margin solves only classification cases; a data
- *  set's methods start their configurations afresh. */
-function refuseUnreadFlags(command: Command, method: Method, task: AnyTask): void {
+ *  method's shared options (Method.reads), and flags that other flags leave unread. */
+function refuseUnreadFlags(command: Command, flags: TrainFlags, method: Method, task: AnyTask): void {
   const given = (attribute: string) => command.getOptionValueSource(attribute) === "cli";
   const unread = command.options.find((flag) => given(flag.attributeName()) && readsFlag(method, flag) === false);
   if (unread) {
     const readers = METHODS.filter((m) => readsFlag(m, unread)).map((m) => m.name);
     throw new UsageError(`${unread.long}: method ${method.name} does not use it (the methods that do: ${readers.join(", ")})`);
   }
-  if (given("margin") && (task.kind !== "cases" || task.loss === "mse")) {
-    throw new UsageError(`--margin: ${task.name} is not solved by a margin between classes but by its ${task.kind === "cases" ? "RMS error" : "held-out accuracy"}; --margin applies to the gates and the sphere`);
-  }
-  const starting = given("resume") ? "--resume" : given("initialV") ? "--initial-v" : undefined;
-  if (starting && task.kind === "dataset") throw new UsageError(`${starting} gives the starting controls of a task of input cases (gates, sphere, regression); on ${task.name} every method starts its configurations afresh`);
+  const optimiser = flags.optimiser ?? DEFAULTS.optimiser;
+  const loss = flags.loss ?? (task.kind === "cases" ? task.loss : undefined);
+  const givenTones = Array.isArray(flags.tones);
+  const streaming = flags.gradient === "streaming";
+  const calibrates = readsOption(method, "calibrationEpochs") && (flags.calibration ?? DEFAULTS.calibrationEpochs) > 0 && !streaming;
+  const classes = task.kind === "cases" && task.loss !== "mse";
+  const dataset = task.kind === "dataset";
+  refuseLeftUnread(command, [
+    ...noiseRules(flags),
+    ["margin", !classes, `${task.name} is not solved by a margin between classes but by its ${task.kind === "cases" ? "RMS error" : "held-out accuracy"}; --margin applies to the gates and the sphere`],
+    ["beta1", optimiser === "sgd", "momentum's and Adam's; --optimiser sgd has no momentum"],
+    ["beta2", optimiser !== "adam", `Adam's second-moment decay; --optimiser ${optimiser} has none`],
+    ["epsilon", optimiser !== "adam", `Adam's denominator floor; --optimiser ${optimiser} has none`],
+    ["marginScale", loss !== "corrsig", `corrsig's scale; the loss here is ${loss ?? "the data set's own"}`],
+    ["streamOrder", !streaming, "applies with --gradient streaming"],
+    ["streamTau", !streaming, "applies with --gradient streaming"],
+    ["calibration", streaming, "--gradient streaming fits no lag: give --lag, or nothing for the chain model's"],
+    ...["band", "guard", "planOrder"].map((attribute): LeftUnread => [attribute, givenTones, "plans tones; --tones gives them"]),
+    ["lag", calibrates, "the calibration (--calibration, default 2) fits the lag and replaces it; give --calibration 0 to demodulate with this one"],
+    ["initialV", given("resume"), "--resume gives the starting controls; give one or the other"],
+    ["resume", dataset, `on ${task.name} every method starts its configurations afresh; --resume applies to tasks of input cases (gates, sphere, regression)`],
+    ["initialV", dataset, `on ${task.name} every method starts its configurations afresh; --initial-v applies to tasks of input cases (gates, sphere, regression)`],
+    ["updateFraction", (flags.set ?? []).some(([name]) => name === "updateFraction"), "the same as --set updateFraction; give one"],
+  ]);
+  // a method's setting given twice: by --set and by the flag that sets the same option (pat's --window)
+  const flagSetting = (name: string) => command.options.find((flag) => given(flag.attributeName()) && FLAG_OPTIONS[flag.attributeName() as keyof TrainFlags] === name);
+  for (const [name] of flags.set ?? []) if (flagSetting(name)) throw new UsageError(`--set ${name}: the same as ${flagSetting(name)!.long}; give one`);
 }
 
 export async function train(flags: TrainFlags, command: Command): Promise<void> {
   const method = findMethod(flags.method)!; // commander checked the choice
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
-  refuseUnreadFlags(command, method, task);
+  refuseUnreadFlags(command, flags, method, task);
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
   const options = trainOptionsFrom(flags, device, task);
@@ -418,15 +466,21 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     }
     bar.update(Math.min(p.deviceSeconds, p.budget.deviceSeconds), progressFields(p, device.outputUnit));
   };
+  // Ctrl-C stops training; what was learned is then kept and reported, and a second Ctrl-C
+  // meanwhile waits for that rather than lose the run (Ctrl-\ still quits at once)
   const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  process.once("SIGINT", onSigint);
+  const onSigint = () => {
+    if (abort.signal.aborted) process.stderr.write("hge: keeping what the run learned; a moment\n");
+    abort.abort();
+  };
+  process.on("SIGINT", onSigint);
   // --live serves a page on 127.0.0.1 that plots the run while it trains
   const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
   if (live) process.stderr.write(`hge: live view at ${live.url}\n`);
   let liveStarted = false;
   // a run on the host reports only Progress: the rest is observed at the device (host/live/observe.ts)
-  const observer = live && !flags.board && task.kind === "cases" ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: (options.windowSamples as number | undefined) ?? DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz }) : null;
+  const sampleRateHz = options.chain?.sampleRateHz ?? defaultChain(device).sampleRateHz;
+  const observer = live && !flags.board && task.kind === "cases" ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: configuredWindow({ ...options, task }, sampleRateHz), sampleRateHz }) : null;
   const liveProgress = (p: Progress) => {
     progress(p);
     if (!live) return;
@@ -445,7 +499,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       if (!estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
       const { trainOnBoard } = await import("../boards/hil.ts");
       const { result, board } = await trainOnBoard({ ...options, port: flags.port, baudRate: flags.baud, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
-      if (result.stopped === "link") process.stderr.write(`hge: the board stopped training: ${board.boardStop.reasonName}\n`);
+      if (result.stopped === "link") process.stderr.write(`hge: ${board.lost ? "" : "the board stopped training: "}${board.boardStop.reasonName}\n`);
       run = result;
     } else {
       run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
@@ -453,23 +507,24 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     }
   } catch (error) {
     if (started) bar.stop();
+    await live?.close();
     if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options));
     throw error;
-  } finally {
-    process.removeListener("SIGINT", onSigint);
-    if (live) await live.close();
   }
   if (started) {
     if (run.solved) bar.update(bar.getTotal());
     bar.stop();
   }
+  const json = keepRun(run, out, commandLine());
   const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
   const report = await writeRunReport(run, out, commandLine());
-  // the module's learned state as the blob Controller.load() and the boards take (--resume reads it too)
-  if (run.module?.checkpoint) writeFileSync(join(out, "checkpoint.bin"), Buffer.from(run.module.checkpoint, "base64"));
-  console.log(summary(run, display(report), display(join(out, "run.json"))));
-  if (run.deviceFault) throw new UsageError(run.deviceFault); // (what it learned is in the report and checkpoint)
-  process.exitCode = run.stopped === "interrupted" ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
+  await live?.close();
+  process.removeListener("SIGINT", onSigint);
+  console.log(summary(run, display(report), display(json)));
+  // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
+  // an asynchronous file's that waited out answerWithinSeconds, is the interruption's)
+  if (run.deviceFault && !abort.signal.aborted) throw new UsageError(run.deviceFault);
+  process.exitCode = abort.signal.aborted ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
 }
 
 // ---- hge methods ------------------------------------------------------------------------------
@@ -490,8 +545,10 @@ function listMethods(train: Command): void {
 
 // ---- hge device -----------------------------------------------------------------------------
 
-/** Random settings `hge device` evaluates the output at. */
+/** Random settings `hge device` evaluates the output at, and the wall time it spends on them
+ *  at most (a device behind slow I/O gets fewer). */
 const DESCRIBE_SETTINGS = 1000;
+const DESCRIBE_SECONDS = 5;
 
 /** What hge sees of a device (a device file checked as training would check it), and which
  *  methods can train each task on it. */
@@ -509,9 +566,9 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   // the outputs over seeded random settings against what the simulated chain reads
   const rng = new Rng(1);
   const voltages = new Float64Array(device.electrodeCount);
-  let lowest = Infinity, highest = -Infinity, seconds = 0;
-  const electrodeRanges = [...device.controlRangeV, ...device.inputRangeV];
-  for (let i = 0; i < DESCRIBE_SETTINGS; i++) {
+  let lowest = Infinity, highest = -Infinity, seconds = 0, settings = 0;
+  const electrodeRanges = electrodeRangesV(device);
+  for (; settings < DESCRIBE_SETTINGS && seconds < DESCRIBE_SECONDS; settings++) {
     electrodeRanges.forEach(([low, high], e) => (voltages[e] = rng.between(low, high)));
     const start = performance.now();
     const y = device.output(voltages);
@@ -520,8 +577,8 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   }
   const reads = readingLimits(chainModel(defaultChain(device), undefined));
   const beyond = lowest <= reads.min || highest >= reads.max;
-  console.log(`  outputs over ${DESCRIBE_SETTINGS} random settings: ${lowest.toPrecision(4)} to ${highest.toPrecision(4)} ${device.outputUnit}; the chain reads ${reads.min} to ${reads.max}${beyond ? ": beyond it readings saturate and their windows are discarded (--no-chain reads an instrument's outputs as they are)" : ""}`);
-  console.log(`  one output: ${microseconds(seconds / DESCRIBE_SETTINGS)} wall (mean over those settings, the file's checks included)`);
+  console.log(`  outputs over ${settings} random settings${settings < DESCRIBE_SETTINGS ? ` (all that ${DESCRIBE_SECONDS} s of wall time took)` : ""}: ${lowest.toPrecision(4)} to ${highest.toPrecision(4)} ${device.outputUnit}; the chain reads ${reads.min} to ${reads.max}${beyond ? ": beyond it readings saturate and their windows are discarded (--no-chain reads an instrument's outputs as they are)" : ""}`);
+  console.log(`  one output: ${wallTime(seconds / settings)} wall (mean over those settings, the file's checks included)`);
   console.log(`  exact gradient: ${device.outputGradient ? "given (reports compare the measured gradient with it)" : "none"}`);
   console.log(`  capabilities: ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`);
   // tasks with the same methods on one line (the gates)
@@ -551,7 +608,7 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   await new Promise<never>(() => {});
 }
 
-const microseconds = (seconds: number) => (seconds >= 1e-3 ? `${(seconds * 1e3).toPrecision(3)} ms` : `${(seconds * 1e6).toPrecision(3)} µs`);
+const wallTime = (seconds: number) => (seconds >= 1 ? `${seconds.toPrecision(3)} s` : seconds >= 1e-3 ? `${(seconds * 1e3).toPrecision(3)} ms` : `${(seconds * 1e6).toPrecision(3)} µs`);
 
 // ---- hge demo -------------------------------------------------------------------------------
 
@@ -654,7 +711,8 @@ const methodList = (text: string): string[] => {
   return [...new Set(names)];
 };
 
-async function compare(flags: CompareFlags): Promise<void> {
+async function compare(flags: CompareFlags, command: Command): Promise<void> {
+  refuseLeftUnread(command, noiseRules(flags));
   const started = performance.now();
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed);
   const workers = workerCount(flags.workers, device);
@@ -690,10 +748,7 @@ async function compare(flags: CompareFlags): Promise<void> {
   const refused = new Map<string, string>(); // method → what it said
   const file = join(out, "compare.json");
   const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), cannotTrain, summary: summarise(runs) });
-  const keep = () => {
-    writeFileSync(`${file}.tmp`, JSON.stringify(record(), null, 2));
-    renameSync(`${file}.tmp`, file);
-  };
+  const keep = () => keepFile(file, JSON.stringify(record(), null, 2));
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
   const onSigint = () => {
@@ -793,7 +848,7 @@ export function program(): Command {
     .addOption(fieldOption("MarginScale", "units"))
     .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, MARGIN_FRACTION)
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
-    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag)")
+    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag)", nonEmpty("a file"))
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
     .addOption(fieldOption("CalibrationEpochs", "epochs"))
     .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)
@@ -806,13 +861,17 @@ export function program(): Command {
     .addOption(fieldOption("SlewVPerS", "V/s"))
     .option("--set <name=value...>", "a method's own setting, e.g. --set updateFraction=0.5 (hge methods lists each method's settings)", setting, [])
     .option("--update-fraction <f>", "analytic: train a seeded random share of the edges, 0 < f ≤ 1 (the same as --set updateFraction=f)", positive)
-    .option("--fabrication-spread <fraction>", "resistor networks: per-edge spread of the conductance curves from the nominal model (default 0.05)", nonNegative)
+    .option("--fabrication-spread <fraction>", `resistor networks: per-edge spread of the conductance curves from the nominal model, 0 to ${MAX_FABRICATION_SPREAD} (default ${DEFAULT_FABRICATION_SPREAD})`, (text) => {
+      const value = nonNegative(text);
+      if (value > MAX_FABRICATION_SPREAD) throw new InvalidArgumentError(`expected a fraction from 0 to ${MAX_FABRICATION_SPREAD}.`);
+      return value;
+    })
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
-    .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)")
-    .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART")
+    .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)", nonEmpty("a directory"))
+    .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART", nonEmpty("a board"))
     // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
     .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
-    .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)")
+    .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)", nonEmpty("a serial port"))
     .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags, command: Command) => train(flags, command));
@@ -829,9 +888,9 @@ export function program(): Command {
     .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
-    .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK)")
+    .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK)", nonEmpty("a directory"))
     .option("--no-progress", "no progress bar (nor, off a terminal, a line a run)")
-    .action((flags: CompareFlags) => compare(flags));
+    .action((flags: CompareFlags, command: Command) => compare(flags, command));
 
   root
     .command("methods")
@@ -854,7 +913,7 @@ export function program(): Command {
     .addOption(deviceOption())
     .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of every gate's run", wholeAtLeast(0), DEFAULTS.seed)
-    .option("--out <dir>", "report directory", join("reports", "demo"))
+    .option("--out <dir>", "report directory", nonEmpty("a directory"), join("reports", "demo"))
     .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
     .option("--max-iterations <n>", `iteration limit per gate (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
     .option("--no-progress", "no progress bars (nor, off a terminal, a line a gate)")
@@ -864,15 +923,19 @@ export function program(): Command {
     command.commands.forEach(oneLineErrors);
   };
   oneLineErrors(root);
+  const unlisted = root.commands.find((command) => command.name() === "train")!.options.find((flag) => !(flag.attributeName() in FLAG_OPTIONS));
+  if (unlisted) throw new Error(`${unlisted.long} (attribute ${unlisted.attributeName()}) is not in FLAG_OPTIONS: say which shared option it sets`);
   return root;
 }
+
+const path = (command: Command): string => (command.parent ? `${path(command.parent)} ${command.name()}` : command.name());
+const commandsOf = (command: Command) => `the commands of ${path(command)}: ${command.commands.map((c) => c.name()).join(", ")}`;
 
 /** Commander's parse error as one line, with the valid choices where commander names none:
  *  the commands there are, or where the options are listed. */
 function errorLine(text: string, command: Command): string {
   let line = text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ");
-  const path = (c: Command): string => (c.parent ? `${path(c.parent)} ${c.name()}` : c.name());
-  if (line.startsWith("unknown command")) line += ` (the commands of ${path(command)}: ${command.commands.map((c) => c.name()).join(", ")})`;
+  if (line.startsWith("unknown command")) line += ` (${commandsOf(command)})`;
   else if (line.startsWith("unknown option") && !line.includes("Did you mean")) line += ` (${path(command)} --help lists its options)`;
   return `hge: ${line}\n`;
 }
@@ -882,9 +945,28 @@ function fail(code: number, message: string): never {
   process.exit(code);
 }
 
+/** A flag given twice, which commander would settle silently by keeping the last: refused
+ *  (--set excepted: each gives another setting). */
+function refuseRepeatedFlags(argv: string[]): void {
+  const seen = new Set<string>();
+  for (const arg of argv) {
+    if (arg === "--") return;
+    const flag = arg.split("=")[0];
+    if (!flag.startsWith("--") || flag === "--set") continue;
+    if (seen.has(flag)) throw new UsageError(`${flag} is given twice; give it once`);
+    seen.add(flag);
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
-    await program().parseAsync(argv, { from: "user" });
+    refuseRepeatedFlags(argv);
+    const root = program();
+    // `hge help X`: commander would print the whole help, on stderr, for a command X it lacks
+    if (argv[0] === "help" && argv[1] !== undefined && !root.commands.some((command) => command.name() === argv[1])) {
+      throw new UsageError(`unknown command '${argv[1]}' (${commandsOf(root)})`);
+    }
+    await root.parseAsync(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; every parse error was already printed on one line.
@@ -893,7 +975,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (error instanceof UsageError) fail(EXIT.usage, error.message);
     if (error instanceof TrainConfigError) fail(EXIT.refused, `configuration refused: ${error.message}`);
-    if (error instanceof ControllerError) fail(EXIT.refused, `configuration refused: ${error.message}`);
+    if (error instanceof ControllerError) fail(EXIT.refused, error.message); // ("configuration refused: …" already)
+    if (error instanceof LinkError) fail(EXIT.usage, `${error.message} (a board's port, its link firmware, or its cable)`);
     fail(EXIT.internal, `internal error: ${error instanceof Error ? error.message : String(error)} (a bug in hge: please report it with the command line)`);
   }
 }

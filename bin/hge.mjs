@@ -15,8 +15,11 @@ if (!existsSync(wasm)) {
     process.exit(2);
   }
 }
-// A reader that stops early (`hge methods | head`) closes the pipe: that ends the command quietly.
-for (const stream of [process.stdout, process.stderr]) stream.on("error", (error) => process.exit(error.code === "EPIPE" ? 0 : 1));
+// A reader that stops early (`hge methods | head`) closes the pipe: that ends the command quietly,
+// with the exit code it has by then (`hge train --seed abc 2>&1 | true`: 2, an unsolved run's
+// summary unread: 1; 0 if it had none yet). Output that cannot be written otherwise (a full disk)
+// is a usage error (2), as an --out that cannot be written is.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", (error) => process.exit(error.code === "EPIPE" ? (process.exitCode ?? 0) : 2));
 register();
 const cli = await import("./cli.ts");
 await cli.main(process.argv.slice(2));

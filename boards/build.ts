@@ -3,14 +3,14 @@
 // functions is boards/cli.ts (`hge board ...`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { BOARDS_DIR, MODULE_BUILDS, type Board, type CheckResult, type ImageSize, type ModuleBuild, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
-import { parseWasm, exportedGlobals } from "./wasm.ts";
+import { parseWasm, exportedGlobals, type WasmModule } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
 import { CONFIG_WORDS } from "../assembly/layout.ts";
-import { TrainConfigError } from "../host/errors.ts";
+import { TrainConfigError, UsageError } from "../host/errors.ts";
 import type { Variant } from "../host/variant.ts";
 
 export const FIRMWARE_DIR = join(BOARDS_DIR, "firmware");
@@ -351,25 +351,112 @@ export function defaultOut(board: string, o: BuildOptions): string {
   return join(REPO_DIR, "build", "boards", board, `${app}${entry === "main" ? "" : `-${entry}`}${o.bench ? "-bench" : ""}${o.unchecked ? "-unchecked" : ""}`);
 }
 
+/** The file a build writes first into its directory: it marks the directory as a build's,
+ *  which the next build into it replaces. */
+export const BUILD_MARKER = ".hge-board-build";
+
+/** What a build writes into its directory. */
+const BUILD_FILES = new Set([BUILD_MARKER, "gen", "obj", "hge.elf", "hge.map", "size.json", "flags.txt", "hge.cmake", "compile_commands.json"]);
+
+/** Whether `dir` (an existing directory) is an earlier build's: its marker, or (a build from
+ *  before the marker) nothing but what a build writes. */
+function isBuildDirectory(dir: string): boolean {
+  return existsSync(join(dir, BUILD_MARKER)) || readdirSync(dir).every((name) => BUILD_FILES.has(name));
+}
+
+/** Refuses (UsageError, naming `shown`) a build directory that is neither new, nor empty, nor
+ *  an earlier build's: a build replaces its directory, and never removes what is not its own
+ *  (a run's reports, a file). */
+export function checkBuildDirectory(dir: string, shown = dir): void {
+  let stat;
+  try {
+    stat = statSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    throw new UsageError(`--out ${shown} cannot be made a directory (${code}); give a new or empty directory`);
+  }
+  if (!stat.isDirectory()) throw new UsageError(`--out ${shown} is a file, not a directory; give a new or empty directory (or an earlier build's, which is replaced)`);
+  if (readdirSync(dir).length && !isBuildDirectory(dir)) {
+    throw new UsageError(`--out ${shown} holds files that are not an hge board build (it has no ${BUILD_MARKER}); give a new or empty directory: a build replaces only an earlier build's directory`);
+  }
+}
+
+/** Bytes of RAM one sample of the main loop's block takes (HGE_BLOCK_SAMPLES): its reading, its
+ *  voltages (one a DAC channel) and its events (main.c), and on an emulated board the events
+ *  kept for the DAC lines (hal_emu.c). */
+export function blockBytesPerSample(b: Board): number {
+  return 4 * (2 + b.dac.channels) + (b.firmware.sources.includes("hal_emu.c") ? 4 : 0);
+}
+
+/** The largest block the board's RAM could hold were nothing else in it: a bound checked before
+ *  building (the exact one, with the firmware's own RAM, comes from the linker). */
+export function blockBound(b: Board): number {
+  return Math.floor(b.ramBytes / blockBytesPerSample(b));
+}
+
+/** What each adapter of firmware/ takes from the module, and which module that is. */
+const ADAPTER_NEEDS: Record<string, { exports: string[]; module: string }> = {
+  hge: {
+    exports: ["CONFIG", "STATUS", "ELECTRODES", "WEIGHTS", "GRADIENT", "CASE_OUTPUTS", "TONE_BINS", "TONE_HITS", "CHECKPOINT", "configure", "step", "save", "load", "hold"],
+    module: "the controller, build/hge.wasm",
+  },
+  reference: { exports: ["CONFIG", "STATUS"], module: "the controller, build/hge.wasm, whose configuration block it reads" },
+  probe: { exports: ["CHANNELS", "OUT", "reset", "step"], module: "the stand-in, build/boards/probe.wasm (boards/testdata/probe.ts)" },
+};
+
+/** Why adapter `app` cannot take `module` (the exports it lacks, the module it takes), or null
+ *  (a .c adapter of the user's: whatever it needs, its compiler says). */
+export function adapterRefusal(app: string, module: WasmModule, shown: string): string | null {
+  const needs = ADAPTER_NEEDS[app];
+  if (!needs) return null;
+  const has = new Set(module.exports.map((e) => e.name));
+  const missing = needs.exports.filter((name) => !has.has(name));
+  if (!missing.length) return null;
+  const others = Object.entries(ADAPTER_NEEDS).filter(([name, n]) => name !== app && n.exports.every((e) => has.has(e))).map(([name]) => `--app ${name}`);
+  return `${shown} is not a module --app ${app} adapts: it exports no ${missing.join(", ")}; --app ${app} takes ${needs.module}${others.length ? `, and this module is one for ${others.join(" or ")}` : ""}`;
+}
+
+/** The compiler's first error lines (one line, without the build's directories). */
+function firstErrors(error: unknown, max = 2): string {
+  const text = error instanceof Error ? error.message.split("\n").slice(1).join("\n") : String(error);
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /\berror\b/.test(l));
+  return (errors.length ? errors : lines).slice(0, max).join("; ");
+}
+
 export function buildBoard(boardName: string | Board, o: BuildOptions = {}): BuildResult {
   const t0 = performance.now();
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s);
   requireTools(b);
+  const block = o.blockSamples ?? 16;
+  if (!Number.isInteger(block) || block < 1 || block > blockBound(b)) {
+    throw new UsageError(`--block ${block}: the main loop's buffers take ${blockBytesPerSample(b)} bytes a sample on ${b.name}, whose ${b.ramBytes} bytes of RAM would hold ${blockBound(b)} samples with nothing else in them; give a smaller block (the firmware's own RAM leaves room for fewer: the build names the limit)`);
+  }
   const wasmPath = resolve(o.wasm ?? o.variant?.path ?? ensureModule(b.module));
   const app = o.app ?? "hge";
-  const appSource = app.endsWith(".c") ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);
-  if (!existsSync(appSource)) throw new Error(`no adapter ${appSource} for app "${app}"`);
+  const userApp = app.endsWith(".c");
+  const appSource = userApp ? resolve(app) : join(FIRMWARE_DIR, `app_${app}.c`);
+  if (!existsSync(appSource)) throw new UsageError(`--app ${app}: no such adapter (${appSource})`);
   const wasmBytes = readFileSync(wasmPath);
   const module = parseWasm(wasmBytes);
   const pre = checkModule(b, module);
-  if (!pre.ok) throw new Error(`${b.name}: module ${wasmPath} does not fit:\n  ${pre.errors.join("\n  ")}`);
+  if (!pre.ok) throw new TrainConfigError("wasm", `${b.name}: module ${wasmPath} does not fit: ${pre.errors.join("; ")}`);
+  const refusal = adapterRefusal(app, module, o.wasm ?? wasmPath);
+  if (refusal) throw new TrainConfigError("wasm", refusal);
+  const entry = entryOf(o);
+  if (entry === "main" && ADAPTER_NEEDS[app]?.exports.includes("CONFIG") && !o.config) {
+    throw new TrainConfigError("config", `the main-loop firmware of --app ${app} configures the module from a block compiled in, and none was given`);
+  }
 
   const dir = resolve(o.out ?? defaultOut(b.name, o));
   const gen = join(dir, "gen"), obj = join(dir, "obj");
+  checkBuildDirectory(dir, o.out);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(gen, { recursive: true });
   mkdirSync(obj, { recursive: true });
+  writeFileSync(join(dir, BUILD_MARKER), "An hge board build (boards/build.ts): the next build into this directory replaces it.\n");
 
   // 1. wasm2c, and the runtime header that matches it
   const version = run("wasm2c", ["--version"]).trim();
@@ -385,7 +472,6 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const controller = globals.CONFIG !== undefined && globals.STATUS !== undefined;
   writeFileSync(join(gen, "hge.h"), generateApiHeader(basename(wasmPath), header, globals, mutableGlobals, controller ? generateLayoutHeader(o.variant && readFileSync(o.variant.layoutFile, "utf8"), o.variant?.layout) : undefined));
   if (o.config) writeFileSync(join(gen, "hge_config_block.c"), generateConfigBlock(o.config, o.variant?.layout.CONFIG_WORDS ?? CONFIG_WORDS, o.configUnitPerV));
-  const entry = entryOf(o);
   if (entry === "standalone") {
     if (!o.config || !o.standaloneHeader) throw new Error("a standalone build needs a configuration block and gen/standalone_config.h (boards/standalone.ts)");
     writeFileSync(join(gen, "standalone_config.h"), o.standaloneHeader);
@@ -394,7 +480,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const memoryBytes = moduleMemoryBytes(wasmBytes, module.memories[0]?.min ?? 1);
   writeFileSync(join(gen, "link_protocol.h"), generateLinkHeader());
   writeFileSync(join(gen, "hge.c"), '/* Generated by boards/build.ts. */\n#include "hge.h"\n\nZ_hge_instance_t hge_instance;\n\nvoid hge_instantiate(void) {\n  static int initialised;\n  if (!initialised) { Z_hge_init_module(); initialised = 1; }\n  Z_hge_instantiate(&hge_instance);\n}\n');
-  writeFileSync(join(gen, "board_config.h"), generateBoardConfig(b, o.blockSamples ?? 16));
+  writeFileSync(join(gen, "board_config.h"), generateBoardConfig(b, block));
 
   // 2. compile
   const cc = `${b.toolchain.prefix}gcc`;
@@ -433,7 +519,13 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const objects: string[] = [];
   for (const [src, flags] of sources) {
     const o2 = join(obj, basename(src).replace(/\.c$/, ".o"));
-    compileCached(cc, [...common, ...flags], src, o2);
+    try {
+      compileCached(cc, [...common, ...flags], src, o2);
+    } catch (error) {
+      // the user's adapter: its compiler's words are a refusal, not a fault of hge
+      if (userApp && src === appSource) throw new TrainConfigError("app", `--app ${app} does not compile: ${firstErrors(error)}`);
+      throw error;
+    }
     objects.push(o2);
   }
 
@@ -441,17 +533,32 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   const elf = join(dir, "hge.elf");
   const ld = b.firmware.ldscript.includes("/") ? join(FIRMWARE_DIR, b.firmware.ldscript) : b.firmware.ldscript;
   const defsyms = { __flash: b.flashOrigin, __flash_size: b.flashBytes, __ram: b.ramOrigin, __ram_size: b.ramBytes, __stack_size: b.stackBytes };
-  run(cc, dedupeSpecs([
-    ...b.toolchain.arch, ...b.toolchain.cflags, ...b.toolchain.ldflags, "-T", ld,
-    ...Object.entries(defsyms).map(([k, v]) => `-Wl,--defsym=${k}=${hex(v)}`),
-    "-Wl,--gc-sections", `-Wl,-Map=${join(dir, "hge.map")}`,
-    ...objects, ...b.toolchain.libs, "-o", elf,
-  ]));
+  try {
+    run(cc, dedupeSpecs([
+      ...b.toolchain.arch, ...b.toolchain.cflags, ...b.toolchain.ldflags, "-T", ld,
+      ...Object.entries(defsyms).map(([k, v]) => `-Wl,--defsym=${k}=${hex(v)}`),
+      "-Wl,--gc-sections", `-Wl,-Map=${join(dir, "hge.map")}`,
+      ...objects, ...b.toolchain.libs, "-o", elf,
+    ]));
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    const overflow = /region [`']?ram'? overflowed by (\d+) bytes/i.exec(text);
+    if (overflow && o.blockSamples !== undefined && entry === "main") {
+      const fits = block - Math.ceil(Number(overflow[1]) / blockBytesPerSample(b));
+      throw new UsageError(`--block ${block}: the firmware overflows ${b.name}'s RAM by ${overflow[1]} bytes (the main loop's buffers take ${blockBytesPerSample(b)} bytes a sample); ${fits >= 1 ? `at most ${fits} samples fit` : "no block fits beside this module"}`);
+    }
+    if (overflow) throw new TrainConfigError("ram", `${b.name}: the firmware overflows its RAM by ${overflow[1]} bytes (${b.ramBytes} bytes)`);
+    if (userApp && /undefined reference/.test(text)) {
+      const symbols = [...new Set([...text.matchAll(/undefined reference to [`']([^`']+)'/g)].map((m) => m[1]))];
+      throw new TrainConfigError("app", `--app ${app} does not link: nothing defines ${symbols.join(", ")} (an adapter defines app_init, app_step, app_outputs and app_output_count: firmware/app.h)`);
+    }
+    throw error;
+  }
   const size = imageSize(b, elf);
   const check = checkModule(b, module, { image: size, memoryBytes });
   const result: BuildResult = { board: b, dir, elf, size, check, seconds: (performance.now() - t0) / 1000 };
   writeFileSync(join(dir, "size.json"), JSON.stringify({ board: b.name, wasm: wasmPath, app, entry, aligned, unchecked: !!o.unchecked, ...size, flashBytes: b.flashBytes, ramBytes: b.ramBytes, check }, null, 2) + "\n");
-  if (!check.ok) throw new Error(`${b.name}: ${check.errors.join("; ")}`);
+  if (!check.ok) throw new TrainConfigError("board", `${b.name}: ${check.errors.join("; ")}`);
   return result;
 }
 

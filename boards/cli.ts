@@ -6,14 +6,17 @@
 // TrainConfigError (exit 3); host/errors.ts has both. A command that ran sets process.exitCode:
 // 0 ok, 1 a check, a parity or a training that failed.
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { MAX_CONTROLS } from "../assembly/layout.ts";
 import { UsageError } from "../host/errors.ts";
+import { prepareOut } from "../host/report/keep.ts";
 import { wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
-import { checkModule, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
-import { FIRMWARE_DIR, REPO_DIR, buildBoard, ensureModule, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
+import { checkModule, emulatedBoards, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
+import { FIRMWARE_DIR, PROBE_WASM, REPO_DIR, buildBoard, checkBuildDirectory, ensureModule, entryOf, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
+import { parseWasm } from "./wasm.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */
 export const DEFAULT_WASM = join(REPO_DIR, "build", "hge.wasm");
@@ -23,13 +26,48 @@ type RunMode = (typeof RUN_MODES)[number];
 
 // ---- argument parsers: each throws InvalidArgumentError saying what is allowed ------------
 
-const wholeList = (text: string): number[] => {
+/** Control counts: whole numbers from 1 to the module's MAX_CONTROLS (assembly/layout.ts). */
+const controlCounts = (text: string): number[] => {
   const parts = text.split(",").map((part) => part.trim());
-  if (parts.some((part) => !/^[0-9]+$/.test(part) || Number(part) < 1)) throw new InvalidArgumentError("expected whole numbers ≥ 1 separated by commas, e.g. 8,64.");
+  if (parts.some((part) => !/^[0-9]+$/.test(part) || Number(part) < 1 || Number(part) > MAX_CONTROLS)) {
+    throw new InvalidArgumentError(`expected whole numbers from 1 to ${MAX_CONTROLS} (the module's MAX_CONTROLS, assembly/layout.ts) separated by commas, e.g. 8,64.`);
+  }
   return parts.map(Number);
 };
+/** A regular file that can be read (not a directory, a device or a missing path). */
 const existingFile = (text: string): string => {
-  if (!existsSync(text)) throw new InvalidArgumentError(`no such file.`);
+  let stat;
+  try {
+    stat = statSync(text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InvalidArgumentError(code === "ENOENT" ? "no such file." : `cannot be read (${code}).`);
+  }
+  if (stat.isDirectory()) throw new InvalidArgumentError("a directory; expected a file.");
+  if (!stat.isFile()) throw new InvalidArgumentError("not a regular file.");
+  try {
+    accessSync(text, constants.R_OK);
+  } catch {
+    throw new InvalidArgumentError("not readable.");
+  }
+  return text;
+};
+/** A WebAssembly module the boards' reader (wasm.ts) and wasm2c take. */
+const wasmFile = (text: string): string => {
+  const bytes = readFileSync(existingFile(text));
+  if (bytes.length < 8 || bytes.readUInt32BE(0) !== 0x0061736d) throw new InvalidArgumentError("not a WebAssembly binary (a module such as build/hge.wasm begins with \\0asm).");
+  if (!WebAssembly.validate(bytes)) throw new InvalidArgumentError("not a valid WebAssembly module.");
+  try {
+    parseWasm(bytes);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message.replace(/^wasm: /, "")}: not a module the boards' runtime takes.`);
+  }
+  return text;
+};
+/** Raw readings: little-endian f32, at least one. */
+const adcFile = (text: string): string => {
+  const size = statSync(existingFile(text)).size;
+  if (size === 0 || size % 4 !== 0) throw new InvalidArgumentError(`${size} bytes; expected raw little-endian f32 readings (ADC volts), 4 bytes each, at least one.`);
   return text;
 };
 /** The adapters in firmware/ (app_<name>.c). */
@@ -48,6 +86,39 @@ const app = (text: string): string => {
 const moduleOf = (b: Board, wasm: string | undefined): string => wasm ?? ensureModule(b.module);
 
 const boardsOf = (target: string) => (target === "all" ? listBoards() : [target]);
+
+/** The stand-in module --app probe adapts (boards/testdata/probe.ts), built when missing. */
+const probeModule = () => (existsSync(PROBE_WASM) ? PROBE_WASM : buildProbeWasm());
+
+/** Whether a module is the controller (its configuration and status blocks). */
+function isController(wasm: string): boolean {
+  const names = new Set(parseWasm(readFileSync(wasm)).exports.map((e) => e.name));
+  return names.has("CONFIG") && names.has("STATUS");
+}
+
+/** `board build`'s and `run --adc`'s build of board b: the module (--wasm, or the one the adapter
+ *  takes: the stand-in for --app probe, else the board's build) and, for the main loop on the
+ *  controller (--app hge with run --adc, --app reference, a .c adapter), the configuration
+ *  compiled in: XOR on the default device, the block hge train --board would send (hil.ts). */
+async function buildOptions(b: Board, flags: BuildFlags, entry?: "main"): Promise<BuildOptions> {
+  const app = flags.app ?? "hge";
+  const wasm = flags.wasm ?? (app === "probe" ? probeModule() : ensureModule(b.module));
+  const o: BuildOptions = { wasm, app, out: flags.out, bench: flags.bench, unchecked: flags.unchecked, blockSamples: flags.block, entry };
+  if (entryOf(o) === "main" && isController(wasm)) {
+    const { defaultBoardConfiguration } = await import("./hil.ts");
+    const c = defaultBoardConfiguration(b);
+    o.config = c.block;
+    o.configUnitPerV = c.unitPerV;
+  }
+  return o;
+}
+
+/** --out of a build, refused before anything is built: besides what every --out is refused for
+ *  (host/report/keep.ts: prepareOut), a file, or a directory holding anything but an earlier
+ *  build (a build replaces what is there). */
+function checkOut(out: string): void {
+  prepareOut(out, "a build", (full) => checkBuildDirectory(full, out));
+}
 
 // ---- the subcommands ----------------------------------------------------------------------
 
@@ -80,10 +151,6 @@ const RUN_OPTION_MODES: Record<string, readonly RunMode[]> = {
   block: ["adc"],
 };
 
-function buildOptions(flags: BuildFlags): BuildOptions {
-  return { wasm: flags.wasm, app: flags.app, out: flags.out, bench: flags.bench, unchecked: flags.unchecked, blockSamples: flags.block };
-}
-
 function list(): void {
   for (const name of listBoards()) {
     const b = loadBoard(name);
@@ -115,6 +182,11 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
     if (target === "all") throw new UsageError("--standalone builds one board; give a board, not all");
     if (flags.app || flags.bench || flags.block) throw new UsageError("--standalone builds the controller (no --app, --bench or --block)");
     if (flags.task && flags.from) throw new UsageError("--task and --from: the run in --from names its task");
+  } else if (flags.block !== undefined && entryOf({ app: flags.app }) !== "main") {
+    throw new UsageError("--block sets the main loop's block of samples (--app probe, reference or a .c adapter; run --adc); the link firmware of --app hge, the default build, exchanges one sample a frame");
+  }
+  if (flags.out) checkOut(flags.out);
+  if (flags.standalone) {
     const { buildStandalone } = await import("./standalone.ts");
     const { built, configuration } = buildStandalone(target, { task: flags.task, method: flags.method, from: flags.from, seed: flags.seed, maxIterations: flags.iterations, wasm: moduleOf(loadBoard(target), flags.wasm), out: flags.out, unchecked: flags.unchecked } as Parameters<typeof buildStandalone>[1]);
     console.error(formatSize(built));
@@ -127,10 +199,13 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
   // `all` skips the boards whose vendor toolchain is not installed (not packaged in Debian)
   const skipped = target === "all" ? boards.filter((b) => b.toolchain.optional && missingTools(b).length) : [];
   for (const b of boards) if (!skipped.includes(b)) requireTools(b);
-  const options = buildOptions(flags); // without --wasm, each board's own build
+  // each board's options (its own module build without --wasm, its own configuration), checked
+  // for all before any is built
+  const options = new Map<Board, BuildOptions>();
+  for (const b of boards) if (!skipped.includes(b)) options.set(b, await buildOptions(b, flags));
   for (const b of boards) {
     if (skipped.includes(b)) console.log(`${b.name.padEnd(18)} skipped: ${missingTools(b).join(", ")} not on PATH (vendor toolchain, not packaged in Debian)`);
-    else console.log(formatSize(buildBoard(b, options)));
+    else console.log(formatSize(buildBoard(b, options.get(b)!)));
   }
   process.exitCode = 0;
 }
@@ -155,20 +230,26 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
   const b = loadBoard(board);
   requireEmulated(b, "hge board run");
   requireTools(b, { emulate: true });
-  const wasm = moduleOf(b, flags.wasm);
+  const wasm = mode === "adc" ? flags.wasm : moduleOf(b, flags.wasm);
   if (mode === "standalone") {
-    const { buildStandalone, runStandalone } = await import("./standalone.ts");
-    const { built, configuration } = buildStandalone(b, { task: flags.task, seed: flags.seed, method: flags.method, from: flags.from, maxIterations: flags.iterations, wasm, quiet: true });
+    const { buildStandalone, runStandalone, standaloneConfiguration } = await import("./standalone.ts");
+    const configuration = standaloneConfiguration(b, { task: flags.task, seed: flags.seed, method: flags.method, from: flags.from, maxIterations: flags.iterations });
+    if (flags.resetAfter !== undefined && flags.resetAfter >= configuration.maxIterations) {
+      throw new UsageError(`--reset-after ${flags.resetAfter}: the run ends by update ${configuration.maxIterations} (${flags.iterations !== undefined ? "--iterations" : flags.from ? "the run in --from" : "the default iteration limit; see --iterations"}), so no reset would happen; give an update before it`);
+    }
+    const { built } = buildStandalone(b, { configuration, wasm, quiet: true });
     console.error(`${board}: standalone ${configuration.task} firmware ${relative(process.cwd(), built.elf)}; no host device: the emulated board plays a test stand-in (firmware/hal_emu_device.c)`);
     const r = await runStandalone(built, { resetAfterUpdates: flags.resetAfter, onLine: (line) => console.log(line) });
     if (r.reset) console.log(`reset after update ${r.reset.afterUpdate}; ${r.reset.resumedAt === null ? "did NOT resume from the stored checkpoint" : `resumed at update ${r.reset.resumedAt}`}`);
+    // --reset-after asks to see a reset resumed: a run that ended before it showed nothing
+    else if (flags.resetAfter !== undefined) console.log(`no reset: the run ended after update ${r.updates}, before update ${flags.resetAfter} (--reset-after); resuming was not tried`);
     console.log(`${board}: ${r.solved ? "solved" : "not solved"} in ${r.updates} updates, ${r.totalDeviceSeconds.toFixed(2)} device-seconds${r.reset ? ` (${r.deviceSeconds} since the reset)` : ""}, ${r.wallSeconds.toFixed(1)} s wall`);
-    process.exitCode = r.solved && (!r.reset || r.reset.resumedAt !== null) ? 0 : 1;
+    process.exitCode = r.solved && (flags.resetAfter === undefined || (r.reset !== undefined && r.reset.resumedAt !== null)) ? 0 : 1;
     return;
   }
   if (mode === "adc") {
     const { runQemu } = await import("./qemu.ts");
-    const built = buildBoard(b, buildOptions({ ...flags, wasm }));
+    const built = buildBoard(b, await buildOptions(b, flags, "main"));
     if (flags.bench) {
       const c = await countInstructions(built, flags.adc!);
       console.log(`instructions per call: ${c.mean.toFixed(1)} (min ${c.min}, max ${c.max}, ${c.calls} calls; ${c.method})`);
@@ -206,6 +287,8 @@ interface WatchFlags { port?: string; baud?: number; task?: string; seed?: numbe
 async function watch(boardName: string, flags: WatchFlags): Promise<void> {
   const b = loadBoard(boardName);
   if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
+  const built = (["seed", "wasm"] as const).find((k) => flags[k] !== undefined);
+  if (flags.port && built) throw new UsageError(`--${built} applies without --port (it builds the emulated board's standalone firmware); with --port the board runs the firmware flashed on it`);
   if (!flags.port) {
     requireEmulated(b, "hge board watch without --port");
     requireTools(b, { emulate: true });
@@ -226,6 +309,14 @@ async function watch(boardName: string, flags: WatchFlags): Promise<void> {
 }
 
 async function measure(flags: MeasureFlags): Promise<void> {
+  if (flags.json) {
+    // written after minutes of measuring: a place it cannot go is refused first
+    const full = resolve(flags.json);
+    const parent = statSync(dirname(full), { throwIfNoEntry: false });
+    if (/^\/(proc|sys|dev)(\/|$)/.test(full)) throw new UsageError(`--json ${flags.json} is under /${full.split("/")[1]}, a kernel filesystem; choose a file of your own`);
+    if (!parent?.isDirectory()) throw new UsageError(`--json ${flags.json}: ${dirname(full)} is not a directory; give a file in an existing directory`);
+    if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--json ${flags.json} is a directory; give a file`);
+  }
   const { COUNTED_TARGETS, measureBoards, formatBench } = await import("./measure.ts");
   const targets = flags.quick ? ["mps2-an386", "virt-rv32"] : [...COUNTED_TARGETS];
   for (const target of targets) requireTools(loadBoard(target), { emulate: true });
@@ -253,9 +344,20 @@ async function probe(target: string, flags: ProbeFlags): Promise<void> {
 
 // ---- the command --------------------------------------------------------------------------
 
-const wasmOption = () => new Option("--wasm <file>", "the module to build in (default build/hge.wasm)").argParser(existingFile);
+const wasmOption = () => new Option("--wasm <file>", "the module to build in (default build/hge.wasm; build/boards/probe.wasm with --app probe)").argParser(wasmFile);
 const boardArgument = (name: string, description: string, o: { all?: boolean; optional?: boolean } = {}) => {
   const argument = new Argument(o.optional ? `[${name}]` : `<${name}>`, description).choices(o.all ? [...listBoards(), "all"] : listBoards());
+  return o.optional ? argument.default("all") : argument;
+};
+/** A board that runs in emulation: the choices named are the emulated boards; a board that is
+ *  only defined passes here and is refused after parsing (exit 3, requireEmulated). */
+const emulatedArgument = (name: string, description: string, o: { all?: boolean; optional?: boolean } = {}) => {
+  const emulated = emulatedBoards();
+  const argument = new Argument(o.optional ? `[${name}]` : `<${name}>`, `${description}: ${emulated.join(", ")}${o.all ? ", or all" : ""}`).argParser((text: string) => {
+    if (listBoards().includes(text) || (o.all && text === "all")) return text;
+    const defined = listBoards().filter((n) => !emulated.includes(n));
+    throw new InvalidArgumentError(`expected an emulated board: ${emulated.join(", ")}${o.all ? ", or all" : ""} (${defined.join(", ")}: defined, not emulated).`);
+  });
   return o.optional ? argument.default("all") : argument;
 };
 const buildFlags = (command: Command) =>
@@ -263,7 +365,7 @@ const buildFlags = (command: Command) =>
     .addOption(new Option("--app <name>", `adapter between main loop and module: ${apps().join(", ")} (firmware/app_<name>.c), or a .c file (default hge)`).argParser(app))
     .option("--bench", "count instructions around each step() call")
     .option("--unchecked", "no bounds checks on linear-memory accesses")
-    .option("--block <samples>", "samples per block between converters and module (default 16)", wholeAtLeast(1));
+    .option("--block <samples>", "the main loop's samples per block between converters and module (default 16; up to what the board's RAM holds; not the link firmware's, which takes one a frame)", wholeAtLeast(1));
 
 /**
  * `hge board`: list | check [board] | build <board|all> | run <board> --replay|--hil|--adc
@@ -306,14 +408,14 @@ export function boardCommand(parent?: Command): Command {
   const runCommand = board
     .command("run")
     .description("run the controller on an emulated board: replay a Node co-simulation, train in the loop, or feed readings")
-    .addArgument(boardArgument("board", "an emulated board"))
+    .addArgument(emulatedArgument("board", "an emulated board"))
     .addOption(new Option("--replay", "replay a recorded Node co-simulation (XOR): bit parity of outputs, telemetry and checkpoint").conflicts(["hil", "adc", "standalone"]))
     .addOption(new Option("--hil", "train in the loop: the device simulated here, the controller on the board, over its UART").conflicts(["replay", "adc", "standalone"]))
-    .addOption(new Option("--adc <file>", "feed raw f32 readings from a file to the main-loop firmware and print what it writes").argParser(existingFile).conflicts(["replay", "hil", "standalone"]))
+    .addOption(new Option("--adc <file>", "feed raw f32 readings (ADC volts, little-endian) from a file to the main-loop firmware and print what it writes: the controller configured for XOR on the default device as hge train --board would (or --app probe: the stand-in module)").argParser(adcFile).conflicts(["replay", "hil", "standalone"]))
     .addOption(new Option("--standalone", "build standalone firmware and let it train with no host device (the emulated board plays a test stand-in); exit 0 when solved").conflicts(["replay", "hil", "adc"]))
     .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
     .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run").argParser(existingFile))
-    .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) after update n; it must resume from its stored checkpoint", wholeAtLeast(1))
+    .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) after update n (before the run's iteration limit); it must resume from its stored checkpoint, and a run that ends before update n exits 1", wholeAtLeast(1))
     .addOption(wasmOption())
     .option("--updates <n>", "--replay: updates recorded (default 3)", wholeAtLeast(1))
     .option("--seed <n>", `--replay, --hil, --standalone: seed of the noise and the starting voltages (default ${DEFAULTS.seed})`, wholeAtLeast(0))
@@ -331,7 +433,7 @@ export function boardCommand(parent?: Command): Command {
     .option("--port <path>", "the board's serial port (e.g. /dev/ttyACM0); default: start the emulated board, its UART a pseudo-terminal")
     .option("--baud <n>", "with --port: baud rate (default 115200)", wholeAtLeast(1))
     .addOption(new Option("--task <gate>", "the gate it trains (the margin and threshold; default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
-    .option("--seed <n>", "without --port: seed of the firmware built", wholeAtLeast(0))
+    .option("--seed <n>", "without --port: seed of the firmware built (with --port the board runs what is flashed)", wholeAtLeast(0))
     .option("--live", "also serve a local page (127.0.0.1) that plots the telemetry")
     .addOption(wasmOption())
     .addHelpText("after", "\nExit 0 when the board says it solved the task (or on Ctrl-C), 1 when it stopped otherwise or went quiet.")
@@ -340,7 +442,7 @@ export function boardCommand(parent?: Command): Command {
   board
     .command("measure")
     .description("instructions per sample on the emulated targets, the largest sample rate per board, soft float against the FPU")
-    .option("--controls <n,...>", "control counts measured (default 8,64)", wholeList)
+    .option("--controls <n,...>", `control counts measured, each 1 to ${MAX_CONTROLS} (the module's MAX_CONTROLS; default 8,64)`, controlCounts)
     .option("--quick", "only mps2-an386 and virt-rv32")
     .option("--json <file>", "also write the measurements as JSON")
     .addOption(wasmOption())
@@ -349,7 +451,7 @@ export function boardCommand(parent?: Command): Command {
   board
     .command("probe")
     .description("the stand-in module (boards/testdata): build, bit parity with Node, instructions per call")
-    .addArgument(boardArgument("board", "an emulated board, or all (the emulated ones)", { all: true, optional: true }))
+    .addArgument(emulatedArgument("board", "an emulated board (default all: the emulated ones)", { all: true, optional: true }))
     .option("--samples <n>", "readings fed (default 300)", wholeAtLeast(1))
     .option("--unchecked", "no bounds checks on linear-memory accesses")
     .action((target: string, flags: ProbeFlags) => probe(target, flags));

@@ -5,7 +5,8 @@
 // options give the same readings, so the same weights bit for bit, and returns the shared
 // Result (host/methods/method.ts) with ranOn = the board.
 import { existsSync } from "node:fs";
-import type { Device } from "../host/devices/device.ts";
+import { Controller } from "../host/controller.ts";
+import { electrodeRangesV, type Device } from "../host/devices/device.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { TASKS, buildTask, taskName } from "../host/tasks/index.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
@@ -14,7 +15,7 @@ import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/s
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
 import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, defaultOut, requireTools, type BuildResult } from "./build.ts";
-import { BoardController, BoardSession, BoardStopped, LinkError, encodeFrame, Frame, type Hello, type Stopped } from "./link.ts";
+import { BoardController, BoardSession, BoardStopped, LinkError, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
 
 export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" | "task">> {
   /** An emulated board (boards/<board>.json with "emulation"). */
@@ -29,9 +30,10 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
   wasm?: string;
   /** A firmware already built with entry "link" (skips the build). */
   built?: BuildResult;
-  /** For tests: at sample `afterSamples`, send a frame with a broken CRC, or drop the link
-   *  (close the socket, wait past the board's timeout, connect again). */
-  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" };
+  /** For tests: at sample `afterSamples`, send a frame with a broken CRC, drop the link
+   *  (close the socket, wait past the board's timeout, connect again), or kill the emulated
+   *  board's QEMU (the link is lost for good). */
+  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" };
   onProgress?: (progress: Progress) => void;
   /** The live view (host/live): a start message, one update per update, an end. */
   live?: (message: LiveMessage) => void;
@@ -52,10 +54,15 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
 export interface BoardDetails {
   /** The board's name (also result.ranOn). */
   name: string;
-  /** How the board stopped: its STOPPED frame (reason, parked voltages). */
+  /** How the board stopped: its STOPPED frame (reason, parked voltages). A link lost for good
+   *  (`lost`) has none: reason 0, reasonName saying so, no parked voltages known. */
   boardStop: Stopped;
-  /** The learned state the board kept when it stopped (Controller.load() takes it). */
+  /** The learned state the board kept when it stopped (Controller.load() takes it); after a
+   *  link lost for good, the last one the host fetched (after each update), or empty. */
   checkpoint: Uint8Array;
+  /** Set when the link was lost for good (the board gone, no reconnection): why, and the update
+   *  whose checkpoint the host kept (0: none). The result is then what the host had received. */
+  lost?: { reason: string; checkpointUpdate: number };
   link: { hello: Hello; samples: number; microsecondsPerSample: number; buildSeconds: number };
   /** What the firmware printed (the parked DAC write is the last hex line). */
   console: string;
@@ -85,7 +92,7 @@ export function resolveTask(task: string | AnyTask | undefined, device: Device):
  *  inputs, each range inside its channel's safe range: app_hge.c's board_refusal), or null. */
 export function deviceRefusal(b: Board, device: Device): string | null {
   const ranges = electrodeRanges(b);
-  const electrodes = [...device.controlRangeV, ...device.inputRangeV];
+  const electrodes = electrodeRangesV(device);
   if (electrodes.length > ranges.length) {
     return `${device.name} has ${electrodes.length} electrodes (${device.controlCount} controls, ${device.inputCount} inputs); ${b.name} drives ${ranges.length} DAC channels`;
   }
@@ -98,6 +105,18 @@ export function deviceRefusal(b: Board, device: Device): string | null {
     }
   }
   return null;
+}
+
+/** The configuration block `hge train --board <b>` sends for XOR on the default device (seed
+ *  `seed`, the board's chain): what a main-loop build of the controller compiles in when no
+ *  other is given (`hge board run --adc`, `hge board build --app reference`). */
+export function defaultBoardConfiguration(b: Board, seed = DEFAULTS.seed): { block: Uint8Array; unitPerV: number } {
+  const device = DopantNetwork.default();
+  // planned as a training plans it (a window grown where the tones need a longer one)
+  const run = new TrainingRun(new Controller(), { device, task: resolveTask("xor", device), seed, chain: boardChain(b, device) } as TrainOptions);
+  const { block, error } = encodeConfig(run.config);
+  if (error) throw error;
+  return { block, unitPerV: b.adc.unitPerV };
 }
 
 /** Builds (unless given) the link firmware for an emulated board. */
@@ -158,7 +177,11 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
       controller.step = (reading: number) => { ring[received++ & (RING - 1)] = reading; return step(reading); };
     }
     let liveStarted = false;
+    let keptAt = 0;
     const progress = (p: Progress) => {
+      // the learned state after every update, kept here: a link lost for good leaves it
+      controller.keepCheckpoint();
+      keptAt = p.iteration;
       o.onProgress?.(p);
       if (!o.live) return;
       if (!liveStarted) {
@@ -176,6 +199,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     };
     const run: TrainingRun = new TrainingRun(controller, options, progress);
     let boardStop: Stopped | null = null;
+    let lost: string | null = null; // the link is gone for good: why
     const loopStarted = performance.now();
     let yielded = loopStarted;
     try {
@@ -191,22 +215,38 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     } catch (e) {
       // The board stopped training itself; after a lost link, connect again to hear why.
       if (e instanceof BoardStopped) boardStop = e.stopped;
-      else if (e instanceof LinkError) boardStop = await reconnectAfterLoss(controller, e);
-      else throw e;
+      else if (e instanceof LinkError) {
+        const heard = await reconnectAfterLoss(controller, e);
+        if (typeof heard === "string") lost = heard;
+        else boardStop = heard;
+      } else throw e;
     }
-    const stoppedByBoard = boardStop !== null;
+    const stoppedByBoard = boardStop !== null || lost !== null;
     const loopSamples = run.sim.samples;
     const loopSeconds = (performance.now() - loopStarted) / 1000;
-    if (!boardStop) boardStop = controller.stopped ?? controller.stop();
+    if (!boardStop && !lost) {
+      try {
+        boardStop = controller.stopped ?? controller.stop();
+      } catch (e) {
+        if (!(e instanceof LinkError)) throw e;
+        lost = e.message; // lost just as the run ended: it is over, and what it learned is here
+      }
+    }
+    // the link gone for good: the run ends with what the host received (its record of every
+    // update, the last telemetry, the checkpoint of the last update), as other stops end
+    if (lost) controller.offline();
     const result = run.finish(run.liveliestCase(), built.board.name);
-    o.live?.({ type: "end", solved: result.solved, stopped: stoppedByBoard ? "link" : result.stopped });
     const checkpoint = controller.save();
+    if (lost && !checkpoint.length) delete result.module?.checkpoint;
+    const stopped = lost ? { reason: 0 as StopReason, reasonName: `the link was lost (${lost}); the run keeps what the host received: ${keptAt ? `the checkpoint of update ${keptAt}` : "no checkpoint (no update before the loss)"}, where the board parked its electrodes is not known`, checkpointBytes: checkpoint.length, parkedV: [] } : boardStop!;
+    o.live?.({ type: "end", solved: result.solved, stopped: stoppedByBoard ? "link" : result.stopped });
     await session.exit(0);
     return {
       result: { ...result, wallSeconds: (performance.now() - started) / 1000, stopped: stoppedByBoard ? "link" : result.stopped },
       board: {
         name: built.board.name,
-        boardStop,
+        boardStop: stopped,
+        ...(lost ? { lost: { reason: lost, checkpointUpdate: keptAt } } : {}),
         checkpoint,
         link: { hello, samples: loopSamples, microsecondsPerSample: loopSamples ? (1e6 * loopSeconds) / loopSamples : 0, buildSeconds: built.seconds },
         console: session.console(),
@@ -221,7 +261,13 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
 
 /** Test faults: a frame whose CRC is wrong, or the connection dropped for longer than the
  *  board's link timeout. */
-async function injectFault(controller: BoardController, fault: "corrupt-frame" | "drop", linkTimeoutMs: number): Promise<void> {
+async function injectFault(controller: BoardController, fault: "corrupt-frame" | "drop" | "kill", linkTimeoutMs: number): Promise<void> {
+  if (fault === "kill") {
+    const pid = controller.session.qemuPid;
+    if (pid === undefined) throw new Error("inject kill: no QEMU to kill (a board on a port)");
+    process.kill(pid, "SIGKILL");
+    return;
+  }
   if (fault === "drop") {
     controller.session.drop();
     await sleep(linkTimeoutMs + 500); // past the board's link timeout
@@ -233,14 +279,14 @@ async function injectFault(controller: BoardController, fault: "corrupt-frame" |
   controller.awaitStop(); // throws BoardStopped
 }
 
-/** After the link was lost: connect again; a board that timed out says it stopped. */
-async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<Stopped> {
-  let stopped: Stopped | null;
+/** After the link was lost: connect again; a board that timed out says it stopped, one that
+ *  did not yet is stopped now. When the board cannot be heard again, why (a string): the link
+ *  is lost for good. */
+async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<Stopped | string> {
   try {
-    stopped = await controller.reconnect();
+    return (await controller.reconnect()) ?? controller.stop();
   } catch (e) {
-    throw new LinkError(`${cause.message}; connecting again failed: ${(e as Error).message}`);
+    if (!(e instanceof LinkError)) throw e;
+    return `${cause.message.replace(/^link: /, "")}; connecting again failed: ${e.message.replace(/^link: /, "")}`;
   }
-  if (!stopped) throw new LinkError(`${cause.message}; the board did not stop`);
-  return stopped;
 }

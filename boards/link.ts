@@ -166,8 +166,9 @@ export class SerialTransport {
 
   constructor(readonly path: string, readonly baudRate = 115200) {}
 
-  /** Opens the port (retrying while it cannot be opened) within `timeoutMs`. */
-  async connect(timeoutMs: number): Promise<void> {
+  /** Opens the port (retrying while it cannot be opened) within `timeoutMs`; `gone` says why
+   *  retrying is pointless (the emulator exited), or null. */
+  async connect(timeoutMs: number, gone: () => string | null = () => null): Promise<void> {
     const { SerialPort } = await import("serialport");
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -182,7 +183,9 @@ export class SerialTransport {
         this.discard();
         return;
       }
-      if (performance.now() > deadline) throw new LinkError(`link: could not open ${this.path}: ${error.message}`);
+      if (performance.now() > deadline) throw new LinkError(`link: could not open ${this.path}: ${error.message.replace(/^Error: /, "")}`);
+      const why = gone();
+      if (why) throw new LinkError(`link: ${why}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -196,6 +199,10 @@ export class SerialTransport {
         at += writeSync(this.fd, bytes, at, bytes.length - at);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EIO") {
+          this.state = "dropped"; // the other side is gone (QEMU exited, the USB port went away)
+          throw new LinkError(`link: port ${this.path} hung up (write: EIO)`);
+        }
         if (code !== "EAGAIN") throw new LinkError(`link: write failed (${code})`);
         sleep(1);
       }
@@ -214,7 +221,12 @@ export class SerialTransport {
     }
     try {
       const n = readSync(this.fd, this.buffer, this.end, this.buffer.length - this.end, null);
-      if (n === 0) return true;
+      if (n === 0) {
+        // end of file: the other side hung up (QEMU exited, the board's USB port went away);
+        // a port with nothing to read says EAGAIN (opened non-blocking, VMIN 1)
+        this.state = "dropped";
+        return false;
+      }
       this.end += n;
       return true;
     } catch (e) {
@@ -320,6 +332,7 @@ export class BoardSession {
   readonly dir: string;
   private readonly child: ChildProcess | null;
   private exitCode: number | null | undefined;
+  private exitSignal: string | null = null;
   private readonly exited: Promise<number | null>;
   readonly replyTimeoutMs: number;
   /** The serial port the host opened (a pseudo-terminal for an emulated board). */
@@ -351,7 +364,7 @@ export class BoardSession {
     const child = spawn(cmd, args, { cwd: this.dir, stdio: ["ignore", console, console], detached: o.ownProcessGroup ?? false });
     this.child = child;
     closeSync(console);
-    this.exited = new Promise((resolve) => child.on("exit", (code) => { this.exitCode = code; resolve(code); }));
+    this.exited = new Promise((resolve) => child.on("exit", (code, signal) => { this.exitCode = code; this.exitSignal = signal; resolve(code); }));
     child.on("error", () => { this.exitCode = -1; });
     this.portPath = this.waitForPty();
     this.transport = new SerialTransport(this.portPath, o.baudRate);
@@ -408,6 +421,7 @@ export class BoardSession {
     const t = this.transport;
     for (;;) {
       const sync = t.read(1, timeoutMs);
+      if (!sync && !t.connected) throw new LinkError(`link: ${this.board.name}'s port ${this.portPath} hung up${this.child ? " (QEMU gone)" : ""}`);
       if (!sync) throw new LinkError(`link: no frame from ${this.board.name} within ${timeoutMs} ms${this.exitCode !== undefined ? ` (QEMU exited ${this.exitCode})` : ""}`);
       if (sync[0] !== LINK.SYNC) throw new LinkError(`link: stray byte 0x${sync[0].toString(16)} from the board`);
       const head = t.read(3, timeoutMs);
@@ -434,9 +448,13 @@ export class BoardSession {
    *  pseudo-terminal for a new one). */
   drop(): void { this.transport.drop(); }
 
-  /** Connects again after drop(); returns the HELLO the board answers with. */
+  /** Connects again after drop(); returns the HELLO the board answers with. An emulated board
+   *  whose QEMU has exited is not waited for. */
   async reconnect(): Promise<Hello> {
-    await this.transport.connect(this.replyTimeoutMs);
+    const gone = () => (this.child && this.exitCode !== undefined ? `QEMU exited (${this.exitSignal ?? `code ${this.exitCode}`}); nothing to connect to` : null);
+    if (this.child) await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 250))]);
+    if (gone()) throw new LinkError(`link: ${gone()}`);
+    await this.transport.connect(this.replyTimeoutMs, gone);
     this.transport.discard();
     this.send(Frame.Hello);
     return (this.hello = decodeHello(this.expect([Frame.HelloReply]).payload));
@@ -457,6 +475,9 @@ export class BoardSession {
 
   /** Whether QEMU has exited (an emulated board), and with what. */
   get qemuExit(): number | null | undefined { return this.exitCode; }
+
+  /** QEMU's process id (an emulated board), for a test that kills it. */
+  get qemuPid(): number | undefined { return this.child?.pid; }
 
   /** Asks the firmware to end (EXIT frame) and waits for QEMU; returns its exit code. */
   async exit(code = 0, timeoutMs = 10_000): Promise<number | null> {
@@ -568,6 +589,11 @@ export class BoardController {
   private scratch: Controller;
   /** The last STOPPED frame, once the board has stopped. */
   stopped: Stopped | null = null;
+  /** The last checkpoint keepCheckpoint() fetched: what is left of the learned state when the
+   *  link is lost for good. */
+  private kept: Uint8Array | null = null;
+  /** The link is gone for good (offline()): read-outs answer from what the host received. */
+  private lost = false;
 
   constructor(readonly session: BoardSession) {
     this.scratch = session.board.module === "core" ? new Controller(new WebAssembly.Module(readFileSync(CORE_WASM))) : new Controller();
@@ -657,8 +683,10 @@ export class BoardController {
     }
   }
 
-  /** A telemetry record for the state after the last step (asked for when none came). */
+  /** A telemetry record for the state after the last step (asked for when none came). Offline:
+   *  the last record received, or before any the configured state (the Node twin's). */
   private record(): ReturnType<typeof telemetryParts> {
+    if (this.lost) return telemetryParts(this.telemetry ?? { events: 0, controls: this.controls, inputs: this.inputs, cases: this.cases, words: telemetryOf(this.scratch, 0, this.inputs) });
     if (!this.fresh || !this.telemetry) {
       this.session.send(Frame.GetTelemetry);
       const t = decodeTelemetry(this.session.expect([Frame.Telemetry]).payload);
@@ -700,8 +728,18 @@ export class BoardController {
   /** The telemetry record as sent (bits), after the last step. */
   telemetryWords(): Uint32Array { this.record(); return this.telemetry!.words; }
 
-  /** The learned state: the board's checkpoint (the one kept at the stop, once stopped). */
+  /** Fetches the board's checkpoint now and keeps it (after each update: trainOnBoard), so that
+   *  a link lost for good still leaves the learned state of the last update. */
+  keepCheckpoint(): void { this.kept = this.save(); }
+
+  /** The link is lost for good: from now on the read-outs answer from the last telemetry record
+   *  received and save() with the last checkpoint kept (empty when none was). */
+  offline(): void { this.lost = true; }
+
+  /** The learned state: the board's checkpoint (the one kept at the stop, once stopped;
+   *  offline, the last one kept). */
   save(): Uint8Array {
+    if (this.lost) return this.kept ?? new Uint8Array(0);
     this.session.send(Frame.GetCheckpoint);
     return this.session.expect([Frame.Checkpoint]).payload;
   }

@@ -47,7 +47,9 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   const { result, board: details } = training;
   const lines = [
     `${board}: trained ${result.task} in the loop: ${result.stopped}, ${result.iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
-    `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${details.boardStop.reasonName}) with the electrodes parked at ${details.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,
+    details.lost
+      ? `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; ${details.boardStop.reasonName}`
+      : `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${details.boardStop.reasonName}) with the electrodes parked at ${details.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,
     `  final weights ${result.finalWeights.map((v) => v.toFixed(4)).join(", ")} V; checkpoint ${details.checkpoint.length} bytes`,
   ];
   let identicalToNode: boolean | undefined;

@@ -33,3 +33,8 @@ export const fraction = (text: string) => {
   if (value < 0 || value >= 1) throw new InvalidArgumentError("expected a fraction in [0, 1).");
   return value;
 };
+/** A name or a path: anything but empty (an empty --out would be the current directory). */
+export const nonEmpty = (what: string) => (text: string) => {
+  if (text.trim() === "") throw new InvalidArgumentError(`expected ${what}, not an empty string.`);
+  return text;
+};

@@ -1,7 +1,7 @@
 // Sample-accurate closed loop: controller voltages → DAC model (bits, range, update rate) → device → measurement chain
 // (first-order low-pass, whole-sample delay) → noise → ADC model (transimpedance, bits,
 // saturation) → back into the controller. The host only plays the physics here.
-import type { Device } from "./devices/device.ts";
+import { electrodeRangesV, type Device } from "./devices/device.ts";
 import type { NoiseSource } from "./noise.ts";
 import type { Controller } from "./controller.ts";
 import * as L from "../assembly/layout.ts";
@@ -41,10 +41,22 @@ export function readingLimits(chain: ChainModel): { min: number; max: number } {
   return { min: -top, max: top };
 }
 
-export function quantise(value: number, low: number, high: number, bits: number): number {
+/** The `bits`-bit converter's value nearest `value` on [low, high] (beyond it, its end). With
+ *  `within` (an electrode's declared range, a DAC's output): the converter's value nearest
+ *  `value` inside that range, so that rounding to a step never puts an electrode beyond its
+ *  range (half a step past 1 V on ±1.25 V at 16 bits, 1.0000191 V, to a device that refuses
+ *  it); in a range narrower than one step, `value` kept inside it. */
+export function quantise(value: number, low: number, high: number, bits: number, within?: readonly [number, number]): number {
+  // (no closures, no destructuring: this runs for every electrode at every DAC update)
   const steps = 2 ** bits - 1;
-  const clamped = Math.min(high, Math.max(low, value));
-  return low + (Math.round(((clamped - low) / (high - low)) * steps) / steps) * (high - low);
+  const span = high - low;
+  if (within === undefined) return low + (Math.round(((Math.min(high, Math.max(low, value)) - low) / span) * steps) / steps) * span;
+  const bottom = within[0], top = within[1];
+  let code = Math.round(((Math.min(high, top, Math.max(low, bottom, value)) - low) / span) * steps);
+  let v = low + (code / steps) * span;
+  if (v > top) v = low + (--code / steps) * span; // (the nearest step was half a step or less beyond the range)
+  else if (v < bottom) v = low + (++code / steps) * span;
+  return v >= bottom && v <= top ? v : Math.min(top, Math.max(bottom, value)); // (no step inside the range)
 }
 
 /** Plays the device and the measurement chain for one controller, sample by sample. */
@@ -55,12 +67,15 @@ export class CoSimulation {
   private filtered = Number.NaN;
   private readonly alpha: number;
   private readonly samplesPerDacUpdate: number;
+  /** Every electrode's declared range (controls, then inputs): what the DAC delivers stays in it. */
+  private readonly rangesV: ReadonlyArray<readonly [number, number]>;
   samples = 0;
 
   /** Any controller with the wrapper's step() and electrodes(): the Node module, or a board. */
   /** `startSeconds`: device time already spent when this loop starts (time-varying devices). */
   constructor(readonly controller: Pick<Controller, "step" | "electrodes">, readonly device: Device, readonly chain: ChainModel, readonly startSeconds = 0) {
     this.voltages = new Float64Array(device.electrodeCount);
+    this.rangesV = electrodeRangesV(device);
     this.delayLine = new Float64Array(Math.max(0, Math.round(chain.delaySamples ?? 0)));
     const updateRateHz = chain.dac?.updateRateHz ?? chain.sampleRateHz;
     if (!(updateRateHz > 0 && updateRateHz <= chain.sampleRateHz)) throw new RangeError(`DAC update rate ${updateRateHz} Hz must be in (0, ${chain.sampleRateHz}] Hz`);
@@ -69,14 +84,18 @@ export class CoSimulation {
     this.alpha = corner > 0 ? 1 - Math.exp((-2 * Math.PI * corner) / chain.sampleRateHz) : 1;
   }
 
-  /** The device's output for the voltages the controller is writing now, through the DAC. */
+  /** The device's output for the voltages the controller is writing now, through the DAC: each
+   *  the converter's step nearest what was written inside the electrode's declared range
+   *  (without a DAC, what was written, kept inside the range: the controller's single-precision
+   *  0.6 V is 0.600000024 V). */
   deviceOutput(): number {
     this.device.setTime?.(this.startSeconds + this.samples / this.chain.sampleRateHz);
     if (this.samples % this.samplesPerDacUpdate === 0) {
       const written = this.controller.electrodes();
       const dac = this.chain.dac;
       for (let e = 0; e < this.voltages.length; e++) {
-        this.voltages[e] = dac ? quantise(written[e], dac.rangeV[0], dac.rangeV[1], dac.bits) : written[e];
+        const range = this.rangesV[e];
+        this.voltages[e] = dac ? quantise(written[e], dac.rangeV[0], dac.rangeV[1], dac.bits, range) : Math.min(range[1], Math.max(range[0], written[e]));
       }
     }
     return this.device.output(this.voltages);

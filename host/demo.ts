@@ -7,6 +7,7 @@ import { gateTask, type GateName } from "./tasks/gates.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget, Result } from "./methods/method.ts";
 import { writeRunReport } from "./report/html.ts";
+import { keepRun } from "./report/keep.ts";
 
 export interface DemoJob {
   kind: "demo";
@@ -32,6 +33,7 @@ export async function runJob(job: DemoJob, post: (progress: unknown) => void): P
     const device = await demoDevice(job.device, job.deviceSeed);
     const task = gateTask(job.gate, device.inputRangeV);
     const run = await findMethod("multitone")!.train(device, task, job.budget, { seed: job.seed, progress: post });
+    keepRun(run, job.out, job.command);
     await writeRunReport(run, job.out, job.command);
     return run.deviceFault ? { deviceFault: run.deviceFault } : { run };
   } catch (error) {

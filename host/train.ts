@@ -2,7 +2,7 @@
 // device and a task, runs the closed loop sample by sample until the task is solved or the
 // iteration limit, and returns the whole history. Used by the `hge` command, tests and benches.
 // Reproducible: every random choice (noise, starting voltages) comes from `seed`.
-import type { Device } from "./devices/device.ts";
+import { electrodeRangesV, type Device } from "./devices/device.ts";
 import type { AnyTask, Task } from "./tasks/task.ts";
 import { gateMargin } from "./tasks/gates.ts";
 import { Controller, ControllerError, OPTIMISERS, type ControllerConfig, type ControllerStatus, type GradientName, type LossName, type OptimiserName } from "./controller.ts";
@@ -168,7 +168,7 @@ export const DEFAULTS = {
  *  voltage chain for V outputs. Noise: the paper's 1/f level and a small white floor. */
 export function defaultChain(device: Device): ChainOptions {
   const voltage = device.outputUnit === "V";
-  const electrodes = [...device.controlRangeV, ...device.inputRangeV];
+  const electrodes = electrodeRangesV(device);
   const top = Math.max(...electrodes.map(([low, high]) => Math.max(Math.abs(low), Math.abs(high))));
   const dacTop = Math.max(1, Math.ceil(top * 1.25 * 4) / 4);
   return {
@@ -234,6 +234,13 @@ export function measurementWindow(task: AnyTask): number {
   return task.kind === "cases" && task.loss === "mse" ? MSE_WINDOW_SAMPLES : DEFAULTS.windowSamples;
 }
 
+/** The window a run of the module is configured with (a plan that does not fit it may yet
+ *  lengthen it, TrainingRun): the given one, the shortest holding given tones, or the task's. */
+export function configuredWindow(options: Pick<TrainOptions, "task" | "tones" | "windowSamples">, sampleRateHz: number): number {
+  const tones = options.tones;
+  return options.windowSamples ?? (tones && "explicitHz" in tones ? defaultWindowFor(tones.explicitHz, sampleRateHz) : measurementWindow(options.task));
+}
+
 /** The default device-time budget of a run on `task`. */
 export function budgetFor(task: AnyTask): number {
   return task.kind === "dataset" ? DEFAULTS.datasetBudgetSeconds : DEFAULTS.budgetSeconds;
@@ -279,6 +286,9 @@ export function initialVoltages(device: Device, initialV: TrainOptions["initialV
   const ranges = device.controlRangeV;
   if (Array.isArray(initialV)) {
     if (initialV.length !== ranges.length) throw new TrainConfigError("initialV", `${initialV.length} starting voltages for ${ranges.length} controls`);
+    // in single precision, as the controller holds voltages: its -1.2 V edge is -1.2000000477 V
+    const outside = initialV.findIndex((v, k) => !(Math.fround(v) >= Math.fround(ranges[k][0]) && Math.fround(v) <= Math.fround(ranges[k][1])));
+    if (outside >= 0) throw new TrainConfigError("initialV", `control ${outside + 1} would start at ${initialV[outside]} V (--initial-v or --resume), outside its range [${ranges[outside][0]}, ${ranges[outside][1]}] V`);
     return initialV.slice();
   }
   if (initialV === "middle") return ranges.map(([low, high]) => (low + high) / 2);
@@ -298,7 +308,7 @@ export function planRun(options: TrainOptions): {
   const noise: NoiseOptions = { ...defaultNoise(device), ...options.noise };
   const sampleRateHz = chain.sampleRateHz;
   const tones = options.tones ?? { plan: DEFAULTS.band };
-  const windowSamples = options.windowSamples ?? ("explicitHz" in tones ? defaultWindowFor(tones.explicitHz, sampleRateHz) : measurementWindow(task));
+  const windowSamples = configuredWindow(options, sampleRateHz);
   if (task.outputCount !== 1) throw new TrainConfigError("task", `task ${task.name} has ${task.outputCount} outputs; the controller reads one`);
   if (task.inputCases[0]?.length !== device.inputCount) {
     throw new TrainConfigError("task", `task ${task.name} needs ${task.inputCases[0]?.length} data inputs; ${device.name} has ${device.inputCount}`);

@@ -5,10 +5,11 @@
 // task the device does not fit). Runs in a few seconds; no toolchain needed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
+import { MAX_CONTROLS } from "../assembly/layout.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
@@ -18,9 +19,15 @@ import { listBoards, loadBoard } from "../boards/boards.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { ToolchainMissing } from "../boards/build.ts";
 import { deviceRefusal, trainOnBoard } from "../boards/hil.ts";
+import { DEFAULTS } from "../host/train.ts";
 
 const EMULATED = listBoards().filter((name) => loadBoard(name).emulation);
 const DEFINED_ONLY = listBoards().filter((name) => !loadBoard(name).emulation);
+const work = mkdtempSync(join(tmpdir(), "hge-boards-cli-"));
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+/** Two f32 readings: a well-formed --adc file. */
+const readings = join(work, "readings.f32");
+writeFileSync(readings, new Uint8Array(new Float32Array([0.1, -0.1]).buffer));
 
 /** Parses `hge board <argv>` under a root like the CLI's (exitOverride; output captured):
  *  what was thrown, what was written, how long it took. */
@@ -58,12 +65,19 @@ function assertOneLine(error: unknown, kind: typeof UsageError | typeof TrainCon
   assert.match(error.message, pattern);
 }
 
-test("an unknown board: exit 2, every board listed", async () => {
-  for (const argv of [["run", "mps2-an385", "--hil"], ["build", "nucleo"], ["check", "nucleo"], ["probe", "nucleo"]]) {
+test("an unknown board: exit 2, every board listed; run and probe name the emulated ones as their choices", async () => {
+  for (const argv of [["build", "nucleo"], ["check", "nucleo"]]) {
     const r = await board(argv);
     assertParseError(r, "commander.invalidArgument", /Allowed choices are/);
     for (const name of listBoards()) assert.ok(r.stderr.includes(name), `${argv.join(" ")}: lists ${name}`);
   }
+  for (const argv of [["run", "mps2-an385", "--hil"], ["probe", "nucleo"]]) {
+    const r = await board(argv);
+    assertParseError(r, "commander.invalidArgument", new RegExp(`expected an emulated board: ${EMULATED.join(", ")}(, or all)? \\(${DEFINED_ONLY.join(", ")}: defined, not emulated\\)`));
+  }
+  const help = (await board(["run", "--help"])).stdout;
+  assert.match(help, new RegExp(`board +an emulated board: ${EMULATED.join(",\\s+")}\\n`), "run's help names the emulated boards only");
+  for (const name of DEFINED_ONLY) assert.ok(!help.includes(name), `run's help does not offer ${name}`);
 });
 
 test("run on a board that is defined but not emulated: exit 3, the emulated boards named", async () => {
@@ -89,7 +103,7 @@ test("run without a mode, with two, with an unknown flag: exit 2 at once", async
 
   const misplaced = await board(["run", "mps2-an386", "--replay", "--task", "and"]);
   assertOneLine(misplaced.error, UsageError, /^--task applies to --hil and --standalone, not --replay$/);
-  const noCompare = await board(["run", "mps2-an386", "--adc", "package.json", "--no-compare"]);
+  const noCompare = await board(["run", "mps2-an386", "--adc", readings, "--no-compare"]);
   assertOneLine(noCompare.error, UsageError, /^--no-compare applies to --hil, not --adc$/);
 });
 
@@ -108,7 +122,7 @@ test("option values are checked with the valid choices named", async () => {
   assertParseError(await board(["run", "mps2-an386", "--hil", "--iterations", "0"]), "commander.invalidArgument", /expected a whole number ≥ 1/);
   assertParseError(await board(["run", "mps2-an386", "--adc", "no-such-readings.f32"]), "commander.invalidArgument", /no such file/);
   assertParseError(await board(["build", "mps2-an386", "--app", "blinky"]), "commander.invalidArgument", /expected one of hge, probe, reference, or a \.c file/);
-  assertParseError(await board(["measure", "--controls", "8,x"]), "commander.invalidArgument", /whole numbers ≥ 1 separated by commas/);
+  assertParseError(await board(["measure", "--controls", "8,x"]), "commander.invalidArgument", new RegExp(`whole numbers from 1 to ${MAX_CONTROLS} \\(the module's MAX_CONTROLS, assembly/layout\\.ts\\) separated by commas`));
   assertParseError(await board(["list", "extra"]), "commander.excessArguments", /too many arguments/);
   assertParseError(await board(["train", "--board", "mps2-an386"]), "commander.unknownCommand", /unknown command 'train'/);
   const all = await board(["build", "all", "--out", "somewhere"]);
@@ -170,4 +184,62 @@ test("train on a board: an unknown or unemulated board, a device the board canno
   await assert.rejects(trainOnBoard({ board: "mps2-an386", device: dnpu, task: sphere }), (e: unknown) => e instanceof TrainConfigError && e.option === "task" && /needs 3 data inputs/.test(e.message));
   await assert.rejects(trainOnBoard({ board: "mps2-an386", device: dnpu.withInputCount(4), task: irisTask() }), (e: unknown) => e instanceof TrainConfigError && e.option === "task" && /is a data set; the controller on a board trains tasks with input cases/.test(e.message));
   assert.ok(performance.now() - started < 2000, "nothing was built");
+});
+
+test("--out of a build: a file, a directory of something else, a kernel filesystem: exit 2 naming it, before anything is built, nothing removed", async () => {
+  const reports = join(work, "reports");
+  mkdirSync(reports);
+  writeFileSync(join(reports, "run.json"), "{}\n");
+  const file = await board(["build", "mps2-an386", "--out", join(reports, "run.json")]);
+  assertOneLine(file.error, UsageError, /^--out .*run\.json is a file, not a directory; give a new or empty directory/);
+  const foreign = await board(["build", "mps2-an386", "--out", reports]);
+  assertOneLine(foreign.error, UsageError, /^--out .*reports holds files that are not an hge board build .*give a new or empty directory/);
+  const standalone = await board(["build", "mps2-an386", "--standalone", "--out", reports]);
+  assertOneLine(standalone.error, UsageError, /holds files that are not an hge board build/);
+  assert.equal(readFileSync(join(reports, "run.json"), "utf8"), "{}\n", "the reports are where they were");
+  for (const [out, pattern] of [["/proc/nope", /under \/proc, a kernel filesystem/], ["/sys/x", /under \/sys, a kernel filesystem/], ["/dev/null/x", /under \/dev, a kernel filesystem/]] as const) {
+    const r = await board(["build", "mps2-an386", "--out", out]);
+    assertOneLine(r.error, UsageError, pattern);
+    assert.ok(r.ms < 2000, `${out}: refused at once (${r.ms.toFixed(0)} ms)`);
+  }
+  assert.ok(!existsSync("/proc/nope"));
+});
+
+test("files given to --wasm, --adc, --app are checked when parsed: a directory, not WebAssembly, not whole f32 readings (exit 2)", async () => {
+  const notWasm = join(work, "notwasm.wasm");
+  writeFileSync(notWasm, "not a module\n");
+  for (const argv of [["check", "mps2-an386", "--wasm", notWasm], ["build", "mps2-an386", "--wasm", notWasm]]) {
+    assertParseError(await board(argv), "commander.invalidArgument", /not a WebAssembly binary/);
+  }
+  assertParseError(await board(["build", "mps2-an386", "--wasm", work]), "commander.invalidArgument", /a directory; expected a file/);
+  assertParseError(await board(["run", "mps2-an386", "--adc", work]), "commander.invalidArgument", /a directory; expected a file/);
+  assertParseError(await board(["build", "mps2-an386", "--app", join(work, "none.c")]), "commander.invalidArgument", /no such file/);
+  const odd = join(work, "odd.f32");
+  writeFileSync(odd, "abc");
+  assertParseError(await board(["run", "mps2-an386", "--adc", odd]), "commander.invalidArgument", /3 bytes; expected raw little-endian f32 readings/);
+});
+
+test("flags that would be ignored are refused: watch --port with --seed or --wasm, --block on the link firmware, --reset-after past the run's end, --controls past MAX_CONTROLS; --json where it cannot be written, before measuring", async () => {
+  for (const flag of [["--seed", "5"], ["--wasm", "build/hge-core.wasm"]]) {
+    const r = await board(["watch", "mps2-an386", "--port", join(work, "no-such-port"), ...flag]);
+    assertOneLine(r.error, UsageError, new RegExp(`^${flag[0]} applies without --port .*with --port the board runs the firmware flashed on it$`));
+  }
+  for (const name of ["stm32f4-discovery", "mps2-an386"]) {
+    const r = await board(["build", name, "--block", "2000"]);
+    assertOneLine(r.error, UsageError, /^--block sets the main loop's block of samples .*the link firmware of --app hge, the default build, exchanges one sample a frame$/);
+    assert.ok(r.ms < 2000, "refused before building");
+  }
+  const reset = await board(["run", "mps2-an386", "--standalone", "--task", "and", "--reset-after", "100000"]);
+  assertOneLine(reset.error, UsageError, new RegExp(`^--reset-after 100000: the run ends by update ${DEFAULTS.maxIterations} .*no reset would happen`));
+  const limited = await board(["run", "mps2-an386", "--standalone", "--task", "and", "--iterations", "4", "--reset-after", "4"]);
+  assertOneLine(limited.error, UsageError, /^--reset-after 4: the run ends by update 4 \(--iterations\)/);
+  const wide = await board(["measure", "--quick", "--controls", String(MAX_CONTROLS + 1)]);
+  assertParseError(wide, "commander.invalidArgument", new RegExp(`from 1 to ${MAX_CONTROLS}`));
+  assert.ok(wide.ms < 2000, "refused before measuring");
+  for (const [json, pattern] of [["/proc/bench.json", /under \/proc, a kernel filesystem/], [work, /is a directory; give a file/], [join(work, "none", "b.json"), /is not a directory; give a file in an existing directory/]] as const) {
+    const r = await board(["measure", "--quick", "--json", json]);
+    assertOneLine(r.error, UsageError, pattern);
+    assert.ok(r.ms < 2000, "refused before measuring");
+  }
+  assert.match((await board(["measure", "--help"])).stdout, new RegExp(`each 1 to ${MAX_CONTROLS}\\s+\\(the module's\\s+MAX_CONTROLS`));
 });

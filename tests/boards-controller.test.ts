@@ -197,6 +197,31 @@ test("a malformed frame (bad CRC) stops training with the controls parked and th
 test("a dropped connection stops training (link timeout) with the controls parked and the weights kept", skip, () =>
   assertStopsCleanly("drop", StopReason.Timeout));
 
+test("QEMU killed mid-training (the link lost for good): the run ends stopped \"link\" with what the host received and the checkpoint of the last update", skip, async () => {
+  let lastUpdateAt = 0;
+  const { result: r, board } = await trainOnBoard({
+    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault: "kill" },
+    onProgress: () => { lastUpdateAt = performance.now(); },
+  });
+  const afterKill = (performance.now() - lastUpdateAt) / 1000;
+  assert.equal(r.stopped, "link");
+  assert.equal(r.iterations, 1, "one update before the board went");
+  assert.ok(board.lost, "the details say the link was lost for good");
+  assert.match(board.lost.reason, /hung up.*connecting again failed: QEMU exited/);
+  assert.equal(board.lost.checkpointUpdate, 1);
+  assert.match(board.boardStop.reasonName, /^the link was lost .*the checkpoint of update 1/);
+  assert.deepEqual(board.boardStop.parkedV, [], "where the board parked is not known");
+  const learned = r.history.weights.at(-1)!;
+  assert.notDeepEqual(bits(learned), bits(r.history.weights[0]), "the update moved the weights");
+  assert.deepEqual(bits(r.finalWeights), bits(learned), "the weights of the last update are the result's");
+  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "the result keeps the checkpoint (hge train writes it beside run.json)");
+  const twin = new Controller();
+  twin.configure(r.module!.controller);
+  twin.load(board.checkpoint);
+  assert.deepEqual(bits(twin.weights()), bits(learned), "the kept checkpoint loads and holds them");
+  assert.ok(afterKill < 6, `ended ${afterKill.toFixed(1)} s after the last update: the hang-up is seen, not waited out`);
+});
+
 test("the board refuses a range outside its safe range, and frames out of order", skip, async () => {
   const built = firmware();
   const { session, hello } = await BoardSession.open(built.board, built.elf);

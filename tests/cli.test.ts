@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
@@ -38,6 +39,7 @@ test("an unknown task exits 2 and lists the tasks", () => {
 
 test("an unknown command or option exits 2, naming the commands or where the options are listed", () => {
   refusal(["fly"], USAGE, /unknown command 'fly'/, /commands of hge: train, .*demo/);
+  refusal(["help", "fly"], USAGE, /^hge: unknown command 'fly' \(the commands of hge: train, .*demo\)$/);
   refusal(["train", "--speed", "9"], USAGE, /unknown option '--speed' \(Did you mean --seed\?\)/);
   refusal(["train", "--velocity", "9"], USAGE, /unknown option '--velocity'/, /hge train --help lists its options/);
 });
@@ -88,6 +90,85 @@ test("a flag the method would not read is refused in one line naming the methods
   refusal(["train", "--method", "coupled", "--device", "resistor", "--task", "regression", "--hold", "1"], USAGE, /--hold: method coupled does not use it/, module);
   refusal(["train", "--method", "phyll", "--task", "iris", "--optimiser", "sgd"], USAGE, /--optimiser: method phyll does not use it \(the methods that do: .*pat, pat-hge, phyll-hge\)$/m);
   refusal(["train", "--method", "analytic", "--device", "resistor", "--task", "regression", "--patience", "5"], USAGE, /--patience: method analytic does not use it \(the methods that do: .*, pat, pat-hge\)$/m);
+});
+
+test("a flag another flag leaves unread is refused in one line saying why, not ignored", () => {
+  refusal(["train", "--no-noise", "--white-noise", "5"], USAGE, /^hge: --white-noise: --no-noise turns every noise off/);
+  refusal(["compare", "--no-noise", "--drift", "3"], USAGE, /^hge: --drift: --no-noise turns every noise off/);
+  refusal(["train", "--spike-size", "5"], USAGE, /^hge: --spike-size: applies with --spikes/);
+  refusal(["train", "--optimiser", "sgd", "--beta1", "0.5"], USAGE, /^hge: --beta1: .*--optimiser sgd has no momentum/);
+  refusal(["train", "--optimiser", "momentum", "--epsilon", "1e-6"], USAGE, /^hge: --epsilon: Adam's denominator floor; --optimiser momentum has none/);
+  refusal(["train", "--device", "resistor", "--task", "regression", "--margin-scale", "10"], USAGE, /^hge: --margin-scale: corrsig's scale; the loss here is mse/);
+  refusal(["train", "--stream-tau", "100"], USAGE, /^hge: --stream-tau: applies with --gradient streaming/);
+  refusal(["train", "--tones", "25,45,65,95,115", "--guard", "1"], USAGE, /^hge: --guard: plans tones; --tones gives them/);
+  refusal(["train", "--lag", "50,10"], USAGE, /^hge: --lag: the calibration .* replaces it; give --calibration 0/);
+  refusal(["train", "--initial-v", "middle", "--resume", "x.json"], USAGE, /^hge: --initial-v: --resume gives the starting controls/);
+  refusal(["train", "--method", "analytic", "--device", "resistor", "--task", "regression", "--update-fraction", "0.5", "--set", "updateFraction=0.7"], USAGE, /^hge: --update-fraction: the same as --set updateFraction/);
+  refusal(["train", "--method", "pat", "--window", "40", "--set", "windowSamples=60"], USAGE, /^hge: --set windowSamples: the same as --window; give one/);
+  refusal(["train", "--method", "pat", "--set", "windowSamples=60", "--set", "windowSamples=50"], USAGE, /windowSamples is set twice/);
+  refusal(["train", "--seed", "1", "--seed", "2"], USAGE, /^hge: --seed is given twice; give it once$/);
+  refusal(["train", "--resume", ""], USAGE, /--resume/, /expected a file, not an empty string/);
+  refusal(["train", "--lag", ","], USAGE, /--lag/, /expected the lag as delay,corner/);
+  refusal(["train", "--device", "resistor", "--fabrication-spread", "1e300"], USAGE, /--fabrication-spread/, /a fraction from 0 to 1/);
+  const { status, stderr } = hge("train", "--out", "");
+  assert.equal(status, USAGE, stderr);
+  assert.match(stderr, /--out .* expected a directory, not an empty string/);
+});
+
+test("every flag of hge train reaches what it sets: --slew the controller's slew limit", () => {
+  refusal(["train", "--slew", "1e-9"], REFUSED, /^hge: configuration refused: --slew is below what electrode 1 needs/, /SlewVPerS/);
+  refusal(["train", "--task", "xor", "--gradient", "streaming"], REFUSED, /--gradient streaming demodulates the loss itself, which needs --loss mse/);
+});
+
+test("a starting voltage outside its range is refused for every method, given or resumed", () => {
+  refusal(["train", "--method", "pat", "--initial-v", "5,0,0,0,0"], REFUSED, /control 1 would start at 5 V \(--initial-v or --resume\), outside its range \[-1\.2, 0\.6\] V/);
+  refusal(["train", "--method", "coupled", "--device", "resistor", "--task", "regression", "--initial-v", "0,0,0,0,0,0,0,2"], REFUSED, /control 8 would start at 2 V/);
+});
+
+test("--resume takes only a run of this task on this device, and a checkpoint.bin only for the module", () => {
+  const run = join(scratch, "and-run");
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--out", run, "--no-progress").status, 1);
+  const weights = JSON.parse(readFileSync(join(run, "run.json"), "utf8")).finalWeights;
+  refusal(["train", "--task", "xor", "--resume", join(run, "run.json")], REFUSED, /is a run of AND on .*, not of XOR on/, new RegExp(`give --initial-v ${weights.join(",").replace(/[.-]/g, "\\$&")}$`));
+  refusal(["train", "--method", "pat", "--task", "and", "--resume", join(run, "checkpoint.bin")], USAGE, /a checkpoint\.bin is the controller module's state; method pat resumes from the run\.json beside it/);
+  const edited = join(scratch, "edited.json");
+  for (const [content, pattern] of [["null", /neither a run\.json nor a checkpoint\.bin/], ['{"format":"hge-run/2","finalWeights":{"length":5}}', /holds no control voltages/]] as const) {
+    writeFileSync(edited, content);
+    refusal(["train", "--task", "and", "--resume", edited], content === "null" ? USAGE : REFUSED, pattern);
+  }
+  const moved = JSON.parse(readFileSync(join(run, "run.json"), "utf8"));
+  writeFileSync(edited, JSON.stringify({ ...moved, finalWeights: [5, 0, 0, 0, 0] }));
+  refusal(["train", "--method", "pat", "--task", "and", "--resume", edited], REFUSED, /control 1 would start at 5 V/);
+});
+
+test("a run into the directory of an earlier one leaves no checkpoint.bin that is not its own", () => {
+  const out = join(scratch, "reused");
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--out", out, "--no-progress").status, 1);
+  assert.ok(existsSync(join(out, "checkpoint.bin")));
+  hge("train", "--method", "pat", "--task", "and", "--budget", "1", "--out", out, "--no-progress");
+  assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).method, "pat");
+  assert.ok(!existsSync(join(out, "checkpoint.bin")), "the multitone run's checkpoint is gone");
+});
+
+test("a board's serial port that cannot be opened exits 2 in one line", () => {
+  refusal(["train", "--board", "mps2-an386", "--port", join(scratch, "no-such-port")], USAGE, /^hge: link: could not open .*no-such-port/);
+});
+
+test("a device wider than the module's build: hge device does not offer the methods that measure through it, and hge train refuses them", () => {
+  const file = join(scratch, "wide-device.mjs");
+  writeFileSync(file, `export function createDevice() {
+  return { name: "wide", controlCount: 200, inputCount: 2, electrodeCount: 202, outputUnit: "nA", capabilities: [],
+    controlRangeV: Array.from({ length: 200 }, () => [-1, 1]), inputRangeV: [[-1, 1], [-1, 1]],
+    output(v) { let s = 0; for (let i = 0; i < v.length; i++) s += Math.sin(v[i]); return s; } };
+}
+`);
+  const { status, stdout } = hge("device", file);
+  assert.equal(status, 0);
+  assert.match(stdout, /and, or, nand, nor, xor, xnor, regression: pat$/m);
+  assert.match(stdout, /iris: pat, phyll$/m);
+  for (const method of ["multitone", "walsh", "pat-hge"]) {
+    refusal(["train", "--device", file, "--method", method], REFUSED, new RegExp(`method ${method}: the controller module drives at most 128 controls and 8 data inputs; wide has 200 and 2`));
+  }
 });
 
 test("an unknown method exits 2 and lists the methods", () => {
@@ -215,6 +296,9 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   child.stdout.on("data", (chunk) => (stdout += chunk));
   await new Promise((resolve) => setTimeout(resolve, 6000));
   child.kill("SIGINT");
+  // a second Ctrl-C while the run is kept waits for it (it once killed the process: no run.json)
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  child.kill("SIGINT");
   const code = await new Promise((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
   assert.equal(code, 130, stdout);
   assert.match(stdout, /not solved after \d+ iterations \(interrupted\)/);
@@ -222,6 +306,25 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   assert.equal(run.stopped, "interrupted");
   assert.ok(run.iterations > 0 && run.module.checkpoint.length > 0);
   assert.deepEqual(readFileSync(join(out, "checkpoint.bin")), Buffer.from(run.module.checkpoint, "base64"), "checkpoint.bin beside run.json");
+});
+
+test("--live: an idle connection to the page (a browser's preconnect) neither holds the run's end nor loses it", { timeout: 60_000 }, async () => {
+  const out = join(scratch, "live-idle");
+  const child = spawn(process.execPath, [BIN, "train", "--task", "and", "--live", "--max-iterations", "3", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  const url = await new Promise<string>((resolve) => child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+    const found = /live view at (http:\S+)/.exec(stderr);
+    if (found) resolve(found[1]);
+  }));
+  const idle = connect(Number(new URL(url).port), "127.0.0.1"); // never sends a request
+  idle.on("error", () => {});
+  const started = performance.now();
+  const code = await new Promise((resolve) => child.on("exit", (status) => resolve(status)));
+  idle.destroy();
+  assert.equal(code, 1, stderr);
+  assert.ok(performance.now() - started < 20_000, `ended ${((performance.now() - started) / 1000).toFixed(1)} s after the page opened`);
+  assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).iterations, 3);
 });
 
 test("the demo trains all six gates on the default dopant network and writes an index", () => {

@@ -1,4 +1,5 @@
-// The co-simulated measurement chain: the DAC model, and the controller's gradient on the
+// The co-simulated measurement chain: the DAC model (which keeps every electrode inside its
+// declared range), and the controller's gradient on the
 // transistor–resistor network against that network's exact (adjoint) gradient.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -6,7 +7,10 @@ import { Controller } from "../host/controller.ts";
 import { CoSimulation, readingLimits, quantise, type ChainModel } from "../host/cosim.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { WhiteNoise, PinkNoise, NoiseChain } from "../host/noise.ts";
-import { defaultChain, NOISE_DEFAULTS } from "../host/train.ts";
+import { defaultChain, NOISE_DEFAULTS, trainTask } from "../host/train.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import type { Device } from "../host/devices/device.ts";
+import { Instrument } from "../host/methods/instrument.ts";
 import * as L from "../assembly/layout.ts";
 import { cosine } from "./fixtures.ts";
 
@@ -59,4 +63,48 @@ test("the controller's gradient on the resistor network matches the adjoint grad
   const measured = controller.jacobianRow(0);
   const similarity = cosine(measured, exact);
   assert.ok(similarity >= 0.99, `cosine ${similarity}; lag fitted ${controller.status().lagDelaySamples} samples, ${controller.status().lagCornerHz} Hz`);
+});
+
+test("the DAC delivers the converter's step nearest the written voltage inside the electrode's range, at both edges", () => {
+  const step = 2.5 / (2 ** 16 - 1); // the default chain's 16-bit ±1.25 V converter
+  // unbounded, the step nearest 1 V lies half a step beyond it (the overshoot a strict device refused)
+  assert.ok(quantise(1, -1.25, 1.25, 16) > 1);
+  for (const [low, high] of [[-1, 1], [-1.2, 0.6], [-0.7, 0.3]] as Array<[number, number]>) {
+    for (const written of [low, high, Math.fround(low), Math.fround(high), low - 0.1, high + 0.1, low - 5, high + 5]) {
+      const v = quantise(written, -1.25, 1.25, 16, [low, high]);
+      assert.ok(v >= low && v <= high, `${written} V on [${low}, ${high}] gave ${v} V`);
+      const code = (v + 1.25) / step;
+      assert.ok(Math.abs(code - Math.round(code)) < 1e-6, `${v} V is a converter step`);
+      const edge = Math.abs(written - low) < Math.abs(written - high) ? low : high;
+      assert.ok(Math.abs(v - edge) < step, `${v} V is within one step of the edge ${edge} V`);
+    }
+    // inside the range, the nearest step as before
+    const middle = (low + high) / 2 + step / 3;
+    assert.equal(quantise(middle, -1.25, 1.25, 16, [low, high]), quantise(middle, -1.25, 1.25, 16));
+  }
+  // a range narrower than one step: its nearest end
+  assert.equal(quantise(0.5, -1.25, 1.25, 16, [0.10001, 0.100011]), 0.100011);
+  assert.equal(quantise(-0.5, -1.25, 1.25, 16, [0.10001, 0.100011]), 0.10001);
+});
+
+test("a device that throws on any voltage outside its declared ranges trains XOR through the default chain", () => {
+  const ranges: Array<[number, number]> = [[-1, 1], [-1, 1], [-0.5, 0.7], [-1, 1], [-1, 1], [-1, 1], [-1.2, 0.6]];
+  const strict: Device = {
+    name: "strict", controlCount: 5, inputCount: 2, electrodeCount: 7,
+    controlRangeV: ranges.slice(0, 5), inputRangeV: ranges.slice(5), outputUnit: "nA", capabilities: [],
+    output(v) {
+      v.forEach((x, e) => {
+        if (!(x >= ranges[e][0] && x <= ranges[e][1])) throw new RangeError(`electrode ${e} at ${x} V, out of range`);
+      });
+      const [a, b, c, d, e, x, y] = v;
+      return 80 * Math.tanh(a * x - b * y + 2 * c * x * y + d - 0.5 * e * e);
+    },
+  };
+  for (const seed of [1, 2]) {
+    const run = trainTask({ device: strict, task: gateTask("XOR", strict.inputRangeV), seed, maxIterations: 6, solvedEpochs: 0 });
+    assert.equal(run.iterations, 6);
+  }
+  // the peers' instrument (pat, phyll, the resistive methods) at every edge of every range
+  const instrument = new Instrument(strict, 1);
+  for (const side of [0, 1]) assert.ok(Number.isFinite(instrument.measure(ranges.map((range) => range[side]))));
 });

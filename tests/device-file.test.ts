@@ -119,7 +119,10 @@ test("hge compare on a device file: each run is the one hge train gives (the wor
 
 test("a device file that does something wrong is refused at load, with one line naming the file and what is wrong", async () => {
   const cases: Array<[string, string, RegExp]> = [
-    ["a control range the wrong way round", deviceFile("device.controlRangeV[1] = [1, -1];"), /controlRangeV\[1\] is \[1,-1\]; it must be \[low, high\]/],
+    ["a control range the wrong way round", deviceFile("device.controlRangeV[1] = [1, -1];"), /controlRangeV\[1\] is \[1, -1\]; it must be \[low, high\]/],
+    ["a control range that is not a number", deviceFile("device.controlRangeV[1] = [NaN, 1];"), /controlRangeV\[1\] is \[NaN, 1\]; it must be \[low, high\]/],
+    ["a name whose getter throws", deviceFile('Object.defineProperty(device, "name", { get() { throw new Error("no name yet"); } });'), /: reading the device's fields threw: no name yet$/],
+    ["an output that is a string", deviceFile('device.output = () => "5";'), /output\(\) gave "5" at \[[^\]]+\] V; it must be a finite number of nA/],
     ["electrodes that do not add up", deviceFile("device.electrodeCount = 9;"), /electrodeCount is 9; it must be controlCount \+ inputCount = 7/],
     ["a unit hge has no chain for", deviceFile('device.outputUnit = "mA";'), /outputUnit is "mA"; .* for nA or V/],
     ["a resistor network's capability", deviceFile('device.capabilities = ["clamp-outputs"];'), /capability clamp-outputs is the resistor network model's/],
@@ -134,7 +137,8 @@ test("a device file that does something wrong is refused at load, with one line 
     ["no such file", join(scratch, "missing.ts"), /no such file/],
     ["an output that returns a promise, undeclared", deviceFile("const f = device.output.bind(device); device.output = async (v: any) => f(v);"), /output\(\) returned a promise: .*export const asynchronous = true/],
     ["an asynchronous flag that is not true or false", deviceFile(`export const asynchronous = "yes";\nexport function createDevice() {}\n`, true), /asynchronous is "yes"; it must be true .* or false/],
-    ["a time to answer without asynchronous", deviceFile("export const answerWithinSeconds = 5;\nexport function createDevice() {}\n", true), /answerWithinSeconds is for a device whose calls wait for I\/O: export const asynchronous = true/],
+    ["a createDevice whose promise never settles", deviceFile("export const answerWithinSeconds = 0.3;\nexport function createDevice() { return new Promise(() => {}); }\n", true), /: createDevice\(\{"inputCount":2\}\) gave no answer within 0\.3 s$/],
+    ["a time to answer that is no time, without asynchronous", deviceFile("export const answerWithinSeconds = -1;\nexport function createDevice() {}\n", true), /answerWithinSeconds is -1; it must be a number of seconds in \(0, 86400\]/],
     ["a time to answer that is no time", deviceFile("export const asynchronous = true;\nexport const answerWithinSeconds = 0;\nexport function createDevice() {}\n", true), /answerWithinSeconds is 0; it must be a number of seconds in \(0, 86400\]/],
     ["an asynchronous createDevice throwing", deviceFile('export const asynchronous = true;\nexport async function createDevice() { throw new Error("no instrument at 10.0.0.7"); }\n', true), /createDevice\(\{"inputCount":2\}\) threw: no instrument at 10\.0\.0\.7/],
     ["an asynchronous device of the wrong shape", deviceFile('export const asynchronous = true;\nexport async function createDevice() { return { name: "half" }; }\n', true), /controlCount is undefined; it must be a whole number ≥ 1/],
@@ -161,6 +165,14 @@ test("a device file that does something wrong is refused at load, with one line 
   const later = deviceFile("return new Promise((resolve) => setTimeout(() => resolve(device), 10));");
   assert.equal((await loadDeviceFile(later, { inputCount: 2, seed: 3 })).name, "photonic mesh (seed 3)");
   await assert.rejects(loadDeviceFile(deviceFile('return Promise.reject(new Error("no weights file"));'), { inputCount: 2 }), /createDevice\(\{"inputCount":2\}\) threw: no weights file/);
+  // one that never settles is waited for answerWithinSeconds (default 30 s), not for ever: hge
+  // device and hge train say so in one line with exit 2 (not Node's silent exit 13)
+  const never = deviceFile("export const answerWithinSeconds = 0.3;\nexport function createDevice() { return new Promise(() => {}); }\n", true);
+  for (const args of [["device", never], ["train", "--device", never, "--task", "xor", "--out", join(scratch, "never"), "--no-progress"]]) {
+    const { status, stdout, stderr } = hge(...args);
+    assert.equal(status, 2, `${args[0]}: ${stdout}${stderr}`);
+    assert.equal(stderr, `hge: --device ${never}: createDevice({"inputCount":2}) gave no answer within 0.3 s\n`, args[0]);
+  }
   // the example passes every check, its exact gradient among them
   const device = await loadDeviceFile(EXAMPLE, { inputCount: 2 });
   assert.equal(device.controlCount, 5);
@@ -229,7 +241,7 @@ test("what pat and phyll learned before a device file failed is kept as the modu
   // a data-set run starts its configurations afresh: --resume is refused there, not ignored
   const refused = hge("train", "--method", "pat", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
   assert.equal(refused.status, 2);
-  assert.match(refused.stderr, /^hge: --resume gives the starting controls of a task of input cases \(gates, sphere, regression\); on iris every method starts its configurations afresh\n$/);
+  assert.match(refused.stderr, /^hge: --resume: on iris every method starts its configurations afresh; --resume applies to tasks of input cases \(gates, sphere, regression\)\n$/);
 });
 
 test("--no-chain reads a device's outputs as they are: outputs beyond the simulated chain's ±285 nA, which saturate every window through it, train the module and pat; a board refuses it", () => {
@@ -336,7 +348,7 @@ test("a device served over HTTP trains through an asynchronous device file exact
     const served = await hgeWhileServing(env, "train", "--device", SERVED, "--task", "and", "--out", join(scratch, "served"), "--no-progress");
     assert.equal(served.status, 0, served.stderr);
     assert.match(served.stdout, new RegExp(`^AND on photonic mesh \\(seed 1\\) at http://127\\.0\\.0\\.1:${port} by multitone: solved`));
-    const local = hge("train", "--device", EXAMPLE, "--task", "and", "--out", join(scratch, "local"), "--no-progress");
+    assert.equal(hge("train", "--device", EXAMPLE, "--task", "and", "--out", join(scratch, "local"), "--no-progress").status, 0);
     const [a, b] = ["served", "local"].map((dir) => JSON.parse(readFileSync(join(scratch, dir, "run.json"), "utf8")));
     assert.deepEqual([a.deviceSeconds, a.history.loss, a.history.weights], [b.deviceSeconds, b.history.loss, b.history.weights]);
     // hge compare drives a device behind I/O from one run at a time, all on the one device made
@@ -371,7 +383,7 @@ test("a device served over HTTP trains through an asynchronous device file exact
   }
 });
 
-test("hge device --serve answers GET /device and POST /output for the device until stopped, and refuses a bad body, a bad port and one in use", async () => {
+test("hge device --serve answers GET /device and POST /output for the device until stopped, and refuses a bad body, a voltage outside its electrode's range, a bad port and one in use", async () => {
   const child = spawn(process.execPath, [BIN, "device", EXAMPLE, "--serve", "0"]);
   try {
     const url = await servingAt(child, /^serving photonic mesh \(seed 1\) on (http:\/\/127\.0\.0\.1:\d+) \(GET \/device, POST \/output\); Ctrl-C stops$/m);
@@ -383,6 +395,21 @@ test("hge device --serve answers GET /device and POST /output for the device unt
     const bad = await fetch(`${url}/output`, { method: "POST", body: "[1, 2]" });
     assert.equal(bad.status, 400);
     assert.equal(await bad.json(), "the body must be a JSON array of 7 voltages (controls, then inputs)");
+    // a voltage beyond its electrode's range is refused, naming the electrode and the range; the edges are in it
+    const post = (body: number[]) => fetch(`${url}/output`, { method: "POST", body: JSON.stringify(body) });
+    const wild = await post([100, 100, 100, 100, 100, 100, 100]);
+    assert.equal(wild.status, 400);
+    assert.equal(await wild.json(), "electrode 0 (control 0) at 100 V is outside its range [-1, 1] V");
+    const over = await post([1, -1, 1, -1, 1, -1, 1.0000190737773709]);
+    assert.equal(over.status, 400);
+    assert.equal(await over.json(), "electrode 6 (input 1) at 1.0000190737773709 V is outside its range [-1, 1] V");
+    // a body longer than any array of 7 voltages: 413, read but not kept (a server that kept 560 MB of it ran out of memory)
+    const huge = await fetch(`${url}/output`, { method: "POST", body: `[${"0,".repeat(5_000_000)}0]` });
+    assert.equal(huge.status, 413);
+    assert.equal(await huge.json(), "the body is 10000003 characters; 7 voltages take at most 344");
+    const edges = await post([1, -1, 1, -1, 1, -1, 1]);
+    assert.equal(edges.status, 200, await edges.clone().text());
+    assert.equal(await edges.json(), (await loadDeviceFile(EXAMPLE, { inputCount: 2 })).output(Float64Array.from([1, -1, 1, -1, 1, -1, 1])));
     const taken = hge("device", EXAMPLE, "--serve", url.split(":").at(-1)!);
     assert.equal(taken.status, 2);
     assert.match(taken.stderr, /^hge: --serve \d+: the port is in use; choose another \(0: any free one\)\n$/);
@@ -401,7 +428,7 @@ test("the README's device server in Python serves the least device: XOR trains t
     const served = await hgeWhileServing({ HGE_DEVICE_URL: url }, "train", "--device", SERVED, "--task", "xor", "--out", join(scratch, "python"), "--no-progress");
     assert.equal(served.status, 0, served.stderr);
     assert.match(served.stdout, /^XOR on my device at http:\/\/127\.0\.0\.1:\d+ by multitone: solved/);
-    const local = hge("train", "--device", readmeFile("js", "my-device.mjs"), "--task", "xor", "--out", join(scratch, "python-local"), "--no-progress");
+    assert.equal(hge("train", "--device", readmeFile("js", "my-device.mjs"), "--task", "xor", "--out", join(scratch, "python-local"), "--no-progress").status, 0);
     const [a, b] = ["python", "python-local"].map((dir) => JSON.parse(readFileSync(join(scratch, dir, "run.json"), "utf8")));
     assert.deepEqual([a.deviceSeconds, a.history.loss, a.history.weights], [b.deviceSeconds, b.history.loss, b.history.weights]);
     const wrong = await fetch(`${url}/output`, { method: "POST", body: "[0, 0, 0]" });
@@ -410,4 +437,18 @@ test("the README's device server in Python serves the least device: XOR trains t
   } finally {
     python.kill();
   }
+});
+
+test("a reader that closes hge's output early ends it quietly with the exit code it had: a usage error 2, a run not solved 1", async () => {
+  /** `hge args…`'s exit code, its stdout and stderr a pipe whose reader has gone (`2>&1 | true`). */
+  const closedPipe = (...args: string[]): Promise<number | null> => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    child.stderr.destroy();
+    return new Promise((resolve) => child.on("close", (status) => resolve(status)));
+  };
+  assert.equal(await closedPipe("train", "--seed", "abc"), 2);
+  assert.equal(await closedPipe("train", "--device", join(scratch, "missing.ts")), 2);
+  assert.equal(await closedPipe("train", "--device", EXAMPLE, "--task", "xor", "--max-iterations", "1", "--out", join(scratch, "unread"), "--no-progress"), 1);
+  assert.equal(await closedPipe("methods"), 0);
 });

@@ -3,13 +3,17 @@
 // feature and XOR on the DNPU; it honours budget, abort and bad settings.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, hge, scratchDir } from "./fixtures.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { cosine } from "../host/metrics.ts";
 import { refusal } from "../host/methods/index.ts";
 import { PAT_DEFAULTS, PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
-import { trainPat } from "../host/methods/pat-training.ts";
+import { PAT_LIMITS, patSettings, trainPat } from "../host/methods/pat-training.ts";
 import { ControlOptimiser, optimiserSettings } from "../host/methods/optimiser.ts";
 import type { Twin } from "../host/methods/twin.ts";
 import { gateTask } from "../host/tasks/gates.ts";
@@ -141,8 +145,96 @@ test("pat runs on any device (needs nothing) and names a bad setting and its val
   assert.equal(refusal(PAT_METHOD, resistor, regression), undefined);
   await assert.rejects(trainPat(resistor, regression, { deviceSeconds: 1 }, { seed: 1, options: { sweepPoints: 2.5 } }), (error: unknown) => {
     assert.ok(error instanceof TrainConfigError);
-    assert.equal(error.message, "pat: sweepPoints must be a whole number ≥ 1, not 2.5");
+    assert.equal(error.message, "pat: sweepPoints must be a whole number 1 .. 20000 (default 1000), not 2.5");
     return true;
   });
   await assert.rejects(trainPat(resistor, irisTask(), { deviceSeconds: 1 }, { seed: 1 }), /pat trains iris through 4 data inputs; resistor-network\(.*\) has 2 and cannot reassign its electrodes/);
+});
+
+/** A resistor network that counts its measurements. */
+function countingResistor() {
+  const device = new ResistorNetwork();
+  const output = device.output.bind(device);
+  const counted = Object.assign(device, { outputs: 0 });
+  counted.output = (voltages) => {
+    counted.outputs++;
+    return output(voltages);
+  };
+  return counted;
+}
+
+test("pat and pat-hge refuse every size, count and epoch beyond its limit, naming the setting, its range and default, before measuring anything", async () => {
+  const device = countingResistor();
+  for (const [key, limit] of Object.entries(PAT_LIMITS) as Array<[keyof typeof PAT_LIMITS, number]>) {
+    assert.equal(patSettings({ [key]: limit })[key], limit, `${key} at its limit is taken`);
+    const lowest = key === "settleSamples" || key === "readoutSteps" ? 0 : 1;
+    for (const [method, name] of [[PAT_METHOD, "pat"], [PAT_HGE_METHOD, "pat-hge"]] as const) {
+      await assert.rejects(method.train(device, regression, { deviceSeconds: 100 }, { seed: 1, options: { [key]: limit + 1 } }), (error: unknown) => {
+        assert.ok(error instanceof TrainConfigError);
+        assert.equal(error.option, key);
+        assert.equal(error.message, `${name}: ${key} must be a whole number ${lowest} .. ${limit} (default ${PAT_DEFAULTS[key]}), not ${limit + 1}`);
+        return true;
+      });
+    }
+  }
+  assert.equal(device.outputs, 0, "refused before any device time");
+});
+
+test("hge train refuses the sizes that exhausted memory or hung (hiddenUnits=1e7, hiddenLayers=1e4, twinEpochs=1e9) with one line and exit 3", () => {
+  const out = join(scratchDir("hge-pat-"), "refused");
+  for (const [setting, limit, fallback] of [["hiddenUnits=1e7", 256, 32], ["hiddenLayers=1e4", 16, 2], ["twinEpochs=1e9", 5000, 150]] as const) {
+    const started = performance.now();
+    const { status, stdout, stderr } = hge("train", "--method", "pat", "--task", "xor", "--set", setting, "--budget", "20", "--out", out, "--no-progress");
+    const [name, value] = setting.split("=");
+    assert.equal(status, 3, stdout + stderr);
+    assert.equal(stderr, `hge: configuration refused: pat: ${name} must be a whole number 1 .. ${limit} (default ${fallback}), not ${Number(value)}\n`);
+    assert.ok(performance.now() - started < 30_000);
+  }
+});
+
+test("an abort during the twin's fit stops it within a second or two: stopped = interrupted, the sweep counted, no twin", async () => {
+  const abort = new AbortController();
+  const started = performance.now();
+  setTimeout(() => abort.abort(), 500); // the 50-point sweep takes milliseconds; 5000 epochs of the fit about 10 s
+  const run = await trainPat(resistor, regression, { deviceSeconds: 1e9 }, { seed: 1, signal: abort.signal, options: { sweepPoints: 50, twinEpochs: PAT_LIMITS.twinEpochs } });
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`aborted at 0.5 s: returned after ${seconds.toFixed(2)} s (${run.counters.twinFitWallSeconds.toFixed(2)} s of fitting)`);
+  assert.equal(run.stopped, "interrupted");
+  assert.ok(seconds < 2, `returned ${seconds.toFixed(2)} s after the start`);
+  assert.equal(run.iterations, 0);
+  assert.equal(run.counters.sweepMeasurements, 50);
+  assert.ok(run.counters.twinFitWallSeconds > 0, "it was fitting");
+  assert.match(String(run.settings.twin), /^none/);
+  assert.ok(run.deviceSeconds > 0);
+});
+
+test("Ctrl-C during pat's twin fit (twinEpochs at its limit): exit 130 at once, run.json with stopped = interrupted and the sweep", async () => {
+  const out = join(scratchDir("hge-pat-"), "interrupted");
+  const child = spawn(process.execPath, [BIN, "train", "--method", "pat", "--task", "xor", "--set", `twinEpochs=${PAT_LIMITS.twinEpochs}`, "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const exited = new Promise<number | string | null>((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
+  await new Promise((resolve) => setTimeout(resolve, 6000)); // start-up and the 1000-point sweep take about 2 s; the fit about 90 s
+  const signalled = performance.now();
+  child.kill("SIGINT");
+  const code = await exited;
+  const seconds = (performance.now() - signalled) / 1000;
+  assert.equal(code, 130, stdout);
+  assert.ok(seconds < 3, `exited ${seconds.toFixed(1)} s after SIGINT`);
+  assert.match(stdout, /not solved after 0 iterations \(interrupted\)/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.stopped, "interrupted");
+  assert.equal(run.counters.sweepMeasurements, PAT_DEFAULTS.sweepPoints);
+  assert.ok(run.counters.twinFitWallSeconds > 0, "it was fitting");
+});
+
+test("an error after measuring began ends the run with one line that says the device time it lost", async () => {
+  const progress = () => {
+    throw new Error("the digital side failed");
+  };
+  await assert.rejects(trainPat(resistor, regression, { deviceSeconds: 100 }, { seed: 1, progress, options: { sweepPoints: 50, twinEpochs: 2 } }), (error: unknown) => {
+    assert.ok(error instanceof Error && !(error instanceof TrainConfigError));
+    assert.match(error.message, /^pat failed after \d+\.\d device-s of measurement, which are lost: the digital side failed$/);
+    return true;
+  });
 });

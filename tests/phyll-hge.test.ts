@@ -15,7 +15,9 @@ import { Rng } from '../host/noise.ts';
 import { Instrument, type InstrumentSettings } from '../host/methods/instrument.ts';
 import { refusal, findMethod } from '../host/methods/index.ts';
 import { DevicePhysicalLayer, tensorflowReady, embedLabel, goodness, localLoss, phyllInputCount, PHYLL_DEFAULTS } from '../host/methods/phyll.ts';
-import { HgePhysics, PHYLL_HGE, PHYLL_HGE_DEFAULTS, PHYLL_HGE_VARIANT } from '../host/methods/phyll-hge.ts';
+import { HgePhysics, PHYLL_HGE, PHYLL_HGE_DEFAULTS, PHYLL_HGE_LIMITS, PHYLL_HGE_VARIANT } from '../host/methods/phyll-hge.ts';
+import { TrainConfigError } from '../host/errors.ts';
+import { ResistorNetwork } from '../host/devices/resistor.ts';
 
 const task = irisTask();
 const classCount = task.classNames.length;
@@ -156,7 +158,27 @@ test('phyll-hge on Iris from seed 1 (DNPU, 4 configurations, 600 device-s): accu
 test('phyll-hge is registered, refuses input-case tasks and names bad options', () => {
   assert.equal(findMethod('phyll-hge'), PHYLL_HGE);
   assert.match(refusal(PHYLL_HGE, DopantNetwork.default(), gateTask('XOR', DopantNetwork.default().inputRangeV)) ?? '', /phyll-hge cannot train/);
-  assert.throws(() => PHYLL_HGE_VARIANT.settings({ physicalEvery: 2.5 }), /phyll-hge option physicalEvery must be a whole number ≥ 1 \(default 20\), not 2\.5/);
+  assert.throws(() => PHYLL_HGE_VARIANT.settings({ physicalEvery: 2.5 }), /phyll-hge option physicalEvery must be a whole number 1 \.\. 1000 \(default 20\), not 2\.5/);
   assert.throws(() => PHYLL_HGE_VARIANT.settings({ physicalLearningRate: 0 }), /physicalLearningRate must be a number > 0/);
   assert.equal(PHYLL_HGE_VARIANT.settings({ physicalLearningRate: 0.01 }).physicalLearningRate, 0.01);
+});
+
+test('phyll-hge refuses every whole-number setting beyond its limit (physicalEvery beyond the epochs\' limit too), naming it, its range and default, before measuring anything', async () => {
+  const device = new ResistorNetwork();
+  let outputs = 0;
+  const output = device.output.bind(device);
+  device.output = (voltages) => {
+    outputs++;
+    return output(voltages);
+  };
+  assert.equal(PHYLL_HGE_LIMITS.physicalEvery, PHYLL_HGE_LIMITS.epochs);
+  for (const [key, limit] of Object.entries(PHYLL_HGE_LIMITS) as Array<[keyof typeof PHYLL_HGE_LIMITS, number]>) {
+    assert.equal(PHYLL_HGE_VARIANT.settings({ [key]: limit })[key], limit, `${key} at its limit is taken`);
+    await assert.rejects(PHYLL_HGE.train(device, irisTask(), { deviceSeconds: 2000 }, { seed: 1, options: { [key]: limit + 1 } }), (error: unknown) => {
+      assert.ok(error instanceof TrainConfigError);
+      assert.equal(error.message, `phyll-hge option ${key} must be a whole number 1 .. ${limit} (default ${PHYLL_HGE_DEFAULTS[key]}), not ${limit + 1}`);
+      return true;
+    });
+  }
+  assert.equal(outputs, 0, 'refused before any device time');
 });

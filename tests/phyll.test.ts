@@ -12,11 +12,15 @@ import { ResistorNetwork } from '../host/devices/resistor.ts';
 import { Rng } from '../host/noise.ts';
 import { Instrument } from '../host/methods/instrument.ts';
 import { refusal } from '../host/methods/index.ts';
+import { TrainConfigError } from '../host/errors.ts';
+import { hge, scratchDir } from './fixtures.ts';
+import { join } from 'node:path';
 import {
   DevicePhysicalLayer,
   IdentityPhysicalLayer,
   PHYLL,
   PHYLL_DEFAULTS,
+  PHYLL_LIMITS,
   embedLabel,
   goodness,
   labelCode,
@@ -109,7 +113,7 @@ test('the DNPU layer fits Iris better than a linear layer of the same width or t
 test('phyll refuses the input-case tasks and names bad options', () => {
   const reason = refusal(PHYLL, DopantNetwork.default(), gateTask('XOR', DopantNetwork.default().inputRangeV));
   assert.match(reason ?? '', /phyll cannot train/);
-  assert.throws(() => phyllSettings({ hidden: 2.5 }), /phyll option hidden must be a whole number ≥ 1 \(default 16\), not 2\.5/);
+  assert.throws(() => phyllSettings({ hidden: 2.5 }), /phyll option hidden must be a whole number 1 \.\. 1024 \(default 16\), not 2\.5/);
   assert.throws(() => phyllSettings({ learningRate: -1 }), /learningRate must be a number > 0/);
 });
 
@@ -137,4 +141,49 @@ test('phyll stops at the device-time budget, and at once when aborted', async ()
   const aborted = await PHYLL.train(DopantNetwork.default(), task, { deviceSeconds: 2000 }, { seed: 1, signal: controller.signal });
   assert.equal(aborted.stopped, 'interrupted');
   assert.ok(aborted.deviceSeconds < 100);
+});
+
+/** A resistor network (its inputs are not reassigned: phyll measures this very object) that counts its measurements. */
+function countingResistor() {
+  const device = new ResistorNetwork();
+  const output = device.output.bind(device);
+  const counted = Object.assign(device, { outputs: 0 });
+  counted.output = (voltages) => {
+    counted.outputs++;
+    return output(voltages);
+  };
+  return counted;
+}
+
+test('phyll refuses every whole-number setting beyond its limit, naming the setting, its range and default, before measuring anything', async () => {
+  const device = countingResistor();
+  for (const [key, limit] of Object.entries(PHYLL_LIMITS) as Array<[keyof typeof PHYLL_LIMITS, number]>) {
+    assert.equal(phyllSettings({ [key]: limit })[key], limit, `${key} at its limit is taken`);
+    await assert.rejects(PHYLL.train(device, task, { deviceSeconds: 2000 }, { seed: 1, options: { [key]: limit + 1 } }), (error: unknown) => {
+      assert.ok(error instanceof TrainConfigError);
+      assert.equal(error.option, key);
+      assert.equal(error.message, `phyll option ${key} must be a whole number 1 .. ${limit} (default ${PHYLL_DEFAULTS[key]}), not ${limit + 1}`);
+      return true;
+    });
+  }
+  assert.equal(device.outputs, 0, 'refused before any device time');
+});
+
+test('hge train --method phyll --set hidden=1e7 is refused at once with one line and exit 3 (it ran the WebAssembly heap out after 302 device-s)', () => {
+  const started = performance.now();
+  const { status, stdout, stderr } = hge('train', '--method', 'phyll', '--task', 'iris', '--set', 'hidden=1e7', '--out', join(scratchDir('hge-phyll-'), 'refused'), '--no-progress');
+  assert.equal(status, 3, stdout + stderr);
+  assert.equal(stderr, `hge: configuration refused: phyll option hidden must be a whole number 1 .. ${PHYLL_LIMITS.hidden} (default 16), not 10000000\n`);
+  assert.ok(performance.now() - started < 30_000);
+});
+
+test('an error after measuring began ends a phyll run with one line that says the device time it lost', async () => {
+  const progress = () => {
+    throw new Error('the digital side failed');
+  };
+  await assert.rejects(PHYLL.train(new ResistorNetwork(), task, { deviceSeconds: 2000 }, { seed: 1, progress, options: { configurations: 1 } }), (error: unknown) => {
+    assert.ok(error instanceof Error && !(error instanceof TrainConfigError));
+    assert.match(error.message, /^phyll failed after \d+\.\d device-s of measurement, which are lost: the digital side failed$/);
+    return true;
+  });
 });

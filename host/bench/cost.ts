@@ -4,6 +4,7 @@
 // sums, voltage write with clamp), timed alternately in the same run. More controls than the
 // release module's MAX_CONTROLS are timed on a wider build of the same code (host/variant.ts).
 // Size: each module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
+import { electrodeRangesV } from "../devices/device.ts";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -227,7 +228,7 @@ export async function measureDeviceSpeed(seconds: number): Promise<Record<string
   const { Rng } = await import("../noise.ts");
   const rate = (device: { electrodeCount: number; controlRangeV: Array<[number, number]>; inputRangeV: Array<[number, number]>; output(v: Float64Array): number }) => {
     const rng = new Rng(5);
-    const ranges = [...device.controlRangeV, ...device.inputRangeV];
+    const ranges = electrodeRangesV(device);
     const inputs = Array.from({ length: 64 }, () => Float64Array.from(ranges, ([low, high]) => rng.between(low, high)));
     let evaluations = 0;
     let sink = 0;

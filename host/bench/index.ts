@@ -15,7 +15,7 @@ import {
   WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem,
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
-import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob, type MethodResult } from "./methods.ts";
+import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob } from "./methods.ts";
 import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
 import { DEFAULTS } from "../train.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";

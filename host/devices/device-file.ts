@@ -6,7 +6,8 @@
 // one line naming the file and the field (DeviceFileError: exit 2). example-device.ts is one.
 // A file that says `export const asynchronous = true` runs on a thread of its own
 // (device-thread.mjs), where its createDevice and methods may wait for I/O: every call from
-// training waits for the answer, at most `answerWithinSeconds` (default 30).
+// training waits for the answer, at most `answerWithinSeconds` (default 30). That is also how
+// long any file's createDevice promise may take.
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
@@ -36,7 +37,8 @@ const FILE_CAPABILITIES: readonly Capability[] = ["assignable-inputs"];
  *  (steps of FD_STEP of each control's range). */
 const GRADIENT_TOLERANCE = 0.02;
 const FD_STEP = 1e-5;
-/** How long an asynchronous device's call may take before the device counts as lost. */
+/** How long createDevice's promise, and an asynchronous device's call, may take before the
+ *  device counts as lost (a file's `answerWithinSeconds`). */
 const ANSWER_WITHIN_SECONDS = 30;
 
 export function isDeviceFile(spec: string): boolean {
@@ -47,6 +49,11 @@ export function isDeviceFile(spec: string): boolean {
 export function deviceFileStem(path: string): string {
   return basename(path, extname(path));
 }
+
+/** A value a file gave, as written in JavaScript: a string quoted, NaN as NaN (JSON would
+ *  show "5" as 5 and NaN as null). */
+const shown = (value: unknown): string =>
+  typeof value === "string" ? JSON.stringify(value) : Array.isArray(value) ? `[${value.map(shown).join(", ")}]` : String(value);
 
 /** What a file at `path` does wrong, as the error that says so. */
 const failFor = (path: string) => (what: string) => new DeviceFileError(`--device ${path}: ${what}`);
@@ -67,8 +74,10 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
   try {
     // as ES modules wherever the file lies (a .ts file outside a "type": "module" package would
     // be CommonJS to a plain import)
-    exported = await tsImport(url, import.meta.url);
+    // (its own answerWithinSeconds is not known before its top level has run)
+    exported = await within(ANSWER_WITHIN_SECONDS, tsImport(url, import.meta.url));
   } catch (error) {
+    if (error instanceof NoAnswer) throw fail(`its top level gave no answer within ${error.seconds} s (wait for I/O in createDevice, whose wait answerWithinSeconds sets)`);
     throw fail(`cannot be loaded: ${(error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ").trim()}`);
   }
   if (typeof exported.createDevice !== "function") {
@@ -80,13 +89,13 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
   if (!(typeof answerWithinSeconds === "number" && answerWithinSeconds > 0 && answerWithinSeconds <= 86400)) {
     throw fail(`answerWithinSeconds is ${JSON.stringify(answerWithinSeconds)}; it must be a number of seconds in (0, 86400]`);
   }
-  if (exported.answerWithinSeconds !== undefined && !asynchronous) throw fail("answerWithinSeconds is for a device whose calls wait for I/O: export const asynchronous = true");
   const made = `createDevice(${JSON.stringify(options)})`;
   let device: Device;
   try {
     device = asynchronous
       ? deviceOnThread(await DeviceThread.started(), url, options, answerWithinSeconds)
-      : await (exported.createDevice as (options: DeviceFileOptions) => Device | Promise<Device>)({ ...options }); // (a promise where it loads something first: a surrogate model's weights)
+      : // (a promise where it loads something first: a surrogate model's weights)
+        await within(answerWithinSeconds, (exported.createDevice as (options: DeviceFileOptions) => Device | PromiseLike<Device>)({ ...options }));
   } catch (error) {
     throw callFailed(fail, made, error);
   }
@@ -97,6 +106,19 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
 class NoAnswer extends Error {
   constructor(readonly seconds: number) {
     super(`no answer within ${seconds} s`);
+  }
+}
+
+/** `value`, or once it is a promise, what it settles to; NoAnswer if it has not settled within
+ *  `seconds` (a promise that never settles would otherwise end the process with nothing said:
+ *  Node's exit 13 for an unsettled top-level await). */
+async function within<T>(seconds: number, value: T | PromiseLike<T>): Promise<T> {
+  if (typeof (value as PromiseLike<T> | null)?.then !== "function") return value as T;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([value, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new NoAnswer(seconds)), seconds * 1000)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -184,7 +206,7 @@ function checkedShape(device: Device, fail: (what: string) => DeviceFileError, w
   if (typeof d.name !== "string" || d.name === "") throw fail("name must be a non-empty string");
   const count = (field: string, least: number): number => {
     const value = d[field];
-    if (!Number.isInteger(value) || (value as number) < least) throw fail(`${field} is ${String(value)}; it must be a whole number ≥ ${least}`);
+    if (!Number.isInteger(value) || (value as number) < least) throw fail(`${field} is ${shown(value)}; it must be a whole number ≥ ${least}`);
     return value as number;
   };
   const controlCount = count("controlCount", 1), inputCount = count("inputCount", 0), electrodeCount = count("electrodeCount", 1);
@@ -197,13 +219,13 @@ function checkedShape(device: Device, fail: (what: string) => DeviceFileError, w
     if (!Array.isArray(value) || value.length !== length) throw fail(`${field} must be an array of ${length} [low, high] pairs, volts`);
     value.forEach((range, i) => {
       if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] < range[1])) {
-        throw fail(`${field}[${i}] is ${JSON.stringify(range)}; it must be [low, high], finite volts with low < high`);
+        throw fail(`${field}[${i}] is ${shown(range)}; it must be [low, high], finite volts with low < high`);
       }
     });
     return value.map(([low, high]) => [low, high]);
   };
   if (typeof d.outputUnit !== "string" || !UNITS.includes(d.outputUnit)) {
-    throw fail(`outputUnit is ${JSON.stringify(d.outputUnit)}; hge's measurement chain, noise and margin defaults are for ${UNITS.join(" or ")}`);
+    throw fail(`outputUnit is ${shown(d.outputUnit)}; hge's measurement chain, noise and margin defaults are for ${UNITS.join(" or ")}`);
   }
   if (!Array.isArray(d.capabilities)) throw fail(`capabilities must be an array (${FILE_CAPABILITIES.join(", ")}, or none)`);
   for (const capability of d.capabilities as string[]) {
@@ -238,7 +260,12 @@ class CheckedDevice extends DeviceView {
 
   constructor(inner: Device, path: string, wantedInputs: number | undefined, madeBy: string, readonly exclusive: boolean) {
     const fail = failFor(path);
-    const shape = checkedShape(inner, fail, wantedInputs, madeBy);
+    let shape: ReturnType<typeof checkedShape>;
+    try { // (a field may be a getter that throws)
+      shape = checkedShape(inner, fail, wantedInputs, madeBy);
+    } catch (error) {
+      throw callFailed(fail, "reading the device's fields", error);
+    }
     super(shape, shape.name);
     this.capabilities = shape.capabilities;
     this.inner = inner;
@@ -263,7 +290,7 @@ class CheckedDevice extends DeviceView {
     }
     if (typeof y !== "number" || !Number.isFinite(y)) {
       if ((y as unknown) instanceof Promise) throw this.fail("output() returned a promise: a device whose calls wait for I/O says so, export const asynchronous = true (README: \"Your own device\")");
-      throw this.fail(`output() gave ${String(y)} at ${volts(voltages)}; it must be a finite number of ${this.outputUnit}`);
+      throw this.fail(`output() gave ${shown(y)} at ${volts(voltages)}; it must be a finite number of ${this.outputUnit}`);
     }
     return y;
   }

@@ -49,8 +49,13 @@ export function controlMidpointsV(device: Device): Float64Array {
 }
 
 /** Every electrode (controls, then inputs) at the midpoint of its range. */
+/** Every electrode's declared range, controls then inputs (V). */
+export function electrodeRangesV(device: Pick<Device, "controlRangeV" | "inputRangeV">): Array<[number, number]> {
+  return [...device.controlRangeV, ...device.inputRangeV];
+}
+
 export function electrodeMidpointsV(device: Device): Float64Array {
-  return Float64Array.from([...device.controlRangeV, ...device.inputRangeV], ([low, high]) => (low + high) / 2);
+  return Float64Array.from(electrodeRangesV(device), ([low, high]) => (low + high) / 2);
 }
 
 /** A device that takes another's electrodes, ranges and unit (or a shape of its own: one

@@ -48,6 +48,9 @@ export function edgeConductanceSlopeSPerV(gateV: number, curve: EdgeCurve = NOMI
  * fabricated edges differ from nominal (DOMAIN.md); 0 makes the instance equal its design.
  */
 export const DEFAULT_FABRICATION_SPREAD = 0.05;
+/** The largest spread taken: 100%, far beyond any fabrication (beyond some hundreds the
+ *  thresholds' shifts overflow the curves and the network has no solution). */
+export const MAX_FABRICATION_SPREAD = 1;
 /** Gains are floored here so that a large spread never makes a conductance negative. */
 const MINIMUM_GAIN = 0.1;
 
@@ -127,8 +130,8 @@ export class ResistorNetwork implements Device {
     if (edgeCount < nodeCount - 1 || edgeCount > (nodeCount * (nodeCount - 1)) / 2) {
       throw new Error(`ResistorNetwork: ${edgeCount} edges cannot make a simple connected graph on ${nodeCount} nodes`);
     }
-    if (!(fabricationSpread >= 0 && Number.isFinite(fabricationSpread))) {
-      throw new Error(`ResistorNetwork: fabricationSpread ${fabricationSpread} is not a fraction ≥ 0 (0 = as designed, default ${DEFAULT_FABRICATION_SPREAD})`);
+    if (!(fabricationSpread >= 0 && fabricationSpread <= MAX_FABRICATION_SPREAD)) {
+      throw new Error(`ResistorNetwork: fabricationSpread ${fabricationSpread} is not a fraction from 0 to ${MAX_FABRICATION_SPREAD} (0 = as designed, default ${DEFAULT_FABRICATION_SPREAD})`);
     }
     this.name = `resistor-network(seed=${seed}, edges=${edgeCount}, nodes=${nodeCount}${fabricationSpread === DEFAULT_FABRICATION_SPREAD ? '' : `, spread=${fabricationSpread}`})`;
     this.controlCount = edgeCount;

@@ -85,7 +85,15 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
     },
     clients: () => sockets.size,
     async close() {
+      // a page has a second to take the close; one that does not answer, and idle connections
+      // (a browser's preconnect), are then dropped rather than waited for
+      const closed = [...sockets].map((socket) => new Promise((resolve) => socket.once("close", resolve)));
       for (const socket of sockets) socket.close();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
+      for (const socket of sockets) socket.terminate();
+      server.closeAllConnections();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

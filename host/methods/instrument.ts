@@ -6,7 +6,7 @@
 // the same window on other channels (node voltages, edge drops) cost no extra time but get
 // their own noise. The chain's low-pass has settled after SettleSamples (50 samples at a
 // 1 kHz corner and 5 kHz: e^−63), so a held value is read as itself plus noise.
-import type { Device } from "../devices/device.ts";
+import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { quantise } from "../cosim.ts";
 import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
 import type { NoiseSource } from "../noise.ts";
@@ -39,6 +39,7 @@ export class Instrument {
   measurements = 0;
   private readonly channels: Array<NoiseSource | undefined> = [];
   private readonly held: Float64Array;
+  private readonly rangesV: Array<[number, number]>;
 
   constructor(readonly device: Device, readonly seed: number, settings: InstrumentSettings = {}) {
     this.chain = { ...defaultChain(device), ...settings.chain };
@@ -46,6 +47,7 @@ export class Instrument {
     this.windowSamples = settings.windowSamples ?? DEFAULTS.windowSamples;
     this.settleSamples = settings.settleSamples ?? DEFAULTS.settleSamples;
     this.held = new Float64Array(device.electrodeCount);
+    this.rangesV = electrodeRangesV(device);
   }
 
   get deviceSeconds(): number {
@@ -53,10 +55,11 @@ export class Instrument {
   }
 
   /** The device's output at `voltages` (controls, then inputs), read through the chain:
-   *  one settle + window of device time. */
+   *  one settle + window of device time. The DAC's step nearest each voltage inside its
+   *  electrode's range reaches the device (cosim.ts: quantise). */
   measure(voltages: ArrayLike<number>): number {
     const [low, high] = this.chain.dacRangeV;
-    for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits);
+    for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits, this.rangesV[e]);
     this.samples += this.settleSamples + this.windowSamples;
     this.measurements++;
     this.device.setTime?.(this.deviceSeconds);

@@ -5,7 +5,7 @@
 // ControllerConfig) and sets only the perturbation fields; trainingConfig picks the training
 // settings per estimator and the Method objects run them in closed loop (train.ts).
 import type { ControllerConfig, PerturbationName } from "../controller.ts";
-import { Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
+import { MAX_CONTROLS, MAX_INPUTS, Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
 import { Controller } from "../controller.ts";
 import type { Device } from "../devices/device.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
@@ -38,6 +38,13 @@ export const PUBLISHED = {
 function publishedMisfit(controlCount: number): string | undefined {
   const tones = PUBLISHED.tonesHz.length;
   return controlCount === tones ? undefined : `the published preset drives ${tones} controls; this device has ${controlCount} (use --method multitone)`;
+}
+
+/** Why the module (the release build: assembly/layout.ts's limits) cannot drive `device`, or
+ *  undefined when it can: every method that measures through it. */
+export function moduleMisfit(device: Device): string | undefined {
+  if (device.controlCount <= MAX_CONTROLS && device.inputCount <= MAX_INPUTS) return undefined;
+  return `the controller module drives at most ${MAX_CONTROLS} controls and ${MAX_INPUTS} data inputs; ${device.name} has ${device.controlCount} and ${device.inputCount}`;
 }
 
 /** The published HGE configuration on a five-control problem sampled at 5 kHz. */
@@ -266,7 +273,7 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
   name: estimator,
   summary: SUMMARIES[estimator],
   needs: [],
-  ...(estimator === "published" ? { misfit: (device: Device) => publishedMisfit(device.controlCount) } : {}),
+  misfit: (device: Device) => moduleMisfit(device) ?? (estimator === "published" ? publishedMisfit(device.controlCount) : undefined),
   tasks: ["cases"],
   reads: ESTIMATOR_READS[estimator],
   requires: "",

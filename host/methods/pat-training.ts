@@ -7,7 +7,9 @@
 // Case tasks train the controls directly; a data set (iris) trains K control settings of the
 // device (K physical features per sample) under a digital softmax readout.
 import { createHash } from "node:crypto";
-import type { Device } from "../devices/device.ts";
+import { FIELDS } from "../config-fields.ts";
+import { electrodeRangesV, type Device } from "../devices/device.ts";
+import { DeviceFileError } from "../devices/device-file.ts";
 import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
@@ -19,7 +21,7 @@ import { Rng } from "../noise.ts";
 import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
 import { Breather, deviceFaultOf, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
-import { PAT_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
+import { PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
 import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
 
@@ -42,17 +44,56 @@ const LOSSES: Partial<Record<LossName, (outputs: ArrayLike<number>, targets: Arr
 const PROGRESS = MARGIN_PROGRESS;
 
 
-/** The settings a run uses: PAT_DEFAULTS, overridden by whatever RunContext.options names. */
+/**
+ * The largest value of each size, count and epoch setting, with its reason; beyond it a run is
+ * refused before any device time is spent. Times are this machine's (one thread of the
+ * WebAssembly backend), where the twin's fit at the defaults (1000 points, 2×32 units, 150
+ * epochs of 64-point batches) takes about 3 s and a measurement 12 ms of device time (DNPU).
+ * solvedEpochs, patience and hgeEvery have none: they count updates, allocate nothing, and a
+ * value beyond a run's updates means "never".
+ */
+export const PAT_LIMITS = {
+  /** The module's own limit for a lock-in window (config-fields.ts WindowSamples). */
+  windowSamples: FIELDS.WindowSamples.high!,
+  /** The module's own limit for settling (config-fields.ts SettleSamples). */
+  settleSamples: FIELDS.SettleSamples.high!,
+  /** The fit grows with the points: 20000 take about 50 s to fit here and 240 device-s to
+   *  measure, most of the default 300-s budget. */
+  sweepPoints: 20_000,
+  /** The fit grows as the units squared: 2×256 (66k weights, far more than a sweep pins down)
+   *  take about 40 s here; 1e7 overflowed a JavaScript array. */
+  hiddenUnits: 256,
+  /** Every layer adds its operations to every step: 16 layers of 32 take about 30 s here. */
+  hiddenLayers: 16,
+  /** About 17 ms an epoch at the defaults: 5000 epochs take about 90 s here. */
+  twinEpochs: 5000,
+  /** A batch is one step, between two checks of Ctrl-C: 256 rows through the largest twin (16
+   *  layers of 256) take about 1 s here. */
+  twinBatchSize: 256,
+  /** Data sets: an epoch measures every sample under every setting, 1.8 device-s a setting on
+   *  iris (150 samples); 64 settings make an epoch of 115 device-s. */
+  featureSettings: 64,
+  /** The readout's steps run between two checks of Ctrl-C: 1000 take about 2 s here. */
+  readoutSteps: 1000,
+} satisfies Partial<Record<keyof PatSettings, number>>;
+
+/** The settings a run uses: PAT_DEFAULTS, overridden by whatever RunContext.options names,
+ *  each checked against its range (the whole ones against PAT_LIMITS). */
 export function patSettings(options: Record<string, unknown> = {}): PatSettings {
+  const hge = typeof options.hgeEvery === "number" && options.hgeEvery > 0;
+  const method = hge ? PAT_HGE_NAME : PAT_NAME;
+  const defaults: PatSettings = hge ? { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS } : PAT_DEFAULTS;
+  const limits: Partial<Record<keyof PatSettings, number>> = PAT_LIMITS;
   const settings = { ...PAT_DEFAULTS };
   for (const key of Object.keys(PAT_DEFAULTS) as Array<keyof PatSettings>) {
     const value = options[key];
     if (value === undefined) continue;
-    const whole = ["windowSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience", "hgeEvery"].includes(key);
+    const whole = ["windowSamples", "settleSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience", "hgeEvery"].includes(key);
     const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience", "hgeEvery"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
-    if (typeof value !== "number" || !(value >= lowest) || (whole && !Number.isInteger(value))) {
-      const wanted = whole ? `a whole number ≥ ${lowest}` : "a number > 0";
-      throw new TrainConfigError(key, `pat: ${key} must be ${wanted}, not ${JSON.stringify(value)}`);
+    const highest = limits[key] ?? Number.MAX_VALUE;
+    if (typeof value !== "number" || !Number.isFinite(value) || !(value >= lowest && value <= highest) || (whole && !Number.isInteger(value))) {
+      const wanted = !whole ? "a number > 0" : highest < Number.MAX_VALUE ? `a whole number ${lowest} .. ${highest}` : `a whole number ≥ ${lowest}`;
+      throw new TrainConfigError(key, `${method}: ${key} must be ${wanted} (default ${defaults[key]}), not ${JSON.stringify(value)}`);
     }
     settings[key] = value;
   }
@@ -63,9 +104,10 @@ export function patSettings(options: Record<string, unknown> = {}): PatSettings 
 class Session {
   readonly instrument: Instrument;
   readonly started = performance.now();
-  private readonly breather = new Breather();
+  private readonly breather: Breather;
 
   constructor(device: Device, readonly budget: Budget, readonly context: RunContext, settings: PatSettings, hooks: PatHooks) {
+    this.breather = new Breather(context.signal);
     this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...measuredAs(context.options), ...hooks.instrument });
   }
 
@@ -84,9 +126,9 @@ class Session {
     return undefined;
   }
 
-  /** Lets the event loop run (Ctrl-C, progress). */
-  async breathe(): Promise<void> {
-    await this.breather.breathe();
+  /** Lets the event loop run (Ctrl-C, progress); false once the run was aborted. */
+  async breathe(): Promise<boolean> {
+    return this.breather.breathe();
   }
 }
 
@@ -125,7 +167,17 @@ function lossGradient(loss: (y: ArrayLike<number>, t: ArrayLike<number>) => numb
 /** Trains `task` on `device` by physics-aware training (see the top of this file). */
 export async function trainPat(device: Device, task: AnyTask, budget: Budget, context: RunContext, hooks: PatHooks = {}): Promise<Result> {
   const settings = patSettings(context.options);
-  return task.kind === "cases" ? trainCases(device, task, budget, context, settings, hooks) : trainDataset(device, task, budget, context, settings, hooks);
+  const measured = task.kind === "cases" ? device : deviceFor(device, task);
+  const session = new Session(measured, budget, context, settings, hooks);
+  try {
+    return task.kind === "cases" ? await trainCases(measured, task, budget, context, settings, hooks, session) : await trainDataset(measured, task, budget, context, settings, hooks, session);
+  } catch (error) {
+    // Anything else that fails once the device has been measured (TensorFlow.js out of its
+    // WebAssembly heap, a bug) says, in its one line, the device time it threw away.
+    if (session.deviceSeconds === 0 || error instanceof TrainConfigError || error instanceof DeviceFileError) throw error;
+    const method = settings.hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME;
+    throw new Error(`${method} failed after ${session.deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
 
 /** The parts of a Result every pat run fills the same way. */
@@ -148,40 +200,44 @@ function baseResult(device: Device, task: AnyTask, context: RunContext, session:
  *  its drift) share it instead of fitting it again. Owned here: replaced twins are disposed. */
 let lastFit: { key: string; twin: MlpTwin; wallSeconds: number } | undefined;
 
-/** The MLP twin fitted to a sweep, and the wall seconds its fit took (when it was fitted). */
-function fitTwin(ranges: Array<[number, number]>, sweep: { voltages: number[][]; outputs: number[] }, settings: MlpTwinSettings) {
+/** The MLP twin fitted to a sweep, and the wall seconds its fit took (when it was fitted), or
+ *  no twin when `keepGoing` stopped the fit (Ctrl-C). */
+async function fitTwin(ranges: Array<[number, number]>, sweep: { voltages: number[][]; outputs: number[] }, settings: MlpTwinSettings, keepGoing: () => Promise<boolean>) {
   const key = createHash("sha256").update(JSON.stringify([ranges, settings])).update(Float64Array.from(sweep.voltages.flat())).update(Float64Array.from(sweep.outputs)).digest("hex");
   if (lastFit?.key === key) return { ...lastFit, reused: true };
   lastFit?.twin.dispose();
   lastFit = undefined;
   const started = performance.now();
-  const twin = new MlpTwin(ranges, sweep.voltages, sweep.outputs, settings);
-  lastFit = { key, twin, wallSeconds: (performance.now() - started) / 1000 };
+  const twin = await MlpTwin.fit(ranges, sweep.voltages, sweep.outputs, settings, keepGoing);
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (!twin) return { twin, wallSeconds, reused: false };
+  lastFit = { key, twin, wallSeconds };
   return { ...lastFit, reused: false };
 }
 
-/** Fits the MLP twin to a sweep (or takes the hook's twin): device time for the sweep only. */
+/** Fits the MLP twin to a sweep (or takes the hook's twin): device time for the sweep only.
+ *  Ctrl-C during the fit stops it (stop = "interrupted", no twin). */
 async function buildTwin(session: Session, device: Device, settings: PatSettings, hooks: PatHooks, inputs: (rng: Rng) => number[], seed: number) {
   if (hooks.twin) return { twin: hooks.twin, counters: {} };
   const rng = new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ 0x7a7) >>> 0);
   const sweep = await measureSweep(session, device, settings.sweepPoints, inputs, rng);
   const counters = { sweepMeasurements: sweep.outputs.length, sweepDeviceSeconds: session.deviceSeconds };
   if (sweep.stop) return { stop: sweep.stop, fault: sweep.fault, counters };
-  const { twin, wallSeconds, reused } = fitTwin([...device.controlRangeV, ...device.inputRangeV], sweep, {
+  const { twin, wallSeconds, reused } = await fitTwin(electrodeRangesV(device), sweep, {
     hiddenUnits: settings.hiddenUnits, hiddenLayers: settings.hiddenLayers, epochs: settings.twinEpochs,
     batchSize: settings.twinBatchSize, learningRate: settings.twinLearningRate, seed,
-  });
+  }, () => session.breathe());
+  if (!twin) return { stop: "interrupted" as const, counters: { ...counters, twinFitWallSeconds: wallSeconds } };
   return { twin, counters: { ...counters, twinFitWallSeconds: wallSeconds, twinFitReused: Number(reused), twinFitRmsError: twin.fitRmsError } };
 }
 
-async function trainCases(device: Device, task: Task, budget: Budget, context: RunContext, settings: PatSettings, hooks: PatHooks): Promise<Result> {
+async function trainCases(device: Device, task: Task, budget: Budget, context: RunContext, settings: PatSettings, hooks: PatHooks, session: Session): Promise<Result> {
   const loss = LOSSES[task.loss];
   if (!loss) throw new TrainConfigError("task", `pat trains with the task's loss: ${Object.keys(LOSSES).join(" or ")}; ${task.name} uses ${task.loss}`);
   if (task.outputCount !== 1) throw new TrainConfigError("task", `pat reads one output; ${task.name} has ${task.outputCount}`);
   if (task.inputCases[0].length !== device.inputCount) {
     throw new TrainConfigError("task", `task ${task.name} needs ${task.inputCases[0].length} data inputs; ${device.name} has ${device.inputCount}`);
   }
-  const session = new Session(device, budget, context, settings, hooks);
   const cases = task.inputCases;
   const built = await buildTwin(session, device, settings, hooks, (rng) => cases[Math.floor(rng.uniform() * cases.length)], context.seed);
   const initialV = initialVoltages(device, (context.options as Partial<TrainOptions> | undefined)?.initialV, context.seed); // (--initial-v, --resume)
@@ -321,9 +377,7 @@ function deviceFor(device: Device, task: DatasetTask): Device {
  * fit the readout on them (digital only), measure the held-out features (the criterion), then
  * step every θ_k along −Σ_n (∂f_m/∂θ)(x_n, θ_k) ∂L/∂y_nk through the twin.
  */
-async function trainDataset(original: Device, task: DatasetTask, budget: Budget, context: RunContext, settings: PatSettings, hooks: PatHooks): Promise<Result> {
-  const device = deviceFor(original, task);
-  const session = new Session(device, budget, context, settings, hooks);
+async function trainDataset(device: Device, task: DatasetTask, budget: Budget, context: RunContext, settings: PatSettings, hooks: PatHooks, session: Session): Promise<Result> {
   const toVolts = (features: number[]) => features.map((level, i) => levelToVolts(level, device.inputRangeV[i]));
   const trainInputs = task.train.features.map(toVolts);
   const testInputs = task.test.features.map(toVolts);

@@ -6,6 +6,7 @@ import type { Method } from "./method.ts";
 import { DEFAULTS, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS } from "./instrument.ts";
 import { OPTIMISER_READS } from "./optimiser.ts";
+import { moduleMisfit } from "./module.ts";
 
 export const PAT_NAME = "pat";
 export const PAT_HGE_NAME = "pat-hge";
@@ -26,14 +27,15 @@ export const MLP_TWIN_DEFAULTS: { hiddenUnits: number; hiddenLayers: number; epo
   learningRate: 5e-3,
 };
 
-/** pat's settings; every one can be set by name in RunContext.options. */
+/** pat's settings; every one can be set by name in RunContext.options (patSettings checks it:
+ *  the sizes, counts and epochs against PAT_LIMITS, pat-training.ts). */
 export const PAT_DEFAULTS = {
-  /** 10 ms per plain measurement (after the 10 ms settle): pat needs a level, not a spectrum.
+  /** 10 ms per plain measurement (after a 2 ms settle, at 5 kHz): pat needs a level, not a spectrum.
    *  The mean of 50 samples of the default noise is within ~0.01 nA (DNPU) or ~15 µV
    *  (resistor network), far below the twin's error. */
   windowSamples: 50,
   settleSamples: DEFAULTS.settleSamples,
-  /** Measured points the twin is fitted to: 1000 × 20 ms = 20 s of device time. */
+  /** Measured points the twin is fitted to: 1000 × 12 ms = 12 s of device time. */
   sweepPoints: 1000,
   hiddenUnits: MLP_TWIN_DEFAULTS.hiddenUnits,
   hiddenLayers: MLP_TWIN_DEFAULTS.hiddenLayers,
@@ -79,6 +81,7 @@ export const PAT_HGE_METHOD: Method = {
   name: PAT_HGE_NAME,
   summary: `pat whose twin Jacobian is corrected every ${PAT_HGE_DEFAULTS.hgeEvery} updates by the Jacobian HGE measures (one lock-in window per case)`,
   needs: [],
+  misfit: moduleMisfit,
   tasks: ["cases"],
   settings: { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS },
   reads: READS,

@@ -25,9 +25,9 @@ import { INSTRUMENT_READS, type Instrument } from "./instrument.ts";
 import { startingVoltages } from "../train.ts";
 import { MAX_CASES, levelToVolts, type Task } from "../tasks/task.ts";
 import { Breather, type Budget, type Method, type RunContext, type StopReason } from "./method.ts";
-import { HgeJacobian } from "./module.ts";
+import { HgeJacobian, moduleMisfit } from "./module.ts";
 import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
-import { DevicePhysicalLayer, PHYLL, PHYLL_DEFAULTS, phyllSettings, runPhyll, sweepLayer, type PhyllVariant, type PhysicsTraining, type Sweep } from "./phyll.ts";
+import { DevicePhysicalLayer, PHYLL, PHYLL_DEFAULTS, PHYLL_LIMITS, phyllSettings, runPhyll, sweepLayer, type PhyllVariant, type PhysicsTraining, type Sweep } from "./phyll.ts";
 
 export const PHYLL_HGE_NAME = "phyll-hge";
 
@@ -53,6 +53,13 @@ export const PHYLL_HGE_DEFAULTS = {
 } as const;
 
 export type PhyllHgeSettings = { -readonly [K in keyof typeof PHYLL_HGE_DEFAULTS]: number };
+
+/** phyll's limits (PHYLL_LIMITS, with their reasons) and the physical training's. */
+export const PHYLL_HGE_LIMITS = {
+  ...PHYLL_LIMITS,
+  /** Beyond a block's largest number of epochs no physical step is ever taken. */
+  physicalEvery: PHYLL_LIMITS.epochs,
+} satisfies Partial<Record<keyof PhyllHgeSettings, number>>;
 
 /**
  * One configuration of a physical layer seen as a device of its own: its control electrodes
@@ -255,7 +262,7 @@ export class HgePhysics implements PhysicsTraining {
 
 export const PHYLL_HGE_VARIANT: PhyllVariant<PhyllHgeSettings> = {
   name: PHYLL_HGE_NAME,
-  settings: (options) => phyllSettings(options, PHYLL_HGE_DEFAULTS, PHYLL_HGE_NAME, ["threshold", "learningRate", "physicalLearningRate", "readingStep"]),
+  settings: (options) => phyllSettings(options, PHYLL_HGE_DEFAULTS, PHYLL_HGE_NAME, ["threshold", "learningRate", "physicalLearningRate", "readingStep"], PHYLL_HGE_LIMITS),
   physics: (layer, instrument, settings, budget, context) => new HgePhysics(layer, instrument, settings, budget, context),
   describe: { physicalTraining: "block 1's control voltages by HGE (module lock-in windows, readings = window means)" },
 };
@@ -264,6 +271,7 @@ export const PHYLL_HGE: Method = {
   name: PHYLL_HGE_NAME,
   summary: "phyll whose physical layer's control voltages are trained too, by ∂reading/∂control measured in materia with HGE (one lock-in window per sample and label) chained with the local loss",
   needs: [],
+  misfit: moduleMisfit,
   tasks: ["dataset"],
   settings: PHYLL_HGE_DEFAULTS,
   reads: [...INSTRUMENT_READS, ...OPTIMISER_READS], // (the physical step's optimiser)

@@ -48,7 +48,8 @@
 // - Held-out accuracy is evaluated after every epoch and the run stops when it has reached the
 //   task's target for DEFAULTS.solvedEpochs epochs in a row (the module's rule for "solved").
 import type * as TF from "@tensorflow/tfjs-core";
-import type { Device } from "../devices/device.ts";
+import { electrodeRangesV, type Device } from "../devices/device.ts";
+import { DeviceFileError } from "../devices/device-file.ts";
 import { TrainConfigError } from "../errors.ts";
 import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
@@ -67,7 +68,7 @@ export async function tensorflowReady(): Promise<void> {
 export const PHYLL_DEFAULTS = {
   /** Physical neurons per block: configurations of the device, one reading each. On Iris with
    *  the default DNPU, 16 solved seeds 1–12 in 4–25 epochs; 8 solved seeds 1–3 but in up to 230
-   *  epochs; 4 solved 1 of 3. Device time grows with it: 16 cost 792 device-s. */
+   *  epochs; 4 solved 1 of 3. Device time grows with it: 16 cost 302 device-s (one sweep). */
   configurations: 16,
   /** Digital units per block (first choice, as are the threshold, rate and batch: not swept). */
   hidden: 16,
@@ -83,6 +84,25 @@ export const PHYLL_DEFAULTS = {
 } as const;
 
 export type PhyllSettings = { -readonly [K in keyof typeof PHYLL_DEFAULTS]: number };
+
+/** The largest value of each whole-number setting, with its reason; beyond it a run is refused
+ *  before any device time is spent (phyllSettings). Device time: one sweep of Iris (450 sample
+ *  and label rows) costs 18.9 device-s per configuration on the default DNPU, 302 s for 16. */
+export const PHYLL_LIMITS = {
+  /** 64 configurations sweep Iris once in 1208 device-s of its 2000-s budget. */
+  configurations: 64,
+  /** A split's activity is held whole for its goodness (and phyll-hge's gradient): 306 rows of
+   *  1024 units are 1.3 MB a copy, and an epoch at 64 configurations takes about 0.2 s here;
+   *  1e7 units ran the WebAssembly heap (4 GB) out. */
+  hidden: 1024,
+  /** Every block sweeps both splits again: 4 blocks take 1208 device-s at the defaults. */
+  blocks: 4,
+  /** A run's history keeps every epoch's configuration voltages: at the largest configurations
+   *  and blocks, 1000 epochs a block keep 4.5 million numbers (about 110 MB of run.json). */
+  epochs: 1000,
+  /** Iris's training split has 102 samples: any larger batch is the whole split, as 1024 is. */
+  batchSize: 1024,
+} satisfies Partial<Record<keyof PhyllSettings, number>>;
 
 /** Where a label goes: a point on the unit circle, two input levels, class c at angle 2πc/C. */
 export function labelCode(label: number, classCount: number): [number, number] {
@@ -159,7 +179,7 @@ export class DevicePhysicalLayer implements PhysicalLayer {
     const { inputCount, electrodeCount } = device;
     this.rewired = device.capabilities.includes("assignable-inputs");
     this.outputWidth = configurations;
-    this.rangesV = [...device.controlRangeV, ...device.inputRangeV];
+    this.rangesV = electrodeRangesV(device);
     const rng = new Rng(seed ^ 0x5bd1e995);
     this.configurations = Array.from({ length: configurations }, (_, j) => {
       // Inputs first, then the electrodes that hold control voltages: a device whose inputs are
@@ -495,20 +515,21 @@ function deviceFor(device: Device, width: number): Device {
 
 /** The run's settings from the CLI's option record: `defaults` (a variant's, by default
  *  PHYLL_DEFAULTS) where absent, checked; the keys in `fractional` take any number > 0, the
- *  rest whole numbers ≥ 1. */
+ *  rest whole numbers from 1 up to their entry in `limits` (PHYLL_LIMITS, by default). */
 export function phyllSettings<S extends Record<string, number> = PhyllSettings>(
   options: Record<string, unknown> = {},
   defaults: Readonly<S> = PHYLL_DEFAULTS as unknown as S,
   method = "phyll",
   fractional: readonly string[] = ["threshold", "learningRate"],
+  limits: Readonly<Record<string, number>> = PHYLL_LIMITS,
 ): S {
   const settings = { ...defaults } as S;
   for (const key of Object.keys(defaults) as Array<keyof S & string>) {
     const value = options[key];
     if (value === undefined) continue;
-    const whole = !fractional.includes(key);
-    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || (whole && !Number.isInteger(value))) {
-      throw new TrainConfigError(key, `${method} option ${key} must be a ${whole ? "whole number ≥ 1" : "number > 0"} (default ${defaults[key]}), not ${String(value)}`);
+    const whole = !fractional.includes(key), limit = limits[key] ?? Infinity;
+    if (typeof value !== "number" || !(value > 0) || (whole && !(Number.isInteger(value) && value <= limit))) {
+      throw new TrainConfigError(key, `${method} option ${key} must be ${whole ? `a whole number 1 .. ${limit}` : "a number > 0"} (default ${defaults[key]}), not ${String(value)}`);
     }
     settings[key] = value as S[keyof S & string];
   }
@@ -547,29 +568,37 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     const first = physics(0) as DevicePhysicalLayer;
     return variant.physics!(first, instrument, settings, budget, context);
   })();
-  const run = await trainPhyll(task, (block) => (block === 0 && trainer ? layers[0] : physics(block)), settings, context.seed, {
-    physics: trainer,
-    maxSteps: budget.maxIterations,
-    keepGoing: () => breather.breathe(),
-    epoch: ({ steps, loss, accuracy }) => {
-      history.deviceSeconds.push(instrument.deviceSeconds);
-      history.loss.push(loss);
-      history.criterion.push(accuracy);
-      history.weights.push(configurationVoltages());
-      context.progress?.({
-        iteration: steps,
-        deviceSeconds: instrument.deviceSeconds,
-        budget,
-        loss,
-        criterion: accuracy,
-        criterionName: "accuracy",
-        solved: accuracy >= task.solvedAccuracy,
-        attempt: 1,
-      });
-    },
-  });
+  let run: PhyllRun;
+  try {
+    run = await trainPhyll(task, (block) => (block === 0 && trainer ? layers[0] : physics(block)), settings, context.seed, {
+      physics: trainer,
+      maxSteps: budget.maxIterations,
+      keepGoing: () => breather.breathe(),
+      epoch: ({ steps, loss, accuracy }) => {
+        history.deviceSeconds.push(instrument.deviceSeconds);
+        history.loss.push(loss);
+        history.criterion.push(accuracy);
+        history.weights.push(configurationVoltages());
+        context.progress?.({
+          iteration: steps,
+          deviceSeconds: instrument.deviceSeconds,
+          budget,
+          loss,
+          criterion: accuracy,
+          criterionName: "accuracy",
+          solved: accuracy >= task.solvedAccuracy,
+          attempt: 1,
+        });
+      },
+    });
+  } catch (error) {
+    // Anything else that fails once the device has been measured (TensorFlow.js out of its
+    // WebAssembly heap, a bug) says, in its one line, the device time it threw away.
+    if (instrument.deviceSeconds === 0 || error instanceof TrainConfigError || error instanceof DeviceFileError) throw error;
+    throw new Error(`${variant.name} failed after ${instrument.deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const finalWeights = configurationVoltages();
-  const rangesV = layers.flatMap((layer) => layer.configurations.flatMap(() => [...layer.device.controlRangeV, ...layer.device.inputRangeV]));
+  const rangesV = layers.flatMap((layer) => layer.configurations.flatMap(() => electrodeRangesV(layer.device)));
   return {
     method: variant.name,
     device: device.name,

@@ -26,20 +26,54 @@ export interface MlpTwinSettings {
   seed: number;
 }
 
+/** Rows a forward pass over the whole sweep takes at a time (fitRmsError): a tidy holds every
+ *  layer's activations until it ends, rows × hiddenUnits × hiddenLayers floats a few times over,
+ *  so a large sweep through a large twin goes through in slices (the default 1000-point sweep
+ *  in one, as before). */
+const PREDICT_ROWS = 1024;
+
 /** A multilayer perceptron twin: electrodes → hiddenLayers × hiddenUnits tanh → one output. */
 export class MlpTwin implements Twin {
   readonly description: string;
-  /** Root-mean-square error of the fitted twin on its own data, output units. */
-  readonly fitRmsError: number;
   private readonly weights: tf.Variable[];
   private readonly centreV: tf.Tensor1D;
   private readonly inverseHalfWidth: tf.Tensor1D;
   private readonly outputMean: number;
   private readonly outputScale: number;
+  /** Weight initialisation, then batch order. */
+  private readonly rng: Rng;
+  private rmsError = Number.NaN;
 
-  /** Fits a twin to measured (voltages → output) pairs; `electrodeRangesV` sets the input scaling. */
-  constructor(electrodeRangesV: Array<[number, number]>, voltages: number[][], outputs: number[], settings: MlpTwinSettings) {
-    const { hiddenUnits, hiddenLayers, epochs, batchSize, learningRate, seed } = settings;
+  /**
+   * Fits a twin to measured (voltages → output) pairs; `electrodeRangesV` sets the input
+   * scaling. `keepGoing` is asked after every mini-batch (it may let the event loop run, for
+   * Ctrl-C): false ends the fit there, freeing its tensors, and gives undefined.
+   */
+  static async fit(
+    electrodeRangesV: Array<[number, number]>,
+    voltages: number[][],
+    outputs: number[],
+    settings: MlpTwinSettings,
+    keepGoing: () => Promise<boolean> = async () => true,
+  ): Promise<MlpTwin | undefined> {
+    const twin = new MlpTwin(electrodeRangesV, outputs, settings);
+    let fitted = false;
+    try {
+      fitted = await twin.train(voltages, outputs, settings, keepGoing);
+    } finally {
+      if (!fitted) twin.dispose();
+    }
+    return fitted ? twin : undefined;
+  }
+
+  /** Root-mean-square error of the fitted twin on its own data, output units. */
+  get fitRmsError(): number {
+    return this.rmsError;
+  }
+
+  /** The untrained network (seeded weights) and the scalings. */
+  private constructor(electrodeRangesV: Array<[number, number]>, outputs: number[], settings: MlpTwinSettings) {
+    const { hiddenUnits, hiddenLayers, epochs, learningRate, seed } = settings;
     const n = outputs.length;
     const electrodes = electrodeRangesV.length;
     this.description = `MLP ${electrodes} → ${hiddenLayers}×${hiddenUnits} tanh → 1, fitted to ${n} measurements (${epochs} epochs, Adam ${learningRate})`;
@@ -48,44 +82,59 @@ export class MlpTwin implements Twin {
     this.outputMean = outputs.reduce((a, b) => a + b, 0) / n;
     this.outputScale = Math.sqrt(outputs.reduce((sum, y) => sum + (y - this.outputMean) ** 2, 0) / n) || 1;
 
-    const rng = new Rng(seed);
+    this.rng = new Rng(seed);
     const sizes = [electrodes, ...Array(hiddenLayers).fill(hiddenUnits), 1];
     this.weights = [];
     for (let layer = 0; layer + 1 < sizes.length; layer++) {
       const scale = Math.sqrt(1 / sizes[layer]); // LeCun normal: unit-variance tanh inputs
-      const values = Array.from({ length: sizes[layer] * sizes[layer + 1] }, () => rng.normal() * scale);
+      const values = Array.from({ length: sizes[layer] * sizes[layer + 1] }, () => this.rng.normal() * scale);
       this.weights.push(tf.variable(tf.tensor2d(values, [sizes[layer], sizes[layer + 1]])), tf.variable(tf.zeros([sizes[layer + 1]])));
     }
+  }
 
+  /** Adam on mini-batches for `epochs` passes; false when `keepGoing` stopped it. */
+  private async train(voltages: number[][], outputs: number[], settings: MlpTwinSettings, keepGoing: () => Promise<boolean>): Promise<boolean> {
+    const { epochs, batchSize, learningRate } = settings;
+    const n = outputs.length;
     const inputs = tf.tensor2d(voltages);
     const targets = tf.tensor2d(outputs, [n, 1]);
     const optimiser = tf.train.adam(learningRate);
     const order = Array.from({ length: n }, (_, i) => i);
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(rng.uniform() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
+    try {
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(this.rng.uniform() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+        for (let start = 0; start < n; start += batchSize) {
+          const batch = tf.tensor1d(order.slice(start, start + batchSize), "int32");
+          tf.tidy(() => {
+            const x = tf.gather(inputs, batch) as tf.Tensor2D;
+            const y = tf.gather(targets, batch) as tf.Tensor2D;
+            optimiser.minimize(() => tf.mean(tf.square(tf.sub(this.standardised(x), tf.div(tf.sub(y, this.outputMean), this.outputScale)))) as tf.Scalar);
+          });
+          batch.dispose();
+          if (!(await keepGoing())) return false;
+        }
       }
-      for (let start = 0; start < n; start += batchSize) {
-        const batch = tf.tensor1d(order.slice(start, start + batchSize), "int32");
-        tf.tidy(() => {
-          const x = tf.gather(inputs, batch) as tf.Tensor2D;
-          const y = tf.gather(targets, batch) as tf.Tensor2D;
-          optimiser.minimize(() => tf.mean(tf.square(tf.sub(this.standardised(x), tf.div(tf.sub(y, this.outputMean), this.outputScale)))) as tf.Scalar);
-        });
-        batch.dispose();
-      }
+    } finally {
+      optimiser.dispose();
+      inputs.dispose();
+      targets.dispose();
     }
-    optimiser.dispose();
     const predicted = this.predict(voltages);
-    this.fitRmsError = Math.sqrt(predicted.reduce((sum, y, i) => sum + (y - outputs[i]) ** 2, 0) / n);
-    inputs.dispose();
-    targets.dispose();
+    this.rmsError = Math.sqrt(predicted.reduce((sum, y, i) => sum + (y - outputs[i]) ** 2, 0) / n);
+    return true;
   }
 
   /** The twin's outputs at the given electrode voltages (output units). */
   predict(voltages: number[][]): number[] {
-    return tf.tidy(() => Array.from(this.forward(tf.tensor2d(voltages)).dataSync()));
+    const outputs: number[] = [];
+    for (let start = 0; start < voltages.length; start += PREDICT_ROWS) {
+      const rows = voltages.slice(start, start + PREDICT_ROWS);
+      outputs.push(...tf.tidy(() => this.forward(tf.tensor2d(rows)).dataSync()));
+    }
+    return outputs;
   }
 
   weightedGradients(voltages: number[][], weights: number[]): number[][] {

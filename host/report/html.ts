@@ -36,11 +36,10 @@ function solvedCell(run: Result): string {
   return run.solved ? '<span class="yes">yes</span>' : '<span class="no">no</span>';
 }
 
-/** Writes `<dir>/report.html` and `<dir>/run.json` for one run; returns the HTML path.
- *  run.json is written first, so a plot that cannot be drawn never loses the result. */
+/** Writes `<dir>/report.html` for one run, beside its run.json (keep.ts: keepRun, which the
+ *  caller runs first, so that a plot that cannot be drawn never loses the result); returns the
+ *  page's path. */
 export async function writeRunReport(run: Result, dir: string, command: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "run.json"), JSON.stringify(runJson(run, command), null, 1));
   const plots = await runPlots(run);
   const m = run.module;
   const summary: string[][] = [
@@ -176,8 +175,3 @@ ${cannotTrain ? `<h2>Not run: the device or the task lacks what they need</h2><u
   return path;
 }
 
-/** The run's JSON document: the Result with a format tag and the command; non-finite
- *  numbers become null (JSON has no NaN). */
-export function runJson(run: Result, command: string): object {
-  return { format: "hge-run/2", command, ...run };
-}
