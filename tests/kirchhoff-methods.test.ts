@@ -67,7 +67,8 @@ test("fabrication spread: 0 makes the instance its own nominal model; at 5% the 
   assert.ok(spread > 0.03 && spread < 0.07, `gain spread ${spread}`);
   const [{ voltages }] = operatingPoints(network, 1, 10);
   assert.notEqual(network.output(voltages), model.output(voltages));
-  assert.throws(() => new ResistorNetwork({ fabricationSpread: -0.1 }), /fabricationSpread -0.1 is not a fraction ≥ 0/);
+  assert.throws(() => new ResistorNetwork({ fabricationSpread: -0.1 }), /fabricationSpread -0.1 is not a fraction from 0 to 1/);
+  assert.throws(() => new ResistorNetwork({ fabricationSpread: 1e300 }), /fabricationSpread 1e\+300 is not a fraction from 0 to 1/); // (its curves overflowed)
 });
 
 test("noise-free, 16 edges: coupled learning (η = 0.01) and EP (β = 1e-5 S, one-sided and ±β) point along the adjoint gradient, cosine ≥ 0.99 at 8 operating points", (t) => {
