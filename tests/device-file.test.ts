@@ -439,6 +439,33 @@ test("the README's device server in Python serves the least device: XOR trains t
   }
 });
 
+test("Ctrl-C while an asynchronous device's call waits takes effect when the wait ends: exit 130, what was learned kept", async () => {
+  const hangs = deviceFile(`export const asynchronous = true;
+export const answerWithinSeconds = 8;
+import { createDevice as make } from ${JSON.stringify(EXAMPLE)};
+export async function createDevice(options: { inputCount?: number; seed?: number }) {
+  const device: any = make(options);
+  const f = device.output.bind(device);
+  let calls = 0;
+  device.output = async (v: any) => (++calls > 3000 ? new Promise(() => {}) : f(v)); // (an update: two epochs of calibration and one of 840 samples; XOR solves here in about 4200)
+  return device;
+}
+`, true);
+  const out = join(scratch, "interrupted-waiting");
+  const child = spawn(process.execPath, [BIN, "train", "--device", hangs, "--task", "xor", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const exited = new Promise((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
+  await new Promise((resolve) => setTimeout(resolve, 5000)); // (loaded, and waiting on the call that never answers)
+  const interrupted = performance.now();
+  child.kill("SIGINT");
+  const code = await exited;
+  assert.equal(code, 130, stdout);
+  assert.ok(performance.now() - interrupted < 8_000);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.ok(run.iterations >= 1 && existsSync(join(out, "checkpoint.bin")), `${run.iterations} updates kept`);
+});
+
 test("a reader that closes hge's output early ends it quietly with the exit code it had: a usage error 2, a run not solved 1", async () => {
   /** `hge args…`'s exit code, its stdout and stderr a pipe whose reader has gone (`2>&1 | true`). */
   const closedPipe = (...args: string[]): Promise<number | null> => {
