@@ -263,6 +263,9 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
   const resumed = flags.resume ? readResume(flags.resume, device, task, method) : {};
+  // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
+  const lagFlag = flags.calibration !== undefined ? "--calibration" : flags.lag ? "--lag" : undefined;
+  if (resumed.checkpoint && lagFlag) throw new UsageError(`${lagFlag}: the resumed run's checkpoint carries the lag it fitted, which it keeps`);
   return {
     noise: noiseFrom(flags),
     chain: chainFrom(flags),

@@ -130,6 +130,7 @@ test("--resume takes only a run of this task on this device, and a checkpoint.bi
   assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--out", run, "--no-progress").status, 1);
   const weights = JSON.parse(readFileSync(join(run, "run.json"), "utf8")).finalWeights;
   refusal(["train", "--task", "xor", "--resume", join(run, "run.json")], REFUSED, /is a run of AND on .*, not of XOR on/, new RegExp(`give --initial-v ${weights.join(",").replace(/[.-]/g, "\\$&")}$`));
+  refusal(["train", "--task", "and", "--calibration", "3", "--resume", join(run, "run.json")], USAGE, /^hge: --calibration: the resumed run's checkpoint carries the lag it fitted, which it keeps$/);
   refusal(["train", "--method", "pat", "--task", "and", "--resume", join(run, "checkpoint.bin")], USAGE, /a checkpoint\.bin is the controller module's state; method pat resumes from the run\.json beside it/);
   const edited = join(scratch, "edited.json");
   for (const [content, pattern] of [["null", /neither a run\.json nor a checkpoint\.bin/], ['{"format":"hge-run/2","finalWeights":{"length":5}}', /holds no control voltages/]] as const) {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
 import type { ControllerConfig } from "../host/controller.ts";
 import { Rng } from "../host/noise.ts";
 
@@ -58,4 +59,17 @@ export function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A resistor network that counts its measurements (`outputs`): a method that refuses its
+ *  settings must do so before measuring anything. */
+export function countingResistor(): ResistorNetwork & { outputs: number } {
+  const device = new ResistorNetwork();
+  const output = device.output.bind(device);
+  const counted = Object.assign(device, { outputs: 0 });
+  counted.output = (voltages) => {
+    counted.outputs++;
+    return output(voltages);
+  };
+  return counted;
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, hge, scratchDir } from "./fixtures.ts";
+import { BIN, countingResistor, hge, scratchDir } from "./fixtures.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
@@ -150,18 +150,6 @@ test("pat runs on any device (needs nothing) and names a bad setting and its val
   });
   await assert.rejects(trainPat(resistor, irisTask(), { deviceSeconds: 1 }, { seed: 1 }), /pat trains iris through 4 data inputs; resistor-network\(.*\) has 2 and cannot reassign its electrodes/);
 });
-
-/** A resistor network that counts its measurements. */
-function countingResistor() {
-  const device = new ResistorNetwork();
-  const output = device.output.bind(device);
-  const counted = Object.assign(device, { outputs: 0 });
-  counted.output = (voltages) => {
-    counted.outputs++;
-    return output(voltages);
-  };
-  return counted;
-}
 
 test("pat and pat-hge refuse every size, count and epoch beyond its limit, naming the setting, its range and default, before measuring anything", async () => {
   const device = countingResistor();

@@ -13,7 +13,7 @@ import { Rng } from '../host/noise.ts';
 import { Instrument } from '../host/methods/instrument.ts';
 import { refusal } from '../host/methods/index.ts';
 import { TrainConfigError } from '../host/errors.ts';
-import { hge, scratchDir } from './fixtures.ts';
+import { countingResistor, hge, scratchDir } from './fixtures.ts';
 import { join } from 'node:path';
 import {
   DevicePhysicalLayer,
@@ -142,18 +142,6 @@ test('phyll stops at the device-time budget, and at once when aborted', async ()
   assert.equal(aborted.stopped, 'interrupted');
   assert.ok(aborted.deviceSeconds < 100);
 });
-
-/** A resistor network (its inputs are not reassigned: phyll measures this very object) that counts its measurements. */
-function countingResistor() {
-  const device = new ResistorNetwork();
-  const output = device.output.bind(device);
-  const counted = Object.assign(device, { outputs: 0 });
-  counted.output = (voltages) => {
-    counted.outputs++;
-    return output(voltages);
-  };
-  return counted;
-}
 
 test('phyll refuses every whole-number setting beyond its limit, naming the setting, its range and default, before measuring anything', async () => {
   const device = countingResistor();
