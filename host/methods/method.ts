@@ -7,6 +7,7 @@ import type { Capability, Device } from "../devices/device.ts";
 import type { AnyTask, LossName } from "../tasks/task.ts";
 import type { ModuleDetails, TrainOptions } from "../train.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
+import { TrainConfigError } from "../errors.ts";
 
 /** How much a run may spend. Device time counts every second the physical device is driven
  *  (settling, calibration, data collection for a model, every equilibrium). */
@@ -91,6 +92,14 @@ export function readsOption(method: Method, option: keyof TrainOptions): boolean
 export function deviceFaultOf(error: unknown): string {
   if (error instanceof DeviceFileError) return error.message;
   throw error;
+}
+
+/** What failed in `method` once the device had been measured for `deviceSeconds` (TensorFlow.js
+ *  out of its WebAssembly heap, a bug): an error whose one line says the device time thrown away.
+ *  A refusal, a device file's fault, or anything before the first measurement passes as it is. */
+export function measuredWorkLost(method: string, deviceSeconds: number, error: unknown): unknown {
+  if (deviceSeconds === 0 || error instanceof TrainConfigError || error instanceof DeviceFileError) return error;
+  return new Error(`${method} failed after ${deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
 /** One shape for every method and every place it ran. Histories have one entry per update

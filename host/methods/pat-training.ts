@@ -9,7 +9,6 @@
 import { createHash } from "node:crypto";
 import { FIELDS } from "../config-fields.ts";
 import { electrodeRangesV, type Device } from "../devices/device.ts";
-import { DeviceFileError } from "../devices/device-file.ts";
 import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
@@ -20,7 +19,7 @@ import { cosine } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
-import { Breather, deviceFaultOf, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
+import { Breather, deviceFaultOf, measuredWorkLost, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
 import { PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
 import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
@@ -77,12 +76,14 @@ export const PAT_LIMITS = {
   readoutSteps: 1000,
 } satisfies Partial<Record<keyof PatSettings, number>>;
 
+/** pat-hge is pat with a Jacobian from HGE every `hgeEvery` updates; pat has none (0). */
+const methodName = (hgeEvery: number) => (hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME);
+
 /** The settings a run uses: PAT_DEFAULTS, overridden by whatever RunContext.options names,
  *  each checked against its range (the whole ones against PAT_LIMITS). */
 export function patSettings(options: Record<string, unknown> = {}): PatSettings {
-  const hge = typeof options.hgeEvery === "number" && options.hgeEvery > 0;
-  const method = hge ? PAT_HGE_NAME : PAT_NAME;
-  const defaults: PatSettings = hge ? { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS } : PAT_DEFAULTS;
+  const method = methodName(typeof options.hgeEvery === "number" ? options.hgeEvery : 0);
+  const defaults: PatSettings = method === PAT_HGE_NAME ? { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS } : PAT_DEFAULTS;
   const limits: Partial<Record<keyof PatSettings, number>> = PAT_LIMITS;
   const settings = { ...PAT_DEFAULTS };
   for (const key of Object.keys(PAT_DEFAULTS) as Array<keyof PatSettings>) {
@@ -172,18 +173,14 @@ export async function trainPat(device: Device, task: AnyTask, budget: Budget, co
   try {
     return task.kind === "cases" ? await trainCases(measured, task, budget, context, settings, hooks, session) : await trainDataset(measured, task, budget, context, settings, hooks, session);
   } catch (error) {
-    // Anything else that fails once the device has been measured (TensorFlow.js out of its
-    // WebAssembly heap, a bug) says, in its one line, the device time it threw away.
-    if (session.deviceSeconds === 0 || error instanceof TrainConfigError || error instanceof DeviceFileError) throw error;
-    const method = settings.hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME;
-    throw new Error(`${method} failed after ${session.deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw measuredWorkLost(methodName(settings.hgeEvery), session.deviceSeconds, error);
   }
 }
 
 /** The parts of a Result every pat run fills the same way. */
 function baseResult(device: Device, task: AnyTask, context: RunContext, session: Session, settings: PatSettings, twin: Twin | undefined) {
   return {
-    method: settings.hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME,
+    method: methodName(settings.hgeEvery),
     device: device.name,
     task: task.name,
     seed: context.seed,

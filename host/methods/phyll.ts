@@ -49,13 +49,12 @@
 //   task's target for DEFAULTS.solvedEpochs epochs in a row (the module's rule for "solved").
 import type * as TF from "@tensorflow/tfjs-core";
 import { electrodeRangesV, type Device } from "../devices/device.ts";
-import { DeviceFileError } from "../devices/device-file.ts";
 import { TrainConfigError } from "../errors.ts";
 import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
 import { DEFAULTS, startingVoltages } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs } from "./instrument.ts";
-import { Breather, deviceFaultOf, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
+import { Breather, deviceFaultOf, measuredWorkLost, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
 /** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
  *  CLI, the bench) does not pay for it. */
@@ -592,10 +591,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
       },
     });
   } catch (error) {
-    // Anything else that fails once the device has been measured (TensorFlow.js out of its
-    // WebAssembly heap, a bug) says, in its one line, the device time it threw away.
-    if (instrument.deviceSeconds === 0 || error instanceof TrainConfigError || error instanceof DeviceFileError) throw error;
-    throw new Error(`${variant.name} failed after ${instrument.deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw measuredWorkLost(variant.name, instrument.deviceSeconds, error);
   }
   const finalWeights = configurationVoltages();
   const rangesV = layers.flatMap((layer) => layer.configurations.flatMap(() => electrodeRangesV(layer.device)));
