@@ -489,7 +489,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     if (!live) return;
     if (!liveStarted) live.publish({ type: "start", title: `${task.name} on ${device.name} by ${flags.method}`, criterionName: p.criterionName, outputUnit: device.outputUnit, ...(task.kind === "cases" ? { caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount } : {}) });
     liveStarted = true;
-    live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion, ...observer?.snapshot() });
+    live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion, ...observer?.snapshot(p.windowSamples) });
   };
   let run: Result;
   try {

@@ -1,6 +1,7 @@
 // Seeded, reproducible noise for simulated measurement chains, in physical units.
 // PSD convention everywhere: ONE-SIDED power spectral density in units²/Hz, so that the
 // variance equals ∫₀^{fs/2} S(f) df; white noise of σ per sample at fs has S = 2σ²/fs.
+import { dft } from "./spectrum.ts";
 
 /** The seed of stream `stream` (1, 2, ...) of a run seeded `seed`: each noise source of a
  *  run gets its own, and no two (seed, stream) pairs in use coincide. */
@@ -238,7 +239,7 @@ export class NoiseChain implements NoiseSource {
 
 /**
  * Welch's one-sided PSD estimate (unit²/Hz): Hann-windowed segments of `segment` samples
- * (a power of two), 50% overlap, each segment's mean removed. Returns frequencies (Hz)
+ * (an even number), 50% overlap, each segment's mean removed. Returns frequencies (Hz)
  * and PSD for bins 0..segment/2.
  */
 export function welchPsd(
@@ -246,7 +247,7 @@ export function welchPsd(
   sampleRateHz: number,
   segment: number,
 ): { frequencyHz: Float64Array; psd: Float64Array } {
-  if (segment & (segment - 1)) throw new Error(`welchPsd: segment ${segment} is not a power of two`);
+  if (segment % 2) throw new Error(`welchPsd: segment ${segment} is odd`);
   if (x.length < segment) throw new Error('welchPsd: signal shorter than one segment');
   const bins = segment / 2 + 1;
   const window = new Float64Array(segment);
@@ -255,8 +256,6 @@ export function welchPsd(
     window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / segment); // periodic Hann
     windowPower += window[i] * window[i];
   }
-  const re = new Float64Array(segment);
-  const im = new Float64Array(segment);
   const psd = new Float64Array(bins);
   const hop = segment / 2;
   let segments = 0;
@@ -264,11 +263,7 @@ export function welchPsd(
     let mean = 0;
     for (let i = 0; i < segment; i++) mean += x[start + i];
     mean /= segment;
-    for (let i = 0; i < segment; i++) {
-      re[i] = (x[start + i] - mean) * window[i];
-      im[i] = 0;
-    }
-    fftInPlace(re, im);
+    const { re, im } = dft(Float64Array.from(window, (w, i) => (x[start + i] - mean) * w));
     for (let k = 0; k < bins; k++) psd[k] += re[k] * re[k] + im[k] * im[k];
     segments++;
   }
@@ -282,34 +277,3 @@ export function welchPsd(
   return { frequencyHz, psd };
 }
 
-/** Iterative radix-2 complex FFT (forward), in place. */
-function fftInPlace(re: Float64Array, im: Float64Array): void {
-  const n = re.length;
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) {
-      [re[i], re[j]] = [re[j], re[i]];
-      [im[i], im[j]] = [im[j], im[i]];
-    }
-  }
-  for (let size = 2; size <= n; size <<= 1) {
-    const half = size >> 1;
-    const angle = (-2 * Math.PI) / size;
-    for (let k = 0; k < half; k++) {
-      const wr = Math.cos(angle * k);
-      const wi = Math.sin(angle * k);
-      for (let start = 0; start < n; start += size) {
-        const a = start + k;
-        const b = a + half;
-        const tr = re[b] * wr - im[b] * wi;
-        const ti = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - tr;
-        im[b] = im[a] - ti;
-        re[a] += tr;
-        im[a] += ti;
-      }
-    }
-  }
-}

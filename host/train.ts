@@ -537,7 +537,7 @@ export class TrainingRun {
     history.caseOutputs!.push(outputs);
     this.onProgress?.({
       iteration, deviceSeconds, loss, criterion: criterionValue(task, this.margin), criterionName: criterionName(task), solved: solvedNow, attempt: this.attempts.length,
-      budget: { deviceSeconds: this.sampleLimit / this.chain.sampleRateHz, maxIterations: this.maxIterations },
+      budget: { deviceSeconds: this.sampleLimit / this.chain.sampleRateHz, maxIterations: this.maxIterations }, windowSamples: this.config.windowSamples,
     });
     if (this.solvedEpochs > 0 && this.solvedRun >= this.solvedEpochs) {
       this.stopped = "solved";

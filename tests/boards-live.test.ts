@@ -83,3 +83,32 @@ test("a run on the host: what the live view observes at the device matches what 
   for (let k = 0; k < before.length; k++) assert.ok(Math.abs(last.weights![k] - before[k]) < 1e-3, `control ${k + 1}: ${last.weights![k]} vs ${before[k]}`);
   assert.ok(last.threshold! > Math.min(...measured) && last.threshold! < Math.max(...measured));
 });
+
+test("the live view observes the window the method measured over, not the one it guessed: published's 2000 samples, walsh's whole code periods", async () => {
+  const { observeDevice } = await import("../host/live/observe.ts");
+  const { findMethod } = await import("../host/methods/index.ts");
+  const { AnalyticDevice } = await import("../host/devices/analytic.ts");
+  const { gateTask } = await import("../host/tasks/gates.ts");
+  const { DEFAULTS } = await import("../host/train.ts");
+  for (const name of ["published", "walsh"]) {
+    const device = new AnalyticDevice();
+    const task = gateTask("AND", device.inputRangeV);
+    // what bin/cli.ts guesses before the run: the default window (200 samples)
+    const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
+    const windows: number[] = [];
+    const snapshots: ReturnType<typeof observer.snapshot>[] = [];
+    const result = await findMethod(name)!.train(observer.device, task, { deviceSeconds: 60, maxIterations: 6 }, {
+      seed: 1, progress: (p) => { windows.push(p.windowSamples!); snapshots.push(observer.snapshot(p.windowSamples)); },
+    });
+    const window = result.module!.controller.windowSamples;
+    assert.notEqual(window, DEFAULTS.windowSamples, `${name} measures over its own window`);
+    assert.ok(windows.every((w) => w === window), `${name}: Progress says ${windows}`);
+    const last = snapshots.at(-1)!;
+    // the spectrum's bins are the method's: fs / window apart
+    assert.ok(Math.abs(last.spectrum!.hz[0] - DEFAULTS.sampleRateHz / window) < 1e-9, `${name}: first bin ${last.spectrum!.hz[0]} Hz`);
+    if (name === "published") assert.deepEqual(last.spectrum!.tonesHz, result.module!.toneHz);
+    // each case's output: the device's mean over the case's last window, within 0.5 nA of the controller's
+    const measured = result.history.caseOutputs!.at(-1)!;
+    for (let p = 0; p < 4; p++) assert.ok(Math.abs(last.caseOutputs![p] - measured[p]) < 0.5, `${name} case ${p + 1}: ${last.caseOutputs![p]} vs ${measured[p]}`);
+  }
+});

@@ -7,7 +7,7 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, TrainConfigError, binsForHz, defaultWindowFor, trainTask } from "../host/train.ts";
-import { amplitudeSpectrum } from "../host/report/plots.ts";
+import { amplitudeSpectrum } from "../host/spectrum.ts";
 
 const dnpu = DopantNetwork.default();
 const analytic = new AnalyticDevice();

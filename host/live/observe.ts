@@ -17,21 +17,34 @@ import { classThreshold, windowSpectrum, type LiveUpdate } from "./server.ts";
 export interface DeviceObserver {
   /** The device to hand to the method (forwards everything to the real one). */
   device: Device;
-  /** What the last window showed (undefined before the first full window). */
-  snapshot(): Pick<LiveUpdate, "caseOutputs" | "threshold" | "weights" | "spectrum">;
+  /** What the last window showed (nothing before the first full window). `windowSamples`: the
+   *  window the method measures over (Progress.windowSamples), when it says. */
+  snapshot(windowSamples?: number): Pick<LiveUpdate, "caseOutputs" | "threshold" | "weights" | "spectrum">;
 }
 
 export function observeDevice(device: Device, task: Task, o: { windowSamples: number; sampleRateHz: number }): DeviceObserver {
-  const window = o.windowSamples;
   const controls = device.controlCount;
-  const outputs = new Float64Array(window);
-  const controlV = Array.from({ length: controls }, () => new Float64Array(window));
-  let at = 0, seen = 0;
   const cases = task.inputCases.length;
-  const caseRing = Array.from({ length: cases }, () => ({ sum: 0, values: new Float64Array(window), n: 0, at: 0 }));
-  const lastMean = new Float64Array(cases).fill(Number.NaN);
-  const controlMean = new Float64Array(controls).fill(Number.NaN);
-  let current = -1;
+  // the last `window` samples: outputs, each control's voltage, and each case's latest stretch
+  let window = 0, at = 0, seen = 0, current = -1;
+  let outputs = new Float64Array(0);
+  let controlV: Float64Array[] = [];
+  let caseRing: { values: Float64Array; n: number; at: number }[] = [];
+  let toneBins: number[] | undefined;
+  const lastMean = new Float64Array(cases);
+  const controlMean = new Float64Array(controls);
+  const restart = (samples: number) => {
+    window = samples;
+    at = seen = 0;
+    current = -1;
+    outputs = new Float64Array(window);
+    controlV = Array.from({ length: controls }, () => new Float64Array(window));
+    caseRing = Array.from({ length: cases }, () => ({ values: new Float64Array(window), n: 0, at: 0 }));
+    lastMean.fill(Number.NaN);
+    controlMean.fill(Number.NaN);
+    toneBins = undefined;
+  };
+  restart(o.windowSamples);
   const nearestCase = (v: ArrayLike<number>) => {
     let best = 0, bestD = Infinity;
     for (let p = 0; p < cases; p++) {
@@ -67,12 +80,16 @@ export function observeDevice(device: Device, task: Task, o: { windowSamples: nu
   });
   return {
     device: wrapped,
-    snapshot() {
+    snapshot(windowSamples) {
+      // the method measured over another window than the one expected (a plan that needed a
+      // longer one, a code's whole periods): observe that one from now on
+      if (windowSamples !== undefined && windowSamples !== window) restart(windowSamples);
       if (seen < window) return {};
       const ordered = (ring: Float64Array) => Float64Array.from({ length: window }, (_, t) => ring[(at + t) % window]);
       for (let k = 0; k < controls; k++) controlMean[k] = mean(controlV[k], window);
-      // each control's tone: the bin where its voltage's spectrum peaks
-      const toneBins = controlV.map((ring) => {
+      // each control's tone: the bin where its voltage's spectrum peaks (found once a window:
+      // a run keeps its tones, and 128 controls' spectra of a long window take seconds)
+      toneBins ??= controlV.map((ring) => {
         const s = windowSpectrum(ordered(ring), o.sampleRateHz, [])!;
         let best = 0;
         for (let b = 1; b < s.magnitude.length; b++) if (s.magnitude[b] > s.magnitude[best]) best = b;

@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { LIVE_PAGE } from "./page.ts";
+import { amplitudeSpectrum } from "../spectrum.ts";
 
 export interface LiveStart {
   type: "start";
@@ -115,13 +116,6 @@ export function classThreshold(outputs: ArrayLike<number>, targets: ArrayLike<nu
  *  bin-exact), bins 1 … N/2, as peak amplitude in the readings' unit. */
 export function windowSpectrum(readings: ArrayLike<number>, sampleRateHz: number, toneBins: ArrayLike<number>): LiveUpdate["spectrum"] {
   const n = readings.length;
-  const hz: number[] = [], magnitude: number[] = [];
-  for (let k = 1; k <= n / 2; k++) {
-    let re = 0, im = 0;
-    const w = (2 * Math.PI * k) / n;
-    for (let t = 0; t < n; t++) { re += readings[t] * Math.cos(w * t); im -= readings[t] * Math.sin(w * t); }
-    hz.push((k * sampleRateHz) / n);
-    magnitude.push((2 / n) * Math.hypot(re, im));
-  }
-  return { hz, magnitude, tonesHz: Array.from(toneBins, (b) => (b * sampleRateHz) / n) };
+  const magnitude = amplitudeSpectrum(readings).slice(1);
+  return { hz: magnitude.map((_, m) => ((m + 1) * sampleRateHz) / n), magnitude, tonesHz: Array.from(toneBins, (b) => (b * sampleRateHz) / n) };
 }

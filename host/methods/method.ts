@@ -28,6 +28,9 @@ export interface Progress {
   solved: boolean;
   /** 1 for the first start, 2 after the first restart, ... */
   attempt: number;
+  /** The samples of one measurement window of this update, for a method that measures in
+   *  windows (the live view observes the device over the same stretch). */
+  windowSamples?: number;
 }
 
 /** margin: class gap over the output span (gates, sphere); "RMS error": regression, in the

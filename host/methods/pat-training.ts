@@ -356,7 +356,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
 }
 
 function progressOf(iteration: number, session: Session, loss: number, criterion: number, criterionName: Progress["criterionName"], solved: boolean, attempt = 1): Progress {
-  return { iteration, deviceSeconds: session.deviceSeconds, budget: session.budget, loss, criterion, criterionName, solved, attempt };
+  return { iteration, deviceSeconds: session.deviceSeconds, budget: session.budget, loss, criterion, criterionName, solved, attempt, windowSamples: session.instrument.windowSamples };
 }
 
 /** The device with as many data inputs as the data set has features (the DNPU's electrodes

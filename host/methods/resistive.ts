@@ -256,6 +256,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     history.caseOutputs!.push(caseOutputs.slice());
     context.progress?.({
       iteration, deviceSeconds: probe.deviceSeconds, budget, loss, criterion, criterionName: criterionName(task), solved: solvedNow, attempt: 1,
+      windowSamples: probe.instrument.windowSamples,
     });
     if (solvedEpochs > 0 && solvedRun >= solvedEpochs) {
       history.weights.push(Array.from(gatesV));

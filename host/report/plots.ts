@@ -4,6 +4,7 @@ import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { Result } from "../methods/method.ts";
 import type { CompareRun, MethodSummary } from "../compare.ts";
+import { amplitudeSpectrum } from "../spectrum.ts";
 
 const WIDTH = 500;
 const HEIGHT = 220;
@@ -247,24 +248,6 @@ export function controlsSpec(run: Result): TopLevelSpec {
       },      ...restartLayer(run),
     ],
   } as TopLevelSpec;
-}
-
-/** Amplitude spectrum (peak, output units) of a real signal at bins 0..⌊n/2⌋, mean removed. */
-export function amplitudeSpectrum(samples: number[]): number[] {
-  const n = samples.length;
-  const mean = samples.reduce((sum, x) => sum + x, 0) / n;
-  const spectrum: number[] = [];
-  for (let m = 0; m <= n >> 1; m++) {
-    let re = 0;
-    let im = 0;
-    const step = (2 * Math.PI * m) / n;
-    for (let t = 0; t < n; t++) {
-      re += (samples[t] - mean) * Math.cos(step * t);
-      im -= (samples[t] - mean) * Math.sin(step * t);
-    }
-    spectrum.push(((m === 0 || 2 * m === n ? 1 : 2) * Math.hypot(re, im)) / n);
-  }
-  return spectrum;
 }
 
 /** The spectrum of one recorded window as stems (log amplitude), each control's tone marked. */
