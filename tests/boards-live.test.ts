@@ -10,6 +10,11 @@ import puppeteer from "puppeteer-core";
 import { startLive } from "../host/live/server.ts";
 import { ensureToolchain } from "../boards/build.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
+import { observeDevice } from "../host/live/observe.ts";
+import { findMethod } from "../host/methods/index.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { DEFAULTS } from "../host/train.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
 let noToolchain: string | false = false;
@@ -60,11 +65,6 @@ test("hge train --board mps2-an386 --live: Chromium plots points while the run t
 });
 
 test("a run on the host: what the live view observes at the device matches what the controller measured", async () => {
-  const { observeDevice } = await import("../host/live/observe.ts");
-  const { findMethod } = await import("../host/methods/index.ts");
-  const { AnalyticDevice } = await import("../host/devices/analytic.ts");
-  const { gateTask } = await import("../host/tasks/gates.ts");
-  const { DEFAULTS } = await import("../host/train.ts");
   const device = new AnalyticDevice();
   const task = gateTask("AND", device.inputRangeV);
   const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
@@ -85,11 +85,6 @@ test("a run on the host: what the live view observes at the device matches what 
 });
 
 test("the live view observes the window the method measured over, not the one it guessed: published's 2000 samples, walsh's whole code periods", async () => {
-  const { observeDevice } = await import("../host/live/observe.ts");
-  const { findMethod } = await import("../host/methods/index.ts");
-  const { AnalyticDevice } = await import("../host/devices/analytic.ts");
-  const { gateTask } = await import("../host/tasks/gates.ts");
-  const { DEFAULTS } = await import("../host/train.ts");
   for (const name of ["published", "walsh"]) {
     const device = new AnalyticDevice();
     const task = gateTask("AND", device.inputRangeV);
