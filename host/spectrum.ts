@@ -1,8 +1,8 @@
 // Fourier transforms, one place for every spectrum hge draws or tests. fft.js transforms
-// power-of-two lengths; any other length n (a window is 200, 480 or 62,527 samples) goes
+// power-of-two lengths; any other length n (a window of 200, 480 or 140684 samples) goes
 // through Bluestein's chirp-z identity, mt = (m² + t² − (m − t)²)/2, as one circular
 // convolution of power-of-two length ≥ 2n − 1: n·log n either way, where direct sums take
-// minutes for the 62,527-sample window the order-3 plan of 128 controls needs.
+// minutes for the windows of 140684 samples or more that order-3 plans of 128 controls need.
 import FFT from "fft.js";
 
 /** The discrete Fourier transform X[m] = Σ x[t]·e^(−2πi·mt/n) of real samples, m = 0..n−1. */

@@ -220,7 +220,7 @@ export function measureShortcutCost(controls: number, samples: number, rounds: n
 }
 
 /** Simulated device speed: evaluations per wall second of the default dopant network (issue
- *  target: at least 50,000 on this 2-core machine) and of a 256-edge resistor network, each
+ *  target: at least 200,000 on this 2-core machine) and of a 256-edge resistor network, each
  *  timed for about `seconds` at random voltages inside the ranges. */
 export async function measureDeviceSpeed(seconds: number): Promise<Record<string, number>> {
   const { DopantNetwork } = await import("../devices/dopant.ts");
