@@ -114,3 +114,19 @@ test("a stuck attempt restarts from a new seeded start; iterations count every a
   assert.notDeepEqual(run.attempts[1].initialV, run.attempts[0].initialV);
   assert.equal(run.counters.updates, 60);
 });
+
+test("a run whose budget ends before its first update says why: an epoch's device time, the calibration before it, and what to give", async () => {
+  const { diagnose } = await import("../host/report/diagnose.ts");
+  const device = new AnalyticDevice();
+  const task = gateTask("AND", device.inputRangeV);
+  // an epoch: 4 cases × (10 settling + 200 window samples) / 5 kHz = 0.168 s; two calibrate first
+  const short = trainTask({ device, task, seed: 1, maxDeviceSeconds: 0.4 });
+  assert.equal(short.iterations, 0);
+  assert.equal(short.stopped, "budget");
+  const warnings = diagnose(short);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(warnings[0], /budget ran out before the first update: an epoch takes 0\.168 s \(4 cases of 10 settling and 200 window samples\), and 2 epochs calibrate the lag first; give --budget several times 0\.504 s, or --plan-order 2/);
+  const long = trainTask({ device, task, seed: 1, maxDeviceSeconds: 1 });
+  assert.ok(long.iterations > 0);
+  assert.deepEqual(diagnose(long).filter((w) => w.includes("budget")), []);
+});

@@ -9,6 +9,7 @@ import { amplitudeSpectrum } from "../spectrum.ts";
 import type { CompareRecord } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
 import { criterionLabel, formatCriterion, formatCriterionValue } from "./format.ts";
+import { diagnose } from "./diagnose.ts";
 
 const STYLE = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1360px; color: #222; }
@@ -105,31 +106,6 @@ export function toneSnr(m: ModuleDetails): number[] {
   const tones = new Set(m.toneBins);
   const floor = median(spectrum.slice(1, top + 1).filter((_, i) => !tones.has(i + 1)));
   return m.toneBins.map((bin) => 20 * Math.log10(spectrum[bin] / floor));
-}
-
-/** Warnings a reader should see before trusting the run. */
-export function diagnose(run: Result): string[] {
-  const warnings: string[] = [];
-  const windows = run.counters.windows ?? 0;
-  const discarded = run.counters.discardedWindows ?? 0;
-  if (discarded > 0 && discarded >= windows) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned`);
-  else if (discarded > windows / 2) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range`);
-  if (!Number.isFinite(run.criterion)) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
-  const pinned = run.finalWeights.filter((v, k) => {
-    const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
-    return Math.min(v - low, high - v) <= (high - low) * 0.01;
-  }).length;
-  if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
-  const m = run.module;
-  if (m && (m.controller.calibrationEpochs ?? 0) > 0 && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
-    // the module's lag model is the simulated chain's own form (a held sample, a delay, an RC
-    // read at the end of the sample), so a good fit lands on it (a chain with no lag, --no-chain,
-    // leaves the device's own to the fit: nothing to compare it with)
-    const { lagDelaySamples: delay, lagCornerHz: corner } = m.status;
-    const far = Math.abs(delay - m.chain.delaySamples) > 1 || (m.chain.cornerHz > 0 ? !(corner > m.chain.cornerHz / 2 && corner < m.chain.cornerHz * 2) : corner > 0 && corner < m.chain.sampleRateHz / 2);
-    if (far) warnings.push(`the fitted lag (${delay.toFixed(2)} samples, corner ${corner.toFixed(0)} Hz) is far from the chain's (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
-  }
-  return warnings;
 }
 
 /** Writes `<dir>/index.html` linking runs whose reports sit in `<dir>/<name>/`. */

@@ -1,0 +1,39 @@
+// Warnings a reader should see before trusting a run: in its report and under hge train's summary.
+import type { Result } from "../methods/method.ts";
+import { defaultOf } from "../config-fields.ts";
+
+/** Warnings a reader should see before trusting the run. */
+export function diagnose(run: Result): string[] {
+  const warnings: string[] = [];
+  const windows = run.counters.windows ?? 0;
+  const discarded = run.counters.discardedWindows ?? 0;
+  if (discarded > 0 && discarded >= windows) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned`);
+  else if (discarded > windows / 2) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range`);
+  const noUpdate = run.iterations === 0 && run.stopped === "budget";
+  if (!Number.isFinite(run.criterion) && !noUpdate) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
+  const pinned = run.finalWeights.filter((v, k) => {
+    const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
+    return Math.min(v - low, high - v) <= (high - low) * 0.01;
+  }).length;
+  if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
+  const m = run.module;
+  if (m && (m.controller.calibrationEpochs ?? 0) > 0 && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
+    // the module's lag model is the simulated chain's own form (a held sample, a delay, an RC
+    // read at the end of the sample), so a good fit lands on it (a chain with no lag, --no-chain,
+    // leaves the device's own to the fit: nothing to compare it with)
+    const { lagDelaySamples: delay, lagCornerHz: corner } = m.status;
+    const far = Math.abs(delay - m.chain.delaySamples) > 1 || (m.chain.cornerHz > 0 ? !(corner > m.chain.cornerHz / 2 && corner < m.chain.cornerHz * 2) : corner > 0 && corner < m.chain.sampleRateHz / 2);
+    if (far) warnings.push(`the fitted lag (${delay.toFixed(2)} samples, corner ${corner.toFixed(0)} Hz) is far from the chain's (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
+  }
+  if (noUpdate) {
+    if (m) {
+      // the module measures whole epochs: every case's settling and window, calibration first
+      const c = m.controller;
+      const epochSeconds = (c.cases.length * (c.settleSamples + c.windowSamples)) / c.sampleRateHz;
+      const calibration = c.calibrationEpochs ?? 0;
+      const order3 = "plan" in c.tones && (c.planOrder ?? defaultOf("PlanOrder")) === 3 && c.controls.length > 2;
+      warnings.push(`the device-time budget ran out before the first update: an epoch takes ${epochSeconds.toPrecision(3)} s (${c.cases.length} cases of ${c.settleSamples} settling and ${c.windowSamples} window samples)${calibration ? `, and ${calibration} epochs calibrate the lag first` : ""}; give --budget several times ${(epochSeconds * (calibration + 1)).toPrecision(3)} s${order3 ? ", or --plan-order 2 (windows that grow as the number of controls, not its square) if the device's third-order distortion is below the noise" : ""}`);
+    } else warnings.push(`the device-time budget ran out before the first update: give a larger --budget`);
+  }
+  return warnings;
+}
