@@ -5,7 +5,7 @@
 import { electrodeRangesV, type Device } from "./devices/device.ts";
 import type { AnyTask, Task } from "./tasks/task.ts";
 import { gateMargin } from "./tasks/gates.ts";
-import { Controller, ControllerError, OPTIMISERS, type ControllerConfig, type ControllerStatus, type GradientName, type LossName, type OptimiserName } from "./controller.ts";
+import { Controller, ControllerError, OPTIMISERS, planOrderFor, type ControllerConfig, type ControllerStatus, type GradientName, type LossName, type OptimiserName } from "./controller.ts";
 import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
@@ -128,6 +128,10 @@ export interface ModuleDetails {
   status: ControllerStatus;
   /** The checkpoint at the end (Controller.save(), base64): `--resume` continues from it. */
   checkpoint?: string;
+  /** What the calibration's distortion probe found (3 tones or more), output units, and the
+   *  plan order the host's rule allows on it (planOrderFor): 2 where the device's third-order
+   *  distortion is not above the noise. */
+  distortion?: { thirdOrderAmplitude: number; noiseAmplitude: number; planOrder: 2 | 3 };
 }
 
 
@@ -434,6 +438,7 @@ export class TrainingRun {
   private bestMargin = -Infinity;
   private bestAt = 0;
   private samplesLeft: number;
+  private distortion: ModuleDetails["distortion"];
 
   constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: Progress) => void) {
     const plan = (o: TrainOptions) => {
@@ -508,6 +513,12 @@ export class TrainingRun {
     if (events & L.Event.Fault) {
       this.stopped = "fault";
       return false;
+    }
+    if (events & L.Event.Calibrated) {
+      // the probe's reading is kept here: a restart's configuration (no calibration) clears it
+      const { thirdOrderAmplitude, noiseAmplitude } = controller.status();
+      const planOrder = planOrderFor({ thirdOrderAmplitude, noiseAmplitude }, config.calibrationEpochs! * config.cases.length);
+      if (Number.isFinite(thirdOrderAmplitude) && Number.isFinite(noiseAmplitude)) this.distortion = { thirdOrderAmplitude, noiseAmplitude, planOrder };
     }
     if (!(events & (this.holding ? L.Event.EpochDone : L.Event.UpdateDone))) return true;
     const { task, device, seed } = this.options;
@@ -659,6 +670,7 @@ export class TrainingRun {
         toneHits: Array.from(controller.toneHits()),
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
         status,
+        ...(this.distortion ? { distortion: this.distortion } : {}),
         ...(controller.save ? { checkpoint: Buffer.from(controller.save()).toString("base64") } : {}),
       },
     };

@@ -125,8 +125,25 @@ test("a run whose budget ends before its first update says why: an epoch's devic
   assert.equal(short.stopped, "budget");
   const warnings = diagnose(short);
   assert.equal(warnings.length, 1, warnings.join("\n"));
-  assert.match(warnings[0], /budget ran out before the first update: an epoch takes 0\.168 s \(4 cases of 10 settling and 200 window samples\), and 2 epochs calibrate the lag first; give --budget several times 0\.504 s, or --plan-order 2/);
+  assert.match(warnings[0], /budget ran out before the first update: an epoch takes 0\.168 s \(4 cases of 10 settling and 200 window samples\), and 2 epochs calibrate the lag first; give --budget several times 0\.504 s$/);
+  // the calibration's probe found distortion above the noise on this device: no shorter plan is offered
+  const { thirdOrderAmplitude, noiseAmplitude, planOrder } = short.module!.distortion!;
+  assert.ok(thirdOrderAmplitude > noiseAmplitude && planOrder === 3, `${thirdOrderAmplitude} vs ${noiseAmplitude}`);
+  // where the rule allows order 2, the warning offers it
+  const linear = { ...short, module: { ...short.module!, distortion: { thirdOrderAmplitude: 0.5 * noiseAmplitude, noiseAmplitude, planOrder: 2 as const } } };
+  assert.match(diagnose(linear)[0], /0\.504 s, or --plan-order 2 \(windows that grow as the number of controls, not its square\): the calibration found/);
   const long = trainTask({ device, task, seed: 1, maxDeviceSeconds: 1 });
   assert.ok(long.iterations > 0);
   assert.deepEqual(diagnose(long).filter((w) => w.includes("budget")), []);
+});
+
+test("the calibration's distortion measurement is kept through restarts (whose configurations do not calibrate), with the rule's plan order", async () => {
+  const { planOrderFor } = await import("../host/controller.ts");
+  const device = new DopantNetwork();
+  const run = trainTask({ device, task: gateTask("XOR", device.inputRangeV), seed: 1 });
+  assert.ok(run.attempts.length > 1, "restarted");
+  assert.ok(Number.isNaN(run.module!.status.thirdOrderAmplitude), "the last start's status has no measurement");
+  const d = run.module!.distortion!;
+  assert.ok(d.thirdOrderAmplitude > 0 && d.noiseAmplitude > 0);
+  assert.equal(d.planOrder, planOrderFor(d, 2 * 4));
 });

@@ -1,6 +1,15 @@
 // Warnings a reader should see before trusting a run: in its report and under hge train's summary.
 import type { Result } from "../methods/method.ts";
+import type { ModuleDetails } from "../train.ts";
 import { defaultOf } from "../config-fields.ts";
+
+const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, not its square)";
+
+/** What the calibration's distortion probe found, and the plan order it allows. */
+export function distortionText(d: NonNullable<ModuleDetails["distortion"]>, unit: string): string {
+  const found = `third-order distortion ${d.thirdOrderAmplitude.toPrecision(2)} ${unit} at the calibration's probe, noise ${d.noiseAmplitude.toPrecision(2)} ${unit}`;
+  return `${found}: ${d.planOrder === 2 ? `plan order 2 is safe here, ${ORDER_2}` : "keep plan order 3"}`;
+}
 
 /** Warnings a reader should see before trusting the run. */
 export function diagnose(run: Result): string[] {
@@ -32,7 +41,8 @@ export function diagnose(run: Result): string[] {
       const epochSeconds = (c.cases.length * (c.settleSamples + c.windowSamples)) / c.sampleRateHz;
       const calibration = c.calibrationEpochs ?? 0;
       const order3 = "plan" in c.tones && (c.planOrder ?? defaultOf("PlanOrder")) === 3 && c.controls.length > 2;
-      warnings.push(`the device-time budget ran out before the first update: an epoch takes ${epochSeconds.toPrecision(3)} s (${c.cases.length} cases of ${c.settleSamples} settling and ${c.windowSamples} window samples)${calibration ? `, and ${calibration} epochs calibrate the lag first` : ""}; give --budget several times ${(epochSeconds * (calibration + 1)).toPrecision(3)} s${order3 ? ", or --plan-order 2 (windows that grow as the number of controls, not its square) if the device's third-order distortion is below the noise" : ""}`);
+      const shorter = !order3 ? "" : m.distortion ? (m.distortion.planOrder === 2 ? `, or ${ORDER_2}: the calibration found the device's third-order distortion not above the noise` : "") : `, or ${ORDER_2} if the device's third-order distortion is below the noise`;
+      warnings.push(`the device-time budget ran out before the first update: an epoch takes ${epochSeconds.toPrecision(3)} s (${c.cases.length} cases of ${c.settleSamples} settling and ${c.windowSamples} window samples)${calibration ? `, and ${calibration} epochs calibrate the lag first` : ""}; give --budget several times ${(epochSeconds * (calibration + 1)).toPrecision(3)} s${shorter}`);
     } else warnings.push(`the device-time budget ran out before the first update: give a larger --budget`);
   }
   return warnings;
