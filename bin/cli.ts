@@ -31,9 +31,10 @@ import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, Com
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
+import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { keepFile, keepRun, prepareOut } from "../host/report/keep.ts";
-import { ESTIMATORS, trainingConfig } from "../host/methods/module.ts";
+import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
@@ -85,7 +86,8 @@ const initialV = (text: string): "random" | "middle" | number[] => {
 };
 /** A flag that sets one configuration field: its help and its bounds come from the table of
  *  fields (host/config-fields.ts); a value out of bounds is a usage error naming them. */
-function fieldOption(name: FieldName, argument: string): Option {
+/** `defaults`: what the flag's absence gives where that is not the field's default. */
+function fieldOption(name: FieldName, argument: string, defaults?: string): Option {
   const spec = FIELDS[name];
   if (!("flag" in spec.cli)) throw new Error(`${name} has no flag`);
   const parse = (text: string) => {
@@ -94,7 +96,7 @@ function fieldOption(name: FieldName, argument: string): Option {
     if (!ok) throw new InvalidArgumentError(`expected ${spec.type === "i32" ? "a whole number" : "a number"} ${boundsText(name)}.`);
     return value;
   };
-  return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${spec.default}${spec.unit && spec.unit !== "reading" && typeof spec.default === "number" ? ` ${spec.unit}` : ""})`).argParser(parse);
+  return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${defaults ?? `${spec.default}${spec.unit && spec.unit !== "reading" && typeof spec.default === "number" ? ` ${spec.unit}` : ""}`})`).argParser(parse);
 }
 const band = (text: string): [number, number] => {
   const values = pair(text);
@@ -861,7 +863,7 @@ export function program(): Command {
     .addOption(new Option("--gradient <mode>", FIELDS.Gradient.doc).choices(GRADIENTS))
     .addOption(fieldOption("StreamOrder", "n"))
     .addOption(fieldOption("StreamTauSamples", "samples"))
-    .addOption(fieldOption("ChipSamples", "samples"))
+    .addOption(fieldOption("ChipSamples", "samples", `random and walsh ${TRAIN_CODE_CHIP_SAMPLES}, sequential the window over its period, spsa half the window`))
     .addOption(fieldOption("Seed", "n"))
     .addOption(fieldOption("SpsaStability", "A"))
     .addOption(fieldOption("SlewVPerS", "V/s"))
@@ -874,7 +876,7 @@ export function program(): Command {
     })
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)", nonEmpty("a directory"))
-    .option("--board <name>", "run the controller inside an emulated board (mps2-an386, virt-rv32), hardware in the loop over its UART", nonEmpty("a board"))
+    .option("--board <name>", `run the controller inside a board, hardware in the loop over its UART: an emulated one (${emulatedBoards().join(", ")}), or with --port any board flashed with the link firmware`, nonEmpty("a board"))
     // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
     .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)", nonEmpty("a serial port"))

@@ -109,9 +109,9 @@ export function requireTools(b: Board, o: { emulate?: boolean } = {}): void {
   throw new ToolchainMissing(`${b.name}: ${missing.join(", ")} not on PATH; ${how}`);
 }
 
-/** For the test suite only: installs the Debian packages (boards/install.sh --yes, i.e. the
- *  tests ask for the install) when the board tools are missing; the script says what it
- *  installs (on stderr). No command calls it. */
+/** For the test suite and the bench only: installs the Debian packages (boards/install.sh
+ *  --yes, i.e. they ask for the install) when the board tools are missing; the script says what
+ *  it installs (on stderr). No hge command calls it. */
 export function ensureToolchain(): void {
   const r = spawnSync("bash", [join(BOARDS_DIR, "install.sh"), "--yes"], { stdio: ["ignore", 2, 2] });
   if (r.error || r.status !== 0) throw new ToolchainMissing(`boards/install.sh failed (exit ${r.status ?? r.error?.message})`);

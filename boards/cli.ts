@@ -344,7 +344,8 @@ async function probe(target: string, flags: ProbeFlags): Promise<void> {
 
 // ---- the command --------------------------------------------------------------------------
 
-const wasmOption = () => new Option("--wasm <file>", "the module to build in (default build/hge.wasm; build/boards/probe.wasm with --app probe)").argParser(wasmFile);
+/** `app`: the command takes --app (build, run), whose probe builds its own module. */
+const wasmOption = (app = false) => new Option("--wasm <file>", `the module to build in (default the board's build, build/hge.wasm or build/hge-core.wasm${app ? "; build/boards/probe.wasm with --app probe" : ""})`).argParser(wasmFile);
 const boardArgument = (name: string, description: string, o: { all?: boolean; optional?: boolean } = {}) => {
   const argument = new Argument(o.optional ? `[${name}]` : `<${name}>`, description).choices(o.all ? [...listBoards(), "all"] : listBoards());
   return o.optional ? argument.default("all") : argument;
@@ -395,14 +396,14 @@ export function boardCommand(parent?: Command): Command {
       .command("build")
       .description("build a board's firmware (wasm2c, cross compiler) and report its size")
       .addArgument(boardArgument("board", "a board, or all", { all: true }))
-      .addOption(wasmOption())
+      .addOption(wasmOption(true))
       .option("--out <dir>", "output directory (default build/boards/<board>/<app>[-link|-standalone][-bench][-unchecked])")
       .option("--standalone", "firmware that configures itself, trains on its own and resumes from its stored checkpoint (prints the ELF's path)")
       .addOption(new Option("--task <gate>", "--standalone: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
       .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
       .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run, continued from its final weights").argParser(existingFile))
       .option("--seed <n>", `--standalone: seed of the starting voltages and the emulated stand-in device (default ${DEFAULTS.seed})`, wholeAtLeast(0))
-      .option("--iterations <n>", `--standalone: update limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)),
+      .option("--iterations <n>", `--standalone: update limit (default ${DEFAULTS.maxIterations}, or the --from run's)`, wholeAtLeast(1)),
   ).action((target: string, flags: BuildFlags) => build(target, flags));
 
   const runCommand = board
@@ -416,11 +417,11 @@ export function boardCommand(parent?: Command): Command {
     .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
     .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run").argParser(existingFile))
     .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) after update n (before the run's iteration limit); it must resume from its stored checkpoint, and a run that ends before update n exits 1", wholeAtLeast(1))
-    .addOption(wasmOption())
+    .addOption(wasmOption(true))
     .option("--updates <n>", "--replay: updates recorded (default 3)", wholeAtLeast(1))
     .option("--seed <n>", `--replay, --hil, --standalone: seed of the noise and the starting voltages (default ${DEFAULTS.seed})`, wholeAtLeast(0))
     .addOption(new Option("--task <gate>", "--hil, --standalone: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
-    .option("--iterations <n>", `--hil, --standalone: iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--iterations <n>", `--hil, --standalone: iteration limit (default ${DEFAULTS.maxIterations}, or a --standalone --from run's)`, wholeAtLeast(1))
     .option("--no-compare", "--hil: do not run the same training in Node to compare the weights bit for bit");
   buildFlags(runCommand)
     .addHelpText("after", "\nExactly one of --replay, --hil, --adc <file>, --standalone. Ctrl-C during --hil stops the board cleanly (controls parked, checkpoint kept).\nTraining any task on any simulated device with the controller on a board: hge train --board <board>.")

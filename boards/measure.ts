@@ -208,9 +208,9 @@ export async function firmwareSizes(quiet = true): Promise<BoardsBench["firmware
 }
 
 /** Everything the benchmark records about the boards (names stable for build/bench.json). */
-export async function measureBoards(o: { controls?: number[]; targets?: string[]; quiet?: boolean; wasm?: string } = {}): Promise<BoardsBench> {
+export async function measureBoards(o: { controls?: number[]; targets?: string[]; quiet?: boolean; wasm?: string; install?: boolean } = {}): Promise<BoardsBench> {
   const t0 = performance.now();
-  ensureToolchain();
+  if (o.install) ensureToolchain(); // the bench's call; hge board measure installs nothing
   const controlCounts = o.controls ?? [...CONTROL_COUNTS];
   const targets: BoardsBench["targets"] = {};
   for (const t of o.targets ?? COUNTED_TARGETS) {

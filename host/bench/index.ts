@@ -428,7 +428,7 @@ async function boardFigures(quick: boolean): Promise<Figures | undefined> {
     if (!existsSync(path) || !/export\s+(async\s+)?function\s+measureBoards\b|export\s+const\s+measureBoards\b/.test(readFileSync(path, "utf8"))) continue;
     const module = await import(candidate);
     // boards/measure.ts: measureBoards({ controls, targets, quiet }); quick = its own --quick subset
-    const measured = await module.measureBoards(quick ? { quiet: true, controls: [8], targets: ["mps2-an386", "virt-rv32"] } : { quiet: true });
+    const measured = await module.measureBoards(quick ? { quiet: true, install: true, controls: [8], targets: ["mps2-an386", "virt-rv32"] } : { quiet: true, install: true });
     const figures: Figures = {};
     const flatten = (value: unknown, key: string) => {
       if (typeof value === "number") figures[key] = Number.isFinite(value) ? value : null;
