@@ -85,8 +85,8 @@ const initialV = (text: string): "random" | "middle" | number[] => {
   return values;
 };
 /** A flag that sets one configuration field: its help and its bounds come from the table of
- *  fields (host/config-fields.ts); a value out of bounds is a usage error naming them. */
-/** `defaults`: what the flag's absence gives where that is not the field's default. */
+ *  fields (host/config-fields.ts); a value out of bounds is a usage error naming them.
+ *  `defaults`: what the flag's absence gives where that is not the field's default. */
 function fieldOption(name: FieldName, argument: string, defaults?: string): Option {
   const spec = FIELDS[name];
   if (!("flag" in spec.cli)) throw new Error(`${name} has no flag`);

@@ -41,7 +41,10 @@ export function diagnose(run: Result): string[] {
       const epochSeconds = (c.cases.length * (c.settleSamples + c.windowSamples)) / c.sampleRateHz;
       const calibration = c.calibrationEpochs ?? 0;
       const order3 = "plan" in c.tones && (c.planOrder ?? defaultOf("PlanOrder")) === 3 && c.controls.length > 2;
-      const shorter = !order3 ? "" : m.distortion ? (m.distortion.planOrder === 2 ? `, or ${ORDER_2}: the calibration found the device's third-order distortion not above the noise` : "") : `, or ${ORDER_2} if the device's third-order distortion is below the noise`;
+      // a shorter plan only where the probe allowed it, or (not measured) with its condition
+      let shorter = "";
+      if (order3 && !m.distortion) shorter = `, or ${ORDER_2} if the device's third-order distortion is below the noise`;
+      else if (order3 && m.distortion?.planOrder === 2) shorter = `, or ${ORDER_2}: the calibration found the device's third-order distortion not above the noise`;
       warnings.push(`the device-time budget ran out before the first update: an epoch takes ${epochSeconds.toPrecision(3)} s (${c.cases.length} cases of ${c.settleSamples} settling and ${c.windowSamples} window samples)${calibration ? `, and ${calibration} epochs calibrate the lag first` : ""}; give --budget several times ${(epochSeconds * (calibration + 1)).toPrecision(3)} s${shorter}`);
     } else warnings.push(`the device-time budget ran out before the first update: give a larger --budget`);
   }
