@@ -24,14 +24,9 @@ export function dft(samples: ArrayLike<number>): { re: Float64Array; im: Float64
   // X[m] = chirp[m] · Σ_t (x[t]·chirp[t]) · conj(chirp[m − t])
   const a = transform(size, (t) => (t < n ? scale(chirp(t), samples[t]) : [0, 0]));
   const b = transform(size, (k) => (k < n ? conjugate(chirp(k)) : k > size - n ? conjugate(chirp(size - k)) : [0, 0]));
-  const product = new FFT(size).createComplexArray() as number[];
-  for (let k = 0; k < size; k++) {
-    product[2 * k] = a[2 * k] * b[2 * k] - a[2 * k + 1] * b[2 * k + 1];
-    product[2 * k + 1] = a[2 * k] * b[2 * k + 1] + a[2 * k + 1] * b[2 * k];
-  }
-  const fft = new FFT(size);
-  const convolution = fft.createComplexArray() as number[];
-  fft.inverseTransform(convolution, product);
+  const product = a.map((_, i) => (i % 2 ? a[i - 1] * b[i] + a[i] * b[i - 1] : a[i] * b[i] - a[i + 1] * b[i + 1]));
+  const convolution = fftOf(size).createComplexArray() as number[];
+  fftOf(size).inverseTransform(convolution, product);
   for (let m = 0; m < n; m++) {
     const [cr, ci] = chirp(m);
     re[m] = cr * convolution[2 * m] - ci * convolution[2 * m + 1];
@@ -48,9 +43,18 @@ export function amplitudeSpectrum(samples: ArrayLike<number>): number[] {
   return Array.from({ length: (n >> 1) + 1 }, (_, m) => (m === 0 ? 0 : ((2 * m === n ? 1 : 2) * Math.hypot(re[m], im[m])) / n));
 }
 
+/** fft.js's transform of `size` (a power of two) points, its tables built once a size (the
+ *  Welch PSD and the live view take many spectra of one length). */
+const ffts = new Map<number, FFT>();
+function fftOf(size: number): FFT {
+  let fft = ffts.get(size);
+  if (!fft) ffts.set(size, (fft = new FFT(size)));
+  return fft;
+}
+
 /** fft.js's forward transform of `size` (a power of two) complex values, interleaved. */
 function transform(size: number, value: (t: number) => [number, number]): number[] {
-  const fft = new FFT(size);
+  const fft = fftOf(size);
   const data = fft.createComplexArray() as number[], out = fft.createComplexArray() as number[];
   for (let t = 0; t < size; t++) [data[2 * t], data[2 * t + 1]] = value(t);
   fft.transform(out, data);
