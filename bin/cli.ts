@@ -20,7 +20,7 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText } from "../host/report/diagnose.ts";
-import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, configuredWindow, defaultChain, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
@@ -98,6 +98,10 @@ function fieldOption(name: FieldName, argument: string, defaults?: string): Opti
   };
   return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${defaults ?? `${spec.default}${spec.unit && spec.unit !== "reading" && typeof spec.default === "number" ? ` ${spec.unit}` : ""}`})`).argParser(parse);
 }
+const planOrder = (text: string): PlanOrderOption => {
+  if (text === "auto" || text === "2" || text === "3") return text === "auto" ? text : (Number(text) as 2 | 3);
+  throw new InvalidArgumentError("expected 2, 3 or auto.");
+};
 const band = (text: string): [number, number] => {
   const values = pair(text);
   if (!values || values[0] >= values[1]) throw new InvalidArgumentError("expected the band as low,high in Hz with 0 ≤ low < high, e.g. 20,1000.");
@@ -178,7 +182,7 @@ interface TrainFlags extends MeasurementFlags {
   tones: "planned" | number[];
   band?: [number, number];
   guard?: number;
-  planOrder?: number;
+  planOrder?: PlanOrderOption;
   amplitudeMv?: number[];
   optimiser?: "sgd" | "momentum" | "adam";
   learningRate?: number;
@@ -211,9 +215,11 @@ interface TrainFlags extends MeasurementFlags {
 }
 
 /** What `--resume` restores: the weights, and for the module its checkpoint (weights,
- *  optimiser moments and the fitted lag). A run.json must be of this task on this device (its
- *  controls on another are --initial-v's to give); a checkpoint.bin is the module's alone. */
-export function readResume(path: string, device: Device, task: AnyTask, method: Method): Pick<TrainOptions, "initialV" | "checkpoint"> {
+ *  optimiser moments and the fitted lag) and the plan order the run ended on (kept unless
+ *  --plan-order is given: a resumed run does not calibrate, so auto could not measure). A run.json must be of this
+ *  task on this device (its controls on another are --initial-v's to give); a checkpoint.bin is
+ *  the module's alone. */
+export function readResume(path: string, device: Device, task: AnyTask, method: Method): Pick<TrainOptions, "initialV" | "checkpoint"> & { planOrder?: 2 | 3 } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -231,7 +237,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   } catch {
     run = undefined;
   }
-  const { format, device: ranOn, task: trained, finalWeights: weights, module } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown } };
+  const { format, device: ranOn, task: trained, finalWeights: weights, module } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
   if (!Array.isArray(weights) || weights.length !== device.controlCount || !weights.every((v) => typeof v === "number")) {
     throw new TrainConfigError("resume", `--resume ${path}: it holds ${Array.isArray(weights) ? `${weights.length} control voltages` : "no control voltages"}; ${device.name} has ${device.controlCount}`);
@@ -240,7 +246,8 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
     throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(trained)} on ${String(ranOn)}, not of ${task.name} on ${device.name}; to start from its controls give --initial-v ${weights.join(",")}`);
   }
   const checkpoint = estimator && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
-  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}) };
+  const planOrder = module?.controller?.planOrder;
+  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}) };
 }
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
@@ -265,7 +272,8 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const known = Object.keys(method.settings ?? {});
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
-  const resumed = flags.resume ? readResume(flags.resume, device, task, method) : {};
+  const { planOrder: resumedOrder, ...resumed } = flags.resume ? readResume(flags.resume, device, task, method) : {};
+  const planOrder = flags.planOrder ?? resumedOrder ?? DEFAULTS.band.planOrder;
   // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
   const lagFlag = flags.calibration !== undefined ? "--calibration" : flags.lag ? "--lag" : undefined;
   if (resumed.checkpoint && lagFlag) throw new UsageError(`${lagFlag}: the resumed run's checkpoint carries the lag it fitted, which it keeps`);
@@ -274,7 +282,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
     chain: chainFrom(flags),
     tones: Array.isArray(flags.tones)
       ? { explicitHz: flags.tones }
-      : { plan: { bandLowHz: flags.band?.[0] ?? DEFAULTS.band.bandLowHz, bandHighHz: flags.band?.[1] ?? DEFAULTS.band.bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins, planOrder: flags.planOrder ?? DEFAULTS.band.planOrder } },
+      : { plan: { bandLowHz: flags.band?.[0] ?? DEFAULTS.band.bandLowHz, bandHighHz: flags.band?.[1] ?? DEFAULTS.band.bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins, planOrder } },
     amplitudesV: amplitudes && (amplitudes.length === 1 ? amplitudes[0] : amplitudes),
     windowSamples: flags.window,
     settleSamples: flags.settle,
@@ -320,7 +328,9 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
-  if (error.field === "Plan") return `${error.message} (--window, or a wider --band, or --guard 0)`;
+  const tones = options.tones;
+  const order3 = tones !== undefined && "plan" in tones && tones.plan.planOrder !== 2;
+  if (error.field === "Plan") return `${error.message} (--window, or a wider --band, or --guard 0${order3 ? ", or --plan-order 2 on a device whose third-order distortion is below the noise" : ""})`;
   const spec = FIELDS[error.field as FieldName];
   // a value inside its bounds was refused with the rest of the configuration: the module's reason
   const hint = special[error.field] ?? (spec && "flag" in spec.cli && error.outOfBounds ? `${spec.cli.flag} must be ${boundsText(error.field as FieldName)}` : undefined);
@@ -845,7 +855,7 @@ export function program(): Command {
     .option("--tones <planned|Hz,...>", "'planned', or one tone per control in Hz, e.g. 25,45,65,95,115", tones, "planned")
     .option("--band <low,high>", `band for planned tones, Hz (default ${DEFAULTS.band.bandLowHz},${DEFAULTS.band.bandHighHz})`, band)
     .addOption(fieldOption("GuardBins", "bins"))
-    .addOption(fieldOption("PlanOrder", "order"))
+    .option("--plan-order <2|3|auto>", `${FIELDS.PlanOrder.doc}; auto: 3 until the calibration has measured the device's third-order distortion, then 2 where it is not above the noise and the order-2 plan fits a shorter window (default ${DEFAULTS.band.planOrder})`, planOrder)
     .option("--amplitude-mv <mV,...>", `perturbation peak amplitude, one for all or one per control (default ${DEFAULTS.amplitudeV * 1000})`, (text) => list(text, "amplitudes in mV"))
     .addOption(new Option("--optimiser <name>", `update rule (default ${DEFAULTS.optimiser})`).choices(["sgd", "momentum", "adam"]))
     .addOption(fieldOption("LearningRate", "V"))

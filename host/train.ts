@@ -40,9 +40,14 @@ export interface ChainOptions {
   delaySamples: number;
 }
 
+/** The planner's order (Field.PlanOrder), or "auto": order 3 until the calibration's probe has
+ *  measured the device's third-order distortion, then order 2 where the host's rule allows it
+ *  (planOrderFor) and its plan fits a shorter window (TrainingRun). */
+export type PlanOrderOption = 2 | 3 | "auto";
+
 /** Planned tones inside a band (the controller's planner), or explicit tone frequencies. */
 export type ToneOptions =
-  | { plan: { bandLowHz: number; bandHighHz: number; guardBins?: number; planOrder?: number } }
+  | { plan: { bandLowHz: number; bandHighHz: number; guardBins?: number; planOrder?: PlanOrderOption } }
   | { explicitHz: number[] };
 
 export interface TrainOptions {
@@ -130,8 +135,9 @@ export interface ModuleDetails {
   checkpoint?: string;
   /** What the calibration's distortion probe found (3 tones or more), output units, and the
    *  plan order the host's rule allows on it (planOrderFor): 2 where the device's third-order
-   *  distortion is not above the noise. */
-  distortion?: { thirdOrderAmplitude: number; noiseAmplitude: number; planOrder: 2 | 3 };
+   *  distortion is not above the noise. `switchedFrom`: under --plan-order auto, the order-3
+   *  window the run left for the order-2 plan's shorter one (controller.windowSamples). */
+  distortion?: { thirdOrderAmplitude: number; noiseAmplitude: number; planOrder: 2 | 3; switchedFrom?: number };
 }
 
 
@@ -163,8 +169,10 @@ export const DEFAULTS = {
    *  third of starts solve XOR. XOR's median over seeds 1..100: 8.8 s at 8, 9.1 s at 10,
    *  9.6 s at 15, 10.8 s at 20 (200-sample windows, solved epochs confirmed held). */
   patience: 10,
-  /** Planned tones: inside 20 Hz..1 kHz (the amplifier's corner), GuardBins' default guard. */
-  band: { bandLowHz: defaultOf("BandLowHz"), bandHighHz: defaultOf("BandHighHz"), guardBins: defaultOf("GuardBins"), planOrder: defaultOf("PlanOrder") },
+  /** Planned tones: inside 20 Hz..1 kHz (the amplifier's corner), GuardBins' default guard, and
+   *  the plan's order chosen by the run (PlanOrderOption "auto"; PlanOrder's default, 3, until the
+   *  calibration has measured the device). */
+  band: { bandLowHz: defaultOf("BandLowHz"), bandHighHz: defaultOf("BandHighHz"), guardBins: defaultOf("GuardBins"), planOrder: "auto" as PlanOrderOption },
 };
 
 /** Chain and noise defaults for a device: a transimpedance chain for nA outputs (brains-py's
@@ -311,7 +319,7 @@ export function planRun(options: TrainOptions): {
   const chain: ChainOptions = { ...defaultChain(device), ...options.chain };
   const noise: NoiseOptions = { ...defaultNoise(device), ...options.noise };
   const sampleRateHz = chain.sampleRateHz;
-  const tones = options.tones ?? { plan: DEFAULTS.band };
+  const tones = tonesOf(options);
   const windowSamples = configuredWindow(options, sampleRateHz);
   if (task.outputCount !== 1) throw new TrainConfigError("task", `task ${task.name} has ${task.outputCount} outputs; the controller reads one`);
   if (task.inputCases[0]?.length !== device.inputCount) {
@@ -338,7 +346,7 @@ export function planRun(options: TrainOptions): {
     settleSamples: options.settleSamples ?? DEFAULTS.settleSamples,
     tones: "plan" in tones ? { plan: { bandLowHz: tones.plan.bandLowHz, bandHighHz: tones.plan.bandHighHz } } : { explicit: true },
     guardBins: "plan" in tones ? (tones.plan.guardBins ?? DEFAULTS.band.guardBins) : DEFAULTS.band.guardBins,
-    planOrder: "plan" in tones ? (tones.plan.planOrder ?? DEFAULTS.band.planOrder) : DEFAULTS.band.planOrder,
+    planOrder: planOrderOf("plan" in tones ? (tones.plan.planOrder ?? DEFAULTS.band.planOrder) : DEFAULTS.band.planOrder),
     controls: device.controlRangeV.map(([minV, maxV], k) => ({
       amplitudeV: amplitudeOf(k),
       minV,
@@ -370,6 +378,16 @@ export function planRun(options: TrainOptions): {
   return { controller, chain, noise };
 }
 
+/** The tones a run asks for: given, or planned in the default band. */
+function tonesOf(options: Pick<TrainOptions, "tones">): ToneOptions {
+  return options.tones ?? { plan: DEFAULTS.band };
+}
+
+/** The order a run plans first: auto measures under PlanOrder's default, 3 (TrainingRun). */
+function planOrderOf(option: PlanOrderOption): number {
+  return option === "auto" ? defaultOf("PlanOrder") : option;
+}
+
 export function chainModel(chain: ChainOptions, noise: NoiseSource | undefined): ChainModel {
   return {
     sampleRateHz: chain.sampleRateHz,
@@ -379,6 +397,27 @@ export function chainModel(chain: ChainOptions, noise: NoiseSource | undefined):
     noise,
     adc: { bits: chain.adcBits, fullScaleV: chain.adcFullScaleV, outputPerV: chain.transimpedancePerV },
   };
+}
+
+/** Configures `controller` for `options` (TrainOptions.controllerConfig applied) and returns
+ *  what it runs: a planned tone set that does not fit the default window (or a given one, with
+ *  growWindow) is planned again in the shortest window that plans, rounded up to 50 samples.
+ *  Throws ControllerError or TrainConfigError if the configuration is refused. */
+export function configurePlanned(controller: TrainingController, options: TrainOptions): ReturnType<typeof planRun> {
+  const plan = (o: TrainOptions) => {
+    const planned = planRun(o);
+    return { ...planned, controller: o.controllerConfig?.(planned.controller) ?? planned.controller };
+  };
+  let planned = plan(options);
+  try {
+    controller.configure(planned.controller);
+  } catch (error) {
+    const minimum = error instanceof ControllerError && error.field === "Plan" && (options.windowSamples === undefined || options.growWindow) ? planMinWindow(controller) : 0;
+    if (!minimum) throw error;
+    planned = plan({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 });
+    controller.configure(planned.controller);
+  }
+  return planned;
 }
 
 /** After a Plan refusal: the shortest window that would plan (0 if none). */
@@ -403,15 +442,15 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
 export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports"> & Partial<Pick<Controller, "save" | "load" | "jacobianRow" | "lossSlopes" | "hold">>;
 
 /**
- * The closed loop of one training run, one sample per step(), for any controller. Configuring
- * throws ControllerError or TrainConfigError if the configuration is refused (before any sample
- * runs); a planned tone set that does not fit the default window is planned again in the
- * shortest window that plans, rounded up to 50 samples. An attempt whose margin has not
+ * The closed loop of one training run, one sample per step(), for any controller, configured
+ * by configurePlanned (which throws if the configuration is refused, before any sample runs);
+ * under --plan-order auto the calibration may move it to an order-2 plan. An attempt whose margin has not
  * improved for `patience` iterations is abandoned for a new seeded random start (the lag
  * measured by the first attempt is kept); iterations and device time count every attempt.
  */
 export class TrainingRun {
-  readonly config: ControllerConfig;
+  /** The configuration running (--plan-order auto may change it once, after calibration). */
+  config: ControllerConfig;
   readonly chain: ChainOptions;
   readonly noise: NoiseOptions;
   readonly sim: CoSimulation;
@@ -423,9 +462,9 @@ export class TrainingRun {
   deviceFault: string | undefined;
   private iteration = 0;
   private readonly started = performance.now();
-  private readonly ring: Float64Array;
+  private ring: Float64Array;
   private ringAt = 0;
-  private readonly lastWindows: Float64Array[];
+  private lastWindows: Float64Array[];
   private windowsDone = 0;
   private readonly history: Result["history"];
   private readonly attempts: Result["attempts"];
@@ -439,41 +478,78 @@ export class TrainingRun {
   private bestAt = 0;
   private samplesLeft: number;
   private distortion: ModuleDetails["distortion"];
+  /** --plan-order auto: the order-2 configuration to continue on if the calibration allows it. */
+  private order2: ControllerConfig | undefined;
 
   constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: Progress) => void) {
-    const plan = (o: TrainOptions) => {
-      const planned = planRun(o);
-      return { ...planned, controller: o.controllerConfig?.(planned.controller) ?? planned.controller };
-    };
-    let planned = plan(options);
+    const planned = configurePlanned(controller, options);
     this.maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
     this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
     const canRestart = (options.initialV ?? "random") === "random";
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
-    try {
-      controller.configure(planned.controller);
-    } catch (error) {
-      const minimum = error instanceof ControllerError && error.field === "Plan" && (options.windowSamples === undefined || options.growWindow) ? planMinWindow(controller) : 0;
-      if (!minimum) throw error;
-      planned = plan({ ...options, windowSamples: Math.ceil(minimum / 50) * 50 });
-      controller.configure(planned.controller);
-    }
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
+    this.order2 = this.order2Candidate();
     if (options.checkpoint) {
       if (!controller.load) throw new TrainConfigError("resume", "this controller cannot take a checkpoint (a board takes one over its link only at start-up)");
       controller.load(options.checkpoint);
     }
     this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)), options.startSeconds);
-    const window = this.config.windowSamples;
-    const cases = this.config.cases.length;
-    this.ring = new Float64Array(window);
-    this.lastWindows = Array.from({ length: cases }, () => new Float64Array(window));
+    this.ring = new Float64Array(this.config.windowSamples);
+    this.lastWindows = this.windowBuffers();
     this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [], ...(options.device.outputGradient && controller.lossSlopes ? { exactGradient: [] } : {}) };
     this.sampleLimit = options.maxDeviceSeconds === undefined ? Infinity : Math.round(options.maxDeviceSeconds * this.chain.sampleRateHz);
     this.attempts = [{ startIteration: 0, initialV: this.config.controls.map((c) => c.initialV) }];
     // Generous: calibration, discarded windows and the settling all fit many times over.
-    const samplesPerEpoch = cases * (this.config.settleSamples + window);
+    const samplesPerEpoch = this.config.cases.length * (this.config.settleSamples + this.config.windowSamples);
     this.samplesLeft = (this.maxIterations + this.config.calibrationEpochs! + 2) * samplesPerEpoch * 4;
+  }
+
+  /** The last window of each case, for the report's spectrum. */
+  private windowBuffers(): Float64Array[] {
+    return Array.from({ length: this.config.cases.length }, () => new Float64Array(this.config.windowSamples));
+  }
+
+  /** --plan-order auto on planned tones that calibrate: the configuration planned at order 2,
+   *  if its window is shorter than the order-3 plan's (planned on a scratch module: nothing
+   *  runs on it), else undefined (order 3 costs nothing here, so the run keeps it). */
+  private order2Candidate(): ControllerConfig | undefined {
+    const tones = tonesOf(this.options);
+    const auto = "plan" in tones && (tones.plan.planOrder ?? DEFAULTS.band.planOrder) === "auto";
+    const c = this.config;
+    if (!auto || !("plan" in c.tones) || (c.perturbation ?? "sinusoid") !== "sinusoid" || !(c.calibrationEpochs! > 0) || c.planOrder !== 3) return undefined;
+    let candidate: ControllerConfig;
+    try {
+      candidate = configurePlanned(new Controller(), { ...this.options, tones: { plan: { ...tones.plan, planOrder: 2 } } }).controller;
+    } catch {
+      return undefined; // (refused only where order 3 was accepted: not expected, and order 3 is safe)
+    }
+    return candidate.planOrder === 2 && candidate.windowSamples < c.windowSamples ? candidate : undefined;
+  }
+
+  /** After calibration under --plan-order auto: where the probe found no third-order distortion
+   *  above the noise, the run continues on the order-2 plan, with the fitted lag and the
+   *  controls where they are (calibration moves none). Returns whether it switched. */
+  private switchToOrder2(): boolean {
+    const next = this.order2;
+    this.order2 = undefined;
+    if (!next || this.distortion?.planOrder !== 2) return false;
+    const { controller } = this;
+    const status = controller.status();
+    const weights = Array.from(controller.weights());
+    this.addCounters();
+    this.distortion.switchedFrom = this.config.windowSamples;
+    this.config = {
+      ...next,
+      controls: next.controls.map((c, k) => ({ ...c, initialV: weights[k] })),
+      calibrationEpochs: 0,
+      lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
+    };
+    controller.configure(this.config);
+    this.ring = new Float64Array(this.config.windowSamples);
+    this.ringAt = 0;
+    this.lastWindows = this.windowBuffers();
+    this.windowsDone = 0;
+    return true;
   }
 
   /** One sample of the loop; false once training is over (solved, the iteration or sample
@@ -519,6 +595,7 @@ export class TrainingRun {
       const { thirdOrderAmplitude, noiseAmplitude } = controller.status();
       const planOrder = planOrderFor({ thirdOrderAmplitude, noiseAmplitude }, config.calibrationEpochs! * config.cases.length);
       if (Number.isFinite(thirdOrderAmplitude) && Number.isFinite(noiseAmplitude)) this.distortion = { thirdOrderAmplitude, noiseAmplitude, planOrder };
+      if (this.switchToOrder2()) return true;
     }
     if (!(events & (this.holding ? L.Event.EpochDone : L.Event.UpdateDone))) return true;
     const { task, device, seed } = this.options;

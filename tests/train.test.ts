@@ -96,9 +96,10 @@ test("the paper's explicit tones train, and their intermodulation hits are repor
   assert.ok(run.module!.toneHits[3] !== 0 && run.module!.toneHits[4] !== 0, `hits ${run.module!.toneHits}`);
 });
 
-test("eight controls, whose planned tones do not fit 500 samples, get the shortest window that plans", () => {
+test("eight controls, whose order-3 plan does not fit the default 200 samples, get the shortest window that plans", () => {
   const resistor = new ResistorNetwork();
-  const run = trainTask({ device: resistor, task: gateTask("AND", resistor.inputRangeV), seed: 1, maxIterations: 1, solvedEpochs: 0 });
+  const tones = { plan: { ...DEFAULTS.band, planOrder: 3 as const } };
+  const run = trainTask({ device: resistor, task: gateTask("AND", resistor.inputRangeV), seed: 1, maxIterations: 1, solvedEpochs: 0, tones });
   const window = run.module!.controller.windowSamples;
   assert.ok(window > DEFAULTS.windowSamples && window % 50 === 0, `window ${window}`);
   assert.equal(new Set(run.module!.toneBins).size, 8);
@@ -146,4 +147,44 @@ test("the calibration's distortion measurement is kept through restarts (whose c
   const d = run.module!.distortion!;
   assert.ok(d.thirdOrderAmplitude > 0 && d.noiseAmplitude > 0);
   assert.equal(d.planOrder, planOrderFor(d, 2 * 4));
+});
+
+test("--plan-order auto: on a device whose distortion is below the noise the run continues on the order-2 plan after calibration, in shorter windows and less device time", () => {
+  const device = new ResistorNetwork(); // eight edges: order 3 needs 500-sample windows, order 2 200
+  const task = gateTask("AND", device.inputRangeV);
+  const tones = (planOrder: 2 | 3 | "auto") => ({ plan: { ...DEFAULTS.band, planOrder } });
+  const auto = trainTask({ device, task, seed: 1, tones: tones("auto") });
+  const order3 = trainTask({ device, task, seed: 1, tones: tones(3) });
+  const order2 = trainTask({ device, task, seed: 1, tones: tones(2) });
+  const d = auto.module!.distortion!;
+  assert.ok(d.thirdOrderAmplitude < 1.5 * d.noiseAmplitude && d.planOrder === 2, `${d.thirdOrderAmplitude} vs ${d.noiseAmplitude}`);
+  assert.equal(d.switchedFrom, order3.module!.controller.windowSamples);
+  assert.equal(d.switchedFrom, 500);
+  const ran = auto.module!.controller;
+  assert.equal(ran.planOrder, 2);
+  assert.equal(ran.windowSamples, 200);
+  assert.equal(ran.calibrationEpochs, 0);
+  assert.deepEqual(auto.module!.toneBins, order2.module!.toneBins, "the order-2 plan a run given --plan-order 2 makes");
+  assert.deepEqual(ran.lag, { delaySamples: auto.module!.status.lagDelaySamples, cornerHz: auto.module!.status.lagCornerHz }, "the calibrated lag carried over");
+  // calibration (two 4-case epochs of 510 samples: 0.816 s) is order 3's; every epoch after it costs 0.168 s, not 0.408
+  assert.ok(auto.solved && order3.solved);
+  assert.equal(auto.counters.samples, auto.deviceSeconds * 5000, "the counters span both configurations");
+  assert.ok(auto.deviceSeconds < 0.7 * order3.deviceSeconds, `auto ${auto.deviceSeconds} s, order 3 ${order3.deviceSeconds} s`);
+  assert.equal(auto.module!.oneWindow.readings.length, 200);
+});
+
+test("--plan-order auto keeps order 3 where the calibration found distortion above the noise, and where order 2 would not shorten the window", () => {
+  const device = DopantNetwork.default();
+  const task = gateTask("XOR", device.inputRangeV);
+  // a 50 mV perturbation in 20..500 Hz: order 3 needs 350-sample windows, order 2 200
+  const loud = trainTask({ device, task, seed: 1, amplitudesV: 0.05, maxDeviceSeconds: 5, tones: { plan: { ...DEFAULTS.band, bandHighHz: 500, planOrder: "auto" } } });
+  const d = loud.module!.distortion!;
+  assert.ok(d.thirdOrderAmplitude > 1.8 * d.noiseAmplitude && d.planOrder === 3, `${d.thirdOrderAmplitude} vs ${d.noiseAmplitude}`);
+  assert.equal(d.switchedFrom, undefined);
+  assert.equal(loud.module!.controller.planOrder, 3);
+  assert.equal(loud.module!.controller.windowSamples, 350);
+  // the default band: five tones plan at order 3 in the default 200 samples, so nothing is switched
+  const plain = trainTask({ device, task, seed: 1, maxDeviceSeconds: 2 });
+  assert.equal(plain.module!.controller.planOrder, 3);
+  assert.equal(plain.module!.distortion!.switchedFrom, undefined);
 });

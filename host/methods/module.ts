@@ -284,13 +284,15 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
  * Jacobian rows ∂y_p/∂θ and case outputs measured by homodyne gradient extraction: the module
  * (multi-tone defaults, TrainingRun) runs one epoch at the given controls, one lock-in window
  * per case, on the given device (any device on the same chain). The first call also fits the
- * chain's lag (the module's calibration epochs); later calls reuse it. Every sample counts as
+ * chain's lag (the module's calibration epochs); later calls reuse it and its plan order. Every sample counts as
  * device time (`seconds`). Used by pat-hge (pat-training.ts) and phyll-hge.
  */
 export class HgeJacobian {
   seconds = 0;
   epochs = 0;
   private lag?: { delaySamples: number; cornerHz: number };
+  /** The plan order the first call ran on at the end (--plan-order auto chooses it there). */
+  private planOrder?: number;
 
   constructor(readonly seed: number) {}
 
@@ -311,13 +313,14 @@ export class HgeJacobian {
       maxDeviceSeconds: budgetSeconds,
       startSeconds: nowSeconds,
       solvedEpochs: 0,
-      ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag }) } : {}),
+      ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag, planOrder: this.planOrder }) } : {}),
     });
     while (run.step());
     this.seconds += run.sim.samples / run.chain.sampleRateHz;
     if (run.deviceFault !== undefined) throw new DeviceFileError(run.deviceFault); // (the caller's run ends on it)
     const status = controller.status();
     this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
+    this.planOrder ??= run.config.planOrder;
     this.epochs++;
     if (status.updates < 1) return undefined;
     return { jacobian: task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p))), outputs: Array.from(controller.caseOutputs()) };

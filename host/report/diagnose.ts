@@ -8,6 +8,7 @@ const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, no
 /** What the calibration's distortion probe found, and the plan order it allows. */
 export function distortionText(d: NonNullable<ModuleDetails["distortion"]>, unit: string): string {
   const found = `third-order distortion ${d.thirdOrderAmplitude.toPrecision(2)} ${unit} at the calibration's probe, noise ${d.noiseAmplitude.toPrecision(2)} ${unit}`;
+  if (d.switchedFrom !== undefined) return `${found}: plan order 2 is safe here, and the run continued on it (--plan-order auto) in shorter windows than order 3's ${d.switchedFrom} samples`;
   return `${found}: ${d.planOrder === 2 ? `plan order 2 is safe here, ${ORDER_2}` : "keep plan order 3"}`;
 }
 
