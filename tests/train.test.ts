@@ -171,6 +171,15 @@ test("--plan-order auto: on a device whose distortion is below the noise the run
   assert.equal(auto.counters.samples, auto.deviceSeconds * 5000, "the counters span both configurations");
   assert.ok(auto.deviceSeconds < 0.7 * order3.deviceSeconds, `auto ${auto.deviceSeconds} s, order 3 ${order3.deviceSeconds} s`);
   assert.equal(auto.module!.oneWindow.readings.length, 200);
+  // the order-2 gradients against the network's exact (adjoint) one: within 5% at every update
+  // (1.9–3.4% here, where order 3's 500-sample windows give 1.0–1.1%: √(500/200) of it is noise)
+  const { gradient, exactGradient } = auto.history;
+  assert.ok(gradient!.length >= 3);
+  gradient!.forEach((g, i) => {
+    const exact = exactGradient![i];
+    const error = Math.hypot(...g.map((x, k) => x - exact[k])) / Math.hypot(...exact);
+    assert.ok(error < 0.05, `update ${i + 1}: ${(100 * error).toFixed(1)}% from the exact gradient`);
+  });
 });
 
 test("--plan-order auto keeps order 3 where the calibration found distortion above the noise, and where order 2 would not shorten the window", () => {
