@@ -16,6 +16,7 @@ import {
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
 import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob } from "./methods.ts";
+import type { PlanOrderResult } from "./plan-order.ts";
 import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
 import { DEFAULTS } from "../train.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
@@ -42,6 +43,9 @@ interface Plan {
   methods: Array<{ task: BenchTask; seeds: number; capSeconds: number; only?: readonly string[] }>;
   /** Model mismatch: the regression on instances with these fabrication spreads. */
   spread: { spreads: number[]; seeds: number; capSeconds: number; only: readonly string[] };
+  /** The automatic plan order against order 3: AND on resistor networks of these sizes
+   *  (plan-order.ts), seeds and the device-time cap. */
+  planOrder: { edges: number[]; seeds: number; capSeconds: number };
   /** Drift: a gate on a DNPU that warms while it is trained (after pat's twin is fitted). */
   drift?: { task: BenchTask; drift: Drift; seeds: number; capSeconds: number; only: readonly string[] };
   costControls: number[];
@@ -75,6 +79,7 @@ const FULL: Plan = {
     { task: "iris", seeds: 10, capSeconds: DEFAULTS.datasetBudgetSeconds },
   ],
   spread: { spreads: [0, 0.05, 0.2], seeds: 10, capSeconds: 300, only: SPREAD_METHODS },
+  planOrder: { edges: [8, 32, 64], seeds: 5, capSeconds: 600 },
   drift: { task: "XOR", drift: { thermalFraction: 0.1, startSeconds: 20, endSeconds: 25 }, seeds: 10, capSeconds: 120, only: ["multitone", "pat", "pat-hge"] },
   costControls: [8, 64, 128, WIDE_CONTROLS],
   costRounds: 7,
@@ -91,6 +96,7 @@ const QUICK: Plan = {
     { task: "regression", seeds: 1, capSeconds: 150, only: ["multitone", "analytic", "coupled"] },
   ],
   spread: { spreads: [], seeds: 1, capSeconds: 150, only: SPREAD_METHODS },
+  planOrder: { edges: [8, 32], seeds: 1, capSeconds: 600 },
   costControls: [8, 64, 128, WIDE_CONTROLS],
   costRounds: 3,
 };
@@ -98,6 +104,9 @@ const QUICK: Plan = {
 const PEER_SCENARIOS: Scenario[] = ["white", "pinkDrift"];
 /** Multi-tone planned free of second-order products only (PlanOrder 2): its figures' name. */
 const ORDER2 = "multitoneOrder2";
+/** The plan orders compared on growing resistor networks (plan-order.ts), and their figures' names. */
+const PLAN_ORDERS = [3, "auto"] as const;
+const planOrderName = (order: (typeof PLAN_ORDERS)[number]) => (order === 3 ? "order3" : "auto");
 /** The fidelity table's estimators: the scalable ones, then multi-tone at plan order 2. */
 const FIDELITY_COLUMNS = [...SCALABLE_ESTIMATORS, ORDER2] as const;
 const planOrderOf = (column: (typeof FIDELITY_COLUMNS)[number]) => (column === ORDER2 ? 2 : undefined);
@@ -158,6 +167,8 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
       for (const method of only) for (let seed = 1; seed <= seeds; seed++) add({ kind: "method", task, method, seed, capSeconds, drift });
     }
     jobs.push(...groupMethodJobs([...runs.values()]));
+    const { edges, seeds: orderSeeds, capSeconds: orderCap } = plan.planOrder;
+    for (const n of edges) for (const planOrder of PLAN_ORDERS) for (let seed = 1; seed <= orderSeeds; seed++) jobs.push({ kind: "planOrder", edges: n, planOrder, seed, capSeconds: orderCap });
   }
   return jobs;
 }
@@ -172,6 +183,7 @@ function jobCost(job: Job): number {
     return (job.budgetSamples * (passes * (devicePerSampleUs[job.controls] + controllerUs(job.controls)) + job.seeds * job.scenarios.length * (controllerUs(job.controls) + noiseUs))) / 1e6;
   }
   if (job.kind === "linear") return (job.windowSamples * job.seeds * (controllerUs(job.controls) + 0.1 + 0.01 * job.controls)) / 1e6;
+  if (job.kind === "planOrder") return (job.planOrder === 3 ? 1.3 : 0.6) * (job.edges / 32) ** 3.3; // measured: 13 and 5.4 s at 64 edges
   return job.jobs.reduce((sum, run) => sum + methodCost(run), 0);
 }
 
@@ -197,13 +209,14 @@ export interface Series {
   methods: Array<{ task: BenchTask; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; interval: [number | null, number | null] | null; capSeconds: number; times: Array<number | null> }>;
   spread: Array<{ spread: number; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
   drift: Array<{ method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
+  planOrder?: Array<{ edges: number; planOrder: string; seeds: number; solved: number; medianDeviceSeconds: number | null; windowSamples: number; capSeconds: number }>;
   cost: CostFigures[];
 }
 
 /** Turns the job results into flat named figures and the series the plots draw. */
 function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: Series } {
   const figures: Figures = {};
-  const series: Series = { fidelity: [], bound: [], linear: [], peers: [], methods: [], spread: [], drift: [], cost: [] };
+  const series: Series = { fidelity: [], bound: [], linear: [], peers: [], methods: [], spread: [], drift: [], planOrder: [], cost: [] };
   const fidelity = results.filter((r): r is FidelityResult => r.job.kind === "fidelity");
   const find = (controls: number, method: Estimator, budget: number, normalisation: Normalisation, scenario: Scenario, planOrder?: number) =>
     fidelity.find((r) => r.job.controls === controls && r.job.budgetSamples === budget && r.job.scenarios.includes(scenario) && r.job.planOrder === planOrder &&
@@ -316,6 +329,22 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       series.spread.push({ spread, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, capSeconds: mine[0].job.capSeconds });
     }
   }
+  const orders = results.filter((r): r is PlanOrderResult => r.job.kind === "planOrder");
+  for (const edges of plan.planOrder.edges) {
+    const reference = orders.filter((r) => r.job.edges === edges && r.job.planOrder === 3);
+    for (const order of PLAN_ORDERS) {
+      const mine = orders.filter((r) => r.job.edges === edges && r.job.planOrder === order);
+      if (!mine.length) continue;
+      const key = `planOrder.resistor${edges}.${planOrderName(order)}`;
+      const seconds = censoredMedian(mine);
+      figures[`${key}.medianDeviceSeconds`] = seconds;
+      figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
+      figures[`${key}.windowSamples`] = median(mine.map((r) => r.windowSamples));
+      const referenceSeconds = censoredMedian(reference);
+      if (order !== 3) figures[`${key}.overOrder3`] = seconds === null || referenceSeconds === null ? null : seconds / referenceSeconds;
+      series.planOrder!.push({ edges, planOrder: planOrderName(order), seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, windowSamples: median(mine.map((r) => r.windowSamples)), capSeconds: mine[0].job.capSeconds });
+    }
+  }
   return { figures, series };
 }
 
@@ -394,6 +423,15 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     const interval = (t: (typeof series.methods)[number] | undefined) =>
       !t ? "—" : t.interval ? t.interval.map((x) => (x === null ? "never" : x.toFixed(1))).join("–") : "too few seeds";
     out.push(table(`3d. The ${INTERVAL_CONFIDENCE * 100}% interval of each median in table 3, device-s (an end "never": among the unsolved runs)`, ["task", ...methodsShown], methodRows(interval)));
+  }
+  if (series.planOrder?.length) {
+    const edges = [...new Set(series.planOrder.map((t) => t.edges))];
+    const cellOf = (n: number, order: string) => {
+      const t = series.planOrder!.find((x) => x.edges === n && x.planOrder === order);
+      return t ? `${cell(t)}, ${t.windowSamples}-sample windows` : "—";
+    };
+    out.push(table("3e. Plan order: AND on resistor networks of N edges, hge train's defaults at order 3 and at auto (median device-seconds, solved/seeds, the window trained in)",
+      ["edges", "order 3", "auto", "auto / order 3"], edges.map((n) => [String(n), cellOf(n, "order3"), cellOf(n, "auto"), formatNumber(figures[`planOrder.resistor${n}.auto.overOrder3`] as number)])));
   }
   if (series.cost.length) {
     out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "build", "module", "TypeScript", "module/TS"],
@@ -477,7 +515,7 @@ async function main(): Promise<void> {
     cost: jobCost,
     onDone: (done, total, result) => {
       coreSeconds += result.wallSeconds;
-      const section = result.job.kind === "methods" ? "methods" : result.job.kind === "linear" ? "crb" : "fidelity";
+      const section = result.job.kind === "methods" || result.job.kind === "planOrder" ? "methods" : result.job.kind === "linear" ? "crb" : "fidelity";
       sectionSeconds[section] = (sectionSeconds[section] ?? 0) + result.wallSeconds;
       const elapsed = (performance.now() - started) / 1000;
       if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} jobs, ${elapsed.toFixed(0)} s`);
