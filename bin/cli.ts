@@ -99,7 +99,8 @@ function fieldOption(name: FieldName, argument: string, defaults?: string): Opti
   return new Option(`${spec.cli.flag} <${argument}>`, `${spec.doc} (default ${defaults ?? `${spec.default}${spec.unit && spec.unit !== "reading" && typeof spec.default === "number" ? ` ${spec.unit}` : ""}`})`).argParser(parse);
 }
 const planOrder = (text: string): PlanOrderOption => {
-  if (text === "auto" || text === "2" || text === "3") return text === "auto" ? text : (Number(text) as 2 | 3);
+  if (text === "auto") return text;
+  if (text === "2" || text === "3") return Number(text) as 2 | 3;
   throw new InvalidArgumentError("expected 2, 3 or auto.");
 };
 const band = (text: string): [number, number] => {
@@ -328,9 +329,10 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
-  const tones = options.tones;
-  const order3 = tones !== undefined && "plan" in tones && tones.plan.planOrder !== 2;
-  if (error.field === "Plan") return `${error.message} (--window, or a wider --band, or --guard 0${order3 ? ", or --plan-order 2 on a device whose third-order distortion is below the noise" : ""})`;
+  if (error.field === "Plan") {
+    const order3 = options.tones !== undefined && "plan" in options.tones && options.tones.plan.planOrder !== 2;
+    return `${error.message} (--window, or a wider --band, or --guard 0${order3 ? ", or --plan-order 2 on a device whose third-order distortion is below the noise" : ""})`;
+  }
   const spec = FIELDS[error.field as FieldName];
   // a value inside its bounds was refused with the rest of the configuration: the module's reason
   const hint = special[error.field] ?? (spec && "flag" in spec.cli && error.outOfBounds ? `${spec.cli.flag} must be ${boundsText(error.field as FieldName)}` : undefined);

@@ -533,23 +533,28 @@ export class TrainingRun {
     const next = this.order2;
     this.order2 = undefined;
     if (!next || this.distortion?.planOrder !== 2) return false;
-    const { controller } = this;
-    const status = controller.status();
-    const weights = Array.from(controller.weights());
-    this.addCounters();
     this.distortion.switchedFrom = this.config.windowSamples;
-    this.config = {
-      ...next,
-      controls: next.controls.map((c, k) => ({ ...c, initialV: weights[k] })),
-      calibrationEpochs: 0,
-      lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
-    };
-    controller.configure(this.config);
+    this.config = this.configureAgain(next, Array.from(this.controller.weights()));
     this.ring = new Float64Array(this.config.windowSamples);
     this.ringAt = 0;
     this.lastWindows = this.windowBuffers();
-    this.windowsDone = 0;
     return true;
+  }
+
+  /** Configures the controller again on `next` from the controls `initialV`, with the lag
+   *  measured so far (no second calibration), the counters so far kept; returns what it runs. */
+  private configureAgain(next: ControllerConfig, initialV: number[]): ControllerConfig {
+    const status = this.controller.status();
+    this.addCounters();
+    const config = {
+      ...next,
+      controls: next.controls.map((c, k) => ({ ...c, initialV: initialV[k] })),
+      calibrationEpochs: 0,
+      lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
+    };
+    this.controller.configure(config);
+    this.windowsDone = 0;
+    return config;
   }
 
   /** One sample of the loop; false once training is over (solved, the iteration or sample
@@ -638,22 +643,14 @@ export class TrainingRun {
     }
     if (this.patience > 0 && iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience) {
       // Stuck: start again elsewhere, keeping the measured lag (no second calibration).
-      const status = controller.status();
-      this.addCounters();
       const initialV = startingVoltages(device, seed, this.attempts.length);
-      controller.configure({
-        ...config,
-        controls: config.controls.map((c, k) => ({ ...c, initialV: initialV[k] })),
-        calibrationEpochs: 0,
-        lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
-      });
+      this.configureAgain(config, initialV);
       this.attempts.push({ startIteration: iteration, initialV });
       this.history.weights[this.history.weights.length - 1] = initialV.slice();
       this.bestMargin = -Infinity;
       this.bestAt = iteration;
       this.solvedRun = 0;
       this.holding = false; // configure() lets the controls move
-      this.windowsDone = 0;
     }
     return true;
   }

@@ -333,18 +333,19 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
   }
   const orders = results.filter((r): r is PlanOrderResult => r.job.kind === "planOrder");
   for (const edges of Object.keys(plan.planOrder.seeds).map(Number)) {
-    const reference = orders.filter((r) => r.job.edges === edges && r.job.planOrder === 3);
+    const order3Seconds = censoredMedian(orders.filter((r) => r.job.edges === edges && r.job.planOrder === 3));
     for (const order of PLAN_ORDERS) {
       const mine = orders.filter((r) => r.job.edges === edges && r.job.planOrder === order);
       if (!mine.length) continue;
       const key = `planOrder.resistor${edges}.${planOrderName(order)}`;
       const seconds = censoredMedian(mine);
+      const solved = mine.filter((r) => r.solved).length;
+      const windowSamples = median(mine.map((r) => r.windowSamples));
       figures[`${key}.medianDeviceSeconds`] = seconds;
-      figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
-      figures[`${key}.windowSamples`] = median(mine.map((r) => r.windowSamples));
-      const referenceSeconds = censoredMedian(reference);
-      if (order !== 3) figures[`${key}.overOrder3`] = seconds === null || referenceSeconds === null ? null : seconds / referenceSeconds;
-      series.planOrder!.push({ edges, planOrder: planOrderName(order), seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, windowSamples: median(mine.map((r) => r.windowSamples)), capSeconds: mine[0].job.capSeconds });
+      figures[`${key}.solvedFraction`] = solved / mine.length;
+      figures[`${key}.windowSamples`] = windowSamples;
+      if (order !== 3) figures[`${key}.overOrder3`] = seconds === null || order3Seconds === null ? null : seconds / order3Seconds;
+      series.planOrder!.push({ edges, planOrder: planOrderName(order), seeds: mine.length, solved, medianDeviceSeconds: seconds, windowSamples, capSeconds: mine[0].job.capSeconds });
     }
   }
   return { figures, series };
