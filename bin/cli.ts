@@ -11,7 +11,7 @@ import { MultiBar, Presets, SingleBar } from "cli-progress";
 import { readFileSync, realpathSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
@@ -35,6 +35,7 @@ import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { keepFile, keepRun, prepareOut } from "../host/report/keep.ts";
 import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
+import { Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
@@ -219,8 +220,9 @@ interface TrainFlags extends MeasurementFlags {
  *  optimiser moments and the fitted lag) and the plan order the run ended on (kept unless
  *  --plan-order is given: a resumed run does not calibrate, so auto could not measure). A run.json must be of this
  *  task on this device (its controls on another are --initial-v's to give); a checkpoint.bin is
- *  the module's alone. */
-export function readResume(path: string, device: Device, task: AnyTask, method: Method): Pick<TrainOptions, "initialV" | "checkpoint"> & { planOrder?: 2 | 3 } {
+ *  the module's alone. On a data set, the journal.json beside the run.json: the run replayed
+ *  (host/methods/journal.ts), which needs the same method and seed. */
+export function readResume(path: string, device: Device, task: AnyTask, method: Method, seed: number): Resumed {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -238,8 +240,23 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   } catch {
     run = undefined;
   }
-  const { format, device: ranOn, task: trained, finalWeights: weights, module } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
+  const { format, device: ranOn, task: trained, finalWeights: weights, module, method: ranBy, seed: ranSeed } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
+  if (task.kind === "dataset") {
+    if (ranOn !== device.name || trained !== task.name || ranBy !== method.name || ranSeed !== seed) {
+      throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(ranBy)} on ${String(trained)}, ${String(ranOn)}, seed ${String(ranSeed)}; a data-set run resumes as itself: give --method ${String(ranBy)} --task ${String(trained)} --seed ${String(ranSeed)} and its device`);
+    }
+    const journalPath = join(dirname(path), "journal.json");
+    let journal: unknown;
+    try {
+      journal = JSON.parse(readFileSync(journalPath, "utf8"));
+    } catch (error) {
+      throw new UsageError(`--resume ${path}: ${journalPath} ${error instanceof SyntaxError ? "is not JSON" : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; a data-set run resumes from the journal hge train keeps beside its run.json`);
+    }
+    const problem = journalProblem(journal);
+    if (problem) throw new UsageError(`--resume ${path}: ${journalPath} is not a journal hge train wrote: ${problem}`);
+    return { journal: journal as JournalData };
+  }
   if (!Array.isArray(weights) || weights.length !== device.controlCount || !weights.every((v) => typeof v === "number")) {
     throw new TrainConfigError("resume", `--resume ${path}: it holds ${Array.isArray(weights) ? `${weights.length} control voltages` : "no control voltages"}; ${device.name} has ${device.controlCount}`);
   }
@@ -253,7 +270,10 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
  *  peer methods read too (seed, noise, initial voltages) beside their own settings. */
-export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTask): Partial<TrainOptions> & Record<string, unknown> {
+/** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
+type Resumed = Pick<TrainOptions, "initialV" | "checkpoint"> & { planOrder?: 2 | 3; journal?: JournalData };
+
+export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTask, resumedRun: Resumed = {}): Partial<TrainOptions> & Record<string, unknown> {
   const amplitudes = flags.amplitudeMv?.map((mv) => mv / 1000);
   if (amplitudes && amplitudes.length !== 1 && amplitudes.length !== device.controlCount) {
     throw new UsageError(`--amplitude-mv has ${amplitudes.length} values; give one for all controls or one for each of the ${device.controlCount} controls`);
@@ -273,7 +293,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const known = Object.keys(method.settings ?? {});
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
-  const { planOrder: resumedOrder, ...resumed } = flags.resume ? readResume(flags.resume, device, task, method) : {};
+  const { planOrder: resumedOrder, journal: _, ...resumed } = resumedRun;
   const planOrder = flags.planOrder ?? resumedOrder ?? DEFAULTS.band.planOrder;
   // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
   const lagFlag = flags.calibration !== undefined ? "--calibration" : flags.lag ? "--lag" : undefined;
@@ -416,8 +436,10 @@ const FLAG_OPTIONS: Record<keyof TrainFlags, keyof TrainOptions | null> = {
   optimiser: "optimiser", learningRate: "learningRate", beta1: "beta1", beta2: "beta2", epsilon: "epsilon", loss: "loss", marginScale: "marginScale",
   lag: "lag", gradient: "gradient", streamOrder: "stream", streamTau: "stream", chipSamples: "chipSamples", codeSeed: "codeSeed",
   spsaStability: "spsaStability", slew: "slewVPerS", hold: "hold", patience: "patience", calibration: "calibrationEpochs",
-  initialV: "initialV", resume: "initialV",
-  method: null, device: null, task: null, deviceSeed: null, seed: null, budget: null, maxIterations: null, margin: null, set: null,
+  initialV: "initialV",
+  // every method resumes: from the weights on input cases (all of them read initialV), by the
+  // journal on a data set
+  resume: null, method: null, device: null, task: null, deviceSeed: null, seed: null, budget: null, maxIterations: null, margin: null, set: null,
   updateFraction: null, fabricationSpread: null, out: null, board: null, live: null, port: null, baud: null, progress: null,
 };
 
@@ -456,7 +478,6 @@ function refuseUnreadFlags(command: Command, flags: TrainFlags, method: Method, 
     ...["band", "guard", "planOrder"].map((attribute): LeftUnread => [attribute, givenTones, "plans tones; --tones gives them"]),
     ["lag", calibrates, "the calibration (--calibration, default 2) fits the lag and replaces it; give --calibration 0 to demodulate with this one"],
     ["initialV", given("resume"), "--resume gives the starting controls; give one or the other"],
-    ["resume", dataset, `on ${task.name} every method starts its configurations afresh; --resume applies to tasks of input cases (gates, sphere, regression)`],
     ["initialV", dataset, `on ${task.name} every method starts its configurations afresh; --initial-v applies to tasks of input cases (gates, sphere, regression)`],
     ["updateFraction", (flags.set ?? []).some(([name]) => name === "updateFraction"), "the same as --set updateFraction; give one"],
   ]);
@@ -472,7 +493,9 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   refuseUnreadFlags(command, flags, method, task);
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
-  const options = trainOptionsFrom(flags, device, task);
+  const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed) : {};
+  const options = trainOptionsFrom(flags, device, task, resumed);
+  const journal = task.kind === "dataset" ? new Journal(resumed.journal) : undefined;
   const out = prepareOut(flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`));
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
@@ -522,7 +545,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       if (result.stopped === "link") process.stderr.write(`hge: ${board.lost ? "" : "the board stopped training: "}${board.boardStop.reasonName}\n`);
       run = result;
     } else {
-      run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options });
+      run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options, journal });
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
     }
   } catch (error) {
@@ -535,7 +558,8 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     if (run.solved) bar.update(bar.getTotal());
     bar.stop();
   }
-  const json = keepRun(run, out, commandLine());
+  const json = keepRun(run, out, commandLine(), journal?.data);
+  if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
   const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
   const report = await writeRunReport(run, out, commandLine());
   await live?.close();
@@ -868,7 +892,7 @@ export function program(): Command {
     .addOption(fieldOption("MarginScale", "units"))
     .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, MARGIN_FRACTION)
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
-    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag)", nonEmpty("a file"))
+    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag; on a data set the run replayed from the journal.json beside it)", nonEmpty("a file"))
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
     .addOption(fieldOption("CalibrationEpochs", "epochs"))
     .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)

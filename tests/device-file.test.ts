@@ -238,10 +238,26 @@ test("what pat and phyll learned before a device file failed is kept as the modu
   assert.equal(phyll.status, 2, phyll.stdout + phyll.stderr);
   const phyllRun = JSON.parse(readFileSync(join(phyllOut, "run.json"), "utf8"));
   assert.deepEqual([phyllRun.stopped, phyllRun.iterations, phyllRun.counters.measurements], ["device", 0, 3000 - 12 + 1]);
-  // a data-set run starts its configurations afresh: --resume is refused there, not ignored
+  // its journal.json kept the 2988 readings: --resume over the restored device replays them
+  // without driving it and goes on, to end as the unbroken run does
+  const phyllResumed = join(scratch, "phyll-resumed");
+  const resumedPhyll = hge("train", "--method", "phyll", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"), "--out", phyllResumed, "--no-progress");
+  assert.match(resumedPhyll.stderr, /^hge: replayed 2988 of the journal's 2988 measurements \(\d+\.\d device-s, the device not driven\)\n$/);
+  const unbrokenOut = join(scratch, "phyll-unbroken");
+  const unbroken = hge("train", "--method", "phyll", "--device", EXAMPLE, "--task", "iris", "--out", unbrokenOut, "--no-progress");
+  assert.equal(resumedPhyll.status, unbroken.status, resumedPhyll.stderr);
+  const [resumedRun, unbrokenRun] = [phyllResumed, unbrokenOut].map((dir) => JSON.parse(readFileSync(join(dir, "run.json"), "utf8")));
+  for (const key of ["history", "finalWeights", "deviceSeconds", "criterion", "stopped"]) assert.deepEqual(resumedRun[key], unbrokenRun[key], key);
+  assert.equal(readFileSync(join(phyllResumed, "journal.json"), "utf8"), readFileSync(join(unbrokenOut, "journal.json"), "utf8"));
+  // a data-set run resumes as itself: another method or seed is refused, naming what to give
   const refused = hge("train", "--method", "pat", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
-  assert.equal(refused.status, 2);
-  assert.match(refused.stderr, /^hge: --resume: on iris every method starts its configurations afresh; --resume applies to tasks of input cases \(gates, sphere, regression\)\n$/);
+  assert.equal(refused.status, 3);
+  assert.match(refused.stderr, /^hge: configuration refused: --resume .*run\.json is a run of phyll on iris, .*, seed 1; a data-set run resumes as itself: give --method phyll --task iris --seed 1 and its device\n$/);
+  // and without its journal, or with a damaged one, it is refused before the device is touched
+  writeFileSync(join(phyllOut, "journal.json"), "{\"format\":\"hge-journal/1\",\"readings\":[1],\"readingChecks\":[]");
+  const damaged = hge("train", "--method", "phyll", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
+  assert.equal(damaged.status, 2);
+  assert.match(damaged.stderr, /^hge: --resume .*run\.json: .*journal\.json is not JSON; a data-set run resumes from the journal hge train keeps beside its run\.json\n$/);
 });
 
 test("--no-chain reads a device's outputs as they are: outputs beyond the simulated chain's ±285 nA, which saturate every window through it, train the module and pat; a board refuses it", () => {

@@ -10,6 +10,7 @@ import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { quantise } from "../cosim.ts";
 import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
 import type { NoiseSource } from "../noise.ts";
+import { checkOf, type Journal } from "./journal.ts";
 
 /** The shared options (TrainOptions) a method measuring through an Instrument reads: the noise
  *  and the chain (hge train's and compare's measurement flags, --sample-rate), as measuredAs
@@ -26,6 +27,9 @@ export interface InstrumentSettings {
   settleSamples?: number;
   chain?: Partial<ChainOptions>;
   noise?: Partial<NoiseOptions>;
+  /** A data-set run's journal (journal.ts): every reading is recorded, and one it recorded
+   *  before at the same place and voltages is replayed without driving the device. */
+  journal?: Journal;
 }
 
 export class Instrument {
@@ -40,14 +44,19 @@ export class Instrument {
   private readonly channels: Array<NoiseSource | undefined> = [];
   private readonly held: Float64Array;
   private readonly rangesV: Array<[number, number]>;
+  private readonly journal?: Journal;
+  /** How this instrument reads, for the journal's checks. */
+  private readonly setup: string;
 
   constructor(readonly device: Device, readonly seed: number, settings: InstrumentSettings = {}) {
+    this.journal = settings.journal;
     this.chain = { ...defaultChain(device), ...settings.chain };
     this.noise = { ...defaultNoise(device), ...settings.noise };
     this.windowSamples = settings.windowSamples ?? DEFAULTS.windowSamples;
     this.settleSamples = settings.settleSamples ?? DEFAULTS.settleSamples;
     this.held = new Float64Array(device.electrodeCount);
     this.rangesV = electrodeRangesV(device);
+    this.setup = JSON.stringify([seed, this.chain, this.noise, this.windowSamples, this.settleSamples]);
   }
 
   get deviceSeconds(): number {
@@ -56,14 +65,24 @@ export class Instrument {
 
   /** The device's output at `voltages` (controls, then inputs), read through the chain:
    *  one settle + window of device time. The DAC's step nearest each voltage inside its
-   *  electrode's range reaches the device (cosim.ts: quantise). */
+   *  electrode's range reaches the device (cosim.ts: quantise). A reading the journal replays
+   *  leaves the device alone; the noise moves on as it did when it was measured. */
   measure(voltages: ArrayLike<number>): number {
     const [low, high] = this.chain.dacRangeV;
     for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits, this.rangesV[e]);
     this.samples += this.settleSamples + this.windowSamples;
     this.measurements++;
     this.device.setTime?.(this.deviceSeconds);
-    return this.read(0, this.device.output(this.held));
+    if (!this.journal) return this.read(0, this.device.output(this.held));
+    const check = checkOf(this.held, this.setup);
+    const recorded = this.journal.replayReading(check, (this.settleSamples + this.windowSamples) / this.chain.sampleRateHz);
+    if (recorded !== undefined) {
+      this.read(0, 0);
+      return recorded;
+    }
+    const value = this.read(0, this.device.output(this.held));
+    this.journal.recordReading(check, value);
+    return value;
   }
 
   /** Device time spent driving the same device outside measure() (phyll-hge's lock-in

@@ -8,6 +8,7 @@ import type { AnyTask, LossName } from "../tasks/task.ts";
 import type { ModuleDetails, TrainOptions } from "../train.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
 import { TrainConfigError } from "../errors.ts";
+import type { Journal } from "./journal.ts";
 
 /** How much a run may spend. Device time counts every second the physical device is driven
  *  (settling, calibration, data collection for a model, every equilibrium). */
@@ -48,6 +49,9 @@ export interface RunContext {
    *  name; it reads those in Method.reads and Method.settings (hge train refuses a flag for any
    *  other), and says its settings in Result.settings. */
   options?: Record<string, unknown>;
+  /** A data-set run's journal (journal.ts: `hge train` keeps it as journal.json): its methods
+   *  record every measurement there, and replay what it holds from an earlier run (--resume). */
+  journal?: Journal;
 }
 
 export interface Method {

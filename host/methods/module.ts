@@ -15,6 +15,7 @@ import { Breather, type Budget, type Method, type Result, type RunContext } from
 import { TrainConfigError } from "../errors.ts";
 import { defaultOf } from "../config-fields.ts";
 import { OPTIMISER_READS } from "./optimiser.ts";
+import { checkOf, type Journal } from "./journal.ts";
 
 export const ESTIMATORS = ["published", "multitone", "sequential", "spsa", "random", "walsh"] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
@@ -294,13 +295,31 @@ export class HgeJacobian {
   /** The plan order the first call ran on at the end (--plan-order auto chooses it there). */
   private planOrder?: number;
 
-  constructor(readonly seed: number) {}
+  /** `journal` (a data-set run's, journal.ts) records every measurement, and replays one it
+   *  recorded before for the same device, cases, controls and time. */
+  constructor(readonly seed: number, private readonly journal?: Journal) {}
 
   /** The Jacobian rows and the window means (CASE_OUTPUTS) of `task`'s cases at `controls`,
    *  measured from device time `nowSeconds` on; undefined if `budgetSeconds` ran out first.
    *  `options` (windows, settling) replace the task's defaults. A device file's fault is thrown
    *  on (DeviceFileError). */
   measure(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions> = {}): { jacobian: number[][]; outputs: number[] } | undefined {
+    if (!this.journal) return this.measureLive(device, task, controls, nowSeconds, budgetSeconds, options);
+    const check = checkOf([this.epochs, nowSeconds, ...controls, ...task.inputCases.flat()], JSON.stringify([this.seed, device.name, options]));
+    const recorded = this.journal.replayBatch(check, budgetSeconds);
+    if (recorded) {
+      this.seconds += recorded.seconds;
+      this.lag = recorded.lag;
+      this.planOrder ??= recorded.planOrder;
+      this.epochs++;
+      return { jacobian: recorded.jacobian, outputs: recorded.outputs };
+    }
+    const measured = this.measureLive(device, task, controls, nowSeconds, budgetSeconds, options);
+    if (measured) this.journal.recordBatch({ check, seconds: measured.seconds, lag: this.lag!, planOrder: this.planOrder!, jacobian: measured.jacobian, outputs: measured.outputs });
+    return measured;
+  }
+
+  private measureLive(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions>): { jacobian: number[][]; outputs: number[]; seconds: number } | undefined {
     const controller = new Controller();
     const lag = this.lag;
     const run = new TrainingRun(controller, {
@@ -316,13 +335,14 @@ export class HgeJacobian {
       ...(lag ? { calibrationEpochs: 0, controllerConfig: (planned) => ({ ...planned, lag, planOrder: this.planOrder }) } : {}),
     });
     while (run.step());
-    this.seconds += run.sim.samples / run.chain.sampleRateHz;
+    const seconds = run.sim.samples / run.chain.sampleRateHz;
+    this.seconds += seconds;
     if (run.deviceFault !== undefined) throw new DeviceFileError(run.deviceFault); // (the caller's run ends on it)
     const status = controller.status();
     this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
     this.planOrder ??= run.config.planOrder;
     this.epochs++;
     if (status.updates < 1) return undefined;
-    return { jacobian: task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p))), outputs: Array.from(controller.caseOutputs()) };
+    return { jacobian: task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p))), outputs: Array.from(controller.caseOutputs()), seconds };
   }
 }

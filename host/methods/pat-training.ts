@@ -109,7 +109,7 @@ class Session {
 
   constructor(device: Device, readonly budget: Budget, readonly context: RunContext, settings: PatSettings, hooks: PatHooks) {
     this.breather = new Breather(context.signal);
-    this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...measuredAs(context.options), ...hooks.instrument });
+    this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...measuredAs(context.options), journal: context.journal, ...hooks.instrument });
   }
 
   /** Device time spent outside the Instrument (pat-hge's lock-in windows). */

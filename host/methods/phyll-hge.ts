@@ -141,7 +141,7 @@ export class HgePhysics implements PhysicsTraining {
 
   constructor(readonly layer: DevicePhysicalLayer, readonly instrument: Instrument, readonly settings: PhyllHgeSettings, readonly budget: Budget, context: RunContext) {
     this.every = settings.physicalEvery;
-    this.hge = new HgeJacobian(context.seed);
+    this.hge = new HgeJacobian(context.seed, context.journal);
     this.seed = context.seed;
     this.devices = layer.configurations.map((_, j) => new ConfigurationDevice(layer, j));
     const controls = layer.configurations.flatMap(({ controlElectrodes, voltages }) => controlElectrodes.map((e) => voltages[e]));

@@ -552,7 +552,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
   const started = performance.now();
   const settings = variant.settings(context.options ?? {});
   const firstDevice = deviceFor(device, phyllInputCount(task));
-  const instrument = new Instrument(firstDevice, context.seed, measuredAs(context.options)); // one device, one clock, one noise record for every block
+  const instrument = new Instrument(firstDevice, context.seed, { ...measuredAs(context.options), journal: context.journal }); // one device, one clock, one noise record for every block
   const layers: DevicePhysicalLayer[] = [];
   const physics = (block: number): PhysicalLayer => {
     const width = block === 0 ? phyllInputCount(task) : settings.hidden;

@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Result } from "../methods/method.ts";
+import type { JournalData } from "../methods/journal.ts";
 import { UsageError } from "../errors.ts";
 
 /** Checks that `dir` (an --out) can take `what` before any work runs, so that a result is never
@@ -32,15 +33,22 @@ export function keepFile(path: string, data: string | Uint8Array): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** Keeps one run in `dir`: run.json, and for the module the checkpoint its learned state is
- *  (checkpoint.bin, the blob Controller.load() and the boards take; `--resume` reads either).
- *  A checkpoint.bin an earlier run left there is removed: it is not this run's. Returns
- *  run.json's path. */
-export function keepRun(run: Result, dir: string, command: string): string {
+/** Keeps one run in `dir`: run.json, for the module the checkpoint its learned state is
+ *  (checkpoint.bin, the blob Controller.load() and the boards take), and for a data-set run its
+ *  journal (journal.json: what it measured, host/methods/journal.ts); `--resume` reads them.
+ *  A checkpoint.bin or journal.json an earlier run left there is removed: it is not this run's.
+ *  Returns run.json's path. */
+export function keepRun(run: Result, dir: string, command: string, journal?: JournalData): string {
   mkdirSync(dir, { recursive: true });
-  const json = join(dir, "run.json"), checkpoint = join(dir, "checkpoint.bin");
+  const json = join(dir, "run.json");
   keepFile(json, JSON.stringify({ format: "hge-run/2", command, ...run }, null, 1));
-  if (run.module?.checkpoint) keepFile(checkpoint, Buffer.from(run.module.checkpoint, "base64"));
-  else if (existsSync(checkpoint)) unlinkSync(checkpoint);
+  keepBeside(join(dir, "checkpoint.bin"), run.module?.checkpoint && Buffer.from(run.module.checkpoint, "base64"));
+  keepBeside(join(dir, "journal.json"), journal && JSON.stringify(journal));
   return json;
+}
+
+/** Writes `data` to `path`, or removes what is there when there is none. */
+function keepBeside(path: string, data: string | Uint8Array | undefined): void {
+  if (data) keepFile(path, data);
+  else if (existsSync(path)) unlinkSync(path);
 }

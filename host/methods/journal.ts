@@ -1,0 +1,109 @@
+// What a data-set run measured, in order, so that `hge train --resume` loses none of it. A
+// data-set method's state is its digital layers (TensorFlow.js tensors, Adam's moments, seeded
+// shuffles) and its controls; all of it follows, deterministically, from the seed, the settings
+// and the readings. So the run keeps the readings (journal.json beside run.json) and a resumed
+// run is the same run replayed: each measurement that asks for exactly the voltages recorded
+// at its place takes the recorded reading without driving the device, and from the first one
+// that does not (the journal ended, or the run took another path: other settings) every
+// measurement is live. A replayed run ends where the uninterrupted one would, to the bit, and
+// its device time counts the replayed seconds too (they were spent, once).
+//
+// Two kinds of entry, each checked by a hash of what was asked: the Instrument's readings
+// (pat, phyll: one number per settle + window) and HgeJacobian's lock-in measurements
+// (phyll-hge: case outputs and Jacobian rows of a batch, with the lag and plan order the module
+// ended on and the device-seconds it spent).
+import { createHash } from "node:crypto";
+
+export interface HgeEntry {
+  check: number;
+  seconds: number;
+  lag: { delaySamples: number; cornerHz: number };
+  planOrder: number;
+  outputs: number[];
+  jacobian: number[][];
+}
+
+export interface JournalData {
+  format: typeof JOURNAL_FORMAT;
+  readings: number[];
+  readingChecks: number[];
+  hge: HgeEntry[];
+}
+
+export const JOURNAL_FORMAT = "hge-journal/1";
+
+/** A 32-bit hash of what a measurement asks for: the voltages (in order) and how it is read
+ *  (`setup`: the chain, noise, window and seed, as text). */
+export function checkOf(values: ArrayLike<number>, setup: string): number {
+  return createHash("sha256").update(new Uint8Array(Float64Array.from(values).buffer)).update(setup).digest().readUInt32LE(0);
+}
+
+export class Journal {
+  readonly data: JournalData = { format: JOURNAL_FORMAT, readings: [], readingChecks: [], hge: [] };
+  /** Entries the replayed journal offered, those taken from it, and the device-seconds they
+   *  stand for. */
+  readonly offered: number;
+  replayed = 0;
+  replayedSeconds = 0;
+  private replay?: JournalData;
+  private reading = 0;
+  private batch = 0;
+
+  constructor(replay?: JournalData) {
+    this.replay = replay;
+    this.offered = replay ? replay.readings.length + replay.hge.length : 0;
+  }
+
+  /** The recorded reading for a measurement asking `check` (kept in this run's journal too), or
+   *  undefined: measure it. */
+  replayReading(check: number, seconds: number): number | undefined {
+    const replay = this.replay;
+    if (!replay || this.reading >= replay.readings.length || replay.readingChecks[this.reading] !== check) return this.leave();
+    this.replayed++;
+    this.replayedSeconds += seconds;
+    const value = replay.readings[this.reading++];
+    this.recordReading(check, value);
+    return value;
+  }
+
+  recordReading(check: number, value: number): void {
+    this.data.readingChecks.push(check);
+    this.data.readings.push(value);
+  }
+
+  /** The recorded lock-in measurement for a batch asking `check` that took at most
+   *  `budgetSeconds` (kept in this run's journal too), or undefined: measure it. */
+  replayBatch(check: number, budgetSeconds: number): HgeEntry | undefined {
+    const replay = this.replay;
+    if (!replay || this.batch >= replay.hge.length || replay.hge[this.batch].check !== check || replay.hge[this.batch].seconds > budgetSeconds) return this.leave();
+    const entry = replay.hge[this.batch++];
+    this.replayed++;
+    this.replayedSeconds += entry.seconds;
+    this.recordBatch(entry);
+    return entry;
+  }
+
+  recordBatch(entry: HgeEntry): void {
+    this.data.hge.push(entry);
+  }
+
+  /** Off the recorded path: from here on everything is measured (and recorded anew). */
+  private leave(): undefined {
+    this.replay = undefined;
+    return undefined;
+  }
+}
+
+/** Checks a journal read from a file: the shape replay relies on, or a one-line reason. */
+export function journalProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "not a journal";
+  const j = value as Partial<JournalData>;
+  if (j.format !== JOURNAL_FORMAT) return `its format is ${JSON.stringify(j.format)}, not ${JOURNAL_FORMAT}`;
+  const numbers = (a: unknown) => Array.isArray(a) && a.every((x) => Number.isFinite(x));
+  if (!numbers(j.readings) || !numbers(j.readingChecks) || j.readings!.length !== j.readingChecks!.length) return "its readings and their checks do not match";
+  if (!Array.isArray(j.hge)) return "it has no lock-in entries";
+  const bad = j.hge.findIndex((e: Partial<HgeEntry>) =>
+    typeof e !== "object" || e === null || !Number.isFinite(e.check) || !(typeof e.seconds === "number" && e.seconds >= 0) || (e.planOrder !== 2 && e.planOrder !== 3) ||
+    !Number.isFinite(e.lag?.delaySamples) || !Number.isFinite(e.lag?.cornerHz) || !numbers(e.outputs) || !Array.isArray(e.jacobian) || e.jacobian.length !== e.outputs!.length || !e.jacobian.every((row) => numbers(row)));
+  return bad >= 0 ? `lock-in entry ${bad + 1} is malformed` : undefined;
+}

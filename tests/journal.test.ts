@@ -1,0 +1,105 @@
+// Specification of host/methods/journal.ts: a data-set run interrupted and resumed from its
+// journal ends where the unbroken run ends, to the bit, without driving the device for what it
+// had measured; a run on another path replays what still matches and measures the rest.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { irisTask } from "../host/tasks/iris.ts";
+import { findMethod } from "../host/methods/index.ts";
+import { Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
+import type { Progress, Result } from "../host/methods/method.ts";
+
+const task = irisTask();
+const budget = { deviceSeconds: 2000 };
+const dnpu = DopantNetwork.default(); // built once: a new instance reads 256 outputs for its scale
+
+/** Calls of every dopant network's output() while `run` runs (phyll-hge's module windows call
+ *  it once a sample, an instrument once a reading), less those that set a new instance's
+ *  output scale (withInputCount). */
+async function counted<T>(run: () => Promise<T>): Promise<{ value: T; outputs: number }> {
+  const { output, withInputCount } = DopantNetwork.prototype;
+  let outputs = 0;
+  let building = 0;
+  DopantNetwork.prototype.output = function (this: DopantNetwork, voltages) {
+    if (!building) outputs++;
+    return output.call(this, voltages);
+  };
+  DopantNetwork.prototype.withInputCount = function (this: DopantNetwork, ...args) {
+    building++;
+    try {
+      return withInputCount.apply(this, args);
+    } finally {
+      building--;
+    }
+  };
+  try {
+    return { value: await run(), outputs };
+  } finally {
+    Object.assign(DopantNetwork.prototype, { output, withInputCount });
+  }
+}
+
+/** The method's run of iris on the default DNPU, seed 2, recording into `journal`; aborted
+ *  (Ctrl-C) once its device time passes `stopAfterSeconds`. */
+function train(method: string, options: Record<string, unknown>, journal: Journal, stopAfterSeconds = Infinity): Promise<Result> {
+  const abort = new AbortController();
+  const progress = (p: Progress) => p.deviceSeconds > stopAfterSeconds && abort.abort();
+  return findMethod(method)!.train(dnpu, task, budget, { seed: 2, options, journal, signal: abort.signal, progress });
+}
+
+const sameRun = (a: Result, b: Result) => {
+  assert.deepEqual(b.history, a.history);
+  assert.deepEqual(b.finalWeights, a.finalWeights);
+  assert.deepEqual([b.deviceSeconds, b.criterion, b.iterations, b.stopped], [a.deviceSeconds, a.criterion, a.iterations, a.stopped]);
+};
+
+for (const [method, options] of [
+  ["phyll-hge", { configurations: 2, physicalEvery: 5, epochs: 20 }],
+  ["pat", {}],
+] as const) {
+  test(`${method} on iris interrupted halfway and resumed from its journal ends as the unbroken run does, driving the device only for what it had not measured`, async () => {
+    const whole = new Journal();
+    const unbroken = await counted(() => train(method, options, whole));
+    const cut = new Journal();
+    const interrupted = await counted(() => train(method, options, cut, unbroken.value.deviceSeconds / 2));
+    assert.equal(interrupted.value.stopped, "interrupted");
+    assert.ok(interrupted.value.deviceSeconds < unbroken.value.deviceSeconds * 0.75, `stopped at ${interrupted.value.deviceSeconds} of ${unbroken.value.deviceSeconds} device-s`);
+    const replay = new Journal(JSON.parse(JSON.stringify(cut.data)) as JournalData); // as journal.json holds it
+    const resumed = await counted(() => train(method, options, replay));
+    sameRun(unbroken.value, resumed.value);
+    assert.equal(replay.replayed, replay.offered);
+    assert.equal(replay.replayedSeconds.toFixed(6), interrupted.value.deviceSeconds.toFixed(6));
+    assert.equal(resumed.outputs, unbroken.outputs - interrupted.outputs, "the device is driven for the rest alone");
+    assert.deepEqual(replay.data, whole.data, "the resumed run's journal is the unbroken run's");
+  });
+}
+
+test("phyll-hge resumed with another physical learning rate replays its first sweep, calibration and first Jacobian, then measures: it ends as a fresh run with that rate", async () => {
+  const options = { configurations: 2, physicalEvery: 5, epochs: 10 };
+  const first = new Journal();
+  await train("phyll-hge", options, first);
+  const other = { ...options, physicalLearningRate: 0.02 };
+  const replay = new Journal(first.data);
+  const resumed = await counted(() => train("phyll-hge", other, replay));
+  const fresh = await counted(() => train("phyll-hge", other, new Journal()));
+  sameRun(fresh.value, resumed.value);
+  // the first sweep (450 rows × 2 configurations through the instrument), then the calibration
+  // and the training split's 2 × 20 batches of lock-in windows (16 rows each) before the first step
+  assert.equal(replay.replayed, 450 * 2 + 1 + 2 * Math.ceil(306 / 16));
+  assert.ok(replay.replayed < replay.offered);
+  assert.ok(resumed.outputs < fresh.outputs * 0.8, `${resumed.outputs} outputs resumed, ${fresh.outputs} fresh`);
+});
+
+test("a journal that is not what hge train writes is named, not replayed", () => {
+  const good: JournalData = { format: "hge-journal/1", readings: [1.5], readingChecks: [7], hge: [] };
+  assert.equal(journalProblem(good), undefined);
+  assert.match(journalProblem({ ...good, format: "hge-journal/0" })!, /format is "hge-journal\/0"/);
+  assert.match(journalProblem({ ...good, readings: [null] })!, /readings and their checks do not match/);
+  assert.match(journalProblem({ ...good, readingChecks: [] })!, /readings and their checks do not match/);
+  const entry = { check: 1, seconds: 0.1, lag: { delaySamples: 2, cornerHz: 1000 }, planOrder: 3, outputs: [1, 2], jacobian: [[0.1], [0.2]] };
+  assert.equal(journalProblem({ ...good, hge: [entry] }), undefined);
+  assert.match(journalProblem({ ...good, hge: [entry, { ...entry, jacobian: [[0.1]] }] })!, /lock-in entry 2 is malformed/);
+  assert.match(journalProblem({ ...good, hge: [{ ...entry, planOrder: 4 }] })!, /lock-in entry 1 is malformed/);
+  assert.match(journalProblem([])!, /format/);
+});
