@@ -5,7 +5,7 @@
 // same as a loop inside the module, and saves its flash and a block buffer of RAM.
 import { MAX_CONTROLS, Field, ToneMode, Status, Perturbation, TONE_BIN_WORD } from "./layout";
 import { CONFIG, validate, validateSlew, activate, errorIndex, configI32, configF32, wordAddress } from "./config";
-import { planTones, planMinWindow, findCollisions } from "./plan";
+import { planTones, planMinWindow, findCollisions, PROBED_ORDER_2 } from "./plan";
 import { trainerStart } from "./trainer";
 import { TONE_BINS } from "./nco";
 import { STATUS } from "./status";
@@ -33,9 +33,11 @@ export function configure(): i32 {
   const guard = configI32(CONFIG, Field.GuardBins);
   const tones = configI32(CONFIG, Field.Perturbation) == Perturbation.Sinusoid;
   const planned = tones && configI32(CONFIG, Field.ToneMode) == ToneMode.Plan;
+  let order = configI32(CONFIG, Field.PlanOrder); // (the core's is 3)
+  if (FULL && order == 2 && configI32(CONFIG, Field.CalibrationEpochs) > 0) order = PROBED_ORDER_2;
   // the plan goes into the block's ToneBin words (layout.ts), which activate() copies
   if (planned && planTones(controls, window, configF32(CONFIG, Field.SampleRateHz), configF32(CONFIG, Field.BandLowHz),
-    configF32(CONFIG, Field.BandHighHz), guard, configI32(CONFIG, Field.PlanOrder), wordAddress(CONFIG, TONE_BIN_WORD, 0)) != 0) {
+    configF32(CONFIG, Field.BandHighHz), guard, order, wordAddress(CONFIG, TONE_BIN_WORD, 0)) != 0) {
     store<i32>(STATUS + (Status.PlanMinWindow << 2), planMinWindow);
     return refuse(Field.Plan, 0);
   }

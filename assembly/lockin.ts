@@ -252,7 +252,8 @@ let probeEnergy: f32 = 0; // Σ X² + Y² at the probe's bin over the calibratio
 let calibrationWindows: i32 = 0;
 
 /** After lockinConfigure(), for a configuration that calibrates (`calibrating`): chooses a bin
- *  holding a third-order product 2f_i − f_j and no tone or second-order product (plan.ts:
+ *  holding a third-order product 2f_i − f_j (at order 2 the sum of many) and no tone or
+ *  second-order product (plan.ts:
  *  thirdOrderProbe) and a control other than i and j, whose oscillator moves there until
  *  lockinCalibrate() (the trainer holds that control's amplitude at 0 meanwhile:
  *  lockinProbeControl). Needs 3 tones; without a clear bin nothing is probed (status NaN). */
@@ -262,7 +263,7 @@ export function lockinProbeStart(guardBins: i32, calibrating: bool): void {
   setStatusF32(Status.ThirdOrderAmplitude, NaN);
   setStatusF32(Status.NoiseAmplitude, NaN);
   if (!calibrating || controlCount < 3) return;
-  const bin = thirdOrderProbe(controlCount, windowSamples, TONE_BINS, guardBins);
+  const bin = thirdOrderProbe(controlCount, windowSamples, TONE_BINS, guardBins, FULL && configI32(ACTIVE, Field.PlanOrder) == 2);
   if (bin == 0) return;
   let k = controlCount - 1;
   while (k == probeTwice || k == probeOnce) k--;

@@ -7,14 +7,20 @@
 import { Field } from "./layout";
 import { FULL, LONGEST_WINDOW } from "./features";
 
+/** The order planTones() takes for an order-2 plan that calibrates: placed so that its probe has
+ *  a bin (thirdOrderProbe): one spacing below the lowest tone, above every difference (the
+ *  tones at span + 2·spacing or higher, one spacing above the shortest order-2 plan's), where no
+ *  sum folds. The calibration then measures what makes order 2 safe. */
+export const PROBED_ORDER_2 = 0;
+
 /** After planTones() returned Field.Plan: the shortest window (samples) that would plan, for the
  *  same count, guard, sample rate and band; 0 if none up to LONGEST_WINDOW (features.ts). 0 after
  *  a plan. */
 export let planMinWindow: i32 = 0;
 
 /** Choose `count` distinct bins inside [bandLowHz, bandHighHz], inside one octave, >= 1 and < W/2,
- *  such that no product of the tones of order 2 up to `order` (2 or 3) lies within guardBins of a
- *  tone.
+ *  such that no product of the tones of order 2 up to `order` (2 or 3; PROBED_ORDER_2 is 2) lies
+ *  within guardBins of a tone.
  *  Writes the bins (i32, increasing) to binsOut, which is scratch when no plan exists. Returns 0,
  *  or Field.Plan and sets planMinWindow. Deterministic. Time in V8: about 1 ms for count = 64 and
  *  14 ms for 128; the search for planMinWindow adds at most 1M window checks (about 7 ms).
@@ -45,7 +51,7 @@ export function planTones(
   planMinWindow = 0;
   if (count < 1) return 0;
   let spacing = max(guardBins, 0) + 1;
-  let span = (FULL && order == 2 ? writeEvenSet(count, binsOut) : writeSidonSet(count, binsOut)) * spacing;
+  let span = (FULL && order < 3 ? writeEvenSet(count, binsOut) : writeSidonSet(count, binsOut)) * spacing;
   let lowest = lowestBin(windowSamples, sampleRateHz, bandLowHz, bandHighHz, span, spacing, order);
   if (lowest) {
     for (let i = 0; i < count; i++) {
@@ -82,7 +88,7 @@ function lowestBin(
   order: i32,
 ): i32 {
   let window = <f64>windowSamples;
-  let first = max(<i32>Math.ceil(<f64>bandLowHz * window / <f64>sampleRateHz), span + spacing);
+  let first = max(<i32>Math.ceil(<f64>bandLowHz * window / <f64>sampleRateHz), (FULL && order == PROBED_ORDER_2 ? span + spacing : span) + spacing);
   let highest = <i32>Math.floor(<f64>bandHighHz * window / <f64>sampleRateHz);
   let last = min(highest, (windowSamples - 1) >> 1); // 2·last < W
   for (; first + span <= last; first++) {
@@ -98,8 +104,9 @@ function lowestBin(
  *  differences never fold). All lie below 3W/2, so a product x > W/2 appears at W − x (x <= W)
  *  or x − W. */
 function foldsClear(low: i32, high: i32, guard: i32, window: i32, order: i32): bool {
-  if (foldsInto(2 * low, 2 * high, window, low - guard, high + guard)) return false;
-  return FULL && order == 2 ||
+  // (PROBED_ORDER_2: nor onto the probe's bin, one spacing below the tones)
+  if (foldsInto(2 * low, 2 * high, window, (FULL && order == PROBED_ORDER_2 ? low - guard - 1 : low) - guard, high + guard)) return false;
+  return FULL && order < 3 ||
     !foldsInto(3 * low, 3 * high, window, low - guard, high + guard) &&
     !foldsInto(2 * low - high, 2 * high - low, window, low - guard, high + guard);
 }
@@ -120,17 +127,23 @@ export let probeOnce: i32 = 0;
  *  2·f_i − f_j of two tones, i the lowest or the highest (the first clear j in index order), and
  *  neither a tone nor a second-order product (f_a ± f_b, 2f_a, folded as in findCollisions)
  *  within guardBins, so that what the lock-in finds there is third-order distortion and noise.
- *  Returns the bin, or 0 if none is clear, and sets probeTwice = i, probeOnce = j. bins: the
- *  tones (i32 each, any order). Time: count²/2 checks per candidate, at most 2·count candidates
- *  (V8: under 1 ms for 128 planned tones, whose first candidate is clear). */
-export function thirdOrderProbe(count: i32, window: i32, bins: usize, guardBins: i32): i32 {
+ *  `order2` (an order-2 plan, evenly spaced and increasing): i the lowest only, so that the bin is
+ *  the first clear one below the tones, one spacing below the lowest for PROBED_ORDER_2. There
+ *  the products f_a + f_b − f_c of about count²/2 triples add up as they do on every tone at
+ *  order 2: what the probe reads is the error they put on a tone. (An order-3 plan keeps them
+ *  off the tones; there the bin holds one product or few.) Returns the bin, or 0 if none is
+ *  clear, and sets probeTwice = i, probeOnce = j. bins: the tones (i32 each, any order). Time:
+ *  count²/2 checks per candidate, at most 2·count candidates (V8: under 1 ms for 128 planned
+ *  tones, whose first candidate is clear). */
+export function thirdOrderProbe(count: i32, window: i32, bins: usize, guardBins: i32, order2: bool): i32 {
   let lowest = 0, highest = 0;
   for (let t = 1; t < count; t++) {
     if (binOf(bins, t) < binOf(bins, lowest)) lowest = t;
     if (binOf(bins, t) > binOf(bins, highest)) highest = t;
   }
+  const sides = order2 ? 1 : 2;
   for (let j = 0; j < count; j++) {
-    for (let side = 0; side < 2; side++) {
+    for (let side = 0; side < sides; side++) {
       const i = side ? highest : lowest;
       const x = 2 * binOf(bins, i) - binOf(bins, j);
       if (j != i && x >= 1 && 2 * x < window && clearOfSecondOrder(count, window, bins, max(guardBins, 0), x)) {

@@ -40,9 +40,10 @@ export interface ChainOptions {
   delaySamples: number;
 }
 
-/** The planner's order (Field.PlanOrder), or "auto": order 3 until the calibration's probe has
- *  measured the device's third-order distortion, then order 2 where the host's rule allows it
- *  (planOrderFor) and its plan fits a shorter window (TrainingRun). */
+/** The planner's order (Field.PlanOrder), or "auto": the calibration runs on the order-3 plan or
+ *  on the order-2 one with room for the distortion probe, whichever is shorter, and the run
+ *  then continues at order 2 where the host's rule allows it (planOrderFor), else at order 3,
+ *  calibrated again there if it calibrated at order 2 (TrainingRun). */
 export type PlanOrderOption = 2 | 3 | "auto";
 
 /** Planned tones inside a band (the controller's planner), or explicit tone frequencies. */
@@ -135,9 +136,11 @@ export interface ModuleDetails {
   checkpoint?: string;
   /** What the calibration's distortion probe found (3 tones or more), output units, and the
    *  plan order the host's rule allows on it (planOrderFor): 2 where the device's third-order
-   *  distortion is not above the noise. `switchedFrom`: under --plan-order auto, the order-3
-   *  window the run left for the order-2 plan's shorter one (controller.windowSamples). */
-  distortion?: { thirdOrderAmplitude: number; noiseAmplitude: number; planOrder: 2 | 3; switchedFrom?: number };
+   *  distortion is not above the noise. `switchedFrom`: the window the run calibrated in and
+   *  left for the order-2 plan's shorter one (controller.windowSamples). `atOrder2`: under
+   *  --plan-order auto, what the probe found at order 2 when it sent the run to order 3 (which
+   *  calibrated again: the figures above are then order 3's). */
+  distortion?: { thirdOrderAmplitude: number; noiseAmplitude: number; planOrder: 2 | 3; switchedFrom?: number; atOrder2?: { thirdOrderAmplitude: number; noiseAmplitude: number; windowSamples: number } };
 }
 
 
@@ -383,7 +386,8 @@ function tonesOf(options: Pick<TrainOptions, "tones">): ToneOptions {
   return options.tones ?? { plan: DEFAULTS.band };
 }
 
-/** The order a run plans first: auto measures under PlanOrder's default, 3 (TrainingRun). */
+/** The order a run's options plan: auto's is PlanOrder's default, 3 (TrainingRun plans order 2
+ *  beside it and takes the shorter). */
 function planOrderOf(option: PlanOrderOption): number {
   return option === "auto" ? defaultOf("PlanOrder") : option;
 }
@@ -424,6 +428,21 @@ export function configurePlanned(controller: TrainingController, options: TrainO
 function planMinWindow(controller: TrainingController): number {
   const exports = controller.exports;
   return new Int32Array(exports.memory.buffer, exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
+}
+
+/** Whether `config` calibrates planned tones (sinusoids, calibration epochs): the probe runs. */
+function calibratesPlanned(config: ControllerConfig): boolean {
+  return "plan" in config.tones && (config.perturbation ?? "sinusoid") === "sinusoid" && config.calibrationEpochs! > 0;
+}
+
+/** The configuration `options` plan, on a scratch module (nothing runs on it), or undefined if
+ *  it is refused. */
+function plannedOrUndefined(options: TrainOptions): ControllerConfig | undefined {
+  try {
+    return configurePlanned(new Controller(), options).controller;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An improvement of the margin smaller than this is not progress (noise). */
@@ -478,17 +497,20 @@ export class TrainingRun {
   private bestAt = 0;
   private samplesLeft: number;
   private distortion: ModuleDetails["distortion"];
-  /** --plan-order auto: the order-2 configuration to continue on if the calibration allows it. */
+  /** After calibration (ordersAfterCalibration): the order-2 configuration to continue on where
+   *  the probe allows it, and under --plan-order auto the order-3 one to calibrate again on
+   *  where it does not (when the run calibrates at order 2). */
   private order2: ControllerConfig | undefined;
+  private order3: ControllerConfig | undefined;
 
   constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: Progress) => void) {
-    const planned = configurePlanned(controller, options);
+    const planned = this.calibrationPlan(controller, options);
     this.maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
     this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
     const canRestart = (options.initialV ?? "random") === "random";
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
-    this.order2 = this.order2Candidate();
+    this.order2 = this.shorterOrder2();
     if (options.checkpoint) {
       if (!controller.load) throw new TrainConfigError("resume", "this controller cannot take a checkpoint (a board takes one over its link only at start-up)");
       controller.load(options.checkpoint);
@@ -509,48 +531,72 @@ export class TrainingRun {
     return Array.from({ length: this.config.cases.length }, () => new Float64Array(this.config.windowSamples));
   }
 
-  /** --plan-order auto on planned tones that calibrate: the configuration planned at order 2,
-   *  if its window is shorter than the order-3 plan's (planned on a scratch module: nothing
-   *  runs on it), else undefined (order 3 costs nothing here, so the run keeps it). */
-  private order2Candidate(): ControllerConfig | undefined {
-    const tones = tonesOf(this.options);
-    const auto = "plan" in tones && (tones.plan.planOrder ?? DEFAULTS.band.planOrder) === "auto";
-    const c = this.config;
-    if (!auto || !("plan" in c.tones) || (c.perturbation ?? "sinusoid") !== "sinusoid" || !(c.calibrationEpochs! > 0) || c.planOrder !== 3) return undefined;
-    let candidate: ControllerConfig;
-    try {
-      candidate = configurePlanned(new Controller(), { ...this.options, tones: { plan: { ...tones.plan, planOrder: 2 } } }).controller;
-    } catch {
-      return undefined; // (refused only where order 3 was accepted: not expected, and order 3 is safe)
-    }
-    return candidate.planOrder === 2 && candidate.windowSamples < c.windowSamples ? candidate : undefined;
+  /** Configures `controller` for the calibration and returns what it runs. Under --plan-order
+   *  auto (planned tones that calibrate) that is the order-3 plan or the order-2 plan placed for
+   *  the probe (plan.ts: PROBED_ORDER_2, about 15 samples a control in the default band),
+   *  whichever has the shorter window (order 3 on a tie: it needs no second calibration); the
+   *  other plans are made on scratch modules, where nothing runs. */
+  private calibrationPlan(controller: TrainingController, options: TrainOptions): ReturnType<typeof configurePlanned> {
+    const order3 = this.tonesAt(options, "auto") && plannedOrUndefined(options);
+    const atOrder2 = { ...options, tones: this.tonesAt(options, 2) };
+    const probed = order3 && calibratesPlanned(order3) && plannedOrUndefined(atOrder2);
+    if (!order3 || !probed || probed.windowSamples >= order3.windowSamples) return configurePlanned(controller, options);
+    this.order3 = order3;
+    return configurePlanned(controller, atOrder2);
   }
 
-  /** After calibration under --plan-order auto: where the probe found no third-order distortion
-   *  above the noise, the run continues on the order-2 plan, with the fitted lag and the
-   *  controls where they are (calibration moves none). Returns whether it switched. */
-  private switchToOrder2(): boolean {
-    const next = this.order2;
-    this.order2 = undefined;
-    if (!next || this.distortion?.planOrder !== 2) return false;
-    this.distortion.switchedFrom = this.config.windowSamples;
-    this.config = this.configureAgain(next, Array.from(this.controller.weights()));
-    this.ring = new Float64Array(this.config.windowSamples);
+  /** The run's planned tones at plan order `order`, or undefined when they are given or (for
+   *  "auto") when the run fixes its order. */
+  private tonesAt(options: TrainOptions, order: PlanOrderOption): ToneOptions | undefined {
+    const tones = tonesOf(options);
+    if (!("plan" in tones)) return undefined;
+    if (order === "auto") return (tones.plan.planOrder ?? DEFAULTS.band.planOrder) === "auto" ? tones : undefined;
+    return { plan: { ...tones.plan, planOrder: order } };
+  }
+
+  /** A run calibrating at order 2 (or under auto at 3): the order-2 plan without the probe's
+   *  room, when its window is shorter than the calibration's. */
+  private shorterOrder2(): ControllerConfig | undefined {
+    const c = this.config;
+    if (!calibratesPlanned(c) || (c.planOrder === 3 && !this.tonesAt(this.options, "auto"))) return undefined;
+    const next = plannedOrUndefined({ ...this.options, tones: this.tonesAt(this.options, 2), calibrationEpochs: 0 });
+    return next && next.windowSamples < c.windowSamples ? next : undefined;
+  }
+
+  /** After calibration: where the probe found no third-order distortion above the noise (or the
+   *  run asked for order 2), the run continues on the order-2 plan's shorter window with the
+   *  fitted lag; under auto, where it found some at order 2, it calibrates again at order 3 and
+   *  keeps that. The controls stay where they are (calibration moves none). Returns whether
+   *  the configuration changed. */
+  private ordersAfterCalibration(): boolean {
+    const { order2, order3, distortion } = this;
+    this.order2 = this.order3 = undefined;
+    let next: ControllerConfig | undefined;
+    if (order3 && distortion?.planOrder !== 2) {
+      next = this.configureAgain(order3, Array.from(this.controller.weights()), true);
+      if (distortion) this.distortion = { ...distortion, atOrder2: { thirdOrderAmplitude: distortion.thirdOrderAmplitude, noiseAmplitude: distortion.noiseAmplitude, windowSamples: this.config.windowSamples } };
+    } else if (order2 && (distortion?.planOrder === 2 || this.config.planOrder === 2)) {
+      if (distortion) distortion.switchedFrom = this.config.windowSamples;
+      next = this.configureAgain(order2, Array.from(this.controller.weights()));
+    }
+    if (!next) return false;
+    this.config = next;
+    this.ring = new Float64Array(next.windowSamples);
     this.ringAt = 0;
     this.lastWindows = this.windowBuffers();
     return true;
   }
 
   /** Configures the controller again on `next` from the controls `initialV`, with the lag
-   *  measured so far (no second calibration), the counters so far kept; returns what it runs. */
-  private configureAgain(next: ControllerConfig, initialV: number[]): ControllerConfig {
+   *  measured so far (no second calibration; `calibrate`: next's own calibration instead), the
+   *  counters so far kept; returns what it runs. */
+  private configureAgain(next: ControllerConfig, initialV: number[], calibrate = false): ControllerConfig {
     const status = this.controller.status();
     this.addCounters();
     const config = {
       ...next,
       controls: next.controls.map((c, k) => ({ ...c, initialV: initialV[k] })),
-      calibrationEpochs: 0,
-      lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz },
+      ...(calibrate ? {} : { calibrationEpochs: 0, lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz } }),
     };
     this.controller.configure(config);
     this.windowsDone = 0;
@@ -599,8 +645,8 @@ export class TrainingRun {
       // the probe's reading is kept here: a restart's configuration (no calibration) clears it
       const { thirdOrderAmplitude, noiseAmplitude } = controller.status();
       const planOrder = planOrderFor({ thirdOrderAmplitude, noiseAmplitude }, config.calibrationEpochs! * config.cases.length);
-      if (Number.isFinite(thirdOrderAmplitude) && Number.isFinite(noiseAmplitude)) this.distortion = { thirdOrderAmplitude, noiseAmplitude, planOrder };
-      if (this.switchToOrder2()) return true;
+      if (Number.isFinite(thirdOrderAmplitude) && Number.isFinite(noiseAmplitude)) this.distortion = { ...this.distortion, thirdOrderAmplitude, noiseAmplitude, planOrder };
+      if (this.ordersAfterCalibration()) return true;
     }
     if (!(events & (this.holding ? L.Event.EpochDone : L.Event.UpdateDone))) return true;
     const { task, device, seed } = this.options;

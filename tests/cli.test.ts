@@ -62,7 +62,8 @@ test("a field's flag outside the table's bounds exits 2 quoting them (host/confi
 test("an impossible tone plan exits 3 and says which window would plan", () => {
   // Five planned tones need bins 17..33 (the default guard, 0): below 100 Hz that takes 1650 samples at 5 kHz.
   refusal(["train", "--band", "20,100", "--window", "500"], REFUSED, /no tone plan fits/, /at least 1650 samples/, /or --plan-order 2 on a device whose third-order distortion is below the noise\)$/);
-  refusal(["train", "--band", "20,100", "--window", "100", "--plan-order", "2"], REFUSED, /at least 450 samples would plan \(--window, or a wider --band, or --guard 0\)$/);
+  // order 2 needs bins 5..9 (450 samples), and a run that calibrates one bin more for the probe's (500)
+  refusal(["train", "--band", "20,100", "--window", "100", "--plan-order", "2"], REFUSED, /at least 500 samples would plan \(--window, or a wider --band, or --guard 0\)$/);
 });
 
 test("explicit tones off the window's bins exit 3 and name a window that fits", () => {
@@ -149,9 +150,10 @@ test("--plan-order takes 2, 3 or auto, and a resumed run keeps the order its run
     hge("train", "--device", "resistor", "--task", "and", "--max-iterations", "2", "--out", out, "--no-progress", ...args);
     return JSON.parse(readFileSync(join(out, "run.json"), "utf8")).module.controller;
   };
-  // the eight-edge resistor network: the probe reads no distortion above the noise, and order 2 plans in 200 samples, not 500
+  // the eight-edge resistor network: calibrated at order 2 (in 200 samples, where order 3 needs
+  // 500), the probe reads no distortion above the noise, and the run stays there
   const first = ran(join(scratch, "auto"));
-  assert.deepEqual([first.planOrder, first.windowSamples, first.calibrationEpochs], [2, 200, 0]);
+  assert.deepEqual([first.planOrder, first.windowSamples, first.calibrationEpochs], [2, 200, 2]);
   const resumed = ran(join(scratch, "auto-resumed"), "--resume", join(scratch, "auto", "run.json"));
   assert.deepEqual([resumed.planOrder, resumed.windowSamples], [2, 200]);
   const given = ran(join(scratch, "auto-order3"), "--resume", join(scratch, "auto", "run.json"), "--plan-order", "3");

@@ -2,7 +2,8 @@
 // device grows: AND on transistor–resistor networks of 8, 32 and 64 edges, one control each,
 // trained with hge train's defaults at order 3 and at auto. Order 3's windows grow as the square
 // of the controls (500, 9450, 37800 samples), order 2's as the controls (200, 350, 650); auto
-// calibrates at order 3 (the probe needs it) and moves to order 2 where the network's
+// calibrates on the shorter of order 3's plan and order 2's with room for the distortion probe
+// (one tone spacing more: the same windows here) and stays at order 2 where the network's
 // third-order distortion is not above the noise.
 import { ResistorNetwork } from "../devices/resistor.ts";
 import { gateTask } from "../tasks/gates.ts";

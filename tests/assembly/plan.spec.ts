@@ -1,7 +1,7 @@
 // The tone planner: planned tones checked by an independent brute-force enumeration of every
 // second- and third-order product, plus band, octave and Nyquist limits, the published tone set's
 // collisions, the shortest window reported when no plan exists, and determinism.
-import { planTones, planMinWindow, findCollisions, thirdOrderProbe, probeTwice, probeOnce } from "../../assembly/plan";
+import { planTones, planMinWindow, findCollisions, thirdOrderProbe, probeTwice, probeOnce, PROBED_ORDER_2 } from "../../assembly/plan";
 import { Field } from "../../assembly/layout";
 
 const BINS = memory.data(128 << 2);
@@ -336,7 +336,7 @@ function nearToneOrSecondOrder(count: i32, window: i32, guard: i32, x: i32): boo
 describe("thirdOrderProbe", () => {
   it("finds a bin holding 2f_i − f_j and no tone or second-order product, for 128 tones planned at order 2 in 4096 samples", () => {
     expect(planTones(128, 4096, 5000, 1250, 2500, 0, 2, BINS)).toBe(0);
-    const x = thirdOrderProbe(128, 4096, BINS, 0);
+    const x = thirdOrderProbe(128, 4096, BINS, 0, false);
     expect(x).toBeGreaterThan(0);
     expect(x).toBe(2 * binAt(probeTwice) - binAt(probeOnce));
     expect(probeTwice).not.toBe(probeOnce);
@@ -345,10 +345,38 @@ describe("thirdOrderProbe", () => {
 
   it("keeps the guard: 16 tones planned at order 3 with a guard of 1 bin", () => {
     expect(planTones(16, 4000, 5000, 50, 1000, 1, 3, BINS)).toBe(0);
-    const x = thirdOrderProbe(16, 4000, BINS, 1);
+    const x = thirdOrderProbe(16, 4000, BINS, 1, false);
     expect(x).toBeGreaterThan(0);
     expect(x).toBe(2 * binAt(probeTwice) - binAt(probeOnce));
     expect(nearToneOrSecondOrder(16, 4000, 1, x)).toBe(false);
+  });
+
+  it("an order-2 plan that calibrates (PROBED_ORDER_2) sits one spacing higher, and its probe is the bin one spacing below its lowest tone, where about count²/4 products f_a + f_b − f_c add up", () => {
+    // 32 tones, guard 1 (spacing 2), band 20..1000 Hz at 5 kHz: span 62, so the shortest order-2
+    // plan starts at bin 64, the probed one at 66, below a fifth of the window either way
+    expect(planTones(32, 1000, 5000, 20, 1000, 1, PROBED_ORDER_2, BINS)).toBe(0);
+    expect(binAt(0)).toBe(66, "probed lowest");
+    for (let k = 1; k < 32; k++) expect(binAt(k) - binAt(k - 1)).toBe(2, "spacing");
+    bruteForceCollisions(32, 1, 1000);
+    for (let k = 0; k < 32; k++) expect(bruteMasks[k] & 2).toBe(0, "still free of second-order products");
+    const x = thirdOrderProbe(32, 1000, BINS, 1, true);
+    expect(x).toBe(64, "probe");
+    expect(probeTwice).toBe(0, "i");
+    expect(probeOnce).toBe(1, "j");
+    expect(nearToneOrSecondOrder(32, 1000, 1, x)).toBe(false);
+    // the products of three tones (offsets in spacings) at one spacing below the lowest: c = a + b + 1
+    let products = 0;
+    for (let a = 0; a < 32; a++) for (let b = a; b < 32; b++) for (let c = 0; c < 32; c++) if (binAt(a) + binAt(b) - binAt(c) == x) products++;
+    expect(products).toBe(256, "products");
+    // the shortest plan's lowest tone, one spacing lower, leaves that bin to the largest difference
+    expect(planTones(32, 1000, 5000, 20, 1000, 1, 2, BINS)).toBe(0);
+    expect(binAt(0)).toBe(64, "shortest lowest");
+    expect(thirdOrderProbe(32, 1000, BINS, 1, true)).not.toBe(binAt(0) - 2, "no probe there");
+    // a window that fits the shortest plan (up to bin 126: W ≥ 630) and not the probed one (128:
+    // W ≥ 640) names the probed one's
+    expect(planTones(32, 635, 5000, 20, 1000, 1, 2, BINS)).toBe(0);
+    expect(planTones(32, 635, 5000, 20, 1000, 1, PROBED_ORDER_2, BINS)).toBe(Field.Plan);
+    expect(planMinWindow).toBe(640, "probed window");
   });
 
   it("returns 0 when every candidate is a tone or a second-order product (tones 10, 20, 30)", () => {
@@ -356,6 +384,6 @@ describe("thirdOrderProbe", () => {
     store<i32>(BINS, 10);
     store<i32>(BINS + 4, 20);
     store<i32>(BINS + 8, 30);
-    expect(thirdOrderProbe(3, UNFOLDED, BINS, 0)).toBe(0);
+    expect(thirdOrderProbe(3, UNFOLDED, BINS, 0, false)).toBe(0);
   });
 });
