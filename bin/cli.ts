@@ -268,11 +268,12 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}) };
 }
 
-/** The options a set of flags asks for: TrainOptions for the module's estimators, which the
- *  peer methods read too (seed, noise, initial voltages) beside their own settings. */
 /** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
 type Resumed = Pick<TrainOptions, "initialV" | "checkpoint"> & { planOrder?: 2 | 3; journal?: JournalData };
 
+/** The options a set of flags asks for: TrainOptions for the module's estimators, which the
+ *  peer methods read too (seed, noise, initial voltages) beside their own settings, and what
+ *  --resume gave (readResume). */
 export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTask, resumedRun: Resumed = {}): Partial<TrainOptions> & Record<string, unknown> {
   const amplitudes = flags.amplitudeMv?.map((mv) => mv / 1000);
   if (amplitudes && amplitudes.length !== 1 && amplitudes.length !== device.controlCount) {
