@@ -11,7 +11,7 @@ import { MultiBar, Presets, SingleBar } from "cli-progress";
 import { readFileSync, realpathSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
@@ -35,7 +35,7 @@ import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { keepFile, keepRun, prepareOut } from "../host/report/keep.ts";
 import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
-import { Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
+import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
@@ -230,6 +230,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
     throw new UsageError(`--resume ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a run.json or a checkpoint.bin written by hge train`);
   }
   const estimator = (ESTIMATORS as readonly string[]).includes(method.name);
+  if (task.kind === "dataset") return { journal: readJournal(path, bytes, device, task, method, seed) };
   if (bytes.subarray(0, 4).toString("latin1") === "HGE1") {
     if (!estimator) throw new UsageError(`--resume ${path}: a checkpoint.bin is the controller module's state; method ${method.name} resumes from the run.json beside it`);
     return { checkpoint: new Uint8Array(bytes) };
@@ -240,23 +241,8 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   } catch {
     run = undefined;
   }
-  const { format, device: ranOn, task: trained, finalWeights: weights, module, method: ranBy, seed: ranSeed } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
+  const { format, device: ranOn, task: trained, finalWeights: weights, module } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
-  if (task.kind === "dataset") {
-    if (ranOn !== device.name || trained !== task.name || ranBy !== method.name || ranSeed !== seed) {
-      throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(ranBy)} on ${String(trained)}, ${String(ranOn)}, seed ${String(ranSeed)}; a data-set run resumes as itself: give --method ${String(ranBy)} --task ${String(trained)} --seed ${String(ranSeed)} and its device`);
-    }
-    const journalPath = join(dirname(path), "journal.json");
-    let journal: unknown;
-    try {
-      journal = JSON.parse(readFileSync(journalPath, "utf8"));
-    } catch (error) {
-      throw new UsageError(`--resume ${path}: ${journalPath} ${error instanceof SyntaxError ? "is not JSON" : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; a data-set run resumes from the journal hge train keeps beside its run.json`);
-    }
-    const problem = journalProblem(journal);
-    if (problem) throw new UsageError(`--resume ${path}: ${journalPath} is not a journal hge train wrote: ${problem}`);
-    return { journal: journal as JournalData };
-  }
   if (!Array.isArray(weights) || weights.length !== device.controlCount || !weights.every((v) => typeof v === "number")) {
     throw new TrainConfigError("resume", `--resume ${path}: it holds ${Array.isArray(weights) ? `${weights.length} control voltages` : "no control voltages"}; ${device.name} has ${device.controlCount}`);
   }
@@ -266,6 +252,25 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   const checkpoint = estimator && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
   const planOrder = module?.controller?.planOrder;
   return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}) };
+}
+
+/** A data-set run's journal for --resume: `path` (read as `bytes`) is the journal.json, or the
+ *  run.json beside it; the run it names must be this one (method, device, task, seed). */
+function readJournal(path: string, bytes: Buffer, device: Device, task: AnyTask, method: Method, seed: number): JournalData {
+  const journalPath = basename(path) === "journal.json" ? path : join(dirname(path), "journal.json");
+  let journal: unknown;
+  try {
+    journal = JSON.parse(journalPath === path ? bytes.toString("utf8") : readFileSync(journalPath, "utf8"));
+  } catch (error) {
+    throw new UsageError(`--resume ${path}: ${journalPath} ${error instanceof SyntaxError ? "is not JSON" : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; a data-set run resumes from the journal.json hge train keeps in its --out directory`);
+  }
+  const problem = journalProblem(journal);
+  if (problem) throw new UsageError(`--resume ${path}: ${journalPath} is not a journal hge train wrote: ${problem}`);
+  const ran = (journal as JournalData).run;
+  if (ran.device !== device.name || ran.task !== task.name || ran.method !== method.name || ran.seed !== seed) {
+    throw new TrainConfigError("resume", `--resume ${path} is a run of ${ran.method} on ${ran.task}, ${ran.device}, seed ${ran.seed}; a data-set run resumes as itself: give --method ${ran.method} --task ${ran.task} --seed ${ran.seed} and its device`);
+  }
+  return journal as JournalData;
 }
 
 /** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
@@ -496,7 +501,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   if (why) throw new TrainConfigError("method", why);
   const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed) : {};
   const options = trainOptionsFrom(flags, device, task, resumed);
-  const journal = task.kind === "dataset" ? new Journal(resumed.journal) : undefined;
+  const journal = task.kind === "dataset" ? new Journal({ method: method.name, device: device.name, task: task.name, seed: flags.seed }, resumed.journal) : undefined;
   const out = prepareOut(flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`));
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
@@ -532,6 +537,9 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     liveStarted = true;
     live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion, ...observer?.snapshot(p.windowSamples) });
   };
+  // a data-set run's journal is written while it runs too: killed outright, it loses at most
+  // the last JOURNAL_EVERY_SECONDS of measurements
+  const journalSaver = journal && setInterval(() => keepFile(join(out, "journal.json"), JSON.stringify(journal.kept())), JOURNAL_EVERY_SECONDS * 1000).unref();
   let run: Result;
   try {
     if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
@@ -550,6 +558,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
     }
   } catch (error) {
+    clearInterval(journalSaver);
     if (started) bar.stop();
     await live?.close();
     if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options));
@@ -559,7 +568,8 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     if (run.solved) bar.update(bar.getTotal());
     bar.stop();
   }
-  const json = keepRun(run, out, commandLine(), journal?.data);
+  clearInterval(journalSaver);
+  const json = keepRun(run, out, commandLine(), journal?.kept());
   if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
   const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
   const report = await writeRunReport(run, out, commandLine());

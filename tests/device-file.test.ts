@@ -257,7 +257,7 @@ test("what pat and phyll learned before a device file failed is kept as the modu
   writeFileSync(join(phyllOut, "journal.json"), "{\"format\":\"hge-journal/1\",\"readings\":[1],\"readingChecks\":[]");
   const damaged = hge("train", "--method", "phyll", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
   assert.equal(damaged.status, 2);
-  assert.match(damaged.stderr, /^hge: --resume .*run\.json: .*journal\.json is not JSON; a data-set run resumes from the journal hge train keeps beside its run\.json\n$/);
+  assert.match(damaged.stderr, /^hge: --resume .*run\.json: .*journal\.json is not JSON; a data-set run resumes from the journal\.json hge train keeps in its --out directory\n$/);
 });
 
 test("--no-chain reads a device's outputs as they are: outputs beyond the simulated chain's ±285 nA, which saturate every window through it, train the module and pat; a board refuses it", () => {

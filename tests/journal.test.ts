@@ -9,10 +9,18 @@ import { irisTask } from "../host/tasks/iris.ts";
 import { findMethod } from "../host/methods/index.ts";
 import { Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import type { Progress, Result } from "../host/methods/method.ts";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BIN, hge, scratchDir } from "./fixtures.ts";
 
 const task = irisTask();
 const budget = { deviceSeconds: 2000 };
 const dnpu = DopantNetwork.default(); // built once: a new instance reads 256 outputs for its scale
+const RUN = { method: "phyll-hge", device: dnpu.name, task: task.name, seed: 2 }; // (the header: hge train checks it)
+const journal = (replay?: JournalData) => new Journal(RUN, replay);
 
 /** Calls of every dopant network's output() while `run` runs (phyll-hge's module windows call
  *  it once a sample, an instrument once a reading), less those that set a new instance's
@@ -59,30 +67,37 @@ for (const [method, options] of [
   ["pat", {}],
 ] as const) {
   test(`${method} on iris interrupted halfway and resumed from its journal ends as the unbroken run does, driving the device only for what it had not measured`, async () => {
-    const whole = new Journal();
+    const whole = journal();
     const unbroken = await counted(() => train(method, options, whole));
-    const cut = new Journal();
+    const cut = journal();
     const interrupted = await counted(() => train(method, options, cut, unbroken.value.deviceSeconds / 2));
     assert.equal(interrupted.value.stopped, "interrupted");
     assert.ok(interrupted.value.deviceSeconds < unbroken.value.deviceSeconds * 0.75, `stopped at ${interrupted.value.deviceSeconds} of ${unbroken.value.deviceSeconds} device-s`);
-    const replay = new Journal(JSON.parse(JSON.stringify(cut.data)) as JournalData); // as journal.json holds it
+    const replay = journal(JSON.parse(JSON.stringify(cut.data)) as JournalData); // as journal.json holds it
     const resumed = await counted(() => train(method, options, replay));
     sameRun(unbroken.value, resumed.value);
     assert.equal(replay.replayed, replay.offered);
     assert.equal(replay.replayedSeconds.toFixed(6), interrupted.value.deviceSeconds.toFixed(6));
     assert.equal(resumed.outputs, unbroken.outputs - interrupted.outputs, "the device is driven for the rest alone");
     assert.deepEqual(replay.data, whole.data, "the resumed run's journal is the unbroken run's");
+    // interrupted again while still replaying, a run keeps the whole journal: what it replayed
+    // and what it had not reached yet
+    const again = journal(whole.data);
+    const early = await train(method, options, again, 1e-9);
+    assert.equal(early.stopped, "interrupted");
+    assert.ok(again.replayed < again.offered);
+    assert.deepEqual(again.kept(), whole.data);
   });
 }
 
 test("phyll-hge resumed with another physical learning rate replays its first sweep, calibration and first Jacobian, then measures: it ends as a fresh run with that rate", async () => {
   const options = { configurations: 2, physicalEvery: 5, epochs: 10 };
-  const first = new Journal();
+  const first = journal();
   await train("phyll-hge", options, first);
   const other = { ...options, physicalLearningRate: 0.02 };
-  const replay = new Journal(first.data);
+  const replay = journal(first.data);
   const resumed = await counted(() => train("phyll-hge", other, replay));
-  const fresh = await counted(() => train("phyll-hge", other, new Journal()));
+  const fresh = await counted(() => train("phyll-hge", other, journal()));
   sameRun(fresh.value, resumed.value);
   // the first sweep (450 rows × 2 configurations through the instrument), then the calibration
   // and the training split's 2 × 20 batches of lock-in windows (16 rows each) before the first step
@@ -91,8 +106,30 @@ test("phyll-hge resumed with another physical learning rate replays its first sw
   assert.ok(resumed.outputs < fresh.outputs * 0.8, `${resumed.outputs} outputs resumed, ${fresh.outputs} fresh`);
 });
 
+test("hge train writes a data-set run's journal while it runs: killed outright after the first write, --resume journal.json replays it and ends as the unbroken run does", async () => {
+  const scratch = scratchDir("hge-journal-");
+  const out = join(scratch, "killed"), kept = join(out, "journal.json");
+  // about 18 s of wall time here; the first write comes after JOURNAL_EVERY_SECONDS (10)
+  const args = ["train", "--method", "phyll-hge", "--task", "iris", "--set", "configurations=2", "--set", "physicalEvery=5", "--seed", "2", "--no-progress"];
+  const child = spawn(process.execPath, [BIN, ...args, "--out", out], { stdio: "ignore" });
+  const exited = once(child, "exit");
+  while (!existsSync(kept) && child.exitCode === null) await sleep(50);
+  child.kill("SIGKILL");
+  await exited;
+  assert.ok(existsSync(kept) && !existsSync(join(out, "run.json")), "killed after the journal's first write and before the run's end");
+  const journalOf = JSON.parse(readFileSync(kept, "utf8")) as JournalData;
+  const entries = journalOf.readings.length + journalOf.hge.length;
+  assert.ok(entries > 0);
+  const resumed = hge(...args, "--out", out, "--resume", kept);
+  assert.match(resumed.stderr, new RegExp(`^hge: replayed ${entries} of the journal's ${entries} measurements \\(\\d+\\.\\d device-s, the device not driven\\)\\n$`));
+  const unbroken = hge(...args, "--out", join(scratch, "unbroken"));
+  assert.equal(resumed.status, unbroken.status);
+  const [a, b] = [out, join(scratch, "unbroken")].map((dir) => JSON.parse(readFileSync(join(dir, "run.json"), "utf8")));
+  for (const key of ["history", "finalWeights", "deviceSeconds", "criterion", "stopped"]) assert.deepEqual(a[key], b[key], key);
+});
+
 test("a journal that is not what hge train writes is named, not replayed", () => {
-  const good: JournalData = { format: "hge-journal/1", readings: [1.5], readingChecks: [7], hge: [] };
+  const good: JournalData = { format: "hge-journal/1", run: RUN, readings: [1.5], readingChecks: [7], hge: [] };
   assert.equal(journalProblem(good), undefined);
   assert.match(journalProblem({ ...good, format: "hge-journal/0" })!, /format is "hge-journal\/0"/);
   assert.match(journalProblem({ ...good, readings: [null] })!, /readings and their checks do not match/);
@@ -101,5 +138,6 @@ test("a journal that is not what hge train writes is named, not replayed", () =>
   assert.equal(journalProblem({ ...good, hge: [entry] }), undefined);
   assert.match(journalProblem({ ...good, hge: [entry, { ...entry, jacobian: [[0.1]] }] })!, /lock-in entry 2 is malformed/);
   assert.match(journalProblem({ ...good, hge: [{ ...entry, planOrder: 4 }] })!, /lock-in entry 1 is malformed/);
+  assert.match(journalProblem({ ...good, run: { ...RUN, seed: "2" } })!, /does not name its run/);
   assert.match(journalProblem([])!, /format/);
 });

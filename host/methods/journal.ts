@@ -8,6 +8,10 @@
 // measurement is live. A replayed run ends where the uninterrupted one would, to the bit, and
 // its device time counts the replayed seconds too (they were spent, once).
 //
+// hge train writes the journal every JOURNAL_EVERY_SECONDS of wall time while the run goes on,
+// and with run.json at its end, so that even a process killed outright loses at most that much;
+// its header names the run (method, device, task, seed), so it resumes on its own too.
+//
 // Two kinds of entry, each checked by a hash of what was asked: the Instrument's readings
 // (pat, phyll: one number per settle + window) and HgeJacobian's lock-in measurements
 // (phyll-hge: case outputs and Jacobian rows of a batch, with the lag and plan order the module
@@ -23,14 +27,25 @@ export interface HgeEntry {
   jacobian: number[][];
 }
 
+/** The run a journal belongs to: a resumed run must be the same. */
+export interface JournalRun {
+  method: string;
+  device: string;
+  task: string;
+  seed: number;
+}
+
 export interface JournalData {
   format: typeof JOURNAL_FORMAT;
+  run: JournalRun;
   readings: number[];
   readingChecks: number[];
   hge: HgeEntry[];
 }
 
 export const JOURNAL_FORMAT = "hge-journal/1";
+/** Wall seconds between two writes of a running data-set run's journal (hge train). */
+export const JOURNAL_EVERY_SECONDS = 10;
 
 /** A 32-bit hash of what a measurement asks for: the voltages (in order) and how it is read
  *  (`setup`: the chain, noise, window and seed, as text). */
@@ -39,7 +54,7 @@ export function checkOf(values: ArrayLike<number>, setup: string): number {
 }
 
 export class Journal {
-  readonly data: JournalData = { format: JOURNAL_FORMAT, readings: [], readingChecks: [], hge: [] };
+  readonly data: JournalData;
   /** Entries the replayed journal offered, those taken from it, and the device-seconds they
    *  stand for. */
   readonly offered: number;
@@ -49,9 +64,23 @@ export class Journal {
   private reading = 0;
   private batch = 0;
 
-  constructor(replay?: JournalData) {
+  constructor(run: JournalRun, replay?: JournalData) {
+    this.data = { format: JOURNAL_FORMAT, run, readings: [], readingChecks: [], hge: [] };
     this.replay = replay;
     this.offered = replay ? replay.readings.length + replay.hge.length : 0;
+  }
+
+  /** What to keep: the entries so far, and while the run is still on the replayed journal's
+   *  path, the entries of it not yet replayed (they are this run's future, measured once). */
+  kept(): JournalData {
+    const replay = this.replay;
+    if (!replay) return this.data;
+    return {
+      ...this.data,
+      readings: [...this.data.readings, ...replay.readings.slice(this.reading)],
+      readingChecks: [...this.data.readingChecks, ...replay.readingChecks.slice(this.reading)],
+      hge: [...this.data.hge, ...replay.hge.slice(this.batch)],
+    };
   }
 
   /** The recorded reading for a measurement asking `check` (kept in this run's journal too), or
@@ -99,6 +128,8 @@ export function journalProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not a journal";
   const j = value as Partial<JournalData>;
   if (j.format !== JOURNAL_FORMAT) return `its format is ${JSON.stringify(j.format)}, not ${JOURNAL_FORMAT}`;
+  const run = j.run as Partial<JournalRun> | undefined;
+  if (typeof run?.method !== "string" || typeof run.device !== "string" || typeof run.task !== "string" || !Number.isInteger(run.seed)) return "it does not name its run";
   const numbers = (a: unknown) => Array.isArray(a) && a.every((x) => Number.isFinite(x));
   if (!numbers(j.readings) || !numbers(j.readingChecks) || j.readings!.length !== j.readingChecks!.length) return "its readings and their checks do not match";
   if (!Array.isArray(j.hge)) return "it has no lock-in entries";
