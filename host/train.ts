@@ -435,11 +435,13 @@ function calibratesPlanned(config: ControllerConfig): boolean {
   return "plan" in config.tones && (config.perturbation ?? "sinusoid") === "sinusoid" && config.calibrationEpochs! > 0;
 }
 
-/** The configuration `options` plan, on a scratch module (nothing runs on it), or undefined if
- *  it is refused. */
-function plannedOrUndefined(options: TrainOptions): ControllerConfig | undefined {
+/** What configurePlanned gives: the configuration, chain and noise a run takes. */
+type Planned = ReturnType<typeof configurePlanned>;
+
+/** What `options` plan, on a scratch module (nothing runs on it), or undefined if it is refused. */
+function plannedOrUndefined(options: TrainOptions): Planned | undefined {
   try {
-    return configurePlanned(new Controller(), options).controller;
+    return configurePlanned(new Controller(), options);
   } catch {
     return undefined;
   }
@@ -536,13 +538,14 @@ export class TrainingRun {
    *  the probe (plan.ts: PROBED_ORDER_2, about 15 samples a control in the default band),
    *  whichever has the shorter window (order 3 on a tie: it needs no second calibration); the
    *  other plans are made on scratch modules, where nothing runs. */
-  private calibrationPlan(controller: TrainingController, options: TrainOptions): ReturnType<typeof configurePlanned> {
+  private calibrationPlan(controller: TrainingController, options: TrainOptions): Planned {
     const order3 = this.tonesAt(options, "auto") && plannedOrUndefined(options);
-    const atOrder2 = { ...options, tones: this.tonesAt(options, 2) };
-    const probed = order3 && calibratesPlanned(order3) && plannedOrUndefined(atOrder2);
-    if (!order3 || !probed || probed.windowSamples >= order3.windowSamples) return configurePlanned(controller, options);
-    this.order3 = order3;
-    return configurePlanned(controller, atOrder2);
+    if (!order3) return configurePlanned(controller, options); // (throws the refusal, if any)
+    const probed = calibratesPlanned(order3.controller) ? plannedOrUndefined({ ...options, tones: this.tonesAt(options, 2) }) : undefined;
+    const chosen = probed && probed.controller.windowSamples < order3.controller.windowSamples ? probed : order3;
+    if (chosen === probed) this.order3 = order3.controller;
+    controller.configure(chosen.controller);
+    return chosen;
   }
 
   /** The run's planned tones at plan order `order`, or undefined when they are given or (for
@@ -559,7 +562,7 @@ export class TrainingRun {
   private shorterOrder2(): ControllerConfig | undefined {
     const c = this.config;
     if (!calibratesPlanned(c) || (c.planOrder === 3 && !this.tonesAt(this.options, "auto"))) return undefined;
-    const next = plannedOrUndefined({ ...this.options, tones: this.tonesAt(this.options, 2), calibrationEpochs: 0 });
+    const next = plannedOrUndefined({ ...this.options, tones: this.tonesAt(this.options, 2), calibrationEpochs: 0 })?.controller;
     return next && next.windowSamples < c.windowSamples ? next : undefined;
   }
 
