@@ -27,7 +27,7 @@ import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import { readsOption, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
 import type { DemoJob, DemoOutcome } from "../host/demo.ts";
-import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, CompareRun, MethodSummary } from "../host/compare.ts";
+import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, CompareRun, CompareSetup, MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
@@ -755,7 +755,17 @@ interface CompareFlags extends MeasurementFlags {
   maxIterations?: number;
   workers?: number;
   out?: string;
+  resume?: string;
   progress: boolean;
+}
+
+/** compare.json at `path` (--resume), parsed: exit 2 if it cannot be read or is not JSON. */
+function readCompareRecord(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`--resume ${path}: ${error instanceof SyntaxError ? "is not JSON" : `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; give the compare.json hge compare keeps in its --out directory`);
+  }
 }
 
 /** The methods named in --methods, each checked against the registry. */
@@ -789,34 +799,44 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     const offered = methods.filter((m) => settingsOf(m).length).map((m) => `${m}: ${settingsOf(m).join(", ")}`).join("; ");
     throw new UsageError(`--set ${unclaimed[0]}: no compared method has that setting (${offered || "none of them has settings of its own"})`);
   }
-  const out = prepareOut(flags.out ?? join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`));
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool } = await import("../host/pool.ts");
-  const { summarise } = await import("../host/compare.ts");
+  const { summarise, keptRuns } = await import("../host/compare.ts");
+  const setup: CompareSetup = {
+    device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, noise: noiseFrom(flags), chain: chainFrom(flags), set: flags.set,
+  };
+  const { set: _, ...shared } = setup;
   const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
-    method, device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, seed, budget, noise: noiseFrom(flags), chain: chainFrom(flags),
-    settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
+    ...shared, method, seed, settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
   })));
+  // --resume: the runs a comparison kept are this one's; only the others run
+  const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readCompareRecord(flags.resume), setup, jobs) : [];
+  const toRun = jobs.filter((job) => !runs.some((r) => r.method === job.method && r.seed === job.seed));
+  const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
   // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs under way
-  const runs: CompareRun[] = [];
   const refused = new Map<string, string>(); // method → what it said
   const file = join(out, "compare.json");
-  const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, budget, seeds, methods, runs, refused: Object.fromEntries(refused), cannotTrain, summary: summarise(runs) });
+  const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, setup, seeds, methods, runs, refused: Object.fromEntries(refused), cannotTrain, summary: summarise(runs) });
   const keep = () => keepFile(file, JSON.stringify(record(), null, 2));
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
   const onSigint = () => {
     if (showBar) bar.stop();
-    process.stderr.write(`hge: interrupted: ${runs.length} of ${jobs.length} runs finished, kept in ${display(file)}\n`);
+    process.stderr.write(`hge: interrupted: ${runs.length} of ${jobs.length} runs finished, kept in ${display(file)}; --resume ${display(file)} runs the rest\n`);
     process.exit(EXIT.interrupted); // (the workers end with the process)
   };
   process.once("SIGINT", onSigint);
   const showLines = flags.progress && !showBar; // a line a run where no bar can be drawn
-  if (showBar) bar.start(jobs.length, 0, { last: "" });
-  else if (showLines) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${threads(Math.min(workers, jobs.length))}...\n`);
+  const reused = jobs.length - toRun.length;
+  if (flags.resume) {
+    keep();
+    if (flags.progress) process.stderr.write(`${reused} runs kept in ${display(flags.resume)} are this comparison's; ${toRun.length} to run\n`);
+  }
+  if (showBar) bar.start(jobs.length, reused, { last: "" });
+  else if (showLines && toRun.length) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${threads(Math.min(workers, toRun.length))}...\n`);
   let fault: CompareDeviceFault | undefined; // a device file that failed: no more runs start
-  await runPool(new URL("../host/compare.ts", import.meta.url), jobs, {
+  if (toRun.length) await runPool(new URL("../host/compare.ts", import.meta.url), toRun, {
     workers,
     stop: () => fault !== undefined,
     onDone: (done, _total, result) => {
@@ -827,7 +847,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
       keep();
       const { method, seed } = outcome;
       const last = `${method} seed ${seed}: ${"deviceFault" in outcome ? "the device failed" : "refused" in outcome ? "refused" : outcome.solved ? `solved in ${outcome.deviceSeconds.toFixed(1)} device-s` : "not solved"}`;
-      if (showBar) bar.update(done, { last });
+      if (showBar) bar.update(reused + done, { last });
       else if (showLines) process.stderr.write(`  ${last}\n`);
     },
   });
@@ -943,7 +963,8 @@ export function program(): Command {
     .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
-    .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK)", nonEmpty("a directory"))
+    .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK; with --resume, beside the file it names)", nonEmpty("a directory"))
+    .option("--resume <compare.json>", "take the runs an earlier comparison kept (one interrupted, or with fewer seeds or methods) and run only the others; every other flag as it was", nonEmpty("a compare.json"))
     .option("--no-progress", "no progress bar (nor, off a terminal, a line a run)")
     .action((flags: CompareFlags, command: Command) => compare(flags, command));
 

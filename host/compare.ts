@@ -2,28 +2,37 @@
 // method asked for trains the task from the same seeds with the defaults `hge train` uses, so
 // each run is the one `hge train --method M --seed S` gives; a run not solved within the budget
 // is censored there. The unit of work runs on the worker pool (host/pool.ts).
+import { isDeepStrictEqual } from "node:util";
 import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget, CriterionName } from "./methods/method.ts";
 import type { TrainOptions } from "./train.ts";
 import { censoredMedian, censoredMedianInterval, median } from "./metrics.ts";
-import { TrainConfigError } from "./errors.ts";
+import { TrainConfigError, UsageError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
 import { DeviceFileError } from "./devices/device-file.ts";
 
-export interface CompareJob {
-  method: string;
+/** What every run of a comparison shares, whatever its method and seed. A resumed comparison
+ *  (`--resume compare.json`) shares it too: the runs kept there are then its own. */
+export interface CompareSetup {
   device: DeviceSpec;
   deviceSeed?: number;
   task: TaskName;
-  seed: number;
   budget: Budget;
   /** The noise added to the device's output and the chain it is read through, as `hge
    *  train`'s flags give them. */
   noise: TrainOptions["noise"];
   chain: TrainOptions["chain"];
-  /** The method's own settings (`--set`). */
+  /** `--set` as given: each method takes the settings it has. */
+  set: Array<[string, number | boolean]>;
+}
+
+/** One run of a comparison. */
+export interface CompareJob extends Omit<CompareSetup, "set"> {
+  method: string;
+  seed: number;
+  /** The method's own settings (of `--set`, those it has). */
   settings: { [name: string]: number | boolean };
 }
 
@@ -93,10 +102,11 @@ export interface MethodSummary {
 export interface CompareRecord {
   format: "hge-compare/1";
   command: string;
+  /** The device's and the task's names, for the report. */
   device: string;
   outputUnit: string;
   task: string;
-  budget: Budget;
+  setup: CompareSetup;
   seeds: number[];
   methods: string[];
   runs: CompareRun[];
@@ -106,6 +116,37 @@ export interface CompareRecord {
    *  what it needs, and why (methods/index.ts: refusal). */
   cannotTrain: { [method: string]: string };
   summary: MethodSummary[];
+}
+
+/** The flags that give each part of a comparison's setup, for a refused --resume. */
+const SETUP_FLAGS: Record<keyof CompareSetup, string> = {
+  device: "--device", deviceSeed: "--device-seed", task: "--task", budget: "--budget and --max-iterations",
+  noise: "the noise flags", chain: "the chain flags (--sample-rate, --no-chain)", set: "--set",
+};
+
+/** The runs kept in `record` (compare.json at `path`, parsed) that a comparison of `setup` over
+ *  `jobs` takes as its own rather than run again: all of them. A resumed comparison may add
+ *  seeds and methods; it may not change the setup (exit 3, naming what differs) or leave out a
+ *  kept run (its file would lose it). A record hge compare did not write is exit 2. */
+export function keptRuns(path: string, record: unknown, setup: CompareSetup, jobs: Array<Pick<CompareJob, "method" | "seed">>): CompareRun[] {
+  const kept = (typeof record === "object" && record !== null ? record : {}) as Partial<CompareRecord>;
+  const damaged = (why: string) => new UsageError(`--resume ${path}: not a comparison hge compare kept: ${why}`);
+  if (kept.format !== "hge-compare/1") throw damaged(`format ${JSON.stringify(kept.format)}`);
+  if (typeof kept.setup !== "object" || kept.setup === null) throw damaged("no setup");
+  if (!Array.isArray(kept.runs)) throw damaged("no runs");
+  const bad = kept.runs.findIndex((r: Partial<CompareRun>) => typeof r !== "object" || r === null || typeof r.method !== "string" ||
+    !Number.isInteger(r.seed) || typeof r.solved !== "boolean" || ![r.deviceSeconds, r.criterion, r.iterations, r.wallSeconds].every((x) => typeof x === "number"));
+  if (bad >= 0) throw damaged(`run ${bad + 1} is damaged`);
+  const asKept = JSON.parse(JSON.stringify(setup)) as CompareSetup; // what compare.json would hold
+  for (const key of Object.keys(SETUP_FLAGS) as Array<keyof CompareSetup>) {
+    if (!isDeepStrictEqual(kept.setup[key], asKept[key])) {
+      const shown = (value: unknown) => (value === undefined ? "none" : JSON.stringify(value));
+      throw new TrainConfigError("resume", `--resume ${path}: its runs were made with ${key} ${shown(kept.setup[key])}, not ${shown(asKept[key])}; give ${SETUP_FLAGS[key]} as in \`${kept.command ?? "its command"}\` (a resumed comparison may add --seeds and --methods, nothing else)`);
+    }
+  }
+  const extra = kept.runs.find((r) => !jobs.some((job) => job.method === r.method && job.seed === r.seed));
+  if (extra) throw new TrainConfigError("resume", `--resume ${path}: it keeps a run of ${extra.method} seed ${extra.seed}, which this comparison leaves out; give --methods and --seeds that include every kept run (${kept.methods?.join(",")}, seeds 1–${Math.max(...kept.runs.map((r) => r.seed))})`);
+  return kept.runs;
 }
 
 /** One row per method, fastest median first; methods whose median run did not solve last, by

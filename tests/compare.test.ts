@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { summarise, type CompareRun } from "../host/compare.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
@@ -101,7 +101,7 @@ test("hge compare --set gives a method's own setting to the compared methods tha
   const plain = hge("compare", "--task", "iris", "--methods", "phyll", "--seeds", "1", "--out", join(scratch, "iris-plain"), "--no-progress");
   assert.equal(plain.status, 0, plain.stderr);
   const plainRecord = JSON.parse(readFileSync(join(scratch, "iris-plain", "compare.json"), "utf8"));
-  assert.equal(plainRecord.budget.deviceSeconds, DEFAULTS.datasetBudgetSeconds);
+  assert.equal(plainRecord.setup.budget.deviceSeconds, DEFAULTS.datasetBudgetSeconds);
   const [defaultRun] = (plainRecord as Record).runs;
   assert.notDeepEqual([defaultRun.deviceSeconds, defaultRun.iterations], [run.deviceSeconds, run.iterations]);
   assert.ok(defaultRun.solved && defaultRun.deviceSeconds > DEFAULTS.budgetSeconds, `${defaultRun.deviceSeconds} device-s`);
@@ -196,9 +196,10 @@ test("a preset that cannot drive the device's controls is known before anything 
 });
 
 
-test("Ctrl-C during hge compare exits 130 and keeps every run that finished", async () => {
+test("Ctrl-C during hge compare exits 130 and keeps every run that finished; --resume runs only the others, and the comparison is the unbroken one", async () => {
   const out = join(scratch, "interrupted");
-  const child = spawn(process.execPath, [BIN, "compare", "--task", "xor", "--methods", "pat", "--seeds", "8", "--workers", "1", "--out", out, "--no-progress"]);
+  const flags = ["compare", "--task", "xor", "--methods", "pat", "--seeds", "4"];
+  const child = spawn(process.execPath, [BIN, ...flags, "--workers", "1", "--out", out, "--no-progress"]);
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
   const file = join(out, "compare.json");
@@ -210,7 +211,58 @@ test("Ctrl-C during hge compare exits 130 and keeps every run that finished", as
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   assert.equal(code, 130, stderr);
   const kept = JSON.parse(readFileSync(file, "utf8")) as Record;
-  assert.ok(kept.runs.length >= 1 && kept.runs.length < 8, `${kept.runs.length} runs kept`);
+  assert.ok(kept.runs.length >= 1 && kept.runs.length < 4, `${kept.runs.length} runs kept`);
   assert.equal(kept.summary[0].runs, kept.runs.length);
-  assert.match(stderr, new RegExp(`hge: interrupted: ${kept.runs.length} of 8 runs finished`));
+  assert.match(stderr, new RegExp(`hge: interrupted: ${kept.runs.length} of 4 runs finished, kept in .*; --resume .*compare.json runs the rest`));
+
+  // resumed: the kept runs are taken as they are (their wall times too: not run again), the rest run
+  const resumed = hge(...flags, "--resume", file);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`^${kept.runs.length} runs kept in .* are this comparison's; ${4 - kept.runs.length} to run`));
+  const whole = JSON.parse(readFileSync(file, "utf8")) as Record;
+  for (const run of kept.runs) assert.deepEqual(whole.runs.find((r) => r.seed === run.seed), run);
+  const unbroken = join(scratch, "unbroken");
+  assert.equal(hge(...flags, "--out", unbroken, "--no-progress").status, 0);
+  const outcome = (record: Record) => record.runs.map(({ seed, solved, deviceSeconds, iterations, criterion }) => ({ seed, solved, deviceSeconds, iterations, criterion })).sort((a, b) => a.seed - b.seed);
+  const expected = JSON.parse(readFileSync(join(unbroken, "compare.json"), "utf8")) as Record;
+  assert.deepEqual(outcome(whole), outcome(expected));
+  assert.deepEqual(whole.summary.map((row) => [row.runs, row.solved, row.medianDeviceSeconds]), expected.summary.map((row) => [row.runs, row.solved, row.medianDeviceSeconds]));
+});
+
+test("hge compare --resume adds seeds and methods to a kept comparison; another setup, a kept run left out or a file it did not write is refused in one line, the file untouched", () => {
+  const out = join(scratch, "extended");
+  const file = join(out, "compare.json");
+  assert.equal(hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--out", out, "--no-progress").status, 0);
+  const before = readFileSync(file, "utf8");
+  const refusals: Array<[string[], number, RegExp]> = [
+    [["--methods", "walsh", "--seeds", "2", "--budget", "100"], 3, /its runs were made with budget \{"deviceSeconds":300,"maxIterations":500\}, not \{"deviceSeconds":100,"maxIterations":500\}; give --budget and --max-iterations as in `hge compare --task and --methods walsh --seeds 2 --out .*`/],
+    [["--methods", "walsh", "--seeds", "2", "--white-noise", "3"], 3, /its runs were made with noise \{\}, not \{"whiteSigma":3\}/],
+    [["--methods", "walsh", "--seeds", "2", "--device-seed", "5"], 3, /its runs were made with deviceSeed none, not 5; give --device-seed as in/],
+    [["--methods", "published", "--seeds", "2"], 3, /it keeps a run of walsh seed [12], which this comparison leaves out; give --methods and --seeds that include every kept run \(walsh, seeds 1–2\)/],
+    [["--methods", "walsh", "--seeds", "1"], 3, /it keeps a run of walsh seed 2, which this comparison leaves out/],
+  ];
+  for (const [more, status, message] of refusals) {
+    const refused = hge("compare", "--task", "and", ...more, "--resume", file, "--no-progress");
+    assert.equal(refused.status, status, `${more.join(" ")}: ${refused.stderr}`);
+    assert.equal(refused.stderr.trimEnd().split("\n").length, 1, refused.stderr);
+    assert.match(refused.stderr, message);
+    assert.equal(readFileSync(file, "utf8"), before);
+  }
+  const damaged = join(scratch, "damaged.json");
+  for (const [content, message] of [[before.slice(0, 200), /is not JSON/], ['{"format":"hge-run/1"}', /not a comparison hge compare kept: format "hge-run\/1"/],
+    [before.replace('"solved": true', '"solved": "yes"'), /not a comparison hge compare kept: run 1 is damaged/]] as const) {
+    writeFileSync(damaged, content);
+    const refused = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--resume", damaged, "--no-progress");
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+  }
+  // two more seeds and a method: the two kept runs stay as they were, six run
+  const extended = hge("compare", "--task", "and", "--methods", "walsh,published", "--seeds", "4", "--resume", file);
+  assert.equal(extended.status, 0, extended.stderr);
+  assert.match(extended.stderr, /^2 runs kept in .* are this comparison's; 6 to run/);
+  const record = JSON.parse(readFileSync(file, "utf8")) as Record;
+  const kept = (JSON.parse(before) as Record).runs;
+  assert.deepEqual(record.runs.slice(0, 2), kept);
+  assert.deepEqual(record.runs.map((r) => `${r.method} ${r.seed}`).sort(), ["published 1", "published 2", "published 3", "published 4", "walsh 1", "walsh 2", "walsh 3", "walsh 4"]);
+  assert.deepEqual(record.summary.map((row) => row.runs), [4, 4]);
 });
