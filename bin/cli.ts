@@ -853,7 +853,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   });
   process.removeListener("SIGINT", onSigint);
   if (showBar) bar.stop();
-  if (fault) throw new UsageError(`${fault.deviceFault} (in ${fault.method} seed ${fault.seed}; the ${runs.length} runs that finished are in ${display(file)})`);
+  if (fault) throw new UsageError(`${fault.deviceFault} (in ${fault.method} seed ${fault.seed}; the ${runs.length} runs that finished are in ${display(file)}: --resume ${display(file)} runs the rest once the device answers)`);
   const notCompared = [...refused].map(([method, why]) => `${method} (${why})`).join("; ");
   if (!runs.length) throw new TrainConfigError("method", `every method refused ${task.name} on ${device.name}: ${notCompared}`);
   const seconds = (x: number | null) => (x === null ? "not solved" : `${x.toFixed(1)} s`);

@@ -192,8 +192,15 @@ test("a device file that fails in the middle of a run stops hge train, hge demo 
     // compare keeps what finished, and says where
     if (args[0] === "compare") {
       const kept = join(args.at(-1)!, "compare.json");
-      assert.ok(stderr.includes(`runs that finished are in ${kept}`), stderr);
-      assert.ok(Array.isArray(JSON.parse(readFileSync(kept, "utf8")).runs));
+      assert.ok(stderr.includes(`runs that finished are in ${kept}: --resume ${kept} runs the rest once the device answers`), stderr);
+      const before = JSON.parse(readFileSync(kept, "utf8")).runs;
+      // the device mended (the same file), the comparison resumes and ends with every run
+      writeFileSync(early, readFileSync(deviceFile("")));
+      const resumed = hge("compare", "--task", "xor", "--seeds", "2", "--methods", "multitone,walsh", "--device", early, "--resume", kept, "--no-progress");
+      assert.equal(resumed.status, 0, resumed.stderr);
+      const after = JSON.parse(readFileSync(kept, "utf8")).runs;
+      assert.deepEqual(after.slice(0, before.length), before);
+      assert.equal(after.length, 4);
     }
   }
 });
