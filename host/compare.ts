@@ -137,6 +137,8 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   const bad = kept.runs.findIndex((r: Partial<CompareRun>) => typeof r !== "object" || r === null || typeof r.method !== "string" ||
     !Number.isInteger(r.seed) || typeof r.solved !== "boolean" || ![r.deviceSeconds, r.criterion, r.iterations, r.wallSeconds].every((x) => typeof x === "number"));
   if (bad >= 0) throw damaged(`run ${bad + 1} is damaged`);
+  const repeated = kept.runs.findIndex((r, i) => kept.runs!.findIndex((q) => q.method === r.method && q.seed === r.seed) < i);
+  if (repeated >= 0) throw damaged(`run ${repeated + 1} repeats ${kept.runs[repeated].method} seed ${kept.runs[repeated].seed}`);
   const asKept = JSON.parse(JSON.stringify(setup)) as CompareSetup; // what compare.json would hold
   for (const key of Object.keys(SETUP_FLAGS) as Array<keyof CompareSetup>) {
     if (!isDeepStrictEqual(kept.setup[key], asKept[key])) {
