@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
-import { readFileSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { basename, dirname, join, relative } from "node:path";
@@ -258,18 +258,25 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
  *  run.json beside it; the run it names must be this one (method, device, task, seed). */
 function readJournal(path: string, bytes: Buffer, device: Device, task: AnyTask, method: Method, seed: number): JournalData {
   const journalPath = basename(path) === "journal.json" ? path : join(dirname(path), "journal.json");
-  let journal: unknown;
-  try {
-    journal = JSON.parse(journalPath === path ? bytes.toString("utf8") : readFileSync(journalPath, "utf8"));
-  } catch (error) {
-    throw new UsageError(`--resume ${path}: ${journalPath} ${error instanceof SyntaxError ? "is not JSON" : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; a data-set run resumes from the journal.json hge train keeps in its --out directory`);
-  }
-  const problem = journalProblem(journal);
-  if (problem) throw new UsageError(`--resume ${path}: ${journalPath} is not a journal hge train wrote: ${problem}`);
-  const ran = (journal as JournalData).run;
+  const journal = loadJournal(path, journalPath, journalPath === path ? bytes : undefined);
+  const ran = journal.run;
   if (ran.device !== device.name || ran.task !== task.name || ran.method !== method.name || ran.seed !== seed) {
     throw new TrainConfigError("resume", `--resume ${path} is a run of ${ran.method} on ${ran.task}, ${ran.device}, seed ${ran.seed}; a data-set run resumes as itself: give --method ${ran.method} --task ${ran.task} --seed ${ran.seed} and its device`);
   }
+  return journal;
+}
+
+/** The journal at `journalPath` (`bytes`, if already read) for `--resume given`: exit 2 if it
+ *  cannot be read (the line ends with `advice`) or is not one hge wrote. */
+function loadJournal(given: string, journalPath: string, bytes?: Buffer, advice = "a data-set run resumes from the journal.json hge train keeps in its --out directory"): JournalData {
+  let journal: unknown;
+  try {
+    journal = JSON.parse((bytes ?? readFileSync(journalPath)).toString("utf8"));
+  } catch (error) {
+    throw new UsageError(`--resume ${given}: ${journalPath} ${error instanceof SyntaxError ? "is not JSON" : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; ${advice}`);
+  }
+  const problem = journalProblem(journal);
+  if (problem) throw new UsageError(`--resume ${given}: ${journalPath} is not a journal hge wrote: ${problem}`);
   return journal as JournalData;
 }
 
@@ -802,7 +809,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool } = await import("../host/pool.ts");
-  const { summarise, keptRuns } = await import("../host/compare.ts");
+  const { summarise, keptRuns, journalPath } = await import("../host/compare.ts");
   const setup: CompareSetup = {
     device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, noise: noiseFrom(flags), chain: chainFrom(flags), set: flags.set,
   };
@@ -812,8 +819,25 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   })));
   // --resume: the runs a comparison kept are this one's; only the others run
   const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readCompareRecord(flags.resume), setup, jobs) : [];
-  const toRun = jobs.filter((job) => !runs.some((r) => r.method === job.method && r.seed === job.seed));
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
+  // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
+  if (!flags.resume) rmSync(join(out, "journals"), { recursive: true, force: true });
+  if (task.kind === "dataset") mkdirSync(join(out, "journals"), { recursive: true });
+  const replayOf = (job: CompareJob): JournalData | undefined => {
+    const left = flags.resume && journalPath(dirname(flags.resume), job);
+    if (!left || !existsSync(left)) return undefined;
+    const journal = loadJournal(flags.resume!, left, undefined, "remove it, and that run starts again from its beginning");
+    const { run } = journal;
+    if (run.method !== job.method || run.seed !== job.seed || run.device !== device.name || run.task !== task.name) {
+      throw new UsageError(`--resume ${flags.resume}: ${left} is a journal of ${run.method} seed ${run.seed} on ${run.task}, ${run.device}, not of this comparison's ${job.method} seed ${job.seed}`);
+    }
+    return journal;
+  };
+  const toRun = jobs.filter((job) => !runs.some((r) => r.method === job.method && r.seed === job.seed)).map((job) => {
+    if (task.kind !== "dataset") return job;
+    const replay = replayOf(job);
+    return { ...job, journal: { path: journalPath(out, job), ...(replay ? { replay } : {}) } };
+  });
   // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs under way
   const refused = new Map<string, string>(); // method → what it said
   const file = join(out, "compare.json");
@@ -829,24 +853,25 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   process.once("SIGINT", onSigint);
   const showLines = flags.progress && !showBar; // a line a run where no bar can be drawn
   const reused = jobs.length - toRun.length;
-  if (flags.resume) {
-    keep();
-    if (flags.progress) process.stderr.write(`${reused} runs kept in ${display(flags.resume)} are this comparison's; ${toRun.length} to run\n`);
-  }
+  keep(); // from the start: the setup that --resume checks, and the runs a resumed comparison took
+  if (flags.resume && flags.progress) process.stderr.write(`${reused} runs kept in ${display(flags.resume)} are this comparison's; ${toRun.length} to run\n`);
   if (showBar) bar.start(jobs.length, reused, { last: "" });
   else if (showLines && toRun.length) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${threads(Math.min(workers, toRun.length))}...\n`);
   let fault: CompareDeviceFault | undefined; // a device file that failed: no more runs start
   if (toRun.length) await runPool(new URL("../host/compare.ts", import.meta.url), toRun, {
     workers,
     stop: () => fault !== undefined,
-    onDone: (done, _total, result) => {
+    onDone: (done, _total, result, index) => {
       const outcome = result as CompareRun | CompareRefusal | CompareDeviceFault;
       if ("deviceFault" in outcome) fault ??= outcome;
       else if ("refused" in outcome) refused.set(outcome.method, outcome.refused);
       else runs.push(outcome);
       keep();
+      const journal = toRun[index].journal?.path; // kept for a run the device stopped; the others are done with it
+      if (journal && !("deviceFault" in outcome)) rmSync(journal, { force: true });
       const { method, seed } = outcome;
-      const last = `${method} seed ${seed}: ${"deviceFault" in outcome ? "the device failed" : "refused" in outcome ? "refused" : outcome.solved ? `solved in ${outcome.deviceSeconds.toFixed(1)} device-s` : "not solved"}`;
+      const replayed = "replayedDeviceSeconds" in outcome ? ` (${outcome.replayedDeviceSeconds!.toFixed(1)} of them replayed from its journal)` : "";
+      const last = `${method} seed ${seed}: ${"deviceFault" in outcome ? "the device failed" : "refused" in outcome ? "refused" : `${outcome.solved ? "solved in" : "not solved after"} ${outcome.deviceSeconds.toFixed(1)} device-s${replayed}`}`;
       if (showBar) bar.update(reused + done, { last });
       else if (showLines) process.stderr.write(`  ${last}\n`);
     },

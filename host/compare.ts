@@ -2,6 +2,7 @@
 // method asked for trains the task from the same seeds with the defaults `hge train` uses, so
 // each run is the one `hge train --method M --seed S` gives; a run not solved within the budget
 // is censored there. The unit of work runs on the worker pool (host/pool.ts).
+import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
@@ -12,6 +13,8 @@ import { censoredMedian, censoredMedianInterval, median } from "./metrics.ts";
 import { TrainConfigError, UsageError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
 import { DeviceFileError } from "./devices/device-file.ts";
+import { JOURNAL_EVERY_SECONDS, Journal, type JournalData } from "./methods/journal.ts";
+import { keepFile } from "./report/keep.ts";
 
 /** What every run of a comparison shares, whatever its method and seed. A resumed comparison
  *  (`--resume compare.json`) shares it too: the runs kept there are then its own. */
@@ -34,6 +37,14 @@ export interface CompareJob extends Omit<CompareSetup, "set"> {
   seed: number;
   /** The method's own settings (of `--set`, those it has). */
   settings: { [name: string]: number | boolean };
+  /** A data-set run: where it keeps its journal while it runs (journalPath), and the journal
+   *  an interrupted run of it left, to replay (host/methods/journal.ts). */
+  journal?: { path: string; replay?: JournalData };
+}
+
+/** Where a comparison kept in `dir` keeps the journal of a data-set run while it runs. */
+export function journalPath(dir: string, job: Pick<CompareJob, "method" | "seed">): string {
+  return join(dir, "journals", `${job.method}-seed${job.seed}.json`);
 }
 
 export interface CompareRun {
@@ -47,6 +58,9 @@ export interface CompareRun {
   criterionName: CriterionName;
   iterations: number;
   wallSeconds: number;
+  /** Device-seconds of it replayed from the journal an interrupted run of it left (counted in
+   *  deviceSeconds too: they were spent, once). */
+  replayedDeviceSeconds?: number;
 }
 
 /** A method that refused this device or task when it set up (a preset's fixed control count,
@@ -67,16 +81,29 @@ export interface CompareDeviceFault {
 
 export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefusal | CompareDeviceFault> {
   const device = await loadDevice(job.device, job.task, job.deviceSeed);
+  const task = buildTask(job.task, device);
   const { method, seed } = job;
+  // a data-set run's journal is written while it runs, as hge train writes it, and when the device fails
+  const journal = job.journal && new Journal({ method, device: device.name, task: task.name, seed }, job.journal.replay);
+  const keepJournal = () => journal && keepFile(job.journal!.path, JSON.stringify(journal.kept()));
+  const saver = journal && setInterval(keepJournal, JOURNAL_EVERY_SECONDS * 1000).unref();
   try {
-    const run = await findMethod(method)!.train(device, buildTask(job.task, device), job.budget, { seed, options: { noise: job.noise, chain: job.chain, ...job.settings } });
-    if (run.deviceFault) return { method, seed, deviceFault: run.deviceFault };
+    const run = await findMethod(method)!.train(device, task, job.budget, { seed, options: { noise: job.noise, chain: job.chain, ...job.settings }, journal });
+    if (run.deviceFault) {
+      keepJournal();
+      return { method, seed, deviceFault: run.deviceFault };
+    }
     const { solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds } = run;
-    return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds };
+    return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds, ...(journal?.replayed ? { replayedDeviceSeconds: journal.replayedSeconds } : {}) };
   } catch (error) {
     if (error instanceof TrainConfigError || error instanceof ControllerError) return { method, seed, refused: error.message };
-    if (error instanceof DeviceFileError) return { method, seed, deviceFault: error.message };
+    if (error instanceof DeviceFileError) {
+      keepJournal();
+      return { method, seed, deviceFault: error.message };
+    }
     throw error;
+  } finally {
+    clearInterval(saver);
   }
 }
 

@@ -5,14 +5,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { summarise, type CompareRun } from "../host/compare.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { METHOD_NAMES } from "../host/methods/index.ts";
+import type { JournalData } from "../host/methods/journal.ts";
 
 const scratch = scratchDir("hge-compare-");
 
@@ -266,4 +269,38 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   assert.deepEqual(record.runs.slice(0, 2), kept);
   assert.deepEqual(record.runs.map((r) => `${r.method} ${r.seed}`).sort(), ["published 1", "published 2", "published 3", "published 4", "walsh 1", "walsh 2", "walsh 3", "walsh 4"]);
   assert.deepEqual(record.summary.map((row) => row.runs), [4, 4]);
+});
+
+test("a data-set run under way keeps its journal: a comparison interrupted in the middle of it resumes by replaying what it measured, and the run is the unbroken one", async () => {
+  const out = join(scratch, "journalled");
+  // about 20 s of wall time here; the journal's first write comes after JOURNAL_EVERY_SECONDS (10)
+  const flags = ["compare", "--task", "iris", "--methods", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seeds", "1", "--workers", "1"];
+  const child = spawn(process.execPath, [BIN, ...flags, "--out", out, "--no-progress"], { stdio: "ignore" });
+  const exited = once(child, "exit");
+  const journal = join(out, "journals", "phyll-hge-seed1.json");
+  while (!existsSync(journal) && child.exitCode === null) await sleep(50);
+  child.kill("SIGINT");
+  assert.equal((await exited)[0], 130);
+  const kept = JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record;
+  assert.equal(kept.runs.length, 0, "interrupted before its one run ended");
+  const entries = (JSON.parse(readFileSync(journal, "utf8")) as JournalData).hge.length;
+  assert.ok(entries > 0);
+  // a journal damaged meanwhile is named (exit 2), not replayed
+  const damaged = join(scratch, "journalled-damaged");
+  cpSync(out, damaged, { recursive: true });
+  writeFileSync(join(damaged, "journals", "phyll-hge-seed1.json"), readFileSync(journal, "utf8").slice(0, 1000));
+  const refused = hge(...flags, "--resume", join(damaged, "compare.json"));
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /^hge: --resume .*compare\.json: .*phyll-hge-seed1\.json is not JSON; remove it, and that run starts again from its beginning\n$/);
+  const resumed = hge(...flags, "--resume", join(out, "compare.json"));
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const [run] = (JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record).runs;
+  assert.match(resumed.stderr, new RegExp(`phyll-hge seed 1: not solved after ${run.deviceSeconds.toFixed(1)} device-s \\(${run.replayedDeviceSeconds!.toFixed(1)} of them replayed from its journal\\)`));
+  assert.ok(run.replayedDeviceSeconds! > 0 && run.replayedDeviceSeconds! < run.deviceSeconds, `${run.replayedDeviceSeconds} of ${run.deviceSeconds} device-s replayed`);
+  assert.ok(!existsSync(journal), "a finished run's journal is removed: the run is in compare.json");
+  const trained = join(scratch, "journalled-train");
+  const train = hge("train", "--task", "iris", "--method", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seed", "1", "--out", trained, "--no-progress");
+  assert.ok(train.status === 0 || train.status === 1, train.stderr);
+  const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
+  assert.deepEqual([run.solved, run.deviceSeconds, run.iterations, run.criterion], [expected.solved, expected.deviceSeconds, expected.iterations, expected.criterion]);
 });
