@@ -40,8 +40,8 @@ export const PHYLL_HGE_DEFAULTS = {
    *  mean 77.5%), every 20 2/5 (81.3%), every 50 1/5 (74.2%). */
   physicalEvery: 20,
   /** Adam's step on the control voltages, V (about the largest change per step): a ceiling;
-   *  the trust region below scaled 196 of the 242 steps in the README's comparison (counted
-   *  before the module's sweeps calibrated at order 2). */
+   *  the trust region below scaled 106 of the 151 steps of the README's DNPU runs (K = 4, 8,
+   *  16, seeds 1–10: run.json's counters.trustScaledSteps). */
   physicalLearningRate: 0.05,
   /** A trust region in reading space: a step that the measured Jacobian predicts to change a
    *  configuration's readings by more than this many of their standard deviations (RMS over the
