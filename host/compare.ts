@@ -87,6 +87,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   const journal = job.journal && new Journal({ method, device: device.name, task: task.name, seed }, job.journal.replay);
   const keepJournal = () => journal && keepFile(job.journal!.path, JSON.stringify(journal.kept()));
   const saver = journal && setInterval(keepJournal, JOURNAL_EVERY_SECONDS * 1000).unref();
+  if (journal) journalsUnderWay.add(keepJournal);
   try {
     const run = await findMethod(method)!.train(device, task, job.budget, { seed, options: { noise: job.noise, chain: job.chain, ...job.settings }, journal });
     if (run.deviceFault) {
@@ -104,7 +105,19 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
     throw error;
   } finally {
     clearInterval(saver);
+    journalsUnderWay.delete(keepJournal);
   }
+}
+
+/** The journals of the data-set runs under way on this thread, each as the function that
+ *  writes it. */
+const journalsUnderWay = new Set<() => void>();
+
+/** Writes the journal of every data-set run under way on this thread: on Ctrl-C, where a
+ *  comparison runs on one worker (a device behind I/O), none of its device time is lost. A
+ *  worker thread's runs lose at most JOURNAL_EVERY_SECONDS. */
+export function keepJournalsUnderWay(): void {
+  for (const keep of journalsUnderWay) keep();
 }
 
 export interface MethodSummary {

@@ -273,12 +273,15 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
 
 test("a data-set run under way keeps its journal: a comparison interrupted in the middle of it resumes by replaying what it measured, and the run is the unbroken one", async () => {
   const out = join(scratch, "journalled");
-  // about 20 s of wall time here; the journal's first write comes after JOURNAL_EVERY_SECONDS (10)
+  // about 20 s of wall time here; on one worker Ctrl-C writes the journal at once, 5 s in
+  // (before its first write, JOURNAL_EVERY_SECONDS after the run started)
   const flags = ["compare", "--task", "iris", "--methods", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seeds", "1", "--workers", "1"];
   const child = spawn(process.execPath, [BIN, ...flags, "--out", out, "--no-progress"], { stdio: "ignore" });
   const exited = once(child, "exit");
   const journal = join(out, "journals", "phyll-hge-seed1.json");
-  while (!existsSync(journal) && child.exitCode === null) await sleep(50);
+  while (!existsSync(join(out, "compare.json")) && child.exitCode === null) await sleep(50);
+  await sleep(5000);
+  assert.ok(!existsSync(journal) && child.exitCode === null, "the run is under way and its journal not yet written");
   child.kill("SIGINT");
   assert.equal((await exited)[0], 130);
   const kept = JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record;
