@@ -775,6 +775,20 @@ function readCompareRecord(path: string): unknown {
   }
 }
 
+/** A new comparison replaces a finished one kept at `file`, never one with runs left (an
+ *  interrupted comparison, one its device stopped): exit 2, naming --resume. */
+function refuseToReplace(file: string, runsLeft: (record: CompareRecord) => number): void {
+  let kept: CompareRecord;
+  try {
+    kept = JSON.parse(readFileSync(file, "utf8")) as CompareRecord;
+    if (kept.format !== "hge-compare/1" || ![kept.runs, kept.methods, kept.seeds].every(Array.isArray) || typeof kept.refused !== "object") return;
+  } catch {
+    return; // none there (or not one hge compare wrote: nothing of a comparison to keep)
+  }
+  const left = runsLeft(kept);
+  if (left > 0) throw new UsageError(`${display(file)} holds a comparison that did not finish (${kept.runs.length} runs kept, ${left} left): --resume ${display(file)} continues it; to start again remove it or give another --out`);
+}
+
 /** The methods named in --methods, each checked against the registry. */
 const methodList = (text: string): string[] => {
   const names = text.split(",").map((part) => part.trim());
@@ -809,7 +823,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool } = await import("../host/pool.ts");
-  const { summarise, keptRuns, journalPath, keepJournalsUnderWay } = await import("../host/compare.ts");
+  const { summarise, keptRuns, journalPath, keepJournalsUnderWay, runsLeft } = await import("../host/compare.ts");
   const setup: CompareSetup = {
     device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, noise: noiseFrom(flags), chain: chainFrom(flags), set: flags.set,
   };
@@ -820,6 +834,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   // --resume: the runs a comparison kept are this one's; only the others run
   const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readCompareRecord(flags.resume), setup, jobs) : [];
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
+  if (!flags.resume) refuseToReplace(join(out, "compare.json"), runsLeft);
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
   if (!flags.resume) rmSync(join(out, "journals"), { recursive: true, force: true });
   if (task.kind === "dataset") mkdirSync(join(out, "journals"), { recursive: true });

@@ -191,6 +191,13 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   return kept.runs;
 }
 
+/** The runs a kept comparison asked for that it has not (it was interrupted, or its device
+ *  failed); a method that refused at set-up has none to run. */
+export function runsLeft(record: Pick<CompareRecord, "seeds" | "methods" | "runs" | "refused">): number {
+  const asked = record.methods.filter((method) => !(method in record.refused));
+  return asked.length * record.seeds.length - record.runs.filter((r) => asked.includes(r.method)).length;
+}
+
 /** One row per method, fastest median first; methods whose median run did not solve last, by
  *  how many runs they solved. */
 export function summarise(runs: CompareRun[]): MethodSummary[] {

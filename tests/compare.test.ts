@@ -218,6 +218,11 @@ test("Ctrl-C during hge compare exits 130 and keeps every run that finished; --r
   assert.equal(kept.summary[0].runs, kept.runs.length);
   assert.match(stderr, new RegExp(`hge: interrupted: ${kept.runs.length} of 4 runs finished, kept in .*; --resume .*compare.json runs the rest`));
 
+  // started again without --resume: refused, the kept runs untouched
+  const again = hge(...flags, "--out", out, "--no-progress");
+  assert.equal(again.status, 2, again.stderr);
+  assert.equal(again.stderr, `hge: ${file} holds a comparison that did not finish (${kept.runs.length} runs kept, ${4 - kept.runs.length} left): --resume ${file} continues it; to start again remove it or give another --out\n`);
+  assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), kept);
   // resumed: the kept runs are taken as they are (their wall times too: not run again), the rest run
   const resumed = hge(...flags, "--resume", file);
   assert.equal(resumed.status, 0, resumed.stderr);
@@ -269,6 +274,10 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   assert.deepEqual(record.runs.slice(0, 2), kept);
   assert.deepEqual(record.runs.map((r) => `${r.method} ${r.seed}`).sort(), ["published 1", "published 2", "published 3", "published 4", "walsh 1", "walsh 2", "walsh 3", "walsh 4"]);
   assert.deepEqual(record.summary.map((row) => row.runs), [4, 4]);
+  // a finished comparison is replaced by a new one
+  const replaced = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--out", out, "--no-progress");
+  assert.equal(replaced.status, 0, replaced.stderr);
+  assert.deepEqual((JSON.parse(readFileSync(file, "utf8")) as Record).runs.map((r) => `${r.method} ${r.seed}`), ["walsh 1"]);
 });
 
 test("a data-set run under way keeps its journal: a comparison interrupted in the middle of it resumes by replaying what it measured, and the run is the unbroken one", async () => {
