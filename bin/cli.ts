@@ -11,7 +11,7 @@ import { MultiBar, Presets, SingleBar } from "cli-progress";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
@@ -834,9 +834,12 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   // --resume: the runs a comparison kept are this one's; only the others run
   const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readCompareRecord(flags.resume), setup, jobs) : [];
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
-  if (!flags.resume) refuseToReplace(join(out, "compare.json"), runsLeft);
+  const file = join(out, "compare.json");
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
-  if (!flags.resume) rmSync(join(out, "journals"), { recursive: true, force: true });
+  if (!flags.resume || resolve(flags.resume) !== file) {
+    refuseToReplace(file, runsLeft);
+    rmSync(join(out, "journals"), { recursive: true, force: true });
+  }
   if (task.kind === "dataset") mkdirSync(join(out, "journals"), { recursive: true });
   const replayOf = (job: CompareJob): JournalData | undefined => {
     const left = flags.resume && journalPath(dirname(flags.resume), job);
@@ -853,9 +856,9 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     const replay = replayOf(job);
     return { ...job, journal: { path: journalPath(out, job), ...(replay ? { replay } : {}) } };
   });
-  // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs under way
+  // every finished run is kept at once (a new file renamed over the old): Ctrl-C loses only runs
+  // under way, and of a data-set run's only what its journal had not kept
   const refused = new Map<string, string>(); // method → what it said
-  const file = join(out, "compare.json");
   const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, setup, seeds, methods, runs, refused: Object.fromEntries(refused), cannotTrain, summary: summarise(runs) });
   const keep = () => keepFile(file, JSON.stringify(record(), null, 2));
   const showBar = flags.progress && process.stderr.isTTY;
