@@ -1,11 +1,12 @@
-// The README documents the configuration and status blocks; assembly/layout.ts is the
-// source of truth. These tests keep the two from drifting apart.
+// The README documents the configuration and status blocks (assembly/layout.ts is the source of
+// truth) and the command lines to type (bin/cli.ts is): these tests keep them from drifting apart.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as L from "../assembly/layout.ts";
 import { headerTableMarkdown } from "../host/config-fields.ts";
 import { ARRAY_FIRST_WORD } from "../host/controller.ts";
+import { program } from "../bin/cli.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 
@@ -35,4 +36,22 @@ test("the README's array table matches layout.ts (ids and first words)", () => {
   const rows = body.split("\n").map((line) => line.split("|").map((cell) => cell.trim())).filter((cells) => /^\d+$/.test(cells[1] ?? ""));
   assert.deepEqual(rows.map((cells) => [Number(cells[1]), cells[2], Number(cells[3])]), Object.entries(firstWord).map(([name, word]) => [(L.Field as unknown as Record<string, number>)[name], name, word]));
   assert.equal(L.CONFIG_WORDS, L.TARGET_WORD + L.MAX_CASES);
+});
+
+test("every hge command line the README shows names a command, subcommand and flags that exist", () => {
+  const root = program();
+  const lines = readme.split("\n").filter((line) => line.startsWith("npx hge "));
+  assert.ok(lines.length > 20);
+  for (const line of lines) {
+    const words = line.split("#")[0].trim().split(/\s+/).slice(2);
+    let command = root;
+    for (let sub = command.commands.find((c) => c.name() === words[0]); sub; sub = command.commands.find((c) => c.name() === words[0])) {
+      command = sub;
+      words.shift();
+    }
+    assert.notEqual(command, root, line);
+    for (const flag of words.filter((word) => word.startsWith("--"))) {
+      assert.ok(command.options.some((option) => option.long === flag) || flag === "--help", `${line}: ${flag} is not a flag of hge ${command.name()}`);
+    }
+  }
 });
