@@ -5,7 +5,9 @@
 // At 256 controls (a wider build, host/variant.ts) the M4F is counted too, and the firmware's RAM
 // on the M4F is broken down (the stack's high-water mark measured by painting it).
 // Run directly for a table:  npx tsx boards/measure.ts [--controls 8,64] [--quick]
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import pLimit from "p-limit";
 import * as L from "../assembly/layout.ts";
 import { Controller, CORE_WASM, type ControllerConfig } from "../host/controller.ts";
 import { loadVariant, type Variant } from "../host/variant.ts";
@@ -136,13 +138,16 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
   const build = (app: string, fast: boolean, what: string, cflags = trace) =>
     buildBoard(board, { wasm: o.wasm, variant: o.variant, app, config: block, entry: "main", bench: true, unchecked: fast, cflags, out: out(what), quiet: o.quiet ?? true });
   const hgeBuild = build("hge", false, "hge", [...trace, "-DHGE_STACK_REPORT"]);
-  const hgeRun = await countCalls(hgeBuild, readings);
-  const hge = summarise(hgeRun.counts);
-  const hgeFast = summarise((await countCalls(build("hge", true, "hge-fast"), readings)).counts);
-  const reference = benchWindow(controls) > (o.variant?.layout ?? L).SINES_MAX_WINDOW ? null : summarise((await countCalls(build("reference", false, "reference"), readings)).counts);
+  const fastBuild = build("hge", true, "hge-fast");
+  const referenceBuild = benchWindow(controls) > (o.variant?.layout ?? L).SINES_MAX_WINDOW ? null : build("reference", false, "reference");
+  // the three runs at once (exact counts, whatever else runs): each QEMU takes a core
+  const [hgeRun, fastRun, referenceRun] = await Promise.all([hgeBuild, fastBuild, referenceBuild].map((built) => built && countCalls(built, readings)));
+  const hge = summarise(hgeRun!.counts);
+  const hgeFast = summarise(fastRun!.counts);
+  const reference = referenceRun ? summarise(referenceRun.counts) : null;
   return {
     board: boardName, controls, hge, hgeFast, reference,
-    ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes, stackUsedBytes: stackUsed(hgeRun.stdout),
+    ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes, stackUsedBytes: stackUsed(hgeRun!.stdout),
     ratio: reference && hge.median / reference.median, ratioFast: reference && hgeFast.median / reference.median,
     perControl: hge.median / controls,
     method: board.emulation!.counter === "minstret" ? "minstret under -icount shift=0" : "TCG plugin (qemu-plugin/hgecount.c)",
@@ -212,14 +217,22 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
   const t0 = performance.now();
   if (o.install) ensureToolchain(); // the bench's call; hge board measure installs nothing
   const controlCounts = o.controls ?? [...CONTROL_COUNTS];
-  const targets: BoardsBench["targets"] = {};
-  for (const t of o.targets ?? COUNTED_TARGETS) {
-    targets[t] = {};
-    for (const n of controlCounts) {
-      targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm });
-      if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference?.median ?? "-"})\n`);
-    }
-  }
+  const counted = o.targets ?? COUNTED_TARGETS;
+  // one measurement a core at a time: the counts are exact, whatever else runs, and a build
+  // (synchronous) goes on while another measurement's QEMU runs; the longest (the wide build) first
+  const limit = pLimit(availableParallelism());
+  const wideRun = counted.includes(WIDE_TARGET) ? limit(async () => {
+    // one window (benchWindow(WIDE_CONTROLS) samples, ending in an update): a typical sample and the amortised update
+    const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 1, variant: await loadVariant(WIDE_CONTROLS) });
+    if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample\n`);
+    return measurement;
+  }) : undefined;
+  const targets: BoardsBench["targets"] = Object.fromEntries(counted.map((t) => [t, {}]));
+  const runs = counted.flatMap((t) => controlCounts.map((n) => limit(async () => {
+    targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm });
+    if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference?.median ?? "-"})\n`);
+  })));
+  const [wideMeasurement, firmware] = await Promise.all([wideRun, limit(() => firmwareSizes(o.quiet ?? true)), ...runs]);
   const sampleRates: BoardsBench["sampleRates"] = {};
   for (const name of listBoards()) {
     const b = loadBoard(name);
@@ -229,19 +242,16 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
     sampleRates[name] = { clockHz: b.clockHz, countedOn: on, maxSampleRateHz: rates };
   }
   let wide: BoardsBench["wide"] = null;
-  if (targets[WIDE_TARGET]) {
-    // one window (benchWindow(WIDE_CONTROLS) samples, ending in an update): a typical sample and the amortised update
-    const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 1, variant: await loadVariant(WIDE_CONTROLS) });
-    if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample\n`);
+  if (wideMeasurement) {
     const b = loadBoard(WIDE_BOARD);
-    wide = { measurement, board: WIDE_BOARD, clockHz: b.clockHz, maxSampleRateHz: Math.floor(b.clockHz / measurement.hge.mean), boardSampleRateHz: b.sampleRateHz };
+    wide = { measurement: wideMeasurement, board: WIDE_BOARD, clockHz: b.clockHz, maxSampleRateHz: Math.floor(b.clockHz / wideMeasurement.hge.mean), boardSampleRateHz: b.sampleRateHz };
   }
   const ratio = (a: string, b: string) => Object.fromEntries(controlCounts.filter((n) => targets[a]?.[n] && targets[b]?.[n]).map((n) => [n, targets[a][n].hge.mean / targets[b][n].hge.mean]));
   return {
     method: `instructions per step() call, counted exactly (RISC-V: minstret under -icount shift=0; Arm: a TCG plugin) over two windows, each ending in an update (${BENCH_WINDOW} samples, or as long as the tones need: benchWindow); median = a typical sample, mean = amortised over the window; the C reference (firmware/app_reference.c) is the per-sample path only, so ratios compare medians; sample rates use the mean at one instruction per cycle`,
     targets, sampleRates,
     softFloat: { m0plusOverM4f: ratio("mps2-an386-m0plus", "mps2-an386"), rv32imcOverRv32imafc: ratio("virt-rv32imc", "virt-rv32") },
-    wide, firmware: await firmwareSizes(o.quiet ?? true),
+    wide, firmware,
     seconds: (performance.now() - t0) / 1000,
   };
 }
