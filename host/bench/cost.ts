@@ -101,7 +101,7 @@ function costConfig(controls: number): ControllerConfig {
     sampleRateHz: 5000,
     windowSamples: COST_WINDOW,
     settleSamples: 0,
-    tones: { plan: { bandLowHz: 1, bandHighHz: 2500 } }, // planned: no controls⁴ collision check
+    tones: { plan: { bandLowHz: 1, bandHighHz: 2500 } }, // planned: no collision check
     guardBins: 0,
     controls: Array.from({ length: controls }, () => ({ amplitudeV: 0.01, minV: -1, maxV: 1, initialV: 0.1 })),
     inputs: [],

@@ -266,6 +266,37 @@ describe("findCollisions", () => {
   });
 });
 
+describe("findCollisions on larger sets (its products once, the tones searched by bin)", () => {
+  it("gives the brute force's masks on 12 pseudo-random sets of 16 bins (repeats allowed) in windows of 3000..14000 samples, guards 0..2", () => {
+    let state: u32 = 4242;
+    let clean = 0, second = 0, third = 0;
+    for (let trial = 0; trial < 12; trial++) {
+      const window = 3000 + 1000 * trial;
+      for (let k = 0; k < 16; k++) {
+        state = state * 1664525 + 1013904223;
+        store<i32>(BINS + (k << 2), 1 + <i32>((<u64>(state >> 8) * <u64>((window - 1) >> 1)) >> 24));
+      }
+      const guard = trial % 3;
+      const hit = findCollisions(16, window, BINS, guard, HITS);
+      bruteForceCollisions(16, guard, window);
+      let bruteHit = 0;
+      for (let k = 0; k < 16; k++) {
+        const mask = bruteMasks[k];
+        expect(load<i32>(HITS + (k << 2))).toBe(mask);
+        if (mask) bruteHit++;
+        if (!mask) clean++;
+        if (mask & 2) second++;
+        if (mask & 4) third++;
+      }
+      expect(hit).toBe(bruteHit);
+    }
+    // the sets exercise every outcome
+    expect(clean).toBeGreaterThan(10);
+    expect(second).toBeGreaterThan(10);
+    expect(third).toBeGreaterThan(10);
+  });
+});
+
 describe("folded intermodulation (fs − f above Nyquist, |f| below DC)", () => {
   it("bins 30 and 40 in a 100-sample window hit each other (2·30 = 60 folds onto 40, 30 + 40 = 70 onto 30)", () => {
     store<i32>(BINS, 30);
