@@ -264,7 +264,10 @@ export function findCollisions(count: i32, window: i32, bins: usize, guardBins: 
       let mark = i < 0 ? 2 : 4;
       for (let l = 0; l < count; l++) {
         for (let sign = 1; sign >= -1; sign -= 2) { // the sum, then the difference
-          if (sign > 0 ? l >= j : l != i && l != j) hit += markNear(foldBin(pair + sign * binOf(bins, l), window), guard, count, bins, hitsOut, mark);
+          if (sign > 0 ? l >= j : l != i && l != j) {
+            let product = foldBin(pair + sign * binOf(bins, l), window);
+            hit += markNear(product - guard, product + guard, count, bins, hitsOut, mark);
+          }
         }
       }
     }
@@ -275,20 +278,20 @@ export function findCollisions(count: i32, window: i32, bins: usize, guardBins: 
 /** findCollisions' tones in increasing bin, each as its byte offset in the bins (and hits). */
 const BY_BIN = memory.data(MAX_CONTROLS << 2);
 
-/** Marks (ORs `mark` into hitsOut) every tone within `guard` of a product at bin `product`: from
- *  the first (in BY_BIN) at or above product − guard, while at or below product + guard. Returns
- *  how many of them were not hit before. */
-function markNear(product: i32, guard: i32, count: i32, bins: usize, hitsOut: usize, mark: i32): i32 {
+/** Marks (ORs `mark` into hitsOut) every tone with a bin in [from, to]: from the first (in
+ *  BY_BIN) at or above `from`, while at or below `to`. Returns how many of them were not hit
+ *  before. */
+function markNear(from: i32, to: i32, count: i32, bins: usize, hitsOut: usize, mark: i32): i32 {
   let marked = 0;
   let low = BY_BIN, end = BY_BIN + (<usize>count << 2), high = end;
   while (low < high) {
     let middle = low + ((high - low) >> 3 << 2);
-    if (load<i32>(bins + load<usize>(middle)) < product - guard) low = middle + 4;
+    if (load<i32>(bins + load<usize>(middle)) < from) low = middle + 4;
     else high = middle;
   }
   for (; low < end; low += 4) {
     let offset = load<usize>(low);
-    if (load<i32>(bins + offset) > product + guard) break;
+    if (load<i32>(bins + offset) > to) break;
     let was = load<i32>(hitsOut + offset);
     if (!was) marked++;
     store<i32>(hitsOut + offset, was | mark);
