@@ -269,12 +269,7 @@ function readJournal(path: string, bytes: Buffer, device: Device, task: AnyTask,
 /** The journal at `journalPath` (`bytes`, if already read) for `--resume given`: exit 2 if it
  *  cannot be read (the line ends with `advice`) or is not one hge wrote. */
 function loadJournal(given: string, journalPath: string, bytes?: Buffer, advice = "a data-set run resumes from the journal.json hge train keeps in its --out directory"): JournalData {
-  let journal: unknown;
-  try {
-    journal = JSON.parse((bytes ?? readFileSync(journalPath)).toString("utf8"));
-  } catch (error) {
-    throw new UsageError(`--resume ${given}: ${journalPath} ${error instanceof SyntaxError ? "is not JSON" : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; ${advice}`);
-  }
+  const journal = readJson(`--resume ${given}: ${journalPath}`, journalPath, advice, bytes);
   const problem = journalProblem(journal);
   if (problem) throw new UsageError(`--resume ${given}: ${journalPath} is not a journal hge wrote: ${problem}`);
   return journal as JournalData;
@@ -766,12 +761,13 @@ interface CompareFlags extends MeasurementFlags {
   progress: boolean;
 }
 
-/** compare.json at `path` (--resume), parsed: exit 2 if it cannot be read or is not JSON. */
-function readCompareRecord(path: string): unknown {
+/** The JSON at `path` (`bytes`, if already read): exit 2 if it cannot be read or is not JSON,
+ *  in one line that starts with `what` and ends with `advice`. */
+function readJson(what: string, path: string, advice: string, bytes?: Buffer): unknown {
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    return JSON.parse((bytes ?? readFileSync(path)).toString("utf8"));
   } catch (error) {
-    throw new UsageError(`--resume ${path}: ${error instanceof SyntaxError ? "is not JSON" : `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; give the compare.json hge compare keeps in its --out directory`);
+    throw new UsageError(`${what} ${error instanceof SyntaxError ? "is not JSON" : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`}; ${advice}`);
   }
 }
 
@@ -832,7 +828,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     ...shared, method, seed, settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
   })));
   // --resume: the runs a comparison kept are this one's; only the others run
-  const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readCompareRecord(flags.resume), setup, jobs) : [];
+  const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readJson(`--resume ${flags.resume}:`, flags.resume, "give the compare.json hge compare keeps in its --out directory"), setup, jobs) : [];
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
   const file = join(out, "compare.json");
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
