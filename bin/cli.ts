@@ -818,8 +818,8 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   }
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
-  const { runPool } = await import("../host/pool.ts");
-  const { summarise, keptRuns, journalPath, keepJournalsUnderWay, runsLeft } = await import("../host/compare.ts");
+  const { runPool, flushPools } = await import("../host/pool.ts");
+  const { summarise, keptRuns, journalPath, runsLeft } = await import("../host/compare.ts");
   const setup: CompareSetup = {
     device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, noise: noiseFrom(flags), chain: chainFrom(flags), set: flags.set,
   };
@@ -859,9 +859,9 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const keep = () => keepFile(file, JSON.stringify(record(), null, 2));
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
-  const onSigint = () => {
+  const onSigint = async () => {
     if (showBar) bar.stop();
-    keepJournalsUnderWay();
+    await flushPools(); // the journals of the data-set runs under way, in every thread
     process.stderr.write(`hge: interrupted: ${runs.length} of ${jobs.length} runs finished, kept in ${display(file)}; --resume ${display(file)} runs the rest\n`);
     process.exit(EXIT.interrupted); // (the workers end with the process)
   };

@@ -113,10 +113,9 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
  *  writes it. */
 const journalsUnderWay = new Set<() => void>();
 
-/** Writes the journal of every data-set run under way on this thread: on Ctrl-C, where a
- *  comparison runs on one worker (a device behind I/O), none of its device time is lost. A
- *  worker thread's runs lose at most JOURNAL_EVERY_SECONDS. */
-export function keepJournalsUnderWay(): void {
+/** The pool's flush (pool.ts: flushPools, on Ctrl-C): writes the journal of every data-set run
+ *  under way on this thread, so that none of its device time is lost. */
+export function flush(): void {
   for (const keep of journalsUnderWay) keep();
 }
 

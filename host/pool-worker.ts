@@ -1,11 +1,20 @@
 // A pool worker (pool.ts): loads the job runner named in workerData, runs each job it is sent
-// and posts progress and the result back.
+// and posts progress and the result back; asked to flush, has the runner keep what its jobs
+// under way would lose (pool.ts: flushPools).
 import { parentPort, workerData } from "node:worker_threads";
 import type { JobRunner } from "./pool.ts";
 
 const port = parentPort!;
-const { runJob } = (await import(workerData.runner as string)) as JobRunner<unknown, unknown>;
-port.on("message", async (message: { id: number; job: unknown }) => {
+const { runJob, flush } = (await import(workerData.runner as string)) as JobRunner<unknown, unknown>;
+port.on("message", async (message: { id: number; job: unknown } | { flush: true }) => {
+  if ("flush" in message) {
+    try {
+      flush?.();
+    } finally {
+      port.postMessage({ flushed: true });
+    }
+    return;
+  }
   try {
     const result = await runJob(message.job, (progress) => port.postMessage({ id: message.id, progress }));
     port.postMessage({ id: message.id, result });

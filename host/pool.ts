@@ -2,7 +2,8 @@
 // A job runner is a module exporting `runJob(job, post)` (post sends progress to the main
 // thread); jobs and results are plain data. Workers load the TypeScript sources through tsx's
 // API, so the pool works under plain `tsx` and from bin/hge.mjs with no build step. With one
-// worker the jobs run in this thread.
+// worker the jobs run in this thread. On Ctrl-C, flushPools() has every job under way keep what
+// it would otherwise lose (the runner's `flush`), in whichever thread it runs.
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 
@@ -16,7 +17,34 @@ export interface PoolOptions<J, R> {
   stop?: () => boolean;
 }
 
-export type JobRunner<J, R> = { runJob(job: J, post: (progress: unknown) => void): R | Promise<R> };
+export type JobRunner<J, R> = {
+  runJob(job: J, post: (progress: unknown) => void): R | Promise<R>;
+  /** Keeps what the jobs under way in this thread would lose if the process ended now. */
+  flush?(): void;
+};
+
+/** How long flushPools() waits for a worker: a job lets its thread's event loop run at least
+ *  every Breather.EVERY_MS (methods/method.ts), so only a worker that is stuck misses it. */
+const FLUSH_WAIT_MS = 2000;
+/** One function a running pool: flushes every job it has under way. */
+const running = new Set<() => Promise<void>>();
+
+/** Has every job under way in every running pool keep what it would lose if the process ended
+ *  now (Ctrl-C), and resolves once they have (a worker that does not answer in FLUSH_WAIT_MS is
+ *  given up on). */
+export async function flushPools(): Promise<void> {
+  await Promise.all([...running].map((flush) => flush()));
+}
+
+function flushWorker(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const answered = (message: { flushed?: boolean }) => { if (message.flushed) done(); };
+    const timer = setTimeout(() => done(), FLUSH_WAIT_MS);
+    const done = () => { clearTimeout(timer); worker.off("message", answered); resolve(); };
+    worker.on("message", answered);
+    worker.postMessage({ flush: true });
+  });
+}
 
 function startWorker(runner: URL): Promise<Worker> {
   const api = import.meta.resolve("tsx/esm/api");
@@ -36,15 +64,23 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
   const results: R[] = new Array(jobs.length);
   let done = 0;
   if (count === 1) {
-    const { runJob } = (await import(runner.href)) as JobRunner<J, R>;
-    for (const i of order) {
-      if (options.stop?.()) break;
-      results[i] = await runJob(jobs[i], (progress) => options.onProgress?.(i, progress));
-      options.onDone?.(++done, jobs.length, results[i], i);
+    const { runJob, flush } = (await import(runner.href)) as JobRunner<J, R>;
+    const flushHere = async () => flush?.();
+    running.add(flushHere);
+    try {
+      for (const i of order) {
+        if (options.stop?.()) break;
+        results[i] = await runJob(jobs[i], (progress) => options.onProgress?.(i, progress));
+        options.onDone?.(++done, jobs.length, results[i], i);
+      }
+    } finally {
+      running.delete(flushHere);
     }
     return results;
   }
   const workers = await Promise.all(Array.from({ length: count }, () => startWorker(runner)));
+  const flushWorkers = async () => void (await Promise.all(workers.map(flushWorker)));
+  running.add(flushWorkers);
   let next = 0;
   try {
     await Promise.all(
@@ -56,7 +92,8 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
               const id = order[next++];
               worker.postMessage({ id, job: jobs[id] });
             };
-            worker.on("message", (message: { id: number; progress?: unknown; result?: R; error?: string }) => {
+            worker.on("message", (message: { id: number; progress?: unknown; result?: R; error?: string; flushed?: boolean }) => {
+              if (message.flushed) return; // (flushWorker's answer)
               if (message.error) return reject(new Error(`job ${JSON.stringify(jobs[message.id])} failed: ${message.error}`));
               if ("progress" in message) return options.onProgress?.(message.id, message.progress);
               results[message.id] = message.result!;
@@ -69,6 +106,7 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
       ),
     );
   } finally {
+    running.delete(flushWorkers);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return results;

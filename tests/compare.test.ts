@@ -280,6 +280,19 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   assert.deepEqual((JSON.parse(readFileSync(file, "utf8")) as Record).runs.map((r) => `${r.method} ${r.seed}`), ["walsh 1"]);
 });
 
+test("Ctrl-C with several workers: every data-set run under way on a worker thread writes its journal before hge exits", async () => {
+  const out = join(scratch, "journalled-workers");
+  const child = spawn(process.execPath, [BIN, "compare", "--task", "iris", "--methods", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seeds", "2", "--workers", "2", "--out", out, "--no-progress"], { stdio: "ignore" });
+  const exited = once(child, "exit");
+  const journals = [1, 2].map((seed) => join(out, "journals", `phyll-hge-seed${seed}.json`));
+  while (!existsSync(join(out, "compare.json")) && child.exitCode === null) await sleep(50);
+  await sleep(4000); // (both workers started and training; the journals' first timed write is 10 s in)
+  assert.ok(journals.every((j) => !existsSync(j)) && child.exitCode === null, "the runs are under way and no journal is written yet");
+  child.kill("SIGINT");
+  assert.equal((await exited)[0], 130);
+  for (const journal of journals) assert.ok((JSON.parse(readFileSync(journal, "utf8")) as JournalData).hge.length > 0, `${journal} kept what its run measured`);
+});
+
 test("a data-set run under way keeps its journal: a comparison interrupted in the middle of it resumes by replaying what it measured, and the run is the unbroken one", async () => {
   const out = join(scratch, "journalled");
   // about 20 s of wall time here; on one worker Ctrl-C writes the journal at once, 5 s in
