@@ -33,7 +33,7 @@ import { formatCriterion, formatCriterionValue, textTable } from "../host/report
 import { boardCommand } from "../boards/cli.ts";
 import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
-import { keepFile, keepRun, prepareOut } from "../host/report/keep.ts";
+import { isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept } from "../host/report/keep.ts";
 import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
@@ -541,7 +541,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   };
   // a data-set run's journal is written while it runs too: killed outright, it loses at most
   // the last JOURNAL_EVERY_SECONDS of measurements
-  const journalSaver = journal && setInterval(() => keepFile(join(out, "journal.json"), JSON.stringify(journal.kept())), JOURNAL_EVERY_SECONDS * 1000).unref();
+  const journalSaver = journal && setInterval(keeper(join(out, "journal.json"), () => JSON.stringify(journal.kept())), JOURNAL_EVERY_SECONDS * 1000).unref();
   let run: Result;
   try {
     if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
@@ -571,10 +571,9 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     bar.stop();
   }
   clearInterval(journalSaver);
-  const json = keepRun(run, out, commandLine(), journal?.kept());
-  if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
   const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
-  const report = await writeRunReport(run, out, commandLine());
+  const [, [json, report]] = await keepFinally(out, async (dir) => [keepRun(run, dir, commandLine(), journal?.kept()), await writeRunReport(run, dir, commandLine())]);
+  if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
   await live?.close();
   process.removeListener("SIGINT", onSigint);
   console.log(summary(run, display(report), display(json)));
@@ -856,7 +855,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   // under way, and of a data-set run's only what its journal had not kept
   const refused = new Map<string, string>(); // method → what it said
   const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, setup, seeds, methods, runs, refused: Object.fromEntries(refused), cannotTrain, summary: summarise(runs) });
-  const keep = () => keepFile(file, JSON.stringify(record(), null, 2));
+  const keep = keeper(file, () => JSON.stringify(record(), null, 2));
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
   const onSigint = async () => {
@@ -883,7 +882,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
       else runs.push(outcome);
       keep();
       const journal = toRun[index].journal?.path; // kept for a run the device stopped; the others are done with it
-      if (journal && !("deviceFault" in outcome)) rmSync(journal, { force: true });
+      if (journal && !("deviceFault" in outcome)) removeKept(journal);
       const { method, seed } = outcome;
       const replayed = "replayedDeviceSeconds" in outcome ? ` (${outcome.replayedDeviceSeconds!.toFixed(1)} of them replayed from its journal)` : "";
       const last = `${method} seed ${seed}: ${"deviceFault" in outcome ? "the device failed" : "refused" in outcome ? "refused" : `${outcome.solved ? "solved in" : "not solved after"} ${outcome.deviceSeconds.toFixed(1)} device-s${replayed}`}`;
@@ -907,8 +906,12 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   if (lacking.length) console.log(`not run, the device or task lacks what they need (hge methods): ${lacking.join(", ")}`);
   console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budget.deviceSeconds} device-s budget a run; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
   const { writeCompareReport } = await import("../host/report/html.ts"); // vega loads only when needed
-  console.log(`report: ${display(await writeCompareReport(record(), out))}`);
-  console.log(`runs:   ${display(file)}`);
+  const [kept, report] = await keepFinally(out, (dir) => {
+    keepFile(join(dir, "compare.json"), JSON.stringify(record(), null, 2));
+    return writeCompareReport(record(), dir);
+  });
+  console.log(`report: ${display(report)}`);
+  console.log(`runs:   ${display(join(kept, "compare.json"))}`);
 }
 
 // ---- the command line -------------------------------------------------------------------------
@@ -1093,6 +1096,7 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof TrainConfigError) fail(EXIT.refused, `configuration refused: ${error.message}`);
     if (error instanceof ControllerError) fail(EXIT.refused, error.message); // ("configuration refused: …" already)
     if (error instanceof LinkError) fail(EXIT.usage, `${error.message} (a board's port, its link firmware, or its cable)`);
+    if (isFileSystemError(error)) fail(EXIT.usage, `the file system refused: ${error.message}`);
     fail(EXIT.internal, `internal error: ${error instanceof Error ? error.message : String(error)} (a bug in hge: please report it with the command line)`);
   }
 }

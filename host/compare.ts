@@ -14,7 +14,7 @@ import { TrainConfigError, UsageError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
 import { DeviceFileError } from "./devices/device-file.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, type JournalData } from "./methods/journal.ts";
-import { keepFile } from "./report/keep.ts";
+import { keeper } from "./report/keep.ts";
 
 /** What every run of a comparison shares, whatever its method and seed. A resumed comparison
  *  (`--resume compare.json`) shares it too: the runs kept there are then its own. */
@@ -85,7 +85,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   const { method, seed } = job;
   // a data-set run's journal is written while it runs, as hge train writes it, and when the device fails
   const journal = job.journal && new Journal({ method, device: device.name, task: task.name, seed }, job.journal.replay);
-  const keepJournal = () => journal && keepFile(job.journal!.path, JSON.stringify(journal.kept()));
+  const keepJournal = journal ? keeper(job.journal!.path, () => JSON.stringify(journal.kept())) : () => {};
   const saver = journal && setInterval(keepJournal, JOURNAL_EVERY_SECONDS * 1000).unref();
   if (journal) journalsUnderWay.add(keepJournal);
   try {

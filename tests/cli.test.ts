@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -325,6 +325,47 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   assert.equal(run.stopped, "interrupted");
   assert.ok(run.iterations > 0 && run.module.checkpoint.length > 0);
   assert.deepEqual(readFileSync(join(out, "checkpoint.bin")), Buffer.from(run.module.checkpoint, "base64"), "checkpoint.bin beside run.json");
+});
+
+test("an --out directory that disappears mid-run (here: replaced by a file) loses nothing: the journal's writes warn once and the run goes on; hge train and hge compare keep their results in a new directory and say where", async () => {
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); // (in a RegExp)
+  const flags = ["--task", "iris", "--set", "configurations=2", "--set", "physicalEvery=5", "--no-progress"]; // (about 20 s, journals written every 10 s)
+  const started = [
+    ["train", "--method", "phyll-hge", ...flags],
+    ["compare", "--methods", "phyll-hge", "--seeds", "1", "--workers", "1", ...flags],
+  ].map((args, i) => {
+    const out = join(scratch, `vanishing-${i}`);
+    const child = spawn(process.execPath, [BIN, ...args, "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (status) => resolve(status)));
+    return { out, exited, output: () => ({ stdout, stderr }) };
+  });
+  await new Promise((resolve) => setTimeout(resolve, 5000)); // (both under way, before the first journal write)
+  for (const { out } of started) {
+    rmSync(out, { recursive: true, force: true });
+    writeFileSync(out, "not a directory");
+  }
+  const [train, compare] = await Promise.all(started.map(async (s) => ({ code: await s.exited, ...s.output(), out: s.out })));
+  // each file kept while running warns once (train: its journal; compare: the run's journal, then
+  // compare.json after the run), and the end's writes go elsewhere
+  for (const [{ stderr, out }, files] of [[train, ["journal"]], [compare, ["journals/phyll-hge-seed1", "compare"]]] as const) {
+    const lines = stderr.trimEnd().split("\n").filter((line) => line.startsWith("hge: cannot"));
+    assert.deepEqual(lines.slice(0, -1), files.map((file) => `hge: cannot keep ${out}/${file}.json (ENOTDIR); the run goes on, and tries again at the next write`), stderr);
+    assert.match(lines.at(-1)!, new RegExp(`^hge: cannot write in ${literal(out)} \\((EEXIST|ENOTDIR)\\); kept in .* instead$`));
+  }
+  assert.ok(train.code === 0 || train.code === 1, train.stderr);
+  const trainDir = /kept in (.*) instead/.exec(train.stderr)![1];
+  assert.match(train.stdout, new RegExp(`data: +${literal(trainDir)}/run\\.json`));
+  const run = JSON.parse(readFileSync(join(trainDir, "run.json"), "utf8"));
+  assert.equal(run.iterations, 500, "the whole run, kept");
+  assert.ok(existsSync(join(trainDir, "journal.json")) && existsSync(join(trainDir, "report.html")));
+  assert.equal(compare.code, 0, compare.stderr);
+  const compareDir = /kept in (.*) instead/.exec(compare.stderr)![1];
+  const record = JSON.parse(readFileSync(join(compareDir, "compare.json"), "utf8"));
+  assert.deepEqual(record.runs.map((r: { method: string; seed: number }) => `${r.method} ${r.seed}`), ["phyll-hge 1"]);
+  assert.ok(existsSync(join(compareDir, "report.html")));
 });
 
 test("--live: an idle connection to the page (a browser's preconnect) neither holds the run's end nor loses it", { timeout: 60_000 }, async () => {

@@ -2,7 +2,8 @@
 // checked before any work (prepareOut), the files written whole or not at all (a new file
 // renamed over the old, so that Ctrl-C, a full disk or a crash while writing never leaves a
 // truncated one).
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { JournalData } from "../methods/journal.ts";
@@ -31,6 +32,53 @@ export function prepareOut(dir: string, what = "reports", check?: (full: string)
 export function keepFile(path: string, data: string | Uint8Array): void {
   writeFileSync(`${path}.tmp`, data);
   renameSync(`${path}.tmp`, path);
+}
+
+/** An error of the file system (no space, a directory removed, read-only, no permission): Node's
+ *  errors for a system call, which name it. */
+export function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string";
+}
+
+/** A file kept again and again while a run goes on (a journal, the runs of a comparison):
+ *  `keep()` writes what `data()` gives now, as keepFile does. A write the file system refuses
+ *  does not stop the run: it is said once on stderr, and each later write tries again. */
+export function keeper(path: string, data: () => string | Uint8Array): () => void {
+  let said = false;
+  return () => {
+    try {
+      keepFile(path, data());
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      if (!said) process.stderr.write(`hge: cannot keep ${path} (${error.code}); the run goes on, and tries again at the next write\n`);
+      said = true;
+    }
+  };
+}
+
+/** Removes a file kept while a run went on (a journal) once the run is kept whole. One the file
+ *  system will not remove is left: it names a finished run, which --resume does not replay. */
+export function removeKept(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+  }
+}
+
+/** The writes that end a command, `write(dir)` into its --out directory; if the file system
+ *  refuses them there (the directory removed, full or read-only since prepareOut checked it),
+ *  into a new directory under the system's temporary one instead, said on stderr: what a run
+ *  learned is not lost. Returns the directory written and what `write` returned. */
+export async function keepFinally<T>(dir: string, write: (dir: string) => T | Promise<T>): Promise<[string, T]> {
+  try {
+    return [dir, await write(dir)];
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    const elsewhere = mkdtempSync(join(tmpdir(), "hge-"));
+    process.stderr.write(`hge: cannot write in ${dir} (${error.code}); kept in ${elsewhere} instead\n`);
+    return [elsewhere, await write(elsewhere)];
+  }
 }
 
 /** Keeps one run in `dir`: run.json, for the module the checkpoint its learned state is
