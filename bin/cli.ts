@@ -33,13 +33,14 @@ import { formatCriterion, formatCriterionValue, textTable } from "../host/report
 import { boardCommand } from "../boards/cli.ts";
 import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
+import { onInterrupt } from "../host/interrupt.ts";
 import { isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept } from "../host/report/keep.ts";
 import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
 /** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
- *  4 internal error (a bug: please report it), 130 interrupted (Ctrl-C). */
+ *  4 internal error (a bug: please report it), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP). */
 export const EXIT = { solved: 0, unsolved: 1, usage: 2, refused: 3, internal: 4, interrupted: 130 } as const;
 
 const GRADIENTS: GradientName[] = ["jacobian", "loss-signal", "streaming"];
@@ -517,14 +518,15 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     }
     bar.update(Math.min(p.deviceSeconds, p.budget.deviceSeconds), progressFields(p, device.outputUnit));
   };
-  // Ctrl-C stops training; what was learned is then kept and reported, and a second Ctrl-C
-  // meanwhile waits for that rather than lose the run (Ctrl-\ still quits at once)
+  // Ctrl-C (or SIGTERM, SIGHUP: host/interrupt.ts) stops training; what was learned is then kept
+  // and reported, and a second Ctrl-C meanwhile waits for that rather than lose the run (Ctrl-\
+  // still quits at once)
   const abort = new AbortController();
-  const onSigint = () => {
+  const interrupt = () => {
     if (abort.signal.aborted) process.stderr.write("hge: keeping what the run learned; a moment\n");
     abort.abort();
   };
-  process.on("SIGINT", onSigint);
+  const stopListening = onInterrupt(interrupt);
   // --live serves a page on 127.0.0.1 that plots the run while it trains
   const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
   if (live) process.stderr.write(`hge: live view at ${live.url}\n`);
@@ -575,7 +577,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const [, [json, report]] = await keepFinally(out, async (dir) => [keepRun(run, dir, commandLine(), journal?.kept()), await writeRunReport(run, dir, commandLine())]);
   if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
   await live?.close();
-  process.removeListener("SIGINT", onSigint);
+  stopListening();
   console.log(summary(run, display(report), display(json)));
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
   // an asynchronous file's that waited out answerWithinSeconds, is the interruption's)
@@ -858,13 +860,13 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const keep = keeper(file, () => JSON.stringify(record(), null, 2));
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
-  const onSigint = async () => {
+  const interrupt = async () => {
     if (showBar) bar.stop();
     await flushPools(); // the journals of the data-set runs under way, in every thread
     process.stderr.write(`hge: interrupted: ${runs.length} of ${jobs.length} runs finished, kept in ${display(file)}; --resume ${display(file)} runs the rest\n`);
     process.exit(EXIT.interrupted); // (the workers end with the process)
   };
-  process.once("SIGINT", onSigint);
+  const stopListening = onInterrupt(interrupt, true);
   const showLines = flags.progress && !showBar; // a line a run where no bar can be drawn
   const reused = jobs.length - toRun.length;
   keep(); // from the start: the setup that --resume checks, and the runs a resumed comparison took
@@ -890,7 +892,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
       else if (showLines) process.stderr.write(`  ${last}\n`);
     },
   });
-  process.removeListener("SIGINT", onSigint);
+  stopListening();
   if (showBar) bar.stop();
   if (fault) throw new UsageError(`${fault.deviceFault} (in ${fault.method} seed ${fault.seed}; the ${runs.length} runs that finished are in ${display(file)}: --resume ${display(file)} runs the rest once the device answers)`);
   const notCompared = [...refused].map(([method, why]) => `${method} (${why})`).join("; ");

@@ -11,6 +11,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { MAX_CONTROLS } from "../assembly/layout.ts";
 import { UsageError } from "../host/errors.ts";
 import { prepareOut } from "../host/report/keep.ts";
+import { onInterrupt } from "../host/interrupt.ts";
 import { wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
@@ -267,7 +268,7 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
   // Ctrl-C during a run in the loop: the board parks the controls and keeps its checkpoint.
   const abort = new AbortController();
   const interrupt = () => abort.abort();
-  if (mode === "hil") process.once("SIGINT", interrupt);
+  const stopListening = mode === "hil" ? onInterrupt(interrupt, true) : () => {};
   try {
     const r = await runBoard(board, {
       mode, wasm, seed: flags.seed, updates: flags.updates, task: flags.task, maxIterations: flags.iterations, compare: flags.compare,
@@ -278,7 +279,7 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     console.log(r.text);
     process.exitCode = r.ok ? 0 : 1;
   } finally {
-    process.removeListener("SIGINT", interrupt);
+    stopListening();
   }
 }
 
@@ -298,12 +299,12 @@ async function watch(boardName: string, flags: WatchFlags): Promise<void> {
   if (live) console.error(`hge: live view at ${live.url}`);
   const abort = new AbortController();
   const interrupt = () => abort.abort();
-  process.once("SIGINT", interrupt);
+  const stopListening = onInterrupt(interrupt, true);
   try {
     const r = await watchBoard(boardName, { port: flags.port, baudRate: flags.baud, task: flags.task, seed: flags.seed, wasm: flags.wasm, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
     process.exitCode = r.stopped ? (r.stopped.reason === 10 ? 0 : 1) : abort.signal.aborted ? 0 : 1;
   } finally {
-    process.removeListener("SIGINT", interrupt);
+    stopListening();
     await live?.close();
   }
 }

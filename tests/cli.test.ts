@@ -368,6 +368,20 @@ test("an --out directory that disappears mid-run (here: replaced by a file) lose
   assert.ok(existsSync(join(compareDir, "report.html")));
 });
 
+test("SIGTERM (a scheduler's, timeout's) and SIGHUP (a closed terminal) stop training as Ctrl-C does: run.json with stopped = interrupted and a checkpoint, exit 130", async () => {
+  await Promise.all((["SIGTERM", "SIGHUP"] as const).map(async (signal) => {
+    const out = join(scratch, `interrupted-${signal}`);
+    const child = spawn(process.execPath, [BIN, "train", "--device", "resistor", "--task", "xor", "--budget", "100000", "--max-iterations", "100000", "--out", out, "--no-progress"], { stdio: "ignore" });
+    const exited = new Promise((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    child.kill(signal);
+    assert.equal(await exited, 130, signal);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    assert.equal(run.stopped, "interrupted", signal);
+    assert.ok(run.iterations > 0 && existsSync(join(out, "checkpoint.bin")), signal);
+  }));
+});
+
 test("--live: an idle connection to the page (a browser's preconnect) neither holds the run's end nor loses it", { timeout: 60_000 }, async () => {
   const out = join(scratch, "live-idle");
   const child = spawn(process.execPath, [BIN, "train", "--task", "and", "--live", "--max-iterations", "3", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });

@@ -280,7 +280,7 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   assert.deepEqual((JSON.parse(readFileSync(file, "utf8")) as Record).runs.map((r) => `${r.method} ${r.seed}`), ["walsh 1"]);
 });
 
-test("Ctrl-C with several workers: every data-set run under way on a worker thread writes its journal before hge exits", async () => {
+test("SIGTERM (a scheduler's, as Ctrl-C) with several workers: every data-set run under way on a worker thread writes its journal before hge exits", async () => {
   const out = join(scratch, "journalled-workers");
   const child = spawn(process.execPath, [BIN, "compare", "--task", "iris", "--methods", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seeds", "2", "--workers", "2", "--out", out, "--no-progress"], { stdio: "ignore" });
   const exited = once(child, "exit");
@@ -288,7 +288,7 @@ test("Ctrl-C with several workers: every data-set run under way on a worker thre
   while (!existsSync(join(out, "compare.json")) && child.exitCode === null) await sleep(50);
   await sleep(4000); // (both workers started and training; the journals' first timed write is 10 s in)
   assert.ok(journals.every((j) => !existsSync(j)) && child.exitCode === null, "the runs are under way and no journal is written yet");
-  child.kill("SIGINT");
+  child.kill("SIGTERM");
   assert.equal((await exited)[0], 130);
   for (const journal of journals) assert.ok((JSON.parse(readFileSync(journal, "utf8")) as JournalData).hge.length > 0, `${journal} kept what its run measured`);
 });
