@@ -3,6 +3,7 @@
 // under way would lose (pool.ts: flushPools).
 import { parentPort, workerData } from "node:worker_threads";
 import type { JobRunner } from "./pool.ts";
+import { isFileSystemError } from "./report/keep.ts";
 
 const port = parentPort!;
 const { runJob, flush } = (await import(workerData.runner as string)) as JobRunner<unknown, unknown>;
@@ -19,7 +20,9 @@ port.on("message", async (message: { id: number; job: unknown } | { flush: true 
     const result = await runJob(message.job, (progress) => port.postMessage({ id: message.id, progress }));
     port.postMessage({ id: message.id, result });
   } catch (error) {
-    port.postMessage({ id: message.id, error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });
+    // a file system's refusal stays one (the command says it on one line), whatever the thread
+    const system = isFileSystemError(error) ? { message: error.message, code: error.code, syscall: error.syscall, path: error.path } : undefined;
+    port.postMessage({ id: message.id, error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error), system });
   }
 });
 port.postMessage({ ready: true });

@@ -92,8 +92,9 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
               const id = order[next++];
               worker.postMessage({ id, job: jobs[id] });
             };
-            worker.on("message", (message: { id: number; progress?: unknown; result?: R; error?: string; flushed?: boolean }) => {
+            worker.on("message", (message: { id: number; progress?: unknown; result?: R; error?: string; system?: { message: string }; flushed?: boolean }) => {
               if (message.flushed) return; // (flushWorker's answer)
+              if (message.system) return reject(Object.assign(new Error(message.system.message), message.system));
               if (message.error) return reject(new Error(`job ${JSON.stringify(jobs[message.id])} failed: ${message.error}`));
               if ("progress" in message) return options.onProgress?.(message.id, message.progress);
               results[message.id] = message.result!;
