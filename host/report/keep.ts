@@ -4,6 +4,7 @@
 // truncated one).
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { threadId } from "node:worker_threads";
 import { join, resolve } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { JournalData } from "../methods/journal.ts";
@@ -29,9 +30,13 @@ export function prepareOut(dir: string, what = "reports", check?: (full: string)
   return full;
 }
 
+/** Writes `data` to `path` whole or not at all: into a file of this process's and thread's own
+ *  beside it, then renamed over it (two runs keeping the same file at once, say two `hge train`
+ *  with one --out, each leave a whole one; a shared name tore the file and failed the rename). */
 export function keepFile(path: string, data: string | Uint8Array): void {
-  writeFileSync(`${path}.tmp`, data);
-  renameSync(`${path}.tmp`, path);
+  const aside = `${path}.${process.pid}-${threadId}.tmp`;
+  writeFileSync(aside, data);
+  renameSync(aside, path);
 }
 
 /** An error of the file system (no space, a directory removed, read-only, no permission): Node's
