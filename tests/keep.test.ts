@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scratchDir } from "./fixtures.ts";
@@ -40,4 +40,13 @@ console.log(torn);
   }
   assert.ok(["a", "b"].includes(JSON.parse(readFileSync(file, "utf8")).tag));
   assert.deepEqual(readdirSync(scratch).sort(), ["kept.json", "writer.ts"], "no file left aside");
+});
+
+test("a write that fails leaves nothing aside: here the rename, over a directory", async () => {
+  const { keepFile, isFileSystemError } = await import("../host/report/keep.ts");
+  const dir = join(scratch, "refusing");
+  mkdirSync(join(dir, "taken"), { recursive: true });
+  writeFileSync(join(dir, "taken", "inside"), "");
+  assert.throws(() => keepFile(join(dir, "taken"), "data"), (error: unknown) => isFileSystemError(error) && error.syscall === "rename");
+  assert.deepEqual(readdirSync(dir), ["taken"]);
 });

@@ -35,8 +35,13 @@ export function prepareOut(dir: string, what = "reports", check?: (full: string)
  *  with one --out, each leave a whole one; a shared name tore the file and failed the rename). */
 export function keepFile(path: string, data: string | Uint8Array): void {
   const aside = `${path}.${process.pid}-${threadId}.tmp`;
-  writeFileSync(aside, data);
-  renameSync(aside, path);
+  try {
+    writeFileSync(aside, data);
+    renameSync(aside, path);
+  } catch (error) {
+    removeKept(aside); // (a part written before the disk filled)
+    throw error;
+  }
 }
 
 /** An error of the file system (no space, a directory removed, read-only, no permission): Node's
@@ -61,8 +66,9 @@ export function keeper(path: string, data: () => string | Uint8Array): () => voi
   };
 }
 
-/** Removes a file kept while a run went on (a journal) once the run is kept whole. One the file
- *  system will not remove is left: it names a finished run, which --resume does not replay. */
+/** Removes a file kept while a run went on (a journal, once the run is kept whole; a part
+ *  written aside). One the file system will not remove is left: a journal names a finished run,
+ *  which --resume does not replay. */
 export function removeKept(path: string): void {
   try {
     rmSync(path, { force: true });
