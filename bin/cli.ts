@@ -857,7 +857,8 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   // under way, and of a data-set run's only what its journal had not kept
   const refused = new Map<string, string>(); // method → what it said
   const record = (): CompareRecord => ({ format: "hge-compare/1", command: commandLine(), device: device.name, outputUnit: device.outputUnit, task: task.name, setup, seeds, methods, runs, refused: Object.fromEntries(refused), cannotTrain, summary: summarise(runs) });
-  const keep = keeper(file, () => JSON.stringify(record(), null, 2));
+  const recordText = () => JSON.stringify(record(), null, 2);
+  const keep = keeper(file, recordText);
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
   const interrupt = async () => {
@@ -909,7 +910,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budget.deviceSeconds} device-s budget a run; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
   const { writeCompareReport } = await import("../host/report/html.ts"); // vega loads only when needed
   const [kept, report] = await keepFinally(out, (dir) => {
-    keepFile(join(dir, "compare.json"), JSON.stringify(record(), null, 2));
+    keepFile(join(dir, "compare.json"), recordText());
     return writeCompareReport(record(), dir);
   });
   console.log(`report: ${display(report)}`);
