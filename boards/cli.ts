@@ -10,6 +10,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync,
 import { dirname, join, relative, resolve } from "node:path";
 import { MAX_CONTROLS } from "../assembly/layout.ts";
 import { UsageError } from "../host/errors.ts";
+import { Controller, LayoutMismatch } from "../host/controller.ts";
 import { prepareOut } from "../host/report/keep.ts";
 import { onInterrupt } from "../host/interrupt.ts";
 import { wholeAtLeast } from "../host/args.ts";
@@ -58,10 +59,21 @@ const wasmFile = (text: string): string => {
   const bytes = readFileSync(existingFile(text));
   if (bytes.length < 8 || bytes.readUInt32BE(0) !== 0x0061736d) throw new InvalidArgumentError("not a WebAssembly binary (a module such as build/hge.wasm begins with \\0asm).");
   if (!WebAssembly.validate(bytes)) throw new InvalidArgumentError("not a valid WebAssembly module.");
+  let exports;
   try {
-    parseWasm(bytes);
+    exports = parseWasm(bytes).exports;
   } catch (error) {
     throw new InvalidArgumentError(`${(error as Error).message.replace(/^wasm: /, "")}: not a module the boards' runtime takes.`);
+  }
+  // a controller's block must be the layout the firmware's hge.h and the host's blocks are made from
+  if (exports.some((e) => e.name === "CONFIG") && exports.some((e) => e.name === "STATUS")) {
+    try {
+      new Controller(new WebAssembly.Module(bytes));
+    } catch (error) {
+      const built = !(error instanceof LayoutMismatch) ? `exports CONFIG and STATUS but does not run as hge's controller in Node (${(error as Error).message})`
+        : error.moduleMaxControls === null ? "not a build of this hge's configuration block" : `built for ${error.moduleMaxControls} controls (a wider build)`;
+      throw new InvalidArgumentError(`${built}; the boards build and run the release layout (assembly/layout.ts, MAX_CONTROLS ${MAX_CONTROLS}): give build/hge.wasm or build/hge-core.wasm.`);
+    }
   }
   return text;
 };

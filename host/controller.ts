@@ -158,6 +158,46 @@ type Exports = {
 
 let compiled: WebAssembly.Module | undefined;
 
+/** A module driven with the layout of another MAX_CONTROLS: every array of the block would land
+ *  on the wrong words (a wider build needs its copy of the layout, host/variant.ts). */
+export class LayoutMismatch extends Error {
+  constructor(readonly moduleMaxControls: number | null, readonly layoutMaxControls: number) {
+    super(moduleMaxControls === null
+      ? `the module refuses a version-${L.CONFIG_VERSION} configuration header: it is not a build of this hge (assembly/layout.ts)`
+      : `the module was built for ${moduleMaxControls} controls (MAX_CONTROLS) and is driven with the layout for ${layoutMaxControls}: a wider build takes its own copy of the layout (host/variant.ts: loadVariant(${moduleMaxControls}))`);
+    this.name = "LayoutMismatch";
+  }
+}
+
+/** The MAX_CONTROLS a fresh instance was built with, read from the module itself: configure()
+ *  checks the header fields in order and names the first bad one, so the largest ControlCount
+ *  it lets past is its limit (the same in every layout: the header's words do not move). null
+ *  when it refuses the header before that field (another configuration version). Leaves the
+ *  block as it found it, zeros; no configuration is accepted on the way (CaseCount 0 is not). */
+function maxControlsOf(e: Exports): number | null {
+  const header = new Int32Array(e.memory.buffer, e.CONFIG.value as number, Field.ControlCount + 1);
+  const refused = (controls: number): number => {
+    header[Field.Version] = L.CONFIG_VERSION;
+    new Float32Array(header.buffer, header.byteOffset)[Field.SampleRateHz] = 1000;
+    header[Field.WindowSamples] = 200;
+    header[Field.ControlCount] = controls;
+    return e.configure();
+  };
+  const first = refused(1);
+  let limit: number | null = null;
+  if (first > Field.ControlCount) {
+    let low = 1, high = 1 << 24; // low is let past, high is not (ControlCount's bound is an f32)
+    while (high - low > 1) {
+      const middle = (low + high) >>> 1;
+      if (refused(middle) === Field.ControlCount) high = middle;
+      else low = middle;
+    }
+    limit = low;
+  }
+  header.fill(0);
+  return limit;
+}
+
 export class Controller {
   readonly exports: Exports;
   private controls = 0;
@@ -167,6 +207,8 @@ export class Controller {
   /** The release module by default; a wider build comes with its own layout (host/variant.ts). */
   constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM))), readonly layout: Layout = L) {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+    const limit = maxControlsOf(this.exports);
+    if (limit !== layout.MAX_CONTROLS) throw new LayoutMismatch(limit, layout.MAX_CONTROLS);
   }
 
   private address(name: keyof Exports): number {

@@ -2,14 +2,14 @@
 // same code for 256 electrodes, driven through the copy of the layout it was built with.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { Controller, ControllerError, RELEASE_WASM, type ControllerConfig } from "../host/controller.ts";
+import { Controller, ControllerError, LayoutMismatch, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../host/controller.ts";
 import { CoSimulation } from "../host/cosim.ts";
 import type { Device } from "../host/devices/device.ts";
 import { Rng } from "../host/noise.ts";
 import { loadVariant } from "../host/variant.ts";
 import * as L from "../assembly/layout.ts";
 import { readFileSync } from "node:fs";
-import { cosine, relativeError } from "./fixtures.ts";
+import { cosine, hge, relativeError } from "./fixtures.ts";
 
 const N = 256;
 const variant = await loadVariant(N);
@@ -113,5 +113,27 @@ describe(`a ${N}-control build`, () => {
     restored.load(blob);
     assert.deepEqual(restored.weights(), controller.weights());
     assert.equal(restored.weights().length, N);
+  });
+
+  test("driven with another layout it is refused at once, naming both limits; so is --wasm of it on the boards' command line, before anything is built", () => {
+    const release = new WebAssembly.Module(readFileSync(RELEASE_WASM));
+    const mismatch = (module: WebAssembly.Module, layout: typeof L | typeof variant.layout, built: number, driven: number) =>
+      assert.throws(() => new Controller(module, layout), (e: unknown) => e instanceof LayoutMismatch && e.moduleMaxControls === built && e.layoutMaxControls === driven);
+    mismatch(variant.module, L, N, L.MAX_CONTROLS);
+    mismatch(release, variant.layout, L.MAX_CONTROLS, N);
+    // each with its own layout: constructed, and 8 planned tones in a 512-sample window configure
+    for (const [module, layout] of [[variant.module, variant.layout], [release, L], [new WebAssembly.Module(readFileSync(CORE_WASM)), L]] as const) {
+      const controller = new Controller(module, layout);
+      controller.configure({ ...wideConfig(new Array(8).fill(0.1)), windowSamples: 512 });
+      assert.equal(controller.status().configured, true);
+    }
+    for (const argv of [["check", "mps2-an386"], ["run", "mps2-an386", "--replay"]]) {
+      const started = Date.now();
+      const r = hge("board", ...argv, "--wasm", variant.path);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, new RegExp(`^hge: option '--wasm <file>' argument '.*hge-c${N}\\.wasm' is invalid\\. built for ${N} controls \\(a wider build\\); the boards build and run the release layout \\(assembly/layout\\.ts, MAX_CONTROLS ${L.MAX_CONTROLS}\\).*\\n$`));
+      assert.ok(Date.now() - started < 20_000, "refused before building");
+    }
   });
 });
