@@ -23,7 +23,7 @@ import { diagnose, distortionText } from "../host/report/diagnose.ts";
 import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
-import { TrainConfigError, UsageError } from "../host/errors.ts";
+import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import { readsOption, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
 import type { DemoJob, DemoOutcome } from "../host/demo.ts";
@@ -38,10 +38,6 @@ import { isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, 
 import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
-
-/** Exit codes: 0 trained and solved, 1 trained but not solved, 2 usage, 3 configuration refused,
- *  4 internal error (a bug: please report it), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP). */
-export const EXIT = { solved: 0, unsolved: 1, usage: 2, refused: 3, internal: 4, interrupted: 130 } as const;
 
 const GRADIENTS: GradientName[] = ["jacobian", "loss-signal", "streaming"];
 

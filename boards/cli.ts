@@ -4,12 +4,13 @@
 // problem found after parsing is a UsageError (exit 2), a configuration the boards cannot run
 // (a board not emulated, a missing toolchain, a device the board cannot drive) a
 // TrainConfigError (exit 3); host/errors.ts has both. A command that ran sets process.exitCode:
-// 0 ok, 1 a check, a parity or a training that failed.
+// 0 ok, 1 a check, a parity or a training that failed (not solved), 130 a training in the loop
+// interrupted (EXIT: the codes hge train gives).
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { MAX_CONTROLS } from "../assembly/layout.ts";
-import { UsageError } from "../host/errors.ts";
+import { EXIT, UsageError } from "../host/errors.ts";
 import { Controller, LayoutMismatch } from "../host/controller.ts";
 import { prepareOut } from "../host/report/keep.ts";
 import { onInterrupt } from "../host/interrupt.ts";
@@ -289,7 +290,8 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     });
     if (mode === "hil") process.stderr.write("\n");
     console.log(r.text);
-    process.exitCode = r.ok ? 0 : 1;
+    // in the loop, as hge train: solved, not solved (or not the Node run's weights), interrupted
+    process.exitCode = abort.signal.aborted ? EXIT.interrupted : r.ok ? EXIT.solved : EXIT.unsolved;
   } finally {
     stopListening();
   }

@@ -17,6 +17,7 @@ export interface RunBoardOptions extends Omit<BoardTrainOptions, "board"> {
 }
 
 export interface RunBoardResult {
+  /** Replay: bit for bit the Node run's. In the loop: solved, with (compare) the Node run's weights. */
   ok: boolean;
   /** A few lines for the terminal. */
   text: string;
@@ -46,7 +47,7 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   const training = await trainOnBoard({ ...o, board });
   const { result, board: details } = training;
   const lines = [
-    `${board}: trained ${result.task} in the loop: ${result.stopped}, ${result.iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
+    `${board}: trained ${result.task} in the loop: ${result.solved ? "solved" : `not solved (stopped: ${result.stopped})`}, ${result.iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
     details.lost
       ? `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; ${details.boardStop.reasonName}`
       : `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${details.boardStop.reasonName}) with the electrodes parked at ${details.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,
@@ -61,5 +62,5 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
     identicalToNode = bitsOf(node.history.weights) === bitsOf(result.history.weights) && bitsOf([node.history.loss]) === bitsOf([result.history.loss]);
     lines.push(`  the same training in Node: ${identicalToNode ? "the same weights after every update, bit for bit" : "DIFFERENT weights"} (${node.iterations} updates, ${node.stopped})`);
   }
-  return { ok: result.stopped !== "link" && result.stopped !== "interrupted" && identicalToNode !== false, text: lines.join("\n"), training, identicalToNode };
+  return { ok: result.solved && identicalToNode !== false, text: lines.join("\n"), training, identicalToNode };
 }

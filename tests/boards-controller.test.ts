@@ -3,6 +3,7 @@
 // frame, a dropped link), the serial protocol, and the per-sample cost against hand-written C.
 // The board toolchain (Debian packages) is installed by boards/install.sh when missing.
 import { test } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { ACK, BoardController, BoardSession, Frame, LINK, LinkState, StopReason,
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
 import { recordCoSimulation, replayOnBoard } from "../boards/replay.ts";
 import { measureTarget } from "../boards/measure.ts";
+import { BIN } from "./fixtures.ts";
 
 let noToolchain: string | false = false;
 try { ensureToolchain(); }
@@ -165,6 +167,26 @@ test("Ctrl-C (SIGINT after two updates) stops the board run: controls parked, ch
   twin.configure(result.module!.controller);
   twin.load(board.checkpoint);
   assert.deepEqual(bits(twin.weights()), bits(learned), "the checkpoint holds the weights of the last update");
+});
+
+test("hge board run --hil exits as hge train does: 1 when the run ends unsolved, 130 on SIGTERM (controls parked)", skip, async () => {
+  const run = (args: string[], signalAfterUpdate?: NodeJS.Signals) => new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, "board", "run", "mps2-an386", "--hil", "--task", "xor", "--no-compare", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      if (signalAfterUpdate && !child.killed && /update 1,/.test(stderr)) child.kill(signalAfterUpdate); // once: a second ends it at once
+    });
+    child.on("exit", (code) => resolve({ code, stdout }));
+  });
+  const unsolved = await run(["--iterations", "1"]);
+  assert.equal(unsolved.code, 1, unsolved.stdout);
+  assert.match(unsolved.stdout, /in the loop: not solved \(stopped: iterations\), 1 updates/);
+  const interrupted = await run(["--iterations", "400"], "SIGTERM");
+  assert.equal(interrupted.code, 130, interrupted.stdout);
+  assert.match(interrupted.stdout, /in the loop: not solved \(stopped: interrupted\)/);
+  assert.match(interrupted.stdout, /stopped \(Host\) with the electrodes parked at/);
 });
 
 /** What both link faults must leave behind: training stopped, the electrodes parked at the
