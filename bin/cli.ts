@@ -27,7 +27,7 @@ import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import { readsOption, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
 import type { DemoJob, DemoOutcome } from "../host/demo.ts";
-import type { CompareDeviceFault, CompareJob, CompareRecord, CompareRefusal, CompareRun, CompareSetup, MethodSummary } from "../host/compare.ts";
+import { MAX_SEEDS, type CompareDeviceFault, type CompareJob, type CompareRecord, type CompareRefusal, type CompareRun, type CompareSetup, type MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
@@ -787,7 +787,9 @@ const methodList = (text: string): string[] => {
   const names = text.split(",").map((part) => part.trim());
   const unknown = names.find((name) => !METHOD_NAMES.includes(name));
   if (unknown !== undefined) throw new InvalidArgumentError(`'${unknown}' is not a method. Allowed choices are ${METHOD_NAMES.join(", ")}.`);
-  return [...new Set(names)];
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`'${twice}' is named twice; name each method once.`);
+  return names;
 };
 
 async function compare(flags: CompareFlags, command: Command): Promise<void> {
@@ -989,7 +991,7 @@ export function program(): Command {
     // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
     .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)", nonEmpty("a serial port"))
-    .option("--baud <n>", "with --port: baud rate (default 115200)", (text: string) => { const n = Number(text); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1."); return n; })
+    .option("--baud <n>", "with --port: baud rate (default 115200)", wholeAtLeast(1))
     .option("--no-progress", "no progress bar")
     .action((flags: TrainFlags, command: Command) => train(flags, command));
 
@@ -1000,7 +1002,7 @@ export function program(): Command {
     .addOption(deviceSeedOption())
     .addOption(new Option("--task <name>", "task to train").choices(TASKS).default("xor"))
     .option("--methods <a,b,...>", "methods to compare (default: every method that can train the task on the device)", methodList)
-    .option("--seeds <n>", "runs per method, seeds 1 to n", wholeAtLeast(1), 5)
+    .option("--seeds <n>", `runs per method, seeds 1 to n (n ≤ ${MAX_SEEDS})`, wholeAtLeast(1, MAX_SEEDS), 5)
     .option("--budget <device-s>", `device-time budget of each run: unsolved after it ${BUDGET_DEFAULTS}`, positive)
     .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))

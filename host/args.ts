@@ -18,9 +18,11 @@ export const nonNegative = (text: string) => {
   if (value < 0) throw new InvalidArgumentError("expected a number ≥ 0.");
   return value;
 };
-export const wholeAtLeast = (low: number) => (text: string) => {
-  const value = number(text, `a whole number ≥ ${low}`);
-  if (!Number.isInteger(value) || value < low || value > 2 ** 32 - 1) throw new InvalidArgumentError(`expected a whole number ≥ ${low}.`);
+/** A whole number from `low` to `high` (by default the largest u32: seeds and counts are u32s). */
+export const wholeAtLeast = (low: number, high = 2 ** 32 - 1) => (text: string) => {
+  const what = `a whole number from ${low} to ${high}`;
+  const value = number(text, what);
+  if (!Number.isInteger(value) || value < low || value > high) throw new InvalidArgumentError(`expected ${what}.`);
   return value;
 };
 export const port = (text: string) => {

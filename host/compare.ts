@@ -16,6 +16,11 @@ import { DeviceFileError } from "./devices/device-file.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, type JournalData } from "./methods/journal.ts";
 import { keeper } from "./report/keep.ts";
 
+/** The most seeds a comparison takes: every run is a job in memory and a record in compare.json
+ *  (a billion seeds ran the host out of memory before the first run); with 10,000 runs of a
+ *  method a median's 90% interval spans the runs ranked within 0.8% of it. */
+export const MAX_SEEDS = 10_000;
+
 /** What every run of a comparison shares, whatever its method and seed. A resumed comparison
  *  (`--resume compare.json`) shares it too: the runs kept there are then its own. */
 export interface CompareSetup {

@@ -89,7 +89,7 @@ export function boundsText(name: FieldName): string {
   if (low === undefined || high === undefined) return "";
   const show = (x: number) => {
     if (x === BELOW_ONE) return "< 1";
-    if (x === TINY) return "> 0";
+    if (x === TINY) return "1e-30";
     const power = Math.log2(Math.abs(x));
     if (Math.abs(x) >= 65536 && Number.isInteger(power)) return `${x < 0 ? "−" : ""}2^${power}`;
     const decade = Math.log10(Math.abs(x));
@@ -97,7 +97,6 @@ export function boundsText(name: FieldName): string {
     return String(x);
   };
   const units = unit && unit !== "reading" ? ` ${unit}` : "";
-  if (low === TINY) return high >= 1e30 ? "> 0" : `> 0 .. ${show(high)}${units}`;
   if (high === BELOW_ONE) return `${show(low)} .. < 1`;
   return low === high ? `${low}` : `${show(low)} .. ${show(high)}${units}`;
 }

@@ -44,9 +44,13 @@ test("an unknown command or option exits 2, naming the commands or where the opt
   refusal(["train", "--velocity", "9"], USAGE, /unknown option '--velocity'/, /hge train --help lists its options/);
 });
 
-test("a malformed or negative number exits 2 naming the option and what it takes", () => {
-  refusal(["train", "--seed", "-1"], USAGE, /--seed/, /whole number ≥ 0/);
-  refusal(["train", "--learning-rate", "fast"], USAGE, /--learning-rate/, /number > 0/);
+test("a malformed, negative, too large or too small number exits 2 naming the option and the range it takes", () => {
+  for (const seed of ["-1", "4294967296"]) refusal(["train", "--seed", seed], USAGE, /--seed/, /expected a whole number from 0 to 4294967295\.$/);
+  // 1e-320 is > 0 but below the field's bound (an f32 1e-30): the range said is the one applied
+  for (const rate of ["fast", "1e-320", "1e31"]) refusal(["train", "--learning-rate", rate], USAGE, /--learning-rate/, /expected a number 1e-30 \.\. 1e30 V\.$/);
+  // a billion seeds ran the host out of memory (a V8 abort, exit 134) before any run
+  refusal(["compare", "--seeds", "1e9"], USAGE, /--seeds/, /expected a whole number from 1 to 10000\.$/);
+  refusal(["compare", "--methods", "walsh,spsa,walsh"], USAGE, /--methods/, /'walsh' is named twice; name each method once\.$/);
 });
 
 test("a number the controller refuses exits 3 naming the option and its valid range", () => {
