@@ -691,8 +691,9 @@ export class TrainingRun {
       this.bestAt = iteration;
     }
     if (this.patience > 0 && iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience) {
-      // Stuck: start again elsewhere, keeping the measured lag (no second calibration).
-      const initialV = startingVoltages(device, seed, this.attempts.length);
+      // Stuck: start again elsewhere, keeping the measured lag (no second calibration); a held
+      // control (--hold) stays where it started
+      const initialV = startingVoltages(device, seed, this.attempts.length).map((v, k) => (config.controls[k].trainable === false ? this.attempts[0].initialV[k] : v));
       this.configureAgain(config, initialV);
       this.attempts.push({ startIteration: iteration, initialV });
       this.history.weights[this.history.weights.length - 1] = initialV.slice();

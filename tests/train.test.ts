@@ -116,6 +116,18 @@ test("a stuck attempt restarts from a new seeded start; iterations count every a
   assert.equal(run.counters.updates, 60);
 });
 
+test("a held control (--hold) stays at its start through restarts, which move every other control", () => {
+  const resistor = new ResistorNetwork();
+  const run = trainTask({ device: resistor, task: gateTask("XOR", resistor.inputRangeV), seed: 1, maxIterations: 60, patience: 15, hold: [2] });
+  assert.ok(run.attempts.length >= 2, `${run.attempts.length} attempts`);
+  const start = run.attempts[0].initialV;
+  for (const attempt of run.attempts.slice(1)) {
+    assert.equal(attempt.initialV[2], start[2], "the held control starts again where it started");
+    assert.ok(attempt.initialV.every((v, k) => k === 2 || v !== start[k]), "the others start elsewhere");
+  }
+  for (const weights of run.history.weights) assert.equal(Math.fround(weights[2]), Math.fround(start[2])); // (a start is kept in f64)
+});
+
 test("a run whose budget ends before its first update says why: an epoch's device time, the calibration before it, and what to give", async () => {
   const { diagnose } = await import("../host/report/diagnose.ts");
   const device = new AnalyticDevice();
