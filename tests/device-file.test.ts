@@ -142,6 +142,10 @@ test("a device file that does something wrong is refused at load, with one line 
     ["a time to answer that is no time", deviceFile("export const asynchronous = true;\nexport const answerWithinSeconds = 0;\nexport function createDevice() {}\n", true), /answerWithinSeconds is 0; it must be a number of seconds in \(0, 86400\]/],
     ["an asynchronous createDevice throwing", deviceFile('export const asynchronous = true;\nexport async function createDevice() { throw new Error("no instrument at 10.0.0.7"); }\n', true), /createDevice\(\{"inputCount":2\}\) threw: no instrument at 10\.0\.0\.7/],
     ["an asynchronous device of the wrong shape", deviceFile('export const asynchronous = true;\nexport async function createDevice() { return { name: "half" }; }\n', true), /controlCount is undefined; it must be a whole number ≥ 1/],
+    ["a clock that fails (setTime, called as every run begins)", deviceFile('device.setTime = () => { throw new Error("no clock"); };'), /: setTime\(0\) threw: no clock$/],
+    ["a time to answer that is not a number", deviceFile("export const asynchronous = true;\nexport const answerWithinSeconds = NaN;\nexport function createDevice() {}\n", true), /answerWithinSeconds is NaN; it must be a number of seconds in \(0, 86400\]/],
+    ["an output that is a BigInt", deviceFile("device.output = () => 5n;"), /output\(\) gave 5n \(a BigInt\) at \[[^\]]+\] V; it must be a finite number of nA/],
+    ["createDevice only inside the default export", deviceFile("export default { createDevice() {} };\n", true), /exports no createDevice\(options\) function \(its exports: none; its default export has one: export it by name/],
     ["an asynchronous createDevice returning nothing", deviceFile("export const asynchronous = true;\nexport async function createDevice() {}\n", true), /createDevice\(\{ inputCount: 2 \}\) returned undefined, not a device/],
   ];
   for (const [what, path, expected] of cases) {

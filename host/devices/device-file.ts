@@ -53,7 +53,7 @@ export function deviceFileStem(path: string): string {
 /** A value a file gave, as written in JavaScript: a string quoted, NaN as NaN (JSON would
  *  show "5" as 5 and NaN as null). */
 const shown = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value) : Array.isArray(value) ? `[${value.map(shown).join(", ")}]` : String(value);
+  typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n (a BigInt)` : Array.isArray(value) ? `[${value.map(shown).join(", ")}]` : String(value);
 
 /** What a file at `path` does wrong, as the error that says so. */
 const failFor = (path: string) => (what: string) => new DeviceFileError(`--device ${path}: ${what}`);
@@ -82,12 +82,15 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
   }
   if (typeof exported.createDevice !== "function") {
     const names = Object.keys(exported).filter((name) => name !== "default"); // (tsx's CommonJS interop adds it)
-    throw fail(`exports no createDevice(options) function (its exports: ${names.join(", ") || "none"})`);
+    type Wrapped = { createDevice?: unknown; default?: Wrapped } | undefined;
+    const byDefault = (exported as { default?: Wrapped }).default; // (a .ts file made CommonJS wraps it once more)
+    const inDefault = [byDefault, byDefault?.default].some((d) => typeof d?.createDevice === "function");
+    throw fail(`exports no createDevice(options) function (its exports: ${names.join(", ") || "none"}${inDefault ? "; its default export has one: export it by name, export function createDevice" : ""})`);
   }
   const { asynchronous = false, answerWithinSeconds = ANSWER_WITHIN_SECONDS } = exported;
-  if (typeof asynchronous !== "boolean") throw fail(`asynchronous is ${JSON.stringify(asynchronous)}; it must be true (output() and createDevice may wait for I/O) or false`);
+  if (typeof asynchronous !== "boolean") throw fail(`asynchronous is ${shown(asynchronous)}; it must be true (output() and createDevice may wait for I/O) or false`);
   if (!(typeof answerWithinSeconds === "number" && answerWithinSeconds > 0 && answerWithinSeconds <= 86400)) {
-    throw fail(`answerWithinSeconds is ${JSON.stringify(answerWithinSeconds)}; it must be a number of seconds in (0, 86400]`);
+    throw fail(`answerWithinSeconds is ${shown(answerWithinSeconds)}; it must be a number of seconds in (0, 86400]`);
   }
   const made = `createDevice(${JSON.stringify(options)})`;
   let device: Device;
@@ -248,7 +251,7 @@ function checkedShape(device: Device, fail: (what: string) => DeviceFileError, w
 }
 
 /** The file's device, its shape checked when made, its output() and outputGradient() at every
- *  call (and once against each other), so that a fault in the file stops training with one
+ *  call (and once against each other; setTime(0) once), so that a fault in the file stops training with one
  *  line rather than a stack trace, and no NaN reaches a method. */
 class CheckedDevice extends DeviceView {
   override readonly capabilities: readonly Capability[];
@@ -271,7 +274,10 @@ class CheckedDevice extends DeviceView {
     this.inner = inner;
     this.fail = fail;
     if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n, `withInputCount(${n})`, exclusive);
-    if (inner.setTime) this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
+    if (inner.setTime) {
+      this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
+      this.setTime(0); // as every run begins: a file whose clock fails is refused when made
+    }
     const middle = electrodeMidpointsV(this);
     const y = this.output(middle);
     if (this.output(middle) !== y) throw fail(`output() gave two values at the same voltages (${volts(middle)}); it must be deterministic (hge adds the noise: --white-noise, --pink-noise)`);
