@@ -34,7 +34,7 @@ import { boardCommand } from "../boards/cli.ts";
 import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { onInterrupt } from "../host/interrupt.ts";
-import { isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept } from "../host/report/keep.ts";
+import { RUN_FORMAT, isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept } from "../host/report/keep.ts";
 import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
@@ -230,6 +230,9 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   if (task.kind === "dataset") return { journal: readJournal(path, bytes, device, task, method, seed) };
   if (bytes.subarray(0, 4).toString("latin1") === "HGE1") {
     if (!estimator) throw new UsageError(`--resume ${path}: a checkpoint.bin is the controller module's state; method ${method.name} resumes from the run.json beside it`);
+    // the module checks the blob against the controls and their ranges; nothing in it names a task
+    // or a device instance, which the run.json beside it does
+    process.stderr.write(`hge: --resume ${path}: a checkpoint.bin says neither the task nor the device it was trained on; its state is taken as this run's (--resume the run.json beside it to have both checked)\n`);
     return { checkpoint: new Uint8Array(bytes) };
   }
   let run: unknown;
@@ -240,9 +243,12 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   }
   const { format, device: ranOn, task: trained, finalWeights: weights, module } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
-  if (!Array.isArray(weights) || weights.length !== device.controlCount || !weights.every((v) => typeof v === "number")) {
+  if (format !== RUN_FORMAT) throw new UsageError(`--resume ${path}: a run.json of format ${format}; this hge reads ${RUN_FORMAT}`);
+  if (!Array.isArray(weights) || weights.length !== device.controlCount) {
     throw new TrainConfigError("resume", `--resume ${path}: it holds ${Array.isArray(weights) ? `${weights.length} control voltages` : "no control voltages"}; ${device.name} has ${device.controlCount}`);
   }
+  const notVoltage = weights.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
+  if (notVoltage >= 0) throw new TrainConfigError("resume", `--resume ${path}: control ${notVoltage + 1}'s voltage is ${JSON.stringify(weights[notVoltage])}, not a finite number of volts`);
   if (ranOn !== device.name || trained !== task.name) {
     throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(trained)} on ${String(ranOn)}, not of ${task.name} on ${device.name}; to start from its controls give --initial-v ${weights.join(",")}`);
   }

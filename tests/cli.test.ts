@@ -144,6 +144,10 @@ test("--resume takes only a run of this task on this device, and a checkpoint.bi
     refusal(["train", "--task", "and", "--resume", edited], content === "null" ? USAGE : REFUSED, pattern);
   }
   const moved = JSON.parse(readFileSync(join(run, "run.json"), "utf8"));
+  writeFileSync(edited, JSON.stringify({ ...moved, format: "hge-run/99" }));
+  refusal(["train", "--task", "and", "--resume", edited], USAGE, /: a run\.json of format hge-run\/99; this hge reads hge-run\/2$/);
+  writeFileSync(edited, JSON.stringify({ ...moved, finalWeights: [0, null, 0, 0, 0] }));
+  refusal(["train", "--task", "and", "--resume", edited], REFUSED, /: control 2's voltage is null, not a finite number of volts$/);
   writeFileSync(edited, JSON.stringify({ ...moved, finalWeights: [5, 0, 0, 0, 0] }));
   refusal(["train", "--method", "pat", "--task", "and", "--resume", edited], REFUSED, /control 1 would start at 5 V/);
 });
@@ -296,7 +300,8 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   const after = JSON.parse(readFileSync(join(second, "run.json"), "utf8"));
   assert.deepEqual(after.history.weights[0], before.finalWeights, "starts where the first run ended");
   const third = join(scratch, "third");
-  hge("train", "--task", "xor", "--max-iterations", "2", "--resume", join(first, "checkpoint.bin"), "--out", third, "--no-progress");
+  const bare = hge("train", "--task", "xor", "--max-iterations", "2", "--resume", join(first, "checkpoint.bin"), "--out", third, "--no-progress");
+  assert.match(bare.stderr, /^hge: --resume .*checkpoint\.bin: a checkpoint\.bin says neither the task nor the device it was trained on; its state is taken as this run's/m);
   assert.deepEqual(JSON.parse(readFileSync(join(third, "run.json"), "utf8")).history.weights[0], before.finalWeights, "checkpoint.bin resumes the same");
   assert.equal(after.module.status.lagDelaySamples, before.module.status.lagDelaySamples, "keeps the fitted lag");
   assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");

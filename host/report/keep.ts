@@ -92,6 +92,9 @@ export async function keepFinally<T>(dir: string, write: (dir: string) => T | Pr
   }
 }
 
+/** run.json's format: what `--resume` reads (bin/cli.ts: readResume), which refuses any other. */
+export const RUN_FORMAT = "hge-run/2";
+
 /** Keeps one run in `dir`: run.json, for the module the checkpoint its learned state is
  *  (checkpoint.bin, the blob Controller.load() and the boards take), and for a data-set run its
  *  journal (journal.json: what it measured, host/methods/journal.ts); `--resume` reads them.
@@ -100,7 +103,7 @@ export async function keepFinally<T>(dir: string, write: (dir: string) => T | Pr
 export function keepRun(run: Result, dir: string, command: string, journal?: JournalData): string {
   mkdirSync(dir, { recursive: true });
   const json = join(dir, "run.json");
-  keepFile(json, JSON.stringify({ format: "hge-run/2", command, ...run }, null, 1));
+  keepFile(json, JSON.stringify({ format: RUN_FORMAT, command, ...run }, null, 1));
   keepBeside(join(dir, "checkpoint.bin"), run.module?.checkpoint && Buffer.from(run.module.checkpoint, "base64"));
   keepBeside(join(dir, "journal.json"), journal && JSON.stringify(journal));
   return json;
