@@ -400,6 +400,7 @@ const STOPPED: Record<Result["stopped"], string> = {
   solved: "solved",
   budget: "device-time budget spent",
   iterations: "iteration limit",
+  epochs: "its epochs ran out: --set epochs, blocks",
   fault: "controller fault",
   interrupted: "interrupted",
   link: "the board stopped the link",

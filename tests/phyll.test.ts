@@ -143,6 +143,13 @@ test('phyll stops at the device-time budget, and at once when aborted', async ()
   assert.ok(aborted.deviceSeconds < 100);
 });
 
+test('phyll that runs all its epochs unsolved says so (stopped: epochs), not the iteration limit it never reached', async () => {
+  const run = await PHYLL.train(DopantNetwork.default(), task, { deviceSeconds: 2000, maxIterations: 500 }, { seed: 1, options: { epochs: 2, configurations: 2 } });
+  assert.equal(run.solved, false);
+  assert.equal(run.stopped, 'epochs');
+  assert.ok(run.iterations < 500, `${run.iterations} steps`);
+});
+
 test('phyll refuses every whole-number setting beyond its limit, naming the setting, its range and default, before measuring anything', async () => {
   const device = countingResistor();
   for (const [key, limit] of Object.entries(PHYLL_LIMITS) as Array<[keyof typeof PHYLL_LIMITS, number]>) {

@@ -83,8 +83,9 @@ export interface Method {
 }
 
 /** fault: the controller's (16 windows in a row discarded); device: a device file's
- *  (devices/device-file.ts), said in Result.deviceFault. */
-export type StopReason = "solved" | "budget" | "iterations" | "fault" | "interrupted" | "link" | "device";
+ *  (devices/device-file.ts), said in Result.deviceFault; epochs: a method with a schedule of
+ *  its own (phyll's blocks × epochs) ran all of it. */
+export type StopReason = "solved" | "budget" | "iterations" | "epochs" | "fault" | "interrupted" | "link" | "device";
 
 /** Whether `method` reads the shared option `option` (Method.reads), or has a setting of that
  *  name (pat's windowSamples and learningRate). */

@@ -496,7 +496,7 @@ export async function trainPhyll(
       digital.dispose();
     }
   }
-  return { accuracy, trainAccuracy, loss, epochs, steps, stopped: stopped ?? "iterations", ...(deviceFault !== undefined ? { deviceFault } : {}), history };
+  return { accuracy, trainAccuracy, loss, epochs, steps, stopped: stopped ?? "epochs", ...(deviceFault !== undefined ? { deviceFault } : {}), history };
 }
 
 /** The data inputs block 1 needs: the features and a two-electrode label code. */
