@@ -978,7 +978,7 @@ export function program(): Command {
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
     .addOption(fieldOption("CalibrationEpochs", "epochs"))
     .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)
-    .addOption(new Option("--gradient <mode>", FIELDS.Gradient.doc).choices(GRADIENTS))
+    .addOption(new Option("--gradient <mode>", `${FIELDS.Gradient.doc} (default ${GRADIENTS[FIELDS.Gradient.default as number]})`).choices(GRADIENTS))
     .addOption(fieldOption("StreamOrder", "n"))
     .addOption(fieldOption("StreamTauSamples", "samples"))
     .addOption(fieldOption("ChipSamples", "samples", `random and walsh ${TRAIN_CODE_CHIP_SAMPLES}, sequential the window over its period, spsa half the window`))

@@ -273,7 +273,10 @@ export function formatBench(bench: BoardsBench): string {
     const rates = Object.entries(r.maxSampleRateHz).map(([n, hz]) => `${n} controls: ${hz === null ? "not counted" : `${(hz / 1000).toFixed(1)} kHz`}`).join(", ");
     lines.push(`${b.padEnd(20)} ${String(r.clockHz / 1e6).padStart(5)} MHz  counted on ${String(r.countedOn ?? "-").padEnd(18)} ${rates}`);
   }
-  lines.push("", `soft float: M0+ / M4F ${Object.entries(bench.softFloat.m0plusOverM4f).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}; RV32IMC / RV32IMAFC ${Object.entries(bench.softFloat.rv32imcOverRv32imafc).map(([n, r]) => `${r.toFixed(1)}x at ${n}`).join(", ")}`);
+  // (each where both its targets were measured: not with --quick or --only)
+  const ratios = (name: string, r: Record<string, number>) => Object.keys(r).length ? [`${name} ${Object.entries(r).map(([n, x]) => `${x.toFixed(1)}x at ${n}`).join(", ")}`] : [];
+  const softFloat = [...ratios("M0+ / M4F", bench.softFloat.m0plusOverM4f), ...ratios("RV32IMC / RV32IMAFC", bench.softFloat.rv32imcOverRv32imafc)];
+  if (softFloat.length) lines.push("", `soft float: ${softFloat.join("; ")}`);
   if (bench.wide) {
     const w = bench.wide, m = w.measurement;
     lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples, C reference ${m.reference?.median ?? "-"} (ratio ${m.ratio?.toFixed(2) ?? "-"}); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);

@@ -172,6 +172,18 @@ test("hge board watch: the standalone board's telemetry over its pseudo-terminal
   assert.match(lines.at(-1)!, /^stopped: Solved; parked at .* V; checkpoint \d+ bytes kept$/);
 });
 
+test("hge board watch says where the firmware restarts (XOR seed 5: once, after update 21), from where the module's count of updates begins again", skip, async () => {
+  const { watchBoard } = await import("../boards/watch.ts");
+  const lines: string[] = [];
+  const r = await watchBoard("virt-rv32", { task: "xor", seed: 5, onLine: (line) => lines.push(line) });
+  assert.equal(r.stopped?.reason, StopReason.Solved);
+  const restarts = lines.flatMap((l, i) => (/^restart: /.test(l) ? [i] : []));
+  assert.equal(restarts.length, 1, lines.join("\n"));
+  assert.match(lines[restarts[0]], /^restart: a new start after 21 updates \(the module counts its updates from 0 again\)$/);
+  assert.match(lines[restarts[0] - 1], /^update 21 /);
+  assert.match(lines[restarts[0] + 1], /^update 1 /);
+});
+
 test("hge train --board --port: a board already running on a serial port (no QEMU started by the host), its boot HELLO long gone", skip, async () => {
   const { spawn } = await import("node:child_process");
   const { readFileSync, openSync, closeSync, existsSync: exists } = await import("node:fs");
