@@ -25,7 +25,7 @@ export const CONFIG_VERSION = 1;
 export enum Field {
   None = 0,
   Version = 1, //            i32  must equal CONFIG_VERSION
-  SampleRateHz = 2, //       f32  > 0
+  SampleRateHz = 2, //       f32  samples per second, 1 .. 1e9
   WindowSamples = 3, //      i32  samples per lock-in window (every tone whole periods)
   SettleSamples = 4, //      i32  samples discarded after each change of input case
   ControlCount = 5, //       i32  1..MAX_CONTROLS

@@ -364,10 +364,12 @@ function writeElectrodes(): void {
 
 /** Writes at `at` the voltage nearest `target` within maxStepV of the one there now, inside
  *  [low, high] (which wins: a voltage left outside the range by another configuration comes
- *  back at once). True if the slew limit held it back. */
+ *  back at once). True if the slew limit held it back and it moved: a target outside the
+ *  range (a caller's PARK; NaN, toward the low end) is as near as it gets at the range's end. */
 @inline function slewTo(at: usize, target: f32, low: f32, high: f32): bool {
   const previous = load<f32>(at);
   const v = clampTo(target, previous - maxStepV, previous + maxStepV);
-  store<f32>(at, clampTo(v, low, high));
-  return v != target;
+  const now = clampTo(v, low, high);
+  store<f32>(at, now);
+  return v != target && now != previous;
 }

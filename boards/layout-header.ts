@@ -26,9 +26,18 @@ function enumMembers(source: string, name: string, values: EnumObject): Member[]
   const members: Member[] = [];
   for (const [key, value] of Object.entries(values)) {
     if (typeof value !== "number") continue;
-    const line = body.split("\n").find((l) => new RegExp(`\\b${key} = ${value}\\b`).test(l));
-    if (line === undefined) throw new Error(`${LAYOUT_SOURCE}: enum ${name}: member ${key} not found in the text`);
-    const comment = /\/\/\s*(.*)$/.exec(line)?.[1].trim() ?? "";
+    const lines = body.split("\n");
+    const at = lines.findIndex((l) => new RegExp(`\\b${key} = ${value}\\b`).test(l));
+    if (at < 0) throw new Error(`${LAYOUT_SOURCE}: enum ${name}: member ${key} not found in the text`);
+    // a comment goes on in the lines below whose text is indented under it (a section's comment,
+    // "// per-control arrays", is not)
+    const more = [];
+    for (let next = at + 1; next < lines.length; next++) {
+      const continued = /^\s*\/\/ {8,}(\S.*)$/.exec(lines[next]);
+      if (!continued) break;
+      more.push(continued[1].trim());
+    }
+    const comment = [/\/\/\s*(.*)$/.exec(lines[at])?.[1].trim() ?? "", ...more].join(" ");
     const type = /^(i32|f32|u64)\b/.exec(comment)?.[1] as Member["type"];
     members.push({ name: key, value, comment: type ? comment.slice(3).trim() : comment, type });
   }

@@ -430,6 +430,22 @@ describe("slew limit", () => {
     assert.ok(r.events.slice(parked).every((e) => e === L.Event.Parked), "stays parked, no windows");
   });
 
+  test("park() toward voltages the ranges forbid (beyond an end, NaN) ends at the range's nearest end (NaN: the low one) and reports Parked", () => {
+    for (const [parkV, expected] of [[[5, NaN], [1, -1]], [[NaN, 7], [-1, 1]], [[-5, -3], [-1, -1]]] as const) {
+      const controller = new Controller();
+      controller.configure(slowConfig({ cases: [{ inputsV: [0], target: 0 }] }));
+      run(controller, 50);
+      controller.park(parkV);
+      const r = run(controller, 400);
+      const parked = r.events.findIndex((e) => e & L.Event.Parked);
+      // from about 0 V, 1 V at 0.01 V a sample: about 100 samples
+      assert.ok(parked >= 99 && parked <= 102, `park(${parkV}): Parked after ${parked} samples`);
+      assert.deepEqual(r.written[parked + 1], [...expected], `park(${parkV})`);
+      assert.ok(largestStep(r.written, 0) <= MAX_STEP + 2.4e-7 && largestStep(r.written, 1) <= MAX_STEP + 2.4e-7);
+      assert.ok(r.events.slice(parked).every((e) => e === L.Event.Parked));
+    }
+  });
+
   test("a configuration whose perturbation alone would reach the limit is refused naming SlewVPerS and the control", () => {
     const controller = new Controller();
     // a 1 mV tone at bin 40 of 100 moves 2.5 mV per sample: over a limit of 2 mV per sample
