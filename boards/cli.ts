@@ -67,7 +67,7 @@ const wasmFile = (text: string): string => {
     throw new InvalidArgumentError(`${(error as Error).message.replace(/^wasm: /, "")}: not a module the boards' runtime takes.`);
   }
   // a controller's block must be the layout the firmware's hge.h and the host's blocks are made from
-  if (exports.some((e) => e.name === "CONFIG") && exports.some((e) => e.name === "STATUS")) {
+  if (isController(exports)) {
     try {
       new Controller(new WebAssembly.Module(bytes));
     } catch (error) {
@@ -104,9 +104,9 @@ const boardsOf = (target: string) => (target === "all" ? listBoards() : [target]
 /** The stand-in module --app probe adapts (boards/testdata/probe.ts), built when missing. */
 const probeModule = () => (existsSync(PROBE_WASM) ? PROBE_WASM : buildProbeWasm());
 
-/** Whether a module is the controller (its configuration and status blocks). */
-function isController(wasm: string): boolean {
-  const names = new Set(parseWasm(readFileSync(wasm)).exports.map((e) => e.name));
+/** Whether a module's exports are the controller's (its configuration and status blocks). */
+function isController(exports: ReadonlyArray<{ name: string }>): boolean {
+  const names = new Set(exports.map((e) => e.name));
   return names.has("CONFIG") && names.has("STATUS");
 }
 
@@ -118,7 +118,7 @@ async function buildOptions(b: Board, flags: BuildFlags, entry?: "main"): Promis
   const app = flags.app ?? "hge";
   const wasm = flags.wasm ?? (app === "probe" ? probeModule() : ensureModule(b.module));
   const o: BuildOptions = { wasm, app, out: flags.out, bench: flags.bench, unchecked: flags.unchecked, blockSamples: flags.block, entry };
-  if (entryOf(o) === "main" && isController(wasm)) {
+  if (entryOf(o) === "main" && isController(parseWasm(readFileSync(wasm)).exports)) {
     const { defaultBoardConfiguration } = await import("./hil.ts");
     const c = defaultBoardConfiguration(b);
     o.config = c.block;

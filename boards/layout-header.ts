@@ -23,10 +23,10 @@ function enumMembers(source: string, name: string, values: EnumObject): Member[]
   const start = source.indexOf(`export enum ${name} {`);
   if (start < 0) throw new Error(`${LAYOUT_SOURCE}: no "export enum ${name}"`);
   const body = source.slice(start, source.indexOf("}", start)); // enums hold no braces
+  const lines = body.split("\n");
   const members: Member[] = [];
   for (const [key, value] of Object.entries(values)) {
     if (typeof value !== "number") continue;
-    const lines = body.split("\n");
     const at = lines.findIndex((l) => new RegExp(`\\b${key} = ${value}\\b`).test(l));
     if (at < 0) throw new Error(`${LAYOUT_SOURCE}: enum ${name}: member ${key} not found in the text`);
     // a comment goes on in the lines below whose text is indented under it (a section's comment,
