@@ -291,12 +291,14 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     const outputGradient = lossGradient(loss, outputs, task.targets);
     const rows = built.twin.weightedGradients(voltages, outputGradient);
     const gradient = controls.map((_, k) => rows.reduce((sum, row, p) => sum + row[k] + outputGradient[p] * corrections[p][k], 0));
-    optimiser.step(gradient);
     iteration++;
     const lossValue = loss(outputs, task.targets);
     const criterion = criterionOf(outputs);
     const solvedNow = task.solved(outputs);
     solvedRun = solvedNow ? solvedRun + 1 : 0;
+    // the run ends on the controls its last readings measured, never on a step after them
+    const solved = settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs;
+    if (!solved) optimiser.step(gradient);
     history.deviceSeconds.push(session.deviceSeconds);
     history.loss.push(lossValue);
     history.criterion.push(criterion);
@@ -304,7 +306,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     history.gradient!.push(gradient);
     history.caseOutputs!.push(outputs);
     context.progress?.(progressOf(iteration, session, lossValue, criterion, criterionName(task), solvedNow, attempts.length));
-    if (settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs) {
+    if (solved) {
       stopped = "solved";
       break;
     }
