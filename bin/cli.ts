@@ -509,7 +509,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const options = trainOptionsFrom(flags, device, task, resumed);
   const journal = task.kind === "dataset" ? new Journal({ method: method.name, device: device.name, task: task.name, seed: flags.seed }, resumed.journal) : undefined;
   const out = prepareOut(flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`));
-  const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar(BAR_OPTIONS, Presets.shades_classic);
   let started = false;
@@ -702,7 +702,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   const { demoDevice } = await import("../host/demo.ts");
   const device = await demoDevice(flags.device, flags.deviceSeed); // a device file is checked here, before any worker starts
   const workers = workerCount(flags.workers, device);
-  const budget: Budget = { deviceSeconds: DEFAULTS.budgetSeconds, maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const budget: Budget = { deviceSeconds: DEFAULTS.budgetSeconds, maxIterations: flags.maxIterations };
   const showBars = flags.progress && process.stderr.isTTY;
   const bars = new MultiBar(BAR_OPTIONS, Presets.shades_classic);
   const barOf = new Map<string, ReturnType<MultiBar["create"]>>();
@@ -822,7 +822,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     const offered = methods.filter((m) => settingsOf(m).length).map((m) => `${m}: ${settingsOf(m).join(", ")}`).join("; ");
     throw new UsageError(`--set ${unclaimed[0]}: no compared method has that setting (${offered || "none of them has settings of its own"})`);
   }
-  const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations ?? DEFAULTS.maxIterations };
+  const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool, flushPools } = await import("../host/pool.ts");
   const { summarise, keptRuns, journalPath, runsLeft } = await import("../host/compare.ts");
@@ -956,7 +956,7 @@ export function program(): Command {
     .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of the noise and the starting voltages", wholeAtLeast(0), DEFAULTS.seed)
     .option("--budget <device-s>", `device-time budget: stop unsolved after this many device-seconds ${BUDGET_DEFAULTS}`, positive)
-    .option("--max-iterations <n>", `iteration limit (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
+    .option("--max-iterations <n>", `iteration limit (default: none, the budget stops the run)`, wholeAtLeast(1)))
     .addOption(fieldOption("SampleRateHz", "Hz"))
     .addOption(fieldOption("WindowSamples", "samples"))
     .addOption(fieldOption("SettleSamples", "samples"))
@@ -1011,7 +1011,7 @@ export function program(): Command {
     .option("--methods <a,b,...>", "methods to compare (default: every method that can train the task on the device)", methodList)
     .option("--seeds <n>", `runs per method, seeds 1 to n (n ≤ ${MAX_SEEDS})`, wholeAtLeast(1, MAX_SEEDS), 5)
     .option("--budget <device-s>", `device-time budget of each run: unsolved after it ${BUDGET_DEFAULTS}`, positive)
-    .option("--max-iterations <n>", `iteration limit of each run (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1)))
+    .option("--max-iterations <n>", `iteration limit of each run (default: none, the budget stops the run)`, wholeAtLeast(1)))
     .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
     .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK; with --resume, beside the file it names)", nonEmpty("a directory"))
@@ -1042,7 +1042,7 @@ export function program(): Command {
     .option("--seed <n>", "seed of every gate's run", wholeAtLeast(0), DEFAULTS.seed)
     .option("--out <dir>", "report directory", nonEmpty("a directory"), join("reports", "demo"))
     .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
-    .option("--max-iterations <n>", `iteration limit per gate (default ${DEFAULTS.maxIterations})`, wholeAtLeast(1))
+    .option("--max-iterations <n>", `iteration limit per gate (default: none, the budget stops the run)`, wholeAtLeast(1))
     .option("--no-progress", "no progress bars (nor, off a terminal, a line a gate)")
     .action((flags: DemoFlags) => demo(flags));
   const oneLineErrors = (command: Command): void => {

@@ -157,13 +157,19 @@ export const DEFAULTS = {
   beta1: defaultOf("Beta1"),
   beta2: defaultOf("Beta2"),
   calibrationEpochs: defaultOf("CalibrationEpochs"),
-  /** Updates a run may make; the device-time budget usually stops it first. */
+  /** Updates a run without a device-time budget may make (the boards' runs: --hil, the
+   *  standalone firmware). A run with a budget has no iteration limit unless one is given
+   *  (iterationLimit): the budget alone decides when every method's run stops unsolved; at 500
+   *  updates pat stopped at 36 device-s on a gate, walsh at 68 on the resistor XOR, all counted
+   *  unsolved within a 300 s budget. */
   maxIterations: 500,
   /** Device-seconds a run may spend before it stops unsolved (budgetFor: a data set's). */
   budgetSeconds: 300,
   /** On a data set (iris): its methods measure every sample through the device, under each of
-   *  their configurations, before the digital layers train (phyll: 302 device-s on the DNPU at
-   *  its 16 configurations, so 300 would stop it before its first epoch). The bench's too. */
+   *  their configurations, before the digital layers train (phyll: 86 device-s on the DNPU at
+   *  its 16 configurations), and phyll-hge sweeps them again through the module's lock-in
+   *  windows at each physical step (302 device-s a sweep), so 300 would stop it at its first. The
+   *  bench's too. */
   datasetBudgetSeconds: 2000,
   /** Solved on three epochs in a row: the controls keep moving, so one epoch is not proof. */
   solvedEpochs: 3,
@@ -243,8 +249,14 @@ export function binsForHz(frequenciesHz: number[], windowSamples: number, sample
  *  10 of 10 (median 50 s); on XOR 200 samples halved the time (WindowSamples' row). */
 export const MSE_WINDOW_SAMPLES = 500;
 
-/** The default window of a measurement for `task`: WindowSamples' default, or for MSE tasks
- *  MSE_WINDOW_SAMPLES. The module's runs and the peers' instruments use the same. */
+/** The iteration limit of a run: the given one; else none where a device-time budget will stop
+ *  it (Number.MAX_SAFE_INTEGER), DEFAULTS.maxIterations where nothing else would. */
+export function iterationLimit(options: Pick<TrainOptions, "maxIterations" | "maxDeviceSeconds">): number {
+  return options.maxIterations ?? (options.maxDeviceSeconds === undefined ? DEFAULTS.maxIterations : Number.MAX_SAFE_INTEGER);
+}
+
+/** The default window of the module's measurement for `task`: WindowSamples' default, or for
+ *  MSE tasks MSE_WINDOW_SAMPLES (the peers read plain levels: instrument.ts). */
 export function measurementWindow(task: AnyTask): number {
   return task.kind === "cases" && task.loss === "mse" ? MSE_WINDOW_SAMPLES : DEFAULTS.windowSamples;
 }
@@ -317,7 +329,7 @@ export function planRun(options: TrainOptions): {
   noise: NoiseOptions;
 } {
   const { device, task } = options;
-  const maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
+  const maxIterations = iterationLimit(options);
   if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new TrainConfigError("maxIterations", `iteration limit ${maxIterations} is not a whole number ≥ 1`);
   const chain: ChainOptions = { ...defaultChain(device), ...options.chain };
   const noise: NoiseOptions = { ...defaultNoise(device), ...options.noise };
@@ -507,7 +519,7 @@ export class TrainingRun {
 
   constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: Progress) => void) {
     const planned = this.calibrationPlan(controller, options);
-    this.maxIterations = options.maxIterations ?? DEFAULTS.maxIterations;
+    this.maxIterations = iterationLimit(options);
     this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
     const canRestart = (options.initialV ?? "random") === "random";
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;

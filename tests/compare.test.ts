@@ -99,15 +99,15 @@ test("hge compare --set gives a method's own setting to the compared methods tha
   assert.ok(train.status === 0 || train.status === 1, train.stderr);
   const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
   assert.deepEqual([run.deviceSeconds, run.iterations, run.criterion], [expected.deviceSeconds, expected.iterations, expected.criterion]);
-  // and the setting reached phyll: its default 16 configurations run otherwise, and within a
-  // data set's default budget (not the 300 device-s of the gates, spent before its first epoch) they solve
+  // and the setting reached phyll: its default 16 configurations run otherwise, within a data
+  // set's default budget, and solve
   const plain = hge("compare", "--task", "iris", "--methods", "phyll", "--seeds", "1", "--out", join(scratch, "iris-plain"), "--no-progress");
   assert.equal(plain.status, 0, plain.stderr);
   const plainRecord = JSON.parse(readFileSync(join(scratch, "iris-plain", "compare.json"), "utf8"));
   assert.equal(plainRecord.setup.budget.deviceSeconds, DEFAULTS.datasetBudgetSeconds);
   const [defaultRun] = (plainRecord as Record).runs;
   assert.notDeepEqual([defaultRun.deviceSeconds, defaultRun.iterations], [run.deviceSeconds, run.iterations]);
-  assert.ok(defaultRun.solved && defaultRun.deviceSeconds > DEFAULTS.budgetSeconds, `${defaultRun.deviceSeconds} device-s`);
+  assert.ok(defaultRun.solved, `${defaultRun.deviceSeconds} device-s`);
   const unclaimed = hge("compare", "--task", "and", "--methods", "walsh,multitone", "--set", "configurations=4", "--no-progress");
   assert.equal(unclaimed.status, 2);
   assert.match(unclaimed.stderr, /^hge: --set configurations: no compared method has that setting/);
@@ -243,7 +243,7 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   assert.equal(hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--out", out, "--no-progress").status, 0);
   const before = readFileSync(file, "utf8");
   const refusals: Array<[string[], number, RegExp]> = [
-    [["--methods", "walsh", "--seeds", "2", "--budget", "100"], 3, /its runs were made with budget \{"deviceSeconds":300,"maxIterations":500\}, not \{"deviceSeconds":100,"maxIterations":500\}; give --budget and --max-iterations as in `hge compare --task and --methods walsh --seeds 2 --out .*`/],
+    [["--methods", "walsh", "--seeds", "2", "--budget", "100"], 3, /its runs were made with budget \{"deviceSeconds":300\}, not \{"deviceSeconds":100\}; give --budget and --max-iterations as in `hge compare --task and --methods walsh --seeds 2 --out .*`/],
     [["--methods", "walsh", "--seeds", "2", "--white-noise", "3"], 3, /its runs were made with noise \{\}, not \{"whiteSigma":3\}/],
     [["--methods", "walsh", "--seeds", "2", "--device-seed", "5"], 3, /its runs were made with deviceSeed none, not 5; give --device-seed as in/],
     [["--methods", "published", "--seeds", "2"], 3, /it keeps a run of walsh seed [12], which this comparison leaves out; give --methods and --seeds that include every kept run \(walsh, seeds 1–2\)/],

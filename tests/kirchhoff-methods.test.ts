@@ -11,7 +11,8 @@ import type { Result } from "../host/methods/method.ts";
 import { cosine, median, relativeError } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { DEFAULTS, MSE_WINDOW_SAMPLES } from "../host/train.ts";
+import { DEFAULTS } from "../host/train.ts";
+import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 
 /** Noise-free: no noise, and converters fine enough (24 bits) that quantising a drop of a few
@@ -174,8 +175,8 @@ test("analytic with updateFraction 0.5 trains a seeded 4 of the 8 gates, leaves 
   assert.ok(results.every((r) => r.solved), summary);
 });
 
-// One equilibrium: the module's settling and a regression's window at its sample rate.
-const EQUILIBRIUM_SAMPLES = DEFAULTS.settleSamples + MSE_WINDOW_SAMPLES;
+// One equilibrium: a plain reading (instrument.ts) after the module's settling, at its sample rate.
+const EQUILIBRIUM_SAMPLES = DEFAULTS.settleSamples + LEVEL_WINDOW_SAMPLES;
 const EQUILIBRIUM_SECONDS = EQUILIBRIUM_SAMPLES / DEFAULTS.sampleRateHz;
 
 test(`device time is counted per equilibrium: analytic 1, coupled 2, ep 3 per case, each ${EQUILIBRIUM_SAMPLES} samples at 5 kHz (16 cases, 2 epochs)`, async () => {

@@ -115,6 +115,15 @@ test("pat trains XOR on the DNPU (seed 1) within 120 device-seconds", async () =
   assert.deepEqual(run.finalWeights, run.history.weights.at(-2));
 });
 
+test("hge train stops a run on its device-time budget, not on an iteration count: pat solves XNOR seed 2 after more than 500 updates (500 had ended it unsolved at 36 device-s of 300)", () => {
+  const out = scratchDir("hge-pat-limit-");
+  const { status } = hge("train", "--method", "pat", "--task", "xnor", "--seed", "2", "--out", out, "--no-progress");
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(status, 0);
+  assert.equal(run.stopped, "solved");
+  assert.ok(run.iterations > 500 && run.deviceSeconds < 300, `${run.iterations} updates, ${run.deviceSeconds} device-s`);
+});
+
 // Gradient quality alone: one start each (no restarts), so a wrong Jacobian cannot be escaped by
 // starting elsewhere. With restarts (the default) pat also gets there on seed 1: see the report.
 test("HGE Jacobians rescue a crude twin: from one start with a 50-point twin, pat misses regression in 300 updates, pat-hge solves it", async () => {

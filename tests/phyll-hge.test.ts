@@ -12,7 +12,8 @@ import { DopantNetwork } from '../host/devices/dopant.ts';
 import { irisTask } from '../host/tasks/iris.ts';
 import { gateTask } from '../host/tasks/gates.ts';
 import { Rng } from '../host/noise.ts';
-import { Instrument, type InstrumentSettings } from '../host/methods/instrument.ts';
+import { Instrument, LEVEL_WINDOW_SAMPLES, type InstrumentSettings } from '../host/methods/instrument.ts';
+import { DEFAULTS } from '../host/train.ts';
 import { refusal, findMethod } from '../host/methods/index.ts';
 import { DevicePhysicalLayer, tensorflowReady, embedLabel, goodness, localLoss, phyllInputCount, PHYLL_DEFAULTS } from '../host/methods/phyll.ts';
 import { HgePhysics, PHYLL_HGE, PHYLL_HGE_DEFAULTS, PHYLL_HGE_LIMITS, PHYLL_HGE_VARIANT } from '../host/methods/phyll-hge.ts';
@@ -129,9 +130,9 @@ async function chainedAgainstFinite({ device, layer, physics, readings }: Awaite
   return { cosine, relative };
 }
 
-test('device time counts every sample the module runs: 210 samples a row, plus the lag calibration once (two epochs and one measured epoch of 4 input points on the whole device)', async () => {
+test('device time counts every sample the module runs: 210 samples a row (its own window, not a plain reading\'s), plus the lag calibration once (two epochs and one measured epoch of 4 input points on the whole device)', async () => {
   const { instrument, physics, layer } = await analyticSweep();
-  const perRow = instrument.settleSamples + instrument.windowSamples; // 10 + 200
+  const perRow = instrument.settleSamples + DEFAULTS.windowSamples; // 10 + 200
   const expected = (rows.length * classCount * layer.configurations.length + 3 * 4) * perRow;
   assert.equal(physics.windows, rows.length * classCount * layer.configurations.length);
   assert.equal(physics.hge.epochs, 1 + layer.configurations.length * 3); // the calibration run, then 48 rows in 3 module epochs a configuration
@@ -142,7 +143,7 @@ test('device time counts every sample the module runs: 210 samples a row, plus t
 
 test('phyll-hge on Iris from seed 1 (DNPU, 4 configurations, 600 device-s): accuracy and device time reported, every module sample counted, controls moved within their ranges', async () => {
   const result = await PHYLL_HGE.train(DopantNetwork.default(), task, { deviceSeconds: 600 }, { seed: 1, options: { configurations: 4 } });
-  const perMeasurementS = 210 / 5000;
+  const perMeasurementS = (DEFAULTS.settleSamples + LEVEL_WINDOW_SAMPLES) / DEFAULTS.sampleRateHz; // a plain reading
   console.log(`phyll-hge iris seed 1, K = 4: held-out ${(result.criterion * 100).toFixed(1)}% (${result.stopped}), ${result.deviceSeconds.toFixed(0)} device-s, ${result.wallSeconds.toFixed(1)} s wall, ${JSON.stringify(result.counters)}`);
   assert.ok(result.criterion >= 0 && result.criterion <= 1);
   assert.ok(result.deviceSeconds <= 600);

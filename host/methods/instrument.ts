@@ -4,8 +4,8 @@
 // ADC quantisation and saturation: train.ts defaultChain and defaultNoise) and return the
 // mean. Every measure() counts settle + window samples of device time. Quantities read in
 // the same window on other channels (node voltages, edge drops) cost no extra time but get
-// their own noise. The chain's low-pass has settled after SettleSamples (50 samples at a
-// 1 kHz corner and 5 kHz: e^−63), so a held value is read as itself plus noise.
+// their own noise. The chain's low-pass has settled after SettleSamples (10 samples at a
+// 1 kHz corner and 5 kHz: e^−12.6), so a held value is read as itself plus noise.
 import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { quantise } from "../cosim.ts";
 import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
@@ -21,6 +21,14 @@ export const INSTRUMENT_READS = ["noise", "chain"] as const satisfies ReadonlyAr
 export function measuredAs(options: Partial<TrainOptions> = {}): Pick<InstrumentSettings, "chain" | "noise"> {
   return { chain: options.chain, noise: options.noise };
 }
+
+/** A plain reading's window: every peer reads a level, not a spectrum, so all read it alike, 10 ms
+ *  after a 2 ms settle at 5 kHz. The mean of 50 samples of the default noise is within ~0.01 nA
+ *  (DNPU) or ~15 µV (resistor network). The module's lock-in windows are another matter (tones
+ *  need whole periods and derivatives need precision: train.ts measurementWindow); a peer read
+ *  through them paid 8.5× (500 samples on the regression) or 3.5× (200) of pat's device time
+ *  for the same level. */
+export const LEVEL_WINDOW_SAMPLES = 50;
 
 export interface InstrumentSettings {
   windowSamples?: number;
@@ -52,7 +60,7 @@ export class Instrument {
     this.journal = settings.journal;
     this.chain = { ...defaultChain(device), ...settings.chain };
     this.noise = { ...defaultNoise(device), ...settings.noise };
-    this.windowSamples = settings.windowSamples ?? DEFAULTS.windowSamples;
+    this.windowSamples = settings.windowSamples ?? LEVEL_WINDOW_SAMPLES;
     this.settleSamples = settings.settleSamples ?? DEFAULTS.settleSamples;
     this.held = new Float64Array(device.electrodeCount);
     this.rangesV = electrodeRangesV(device);

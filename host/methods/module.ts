@@ -224,7 +224,7 @@ export async function runModule(estimator: Estimator, device: Device, task: AnyT
       task,
       seed: context.seed,
       method: estimator,
-      maxIterations: budget.maxIterations ?? Number.MAX_SAFE_INTEGER,
+      maxIterations: budget.maxIterations,
       maxDeviceSeconds: budget.deviceSeconds,
       controllerConfig: (planned) => trainingConfig(estimator, options.controllerConfig?.(planned) ?? planned),
     },

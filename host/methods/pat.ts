@@ -4,7 +4,7 @@
 // load TensorFlow.js (about a second).
 import type { Method } from "./method.ts";
 import { DEFAULTS, type TrainOptions } from "../train.ts";
-import { INSTRUMENT_READS } from "./instrument.ts";
+import { INSTRUMENT_READS, LEVEL_WINDOW_SAMPLES } from "./instrument.ts";
 import { OPTIMISER_READS } from "./optimiser.ts";
 import { moduleMisfit } from "./module.ts";
 
@@ -30,10 +30,8 @@ export const MLP_TWIN_DEFAULTS: { hiddenUnits: number; hiddenLayers: number; epo
 /** pat's settings; every one can be set by name in RunContext.options (patSettings checks it:
  *  the sizes, counts and epochs against PAT_LIMITS, pat-training.ts). */
 export const PAT_DEFAULTS = {
-  /** 10 ms per plain measurement (after a 2 ms settle, at 5 kHz): pat needs a level, not a spectrum.
-   *  The mean of 50 samples of the default noise is within ~0.01 nA (DNPU) or ~15 µV
-   *  (resistor network), far below the twin's error. */
-  windowSamples: 50,
+  /** A plain reading (instrument.ts): its noise is far below the twin's error. */
+  windowSamples: LEVEL_WINDOW_SAMPLES,
   settleSamples: DEFAULTS.settleSamples,
   /** Measured points the twin is fitted to: 1000 × 12 ms = 12 s of device time. */
   sweepPoints: 1000,

@@ -22,7 +22,7 @@
 // grow to 500 (2.4×). The chain's lag is fitted once, on the whole device (calibrate()).
 import { DeviceView } from "../devices/device.ts";
 import { INSTRUMENT_READS, type Instrument } from "./instrument.ts";
-import { startingVoltages } from "../train.ts";
+import { DEFAULTS, startingVoltages, type TrainOptions } from "../train.ts";
 import { MAX_CASES, levelToVolts, type Task } from "../tasks/task.ts";
 import { Breather, type Budget, type Method, type RunContext, type StopReason } from "./method.ts";
 import { HgeJacobian, moduleMisfit } from "./module.ts";
@@ -209,13 +209,19 @@ export class HgePhysics implements PhysicsTraining {
    * and 1 kHz, and every measured gradient came out with the wrong sign). The lag is the chain's,
    * so every configuration then demodulates with it. Device time counted; false if the budget ran out.
    */
+  /** How the module reads the device: through the instrument's chain, noise and settling, in
+   *  the module's own default window (a plain reading's is too short for its tones). */
+  private moduleReading(): Partial<TrainOptions> {
+    const { settleSamples, chain, noise } = this.instrument;
+    return { windowSamples: DEFAULTS.windowSamples, settleSamples, growWindow: true, chain, noise };
+  }
+
   private calibrate(): boolean {
     const { device } = this.layer;
     const whole = device.withInputCount?.(1) ?? device;
     const cases = [-0.5, -0.25, 0.25, 0.5].map((level) => whole.inputRangeV.map((range) => levelToVolts(level, range)));
     const spent = this.instrument.deviceSeconds;
-    const { windowSamples, settleSamples, chain, noise } = this.instrument;
-    const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, { windowSamples, settleSamples, growWindow: true, chain, noise });
+    const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, this.moduleReading());
     this.instrument.advance(this.hge.seconds);
     return measured !== undefined;
   }
@@ -228,7 +234,6 @@ export class HgePhysics implements PhysicsTraining {
     const classCount = train[0].length;
     const readings: Sweep = train.map((labels) => labels.map(() => new Array<number>(this.layer.outputWidth).fill(0)));
     const jacobian: number[][][] = rows.map(() => []);
-    const { windowSamples, settleSamples, chain, noise } = this.instrument; // the module reads the same device the same way
     for (const [j, configuration] of this.layer.configurations.entries()) {
       const controls = configuration.controlElectrodes.map((e) => configuration.voltages[e]);
       for (let start = 0; start < rows.length; start += MAX_CASES) {
@@ -239,7 +244,7 @@ export class HgePhysics implements PhysicsTraining {
         });
         const before = this.hge.seconds;
         const spent = this.instrument.deviceSeconds;
-        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, { windowSamples, settleSamples, growWindow: true, chain, noise });
+        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, this.moduleReading());
         this.instrument.advance(this.hge.seconds - before);
         if (!measured) return "budget";
         this.windows += chunk.length;

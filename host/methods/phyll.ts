@@ -67,7 +67,7 @@ export async function tensorflowReady(): Promise<void> {
 export const PHYLL_DEFAULTS = {
   /** Physical neurons per block: configurations of the device, one reading each. On Iris with
    *  the default DNPU, 16 solved seeds 1–12 in 4–25 epochs; 8 solved seeds 1–3 but in up to 230
-   *  epochs; 4 solved 1 of 3. Device time grows with it: 16 cost 302 device-s (one sweep). */
+   *  epochs; 4 solved 1 of 3. Device time grows with it: 16 cost 86 device-s (one sweep). */
   configurations: 16,
   /** Digital units per block (first choice, as are the threshold, rate and batch: not swept). */
   hidden: 16,
@@ -86,7 +86,7 @@ export type PhyllSettings = { -readonly [K in keyof typeof PHYLL_DEFAULTS]: numb
 
 /** The largest value of each whole-number setting, with its reason; beyond it a run is refused
  *  before any device time is spent (phyllSettings). Device time: one sweep of Iris (450 sample
- *  and label rows) costs 18.9 device-s per configuration on the default DNPU, 302 s for 16. */
+ *  and label rows) costs 5.4 device-s per configuration (plain readings, instrument.ts), 86 s for 16. */
 export const PHYLL_LIMITS = {
   /** 64 configurations sweep Iris once in 1208 device-s of its 2000-s budget. */
   configurations: 64,

@@ -21,7 +21,7 @@ import { TrainConfigError } from "../errors.ts";
 import { Rng, noiseStream } from "../noise.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
-import { DEFAULTS, criterionName, measurementWindow, initialVoltages, taskMargin, type TrainOptions } from "../train.ts";
+import { DEFAULTS, criterionName, initialVoltages, taskMargin, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
@@ -298,9 +298,9 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
   };
 }
 
-function instrumentSettings(context: RunContext, task: Task): InstrumentSettings {
+function instrumentSettings(context: RunContext): InstrumentSettings {
   const options = (context.options ?? {}) as Partial<TrainOptions>;
-  return { windowSamples: options.windowSamples ?? measurementWindow(task), settleSamples: options.settleSamples, ...measuredAs(options) };
+  return { windowSamples: options.windowSamples, settleSamples: options.settleSamples, ...measuredAs(options) };
 }
 
 /** `count` of `total` edges, a seeded random subset, as a mask. */
@@ -324,7 +324,7 @@ async function trainAnalytic(device: Device, anyTask: AnyTask, budget: Budget, c
   const options = context.options ?? {};
   const updateFraction = numberOption(options, "updateFraction", 0, 1, "a fraction in (0, 1]");
   const model = network.nominalModel();
-  const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context, task));
+  const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context));
   return runResistive("analytic", network, task, budget, context, probe, () => ({
     equilibriaPerCase: 1,
     trainable: edgeSubset(network.controlCount, updateFraction, context.seed),
@@ -339,7 +339,7 @@ async function trainAnalytic(device: Device, anyTask: AnyTask, budget: Budget, c
 async function trainCoupled(device: Device, anyTask: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
   const { network, task } = checkPairing("coupled", device, anyTask);
   const clampFraction = numberOption(context.options ?? {}, "clampFraction", 0, 1, "a fraction in (0, 1]");
-  const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context, task));
+  const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context));
   return runResistive("coupled", network, task, budget, context, probe, () => ({
     equilibriaPerCase: 2,
     trainable: new Array<boolean>(network.controlCount).fill(true),
@@ -354,7 +354,7 @@ async function trainEquilibriumPropagation(device: Device, anyTask: AnyTask, bud
   const injectionS = numberOption(options, "injectionS", 0, 1, "a conductance in (0, 1] S");
   const symmetricNudge = options.symmetricNudge ?? RESISTIVE_DEFAULTS.symmetricNudge;
   if (typeof symmetricNudge !== "boolean") throw new TrainConfigError("symmetricNudge", `symmetricNudge ${String(symmetricNudge)} is not true or false (default ${RESISTIVE_DEFAULTS.symmetricNudge})`);
-  const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context, task));
+  const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context));
   return runResistive("ep", network, task, budget, context, probe, () => ({
     equilibriaPerCase: symmetricNudge ? 3 : 2,
     trainable: new Array<boolean>(network.controlCount).fill(true),
