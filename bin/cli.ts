@@ -529,18 +529,40 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     if (abort.signal.aborted) process.stderr.write("hge: keeping what the run learned; a moment\n");
     abort.abort();
   };
+  // (flags checked before --live starts a page for a run that would be refused)
+  if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
+  if (!flags.chain && flags.board) throw new UsageError("--no-chain: a board reads the device through its own converters (its board file), not hge's simulated chain");
+  if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
+  const estimator = ESTIMATORS.find((name) => name === flags.method);
+  if (flags.board && !estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
   const stopListening = onInterrupt(interrupt);
-  // --live serves a page on 127.0.0.1 that plots the run while it trains
+  // --live serves a page on 127.0.0.1 that plots the run while it trains; the run waits for the
+  // page, or it would be over (a gate trains in under a second) before anyone saw it
   const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
-  if (live) process.stderr.write(`hge: live view at ${live.url}\n`);
+  if (live) {
+    process.stderr.write(`hge: live view at ${live.url} — open it to start the run (Ctrl-C to stop)\n`);
+    await Promise.race([live.firstPage, new Promise((resolve) => abort.signal.addEventListener("abort", resolve))]);
+    if (abort.signal.aborted) {
+      await live.close();
+      stopListening();
+      process.stderr.write("hge: interrupted before the run started\n");
+      process.exitCode = EXIT.interrupted;
+      return;
+    }
+  }
   let liveStarted = false;
-  // a run on the host reports only Progress: the rest is observed at the device (host/live/observe.ts)
+  // a run on the host reports only Progress: the rest is observed at the device
+  // (host/live/observe.ts), which shows what the method measured only where the method runs the
+  // module, sample by sample; a method measuring through an Instrument, or a data set's, would
+  // show invented cases, controls and tones
+  const observed = live && !flags.board && task.kind === "cases" && estimator;
   const sampleRateHz = options.chain?.sampleRateHz ?? defaultChain(device).sampleRateHz;
-  const observer = live && !flags.board && task.kind === "cases" ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: configuredWindow({ ...options, task }, sampleRateHz), sampleRateHz }) : null;
+  const observer = observed ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: configuredWindow({ ...options, task }, sampleRateHz), sampleRateHz }) : null;
+  const unobserved = `the device-level panels (case outputs, controls, spectrum) are observed only for the module's estimators (${ESTIMATORS.join(", ")}) on input cases, not for ${task.kind === "cases" ? `--method ${flags.method}` : task.name}`;
   const liveProgress = (p: Progress) => {
     progress(p);
     if (!live) return;
-    if (!liveStarted) live.publish({ type: "start", title: `${task.name} on ${device.name} by ${flags.method}`, criterionName: p.criterionName, outputUnit: device.outputUnit, ...(task.kind === "cases" ? { caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount } : {}) });
+    if (!liveStarted) live.publish({ type: "start", title: `${task.name} on ${device.name} by ${flags.method}`, criterionName: p.criterionName, outputUnit: device.outputUnit, ...(task.kind === "cases" ? { caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount } : {}), ...(observer ? {} : { unobserved }) });
     liveStarted = true;
     live.publish({ type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion, ...observer?.snapshot(p.windowSamples) });
   };
@@ -549,13 +571,8 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const journalSaver = journal && setInterval(keeper(join(out, "journal.json"), () => JSON.stringify(journal.kept())), JOURNAL_EVERY_SECONDS * 1000).unref();
   let run: Result;
   try {
-    if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
-    if (!flags.chain && flags.board) throw new UsageError("--no-chain: a board reads the device through its own converters (its board file), not hge's simulated chain");
-    if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
-    if (flags.board) {
+    if (flags.board && estimator) {
       // the controller runs inside the emulated board; this process plays the device over its UART
-      const estimator = ESTIMATORS.find((name) => name === flags.method);
-      if (!estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
       const { trainOnBoard } = await import("../boards/hil.ts");
       const { result, board } = await trainOnBoard({ ...options, port: flags.port, baudRate: flags.baud, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
       if (result.stopped === "link") process.stderr.write(`hge: ${board.lost ? "" : "the board stopped training: "}${board.boardStop.reasonName}\n`);

@@ -8,6 +8,7 @@ import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } 
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -391,23 +392,49 @@ test("SIGTERM (a scheduler's, timeout's) and SIGHUP (a closed terminal) stop tra
   }));
 });
 
-test("--live: an idle connection to the page (a browser's preconnect) neither holds the run's end nor loses it", { timeout: 60_000 }, async () => {
-  const out = join(scratch, "live-idle");
-  const child = spawn(process.execPath, [BIN, "train", "--task", "and", "--live", "--max-iterations", "3", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
+/** `hge train … --live`, and the live view's URL once it says it waits for a page. */
+async function liveRun(out: string, ...args: string[]) {
+  const child = spawn(process.execPath, [BIN, "train", ...args, "--live", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise((resolve) => child.on("exit", (status) => resolve(status)));
   let stderr = "";
   const url = await new Promise<string>((resolve) => child.stderr.on("data", (chunk) => {
     stderr += chunk;
-    const found = /live view at (http:\S+)/.exec(stderr);
+    const found = /live view at (http:\S+) — open it to start the run \(Ctrl-C to stop\)\n/.exec(stderr);
     if (found) resolve(found[1]);
   }));
+  return { child, exited, url, stderr: () => stderr };
+}
+
+test("--live: the run waits for a page; an idle connection to it (a browser's preconnect) neither starts the run, nor holds its end, nor loses it", { timeout: 60_000 }, async () => {
+  const out = join(scratch, "live-idle");
+  const { exited, url, stderr } = await liveRun(out, "--task", "and", "--max-iterations", "3");
   const idle = connect(Number(new URL(url).port), "127.0.0.1"); // never sends a request
   idle.on("error", () => {});
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(existsSync(join(out, "run.json")), false, "the run did not wait for a page");
+  // the page: its stream, which a browser's socket answers the server's close on
+  const page = new WebSocket(`${url.replace(/^http/, "ws")}stream`);
+  const first = new Promise((resolve) => page.once("message", (data) => resolve(JSON.parse(String(data)).type)));
   const started = performance.now();
-  const code = await new Promise((resolve) => child.on("exit", (status) => resolve(status)));
+  const code = await exited;
   idle.destroy();
-  assert.equal(code, 1, stderr);
+  assert.equal(code, 1, stderr());
+  assert.equal(await first, "start"); // the page saw the run from its start
   assert.ok(performance.now() - started < 20_000, `ended ${((performance.now() - started) / 1000).toFixed(1)} s after the page opened`);
   assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).iterations, 3);
+});
+
+test("--live: Ctrl-C while the run waits for a page exits 130 without training or a stack trace", { timeout: 60_000 }, async () => {
+  const out = join(scratch, "live-waiting");
+  const { child, exited, stderr } = await liveRun(out, "--task", "xor");
+  child.kill("SIGINT");
+  assert.equal(await exited, 130, stderr());
+  assert.doesNotMatch(stderr(), /\n\s+at |Error/);
+  assert.equal(existsSync(join(out, "run.json")), false);
+});
+
+test("--live with a flag the run refuses (--port without --board): refused before a live view is offered", () => {
+  refusal(["train", "--task", "xor", "--live", "--port", "8080"], USAGE, /--port applies with --board/);
 });
 
 test("the demo trains all six gates on the default dopant network and writes an index", () => {

@@ -8,8 +8,9 @@
 //    whole periods averages out);
 //  - the spectrum of the device output over the last window, with each control's tone found
 //    where the DFT of that control's voltage peaks (the perturbation it carried).
-// It records the device, not the controller: a method that calls output() for a model fit or an
-// equilibrium shows those calls too.
+// It records the device, not the controller, and assumes one output() call per sample: so it
+// observes only the module's estimators (bin/cli.ts); a method measuring through an Instrument
+// (settled, averaged readings), a model fit or an equilibrium would show invented windows.
 import type { Device } from "../devices/device.ts";
 import type { Task } from "../tasks/task.ts";
 import { classThreshold, windowSpectrum, type LiveUpdate } from "./server.ts";

@@ -1,5 +1,6 @@
 // The live view's page (host/live/server.ts serves it): four uPlot charts fed by the
-// WebSocket at /stream. Kept as a string so the server needs no build step.
+// WebSocket at /stream, or only the loss chart and a note where the run's device-level panels
+// are not observed (LiveStart.unobserved). Kept as a string so the server needs no build step.
 export const LIVE_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>hge live</title>
 <link rel="stylesheet" href="/uPlot.min.css">
@@ -10,10 +11,10 @@ export const LIVE_PAGE = `<!doctype html>
  .chart h2 { font-size: 14px; margin: 0 0 4px; }
 </style></head>
 <body>
-<h1 id="title">hge live</h1><div id="status">connecting…</div>
+<h1 id="title">hge live</h1><div id="status">connecting…</div><div id="note"></div>
 <div class="grid">
  <div class="chart" id="c-loss"><h2>loss and criterion against device time</h2></div>
- <div class="chart" id="c-cases"><h2>each case's output against the threshold</h2></div>
+ <div class="chart" id="c-cases"><h2>each case's output</h2></div>
  <div class="chart" id="c-controls"><h2>control voltages (V)</h2></div>
  <div class="chart" id="c-spectrum"><h2>last window's demodulated spectrum, tones marked</h2></div>
 </div>
@@ -28,9 +29,13 @@ function makeLoss(start) {
   lossPlot = new uPlot({ ...size, scales: { x: { time: false } }, axes: [{ label: "device-seconds" }, { label: "loss" }, { side: 1, scale: "c", label: start.criterionName }],
     series: [{}, { label: "loss", stroke: palette[0] }, { label: start.criterionName, stroke: palette[1], scale: "c" }] }, state.loss, document.getElementById("c-loss"));
 }
+// a threshold separates the classes only where the criterion is the margin (not regression's)
+const classifying = () => state.start.criterionName === "margin";
 function makeCases(n) {
-  state.cases = [[], ...Array.from({ length: n + 1 }, () => [])];
-  const series = [{}, ...Array.from({ length: n }, (_, p) => ({ label: "case " + (p + 1) + (state.start.targets ? " (" + state.start.targets[p] + ")" : ""), stroke: palette[p % 10] })), { label: "threshold", stroke: "#000", dash: [6, 4] }];
+  state.cases = [[], ...Array.from({ length: n + (classifying() ? 1 : 0) }, () => [])];
+  if (classifying()) document.querySelector("#c-cases h2").textContent = "each case's output against the threshold";
+  const series = [{}, ...Array.from({ length: n }, (_, p) => ({ label: state.start.caseNames?.[p] ?? "case " + (p + 1), stroke: palette[p % 10] })),
+    ...(classifying() ? [{ label: "threshold", stroke: "#000", dash: [6, 4] }] : [])];
   casesPlot = new uPlot({ ...size, scales: { x: { time: false } }, axes: [{ label: "update" }, { label: state.start.outputUnit }], series }, state.cases, document.getElementById("c-cases"));
 }
 function makeControls(n) {
@@ -49,7 +54,13 @@ function onMessage(m) {
   if (m.type === "start") {
     state.start = m;
     document.getElementById("title").textContent = m.title;
-    makeLoss(m); makeSpectrum();
+    makeLoss(m);
+    if (m.unobserved) { // the device-level panels would stay empty: say why instead
+      document.getElementById("note").textContent = m.unobserved;
+      for (const id of ["c-cases", "c-controls", "c-spectrum"]) document.getElementById(id).remove();
+      return;
+    }
+    makeSpectrum();
     if (m.caseCount) makeCases(m.caseCount);
     if (m.controlCount) makeControls(m.controlCount);
     return;
@@ -62,7 +73,7 @@ function onMessage(m) {
       if (!state.cases) makeCases(m.caseOutputs.length);
       state.cases[0].push(m.iteration);
       m.caseOutputs.forEach((y, p) => state.cases[p + 1].push(y));
-      state.cases[m.caseOutputs.length + 1].push(m.threshold ?? null);
+      if (classifying()) state.cases[m.caseOutputs.length + 1].push(m.threshold ?? null);
       casesPlot.setData(state.cases);
     }
     if (m.weights) {
@@ -76,7 +87,7 @@ function onMessage(m) {
       state.spectrum = [m.spectrum.hz, m.spectrum.magnitude.map((v) => Math.max(v, 1e-6))];
       spectrumPlot.setData(state.spectrum);
     }
-    document.getElementById("status").textContent = "update " + m.iteration + ", " + m.deviceSeconds.toFixed(2) + " device-seconds, loss " + (m.loss ?? NaN).toFixed(4) + ", " + state.start.criterionName + " " + (m.criterion ?? NaN).toFixed(3);
+    document.getElementById("status").textContent = "update " + m.iteration + ", " + m.deviceSeconds.toFixed(2) + " device-seconds, loss " + (m.loss ?? NaN).toFixed(4) + ", " + state.start.criterionName + " " + m.criterionText;
     return;
   }
   if (m.type === "end") {

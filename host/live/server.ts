@@ -3,7 +3,8 @@
 // plotting library for streaming data); a WebSocket (`ws`) at /stream carries the run: a
 // "start" message, one "update" per update of the controls, an "end". A page that connects
 // late gets every message so far first. `hge train … --live` and `hge board watch --live`
-// use it (bin/cli.ts, boards/cli.ts).
+// use it (bin/cli.ts, boards/cli.ts). The server adds the display text the command's summary
+// and the report use (host/report/format.ts), so the page never formats a number its own way.
 import { createServer, type Server } from "node:http";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -11,15 +12,21 @@ import { dirname, join } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { LIVE_PAGE } from "./page.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
+import { caseName, formatCriterionValue } from "../report/format.ts";
+import type { CriterionName } from "../methods/method.ts";
 
 export interface LiveStart {
   type: "start";
   title: string;
-  criterionName: string;
+  criterionName: CriterionName;
   outputUnit: string;
   caseCount?: number;
   targets?: number[];
   controlCount?: number;
+  /** Why the run's device-level panels (cases, controls, spectrum) are not shown, if not. */
+  unobserved?: string;
+  /** Added by the server: each case's legend name, as the report's. */
+  caseNames?: string[];
 }
 
 /** One update: what Progress has, and where the run can give them, the case outputs with the
@@ -35,6 +42,8 @@ export interface LiveUpdate {
   threshold?: number;
   weights?: number[];
   spectrum?: { hz: number[]; magnitude: number[]; tonesHz: number[] };
+  /** Added by the server: the criterion as the command's summary writes it. */
+  criterionText?: string;
 }
 
 export interface LiveEnd { type: "end"; solved: boolean; stopped: string }
@@ -47,6 +56,9 @@ export interface LiveServer {
   publish(message: LiveMessage): void;
   /** Pages connected now. */
   clients(): number;
+  /** Settles when the first page opens the stream (an idle connection, a browser's
+   *  preconnect, is no page). */
+  firstPage: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,14 +73,21 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
     "/uPlot.min.css": ["text/css", readFileSync(join(dir, "uPlot.min.css"), "utf8")],
   };
   const server: Server = createServer((request, response) => {
-    const file = files[(request.url ?? "/").split("?")[0]];
+    const path = (request.url ?? "/").split("?")[0];
+    // no icon, but no 404 either: a browser asks on every load and logs the miss as an error
+    if (path === "/favicon.ico") { response.writeHead(204).end(); return; }
+    const file = files[path];
     if (!file) { response.writeHead(404).end(); return; }
     response.writeHead(200, { "content-type": file[0], "cache-control": "no-store" }).end(file[1]);
   });
   const wss = new WebSocketServer({ server, path: "/stream" });
   const history: string[] = [];
   const sockets = new Set<WebSocket>();
+  let pageOpened!: () => void;
+  const firstPage = new Promise<void>((resolve) => (pageOpened = resolve));
+  let start: LiveStart | undefined;
   wss.on("connection", (socket) => {
+    pageOpened();
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => sockets.delete(socket));
@@ -79,7 +98,13 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
   const port = typeof address === "object" && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}/`,
+    firstPage,
     publish(message) {
+      if (message.type === "start") {
+        start = message;
+        if (message.targets) message = { ...message, caseNames: message.targets.map((target, p) => caseName(p, target)) };
+      }
+      if (message.type === "update" && start) message = { ...message, criterionText: formatCriterionValue(message.criterion, start.criterionName, start.outputUnit) };
       const text = JSON.stringify(message, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
       history.push(text);
       for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.send(text);

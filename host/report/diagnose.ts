@@ -5,9 +5,16 @@ import { defaultOf } from "../config-fields.ts";
 
 const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, not its square)";
 
+export const DISTORTION_LABEL = "third-order distortion";
+
 /** What the calibration's distortion probe found, and the plan order it allows. */
 export function distortionText(d: NonNullable<ModuleDetails["distortion"]>, unit: string): string {
-  const found = `third-order distortion ${d.thirdOrderAmplitude.toPrecision(2)} ${unit} at the calibration's probe, noise ${d.noiseAmplitude.toPrecision(2)} ${unit}`;
+  return `${DISTORTION_LABEL} ${distortionFinding(d, unit)}`;
+}
+
+/** distortionText without its label (a report's row has it). */
+export function distortionFinding(d: NonNullable<ModuleDetails["distortion"]>, unit: string): string {
+  const found = `${d.thirdOrderAmplitude.toPrecision(2)} ${unit} at the calibration's probe, noise ${d.noiseAmplitude.toPrecision(2)} ${unit}`;
   if (d.switchedFrom !== undefined) return `${found}: plan order 2 is safe here, and the run continued on it (--plan-order auto) in shorter windows than order 3's ${d.switchedFrom} samples`;
   return `${found}: ${d.planOrder === 2 ? `plan order 2 is safe here, ${ORDER_2}` : "keep plan order 3"}`;
 }
@@ -19,8 +26,11 @@ export function diagnose(run: Result): string[] {
   const discarded = run.counters.discardedWindows ?? 0;
   if (discarded > 0 && discarded >= windows) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned`);
   else if (discarded > windows / 2) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range`);
+  // a run the budget or an interruption stopped before its first update measured no epoch at
+  // all: nothing was lost to a bad measurement
   const noUpdate = run.iterations === 0 && run.stopped === "budget";
-  if (!Number.isFinite(run.criterion) && !noUpdate) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
+  const unmeasured = run.iterations === 0 && (run.stopped === "budget" || run.stopped === "interrupted");
+  if (!Number.isFinite(run.criterion) && !unmeasured) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
   const pinned = run.finalWeights.filter((v, k) => {
     const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
     return Math.min(v - low, high - v) <= (high - low) * 0.01;

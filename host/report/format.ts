@@ -11,6 +11,11 @@ export function formatCriterionValue(value: number, name: CriterionName, unit: s
   return name === "RMS error" ? `${value.toPrecision(3)} ${unit}` : `${(value * 100).toFixed(1)} %`;
 }
 
+/** A case's legend name, numbered from 1 as everywhere a reader sees cases: "case 2 → 1". */
+export function caseName(p: number, target: number): string {
+  return `case ${p + 1} → ${+target.toFixed(3)}`;
+}
+
 /** A column or row title for the criterion. */
 export function criterionLabel(run: Pick<Result, "criterionName"> | undefined): string {
   if (!run) return "margin";

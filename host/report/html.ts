@@ -9,7 +9,7 @@ import { amplitudeSpectrum } from "../spectrum.ts";
 import type { CompareRecord } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
 import { criterionLabel, formatCriterion, formatCriterionValue } from "./format.ts";
-import { diagnose, distortionText } from "./diagnose.ts";
+import { DISTORTION_LABEL, diagnose, distortionFinding } from "./diagnose.ts";
 
 const STYLE = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1360px; color: #222; }
@@ -64,7 +64,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
       ["tones", tones],
       ["SNR per tone", toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ")],
       ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the sampled-chain model (a held sample, a delay, an RC read at the end of the sample) fitted at the tones; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`],
-      ...(m.distortion ? [["third-order distortion", escapeHtml(distortionText(m.distortion, run.outputUnit))]] : []),
+      ...(m.distortion ? [[DISTORTION_LABEL, escapeHtml(distortionFinding(m.distortion, run.outputUnit))]] : []),
     );
   }
   const settings = [["device", escapeHtml(run.device)], ["task", escapeHtml(run.task)], ["seed", String(run.seed)], ...(m ? moduleSettings(run, m) : Object.entries(run.settings).map(([k, v]) => [escapeHtml(k), escapeHtml(typeof v === "string" ? v : JSON.stringify(v))]))];

@@ -5,6 +5,7 @@ import { compile, type TopLevelSpec } from "vega-lite";
 import type { Result } from "../methods/method.ts";
 import type { CompareRun, MethodSummary } from "../compare.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
+import { caseName } from "./format.ts";
 
 const WIDTH = 500;
 const HEIGHT = 220;
@@ -120,15 +121,11 @@ export function gradientNormSpec(run: Result): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-/** "case 2 (0.30, −0.45 V)": the input voltages, short enough for an axis. */
+/** An axis label for a case: "(0.30, −0.45) V", its input voltages, for up to four cases, else
+ *  its number (from 1, as caseName). */
 function caseLabel(run: Result, p: number): string {
   const inputs = run.caseInputsV[p].map((v) => v.toFixed(2).replace("-", "−")).join(", ");
-  return run.caseInputsV.length <= 4 ? `(${inputs}) V` : String(p);
-}
-
-/** The legend's name of a case: its number and target. */
-function caseName(run: Result, p: number): string {
-  return `case ${p} → ${+run.targets[p].toFixed(3)}`;
+  return run.caseInputsV.length <= 4 ? `(${inputs}) V` : String(p + 1);
 }
 
 /** Classification: a threshold between the classes, midway between the largest class-0 and
@@ -194,14 +191,14 @@ export function outputsHistorySpec(run: Result): TopLevelSpec {
   const classification = run.criterionName === "margin";
   const history = run.history.caseOutputs ?? [];
   const values = history.flatMap((outputs, i) =>
-    outputs.map((output, p) => ({ iteration: i + 1, output, case: caseName(run, p), class: classification ? `target ${run.targets[p]}` : "output" })),
+    outputs.map((output, p) => ({ iteration: i + 1, output, case: caseName(p, run.targets[p]), class: classification ? `target ${run.targets[p]}` : "output" })),
   );
   if (classification) {
     for (const [i, outputs] of history.entries()) {
       values.push({ iteration: i + 1, output: threshold(outputs, run.targets), case: "threshold", class: "threshold" });
     }
   }
-  const names = [...run.targets.map((_, p) => caseName(run, p)), ...(classification ? ["threshold"] : [])];
+  const names = [...run.targets.map((_, p) => caseName(p, run.targets[p])), ...(classification ? ["threshold"] : [])];
   const colours = [...run.targets.map((_, p) => PALETTE[p % PALETTE.length]), "black"];
   return {
     ...base,
@@ -265,7 +262,7 @@ export function spectrumSpec(run: Result): TopLevelSpec {
   const x = { field: "hz", type: "quantitative", title: "frequency (Hz)", scale: { domain: [0, top] } } as const;
   return {
     ...base,
-    title: { text: `Spectrum of one window (case ${oneWindow.case}, ${n} samples, last epoch)`, subtitle: `tones c1..c${toneHz.length} marked${toneHits.some((h) => h) ? "; ! = hit by an intermodulation product" : ""}` },
+    title: { text: `Spectrum of one window (case ${oneWindow.case + 1}, ${n} samples, last epoch)`, subtitle: `tones c1..c${toneHz.length} marked${toneHits.some((h) => h) ? "; ! = hit by an intermodulation product" : ""}` },
     layer: [
       {
         data: { values: tones },
@@ -318,26 +315,32 @@ export function compareSpec(runs: CompareRun[], ranking: MethodSummary[]): TopLe
   } as unknown as TopLevelSpec;
 }
 
-/** All the plots the run has data for, rendered. A plot that cannot be drawn becomes a line
- *  saying why: a report is never lost to its plotting. */
+/** All the plots the run has data for, rendered. A plot without data (a run stopped before its
+ *  first update) is left out, named in one line; one that cannot be drawn becomes a line saying
+ *  why: a report is never lost to its plotting. */
 export async function runPlots(run: Result): Promise<{ title: string; svg: string }[]> {
   const cases = run.caseOutputs.length > 0 && run.caseOutputs.every(Number.isFinite);
-  const specs: Array<[string, () => TopLevelSpec]> = [
-    ["Loss", () => lossSpec(run)],
-    [run.criterionName, () => criterionSpec(run)],
-    ...(cases ? ([["Outputs", () => outputsSpec(run)], ["Outputs per iteration", () => outputsHistorySpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
-    ["Control voltages", () => controlsSpec(run)],
-    ...(run.history.gradient?.length ? ([["Gradient norm", () => gradientNormSpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
-    ...(run.history.exactGradient?.length ? ([["Gradient against the exact one", () => fidelitySpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
-    ...(run.module && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", () => spectrumSpec(run)]] as Array<[string, () => TopLevelSpec]>) : []),
+  const anyFinite = (values: number[]) => values.some(Number.isFinite);
+  // [title, whether it has data, its spec]; the plots listed only where they apply have data
+  const specs: ReadonlyArray<readonly [string, boolean, () => TopLevelSpec]> = [
+    ["Loss", anyFinite(run.history.loss), () => lossSpec(run)],
+    [run.criterionName, anyFinite(run.history.criterion), () => criterionSpec(run)],
+    ...(cases ? ([["Outputs", true, () => outputsSpec(run)], ["Outputs per iteration", (run.history.caseOutputs?.length ?? 0) > 0, () => outputsHistorySpec(run)]] as const) : []),
+    ["Control voltages", run.history.weights.length > 1, () => controlsSpec(run)], // (the first entry is the start)
+    ...(run.history.gradient?.length ? ([["Gradient norm", true, () => gradientNormSpec(run)]] as const) : []),
+    ...(run.history.exactGradient?.length ? ([["Gradient against the exact one", true, () => fidelitySpec(run)]] as const) : []),
+    ...(run.module && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", true, () => spectrumSpec(run)]] as const) : []),
   ];
   const plots = [];
-  for (const [title, spec] of specs) {
+  for (const [title, hasData, spec] of specs) {
+    if (!hasData) continue;
     try {
       plots.push({ title, svg: await renderSvg(spec()) });
     } catch (error) {
       plots.push({ title, svg: `<p>${title}: not drawn (${String((error as Error).message ?? error).replace(/[<&]/g, " ")})</p>` });
     }
   }
+  const empty = specs.filter(([, hasData]) => !hasData).map(([title]) => title);
+  if (empty.length) plots.push({ title: "Not drawn", svg: `<p>Not drawn, no data (no update was measured): ${empty.join(", ")}</p>` });
   return plots;
 }

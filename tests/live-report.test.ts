@@ -1,0 +1,138 @@
+// What the live view and the report show a reader: only what was measured (no device panels a
+// method did not drive sample by sample, no empty plots, no warning about a run that merely
+// stopped early), and the same names and numbers in both (cases from 1, the criterion as the
+// command prints it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import WebSocket from "ws";
+import puppeteer from "puppeteer-core";
+import { BIN, scratchDir } from "./fixtures.ts";
+import { startLive, type LiveMessage, type LiveStart, type LiveUpdate } from "../host/live/server.ts";
+import { findMethod } from "../host/methods/index.ts";
+import { DopantNetwork } from "../host/devices/dopant.ts";
+import { gateTask } from "../host/tasks/gates.ts";
+import { trainTask } from "../host/train.ts";
+import { diagnose } from "../host/report/diagnose.ts";
+import { outputsHistorySpec, runPlots, spectrumSpec } from "../host/report/plots.ts";
+import { writeRunReport } from "../host/report/html.ts";
+
+const scratch = scratchDir("hge-live-report-");
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
+
+/** Every message a page on `url`'s stream receives until the run ends. */
+function stream(url: string): Promise<LiveMessage[]> {
+  const messages: LiveMessage[] = [];
+  const socket = new WebSocket(`${url.replace(/^http/, "ws")}stream`);
+  return new Promise((resolve, reject) => {
+    socket.on("message", (data) => {
+      messages.push(JSON.parse(String(data)));
+      if (messages.at(-1)!.type === "end") { socket.close(); resolve(messages); }
+    });
+    socket.on("error", reject);
+  });
+}
+
+test("--live with a method measuring through the Instrument (analytic): loss and criterion, a note why the device panels are missing, never cases, controls or tones", { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [BIN, "train", "--device", "resistor", "--task", "regression", "--method", "analytic", "--live", "--out", join(scratch, "analytic"), "--no-progress"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  const url = await new Promise<string>((resolve) => child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+    const found = /live view at (http:\S+)/.exec(stderr);
+    if (found) resolve(found[1]);
+  }));
+  const [messages, code] = await Promise.all([stream(url), new Promise((resolve) => child.on("exit", resolve))]);
+  assert.equal(code, 0, stderr);
+  const start = messages[0] as LiveStart;
+  assert.equal(start.type, "start");
+  assert.match(start.unobserved!, /observed only for the module's estimators .* not for --method analytic/);
+  const updates = messages.filter((m): m is LiveUpdate => m.type === "update");
+  assert.ok(updates.length > 0);
+  for (const u of updates) {
+    assert.deepEqual([u.spectrum, u.caseOutputs, u.weights], [undefined, undefined, undefined], `update ${u.iteration}`);
+    assert.match(u.criterionText!, /^\d\.\d+ V$/); // RMS error, as the summary prints it
+  }
+});
+
+test("the live view and the report name cases alike, from 1, with short targets; the live criterion is the summary's; the page's icon is no 404", async () => {
+  const live = await startLive();
+  try {
+    const targets = [0, 0.1 + 0.2]; // 0.30000000000000004
+    live.publish({ type: "start", title: "t", criterionName: "margin", outputUnit: "nA", caseCount: 2, targets, controlCount: 1 });
+    live.publish({ type: "update", iteration: 1, deviceSeconds: 0.1, loss: 1, criterion: 0.123 });
+    live.publish({ type: "end", solved: false, stopped: "budget" });
+    const [start, update] = await stream(live.url) as [LiveStart, LiveUpdate];
+    assert.deepEqual(start.caseNames, ["case 1 → 0", "case 2 → 0.3"]);
+    assert.equal(update.criterionText, "12.3 %");
+    const spec = outputsHistorySpec({ targets, criterionName: "margin", history: { caseOutputs: [[1, 2]] } } as never) as { encoding: { color: { sort: string[] } } };
+    assert.deepEqual(spec.encoding.color.sort.slice(0, 2), start.caseNames);
+    assert.equal((await fetch(`${live.url}favicon.ico`)).status, 204);
+  } finally {
+    await live.close();
+  }
+});
+
+test("a run interrupted before its first update (pat in its sweep): no warning that nothing was measured cleanly, and the report names its empty plots in one line instead of drawing them", async () => {
+  const device = new DopantNetwork();
+  const abort = new AbortController();
+  abort.abort();
+  const run = await findMethod("pat")!.train(device, gateTask("XOR", device.inputRangeV), { deviceSeconds: 100 }, { seed: 1, signal: abort.signal });
+  assert.deepEqual([run.iterations, run.stopped], [0, "interrupted"]);
+  assert.deepEqual(diagnose(run).filter((w) => /not finite/.test(w)), []);
+  const plots = await runPlots(run);
+  assert.deepEqual(plots.map((p) => p.title), ["Not drawn"]);
+  assert.match(plots[0].svg, /^<p>Not drawn, no data \(no update was measured\): Loss, margin, Control voltages<\/p>$/);
+});
+
+test("the report: the spectrum's case is numbered from 1, and the distortion row names the distortion once", async () => {
+  const device = new DopantNetwork();
+  const run = trainTask({ device, task: gateTask("XOR", device.inputRangeV), seed: 1, maxIterations: 2 });
+  assert.ok(run.module!.distortion);
+  const title = (spectrumSpec(run) as { title: { text: string } }).title.text;
+  assert.match(title, new RegExp(`\\(case ${run.module!.oneWindow.case + 1}, `));
+  const { readFileSync } = await import("node:fs");
+  const report = readFileSync(await writeRunReport(run, scratchDir("hge-live-report-html-"), "hge train"), "utf8");
+  assert.match(report, /third-order distortion/);
+  assert.doesNotMatch(report, /third-order distortion(<[^>]*>|\s)*third-order distortion/);
+});
+
+test("the live page in Chromium: a regression's cases without a threshold, a method's unobserved panels replaced by its note, the summary's criterion, no console errors", { skip: !CHROMIUM && "no chromium (apt-get install chromium)" }, async () => {
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  try {
+    for (const unobserved of [undefined, "the device-level panels are not observed for --method pat"]) {
+      const live = await startLive();
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+        await page.goto(live.url);
+        await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("connected"));
+        live.publish({ type: "start", title: "regression", criterionName: "RMS error", outputUnit: "V", caseCount: 2, targets: [0.1, 0.2], controlCount: 1, ...(unobserved ? { unobserved } : {}) });
+        live.publish({ type: "update", iteration: 1, deviceSeconds: 0.2, loss: 0.01, criterion: 0.04, ...(unobserved ? {} : { caseOutputs: [0.1, 0.3], threshold: 0.2, weights: [0.5], spectrum: { hz: [1, 2], magnitude: [1, 2], tonesHz: [1] } }) });
+        await page.waitForFunction(() => (window as unknown as { hgeLive: { updates: number } }).hgeLive.updates === 1);
+        const seen = await page.evaluate(() => ({
+          status: document.getElementById("status")!.textContent,
+          note: document.getElementById("note")!.textContent,
+          casesTitle: document.querySelector("#c-cases h2")?.textContent,
+          cases: (window as unknown as { hgeLive: { cases: unknown[] | null } }).hgeLive.cases?.length,
+          canvases: document.querySelectorAll("canvas").length,
+          legend: [...document.querySelectorAll("#c-cases .u-legend th")].map((th) => th.textContent),
+        }));
+        assert.match(seen.status!, /RMS error 0\.0400 V$/);
+        assert.deepEqual(errors, []);
+        if (unobserved) assert.deepEqual([seen.note, seen.casesTitle, seen.canvases], [unobserved, undefined, 1]);
+        else {
+          assert.deepEqual([seen.casesTitle, seen.cases], ["each case's output", 1 + 2]); // updates and two cases: no threshold
+          assert.ok(seen.legend.some((t) => t?.includes("case 2 → 0.2")), seen.legend.join("|"));
+        }
+        await page.close();
+      } finally {
+        await live.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+});
