@@ -20,7 +20,7 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText } from "../host/report/diagnose.ts";
-import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, plainCheck, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
@@ -407,7 +407,24 @@ const STOPPED: Record<Result["stopped"], string> = {
   device: "the device file failed",
 };
 
-function summary(run: Result, reportPath: string, jsonPath: string): string {
+/** The final controls judged on the simulated device read plainly (train.ts plainCheck), and a
+ *  warning where a solved run's criterion does not hold there; nothing for a data set, or where
+ *  the device file fails on that call (the run has said what it did). */
+function plainLines(device: Device, task: AnyTask, run: Result): string[] {
+  if (task.kind !== "cases") return [];
+  let plain: ReturnType<typeof plainCheck>;
+  try {
+    plain = plainCheck(device, task, run.finalWeights);
+  } catch {
+    return [];
+  }
+  if (!plain) return [];
+  const lines = [`  read plainly (the simulated device at these controls, no perturbation or noise, no device time): ${run.criterionName} ${formatCriterionValue(plain.criterion, run.criterionName, run.outputUnit)}`];
+  if (run.solved && !plain.solved) lines.push(`  warning: read plainly, these controls do not solve ${run.task}: the ${run.criterionName} measured through the perturbation or the noise does not hold without them`);
+  return lines;
+}
+
+function summary(run: Result, reportPath: string, jsonPath: string, plain: string[] = []): string {
   const outcome = run.solved ? `solved in ${run.iterations} iterations` : `not solved after ${run.iterations} iterations (${STOPPED[run.stopped]})`;
   const starts = run.attempts.length > 1 ? `, ${run.attempts.length} starts` : "";
   const where = run.ranOn === "node" ? "" : ` on board ${run.ranOn}`;
@@ -415,7 +432,7 @@ function summary(run: Result, reportPath: string, jsonPath: string): string {
     `${run.task} on ${run.device} by ${run.method}${where}: ${outcome}${starts}, ${run.deviceSeconds.toFixed(1)} s of device time (${run.wallSeconds.toFixed(1)} s wall), ${run.criterionName} ${formatCriterion(run)}`,
   ];
   if (run.caseOutputs.length) lines.push(`  case outputs (${run.outputUnit}): ${run.caseOutputs.map((y) => y.toFixed(2)).join(", ")}   targets: ${run.targets.map((t) => +t.toFixed(3)).join(", ")}`);
-  lines.push(`  controls (V): ${run.finalWeights.map((v) => v.toFixed(3)).join(", ")}`);
+  lines.push(`  controls (V): ${run.finalWeights.map((v) => v.toFixed(3)).join(", ")}`, ...plain);
   const m = run.module;
   if (m) {
     const tones = (m.controller.perturbation ?? "sinusoid") === "sinusoid";
@@ -598,7 +615,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
   await live?.close();
   stopListening();
-  console.log(summary(run, display(report), display(json)));
+  console.log(summary(run, display(report), display(json), plainLines(device, task, run)));
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
   // an asynchronous file's that waited out answerWithinSeconds, is the interruption's)
   if (run.deviceFault && !abort.signal.aborted) throw new UsageError(run.deviceFault);

@@ -470,6 +470,17 @@ export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
   return -Math.sqrt(sum / task.targets.length);
 }
 
+/** `task` judged on the simulated device's own output at `controls` in each case, read
+ *  plainly: no perturbation, no noise, no device time (a check a model affords, not a
+ *  measurement); undefined for tasks of more than one output. The module's estimators judge a
+ *  task on perturbed window means, which the device's curvature shifts (about a²y″/4 a tone),
+ *  so a margin they measured need not hold without the perturbation. */
+export function plainCheck(device: Device, task: Task, controls: ArrayLike<number>): { criterion: number; solved: boolean } | undefined {
+  if (task.outputCount !== 1) return undefined;
+  const outputs = task.inputCases.map((inputs) => device.output(Float64Array.from([...Array.from(controls), ...inputs])));
+  return { criterion: criterionValue(task, taskMargin(task, outputs)), solved: task.solved(outputs) };
+}
+
 /** What training needs of a controller: the Node wrapper, or a board behind a serial link
  *  (boards/link.ts BoardController), which mirrors these methods. */
 export type TrainingController = Pick<Controller, "configure" | "step" | "electrodes" | "status" | "weights" | "gradient" | "caseOutputs" | "toneBins" | "toneHits" | "exports"> & Partial<Pick<Controller, "save" | "load" | "jacobianRow" | "lossSlopes" | "hold">>;

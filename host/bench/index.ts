@@ -208,7 +208,7 @@ export interface Series {
   bound: Array<{ controls: number; samples: number; deviceSeconds: number; relativeError: number }>;
   linear: Array<{ controls: number; method: Estimator; varianceOverBound: number; worstBiasZ: number }>;
   peers: Array<{ controls: number; budgetSamples: number; scenario: Scenario; normalisation: Normalisation; method: Estimator; relativeError: number; errorRatio: number }>;
-  methods: Array<{ task: BenchTask; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; interval: [number | null, number | null] | null; capSeconds: number; times: Array<number | null> }>;
+  methods: Array<{ task: BenchTask; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; interval: [number | null, number | null] | null; capSeconds: number; times: Array<number | null>; plainSolved?: number }>;
   spread: Array<{ spread: number; method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
   drift: Array<{ method: string; seeds: number; solved: number; medianDeviceSeconds: number | null; capSeconds: number }>;
   planOrder?: Array<{ edges: number; planOrder: string; seeds: number; solved: number; medianDeviceSeconds: number | null; windowSamples: number; capSeconds: number }>;
@@ -300,8 +300,11 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       const interval = censoredMedianInterval(mine);
       figures[`${key}.medianIntervalLow`] = interval ? interval[0] : null;
       figures[`${key}.medianIntervalHigh`] = interval ? interval[1] : null;
+      const plain = mine.filter((r) => r.plainSolved !== undefined);
+      if (plain.length) figures[`${key}.plainSolvedFraction`] = plain.filter((r) => r.plainSolved).length / mine.length;
       series.methods.push({
         task, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, interval,
+        ...(plain.length ? { plainSolved: plain.filter((r) => r.plainSolved).length } : {}),
         capSeconds: mine[0].job.capSeconds, times: mine.map((r) => (r.solved ? r.deviceSeconds : null)),
       });
     }
@@ -426,6 +429,8 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
     const interval = (t: (typeof series.methods)[number] | undefined) =>
       !t ? "—" : t.interval ? t.interval.map((x) => (x === null ? "never" : x.toFixed(1))).join("–") : "too few seeds";
     out.push(table(`3d. The ${INTERVAL_CONFIDENCE * 100}% interval of each median in table 3, device-s (an end "never": among the unsolved runs)`, ["task", ...methodsShown], methodRows(interval)));
+    const plain = (t: (typeof series.methods)[number] | undefined) => (t?.plainSolved === undefined ? "—" : `${t.plainSolved}/${t.solved}`);
+    out.push(table("3f. Solved runs whose final controls solve the task read plainly (the simulated device's output: no perturbation, no noise)", ["task", ...methodsShown], methodRows(plain)));
   }
   if (series.planOrder?.length) {
     const edges = [...new Set(series.planOrder.map((t) => t.edges))];

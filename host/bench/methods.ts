@@ -11,6 +11,7 @@ import { warmingDnpu } from "../devices/drift.ts";
 import { GATE_NAMES, type GateName } from "../tasks/gates.ts";
 import { buildTask, taskName } from "../tasks/index.ts";
 import type { AnyTask } from "../tasks/task.ts";
+import { plainCheck } from "../train.ts";
 import { METHODS, findMethod, refusal } from "../methods/index.ts";
 
 export type BenchTask = GateName | "regression" | "iris";
@@ -45,6 +46,9 @@ export interface MethodResult {
   iterations: number;
   restarts: number;
   wallSeconds: number;
+  /** Input-case tasks, solved runs: whether the final controls solve the task read plainly,
+   *  the simulated device's own output at them, with no perturbation and no noise (plainSolved). */
+  plainSolved?: boolean;
 }
 
 /** The regression device: five gates, so that the published preset (five tones) runs too. */
@@ -80,6 +84,7 @@ export async function runMethod(job: MethodJob): Promise<MethodResult> {
     iterations: result.iterations,
     restarts: result.attempts.length - 1,
     wallSeconds: (performance.now() - started) / 1000 + reusedFitSeconds,
+    ...(result.solved && task.kind === "cases" ? { plainSolved: plainCheck(device, task, result.finalWeights)?.solved } : {}),
   };
 }
 
