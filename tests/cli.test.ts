@@ -339,7 +339,7 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
 
 test("an --out directory that disappears mid-run (here: replaced by a file) loses nothing: the journal's writes warn once and the run goes on; hge train and hge compare keep their results in a new directory and say where", async () => {
   const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); // (in a RegExp)
-  const flags = ["--task", "iris", "--set", "configurations=2", "--set", "physicalEvery=5", "--no-progress"]; // (about 20 s, journals written every 10 s)
+  const flags = ["--task", "iris", "--set", "configurations=2", "--set", "physicalEvery=5", "--max-iterations", "500", "--no-progress"]; // (about 20 s, journals written every 10 s)
   const started = [
     ["train", "--method", "phyll-hge", ...flags],
     ["compare", "--methods", "phyll-hge", "--seeds", "1", "--workers", "1", ...flags],
