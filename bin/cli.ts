@@ -408,10 +408,11 @@ const STOPPED: Record<Result["stopped"], string> = {
 };
 
 /** The final controls judged on the simulated device read plainly (train.ts plainCheck), and a
- *  warning where a solved run's criterion does not hold there; nothing for a data set, or where
- *  the device file fails on that call (the run has said what it did). */
+ *  warning where a solved run's criterion does not hold there; nothing for a data set, after
+ *  Ctrl-C or a failed device (a device file's call may hang until answerWithinSeconds: the
+ *  user asked to stop), or where the device file fails on that call. */
 function plainLines(device: Device, task: AnyTask, run: Result): string[] {
-  if (task.kind !== "cases") return [];
+  if (task.kind !== "cases" || run.stopped === "interrupted" || run.stopped === "device") return [];
   let plain: ReturnType<typeof plainCheck>;
   try {
     plain = plainCheck(device, task, run.finalWeights);

@@ -297,7 +297,7 @@ test("a data-set run under way keeps its journal: a comparison interrupted in th
   const out = join(scratch, "journalled");
   // about 20 s of wall time here; on one worker Ctrl-C writes the journal at once, 5 s in
   // (before its first write, JOURNAL_EVERY_SECONDS after the run started)
-  const flags = ["compare", "--task", "iris", "--methods", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seeds", "1", "--workers", "1"];
+  const flags = ["compare", "--task", "iris", "--methods", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--max-iterations", "500", "--seeds", "1", "--workers", "1"];
   const child = spawn(process.execPath, [BIN, ...flags, "--out", out, "--no-progress"], { stdio: "ignore" });
   const exited = once(child, "exit");
   const journal = join(out, "journals", "phyll-hge-seed1.json");
@@ -324,7 +324,7 @@ test("a data-set run under way keeps its journal: a comparison interrupted in th
   assert.ok(run.replayedDeviceSeconds! > 0 && run.replayedDeviceSeconds! < run.deviceSeconds, `${run.replayedDeviceSeconds} of ${run.deviceSeconds} device-s replayed`);
   assert.ok(!existsSync(journal), "a finished run's journal is removed: the run is in compare.json");
   const trained = join(scratch, "journalled-train");
-  const train = hge("train", "--task", "iris", "--method", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seed", "1", "--out", trained, "--no-progress");
+  const train = hge("train", "--task", "iris", "--method", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--max-iterations", "500", "--seed", "1", "--out", trained, "--no-progress");
   assert.ok(train.status === 0 || train.status === 1, train.stderr);
   const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
   assert.deepEqual([run.solved, run.deviceSeconds, run.iterations, run.criterion], [expected.solved, expected.deviceSeconds, expected.iterations, expected.criterion]);

@@ -110,7 +110,7 @@ test("hge train writes a data-set run's journal while it runs: killed outright a
   const scratch = scratchDir("hge-journal-");
   const out = join(scratch, "killed"), kept = join(out, "journal.json");
   // about 18 s of wall time here; the first write comes after JOURNAL_EVERY_SECONDS (10)
-  const args = ["train", "--method", "phyll-hge", "--task", "iris", "--set", "configurations=2", "--set", "physicalEvery=5", "--seed", "2", "--no-progress"];
+  const args = ["train", "--method", "phyll-hge", "--task", "iris", "--set", "configurations=2", "--set", "physicalEvery=5", "--max-iterations", "500", "--seed", "2", "--no-progress"];
   const child = spawn(process.execPath, [BIN, ...args, "--out", out], { stdio: "ignore" });
   const exited = once(child, "exit");
   while (!existsSync(kept) && child.exitCode === null) await sleep(50);
