@@ -425,7 +425,7 @@ function plainLines(device: Device, task: AnyTask, run: Result): string[] {
   return lines;
 }
 
-function summary(run: Result, reportPath: string, jsonPath: string, plain: string[] = []): string {
+function summary(run: Result, reportPath: string, jsonPath: string, plain: string[]): string {
   const outcome = run.solved ? `solved in ${run.iterations} iterations` : `not solved after ${run.iterations} iterations (${STOPPED[run.stopped]})`;
   const starts = run.attempts.length > 1 ? `, ${run.attempts.length} starts` : "";
   const where = run.ranOn === "node" ? "" : ` on board ${run.ranOn}`;

@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { BIN, hge, scratchDir } from "./fixtures.ts";
+import { BIN, hge, liveRun, scratchDir } from "./fixtures.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const scratch = scratchDir("hge-cli-");
@@ -391,19 +391,6 @@ test("SIGTERM (a scheduler's, timeout's) and SIGHUP (a closed terminal) stop tra
     assert.ok(run.iterations > 0 && existsSync(join(out, "checkpoint.bin")), signal);
   }));
 });
-
-/** `hge train … --live`, and the live view's URL once it says it waits for a page. */
-async function liveRun(out: string, ...args: string[]) {
-  const child = spawn(process.execPath, [BIN, "train", ...args, "--live", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise((resolve) => child.on("exit", (status) => resolve(status)));
-  let stderr = "";
-  const url = await new Promise<string>((resolve) => child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-    const found = /live view at (http:\S+) — open it to start the run \(Ctrl-C to stop\)\n/.exec(stderr);
-    if (found) resolve(found[1]);
-  }));
-  return { child, exited, url, stderr: () => stderr };
-}
 
 test("--live: the run waits for a page; an idle connection to it (a browser's preconnect) neither starts the run, nor holds its end, nor loses it", { timeout: 60_000 }, async () => {
   const out = join(scratch, "live-idle");

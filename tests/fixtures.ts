@@ -1,6 +1,6 @@
 // Shared set-ups for the host tests: an analytic device with a known optimum, a controller
 // configuration that matches it, and the `hge` command run as a user runs it.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,6 +52,19 @@ export const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
 export function hge(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `hge train args… --live`, and the live view's URL once it says it waits for a page. */
+export async function liveRun(out: string, ...args: string[]) {
+  const child = spawn(process.execPath, [BIN, "train", ...args, "--live", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise((resolve) => child.on("exit", (status) => resolve(status)));
+  let stderr = "";
+  const url = await new Promise<string>((resolve) => child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+    const found = /live view at (http:\S+) — open it to start the run \(Ctrl-C to stop\)\n/.exec(stderr);
+    if (found) resolve(found[1]);
+  }));
+  return { child, exited, url, stderr: () => stderr };
 }
 
 /** A new directory under the system's temporary one, removed when the test process exits. */

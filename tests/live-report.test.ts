@@ -4,12 +4,11 @@
 // command prints it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
 import puppeteer from "puppeteer-core";
-import { BIN, scratchDir } from "./fixtures.ts";
+import { liveRun, scratchDir } from "./fixtures.ts";
 import { startLive, type LiveMessage, type LiveStart, type LiveUpdate } from "../host/live/server.ts";
 import { findMethod } from "../host/methods/index.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
@@ -36,15 +35,9 @@ function stream(url: string): Promise<LiveMessage[]> {
 }
 
 test("--live with a method measuring through the Instrument (analytic): loss and criterion, a note why the device panels are missing, never cases, controls or tones", { timeout: 60_000 }, async () => {
-  const child = spawn(process.execPath, [BIN, "train", "--device", "resistor", "--task", "regression", "--method", "analytic", "--live", "--out", join(scratch, "analytic"), "--no-progress"], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  const url = await new Promise<string>((resolve) => child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-    const found = /live view at (http:\S+)/.exec(stderr);
-    if (found) resolve(found[1]);
-  }));
-  const [messages, code] = await Promise.all([stream(url), new Promise((resolve) => child.on("exit", resolve))]);
-  assert.equal(code, 0, stderr);
+  const { exited, url, stderr } = await liveRun(join(scratch, "analytic"), "--device", "resistor", "--task", "regression", "--method", "analytic");
+  const [messages, code] = await Promise.all([stream(url), exited]);
+  assert.equal(code, 0, stderr());
   const start = messages[0] as LiveStart;
   assert.equal(start.type, "start");
   assert.match(start.unobserved!, /observed only for the module's estimators .* not for --method analytic/);
@@ -92,7 +85,6 @@ test("the report: the spectrum's case is numbered from 1, and the distortion row
   assert.ok(run.module!.distortion);
   const title = (spectrumSpec(run) as { title: { text: string } }).title.text;
   assert.match(title, new RegExp(`\\(case ${run.module!.oneWindow.case + 1}, `));
-  const { readFileSync } = await import("node:fs");
   const report = readFileSync(await writeRunReport(run, scratchDir("hge-live-report-html-"), "hge train"), "utf8");
   assert.match(report, /third-order distortion/);
   assert.doesNotMatch(report, /third-order distortion(<[^>]*>|\s)*third-order distortion/);

@@ -224,7 +224,6 @@ test("--plan-order auto calibrates again at order 3 and keeps it where the order
   assert.equal(plain.module!.distortion!.atOrder2, undefined);
 });
 
-
 test("a solved run's controls are also judged read plainly on the simulated device: XOR seed 10 measured 7.9% through its tones, 4.0% without them, and says so; seed 1 holds (12.3% measured, 12.9% plain)", () => {
   const device = DopantNetwork.default();
   const task = gateTask("XOR", device.inputRangeV);

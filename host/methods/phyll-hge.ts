@@ -200,6 +200,13 @@ export class HgePhysics implements PhysicsTraining {
     return { physicalSteps: this.steps, stepsLoweringLoss: this.lowering, lossChangeOverSteps: this.lossChange, trustScaledSteps: this.scaledSteps, hgeWindows: this.windows, hgeEpochs: this.hge.epochs, hgeDeviceSeconds: this.hge.seconds, controlGradientNorm: norm };
   }
 
+  /** How the module reads the device: through the instrument's chain, noise and settling, in
+   *  the module's own default window (a plain reading's is too short for its tones). */
+  private moduleReading(): Partial<TrainOptions> {
+    const { settleSamples, chain, noise } = this.instrument;
+    return { windowSamples: DEFAULTS.windowSamples, settleSamples, growWindow: true, chain, noise };
+  }
+
   /**
    * Fits the chain's lag once, on the whole device with as many controls as it can have (the
    * DNPU with one data input: six tones), at its first seeded start and four input points. A
@@ -209,13 +216,6 @@ export class HgePhysics implements PhysicsTraining {
    * and 1 kHz, and every measured gradient came out with the wrong sign). The lag is the chain's,
    * so every configuration then demodulates with it. Device time counted; false if the budget ran out.
    */
-  /** How the module reads the device: through the instrument's chain, noise and settling, in
-   *  the module's own default window (a plain reading's is too short for its tones). */
-  private moduleReading(): Partial<TrainOptions> {
-    const { settleSamples, chain, noise } = this.instrument;
-    return { windowSamples: DEFAULTS.windowSamples, settleSamples, growWindow: true, chain, noise };
-  }
-
   private calibrate(): boolean {
     const { device } = this.layer;
     const whole = device.withInputCount?.(1) ?? device;

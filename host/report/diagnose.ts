@@ -29,7 +29,7 @@ export function diagnose(run: Result): string[] {
   // a run the budget or an interruption stopped before its first update measured no epoch at
   // all: nothing was lost to a bad measurement
   const noUpdate = run.iterations === 0 && run.stopped === "budget";
-  const unmeasured = run.iterations === 0 && (run.stopped === "budget" || run.stopped === "interrupted");
+  const unmeasured = noUpdate || (run.iterations === 0 && run.stopped === "interrupted");
   if (!Number.isFinite(run.criterion) && !unmeasured) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
   const pinned = run.finalWeights.filter((v, k) => {
     const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
