@@ -1031,7 +1031,7 @@ export function program(): Command {
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)", nonEmpty("a directory"))
     .option("--board <name>", `run the controller inside a board, hardware in the loop over its UART: an emulated one (${emulatedBoards().join(", ")}), or with --port any board flashed with the link firmware`, nonEmpty("a board"))
     // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
-    .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains")
+    .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains; the run starts once the page opens")
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)", nonEmpty("a serial port"))
     .option("--baud <n>", "with --port: baud rate (default 115200)", wholeAtLeast(1))
     .option("--no-progress", "no progress bar")
