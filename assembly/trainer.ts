@@ -59,7 +59,8 @@ let maxStepV: f32 = 0;
 let ramping = false;
 let electrodesWritten = false;
 let caseIndex = 0, calibrationEpochsLeft = 0;
-/** While true, epochs are measured (loss, gradient, EpochDone) but the controls do not move. */
+/** While true (hold()), the controls do not move and carry no perturbation: each epoch reads
+ *  them plainly (case outputs, loss, EpochDone), and JACOBIAN and GRADIENT keep the last update's. */
 let holding = false;
 /** −SettleSamples .. −1 while the device settles after a change of case, then 0 .. W − 1
  *  through the window. */
@@ -102,15 +103,16 @@ export function trainerStart(): void {
   electrodesWritten = true;
 }
 
-/** After the weights or the lag changed from outside (a loaded checkpoint). The distortion
- *  probe's control (lockin.ts) is held unperturbed while it listens. */
+/** After the weights or the lag changed from outside (a loaded checkpoint), or hold(). The
+ *  distortion probe's control (lockin.ts) is held unperturbed while it listens, and every
+ *  control while held. */
 export function trainerRefresh(): void {
   measuredKept = false;
   const shrink: f32 = FULL && configI32(ACTIVE, Field.Perturbation) == Perturbation.SPSA ? powerOf(<f32>(statusI32(Status.Updates) + 1), -0.101) : 1;
   const probe = lockinProbeControl();
   centresInside = true;
   for (let k = 0; k < controls; k++) {
-    const a: f32 = k == probe ? 0 : load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
+    const a: f32 = k == probe || holding ? 0 : load<f32>(wordAddress(ACTIVE, AMPLITUDE_WORD, k)) * shrink;
     store<f32>(amplitudeOf(k), a);
     const min = load<f32>(wordAddress(ACTIVE, MIN_WORD, k)), max = load<f32>(wordAddress(ACTIVE, MAX_WORD, k));
     let centre = clampTo(load<f32>(WEIGHTS + (k << 2)), min + a, max - a);
@@ -147,15 +149,14 @@ export function trainerSkipCalibration(): void {
   lockinProbeEnd();
 }
 /** Holds the controls (on != 0) at those the last epoch measured, undoing its update, or lets
- *  them move again: while held, each epoch is measured and ends with EpochDone but no update (a
- *  caller confirming that an epoch solved the task measures the same controls again; the
- *  ramp back counts as settling). configure() lets them move. */
+ *  them move again, perturbed. While held, each epoch reads them plainly, without the
+ *  perturbation, and ends with EpochDone but no update: a caller confirming that an epoch solved
+ *  the task reads the same controls as they will be used (a tone's mean is shifted by the
+ *  device's curvature, about a²y″/4; the ramp back counts as settling). configure() lets them move. */
 export function trainerHold(on: i32): void {
-  if (on != 0 && !holding && measuredKept) {
-    memory.copy(WEIGHTS, MEASURED_WEIGHTS, <usize>controls << 2);
-    trainerRefresh();
-  }
+  if (on != 0 && measuredKept) memory.copy(WEIGHTS, MEASURED_WEIGHTS, <usize>controls << 2);
   holding = on != 0;
+  trainerRefresh();
 }
 
 /** One sample: the reading answering the last voltages in; the next voltages out. */
@@ -247,7 +248,7 @@ function windowSample(reading: f32): i32 {
   let events = Event.WindowDone;
   if (FULL && calibrationEpochsLeft > 0) {
     lockinCalibrationAdd();
-  } else {
+  } else if (!holding) {
     const row = JACOBIAN + (<usize>caseIndex * MAX_CONTROLS << 2);
     for (let k = 0; k < controls; k++) {
       const a = load<f32>(amplitudeOf(k));
@@ -302,6 +303,7 @@ function endEpoch(): i32 {
   const loss = evaluateLoss(configI32(ACTIVE, Field.Loss), CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases,
     configF32(ACTIVE, Field.MarginScale), LOSS_SLOPES);
   setStatusF32(Status.Loss, loss);
+  if (holding) return 0;
   if (FULL && gradientMode != Gradient.Jacobian) {
     // the rows already hold ∂L_p/∂w; the loss is their mean over cases
     for (let p = 0; p < cases; p++) store<f32>(LOSS_SLOPES + (<usize>p << 2), 1 / <f32>cases);
@@ -316,9 +318,8 @@ function endEpoch(): i32 {
   return update();
 }
 
-/** Moves the controls along GRADIENT, unless it is not finite or they are held. */
+/** Moves the controls along GRADIENT, unless it is not finite. */
 function update(): i32 {
-  if (holding) return 0;
   for (let k = 0; k < controls; k++) {
     const g = load<f32>(GRADIENT + (<usize>k << 2));
     if (g - g != 0) {

@@ -341,8 +341,9 @@ export class Controller {
     if (parkV) this.f32("PARK", this.controls + this.inputs).set(parkV);
   }
 
-  /** Holds the controls (true): each epoch is still measured and ends with EpochDone, without
-   *  an update; false lets them move again. configure() lets them move. */
+  /** Holds the controls (true) at those the last epoch measured: each epoch reads them plainly
+   *  (no perturbation) and ends with EpochDone, without an update; false lets them move again,
+   *  perturbed. configure() lets them move. */
   hold(on: boolean): void { this.exports.hold(on ? 1 : 0); }
 
   /** One sample; returns the Event flags. */

@@ -84,10 +84,12 @@ test("a run on the host: what the live view observes at the device matches what 
   assert.ok(last.threshold! > Math.min(...measured) && last.threshold! < Math.max(...measured));
 });
 
-test("the live view observes the window the method measured over, not the one it guessed: published's 2000 samples, walsh's whole code periods", async () => {
+test("the live view observes the window the method measured over, not the one it guessed: published's 2000 samples, walsh's whole code periods; no tone where a held confirmation read its controls plainly", async () => {
   for (const name of ["published", "walsh"]) {
     const device = new AnalyticDevice();
-    const task = gateTask("AND", device.inputRangeV);
+    // XOR: unsolved in 6 updates, every window perturbed (a solved epoch's confirmation reads
+    // its held controls plainly: no tone to find there)
+    const task = gateTask("XOR", device.inputRangeV);
     // what bin/cli.ts guesses before the run: the default window (200 samples)
     const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
     const windows: number[] = [];
@@ -106,4 +108,13 @@ test("the live view observes the window the method measured over, not the one it
     const measured = result.history.caseOutputs!.at(-1)!;
     for (let p = 0; p < 4; p++) assert.ok(Math.abs(last.caseOutputs![p] - measured[p]) < 0.5, `${name} case ${p + 1}: ${last.caseOutputs![p]} vs ${measured[p]}`);
   }
+  // AND solves in 3 updates: every window seen in published's own 2000 samples is a held
+  // confirmation, read plainly; the spectrum marks no tone rather than invent one
+  const device = new AnalyticDevice();
+  const and = gateTask("AND", device.inputRangeV);
+  const observer = observeDevice(device, and, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
+  let last: ReturnType<typeof observer.snapshot> = {};
+  const result = await findMethod("published")!.train(observer.device, and, { deviceSeconds: 60, maxIterations: 6 }, { seed: 1, progress: (p) => { last = observer.snapshot(p.windowSamples); } });
+  assert.equal(result.stopped, "solved");
+  assert.deepEqual(last.spectrum!.tonesHz, []);
 });

@@ -112,6 +112,47 @@ describe("gradient extraction in a closed loop", () => {
   });
 });
 
+test("hold(): a held epoch reads its controls plainly (each control written exactly at the measured weight, no tone), reports the plain outputs and no update, keeps the measured Jacobian and gradient; hold(false) brings the tones back", () => {
+  const device = new AnalyticDevice();
+  const config = analyticConfig(device, { lag: { delaySamples: 2, cornerHz: 1500 } });
+  const controller = new Controller();
+  controller.configure(config);
+  const measured = Array.from(controller.weights());
+  const sim = new CoSimulation(controller, device, { ...quietChain(), noise: undefined });
+  sim.run(10_000_000, (events) => (events & L.Event.UpdateDone) !== 0);
+  const gradient = Array.from(controller.gradient());
+  const jacobian = config.cases.map((_, p) => Array.from(controller.jacobianRow(p)));
+  assert.notDeepEqual(Array.from(controller.weights()), measured, "the update moved the controls");
+  controller.hold(true);
+  assert.deepEqual(Array.from(controller.weights()), measured, "held at the controls the epoch measured");
+  const controls = device.controlCount;
+  let offTone = 0, events = 0, samples = 0;
+  while (!(events & L.Event.EpochDone)) {
+    events = sim.step();
+    // after the ramp back from the last tone (one sample: a tone never reaches the slew limit)
+    if (samples++ > 0) controller.electrodes().subarray(0, controls).forEach((v, k) => (offTone = Math.max(offTone, Math.abs(v - Math.fround(measured[k])))));
+  }
+  assert.equal(events & L.Event.UpdateDone, 0, "no update while held");
+  assert.equal(offTone, 0, "every control written at its weight, every sample");
+  assert.deepEqual(Array.from(controller.gradient()), gradient);
+  config.cases.forEach((_, p) => assert.deepEqual(Array.from(controller.jacobianRow(p)), jacobian[p]));
+  // the window mean of the settled, noiseless reading of the device at those voltages, summed in f32 as the module sums
+  const plain = config.cases.map((c) => {
+    const reading = Math.fround(device.output(Float64Array.from([...measured, ...c.inputsV])));
+    let sum = 0;
+    for (let n = 0; n < config.windowSamples; n++) sum = Math.fround(sum + reading);
+    return Math.fround(sum / config.windowSamples);
+  });
+  assert.deepEqual(Array.from(controller.caseOutputs()), plain);
+  controller.hold(false);
+  let tone = 0;
+  sim.run(10_000_000, (e) => {
+    controller.electrodes().subarray(0, controls).forEach((v, k) => (tone = Math.max(tone, Math.abs(v - Math.fround(measured[k])))));
+    return (e & L.Event.UpdateDone) !== 0;
+  });
+  assert.ok(tone >= 0.99 * config.controls[0].amplitudeV, `tones back: ${tone} V from the weights`);
+});
+
 describe("configuration", () => {
   const device = new AnalyticDevice();
   const good = analyticConfig(device);

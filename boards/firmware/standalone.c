@@ -10,7 +10,7 @@
  * framing: `hge board watch` prints it); after the end a STOPPED frame.
  * - Solved: the gate's classes separated by HGE_TASK_MARGIN of the outputs' span for
  *   HGE_SOLVED_EPOCHS iterations in a row, the first solved epoch's controls held (hold(): its
- *   update undone) while the next ones confirm it. After a reset the row starts again: it
+ *   update undone) while the next ones confirm it, read plainly (no tones). After a reset the row starts again: it
  *   confirms outputs measured since power-up.
  * - Restarts: an attempt whose margin has not gained HGE_MARGIN_PROGRESS for HGE_PATIENCE
  *   iterations starts again from the host's next seeded start (HGE_RESTART_STARTS_V), keeping

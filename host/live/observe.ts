@@ -15,6 +15,9 @@ import type { Device } from "../devices/device.ts";
 import type { Task } from "../tasks/task.ts";
 import { classThreshold, windowSpectrum, type LiveUpdate } from "./server.ts";
 
+/** A control whose voltage's spectrum peaks below this (V) carries no tone in the window. */
+const MIN_TONE_V = 1e-6;
+
 export interface DeviceObserver {
   /** The device to hand to the method (forwards everything to the real one). */
   device: Device;
@@ -89,19 +92,23 @@ export function observeDevice(device: Device, task: Task, o: { windowSamples: nu
       const ordered = (ring: Float64Array) => Float64Array.from({ length: window }, (_, t) => ring[(at + t) % window]);
       for (let k = 0; k < controls; k++) controlMean[k] = mean(controlV[k], window);
       // each control's tone: the bin where its voltage's spectrum peaks (found once a window:
-      // a run keeps its tones, and 128 controls' spectra of a long window take seconds)
-      toneBins ??= controlV.map((ring) => {
-        const s = windowSpectrum(ordered(ring), o.sampleRateHz, [])!;
-        let best = 0;
-        for (let b = 1; b < s.magnitude.length; b++) if (s.magnitude[b] > s.magnitude[best]) best = b;
-        return best + 1;
-      });
+      // a run keeps its tones, and 128 controls' spectra of a long window take seconds). A
+      // window of held controls, read plainly (a confirmation), has none: look again later
+      if (!toneBins) {
+        const peaks = controlV.map((ring) => {
+          const s = windowSpectrum(ordered(ring), o.sampleRateHz, [])!;
+          let best = 0;
+          for (let b = 1; b < s.magnitude.length; b++) if (s.magnitude[b] > s.magnitude[best]) best = b;
+          return { bin: best + 1, volts: s.magnitude[best] };
+        });
+        if (peaks.every((p) => p.volts > MIN_TONE_V)) toneBins = peaks.map((p) => p.bin);
+      }
       const caseOutputs = Array.from(lastMean);
       return {
         caseOutputs,
         threshold: caseOutputs.every(Number.isFinite) ? classThreshold(caseOutputs, task.targets) : undefined,
         weights: Array.from(controlMean),
-        spectrum: windowSpectrum(ordered(outputs), o.sampleRateHz, toneBins),
+        spectrum: windowSpectrum(ordered(outputs), o.sampleRateHz, toneBins ?? []),
       };
     },
   };

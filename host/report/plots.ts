@@ -262,7 +262,7 @@ export function spectrumSpec(run: Result): TopLevelSpec {
   const x = { field: "hz", type: "quantitative", title: "frequency (Hz)", scale: { domain: [0, top] } } as const;
   return {
     ...base,
-    title: { text: `Spectrum of one window (case ${oneWindow.case + 1}, ${n} samples, last epoch)`, subtitle: `tones c1..c${toneHz.length} marked${toneHits.some((h) => h) ? "; ! = hit by an intermodulation product" : ""}` },
+    title: { text: `Spectrum of one window (case ${oneWindow.case + 1}, ${n} samples, last epoch with tones)`, subtitle: `tones c1..c${toneHz.length} marked${toneHits.some((h) => h) ? "; ! = hit by an intermodulation product" : ""}` },
     layer: [
       {
         data: { values: tones },
