@@ -300,11 +300,12 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       const interval = censoredMedianInterval(mine);
       figures[`${key}.medianIntervalLow`] = interval ? interval[0] : null;
       figures[`${key}.medianIntervalHigh`] = interval ? interval[1] : null;
-      const plain = mine.filter((r) => r.plainSolved !== undefined);
-      if (plain.length) figures[`${key}.plainSolvedFraction`] = plain.filter((r) => r.plainSolved).length / mine.length;
+      const checked = mine.some((r) => r.plainSolved !== undefined);
+      const plainSolved = mine.filter((r) => r.plainSolved).length;
+      if (checked) figures[`${key}.plainSolvedFraction`] = plainSolved / mine.length;
       series.methods.push({
         task, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, interval,
-        ...(plain.length ? { plainSolved: plain.filter((r) => r.plainSolved).length } : {}),
+        ...(checked ? { plainSolved } : {}),
         capSeconds: mine[0].job.capSeconds, times: mine.map((r) => (r.solved ? r.deviceSeconds : null)),
       });
     }
