@@ -177,7 +177,7 @@ export const DEFAULTS = {
    *  Adam wanders around a zero margin, a start reaches one in about 10 iterations and about a
    *  third of starts solve XOR. XOR's median over seeds 1..100 (learning rate 0.2 V): 5.3 s at
    *  8, 5.0 s at 10, 5.1 s at 15, 6.1 s at 20, 100/100 at each (200-sample windows, solved
-   *  epochs confirmed held and read plainly). */
+   *  epochs confirmed held and read plainly; hge train --task xor --patience P --seed N). */
   patience: 10,
   /** Planned tones: inside 20 Hz..1 kHz (the amplifier's corner), GuardBins' default guard, and
    *  the plan's order chosen by the run (PlanOrderOption "auto"; PlanOrder's default, 3, until the
