@@ -24,7 +24,7 @@ export interface Variant {
 export async function loadVariant(maxControls: number): Promise<Variant> {
   const path = join(REPO, "build", `hge-c${maxControls}.wasm`);
   const layoutPath = join(REPO, "build", `c${maxControls}`, "assembly", "layout.ts");
-  const inputs = [...readdirSync(join(REPO, "assembly")).map((name) => join("assembly", name)), "asconfig.json", join("scripts", "build.mjs")];
+  const inputs = [...readdirSync(join(REPO, "assembly")).map((name) => join("assembly", name)), "asconfig.json", join("scripts", "build.mjs"), join("scripts", "fold-offsets.mjs")];
   const sources = inputs.map((file) => statSync(join(REPO, file)).mtimeMs);
   const builtAt = existsSync(path) && existsSync(layoutPath) ? statSync(path).mtimeMs : -Infinity;
   if (sources.some((t) => t > builtAt)) {

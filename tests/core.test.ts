@@ -52,6 +52,30 @@ test(`core and full builds train the analytic device to the same bits (window ${
   assert.deepEqual([...core.blob], [...full.blob]);
 });
 
+// scripts/fold-offsets.mjs: each build is kept as it was before its constant addresses were
+// folded into load and store offsets; both forms must read and write the same bytes
+const UNFOLDED = (path: string) => new WebAssembly.Module(readFileSync(path.replace(/\.wasm$/, ".unfolded.wasm")));
+const FOLD_CONFIGS: Record<string, Partial<ControllerConfig>> = {
+  "tones, MSE, Adam": {},
+  "the lag calibrated": { calibrationEpochs: 2 },
+  "SPSA codes, momentum": { perturbation: "spsa", optimiser: "momentum", chipSamples: 2 },
+  "Walsh codes, SGD": { perturbation: "walsh", optimiser: "sgd", chipSamples: 2, windowSamples: 1024 },
+  "the loss signal demodulated": { gradient: "loss-signal" },
+};
+test("the release module and the core, their addresses folded into offsets, run to the same bits as before the fold (five configurations of the full build, the core's own)", () => {
+  for (const [name, path] of Object.entries(BUILDS)) {
+    assert.ok(readFileSync(path).length < readFileSync(path.replace(/\.wasm$/, ".unfolded.wasm")).length, `${name}: the fold saved nothing`);
+  }
+  const run = (module: WebAssembly.Module, overrides: Partial<ControllerConfig>) =>
+    train(module, analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW, lag: { delaySamples: 2, cornerHz: 1500 }, ...overrides }), 3);
+  for (const [label, overrides] of Object.entries(FOLD_CONFIGS)) {
+    const folded = run(modules.full, overrides), unfolded = run(UNFOLDED(RELEASE_WASM), overrides);
+    assert.ok(folded.written.length > 3 * CORE_WINDOW, label);
+    assert.deepEqual(folded, unfolded, label);
+  }
+  assert.deepEqual(run(modules.core, {}), run(UNFOLDED(CORE_WASM), {}));
+});
+
 test("the core's size report (npm run bench): the core without the typical-sample shortcut (HGE_NO_SHORTCUT) is smaller and trains to the same bits", () => {
   const figures = measureCoreBytes();
   const core = readFileSync(CORE_WASM).length;

@@ -6,7 +6,7 @@
 // Size: each module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
 import { electrodeRangesV } from "../devices/device.ts";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Controller, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../controller.ts";
@@ -172,6 +172,8 @@ export function measureCost(controls: number, samples: number, rounds: number, w
 
 export interface SizeFigures {
   releaseBytes: number;
+  /** The same build before its constant addresses were folded into offsets (scripts/fold-offsets.mjs). */
+  unfoldedBytes: number;
   memoryPages: number;
   memoryUsedBytes: number;
   maxControls: number;
@@ -180,11 +182,13 @@ export interface SizeFigures {
 
 /** The release module's size, a wider build's, or (path) another build of the same layout's. */
 export function measureSize(wide?: Variant, path?: string): SizeFigures {
-  const bytes = readFileSync(wide?.path ?? path ?? RELEASE_WASM);
+  const file = wide?.path ?? path ?? RELEASE_WASM;
+  const bytes = readFileSync(file);
   const module = new WebAssembly.Module(bytes);
   const controller = wide ? new Controller(module, wide.layout) : new Controller(module);
   return {
     releaseBytes: bytes.length,
+    unfoldedBytes: statSync(file.replace(/\.wasm$/, ".unfolded.wasm")).size,
     memoryPages: controller.exports.memory.buffer.byteLength / 65536,
     memoryUsedBytes: Number(controller.exports.MEMORY_USED.value),
     maxControls: controller.layout.MAX_CONTROLS,

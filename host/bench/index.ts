@@ -452,7 +452,7 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
         ["the same behind the asynchronous files' thread", "devices.exampleOnThread"]].map(([device, name]) => [device, formatNumber(figures[`${name}.evaluationsPerSecond`] as number)])));
   }
   if (figures["size.releaseBytes"] !== undefined) {
-    out.push(table("5. Size", ["figure", "hge.wasm", "hge-core.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.core.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
+    out.push(table("5. Size", ["figure", "hge.wasm", "hge-core.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "unfoldedBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.core.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
     const core = (prefix: string) => Object.keys(figures).filter((k) => k.startsWith(`size.core.${prefix}.`)).map((k) => [k.slice(`size.core.${prefix}.`.length), String(figures[k])]);
     out.push(table(`5b. The core's ${figures["size.core.releaseBytes"]} bytes (limit ${figures["size.core.limitBytes"]}): code by source file, nothing inlined, and the sections other than code`, ["part", "bytes"],
       [...core("parts"), ["sections other than code", String(figures["size.core.nonCodeBytes"])]]));
