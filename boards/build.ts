@@ -311,6 +311,8 @@ export function imageSize(b: Board, elf: string): ImageSize {
  *    with its constant size: through `mem->data`, every store (a char access) might change the
  *    instance, so the compiler reloaded the data pointer, the size and the module's globals
  *    after each one; a store into a distinct static array cannot;
+ *  - an access with a constant offset checks its index against the end of memory less the
+ *    offset (wasm-access.h: HGE_AT), one compare instead of the sum's and its carry's;
  *  - i32.trunc_sat_f32_s uses the core's saturating conversion where it has one (wasm-access.h);
  *  - every function works on the firmware's one instance, `hge_instance` (hge.c), not on a
  *    pointer parameter: the compiler then knows that stores into the memory array cannot
@@ -319,6 +321,11 @@ export function imageSize(b: Board, elf: string): ImageSize {
  *    dropped: one extra move per f32 load on FPU targets, and it exists only for the
  *    signal-handler bounds checks, which this runtime does not use.
  */
+/** An access with a constant offset as wasm2c writes it, `f32_load(&instance->w2c_memory,
+ *  (u64)(w2c_i1) + 5568u` (a store's offset has no `u`): the access (its width in bits when
+ *  narrower than its type), the index and the offset. */
+const FOLDED_ACCESS = /\b([if](?:32|64)_(?:load|store)(8|16|32)?(?:_[su])?)\(&instance->w2c_memory, \(u64\)\((w2c_\w+)\) \+ (\d+)u?/g;
+
 export function patchWasm2c(file: string, o: Pick<BuildOptions, "keepLoadBarrier" | "plainAccess"> = {}): void {
   let src = readFileSync(file, "utf8");
   const rewrite = (from: string, to: string) => {
@@ -329,6 +336,9 @@ export function patchWasm2c(file: string, o: Pick<BuildOptions, "keepLoadBarrier
     rewrite("    wasm_rt_memcpy(&result, &mem->data[addr], sizeof(t1)); \\\n", "    HGE_LOAD_BYTES(&result, &HGE_MEMORY_DATA(mem)[addr], sizeof(t1)); \\\n");
     rewrite("    wasm_rt_memcpy(&mem->data[addr], &wrapped, sizeof(t1));            \\\n", "    HGE_STORE_BYTES(&HGE_MEMORY_DATA(mem)[addr], &wrapped, sizeof(t1));           \\\n");
     rewrite("#define MEMCHECK(mem, a, t) RANGE_CHECK(mem, a, sizeof(t))\n", "#define MEMCHECK(mem, a, t) HGE_MEMCHECK(mem, a, sizeof(t))\n");
+    src = src.replace(FOLDED_ACCESS, (_, access: string, bits: string | undefined, x: string, offset: string) =>
+      `${access}(&instance->w2c_memory, HGE_AT(${x}, ${offset}u, ${(bits ? Number(bits) : access.includes("64") ? 64 : 32) / 8})`);
+    if (src.search(FOLDED_ACCESS) !== -1) throw new Error(`wasm2c output changed: an access with an offset left in ${file}`);
   }
   if (!o.keepLoadBarrier) rewrite('    wasm_asm("" ::"r"(result));                            \\\n', "");
   rewrite("#define I32_TRUNC_SAT_S_F32(x)                                            \\\n  TRUNC_SAT_S(u32, s32, f32, (f32)INT32_MIN, INT32_MIN, >=, 2147483648.f, \\\n              INT32_MAX, x)\n",

@@ -224,21 +224,28 @@ test("instruction counts: minstret on RV32, the TCG plugin on Arm, cross-checked
   process.stderr.write(`boards.test: probe step(): ${a1.mean.toFixed(1)} instructions per call on mps2-an386, ${bench.mean.toFixed(1)} on virt-rv32\n`);
 });
 
-test("a trap in the module parks the outputs, reports, and exits non-zero (Node throws)", skip, async () => {
+// The trap module reads at its reading + 2048 (the offset in the instruction): 63484 reads the
+// last 4 bytes of the 64 KiB page; 63485 runs past it; 2^32 - 1024 carries, and a wrapped sum
+// would read address 1024
+test("a trap in the module parks the outputs, reports, and exits non-zero (Node throws): past the end, and where the address's sum carries", skip, async () => {
   const trapWasm = buildProbeWasm(join(REPO_DIR, "build", "boards", "test", "trap.wasm"), join(REPO_DIR, "boards", "testdata", "trap.ts"));
-  const adc = new Float32Array([1024, 65532, 65533]);
-  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(trapWasm)), {}) as any;
-  exports.step(adc[0]);
-  exports.step(adc[1]);
-  assert.throws(() => exports.step(adc[2]), /out of bounds/);
   for (const board of ["mps2-an386", "virt-rv32"]) {
     const built = buildBoard(board, { wasm: trapWasm, app: "probe", out: out(`${board}-trap`), quiet: true });
-    const r = await runQemu(built.board, built.elf, { adc });
-    assert.equal(r.code, 65, `${board}: exit 64 + WASM_RT_TRAP_OOB`);
-    const lines = r.stdout.trim().split("\n");
-    assert.equal(lines.at(-1), "TRAP 00000001 out-of-bounds memory access");
-    const park = loadBoard(board).electrodeSafeV.parkV;
-    assert.equal(lines.at(-2), ["00000000", ...new Array(built.board.dac.channels).fill(Buffer.from(new Float32Array([park]).buffer).readUInt32LE(0).toString(16).padStart(8, "0"))].join(" "));
+    assert.equal((await runQemu(built.board, built.elf, { adc: new Float32Array([0, 63484]) })).code, 0, `${board}: the last 4 bytes are read`);
+    for (const last of [63485, 2 ** 32 - 1024]) {
+      const adc = new Float32Array([0, 63484, last]);
+      assert.equal(adc[2], last, "exact in f32");
+      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(trapWasm)), {}) as any;
+      exports.step(adc[0]);
+      exports.step(adc[1]);
+      assert.throws(() => exports.step(adc[2]), /out of bounds/);
+      const r = await runQemu(built.board, built.elf, { adc });
+      assert.equal(r.code, 65, `${board}, ${last}: exit 64 + WASM_RT_TRAP_OOB`);
+      const lines = r.stdout.trim().split("\n");
+      assert.equal(lines.at(-1), "TRAP 00000001 out-of-bounds memory access");
+      const park = loadBoard(board).electrodeSafeV.parkV;
+      assert.equal(lines.at(-2), ["00000000", ...new Array(built.board.dac.channels).fill(Buffer.from(new Float32Array([park]).buffer).readUInt32LE(0).toString(16).padStart(8, "0"))].join(" "));
+    }
   }
 });
 

@@ -31,6 +31,20 @@ extern uint8_t hge_wasm_memory[HGE_WASM_MEMORY_BYTES];
 #define HGE_MEMCHECK(mem, a, n) \
   if (UNLIKELY((uint32_t)((uint64_t)(a) >> 32) | ((uint32_t)(a) > HGE_WASM_MEMORY_BYTES - (n)))) TRAP(OOB);
 
+/* The address of an access with a constant offset (the module folds its buffers' addresses
+ * into offsets: scripts/fold-offsets.mjs). wasm2c writes (u64)(x) + offset, and the check above
+ * then tests the sum's carry as well; boards/build.ts rewrites it to HGE_AT(x, offset, n),
+ * which traps where the access would not fit (x > size - n - offset, one compare: the offset
+ * is a constant) and is otherwise the sum, known to fit, so the compiler drops the check. */
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+#define HGE_AT(x, offset, n) ((uint64_t)(x) + (offset))
+#else
+#define HGE_AT(x, offset, n)                                                                                 \
+  (UNLIKELY((offset) > HGE_WASM_MEMORY_BYTES - (n) || (uint32_t)(x) > HGE_WASM_MEMORY_BYTES - (n) - (offset)) \
+       ? (TRAP(OOB), (uint64_t)0)                                                                            \
+       : (uint64_t)((uint32_t)(x) + (offset)))
+#endif
+
 #if defined(HGE_ASSUME_ALIGNED)
 /* Built with `aligned` (boards/build.ts): every access is taken to be naturally aligned (up
  * to 4 bytes), as the controller's are: AssemblyScript lays out its static buffers aligned and
