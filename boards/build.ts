@@ -303,6 +303,11 @@ export function imageSize(b: Board, elf: string): ImageSize {
   return { text, data, bss, flash: text + data, ram: data + bss };
 }
 
+/** An access with a constant offset as wasm2c writes it, `f32_load(&instance->w2c_memory,
+ *  (u64)(w2c_i1) + 5568u` (a store's offset has no `u`): the access (its width in bits when
+ *  narrower than its type), the index and the offset. */
+const FOLDED_ACCESS = /\b([if](?:32|64)_(?:load|store)(8|16|32)?(?:_[su])?)\(&instance->w2c_memory, \(u64\)\((w2c_\w+)\) \+ (\d+)u?/g;
+
 /**
  * Post-processes wasm2c 1.0.32's output (each rewrite must match, or the build stops):
  *  - loads and stores go through HGE_LOAD_BYTES/HGE_STORE_BYTES (firmware/wasm-access.h):
@@ -321,11 +326,6 @@ export function imageSize(b: Board, elf: string): ImageSize {
  *    dropped: one extra move per f32 load on FPU targets, and it exists only for the
  *    signal-handler bounds checks, which this runtime does not use.
  */
-/** An access with a constant offset as wasm2c writes it, `f32_load(&instance->w2c_memory,
- *  (u64)(w2c_i1) + 5568u` (a store's offset has no `u`): the access (its width in bits when
- *  narrower than its type), the index and the offset. */
-const FOLDED_ACCESS = /\b([if](?:32|64)_(?:load|store)(8|16|32)?(?:_[su])?)\(&instance->w2c_memory, \(u64\)\((w2c_\w+)\) \+ (\d+)u?/g;
-
 export function patchWasm2c(file: string, o: Pick<BuildOptions, "keepLoadBarrier" | "plainAccess"> = {}): void {
   let src = readFileSync(file, "utf8");
   const rewrite = (from: string, to: string) => {
