@@ -49,9 +49,14 @@ function buildRelease(config, out, target = "release", variant = undefined) {
   return folded;
 }
 
-/** Where buildRelease keeps `out` as it was before the fold. */
+/** Where buildRelease keeps `out` as it was before the fold (host/bench/cost.ts reads it). */
 function unfoldedPath(out) {
   return out.replace(/\.wasm$/, ".unfolded.wasm");
+}
+
+/** What the fold of `out` did, for the build's report. */
+function foldNote(out, folded) {
+  return `${readFileSync(unfoldedPath(out)).length} before ${folded} addresses were folded into offsets`;
 }
 
 function inspect(path) {
@@ -69,7 +74,7 @@ function report(path, maxBytes, folded) {
   if (imports.length) problems.push(`imports ${imports.join(", ")}`);
   if (bytes > maxBytes) problems.push(`${bytes} bytes > ${maxBytes}`);
   if (pages > 1) problems.push(`${pages} memory pages > 1`);
-  const fold = `${readFileSync(unfoldedPath(path)).length} before ${folded} addresses were folded into offsets`;
+  const fold = foldNote(path, folded);
   if (problems.length) console.error(`warning: ${path} (${fold}) breaks the release limits: ${problems.join("; ")}`);
   else console.log(`${path}: ${bytes} bytes (${fold}), ${pages} page, no imports`);
 }
@@ -195,7 +200,7 @@ function buildWide(maxControls) {
   const folded = buildRelease(join(dir, "asconfig.json"), out);
   const { bytes, imports, pages } = inspect(out);
   if (imports.length) throw new Error(`${out} imports ${imports.join(", ")}`);
-  console.log(`${out}: ${bytes} bytes (${readFileSync(unfoldedPath(out)).length} before ${folded} addresses were folded into offsets), ${pages} pages, no imports (MAX_CONTROLS ${maxControls})`);
+  console.log(`${out}: ${bytes} bytes (${foldNote(out, folded)}), ${pages} pages, no imports (MAX_CONTROLS ${maxControls})`);
 }
 
 const { values } = parseArgs({ options: { "max-controls": { type: "string" }, "core-report": { type: "boolean" } } });

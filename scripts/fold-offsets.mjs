@@ -1,8 +1,8 @@
 // Folds constant addresses into the offsets of loads and stores: `load(i + BUFFER)` becomes
 // `load offset=BUFFER (i)`, the encoding AssemblyScript's own `load<T>(ptr, immOffset)` gives.
 // The module's buffers are static (memory.data), so nearly every access is a constant base plus
-// an index; the offset form drops an i32.const and an i32.add from each, about 3 bytes, 134
-// places in the full build and 87 in the core. binaryen's own pass (optimize-added-constants)
+// an index; the offset form drops an i32.const and an i32.add from each, about 3 bytes (the
+// build prints how many it folded). binaryen's own pass (optimize-added-constants)
 // folds only constants below 1 KiB, and only with --low-memory-unused: the two forms differ when
 // i + BUFFER overflows 32 bits, where the add wraps around to low memory and the offset traps.
 // Here every index is a count or an offset under the module's limits (assembly/layout.ts), far

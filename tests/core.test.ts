@@ -14,7 +14,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { MSE_WINDOW_SAMPLES, TrainingRun } from "../host/train.ts";
 import { analyticConfig, SAMPLE_RATE_HZ } from "./fixtures.ts";
-import { measureCoreBytes, CORE_REPORT_DIR } from "../host/bench/cost.ts";
+import { measureCoreBytes, unfoldedPath, CORE_REPORT_DIR } from "../host/bench/cost.ts";
 import { join } from "node:path";
 
 const BUILDS = { full: RELEASE_WASM, core: CORE_WASM };
@@ -54,7 +54,7 @@ test(`core and full builds train the analytic device to the same bits (window ${
 
 // scripts/fold-offsets.mjs: each build is kept as it was before its constant addresses were
 // folded into load and store offsets; both forms must read and write the same bytes
-const UNFOLDED = (path: string) => new WebAssembly.Module(readFileSync(path.replace(/\.wasm$/, ".unfolded.wasm")));
+const UNFOLDED = (path: string) => new WebAssembly.Module(readFileSync(unfoldedPath(path)));
 const FOLD_CONFIGS: Record<string, Partial<ControllerConfig>> = {
   "tones, MSE, Adam": {},
   "the lag calibrated": { calibrationEpochs: 2 },
@@ -64,7 +64,7 @@ const FOLD_CONFIGS: Record<string, Partial<ControllerConfig>> = {
 };
 test("the release module and the core, their addresses folded into offsets, run to the same bits as before the fold (five configurations of the full build, the core's own)", () => {
   for (const [name, path] of Object.entries(BUILDS)) {
-    assert.ok(readFileSync(path).length < readFileSync(path.replace(/\.wasm$/, ".unfolded.wasm")).length, `${name}: the fold saved nothing`);
+    assert.ok(readFileSync(path).length < readFileSync(unfoldedPath(path)).length, `${name}: the fold saved nothing`);
   }
   const run = (module: WebAssembly.Module, overrides: Partial<ControllerConfig>) =>
     train(module, analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW, lag: { delaySamples: 2, cornerHz: 1500 }, ...overrides }), 3);

@@ -180,6 +180,9 @@ export interface SizeFigures {
   imports: number;
 }
 
+/** Where scripts/build.mjs keeps a release build as it was before the offset fold. */
+export const unfoldedPath = (wasm: string) => wasm.replace(/\.wasm$/, ".unfolded.wasm");
+
 /** The release module's size, a wider build's, or (path) another build of the same layout's. */
 export function measureSize(wide?: Variant, path?: string): SizeFigures {
   const file = wide?.path ?? path ?? RELEASE_WASM;
@@ -188,7 +191,7 @@ export function measureSize(wide?: Variant, path?: string): SizeFigures {
   const controller = wide ? new Controller(module, wide.layout) : new Controller(module);
   return {
     releaseBytes: bytes.length,
-    unfoldedBytes: statSync(file.replace(/\.wasm$/, ".unfolded.wasm")).size,
+    unfoldedBytes: statSync(unfoldedPath(file)).size,
     memoryPages: controller.exports.memory.buffer.byteLength / 65536,
     memoryUsedBytes: Number(controller.exports.MEMORY_USED.value),
     maxControls: controller.layout.MAX_CONTROLS,
