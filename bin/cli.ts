@@ -380,7 +380,7 @@ function fixed(x: number, digits: number): string {
 function progressFields(p: Progress, unit: string): Record<string, string> {
   const name = p.criterionName === "RMS error" ? "RMS" : p.criterionName === "accuracy" ? "acc" : "margin";
   return {
-    seconds: `${fixed(p.deviceSeconds, 1)}/${+p.budget.deviceSeconds.toFixed(1)} s`,
+    seconds: `${fixed(p.deviceSeconds, 1)}${Number.isFinite(p.budget.deviceSeconds) ? `/${+p.budget.deviceSeconds.toFixed(1)}` : ""} s`,
     criterion: `${name} ${formatCriterionValue(p.criterion, p.criterionName, unit)}`.padEnd(13),
     loss: p.loss.toPrecision(3).padStart(8),
   };
@@ -388,6 +388,7 @@ function progressFields(p: Progress, unit: string): Record<string, string> {
 
 /** At most 78 columns: a 10-letter task, "123.4/300 s", "margin 12.3 %", a 3-digit loss. */
 const BAR_FORMAT = "{task} |{bar}| {seconds} | {criterion} | loss {loss} | ETA {eta_formatted}";
+const UNBOUNDED_BAR_FORMAT = "{task} | {seconds} | {criterion} | loss {loss}";
 const BAR_OPTIONS = { format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsize: 10, clearOnComplete: false } as const;
 
 function windowText(run: Result): string {
@@ -529,13 +530,14 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const out = prepareOut(flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`));
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
-  const bar = new SingleBar(BAR_OPTIONS, Presets.shades_classic);
-  let started = false;
+  let bar: SingleBar | undefined;
   const progress = (p: Progress) => {
     if (!showBar) return;
-    if (!started) {
+    if (!bar) {
+      // a budget too large to count in samples is no limit: no bar to fill, no time to go
+      const bounded = Number.isFinite(p.budget.deviceSeconds);
+      bar = new SingleBar({ ...BAR_OPTIONS, format: bounded ? BAR_FORMAT : UNBOUNDED_BAR_FORMAT }, Presets.shades_classic);
       bar.start(p.budget.deviceSeconds, 0, { task: task.name.slice(0, 10), ...progressFields(p, device.outputUnit) });
-      started = true;
     }
     bar.update(Math.min(p.deviceSeconds, p.budget.deviceSeconds), progressFields(p, device.outputUnit));
   };
@@ -554,19 +556,12 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const estimator = ESTIMATORS.find((name) => name === flags.method);
   if (flags.board && !estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
   const stopListening = onInterrupt(interrupt);
-  // --live serves a page on 127.0.0.1 that plots the run while it trains; the run waits for the
-  // page, or it would be over (a gate trains in under a second) before anyone saw it
-  const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
-  if (live) {
-    process.stderr.write(`hge: live view at ${live.url} — open it to start the run (Ctrl-C to stop)\n`);
-    await Promise.race([live.firstPage, new Promise((resolve) => abort.signal.addEventListener("abort", resolve))]);
-    if (abort.signal.aborted) {
-      await live.close();
-      stopListening();
-      process.stderr.write("hge: interrupted before the run started\n");
-      process.exitCode = EXIT.interrupted;
-      return;
-    }
+  // --live serves a page on 127.0.0.1 that plots the run while it trains; the run waits for it
+  const liveServer = flags.live ? await import("../host/live/server.ts") : null;
+  const live = liveServer ? await liveServer.startLive() : null;
+  if (live && !(await liveServer!.waitForPage(live, abort.signal))) {
+    stopListening();
+    return;
   }
   let liveStarted = false;
   // a run on the host reports only Progress: the rest is observed at the device
@@ -601,12 +596,12 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     }
   } catch (error) {
     clearInterval(journalSaver);
-    if (started) bar.stop();
+    bar?.stop();
     await live?.close();
     if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options));
     throw error;
   }
-  if (started) {
+  if (bar) {
     if (run.solved) bar.update(bar.getTotal());
     bar.stop();
   }

@@ -309,11 +309,18 @@ async function watch(boardName: string, flags: WatchFlags): Promise<void> {
     requireTools(b, { emulate: true });
   }
   const { watchBoard } = await import("./watch.ts");
-  const live = flags.live ? await (await import("../host/live/server.ts")).startLive() : null;
-  if (live) console.error(`hge: live view at ${live.url}`);
   const abort = new AbortController();
   const interrupt = () => abort.abort();
   const stopListening = onInterrupt(interrupt, true);
+  const liveServer = flags.live ? await import("../host/live/server.ts") : null;
+  const live = liveServer ? await liveServer.startLive() : null;
+  // an emulated board starts when a page opens, as hge train does; a board on a port is already
+  // running, and what it sends before a page opens is replayed to the page
+  if (live && flags.port) console.error(`hge: live view at ${live.url}`);
+  if (live && !flags.port && !(await liveServer!.waitForPage(live, abort.signal))) {
+    stopListening();
+    return;
+  }
   try {
     const r = await watchBoard(boardName, { port: flags.port, baudRate: flags.baud, task: flags.task, seed: flags.seed, wasm: flags.wasm, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
     process.exitCode = r.stopped ? (r.stopped.reason === 10 ? 0 : 1) : abort.signal.aborted ? 0 : 1;

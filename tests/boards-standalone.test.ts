@@ -20,6 +20,7 @@ import { Frame, StopReason } from "../boards/link.ts";
 import { DEFAULTS, TrainingRun } from "../host/train.ts";
 import { Controller } from "../host/controller.ts";
 import { gateTask, MARGIN_FRACTION } from "../host/tasks/gates.ts";
+import { BIN } from "./fixtures.ts";
 
 /** Device-seconds of a standalone AND solved after 3 updates at the defaults: the calibration
  *  epochs and 3 epochs, each of the 4 cases settled and measured once. */
@@ -174,6 +175,41 @@ test("hge board watch: the standalone board's telemetry over its pseudo-terminal
   assert.equal(r.stopped?.reason, StopReason.Solved);
   assert.equal(r.lastUpdate, 1);
   assert.match(lines.at(-1)!, /^stopped: Solved; parked at .* V; checkpoint \d+ bytes kept$/);
+});
+
+test("hge board watch --live: the emulated board starts when a page opens, and the page gets every record to the end; Ctrl-C before a page exits 130 with nothing run", skip, async () => {
+  const { spawn } = await import("node:child_process");
+  const { default: WebSocket } = await import("ws");
+  const watch = () => {
+    const child = spawn(process.execPath, [BIN, "board", "watch", "virt-rv32", "--task", "and", "--live"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const url = new Promise<string>((resolve) => child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      const found = /live view at (http:\S+) — open it to start the run \(Ctrl-C to stop\)\n/.exec(stderr);
+      if (found) resolve(found[1]);
+    }));
+    return { child, exited, url, out: () => stdout, err: () => stderr };
+  };
+  const idle = watch();
+  await idle.url;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(idle.out(), ""); // nothing started without a page
+  idle.child.kill("SIGINT");
+  assert.equal(await idle.exited, 130);
+  assert.match(idle.err(), /interrupted before the run started\n$/);
+  assert.equal(idle.out(), "");
+
+  const run = watch();
+  const socket = new WebSocket((await run.url).replace(/^http/, "ws") + "stream");
+  const messages: { type: string; solved?: boolean }[] = [];
+  socket.on("message", (data) => messages.push(JSON.parse(String(data))));
+  assert.equal(await run.exited, 0, run.err());
+  const lines = run.out().split("\n").filter((l) => /^(update|held) /.test(l));
+  assert.deepEqual(messages.map((m) => m.type), ["start", ...lines.map(() => "update"), "end"], run.out());
+  assert.equal(messages.at(-1)!.solved, true);
+  socket.close();
 });
 
 test("hge board watch says where the firmware restarts (XOR seed 5: once, after update 21), from where the module's count of updates begins again", skip, async () => {

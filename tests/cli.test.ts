@@ -392,6 +392,20 @@ test("SIGTERM (a scheduler's, timeout's) and SIGHUP (a closed terminal) stop tra
   }));
 });
 
+const SCRIPT = ["/usr/bin/script", "/bin/script"].find(existsSync);
+
+test("the progress bar on a terminal: against the budget with an ETA, or, when the budget is too large to count in samples (--budget 1e308), the device-seconds alone", { skip: !SCRIPT && "no script(1) to give the run a terminal" }, () => {
+  /** The bar's last render: stderr on a pseudo-terminal (util-linux script), escapes removed. */
+  const lastBar = (...args: string[]) => {
+    const r = spawnSync(SCRIPT!, ["-qec", [process.execPath, BIN, "train", "--task", "and", "--out", join(scratch, "bar"), ...args].join(" "), "/dev/null"], { encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.status, 0, r.stdout);
+    const renders = r.stdout.replace(/\x1b(\[[0-9;?]*[a-zA-Z]|7|8)/g, "\r").split(/[\r\n]+/).filter((l) => l.startsWith("AND |"));
+    return renders.at(-1)!;
+  };
+  assert.match(lastBar(), /^AND \|[█░]{10}\| [0-9.]+\/300 s \| margin [0-9.-]+ % \| loss +[0-9.]+ \| ETA \S+$/);
+  assert.match(lastBar("--budget", "1e308"), /^AND \| [0-9.]+ s \| margin [0-9.-]+ % \| loss +[0-9.]+$/);
+});
+
 test("--live: the run waits for a page; an idle connection to it (a browser's preconnect) neither starts the run, nor holds its end, nor loses it", { timeout: 60_000 }, async () => {
   const out = join(scratch, "live-idle");
   const { exited, url, stderr } = await liveRun(out, "--task", "and", "--max-iterations", "3");

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { LIVE_PAGE } from "./page.ts";
+import { EXIT } from "../errors.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
 import { caseName, formatCriterionValue } from "../report/format.ts";
 import type { CriterionName } from "../methods/method.ts";
@@ -124,6 +125,19 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Says where the live view is and waits for a page to open it: a run started before would
+ *  be over (a gate trains in under a second) before anyone saw it. When the signal (Ctrl-C)
+ *  comes first, closes the view, says so, sets the exit code (interrupted) and returns false. */
+export async function waitForPage(live: LiveServer, signal: AbortSignal): Promise<boolean> {
+  process.stderr.write(`hge: live view at ${live.url} — open it to start the run (Ctrl-C to stop)\n`);
+  await Promise.race([live.firstPage, new Promise((resolve) => signal.addEventListener("abort", resolve))]);
+  if (!signal.aborted) return true;
+  await live.close();
+  process.stderr.write("hge: interrupted before the run started\n");
+  process.exitCode = EXIT.interrupted;
+  return false;
 }
 
 /** For gates: the threshold halfway between the lowest output of class 1 and the highest of
