@@ -76,8 +76,10 @@ export function saveCheckpoint(): i32 {
  *  a lag inside its fields' bounds (config.ts), β-powers in [0, 1], each weight inside its
  *  control's range, moments finite (the second >= 0). */
 function contentsValid(): bool {
-  const updates = load<i32>(BLOB_LEARNED), epochs = load<i32>(BLOB_LEARNED, 4);
-  if (updates < 0 || epochs < updates) return false;
+  // counts from 0 to below 2^30: decades of updates at any sample rate, and none of them can
+  // wrap i32 (SPSA's gains count on them) however long the run goes on from there
+  const updates = load<u32>(BLOB_LEARNED), epochs = load<u32>(BLOB_LEARNED, 4);
+  if (epochs >= 1 << 30 || updates > epochs) return false;
   if (!within(blobF32(Status.LagDelaySamples), fieldBound(Field.LagDelaySamples, false), fieldBound(Field.LagDelaySamples, true))) return false;
   if (!within(blobF32(Status.LagCornerHz), fieldBound(Field.LagCornerHz, false), fieldBound(Field.LagCornerHz, true))) return false;
   if (!within(blobF32(Status.Beta1Power), 0, 1) || !within(blobF32(Status.Beta2Power), 0, 1)) return false;

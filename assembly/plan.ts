@@ -31,7 +31,7 @@ export let planMinWindow: i32 = 0;
  *  two different pairs differ by guardBins or less. The tones are a Sidon set (all pair sums
  *  distinct) scaled by guardBins + 1, so every two pair sums differ by more than guardBins. That
  *  covers the products below Nyquist; the set is placed where the products above it fold clear
- *  of the tones too (foldsClear). Below fs/4 nothing folds back into the band.
+ *  of the tones too (foldedThrough). Below fs/4 nothing folds back into the band.
  *
  *  Order 2 needs only the octave: every f_a ± f_b lies more than guardBins outside the tones, so
  *  the tones are evenly spaced by guardBins + 1 (span count − 1 spacings, a window that grows as
@@ -76,9 +76,11 @@ export function planTones(
 
 /** The lowest first bin for a set of width `span` in this window, or 0 if the set does not fit:
  *  first >= span + spacing keeps it inside one octave with the guard, the whole set must lie in
- *  the band and below W/2, and no product may fold onto it (foldsClear). Band edges in f64 so
- *  that an edge exactly on a bin counts. At most W/2 candidates, each a few operations. */
-function lowestBin(
+ *  the band and below W/2, and no product may fold onto it (foldedThrough). Band edges in f64 so
+ *  that an edge exactly on a bin counts. Each refused candidate skips the run of first bins that
+ *  the same fold refuses: a few steps however long the window, where one bin at a time took up to
+ *  W/2 (seconds for planMinWindow's search at 128 tones). */
+export function lowestBin(
   windowSamples: i32,
   sampleRateHz: f32,
   bandLowHz: f32,
@@ -91,32 +93,42 @@ function lowestBin(
   let first = max(<i32>Math.ceil(<f64>bandLowHz * window / <f64>sampleRateHz), (FULL && order == PROBED_ORDER_2 ? span + spacing : span) + spacing);
   let highest = <i32>Math.floor(<f64>bandHighHz * window / <f64>sampleRateHz);
   let last = min(highest, (windowSamples - 1) >> 1); // 2·last < W
-  for (; first + span <= last; first++) {
-    if (foldsClear(first, first + span, spacing - 1, windowSamples, order)) return first;
+  while (first + span <= last) {
+    const through = foldedThrough(first, span, spacing - 1, windowSamples, order);
+    if (!through) return first;
+    first = max(through, first) + 1; // (through >= first: the max only makes the loop's end plain)
   }
   return 0;
 }
 
-/** True if no product of tones inside [low, high], of order 2 up to `order`, folds to within
- *  `guard` of that range. The products that can reach beyond W/2 lie in three intervals:
- *  second-order sums [2·low, 2·high], third-order sums [3·low, 3·high], and f_a + f_b − f_c in
- *  [2·low − high, 2·high − low] (below W/2 the Sidon property keeps the last off the tones;
- *  differences never fold). All lie below 3W/2, so a product x > W/2 appears at W − x (x <= W)
- *  or x − W. */
-function foldsClear(low: i32, high: i32, guard: i32, window: i32, order: i32): bool {
+/** 0 if no product of tones inside [low, low + span], of order 2 up to `order`, folds to within
+ *  `guard` of that range; else the highest first bin up to which, from `low` on, one such fold
+ *  persists (every first bin from low to it is refused). The products that can reach beyond W/2
+ *  lie in three intervals, each p·low + [q0, q1]: second-order sums (p = 2, [0, 2·span]),
+ *  third-order sums (p = 3, [0, 3·span]) and f_a + f_b − f_c (p = 1, [−span, 2·span]; below W/2
+ *  the Sidon property keeps these off the tones; differences never fold). All lie below 3W/2,
+ *  so a product x > W/2 appears at W − x (x <= W) or x − W. */
+export function foldedThrough(low: i32, span: i32, guard: i32, window: i32, order: i32): i32 {
   // (PROBED_ORDER_2: nor onto the probe's bin, one spacing below the tones)
-  if (foldsInto(2 * low, 2 * high, window, (FULL && order == PROBED_ORDER_2 ? low - guard - 1 : low) - guard, high + guard)) return false;
-  return FULL && order < 3 ||
-    !foldsInto(3 * low, 3 * high, window, low - guard, high + guard) &&
-    !foldsInto(2 * low - high, 2 * high - low, window, low - guard, high + guard);
+  const below = FULL && order == PROBED_ORDER_2 ? 2 * guard + 1 : guard;
+  const through = foldsInto(2, 0, 2 * span, low, span, guard, below, window);
+  return FULL && order < 3 ? through : max(through,
+    max(foldsInto(3, 0, 3 * span, low, span, guard, below, window), foldsInto(1, -span, 2 * span, low, span, guard, below, window)));
 }
 
-/** True if some x in [from, to] above W/2 (and below 3W/2) folds into [low, high]. */
-function foldsInto(from: i32, to: i32, window: i32, low: i32, high: i32): bool {
+/** For foldedThrough: whether some product x in [p·low + q0, p·low + q1] above W/2 (and below
+ *  3W/2) folds into [low − below, low + span + guard]; 0 if none does, else the highest low up
+ *  to which that lasts. Each way of folding holds on an interval of low (its conditions are
+ *  linear in low). For W − x (x <= W) the interval ends where x's lowest, p·low + q0, comes
+ *  below low − below at W − x; its other upper bounds (p·low + q0 <= W, low <= W/2 − 1 + below)
+ *  hold for every low lowestBin tries (low >= below, 2·low < W). For x − W the conditions
+ *  that fail as low grows would need low >= W/2: it lasts to the last bin (W stands for it). */
+function foldsInto(p: i32, q0: i32, q1: i32, low: i32, span: i32, guard: i32, below: i32, window: i32): i32 {
+  const from = p * low + q0, to = p * low + q1, bottom = low - below, top = low + span + guard;
   const a = max(from, (window >> 1) + 1), b = min(to, window); // x in (W/2, W] appears at W − x
-  if (a <= b && window - b <= high && window - a >= low) return true;
-  const c = max(from, window + 1); //                            x in (W, 3W/2) appears at x − W
-  return c <= to && to - window >= low && c - window <= high;
+  let through = a <= b && window - b <= top && window - a >= bottom ? (window + below - q0) / (p + 1) : 0;
+  const c = max(from, window + 1); //                              x in (W, 3W/2) appears at x − W
+  return c <= to && to - window >= bottom && c - window <= top ? window : through;
 }
 
 /** After thirdOrderProbe() found a bin: the tones whose product 2·f_i − f_j lies there. */

@@ -97,9 +97,11 @@ export function trainerStart(): void {
   configured = true;
   trainerRefresh();
   enterCase(0);
-  if (!electrodesWritten) maxStepV = Infinity; // nothing to ramp from yet
+  // the new limit from this first write on (the previous configuration's may be faster)
+  const maxStep = maxStepOf(ACTIVE);
+  maxStepV = electrodesWritten ? maxStep : Infinity; // (nothing to ramp from yet)
   writeElectrodes();
-  maxStepV = maxStepOf(ACTIVE);
+  maxStepV = maxStep;
   electrodesWritten = true;
 }
 

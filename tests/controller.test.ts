@@ -471,6 +471,33 @@ describe("slew limit", () => {
     assert.ok(r.events.slice(parked).every((e) => e === L.Event.Parked), "stays parked, no windows");
   });
 
+  test("a reconfiguration with a slower limit ramps at the new limit from configure()'s own write; a limit below f32's resolution at the voltage an earlier configuration left never lets the shortcut jump there", () => {
+    const controller = new Controller();
+    controller.configure(slowConfig({ slewVPerS: 1000 })); // 1 V a sample
+    run(controller, 50);
+    const before = Array.from(controller.electrodes());
+    controller.configure(slowConfig({ controls: [{ toneBin: 1, amplitudeV: 0.001, minV: -1, maxV: 1, initialV: 0.9 }] }));
+    const r = run(controller, 300);
+    r.written.unshift(before);
+    assert.ok(largestStep(r.written, 0) <= MAX_STEP + 2.4e-7, `largest step ${largestStep(r.written, 0)} V against ${MAX_STEP}`);
+    // a 900 V electrode left by one configuration, a second that does not drive it with a
+    // limit of 2 nV a sample, a third that drives it again at 1 V a sample with no settling
+    // (its windows, and the typical-sample shortcut, begin at once)
+    const wide = { toneBin: 1, amplitudeV: 0.001, minV: -1000, maxV: 1000, initialV: 0 };
+    const three = new Controller();
+    three.configure(slowConfig({ slewVPerS: 5e6, inputs: [], cases: [{ inputsV: [], target: 0 }, { inputsV: [], target: 1 }], controls: [wide, { ...wide, toneBin: 2, initialV: 900 }] }));
+    run(three, 10);
+    three.configure(slowConfig({ slewVPerS: 2e-6, inputs: [], cases: [{ inputsV: [], target: 0 }, { inputsV: [], target: 1 }], controls: [{ toneBin: 1, amplitudeV: 1e-10, minV: -0.001, maxV: 0.001, initialV: 0 }] }));
+    run(three, 10);
+    const left = new Float32Array(three.exports.memory.buffer, three.exports.ELECTRODES.value, 2)[1]; // (not driven now)
+    assert.ok(left > 899, `electrode 1 left at ${left} V`);
+    three.configure(slowConfig({ slewVPerS: 1000, settleSamples: 0, inputs: [], cases: [{ inputsV: [], target: 0 }, { inputsV: [], target: 1 }], controls: [{ ...wide, amplitudeV: 1e-12 }, { ...wide, toneBin: 2, amplitudeV: 1e-12 }] }));
+    const back = run(three, 1200);
+    back.written.unshift([0, left]);
+    assert.ok(largestStep(back.written, 1) <= 1 + 1e-4, `largest step ${largestStep(back.written, 1)} V against 1 V`);
+    assert.ok(Math.abs(back.written.at(-1)![1]) < 0.01, "and it got there");
+  });
+
   test("park() toward voltages the ranges forbid (beyond an end, NaN) ends at the range's nearest end (NaN: the low one) and reports Parked", () => {
     for (const [parkV, expected] of [[[5, NaN], [1, -1]], [[NaN, 7], [-1, 1]], [[-5, -3], [-1, -1]]] as const) {
       const controller = new Controller();
@@ -546,7 +573,7 @@ describe("checkpoints", () => {
     return copy;
   };
 
-  test("a blob with a valid CRC but impossible contents is refused (NaN weight, weight 1000 in [−1, 1], NaN or negative lag, ∞ moment, negative second moment, more updates than epochs), and the state is kept", () => {
+  test("a blob with a valid CRC but impossible contents is refused (NaN weight, weight 1000 in [−1, 1], NaN or negative lag, ∞ moment, negative second moment, more updates than epochs, counts that could wrap), and the state is kept", () => {
     const controller = trained();
     const blob = controller.save();
     const controls = controller.controlCount;
@@ -567,7 +594,10 @@ describe("checkpoints", () => {
       ["β-power 2", status("Beta2Power"), f32(2)],
       ["more updates than epochs", status("Updates"), i32(1000)],
       ["negative updates", status("Updates"), i32(-1)],
+      ["2^30 epochs (SPSA's gain counts on updates that cannot wrap)", status("Epochs"), i32(2 ** 30)],
+      ["negative epochs", status("Epochs"), i32(-1)],
     ];
+    assert.doesNotThrow(() => controller.load(forged(blob, status("Epochs"), i32(2 ** 30 - 1))), "2^30 − 1 epochs load");
     assert.doesNotThrow(() => controller.load(forged(blob, weight, f32(0.25))), "a forged blob with possible contents loads");
     controller.load(blob);
     const weights = Float32Array.from(controller.weights());

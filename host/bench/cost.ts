@@ -9,7 +9,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Controller, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../controller.ts";
+import { Controller, ControllerError, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../controller.ts";
+import { planMinWindow } from "./fidelity.ts";
 import { REPO, type Variant } from "../variant.ts";
 import { median } from "../metrics.ts";
 import * as L from "../../assembly/layout.ts";
@@ -224,6 +225,31 @@ export function measureShortcutCost(controls: number, samples: number, rounds: n
   const timers = [CORE_WASM, join(CORE_REPORT_DIR, "noShortcut.wasm")].map((path) => stepTimer(new Controller(new WebAssembly.Module(readFileSync(path))), config, samples));
   const [core, noShortcut] = medianTimes(timers, rounds).map((ms) => (ms * 1e6) / samples);
   return { [`n${controls}.coreNsPerSample`]: core, [`n${controls}.noShortcutNsPerSample`]: noShortcut, [`n${controls}.noShortcutOverCore`]: noShortcut / core };
+}
+
+/** The guards measurePlanSearch is run at: none (the default) and 3 bins, whose search goes furthest (500212 samples). */
+export const PLAN_SEARCH_GUARDS = [0, 3] as const;
+
+/** configure()'s planner at MAX_CONTROLS order-3 tones (band 20–2500 Hz at 5 kHz, a guard of
+ *  `guardBins`): refused in a 1000-sample window, where the planner also searches every longer
+ *  window for the shortest that plans (STATUS.PlanMinWindow), against the plan accepted in that
+ *  window; milliseconds, the median of `rounds` of each. */
+export function measurePlanSearch(guardBins: number, rounds: number): Record<string, number> {
+  const config: ControllerConfig = { ...costConfig(L.MAX_CONTROLS), tones: { plan: { bandLowHz: 20, bandHighHz: 2500 } }, guardBins, windowSamples: 1000 };
+  const named = planMinWindow(config);
+  const controller = new Controller();
+  const configureMs = (windowSamples: number) => () => {
+    const started = performance.now();
+    try {
+      controller.configure({ ...config, windowSamples });
+    } catch (error) {
+      if (!(error instanceof ControllerError) || error.field !== "Plan") throw error;
+    }
+    return performance.now() - started;
+  };
+  const [refused, accepted] = medianTimes([configureMs(config.windowSamples), configureMs(named)], rounds);
+  const key = `guard${guardBins}`;
+  return { [`${key}.namedWindow`]: named, [`${key}.refusedMs`]: refused, [`${key}.acceptedMs`]: accepted, [`${key}.refusedOverAccepted`]: refused / accepted };
 }
 
 /** Simulated device speed: evaluations per wall second of the default dopant network (issue

@@ -108,18 +108,11 @@ export function methodConfig(base: ControllerConfig, w: MethodWindow): Controlle
   }
 }
 
-/** planMinWindow's answers by configuration (the search takes seconds at 128 tones, and every
- *  budget of a control count asks it again). */
-const planMinWindows = new Map<string, number>();
-
 /** The shortest window the module's planner accepts for this multi-tone configuration's
  *  controls, band, guard and order (STATUS.PlanMinWindow after a refused plan; 0 if no window
  *  up to MAX_WINDOW_SAMPLES plans). */
 export function planMinWindow(config: ControllerConfig): number {
   const shortest = 8; // WindowSamples' low bound (host/config-fields.ts)
-  const key = JSON.stringify({ ...config, windowSamples: shortest });
-  const known = planMinWindows.get(key);
-  if (known !== undefined) return known;
   const controller = new Controller();
   let window = shortest;
   try {
@@ -129,7 +122,6 @@ export function planMinWindow(config: ControllerConfig): number {
     const exports = controller.exports;
     window = new Int32Array(exports.memory.buffer, exports.STATUS.value as number, L.STATUS_WORDS)[L.Status.PlanMinWindow];
   }
-  planMinWindows.set(key, window);
   return window;
 }
 

@@ -20,7 +20,7 @@ import type { PlanOrderResult } from "./plan-order.ts";
 import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
 import { DEFAULTS } from "../train.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
-import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measureDeviceSpeed, type CostFigures } from "./cost.ts";
+import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measureDeviceSpeed, measurePlanSearch, PLAN_SEARCH_GUARDS, type CostFigures } from "./cost.ts";
 import { CORE_WASM } from "../controller.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
@@ -451,6 +451,11 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
       [["dopant network (default)", "devices.dopant"], ["resistor network, 256 edges", "devices.resistor256"], ["example device file, checked at every call", "devices.exampleFile"],
         ["the same behind the asynchronous files' thread", "devices.exampleOnThread"]].map(([device, name]) => [device, formatNumber(figures[`${name}.evaluationsPerSecond`] as number)])));
   }
+  if (figures[`cost.planSearch.guard${PLAN_SEARCH_GUARDS[0]}.refusedMs`] !== undefined) {
+    out.push(table("4c. configure() with 128 planned order-3 tones (band 20–2500 Hz at 5 kHz): refused in a 1000-sample window, searching for the shortest that plans, against accepted in that window (ms)",
+      ["guard bins", "window named", "refused", "accepted", "refused/accepted"],
+      PLAN_SEARCH_GUARDS.map((g) => [String(g), ...["namedWindow", "refusedMs", "acceptedMs", "refusedOverAccepted"].map((k) => formatNumber(figures[`cost.planSearch.guard${g}.${k}`] as number))])));
+  }
   if (figures["size.releaseBytes"] !== undefined) {
     out.push(table("5. Size", ["figure", "hge.wasm", "hge-core.wasm", `hge-c${WIDE_CONTROLS}.wasm`], ["releaseBytes", "unfoldedBytes", "memoryPages", "memoryUsedBytes", "maxControls", "imports"].map((k) => [k, String(figures[`size.${k}`]), String(figures[`size.core.${k}`]), String(figures[`size.c${WIDE_CONTROLS}.${k}`])])));
     const core = (prefix: string) => Object.keys(figures).filter((k) => k.startsWith(`size.core.${prefix}.`)).map((k) => [k.slice(`size.core.${prefix}.`.length), String(figures[k])]);
@@ -548,6 +553,7 @@ async function main(): Promise<void> {
       figures[`cost.n${controls}.moduleOverTypescript`] = cost.moduleOverTypescript;
     }
     Object.assign(figures, await measureDeviceSpeed(quick ? 1 : 3));
+    for (const guard of PLAN_SEARCH_GUARDS) for (const [k, v] of Object.entries(measurePlanSearch(guard, plan.costRounds))) figures[`cost.planSearch.${k}`] = v;
   }
   if (sections.has("size")) {
     for (const [k, v] of Object.entries(measureSize())) figures[`size.${k}`] = v;

@@ -1,7 +1,7 @@
 // The tone planner: planned tones checked by an independent brute-force enumeration of every
 // second- and third-order product, plus band, octave and Nyquist limits, the published tone set's
 // collisions, the shortest window reported when no plan exists, and determinism.
-import { planTones, planMinWindow, findCollisions, thirdOrderProbe, probeTwice, probeOnce, PROBED_ORDER_2 } from "../../assembly/plan";
+import { planTones, planMinWindow, findCollisions, thirdOrderProbe, probeTwice, probeOnce, PROBED_ORDER_2, lowestBin } from "../../assembly/plan";
 import { Field } from "../../assembly/layout";
 
 const BINS = memory.data(128 << 2);
@@ -196,6 +196,56 @@ describe("planTones", () => {
     // 64 tones need about 3775 bins, i.e. W >= 3775 · 5000 / 10 ≈ 1.9e6 samples
     expect(planTones(64, 4096, 5000, 1000, 1010, 0, 3, BINS)).toBe(Field.Plan);
     expect(planMinWindow).toBe(0);
+  });
+});
+
+/** Brute force of the fold rule lowestBin applies, from its definition and one product at a
+ *  time: for tones in [low, low + span], does any second-order sum (2·low .. 2·high) or, at
+ *  order 3, third-order sum (3·low .. 3·high) or f_a + f_b − f_c (2·low − high .. 2·high − low)
+ *  above W/2 appear, at W − x or x − W, within the guard of the tones (PROBED_ORDER_2: of the
+ *  probe's bin one spacing below them too)? */
+function bruteFolds(low: i32, span: i32, spacing: i32, window: i32, order: i32): bool {
+  const high = low + span, guard = spacing - 1;
+  const bottom = low - guard - (order == PROBED_ORDER_2 ? spacing : 0), top = high + guard;
+  for (let kind = 0; kind < (order == 3 ? 3 : 1); kind++) {
+    const from = kind == 0 ? 2 * low : kind == 1 ? 3 * low : 2 * low - high;
+    const to = kind == 0 ? 2 * high : kind == 1 ? 3 * high : 2 * high - low;
+    for (let x = from; x <= to; x++) {
+      if (2 * x <= window) continue;
+      const seen = x <= window ? window - x : x - window;
+      if (seen >= bottom && seen <= top) return true;
+    }
+  }
+  return false;
+}
+
+let lcg: u32 = 12345;
+function nextRandom(): u32 { lcg = lcg * 1664525 + 1013904223; return lcg >> 8; }
+
+describe("lowestBin", () => {
+  it("skips runs of refused first bins yet finds the same lowest bin as a scan of every bin with the brute-force fold rule, over 4000 pseudo-random windows, spans, guards, bands and orders", () => {
+    let planned = 0, pastFolds = 0;
+    for (let n = 0; n < 4000; n++) {
+      const window = 8 + <i32>(nextRandom() % 3000);
+      const span = 1 + <i32>(nextRandom() % <u32>max(1, window >> 3));
+      const spacing = 1 + <i32>(nextRandom() % 3);
+      const order = [PROBED_ORDER_2, 2, 3][nextRandom() % 3];
+      const rate: f32 = 5000;
+      const lowHz = <f32>(nextRandom() % 2500);
+      const highHz = lowHz + 1 + <f32>(nextRandom() % <u32>(2500 - <i32>lowHz));
+      let first = max(<i32>Math.ceil(<f64>lowHz * window / rate), (order == PROBED_ORDER_2 ? span + spacing : span) + spacing);
+      const start = first;
+      const last = min(<i32>Math.floor(<f64>highHz * window / rate), (window - 1) >> 1);
+      let expected = 0;
+      for (; first + span <= last; first++) {
+        if (!bruteFolds(first, span, spacing, window, order)) { expected = first; break; }
+      }
+      expect(lowestBin(window, rate, lowHz, highHz, span, spacing, order)).toBe(expected);
+      if (expected) planned++;
+      if (expected > start) pastFolds++;
+    }
+    expect(planned).toBeGreaterThan(1000);
+    expect(pastFolds).toBeGreaterThan(100, "cases whose lowest bin lies past refused ones");
   });
 });
 
