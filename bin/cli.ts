@@ -6,7 +6,7 @@
 // firmware. One parser (commander) for all of it; a user's mistake gets one line and a distinct
 // exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
+import { existingFile, fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
@@ -231,9 +231,8 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   if (bytes.subarray(0, 4).toString("latin1") === "HGE1") {
     if (!estimator) throw new UsageError(`--resume ${path}: a checkpoint.bin is the controller module's state; method ${method.name} resumes from the run.json beside it`);
     // the module checks the blob against the controls and their ranges; nothing in it names a task
-    // or a device instance, which the run.json beside it does
-    process.stderr.write(`hge: --resume ${path}: a checkpoint.bin says neither the task nor the device it was trained on; its state is taken as this run's (--resume the run.json beside it to have both checked)\n`);
-    return { checkpoint: new Uint8Array(bytes) };
+    // or a device instance, which the run.json beside it does (said once the module took it)
+    return { checkpoint: new Uint8Array(bytes), unchecked: `hge: --resume ${path}: a checkpoint.bin says neither the task nor the device it was trained on; its state was taken as this run's (--resume the run.json beside it to have both checked)\n` };
   }
   let run: unknown;
   try {
@@ -279,7 +278,7 @@ function loadJournal(given: string, journalPath: string, bytes?: Buffer, advice 
 }
 
 /** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
-type Resumed = Pick<TrainOptions, "initialV" | "checkpoint"> & { planOrder?: 2 | 3; journal?: JournalData };
+type Resumed = Pick<TrainOptions, "initialV" | "checkpoint"> & { planOrder?: 2 | 3; journal?: JournalData; unchecked?: string };
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
  *  peer methods read too (seed, noise, initial voltages) beside their own settings, and what
@@ -304,7 +303,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const known = Object.keys(method.settings ?? {});
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
-  const { planOrder: resumedOrder, journal: _, ...resumed } = resumedRun;
+  const { planOrder: resumedOrder, journal: _, unchecked: __, ...resumed } = resumedRun;
   const planOrder = flags.planOrder ?? resumedOrder ?? DEFAULTS.band.planOrder;
   // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
   const lagFlag = flags.calibration !== undefined ? "--calibration" : flags.lag ? "--lag" : undefined;
@@ -358,6 +357,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     WindowSamples: `--window must be ${boundsText("WindowSamples")}${options.chipSamples ? " and a whole number of code periods" : ""}`,
     Gradient: `--gradient ${options.gradient} demodulates the loss itself, which needs --loss mse (corrsig and fisher are chain-ruled through each case's Jacobian: --gradient jacobian)`,
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
+    Checkpoint: `--resume: the checkpoint is corrupt, of another hge version, or for another configuration (other controls or ranges); nothing was trained`,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
   if (error.field === "Plan") {
@@ -611,6 +611,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
   await live?.close();
   stopListening();
+  if (resumed.unchecked) process.stderr.write(resumed.unchecked);
   console.log(summary(run, display(report), display(json), plainLines(device, task, run)));
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
   // an asynchronous file's that waited out answerWithinSeconds, is the interruption's)
@@ -737,6 +738,13 @@ async function demo(flags: DemoFlags): Promise<void> {
   const bars = new MultiBar(BAR_OPTIONS, Presets.shades_classic);
   const barOf = new Map<string, ReturnType<MultiBar["create"]>>();
   if (showBars) for (const gate of gates) barOf.set(gate, bars.create(budget.deviceSeconds, 0, { task: gate.padEnd(6), seconds: "", criterion: "".padEnd(13), loss: "".padStart(8) }));
+  // Ctrl-C (SIGTERM, SIGHUP): no more gates start, those under way finish and are kept with the
+  // index; a second Ctrl-C quits at once
+  let interrupted = false;
+  const stopListening = onInterrupt(() => {
+    interrupted = true;
+    process.stderr.write("hge: finishing the gates under way (Ctrl-C again quits at once)\n");
+  }, true);
   const showLines = flags.progress && !showBars; // a line a gate where no bar can be drawn
   if (showLines) process.stderr.write(`training ${gates.length} gates on ${threads(Math.min(workers, gates.length))}...\n`);
   const { runPool } = await import("../host/pool.ts");
@@ -744,7 +752,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   let fault: string | undefined; // a device file that failed: no more gates start
   const results = await runPool(new URL("../host/demo.ts", import.meta.url), jobs, {
     workers,
-    stop: () => fault !== undefined,
+    stop: () => fault !== undefined || interrupted,
     onProgress: (i, p) => barOf.get(gates[i])?.update(Math.min((p as Progress).deviceSeconds, budget.deviceSeconds), progressFields(p as Progress, device.outputUnit)),
     onDone: (_done, _total, result, i) => {
       const outcome = result as DemoOutcome;
@@ -762,20 +770,23 @@ async function demo(flags: DemoFlags): Promise<void> {
       } else if (showLines) process.stderr.write(`  ${gates[i]}: ${run.solved ? "solved" : "not solved"} in ${run.iterations} iterations (${run.wallSeconds.toFixed(1)} s wall)\n`);
     },
   });
+  stopListening();
   if (showBars) bars.stop();
   if (fault) throw new UsageError(fault);
 
-  const entries = gates.map((gate, i) => ({ name: gate.toLowerCase(), run: (results[i] as { run: Result }).run }));
+  // (a gate that never started has no result)
+  const entries = gates.flatMap((gate, i) => (results[i] ? [{ name: gate.toLowerCase(), run: (results[i] as { run: Result }).run }] : []));
   const wallSeconds = (performance.now() - started) / 1000;
   const { writeIndex } = await import("../host/report/html.ts");
-  const index = writeIndex(entries, out, command, wallSeconds);
+  const index = writeIndex(entries, out, command, wallSeconds, interrupted ? gates.length : undefined);
   const header = ["gate", "solved", "iterations", "device-s", "margin"];
   const rows = entries.map(({ run }) => [run.task, run.solved ? "yes" : "no", String(run.iterations), run.deviceSeconds.toFixed(1), formatCriterion(run)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   const solved = entries.filter((e) => e.run.solved).length;
-  console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device}, ${wallSeconds.toFixed(1)} s wall on ${threads(Math.min(workers, gates.length))}`);
+  console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device ?? device.name}, ${wallSeconds.toFixed(1)} s wall on ${threads(Math.min(workers, gates.length))}`);
   console.log(`report: ${display(index)}`);
-  process.exitCode = solved === entries.length ? EXIT.solved : EXIT.unsolved;
+  if (interrupted) process.stderr.write(`hge: interrupted: ${entries.length} of ${gates.length} gates finished, kept in ${display(index)}\n`);
+  process.exitCode = interrupted ? EXIT.interrupted : solved === entries.length ? EXIT.solved : EXIT.unsolved;
 }
 
 // ---- hge compare ----------------------------------------------------------------------------
@@ -1004,7 +1015,7 @@ export function program(): Command {
     .addOption(fieldOption("MarginScale", "units"))
     .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, MARGIN_FRACTION)
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
-    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag; on a data set the run replayed from its journal.json, given or beside the run.json)", nonEmpty("a file"))
+    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag; on a data set the run replayed from its journal.json, given or beside the run.json)", existingFile)
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
     .addOption(fieldOption("CalibrationEpochs", "epochs"))
     .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)
@@ -1045,7 +1056,7 @@ export function program(): Command {
     .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
     .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK; with --resume, beside the file it names)", nonEmpty("a directory"))
-    .option("--resume <compare.json>", "take the runs an earlier comparison kept (one interrupted, or with fewer seeds or methods) and run only the others; every other flag as it was", nonEmpty("a compare.json"))
+    .option("--resume <compare.json>", "take the runs an earlier comparison kept (one interrupted, or with fewer seeds or methods) and run only the others; every other flag as it was", existingFile)
     .option("--no-progress", "no progress bar (nor, off a terminal, a line a run)")
     .action((flags: CompareFlags, command: Command) => compare(flags, command));
 

@@ -7,14 +7,14 @@
 // 0 ok, 1 a check, a parity or a training that failed (not solved), 130 a training in the loop
 // interrupted (EXIT: the codes hge train gives).
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { MAX_CONTROLS } from "../assembly/layout.ts";
 import { EXIT, UsageError } from "../host/errors.ts";
 import { Controller, LayoutMismatch } from "../host/controller.ts";
 import { prepareOut } from "../host/report/keep.ts";
 import { onInterrupt } from "../host/interrupt.ts";
-import { wholeAtLeast } from "../host/args.ts";
+import { existingFile, wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { checkModule, emulatedBoards, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
@@ -35,25 +35,10 @@ const controlCounts = (text: string): number[] => {
   if (parts.some((part) => !/^[0-9]+$/.test(part) || Number(part) < 1 || Number(part) > MAX_CONTROLS)) {
     throw new InvalidArgumentError(`expected whole numbers from 1 to ${MAX_CONTROLS} (the module's MAX_CONTROLS, assembly/layout.ts) separated by commas, e.g. 8,64.`);
   }
-  return parts.map(Number);
-};
-/** A regular file that can be read (not a directory, a device or a missing path). */
-const existingFile = (text: string): string => {
-  let stat;
-  try {
-    stat = statSync(text);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InvalidArgumentError(code === "ENOENT" ? "no such file." : `cannot be read (${code}).`);
-  }
-  if (stat.isDirectory()) throw new InvalidArgumentError("a directory; expected a file.");
-  if (!stat.isFile()) throw new InvalidArgumentError("not a regular file.");
-  try {
-    accessSync(text, constants.R_OK);
-  } catch {
-    throw new InvalidArgumentError("not readable.");
-  }
-  return text;
+  const counts = parts.map(Number);
+  const twice = counts.find((n, i) => counts.indexOf(n) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`${twice} is given twice; each count is measured once.`);
+  return counts;
 };
 /** A WebAssembly module the boards' reader (wasm.ts) and wasm2c take. */
 const wasmFile = (text: string): string => {

@@ -2,6 +2,7 @@
 // value or throws commander's InvalidArgumentError saying what is allowed (the CLI prints it
 // on one line and exits 2).
 import { InvalidArgumentError } from "commander";
+import { accessSync, constants, statSync } from "node:fs";
 
 export function number(text: string, what: string): number {
   const value = Number(text);
@@ -38,5 +39,23 @@ export const fraction = (text: string) => {
 /** A name or a path: anything but empty (an empty --out would be the current directory). */
 export const nonEmpty = (what: string) => (text: string) => {
   if (text.trim() === "") throw new InvalidArgumentError(`expected ${what}, not an empty string.`);
+  return text;
+};
+/** A regular file that can be read (not a directory, a device or a missing path). */
+export const existingFile = (text: string): string => {
+  let stat;
+  try {
+    stat = statSync(text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InvalidArgumentError(code === "ENOENT" ? "no such file." : `cannot be read (${code}).`);
+  }
+  if (stat.isDirectory()) throw new InvalidArgumentError("a directory; expected a file.");
+  if (!stat.isFile()) throw new InvalidArgumentError("not a regular file.");
+  try {
+    accessSync(text, constants.R_OK);
+  } catch {
+    throw new InvalidArgumentError("not readable.");
+  }
   return text;
 };

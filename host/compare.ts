@@ -9,7 +9,7 @@ import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget, CriterionName } from "./methods/method.ts";
 import type { TrainOptions } from "./train.ts";
-import { censoredMedian, censoredMedianInterval, median } from "./metrics.ts";
+import { censoredMedian, censoredMedianInterval, maxOf, median } from "./metrics.ts";
 import { TrainConfigError, UsageError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
 import { DeviceFileError } from "./devices/device-file.ts";
@@ -191,7 +191,7 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
     }
   }
   const extra = kept.runs.find((r) => !jobs.some((job) => job.method === r.method && job.seed === r.seed));
-  if (extra) throw new TrainConfigError("resume", `--resume ${path}: it keeps a run of ${extra.method} seed ${extra.seed}, which this comparison leaves out; give --methods and --seeds that include every kept run (${kept.methods?.join(",")}, seeds 1–${Math.max(...kept.runs.map((r) => r.seed))})`);
+  if (extra) throw new TrainConfigError("resume", `--resume ${path}: it keeps a run of ${extra.method} seed ${extra.seed}, which this comparison leaves out; give --methods and --seeds that include every kept run (${kept.methods?.join(",")}, seeds 1–${maxOf(kept.runs.map((r) => r.seed))})`);
   return kept.runs;
 }
 

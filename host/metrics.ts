@@ -1,5 +1,6 @@
 // How close an estimated gradient is to the exact one (the two measures every comparison here
-// uses), and the median the benches summarise runs with.
+// uses), the median the benches summarise runs with, and Math.max, Math.min and Math.hypot over
+// an array of any length.
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0, aa = 0, bb = 0;
@@ -64,4 +65,49 @@ export function medianInterval(values: number[], confidence: number): [number, n
     interval = [sorted[k - 1], sorted[n - k]];
   }
   return interval;
+}
+
+// Math.max(...values) and its kin pass every element as an argument, and a call takes at most
+// about 120,000 of them (the stack's size): a device of 1,000,000 controls overflowed it
+// ("Maximum call stack size exceeded"). These take an array of any length and give the same
+// numbers (NaN, ±0 and ±Infinity included).
+
+/** Math.max(...values): −Infinity for none, NaN if any is NaN. */
+export function maxOf(values: ArrayLike<number>): number {
+  let largest = -Infinity;
+  for (let i = 0; i < values.length; i++) largest = Math.max(largest, values[i]);
+  return largest;
+}
+
+/** Math.min(...values): Infinity for none, NaN if any is NaN. */
+export function minOf(values: ArrayLike<number>): number {
+  let smallest = Infinity;
+  for (let i = 0; i < values.length; i++) smallest = Math.min(smallest, values[i]);
+  return smallest;
+}
+
+/** Math.hypot(...values), by V8's own steps (so to the last bit): Infinity if any is infinite,
+ *  else NaN if any is NaN, else the largest magnitude times the root of the compensated sum of
+ *  squares of each magnitude over it (no overflow or underflow on the way). */
+export function hypotOf(values: ArrayLike<number>): number {
+  let largest = 0;
+  let nan = false;
+  for (let i = 0; i < values.length; i++) {
+    const magnitude = Math.abs(values[i]);
+    if (Number.isNaN(magnitude)) nan = true;
+    else if (magnitude > largest) largest = magnitude;
+  }
+  if (largest === Infinity) return Infinity;
+  if (nan) return NaN;
+  if (largest === 0) return 0;
+  let sum = 0;
+  let compensation = 0;
+  for (let i = 0; i < values.length; i++) {
+    const scaled = Math.abs(values[i]) / largest;
+    const summand = scaled * scaled - compensation;
+    const next = sum + summand;
+    compensation = next - sum - summand;
+    sum = next;
+  }
+  return Math.sqrt(sum) * largest;
 }

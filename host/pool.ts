@@ -69,6 +69,7 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
     running.add(flushHere);
     try {
       for (const i of order) {
+        await new Promise((resolve) => setImmediate(resolve)); // a Ctrl-C since the last job is heard
         if (options.stop?.()) break;
         results[i] = await runJob(jobs[i], (progress) => options.onProgress?.(i, progress));
         options.onDone?.(++done, jobs.length, results[i], i);

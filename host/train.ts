@@ -11,6 +11,7 @@ import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, typ
 import * as L from "../assembly/layout.ts";
 import { TrainConfigError } from "./errors.ts";
 import { defaultOf } from "./config-fields.ts";
+import { maxOf } from "./metrics.ts";
 import { deviceFaultOf, type CriterionName, type Progress, type Result, type StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
@@ -191,7 +192,7 @@ export const DEFAULTS = {
 export function defaultChain(device: Device): ChainOptions {
   const voltage = device.outputUnit === "V";
   const electrodes = electrodeRangesV(device);
-  const top = Math.max(...electrodes.map(([low, high]) => Math.max(Math.abs(low), Math.abs(high))));
+  const top = maxOf(electrodes.map(([low, high]) => Math.max(Math.abs(low), Math.abs(high))));
   const dacTop = Math.max(1, Math.ceil(top * 1.25 * 4) / 4);
   return {
     sampleRateHz: DEFAULTS.sampleRateHz,

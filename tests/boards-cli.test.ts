@@ -123,6 +123,7 @@ test("option values are checked with the valid choices named", async () => {
   assertParseError(await board(["run", "mps2-an386", "--adc", "no-such-readings.f32"]), "commander.invalidArgument", /no such file/);
   assertParseError(await board(["build", "mps2-an386", "--app", "blinky"]), "commander.invalidArgument", /expected one of hge, probe, reference, or a \.c file/);
   assertParseError(await board(["measure", "--controls", "8,x"]), "commander.invalidArgument", new RegExp(`whole numbers from 1 to ${MAX_CONTROLS} \\(the module's MAX_CONTROLS, assembly/layout\\.ts\\) separated by commas`));
+  assertParseError(await board(["measure", "--controls", "8,64,8"]), "commander.invalidArgument", /8 is given twice; each count is measured once/); // (two builds of one count raced)
   assertParseError(await board(["list", "extra"]), "commander.excessArguments", /too many arguments/);
   assertParseError(await board(["train", "--board", "mps2-an386"]), "commander.unknownCommand", /unknown command 'train'/);
   const all = await board(["build", "all", "--out", "somewhere"]);

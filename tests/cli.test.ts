@@ -109,12 +109,15 @@ test("a flag another flag leaves unread is refused in one line saying why, not i
   refusal(["train", "--stream-tau", "100"], USAGE, /^hge: --stream-tau: applies with --gradient streaming/);
   refusal(["train", "--tones", "25,45,65,95,115", "--guard", "1"], USAGE, /^hge: --guard: plans tones; --tones gives them/);
   refusal(["train", "--lag", "50,10"], USAGE, /^hge: --lag: the calibration .* replaces it; give --calibration 0/);
-  refusal(["train", "--initial-v", "middle", "--resume", "x.json"], USAGE, /^hge: --initial-v: --resume gives the starting controls/);
+  refusal(["train", "--initial-v", "middle", "--resume", join(REPO, "package.json")], USAGE, /^hge: --initial-v: --resume gives the starting controls/);
   refusal(["train", "--method", "analytic", "--device", "resistor", "--task", "regression", "--update-fraction", "0.5", "--set", "updateFraction=0.7"], USAGE, /^hge: --update-fraction: the same as --set updateFraction/);
   refusal(["train", "--method", "pat", "--window", "40", "--set", "windowSamples=60"], USAGE, /^hge: --set windowSamples: the same as --window; give one/);
   refusal(["train", "--method", "pat", "--set", "windowSamples=60", "--set", "windowSamples=50"], USAGE, /windowSamples is set twice/);
   refusal(["train", "--seed", "1", "--seed", "2"], USAGE, /^hge: --seed is given twice; give it once$/);
-  refusal(["train", "--resume", ""], USAGE, /--resume/, /expected a file, not an empty string/);
+  refusal(["train", "--resume", ""], USAGE, /--resume/, /no such file/);
+  // what reading would never finish: a device, a pipe
+  refusal(["train", "--resume", "/dev/zero"], USAGE, /--resume/, /not a regular file/);
+  refusal(["compare", "--resume", "/dev/zero"], USAGE, /--resume/, /not a regular file/);
   refusal(["train", "--lag", ","], USAGE, /--lag/, /expected the lag as delay,corner/);
   refusal(["train", "--device", "resistor", "--fabrication-spread", "1e300"], USAGE, /--fabrication-spread/, /a fraction from 0 to 1/);
   const { status, stderr } = hge("train", "--out", "");
@@ -220,8 +223,11 @@ test("an --out that cannot be written is refused before training, with exit 2", 
   refusedOut(join(file, "report"), /--out .* is not writable \(ENOTDIR\)/);
 });
 
-test("an --out under /proc is refused at once, not hung on", () => {
+test("an --out under /proc is refused at once, not hung on, also through a symbolic link", () => {
   refusedOut("/proc/hge-report", /kernel filesystem/);
+  const link = join(scratch, "to-proc");
+  symlinkSync("/proc/self", link);
+  refusedOut(join(link, "a", "report"), /under \/proc, a kernel filesystem/);
 });
 
 test("a run writes run.json with the documented fields and a report with SVG plots", () => {
@@ -302,7 +308,11 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   assert.deepEqual(after.history.weights[0], before.finalWeights, "starts where the first run ended");
   const third = join(scratch, "third");
   const bare = hge("train", "--task", "xor", "--max-iterations", "2", "--resume", join(first, "checkpoint.bin"), "--out", third, "--no-progress");
-  assert.match(bare.stderr, /^hge: --resume .*checkpoint\.bin: a checkpoint\.bin says neither the task nor the device it was trained on; its state is taken as this run's/m);
+  assert.match(bare.stderr, /^hge: --resume .*checkpoint\.bin: a checkpoint\.bin says neither the task nor the device it was trained on; its state was taken as this run's/m);
+  // a checkpoint the module refuses: one line, the refusal, not the notice besides
+  const garbage = join(scratch, "garbage.bin");
+  writeFileSync(garbage, "HGE1 and then nothing a checkpoint holds");
+  refusal(["train", "--task", "xor", "--resume", garbage], REFUSED, /--resume: the checkpoint is corrupt, of another hge version, or for another configuration .*; nothing was trained \(controller field Checkpoint\)$/);
   assert.deepEqual(JSON.parse(readFileSync(join(third, "run.json"), "utf8")).history.weights[0], before.finalWeights, "checkpoint.bin resumes the same");
   assert.equal(after.module.status.lagDelaySamples, before.module.status.lagDelaySamples, "keeps the fitted lag");
   assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");
@@ -449,6 +459,31 @@ test("the demo trains all six gates on the default dopant network and writes an 
   assert.ok(existsSync(join(out, "index.html")));
   for (const gate of ["and", "or", "nand", "nor", "xor", "xnor"]) assert.ok(existsSync(join(out, gate, "report.html")), gate);
   assert.ok(seconds < 120, `demo took ${seconds.toFixed(1)} s`); // the README's promise
+});
+
+test("Ctrl-C during the demo: the gates under way finish, the others do not start, and the finished ones are kept with an index (exit 130)", { timeout: 120_000 }, async () => {
+  const out = join(scratch, "demo-interrupted");
+  // one worker: the gates run one after another, XOR first (a line a gate off a terminal)
+  const child = spawn(process.execPath, [BIN, "demo", "--out", out, "--workers", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  await new Promise<void>((resolve) => child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+    if (/^ {2}XOR: /m.test(stderr)) resolve();
+  }));
+  child.kill("SIGINT");
+  assert.equal(await exited, 130, stderr);
+  const finished = [...stderr.matchAll(/^ {2}([A-Z]+): (?:solved|not solved)/gm)].map((m) => m[1]);
+  assert.ok(finished.length >= 1 && finished.length < 6, stderr);
+  assert.match(stderr, new RegExp(`^hge: interrupted: ${finished.length} of 6 gates finished, kept in .*index\\.html$`, "m"));
+  const index = readFileSync(join(out, "index.html"), "utf8");
+  assert.match(index, new RegExp(`Interrupted \\(Ctrl-C\\): ${finished.length} of 6 gates finished`));
+  for (const gate of ["XOR", "XNOR", "NAND", "NOR", "AND", "OR"]) {
+    const kept = finished.includes(gate);
+    assert.equal(existsSync(join(out, gate.toLowerCase(), "report.html")), kept, gate);
+    assert.equal(new RegExp(`^${gate} +(yes|no) `, "m").test(stdout), kept, `${gate} in the table`);
+  }
 });
 
 test("hge board list names the emulated boards, and hge board check accepts the release module on them", () => {

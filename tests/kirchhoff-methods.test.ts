@@ -218,7 +218,7 @@ test("each method refuses the DNPU, naming the capability it lacks", () => {
 test("bad settings and tasks get one-line errors naming the field and the valid choices", async () => {
   const { device, task } = regression();
   await assert.rejects(findMethod("analytic")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { updateFraction: 1.5 } }), /updateFraction 1.5 is not a fraction in \(0, 1\]/);
-  await assert.rejects(findMethod("coupled")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { clampFraction: 0 } }), /clampFraction 0 is not a fraction in \(0, 1\]/);
+  await assert.rejects(findMethod("coupled")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { clampFraction: 0 } }), /clampFraction 0 is not a fraction in \[1e-12, 1\]/);
   await assert.rejects(findMethod("ep")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { symmetricNudge: "yes" } }), /symmetricNudge yes is not true or false/);
   assert.match(refusal(findMethod("ep")!, device, gateTask("AND", device.inputRangeV))!, /trains with the mse loss; AND uses corrsig \(methods that train it: multitone, .*\)/);
 });

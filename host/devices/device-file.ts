@@ -7,15 +7,17 @@
 // A file that says `export const asynchronous = true` runs on a thread of its own
 // (device-thread.mjs), where its createDevice and methods may wait for I/O: every call from
 // training waits for the answer, at most `answerWithinSeconds` (default 30). That is also how
-// long any file's createDevice promise may take.
+// long any file's createDevice promise may take. What a file throws where nothing catches it (a
+// timer's callback, a promise nothing awaits) is a fault of its device too (LoadedFile).
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { tsImport } from "tsx/esm/api";
 import { CAPABILITIES, DeviceView, electrodeMidpointsV, type Capability, type Device } from "./device.ts";
-import { UsageError } from "../errors.ts";
+import { EXIT, UsageError } from "../errors.ts";
+import { hypotOf } from "../metrics.ts";
 
 export const DEVICE_FILE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
 
@@ -64,13 +66,95 @@ const firstLine = (error: unknown): string => {
   return text.split("\n")[0];
 };
 
+/** A file whose code has run in this thread, and what it threw where nothing caught it (a timer's
+ *  callback, an event handler, a promise nothing awaited), which would otherwise end hge with
+ *  Node's stack trace: its devices throw that at their next call, so that the run stops as on
+ *  any device fault, with what it learned kept, and a load of it throws it at once. Where the
+ *  command would still exit 0 or 1 (no call came, or its caller let it pass), the main thread
+ *  says it at exit, exit 2. */
+interface LoadedFile {
+  path: string;
+  file: string;
+  url: string;
+  /** Its loads under way or done: a file none of whose loads made a device is forgotten. */
+  loads: number;
+  fault?: DeviceFileError;
+}
+
+/** Loaded files by URL (while there is one, one set of listeners for all hears what nothing
+ *  caught), and where hge's own sources lie (what they throw is not a file's). */
+const loaded = new Map<string, LoadedFile>();
+const HGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const HGE_ROOT_URL = pathToFileURL(HGE_ROOT).href;
+
+/** What nothing caught, for the loaded files whose frames its stack shows; for all of them if it
+ *  shows none of hge's own either (a thrown string, a socket's error event); hge's own otherwise,
+ *  which ends hge as it would have without this listener. */
+function uncaught(error: unknown, event: "uncaughtException" | "unhandledRejection"): void {
+  const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
+  const frames = stack.split("\n").filter((line) => /^\s+at /.test(line));
+  let files = [...loaded.values()].filter((f) => frames.some((line) => line.includes(f.url) || line.includes(f.file)));
+  if (!files.length && !frames.some((line) => (line.includes(HGE_ROOT) || line.includes(HGE_ROOT_URL)) && !line.includes("/node_modules/"))) files = [...loaded.values()];
+  for (const f of files) f.fault ??= failFor(f.path)(`threw where nothing caught it (a timer, an event handler or a promise nothing awaited): ${firstLine(error)}`);
+  if (files.length || process.listenerCount(event) > 1) return; // (another listener's to handle)
+  listen(false);
+  process.nextTick(() => { throw error; });
+}
+const thrown = (error: unknown) => uncaught(error, "uncaughtException");
+const rejected = (reason: unknown) => uncaught(reason, "unhandledRejection");
+
+/** At exit, a file's fault the command did not stop on, on one line (on the main thread: a
+ *  worker's stderr may be gone by then). */
+function untoldAtExit(code: number): void {
+  const fault = [...loaded.values()].find((f) => f.fault)?.fault;
+  if (!fault || (code !== EXIT.solved && code !== EXIT.unsolved)) return; // (the command said what stopped it)
+  process.stderr.write(`hge: ${fault.message}\n`);
+  process.exitCode = EXIT.usage;
+}
+
+let listening = false;
+function listen(on: boolean): void {
+  if (on === listening) return;
+  listening = on;
+  const method = on ? "on" : "off";
+  process[method]("uncaughtException", thrown);
+  process[method]("unhandledRejection", rejected);
+  if (isMainThread) process[method]("exit", untoldAtExit);
+}
+
+/** The file's fault (LoadedFile), once it has one, thrown. */
+function throwFault(source: LoadedFile): void {
+  if (source.fault) throw source.fault;
+}
+
 /** The device `path` creates for `options`, checked. */
 export async function loadDeviceFile(path: string, options: DeviceFileOptions): Promise<Device> {
   const fail = failFor(path);
   const file = resolve(path);
   if (!existsSync(file)) throw fail("no such file");
-  let exported: { createDevice?: unknown; asynchronous?: unknown; answerWithinSeconds?: unknown };
   const url = pathToFileURL(file).href;
+  const source = loaded.get(url) ?? { path, file, url, loads: 0 };
+  loaded.set(url, source);
+  source.loads++;
+  listen(true);
+  try {
+    throwFault(source);
+    const device = await deviceOf(source, options);
+    await new Promise((resolve) => setImmediate(resolve)); // (a rejection nothing handled is heard after a turn)
+    throwFault(source);
+    return device;
+  } catch (error) {
+    if (--source.loads === 0) loaded.delete(url);
+    if (loaded.size === 0) listen(false);
+    throw error;
+  }
+}
+
+/** loadDeviceFile's device: the file imported, its exports read, its device made and checked. */
+async function deviceOf(source: LoadedFile, options: DeviceFileOptions): Promise<Device> {
+  const { path, url } = source;
+  const fail = failFor(path);
+  let exported: { createDevice?: unknown; asynchronous?: unknown; answerWithinSeconds?: unknown };
   try {
     // as ES modules wherever the file lies (a .ts file outside a "type": "module" package would
     // be CommonJS to a plain import)
@@ -102,7 +186,7 @@ export async function loadDeviceFile(path: string, options: DeviceFileOptions): 
   } catch (error) {
     throw callFailed(fail, made, error);
   }
-  return new CheckedDevice(device, path, options.inputCount, `createDevice({ inputCount: ${options.inputCount} })`, asynchronous);
+  return new CheckedDevice(device, source, options.inputCount, `createDevice({ inputCount: ${options.inputCount} })`, asynchronous);
 }
 
 /** An asynchronous device's call that did not answer in time. */
@@ -260,9 +344,10 @@ class CheckedDevice extends DeviceView {
   readonly setTime?: (deviceSeconds: number) => void;
   private readonly inner: Device;
   private readonly fail: (what: string) => DeviceFileError;
+  private readonly source: LoadedFile;
 
-  constructor(inner: Device, path: string, wantedInputs: number | undefined, madeBy: string, readonly exclusive: boolean) {
-    const fail = failFor(path);
+  constructor(inner: Device, source: LoadedFile, wantedInputs: number | undefined, madeBy: string, readonly exclusive: boolean) {
+    const fail = failFor(source.path);
     let shape: ReturnType<typeof checkedShape>;
     try { // (a field may be a getter that throws)
       shape = checkedShape(inner, fail, wantedInputs, madeBy);
@@ -273,7 +358,8 @@ class CheckedDevice extends DeviceView {
     this.capabilities = shape.capabilities;
     this.inner = inner;
     this.fail = fail;
-    if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), path, n, `withInputCount(${n})`, exclusive);
+    this.source = source;
+    if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), source, n, `withInputCount(${n})`, exclusive);
     if (inner.setTime) {
       this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
       this.setTime(0); // as every run begins: a file whose clock fails is refused when made
@@ -288,6 +374,7 @@ class CheckedDevice extends DeviceView {
   }
 
   output(voltages: Float64Array | Float32Array): number {
+    if (this.source.fault) throwFault(this.source);
     let y: number;
     try { // (here, not through call(): the per-sample path makes no closures)
       y = this.inner.output(voltages);
@@ -319,7 +406,7 @@ class CheckedDevice extends DeviceView {
       const shifted = (by: number) => this.output(at.map((v, j) => (j === k ? v + by : v)));
       return (shifted(h) - shifted(-h)) / (2 * h);
     });
-    const norm = (x: ArrayLike<number>) => Math.hypot(...Array.from(x));
+    const norm = (x: ArrayLike<number>) => hypotOf(x);
     const error = norm(differences.map((d, k) => exact[k] - d));
     if (error > GRADIENT_TOLERANCE * Math.max(norm(differences), norm(exact)) + 1e-12) {
       throw this.fail(`outputGradient() at the range midpoints is ${fixed(exact)}; central differences of output() give ${fixed(differences)} (they must agree within ${GRADIENT_TOLERANCE * 100}%)`);
@@ -328,6 +415,7 @@ class CheckedDevice extends DeviceView {
 
   /** body(), or the error naming `what` threw. */
   private call<T>(body: () => T, what: () => string): T {
+    throwFault(this.source);
     try {
       return body();
     } catch (error) {

@@ -15,7 +15,7 @@ import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
 import { MARGIN_PROGRESS, criterionName, initialVoltages, startingVoltages, type TrainOptions } from "../train.ts";
 import { HgeJacobian } from "./module.ts";
-import { cosine } from "../metrics.ts";
+import { cosine, maxOf } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
@@ -76,21 +76,24 @@ export const PAT_LIMITS = {
   readoutSteps: 1000,
 } satisfies Partial<Record<keyof PatSettings, number>>;
 
-/** pat-hge is pat with a Jacobian from HGE every `hgeEvery` updates; pat has none (0). */
-const methodName = (hgeEvery: number) => (hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME);
+/** pat or pat-hge: one training, pat-hge's with a Jacobian from HGE every `hgeEvery` updates. */
+export type PatMethodName = typeof PAT_NAME | typeof PAT_HGE_NAME;
 
-/** The settings a run uses: PAT_DEFAULTS, overridden by whatever RunContext.options names,
- *  each checked against its range (the whole ones against PAT_LIMITS). */
-export function patSettings(options: Record<string, unknown> = {}): PatSettings {
-  const method = methodName(typeof options.hgeEvery === "number" ? options.hgeEvery : 0);
-  const defaults: PatSettings = method === PAT_HGE_NAME ? { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS } : PAT_DEFAULTS;
+/** The settings a run of `method` uses: its defaults (pat's never measure an HGE Jacobian:
+ *  hgeEvery 0), overridden by whatever RunContext.options names of its own settings (pat has
+ *  no hgeEvery: hge train refuses it, naming pat's), each checked against its range (the whole
+ *  ones against PAT_LIMITS); a refusal names `method`. */
+export function patSettings(options: Record<string, unknown> = {}, method: PatMethodName = PAT_NAME): PatSettings {
+  const own: Partial<PatSettings> = method === PAT_HGE_NAME ? { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS } : PAT_DEFAULTS;
+  const defaults: PatSettings = { ...PAT_DEFAULTS, hgeEvery: 0, ...own };
   const limits: Partial<Record<keyof PatSettings, number>> = PAT_LIMITS;
-  const settings = { ...PAT_DEFAULTS };
-  for (const key of Object.keys(PAT_DEFAULTS) as Array<keyof PatSettings>) {
+  const settings = { ...defaults };
+  for (const key of Object.keys(own) as Array<keyof PatSettings>) {
     const value = options[key];
     if (value === undefined) continue;
     const whole = ["windowSamples", "settleSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience", "hgeEvery"].includes(key);
-    const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience", "hgeEvery"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
+    // (pat-hge's hgeEvery from 1: at 0 it would be pat under pat-hge's name)
+    const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
     const highest = limits[key] ?? Number.MAX_VALUE;
     if (typeof value !== "number" || !Number.isFinite(value) || !(value >= lowest && value <= highest) || (whole && !Number.isInteger(value))) {
       const wanted = !whole ? "a number > 0" : highest < Number.MAX_VALUE ? `a whole number ${lowest} .. ${highest}` : `a whole number ≥ ${lowest}`;
@@ -155,7 +158,7 @@ async function measureSweep(session: Session, device: Device, points: number, in
 
 /** ∂L/∂y_p by central differences on the task's loss (a digital function of the outputs). */
 function lossGradient(loss: (y: ArrayLike<number>, t: ArrayLike<number>) => number, outputs: number[], targets: number[]): number[] {
-  const step = 1e-6 * Math.max(...outputs.map(Math.abs), 1e-6);
+  const step = 1e-6 * Math.max(maxOf(outputs.map(Math.abs)), 1e-6);
   return outputs.map((_, p) => {
     const up = outputs.slice();
     const down = outputs.slice();
@@ -166,21 +169,21 @@ function lossGradient(loss: (y: ArrayLike<number>, t: ArrayLike<number>) => numb
 }
 
 /** Trains `task` on `device` by physics-aware training (see the top of this file). */
-export async function trainPat(device: Device, task: AnyTask, budget: Budget, context: RunContext, hooks: PatHooks = {}): Promise<Result> {
-  const settings = patSettings(context.options);
+export async function trainPat(device: Device, task: AnyTask, budget: Budget, context: RunContext, hooks: PatHooks = {}, method: PatMethodName = PAT_NAME): Promise<Result> {
+  const settings = patSettings(context.options, method);
   const measured = task.kind === "cases" ? device : deviceFor(device, task);
   const session = new Session(measured, budget, context, settings, hooks);
   try {
     return task.kind === "cases" ? await trainCases(measured, task, budget, context, settings, hooks, session) : await trainDataset(measured, task, budget, context, settings, hooks, session);
   } catch (error) {
-    throw measuredWorkLost(methodName(settings.hgeEvery), session.deviceSeconds, error);
+    throw measuredWorkLost(method, session.deviceSeconds, error);
   }
 }
 
 /** The parts of a Result every pat run fills the same way. */
 function baseResult(device: Device, task: AnyTask, context: RunContext, session: Session, settings: PatSettings, twin: Twin | undefined) {
   return {
-    method: methodName(settings.hgeEvery),
+    method: settings.hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME, // (patSettings: pat's is 0, pat-hge's at least 1)
     device: device.name,
     task: task.name,
     seed: context.seed,

@@ -2,6 +2,7 @@
 // pat-hge whose twin Jacobian is corrected by HGE measurements. The training itself is in
 // pat-training.ts, imported on first use so that listing or running other methods does not
 // load TensorFlow.js (about a second).
+import type { Device } from "../devices/device.ts";
 import type { Method } from "./method.ts";
 import { DEFAULTS, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS, LEVEL_WINDOW_SAMPLES } from "./instrument.ts";
@@ -10,7 +11,10 @@ import { moduleMisfit } from "./module.ts";
 
 export const PAT_NAME = "pat";
 export const PAT_HGE_NAME = "pat-hge";
-/** pat-hge: pat with an HGE Jacobian measurement every this many updates. */
+/** pat-hge's one setting beyond pat's: case tasks measure the Jacobian by HGE (the module, one
+ *  lock-in window per case) every this many updates and correct the twin's Jacobian by the
+ *  measured difference. pat has no such setting: it never measures one (hgeEvery 0 in its
+ *  PatSettings). */
 export const PAT_HGE_DEFAULTS = { hgeEvery: 10 };
 
 /** The MLP twin's defaults (twin.ts MlpTwin). tanh rather than brains-py's ReLU (7 → 5×90 → 1): a ReLU net's Jacobian is piecewise
@@ -27,8 +31,9 @@ export const MLP_TWIN_DEFAULTS: { hiddenUnits: number; hiddenLayers: number; epo
   learningRate: 5e-3,
 };
 
-/** pat's settings; every one can be set by name in RunContext.options (patSettings checks it:
- *  the sizes, counts and epochs against PAT_LIMITS, pat-training.ts). */
+/** pat's settings (pat-hge's too, with PAT_HGE_DEFAULTS); every one can be set by name in
+ *  RunContext.options (patSettings checks it: the sizes, counts and epochs against PAT_LIMITS,
+ *  pat-training.ts). */
 export const PAT_DEFAULTS = {
   /** A plain reading (instrument.ts): its noise is far below the twin's error. */
   windowSamples: LEVEL_WINDOW_SAMPLES,
@@ -52,12 +57,24 @@ export const PAT_DEFAULTS = {
   featureSettings: 1,
   readoutSteps: 200,
   readoutLearningRate: 0.05,
-  /** Case tasks: measure the Jacobian by HGE (the module, one lock-in window per case) every
-   *  this many updates and correct the twin's Jacobian by the measured difference (pat-hge);
-   *  0 = never (pat). */
-  hgeEvery: 0,
 };
-export type PatSettings = typeof PAT_DEFAULTS;
+/** A run's settings: pat's, and how often it measures an HGE Jacobian (0 for pat: never). */
+export type PatSettings = typeof PAT_DEFAULTS & typeof PAT_HGE_DEFAULTS;
+
+/**
+ * The most electrodes pat's twin takes (its inputs): the twin's sweep holds sweepPoints
+ * voltages of every electrode and its first layer hiddenUnits weights each. At the defaults one
+ * update took 43 s here with 2,000 controls and 4.5 min with 10,000 (nearly all of it the twin's
+ * fit, which grows with the electrodes); with 1,000,000 the sweep ran out of memory. pat-hge
+ * drives the device through the module too, whose limit (moduleMisfit) is far lower.
+ */
+export const PAT_MAX_ELECTRODES = 4096;
+
+/** Why pat cannot train on `device` (too many electrodes for its twin), or undefined. */
+export function patMisfit(device: Device): string | undefined {
+  if (device.electrodeCount <= PAT_MAX_ELECTRODES) return undefined;
+  return `its twin takes at most ${PAT_MAX_ELECTRODES} electrodes (its sweep and first layer grow with them: 10,000 took minutes an update); ${device.name} has ${device.electrodeCount}`;
+}
 
 const REQUIRES = "a digital twin fitted to device data (and a digital computer for backpropagation)";
 /** Besides its settings: the sweep's and training's measurements, the controls' optimiser, the
@@ -68,11 +85,12 @@ export const PAT_METHOD: Method = {
   name: PAT_NAME,
   summary: "physics-aware training (Wright et al. 2022): the device runs every forward pass, a digital twin fitted to a measured sweep supplies the backward pass",
   needs: [],
+  misfit: patMisfit,
   tasks: ["cases", "dataset"],
   settings: PAT_DEFAULTS,
   reads: READS,
   requires: REQUIRES,
-  train: async (device, task, budget, context) => (await import("./pat-training.ts")).trainPat(device, task, budget, context),
+  train: async (device, task, budget, context) => (await import("./pat-training.ts")).trainPat(device, task, budget, context, {}, PAT_NAME),
 };
 
 export const PAT_HGE_METHOD: Method = {
@@ -84,6 +102,5 @@ export const PAT_HGE_METHOD: Method = {
   settings: { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS },
   reads: READS,
   requires: REQUIRES,
-  train: async (device, task, budget, context) =>
-    (await import("./pat-training.ts")).trainPat(device, task, budget, { ...context, options: { ...PAT_HGE_DEFAULTS, ...context.options } }),
+  train: async (device, task, budget, context) => (await import("./pat-training.ts")).trainPat(device, task, budget, context, {}, PAT_HGE_NAME),
 };

@@ -55,11 +55,43 @@ export interface ResistiveOptions {
  */
 export const RESISTIVE_DEFAULTS: ResistiveOptions = { updateFraction: 1, clampFraction: 0.1, injectionS: 1e-4, symmetricNudge: true };
 
-/** The option `key` (or its default) if it is a number in (low, high], else a one-line error naming it. */
-function numberOption(options: Record<string, unknown>, key: keyof ResistiveOptions, low: number, high: number, what: string): number {
+/** A number setting's range: from `low` (0: any number above 0) to `high`, both taken; what it
+ *  is, its unit, and why the range ends where it does, for the refusal. */
+interface NumberRange {
+  low: number;
+  high: number;
+  noun: string;
+  unit?: string;
+  why?: string;
+}
+
+/**
+ * The number settings' ranges, the one place each is declared. The nudges have a floor: the
+ * rules divide a difference of squared drops by the nudge (contrastiveEstimate), so a nudge
+ * that moves the drops by less than a double resolves of them (about 1e-16 of a drop) estimates
+ * rounding error, and one far enough below overflows the estimate to ∞ (clampFraction 1e-315,
+ * injectionS 5e-324: every gate went to NaN and the network's solve failed). Measured on the
+ * default network, noise-free, converters finer than any chain (60 bits): coupled's estimate
+ * keeps cosine ≥ 0.99 with the adjoint gradient down to η = 1e-14, 0.7 at 1e-15, nothing at
+ * 1e-16; EP's ±β down to 1e-16 S (an output sees 2–5 mS, so β/g ≈ 1e-14 of the error), 0.97 at
+ * 1e-17, nothing at 1e-18. The floors sit a hundredfold above those, and far below what the
+ * chains hge offers can use (cosine 0.99 from η ≈ 1e-5 and β ≈ 1e-8 S with --no-chain and no
+ * noise; 1e-2 and 1e-5 S on the default chain and noise).
+ */
+const NUMBER_RANGES: Record<"updateFraction" | "clampFraction" | "injectionS", NumberRange> = {
+  updateFraction: { low: 0, high: 1, noun: "a fraction" },
+  clampFraction: { low: 1e-12, high: 1, noun: "a fraction", why: "a smaller clamp moves the edge drops by less than a double resolves" },
+  injectionS: { low: 1e-15, high: 1, noun: "a conductance", unit: " S", why: "a smaller current moves the edge drops by less than a double resolves" },
+};
+
+/** The option `key` (or its default) if it lies in its NUMBER_RANGES entry, else a one-line
+ *  error naming it, its range and its default. */
+function numberOption(options: Record<string, unknown>, key: keyof typeof NUMBER_RANGES): number {
+  const { low, high, noun, unit = "", why } = NUMBER_RANGES[key];
   const value = options[key] ?? RESISTIVE_DEFAULTS[key];
-  if (typeof value !== "number" || !(value > low && value <= high)) {
-    throw new TrainConfigError(key, `${key} ${String(value)} is not ${what} (default ${RESISTIVE_DEFAULTS[key]})`);
+  if (typeof value !== "number" || !(low === 0 ? value > 0 : value >= low) || !(value <= high)) {
+    const range = `${low === 0 ? "(0" : `[${low}`}, ${high}]${unit}`;
+    throw new TrainConfigError(key, `${key} ${String(value)} is not ${noun} in ${range} (default ${RESISTIVE_DEFAULTS[key]}${why ? `; ${why}` : ""})`);
   }
   return value;
 }
@@ -322,7 +354,7 @@ export function edgeSubset(total: number, fraction: number, seed: number): boole
 async function trainAnalytic(device: Device, anyTask: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
   const { network, task } = checkPairing("analytic", device, anyTask);
   const options = context.options ?? {};
-  const updateFraction = numberOption(options, "updateFraction", 0, 1, "a fraction in (0, 1]");
+  const updateFraction = numberOption(options, "updateFraction");
   const model = network.nominalModel();
   const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context));
   return runResistive("analytic", network, task, budget, context, probe, () => ({
@@ -338,7 +370,7 @@ async function trainAnalytic(device: Device, anyTask: AnyTask, budget: Budget, c
 
 async function trainCoupled(device: Device, anyTask: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
   const { network, task } = checkPairing("coupled", device, anyTask);
-  const clampFraction = numberOption(context.options ?? {}, "clampFraction", 0, 1, "a fraction in (0, 1]");
+  const clampFraction = numberOption(context.options ?? {}, "clampFraction");
   const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context));
   return runResistive("coupled", network, task, budget, context, probe, () => ({
     equilibriaPerCase: 2,
@@ -351,7 +383,7 @@ async function trainCoupled(device: Device, anyTask: AnyTask, budget: Budget, co
 async function trainEquilibriumPropagation(device: Device, anyTask: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
   const { network, task } = checkPairing("ep", device, anyTask);
   const options = context.options ?? {};
-  const injectionS = numberOption(options, "injectionS", 0, 1, "a conductance in (0, 1] S");
+  const injectionS = numberOption(options, "injectionS");
   const symmetricNudge = options.symmetricNudge ?? RESISTIVE_DEFAULTS.symmetricNudge;
   if (typeof symmetricNudge !== "boolean") throw new TrainConfigError("symmetricNudge", `symmetricNudge ${String(symmetricNudge)} is not true or false (default ${RESISTIVE_DEFAULTS.symmetricNudge})`);
   const probe = new EquilibriumProbe(network, context.seed, instrumentSettings(context));

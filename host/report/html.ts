@@ -110,7 +110,7 @@ export function toneSnr(m: ModuleDetails): number[] {
 }
 
 /** Writes `<dir>/index.html` linking runs whose reports sit in `<dir>/<name>/`. */
-export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: string, command: string, wallSeconds: number): string {
+export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: string, command: string, wallSeconds: number, interruptedOf?: number): string {
   mkdirSync(dir, { recursive: true });
   const header = row(["gate", "solved", "iterations", "device time (s)", criterionLabel(entries[0]?.run), "wall time (s)", "report"], true);
   const rows = entries.map(({ name, run }) =>
@@ -120,7 +120,7 @@ export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: s
   const device = entries[0]?.run.device ?? "";
   const body = `<h1>hge demo: ${solved} of ${entries.length} gates trained on ${escapeHtml(device)}</h1>
 <p>Each gate was trained in closed loop by the hge controller with homodyne gradient extraction. Command: <code>${escapeHtml(command)}</code>; wall time ${wallSeconds.toFixed(1)} s.</p>
-<table>${header}\n${rows.join("\n")}</table>`;
+<table>${header}\n${rows.join("\n")}</table>${interruptedOf === undefined ? "" : `\n<p>Interrupted (Ctrl-C): ${entries.length} of ${interruptedOf} gates finished; the others were not trained.</p>`}`;
   const path = join(dir, "index.html");
   writeFileSync(path, page("hge demo", body));
   return path;

@@ -2,10 +2,10 @@
 // checked before any work (prepareOut), the files written whole or not at all (a new file
 // renamed over the old, so that Ctrl-C, a full disk or a crash while writing never leaves a
 // truncated one).
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { threadId } from "node:worker_threads";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { JournalData } from "../methods/journal.ts";
 import { UsageError } from "../errors.ts";
@@ -16,7 +16,11 @@ import { UsageError } from "../errors.ts";
  *  mkdir under /proc does not return). Returns the full path. */
 export function prepareOut(dir: string, what = "reports", check?: (full: string) => void): string {
   const full = resolve(dir);
-  if (/^\/(proc|sys|dev)(\/|$)/.test(full)) throw new UsageError(`--out ${dir} is under /${full.split("/")[1]}, a kernel filesystem, not a place for ${what}; choose a directory of your own`);
+  // where it really is: a symbolic link on the way may lead there
+  let existing = full;
+  while (!existsSync(existing)) existing = dirname(existing);
+  const real = join(realpathSync(existing), relative(existing, full));
+  if (/^\/(proc|sys|dev)(\/|$)/.test(real)) throw new UsageError(`--out ${dir} is under /${real.split("/")[1]}, a kernel filesystem, not a place for ${what}; choose a directory of your own`);
   check?.(full);
   try {
     mkdirSync(full, { recursive: true });

@@ -5,6 +5,7 @@ import { compile, type TopLevelSpec } from "vega-lite";
 import type { Result } from "../methods/method.ts";
 import type { CompareRun, MethodSummary } from "../compare.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
+import { hypotOf, maxOf, minOf } from "../metrics.ts";
 import { caseName } from "./format.ts";
 
 const WIDTH = 500;
@@ -43,7 +44,7 @@ export function lossSpec(run: Result): TopLevelSpec {
   const values = run.history.loss.map((loss, i) => ({ iteration: run.history.deviceSeconds[i], loss })).filter((v) => Number.isFinite(v.loss) && Number.isFinite(v.iteration));
   const losses = values.map((v) => v.loss);
   const positive = losses.every((x) => x > 0);
-  const spread = positive ? Math.max(...losses) / Math.min(...losses) : 1;
+  const spread = positive ? maxOf(losses) / minOf(losses) : 1;
   return {
     ...base,
     title: `Loss (${run.lossName}) against device time`,
@@ -85,9 +86,9 @@ export function fidelitySpec(run: Result): TopLevelSpec {
   const values = (run.history.gradient ?? []).flatMap((g, i) => {
     const e = exact[i];
     if (!e) return [];
-    const norm = Math.hypot(...e);
-    const error = Math.hypot(...g.map((x, k) => x - e[k])) / norm;
-    const cosine = g.reduce((sum, x, k) => sum + x * e[k], 0) / (Math.hypot(...g) * norm);
+    const norm = hypotOf(e);
+    const error = hypotOf(g.map((x, k) => x - e[k])) / norm;
+    const cosine = g.reduce((sum, x, k) => sum + x * e[k], 0) / (hypotOf(g) * norm);
     return [
       { seconds: run.history.deviceSeconds[i], value: error, measure: "‖ĝ − g‖ / ‖g‖" },
       { seconds: run.history.deviceSeconds[i], value: 1 - cosine, measure: "1 − cos(ĝ, g)" },
@@ -107,7 +108,7 @@ export function fidelitySpec(run: Result): TopLevelSpec {
 }
 
 export function gradientNormSpec(run: Result): TopLevelSpec {
-  const values = (run.history.gradient ?? []).map((g, i) => ({ seconds: run.history.deviceSeconds[i], norm: Math.hypot(...g) }))
+  const values = (run.history.gradient ?? []).map((g, i) => ({ seconds: run.history.deviceSeconds[i], norm: hypotOf(g) }))
     .filter((v) => Number.isFinite(v.norm) && v.norm > 0 && Number.isFinite(v.seconds));
   return {
     ...base,
@@ -133,7 +134,7 @@ function caseLabel(run: Result, p: number): string {
 export function threshold(outputs: number[], targets: number[]): number {
   const ones = outputs.filter((_, p) => targets[p] > 0.5);
   const zeros = outputs.filter((_, p) => targets[p] <= 0.5);
-  return (Math.min(...ones) + Math.max(...zeros)) / 2;
+  return (minOf(ones) + maxOf(zeros)) / 2;
 }
 
 /** Each case's final output against the threshold (classification) or its target (MSE). */
@@ -159,7 +160,7 @@ export function outputsSpec(run: Result): TopLevelSpec {
   if (classification) {
     const line = threshold(run.caseOutputs, run.targets);
     // the gap the task asks for, centred on the threshold: solved when no bar reaches into it
-    const half = (run.criterionTarget * (Math.max(...run.caseOutputs) - Math.min(...run.caseOutputs))) / 2;
+    const half = (run.criterionTarget * (maxOf(run.caseOutputs) - minOf(run.caseOutputs))) / 2;
     layers.push({
       data: { values: [{ low: line - half, high: line + half }] },
       mark: { type: "rect", color: "#999", opacity: 0.18 },
@@ -223,8 +224,8 @@ export function outputsHistorySpec(run: Result): TopLevelSpec {
 /** Control voltages over the iterations (iteration 0 = the start), with the safe range. */
 export function controlsSpec(run: Result): TopLevelSpec {
   const values = run.history.weights.flatMap((weights, i) => weights.map((volts, k) => ({ iteration: i, volts, control: `control ${k + 1}` })));
-  const low = Math.min(...run.controlRangeV.map(([minV]) => minV));
-  const high = Math.max(...run.controlRangeV.map(([, maxV]) => maxV));
+  const low = minOf(run.controlRangeV.map(([minV]) => minV));
+  const high = maxOf(run.controlRangeV.map(([, maxV]) => maxV));
   return {
     ...base,
     title: "Control voltages",
@@ -253,9 +254,9 @@ export function spectrumSpec(run: Result): TopLevelSpec {
   const { readings, sampleRateHz } = oneWindow;
   const n = readings.length;
   const spectrum = amplitudeSpectrum(readings);
-  const top = Math.min(Math.max(...toneHz) * 2.2, sampleRateHz / 2);
+  const top = Math.min(maxOf(toneHz) * 2.2, sampleRateHz / 2);
   const values = spectrum.map((amplitude, m) => ({ hz: (m * sampleRateHz) / n, amplitude })).filter((v) => v.hz > 0 && v.hz <= top);
-  const floor = 10 ** Math.floor(Math.log10(Math.max(1e-9, Math.min(...values.map((v) => v.amplitude).filter((a) => a > 0)))));
+  const floor = 10 ** Math.floor(Math.log10(Math.max(1e-9, minOf(values.map((v) => v.amplitude).filter((a) => a > 0)))));
   for (const v of values) v.amplitude = Math.max(v.amplitude, floor);
   // Labels stagger over three heights so that neighbouring tones stay readable.
   const tones = toneHz.map((hz, k) => ({ hz, label: `c${k + 1}${toneHits[k] ? "!" : ""}`, height: 4 + (k % 3) * 12 }));
@@ -274,7 +275,7 @@ export function spectrumSpec(run: Result): TopLevelSpec {
         mark: { type: "rule", color: "#4c78a8", strokeWidth: Math.max(1, Math.min(3, (WIDTH / values.length) * 0.6)) },
         encoding: {
           x,
-          y: { field: "amplitude", type: "quantitative", title: `amplitude (${run.outputUnit}, peak)`, scale: { type: "log", domain: [floor, Math.max(...values.map((v) => v.amplitude)) * 3] } },
+          y: { field: "amplitude", type: "quantitative", title: `amplitude (${run.outputUnit}, peak)`, scale: { type: "log", domain: [floor, maxOf(values.map((v) => v.amplitude)) * 3] } },
           y2: { datum: floor },
         },
       },

@@ -1,0 +1,123 @@
+// Numbers at the edges of what a double or a call can hold, as `hge train` and `hge device` meet
+// them: a subnormal nudge (--set clampFraction=1e-315, injectionS=5e-324) overflowed coupled
+// learning's and EP's estimate to ∞ and ended in "internal error: choleskyFactor" (exit 4);
+// a device of 123,567 controls or more overflowed the stack in Math.max(...electrodes)
+// (train.ts defaultChain: "Maximum call stack size exceeded", exit 4). Each is now refused with
+// one line (or, for the device, described), never exit 4.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { hge, scratchDir } from "./fixtures.ts";
+import { patSettings } from "../host/methods/pat-training.ts";
+import { TrainConfigError } from "../host/errors.ts";
+
+const dir = scratchDir("hge-numeric-");
+
+/** One stderr line, starting "hge: ". */
+function oneLine(stderr: string, context: string): string {
+  const lines = stderr.split("\n").filter((line) => line.length);
+  assert.equal(lines.length, 1, `${context}: one line on stderr, got: ${stderr}`);
+  assert.match(lines[0], /^hge: /, context);
+  return lines[0];
+}
+
+test("a subnormal nudge (coupled clampFraction=1e-315, ep injectionS=5e-324) is refused with one line naming the setting and its range, exit 3; the floors themselves train", () => {
+  for (const [method, setting, range] of [["coupled", "clampFraction=1e-315", "[1e-12, 1]"], ["ep", "injectionS=5e-324", "[1e-15, 1] S"]] as const) {
+    const { status, stdout, stderr } = hge("train", "--device", "resistor", "--task", "regression", "--method", method, "--set", setting, "--max-iterations", "2", "--no-progress", "--out", join(dir, method));
+    const line = oneLine(stderr, `${method} --set ${setting}`);
+    assert.equal(status, 3, stdout + stderr);
+    const [name, value] = setting.split("=");
+    assert.ok(line.startsWith(`hge: configuration refused: ${name} ${Number(value)} is not `), line);
+    assert.ok(line.includes(range), `names the range ${range}: ${line}`);
+    assert.match(line, /\(default [0-9.e-]+;/, line);
+  }
+  // the floors are taken and give a run (solved or not: exit 0 or 1)
+  for (const [method, setting] of [["coupled", "clampFraction=1e-12"], ["ep", "injectionS=1e-15"]] as const) {
+    const { status, stdout, stderr } = hge("train", "--device", "resistor", "--task", "regression", "--method", method, "--set", setting, "--max-iterations", "2", "--no-progress", "--out", join(dir, `${method}-floor`));
+    assert.ok(status === 0 || status === 1, `${method} --set ${setting}: exit ${status}: ${stdout}${stderr}`);
+  }
+});
+
+test("pat has no hgeEvery: --set hgeEvery is refused naming pat's settings (exit 2), not pat-hge's; pat-hge takes it from 1", () => {
+  const { status, stdout, stderr } = hge("train", "--task", "xor", "--method", "pat", "--set", "hgeEvery=0.5", "--max-iterations", "1", "--no-progress", "--out", join(dir, "pat"));
+  const line = oneLine(stderr, "pat --set hgeEvery=0.5");
+  assert.equal(status, 2, stdout + stderr);
+  assert.match(line, /^hge: --set hgeEvery: method pat has the settings windowSamples, .*sweepPoints, .*readoutLearningRate$/);
+  assert.doesNotMatch(line, /pat-hge/);
+  for (const value of [0, 0.5]) {
+    assert.throws(() => patSettings({ hgeEvery: value }, "pat-hge"), (error: unknown) => {
+      assert.ok(error instanceof TrainConfigError);
+      assert.equal(error.message, `pat-hge: hgeEvery must be a whole number ≥ 1 (default 10), not ${value}`);
+      return true;
+    });
+  }
+  assert.equal(patSettings({ hgeEvery: 3 }, "pat-hge").hgeEvery, 3);
+  assert.equal(patSettings({}, "pat-hge").hgeEvery, 10);
+  assert.equal(patSettings({}).hgeEvery, 0, "pat never measures an HGE Jacobian");
+});
+
+/** A device file of `controls` controls whose output is the mean of its voltages (nA). */
+function wideDevice(controls: number): string {
+  const file = join(dir, `wide-${controls}.mjs`);
+  writeFileSync(file, `export function createDevice({ inputCount = 2 }) {
+  return {
+    name: "linear ${controls}",
+    controlCount: ${controls},
+    inputCount,
+    electrodeCount: ${controls} + inputCount,
+    controlRangeV: Array.from({ length: ${controls} }, () => [-1, 1]),
+    inputRangeV: Array.from({ length: inputCount }, () => [-1, 1]),
+    outputUnit: "nA",
+    capabilities: [],
+    output(v) {
+      let sum = 0;
+      for (let i = 0; i < v.length; i++) sum += v[i];
+      return sum / v.length;
+    },
+  };
+}
+`);
+  return file;
+}
+
+// `hge device` spends about 5 s on 1000 random settings at this width; 123,567 controls was the
+// fewest that overflowed here (Node 20), 125,000 leaves a margin for a deeper stack.
+test("hge device describes a device of 125,000 controls (the stack overflowed from 123,567): exit 0, its default chain named", () => {
+  const { status, stdout, stderr } = hge("device", wideDevice(125_000));
+  assert.equal(status, 0, stdout + stderr);
+  assert.match(stdout, /^linear 125000: 125000 controls, 2 data inputs, output in nA$/m);
+  assert.match(stdout, /the chain reads -285 to 285/);
+});
+
+test("hge train on a device of 1,000,000 controls: pat (which overflowed the stack) and multitone are refused with one line, exit 3, naming their limits", () => {
+  const file = wideDevice(1_000_000);
+  for (const [method, limit] of [["pat", /its twin takes at most 4096 electrodes/], ["multitone", /drives at most 128 controls/]] as const) {
+    const started = performance.now();
+    const { status, stdout, stderr } = hge("train", "--task", "and", "--method", method, "--device", file, "--max-iterations", "1", "--no-progress", "--out", join(dir, `wide-${method}`));
+    const line = oneLine(stderr, method);
+    assert.equal(status, 3, stdout + stderr);
+    assert.match(line, /^hge: configuration refused: method /, line);
+    assert.match(line, limit, line);
+    assert.match(line, /linear 1000000 has 1000/, line);
+    assert.ok(performance.now() - started < 30_000, `${method}: refused within 30 s`);
+  }
+});
+
+test("maxOf, minOf and hypotOf give Math.max, Math.min and Math.hypot's numbers to the bit, and take 1,000,000 values", async () => {
+  const { maxOf, minOf, hypotOf } = await import("../host/metrics.ts"); // (here: the file's other tests run without them)
+  const specials = [0, -0, NaN, Infinity, -Infinity, 1e300, -1e-300, 5e-324, 1.7976931348623157e308];
+  let state = 12345;
+  const uniform = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let trial = 0; trial < 5000; trial++) {
+    const values = Array.from({ length: Math.floor(uniform() * 30) }, () =>
+      uniform() < 0.05 ? specials[Math.floor(uniform() * specials.length)] : (uniform() - 0.5) * 10 ** Math.floor(uniform() * 40 - 20));
+    assert.ok(Object.is(maxOf(values), Math.max(...values)), `max of ${values}`);
+    assert.ok(Object.is(minOf(values), Math.min(...values)), `min of ${values}`);
+    assert.ok(Object.is(hypotOf(values), Math.hypot(...values)), `hypot of ${values}`);
+  }
+  const many = Float64Array.from({ length: 1_000_000 }, (_, i) => Math.sin(i));
+  assert.throws(() => Math.max(...many), RangeError, "a spread of 1,000,000 overflows the stack");
+  assert.ok(maxOf(many) > 0.9999 && minOf(many) < -0.9999);
+  assert.ok(Math.abs(hypotOf(many) - Math.sqrt(500_000)) < 1);
+});
