@@ -852,6 +852,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     return why ? [[m.name, why]] : [];
   }));
   const methods = flags.methods ?? METHOD_NAMES.filter((name) => !(name in cannotTrain));
+  if (!methods.length) throw new TrainConfigError("method", `no method can train ${task.name} on ${device.name}: ${Object.entries(cannotTrain).map(([method, why]) => `${method} (${why})`).join("; ")}`);
   for (const name of methods) {
     const why = refusal(findMethod(name)!, device, task);
     if (why) throw new TrainConfigError("method", why);

@@ -121,3 +121,13 @@ test("maxOf, minOf and hypotOf give Math.max, Math.min and Math.hypot's numbers 
   assert.ok(maxOf(many) > 0.9999 && minOf(many) < -0.9999);
   assert.ok(Math.abs(hypotOf(many) - Math.sqrt(500_000)) < 1);
 });
+
+test("hge compare on a device no method can train: one line naming each method and why, exit 3", () => {
+  const { status, stdout, stderr } = hge("compare", "--task", "and", "--device", wideDevice(5000), "--seeds", "1", "--no-progress", "--out", join(dir, "compare-none"));
+  assert.equal(status, 3, stdout + stderr);
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0], /^hge: configuration refused: no method can train AND on linear 5000: /);
+  assert.match(lines[0], /multitone \(.*128 controls.*\)/);
+  assert.match(lines[0], /pat \(.*4096 electrodes.*\)/);
+});
