@@ -178,8 +178,11 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   if (kept.format !== "hge-compare/1") throw damaged(`format ${JSON.stringify(kept.format)}`);
   if (typeof kept.setup !== "object" || kept.setup === null) throw damaged("no setup");
   if (!Array.isArray(kept.runs)) throw damaged("no runs");
+  const seconds = (x: unknown) => typeof x === "number" && x >= 0; // JSON holds no NaN or infinity
   const bad = kept.runs.findIndex((r: Partial<CompareRun>) => typeof r !== "object" || r === null || typeof r.method !== "string" ||
-    !Number.isInteger(r.seed) || typeof r.solved !== "boolean" || ![r.deviceSeconds, r.criterion, r.iterations, r.wallSeconds].every((x) => typeof x === "number"));
+    !(Number.isInteger(r.seed) && r.seed! >= 1) || typeof r.solved !== "boolean" || typeof r.criterion !== "number" ||
+    !(Number.isInteger(r.iterations) && r.iterations! >= 0) || ![r.deviceSeconds, r.wallSeconds].every(seconds) ||
+    !(r.replayedDeviceSeconds === undefined || (seconds(r.replayedDeviceSeconds) && r.replayedDeviceSeconds <= r.deviceSeconds!)));
   if (bad >= 0) throw damaged(`run ${bad + 1} is damaged`);
   const repeated = kept.runs.findIndex((r, i) => kept.runs!.findIndex((q) => q.method === r.method && q.seed === r.seed) < i);
   if (repeated >= 0) throw damaged(`run ${repeated + 1} repeats ${kept.runs[repeated].method} seed ${kept.runs[repeated].seed}`);

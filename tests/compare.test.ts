@@ -259,6 +259,8 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   const damaged = join(scratch, "damaged.json");
   for (const [content, message] of [[before.slice(0, 200), /is not JSON/], ['{"format":"hge-run/1"}', /not a comparison hge compare kept: format "hge-run\/1"/],
     [before.replace('"solved": true', '"solved": "yes"'), /not a comparison hge compare kept: run 1 is damaged/],
+    ...[{ deviceSeconds: -5 }, { iterations: 2.5 }, { seed: 0 }, { replayedDeviceSeconds: 1e9 }].map((wrong) =>
+      [JSON.stringify({ ...JSON.parse(before), runs: [{ ...JSON.parse(before).runs[0], ...wrong }] }), /not a comparison hge compare kept: run 1 is damaged/] as const),
     [JSON.stringify({ ...JSON.parse(before), runs: [...JSON.parse(before).runs, JSON.parse(before).runs[0]] }), /not a comparison hge compare kept: run 3 repeats walsh seed [12]/]] as const) {
     writeFileSync(damaged, content);
     const refused = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--resume", damaged, "--no-progress");

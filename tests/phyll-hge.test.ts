@@ -151,8 +151,10 @@ test('phyll-hge on Iris from seed 1 (DNPU, 4 configurations, 600 device-s): accu
   // Device time = held-out readings through the Instrument + every module sample.
   assert.ok(Math.abs(result.deviceSeconds - (result.counters.measurements * perMeasurementS + result.counters.hgeDeviceSeconds)) < 1e-6);
   assert.equal(result.method, 'phyll-hge');
-  const start = result.history.weights[1]; // after the first epoch, before any physical step (weights[0] is phyll's copy of the final ones)
-  assert.notDeepEqual(result.finalWeights, start);
+  // block 1's voltages at the start, then after each physical step (each moves them)
+  assert.equal(result.history.weights.length, result.counters.physicalSteps + 1);
+  assert.deepEqual(result.history.weights.at(-1), result.finalWeights);
+  assert.notDeepEqual(result.finalWeights, result.history.weights[0]);
   result.finalWeights.forEach((v, i) => assert.ok(v >= result.controlRangeV[i][0] - 1e-12 && v <= result.controlRangeV[i][1] + 1e-12, `electrode ${i}: ${v} V`));
 });
 

@@ -96,12 +96,20 @@ export const PHYLL_LIMITS = {
   hidden: 1024,
   /** Every block sweeps both splits again: 4 blocks take 1208 device-s at the defaults. */
   blocks: 4,
-  /** A run's history keeps every epoch's configuration voltages: at the largest configurations
-   *  and blocks, 1000 epochs a block keep 4.5 million numbers (about 110 MB of run.json). */
+  /** An epoch at 64 configurations takes about 0.2 s here (hidden, above): 1000 epochs in each
+   *  of 4 blocks, over 13 minutes of wall time. */
   epochs: 1000,
   /** Iris's training split has 102 samples: any larger batch is the whole split, as 1024 is. */
   batchSize: 1024,
 } satisfies Partial<Record<keyof PhyllSettings, number>>;
+
+/** The most configuration voltages a run may hold (configurations × blocks × the device's
+ *  electrodes; more is refused before any device time is spent): run.json keeps each about five
+ *  times (finalWeights, its range's two ends, the attempt's start, history.weights' start), 20
+ *  bytes a number, so 2^20 of them are about 100 MB. 16 million (16 configurations of a device of
+ *  a million electrodes) went past the longest string JSON.stringify makes, after minutes of
+ *  training. */
+export const PHYLL_MAX_VOLTAGES = 2 ** 20;
 
 /** Where a label goes: a point on the unit circle, two input levels, class c at angle 2πc/C. */
 export function labelCode(label: number, classCount: number): [number, number] {
@@ -551,6 +559,10 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
   if (task.kind !== "dataset") throw new Error(`${variant.name} trains labelled data sets, not ${task.name}`); // refused earlier by the registry
   const started = performance.now();
   const settings = variant.settings(context.options ?? {});
+  const voltages = settings.configurations * settings.blocks * device.electrodeCount;
+  if (voltages > PHYLL_MAX_VOLTAGES) {
+    throw new TrainConfigError("configurations", `${variant.name} holds at most ${PHYLL_MAX_VOLTAGES} configuration voltages (configurations × blocks × electrodes, each kept in run.json): ${settings.configurations} × ${settings.blocks} × ${device.electrodeCount} electrodes of ${device.name} are ${voltages}; give fewer with --set configurations or blocks`);
+  }
   const firstDevice = deviceFor(device, phyllInputCount(task));
   const instrument = new Instrument(firstDevice, context.seed, { ...measuredAs(context.options), journal: context.journal }); // one device, one clock, one noise record for every block
   const layers: DevicePhysicalLayer[] = [];
@@ -560,8 +572,14 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     layers.push(layer);
     return layer;
   };
+  // history.weights: block 1's configuration voltages at the start, then after each physical
+  // step that moved them (phyll-hge's; phyll's never move). Later blocks' are in finalWeights.
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [] };
-  const configurationVoltages = () => layers.flatMap((layer) => layer.configurations.flatMap(({ voltages }) => Array.from(voltages)));
+  const voltagesOf = (kept: DevicePhysicalLayer[]) => kept.flatMap((layer) => layer.configurations.flatMap(({ voltages }) => Array.from(voltages)));
+  const keepMoved = () => {
+    const now = voltagesOf(layers.slice(0, 1)), last = history.weights.at(-1);
+    if (!last || now.some((v, i) => v !== last[i])) history.weights.push(now);
+  };
   const breather = new Breather(context.signal);
   const trainer = variant.physics && (() => {
     const first = physics(0) as DevicePhysicalLayer;
@@ -577,7 +595,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
         history.deviceSeconds.push(instrument.deviceSeconds);
         history.loss.push(loss);
         history.criterion.push(accuracy);
-        history.weights.push(configurationVoltages());
+        keepMoved();
         context.progress?.({
           iteration: steps,
           deviceSeconds: instrument.deviceSeconds,
@@ -593,7 +611,8 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
   } catch (error) {
     throw measuredWorkLost(variant.name, instrument.deviceSeconds, error);
   }
-  const finalWeights = configurationVoltages();
+  if (layers.length) keepMoved();
+  const finalWeights = voltagesOf(layers);
   const rangesV = layers.flatMap((layer) => layer.configurations.flatMap(() => electrodeRangesV(layer.device)));
   return {
     method: variant.name,
@@ -612,7 +631,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     criterion: run.accuracy,
     criterionTarget: task.solvedAccuracy,
     outputUnit: device.outputUnit,
-    history: { ...history, weights: [finalWeights, ...history.weights] },
+    history,
     finalWeights,
     controlRangeV: rangesV,
     caseOutputs: [],

@@ -221,9 +221,9 @@ export function outputsHistorySpec(run: Result): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-/** Control voltages over the iterations (iteration 0 = the start), with the safe range. */
+/** Control voltages after each update (0 = the start; phyll-hge's physical steps), with the safe range. */
 export function controlsSpec(run: Result): TopLevelSpec {
-  const values = run.history.weights.flatMap((weights, i) => weights.map((volts, k) => ({ iteration: i, volts, control: `control ${k + 1}` })));
+  const values = run.history.weights.flatMap((weights, i) => weights.map((volts, k) => ({ update: i, volts, control: `control ${k + 1}` })));
   const low = minOf(run.controlRangeV.map(([minV]) => minV));
   const high = maxOf(run.controlRangeV.map(([, maxV]) => maxV));
   return {
@@ -234,7 +234,7 @@ export function controlsSpec(run: Result): TopLevelSpec {
         data: { values },
         mark: { type: "line" },
         encoding: {
-          x: { field: "iteration", type: "quantitative" },
+          x: { field: "update", type: "quantitative" },
           y: { field: "volts", type: "quantitative", title: "voltage (V)", scale: { domain: [low, high] } },
           color: { field: "control", type: "nominal", title: null },
         },
