@@ -11,6 +11,7 @@ import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
 import { CONFIG_WORDS } from "../assembly/layout.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
+import { maxOf, minOf } from "../host/metrics.ts";
 import type { Variant } from "../host/variant.ts";
 
 export const FIRMWARE_DIR = join(BOARDS_DIR, "firmware");
@@ -129,11 +130,28 @@ export function ensureModule(build: ModuleBuild = "full"): string {
   return wasm;
 }
 
+/** A board tool (compiler, linker, wasm2c) that did not run or exited with an error: one line
+ *  naming it and its first errors (exit 3), and all it said for the callers that read it (a
+ *  RAM overflow, a user's adapter). */
+export class ToolFailed extends TrainConfigError {
+  constructor(readonly output: string, tool: string, status: string) {
+    super("toolchain", `the board's ${basename(tool)} failed (${status}): ${firstErrors(output)}`);
+    this.name = "ToolFailed";
+  }
+}
+
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", cwd: opts.cwd, maxBuffer: 64 << 20 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}\n${r.stdout}${r.stderr}`);
+  if (r.error) throw new ToolFailed(r.error.message, cmd, "did not run");
+  if (r.status !== 0) throw new ToolFailed(`${r.stdout}${r.stderr}`, cmd, r.status === null ? `signal ${r.signal}` : `exit ${r.status}`);
   return r.stdout + r.stderr;
+}
+
+/** The first error lines of what a tool said (its first lines if none says error), on one line. */
+function firstErrors(output: string, max = 2): string {
+  const lines = output.split("\n").map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /\berror\b/.test(l));
+  return (errors.length ? errors : lines).slice(0, max).join("; ") || "it said nothing";
 }
 
 /** A specs file may be named once only (gcc refuses a second --specs of the same file), and
@@ -365,18 +383,9 @@ export function defaultOut(board: string, o: BuildOptions): string {
  *  which the next build into it replaces. */
 export const BUILD_MARKER = ".hge-board-build";
 
-/** What a build writes into its directory. */
-const BUILD_FILES = new Set([BUILD_MARKER, "gen", "obj", "hge.elf", "hge.map", "size.json", "flags.txt", "hge.cmake", "compile_commands.json"]);
-
-/** Whether `dir` (an existing directory) is an earlier build's: its marker, or (a build from
- *  before the marker) nothing but what a build writes. */
-function isBuildDirectory(dir: string): boolean {
-  return existsSync(join(dir, BUILD_MARKER)) || readdirSync(dir).every((name) => BUILD_FILES.has(name));
-}
-
 /** Refuses (UsageError, naming `shown`) a build directory that is neither new, nor empty, nor
- *  an earlier build's: a build replaces its directory, and never removes what is not its own
- *  (a run's reports, a file). */
+ *  an earlier build's (its BUILD_MARKER): a build replaces its directory, and never removes what
+ *  is not its own (a run's reports, a file, even one named as a build's). */
 export function checkBuildDirectory(dir: string, shown = dir): void {
   let stat;
   try {
@@ -387,7 +396,7 @@ export function checkBuildDirectory(dir: string, shown = dir): void {
     throw new UsageError(`--out ${shown} cannot be made a directory (${code}); give a new or empty directory`);
   }
   if (!stat.isDirectory()) throw new UsageError(`--out ${shown} is a file, not a directory; give a new or empty directory (or an earlier build's, which is replaced)`);
-  if (readdirSync(dir).length && !isBuildDirectory(dir)) {
+  if (readdirSync(dir).length && !existsSync(join(dir, BUILD_MARKER))) {
     throw new UsageError(`--out ${shown} holds files that are not an hge board build (it has no ${BUILD_MARKER}); give a new or empty directory: a build replaces only an earlier build's directory`);
   }
 }
@@ -428,13 +437,6 @@ export function adapterRefusal(app: string, module: WasmModule, shown: string): 
 }
 
 /** The compiler's first error lines (one line, without the build's directories). */
-function firstErrors(error: unknown, max = 2): string {
-  const text = error instanceof Error ? error.message.split("\n").slice(1).join("\n") : String(error);
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
-  const errors = lines.filter((l) => /\berror\b/.test(l));
-  return (errors.length ? errors : lines).slice(0, max).join("; ");
-}
-
 export function buildBoard(boardName: string | Board, o: BuildOptions = {}): BuildResult {
   const t0 = performance.now();
   const b = typeof boardName === "string" ? loadBoard(boardName) : boardName;
@@ -533,7 +535,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
       compileCached(cc, [...common, ...flags], src, o2);
     } catch (error) {
       // the user's adapter: its compiler's words are a refusal, not a fault of hge
-      if (userApp && src === appSource) throw new TrainConfigError("app", `--app ${app} does not compile: ${firstErrors(error)}`);
+      if (userApp && src === appSource && error instanceof ToolFailed) throw new TrainConfigError("app", `--app ${app} does not compile: ${firstErrors(error.output)}`);
       throw error;
     }
     objects.push(o2);
@@ -551,13 +553,16 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
       ...objects, ...b.toolchain.libs, "-o", elf,
     ]));
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof ToolFailed)) throw error;
+    const text = error.output;
     const overflow = /region [`']?ram'? overflowed by (\d+) bytes/i.exec(text);
     if (overflow && o.blockSamples !== undefined && entry === "main") {
       const fits = block - Math.ceil(Number(overflow[1]) / blockBytesPerSample(b));
       throw new UsageError(`--block ${block}: the firmware overflows ${b.name}'s RAM by ${overflow[1]} bytes (the main loop's buffers take ${blockBytesPerSample(b)} bytes a sample); ${fits >= 1 ? `at most ${fits} samples fit` : "no block fits beside this module"}`);
     }
     if (overflow) throw new TrainConfigError("ram", `${b.name}: the firmware overflows its RAM by ${overflow[1]} bytes (${b.ramBytes} bytes)`);
+    const flash = /region [`']?flash'? overflowed by (\d+) bytes/i.exec(text);
+    if (flash) throw new TrainConfigError("flash", `${b.name}: the firmware overflows its flash by ${flash[1]} bytes (${b.flashBytes} bytes; what takes it: ${join(dir, "hge.map")})`);
     if (userApp && /undefined reference/.test(text)) {
       const symbols = [...new Set([...text.matchAll(/undefined reference to [`']([^`']+)'/g)].map((m) => m[1]))];
       throw new TrainConfigError("app", `--app ${app} does not link: nothing defines ${symbols.join(", ")} (an adapter defines app_init, app_step, app_outputs and app_output_count: firmware/app.h)`);
@@ -717,5 +722,5 @@ export async function countInstructions(bench: BuildResult, readings: Float32Arr
   }
   const c = r.perCall ?? [];
   if (!c.length) throw new Error(`${bench.board.name}: no calls counted`);
-  return { mean: c.reduce((a, b) => a + b, 0) / c.length, min: Math.min(...c), max: Math.max(...c), calls: c.length, method: label, runSeconds: r.seconds, perCall: c, stdout: r.stdout };
+  return { mean: c.reduce((a, b) => a + b, 0) / c.length, min: minOf(c), max: maxOf(c), calls: c.length, method: label, runSeconds: r.seconds, perCall: c, stdout: r.stdout };
 }

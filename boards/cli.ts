@@ -12,9 +12,9 @@ import { dirname, join, relative, resolve } from "node:path";
 import { MAX_CONTROLS } from "../assembly/layout.ts";
 import { EXIT, UsageError } from "../host/errors.ts";
 import { Controller, LayoutMismatch } from "../host/controller.ts";
-import { prepareOut } from "../host/report/keep.ts";
+import { kernelFilesystem, prepareOut } from "../host/report/keep.ts";
 import { onInterrupt } from "../host/interrupt.ts";
-import { existingFile, wholeAtLeast } from "../host/args.ts";
+import { existingFile, nonEmpty, wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { checkModule, emulatedBoards, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
@@ -114,9 +114,9 @@ async function buildOptions(b: Board, flags: BuildFlags, entry?: "main"): Promis
 
 /** --out of a build, refused before anything is built: besides what every --out is refused for
  *  (host/report/keep.ts: prepareOut), a file, or a directory holding anything but an earlier
- *  build (a build replaces what is there). */
+ *  build (a build replaces what is there). Not made yet: the build may still be refused. */
 function checkOut(out: string): void {
-  prepareOut(out, "a build", (full) => checkBuildDirectory(full, out));
+  prepareOut(out, "a build", (full) => checkBuildDirectory(full, out), false);
 }
 
 // ---- the subcommands ----------------------------------------------------------------------
@@ -169,6 +169,12 @@ function check(target: string, flags: WasmFlags): void {
   }
   process.exitCode = bad ? 1 : 0;
 }
+
+/** The most updates --replay records: Node keeps every sample's line and the board prints it
+ *  (mps2-an386: 1000 updates took 10 s and 0.4 GB here, 3000 took 28 s and 0.9 GB). */
+const MAX_REPLAY_UPDATES = 1000;
+/** The most readings probe feeds: 1,000,000 took 16 s and 0.6 GB here (mps2-an386). */
+const MAX_PROBE_SAMPLES = 1_000_000;
 
 /** The standalone-only build options, refused without --standalone. */
 const STANDALONE_OPTIONS = ["task", "method", "from", "seed", "iterations"] as const;
@@ -320,9 +326,11 @@ async function measure(flags: MeasureFlags): Promise<void> {
     // written after minutes of measuring: a place it cannot go is refused first
     const full = resolve(flags.json);
     const parent = statSync(dirname(full), { throwIfNoEntry: false });
-    if (/^\/(proc|sys|dev)(\/|$)/.test(full)) throw new UsageError(`--json ${flags.json} is under /${full.split("/")[1]}, a kernel filesystem; choose a file of your own`);
+    const kernel = kernelFilesystem(full);
+    if (kernel) throw new UsageError(`--json ${flags.json} is under ${kernel}, a kernel filesystem; choose a file of your own`);
     if (!parent?.isDirectory()) throw new UsageError(`--json ${flags.json}: ${dirname(full)} is not a directory; give a file in an existing directory`);
-    if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--json ${flags.json} is a directory; give a file`);
+    const there = statSync(full, { throwIfNoEntry: false });
+    if (there && !there.isFile()) throw new UsageError(`--json ${flags.json} is ${there.isDirectory() ? "a directory" : "not a regular file (a device or a pipe)"}; give a file`);
   }
   const { COUNTED_TARGETS, measureBoards, formatBench } = await import("./measure.ts");
   const targets = flags.quick ? ["mps2-an386", "virt-rv32"] : [...COUNTED_TARGETS];
@@ -404,7 +412,7 @@ export function boardCommand(parent?: Command): Command {
       .description("build a board's firmware (wasm2c, cross compiler) and report its size")
       .addArgument(boardArgument("board", "a board, or all", { all: true }))
       .addOption(wasmOption(true))
-      .option("--out <dir>", "output directory (default build/boards/<board>/<app>[-link|-standalone][-bench][-unchecked])")
+      .option("--out <dir>", "output directory (default build/boards/<board>/<app>[-link|-standalone][-bench][-unchecked])", nonEmpty("a directory"))
       .option("--standalone", "firmware that configures itself, trains on its own and resumes from its stored checkpoint (prints the ELF's path)")
       .addOption(new Option("--task <gate>", "--standalone: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
       .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
@@ -425,7 +433,7 @@ export function boardCommand(parent?: Command): Command {
     .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run").argParser(existingFile))
     .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) after update n (before the run's iteration limit); it must resume from its stored checkpoint, and a run that ends before update n exits 1", wholeAtLeast(1))
     .addOption(wasmOption(true))
-    .option("--updates <n>", "--replay: updates recorded (default 3)", wholeAtLeast(1))
+    .option("--updates <n>", `--replay: updates recorded (default 3, at most ${MAX_REPLAY_UPDATES})`, wholeAtLeast(1, MAX_REPLAY_UPDATES))
     .option("--seed <n>", `--replay, --hil, --standalone: seed of the noise and the starting voltages (default ${DEFAULTS.seed})`, wholeAtLeast(0))
     .addOption(new Option("--task <gate>", "--hil, --standalone: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
     .option("--iterations <n>", `--hil, --standalone: iteration limit (default ${DEFAULTS.maxIterations}, or a --standalone --from run's)`, wholeAtLeast(1))
@@ -438,7 +446,7 @@ export function boardCommand(parent?: Command): Command {
     .command("watch")
     .description("print the live telemetry of a standalone board: its --port, or the emulated board's standalone firmware started here")
     .addArgument(boardArgument("board", "a board (emulated, or any with --port)"))
-    .option("--port <path>", "the board's serial port (e.g. /dev/ttyACM0); default: start the emulated board, its UART a pseudo-terminal")
+    .option("--port <path>", "the board's serial port (e.g. /dev/ttyACM0); default: start the emulated board, its UART a pseudo-terminal", nonEmpty("a serial port"))
     .option("--baud <n>", "with --port: baud rate (default 115200)", wholeAtLeast(1))
     .addOption(new Option("--task <gate>", "the gate it trains (the margin and threshold; default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
     .option("--seed <n>", "without --port: seed of the firmware built (with --port the board runs what is flashed)", wholeAtLeast(0))
@@ -452,7 +460,7 @@ export function boardCommand(parent?: Command): Command {
     .description("instructions per sample on the emulated targets, the largest sample rate per board, soft float against the FPU")
     .option("--controls <n,...>", `control counts measured, each 1 to ${MAX_CONTROLS} (the module's MAX_CONTROLS; default 8,64)`, controlCounts)
     .option("--quick", "only mps2-an386 and virt-rv32")
-    .option("--json <file>", "also write the measurements as JSON")
+    .option("--json <file>", "also write the measurements as JSON", nonEmpty("a file"))
     .addOption(wasmOption())
     .action((flags: MeasureFlags) => measure(flags));
 
@@ -460,7 +468,7 @@ export function boardCommand(parent?: Command): Command {
     .command("probe")
     .description("the stand-in module (boards/testdata): build, bit parity with Node, instructions per call")
     .addArgument(emulatedArgument("board", "an emulated board (default all: the emulated ones)", { all: true, optional: true }))
-    .option("--samples <n>", "readings fed (default 300)", wholeAtLeast(1))
+    .option("--samples <n>", `readings fed (default 300, at most ${MAX_PROBE_SAMPLES})`, wholeAtLeast(1, MAX_PROBE_SAMPLES))
     .option("--unchecked", "no bounds checks on linear-memory accesses")
     .action((target: string, flags: ProbeFlags) => probe(target, flags));
 

@@ -511,8 +511,15 @@ export class BoardSession {
  *  adc.unitPerV): the ADC frames carry volts, and the board multiplies them by it. */
 export interface Hello { version: number; state: LinkState; stopReason: number; configWords: number; statusWords: number; dacChannels: number; maxPayload: number; clockHz: number; sampleRateHz: number; linkTimeoutMs: number; adcUnitPerV: number; board: string }
 
+/** Refuses (LinkError) a payload its CRC passed whose length is not what its frame type has:
+ *  another firmware's frames, or a board's fault. */
+function sized(p: Uint8Array, what: string, fits: boolean): DataView {
+  if (!fits) throw new LinkError(`link: a ${what} frame of ${p.length} bytes, a length no ${what} frame of this hge has`);
+  return new DataView(p.buffer, p.byteOffset, p.byteLength);
+}
+
 export function decodeHello(p: Uint8Array): Hello {
-  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const v = sized(p, "hello", p.length >= 28);
   return {
     version: p[0], state: p[1], stopReason: p[2], configWords: v.getUint16(4, true), statusWords: v.getUint16(6, true),
     dacChannels: v.getUint16(8, true), maxPayload: v.getUint16(10, true), clockHz: v.getUint32(12, true),
@@ -521,7 +528,7 @@ export function decodeHello(p: Uint8Array): Hello {
 }
 
 export function decodeStopped(p: Uint8Array): Stopped {
-  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const v = sized(p, "stopped", p.length >= 8 && p.length % 4 === 0);
   const parkedV: number[] = [];
   for (let at = 8; at + 4 <= p.length; at += 4) parkedV.push(v.getFloat32(at, true));
   return { reason: p[0], reasonName: StopReason[p[0]] ?? `reason ${p[0]}`, checkpointBytes: v.getUint32(4, true), parkedV };
@@ -532,9 +539,11 @@ export function decodeStopped(p: Uint8Array): Stopped {
 export interface Telemetry { events: number; controls: number; inputs: number; cases: number; words: Uint32Array }
 
 export function decodeTelemetry(p: Uint8Array): Telemetry {
-  const words = new Uint32Array(p.slice().buffer);
-  const counts = words[1];
-  return { events: words[0], controls: counts & 0xff, inputs: (counts >> 8) & 0xff, cases: (counts >> 16) & 0xff, words };
+  const v = sized(p, "telemetry", p.length >= 8 && p.length % 4 === 0);
+  const counts = v.getUint32(4, true);
+  const t = { events: v.getUint32(0, true), controls: counts & 0xff, inputs: (counts >> 8) & 0xff, cases: (counts >> 16) & 0xff, words: new Uint32Array(p.slice().buffer) };
+  sized(p, "telemetry", t.words.length >= 2 + L.STATUS_WORDS + 2 * t.controls + t.cases);
+  return t;
 }
 
 /** The parts of a telemetry record, as the Controller's read-outs return them. */

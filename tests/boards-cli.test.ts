@@ -5,7 +5,8 @@
 // task the device does not fit). Runs in a few seconds; no toolchain needed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
@@ -19,6 +20,7 @@ import { listBoards, loadBoard } from "../boards/boards.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { ToolchainMissing } from "../boards/build.ts";
 import { deviceRefusal, trainOnBoard } from "../boards/hil.ts";
+import { LinkError, decodeHello, decodeStopped, decodeTelemetry } from "../boards/link.ts";
 import { DEFAULTS } from "../host/train.ts";
 
 const EMULATED = listBoards().filter((name) => loadBoard(name).emulation);
@@ -243,4 +245,83 @@ test("flags that would be ignored are refused: watch --port with --seed or --was
     assert.ok(r.ms < 2000, "refused before measuring");
   }
   assert.match((await board(["measure", "--help"])).stdout, new RegExp(`each 1 to ${MAX_CONTROLS}\\s+\\(the module's\\s+MAX_CONTROLS`));
+});
+
+test("hostile values (an audit's): an empty --out, --port or --json, an unbounded --updates, --samples or standalone --iterations are refused at once; a directory of files merely named as a build's is not removed", async () => {
+  for (const [argv, pattern] of [
+    [["build", "mps2-an386", "--out", ""], /--out <dir>' argument '' is invalid\. expected a directory, not an empty string/], // (it rebuilt the working directory)
+    [["watch", "mps2-an386", "--port", ""], /expected a serial port, not an empty string/],
+    [["measure", "--quick", "--json", ""], /expected a file, not an empty string/],
+    [["run", "mps2-an386", "--replay", "--updates", "1001"], /expected a whole number from 1 to 1000\./], // (4294967295 held memory for minutes)
+    [["probe", "mps2-an386", "--samples", "1000001"], /expected a whole number from 1 to 1000000\./],
+  ] as const) {
+    const r = await board([...argv]);
+    assertParseError(r, "commander.invalidArgument", pattern);
+  }
+  // the restarts' starts the firmware holds: 4294967295 iterations ran Node out of memory
+  const iterations = await board(["build", "mps2-an386", "--standalone", "--iterations", "4294967295"]);
+  assertOneLine(iterations.error, TrainConfigError, /^--iterations 4294967295: the firmware holds a start for each of its 429496729 restarts \(one per 10 iterations\), 8589934580 bytes, more than mps2-an386's flash \(4194304 bytes\); at most 2097150 iterations/);
+  assert.ok(iterations.ms < 5000, `refused at once (${iterations.ms.toFixed(0)} ms)`);
+  // a user's directory holding only names a build writes is not an earlier build (no marker)
+  const mine = join(work, "mine");
+  mkdirSync(join(mine, "obj"), { recursive: true });
+  writeFileSync(join(mine, "size.json"), "my notes\n");
+  assertOneLine((await board(["build", "mps2-an386", "--out", mine])).error, UsageError, /holds files that are not an hge board build \(it has no \.hge-board-build\)/);
+  assert.equal(readFileSync(join(mine, "size.json"), "utf8"), "my notes\n");
+  // --json that would block or go astray: a pipe, a link into /proc
+  const fifo = join(work, "fifo");
+  execFileSync("mkfifo", [fifo]);
+  assertOneLine((await board(["measure", "--quick", "--json", fifo])).error, UsageError, /is not a regular file \(a device or a pipe\); give a file$/);
+  symlinkSync("/proc", join(work, "into-proc"));
+  assertOneLine((await board(["measure", "--quick", "--json", join(work, "into-proc", "b.json")])).error, UsageError, /under \/proc, a kernel filesystem/);
+});
+
+test("a damaged --from run is refused in one line naming what is wrong (each was an internal error), before anything is built", async () => {
+  const controller = { sampleRateHz: 5000, controls: [{}], inputs: [{}], cases: [{ target: 1 }] };
+  const cases: Array<[unknown, RegExp]> = [
+    [null, /not a run \(a JSON object\)/],
+    [{ task: 5, module: { controller, solvedEpochs: 5, maxIterations: 10 } }, /its task is 5, not a name/],
+    [{ module: { controller: { ...controller, cases: undefined }, solvedEpochs: 5, maxIterations: 10 } }, /its module configuration lacks its controls, inputs or cases/],
+    [{ module: { controller, solvedEpochs: 5, maxIterations: "10; abort();" } }, /its solvedEpochs or maxIterations is not a whole number ≥ 1/], // (it went into the generated C)
+    [{ targets: ["1"], module: { controller, solvedEpochs: 5, maxIterations: 10, chain: { transimpedancePerV: 32 } } }, /its targets are not finite numbers/],
+    [{ outputUnit: "nA", module: { controller, solvedEpochs: 5, maxIterations: 10, chain: { transimpedancePerV: 32 } } }, /its module configuration is damaged \(/],
+  ];
+  for (const [content, pattern] of cases) {
+    const file = join(work, "from.json");
+    writeFileSync(file, JSON.stringify(content));
+    const r = await board(["build", "mps2-an386", "--standalone", "--from", file]);
+    assertOneLine(r.error, TrainConfigError, new RegExp(`^--from ${file.replace(/[.]/g, "\\.")}: ${pattern.source}`));
+    assert.ok(r.ms < 5000, "refused before building");
+  }
+});
+
+test("a board tool that fails is one line naming it and its error (exit 3), not an internal error; a refused build leaves no directory behind", async () => {
+  const stubs = mkdtempSync(join(tmpdir(), "hge-failing-tools-"));
+  try {
+    for (const tool of ["wasm2c", "arm-none-eabi-gcc"]) {
+      writeFileSync(join(stubs, tool), "#!/bin/sh\necho \"input.wasm:1: error: something is wrong here\" >&2\necho \"a second line\" >&2\nexit 1\n", { mode: 0o755 });
+    }
+    const out = join(work, "failing", "build");
+    const r = await board(["build", "mps2-an386", "--out", out], { PATH: stubs });
+    assertOneLine(r.error, TrainConfigError, /^the board's (wasm2c|arm-none-eabi-gcc) failed \(exit 1\): input\.wasm:1: error: something is wrong here$/);
+    const empty = mkdtempSync(join(tmpdir(), "hge-no-tools-"));
+    const deep = join(work, "never", "made");
+    assert.ok((await board(["build", "mps2-an386", "--out", deep], { PATH: empty })).error instanceof ToolchainMissing);
+    assert.ok(!existsSync(join(work, "never")), "the refused build made no directory");
+    rmSync(empty, { recursive: true, force: true });
+  } finally {
+    rmSync(stubs, { recursive: true, force: true });
+  }
+});
+
+test("link frames whose CRC passed but whose length is not their type's are a link error (one line, exit 2), not an internal error", () => {
+  const words = (n: number) => new Uint8Array(4 * n);
+  for (const [decode, payload, name] of [
+    [decodeTelemetry, new Uint8Array(5), "telemetry"], [decodeTelemetry, words(2), "telemetry"], // (counts 0, but no status words)
+    [decodeTelemetry, Uint8Array.from([...words(1), 0xff, 0xff, 0xff, 0, ...words(4 + 200)]), "telemetry"], // (255 controls claimed)
+    [decodeStopped, new Uint8Array(2), "stopped"], [decodeStopped, new Uint8Array(10), "stopped"], [decodeHello, new Uint8Array(27), "hello"],
+  ] as const) {
+    assert.throws(() => (decode as (p: Uint8Array) => unknown)(payload), (e: unknown) => e instanceof LinkError && new RegExp(`^link: a ${name} frame of ${payload.length} bytes, a length no ${name} frame of this hge has$`).test(e.message));
+  }
+  assert.equal(decodeStopped(Uint8Array.from([3, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0x80, 0x3f])).parkedV[0], 1);
 });

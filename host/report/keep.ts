@@ -2,7 +2,7 @@
 // checked before any work (prepareOut), the files written whole or not at all (a new file
 // renamed over the old, so that Ctrl-C, a full disk or a crash while writing never leaves a
 // truncated one).
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { threadId } from "node:worker_threads";
 import { dirname, join, relative, resolve } from "node:path";
@@ -13,25 +13,45 @@ import { UsageError } from "../errors.ts";
 /** Checks that `dir` (an --out) can take `what` before any work runs, so that a result is never
  *  lost to an unwritable directory; `check` refuses a directory for its own reasons first (a
  *  board build's, which replaces what is there). Kernel filesystems are refused outright (a
- *  mkdir under /proc does not return). Returns the full path. */
-export function prepareOut(dir: string, what = "reports", check?: (full: string) => void): string {
+ *  mkdir under /proc does not return). The directory is made, unless `make` is false (a board
+ *  build's, which may yet be refused: then its deepest existing part must be a directory it can
+ *  write). Returns the full path. */
+export function prepareOut(dir: string, what = "reports", check?: (full: string) => void, make = true): string {
   const full = resolve(dir);
-  // where it really is: a symbolic link on the way may lead there
-  let existing = full;
-  while (!existsSync(existing)) existing = dirname(existing);
-  const real = join(realpathSync(existing), relative(existing, full));
-  if (/^\/(proc|sys|dev)(\/|$)/.test(real)) throw new UsageError(`--out ${dir} is under /${real.split("/")[1]}, a kernel filesystem, not a place for ${what}; choose a directory of your own`);
+  const kernel = kernelFilesystem(full);
+  if (kernel) throw new UsageError(`--out ${dir} is under ${kernel}, a kernel filesystem, not a place for ${what}; choose a directory of your own`);
   check?.(full);
   try {
-    mkdirSync(full, { recursive: true });
-    const probe = join(full, `.hge-write-test-${process.pid}`);
-    closeSync(openSync(probe, "w"));
-    unlinkSync(probe);
+    if (make) {
+      mkdirSync(full, { recursive: true });
+      const probe = join(full, `.hge-write-test-${process.pid}`);
+      closeSync(openSync(probe, "w"));
+      unlinkSync(probe);
+    } else {
+      const existing = deepestExisting(full);
+      if (!statSync(existing).isDirectory()) throw Object.assign(new Error(`${existing} is a file`), { code: "ENOTDIR" });
+      accessSync(existing, constants.W_OK | constants.X_OK);
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new UsageError(`--out ${dir} is not writable (${code}); choose a directory you can write`);
   }
   return full;
+}
+
+/** The kernel filesystem (/proc, /sys, /dev) where the absolute `path` really is, a symbolic
+ *  link on the way followed (its deepest existing part), or undefined. */
+export function kernelFilesystem(path: string): string | undefined {
+  const existing = deepestExisting(path);
+  const real = join(realpathSync(existing), relative(existing, path));
+  return /^\/(proc|sys|dev)(\/|$)/.test(real) ? `/${real.split("/")[1]}` : undefined;
+}
+
+/** The absolute `path` itself if it exists, else its deepest existing ancestor. */
+function deepestExisting(path: string): string {
+  let existing = path;
+  while (!existsSync(existing)) existing = dirname(existing);
+  return existing;
 }
 
 /** Writes `data` to `path` whole or not at all: into a file of this process's and thread's own
