@@ -240,7 +240,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   } catch {
     run = undefined;
   }
-  const { format, device: ranOn, task: trained, finalWeights: weights, module } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
+  const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
   if (format !== RUN_FORMAT) throw new UsageError(`--resume ${path}: a run.json of format ${format}; this hge reads ${RUN_FORMAT}`);
   if (!Array.isArray(weights) || weights.length !== device.controlCount) {
@@ -253,7 +253,10 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   }
   const checkpoint = estimator && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
   const planOrder = module?.controller?.planOrder;
-  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}) };
+  // a run that restarted goes on restarting as it would have (the next of its seeded starts)
+  const patience = settings?.patience;
+  const restarts = Array.isArray(attempts) && attempts.length >= 1 && typeof patience === "number" && Number.isInteger(patience) && patience > 0 ? { resumedAttempts: attempts.length, patience } : {};
+  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts };
 }
 
 /** A data-set run's journal for --resume: `path` (read as `bytes`) is the journal.json, or the
@@ -278,7 +281,7 @@ function loadJournal(given: string, journalPath: string, bytes?: Buffer, advice 
 }
 
 /** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
-type Resumed = Pick<TrainOptions, "initialV" | "checkpoint"> & { planOrder?: 2 | 3; journal?: JournalData; unchecked?: string };
+type Resumed = Pick<TrainOptions, "initialV" | "checkpoint" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number; journal?: JournalData; unchecked?: string };
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
  *  peer methods read too (seed, noise, initial voltages) beside their own settings, and what
@@ -303,7 +306,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const known = Object.keys(method.settings ?? {});
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
-  const { planOrder: resumedOrder, journal: _, unchecked: __, ...resumed } = resumedRun;
+  const { planOrder: resumedOrder, patience: resumedPatience, journal: _, unchecked: __, ...resumed } = resumedRun;
   const planOrder = flags.planOrder ?? resumedOrder ?? DEFAULTS.band.planOrder;
   // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
   const lagFlag = flags.calibration !== undefined ? "--calibration" : flags.lag ? "--lag" : undefined;
@@ -332,7 +335,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
     spsaStability: flags.spsaStability,
     slewVPerS: flags.slew,
     hold: flags.hold?.map((k) => k - 1),
-    patience: flags.patience,
+    patience: flags.patience ?? resumedPatience,
     calibrationEpochs: flags.calibration,
     initialV: flags.initialV,
     ...resumed,
@@ -348,7 +351,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
   const control = error.index >= 0 ? error.index : 0;
   const range = device.controlRangeV[control] ?? [0, 0];
   const fs = options.chain?.sampleRateHz ?? DEFAULTS.sampleRateHz;
-  const special: Record<string, string> = {
+  const special: Record<string, string | undefined> = {
     BandLowHz: `--band's low edge must be ≥ 0 and below half the sample rate (${fs / 2} Hz)`,
     BandHighHz: `--band's high edge must be above the low edge and at most half the sample rate (${fs / 2} Hz)`,
     ToneBin: `--tones: every tone must be distinct, at least one cycle per window and below half the sample rate (${fs / 2} Hz); control ${control + 1}'s is not`,
@@ -358,6 +361,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     Gradient: `--gradient ${options.gradient} demodulates the loss itself, which needs --loss mse (corrsig and fisher are chain-ruled through each case's Jacobian: --gradient jacobian)`,
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
     Checkpoint: `--resume: the checkpoint is corrupt, of another hge version, or for another configuration (other controls or ranges); nothing was trained`,
+    CalibrationEpochs: device.controlCount > 1 ? undefined : `one control's lag cannot be fitted (a single tone's phase is known only modulo π): give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's`,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
   if (error.field === "Plan") {
@@ -616,6 +620,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
   // an asynchronous file's that waited out answerWithinSeconds, is the interruption's)
   if (run.deviceFault && !abort.signal.aborted) throw new UsageError(run.deviceFault);
+  if (abort.signal.aborted) process.stderr.write(`hge: interrupted; the same command with --resume ${display(json)} goes on from what it learned\n`);
   process.exitCode = abort.signal.aborted ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
 }
 

@@ -103,6 +103,9 @@ export interface TrainOptions {
   /** A checkpoint to continue from (Controller.save()): weights, optimiser moments and the
    *  fitted lag; the run then skips calibration. */
   checkpoint?: Uint8Array;
+  /** A resumed run's starts so far (its run.json's attempts, when it restarted): it starts from
+   *  the given weights, yet restarts as that run would have, from its next seeded start. */
+  resumedAttempts?: number;
   /** Stop once this much device time has run (the method's budget); undefined = no limit. */
   maxDeviceSeconds?: number;
   /** Device time already spent when the run starts (a method that runs the module now and
@@ -301,6 +304,12 @@ export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: numb
   if (noise.drift) sources.push(new Drift(sampleRateHz, noise.drift, noiseStream(seed, 3)));
   if (noise.spikes && noise.spikes.ratePerS > 0) sources.push(new Spikes(noise.spikes.ratePerS, noise.spikes.amplitude, sampleRateHz, noiseStream(seed, 4)));
   return sources.length ? new NoiseChain(sources) : undefined;
+}
+
+/** The start of a run's next attempt once it has made `attempts` (its first counted in a resumed
+ *  run's `resumedAttempts`, TrainOptions): the unbroken run's next seeded start. */
+export function restartVoltages(device: Device, seed: number, attempts: number, resumedAttempts = 1): number[] {
+  return startingVoltages(device, seed, resumedAttempts - 1 + attempts);
 }
 
 /** Seeded random starting controls for attempt `attempt`: uniform in the middle 80% of each range. */
@@ -534,7 +543,7 @@ export class TrainingRun {
     const planned = this.calibrationPlan(controller, options);
     this.maxIterations = iterationLimit(options);
     this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
-    const canRestart = (options.initialV ?? "random") === "random";
+    const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined;
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
     this.order2 = this.shorterOrder2();
@@ -721,7 +730,7 @@ export class TrainingRun {
     if (this.patience > 0 && iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience) {
       // Stuck: start again elsewhere, keeping the measured lag (no second calibration); a held
       // control (--hold) stays where it started
-      const initialV = startingVoltages(device, seed, this.attempts.length).map((v, k) => (config.controls[k].trainable === false ? this.attempts[0].initialV[k] : v));
+      const initialV = restartVoltages(device, seed, this.attempts.length, this.options.resumedAttempts).map((v, k) => (config.controls[k].trainable === false ? this.attempts[0].initialV[k] : v));
       this.configureAgain(config, initialV);
       this.attempts.push({ startIteration: iteration, initialV });
       this.history.weights[this.history.weights.length - 1] = initialV.slice();

@@ -318,6 +318,20 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");
 });
 
+test("a resumed run restarts as the unbroken run would, from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved)", () => {
+  const unbroken = join(scratch, "xnor-unbroken"), cut = join(scratch, "xnor-cut"), resumed = join(scratch, "xnor-resumed");
+  assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--out", unbroken, "--no-progress").status, 0);
+  const whole = JSON.parse(readFileSync(join(unbroken, "run.json"), "utf8"));
+  assert.deepEqual(whole.attempts.map((a: { startIteration: number }) => a.startIteration), [0, 20], "(the unbroken run restarts once, at iteration 20)");
+  assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--max-iterations", "15", "--out", cut, "--no-progress").status, 1);
+  const run = hge("train", "--task", "xnor", "--seed", "2", "--resume", join(cut, "run.json"), "--out", resumed, "--no-progress");
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  const after = JSON.parse(readFileSync(join(resumed, "run.json"), "utf8"));
+  assert.equal(after.attempts.length, 2);
+  assert.deepEqual(after.attempts[1].initialV, whole.attempts[1].initialV, "the unbroken run's second start, not its first again");
+  assert.ok(after.iterations < 100, `${after.iterations} iterations`);
+});
+
 test("a run whose every window is discarded writes a report saying so and exits 1", () => {
   const out = join(scratch, "spikes");
   const { status, stdout, stderr } = hge("train", "--task", "and", "--spikes", "100000", "--out", out, "--no-progress");
@@ -331,8 +345,9 @@ test("a run whose every window is discarded writes a report saying so and exits 
 test("Ctrl-C during training stops cleanly: a report, run.json with stopped = interrupted and a checkpoint, exit 130", async () => {
   const out = join(scratch, "interrupted");
   const child = spawn(process.execPath, [BIN, "train", "--device", "resistor", "--task", "xor", "--budget", "100000", "--max-iterations", "100000", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
+  let stdout = "", stderr = "";
   child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
   await new Promise((resolve) => setTimeout(resolve, 6000));
   child.kill("SIGINT");
   // a second Ctrl-C while the run is kept waits for it (it once killed the process: no run.json)
@@ -341,6 +356,7 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   const code = await new Promise((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
   assert.equal(code, 130, stdout);
   assert.match(stdout, /not solved after \d+ iterations \(interrupted\)/);
+  assert.match(stderr, /^hge: interrupted; the same command with --resume \S*run\.json goes on from what it learned$/m);
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   assert.equal(run.stopped, "interrupted");
   assert.ok(run.iterations > 0 && run.module.checkpoint.length > 0);

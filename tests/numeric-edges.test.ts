@@ -131,3 +131,30 @@ test("hge compare on a device no method can train: one line naming each method a
   assert.match(lines[0], /multitone \(.*128 controls.*\)/);
   assert.match(lines[0], /pat \(.*4096 electrodes.*\)/);
 });
+
+test("a device of one control: pat-hge and phyll-hge, which fit the chain's lag from its tones, are refused before any device time (pat-hge was exit 4 after 12 device-s); multitone's refusal names --calibration 0, which then trains", () => {
+  const file = wideDevice(1);
+  for (const [method, task] of [["pat-hge", "and"], ["phyll-hge", "iris"]]) {
+    const { status, stdout, stderr } = hge("train", "--task", task, "--method", method, "--device", file, "--no-progress", "--out", join(dir, `one-${method}`));
+    assert.equal(status, 3, stdout + stderr);
+    assert.match(oneLine(stderr, method), new RegExp(`^hge: configuration refused: method ${method}: it fits the chain's lag from the tones of two controls or more .*; linear 1 has one control$`));
+  }
+  const refused = hge("train", "--task", "and", "--device", file, "--no-progress", "--out", join(dir, "one-multitone"));
+  assert.equal(refused.status, 3, refused.stderr);
+  assert.match(oneLine(refused.stderr, "multitone"), /^hge: configuration refused: one control's lag cannot be fitted .*: give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's \(controller field CalibrationEpochs\)$/);
+  const trained = hge("train", "--task", "and", "--device", file, "--calibration", "0", "--max-iterations", "3", "--no-progress", "--out", join(dir, "one-multitone"));
+  assert.match(trained.stdout, /^AND on linear 1 by multitone: (solved|not solved) /m, trained.stderr);
+  const listed = hge("device", file);
+  assert.match(listed.stdout, /^ {4}and, .*: multitone, sequential, spsa, random, walsh, pat$/m); // (no pat-hge)
+  assert.match(listed.stdout, /^ {4}iris: pat, phyll$/m); // (no phyll-hge)
+});
+
+test("the module's refusal of a configuration made after measuring began stays a refusal (exit 3) that names the device time lost, not an internal error", async () => {
+  const { measuredWorkLost } = await import("../host/methods/method.ts");
+  const { ControllerError } = await import("../host/controller.ts");
+  const { TrainConfigError } = await import("../host/errors.ts");
+  const refused = measuredWorkLost("pat-hge", 12, new ControllerError(31, "CalibrationEpochs", -1, "configuration refused: CalibrationEpochs = 2 …"));
+  assert.ok(refused instanceof TrainConfigError && refused.option === "CalibrationEpochs", String(refused));
+  assert.equal((refused as Error).message, "pat-hge, after 12.0 device-s of measurement, which are lost: CalibrationEpochs = 2 …"); // (the CLI says "configuration refused: " once, before it)
+  assert.ok(!(measuredWorkLost("pat-hge", 12, new RangeError("heap")) instanceof TrainConfigError));
+});

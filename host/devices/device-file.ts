@@ -15,7 +15,7 @@ import { basename, extname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { tsImport } from "tsx/esm/api";
-import { CAPABILITIES, DeviceView, electrodeMidpointsV, type Capability, type Device } from "./device.ts";
+import { CAPABILITIES, DeviceView, electrodeMidpointsV, electrodeRangesV, type Capability, type Device } from "./device.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { hypotOf } from "../metrics.ts";
 
@@ -39,6 +39,8 @@ const FILE_CAPABILITIES: readonly Capability[] = ["assignable-inputs"];
  *  (steps of FD_STEP of each control's range). */
 const GRADIENT_TOLERANCE = 0.02;
 const FD_STEP = 1e-5;
+/** Points besides the range midpoints where outputGradient is checked. */
+const GRADIENT_POINTS = 3;
 /** How long createDevice's promise, and an asynchronous device's call, may take before the
  *  device counts as lost (a file's `answerWithinSeconds`). */
 const ANSWER_WITHIN_SECONDS = 30;
@@ -168,8 +170,8 @@ async function deviceOf(source: LoadedFile, options: DeviceFileOptions): Promise
     const names = Object.keys(exported).filter((name) => name !== "default"); // (tsx's CommonJS interop adds it)
     type Wrapped = { createDevice?: unknown; default?: Wrapped } | undefined;
     const byDefault = (exported as { default?: Wrapped }).default; // (a .ts file made CommonJS wraps it once more)
-    const inDefault = [byDefault, byDefault?.default].some((d) => typeof d?.createDevice === "function");
-    throw fail(`exports no createDevice(options) function (its exports: ${names.join(", ") || "none"}${inDefault ? "; its default export has one: export it by name, export function createDevice" : ""})`);
+    const inDefault = [byDefault, byDefault?.default].some((d) => typeof d === "function" || typeof d?.createDevice === "function");
+    throw fail(`exports no createDevice(options) function (its exports: ${names.join(", ") || "none"}${inDefault ? "; its default export has a function: export it by name, export function createDevice" : ""})`);
   }
   const { asynchronous = false, answerWithinSeconds = ANSWER_WITHIN_SECONDS } = exported;
   if (typeof asynchronous !== "boolean") throw fail(`asynchronous is ${shown(asynchronous)}; it must be true (output() and createDevice may wait for I/O) or false`);
@@ -366,10 +368,19 @@ class CheckedDevice extends DeviceView {
     }
     const middle = electrodeMidpointsV(this);
     const y = this.output(middle);
-    if (this.output(middle) !== y) throw fail(`output() gave two values at the same voltages (${volts(middle)}); it must be deterministic (hge adds the noise: --white-noise, --pink-noise)`);
+    // a simulation must be deterministic (hge adds the noise); an asynchronous file, an
+    // instrument's set-and-read, has its own noise and is not held to it
+    if (!exclusive && this.output(middle) !== y) throw fail(`output() gave two values at the same voltages (${volts(middle)}); it must be deterministic (hge adds the noise: --white-noise, --pink-noise; an instrument, whose readings carry their own, is a file that says export const asynchronous = true)`);
     if (inner.outputGradient) {
       this.outputGradient = (voltages) => this.checkedGradient(voltages);
-      this.checkGradientAt(middle);
+      // at the midpoints, where a symmetric device's gradient may vanish (a gradient 1.3× too
+      // large in one control passed there alone), and at GRADIENT_POINTS fixed points spread
+      // over the middle 80% of every range
+      this.checkGradientAt(middle, "the range midpoints");
+      const ranges = electrodeRangesV(this);
+      for (let p = 1; p <= GRADIENT_POINTS; p++) {
+        this.checkGradientAt(Float64Array.from(ranges, ([low, high], e) => low + (high - low) * (0.1 + 0.8 * ((p * 0.6180339887 + e * 0.7548776662) % 1))), `check point ${p}`);
+      }
     }
   }
 
@@ -398,8 +409,8 @@ class CheckedDevice extends DeviceView {
     return values;
   }
 
-  /** outputGradient against central differences of output() at `at`. */
-  private checkGradientAt(at: Float64Array): void {
+  /** outputGradient against central differences of output() at `at` (`where`, for the message). */
+  private checkGradientAt(at: Float64Array, where: string): void {
     const exact = this.checkedGradient(at);
     const differences = this.controlRangeV.map(([low, high], k) => {
       const h = FD_STEP * (high - low);
@@ -409,7 +420,7 @@ class CheckedDevice extends DeviceView {
     const norm = (x: ArrayLike<number>) => hypotOf(x);
     const error = norm(differences.map((d, k) => exact[k] - d));
     if (error > GRADIENT_TOLERANCE * Math.max(norm(differences), norm(exact)) + 1e-12) {
-      throw this.fail(`outputGradient() at the range midpoints is ${fixed(exact)}; central differences of output() give ${fixed(differences)} (they must agree within ${GRADIENT_TOLERANCE * 100}%)`);
+      throw this.fail(`outputGradient() at ${where} (${volts(at)}) is ${fixed(exact)}; central differences of output() give ${fixed(differences)} (they must agree within ${GRADIENT_TOLERANCE * 100}%)`);
     }
   }
 

@@ -8,6 +8,7 @@ import type { AnyTask, LossName } from "../tasks/task.ts";
 import type { ModuleDetails, TrainOptions } from "../train.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
 import { TrainConfigError } from "../errors.ts";
+import { ControllerError } from "../controller.ts";
 import type { Journal } from "./journal.ts";
 
 /** How much a run may spend. Device time counts every second the physical device is driven
@@ -103,10 +104,12 @@ export function deviceFaultOf(error: unknown): string {
 }
 
 /** What failed in `method` once the device had been measured for `deviceSeconds` (TensorFlow.js
- *  out of its WebAssembly heap, a bug): an error whose one line says the device time thrown away.
+ *  out of its WebAssembly heap, a bug): an error whose one line says the device time thrown away;
+ *  the module's refusal of a configuration made only then stays a refusal (exit 3) that says so.
  *  A refusal, a device file's fault, or anything before the first measurement passes as it is. */
 export function measuredWorkLost(method: string, deviceSeconds: number, error: unknown): unknown {
   if (deviceSeconds === 0 || error instanceof TrainConfigError || error instanceof DeviceFileError) return error;
+  if (error instanceof ControllerError) return new TrainConfigError(error.field, `${method}, after ${deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error.message.replace(/^configuration refused: /, "")}`);
   return new Error(`${method} failed after ${deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 

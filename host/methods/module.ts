@@ -281,6 +281,12 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
   train: (device, task, budget, context) => runModule(estimator, device, task, budget, context),
 }));
 
+/** Why HgeJacobian cannot measure on `device` (beyond the module's limits: its first call fits
+ *  the chain's lag, which one tone cannot give, its phase known only modulo π), or undefined. */
+export function hgeJacobianMisfit(device: Device): string | undefined {
+  return moduleMisfit(device) ?? (device.controlCount < 2 ? `it fits the chain's lag from the tones of two controls or more (one tone's phase is known only modulo π); ${device.name} has one control` : undefined);
+}
+
 /**
  * Jacobian rows ∂y_p/∂θ and case outputs measured by homodyne gradient extraction: the module
  * (multi-tone defaults, TrainingRun) runs one epoch at the given controls, one lock-in window

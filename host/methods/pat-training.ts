@@ -13,7 +13,7 @@ import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
-import { MARGIN_PROGRESS, criterionName, initialVoltages, startingVoltages, type TrainOptions } from "../train.ts";
+import { MARGIN_PROGRESS, criterionName, initialVoltages, restartVoltages, startingVoltages, type TrainOptions } from "../train.ts";
 import { HgeJacobian } from "./module.ts";
 import { cosine, maxOf } from "../metrics.ts";
 import { Rng } from "../noise.ts";
@@ -320,7 +320,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     }
     if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
       // Stuck: the next seeded start, with a fresh optimiser state.
-      const startV = startingVoltages(device, context.seed, attempts.length);
+      const startV = restartVoltages(device, context.seed, attempts.length, (context.options as Partial<TrainOptions> | undefined)?.resumedAttempts);
       optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
       attempts.push({ startIteration: iteration, initialV: startV });
       history.weights[history.weights.length - 1] = startV.slice();

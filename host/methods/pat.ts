@@ -7,7 +7,7 @@ import type { Method } from "./method.ts";
 import { DEFAULTS, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS, LEVEL_WINDOW_SAMPLES } from "./instrument.ts";
 import { OPTIMISER_READS } from "./optimiser.ts";
-import { moduleMisfit } from "./module.ts";
+import { hgeJacobianMisfit } from "./module.ts";
 
 export const PAT_NAME = "pat";
 export const PAT_HGE_NAME = "pat-hge";
@@ -66,7 +66,7 @@ export type PatSettings = typeof PAT_DEFAULTS & typeof PAT_HGE_DEFAULTS;
  * voltages of every electrode and its first layer hiddenUnits weights each. At the defaults one
  * update took 43 s here with 2,000 controls and 4.5 min with 10,000 (nearly all of it the twin's
  * fit, which grows with the electrodes); with 1,000,000 the sweep ran out of memory. pat-hge
- * drives the device through the module too, whose limit (moduleMisfit) is far lower.
+ * drives the device through the module too, whose limits (hgeJacobianMisfit) are far lower.
  */
 export const PAT_MAX_ELECTRODES = 4096;
 
@@ -97,7 +97,7 @@ export const PAT_HGE_METHOD: Method = {
   name: PAT_HGE_NAME,
   summary: `pat whose twin Jacobian is corrected every ${PAT_HGE_DEFAULTS.hgeEvery} updates by the Jacobian HGE measures (one lock-in window per case)`,
   needs: [],
-  misfit: moduleMisfit,
+  misfit: hgeJacobianMisfit,
   tasks: ["cases"],
   settings: { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS },
   reads: READS,

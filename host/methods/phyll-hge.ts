@@ -25,7 +25,7 @@ import { INSTRUMENT_READS, type Instrument } from "./instrument.ts";
 import { DEFAULTS, startingVoltages, type TrainOptions } from "../train.ts";
 import { MAX_CASES, levelToVolts, type Task } from "../tasks/task.ts";
 import { Breather, type Budget, type Method, type RunContext, type StopReason } from "./method.ts";
-import { HgeJacobian, moduleMisfit } from "./module.ts";
+import { HgeJacobian, hgeJacobianMisfit } from "./module.ts";
 import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
 import { DevicePhysicalLayer, PHYLL, PHYLL_DEFAULTS, PHYLL_LIMITS, phyllSettings, runPhyll, sweepLayer, type PhyllVariant, type PhysicsTraining, type Sweep } from "./phyll.ts";
 
@@ -277,7 +277,7 @@ export const PHYLL_HGE: Method = {
   name: PHYLL_HGE_NAME,
   summary: "phyll whose physical layer's control voltages are trained too, by ∂reading/∂control measured in materia with HGE (one lock-in window per sample and label) chained with the local loss",
   needs: [],
-  misfit: moduleMisfit,
+  misfit: hgeJacobianMisfit,
   tasks: ["dataset"],
   settings: PHYLL_HGE_DEFAULTS,
   reads: [...INSTRUMENT_READS, ...OPTIMISER_READS], // (the physical step's optimiser)

@@ -24,7 +24,9 @@ export function diagnose(run: Result): string[] {
   const warnings: string[] = [];
   const windows = run.counters.windows ?? 0;
   const discarded = run.counters.discardedWindows ?? 0;
-  if (discarded > 0 && discarded >= windows) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned`);
+  const chain = run.module?.chain;
+  const reads = chain ? `; the chain reads ±${+(chain.adcFullScaleV * chain.transimpedancePerV).toPrecision(4)} ${run.outputUnit}: a device's outputs go within it (its outputUnit right, its output scaled), or --no-chain for an instrument's readings` : "";
+  if (discarded > 0 && discarded >= windows) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned${reads}`);
   else if (discarded > windows / 2) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range`);
   // a run the budget or an interruption stopped before its first update measured no epoch at
   // all: nothing was lost to a bad measurement
