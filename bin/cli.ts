@@ -777,13 +777,13 @@ async function demo(flags: DemoFlags): Promise<void> {
   });
   stopListening();
   if (showBars) bars.stop();
-  if (fault) throw new UsageError(fault);
 
-  // (a gate that never started has no result)
-  const entries = gates.flatMap((gate, i) => (results[i] ? [{ name: gate.toLowerCase(), run: (results[i] as { run: Result }).run }] : []));
+  // (a gate that never started, or whose device file failed, has no run)
+  const entries = gates.flatMap((_, i) => (results[i] && "run" in (results[i] as DemoOutcome) ? [results[i] as { run: Result; dir: string }] : []));
   const wallSeconds = (performance.now() - started) / 1000;
   const { writeIndex } = await import("../host/report/html.ts");
-  const index = writeIndex(entries, out, command, wallSeconds, interrupted ? gates.length : undefined);
+  const [, index] = await keepFinally(out, (dir) => writeIndex(entries, dir, command, wallSeconds, interrupted ? { of: gates.length, why: "Interrupted (Ctrl-C)" } : fault ? { of: gates.length, why: "Stopped (the device file failed)" } : undefined));
+  if (fault) throw new UsageError(entries.length ? `${fault} (the gates that finished, ${entries.length} of ${gates.length}, are kept: ${display(index)})` : fault);
   const header = ["gate", "solved", "iterations", "device-s", "margin"];
   const rows = entries.map(({ run }) => [run.task, run.solved ? "yes" : "no", String(run.iterations), run.deviceSeconds.toFixed(1), formatCriterion(run)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);

@@ -7,7 +7,7 @@ import { gateTask, type GateName } from "./tasks/gates.ts";
 import { findMethod } from "./methods/index.ts";
 import type { Budget, Result } from "./methods/method.ts";
 import { writeRunReport } from "./report/html.ts";
-import { keepRun } from "./report/keep.ts";
+import { keepFinally, keepRun } from "./report/keep.ts";
 
 export interface DemoJob {
   kind: "demo";
@@ -25,17 +25,20 @@ export function demoDevice(spec: DeviceSpec, deviceSeed?: number) {
   return loadDevice(spec, "and", deviceSeed);
 }
 
-/** The gate's run, or what a device file did wrong in it (device-file.ts). */
-export type DemoOutcome = { run: Result } | { deviceFault: string };
+/** The gate's run and the directory it is kept in (its --out, or where keepFinally put it when
+ *  that could not be written), or what a device file did wrong in it (device-file.ts). */
+export type DemoOutcome = { run: Result; dir: string } | { deviceFault: string };
 
 export async function runJob(job: DemoJob, post: (progress: unknown) => void): Promise<DemoOutcome> {
   try {
     const device = await demoDevice(job.device, job.deviceSeed);
     const task = gateTask(job.gate, device.inputRangeV);
     const run = await findMethod("multitone")!.train(device, task, job.budget, { seed: job.seed, progress: post });
-    keepRun(run, job.out, job.command);
-    await writeRunReport(run, job.out, job.command);
-    return run.deviceFault ? { deviceFault: run.deviceFault } : { run };
+    const [dir] = await keepFinally(job.out, async (into) => {
+      keepRun(run, into, job.command);
+      await writeRunReport(run, into, job.command);
+    });
+    return run.deviceFault ? { deviceFault: run.deviceFault } : { run, dir };
   } catch (error) {
     if (error instanceof DeviceFileError) return { deviceFault: error.message };
     throw error;

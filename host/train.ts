@@ -815,7 +815,7 @@ export class TrainingRun {
       history,
       finalWeights: Array.from(controller.weights()),
       controlRangeV: config.controls.map((c): [number, number] => [c.minV, c.maxV]),
-      caseOutputs: history.caseOutputs!.at(-1) ?? Array.from(controller.caseOutputs()),
+      caseOutputs: history.caseOutputs!.at(-1) ?? (status.windows > 0 ? Array.from(controller.caseOutputs()) : []), // (none measured: none)
       targets: options.task.targets.slice(),
       caseInputsV: config.cases.map((c) => c.inputsV.slice()),
       attempts: this.attempts,

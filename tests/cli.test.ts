@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { BIN, hge, liveRun, scratchDir } from "./fixtures.ts";
@@ -330,6 +330,49 @@ test("a resumed run restarts as the unbroken run would, from its next seeded sta
   assert.equal(after.attempts.length, 2);
   assert.deepEqual(after.attempts[1].initialV, whole.attempts[1].initialV, "the unbroken run's second start, not its first again");
   assert.ok(after.iterations < 100, `${after.iterations} iterations`);
+});
+
+test("an --out directory that disappears in the middle of hge demo: the gates after it and the index are kept elsewhere, said on stderr, and the index links every gate's report", async () => {
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const slow = join(scratch, "slow-device.mjs"); // (the default dopant network, made slow: the demo takes seconds a gate)
+  writeFileSync(slow, `import { DopantNetwork } from ${JSON.stringify(join(process.cwd(), "host/devices/dopant.ts"))};
+export function createDevice({ inputCount = 2 }) { const d = DopantNetwork.default(); const o = d.output.bind(d); d.output = (v) => { const t = performance.now() + 0.2; while (performance.now() < t); return o(v); }; return d; }
+`);
+  const out = join(scratch, "vanishing-demo");
+  const child = spawn(process.execPath, [BIN, "demo", "--device", slow, "--workers", "1", "--no-progress", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (status) => resolve(status)));
+  while (!existsSync(join(out, "and", "report.html")) && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+  rmSync(out, { recursive: true, force: true });
+  writeFileSync(out, "not a directory");
+  const code = await exited;
+  assert.ok(code === 0 || code === 1, `exit ${code}: ${stderr}`);
+  const elsewhere = [...stderr.matchAll(new RegExp(`^hge: cannot write in ${literal(out)}(/\\w+)? \\((EEXIST|ENOTDIR)\\); kept in (.*) instead$`, "gm"))];
+  assert.ok(elsewhere.length >= 2, stderr); // (the gates after the first, and the index)
+  const index = join(elsewhere.at(-1)![3], "index.html");
+  assert.match(stdout, new RegExp(`report: ${literal(index)}`));
+  const links = [...readFileSync(index, "utf8").matchAll(/href="([^"]+\/report\.html)"/g)].map((m) => m[1]);
+  assert.equal(links.length, 6);
+  // the gates kept elsewhere are linked there; those kept before went with --out
+  const [kept, gone] = [true, false].map((there) => links.filter((link) => existsSync(join(dirname(index), decodeURIComponent(link))) === there));
+  assert.equal(kept.length, elsewhere.length - 1, `${kept.join(" ")}\n${stderr}`);
+  for (const link of gone) assert.ok(join(dirname(index), decodeURIComponent(link)).startsWith(`${out}/`), link);
+});
+
+test("a run whose budget ends before its first window: no number in its report is NaN or infinite, no plot fails, and it claims no case outputs (it showed 0s, 'NaN dB' and a Vega error)", () => {
+  for (const [method, task] of [["multitone", "xor"], ["spsa", "xor"], ["phyll", "iris"]]) {
+    const out = join(scratch, `tiny-${method}`);
+    const { status, stdout, stderr } = hge("train", "--method", method, "--task", task, "--budget", "0.001", "--out", out, "--no-progress");
+    assert.equal(status, 1, stdout + stderr);
+    assert.doesNotMatch(stdout, /case outputs/);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    assert.doesNotMatch(html, /NaN|Infinity|not drawn/, method);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    assert.deepEqual([run.iterations, run.caseOutputs], [0, []]);
+    assert.ok(Object.values(run.counters).every((v) => typeof v === "number" && Number.isFinite(v)), JSON.stringify(run.counters));
+  }
 });
 
 test("a run whose every window is discarded writes a report saying so and exits 1", () => {

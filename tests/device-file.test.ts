@@ -215,6 +215,18 @@ test("a device file that fails in the middle of a run stops hge train, hge demo 
   }
 });
 
+test("a device file that fails in the middle of hge demo: the gates that finished are kept with an index that says why the rest were not trained", () => {
+  // (one count for every gate: their devices share the file's module in the one worker)
+  const late = deviceFile(`let calls = 0;\nimport { createDevice as make } from ${JSON.stringify(EXAMPLE)};\nexport function createDevice(options: any) { const device: any = make(options); const f = device.output.bind(device); device.output = (v: any) => (++calls > 6000 ? NaN : f(v)); return device; }\n`, true);
+  const out = join(scratch, "late-demo");
+  const { status, stdout, stderr } = hge("demo", "--device", late, "--workers", "1", "--no-progress", "--out", out);
+  assert.equal(status, 2, stdout + stderr);
+  assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+  const kept = /\(the gates that finished, (\d) of 6, are kept: (.*index\.html)\)$/.exec(stderr.trimEnd());
+  assert.ok(kept && Number(kept[1]) >= 1, stderr);
+  assert.match(readFileSync(kept[2], "utf8"), new RegExp(`Stopped \\(the device file failed\\): ${kept[1]} of 6 gates finished`));
+});
+
 test("what the module learned before a device file failed is kept, as on Ctrl-C: the report, run.json and a checkpoint that --resume continues from", () => {
   const out = join(scratch, "fault-kept");
   const failed = hge("train", "--device", deviceFile("const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 4000 ? NaN : f(v));"), "--task", "and", "--out", out, "--no-progress");

@@ -128,3 +128,33 @@ test("the live page in Chromium: a regression's cases without a threshold, a met
     await browser.close();
   }
 });
+
+test("the live stream: another site's page is refused (its Origin), the page's own taken; a page that opens late gets every update, the spectrum only with the latest", async () => {
+  const live = await startLive();
+  try {
+    const spectrum = (k: number) => ({ hz: [1, 2], magnitude: [k, k], tonesHz: [1] });
+    live.publish({ type: "start", title: "t", criterionName: "margin", outputUnit: "nA" });
+    for (let k = 1; k <= 3; k++) live.publish({ type: "update", iteration: k, deviceSeconds: k, loss: 1, criterion: 0, spectrum: spectrum(k) });
+    live.publish({ type: "end", solved: false, stopped: "budget" });
+    const port = new URL(live.url).port;
+    const refused = await new Promise((resolve) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/stream`, { origin: "http://evil.example" });
+      socket.on("open", () => resolve("opened"));
+      socket.on("unexpected-response", (_, response) => resolve(response.statusCode));
+      socket.on("error", () => resolve("error"));
+    });
+    assert.equal(refused, 401);
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      const messages = await new Promise<LiveMessage[]>((resolve, reject) => {
+        const got: LiveMessage[] = [];
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/stream`, { origin });
+        socket.on("message", (data) => { got.push(JSON.parse(String(data))); if (got.at(-1)!.type === "end") { socket.close(); resolve(got); } });
+        socket.on("error", reject);
+      });
+      const updates = messages.filter((m): m is LiveUpdate => m.type === "update");
+      assert.deepEqual(updates.map((u) => [u.iteration, u.spectrum?.magnitude[0]]), [[1, undefined], [2, undefined], [3, 3]], origin);
+    }
+  } finally {
+    await live.close();
+  }
+});

@@ -255,3 +255,14 @@ test("lag calibration at XOR starts where one control's tone dominates (seeds 53
   const run = trainTask({ device: dnpu, task, seed: 53, maxDeviceSeconds: 300 });
   assert.ok(run.solved && run.deviceSeconds < 30, `${run.deviceSeconds} device-s`);
 });
+
+test("a Ctrl-C that came before the module's run began (the live page's start ran in between) stops it at once, not after the whole budget", async () => {
+  const { findMethod } = await import("../host/methods/index.ts");
+  const device = DopantNetwork.default();
+  const abort = new AbortController();
+  abort.abort();
+  const run = await findMethod("multitone")!.train(device, gateTask("XOR", device.inputRangeV), { deviceSeconds: 300 }, { seed: 1, signal: abort.signal });
+  assert.equal(run.stopped, "interrupted");
+  assert.equal(run.iterations, 0);
+  assert.ok(run.deviceSeconds < 1, `${run.deviceSeconds} device-s`);
+});

@@ -81,8 +81,14 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
     if (!file) { response.writeHead(404).end(); return; }
     response.writeHead(200, { "content-type": file[0], "cache-control": "no-store" }).end(file[1]);
   });
-  const wss = new WebSocketServer({ server, path: "/stream" });
+  // only the page's own origin (or a client that names none): another site's page in the
+  // browser must not start a waiting run or read it
+  let origins: string[] = [];
+  const wss = new WebSocketServer({ server, path: "/stream", verifyClient: ({ origin }: { origin?: string }) => origin === undefined || origins.includes(origin) });
+  // every message, for a page that opens late; the spectrum only in the latest update that has
+  // one (a page shows only that: 2860 updates of 128 controls held 88 MB with all of them)
   const history: string[] = [];
+  let spectrumAt = -1, withoutSpectrum = "";
   const sockets = new Set<WebSocket>();
   let pageOpened!: () => void;
   const firstPage = new Promise<void>((resolve) => (pageOpened = resolve));
@@ -97,6 +103,7 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
   await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(o.port ?? 0, "127.0.0.1", resolve); });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
+  origins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
   return {
     url: `http://127.0.0.1:${port}/`,
     firstPage,
@@ -106,7 +113,12 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
         if (message.targets) message = { ...message, caseNames: message.targets.map((target, p) => caseName(p, target)) };
       }
       if (message.type === "update" && start) message = { ...message, criterionText: formatCriterionValue(message.criterion, start.criterionName, start.outputUnit) };
-      const text = JSON.stringify(message, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
+      const encode = (m: LiveMessage) => JSON.stringify(m, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
+      const text = encode(message);
+      if (message.type === "update" && message.spectrum) {
+        if (spectrumAt >= 0) history[spectrumAt] = withoutSpectrum;
+        [spectrumAt, withoutSpectrum] = [history.length, encode({ ...message, spectrum: undefined })];
+      }
       history.push(text);
       for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.send(text);
     },
@@ -132,7 +144,7 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
  *  comes first, closes the view, says so, sets the exit code (interrupted) and returns false. */
 export async function waitForPage(live: LiveServer, signal: AbortSignal): Promise<boolean> {
   process.stderr.write(`hge: live view at ${live.url} — open it to start the run (Ctrl-C to stop)\n`);
-  await Promise.race([live.firstPage, new Promise((resolve) => signal.addEventListener("abort", resolve))]);
+  if (!signal.aborted) await Promise.race([live.firstPage, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
   if (!signal.aborted) return true;
   await live.close();
   process.stderr.write("hge: interrupted before the run started\n");

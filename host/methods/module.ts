@@ -232,6 +232,7 @@ export async function runModule(estimator: Estimator, device: Device, task: AnyT
   );
   const onAbort = () => run.interrupt();
   context.signal?.addEventListener("abort", onAbort);
+  if (context.signal?.aborted) onAbort(); // (a Ctrl-C before the listener: the live page's start ran it out)
   try {
     const breather = new Breather();
     for (let going = true; going; ) {

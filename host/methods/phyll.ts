@@ -638,7 +638,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     targets: [],
     caseInputsV: [],
     attempts: [{ startIteration: 0, initialV: finalWeights }],
-    counters: { measurements: instrument.measurements, epochs: run.epochs, configurations: settings.configurations * layers.length, trainAccuracyPercent: Math.round(run.trainAccuracy * 1000) / 10, ...trainer?.counters() },
+    counters: { measurements: instrument.measurements, epochs: run.epochs, configurations: settings.configurations * layers.length, ...(Number.isFinite(run.trainAccuracy) ? { trainAccuracyPercent: Math.round(run.trainAccuracy * 1000) / 10 } : {}), ...trainer?.counters() },
     settings: { ...settings, goodness: "mean of h² over units", labelCode: "unit circle on 2 electrodes", inputsRewired: layers.some((layer) => layer.rewired), ...variant.describe },
   };
 }

@@ -1,7 +1,7 @@
 // Report pages: one self-contained HTML page per run (summary, plots as inline SVG, the
 // configuration) beside its JSON, and an index page for a set of runs (the demo's gates).
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
 import { compareSpec, renderSvg, runPlots } from "./plots.ts";
@@ -62,7 +62,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
     const tones = m.toneHz.map((hz, k) => `c${k + 1}: ${+hz.toFixed(3)} Hz (bin ${m.toneBins[k]})${m.toneHits[k] ? " ⚠ hit by an intermodulation product" : ""}`).join("<br>");
     summary.splice(9, 0,
       ["tones", tones],
-      ["SNR per tone", toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ")],
+      ["SNR per tone", run.counters.windows ? toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ") : "— (no window measured)"],
       ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the sampled-chain model (a held sample, a delay, an RC read at the end of the sample) fitted at the tones; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`],
       ...(m.distortion ? [[DISTORTION_LABEL, escapeHtml(distortionFinding(m.distortion, run.outputUnit))]] : []),
     );
@@ -110,17 +110,19 @@ export function toneSnr(m: ModuleDetails): number[] {
 }
 
 /** Writes `<dir>/index.html` linking runs whose reports sit in `<dir>/<name>/`. */
-export function writeIndex(entries: Array<{ name: string; run: Result }>, dir: string, command: string, wallSeconds: number, interruptedOf?: number): string {
+export function writeIndex(entries: Array<{ run: Result; dir: string }>, dir: string, command: string, wallSeconds: number, unfinished?: { of: number; why: string }): string {
   mkdirSync(dir, { recursive: true });
   const header = row(["gate", "solved", "iterations", "device time (s)", criterionLabel(entries[0]?.run), "wall time (s)", "report"], true);
-  const rows = entries.map(({ name, run }) =>
-    row([escapeHtml(run.task), solvedCell(run), String(run.iterations), run.deviceSeconds.toFixed(2), formatCriterion(run), run.wallSeconds.toFixed(1), `<a href="${encodeURIComponent(name)}/report.html">report</a> · <a href="${encodeURIComponent(name)}/run.json">json</a>`], false, true),
+  // each gate's directory relative to the index (elsewhere where its --out could not be written)
+  const link = (at: string, file: string) => [...relative(dir, at).split(sep), file].map(encodeURIComponent).join("/");
+  const rows = entries.map(({ run, dir: at }) =>
+    row([escapeHtml(run.task), solvedCell(run), String(run.iterations), run.deviceSeconds.toFixed(2), formatCriterion(run), run.wallSeconds.toFixed(1), `<a href="${link(at, "report.html")}">report</a> · <a href="${link(at, "run.json")}">json</a>`], false, true),
   );
   const solved = entries.filter((e) => e.run.solved).length;
   const device = entries[0]?.run.device ?? "";
   const body = `<h1>hge demo: ${solved} of ${entries.length} gates trained on ${escapeHtml(device)}</h1>
 <p>Each gate was trained in closed loop by the hge controller with homodyne gradient extraction. Command: <code>${escapeHtml(command)}</code>; wall time ${wallSeconds.toFixed(1)} s.</p>
-<table>${header}\n${rows.join("\n")}</table>${interruptedOf === undefined ? "" : `\n<p>Interrupted (Ctrl-C): ${entries.length} of ${interruptedOf} gates finished; the others were not trained.</p>`}`;
+<table>${header}\n${rows.join("\n")}</table>${unfinished === undefined ? "" : `\n<p>${escapeHtml(unfinished.why)}: ${entries.length} of ${unfinished.of} gates finished; the others were not trained.</p>`}`;
   const path = join(dir, "index.html");
   writeFileSync(path, page("hge demo", body));
   return path;

@@ -330,7 +330,7 @@ export async function runPlots(run: Result): Promise<{ title: string; svg: strin
     ["Control voltages", run.history.weights.length > 1, () => controlsSpec(run)], // (the first entry is the start)
     ...(run.history.gradient?.length ? ([["Gradient norm", true, () => gradientNormSpec(run)]] as const) : []),
     ...(run.history.exactGradient?.length ? ([["Gradient against the exact one", true, () => fidelitySpec(run)]] as const) : []),
-    ...(run.module && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", true, () => spectrumSpec(run)]] as const) : []),
+    ...(run.module && run.counters.windows && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", true, () => spectrumSpec(run)]] as const) : []), // (a window measured)
   ];
   const plots = [];
   for (const [title, hasData, spec] of specs) {
