@@ -35,7 +35,7 @@ import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { onInterrupt } from "../host/interrupt.ts";
 import { RUN_FORMAT, isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept } from "../host/report/keep.ts";
-import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig } from "../host/methods/module.ts";
+import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig, unfittableLag } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
@@ -255,7 +255,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   const planOrder = module?.controller?.planOrder;
   // a run that restarted goes on restarting as it would have (the next of its seeded starts)
   const patience = settings?.patience;
-  const restarts = Array.isArray(attempts) && attempts.length >= 1 && typeof patience === "number" && Number.isInteger(patience) && patience > 0 ? { resumedAttempts: attempts.length, patience } : {};
+  const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
   return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts };
 }
 
@@ -361,7 +361,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     Gradient: `--gradient ${options.gradient} demodulates the loss itself, which needs --loss mse (corrsig and fisher are chain-ruled through each case's Jacobian: --gradient jacobian)`,
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
     Checkpoint: `--resume: the checkpoint is corrupt, of another hge version, or for another configuration (other controls or ranges); nothing was trained`,
-    CalibrationEpochs: device.controlCount > 1 ? undefined : `one control's lag cannot be fitted (a single tone's phase is known only modulo π): give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's`,
+    CalibrationEpochs: unfittableLag(device.controlCount) && `one control's lag cannot be fitted (${unfittableLag(device.controlCount)}): give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's`,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
   if (error.field === "Plan") {

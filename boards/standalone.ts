@@ -157,7 +157,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     if (restarts * startBytes > board.flashBytes) {
       throw new TrainConfigError("iterations", `--iterations ${maxIterations}: the firmware holds a start for each of its ${restarts} restarts (one per ${patience} iterations), ${restarts * startBytes} bytes, more than ${board.name}'s flash (${board.flashBytes} bytes); at most ${Math.floor(board.flashBytes / startBytes) * patience} iterations, fewer beside the firmware`);
     }
-    starts = Array.from({ length: Math.floor(maxIterations / patience) }, (_, attempt) => startingVoltages(device, seed, attempt + 1));
+    starts = Array.from({ length: restarts }, (_, attempt) => startingVoltages(device, seed, attempt + 1));
   }
   if (config.sampleRateHz !== board.sampleRateHz) throw new TrainConfigError("sampleRate", `the configuration samples at ${config.sampleRateHz} Hz; ${board.name} converts at ${board.sampleRateHz} Hz (sampleRateHz in its board file)`);
   if (unit !== board.adc.unit) throw new TrainConfigError("unit", `the configuration's readings are in ${unit}; ${board.name}'s ADC front end gives ${board.adc.unit} (adc.unit in its board file)`);

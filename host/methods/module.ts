@@ -282,10 +282,17 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
   train: (device, task, budget, context) => runModule(estimator, device, task, budget, context),
 }));
 
-/** Why HgeJacobian cannot measure on `device` (beyond the module's limits: its first call fits
- *  the chain's lag, which one tone cannot give, its phase known only modulo π), or undefined. */
+/** Why the module cannot fit the chain's lag on `controlCount` controls (its CalibrationEpochs
+ *  rule: two or more), or undefined. */
+export function unfittableLag(controlCount: number): string | undefined {
+  return controlCount < 2 ? "a single tone's phase is known only modulo π" : undefined;
+}
+
+/** Why HgeJacobian cannot measure on `device`: the module's limits, or a lag its first call
+ *  cannot fit (unfittableLag); undefined when it can. */
 export function hgeJacobianMisfit(device: Device): string | undefined {
-  return moduleMisfit(device) ?? (device.controlCount < 2 ? `it fits the chain's lag from the tones of two controls or more (one tone's phase is known only modulo π); ${device.name} has one control` : undefined);
+  const lag = unfittableLag(device.controlCount);
+  return moduleMisfit(device) ?? (lag && `it fits the chain's lag from the tones of two controls or more (${lag}); ${device.name} has one control`);
 }
 
 /**

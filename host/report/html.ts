@@ -109,7 +109,7 @@ export function toneSnr(m: ModuleDetails): number[] {
   return m.toneBins.map((bin) => 20 * Math.log10(spectrum[bin] / floor));
 }
 
-/** Writes `<dir>/index.html` linking runs whose reports sit in `<dir>/<name>/`. */
+/** Writes `<dir>/index.html` linking each run's report in the directory it was kept in. */
 export function writeIndex(entries: Array<{ run: Result; dir: string }>, dir: string, command: string, wallSeconds: number, unfinished?: { of: number; why: string }): string {
   mkdirSync(dir, { recursive: true });
   const header = row(["gate", "solved", "iterations", "device time (s)", criterionLabel(entries[0]?.run), "wall time (s)", "report"], true);
