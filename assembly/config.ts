@@ -104,8 +104,8 @@ export function validate(): i32 {
     if (gradient == Gradient.Streaming && cases != 1) return Field.CaseCount; // no input cases
     // streaming is a lock-in of tones: its low-passes expect sinusoids
     if (gradient == Gradient.Streaming && perturbation != Perturbation.Sinusoid) return Field.Perturbation;
-    // a code's window holds whole periods of it
-    if (window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
+    // a code's window holds whole periods of it (ChipSamples is a code's: tones have bins)
+    if (perturbation != Perturbation.Sinusoid && window % (configI32(b, Field.ChipSamples) * codePeriod(perturbation, controls)) != 0) return Field.WindowSamples;
     // one tone's phase is known only modulo π (lockin.ts: the fit needs no signs): from it a
     // lag may come out half a turn off, and every derivative with the wrong sign
     const calibrates = configI32(b, Field.CalibrationEpochs) != 0 && perturbation == Perturbation.Sinusoid && gradient != Gradient.Streaming;
@@ -123,7 +123,8 @@ export function validate(): i32 {
     if (!within(low, -MAX_ABS_VOLTS, MAX_ABS_VOLTS)) return Field.MinV;
     if (!within(high, low, MAX_ABS_VOLTS) || high == low) return Field.MaxV;
     const amplitude = load<f32>(wordAddress(b, AMPLITUDE_WORD, k));
-    if (!(amplitude > 0 && amplitude * 2 <= high - low)) return Field.AmplitudeV;
+    // (in f64: high − low rounded up in f32 let an amplitude an ulp too large through)
+    if (!(amplitude > 0 && <f64>amplitude * 2 <= <f64>high - <f64>low)) return Field.AmplitudeV;
     if (!within(load<f32>(wordAddress(b, INITIAL_WORD, k)), low, high)) return Field.InitialV;
     if (load<u32>(wordAddress(b, TRAINABLE_WORD, k)) > 1) return Field.Trainable;
   }

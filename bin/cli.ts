@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { existingFile, fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import { MultiBar, Presets, SingleBar } from "cli-progress";
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -531,7 +531,9 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed) : {};
   const options = trainOptionsFrom(flags, device, task, resumed);
   const journal = task.kind === "dataset" ? new Journal({ method: method.name, device: device.name, task: task.name, seed: flags.seed }, resumed.journal) : undefined;
-  const out = prepareOut(flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`));
+  const outGiven = flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`);
+  const outMade = !existsSync(outGiven);
+  const out = prepareOut(outGiven);
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
   let bar: SingleBar | undefined;
@@ -565,6 +567,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const live = liveServer ? await liveServer.startLive() : null;
   if (live && !(await liveServer!.waitForPage(live, abort.signal))) {
     stopListening();
+    if (outMade) rmdirSync(out); // made above for this run, and empty: nothing ran
     return;
   }
   let liveStarted = false;

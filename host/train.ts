@@ -12,7 +12,7 @@ import * as L from "../assembly/layout.ts";
 import { TrainConfigError } from "./errors.ts";
 import { defaultOf } from "./config-fields.ts";
 import { maxOf } from "./metrics.ts";
-import { deviceFaultOf, type CriterionName, type Progress, type Result, type StopReason } from "./methods/method.ts";
+import { Confirmation, deviceFaultOf, type CriterionName, type Progress, type Result, type StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
 export interface NoiseOptions {
@@ -77,10 +77,6 @@ export interface TrainOptions {
   maxIterations?: number;
   /** Stop once the task is solved on this many consecutive epochs (0 = never stop early). */
   solvedEpochs?: number;
-  /** Confirm a solved epoch on the controls it measured, held (controller.hold: the Node
-   *  module's, or a board's over the link's HOLD frame) through the next solvedEpochs − 1
-   *  epochs (default true; false keeps moving them, as a controller without hold() does). */
-  holdToConfirm?: boolean;
   /** Starting controls: seeded uniform in the middle of each range, the midpoints, or given. */
   initialV?: "random" | "middle" | number[];
   /** Random starts only: abandon an attempt whose margin has not improved for this many
@@ -524,7 +520,7 @@ export class TrainingRun {
   private readonly history: Result["history"];
   private readonly attempts: Result["attempts"];
   private readonly totals = { samples: 0, windows: 0, discardedWindows: 0, updates: 0, epochs: 0, skippedUpdates: 0 };
-  private solvedRun = 0;
+  private readonly confirmation: Confirmation;
   /** The controls are held at a solved epoch's while it is confirmed (controller.hold). */
   private holding = false;
   private margin = Number.NaN;
@@ -543,6 +539,7 @@ export class TrainingRun {
     const planned = this.calibrationPlan(controller, options);
     this.maxIterations = iterationLimit(options);
     this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
+    this.confirmation = new Confirmation(this.solvedEpochs);
     const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined;
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
@@ -696,10 +693,10 @@ export class TrainingRun {
     const deviceSeconds = sim.samples / this.chain.sampleRateHz;
     this.margin = taskMargin(task, outputs);
     const solvedNow = task.solved(outputs);
-    this.solvedRun = solvedNow ? this.solvedRun + 1 : 0;
+    const solved = this.confirmation.count(solvedNow);
     // A solved epoch is confirmed on the controls it measured: held there (its update undone)
     // until solvedEpochs in a row, let go at the first epoch that is not solved.
-    const hold = solvedNow && this.solvedRun < this.solvedEpochs && controller.hold !== undefined && (this.options.holdToConfirm ?? true);
+    const hold = this.confirmation.holding && controller.hold !== undefined;
     if (hold !== this.holding) {
       controller.hold?.(hold);
       this.holding = hold;
@@ -718,7 +715,7 @@ export class TrainingRun {
       iteration, deviceSeconds, loss, criterion: criterionValue(task, this.margin), criterionName: criterionName(task), solved: solvedNow, attempt: this.attempts.length,
       budget: { deviceSeconds: this.sampleLimit / this.chain.sampleRateHz, maxIterations: this.maxIterations }, windowSamples: this.config.windowSamples,
     });
-    if (this.solvedEpochs > 0 && this.solvedRun >= this.solvedEpochs) {
+    if (solved) {
       this.stopped = "solved";
       return false;
     }
@@ -736,7 +733,7 @@ export class TrainingRun {
       this.history.weights[this.history.weights.length - 1] = initialV.slice();
       this.bestMargin = -Infinity;
       this.bestAt = iteration;
-      this.solvedRun = 0;
+      this.confirmation.restart();
       this.holding = false; // configure() lets the controls move
     }
     return true;
@@ -801,7 +798,7 @@ export class TrainingRun {
       task: options.task.name,
       seed: options.seed,
       ranOn,
-      solved: this.stopped === "solved" || (this.solvedEpochs === 0 && this.solvedRun > 0),
+      solved: this.stopped === "solved" || (this.solvedEpochs === 0 && this.confirmation.lastSolved),
       stopped: this.stopped,
       ...(this.deviceFault !== undefined ? { deviceFault: this.deviceFault } : {}),
       iterations: this.iteration,

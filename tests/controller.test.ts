@@ -161,6 +161,8 @@ describe("configuration", () => {
     ["a window of 4 samples", "WindowSamples", { windowSamples: 4 }],
     ["calibrating the lag from a single tone (its phase is known only modulo π)", "CalibrationEpochs", (c) => ({ ...c, calibrationEpochs: 2, controls: c.controls.slice(0, 1) })],
     ["an amplitude wider than half the range", "AmplitudeV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 2 ? { ...x, amplitudeV: 1 } : x)) })],
+    // (MaxV − MinV rounds up in f32 to 2^-25 above this amplitude's double: the check is in f64)
+    ["an amplitude half an f32 step over half the range", "AmplitudeV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 2 ? { ...x, minV: -5 * 2 ** -26, maxV: 1, amplitudeV: 0.5000000596046448, initialV: 0.5 } : x)) })],
     ["a start outside the range", "InitialV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 3 ? { ...x, initialV: 5 } : x)) })],
     ["a case input outside its electrode's range", "CaseInputV", (c) => ({ ...c, cases: c.cases.map((x, p) => (p === 1 ? { ...x, inputsV: [9, 0] } : x)) })],
     ["a class target other than 0 or 1", "Target", { loss: "corrsig" }],
@@ -203,6 +205,12 @@ describe("configuration", () => {
       /^configuration refused: Gradient = 1 is within its bounds \(0 \.\. 2\) but not with the rest of this configuration: .*1 demodulate the loss signal \(MSE\)/);
     assert.match(message({ cases: good.cases.map((x, p) => (p === 1 ? { ...x, inputsV: [9, 0] } : x)) }),
       /^configuration refused: CaseInputV \(case 1, input 0\) = 9 is not valid here: .*inside each input's range/);
+  });
+
+  test("ChipSamples, a code's setting, does not bind tones: 3 with a 1000-sample window is accepted (the full build refused it, naming WindowSamples)", () => {
+    const controller = new Controller();
+    controller.configure({ ...good, chipSamples: 3 });
+    assert.throws(() => controller.configure({ ...good, chipSamples: 3, perturbation: "walsh" }), (error: unknown) => error instanceof ControllerError && error.field === "WindowSamples");
   });
 
   test("a refused array field names its element (control 2)", () => {

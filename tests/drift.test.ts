@@ -31,6 +31,16 @@ test("an Instrument tells the device the device time: the 200th measurement (22 
   assert.ok(Math.abs(late - after.output(instrument.heldVoltages())) < 0.01, `${late}`);
 });
 
+test("an Instrument's noise drifts with the device time it charges, settling included: 12 s of a 1 V/s ramp reads 12 V, not the 10 V of its windows alone", () => {
+  const zero = Object.assign(Object.create(before), { output: () => 0 });
+  const instrument = new Instrument(zero, 1, { windowSamples: 50, settleSamples: 10, noise: { whiteSigma: 0, pinkPsdAt1kHz: 0, drift: { slopePerS: 1 } }, chain: { dacBits: 48, adcBits: 48, adcFullScaleV: 1e6 } });
+  let last = 0;
+  for (let i = 0; i < 1000; i++) last = instrument.measure(voltages);
+  assert.equal(instrument.deviceSeconds, 12);
+  // the last window's mean sits half a window (25 samples, 5 ms) before the end
+  assert.ok(Math.abs(last - 11.995) < 1e-3, `${last}`);
+});
+
 test("warming the DNPU by 10% of kT changes its outputs by a few per cent, on the same scale", () => {
   const device = warmingDnpu(0.1, 0, 1);
   const v = new Float64Array(device.electrodeCount).map((_, e) => [...device.controlRangeV, ...device.inputRangeV][e][0] * 0.5);

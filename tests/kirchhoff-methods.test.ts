@@ -188,6 +188,20 @@ test(`device time is counted per equilibrium: analytic 1, coupled 2, ep 3 per ca
   }
 });
 
+test("a solved epoch is confirmed as the module's is (Confirmation): the gates hold through the next two epochs, each of which reads the 16 cases' free states alone", async () => {
+  for (const name of ["analytic", "coupled", "ep"]) {
+    const { device, task } = regression();
+    const result = await findMethod(name)!.train(device, task, REGRESSION_BUDGET, { seed: 1 });
+    assert.ok(result.solved, `${name}: ${result.stopped}`);
+    const { weights, deviceSeconds } = result.history;
+    const first = result.iterations - DEFAULTS.solvedEpochs; // the epoch whose gates are confirmed (weights[i]: before epoch i + 1)
+    for (let i = first + 1; i <= result.iterations; i++) assert.deepEqual(weights[i], weights[first], `${name}: the gates moved after epoch ${i}`);
+    for (let i = first + 1; i < result.iterations; i++) {
+      assert.ok(Math.abs(deviceSeconds[i] - deviceSeconds[i - 1] - 16 * EQUILIBRIUM_SECONDS) < 1e-9, `${name}: confirming epoch ${i + 1} took ${deviceSeconds[i] - deviceSeconds[i - 1]} s`);
+    }
+  }
+});
+
 test("a run stops before the epoch that would overrun its device-time budget, and on abort", async () => {
   const { device, task } = regression();
   const ep = findMethod("ep")!;

@@ -111,10 +111,13 @@ export class Instrument {
     return Array.from(values, (value, i) => this.read(i + 1, value));
   }
 
-  /** Mean of one window of readings of a held value on channel `channel`. */
+  /** Mean of one window of readings of a held value on channel `channel`, after the settling:
+   *  the noise (its drift and 1/f part too) runs through every sample charged, as the module's
+   *  does (cosim.ts). */
   private read(channel: number, value: number): number {
     const noise = (this.channels[channel] ??= buildNoise(this.noise, this.chain.sampleRateHz, this.seed * 65537 + channel) ?? undefined);
     const { adcFullScaleV: fullScale, transimpedancePerV: perV, adcBits } = this.chain;
+    for (let n = 0; noise && n < this.settleSamples; n++) noise.next();
     let sum = 0;
     for (let n = 0; n < this.windowSamples; n++) {
       const y = value + (noise ? noise.next() : 0);

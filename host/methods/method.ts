@@ -183,3 +183,34 @@ export class Breather {
     return !this.signal?.aborted;
   }
 }
+
+/** "Solved", one rule for every method: the task solved on `epochs` epochs in a row, all read
+ *  on the controls of the first. While a solved epoch is confirmed the controls
+ *  hold: the module undoes the update and reads them plainly (hold()); a method of its own
+ *  takes no step and reads only what the test needs. A step after each solved epoch could
+ *  leave the solved region and start the count again: methods that took it (coupled, ep,
+ *  analytic, pat) paid up to twice the device time of a held confirmation for the same result.
+ *  0 epochs: never solved. */
+export class Confirmation {
+  private run = 0;
+  constructor(readonly epochs: number) {}
+  /** Counts an epoch; true once the task is solved. */
+  count(solvedNow: boolean): boolean {
+    this.run = solvedNow ? this.run + 1 : 0;
+    return this.solved;
+  }
+  get solved(): boolean {
+    return this.epochs > 0 && this.run >= this.epochs;
+  }
+  /** A solved epoch is being confirmed: the controls stay where it read them. */
+  get holding(): boolean {
+    return this.run > 0 && this.run < this.epochs;
+  }
+  /** Solved on the last epoch read (the report's "solved" for a run that never stops early). */
+  get lastSolved(): boolean {
+    return this.run > 0;
+  }
+  restart(): void {
+    this.run = 0;
+  }
+}

@@ -19,7 +19,7 @@ import { cosine, maxOf } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
-import { Breather, deviceFaultOf, measuredWorkLost, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
+import { Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
 import { PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
 import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
@@ -249,7 +249,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let stopped: StopReason = built.stop ?? "iterations";
   let fault = built.fault;
   let iteration = 0;
-  let solvedRun = 0;
+  const confirmation = new Confirmation(settings.solvedEpochs);
   let best = Infinity; // of the criterion as a cost: −margin, or the relative RMS error
   let bestAt = 0;
   const hge = settings.hgeEvery > 0 ? new HgeJacobian(context.seed) : undefined;
@@ -260,7 +260,8 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let outputs: number[] = [];
   let forwardSquaredError = 0;
   while (built.twin) {
-    const refresh = hge !== undefined && iteration - refreshedAt >= settings.hgeEvery;
+    // (a confirming epoch only reads the cases: no HGE refresh, no step)
+    const refresh = hge !== undefined && iteration - refreshedAt >= settings.hgeEvery && !confirmation.holding;
     const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(cases.length);
     if (stop) {
       stopped = stop;
@@ -298,10 +299,9 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     const lossValue = loss(outputs, task.targets);
     const criterion = criterionOf(outputs);
     const solvedNow = task.solved(outputs);
-    solvedRun = solvedNow ? solvedRun + 1 : 0;
     // the run ends on the controls its last readings measured, never on a step after them
-    const solved = settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs;
-    if (!solved) optimiser.step(gradient);
+    const solved = confirmation.count(solvedNow);
+    if (!solved && !confirmation.holding) optimiser.step(gradient);
     history.deviceSeconds.push(session.deviceSeconds);
     history.loss.push(lossValue);
     history.criterion.push(criterion);
@@ -326,7 +326,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       history.weights[history.weights.length - 1] = startV.slice();
       best = Infinity;
       bestAt = iteration;
-      solvedRun = 0;
+      confirmation.restart();
       corrections = corrections.map((row) => row.fill(0));
       refreshedAt = -Infinity;
     }
@@ -399,7 +399,7 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
   let stopped: StopReason = built.stop ?? "iterations";
   let fault = built.fault;
   let iteration = 0;
-  let solvedRun = 0;
+  const confirmation = new Confirmation(settings.solvedEpochs);
   let accuracy = Number.NaN;
   let featureCentre = 0;
   let featureScale = 1;
@@ -462,9 +462,8 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
       }
       iteration++;
       const solvedNow = accuracy >= task.solvedAccuracy;
-      solvedRun = solvedNow ? solvedRun + 1 : 0;
-      const done = settings.solvedEpochs > 0 && solvedRun >= settings.solvedEpochs;
-      if (!done) optimiser.step(gradient); // a solved model is kept as measured
+      const done = confirmation.count(solvedNow);
+      if (!done && !confirmation.holding) optimiser.step(gradient); // a solved model is kept as measured
       history.deviceSeconds.push(session.deviceSeconds);
       history.loss.push(lossValue);
       history.criterion.push(accuracy);

@@ -46,7 +46,8 @@
 //   little of the physics, and the DNPU's measured gain over a linear layer of the same width is
 //   in the training fit (97% vs 93%), not held out (tests/phyll.test.ts).
 // - Held-out accuracy is evaluated after every epoch and the run stops when it has reached the
-//   task's target for DEFAULTS.solvedEpochs epochs in a row (the module's rule for "solved").
+//   task's target for DEFAULTS.solvedEpochs epochs in a row (method.ts: Confirmation, every
+//   method's rule for "solved"; the physical layer takes no step while it confirms).
 import type * as TF from "@tensorflow/tfjs-core";
 import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { TrainConfigError } from "../errors.ts";
@@ -54,7 +55,7 @@ import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
 import { DEFAULTS, startingVoltages } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs } from "./instrument.ts";
-import { Breather, deviceFaultOf, measuredWorkLost, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
+import { Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
 /** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
  *  CLI, the bench) does not pay for it. */
@@ -391,7 +392,7 @@ export async function trainPhyll(
   let loss = NaN;
   let accuracy = NaN;
   let trainAccuracy = NaN;
-  let solvedRun = 0;
+  const confirmation = new Confirmation(DEFAULTS.solvedEpochs);
   let stopped: Result["stopped"] | undefined;
   let deviceFault: string | undefined;
   /** What `measure` gives, or "device" once the device file failed (the run ends there, with
@@ -464,10 +465,10 @@ export async function trainPhyll(
         history.loss.push(loss);
         history.accuracy.push(accuracy);
         hooks.epoch?.({ block, epochs, steps, loss, accuracy });
-        solvedRun = accuracy >= task.solvedAccuracy ? solvedRun + 1 : 0;
-        if (block === settings.blocks - 1 && solvedRun >= DEFAULTS.solvedEpochs && hooks.stopWhenSolved !== false) stopped = "solved";
+        const last = block === settings.blocks - 1, solved = confirmation.count(accuracy >= task.solvedAccuracy);
+        if (last && solved && hooks.stopWhenSolved !== false) stopped = "solved";
         else if (!(await keepGoing())) stopped = "interrupted";
-        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs) {
+        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !(last && confirmation.holding)) {
           // The physical step: ∂L/∂(readings) of the whole training split through the digital layer.
           const fullLoss = (readings: TF.Tensor) =>
             localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold);

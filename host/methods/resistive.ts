@@ -23,7 +23,7 @@ import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, criterionName, initialVoltages, taskMargin, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
-import { Breather, type Budget, type Method, type Result, type RunContext } from "./method.ts";
+import { Breather, Confirmation, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
 
 // ---------------------------------------------------------------- settings
@@ -226,7 +226,8 @@ function checkPairing(methodName: string, device: Device, task: AnyTask): { netw
   return { network: device, task };
 }
 
-/** Runs `rule` epoch by epoch until the task is solved on solvedEpochs epochs in a row, the next
+/** Runs `rule` epoch by epoch until the task is solved (Confirmation: the gates held while a
+ *  solved epoch is confirmed, each case read at its free state alone), the next
  *  epoch would overrun the device-time budget, the iteration limit, or an abort. No restarts
  *  (the module restarts after `patience` epochs without progress; MSE on these networks has not
  *  needed one). history.gradient holds the estimate of ∂L/∂V_gate each step used; coupled
@@ -243,18 +244,20 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
   const maxIterations = budget.maxIterations ?? Number.MAX_SAFE_INTEGER;
   const cases = task.inputCases.length;
   const outputs = task.outputCount;
-  const epochSeconds = cases * rule.equilibriaPerCase * probe.secondsPerEquilibrium;
+  const confirmation = new Confirmation(solvedEpochs);
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(gatesV)], gradient: [], caseOutputs: [] };
   const voltages = new Float64Array(network.electrodeCount);
   let caseOutputs: number[] = [];
   let iteration = 0;
   let updates = 0;
-  let solvedRun = 0;
   let stopped: Result["stopped"] = "iterations";
   const breather = new Breather(context.signal);
   for (;;) {
     if (context.signal?.aborted) { stopped = "interrupted"; break; }
     if (iteration >= maxIterations) { stopped = "iterations"; break; }
+    // (a confirming epoch reads each case's free state alone: one equilibrium)
+    const holding = confirmation.holding;
+    const epochSeconds = cases * (holding ? 1 : rule.equilibriaPerCase) * probe.secondsPerEquilibrium;
     if (probe.deviceSeconds + epochSeconds > budget.deviceSeconds + 1e-9) { stopped = "budget"; break; }
     // One epoch: every case measured at the same gates, the gradient summed.
     const gradient = new Float64Array(network.controlCount);
@@ -267,6 +270,10 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
       voltages.set(gatesV, 0);
       voltages.set(task.inputCases[p], network.controlCount);
       const targets = task.targets.slice(p * outputs, (p + 1) * outputs);
+      if (holding) {
+        caseOutputs.push(...probe.measure(voltages, undefined, false).outputsV.slice(0, outputs));
+        continue;
+      }
       const measured = rule.caseStep(voltages, targets);
       caseOutputs.push(...measured.outputsV.slice(0, outputs));
       for (let k = 0; k < gradient.length; k++) gradient[k] += (2 / task.targets.length) * measured.gradient[k];
@@ -280,23 +287,25 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     const loss = meanSquaredError(caseOutputs, task.targets);
     const criterion = -taskMargin(task, caseOutputs); // RMS error
     const solvedNow = task.solved(caseOutputs);
-    solvedRun = solvedNow ? solvedRun + 1 : 0;
+    const solved = confirmation.count(solvedNow);
     history.deviceSeconds.push(probe.deviceSeconds);
     history.loss.push(loss);
     history.criterion.push(criterion);
-    history.gradient!.push(Array.from(gradient));
+    history.gradient!.push(holding ? history.gradient!.at(-1) ?? Array.from(gradient) : Array.from(gradient)); // (held: the last step's, as the module's)
     history.caseOutputs!.push(caseOutputs.slice());
     context.progress?.({
       iteration, deviceSeconds: probe.deviceSeconds, budget, loss, criterion, criterionName: criterionName(task), solved: solvedNow, attempt: 1,
       windowSamples: probe.instrument.windowSamples,
     });
-    if (solvedEpochs > 0 && solvedRun >= solvedEpochs) {
+    if (solved) {
       history.weights.push(Array.from(gatesV));
       stopped = "solved";
       break;
     }
-    step.step(gradient);
-    updates++;
+    if (!confirmation.holding) {
+      step.step(gradient);
+      updates++;
+    }
     history.weights.push(Array.from(gatesV));
   }
   return {
