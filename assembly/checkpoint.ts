@@ -1,7 +1,8 @@
 // Checkpoints: the learned state (weights, optimiser moments, and the learned scalars of
 // STATUS: counters, the lag in use, Adam's β-powers) as a versioned blob closed by a CRC-32
 // (IEEE 802.3, reflected, polynomial 0xEDB88320). A blob that is corrupt, of another
-// version, or saved under other control ranges is refused whole and nothing changes.
+// version, or saved under other control ranges or another sample rate (its lag is counted in
+// samples) is refused whole and nothing changes.
 import { MAX_CONTROLS, Field, Status, MIN_WORD, MAX_WORD, LEARNED_STATUS_WORDS } from "./layout";
 import { ACTIVE, wordAddress, controlCount, fieldBound } from "./config";
 import { LEARNED_ARRAYS } from "./optim";
@@ -10,8 +11,8 @@ import { STATUS, statusF32 } from "./status";
 import { trainerConfigured, trainerRefresh, trainerSkipCalibration } from "./trainer";
 
 const MAGIC = 0x31454748; // "HGE1" little-endian
-const VERSION = 1;
-// magic, version, controls, words, ranges fingerprint, then the learned STATUS words
+const VERSION = 2; // 2: the fingerprint covers the sample rate
+// magic, version, controls, words, fingerprint, then the learned STATUS words
 const HEADER_WORDS = 5 + LEARNED_STATUS_WORDS;
 const MAX_BLOB_WORDS = HEADER_WORDS + 3 * MAX_CONTROLS + 1;
 /** The blob: save() writes it here; the host writes one here before load(). */
@@ -34,8 +35,9 @@ function crc32(crc: u32, data: usize, bytes: usize): u32 {
 }
 
 /** Writes at `at` the five words that open a blob of the running configuration: magic,
- *  version, controls, length in words, and a fingerprint of the controls' ranges (a blob
- *  loads only where its weights are in range). Returns the length in words. */
+ *  version, controls, length in words, and a fingerprint of the sample rate and the controls'
+ *  ranges (a blob loads only where its lag means the same delay and its weights are in
+ *  range). Returns the length in words. */
 function writeHeader(at: usize): i32 {
   const bytes = <usize>controlCount << 2;
   const words = HEADER_WORDS + 3 * controlCount + 1;
@@ -43,7 +45,8 @@ function writeHeader(at: usize): i32 {
   store<i32>(at, VERSION, 4);
   store<i32>(at, controlCount, 8);
   store<i32>(at, words, 12);
-  store<u32>(at, crc32(crc32(0, wordAddress(ACTIVE, MIN_WORD, 0), bytes), wordAddress(ACTIVE, MAX_WORD, 0), bytes), 16);
+  const rate = crc32(0, wordAddress(ACTIVE, Field.SampleRateHz, 0), 4);
+  store<u32>(at, crc32(crc32(rate, wordAddress(ACTIVE, MIN_WORD, 0), bytes), wordAddress(ACTIVE, MAX_WORD, 0), bytes), 16);
   return words;
 }
 

@@ -624,6 +624,19 @@ describe("checkpoints", () => {
     other.configure(analyticConfig(small));
     assert.throws(() => other.load(trained().save()), ControllerError);
   });
+
+  test("a blob saved at another sample rate (its lag is in samples) is refused and the state kept; at the same rate with another window it loads", () => {
+    const blob = trained().save();
+    const other = new Controller();
+    other.configure(analyticConfig(device, { sampleRateHz: 2 * SAMPLE_RATE_HZ }));
+    const weights = other.weights();
+    assert.throws(() => other.load(blob), (e: unknown) => e instanceof ControllerError && e.field === "Checkpoint");
+    assert.deepEqual(other.weights(), weights);
+    const longer = new Controller();
+    longer.configure(analyticConfig(device, { windowSamples: 2000 }));
+    longer.load(blob);
+    assert.deepEqual(longer.save(), blob);
+  });
 });
 
 describe("the release module", () => {
