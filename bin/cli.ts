@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env -S node --import=tsx
 // The `hge` command, above host/ and boards/: `hge train` trains one task on one simulated
 // device with any registered method (host/methods) and writes a report; `hge compare` ranks
 // methods on one device and task by device-seconds to solve; `hge methods` lists the methods;
@@ -66,6 +66,8 @@ const lag = (text: string): [number, number] => {
 const hold = (text: string): number[] => {
   const values = text.split(",").map((part) => Number(part.trim()));
   if (values.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError("expected control numbers from 1 separated by commas, e.g. 1,3.");
+  const twice = values.find((k, i) => values.indexOf(k) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`control ${twice} is named twice; name each once.`);
   return values;
 };
 const setting = (text: string, previous: Array<[string, number | boolean]>): Array<[string, number | boolean]> => {
@@ -302,6 +304,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   }
   const held = flags.hold?.find((k) => k > device.controlCount);
   if (held) throw new UsageError(`--hold ${held}: ${device.name} has controls 1 to ${device.controlCount}`);
+  if (flags.hold?.length === device.controlCount) throw new UsageError(`--hold ${flags.hold.join(",")} holds every control of ${device.name}: nothing would train; leave at least one free`);
   const method = findMethod(flags.method)!;
   const known = Object.keys(method.settings ?? {});
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
@@ -534,6 +537,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const outGiven = flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`);
   const outMade = !existsSync(outGiven);
   const out = prepareOut(outGiven);
+  refuseToLose(out, flags.resume);
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const showBar = flags.progress && process.stderr.isTTY;
   let bar: SingleBar | undefined;
@@ -621,10 +625,12 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   if (resumed.unchecked) process.stderr.write(resumed.unchecked);
   console.log(summary(run, display(report), display(json), plainLines(device, task, run)));
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
-  // an asynchronous file's that waited out answerWithinSeconds, is the interruption's)
-  if (run.deviceFault && !abort.signal.aborted) throw new UsageError(run.deviceFault);
-  if (abort.signal.aborted) process.stderr.write(`hge: interrupted; the same command with --resume ${display(json)} goes on from what it learned\n`);
-  process.exitCode = abort.signal.aborted ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
+  // an asynchronous file's that waited out answerWithinSeconds, is the interruption's; a Ctrl-C
+  // that came once the run had ended, while its results were written, changes nothing)
+  const interrupted = run.stopped === "interrupted" || (run.stopped === "device" && abort.signal.aborted);
+  if (run.deviceFault && !interrupted) throw new UsageError(run.deviceFault);
+  if (interrupted) process.stderr.write(`hge: interrupted; the same command with --resume ${display(json)} goes on from what it learned\n`);
+  process.exitCode = interrupted ? EXIT.interrupted : run.solved ? EXIT.solved : EXIT.unsolved;
 }
 
 // ---- hge methods ------------------------------------------------------------------------------
@@ -826,6 +832,22 @@ function readJson(what: string, path: string, advice: string, bytes?: Buffer): u
 
 /** A new comparison replaces a finished one kept at `file`, never one with runs left (an
  *  interrupted comparison, one its device stopped): exit 2, naming --resume. */
+/** hge train's counterpart of refuseToReplace: an --out holding a run that was interrupted (its
+ *  run.json says so, or a data-set run's journal.json has no run.json: killed outright) is not
+ *  replaced by a new run, unless `resume` names that run. */
+function refuseToLose(out: string, resume: string | undefined): void {
+  const runFile = join(out, "run.json"), journalFile = join(out, "journal.json");
+  if (resume !== undefined && [runFile, journalFile].includes(resolve(resume))) return;
+  let stopped: unknown;
+  try {
+    ({ stopped } = JSON.parse(readFileSync(runFile, "utf8")) as { stopped?: unknown });
+  } catch {
+    stopped = existsSync(journalFile) ? "interrupted" : undefined; // (none there, or not one hge wrote)
+  }
+  const kept = existsSync(runFile) ? runFile : journalFile;
+  if (stopped === "interrupted") throw new UsageError(`${display(out)} holds a run that was interrupted: --resume ${display(kept)} goes on from it; to start again remove it or give another --out`);
+}
+
 function refuseToReplace(file: string, runsLeft: (record: CompareRecord) => number): void {
   let kept: CompareRecord;
   try {
@@ -890,7 +912,8 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
   if (!flags.resume || resolve(flags.resume) !== file) {
     refuseToReplace(file, runsLeft);
-    rmSync(join(out, "journals"), { recursive: true, force: true });
+    // (only the journals this comparison's runs would write: journals/ may hold anything else)
+    for (const job of jobs) rmSync(journalPath(out, job), { force: true });
   }
   if (task.kind === "dataset") mkdirSync(join(out, "journals"), { recursive: true });
   const replayOf = (job: CompareJob): JournalData | undefined => {

@@ -83,7 +83,7 @@ test("a method that cannot train the task or lacks a device capability exits 3 a
   refusal(["train", "--method", "ep", "--device", "resistor", "--task", "and"], REFUSED, /trains with the mse loss; AND uses corrsig/);
 });
 
-test("a flag the method would not read is refused in one line naming the methods that read it, not ignored", () => {
+test("a flag the method would not read is refused in one line naming the methods that read it, not ignored; so is a --hold that names a control twice or holds every control", () => {
   const module = /the methods that do: multitone, published, sequential, spsa, random, walsh\)$/m;
   refusal(["train", "--method", "pat", "--tones", "25,45,65,95,115"], USAGE, /^hge: --tones: method pat does not use it \(the methods that do: multitone\)$/);
   // the module's estimators too: codes have no tones and fit no lag, the published preset keeps its own window
@@ -97,6 +97,9 @@ test("a flag the method would not read is refused in one line naming the methods
   refusal(["train", "--method", "coupled", "--device", "resistor", "--task", "regression", "--hold", "1"], USAGE, /--hold: method coupled does not use it/, module);
   refusal(["train", "--method", "phyll", "--task", "iris", "--optimiser", "sgd"], USAGE, /--optimiser: method phyll does not use it \(the methods that do: .*pat, pat-hge, phyll-hge\)$/m);
   refusal(["train", "--method", "analytic", "--device", "resistor", "--task", "regression", "--patience", "5"], USAGE, /--patience: method analytic does not use it \(the methods that do: .*, pat, pat-hge\)$/m);
+  // --hold naming a control twice, or every control (which spent the whole budget training nothing)
+  refusal(["train", "--task", "and", "--hold", "1,1"], USAGE, /--hold.*control 1 is named twice/);
+  refusal(["train", "--task", "and", "--hold", "1,2,3,4,5"], USAGE, /^hge: --hold 1,2,3,4,5 holds every control of .*: nothing would train; leave at least one free$/);
 });
 
 test("a flag another flag leaves unread is refused in one line saying why, not ignored", () => {
@@ -404,6 +407,11 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   assert.equal(run.stopped, "interrupted");
   assert.ok(run.iterations > 0 && run.module.checkpoint.length > 0);
   assert.deepEqual(readFileSync(join(out, "checkpoint.bin")), Buffer.from(run.module.checkpoint, "base64"), "checkpoint.bin beside run.json");
+  // a new run into that --out would replace it: refused, naming --resume (it was replaced silently)
+  const again = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "2", "--out", out, "--no-progress");
+  assert.equal(again.status, 2, again.stderr);
+  assert.match(again.stderr, /^hge: \S+ holds a run that was interrupted: --resume \S+run\.json goes on from it; to start again remove it or give another --out\n$/);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")), run);
 });
 
 test("an --out directory that disappears mid-run (here: replaced by a file) loses nothing: the journal's writes warn once and the run goes on; hge train and hge compare keep their results in a new directory and say where", async () => {

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -111,6 +111,17 @@ test("hge compare --set gives a method's own setting to the compared methods tha
   const unclaimed = hge("compare", "--task", "and", "--methods", "walsh,multitone", "--set", "configurations=4", "--no-progress");
   assert.equal(unclaimed.status, 2);
   assert.match(unclaimed.stderr, /^hge: --set configurations: no compared method has that setting/);
+});
+
+test("a new comparison in a directory removes only the journals its own runs would write: another file in journals/ stays (the whole folder was removed)", () => {
+  const out = join(scratch, "journals-kept");
+  mkdirSync(join(out, "journals"), { recursive: true });
+  writeFileSync(join(out, "journals", "mine.json"), "x");
+  writeFileSync(join(out, "journals", "walsh-seed1.json"), "an earlier comparison's");
+  const { status, stderr } = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--max-iterations", "3", "--out", out, "--no-progress");
+  assert.ok(status === 0 || status === 1, stderr);
+  assert.equal(readFileSync(join(out, "journals", "mine.json"), "utf8"), "x");
+  assert.equal(existsSync(join(out, "journals", "walsh-seed1.json")), false);
 });
 
 test("summarise counts an unsolved run as never: a method whose median run did not solve ranks after every method whose median run did", () => {

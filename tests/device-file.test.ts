@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeviceFileError, loadDeviceFile } from "../host/devices/device-file.ts";
 import { serveDevice } from "../host/devices/serve.ts";
@@ -512,6 +512,36 @@ export async function createDevice(options: { inputCount?: number; seed?: number
   assert.ok(performance.now() - interrupted < 8_000);
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   assert.ok(run.iterations >= 1 && existsSync(join(out, "checkpoint.bin")), `${run.iterations} updates kept`);
+});
+
+test("Ctrl-C while an asynchronous device answers slowly takes effect at the next answer, not 256 answers later: exit 130 within a second or two, what was learned kept", async () => {
+  const slow = deviceFile(`export const asynchronous = true;
+import { createDevice as make } from ${JSON.stringify(EXAMPLE)};
+export async function createDevice(options: { inputCount?: number; seed?: number }) {
+  const device: any = make(options);
+  const f = device.output.bind(device);
+  let calls = 0;
+  device.output = async (v: any) => (++calls > 3000 ? new Promise((resolve) => setTimeout(() => resolve(f(v)), 300)) : f(v));
+  return device;
+}
+`, true);
+  // as `hge` runs, and as bin/cli.ts runs by its #! line with the terminal's Ctrl-C (the whole
+  // process group): through tsx's command line, which kills a child that does not answer a
+  // signal within 60 ms, that lost the run
+  for (const [how, command, group] of [["hge", [process.execPath, BIN], false], ["bin/cli.ts", [join(dirname(BIN), "cli.ts")], true]] as const) {
+    const out = join(scratch, `interrupted-slow-${group ? "group" : "hge"}`);
+    const child = spawn(command[0], [...command.slice(1), "train", "--device", slow, "--task", "xor", "--out", out, "--no-progress"], { stdio: ["ignore", "pipe", "pipe"], detached: group });
+    const exited = new Promise((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
+    await new Promise((resolve) => setTimeout(resolve, 5000)); // (loaded, one update made, and into the slow answers)
+    const interrupted = performance.now();
+    if (group) process.kill(-child.pid!, "SIGINT");
+    else child.kill("SIGINT");
+    assert.equal(await exited, 130, how);
+    const took = performance.now() - interrupted;
+    assert.ok(took < 3_000, `${how}: ${took} ms (256 answers of 0.3 s are 77 s)`);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    assert.ok(run.iterations >= 1, `${how}: ${run.iterations} updates kept`);
+  }
 });
 
 test("a reader that closes hge's output early ends it quietly with the exit code it had: a usage error 2, a run not solved 1", async () => {

@@ -175,8 +175,14 @@ export class Breather {
   private next = performance.now() + Breather.EVERY_MS;
   constructor(private readonly signal?: AbortSignal) {}
 
+  /** Whether breathe() would let the event loop run now (for a loop that calls it only every
+   *  so many steps, each of which may be slow: a device file's answer). */
+  get due(): boolean {
+    return performance.now() >= this.next;
+  }
+
   async breathe(): Promise<boolean> {
-    if (performance.now() >= this.next) {
+    if (this.due) {
       await new Promise((resolve) => setImmediate(resolve));
       this.next = performance.now() + Breather.EVERY_MS;
     }

@@ -236,7 +236,9 @@ export async function runModule(estimator: Estimator, device: Device, task: AnyT
   try {
     const breather = new Breather();
     for (let going = true; going; ) {
-      for (let i = 0; i < 256 && (going = run.step()); i++);
+      // (every 256 samples, or sooner when they are slow: an asynchronous device's answer may
+      // take seconds, and Ctrl-C is heard only while the event loop runs)
+      for (let i = 0; i < 256 && (going = run.step()) && !breather.due; i++);
       await breather.breathe();
     }
   } finally {
