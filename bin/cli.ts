@@ -25,7 +25,7 @@ import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
-import { readsOption, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
+import { readsOption, resumedTotals, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
 import type { DemoJob, DemoOutcome } from "../host/demo.ts";
 import { MAX_SEEDS, type CompareDeviceFault, type CompareJob, type CompareRecord, type CompareRefusal, type CompareRun, type CompareSetup, type MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
@@ -258,7 +258,9 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   // a run that restarted goes on restarting as it would have (the next of its seeded starts)
   const patience = settings?.patience;
   const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
-  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts };
+  const { format: _, ...earlier } = run as Record<string, unknown>;
+  const counted = [earlier.iterations, earlier.deviceSeconds].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
+  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...(counted ? { earlier } : {}) };
 }
 
 /** A data-set run's journal for --resume: `path` (read as `bytes`) is the journal.json, or the
@@ -283,7 +285,7 @@ function loadJournal(given: string, journalPath: string, bytes?: Buffer, advice 
 }
 
 /** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
-type Resumed = Pick<TrainOptions, "initialV" | "checkpoint" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number; journal?: JournalData; unchecked?: string };
+type Resumed = Pick<TrainOptions, "initialV" | "checkpoint" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number; journal?: JournalData; unchecked?: string; earlier?: Record<string, unknown> };
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
  *  peer methods read too (seed, noise, initial voltages) beside their own settings, and what
@@ -309,7 +311,7 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   const known = Object.keys(method.settings ?? {});
   const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
   if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
-  const { planOrder: resumedOrder, patience: resumedPatience, journal: _, unchecked: __, ...resumed } = resumedRun;
+  const { planOrder: resumedOrder, patience: resumedPatience, journal: _, unchecked: __, earlier: ___, ...resumed } = resumedRun;
   const planOrder = flags.planOrder ?? resumedOrder ?? DEFAULTS.band.planOrder;
   // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
   const lagFlag = flags.calibration !== undefined ? "--calibration" : flags.lag ? "--lag" : undefined;
@@ -437,8 +439,10 @@ function summary(run: Result, reportPath: string, jsonPath: string, plain: strin
   const outcome = run.solved ? `solved in ${run.iterations} iterations` : `not solved after ${run.iterations} iterations (${STOPPED[run.stopped]})`;
   const starts = run.attempts.length > 1 ? `, ${run.attempts.length} starts` : "";
   const where = run.ranOn === "node" ? "" : ` on board ${run.ranOn}`;
+  const totals = resumedTotals(run);
   const lines = [
     `${run.task} on ${run.device} by ${run.method}${where}: ${outcome}${starts}, ${run.deviceSeconds.toFixed(1)} s of device time (${run.wallSeconds.toFixed(1)} s wall), ${run.criterionName} ${formatCriterion(run)}`,
+    ...(totals.runs > 1 ? [`  with the ${totals.runs - 1 > 1 ? `${totals.runs - 1} runs` : "run"} it resumed (kept in run.json: resumedFrom): ${totals.iterations} iterations, ${totals.deviceSeconds.toFixed(1)} s of device time in all`] : []),
   ];
   if (run.caseOutputs.length) lines.push(`  case outputs (${run.outputUnit}): ${run.caseOutputs.map((y) => y.toFixed(2)).join(", ")}   targets: ${run.targets.map((t) => +t.toFixed(3)).join(", ")}`);
   lines.push(`  controls (V): ${run.finalWeights.map((v) => v.toFixed(3)).join(", ")}`, ...plain);
@@ -605,6 +609,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options, journal });
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
     }
+    if (resumed.earlier) run = { ...run, resumedFrom: resumed.earlier };
   } catch (error) {
     clearInterval(journalSaver);
     bar?.stop();

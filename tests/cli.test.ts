@@ -322,17 +322,22 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
 });
 
 test("a resumed run restarts as the unbroken run would, from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved)", () => {
-  const unbroken = join(scratch, "xnor-unbroken"), cut = join(scratch, "xnor-cut"), resumed = join(scratch, "xnor-resumed");
+  const unbroken = join(scratch, "xnor-unbroken"), cut = join(scratch, "xnor-cut"), resumed = cut; // (resumed in its own --out)
   assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--out", unbroken, "--no-progress").status, 0);
   const whole = JSON.parse(readFileSync(join(unbroken, "run.json"), "utf8"));
   assert.deepEqual(whole.attempts.map((a: { startIteration: number }) => a.startIteration), [0, 20], "(the unbroken run restarts once, at iteration 20)");
   assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--max-iterations", "15", "--out", cut, "--no-progress").status, 1);
+  const before = readFileSync(join(cut, "run.json"), "utf8");
   const run = hge("train", "--task", "xnor", "--seed", "2", "--resume", join(cut, "run.json"), "--out", resumed, "--no-progress");
   assert.equal(run.status, 0, run.stdout + run.stderr);
   const after = JSON.parse(readFileSync(join(resumed, "run.json"), "utf8"));
   assert.equal(after.attempts.length, 2);
   assert.deepEqual(after.attempts[1].initialV, whole.attempts[1].initialV, "the unbroken run's second start, not its first again");
   assert.ok(after.iterations < 100, `${after.iterations} iterations`);
+  // the run it went on from, in the same --out, is kept whole in the new run.json (it was lost) and counted
+  const { format: _, ...earlier } = JSON.parse(before);
+  assert.deepEqual(after.resumedFrom, earlier);
+  assert.match(run.stdout, new RegExp(`with the run it resumed \\(kept in run\\.json: resumedFrom\\): ${15 + after.iterations} iterations, ${(earlier.deviceSeconds + after.deviceSeconds).toFixed(1)} s of device time in all`));
 });
 
 test("an --out directory that disappears in the middle of hge demo: the gates after it and the index are kept elsewhere, said on stderr, and the index links every gate's report", async () => {

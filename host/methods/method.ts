@@ -166,6 +166,16 @@ export interface Result {
   settings: Record<string, unknown>;
   /** Runs of the hge module only: its configuration, chain, noise, tones and one window. */
   module?: ModuleDetails;
+  /** A run resumed from a run.json (input cases): that run.json whole, so that a run resumed
+   *  in its own --out loses nothing of the run it goes on from (which may hold its own). */
+  resumedFrom?: Record<string, unknown>;
+}
+
+/** The iterations and device time of `run` and of every run it resumed (Result.resumedFrom). */
+export function resumedTotals(run: Pick<Result, "iterations" | "deviceSeconds" | "resumedFrom">): { runs: number; iterations: number; deviceSeconds: number } {
+  const earlier = run.resumedFrom as Pick<Result, "iterations" | "deviceSeconds" | "resumedFrom"> | undefined;
+  const before = earlier ? resumedTotals(earlier) : { runs: 0, iterations: 0, deviceSeconds: 0 };
+  return { runs: before.runs + 1, iterations: before.iterations + run.iterations, deviceSeconds: before.deviceSeconds + run.deviceSeconds };
 }
 
 /** Lets the event loop run (Ctrl-C, progress output) at most every 50 ms of wall time: a
