@@ -402,7 +402,7 @@ const BAR_OPTIONS = { format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsi
 
 function windowText(run: Result): string {
   const c = run.module!.controller;
-  const extended = "plan" in c.tones && c.windowSamples > DEFAULTS.windowSamples ? ", lengthened so the planned tones fit" : "";
+  const extended = run.module!.windowLengthened ? ", lengthened so the planned tones fit" : "";
   return `${c.windowSamples}-sample windows (${+((c.windowSamples / c.sampleRateHz) * 1000).toFixed(1)} ms${extended})`;
 }
 

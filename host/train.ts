@@ -125,6 +125,8 @@ export interface ModuleDetails {
   patience: number;
   toneBins: number[];
   toneHz: number[];
+  /** The planned tones did not fit the window asked for (configuredWindow), which was lengthened. */
+  windowLengthened: boolean;
   /** Per tone: 2 = a second-order product lands on it, 4 = third-order (or'ed). */
   toneHits: number[];
   /** The last window with tones (not a held confirmation's) of the case with the largest
@@ -825,6 +827,7 @@ export class TrainingRun {
         controller: config, chain, noise: this.noise, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience,
         toneBins,
         toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
+        windowLengthened: config.windowSamples > configuredWindow(this.options, chain.sampleRateHz),
         toneHits: Array.from(controller.toneHits()),
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
         status,

@@ -321,6 +321,12 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");
 });
 
+test("the summary says a window was lengthened for the planned tones only when it was: not of a --window 1000 given (it said so of any window above 200)", () => {
+  const tonesLine = (...args: string[]) => hge("train", ...args, "--max-iterations", "2", "--out", join(scratch, "lengthened"), "--no-progress").stdout.split("\n").find((l) => l.includes("tones (Hz)")) ?? "";
+  assert.match(tonesLine("--task", "xor", "--window", "1000"), /in 1000-sample windows \(200 ms\)$/);
+  assert.match(tonesLine("--device", "resistor", "--task", "and", "--plan-order", "3"), /in 500-sample windows \(100 ms, lengthened so the planned tones fit\)$/);
+});
+
 test("a resumed run restarts as the unbroken run would, from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved)", () => {
   const unbroken = join(scratch, "xnor-unbroken"), cut = join(scratch, "xnor-cut"), resumed = cut; // (resumed in its own --out)
   assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--out", unbroken, "--no-progress").status, 0);
