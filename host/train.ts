@@ -814,7 +814,8 @@ export class TrainingRun {
       history,
       finalWeights: Array.from(controller.weights()),
       controlRangeV: config.controls.map((c): [number, number] => [c.minV, c.maxV]),
-      caseOutputs: history.caseOutputs!.at(-1) ?? (status.windows > 0 ? Array.from(controller.caseOutputs()) : []), // (none measured: none)
+      // (no update: the outputs only if every case was measured, not a 0 for each one that was not)
+      caseOutputs: history.caseOutputs!.at(-1) ?? (status.windows >= config.cases.length ? Array.from(controller.caseOutputs()) : []),
       targets: options.task.targets.slice(),
       caseInputsV: config.cases.map((c) => c.inputsV.slice()),
       attempts: this.attempts,
