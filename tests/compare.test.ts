@@ -303,7 +303,12 @@ test("SIGTERM (a scheduler's, as Ctrl-C) with several workers: every data-set ru
   assert.ok(journals.every((j) => !existsSync(j)) && child.exitCode === null, "the runs are under way and no journal is written yet");
   child.kill("SIGTERM");
   assert.equal((await exited)[0], 130);
-  for (const journal of journals) assert.ok((JSON.parse(readFileSync(journal, "utf8")) as JournalData).hge.length > 0, `${journal} kept what its run measured`);
+  // (what it measured by then: its plain sweep's readings, and on an unloaded machine the module's
+  // windows too; under load 4 s may not reach them)
+  for (const journal of journals) {
+    const kept = JSON.parse(readFileSync(journal, "utf8")) as JournalData;
+    assert.ok(kept.readings.length + kept.hge.length > 0, `${journal} kept what its run measured`);
+  }
 });
 
 test("a data-set run under way keeps its journal: a comparison interrupted in the middle of it resumes by replaying what it measured, and the run is the unbroken one", async () => {
