@@ -842,7 +842,7 @@ function readJson(what: string, path: string, advice: string, bytes?: Buffer): u
  *  replaced by a new run, unless `resume` names that run. */
 function refuseToLose(out: string, resume: string | undefined): void {
   const runFile = join(out, "run.json"), journalFile = join(out, "journal.json");
-  if (resume !== undefined && [runFile, journalFile].includes(resolve(resume))) return;
+  if (resume !== undefined && [runFile, journalFile, join(out, "checkpoint.bin")].includes(resolve(resume))) return;
   let stopped: unknown;
   try {
     ({ stopped } = JSON.parse(readFileSync(runFile, "utf8")) as { stopped?: unknown });

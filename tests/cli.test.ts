@@ -423,6 +423,9 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   assert.equal(again.status, 2, again.stderr);
   assert.match(again.stderr, /^hge: \S+ holds a run that was interrupted: --resume \S+run\.json goes on from it; to start again remove it or give another --out\n$/);
   assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")), run);
+  // resuming it, from its run.json or its checkpoint.bin, is what the refusal asks for
+  const resumed = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "2", "--resume", join(out, "checkpoint.bin"), "--out", out, "--no-progress");
+  assert.ok(resumed.status === 0 || resumed.status === 1, resumed.stderr);
 });
 
 test("an --out directory that disappears mid-run (here: replaced by a file) loses nothing: the journal's writes warn once and the run goes on; hge train and hge compare keep their results in a new directory and say where", async () => {
