@@ -356,6 +356,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
   const control = error.index >= 0 ? error.index : 0;
   const range = device.controlRangeV[control] ?? [0, 0];
   const fs = options.chain?.sampleRateHz ?? DEFAULTS.sampleRateHz;
+  const oneTone = unfittableLag(device.controlCount);
   const special: Record<string, string | undefined> = {
     BandLowHz: `--band's low edge must be ≥ 0 and below half the sample rate (${fs / 2} Hz)`,
     BandHighHz: `--band's high edge must be above the low edge and at most half the sample rate (${fs / 2} Hz)`,
@@ -366,7 +367,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     Gradient: `--gradient ${options.gradient} demodulates the loss itself, which needs --loss mse (corrsig and fisher are chain-ruled through each case's Jacobian: --gradient jacobian)`,
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
     Checkpoint: `--resume: the checkpoint is corrupt, of another hge version, or for another configuration (other controls or ranges); nothing was trained`,
-    CalibrationEpochs: unfittableLag(device.controlCount) && `one control's lag cannot be fitted (${unfittableLag(device.controlCount)}): give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's`,
+    CalibrationEpochs: oneTone && `one control's lag cannot be fitted (${oneTone}): give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's`,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
   if (error.field === "Plan") {
@@ -835,8 +836,6 @@ function readJson(what: string, path: string, advice: string, bytes?: Buffer): u
   }
 }
 
-/** A new comparison replaces a finished one kept at `file`, never one with runs left (an
- *  interrupted comparison, one its device stopped): exit 2, naming --resume. */
 /** hge train's counterpart of refuseToReplace: an --out holding a run that was interrupted (its
  *  run.json says so, or a data-set run's journal.json has no run.json: killed outright) is not
  *  replaced by a new run, unless `resume` names that run. */
@@ -853,6 +852,8 @@ function refuseToLose(out: string, resume: string | undefined): void {
   if (stopped === "interrupted") throw new UsageError(`${display(out)} holds a run that was interrupted: --resume ${display(kept)} goes on from it; to start again remove it or give another --out`);
 }
 
+/** A new comparison replaces a finished one kept at `file`, never one with runs left (an
+ *  interrupted comparison, one its device stopped): exit 2, naming --resume. */
 function refuseToReplace(file: string, runsLeft: (record: CompareRecord) => number): void {
   let kept: CompareRecord;
   try {
