@@ -27,6 +27,12 @@ const CAL_XY = CALIBRATION + (2 * MAX_CONTROLS << 2);
 const MAX_ORDER = 4;
 /** Streaming low-pass states: per tone, MAX_ORDER stages of (in-phase, quadrature). */
 const STREAM = memory.data(FULL ? MAX_CONTROLS * MAX_ORDER * 8 : 4); // (nor streaming)
+/** The calibration's toneTurns() of every tone (4 f32 each, half of STREAM) at the whole delay
+ *  turnsWhole (−1: none yet): the fit tries thousands of lag models, and what each costs a
+ *  tone in sines depends on the model only through its whole samples of delay (lagOf). In
+ *  STREAM's memory: a configuration that calibrates never streams (trainer.ts: trainerStart). */
+const TURNS = STREAM;
+let turnsWhole: i32 = -1;
 
 /** The window's first value (NaN until it arrives): keeps the f32 sums free of the DC level. */
 let reference: f32 = NaN;
@@ -106,35 +112,53 @@ export function lockinDerivative(k: i32, amplitude: f32, demodulation: i32): f32
 let modelCos: f32 = 1;
 let modelSin: f32 = 0;
 
-/** Tone k's frequency in cycles per sample (its bin over the window). */
-@inline function cyclesPerSample(k: i32): f32 {
-  return <f32>load<i32>(TONE_BINS + (<usize>k << 2)) / <f32>windowSamples;
+/** The lag model in use by lagOf(): the corner's p = e^(−2π·fc/fs) and q = p^(1−μ) (0 without
+ *  a corner) and the delay's whole samples L, for D = L + μ (chainOf). */
+let chainP: f32 = 0, chainQ: f32 = 0, chainWhole: i32 = 0;
+
+/** Sets the model lagOf() evaluates: a transport delay of `delay` samples and a corner of
+ *  `corner` Hz (0 = none). */
+function chainOf(delay: f32, corner: f32): void {
+  const whole = Mathf.floor(delay);
+  const rate = -<f32>(2 * Math.PI) * corner / configF32(ACTIVE, Field.SampleRateHz);
+  chainP = corner > 0 ? exponentialOf(max(rate, -80)) : 0;
+  chainQ = corner > 0 ? exponentialOf(max(rate * (1 - (delay - whole)), -80)) : 0;
+  chainWhole = <i32>whole;
 }
 
-/** Sets modelCos + j·modelSin to 1/H at tone k, H the response of a sampled chain: each value
- *  written held for one sample (zero-order hold), a transport delay of D = L + μ samples (L
- *  whole, 0 <= μ < 1), a first-order RC with corner `corner` Hz (0 = none), read at the end of
- *  each sample (the reading step() gets answers the voltages written one call earlier). Its
+/** Writes tone k's e^{jω} and e^{jωL} (L = chainWhole) at `at` (4 f32: cos ω, sin ω, cos ωL,
+ *  sin ωL), ω = 2π·bin/W; the turns ω·L/2π = bin·L/W taken modulo 1 in integers, exact for
+ *  any L. */
+function toneTurns(k: i32, at: usize): void {
+  const bin = load<i32>(TONE_BINS + (<usize>k << 2));
+  const frequency = <f32>bin / <f32>windowSamples;
+  const turns = <f32>(<i64>bin * <i64>chainWhole % <i64>windowSamples) / <f32>windowSamples;
+  store<f32>(at, sineTurns(frequency + 0.25));
+  store<f32>(at, sineTurns(frequency), 4);
+  store<f32>(at, sineTurns(turns + 0.25), 8);
+  store<f32>(at, sineTurns(turns), 12);
+}
+/** lockinSetLag's toneTurns(), one tone at a time. */
+const ONE_TONE = memory.data(16);
+
+/** Sets modelCos + j·modelSin to 1/H at the tone whose e^{jω} and e^{jωL} are at `turns`
+ *  (toneTurns), H the response of the sampled chain chainOf() set: each value written held for
+ *  one sample (zero-order hold), a transport delay of D = L + μ samples (L whole, 0 <= μ < 1),
+ *  a first-order RC with corner fc, read at the end of each sample (the reading step() gets
+ *  answers the voltages written one call earlier). Its
  *  impulse response is the held pulse through the RC, sampled: (derived)
  *    H(z) = z^−L·[(1 − q) + (q − p)·z^−1] / (1 − p·z^−1),  p = e^(−2π·fc/fs),  q = p^(1−μ),
  *  so 1/H = e^{jωL}·(1 − p·e^{−jω}) / ((1 − q) + (q − p)·e^{−jω}). At μ = 0 this is the one-pole
  *  y += (1 − p)(x − y) delayed L samples; without a corner (p = q = 0) a whole-sample delay of L
  *  (a held value has no fractional delay until something smooths it). The projection undoes
  *  both the lag and the attenuation. */
-function lagOf(k: i32, delay: f32, corner: f32): void {
-  const frequency = cyclesPerSample(k);
-  const whole = Mathf.floor(delay);
-  const c = sineTurns(frequency + 0.25), s = sineTurns(frequency); // e^{jω}
-  const rate = -<f32>(2 * Math.PI) * corner / configF32(ACTIVE, Field.SampleRateHz);
-  const p: f32 = corner > 0 ? exponentialOf(max(rate, -80)) : 0;
-  const q: f32 = corner > 0 ? exponentialOf(max(rate * (1 - (delay - whole)), -80)) : 0;
+function lagOf(turns: usize): void {
+  const p = chainP, q = chainQ, c = load<f32>(turns), s = load<f32>(turns, 4);
   const nr: f32 = 1 - p * c, ni = p * s; //                     1 − p·e^{−jω}
   const dr: f32 = 1 - q + (q - p) * c, di = (p - q) * s; //     (1 − q) + (q − p)·e^{−jω}
   const d2 = dr * dr + di * di;
   const rr = (nr * dr + ni * di) / d2, ri = (ni * dr - nr * di) / d2;
-  // e^{jωL}: the turns ω·L/2π = bin·L/W taken modulo 1 in integers, exact for any L
-  const turns = <f32>(<i64>load<i32>(TONE_BINS + (<usize>k << 2)) * <i64>whole % <i64>windowSamples) / <f32>windowSamples;
-  const cl = sineTurns(turns + 0.25), sl = sineTurns(turns);
+  const cl = load<f32>(turns, 8), sl = load<f32>(turns, 12);
   modelCos = rr * cl - ri * sl;
   modelSin = rr * sl + ri * cl;
 }
@@ -143,8 +167,10 @@ function lagOf(k: i32, delay: f32, corner: f32): void {
 export function lockinSetLag(delay: f32, corner: f32): void {
   setStatusF32(Status.LagDelaySamples, delay);
   setStatusF32(Status.LagCornerHz, corner);
+  chainOf(delay, corner);
   for (let k = 0; k < controlCount; k++) {
-    lagOf(k, delay, corner);
+    toneTurns(k, ONE_TONE);
+    lagOf(ONE_TONE);
     store<f32>(LAG_COS + (k << 2), modelCos);
     store<f32>(LAG_SIN + (k << 2), modelSin);
   }
@@ -180,11 +206,16 @@ let bestDelay: f32 = 0, bestCorner: f32 = 0, bestShare: f32 = 0;
  *  modulo π and needs no guess of the signs. */
 function quadratureOf(delay: f32, corner: f32): f32 {
   if (!(delay >= 0 && delay <= MAX_DELAY_SAMPLES)) return Infinity;
+  chainOf(delay, corner);
+  const turnsStale = chainWhole != turnsWhole;
+  turnsWhole = chainWhole;
   let share: f32 = 0;
   for (let k = 0; k < controlCount; k++) {
     const offset = <usize>k << 2;
+    const turns = TURNS + (offset << 2);
+    if (turnsStale) toneTurns(k, turns);
+    lagOf(turns);
     const xx = load<f32>(CAL_XX + offset), yy = load<f32>(CAL_YY + offset), xy = load<f32>(CAL_XY + offset);
-    lagOf(k, delay, corner);
     const c = modelCos, s = modelSin;
     share += (s * s * xx + 2 * s * c * xy + c * c * yy) / (c * c + s * s);
   }
@@ -218,6 +249,7 @@ function fitDelay(delay: f32, corner: f32): f32 {
 export function lockinCalibrate(): void {
   const probing = probeControl >= 0;
   lockinProbeEnd();
+  turnsWhole = -1;
   let topBin = 0;
   for (let k = 0; k < controlCount; k++) topBin = max(topBin, load<i32>(TONE_BINS + (<usize>k << 2)));
   const lowestCorner = <f32>topBin * configF32(ACTIVE, Field.SampleRateHz) / <f32>windowSamples / 64;

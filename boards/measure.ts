@@ -26,13 +26,15 @@ export const BENCH_WINDOW = 500;
 export const WIDE_CONTROLS = 256;
 export const WIDE_TARGET = "mps2-an386";
 export const WIDE_BOARD = "stm32f4-discovery";
+/** The calibration's end (calibrationEnd) is counted on the M4F at these control counts. */
+export const CALIBRATION_CONTROLS = [8, 64, 128] as const;
 /** The board whose firmware RAM is broken down: the M4F part, built for each entry. */
 export const RAM_BOARD = "stm32f4-discovery";
 
 /** A configuration of `controls` sinusoidally perturbed controls, no inputs, one case: every
  *  sample but the window's last is the plain per-sample path; each window ends in an update
  *  (no calibration epochs: the mean is the per-sample path plus the update, not a lag fit). */
-export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits = { min: -10, max: 10 }): ControllerConfig {
+export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits = { min: -10, max: 10 }, calibrationEpochs = 0): ControllerConfig {
   return {
     sampleRateHz,
     windowSamples: benchWindow(controls),
@@ -45,7 +47,7 @@ export function benchConfig(controls: number, sampleRateHz = 5000, readingLimits
     optimiser: "adam",
     learningRate: 0.01,
     reading: readingLimits,
-    calibrationEpochs: 0,
+    calibrationEpochs,
   };
 }
 
@@ -154,6 +156,27 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
   };
 }
 
+/** The longest step() there is: the one that ends the calibration and fits the lag to its
+ *  windows (lockin.ts: lockinCalibrate), counted on WIDE_TARGET for the bench configuration with
+ *  CALIBRATION_EPOCHS epochs; in milliseconds at WIDE_BOARD's clock, one instruction a cycle. The
+ *  electrodes hold their voltages through it (the next window has not begun). */
+export interface CalibrationEnd { controls: number; instructions: number; typical: number; milliseconds: number; atSample: number }
+const CALIBRATION_EPOCHS = 2;
+export async function measureCalibrationEnd(controls: number, o: { quiet?: boolean; wasm?: string } = {}): Promise<CalibrationEnd> {
+  const board = widened(loadBoard(WIDE_TARGET), controls);
+  const limits = { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV };
+  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, limits, CALIBRATION_EPOCHS), new Controller());
+  if (error) throw error;
+  const window = benchWindow(controls);
+  const built = buildBoard(board, { wasm: o.wasm, app: "hge", config: block, entry: "main", bench: true, out: resolve(REPO_DIR, "build", "boards", WIDE_TARGET, `calibration-end-${controls}`), quiet: o.quiet ?? true });
+  const { counts } = await countCalls(built, benchReadings(window * (CALIBRATION_EPOCHS + 1)));
+  const instructions = Math.max(...counts);
+  return {
+    controls, instructions, typical: summarise(counts).median, atSample: counts.indexOf(instructions) + 1,
+    milliseconds: (instructions / loadBoard(WIDE_BOARD).clockHz) * 1000,
+  };
+}
+
 /** For a board that is not emulated: the emulated target whose code is the same (core and
  *  code-generation flags), whose counts are therefore the board's. */
 export function countedOn(board: Board): string | null {
@@ -185,6 +208,9 @@ export interface BoardsBench {
   /** RAM_BOARD's firmware for each entry (bytes): RAM (= the module's memory + the stack
    *  reserved + static data: frame and record buffers, the runtime's tables) and flash. */
   firmware: { board: string; entries: Record<Entry, FirmwareSize> };
+  /** The longest step() at each of CALIBRATION_CONTROLS (measureCalibrationEnd); empty when
+   *  WIDE_TARGET is not measured. */
+  calibrationEnd: Record<string, CalibrationEnd>;
   seconds: number;
 }
 
@@ -232,7 +258,11 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
     targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm });
     if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference?.median ?? "-"})\n`);
   })));
-  const [wideMeasurement, firmware] = await Promise.all([wideRun, limit(() => firmwareSizes(o.quiet ?? true)), ...runs]);
+  const calibrationEnd: BoardsBench["calibrationEnd"] = {};
+  const calibrationRuns = counted.includes(WIDE_TARGET) ? CALIBRATION_CONTROLS.map((n) => limit(async () => {
+    calibrationEnd[n] = await measureCalibrationEnd(n, { quiet: o.quiet, wasm: o.wasm });
+  })) : [];
+  const [wideMeasurement, firmware] = await Promise.all([wideRun, limit(() => firmwareSizes(o.quiet ?? true)), ...runs, ...calibrationRuns]);
   const sampleRates: BoardsBench["sampleRates"] = {};
   for (const name of listBoards()) {
     const b = loadBoard(name);
@@ -251,7 +281,7 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
     method: `instructions per step() call, counted exactly (RISC-V: minstret under -icount shift=0; Arm: a TCG plugin) over two windows, each ending in an update (${BENCH_WINDOW} samples, or as long as the tones need: benchWindow); median = a typical sample, mean = amortised over the window; the C reference (firmware/app_reference.c) is the per-sample path only, so ratios compare medians; sample rates use the mean at one instruction per cycle`,
     targets, sampleRates,
     softFloat: { m0plusOverM4f: ratio("mps2-an386-m0plus", "mps2-an386"), rv32imcOverRv32imafc: ratio("virt-rv32imc", "virt-rv32") },
-    wide, firmware,
+    wide, firmware, calibrationEnd,
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -281,6 +311,8 @@ export function formatBench(bench: BoardsBench): string {
     const w = bench.wide, m = w.measurement;
     lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples, C reference ${m.reference?.median ?? "-"} (ratio ${m.ratio?.toFixed(2) ?? "-"}); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);
   }
+  const ends = Object.values(bench.calibrationEnd);
+  if (ends.length) lines.push("", `the longest step(), the calibration's end (lag fit) on ${WIDE_TARGET}: ${ends.map((e) => `${e.controls} controls ${(e.instructions / 1e6).toFixed(1)} M instructions, ${e.milliseconds.toFixed(0)} ms at ${loadBoard(WIDE_BOARD).clockHz / 1e6} MHz`).join("; ")}`);
   lines.push("", `firmware RAM on ${bench.firmware.board} (bytes: RAM = module memory + stack + static data; flash)`);
   for (const [entry, f] of Object.entries(bench.firmware.entries)) lines.push(`${entry.padEnd(11)} RAM ${String(f.ram).padStart(6)} = ${f.moduleMemory} + ${f.stack} + ${f.staticData}   flash ${f.flash}`);
   const stacks = Object.values(bench.targets).flatMap((byN) => Object.values(byN)).filter((m) => m.stackUsedBytes !== null).map((m) => `${m.board} ${m.controls}: ${m.stackUsedBytes}`);
