@@ -160,7 +160,7 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
  *  windows (lockin.ts: lockinCalibrate), counted on WIDE_TARGET for the bench configuration with
  *  CALIBRATION_EPOCHS epochs; in milliseconds at WIDE_BOARD's clock, one instruction a cycle. The
  *  electrodes hold their voltages through it (the next window has not begun). */
-export interface CalibrationEnd { controls: number; instructions: number; typical: number; milliseconds: number; atSample: number }
+export interface CalibrationEnd { controls: number; instructions: number; typical: number; milliseconds: number; atSample: number; stackUsedBytes: number | null }
 const CALIBRATION_EPOCHS = 2;
 export async function measureCalibrationEnd(controls: number, o: { quiet?: boolean; wasm?: string } = {}): Promise<CalibrationEnd> {
   const board = widened(loadBoard(WIDE_TARGET), controls);
@@ -168,11 +168,11 @@ export async function measureCalibrationEnd(controls: number, o: { quiet?: boole
   const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, limits, CALIBRATION_EPOCHS), new Controller());
   if (error) throw error;
   const window = benchWindow(controls);
-  const built = buildBoard(board, { wasm: o.wasm, app: "hge", config: block, entry: "main", bench: true, out: resolve(REPO_DIR, "build", "boards", WIDE_TARGET, `calibration-end-${controls}`), quiet: o.quiet ?? true });
-  const { counts } = await countCalls(built, benchReadings(window * (CALIBRATION_EPOCHS + 1)));
+  const built = buildBoard(board, { wasm: o.wasm, app: "hge", config: block, entry: "main", bench: true, cflags: ["-DHGE_STACK_REPORT"], out: resolve(REPO_DIR, "build", "boards", WIDE_TARGET, `calibration-end-${controls}`), quiet: o.quiet ?? true });
+  const { counts, stdout } = await countCalls(built, benchReadings(window * (CALIBRATION_EPOCHS + 1)));
   const instructions = Math.max(...counts);
   return {
-    controls, instructions, typical: summarise(counts).median, atSample: counts.indexOf(instructions) + 1,
+    controls, instructions, typical: summarise(counts).median, atSample: counts.indexOf(instructions) + 1, stackUsedBytes: stackUsed(stdout),
     milliseconds: (instructions / loadBoard(WIDE_BOARD).clockHz) * 1000,
   };
 }
@@ -312,7 +312,7 @@ export function formatBench(bench: BoardsBench): string {
     lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples, C reference ${m.reference?.median ?? "-"} (ratio ${m.ratio?.toFixed(2) ?? "-"}); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);
   }
   const ends = Object.values(bench.calibrationEnd);
-  if (ends.length) lines.push("", `the longest step(), the calibration's end (lag fit) on ${WIDE_TARGET}: ${ends.map((e) => `${e.controls} controls ${(e.instructions / 1e6).toFixed(1)} M instructions, ${e.milliseconds.toFixed(0)} ms at ${loadBoard(WIDE_BOARD).clockHz / 1e6} MHz`).join("; ")}`);
+  if (ends.length) lines.push("", `the longest step(), the calibration's end (lag fit) on ${WIDE_TARGET}: ${ends.map((e) => `${e.controls} controls ${(e.instructions / 1e6).toFixed(1)} M instructions, ${e.milliseconds.toFixed(0)} ms at ${loadBoard(WIDE_BOARD).clockHz / 1e6} MHz, stack ${e.stackUsedBytes ?? "-"} bytes`).join("; ")}`);
   lines.push("", `firmware RAM on ${bench.firmware.board} (bytes: RAM = module memory + stack + static data; flash)`);
   for (const [entry, f] of Object.entries(bench.firmware.entries)) lines.push(`${entry.padEnd(11)} RAM ${String(f.ram).padStart(6)} = ${f.moduleMemory} + ${f.stack} + ${f.staticData}   flash ${f.flash}`);
   const stacks = Object.values(bench.targets).flatMap((byN) => Object.values(byN)).filter((m) => m.stackUsedBytes !== null).map((m) => `${m.board} ${m.controls}: ${m.stackUsedBytes}`);
