@@ -10,6 +10,7 @@ import { parseWasm, exportedGlobals, type WasmModule } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
 import { CONFIG_WORDS } from "../assembly/layout.ts";
+import { Controller, ControllerError } from "../host/controller.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { maxOf, minOf } from "../host/metrics.ts";
 import type { Variant } from "../host/variant.ts";
@@ -69,6 +70,8 @@ export interface BuildResult {
   board: Board;
   dir: string;
   elf: string;
+  /** The module built in (a path). */
+  wasm: string;
   size: ImageSize;
   check: CheckResult;
   seconds: number;
@@ -380,12 +383,31 @@ export function defaultOut(board: string, o: BuildOptions): string {
 }
 
 /** The file a build writes first into its directory: it marks the directory as a build's,
- *  which the next build into it replaces. */
+ *  which the next build into it replaces. Written UNFINISHED first; a build that ends writes
+ *  FINISHED and below it every file it made (markBuilt), and only those are replaced. */
 export const BUILD_MARKER = ".hge-board-build";
+const UNFINISHED = "An hge board build (boards/build.ts), unfinished: the next build into this directory replaces it.\n";
+const FINISHED = "An hge board build (boards/build.ts): the next build into this directory replaces it, if it holds no files but these:\n";
+/** The marker of builds before FINISHED listed their files: such a directory is replaced whole. */
+const UNLISTED = "An hge board build (boards/build.ts): the next build into this directory replaces it.\n";
+
+/** The files under `dir` (paths relative to it, BUILD_MARKER left out). */
+function filesUnder(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => {
+    const path = prefix ? `${prefix}/${e.name}` : e.name;
+    return e.isDirectory() ? filesUnder(dir, path) : path === BUILD_MARKER ? [] : [path];
+  });
+}
+
+/** Writes the BUILD_MARKER of a build that ended: what it made, all the next build may remove. */
+function markBuilt(dir: string): void {
+  writeFileSync(join(dir, BUILD_MARKER), FINISHED + filesUnder(dir).map((f) => `${f}\n`).join(""));
+}
 
 /** Refuses (UsageError, naming `shown`) a build directory that is neither new, nor empty, nor
- *  an earlier build's (its BUILD_MARKER): a build replaces its directory, and never removes what
- *  is not its own (a run's reports, a file, even one named as a build's). */
+ *  an earlier build's (its BUILD_MARKER) holding only what that build made (or an unfinished
+ *  build's): a build replaces its directory, and never removes what is not its own (a run's
+ *  reports, a file put beside a build's, even one named as a build's). */
 export function checkBuildDirectory(dir: string, shown = dir): void {
   let stat;
   try {
@@ -396,8 +418,16 @@ export function checkBuildDirectory(dir: string, shown = dir): void {
     throw new UsageError(`--out ${shown} cannot be made a directory (${code}); give a new or empty directory`);
   }
   if (!stat.isDirectory()) throw new UsageError(`--out ${shown} is a file, not a directory; give a new or empty directory (or an earlier build's, which is replaced)`);
-  if (readdirSync(dir).length && !existsSync(join(dir, BUILD_MARKER))) {
-    throw new UsageError(`--out ${shown} holds files that are not an hge board build (it has no ${BUILD_MARKER}); give a new or empty directory: a build replaces only an earlier build's directory`);
+  if (!readdirSync(dir).length) return;
+  const marker = existsSync(join(dir, BUILD_MARKER)) ? readFileSync(join(dir, BUILD_MARKER), "utf8") : null;
+  if (marker === UNFINISHED || marker === UNLISTED) return;
+  if (marker === null || !marker.startsWith(FINISHED)) {
+    throw new UsageError(`--out ${shown} holds files that are not an hge board build (it has no ${BUILD_MARKER} that a build wrote); give a new or empty directory: a build replaces only an earlier build's directory`);
+  }
+  const made = new Set(marker.slice(FINISHED.length).split("\n"));
+  const foreign = filesUnder(dir).filter((f) => !made.has(f));
+  if (foreign.length) {
+    throw new UsageError(`--out ${shown} is an earlier build's directory, but ${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ""} in it ${foreign.length > 1 ? "are" : "is"} not that build's; move ${foreign.length > 1 ? "them" : "it"} or give another directory (a build removes only its own files)`);
   }
 }
 
@@ -457,6 +487,17 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   if (!pre.ok) throw new TrainConfigError("wasm", `${b.name}: module ${wasmPath} does not fit: ${pre.errors.join("; ")}`);
   const refusal = adapterRefusal(app, module, o.wasm ?? wasmPath);
   if (refusal) throw new TrainConfigError("wasm", refusal);
+  // a configuration compiled in that the module refuses would stop the firmware at power-up:
+  // the same module takes it under Node first (the tones-only core leaves features out)
+  if (o.config && module.exports.some((e) => e.name === "configure")) {
+    const controller = o.variant ? new Controller(o.variant.module, o.variant.layout) : new Controller(new WebAssembly.Module(wasmBytes));
+    try {
+      controller.configureBlock(o.config);
+    } catch (error) {
+      if (error instanceof ControllerError) throw new TrainConfigError("wasm", `${o.wasm ?? wasmPath} would refuse the firmware's compiled-in configuration at power-up: ${error.message.replace(/^configuration refused: /, "")}`);
+      throw error;
+    }
+  }
   const entry = entryOf(o);
   if (entry === "main" && ADAPTER_NEEDS[app]?.exports.includes("CONFIG") && !o.config) {
     throw new TrainConfigError("config", `the main-loop firmware of --app ${app} configures the module from a block compiled in, and none was given`);
@@ -468,7 +509,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(gen, { recursive: true });
   mkdirSync(obj, { recursive: true });
-  writeFileSync(join(dir, BUILD_MARKER), "An hge board build (boards/build.ts): the next build into this directory replaces it.\n");
+  writeFileSync(join(dir, BUILD_MARKER), UNFINISHED);
 
   // 1. wasm2c, and the runtime header that matches it
   const version = run("wasm2c", ["--version"]).trim();
@@ -571,8 +612,9 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
   }
   const size = imageSize(b, elf);
   const check = checkModule(b, module, { image: size, memoryBytes });
-  const result: BuildResult = { board: b, dir, elf, size, check, seconds: (performance.now() - t0) / 1000 };
+  const result: BuildResult = { board: b, dir, elf, wasm: wasmPath, size, check, seconds: (performance.now() - t0) / 1000 };
   writeFileSync(join(dir, "size.json"), JSON.stringify({ board: b.name, wasm: wasmPath, app, entry, aligned, unchecked: !!o.unchecked, ...size, flashBytes: b.flashBytes, ramBytes: b.ramBytes, check }, null, 2) + "\n");
+  markBuilt(dir);
   if (!check.ok) throw new TrainConfigError("board", `${b.name}: ${check.errors.join("; ")}`);
   return result;
 }

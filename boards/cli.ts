@@ -321,6 +321,16 @@ async function watch(boardName: string, flags: WatchFlags): Promise<void> {
   }
 }
 
+/** Whether the file at `path` is what measure --json writes (a BoardsBench): one it may replace. */
+function earlierMeasurement(path: string): boolean {
+  try {
+    const json = JSON.parse(readFileSync(path, "utf8"));
+    return typeof json?.method === "string" && typeof json.targets === "object" && typeof json.sampleRates === "object" && typeof json.firmware === "object";
+  } catch {
+    return false;
+  }
+}
+
 async function measure(flags: MeasureFlags): Promise<void> {
   if (flags.json) {
     // written after minutes of measuring: a place it cannot go is refused first
@@ -331,6 +341,7 @@ async function measure(flags: MeasureFlags): Promise<void> {
     if (!parent?.isDirectory()) throw new UsageError(`--json ${flags.json}: ${dirname(full)} is not a directory; give a file in an existing directory`);
     const there = statSync(full, { throwIfNoEntry: false });
     if (there && !there.isFile()) throw new UsageError(`--json ${flags.json} is ${there.isDirectory() ? "a directory" : "not a regular file (a device or a pipe)"}; give a file`);
+    if (there && !earlierMeasurement(full)) throw new UsageError(`--json ${flags.json} exists and is not an earlier hge board measure --json (which is replaced); give a new file`);
   }
   const { COUNTED_TARGETS, measureBoards, formatBench } = await import("./measure.ts");
   const targets = flags.quick ? ["mps2-an386", "virt-rv32"] : [...COUNTED_TARGETS];

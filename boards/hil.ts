@@ -159,7 +159,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   const built = o.built ?? (o.port ? ({ board: b, elf: "", seconds: 0 } as unknown as BuildResult) : buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet }));
   if (!o.port && !existsSync(built.elf)) throw new Error(`${built.elf} missing`);
   const { session, hello } = await BoardSession.open(built.board, o.port ? null : built.elf, { ownProcessGroup: o.signal !== undefined, port: o.port, baudRate: o.baudRate });
-  const controller = new BoardController(session);
+  const controller = new BoardController(session, o.port ? undefined : built.wasm);
   try {
     // the host builds configurations in the unit the board's firmware passes to step(): a
     // firmware built for another ADC scale would read every value wrong by their ratio

@@ -604,8 +604,10 @@ export class BoardController {
   /** The link is gone for good (offline()): read-outs answer from what the host received. */
   private lost = false;
 
-  constructor(readonly session: BoardSession) {
-    this.scratch = session.board.module === "core" ? new Controller(new WebAssembly.Module(readFileSync(CORE_WASM))) : new Controller();
+  /** `wasm`: the module the board's firmware was built with (default: the board file's build),
+   *  whose refusals are given as the Node twin's, with their reasons. */
+  constructor(readonly session: BoardSession, wasm = session.board.module === "core" ? CORE_WASM : undefined) {
+    this.scratch = wasm ? new Controller(new WebAssembly.Module(readFileSync(wasm))) : new Controller();
   }
 
   /** Exposes the Node twin's exports (the same block was configured there; e.g. STATUS's

@@ -130,7 +130,14 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     unit = run.outputUnit ?? "nA";
     solvedEpochs = run.module.solvedEpochs;
     maxIterations = o.maxIterations ?? run.module.maxIterations;
-    if (run.finalWeights?.length === config.controls.length) config = { ...config, controls: config.controls.map((c, k) => ({ ...c, initialV: run.finalWeights![k] })) };
+    // continued from its final weights (without them, from its configuration's own start)
+    const weights = run.finalWeights;
+    if (weights !== undefined) {
+      if (!Array.isArray(weights) || weights.length !== config.controls.length || !weights.every((v) => typeof v === "number" && Number.isFinite(v))) {
+        throw damaged(`its finalWeights are not one finite voltage for each of its ${config.controls.length} controls`);
+      }
+      config = { ...config, controls: config.controls.map((c, k) => ({ ...c, initialV: weights[k] })) };
+    }
   } else {
     const estimator = (o.method ?? "multitone") as Estimator;
     if (!(ESTIMATORS as readonly string[]).includes(estimator)) throw new TrainConfigError("method", `--method ${o.method}: standalone firmware runs the module's estimators ${ESTIMATORS.join(", ")}`);

@@ -43,14 +43,16 @@ export async function watchBoard(boardName: string, o: WatchOptions = {}): Promi
     const { built } = buildStandalone(board, { task: o.task, seed: o.seed, wasm: o.wasm, quiet: true });
     elf = built.elf;
   }
-  const { session } = await BoardSession.open(board, elf, { port: o.port, baudRate: o.baudRate, noHello: true });
+  // (QEMU in a process group of its own: a Ctrl-C at the terminal is the watch's to answer)
+  const { session } = await BoardSession.open(board, elf, { port: o.port, baudRate: o.baudRate, noHello: true, ownProcessGroup: o.signal !== undefined });
   print(`watching ${board.name} on ${session.portPath} (${o.port ? `${o.baudRate ?? 115200} baud` : "QEMU's pseudo-terminal, standalone firmware with the test stand-in device"})`);
+  const gone = () => `the board is gone: ${o.port ? `${session.portPath} closed` : session.qemuExit === null ? "QEMU was killed" : `QEMU exited ${session.qemuExit ?? ""}`}`;
   let pending: Uint8Array = new Uint8Array(0);
   let records = 0, lastUpdate = 0, skippedUpdates = 0, stopped: Stopped | null = null, quietSince = performance.now(), started = false;
   try {
     while (!stopped && !o.signal?.aborted) {
       const bytes = session.transport.readSome(50);
-      if (bytes === null) break; // the port is gone
+      if (bytes === null) { print(gone()); break; }
       if (bytes.length) {
         const joined = new Uint8Array(pending.length + bytes.length);
         joined.set(pending);
@@ -90,10 +92,10 @@ export async function watchBoard(boardName: string, o: WatchOptions = {}): Promi
           }
         }
       } else {
-        if (session.qemuExit !== undefined && !o.port) break;
+        if (session.qemuExit !== undefined && !o.port) { print(gone()); break; }
         if (performance.now() - quietSince > (o.quietMs ?? 30_000)) { print(`no telemetry for ${((o.quietMs ?? 30_000) / 1000).toFixed(0)} s`); break; }
-        await new Promise((resolve) => setImmediate(resolve));
       }
+      await new Promise((resolve) => setImmediate(resolve)); // (a Ctrl-C is heard between reads)
     }
     if (o.live && stopped) o.live({ type: "end", solved: stopped.reason === StopReason.Solved, stopped: StopReason[stopped.reason] ?? String(stopped.reason) });
     return { records, stopped, lastUpdate };

@@ -288,6 +288,18 @@ export class Controller {
     this.cases = config.cases.length;
   }
 
+  /** Configures from a block of CONFIG_WORDS words as configure() writes them (boards/link.ts:
+   *  encodeConfig, a board's compiled-in configuration); refused as configure() is. */
+  configureBlock(block: Uint8Array): void {
+    new Uint8Array(this.exports.memory.buffer, this.address("CONFIG"), this.layout.CONFIG_WORDS * 4).set(block);
+    const code = this.exports.configure();
+    if (code !== 0) throw this.refusal(code);
+    const words = this.i32("CONFIG", this.layout.CONFIG_WORDS);
+    this.controls = words[Field.ControlCount];
+    this.inputs = words[Field.InputCount];
+    this.cases = words[Field.CaseCount];
+  }
+
   private refusal(code: number): ControllerError {
     const status = this.i32("STATUS", L.STATUS_WORDS);
     const field = Field[code] ?? `code ${code}`;

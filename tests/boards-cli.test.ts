@@ -284,6 +284,9 @@ test("a damaged --from run is refused in one line naming what is wrong (each was
     [{ module: { controller: { ...controller, cases: undefined }, solvedEpochs: 5, maxIterations: 10 } }, /its module configuration lacks its controls, inputs or cases/],
     [{ module: { controller, solvedEpochs: 5, maxIterations: "10; abort();" } }, /its solvedEpochs or maxIterations is not a whole number ≥ 1/], // (it went into the generated C)
     [{ targets: ["1"], module: { controller, solvedEpochs: 5, maxIterations: 10, chain: { transimpedancePerV: 32 } } }, /its targets are not finite numbers/],
+    // final weights that are not one a control used to be dropped, or read as 0 V, in silence
+    [{ finalWeights: [null], module: { controller, solvedEpochs: 5, maxIterations: 10, chain: { transimpedancePerV: 32 } } }, /its finalWeights are not one finite voltage for each of its 1 controls/],
+    [{ finalWeights: [0.1, 0.2], module: { controller, solvedEpochs: 5, maxIterations: 10, chain: { transimpedancePerV: 32 } } }, /its finalWeights are not one finite voltage for each of its 1 controls/],
     [{ outputUnit: "nA", module: { controller, solvedEpochs: 5, maxIterations: 10, chain: { transimpedancePerV: 32 } } }, /its module configuration is damaged \(/],
   ];
   for (const [content, pattern] of cases) {

@@ -39,14 +39,26 @@ function assertRefused(r: ReturnType<typeof board>, code: 2 | 3, pattern: RegExp
   assert.match(r.stderr.trim(), pattern);
 }
 
-test("--out: an earlier build's directory is replaced, a new or empty one is used; the build marks its directory", skip, () => {
+test("--out: an earlier build's directory is replaced, a new or empty one is used; the build marks its directory and removes only its own files", skip, () => {
   const out = join(work, "build");
   const first = board(["build", "mps2-an386", "--out", out]);
   assert.equal(first.code, 0, first.stderr);
   assert.ok(existsSync(join(out, BUILD_MARKER)) && existsSync(join(out, "hge.elf")));
-  writeFileSync(join(out, "stale.txt"), "from before\n");
-  assert.equal(board(["build", "mps2-an386", "--out", out]).code, 0);
-  assert.ok(!existsSync(join(out, "stale.txt")), "an earlier build's directory is replaced whole");
+  assert.equal(board(["build", "mps2-an386", "--out", out]).code, 0, "an earlier build's directory is replaced");
+  // a file put into an earlier build's directory (at its top, or among its generated sources) is not the build's
+  for (const put of ["precious.txt", "gen/precious.txt"]) {
+    writeFileSync(join(out, put), "mine\n");
+    assertRefused(board(["build", "mps2-an386", "--out", out]), 2, new RegExp(`^hge: --out .*build is an earlier build's directory, but ${put} in it is not that build's`));
+    assert.equal(readFileSync(join(out, put), "utf8"), "mine\n");
+    rmSync(join(out, put));
+  }
+  // nor does a marker that no build wrote make a directory a build's
+  const marked = join(work, "marked");
+  mkdirSync(marked);
+  writeFileSync(join(marked, BUILD_MARKER), "");
+  writeFileSync(join(marked, "data.csv"), "1,2\n");
+  assertRefused(board(["build", "mps2-an386", "--out", marked]), 2, /^hge: --out .*marked holds files that are not an hge board build/);
+  assert.equal(readFileSync(join(marked, "data.csv"), "utf8"), "1,2\n");
   const empty = join(work, "empty");
   mkdirSync(empty);
   assert.equal(board(["build", "mps2-an386", "--out", empty]).code, 0);
@@ -87,6 +99,22 @@ test("bad input to a build: a block the RAM cannot hold, a C adapter that does n
 
   assertRefused(board(["build", "mps2-an386", "--wasm", PROBE_WASM, "--out", join(work, "probe-as-hge")]), 3, /is not a module --app hge adapts: it exports no CONFIG, STATUS, .*, and this module is one for --app probe$/);
   assertRefused(board(["run", "mps2-an386", "--adc", readings, "--app", "probe", "--wasm", "build/hge.wasm"]), 3, /build\/hge\.wasm is not a module --app probe adapts: it exports no CHANNELS, OUT, reset/);
+});
+
+test("a module that would refuse the firmware's configuration is refused before anything runs: the tones-only core for replay, standalone and the main loop (one line, exit 3)", skip, () => {
+  const left = /^hge: configuration refused: build\/hge-core\.wasm would refuse the firmware's compiled-in configuration at power-up: CalibrationEpochs = 2 is left out of this build \(the tones-only core/;
+  for (const argv of [["run", "mps2-an386", "--replay"], ["run", "mps2-an386", "--adc", readings], ["build", "mps2-an386", "--standalone", "--out", join(work, "core-standalone")]]) {
+    const r = board([...argv, "--wasm", "build/hge-core.wasm"]);
+    assertRefused(r, 3, left);
+    assert.ok(r.seconds < 60, `${argv.join(" ")}: refused at once (${r.seconds.toFixed(1)} s), not after QEMU`);
+  }
+});
+
+test("measure --json replaces an earlier measurement's file only: any other file is refused and kept (exit 2)", skip, () => {
+  const notes = join(work, "notes.txt");
+  writeFileSync(notes, "mine\n");
+  assertRefused(board(["measure", "--quick", "--controls", "1", "--json", notes]), 2, /^hge: --json .*notes\.txt exists and is not an earlier hge board measure --json \(which is replaced\); give a new file$/);
+  assert.equal(readFileSync(notes, "utf8"), "mine\n");
 });
 
 test("run --standalone --reset-after N: a run that ends before update N says no reset happened, and exits 1", skip, () => {

@@ -228,6 +228,20 @@ test("hge board watch --live: the emulated board starts when a page opens, and t
   socket.close();
 });
 
+test("hge board watch: Ctrl-C while telemetry streams in stops the watch at once, exit 0 (it used to be heard only when the board went quiet)", skip, async () => {
+  const { spawn } = await import("node:child_process");
+  // XOR seed 7 runs to its iteration limit, a record every few hundred milliseconds
+  const child = spawn(process.execPath, [BIN, "board", "watch", "mps2-an386", "--seed", "7"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  await new Promise<void>((resolve) => child.stdout.on("data", (chunk) => { stdout += chunk; if (/^update 2 /m.test(stdout)) resolve(); }));
+  const sent = performance.now();
+  child.kill("SIGINT");
+  assert.equal(await exited, 0, stdout);
+  assert.ok(performance.now() - sent < 5000, `heard within ${((performance.now() - sent) / 1000).toFixed(1)} s`);
+  assert.doesNotMatch(stdout, /^stopped: /m, "the watch stopped, not the board's run");
+});
+
 test("hge board watch says where the firmware restarts (XOR seed 5: once, after update 21), from where the module's count of updates begins again", skip, async () => {
   const { watchBoard } = await import("../boards/watch.ts");
   const lines: string[] = [];
