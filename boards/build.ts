@@ -552,6 +552,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
     `-DHGE_WASM_MAX_FUNC_TYPES=${Math.max(1, module.types.length)}`, // the runtime's table of them (wasm-rt-static.c)
     ...(entry === "link" ? ["-DHGE_LINK=1"] : []),
     ...(entry === "standalone" ? ["-DHGE_STANDALONE=1"] : []),
+    ...(userApp ? ["-DHGE_CLAMP_OUTPUTS=1"] : []), // (main.c: an adapter of the user's is held to the safe ranges)
     ...(o.cflags ?? []),
   ]);
   const sources: [string, string[]][] = [

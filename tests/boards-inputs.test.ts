@@ -110,6 +110,25 @@ test("a module that would refuse the firmware's configuration is refused before 
   }
 });
 
+test("run --adc with a C adapter of the user's: voltages beyond an electrode's safe range, infinite or NaN never reach the DAC (held at the range's ends, NaN parked)", skip, () => {
+  const wild = join(work, "wild.c");
+  writeFileSync(wild, [
+    "#include <stdint.h>",
+    "static float out[7] = {100.0f, -100.0f, 0.0f / 0.0f, 1.0f / 0.0f, 5.0f, -5.0f, 0.3f};",
+    "int app_init(void) { return 0; }",
+    "uint32_t app_step(float reading) { (void)reading; return 0; }",
+    "const float *app_outputs(void) { return out; }",
+    "int app_output_count(void) { return 7; }",
+  ].join("\n") + "\n");
+  const r = board(["run", "mps2-an386", "--adc", readings, "--app", wild]);
+  assert.equal(r.code, 0, r.stderr.slice(-800));
+  const lines = r.stdout.split("\n").filter((l) => /^[0-9a-f]{8}( [0-9a-f]{8})+$/.test(l));
+  assert.equal(lines.length, 40);
+  const volts = (line: string) => line.split(" ").slice(1).map((w) => new Float32Array(new Uint32Array([parseInt(w, 16)]).buffer)[0]);
+  // mps2-an386's electrodes: ±1.5 V each, parked at 0 V
+  for (const line of lines) assert.deepEqual(volts(line), [1.5, -1.5, 0, 1.5, 1.5, -1.5, Math.fround(0.3)], line);
+});
+
 test("measure --json replaces an earlier measurement's file only: any other file is refused and kept (exit 2)", skip, () => {
   const notes = join(work, "notes.txt");
   writeFileSync(notes, "mine\n");

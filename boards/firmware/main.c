@@ -28,6 +28,24 @@ __attribute__((weak)) void app_process(const float *in, int n, float *out, uint3
   }
 }
 
+#ifdef HGE_CLAMP_OUTPUTS
+/* An adapter of the user's (--app file.c): its voltages are held inside each electrode's safe
+ * range before they reach the DAC, NaN at the electrode's park voltage. The controller's adapter
+ * needs no such check (the module keeps every voltage in its range), nor do the probe's test
+ * values, which are there to reach the DAC as they are. */
+static void clamp_outputs(float *v, int channels, int n) {
+  static const float low[] = HGE_SAFE_MIN_V, high[] = HGE_SAFE_MAX_V, park[] = HGE_PARK_VOLTS;
+  for (int i = 0; i < n; i++) {
+    for (int c = 0; c < channels; c++) {
+      float *x = &v[i * channels + c];
+      if (*x != *x) *x = park[c];
+      else if (*x < low[c]) *x = low[c];
+      else if (*x > high[c]) *x = high[c];
+    }
+  }
+}
+#endif
+
 int main(void) {
   hal_init();
   hal_uart_write("hge: ready\n", 11);
@@ -43,6 +61,9 @@ int main(void) {
     int n = hal_adc_read_block(readings, HGE_BLOCK_SAMPLES);
     if (n <= 0) break; /* end of a replayed stream; hardware never ends */
     app_process(readings, n, volts, flags);
+#ifdef HGE_CLAMP_OUTPUTS
+    clamp_outputs(volts, channels, n);
+#endif
     for (int i = 0; i < n; i++) hal_sample_done(sample++, flags[i]);
     hal_dac_write_block(volts, channels, n);
   }
