@@ -244,7 +244,20 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     }
     const { built } = buildStandalone(b, { configuration, wasm, quiet: true });
     console.error(`${board}: standalone ${configuration.task} firmware ${relative(process.cwd(), built.elf)}; no host device: the emulated board plays a test stand-in (firmware/hal_emu_device.c)`);
-    const r = await runStandalone(built, { resetAfterUpdates: flags.resetAfter, onLine: (line) => console.log(line) });
+    // Ctrl-C stops QEMU where the run is (the emulated board's storage goes with it)
+    const abort = new AbortController();
+    const stopListening = onInterrupt(() => abort.abort(), true);
+    let r;
+    try {
+      r = await runStandalone(built, { resetAfterUpdates: flags.resetAfter, onLine: (line) => console.log(line), signal: abort.signal });
+    } finally {
+      stopListening();
+    }
+    if (!r.ended) {
+      console.log(`${board}: ${abort.signal.aborted ? "interrupted" : `the firmware did not finish: QEMU ${r.code === null ? "was killed" : `exited ${r.code}`}`} after update ${r.updates}, ${r.wallSeconds.toFixed(1)} s wall`);
+      process.exitCode = abort.signal.aborted ? EXIT.interrupted : EXIT.unsolved;
+      return;
+    }
     if (r.reset) console.log(`reset after update ${r.reset.afterUpdate}; ${r.reset.resumedAt === null ? "did NOT resume from the stored checkpoint" : `resumed at update ${r.reset.resumedAt}`}`);
     // --reset-after asks to see a reset resumed: a run that ended before it showed nothing
     else if (flags.resetAfter !== undefined) console.log(`no reset: the run ended after update ${r.updates}, before update ${flags.resetAfter} (--reset-after); resuming was not tried`);

@@ -19,7 +19,7 @@ import { GATE_NAMES, MARGIN_FRACTION, gateTask, type GateName } from "../host/ta
 import { DEFAULTS, MARGIN_PROGRESS, configurePlanned, startingVoltages, type TrainOptions } from "../host/train.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, defaultOut, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
-import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, telemetryParts, type Stopped, type Telemetry } from "./link.ts";
+import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, type Stopped, type Telemetry } from "./link.ts";
 import { qemuCommand } from "./qemu.ts";
 
 /** Updates between two writes of the checkpoint to persistent storage. */
@@ -260,15 +260,19 @@ export interface StandaloneRun {
   stopped: Stopped | null;
   /** Set when the run was reset: the update it was reset after, and the one it resumed at. */
   reset?: { afterUpdate: number; resumedAt: number | null };
+  /** The firmware logged how the run ended (solved, not solved, fault); false when QEMU ended
+   *  first (killed, a timeout, the signal). */
+  ended: boolean;
   wallSeconds: number;
 }
 
 /**
  * Runs standalone firmware in QEMU with no host device attached (the stand-in device is in
  * the firmware). `resetAfterUpdates`: after the firmware logs that update, a system reset
- * through QEMU's monitor (the board restarts, its storage kept), to show it resumes.
+ * through QEMU's monitor (the board restarts, its storage kept), to show it resumes. `signal`
+ * (Ctrl-C) stops QEMU where the run is.
  */
-export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?: number; timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<StandaloneRun> {
+export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?: number; timeoutMs?: number; onLine?: (line: string) => void; signal?: AbortSignal } = {}): Promise<StandaloneRun> {
   const b = built.board;
   const dir = mkdtempSync(join(tmpdir(), `hge-standalone-${b.name}-`));
   const t0 = performance.now();
@@ -307,21 +311,25 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
         if (r && reset) reset.resumedAt = Number(r[1]);
       }
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 300_000);
+    const stop = () => child.kill("SIGKILL");
+    const timer = setTimeout(stop, o.timeoutMs ?? 300_000);
+    o.signal?.addEventListener("abort", stop);
     const code: number | null = await new Promise((resolve, reject) => { child.on("error", reject); child.on("close", resolve); });
     clearTimeout(timer);
+    o.signal?.removeEventListener("abort", stop);
     if (code !== 0 && code !== 1 && !log.length) throw new Error(`${b.name}: QEMU exited ${code}: ${stderr.trim()}`);
     const { frames } = parseFrames(existsSync(uart) ? new Uint8Array(readFileSync(uart)) : new Uint8Array(0));
     const telemetry = frames.filter((f) => f.type === Frame.Telemetry && f.payload.length).map((f) => decodeTelemetry(f.payload));
-    const stop = frames.filter((f) => f.type === Frame.Stopped).at(-1);
+    const stopped = frames.filter((f) => f.type === Frame.Stopped).at(-1);
     const end = [...log].reverse().find((l) => /^hge: (solved|not solved|fault) after/.test(l)) ?? "";
-    const last = telemetry.at(-1);
+    // without its end: the last update it logged (the module's own count starts again at a restart)
+    const lastUpdate = [...log].reverse().map((l) => /^update (\d+) /.exec(l)).find((m) => m);
     return {
-      code, solved: code === 0 && end.startsWith("hge: solved"), log,
-      updates: Number(/after (\d+) updates/.exec(end)?.[1] ?? (last ? telemetryParts(last).status[4] : 0)),
+      code, solved: code === 0 && end.startsWith("hge: solved"), log, ended: end !== "",
+      updates: Number(/after (\d+) updates/.exec(end)?.[1] ?? lastUpdate?.[1] ?? 0),
       deviceSeconds: Number(/; ([0-9.]+) device-seconds/.exec(end)?.[1] ?? NaN),
       totalDeviceSeconds: before + Number(/; ([0-9.]+) device-seconds/.exec(end)?.[1] ?? lastAt),
-      telemetry, stopped: stop ? decodeStopped(stop.payload) : null, reset,
+      telemetry, stopped: stopped ? decodeStopped(stopped.payload) : null, reset,
       wallSeconds: (performance.now() - t0) / 1000,
     };
   } finally {

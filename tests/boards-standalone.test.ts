@@ -242,6 +242,28 @@ test("hge board watch: Ctrl-C while telemetry streams in stops the watch at once
   assert.doesNotMatch(stdout, /^stopped: /m, "the watch stopped, not the board's run");
 });
 
+test("hge board run --standalone: Ctrl-C stops the board's run where it is (exit 130), and a QEMU killed is said to be, with the last update it logged (exit 1)", skip, async () => {
+  const { spawn, execFileSync } = await import("node:child_process");
+  const start = () => {
+    const child = spawn(process.execPath, [BIN, "board", "run", "mps2-an386", "--standalone", "--iterations", "30000"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const running = new Promise<void>((resolve) => child.stdout.on("data", (chunk) => { stdout += chunk; if (/^update 30 /m.test(stdout)) resolve(); }));
+    return { child, exited, running, out: () => stdout };
+  };
+  const lastLogged = (out: string) => Number([...out.matchAll(/^update (\d+) /gm)].at(-1)![1]);
+  const interrupted = start();
+  await interrupted.running;
+  interrupted.child.kill("SIGINT");
+  assert.equal(await interrupted.exited, 130, interrupted.out());
+  assert.match(interrupted.out(), new RegExp(`^mps2-an386: interrupted after update ${lastLogged(interrupted.out())}, [0-9.]+ s wall\n$`, "m"));
+  const killed = start();
+  await killed.running;
+  execFileSync("pkill", ["-KILL", "-P", String(killed.child.pid), "qemu-system"]);
+  assert.equal(await killed.exited, 1, killed.out());
+  assert.match(killed.out(), new RegExp(`^mps2-an386: the firmware did not finish: QEMU was killed after update ${lastLogged(killed.out())}, `, "m"));
+});
+
 test("hge board watch says where the firmware restarts (XOR seed 5: once, after update 21), from where the module's count of updates begins again", skip, async () => {
   const { watchBoard } = await import("../boards/watch.ts");
   const lines: string[] = [];
