@@ -277,7 +277,8 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     const r = await runQemu(built.board, built.elf, { adc: flags.adc });
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
-    console.error(`qemu: exit ${r.code} in ${r.seconds.toFixed(2)} s`);
+    // (null: QEMU ended by a signal, its time limit's (qemu.ts: 120 s) or another's)
+    console.error(r.code === null ? `qemu: killed after ${r.seconds.toFixed(2)} s, the firmware not ended${r.seconds >= 119 ? " by the time limit (an adapter that never returns?)" : ""}` : `qemu: exit ${r.code} in ${r.seconds.toFixed(2)} s`);
     process.exitCode = r.code === 0 ? 0 : 1;
     return;
   }

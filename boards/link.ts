@@ -407,6 +407,7 @@ export class BoardSession {
       return { session, hello: session.hello };
     } catch (e) {
       session.kill();
+      session.cleanup();
       throw e;
     }
   }

@@ -54,7 +54,8 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
     `  final weights ${result.finalWeights.map((v) => v.toFixed(4)).join(", ")} V; checkpoint ${details.checkpoint.length} bytes`,
   ];
   let identicalToNode: boolean | undefined;
-  if ((o.compare ?? true) && result.stopped !== "interrupted") {
+  // (a run cut short, by Ctrl-C or a lost link, has nothing to compare with a whole one)
+  if ((o.compare ?? true) && result.stopped !== "interrupted" && result.stopped !== "link") {
     const device = o.device ?? DopantNetwork.default();
     // the same chain as on the board (the board file's converters), the same loop (solved epochs
     // confirmed on held controls: the link's HOLD frame)
