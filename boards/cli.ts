@@ -266,7 +266,7 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     return;
   }
   if (mode === "adc") {
-    const { runQemu } = await import("./qemu.ts");
+    const { runQemu, QEMU_TIME_LIMIT_MS } = await import("./qemu.ts");
     const built = buildBoard(b, await buildOptions(b, flags, "main"));
     if (flags.bench) {
       const c = await countInstructions(built, flags.adc!);
@@ -277,8 +277,8 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     const r = await runQemu(built.board, built.elf, { adc: flags.adc });
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
-    // (null: QEMU ended by a signal, its time limit's (qemu.ts: 120 s) or another's)
-    console.error(r.code === null ? `qemu: killed after ${r.seconds.toFixed(2)} s, the firmware not ended${r.seconds >= 119 ? " by the time limit (an adapter that never returns?)" : ""}` : `qemu: exit ${r.code} in ${r.seconds.toFixed(2)} s`);
+    // (null: QEMU ended by a signal, its time limit's or another's)
+    console.error(r.code === null ? `qemu: killed after ${r.seconds.toFixed(2)} s, the firmware not ended${r.seconds * 1000 >= QEMU_TIME_LIMIT_MS ? " by the time limit (an adapter that never returns?)" : ""}` : `qemu: exit ${r.code} in ${r.seconds.toFixed(2)} s`);
     process.exitCode = r.code === 0 ? 0 : 1;
     return;
   }

@@ -82,6 +82,9 @@ export function qemuCommand(b: Board, elf: string, o: RunOptions, dir: string): 
   return [b.emulation.qemu, ...args];
 }
 
+/** How long runQemu lets a run go on unless told otherwise. */
+export const QEMU_TIME_LIMIT_MS = 120_000;
+
 export async function runQemu(b: Board, elf: string, o: RunOptions = {}): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), `hge-${b.name}-`));
   try {
@@ -94,7 +97,7 @@ export async function runQemu(b: Board, elf: string, o: RunOptions = {}): Promis
     let stdout = "", stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
-    const timeout = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 120_000);
+    const timeout = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? QEMU_TIME_LIMIT_MS);
     const code: number | null = await new Promise((res, rej) => {
       child.on("error", rej);
       child.on("close", (c) => res(c));
