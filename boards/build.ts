@@ -422,7 +422,7 @@ export function checkBuildDirectory(dir: string, shown = dir): void {
   const marker = existsSync(join(dir, BUILD_MARKER)) ? readFileSync(join(dir, BUILD_MARKER), "utf8") : null;
   if (marker === UNFINISHED || marker === UNLISTED) return;
   if (marker === null || !marker.startsWith(FINISHED)) {
-    throw new UsageError(`--out ${shown} holds files that are not an hge board build (it has no ${BUILD_MARKER} that a build wrote); give a new or empty directory: a build replaces only an earlier build's directory`);
+    throw new UsageError(`--out ${shown} holds files that are not an hge board build (it has no ${BUILD_MARKER}${marker === null ? "" : " that a build wrote"}); give a new or empty directory: a build replaces only an earlier build's directory`);
   }
   const made = new Set(marker.slice(FINISHED.length).split("\n"));
   const foreign = filesUnder(dir).filter((f) => !made.has(f));
