@@ -1164,14 +1164,25 @@ function refuseRepeatedFlags(argv: string[]): void {
   }
 }
 
+/** `hge [command …] help X`: commander would print the whole help, on stderr, for a command X
+ *  that the command before `help` lacks. */
+function refuseUnknownHelp(root: Command, argv: string[]): void {
+  let command = root;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "help" && argv[i + 1] !== undefined && !command.commands.some((c) => c.name() === argv[i + 1])) {
+      throw new UsageError(`unknown command '${argv[i + 1]}' (${commandsOf(command)})`);
+    }
+    const sub = command.commands.find((c) => c.name() === argv[i]);
+    if (!sub) return;
+    command = sub;
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     refuseRepeatedFlags(argv);
     const root = program();
-    // `hge help X`: commander would print the whole help, on stderr, for a command X it lacks
-    if (argv[0] === "help" && argv[1] !== undefined && !root.commands.some((command) => command.name() === argv[1])) {
-      throw new UsageError(`unknown command '${argv[1]}' (${commandsOf(root)})`);
-    }
+    refuseUnknownHelp(root, argv);
     await root.parseAsync(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {

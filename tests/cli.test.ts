@@ -41,6 +41,7 @@ test("an unknown task exits 2 and lists the tasks", () => {
 test("an unknown command or option exits 2, naming the commands or where the options are listed", () => {
   refusal(["fly"], USAGE, /unknown command 'fly'/, /commands of hge: train, .*demo/);
   refusal(["help", "fly"], USAGE, /^hge: unknown command 'fly' \(the commands of hge: train, .*demo\)$/);
+  refusal(["board", "help", "fly"], USAGE, /^hge: unknown command 'fly' \(the commands of hge board: list, .*\)$/);
   refusal(["train", "--speed", "9"], USAGE, /unknown option '--speed' \(Did you mean --seed\?\)/);
   refusal(["train", "--velocity", "9"], USAGE, /unknown option '--velocity'/, /hge train --help lists its options/);
 });
