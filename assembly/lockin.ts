@@ -145,8 +145,8 @@ const ONE_TONE = memory.data(16);
  *  (toneTurns), H the response of the sampled chain chainOf() set: each value written held for
  *  one sample (zero-order hold), a transport delay of D = L + μ samples (L whole, 0 <= μ < 1),
  *  a first-order RC with corner fc, read at the end of each sample (the reading step() gets
- *  answers the voltages written one call earlier). Its
- *  impulse response is the held pulse through the RC, sampled: (derived)
+ *  answers the voltages written one call earlier). Its impulse response is the held pulse
+ *  through the RC, sampled: (derived)
  *    H(z) = z^−L·[(1 − q) + (q − p)·z^−1] / (1 − p·z^−1),  p = e^(−2π·fc/fs),  q = p^(1−μ),
  *  so 1/H = e^{jωL}·(1 − p·e^{−jω}) / ((1 − q) + (q − p)·e^{−jω}). At μ = 0 this is the one-pole
  *  y += (1 − p)(x − y) delayed L samples; without a corner (p = q = 0) a whole-sample delay of L

@@ -72,6 +72,13 @@ function summarise(counts: number[]): CallCounts {
   return { median: sorted[sorted.length >> 1], mean: counts.reduce((a, b) => a + b, 0) / counts.length, min: sorted[0], max: sorted.at(-1)!, calls: counts.length };
 }
 
+/** The reading limits of board b's ADC in the unit step() receives (the firmware hands it
+ *  readings in the device unit, ADC volts × unitPerV: limits in volts would count every scaled
+ *  reading as saturated). */
+function adcLimits(b: Board): { min: number; max: number } {
+  return { min: b.adc.minV * b.adc.unitPerV, max: b.adc.maxV * b.adc.unitPerV };
+}
+
 /** The board with a DAC wide enough for `controls` electrodes (a measurement, not a rig). */
 function widened(board: Board, controls: number): Board {
   return { ...board, dac: { ...board.dac, channels: Math.max(board.dac.channels, controls) } };
@@ -129,10 +136,8 @@ export interface TargetMeasurement {
  *  a wider build for more controls than the release module's MAX_CONTROLS. */
 export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string; variant?: Variant } = {}): Promise<TargetMeasurement> {
   const board = widened(loadBoard(boardName), controls);
-  // the firmware hands step() readings in the device unit (ADC volts × the board's unitPerV):
-  // limits in that unit, or every scaled reading would count as saturated
   const scratch = o.variant ? new Controller(o.variant.module, o.variant.layout) : new Controller();
-  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV }), scratch);
+  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, adcLimits(board)), scratch);
   if (error) throw error;
   const readings = benchReadings(benchWindow(controls) * (o.windows ?? 2));
   const trace = board.emulation!.counter === "minstret" ? ["-DHGE_BENCH_TRACE"] : [];
@@ -156,16 +161,18 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
   };
 }
 
+/** What measureCalibrationEnd counts: the step's instructions and milliseconds, the sample it
+ *  came at, a typical sample's instructions and the run's stack high-water mark. */
+export interface CalibrationEnd { controls: number; instructions: number; typical: number; milliseconds: number; atSample: number; stackUsedBytes: number | null }
+const CALIBRATION_EPOCHS = 2;
+
 /** The longest step() there is: the one that ends the calibration and fits the lag to its
  *  windows (lockin.ts: lockinCalibrate), counted on WIDE_TARGET for the bench configuration with
  *  CALIBRATION_EPOCHS epochs; in milliseconds at WIDE_BOARD's clock, one instruction a cycle. The
  *  electrodes hold their voltages through it (the next window has not begun). */
-export interface CalibrationEnd { controls: number; instructions: number; typical: number; milliseconds: number; atSample: number; stackUsedBytes: number | null }
-const CALIBRATION_EPOCHS = 2;
 export async function measureCalibrationEnd(controls: number, o: { quiet?: boolean; wasm?: string } = {}): Promise<CalibrationEnd> {
   const board = widened(loadBoard(WIDE_TARGET), controls);
-  const limits = { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV };
-  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, limits, CALIBRATION_EPOCHS), new Controller());
+  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, adcLimits(board), CALIBRATION_EPOCHS), new Controller());
   if (error) throw error;
   const window = benchWindow(controls);
   const built = buildBoard(board, { wasm: o.wasm, app: "hge", config: block, entry: "main", bench: true, cflags: ["-DHGE_STACK_REPORT"], out: resolve(REPO_DIR, "build", "boards", WIDE_TARGET, `calibration-end-${controls}`), quiet: o.quiet ?? true });
@@ -222,7 +229,7 @@ export interface FirmwareSize { ram: number; flash: number; moduleMemory: number
  *  and the link entry on the tones-only core. */
 export async function firmwareSizes(quiet = true): Promise<BoardsBench["firmware"]> {
   const board = loadBoard(RAM_BOARD);
-  const { block } = encodeConfig(benchConfig(board.dac.channels, board.sampleRateHz, { min: board.adc.minV * board.adc.unitPerV, max: board.adc.maxV * board.adc.unitPerV }), new Controller());
+  const { block } = encodeConfig(benchConfig(board.dac.channels, board.sampleRateHz, adcLimits(board)), new Controller());
   const out = (entry: Entry) => resolve(REPO_DIR, "build", "boards", RAM_BOARD, `ram-${entry}`);
   const { buildStandalone } = await import("./standalone.ts");
   const built: Record<Entry, BuildResult> = {
