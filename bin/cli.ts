@@ -20,7 +20,7 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText } from "../host/report/diagnose.ts";
-import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, plainCheck, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
@@ -451,7 +451,7 @@ function summary(run: Result, reportPath: string, jsonPath: string, plain: strin
   if (m) {
     const tones = (m.controller.perturbation ?? "sinusoid") === "sinusoid";
     if (tones) lines.push(`  tones (Hz): ${m.toneHz.map((f) => +f.toFixed(2)).join(", ")} in ${windowText(run)}${m.toneHits.some((h) => h) ? "; some hit by intermodulation products" : ""}`);
-    lines.push(`  ${tones ? `lag fitted: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
+    lines.push(`  ${tones ? `lag ${m.controller.calibrationEpochs ? "fitted" : "given (not fitted)"}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
     if (m.distortion) lines.push(`  ${distortionText(m.distortion, run.outputUnit)}`);
   }
   for (const warning of diagnose(run)) lines.push(`  warning: ${warning}`);
@@ -494,7 +494,7 @@ function readsFlag(method: Method, flag: Option): boolean | undefined {
 
 /** A flag given on `command`'s line that `method` or `task` would not read, refused: the
  *  method's shared options (Method.reads), and flags that other flags leave unread. */
-function refuseUnreadFlags(command: Command, flags: TrainFlags, method: Method, task: AnyTask): void {
+function refuseUnreadFlags(command: Command, flags: TrainFlags, method: Method, task: AnyTask, device: Device): void {
   const given = (attribute: string) => command.getOptionValueSource(attribute) === "cli";
   const unread = command.options.find((flag) => given(flag.attributeName()) && readsFlag(method, flag) === false);
   if (unread) {
@@ -505,7 +505,7 @@ function refuseUnreadFlags(command: Command, flags: TrainFlags, method: Method, 
   const loss = flags.loss ?? (task.kind === "cases" ? task.loss : undefined);
   const givenTones = Array.isArray(flags.tones);
   const streaming = flags.gradient === "streaming";
-  const calibrates = readsOption(method, "calibrationEpochs") && (flags.calibration ?? DEFAULTS.calibrationEpochs) > 0 && !streaming;
+  const calibrates = readsOption(method, "calibrationEpochs") && calibrationEpochsOf(flags.calibration, device.controlCount) > 0 && !streaming;
   const classes = task.kind === "cases" && task.loss !== "mse";
   const dataset = task.kind === "dataset";
   refuseLeftUnread(command, [
@@ -533,7 +533,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const method = findMethod(flags.method)!; // commander checked the choice
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
-  refuseUnreadFlags(command, flags, method, task);
+  refuseUnreadFlags(command, flags, method, task, device);
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
   const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed) : {};

@@ -3,7 +3,7 @@
 // functions is boards/cli.ts (`hge board ...`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { BOARDS_DIR, MODULE_BUILDS, type Board, type CheckResult, type ImageSize, type ModuleBuild, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
 import { parseWasm, exportedGlobals, type WasmModule } from "./wasm.ts";
@@ -431,6 +431,74 @@ export function checkBuildDirectory(dir: string, shown = dir): void {
   }
 }
 
+/** Who uses which build directory: a file `<hash of the directory>.<pid>` here per process
+ *  that builds into it, kept until that process exits (a run reads its firmware after the
+ *  build). A process claims a directory by writing its file, then looking for another live
+ *  one's: two that claim at once both see each other and both back off, so no two ever share. */
+const CLAIMS = join(REPO_DIR, "build", "boards", ".claims");
+/** What this process removes at exit: its claims, and the directories it built in because
+ *  the one it was to use was another's. */
+const leftAtExit = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+  }
+}
+
+/** Claims `dir` for this process (see CLAIMS): null, or the pid of a live process using it.
+ *  `own`: a directory of this process's own, removed at its exit (and, after a process that
+ *  ended without its exit handlers, by the next claim). */
+function claim(dir: string, own = false): number | null {
+  const prefix = `${createHash("sha256").update(dir).digest("hex").slice(0, 24)}.`;
+  const mine = join(CLAIMS, `${prefix}${process.pid}`);
+  const held = leftAtExit.has(mine);
+  mkdirSync(CLAIMS, { recursive: true });
+  if (!held) writeFileSync(mine, `${dir}\n${own ? "own\n" : ""}`);
+  for (const name of readdirSync(CLAIMS)) {
+    const pid = Number(name.slice(name.lastIndexOf(".") + 1));
+    if (pid === process.pid) continue;
+    if (!alive(pid)) { // a claim left by a process that was killed (another claim may be removing it too)
+      const [claimed, kind] = readIfThere(join(CLAIMS, name)).split("\n");
+      if (kind === "own" && claimed.endsWith(`.${pid}`)) rmSync(claimed, { recursive: true, force: true });
+      rmSync(join(CLAIMS, name), { force: true });
+    } else if (!held && name.startsWith(prefix)) {
+      rmSync(mine, { force: true });
+      return pid;
+    }
+  }
+  if (!leftAtExit.size) process.once("exit", () => { for (const path of leftAtExit) rmSync(path, { recursive: true, force: true }); });
+  leftAtExit.add(mine);
+  if (own) leftAtExit.add(dir);
+  return null;
+}
+
+function readIfThere(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw error;
+  }
+}
+
+/** The directory a build uses: `o.out`, refused while another live process uses it; or the
+ *  default directory, and while another process uses that one, a directory of this process's
+ *  own beside it (parallel runs on one board). */
+function claimBuildDirectory(b: Board, o: BuildOptions): string {
+  const given = resolve(o.out ?? defaultOut(b.name, o));
+  const dir = existsSync(given) ? realpathSync(given) : given; // a symbolic link: where it leads
+  const owner = claim(dir);
+  if (owner === null) return dir;
+  if (o.out !== undefined) throw new UsageError(`${o.out} is in use by another hge process (pid ${owner}), which builds or runs its firmware there; wait for it to end, or give another directory`);
+  const own = `${dir}.${process.pid}`;
+  if (claim(own, true) !== null) throw new Error(`${own} is claimed by another process`);
+  return own;
+}
+
 /** Bytes of RAM one sample of the main loop's block takes (HGE_BLOCK_SAMPLES): its reading, its
  *  voltages (one a DAC channel) and its events (main.c), and on an emulated board the events
  *  kept for the DAC lines (hal_emu.c). */
@@ -503,7 +571,7 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
     throw new TrainConfigError("config", `the main-loop firmware of --app ${app} configures the module from a block compiled in, and none was given`);
   }
 
-  const dir = resolve(o.out ?? defaultOut(b.name, o));
+  const dir = claimBuildDirectory(b, o);
   const gen = join(dir, "gen"), obj = join(dir, "obj");
   checkBuildDirectory(dir, o.out);
   rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import type { Progress, Result } from "../host/methods/method.ts";
 import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/server.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
 import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
-import { buildBoard, defaultOut, requireTools, type BuildResult } from "./build.ts";
+import { buildBoard, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
 
 export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" | "task">> {
@@ -124,7 +124,7 @@ export function buildLinkFirmware(board: string, o: { wasm?: string; quiet?: boo
   const b = loadBoard(board);
   requireEmulated(b, "hardware in the loop");
   requireTools(b, { emulate: true });
-  return buildBoard(b, { wasm: o.wasm, app: "hge", entry: "link", quiet: o.quiet, out: o.out ?? defaultOut(b.name, { app: "hge", entry: "link" }) });
+  return buildBoard(b, { wasm: o.wasm, app: "hge", entry: "link", quiet: o.quiet, out: o.out });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -124,6 +124,13 @@ export function encodeFrame(type: number, payload: Uint8Array = new Uint8Array(0
 
 export interface ReceivedFrame { type: number; payload: Uint8Array }
 
+/** The serial ports this machine shows, for a message. */
+async function serialPorts(): Promise<string> {
+  const { SerialPort } = await import("serialport");
+  const ports = await SerialPort.list().then((list) => list.map((p) => p.path), () => []);
+  return ports.length ? `the serial ports here: ${ports.join(", ")}` : "this machine shows no serial port (is the board plugged in?)";
+}
+
 /** A broken link or a board that stopped answering. */
 export class LinkError extends Error {
   constructor(message: string) {
@@ -386,6 +393,9 @@ export class BoardSession {
 
   /** Starts QEMU (an emulated board) or opens the board's port, and reads its HELLO. */
   static async open(board: Board, elf: string | null, o: LinkOptions = {}): Promise<{ session: BoardSession; hello: Hello }> {
+    // a port that is not there at all is a wrong path, said at once (a board's port that goes
+    // away mid-run is waited for: reconnect)
+    if (o.port && !existsSync(o.port)) throw new LinkError(`link: no such port ${o.port}; ${await serialPorts()}`);
     const session = new BoardSession(board, elf, o);
     try {
       await session.transport.connect(session.replyTimeoutMs);

@@ -18,7 +18,7 @@ import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/modu
 import { GATE_NAMES, MARGIN_FRACTION, gateTask, type GateName } from "../host/tasks/gates.ts";
 import { DEFAULTS, MARGIN_PROGRESS, configurePlanned, startingVoltages, type TrainOptions } from "../host/train.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
-import { buildBoard, defaultOut, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
+import { buildBoard, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
 import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, type Stopped, type Telemetry } from "./link.ts";
 import { qemuCommand } from "./qemu.ts";
 
@@ -217,7 +217,7 @@ export function buildStandalone(boardName: string | Board, o: StandaloneOptions 
     wasm: o.wasm, app: "hge", entry: "standalone", config: configuration.block, configUnitPerV: configuration.unitPerV,
     standaloneHeader: configuration.header, blockSamples: 1, quiet: o.quiet,
   };
-  const built = buildBoard(board, { ...options, out: o.out ?? defaultOut(board.name, options) });
+  const built = buildBoard(board, { ...options, out: o.out });
   return { built, configuration };
 }
 

@@ -394,12 +394,19 @@ export function planRun(options: TrainOptions): {
     seed: options.codeSeed,
     spsaStability: options.spsaStability,
     slewVPerS: options.slewVPerS,
-    calibrationEpochs: options.checkpoint ? 0 : (options.calibrationEpochs ?? DEFAULTS.calibrationEpochs),
+    calibrationEpochs: options.checkpoint ? 0 : calibrationEpochsOf(options.calibrationEpochs, device.controlCount),
     // Without calibration the controller trusts the chain model it is told.
     lag: options.lag ?? { delaySamples: chain.delaySamples, cornerHz: chain.cornerHz },
     reading: limits,
   };
   return { controller, chain, noise };
+}
+
+/** The calibration epochs a run asks for: given, or the default; none by default on a device
+ *  of one control, whose lag cannot be fitted (the module refuses: one tone's phase is known
+ *  only modulo π), so that it trains on the chain's lag as told (--lag). */
+export function calibrationEpochsOf(given: number | undefined, controlCount: number): number {
+  return given ?? (controlCount < 2 ? 0 : DEFAULTS.calibrationEpochs);
 }
 
 /** The tones a run asks for: given, or planned in the default band. */

@@ -7,9 +7,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { TrainConfigError } from "../host/errors.ts";
 import * as L from "../assembly/layout.ts";
 import { boardChain, loadBoard, type Board } from "../boards/boards.ts";
@@ -174,9 +174,48 @@ test("units: link firmware built for another ADC scale is caught when the host c
 test("hge board run mps2-an386 --standalone --task and: exit 0, solved", skip, async () => {
   const r = await promisify(execFile)(process.execPath, ["--import", "tsx", "bin/cli.ts", "board", "run", "mps2-an386", "--standalone", "--task", "and"], { encoding: "utf8" });
   assert.match(r.stdout, new RegExp(`^mps2-an386: solved in 3 updates, ${AND_SECONDS.toFixed(2)} device-seconds`, "m"));
-  const b = await promisify(execFile)(process.execPath, ["--import", "tsx", "bin/cli.ts", "board", "build", "mps2-an386", "--standalone", "--task", "and"], { encoding: "utf8" });
-  assert.match(b.stdout.trim(), /build\/boards\/mps2-an386\/hge-standalone\/hge\.elf$/);
   assert.equal(Frame.Telemetry, 0x84);
+});
+
+test("parallel runs on one board each build in a directory of their own (they used to remove each other's files); a build into a directory another process uses is refused; a killed run's directory goes at the next build", skip, async () => {
+  const { spawn } = await import("node:child_process");
+  const cli = (args: string[], o: { detached?: boolean } = {}) => {
+    const child = spawn(process.execPath, [BIN, "board", ...args], { stdio: ["ignore", "pipe", "pipe"], ...o });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (chunk) => void (stdout += chunk));
+    child.stderr.on("data", (chunk) => void (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    return { child, exited, out: () => stdout + stderr };
+  };
+  // this process uses the default standalone directory (its other tests build there too)
+  const { built } = buildStandalone("mps2-an386", { task: "and", quiet: true });
+  const shared = built.dir;
+  const runs = [2, 3, 4].map((seed) => ({ seed, run: cli(["run", "mps2-an386", "--standalone", "--task", "and", "--seed", String(seed)]) }));
+  const elves = new Set<string>();
+  for (const { seed, run } of runs) {
+    assert.equal(await run.exited, 0, run.out());
+    assert.match(run.out(), /^mps2-an386: solved in \d+ updates/m, `seed ${seed}`);
+    const elf = /firmware (\S+hge\.elf);/.exec(run.out())![1];
+    assert.equal(elf, `${relative(process.cwd(), shared)}.${run.child.pid}/hge.elf`);
+    elves.add(elf);
+    assert.ok(!existsSync(dirname(elf)), `${elf}: its directory is removed when the run ends`);
+  }
+  assert.equal(elves.size, 3);
+  assert.ok(existsSync(built.elf), "the directory this process uses is left alone");
+  // a build made to be kept goes where it says, or nowhere
+  const refused = cli(["build", "mps2-an386", "--standalone", "--task", "and"]);
+  assert.equal(await refused.exited, 2, refused.out());
+  assert.match(refused.out(), new RegExp(`^hge: build/boards/mps2-an386/hge-standalone is in use by another hge process \\(pid ${process.pid}\\), which builds or runs its firmware there; wait for it to end, or give another directory\n$`));
+  // a run killed with its QEMU (no exit handler runs) leaves its directory, until the next build
+  const killed = cli(["run", "mps2-an386", "--standalone", "--task", "xor", "--iterations", "30000"], { detached: true });
+  while (!/^update 30 /m.test(killed.out())) await new Promise((resolve) => setTimeout(resolve, 50));
+  const left = `${shared}.${killed.child.pid}`;
+  assert.ok(existsSync(join(left, "hge.elf")));
+  process.kill(-killed.child.pid!, "SIGKILL");
+  await killed.exited;
+  assert.ok(existsSync(left));
+  buildStandalone("mps2-an386", { task: "and", quiet: true });
+  assert.ok(!existsSync(left), "removed by the next build");
 });
 
 test("hge board watch: the standalone board's telemetry over its pseudo-terminal (serialport), to the STOPPED frame", skip, async () => {

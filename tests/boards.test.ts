@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listBoards, loadBoard, resolveBoardJson, mergeBoard, electrodeRanges, checkModule, largestControls, type Board } from "../boards/boards.ts";
@@ -298,4 +298,14 @@ test("hge.h and board_config.h are generated with the build", skip, () => {
   assert.match(cfg, /#define HGE_PARK_VOLTS \{ 0\.0f(, 0\.0f){7} \}/);
   const size = JSON.parse(readFileSync(join(built.dir, "size.json"), "utf8"));
   assert.equal(size.flash, built.size.flash);
+});
+
+test("--out a symbolic link to an earlier build: the build goes where the link leads, the link kept (it was replaced by a directory)", skip, () => {
+  const first = buildBoard("mps2-an386", { wasm: probeWasm, app: "probe", out: out("linked-build"), quiet: true });
+  symlinkSync(first.dir, out("link-to-build"));
+  rmSync(first.elf);
+  const again = buildBoard("mps2-an386", { wasm: probeWasm, app: "probe", out: out("link-to-build"), quiet: true });
+  assert.ok(lstatSync(out("link-to-build")).isSymbolicLink());
+  assert.equal(again.elf, first.elf);
+  assert.ok(existsSync(first.elf));
 });

@@ -185,8 +185,13 @@ test("a run into the directory of an earlier one leaves no checkpoint.bin that i
   assert.ok(!existsSync(join(out, "checkpoint.bin")), "the multitone run's checkpoint is gone");
 });
 
-test("a board's serial port that cannot be opened exits 2 in one line", () => {
-  refusal(["train", "--board", "mps2-an386", "--port", join(scratch, "no-such-port")], USAGE, /^hge: link: could not open .*no-such-port/);
+test("a board's serial port that cannot be opened exits 2 in one line; one that does not exist is said at once, with the ports there are (it was retried for 10 s)", () => {
+  const started = performance.now();
+  refusal(["train", "--board", "mps2-an386", "--port", join(scratch, "no-such-port")], USAGE, /^hge: link: no such port .*no-such-port; (the serial ports here: |this machine shows no serial port)/);
+  assert.ok(performance.now() - started < 8000, "not retried until the link's 10 s timeout");
+  const notAPort = join(scratch, "not-a-port");
+  writeFileSync(notAPort, "");
+  refusal(["train", "--board", "mps2-an386", "--port", notAPort], USAGE, /^hge: link: could not open .*not-a-port/);
 });
 
 test("a device wider than the module's build: hge device does not offer the methods that measure through it, and hge train refuses them", () => {

@@ -132,18 +132,21 @@ test("hge compare on a device no method can train: one line naming each method a
   assert.match(lines[0], /pat \(.*4096 electrodes.*\)/);
 });
 
-test("a device of one control: pat-hge and phyll-hge, which fit the chain's lag from its tones, are refused before any device time (pat-hge was exit 4 after 12 device-s); multitone's refusal names --calibration 0, which then trains", () => {
+test("a device of one control: pat-hge and phyll-hge, which fit the chain's lag from its tones, are refused before any device time (pat-hge was exit 4 after 12 device-s); multitone trains on the chain's lag at the defaults (it was refused until --calibration 0 was given), refuses --calibration 2 naming --calibration 0, takes --lag", () => {
   const file = wideDevice(1);
   for (const [method, task] of [["pat-hge", "and"], ["phyll-hge", "iris"]]) {
     const { status, stdout, stderr } = hge("train", "--task", task, "--method", method, "--device", file, "--no-progress", "--out", join(dir, `one-${method}`));
     assert.equal(status, 3, stdout + stderr);
     assert.match(oneLine(stderr, method), new RegExp(`^hge: configuration refused: method ${method}: it fits the chain's lag from the tones of two controls or more .*; linear 1 has one control$`));
   }
-  const refused = hge("train", "--task", "and", "--device", file, "--no-progress", "--out", join(dir, "one-multitone"));
+  const trained = hge("train", "--task", "and", "--device", file, "--max-iterations", "3", "--no-progress", "--out", join(dir, "one-multitone"));
+  assert.match(trained.stdout, /^AND on linear 1 by multitone: (solved|not solved) /m, trained.stderr);
+  assert.match(trained.stdout, /^ {2}lag given \(not fitted\): 2\.00 samples, corner 1000 Hz;/m);
+  const refused = hge("train", "--task", "and", "--device", file, "--calibration", "2", "--no-progress", "--out", join(dir, "one-multitone-2"));
   assert.equal(refused.status, 3, refused.stderr);
   assert.match(oneLine(refused.stderr, "multitone"), /^hge: configuration refused: one control's lag cannot be fitted .*: give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's \(controller field CalibrationEpochs\)$/);
-  const trained = hge("train", "--task", "and", "--device", file, "--calibration", "0", "--max-iterations", "3", "--no-progress", "--out", join(dir, "one-multitone"));
-  assert.match(trained.stdout, /^AND on linear 1 by multitone: (solved|not solved) /m, trained.stderr);
+  const lag = hge("train", "--task", "and", "--device", file, "--lag", "2,1000", "--max-iterations", "3", "--no-progress", "--out", join(dir, "one-multitone-lag"));
+  assert.match(lag.stdout, /^AND on linear 1 by multitone: (solved|not solved) /m, lag.stderr);
   const listed = hge("device", file);
   assert.match(listed.stdout, /^ {4}and, .*: multitone, sequential, spsa, random, walsh, pat$/m); // (no pat-hge)
   assert.match(listed.stdout, /^ {4}iris: pat, phyll$/m); // (no phyll-hge)
