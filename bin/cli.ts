@@ -451,7 +451,7 @@ function summary(run: Result, reportPath: string, jsonPath: string, plain: strin
   if (m) {
     const tones = (m.controller.perturbation ?? "sinusoid") === "sinusoid";
     if (tones) lines.push(`  tones (Hz): ${m.toneHz.map((f) => +f.toFixed(2)).join(", ")} in ${windowText(run)}${m.toneHits.some((h) => h) ? "; some hit by intermodulation products" : ""}`);
-    lines.push(`  ${tones ? `lag ${m.controller.calibrationEpochs ? "fitted" : "given (not fitted)"}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
+    lines.push(`  ${tones ? `lag ${m.lagFitted ? "fitted" : "given (not fitted)"}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
     if (m.distortion) lines.push(`  ${distortionText(m.distortion, run.outputUnit)}`);
   }
   for (const warning of diagnose(run)) lines.push(`  warning: ${warning}`);

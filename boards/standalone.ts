@@ -16,7 +16,7 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
 import { GATE_NAMES, MARGIN_FRACTION, gateTask, type GateName } from "../host/tasks/gates.ts";
-import { DEFAULTS, MARGIN_PROGRESS, configurePlanned, startingVoltages, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, restartLimit, startingVoltages, type TrainOptions } from "../host/train.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
 import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, type Stopped, type Telemetry } from "./link.ts";
@@ -160,7 +160,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     maxIterations = o.maxIterations ?? DEFAULTS.maxIterations;
     patience = DEFAULTS.patience;
     // the firmware holds a start for every restart the iterations allow (HGE_RESTART_STARTS_V)
-    const restarts = Math.floor(maxIterations / patience), startBytes = 4 * config.controls.length;
+    const restarts = restartLimit(maxIterations, patience), startBytes = 4 * config.controls.length;
     if (restarts * startBytes > board.flashBytes) {
       throw new TrainConfigError("iterations", `--iterations ${maxIterations}: the firmware holds a start for each of its ${restarts} restarts (one per ${patience} iterations), ${restarts * startBytes} bytes, more than ${board.name}'s flash (${board.flashBytes} bytes); at most ${Math.floor(board.flashBytes / startBytes) * patience} iterations, fewer beside the firmware`);
     }
@@ -193,6 +193,8 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     `#define HGE_PATIENCE ${patience}`,
     `#define HGE_MARGIN_PROGRESS ${cf(MARGIN_PROGRESS)}`,
     `#define HGE_RESTARTS ${starts.length}`,
+    `/* starts in a row that end in the controller's fault, with no update between, that end the run */`,
+    `#define HGE_FAULTED_STARTS ${FAULTED_STARTS}`,
     `#define HGE_RESTART_CONTROLS ${config.controls.length}`,
     `#define HGE_RESTART_STARTS_V ${cArray([...starts.flat(), 0])}`,
     `#define HGE_CHECKPOINT_EVERY ${CHECKPOINT_EVERY}`,

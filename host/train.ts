@@ -127,6 +127,9 @@ export interface ModuleDetails {
   toneHz: number[];
   /** The planned tones did not fit the window asked for (configuredWindow), which was lengthened. */
   windowLengthened: boolean;
+  /** The lag in the status was fitted by this run's calibration (else it was given: the chain
+   *  model's, --lag's, or a resumed checkpoint's). */
+  lagFitted: boolean;
   /** Per tone: 2 = a second-order product lands on it, 4 = third-order (or'ed). */
   toneHits: number[];
   /** The last window with tones (not a held confirmation's) of the case with the largest
@@ -475,6 +478,17 @@ function plannedOrUndefined(options: TrainOptions): Planned | undefined {
   }
 }
 
+/** A run whose starts end in a controller fault (16 windows in a row discarded) this many
+ *  times in a row, with no update between, stops: its device cannot be measured anywhere. */
+export const FAULTED_STARTS = 3;
+
+/** The most restarts a run with restarts on (patience > 0) makes: one for each `patience`
+ *  iterations of its limit, and at least those faulted starts take (the standalone firmware
+ *  holds a start for each). */
+export function restartLimit(maxIterations: number, patience: number): number {
+  return Math.max(FAULTED_STARTS - 1, Math.floor(maxIterations / patience));
+}
+
 /** An improvement of the margin smaller than this is not progress (noise). */
 export const MARGIN_PROGRESS = 0.01;
 
@@ -505,8 +519,9 @@ export type TrainingController = Pick<Controller, "configure" | "step" | "electr
  * The closed loop of one training run, one sample per step(), for any controller, configured
  * by configurePlanned (which throws if the configuration is refused, before any sample runs);
  * under --plan-order auto the calibration may move it to an order-2 plan. An attempt whose margin has not
- * improved for `patience` iterations is abandoned for a new seeded random start (the lag
- * measured by the first attempt is kept); iterations and device time count every attempt.
+ * improved for `patience` iterations, or that ends in a controller fault (FAULTED_STARTS in a
+ * row stop the run), is abandoned for a new seeded random start (the lag measured so far is
+ * kept); iterations and device time count every attempt.
  */
 export class TrainingRun {
   /** The configuration running (--plan-order auto may change it once, after calibration). */
@@ -538,6 +553,11 @@ export class TrainingRun {
   private bestAt = 0;
   private samplesLeft: number;
   private distortion: ModuleDetails["distortion"];
+  private lagFitted = false;
+  /** The configuration running calibrates, and its calibration has not ended. */
+  private calibrating: boolean;
+  /** Starts in a row that ended in a fault, with no update. */
+  private faultedStarts = 0;
   /** After calibration (ordersAfterCalibration): the order-2 configuration to continue on where
    *  the probe allows it, and under --plan-order auto the order-3 one to calibrate again on
    *  where it does not (when the run calibrates at order 2). */
@@ -552,6 +572,7 @@ export class TrainingRun {
     const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined;
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
+    this.calibrating = (this.config.calibrationEpochs ?? 0) > 0;
     this.order2 = this.shorterOrder2();
     if (options.checkpoint) {
       if (!controller.load) throw new TrainConfigError("resume", "this controller cannot take a checkpoint (a board takes one over its link only at start-up)");
@@ -642,6 +663,7 @@ export class TrainingRun {
       ...(calibrate ? {} : { calibrationEpochs: 0, lag: { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz } }),
     };
     this.controller.configure(config);
+    this.calibrating = (config.calibrationEpochs ?? 0) > 0;
     this.windowsDone = 0;
     return config;
   }
@@ -684,10 +706,18 @@ export class TrainingRun {
       this.windowsDone++;
     }
     if (events & L.Event.Fault) {
-      this.stopped = "fault";
-      return false;
+      // a start that cannot be measured (16 windows in a row discarded: readings saturated or
+      // not finite there) is left for the next, as a stuck one is; FAULTED_STARTS in a row stop
+      if (!this.restartsLeft() || ++this.faultedStarts >= FAULTED_STARTS) {
+        this.stopped = "fault";
+        return false;
+      }
+      this.restart(this.iteration);
+      return true;
     }
     if (events & L.Event.Calibrated) {
+      this.lagFitted = true;
+      this.calibrating = false;
       // the probe's reading is kept here: a restart's configuration (no calibration) clears it
       const { thirdOrderAmplitude, noiseAmplitude } = controller.status();
       const planOrder = planOrderFor({ thirdOrderAmplitude, noiseAmplitude }, config.calibrationEpochs! * config.cases.length);
@@ -695,8 +725,9 @@ export class TrainingRun {
       if (this.ordersAfterCalibration()) return true;
     }
     if (!(events & (this.holding ? L.Event.EpochDone : L.Event.UpdateDone))) return true;
-    const { task, device, seed } = this.options;
+    const { task } = this.options;
     const iteration = ++this.iteration;
+    this.faultedStarts = 0;
     const outputs = Array.from(controller.caseOutputs());
     const loss = controller.status().loss;
     const deviceSeconds = sim.samples / this.chain.sampleRateHz;
@@ -733,19 +764,29 @@ export class TrainingRun {
       this.bestMargin = this.margin;
       this.bestAt = iteration;
     }
-    if (this.patience > 0 && iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience) {
-      // Stuck: start again elsewhere, keeping the measured lag (no second calibration); a held
-      // control (--hold) stays where it started
-      const initialV = restartVoltages(device, seed, this.attempts.length, this.options.resumedAttempts).map((v, k) => (config.controls[k].trainable === false ? this.attempts[0].initialV[k] : v));
-      this.configureAgain(config, initialV);
-      this.attempts.push({ startIteration: iteration, initialV });
-      this.history.weights[this.history.weights.length - 1] = initialV.slice();
-      this.bestMargin = -Infinity;
-      this.bestAt = iteration;
-      this.confirmation.restart();
-      this.holding = false; // configure() lets the controls move
-    }
+    if (iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience && this.restartsLeft()) this.restart(iteration); // stuck
     return true;
+  }
+
+  /** Whether the run may start again: restarts are on (patience), some are left (restartLimit),
+   *  and so are iterations. */
+  private restartsLeft(): boolean {
+    return this.patience > 0 && this.attempts.length - 1 < restartLimit(this.maxIterations, this.patience) && this.iteration < this.maxIterations;
+  }
+
+  /** Starts again from the next seeded start, after `iteration`, with the lag measured (no
+   *  second calibration; before the calibration ended, it calibrates again); a held control
+   *  (--hold) stays where it started. */
+  private restart(iteration: number): void {
+    const { device, seed } = this.options;
+    const initialV = restartVoltages(device, seed, this.attempts.length, this.options.resumedAttempts).map((v, k) => (this.config.controls[k].trainable === false ? this.attempts[0].initialV[k] : v));
+    this.configureAgain(this.config, initialV, this.calibrating);
+    this.attempts.push({ startIteration: iteration, initialV });
+    this.history.weights[this.history.weights.length - 1] = initialV.slice();
+    this.bestMargin = -Infinity;
+    this.bestAt = iteration;
+    this.confirmation.restart();
+    this.holding = false; // configure() lets the controls move
   }
 
   private addCounters(): void {
@@ -836,6 +877,7 @@ export class TrainingRun {
         toneBins,
         toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
         windowLengthened: config.windowSamples > configuredWindow(this.options, chain.sampleRateHz),
+        lagFitted: this.lagFitted,
         toneHits: Array.from(controller.toneHits()),
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
         status,

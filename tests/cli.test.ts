@@ -245,6 +245,8 @@ test("a run writes run.json with the documented fields and a report with SVG plo
   assert.equal(status, 0, stderr);
   assert.match(stdout, /^AND on analytic.* by multitone: solved in \d+ iterations/);
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.module.lagFitted, true);
+  assert.match(stdout, new RegExp(`^  lag fitted: ${run.module.status.lagDelaySamples.toFixed(2)} samples, corner `, "m"));
   for (const field of ["format", "command", "method", "device", "task", "seed", "ranOn", "solved", "stopped", "iterations", "deviceSeconds", "criterion", "criterionName", "targets", "caseOutputs", "finalWeights", "counters", "history", "settings", "module"]) {
     assert.ok(field in run, `run.json lacks ${field}`);
   }

@@ -1,6 +1,8 @@
 // The training driver: solves gates from fixed seeds, is reproducible, counts device time
 // exactly, records the window the spectrum plot shows, and refuses impossible tone sets.
 import { test } from "node:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import assert from "node:assert/strict";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
@@ -118,6 +120,41 @@ test("a stuck attempt restarts from a new seeded start; iterations count every a
   assert.ok(run.attempts.length >= 2, `${run.attempts.length} attempts`);
   assert.notDeepEqual(run.attempts[1].initialV, run.attempts[0].initialV);
   assert.equal(run.counters.updates, 60);
+});
+
+test("a start where the readings saturate (the controller faults: 16 windows in a row discarded) is left for the next start, as a stuck one is (the run used to stop there); three in a row stop the run", () => {
+  const dir = scratchDir("hge-faulted-starts-");
+  // the README's least device, its output ×12.5 (past the chain's ±285 nA) where control 1 is below −0.5 V, or everywhere
+  const device = (name: string, saturated: string) => {
+    const file = join(dir, `${name}.mjs`);
+    writeFileSync(file, `export function createDevice({ inputCount = 2 }) {
+  return { name: "${name}", controlCount: 5, inputCount, electrodeCount: 5 + inputCount, outputUnit: "nA", capabilities: [],
+    controlRangeV: Array.from({ length: 5 }, () => [-1, 1]), inputRangeV: Array.from({ length: inputCount }, () => [-1, 1]),
+    output(v) {
+      const [a, b, c, d, e, x, y] = v;
+      return (${saturated} ? 1000 : 80) * Math.tanh(a * x - b * y + 2 * c * x * y + d - 0.5 * e * e);
+    } };
+}
+`);
+    return file;
+  };
+  const run = (file: string) => {
+    const out = join(dir, basename(file, ".mjs"));
+    const r = hge("train", "--device", file, "--task", "xor", "--seed", "1", "--out", out, "--no-progress");
+    return { ...r, json: JSON.parse(readFileSync(join(out, "run.json"), "utf8")) };
+  };
+  // seed 1's first start has control 1 at −0.633 V: every window saturates during the calibration
+  const region = run(device("region", "a < -0.5"));
+  assert.equal(region.status, 0, region.stderr);
+  assert.match(region.stdout, /^XOR on region by multitone: solved in \d+ iterations, 2 starts, /);
+  assert.deepEqual(region.json.attempts.map((a: { startIteration: number }) => a.startIteration), [0, 0]);
+  assert.ok(region.json.attempts[0].initialV[0] < -0.5 && region.json.attempts[1].initialV[0] >= -0.5);
+  assert.equal(region.json.counters.discardedWindows, 16);
+  assert.equal(region.json.module.lagFitted, true, "the second start calibrates, as the first was to");
+  const everywhere = run(device("everywhere", "true"));
+  assert.equal(everywhere.status, 1);
+  assert.match(everywhere.stdout, /^XOR on everywhere by multitone: not solved after 0 iterations \(controller fault\), 3 starts, /);
+  assert.equal(everywhere.json.counters.discardedWindows, 48);
 });
 
 test("a held control (--hold) stays at its start through restarts, which move every other control", () => {

@@ -14,7 +14,10 @@
  *   confirms outputs measured since power-up.
  * - Restarts: an attempt whose margin has not gained HGE_MARGIN_PROGRESS for HGE_PATIENCE
  *   iterations starts again from the host's next seeded start (HGE_RESTART_STARTS_V), keeping
- *   the lag the module measured. After a reset the resumed attempt counts as the first: the
+ *   the lag the module measured. So does one that ends in the controller's fault (windows
+ *   discarded one after another: readings saturated or not finite at its controls), calibrating
+ *   again if it came before the lag was fitted; HGE_FAULTED_STARTS of them in a row end the run.
+ *   After a reset the resumed attempt counts as the first: the
  *   iteration count goes on from its checkpoint's epochs, the restart schedule from its start.
  * - The end: solved, HGE_MAX_ITERATIONS iterations, or the controller's fault: the electrodes
  *   are parked (app_park), the state stored, and hal_exit() is called with 0 (solved), 1 (not
@@ -122,17 +125,25 @@ static void finish(int code, int reason, uint32_t samples) {
   hal_exit(code);
 }
 
-/* Stuck: attempt `attempt` starts from the host's start for it, with the lag the module measured
- * (no second calibration). Returns the module's verdict (0: it runs). */
-static int restart(int attempt) {
+/* Stuck or faulted: attempt `attempt` starts from the host's start for it, with the lag the module
+ * measured (no second calibration), or with `calibrate` the block's calibration again. Returns
+ * the module's verdict (0: it runs). */
+static int restart(int attempt, int calibrate) {
   hge_config_t *c = hge_config();
   float delay = status_f32(HGE_STATUS_LAG_DELAY_SAMPLES), corner = status_f32(HGE_STATUS_LAG_CORNER_HZ);
   memcpy(c, hge_config_block, sizeof *c);
   memcpy(c->initial_v, &restart_starts[(attempt - 1) * HGE_RESTART_CONTROLS], 4 * HGE_RESTART_CONTROLS);
-  c->calibration_epochs = 0;
-  c->lag_delay_samples = delay;
-  c->lag_corner_hz = corner;
+  if (!calibrate) {
+    c->calibration_epochs = 0;
+    c->lag_delay_samples = delay;
+    c->lag_corner_hz = corner;
+  }
   return app_configure(c, (int)sizeof *c, 0);
+}
+
+/* Whether the run may start again (the host's TrainingRun.restartsLeft). */
+static int restarts_left(int attempt) {
+  return HGE_PATIENCE > 0 && attempt < HGE_RESTARTS && iteration < HGE_MAX_ITERATIONS;
 }
 
 int main(void) {
@@ -162,7 +173,8 @@ int main(void) {
   hal_dac_write(app_outputs(), app_output_count());
   uint32_t best_at = iteration, samples = 0;
   float best_margin = -3.4e38f;
-  int solved_run = 0, holding = 0, attempt = 0;
+  int solved_run = 0, holding = 0, attempt = 0, faulted = 0;
+  int fitted = resumed; /* the lag in use was fitted (by this power-up's calibration, or the checkpoint's run) */
   for (;;) {
     float volts;
     if (hal_adc_read(&volts) != 0) break;
@@ -170,9 +182,22 @@ int main(void) {
     samples++;
     hal_dac_write(app_outputs(), app_output_count());
     app_report(events);
-    if (events & HGE_EVENT_FAULT) finish(2, HGE_LINK_STOP_FAULT, samples);
+    if (events & HGE_EVENT_CALIBRATED) fitted = 1;
+    if (events & HGE_EVENT_FAULT) {
+      /* a start that cannot be measured is left for the next, as a stuck one is */
+      if (!restarts_left(attempt) || ++faulted >= HGE_FAULTED_STARTS || restart(++attempt, !fitted) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
+      text("restart "); whole((uint32_t)attempt); text(" after a fault at update "); whole(iteration);
+      text(fitted ? ": the host's next start, the lag kept" : ": the host's next start, calibrating again");
+      emit();
+      best_margin = -3.4e38f;
+      best_at = iteration;
+      solved_run = 0;
+      holding = 0;
+      continue;
+    }
     if (!(events & (holding ? HGE_EVENT_EPOCH_DONE : HGE_EVENT_UPDATE_DONE))) continue;
     iteration++;
+    faulted = 0;
     float margin = gate_margin();
     int solved_now = margin >= HGE_TASK_MARGIN;
     solved_run = solved_now ? solved_run + 1 : 0;
@@ -194,8 +219,8 @@ int main(void) {
       best_margin = margin;
       best_at = iteration;
     }
-    if (HGE_PATIENCE > 0 && iteration - best_at >= HGE_PATIENCE && HGE_MAX_ITERATIONS - iteration >= HGE_PATIENCE && attempt < HGE_RESTARTS) {
-      if (restart(++attempt) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
+    if (iteration - best_at >= HGE_PATIENCE && HGE_MAX_ITERATIONS - iteration >= HGE_PATIENCE && restarts_left(attempt)) {
+      if (restart(++attempt, 0) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
       text("restart "); whole((uint32_t)attempt); text(" after update "); whole(iteration); text(": the host's next start, the lag kept");
       emit();
       best_margin = -3.4e38f;
