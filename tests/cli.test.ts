@@ -265,6 +265,7 @@ test("a run writes run.json with the documented fields and a report with SVG plo
   assert.equal(run.module.noise.pinkPsdAt1kHz, 1e-5); // the paper's 1/f level is the default
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.equal(html.match(/<svg/g)?.length, 8); // loss, margin, outputs, outputs per iteration, controls, gradient norm, against the exact gradient, spectrum
+  assert.ok(html.includes(`fitted by the calibration: ${run.module.status.lagDelaySamples.toFixed(2)} samples`), "the report's lag row");
 });
 
 test("a run that does not solve its task exits 1", () => {

@@ -39,7 +39,9 @@ export function diagnose(run: Result): string[] {
   }).length;
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
   const m = run.module;
-  if (m && (m.controller.calibrationEpochs ?? 0) > 0 && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
+  // (a configuration switched to after the calibration calibrates no more: lagFitted says; a
+  // run.json written before it was kept, its configuration's calibration)
+  if (m && (m.lagFitted ?? (m.controller.calibrationEpochs ?? 0) > 0) && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
     // the module's lag model is the simulated chain's own form (a held sample, a delay, an RC
     // read at the end of the sample), so a good fit lands on it (a chain with no lag, --no-chain,
     // leaves the device's own to the fit: nothing to compare it with)
