@@ -19,7 +19,7 @@ import type { AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
-import { diagnose, distortionText } from "../host/report/diagnose.ts";
+import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
 import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
@@ -451,7 +451,7 @@ function summary(run: Result, reportPath: string, jsonPath: string, plain: strin
   if (m) {
     const tones = (m.controller.perturbation ?? "sinusoid") === "sinusoid";
     if (tones) lines.push(`  tones (Hz): ${m.toneHz.map((f) => +f.toFixed(2)).join(", ")} in ${windowText(run)}${m.toneHits.some((h) => h) ? "; some hit by intermodulation products" : ""}`);
-    lines.push(`  ${tones ? `lag ${m.lagFitted ? "fitted" : "given (not fitted)"}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
+    lines.push(`  ${tones ? `lag ${lagText(m)}; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
     if (m.distortion) lines.push(`  ${distortionText(m.distortion, run.outputUnit)}`);
   }
   for (const warning of diagnose(run)) lines.push(`  warning: ${warning}`);

@@ -3,7 +3,7 @@
 // functions is boards/cli.ts (`hge board ...`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { BOARDS_DIR, MODULE_BUILDS, type Board, type CheckResult, type ImageSize, type ModuleBuild, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
 import { parseWasm, exportedGlobals, type WasmModule } from "./wasm.ts";
@@ -440,13 +440,27 @@ const CLAIMS = join(REPO_DIR, "build", "boards", ".claims");
  *  the one it was to use was another's. */
 const leftAtExit = new Set<string>();
 
-function alive(pid: number): boolean {
+/** When process `pid` started (clock ticks after boot, Linux's /proc/<pid>/stat), or "" where
+ *  that cannot be read: a pid that a killed process left in a claim and another took since has
+ *  another start. */
+function startOf(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? ""; // field 22 (the name may hold spaces)
+  } catch {
+    return "";
+  }
+}
+
+/** Whether process `pid`, which started at `start` (startOf; "" unknown), is still running. */
+function alive(pid: number, start: string): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false; // (EPERM: another user's)
   }
+  const now = startOf(pid);
+  return start === "" || now === "" || now === start;
 }
 
 /** Claims `dir` for this process (see CLAIMS): null, or the pid of a live process using it.
@@ -457,12 +471,13 @@ function claim(dir: string, own = false): number | null {
   const mine = join(CLAIMS, `${prefix}${process.pid}`);
   const held = leftAtExit.has(mine);
   mkdirSync(CLAIMS, { recursive: true });
-  if (!held) writeFileSync(mine, `${dir}\n${own ? "own\n" : ""}`);
+  if (!held) writeFileSync(mine, `${dir}\n${own ? "own" : "shared"}\n${startOf(process.pid)}\n`);
   for (const name of readdirSync(CLAIMS)) {
     const pid = Number(name.slice(name.lastIndexOf(".") + 1));
     if (pid === process.pid) continue;
-    if (!alive(pid)) { // a claim left by a process that was killed (another claim may be removing it too)
-      const [claimed, kind] = readIfThere(join(CLAIMS, name)).split("\n");
+    // (a claim being written reads empty: its start unknown, its process taken to be alive)
+    const [claimed, kind, start = ""] = readIfThere(join(CLAIMS, name)).split("\n");
+    if (!alive(pid, start)) { // a claim left by a process that was killed (another claim may be removing it too)
       if (kind === "own" && claimed.endsWith(`.${pid}`)) rmSync(claimed, { recursive: true, force: true });
       rmSync(join(CLAIMS, name), { force: true });
     } else if (!held && name.startsWith(prefix)) {
@@ -474,6 +489,20 @@ function claim(dir: string, own = false): number | null {
   leftAtExit.add(mine);
   if (own) leftAtExit.add(dir);
   return null;
+}
+
+/** `path` with every symbolic link in it followed, also one to what does not exist yet, and
+ *  below the last part that exists the rest as it is: one directory is one path, however it is
+ *  spelled, before and after a build makes it. */
+function realPathOf(path: string, links = 0): string {
+  try {
+    return realpathSync(path);
+  } catch { /* not there (yet), or a link to what is not */ }
+  let target: string | null = null;
+  try { target = readlinkSync(path); } catch { /* not a link */ }
+  if (target !== null && links < 32) return realPathOf(resolve(dirname(path), target), links + 1);
+  const parent = dirname(path);
+  return parent === path ? path : join(realPathOf(parent, links), basename(path));
 }
 
 function readIfThere(file: string): string {
@@ -489,8 +518,7 @@ function readIfThere(file: string): string {
  *  default directory, and while another process uses that one, a directory of this process's
  *  own beside it (parallel runs on one board). */
 function claimBuildDirectory(b: Board, o: BuildOptions): string {
-  const given = resolve(o.out ?? defaultOut(b.name, o));
-  const dir = existsSync(given) ? realpathSync(given) : given; // a symbolic link: where it leads
+  const dir = realPathOf(resolve(o.out ?? defaultOut(b.name, o)));
   const owner = claim(dir);
   if (owner === null) return dir;
   if (o.out !== undefined) throw new UsageError(`${o.out} is in use by another hge process (pid ${owner}), which builds or runs its firmware there; wait for it to end, or give another directory`);

@@ -128,7 +128,7 @@ export interface ReceivedFrame { type: number; payload: Uint8Array }
 async function serialPorts(): Promise<string> {
   const { SerialPort } = await import("serialport");
   const ports = await SerialPort.list().then((list) => list.map((p) => p.path), () => []);
-  return ports.length ? `the serial ports here: ${ports.join(", ")}` : "this machine shows no serial port (is the board plugged in?)";
+  return ports.length ? `the serial ports here: ${ports.join(", ")}` : "this machine shows no serial port: is the board plugged in?";
 }
 
 /** A broken link or a board that stopped answering. */
@@ -603,6 +603,8 @@ export class BoardController {
   private dac = new Float32Array(0);
   private telemetry: Telemetry | null = null;
   private fresh = false;
+  /** The events of the telemetry the last step sent (not a final record's). */
+  private stepEvents = 0;
   private bins = new Int32Array(0);
   private hits = new Int32Array(0);
   /** The build the board's file says it runs (answers a configuration as the board does). */
@@ -672,6 +674,7 @@ export class BoardController {
       if (frame.type === Frame.Telemetry) {
         this.telemetry = decodeTelemetry(frame.payload);
         this.fresh = true;
+        if (!(this.telemetry.events & REPORT_FINAL)) this.stepEvents = this.telemetry.events;
         continue;
       }
       this.dac = new Float32Array(frame.payload.slice(4).buffer);
@@ -690,17 +693,19 @@ export class BoardController {
    *  has the next voltages. The frame carries what the board's ADC would read, volts =
    *  reading / adc.unitPerV; the board multiplies back (exact for the emulated boards, whose
    *  scale is a power of two, so the run stays bit-identical to Node). A fault stops the board
-   *  (BoardStopped is thrown on the next step). */
+   *  (link.c parks it): the step returns the Fault event, and the next step throws BoardStopped
+   *  unless a configuration starts the board again (a restart). */
   step(reading: number): number {
     if (this.stopped) throw new BoardStopped(this.stopped);
     this.adcView.setFloat32(0, Math.fround(reading) / this.session.hello.adcUnitPerV, true);
     this.session.send(Frame.Adc, this.adc);
     this.fresh = false;
+    this.stepEvents = 0;
     try {
       return this.readDac();
     } catch (e) {
-      // the board parks on a fault: its last telemetry carries the Fault event
-      if (e instanceof BoardStopped && this.fresh && this.telemetry && (this.telemetry.events & L.Event.Fault)) return this.telemetry.events;
+      // the step's telemetry carried the Fault event (the final record after it, the state kept)
+      if (e instanceof BoardStopped && e.stopped.reason === StopReason.Fault && (this.stepEvents & L.Event.Fault)) return this.stepEvents;
       throw e;
     }
   }

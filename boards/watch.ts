@@ -81,7 +81,8 @@ export async function watchBoard(boardName: string, o: WatchOptions = {}): Promi
           const deviceSeconds = samples / board.sampleRateHz;
           const loss = parts.statusF32[L.Status.Loss];
           const margin = targets && targets.length === t.cases ? gateMargin(parts.caseOutputs, targets) : NaN;
-          // a restart (the firmware's patience) configures again: the module counts from 0
+          // a restart (stuck or faulted: standalone.c) configures again: the module counts from 0
+          // (one before any update is not seen here; the board's console says it)
           if (updates < lastUpdate) print(`restart: a new start after ${lastUpdate} updates (the module counts its updates from 0 again)`);
           lastUpdate = updates;
           print(`${skipped ? "skipped" : held ? "held" : "update"} ${updates}  ${deviceSeconds.toFixed(2)} s  loss ${loss.toFixed(4)}${Number.isNaN(margin) ? "" : `  margin ${(100 * margin).toFixed(1)} %`}  outputs ${fmt(parts.caseOutputs, 2)} ${board.adc.unit}  controls ${fmt(parts.weights, 3)} V`);

@@ -127,9 +127,9 @@ export interface ModuleDetails {
   toneHz: number[];
   /** The planned tones did not fit the window asked for (configuredWindow), which was lengthened. */
   windowLengthened: boolean;
-  /** The lag in the status was fitted by this run's calibration (else it was given: the chain
-   *  model's, --lag's, or a resumed checkpoint's). */
-  lagFitted: boolean;
+  /** Where the lag in the status comes from: this run's calibration, the configuration (the
+   *  chain model's, --lag's), or the checkpoint it resumed (fitted by an earlier run). */
+  lagFrom: "calibration" | "configuration" | "checkpoint";
   /** Per tone: 2 = a second-order product lands on it, 4 = third-order (or'ed). */
   toneHits: number[];
   /** The last window with tones (not a held confirmation's) of the case with the largest
@@ -553,7 +553,7 @@ export class TrainingRun {
   private bestAt = 0;
   private samplesLeft: number;
   private distortion: ModuleDetails["distortion"];
-  private lagFitted = false;
+  private lagFrom: ModuleDetails["lagFrom"];
   /** The configuration running calibrates, and its calibration has not ended. */
   private calibrating: boolean;
   /** Starts in a row that ended in a fault, with no update. */
@@ -573,6 +573,7 @@ export class TrainingRun {
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
     this.calibrating = (this.config.calibrationEpochs ?? 0) > 0;
+    this.lagFrom = options.checkpoint ? "checkpoint" : "configuration";
     this.order2 = this.shorterOrder2();
     if (options.checkpoint) {
       if (!controller.load) throw new TrainConfigError("resume", "this controller cannot take a checkpoint (a board takes one over its link only at start-up)");
@@ -716,7 +717,7 @@ export class TrainingRun {
       return true;
     }
     if (events & L.Event.Calibrated) {
-      this.lagFitted = true;
+      this.lagFrom = "calibration";
       this.calibrating = false;
       // the probe's reading is kept here: a restart's configuration (no calibration) clears it
       const { thirdOrderAmplitude, noiseAmplitude } = controller.status();
@@ -877,7 +878,7 @@ export class TrainingRun {
         toneBins,
         toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
         windowLengthened: config.windowSamples > configuredWindow(this.options, chain.sampleRateHz),
-        lagFitted: this.lagFitted,
+        lagFrom: this.lagFrom,
         toneHits: Array.from(controller.toneHits()),
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
         status,

@@ -131,6 +131,21 @@ test("mps2-an386 in the loop: AND at the defaults is confirmed on held controls 
   for (const w of held.slice(1)) assert.deepEqual(w, held[0], "held controls do not move");
 });
 
+test("mps2-an386 in the loop: a start whose readings saturate faults the board, which parks; the host starts it again from the next start, as in Node, bit for bit (it used to end the run: 'the board stopped the link')", skip, async () => {
+  // the analytic device, its output ×12.5 (past the chain's ±320 nA) where control 1 is below −0.5 V, as at seed 1's first start
+  const analytic = new AnalyticDevice({ seed: 1 });
+  const saturating = Object.assign(Object.create(analytic), { name: "saturating analytic", outputGradient: undefined, output: (v: Float64Array) => (v[0] < -0.5 ? 12.5 : 1) * analytic.output(v) });
+  const and = gateTask("AND", analytic.inputRangeV);
+  const { result: board } = await trainOnBoard({ board: "mps2-an386", built: firmware(), device: saturating, task: and });
+  const node = trainTask({ device: saturating, task: and, seed: DEFAULTS.seed, chain: boardChain(loadBoard("mps2-an386"), saturating) });
+  assert.equal(node.counters.discardedWindows, 16, "Node: one faulted start");
+  assert.deepEqual(board.attempts.map((a) => a.startIteration), [0, 0]);
+  assert.equal(board.stopped, "solved");
+  assert.equal(board.iterations, node.iterations);
+  assert.deepEqual(board.history.weights.map(bits), node.history.weights.map(bits), "the weights after every iteration");
+  assert.equal(board.deviceSeconds, node.deviceSeconds);
+});
+
 test("mps2-an386 in the loop: another device and task (regression on the analytic device) match Node bit for bit", skip, async () => {
   const analytic = new AnalyticDevice({ seed: 2 });
   const regression = regressionTask({ inputRangeV: analytic.inputRangeV, caseCount: 4 }); // 4 cases: XOR's epoch length

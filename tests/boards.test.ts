@@ -5,13 +5,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listBoards, loadBoard, resolveBoardJson, mergeBoard, electrodeRanges, checkModule, largestControls, type Board } from "../boards/boards.ts";
 import { parseWasm } from "../boards/wasm.ts";
 import { buildBoard, buildProbeWasm, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, REPO_DIR } from "../boards/build.ts";
 import { runQemu, parseBench } from "../boards/qemu.ts";
+import { UsageError } from "../host/errors.ts";
 import { testReadings, probeReference, sampleLines, firstDifference } from "../boards/parity.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -298,6 +299,34 @@ test("hge.h and board_config.h are generated with the build", skip, () => {
   assert.match(cfg, /#define HGE_PARK_VOLTS \{ 0\.0f(, 0\.0f){7} \}/);
   const size = JSON.parse(readFileSync(join(built.dir, "size.json"), "utf8"));
   assert.equal(size.flash, built.size.flash);
+});
+
+test("a build directory another live process uses is refused however it is spelled (through a link, before the build made it); a claim whose pid now belongs to another process is stale", skip, async () => {
+  const { spawn } = await import("node:child_process");
+  mkdirSync(out("claimed-real"));
+  symlinkSync(out("claimed-real"), out("claimed-link"));
+  const held = join(out("claimed-link"), "build"); // (does not exist yet)
+  // another process builds there and stays alive
+  const holder = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e",
+    `import { buildBoard } from "./boards/build.ts"; buildBoard("mps2-an386", { wasm: ${JSON.stringify(probeWasm)}, app: "probe", out: ${JSON.stringify(held)}, quiet: true }); console.log("built"); setInterval(() => {}, 1000);`],
+  { cwd: REPO_DIR, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise<void>((resolve, reject) => { holder.stdout.on("data", () => resolve()); holder.on("exit", (code) => reject(new Error(`holder exited ${code}`))); });
+    for (const spelling of [held, join(out("claimed-real"), "build")]) {
+      assert.throws(() => buildBoard("mps2-an386", { wasm: probeWasm, app: "probe", out: spelling, quiet: true }),
+        (e: unknown) => e instanceof UsageError && e.message === `${spelling} is in use by another hge process (pid ${holder.pid}), which builds or runs its firmware there; wait for it to end, or give another directory`);
+    }
+    // the holder's claim, as if its pid now were another process's (one that started at another time)
+    const claims = join(REPO_DIR, "build", "boards", ".claims");
+    const claim = readdirSync(claims).map((name) => join(claims, name)).find((file) => file.endsWith(`.${holder.pid}`) && readFileSync(file, "utf8").startsWith(`${realpathSync(out("claimed-real"))}/build\n`))!;
+    const [dir, kind] = readFileSync(claim, "utf8").split("\n");
+    writeFileSync(claim, `${dir}\n${kind}\n1\n`);
+    const built = buildBoard("mps2-an386", { wasm: probeWasm, app: "probe", out: held, quiet: true });
+    assert.equal(built.dir, realpathSync(held));
+    assert.ok(!existsSync(claim), "the stale claim is gone");
+  } finally {
+    holder.kill();
+  }
 });
 
 test("--out a symbolic link to an earlier build: the build goes where the link leads, the link kept (it was replaced by a directory)", skip, () => {

@@ -245,7 +245,7 @@ test("a run writes run.json with the documented fields and a report with SVG plo
   assert.equal(status, 0, stderr);
   assert.match(stdout, /^AND on analytic.* by multitone: solved in \d+ iterations/);
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
-  assert.equal(run.module.lagFitted, true);
+  assert.equal(run.module.lagFrom, "calibration");
   assert.match(stdout, new RegExp(`^  lag fitted: ${run.module.status.lagDelaySamples.toFixed(2)} samples, corner `, "m"));
   for (const field of ["format", "command", "method", "device", "task", "seed", "ranOn", "solved", "stopped", "iterations", "deviceSeconds", "criterion", "criterionName", "targets", "caseOutputs", "finalWeights", "counters", "history", "settings", "module"]) {
     assert.ok(field in run, `run.json lacks ${field}`);
@@ -265,7 +265,7 @@ test("a run writes run.json with the documented fields and a report with SVG plo
   assert.equal(run.module.noise.pinkPsdAt1kHz, 1e-5); // the paper's 1/f level is the default
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.equal(html.match(/<svg/g)?.length, 8); // loss, margin, outputs, outputs per iteration, controls, gradient norm, against the exact gradient, spectrum
-  assert.ok(html.includes(`fitted by the calibration: ${run.module.status.lagDelaySamples.toFixed(2)} samples`), "the report's lag row");
+  assert.ok(html.includes(`fitted: ${run.module.status.lagDelaySamples.toFixed(2)} samples, corner `), "the report's lag row");
 });
 
 test("a run that does not solve its task exits 1", () => {
@@ -353,6 +353,10 @@ test("a resumed run restarts as the unbroken run would, from its next seeded sta
   const { format: _, ...earlier } = JSON.parse(before);
   assert.deepEqual(after.resumedFrom, earlier);
   assert.match(run.stdout, new RegExp(`with the run it resumed \\(kept in run\\.json: resumedFrom\\): ${15 + after.iterations} iterations, ${(earlier.deviceSeconds + after.deviceSeconds).toFixed(1)} s of device time in all`));
+  // the lag the cut run fitted, kept (it said "given (not fitted)")
+  assert.equal(after.module.lagFrom, "checkpoint");
+  assert.equal(after.module.status.lagDelaySamples, earlier.module.status.lagDelaySamples);
+  assert.match(run.stdout, new RegExp(`^  lag kept from the checkpoint resumed \\(fitted by the run before\\): ${earlier.module.status.lagDelaySamples.toFixed(2)} samples`, "m"));
 });
 
 test("an --out directory that disappears in the middle of hge demo: the gates after it and the index are kept elsewhere, said on stderr, and the index links every gate's report", async () => {

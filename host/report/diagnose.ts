@@ -19,6 +19,17 @@ export function distortionFinding(d: NonNullable<ModuleDetails["distortion"]>, u
   return `${found}: ${d.planOrder === 2 ? `plan order 2 is safe here, ${ORDER_2}` : "keep plan order 3"}`;
 }
 
+const LAG_FROM: Record<ModuleDetails["lagFrom"], string> = {
+  calibration: "fitted",
+  configuration: "given (not fitted)",
+  checkpoint: "kept from the checkpoint resumed (fitted by the run before)",
+};
+
+/** The lag the run ended on, and where it comes from (hge train's summary, the report). */
+export function lagText(m: ModuleDetails): string {
+  return `${LAG_FROM[m.lagFrom]}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz`;
+}
+
 /** Warnings a reader should see before trusting the run. */
 export function diagnose(run: Result): string[] {
   const warnings: string[] = [];
@@ -26,8 +37,8 @@ export function diagnose(run: Result): string[] {
   const discarded = run.counters.discardedWindows ?? 0;
   const chain = run.module?.chain;
   const reads = chain ? `; the chain reads ±${+(chain.adcFullScaleV * chain.transimpedancePerV).toPrecision(4)} ${run.outputUnit}: a device's outputs go within it (its outputUnit right, its output scaled), or --no-chain for an instrument's readings` : "";
-  if (discarded > 0 && discarded >= windows) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned${reads}`);
-  else if (discarded > windows / 2) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range`);
+  if (discarded > 0 && windows === 0) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned${reads}`);
+  else if (discarded > windows) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range${reads}`);
   // a run the budget or an interruption stopped before its first update measured no epoch at
   // all: nothing was lost to a bad measurement
   const noUpdate = run.iterations === 0 && run.stopped === "budget";
@@ -39,9 +50,9 @@ export function diagnose(run: Result): string[] {
   }).length;
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
   const m = run.module;
-  // (a configuration switched to after the calibration calibrates no more: lagFitted says; a
+  // (a configuration switched to after the calibration calibrates no more: lagFrom says; a
   // run.json written before it was kept, its configuration's calibration)
-  if (m && (m.lagFitted ?? (m.controller.calibrationEpochs ?? 0) > 0) && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
+  if (m && (m.lagFrom ? m.lagFrom === "calibration" : (m.controller.calibrationEpochs ?? 0) > 0) && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
     // the module's lag model is the simulated chain's own form (a held sample, a delay, an RC
     // read at the end of the sample), so a good fit lands on it (a chain with no lag, --no-chain,
     // leaves the device's own to the fit: nothing to compare it with)

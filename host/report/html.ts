@@ -9,7 +9,7 @@ import { amplitudeSpectrum } from "../spectrum.ts";
 import type { CompareRecord } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
 import { criterionLabel, formatCriterion, formatCriterionValue } from "./format.ts";
-import { DISTORTION_LABEL, diagnose, distortionFinding } from "./diagnose.ts";
+import { DISTORTION_LABEL, diagnose, distortionFinding, lagText } from "./diagnose.ts";
 
 const STYLE = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1360px; color: #222; }
@@ -92,7 +92,7 @@ function moduleSettings(run: Result, m: ModuleDetails): string[][] {
     ["amplitudes", c.controls.map((k) => `${+(k.amplitudeV * 1000).toFixed(3)} mV`).join(", ")],
     ["optimiser", `${c.optimiser}, learning rate ${c.learningRate}${c.optimiser === "sgd" ? "" : `, β1 ${c.beta1}`}${c.optimiser === "adam" ? `, β2 ${c.beta2}` : ""}`],
     ["loss", `${c.loss}${c.loss === "corrsig" ? `, margin scale ${c.marginScale} ${run.outputUnit}` : ""}`],
-    ...(tones ? [["lag", `${m.lagFitted ? "fitted by the calibration" : "given (not fitted)"}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz`]] : []),
+    ...(tones ? [["lag", lagText(m)]] : []),
     ["chain", `DAC ${chain.dacBits} bit over [${chain.dacRangeV.join(", ")}] V; corner ${chain.cornerHz} Hz; delay ${chain.delaySamples} samples; ADC ${chain.adcBits} bit ±${chain.adcFullScaleV} V × ${chain.transimpedancePerV} ${run.outputUnit}/V`],
     ["noise", `white σ ${noise.whiteSigma} ${run.outputUnit}; 1/f ${noise.pinkPsdAt1kHz} ${run.outputUnit}²/Hz at 1 kHz${noise.drift ? `; drift ${escapeHtml(JSON.stringify(noise.drift))}` : ""}${noise.spikes ? `; spikes ${noise.spikes.ratePerS}/s of ${noise.spikes.amplitude} ${run.outputUnit}` : ""}`],
     ["limits", `${m.maxIterations === Number.MAX_SAFE_INTEGER ? "no iteration limit" : `${m.maxIterations} iterations`}, stop after ${m.solvedEpochs} solved epochs in a row${m.patience ? `, restart after ${m.patience} iterations without progress` : ""}`],
