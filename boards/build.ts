@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { BOARDS_DIR, MODULE_BUILDS, type Board, type CheckResult, type ImageSize, type ModuleBuild, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
 import { parseWasm, exportedGlobals, type WasmModule } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
@@ -30,6 +30,9 @@ export interface BuildOptions {
   app?: string;
   /** Output directory (default build/boards/<board>/<app>[-bench][-unchecked]). */
   out?: string;
+  /** The build is what the caller keeps (hge board build): its default directory, while another
+   *  process uses it, is refused as a given `out` is, not replaced by one of this process's own. */
+  keep?: boolean;
   /** Count instructions around each step() call (bench.h). */
   bench?: boolean;
   /** No bounds checks on linear-memory accesses (faster; only for a module known to stay in bounds). */
@@ -376,7 +379,7 @@ export function entryOf(o: BuildOptions): "main" | "link" | "standalone" {
   return o.entry ?? ((o.app ?? "hge") === "hge" && !o.config ? "link" : "main");
 }
 
-export function defaultOut(board: string, o: BuildOptions): string {
+function defaultOut(board: string, o: BuildOptions): string {
   const app = basename(o.app ?? "hge").replace(/\.c$/, "");
   const entry = entryOf(o);
   return join(REPO_DIR, "build", "boards", board, `${app}${entry === "main" ? "" : `-${entry}`}${o.bench ? "-bench" : ""}${o.unchecked ? "-unchecked" : ""}`);
@@ -514,14 +517,14 @@ function readIfThere(file: string): string {
   }
 }
 
-/** The directory a build uses: `o.out`, refused while another live process uses it; or the
- *  default directory, and while another process uses that one, a directory of this process's
- *  own beside it (parallel runs on one board). */
+/** The directory a build uses: `o.out` or the default one, refused while another live process
+ *  uses it when given or kept (o.keep); else a directory of this process's own beside it
+ *  (parallel runs on one board). */
 function claimBuildDirectory(b: Board, o: BuildOptions): string {
   const dir = realPathOf(resolve(o.out ?? defaultOut(b.name, o)));
   const owner = claim(dir);
   if (owner === null) return dir;
-  if (o.out !== undefined) throw new UsageError(`${o.out} is in use by another hge process (pid ${owner}), which builds or runs its firmware there; wait for it to end, or give another directory`);
+  if (o.out !== undefined || o.keep) throw new UsageError(`${o.out ?? relative(process.cwd(), dir)} is in use by another hge process (pid ${owner}), which builds or runs its firmware there; wait for it to end, or give another directory`);
   const own = `${dir}.${process.pid}`;
   if (claim(own, true) !== null) throw new Error(`${own} is claimed by another process`);
   return own;

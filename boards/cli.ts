@@ -18,7 +18,7 @@ import { existingFile, nonEmpty, wholeAtLeast } from "../host/args.ts";
 import { GATE_NAMES } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { checkModule, emulatedBoards, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
-import { FIRMWARE_DIR, PROBE_WASM, REPO_DIR, buildBoard, checkBuildDirectory, defaultOut, ensureModule, entryOf, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
+import { FIRMWARE_DIR, PROBE_WASM, REPO_DIR, buildBoard, checkBuildDirectory, ensureModule, entryOf, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
 import { parseWasm } from "./wasm.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */
@@ -179,10 +179,6 @@ const MAX_PROBE_SAMPLES = 1_000_000;
 /** The standalone-only build options, refused without --standalone. */
 const STANDALONE_OPTIONS = ["task", "method", "from", "seed", "iterations"] as const;
 
-/** The directory a build made to be kept is in: while another process uses it, refused (as
- *  a given --out is; a run builds elsewhere then: build.ts, claimBuildDirectory). */
-const keptOut = (board: string, o: BuildOptions) => relative(process.cwd(), defaultOut(board, o));
-
 async function build(target: string, flags: BuildFlags): Promise<void> {
   if (target === "all" && flags.out) throw new UsageError("--out names one board's directory; give a board, not all");
   const stray = STANDALONE_OPTIONS.find((k) => flags[k] !== undefined);
@@ -197,7 +193,7 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
   if (flags.out) checkOut(flags.out);
   if (flags.standalone) {
     const { buildStandalone } = await import("./standalone.ts");
-    const { built, configuration } = buildStandalone(target, { task: flags.task, method: flags.method, from: flags.from, seed: flags.seed, maxIterations: flags.iterations, wasm: moduleOf(loadBoard(target), flags.wasm), out: flags.out ?? keptOut(target, { app: "hge", entry: "standalone" }), unchecked: flags.unchecked } as Parameters<typeof buildStandalone>[1]);
+    const { built, configuration } = buildStandalone(target, { task: flags.task, method: flags.method, from: flags.from, seed: flags.seed, maxIterations: flags.iterations, wasm: moduleOf(loadBoard(target), flags.wasm), out: flags.out, keep: true, unchecked: flags.unchecked } as Parameters<typeof buildStandalone>[1]);
     console.error(formatSize(built));
     console.error(`standalone: ${configuration.task}, ${configuration.config.controls.length} controls, ${configuration.config.sampleRateHz} Hz, readings in ${configuration.unit} at ${configuration.unitPerV} ${configuration.unit}/V; flags and build files in ${relative(process.cwd(), built.dir)}`);
     console.log(built.elf);
@@ -211,11 +207,7 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
   // each board's options (its own module build without --wasm, its own configuration), checked
   // for all before any is built
   const options = new Map<Board, BuildOptions>();
-  for (const b of boards) {
-    if (skipped.includes(b)) continue;
-    const o = await buildOptions(b, flags);
-    options.set(b, { ...o, out: o.out ?? keptOut(b.name, o) });
-  }
+  for (const b of boards) if (!skipped.includes(b)) options.set(b, { ...(await buildOptions(b, flags)), keep: true });
   for (const b of boards) {
     if (skipped.includes(b)) console.log(`${b.name.padEnd(18)} skipped: ${missingTools(b).join(", ")} not on PATH (vendor toolchain, not packaged in Debian)`);
     else console.log(formatSize(buildBoard(b, options.get(b)!)));

@@ -207,7 +207,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
 
 /** Builds the standalone firmware. A configuration made for another board's ADC scale or
  *  sample rate is refused (TrainConfigError: exit 3); the C build would stop on it too. */
-export function buildStandalone(boardName: string | Board, o: StandaloneOptions & { configuration?: StandaloneConfiguration; wasm?: string; quiet?: boolean; out?: string } = {}): { built: BuildResult; configuration: StandaloneConfiguration } {
+export function buildStandalone(boardName: string | Board, o: StandaloneOptions & { configuration?: StandaloneConfiguration; wasm?: string; quiet?: boolean } & Pick<BuildOptions, "out" | "keep"> = {}): { built: BuildResult; configuration: StandaloneConfiguration } {
   const board = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   requireTools(board);
   const configuration = o.configuration ?? standaloneConfiguration(board, o);
@@ -215,11 +215,10 @@ export function buildStandalone(boardName: string | Board, o: StandaloneOptions 
     throw new TrainConfigError("unit", `the configuration was built for ${configuration.unitPerV} ${configuration.unit} per ADC volt; ${board.name} reads ${board.adc.unitPerV} ${board.adc.unit}/V (adc.unitPerV): every reading, limit and target would be off by ${(board.adc.unitPerV / configuration.unitPerV).toPrecision(3)}×`);
   }
   if (configuration.config.sampleRateHz !== board.sampleRateHz) throw new TrainConfigError("sampleRate", `the configuration samples at ${configuration.config.sampleRateHz} Hz; ${board.name} converts at ${board.sampleRateHz} Hz`);
-  const options: BuildOptions = {
+  const built = buildBoard(board, {
     wasm: o.wasm, app: "hge", entry: "standalone", config: configuration.block, configUnitPerV: configuration.unitPerV,
-    standaloneHeader: configuration.header, blockSamples: 1, quiet: o.quiet,
-  };
-  const built = buildBoard(board, { ...options, out: o.out });
+    standaloneHeader: configuration.header, blockSamples: 1, quiet: o.quiet, out: o.out, keep: o.keep,
+  });
   return { built, configuration };
 }
 

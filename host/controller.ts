@@ -281,23 +281,24 @@ export class Controller {
       c.inputsV.forEach((v, k) => { if (k < layout.MAX_INPUTS) f[layout.CASE_INPUT_WORD + p * layout.MAX_INPUTS + k] = v; });
       f[layout.TARGET_WORD + p] = c.target;
     });
-    const code = this.exports.configure();
-    if (code !== 0) throw this.refusal(code);
-    this.controls = config.controls.length;
-    this.inputs = config.inputs.length;
-    this.cases = config.cases.length;
+    this.configureWritten();
   }
 
   /** Configures from a block of CONFIG_WORDS words as configure() writes them (boards/link.ts:
    *  encodeConfig, a board's compiled-in configuration); refused as configure() is. */
   configureBlock(block: Uint8Array): void {
     new Uint8Array(this.exports.memory.buffer, this.address("CONFIG"), this.layout.CONFIG_WORDS * 4).set(block);
+    this.configureWritten();
+  }
+
+  /** The module's configure() on the block written at CONFIG; its counts kept on acceptance. */
+  private configureWritten(): void {
     const code = this.exports.configure();
     if (code !== 0) throw this.refusal(code);
-    const words = this.i32("CONFIG", this.layout.CONFIG_WORDS);
-    this.controls = words[Field.ControlCount];
-    this.inputs = words[Field.InputCount];
-    this.cases = words[Field.CaseCount];
+    const header = this.i32("CONFIG", Field.CaseCount + 1);
+    this.controls = header[Field.ControlCount];
+    this.inputs = header[Field.InputCount];
+    this.cases = header[Field.CaseCount];
   }
 
   private refusal(code: number): ControllerError {

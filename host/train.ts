@@ -713,7 +713,7 @@ export class TrainingRun {
         this.stopped = "fault";
         return false;
       }
-      this.restart(this.iteration);
+      this.restart();
       return true;
     }
     if (events & L.Event.Calibrated) {
@@ -765,7 +765,7 @@ export class TrainingRun {
       this.bestMargin = this.margin;
       this.bestAt = iteration;
     }
-    if (iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience && this.restartsLeft()) this.restart(iteration); // stuck
+    if (iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience && this.restartsLeft()) this.restart(); // stuck
     return true;
   }
 
@@ -775,10 +775,11 @@ export class TrainingRun {
     return this.patience > 0 && this.attempts.length - 1 < restartLimit(this.maxIterations, this.patience) && this.iteration < this.maxIterations;
   }
 
-  /** Starts again from the next seeded start, after `iteration`, with the lag measured (no
-   *  second calibration; before the calibration ended, it calibrates again); a held control
-   *  (--hold) stays where it started. */
-  private restart(iteration: number): void {
+  /** Starts again from the next seeded start, after the iterations so far, with the lag
+   *  measured (no second calibration; before the calibration ended, it calibrates again); a
+   *  held control (--hold) stays where it started. */
+  private restart(): void {
+    const iteration = this.iteration;
     const { device, seed } = this.options;
     const initialV = restartVoltages(device, seed, this.attempts.length, this.options.resumedAttempts).map((v, k) => (this.config.controls[k].trainable === false ? this.attempts[0].initialV[k] : v));
     this.configureAgain(this.config, initialV, this.calibrating);

@@ -160,7 +160,8 @@ int main(void) {
   int resumed = bytes > 0 && app_load_checkpoint(blob, bytes) == 0;
   /* a resumed run goes on from the iterations its checkpoint counted: the epochs after the
    * calibration (updates and held epochs), at least its updates */
-  int32_t epochs = status_i32(HGE_STATUS_EPOCHS) - ((const hge_config_t *)(const void *)hge_config_block)->calibration_epochs;
+  const int32_t calibration_epochs = ((const hge_config_t *)(const void *)hge_config_block)->calibration_epochs;
+  int32_t epochs = status_i32(HGE_STATUS_EPOCHS) - calibration_epochs;
   int32_t updates = status_i32(HGE_STATUS_UPDATES);
   iteration = (uint32_t)(epochs > updates ? epochs : updates);
   if (resumed) {
@@ -174,7 +175,9 @@ int main(void) {
   uint32_t best_at = iteration, samples = 0;
   float best_margin = -3.4e38f;
   int solved_run = 0, holding = 0, attempt = 0, faulted = 0;
-  int fitted = resumed; /* the lag in use was fitted (by this power-up's calibration, or the checkpoint's run) */
+  /* the configuration running calibrates and its calibration has not ended, as the host's
+   * TrainingRun.calibrating (a resumed one runs on its checkpoint's lag) */
+  int calibrating = !resumed && calibration_epochs > 0;
   for (;;) {
     float volts;
     if (hal_adc_read(&volts) != 0) break;
@@ -182,12 +185,12 @@ int main(void) {
     samples++;
     hal_dac_write(app_outputs(), app_output_count());
     app_report(events);
-    if (events & HGE_EVENT_CALIBRATED) fitted = 1;
+    if (events & HGE_EVENT_CALIBRATED) calibrating = 0;
     if (events & HGE_EVENT_FAULT) {
       /* a start that cannot be measured is left for the next, as a stuck one is */
-      if (!restarts_left(attempt) || ++faulted >= HGE_FAULTED_STARTS || restart(++attempt, !fitted) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
+      if (!restarts_left(attempt) || ++faulted >= HGE_FAULTED_STARTS || restart(++attempt, calibrating) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
       text("restart "); whole((uint32_t)attempt); text(" after a fault at update "); whole(iteration);
-      text(fitted ? ": the host's next start, the lag kept" : ": the host's next start, calibrating again");
+      text(calibrating ? ": the host's next start, calibrating again" : ": the host's next start, the lag kept");
       emit();
       best_margin = -3.4e38f;
       best_at = iteration;
