@@ -59,13 +59,46 @@ export function quantise(value: number, low: number, high: number, bits: number,
   return v >= bottom && v <= top ? v : Math.min(top, Math.max(bottom, value)); // (no step inside the range)
 }
 
-/** Plays the device and the measurement chain for one controller, sample by sample. */
-export class CoSimulation {
-  private readonly voltages: Float64Array;
+/** The measurement chain after the device, one sample at a time: the first-order low-pass,
+ *  the whole-sample delay, the noise and the ADC. It starts at rest at its first input. The
+ *  closed loop (CoSimulation) and the peers' plain readings (methods/instrument.ts) read
+ *  through it alike. */
+export class ChainReading {
   private readonly delayLine: Float64Array;
   private delayIndex = 0;
   private filtered = Number.NaN;
   private readonly alpha: number;
+
+  constructor(readonly chain: ChainModel) {
+    this.delayLine = new Float64Array(Math.max(0, Math.round(chain.delaySamples ?? 0)));
+    const corner = chain.cornerHz ?? 0;
+    this.alpha = corner > 0 ? 1 - Math.exp((-2 * Math.PI * corner) / chain.sampleRateHz) : 1;
+  }
+
+  /** What the ADC reports for the device output `y` of one more sample. */
+  next(y: number): number {
+    const starting = Number.isNaN(this.filtered);
+    this.filtered = starting ? y : this.filtered + this.alpha * (y - this.filtered);
+    let value = this.filtered;
+    if (this.delayLine.length > 0) {
+      if (starting) this.delayLine.fill(value);
+      const delayed = this.delayLine[this.delayIndex];
+      this.delayLine[this.delayIndex] = value;
+      this.delayIndex = (this.delayIndex + 1) % this.delayLine.length;
+      value = delayed;
+    }
+    if (this.chain.noise) value += this.chain.noise.next();
+    const adc = this.chain.adc;
+    if (!adc) return value;
+    const volts = quantise(value / adc.outputPerV, -adc.fullScaleV, adc.fullScaleV, adc.bits);
+    return volts * adc.outputPerV;
+  }
+}
+
+/** Plays the device and the measurement chain for one controller, sample by sample. */
+export class CoSimulation {
+  private readonly voltages: Float64Array;
+  private readonly reading: ChainReading;
   private readonly samplesPerDacUpdate: number;
   /** Every electrode's declared range (controls, then inputs): what the DAC delivers stays in it. */
   private readonly rangesV: ReadonlyArray<readonly [number, number]>;
@@ -76,12 +109,10 @@ export class CoSimulation {
   constructor(readonly controller: Pick<Controller, "step" | "electrodes">, readonly device: Device, readonly chain: ChainModel, readonly startSeconds = 0) {
     this.voltages = new Float64Array(device.electrodeCount);
     this.rangesV = electrodeRangesV(device);
-    this.delayLine = new Float64Array(Math.max(0, Math.round(chain.delaySamples ?? 0)));
+    this.reading = new ChainReading(chain);
     const updateRateHz = chain.dac?.updateRateHz ?? chain.sampleRateHz;
     if (!(updateRateHz > 0 && updateRateHz <= chain.sampleRateHz)) throw new RangeError(`DAC update rate ${updateRateHz} Hz must be in (0, ${chain.sampleRateHz}] Hz`);
     this.samplesPerDacUpdate = Math.round(chain.sampleRateHz / updateRateHz);
-    const corner = chain.cornerHz ?? 0;
-    this.alpha = corner > 0 ? 1 - Math.exp((-2 * Math.PI * corner) / chain.sampleRateHz) : 1;
   }
 
   /** The device's output for the voltages the controller is writing now, through the DAC: each
@@ -103,20 +134,7 @@ export class CoSimulation {
 
   /** What the ADC reports for a device output `y` (chain state advances by one sample). */
   measure(y: number): number {
-    this.filtered = Number.isNaN(this.filtered) ? y : this.filtered + this.alpha * (y - this.filtered);
-    let value = this.filtered;
-    if (this.delayLine.length > 0) {
-      if (this.samples === 0) this.delayLine.fill(value); // the chain starts at rest
-      const delayed = this.delayLine[this.delayIndex];
-      this.delayLine[this.delayIndex] = value;
-      this.delayIndex = (this.delayIndex + 1) % this.delayLine.length;
-      value = delayed;
-    }
-    if (this.chain.noise) value += this.chain.noise.next();
-    const adc = this.chain.adc;
-    if (!adc) return value;
-    const volts = quantise(value / adc.outputPerV, -adc.fullScaleV, adc.fullScaleV, adc.bits);
-    return volts * adc.outputPerV;
+    return this.reading.next(y);
   }
 
   /** Runs one sample of the loop; returns the controller's events. */

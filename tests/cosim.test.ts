@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Controller } from "../host/controller.ts";
-import { CoSimulation, readingLimits, quantise, type ChainModel } from "../host/cosim.ts";
+import { ChainReading, CoSimulation, readingLimits, quantise, type ChainModel } from "../host/cosim.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { WhiteNoise, PinkNoise, NoiseChain } from "../host/noise.ts";
 import { defaultChain, NOISE_DEFAULTS, trainTask } from "../host/train.ts";
@@ -107,4 +107,26 @@ test("a device that throws on any voltage outside its declared ranges trains XOR
   // the peers' instrument (pat, phyll, the resistive methods) at every edge of every range
   const instrument = new Instrument(strict, 1);
   for (const side of [0, 1]) assert.ok(Number.isFinite(instrument.measure(ranges.map((range) => range[side]))));
+});
+
+test("a peer's plain reading goes through the chain's low-pass and delay: settled at the defaults, the previous point's without settling", () => {
+  const quiet = { whiteSigma: 0, pinkPsdAt1kHz: 0 };
+  const read = (settings: { settleSamples?: number; windowSamples?: number; chain?: { sampleRateHz: number } }) => {
+    const instrument = new Instrument(probe, 1, { noise: quiet, ...settings });
+    instrument.measure([-0.5]);
+    return instrument.measure([0.5]);
+  };
+  // defaults (10 settling samples, 2 of them delay, a 1 kHz corner at 5 kHz): e^−10 of the 1 V step is left
+  const settled = read({});
+  assert.ok(Math.abs(settled - 0.5) < 1e-4, `settled: ${settled}`);
+  // no settling and one sample: the reading is the previous point's (the chain's 2 samples of delay)
+  assert.ok(Math.abs(read({ settleSamples: 0, windowSamples: 1 }) + 0.5) < 1e-3);
+  // 10 settling samples at 50 kHz are 0.2 ms, 1.3 time constants of a 1 kHz corner: far from settled
+  const fast = read({ chain: { sampleRateHz: 50000 } });
+  assert.ok(fast < 0.45, `at 50 kHz: ${fast}`);
+  // the closed loop reads through the same chain: a step through CoSimulation's chain matches
+  const chain = new ChainReading({ sampleRateHz: 5000, cornerHz: 1000, delaySamples: 2 });
+  const steps = [chain.next(-0.5), ...Array.from({ length: 12 }, () => chain.next(0.5))];
+  assert.deepEqual(steps.slice(0, 3), [-0.5, -0.5, -0.5]); // at rest, then two samples of delay
+  assert.ok(steps[3] > -0.5 && steps[3] < 0.5 && steps[12] > steps[11]);
 });

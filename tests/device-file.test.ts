@@ -286,7 +286,7 @@ test("what pat and phyll learned before a device file failed is kept as the modu
   assert.equal(refused.status, 3);
   assert.match(refused.stderr, /^hge: configuration refused: --resume .*run\.json is a run of phyll on iris, .*, seed 1; a data-set run resumes as itself: give --method phyll --task iris --seed 1 and its device\n$/);
   // and without its journal, or with a damaged one, it is refused before the device is touched
-  writeFileSync(join(phyllOut, "journal.json"), "{\"format\":\"hge-journal/1\",\"readings\":[1],\"readingChecks\":[]");
+  writeFileSync(join(phyllOut, "journal.json"), "{\"format\":\"hge-journal/2\",\"outputs\":[1],\"outputChecks\":[]");
   const damaged = hge("train", "--method", "phyll", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
   assert.equal(damaged.status, 2);
   assert.match(damaged.stderr, /^hge: --resume .*run\.json: .*journal\.json is not JSON; a data-set run resumes from the journal\.json hge train keeps in its --out directory\n$/);

@@ -118,7 +118,7 @@ test("hge train writes a data-set run's journal while it runs: killed outright a
   await exited;
   assert.ok(existsSync(kept) && !existsSync(join(out, "run.json")), "killed after the journal's first write and before the run's end");
   const journalOf = JSON.parse(readFileSync(kept, "utf8")) as JournalData;
-  const entries = journalOf.readings.length + journalOf.hge.length;
+  const entries = journalOf.outputs.length + journalOf.hge.length;
   assert.ok(entries > 0);
   const resumed = hge(...args, "--out", out, "--resume", kept);
   assert.match(resumed.stderr, new RegExp(`^hge: replayed ${entries} of the journal's ${entries} measurements \\(\\d+\\.\\d device-s, the device not driven\\)\\n$`));
@@ -129,11 +129,11 @@ test("hge train writes a data-set run's journal while it runs: killed outright a
 });
 
 test("a journal that is not what hge train writes is named, not replayed", () => {
-  const good: JournalData = { format: "hge-journal/1", run: RUN, readings: [1.5], readingChecks: [7], hge: [] };
+  const good: JournalData = { format: "hge-journal/2", run: RUN, outputs: [1.5], outputChecks: [7], hge: [] };
   assert.equal(journalProblem(good), undefined);
-  assert.match(journalProblem({ ...good, format: "hge-journal/0" })!, /format is "hge-journal\/0"/);
-  assert.match(journalProblem({ ...good, readings: [null] })!, /readings and their checks do not match/);
-  assert.match(journalProblem({ ...good, readingChecks: [] })!, /readings and their checks do not match/);
+  assert.match(journalProblem({ ...good, format: "hge-journal/1" })!, /format is "hge-journal\/1"/); // (readings: the chain could not be replayed)
+  assert.match(journalProblem({ ...good, outputs: [null] })!, /outputs and their checks do not match/);
+  assert.match(journalProblem({ ...good, outputChecks: [] })!, /outputs and their checks do not match/);
   const entry = { check: 1, seconds: 0.1, lag: { delaySamples: 2, cornerHz: 1000 }, planOrder: 3, outputs: [1, 2], jacobian: [[0.1], [0.2]] };
   assert.equal(journalProblem({ ...good, hge: [entry] }), undefined);
   assert.match(journalProblem({ ...good, hge: [entry, { ...entry, jacobian: [[0.1]] }] })!, /lock-in entry 2 is malformed/);

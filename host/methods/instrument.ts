@@ -1,15 +1,17 @@
 // How the peer methods (pat, coupled, ep, analytic, phyll) measure a device: hold the
 // electrodes at given voltages, wait SettleSamples, read WindowSamples samples through the
-// same chain as the module's runs (DAC quantisation, additive noise in the device's unit,
-// ADC quantisation and saturation: train.ts defaultChain and defaultNoise) and return the
-// mean. Every measure() counts settle + window samples of device time. Quantities read in
-// the same window on other channels (node voltages, edge drops) cost no extra time but get
-// their own noise. The chain's low-pass has settled after SettleSamples (10 samples at a
-// 1 kHz corner and 5 kHz: e^−12.6), so a held value is read as itself plus noise.
+// same chain as the module's runs (DAC quantisation; the low-pass, the delay, additive noise
+// in the device's unit, ADC quantisation and saturation: cosim.ts ChainReading, train.ts
+// defaultChain and defaultNoise) and return the mean. Every measure() counts settle + window
+// samples of device time. Quantities read in the same window on other channels (node
+// voltages, edge drops) cost no extra time but get their own noise and chain. The voltages
+// jump (the peers do not model the slew limit), and the chain carries what it read last
+// into the next window: after the default 10 settling samples at a 1 kHz corner, 2 samples of
+// delay and 5 kHz, e^−10 of the step is left; with less settling, or at a higher rate, the
+// reading carries the previous point's.
 import { electrodeRangesV, type Device } from "../devices/device.ts";
-import { quantise } from "../cosim.ts";
-import { DEFAULTS, buildNoise, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
-import type { NoiseSource } from "../noise.ts";
+import { ChainReading, quantise } from "../cosim.ts";
+import { DEFAULTS, buildNoise, chainModel, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
 import { checkOf, type Journal } from "./journal.ts";
 
 /** The shared options (TrainOptions) a method measuring through an Instrument reads: the noise
@@ -49,7 +51,8 @@ export class Instrument {
   samples = 0;
   /** measure() calls. */
   measurements = 0;
-  private readonly channels: Array<NoiseSource | undefined> = [];
+  /** Each channel's chain, with its own noise. */
+  private readonly channels: ChainReading[] = [];
   private readonly held: Float64Array;
   private readonly rangesV: Array<[number, number]>;
   private readonly journal?: Journal;
@@ -73,8 +76,9 @@ export class Instrument {
 
   /** The device's output at `voltages` (controls, then inputs), read through the chain:
    *  one settle + window of device time. The DAC's step nearest each voltage inside its
-   *  electrode's range reaches the device (cosim.ts: quantise). A reading the journal replays
-   *  leaves the device alone; the noise moves on as it did when it was measured. */
+   *  electrode's range reaches the device (cosim.ts: quantise). An output the journal replays
+   *  leaves the device alone and is read through the chain and the noise as when it was
+   *  measured. */
   measure(voltages: ArrayLike<number>): number {
     const [low, high] = this.chain.dacRangeV;
     for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits, this.rangesV[e]);
@@ -83,18 +87,14 @@ export class Instrument {
     this.device.setTime?.(this.deviceSeconds);
     if (!this.journal) return this.read(0, this.device.output(this.held));
     const check = checkOf(this.held, this.setup);
-    const recorded = this.journal.replayReading(check, (this.settleSamples + this.windowSamples) / this.chain.sampleRateHz);
-    if (recorded !== undefined) {
-      this.read(0, 0);
-      return recorded;
-    }
-    const value = this.read(0, this.device.output(this.held));
-    this.journal.recordReading(check, value);
-    return value;
+    let output = this.journal.replayOutput(check, (this.settleSamples + this.windowSamples) / this.chain.sampleRateHz);
+    if (output === undefined) this.journal.recordOutput(check, (output = this.device.output(this.held)));
+    return this.read(0, output);
   }
 
   /** Device time spent driving the same device outside measure() (phyll-hge's lock-in
-   *  windows, run by the module on the same chain): the clock moves on by `seconds`. */
+   *  windows, run by the module on the same chain): the clock moves on by `seconds`. (The
+   *  next measure()'s chain starts from this instrument's last reading, not the module's.) */
   advance(seconds: number): void {
     this.samples += Math.round(seconds * this.chain.sampleRateHz);
     this.device.setTime?.(this.deviceSeconds);
@@ -112,17 +112,13 @@ export class Instrument {
   }
 
   /** Mean of one window of readings of a held value on channel `channel`, after the settling:
-   *  the noise (its drift and 1/f part too) runs through every sample charged, as the module's
-   *  does (cosim.ts). */
+   *  the chain's transient and the noise (its drift and 1/f part too) run through every sample
+   *  charged, as the module's do (cosim.ts). */
   private read(channel: number, value: number): number {
-    const noise = (this.channels[channel] ??= buildNoise(this.noise, this.chain.sampleRateHz, this.seed * 65537 + channel) ?? undefined);
-    const { adcFullScaleV: fullScale, transimpedancePerV: perV, adcBits } = this.chain;
-    for (let n = 0; noise && n < this.settleSamples; n++) noise.next();
+    const chain = (this.channels[channel] ??= new ChainReading(chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, this.seed * 65537 + channel))));
+    for (let n = 0; n < this.settleSamples; n++) chain.next(value);
     let sum = 0;
-    for (let n = 0; n < this.windowSamples; n++) {
-      const y = value + (noise ? noise.next() : 0);
-      sum += quantise(y / perV, -fullScale, fullScale, adcBits) * perV;
-    }
+    for (let n = 0; n < this.windowSamples; n++) sum += chain.next(value);
     return sum / this.windowSamples;
   }
 }

@@ -1,9 +1,9 @@
 // What a data-set run measured, in order, so that `hge train --resume` loses none of it. A
 // data-set method's state is its digital layers (TensorFlow.js tensors, Adam's moments, seeded
 // shuffles) and its controls; all of it follows, deterministically, from the seed, the settings
-// and the readings. So the run keeps the readings (journal.json beside run.json) and a resumed
-// run is the same run replayed: each measurement that asks for exactly the voltages recorded
-// at its place takes the recorded reading without driving the device, and from the first one
+// and what the device answered. So the run keeps those answers (journal.json beside run.json)
+// and a resumed run is the same run replayed: each measurement that asks for exactly the
+// voltages recorded at its place takes the recorded answer without driving the device, and from the first one
 // that does not (the journal ended, or the run took another path: other settings) every
 // measurement is live. A replayed run ends where the uninterrupted one would, to the bit, and
 // its device time counts the replayed seconds too (they were spent, once).
@@ -12,8 +12,10 @@
 // and with run.json at its end, so that even a process killed outright loses at most that much;
 // its header names the run (method, device, task, seed), so it resumes on its own too.
 //
-// Two kinds of entry, each checked by a hash of what was asked: the Instrument's readings
-// (pat, phyll: one number per settle + window) and HgeJacobian's lock-in measurements
+// Two kinds of entry, each checked by a hash of what was asked: the device's outputs the
+// Instrument read (pat, phyll: one number per settle + window; a replay reads it through the
+// chain and the noise again, so that the reading and the chain's state after it are as they
+// were: hge-journal/1 kept the readings, and a replay could not restore the chain) and HgeJacobian's lock-in measurements
 // (phyll-hge: case outputs and Jacobian rows of a batch, with the lag and plan order the module
 // ended on and the device-seconds it spent).
 import { createHash } from "node:crypto";
@@ -38,12 +40,12 @@ export interface JournalRun {
 export interface JournalData {
   format: typeof JOURNAL_FORMAT;
   run: JournalRun;
-  readings: number[];
-  readingChecks: number[];
+  outputs: number[];
+  outputChecks: number[];
   hge: HgeEntry[];
 }
 
-export const JOURNAL_FORMAT = "hge-journal/1";
+export const JOURNAL_FORMAT = "hge-journal/2";
 /** Wall seconds between two writes of a running data-set run's journal (hge train). */
 export const JOURNAL_EVERY_SECONDS = 10;
 
@@ -61,13 +63,13 @@ export class Journal {
   replayed = 0;
   replayedSeconds = 0;
   private replay?: JournalData;
-  private reading = 0;
+  private output = 0;
   private batch = 0;
 
   constructor(run: JournalRun, replay?: JournalData) {
-    this.data = { format: JOURNAL_FORMAT, run, readings: [], readingChecks: [], hge: [] };
+    this.data = { format: JOURNAL_FORMAT, run, outputs: [], outputChecks: [], hge: [] };
     this.replay = replay;
-    this.offered = replay ? replay.readings.length + replay.hge.length : 0;
+    this.offered = replay ? replay.outputs.length + replay.hge.length : 0;
   }
 
   /** What to keep: the entries so far, and while the run is still on the replayed journal's
@@ -77,27 +79,27 @@ export class Journal {
     if (!replay) return this.data;
     return {
       ...this.data,
-      readings: [...this.data.readings, ...replay.readings.slice(this.reading)],
-      readingChecks: [...this.data.readingChecks, ...replay.readingChecks.slice(this.reading)],
+      outputs: [...this.data.outputs, ...replay.outputs.slice(this.output)],
+      outputChecks: [...this.data.outputChecks, ...replay.outputChecks.slice(this.output)],
       hge: [...this.data.hge, ...replay.hge.slice(this.batch)],
     };
   }
 
-  /** The recorded reading for a measurement asking `check` (kept in this run's journal too), or
+  /** The recorded output for a measurement asking `check` (kept in this run's journal too), or
    *  undefined: measure it. */
-  replayReading(check: number, seconds: number): number | undefined {
+  replayOutput(check: number, seconds: number): number | undefined {
     const replay = this.replay;
-    if (!replay || this.reading >= replay.readings.length || replay.readingChecks[this.reading] !== check) return this.leave();
+    if (!replay || this.output >= replay.outputs.length || replay.outputChecks[this.output] !== check) return this.leave();
     this.replayed++;
     this.replayedSeconds += seconds;
-    const value = replay.readings[this.reading++];
-    this.recordReading(check, value);
+    const value = replay.outputs[this.output++];
+    this.recordOutput(check, value);
     return value;
   }
 
-  recordReading(check: number, value: number): void {
-    this.data.readingChecks.push(check);
-    this.data.readings.push(value);
+  recordOutput(check: number, value: number): void {
+    this.data.outputChecks.push(check);
+    this.data.outputs.push(value);
   }
 
   /** The recorded lock-in measurement for a batch asking `check` that took at most
@@ -131,7 +133,7 @@ export function journalProblem(value: unknown): string | undefined {
   const run = j.run as Partial<JournalRun> | undefined;
   if (typeof run?.method !== "string" || typeof run.device !== "string" || typeof run.task !== "string" || !Number.isInteger(run.seed)) return "it does not name its run";
   const numbers = (a: unknown) => Array.isArray(a) && a.every((x) => Number.isFinite(x));
-  if (!numbers(j.readings) || !numbers(j.readingChecks) || j.readings!.length !== j.readingChecks!.length) return "its readings and their checks do not match";
+  if (!numbers(j.outputs) || !numbers(j.outputChecks) || j.outputs!.length !== j.outputChecks!.length) return "its outputs and their checks do not match";
   if (!Array.isArray(j.hge)) return "it has no lock-in entries";
   const bad = j.hge.findIndex((e: Partial<HgeEntry>) =>
     typeof e !== "object" || e === null || !Number.isFinite(e.check) || !(typeof e.seconds === "number" && e.seconds >= 0) || (e.planOrder !== 2 && e.planOrder !== 3) ||
