@@ -1,17 +1,19 @@
 // Checkpoints: the learned state (weights, optimiser moments, and the learned scalars of
 // STATUS: counters, the lag in use, Adam's β-powers) as a versioned blob closed by a CRC-32
 // (IEEE 802.3, reflected, polynomial 0xEDB88320). A blob that is corrupt, of another
-// version, or saved under other control ranges or another sample rate (its lag is counted in
-// samples) is refused whole and nothing changes.
-import { MAX_CONTROLS, Field, Status, MIN_WORD, MAX_WORD, LEARNED_STATUS_WORDS } from "./layout";
-import { ACTIVE, wordAddress, controlCount, fieldBound } from "./config";
+// version, or saved under other control ranges, another sample rate (its lag is counted in
+// samples) or the other kind of perturbation (tones or codes: only tones have a lag) is
+// refused whole and nothing changes.
+import { MAX_CONTROLS, Field, Status, MIN_WORD, MAX_WORD, LEARNED_STATUS_WORDS, Perturbation } from "./layout";
+import { FULL } from "./features";
+import { ACTIVE, wordAddress, controlCount, fieldBound, configI32 } from "./config";
 import { LEARNED_ARRAYS } from "./optim";
 import { lockinSetLag } from "./lockin";
 import { STATUS, statusF32 } from "./status";
 import { trainerConfigured, trainerRefresh, trainerSkipCalibration } from "./trainer";
 
 const MAGIC = 0x31454748; // "HGE1" little-endian
-const VERSION = 2; // 2: the fingerprint covers the sample rate
+const VERSION = 3; // 2: the fingerprint covers the sample rate; 3: and tones or codes
 // magic, version, controls, words, fingerprint, then the learned STATUS words
 const HEADER_WORDS = 5 + LEARNED_STATUS_WORDS;
 const MAX_BLOB_WORDS = HEADER_WORDS + 3 * MAX_CONTROLS + 1;
@@ -35,9 +37,11 @@ function crc32(crc: u32, data: usize, bytes: usize): u32 {
 }
 
 /** Writes at `at` the five words that open a blob of the running configuration: magic,
- *  version, controls, length in words, and a fingerprint of the sample rate and the controls'
- *  ranges (a blob loads only where its lag means the same delay and its weights are in
- *  range). Returns the length in words. */
+ *  version, controls, length in words, and a fingerprint of whether it perturbs with tones,
+ *  the sample rate and the controls' ranges (a blob loads only where its lag means the same
+ *  delay and its weights are in range: codes demodulate without a lag, and theirs is none, so
+ *  a tones blob would switch one on for codes and a codes blob would take a tones run's off).
+ *  Returns the length in words. */
 function writeHeader(at: usize): i32 {
   const bytes = <usize>controlCount << 2;
   const words = HEADER_WORDS + 3 * controlCount + 1;
@@ -45,7 +49,8 @@ function writeHeader(at: usize): i32 {
   store<i32>(at, VERSION, 4);
   store<i32>(at, controlCount, 8);
   store<i32>(at, words, 12);
-  const rate = crc32(0, wordAddress(ACTIVE, Field.SampleRateHz, 0), 4);
+  const codes = FULL && configI32(ACTIVE, Field.Perturbation) != Perturbation.Sinusoid;
+  const rate = crc32(<u32>codes, wordAddress(ACTIVE, Field.SampleRateHz, 0), 4);
   store<u32>(at, crc32(crc32(rate, wordAddress(ACTIVE, MIN_WORD, 0), bytes), wordAddress(ACTIVE, MAX_WORD, 0), bytes), 16);
   return words;
 }

@@ -366,7 +366,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     WindowSamples: `--window must be ${boundsText("WindowSamples")}${options.chipSamples ? " and a whole number of code periods" : ""}`,
     Gradient: `--gradient ${options.gradient} demodulates the loss itself, which needs --loss mse (corrsig and fisher are chain-ruled through each case's Jacobian: --gradient jacobian)`,
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
-    Checkpoint: `--resume: the checkpoint is corrupt, of another hge version, or for another configuration (other controls or ranges); nothing was trained`,
+    Checkpoint: `--resume: the checkpoint is corrupt, of another hge version, or for another configuration (other controls, ranges or sample rate, or codes where it had tones or the reverse); nothing was trained`,
     CalibrationEpochs: oneTone && `one control's lag cannot be fitted (${oneTone}): give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's`,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };

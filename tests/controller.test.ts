@@ -637,6 +637,36 @@ describe("checkpoints", () => {
     longer.load(blob);
     assert.deepEqual(longer.save(), blob);
   });
+
+  test("a tones blob is refused under codes and a codes blob under tones (only tones have a lag), the state kept: the refused run's gradient signs are a fresh run's; codes load under other codes", () => {
+    const tonesBlob = trained().save(); // lag 2 samples / 1500 Hz
+    const walsh = analyticConfig(device, { perturbation: "walsh", windowSamples: 1024 });
+    const measured = (loaded?: Uint8Array) => {
+      const controller = new Controller();
+      controller.configure(walsh);
+      const before = controller.status();
+      if (loaded) {
+        assert.throws(() => controller.load(loaded), (e: unknown) => e instanceof ControllerError && e.field === "Checkpoint");
+        assert.deepEqual(controller.status(), before);
+      }
+      new CoSimulation(controller, device, quietChain()).runUpdates(1, 1e8);
+      return controller;
+    };
+    const fresh = measured(), refused = measured(tonesBlob);
+    assert.equal(refused.status().lagDelaySamples, 0);
+    assert.deepEqual(refused.gradient(), fresh.gradient());
+    // the Walsh run's blob: refused by a tones run, taken by an SPSA one
+    const codesBlob = fresh.save();
+    const tones = new Controller();
+    tones.configure(analyticConfig(device, { lag: { delaySamples: 2, cornerHz: 1500 } }));
+    const state = tones.save();
+    assert.throws(() => tones.load(codesBlob), (e: unknown) => e instanceof ControllerError && e.field === "Checkpoint");
+    assert.deepEqual(tones.save(), state);
+    const spsa = new Controller();
+    spsa.configure(analyticConfig(device, { perturbation: "spsa", windowSamples: 1024 }));
+    spsa.load(codesBlob);
+    assert.deepEqual(spsa.weights(), fresh.weights());
+  });
 });
 
 describe("the release module", () => {
