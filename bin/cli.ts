@@ -242,7 +242,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   } catch {
     run = undefined;
   }
-  const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; controller?: { planOrder?: unknown } } };
+  const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
   if (format !== RUN_FORMAT) throw new UsageError(`--resume ${path}: a run.json of format ${format}; this hge reads ${RUN_FORMAT}`);
   if (!Array.isArray(weights) || weights.length !== device.controlCount) {
@@ -253,14 +253,19 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   if (ranOn !== device.name || trained !== task.name) {
     throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(trained)} on ${String(ranOn)}, not of ${task.name} on ${device.name}; to start from its controls give --initial-v ${weights.join(",")}`);
   }
-  const checkpoint = estimator && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
+  // A run stopped before its calibration ended fitted no lag and made no update (updates follow
+  // the fit): its checkpoint holds its starting controls and the lag it was configured with.
+  // The resumed run starts from those controls and calibrates, as the run was to.
+  const uncalibrated = module?.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
+  const checkpoint = estimator && !uncalibrated && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
+  const lagGiven = checkpoint && module?.lagFrom === "configuration" ? { checkpointLagGiven: true } : {};
   const planOrder = module?.controller?.planOrder;
   // a run that restarted goes on restarting as it would have (the next of its seeded starts)
   const patience = settings?.patience;
   const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
   const { format: _, ...earlier } = run as Record<string, unknown>;
   const counted = [earlier.iterations, earlier.deviceSeconds].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
-  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...(counted ? { earlier } : {}) };
+  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...(counted ? { earlier } : {}) };
 }
 
 /** A data-set run's journal for --resume: `path` (read as `bytes`) is the journal.json, or the
@@ -285,7 +290,7 @@ function loadJournal(given: string, journalPath: string, bytes?: Buffer, advice 
 }
 
 /** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
-type Resumed = Pick<TrainOptions, "initialV" | "checkpoint" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number; journal?: JournalData; unchecked?: string; earlier?: Record<string, unknown> };
+type Resumed = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number; journal?: JournalData; unchecked?: string; earlier?: Record<string, unknown> };
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
  *  peer methods read too (seed, noise, initial voltages) beside their own settings, and what
@@ -986,7 +991,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const interval = (i: MethodSummary["interval"]) => (i ? `${seconds(i[0])} – ${seconds(i[1])}` : `needs ${INTERVAL_MIN_RUNS} runs`);
   const header = ["method", "solved", "median device-s", `${INTERVAL_CONFIDENCE * 100}% interval`, `median ${runs[0].criterionName}`, "device-s, all runs", "median iterations", "wall s per run"];
   const rows = summarise(runs).map((m) => [m.method, `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), interval(m.interval),
-    formatCriterionValue(m.medianCriterion, runs[0].criterionName, device.outputUnit), m.totalDeviceSeconds.toFixed(0), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
+    formatCriterionValue(m.medianCriterion, runs[0].criterionName, device.outputUnit), m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   if (refused.size) console.log(`not compared, refused at set-up: ${notCompared}`);
   const lacking = Object.keys(cannotTrain);

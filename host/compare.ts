@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
-import type { Budget, CriterionName } from "./methods/method.ts";
+import { workWallSeconds, type Budget, type CriterionName } from "./methods/method.ts";
 import type { TrainOptions } from "./train.ts";
 import { censoredMedian, censoredMedianInterval, maxOf, median } from "./metrics.ts";
 import { TrainConfigError, UsageError } from "./errors.ts";
@@ -100,7 +100,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
       return { method, seed, deviceFault: run.deviceFault };
     }
     const { solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds } = run;
-    return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds, ...(journal?.replayed ? { replayedDeviceSeconds: journal.replayedSeconds } : {}) };
+    return { method, seed, solved, deviceSeconds, criterion, criterionName, iterations, wallSeconds: workWallSeconds(wallSeconds, run), ...(journal?.replayed ? { replayedDeviceSeconds: journal.replayedSeconds } : {}) };
   } catch (error) {
     if (error instanceof TrainConfigError || error instanceof ControllerError) return { method, seed, refused: error.message };
     if (error instanceof DeviceFileError) {
@@ -180,7 +180,7 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   if (!Array.isArray(kept.runs)) throw damaged("no runs");
   const seconds = (x: unknown) => typeof x === "number" && x >= 0; // JSON holds no NaN or infinity
   const bad = kept.runs.findIndex((r: Partial<CompareRun>) => typeof r !== "object" || r === null || typeof r.method !== "string" ||
-    !(Number.isInteger(r.seed) && r.seed! >= 1) || typeof r.solved !== "boolean" || typeof r.criterion !== "number" ||
+    !(Number.isInteger(r.seed) && r.seed! >= 1) || typeof r.solved !== "boolean" || !(typeof r.criterion === "number" || r.criterion === null) ||
     !(Number.isInteger(r.iterations) && r.iterations! >= 0) || ![r.deviceSeconds, r.wallSeconds].every(seconds) ||
     !(r.replayedDeviceSeconds === undefined || (seconds(r.replayedDeviceSeconds) && r.replayedDeviceSeconds <= r.deviceSeconds!)));
   if (bad >= 0) throw damaged(`run ${bad + 1} is damaged`);
@@ -195,7 +195,8 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   }
   const extra = kept.runs.find((r) => !jobs.some((job) => job.method === r.method && job.seed === r.seed));
   if (extra) throw new TrainConfigError("resume", `--resume ${path}: it keeps a run of ${extra.method} seed ${extra.seed}, which this comparison leaves out; give --methods and --seeds that include every kept run (${kept.methods?.join(",")}, seeds 1–${maxOf(kept.runs.map((r) => r.seed))})`);
-  return kept.runs;
+  // (a run that measured no criterion kept NaN, which JSON writes as null)
+  return kept.runs.map((r) => (r.criterion === null ? { ...r, criterion: Number.NaN } : r));
 }
 
 /** The runs a kept comparison asked for that it has not (it was interrupted, or its device

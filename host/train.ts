@@ -99,6 +99,9 @@ export interface TrainOptions {
   /** A checkpoint to continue from (Controller.save()): weights, optimiser moments and the
    *  fitted lag; the run then skips calibration. */
   checkpoint?: Uint8Array;
+  /** The checkpoint's lag was given to its run, not fitted (its lagFrom "configuration"): the
+   *  resumed run keeps it and says so. */
+  checkpointLagGiven?: boolean;
   /** A resumed run's starts so far (its run.json's attempts, when it restarted): it starts from
    *  the given weights, yet restarts as that run would have, from its next seeded start. */
   resumedAttempts?: number;
@@ -254,6 +257,11 @@ export function binsForHz(frequenciesHz: number[], windowSamples: number, sample
  *  variance) 200-sample windows solved 4 of 10 seeds within 300 device-s, 500-sample windows
  *  10 of 10 (median 50 s); on XOR 200 samples halved the time (WindowSamples' row). */
 export const MSE_WINDOW_SAMPLES = 500;
+
+/** Epochs in a row a run's task must read solved (method.ts Confirmation): the shared option, or the default. */
+export function solvedEpochsOf(options: Partial<Pick<TrainOptions, "solvedEpochs">> = {}): number {
+  return options.solvedEpochs ?? DEFAULTS.solvedEpochs;
+}
 
 /** The iteration limit of a run: the given one; else none where a device-time budget will stop
  *  it (Number.MAX_SAFE_INTEGER), DEFAULTS.maxIterations where nothing else would. */
@@ -567,17 +575,21 @@ export class TrainingRun {
   constructor(readonly controller: TrainingController, readonly options: TrainOptions, private readonly onProgress?: (progress: Progress) => void) {
     const planned = this.calibrationPlan(controller, options);
     this.maxIterations = iterationLimit(options);
-    this.solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
-    this.confirmation = new Confirmation(this.solvedEpochs);
+    this.solvedEpochs = solvedEpochsOf(options);
+    this.confirmation = new Confirmation(this.solvedEpochs, options.task);
     const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined;
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
     this.calibrating = (this.config.calibrationEpochs ?? 0) > 0;
-    this.lagFrom = options.checkpoint ? "checkpoint" : "configuration";
+    this.lagFrom = options.checkpoint && !options.checkpointLagGiven ? "checkpoint" : "configuration";
     this.order2 = this.shorterOrder2();
     if (options.checkpoint) {
       if (!controller.load) throw new TrainConfigError("resume", "this controller cannot take a checkpoint (a board takes one over its link only at start-up)");
       controller.load(options.checkpoint);
+      // (its counts of updates and epochs are its run's: this run counts its own)
+      const loaded = controller.status();
+      this.totals.updates -= loaded.updates;
+      this.totals.epochs -= loaded.epochs;
     }
     this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)), options.startSeconds);
     this.ring = new Float64Array(this.config.windowSamples);
@@ -734,7 +746,7 @@ export class TrainingRun {
     const deviceSeconds = sim.samples / this.chain.sampleRateHz;
     this.margin = taskMargin(task, outputs);
     const solvedNow = task.solved(outputs);
-    const solved = this.confirmation.count(solvedNow);
+    const solved = this.confirmation.count(solvedNow, outputs);
     // A solved epoch is confirmed on the controls it measured: held there (its update undone)
     // until solvedEpochs in a row, let go at the first epoch that is not solved.
     const hold = this.confirmation.holding && controller.hold !== undefined;
@@ -869,7 +881,7 @@ export class TrainingRun {
       targets: options.task.targets.slice(),
       caseInputsV: config.cases.map((c) => c.inputsV.slice()),
       attempts: this.attempts,
-      counters: { samples: status.samples, windows: status.windows, discardedWindows: status.discardedWindows, updates: status.updates, epochs: status.epochs, skippedUpdates: status.skippedUpdates },
+      counters: { samples: status.samples, windows: status.windows, discardedWindows: status.discardedWindows, updates: status.updates, epochs: status.epochs, skippedUpdates: status.skippedUpdates, ...this.confirmation.counters },
       settings: {
         window: config.windowSamples, settle: config.settleSamples, sampleRateHz: config.sampleRateHz, perturbation: config.perturbation ?? "sinusoid",
         optimiser: config.optimiser, learningRate: config.learningRate, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience,

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { BIN, hge, liveRun, scratchDir } from "./fixtures.ts";
+import { DEFAULTS } from "../host/train.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const scratch = scratchDir("hge-cli-");
@@ -77,10 +78,10 @@ test("explicit tones off the window's bins exit 3 and name a window that fits", 
 });
 
 test("a method that cannot train the task or lacks a device capability exits 3 and names what is missing", () => {
-  refusal(["train", "--method", "multitone", "--task", "iris"], REFUSED, /cannot train iris/, /methods that can: .*pat/);
+  refusal(["train", "--method", "multitone", "--task", "iris"], REFUSED, /cannot train iris/, /methods that can train iris on it: .*pat/);
   refusal(["train", "--method", "published", "--task", "sphere"], REFUSED, /published preset drives 5 controls; this device has 4/);
   refusal(["train", "--tones", "25,45"], USAGE, /5 controls/);
-  refusal(["train", "--method", "coupled", "--device", "dnpu", "--task", "regression"], REFUSED, /method coupled needs a device with clamp-outputs, edge-readouts/, /methods that run on it: multitone/);
+  refusal(["train", "--method", "coupled", "--device", "dnpu", "--task", "regression"], REFUSED, /method coupled needs a device with clamp-outputs, edge-readouts/, /methods that can train regression on it: multitone/);
   refusal(["train", "--method", "ep", "--device", "resistor", "--task", "and"], REFUSED, /trains with the mse loss; AND uses corrsig/);
 });
 
@@ -349,6 +350,8 @@ test("a resumed run restarts as the unbroken run would, from its next seeded sta
   assert.equal(after.attempts.length, 2);
   assert.deepEqual(after.attempts[1].initialV, whole.attempts[1].initialV, "the unbroken run's second start, not its first again");
   assert.ok(after.iterations < 100, `${after.iterations} iterations`);
+  // its counters are its own: the cut run's 15 updates, restored by the checkpoint, are not counted again at its restart
+  assert.equal(after.counters.updates, after.iterations - (DEFAULTS.solvedEpochs - 1), JSON.stringify(after.counters));
   // the run it went on from, in the same --out, is kept whole in the new run.json (it was lost) and counted
   const { format: _, ...earlier } = JSON.parse(before);
   assert.deepEqual(after.resumedFrom, earlier);
@@ -357,6 +360,25 @@ test("a resumed run restarts as the unbroken run would, from its next seeded sta
   assert.equal(after.module.lagFrom, "checkpoint");
   assert.equal(after.module.status.lagDelaySamples, earlier.module.status.lagDelaySamples);
   assert.match(run.stdout, new RegExp(`^  lag kept from the checkpoint resumed \\(fitted by the run before\\): ${earlier.module.status.lagDelaySamples.toFixed(2)} samples`, "m"));
+});
+
+test("a run stopped before its calibration ended is resumed calibrating, as it was to; a lag given to the run it resumes stays 'given (not fitted)'", () => {
+  const cut = join(scratch, "cut-in-calibration");
+  assert.equal(hge("train", "--task", "xor", "--budget", "0.1", "--out", cut, "--no-progress").status, 1);
+  const before = JSON.parse(readFileSync(join(cut, "run.json"), "utf8"));
+  assert.equal(before.module.lagFrom, "configuration");
+  assert.equal(before.counters.updates, 0);
+  const resumed = hge("train", "--task", "xor", "--resume", join(cut, "run.json"), "--out", join(scratch, "cut-resumed"), "--no-progress");
+  const after = JSON.parse(readFileSync(join(scratch, "cut-resumed", "run.json"), "utf8"));
+  assert.equal(after.module.lagFrom, "calibration", resumed.stdout);
+  assert.match(resumed.stdout, /^  lag fitted: /m);
+  assert.deepEqual(after.attempts[0].initialV, before.finalWeights, "from the controls it stopped at");
+  assert.equal(hge("train", "--task", "xor", "--resume", join(cut, "run.json"), "--calibration", "3", "--max-iterations", "1", "--out", join(scratch, "cut-resumed-3"), "--no-progress").status, 1, "--calibration is the resumed run's own: no checkpoint carries a lag");
+  const given = join(scratch, "given-lag");
+  assert.equal(hge("train", "--task", "xor", "--calibration", "0", "--max-iterations", "3", "--out", given, "--no-progress").status, 1);
+  const again = hge("train", "--task", "xor", "--resume", join(given, "run.json"), "--max-iterations", "2", "--out", join(scratch, "given-resumed"), "--no-progress");
+  assert.equal(JSON.parse(readFileSync(join(scratch, "given-resumed", "run.json"), "utf8")).module.lagFrom, "configuration");
+  assert.match(again.stdout, /^  lag given \(not fitted\): /m);
 });
 
 test("an --out directory that disappears in the middle of hge demo: the gates after it and the index are kept elsewhere, said on stderr, and the index links every gate's report", async () => {

@@ -175,7 +175,7 @@ test("hge compare refuses in one line: a method that cannot train the task on th
   const refused = hge("compare", "--task", "and", "--methods", "walsh,coupled", "--out", join(scratch, "refused"));
   assert.equal(refused.status, 3, refused.stderr);
   assert.equal(refused.stderr.trimEnd().split("\n").length, 1);
-  assert.match(refused.stderr, /^hge: configuration refused: method coupled needs a device with .*methods that run on it: multitone/);
+  assert.match(refused.stderr, /^hge: configuration refused: method coupled needs a device with .*methods that can train AND on it: multitone/);
   const unknown = hge("compare", "--methods", "walsh,nope");
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /^hge: .*'nope' is not a method\. Allowed choices are multitone, published, /);
@@ -293,6 +293,17 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   assert.deepEqual((JSON.parse(readFileSync(file, "utf8")) as Record).runs.map((r) => `${r.method} ${r.seed}`), ["walsh 1"]);
 });
 
+test("a comparison whose runs measured no criterion (the budget ran out before an update: NaN, null in compare.json) resumes like any other", () => {
+  const out = join(scratch, "no-criterion");
+  const args = ["compare", "--task", "and", "--budget", "0.1", "--methods", "walsh", "--out", out, "--no-progress"];
+  assert.equal(hge(...args, "--seeds", "1").status, 0);
+  assert.equal(JSON.parse(readFileSync(join(out, "compare.json"), "utf8")).runs[0].criterion, null);
+  const resumed = hge(...args, "--seeds", "2", "--resume", join(out, "compare.json"));
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const runs = JSON.parse(readFileSync(join(out, "compare.json"), "utf8")).runs as CompareRun[];
+  assert.deepEqual(runs.map((r) => [r.seed, r.criterion]), [[1, null], [2, null]]);
+});
+
 test("SIGTERM (a scheduler's, as Ctrl-C) with several workers: every data-set run under way on a worker thread writes its journal before hge exits", async () => {
   const out = join(scratch, "journalled-workers");
   const child = spawn(process.execPath, [BIN, "compare", "--task", "iris", "--methods", "phyll-hge", "--set", "configurations=2", "--set", "physicalEvery=5", "--seeds", "2", "--workers", "2", "--out", out, "--no-progress"], { stdio: "ignore" });
@@ -307,7 +318,7 @@ test("SIGTERM (a scheduler's, as Ctrl-C) with several workers: every data-set ru
   // windows too; under load 4 s may not reach them)
   for (const journal of journals) {
     const kept = JSON.parse(readFileSync(journal, "utf8")) as JournalData;
-    assert.ok(kept.readings.length + kept.hge.length > 0, `${journal} kept what its run measured`);
+    assert.ok(kept.outputs.length + kept.hge.length > 0, `${journal} kept what its run measured`);
   }
 });
 

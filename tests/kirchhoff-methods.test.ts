@@ -234,5 +234,11 @@ test("bad settings and tasks get one-line errors naming the field and the valid 
   await assert.rejects(findMethod("analytic")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { updateFraction: 1.5 } }), /updateFraction 1.5 is not a fraction in \(0, 1\]/);
   await assert.rejects(findMethod("coupled")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { clampFraction: 0 } }), /clampFraction 0 is not a fraction in \[1e-12, 1\]/);
   await assert.rejects(findMethod("ep")!.train(device, task, REGRESSION_BUDGET, { seed: 1, options: { symmetricNudge: "yes" } }), /symmetricNudge yes is not true or false/);
-  assert.match(refusal(findMethod("ep")!, device, gateTask("AND", device.inputRangeV))!, /trains with the mse loss; AND uses corrsig \(methods that train it: multitone, .*\)/);
+  const and = gateTask("AND", device.inputRangeV);
+  const refused = refusal(findMethod("ep")!, device, and)!;
+  assert.match(refused, /trains with the mse loss; AND uses corrsig \(methods that can train AND on it: multitone, .*\)/);
+  // the methods it offers instead pass every check: not the Kirchhoff methods (mse only), not the 5-control preset on 8 controls
+  const offered = /on it: (.*)\)$/.exec(refused)![1].split(", ");
+  assert.ok(offered.every((name) => refusal(findMethod(name)!, device, and) === undefined), offered.join(", "));
+  for (const name of ["analytic", "coupled", "ep", "published"]) assert.ok(!offered.includes(name), name);
 });

@@ -12,7 +12,7 @@ import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { cosine } from "../host/metrics.ts";
 import { refusal } from "../host/methods/index.ts";
-import { PAT_DEFAULTS, PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
+import { PAT_DATASET_ONLY, PAT_DEFAULTS, PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
 import { PAT_LIMITS, patSettings, trainPat } from "../host/methods/pat-training.ts";
 import { ControlOptimiser, optimiserSettings } from "../host/methods/optimiser.ts";
 import type { Twin } from "../host/methods/twin.ts";
@@ -164,10 +164,28 @@ test("pat runs on any device (needs nothing) and names a bad setting and its val
   await assert.rejects(trainPat(resistor, irisTask(), { deviceSeconds: 1 }, { seed: 1 }), /pat trains iris through 4 data inputs; resistor-network\(.*\) has 2 and cannot reassign its electrodes/);
 });
 
+test("pat's settings are the ones its run reads: a data set's on an input-case task, the restarts' on a data set and the success rule (every method's) are refused, naming why", () => {
+  const refused: Array<[string[], number, RegExp]> = [
+    [["--method", "pat", "--task", "and", "--set", "solvedEpochs=1"], 2, /--set solvedEpochs: method pat has the settings /],
+    [["--method", "pat-hge", "--task", "and", "--set", "featureSettings=64"], 2, /--set featureSettings: method pat-hge has the settings /],
+    [["--method", "pat", "--task", "and", "--set", "readoutSteps=10"], 3, /pat: readoutSteps is read by data-set tasks only, and this task has input cases/],
+    [["--method", "pat", "--task", "iris", "--set", "patience=3"], 3, /pat: patience is read by tasks of input cases only, and this task is a data set/],
+  ];
+  const scratch = scratchDir("hge-pat-settings-");
+  for (const [args, status, message] of refused) {
+    const r = hge("train", ...args, "--out", join(scratch, "refused"), "--no-progress");
+    assert.equal(r.status, status, args.join(" "));
+    assert.match(r.stderr, message);
+  }
+  const compared = hge("compare", "--task", "and", "--methods", "multitone,pat", "--seeds", "1", "--set", "solvedEpochs=1", "--out", join(scratch, "refused-compare"), "--no-progress");
+  assert.equal(compared.status, 2, "one comparison, one success rule: no method has solvedEpochs of its own");
+});
+
 test("pat and pat-hge refuse every size, count and epoch beyond its limit, naming the setting, its range and default, before measuring anything", async () => {
   const device = countingResistor();
   for (const [key, limit] of Object.entries(PAT_LIMITS) as Array<[keyof typeof PAT_LIMITS, number]>) {
-    assert.equal(patSettings({ [key]: limit })[key], limit, `${key} at its limit is taken`);
+    const kind = (PAT_DATASET_ONLY as readonly string[]).includes(key) ? "dataset" : "cases";
+    assert.equal(patSettings({ [key]: limit }, "pat", kind)[key], limit, `${key} at its limit is taken`);
     const lowest = key === "settleSamples" || key === "readoutSteps" ? 0 : 1;
     for (const [method, name] of [[PAT_METHOD, "pat"], [PAT_HGE_METHOD, "pat-hge"]] as const) {
       await assert.rejects(method.train(device, regression, { deviceSeconds: 100 }, { seed: 1, options: { [key]: limit + 1 } }), (error: unknown) => {

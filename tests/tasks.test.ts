@@ -3,7 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATE_NAMES, corrsig, gateMargin, gateSolved, gateTargets, gateTask } from '../host/tasks/gates.ts';
+import { GATE_NAMES, MARGIN_FRACTION, corrsig, gateMargin, gateSolved, gateTargets, gateTask, separatedBeyondNoise } from '../host/tasks/gates.ts';
+import { trainTask } from '../host/train.ts';
+import { diagnose } from '../host/report/diagnose.ts';
+import type { Device } from '../host/devices/device.ts';
 import { SPHERE_RADIUS, sphereTask } from '../host/tasks/sphere.ts';
 import { meanSquaredError, regressionTask } from '../host/tasks/regression.ts';
 import { MAX_CASES, MAX_INPUTS, levelToVolts, type Task } from '../host/tasks/task.ts';
@@ -120,4 +123,32 @@ test('every task fits the controller: ≤ 16 cases, ≤ 8 inputs, one target per
 
 test('a task with more than 16 cases is refused', () => {
   assert.throws(() => regressionTask({ inputRangeV: dnpuInputRangeV, caseCount: 17 }));
+});
+
+test('noise alone does not confirm a gate: of 3-epoch runs of pure noise that pass the 5% margin every epoch, separatedBeyondNoise takes under 1%; a real gap 10 times the noise passes every time', () => {
+  const targets = gateTargets('XOR');
+  let seed = 12345;
+  const uniform = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+  const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const epochOf = (level: (p: number) => number) => targets.map((_, p) => level(p) + gauss());
+  let passed = 0;
+  let taken = 0;
+  while (passed < 300) {
+    const epochs = [0, 1, 2].map(() => epochOf(() => 10));
+    if (!epochs.every((outputs) => gateSolved(outputs, targets, MARGIN_FRACTION))) continue;
+    passed++;
+    if (separatedBeyondNoise(epochs, targets)) taken++;
+  }
+  assert.ok(taken / passed < 0.01, `${taken} of ${passed} noise runs taken`);
+  for (let n = 0; n < 300; n++) assert.ok(separatedBeyondNoise([0, 1, 2].map(() => epochOf((p) => 10 * targets[p])), targets));
+  assert.ok(separatedBeyondNoise([[0, 1, 1, 0], [0, 1, 1, 0]], targets), 'one held epoch has no scatter: not judged');
+});
+
+test('a device whose output does not follow its controls is not solved: the confirmations noise gives are refused, and the run says so', () => {
+  const range = (): [number, number] => [-1, 1];
+  const dead: Device = { name: 'dead', controlCount: 5, inputCount: 2, electrodeCount: 7, controlRangeV: Array.from({ length: 5 }, range), inputRangeV: Array.from({ length: 2 }, range), outputUnit: 'nA', capabilities: [], output: () => 10 };
+  const run = trainTask({ device: dead, task: gateTask('XOR', dead.inputRangeV), seed: 1, maxDeviceSeconds: 300 });
+  assert.equal(run.solved, false);
+  assert.ok((run.counters.confirmationsWithinNoise ?? 0) > 0, 'noise read as solved at least once in 300 device-s (the old rule took it)');
+  assert.ok(diagnose(run).some((w) => /within 3 times the scatter/.test(w)));
 });

@@ -13,6 +13,7 @@ import { buildTask, taskName } from "../tasks/index.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import { plainCheck } from "../train.ts";
 import { METHODS, findMethod, refusal } from "../methods/index.ts";
+import { workWallSeconds } from "../methods/method.ts";
 
 export type BenchTask = GateName | "regression" | "iris";
 export const BENCH_TASKS: readonly BenchTask[] = [...GATE_NAMES, "regression", "iris"];
@@ -74,8 +75,6 @@ export async function runMethod(job: MethodJob): Promise<MethodResult> {
   const started = performance.now();
   const { device, task } = problem(job.task, job.fabricationSpread, job.drift);
   const result = await findMethod(job.method)!.train(device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed });
-  // A twin fitted by an earlier run of the group (pat-training.ts) still counts as this run's work.
-  const reusedFitSeconds = result.counters.twinFitReused ? result.counters.twinFitWallSeconds : 0;
   return {
     job,
     solved: result.solved,
@@ -83,7 +82,7 @@ export async function runMethod(job: MethodJob): Promise<MethodResult> {
     criterion: result.criterion,
     iterations: result.iterations,
     restarts: result.attempts.length - 1,
-    wallSeconds: (performance.now() - started) / 1000 + reusedFitSeconds,
+    wallSeconds: workWallSeconds((performance.now() - started) / 1000, result),
     ...(result.solved && task.kind === "cases" ? { plainSolved: plainCheck(device, task, result.finalWeights)?.solved } : {}),
   };
 }

@@ -25,23 +25,21 @@ export function findMethod(name: string): Method | undefined {
   return METHODS.find((method) => method.name === name);
 }
 
-/** Why `method` cannot train `task` on `device` (one line naming what is missing), or
- *  undefined when it can. */
+/** Why `method` cannot train `task` on `device` (one line naming what is missing, and the
+ *  methods that can: each of them passes every check here), or undefined when it can. */
 export function refusal(method: Method, device: Device, task: AnyTask): string | undefined {
+  const why = cannot(method, device, task);
+  if (!why) return undefined;
+  const can = METHODS.filter((m) => !cannot(m, device, task)).map((m) => m.name);
+  return `${why} (${can.length ? `methods that can train ${task.name} on it: ${can.join(", ")}` : `no registered method can train ${task.name} on it`})`;
+}
+
+function cannot(method: Method, device: Device, task: AnyTask): string | undefined {
   const missing = method.needs.filter((capability) => !device.capabilities.includes(capability));
-  if (missing.length) {
-    const offering = METHODS.filter((m) => m.needs.every((c) => device.capabilities.includes(c)) && m.tasks.includes(task.kind)).map((m) => m.name);
-    return `method ${method.name} needs a device with ${missing.join(", ")}; ${device.name} offers ${device.capabilities.length ? device.capabilities.join(", ") : "output only"} (methods that run on it: ${offering.join(", ")})`;
-  }
+  if (missing.length) return `method ${method.name} needs a device with ${missing.join(", ")}; ${device.name} offers ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`;
   const misfit = method.misfit?.(device);
   if (misfit) return `method ${method.name}: ${misfit}`;
-  if (!method.tasks.includes(task.kind)) {
-    const taking = METHODS.filter((m) => m.tasks.includes(task.kind)).map((m) => m.name);
-    const what = task.kind === "dataset" ? "a labelled data set" : "input cases";
-    return `method ${method.name} cannot train ${task.name} (${what}); ${taking.length ? `methods that can: ${taking.join(", ")}` : "no registered method can"}`;
-  }
-  if (task.kind === "cases" && method.losses && !method.losses.includes(task.loss)) {
-    return `method ${method.name} trains with the ${method.losses.join(" or ")} loss; ${task.name} uses ${task.loss} (methods that train it: ${METHODS.filter((m) => m.tasks.includes("cases") && (!m.losses || m.losses.includes(task.loss))).map((m) => m.name).join(", ")})`;
-  }
+  if (!method.tasks.includes(task.kind)) return `method ${method.name} cannot train ${task.name} (${task.kind === "dataset" ? "a labelled data set" : "input cases"})`;
+  if (task.kind === "cases" && method.losses && !method.losses.includes(task.loss)) return `method ${method.name} trains with the ${method.losses.join(" or ")} loss; ${task.name} uses ${task.loss}`;
   return undefined;
 }

@@ -4,7 +4,7 @@
 // phyll). A method declares what it needs of a device and of a task; the registry
 // (host/methods/index.ts) refuses a pairing that lacks it, naming what is missing.
 import type { Capability, Device } from "../devices/device.ts";
-import type { AnyTask, LossName } from "../tasks/task.ts";
+import type { AnyTask, LossName, Task } from "../tasks/task.ts";
 import type { ModuleDetails, TrainOptions } from "../train.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
 import { TrainConfigError } from "../errors.ts";
@@ -171,6 +171,12 @@ export interface Result {
   resumedFrom?: Record<string, unknown>;
 }
 
+/** The wall seconds a run's work took: `wallSeconds`, plus the fit of a twin an earlier run on
+ *  the same thread fitted and this one reused (pat-training.ts), which still counts as its work. */
+export function workWallSeconds(wallSeconds: number, run: Pick<Result, "counters">): number {
+  return wallSeconds + (run.counters.twinFitReused ? run.counters.twinFitWallSeconds : 0);
+}
+
 /** The iterations and device time of `run` and of every run it resumed (Result.resumedFrom). */
 export function resumedTotals(run: Pick<Result, "iterations" | "deviceSeconds" | "resumedFrom">): { runs: number; iterations: number; deviceSeconds: number } {
   const earlier = run.resumedFrom as Pick<Result, "iterations" | "deviceSeconds" | "resumedFrom"> | undefined;
@@ -209,10 +215,22 @@ export class Breather {
  *  0 epochs: never solved. */
 export class Confirmation {
   private run = 0;
-  constructor(readonly epochs: number) {}
-  /** Counts an epoch; true once the task is solved. */
-  count(solvedNow: boolean): boolean {
+  /** The case outputs of the solved epochs in a row. */
+  private readonly confirming: ArrayLike<number>[] = [];
+  /** Confirmations the task refused as within the noise (Task.separated): the count starts again. */
+  withinNoise = 0;
+  /** `task`: its separated() judges the confirming epochs' outputs, given to count(). */
+  constructor(readonly epochs: number, private readonly task?: Pick<Task, "separated">) {}
+  /** Counts an epoch (with the case outputs it read, where the task judges them); true once
+   *  the task is solved. */
+  count(solvedNow: boolean, outputs?: ArrayLike<number>): boolean {
     this.run = solvedNow ? this.run + 1 : 0;
+    if (!solvedNow) this.confirming.length = 0;
+    else if (outputs) this.confirming.push(Array.from(outputs));
+    if (this.solved && this.task?.separated && this.confirming.length === this.run && !this.task.separated(this.confirming)) {
+      this.withinNoise++;
+      this.restart();
+    }
     return this.solved;
   }
   get solved(): boolean {
@@ -228,5 +246,10 @@ export class Confirmation {
   }
   restart(): void {
     this.run = 0;
+    this.confirming.length = 0;
+  }
+  /** For a run's counters: confirmationsWithinNoise where there were any. */
+  get counters(): Record<string, number> {
+    return this.withinNoise ? { confirmationsWithinNoise: this.withinNoise } : {};
   }
 }

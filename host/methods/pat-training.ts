@@ -13,14 +13,14 @@ import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
-import { MARGIN_PROGRESS, criterionName, initialVoltages, restartVoltages, startingVoltages, type TrainOptions } from "../train.ts";
+import { MARGIN_PROGRESS, criterionName, initialVoltages, restartVoltages, solvedEpochsOf, startingVoltages, type TrainOptions } from "../train.ts";
 import { HgeJacobian } from "./module.ts";
 import { cosine, maxOf } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
 import { Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
-import { PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
+import { PAT_CASES_ONLY, PAT_DATASET_ONLY, PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
 import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
 
@@ -83,7 +83,7 @@ export type PatMethodName = typeof PAT_NAME | typeof PAT_HGE_NAME;
  *  hgeEvery 0), overridden by whatever RunContext.options names of its own settings (pat has
  *  no hgeEvery: hge train refuses it, naming pat's), each checked against its range (the whole
  *  ones against PAT_LIMITS); a refusal names `method`. */
-export function patSettings(options: Record<string, unknown> = {}, method: PatMethodName = PAT_NAME): PatSettings {
+export function patSettings(options: Record<string, unknown> = {}, method: PatMethodName = PAT_NAME, kind: AnyTask["kind"] = "cases"): PatSettings {
   const own: Partial<PatSettings> = method === PAT_HGE_NAME ? { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS } : PAT_DEFAULTS;
   const defaults: PatSettings = { ...PAT_DEFAULTS, hgeEvery: 0, ...own };
   const limits: Partial<Record<keyof PatSettings, number>> = PAT_LIMITS;
@@ -91,14 +91,16 @@ export function patSettings(options: Record<string, unknown> = {}, method: PatMe
   for (const key of Object.keys(own) as Array<keyof PatSettings>) {
     const value = options[key];
     if (value === undefined) continue;
-    const whole = ["windowSamples", "settleSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "solvedEpochs", "readoutSteps", "patience", "hgeEvery"].includes(key);
+    const whole = ["windowSamples", "settleSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "readoutSteps", "patience", "hgeEvery"].includes(key);
     // (pat-hge's hgeEvery from 1: at 0 it would be pat under pat-hge's name)
-    const lowest = ["settleSamples", "readoutSteps", "solvedEpochs", "patience"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
+    const lowest = ["settleSamples", "readoutSteps", "patience"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
     const highest = limits[key] ?? Number.MAX_VALUE;
     if (typeof value !== "number" || !Number.isFinite(value) || !(value >= lowest && value <= highest) || (whole && !Number.isInteger(value))) {
       const wanted = !whole ? "a number > 0" : highest < Number.MAX_VALUE ? `a whole number ${lowest} .. ${highest}` : `a whole number ≥ ${lowest}`;
       throw new TrainConfigError(key, `${method}: ${key} must be ${wanted} (default ${defaults[key]}), not ${JSON.stringify(value)}`);
     }
+    const otherKind = (kind === "cases" ? PAT_DATASET_ONLY : PAT_CASES_ONLY) as readonly string[];
+    if (otherKind.includes(key)) throw new TrainConfigError(key, `${method}: ${key} is read by ${kind === "cases" ? "data-set tasks" : "tasks of input cases"} only, and this task ${kind === "cases" ? "has input cases" : "is a data set"}`);
     settings[key] = value;
   }
   return settings;
@@ -170,7 +172,7 @@ function lossGradient(loss: (y: ArrayLike<number>, t: ArrayLike<number>) => numb
 
 /** Trains `task` on `device` by physics-aware training (see the top of this file). */
 export async function trainPat(device: Device, task: AnyTask, budget: Budget, context: RunContext, hooks: PatHooks = {}, method: PatMethodName = PAT_NAME): Promise<Result> {
-  const settings = patSettings(context.options, method);
+  const settings = patSettings(context.options, method, task.kind);
   const measured = task.kind === "cases" ? device : deviceFor(device, task);
   const session = new Session(measured, budget, context, settings, hooks);
   try {
@@ -191,7 +193,7 @@ function baseResult(device: Device, task: AnyTask, context: RunContext, session:
     deviceSeconds: session.deviceSeconds,
     wallSeconds: (performance.now() - session.started) / 1000,
     outputUnit: device.outputUnit,
-    settings: { ...settings, twin: twin?.description ?? "none (stopped before the twin was fitted)" },
+    settings: { ...settings, solvedEpochs: solvedEpochsOf(context.options), twin: twin?.description ?? "none (stopped before the twin was fitted)" },
   };
 }
 
@@ -249,7 +251,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let stopped: StopReason = built.stop ?? "iterations";
   let fault = built.fault;
   let iteration = 0;
-  const confirmation = new Confirmation(settings.solvedEpochs);
+  const confirmation = new Confirmation(solvedEpochsOf(context.options), task);
   let best = Infinity; // of the criterion as a cost: −margin, or the relative RMS error
   let bestAt = 0;
   const hge = settings.hgeEvery > 0 ? new HgeJacobian(context.seed) : undefined;
@@ -300,7 +302,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     const criterion = criterionOf(outputs);
     const solvedNow = task.solved(outputs);
     // the run ends on the controls its last readings measured, never on a step after them
-    const solved = confirmation.count(solvedNow);
+    const solved = confirmation.count(solvedNow, outputs);
     if (!solved && !confirmation.holding) optimiser.step(gradient);
     history.deviceSeconds.push(session.deviceSeconds);
     history.loss.push(lossValue);
@@ -355,6 +357,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       trainingMeasurements: iteration * cases.length,
       ...(hge ? { hgeEpochs: hge.epochs, hgeDeviceSeconds: hge.seconds, twinJacobianCosine: jacobianCosines / Math.max(1, hge.epochs) } : {}),
       ...built.counters,
+      ...confirmation.counters,
       ...(built.twin instanceof MlpTwin && iteration > 0 ? { twinForwardRmsError: Math.sqrt(forwardSquaredError / (iteration * cases.length)) } : {}),
     },
   };
@@ -399,7 +402,7 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
   let stopped: StopReason = built.stop ?? "iterations";
   let fault = built.fault;
   let iteration = 0;
-  const confirmation = new Confirmation(settings.solvedEpochs);
+  const confirmation = new Confirmation(solvedEpochsOf(context.options));
   let accuracy = Number.NaN;
   let featureCentre = 0;
   let featureScale = 1;

@@ -48,7 +48,6 @@ export const PAT_DEFAULTS = {
   /** Adam on the controls (the module's rule, host/methods/optimiser.ts) at 0.1 V: the
    *  module's 0.2 V, tuned for HGE on XOR, left pat short of 90% on iris from seed 1. */
   learningRate: 0.1,
-  solvedEpochs: DEFAULTS.solvedEpochs,
   /** Case tasks: a start whose criterion has not improved for this many updates is abandoned
    *  for the next seeded start, as the module does (corrsig has local minima); 0 = never. */
   patience: DEFAULTS.patience,
@@ -58,6 +57,11 @@ export const PAT_DEFAULTS = {
   readoutSteps: 200,
   readoutLearningRate: 0.05,
 };
+/** pat's settings that only data sets read (the physical features, the digital readout) and
+ *  those only input-case tasks read (their restarts): patSettings refuses the other kind's. */
+export const PAT_DATASET_ONLY = ["featureSettings", "readoutSteps", "readoutLearningRate"] as const;
+export const PAT_CASES_ONLY = ["patience"] as const;
+
 /** A run's settings: pat's, and how often it measures an HGE Jacobian (0 for pat: never). */
 export type PatSettings = typeof PAT_DEFAULTS & typeof PAT_HGE_DEFAULTS;
 
@@ -78,8 +82,9 @@ export function patMisfit(device: Device): string | undefined {
 
 const REQUIRES = "a digital twin fitted to device data (and a digital computer for backpropagation)";
 /** Besides its settings: the sweep's and training's measurements, the controls' optimiser, the
- *  starting controls of input-case tasks (pat-training.ts). */
-const READS: ReadonlyArray<keyof TrainOptions> = [...INSTRUMENT_READS, ...OPTIMISER_READS, "initialV"];
+ *  starting controls of input-case tasks, the epochs that confirm a solution, as every method
+ *  (pat-training.ts). */
+const READS: ReadonlyArray<keyof TrainOptions> = [...INSTRUMENT_READS, ...OPTIMISER_READS, "initialV", "solvedEpochs"];
 
 export const PAT_METHOD: Method = {
   name: PAT_NAME,
@@ -99,7 +104,7 @@ export const PAT_HGE_METHOD: Method = {
   needs: [],
   misfit: hgeJacobianMisfit,
   tasks: ["cases"],
-  settings: { ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS },
+  settings: Object.fromEntries(Object.entries({ ...PAT_DEFAULTS, ...PAT_HGE_DEFAULTS }).filter(([key]) => !(PAT_DATASET_ONLY as readonly string[]).includes(key))),
   reads: READS,
   requires: REQUIRES,
   train: async (device, task, budget, context) => (await import("./pat-training.ts")).trainPat(device, task, budget, context, {}, PAT_HGE_NAME),

@@ -21,7 +21,7 @@ import { TrainConfigError } from "../errors.ts";
 import { Rng, noiseStream } from "../noise.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
-import { DEFAULTS, criterionName, initialVoltages, taskMargin, type TrainOptions } from "../train.ts";
+import { criterionName, initialVoltages, solvedEpochsOf, taskMargin, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { Breather, Confirmation, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
@@ -236,7 +236,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
   const started = performance.now();
   const options = (context.options ?? {}) as Partial<TrainOptions>;
   const settings = optimiserSettings(options);
-  const solvedEpochs = options.solvedEpochs ?? DEFAULTS.solvedEpochs;
+  const solvedEpochs = solvedEpochsOf(options);
   const initial = initialVoltages(network, options.initialV, context.seed);
   const gatesV = Float64Array.from(initial);
   const rule = makeRule(gatesV);

@@ -2,6 +2,7 @@
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
 import { defaultOf } from "../config-fields.ts";
+import { NOISE_GAPS } from "../tasks/gates.ts";
 
 const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, not its square)";
 
@@ -22,7 +23,7 @@ export function distortionFinding(d: NonNullable<ModuleDetails["distortion"]>, u
 const LAG_FROM: Record<ModuleDetails["lagFrom"], string> = {
   calibration: "fitted",
   configuration: "given (not fitted)",
-  checkpoint: "kept from the checkpoint resumed (fitted by the run before)",
+  checkpoint: "kept from the checkpoint resumed (fitted by the run before)", // (a given one is "configuration": TrainOptions.checkpointLagGiven)
 };
 
 /** The lag the run ended on, and where it comes from (hge train's summary, the report). */
@@ -48,6 +49,8 @@ export function diagnose(run: Result): string[] {
     const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
     return Math.min(v - low, high - v) <= (high - low) * 0.01;
   }).length;
+  const withinNoise = run.counters.confirmationsWithinNoise ?? 0;
+  if (withinNoise) warnings.push(`${withinNoise} time${withinNoise > 1 ? "s" : ""} the task read as solved on the epochs that confirm it, but the classes' gap was within ${NOISE_GAPS} times the scatter of the held readings (gates.ts: separatedBeyondNoise), so it was not taken: does the output follow the controls?`);
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
   const m = run.module;
   // (a configuration switched to after the calibration calibrates no more: lagFrom says; a

@@ -51,6 +51,37 @@ export function gateSolved(outputs: ArrayLike<number>, targets: ArrayLike<number
   return gateMargin(outputs, targets) >= marginFraction;
 }
 
+/** How many times the scatter of a case output the classes' gap must exceed (separatedBeyondNoise). */
+export const NOISE_GAPS = 3;
+
+/**
+ * Whether the classes stand apart beyond the noise in `epochs` of case outputs read at one
+ * setting of the controls (the epochs that confirm a solution): the gap (min of class 1 − max
+ * of class 0) of every epoch exceeds NOISE_GAPS times the scatter of a case output between the
+ * epochs after the first (its standard deviation, pooled over the cases; the module reads the
+ * first with its tones on and holds the rest, read plainly). The margin is a fraction of the
+ * outputs' own span, so a device that does not respond, read as noise, separates 4 cases by 5%
+ * of that span now and then, and three times in a row within a few hundred epochs; a real
+ * separation stands orders of magnitude above the scatter. Fewer than two epochs after the
+ * first have no scatter: true.
+ */
+export function separatedBeyondNoise(epochs: ReadonlyArray<ArrayLike<number>>, targets: ArrayLike<number>): boolean {
+  const held = epochs.slice(1);
+  if (held.length < 2) return true;
+  let squares = 0;
+  for (let p = 0; p < targets.length; p++) {
+    let mean = 0;
+    for (const outputs of held) mean += outputs[p] / held.length;
+    for (const outputs of held) squares += (outputs[p] - mean) ** 2;
+  }
+  const scatter = Math.sqrt(squares / (targets.length * (held.length - 1)));
+  return epochs.every((outputs) => gateMargin(outputs, targets) * span(outputs) > NOISE_GAPS * scatter);
+}
+
+function span(outputs: ArrayLike<number>): number {
+  return Math.max(...Array.from(outputs)) - Math.min(...Array.from(outputs));
+}
+
 /**
  * brains-py's corrsig loss: (1.1 − ρ) / sigmoid((Δ − 5) / 3), ρ the Pearson correlation of
  * outputs and targets, Δ = min(class 1) − max(class 0) in output units (nA: the 5 nA offset
@@ -102,6 +133,7 @@ export function gateTask(gate: GateName, inputRangeV: Array<[number, number]>, m
     loss: 'corrsig',
     criterionTarget: marginFraction,
     solved: (outputs) => gateSolved(outputs, targets, marginFraction),
+    separated: (epochs) => separatedBeyondNoise(epochs, targets),
     describe: `${gate} gate: 4 cases, corrsig loss; solved when a threshold separates the classes by ≥ ${marginFraction * 100}% of the output span`,
   });
 }

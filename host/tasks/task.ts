@@ -20,6 +20,10 @@ export interface Task {
   readonly criterionTarget: number;
   /** Whether the device outputs (same layout as targets) solve the task. */
   solved(outputs: ArrayLike<number>): boolean;
+  /** Whether the outputs of the epochs that confirm a solution, read at one setting of the
+   *  controls, solve it beyond their scatter (classification: gates.ts separatedBeyondNoise).
+   *  Absent: solved() is enough (regression's criterion is in output units, not a fraction). */
+  separated?(epochs: ReadonlyArray<ArrayLike<number>>): boolean;
   /** One line for reports: what is asked and what counts as success. */
   readonly describe: string;
 }
