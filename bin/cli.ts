@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync } 
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
+import { deviceFingerprint, electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
 import type { AnyTask } from "../host/tasks/task.ts";
@@ -221,7 +221,7 @@ interface TrainFlags extends MeasurementFlags {
  *  task on this device (its controls on another are --initial-v's to give); a checkpoint.bin is
  *  the module's alone. On a data set, the journal.json beside the run.json: the run replayed
  *  (host/methods/journal.ts), which needs the same method and seed. */
-export function readResume(path: string, device: Device, task: AnyTask, method: Method, seed: number): Resumed {
+export function readResume(path: string, device: Device, task: AnyTask, method: Method, seed: number, fingerprint = deviceFingerprint(device)): Resumed {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -245,13 +245,16 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
   if (format !== RUN_FORMAT) throw new UsageError(`--resume ${path}: a run.json of format ${format}; this hge reads ${RUN_FORMAT}`);
-  if (!Array.isArray(weights) || weights.length !== device.controlCount) {
-    throw new TrainConfigError("resume", `--resume ${path}: it holds ${Array.isArray(weights) ? `${weights.length} control voltages` : "no control voltages"}; ${device.name} has ${device.controlCount}`);
-  }
+  if (!Array.isArray(weights)) throw new TrainConfigError("resume", `--resume ${path}: it holds no control voltages; ${device.name} has ${device.controlCount}`);
   const notVoltage = weights.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
   if (notVoltage >= 0) throw new TrainConfigError("resume", `--resume ${path}: control ${notVoltage + 1}'s voltage is ${JSON.stringify(weights[notVoltage])}, not a finite number of volts`);
   if (ranOn !== device.name || trained !== task.name) {
     throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(trained)} on ${String(ranOn)}, not of ${task.name} on ${device.name}; to start from its controls give --initial-v ${weights.join(",")}`);
+  }
+  if (weights.length !== device.controlCount) throw new TrainConfigError("resume", `--resume ${path}: it holds ${weights.length} control voltages; ${device.name} has ${device.controlCount}`);
+  const { deviceFingerprint: ranOnFingerprint } = run as Partial<Result>;
+  if (ranOnFingerprint !== undefined && ranOnFingerprint !== fingerprint) {
+    throw new TrainConfigError("resume", `--resume ${path} ran on another ${device.name}: this one answers otherwise at the voltages hge checks (an edited device file, another --device-seed, or another file of the same name); to start from its controls give --initial-v ${weights.join(",")}`);
   }
   // A run stopped before its calibration ended fitted no lag and made no update (updates follow
   // the fit): its checkpoint holds its starting controls and the lag it was configured with.
@@ -541,7 +544,8 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   refuseUnreadFlags(command, flags, method, task, device);
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
-  const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed) : {};
+  const fingerprint = deviceFingerprint(device); // (before training: a device that changes with time starts at 0)
+  const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed, fingerprint) : {};
   const options = trainOptionsFrom(flags, device, task, resumed);
   const journal = task.kind === "dataset" ? new Journal({ method: method.name, device: device.name, task: task.name, seed: flags.seed }, resumed.journal) : undefined;
   const outGiven = flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`);
@@ -616,6 +620,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
     }
     if (resumed.earlier) run = { ...run, resumedFrom: resumed.earlier };
+    if (fingerprint) run = { ...run, deviceFingerprint: fingerprint };
   } catch (error) {
     clearInterval(journalSaver);
     bar?.stop();
@@ -885,6 +890,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   refuseLeftUnread(command, noiseRules(flags));
   const started = performance.now();
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed);
+  const fingerprint = deviceFingerprint(device);
   const workers = workerCount(flags.workers, device);
   const task = buildTask(flags.task, device);
   // without --methods: every method that can train the task on the device; the rest, with why not
@@ -911,8 +917,9 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const { summarise, keptRuns, journalPath, runsLeft } = await import("../host/compare.ts");
   const setup: CompareSetup = {
     device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, noise: noiseFrom(flags), chain: chainFrom(flags), set: flags.set,
+    ...(fingerprint ? { deviceFingerprint: fingerprint } : {}),
   };
-  const { set: _, ...shared } = setup;
+  const { set: _, deviceFingerprint: __, ...shared } = setup;
   const jobs: CompareJob[] = seeds.flatMap((seed) => methods.map((method) => ({
     ...shared, method, seed, settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
   })));

@@ -34,10 +34,13 @@ export interface CompareSetup {
   chain: TrainOptions["chain"];
   /** `--set` as given: each method takes the settings it has. */
   set: Array<[string, number | boolean]>;
+  /** The device's answers at the voltages hge checks, hashed (devices/device.ts
+   *  deviceFingerprint; none for an instrument): a resumed comparison runs on the same device. */
+  deviceFingerprint?: string;
 }
 
 /** One run of a comparison. */
-export interface CompareJob extends Omit<CompareSetup, "set"> {
+export interface CompareJob extends Omit<CompareSetup, "set" | "deviceFingerprint"> {
   method: string;
   seed: number;
   /** The method's own settings (of `--set`, those it has). */
@@ -166,6 +169,7 @@ export interface CompareRecord {
 const SETUP_FLAGS: Record<keyof CompareSetup, string> = {
   device: "--device", deviceSeed: "--device-seed", task: "--task", budget: "--budget and --max-iterations",
   noise: "the noise flags", chain: "the chain flags (--sample-rate, --no-chain)", set: "--set",
+  deviceFingerprint: "the device it ran on (this one answers otherwise at the voltages hge checks: an edited device file, or another of the same name)",
 };
 
 /** The runs kept in `record` (compare.json at `path`, parsed) that a comparison of `setup` over

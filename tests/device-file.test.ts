@@ -557,3 +557,21 @@ test("a reader that closes hge's output early ends it quietly with the exit code
   assert.equal(await closedPipe("train", "--device", EXAMPLE, "--task", "xor", "--max-iterations", "1", "--out", join(scratch, "unread"), "--no-progress"), 1);
   assert.equal(await closedPipe("methods"), 0);
 });
+
+test("a run or a comparison resumes only on the device it ran on: another device file of the same name, or the file edited, is refused in one line (exit 3)", () => {
+  const path = readmeFile("js", "my-device.mjs");
+  const same = join(scratch, "same-name.mjs"); // the least device's name and shape, another output
+  writeFileSync(same, readFileSync(path, "utf8").replace("80 * Math.tanh(", "60 * Math.tanh(0.5 + "));
+  const run = join(scratch, "fingerprinted");
+  assert.equal(hge("train", "--device", path, "--task", "xor", "--max-iterations", "3", "--out", run, "--no-progress").status, 1);
+  const refused = hge("train", "--device", same, "--task", "xor", "--resume", join(run, "run.json"), "--out", join(scratch, "fingerprinted-other"), "--no-progress");
+  assert.equal(refused.status, 3);
+  assert.match(refused.stderr, /^hge: configuration refused: --resume .*run\.json ran on another my device: this one answers otherwise at the voltages hge checks .*; to start from its controls give --initial-v [-\d.,e]+\n$/);
+  assert.equal(hge("train", "--device", path, "--task", "xor", "--resume", join(run, "run.json"), "--max-iterations", "2", "--out", join(scratch, "fingerprinted-same"), "--no-progress").status, 1, "the same file resumes");
+  const compared = join(scratch, "fingerprinted-compare");
+  assert.equal(hge("compare", "--device", same, "--task", "xor", "--methods", "walsh", "--seeds", "1", "--max-iterations", "3", "--out", compared, "--no-progress").status, 0);
+  writeFileSync(same, readFileSync(same, "utf8").replace("60 * Math.tanh(", "70 * Math.tanh("));
+  const edited = hge("compare", "--device", same, "--task", "xor", "--methods", "walsh", "--seeds", "2", "--max-iterations", "3", "--resume", join(compared, "compare.json"), "--no-progress");
+  assert.equal(edited.status, 3, edited.stderr);
+  assert.match(edited.stderr, /its runs were made with deviceFingerprint "[0-9a-f]{16}", not "[0-9a-f]{16}"; give the device it ran on/);
+});

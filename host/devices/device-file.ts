@@ -15,7 +15,7 @@ import { basename, extname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { tsImport } from "tsx/esm/api";
-import { CAPABILITIES, DeviceView, electrodeMidpointsV, electrodeRangesV, type Capability, type Device } from "./device.ts";
+import { CAPABILITIES, DeviceView, checkPointV, electrodeMidpointsV, type Capability, type Device } from "./device.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { hypotOf } from "../metrics.ts";
 
@@ -377,10 +377,7 @@ class CheckedDevice extends DeviceView {
       // large in one control passed there alone), and at GRADIENT_POINTS fixed points spread
       // over the middle 80% of every range
       this.checkGradientAt(middle, "the range midpoints");
-      const ranges = electrodeRangesV(this);
-      for (let p = 1; p <= GRADIENT_POINTS; p++) {
-        this.checkGradientAt(Float64Array.from(ranges, ([low, high], e) => low + (high - low) * (0.1 + 0.8 * ((p * 0.6180339887 + e * 0.7548776662) % 1))), `check point ${p}`);
-      }
+      for (let p = 1; p <= GRADIENT_POINTS; p++) this.checkGradientAt(checkPointV(this, p), `check point ${p}`);
     }
   }
 

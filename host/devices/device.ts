@@ -1,6 +1,7 @@
 // The simulated material a controller trains: electrode voltages in, one output out.
 // Electrode order is fixed: voltages[0 .. controlCount−1] are the control electrodes
 // (trainable), voltages[controlCount .. electrodeCount−1] the data inputs.
+import { createHash } from "node:crypto";
 
 /** What a device offers beyond output(voltages), for methods that need more (host/methods):
  * - assignable-inputs: any electrode may be a data input (withInputCount);
@@ -48,14 +49,30 @@ export function controlMidpointsV(device: Device): Float64Array {
   return Float64Array.from(device.controlRangeV, ([low, high]) => (low + high) / 2);
 }
 
-/** Every electrode (controls, then inputs) at the midpoint of its range. */
 /** Every electrode's declared range, controls then inputs (V). */
 export function electrodeRangesV(device: Pick<Device, "controlRangeV" | "inputRangeV">): Array<[number, number]> {
   return [...device.controlRangeV, ...device.inputRangeV];
 }
 
+/** Every electrode (controls, then inputs) at the midpoint of its range. */
 export function electrodeMidpointsV(device: Device): Float64Array {
   return Float64Array.from(electrodeRangesV(device), ([low, high]) => (low + high) / 2);
+}
+
+/** Fixed point `p` (1, 2, …) of every electrode, spread over the middle 80% of its range by
+ *  golden-ratio steps: where hge checks a device file's gradient, and fingerprints a device. */
+export function checkPointV(device: Pick<Device, "controlRangeV" | "inputRangeV">, p: number): Float64Array {
+  return Float64Array.from(electrodeRangesV(device), ([low, high], e) => low + (high - low) * (0.1 + 0.8 * ((p * 0.6180339887 + e * 0.7548776662) % 1)));
+}
+
+/** What tells one device from another of the same name: its outputs at 4 check points, hashed
+ *  (a device file edited, another --device-seed of a file whose name leaves it out, another
+ *  file of the same name). A resumed run or comparison must be on the device its runs were.
+ *  None for an exclusive device: an instrument's readings carry their own noise. */
+export function deviceFingerprint(device: Device): string | undefined {
+  if (device.exclusive) return undefined;
+  const outputs = Float64Array.from({ length: 4 }, (_, p) => device.output(checkPointV(device, p + 1)));
+  return createHash("sha256").update(new Uint8Array(outputs.buffer)).digest("hex").slice(0, 16);
 }
 
 /** A device that takes another's electrodes, ranges and unit (or a shape of its own: one

@@ -169,6 +169,9 @@ export interface Result {
   /** A run resumed from a run.json (input cases): that run.json whole, so that a run resumed
    *  in its own --out loses nothing of the run it goes on from (which may hold its own). */
   resumedFrom?: Record<string, unknown>;
+  /** The device's fingerprint (devices/device.ts deviceFingerprint), where hge train has one: a
+   *  run resumes on the device it ran on. */
+  deviceFingerprint?: string;
 }
 
 /** The wall seconds a run's work took: `wallSeconds`, plus the fit of a twin an earlier run on
