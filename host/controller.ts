@@ -312,10 +312,11 @@ export class Controller {
     }
     const arrayField = code >= Field.ToneBin && code <= Field.Target;
     let where = "";
-    if (code === Field.CaseInputV) where = ` (case ${Math.floor(index / this.layout.MAX_INPUTS)}, input ${index % this.layout.MAX_INPUTS})`;
-    else if (code >= Field.InputMinV && code <= Field.InputMaxV) where = ` (input ${index})`;
-    else if (code === Field.Target) where = ` (case ${index})`;
-    else if (arrayField) where = ` (control ${index})`;
+    // (counted from 1, as every message of hge's; error.index is the module's, from 0)
+    if (code === Field.CaseInputV) where = ` (case ${Math.floor(index / this.layout.MAX_INPUTS) + 1}, input ${(index % this.layout.MAX_INPUTS) + 1})`;
+    else if (code >= Field.InputMinV && code <= Field.InputMaxV) where = ` (input ${index + 1})`;
+    else if (code === Field.Target) where = ` (case ${index + 1})`;
+    else if (arrayField) where = ` (control ${index + 1})`;
     if (code === Field.SlewVPerS) {
       return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what electrode ${index} needs (a control's perturbation, or a step above its voltage's f32 resolution; controls first, then inputs)`);
     }

@@ -890,7 +890,8 @@ export class TrainingRun {
         controller: config, chain, noise: this.noise, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience,
         toneBins,
         toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
-        windowLengthened: config.windowSamples > configuredWindow(this.options, chain.sampleRateHz),
+        // (a preset's own window, the published one's 2000 samples of given tones, is not lengthened)
+        windowLengthened: "plan" in config.tones && (config.perturbation ?? "sinusoid") === "sinusoid" && config.windowSamples > configuredWindow(this.options, chain.sampleRateHz),
         lagFrom: this.lagFrom,
         toneHits: Array.from(controller.toneHits()),
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },

@@ -335,6 +335,8 @@ test("the summary says a window was lengthened for the planned tones only when i
   const tonesLine = (...args: string[]) => hge("train", ...args, "--max-iterations", "2", "--out", join(scratch, "lengthened"), "--no-progress").stdout.split("\n").find((l) => l.includes("tones (Hz)")) ?? "";
   assert.match(tonesLine("--task", "xor", "--window", "1000"), /in 1000-sample windows \(200 ms\)$/);
   assert.match(tonesLine("--device", "resistor", "--task", "and", "--plan-order", "3"), /in 500-sample windows \(100 ms, lengthened so the planned tones fit\)$/);
+  // the published preset's given tones in its own 2000-sample window: nothing planned, nothing lengthened
+  assert.match(tonesLine("--method", "published", "--task", "xor"), /in 2000-sample windows \(400 ms\); some hit by intermodulation products$/);
 });
 
 test("a resumed run restarts as the unbroken run would, from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved)", () => {

@@ -204,7 +204,7 @@ describe("configuration", () => {
     assert.match(message({ loss: "fisher", gradient: "loss-signal", cases: good.cases.map((x, p) => ({ ...x, target: p % 2 })) }),
       /^configuration refused: Gradient = 1 is within its bounds \(0 \.\. 2\) but not with the rest of this configuration: .*1 demodulate the loss signal \(MSE\)/);
     assert.match(message({ cases: good.cases.map((x, p) => (p === 1 ? { ...x, inputsV: [9, 0] } : x)) }),
-      /^configuration refused: CaseInputV \(case 1, input 0\) = 9 is not valid here: .*inside each input's range/);
+      /^configuration refused: CaseInputV \(case 2, input 1\) = 9 is not valid here: .*inside each input's range/);
   });
 
   test("ChipSamples, a code's setting, does not bind tones: 3 with a 1000-sample window is accepted (the full build refused it, naming WindowSamples)", () => {
@@ -213,10 +213,10 @@ describe("configuration", () => {
     assert.throws(() => controller.configure({ ...good, chipSamples: 3, perturbation: "walsh" }), (error: unknown) => error instanceof ControllerError && error.field === "WindowSamples");
   });
 
-  test("a refused array field names its element (control 2)", () => {
+  test("a refused array field names its element, counted from 1 (the third control: control 3; its index, the module's, 2)", () => {
     const controller = new Controller();
     const config = { ...good, controls: good.controls.map((x, k) => (k === 2 ? { ...x, minV: NaN } : x)) };
-    assert.throws(() => controller.configure(config), (error: unknown) => error instanceof ControllerError && error.field === "MinV" && error.index === 2 && /control 2/.test(error.message));
+    assert.throws(() => controller.configure(config), (error: unknown) => error instanceof ControllerError && error.field === "MinV" && error.index === 2 && /\(control 3\)/.test(error.message));
   });
 
   test("an impossible plan names a window that does plan, and that window is accepted", () => {

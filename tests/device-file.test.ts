@@ -447,10 +447,10 @@ test("hge device --serve answers GET /device and POST /output for the device unt
     const post = (body: number[]) => fetch(`${url}/output`, { method: "POST", body: JSON.stringify(body) });
     const wild = await post([100, 100, 100, 100, 100, 100, 100]);
     assert.equal(wild.status, 400);
-    assert.equal(await wild.json(), "electrode 0 (control 0) at 100 V is outside its range [-1, 1] V");
+    assert.equal(await wild.json(), "electrode 1 (control 1) at 100 V is outside its range [-1, 1] V");
     const over = await post([1, -1, 1, -1, 1, -1, 1.0000190737773709]);
     assert.equal(over.status, 400);
-    assert.equal(await over.json(), "electrode 6 (input 1) at 1.0000190737773709 V is outside its range [-1, 1] V");
+    assert.equal(await over.json(), "electrode 7 (input 2) at 1.0000190737773709 V is outside its range [-1, 1] V");
     // a body longer than any array of 7 voltages: 413, read but not kept (a server that kept 560 MB of it ran out of memory)
     const huge = await fetch(`${url}/output`, { method: "POST", body: `[${"0,".repeat(5_000_000)}0]` });
     assert.equal(huge.status, 413);

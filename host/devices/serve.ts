@@ -16,7 +16,7 @@ export function serveDevice(device: Device, port: number): Promise<Server> {
     controlRangeV: device.controlRangeV, inputRangeV: device.inputRangeV, outputUnit: device.outputUnit,
   });
   const rangesV = electrodeRangesV(device);
-  const electrode = (e: number) => `electrode ${e} (${e < device.controlCount ? `control ${e}` : `input ${e - device.controlCount}`})`;
+  const electrode = (e: number) => `electrode ${e + 1} (${e < device.controlCount ? `control ${e + 1}` : `input ${e - device.controlCount + 1}`})`;
   const server = createServer((request, response) => {
     const answer = (status: number, body: string) => response.writeHead(status, { "content-type": "application/json" }).end(body);
     if (request.method === "GET" && request.url === "/device") return answer(200, shape);

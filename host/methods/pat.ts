@@ -12,7 +12,7 @@ import { hgeJacobianMisfit } from "./module.ts";
 export const PAT_NAME = "pat";
 export const PAT_HGE_NAME = "pat-hge";
 /** pat-hge's one setting beyond pat's: case tasks measure the Jacobian by HGE (the module, one
- *  lock-in window per case) every this many updates and correct the twin's Jacobian by the
+ *  lock-in window per case) every this many epochs (a held epoch that confirms counts) and correct the twin's Jacobian by the
  *  measured difference. pat has no such setting: it never measures one (hgeEvery 0 in its
  *  PatSettings). */
 export const PAT_HGE_DEFAULTS = { hgeEvery: 10 };
@@ -100,7 +100,7 @@ export const PAT_METHOD: Method = {
 
 export const PAT_HGE_METHOD: Method = {
   name: PAT_HGE_NAME,
-  summary: `pat whose twin Jacobian is corrected every ${PAT_HGE_DEFAULTS.hgeEvery} updates by the Jacobian HGE measures (one lock-in window per case)`,
+  summary: `pat whose twin Jacobian is corrected every ${PAT_HGE_DEFAULTS.hgeEvery} epochs by the Jacobian HGE measures (one lock-in window per case; the first also fits the chain's lag, the module's calibration epochs)`,
   needs: [],
   misfit: hgeJacobianMisfit,
   tasks: ["cases"],
