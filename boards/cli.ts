@@ -192,10 +192,10 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
   }
   if (flags.out) checkOut(flags.out);
   if (flags.standalone) {
-    const { buildStandalone } = await import("./standalone.ts");
+    const { buildStandalone, iterationLimitText } = await import("./standalone.ts");
     const { built, configuration } = buildStandalone(target, { task: flags.task, method: flags.method, from: flags.from, seed: flags.seed, maxIterations: flags.iterations, wasm: moduleOf(loadBoard(target), flags.wasm), out: flags.out, keep: true, unchecked: flags.unchecked } as Parameters<typeof buildStandalone>[1]);
     console.error(formatSize(built));
-    console.error(`standalone: ${configuration.task}, ${configuration.config.controls.length} controls, ${configuration.config.sampleRateHz} Hz, readings in ${configuration.unit} at ${configuration.unitPerV} ${configuration.unit}/V; flags and build files in ${relative(process.cwd(), built.dir)}`);
+    console.error(`standalone: ${configuration.task}, ${configuration.config.controls.length} controls, ${configuration.config.sampleRateHz} Hz, readings in ${configuration.unit} at ${configuration.unitPerV} ${configuration.unit}/V, ${iterationLimitText(configuration)}; flags and build files in ${relative(process.cwd(), built.dir)}`);
     console.log(built.elf);
     process.exitCode = 0;
     return;
@@ -237,13 +237,13 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
   requireTools(b, { emulate: true });
   const wasm = mode === "adc" ? flags.wasm : moduleOf(b, flags.wasm);
   if (mode === "standalone") {
-    const { buildStandalone, runStandalone, standaloneConfiguration } = await import("./standalone.ts");
+    const { buildStandalone, iterationLimitText, runStandalone, standaloneConfiguration } = await import("./standalone.ts");
     const configuration = standaloneConfiguration(b, { task: flags.task, seed: flags.seed, method: flags.method, from: flags.from, maxIterations: flags.iterations });
     if (flags.resetAfter !== undefined && flags.resetAfter >= configuration.maxIterations) {
       throw new UsageError(`--reset-after ${flags.resetAfter}: the run ends by update ${configuration.maxIterations} (${flags.iterations !== undefined ? "--iterations" : flags.from ? "the run in --from" : "the default iteration limit; see --iterations"}), so no reset would happen; give an update before it`);
     }
     const { built } = buildStandalone(b, { configuration, wasm, quiet: true });
-    console.error(`${board}: standalone ${configuration.task} firmware ${relative(process.cwd(), built.elf)}; no host device: the emulated board plays a test stand-in (firmware/hal_emu_device.c)`);
+    console.error(`${board}: standalone ${configuration.task} firmware ${relative(process.cwd(), built.elf)}, ${iterationLimitText(configuration)}; no host device: the emulated board plays a test stand-in (firmware/hal_emu_device.c)`);
     // Ctrl-C stops QEMU where the run is (the emulated board's storage goes with it)
     const abort = new AbortController();
     const stopListening = onInterrupt(() => abort.abort(), true);

@@ -51,8 +51,12 @@ export interface StandaloneConfiguration {
   task: string;
   targets: number[];
   solvedEpochs: number;
+  /** Infinity: no limit (the --from run had none: the host's is Number.MAX_SAFE_INTEGER). */
   maxIterations: number;
 }
+
+/** The firmware counts iterations in 32 bits: a limit past that is none (HGE_MAX_ITERATIONS 0). */
+const FIRMWARE_MAX_ITERATIONS = 0xffffffff;
 
 const cf = (v: number) => {
   const f = Math.fround(v);
@@ -88,6 +92,10 @@ function standInDefines(device: AnalyticDevice): string[] {
     `/* its known optimum for the task's own targets would be ${Array.from(device.knownOptimumV, (v) => v.toFixed(3)).join(", ")} V */`,
   ];
 }
+
+/** What ends the firmware's run unsolved, as the CLI says it. */
+export const iterationLimitText = (c: StandaloneConfiguration) =>
+  Number.isFinite(c.maxIterations) ? `at most ${c.maxIterations} iterations` : "no iteration limit (the run it continues had none): it trains until solved; see --iterations";
 
 /** A configuration the module refuses, as the error standalone's callers get. */
 const refused = (error: ControllerError) => new TrainConfigError("config", `the configuration is refused by the module: ${error.message}`);
@@ -129,7 +137,10 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     if (!Array.isArray(targets) || !targets.every((t) => typeof t === "number" && Number.isFinite(t))) throw damaged("its targets are not finite numbers");
     unit = run.outputUnit ?? "nA";
     solvedEpochs = run.module.solvedEpochs;
+    // the host's "no limit" (a budget of device time ended that run, which the firmware does
+    // not keep) is the firmware's too, said so: its counter never reached the host's 2^53 − 1
     maxIterations = o.maxIterations ?? run.module.maxIterations;
+    if (maxIterations > FIRMWARE_MAX_ITERATIONS) maxIterations = Infinity;
     // continued from its final weights (without them, from its configuration's own start)
     const weights = run.finalWeights;
     if (weights !== undefined) {
@@ -188,7 +199,8 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     `/* solved: the classes apart by this share of the outputs' span, for HGE_SOLVED_EPOCHS iterations in a row */`,
     `#define HGE_TASK_MARGIN ${cf(MARGIN_FRACTION)}`,
     `#define HGE_SOLVED_EPOCHS ${solvedEpochs}`,
-    `#define HGE_MAX_ITERATIONS ${maxIterations}`,
+    `/* iterations that end the run unsolved; 0: no limit (it trains until solved) */`,
+    `#define HGE_MAX_ITERATIONS ${Number.isFinite(maxIterations) ? maxIterations : 0}`,
     `/* restarts: after HGE_PATIENCE iterations without a margin gain of HGE_MARGIN_PROGRESS, the next of the host's starts */`,
     `#define HGE_PATIENCE ${patience}`,
     `#define HGE_MARGIN_PROGRESS ${cf(MARGIN_PROGRESS)}`,

@@ -14,7 +14,7 @@ import { TrainConfigError } from "../host/errors.ts";
 import * as L from "../assembly/layout.ts";
 import { boardChain, loadBoard, type Board } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain } from "../boards/build.ts";
-import { buildStandalone, runStandalone, standaloneConfiguration, standInDevice } from "../boards/standalone.ts";
+import { buildStandalone, iterationLimitText, runStandalone, standaloneConfiguration, standInDevice } from "../boards/standalone.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
 import { Frame, StopReason } from "../boards/link.ts";
 import { DEFAULTS, TrainingRun } from "../host/train.ts";
@@ -164,6 +164,22 @@ test("units: a configuration made for one ADC scale is refused on a board of ano
   // and a sample rate the board does not run at
   const slow = { ...loadBoard("mps2-an386"), sampleRateHz: 10000 };
   assert.throws(() => buildStandalone(slow, { configuration: made, quiet: true }), (e: unknown) => e instanceof TrainConfigError && /samples at 5000 Hz; mps2-an386 converts at 10000 Hz/.test((e as Error).message));
+});
+
+test("--from a run with no iteration limit (a budget of device time ended it; the host's 2^53 − 1) builds firmware with none, said so (HGE_MAX_ITERATIONS 0: 2^53 − 1 went in as it was, past what the firmware's 32-bit count reaches, and it never stopped); --iterations gives one", skip, async () => {
+  const made = standaloneConfiguration("mps2-an386", { task: "and" });
+  const from = join(mkdtempSync(join(tmpdir(), "hge-from-")), "run.json");
+  writeFileSync(from, JSON.stringify({ task: "AND", ranOn: "mps2-an386", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: Number.MAX_SAFE_INTEGER } }));
+  const unlimited = standaloneConfiguration("mps2-an386", { from });
+  assert.equal(unlimited.maxIterations, Infinity);
+  assert.match(unlimited.header, /^#define HGE_MAX_ITERATIONS 0$/m);
+  assert.match(iterationLimitText(unlimited), /^no iteration limit/);
+  // the firmware builds with it, and runs to its end: solved
+  const r = await runStandalone(buildStandalone("mps2-an386", { configuration: unlimited, quiet: true }).built);
+  assert.ok(r.solved, r.log.join("\n"));
+  const limited = standaloneConfiguration("mps2-an386", { from, maxIterations: 7 });
+  assert.match(limited.header, /^#define HGE_MAX_ITERATIONS 7$/m);
+  assert.equal(iterationLimitText(limited), "at most 7 iterations");
 });
 
 test("firmware that does not fit a board's flash is refused in one line naming the bytes it overflows by (it was an internal error with the linker's output)", skip, () => {

@@ -19,7 +19,7 @@
  *   again if it came before the lag was fitted; HGE_FAULTED_STARTS of them in a row end the run.
  *   After a reset the resumed attempt counts as the first: the
  *   iteration count goes on from its checkpoint's epochs, the restart schedule from its start.
- * - The end: solved, HGE_MAX_ITERATIONS iterations, or the controller's fault: the electrodes
+ * - The end: solved, HGE_MAX_ITERATIONS iterations (0: no limit), or the controller's fault: the electrodes
  *   are parked (app_park), the state stored, and hal_exit() is called with 0 (solved), 1 (not
  *   solved) or 2 (fault).
  * The task's targets and these limits come from gen/standalone_config.h. */
@@ -141,9 +141,12 @@ static int restart(int attempt, int calibrate) {
   return app_configure(c, (int)sizeof *c, 0);
 }
 
+/* Iterations before HGE_MAX_ITERATIONS ends the run; with no limit (0), more than any count. */
+static uint32_t iterations_left(void) { return HGE_MAX_ITERATIONS ? (uint32_t)HGE_MAX_ITERATIONS - iteration : UINT32_MAX; }
+
 /* Whether the run may start again (the host's TrainingRun.restartsLeft). */
 static int restarts_left(int attempt) {
-  return HGE_PATIENCE > 0 && attempt < HGE_RESTARTS && iteration < HGE_MAX_ITERATIONS;
+  return HGE_PATIENCE > 0 && attempt < HGE_RESTARTS && iterations_left() > 0;
 }
 
 int main(void) {
@@ -217,12 +220,12 @@ int main(void) {
     fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" s");
     emit();
     if (solved_run >= HGE_SOLVED_EPOCHS) finish(0, HGE_LINK_STOP_SOLVED, samples);
-    if (iteration >= HGE_MAX_ITERATIONS) finish(1, HGE_LINK_STOP_LIMIT, samples);
+    if (iterations_left() == 0) finish(1, HGE_LINK_STOP_LIMIT, samples);
     if (margin > best_margin + HGE_MARGIN_PROGRESS) {
       best_margin = margin;
       best_at = iteration;
     }
-    if (iteration - best_at >= HGE_PATIENCE && HGE_MAX_ITERATIONS - iteration >= HGE_PATIENCE && restarts_left(attempt)) {
+    if (iteration - best_at >= HGE_PATIENCE && iterations_left() >= HGE_PATIENCE && restarts_left(attempt)) {
       if (restart(++attempt, 0) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
       text("restart "); whole((uint32_t)attempt); text(" after update "); whole(iteration); text(": the host's next start, the lag kept");
       emit();
