@@ -135,6 +135,10 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     task = gateOf(run.task);
     targets = run.targets ?? config.cases.map((c) => c.target);
     if (!Array.isArray(targets) || !targets.every((t) => typeof t === "number" && Number.isFinite(t))) throw damaged("its targets are not finite numbers");
+    // the firmware judges "solved" on one target per case the configuration measures
+    if (targets.length !== config.cases.length) throw damaged(`its targets are ${targets.length}, not one for each of its ${config.cases.length} cases`);
+    // (compared with the board's below: a string would be refused as another rate, "5000 Hz; converts at 5000 Hz")
+    if (typeof config.sampleRateHz !== "number") throw damaged(`its module configuration's sampleRateHz is ${JSON.stringify(config.sampleRateHz)}, not a number`);
     unit = run.outputUnit ?? "nA";
     solvedEpochs = run.module.solvedEpochs;
     // the host's "no limit" (a budget of device time ended that run, which the firmware does
