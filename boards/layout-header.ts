@@ -121,6 +121,11 @@ export function generateLayoutHeader(source = readFileSync(LAYOUT_SOURCE, "utf8"
     for (const m of members) out.push(`  ${prefix}${upperSnake(m.name)} = ${m.value},${cComment([m.type, m.comment].filter(Boolean).join(" "))}`);
     out.push("};", "");
   }
+  // the fields' names, for a firmware's log line when a configuration is refused
+  const fieldMembers = enums.get("Field") ?? [];
+  out.push("/* A field's name as assembly/layout.ts spells it (\"\" for another value). */", "static inline const char *hge_field_name(int field) {", "  switch (field) {");
+  for (const m of fieldMembers) if (m.value > 0) out.push(`    case HGE_FIELD_${upperSnake(m.name)}: return "${m.name}";`);
+  out.push("    default: return \"\";", "  }", "}", "");
 
   // 3. the configuration block as a struct
   const fields = enums.get("Field");

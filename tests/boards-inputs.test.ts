@@ -141,3 +141,20 @@ test("run --standalone --reset-after N: a run that ends before update N says no 
   assert.match(r.stdout, /no reset: the run ended after update \d+, before update 50 \(--reset-after\); resuming was not tried/);
   assert.equal(r.code, 1);
 });
+
+test("a compiled-in configuration the board refuses stops the main loop with exit 3 (configuration refused) and the field named; it exited with the field's id (SampleRateHz: 2, which says \"fault\")", skip, async () => {
+  const { loadBoard } = await import("../boards/boards.ts");
+  const { buildBoard } = await import("../boards/build.ts");
+  const { encodeConfig } = await import("../boards/link.ts");
+  const { runQemu } = await import("../boards/qemu.ts");
+  const { standaloneConfiguration } = await import("../boards/standalone.ts");
+  const mps2 = loadBoard("mps2-an386");
+  // planned for 10 kHz (a window as long, in time): the module takes it, the board (5 kHz converters) does not
+  const { config, unitPerV } = standaloneConfiguration(mps2, { task: "and" });
+  const { block, error } = encodeConfig({ ...config, sampleRateHz: 2 * mps2.sampleRateHz, windowSamples: 2 * config.windowSamples });
+  assert.equal(error, undefined);
+  const built = buildBoard(mps2, { app: "hge", config: block, configUnitPerV: unitPerV, quiet: true, out: join(work, "refused") });
+  const r = await runQemu(mps2, built.elf, { adc: new Float32Array(4) });
+  assert.equal(r.code, 3, r.stdout);
+  assert.match(r.stdout, /^# hge: configuration refused: SampleRateHz\[0\] \(field 2\), outside the board's limits$/m);
+});

@@ -16,7 +16,7 @@ import { boardChain, loadBoard, type Board } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain } from "../boards/build.ts";
 import { buildStandalone, iterationLimitText, runStandalone, standaloneConfiguration, standInDevice } from "../boards/standalone.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
-import { Frame, StopReason } from "../boards/link.ts";
+import { Frame, StopReason, telemetryParts } from "../boards/link.ts";
 import { DEFAULTS, TrainingRun } from "../host/train.ts";
 import { Controller } from "../host/controller.ts";
 import { gateTask, MARGIN_FRACTION } from "../host/tasks/gates.ts";
@@ -93,6 +93,23 @@ for (const [seed, restarts, adcV, faulted] of [[2, 0, 10, 0], [12, 2, 10, 0], [3
     assert.equal(result.counters.discardedWindows, faulted ? 16 : 0);
     assert.equal(r.updates, result.iterations);
     assert.equal(r.deviceSeconds.toFixed(2), result.deviceSeconds.toFixed(2));
+  });
+}
+
+// The stand-in (firmware/hal_emu_device.c) says any step of an electrode past the slew limit
+// (SlewVPerS / SampleRateHz: 0.2 V a sample at the defaults). At power-up the firmware wrote the
+// first configuration's voltages straight over the park voltages (0.86 V on a control, 0.45 V
+// on an input), and at the end the park voltages straight over the last case's inputs (0.45 V).
+for (const [task, seed, what] of [["and", 1, "solved"], ["xor", 12, "two restarts, solved"]] as const) {
+  test(`mps2-an386: no electrode steps past the slew limit from power-up to the park at the end (${task.toUpperCase()} seed ${seed}: ${what})`, skip, async () => {
+    const { built, configuration } = buildStandalone("mps2-an386", { task, seed, quiet: true, out: `build/boards/test-slew-${task}` });
+    const r = await runStandalone(built);
+    assert.ok(r.solved, r.log.join("\n"));
+    assert.deepEqual(r.log.filter((l) => l.startsWith("stand-in:")), []);
+    // parked where it was: the inputs at the board's park voltage, the controls at their weights
+    const park = loadBoard("mps2-an386").electrodeSafeV.parkV, controls = configuration.config.controls.length;
+    assert.deepEqual(r.stopped?.parkedV.slice(controls), configuration.config.inputs.map(() => park));
+    assert.deepEqual(r.stopped?.parkedV.slice(0, controls), Array.from(telemetryParts(r.telemetry.at(-1)!).weights));
   });
 }
 

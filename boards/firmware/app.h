@@ -40,9 +40,15 @@ int app_report(uint32_t events);
 #define APP_BOARD_REFUSAL 0x100
 #define APP_BAD_BLOCK_SIZE 0x1ff
 int app_configure(const void *block, int bytes, int32_t *index);
-/** Where the electrodes go when training stops: each control at its weight (the perturbation
- *  removed), each input at the board's park voltage moved inside the input's range, all inside
- *  the board's safe ranges. Returns the number of voltages written (the electrodes in use). */
+/** Logs (hal_log) why app_init() refused its compiled-in block (its code): the field's name
+ *  and element, and whether the board or the module refused it. Optional (main.c's default:
+ *  the code alone). */
+void app_log_refusal(int code);
+/** Stops training and parks the electrodes: each control at its weight (the perturbation
+ *  removed), each input at the board's park voltage moved inside the input's range. The module
+ *  ramps them there (park()) at the slew limit, a step each sample (hal_adc_read's pace), each
+ *  written to the DAC (hal_dac_write); `volts` gets where they end. Returns their number (the
+ *  electrodes in use; 0 when not configured). */
 int app_park(float *volts, int max);
 /** Saves the learned state; *blob points at it. Returns its length (0: not configured). */
 int app_checkpoint(const uint8_t **blob);

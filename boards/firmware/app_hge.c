@@ -15,17 +15,14 @@ static const float safe_min_v[HGE_DAC_CHANNELS] = HGE_SAFE_MIN_V;
 static const float safe_max_v[HGE_DAC_CHANNELS] = HGE_SAFE_MAX_V;
 static const float park_v[HGE_DAC_CHANNELS] = HGE_PARK_VOLTS;
 
-/* The running configuration's shape, and its input ranges (for parking). */
+/* The running configuration's shape. */
 static int controls, inputs, cases;
-static float input_min_v[HGE_MAX_INPUTS], input_max_v[HGE_MAX_INPUTS];
 
 static inline float f32_at(uint32_t address) {
   float v;
   memcpy(&v, hge_memory() + address, sizeof v);
   return v;
 }
-
-static inline float clamp(float v, float low, float high) { return v > low ? (v < high ? v : high) : low; }
 
 /* A field of the configuration block in the module's memory (hge_config_t names them). */
 #define CONFIG_I32(field) i32_at(HGE_CONFIG + offsetof(hge_config_t, field))
@@ -63,9 +60,10 @@ static int board_refusal(int32_t *index) {
   return 0;
 }
 
+static int32_t refused_index; /* the element app_configure() last named */
+
 int app_configure(const void *block, int bytes, int32_t *index) {
-  int32_t unused;
-  if (!index) index = &unused;
+  if (!index) index = &refused_index;
   *index = 0;
   if (bytes != (int)sizeof(hge_config_t)) return APP_BAD_BLOCK_SIZE;
   /* CONFIG is the module's staging block: writing it does not disturb the running one (the
@@ -83,11 +81,32 @@ int app_configure(const void *block, int bytes, int32_t *index) {
   controls = CONFIG_I32(control_count);
   inputs = CONFIG_I32(input_count);
   cases = CONFIG_I32(case_count);
-  for (int i = 0; i < inputs; i++) {
-    input_min_v[i] = CONFIG_F32(input_min_v, i);
-    input_max_v[i] = CONFIG_F32(input_max_v, i);
-  }
   return 0;
+}
+
+static char *decimal(char *at, uint32_t v) {
+  char digits[10];
+  int n = 0;
+  do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (n) *at++ = digits[--n];
+  return at;
+}
+
+void app_log_refusal(int code) {
+  static char line[128];
+  char *at = line;
+#define PUT(s) for (const char *p = (s); *p; p++) *at++ = *p
+  PUT("hge: configuration refused: ");
+  if (code == APP_BAD_BLOCK_SIZE) {
+    PUT("a block of another size than hge_config_t");
+  } else {
+    PUT(hge_field_name(code & 0xff)); PUT("["); at = decimal(at, (uint32_t)refused_index);
+    PUT("] (field "); at = decimal(at, (uint32_t)(code & 0xff));
+    PUT(code & APP_BOARD_REFUSAL ? "), outside the board's limits" : "), by the module");
+  }
+#undef PUT
+  *at = 0;
+  hal_log(line);
 }
 
 #ifdef HGE_HAVE_CONFIG_BLOCK
@@ -138,14 +157,21 @@ int app_report(uint32_t events) {
 /* ---- stopping ---------------------------------------------------------------------------- */
 
 int app_park(float *volts, int max) {
-  int n = 0;
-  for (int k = 0; k < controls && n < max; k++, n++) {
-    float weight = f32_at(HGE_WEIGHTS + 4u * (uint32_t)k);
-    volts[n] = clamp(weight, safe_min_v[n], safe_max_v[n]); /* a NaN would park at the minimum */
-  }
-  for (int i = 0; i < inputs && n < max; i++, n++) {
-    volts[n] = clamp(clamp(park_v[n], input_min_v[i], input_max_v[i]), safe_min_v[n], safe_max_v[n]);
-  }
+  int n = app_output_count();
+  if (n == 0) return 0; /* not configured: nothing driven */
+  hge_park(); /* PARK: each control's weight, then the inputs, which go to the board's park voltages */
+  memcpy(hge_memory() + HGE_PARK + 4u * (uint32_t)controls, &park_v[controls], 4 * (size_t)inputs);
+  /* the module ramps there at the slew limit and holds each inside its range: one step a sample,
+   * at the ADC's pace as in training (its readings are not used) */
+  uint32_t events;
+  do {
+    float unused;
+    hal_adc_read(&unused);
+    events = hge_step(0);
+    hal_dac_write(app_outputs(), n);
+  } while (!(events & HGE_EVENT_PARKED));
+  if (n > max) n = max;
+  memcpy(volts, app_outputs(), 4 * (size_t)n);
   return n;
 }
 

@@ -12,6 +12,7 @@
 
 #include "board_config.h"
 #include "hal.h"
+#include "hge.h"
 #include "standalone_config.h"
 
 static const float amplitude[HGE_EMU_CONTROLS] = HGE_EMU_AMPLITUDE_NA;
@@ -20,10 +21,27 @@ static const float input_coupling[HGE_EMU_CONTROLS * (HGE_EMU_INPUTS ? HGE_EMU_I
 static const float offset[HGE_EMU_CONTROLS] = HGE_EMU_OFFSET;
 static const float control_mid[HGE_EMU_CONTROLS] = HGE_EMU_CONTROL_MID_V;
 static const float input_mid[HGE_EMU_INPUTS ? HGE_EMU_INPUTS : 1] = HGE_EMU_INPUT_MID_V;
-static float electrodes[HGE_EMU_CONTROLS + HGE_EMU_INPUTS];
+/* where hal_init() leaves the converters on hardware */
+static float electrodes[HGE_DAC_CHANNELS] = HGE_PARK_VOLTS;
+
+/* A device's protection: a step larger than the configuration's slew limit allows in a sample
+ * (SlewVPerS / SampleRateHz, and f32 rounding) is said on the console, as a test can see. */
+extern const uint32_t hge_config_block[HGE_CONFIG_WORDS];
+static void check_slew(int e, float from, float to) {
+  const hge_config_t *c = (const hge_config_t *)(const void *)hge_config_block;
+  float most = c->slew_v_per_s / c->sample_rate_hz + 1e-6f, step = fabsf(to - from);
+  if (!(step <= most)) {
+    static char line[] = "stand-in: electrode 000 stepped past the slew limit";
+    line[20] = (char)('0' + e / 100 % 10); line[21] = (char)('0' + e / 10 % 10); line[22] = (char)('0' + e % 10);
+    hal_log(line);
+  }
+}
 
 void hal_dac_write(const float *volts, int count) {
-  for (int e = 0; e < count && e < HGE_EMU_CONTROLS + HGE_EMU_INPUTS; e++) electrodes[e] = volts[e];
+  for (int e = 0; e < count && e < HGE_DAC_CHANNELS; e++) {
+    check_slew(e, electrodes[e], volts[e]);
+    electrodes[e] = volts[e];
+  }
 }
 
 int hal_adc_read(float *volts) {

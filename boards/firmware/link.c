@@ -130,13 +130,12 @@ static void send_stopped(void) {
 
 /* Park the electrodes, keep the learned state, say why. */
 static void stop(int reason) {
-  parked_count = app_park(parked, HGE_DAC_CHANNELS);
-  if (parked_count) hal_dac_write(parked, parked_count); /* the board's own converters */
   const uint8_t *blob;
   saved_bytes = app_checkpoint(&blob);
   state = HGE_LINK_STATE_STOPPED;
   stop_reason = reason;
   app_report(APP_REPORT_FINAL); /* the last TELEMETRY frame; hal_checkpoint_store */
+  parked_count = app_park(parked, HGE_DAC_CHANNELS); /* the board's own converters, ramped */
   send_stopped();
 }
 

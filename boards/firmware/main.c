@@ -16,6 +16,7 @@ static uint32_t flags[HGE_BLOCK_SAMPLES];
 
 /* No telemetry unless the adapter has some (app_hge.c does). */
 __attribute__((weak)) int app_report(uint32_t events) { (void)events; return 0; }
+__attribute__((weak)) void app_log_refusal(int code) { (void)code; hal_log("hge: configuration refused"); }
 
 /* One sample at a time through app_step(); each call is what bench.h measures (the telemetry
  * after it is not). */
@@ -51,8 +52,8 @@ int main(void) {
   hal_uart_write("hge: ready\n", 11);
   int rc = app_init();
   if (rc != 0) {
-    hal_log("hge: configuration refused");
-    hal_exit(rc);
+    app_log_refusal(rc);
+    hal_exit(3); /* (the code itself is no exit status: 1 and 2 say "not solved" and "fault") */
   }
   int channels = app_output_count();
   if (channels > HGE_MAX_CHANNELS) hal_trap(-1, "more outputs than HGE_MAX_CHANNELS");

@@ -108,9 +108,8 @@ static void store(void) {
 }
 
 static void finish(int code, int reason, uint32_t samples) {
-  int n = app_park(parked, HGE_DAC_CHANNELS);
-  if (n) hal_dac_write(parked, n);
   app_report(APP_REPORT_FINAL); /* the last TELEMETRY frame; stores the checkpoint */
+  int n = app_park(parked, HGE_DAC_CHANNELS); /* (its ramp's samples are not the run's) */
   uint8_t stopped[8 + 4 * HGE_DAC_CHANNELS] = { (uint8_t)reason };
   const uint8_t *state;
   uint32_t bytes = (uint32_t)app_checkpoint(&state);
@@ -138,7 +137,11 @@ static int restart(int attempt, int calibrate) {
     c->lag_delay_samples = delay;
     c->lag_corner_hz = corner;
   }
-  return app_configure(c, (int)sizeof *c, 0);
+  int rc = app_configure(c, (int)sizeof *c, 0);
+  /* configure() ramped a step from the last voltages: on the DACs now, or the next step's would
+   * be two steps from those written */
+  if (rc == 0) hal_dac_write(app_outputs(), app_output_count());
+  return rc;
 }
 
 /* Iterations before HGE_MAX_ITERATIONS ends the run; with no limit (0), more than any count. */
@@ -152,9 +155,17 @@ static int restarts_left(int attempt) {
 int main(void) {
   hal_init();
   int rc = app_init();
+  if (rc == 0) {
+    /* The module wrote its first configuration's voltages as they are: it cannot know where
+     * the DACs are. They are where hal_init() parked them: told so (ELECTRODES is what it
+     * ramps from) and configured again, it ramps from there at the slew limit, as at any
+     * reconfiguration (the ramp counts as settling). */
+    static const float power_on_v[HGE_DAC_CHANNELS] = HGE_PARK_VOLTS;
+    memcpy(hge_electrodes(), power_on_v, 4 * (size_t)app_output_count());
+    rc = app_configure(hge_config_block, (int)sizeof hge_config_block, 0);
+  }
   if (rc != 0) {
-    text("hge: configuration refused: field "); whole((uint32_t)rc);
-    emit();
+    app_log_refusal(rc);
     hal_exit(3);
   }
   /* the stored blob is read straight into the module's checkpoint buffer, where hge_load() reads it */
