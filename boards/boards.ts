@@ -221,7 +221,9 @@ export const RUNTIME_FEATURES: Record<Runtime, Feature[]> = {
 export const PAGE = 65536;
 
 /** Sizes of a built firmware image, from `size` (Berkeley format). */
-export interface ImageSize { text: number; data: number; bss: number; flash: number; ram: number }
+/** moduleMemoryBytes: the module's linear memory in the image (its RAM), 0 when the adapter
+ *  does not use the module (the reference: the linker drops it). */
+export interface ImageSize { text: number; data: number; bss: number; flash: number; ram: number; moduleMemoryBytes: number }
 
 /** How the module's linear memory grows with the number of controls (from its layout). */
 export interface MemoryLayout { fixedBytes: number; bytesPerControl: number; maxControls: number }

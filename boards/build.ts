@@ -324,7 +324,8 @@ export function imageSize(b: Board, elf: string): ImageSize {
   const out = run(`${b.toolchain.prefix}size`, ["-B", elf]);
   const line = out.trim().split("\n")[1].trim().split(/\s+/).map(Number);
   const [text, data, bss] = line;
-  return { text, data, bss, flash: text + data, ram: data + bss };
+  const memory = /^[0-9a-f]+ ([0-9a-f]+) [bBdD] hge_wasm_memory$/m.exec(run(`${b.toolchain.prefix}nm`, ["-S", elf]));
+  return { text, data, bss, flash: text + data, ram: data + bss, moduleMemoryBytes: memory ? parseInt(memory[1], 16) : 0 };
 }
 
 /** An access with a constant offset as wasm2c writes it, `f32_load(&instance->w2c_memory,
@@ -790,7 +791,7 @@ function compileCached(cc: string, flags: string[], src: string, out: string): v
 export function formatSize(r: BuildResult): string {
   const { size: s, board: b } = r;
   const pct = (a: number, t: number) => `${((100 * a) / t).toFixed(1)}%`;
-  return `${b.name.padEnd(18)} flash ${String(s.flash).padStart(7)} B (${pct(s.flash, b.flashBytes)} of ${b.flashBytes})  RAM ${String(s.ram).padStart(7)} B (${pct(s.ram, b.ramBytes)} of ${b.ramBytes}; module memory ${r.check.facts.memoryBytes}, stack ${b.stackBytes})  text ${s.text} data ${s.data} bss ${s.bss}  [${r.seconds.toFixed(1)} s]`;
+  return `${b.name.padEnd(18)} flash ${String(s.flash).padStart(7)} B (${pct(s.flash, b.flashBytes)} of ${b.flashBytes})  RAM ${String(s.ram).padStart(7)} B (${pct(s.ram, b.ramBytes)} of ${b.ramBytes}; ${s.moduleMemoryBytes ? `module memory ${s.moduleMemoryBytes}, ` : ""}stack ${b.stackBytes})  text ${s.text} data ${s.data} bss ${s.bss}  [${r.seconds.toFixed(1)} s]`;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -158,3 +158,11 @@ test("a compiled-in configuration the board refuses stops the main loop with exi
   assert.equal(r.code, 3, r.stdout);
   assert.match(r.stdout, /^# hge: configuration refused: SampleRateHz\[0\] \(field 2\), outside the board's limits$/m);
 });
+
+test("the size line names the module's memory only where it is linked: the reference adapter's RAM has none (it said 'module memory 43072' inside an 18 KB total)", skip, () => {
+  const reference = board(["build", "stm32f4-discovery", "--app", "reference", "--out", join(work, "reference-size")]);
+  assert.equal(reference.code, 0, reference.stderr.slice(-800));
+  assert.match(reference.stdout + reference.stderr, /RAM +\d+ B \([\d.]+% of 131072; stack \d+\)/);
+  const controller = board(["build", "stm32f4-discovery", "--out", join(work, "controller-size")]);
+  assert.match(controller.stdout + controller.stderr, /RAM +\d+ B \([\d.]+% of 131072; module memory \d+, stack \d+\)/);
+});

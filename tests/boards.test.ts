@@ -155,7 +155,7 @@ test("checker: pages, growth, imports, SIMD, soft float, RAM, largest control co
   const f64 = checkModule(stm, wasmModule({ memory: [1, 1, 1], body: [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x1a, 0x0b] }));
   assert.match(f64.warnings.join(), /f64/);
   // RAM: an image larger than the board
-  const tooBig = checkModule(stm, probeBytes, { image: { text: 1000, data: 0, bss: 200_000, flash: 1000, ram: 200_000 } });
+  const tooBig = checkModule(stm, probeBytes, { image: { text: 1000, data: 0, bss: 200_000, flash: 1000, ram: 200_000, moduleMemoryBytes: 65536 } });
   assert.match(tooBig.errors.join(), /RAM/);
   // largest control count: bounded by the page, the RAM left, and the DAC
   const layout = { fixedBytes: 4096, bytesPerControl: 512, maxControls: 128 };
