@@ -299,9 +299,11 @@ export interface PhyllHooks {
   keepGoing?: () => Promise<boolean>;
   /** After every epoch. */
   epoch?: (state: { block: number; epochs: number; steps: number; loss: number; accuracy: number }) => void;
-  /** Optimiser steps allowed in all (Budget.maxIterations). */
-  maxSteps?: number;
-  /** Stop once the task counts as solved (default true); false trains every epoch. */
+  /** Epochs allowed in all (Budget.maxIterations: a phyll run's iterations are its epochs, the
+   *  unit every method's held-out or case evaluation comes in). */
+  maxEpochs?: number;
+  /** Stop once the task counts as solved (default true); false trains every epoch (none is a
+   *  held, confirming one). */
   stopWhenSolved?: boolean;
   /** Block 1's physics trained too (phyll-hge): its controls step every `every` digital epochs. */
   physics?: PhysicsTraining;
@@ -431,41 +433,56 @@ export async function trainPhyll(
     let blockLoss = NaN;
     try {
       for (let epoch = 0; epoch < settings.epochs && !stopped; epoch++) {
-        for (let i = n - 1; i > 0; i--) {
-          const j = Math.floor(rng.uniform() * (i + 1));
-          [order[i], order[j]] = [order[j], order[i]];
+        if (hooks.maxEpochs !== undefined && epochs >= hooks.maxEpochs) {
+          stopped = "iterations";
+          break;
         }
-        let epochLoss = 0;
-        for (let start = 0; start < n; start += settings.batchSize) {
-          if (hooks.maxSteps !== undefined && steps >= hooks.maxSteps) {
-            stopped = "iterations";
+        const last = block === settings.blocks - 1;
+        if (last && confirmation.holding && hooks.stopWhenSolved !== false) {
+          // A solved epoch is confirmed as every method's is (method.ts: Confirmation): the
+          // digital layer takes no step, and the held-out split is read again through the
+          // device (its device time, fresh noise) and judged by the same layers. (It was judged
+          // again on the readings it had stopped on, while the digital layer went on training.)
+          const again = await measuring(() => sweepLayer(layer, testInputs, keepGoing));
+          if (typeof again === "string") {
+            stopped = again;
             break;
           }
-          const batch = order.slice(start, start + settings.batchSize);
-          const rows = batch.length;
-          const cost = digital.optimiser.minimize(
-            () => {
-              const readings = tf.reshape(tf.gather(trainReadings, batch), [rows * classCount, width]) as TF.Tensor2D;
-              const g = tf.reshape(goodness(digital.activity(readings)), [rows, classCount]) as TF.Tensor2D;
-              return localLoss(g, batch.map((i) => task.train.labels[i]), settings.threshold);
-            },
-            true,
-            [digital.weights, digital.bias],
-          )!;
-          epochLoss += (cost.dataSync()[0] * rows) / n;
-          cost.dispose();
-          steps++;
+          testReadings.dispose();
+          testReadings = tf.tensor3d(again);
+        } else {
+          for (let i = n - 1; i > 0; i--) {
+            const j = Math.floor(rng.uniform() * (i + 1));
+            [order[i], order[j]] = [order[j], order[i]];
+          }
+          let epochLoss = 0;
+          for (let start = 0; start < n; start += settings.batchSize) {
+            const batch = order.slice(start, start + settings.batchSize);
+            const rows = batch.length;
+            const cost = digital.optimiser.minimize(
+              () => {
+                const readings = tf.reshape(tf.gather(trainReadings, batch), [rows * classCount, width]) as TF.Tensor2D;
+                const g = tf.reshape(goodness(digital.activity(readings)), [rows, classCount]) as TF.Tensor2D;
+                return localLoss(g, batch.map((i) => task.train.labels[i]), settings.threshold);
+              },
+              true,
+              [digital.weights, digital.bias],
+            )!;
+            epochLoss += (cost.dataSync()[0] * rows) / n;
+            cost.dispose();
+            steps++;
+          }
+          blockLoss = epochLoss;
         }
-        if (stopped) break;
         epochs++;
-        blockLoss = epochLoss;
         loss = finishedLoss + blockLoss;
         accuracy = accuracyOf(testTotal, task.test.labels, goodnessOf(testReadings));
         trainAccuracy = accuracyOf(trainTotal, task.train.labels, goodnessOf(trainReadings));
         history.loss.push(loss);
         history.accuracy.push(accuracy);
         hooks.epoch?.({ block, epochs, steps, loss, accuracy });
-        const last = block === settings.blocks - 1, solved = confirmation.count(accuracy >= task.solvedAccuracy);
+        // (judged in the last block only: an earlier block's epochs are not the run's answer)
+        const solved = last && confirmation.count(accuracy >= task.solvedAccuracy);
         if (last && solved && hooks.stopWhenSolved !== false) stopped = "solved";
         else if (!(await keepGoing())) stopped = "interrupted";
         else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !(last && confirmation.holding)) {
@@ -590,15 +607,15 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
   try {
     run = await trainPhyll(task, (block) => (block === 0 && trainer ? layers[0] : physics(block)), settings, context.seed, {
       physics: trainer,
-      maxSteps: budget.maxIterations,
+      maxEpochs: budget.maxIterations,
       keepGoing: () => breather.breathe(),
-      epoch: ({ steps, loss, accuracy }) => {
+      epoch: ({ epochs, loss, accuracy }) => {
         history.deviceSeconds.push(instrument.deviceSeconds);
         history.loss.push(loss);
         history.criterion.push(accuracy);
         keepMoved();
         context.progress?.({
-          iteration: steps,
+          iteration: epochs,
           deviceSeconds: instrument.deviceSeconds,
           budget,
           loss,
@@ -624,7 +641,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     solved: run.stopped === "solved",
     stopped: run.stopped,
     ...(run.deviceFault !== undefined ? { deviceFault: run.deviceFault } : {}),
-    iterations: run.steps,
+    iterations: run.epochs,
     deviceSeconds: instrument.deviceSeconds,
     wallSeconds: (performance.now() - started) / 1000,
     lossName: "forward-forward local loss (summed over blocks)",
