@@ -7,7 +7,7 @@
 // exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { existingFile, fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
-import { MultiBar, Presets, SingleBar } from "cli-progress";
+import cliProgress, { MultiBar, Presets, SingleBar, type Options } from "cli-progress";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -407,7 +407,10 @@ function progressFields(p: Progress, unit: string): Record<string, string> {
 /** At most 78 columns: a 10-letter task, "123.4/300 s", "margin 12.3 %", a 3-digit loss. */
 const BAR_FORMAT = "{task} |{bar}| {seconds} | {criterion} | loss {loss} | ETA {eta_formatted}";
 const UNBOUNDED_BAR_FORMAT = "{task} | {seconds} | {criterion} | loss {loss}";
-const BAR_OPTIONS = { format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsize: 10, clearOnComplete: false } as const;
+/** cli-progress's time format, but for an ETA it cannot estimate ('INF': a budget that will
+ *  take longer than anything counts), which it printed as "NFs". */
+const formatTime = (t: number | string, options: Options, round: number): string => (typeof t === "number" && Number.isFinite(t) ? cliProgress.Format.TimeFormat(t, options, round) : "—");
+const BAR_OPTIONS = { format: BAR_FORMAT, hideCursor: true, etaBuffer: 30, barsize: 10, clearOnComplete: false, formatTime } as const;
 
 function windowText(run: Result): string {
   const c = run.module!.controller;
