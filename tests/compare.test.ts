@@ -202,7 +202,7 @@ test("a preset that cannot drive the device's controls is known before anything 
   const out = join(scratch, "published");
   const { status, stdout, stderr } = hge("compare", "--device", "resistor", "--task", "and", "--seeds", "1", "--methods", "published,walsh", "--out", out, "--no-progress");
   assert.equal(status, 3, stdout + stderr);
-  assert.match(stderr, /^hge: configuration refused: method published: the published preset drives 5 controls; this device has 8 \(use --method multitone\)\n$/);
+  assert.match(stderr, /^hge: configuration refused: method published: the published preset drives 5 controls; this device has 8 \(use --method multitone\) \(methods that can train AND on it: multitone, (?!.*published).*\)\n$/);
   assert.ok(!existsSync(join(out, "compare.json")));
   const defaults = hge("compare", "--device", "resistor", "--task", "and", "--seeds", "1", "--out", out, "--no-progress");
   assert.equal(defaults.status, 0, defaults.stderr);
