@@ -3,7 +3,7 @@
 // passes is copied, so a failed configure leaves the previous configuration running.
 import {
   Field, ToneMode, Loss, Gradient, Perturbation, CONFIG_VERSION, CONFIG_WORDS, PERTURBATION_KINDS, MAX_WINDOW_SAMPLES, codePeriod,
-  MAX_CONTROLS, MAX_INPUTS, MAX_CASES, TONE_BIN_WORD, AMPLITUDE_WORD, MIN_WORD, MAX_WORD,
+  MAX_CONTROLS, MAX_INPUTS, MAX_CASES, MAX_ABS_VOLTS, TONE_BIN_WORD, AMPLITUDE_WORD, MIN_WORD, MAX_WORD,
   INITIAL_WORD, TRAINABLE_WORD, INPUT_MIN_WORD, INPUT_MAX_WORD, CASE_INPUT_WORD, TARGET_WORD,
   Demodulation, Optimiser,
 } from "./layout";
@@ -12,7 +12,7 @@ import { FULL, LONGEST_WINDOW } from "./features";
 export const CONFIG = memory.data(CONFIG_WORDS << 2, 16);
 export const ACTIVE = memory.data(CONFIG_WORDS << 2, 16);
 
-const MAX_ABS_VOLTS: f32 = 1000;
+const MAX_VOLTS: f32 = <f32>MAX_ABS_VOLTS;
 const MAX_ABS_READING: f32 = 1e12;
 
 /** Element of the array field named by the last error. */
@@ -120,8 +120,8 @@ export function validate(): i32 {
       for (let j = 0; j < k; j++) if (load<i32>(wordAddress(b, TONE_BIN_WORD, j)) == bin) return Field.ToneBin;
     }
     const low = load<f32>(wordAddress(b, MIN_WORD, k)), high = load<f32>(wordAddress(b, MAX_WORD, k));
-    if (!within(low, -MAX_ABS_VOLTS, MAX_ABS_VOLTS)) return Field.MinV;
-    if (!within(high, low, MAX_ABS_VOLTS) || high == low) return Field.MaxV;
+    if (!within(low, -MAX_VOLTS, MAX_VOLTS)) return Field.MinV;
+    if (!within(high, low, MAX_VOLTS) || high == low) return Field.MaxV;
     const amplitude = load<f32>(wordAddress(b, AMPLITUDE_WORD, k));
     // (in f64: high − low rounded up in f32 let an amplitude an ulp too large through)
     if (!(amplitude > 0 && <f64>amplitude * 2 <= <f64>high - <f64>low)) return Field.AmplitudeV;
@@ -131,8 +131,8 @@ export function validate(): i32 {
   for (let i = 0; i < inputs; i++) {
     errorIndex = i;
     const low = load<f32>(wordAddress(b, INPUT_MIN_WORD, i)), high = load<f32>(wordAddress(b, INPUT_MAX_WORD, i));
-    if (!within(low, -MAX_ABS_VOLTS, MAX_ABS_VOLTS)) return Field.InputMinV;
-    if (!within(high, low, MAX_ABS_VOLTS)) return Field.InputMaxV;
+    if (!within(low, -MAX_VOLTS, MAX_VOLTS)) return Field.InputMinV;
+    if (!within(high, low, MAX_VOLTS)) return Field.InputMaxV;
   }
   let classes = 0; // bit 0: a target 0 seen, bit 1: a target 1 seen
   for (let p = 0; p < cases; p++) {

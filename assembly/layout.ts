@@ -17,6 +17,9 @@ export const MAX_WINDOW_SAMPLES = 1 << 20;
  *  an order-2 plan of all its tones fits (one octave of bins [N, 2N), whose sums fold clear of
  *  it in 6N samples), so 256 tones run on the fast path too. */
 export const SINES_MAX_WINDOW = MAX_CONTROLS > 128 ? 6 * MAX_CONTROLS : 512;
+/** Every electrode's range lies within ±this many volts (config.ts validate(); the host's
+ *  moduleMisfit asks it of a device before offering the module's methods). */
+export const MAX_ABS_VOLTS = 1000;
 
 export const CONFIG_VERSION = 1;
 // Every header field must hold a valid value, whether the configuration uses it or not.

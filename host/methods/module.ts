@@ -5,9 +5,9 @@
 // ControllerConfig) and sets only the perturbation fields; trainingConfig picks the training
 // settings per estimator and the Method objects run them in closed loop (train.ts).
 import type { ControllerConfig, PerturbationName } from "../controller.ts";
-import { MAX_CONTROLS, MAX_INPUTS, Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
+import { MAX_ABS_VOLTS, MAX_CONTROLS, MAX_INPUTS, Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
 import { Controller } from "../controller.ts";
-import type { Device } from "../devices/device.ts";
+import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
 import { DEFAULTS, TrainingRun, type TrainOptions } from "../train.ts";
@@ -44,8 +44,13 @@ function publishedMisfit(controlCount: number): string | undefined {
 /** Why the module (the release build: assembly/layout.ts's limits) cannot drive `device`, or
  *  undefined when it can: every method that measures through it. */
 export function moduleMisfit(device: Device): string | undefined {
-  if (device.controlCount <= MAX_CONTROLS && device.inputCount <= MAX_INPUTS) return undefined;
-  return `the controller module drives at most ${MAX_CONTROLS} controls and ${MAX_INPUTS} data inputs; ${device.name} has ${device.controlCount} and ${device.inputCount}`;
+  if (device.controlCount > MAX_CONTROLS || device.inputCount > MAX_INPUTS) {
+    return `the controller module drives at most ${MAX_CONTROLS} controls and ${MAX_INPUTS} data inputs; ${device.name} has ${device.controlCount} and ${device.inputCount}`;
+  }
+  const wide = electrodeRangesV(device).findIndex(([low, high]) => !(low >= -MAX_ABS_VOLTS && high <= MAX_ABS_VOLTS));
+  if (wide < 0) return undefined;
+  const [low, high] = electrodeRangesV(device)[wide];
+  return `the controller module takes electrode ranges within ±${MAX_ABS_VOLTS} V; ${device.name}'s electrode ${wide + 1} spans [${low}, ${high}] V`;
 }
 
 /** The published HGE configuration on a five-control problem sampled at 5 kHz. */
