@@ -238,7 +238,7 @@ test("parallel runs on one board each build in a directory of their own (they us
   for (const { seed, run } of runs) {
     assert.equal(await run.exited, 0, run.out());
     assert.match(run.out(), /^mps2-an386: solved in \d+ updates/m, `seed ${seed}`);
-    const elf = /firmware (\S+hge\.elf);/.exec(run.out())![1];
+    const elf = /firmware (\S+hge\.elf),/.exec(run.out())![1];
     assert.equal(elf, `${relative(process.cwd(), shared)}.${run.child.pid}/hge.elf`);
     elves.add(elf);
     assert.ok(!existsSync(dirname(elf)), `${elf}: its directory is removed when the run ends`);
