@@ -221,7 +221,7 @@ interface TrainFlags extends MeasurementFlags {
  *  task on this device (its controls on another are --initial-v's to give); a checkpoint.bin is
  *  the module's alone. On a data set, the journal.json beside the run.json: the run replayed
  *  (host/methods/journal.ts), which needs the same method and seed. */
-export function readResume(path: string, device: Device, task: AnyTask, method: Method, seed: number, fingerprint = deviceFingerprint(device)): Resumed {
+export function readResume(path: string, device: Device, task: AnyTask, method: Method, seed: number, fingerprint: string | undefined): Resumed {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);

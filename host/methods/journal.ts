@@ -3,9 +3,9 @@
 // shuffles) and its controls; all of it follows, deterministically, from the seed, the settings
 // and what the device answered. So the run keeps those answers (journal.json beside run.json)
 // and a resumed run is the same run replayed: each measurement that asks for exactly the
-// voltages recorded at its place takes the recorded answer without driving the device, and from the first one
-// that does not (the journal ended, or the run took another path: other settings) every
-// measurement is live. A replayed run ends where the uninterrupted one would, to the bit, and
+// voltages recorded at its place takes the recorded answer without driving the device, and
+// from the first one that does not (the journal ended, or the run took another path: other
+// settings) every measurement is live. A replayed run ends where the uninterrupted one would, to the bit, and
 // its device time counts the replayed seconds too (they were spent, once).
 //
 // hge train writes the journal every JOURNAL_EVERY_SECONDS of wall time while the run goes on,
@@ -15,9 +15,9 @@
 // Two kinds of entry, each checked by a hash of what was asked: the device's outputs the
 // Instrument read (pat, phyll: one number per settle + window; a replay reads it through the
 // chain and the noise again, so that the reading and the chain's state after it are as they
-// were: hge-journal/1 kept the readings, and a replay could not restore the chain) and HgeJacobian's lock-in measurements
-// (phyll-hge: case outputs and Jacobian rows of a batch, with the lag and plan order the module
-// ended on and the device-seconds it spent).
+// were: hge-journal/1 kept the readings, and a replay could not restore the chain) and
+// HgeJacobian's lock-in measurements (phyll-hge: case outputs and Jacobian rows of a batch,
+// with the lag and plan order the module ended on and the device-seconds it spent).
 import { createHash } from "node:crypto";
 
 export interface HgeEntry {

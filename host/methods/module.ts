@@ -47,10 +47,10 @@ export function moduleMisfit(device: Device): string | undefined {
   if (device.controlCount > MAX_CONTROLS || device.inputCount > MAX_INPUTS) {
     return `the controller module drives at most ${MAX_CONTROLS} controls and ${MAX_INPUTS} data inputs; ${device.name} has ${device.controlCount} and ${device.inputCount}`;
   }
-  const wide = electrodeRangesV(device).findIndex(([low, high]) => !(low >= -MAX_ABS_VOLTS && high <= MAX_ABS_VOLTS));
+  const ranges = electrodeRangesV(device);
+  const wide = ranges.findIndex(([low, high]) => !(low >= -MAX_ABS_VOLTS && high <= MAX_ABS_VOLTS));
   if (wide < 0) return undefined;
-  const [low, high] = electrodeRangesV(device)[wide];
-  return `the controller module takes electrode ranges within ±${MAX_ABS_VOLTS} V; ${device.name}'s electrode ${wide + 1} spans [${low}, ${high}] V`;
+  return `the controller module takes electrode ranges within ±${MAX_ABS_VOLTS} V; ${device.name}'s electrode ${wide + 1} spans [${ranges[wide].join(", ")}] V`;
 }
 
 /** The published HGE configuration on a five-control problem sampled at 5 kHz. */

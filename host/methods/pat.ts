@@ -12,8 +12,8 @@ import { hgeJacobianMisfit } from "./module.ts";
 export const PAT_NAME = "pat";
 export const PAT_HGE_NAME = "pat-hge";
 /** pat-hge's one setting beyond pat's: case tasks measure the Jacobian by HGE (the module, one
- *  lock-in window per case) every this many epochs (a held epoch that confirms counts) and correct the twin's Jacobian by the
- *  measured difference. pat has no such setting: it never measures one (hgeEvery 0 in its
+ *  lock-in window per case) every this many epochs (a held epoch that confirms counts) and
+ *  correct the twin's Jacobian by the measured difference. pat has no such setting: it never measures one (hgeEvery 0 in its
  *  PatSettings). */
 export const PAT_HGE_DEFAULTS = { hgeEvery: 10 };
 

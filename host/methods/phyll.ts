@@ -438,7 +438,7 @@ export async function trainPhyll(
           break;
         }
         const last = block === settings.blocks - 1;
-        if (last && confirmation.holding && hooks.stopWhenSolved !== false) {
+        if (confirmation.holding && hooks.stopWhenSolved !== false) {
           // A solved epoch is confirmed as every method's is (method.ts: Confirmation): the
           // digital layer takes no step, and the held-out split is read again through the
           // device (its device time, fresh noise) and judged by the same layers. (It was judged
@@ -481,11 +481,12 @@ export async function trainPhyll(
         history.loss.push(loss);
         history.accuracy.push(accuracy);
         hooks.epoch?.({ block, epochs, steps, loss, accuracy });
-        // (judged in the last block only: an earlier block's epochs are not the run's answer)
+        // (judged in the last block only: an earlier block's epochs are not the run's answer,
+        // and none of them is held)
         const solved = last && confirmation.count(accuracy >= task.solvedAccuracy);
         if (last && solved && hooks.stopWhenSolved !== false) stopped = "solved";
         else if (!(await keepGoing())) stopped = "interrupted";
-        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !(last && confirmation.holding)) {
+        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !confirmation.holding) {
           // The physical step: ∂L/∂(readings) of the whole training split through the digital layer.
           const fullLoss = (readings: TF.Tensor) =>
             localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold);

@@ -24,12 +24,9 @@ const TRUTH_TABLES: Record<GateName, number[]> = {
   XNOR: [1, 0, 0, 1],
 };
 
-/**
- * (min output of class 1 − max output of class 0) / (max − min of all outputs): positive when
- * a threshold separates the classes, 1 when each class collapses to a point. −Infinity for
- * a degenerate labelling or identical outputs.
- */
-export function gateMargin(outputs: ArrayLike<number>, targets: ArrayLike<number>): number {
+/** The classes' gap (min output of class 1 − max output of class 0: infinite for a degenerate
+ *  labelling) and the outputs' span (max − min of all). */
+function gapAndSpan(outputs: ArrayLike<number>, targets: ArrayLike<number>): { gap: number; span: number } {
   let lowestOne = Infinity;
   let highestZero = -Infinity;
   let lowest = Infinity;
@@ -41,9 +38,18 @@ export function gateMargin(outputs: ArrayLike<number>, targets: ArrayLike<number
     lowest = Math.min(lowest, y);
     highest = Math.max(highest, y);
   }
-  const span = highest - lowest;
-  if (!(span > 0) || lowestOne === Infinity || highestZero === -Infinity) return -Infinity;
-  return (lowestOne - highestZero) / span;
+  return { gap: lowestOne - highestZero, span: highest - lowest };
+}
+
+/**
+ * (min output of class 1 − max output of class 0) / (max − min of all outputs): positive when
+ * a threshold separates the classes, 1 when each class collapses to a point. −Infinity for
+ * a degenerate labelling or identical outputs.
+ */
+export function gateMargin(outputs: ArrayLike<number>, targets: ArrayLike<number>): number {
+  const { gap, span } = gapAndSpan(outputs, targets);
+  if (!(span > 0) || !Number.isFinite(gap)) return -Infinity;
+  return gap / span;
 }
 
 /** Solved when the classes are separated by at least marginFraction of the outputs' span. */
@@ -75,11 +81,7 @@ export function separatedBeyondNoise(epochs: ReadonlyArray<ArrayLike<number>>, t
     for (const outputs of held) squares += (outputs[p] - mean) ** 2;
   }
   const scatter = Math.sqrt(squares / (targets.length * (held.length - 1)));
-  return epochs.every((outputs) => gateMargin(outputs, targets) * span(outputs) > NOISE_GAPS * scatter);
-}
-
-function span(outputs: ArrayLike<number>): number {
-  return Math.max(...Array.from(outputs)) - Math.min(...Array.from(outputs));
+  return epochs.every((outputs) => gapAndSpan(outputs, targets).gap > NOISE_GAPS * scatter);
 }
 
 /**
