@@ -318,7 +318,7 @@ export class Controller {
     else if (code === Field.Target) where = ` (case ${index + 1})`;
     else if (arrayField) where = ` (control ${index + 1})`;
     if (code === Field.SlewVPerS) {
-      return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what electrode ${index} needs (a control's perturbation, or a step above its voltage's f32 resolution; controls first, then inputs)`);
+      return new ControllerError(code, field, index, `configuration refused: SlewVPerS is below what electrode ${index + 1} needs (a control's perturbation, or a step above its voltage's f32 resolution; controls first, then inputs)`);
     }
     const spec = FIELDS[field as FieldName];
     if (!spec) return new ControllerError(code, field, -1, `configuration refused: ${field}`);

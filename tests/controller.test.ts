@@ -217,6 +217,8 @@ describe("configuration", () => {
     const controller = new Controller();
     const config = { ...good, controls: good.controls.map((x, k) => (k === 2 ? { ...x, minV: NaN } : x)) };
     assert.throws(() => controller.configure(config), (error: unknown) => error instanceof ControllerError && error.field === "MinV" && error.index === 2 && /\(control 3\)/.test(error.message));
+    // the slew limit names its electrode the same way (it said "electrode 0" of the first)
+    assert.throws(() => controller.configure({ ...good, slewVPerS: 1e-9 }), (error: unknown) => error instanceof ControllerError && error.field === "SlewVPerS" && error.index === 0 && /below what electrode 1 needs/.test(error.message));
   });
 
   test("an impossible plan names a window that does plan, and that window is accepted", () => {
