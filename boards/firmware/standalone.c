@@ -43,6 +43,17 @@ static float parked[HGE_DAC_CHANNELS];
 static const float restart_starts[HGE_RESTARTS * HGE_RESTART_CONTROLS + 1] = HGE_RESTART_STARTS_V;
 extern const uint32_t hge_config_block[HGE_CONFIG_WORDS]; /* gen/hge_config_block.c */
 static uint32_t iteration; /* updates and held epochs since the first power-up's start */
+/* The attempt running: its best margin and when it came, its solved epochs in a row, and
+ * whether its controls are held (a start, or a restart, begins them again). */
+static uint32_t best_at;
+static float best_margin;
+static int solved_run, holding;
+static void attempt_begins(void) {
+  best_margin = -3.4e38f;
+  best_at = iteration;
+  solved_run = 0;
+  holding = 0; /* configure() lets the controls move */
+}
 
 /* Telemetry records go out on the UART as TELEMETRY frames. */
 void hal_telemetry(const hal_words *parts, int n) { hge_frame_send_words(HGE_LINK_TELEMETRY, parts, n); }
@@ -144,6 +155,14 @@ static int restart(int attempt, int calibrate) {
   return rc;
 }
 
+/* Says attempt `attempt` started (`after`: what ended the last, then its update) and begins it. */
+static void restarted(int attempt, const char *after, int calibrate) {
+  text("restart "); whole((uint32_t)attempt); text(after); whole(iteration);
+  text(calibrate ? ": the host's next start, calibrating again" : ": the host's next start, the lag kept");
+  emit();
+  attempt_begins();
+}
+
 /* Iterations before HGE_MAX_ITERATIONS ends the run; with no limit (0), more than any count. */
 static uint32_t iterations_left(void) { return HGE_MAX_ITERATIONS ? (uint32_t)HGE_MAX_ITERATIONS - iteration : UINT32_MAX; }
 
@@ -186,9 +205,9 @@ int main(void) {
   text(" ("); text(HGE_TASK_NAME); text(", "); whole(HGE_SAMPLE_RATE_HZ); text(" Hz, readings in "); text(HGE_ADC_UNIT); text(")");
   emit();
   hal_dac_write(app_outputs(), app_output_count());
-  uint32_t best_at = iteration, samples = 0;
-  float best_margin = -3.4e38f;
-  int solved_run = 0, holding = 0, attempt = 0, faulted = 0;
+  uint32_t samples = 0;
+  int attempt = 0, faulted = 0;
+  attempt_begins();
   /* the configuration running calibrates and its calibration has not ended, as the host's
    * TrainingRun.calibrating (a resumed one runs on its checkpoint's lag) */
   int calibrating = !resumed && calibration_epochs > 0;
@@ -203,13 +222,7 @@ int main(void) {
     if (events & HGE_EVENT_FAULT) {
       /* a start that cannot be measured is left for the next, as a stuck one is */
       if (!restarts_left(attempt) || ++faulted >= HGE_FAULTED_STARTS || restart(++attempt, calibrating) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
-      text("restart "); whole((uint32_t)attempt); text(" after a fault at update "); whole(iteration);
-      text(calibrating ? ": the host's next start, calibrating again" : ": the host's next start, the lag kept");
-      emit();
-      best_margin = -3.4e38f;
-      best_at = iteration;
-      solved_run = 0;
-      holding = 0;
+      restarted(attempt, " after a fault at update ", calibrating);
       continue;
     }
     if (!(events & (holding ? HGE_EVENT_EPOCH_DONE : HGE_EVENT_UPDATE_DONE))) continue;
@@ -238,12 +251,7 @@ int main(void) {
     }
     if (iteration - best_at >= HGE_PATIENCE && iterations_left() >= HGE_PATIENCE && restarts_left(attempt)) {
       if (restart(++attempt, 0) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
-      text("restart "); whole((uint32_t)attempt); text(" after update "); whole(iteration); text(": the host's next start, the lag kept");
-      emit();
-      best_margin = -3.4e38f;
-      best_at = iteration;
-      solved_run = 0;
-      holding = 0; /* configure() lets the controls move */
+      restarted(attempt, " after update ", 0);
     }
   }
   finish(1, HGE_LINK_STOP_HOST, samples); /* the readings ended (a replayed stream) */
