@@ -52,6 +52,7 @@ export function gateMargin(outputs: ArrayLike<number>, targets: ArrayLike<number
   return gap / span;
 }
 
+
 /** Solved when the classes are separated by at least marginFraction of the outputs' span. */
 export function gateSolved(outputs: ArrayLike<number>, targets: ArrayLike<number>, marginFraction: number): boolean {
   return gateMargin(outputs, targets) >= marginFraction;
@@ -100,19 +101,15 @@ export function corrsig(outputs: ArrayLike<number>, targets: ArrayLike<number>):
   let covariance = 0;
   let varianceY = 0;
   let varianceT = 0;
-  let lowestOne = Infinity;
-  let highestZero = -Infinity;
   for (let p = 0; p < n; p++) {
     const dy = outputs[p] - meanY;
     const dt = targets[p] - meanT;
     covariance += dy * dt;
     varianceY += dy * dy;
     varianceT += dt * dt;
-    if (targets[p] > 0.5) lowestOne = Math.min(lowestOne, outputs[p]);
-    else highestZero = Math.max(highestZero, outputs[p]);
   }
   const correlation = covariance / Math.sqrt(varianceY * varianceT + 1e-30);
-  const separation = lowestOne - highestZero;
+  const separation = gapAndSpan(outputs, targets).gap;
   return (1.1 - correlation) / (1 / (1 + Math.exp(-(separation - 5) / 3)));
 }
 
@@ -123,19 +120,27 @@ export function gateTargets(gate: GateName): number[] {
 /** Solved when a threshold separates the classes by this fraction of the output span. */
 export const MARGIN_FRACTION = 0.05;
 
-/** A gate task for a device whose two data inputs have the given voltage ranges. */
-export function gateTask(gate: GateName, inputRangeV: Array<[number, number]>, marginFraction = MARGIN_FRACTION): Task {
-  const targets = gateTargets(gate);
-  return checkTaskShape({
-    kind: 'cases',
-    name: gate,
-    inputCases: BOOLEAN_INPUT_LEVELS.map(([a, b]) => [levelToVolts(a, inputRangeV[0]), levelToVolts(b, inputRangeV[1])]),
+/** How a task of two classes on one output is trained and judged (the gates, the sphere):
+ *  corrsig; solved when a threshold separates the classes by `marginFraction` of the outputs'
+ *  span, and confirmed beyond the noise (separatedBeyondNoise). */
+export function thresholdJudgement(targets: number[], marginFraction: number) {
+  return {
     targets,
     outputCount: 1,
     loss: 'corrsig',
     criterionTarget: marginFraction,
-    solved: (outputs) => gateSolved(outputs, targets, marginFraction),
-    separated: (epochs) => separatedBeyondNoise(epochs, targets),
+    solved: (outputs: ArrayLike<number>) => gateSolved(outputs, targets, marginFraction),
+    separated: (epochs: ReadonlyArray<ArrayLike<number>>) => separatedBeyondNoise(epochs, targets),
+  } as const;
+}
+
+/** A gate task for a device whose two data inputs have the given voltage ranges. */
+export function gateTask(gate: GateName, inputRangeV: Array<[number, number]>, marginFraction = MARGIN_FRACTION): Task {
+  return checkTaskShape({
+    kind: 'cases',
+    name: gate,
+    inputCases: BOOLEAN_INPUT_LEVELS.map(([a, b]) => [levelToVolts(a, inputRangeV[0]), levelToVolts(b, inputRangeV[1])]),
+    ...thresholdJudgement(gateTargets(gate), marginFraction),
     describe: `${gate} gate: 4 cases, corrsig loss; solved when a threshold separates the classes by ≥ ${marginFraction * 100}% of the output span`,
   });
 }

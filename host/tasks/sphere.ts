@@ -5,7 +5,7 @@
 // never peaks inside the input cube (tests/sphere.test.ts, scripts/sphere-physics.ts).
 
 import { Rng } from '../noise.ts';
-import { MARGIN_FRACTION, gateSolved, separatedBeyondNoise } from './gates.ts';
+import { MARGIN_FRACTION, thresholdJudgement } from './gates.ts';
 import { checkTaskShape, levelToVolts, type Task } from './task.ts';
 
 export const SPHERE_RADIUS = 0.7; // on the [−1, 1] scale
@@ -40,12 +40,7 @@ export function sphereTask(inputRangeV: Array<[number, number]>, seed = 1, caseC
     name: 'sphere',
     levels,
     inputCases: levels.map((point) => point.map((level, i) => levelToVolts(level, inputRangeV[i]))),
-    targets,
-    outputCount: 1,
-    loss: 'corrsig',
-    criterionTarget: marginFraction,
-    solved: (outputs) => gateSolved(outputs, targets, marginFraction),
-    separated: (epochs) => separatedBeyondNoise(epochs, targets),
+    ...thresholdJudgement(targets, marginFraction),
     describe: `sphere: ${caseCount} points in 3-D, class 1 inside radius ${SPHERE_RADIUS} of [−1,1]³; solved when a threshold separates inside (higher) from outside by ≥ ${marginFraction * 100}% of the output span`,
   };
   checkTaskShape(task);
