@@ -849,9 +849,13 @@ function readJson(what: string, path: string, advice: string, bytes?: Buffer): u
   }
 }
 
-/** hge train's counterpart of refuseToReplace: an --out holding a run that was interrupted (its
- *  run.json says so, or a data-set run's journal.json has no run.json: killed outright) is not
- *  replaced by a new run, unless `resume` names that run. */
+/** The stops that cut a run short with what it learned kept for --resume (Ctrl-C, a device file
+ *  that failed, a board's link lost), as refuseToLose says them. */
+const CUT_SHORT = new Map<unknown, string>([["interrupted", "was interrupted"], ["device", "its device stopped (the device file failed)"], ["link", "its board's link stopped"]] satisfies Array<[Result["stopped"], string]>);
+
+/** hge train's counterpart of refuseToReplace: an --out holding a run that was cut short (its
+ *  run.json says so, CUT_SHORT, or a data-set run's journal.json has no run.json: killed
+ *  outright) is not replaced by a new run, unless `resume` names that run. */
 function refuseToLose(out: string, resume: string | undefined): void {
   const runFile = join(out, "run.json"), journalFile = join(out, "journal.json");
   if (resume !== undefined && [runFile, journalFile, join(out, "checkpoint.bin")].includes(resolve(resume))) return;
@@ -862,7 +866,8 @@ function refuseToLose(out: string, resume: string | undefined): void {
     stopped = existsSync(journalFile) ? "interrupted" : undefined; // (none there, or not one hge wrote)
   }
   const kept = existsSync(runFile) ? runFile : journalFile;
-  if (stopped === "interrupted") throw new UsageError(`${display(out)} holds a run that was interrupted: --resume ${display(kept)} goes on from it; to start again remove it or give another --out`);
+  const cut = CUT_SHORT.get(stopped);
+  if (cut) throw new UsageError(`${display(out)} holds a run that ${cut}: --resume ${display(kept)} goes on from it; to start again remove it or give another --out`);
 }
 
 /** A new comparison replaces a finished one kept at `file`, never one with runs left (an

@@ -238,6 +238,11 @@ test("what the module learned before a device file failed is kept, as on Ctrl-C:
   assert.ok(run.iterations >= 1, `${run.iterations} updates before the fault`);
   assert.equal(run.history.weights.length, run.iterations + 1);
   assert.equal(run.history.exactGradient.length, run.iterations);
+  // the same command again, the device answering, would replace it: refused, naming --resume (it was replaced silently)
+  const fresh = hge("train", "--device", EXAMPLE, "--task", "and", "--out", out, "--no-progress");
+  assert.equal(fresh.status, 2, fresh.stderr);
+  assert.match(fresh.stderr, /^hge: \S+ holds a run that its device stopped \(the device file failed\): --resume \S+run\.json goes on from it; to start again remove it or give another --out\n$/);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")), run);
   const resumed = join(scratch, "fault-resumed");
   const again = hge("train", "--device", EXAMPLE, "--task", "and", "--resume", join(out, "checkpoint.bin"), "--out", resumed, "--no-progress");
   assert.equal(again.status, 0, again.stderr);
