@@ -127,6 +127,15 @@ test("hge train stops a run on its device-time budget, not on an iteration count
 
 // Gradient quality alone: one start each (no restarts), so a wrong Jacobian cannot be escaped by
 // starting elsewhere. With restarts (the default) pat also gets there on seed 1: see the report.
+test("a twin whose gradient is not finite (one diverged: twinLearningRate=1e308 made hge train's run an internal error, NaN volts reaching the DNPU) moves no control: each step is refused and counted", async () => {
+  const device = DopantNetwork.default();
+  const nanTwin: Twin = { description: "a diverged fit", weightedGradients: (voltages) => voltages.map((v) => v.map(() => Number.NaN)) };
+  const run = await trainPat(device, gateTask("XOR", device.inputRangeV), { deviceSeconds: 100, maxIterations: 5 }, { seed: 1, options: { patience: 0 } }, { twin: nanTwin });
+  assert.equal(run.stopped, "iterations");
+  assert.equal(run.counters.skippedUpdates, 5);
+  for (const weights of run.history.weights) assert.deepEqual(weights, run.history.weights[0]);
+});
+
 test("HGE Jacobians rescue a crude twin: from one start with a 50-point twin, pat misses regression in 300 updates, pat-hge solves it", async () => {
   const budget = { deviceSeconds: 1e9, maxIterations: 300 };
   const context = { seed: 1, options: { sweepPoints: 50, patience: 0 } };

@@ -52,8 +52,17 @@ export class ControlOptimiser {
     return Array.from(this.controlsV);
   }
 
-  /** One step down `gradient` (∂L/∂control). */
+  /** Steps refused because the gradient was not finite (the module's SkippedUpdates). */
+  skippedUpdates = 0;
+
+  /** One step down `gradient` (∂L/∂control); none where a trainable control's gradient is not
+   *  finite (a diverging twin's), as the module's update() refuses one: a NaN step would write
+   *  NaN volts. */
   step(gradient: ArrayLike<number>): void {
+    if (this.trainable.some((trainable, k) => trainable && !Number.isFinite(gradient[k]))) {
+      this.skippedUpdates++;
+      return;
+    }
     const { optimiser, learningRate, beta1, beta2, epsilon } = this.settings;
     this.beta1Power *= beta1;
     this.beta2Power *= beta2;

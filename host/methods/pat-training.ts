@@ -247,6 +247,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   const criterionOf = (outputs: number[]) => (task.loss === "mse" ? Math.sqrt(meanSquaredError(outputs, task.targets)) : gateMargin(outputs, task.targets));
   let optimiser = new ControlOptimiser(Float64Array.from(initialV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
   const attempts: Result["attempts"] = [{ startIteration: 0, initialV }];
+  let skippedUpdates = 0; // (of the optimisers of the starts before this one)
   const maxIterations = budget.maxIterations ?? Infinity;
   let stopped: StopReason = built.stop ?? "iterations";
   let fault = built.fault;
@@ -323,6 +324,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
       // Stuck: the next seeded start, with a fresh optimiser state.
       const startV = restartVoltages(device, context.seed, attempts.length, (context.options as Partial<TrainOptions> | undefined)?.resumedAttempts);
+      skippedUpdates += optimiser.skippedUpdates;
       optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
       attempts.push({ startIteration: iteration, initialV: startV });
       history.weights[history.weights.length - 1] = startV.slice();
@@ -355,6 +357,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     counters: {
       measurements: session.instrument.measurements,
       trainingMeasurements: iteration * cases.length,
+      skippedUpdates: skippedUpdates + optimiser.skippedUpdates,
       ...(hge ? { hgeEpochs: hge.epochs, hgeDeviceSeconds: hge.seconds, twinJacobianCosine: jacobianCosines / Math.max(1, hge.epochs) } : {}),
       ...built.counters,
       ...confirmation.counters,
@@ -497,7 +500,7 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
       targets: [],
       caseInputsV: [],
       attempts: [{ startIteration: 0, initialV }],
-      counters: { measurements: session.instrument.measurements, trainingMeasurements: iteration * (trainInputs.length + testInputs.length) * settingsCount, ...built.counters },
+      counters: { measurements: session.instrument.measurements, trainingMeasurements: iteration * (trainInputs.length + testInputs.length) * settingsCount, skippedUpdates: optimiser.skippedUpdates, ...built.counters },
     };
   } finally {
     readoutWeights.dispose();
