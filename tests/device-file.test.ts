@@ -227,6 +227,16 @@ test("a device file that fails in the middle of hge demo: the gates that finishe
   assert.match(readFileSync(kept[2], "utf8"), new RegExp(`Stopped \\(the device file failed\\): ${kept[1]} of 6 gates finished`));
 });
 
+test("a device file that changes the voltages it is given (to mV, in place) changes none of hge's: pat's sweep recorded them so and fitted its twin to voltages 1000× too large", async () => {
+  const inPlace = await loadDeviceFile(deviceFile("const f = device.output.bind(device); const g = device.outputGradient.bind(device); device.output = (v: any) => { for (let i = 0; i < v.length; i++) v[i] *= 1000; return f(v.map((mv: number) => mv / 1000)); }; device.outputGradient = (v: any) => { const slopes = g(v); v.fill(Number.NaN); return slopes; };"), { inputCount: 2 });
+  const example = await loadDeviceFile(EXAMPLE, { inputCount: 2 });
+  const voltages = Float64Array.from([0.1, -0.2, 0.3, -0.4, 0.5, 0.6, -0.7]);
+  const asked = voltages.slice();
+  assert.equal(inPlace.output(voltages), example.output(asked));
+  assert.deepEqual(inPlace.outputGradient!(voltages), example.outputGradient!(asked));
+  assert.deepEqual(voltages, asked);
+});
+
 test("what the module learned before a device file failed is kept, as on Ctrl-C: the report, run.json and a checkpoint that --resume continues from", () => {
   const out = join(scratch, "fault-kept");
   const failed = hge("train", "--device", deviceFile("const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 4000 ? NaN : f(v));"), "--task", "and", "--out", out, "--no-progress");

@@ -347,6 +347,10 @@ class CheckedDevice extends DeviceView {
   private readonly inner: Device;
   private readonly fail: (what: string) => DeviceFileError;
   private readonly source: LoadedFile;
+  /** The voltages the file's output() and outputGradient() are given: a copy of hge's, which a
+   *  file may change (converting them to mV in place) without changing what hge drives and
+   *  records (pat's sweep recorded them so, its twin fitted to voltages 1000× too large). */
+  private readonly given: Float64Array;
 
   constructor(inner: Device, source: LoadedFile, wantedInputs: number | undefined, madeBy: string, readonly exclusive: boolean) {
     const fail = failFor(source.path);
@@ -361,6 +365,7 @@ class CheckedDevice extends DeviceView {
     this.inner = inner;
     this.fail = fail;
     this.source = source;
+    this.given = new Float64Array(shape.electrodeCount);
     if (inner.withInputCount) this.withInputCount = (n) => new CheckedDevice(this.call(() => inner.withInputCount!(n), () => `withInputCount(${n})`), source, n, `withInputCount(${n})`, exclusive);
     if (inner.setTime) {
       this.setTime = (seconds) => this.call(() => inner.setTime!(seconds), () => `setTime(${seconds})`);
@@ -385,7 +390,8 @@ class CheckedDevice extends DeviceView {
     if (this.source.fault) throwFault(this.source);
     let y: number;
     try { // (here, not through call(): the per-sample path makes no closures)
-      y = this.inner.output(voltages);
+      this.given.set(voltages);
+      y = this.inner.output(this.given);
     } catch (error) {
       throw callFailed(this.fail, `output() at ${volts(voltages)}`, error);
     }
@@ -397,7 +403,8 @@ class CheckedDevice extends DeviceView {
   }
 
   private checkedGradient(voltages: Float64Array | Float32Array): Float64Array {
-    const g: unknown = this.call(() => this.inner.outputGradient!(voltages), () => `outputGradient() at ${volts(voltages)}`);
+    this.given.set(voltages);
+    const g: unknown = this.call(() => this.inner.outputGradient!(this.given), () => `outputGradient() at ${volts(voltages)}`);
     // (a plain array is taken too: a file in JavaScript returns one naturally)
     const values = g instanceof Float64Array || g instanceof Float32Array || Array.isArray(g) ? Float64Array.from(g as ArrayLike<number>) : undefined;
     if (!values || values.length !== this.controlCount || !values.every(Number.isFinite)) {
