@@ -97,7 +97,8 @@ export function boundsText(name: FieldName): string {
     return String(x);
   };
   const units = unit && unit !== "reading" ? ` ${unit}` : "";
-  if (high === BELOW_ONE) return `${show(low)} .. < 1`;
+  // (0.99999999 < 1 is 1 as an f32: the bound said is the one applied)
+  if (high === BELOW_ONE) return `${show(low)} .. ${BELOW_ONE}, the largest f32 below 1`;
   return low === high ? `${low}` : `${show(low)} .. ${show(high)}${units}`;
 }
 

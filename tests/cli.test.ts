@@ -51,6 +51,8 @@ test("a malformed, negative, too large or too small number exits 2 naming the op
   for (const seed of ["-1", "4294967296"]) refusal(["train", "--seed", seed], USAGE, /--seed/, /expected a whole number from 0 to 4294967295\.$/);
   // 1e-320 is > 0 but below the field's bound (an f32 1e-30): the range said is the one applied
   for (const rate of ["fast", "1e-320", "1e31"]) refusal(["train", "--learning-rate", rate], USAGE, /--learning-rate/, /expected a number 1e-30 \.\. 1e30 V\.$/);
+  // 0.99999999 is below 1 but 1 as an f32: the range said is the f32 one applied (it said "0 .. < 1")
+  refusal(["train", "--beta2", "0.99999999"], USAGE, /--beta2/, /expected a number 0 \.\. 0\.99999994, the largest f32 below 1\.$/);
   // a billion seeds ran the host out of memory (a V8 abort, exit 134) before any run
   refusal(["compare", "--seeds", "1e9"], USAGE, /--seeds/, /expected a whole number from 1 to 10000\.$/);
   refusal(["compare", "--methods", "walsh,spsa,walsh"], USAGE, /--methods/, /'walsh' is named twice; name each method once\.$/);

@@ -199,7 +199,7 @@ describe("configuration", () => {
       try { new Controller().configure({ ...good, ...change }); } catch (error) { if (error instanceof ControllerError) return error.message; }
       return "accepted";
     };
-    assert.equal(message({ beta1: 1.5 }), "configuration refused: Beta1 = 1.5 is out of range (0 .. < 1)");
+    assert.equal(message({ beta1: 1.5 }), "configuration refused: Beta1 = 1.5 is out of range (0 .. 0.99999994, the largest f32 below 1)");
     assert.equal(message({ windowSamples: 4 }), "configuration refused: WindowSamples = 4 is out of range (8 .. 2^20 samples)");
     assert.match(message({ loss: "fisher", gradient: "loss-signal", cases: good.cases.map((x, p) => ({ ...x, target: p % 2 })) }),
       /^configuration refused: Gradient = 1 is within its bounds \(0 \.\. 2\) but not with the rest of this configuration: .*1 demodulate the loss signal \(MSE\)/);
