@@ -121,6 +121,7 @@ test("a device file that does something wrong is refused at load, with one line 
   const cases: Array<[string, string, RegExp]> = [
     ["a control range the wrong way round", deviceFile("device.controlRangeV[1] = [1, -1];"), /controlRangeV\[1\] is \[1, -1\]; it must be \[low, high\]/],
     ["a control range that is not a number", deviceFile("device.controlRangeV[1] = [NaN, 1];"), /controlRangeV\[1\] is \[NaN, 1\]; it must be \[low, high\]/],
+    ["a name with a line break (read from a file, its newline kept)", deviceFile('device.name = "SN-1234\\n";'), /name is "SN-1234\\n"; it must be a non-empty string of printable characters \(no line break\)$/],
     ["a name whose getter throws", deviceFile('Object.defineProperty(device, "name", { get() { throw new Error("no name yet"); } });'), /: reading the device's fields threw: no name yet$/],
     ["an output that is a string", deviceFile('device.output = () => "5";'), /output\(\) gave "5" at \[[^\]]+\] V; it must be a finite number of nA/],
     ["electrodes that do not add up", deviceFile("device.electrodeCount = 9;"), /electrodeCount is 9; it must be controlCount \+ inputCount = 7/],

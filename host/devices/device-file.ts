@@ -292,7 +292,9 @@ function deviceOnThread(thread: DeviceThread, url: string, options: DeviceFileOp
 function checkedShape(device: Device, fail: (what: string) => DeviceFileError, wantedInputs: number | undefined, madeBy: string) {
   const d = device as unknown as Record<string, unknown>;
   if (typeof d !== "object" || d === null) throw fail(`${madeBy} returned ${String(d)}, not a device`);
-  if (typeof d.name !== "string" || d.name === "") throw fail("name must be a non-empty string");
+  // (a name is said in one-line messages on a terminal: a line break kept from a file it was read
+  // from, or an escape sequence, broke them)
+  if (typeof d.name !== "string" || d.name === "" || /\p{Cc}/u.test(d.name)) throw fail(`name is ${shown(d.name)}; it must be a non-empty string of printable characters (no line break)`);
   const count = (field: string, least: number): number => {
     const value = d[field];
     if (!Number.isInteger(value) || (value as number) < least) throw fail(`${field} is ${shown(value)}; it must be a whole number ≥ ${least}`);
