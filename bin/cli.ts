@@ -854,20 +854,24 @@ function readJson(what: string, path: string, advice: string, bytes?: Buffer): u
 const CUT_SHORT = new Map<unknown, string>([["interrupted", "was interrupted"], ["device", "its device stopped (the device file failed)"], ["link", "its board's link stopped"]] satisfies Array<[Result["stopped"], string]>);
 
 /** hge train's counterpart of refuseToReplace: an --out holding a run that was cut short (its
- *  run.json says so, CUT_SHORT, or a data-set run's journal.json has no run.json: killed
- *  outright) is not replaced by a new run, unless `resume` names that run. */
+ *  run.json says so, CUT_SHORT, or a data-set run's journal.json did not end with a run.json:
+ *  killed outright, beside no run.json or an earlier run's) is not replaced by a new run, unless
+ *  `resume` names that run. */
 function refuseToLose(out: string, resume: string | undefined): void {
   const runFile = join(out, "run.json"), journalFile = join(out, "journal.json");
   if (resume !== undefined && [runFile, journalFile, join(out, "checkpoint.bin")].includes(resolve(resume))) return;
-  let stopped: unknown;
+  const killed = existsSync(journalFile) && readJsonOrNothing<JournalData>(journalFile)?.ended !== true;
+  const cut = killed ? CUT_SHORT.get("interrupted") : CUT_SHORT.get(readJsonOrNothing<Result>(runFile)?.stopped);
+  if (cut) throw new UsageError(`${display(out)} holds a run that ${cut}: --resume ${display(killed || !existsSync(runFile) ? journalFile : runFile)} goes on from it; to start again remove it or give another --out`);
+}
+
+/** The JSON at `path`, or undefined where there is none or it is not JSON (not one hge wrote). */
+function readJsonOrNothing<T>(path: string): Partial<T> | undefined {
   try {
-    ({ stopped } = JSON.parse(readFileSync(runFile, "utf8")) as { stopped?: unknown });
+    return JSON.parse(readFileSync(path, "utf8")) as Partial<T>;
   } catch {
-    stopped = existsSync(journalFile) ? "interrupted" : undefined; // (none there, or not one hge wrote)
+    return undefined;
   }
-  const kept = existsSync(runFile) ? runFile : journalFile;
-  const cut = CUT_SHORT.get(stopped);
-  if (cut) throw new UsageError(`${display(out)} holds a run that ${cut}: --resume ${display(kept)} goes on from it; to start again remove it or give another --out`);
 }
 
 /** A new comparison replaces a finished one kept at `file`, never one with runs left (an

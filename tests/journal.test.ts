@@ -11,7 +11,7 @@ import { Journal, journalProblem, type JournalData } from "../host/methods/journ
 import type { Progress, Result } from "../host/methods/method.ts";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
@@ -126,6 +126,21 @@ test("hge train writes a data-set run's journal while it runs: killed outright a
   assert.equal(resumed.status, unbroken.status);
   const [a, b] = [out, join(scratch, "unbroken")].map((dir) => JSON.parse(readFileSync(join(dir, "run.json"), "utf8")));
   for (const key of ["history", "finalWeights", "deviceSeconds", "criterion", "stopped"]) assert.deepEqual(a[key], b[key], key);
+});
+
+test("a data-set run killed outright beside an earlier run's run.json is not replaced by the same command: refused, naming --resume journal.json (it started again, the killed run's measurements lost)", () => {
+  const out = join(scratchDir("hge-journal-"), "killed-beside"), kept = join(out, "journal.json");
+  const args = ["train", "--method", "phyll", "--task", "iris", "--set", "configurations=1", "--max-iterations", "1", "--no-progress", "--out", out];
+  // a finished run's journal ended with its run.json: the same command replaces it
+  for (let run = 0; run < 2; run++) assert.equal(hge(...args).status, 1);
+  // a later run into it, killed outright after its journal's first write: that journal (written
+  // while the run went on, not ended) beside the finished run's run.json
+  const { ended: _, ...running } = JSON.parse(readFileSync(kept, "utf8")) as JournalData;
+  writeFileSync(kept, JSON.stringify(running));
+  const again = hge(...args);
+  assert.equal(again.status, 2, again.stderr);
+  assert.match(again.stderr, /^hge: \S+ holds a run that was interrupted: --resume \S+journal\.json goes on from it; to start again remove it or give another --out\n$/);
+  assert.deepEqual(JSON.parse(readFileSync(kept, "utf8")), running);
 });
 
 test("a journal that is not what hge train writes is named, not replayed", () => {

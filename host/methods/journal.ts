@@ -43,6 +43,9 @@ export interface JournalData {
   outputs: number[];
   outputChecks: number[];
   hge: HgeEntry[];
+  /** Written with its run.json when the run ended (report/keep.ts keepRun); a journal without it
+   *  was written while its run went on, and that run was killed outright. */
+  ended?: true;
 }
 
 export const JOURNAL_FORMAT = "hge-journal/2";

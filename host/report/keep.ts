@@ -129,7 +129,7 @@ export function keepRun(run: Result, dir: string, command: string, journal?: Jou
   const json = join(dir, "run.json");
   keepFile(json, JSON.stringify({ format: RUN_FORMAT, command, ...run }, null, 1));
   keepBeside(join(dir, "checkpoint.bin"), run.module?.checkpoint && Buffer.from(run.module.checkpoint, "base64"));
-  keepBeside(join(dir, "journal.json"), journal && JSON.stringify(journal));
+  keepBeside(join(dir, "journal.json"), journal && JSON.stringify({ ...journal, ended: true }));
   return json;
 }
 
