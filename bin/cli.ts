@@ -8,10 +8,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { existingFile, fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import cliProgress, { MultiBar, Presets, SingleBar, type Options } from "cli-progress";
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { deviceFingerprint, electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
@@ -859,10 +859,17 @@ const CUT_SHORT = new Map<unknown, string>([["interrupted", "was interrupted"], 
  *  `resume` names that run. */
 function refuseToLose(out: string, resume: string | undefined): void {
   const runFile = join(out, "run.json"), journalFile = join(out, "journal.json");
-  if (resume !== undefined && [runFile, journalFile, join(out, "checkpoint.bin")].includes(resolve(resume))) return;
+  if (resume !== undefined && [runFile, journalFile, join(out, "checkpoint.bin")].some((kept) => sameFile(resume, kept))) return;
   const killed = existsSync(journalFile) && readJsonOrNothing<JournalData>(journalFile)?.ended !== true;
   const cut = killed ? CUT_SHORT.get("interrupted") : CUT_SHORT.get(readJsonOrNothing<Result>(runFile)?.stopped);
   if (cut) throw new UsageError(`${display(out)} holds a run that ${cut}: --resume ${display(killed || !existsSync(runFile) ? journalFile : runFile)} goes on from it; to start again remove it or give another --out`);
+}
+
+/** Whether the file at `path` is the one at `kept` (if any), by whatever path: an --out given
+ *  through a symbolic link to where --resume names (its run taken for another's and refused). */
+function sameFile(path: string, kept: string): boolean {
+  const [a, b] = [path, kept].map((file) => statSync(file, { throwIfNoEntry: false }));
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
 /** The JSON at `path`, or undefined where there is none or it is not JSON (not one hge wrote). */
@@ -940,7 +947,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
   const file = join(out, "compare.json");
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
-  if (!flags.resume || resolve(flags.resume) !== file) {
+  if (!flags.resume || !sameFile(flags.resume, file)) {
     refuseToReplace(file, runsLeft);
     // (only the journals this comparison's runs would write: journals/ may hold anything else)
     for (const job of jobs) rmSync(journalPath(out, job), { force: true });

@@ -462,7 +462,12 @@ test("Ctrl-C during training stops cleanly: a report, run.json with stopped = in
   assert.equal(again.status, 2, again.stderr);
   assert.match(again.stderr, /^hge: \S+ holds a run that was interrupted: --resume \S+run\.json goes on from it; to start again remove it or give another --out\n$/);
   assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")), run);
-  // resuming it, from its run.json or its checkpoint.bin, is what the refusal asks for
+  // resuming it, from its run.json or its checkpoint.bin, is what the refusal asks for, by
+  // whatever path (an --out through a symbolic link to it was taken for another and refused)
+  const link = join(scratch, "interrupted-link");
+  symlinkSync(out, link);
+  const throughLink = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "2", "--resume", join(out, "run.json"), "--out", link, "--no-progress");
+  assert.ok(throughLink.status === 0 || throughLink.status === 1, throughLink.stderr);
   const resumed = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "2", "--resume", join(out, "checkpoint.bin"), "--out", out, "--no-progress");
   assert.ok(resumed.status === 0 || resumed.status === 1, resumed.stderr);
 });

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -234,8 +234,11 @@ test("Ctrl-C during hge compare exits 130 and keeps every run that finished; --r
   assert.equal(again.status, 2, again.stderr);
   assert.equal(again.stderr, `hge: ${file} holds a comparison that did not finish (${kept.runs.length} runs kept, ${4 - kept.runs.length} left): --resume ${file} continues it; to start again remove it or give another --out\n`);
   assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), kept);
-  // resumed: the kept runs are taken as they are (their wall times too: not run again), the rest run
-  const resumed = hge(...flags, "--resume", file);
+  // resumed: the kept runs are taken as they are (their wall times too: not run again), the rest
+  // run; by whatever path (an --out through a symbolic link to it was taken for another and refused)
+  const link = join(scratch, "interrupted-link");
+  symlinkSync(out, link);
+  const resumed = hge(...flags, "--resume", file, "--out", link);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, new RegExp(`^${kept.runs.length} runs kept in .* are this comparison's; ${4 - kept.runs.length} to run`));
   const whole = JSON.parse(readFileSync(file, "utf8")) as Record;
