@@ -152,3 +152,12 @@ test('a device whose output does not follow its controls is not solved: the conf
   assert.ok((run.counters.confirmationsWithinNoise ?? 0) > 0, 'noise read as solved at least once in 300 device-s (the old rule took it)');
   assert.ok(diagnose(run).some((w) => /within 3 times the scatter/.test(w)));
 });
+
+test('separatedBeyondNoise compares every epoch\'s gap with 3 times the sample standard deviation (n − 1) of the held epochs: gap 10 against a shift of 4.5 between two held epochs (scatter 3.18) passes, a shift of 5 (scatter 3.54, 3 × 3.54 = 10.6) does not', () => {
+  const targets = gateTargets('XOR');
+  const held = (shift: number) => [[0, 10, 10, 0], [0, 10, 10, 0], [shift, 10 + shift, 10 + shift, shift]];
+  // each case's two held readings differ by `shift`: scatter = √(4 · shift²/2 / (4 · (2 − 1))) = shift/√2
+  assert.equal(separatedBeyondNoise(held(4.5), targets), true, '10 > 3 · 4.5/√2 = 9.55');
+  assert.equal(separatedBeyondNoise(held(5), targets), false, '10 < 3 · 5/√2 = 10.61 (with n, not n − 1: 3 · 5/2 = 7.5, taken)');
+});
+
