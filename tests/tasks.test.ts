@@ -161,3 +161,12 @@ test('separatedBeyondNoise compares every epoch\'s gap with 3 times the sample s
   assert.equal(separatedBeyondNoise(held(5), targets), false, '10 < 3 · 5/√2 = 10.61 (with n, not n − 1: 3 · 5/2 = 7.5, taken)');
 });
 
+test('separatedBeyondNoise takes the scatter from the held epochs alone and judges the gap of every epoch, the first (toned) one included', () => {
+  const targets = gateTargets('XOR');
+  const held = [[0, 10, 10, 0], [0.1, 10.1, 10.1, 0.1]]; // scatter 0.1/√2 = 0.071
+  // the first epoch reads 10 higher (read with its tones on): not part of the scatter (with it: 5.8, and 3 × 5.8 > 10)
+  assert.equal(separatedBeyondNoise([[10, 20, 20, 10], ...held], targets), true);
+  // the first epoch's gap (0.1) is within 3 times the held scatter (0.21): refused although the held gaps are 10
+  assert.equal(separatedBeyondNoise([[0, 0.1, 0.1, 0], ...held], targets), false);
+});
+
