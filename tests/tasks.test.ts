@@ -170,3 +170,9 @@ test('separatedBeyondNoise takes the scatter from the held epochs alone and judg
   assert.equal(separatedBeyondNoise([[0, 0.1, 0.1, 0], ...held], targets), false);
 });
 
+test('gateMargin of a degenerate labelling (one class empty) is −Infinity: nothing is solved by outputs that separate no classes', () => {
+  assert.equal(gateMargin([1, 2, 3, 4], [1, 1, 1, 1]), -Infinity);
+  assert.equal(gateMargin([1, 2, 3, 4], [0, 0, 0, 0]), -Infinity);
+  assert.equal(gateSolved([1, 2, 3, 4], [1, 1, 1, 1], MARGIN_FRACTION), false);
+});
+
