@@ -176,3 +176,7 @@ test('gateMargin of a degenerate labelling (one class empty) is −Infinity: not
   assert.equal(gateSolved([1, 2, 3, 4], [1, 1, 1, 1], MARGIN_FRACTION), false);
 });
 
+test('a margin of exactly 5% of the span solves a gate at a 5% margin (at least, not more than): AND outputs 0, 0, 19, 20', () => {
+  assert.equal(gateMargin([0, 0, 19, 20], [0, 0, 0, 1]), 0.05);
+  assert.equal(gateSolved([0, 0, 19, 20], [0, 0, 0, 1], 0.05), true);
+});
