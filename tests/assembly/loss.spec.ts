@@ -208,6 +208,14 @@ describe("degenerate inputs stay finite", () => {
     expect(allFinite(Loss.Corrsig, 4, 1)).toBe(true);
   });
 
+  it("at the cap (no spread) Fisher is flat and so is its gradient (exactly 0.008 a case: 2D·1e-12/(25e-6)² / 2): below 0.1, not the uncapped ratio's 2e5", () => {
+    // L = −D²/(1e-6·D² + 1e-12): ∂L/∂D = −2D·1e-12/(1e-6·D² + 1e-12)² = −0.016 at D = 5, half of it
+    // on each case; without the cap's (1 − cR) factor the offsets are 2/(n·Q)·D = 2e5
+    setCase([0, 5, 5, 0], [0, 1, 1, 0]);
+    evaluateLoss(Loss.Fisher, OUTPUTS, TARGETS, 4, 1, GRADIENT);
+    for (let p = 0; p < 4; p++) expect(Math.abs(gradientAt(p))).toBeLessThan(0.1);
+  });
+
   it("outputs of ±1e15, marginScale 0, and classes inverted by 1e15 (clamped Δ): all finite", () => {
     setCase([1e15, -1e15, -1e15, 1e15], [0, 1, 1, 0]);
     for (let kind = 0; kind < 3; kind++) expect(allFinite(kind, 4, 0)).toBe(true);
