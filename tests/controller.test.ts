@@ -602,6 +602,7 @@ describe("checkpoints", () => {
       ["negative second moment", moment2, f32(-1)],
       ["NaN second moment", moment2 + 1, f32(NaN)],
       ["β-power 2", status("Beta2Power"), f32(2)],
+      ["β1-power 2", status("Beta1Power"), f32(2)],
       ["more updates than epochs", status("Updates"), i32(1000)],
       ["negative updates", status("Updates"), i32(-1)],
       ["2^30 epochs (SPSA's gain counts on updates that cannot wrap)", status("Epochs"), i32(2 ** 30)],
