@@ -595,6 +595,7 @@ describe("checkpoints", () => {
     const cases: Array<[string, number, (v: DataView, at: number) => void]> = [
       ["NaN weight", weight + 1, f32(NaN)],
       ["weight 1000", weight, f32(1000)],
+      ["weight −1000", weight + 2, f32(-1000)],
       ["NaN lag", status("LagDelaySamples"), f32(NaN)],
       ["negative lag", status("LagDelaySamples"), f32(-3)],
       ["infinite corner", status("LagCornerHz"), f32(Infinity)],
