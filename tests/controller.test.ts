@@ -170,6 +170,9 @@ describe("configuration", () => {
     ["an impossible tone plan", "Plan", { tones: { plan: { bandLowHz: 100, bandHighHz: 110 } } }],
     ["a tone above Nyquist", "ToneBin", (c) => ({ ...c, tones: { explicit: true }, controls: c.controls.map((x, k) => ({ ...x, toneBin: 500 + k })) })],
     ["saturation limits in the wrong order", "ReadingMax", { reading: { min: 5, max: -5 } }],
+    ["two controls on one given tone (their lock-ins could not tell them apart)", "ToneBin", (c) => ({ ...c, tones: { explicit: true }, controls: c.controls.map((x, k) => ({ ...x, toneBin: k === 3 ? 101 : 100 + k })) })],
+    ["a class loss whose targets are all one class (nothing to separate)", "Target", (c) => ({ ...c, loss: "corrsig", cases: c.cases.map((x) => ({ ...x, target: 1 })) })],
+    ["a control whose range is one voltage (MaxV = MinV)", "MaxV", (c) => ({ ...c, controls: c.controls.map((x, k) => (k === 1 ? { ...x, minV: 0.25, maxV: 0.25, initialV: 0.25 } : x)) })],
     ["streaming with a ±1 code instead of tones", "Perturbation", (c) => ({ ...c, gradient: "streaming", perturbation: "walsh", cases: c.cases.slice(0, 1), windowSamples: 1024 })],
   ];
 
@@ -530,6 +533,15 @@ describe("slew limit", () => {
     const config = slowConfig({ slewVPerS: 2, controls: [{ toneBin: 40, amplitudeV: 0.001, minV: -1, maxV: 1, initialV: 0 }] });
     assert.throws(() => controller.configure(config), (e: unknown) => e instanceof ControllerError && e.field === "SlewVPerS" && e.index === 0);
     assert.doesNotThrow(() => controller.configure({ ...config, slewVPerS: 3 }));
+  });
+
+  test("a limit too small for a ramp step to move an input's voltage (under 1e-6 of its range's largest |V|) is refused naming SlewVPerS and that electrode, counted after the controls", () => {
+    const controller = new Controller();
+    // a 1 µV tone at bin 1 of 100 needs about 1.06 µV per sample on a ±1 V control; the ±10 V input
+    // needs 10 µV: 5 V/s at 1 kHz (5 µV per sample) would leave its ramps stuck where f32 rounds
+    const config = slowConfig({ slewVPerS: 0.005, controls: [{ toneBin: 1, amplitudeV: 1e-6, minV: -1, maxV: 1, initialV: 0 }], inputs: [{ minV: -10, maxV: 10 }] });
+    assert.throws(() => controller.configure(config), (e: unknown) => e instanceof ControllerError && e.field === "SlewVPerS" && e.index === 1);
+    assert.doesNotThrow(() => controller.configure({ ...config, slewVPerS: 0.011 }));
   });
 });
 
