@@ -467,4 +467,12 @@ describe("thirdOrderProbe", () => {
     store<i32>(BINS + 8, 30);
     expect(thirdOrderProbe(3, UNFOLDED, BINS, 0, false)).toBe(0);
   });
+
+  it("refuses a candidate that is a difference product f_a − f_b (tones 20, 30, 50: 2·20 − 30 = 10 = 30 − 20), so returns 0", () => {
+    // 2·50 − 20 = 80 = 50 + 30, 2·50 − 30 = 70 = 50 + 20, 2·20 − 50 < 0: only 10 is left, on a difference
+    store<i32>(BINS, 20);
+    store<i32>(BINS + 4, 30);
+    store<i32>(BINS + 8, 50);
+    expect(thirdOrderProbe(3, UNFOLDED, BINS, 0, false)).toBe(0);
+  });
 });
