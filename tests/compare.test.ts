@@ -141,6 +141,17 @@ test("summarise counts an unsolved run as never: a method whose median run did n
   assert.deepEqual(five[0].interval, [10, null]); // the slowest of five runs did not solve
 });
 
+test("summarise with an even number of runs: the median is the mean of the middle two (4 seeds: 10, 20, 30, 40 s give 25 s), and an unsolved one of the middle two makes it null", () => {
+  const run = (method: string, seed: number, solved: boolean, deviceSeconds: number, criterion = 0): CompareRun =>
+    ({ method, seed, solved, deviceSeconds, criterion, criterionName: "margin" as const, iterations: 2 * seed, wallSeconds: seed });
+  const rows = summarise([
+    ...[10, 20, 30, 40].map((s, k) => run("even", k + 1, true, s, 0.01 * (k + 1))),
+    ...[10, 20, 30, 40].map((s, k) => run("half", k + 1, k < 2, s)),
+  ]);
+  assert.deepEqual(rows.map((r) => [r.method, r.medianDeviceSeconds, r.medianIterations, r.medianWallSeconds]), [["even", 25, 5, 2.5], ["half", null, 5, 2.5]]);
+  assert.ok(Math.abs(rows[0].medianCriterion - 0.025) < 1e-15);
+});
+
 test("medianInterval: the order statistics whose binomial coverage of the median reaches the confidence", () => {
   const ranks = (n: number) => medianInterval(Array.from({ length: n }, (_, i) => n - i), 0.9); // values n..1, unsorted
   assert.equal(ranks(4), null); //         [min, max] of 4 covers 1 − 2/16 = 87.5%
