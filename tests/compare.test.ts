@@ -152,6 +152,16 @@ test("summarise with an even number of runs: the median is the mean of the middl
   assert.ok(Math.abs(rows[0].medianCriterion - 0.025) < 1e-15);
 });
 
+test("summarise ranks the methods whose median run did not solve by how many runs they solved, most first", () => {
+  const run = (method: string, seed: number, solved: boolean): CompareRun =>
+    ({ method, seed, solved, deviceSeconds: solved ? 10 * seed : 300, criterion: 0, criterionName: "margin" as const, iterations: 10, wallSeconds: 1 });
+  const rows = summarise([
+    run("none", 1, false), run("none", 2, false), run("none", 3, false),
+    run("one", 1, true), run("one", 2, false), run("one", 3, false),
+  ]);
+  assert.deepEqual(rows.map((r) => [r.method, r.solved, r.medianDeviceSeconds]), [["one", 1, null], ["none", 0, null]]);
+});
+
 test("medianInterval: the order statistics whose binomial coverage of the median reaches the confidence", () => {
   const ranks = (n: number) => medianInterval(Array.from({ length: n }, (_, i) => n - i), 0.9); // values n..1, unsorted
   assert.equal(ranks(4), null); //         [min, max] of 4 covers 1 − 2/16 = 87.5%
