@@ -163,6 +163,17 @@ test("--resume takes only a run of this task on this device, and a checkpoint.bi
   refusal(["train", "--method", "pat", "--task", "and", "--resume", edited], REFUSED, /control 1 would start at 5 V/);
 });
 
+test("--resume takes a run only on the device it ran on and only with that device's number of controls: AND on the DNPU is refused on the analytic device, and a run.json holding 4 voltages for the DNPU's 5", () => {
+  const run = join(scratch, "and-run-devices");
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--out", run, "--no-progress").status, 1);
+  const ran = JSON.parse(readFileSync(join(run, "run.json"), "utf8"));
+  assert.equal(ran.finalWeights.length, 5);
+  refusal(["train", "--task", "and", "--device", "analytic", "--resume", join(run, "run.json")], REFUSED, /is a run of AND on .*, not of AND on analytic\(/);
+  const edited = join(scratch, "edited-four.json");
+  writeFileSync(edited, JSON.stringify({ ...ran, finalWeights: ran.finalWeights.slice(0, 4) }));
+  refusal(["train", "--task", "and", "--resume", edited], REFUSED, /: it holds 4 control voltages; .* has 5$/);
+});
+
 test("--plan-order takes 2, 3 or auto, and a resumed run keeps the order its run ended on unless given one", () => {
   refusal(["train", "--plan-order", "4"], USAGE, /--plan-order/, /expected 2, 3 or auto\.$/);
   const ran = (out: string, ...args: string[]) => {
