@@ -78,3 +78,23 @@ describe("optimiser overflow", () => {
     expect(isFinite(load<f32>(MOMENT1))).toBe(true);
   });
 });
+
+describe("the update rules on a constant gradient", () => {
+  it("gradient 0.5, rate 0.01, β1 0.9: SGD steps 0.005; momentum's n-th step is 0.005·(1 − 0.9ⁿ)/(1 − 0.9); Adam's is 0.01 from the first (bias-corrected moments)", () => {
+    for (let kind = 0; kind < 3; kind++) {
+      const rule = kind == 0 ? Optimiser.SGD : kind == 1 ? Optimiser.Momentum : Optimiser.Adam;
+      setUp(rule);
+      store<f32>(GRADIENT, 0.5);
+      store<f32>(GRADIENT + 4, 0.5);
+      let power: f64 = 1;
+      for (let n = 1; n <= 5; n++) {
+        const before = <f64>weight(0);
+        optimiserStep(GRADIENT, 1);
+        power *= 0.9;
+        const expected: f64 = rule == Optimiser.SGD ? 0.005 : rule == Optimiser.Momentum ? 0.005 * (1 - power) / (1 - 0.9) : 0.01;
+        expect(Math.abs(before - <f64>weight(0) - expected)).toBeLessThan(1e-6, "rule " + kind.toString() + ", step " + n.toString());
+      }
+      expect(statusI32(Status.OptimiserResets)).toBe(0);
+    }
+  });
+});
