@@ -319,6 +319,24 @@ describe("safety", () => {
     assert.deepEqual(controller.weights(), start);
   });
 
+  test("a fault needs 16 spoiled windows in a row: every other window spoiled (20 of 40) raises none, each good window starting the count again", () => {
+    const device = new AnalyticDevice();
+    const controller = new Controller();
+    controller.configure(analyticConfig(device, { settleSamples: 0 }));
+    let faults = 0;
+    for (let n = 0; n < 200_000; n++) {
+      const status = controller.status();
+      const window = status.windows + status.discardedWindows;
+      if (window >= 40) break;
+      const events = controller.step(window % 2 === 0 ? NaN : 1);
+      if (events & L.Event.Fault) faults++;
+    }
+    const status = controller.status();
+    assert.equal(status.windows + status.discardedWindows, 40);
+    assert.equal(status.discardedWindows, 20);
+    assert.equal(faults, 0);
+  });
+
   test("fuzz: 1e6 hostile readings over random configurations, reconfigurations, loads and parking: no trap, no voltage out of range or faster than the slew limit, weights finite", () => {
     const rng = new Rng(2024);
     const controller = new Controller();
