@@ -8,7 +8,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { gateMargin, gateTask } from "../host/tasks/gates.ts";
-import { DEFAULTS, TrainConfigError, binsForHz, defaultWindowFor, plainCheck, trainTask } from "../host/train.ts";
+import { DEFAULTS, MARGIN_PROGRESS, TrainConfigError, binsForHz, defaultWindowFor, plainCheck, trainTask } from "../host/train.ts";
 import { hge, scratchDir } from "./fixtures.ts";
 import { amplitudeSpectrum } from "../host/spectrum.ts";
 
@@ -120,6 +120,29 @@ test("a stuck attempt restarts from a new seeded start; iterations count every a
   assert.ok(run.attempts.length >= 2, `${run.attempts.length} attempts`);
   assert.notDeepEqual(run.attempts[1].initialV, run.attempts[0].initialV);
   assert.equal(run.counters.updates, 60);
+});
+
+test("an attempt restarts as soon as its margin has not improved (by MARGIN_PROGRESS) for `patience` iterations, not one later", () => {
+  const resistor = new ResistorNetwork();
+  const patience = 15;
+  const run = trainTask({ device: resistor, task: gateTask("XOR", resistor.inputRangeV), seed: 1, maxIterations: 60, patience });
+  const starts = run.attempts.map((a) => a.startIteration);
+  assert.ok(starts.length >= 2, `${starts.length} attempts`);
+  // replay the rule on the recorded margins: each attempt starts its best afresh at its start
+  for (let a = 0; a + 1 < starts.length; a++) {
+    let best = -Infinity;
+    let bestAt = starts[a];
+    let stuckAt = -1;
+    for (let iteration = starts[a] + 1; iteration <= run.iterations && stuckAt < 0; iteration++) {
+      const margin = run.history.criterion[iteration - 1];
+      if (margin > best + MARGIN_PROGRESS) {
+        best = margin;
+        bestAt = iteration;
+      }
+      if (iteration - bestAt >= patience) stuckAt = iteration;
+    }
+    assert.equal(starts[a + 1], stuckAt, `attempt ${a + 1} (from iteration ${starts[a]}, best at ${bestAt})`);
+  }
 });
 
 test("a start where the readings saturate (the controller faults: 16 windows in a row discarded) is left for the next start, as a stuck one is (the run used to stop there); three in a row stop the run", () => {
