@@ -502,6 +502,19 @@ describe("slew limit", () => {
     assert.ok(r.events.slice(parked).every((e) => e === L.Event.Parked), "stays parked, no windows");
   });
 
+  test("park() without voltages parks each control at its learned weight, not where its tone happened to be: a 50 mV tone at its peak when parked", () => {
+    const controller = new Controller();
+    controller.configure(slowConfig({ cases: [{ inputsV: [0], target: 0 }], controls: [{ toneBin: 1, amplitudeV: 0.05, minV: -1, maxV: 1, initialV: 0.2 }] }));
+    run(controller, 25); // a quarter period of bin 1 in 100 samples: the tone at its peak
+    const weight = controller.weights()[0];
+    assert.ok(Math.abs(controller.electrodes()[0] - weight) > 0.04, `the tone is ${controller.electrodes()[0] - weight} V from the weight`);
+    controller.park();
+    const r = run(controller, 100);
+    const parked = r.events.findIndex((e) => e & L.Event.Parked);
+    assert.ok(parked >= 0, "parked");
+    assert.equal(r.written[parked + 1][0], weight);
+  });
+
   test("a reconfiguration with a slower limit ramps at the new limit from configure()'s own write; a limit below f32's resolution at the voltage an earlier configuration left never lets the shortcut jump there", () => {
     const controller = new Controller();
     controller.configure(slowConfig({ slewVPerS: 1000 })); // 1 V a sample
