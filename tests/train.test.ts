@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
+import type { Device } from "../host/devices/device.ts";
 import { gateMargin, gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, MARGIN_PROGRESS, TrainConfigError, binsForHz, defaultWindowFor, plainCheck, trainTask } from "../host/train.ts";
 import { hge, scratchDir } from "./fixtures.ts";
@@ -180,6 +181,26 @@ test("a start where the readings saturate (the controller faults: 16 windows in 
   assert.match(everywhere.stdout, /^XOR on everywhere by multitone: not solved after 0 iterations \(controller fault\), 3 starts, /);
   assert.equal(everywhere.json.counters.discardedWindows, 48);
   assert.match(everywhere.stdout, /^ {2}warning: most windows were discarded \(48 of 49\): check the noise, spikes and the ADC range; the chain reads ±285 nA/m);
+});
+
+test("faulted starts count only in a row: an update between them starts the count again, so three faulted starts with working ones between do not end the run", () => {
+  // Saturated (1000 nA, past the chain's ±285 nA: every window discarded, a fault) wherever
+  // control 5 is below 0; elsewhere a device no control can make compute XOR, so every working
+  // start is stuck after `patience` and restarts. Seed 3's starts put control 5 at −0.40, 0.76,
+  // −0.71, 0.46, 0.39, −0.76, 0.50: starts 1, 3 and 6 fault, each after a start that updated.
+  // (Its small learning rate keeps control 5 near its start while an attempt runs.)
+  const device: Device = {
+    name: "faults-apart", controlCount: 5, inputCount: 2, electrodeCount: 7, outputUnit: "nA", capabilities: [],
+    controlRangeV: Array.from({ length: 5 }, () => [-1, 1] as [number, number]), inputRangeV: [[-1, 1], [-1, 1]],
+    output: (v) => (v[4] < 0 ? 1000 : 40 * (v[5] + v[6]) + 5 * v[0]),
+  };
+  const run = trainTask({ device, task: gateTask("XOR", device.inputRangeV), seed: 3, maxIterations: 18, patience: 3, learningRate: 0.02 });
+  const faulted = run.attempts.flatMap((a, k) => (a.initialV[4] < 0 ? [k] : []));
+  assert.deepEqual(faulted, [0, 2, 5], "three faulted starts, none next to another");
+  assert.equal(run.counters.discardedWindows, 3 * 16, "each faulted start: 16 windows discarded");
+  assert.equal(run.stopped, "iterations", "the third faulted start is left for the next as the first two were (it ended the run, stopped: fault)");
+  assert.equal(run.iterations, 18);
+  assert.equal(run.attempts.length, 7);
 });
 
 test("a held control (--hold) stays at its start through restarts, which move every other control", () => {
