@@ -146,6 +146,28 @@ test("an attempt restarts as soon as its margin has not improved (by MARGIN_PROG
   }
 });
 
+test("a margin that creeps up by less than MARGIN_PROGRESS an iteration is not progress: the attempt still restarts after `patience` iterations", () => {
+  // XOR's margin on this device is (0.225·a − 1.5)/3 for control 1 at a (the other controls do
+  // nothing): training raises a by about the learning rate an iteration, the margin by about
+  // 0.075 × 0.02 = 0.0015, under MARGIN_PROGRESS (0.01), so every attempt is stuck.
+  const device: Device = {
+    name: "creeping-margin", controlCount: 5, inputCount: 2, electrodeCount: 7, outputUnit: "nA", capabilities: [],
+    controlRangeV: Array.from({ length: 5 }, () => [-1, 1] as [number, number]), inputRangeV: [[-1, 1], [-1, 1]],
+    output: (v) => 40 * (-0.1 * v[0] * (v[5] + v[6] - 0.5) ** 2 + v[5] + v[6]),
+  };
+  const patience = 4;
+  const run = trainTask({ device, task: gateTask("XOR", device.inputRangeV), seed: 1, maxIterations: 20, patience, learningRate: 0.02 });
+  // the first attempt's margins (iterations 1 .. 1 + patience) creep up, never by MARGIN_PROGRESS
+  const first = run.history.criterion.slice(0, 1 + patience);
+  assert.ok(first.at(-1)! > first[0], `the margin crept up: ${first.map((m) => m.toFixed(4)).join(" ")}`);
+  assert.ok(Math.max(...first) - first[0] < MARGIN_PROGRESS, `by less than MARGIN_PROGRESS: ${first.map((m) => m.toFixed(4)).join(" ")}`);
+  assert.ok(first.every((m, i) => i === 0 || m - first[i - 1] < MARGIN_PROGRESS));
+  // so the attempt is stuck from its first iteration and restarts `patience` iterations later,
+  // and so is every one after (it never restarted: each small gain counted as progress)
+  assert.deepEqual(run.attempts.map((a) => a.startIteration), [0, 5, 10, 15]);
+  assert.equal(run.iterations, 20);
+});
+
 test("a start where the readings saturate (the controller faults: 16 windows in a row discarded) is left for the next start, as a stuck one is (the run used to stop there); three in a row stop the run", () => {
   const dir = scratchDir("hge-faulted-starts-");
   // the README's least device, its output ×12.5 (past the chain's ±285 nA) where control 1 is below −0.5 V, or everywhere
