@@ -1,7 +1,7 @@
 // The update rules under gradients too large to square in f32: Adam's second moment and a
 // momentum sum overflow; the control must keep moving (never a silent stall) and each overflow
 // must be counted in STATUS.
-import { optimiserReset, optimiserStep, WEIGHTS, MOMENT1, MOMENT2 } from "../../assembly/optim";
+import { optimiserReset, optimiserStep, powerOf, WEIGHTS, MOMENT1, MOMENT2 } from "../../assembly/optim";
 import { CONFIG, activate, wordAddress } from "../../assembly/config";
 import { Field, Optimiser, Status, MIN_WORD, MAX_WORD, INITIAL_WORD, TRAINABLE_WORD } from "../../assembly/layout";
 import { statusI32, setStatusI32 } from "../../assembly/status";
@@ -96,5 +96,30 @@ describe("the update rules on a constant gradient", () => {
       }
       expect(statusI32(Status.OptimiserResets)).toBe(0);
     }
+  });
+});
+
+describe("powerOf, SPSA's gain sequences", () => {
+  it("base^exponent within 1e-6 relative of f64 Math.pow for SPSA's exponents −0.602 and −0.101 over bases 1 .. 1e6, mantissas near 1 and near 2 (the atanh series' worst, s → 1/3)", () => {
+    const bases: f64[] = [1, 1.01, 1.5, 1.99, 2, 3, 3.99, 7, 10, 11.5, 127.9, 1000, 65535, 1e6];
+    const exponents: f64[] = [-0.602, -0.101];
+    let worst: f64 = 0;
+    for (let b = 0; b < bases.length; b++) {
+      for (let e = 0; e < exponents.length; e++) {
+        const base = <f64><f32>bases[b], exponent = <f64><f32>exponents[e];
+        const exact = Math.pow(base, exponent);
+        const error = Math.abs(<f64>powerOf(<f32>base, <f32>exponent) - exact) / exact;
+        if (error > worst) worst = error;
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
+  });
+
+  it("the first gains: (1 + A)^−0.602 at A = 0, 1, 9 (k = 0) is 1, 0.65884, 0.25003; k^−0.101 at k = 2, 100 is 0.93239, 0.62806", () => {
+    expect(powerOf(1, -0.602)).toBe(1);
+    expect(powerOf(2, -0.602)).toBeCloseTo(0.65884, 5);
+    expect(powerOf(10, -0.602)).toBeCloseTo(0.25003, 5);
+    expect(powerOf(2, -0.101)).toBeCloseTo(0.93239, 5);
+    expect(powerOf(100, -0.101)).toBeCloseTo(0.62806, 5);
   });
 });
