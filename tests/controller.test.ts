@@ -153,6 +153,35 @@ test("hold(): a held epoch reads its controls plainly (each control written exac
   assert.ok(tone >= 0.99 * config.controls[0].amplitudeV, `tones back: ${tone} V from the weights`);
 });
 
+test("SPSA's gain sequences (Spall): the k-th update's step is the learning rate × (k + 1 + A)^−0.602 × the estimate, and its perturbation is the configured amplitude × (k + 1)^−0.101", () => {
+  const device = new AnalyticDevice();
+  const controller = new Controller();
+  const stability = 5, learningRate = 1e-3, amplitudeV = 0.01;
+  controller.configure(analyticConfig(device, { perturbation: "spsa", optimiser: "sgd", learningRate, spsaStability: stability }));
+  const sim = new CoSimulation(controller, device, { sampleRateHz: SAMPLE_RATE_HZ, delaySamples: 2, cornerHz: 1500, noise: new WhiteNoise(0, 3) });
+  const controls = device.controlCount;
+  for (let k = 0; k < 4; k++) {
+    const before = Float64Array.from(controller.weights());
+    // each control's written extremes over the epoch: its centre ± the perturbation (a control
+    // that moves at the update only widens them, so the narrowest is the perturbation's)
+    const low = new Array<number>(controls).fill(Infinity), high = new Array<number>(controls).fill(-Infinity);
+    sim.run(10_000_000, (events) => {
+      if (events & L.Event.UpdateDone) return true;
+      controller.electrodes().slice(0, controls).forEach((v, c) => ((low[c] = Math.min(low[c], v)), (high[c] = Math.max(high[c], v))));
+      return false;
+    });
+    const after = controller.weights(), gradient = controller.gradient();
+    const gain = (k + 1 + stability) ** -0.602;
+    for (let c = 0; c < controls; c++) {
+      const step = (before[c] - after[c]) / (learningRate * gradient[c]);
+      assert.ok(Math.abs(step / gain - 1) < 1e-4, `update ${k + 1}, control ${c + 1}: step ${step} × lr × gradient, (k + 1 + A)^−0.602 = ${gain}`);
+    }
+    const perturbation = Math.min(...high.map((h, c) => (h - low[c]) / 2));
+    const shrunk = amplitudeV * (k + 1) ** -0.101;
+    assert.ok(Math.abs(perturbation / shrunk - 1) < 1e-4, `epoch ${k + 1}: perturbation ${perturbation} V, a·(k + 1)^−0.101 = ${shrunk} V`);
+  }
+});
+
 describe("configuration", () => {
   const device = new AnalyticDevice();
   const good = analyticConfig(device);
