@@ -8,6 +8,7 @@ import { groupMethodJobs, runMethod, runMethodGroup, type MethodJob } from "../h
 import { RecordingDevice } from "../host/bench/devices.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
+import { workWallSeconds } from "../host/methods/method.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 
 const drift = { thermalFraction: 0.1, startSeconds: 20, endSeconds: 25 };
@@ -43,6 +44,12 @@ test("pat and pat-hge from one seed fit their twin once, and train as with a twi
   assert.equal(again.counters.twinFitReused, 1);
   assert.equal(again.counters.twinFitWallSeconds, first.counters.twinFitWallSeconds);
   assert.deepEqual(again.history, first.history);
+  // the reused fit is still the reusing run's work (workWallSeconds: the bench's and compare's
+  // wall seconds); the first run's fit is already inside its own wall time
+  assert.ok(first.counters.twinFitWallSeconds > 0);
+  assert.equal(workWallSeconds(0.5, again), 0.5 + first.counters.twinFitWallSeconds);
+  assert.equal(workWallSeconds(0.5, hge), 0.5 + first.counters.twinFitWallSeconds);
+  assert.equal(workWallSeconds(0.5, first), 0.5);
   // another seed measures another sweep: a fit of its own
   const other = await PAT_METHOD.train(device, task, budget, { ...context, seed: 6 });
   assert.equal(other.counters.twinFitReused, 0);
