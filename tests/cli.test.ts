@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { BIN, hge, liveRun, scratchDir } from "./fixtures.ts";
 import { DEFAULTS } from "../host/train.ts";
+import { resumedTotals } from "../host/methods/method.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const scratch = scratchDir("hge-cli-");
@@ -630,4 +631,11 @@ test("hge board list names the emulated boards, and hge board check accepts the 
   const check = hge("board", "check", "mps2-an386");
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /mps2-an386: ok/);
+});
+
+test("a run resumed from a resumed run counts every run in the chain: runs, iterations and device time in all", () => {
+  const first = { iterations: 15, deviceSeconds: 4.5 };
+  const second = { iterations: 20, deviceSeconds: 6.25, resumedFrom: first };
+  assert.deepEqual(resumedTotals({ iterations: 7, deviceSeconds: 2, resumedFrom: second }), { runs: 3, iterations: 42, deviceSeconds: 12.75 });
+  assert.deepEqual(resumedTotals({ iterations: 7, deviceSeconds: 2 }), { runs: 1, iterations: 7, deviceSeconds: 2 });
 });
