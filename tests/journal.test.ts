@@ -156,3 +156,22 @@ test("a journal that is not what hge train writes is named, not replayed", () =>
   assert.match(journalProblem({ ...good, run: { ...RUN, seed: "2" } })!, /does not name its run/);
   assert.match(journalProblem([])!, /format/);
 });
+
+test("a replay takes recorded lock-in batches in order while they match and fit the budget; the first that does not ends the replay for good, and is measured", () => {
+  const entry = (check: number, seconds: number) => ({ check, seconds, lag: { delaySamples: 2, cornerHz: 1000 }, planOrder: 3, outputs: [check], jacobian: [[0.1]] });
+  const recorded: JournalData = { format: "hge-journal/2", run: RUN, outputs: [], outputChecks: [], hge: [entry(7, 5), entry(8, 5), entry(9, 5)] };
+  // a batch that took longer than the budget left (a resumed run given less time) is measured,
+  // where the budget stops it, not replayed past the budget
+  const short = journal(recorded);
+  assert.equal(short.replayBatch(7, 4.9), undefined);
+  assert.deepEqual([short.replayed, short.replayedSeconds], [0, 0]);
+  assert.equal(short.replayBatch(8, 100), undefined, "off the path: never replayed again");
+  // exactly within the budget: replayed and counted; a batch that asks for something else
+  // leaves the path, and a later one matching the record does not rejoin it
+  const diverged = journal(recorded);
+  assert.deepEqual(diverged.replayBatch(7, 5), entry(7, 5));
+  assert.deepEqual([diverged.replayed, diverged.replayedSeconds], [1, 5]);
+  assert.equal(diverged.replayBatch(99, 100), undefined);
+  assert.equal(diverged.replayBatch(8, 100), undefined);
+  assert.deepEqual(diverged.kept().hge, [entry(7, 5)], "the rest of the record is no longer this run's future");
+});
