@@ -66,7 +66,7 @@ test("a number the controller refuses exits 3 naming the option and its valid ra
 
 test("a field's flag outside the table's bounds exits 2 quoting them (host/config-fields.ts)", () => {
   refusal(["train", "--window", "4"], USAGE, /--window/, /expected a whole number 8 \.\. 2\^20 samples/);
-  refusal(["train", "--beta2", "1"], USAGE, /--beta2/, /0 \.\. < 1/);
+  refusal(["train", "--beta2", "1"], USAGE, /--beta2/, /0 \.\. 0\.99999994, the largest f32 below 1/);
 });
 
 test("an impossible tone plan exits 3 and says which window would plan", () => {

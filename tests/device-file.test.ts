@@ -505,14 +505,18 @@ test("the README's device server in Python serves the least device: XOR trains t
 });
 
 test("Ctrl-C while an asynchronous device's call waits takes effect when the wait ends: exit 130, what was learned kept", async () => {
+  const waiting = join(scratch, "interrupted-waiting.marker");
   const hangs = deviceFile(`export const asynchronous = true;
 export const answerWithinSeconds = 8;
+import { writeFileSync } from "node:fs";
 import { createDevice as make } from ${JSON.stringify(EXAMPLE)};
 export async function createDevice(options: { inputCount?: number; seed?: number }) {
   const device: any = make(options);
   const f = device.output.bind(device);
   let calls = 0;
-  device.output = async (v: any) => (++calls > 3000 ? new Promise(() => {}) : f(v)); // (an update: two epochs of calibration and one of 840 samples; XOR solves here in about 4200)
+  // (3000 calls make an update: two epochs of calibration and one of 840 samples; XOR solves
+  // here in about 4200). The marker says the call that never answers has come.
+  device.output = async (v: any) => (++calls > 3000 ? (writeFileSync(${JSON.stringify(waiting)}, ""), new Promise(() => {})) : f(v));
   return device;
 }
 `, true);
@@ -521,12 +525,19 @@ export async function createDevice(options: { inputCount?: number; seed?: number
   let stdout = "";
   child.stdout.on("data", (chunk) => (stdout += chunk));
   const exited = new Promise((resolve) => child.on("exit", (status) => resolve(status ?? child.signalCode)));
-  await new Promise((resolve) => setTimeout(resolve, 5000)); // (loaded, and waiting on the call that never answers)
+  // (loaded, and waiting on the call that never answers: on a loaded machine that took longer
+  // than the 5 s this test once slept, and its Ctrl-C came before the wait it is about)
+  const until = performance.now() + 60_000;
+  while (!existsSync(waiting) && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(existsSync(waiting), "the device's call that never answers did not come within 60 s");
   const interrupted = performance.now();
   child.kill("SIGINT");
   const code = await exited;
   assert.equal(code, 130, stdout);
-  assert.ok(performance.now() - interrupted < 8_000);
+  // the Ctrl-C came as the wait began: it takes effect when the wait's 8 s have passed, not
+  // before (nothing runs during Atomics.wait) and not at a second wait's end
+  const took = performance.now() - interrupted;
+  assert.ok(took > 7_000 && took < 15_000, `exit ${took.toFixed(0)} ms after the Ctrl-C`);
   const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
   assert.ok(run.iterations >= 1 && existsSync(join(out, "checkpoint.bin")), `${run.iterations} updates kept`);
 });
