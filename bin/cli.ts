@@ -230,7 +230,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   }
   const estimator = (ESTIMATORS as readonly string[]).includes(method.name);
   if (task.kind === "dataset") return { journal: readJournal(path, bytes, device, task, method, seed) };
-  if (bytes.subarray(0, 4).toString("latin1") === "HGE1") {
+  if (isCheckpoint(bytes)) {
     if (!estimator) throw new UsageError(`--resume ${path}: a checkpoint.bin is the controller module's state; method ${method.name} resumes from the run.json beside it`);
     // the module checks the blob against the controls and their ranges; nothing in it names a task
     // or a device instance, which the run.json beside it does (said once the module took it)
@@ -855,14 +855,34 @@ const CUT_SHORT = new Map<unknown, string>([["interrupted", "was interrupted"], 
 
 /** hge train's counterpart of refuseToReplace: an --out holding a run that was cut short (its
  *  run.json says so, CUT_SHORT, or a data-set run's journal.json did not end with a run.json:
- *  killed outright, beside no run.json or an earlier run's) is not replaced by a new run, unless
- *  `resume` names that run. */
+ *  killed outright, beside no run.json or an earlier run's), or a checkpoint.bin beside no
+ *  run.json of hge's that could say whether its run finished (one corrupt, truncated or removed:
+ *  a new run replaced the checkpoint, what the run had learned), is not replaced by a new run,
+ *  unless `resume` names that run. */
 function refuseToLose(out: string, resume: string | undefined): void {
-  const runFile = join(out, "run.json"), journalFile = join(out, "journal.json");
-  if (resume !== undefined && [runFile, journalFile, join(out, "checkpoint.bin")].some((kept) => sameFile(resume, kept))) return;
+  const runFile = join(out, "run.json"), journalFile = join(out, "journal.json"), checkpointFile = join(out, "checkpoint.bin");
+  if (resume !== undefined && [runFile, journalFile, checkpointFile].some((kept) => sameFile(resume, kept))) return;
   const killed = existsSync(journalFile) && readJsonOrNothing<JournalData>(journalFile)?.ended !== true;
-  const cut = killed ? CUT_SHORT.get("interrupted") : CUT_SHORT.get(readJsonOrNothing<Result>(runFile)?.stopped);
+  const run = hgeRun(runFile);
+  const cut = killed ? CUT_SHORT.get("interrupted") : CUT_SHORT.get(run?.stopped);
   if (cut) throw new UsageError(`${display(out)} holds a run that ${cut}: --resume ${display(killed || !existsSync(runFile) ? journalFile : runFile)} goes on from it; to start again remove it or give another --out`);
+  const checkpoint = readOrNothing(checkpointFile);
+  if (!run && checkpoint && isCheckpoint(checkpoint)) {
+    throw new UsageError(`${display(runFile)} ${existsSync(runFile) ? "cannot be read (not a run.json of hge's: corrupt or truncated)" : "is missing"}, beside ${display(checkpointFile)}, a run that may not have finished: --resume ${display(checkpointFile)} goes on from it; to start again remove them or give another --out`);
+  }
+}
+
+/** Whether `bytes` are a checkpoint.bin: the controller module's state, which starts with its
+ *  magic "HGE1" (assembly/checkpoint.ts). */
+function isCheckpoint(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.subarray(0, 4)).toString("latin1") === "HGE1";
+}
+
+/** The run.json at `path` if it is one of hge's (its format hge-run/…, of any version), else
+ *  undefined: none there, not JSON (corrupt, truncated) or not hge's. */
+function hgeRun(path: string): (Partial<Result> & { format: string }) | undefined {
+  const run = readJsonOrNothing<Result & { format: unknown }>(path);
+  return typeof run === "object" && run !== null && typeof run.format === "string" && run.format.startsWith("hge-run/") ? (run as Partial<Result> & { format: string }) : undefined;
 }
 
 /** Whether the file at `path` is the one at `kept` (if any), by whatever path: an --out given
@@ -881,16 +901,30 @@ function readJsonOrNothing<T>(path: string): Partial<T> | undefined {
   }
 }
 
+/** The bytes at `path`, or undefined where there is none or it cannot be read. */
+function readOrNothing(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A new comparison replaces a finished one kept at `file`, never one with runs left (an
- *  interrupted comparison, one its device stopped): exit 2, naming --resume. */
+ *  interrupted comparison, one its device stopped), nor one that cannot be read (corrupt or
+ *  truncated: nothing says whether it finished, and it was replaced silently): exit 2, naming
+ *  --resume, or what to do. */
 function refuseToReplace(file: string, runsLeft: (record: CompareRecord) => number): void {
+  const bytes = readOrNothing(file);
+  if (bytes === undefined) return; // none there
   let kept: CompareRecord;
   try {
-    kept = JSON.parse(readFileSync(file, "utf8")) as CompareRecord;
-    if (kept.format !== "hge-compare/1" || ![kept.runs, kept.methods, kept.seeds].every(Array.isArray) || typeof kept.refused !== "object") return;
+    kept = JSON.parse(bytes.toString("utf8")) as CompareRecord;
   } catch {
-    return; // none there (or not one hge compare wrote: nothing of a comparison to keep)
+    throw new UsageError(`${display(file)} is not JSON (corrupt or truncated), so nothing says whether its comparison finished; to start again remove it or give another --out`);
   }
+  // (not one hge compare wrote: nothing of a comparison to keep)
+  if (typeof kept !== "object" || kept === null || kept.format !== "hge-compare/1" || ![kept.runs, kept.methods, kept.seeds].every(Array.isArray) || typeof kept.refused !== "object") return;
   const left = runsLeft(kept);
   if (left > 0) throw new UsageError(`${display(file)} holds a comparison that did not finish (${kept.runs.length} runs kept, ${left} left): --resume ${display(file)} continues it; to start again remove it or give another --out`);
 }

@@ -639,3 +639,21 @@ test("a run resumed from a resumed run counts every run in the chain: runs, iter
   assert.deepEqual(resumedTotals({ iterations: 7, deviceSeconds: 2, resumedFrom: second }), { runs: 3, iterations: 42, deviceSeconds: 12.75 });
   assert.deepEqual(resumedTotals({ iterations: 7, deviceSeconds: 2 }), { runs: 1, iterations: 7, deviceSeconds: 2 });
 });
+
+test("a new run into an --out whose run.json is corrupt, truncated or missing beside a checkpoint.bin is refused, naming --resume checkpoint.bin; the checkpoint is kept (it was replaced)", () => {
+  const out = join(scratch, "corrupt-run-json");
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "3", "--out", out, "--no-progress").status, 1);
+  const runFile = join(out, "run.json"), checkpointFile = join(out, "checkpoint.bin");
+  const checkpoint = readFileSync(checkpointFile);
+  for (const damage of ["truncated", "missing"] as const) {
+    if (damage === "truncated") writeFileSync(runFile, readFileSync(runFile).subarray(0, 200));
+    else rmSync(runFile);
+    const again = hge("train", "--task", "and", "--max-iterations", "1", "--out", out, "--no-progress");
+    assert.equal(again.status, 2, again.stdout + again.stderr);
+    const read = damage === "truncated" ? "cannot be read \\(not a run\\.json of hge's: corrupt or truncated\\)" : "is missing";
+    assert.match(again.stderr, new RegExp(`^hge: \\S+run\\.json ${read}, beside \\S+checkpoint\\.bin, a run that may not have finished: --resume \\S+checkpoint\\.bin goes on from it; to start again remove them or give another --out\\n$`));
+    assert.deepEqual(readFileSync(checkpointFile), checkpoint, "the checkpoint is kept");
+  }
+  // what the refusal asks for: resumed from the checkpoint.bin into the same --out
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--resume", checkpointFile, "--out", out, "--no-progress").status, 1);
+});

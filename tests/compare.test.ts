@@ -382,3 +382,15 @@ test("a data-set run under way keeps its journal: a comparison interrupted in th
   const expected = JSON.parse(readFileSync(join(trained, "run.json"), "utf8"));
   assert.deepEqual([run.solved, run.deviceSeconds, run.iterations, run.criterion], [expected.solved, expected.deviceSeconds, expected.iterations, expected.criterion]);
 });
+
+test("a new comparison into an --out whose compare.json is not JSON (corrupt or truncated) is refused, the file untouched (it was replaced silently)", () => {
+  const out = join(scratch, "corrupt");
+  mkdirSync(out, { recursive: true });
+  const file = join(out, "compare.json");
+  const truncated = '{"format":"hge-compare/1","runs":[{"met';
+  writeFileSync(file, truncated);
+  const again = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--workers", "1", "--max-iterations", "2", "--out", out, "--no-progress");
+  assert.equal(again.status, 2, again.stdout + again.stderr);
+  assert.equal(again.stderr, `hge: ${file} is not JSON (corrupt or truncated), so nothing says whether its comparison finished; to start again remove it or give another --out\n`);
+  assert.equal(readFileSync(file, "utf8"), truncated);
+});
