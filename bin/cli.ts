@@ -233,8 +233,12 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   if (isCheckpoint(bytes)) {
     if (!estimator) throw new UsageError(`--resume ${path}: a checkpoint.bin is the controller module's state; method ${method.name} resumes from the run.json beside it`);
     // the module checks the blob against the controls and their ranges; nothing in it names a task
-    // or a device instance, which the run.json beside it does (said once the module took it)
-    return { checkpoint: new Uint8Array(bytes), unchecked: `hge: --resume ${path}: a checkpoint.bin says neither the task nor the device it was trained on; its state was taken as this run's (--resume the run.json beside it to have both checked)\n` };
+    // or a device instance, which the run.json beside it does (said once the module took it).
+    // That run.json, where it is this checkpoint's run (hge's, holding the same checkpoint), is
+    // kept as the run resumed, as when --resume names it (a run resumed in its own --out lost it)
+    const beside = hgeRun(join(dirname(path), "run.json"));
+    const itsRun = beside?.module?.checkpoint === bytes.toString("base64") ? earlierRun(beside) : {};
+    return { checkpoint: new Uint8Array(bytes), unchecked: `hge: --resume ${path}: a checkpoint.bin says neither the task nor the device it was trained on; its state was taken as this run's (--resume the run.json beside it to have both checked)\n`, ...itsRun };
   }
   let run: unknown;
   try {
@@ -266,9 +270,15 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   // a run that restarted goes on restarting as it would have (the next of its seeded starts)
   const patience = settings?.patience;
   const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
-  const { format: _, ...earlier } = run as Record<string, unknown>;
+  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...earlierRun(run as Record<string, unknown>) };
+}
+
+/** The run.json a run resumes, kept whole in the new one (`resumedFrom`, which keeps its own)
+ *  without its format, where it counts its iterations and device time (resumedTotals adds them). */
+function earlierRun(run: Record<string, unknown>): Pick<Resumed, "earlier"> {
+  const { format: _, ...earlier } = run;
   const counted = [earlier.iterations, earlier.deviceSeconds].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
-  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...(counted ? { earlier } : {}) };
+  return counted ? { earlier } : {};
 }
 
 /** A data-set run's journal for --resume: `path` (read as `bytes`) is the journal.json, or the

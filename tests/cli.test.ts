@@ -657,3 +657,20 @@ test("a new run into an --out whose run.json is corrupt, truncated or missing be
   // what the refusal asks for: resumed from the checkpoint.bin into the same --out
   assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--resume", checkpointFile, "--out", out, "--no-progress").status, 1);
 });
+
+test("--resume OUT/checkpoint.bin --out OUT keeps the run.json beside it in resumedFrom, as --resume run.json does (it was replaced, the earlier run's record lost)", () => {
+  const out = join(scratch, "resume-checkpoint-history");
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "3", "--out", out, "--no-progress").status, 1);
+  const { format: _, ...earlier } = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  const run = hge("train", "--task", "and", "--max-iterations", "2", "--resume", join(out, "checkpoint.bin"), "--out", out, "--no-progress");
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const after = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.deepEqual(after.resumedFrom, earlier);
+  assert.match(run.stdout, new RegExp(`with the run it resumed \\(kept in run\\.json: resumedFrom\\): ${3 + after.iterations} iterations`));
+  // a run.json beside it of another checkpoint (not this one's run) is not taken for its history
+  const other = join(scratch, "resume-checkpoint-other");
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--seed", "2", "--out", other, "--no-progress").status, 1);
+  cpSync(join(other, "run.json"), join(out, "run.json"));
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--resume", join(out, "checkpoint.bin"), "--out", out, "--no-progress").status, 1);
+  assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).resumedFrom, undefined);
+});
