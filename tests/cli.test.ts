@@ -157,7 +157,7 @@ test("--resume takes only a run of this task on this device, and a checkpoint.bi
   }
   const moved = JSON.parse(readFileSync(join(run, "run.json"), "utf8"));
   writeFileSync(edited, JSON.stringify({ ...moved, format: "hge-run/99" }));
-  refusal(["train", "--task", "and", "--resume", edited], USAGE, /: a run\.json of format hge-run\/99; this hge reads hge-run\/2$/);
+  refusal(["train", "--task", "and", "--resume", edited], USAGE, new RegExp(`: a run\\.json of format hge-run/99; this hge reads hge-run/2; to start from its controls give --initial-v ${weights.join(",").replace(/[.-]/g, "\\$&")}$`));
   writeFileSync(edited, JSON.stringify({ ...moved, finalWeights: [0, null, 0, 0, 0] }));
   refusal(["train", "--task", "and", "--resume", edited], REFUSED, /: control 2's voltage is null, not a finite number of volts$/);
   writeFileSync(edited, JSON.stringify({ ...moved, finalWeights: [5, 0, 0, 0, 0] }));
@@ -673,4 +673,12 @@ test("--resume OUT/checkpoint.bin --out OUT keeps the run.json beside it in resu
   cpSync(join(other, "run.json"), join(out, "run.json"));
   assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--resume", join(out, "checkpoint.bin"), "--out", out, "--no-progress").status, 1);
   assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).resumedFrom, undefined);
+});
+
+test("--resume of a run.json of another format version offers its controls as --initial-v, as the other refusals do, where they are finite volts", () => {
+  const older = join(scratch, "older-format.json");
+  writeFileSync(older, JSON.stringify({ format: "hge-run/1", task: "AND", finalWeights: [0.1, -0.25, 0, 0.3, -0.5] }));
+  refusal(["train", "--task", "and", "--resume", older], USAGE, /^hge: --resume \S+older-format\.json: a run\.json of format hge-run\/1; this hge reads hge-run\/2; to start from its controls give --initial-v 0\.1,-0\.25,0,0\.3,-0\.5$/);
+  writeFileSync(older, JSON.stringify({ format: "hge-run/1", finalWeights: [0.1, null, 0, 0.3, -0.5] }));
+  refusal(["train", "--task", "and", "--resume", older], USAGE, /: a run\.json of format hge-run\/1; this hge reads hge-run\/2$/);
 });
