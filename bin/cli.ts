@@ -9,7 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { existingFile, fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import cliProgress, { MultiBar, Presets, SingleBar, type Options } from "cli-progress";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync } from "node:fs";
-import { cpus } from "node:os";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { basename, dirname, join, relative } from "node:path";
 import { deviceFingerprint, electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
@@ -27,6 +27,7 @@ import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
 import { readsOption, resumedTotals, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
 import type { DemoJob, DemoOutcome } from "../host/demo.ts";
+import { MAX_WORKERS, WORKERS_PER_CORE } from "../host/pool.ts";
 import { MAX_SEEDS, type CompareDeviceFault, type CompareJob, type CompareRecord, type CompareRefusal, type CompareRun, type CompareSetup, type MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
@@ -762,8 +763,12 @@ interface DemoFlags {
 /** --workers, or by default one a core; one on a device behind I/O, which is in one state at a
  *  time (Device.exclusive: two runs at once would set its electrodes in turn). */
 function workerCount(given: number | undefined, device: Device): number {
-  return given ?? (device.exclusive ? 1 : Math.max(1, cpus().length));
+  return given ?? (device.exclusive ? 1 : availableParallelism());
 }
+
+/** --workers of hge compare and hge demo, bounded (host/pool.ts: MAX_WORKERS, a few a core:
+ *  each thread costs memory, and 32 took 1.5 GB on a 2-core machine). */
+const workersOption = () => new Option("--workers <n>", `worker threads, 1 to ${MAX_WORKERS} (${WORKERS_PER_CORE} a core; default one a core, one on a device behind I/O, which is in one state at a time)`).argParser(wholeAtLeast(1, MAX_WORKERS));
 
 const threads = (count: number) => `${count} worker thread${count === 1 ? "" : "s"}`;
 
@@ -1168,7 +1173,7 @@ export function program(): Command {
     .option("--seeds <n>", `runs per method, seeds 1 to n (n ≤ ${MAX_SEEDS})`, wholeAtLeast(1, MAX_SEEDS), 5)
     .option("--budget <device-s>", `device-time budget of each run: unsolved after it ${BUDGET_DEFAULTS}`, positive)
     .option("--max-iterations <n>", `iteration limit of each run (default: none, the budget stops the run)`, wholeAtLeast(1)))
-    .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
+    .addOption(workersOption())
     .option("--set <name=value...>", "a method's own setting, given to each compared method that has it (hge methods lists them)", setting, [])
     .option("--out <dir>", "where compare.json goes (default reports/compare-DEVICE-TASK; with --resume, beside the file it names)", nonEmpty("a directory"))
     .option("--resume <compare.json>", "take the runs an earlier comparison kept (one interrupted, or with fewer seeds or methods) and run only the others; every other flag as it was", existingFile)
@@ -1197,7 +1202,7 @@ export function program(): Command {
     .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of every gate's run", wholeAtLeast(0), DEFAULTS.seed)
     .option("--out <dir>", "report directory", nonEmpty("a directory"), join("reports", "demo"))
-    .option("--workers <n>", "worker threads (default: one a core; one on a device behind I/O, which is in one state at a time)", wholeAtLeast(1))
+    .addOption(workersOption())
     .option("--max-iterations <n>", `iteration limit per gate (default: none, the budget stops the run)`, wholeAtLeast(1))
     .option("--no-progress", "no progress bars (nor, off a terminal, a line a gate)")
     .action((flags: DemoFlags) => demo(flags));

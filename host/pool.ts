@@ -23,6 +23,14 @@ export type JobRunner<J, R> = {
   flush?(): void;
 };
 
+/** Worker threads a core at most (MAX_WORKERS). A job that computes gains nothing from more
+ *  threads than cores; one that waits on a device served elsewhere (README: "Your own device")
+ *  gains from a few more. Each thread costs its own V8 heap, the sources and TensorFlow.js where
+ *  a method loads it, about 50 MB: 32 on a 2-core machine took 1.5 GB. */
+export const WORKERS_PER_CORE = 4;
+/** The most worker threads --workers takes (hge compare, hge demo). */
+export const MAX_WORKERS = WORKERS_PER_CORE * availableParallelism();
+
 /** How long flushPools() waits for a worker: a job lets its thread's event loop run at least
  *  every Breather.EVERY_MS (methods/method.ts), so only a worker that is stuck misses it. */
 const FLUSH_WAIT_MS = 2000;

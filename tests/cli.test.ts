@@ -12,6 +12,7 @@ import WebSocket from "ws";
 import { BIN, hge, liveRun, scratchDir } from "./fixtures.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { resumedTotals } from "../host/methods/method.ts";
+import { MAX_WORKERS } from "../host/pool.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const scratch = scratchDir("hge-cli-");
@@ -681,4 +682,10 @@ test("--resume of a run.json of another format version offers its controls as --
   refusal(["train", "--task", "and", "--resume", older], USAGE, /^hge: --resume \S+older-format\.json: a run\.json of format hge-run\/1; this hge reads hge-run\/2; to start from its controls give --initial-v 0\.1,-0\.25,0,0\.3,-0\.5$/);
   writeFileSync(older, JSON.stringify({ format: "hge-run/1", finalWeights: [0.1, null, 0, 0.3, -0.5] }));
   refusal(["train", "--task", "and", "--resume", older], USAGE, /: a run\.json of format hge-run\/1; this hge reads hge-run\/2$/);
+});
+
+test("--workers beyond a few a core (MAX_WORKERS) is refused in one line naming the range, for hge compare and hge demo (32 on 2 cores took 1.5 GB)", () => {
+  const beyond = String(MAX_WORKERS + 1);
+  refusal(["compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--max-iterations", "1", "--no-progress", "--workers", beyond], USAGE, /--workers/, new RegExp(`expected a whole number from 1 to ${MAX_WORKERS}\\.$`));
+  refusal(["demo", "--max-iterations", "1", "--no-progress", "--workers", beyond], USAGE, /--workers/, new RegExp(`expected a whole number from 1 to ${MAX_WORKERS}\\.$`));
 });
