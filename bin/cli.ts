@@ -440,6 +440,7 @@ const STOPPED: Record<Result["stopped"], string> = {
   interrupted: "interrupted",
   link: "the board stopped the link",
   device: "the device file failed",
+  twin: "its twin did not fit",
 };
 
 /** The final controls judged on the simulated device read plainly (train.ts plainCheck), and a

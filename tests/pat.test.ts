@@ -12,6 +12,7 @@ import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { cosine } from "../host/metrics.ts";
 import { refusal } from "../host/methods/index.ts";
+import { diagnose } from "../host/report/diagnose.ts";
 import { PAT_DATASET_ONLY, PAT_DEFAULTS, PAT_HGE_METHOD, PAT_METHOD } from "../host/methods/pat.ts";
 import { PAT_LIMITS, patSettings, trainPat } from "../host/methods/pat-training.ts";
 import { ControlOptimiser, optimiserSettings } from "../host/methods/optimiser.ts";
@@ -134,6 +135,26 @@ test("a twin whose gradient is not finite (one diverged: twinLearningRate=1e308 
   assert.equal(run.stopped, "iterations");
   assert.equal(run.counters.skippedUpdates, 5);
   for (const weights of run.history.weights) assert.deepEqual(weights, run.history.weights[0]);
+  // and the reader is told why (nothing said it: the run just spent its budget)
+  assert.ok(diagnose(run).includes("the twin did not fit: 5 of 5 updates were skipped, the twin's gradient not finite; give a smaller --set twinLearningRate (this run's 0.005)"), diagnose(run).join("\n"));
+});
+
+test("a twin whose fit diverged (twinLearningRate=1e20: RMS error NaN) stops pat at once on input cases, its sweep kept, with stopped = twin and a warning suggesting a smaller twinLearningRate (it spent its whole budget on skipped updates, saying nothing); on a data set it warns and goes on", () => {
+  const out = join(scratchDir("hge-pat-diverged-"), "run");
+  const { status, stdout, stderr } = hge("train", "--method", "pat", "--task", "and", "--set", "twinLearningRate=1e20", "--set", "sweepPoints=100", "--set", "twinEpochs=20", "--budget", "20", "--out", out, "--no-progress");
+  assert.equal(status, 1, stdout + stderr);
+  assert.match(stdout, /not solved after 0 iterations \(its twin did not fit\)/);
+  assert.match(stdout, /^  warning: the twin did not fit: its fit diverged \(RMS error not finite\) and the run stopped; give a smaller --set twinLearningRate \(this run's 100000000000000000000\)$/m);
+  assert.doesNotMatch(stdout, /not finite: no epoch was measured/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.stopped, "twin");
+  assert.equal(run.counters.twinFitRmsError, null);
+  assert.equal(run.counters.sweepMeasurements, 100);
+  assert.ok(run.deviceSeconds < 2, `${run.deviceSeconds} device-s: the sweep's, not the budget's 20`);
+  // on a data set the digital readout still learns on the measured features: the run goes on, warned
+  const iris = hge("train", "--method", "pat", "--task", "iris", "--set", "twinLearningRate=1e20", "--set", "sweepPoints=100", "--set", "twinEpochs=20", "--max-iterations", "2", "--out", join(out, "iris"), "--no-progress");
+  assert.match(iris.stdout, /not solved after 2 iterations \(iteration limit\)/, iris.stdout + iris.stderr);
+  assert.match(iris.stdout, /^  warning: the twin did not fit: its fit diverged \(RMS error not finite\); give a smaller --set twinLearningRate/m);
 });
 
 test("HGE Jacobians rescue a crude twin: from one start with a 50-point twin, pat misses regression in 300 updates, pat-hge solves it", async () => {

@@ -249,7 +249,11 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   const attempts: Result["attempts"] = [{ startIteration: 0, initialV }];
   let skippedUpdates = 0; // (of the optimisers of the starts before this one)
   const maxIterations = budget.maxIterations ?? Infinity;
-  let stopped: StopReason = built.stop ?? "iterations";
+  // a twin whose fit diverged (its RMS error not finite: too large a twinLearningRate) gives no
+  // gradient to follow: every update would be skipped, so the run stops at once, its sweep
+  // kept, rather than spend its budget (a data set's readout still learns: it goes on)
+  const diverged = built.twin instanceof MlpTwin && !Number.isFinite(built.twin.fitRmsError);
+  let stopped: StopReason = built.stop ?? (diverged ? "twin" : "iterations");
   let fault = built.fault;
   let iteration = 0;
   const confirmation = new Confirmation(solvedEpochsOf(context.options), task);
@@ -262,7 +266,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let refreshedAt = -Infinity; // the update of the last HGE refresh (every start begins with one)
   let outputs: number[] = [];
   let forwardSquaredError = 0;
-  while (built.twin) {
+  while (built.twin && !diverged) {
     // (a confirming epoch only reads the cases: no HGE refresh, no step)
     const refresh = hge !== undefined && iteration - refreshedAt >= settings.hgeEvery && !confirmation.holding;
     const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(cases.length);

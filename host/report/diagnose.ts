@@ -40,10 +40,10 @@ export function diagnose(run: Result): string[] {
   const reads = chain ? `; the chain reads ±${+(chain.adcFullScaleV * chain.transimpedancePerV).toPrecision(4)} ${run.outputUnit}: a device's outputs go within it (its outputUnit right, its output scaled), or --no-chain for an instrument's readings` : "";
   if (discarded > 0 && windows === 0) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned${reads}`);
   else if (discarded > windows) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range${reads}`);
-  // a run the budget or an interruption stopped before its first update measured no epoch at
-  // all: nothing was lost to a bad measurement
+  // a run the budget, an interruption or its twin (below) stopped before its first update
+  // measured no epoch at all: nothing was lost to a bad measurement
   const noUpdate = run.iterations === 0 && run.stopped === "budget";
-  const unmeasured = noUpdate || (run.iterations === 0 && run.stopped === "interrupted");
+  const unmeasured = noUpdate || (run.iterations === 0 && (run.stopped === "interrupted" || run.stopped === "twin"));
   if (!Number.isFinite(run.criterion) && !unmeasured) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
   const pinned = run.finalWeights.filter((v, k) => {
     const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
@@ -51,6 +51,16 @@ export function diagnose(run: Result): string[] {
   }).length;
   const withinNoise = run.counters.confirmationsWithinNoise ?? 0;
   if (withinNoise) warnings.push(`${withinNoise} time${withinNoise > 1 ? "s" : ""} the task read as solved on the epochs that confirm it, but the classes' gap was within ${NOISE_GAPS} times the scatter of the held readings (gates.ts: separatedBeyondNoise), so it was not taken: does the output follow the controls?`);
+  // pat's twin (its runs describe it in settings.twin): a fit that diverged (its RMS error not
+  // finite: NaN, null in run.json) stopped a run on input cases; gradients not finite skipped
+  // their updates
+  const twinError = run.counters.twinFitRmsError;
+  const skipped = run.counters.skippedUpdates ?? 0;
+  const diverged = twinError !== undefined && !Number.isFinite(twinError);
+  if (run.settings?.twin !== undefined && (diverged || skipped > 0)) {
+    const why = diverged ? `its fit diverged (RMS error not finite)${run.stopped === "twin" ? " and the run stopped" : ""}` : `${skipped} of ${run.iterations} updates were skipped, the twin's gradient not finite`;
+    warnings.push(`the twin did not fit: ${why}; give a smaller --set twinLearningRate (this run's ${run.settings?.twinLearningRate})`);
+  }
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
   const m = run.module;
   // (a configuration switched to after the calibration calibrates no more: lagFrom says; a
