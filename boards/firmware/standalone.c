@@ -45,14 +45,16 @@ extern const uint32_t hge_config_block[HGE_CONFIG_WORDS]; /* gen/hge_config_bloc
 static uint32_t iteration; /* updates and held epochs since the first power-up's start */
 /* The attempt running: its best margin and when it came, its solved epochs in a row, and
  * whether its controls are held (a start, or a restart, begins them again). */
-static uint32_t best_at;
-static float best_margin;
-static int solved_run, holding;
-static void attempt_begins(void) {
-  best_margin = -3.4e38f;
-  best_at = iteration;
-  solved_run = 0;
-  holding = 0; /* configure() lets the controls move */
+struct progress {
+  uint32_t best_at;
+  float best_margin;
+  int solved_run, holding;
+};
+static void attempt_begins(struct progress *a) {
+  a->best_margin = -3.4e38f;
+  a->best_at = iteration;
+  a->solved_run = 0;
+  a->holding = 0; /* configure() lets the controls move */
 }
 
 /* Telemetry records go out on the UART as TELEMETRY frames. */
@@ -155,12 +157,15 @@ static int restart(int attempt, int calibrate) {
   return rc;
 }
 
-/* Says attempt `attempt` started (`after`: what ended the last, then its update) and begins it. */
-static void restarted(int attempt, const char *after, int calibrate) {
+/* Says attempt `attempt` started (`after`: what ended the last, then its update) and begins its
+ * progress. Cold: a run restarts a few times at most, and gcc -O2 inlined the log line's
+ * helpers into it (432 bytes; 108 so, and the firmware 64 bytes smaller than with the line
+ * written out at each restart). */
+__attribute__((cold)) static void restarted(struct progress *a, int attempt, const char *after, int calibrate) {
   text("restart "); whole((uint32_t)attempt); text(after); whole(iteration);
   text(calibrate ? ": the host's next start, calibrating again" : ": the host's next start, the lag kept");
   emit();
-  attempt_begins();
+  attempt_begins(a);
 }
 
 /* Iterations before HGE_MAX_ITERATIONS ends the run; with no limit (0), more than any count. */
@@ -207,7 +212,8 @@ int main(void) {
   hal_dac_write(app_outputs(), app_output_count());
   uint32_t samples = 0;
   int attempt = 0, faulted = 0;
-  attempt_begins();
+  struct progress progress;
+  attempt_begins(&progress);
   /* the configuration running calibrates and its calibration has not ended, as the host's
    * TrainingRun.calibrating (a resumed one runs on its checkpoint's lag) */
   int calibrating = !resumed && calibration_epochs > 0;
@@ -222,36 +228,36 @@ int main(void) {
     if (events & HGE_EVENT_FAULT) {
       /* a start that cannot be measured is left for the next, as a stuck one is */
       if (!restarts_left(attempt) || ++faulted >= HGE_FAULTED_STARTS || restart(++attempt, calibrating) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
-      restarted(attempt, " after a fault at update ", calibrating);
+      restarted(&progress, attempt, " after a fault at update ", calibrating);
       continue;
     }
-    if (!(events & (holding ? HGE_EVENT_EPOCH_DONE : HGE_EVENT_UPDATE_DONE))) continue;
+    if (!(events & (progress.holding ? HGE_EVENT_EPOCH_DONE : HGE_EVENT_UPDATE_DONE))) continue;
     iteration++;
     faulted = 0;
     float margin = gate_margin();
     int solved_now = margin >= HGE_TASK_MARGIN;
-    solved_run = solved_now ? solved_run + 1 : 0;
+    progress.solved_run = solved_now ? progress.solved_run + 1 : 0;
     /* a solved epoch is confirmed on the controls it measured: held there until
      * HGE_SOLVED_EPOCHS in a row, let go at the first epoch that is not solved */
-    int hold = solved_now && solved_run < HGE_SOLVED_EPOCHS, measured_held = holding;
-    if (hold != holding) {
+    int hold = solved_now && progress.solved_run < HGE_SOLVED_EPOCHS, measured_held = progress.holding;
+    if (hold != progress.holding) {
       hge_hold((uint32_t)hold);
-      holding = hold;
+      progress.holding = hold;
     }
     if (iteration % HGE_CHECKPOINT_EVERY == 0) store(); /* what training goes on from: held controls included */
     text("update "); whole(iteration); text(" loss "); fixed(status_f32(HGE_STATUS_LOSS), 4);
     text(" margin "); fixed(margin * 100.0f, 1); text(measured_held ? " % held at " : " % at ");
     fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" s");
     emit();
-    if (solved_run >= HGE_SOLVED_EPOCHS) finish(0, HGE_LINK_STOP_SOLVED, samples);
+    if (progress.solved_run >= HGE_SOLVED_EPOCHS) finish(0, HGE_LINK_STOP_SOLVED, samples);
     if (iterations_left() == 0) finish(1, HGE_LINK_STOP_LIMIT, samples);
-    if (margin > best_margin + HGE_MARGIN_PROGRESS) {
-      best_margin = margin;
-      best_at = iteration;
+    if (margin > progress.best_margin + HGE_MARGIN_PROGRESS) {
+      progress.best_margin = margin;
+      progress.best_at = iteration;
     }
-    if (iteration - best_at >= HGE_PATIENCE && iterations_left() >= HGE_PATIENCE && restarts_left(attempt)) {
+    if (iteration - progress.best_at >= HGE_PATIENCE && iterations_left() >= HGE_PATIENCE && restarts_left(attempt)) {
       if (restart(++attempt, 0) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
-      restarted(attempt, " after update ", 0);
+      restarted(&progress, attempt, " after update ", 0);
     }
   }
   finish(1, HGE_LINK_STOP_HOST, samples); /* the readings ended (a replayed stream) */
