@@ -250,18 +250,18 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
   // a refusal of a run.json whose controls are finite volts offers them to start from elsewhere
-  const startFrom = (weights: unknown) => (Array.isArray(weights) && weights.every((v) => typeof v === "number" && Number.isFinite(v)) ? `; to start from its controls give --initial-v ${weights.join(",")}` : "");
-  if (format !== RUN_FORMAT) throw new UsageError(`--resume ${path}: a run.json of format ${format}; this hge reads ${RUN_FORMAT}${startFrom(weights)}`);
+  const startFrom = Array.isArray(weights) && weights.every((v) => typeof v === "number" && Number.isFinite(v)) ? `; to start from its controls give --initial-v ${weights.join(",")}` : "";
+  if (format !== RUN_FORMAT) throw new UsageError(`--resume ${path}: a run.json of format ${format}; this hge reads ${RUN_FORMAT}${startFrom}`);
   if (!Array.isArray(weights)) throw new TrainConfigError("resume", `--resume ${path}: it holds no control voltages; ${device.name} has ${device.controlCount}`);
   const notVoltage = weights.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
   if (notVoltage >= 0) throw new TrainConfigError("resume", `--resume ${path}: control ${notVoltage + 1}'s voltage is ${JSON.stringify(weights[notVoltage])}, not a finite number of volts`);
   if (ranOn !== device.name || trained !== task.name) {
-    throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(trained)} on ${String(ranOn)}, not of ${task.name} on ${device.name}${startFrom(weights)}`);
+    throw new TrainConfigError("resume", `--resume ${path} is a run of ${String(trained)} on ${String(ranOn)}, not of ${task.name} on ${device.name}${startFrom}`);
   }
   if (weights.length !== device.controlCount) throw new TrainConfigError("resume", `--resume ${path}: it holds ${weights.length} control voltages; ${device.name} has ${device.controlCount}`);
   const { deviceFingerprint: ranOnFingerprint } = run as Partial<Result>;
   if (ranOnFingerprint !== undefined && ranOnFingerprint !== fingerprint) {
-    throw new TrainConfigError("resume", `--resume ${path} ran on another ${device.name}: this one answers otherwise at the voltages hge checks (an edited device file, another --device-seed, or another file of the same name)${startFrom(weights)}`);
+    throw new TrainConfigError("resume", `--resume ${path} ran on another ${device.name}: this one answers otherwise at the voltages hge checks (an edited device file, another --device-seed, or another file of the same name)${startFrom}`);
   }
   // A run stopped before its calibration ended fitted no lag and made no update (updates follow
   // the fit): its checkpoint holds its starting controls and the lag it was configured with.
@@ -912,8 +912,9 @@ function sameFile(path: string, kept: string): boolean {
 
 /** The JSON at `path`, or undefined where there is none or it is not JSON (not one hge wrote). */
 function readJsonOrNothing<T>(path: string): Partial<T> | undefined {
+  const bytes = readOrNothing(path);
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as Partial<T>;
+    return bytes && (JSON.parse(bytes.toString("utf8")) as Partial<T>);
   } catch {
     return undefined;
   }
