@@ -707,7 +707,8 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   const voltages = new Float64Array(device.electrodeCount);
   let lowest = Infinity, highest = -Infinity, seconds = 0, settings = 0;
   const electrodeRanges = electrodeRangesV(device);
-  for (; settings < DESCRIBE_SETTINGS && seconds < DESCRIBE_SECONDS; settings++) {
+  const begun = performance.now(); // the settings' drawing counts too: it grows with the electrodes
+  for (; settings < DESCRIBE_SETTINGS && performance.now() - begun < DESCRIBE_SECONDS * 1000; settings++) {
     electrodeRanges.forEach(([low, high], e) => (voltages[e] = rng.between(low, high)));
     const start = performance.now();
     const y = device.output(voltages);

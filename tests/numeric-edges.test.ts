@@ -57,10 +57,12 @@ test("pat has no hgeEvery: --set hgeEvery is refused naming pat's settings (exit
   assert.equal(patSettings({}).hgeEvery, 0, "pat never measures an HGE Jacobian");
 });
 
-/** A device file of `controls` controls whose output is the mean of its voltages (nA). */
-function wideDevice(controls: number): string {
+/** A device file of `controls` controls whose output is the mean of its voltages (nA); with
+ *  `stamps`, each output() call appends its wall time (ms) to that file, a line each. */
+function wideDevice(controls: number, stamps?: string): string {
   const file = join(dir, `wide-${controls}.mjs`);
-  writeFileSync(file, `export function createDevice({ inputCount = 2 }) {
+  writeFileSync(file, `import { appendFileSync } from "node:fs";
+export function createDevice({ inputCount = 2 }) {
   return {
     name: "linear ${controls}",
     controlCount: ${controls},
@@ -70,7 +72,8 @@ function wideDevice(controls: number): string {
     inputRangeV: Array.from({ length: inputCount }, () => [-1, 1]),
     outputUnit: "nA",
     capabilities: [],
-    output(v) {
+    output(v) {${stamps ? `
+      appendFileSync(${JSON.stringify(stamps)}, Date.now() + "\\n");` : ""}
       let sum = 0;
       for (let i = 0; i < v.length; i++) sum += v[i];
       return sum / v.length;
@@ -88,6 +91,22 @@ test("hge device describes a device of 125,000 controls (the stack overflowed fr
   assert.equal(status, 0, stdout + stderr);
   assert.match(stdout, /^linear 125000: 125000 controls, 2 data inputs, output in nA$/m);
   assert.match(stdout, /the chain reads -285 to 285/);
+});
+
+// The survey's drawing of a setting grows with the electrodes as output() does; until this
+// version only output()'s time counted against the 5 s, and at 500,000 controls the survey ran
+// all 1000 settings, 10 s and more here, while output() took 3 of them.
+test("hge device's survey of random settings stops at 5 s of wall time, drawing included: at 500,000 controls its output() calls span at most 5.5 s", () => {
+  const stamps = join(dir, "survey-stamps.txt");
+  const { status, stdout, stderr } = hge("device", wideDevice(500_000, stamps));
+  assert.equal(status, 0, stdout + stderr);
+  const settings = Number(/outputs over (\d+) random settings/.exec(stdout)?.[1]);
+  const times = readFileSync(stamps, "utf8").trim().split("\n").map(Number);
+  // the survey's calls are `settings` consecutive ones among the file's (others check it and
+  // read its midpoints): the shortest span of that many consecutive calls is at most theirs
+  let shortest = Infinity;
+  for (let first = 0; first + settings <= times.length; first++) shortest = Math.min(shortest, times[first + settings - 1] - times[first]);
+  assert.ok(shortest <= 5500, `${settings} settings spanned ${shortest} ms at least`);
 });
 
 test("hge train on a device of 1,000,000 controls: pat (which overflowed the stack), multitone and phyll (whose run.json outgrew JSON.stringify after minutes) are refused with one line, exit 3, naming their limits", () => {
