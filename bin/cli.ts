@@ -238,7 +238,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
     // That run.json, where it is this checkpoint's run (hge's, holding the same checkpoint), is
     // kept as the run resumed, as when --resume names it (a run resumed in its own --out lost it)
     const beside = hgeRun(join(dirname(path), "run.json"));
-    const itsRun = beside?.module?.checkpoint === bytes.toString("base64") ? earlierRun(beside) : {};
+    const itsRun = beside?.module?.checkpoint === bytes.toString("base64") ? earlierRun(beside, `--resume ${path}: the run.json beside it`) : {};
     return { checkpoint: new Uint8Array(bytes), unchecked: `hge: --resume ${path}: a checkpoint.bin says neither the task nor the device it was trained on; its state was taken as this run's (--resume the run.json beside it to have both checked)\n`, ...itsRun };
   }
   let run: unknown;
@@ -273,12 +273,23 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   // a run that restarted goes on restarting as it would have (the next of its seeded starts)
   const patience = settings?.patience;
   const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
-  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...earlierRun(run as Record<string, unknown>) };
+  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
 }
 
+/** Runs one run.json may hold, itself and those it resumed, one inside another: JSON.stringify
+ *  recurses, and a chain of some 4000 overflowed Node's stack when the resumed run was saved. */
+const MAX_RESUMED_RUNS = 1000;
+
 /** The run.json a run resumes, kept whole in the new one (`resumedFrom`, which keeps its own)
- *  without its format, where it counts its iterations and device time (resumedTotals adds them). */
-function earlierRun(run: Record<string, unknown>): Pick<Resumed, "earlier"> {
+ *  without its format, where it counts its iterations and device time (resumedTotals adds them).
+ *  Refused (the line starts with `named`, ends with `startFrom`) where the new run.json would
+ *  hold more than MAX_RESUMED_RUNS runs. */
+function earlierRun(run: Record<string, unknown>, named: string, startFrom = ""): Pick<Resumed, "earlier"> {
+  let runs = 2; // the new run and this one
+  for (let r = run.resumedFrom; typeof r === "object" && r !== null; r = (r as Record<string, unknown>).resumedFrom) runs++;
+  if (runs > MAX_RESUMED_RUNS) {
+    throw new TrainConfigError("resume", `${named} keeps ${runs - 2} runs it resumed, one inside another (resumedFrom); resumed, its run.json would hold ${runs} runs, and hge keeps at most ${MAX_RESUMED_RUNS}${startFrom}`);
+  }
   const { format: _, ...earlier } = run;
   const counted = [earlier.iterations, earlier.deviceSeconds].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
   return counted ? { earlier } : {};

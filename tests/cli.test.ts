@@ -676,6 +676,35 @@ test("--resume OUT/checkpoint.bin --out OUT keeps the run.json beside it in resu
   assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).resumedFrom, undefined);
 });
 
+// A run.json keeps the run it resumed whole (resumedFrom), which keeps its own: a hand-made one
+// nesting 100,000 runs was read, trained on, and then overflowed the stack when saved (exit 4,
+// the run's run.json not written).
+test("--resume of a run.json nesting more runs than hge keeps (1000 with the new one) is refused with one line before training, exit 3; one run fewer is resumed and counted", () => {
+  const out = join(scratch, "resume-deep");
+  assert.equal(hge("train", "--task", "and", "--max-iterations", "1", "--out", out, "--no-progress").status, 1);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  // the run.json's text, written out: JSON.stringify overflows the stack as hge's save did
+  const nesting = (levels: number) => {
+    let inner = `{"iterations":1,"deviceSeconds":0.5}`;
+    for (let k = 1; k < levels; k++) inner = `{"iterations":1,"deviceSeconds":0.5,"resumedFrom":${inner}}`;
+    return JSON.stringify(run).replace(/}$/, `,"resumedFrom":${inner}}`);
+  };
+  for (const levels of [999, 100_000]) {
+    const file = join(scratch, `deep-${levels}.json`);
+    writeFileSync(file, nesting(levels));
+    const refused = hge("train", "--task", "and", "--max-iterations", "1", "--resume", file, "--out", join(scratch, `deep-${levels}`), "--no-progress");
+    assert.equal(refused.status, 3, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, new RegExp(`^hge: configuration refused: --resume \\S+deep-${levels}\\.json keeps ${levels} runs it resumed, one inside another \\(resumedFrom\\); resumed, its run\\.json would hold ${levels + 2} runs, and hge keeps at most 1000; to start from its controls give --initial-v \\S+\\n$`));
+    assert.equal(existsSync(join(scratch, `deep-${levels}`, "run.json")), false, "nothing trained");
+  }
+  const file = join(scratch, "deep-998.json");
+  writeFileSync(file, nesting(998));
+  const resumed = hge("train", "--task", "and", "--max-iterations", "1", "--resume", file, "--out", join(scratch, "deep-998"), "--no-progress");
+  assert.equal(resumed.status, 1, resumed.stdout + resumed.stderr);
+  assert.match(resumed.stdout, /with the 999 runs it resumed \(kept in run\.json: resumedFrom\): 1000 iterations/);
+  assert.equal(resumedTotals(JSON.parse(readFileSync(join(scratch, "deep-998", "run.json"), "utf8"))).runs, 1000);
+});
+
 test("--resume of a run.json of another format version offers its controls as --initial-v, as the other refusals do, where they are finite volts", () => {
   const older = join(scratch, "older-format.json");
   writeFileSync(older, JSON.stringify({ format: "hge-run/1", task: "AND", finalWeights: [0.1, -0.25, 0, 0.3, -0.5] }));
