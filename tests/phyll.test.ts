@@ -79,6 +79,20 @@ test('with the physics replaced by identity the digital layer alone still learns
   assert.ok(run.accuracy >= task.solvedAccuracy);
 });
 
+test('the held-out accuracy is read on the held-out split against its own labels, which training never sees: with them rotated (class c read as c + 1) the training is the same to the bit and the two accuracies add to at most 1', async () => {
+  // Until this test only a comparison test read phyll's held-out scoring, and only incidentally.
+  // Same seed, no early stop: the digital layer's predictions on the held-out split are the
+  // same in both runs, and a prediction matches c or c + 1, never both.
+  const rotated: typeof task = { ...task, test: { ...task.test, labels: task.test.labels.map((c) => (c + 1) % task.classNames.length) } };
+  const runOn = (t: typeof task) => trainPhyll(t, () => new IdentityPhysicalLayer(phyllInputCount(t)), { ...PHYLL_DEFAULTS, epochs: 30 }, 1, { stopWhenSolved: false });
+  const [plain, other] = [await runOn(task), await runOn(rotated)];
+  console.log(`identity physics, 30 epochs: held out ${(plain.accuracy * 100).toFixed(1)}%, against rotated labels ${(other.accuracy * 100).toFixed(1)}%; training ${(plain.trainAccuracy * 100).toFixed(1)}%`);
+  assert.ok(plain.accuracy >= 0.8, `held out ${plain.accuracy}, far above chance (1/3) after 30 epochs`);
+  assert.ok(plain.accuracy + other.accuracy <= 1 + 1e-12, `${plain.accuracy} + ${other.accuracy}`);
+  assert.deepEqual(other.history.loss, plain.history.loss, 'the held-out labels never reach training');
+  assert.equal(other.trainAccuracy, plain.trainAccuracy);
+});
+
 /** A control for the comparison: 16 fixed random linear combinations of the 6 levels (Gaussian weights). */
 class RandomLinearLayer implements PhysicalLayer {
   readonly name = 'random linear';
