@@ -545,6 +545,21 @@ export function decodeStopped(p: Uint8Array): Stopped {
   return { reason: p[0], reasonName: StopReason[p[0]] ?? `reason ${p[0]}`, checkpointBytes: v.getUint32(4, true), parkedV };
 }
 
+/** An ACK (link.c send_ack): the request it answers, its code and index, and after an accepted
+ *  CONFIG the tone bins and hits of each control. */
+export function decodeAck(p: Uint8Array): { request: number; code: number; index: number; bins: Int32Array<ArrayBuffer>; hits: Int32Array<ArrayBuffer> } {
+  const head = sized(p, "ack", p.length >= 12);
+  const n = p.length >= 16 ? head.getUint32(12, true) : 0;
+  sized(p, "ack", p.length === 12 || (p.length >= 16 && p.length === 16 + 8 * n));
+  return { request: p[0], code: head.getInt32(4, true), index: head.getInt32(8, true), bins: new Int32Array(p.slice(16, 16 + 4 * n).buffer as ArrayBuffer), hits: new Int32Array(p.slice(16 + 4 * n).buffer as ArrayBuffer) };
+}
+
+/** A DAC frame: the step's events and the voltages of the `electrodes` configured. */
+export function decodeDac(p: Uint8Array, electrodes: number): { events: number; volts: Float32Array<ArrayBuffer> } {
+  const v = sized(p, "dac", p.length === 4 + 4 * electrodes);
+  return { events: v.getUint32(0, true), volts: new Float32Array(p.slice(4).buffer as ArrayBuffer) };
+}
+
 /** A telemetry record (app_hge.c): events, the counts, the status words, then weights,
  *  gradient and case outputs. Words kept as bits: parity compares them. */
 export interface Telemetry { events: number; controls: number; inputs: number; cases: number; words: Uint32Array }
@@ -642,13 +657,10 @@ export class BoardController {
   /** Sends a configuration block; on acceptance the first DAC frame is read. */
   configureBlock(block: Uint8Array): { code: number; index: number } {
     this.session.send(Frame.Config, block);
-    const ack = this.session.expect([Frame.Ack]).payload;
-    const v = new DataView(ack.buffer, ack.byteOffset, ack.byteLength);
-    const code = v.getInt32(4, true), index = v.getInt32(8, true);
+    const { code, index, bins, hits } = decodeAck(this.session.expect([Frame.Ack]).payload);
     if (code !== 0) return { code, index };
-    const n = v.getUint32(12, true);
-    this.bins = new Int32Array(ack.slice(16, 16 + 4 * n).buffer);
-    this.hits = new Int32Array(ack.slice(16 + 4 * n, 16 + 8 * n).buffer);
+    this.bins = bins;
+    this.hits = hits;
     const c = new DataView(block.buffer, block.byteOffset, block.byteLength);
     this.controls = c.getInt32(L.Field.ControlCount * 4, true);
     this.inputs = c.getInt32(L.Field.InputCount * 4, true);
@@ -677,8 +689,9 @@ export class BoardController {
         if (!(this.telemetry.events & REPORT_FINAL)) this.stepEvents = this.telemetry.events;
         continue;
       }
-      this.dac = new Float32Array(frame.payload.slice(4).buffer);
-      return new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint32(0, true);
+      const { events, volts } = decodeDac(frame.payload, this.controls + this.inputs);
+      this.dac = volts;
+      return events;
     }
   }
 
@@ -775,16 +788,14 @@ export class BoardController {
    *  epoch on held controls, as with the Node controller). */
   hold(on: boolean): void {
     this.session.send(Frame.Hold, new Uint8Array(new Int32Array([on ? 1 : 0]).buffer));
-    const ack = this.session.expect([Frame.Ack]).payload;
-    const code = new DataView(ack.buffer, ack.byteOffset).getInt32(4, true);
+    const { code } = decodeAck(this.session.expect([Frame.Ack]).payload);
     if (code !== 0) throw new LinkError(`link: HOLD refused (code 0x${code.toString(16)}): the board is not running`);
     this.fresh = false; // the weights moved back: the next read-out asks for a record
   }
 
   load(blob: Uint8Array): void {
     this.session.send(Frame.LoadCheckpoint, blob);
-    const ack = this.session.expect([Frame.Ack]).payload;
-    const code = new DataView(ack.buffer, ack.byteOffset).getInt32(4, true);
+    const { code } = decodeAck(this.session.expect([Frame.Ack]).payload);
     if (code !== 0) throw new ControllerError(L.Field.Checkpoint, "Checkpoint", -1, "checkpoint refused by the board: corrupt, of another version, or for another configuration");
   }
 

@@ -20,7 +20,8 @@ import { listBoards, loadBoard } from "../boards/boards.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { ToolchainMissing } from "../boards/build.ts";
 import { deviceRefusal, trainOnBoard } from "../boards/hil.ts";
-import { LinkError, decodeHello, decodeStopped, decodeTelemetry } from "../boards/link.ts";
+import { BoardController, Frame, LinkError, decodeHello, decodeStopped, decodeTelemetry, type BoardSession, type ReceivedFrame } from "../boards/link.ts";
+import * as L from "../assembly/layout.ts";
 import { DEFAULTS } from "../host/train.ts";
 
 const EMULATED = listBoards().filter((name) => loadBoard(name).emulation);
@@ -331,4 +332,30 @@ test("link frames whose CRC passed but whose length is not their type's are a li
     assert.throws(() => (decode as (p: Uint8Array) => unknown)(payload), (e: unknown) => e instanceof LinkError && new RegExp(`^link: a ${name} frame of ${payload.length} bytes, a length no ${name} frame of this hge has$`).test(e.message));
   }
   assert.equal(decodeStopped(Uint8Array.from([3, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0x80, 0x3f])).parkedV[0], 1);
+});
+
+test("ACK and DAC frames whose CRC passed but whose length is not their type's (or not the configuration's electrodes) are a link error, not a RangeError", () => {
+  // a board that answers with the frames given, in order (no port: the controller's decoding only)
+  const answering = (...frames: Array<[number, number[]]>) => {
+    const queue: ReceivedFrame[] = frames.map(([type, bytes]) => ({ type, payload: Uint8Array.from(bytes) }));
+    const session = { board: loadBoard("mps2-an386"), hello: { adcUnitPerV: 32 }, send: () => {}, expect: () => queue.shift()!, receive: () => queue.shift()! };
+    return new BoardController(session as unknown as BoardSession);
+  };
+  const block = new Uint8Array(4 * L.CONFIG_WORDS);
+  const words = new DataView(block.buffer);
+  words.setInt32(4 * L.Field.ControlCount, 2, true);
+  words.setInt32(4 * L.Field.InputCount, 1, true);
+  const accepted = [Frame.Config, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]; // 2 tones, no hits
+  const dac = (electrodes: number) => [0, 0, 0, 0, ...new Array(4 * electrodes).fill(0)];
+  const refused = (what: string, bytes: number) => (e: unknown) => e instanceof LinkError && new RegExp(`^link: a ${what} frame of ${bytes} bytes`).test(e.message);
+  assert.throws(() => answering([Frame.Ack, [Frame.Config, 0, 0, 0, 0, 0, 0, 0]]).configureBlock(block), refused("ack", 8));
+  assert.throws(() => answering([Frame.Ack, accepted.slice(0, 20)]).configureBlock(block), refused("ack", 20), "tones claimed and not sent");
+  assert.throws(() => answering([Frame.Ack, accepted], [Frame.Dac, [0, 0, 0, 0, 0]]).configureBlock(block), refused("dac", 5));
+  assert.throws(() => answering([Frame.Ack, accepted], [Frame.Dac, dac(0)]).configureBlock(block), refused("dac", 4), "no voltages for 3 electrodes");
+  const board = answering([Frame.Ack, accepted], [Frame.Dac, dac(3)], [Frame.Dac, dac(2)], [Frame.Ack, [Frame.Hold, 0, 0, 0]]);
+  assert.deepEqual(board.configureBlock(block), { code: 0, index: 0 });
+  assert.deepEqual(Array.from(board.toneBins()), [5, 7]);
+  assert.equal(board.electrodes().length, 3);
+  assert.throws(() => board.step(0), refused("dac", 12), "one electrode short");
+  assert.throws(() => board.hold(true), refused("ack", 4));
 });
