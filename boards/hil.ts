@@ -15,7 +15,7 @@ import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/s
 import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
 import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildResult } from "./build.ts";
-import { BoardController, BoardSession, BoardStopped, LinkError, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
+import { BoardController, BoardSession, BoardStopped, LinkError, LinkState, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
 
 export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" | "task">> {
   /** An emulated board (boards/<board>.json with "emulation"). */
@@ -31,9 +31,10 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
   /** A firmware already built with entry "link" (skips the build). */
   built?: BuildResult;
   /** For tests: at sample `afterSamples`, send a frame with a broken CRC, drop the link
-   *  (close the socket, wait past the board's timeout, connect again), or kill the emulated
-   *  board's QEMU (the link is lost for good). */
-  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" };
+   *  (close the socket, wait past the board's timeout, connect again), kill the emulated
+   *  board's QEMU (the link is lost for good), or reset it (QEMU's system_reset: it boots
+   *  again, unconfigured). */
+  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" | "reset" };
   onProgress?: (progress: Progress) => void;
   /** The live view (host/live): a start message, one update per update, an end. */
   live?: (message: LiveMessage) => void;
@@ -259,9 +260,13 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   }
 }
 
-/** Test faults: a frame whose CRC is wrong, or the connection dropped for longer than the
- *  board's link timeout. */
-async function injectFault(controller: BoardController, fault: "corrupt-frame" | "drop" | "kill", linkTimeoutMs: number): Promise<void> {
+/** Test faults: a frame whose CRC is wrong, the connection dropped for longer than the
+ *  board's link timeout, QEMU killed, or the board reset. */
+async function injectFault(controller: BoardController, fault: "corrupt-frame" | "drop" | "kill" | "reset", linkTimeoutMs: number): Promise<void> {
+  if (fault === "reset") {
+    await controller.session.monitor("system_reset");
+    return;
+  }
   if (fault === "kill") {
     const pid = controller.session.qemuPid;
     if (pid === undefined) throw new Error("inject kill: no QEMU to kill (a board on a port)");
@@ -284,7 +289,12 @@ async function injectFault(controller: BoardController, fault: "corrupt-frame" |
  *  is lost for good. */
 async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<Stopped | string> {
   try {
-    return (await controller.reconnect()) ?? controller.stop();
+    const stopped = await controller.reconnect();
+    if (stopped) return stopped;
+    // a board that restarted (a reset, a power cycle) answers idle: its configuration and learned
+    // state are gone, and what the run learned is the host's (the checkpoint of the last update)
+    if (controller.session.hello.state === LinkState.Idle) return `${cause.message.replace(/^link: /, "")}; the board restarted mid-run (it answers unconfigured): its learned state is gone`;
+    return controller.stop();
   } catch (e) {
     if (!(e instanceof LinkError)) throw e;
     return `${cause.message.replace(/^link: /, "")}; connecting again failed: ${e.message.replace(/^link: /, "")}`;

@@ -465,10 +465,21 @@ export class BoardSession {
     const gone = () => (this.child && this.exitCode !== undefined ? `QEMU exited (${this.exitSignal ?? `code ${this.exitCode}`}); nothing to connect to` : null);
     if (this.child) await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 250))]);
     if (gone()) throw new LinkError(`link: ${gone()}`);
-    await this.transport.connect(this.replyTimeoutMs, gone);
+    // a port still open (a frame garbled or out of order, a board that restarted) is asked
+    // again as it is: opened a second time, its lock refuses it
+    if (this.transport.connected) sleep(50);
+    else await this.transport.connect(this.replyTimeoutMs, gone);
     this.transport.discard();
     this.send(Frame.Hello);
-    return (this.hello = decodeHello(this.expect([Frame.HelloReply]).payload));
+    let frame = this.receive();
+    while (frame.type !== Frame.HelloReply) frame = this.receive();
+    return (this.hello = decodeHello(frame.payload));
+  }
+
+  /** A command to QEMU's monitor (an emulated board; a test's system_reset). */
+  async monitor(command: string): Promise<void> {
+    if (!this.monitorSocket) throw new Error("monitor: a board on a port has no QEMU monitor");
+    await monitorCommand(this.monitorSocket, command);
   }
 
   /** What the firmware printed on the semihosting console (parked DAC lines, traps), and

@@ -19,7 +19,7 @@ import { FIELDS } from "../host/config-fields.ts";
 import { boardChain, loadBoard } from "../boards/boards.ts";
 import { ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
-import { ACK, BoardController, BoardSession, Frame, LINK, LinkState, StopReason, crc16, encodeFrame, generateLinkHeader } from "../boards/link.ts";
+import { ACK, BoardController, BoardSession, Frame, LINK, LinkError, LinkState, StopReason, crc16, encodeFrame, generateLinkHeader } from "../boards/link.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
 import { recordCoSimulation, replayOnBoard } from "../boards/replay.ts";
 import { measureTarget } from "../boards/measure.ts";
@@ -262,6 +262,53 @@ test("QEMU killed mid-training (the link lost for good): the run ends stopped \"
   twin.load(board.checkpoint);
   assert.deepEqual(bits(twin.weights()), bits(learned), "the kept checkpoint loads and holds them");
   assert.ok(afterKill < 6, `ended ${afterKill.toFixed(1)} s after the last update: the hang-up is seen, not waited out`);
+});
+
+test("a board reset mid-training (it boots again, unconfigured): the run ends stopped \"link\" at once, saying so, with the checkpoint of the last update", skip, async () => {
+  let lastUpdateAt = 0;
+  const { result: r, board } = await trainOnBoard({
+    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault: "reset" },
+    onProgress: () => { lastUpdateAt = performance.now(); },
+  });
+  const afterReset = (performance.now() - lastUpdateAt) / 1000;
+  assert.equal(r.stopped, "link");
+  assert.equal(r.iterations, 1, "one update before the reset");
+  assert.ok(board.lost, "the details say the board's state was lost");
+  // (the port is still open after a frame out of order: asked again as it is, not opened twice)
+  assert.match(board.lost.reason, /the board restarted mid-run/);
+  assert.doesNotMatch(board.lost.reason, /lock/i);
+  assert.equal(board.lost.checkpointUpdate, 1);
+  const learned = r.history.weights.at(-1)!;
+  assert.notDeepEqual(bits(learned), bits(r.history.weights[0]), "the update moved the weights");
+  assert.deepEqual(bits(r.finalWeights), bits(learned));
+  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "the result keeps the checkpoint of the last update, not the restarted board's none");
+  const twin = new Controller();
+  twin.configure(r.module!.controller);
+  twin.load(board.checkpoint);
+  assert.deepEqual(bits(twin.weights()), bits(learned), "the kept checkpoint loads and holds them");
+  assert.ok(afterReset < 6, `ended ${afterReset.toFixed(1)} s after the last update: not a reconnection's timeout`);
+});
+
+test("a frame the host cannot use mid-run, its port still open: the host connects again on the same port at once and stops the board, which keeps its checkpoint", skip, async () => {
+  const built = firmware();
+  const { session } = await BoardSession.open(built.board, built.elf);
+  try {
+    const controller = new BoardController(session);
+    controller.configure(planRun({ device, task: xor, ...SHORT } as TrainOptions).controller);
+    for (let n = 0; n < 100; n++) controller.step(0);
+    session.send(Frame.Hello); // its answer comes where the host waits for a DAC frame
+    assert.throws(() => controller.step(0), (e: unknown) => e instanceof LinkError && /got HelloReply/.test(e.message));
+    const started = performance.now();
+    assert.equal(await controller.reconnect(), null, "the board still runs");
+    assert.ok(performance.now() - started < 2000, "asked again on the open port, not opened a second time until a timeout");
+    const stopped = controller.stop();
+    assert.equal(stopped.reason, StopReason.Host);
+    assert.equal(stopped.parkedV.length, 7);
+    assert.ok(stopped.checkpointBytes > 0 && controller.save().length === stopped.checkpointBytes, "the learned state is kept");
+  } finally {
+    await session.exit(0);
+    session.cleanup();
+  }
 });
 
 test("the board refuses a range outside its safe range, and frames out of order", skip, async () => {
