@@ -240,12 +240,15 @@ export function generateApiHeader(wasmName: string, header: string, globals: Rec
   if (layout && globals.CONFIG !== undefined && globals.STATUS !== undefined) {
     lines.push("",
       "/** The configuration block the host or firmware fills before hge_configure() (the module's",
-      " *  memory is bytes: the block is 16-byte aligned, so the cast is safe). */",
+      " *  memory is bytes: the block is 16-byte aligned, so the cast is safe). A staging block:",
+      " *  hge_configure() copies it into the running configuration only when it accepts it, so after",
+      " *  a refusal, or while a new block is written, it is not the running configuration. */",
       "static inline hge_config_t *hge_config(void) { return (hge_config_t *)(void *)(hge_memory() + HGE_CONFIG); }",
       "/** The status block (counters, loss, lag in use, error details). */",
       "static inline const hge_status_t *hge_status(void) { return (const hge_status_t *)(const void *)(hge_memory() + HGE_STATUS); }");
     lines.push("", "/* Typed views of the module's buffers (all 4-byte aligned in its memory); the counts are the running",
-      " * configuration's (hge_config()->control_count, ...). Units: volts at the electrodes; the device unit",
+      " * configuration's: those of the last block hge_configure() accepted (keep them when it returns 0, as",
+      " * app_hge.c does; hge_config() is the staging block). Units: volts at the electrodes; the device unit",
       " * (board_config.h HGE_ADC_UNIT) for outputs. */");
     for (const [name, [type, what]] of Object.entries(BUFFER_VIEWS)) {
       if (globals[name] === undefined) continue;

@@ -13,6 +13,10 @@ import { parseWasm } from "../boards/wasm.ts";
 import { buildBoard, buildProbeWasm, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, REPO_DIR } from "../boards/build.ts";
 import { runQemu, parseBench } from "../boards/qemu.ts";
 import { UsageError } from "../host/errors.ts";
+import * as L from "../assembly/layout.ts";
+import { Controller } from "../host/controller.ts";
+import { AnalyticDevice } from "../host/devices/analytic.ts";
+import { analyticConfig } from "./fixtures.ts";
 import { testReadings, probeReference, sampleLines, firstDifference } from "../boards/parity.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -177,6 +181,24 @@ test("generated C surface: wasm2c's exports become hge_* wrappers and HGE_* cons
   assert.match(api, /static inline uint32_t hge_step\(float a0\) \{ return Z_hgeZ_step\(&hge_instance, a0\); \}/);
   assert.match(api, /static inline uint32_t hge_load\(uint32_t a0\)/);
   assert.match(api, /static inline void hge_tick\(void\) \{ Z_hgeZ_tick\(&hge_instance\); \}/);
+});
+
+test("hge.h: hge_config() is said to be the staging block, and the typed views' counts the last accepted block's (a refused block stays at CONFIG)", () => {
+  const api = generateApiHeader("hge.wasm", "", { CONFIG: 1024, STATUS: 22208, WEIGHTS: 28976 }, new Set(), "/* layout */");
+  assert.doesNotMatch(api, /hge_config\(\)->control_count/, "the staging block's counts are not the running configuration's");
+  assert.match(api, /hge_config_t \*hge_config\(void\)/);
+  assert.match(api, /A staging block:[^]*only when it accepts it/);
+  assert.match(api, /the last block hge_configure\(\) accepted/);
+  // what it says, in Node: a refused block is left where it was written, the running configuration unchanged
+  const device = new AnalyticDevice();
+  const c = new Controller();
+  c.configure(analyticConfig(device));
+  const e = c.exports, words = new Int32Array(e.memory.buffer, e.CONFIG.value as number, L.CONFIG_WORDS);
+  words[L.Field.ControlCount] = device.controlCount + 3;
+  words[L.Field.Version] = 99;
+  assert.equal((e.configure as () => number)(), L.Field.Version);
+  assert.equal(words[L.Field.ControlCount], device.controlCount + 3, "hge_config()->control_count: the refused block's");
+  assert.equal((e.save as () => number)(), 4 * (5 + L.LEARNED_STATUS_WORDS + 3 * device.controlCount + 1), "the module runs the accepted block's controls");
 });
 
 // ---------------------------------------------------------------------------------------
