@@ -246,15 +246,30 @@ export function buildStandalone(boardName: string | Board, o: StandaloneOptions 
  *  skipped (a standalone board's text log shares the UART on hardware). */
 export function parseFrames(bytes: Uint8Array): { frames: { type: number; payload: Uint8Array }[]; rest: Uint8Array } {
   const frames: { type: number; payload: Uint8Array }[] = [];
+  /** The payload length of a whole frame whose CRC passes at `at`; -1 for none, -2 for one not
+   *  all here yet. */
+  const frameAt = (at: number): number => {
+    if (bytes[at] !== LINK.SYNC) return -1;
+    if (at + 4 > bytes.length) return -2;
+    const length = bytes[at + 2] | (bytes[at + 3] << 8);
+    if (length > LINK.MAX_PAYLOAD) return -1;
+    if (at + 6 + length > bytes.length) return -2;
+    const crc = crc16(bytes.subarray(at + 1, at + 4 + length));
+    return (bytes[at + 4 + length] | (bytes[at + 5 + length] << 8)) === crc ? length : -1;
+  };
   let at = 0;
   while (at < bytes.length) {
-    if (bytes[at] !== LINK.SYNC) { at++; continue; }
-    if (at + 4 > bytes.length) break;
-    const length = bytes[at + 2] | (bytes[at + 3] << 8);
-    if (length > LINK.MAX_PAYLOAD) { at++; continue; }
-    if (at + 6 + length > bytes.length) break;
-    const crc = crc16(bytes.subarray(at + 1, at + 4 + length));
-    if ((bytes[at + 4 + length] | (bytes[at + 5 + length] << 8)) !== crc) { at++; continue; }
+    const length = frameAt(at);
+    if (length === -2) {
+      // a frame still arriving, or a SYNC byte inside a frame whose start was missed (a port
+      // opened mid-frame) whose "length" runs past what has come: a whole frame after it says
+      // it was the latter (waiting would hold back up to 3872 bytes of frames, a STOPPED too)
+      let later = at + 1;
+      while (later < bytes.length && frameAt(later) < 0) later++;
+      if (later < bytes.length) { at = later; continue; }
+      break;
+    }
+    if (length < 0) { at++; continue; }
     frames.push({ type: bytes[at + 1], payload: bytes.slice(at + 4, at + 4 + length) });
     at += 6 + length;
   }

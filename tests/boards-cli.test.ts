@@ -22,6 +22,8 @@ import { ToolchainMissing } from "../boards/build.ts";
 import { deviceRefusal, trainOnBoard } from "../boards/hil.ts";
 import { BoardController, Frame, LinkError, decodeHello, decodeStopped, decodeTelemetry, type BoardSession, type ReceivedFrame } from "../boards/link.ts";
 import * as L from "../assembly/layout.ts";
+import { parseFrames } from "../boards/standalone.ts";
+import { encodeFrame } from "../boards/link.ts";
 import { DEFAULTS } from "../host/train.ts";
 
 const EMULATED = listBoards().filter((name) => loadBoard(name).emulation);
@@ -332,6 +334,20 @@ test("link frames whose CRC passed but whose length is not their type's are a li
     assert.throws(() => (decode as (p: Uint8Array) => unknown)(payload), (e: unknown) => e instanceof LinkError && new RegExp(`^link: a ${name} frame of ${payload.length} bytes, a length no ${name} frame of this hge has$`).test(e.message));
   }
   assert.equal(decodeStopped(Uint8Array.from([3, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0x80, 0x3f])).parkedV[0], 1);
+});
+
+test("parseFrames (hge board watch): a SYNC byte in the middle of a frame whose start was missed does not hold back the whole frames after it", () => {
+  const stopped = encodeFrame(Frame.Stopped, Uint8Array.from([10, 0, 0, 0, 108, 0, 0, 0]));
+  const telemetry = encodeFrame(Frame.Telemetry, new Uint8Array(4 * 40).fill(1));
+  // the tail of a frame (a port opened mid-run): its 0xa5 reads as a frame of 0x0e84 bytes
+  const tail = Uint8Array.from([0x3f, 0xa5, 0x84, 0x84, 0x0e, 0x12, 0x40]);
+  const { frames, rest } = parseFrames(Uint8Array.from([...tail, ...telemetry, ...stopped]));
+  assert.deepEqual(frames.map((f) => f.type), [Frame.Telemetry, Frame.Stopped]);
+  assert.equal(rest.length, 0);
+  // a frame still arriving is waited for, and one broken in two pieces is whole once both came
+  const half = parseFrames(stopped.subarray(0, 9));
+  assert.deepEqual([half.frames.length, half.rest.length], [0, 9]);
+  assert.deepEqual(parseFrames(Uint8Array.from([...half.rest, ...stopped.subarray(9)])).frames.map((f) => f.type), [Frame.Stopped]);
 });
 
 test("ACK and DAC frames whose CRC passed but whose length is not their type's (or not the configuration's electrodes) are a link error, not a RangeError", () => {
