@@ -740,9 +740,10 @@ export class BoardController {
     if (this.lost) return telemetryParts(this.telemetry ?? { events: 0, controls: this.controls, inputs: this.inputs, cases: this.cases, words: telemetryOf(this.scratch, 0, this.inputs) });
     if (!this.fresh || !this.telemetry) {
       this.session.send(Frame.GetTelemetry);
-      const t = decodeTelemetry(this.session.expect([Frame.Telemetry]).payload);
-      if (t.words.length === 0) throw new LinkError("link: the board has no configuration");
-      this.telemetry = t;
+      const record = this.session.expect([Frame.Telemetry]).payload;
+      // (an empty record: no configuration, e.g. a board that restarted since)
+      if (record.length === 0) throw new LinkError("link: the board has no configuration (has it restarted?)");
+      this.telemetry = decodeTelemetry(record);
       this.fresh = true;
     }
     return telemetryParts(this.telemetry);

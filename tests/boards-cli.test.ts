@@ -374,4 +374,6 @@ test("ACK and DAC frames whose CRC passed but whose length is not their type's (
   assert.equal(board.electrodes().length, 3);
   assert.throws(() => board.step(0), refused("dac", 12), "one electrode short");
   assert.throws(() => board.hold(true), refused("ack", 4));
+  // the empty record of a board with no configuration (link.c: GET_TELEMETRY before CONFIG) says so
+  assert.throws(() => answering([Frame.Telemetry, []]).weights(), (e: unknown) => e instanceof LinkError && /^link: the board has no configuration/.test(e.message));
 });
