@@ -17,6 +17,7 @@ import * as L from "../assembly/layout.ts";
 import { Controller } from "../host/controller.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { analyticConfig } from "./fixtures.ts";
+import { encodeFrame, generateLinkHeader } from "../boards/link.ts";
 import { testReadings, probeReference, sampleLines, firstDifference } from "../boards/parity.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -210,6 +211,43 @@ test("boards/README's recipe for hge inside another firmware steps the module in
   assert.match(recipe, /hge_step\(volts_read \* HGE_ADC_UNIT_PER_V\)/, "the recipe steps with the reading in the device unit, not ADC volts");
   assert.match(standalone, /memcpy\(hge_electrodes\(\), power_on_v[^]*app_configure\(hge_config_block/, "standalone.c tells the module the power-on voltages and configures again");
   assert.match(recipe, /power-on voltages at `HGE_ELECTRODES`[^]*`hge_configure\(\)` again/, "the recipe does too (a first configuration's voltages are written as they are)");
+});
+
+const hostCc = spawnSync("cc", ["--version"]).status === 0 ? false : "no host C compiler (cc)";
+test("frame.c writes every byte of a frame through a hal_uart_write that takes fewer than it is given (hal.h: it returns the number written)", { skip: hostCc }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "hge-frame-"));
+  try {
+    writeFileSync(join(dir, "link_protocol.h"), generateLinkHeader());
+    // a transmit buffer with room for 3 bytes at a time, full every other call
+    writeFileSync(join(dir, "test.c"), `#include <stdio.h>
+#include "frame.h"
+static int calls;
+int hal_uart_write(const void *buf, int len) {
+  if (calls++ % 2) return 0;
+  int n = len < 3 ? len : 3;
+  for (int i = 0; i < n; i++) printf("%02x", ((const unsigned char *)buf)[i]);
+  return n;
+}
+int main(void) {
+  static const unsigned char payload[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+  hge_frame_send(0x86, payload, 10);
+  printf(" ");
+  static const unsigned int a[2] = { 0x11223344u, 5u }, b[1] = { 0xa5a5a5a5u };
+  const hal_words parts[2] = { { a, 2 }, { b, 1 } };
+  hge_frame_send_words(0x84, parts, 2);
+  return 0;
+}
+`);
+    const exe = join(dir, "test");
+    const built = spawnSync("cc", ["-std=gnu11", "-I", dir, "-I", join(REPO_DIR, "boards", "firmware"), join(dir, "test.c"), join(REPO_DIR, "boards", "firmware", "frame.c"), "-o", exe], { encoding: "utf8" });
+    assert.equal(built.status, 0, built.stderr);
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+    const words = new Uint8Array(new Uint32Array([0x11223344, 5, 0xa5a5a5a5]).buffer);
+    const expected = `${hex(encodeFrame(0x86, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])))} ${hex(encodeFrame(0x84, words))}`;
+    assert.equal(spawnSync(exe, { encoding: "utf8" }).stdout, expected);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // ---------------------------------------------------------------------------------------

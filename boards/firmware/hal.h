@@ -45,7 +45,9 @@ void hal_dac_write_block(const float *volts, int channels, int samples);
 uint32_t hal_time_us(void);
 
 /** Serial link to the host (hardware-in-the-loop protocol, telemetry). hal_uart_read returns
- *  the number of bytes read (0 on timeout), hal_uart_write the number written. */
+ *  the number of bytes read (0 on timeout), hal_uart_write the number written or queued, which
+ *  may be fewer than `len` (0: no room yet; the frames call it again with the rest), or
+ *  negative when the UART failed (the rest of that write is dropped). */
 int hal_uart_write(const void *buf, int len);
 int hal_uart_read(void *buf, int len, uint32_t timeout_us);
 
