@@ -407,9 +407,7 @@ export class BoardSession {
         session.transport.discard();
         session.send(Frame.Hello);
       }
-      let frame = session.receive();
-      while (frame.type !== Frame.HelloReply) frame = session.receive();
-      session.hello = decodeHello(frame.payload);
+      session.hello = decodeHello(session.helloReply().payload);
       if (session.hello.version !== LINK.VERSION) {
         throw new TrainConfigError("firmware", `${session.hello.board} speaks link protocol version ${session.hello.version}; this host speaks ${LINK.VERSION}: build and flash its firmware again (hge board build ${board.name})`);
       }
@@ -471,9 +469,21 @@ export class BoardSession {
     else await this.transport.connect(this.replyTimeoutMs, gone);
     this.transport.discard();
     this.send(Frame.Hello);
-    let frame = this.receive();
-    while (frame.type !== Frame.HelloReply) frame = this.receive();
-    return (this.hello = decodeHello(frame.payload));
+    return (this.hello = decodeHello(this.helloReply().payload));
+  }
+
+  /** The board's HELLO reply, what comes before it skipped, within the reply timeout: a board
+   *  whose frames go on without one (the standalone firmware's telemetry) is not waited on
+   *  until it falls silent. */
+  private helloReply(): ReceivedFrame {
+    const deadline = performance.now() + this.replyTimeoutMs;
+    for (;;) {
+      const frame = this.receive();
+      if (frame.type === Frame.HelloReply) return frame;
+      if (performance.now() > deadline) {
+        throw new LinkError(`link: ${this.board.name} on ${this.portPath} sends ${Frame[frame.type] ?? `0x${frame.type.toString(16)}`} frames and no HELLO reply within ${this.replyTimeoutMs} ms: it runs other firmware than the link's (the standalone firmware's telemetry?); flash the one hge board build ${this.board.name} makes`);
+      }
+    }
   }
 
   /** A command to QEMU's monitor (an emulated board; a test's system_reset). */

@@ -350,6 +350,36 @@ test("parseFrames (hge board watch): a SYNC byte in the middle of a frame whose 
   assert.deepEqual(parseFrames(Uint8Array.from([...half.rest, ...stopped.subarray(9)])).frames.map((f) => f.type), [Frame.Stopped]);
 });
 
+const python = execFileSyncOk("python3", ["--version"]) ? false : "no python3 (the fake board's pseudo-terminal)";
+function execFileSyncOk(cmd: string, args: string[]): boolean {
+  try { execFileSync(cmd, args, { stdio: "ignore" }); return true; } catch { return false; }
+}
+
+test("--port on a board whose frames go on without a HELLO reply (the standalone firmware's telemetry): one link error within the reply timeout, not a wait until it falls silent", { skip: python }, async () => {
+  const { spawn } = await import("node:child_process");
+  const { BoardSession } = await import("../boards/link.ts");
+  // a board on a pseudo-terminal that sends a TELEMETRY frame every 50 ms for a minute and reads nothing
+  const telemetry = Buffer.from(encodeFrame(Frame.Telemetry, new Uint8Array(4 * (2 + L.STATUS_WORDS)))).toString("hex");
+  const script = `import os, pty, sys, time
+master, slave = pty.openpty()
+print(os.ttyname(slave), flush=True)
+frame = bytes.fromhex(sys.argv[1])
+for _ in range(1200):
+    os.write(master, frame)
+    time.sleep(0.05)
+`;
+  const board = spawn("python3", ["-c", script, telemetry], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise<string>((resolve) => board.stdout.once("data", (chunk) => resolve(String(chunk).trim())));
+    const started = performance.now();
+    await assert.rejects(BoardSession.open(loadBoard("mps2-an386"), null, { port, replyTimeoutMs: 1500 }), (e: unknown) => e instanceof LinkError && /^link: mps2-an386 on \/dev\/pts\/\d+ sends Telemetry frames and no HELLO reply within 1500 ms: it runs other firmware than the link's/.test(e.message));
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(seconds < 5, `refused after ${seconds.toFixed(1)} s`);
+  } finally {
+    board.kill("SIGKILL");
+  }
+});
+
 test("ACK and DAC frames whose CRC passed but whose length is not their type's (or not the configuration's electrodes) are a link error, not a RangeError", () => {
   // a board that answers with the frames given, in order (no port: the controller's decoding only)
   const answering = (...frames: Array<[number, number[]]>) => {
