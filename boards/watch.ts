@@ -33,8 +33,8 @@ export interface Watched { records: number; stopped: Stopped | null; lastUpdate:
 const fmt = (values: ArrayLike<number>, digits: number) => Array.from(values, (v) => v.toFixed(digits)).join(" ");
 
 /** Watches a board until it stops (STOPPED frame), goes quiet, or the signal aborts. */
-export async function watchBoard(boardName: string, o: WatchOptions = {}): Promise<Watched> {
-  const board: Board = loadBoard(boardName);
+export async function watchBoard(boardName: string | Board, o: WatchOptions = {}): Promise<Watched> {
+  const board: Board = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const print = o.onLine ?? ((line: string) => console.log(line));
   const gate = (o.task ?? "xor").toUpperCase();
   const targets = (GATE_NAMES as readonly string[]).includes(gate) ? gateTargets(gate as GateName) : undefined;
@@ -71,6 +71,13 @@ export async function watchBoard(boardName: string, o: WatchOptions = {}): Promi
           const parts = telemetryParts(t);
           records++;
           const updates = parts.status[L.Status.Updates];
+          if (t.events & L.Event.Fault) {
+            // the start cannot be measured: standalone.c starts again (before any update too,
+            // which the restart line below cannot see) or stops, "fault"
+            print(`fault at update ${updates}: ${parts.status[L.Status.Faults]} windows in a row discarded (readings saturated or not finite); the board starts again from its next start, or stops`);
+            lastUpdate = 0; // (said: the restart line is not repeated)
+            continue;
+          }
           // an iteration: an update, or after one an epoch without (the controls held to confirm a solved epoch)
           // (or a skipped update: a gradient that was not finite)
           const held = !(t.events & L.Event.UpdateDone) && (t.events & L.Event.EpochDone) !== 0 && updates > 0;
@@ -81,8 +88,7 @@ export async function watchBoard(boardName: string, o: WatchOptions = {}): Promi
           const deviceSeconds = samples / board.sampleRateHz;
           const loss = parts.statusF32[L.Status.Loss];
           const margin = targets && targets.length === t.cases ? gateMargin(parts.caseOutputs, targets) : NaN;
-          // a restart (stuck or faulted: standalone.c) configures again: the module counts from 0
-          // (one before any update is not seen here; the board's console says it)
+          // a restart of a stuck start (standalone.c) configures again: the module counts from 0
           if (updates < lastUpdate) print(`restart: a new start after ${lastUpdate} updates (the module counts its updates from 0 again)`);
           lastUpdate = updates;
           print(`${skipped ? "skipped" : held ? "held" : "update"} ${updates}  ${deviceSeconds.toFixed(2)} s  loss ${loss.toFixed(4)}${Number.isNaN(margin) ? "" : `  margin ${(100 * margin).toFixed(1)} %`}  outputs ${fmt(parts.caseOutputs, 2)} ${board.adc.unit}  controls ${fmt(parts.weights, 3)} V`);

@@ -275,6 +275,17 @@ test("hge board watch: the standalone board's telemetry over its pseudo-terminal
   assert.match(lines.at(-1)!, /^stopped: Solved; parked at .* V; checkpoint \d+ bytes kept$/);
 });
 
+test("hge board watch says a fault restart that comes before any update (on a ±1.5 V ADC the seed-3 stand-in saturates it while calibrating; the watch showed nothing of it)", skip, async () => {
+  const { watchBoard } = await import("../boards/watch.ts");
+  const mps2 = loadBoard("mps2-an386");
+  const lines: string[] = [];
+  const r = await watchBoard({ ...mps2, adc: { ...mps2.adc, minV: -1.5, maxV: 1.5 } }, { task: "xor", seed: 3, onLine: (line) => lines.push(line) });
+  const first = lines.findIndex((l) => /^(update|held) /.test(l));
+  assert.deepEqual(lines.slice(1, first), ["fault at update 0: 16 windows in a row discarded (readings saturated or not finite); the board starts again from its next start, or stops"], lines.join("\n"));
+  assert.equal(lines.filter((l) => /^(fault|restart)/.test(l)).length, 2, "the fault, then the restart of a stuck start (the standalone test's count: 2 restarts, one after the fault)");
+  assert.equal(r.stopped?.reason, StopReason.Solved);
+});
+
 test("hge board watch --live: the emulated board starts when a page opens, and the page gets every record to the end; Ctrl-C before a page exits 130 with nothing run", skip, async () => {
   const { spawn } = await import("node:child_process");
   const { default: WebSocket } = await import("ws");
