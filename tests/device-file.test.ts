@@ -12,7 +12,7 @@ import { DeviceFileError, loadDeviceFile } from "../host/devices/device-file.ts"
 import { serveDevice } from "../host/devices/serve.ts";
 import { electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { median } from "../host/metrics.ts";
-import { BIN, hge, scratchDir } from "./fixtures.ts";
+import { BIN, MODULE_NAMES, assertOffers, hge, offeredFor, scratchDir } from "./fixtures.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../host/devices/example-device.ts", import.meta.url));
 const SERVED = fileURLToPath(new URL("../host/devices/example-served-device.mjs", import.meta.url));
@@ -68,8 +68,11 @@ test("hge device shows what hge sees of a device file and which methods can trai
   assert.match(stdout, /^photonic mesh \(seed 1\): 5 controls, 2 data inputs, output in nA$/m);
   assert.match(stdout, /^  control ranges \(V\): \[-1, 1\] × 5$/m);
   assert.match(stdout, /^  exact gradient: given/m);
-  assert.match(stdout, /^    and, or, nand, nor, xor, xnor, sphere, regression: multitone, published, sequential, spsa, random, walsh, pat, pat-hge$/m);
-  assert.match(stdout, /^    iris: pat, phyll, phyll-hge$/m);
+  // one line for the tasks the same methods train: the module's estimators and pat, not the
+  // methods that need what the mesh does not offer (a nominal model, clamps, edge readouts)
+  assert.match(stdout, /^    and, or, nand, nor, xor, xnor, sphere, regression: /m);
+  assertOffers(offeredFor(stdout, "xor"), { offers: [...MODULE_NAMES, "pat", "pat-hge"], not: ["analytic", "coupled", "ep", "phyll", "phyll-hge"] });
+  assertOffers(offeredFor(stdout, "iris"), { offers: ["pat", "phyll", "phyll-hge"], not: MODULE_NAMES });
   assert.match(stdout, /^  outputs over 1000 random settings: [\d.]+ to [\d.]+ nA; the chain reads -285 to 285$/m);
   assert.match(stdout, /^  one output: [\d.]+ (µs|ms) wall \(mean over those settings, the file's checks included\)$/m);
   // a device whose outputs reach beyond what the chain reads is told so
@@ -78,8 +81,10 @@ test("hge device shows what hge sees of a device file and which methods can trai
   // the resistor network's capabilities bring its own methods to the regression, and its 8
   // controls are more than the published preset drives
   const resistor = hge("device", "resistor", "--device-seed", "1");
-  assert.match(resistor.stdout, /^    and, or, nand, nor, xor, xnor, sphere: multitone, sequential, spsa, random, walsh, pat, pat-hge$/m);
-  assert.match(resistor.stdout, /^    regression: multitone, sequential, spsa, random, walsh, analytic, coupled, ep, pat, pat-hge$/m);
+  assert.match(resistor.stdout, /^    and, or, nand, nor, xor, xnor, sphere: /m);
+  assertOffers(offeredFor(resistor.stdout, "xor"), { offers: ["multitone", "sequential", "spsa", "random", "walsh", "pat", "pat-hge"], not: ["published", "analytic", "coupled", "ep"] });
+  assert.match(resistor.stdout, /^    regression: /m);
+  assertOffers(offeredFor(resistor.stdout, "regression"), { offers: ["multitone", "sequential", "spsa", "random", "walsh", "analytic", "coupled", "ep", "pat", "pat-hge"], not: ["published"] });
   const bad = hge("device", deviceFile("device.inputRangeV = [];"));
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^hge: --device .*: inputRangeV must be an array of 2 \[low, high\] pairs, volts\n$/);

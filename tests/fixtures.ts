@@ -1,5 +1,6 @@
 // Shared set-ups for the host tests: an analytic device with a known optimum, a controller
 // configuration that matches it, and the `hge` command run as a user runs it.
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,8 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import type { ControllerConfig } from "../host/controller.ts";
 import { Rng } from "../host/noise.ts";
+import { METHOD_NAMES } from "../host/methods/index.ts";
+import { MODULE_METHODS } from "../host/methods/module.ts";
 
 export const SAMPLE_RATE_HZ = 5000;
 
@@ -52,6 +55,26 @@ export const BIN = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
 export function hge(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The module's estimators, by registry name (host/methods/module.ts). */
+export const MODULE_NAMES = MODULE_METHODS.map((method) => method.name);
+
+/** What `hge device` lists as the methods that can train `task` (its line "    and, or, …: a, b"). */
+export function offeredFor(deviceStdout: string, task: string): string {
+  const line = deviceStdout.split("\n").find((l) => l.startsWith("    ") && l.slice(4).split(": ")[0].split(", ").includes(task));
+  assert.ok(line, `hge device lists no methods for ${task}:\n${deviceStdout}`);
+  return line.slice(line.indexOf(": ") + 2);
+}
+
+/** `listed` ("a, b, c": the methods hge names as able to train a task) is registered methods in
+ *  the registry's order, `offers` among them and `not` absent. A test names the methods its point
+ *  is about, never the whole list: a method added to the registry (one file) changes no test. */
+export function assertOffers(listed: string, { offers = [], not = [] }: { offers?: readonly string[]; not?: readonly string[] }): void {
+  const names = listed.split(", ");
+  assert.deepEqual(names, METHOD_NAMES.filter((name) => names.includes(name)), `not registered methods in the registry's order: ${listed}`);
+  for (const name of offers) assert.ok(names.includes(name), `${name} is not offered: ${listed}`);
+  for (const name of not) assert.ok(!names.includes(name), `${name} is offered: ${listed}`);
 }
 
 /** `hge train args… --live`, and the live view's URL once it says it waits for a page. */

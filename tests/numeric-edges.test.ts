@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hge, scratchDir } from "./fixtures.ts";
+import { MODULE_NAMES, assertOffers, hge, offeredFor, scratchDir } from "./fixtures.ts";
 import { patSettings } from "../host/methods/pat-training.ts";
 import { TrainConfigError } from "../host/errors.ts";
 
@@ -167,18 +167,20 @@ test("a device of one control: pat-hge and phyll-hge, which fit the chain's lag 
   const lag = hge("train", "--task", "and", "--device", file, "--lag", "2,1000", "--max-iterations", "3", "--no-progress", "--out", join(dir, "one-multitone-lag"));
   assert.match(lag.stdout, /^AND on linear 1 by multitone: (solved|not solved) /m, lag.stderr);
   const listed = hge("device", file);
-  assert.match(listed.stdout, /^ {4}and, .*: multitone, sequential, spsa, random, walsh, pat$/m); // (no pat-hge)
-  assert.match(listed.stdout, /^ {4}iris: pat, phyll$/m); // (no phyll-hge)
+  assertOffers(offeredFor(listed.stdout, "and"), { offers: ["multitone", "sequential", "spsa", "random", "walsh", "pat"], not: ["published", "pat-hge"] });
+  assertOffers(offeredFor(listed.stdout, "iris"), { offers: ["pat", "phyll"], not: ["phyll-hge"] });
 });
 
 test("a device with an electrode's range beyond the module's ±1000 V: hge device offers only the methods that do not drive it through the module, and hge train refuses the module's methods before any device time, naming the electrode", () => {
   const file = join(dir, "wide-range.mjs");
   writeFileSync(file, readFileSync(wideDevice(5), "utf8").replace("controlRangeV: Array.from({ length: 5 }, () => [-1, 1]),", "controlRangeV: [[-1, 1], [-1, 1], [-2000, 1], [-1, 1], [-1, 1]],"));
   const listed = hge("device", file);
-  assert.match(listed.stdout, /^ {4}and, .*: pat$/m, listed.stdout); // (it listed multitone, published, sequential, spsa, random, walsh and pat-hge)
+  assertOffers(offeredFor(listed.stdout, "and"), { offers: ["pat"], not: [...MODULE_NAMES, "pat-hge"] }); // (it listed multitone, published, sequential, spsa, random, walsh and pat-hge)
   const refused = hge("train", "--task", "and", "--device", file, "--no-progress", "--out", join(dir, "wide-range"));
   assert.equal(refused.status, 3, refused.stderr);
-  assert.match(oneLine(refused.stderr, "multitone"), /^hge: configuration refused: method multitone: the controller module takes electrode ranges within ±1000 V; linear 5's electrode 3 spans \[-2000, 1\] V \(methods that can train AND on it: pat\)$/);
+  const line = oneLine(refused.stderr, "multitone");
+  assert.match(line, /^hge: configuration refused: method multitone: the controller module takes electrode ranges within ±1000 V; linear 5's electrode 3 spans \[-2000, 1\] V \(methods that can train AND on it: [^)]*\)$/);
+  assertOffers(/methods that can train AND on it: ([^)]*)\)$/.exec(line)![1], { offers: ["pat"], not: [...MODULE_NAMES, "pat-hge"] });
 });
 
 test("the module's refusal of a configuration made after measuring began stays a refusal (exit 3) that names the device time lost, not an internal error", async () => {
