@@ -288,15 +288,16 @@ async function injectFault(controller: BoardController, fault: "corrupt-frame" |
  *  did not yet is stopped now. When the board cannot be heard again, why (a string): the link
  *  is lost for good. */
 async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<Stopped | string> {
+  const lost = cause.message.replace(/^link: /, "");
   try {
     const stopped = await controller.reconnect();
     if (stopped) return stopped;
     // a board that restarted (a reset, a power cycle) answers idle: its configuration and learned
     // state are gone, and what the run learned is the host's (the checkpoint of the last update)
-    if (controller.session.hello.state === LinkState.Idle) return `${cause.message.replace(/^link: /, "")}; the board restarted mid-run (it answers unconfigured): its learned state is gone`;
+    if (controller.session.hello.state === LinkState.Idle) return `${lost}; the board restarted mid-run (it answers unconfigured): its learned state is gone`;
     return controller.stop();
   } catch (e) {
     if (!(e instanceof LinkError)) throw e;
-    return `${cause.message.replace(/^link: /, "")}; connecting again failed: ${e.message.replace(/^link: /, "")}`;
+    return `${lost}; connecting again failed: ${e.message.replace(/^link: /, "")}`;
   }
 }

@@ -75,7 +75,6 @@ export async function watchBoard(boardName: string | Board, o: WatchOptions = {}
             // the start cannot be measured: standalone.c starts again (before any update too,
             // which the restart line below cannot see) or stops, "fault"
             print(`fault at update ${updates}: ${parts.status[L.Status.Faults]} windows in a row discarded (readings saturated or not finite); the board starts again from its next start, or stops`);
-            lastUpdate = 0; // (said: the restart line is not repeated)
             continue;
           }
           // an iteration: an update, or after one an epoch without (the controls held to confirm a solved epoch)
@@ -88,7 +87,7 @@ export async function watchBoard(boardName: string | Board, o: WatchOptions = {}
           const deviceSeconds = samples / board.sampleRateHz;
           const loss = parts.statusF32[L.Status.Loss];
           const margin = targets && targets.length === t.cases ? gateMargin(parts.caseOutputs, targets) : NaN;
-          // a restart of a stuck start (standalone.c) configures again: the module counts from 0
+          // a restart (stuck or faulted: standalone.c) configures again: the module counts from 0
           if (updates < lastUpdate) print(`restart: a new start after ${lastUpdate} updates (the module counts its updates from 0 again)`);
           lastUpdate = updates;
           print(`${skipped ? "skipped" : held ? "held" : "update"} ${updates}  ${deviceSeconds.toFixed(2)} s  loss ${loss.toFixed(4)}${Number.isNaN(margin) ? "" : `  margin ${(100 * margin).toFixed(1)} %`}  outputs ${fmt(parts.caseOutputs, 2)} ${board.adc.unit}  controls ${fmt(parts.weights, 3)} V`);

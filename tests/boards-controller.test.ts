@@ -239,54 +239,45 @@ test("a malformed frame (bad CRC) stops training with the controls parked and th
 test("a dropped connection stops training (link timeout) with the controls parked and the weights kept", skip, () =>
   assertStopsCleanly("drop", StopReason.Timeout));
 
-test("QEMU killed mid-training (the link lost for good): the run ends stopped \"link\" with what the host received and the checkpoint of the last update", skip, async () => {
+/** A run whose board is lost (QEMU killed) or reset after its first update: it ends stopped
+ *  "link" with what the host received, the weights and checkpoint of that update (which loads
+ *  and holds them); and how long after that update it ended (s). */
+async function lostAfterOneUpdate(fault: "kill" | "reset") {
   let lastUpdateAt = 0;
   const { result: r, board } = await trainOnBoard({
-    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault: "kill" },
+    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault },
     onProgress: () => { lastUpdateAt = performance.now(); },
   });
-  const afterKill = (performance.now() - lastUpdateAt) / 1000;
+  const secondsAfter = (performance.now() - lastUpdateAt) / 1000;
   assert.equal(r.stopped, "link");
-  assert.equal(r.iterations, 1, "one update before the board went");
-  assert.ok(board.lost, "the details say the link was lost for good");
-  assert.match(board.lost.reason, /hung up.*connecting again failed: QEMU exited/);
+  assert.equal(r.iterations, 1, `one update before the ${fault}`);
+  assert.ok(board.lost, "the details say the link or the board's state was lost");
   assert.equal(board.lost.checkpointUpdate, 1);
-  assert.match(board.boardStop.reasonName, /^the link was lost .*the checkpoint of update 1/);
-  assert.deepEqual(board.boardStop.parkedV, [], "where the board parked is not known");
   const learned = r.history.weights.at(-1)!;
   assert.notDeepEqual(bits(learned), bits(r.history.weights[0]), "the update moved the weights");
   assert.deepEqual(bits(r.finalWeights), bits(learned), "the weights of the last update are the result's");
-  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "the result keeps the checkpoint (hge train writes it beside run.json)");
+  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "the result keeps the checkpoint of the last update (hge train writes it beside run.json)");
   const twin = new Controller();
   twin.configure(r.module!.controller);
   twin.load(board.checkpoint);
   assert.deepEqual(bits(twin.weights()), bits(learned), "the kept checkpoint loads and holds them");
-  assert.ok(afterKill < 6, `ended ${afterKill.toFixed(1)} s after the last update: the hang-up is seen, not waited out`);
+  return { lost: board.lost, boardStop: board.boardStop, secondsAfter };
+}
+
+test("QEMU killed mid-training (the link lost for good): the run ends stopped \"link\" with what the host received and the checkpoint of the last update", skip, async () => {
+  const { lost, boardStop, secondsAfter } = await lostAfterOneUpdate("kill");
+  assert.match(lost.reason, /hung up.*connecting again failed: QEMU exited/);
+  assert.match(boardStop.reasonName, /^the link was lost .*the checkpoint of update 1/);
+  assert.deepEqual(boardStop.parkedV, [], "where the board parked is not known");
+  assert.ok(secondsAfter < 6, `ended ${secondsAfter.toFixed(1)} s after the last update: the hang-up is seen, not waited out`);
 });
 
 test("a board reset mid-training (it boots again, unconfigured): the run ends stopped \"link\" at once, saying so, with the checkpoint of the last update", skip, async () => {
-  let lastUpdateAt = 0;
-  const { result: r, board } = await trainOnBoard({
-    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault: "reset" },
-    onProgress: () => { lastUpdateAt = performance.now(); },
-  });
-  const afterReset = (performance.now() - lastUpdateAt) / 1000;
-  assert.equal(r.stopped, "link");
-  assert.equal(r.iterations, 1, "one update before the reset");
-  assert.ok(board.lost, "the details say the board's state was lost");
+  const { lost, secondsAfter } = await lostAfterOneUpdate("reset");
   // (the port is still open after a frame out of order: asked again as it is, not opened twice)
-  assert.match(board.lost.reason, /the board restarted mid-run/);
-  assert.doesNotMatch(board.lost.reason, /lock/i);
-  assert.equal(board.lost.checkpointUpdate, 1);
-  const learned = r.history.weights.at(-1)!;
-  assert.notDeepEqual(bits(learned), bits(r.history.weights[0]), "the update moved the weights");
-  assert.deepEqual(bits(r.finalWeights), bits(learned));
-  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "the result keeps the checkpoint of the last update, not the restarted board's none");
-  const twin = new Controller();
-  twin.configure(r.module!.controller);
-  twin.load(board.checkpoint);
-  assert.deepEqual(bits(twin.weights()), bits(learned), "the kept checkpoint loads and holds them");
-  assert.ok(afterReset < 6, `ended ${afterReset.toFixed(1)} s after the last update: not a reconnection's timeout`);
+  assert.match(lost.reason, /the board restarted mid-run/);
+  assert.doesNotMatch(lost.reason, /lock/i);
+  assert.ok(secondsAfter < 6, `ended ${secondsAfter.toFixed(1)} s after the last update: not a reconnection's timeout`);
 });
 
 test("a frame the host cannot use mid-run, its port still open: the host connects again on the same port at once and stops the board, which keeps its checkpoint", skip, async () => {
