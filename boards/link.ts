@@ -453,6 +453,14 @@ export class BoardSession {
     throw new LinkError(`link: expected frame ${types.map((t) => Frame[t]).join("/")}, got ${Frame[frame.type] ?? frame.type}`);
   }
 
+  /** The ACK that answers a `request` of this type; LinkError when it answers another (the
+   *  host and the board out of step: an answer left unread, or a request the board lost). */
+  ack(request: number): ReturnType<typeof decodeAck> {
+    const ack = decodeAck(this.expect([Frame.Ack]).payload);
+    if (ack.request !== request) throw new LinkError(`link: an ACK of ${Frame[ack.request] ?? ack.request} where one of ${Frame[request]} was due: the host and the board are out of step`);
+    return ack;
+  }
+
   /** Drops the connection, as a pulled cable would (the port is closed; QEMU keeps the
    *  pseudo-terminal for a new one). */
   drop(): void { this.transport.drop(); }
@@ -678,7 +686,7 @@ export class BoardController {
   /** Sends a configuration block; on acceptance the first DAC frame is read. */
   configureBlock(block: Uint8Array): { code: number; index: number } {
     this.session.send(Frame.Config, block);
-    const { code, index, bins, hits } = decodeAck(this.session.expect([Frame.Ack]).payload);
+    const { code, index, bins, hits } = this.session.ack(Frame.Config);
     if (code !== 0) return { code, index };
     this.bins = bins;
     this.hits = hits;
@@ -810,14 +818,14 @@ export class BoardController {
    *  epoch on held controls, as with the Node controller). */
   hold(on: boolean): void {
     this.session.send(Frame.Hold, new Uint8Array(new Int32Array([on ? 1 : 0]).buffer));
-    const { code } = decodeAck(this.session.expect([Frame.Ack]).payload);
+    const { code } = this.session.ack(Frame.Hold);
     if (code !== 0) throw new LinkError(`link: HOLD refused (code 0x${code.toString(16)}): the board is not running`);
     this.fresh = false; // the weights moved back: the next read-out asks for a record
   }
 
   load(blob: Uint8Array): void {
     this.session.send(Frame.LoadCheckpoint, blob);
-    const { code } = decodeAck(this.session.expect([Frame.Ack]).payload);
+    const { code } = this.session.ack(Frame.LoadCheckpoint);
     if (code !== 0) throw new ControllerError(L.Field.Checkpoint, "Checkpoint", -1, "checkpoint refused by the board: corrupt, of another version, or for another configuration");
   }
 

@@ -20,7 +20,7 @@ import { listBoards, loadBoard } from "../boards/boards.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { ToolchainMissing } from "../boards/build.ts";
 import { deviceRefusal, trainOnBoard } from "../boards/hil.ts";
-import { BoardController, Frame, LinkError, decodeHello, decodeStopped, decodeTelemetry, type BoardSession, type ReceivedFrame } from "../boards/link.ts";
+import { BoardController, Frame, LinkError, decodeHello, decodeStopped, decodeTelemetry, BoardSession, type ReceivedFrame } from "../boards/link.ts";
 import * as L from "../assembly/layout.ts";
 import { parseFrames } from "../boards/standalone.ts";
 import { encodeFrame } from "../boards/link.ts";
@@ -384,7 +384,7 @@ test("ACK and DAC frames whose CRC passed but whose length is not their type's (
   // a board that answers with the frames given, in order (no port: the controller's decoding only)
   const answering = (...frames: Array<[number, number[]]>) => {
     const queue: ReceivedFrame[] = frames.map(([type, bytes]) => ({ type, payload: Uint8Array.from(bytes) }));
-    const session = { board: loadBoard("mps2-an386"), hello: { adcUnitPerV: 32 }, send: () => {}, expect: () => queue.shift()!, receive: () => queue.shift()! };
+    const session = { board: loadBoard("mps2-an386"), hello: { adcUnitPerV: 32 }, send: () => {}, expect: () => queue.shift()!, receive: () => queue.shift()!, ack: BoardSession.prototype.ack };
     return new BoardController(session as unknown as BoardSession);
   };
   const block = new Uint8Array(4 * L.CONFIG_WORDS);

@@ -17,7 +17,7 @@ import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, planRun, trainTask, type TrainOptions } from "../host/train.ts";
 import { FIELDS } from "../host/config-fields.ts";
 import { boardChain, loadBoard } from "../boards/boards.ts";
-import { ensureToolchain, type BuildResult } from "../boards/build.ts";
+import { buildBoard, ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
 import { ACK, BoardController, BoardSession, Frame, LINK, LinkError, LinkState, StopReason, crc16, encodeFrame, generateLinkHeader } from "../boards/link.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
@@ -96,8 +96,11 @@ for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32i
 // ---------------------------------------------------------------------------------------
 // Hardware in the loop.
 
-test("mps2-an386 in the loop: a short XOR training gives the all-Node run's weights bit for bit", skip, async () => {
-  const { result: board, board: details } = await trainOnBoard({ board: "mps2-an386", built: firmware(), ...SHORT });
+// A board whose UART driver hands over what it has (here at most 3 bytes a hal_uart_read) trains
+// as one that waits for every byte asked: link.c asks again for the rest.
+const chunkedReads = () => buildBoard(loadBoard("mps2-an386"), { app: "hge", entry: "link", quiet: true, out: join(work, "mps2-link-chunked"), cflags: ["-DHGE_UART_READ_CHUNK=3"] });
+for (const [variant, built] of [["", firmware], [", its UART handing over 3 bytes a read,", chunkedReads]] as const) test(`mps2-an386${variant} in the loop: a short XOR training gives the all-Node run's weights bit for bit`, skip, async () => {
+  const { result: board, board: details } = await trainOnBoard({ board: "mps2-an386", built: built(), ...SHORT });
   const node = trainTask({ device, task: xor, ...SHORT, chain: boardChain(loadBoard("mps2-an386"), device) } as TrainOptions);
   assert.equal(board.ranOn, "mps2-an386");
   assert.equal(node.ranOn, "node");
@@ -302,17 +305,22 @@ test("a frame the host cannot use mid-run, its port still open: the host connect
   }
 });
 
-test("the board refuses a range outside its safe range, and frames out of order", skip, async () => {
+test("the board refuses a range outside its safe range, and frames out of order; the host an ACK that answers another request", skip, async () => {
   const built = firmware();
   const { session, hello } = await BoardSession.open(built.board, built.elf);
   try {
     assert.equal(hello.board, "mps2-an386");
     assert.equal(hello.state, LinkState.Idle);
     assert.equal(hello.configWords, L.CONFIG_WORDS);
-    // ADC before any configuration: refused, nothing stops
-    session.send(Frame.Adc, new Uint8Array(4));
-    const ack = session.expect([Frame.Ack]).payload;
-    assert.equal(new DataView(ack.buffer, ack.byteOffset).getInt32(4, true), ACK.NOT_RUNNING);
+    // ADC or HOLD before any configuration, of the right payload size or not: refused at once
+    // (not left unanswered until the host's reply timeout), nothing stops
+    for (const [type, bytes] of [[Frame.Adc, 4], [Frame.Adc, 0], [Frame.Hold, 2], [Frame.Hold, 4]]) {
+      const started = performance.now();
+      session.send(type, new Uint8Array(bytes));
+      const ack = session.ack(type);
+      assert.equal(ack.code, ACK.NOT_RUNNING, `${Frame[type]} of ${bytes} bytes`);
+      assert.ok(performance.now() - started < 2000, `${Frame[type]} of ${bytes} bytes answered in ${(performance.now() - started).toFixed(0)} ms`);
+    }
     // a control range the module accepts but the board cannot drive safely (±1.5 V)
     const controller = new BoardController(session);
     const good = planRun({ device, task: xor, ...SHORT } as TrainOptions).controller;
@@ -321,6 +329,10 @@ test("the board refuses a range outside its safe range, and frames out of order"
     assert.throws(() => controller.configure(wide), (e: unknown) => e instanceof ControllerError && e.field === "MinV" && e.index === 2 && /board/.test(e.message));
     controller.configure(good); // the same without it runs
     assert.equal(controller.electrodes().length, 7);
+    // the HOLD's ACK (accepted) left unread is not taken for the LOAD_CHECKPOINT's
+    const blob = controller.save();
+    session.send(Frame.Hold, new Uint8Array(4));
+    assert.throws(() => controller.load(blob), (e: unknown) => e instanceof LinkError && /an ACK of Hold where one of LoadCheckpoint was due/.test(e.message));
   } finally {
     await session.exit(0);
     session.cleanup();

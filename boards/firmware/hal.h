@@ -45,9 +45,10 @@ void hal_dac_write_block(const float *volts, int channels, int samples);
 uint32_t hal_time_us(void);
 
 /** Serial link to the host (hardware-in-the-loop protocol, telemetry). hal_uart_read returns
- *  the number of bytes read (0 on timeout), hal_uart_write the number written or queued, which
- *  may be fewer than `len` (0: no room yet; the frames call it again with the rest), or
- *  negative when the UART failed (the rest of that write is dropped). */
+ *  the number of bytes read, which may be fewer than `len` (what the driver had; link.c asks
+ *  again for the rest), 0 when `timeout_us` passed without a byte. hal_uart_write returns the
+ *  number written or queued, which may be fewer than `len` (0: no room yet; the frames call it
+ *  again with the rest), or negative when the UART failed (the rest of that write is dropped). */
 int hal_uart_write(const void *buf, int len);
 int hal_uart_read(void *buf, int len, uint32_t timeout_us);
 

@@ -61,13 +61,21 @@ static uint8_t *payload_area(uint8_t type, int len) {
   return len <= FRAME_BYTES ? frame : NULL;
 }
 
+/* All `len` bytes, or fewer when `timeout_us` passes without one: hal_uart_read may return
+ * fewer than asked (a driver that hands over what it has), and is asked again for the rest. */
+static int read_all(uint8_t *at, int len, uint32_t timeout_us) {
+  int got = 0;
+  for (int n; got < len && (n = hal_uart_read(at + got, len - got, timeout_us)) > 0;) got += n;
+  return got;
+}
+
 /* Waits up to `wait_us` for a frame's first byte. Returns 1 with the frame's payload at
  * *payload, 0 when no byte came, or minus a stop reason when the frame is malformed. */
 static int receive(uint8_t *type, int *len, uint8_t **payload, uint32_t wait_us) {
   uint8_t head[4];
-  if (hal_uart_read(head, 1, wait_us) != 1) return 0;
+  if (read_all(head, 1, wait_us) != 1) return 0;
   if (head[0] != HGE_LINK_SYNC) return -HGE_LINK_STOP_NO_SYNC;
-  if (hal_uart_read(head + 1, 3, HGE_LINK_BYTE_TIMEOUT_US) != 3) return -HGE_LINK_STOP_TRUNCATED;
+  if (read_all(head + 1, 3, HGE_LINK_BYTE_TIMEOUT_US) != 3) return -HGE_LINK_STOP_TRUNCATED;
   *type = head[1];
   *len = head[2] | head[3] << 8;
   uint8_t *p = payload_area(*type, *len);
@@ -75,7 +83,7 @@ static int receive(uint8_t *type, int *len, uint8_t **payload, uint32_t wait_us)
   /* the CRC after a configuration block lands in the frame buffer: the staging block has
    * room for the block only */
   uint8_t *crc_at = p == frame ? frame + *len : frame;
-  if (hal_uart_read(p, *len, HGE_LINK_BYTE_TIMEOUT_US) != *len || hal_uart_read(crc_at, 2, HGE_LINK_BYTE_TIMEOUT_US) != 2) return -HGE_LINK_STOP_TRUNCATED;
+  if (read_all(p, *len, HGE_LINK_BYTE_TIMEOUT_US) != *len || read_all(crc_at, 2, HGE_LINK_BYTE_TIMEOUT_US) != 2) return -HGE_LINK_STOP_TRUNCATED;
   uint16_t crc = crc16(crc16(0xFFFF, head + 1, 3), p, *len);
   if ((crc_at[0] | crc_at[1] << 8) != crc) return -HGE_LINK_STOP_BAD_CRC;
   *payload = p;
@@ -139,6 +147,15 @@ static void stop(int reason) {
   send_stopped();
 }
 
+/* An ADC or HOLD request (one 32-bit word) can be served: not running, the board says so
+ * whatever the payload; running, a payload of another size stops it. */
+static int running_with_word(uint8_t type, int len) {
+  if (state != HGE_LINK_STATE_RUNNING) send_ack(type, HGE_LINK_NOT_RUNNING, 0, 0);
+  else if (len != 4) stop(HGE_LINK_STOP_BAD_PAYLOAD);
+  else return 1;
+  return 0;
+}
+
 static void handle(uint8_t type, int len, const uint8_t *payload) {
   switch (type) {
     case HGE_LINK_HELLO:
@@ -165,8 +182,7 @@ static void handle(uint8_t type, int len, const uint8_t *payload) {
       return;
     }
     case HGE_LINK_ADC: {
-      if (len != 4) { if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_BAD_PAYLOAD); return; }
-      if (state != HGE_LINK_STATE_RUNNING) { send_ack(type, HGE_LINK_NOT_RUNNING, 0, 0); return; }
+      if (!running_with_word(type, len)) return;
       float volts; /* what the ADC read: app_step() converts it to the device unit */
       memcpy(&volts, payload, 4);
       uint32_t events = app_step(volts);
@@ -191,8 +207,7 @@ static void handle(uint8_t type, int len, const uint8_t *payload) {
       if (app_report(APP_REPORT_REQUEST) == 0) send(HGE_LINK_TELEMETRY, frame, 0);
       return;
     case HGE_LINK_HOLD: {
-      if (len != 4) { if (state == HGE_LINK_STATE_RUNNING) stop(HGE_LINK_STOP_BAD_PAYLOAD); return; }
-      if (state != HGE_LINK_STATE_RUNNING) { send_ack(type, HGE_LINK_NOT_RUNNING, 0, 0); return; }
+      if (!running_with_word(type, len)) return;
       int32_t on;
       memcpy(&on, payload, 4);
       hge_hold((uint32_t)on);
