@@ -456,7 +456,7 @@ export function boardCommand(parent?: Command): Command {
     .addOption(new Option("--standalone", "build standalone firmware and let it train with no host device (the emulated board plays a test stand-in); exit 0 when solved").conflicts(["replay", "hil", "adc"]))
     .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
     .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run").argParser(existingFile))
-    .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) after update n (before the run's iteration limit); it must resume from its stored checkpoint, and a run that ends before update n exits 1", wholeAtLeast(1))
+    .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) once it logs update n (before the run's iteration limit; the reset lands after update n or a later one, and the report names which); it must resume from its stored checkpoint, and a run that ends before update n exits 1", wholeAtLeast(1))
     .addOption(wasmOption(true))
     .option("--updates <n>", `--replay: updates recorded (default 3, at most ${MAX_REPLAY_UPDATES})`, wholeAtLeast(1, MAX_REPLAY_UPDATES))
     .option("--seed <n>", `--replay, --hil, --standalone: seed of the noise and the starting voltages (default ${DEFAULTS.seed})`, wholeAtLeast(0))

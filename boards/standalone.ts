@@ -290,7 +290,8 @@ export interface StandaloneRun {
   /** Telemetry records and the STOPPED frame from the UART. */
   telemetry: Telemetry[];
   stopped: Stopped | null;
-  /** Set when the run was reset: the update it was reset after, and the one it resumed at. */
+  /** Set when the run was reset: the last update before the reset (the one asked for or a
+   *  later one: the reset lands when QEMU's monitor takes it), and the one it resumed at. */
   reset?: { afterUpdate: number; resumedAt: number | null };
   /** The firmware logged how the run ended (solved, not solved, fault); false when QEMU ended
    *  first (killed, a timeout, the signal). */
@@ -321,6 +322,7 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
     let pending = "", stderr = "";
     let reset: StandaloneRun["reset"];
     let before = 0, lastAt = 0; // device-seconds of earlier power-ups; of this one so far
+    let updateSeen = 0; // the last update logged
     child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       pending += d;
@@ -331,10 +333,16 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
         log.push(line);
         o.onLine?.(line);
         const m = /^update (\d+) /.exec(line);
-        if (m) lastAt = Number(/ at ([0-9.]+) s$/.exec(line)?.[1] ?? lastAt);
-        if (/^hge: (resumed|no stored|stored checkpoint refused)/.test(line)) { before += lastAt; lastAt = 0; }
-        if (m && o.resetAfterUpdates !== undefined && !reset && Number(m[1]) >= o.resetAfterUpdates) {
-          reset = { afterUpdate: Number(m[1]), resumedAt: null };
+        if (m) { lastAt = Number(/ at ([0-9.]+) s$/.exec(line)?.[1] ?? lastAt); updateSeen = Number(m[1]); }
+        if (/^hge: (resumed|no stored|stored checkpoint refused)/.test(line)) {
+          before += lastAt;
+          lastAt = 0;
+          // the reset lands when QEMU's monitor takes it, after the update asked for or a later
+          // one: the last update the board logged before it started again
+          if (reset) reset.afterUpdate = updateSeen;
+        }
+        if (m && o.resetAfterUpdates !== undefined && !reset && updateSeen >= o.resetAfterUpdates) {
+          reset = { afterUpdate: updateSeen, resumedAt: null };
           const s = connect(monitor);
           s.on("connect", () => s.end("system_reset\n"));
           s.on("error", () => {});
