@@ -10,6 +10,7 @@ import { CoSimulation } from "../host/cosim.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { buildNoise, chainModel, planRun, type TrainOptions } from "../host/train.ts";
+import { electrodeRanges, type Board } from "./boards.ts";
 import { buildBoard, type BuildOptions } from "./build.ts";
 import { REPORT_FINAL, TELEMETRY_EVENTS, encodeConfig, telemetryOf } from "./link.ts";
 import { formatSample, sampleLines, firstDifference } from "./parity.ts";
@@ -21,13 +22,17 @@ export interface Recording {
   block: Uint8Array;
   /** Every reading the controller was fed, as the f32 it received. */
   readings: Float32Array;
-  /** Per sample: the events and the electrode voltages, 8 hex digits each (parity.ts). */
+  /** What the DACs were written: the configuration's first step (events 0), then per sample
+   *  the events and the electrode voltages, 8 hex digits each (parity.ts). */
   samples: string[];
   /** The telemetry records ("T" lines): after epochs, updates, faults, and the final one. */
   telemetry: string[];
   /** The checkpoint blob at the end. */
   checkpoint: Uint8Array;
   updates: number;
+  /** Where the electrodes start, as on the board it is recorded for: its DACs' park voltages
+   *  (the firmware's app_init() configures again from there, and the controller ramps). */
+  powerOnV: number[];
 }
 
 const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
@@ -39,19 +44,27 @@ export interface RecordOptions extends Partial<Omit<TrainOptions, "device" | "ta
   updates?: number;
 }
 
-/** Runs XOR on DopantNetwork.default() in Node for `updates` updates and records it. */
-export function recordCoSimulation(o: RecordOptions = {}): Recording {
+/** The park voltages of the board's first `n` DAC channels: where its electrodes start. */
+const powerOnOf = (board: Board, n: number) => electrodeRanges(board).slice(0, n).map((r) => r.parkV);
+
+/** Runs XOR on DopantNetwork.default() in Node for `updates` updates, starting from `board`'s
+ *  power-on voltages as its firmware does, and records it. */
+export function recordCoSimulation(board: Board, o: RecordOptions = {}): Recording {
   const device = DopantNetwork.default();
   const task = gateTask("XOR", device.inputRangeV);
   const options: TrainOptions = { seed: 1, ...o, device, task };
   const { controller: config, chain, noise } = planRun(options);
   const controller = new Controller();
   controller.configure(config);
+  const powerOnV = powerOnOf(board, config.controls.length + config.inputs.length);
+  controller.electrodes().set(powerOnV);
+  controller.configure(config);
   const { block } = encodeConfig(config);
+  const written = (events: number) => formatSample(events, new Uint32Array(controller.electrodes().slice().buffer));
   const sim = new CoSimulation(controller, device, chainModel(chain, buildNoise(noise, chain.sampleRateHz, options.seed)));
   const updates = o.updates ?? 3;
   const inputs = config.inputs.length;
-  const readings: number[] = [], samples: string[] = [], telemetry: string[] = [];
+  const readings: number[] = [], samples = [written(0)], telemetry: string[] = []; // (the configuration's first step)
   const samplesPerEpoch = config.cases.length * (config.settleSamples + config.windowSamples);
   const limit = (updates + (config.calibrationEpochs ?? 0) + 2) * samplesPerEpoch * 4;
   let done = 0;
@@ -60,12 +73,12 @@ export function recordCoSimulation(o: RecordOptions = {}): Recording {
     sim.samples++;
     readings.push(reading);
     const events = controller.step(reading);
-    samples.push(formatSample(events, new Uint32Array(controller.electrodes().slice().buffer)));
+    samples.push(written(events));
     if (events & TELEMETRY_EVENTS) telemetry.push(telemetryLine(telemetryOf(controller, events, inputs)));
     if (events & L.Event.UpdateDone) done++;
   }
   telemetry.push(telemetryLine(telemetryOf(controller, REPORT_FINAL, inputs)));
-  return { config, block, readings: Float32Array.from(readings), samples, telemetry, checkpoint: controller.save(), updates: done };
+  return { config, block, readings: Float32Array.from(readings), samples, telemetry, checkpoint: controller.save(), updates: done, powerOnV };
 }
 
 export interface ReplayReport {
@@ -85,6 +98,9 @@ export interface ReplayReport {
 /** Builds the firmware with the recording's configuration and replays its readings in QEMU. */
 export async function replayOnBoard(board: string, recording: Recording, o: Pick<BuildOptions, "wasm" | "out" | "quiet" | "unchecked"> = {}): Promise<ReplayReport> {
   const built = buildBoard(board, { ...o, app: "hge", config: recording.block, entry: "main" });
+  if (JSON.stringify(powerOnOf(built.board, recording.powerOnV.length)) !== JSON.stringify(recording.powerOnV)) {
+    throw new Error(`${board}: the recording starts from power-on voltages ${recording.powerOnV.join(", ")} V, not this board's: record it for ${board}`);
+  }
   // the ADC file holds what the converter reads, volts: the firmware multiplies by the board's
   // adc.unitPerV (a power of two on the emulated boards: the readings come back exact)
   const volts = recording.readings.map((r) => r / built.board.adc.unitPerV);

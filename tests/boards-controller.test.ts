@@ -15,7 +15,7 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, planRun, trainTask, type TrainOptions } from "../host/train.ts";
-import { FIELDS } from "../host/config-fields.ts";
+import { FIELDS, defaultOf } from "../host/config-fields.ts";
 import { boardChain, loadBoard } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
@@ -78,13 +78,19 @@ test("the serial protocol: CRC-16/CCITT-FALSE, frame layout, constants shared wi
 
 // ---------------------------------------------------------------------------------------
 // Replay: the same readings in, the same bits out.
-const recording = recordCoSimulation({ updates: 3 });
+const recording = recordCoSimulation(loadBoard("mps2-an386"), { updates: 3 }); // every emulated board parks at 0 V
 
 // The two emulated targets, and the soft-float proxies (libgcc's f32 routines round as IEEE says)
 for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32imc"]) {
   test(`${board}: replaying a recorded XOR co-simulation gives bit-identical outputs, gradients and weights`, skip, async () => {
     assert.equal(recording.updates, 3);
     assert.equal(recording.telemetry.length, 2 + 3 + 1, "two calibration epochs, three updates, the final record");
+    // the firmware starts from the DACs' power-on voltages (0 V) and ramps: the first sample's
+    // voltages are one slew step from them, though the controls start farther away
+    const step = (recording.config.slewVPerS ?? defaultOf("SlewVPerS")) / recording.config.sampleRateHz;
+    const first = new Float32Array(Uint32Array.from(recording.samples[0].split(" ").slice(1), (h) => parseInt(h, 16)).buffer);
+    assert.ok(first.every((v) => Math.abs(v) <= step * (1 + 1e-6)), `first voltages ${Array.from(first)}, a step ${step} V`);
+    assert.ok(recording.config.controls.some((c) => Math.abs(c.initialV) > step), "a control starts farther than a step");
     const r = await replayOnBoard(board, recording, { quiet: true, out: join(work, `${board}-replay`) });
     assert.equal(r.sampleDifference, null, "every sample's events and electrode voltages");
     assert.equal(r.telemetryDifference, null, "status, weights, gradient and case outputs after each update");

@@ -75,7 +75,9 @@ test("run --adc FILE (documented) runs the main loop and ends: the controller co
     const r = board(["run", "mps2-an386", "--adc", readings, ...app]);
     assert.equal(r.code, 0, `${app.join(" ") || "--app hge"}: ${r.stderr.slice(-800)}`);
     const lines = r.stdout.split("\n").filter((l) => /^[0-9a-f]{8}( [0-9a-f]{8})+$/.test(l));
-    assert.equal(lines.length, 40, `${app.join(" ") || "--app hge"}: a DAC line a reading`);
+    // the controller's adapter writes its configuration's first step before the first reading
+    // (a ramp from the DACs' power-on voltages), then one line a reading, as the others do
+    assert.equal(lines.length, app.length ? 40 : 41, `${app.join(" ") || "--app hge"}: a DAC line a reading`);
     assert.match(r.stderr, /qemu: exit 0 in/);
     assert.ok(r.seconds < 60, `ends (${r.seconds.toFixed(1)} s), not at QEMU's timeout`);
   }

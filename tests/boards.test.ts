@@ -202,14 +202,13 @@ test("hge.h: hge_config() is said to be the staging block, and the typed views' 
   assert.equal((e.save as () => number)(), 4 * (5 + L.LEARNED_STATUS_WORDS + 3 * device.controlCount + 1), "the module runs the accepted block's controls");
 });
 
-test("boards/README's recipe for hge inside another firmware steps the module in the device unit (as app_hge.c) and ramps from the DACs' power-on voltages (as standalone.c)", () => {
+test("boards/README's recipe for hge inside another firmware steps the module in the device unit and ramps from the DACs' power-on voltages (as app_hge.c)", () => {
   const readme = readFileSync(join(REPO_DIR, "boards", "README.md"), "utf8");
   const recipe = readme.slice(readme.indexOf("To run hge inside another firmware"), readme.indexOf("### The emulated boards' I/O"));
   const app = readFileSync(join(REPO_DIR, "boards", "firmware", "app_hge.c"), "utf8");
-  const standalone = readFileSync(join(REPO_DIR, "boards", "firmware", "standalone.c"), "utf8");
   assert.match(app, /hge_step\(volts \* HGE_ADC_UNIT_PER_V\)/, "the adapter scales ADC volts to the device unit");
   assert.match(recipe, /hge_step\(volts_read \* HGE_ADC_UNIT_PER_V\)/, "the recipe steps with the reading in the device unit, not ADC volts");
-  assert.match(standalone, /memcpy\(hge_electrodes\(\), power_on_v[^]*app_configure\(hge_config_block/, "standalone.c tells the module the power-on voltages and configures again");
+  assert.match(app, /memcpy\(hge_electrodes\(\), park_v[^]*app_configure\(hge_config_block/, "app_init() tells the module the power-on voltages and configures again");
   assert.match(recipe, /power-on voltages at `HGE_ELECTRODES`[^]*`hge_configure\(\)` again/, "the recipe does too (a first configuration's voltages are written as they are)");
 });
 

@@ -116,7 +116,17 @@ extern const uint32_t hge_config_block[HGE_CONFIG_WORDS]; /* gen/hge_config_bloc
 int app_init(void) {
   hge_instantiate();
 #ifdef HGE_HAVE_CONFIG_BLOCK
-  return app_configure(hge_config_block, sizeof hge_config_block, 0);
+  /* The module writes a first configuration's voltages as they are: it cannot know where the
+   * DACs are. They are where hal_init() left them, at the park voltages: told so (ELECTRODES
+   * is what it ramps from) and configured again, it ramps from there at the slew limit, as at
+   * any reconfiguration (the ramp counts as settling). Its first step is written at once, or
+   * the first sample's would be two steps from the DACs. */
+  int rc = app_configure(hge_config_block, sizeof hge_config_block, 0);
+  if (rc != 0) return rc;
+  memcpy(hge_electrodes(), park_v, 4 * (size_t)app_output_count());
+  rc = app_configure(hge_config_block, sizeof hge_config_block, 0);
+  if (rc == 0) hal_dac_write(app_outputs(), app_output_count());
+  return rc;
 #else
   return 0; /* configured later (link.c: a CONFIG frame) */
 #endif

@@ -22,7 +22,8 @@
 extern "C" {
 #endif
 
-/** Clocks, converters, UART pins: everything before the first sample. */
+/** Clocks, converters, UART pins: everything before the first sample, the DACs at the park
+ *  voltages (HGE_PARK_VOLTS: the controller ramps from there). */
 void hal_init(void);
 
 /** Blocks until the next reading is available and stores it (volts). Returns 0, or -1 when

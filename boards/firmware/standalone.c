@@ -178,16 +178,7 @@ static int restarts_left(int attempt) {
 
 int main(void) {
   hal_init();
-  int rc = app_init();
-  if (rc == 0) {
-    /* The module wrote its first configuration's voltages as they are: it cannot know where
-     * the DACs are. They are where hal_init() parked them: told so (ELECTRODES is what it
-     * ramps from) and configured again, it ramps from there at the slew limit, as at any
-     * reconfiguration (the ramp counts as settling). */
-    static const float power_on_v[HGE_DAC_CHANNELS] = HGE_PARK_VOLTS;
-    memcpy(hge_electrodes(), power_on_v, 4 * (size_t)app_output_count());
-    rc = app_configure(hge_config_block, (int)sizeof hge_config_block, 0);
-  }
+  int rc = app_init(); /* configured, ramping from the DACs' power-on voltages */
   if (rc != 0) {
     app_log_refusal(rc);
     hal_exit(3);
@@ -209,7 +200,6 @@ int main(void) {
   }
   text(" ("); text(HGE_TASK_NAME); text(", "); whole(HGE_SAMPLE_RATE_HZ); text(" Hz, readings in "); text(HGE_ADC_UNIT); text(")");
   emit();
-  hal_dac_write(app_outputs(), app_output_count());
   uint32_t samples = 0;
   int attempt = 0, faulted = 0;
   struct progress progress;
