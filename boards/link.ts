@@ -155,6 +155,9 @@ export class BoardStopped extends Error {
 // the host thread waits on it with Atomics.wait (a timeout, no busy loop) and writes with
 // postMessage. Synchronous for the caller, so the board can stand in for a Controller.
 
+/** How long the host waits for a HELLO reply before it sends HELLO again: longer than the
+ *  board waits for the rest of a frame (link.c HGE_LINK_BYTE_TIMEOUT_US, 1 s). */
+const HELLO_AGAIN_MS = 1500;
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 /** A serial port (a USB CDC device such as /dev/ttyACM0, a UART adapter, or the
  *  pseudo-terminal QEMU gives an emulated board's UART), opened and set up (raw, baud rate)
@@ -262,6 +265,13 @@ export class SerialTransport {
       // (a sample 878 -> 712 us on the M4F), then sleep a little, longer the longer it is quiet
       if (idle > 200) Atomics.wait(SLEEPER, 0, 0, idle < 2000 ? 0.05 : 1);
     }
+  }
+
+  /** Whether a byte comes within `timeoutMs`; it is left to be read. */
+  waitReadable(timeoutMs: number): boolean {
+    if (!this.read(1, timeoutMs)) return false;
+    this.start--; // read() moved past it; the byte is still in the buffer
+    return true;
   }
 
   /** Whatever has arrived, waiting up to `timeoutMs` for the first byte (empty: nothing; null:
@@ -425,13 +435,15 @@ export class BoardSession {
   /** Writes bytes as they are (a test's malformed frame). */
   sendRaw(bytes: Uint8Array): void { this.transport.write(bytes); }
 
-  /** The next frame; LinkError on a timeout, a closed link or a corrupt frame. */
-  receive(timeoutMs = this.replyTimeoutMs): ReceivedFrame {
+  /** The next frame; LinkError on a timeout, a closed link or a corrupt frame. A HELLO reply
+   *  is only the answer helloReply() waits for: one that comes later (to a HELLO sent again)
+   *  is skipped, with the STOPPED frame a stopped board sends after it. */
+  receive(timeoutMs = this.replyTimeoutMs, hello = false): ReceivedFrame {
     const t = this.transport;
-    for (;;) {
+    for (let late = false; ;) {
       const sync = t.read(1, timeoutMs);
       if (!sync && !t.connected) throw new LinkError(`link: ${this.board.name}'s port ${this.portPath} hung up${this.child ? " (QEMU gone)" : ""}`);
-      if (!sync) throw new LinkError(`link: no frame from ${this.board.name} within ${timeoutMs} ms${this.exitCode !== undefined ? ` (QEMU exited ${this.exitCode})` : ""}`);
+      if (!sync) throw this.silence(timeoutMs);
       if (sync[0] !== LINK.SYNC) throw new LinkError(`link: stray byte 0x${sync[0].toString(16)} from the board`);
       const head = t.read(3, timeoutMs);
       if (!head) throw new LinkError("link: frame cut short");
@@ -441,8 +453,14 @@ export class BoardSession {
       if (!rest) throw new LinkError("link: frame cut short");
       const crc = crc16(rest.subarray(0, length), crc16(head));
       if ((rest[length] | (rest[length + 1] << 8)) !== crc) throw new LinkError(`link: bad CRC on a frame of type 0x${head[0].toString(16)}`);
+      if (head[0] === Frame.HelloReply && !hello) { late = rest[1] === LinkState.Stopped; continue; }
+      if (head[0] === Frame.Stopped && late) { late = false; continue; }
       return { type: head[0], payload: rest.slice(0, length) };
     }
+  }
+
+  private silence(timeoutMs: number): LinkError {
+    return new LinkError(`link: no frame from ${this.board.name} within ${timeoutMs} ms${this.exitCode !== undefined ? ` (QEMU exited ${this.exitCode})` : ""}`);
   }
 
   /** The next frame of one of `types`; a STOPPED frame instead throws BoardStopped. */
@@ -483,14 +501,24 @@ export class BoardSession {
   /** The board's HELLO reply, what comes before it skipped, within the reply timeout: a board
    *  whose frames go on without one (the standalone firmware's telemetry) is not waited on
    *  until it falls silent. */
-  private helloReply(): ReceivedFrame {
+  helloReply(): ReceivedFrame {
     const deadline = performance.now() + this.replyTimeoutMs;
+    let other: ReceivedFrame | null = null; // the last frame that came instead
+    const noReply = (frame: ReceivedFrame) => new LinkError(`link: ${this.board.name} on ${this.portPath} sends ${Frame[frame.type] ?? `0x${frame.type.toString(16)}`} frames and no HELLO reply within ${this.replyTimeoutMs} ms: it runs other firmware than the link's (the standalone firmware's telemetry?); flash the one hge board build ${this.board.name} makes`);
     for (;;) {
-      const frame = this.receive();
-      if (frame.type === Frame.HelloReply) return frame;
-      if (performance.now() > deadline) {
-        throw new LinkError(`link: ${this.board.name} on ${this.portPath} sends ${Frame[frame.type] ?? `0x${frame.type.toString(16)}`} frames and no HELLO reply within ${this.replyTimeoutMs} ms: it runs other firmware than the link's (the standalone firmware's telemetry?); flash the one hge board build ${this.board.name} makes`);
+      // a HELLO the board lost (taken into a broken frame: a stray SYNC byte before it, a frame
+      // cut short by the last host) is sent again once the board has given up on that frame
+      const left = deadline - performance.now();
+      if (!this.transport.waitReadable(Math.min(HELLO_AGAIN_MS, Math.max(0, left)))) {
+        if (!this.transport.connected) this.receive(0, true); // (throws: the port hung up)
+        if (left <= HELLO_AGAIN_MS) throw other ? noReply(other) : this.silence(this.replyTimeoutMs);
+        this.send(Frame.Hello);
+        continue;
       }
+      const frame = this.receive(this.replyTimeoutMs, true);
+      if (frame.type === Frame.HelloReply) return frame;
+      if (performance.now() > deadline) throw noReply(frame);
+      other = frame;
     }
   }
 
@@ -771,7 +799,7 @@ export class BoardController {
    *  frame that arrived after the stop is refused with an ACK): a HELLO round trip skips them. */
   private resynchronise(): void {
     this.session.send(Frame.Hello);
-    for (let frame = this.session.receive(); frame.type !== Frame.HelloReply; frame = this.session.receive()) {}
+    this.session.helloReply();
     // a stopped board repeats its STOPPED frame after the HELLO reply
     this.session.expect([Frame.Stopped]);
   }

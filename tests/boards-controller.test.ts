@@ -296,8 +296,8 @@ test("a frame the host cannot use mid-run, its port still open: the host connect
     const controller = new BoardController(session);
     controller.configure(planRun({ device, task: xor, ...SHORT } as TrainOptions).controller);
     for (let n = 0; n < 100; n++) controller.step(0);
-    session.send(Frame.Hello); // its answer comes where the host waits for a DAC frame
-    assert.throws(() => controller.step(0), (e: unknown) => e instanceof LinkError && /got HelloReply/.test(e.message));
+    session.send(Frame.GetCheckpoint); // its answer comes where the host waits for a DAC frame
+    assert.throws(() => controller.step(0), (e: unknown) => e instanceof LinkError && /got Checkpoint/.test(e.message));
     const started = performance.now();
     assert.equal(await controller.reconnect(), null, "the board still runs");
     assert.ok(performance.now() - started < 2000, "asked again on the open port, not opened a second time until a timeout");
@@ -305,6 +305,35 @@ test("a frame the host cannot use mid-run, its port still open: the host connect
     assert.equal(stopped.reason, StopReason.Host);
     assert.equal(stopped.parkedV.length, 7);
     assert.ok(stopped.checkpointBytes > 0 && controller.save().length === stopped.checkpointBytes, "the learned state is kept");
+  } finally {
+    await session.exit(0);
+    session.cleanup();
+  }
+});
+
+test("a HELLO the board takes into a broken frame (a stray SYNC byte before it) is sent again: the host connects in seconds, not at its reply timeout, and a late second reply is skipped", skip, async () => {
+  const built = firmware();
+  const { session } = await BoardSession.open(built.board, built.elf);
+  try {
+    session.sendRaw(Uint8Array.of(LINK.SYNC)); // the HELLO after it becomes a frame of 1 byte with a bad CRC
+    const started = performance.now();
+    const hello = await session.reconnect();
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(hello.state, LinkState.Idle);
+    assert.ok(seconds > 1 && seconds < 4, `connected after ${seconds.toFixed(1)} s (the reply timeout is 10 s)`);
+    // a HELLO answered twice (its reply slow, then the one sent again): the second is not taken
+    // for the answer to what comes next
+    session.send(Frame.Hello);
+    session.send(Frame.Adc, new Uint8Array(4));
+    assert.equal(session.ack(Frame.Adc).code, ACK.NOT_RUNNING);
+    // stopped, a board answers HELLO with its reply and the STOPPED frame: both skipped
+    const controller = new BoardController(session);
+    controller.configure(planRun({ device, task: xor, ...SHORT } as TrainOptions).controller);
+    controller.stop();
+    const blob = controller.save();
+    session.send(Frame.Hello);
+    controller.load(blob);
+    assert.equal(controller.save().length, blob.length);
   } finally {
     await session.exit(0);
     session.cleanup();
