@@ -354,6 +354,9 @@ export class BoardSession {
   readonly replyTimeoutMs: number;
   /** The serial port the host opened (a pseudo-terminal for an emulated board). */
   readonly portPath: string;
+  /** HELLO replies that may still come: helloReply() sent HELLO again and took the first reply
+   *  (none comes when the board lost the first HELLO). */
+  private repliesDue = 0;
   private readonly monitorSocket: string | null;
   /** The board's last HELLO (its ADC scale converts the host's readings to ADC volts). */
   hello!: Hello;
@@ -436,8 +439,8 @@ export class BoardSession {
   sendRaw(bytes: Uint8Array): void { this.transport.write(bytes); }
 
   /** The next frame; LinkError on a timeout, a closed link or a corrupt frame. A HELLO reply
-   *  is only the answer helloReply() waits for: one that comes later (to a HELLO sent again)
-   *  is skipped, with the STOPPED frame a stopped board sends after it. */
+   *  that comes late, to a HELLO helloReply() sent again, is skipped, with the STOPPED frame a
+   *  stopped board sends after it; any other comes as it is (a board that restarted says HELLO). */
   receive(timeoutMs = this.replyTimeoutMs, hello = false): ReceivedFrame {
     const t = this.transport;
     for (let late = false; ;) {
@@ -453,8 +456,15 @@ export class BoardSession {
       if (!rest) throw new LinkError("link: frame cut short");
       const crc = crc16(rest.subarray(0, length), crc16(head));
       if ((rest[length] | (rest[length + 1] << 8)) !== crc) throw new LinkError(`link: bad CRC on a frame of type 0x${head[0].toString(16)}`);
-      if (head[0] === Frame.HelloReply && !hello) { late = rest[1] === LinkState.Stopped; continue; }
+      if (head[0] === Frame.HelloReply && !hello && this.repliesDue > 0) {
+        this.repliesDue--;
+        late = rest[1] === LinkState.Stopped;
+        continue;
+      }
       if (head[0] === Frame.Stopped && late) { late = false; continue; }
+      // the board answers in order: a late reply comes before the answer to any later request
+      // (the STOPPED after the reply taken is not one), so none is due after such an answer
+      if (!hello && head[0] !== Frame.Stopped) this.repliesDue = 0;
       return { type: head[0], payload: rest.slice(0, length) };
     }
   }
@@ -513,6 +523,7 @@ export class BoardSession {
         if (!this.transport.connected) this.receive(0, true); // (throws: the port hung up)
         if (left <= HELLO_AGAIN_MS) throw other ? noReply(other) : this.silence(this.replyTimeoutMs);
         this.send(Frame.Hello);
+        this.repliesDue++;
         continue;
       }
       const frame = this.receive(this.replyTimeoutMs, true);
