@@ -20,7 +20,7 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
-import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, defaultChain, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
@@ -263,17 +263,14 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   if (ranOnFingerprint !== undefined && ranOnFingerprint !== fingerprint) {
     throw new TrainConfigError("resume", `--resume ${path} ran on another ${device.name}: this one answers otherwise at the voltages hge checks (an edited device file, another --device-seed, or another file of the same name)${startFrom}`);
   }
-  // A run stopped before its calibration ended fitted no lag and made no update (updates follow
-  // the fit): its checkpoint holds its starting controls and the lag it was configured with.
-  // The resumed run starts from those controls and calibrates, as the run was to.
-  const uncalibrated = module?.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
-  const checkpoint = estimator && !uncalibrated && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
-  const lagGiven = checkpoint && module?.lagFrom === "configuration" ? { checkpointLagGiven: true } : {};
-  const planOrder = module?.controller?.planOrder;
-  // a run that restarted goes on restarting as it would have (the next of its seeded starts)
-  const patience = settings?.patience;
-  const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
-  return { initialV: weights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
+  return { ...continuationOf({ finalWeights: weights, module, attempts, settings }, estimator), ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
+}
+
+/** `run` with `earlier` as the run the first of its chain resumed (a run on a board that went
+ *  on after the board restarted holds the runs before in resumedFrom already). */
+function resuming(run: Result, earlier: Record<string, unknown>): Result {
+  const before = run.resumedFrom as Result | undefined;
+  return { ...run, resumedFrom: (before ? resuming(before, earlier) : earlier) as unknown as Record<string, unknown> };
 }
 
 /** Runs one run.json may hold, itself and those it resumed, one inside another: JSON.stringify
@@ -317,7 +314,7 @@ function loadJournal(given: string, journalPath: string, bytes?: Buffer, advice 
 }
 
 /** What --resume gives a run: options for input-case tasks, a journal to replay on a data set. */
-type Resumed = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number; journal?: JournalData; unchecked?: string; earlier?: Record<string, unknown> };
+type Resumed = Continuation & { journal?: JournalData; unchecked?: string; earlier?: Record<string, unknown> };
 
 /** The options a set of flags asks for: TrainOptions for the module's estimators, which the
  *  peer methods read too (seed, noise, initial voltages) beside their own settings, and what
@@ -647,7 +644,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options, journal });
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
     }
-    if (resumed.earlier) run = { ...run, resumedFrom: resumed.earlier };
+    if (resumed.earlier) run = resuming(run, resumed.earlier);
     if (fingerprint) run = { ...run, deviceFingerprint: fingerprint };
   } catch (error) {
     clearInterval(journalSaver);

@@ -5,14 +5,14 @@
 // options give the same readings, so the same weights bit for bit, and returns the shared
 // Result (host/methods/method.ts) with ranOn = the board.
 import { existsSync } from "node:fs";
-import { Controller } from "../host/controller.ts";
+import { Controller, ControllerError } from "../host/controller.ts";
 import { electrodeRangesV, type Device } from "../host/devices/device.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { TASKS, buildTask, taskName } from "../host/tasks/index.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
-import type { Progress, Result } from "../host/methods/method.ts";
+import { resumedTotals, type Progress, type Result } from "../host/methods/method.ts";
 import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/server.ts";
-import { DEFAULTS, TrainConfigError, TrainingRun, planRun, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, TrainConfigError, TrainingRun, continuationOf, iterationLimit, planRun, type TrainOptions } from "../host/train.ts";
 import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, LinkState, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
@@ -33,8 +33,12 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
   /** For tests: at sample `afterSamples`, send a frame with a broken CRC, drop the link
    *  (close the socket, wait past the board's timeout, connect again), kill the emulated
    *  board's QEMU (the link is lost for good), or reset it (QEMU's system_reset: it boots
-   *  again, unconfigured). */
-  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" | "reset" };
+   *  again, unconfigured); in the first `times` runs on the board (default 1: after a reset the
+   *  run goes on, and a second counts its samples from 0 again). */
+  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" | "reset"; times?: number };
+  /** How many restarts of the board mid-run (a reset, a brown-out: it answers unconfigured) the
+   *  run goes on after (default BOARD_RESTARTS; 0: the first ends it stopped "link"). */
+  restarts?: number;
   onProgress?: (progress: Progress) => void;
   /** The live view (host/live): a start message, one update per update, an end. */
   live?: (message: LiveMessage) => void;
@@ -64,6 +68,10 @@ export interface BoardDetails {
   /** Set when the link was lost for good (the board gone, no reconnection): why, and the update
    *  whose checkpoint the host kept (0: none). The result is then what the host had received. */
   lost?: { reason: string; checkpointUpdate: number };
+  /** Each time the board restarted mid-run and the run went on (the result's resumedFrom holds
+   *  the run before): why, and the update whose checkpoint it went on from (0: none, from the
+   *  start). */
+  restarts: Restart[];
   link: { hello: Hello; samples: number; microsecondsPerSample: number; buildSeconds: number };
   /** What the firmware printed (the parked DAC write is the last hex line). */
   console: string;
@@ -71,6 +79,17 @@ export interface BoardDetails {
    *  board's flash, a file). */
   storedCheckpoint: Uint8Array | null;
 }
+
+/** What a run on the board ended with: its result, the checkpoint the host has, how the board
+ *  stopped or why the link was lost, and the update whose checkpoint was kept (0: none). */
+interface Ended { result: Result; checkpoint: Uint8Array; boardStop: Stopped | null; lost: string | null; keptAt: number }
+
+/** A restart of the board mid-run that the run went on after (BoardDetails.restarts). */
+export interface Restart { reason: string; afterUpdate: number }
+
+/** The board restarts mid-run a run goes on after, by default (BoardTrainOptions.restarts): a
+ *  board that keeps restarting (a failing supply) ends the run at the next. */
+export const BOARD_RESTARTS = 3;
 
 /** A training on a board: the shared Result (ranOn = the board; stopped = "link" when the
  *  board stopped training itself: a malformed frame, a lost link) and the board's details. */
@@ -160,7 +179,8 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   const built = o.built ?? (o.port ? ({ board: b, elf: "", seconds: 0 } as unknown as BuildResult) : buildLinkFirmware(o.board, { wasm: o.wasm, quiet: o.quiet }));
   if (!o.port && !existsSync(built.elf)) throw new Error(`${built.elf} missing`);
   const { session, hello } = await BoardSession.open(built.board, o.port ? null : built.elf, { ownProcessGroup: o.signal !== undefined, port: o.port, baudRate: o.baudRate });
-  const controller = new BoardController(session, o.port ? undefined : built.wasm);
+  let controller = new BoardController(session, o.port ? undefined : built.wasm);
+  let loopSamples = 0, loopSeconds = 0;
   try {
     // the host builds configurations in the unit the board's firmware passes to step(): a
     // firmware built for another ADC scale would read every value wrong by their ratio
@@ -173,87 +193,122 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     const RING = 1 << 16;
     const ring = new Float64Array(RING);
     let received = 0;
-    if (o.live) {
-      const step = controller.step.bind(controller);
-      controller.step = (reading: number) => { ring[received++ & (RING - 1)] = reading; return step(reading); };
-    }
     let liveStarted = false;
-    let keptAt = 0;
-    const progress = (p: Progress) => {
-      // the learned state after every update, kept here: a link lost for good leaves it
-      controller.keepCheckpoint();
-      keptAt = p.iteration;
-      o.onProgress?.(p);
-      if (!o.live) return;
-      if (!liveStarted) {
-        liveStarted = true;
-        o.live({ type: "start", title: `${task.name} on ${device.name}, controller on ${b.name}`, criterionName: p.criterionName, outputUnit: device.outputUnit, caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount });
-      }
-      const outputs = Array.from(controller.caseOutputs());
-      const window = run.config.windowSamples;
-      const last = Array.from({ length: Math.min(window, received) }, (_, t) => ring[(received - Math.min(window, received) + t) & (RING - 1)]);
-      o.live({
-        type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion,
-        caseOutputs: outputs, threshold: classThreshold(outputs, task.targets), weights: Array.from(controller.weights()),
-        spectrum: last.length === window ? windowSpectrum(last, run.config.sampleRateHz, controller.toneBins()) : undefined,
-      });
+    const restarts: Restart[] = [];
+    let earlier: Result | undefined; // the run before the board's last restart, which the next resumes
+    let segment = options;
+    // what the run on the board that restarted ended with, until the board is configured again
+    let restart: Ended & { lost: string } | undefined;
+    /** Ends the run with what a run on the board ended with. */
+    const end = async ({ result, checkpoint, boardStop, lost, keptAt }: Ended): Promise<BoardTraining> => {
+      const kept = keptAt ? `the checkpoint of update ${keptAt}` : "no checkpoint (no update before the loss)";
+      const stopped = lost ? { reason: 0 as StopReason, reasonName: `the link was lost (${lost}); the run keeps what the host received: ${kept}, where the board parked its electrodes is not known`, checkpointBytes: checkpoint.length, parkedV: [] } : boardStop!;
+      o.live?.({ type: "end", solved: result.solved, stopped: result.stopped });
+      await session.exit(0);
+      return {
+        result,
+        board: {
+          name: built.board.name,
+          boardStop: stopped,
+          ...(lost ? { lost: { reason: lost, checkpointUpdate: keptAt } } : {}),
+          restarts,
+          checkpoint,
+          link: { hello, samples: loopSamples, microsecondsPerSample: loopSamples ? (1e6 * loopSeconds) / loopSamples : 0, buildSeconds: built.seconds },
+          console: session.console(),
+          storedCheckpoint: session.storedCheckpoint(),
+        },
+      };
     };
-    const run: TrainingRun = new TrainingRun(controller, options, progress);
-    let boardStop: Stopped | null = null;
-    let lost: string | null = null; // the link is gone for good: why
-    const loopStarted = performance.now();
-    let yielded = loopStarted;
-    try {
-      for (let n = 0; ; n++) {
-        if (o.inject && n === o.inject.afterSamples) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
-        if (o.signal?.aborted) run.interrupt();
-        if (!run.step()) break;
-        if (performance.now() - yielded >= YIELD_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          yielded = performance.now();
+    for (;;) {
+      if (o.live) {
+        const step = controller.step.bind(controller);
+        controller.step = (reading: number) => { ring[received++ & (RING - 1)] = reading; return step(reading); };
+      }
+      // (the progress of the runs before a restart counted in: the user sees one run)
+      const before = earlier ? resumedTotals(earlier) : { iterations: 0, deviceSeconds: 0 };
+      let keptAt = 0;
+      const progress = (p: Progress) => {
+        // the learned state after every update, kept here: a link lost for good leaves it
+        controller.keepCheckpoint();
+        p = { ...p, iteration: before.iterations + p.iteration, deviceSeconds: before.deviceSeconds + p.deviceSeconds };
+        keptAt = p.iteration;
+        o.onProgress?.(p);
+        if (!o.live) return;
+        if (!liveStarted) {
+          liveStarted = true;
+          o.live({ type: "start", title: `${task.name} on ${device.name}, controller on ${b.name}`, criterionName: p.criterionName, outputUnit: device.outputUnit, caseCount: task.inputCases.length, targets: task.targets, controlCount: device.controlCount });
+        }
+        const outputs = Array.from(controller.caseOutputs());
+        const window = run.config.windowSamples;
+        const last = Array.from({ length: Math.min(window, received) }, (_, t) => ring[(received - Math.min(window, received) + t) & (RING - 1)]);
+        o.live({
+          type: "update", iteration: p.iteration, deviceSeconds: p.deviceSeconds, loss: p.loss, criterion: p.criterion,
+          caseOutputs: outputs, threshold: classThreshold(outputs, task.targets), weights: Array.from(controller.weights()),
+          spectrum: last.length === window ? windowSpectrum(last, run.config.sampleRateHz, controller.toneBins()) : undefined,
+        });
+      };
+      let run: TrainingRun;
+      try {
+        run = new TrainingRun(controller, segment, progress);
+      } catch (e) {
+        // the board restarted again (or refused the checkpoint) while configured again: the run
+        // ends with the one before, stopped "link"
+        if (!restart || !(e instanceof LinkError || e instanceof ControllerError)) throw e;
+        return await end({ ...restart, lost: `${restart.lost}; configuring it again failed: ${e.message.replace(/^link: /, "")}` });
+      }
+      if (restart) {
+        restarts.push({ afterUpdate: restart.keptAt, reason: restart.lost });
+        if (!o.quiet) process.stderr.write(`hge: ${restart.lost}; configured again, it goes on from ${restart.keptAt ? `the checkpoint of update ${restart.keptAt}` : "where the run started (no update before the restart)"}\n`);
+        restart = undefined;
+      }
+      let boardStop: Stopped | null = null;
+      let lost: string | null = null; // the link is gone for good: why
+      let restarted = false; // the board restarted mid-run (it answers unconfigured)
+      const loopStarted = performance.now();
+      let yielded = loopStarted;
+      try {
+        for (let n = 0; ; n++) {
+          if (o.inject && restarts.length < (o.inject.times ?? 1) && n === o.inject.afterSamples) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
+          if (o.signal?.aborted) run.interrupt();
+          if (!run.step()) break;
+          if (performance.now() - yielded >= YIELD_MS) {
+            await new Promise((resolve) => setImmediate(resolve));
+            yielded = performance.now();
+          }
+        }
+      } catch (e) {
+        // The board stopped training itself; after a lost link, connect again to hear why.
+        if (e instanceof BoardStopped) boardStop = e.stopped;
+        else if (e instanceof LinkError) ({ boardStop, lost, restarted } = await reconnectAfterLoss(controller, e));
+        else throw e;
+      }
+      const stoppedByBoard = boardStop !== null || lost !== null;
+      loopSamples += run.sim.samples;
+      loopSeconds += (performance.now() - loopStarted) / 1000;
+      if (!boardStop && !lost) {
+        try {
+          boardStop = controller.stopped ?? controller.stop();
+        } catch (e) {
+          if (!(e instanceof LinkError)) throw e;
+          lost = e.message; // lost just as the run ended: it is over, and what it learned is here
         }
       }
-    } catch (e) {
-      // The board stopped training itself; after a lost link, connect again to hear why.
-      if (e instanceof BoardStopped) boardStop = e.stopped;
-      else if (e instanceof LinkError) {
-        const heard = await reconnectAfterLoss(controller, e);
-        if (typeof heard === "string") lost = heard;
-        else boardStop = heard;
-      } else throw e;
+      // the link gone for good: the run ends with what the host received (its record of every
+      // update, the last telemetry, the checkpoint of the last update), as other stops end
+      if (lost) controller.offline();
+      let result = run.finish(run.liveliestCase(), built.board.name);
+      const checkpoint = controller.save();
+      if (lost && !checkpoint.length) delete result.module?.checkpoint;
+      result = { ...result, wallSeconds: (performance.now() - started) / 1000, stopped: stoppedByBoard ? "link" : result.stopped, ...(earlier ? { resumedFrom: earlier as unknown as Record<string, unknown> } : {}) };
+      // a board that restarted is configured again and goes on from what the host kept, as
+      // --resume would, the budget what is left of the run's
+      const next = restarted && !o.signal?.aborted && restarts.length < (o.restarts ?? BOARD_RESTARTS) ? continuation(segment, result) : undefined;
+      if (!next) return await end({ result, checkpoint, boardStop, lost, keptAt });
+      restart = { result, checkpoint, boardStop, lost: lost!, keptAt };
+      earlier = result;
+      segment = next;
+      controller = new BoardController(session, o.port ? undefined : built.wasm);
     }
-    const stoppedByBoard = boardStop !== null || lost !== null;
-    const loopSamples = run.sim.samples;
-    const loopSeconds = (performance.now() - loopStarted) / 1000;
-    if (!boardStop && !lost) {
-      try {
-        boardStop = controller.stopped ?? controller.stop();
-      } catch (e) {
-        if (!(e instanceof LinkError)) throw e;
-        lost = e.message; // lost just as the run ended: it is over, and what it learned is here
-      }
-    }
-    // the link gone for good: the run ends with what the host received (its record of every
-    // update, the last telemetry, the checkpoint of the last update), as other stops end
-    if (lost) controller.offline();
-    const result = run.finish(run.liveliestCase(), built.board.name);
-    const checkpoint = controller.save();
-    if (lost && !checkpoint.length) delete result.module?.checkpoint;
-    const stopped = lost ? { reason: 0 as StopReason, reasonName: `the link was lost (${lost}); the run keeps what the host received: ${keptAt ? `the checkpoint of update ${keptAt}` : "no checkpoint (no update before the loss)"}, where the board parked its electrodes is not known`, checkpointBytes: checkpoint.length, parkedV: [] } : boardStop!;
-    o.live?.({ type: "end", solved: result.solved, stopped: stoppedByBoard ? "link" : result.stopped });
-    await session.exit(0);
-    return {
-      result: { ...result, wallSeconds: (performance.now() - started) / 1000, stopped: stoppedByBoard ? "link" : result.stopped },
-      board: {
-        name: built.board.name,
-        boardStop: stopped,
-        ...(lost ? { lost: { reason: lost, checkpointUpdate: keptAt } } : {}),
-        checkpoint,
-        link: { hello, samples: loopSamples, microsecondsPerSample: loopSamples ? (1e6 * loopSeconds) / loopSamples : 0, buildSeconds: built.seconds },
-        console: session.console(),
-        storedCheckpoint: session.storedCheckpoint(),
-      },
-    };
   } finally {
     session.kill();
     session.cleanup();
@@ -285,19 +340,34 @@ async function injectFault(controller: BoardController, fault: "corrupt-frame" |
 }
 
 /** After the link was lost: connect again; a board that timed out says it stopped, one that
- *  did not yet is stopped now. When the board cannot be heard again, why (a string): the link
- *  is lost for good. */
-async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<Stopped | string> {
+ *  did not yet is stopped now (`boardStop`). When the board cannot be heard again, or restarted
+ *  (a reset, a power cycle: it answers unconfigured), why (`lost`). */
+async function reconnectAfterLoss(controller: BoardController, cause: LinkError): Promise<{ boardStop: Stopped | null; lost: string | null; restarted: boolean }> {
   const lost = cause.message.replace(/^link: /, "");
   try {
     const stopped = await controller.reconnect();
-    if (stopped) return stopped;
-    // a board that restarted (a reset, a power cycle) answers idle: its configuration and learned
-    // state are gone, and what the run learned is the host's (the checkpoint of the last update)
-    if (controller.session.hello.state === LinkState.Idle) return `${lost}; the board restarted mid-run (it answers unconfigured): its learned state is gone`;
-    return controller.stop();
+    if (stopped) return { boardStop: stopped, lost: null, restarted: false };
+    // a board that restarted has lost its configuration and learned state; what the run learned
+    // is the host's (the checkpoint of the last update)
+    if (controller.session.hello.state === LinkState.Idle) return { boardStop: null, lost: `${lost}; the board restarted mid-run (it answers unconfigured): its learned state is gone`, restarted: true };
+    return { boardStop: controller.stop(), lost: null, restarted: false };
   } catch (e) {
     if (!(e instanceof LinkError)) throw e;
-    return `${lost}; connecting again failed: ${e.message.replace(/^link: /, "")}`;
+    return { boardStop: null, lost: `${lost}; connecting again failed: ${e.message.replace(/^link: /, "")}`, restarted: false };
   }
+}
+
+/** The options that go on from `run` (what `options` ran) after its board restarted, as
+ *  `--resume` would (host/train.ts continuationOf), with what is left of the budget and the
+ *  device time counted on; undefined once the budget is spent. */
+export function continuation(options: TrainOptions, run: Result): TrainOptions | undefined {
+  const maxIterations = iterationLimit(options) - run.iterations;
+  const maxDeviceSeconds = options.maxDeviceSeconds === undefined ? undefined : options.maxDeviceSeconds - run.deviceSeconds;
+  if (maxIterations < 1 || (maxDeviceSeconds !== undefined && maxDeviceSeconds <= 0)) return undefined;
+  const { planOrder, patience, ...from } = continuationOf(run, true);
+  const tones = options.tones ?? { plan: DEFAULTS.band };
+  return {
+    ...options, ...from, patience: patience ?? options.patience, maxIterations, maxDeviceSeconds, startSeconds: (options.startSeconds ?? 0) + run.deviceSeconds,
+    ...(planOrder && "plan" in tones ? { tones: { plan: { ...tones.plan, planOrder } } } : {}),
+  };
 }

@@ -3,6 +3,7 @@
 // XOR with the device simulated on the host over the board's UART (hardware in the loop).
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { trainTask, type TrainOptions } from "../host/train.ts";
+import { resumedTotals } from "../host/methods/method.ts";
 import { boardChain, loadBoard, requireEmulated } from "./boards.ts";
 import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTraining } from "./hil.ts";
 import { recordCoSimulation, replayOnBoard, type ReplayReport } from "./replay.ts";
@@ -47,15 +48,17 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   const training = await trainOnBoard({ ...o, board });
   const { result, board: details } = training;
   const lines = [
-    `${board}: trained ${result.task} in the loop: ${result.solved ? "solved" : `not solved (stopped: ${result.stopped})`}, ${result.iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
+    `${board}: trained ${result.task} in the loop: ${result.solved ? "solved" : `not solved (stopped: ${result.stopped})`}, ${resumedTotals(result).iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
+    ...details.restarts.map((r) => `  the board restarted mid-run; configured again, the run went on from ${r.afterUpdate ? `the checkpoint of update ${r.afterUpdate}` : "its start"}`),
     details.lost
       ? `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; ${details.boardStop.reasonName}`
       : `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${details.boardStop.reasonName}) with the electrodes parked at ${details.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,
     `  final weights ${result.finalWeights.map((v) => v.toFixed(4)).join(", ")} V; checkpoint ${details.checkpoint.length} bytes`,
   ];
   let identicalToNode: boolean | undefined;
-  // (a run cut short, by Ctrl-C or a lost link, has nothing to compare with a whole one)
-  if ((o.compare ?? true) && result.stopped !== "interrupted" && result.stopped !== "link") {
+  // (a run cut short, by Ctrl-C or a lost link, or gone on after a restart of the board, has
+  // nothing to compare with a whole one)
+  if ((o.compare ?? true) && result.stopped !== "interrupted" && result.stopped !== "link" && !details.restarts.length) {
     const device = o.device ?? DopantNetwork.default();
     // the same chain as on the board (the board file's converters), the same loop (solved epochs
     // confirmed on held controls: the link's HOLD frame)

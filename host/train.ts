@@ -321,6 +321,28 @@ export function restartVoltages(device: Device, seed: number, attempts: number, 
   return startingVoltages(device, seed, resumedAttempts - 1 + attempts);
 }
 
+/** What a run continues from (`--resume`, or a board's run after the board restarted). */
+export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number };
+
+/** What continues `run` (a Result, or its run.json read back; `finalWeights` checked finite):
+ *  its controls, and for the module's estimators (`estimator`) its checkpoint (weights,
+ *  optimiser moments and the fitted lag) and the plan order it ended on (a continuation does
+ *  not calibrate, so auto could not measure); where it restarted, its starts and patience, so
+ *  that it goes on restarting as it would have (the next of its seeded starts). */
+export function continuationOf(run: { finalWeights: number[]; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } }; attempts?: unknown; settings?: { patience?: unknown } }, estimator: boolean): Continuation {
+  const { module, attempts, settings } = run;
+  // A run stopped before its calibration ended fitted no lag and made no update (updates follow
+  // the fit): its checkpoint holds its starting controls and the lag it was configured with.
+  // The continuation starts from those controls and calibrates, as the run was to.
+  const uncalibrated = module?.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
+  const checkpoint = estimator && !uncalibrated && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
+  const lagGiven = checkpoint && module?.lagFrom === "configuration" ? { checkpointLagGiven: true } : {};
+  const planOrder = module?.controller?.planOrder;
+  const patience = settings?.patience;
+  const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
+  return { initialV: run.finalWeights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts };
+}
+
 /** Seeded random starting controls for attempt `attempt`: uniform in the middle 80% of each range. */
 export function startingVoltages(device: Device, seed: number, attempt: number): number[] {
   const rng = new Rng((Math.imul(seed >>> 0, 0x85ebca6b) ^ Math.imul(attempt + 1, 0xc2b2ae35)) >>> 0);

@@ -16,11 +16,12 @@ import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, planRun, trainTask, type TrainOptions } from "../host/train.ts";
 import { FIELDS, defaultOf } from "../host/config-fields.ts";
+import type { Result } from "../host/methods/method.ts";
 import { boardChain, loadBoard } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
 import { ACK, BoardController, BoardSession, Frame, LINK, LinkError, LinkState, StopReason, crc16, decodeHello, encodeFrame, generateLinkHeader } from "../boards/link.ts";
-import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
+import { buildLinkFirmware, continuation, trainOnBoard } from "../boards/hil.ts";
 import { recordCoSimulation, replayOnBoard } from "../boards/replay.ts";
 import { measureTarget } from "../boards/measure.ts";
 import { BIN } from "./fixtures.ts";
@@ -254,7 +255,7 @@ test("a dropped connection stops training (link timeout) with the controls parke
 async function lostAfterOneUpdate(fault: "kill" | "reset") {
   let lastUpdateAt = 0;
   const { result: r, board } = await trainOnBoard({
-    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault },
+    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault }, restarts: 0,
     onProgress: () => { lastUpdateAt = performance.now(); },
   });
   const secondsAfter = (performance.now() - lastUpdateAt) / 1000;
@@ -287,6 +288,49 @@ test("a board reset mid-training (it boots again, unconfigured): the run ends st
   assert.match(lost.reason, /the board restarted mid-run/);
   assert.doesNotMatch(lost.reason, /lock/i);
   assert.ok(secondsAfter < 6, `ended ${secondsAfter.toFixed(1)} s after the last update: not a reconnection's timeout`);
+});
+
+test("a board reset mid-training, the run goes on: configured again, it continues from the checkpoint of the last update as a run resumed from it in Node does, bit for bit", skip, async () => {
+  const iterations: number[] = [];
+  const { result: r, board } = await trainOnBoard({
+    board: "mps2-an386", built: firmware(), ...SHORT, inject: { afterSamples: 3500, fault: "reset" },
+    onProgress: (p) => iterations.push(p.iteration),
+  });
+  assert.equal(board.restarts.length, 1);
+  assert.match(board.restarts[0].reason, /the board restarted mid-run/);
+  assert.equal(board.restarts[0].afterUpdate, 1, "it went on from the checkpoint of update 1");
+  assert.equal(board.lost, undefined, "the run ended as runs end, not on the lost link");
+  assert.notEqual(r.stopped, "link");
+  const before = r.resumedFrom as unknown as Result;
+  assert.equal(before.stopped, "link");
+  assert.equal(before.iterations, 1);
+  assert.equal(before.iterations + r.iterations, SHORT.maxIterations, "the iteration limit is the whole run's");
+  assert.deepEqual(iterations, [1, 2, 3], "progress counts on over the restart");
+  assert.deepEqual(bits(r.history.weights[0]), bits(before.history.weights.at(-1)!), "it starts from the weights of update 1, not from the start");
+  const first = { device, task: xor, ...SHORT, chain: boardChain(loadBoard("mps2-an386"), device) } as TrainOptions;
+  const node = trainTask(continuation(first, before)!);
+  assert.equal(node.module!.lagFrom, "checkpoint", "Node's run resumed the checkpoint's lag (no calibration)");
+  assert.deepEqual(r.history.weights.map(bits), node.history.weights.map(bits), "the weights after every update");
+  assert.equal(r.deviceSeconds, node.deviceSeconds);
+});
+
+test("a board that restarts once more than the run goes on after: the run ends stopped \"link\" with the checkpoint of the last update, the runs before in resumedFrom", skip, async () => {
+  const { result: r, board } = await trainOnBoard({
+    board: "mps2-an386", built: firmware(), ...SHORT, maxIterations: 10, inject: { afterSamples: 3500, fault: "reset", times: 2 }, restarts: 1,
+  });
+  assert.deepEqual(board.restarts.map((x) => x.afterUpdate), [1], "the first restart was gone on after");
+  assert.equal(r.stopped, "link");
+  assert.match(board.lost!.reason, /the board restarted mid-run/);
+  const before = r.resumedFrom as unknown as Result;
+  assert.equal(before.iterations, 1);
+  assert.equal(r.iterations, 2, "two updates of the second run before its reset (no calibration: its epochs start at once)");
+  assert.equal(board.lost!.checkpointUpdate, 3, "the checkpoint kept is of update 3 of the whole run");
+  assert.match(board.boardStop.reasonName, /the checkpoint of update 3/);
+  const twin = new Controller();
+  twin.configure(r.module!.controller);
+  twin.load(board.checkpoint);
+  assert.deepEqual(bits(twin.weights()), bits(r.history.weights.at(-1)!), "it loads and holds the weights of update 3");
+  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"));
 });
 
 test("a frame the host cannot use mid-run, its port still open: the host connects again on the same port at once and stops the board, which keeps its checkpoint", skip, async () => {
