@@ -34,8 +34,8 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
    *  (close the socket, wait past the board's timeout, connect again), kill the emulated
    *  board's QEMU (the link is lost for good), or reset it (QEMU's system_reset: it boots
    *  again, unconfigured); in the first `times` runs on the board (default 1: after a reset the
-   *  run goes on, and a second counts its samples from 0 again). */
-  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" | "reset"; times?: number };
+   *  run goes on), in those after the first at sample `again` (default afterSamples). */
+  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" | "reset"; times?: number; again?: number };
   /** How many restarts of the board mid-run (a reset, a brown-out: it answers unconfigured) the
    *  run goes on after (default BOARD_RESTARTS; 0: the first ends it stopped "link"). */
   restarts?: number;
@@ -201,7 +201,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     let restart: Ended & { lost: string } | undefined;
     /** Ends the run with what a run on the board ended with. */
     const end = async ({ result, checkpoint, boardStop, lost, keptAt }: Ended): Promise<BoardTraining> => {
-      const kept = keptAt ? `the checkpoint of update ${keptAt}` : "no checkpoint (no update before the loss)";
+      const kept = keptAt ? `the checkpoint of update ${keptAt}` : checkpoint.length ? "the checkpoint it started from" : "no checkpoint (no update before the loss)";
       const stopped = lost ? { reason: 0 as StopReason, reasonName: `the link was lost (${lost}); the run keeps what the host received: ${kept}, where the board parked its electrodes is not known`, checkpointBytes: checkpoint.length, parkedV: [] } : boardStop!;
       o.live?.({ type: "end", solved: result.solved, stopped: result.stopped });
       await session.exit(0);
@@ -250,6 +250,11 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
       let run: TrainingRun;
       try {
         run = new TrainingRun(controller, segment, progress);
+        // the checkpoint it went on from is what a restart before the next update leaves
+        if (restart && segment.checkpoint) {
+          controller.keepCheckpoint();
+          keptAt = restart.keptAt;
+        }
       } catch (e) {
         // the board restarted again (or refused the checkpoint) while configured again: the run
         // ends with the one before, stopped "link"
@@ -268,7 +273,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
       let yielded = loopStarted;
       try {
         for (let n = 0; ; n++) {
-          if (o.inject && restarts.length < (o.inject.times ?? 1) && n === o.inject.afterSamples) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
+          if (o.inject && restarts.length < (o.inject.times ?? 1) && n === (restarts.length ? o.inject.again ?? o.inject.afterSamples : o.inject.afterSamples)) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
           if (o.signal?.aborted) run.interrupt();
           if (!run.step()) break;
           if (performance.now() - yielded >= YIELD_MS) {

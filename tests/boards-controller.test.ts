@@ -314,23 +314,25 @@ test("a board reset mid-training, the run goes on: configured again, it continue
   assert.equal(r.deviceSeconds, node.deviceSeconds);
 });
 
-test("a board that restarts once more than the run goes on after: the run ends stopped \"link\" with the checkpoint of the last update, the runs before in resumedFrom", skip, async () => {
+test("a board that restarts once more than the run goes on after, before the next update: the run ends stopped \"link\" with the checkpoint it went on from, the run before in resumedFrom", skip, async () => {
   const { result: r, board } = await trainOnBoard({
-    board: "mps2-an386", built: firmware(), ...SHORT, maxIterations: 10, inject: { afterSamples: 3500, fault: "reset", times: 2 }, restarts: 1,
+    board: "mps2-an386", built: firmware(), ...SHORT, maxIterations: 10, inject: { afterSamples: 3500, fault: "reset", times: 2, again: 100 }, restarts: 1,
   });
   assert.deepEqual(board.restarts.map((x) => x.afterUpdate), [1], "the first restart was gone on after");
   assert.equal(r.stopped, "link");
+  assert.equal(r.iterations, 0, "no update before the second restart");
   assert.match(board.lost!.reason, /the board restarted mid-run/);
   const before = r.resumedFrom as unknown as Result;
   assert.equal(before.iterations, 1);
-  assert.equal(r.iterations, 2, "two updates of the second run before its reset (no calibration: its epochs start at once)");
-  assert.equal(board.lost!.checkpointUpdate, 3, "the checkpoint kept is of update 3 of the whole run");
-  assert.match(board.boardStop.reasonName, /the checkpoint of update 3/);
+  assert.equal(board.lost!.checkpointUpdate, 1);
+  assert.match(board.boardStop.reasonName, /the checkpoint of update 1/);
+  const learned = before.history.weights.at(-1)!;
   const twin = new Controller();
   twin.configure(r.module!.controller);
   twin.load(board.checkpoint);
-  assert.deepEqual(bits(twin.weights()), bits(r.history.weights.at(-1)!), "it loads and holds the weights of update 3");
-  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"));
+  assert.deepEqual(bits(twin.weights()), bits(learned), "the checkpoint kept loads and holds update 1's weights");
+  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "and run.json keeps it (--resume goes on from it)");
+  assert.equal(r.module!.lagFrom, "checkpoint");
 });
 
 test("a frame the host cannot use mid-run, its port still open: the host connects again on the same port at once and stops the board, which keeps its checkpoint", skip, async () => {
