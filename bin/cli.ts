@@ -1166,7 +1166,7 @@ export function program(): Command {
     })
     .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)", nonEmpty("a directory"))
-    .option("--board <name>", `run the controller inside a board, hardware in the loop over its UART: an emulated one (${emulatedBoards().join(", ")}), or with --port any board flashed with the link firmware`, nonEmpty("a board"))
+    .option("--board <name>", `run the controller inside a board, hardware in the loop over its UART: an emulated one (${emulatedBoards().join(", ")}), or with --port any board flashed with the link firmware; a board that restarts mid-run is configured again and the run goes on from its last checkpoint`, nonEmpty("a board"))
     // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
     .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains; the run starts once the page opens")
     .option("--port <path>", "with --board: the board's serial port (e.g. /dev/ttyACM0; default: the emulated board's pseudo-terminal)", nonEmpty("a serial port"))

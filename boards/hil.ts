@@ -12,7 +12,7 @@ import { TASKS, buildTask, taskName } from "../host/tasks/index.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
 import { resumedTotals, type Progress, type Result } from "../host/methods/method.ts";
 import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/server.ts";
-import { DEFAULTS, TrainConfigError, TrainingRun, continuationOf, iterationLimit, planRun, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, TrainConfigError, TrainingRun, continuationOf, iterationLimit, planRun, tonesOf, type TrainOptions } from "../host/train.ts";
 import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, LinkState, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
@@ -86,6 +86,11 @@ interface Ended { result: Result; checkpoint: Uint8Array; boardStop: Stopped | n
 
 /** A restart of the board mid-run that the run went on after (BoardDetails.restarts). */
 export interface Restart { reason: string; afterUpdate: number }
+
+/** Where a run goes on from after its board restarted, kept at update `afterUpdate` (Restart). */
+export function wentOnFrom(afterUpdate: number): string {
+  return afterUpdate ? `the checkpoint of update ${afterUpdate}` : "where the run started (no update before the restart)";
+}
 
 /** The board restarts mid-run a run goes on after, by default (BoardTrainOptions.restarts): a
  *  board that keeps restarting (a failing supply) ends the run at the next. */
@@ -263,7 +268,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
       }
       if (restart) {
         restarts.push({ afterUpdate: restart.keptAt, reason: restart.lost });
-        if (!o.quiet) process.stderr.write(`hge: ${restart.lost}; configured again, it goes on from ${restart.keptAt ? `the checkpoint of update ${restart.keptAt}` : "where the run started (no update before the restart)"}\n`);
+        if (!o.quiet) process.stderr.write(`hge: ${restart.lost}; configured again, it goes on from ${wentOnFrom(restart.keptAt)}\n`);
         restart = undefined;
       }
       let boardStop: Stopped | null = null;
@@ -370,7 +375,7 @@ export function continuation(options: TrainOptions, run: Result): TrainOptions |
   const maxDeviceSeconds = options.maxDeviceSeconds === undefined ? undefined : options.maxDeviceSeconds - run.deviceSeconds;
   if (maxIterations < 1 || (maxDeviceSeconds !== undefined && maxDeviceSeconds <= 0)) return undefined;
   const { planOrder, patience, ...from } = continuationOf(run, true);
-  const tones = options.tones ?? { plan: DEFAULTS.band };
+  const tones = tonesOf(options);
   return {
     ...options, ...from, patience: patience ?? options.patience, maxIterations, maxDeviceSeconds, startSeconds: (options.startSeconds ?? 0) + run.deviceSeconds,
     ...(planOrder && "plan" in tones ? { tones: { plan: { ...tones.plan, planOrder } } } : {}),

@@ -5,7 +5,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { trainTask, type TrainOptions } from "../host/train.ts";
 import { resumedTotals } from "../host/methods/method.ts";
 import { boardChain, loadBoard, requireEmulated } from "./boards.ts";
-import { resolveTask, trainOnBoard, type BoardTrainOptions, type BoardTraining } from "./hil.ts";
+import { resolveTask, trainOnBoard, wentOnFrom, type BoardTrainOptions, type BoardTraining } from "./hil.ts";
 import { recordCoSimulation, replayOnBoard, type ReplayReport } from "./replay.ts";
 
 export interface RunBoardOptions extends Omit<BoardTrainOptions, "board"> {
@@ -49,7 +49,7 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   const { result, board: details } = training;
   const lines = [
     `${board}: trained ${result.task} in the loop: ${result.solved ? "solved" : `not solved (stopped: ${result.stopped})`}, ${resumedTotals(result).iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
-    ...details.restarts.map((r) => `  the board restarted mid-run; configured again, the run went on from ${r.afterUpdate ? `the checkpoint of update ${r.afterUpdate}` : "its start"}`),
+    ...details.restarts.map((r) => `  the board restarted mid-run; configured again, the run went on from ${wentOnFrom(r.afterUpdate)}`),
     details.lost
       ? `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; ${details.boardStop.reasonName}`
       : `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; stopped (${details.boardStop.reasonName}) with the electrodes parked at ${details.boardStop.parkedV.map((v) => v.toFixed(4)).join(", ")} V`,

@@ -443,7 +443,7 @@ export function calibrationEpochsOf(given: number | undefined, controlCount: num
 }
 
 /** The tones a run asks for: given, or planned in the default band. */
-function tonesOf(options: Pick<TrainOptions, "tones">): ToneOptions {
+export function tonesOf(options: Pick<TrainOptions, "tones">): ToneOptions {
   return options.tones ?? { plan: DEFAULTS.band };
 }
 
