@@ -34,8 +34,9 @@ export interface BoardTrainOptions extends Partial<Omit<TrainOptions, "device" |
    *  (close the socket, wait past the board's timeout, connect again), kill the emulated
    *  board's QEMU (the link is lost for good), or reset it (QEMU's system_reset: it boots
    *  again, unconfigured); in the first `times` runs on the board (default 1: after a reset the
-   *  run goes on), in those after the first at sample `again` (default afterSamples). */
-  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" | "reset"; times?: number; again?: number };
+   *  run goes on), in those after the first at sample `again` (default afterSamples), or, with
+   *  `again: "configuring"`, just before the board is configured again after a restart. */
+  inject?: { afterSamples: number; fault: "corrupt-frame" | "drop" | "kill" | "reset"; times?: number; again?: number | "configuring" };
   /** How many restarts of the board mid-run (a reset, a brown-out: it answers unconfigured) the
    *  run goes on after (default BOARD_RESTARTS; 0: the first ends it stopped "link"). */
   restarts?: number;
@@ -253,6 +254,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
         });
       };
       let run: TrainingRun;
+      if (restart && o.inject?.again === "configuring" && restarts.length < (o.inject.times ?? 1)) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
       try {
         run = new TrainingRun(controller, segment, progress);
         // the checkpoint it went on from is what a restart before the next update leaves

@@ -335,6 +335,26 @@ test("a board that restarts once more than the run goes on after, before the nex
   assert.equal(r.module!.lagFrom, "checkpoint");
 });
 
+test("a board that restarts again while it is configured again: the run ends stopped \"link\" with the run before and the checkpoint of its last update", skip, async () => {
+  const { result: r, board } = await trainOnBoard({
+    board: "mps2-an386", built: firmware(), ...SHORT, maxIterations: 10, inject: { afterSamples: 3500, fault: "reset", times: 2, again: "configuring" },
+  });
+  assert.deepEqual(board.restarts, [], "no restart was gone on after");
+  assert.equal(r.stopped, "link");
+  assert.match(board.lost!.reason, /the board restarted mid-run.*; configuring it again failed: /);
+  assert.equal(r.resumedFrom, undefined, "the result is the run before itself");
+  assert.equal(r.iterations, 1, "one update before the first restart");
+  assert.equal(board.lost!.checkpointUpdate, 1);
+  assert.match(board.boardStop.reasonName, /the checkpoint of update 1/);
+  const learned = r.history.weights.at(-1)!;
+  assert.deepEqual(bits(r.finalWeights), bits(learned));
+  const twin = new Controller();
+  twin.configure(r.module!.controller);
+  twin.load(board.checkpoint);
+  assert.deepEqual(bits(twin.weights()), bits(learned), "the checkpoint kept loads and holds update 1's weights");
+  assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "and run.json keeps it (--resume goes on from it)");
+});
+
 test("a frame the host cannot use mid-run, its port still open: the host connects again on the same port at once and stops the board, which keeps its checkpoint", skip, async () => {
   const built = firmware();
   const { session } = await BoardSession.open(built.board, built.elf);
