@@ -469,14 +469,26 @@ function plainLines(device: Device, task: AnyTask, run: Result): string[] {
   return lines;
 }
 
-function summary(run: Result, reportPath: string, jsonPath: string, plain: string[]): string {
+/** Who the runs in a run's resumedFrom are, for the summary: "run it resumed", "run before the
+ *  board restarted", "run it resumed and the 2 runs before the board's restarts", ... */
+function runsBefore(before: number, boardRestarts: number): string {
+  const runs = (n: number) => (n > 1 ? `${n} runs` : "run");
+  const resumed = before - boardRestarts;
+  const restarted = boardRestarts > 1 ? "the board's restarts" : "the board restarted";
+  return [resumed ? `${runs(resumed)} it resumed` : "", boardRestarts ? `${runs(boardRestarts)} before ${restarted}` : ""].filter(Boolean).join(" and the ");
+}
+
+/** The summary printed at the end of `hge train`; `boardRestarts`: how many of the runs in
+ *  run.resumedFrom ran before its board restarted (trainOnBoard went on after each), the rest
+ *  being those --resume gave it. */
+export function summary(run: Result, reportPath: string, jsonPath: string, plain: string[], boardRestarts = 0): string {
   const outcome = run.solved ? `solved in ${run.iterations} iterations` : `not solved after ${run.iterations} iterations (${STOPPED[run.stopped]})`;
   const starts = run.attempts.length > 1 ? `, ${run.attempts.length} starts` : "";
   const where = run.ranOn === "node" ? "" : ` on board ${run.ranOn}`;
   const totals = resumedTotals(run);
   const lines = [
     `${run.task} on ${run.device} by ${run.method}${where}: ${outcome}${starts}, ${run.deviceSeconds.toFixed(1)} s of device time (${run.wallSeconds.toFixed(1)} s wall), ${run.criterionName} ${formatCriterion(run)}`,
-    ...(totals.runs > 1 ? [`  with the ${totals.runs - 1 > 1 ? `${totals.runs - 1} runs` : "run"} it resumed (kept in run.json: resumedFrom): ${totals.iterations} iterations, ${totals.deviceSeconds.toFixed(1)} s of device time in all`] : []),
+    ...(totals.runs > 1 ? [`  with the ${runsBefore(totals.runs - 1, boardRestarts)} (kept in run.json: resumedFrom): ${totals.iterations} iterations, ${totals.deviceSeconds.toFixed(1)} s of device time in all`] : []),
   ];
   if (run.caseOutputs.length) lines.push(`  case outputs (${run.outputUnit}): ${run.caseOutputs.map((y) => y.toFixed(2)).join(", ")}   targets: ${run.targets.map((t) => +t.toFixed(3)).join(", ")}`);
   lines.push(`  controls (V): ${run.finalWeights.map((v) => v.toFixed(3)).join(", ")}`, ...plain);
@@ -633,6 +645,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   // the last JOURNAL_EVERY_SECONDS of measurements
   const journalSaver = journal && setInterval(keeper(join(out, "journal.json"), () => JSON.stringify(journal.kept())), JOURNAL_EVERY_SECONDS * 1000).unref();
   let run: Result;
+  let boardRestarts = 0;
   try {
     if (flags.board && estimator) {
       // the controller runs inside the emulated board; this process plays the device over its UART
@@ -640,6 +653,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       const { result, board } = await trainOnBoard({ ...options, port: flags.port, baudRate: flags.baud, method: estimator, controllerConfig: (planned) => trainingConfig(estimator, planned), device, task, seed: flags.seed, board: flags.board, maxIterations: budget.maxIterations, maxDeviceSeconds: budget.deviceSeconds, onProgress: progress, signal: abort.signal, ...(live ? { live: live.publish } : {}) });
       if (result.stopped === "link") process.stderr.write(`hge: ${board.lost ? "" : "the board stopped training: "}${board.boardStop.reasonName}\n`);
       run = result;
+      boardRestarts = board.restarts.length;
     } else {
       run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options, journal });
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
@@ -664,7 +678,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   await live?.close();
   stopListening();
   if (resumed.unchecked) process.stderr.write(resumed.unchecked);
-  console.log(summary(run, display(report), display(json), plainLines(device, task, run)));
+  console.log(summary(run, display(report), display(json), plainLines(device, task, run), boardRestarts));
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
   // an asynchronous file's that waited out answerWithinSeconds, is the interruption's; a Ctrl-C
   // that came once the run had ended, while its results were written, changes nothing)

@@ -25,6 +25,7 @@ import { buildLinkFirmware, continuation, trainOnBoard } from "../boards/hil.ts"
 import { recordCoSimulation, replayOnBoard } from "../boards/replay.ts";
 import { measureTarget } from "../boards/measure.ts";
 import { BIN } from "./fixtures.ts";
+import { summary } from "../bin/cli.ts";
 
 let noToolchain: string | false = false;
 try { ensureToolchain(); }
@@ -312,6 +313,12 @@ test("a board reset mid-training, the run goes on: configured again, it continue
   assert.equal(node.module!.lagFrom, "checkpoint", "Node's run resumed the checkpoint's lag (no calibration)");
   assert.deepEqual(r.history.weights.map(bits), node.history.weights.map(bits), "the weights after every update");
   assert.equal(r.deviceSeconds, node.deviceSeconds);
+  // hge train's summary says whose the run before is: the board's restart's, not a --resume
+  const all = (x: Result) => `${r.iterations + before.iterations + x.iterations} iterations, ${(r.deviceSeconds + before.deviceSeconds + x.deviceSeconds).toFixed(1)} s`;
+  const none = { ...before, iterations: 0, deviceSeconds: 0 };
+  assert.match(summary(r, "report", "json", [], 1), new RegExp(`^  with the run before the board restarted \\(kept in run\\.json: resumedFrom\\): ${all(none)} of device time in all$`, "m"));
+  const resumedToo = { ...r, resumedFrom: { ...before, resumedFrom: node } as unknown as Record<string, unknown> }; // (hge train --board --resume)
+  assert.match(summary(resumedToo, "report", "json", [], 1), new RegExp(`^  with the run it resumed and the run before the board restarted \\(kept in run\\.json: resumedFrom\\): ${all(node)} of device time in all$`, "m"));
 });
 
 test("a board that restarts once more than the run goes on after, before the next update: the run ends stopped \"link\" with the checkpoint it went on from, the run before in resumedFrom", skip, async () => {
