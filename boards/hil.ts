@@ -232,7 +232,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
       }
       // (the progress of the runs before a restart counted in: the user sees one run)
       const before = earlier ? resumedTotals(earlier) : { iterations: 0, deviceSeconds: 0 };
-      let keptAt = 0;
+      let keptAt = restart?.keptAt ?? 0; // (the checkpoint it went on from, loaded and kept by the controller)
       const progress = (p: Progress) => {
         // the learned state after every update, kept here: a link lost for good leaves it
         controller.keepCheckpoint();
@@ -257,11 +257,6 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
       if (restart && o.inject?.again === "configuring" && restarts.length < (o.inject.times ?? 1)) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
       try {
         run = new TrainingRun(controller, segment, progress);
-        // the checkpoint it went on from is what a restart before the next update leaves
-        if (restart && segment.checkpoint) {
-          controller.keepCheckpoint();
-          keptAt = restart.keptAt;
-        }
       } catch (e) {
         // the board restarted again (or refused the checkpoint) while configured again: the run
         // ends with the one before, stopped "link"

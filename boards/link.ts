@@ -862,10 +862,13 @@ export class BoardController {
     this.fresh = false; // the weights moved back: the next read-out asks for a record
   }
 
+  /** Loads a checkpoint into the board, and keeps it (keepCheckpoint): until the next update it
+   *  is the learned state a link lost for good leaves. */
   load(blob: Uint8Array): void {
     this.session.send(Frame.LoadCheckpoint, blob);
     const { code } = this.session.ack(Frame.LoadCheckpoint);
     if (code !== 0) throw new ControllerError(L.Field.Checkpoint, "Checkpoint", -1, "checkpoint refused by the board: corrupt, of another version, or for another configuration");
+    this.keepCheckpoint();
   }
 
   /** Reads what a board that is stopping sends (its last telemetry, then STOPPED) and throws

@@ -14,7 +14,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { DEFAULTS, planRun, trainTask, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, continuationOf, planRun, trainTask, type TrainOptions } from "../host/train.ts";
 import { FIELDS, defaultOf } from "../host/config-fields.ts";
 import type { Result } from "../host/methods/method.ts";
 import { boardChain, loadBoard } from "../boards/boards.ts";
@@ -340,6 +340,22 @@ test("a board that restarts once more than the run goes on after, before the nex
   assert.deepEqual(bits(twin.weights()), bits(learned), "the checkpoint kept loads and holds update 1's weights");
   assert.equal(r.module!.checkpoint, Buffer.from(board.checkpoint).toString("base64"), "and run.json keeps it (--resume goes on from it)");
   assert.equal(r.module!.lagFrom, "checkpoint");
+});
+
+test("a resumed run on a board whose link is lost for good before its first update keeps the checkpoint it resumed (weights, moments, fitted lag)", skip, async () => {
+  const chain = boardChain(loadBoard("mps2-an386"), device);
+  const earlier = trainTask({ device, task: xor, ...SHORT, chain } as TrainOptions);
+  const resumed = continuationOf(earlier, true);
+  assert.ok(resumed.checkpoint, "the Node run ended with a checkpoint");
+  const { result: r, board } = await trainOnBoard({
+    board: "mps2-an386", built: firmware(), ...SHORT, ...resumed, inject: { afterSamples: 100, fault: "kill" },
+  });
+  assert.equal(r.stopped, "link");
+  assert.equal(r.iterations, 0, "lost before its first update");
+  assert.match(board.boardStop.reasonName, /the checkpoint it started from/);
+  assert.equal(r.module!.checkpoint, earlier.module!.checkpoint, "run.json keeps the checkpoint it resumed, bit for bit (--resume goes on from it)");
+  assert.equal(r.module!.lagFrom, "checkpoint");
+  assert.deepEqual(bits(r.finalWeights), bits(earlier.finalWeights));
 });
 
 test("a board that restarts again while it is configured again: the run ends stopped \"link\" with the run before and the checkpoint of its last update", skip, async () => {
