@@ -205,6 +205,13 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
     let segment = options;
     // what the run on the board that restarted ended with, until the board is configured again
     let restart: Ended & { lost: string } | undefined;
+    /** Whether the test's fault (o.inject) is due at `at`: a sample of the run on the board, or
+     *  as the board is configured again after a restart. */
+    const faultDue = (at: number | "configuring") => {
+      if (!o.inject) return false;
+      const nth = restarts.length + (restart ? 1 : 0); // the runs on the board before this one
+      return nth < (o.inject.times ?? 1) && at === (nth ? o.inject.again ?? o.inject.afterSamples : o.inject.afterSamples);
+    };
     /** Ends the run with what a run on the board ended with. */
     const end = async ({ result, checkpoint, boardStop, lost, keptAt }: Ended): Promise<BoardTraining> => {
       const kept = keptAt ? `the checkpoint of update ${keptAt}` : checkpoint.length ? "the checkpoint it started from" : "no checkpoint (no update before the loss)";
@@ -254,7 +261,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
         });
       };
       let run: TrainingRun;
-      if (restart && o.inject?.again === "configuring" && restarts.length < (o.inject.times ?? 1)) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
+      if (faultDue("configuring")) await injectFault(controller, o.inject!.fault, hello.linkTimeoutMs);
       try {
         run = new TrainingRun(controller, segment, progress);
       } catch (e) {
@@ -275,7 +282,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
       let yielded = loopStarted;
       try {
         for (let n = 0; ; n++) {
-          if (o.inject && restarts.length < (o.inject.times ?? 1) && n === (restarts.length ? o.inject.again ?? o.inject.afterSamples : o.inject.afterSamples)) await injectFault(controller, o.inject.fault, hello.linkTimeoutMs);
+          if (faultDue(n)) await injectFault(controller, o.inject!.fault, hello.linkTimeoutMs);
           if (o.signal?.aborted) run.interrupt();
           if (!run.step()) break;
           if (performance.now() - yielded >= YIELD_MS) {
