@@ -132,6 +132,7 @@ export enum Event {
   Fault = 16, //          not configured, or 16 windows in a row discarded
   Calibrated = 32, //     the chain's lag was fitted
   Parked = 64, //         park(): every electrode has reached its parking voltage
+  LagUnfitted = 128, //   the calibration ended with the tones' phases within the noise: the configured lag stays
 }
 
 /** The status block: words at the module's STATUS address, read by the host. The learned

@@ -53,6 +53,7 @@ export function lockinConfigure(): void {
     streamOrder = configI32(ACTIVE, Field.StreamOrder);
     streamAlpha = 1 / configF32(ACTIVE, Field.StreamTauSamples); // validated >= 1
     memory.fill(CALIBRATION, 0, 3 * MAX_CONTROLS << 2);
+    calibrationWindows = 0;
     memory.fill(STREAM, 0, MAX_CONTROLS * MAX_ORDER * 8);
     streamStarted = false;
   }
@@ -195,6 +196,17 @@ export function lockinCalibrationAdd(): void {
 /** Delays the calibration searches: up to 64 samples, with room above so that noise cannot
  *  pin a fit of 64 to the edge (where it would slide down the valley to a slower corner). */
 const MAX_DELAY_SAMPLES: f32 = 80;
+/** A fit is taken where the energy it puts in phase exceeds what it leaves in quadrature by
+ *  more than noise alone gives, over n = tones × windows phases: by a factor above
+ *  1 + FIT_MARGIN/n + SPREAD_MARGIN/√n. Out of noise the fit picks about a fixed amount of
+ *  energy (so a share falling as 1/n) and the ratio of the two energies spreads by 2/√n (each a
+ *  sum of n squares): SPREAD_MARGIN is four of those. Measured on a device with no response
+ *  (40 seeded starts each), noise alone reached 11.7 at n = 8, 10.0 at 12, 3.6 at 32 and 1.5 at
+ *  120 (asked: 22.6, 15.8, 7.1, 3.0); the DNPU's default tones give at least 71 at n = 32 (XOR
+ *  seeds 1–30), the bench's resistor networks 3.7 at n = 254 (128 controls, one window of
+ *  4096 samples a calibration epoch; asked 2.1) and at least 33 at n = 14 and 62. */
+const FIT_MARGIN: f32 = 150;
+const SPREAD_MARGIN: f32 = 8;
 /** The best lag model the calibration has tried, and the quadrature share it leaves. */
 let bestDelay: f32 = 0, bestCorner: f32 = 0, bestShare: f32 = 0;
 
@@ -245,8 +257,12 @@ function fitDelay(delay: f32, corner: f32): f32 {
  *  shorter delay unless a longer one leaves half its energy: where one tone dominates (its
  *  phase known only modulo π) the others barely separate the valley from aliases tens of
  *  samples away, and a chain's lag is far more often short (DNPU seeds 53 and 68 of 100 fitted
- *  41.5 and 42.2 samples for a 2-sample, 1 kHz chain). */
-export function lockinCalibrate(): void {
+ *  41.5 and 42.2 samples for a 2-sample, 1 kHz chain).
+ *  Returns whether the fit is taken: only where the tones' energy the model puts in phase
+ *  exceeds what it leaves in quadrature by more than noise alone gives (FIT_MARGIN);
+ *  otherwise (a start where no control moves the output: its phases are noise, and a lag fitted
+ *  to them, kept for the run, can turn derivatives' signs) the configured lag stays in use. */
+export function lockinCalibrate(): bool {
   const probing = probeControl >= 0;
   lockinProbeEnd();
   turnsWhole = -1;
@@ -270,13 +286,18 @@ export function lockinCalibrate(): void {
     else if (down < share) { corner /= factor; share = down; }
     else factor = Mathf.sqrt(factor);
   }
-  lockinSetLag(bestDelay, bestCorner);
   // A sinusoid of amplitude A gives X² + Y² = (A·W/2)² over a window; noise gives the same
   // E[X² + Y²] at every bin, twice the quadrature energy the fit leaves per tone and window.
   const windows = <f32>max(calibrationWindows, 1), toneCount = <f32>max(controlCount - (probing ? 1 : 0), 1);
   const toAmplitude: f32 = 2 / <f32>windowSamples;
   setStatusF32(Status.NoiseAmplitude, Mathf.sqrt(2 * bestShare / (toneCount * windows)) * toAmplitude);
   setStatusF32(Status.ThirdOrderAmplitude, probing ? Mathf.sqrt(probeEnergy / windows) * toAmplitude : NaN);
+  let inPhase = -bestShare;
+  for (let k = 0; k < controlCount; k++) inPhase += load<f32>(CAL_XX + (<usize>k << 2)) + load<f32>(CAL_YY + (<usize>k << 2));
+  const phases = toneCount * windows;
+  const fitted = inPhase > bestShare * (1 + FIT_MARGIN / phases + SPREAD_MARGIN / Mathf.sqrt(phases));
+  if (fitted) lockinSetLag(bestDelay, bestCorner);
+  return fitted;
 }
 
 // ---- the third-order distortion probe --------------------------------------------------
@@ -294,7 +315,6 @@ let calibrationWindows: i32 = 0;
  *  lockinProbeControl). Needs 3 tones; without a clear bin nothing is probed (status NaN). */
 export function lockinProbeStart(guardBins: i32, calibrating: bool): void {
   probeEnergy = 0;
-  calibrationWindows = 0;
   setStatusF32(Status.ThirdOrderAmplitude, NaN);
   setStatusF32(Status.NoiseAmplitude, NaN);
   if (!calibrating || controlCount < 3) return;

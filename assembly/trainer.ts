@@ -297,9 +297,9 @@ function enterCase(p: i32): void {
 function endEpoch(): i32 {
   if (FULL && calibrationEpochsLeft > 0) {
     if (--calibrationEpochsLeft > 0) return 0;
-    lockinCalibrate();
+    const fitted = lockinCalibrate();
     trainerRefresh();
-    return Event.Calibrated;
+    return fitted ? Event.Calibrated : Event.LagUnfitted;
   }
   const cases = configI32(ACTIVE, Field.CaseCount);
   const loss = evaluateLoss(configI32(ACTIVE, Field.Loss), CASE_OUTPUTS, wordAddress(ACTIVE, TARGET_WORD, 0), cases,

@@ -333,7 +333,9 @@ export function continuationOf(run: { finalWeights: number[]; module?: { checkpo
   const { module, attempts, settings } = run;
   // A run stopped before its calibration ended fitted no lag and made no update (updates follow
   // the fit): its checkpoint holds its starting controls and the lag it was configured with.
-  // The continuation starts from those controls and calibrates, as the run was to.
+  // The continuation starts from those controls and calibrates, as the run was to. So does one
+  // whose every calibration found the tones within the noise (counters.calibrationsInNoise):
+  // its controls go on, its optimiser's moments (measured with the configured lag) do not.
   const uncalibrated = module?.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
   const checkpoint = estimator && !uncalibrated && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
   const lagGiven = checkpoint && module?.lagFrom === "configuration" ? { checkpointLagGiven: true } : {};
@@ -584,8 +586,12 @@ export class TrainingRun {
   private samplesLeft: number;
   private distortion: ModuleDetails["distortion"];
   private lagFrom: ModuleDetails["lagFrom"];
-  /** The configuration running calibrates, and its calibration has not ended. */
+  /** The configuration running calibrates and no calibration has fitted a lag yet (one that
+   *  found only noise leaves it so: the next start calibrates again). */
   private calibrating: boolean;
+  /** Calibrations that found the tones' phases within the noise (Event.LagUnfitted): each left
+   *  the configured lag in use, and the next start calibrates again. */
+  private calibrationsInNoise = 0;
   /** Starts in a row that ended in a fault, with no update. */
   private faultedStarts = 0;
   /** After calibration (ordersAfterCalibration): the order-2 configuration to continue on where
@@ -750,6 +756,7 @@ export class TrainingRun {
       this.restart();
       return true;
     }
+    if (events & L.Event.LagUnfitted) this.calibrationsInNoise++;
     if (events & L.Event.Calibrated) {
       this.lagFrom = "calibration";
       this.calibrating = false;
@@ -903,7 +910,7 @@ export class TrainingRun {
       targets: options.task.targets.slice(),
       caseInputsV: config.cases.map((c) => c.inputsV.slice()),
       attempts: this.attempts,
-      counters: { samples: status.samples, windows: status.windows, discardedWindows: status.discardedWindows, updates: status.updates, epochs: status.epochs, skippedUpdates: status.skippedUpdates, ...this.confirmation.counters },
+      counters: { samples: status.samples, windows: status.windows, discardedWindows: status.discardedWindows, updates: status.updates, epochs: status.epochs, skippedUpdates: status.skippedUpdates, ...this.confirmation.counters, ...(this.calibrationsInNoise ? { calibrationsInNoise: this.calibrationsInNoise } : {}) },
       settings: {
         window: config.windowSamples, settle: config.settleSamples, sampleRateHz: config.sampleRateHz, perturbation: config.perturbation ?? "sinusoid",
         optimiser: config.optimiser, learningRate: config.learningRate, maxIterations: this.maxIterations, solvedEpochs: this.solvedEpochs, patience: this.patience,

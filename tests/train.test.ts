@@ -12,6 +12,7 @@ import { gateMargin, gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, MARGIN_PROGRESS, TrainConfigError, binsForHz, defaultWindowFor, plainCheck, trainTask } from "../host/train.ts";
 import { hge, scratchDir } from "./fixtures.ts";
 import { amplitudeSpectrum } from "../host/spectrum.ts";
+import { createDevice as createMuted } from "./muted-dnpu.ts";
 
 const dnpu = DopantNetwork.default();
 const analytic = new AnalyticDevice();
@@ -360,6 +361,46 @@ test("lag calibration at XOR starts where one control's tone dominates (seeds 53
   }
   const run = trainTask({ device: dnpu, task, seed: 53, maxDeviceSeconds: 300 });
   assert.ok(run.solved && run.deviceSeconds < 30, `${run.deviceSeconds} device-s`);
+});
+
+/** The phase lag (radians, positive) of the module's chain model at `hz` (README: "The chain's
+ *  lag"): H(z) = z^−L·[(1 − q) + (q − p)·z^−1]/(1 − p·z^−1), p = e^(−2π·fc/fs), q = p^(1−μ). */
+function lagPhase(delaySamples: number, cornerHz: number, hz: number, sampleRateHz = DEFAULTS.sampleRateHz): number {
+  const whole = Math.floor(delaySamples), p = cornerHz > 0 ? Math.exp((-2 * Math.PI * cornerHz) / sampleRateHz) : 0;
+  const q = p ** (1 - (delaySamples - whole)), w = (2 * Math.PI * hz) / sampleRateHz;
+  const numerator = Math.atan2(-(q - p) * Math.sin(w), 1 - q + (q - p) * Math.cos(w));
+  const denominator = Math.atan2(p * Math.sin(w), 1 - p * Math.cos(w));
+  return w * whole - numerator + denominator;
+}
+
+test("a calibration at a start where the controls do not move the output (tests/muted-dnpu.ts: the DNPU muted while control 1 is below 0) fits no lag: the chain model's stays, the next start calibrates again, and every run ends on a fitted lag near the chain's (2 samples, 1 kHz), not on one fitted to noise", async () => {
+  const { diagnose } = await import("../host/report/diagnose.ts");
+  const muted = createMuted();
+  const task = gateTask("XOR", dnpu.inputRangeV);
+  let dead = 0;
+  for (let seed = 1; seed <= 8; seed++) {
+    const first = trainTask({ device: muted, task, seed, maxIterations: 1 });
+    const silent = first.attempts[0].initialV[0] < 0;
+    if (!silent) continue;
+    dead++;
+    assert.equal(first.counters.calibrationsInNoise, 1, `seed ${seed}`);
+    assert.equal(first.module!.lagFrom, "configuration");
+    assert.deepEqual([first.module!.status.lagDelaySamples, first.module!.status.lagCornerHz], [2, 1000]);
+    assert.match(diagnose(first).join("\n"), /every calibration \(1\) found the tones' phases within the noise .*: the run demodulated with the configured lag \(2\.00 samples, corner 1000 Hz\)/);
+    const run = trainTask({ device: muted, task, seed, maxDeviceSeconds: 300 });
+    const { lagDelaySamples, lagCornerHz } = run.module!.status;
+    assert.ok(run.solved, `seed ${seed}: ${run.deviceSeconds} device-s`);
+    assert.ok(run.counters.calibrationsInNoise >= 1 && run.module!.lagFrom === "calibration", `seed ${seed}`);
+    // the fit may sit anywhere along the valley where delay and corner trade off (README: "The
+    // chain's lag"), but at every tone its phase is within 30° of the chain's (a lag fitted to
+    // noise, 0 samples and no corner, was 80–160° off at these tones)
+    for (const hz of run.module!.toneHz) {
+      const off = Math.abs(lagPhase(lagDelaySamples, lagCornerHz, hz) - lagPhase(2, 1000, hz));
+      assert.ok(off < Math.PI / 6, `seed ${seed}: ${lagDelaySamples} samples, ${lagCornerHz} Hz: ${((off * 180) / Math.PI).toFixed(0)}° off at ${hz} Hz`);
+    }
+    assert.match(diagnose(run).join("\n"), /calibrations? found the tones' phases within the noise .* until a later start's calibration fitted one/);
+  }
+  assert.ok(dead >= 3, `${dead} of 8 seeds start muted`);
 });
 
 test("a Ctrl-C that came before the module's run began (the live page's start ran in between) stops it at once, not after the whole budget", async () => {

@@ -204,7 +204,8 @@ int main(void) {
   int attempt = 0, faulted = 0;
   struct progress progress;
   attempt_begins(&progress);
-  /* the configuration running calibrates and its calibration has not ended, as the host's
+  /* the configuration running calibrates and no calibration has fitted a lag yet (one that
+   * found only noise, HGE_EVENT_LAG_UNFITTED, leaves it so), as the host's
    * TrainingRun.calibrating (a resumed one runs on its checkpoint's lag) */
   int calibrating = !resumed && calibration_epochs > 0;
   for (;;) {

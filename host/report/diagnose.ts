@@ -63,6 +63,14 @@ export function diagnose(run: Result): string[] {
   }
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
   const m = run.module;
+  // a calibration that found no phase to fit (lockin.ts: lockinCalibrate) left the configured
+  // lag in use, and the next start calibrated again
+  const inNoise = run.counters.calibrationsInNoise ?? 0;
+  if (m && inNoise) {
+    const where = `(${inNoise > 1 ? "starts" : "a start"} where the controls barely moved the output)`;
+    if (m.lagFrom === "calibration") warnings.push(`${inNoise} calibration${inNoise > 1 ? "s" : ""} found the tones' phases within the noise ${where}: ${inNoise > 1 ? "those starts" : "that start"} demodulated with the configured lag until a later start's calibration fitted one`);
+    else warnings.push(`every calibration (${inNoise}) found the tones' phases within the noise ${where}: the run demodulated with the configured lag (${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz), not a fitted one; give the chain's with --lag, or lift the tones out of the noise with a larger --amplitude-mv`);
+  }
   // (a configuration switched to after the calibration calibrates no more: lagFrom says; a
   // run.json written before it was kept, its configuration's calibration)
   if (m && (m.lagFrom ? m.lagFrom === "calibration" : (m.controller.calibrationEpochs ?? 0) > 0) && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
