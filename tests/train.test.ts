@@ -363,18 +363,8 @@ test("lag calibration at XOR starts where one control's tone dominates (seeds 53
   assert.ok(run.solved && run.deviceSeconds < 30, `${run.deviceSeconds} device-s`);
 });
 
-/** The phase lag (radians, positive) of the module's chain model at `hz` (README: "The chain's
- *  lag"): H(z) = z^−L·[(1 − q) + (q − p)·z^−1]/(1 − p·z^−1), p = e^(−2π·fc/fs), q = p^(1−μ). */
-function lagPhase(delaySamples: number, cornerHz: number, hz: number, sampleRateHz = DEFAULTS.sampleRateHz): number {
-  const whole = Math.floor(delaySamples), p = cornerHz > 0 ? Math.exp((-2 * Math.PI * cornerHz) / sampleRateHz) : 0;
-  const q = p ** (1 - (delaySamples - whole)), w = (2 * Math.PI * hz) / sampleRateHz;
-  const numerator = Math.atan2(-(q - p) * Math.sin(w), 1 - q + (q - p) * Math.cos(w));
-  const denominator = Math.atan2(p * Math.sin(w), 1 - p * Math.cos(w));
-  return w * whole - numerator + denominator;
-}
-
 test("a calibration at a start where the controls do not move the output (tests/muted-dnpu.ts: the DNPU muted while control 1 is below 0) fits no lag: the chain model's stays, the next start calibrates again, and every run ends on a fitted lag near the chain's (2 samples, 1 kHz), not on one fitted to noise", async () => {
-  const { diagnose } = await import("../host/report/diagnose.ts");
+  const { diagnose, lagPhaseOff } = await import("../host/report/diagnose.ts");
   const muted = createMuted();
   const task = gateTask("XOR", dnpu.inputRangeV);
   let dead = 0;
@@ -393,14 +383,30 @@ test("a calibration at a start where the controls do not move the output (tests/
     assert.ok(run.counters.calibrationsInNoise >= 1 && run.module!.lagFrom === "calibration", `seed ${seed}`);
     // the fit may sit anywhere along the valley where delay and corner trade off (README: "The
     // chain's lag"), but at every tone its phase is within 30° of the chain's (a lag fitted to
-    // noise, 0 samples and no corner, was 80–160° off at these tones)
+    // noise, 0 samples and no corner, was 72–135° off at these tones)
     for (const hz of run.module!.toneHz) {
-      const off = Math.abs(lagPhase(lagDelaySamples, lagCornerHz, hz) - lagPhase(2, 1000, hz));
+      const off = lagPhaseOff({ delaySamples: lagDelaySamples, cornerHz: lagCornerHz }, { delaySamples: 2, cornerHz: 1000 }, hz, DEFAULTS.sampleRateHz);
       assert.ok(off < Math.PI / 6, `seed ${seed}: ${lagDelaySamples} samples, ${lagCornerHz} Hz: ${((off * 180) / Math.PI).toFixed(0)}° off at ${hz} Hz`);
     }
     assert.match(diagnose(run).join("\n"), /calibrations? found the tones' phases within the noise .* until a later start's calibration fitted one/);
   }
   assert.ok(dead >= 3, `${dead} of 8 seeds start muted`);
+});
+
+test("the fitted-lag warning judges a fit by its phase at the tones: fits along the valley where delay and corner trade off pass (2.90 samples, 8827 Hz: within 3°; 1.68, 400: 10°), a lag fitted to noise (0, no corner) and an alias (13.68 samples, 747 Hz) are named with how far off they demodulate", async () => {
+  const { diagnose } = await import("../host/report/diagnose.ts");
+  const run = trainTask({ device: dnpu, task: gateTask("XOR", dnpu.inputRangeV), seed: 1, maxIterations: 2 });
+  assert.equal(run.module!.lagFrom, "calibration");
+  assert.deepEqual(run.module!.toneHz, [425, 550, 750, 800, 825]);
+  const warning = (delay: number, corner: number) => {
+    const module = { ...run.module!, status: { ...run.module!.status, lagDelaySamples: delay, lagCornerHz: corner } };
+    return diagnose({ ...run, module }).find((w) => w.startsWith("the fitted lag"));
+  };
+  assert.equal(diagnose(run).find((w) => w.startsWith("the fitted lag")), undefined, "its own fit");
+  assert.equal(warning(2.9, 8827), undefined);
+  assert.equal(warning(1.68, 400), undefined);
+  assert.match(warning(0, 0) ?? "", /^the fitted lag \(0\.00 samples, corner 0 Hz\) demodulates a tone 135° off the chain's phase \(2 samples, 1000 Hz\)/);
+  assert.match(warning(13.68, 747) ?? "", / demodulates a tone 105° off /); // 360° at 425 Hz is no error
 });
 
 test("a Ctrl-C that came before the module's run began (the live page's start ran in between) stops it at once, not after the whole budget", async () => {

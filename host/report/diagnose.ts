@@ -31,6 +31,31 @@ export function lagText(m: ModuleDetails): string {
   return `${LAG_FROM[m.lagFrom]}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz`;
 }
 
+/** A fitted lag whose phase is further than this from the simulated chain's at any tone is
+ *  worth a warning: a derivative read through it comes out cos(30°) = 0.87 of its size or less
+ *  (90°: none, beyond: the wrong sign). */
+const FAR_RADIANS = Math.PI / 6;
+
+type Lag = { delaySamples: number; cornerHz: number };
+
+/** The phase lag (radians) of the module's chain model at `hz` (README: "The chain's lag"; the
+ *  module's lagOf): H(z) = z^−L·[(1 − q) + (q − p)·z^−1]/(1 − p·z^−1), L whole samples of the
+ *  delay, μ its fraction, p = e^(−2π·fc/fs), q = p^(1−μ); no corner: p = q = 0. */
+function lagPhase({ delaySamples, cornerHz }: Lag, hz: number, sampleRateHz: number): number {
+  const whole = Math.floor(delaySamples), p = cornerHz > 0 ? Math.exp((-2 * Math.PI * cornerHz) / sampleRateHz) : 0;
+  const q = p ** (1 - (delaySamples - whole)), w = (2 * Math.PI * hz) / sampleRateHz;
+  const numerator = Math.atan2(-(q - p) * Math.sin(w), 1 - q + (q - p) * Math.cos(w));
+  const denominator = Math.atan2(p * Math.sin(w), 1 - p * Math.cos(w));
+  return w * whole - numerator + denominator;
+}
+
+/** How far (radians, 0..π) lag `a` demodulates a tone at `hz` off lag `b`'s phase: π flips the
+ *  derivative's sign, a whole turn is no error. */
+export function lagPhaseOff(a: Lag, b: Lag, hz: number, sampleRateHz: number): number {
+  const difference = lagPhase(a, hz, sampleRateHz) - lagPhase(b, hz, sampleRateHz);
+  return Math.abs(difference - 2 * Math.PI * Math.round(difference / (2 * Math.PI)));
+}
+
 /** Warnings a reader should see before trusting the run. */
 export function diagnose(run: Result): string[] {
   const warnings: string[] = [];
@@ -75,11 +100,13 @@ export function diagnose(run: Result): string[] {
   // run.json written before it was kept, its configuration's calibration)
   if (m && (m.lagFrom ? m.lagFrom === "calibration" : (m.controller.calibrationEpochs ?? 0) > 0) && (m.chain.delaySamples > 0 || m.chain.cornerHz > 0)) {
     // the module's lag model is the simulated chain's own form (a held sample, a delay, an RC
-    // read at the end of the sample), so a good fit lands on it (a chain with no lag, --no-chain,
-    // leaves the device's own to the fit: nothing to compare it with)
+    // read at the end of the sample), yet a fit may sit anywhere along the valley where delay
+    // and corner trade off: what matters is how far off the chain's phase it demodulates each
+    // tone (a chain with no lag, --no-chain, leaves the device's own to the fit: nothing to
+    // compare it with)
     const { lagDelaySamples: delay, lagCornerHz: corner } = m.status;
-    const far = Math.abs(delay - m.chain.delaySamples) > 1 || (m.chain.cornerHz > 0 ? !(corner > m.chain.cornerHz / 2 && corner < m.chain.cornerHz * 2) : corner > 0 && corner < m.chain.sampleRateHz / 2);
-    if (far) warnings.push(`the fitted lag (${delay.toFixed(2)} samples, corner ${corner.toFixed(0)} Hz) is far from the chain's (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
+    const off = Math.max(...m.toneHz.map((hz) => lagPhaseOff({ delaySamples: delay, cornerHz: corner }, m.chain, hz, m.chain.sampleRateHz)));
+    if (off > FAR_RADIANS) warnings.push(`the fitted lag (${delay.toFixed(2)} samples, corner ${corner.toFixed(0)} Hz) demodulates a tone ${((off * 180) / Math.PI).toFixed(0)}° off the chain's phase (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
   }
   if (noUpdate) {
     if (m) {
