@@ -258,10 +258,9 @@ function fitDelay(delay: f32, corner: f32): f32 {
  *  phase known only modulo π) the others barely separate the valley from aliases tens of
  *  samples away, and a chain's lag is far more often short (DNPU seeds 53 and 68 of 100 fitted
  *  41.5 and 42.2 samples for a 2-sample, 1 kHz chain).
- *  Returns whether the fit is taken: only where the tones' energy the model puts in phase
- *  exceeds what it leaves in quadrature by more than noise alone gives (FIT_MARGIN);
- *  otherwise (a start where no control moves the output: its phases are noise, and a lag fitted
- *  to them, kept for the run, can turn derivatives' signs) the configured lag stays in use. */
+ *  Returns whether the fit is taken (the rule at FIT_MARGIN); otherwise (a start where no
+ *  control moves the output: its phases are noise, and a lag fitted to them, kept for the run,
+ *  can turn derivatives' signs) the configured lag stays in use. */
 export function lockinCalibrate(): bool {
   const probing = probeControl >= 0;
   lockinProbeEnd();
@@ -288,13 +287,13 @@ export function lockinCalibrate(): bool {
   }
   // A sinusoid of amplitude A gives X² + Y² = (A·W/2)² over a window; noise gives the same
   // E[X² + Y²] at every bin, twice the quadrature energy the fit leaves per tone and window.
-  const windows = <f32>max(calibrationWindows, 1), toneCount = <f32>max(controlCount - (probing ? 1 : 0), 1);
+  const windows = <f32>max(calibrationWindows, 1);
+  const phases = <f32>max(controlCount - (probing ? 1 : 0), 1) * windows; // tones × windows
   const toAmplitude: f32 = 2 / <f32>windowSamples;
-  setStatusF32(Status.NoiseAmplitude, Mathf.sqrt(2 * bestShare / (toneCount * windows)) * toAmplitude);
+  setStatusF32(Status.NoiseAmplitude, Mathf.sqrt(2 * bestShare / phases) * toAmplitude);
   setStatusF32(Status.ThirdOrderAmplitude, probing ? Mathf.sqrt(probeEnergy / windows) * toAmplitude : NaN);
   let inPhase = -bestShare;
   for (let k = 0; k < controlCount; k++) inPhase += load<f32>(CAL_XX + (<usize>k << 2)) + load<f32>(CAL_YY + (<usize>k << 2));
-  const phases = toneCount * windows;
   const fitted = inPhase > bestShare * (1 + FIT_MARGIN / phases + SPREAD_MARGIN / Mathf.sqrt(phases));
   if (fitted) lockinSetLag(bestDelay, bestCorner);
   return fitted;

@@ -35,6 +35,8 @@ export interface StandaloneOptions {
   from?: string;
   seed?: number;
   maxIterations?: number;
+  /** The emulated board's test stand-in only: silent below this voltage (standInDevice). */
+  silentBelowV?: number;
 }
 
 /** What a standalone build compiles in. */
@@ -71,13 +73,17 @@ function gateOf(task: string | undefined): GateName {
   return gate as GateName;
 }
 
-/** The emulated board's test stand-in: an analytic device with the configuration's shape. */
-export function standInDevice(controls: number, inputs: number, seed = 1): AnalyticDevice {
-  return new AnalyticDevice({ seed, controlCount: controls, inputCount: inputs });
+/** The emulated board's test stand-in: an analytic device with the configuration's shape; with
+ *  `silentBelowV`, its output is 0 wherever control 1 is below that (a device pinched off
+ *  there: a start whose calibration finds no tones, for tests). */
+export function standInDevice(controls: number, inputs: number, seed = 1, silentBelowV?: number): AnalyticDevice {
+  const device = new AnalyticDevice({ seed, controlCount: controls, inputCount: inputs });
+  if (silentBelowV === undefined) return device;
+  return Object.assign(Object.create(device) as AnalyticDevice, { output: (v: ArrayLike<number>) => (v[0] < silentBelowV ? 0 : device.output(v as Float64Array)) });
 }
 
 /** The stand-in's coefficients as gen/standalone_config.h defines (HGE_EMU_*). */
-function standInDefines(device: AnalyticDevice): string[] {
+function standInDefines(device: AnalyticDevice, silentBelowV?: number): string[] {
   const d = device as unknown as { amplitudeNA: Float64Array; coupling: Float64Array; inputCoupling: Float64Array; offset: Float64Array; controlMidV: Float64Array; inputMidV: Float64Array };
   return [
     "/* TEST STAND-IN (emulation only, firmware/hal_emu_device.c): " + device.name + " of host/devices/analytic.ts */",
@@ -89,6 +95,7 @@ function standInDefines(device: AnalyticDevice): string[] {
     `#define HGE_EMU_OFFSET ${cArray(d.offset)}`,
     `#define HGE_EMU_CONTROL_MID_V ${cArray(d.controlMidV)}`,
     `#define HGE_EMU_INPUT_MID_V ${cArray(device.inputCount ? d.inputMidV : [0])}`,
+    ...(silentBelowV === undefined ? [] : [`#define HGE_EMU_SILENT_BELOW_V ${cf(silentBelowV)}`]),
     `/* its known optimum for the task's own targets would be ${Array.from(device.knownOptimumV, (v) => v.toFixed(3)).join(", ")} V */`,
   ];
 }
@@ -214,7 +221,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     `#define HGE_RESTART_CONTROLS ${config.controls.length}`,
     `#define HGE_RESTART_STARTS_V ${cArray([...starts.flat(), 0])}`,
     `#define HGE_CHECKPOINT_EVERY ${CHECKPOINT_EVERY}`,
-    ...(board.emulation ? standInDefines(standInDevice(config.controls.length, config.inputs.length, seed)) : []),
+    ...(board.emulation ? standInDefines(standInDevice(config.controls.length, config.inputs.length, seed), o.silentBelowV) : []),
     "#endif",
     "",
   ].join("\n");

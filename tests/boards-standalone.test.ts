@@ -71,30 +71,56 @@ for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus"]) {
 // (The stand-in's readings are not the host's to the bit: cases where a start saturates only
 // just, as seed 12's third does on a ±2 V ADC, may fault on one and not the other.)
 const FAULTED = { 0: "", 1: "calibrating again", 2: "the lag kept" } as const;
+/** Standalone XOR on the seed's stand-in, on mps2-an386 with a ±adcV V ADC, and the host's
+ *  TrainingRun on the same device: both solved, with the same restarts, iterations and device
+ *  time. Returns both for the test's own checks. */
+async function standaloneAndHost(seed: number, adcV = 10, silentBelowV?: number) {
+  const mps2 = loadBoard("mps2-an386");
+  const board = { ...mps2, adc: { ...mps2.adc, minV: -adcV, maxV: adcV } };
+  const { built } = buildStandalone(board, { task: "xor", seed, silentBelowV, quiet: true });
+  const r = await runStandalone(built);
+  assert.equal(r.code, 0, r.log.join("\n"));
+  assert.ok(r.solved);
+  const device = standInDevice(5, 2, seed, silentBelowV);
+  const host = new TrainingRun(new Controller(), {
+    device, task: gateTask("XOR", device.inputRangeV, MARGIN_FRACTION), seed, chain: boardChain(board, device), noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 },
+  });
+  while (host.step());
+  const result = host.finish(0);
+  assert.equal(result.stopped, "solved");
+  const boardRestarts = r.log.flatMap((l) => /^restart \d+ after (?:a fault at )?update (\d+):/.exec(l)?.[1] ?? []).map(Number);
+  assert.deepEqual(boardRestarts, result.attempts.slice(1).map((a) => a.startIteration));
+  assert.equal(r.updates, result.iterations);
+  assert.equal(r.deviceSeconds.toFixed(2), result.deviceSeconds.toFixed(2));
+  /** what each restart line says of the lag: "calibrating again" or "the lag kept" */
+  const restartsSay = r.log.filter((l) => /^restart \d+ /.test(l)).map((l) => l.replace(/^.*: the host's next start, /, ""));
+  return { board: r, host: result, restartsSay };
+}
+
 for (const [seed, restarts, adcV, faulted] of [[2, 0, 10, 0], [12, 2, 10, 0], [3, 2, 1.5, 1], [6, 1, 1.5, 2]] as const) {
   test(`mps2-an386${adcV === 10 ? "" : ` with a ±${adcV} V ADC`}: standalone XOR on the seed-${seed} stand-in runs the host's loop (${restarts} restarts${faulted ? `, one after a fault, ${FAULTED[faulted]}` : ""}): the same iterations, restarts and device time`, skip, async () => {
-    const mps2 = loadBoard("mps2-an386");
-    const board = { ...mps2, adc: { ...mps2.adc, minV: -adcV, maxV: adcV } };
-    const { built } = buildStandalone(board, { task: "xor", seed, quiet: true });
-    const r = await runStandalone(built);
-    assert.equal(r.code, 0, r.log.join("\n"));
-    assert.ok(r.solved);
-    const device = standInDevice(5, 2, seed);
-    const host = new TrainingRun(new Controller(), {
-      device, task: gateTask("XOR", device.inputRangeV, MARGIN_FRACTION), seed, chain: boardChain(board, device), noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 },
-    });
-    while (host.step());
-    const result = host.finish(0);
-    assert.equal(result.stopped, "solved");
-    const boardRestarts = r.log.flatMap((l) => /^restart \d+ after (?:a fault at )?update (\d+):/.exec(l)?.[1] ?? []).map(Number);
-    assert.deepEqual(boardRestarts, result.attempts.slice(1).map((a) => a.startIteration));
-    assert.equal(boardRestarts.length, restarts);
+    const { board: r, host, restartsSay } = await standaloneAndHost(seed, adcV);
+    assert.equal(restartsSay.length, restarts);
     assert.deepEqual(r.log.filter((l) => /^restart \d+ after a fault/.test(l)).map((l) => l.replace(/^.*: the host's next start, /, "")), faulted ? [FAULTED[faulted]] : []);
-    assert.equal(result.counters.discardedWindows, faulted ? 16 : 0);
-    assert.equal(r.updates, result.iterations);
-    assert.equal(r.deviceSeconds.toFixed(2), result.deviceSeconds.toFixed(2));
+    assert.equal(host.counters.discardedWindows, faulted ? 16 : 0);
   });
 }
+
+// A start where no control moves the output: the stand-in silent (0 nA) wherever control 1 is
+// below −0.25 V, where seed 18's first start is (−0.73 V). Its calibration finds no tones
+// (step() returns LagUnfitted, 128, not Calibrated, 32), the start is stuck for 10 updates, and
+// the restart calibrates again, on the board as on the host (the board kept the configured lag
+// until this was tested: a stuck start's restart never calibrated).
+test("mps2-an386: standalone XOR on a stand-in silent at its first start: the calibration fits no lag, and the restart after 10 updates calibrates again, as the host's loop does", skip, async () => {
+  const { board: r, host, restartsSay } = await standaloneAndHost(18, 10, -0.25);
+  assert.deepEqual(restartsSay, ["calibrating again"]);
+  assert.deepEqual(host.attempts.map((a) => a.startIteration), [0, 10]);
+  assert.equal(host.counters.calibrationsInNoise, 1);
+  const events = r.telemetry.map((t) => t.events);
+  assert.equal(events.filter((e) => e & L.Event.LagUnfitted).length, 1);
+  assert.equal(events.filter((e) => e & L.Event.Calibrated).length, 1);
+  assert.ok(events.findIndex((e) => e & L.Event.LagUnfitted) < events.findIndex((e) => e & L.Event.Calibrated));
+});
 
 // The stand-in (firmware/hal_emu_device.c) says any step of an electrode past the slew limit
 // (SlewVPerS / SampleRateHz: 0.2 V a sample at the defaults). At power-up the firmware wrote the

@@ -4,7 +4,8 @@
  * sum_j M_kj (v_j - m_j) + sum_i E_ki (u_i - mu_i) + h_k, in nA), its coefficients generated
  * from the host's instance into gen/standalone_config.h (HGE_EMU_*). hal_dac_write keeps the
  * electrode voltages; hal_adc_read returns the device's output for them, through the board's
- * transimpedance (volts = nA / HGE_ADC_UNIT_PER_V), clipped to the ADC's range. It is not a
+ * transimpedance (volts = nA / HGE_ADC_UNIT_PER_V), clipped to the ADC's range (0 wherever
+ * control 1 is below HGE_EMU_SILENT_BELOW_V, where a test defines it). It is not a
  * model of any real device and never part of a hardware build: real boards implement
  * hal_adc_read/hal_dac_write for their converters (boards/README.md). */
 #include <math.h>
@@ -52,6 +53,9 @@ int hal_adc_read(float *volts) {
     for (int i = 0; i < HGE_EMU_INPUTS; i++) a += input_coupling[k * HGE_EMU_INPUTS + i] * (electrodes[HGE_EMU_CONTROLS + i] - input_mid[i]);
     y += amplitude[k] * tanhf(a);
   }
+#ifdef HGE_EMU_SILENT_BELOW_V
+  if (electrodes[0] < HGE_EMU_SILENT_BELOW_V) y = 0; /* a test's device pinched off there */
+#endif
   float v = y / HGE_ADC_UNIT_PER_V;
   *volts = v < HGE_ADC_MIN_V ? HGE_ADC_MIN_V : v > HGE_ADC_MAX_V ? HGE_ADC_MAX_V : v;
   return 0;

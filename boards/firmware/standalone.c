@@ -14,15 +14,17 @@
  *   confirms outputs measured since power-up.
  * - Restarts: an attempt whose margin has not gained HGE_MARGIN_PROGRESS for HGE_PATIENCE
  *   iterations starts again from the host's next seeded start (HGE_RESTART_STARTS_V), keeping
- *   the lag the module measured. So does one that ends in the controller's fault (windows
- *   discarded one after another: readings saturated or not finite at its controls), calibrating
- *   again if it came before the lag was fitted; HGE_FAULTED_STARTS of them in a row end the run.
+ *   the lag the module fitted, or calibrating again where none was fitted yet (the calibration
+ *   had not ended, or found the tones within the noise: HGE_EVENT_LAG_UNFITTED). So does one
+ *   that ends in the controller's fault (windows discarded one after another: readings
+ *   saturated or not finite at its controls); HGE_FAULTED_STARTS of them in a row end the run.
  *   After a reset the resumed attempt counts as the first: the
  *   iteration count goes on from its checkpoint's epochs, the restart schedule from its start.
  * - The end: solved, HGE_MAX_ITERATIONS iterations (0: no limit), or the controller's fault: the electrodes
  *   are parked (app_park), the state stored, and hal_exit() is called with 0 (solved), 1 (not
  *   solved) or 2 (fault).
  * The task's targets and these limits come from gen/standalone_config.h. */
+#include <math.h>
 #include <string.h>
 
 #include "app.h"
@@ -51,7 +53,7 @@ struct progress {
   int solved_run, holding;
 };
 static void attempt_begins(struct progress *a) {
-  a->best_margin = -3.4e38f;
+  a->best_margin = -INFINITY;
   a->best_at = iteration;
   a->solved_run = 0;
   a->holding = 0; /* configure() lets the controls move */
@@ -110,7 +112,7 @@ static float gate_margin(void) {
     if (y > highest) highest = y;
   }
   float span = highest - lowest;
-  if (!(span > 0)) return -1e30f;
+  if (!(span > 0)) return -INFINITY; /* no progress over any margin (host/tasks/gates.ts) */
   return (lowest_one - highest_zero) / span;
 }
 
@@ -138,7 +140,7 @@ static void finish(int code, int reason, uint32_t samples) {
 }
 
 /* Stuck or faulted: attempt `attempt` starts from the host's start for it, with the lag the module
- * measured (no second calibration), or with `calibrate` the block's calibration again. Returns
+ * uses (no second calibration), or with `calibrate` the block's calibration again. Returns
  * the module's verdict (0: it runs). */
 static int restart(int attempt, int calibrate) {
   hge_config_t *c = hge_config();
@@ -247,8 +249,8 @@ int main(void) {
       progress.best_at = iteration;
     }
     if (iteration - progress.best_at >= HGE_PATIENCE && iterations_left() >= HGE_PATIENCE && restarts_left(attempt)) {
-      if (restart(++attempt, 0) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
-      restarted(&progress, attempt, " after update ", 0);
+      if (restart(++attempt, calibrating) != 0) finish(2, HGE_LINK_STOP_FAULT, samples);
+      restarted(&progress, attempt, " after update ", calibrating);
     }
   }
   finish(1, HGE_LINK_STOP_HOST, samples); /* the readings ended (a replayed stream) */
