@@ -122,6 +122,21 @@ test("mps2-an386: standalone XOR on a stand-in silent at its first start: the ca
   assert.ok(events.findIndex((e) => e & L.Event.LagUnfitted) < events.findIndex((e) => e & L.Event.Calibrated));
 });
 
+// A reset before any lag was fitted: the checkpoint holds the configured lag. The board used
+// to resume on it and never calibrate again (a resumed run ran on its checkpoint's lag); now it
+// goes on from the stored controls and calibrates, as `hge train --resume` does.
+test("mps2-an386: a reset before any lag was fitted (the stand-in silent at the first start) resumes from the stored controls and calibrates, and the restart calibrates again", skip, async () => {
+  const { built } = buildStandalone("mps2-an386", { task: "xor", seed: 18, silentBelowV: -0.25, quiet: true, out: "build/boards/test-silent-reset" });
+  const r = await runStandalone(built, { resetAfterUpdates: 4 });
+  assert.ok(r.solved, r.log.join("\n"));
+  const resumed = r.log.findIndex((l) => /^hge: resumed from the stored checkpoint at update \d+, no lag fitted yet: calibrating from its controls /.test(l));
+  assert.ok(resumed > 0, r.log.join("\n"));
+  assert.deepEqual(r.log.slice(resumed).filter((l) => l.startsWith("restart ")).map((l) => l.replace(/^.*: the host's next start, /, "")), ["calibrating again"]);
+  // the silent start's calibration, again after the reset (still silent), then the live start's
+  const events = r.telemetry.map((t) => t.events);
+  assert.deepEqual(events.filter((e) => e & (L.Event.LagUnfitted | L.Event.Calibrated)).map((e) => (e & L.Event.Calibrated ? "fitted" : "unfitted")), ["unfitted", "unfitted", "fitted"]);
+});
+
 // The stand-in (firmware/hal_emu_device.c) says any step of an electrode past the slew limit
 // (SlewVPerS / SampleRateHz: 0.2 V a sample at the defaults). At power-up the firmware wrote the
 // first configuration's voltages straight over the park voltages (0.86 V on a control, 0.45 V

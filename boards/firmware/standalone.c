@@ -19,7 +19,8 @@
  *   that ends in the controller's fault (windows discarded one after another: readings
  *   saturated or not finite at its controls); HGE_FAULTED_STARTS of them in a row end the run.
  *   After a reset the resumed attempt counts as the first: the
- *   iteration count goes on from its checkpoint's epochs, the restart schedule from its start.
+ *   iteration count goes on from its checkpoint's epochs, the restart schedule from its start,
+ *   and a checkpoint stored before any lag was fitted calibrates from its controls.
  * - The end: solved, HGE_MAX_ITERATIONS iterations (0: no limit), or the controller's fault: the electrodes
  *   are parked (app_park), the state stored, and hal_exit() is called with 0 (solved), 1 (not
  *   solved) or 2 (fault).
@@ -78,6 +79,7 @@ static void fixed(float v, int decimals) { /* v with `decimals` digits after the
   if (v < 0) { text("-"); v = -v; }
   uint32_t scale = 1;
   for (int i = 0; i < decimals; i++) scale *= 10;
+  if (v > 3.4e38f) { text("inf"); return; } /* a margin of no span (gate_margin) */
   if (v > 4e9f / (float)scale) { text("big"); return; }
   uint32_t units = (uint32_t)(v * (float)scale + 0.5f);
   whole(units / scale);
@@ -139,14 +141,14 @@ static void finish(int code, int reason, uint32_t samples) {
   hal_exit(code);
 }
 
-/* Stuck or faulted: attempt `attempt` starts from the host's start for it, with the lag the module
- * uses (no second calibration), or with `calibrate` the block's calibration again. Returns
- * the module's verdict (0: it runs). */
-static int restart(int attempt, int calibrate) {
+/* Configures the block again from the controls `start`, with the lag the module uses (no
+ * second calibration), or with `calibrate` the block's calibration again. Returns the module's
+ * verdict (0: it runs). */
+static int start_from(const float *start, int calibrate) {
   hge_config_t *c = hge_config();
   float delay = status_f32(HGE_STATUS_LAG_DELAY_SAMPLES), corner = status_f32(HGE_STATUS_LAG_CORNER_HZ);
   memcpy(c, hge_config_block, sizeof *c);
-  memcpy(c->initial_v, &restart_starts[(attempt - 1) * HGE_RESTART_CONTROLS], 4 * HGE_RESTART_CONTROLS);
+  memcpy(c->initial_v, start, 4 * HGE_RESTART_CONTROLS);
   if (!calibrate) {
     c->calibration_epochs = 0;
     c->lag_delay_samples = delay;
@@ -158,6 +160,9 @@ static int restart(int attempt, int calibrate) {
   if (rc == 0) hal_dac_write(app_outputs(), app_output_count());
   return rc;
 }
+
+/* Stuck or faulted: attempt `attempt` starts from the host's start for it (start_from). */
+static int restart(int attempt, int calibrate) { return start_from(&restart_starts[(attempt - 1) * HGE_RESTART_CONTROLS], calibrate); }
 
 /* Says attempt `attempt` started (`after`: what ended the last, then its update) and begins its
  * progress. Cold: a run restarts a few times at most, and gcc -O2 inlined the log line's
@@ -191,12 +196,22 @@ int main(void) {
   int resumed = bytes > 0 && app_load_checkpoint(blob, bytes) == 0;
   /* a resumed run goes on from the iterations its checkpoint counted: the epochs after the
    * calibration (updates and held epochs), at least its updates */
-  const int32_t calibration_epochs = ((const hge_config_t *)(const void *)hge_config_block)->calibration_epochs;
-  int32_t epochs = status_i32(HGE_STATUS_EPOCHS) - calibration_epochs;
+  const hge_config_t *block = (const hge_config_t *)(const void *)hge_config_block;
+  int32_t epochs = status_i32(HGE_STATUS_EPOCHS) - block->calibration_epochs;
   int32_t updates = status_i32(HGE_STATUS_UPDATES);
   iteration = (uint32_t)(epochs > updates ? epochs : updates);
+  /* the configuration running calibrates and no calibration has fitted a lag yet (one that
+   * found only noise, HGE_EVENT_LAG_UNFITTED, leaves it so), as the host's
+   * TrainingRun.calibrating. A checkpoint stored before any fit holds the block's lag (a fit
+   * landing on it to the bit would be taken for none): the run goes on from its controls and
+   * calibrates, as the host's --resume does (continuationOf), its optimiser's moments,
+   * measured with that lag, not kept */
+  int calibrating = block->calibration_epochs > 0 && (!resumed ||
+    (status_f32(HGE_STATUS_LAG_DELAY_SAMPLES) == block->lag_delay_samples && status_f32(HGE_STATUS_LAG_CORNER_HZ) == block->lag_corner_hz));
+  if (resumed && calibrating && start_from(hge_weights(), 1) != 0) finish(2, HGE_LINK_STOP_FAULT, 0);
   if (resumed) {
     text("hge: resumed from the stored checkpoint at update "); whole(iteration);
+    if (calibrating) text(", no lag fitted yet: calibrating from its controls");
   } else {
     text(bytes > 0 ? "hge: stored checkpoint refused (checksum or contents); training from the start" : "hge: no stored checkpoint; training from the start");
   }
@@ -206,10 +221,6 @@ int main(void) {
   int attempt = 0, faulted = 0;
   struct progress progress;
   attempt_begins(&progress);
-  /* the configuration running calibrates and no calibration has fitted a lag yet (one that
-   * found only noise, HGE_EVENT_LAG_UNFITTED, leaves it so), as the host's
-   * TrainingRun.calibrating (a resumed one runs on its checkpoint's lag) */
-  int calibrating = !resumed && calibration_epochs > 0;
   for (;;) {
     float volts;
     if (hal_adc_read(&volts) != 0) break;

@@ -94,7 +94,7 @@ export function diagnose(run: Result): string[] {
   if (m && inNoise) {
     const where = `(${inNoise > 1 ? "starts" : "a start"} where the controls barely moved the output)`;
     if (m.lagFrom === "calibration") warnings.push(`${inNoise} calibration${inNoise > 1 ? "s" : ""} found the tones' phases within the noise ${where}: ${inNoise > 1 ? "those starts" : "that start"} demodulated with the configured lag until a later start's calibration fitted one`);
-    else warnings.push(`every calibration (${inNoise}) found the tones' phases within the noise ${where}: the run demodulated with the configured lag (${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz), not a fitted one; give the chain's with --lag, or lift the tones out of the noise with a larger --amplitude-mv`);
+    else warnings.push(`every calibration (${inNoise}) found the tones' phases within the noise ${where}: the run demodulated with the configured lag (${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz), not a fitted one: check that the device responds at all (connected, biased); if it does, give the chain's lag with --lag, or lift the tones out of the noise with a larger --amplitude-mv`);
   }
   // (a configuration switched to after the calibration calibrates no more: lagFrom says; a
   // run.json written before it was kept, its configuration's calibration)
