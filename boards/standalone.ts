@@ -15,7 +15,7 @@ import { Controller, ControllerError, type ControllerConfig } from "../host/cont
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
-import { GATE_NAMES, MARGIN_FRACTION, gateTask, type GateName } from "../host/tasks/gates.ts";
+import { GATE_NAMES, MARGIN_FRACTION, NOISE_GAPS, gateTask, type GateName } from "../host/tasks/gates.ts";
 import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, restartLimit, startingVoltages, type TrainOptions } from "../host/train.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
@@ -35,8 +35,9 @@ export interface StandaloneOptions {
   from?: string;
   seed?: number;
   maxIterations?: number;
-  /** The emulated board's test stand-in only: silent below this voltage (standInDevice). */
-  silentBelowV?: number;
+  /** The emulated board's test stand-in, for tests: silent below a voltage (standInDevice), with
+   *  white noise of this RMS in its output unit (none by default). */
+  standIn?: { silentBelowV?: number; noiseRms?: number };
 }
 
 /** What a standalone build compiles in. */
@@ -83,7 +84,7 @@ export function standInDevice(controls: number, inputs: number, seed = 1, silent
 }
 
 /** The stand-in's coefficients as gen/standalone_config.h defines (HGE_EMU_*). */
-function standInDefines(device: AnalyticDevice, silentBelowV?: number): string[] {
+function standInDefines(device: AnalyticDevice, { silentBelowV, noiseRms }: NonNullable<StandaloneOptions["standIn"]> = {}): string[] {
   const d = device as unknown as { amplitudeNA: Float64Array; coupling: Float64Array; inputCoupling: Float64Array; offset: Float64Array; controlMidV: Float64Array; inputMidV: Float64Array };
   return [
     "/* TEST STAND-IN (emulation only, firmware/hal_emu_device.c): " + device.name + " of host/devices/analytic.ts */",
@@ -96,6 +97,7 @@ function standInDefines(device: AnalyticDevice, silentBelowV?: number): string[]
     `#define HGE_EMU_CONTROL_MID_V ${cArray(d.controlMidV)}`,
     `#define HGE_EMU_INPUT_MID_V ${cArray(device.inputCount ? d.inputMidV : [0])}`,
     ...(silentBelowV === undefined ? [] : [`#define HGE_EMU_SILENT_BELOW_V ${cf(silentBelowV)}`]),
+    ...(noiseRms === undefined ? [] : [`#define HGE_EMU_NOISE_RMS ${cf(noiseRms)}`]),
     `/* its known optimum for the task's own targets would be ${Array.from(device.knownOptimumV, (v) => v.toFixed(3)).join(", ")} V */`,
   ];
 }
@@ -210,6 +212,8 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     `/* solved: the classes apart by this share of the outputs' span, for HGE_SOLVED_EPOCHS iterations in a row */`,
     `#define HGE_TASK_MARGIN ${cf(MARGIN_FRACTION)}`,
     `#define HGE_SOLVED_EPOCHS ${solvedEpochs}`,
+    `/* ... and the classes' gap above this many times the scatter of the held readings (separatedBeyondNoise) */`,
+    `#define HGE_NOISE_GAPS ${cf(NOISE_GAPS)}`,
     `/* iterations that end the run unsolved; 0: no limit (it trains until solved) */`,
     `#define HGE_MAX_ITERATIONS ${Number.isFinite(maxIterations) ? maxIterations : 0}`,
     `/* restarts: after HGE_PATIENCE iterations without a margin gain of HGE_MARGIN_PROGRESS, the next of the host's starts */`,
@@ -221,7 +225,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     `#define HGE_RESTART_CONTROLS ${config.controls.length}`,
     `#define HGE_RESTART_STARTS_V ${cArray([...starts.flat(), 0])}`,
     `#define HGE_CHECKPOINT_EVERY ${CHECKPOINT_EVERY}`,
-    ...(board.emulation ? standInDefines(standInDevice(config.controls.length, config.inputs.length, seed), o.silentBelowV) : []),
+    ...(board.emulation ? standInDefines(standInDevice(config.controls.length, config.inputs.length, seed), o.standIn) : []),
     "#endif",
     "",
   ].join("\n");

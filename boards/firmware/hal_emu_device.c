@@ -4,8 +4,9 @@
  * sum_j M_kj (v_j - m_j) + sum_i E_ki (u_i - mu_i) + h_k, in nA), its coefficients generated
  * from the host's instance into gen/standalone_config.h (HGE_EMU_*). hal_dac_write keeps the
  * electrode voltages; hal_adc_read returns the device's output for them, through the board's
- * transimpedance (volts = nA / HGE_ADC_UNIT_PER_V), clipped to the ADC's range (0 wherever
- * control 1 is below HGE_EMU_SILENT_BELOW_V, where a test defines it). It is not a
+ * transimpedance (volts = nA / HGE_ADC_UNIT_PER_V), clipped to the ADC's range (where a test
+ * defines them: 0 wherever control 1 is below HGE_EMU_SILENT_BELOW_V, and white noise of
+ * HGE_EMU_NOISE_RMS nA added). It is not a
  * model of any real device and never part of a hardware build: real boards implement
  * hal_adc_read/hal_dac_write for their converters (boards/README.md). */
 #include <math.h>
@@ -38,6 +39,19 @@ static void check_slew(int e, float from, float to) {
   }
 }
 
+#ifdef HGE_EMU_NOISE_RMS
+/* A test's noisy device: white noise of unit RMS, the sum of four uniforms (xorshift32). */
+static float noise(void) {
+  static uint32_t state = 2463534242u;
+  float sum = 0;
+  for (int i = 0; i < 4; i++) {
+    state ^= state << 13; state ^= state >> 17; state ^= state << 5;
+    sum += (float)state * 2.3283064e-10f - 0.5f;
+  }
+  return sum * 1.7320508f; /* four uniforms on ±0.5 have variance 1/3 */
+}
+#endif
+
 void hal_dac_write(const float *volts, int count) {
   for (int e = 0; e < count && e < HGE_DAC_CHANNELS; e++) {
     check_slew(e, electrodes[e], volts[e]);
@@ -55,6 +69,9 @@ int hal_adc_read(float *volts) {
   }
 #ifdef HGE_EMU_SILENT_BELOW_V
   if (electrodes[0] < HGE_EMU_SILENT_BELOW_V) y = 0; /* a test's device pinched off there */
+#endif
+#ifdef HGE_EMU_NOISE_RMS
+  y += noise() * HGE_EMU_NOISE_RMS;
 #endif
   float v = y / HGE_ADC_UNIT_PER_V;
   *volts = v < HGE_ADC_MIN_V ? HGE_ADC_MIN_V : v > HGE_ADC_MAX_V ? HGE_ADC_MAX_V : v;

@@ -10,8 +10,9 @@
  * framing: `hge board watch` prints it); after the end a STOPPED frame.
  * - Solved: the gate's classes separated by HGE_TASK_MARGIN of the outputs' span for
  *   HGE_SOLVED_EPOCHS iterations in a row, the first solved epoch's controls held (hold(): its
- *   update undone) while the next ones confirm it, read plainly (no tones). After a reset the row starts again: it
- *   confirms outputs measured since power-up.
+ *   update undone) while the next ones confirm it, read plainly (no tones), and the classes'
+ *   gap above HGE_NOISE_GAPS times the held readings' scatter in each (else the row starts
+ *   again). After a reset the row starts again: it confirms outputs measured since power-up.
  * - Restarts: an attempt whose margin has not gained HGE_MARGIN_PROGRESS for HGE_PATIENCE
  *   iterations starts again from the host's next seeded start (HGE_RESTART_STARTS_V), keeping
  *   the lag the module fitted, or calibrating again where none was fitted yet (the calibration
@@ -25,7 +26,7 @@
  *   are parked (app_park), the state stored, and hal_exit() is called with 0 (solved), 1 (not
  *   solved) or 2 (fault).
  * The task's targets and these limits come from gen/standalone_config.h. */
-#include <math.h>
+#include <math.h> /* sqrtf, INFINITY */
 #include <string.h>
 
 #include "app.h"
@@ -102,8 +103,8 @@ static float status_f32(int word) {
 }
 
 /* (lowest output of class 1 - highest of class 0) / span of all outputs: the host's gateMargin
- * (host/tasks/gates.ts). */
-static float gate_margin(void) {
+ * (host/tasks/gates.ts); *gap gets the numerator. */
+static float gate_margin(float *gap) {
   const float *outputs = hge_case_outputs(); /* hge.h's typed view of the module's buffer */
   float lowest_one = 3.4e38f, highest_zero = -3.4e38f, lowest = 3.4e38f, highest = -3.4e38f;
   for (int p = 0; p < HGE_TASK_CASES; p++) {
@@ -114,8 +115,34 @@ static float gate_margin(void) {
     if (y > highest) highest = y;
   }
   float span = highest - lowest;
+  *gap = lowest_one - highest_zero;
   if (!(span > 0)) return -INFINITY; /* no progress over any margin (host/tasks/gates.ts) */
-  return (lowest_one - highest_zero) / span;
+  return *gap / span;
+}
+
+/* The solved epochs in a row, as the host's Confirmation (host/methods/method.ts) judges them
+ * (separatedBeyondNoise, host/tasks/gates.ts): their smallest gap, and the case outputs of the
+ * held ones (all but the first) as offsets from the first held one's, summed (no cancellation
+ * in f32 where the scatter is small beside the outputs). */
+static struct { float min_gap, first[HGE_TASK_CASES], sum[HGE_TASK_CASES], squares[HGE_TASK_CASES]; } row;
+
+/* Counts solved epoch `run` of the row (1, 2, ...) with its gap. Returns 0 where the row is
+ * complete (HGE_SOLVED_EPOCHS) and its classes do not stand apart beyond the noise: some
+ * epoch's gap within HGE_NOISE_GAPS times the scatter of a case output over the held epochs
+ * (a device that does not respond, read as noise, separates the cases now and then). */
+static int confirmed(int run, float gap) {
+  const float *y = hge_case_outputs();
+  if (run == 1 || gap < row.min_gap) row.min_gap = gap;
+  for (int p = 0; p < HGE_TASK_CASES; p++) {
+    if (run == 2) { row.first[p] = y[p]; row.sum[p] = 0; row.squares[p] = 0; }
+    float d = y[p] - row.first[p];
+    if (run > 2) { row.sum[p] += d; row.squares[p] += d * d; }
+  }
+  int held = run - 1;
+  if (run < HGE_SOLVED_EPOCHS || held < 2) return 1;
+  float squares = 0;
+  for (int p = 0; p < HGE_TASK_CASES; p++) squares += row.squares[p] - row.sum[p] * row.sum[p] / (float)held;
+  return row.min_gap > HGE_NOISE_GAPS * sqrtf(squares / (float)(HGE_TASK_CASES * (held - 1)));
 }
 
 static void store(void) {
@@ -136,7 +163,8 @@ static void finish(int code, int reason, uint32_t samples) {
   text(code == 0 ? "hge: solved" : code == 1 ? "hge: not solved" : "hge: fault");
   text(" after "); whole(iteration); text(" updates; ");
   fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" device-seconds since power-up; margin ");
-  fixed(gate_margin() * 100.0f, 1); text(" %; parked");
+  float gap;
+  fixed(gate_margin(&gap) * 100.0f, 1); text(" %; parked");
   emit();
   hal_exit(code);
 }
@@ -238,12 +266,14 @@ int main(void) {
     if (!(events & (progress.holding ? HGE_EVENT_EPOCH_DONE : HGE_EVENT_UPDATE_DONE))) continue;
     iteration++;
     faulted = 0;
-    float margin = gate_margin();
+    float gap, margin = gate_margin(&gap);
     int solved_now = margin >= HGE_TASK_MARGIN;
     progress.solved_run = solved_now ? progress.solved_run + 1 : 0;
+    int within_noise = solved_now && !confirmed(progress.solved_run, gap);
+    if (within_noise) progress.solved_run = 0; /* not taken: the count starts again */
     /* a solved epoch is confirmed on the controls it measured: held there until
      * HGE_SOLVED_EPOCHS in a row, let go at the first epoch that is not solved */
-    int hold = solved_now && progress.solved_run < HGE_SOLVED_EPOCHS, measured_held = progress.holding;
+    int hold = progress.solved_run > 0 && progress.solved_run < HGE_SOLVED_EPOCHS, measured_held = progress.holding;
     if (hold != progress.holding) {
       hge_hold((uint32_t)hold);
       progress.holding = hold;
@@ -253,6 +283,10 @@ int main(void) {
     text(" margin "); fixed(margin * 100.0f, 1); text(measured_held ? " % held at " : " % at ");
     fixed((float)samples / (float)HGE_SAMPLE_RATE_HZ, 2); text(" s");
     emit();
+    if (within_noise) {
+      text("solved within the noise, not taken: a gap within "); whole((uint32_t)HGE_NOISE_GAPS); text(" times the held readings' scatter");
+      emit();
+    }
     if (progress.solved_run >= HGE_SOLVED_EPOCHS) finish(0, HGE_LINK_STOP_SOLVED, samples);
     if (iterations_left() == 0) finish(1, HGE_LINK_STOP_LIMIT, samples);
     if (margin > progress.best_margin + HGE_MARGIN_PROGRESS) {
