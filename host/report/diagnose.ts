@@ -26,9 +26,12 @@ const LAG_FROM: Record<ModuleDetails["lagFrom"], string> = {
   checkpoint: "kept from the checkpoint resumed (fitted by the run before)", // (a given one is "configuration": TrainOptions.checkpointLagGiven)
 };
 
+/** The lag in the module's status, as the summary and the warnings show it. */
+const statusLag = ({ status }: ModuleDetails) => `${status.lagDelaySamples.toFixed(2)} samples, corner ${status.lagCornerHz.toFixed(0)} Hz`;
+
 /** The lag the run ended on, and where it comes from (hge train's summary, the report). */
 export function lagText(m: ModuleDetails): string {
-  return `${LAG_FROM[m.lagFrom]}: ${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz`;
+  return `${LAG_FROM[m.lagFrom]}: ${statusLag(m)}`;
 }
 
 /** A fitted lag whose phase is further than this from the simulated chain's at any tone is
@@ -94,7 +97,7 @@ export function diagnose(run: Result): string[] {
   if (m && inNoise) {
     const where = `(${inNoise > 1 ? "starts" : "a start"} where the controls barely moved the output)`;
     if (m.lagFrom === "calibration") warnings.push(`${inNoise} calibration${inNoise > 1 ? "s" : ""} found the tones' phases within the noise ${where}: ${inNoise > 1 ? "those starts" : "that start"} demodulated with the configured lag until a later start's calibration fitted one`);
-    else warnings.push(`every calibration (${inNoise}) found the tones' phases within the noise ${where}: the run demodulated with the configured lag (${m.status.lagDelaySamples.toFixed(2)} samples, corner ${m.status.lagCornerHz.toFixed(0)} Hz), not a fitted one: check that the device responds at all (connected, biased); if it does, give the chain's lag with --lag, or lift the tones out of the noise with a larger --amplitude-mv`);
+    else warnings.push(`every calibration (${inNoise}) found the tones' phases within the noise ${where}: the run demodulated with the configured lag (${statusLag(m)}), not a fitted one: check that the device responds at all (connected, biased); if it does, give the chain's lag with --lag, or lift the tones out of the noise with a larger --amplitude-mv`);
   }
   // (a configuration switched to after the calibration calibrates no more: lagFrom says; a
   // run.json written before it was kept, its configuration's calibration)
@@ -104,9 +107,9 @@ export function diagnose(run: Result): string[] {
     // and corner trade off: what matters is how far off the chain's phase it demodulates each
     // tone (a chain with no lag, --no-chain, leaves the device's own to the fit: nothing to
     // compare it with)
-    const { lagDelaySamples: delay, lagCornerHz: corner } = m.status;
-    const off = Math.max(...m.toneHz.map((hz) => lagPhaseOff({ delaySamples: delay, cornerHz: corner }, m.chain, hz, m.chain.sampleRateHz)));
-    if (off > FAR_RADIANS) warnings.push(`the fitted lag (${delay.toFixed(2)} samples, corner ${corner.toFixed(0)} Hz) demodulates a tone ${((off * 180) / Math.PI).toFixed(0)}° off the chain's phase (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
+    const fitted = { delaySamples: m.status.lagDelaySamples, cornerHz: m.status.lagCornerHz };
+    const off = Math.max(...m.toneHz.map((hz) => lagPhaseOff(fitted, m.chain, hz, m.chain.sampleRateHz)));
+    if (off > FAR_RADIANS) warnings.push(`the fitted lag (${statusLag(m)}) demodulates a tone ${((off * 180) / Math.PI).toFixed(0)}° off the chain's phase (${m.chain.delaySamples} samples, ${m.chain.cornerHz} Hz): check the calibration (more --calibration epochs) or give the chain with --lag`);
   }
   if (noUpdate) {
     if (m) {
