@@ -497,7 +497,7 @@ export function summary(run: Result, reportPath: string, jsonPath: string, plain
     const tones = (m.controller.perturbation ?? "sinusoid") === "sinusoid";
     if (tones) lines.push(`  tones (Hz): ${m.toneHz.map((f) => +f.toFixed(2)).join(", ")} in ${windowText(run)}${m.toneHits.some((h) => h) ? "; some hit by intermodulation products" : ""}`);
     lines.push(`  ${tones ? `lag ${lagText(m)}; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
-    if (m.distortion) lines.push(`  ${distortionText(m.distortion, run.outputUnit)}`);
+    if (m.distortion) lines.push(`  ${distortionText(m, run.outputUnit)}`);
   }
   for (const warning of diagnose(run)) lines.push(`  warning: ${warning}`);
   lines.push(`  report: ${reportPath}`, `  data:   ${jsonPath}`);

@@ -271,7 +271,7 @@ test("the calibration's distortion measurement is kept through restarts (whose c
   assert.equal(d.planOrder, planOrderFor(d, 2 * 4));
 });
 
-test("--plan-order auto: on a device whose distortion is below the noise the run calibrates on an order-2 plan with room for the probe and trains at order 2: a fraction of order 3's device time", () => {
+test("--plan-order auto: on a device whose distortion is below the noise the run calibrates on an order-2 plan with room for the probe and trains at order 2: a fraction of order 3's device time", async () => {
   const task = (device: ResistorNetwork) => gateTask("AND", device.inputRangeV);
   const tones = (planOrder: 2 | 3 | "auto", guardBins = 0) => ({ plan: { ...DEFAULTS.band, guardBins, planOrder } });
   // eight edges: order 3 needs 500-sample windows; order 2 with the probe's room (tones from bin
@@ -285,6 +285,8 @@ test("--plan-order auto: on a device whose distortion is below the noise the run
   const ran = auto.module!.controller;
   assert.deepEqual([ran.planOrder, ran.windowSamples, ran.calibrationEpochs, order3.module!.controller.windowSamples], [2, 200, 2, 500]);
   assert.deepEqual(auto.module!.toneBins, [9, 10, 11, 12, 13, 14, 15, 16]);
+  const { distortionText } = await import("../host/report/diagnose.ts");
+  assert.match(distortionText(auto.module!, "V"), /: plan order 2 is safe here, and the run trained at it$/, "no flag offered that the run already took");
   assert.ok(auto.solved && order3.solved);
   assert.ok(auto.deviceSeconds < 0.5 * order3.deviceSeconds, `auto ${auto.deviceSeconds} s, order 3 ${order3.deviceSeconds} s`);
   // the order-2 gradients against the network's exact (adjoint) one: within 5% at every update
@@ -306,6 +308,7 @@ test("--plan-order auto: on a device whose distortion is below the noise the run
   assert.equal(guarded.counters.samples, guarded.deviceSeconds * 5000, "the counters span both configurations");
   assert.deepEqual(guarded.module!.toneBins, order2.module!.toneBins, "--plan-order 2 calibrates with the probe's room and moves the same way");
   assert.equal(order2.module!.distortion!.switchedFrom, 800);
+  assert.match(distortionText(guarded.module!, "V"), /: plan order 2 is safe here, and the run continued on it in shorter windows than the calibration's 800 samples$/);
   // thirty-two edges: order 3 needs 9450-sample windows, auto trains in 350
   const wide = new ResistorNetwork({ edgeCount: 32 });
   const wideAuto = trainTask({ device: wide, task: task(wide), seed: 1, tones: tones("auto") });
@@ -314,7 +317,7 @@ test("--plan-order auto: on a device whose distortion is below the noise the run
   assert.ok(wideAuto.solved && wide3.solved && wideAuto.deviceSeconds < 0.1 * wide3.deviceSeconds, `auto ${wideAuto.deviceSeconds} s, order 3 ${wide3.deviceSeconds} s`);
 });
 
-test("--plan-order auto calibrates again at order 3 and keeps it where the order-2 probe found distortion above the noise, and keeps order 3 where order 2 would not shorten the window", () => {
+test("--plan-order auto calibrates again at order 3 and keeps it where the order-2 probe found distortion above the noise, and keeps order 3 where order 2 would not shorten the window; a given --plan-order 2 there is told what it let in", async () => {
   const device = DopantNetwork.default();
   const task = gateTask("XOR", device.inputRangeV);
   // a 100 mV perturbation in 20..500 Hz: order 3 needs 350-sample windows, order 2 with the probe's room 200
@@ -324,6 +327,19 @@ test("--plan-order auto calibrates again at order 3 and keeps it where the order
   assert.ok(d.thirdOrderAmplitude > 5 * d.noiseAmplitude && d.planOrder === 3, "order 3's own calibration, and its probe");
   assert.equal(d.switchedFrom, undefined);
   assert.deepEqual([loud.module!.controller.planOrder, loud.module!.controller.windowSamples], [3, 350]);
+  // a given --plan-order 2 on it trains at 2 where the probe says 3, and the summary says what that lets in
+  const { distortionText } = await import("../host/report/diagnose.ts");
+  const given = trainTask({ device, task, seed: 1, amplitudesV: 0.1, maxDeviceSeconds: 1, tones: { plan: { ...DEFAULTS.band, bandHighHz: 500, planOrder: 2 } } });
+  assert.deepEqual([given.module!.controller.planOrder, given.module!.distortion!.planOrder], [2, 3]);
+  assert.match(distortionText(given.module!, "nA"), /: keep plan order 3: it keeps third-order products off the tones, and this run's --plan-order 2 let them land there$/);
+  assert.match(distortionText(loud.module!, "nA"), /: keep plan order 3$/);
+  // the same where a guard of 9 bins makes the probe's room cost a longer window: the run calibrated
+  // at 1000 samples and went on at 900 as asked, but the probe's 0.44 nA against 0.024 of noise
+  // is not "safe" (it said so, and named --plan-order auto and order 3's window, both wrong)
+  const guarded = trainTask({ device, task, seed: 1, amplitudesV: 0.1, maxDeviceSeconds: 2.5, tones: { plan: { ...DEFAULTS.band, bandHighHz: 500, guardBins: 9, planOrder: 2 } } });
+  const g = guarded.module!.distortion!;
+  assert.deepEqual([g.switchedFrom, g.planOrder, guarded.module!.controller.windowSamples], [1000, 3, 900]);
+  assert.match(distortionText(guarded.module!, "nA"), /: keep plan order 3: it keeps third-order products off the tones, and this run's --plan-order 2 let them land there$/);
   // device time: both calibrations (2 epochs × 4 cases × 210 samples, then × 360) before the first update
   assert.ok(loud.history.deviceSeconds[0] >= (2 * 4 * 210 + 2 * 4 * 360 + 4 * 360) / 5000 - 1e-9);
   // the default band: five tones plan at order 3 in the default 200 samples, so nothing is switched

@@ -8,16 +8,21 @@ const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, no
 
 export const DISTORTION_LABEL = "third-order distortion";
 
-/** What the calibration's distortion probe found, and the plan order it allows. */
-export function distortionText(d: NonNullable<ModuleDetails["distortion"]>, unit: string): string {
-  return `${DISTORTION_LABEL} ${distortionFinding(d, unit)}`;
+/** What the calibration's distortion probe found, the plan order it allows, and whether the run
+ *  trained at it. */
+export function distortionText(m: ModuleDetails, unit: string): string {
+  return `${DISTORTION_LABEL} ${distortionFinding(m, unit)}`;
 }
 
-/** distortionText without its label (a report's row has it). */
-export function distortionFinding(d: NonNullable<ModuleDetails["distortion"]>, unit: string): string {
+/** distortionText without its label (a report's row has it); for a run with a probe reading. */
+export function distortionFinding({ distortion, controller }: ModuleDetails, unit: string): string {
+  const d = distortion!;
   const found = `${d.thirdOrderAmplitude.toPrecision(2)} ${unit} at the calibration's probe, noise ${d.noiseAmplitude.toPrecision(2)} ${unit}`;
-  if (d.switchedFrom !== undefined) return `${found}: plan order 2 is safe here, and the run continued on it (--plan-order auto) in shorter windows than order 3's ${d.switchedFrom} samples`;
-  return `${found}: ${d.planOrder === 2 ? `plan order 2 is safe here, ${ORDER_2}` : "keep plan order 3"}`;
+  const ranAt2 = controller.planOrder === 2; // (under auto too: the probe's verdict)
+  // only a given --plan-order 2 trains at 2 where the probe says 3 (auto calibrates again at 3)
+  if (d.planOrder === 3) return `${found}: keep plan order 3${ranAt2 ? ": it keeps third-order products off the tones, and this run's --plan-order 2 let them land there" : ""}`;
+  const trained = d.switchedFrom !== undefined ? `and the run continued on it in shorter windows than the calibration's ${d.switchedFrom} samples` : ranAt2 ? "and the run trained at it" : ORDER_2;
+  return `${found}: plan order 2 is safe here, ${trained}`;
 }
 
 const LAG_FROM: Record<ModuleDetails["lagFrom"], string> = {

@@ -64,7 +64,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
       ["tones", tones],
       ["SNR per tone", run.counters.windows ? toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ") : "— (no window measured)"],
       ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the sampled-chain model (a held sample, a delay, an RC read at the end of the sample) fitted at the tones; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`],
-      ...(m.distortion ? [[DISTORTION_LABEL, escapeHtml(distortionFinding(m.distortion, run.outputUnit))]] : []),
+      ...(m.distortion ? [[DISTORTION_LABEL, escapeHtml(distortionFinding(m, run.outputUnit))]] : []),
     );
   }
   const settings = [["device", escapeHtml(run.device)], ["task", escapeHtml(run.task)], ["seed", String(run.seed)], ...(m ? moduleSettings(run, m) : Object.entries(run.settings).map(([k, v]) => [escapeHtml(k), escapeHtml(typeof v === "string" ? v : JSON.stringify(v))]))];
