@@ -384,6 +384,8 @@ async function probe(target: string, flags: ProbeFlags): Promise<void> {
 
 // ---- the command --------------------------------------------------------------------------
 
+/** --standalone's --from (build and run). */
+const fromOption = () => new Option("--from <run.json>", "--standalone: the configuration of an earlier run, continued from its final weights, restarting as the run would have").argParser(existingFile);
 /** `app`: the command takes --app (build, run), whose probe builds its own module. */
 const wasmOption = (app = false) => new Option("--wasm <file>", `the module to build in (default the board's build, build/hge.wasm or build/hge-core.wasm${app ? "; build/boards/probe.wasm with --app probe" : ""})`).argParser(wasmFile);
 const boardArgument = (name: string, description: string, o: { all?: boolean; optional?: boolean } = {}) => {
@@ -441,7 +443,7 @@ export function boardCommand(parent?: Command): Command {
       .option("--standalone", "firmware that configures itself, trains on its own and resumes from its stored checkpoint (prints the ELF's path)")
       .addOption(new Option("--task <gate>", "--standalone: the gate trained (default xor)").choices(GATE_NAMES.map((gate) => gate.toLowerCase())))
       .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
-      .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run, continued from its final weights").argParser(existingFile))
+      .addOption(fromOption())
       .option("--seed <n>", `--standalone: seed of the starting voltages and the emulated stand-in device (default ${DEFAULTS.seed})`, wholeAtLeast(0))
       .option("--iterations <n>", `--standalone: update limit (default ${DEFAULTS.maxIterations}, or the --from run's)`, wholeAtLeast(1)),
   ).action((target: string, flags: BuildFlags) => build(target, flags));
@@ -455,7 +457,7 @@ export function boardCommand(parent?: Command): Command {
     .addOption(new Option("--adc <file>", "feed raw f32 readings (ADC volts, little-endian) from a file to the main-loop firmware and print what it writes: the controller configured for XOR on the default device as hge train --board would (or --app probe: the stand-in module)").argParser(adcFile).conflicts(["replay", "hil", "standalone"]))
     .addOption(new Option("--standalone", "build standalone firmware and let it train with no host device (the emulated board plays a test stand-in); exit 0 when solved").conflicts(["replay", "hil", "adc"]))
     .option("--method <estimator>", "--standalone: the module's estimator (default multitone)")
-    .addOption(new Option("--from <run.json>", "--standalone: the configuration of an earlier run").argParser(existingFile))
+    .addOption(fromOption())
     .option("--reset-after <n>", "--standalone: reset the board (QEMU system_reset) once it logs update n (before the run's iteration limit; the reset lands after update n or a later one, and the report names which); it must resume from its stored checkpoint, and a run that ends before update n exits 1", wholeAtLeast(1))
     .addOption(wasmOption(true))
     .option("--updates <n>", `--replay: updates recorded (default 3, at most ${MAX_REPLAY_UPDATES})`, wholeAtLeast(1, MAX_REPLAY_UPDATES))

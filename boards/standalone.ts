@@ -16,7 +16,8 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
 import { GATE_NAMES, MARGIN_FRACTION, NOISE_GAPS, gateTask, type GateName } from "../host/tasks/gates.ts";
-import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, restartLimit, startingVoltages, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, continuationOf, restartLimit, restartVoltages, type TrainOptions } from "../host/train.ts";
+import type { Device } from "../host/devices/device.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
 import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, type Stopped, type Telemetry } from "./link.ts";
@@ -120,12 +121,22 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
   const board = typeof boardName === "string" ? loadBoard(boardName) : boardName;
   const seed = o.seed ?? DEFAULTS.seed;
   let config: ControllerConfig, targets: number[], task: string, solvedEpochs: number, maxIterations: number, unit: string;
-  // the host's restarts (TrainingRun): its starts for attempts 1, 2, ..; none from given controls
+  // the host's restarts (TrainingRun); none where the --from run had none (or is not hge's)
   let patience = 0, starts: number[][] = [];
+  /** The host's starts for every restart `iterations` allow (HGE_RESTART_STARTS_V): those of
+   *  attempts 1, 2, .. after the `resumed` attempts of the run continued, held controls kept. */
+  const startsFor = (device: Pick<Device, "controlRangeV">, seed: number, iterations: number, resumed = 1) => {
+    const restarts = restartLimit(iterations, patience), startBytes = 4 * config.controls.length;
+    if (restarts * startBytes > board.flashBytes) {
+      const named = o.maxIterations === undefined && o.from ? `--from ${o.from}: its ${iterations} iterations` : `--iterations ${iterations}`;
+      throw new TrainConfigError("iterations", `${named}: the firmware holds a start for each of its ${restarts} restarts (one per ${patience} iterations), ${restarts * startBytes} bytes, more than ${board.name}'s flash (${board.flashBytes} bytes); at most ${Math.floor(board.flashBytes / startBytes) * patience} iterations, fewer beside the firmware`);
+    }
+    return Array.from({ length: restarts }, (_, attempt) => restartVoltages(device, seed, attempt + 1, resumed).map((v, k) => (config.controls[k].trainable === false ? config.controls[k].initialV : v)));
+  };
   if (o.from) {
     if (o.method) throw new TrainConfigError("method", "--method and --from: the run's configuration already names its estimator");
     if (!existsSync(o.from)) throw new TrainConfigError("from", `--from ${o.from}: no such file`);
-    let run: { task?: string; outputUnit?: string; targets?: number[]; finalWeights?: number[]; ranOn?: string; module?: { controller: ControllerConfig; chain?: { transimpedancePerV?: number }; solvedEpochs: number; maxIterations: number } };
+    let run: { task?: string; outputUnit?: string; targets?: number[]; finalWeights?: number[]; ranOn?: string; seed?: unknown; attempts?: unknown; settings?: { patience?: unknown }; module?: { controller: ControllerConfig; chain?: { transimpedancePerV?: number }; solvedEpochs: number; maxIterations: number } };
     try { run = JSON.parse(readFileSync(o.from, "utf8")); } catch (e) { throw new TrainConfigError("from", `--from ${o.from}: not JSON (${(e as Error).message})`); }
     // what goes into the firmware's generated C and the module's configuration, checked first
     const damaged = (what: string) => new TrainConfigError("from", `--from ${o.from}: ${what}; give a run.json that hge train wrote for one of the module's methods`);
@@ -162,6 +173,14 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
       }
       config = { ...config, controls: config.controls.map((c, k) => ({ ...c, initialV: weights[k] })) };
     }
+    // a run that restarted goes on restarting as `hge train --resume` goes on (continuationOf):
+    // with its patience, from the next of its seeded starts (a held control stays where it is)
+    const going = continuationOf({ finalWeights: config.controls.map((c) => c.initialV), attempts: run.attempts, settings: run.settings }, false);
+    if (going.patience && Number.isSafeInteger(run.seed)) {
+      patience = going.patience;
+      const ranges = { controlRangeV: config.controls.map((c): [number, number] => [c.minV, c.maxV]) };
+      starts = startsFor(ranges, run.seed as number, Number.isFinite(maxIterations) ? maxIterations : DEFAULTS.maxIterations, going.resumedAttempts);
+    }
   } else {
     const estimator = (o.method ?? "multitone") as Estimator;
     if (!(ESTIMATORS as readonly string[]).includes(estimator)) throw new TrainConfigError("method", `--method ${o.method}: standalone firmware runs the module's estimators ${ESTIMATORS.join(", ")}`);
@@ -183,12 +202,7 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     solvedEpochs = DEFAULTS.solvedEpochs;
     maxIterations = o.maxIterations ?? DEFAULTS.maxIterations;
     patience = DEFAULTS.patience;
-    // the firmware holds a start for every restart the iterations allow (HGE_RESTART_STARTS_V)
-    const restarts = restartLimit(maxIterations, patience), startBytes = 4 * config.controls.length;
-    if (restarts * startBytes > board.flashBytes) {
-      throw new TrainConfigError("iterations", `--iterations ${maxIterations}: the firmware holds a start for each of its ${restarts} restarts (one per ${patience} iterations), ${restarts * startBytes} bytes, more than ${board.name}'s flash (${board.flashBytes} bytes); at most ${Math.floor(board.flashBytes / startBytes) * patience} iterations, fewer beside the firmware`);
-    }
-    starts = Array.from({ length: restarts }, (_, attempt) => startingVoltages(device, seed, attempt + 1));
+    starts = startsFor(device, seed, maxIterations);
   }
   if (config.sampleRateHz !== board.sampleRateHz) throw new TrainConfigError("sampleRate", `the configuration samples at ${config.sampleRateHz} Hz; ${board.name} converts at ${board.sampleRateHz} Hz (sampleRateHz in its board file)`);
   if (unit !== board.adc.unit) throw new TrainConfigError("unit", `the configuration's readings are in ${unit}; ${board.name}'s ADC front end gives ${board.adc.unit} (adc.unit in its board file)`);

@@ -317,7 +317,7 @@ export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: numb
 
 /** The start of a run's next attempt once it has made `attempts` (its first counted in a resumed
  *  run's `resumedAttempts`, TrainOptions): the unbroken run's next seeded start. */
-export function restartVoltages(device: Device, seed: number, attempts: number, resumedAttempts = 1): number[] {
+export function restartVoltages(device: Pick<Device, "controlRangeV">, seed: number, attempts: number, resumedAttempts = 1): number[] {
   return startingVoltages(device, seed, resumedAttempts - 1 + attempts);
 }
 
@@ -346,7 +346,7 @@ export function continuationOf(run: { finalWeights: number[]; module?: { checkpo
 }
 
 /** Seeded random starting controls for attempt `attempt`: uniform in the middle 80% of each range. */
-export function startingVoltages(device: Device, seed: number, attempt: number): number[] {
+export function startingVoltages(device: Pick<Device, "controlRangeV">, seed: number, attempt: number): number[] {
   const rng = new Rng((Math.imul(seed >>> 0, 0x85ebca6b) ^ Math.imul(attempt + 1, 0xc2b2ae35)) >>> 0);
   return device.controlRangeV.map(([low, high]) => low + (high - low) * rng.between(0.1, 0.9));
 }

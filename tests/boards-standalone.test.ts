@@ -17,7 +17,7 @@ import { buildBoard, ensureToolchain } from "../boards/build.ts";
 import { buildStandalone, iterationLimitText, runStandalone, standaloneConfiguration, standInDevice } from "../boards/standalone.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
 import { Frame, StopReason, telemetryParts } from "../boards/link.ts";
-import { DEFAULTS, TrainingRun } from "../host/train.ts";
+import { DEFAULTS, TrainingRun, restartVoltages } from "../host/train.ts";
 import { Controller } from "../host/controller.ts";
 import { gateTask, MARGIN_FRACTION } from "../host/tasks/gates.ts";
 import { BIN } from "./fixtures.ts";
@@ -260,6 +260,43 @@ test("--from a run with no iteration limit (a budget of device time ended it; th
   const limited = standaloneConfiguration("mps2-an386", { from, maxIterations: 7 });
   assert.match(limited.header, /^#define HGE_MAX_ITERATIONS 7$/m);
   assert.equal(iterationLimitText(limited), "at most 7 iterations");
+});
+
+// A --from run that restarted goes on restarting, as hge train --resume does (continuationOf):
+// with its patience, from the next of its seeded starts. The firmware held no starts for a
+// --from run and never restarted: from a stuck start it trained to its limit (the host's
+// --resume did so until it was fixed: XNOR seed 2 ran 1785 iterations unsolved). Here the run
+// ended on a start where the stand-in is silent (control 1 below −0.25 V) after 2 attempts; the
+// next of seed 10's starts (its 3rd) is live.
+test("--from a run that restarted: the board goes on restarting from the run's next seeded starts after its patience, as hge train --resume does on the host, with the same iterations and device time", skip, async () => {
+  const seed = 10, silentBelowV = -0.25;
+  const made = standaloneConfiguration("mps2-an386", { task: "xor", seed });
+  const device = standInDevice(5, 2, seed, silentBelowV);
+  const finalWeights = [-0.9, ...made.config.controls.slice(1).map((c) => c.initialV)];
+  const from = join(mkdtempSync(join(tmpdir(), "hge-from-")), "run.json");
+  writeFileSync(from, JSON.stringify({
+    task: "XOR", ranOn: "mps2-an386", outputUnit: "nA", seed, targets: made.targets, finalWeights, settings: { patience: 10 },
+    attempts: [{ startIteration: 0 }, { startIteration: 10 }], module: { controller: made.config, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 80 },
+  }));
+  const { built, configuration } = buildStandalone("mps2-an386", { from, seed, standIn: { silentBelowV }, quiet: true, out: "build/boards/test-from-restarts" });
+  assert.match(configuration.header, /^#define HGE_PATIENCE 10$/m);
+  const r = await runStandalone(built);
+  assert.ok(r.solved, r.log.join("\n"));
+  const host = new TrainingRun(new Controller(), {
+    device, task: gateTask("XOR", device.inputRangeV, MARGIN_FRACTION), seed, chain: boardChain(loadBoard("mps2-an386"), device), noise: { whiteSigma: 0, pinkPsdAt1kHz: 0 },
+    initialV: finalWeights, resumedAttempts: 2, patience: 10, maxIterations: 80,
+  });
+  while (host.step());
+  const result = host.finish(0);
+  assert.equal(result.stopped, "solved");
+  assert.deepEqual(result.attempts.map((a) => a.startIteration), [0, 10], "the host restarted once, after its patience");
+  assert.deepEqual(result.attempts[1].initialV, restartVoltages(device, seed, 1, 2));
+  assert.deepEqual(r.log.flatMap((l) => /^restart \d+ after update (\d+):/.exec(l)?.[1] ?? []).map(Number), [10]);
+  assert.equal(r.updates, result.iterations);
+  assert.equal(r.deviceSeconds.toFixed(2), result.deviceSeconds.toFixed(2));
+  // a run.json with no restarts to go on with (none made, or hand-made without them) builds none
+  writeFileSync(from, JSON.stringify({ task: "XOR", ranOn: "mps2-an386", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 80 } }));
+  assert.match(standaloneConfiguration("mps2-an386", { from }).header, /^#define HGE_RESTARTS 0$/m);
 });
 
 test("firmware that does not fit a board's flash is refused in one line naming the bytes it overflows by (it was an internal error with the linker's output)", skip, () => {
