@@ -237,8 +237,8 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
     // or a device instance, which the run.json beside it does (said once the module took it).
     // That run.json, where it is this checkpoint's run (hge's, holding the same checkpoint), is
     // kept as the run resumed, as when --resume names it (a run resumed in its own --out lost it)
-    const beside = hgeRun(join(dirname(path), "run.json"));
-    const itsRun = beside?.module?.checkpoint === bytes.toString("base64") ? earlierRun(beside, `--resume ${path}: the run.json beside it`) : {};
+    const beside = checkpointsRun(path, bytes);
+    const itsRun = beside ? earlierRun(beside, `--resume ${path}: the run.json beside it`) : {};
     return { checkpoint: new Uint8Array(bytes), unchecked: `hge: --resume ${path}: a checkpoint.bin says neither the task nor the device it was trained on; its state was taken as this run's (--resume the run.json beside it to have both checked)\n`, ...itsRun };
   }
   let run: unknown;
@@ -264,6 +264,29 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
     throw new TrainConfigError("resume", `--resume ${path} ran on another ${device.name}: this one answers otherwise at the voltages hge checks (an edited device file, another --device-seed, or another file of the same name)${startFrom}`);
   }
   return { ...continuationOf({ finalWeights: weights, module, attempts, settings }, estimator), ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
+}
+
+/** The run.json beside checkpoint.bin `path` (read as `bytes`) where it is that checkpoint's
+ *  run: hge's, holding the same checkpoint. */
+function checkpointsRun(path: string, bytes: Buffer): ReturnType<typeof hgeRun> {
+  const beside = hgeRun(join(dirname(path), "run.json"));
+  return beside?.module?.checkpoint === bytes.toString("base64") ? beside : undefined;
+}
+
+/** The seed of the run --resume names (a run.json, the journal.json of a data-set run, or a
+ *  checkpoint.bin's own run.json beside it), where it says one: a resumed run goes on as itself,
+ *  with its noise, its next seeded starts and its report directory (without it the default seed
+ *  1 took them: a seed-3 run resumed wrote over reports/…-seed1). */
+function seedOfResumed(path: string): number | undefined {
+  const bytes = readOrNothing(path);
+  if (!bytes) return undefined;
+  try {
+    const kept: Record<string, unknown> | undefined = isCheckpoint(bytes) ? checkpointsRun(path, bytes) : JSON.parse(bytes.toString("utf8"));
+    const seed = (kept?.run as { seed?: unknown } | undefined)?.seed ?? kept?.seed; // a journal's, or a run's
+    return typeof seed === "number" ? wholeAtLeast(0)(String(seed)) : undefined; // (--seed's range)
+  } catch {
+    return undefined; // (readResume says what is wrong with the file; a seed out of range is not taken)
+  }
 }
 
 /** `run` with `earlier` as the run the first of its chain resumed (a run on a board that went
@@ -579,6 +602,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const device = await loadDevice(flags.device, flags.task, flags.deviceSeed, flags.fabricationSpread);
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
   refuseUnreadFlags(command, flags, method, task, device);
+  if (flags.resume && command.getOptionValueSource("seed") !== "cli") flags.seed = seedOfResumed(flags.resume) ?? flags.seed;
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
   const fingerprint = deviceFingerprint(device); // (before training: a device that changes with time starts at 0)
@@ -1160,7 +1184,7 @@ export function program(): Command {
     .addOption(fieldOption("MarginScale", "units"))
     .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, MARGIN_FRACTION)
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
-    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag; on a data set the run replayed from its journal.json, given or beside the run.json)", existingFile)
+    .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag; on a data set the run replayed from its journal.json, given or beside the run.json), with its seed unless --seed is given", existingFile)
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
     .addOption(fieldOption("CalibrationEpochs", "epochs"))
     .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)

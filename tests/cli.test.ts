@@ -330,7 +330,7 @@ test("hge train --method walsh --task and trains the gate with Walsh codes", () 
 
 test("--resume continues from the checkpoint of run.json: the new run starts at the old final controls", () => {
   const first = join(scratch, "first");
-  assert.equal(hge("train", "--task", "xor", "--max-iterations", "4", "--out", first, "--no-progress").status, 1);
+  assert.equal(hge("train", "--task", "xor", "--seed", "4", "--max-iterations", "4", "--out", first, "--no-progress").status, 1);
   const before = JSON.parse(readFileSync(join(first, "run.json"), "utf8"));
   const second = join(scratch, "second");
   hge("train", "--task", "xor", "--max-iterations", "2", "--resume", join(first, "run.json"), "--out", second, "--no-progress");
@@ -344,6 +344,8 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   writeFileSync(garbage, "HGE1 and then nothing a checkpoint holds");
   refusal(["train", "--task", "xor", "--resume", garbage], REFUSED, /--resume: the checkpoint is corrupt, of another hge version, or for another configuration .*; nothing was trained \(controller field Checkpoint\)$/);
   assert.deepEqual(JSON.parse(readFileSync(join(third, "run.json"), "utf8")).history.weights[0], before.finalWeights, "checkpoint.bin resumes the same");
+  // with the seed of its run, read from the run.json beside the checkpoint, where --seed is not given
+  assert.deepEqual([after.seed, JSON.parse(readFileSync(join(third, "run.json"), "utf8")).seed], [4, 4]);
   assert.equal(after.module.status.lagDelaySamples, before.module.status.lagDelaySamples, "keeps the fitted lag");
   assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");
 });
@@ -356,16 +358,17 @@ test("the summary says a window was lengthened for the planned tones only when i
   assert.match(tonesLine("--method", "published", "--task", "xor"), /in 2000-sample windows \(400 ms\); some hit by intermodulation products$/);
 });
 
-test("a resumed run restarts as the unbroken run would, from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved)", () => {
+test("a resumed run restarts as the unbroken run would, from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved), with its own seed where --seed is not given (seed 1's starts were taken)", () => {
   const unbroken = join(scratch, "xnor-unbroken"), cut = join(scratch, "xnor-cut"), resumed = cut; // (resumed in its own --out)
   assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--out", unbroken, "--no-progress").status, 0);
   const whole = JSON.parse(readFileSync(join(unbroken, "run.json"), "utf8"));
   assert.deepEqual(whole.attempts.map((a: { startIteration: number }) => a.startIteration), [0, 20], "(the unbroken run restarts once, at iteration 20)");
   assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--max-iterations", "15", "--out", cut, "--no-progress").status, 1);
   const before = readFileSync(join(cut, "run.json"), "utf8");
-  const run = hge("train", "--task", "xnor", "--seed", "2", "--resume", join(cut, "run.json"), "--out", resumed, "--no-progress");
+  const run = hge("train", "--task", "xnor", "--resume", join(cut, "run.json"), "--out", resumed, "--no-progress");
   assert.equal(run.status, 0, run.stdout + run.stderr);
   const after = JSON.parse(readFileSync(join(resumed, "run.json"), "utf8"));
+  assert.equal(after.seed, 2, "the resumed run's seed, not --seed's default");
   assert.equal(after.attempts.length, 2);
   assert.deepEqual(after.attempts[1].initialV, whole.attempts[1].initialV, "the unbroken run's second start, not its first again");
   assert.ok(after.iterations < 100, `${after.iterations} iterations`);
