@@ -15,7 +15,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { deviceFingerprint, electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
 import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
-import type { AnyTask } from "../host/tasks/task.ts";
+import { RISES_WITH_INPUTS, outOfReach, type AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
@@ -605,6 +605,9 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   if (flags.resume && command.getOptionValueSource("seed") !== "cli") flags.seed = seedOfResumed(flags.resume) ?? flags.seed;
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
+  // (trained all the same: a run that cannot solve is still a measurement; said before and after)
+  const reach = outOfReach(device, task);
+  if (reach) process.stderr.write(`hge: warning: ${reach}\n`);
   const fingerprint = deviceFingerprint(device); // (before training: a device that changes with time starts at 0)
   const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed, fingerprint) : {};
   const options = trainOptionsFrom(flags, device, task, resumed);
@@ -702,7 +705,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   await live?.close();
   stopListening();
   if (resumed.unchecked) process.stderr.write(resumed.unchecked);
-  console.log(summary(run, display(report), display(json), plainLines(device, task, run), boardRestarts));
+  console.log(summary(run, display(report), display(json), [...plainLines(device, task, run), ...(reach ? [`  warning: ${reach}`] : [])], boardRestarts));
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
   // an asynchronous file's that waited out answerWithinSeconds, is the interruption's; a Ctrl-C
   // that came once the run had ended, while its results were written, changes nothing)
@@ -769,12 +772,14 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   console.log(`  capabilities: ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`);
   // tasks with the same methods on one line (the gates)
   const byMethods = new Map<string, string[]>();
+  const unreachable: string[] = [];
   for (const name of TASKS) {
     let methods: string;
     try {
       const forTask = await loadDevice(spec, name, flags.deviceSeed);
       const task = buildTask(name, forTask);
       methods = METHODS.filter((m) => refusal(m, forTask, task) === undefined).map((m) => m.name).join(", ") || "none";
+      if (outOfReach(forTask, task)) unreachable.push(name);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       methods = `not this device: ${error.message}`;
@@ -783,6 +788,7 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   }
   console.log("  methods that can train each task on it:");
   for (const [methods, tasks] of byMethods) console.log(`    ${tasks.join(", ")}: ${methods}`);
+  if (unreachable.length) console.log(`  ${outOfReachLine(unreachable)}`);
   if (flags.serve === undefined) return;
   // --serve: the device (with the gates' inputs) over HTTP until Ctrl-C (host/devices/serve.ts)
   const { serveDevice } = await import("../host/devices/serve.ts");
@@ -793,6 +799,9 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   console.log(`serving ${device.name} on http://127.0.0.1:${port} (GET /device, POST /output); Ctrl-C stops`);
   await new Promise<never>(() => {});
 }
+
+/** The tasks no method can solve on a device, and why (tasks/task.ts: outOfReach). */
+const outOfReachLine = (tasks: string[]) => `out of its reach by any method: ${tasks.join(", ")}; ${RISES_WITH_INPUTS}`;
 
 const wallTime = (seconds: number) => (seconds >= 1 ? `${seconds.toPrecision(3)} s` : seconds >= 1e-3 ? `${(seconds * 1e3).toPrecision(3)} ms` : `${(seconds * 1e6).toPrecision(3)} µs`);
 
@@ -882,6 +891,8 @@ async function demo(flags: DemoFlags): Promise<void> {
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   const solved = entries.filter((e) => e.run.solved).length;
   console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device ?? device.name}, ${wallSeconds.toFixed(1)} s wall on ${threads(Math.min(workers, gates.length))}`);
+  const beyond = gates.filter((gate) => outOfReach(device, buildTask(gate.toLowerCase() as TaskName, device)));
+  if (beyond.length) console.log(outOfReachLine(beyond));
   console.log(`report: ${display(index)}`);
   if (interrupted) process.stderr.write(`hge: interrupted: ${entries.length} of ${gates.length} gates finished, kept in ${display(index)}\n`);
   process.exitCode = interrupted ? EXIT.interrupted : solved === entries.length ? EXIT.solved : EXIT.unsolved;
@@ -1012,6 +1023,8 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const fingerprint = deviceFingerprint(device);
   const workers = workerCount(flags.workers, device);
   const task = buildTask(flags.task, device);
+  const reach = outOfReach(device, task);
+  if (reach) process.stderr.write(`hge: warning: ${reach}\n`);
   // without --methods: every method that can train the task on the device; the rest, with why not
   const cannotTrain: CompareRecord["cannotTrain"] = flags.methods ? {} : Object.fromEntries(METHODS.flatMap((m) => {
     const why = refusal(m, device, task);

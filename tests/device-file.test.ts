@@ -84,6 +84,8 @@ test("hge device shows what hge sees of a device file and which methods can trai
   assert.match(resistor.stdout, /^    and, or, nand, nor, xor, xnor, sphere: /m);
   assertOffers(offeredFor(resistor.stdout, "xor"), { offers: ["multitone", "sequential", "spsa", "random", "walsh", "pat", "pat-hge"], not: ["published", "analytic", "coupled", "ep"] });
   assert.match(resistor.stdout, /^    regression: /m);
+  // (a passive network's output rises with every input: the gates that need it to fall, and the sphere, are named)
+  assert.match(resistor.stdout, /^  out of its reach by any method: nand, nor, xor, xnor, sphere; its output never falls where an input rises/m);
   assertOffers(offeredFor(resistor.stdout, "regression"), { offers: ["multitone", "sequential", "spsa", "random", "walsh", "analytic", "coupled", "ep", "pat", "pat-hge"], not: ["published"] });
   const bad = hge("device", deviceFile("device.inputRangeV = [];"));
   assert.equal(bad.status, 2);

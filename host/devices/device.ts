@@ -42,6 +42,10 @@ export interface Device {
    *  elsewhere) is in one state at a time: hge compare and hge demo run one job at a time on it
    *  unless --workers says otherwise. */
   readonly exclusive?: boolean;
+  /** The output never falls where a data input's voltage rises, whatever the controls (a
+   *  passive network's potential: a positive-weighted average of the potentials held on it).
+   *  Tasks that need it to fall are out of the device's reach (tasks/task.ts: outOfReach). */
+  readonly risesWithInputs?: boolean;
 }
 
 /** The midpoint of every control range: a neutral starting point for training. */

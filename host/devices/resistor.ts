@@ -103,6 +103,9 @@ export class ResistorNetwork implements Device {
   readonly controlRangeV: Array<[number, number]>;
   readonly inputRangeV: Array<[number, number]>;
   readonly outputUnit = 'V';
+  // the output node's potential is a positive-weighted average of the clamped ones (inputs,
+  // ground) for any conductances: no gate voltage makes it fall where an input rises
+  readonly risesWithInputs = true;
   readonly capabilities: readonly Capability[];
   readonly nodeCount: number;
   /** Node 0 is ground; nodes 1..inputCount are the inputs; the next outputCount nodes the outputs. */

@@ -1,6 +1,7 @@
 // What a training task is: input cases (volts, already mapped to the device's input
 // electrodes), one target per case and output, the loss to train with, and a success test.
 // At most 16 cases and 8 inputs, so a task fits the controller's fixed-size tables.
+import type { Device } from '../devices/device.ts';
 
 export type LossName = 'mse' | 'corrsig' | 'fisher';
 
@@ -57,4 +58,22 @@ export function checkTaskShape(task: Task): Task {
   if (task.inputCases.some((c) => c.length > MAX_INPUTS)) throw new Error(`${task.name}: more than ${MAX_INPUTS} inputs`);
   if (task.targets.length !== task.inputCases.length * task.outputCount) throw new Error(`${task.name}: targets do not match cases`);
   return task;
+}
+
+/** Why a device that declares risesWithInputs has tasks out of its reach. */
+export const RISES_WITH_INPUTS = "its output never falls where an input rises, whatever the controls (risesWithInputs: a passive network's potential)";
+
+/** Why no setting of `device`'s controls can solve `task`, where that is known, else
+ *  undefined: an output that never falls where an input rises (Device.risesWithInputs) cannot
+ *  put a class-1 case above a class-0 case whose every input is as high or higher (NAND, NOR,
+ *  XOR, XNOR on a passive network). */
+export function outOfReach(device: Pick<Device, 'name' | 'risesWithInputs'>, task: AnyTask): string | undefined {
+  if (!device.risesWithInputs || task.kind !== 'cases' || task.loss === 'mse') return undefined;
+  const volts = (p: number) => `(${task.inputCases[p].map((v) => `${+v.toFixed(3)}`).join(', ')}) V`;
+  for (let p = 0; p < task.inputCases.length; p++) {
+    if (task.targets[p] !== 1) continue;
+    const q = task.inputCases.findIndex((inputs, q) => task.targets[q] === 0 && inputs.every((v, i) => v >= task.inputCases[p][i]));
+    if (q >= 0) return `${task.name} is out of ${device.name}'s reach: ${RISES_WITH_INPUTS}, and ${task.name} needs it higher at inputs ${volts(p)} than at ${volts(q)}; no method can solve it there`;
+  }
+  return undefined;
 }
