@@ -605,9 +605,6 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   if (flags.resume && command.getOptionValueSource("seed") !== "cli") flags.seed = seedOfResumed(flags.resume) ?? flags.seed;
   const why = refusal(method, device, task);
   if (why) throw new TrainConfigError("method", why);
-  // (trained all the same: a run that cannot solve is still a measurement; said before and after)
-  const reach = outOfReach(device, task);
-  if (reach) process.stderr.write(`hge: warning: ${reach}\n`);
   const fingerprint = deviceFingerprint(device); // (before training: a device that changes with time starts at 0)
   const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed, fingerprint) : {};
   const options = trainOptionsFrom(flags, device, task, resumed);
@@ -671,6 +668,10 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   // a data-set run's journal is written while it runs too: killed outright, it loses at most
   // the last JOURNAL_EVERY_SECONDS of measurements
   const journalSaver = journal && setInterval(keeper(join(out, "journal.json"), () => JSON.stringify(journal.kept())), JOURNAL_EVERY_SECONDS * 1000).unref();
+  // (trained all the same, once nothing refuses it: a run that cannot solve is still a
+  // measurement; said before it starts and in the summary)
+  const reach = outOfReach(device, task);
+  if (reach) process.stderr.write(`hge: warning: ${reach}\n`);
   let run: Result;
   let boardRestarts = 0;
   try {
@@ -1023,8 +1024,6 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const fingerprint = deviceFingerprint(device);
   const workers = workerCount(flags.workers, device);
   const task = buildTask(flags.task, device);
-  const reach = outOfReach(device, task);
-  if (reach) process.stderr.write(`hge: warning: ${reach}\n`);
   // without --methods: every method that can train the task on the device; the rest, with why not
   const cannotTrain: CompareRecord["cannotTrain"] = flags.methods ? {} : Object.fromEntries(METHODS.flatMap((m) => {
     const why = refusal(m, device, task);
@@ -1099,6 +1098,8 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const showLines = flags.progress && !showBar; // a line a run where no bar can be drawn
   const reused = jobs.length - toRun.length;
   keep(); // from the start: the setup that --resume checks, and the runs a resumed comparison took
+  const reach = outOfReach(device, task); // (runs all the same, as measurements)
+  if (reach && toRun.length) process.stderr.write(`hge: warning: ${reach}\n`);
   if (flags.resume && flags.progress) process.stderr.write(`${reused} runs kept in ${display(flags.resume)} are this comparison's; ${toRun.length} to run\n`);
   if (showBar) bar.start(jobs.length, reused, { last: "" });
   else if (showLines && toRun.length) process.stderr.write(`${methods.length} methods × ${seeds.length} seeds on ${device.name}, ${task.name}, on ${threads(Math.min(workers, toRun.length))}...\n`);
