@@ -294,6 +294,15 @@ test("--from a run that restarted: the board goes on restarting from the run's n
   assert.deepEqual(r.log.flatMap((l) => /^restart \d+ after update (\d+):/.exec(l)?.[1] ?? []).map(Number), [10]);
   assert.equal(r.updates, result.iterations);
   assert.equal(r.deviceSeconds.toFixed(2), result.deviceSeconds.toFixed(2));
+  // a held control (--hold) stays where the run left it in every start, as on the host
+  const held = { ...made.config, controls: made.config.controls.map((c, k) => (k === 1 ? { ...c, trainable: false } : c)) };
+  writeFileSync(from, JSON.stringify({ task: "XOR", ranOn: "mps2-an386", outputUnit: "nA", seed, targets: made.targets, finalWeights, settings: { patience: 10 }, attempts: [{ startIteration: 0 }], module: { controller: held, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 80 } }));
+  const starts = /^#define HGE_RESTART_STARTS_V \{ (.*) \}$/m.exec(standaloneConfiguration("mps2-an386", { from }).header)![1].split(", ").slice(0, -1).map((x) => Number(x.replace(/f$/, "")));
+  assert.equal(starts.length, 8 * 5, "8 restarts in 80 iterations");
+  for (let r = 0; r < 8; r++) {
+    assert.equal(Math.fround(starts[5 * r + 1]), Math.fround(finalWeights[1]), `restart ${r + 1} moved the held control`);
+    assert.equal(Math.fround(starts[5 * r]), Math.fround(restartVoltages(device, seed, r + 1, 1)[0]));
+  }
   // a run.json with no restarts to go on with (none made, or hand-made without them) builds none
   writeFileSync(from, JSON.stringify({ task: "XOR", ranOn: "mps2-an386", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 80 } }));
   assert.match(standaloneConfiguration("mps2-an386", { from }).header, /^#define HGE_RESTARTS 0$/m);
