@@ -16,7 +16,7 @@ import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
 import { GATE_NAMES, MARGIN_FRACTION, NOISE_GAPS, gateTask, type GateName } from "../host/tasks/gates.ts";
-import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, continuationOf, restartLimit, restartVoltages, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, continuationOf, keepHeld, restartLimit, restartVoltages, type TrainOptions } from "../host/train.ts";
 import type { Device } from "../host/devices/device.ts";
 import { boardChain, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
@@ -125,13 +125,14 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
   let patience = 0, starts: number[][] = [];
   /** The host's starts for every restart `iterations` allow (HGE_RESTART_STARTS_V): those of
    *  attempts 1, 2, .. after the `resumed` attempts of the run continued, held controls kept. */
-  const startsFor = (device: Pick<Device, "controlRangeV">, seed: number, iterations: number, resumed = 1) => {
+  const startsFor = (device: Pick<Device, "controlRangeV">, startSeed: number, iterations: number, resumed = 1) => {
     const restarts = restartLimit(iterations, patience), startBytes = 4 * config.controls.length;
     if (restarts * startBytes > board.flashBytes) {
       const named = o.maxIterations === undefined && o.from ? `--from ${o.from}: its ${iterations} iterations` : `--iterations ${iterations}`;
       throw new TrainConfigError("iterations", `${named}: the firmware holds a start for each of its ${restarts} restarts (one per ${patience} iterations), ${restarts * startBytes} bytes, more than ${board.name}'s flash (${board.flashBytes} bytes); at most ${Math.floor(board.flashBytes / startBytes) * patience} iterations, fewer beside the firmware`);
     }
-    return Array.from({ length: restarts }, (_, attempt) => restartVoltages(device, seed, attempt + 1, resumed).map((v, k) => (config.controls[k].trainable === false ? config.controls[k].initialV : v)));
+    const first = config.controls.map((c) => c.initialV);
+    return Array.from({ length: restarts }, (_, attempt) => keepHeld(restartVoltages(device, startSeed, attempt + 1, resumed), config.controls, first));
   };
   if (o.from) {
     if (o.method) throw new TrainConfigError("method", "--method and --from: the run's configuration already names its estimator");

@@ -321,6 +321,12 @@ export function restartVoltages(device: Pick<Device, "controlRangeV">, seed: num
   return startingVoltages(device, seed, resumedAttempts - 1 + attempts);
 }
 
+/** `start` with each held control (trainable false, --hold) where `first`, the run's first
+ *  start, put it: a held control stays there through every restart. */
+export function keepHeld(start: number[], controls: ReadonlyArray<{ trainable?: boolean }>, first: ArrayLike<number>): number[] {
+  return start.map((v, k) => (controls[k].trainable === false ? first[k] : v));
+}
+
 /** What a run continues from (`--resume`, or a board's run after the board restarted). */
 export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number };
 
@@ -822,7 +828,7 @@ export class TrainingRun {
   private restart(): void {
     const iteration = this.iteration;
     const { device, seed } = this.options;
-    const initialV = restartVoltages(device, seed, this.attempts.length, this.options.resumedAttempts).map((v, k) => (this.config.controls[k].trainable === false ? this.attempts[0].initialV[k] : v));
+    const initialV = keepHeld(restartVoltages(device, seed, this.attempts.length, this.options.resumedAttempts), this.config.controls, this.attempts[0].initialV);
     this.configureAgain(this.config, initialV, this.calibrating);
     this.attempts.push({ startIteration: iteration, initialV });
     this.history.weights[this.history.weights.length - 1] = initialV.slice();
