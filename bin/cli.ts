@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { basename, dirname, join, relative } from "node:path";
 import { deviceFingerprint, electrodeRangesV, electrodeMidpointsV, type Device } from "../host/devices/device.ts";
 import { DEVICE_CHOICES, deviceLabel, deviceSpec, loadDevice, type DeviceSpec } from "../host/devices/index.ts";
+import { isDeviceFile } from "../host/devices/device-file.ts";
 import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devices/resistor.ts";
 import { RISES_WITH_INPUTS, outOfReach, type AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
@@ -769,6 +770,8 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   const beyond = lowest <= reads.min || highest >= reads.max;
   console.log(`  outputs over ${settings} random settings${settings < DESCRIBE_SETTINGS ? ` (all that ${DESCRIBE_SECONDS} s of wall time took)` : ""}: ${lowest.toPrecision(4)} to ${highest.toPrecision(4)} ${device.outputUnit}; the chain reads ${reads.min} to ${reads.max}${beyond ? ": beyond it readings saturate and their windows are discarded (--no-chain reads an instrument's outputs as they are)" : ""}`);
   console.log(`  one output: ${wallTime(seconds / settings)} wall (mean over those settings, the file's checks included)`);
+  const still = stillControls(device, rng, begun + DESCRIBE_SECONDS * 1000);
+  if (still.controls.length) console.log(`  ${stillLine(still.controls, device.controlCount, still.settings, isDeviceFile(spec))}`);
   console.log(`  exact gradient: ${device.outputGradient ? "given (reports compare the measured gradient with it)" : "none"}`);
   console.log(`  capabilities: ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`);
   // tasks with the same methods on one line (the gates)
@@ -799,6 +802,45 @@ async function describeDevice(spec: DeviceSpec, flags: { deviceSeed?: number; se
   const { port } = server.address() as { port: number };
   console.log(`serving ${device.name} on http://127.0.0.1:${port} (GET /device, POST /output); Ctrl-C stops`);
   await new Promise<never>(() => {});
+}
+
+/** Random settings at most at which `hge device` moves each control alone (within what is left
+ *  of DESCRIBE_SECONDS). */
+const DESCRIBE_MOVES = 100;
+
+/** The controls (0-based) that did not change the output when moved alone to another random
+ *  voltage in their range, at every one of `settings` random settings (at most DESCRIBE_MOVES,
+ *  as many as `deadline`, a performance.now() time, leaves room for): not wired to the output,
+ *  or never read by the device's file. A control that moved it once is not tried again. */
+function stillControls(device: Device, rng: Rng, deadline: number): { controls: number[]; settings: number } {
+  const ranges = electrodeRangesV(device);
+  const voltages = new Float64Array(device.electrodeCount);
+  const moved = new Uint8Array(device.controlCount);
+  let settings = 0;
+  for (; settings < DESCRIBE_MOVES && !moved.every(Boolean) && performance.now() < deadline; settings++) {
+    ranges.forEach(([low, high], e) => (voltages[e] = rng.between(low, high)));
+    const before = device.output(voltages);
+    for (let c = 0; c < device.controlCount; c++) {
+      if (performance.now() >= deadline) return { controls: settings ? stillOnes(moved) : [], settings };
+      if (moved[c]) continue;
+      const kept = voltages[c];
+      voltages[c] = rng.between(...ranges[c]);
+      if (device.output(voltages) !== before) moved[c] = 1;
+      voltages[c] = kept;
+    }
+  }
+  return { controls: stillOnes(moved), settings };
+}
+
+const stillOnes = (moved: Uint8Array) => [...moved.keys()].filter((c) => !moved[c]);
+
+/** `hge device`'s line on the controls that never moved the output (0-based `controls`); a
+ *  device file's gets what to check. */
+function stillLine(controls: number[], controlCount: number, settings: number, fromFile: boolean): string {
+  const tried = `${settings} random setting${settings > 1 ? "s" : ""}, each control moved alone to another voltage in its range`;
+  if (controls.length === controlCount) return `no control moved the output at any of ${tried}: no method can train it${fromFile ? "; check that the device is connected and biased, and that the file reads the controls" : ""}`;
+  const [which, them] = controls.length > 1 ? ["controls", "them"] : ["control", "it"];
+  return `${which} ${controls.map((c) => c + 1).join(", ")} (1-based, as --hold counts) moved the output at none of ${tried}: no method trains through ${them}${fromFile ? `; check ${controls.length > 1 ? "their" : "its"} wiring, and that the file reads ${them}` : ""}`;
 }
 
 /** The tasks no method can solve on a device, and why (tasks/task.ts: outOfReach). */
