@@ -185,3 +185,14 @@ test('phyll-hge refuses every whole-number setting beyond its limit (physicalEve
   }
   assert.equal(outputs, 0, 'refused before any device time');
 });
+
+test('phyll-hge takes no physical step after the last epoch --max-iterations allows: every device-second spent is one an epoch used, and the final controls are the ones the last accuracy was read at', async () => {
+  const device = new ResistorNetwork({ inputCount: phyllInputCount(task) });
+  const result = await PHYLL_HGE.train(device, task, { deviceSeconds: 600, maxIterations: 2 }, { seed: 1, options: { configurations: 2, physicalEvery: 1 } });
+  assert.equal(result.stopped, 'iterations');
+  assert.equal(result.iterations, 2);
+  // one step, after epoch 1; the step after epoch 2 (29 device-s, thrown away) was taken until this version
+  assert.equal(result.counters.physicalSteps, 1);
+  assert.ok(Math.abs(result.deviceSeconds - result.history.deviceSeconds.at(-1)!) < 1e-9, `${result.deviceSeconds} device-s spent, ${result.history.deviceSeconds.at(-1)} by the last epoch`);
+  assert.deepEqual(result.finalWeights, result.history.weights.at(-1));
+});

@@ -52,6 +52,11 @@ test('phyll reaches ≥ 90% held-out accuracy on Iris from seed 1, after one swe
   assert.equal(result.iterations, result.history.loss.length, 'its iterations are its epochs');
   assert.equal(result.history.loss.length, result.history.criterion.length);
   assert.deepEqual(result.history.weights, [result.finalWeights]); // its configurations never move
+  // its controls are the electrodes that do not carry the data, each configuration's: the data
+  // electrodes' idle 0 V were listed as controls, and counted as pinned where 0 V ends a range
+  const controls = DopantNetwork.default().withInputCount(phyllInputCount(task)).controlCount;
+  assert.equal(result.finalWeights.length, PHYLL_DEFAULTS.configurations * controls);
+  assert.equal(result.controlRangeV.length, result.finalWeights.length);
 });
 
 test('the label code puts class c at angle 2πc/C on two electrodes, after the features', () => {

@@ -105,8 +105,9 @@ export const PHYLL_LIMITS = {
 } satisfies Partial<Record<keyof PhyllSettings, number>>;
 
 /** The most configuration voltages a run may hold (configurations × blocks × the device's
- *  electrodes; more is refused before any device time is spent): run.json keeps each about five
- *  times (finalWeights, its range's two ends, the attempt's start, history.weights' start), 20
+ *  electrodes; more is refused before any device time is spent): run.json keeps each control
+ *  voltage among them about five times (finalWeights, its range's two ends, the attempt's start,
+ *  history.weights' start), 20
  *  bytes a number, so 2^20 of them are about 100 MB. 16 million (16 configurations of a device of
  *  a million electrodes) went past the longest string JSON.stringify makes, after minutes of
  *  training. */
@@ -432,8 +433,10 @@ export async function trainPhyll(
     const order = Array.from({ length: n }, (_, i) => i);
     let blockLoss = NaN;
     try {
+      // (--max-iterations: no epoch after it, and no physical step for an epoch that will not come)
+      const lastAllowed = () => hooks.maxEpochs !== undefined && epochs >= hooks.maxEpochs;
       for (let epoch = 0; epoch < settings.epochs && !stopped; epoch++) {
-        if (hooks.maxEpochs !== undefined && epochs >= hooks.maxEpochs) {
+        if (lastAllowed()) {
           stopped = "iterations";
           break;
         }
@@ -486,7 +489,7 @@ export async function trainPhyll(
         const solved = last && confirmation.count(accuracy >= task.solvedAccuracy);
         if (last && solved && hooks.stopWhenSolved !== false) stopped = "solved";
         else if (!(await keepGoing())) stopped = "interrupted";
-        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !confirmation.holding) {
+        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !lastAllowed() && !confirmation.holding) {
           // The physical step: ∂L/∂(readings) of the whole training split through the digital layer.
           const fullLoss = (readings: TF.Tensor) =>
             localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold);
@@ -591,10 +594,13 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     layers.push(layer);
     return layer;
   };
-  // history.weights: block 1's configuration voltages at the start, then after each physical
-  // step that moved them (phyll-hge's; phyll's never move). Later blocks' are in finalWeights.
+  // history.weights: block 1's configurations' control voltages at the start, then after each
+  // physical step that moved them (phyll-hge's; phyll's never move). Later blocks' are in
+  // finalWeights. The electrodes that carry the data are not controls: no voltage of theirs is kept.
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [] };
-  const voltagesOf = (kept: DevicePhysicalLayer[]) => kept.flatMap((layer) => layer.configurations.flatMap(({ voltages }) => Array.from(voltages)));
+  const controlsOf = <T>(kept: DevicePhysicalLayer[], each: (layer: DevicePhysicalLayer, voltages: Float64Array, electrode: number) => T) =>
+    kept.flatMap((layer) => layer.configurations.flatMap(({ voltages, controlElectrodes }) => controlElectrodes.map((e) => each(layer, voltages, e))));
+  const voltagesOf = (kept: DevicePhysicalLayer[]) => controlsOf(kept, (_, voltages, e) => voltages[e]);
   const keepMoved = () => {
     const now = voltagesOf(layers.slice(0, 1)), last = history.weights.at(-1);
     if (!last || now.some((v, i) => v !== last[i])) history.weights.push(now);
@@ -632,7 +638,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
   }
   if (layers.length) keepMoved();
   const finalWeights = voltagesOf(layers);
-  const rangesV = layers.flatMap((layer) => layer.configurations.flatMap(() => electrodeRangesV(layer.device)));
+  const rangesV = controlsOf(layers, (layer, _, e) => layer.rangesV[e]);
   return {
     method: variant.name,
     device: device.name,
