@@ -31,7 +31,7 @@ import type { DemoJob, DemoOutcome } from "../host/demo.ts";
 import { MAX_WORKERS, WORKERS_PER_CORE } from "../host/pool.ts";
 import { MAX_SEEDS, type CompareDeviceFault, type CompareJob, type CompareRecord, type CompareRefusal, type CompareRun, type CompareSetup, type MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
-import { formatCriterion, formatCriterionValue, textTable } from "../host/report/format.ts";
+import { formatCriterion, formatCriterionValue, medianCriterionText, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
@@ -1173,7 +1173,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const interval = (i: MethodSummary["interval"]) => (i ? `${seconds(i[0])} – ${seconds(i[1])}` : `needs ${INTERVAL_MIN_RUNS} runs`);
   const header = ["method", "solved", "median device-s", `${INTERVAL_CONFIDENCE * 100}% interval`, `median ${runs[0].criterionName}`, "device-s, all runs", "median iterations", "wall s per run"];
   const rows = summarise(runs).map((m) => [m.method, `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), interval(m.interval),
-    formatCriterionValue(m.medianCriterion, runs[0].criterionName, device.outputUnit), m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
+    medianCriterionText(m, runs[0].criterionName, device.outputUnit), m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   if (refused.size) console.log(`not compared, refused at set-up: ${notCompared}`);
   const lacking = Object.keys(cannotTrain);

@@ -9,7 +9,7 @@ import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import { workWallSeconds, type Budget, type CriterionName } from "./methods/method.ts";
 import type { TrainOptions } from "./train.ts";
-import { censoredMedian, censoredMedianInterval, maxOf, median } from "./metrics.ts";
+import { censoredMedian, censoredMedianInterval, maxOf, median, medianMeasured } from "./metrics.ts";
 import { TrainConfigError, UsageError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
 import { DeviceFileError } from "./devices/device-file.ts";
@@ -139,8 +139,11 @@ export interface MethodSummary {
   interval: [number | null, number | null] | null;
   /** Device-seconds of all runs, solved or not: what the comparison cost on the device. */
   totalDeviceSeconds: number;
-  /** Median of the task's criterion at the end of each run (margin, RMS error, held-out accuracy). */
+  /** Median of the task's criterion at the end of each run that measured one (margin, RMS
+   *  error, held-out accuracy): NaN if none did. */
   medianCriterion: number;
+  /** The runs that measured a criterion (a run whose every window was discarded measured none). */
+  criterionRuns: number;
   medianIterations: number;
   medianWallSeconds: number;
 }
@@ -211,7 +214,8 @@ export function runsLeft(record: Pick<CompareRecord, "seeds" | "methods" | "runs
 }
 
 /** One row per method, fastest median first; methods whose median run did not solve last, by
- *  how many runs they solved. */
+ *  how many runs they solved; a tie by the device time all runs took, then by name (never by the
+ *  order the runs finished in, which a resumed comparison does not share with an unbroken one). */
 export function summarise(runs: CompareRun[]): MethodSummary[] {
   const methods = [...new Set(runs.map((r) => r.method))];
   const rows = methods.map((method) => {
@@ -223,10 +227,11 @@ export function summarise(runs: CompareRun[]): MethodSummary[] {
       medianDeviceSeconds: censoredMedian(mine),
       interval: censoredMedianInterval(mine),
       totalDeviceSeconds: mine.reduce((sum, r) => sum + r.deviceSeconds, 0),
-      medianCriterion: median(mine.map((r) => r.criterion)),
+      medianCriterion: medianMeasured(mine.map((r) => r.criterion)),
+      criterionRuns: mine.filter((r) => !Number.isNaN(r.criterion)).length,
       medianIterations: median(mine.map((r) => r.iterations)),
       medianWallSeconds: median(mine.map((r) => r.wallSeconds)),
     };
   });
-  return rows.sort((a, b) => (a.medianDeviceSeconds ?? Infinity) - (b.medianDeviceSeconds ?? Infinity) || b.solved - a.solved);
+  return rows.sort((a, b) => (a.medianDeviceSeconds ?? Infinity) - (b.medianDeviceSeconds ?? Infinity) || b.solved - a.solved || a.totalDeviceSeconds - b.totalDeviceSeconds || (a.method < b.method ? -1 : 1));
 }

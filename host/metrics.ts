@@ -22,11 +22,18 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   return Math.sqrt(d / n);
 }
 
-/** The median (the mean of the middle two for an even count); Infinity entries sort last. */
+/** The median (the mean of the middle two for an even count); Infinity entries sort last. No
+ *  entry may be NaN: where one sorts is undefined (medianMeasured leaves them out). */
 export function median(values: number[]): number {
   const sorted = values.slice().sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The median of the values that were measured: NaN entries (a run that measured no criterion:
+ *  every window discarded, say) are left out; NaN when none was. */
+export function medianMeasured(values: number[]): number {
+  return median(values.filter((v) => !Number.isNaN(v)));
 }
 
 /** Median device time of runs, an unsolved run counted as infinite (censored at its budget):

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { summarise, type CompareRun } from "../host/compare.ts";
+import { medianCriterionText } from "../host/report/format.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
@@ -160,6 +161,33 @@ test("summarise ranks the methods whose median run did not solve by how many run
     run("one", 1, true), run("one", 2, false), run("one", 3, false),
   ]);
   assert.deepEqual(rows.map((r) => [r.method, r.solved, r.medianDeviceSeconds]), [["one", 1, null], ["none", 0, null]]);
+});
+
+test("summarise gives the same table whatever order the runs finished in: the median criterion is of the runs that measured one (said how many), and tied methods rank by the device time all runs took, then by name", () => {
+  const run = (method: string, seed: number, deviceSeconds: number, criterion: number): CompareRun =>
+    ({ method, seed, solved: deviceSeconds < 5, deviceSeconds, criterion, criterionName: "margin" as const, iterations: 1, wallSeconds: 1 });
+  // a comparison seen in the field (--spikes 20, budget 1.1 s): two of five runs measured no margin
+  const spiky = [run("multitone", 1, 1.1, NaN), run("multitone", 2, 1.1, 0.149), run("multitone", 3, 1.1, NaN), run("multitone", 4, 1.1, 0.472), run("multitone", 5, 1.1, 0.037)];
+  // three methods tied on their median and solved count
+  // (medians 2 s, 3/3 solved each; a took 7 s in all, b and c 6 s)
+  const tied = [run("a", 1, 1, 0.3), run("a", 2, 2, 0.3), run("a", 3, 4, 0.3), run("c", 1, 2, 0.3), run("c", 2, 2, 0.3), run("c", 3, 2, 0.3), run("b", 1, 2, 0.3), run("b", 2, 2, 0.3), run("b", 3, 2, 0.3)];
+  const orders = (list: CompareRun[]): CompareRun[][] => (list.length <= 1 ? [list] : list.flatMap((r, i) => orders([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [r, ...rest])));
+  for (const order of orders(spiky)) {
+    const [row] = summarise(order);
+    assert.equal(row.medianCriterion, 0.149);
+    assert.equal(row.criterionRuns, 3);
+    assert.equal(medianCriterionText(row, "margin", "nA"), "14.9 % (3 of 5 runs)");
+  }
+  for (let k = 0; k < 200; k++) {
+    const rng = new Rng(k), order = tied.slice();
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.uniform() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    assert.deepEqual(summarise(order).map((r) => r.method), ["b", "c", "a"]);
+  }
+  assert.equal(medianCriterionText(summarise(tied)[0], "margin", "nA"), "30.0 %");
+  assert.ok(Number.isNaN(summarise([run("m", 1, 1.1, NaN)])[0].medianCriterion));
 });
 
 test("medianInterval: the order statistics whose binomial coverage of the median reaches the confidence", () => {

@@ -24,7 +24,7 @@ import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measur
 import { CORE_WASM } from "../controller.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
-import { median, censoredMedian, censoredMedianInterval, INTERVAL_CONFIDENCE } from "../metrics.ts";
+import { median, medianMeasured, censoredMedian, censoredMedianInterval, INTERVAL_CONFIDENCE } from "../metrics.ts";
 import { writeBenchHtml } from "./report.ts";
 
 export const SECTIONS = ["fidelity", "peers", "methods", "cost", "size", "boards"] as const;
@@ -293,7 +293,7 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       const key = `methods.${task}.${method}`;
       figures[`${key}.medianDeviceSeconds`] = seconds;
       figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
-      figures[`${key}.medianCriterion`] = median(mine.map((r) => r.criterion));
+      figures[`${key}.medianCriterion`] = medianMeasured(mine.map((r) => r.criterion));
       figures[`${key}.medianWallSeconds`] = median(mine.map((r) => r.wallSeconds));
       figures[`${key}.wallSecondsPerIteration`] = median(mine.map((r) => r.wallSeconds / Math.max(1, r.iterations)));
       figures[`${key}.ratioToMultitone`] = seconds === null || referenceMedian === null ? null : seconds / referenceMedian;
@@ -317,7 +317,7 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       const key = `methods.drift.${plan.drift.task}.${method}`;
       figures[`${key}.medianDeviceSeconds`] = censoredMedian(mine);
       figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
-      figures[`${key}.medianCriterion`] = median(mine.map((r) => r.criterion));
+      figures[`${key}.medianCriterion`] = medianMeasured(mine.map((r) => r.criterion));
       series.drift.push({ method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: censoredMedian(mine), capSeconds: mine[0].job.capSeconds });
     }
   }
@@ -331,7 +331,7 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
       const key = `methods.spread${Math.round(spread * 100)}.regression.${method}`;
       figures[`${key}.medianDeviceSeconds`] = seconds;
       figures[`${key}.solvedFraction`] = mine.filter((r) => r.solved).length / mine.length;
-      figures[`${key}.medianCriterion`] = median(mine.map((r) => r.criterion));
+      figures[`${key}.medianCriterion`] = medianMeasured(mine.map((r) => r.criterion));
       series.spread.push({ spread, method, seeds: mine.length, solved: mine.filter((r) => r.solved).length, medianDeviceSeconds: seconds, capSeconds: mine[0].job.capSeconds });
     }
   }

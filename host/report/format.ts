@@ -1,6 +1,7 @@
 // Text formats shared by the reports and the command's summaries (no plotting imports, so
 // the command starts fast when it only has to print).
 import type { CriterionName, Result } from "../methods/method.ts";
+import type { MethodSummary } from "../compare.ts";
 
 /** The criterion's value as text: margin and accuracy in %, RMS error in the output unit. */
 export function formatCriterion(run: Pick<Result, "criterion" | "criterionName" | "outputUnit">): string {
@@ -9,6 +10,12 @@ export function formatCriterion(run: Pick<Result, "criterion" | "criterionName" 
 export function formatCriterionValue(value: number, name: CriterionName, unit: string): string {
   if (!Number.isFinite(value)) return "—";
   return name === "RMS error" ? `${value.toPrecision(3)} ${unit}` : `${(value * 100).toFixed(1)} %`;
+}
+
+/** A method's median criterion as hge compare's table and report show it: how many runs it is
+ *  of, where some measured none. */
+export function medianCriterionText(m: MethodSummary, name: CriterionName, unit: string): string {
+  return `${formatCriterionValue(m.medianCriterion, name, unit)}${m.criterionRuns < m.runs ? ` (${m.criterionRuns} of ${m.runs} runs)` : ""}`;
 }
 
 /** A case's legend name, numbered from 1 as everywhere a reader sees cases: "case 2 → 1". */

@@ -8,7 +8,7 @@ import { compareSpec, renderSvg, runPlots } from "./plots.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
 import type { CompareRecord } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
-import { criterionLabel, formatCriterion, formatCriterionValue } from "./format.ts";
+import { criterionLabel, formatCriterion, medianCriterionText } from "./format.ts";
 import { DISTORTION_LABEL, diagnose, distortionFinding, lagText } from "./diagnose.ts";
 
 const STYLE = `
@@ -135,7 +135,7 @@ export async function writeCompareReport(record: CompareRecord, dir: string): Pr
   const header = row(["method", "solved", "median device time (s)", `${INTERVAL_CONFIDENCE * 100}% interval of the median (s)`, `median ${criterion}`, "device time, all runs (s)", "median iterations", "wall time per run (s)"], true);
   const rows = record.summary.map((m) =>
     row([escapeHtml(m.method), `${m.solved}/${m.runs}`, seconds(m.medianDeviceSeconds), m.interval ? `${seconds(m.interval[0])} – ${seconds(m.interval[1])}` : `— (needs ${INTERVAL_MIN_RUNS} runs)`,
-      formatCriterionValue(m.medianCriterion, criterion, record.outputUnit), m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
+      medianCriterionText(m, criterion, record.outputUnit), m.totalDeviceSeconds.toFixed(1), String(m.medianIterations), m.medianWallSeconds.toFixed(1)], false, true));
   const list = (reasons: { [method: string]: string }) => Object.entries(reasons).map(([method, why]) => `<li>${escapeHtml(method)}: ${escapeHtml(why)}</li>`).join("");
   const refused = list(record.refused), cannotTrain = list(record.cannotTrain);
   let plot: string;
