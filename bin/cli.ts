@@ -21,7 +21,9 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
-import { DEFAULTS, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
+import { PAT_DEFAULTS } from "../host/methods/pat.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
@@ -31,7 +33,7 @@ import type { DemoJob, DemoOutcome } from "../host/demo.ts";
 import { MAX_WORKERS, WORKERS_PER_CORE } from "../host/pool.ts";
 import { MAX_SEEDS, type CompareDeviceFault, type CompareJob, type CompareRecord, type CompareRefusal, type CompareRun, type CompareSetup, type MethodSummary } from "../host/compare.ts";
 import { INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
-import { formatCriterion, formatCriterionValue, medianCriterionText, textTable } from "../host/report/format.ts";
+import { budgetText, formatCriterion, formatCriterionValue, medianCriterionText, textTable } from "../host/report/format.ts";
 import { boardCommand } from "../boards/cli.ts";
 import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
@@ -131,7 +133,7 @@ function measurementOptions(command: Command): Command {
     .option("--pink-noise <psd>", `1/f noise PSD at 1 kHz, output units²/Hz (default ${noise.pinkPsdAt1kHz} nA²/Hz, or ${NOISE_DEFAULTS.V.pinkPsdAt1kHz} V²/Hz on a device in V)`, nonNegative)
     .option("--drift <rate>", "random-walk drift of the output offset, output units per √s", nonNegative)
     .option("--spikes <rate>", "rare spikes, events per second", nonNegative)
-    .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the window is discarded)", positive, 1000)
+    .option("--spike-size <amplitude>", "spike amplitude, output units (the default saturates the ADC: the module discards that window; the level a peer reads averages the saturated sample in)", positive, 1000)
     .option("--no-noise", "no added noise (converters still quantise)")
     .option("--no-chain", "read the device's outputs as they are: no simulated converters, amplifier lag or saturation (an instrument's outputs are already readings)");
 }
@@ -362,8 +364,12 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   if (flags.hold?.length === device.controlCount) throw new UsageError(`--hold ${flags.hold.join(",")} holds every control of ${device.name}: nothing would train; leave at least one free`);
   const method = findMethod(flags.method)!;
   const known = Object.keys(method.settings ?? {});
-  const unknown = [...(flags.set ?? []), ...(flags.updateFraction !== undefined ? [["updateFraction"] as const] : [])].find(([name]) => !known.includes(name));
-  if (unknown) throw new UsageError(`--set ${unknown[0]}: method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`);
+  const hasNot = `method ${method.name} has ${known.length ? `the settings ${known.join(", ")}` : "no settings of its own"}`;
+  if (flags.updateFraction !== undefined && !known.includes("updateFraction")) {
+    throw new UsageError(`--update-fraction: ${hasNot} (methods that have it: ${METHODS.filter((m) => "updateFraction" in (m.settings ?? {})).map((m) => m.name).join(", ")})`);
+  }
+  const unknown = (flags.set ?? []).find(([name]) => !known.includes(name));
+  if (unknown) throw new UsageError(`--set ${unknown[0]}: ${hasNot}`);
   const { planOrder: resumedOrder, patience: resumedPatience, journal: _, unchecked: __, earlier: ___, ...resumed } = resumedRun;
   const planOrder = flags.planOrder ?? resumedOrder ?? DEFAULTS.band.planOrder;
   // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
@@ -703,7 +709,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   clearInterval(journalSaver);
   const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
   const [, [json, report]] = await keepFinally(out, async (dir) => [keepRun(run, dir, commandLine(), journal?.kept()), await writeRunReport(run, dir, commandLine())]);
-  if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed < journal.offered ? "; the run left the recorded path there and measured the rest" : ""}\n`);
+  if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed === journal.offered ? "" : journal.left ? "; the run left the recorded path there and measured the rest" : "; the run ended before the rest (its budget, its iteration limit, or solved)"}\n`);
   await live?.close();
   stopListening();
   if (resumed.unchecked) process.stderr.write(resumed.unchecked);
@@ -1133,7 +1139,8 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const interrupt = async () => {
     if (showBar) bar.stop();
     await flushPools(); // the journals of the data-set runs under way, in every thread
-    process.stderr.write(`hge: interrupted: ${runs.length} of ${jobs.length} runs finished, kept in ${display(file)}; --resume ${display(file)} runs the rest\n`);
+    const asked = jobs.filter((job) => !refused.has(job.method)).length; // (a method that refused has none to run)
+    process.stderr.write(`hge: interrupted: ${runs.length} of ${asked} runs finished, kept in ${display(file)}; --resume ${display(file)} runs the rest\n`);
     process.exit(EXIT.interrupted); // (the workers end with the process)
   };
   const stopListening = onInterrupt(interrupt, true);
@@ -1178,7 +1185,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   if (refused.size) console.log(`not compared, refused at set-up: ${notCompared}`);
   const lacking = Object.keys(cannotTrain);
   if (lacking.length) console.log(`not run, the device or task lacks what they need (hge methods): ${lacking.join(", ")}`);
-  console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budget.deviceSeconds} device-s budget a run; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
+  console.log(`${task.name} on ${device.name}, seeds 1–${seeds.length}, ${budgetText(budget)}; ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
   const { writeCompareReport } = await import("../host/report/html.ts"); // vega loads only when needed
   const [kept, report] = await keepFinally(out, (dir) => {
     keepFile(join(dir, "compare.json"), recordText());
@@ -1224,7 +1231,7 @@ export function program(): Command {
     .option("--budget <device-s>", `device-time budget: stop unsolved after this many device-seconds ${BUDGET_DEFAULTS}`, positive)
     .option("--max-iterations <n>", `iteration limit (default: none, the budget stops the run)`, wholeAtLeast(1)))
     .addOption(fieldOption("SampleRateHz", "Hz"))
-    .addOption(fieldOption("WindowSamples", "samples"))
+    .addOption(fieldOption("WindowSamples", "samples", `${defaultOf("WindowSamples")} samples (${MSE_WINDOW_SAMPLES} on MSE tasks) for the module's estimators; ${LEVEL_WINDOW_SAMPLES} for the levels pat, pat-hge and the Kirchhoff methods read`))
     .addOption(fieldOption("SettleSamples", "samples"))
     .option("--tones <planned|Hz,...>", "'planned', or one tone per control in Hz, e.g. 25,45,65,95,115", tones, "planned")
     .option("--band <low,high>", `band for planned tones, Hz (default ${DEFAULTS.band.bandLowHz},${DEFAULTS.band.bandHighHz})`, band)
@@ -1232,7 +1239,7 @@ export function program(): Command {
     .option("--plan-order <2|3|auto>", `${FIELDS.PlanOrder.doc}; auto: calibrate on the shorter of the order-3 plan and the order-2 one with the probe's room, then 2 where the measured distortion is not above the noise, else 3 (calibrated again) (default ${DEFAULTS.band.planOrder})`, planOrder)
     .option("--amplitude-mv <mV,...>", `perturbation peak amplitude, one for all or one per control (default ${DEFAULTS.amplitudeV * 1000})`, (text) => list(text, "amplitudes in mV"))
     .addOption(new Option("--optimiser <name>", `update rule (default ${DEFAULTS.optimiser})`).choices(["sgd", "momentum", "adam"]))
-    .addOption(fieldOption("LearningRate", "V"))
+    .addOption(fieldOption("LearningRate", "V", `${defaultOf("LearningRate")} V; pat and pat-hge ${PAT_DEFAULTS.learningRate} V, their learningRate setting`))
     .addOption(fieldOption("Beta1", "b"))
     .addOption(fieldOption("Beta2", "b"))
     .addOption(fieldOption("Epsilon", "e"))

@@ -171,7 +171,7 @@ export interface CompareRecord {
 /** The flags that give each part of a comparison's setup, for a refused --resume. */
 const SETUP_FLAGS: Record<keyof CompareSetup, string> = {
   device: "--device", deviceSeed: "--device-seed", task: "--task", budget: "--budget and --max-iterations",
-  noise: "the noise flags", chain: "the chain flags (--sample-rate, --no-chain)", set: "--set",
+  noise: "the noise flags", chain: "the chain flag (--no-chain)", set: "--set",
   deviceFingerprint: "the device it ran on (this one answers otherwise at the voltages hge checks: an edited device file, or another of the same name)",
 };
 
@@ -194,8 +194,11 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   const repeated = kept.runs.findIndex((r, i) => kept.runs!.findIndex((q) => q.method === r.method && q.seed === r.seed) < i);
   if (repeated >= 0) throw damaged(`run ${repeated + 1} repeats ${kept.runs[repeated].method} seed ${kept.runs[repeated].seed}`);
   const asKept = JSON.parse(JSON.stringify(setup)) as CompareSetup; // what compare.json would hold
+  // (--set's settings in any order are the same settings)
+  const entries = (value: unknown): value is Array<[string, unknown]> => Array.isArray(value) && value.every((e) => Array.isArray(e) && e.length === 2);
+  const comparable = (key: keyof CompareSetup, value: unknown) => (key === "set" && entries(value) ? Object.fromEntries(value) : value);
   for (const key of Object.keys(SETUP_FLAGS) as Array<keyof CompareSetup>) {
-    if (!isDeepStrictEqual(kept.setup[key], asKept[key])) {
+    if (!isDeepStrictEqual(comparable(key, kept.setup[key]), comparable(key, asKept[key]))) {
       const shown = (value: unknown) => (value === undefined ? "none" : JSON.stringify(value));
       throw new TrainConfigError("resume", `--resume ${path}: its runs were made with ${key} ${shown(kept.setup[key])}, not ${shown(asKept[key])}; give ${SETUP_FLAGS[key]} as in \`${kept.command ?? "its command"}\` (a resumed comparison may add --seeds and --methods, nothing else)`);
     }

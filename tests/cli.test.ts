@@ -122,6 +122,8 @@ test("a flag another flag leaves unread is refused in one line saying why, not i
   refusal(["train", "--lag", "50,10"], USAGE, /^hge: --lag: the calibration .* replaces it; give --calibration 0/);
   refusal(["train", "--initial-v", "middle", "--resume", join(REPO, "package.json")], USAGE, /^hge: --initial-v: --resume gives the starting controls/);
   refusal(["train", "--method", "analytic", "--device", "resistor", "--task", "regression", "--update-fraction", "0.5", "--set", "updateFraction=0.7"], USAGE, /^hge: --update-fraction: the same as --set updateFraction/);
+  // (it named "--set updateFraction", a flag not given)
+  refusal(["train", "--method", "coupled", "--device", "resistor", "--task", "regression", "--update-fraction", "0.5"], USAGE, /^hge: --update-fraction: method coupled has the settings clampFraction \(methods that have it: analytic\)$/);
   refusal(["train", "--method", "pat", "--window", "40", "--set", "windowSamples=60"], USAGE, /^hge: --set windowSamples: the same as --window; give one/);
   refusal(["train", "--method", "pat", "--set", "windowSamples=60", "--set", "windowSamples=50"], USAGE, /windowSamples is set twice/);
   refusal(["train", "--seed", "1", "--seed", "2"], USAGE, /^hge: --seed is given twice; give it once$/);

@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync
 import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import { summarise, type CompareRun } from "../host/compare.ts";
+import { keptRuns, summarise, type CompareRun, type CompareSetup } from "../host/compare.ts";
 import { medianCriterionText } from "../host/report/format.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
@@ -190,6 +190,13 @@ test("summarise gives the same table whatever order the runs finished in: the me
   assert.ok(Number.isNaN(summarise([run("m", 1, 1.1, NaN)])[0].medianCriterion));
 });
 
+test("a resumed comparison takes its --set settings in any order: the same settings are the same setup", () => {
+  const setup = (set: Array<[string, number]>): CompareSetup => ({ device: "resistor", task: "and", budget: { deviceSeconds: 300 }, noise: {}, chain: {}, set });
+  const kept = { format: "hge-compare/1", setup: setup([["patience", 5], ["learningRate", 0.2]]), runs: [{ method: "pat", seed: 1, solved: true, criterion: 0.3, criterionName: "margin", iterations: 4, deviceSeconds: 12, wallSeconds: 3 }] };
+  assert.equal(keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 5]]), [{ method: "pat", seed: 1 }]).length, 1);
+  assert.throws(() => keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 6]]), [{ method: "pat", seed: 1 }]), /its runs were made with set \[\["patience",5\],\["learningRate",0.2\]\], not \[\["learningRate",0.2\],\["patience",6\]\]; give --set as in/);
+});
+
 test("medianInterval: the order statistics whose binomial coverage of the median reaches the confidence", () => {
   const ranks = (n: number) => medianInterval(Array.from({ length: n }, (_, i) => n - i), 0.9); // values n..1, unsorted
   assert.equal(ranks(4), null); //         [min, max] of 4 covers 1 − 2/16 = 87.5%
@@ -259,6 +266,32 @@ test("a preset that cannot drive the device's controls is known before anything 
 });
 
 
+test("hge compare's summary line and report say the iteration limit a run had beside its budget: a run it stopped counts as never solving", () => {
+  const out = join(scratch, "iteration-limit");
+  const limited = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--max-iterations", "2", "--out", out, "--no-progress");
+  assert.match(limited.stdout, /^AND on dopant-network\(seed=21\), seeds 1–1, a budget of 300 device-s and 2 iterations a run; [\d.]+ s wall$/m, limited.stderr);
+  assert.match(readFileSync(join(out, "report.html"), "utf8"), /with a budget of 300 device-s and 2 iterations a run; ranked by the median device time to solve, a run unsolved within it counted as never solving/);
+  const plain = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--budget", "20", "--out", join(scratch, "budget-only"), "--no-progress");
+  assert.match(plain.stdout, /, seeds 1–1, a budget of 20 device-s a run; /, plain.stderr);
+});
+
+test("Ctrl-C during hge compare counts the runs asked of the methods that did not refuse: a method refused at set-up has none to finish", async () => {
+  const out = join(scratch, "interrupted-refused");
+  const child = spawn(process.execPath, [BIN, "compare", "--task", "xor", "--methods", "pat-hge,pat", "--set", "hgeEvery=0", "--seeds", "3", "--workers", "1", "--out", out, "--no-progress"]);
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const file = join(out, "compare.json");
+  const finished = () => (existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record).runs.length : 0);
+  const deadline = Date.now() + 120_000;
+  while (finished() < 1 && Date.now() < deadline) await sleep(100);
+  child.kill("SIGINT");
+  assert.equal(await new Promise<number | null>((resolve) => child.on("close", resolve)), 130, stderr);
+  const kept = JSON.parse(readFileSync(file, "utf8")) as Record & { refused: { [method: string]: string } };
+  assert.match(kept.refused["pat-hge"], /hgeEvery must be a whole number ≥ 1/);
+  // (it said "of 6": pat-hge's three runs too, which never run)
+  assert.match(stderr, new RegExp(`hge: interrupted: ${kept.runs.length} of 3 runs finished`));
+});
+
 test("Ctrl-C during hge compare exits 130 and keeps every run that finished; --resume runs only the others, and the comparison is the unbroken one", async () => {
   const out = join(scratch, "interrupted");
   const flags = ["compare", "--task", "xor", "--methods", "pat", "--seeds", "4"];
@@ -309,6 +342,8 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
     [["--methods", "walsh", "--seeds", "2", "--budget", "100"], 3, /its runs were made with budget \{"deviceSeconds":300\}, not \{"deviceSeconds":100\}; give --budget and --max-iterations as in `hge compare --task and --methods walsh --seeds 2 --out .*`/],
     [["--methods", "walsh", "--seeds", "2", "--white-noise", "3"], 3, /its runs were made with noise \{\}, not \{"whiteSigma":3\}/],
     [["--methods", "walsh", "--seeds", "2", "--device-seed", "5"], 3, /its runs were made with deviceSeed none, not 5; give --device-seed as in/],
+    // (it named --sample-rate, which hge compare does not take)
+    [["--methods", "walsh", "--seeds", "2", "--no-chain"], 3, /its runs were made with chain \{\}, not \{"dacBits":52,.*\}; give the chain flag \(--no-chain\) as in/],
     [["--methods", "published", "--seeds", "2"], 3, /it keeps a run of walsh seed [12], which this comparison leaves out; give --methods and --seeds that include every kept run \(walsh, seeds 1–2\)/],
     [["--methods", "walsh", "--seeds", "1"], 3, /it keeps a run of walsh seed 2, which this comparison leaves out/],
   ];

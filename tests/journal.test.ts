@@ -77,6 +77,7 @@ for (const [method, options] of [
     const resumed = await counted(() => train(method, options, replay));
     sameRun(unbroken.value, resumed.value);
     assert.equal(replay.replayed, replay.offered);
+    assert.equal(replay.left, true, "past the journal's end it measured the rest");
     assert.equal(replay.replayedSeconds.toFixed(6), interrupted.value.deviceSeconds.toFixed(6));
     assert.equal(resumed.outputs, unbroken.outputs - interrupted.outputs, "the device is driven for the rest alone");
     assert.deepEqual(replay.data, whole.data, "the resumed run's journal is the unbroken run's");
@@ -86,6 +87,7 @@ for (const [method, options] of [
     const early = await train(method, options, again, 1e-9);
     assert.equal(early.stopped, "interrupted");
     assert.ok(again.replayed < again.offered);
+    assert.equal(again.left, false, "it ended on the recorded path");
     assert.deepEqual(again.kept(), whole.data);
   });
 }
@@ -103,7 +105,23 @@ test("phyll-hge resumed with another physical learning rate replays its first sw
   // and the training split's 2 × 20 batches of lock-in windows (16 rows each) before the first step
   assert.equal(replay.replayed, 450 * 2 + 1 + 2 * Math.ceil(306 / 16));
   assert.ok(replay.replayed < replay.offered);
+  assert.equal(replay.left, true);
   assert.ok(resumed.outputs < fresh.outputs * 0.8, `${resumed.outputs} outputs resumed, ${fresh.outputs} fresh`);
+});
+
+test("hge train --resume of a data-set run says whether the run left the journal's path or ended before its end: a smaller --budget ends on the path, another setting leaves it", () => {
+  const scratch = scratchDir("hge-journal-end-");
+  const args = ["train", "--method", "pat", "--task", "iris", "--no-progress"];
+  hge(...args, "--budget", "16", "--out", join(scratch, "first"));
+  const shorter = hge(...args, "--budget", "14", "--resume", join(scratch, "first", "run.json"), "--out", join(scratch, "shorter"));
+  // (it said "the run left the recorded path there and measured the rest", though it measured nothing)
+  assert.match(shorter.stderr, /^hge: replayed (\d+) of the journal's (\d+) measurements \(\d+\.\d device-s, the device not driven\); the run ended before the rest \(its budget, its iteration limit, or solved\)$/m, shorter.stderr);
+  // another setting leaves the path at its first measurement the journal did not record
+  const other = hge(...args, "--budget", "16", "--set", "learningRate=0.2", "--resume", join(scratch, "first", "run.json"), "--out", join(scratch, "other"));
+  assert.match(other.stderr, /^hge: replayed (\d+) of the journal's (\d+) measurements \(\d+\.\d device-s, the device not driven\); the run left the recorded path there and measured the rest$/m, other.stderr);
+  // a larger budget replays it all, then measures on (as a killed run resumed does): nothing to add
+  const longer = hge(...args, "--budget", "20", "--resume", join(scratch, "first", "run.json"), "--out", join(scratch, "longer"));
+  assert.match(longer.stderr, /^hge: replayed (\d+) of the journal's \1 measurements \(\d+\.\d device-s, the device not driven\)$/m, longer.stderr);
 });
 
 test("hge train writes a data-set run's journal while it runs: killed outright after the first write, --resume journal.json replays it and ends as the unbroken run does", async () => {

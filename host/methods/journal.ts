@@ -65,6 +65,9 @@ export class Journal {
   readonly offered: number;
   replayed = 0;
   replayedSeconds = 0;
+  /** The run asked for a measurement the journal did not record (another setting, past its end)
+   *  and measured from there; a run that ended before the journal's end did not. */
+  left = false;
   private replay?: JournalData;
   private output = 0;
   private batch = 0;
@@ -123,6 +126,7 @@ export class Journal {
 
   /** Off the recorded path: from here on everything is measured (and recorded anew). */
   private leave(): undefined {
+    if (this.replay) this.left = true;
     this.replay = undefined;
     return undefined;
   }

@@ -1,6 +1,6 @@
 // Text formats shared by the reports and the command's summaries (no plotting imports, so
 // the command starts fast when it only has to print).
-import type { CriterionName, Result } from "../methods/method.ts";
+import type { Budget, CriterionName, Result } from "../methods/method.ts";
 import type { MethodSummary } from "../compare.ts";
 
 /** The criterion's value as text: margin and accuracy in %, RMS error in the output unit. */
@@ -16,6 +16,12 @@ export function formatCriterionValue(value: number, name: CriterionName, unit: s
  *  of, where some measured none. */
 export function medianCriterionText(m: MethodSummary, name: CriterionName, unit: string): string {
   return `${formatCriterionValue(m.medianCriterion, name, unit)}${m.criterionRuns < m.runs ? ` (${m.criterionRuns} of ${m.runs} runs)` : ""}`;
+}
+
+/** A comparison's limit on each run, as its summary line and report say it: the device-second
+ *  budget, and --max-iterations where given (a run it stopped counts as never solving too). */
+export function budgetText(budget: Budget): string {
+  return `a budget of ${budget.deviceSeconds} device-s${budget.maxIterations === undefined ? "" : ` and ${budget.maxIterations} iterations`} a run`;
 }
 
 /** A case's legend name, numbered from 1 as everywhere a reader sees cases: "case 2 → 1". */

@@ -8,7 +8,7 @@ import { compareSpec, renderSvg, runPlots } from "./plots.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
 import type { CompareRecord } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
-import { criterionLabel, formatCriterion, medianCriterionText } from "./format.ts";
+import { budgetText, criterionLabel, formatCriterion, medianCriterionText } from "./format.ts";
 import { DISTORTION_LABEL, diagnose, distortionFinding, lagText } from "./diagnose.ts";
 
 const STYLE = `
@@ -145,7 +145,7 @@ export async function writeCompareReport(record: CompareRecord, dir: string): Pr
     plot = `<p>not drawn (${escapeHtml(String((error as Error).message ?? error))})</p>`;
   }
   const body = `<h1>hge compare: ${escapeHtml(record.task)} on ${escapeHtml(record.device)}</h1>
-<p>Each method trained from seeds ${record.seeds[0]}–${record.seeds.at(-1)} with a budget of ${record.setup.budget.deviceSeconds} device-seconds a run; ranked by the median device time to solve, a run unsolved within the budget counted as never solving. The interval holds a method's true median with probability ${INTERVAL_CONFIDENCE * 100}% or more, from its runs alone (order statistics): where two methods' intervals overlap, these runs are too few to rank the two with confidence. Command: <code>${escapeHtml(record.command)}</code>.</p>
+<p>Each method trained from seeds ${record.seeds[0]}–${record.seeds.at(-1)} with ${budgetText(record.setup.budget)}; ranked by the median device time to solve, a run unsolved within it counted as never solving. The interval holds a method's true median with probability ${INTERVAL_CONFIDENCE * 100}% or more, from its runs alone (order statistics): where two methods' intervals overlap, these runs are too few to rank the two with confidence. Command: <code>${escapeHtml(record.command)}</code>.</p>
 <table>${header}\n${rows.join("\n")}</table>
 ${refused ? `<h2>Not compared: refused at set-up</h2><ul>${refused}</ul>` : ""}
 ${cannotTrain ? `<h2>Not run: the device or the task lacks what they need</h2><ul>${cannotTrain}</ul>` : ""}
