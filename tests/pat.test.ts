@@ -19,6 +19,7 @@ import { ControlOptimiser, optimiserSettings } from "../host/methods/optimiser.t
 import type { Twin } from "../host/methods/twin.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { irisTask } from "../host/tasks/iris.ts";
+import { DEFAULTS } from "../host/train.ts";
 import { meanSquaredError, regressionTask } from "../host/tasks/regression.ts";
 
 const resistor = new ResistorNetwork();
@@ -100,6 +101,16 @@ test("pat trains iris through one physical feature to ≥ 90% held-out accuracy 
   assert.ok(run.criterion >= 0.9);
   assert.equal(run.criterionName, "accuracy");
   assert.equal(run.device, DopantNetwork.default().withInputCount(4).name);
+  // the epochs that confirm the solved one hold its controls and readout and read the held-out
+  // split alone, each row once per feature setting (they read the training split too and trained
+  // the readout on it: 1.8 device-s each, and the model confirmed was not the one that solved)
+  const confirming = DEFAULTS.solvedEpochs - 1;
+  const perReading = (PAT_DEFAULTS.settleSamples + PAT_DEFAULTS.windowSamples) / DEFAULTS.sampleRateHz;
+  const seconds = run.history.deviceSeconds;
+  for (let e = seconds.length - confirming; e < seconds.length; e++) {
+    assert.ok(Math.abs(seconds[e] - seconds[e - 1] - irisTask().test.labels.length * PAT_DEFAULTS.featureSettings * perReading) < 1e-9, `epoch ${e + 1}: ${seconds[e] - seconds[e - 1]} device-s`);
+    assert.deepEqual(run.history.weights[e + 1], run.history.weights[e]);
+  }
 });
 
 test("pat trains XOR on the DNPU (seed 1) within 120 device-seconds", async () => {

@@ -430,27 +430,35 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
   };
   const logits = (features: tf.Tensor2D) => tf.add(tf.matMul(tf.div(tf.sub(features, featureCentre), featureScale), readoutWeights), readoutBias) as tf.Tensor2D;
   const crossEntropy = (features: tf.Tensor2D) => tf.neg(tf.mean(tf.sum(tf.mul(trainLabels, tf.logSoftmax(logits(features))), 1))) as tf.Scalar;
+  // the training split's features as last measured: an epoch that confirms a solved one holds the
+  // controls and the readout as they were and reads only the held-out split (method.ts:
+  // Confirmation); it read the training split too and trained the readout on it, so the model
+  // it confirmed was not the one that had solved
+  let trainFeatures: number[][] | undefined;
   try {
     while (built.twin) {
-      const stop = iteration >= maxIterations ? "iterations" : session.stopBefore((trainInputs.length + testInputs.length) * settingsCount);
+      const holding = confirmation.holding;
+      const stop = iteration >= maxIterations ? "iterations" : session.stopBefore(((holding ? 0 : trainInputs.length) + testInputs.length) * settingsCount);
       if (stop) {
         stopped = stop;
         break;
       }
       const theta = optimiser.values();
-      const trainFeatures = await measureFeatures(trainInputs, theta);
-      if (!trainFeatures) {
-        stopped = "device";
-        break;
+      if (!holding) {
+        trainFeatures = await measureFeatures(trainInputs, theta);
+        if (!trainFeatures) {
+          stopped = "device";
+          break;
+        }
       }
       if (iteration === 0) {
         // Fixed digital standardisation from the first measured features (one centre, one scale).
-        const all = trainFeatures.flat();
+        const all = trainFeatures!.flat();
         featureCentre = all.reduce((a, b) => a + b, 0) / all.length;
         featureScale = Math.sqrt(all.reduce((sum, y) => sum + (y - featureCentre) ** 2, 0) / all.length) || 1;
       }
-      const features = tf.tensor2d(trainFeatures);
-      for (let s = 0; s < settings.readoutSteps; s++) readoutOptimiser.minimize(() => crossEntropy(features));
+      const features = tf.tensor2d(trainFeatures!);
+      if (!holding) for (let s = 0; s < settings.readoutSteps; s++) readoutOptimiser.minimize(() => crossEntropy(features));
       const [lossValue, featureGradient] = tf.tidy(() => {
         const { value, grad } = tf.valueAndGrad((y: tf.Tensor) => crossEntropy(y as tf.Tensor2D))(features);
         return [value.dataSync()[0], grad.arraySync() as number[][]] as const;
