@@ -111,6 +111,8 @@ test("pat trains iris through one physical feature to ≥ 90% held-out accuracy 
     assert.ok(Math.abs(seconds[e] - seconds[e - 1] - irisTask().test.labels.length * PAT_DEFAULTS.featureSettings * perReading) < 1e-9, `epoch ${e + 1}: ${seconds[e] - seconds[e - 1]} device-s`);
     assert.deepEqual(run.history.weights[e + 1], run.history.weights[e]);
   }
+  assert.ok(!("patience" in run.settings) && !("hgeEvery" in run.settings), "a data set's run reads no patience (no restarts), pat no hgeEvery");
+  assert.equal(run.settings.readoutSteps, PAT_DEFAULTS.readoutSteps);
 });
 
 test("pat trains XOR on the DNPU (seed 1) within 120 device-seconds", async () => {
@@ -126,6 +128,9 @@ test("pat trains XOR on the DNPU (seed 1) within 120 device-seconds", async () =
   // (that step left 4 of 10 seeds' final controls with margins of 3.7% to −17%), and those are
   // the controls all three solved epochs read (Confirmation: no step while confirming)
   for (const back of [2, 3, 4]) assert.deepEqual(run.finalWeights, run.history.weights.at(-back), `weights.at(-${back})`);
+  // its settings are the ones it read: not the data sets' readout, nor pat-hge's refresh
+  for (const key of [...PAT_DATASET_ONLY, "hgeEvery"]) assert.ok(!(key in run.settings), key);
+  assert.equal(run.settings.patience, PAT_DEFAULTS.patience);
 });
 
 test("hge train stops a run on its device-time budget, not on an iteration count: pat on sphere (which no method solves on the DNPU) spends its 300 device-s in more than 500 updates (a cap of 500 once ended XNOR seed 2 unsolved at 36 device-s)", () => {
@@ -297,4 +302,17 @@ test("an error after measuring began ends the run with one line that says the de
     assert.match(error.message, /^pat failed after \d+\.\d device-s of measurement, which are lost: the digital side failed$/);
     return true;
   });
+});
+
+test("pat-hge's twin/HGE Jacobian cosine is the mean over the refreshes that measured a Jacobian: one the budget cut short counts in hgeEpochs, not in the mean (it halved the mean here)", async () => {
+  const device = DopantNetwork.default();
+  const task = gateTask("XOR", device.inputRangeV);
+  // seed 1: update 10 ends at 12.984 device-s; its cases take 0.048 and a refresh 0.168 more,
+  // so 13.0 s stops before that refresh and 13.1 s starts it and runs out
+  const before = await PAT_HGE_METHOD.train(device, task, { deviceSeconds: 13.0 }, { seed: 1 });
+  const cut = await PAT_HGE_METHOD.train(device, task, { deviceSeconds: 13.1 }, { seed: 1 });
+  for (const run of [before, cut]) assert.deepEqual([run.stopped, run.iterations], ["budget", 10]);
+  assert.equal(cut.counters.hgeEpochs, before.counters.hgeEpochs + 1);
+  assert.ok(before.counters.twinJacobianCosine > 0.9, `${before.counters.twinJacobianCosine}`);
+  assert.equal(cut.counters.twinJacobianCosine, before.counters.twinJacobianCosine);
 });

@@ -99,8 +99,7 @@ export function patSettings(options: Record<string, unknown> = {}, method: PatMe
       const wanted = !whole ? "a number > 0" : highest < Number.MAX_VALUE ? `a whole number ${lowest} .. ${highest}` : `a whole number ≥ ${lowest}`;
       throw new TrainConfigError(key, `${method}: ${key} must be ${wanted} (default ${defaults[key]}), not ${JSON.stringify(value)}`);
     }
-    const otherKind = (kind === "cases" ? PAT_DATASET_ONLY : PAT_CASES_ONLY) as readonly string[];
-    if (otherKind.includes(key)) throw new TrainConfigError(key, `${method}: ${key} is read by ${kind === "cases" ? "data-set tasks" : "tasks of input cases"} only, and this task ${kind === "cases" ? "has input cases" : "is a data set"}`);
+    if (unreadOn(kind).includes(key)) throw new TrainConfigError(key, `${method}: ${key} is read by ${kind === "cases" ? "data-set tasks" : "tasks of input cases"} only, and this task ${kind === "cases" ? "has input cases" : "is a data set"}`);
     settings[key] = value;
   }
   return settings;
@@ -182,7 +181,12 @@ export async function trainPat(device: Device, task: AnyTask, budget: Budget, co
   }
 }
 
-/** The parts of a Result every pat run fills the same way. */
+/** The settings a task of this kind leaves unread (pat's readout is a data set's, its restarts
+ *  a task of input cases'). */
+const unreadOn = (kind: AnyTask["kind"]) => (kind === "cases" ? PAT_DATASET_ONLY : PAT_CASES_ONLY) as readonly string[];
+
+/** The parts of a Result every pat run fills the same way: the settings it read (pat-hge's
+ *  hgeEvery, pat's none: at 0 it is pat). */
 function baseResult(device: Device, task: AnyTask, context: RunContext, session: Session, settings: PatSettings, twin: Twin | undefined) {
   return {
     method: settings.hgeEvery > 0 ? PAT_HGE_NAME : PAT_NAME, // (patSettings: pat's is 0, pat-hge's at least 1)
@@ -193,7 +197,11 @@ function baseResult(device: Device, task: AnyTask, context: RunContext, session:
     deviceSeconds: session.deviceSeconds,
     wallSeconds: (performance.now() - session.started) / 1000,
     outputUnit: device.outputUnit,
-    settings: { ...settings, solvedEpochs: solvedEpochsOf(context.options), twin: twin?.description ?? "none (stopped before the twin was fitted)" },
+    settings: {
+      ...Object.fromEntries(Object.entries(settings).filter(([key]) => !unreadOn(task.kind).includes(key) && !(key === "hgeEvery" && settings.hgeEvery === 0))),
+      solvedEpochs: solvedEpochsOf(context.options),
+      twin: twin?.description ?? "none (stopped before the twin was fitted)",
+    },
   };
 }
 
@@ -263,6 +271,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   /** pat-hge: per case, the measured HGE Jacobian minus the twin's at the last refresh. */
   let corrections: number[][] = cases.map(() => new Array(device.controlCount).fill(0));
   let jacobianCosines = 0; // summed over refreshes: mean cosine of the twin's rows against HGE's
+  let refreshes = 0; // that measured a Jacobian (one the budget cut short measured none)
   let refreshedAt = -Infinity; // the update of the last HGE refresh (every start begins with one)
   let outputs: number[] = [];
   let forwardSquaredError = 0;
@@ -295,6 +304,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
         break;
       }
       refreshedAt = iteration;
+      refreshes++;
       const twinRows = built.twin.weightedGradients(voltages, voltages.map(() => 1));
       corrections = measured.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
       measured.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
@@ -362,7 +372,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       measurements: session.instrument.measurements,
       trainingMeasurements: iteration * cases.length,
       skippedUpdates: skippedUpdates + optimiser.skippedUpdates,
-      ...(hge ? { hgeEpochs: hge.epochs, hgeDeviceSeconds: hge.seconds, twinJacobianCosine: jacobianCosines / Math.max(1, hge.epochs) } : {}),
+      ...(hge ? { hgeEpochs: hge.epochs, hgeDeviceSeconds: hge.seconds, twinJacobianCosine: jacobianCosines / Math.max(1, refreshes) } : {}),
       ...built.counters,
       ...confirmation.counters,
       ...(built.twin instanceof MlpTwin && iteration > 0 ? { twinForwardRmsError: Math.sqrt(forwardSquaredError / (iteration * cases.length)) } : {}),
