@@ -66,6 +66,9 @@ export interface ControllerConfig {
   seed?: number;
 }
 
+/** Whether `config` perturbs with sinusoids (tones, a lag, a spectrum), not codes. */
+export const perturbsWithTones = (config: Pick<ControllerConfig, "perturbation">) => (config.perturbation ?? "sinusoid") === "sinusoid";
+
 const lossCode: Record<LossName, number> = { mse: L.Loss.MSE, corrsig: L.Loss.Corrsig, fisher: L.Loss.Fisher };
 /** The update rules by their code (L.Optimiser). */
 export const OPTIMISERS: readonly OptimiserName[] = ["sgd", "momentum", "adam"];

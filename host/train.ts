@@ -5,7 +5,7 @@
 import { electrodeRangesV, type Device } from "./devices/device.ts";
 import type { AnyTask, Task } from "./tasks/task.ts";
 import { gateMargin } from "./tasks/gates.ts";
-import { Controller, ControllerError, OPTIMISERS, planOrderFor, type ControllerConfig, type ControllerStatus, type GradientName, type LossName, type OptimiserName } from "./controller.ts";
+import { Controller, ControllerError, OPTIMISERS, perturbsWithTones, planOrderFor, type ControllerConfig, type ControllerStatus, type GradientName, type LossName, type OptimiserName } from "./controller.ts";
 import { CoSimulation, readingLimits, type ChainModel } from "./cosim.ts";
 import { Drift, NoiseChain, PinkNoise, Rng, Spikes, WhiteNoise, noiseStream, type DriftOptions, type NoiseSource } from "./noise.ts";
 import * as L from "../assembly/layout.ts";
@@ -147,8 +147,13 @@ export interface ModuleDetails {
    *  distortion is not above the noise. `switchedFrom`: the window the run calibrated in and
    *  left for the order-2 plan's shorter one (controller.windowSamples). `atOrder2`: under
    *  --plan-order auto, what the probe found at order 2 when it sent the run to order 3 (which
-   *  calibrated again: the figures above are then order 3's). */
+   *  calibrated again: the figures above are then order 3's, and planOrder stays 3: order 2 was
+   *  measured, and a probe at order 3 reads one product's bin, not the N² an order-2 plan has). */
   distortion?: { thirdOrderAmplitude: number; noiseAmplitude: number; planOrder: 2 | 3; switchedFrom?: number; atOrder2?: { thirdOrderAmplitude: number; noiseAmplitude: number; windowSamples: number } };
+  /** A run of planned tones at order 3: the window an order-2 plan of the same tones takes,
+   *  where it is shorter (what --plan-order 2 would buy; none where it ties, as the DNPU's five
+   *  tones do in 200 samples). */
+  order2WindowSamples?: number;
 }
 
 
@@ -501,7 +506,7 @@ function planMinWindow(controller: TrainingController): number {
 
 /** Whether `config` calibrates planned tones (sinusoids, calibration epochs): the probe runs. */
 function calibratesPlanned(config: ControllerConfig): boolean {
-  return "plan" in config.tones && (config.perturbation ?? "sinusoid") === "sinusoid" && config.calibrationEpochs! > 0;
+  return "plan" in config.tones && perturbsWithTones(config) && config.calibrationEpochs! > 0;
 }
 
 /** What configurePlanned gives: the configuration, chain and noise a run takes. */
@@ -665,6 +670,18 @@ export class TrainingRun {
     return { plan: { ...tones.plan, planOrder: order } };
   }
 
+  /** ModuleDetails.order2WindowSamples, planned once (on a scratch module) when first asked. */
+  private order2Windows?: { at: ControllerConfig; samples?: number };
+  private order2Window(): number | undefined {
+    const c = this.config;
+    if (this.order2Windows?.at !== c) {
+      const order2 = "plan" in c.tones && perturbsWithTones(c) && (c.planOrder ?? defaultOf("PlanOrder")) === 3 && c.controls.length > 2 ? this.tonesAt(this.options, 2) : undefined;
+      const samples = order2 && plannedOrUndefined({ ...this.options, tones: order2, calibrationEpochs: 0 })?.controller.windowSamples;
+      this.order2Windows = { at: c, ...(samples && samples < c.windowSamples ? { samples } : {}) };
+    }
+    return this.order2Windows.samples;
+  }
+
   /** A run calibrating at order 2 (or under auto at 3): the order-2 plan without the probe's
    *  room, when its window is shorter than the calibration's. */
   private shorterOrder2(): ControllerConfig | undefined {
@@ -768,7 +785,8 @@ export class TrainingRun {
       this.calibrating = false;
       // the probe's reading is kept here: a restart's configuration (no calibration) clears it
       const { thirdOrderAmplitude, noiseAmplitude } = controller.status();
-      const planOrder = planOrderFor({ thirdOrderAmplitude, noiseAmplitude }, config.calibrationEpochs! * config.cases.length);
+      // (after auto measured order 2 and went back, order 3's probe does not overrule it)
+      const planOrder = this.distortion?.atOrder2 ? 3 : planOrderFor({ thirdOrderAmplitude, noiseAmplitude }, config.calibrationEpochs! * config.cases.length);
       if (Number.isFinite(thirdOrderAmplitude) && Number.isFinite(noiseAmplitude)) this.distortion = { ...this.distortion, thirdOrderAmplitude, noiseAmplitude, planOrder };
       if (this.ordersAfterCalibration()) return true;
     }
@@ -926,12 +944,13 @@ export class TrainingRun {
         toneBins,
         toneHz: toneBins.map((m) => (m * chain.sampleRateHz) / config.windowSamples),
         // (a preset's own window, the published one's 2000 samples of given tones, is not lengthened)
-        windowLengthened: "plan" in config.tones && (config.perturbation ?? "sinusoid") === "sinusoid" && config.windowSamples > configuredWindow(this.options, chain.sampleRateHz),
+        windowLengthened: "plan" in config.tones && perturbsWithTones(config) && config.windowSamples > configuredWindow(this.options, chain.sampleRateHz),
         lagFrom: this.lagFrom,
         toneHits: Array.from(controller.toneHits()),
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
         status,
         ...(this.distortion ? { distortion: this.distortion } : {}),
+        ...(this.order2Window() ? { order2WindowSamples: this.order2Window() } : {}),
         ...(controller.save ? { checkpoint: Buffer.from(controller.save()).toString("base64") } : {}),
       },
     };

@@ -1,7 +1,7 @@
 // The training driver: solves gates from fixed seeds, is reproducible, counts device time
 // exactly, records the window the spectrum plot shows, and refuses impossible tone sets.
 import { test } from "node:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import assert from "node:assert/strict";
 import { DopantNetwork } from "../host/devices/dopant.ts";
@@ -11,6 +11,8 @@ import type { Device } from "../host/devices/device.ts";
 import { gateMargin, gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, MARGIN_PROGRESS, TrainConfigError, binsForHz, defaultWindowFor, plainCheck, trainTask } from "../host/train.ts";
 import { hge, scratchDir } from "./fixtures.ts";
+import { planOrderFor } from "../host/controller.ts";
+import { findMethod } from "../host/methods/index.ts";
 import { amplitudeSpectrum } from "../host/spectrum.ts";
 import { createDevice as createMuted } from "./muted-dnpu.ts";
 
@@ -252,9 +254,18 @@ test("a run whose budget ends before its first update says why: an epoch's devic
   // the calibration's probe found distortion above the noise on this device: no shorter plan is offered
   const { thirdOrderAmplitude, noiseAmplitude, planOrder } = short.module!.distortion!;
   assert.ok(thirdOrderAmplitude > noiseAmplitude && planOrder === 3, `${thirdOrderAmplitude} vs ${noiseAmplitude}`);
-  // where the rule allows order 2, the warning offers it
-  const linear = { ...short, module: { ...short.module!, distortion: { thirdOrderAmplitude: 0.5 * noiseAmplitude, noiseAmplitude, planOrder: 2 as const } } };
-  assert.match(diagnose(linear)[0], /0\.504 s, or --plan-order 2 \(windows that grow as the number of controls, not its square\): the calibration found/);
+  // where the rule allows order 2, the warning offers it where its plan is shorter (five tones
+  // plan at order 3 in these 200 samples: nothing shorter, nothing offered)
+  assert.equal(short.module!.order2WindowSamples, undefined);
+  const distortion = { thirdOrderAmplitude: 0.5 * noiseAmplitude, noiseAmplitude, planOrder: 2 as const };
+  assert.doesNotMatch(diagnose({ ...short, module: { ...short.module!, distortion } })[0], /plan-order/);
+  const linear = { ...short, module: { ...short.module!, distortion, order2WindowSamples: 120 } };
+  assert.match(diagnose(linear)[0], /0\.504 s, or --plan-order 2 \(windows that grow as the number of controls, not its square\), 120-sample windows against 200: the calibration found/);
+  // codes have no plan order to offer (--plan-order is refused for them): it was offered
+  const walsh = await findMethod("walsh")!.train(device, task, { deviceSeconds: 0.1 }, { seed: 1 });
+  assert.equal(walsh.iterations, 0);
+  assert.equal(walsh.module!.order2WindowSamples, undefined);
+  assert.doesNotMatch(diagnose(walsh).join("\n"), /plan-order/);
   const long = trainTask({ device, task, seed: 1, maxDeviceSeconds: 1 });
   assert.ok(long.iterations > 0);
   assert.deepEqual(diagnose(long).filter((w) => w.includes("budget")), []);
@@ -332,7 +343,16 @@ test("--plan-order auto calibrates again at order 3 and keeps it where the order
   const given = trainTask({ device, task, seed: 1, amplitudesV: 0.1, maxDeviceSeconds: 1, tones: { plan: { ...DEFAULTS.band, bandHighHz: 500, planOrder: 2 } } });
   assert.deepEqual([given.module!.controller.planOrder, given.module!.distortion!.planOrder], [2, 3]);
   assert.match(distortionText(given.module!, "nA"), /: keep plan order 3: it keeps third-order products off the tones, and this run's --plan-order 2 let them land there$/);
-  assert.match(distortionText(loud.module!, "nA"), /: keep plan order 3$/);
+  assert.match(distortionText(loud.module!, "nA"), /: keep plan order 3: --plan-order auto measured order 2 first \([\d.]+ nA, noise [\d.]+ nA, in its 200-sample window\) and went back to order 3$/);
+  // where order 3's own probe reads below the noise (one product's bin, not the N² of an order-2
+  // plan) the order-2 measurement stands: the summary advised --plan-order 2 here, after the run
+  // had measured order 2 distorted and left it (60 mV, seed 10)
+  const quieter = trainTask({ device, task, seed: 10, amplitudesV: 0.06, maxDeviceSeconds: 2, tones: { plan: { ...DEFAULTS.band, bandHighHz: 500, planOrder: "auto" } } });
+  const q = quieter.module!.distortion!;
+  assert.ok(q.atOrder2 && planOrderFor(q.atOrder2, 8) === 3, JSON.stringify(q));
+  assert.equal(planOrderFor(q, 8), 2, "order 3's probe alone would allow order 2");
+  assert.deepEqual([q.planOrder, quieter.module!.controller.planOrder], [3, 3]);
+  assert.match(distortionText(quieter.module!, "nA"), /: keep plan order 3: --plan-order auto measured order 2 first/);
   // the same where a guard of 9 bins makes the probe's room cost a longer window: the run calibrated
   // at 1000 samples and went on at 900 as asked, but the probe's 0.44 nA against 0.024 of noise
   // is not "safe" (it said so, and named --plan-order auto and order 3's window, both wrong)
@@ -347,6 +367,16 @@ test("--plan-order auto calibrates again at order 3 and keeps it where the order
   assert.equal(plain.module!.controller.planOrder, 3);
   assert.equal(plain.module!.distortion!.switchedFrom, undefined);
   assert.equal(plain.module!.distortion!.atOrder2, undefined);
+  // and --plan-order 2 would buy nothing there: the summary no longer offers it (it did, for
+  // "windows that grow as the number of controls"), where on the resistor network's eight tones it does
+  assert.equal(plain.module!.order2WindowSamples, undefined);
+  const seed3 = trainTask({ device, task, seed: 3, maxDeviceSeconds: 2 }); // (its probe allows order 2)
+  assert.deepEqual([seed3.module!.distortion!.planOrder, seed3.module!.order2WindowSamples], [2, undefined]);
+  assert.match(distortionText(seed3.module!, "nA"), /plan order 2 is safe here, but an order-2 plan's window is no shorter \(200 samples\)$/);
+  const resistor = new ResistorNetwork({ seed: 1 });
+  const wide = trainTask({ device: resistor, task: gateTask("AND", resistor.inputRangeV), seed: 1, maxDeviceSeconds: 2, tones: { plan: { ...DEFAULTS.band, planOrder: 3 } } });
+  assert.deepEqual([wide.module!.controller.windowSamples, wide.module!.order2WindowSamples], [500, 200]);
+  assert.match(distortionText(wide.module!, "V"), /plan order 2 is safe here, --plan-order 2 \(windows that grow as the number of controls, not its square\): 200-sample windows against this run's 500$/);
 });
 
 test("a solved epoch is confirmed read plainly (held, no perturbation): XOR seed 10's epochs solved through the tones do not hold and training goes on, to controls that hold (13.2% exact); Walsh's seed 2, solved through its noisy readings, reads 3.8% plainly and says so", () => {
@@ -434,4 +464,27 @@ test("a Ctrl-C that came before the module's run began (the live page's start ra
   assert.equal(run.stopped, "interrupted");
   assert.equal(run.iterations, 0);
   assert.ok(run.deviceSeconds < 1, `${run.deviceSeconds} device-s`);
+});
+
+test("a report shows tones, their SNR, the lag model and the spectrum only for a run of tones, and calls a lag fitted only where the calibration fitted it", async () => {
+  const { writeRunReport } = await import("../host/report/html.ts");
+  const device = new AnalyticDevice();
+  const task = gateTask("AND", device.inputRangeV);
+  const dir = scratchDir("hge-report-rows-");
+  const rows = async (method: string) => {
+    const run = await findMethod(method)!.train(device, task, { deviceSeconds: 3 }, { seed: 1 });
+    mkdirSync(join(dir, method));
+    return readFileSync(await writeRunReport(run, join(dir, method), "test"), "utf8");
+  };
+  // codes: no tones (they showed 0 Hz, bin 0), no SNR per tone (NaN dB), no lag model ("fitted"),
+  // no spectrum ("not drawn (Unrecognized signal name: "Infinity")")
+  const walsh = await rows("walsh");
+  for (const absent of [">tones<", "SNR per tone", "lag model", "NaN", "Spectrum", "not drawn"]) assert.ok(!walsh.includes(absent), absent);
+  // the published preset demodulates with the lag it is given: not "fitted at the tones"
+  const published = await rows("published");
+  assert.match(published, /lag model<\/td><td>given \(not fitted\): /);
+  assert.ok(!published.includes("fitted at the tones"));
+  const multitone = await rows("multitone");
+  assert.match(multitone, /lag model<\/td><td>fitted: [\d.]+ samples, corner \d+ Hz \(the sampled-chain model: .*; fitted at the tones\)/);
+  assert.match(multitone, /SNR per tone<\/td><td>c1 \d+ dB/);
 });

@@ -1,7 +1,6 @@
 // Warnings a reader should see before trusting a run: in its report and under hge train's summary.
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
-import { defaultOf } from "../config-fields.ts";
 import { NOISE_GAPS } from "../tasks/gates.ts";
 
 const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, not its square)";
@@ -15,13 +14,19 @@ export function distortionText(m: ModuleDetails, unit: string): string {
 }
 
 /** distortionText without its label (a report's row has it); for a run with a probe reading. */
-export function distortionFinding({ distortion, controller }: ModuleDetails, unit: string): string {
+export function distortionFinding({ distortion, controller, order2WindowSamples }: ModuleDetails, unit: string): string {
   const d = distortion!;
-  const found = `${d.thirdOrderAmplitude.toPrecision(2)} ${unit} at the calibration's probe, noise ${d.noiseAmplitude.toPrecision(2)} ${unit}`;
+  const amount = (x: number) => `${x.toPrecision(2)} ${unit}`;
+  const found = `${amount(d.thirdOrderAmplitude)} at the calibration's probe, noise ${amount(d.noiseAmplitude)}`;
+  // (under auto, order 2 measured above the noise sent the run back to order 3)
+  if (d.atOrder2) return `${found}: keep plan order 3: --plan-order auto measured order 2 first (${amount(d.atOrder2.thirdOrderAmplitude)}, noise ${amount(d.atOrder2.noiseAmplitude)}, in its ${d.atOrder2.windowSamples}-sample window) and went back to order 3`;
   const ranAt2 = controller.planOrder === 2; // (under auto too: the probe's verdict)
   // only a given --plan-order 2 trains at 2 where the probe says 3 (auto calibrates again at 3)
   if (d.planOrder === 3) return `${found}: keep plan order 3${ranAt2 ? ": it keeps third-order products off the tones, and this run's --plan-order 2 let them land there" : ""}`;
-  const trained = d.switchedFrom !== undefined ? `and the run continued on it in shorter windows than the calibration's ${d.switchedFrom} samples` : ranAt2 ? "and the run trained at it" : ORDER_2;
+  const trained = d.switchedFrom !== undefined ? `and the run continued on it in shorter windows than the calibration's ${d.switchedFrom} samples`
+    : ranAt2 ? "and the run trained at it"
+    : order2WindowSamples ? `${ORDER_2}: ${order2WindowSamples}-sample windows against this run's ${controller.windowSamples}`
+    : `but an order-2 plan's window is no shorter (${controller.windowSamples} samples)`;
   return `${found}: plan order 2 is safe here, ${trained}`;
 }
 
@@ -122,11 +127,12 @@ export function diagnose(run: Result): string[] {
       const c = m.controller;
       const epochSeconds = (c.cases.length * (c.settleSamples + c.windowSamples)) / c.sampleRateHz;
       const calibration = c.calibrationEpochs ?? 0;
-      const order3 = "plan" in c.tones && (c.planOrder ?? defaultOf("PlanOrder")) === 3 && c.controls.length > 2;
-      // a shorter plan only where the probe allowed it, or (not measured) with its condition
+      // a shorter plan only where there is one (order2WindowSamples: planned tones at order 3,
+      // not codes) and the probe allowed it, or (not measured) with its condition
+      const order2 = m.order2WindowSamples ? `${ORDER_2}, ${m.order2WindowSamples}-sample windows against ${c.windowSamples}` : undefined;
       let shorter = "";
-      if (order3 && !m.distortion) shorter = `, or ${ORDER_2} if the device's third-order distortion is below the noise`;
-      else if (order3 && m.distortion?.planOrder === 2) shorter = `, or ${ORDER_2}: the calibration found the device's third-order distortion not above the noise`;
+      if (order2 && !m.distortion) shorter = `, or ${order2}, if the device's third-order distortion is below the noise`;
+      else if (order2 && m.distortion?.planOrder === 2) shorter = `, or ${order2}: the calibration found the device's third-order distortion not above the noise`;
       warnings.push(`the device-time budget ran out before the first update: an epoch takes ${epochSeconds.toPrecision(3)} s (${c.cases.length} cases of ${c.settleSamples} settling and ${c.windowSamples} window samples)${calibration ? `, and ${calibration} epochs calibrate the lag first` : ""}; give --budget several times ${(epochSeconds * (calibration + 1)).toPrecision(3)} s${shorter}`);
     } else warnings.push(`the device-time budget ran out before the first update: give a larger --budget`);
   }

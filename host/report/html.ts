@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { ModuleDetails } from "../train.ts";
+import { perturbsWithTones } from "../controller.ts";
 import { compareSpec, renderSvg, runPlots } from "./plots.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
 import type { CompareRecord } from "../compare.ts";
@@ -58,12 +59,13 @@ export async function writeRunReport(run: Result, dir: string, command: string):
     ["wall time", `${run.wallSeconds.toFixed(1)} s`],
   ];
   for (const warning of diagnose(run)) summary.push(["⚠ warning", escapeHtml(warning)]);
-  if (m) {
+  if (m && perturbsWithTones(m.controller)) {
+    // (codes have no tones, no lag and no spectrum of tones: these rows were zeros and NaN for them)
     const tones = m.toneHz.map((hz, k) => `c${k + 1}: ${+hz.toFixed(3)} Hz (bin ${m.toneBins[k]})${m.toneHits[k] ? " ⚠ hit by an intermodulation product" : ""}`).join("<br>");
     summary.splice(9, 0,
       ["tones", tones],
       ["SNR per tone", run.counters.windows ? toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ") : "— (no window measured)"],
-      ["fitted lag model", `${m.status.lagDelaySamples.toFixed(2)} samples delay, corner ${m.status.lagCornerHz.toFixed(0)} Hz: the sampled-chain model (a held sample, a delay, an RC read at the end of the sample) fitted at the tones; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`],
+      ["lag model", `${lagText(m)} (the sampled-chain model: a held sample, a delay, an RC read at the end of the sample${m.lagFrom === "calibration" ? "; fitted at the tones" : ""}); the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`],
       ...(m.distortion ? [[DISTORTION_LABEL, escapeHtml(distortionFinding(m, run.outputUnit))]] : []),
     );
   }
@@ -84,7 +86,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
 function moduleSettings(run: Result, m: ModuleDetails): string[][] {
   const c = m.controller;
   const { chain, noise } = m;
-  const tones = (c.perturbation ?? "sinusoid") === "sinusoid";
+  const tones = perturbsWithTones(c);
   return [
     ["sample rate", `${c.sampleRateHz} Hz`],
     ["window / settle", `${c.windowSamples} / ${c.settleSamples} samples (${((c.windowSamples / c.sampleRateHz) * 1000).toFixed(0)} / ${((c.settleSamples / c.sampleRateHz) * 1000).toFixed(0)} ms)`],

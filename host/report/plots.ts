@@ -7,6 +7,7 @@ import type { CompareRun, MethodSummary } from "../compare.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
 import { hypotOf, maxOf, minOf } from "../metrics.ts";
 import { caseName } from "./format.ts";
+import { perturbsWithTones } from "../controller.ts";
 
 const WIDTH = 500;
 const HEIGHT = 220;
@@ -330,7 +331,8 @@ export async function runPlots(run: Result): Promise<{ title: string; svg: strin
     ["Control voltages", run.history.weights.length > 1, () => controlsSpec(run)], // (the first entry is the start)
     ...(run.history.gradient?.length ? ([["Gradient norm", true, () => gradientNormSpec(run)]] as const) : []),
     ...(run.history.exactGradient?.length ? ([["Gradient against the exact one", true, () => fidelitySpec(run)]] as const) : []),
-    ...(run.module && run.counters.windows && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", true, () => spectrumSpec(run)]] as const) : []), // (a window measured)
+    // (a window of tones measured; codes have none to show)
+    ...(run.module && perturbsWithTones(run.module.controller) && run.counters.windows && run.module.oneWindow.readings.every(Number.isFinite) ? ([["Spectrum", true, () => spectrumSpec(run)]] as const) : []),
   ];
   const plots = [];
   for (const [title, hasData, spec] of specs) {
