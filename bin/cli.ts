@@ -19,7 +19,7 @@ import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devi
 import { RISES_WITH_INPUTS, outOfReach, type AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
-import { ControllerError, type GradientName, type LossName } from "../host/controller.ts";
+import { ControllerError, perturbsWithTones, type GradientName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
 import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
@@ -38,7 +38,7 @@ import { boardCommand } from "../boards/cli.ts";
 import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { onInterrupt } from "../host/interrupt.ts";
-import { RUN_FORMAT, isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept } from "../host/report/keep.ts";
+import { RUN_FORMAT, isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept, removeUnusedOut } from "../host/report/keep.ts";
 import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig, unfittableLag } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
@@ -524,7 +524,7 @@ export function summary(run: Result, reportPath: string, jsonPath: string, plain
   lines.push(`  controls (V): ${run.finalWeights.map((v) => v.toFixed(3)).join(", ")}`, ...plain);
   const m = run.module;
   if (m) {
-    const tones = (m.controller.perturbation ?? "sinusoid") === "sinusoid";
+    const tones = perturbsWithTones(m.controller);
     if (tones) lines.push(`  tones (Hz): ${m.toneHz.map((f) => +f.toFixed(2)).join(", ")} in ${windowText(run)}${m.toneHits.some((h) => h) ? "; some hit by intermodulation products" : ""}`);
     lines.push(`  ${tones ? `lag ${lagText(m)}; ` : ""}windows: ${m.status.windows} measured, ${m.status.discardedWindows} discarded`);
     if (m.distortion) lines.push(`  ${distortionText(m, run.outputUnit)}`);
@@ -610,7 +610,15 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const task = buildTask(flags.task, device, { marginFraction: flags.margin });
   refuseUnreadFlags(command, flags, method, task, device);
   if (flags.resume && command.getOptionValueSource("seed") !== "cli") flags.seed = seedOfResumed(flags.resume) ?? flags.seed;
-  const why = refusal(method, device, task);
+  // --board's own refusals first: the methods another refusal names as able are the host's too
+  // (it named pat, phyll and phyll-hge for iris, which no board trains)
+  if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
+  if (!flags.chain && flags.board) throw new UsageError("--no-chain: a board reads the device through its own converters (its board file), not hge's simulated chain");
+  if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
+  const estimator = ESTIMATORS.find((name) => name === flags.method);
+  if (flags.board && !estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
+  if (flags.board) (await import("../boards/hil.ts")).resolveTask(task, device);
+  const why = refusal(method, device, task, flags.board ? ESTIMATORS : undefined);
   if (why) throw new TrainConfigError("method", why);
   const fingerprint = deviceFingerprint(device); // (before training: a device that changes with time starts at 0)
   const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed, fingerprint) : {};
@@ -641,12 +649,6 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     if (abort.signal.aborted) process.stderr.write("hge: keeping what the run learned; a moment\n");
     abort.abort();
   };
-  // (flags checked before --live starts a page for a run that would be refused)
-  if ((flags.port || flags.baud) && !flags.board) throw new UsageError(`--${flags.port ? "port" : "baud"} applies with --board`);
-  if (!flags.chain && flags.board) throw new UsageError("--no-chain: a board reads the device through its own converters (its board file), not hge's simulated chain");
-  if (flags.baud && !flags.port) throw new UsageError("--baud applies with --port");
-  const estimator = ESTIMATORS.find((name) => name === flags.method);
-  if (flags.board && !estimator) throw new TrainConfigError("method", `--board runs the module's estimators (${ESTIMATORS.join(", ")}); --method ${flags.method} runs on the host only`);
   const stopListening = onInterrupt(interrupt);
   // --live serves a page on 127.0.0.1 that plots the run while it trains; the run waits for it
   const liveServer = flags.live ? await import("../host/live/server.ts") : null;
@@ -1379,6 +1381,7 @@ export async function main(argv: string[]): Promise<void> {
     refuseUnknownHelp(root, argv);
     await root.parseAsync(argv, { from: "user" });
   } catch (error) {
+    removeUnusedOut(); // (a command refused after it made its --out)
     if (error instanceof CommanderError) {
       // Help and version exit 0; every parse error was already printed on one line.
       process.exitCode = error.exitCode === 0 ? 0 : EXIT.usage;

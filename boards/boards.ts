@@ -147,6 +147,13 @@ export function runnableBoard(name: string, command: string): Board {
   return b;
 }
 
+/** A board by name, emulated or not (a real one, on its port): an unknown name is a UsageError
+ *  listing the boards (it was an internal error). */
+export function definedBoard(name: string, command: string): Board {
+  if (!listBoards().includes(name)) throw new UsageError(`unknown board "${name}"; ${command} knows ${listBoards().join(", ")}`);
+  return loadBoard(name);
+}
+
 /** Refuses a board that is defined but not emulated, naming the emulated ones. */
 export function requireEmulated(b: Board, command: string): void {
   if (!b.emulation) throw new TrainConfigError("board", `${b.name} is defined but not emulated; ${command} needs an emulated board: ${emulatedBoards().join(", ")}`);

@@ -186,7 +186,6 @@ async function build(target: string, flags: BuildFlags): Promise<void> {
   if (flags.standalone) {
     if (target === "all") throw new UsageError("--standalone builds one board; give a board, not all");
     if (flags.app || flags.bench || flags.block) throw new UsageError("--standalone builds the controller (no --app, --bench or --block)");
-    if (flags.task && flags.from) throw new UsageError("--task and --from: the run in --from names its task");
   } else if (flags.block !== undefined && entryOf({ app: flags.app }) !== "main") {
     throw new UsageError("--block sets the main loop's block of samples (--app probe, reference or a .c adapter; run --adc); the link firmware of --app hge, the default build, exchanges one sample a frame");
   }

@@ -13,7 +13,7 @@ import type { AnyTask, Task } from "../host/tasks/task.ts";
 import { resumedTotals, type Progress, type Result } from "../host/methods/method.ts";
 import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/server.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, continuationOf, iterationLimit, planRun, tonesOf, type TrainOptions } from "../host/train.ts";
-import { boardChain, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
+import { boardChain, definedBoard, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, LinkState, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
 
@@ -170,7 +170,7 @@ export async function trainOnBoard(o: BoardTrainOptions): Promise<BoardTraining>
   const device = o.device ?? DopantNetwork.default();
   const task = resolveTask(o.task, device);
   // a real board on its port need not be emulated; its firmware is flashed already
-  const b = o.built?.board ?? (o.port ? loadBoard(o.board) : runnableBoard(o.board, "hge train --board"));
+  const b = o.built?.board ?? (o.port ? definedBoard(o.board, "hge train --board --port") : runnableBoard(o.board, "hge train --board"));
   // the chain the host simulates is the board's converters (sample rate, ADC, transimpedance)
   const chain = { ...boardChain(b, device), ...o.chain };
   if (chain.transimpedancePerV !== b.adc.unitPerV) throw new TrainConfigError("unit", `the chain's transimpedance is ${chain.transimpedancePerV} ${device.outputUnit}/V; ${b.name}'s ADC front end is ${b.adc.unitPerV} ${b.adc.unit}/V (adc.unitPerV in its board file)`);

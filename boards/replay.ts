@@ -9,7 +9,7 @@ import { Controller, type ControllerConfig } from "../host/controller.ts";
 import { CoSimulation } from "../host/cosim.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { buildNoise, chainModel, planRun, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, buildNoise, chainModel, planRun, type TrainOptions } from "../host/train.ts";
 import { electrodeRanges, type Board } from "./boards.ts";
 import { buildBoard, type BuildOptions } from "./build.ts";
 import { REPORT_FINAL, TELEMETRY_EVENTS, encodeConfig, telemetryOf } from "./link.ts";
@@ -52,7 +52,8 @@ const powerOnOf = (board: Board, n: number) => electrodeRanges(board).slice(0, n
 export function recordCoSimulation(board: Board, o: RecordOptions = {}): Recording {
   const device = DopantNetwork.default();
   const task = gateTask("XOR", device.inputRangeV);
-  const options: TrainOptions = { seed: 1, ...o, device, task };
+  // (an undefined seed, `--replay` without --seed, must not override the default: it replayed seed 0)
+  const options: TrainOptions = { ...o, seed: o.seed ?? DEFAULTS.seed, device, task };
   const { controller: config, chain, noise } = planRun(options);
   const controller = new Controller();
   controller.configure(config);

@@ -34,7 +34,7 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   const b = loadBoard(board);
   requireEmulated(b, "hge board run");
   if (o.mode === "replay") {
-    const recording = recordCoSimulation(b, { updates: o.updates ?? 3, seed: o.seed });
+    const recording = recordCoSimulation(b, { updates: o.updates, seed: o.seed });
     const r = await replayOnBoard(board, recording, { wasm: o.wasm, quiet: o.quiet });
     const text = [
       `${board}: replayed ${r.samples} readings of a Node co-simulation (XOR, dopant network, ${recording.updates} updates)`,

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Controller, ControllerError, type ControllerConfig } from "../host/controller.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
-import { TrainConfigError } from "../host/errors.ts";
+import { TrainConfigError, UsageError } from "../host/errors.ts";
 import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/module.ts";
 import { GATE_NAMES, MARGIN_FRACTION, NOISE_GAPS, gateTask, type GateName } from "../host/tasks/gates.ts";
 import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, continuationOf, keepHeld, restartLimit, restartVoltages, type TrainOptions } from "../host/train.ts";
@@ -135,7 +135,10 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
     return Array.from({ length: restarts }, (_, attempt) => keepHeld(restartVoltages(device, startSeed, attempt + 1, resumed), config.controls, first));
   };
   if (o.from) {
-    if (o.method) throw new TrainConfigError("method", "--method and --from: the run's configuration already names its estimator");
+    // (options that conflict, exit 2, for build and run alike: run --standalone took --task and
+    // ignored it, and --method was exit 3)
+    if (o.task) throw new UsageError("--task and --from: the run in --from names its task");
+    if (o.method) throw new UsageError("--method and --from: the run's configuration already names its estimator");
     if (!existsSync(o.from)) throw new TrainConfigError("from", `--from ${o.from}: no such file`);
     let run: { task?: string; outputUnit?: string; targets?: number[]; finalWeights?: number[]; ranOn?: string; seed?: unknown; attempts?: unknown; settings?: { patience?: unknown }; module?: { controller: ControllerConfig; chain?: { transimpedancePerV?: number }; solvedEpochs: number; maxIterations: number } };
     try { run = JSON.parse(readFileSync(o.from, "utf8")); } catch (e) { throw new TrainConfigError("from", `--from ${o.from}: not JSON (${(e as Error).message})`); }

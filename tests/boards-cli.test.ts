@@ -119,6 +119,12 @@ test("standalone: options of a standalone build refused elsewhere, a bad method 
   assertOneLine((await board(["run", "mps2-an386", "--standalone", "--method", "pat"])).error, TrainConfigError, /^--method pat: standalone firmware runs the module's estimators/);
   assertOneLine((await board(["run", "mps2-an386", "--hil", "--reset-after", "2"])).error, UsageError, /^--reset-after applies to --standalone, not --hil$/);
   assertOneLine((await board(["build", "mps2-an386", "--standalone", "--from", "package.json"])).error, TrainConfigError, /^--from package\.json: no module configuration in it/);
+  // --from names the task and the estimator: given beside it, refused alike in a build and a run
+  // (a run took --task and ignored it; --method was exit 3 where --task was 2)
+  for (const verb of ["build", "run"]) {
+    assertOneLine((await board([verb, "mps2-an386", "--standalone", "--from", "package.json", "--task", "and"])).error, UsageError, /^--task and --from: the run in --from names its task$/);
+    assertOneLine((await board([verb, "mps2-an386", "--standalone", "--from", "package.json", "--method", "spsa"])).error, UsageError, /^--method and --from: the run's configuration already names its estimator$/);
+  }
   assertOneLine((await board(["watch", "stm32f4-discovery"])).error, TrainConfigError, /stm32f4-discovery/);
 });
 

@@ -82,6 +82,12 @@ test("the serial protocol: CRC-16/CCITT-FALSE, frame layout, constants shared wi
 // Replay: the same readings in, the same bits out.
 const recording = recordCoSimulation(loadBoard("mps2-an386"), { updates: 3 }); // every emulated board parks at 0 V
 
+test("a replay without a seed records seed 1, as `board run --replay`'s help says (an undefined seed recorded seed 0)", () => {
+  const board = loadBoard("mps2-an386");
+  assert.deepEqual(recordCoSimulation(board, { updates: 1, seed: undefined }), recordCoSimulation(board, { updates: 1, seed: 1 }));
+  assert.notDeepEqual(recordCoSimulation(board, { updates: 1, seed: undefined }), recordCoSimulation(board, { updates: 1, seed: 0 }));
+});
+
 // The two emulated targets, and the soft-float proxies (libgcc's f32 routines round as IEEE says)
 for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32imc"]) {
   test(`${board}: replaying a recorded XOR co-simulation gives bit-identical outputs, gradients and weights`, skip, async () => {

@@ -214,6 +214,27 @@ test("a board's serial port that cannot be opened exits 2 in one line; one that 
   refusal(["train", "--board", "mps2-an386", "--port", notAPort], USAGE, /^hge: link: could not open .*not-a-port/);
 });
 
+test("hge train --board refuses in one line before it leaves anything behind: an unknown board with --port (it was an internal error, exit 4), a data set, a method with the host's peers left out of what it names", () => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [["--board", "nosuch", "--port", join(scratch, "no-such-port"), "--task", "and"], USAGE, /^hge: unknown board "nosuch"; hge train --board --port knows .*mps2-an386.*stm32f4-discovery/],
+    // (it named pat, phyll and phyll-hge as able to train iris: none runs on a board)
+    [["--board", "mps2-an386", "--task", "iris"], 3, /^hge: configuration refused: iris is a data set; the controller on a board trains tasks with input cases/],
+    [["--board", "mps2-an386", "--method", "published", "--device", "resistor", "--task", "and"], 3, /\(methods that can train AND on it: multitone, sequential, spsa, random, walsh\)$/],
+    [["--board", "mps2-an386", "--method", "pat", "--task", "and"], 3, /--board runs the module's estimators/],
+  ];
+  for (const [args, code, pattern] of cases) {
+    // (an --out made for the run and left empty by the refusal is removed: one was left behind)
+    const out = join(scratch, "board-refused", String(cases.findIndex(([a]) => a === args)));
+    const { status, stdout, stderr } = hge("train", ...args, "--out", out);
+    assert.equal(status, code, stderr);
+    assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+    assert.match(stderr.trimEnd(), pattern);
+    assert.equal(stdout, "");
+    assert.ok(!existsSync(out), `${args.join(" ")}: ${out} left behind`);
+  }
+  assert.ok(!existsSync(join(scratch, "board-refused")), "its parent, made for it, is removed too");
+});
+
 test("a device wider than the module's build: hge device does not offer the methods that measure through it, and hge train refuses them", () => {
   const file = join(scratch, "wide-device.mjs");
   writeFileSync(file, `export function createDevice() {

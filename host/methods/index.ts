@@ -26,11 +26,12 @@ export function findMethod(name: string): Method | undefined {
 }
 
 /** Why `method` cannot train `task` on `device` (one line naming what is missing, and the
- *  methods that can: each of them passes every check here), or undefined when it can. */
-export function refusal(method: Method, device: Device, task: AnyTask): string | undefined {
+ *  methods that can: each of them passes every check here, and is among `among`, where given:
+ *  a board's estimators), or undefined when it can. */
+export function refusal(method: Method, device: Device, task: AnyTask, among?: readonly string[]): string | undefined {
   const why = cannot(method, device, task);
   if (!why) return undefined;
-  const can = METHODS.filter((m) => !cannot(m, device, task)).map((m) => m.name);
+  const can = METHODS.filter((m) => !cannot(m, device, task) && (!among || among.includes(m.name))).map((m) => m.name);
   return `${why} (${can.length ? `methods that can train ${task.name} on it: ${can.join(", ")}` : `no registered method can train ${task.name} on it`})`;
 }
 

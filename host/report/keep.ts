@@ -2,13 +2,29 @@
 // checked before any work (prepareOut), the files written whole or not at all (a new file
 // renamed over the old, so that Ctrl-C, a full disk or a crash while writing never leaves a
 // truncated one).
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { threadId } from "node:worker_threads";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Result } from "../methods/method.ts";
 import type { JournalData } from "../methods/journal.ts";
 import { UsageError } from "../errors.ts";
+
+/** The directories prepareOut made in this process, outermost first. */
+const made: string[] = [];
+
+/** Removes the directories prepareOut made that are still empty, deepest first: a command
+ *  refused after it made its --out (a board it cannot run on, say) leaves nothing behind. (It
+ *  left an empty report directory.) */
+export function removeUnusedOut(): void {
+  for (const dir of made.splice(0).reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // (not empty: something was kept there)
+    }
+  }
+}
 
 /** Checks that `dir` (an --out) can take `what` before any work runs, so that a result is never
  *  lost to an unwritable directory; `check` refuses a directory for its own reasons first (a
@@ -23,7 +39,13 @@ export function prepareOut(dir: string, what = "reports", check?: (full: string)
   check?.(full);
   try {
     if (make) {
-      mkdirSync(full, { recursive: true });
+      const first = mkdirSync(full, { recursive: true }); // (the outermost it made, if any)
+      const chain: string[] = [];
+      for (let dir = full; first !== undefined; dir = dirname(dir)) {
+        chain.unshift(dir);
+        if (dir === first) break;
+      }
+      made.push(...chain);
       const probe = join(full, `.hge-write-test-${process.pid}`);
       closeSync(openSync(probe, "w"));
       unlinkSync(probe);
