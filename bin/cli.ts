@@ -19,7 +19,7 @@ import { DEFAULT_FABRICATION_SPREAD, MAX_FABRICATION_SPREAD } from "../host/devi
 import { RISES_WITH_INPUTS, outOfReach, type AnyTask } from "../host/tasks/task.ts";
 import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.ts";
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
-import { ControllerError, perturbsWithTones, type GradientName, type LossName } from "../host/controller.ts";
+import { ControllerError, perturbsWithTones, type GradientName, type PerturbationName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
 import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
@@ -39,7 +39,7 @@ import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { onInterrupt } from "../host/interrupt.ts";
 import { RUN_FORMAT, isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept, removeUnusedOut } from "../host/report/keep.ts";
-import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, trainingConfig, unfittableLag } from "../host/methods/module.ts";
+import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, estimatorUsesTones, trainingConfig, unfittableLag, type Estimator } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
@@ -250,7 +250,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   } catch {
     run = undefined;
   }
-  const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } } };
+  const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number; perturbation?: PerturbationName } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
   // a refusal of a run.json whose controls are finite volts offers them to start from elsewhere
   const startFrom = Array.isArray(weights) && weights.every((v) => typeof v === "number" && Number.isFinite(v)) ? `; to start from its controls give --initial-v ${weights.join(",")}` : "";
@@ -266,7 +266,13 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   if (ranOnFingerprint !== undefined && ranOnFingerprint !== fingerprint) {
     throw new TrainConfigError("resume", `--resume ${path} ran on another ${device.name}: this one answers otherwise at the voltages hge checks (an edited device file, another --device-seed, or another file of the same name)${startFrom}`);
   }
-  return { ...continuationOf({ finalWeights: weights, module, attempts, settings }, estimator), ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
+  // a run of tones continued by codes or the reverse cannot take its checkpoint (the module
+  // refuses it: a tones run's lag would be switched on for codes, or off for tones): it starts
+  // from the run's controls, as pat does (it was refused as "corrupt, of another version, or ...")
+  const tonesBefore = module?.controller ? perturbsWithTones(module.controller) : undefined;
+  const otherKind = estimator && tonesBefore !== undefined && tonesBefore !== estimatorUsesTones(method.name as Estimator);
+  if (otherKind) process.stderr.write(`hge: --resume ${path}: a run of ${tonesBefore ? "tones" : "codes"}; ${method.name} perturbs with ${tonesBefore ? "codes" : "tones"} and cannot take its checkpoint: it starts from the run's final controls, with fresh optimiser moments${tonesBefore ? "" : " and its own calibration"}\n`);
+  return { ...continuationOf({ finalWeights: weights, module, attempts, settings }, estimator && !otherKind), ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
 }
 
 /** The run.json beside checkpoint.bin `path` (read as `bytes`) where it is that checkpoint's
@@ -430,8 +436,11 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
   if (error.field === "Plan") {
-    const order3 = options.tones !== undefined && "plan" in options.tones && options.tones.plan.planOrder !== 2;
-    return `${error.message} (--window, or a wider --band, or --guard 0${order3 ? ", or --plan-order 2 on a device whose third-order distortion is below the noise" : ""})`;
+    const plan = options.tones !== undefined && "plan" in options.tones ? options.tones.plan : undefined;
+    const order3 = plan !== undefined && plan.planOrder !== 2;
+    // (--guard 0 only where the guard is not 0 already: it was offered at the default, 0)
+    const guarded = (plan?.guardBins ?? DEFAULTS.band.guardBins) > 0;
+    return `${error.message} (--window, or a wider --band${guarded ? ", or --guard 0" : ""}${order3 ? ", or --plan-order 2 on a device whose third-order distortion is below the noise" : ""})`;
   }
   const spec = FIELDS[error.field as FieldName];
   // a value inside its bounds was refused with the rest of the configuration: the module's reason

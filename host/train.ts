@@ -909,6 +909,10 @@ export class TrainingRun {
     this.addCounters();
     const toneBins = Array.from(controller.toneBins());
     const status = { ...last, ...this.totals };
+    // a start made after the last measured update (a restart the budget, a fault or Ctrl-C cut
+    // short) was never measured: the margin and outputs of the start before were shown beside
+    // its controls
+    const unmeasuredStart = this.attempts.length > 1 && this.attempts.at(-1)!.startIteration === this.iteration;
     return {
       method: options.method ?? "multitone",
       device: options.device.name,
@@ -923,14 +927,14 @@ export class TrainingRun {
       wallSeconds: (performance.now() - this.started) / 1000,
       lossName: config.loss,
       criterionName: criterionName(options.task),
-      criterion: criterionValue(options.task, this.margin),
+      criterion: unmeasuredStart ? Number.NaN : criterionValue(options.task, this.margin),
       criterionTarget: options.task.criterionTarget,
       outputUnit: options.device.outputUnit,
       history,
       finalWeights: Array.from(controller.weights()),
       controlRangeV: config.controls.map((c): [number, number] => [c.minV, c.maxV]),
       // (no update: the outputs only if every case was measured, not a 0 for each one that was not)
-      caseOutputs: history.caseOutputs!.at(-1) ?? (status.windows >= config.cases.length ? Array.from(controller.caseOutputs()) : []),
+      caseOutputs: unmeasuredStart ? [] : history.caseOutputs!.at(-1) ?? (status.windows >= config.cases.length ? Array.from(controller.caseOutputs()) : []),
       targets: options.task.targets.slice(),
       caseInputsV: config.cases.map((c) => c.inputsV.slice()),
       attempts: this.attempts,

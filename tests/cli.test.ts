@@ -75,7 +75,9 @@ test("an impossible tone plan exits 3 and says which window would plan", () => {
   // Five planned tones need bins 17..33 (the default guard, 0): below 100 Hz that takes 1650 samples at 5 kHz.
   refusal(["train", "--band", "20,100", "--window", "500"], REFUSED, /no tone plan fits/, /at least 1650 samples/, /or --plan-order 2 on a device whose third-order distortion is below the noise\)$/);
   // order 2 needs bins 5..9 (450 samples), and a run that calibrates one bin more for the probe's (500)
-  refusal(["train", "--band", "20,100", "--window", "100", "--plan-order", "2"], REFUSED, /at least 500 samples would plan \(--window, or a wider --band, or --guard 0\)$/);
+  // (--guard 0 is offered where the guard is not 0 already: the default is 0)
+  refusal(["train", "--band", "20,100", "--window", "100", "--plan-order", "2"], REFUSED, /at least 500 samples would plan \(--window, or a wider --band\)$/);
+  refusal(["train", "--band", "20,100", "--window", "100", "--plan-order", "2", "--guard", "1"], REFUSED, /samples would plan \(--window, or a wider --band, or --guard 0\)$/);
 });
 
 test("explicit tones off the window's bins exit 3 and name a window that fits", () => {
@@ -373,6 +375,20 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   assert.deepEqual([after.seed, JSON.parse(readFileSync(join(third, "run.json"), "utf8")).seed], [4, 4]);
   assert.equal(after.module.status.lagDelaySamples, before.module.status.lagDelaySamples, "keeps the fitted lag");
   assert.equal(after.module.controller.calibrationEpochs, 0, "does not calibrate again");
+  // codes continuing a run of tones (and tones one of codes) cannot take its checkpoint: they start
+  // from its final controls, saying so (it was refused as "corrupt, of another hge version, or ...")
+  const coded = join(scratch, "coded");
+  const walsh = hge("train", "--method", "walsh", "--task", "xor", "--max-iterations", "1", "--resume", join(first, "run.json"), "--out", coded, "--no-progress");
+  assert.match(walsh.stderr, /^hge: --resume .*run\.json: a run of tones; walsh perturbs with codes and cannot take its checkpoint: it starts from the run's final controls, with fresh optimiser moments$/m, walsh.stderr);
+  const codedRun = JSON.parse(readFileSync(join(coded, "run.json"), "utf8"));
+  assert.deepEqual(codedRun.history.weights[0], before.finalWeights);
+  assert.ok(codedRun.resumedFrom, "the run it resumed is kept");
+  const toned = hge("train", "--task", "xor", "--max-iterations", "1", "--resume", join(coded, "run.json"), "--out", join(scratch, "toned"), "--no-progress");
+  assert.match(toned.stderr, /a run of codes; multitone perturbs with tones and cannot take its checkpoint: it starts from the run's final controls, with fresh optimiser moments and its own calibration$/m, toned.stderr);
+  assert.ok(JSON.parse(readFileSync(join(scratch, "toned", "run.json"), "utf8")).module.controller.calibrationEpochs > 0, "it calibrates");
+  // codes to codes carry over, as tones to tones
+  const spsa = hge("train", "--method", "spsa", "--task", "xor", "--max-iterations", "1", "--resume", join(coded, "run.json"), "--out", join(scratch, "spsa"), "--no-progress");
+  assert.doesNotMatch(spsa.stderr, /cannot take its checkpoint/);
 });
 
 test("the summary says a window was lengthened for the planned tones only when it was: not of a --window 1000 given (it said so of any window above 200)", () => {

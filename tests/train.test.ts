@@ -488,3 +488,18 @@ test("a report shows tones, their SNR, the lag model and the spectrum only for a
   assert.match(multitone, /lag model<\/td><td>fitted: [\d.]+ samples, corner \d+ Hz \(the sampled-chain model: .*; fitted at the tones\)/);
   assert.match(multitone, /SNR per tone<\/td><td>c1 \d+ dB/);
 });
+
+test("a run that stops on a start it never measured (a restart after its last update, cut short by faults) claims no margin or outputs for the controls it ended on, and says so", async () => {
+  const out = scratchDir("hge-unmeasured-start-");
+  const { stdout } = hge("train", "--task", "and", "--spikes", "50", "--spike-size", "1000", "--budget", "20", "--no-progress", "--out", out);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.stopped, "fault");
+  assert.ok(run.attempts.length > 1 && run.attempts.at(-1).startIteration === run.iterations, JSON.stringify(run.attempts.map((a: { startIteration: number }) => a.startIteration)));
+  assert.deepEqual(run.finalWeights, run.attempts.at(-1).initialV.map(Math.fround), "it ends on the last start's controls (in the module's f32)");
+  // (it printed margin 27.6 % and the outputs measured at update 3's controls beside them)
+  assert.equal(run.criterion, null);
+  assert.deepEqual(run.caseOutputs, []);
+  assert.match(stdout, /controller fault\), \d+ starts, [\d.]+ s of device time \([\d.]+ s wall\), margin —$/m);
+  assert.doesNotMatch(stdout, /case outputs/);
+  assert.match(stdout, new RegExp(`warning: the controls it ended on, start ${run.attempts.length} after update ${run.iterations}, were never measured \\(the run stopped: fault\\); the margin of earlier starts is in the history`));
+});

@@ -177,6 +177,9 @@ const PERTURBATION_OF: Record<Estimator, Perturbation> = {
   spsa: Perturbation.SPSA, random: Perturbation.Random, walsh: Perturbation.Walsh,
 };
 
+/** Whether `estimator` perturbs with sinusoids (a checkpoint of tones carries a lag, one of codes none). */
+export const estimatorUsesTones = (estimator: Estimator) => PERTURBATION_OF[estimator] === Perturbation.Sinusoid;
+
 /** Random and Walsh codes: 10 samples (2 ms) per chip, a chip rate inside the tones' band that
  *  the default chain (1 kHz corner, 2 samples of delay) smears by about a quarter of a chip. */
 export const TRAIN_CODE_CHIP_SAMPLES = 10;

@@ -82,7 +82,11 @@ export function diagnose(run: Result): string[] {
   // measured no epoch at all: nothing was lost to a bad measurement
   const noUpdate = run.iterations === 0 && run.stopped === "budget";
   const unmeasured = noUpdate || (run.iterations === 0 && (run.stopped === "interrupted" || run.stopped === "twin"));
-  if (!Number.isFinite(run.criterion) && !unmeasured) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
+  // (a restart's start the run stopped on before its first update: the controls shown are its)
+  const lastStart = run.attempts.length > 1 ? run.attempts.at(-1)! : undefined;
+  if (lastStart && lastStart.startIteration === run.iterations && !run.caseOutputs.length) {
+    warnings.push(`the controls it ended on, start ${run.attempts.length} after update ${run.iterations}, were never measured (the run stopped: ${run.stopped}); the ${run.criterionName} of earlier starts is in the history`);
+  } else if (!Number.isFinite(run.criterion) && !unmeasured) warnings.push(`the ${run.criterionName} is not finite: no epoch was measured cleanly`);
   const pinned = run.finalWeights.filter((v, k) => {
     const [low, high] = run.controlRangeV[k] ?? [-Infinity, Infinity];
     return Math.min(v - low, high - v) <= (high - low) * 0.01;
