@@ -670,25 +670,19 @@ export class TrainingRun {
     return { plan: { ...tones.plan, planOrder: order } };
   }
 
-  /** ModuleDetails.order2WindowSamples, planned once (on a scratch module) when first asked. */
-  private order2Windows?: { at: ControllerConfig; samples?: number };
-  private order2Window(): number | undefined {
-    const c = this.config;
-    if (this.order2Windows?.at !== c) {
-      const order2 = "plan" in c.tones && perturbsWithTones(c) && (c.planOrder ?? defaultOf("PlanOrder")) === 3 && c.controls.length > 2 ? this.tonesAt(this.options, 2) : undefined;
-      const samples = order2 && plannedOrUndefined({ ...this.options, tones: order2, calibrationEpochs: 0 })?.controller.windowSamples;
-      this.order2Windows = { at: c, ...(samples && samples < c.windowSamples ? { samples } : {}) };
-    }
-    return this.order2Windows.samples;
-  }
-
   /** A run calibrating at order 2 (or under auto at 3): the order-2 plan without the probe's
    *  room, when its window is shorter than the calibration's. */
   private shorterOrder2(): ControllerConfig | undefined {
     const c = this.config;
     if (!calibratesPlanned(c) || (c.planOrder === 3 && !this.tonesAt(this.options, "auto"))) return undefined;
+    return this.shorterOrder2Plan();
+  }
+
+  /** The order-2 plan of the run's planned tones (on a scratch module: no probe's room, no
+   *  calibration), where its window is shorter than the run's. */
+  private shorterOrder2Plan(): ControllerConfig | undefined {
     const next = plannedOrUndefined({ ...this.options, tones: this.tonesAt(this.options, 2), calibrationEpochs: 0 })?.controller;
-    return next && next.windowSamples < c.windowSamples ? next : undefined;
+    return next && next.windowSamples < this.config.windowSamples ? next : undefined;
   }
 
   /** After calibration: where the probe found no third-order distortion above the noise (or the
@@ -913,6 +907,9 @@ export class TrainingRun {
     // short) was never measured: the margin and outputs of the start before were shown beside
     // its controls
     const unmeasuredStart = this.attempts.length > 1 && this.attempts.at(-1)!.startIteration === this.iteration;
+    // what --plan-order 2 would buy a run of planned tones at order 3 (codes refuse it)
+    const order3 = "plan" in config.tones && perturbsWithTones(config) && (config.planOrder ?? defaultOf("PlanOrder")) === 3 && config.controls.length > 2;
+    const order2WindowSamples = order3 ? this.shorterOrder2Plan()?.windowSamples : undefined;
     return {
       method: options.method ?? "multitone",
       device: options.device.name,
@@ -954,7 +951,7 @@ export class TrainingRun {
         oneWindow: { case: shownCase, sampleRateHz: chain.sampleRateHz, readings: Array.from(this.lastWindows[shownCase]) },
         status,
         ...(this.distortion ? { distortion: this.distortion } : {}),
-        ...(this.order2Window() ? { order2WindowSamples: this.order2Window() } : {}),
+        ...(order2WindowSamples ? { order2WindowSamples } : {}),
         ...(controller.save ? { checkpoint: Buffer.from(controller.save()).toString("base64") } : {}),
       },
     };
