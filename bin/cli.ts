@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { existingFile, fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
 import cliProgress, { MultiBar, Presets, SingleBar, type Options } from "cli-progress";
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { basename, dirname, join, relative } from "node:path";
@@ -426,7 +426,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     BandLowHz: `--band's low edge must be ≥ 0 and below half the sample rate (${fs / 2} Hz)`,
     BandHighHz: `--band's high edge must be above the low edge and at most half the sample rate (${fs / 2} Hz)`,
     ToneBin: `--tones: every tone must be distinct, at least one cycle per window and below half the sample rate (${fs / 2} Hz); control ${control + 1}'s is not`,
-    AmplitudeV: `--amplitude-mv: control ${control + 1}'s amplitude must be > 0 and at most half its range [${range[0]}, ${range[1]}] V, i.e. ≤ ${+(((range[1] - range[0]) / 2) * 1000).toFixed(3)} mV`,
+    AmplitudeV: `--amplitude-mv: control ${control + 1}'s amplitude must be > 0 and at most half its range [${range[0]}, ${range[1]}] V, i.e. ≤ ${+(((range[1] - range[0]) / 2) * 1000).toPrecision(4)} mV`,
     InitialV: `--initial-v: control ${control + 1}'s starting voltage must be inside its range [${range[0]}, ${range[1]}] V`,
     WindowSamples: `--window must be ${boundsText("WindowSamples")}${options.chipSamples ? " and a whole number of code periods" : ""}`,
     Gradient: `--gradient ${options.gradient} demodulates the loss itself, which needs --loss mse (corrsig and fisher are chain-ruled through each case's Jacobian: --gradient jacobian)`,
@@ -634,7 +634,6 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const options = trainOptionsFrom(flags, device, task, resumed);
   const journal = task.kind === "dataset" ? new Journal({ method: method.name, device: device.name, task: task.name, seed: flags.seed }, resumed.journal) : undefined;
   const outGiven = flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`);
-  const outMade = !existsSync(outGiven);
   const out = prepareOut(outGiven);
   refuseToLose(out, flags.resume);
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
@@ -664,7 +663,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const live = liveServer ? await liveServer.startLive() : null;
   if (live && !(await liveServer!.waitForPage(live, abort.signal))) {
     stopListening();
-    if (outMade) rmdirSync(out); // made above for this run, and empty: nothing ran
+    removeUnusedOut(); // made above for this run, and empty: nothing ran
     return;
   }
   let liveStarted = false;
@@ -950,7 +949,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   const rows = entries.map(({ run }) => [run.task, run.solved ? "yes" : "no", String(run.iterations), run.deviceSeconds.toFixed(1), formatCriterion(run)]);
   for (const line of textTable([header, ...rows], 2)) console.log(line);
   const solved = entries.filter((e) => e.run.solved).length;
-  console.log(`${solved}/${entries.length} gates solved on ${entries[0]?.run.device ?? device.name}, ${wallSeconds.toFixed(1)} s wall on ${threads(Math.min(workers, gates.length))}`);
+  console.log(`${solved}/${entries.length} gates solved${entries.length < gates.length ? ` (${gates.length - entries.length} of the ${gates.length} not trained)` : ""} on ${entries[0]?.run.device ?? device.name}, ${wallSeconds.toFixed(1)} s wall on ${threads(Math.min(workers, gates.length))}`);
   const beyond = gates.filter((gate) => outOfReach(device, buildTask(gate.toLowerCase() as TaskName, device)));
   if (beyond.length) console.log(outOfReachLine(beyond));
   console.log(`report: ${display(index)}`);
@@ -1276,7 +1275,7 @@ export function program(): Command {
       if (value > MAX_FABRICATION_SPREAD) throw new InvalidArgumentError(`expected a fraction from 0 to ${MAX_FABRICATION_SPREAD}.`);
       return value;
     })
-    .option("--hold <k,...>", `${FIELDS.Trainable.doc}: the controls (1-based) held at their start`, hold)
+    .option("--hold <k,...>", "the controls (1-based, e.g. 2,5) held at their start: still perturbed and measured, never updated", hold)
     .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)", nonEmpty("a directory"))
     .option("--board <name>", `run the controller inside a board, hardware in the loop over its UART: an emulated one (${emulatedBoards().join(", ")}), or with --port any board flashed with the link firmware; a board that restarts mid-run is configured again and the run goes on from its last checkpoint`, nonEmpty("a board"))
     // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)

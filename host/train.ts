@@ -340,6 +340,11 @@ export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "check
  *  optimiser moments and the fitted lag) and the plan order it ended on (a continuation does
  *  not calibrate, so auto could not measure); where it restarted, its starts and patience, so
  *  that it goes on restarting as it would have (the next of its seeded starts). */
+/** The run was to fit the lag by calibrating and stopped before the calibration ended (the
+ *  budget, a fault or Ctrl-C): its lag is still the configured one (a run.json's module). */
+export const calibrationUnfinished = (module: { lagFrom?: unknown; controller?: { calibrationEpochs?: number } }): boolean =>
+  module.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
+
 export function continuationOf(run: { finalWeights: number[]; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } }; attempts?: unknown; settings?: { patience?: unknown } }, estimator: boolean): Continuation {
   const { module, attempts, settings } = run;
   // A run stopped before its calibration ended fitted no lag and made no update (updates follow
@@ -347,7 +352,7 @@ export function continuationOf(run: { finalWeights: number[]; module?: { checkpo
   // The continuation starts from those controls and calibrates, as the run was to. So does one
   // whose every calibration found the tones within the noise (counters.calibrationsInNoise):
   // its controls go on, its optimiser's moments (measured with the configured lag) do not.
-  const uncalibrated = module?.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
+  const uncalibrated = module !== undefined && calibrationUnfinished(module);
   const checkpoint = estimator && !uncalibrated && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
   const lagGiven = checkpoint && module?.lagFrom === "configuration" ? { checkpointLagGiven: true } : {};
   const planOrder = module?.controller?.planOrder;

@@ -619,13 +619,13 @@ test("--live: the run waits for a page; an idle connection to it (a browser's pr
   assert.equal(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).iterations, 3);
 });
 
-test("--live: Ctrl-C while the run waits for a page exits 130 without training, a stack trace or an empty --out left behind", { timeout: 60_000 }, async () => {
-  const out = join(scratch, "live-waiting");
+test("--live: Ctrl-C while the run waits for a page exits 130 without training, a stack trace or an empty --out left behind (nor the directories made to hold it)", { timeout: 60_000 }, async () => {
+  const out = join(scratch, "live-waiting", "nested", "out");
   const { child, exited, stderr } = await liveRun(out, "--task", "xor");
   child.kill("SIGINT");
   assert.equal(await exited, 130, stderr());
   assert.doesNotMatch(stderr(), /\n\s+at |Error/);
-  assert.equal(existsSync(out), false); // the --out it made for the run is not left behind, empty
+  assert.equal(existsSync(join(scratch, "live-waiting")), false); // the --out it made for the run is not left behind, empty
 });
 
 test("--live with a flag the run refuses (--port without --board): refused before a live view is offered", () => {
@@ -639,7 +639,8 @@ test("the demo trains all six gates on the default dopant network and writes an 
   const seconds = (performance.now() - started) / 1000;
   assert.equal(status, 0, stdout + stderr);
   for (const gate of ["AND", "OR", "NAND", "NOR", "XOR", "XNOR"]) assert.match(stdout, new RegExp(`^${gate} +yes +\\d+ +[\\d.]+ +[\\d.]+ %$`, "m"));
-  assert.match(stdout, /6\/6 gates solved/);
+  assert.match(stdout, /^6\/6 gates solved on /m);
+  assert.match(readFileSync(join(out, "index.html"), "utf8"), /<h1>hge demo: 6 of 6 gates solved on /);
   assert.ok(existsSync(join(out, "index.html")));
   for (const gate of ["and", "or", "nand", "nor", "xor", "xnor"]) assert.ok(existsSync(join(out, gate, "report.html")), gate);
   assert.ok(seconds < 120, `demo took ${seconds.toFixed(1)} s`); // the README's promise
@@ -663,6 +664,9 @@ test("Ctrl-C during the demo: the gates under way finish, the others do not star
   assert.match(stderr, new RegExp(`^hge: interrupted: ${finished.length} of 6 gates finished, kept in .*index\\.html$`, "m"));
   const index = readFileSync(join(out, "index.html"), "utf8");
   assert.match(index, new RegExp(`Interrupted \\(Ctrl-C\\): ${finished.length} of 6 gates finished`));
+  const solved = [...stderr.matchAll(/^ {2}[A-Z]+: solved/gm)].length;
+  assert.match(index, new RegExp(`<h1>hge demo: ${solved} of ${finished.length} gates solved on `));
+  assert.match(stdout, new RegExp(`^${solved}/${finished.length} gates solved \\(${6 - finished.length} of the 6 not trained\\) on `, "m"));
   for (const gate of ["XOR", "XNOR", "NAND", "NOR", "AND", "OR"]) {
     const kept = finished.includes(gate);
     assert.equal(existsSync(join(out, gate.toLowerCase(), "report.html")), kept, gate);

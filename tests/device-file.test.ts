@@ -73,7 +73,12 @@ test("hge device shows what hge sees of a device file and which methods can trai
   // methods that need what the mesh does not offer (a nominal model, clamps, edge readouts)
   assert.match(stdout, /^    and, or, nand, nor, xor, xnor, sphere, regression: /m);
   assertOffers(offeredFor(stdout, "xor"), { offers: [...MODULE_NAMES, "pat", "pat-hge"], not: ["analytic", "coupled", "ep", "phyll", "phyll-hge"] });
-  assertOffers(offeredFor(stdout, "iris"), { offers: ["pat", "phyll", "phyll-hge"], not: MODULE_NAMES });
+  // pat feeds iris's 4 features to 4 data inputs: the mesh has 2 and cannot reassign its
+  // electrodes, so pat is not offered there, and refuses in one line naming those that can
+  assertOffers(offeredFor(stdout, "iris"), { offers: ["phyll", "phyll-hge"], not: [...MODULE_NAMES, "pat"] });
+  const pat = hge("train", "--device", EXAMPLE, "--task", "iris", "--method", "pat", "--out", join(scratch, "pat-iris"));
+  assert.equal(pat.status, 3, pat.stderr);
+  assert.match(pat.stderr, /^hge: configuration refused: method pat: it trains iris through 4 data inputs; photonic mesh \(seed 1\) has 2 and cannot reassign its electrodes \(methods that can train iris on it: phyll, phyll-hge\)\n$/);
   assert.match(stdout, /^  outputs over 1000 random settings: [\d.]+ to [\d.]+ nA; the chain reads -285 to 285$/m);
   assert.match(stdout, /^  one output: [\d.]+ (µs|ms) wall \(mean over those settings, the file's checks included\)$/m);
   // a device whose outputs reach beyond what the chain reads is told so
@@ -650,4 +655,11 @@ test("a run or a comparison resumes only on the device it ran on: another device
   const edited = hge("compare", "--device", same, "--task", "xor", "--methods", "walsh", "--seeds", "2", "--max-iterations", "3", "--resume", join(compared, "compare.json"), "--no-progress");
   assert.equal(edited.status, 3, edited.stderr);
   assert.match(edited.stderr, /its runs were made with deviceFingerprint "[0-9a-f]{16}", not "[0-9a-f]{16}"; give the device it ran on/);
+});
+
+test("an amplitude refused on a narrow control names the largest it takes, in the digits that range needs (not ≤ 0 mV)", () => {
+  const narrow = deviceFile("device.controlRangeV[0] = [0, 1e-9];");
+  const { status, stderr } = hge("train", "--device", narrow, "--task", "xor", "--max-iterations", "2", "--out", join(scratch, "narrow"));
+  assert.equal(status, 3, stderr);
+  assert.match(stderr, /control 1's amplitude must be > 0 and at most half its range \[0, 1e-9\] V, i\.e\. ≤ 5e-7 mV/);
 });

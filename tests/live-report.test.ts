@@ -13,9 +13,9 @@ import { startLive, type LiveMessage, type LiveStart, type LiveUpdate } from "..
 import { findMethod } from "../host/methods/index.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { trainTask } from "../host/train.ts";
-import { diagnose } from "../host/report/diagnose.ts";
-import { outputsHistorySpec, runPlots, spectrumSpec } from "../host/report/plots.ts";
+import { TRANSPARENT_CHAIN, trainTask } from "../host/train.ts";
+import { diagnose, lagText } from "../host/report/diagnose.ts";
+import { controlsSpec, outputsHistorySpec, runPlots, spectrumSpec } from "../host/report/plots.ts";
 import { writeRunReport } from "../host/report/html.ts";
 
 const scratch = scratchDir("hge-live-report-");
@@ -156,5 +156,35 @@ test("the live stream: another site's page is refused (its Origin), the page's o
     }
   } finally {
     await live.close();
+  }
+});
+
+test("the report's chain and lag: --no-chain's transparent chain is named as none, not as converters and a 0 Hz RC; a run stopped inside its calibration says its lag is the configured one, not given", async () => {
+  const device = new DopantNetwork();
+  const task = gateTask("XOR", device.inputRangeV);
+  const plain = readFileSync(await writeRunReport(trainTask({ device, task, seed: 1, maxIterations: 1, chain: TRANSPARENT_CHAIN }), scratchDir("hge-live-report-nochain-"), "hge train"), "utf8");
+  assert.match(plain, /none \(--no-chain\): the device's outputs read as they are/);
+  assert.match(plain, /no simulated chain \(--no-chain\)/);
+  assert.doesNotMatch(plain, /0 Hz RC|DAC 52 bit/);
+  const chained = readFileSync(await writeRunReport(trainTask({ device, task, seed: 1, maxIterations: 1 }), scratchDir("hge-live-report-chain-"), "hge train"), "utf8");
+  assert.match(chained, /the simulated chain is 2 samples and a 1000 Hz RC of that form/);
+  assert.match(chained, /DAC \d+ bit over/);
+  // 0.3 device-s end the first of the two calibration epochs
+  const cut = trainTask({ device, task, seed: 1, maxDeviceSeconds: 0.3 });
+  assert.deepEqual([cut.module!.lagFrom, cut.module!.controller.calibrationEpochs, cut.iterations], ["configuration", 2, 0]);
+  assert.match(lagText(cut.module!), /^configured \(not fitted: the calibration did not finish\): /);
+  const given = trainTask({ device, task, seed: 1, maxIterations: 1, calibrationEpochs: 0 });
+  assert.match(lagText(given.module!), /^given \(not fitted\): /);
+});
+
+test("the control-voltage plot marks a restart between the old start's last update and the new start (weights[startIteration] is the new start)", () => {
+  const device = new DopantNetwork();
+  const run = trainTask({ device, task: gateTask("XOR", device.inputRangeV), seed: 1, maxIterations: 60, patience: 15 });
+  assert.ok(run.attempts.length > 1, "the run restarted");
+  const layers = (controlsSpec(run) as { layer: Array<{ data?: { values: Array<{ iteration?: number }> } }> }).layer;
+  const marks = layers.flatMap((l) => l.data?.values ?? []).filter((v) => v.iteration !== undefined).map((v) => v.iteration);
+  assert.deepEqual(marks, run.attempts.slice(1).map((a) => a.startIteration - 0.5));
+  for (const { startIteration, initialV } of run.attempts.slice(1)) {
+    run.history.weights[startIteration].forEach((v, k) => assert.ok(Math.abs(v - initialV[k]) < 1e-6, `control ${k + 1} at ${startIteration}`));
   }
 });

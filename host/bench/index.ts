@@ -2,7 +2,7 @@
 // devices, noise and device-time budgets. Prints tables, writes build/bench.json (every figure
 // under a stable name, listed in README.md) and build/bench.html (the plots).
 // Options: --quick (CI subset, under a minute), --workers N, --only section[,section],
-// --out DIR (default build), --replot (redraw bench.html from bench.json). Sections: fidelity, peers, training, cost, size, boards.
+// --out DIR (default build), --replot (redraw bench.html from bench.json). Sections: fidelity, peers, methods, cost, size, boards.
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";

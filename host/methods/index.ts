@@ -38,7 +38,7 @@ export function refusal(method: Method, device: Device, task: AnyTask, among?: r
 function cannot(method: Method, device: Device, task: AnyTask): string | undefined {
   const missing = method.needs.filter((capability) => !device.capabilities.includes(capability));
   if (missing.length) return `method ${method.name} needs a device with ${missing.join(", ")}; ${device.name} offers ${device.capabilities.length ? device.capabilities.join(", ") : "output only"}`;
-  const misfit = method.misfit?.(device);
+  const misfit = method.misfit?.(device, task);
   if (misfit) return `method ${method.name}: ${misfit}`;
   if (!method.tasks.includes(task.kind)) return `method ${method.name} cannot train ${task.name} (${task.kind === "dataset" ? "a labelled data set" : "input cases"})`;
   if (task.kind === "cases" && method.losses && !method.losses.includes(task.loss)) return `method ${method.name} trains with the ${method.losses.join(" or ")} loss; ${task.name} uses ${task.loss}`;

@@ -62,9 +62,10 @@ export interface Method {
   readonly summary: string;
   /** What the device must offer (beyond output(voltages)). */
   readonly needs: readonly Capability[];
-  /** Why it cannot drive this device although the device offers what it needs (a preset's
-   *  fixed number of controls), or undefined when it can. */
-  readonly misfit?: (device: Device) => string | undefined;
+  /** Why it cannot drive this device on this task although the device offers what it needs (a
+   *  preset's fixed number of controls, a data set's features with no inputs to take them), or
+   *  undefined when it can. */
+  readonly misfit?: (device: Device, task: AnyTask) => string | undefined;
   /** Which tasks it trains: "cases" (at most 16 input cases, one output: gates, sphere,
    *  regression) and/or "dataset" (a labelled data set with a held-out split: iris). */
   readonly tasks: ReadonlyArray<AnyTask["kind"]>;

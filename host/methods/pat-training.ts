@@ -20,7 +20,7 @@ import { Rng } from "../noise.ts";
 import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
 import { Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
-import { PAT_CASES_ONLY, PAT_DATASET_ONLY, PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, type PatSettings } from "./pat.ts";
+import { PAT_CASES_ONLY, PAT_DATASET_ONLY, PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, patMisfit, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
 import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
 
@@ -385,11 +385,11 @@ function progressOf(iteration: number, session: Session, loss: number, criterion
 }
 
 /** The device with as many data inputs as the data set has features (the DNPU's electrodes
- *  are assignable), or a readable refusal. */
+ *  are assignable), or a readable refusal (patMisfit). */
 function deviceFor(device: Device, task: DatasetTask): Device {
-  if (device.inputCount === task.featureCount) return device;
-  if (device.withInputCount && device.electrodeCount > task.featureCount) return device.withInputCount(task.featureCount);
-  throw new TrainConfigError("device", `pat trains ${task.name} through ${task.featureCount} data inputs; ${device.name} has ${device.inputCount} and cannot reassign its electrodes`);
+  const misfit = patMisfit(device, task);
+  if (misfit) throw new TrainConfigError("device", `pat: ${misfit}`);
+  return device.inputCount === task.featureCount ? device : device.withInputCount!(task.featureCount);
 }
 
 /**

@@ -3,6 +3,7 @@
 // pat-training.ts, imported on first use so that listing or running other methods does not
 // load TensorFlow.js (about a second).
 import type { Device } from "../devices/device.ts";
+import type { AnyTask } from "../tasks/task.ts";
 import type { Method } from "./method.ts";
 import { DEFAULTS, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS, LEVEL_WINDOW_SAMPLES } from "./instrument.ts";
@@ -75,9 +76,12 @@ export type PatSettings = typeof PAT_DEFAULTS & typeof PAT_HGE_DEFAULTS;
 export const PAT_MAX_ELECTRODES = 4096;
 
 /** Why pat cannot train on `device` (too many electrodes for its twin), or undefined. */
-export function patMisfit(device: Device): string | undefined {
-  if (device.electrodeCount <= PAT_MAX_ELECTRODES) return undefined;
-  return `its twin takes at most ${PAT_MAX_ELECTRODES} electrodes (its sweep and first layer grow with them: 10,000 took minutes an update); ${device.name} has ${device.electrodeCount}`;
+export function patMisfit(device: Device, task: AnyTask): string | undefined {
+  if (device.electrodeCount > PAT_MAX_ELECTRODES) return `its twin takes at most ${PAT_MAX_ELECTRODES} electrodes (its sweep and first layer grow with them: 10,000 took minutes an update); ${device.name} has ${device.electrodeCount}`;
+  if (task.kind === "dataset" && device.inputCount !== task.featureCount && !(device.withInputCount && device.electrodeCount > task.featureCount)) {
+    return `it trains ${task.name} through ${task.featureCount} data inputs; ${device.name} has ${device.inputCount} and cannot reassign its electrodes`;
+  }
+  return undefined;
 }
 
 const REQUIRES = "a digital twin fitted to device data (and a digital computer for backpropagation)";

@@ -1,6 +1,6 @@
 // Warnings a reader should see before trusting a run: in its report and under hge train's summary.
 import type { Result } from "../methods/method.ts";
-import type { ModuleDetails } from "../train.ts";
+import { calibrationUnfinished, type ModuleDetails } from "../train.ts";
 import { NOISE_GAPS } from "../tasks/gates.ts";
 
 const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, not its square)";
@@ -41,7 +41,7 @@ const statusLag = ({ status }: ModuleDetails) => `${status.lagDelaySamples.toFix
 
 /** The lag the run ended on, and where it comes from (hge train's summary, the report). */
 export function lagText(m: ModuleDetails): string {
-  return `${LAG_FROM[m.lagFrom]}: ${statusLag(m)}`;
+  return `${calibrationUnfinished(m) ? "configured (not fitted: the calibration did not finish)" : LAG_FROM[m.lagFrom]}: ${statusLag(m)}`;
 }
 
 /** A fitted lag whose phase is further than this from the simulated chain's at any tone is

@@ -26,7 +26,7 @@ const base = { width: WIDTH, height: HEIGHT, config: { font: "Helvetica, Arial, 
 
 /** Vertical rules where training restarted from a new start (none if it never did). */
 function restartLayer(run: Result, x: "iteration" | "seconds" = "iteration"): object[] {
-  const restarts = run.attempts.slice(1).map((a) => ({ iteration: x === "seconds" ? (run.history.deviceSeconds[a.startIteration - 1] ?? 0) : a.startIteration + 0.5, label: "restart" }));
+  const restarts = run.attempts.slice(1).map((a) => ({ iteration: x === "seconds" ? (run.history.deviceSeconds[a.startIteration - 1] ?? 0) : a.startIteration - 0.5, label: "restart" }));
   if (!restarts.length) return [];
   return [
     {
