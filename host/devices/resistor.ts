@@ -51,6 +51,40 @@ export const DEFAULT_FABRICATION_SPREAD = 0.05;
 /** The largest spread taken: 100%, far beyond any fabrication (beyond some hundreds the
  *  thresholds' shifts overflow the curves and the network has no solution). */
 export const MAX_FABRICATION_SPREAD = 1;
+/**
+ * `edgeCount` edges on `nodeCount` nodes, the first `heldCount` held (ground, the inputs), such
+ * that every control moves the output: a path through every free node in random order between
+ * two random held nodes, an edge from each other held node to a random free node, then random
+ * extra edges (redundant paths), none joining two held nodes. Each edge then lies on a path
+ * between two different held nodes (current crosses it) and on a path from the output to a held
+ * node (the output's potential depends on it): a control between two held nodes, or on a free
+ * branch that meets the rest at one node, would move nothing. Edge e joins nodes [2e], [2e + 1].
+ */
+function drawEdges(rng: Rng, nodeCount: number, heldCount: number, edgeCount: number): Int32Array {
+  const pick = (count: number) => Math.floor(rng.uniform() * count);
+  const shuffled = (nodes: number[]) => {
+    for (let i = nodes.length - 1; i > 0; i--) {
+      const j = pick(i + 1);
+      [nodes[i], nodes[j]] = [nodes[j], nodes[i]];
+    }
+    return nodes;
+  };
+  const held = shuffled(Array.from({ length: heldCount }, (_, i) => i));
+  const path = [held[0], ...shuffled(Array.from({ length: nodeCount - heldCount }, (_, i) => heldCount + i)), held[1]];
+  const pairs: Array<[number, number]> = [];
+  const seen = new Set<number>();
+  const addEdge = (a: number, b: number): void => {
+    const key = Math.min(a, b) * nodeCount + Math.max(a, b);
+    if (a === b || (a < heldCount && b < heldCount) || seen.has(key)) return;
+    seen.add(key);
+    pairs.push([a, b]);
+  };
+  for (let i = 1; i < path.length; i++) addEdge(path[i - 1], path[i]);
+  for (const node of held.slice(2)) addEdge(node, path[1 + pick(path.length - 2)]);
+  while (pairs.length < edgeCount) addEdge(pick(nodeCount), pick(nodeCount));
+  return Int32Array.from(pairs.flat());
+}
+
 /** Gains are floored here so that a large spread never makes a conductance negative. */
 const MINIMUM_GAIN = 0.1;
 
@@ -58,7 +92,8 @@ export interface ResistorOptions {
   seed?: number;
   /** Number of edges = number of controls (gates). Default 8. */
   edgeCount?: number;
-  /** Default max(inputCount + outputCount + 2, ⌈edgeCount / 2⌉): mean degree about 4. */
+  /** Default: the fewest nodes, at least max(inputCount + outputCount + 2, ⌈edgeCount / 2⌉)
+   *  (mean degree about 4), that have room for edgeCount edges each touching a free node. */
   nodeCount?: number;
   inputCount?: number;
   outputCount?: number;
@@ -129,9 +164,15 @@ export class ResistorNetwork implements Device {
 
   constructor(readonly options: ResistorOptions = {}) {
     const { seed = 1, edgeCount = 8, inputCount = 2, outputCount = 1, fabricationSpread = DEFAULT_FABRICATION_SPREAD } = options;
-    const nodeCount = options.nodeCount ?? Math.max(inputCount + outputCount + 2, Math.ceil(edgeCount / 2));
-    if (edgeCount < nodeCount - 1 || edgeCount > (nodeCount * (nodeCount - 1)) / 2) {
-      throw new Error(`ResistorNetwork: ${edgeCount} edges cannot make a simple connected graph on ${nodeCount} nodes`);
+    const heldCount = inputCount + 1;
+    // pairs of nodes an edge may join: not both held (such an edge would move nothing)
+    const room = (nodes: number) => (nodes * (nodes - 1)) / 2 - (heldCount * (heldCount - 1)) / 2;
+    let nodeCount = options.nodeCount ?? Math.max(inputCount + outputCount + 2, Math.ceil(edgeCount / 2));
+    while (options.nodeCount === undefined && room(nodeCount) < edgeCount) nodeCount++;
+    // the path and an edge from every other held node into it: a spanning tree
+    const fewest = nodeCount - 1;
+    if (inputCount < 1 || nodeCount - heldCount < outputCount + 1 || edgeCount < fewest || edgeCount > room(nodeCount)) {
+      throw new Error(`ResistorNetwork: ${edgeCount} edges cannot join ${nodeCount} nodes (${heldCount} held: ground and the inputs) so that every edge touches a free node and every node is connected: between ${fewest} and ${room(nodeCount)} edges, at least one input and ${heldCount + outputCount + 1} nodes`);
     }
     if (!(fabricationSpread >= 0 && fabricationSpread <= MAX_FABRICATION_SPREAD)) {
       throw new Error(`ResistorNetwork: fabricationSpread ${fabricationSpread} is not a fraction from 0 to ${MAX_FABRICATION_SPREAD} (0 = as designed, default ${DEFAULT_FABRICATION_SPREAD})`);
@@ -149,27 +190,7 @@ export class ResistorNetwork implements Device {
     this.outputNodes = Array.from({ length: outputCount }, (_, i) => 1 + inputCount + i);
     this.capabilities = ['clamp-outputs', 'inject-current', 'edge-readouts', 'nominal-model', ...(outputCount > 1 ? (['several-outputs'] as const) : [])];
 
-    // Random spanning tree (connected), then random extra edges (redundant paths).
-    const rng = new Rng(seed);
-    const order = Array.from({ length: nodeCount }, (_, i) => i);
-    for (let i = nodeCount - 1; i > 0; i--) {
-      const j = Math.floor(rng.uniform() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    const pairs: Array<[number, number]> = [];
-    const seen = new Set<number>();
-    const addEdge = (a: number, b: number): boolean => {
-      const key = Math.min(a, b) * nodeCount + Math.max(a, b);
-      if (a === b || seen.has(key)) return false;
-      seen.add(key);
-      pairs.push([a, b]);
-      return true;
-    };
-    for (let i = 1; i < nodeCount; i++) addEdge(order[i], order[Math.floor(rng.uniform() * i)]);
-    while (pairs.length < edgeCount) {
-      addEdge(Math.floor(rng.uniform() * nodeCount), Math.floor(rng.uniform() * nodeCount));
-    }
-    this.edgeNodes = Int32Array.from(pairs.flat());
+    this.edgeNodes = drawEdges(new Rng(seed), nodeCount, heldCount, edgeCount);
 
     // The spread comes from its own stream: the graph does not depend on it, and one seed's
     // deviations at 5% and 20% are the same draws scaled.
@@ -180,7 +201,7 @@ export class ResistorNetwork implements Device {
       return { gain: Math.max(MINIMUM_GAIN, 1 + fabricationSpread * gainZ), thresholdOffsetV: fabricationSpread * thresholdZ * TRANSISTOR.softnessV };
     });
 
-    const isInputOrGround = (node: number) => node <= inputCount;
+    const isInputOrGround = (node: number) => node < heldCount;
     this.free = freeSystem(nodeCount, isInputOrGround);
     this.clamped = freeSystem(nodeCount, (node) => isInputOrGround(node) || this.outputNodes.includes(node));
     this.adjoint = new Float64Array(this.free.size);
