@@ -673,7 +673,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   // show invented cases, controls and tones
   const observed = live && !flags.board && task.kind === "cases" && estimator;
   const sampleRateHz = options.chain?.sampleRateHz ?? defaultChain(device).sampleRateHz;
-  const observer = observed ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: configuredWindow({ ...options, task }, sampleRateHz), sampleRateHz }) : null;
+  const observer = observed ? (await import("../host/live/observe.ts")).observeDevice(device, task, { windowSamples: configuredWindow({ ...options, task }, sampleRateHz), sampleRateHz, tones: estimatorUsesTones(flags.method as Estimator) }) : null;
   const unobserved = `the device-level panels (case outputs, controls, spectrum) are observed only for the module's estimators (${ESTIMATORS.join(", ")}) on input cases, not for ${task.kind === "cases" ? `--method ${flags.method}` : task.name}`;
   const liveProgress = (p: Progress) => {
     progress(p);

@@ -12,6 +12,7 @@ import { ensureToolchain } from "../boards/build.ts";
 import { buildLinkFirmware, trainOnBoard } from "../boards/hil.ts";
 import { observeDevice } from "../host/live/observe.ts";
 import { findMethod } from "../host/methods/index.ts";
+import { estimatorUsesTones } from "../host/methods/module.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
@@ -67,7 +68,7 @@ test("hge train --board mps2-an386 --live: Chromium plots points while the run t
 test("a run on the host: what the live view observes at the device matches what the controller measured", async () => {
   const device = new AnalyticDevice();
   const task = gateTask("AND", device.inputRangeV);
-  const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
+  const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz, tones: true });
   const snapshots: ReturnType<typeof observer.snapshot>[] = [];
   const result = await findMethod("multitone")!.train(observer.device, task, { deviceSeconds: 60, maxIterations: 20 }, { seed: 1, progress: () => snapshots.push(observer.snapshot()) });
   assert.equal(snapshots.length, result.iterations);
@@ -84,14 +85,14 @@ test("a run on the host: what the live view observes at the device matches what 
   assert.ok(last.threshold! > Math.min(...measured) && last.threshold! < Math.max(...measured));
 });
 
-test("the live view observes the window the method measured over, not the one it guessed: published's 2000 samples, walsh's whole code periods; no tone where a held confirmation read its controls plainly", async () => {
-  for (const name of ["published", "walsh"]) {
+test("the live view observes the window the method measured over, not the one it guessed: published's 2000 samples, walsh's whole code periods; no tone where a held confirmation read its controls plainly, nor for codes", async () => {
+  for (const name of ["published", "walsh"] as const) {
     const device = new AnalyticDevice();
     // XOR: unsolved in 6 updates, every window perturbed (a solved epoch's confirmation reads
     // its held controls plainly: no tone to find there)
     const task = gateTask("XOR", device.inputRangeV);
     // what bin/cli.ts guesses before the run: the default window (200 samples)
-    const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
+    const observer = observeDevice(device, task, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz, tones: estimatorUsesTones(name) });
     const windows: number[] = [];
     const snapshots: ReturnType<typeof observer.snapshot>[] = [];
     const result = await findMethod(name)!.train(observer.device, task, { deviceSeconds: 60, maxIterations: 6 }, {
@@ -103,7 +104,9 @@ test("the live view observes the window the method measured over, not the one it
     const last = snapshots.at(-1)!;
     // the spectrum's bins are the method's: fs / window apart
     assert.ok(Math.abs(last.spectrum!.hz[0] - DEFAULTS.sampleRateHz / window) < 1e-9, `${name}: first bin ${last.spectrum!.hz[0]} Hz`);
-    if (name === "published") assert.deepEqual(last.spectrum!.tonesHz, result.module!.toneHz);
+    // tones where the method has them; walsh's codes have none (each control's code spectrum
+    // peaks somewhere, and two controls' at one frequency: those were marked as tones)
+    assert.deepEqual(last.spectrum!.tonesHz, name === "published" ? result.module!.toneHz : []);
     // each case's output: the device's mean over the case's last window, within 0.5 nA of the controller's
     const measured = result.history.caseOutputs!.at(-1)!;
     for (let p = 0; p < 4; p++) assert.ok(Math.abs(last.caseOutputs![p] - measured[p]) < 0.5, `${name} case ${p + 1}: ${last.caseOutputs![p]} vs ${measured[p]}`);
@@ -112,7 +115,7 @@ test("the live view observes the window the method measured over, not the one it
   // confirmation, read plainly; the spectrum marks no tone rather than invent one
   const device = new AnalyticDevice();
   const and = gateTask("AND", device.inputRangeV);
-  const observer = observeDevice(device, and, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz });
+  const observer = observeDevice(device, and, { windowSamples: DEFAULTS.windowSamples, sampleRateHz: DEFAULTS.sampleRateHz, tones: true });
   let last: ReturnType<typeof observer.snapshot> = {};
   const result = await findMethod("published")!.train(observer.device, and, { deviceSeconds: 60, maxIterations: 6 }, { seed: 1, progress: (p) => { last = observer.snapshot(p.windowSamples); } });
   assert.equal(result.stopped, "solved");

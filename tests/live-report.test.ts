@@ -15,7 +15,10 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { TRANSPARENT_CHAIN, trainTask } from "../host/train.ts";
 import { diagnose, lagText } from "../host/report/diagnose.ts";
-import { controlsSpec, outputsHistorySpec, runPlots, spectrumSpec } from "../host/report/plots.ts";
+import { controlsSpec, gradientNormSpec, outputsHistorySpec, runPlots, spectrumSpec } from "../host/report/plots.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
+import { regressionTask } from "../host/tasks/regression.ts";
+import type { Result } from "../host/methods/method.ts";
 import { writeRunReport } from "../host/report/html.ts";
 
 const scratch = scratchDir("hge-live-report-");
@@ -187,4 +190,14 @@ test("the control-voltage plot marks a restart between the old start's last upda
   for (const { startIteration, initialV } of run.attempts.slice(1)) {
     run.history.weights[startIteration].forEach((v, k) => assert.ok(Math.abs(v - initialV[k]) < 1e-6, `control ${k + 1} at ${startIteration}`));
   }
+});
+
+test("the gradient-norm plot's unit is the loss's per volt: an MSE's output unit squared (V² per V on the resistor regression), none for corrsig", () => {
+  const title = (run: Result) => ((gradientNormSpec(run) as { encoding: { y: { title: string } } }).encoding.y.title);
+  const dnpu = new DopantNetwork();
+  assert.equal(title(trainTask({ device: dnpu, task: gateTask("XOR", dnpu.inputRangeV), seed: 1, maxIterations: 1 })), "‖∂L/∂w‖ (per V)");
+  const network = new ResistorNetwork();
+  const regression = trainTask({ device: network, task: regressionTask({ inputRangeV: network.inputRangeV }), seed: 1, maxIterations: 1 });
+  assert.equal(regression.lossName, "mse");
+  assert.equal(title(regression), "‖∂L/∂w‖ (V² per V)");
 });

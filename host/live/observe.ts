@@ -6,8 +6,9 @@
 //    input voltages were applied (the DC term a lock-in measures; before the chain's noise);
 //  - the controls: the mean of each control voltage over the same stretch (a perturbation of
 //    whole periods averages out);
-//  - the spectrum of the device output over the last window, with each control's tone found
-//    where the DFT of that control's voltage peaks (the perturbation it carried).
+//  - the spectrum of the device output over the last window (its own output, before the chain
+//    and the noise), with each control's tone found where the DFT of that control's voltage
+//    peaks (the perturbation it carried); none for codes (`tones` false), which have no tone.
 // It records the device, not the controller, and assumes one output() call per sample: so it
 // observes only the module's estimators (bin/cli.ts); a method measuring through an Instrument
 // (settled, averaged readings), a model fit or an equilibrium would show invented windows.
@@ -26,7 +27,7 @@ export interface DeviceObserver {
   snapshot(windowSamples?: number): Pick<LiveUpdate, "caseOutputs" | "threshold" | "weights" | "spectrum">;
 }
 
-export function observeDevice(device: Device, task: Task, o: { windowSamples: number; sampleRateHz: number }): DeviceObserver {
+export function observeDevice(device: Device, task: Task, o: { windowSamples: number; sampleRateHz: number; tones: boolean }): DeviceObserver {
   const controls = device.controlCount;
   const cases = task.inputCases.length;
   // the last `window` samples: outputs, each control's voltage, and each case's latest stretch
@@ -94,7 +95,7 @@ export function observeDevice(device: Device, task: Task, o: { windowSamples: nu
       // each control's tone: the bin where its voltage's spectrum peaks (found once a window:
       // a run keeps its tones, and 128 controls' spectra of a long window take seconds). A
       // window of held controls, read plainly (a confirmation), has none: look again later
-      if (!toneBins) {
+      if (!toneBins && o.tones) {
         const peaks = controlV.map((ring) => {
           const s = windowSpectrum(ordered(ring), o.sampleRateHz, [])!;
           let best = 0;

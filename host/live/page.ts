@@ -16,7 +16,7 @@ export const LIVE_PAGE = `<!doctype html>
  <div class="chart" id="c-loss"><h2>loss and criterion against device time</h2></div>
  <div class="chart" id="c-cases"><h2>each case's output</h2></div>
  <div class="chart" id="c-controls"><h2>control voltages (V)</h2></div>
- <div class="chart" id="c-spectrum"><h2>last window's demodulated spectrum, tones marked</h2></div>
+ <div class="chart" id="c-spectrum"><h2>the device output's spectrum over the last window, each control's tone marked (codes have none)</h2></div>
 </div>
 <script src="/uPlot.iife.min.js"></script>
 <script>

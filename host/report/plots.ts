@@ -113,12 +113,13 @@ export function gradientNormSpec(run: Result): TopLevelSpec {
     .filter((v) => Number.isFinite(v.norm) && v.norm > 0 && Number.isFinite(v.seconds));
   return {
     ...base,
-    title: "Norm of the gradient each update used",
+    title: "Norm of the gradient each epoch measured",
     data: { values },
     mark: { type: "line", point: values.length <= 60 },
     encoding: {
       x: { field: "seconds", type: "quantitative", title: "device time (s)" },
-      y: { field: "norm", type: "quantitative", title: "‖∂L/∂w‖ (per V)", scale: { type: "log" } },
+      // an MSE is in the output's unit squared; the other losses have none
+      y: { field: "norm", type: "quantitative", title: `‖∂L/∂w‖ (${run.lossName === "mse" ? `${run.outputUnit}² ` : ""}per V)`, scale: { type: "log" } },
     },
   } as TopLevelSpec;
 }
