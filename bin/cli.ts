@@ -6,7 +6,7 @@
 // firmware. One parser (commander) for all of it; a user's mistake gets one line and a distinct
 // exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { existingFile, fraction, nonEmpty, nonNegative, port, positive, wholeAtLeast } from "../host/args.ts";
+import { existingFile, fraction, nonEmpty, nonNegative, number, port, positive, wholeAtLeast } from "../host/args.ts";
 import cliProgress, { MultiBar, Presets, SingleBar, type Options } from "cli-progress";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -39,7 +39,7 @@ import { emulatedBoards } from "../boards/boards.ts";
 import { LinkError } from "../boards/link.ts";
 import { onInterrupt } from "../host/interrupt.ts";
 import { RUN_FORMAT, isFileSystemError, keepFile, keepFinally, keeper, keepRun, prepareOut, removeKept, removeUnusedOut } from "../host/report/keep.ts";
-import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, estimatorUsesTones, trainingConfig, unfittableLag, type Estimator } from "../host/methods/module.ts";
+import { ESTIMATORS, TRAIN_CODE_CHIP_SAMPLES, estimatorUsesTones, spsaRateScale, trainingConfig, unfittableLag, type Estimator } from "../host/methods/module.ts";
 import { JOURNAL_EVERY_SECONDS, Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
 import { FIELDS, boundsText, defaultOf, type FieldName } from "../host/config-fields.ts";
 
@@ -417,11 +417,12 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
 // ---- refusals: one line naming the option and what is valid -----------------------------
 
 /** The option behind each field the controller can refuse, and what it accepts. */
-function refusalHint(error: ControllerError, device: Device, options: Partial<TrainOptions>): string {
+function refusalHint(error: ControllerError, device: Device, options: Partial<TrainOptions>, estimator?: Estimator): string {
   const control = error.index >= 0 ? error.index : 0;
   const range = device.controlRangeV[control] ?? [0, 0];
   const fs = options.chain?.sampleRateHz ?? DEFAULTS.sampleRateHz;
   const oneTone = unfittableLag(device.controlCount);
+  const rateScale = spsaRateScale(options.spsaStability ?? defaultOf("SpsaStability"));
   const special: Record<string, string | undefined> = {
     BandLowHz: `--band's low edge must be ≥ 0 and below half the sample rate (${fs / 2} Hz)`,
     BandHighHz: `--band's high edge must be above the low edge and at most half the sample rate (${fs / 2} Hz)`,
@@ -433,6 +434,7 @@ function refusalHint(error: ControllerError, device: Device, options: Partial<Tr
     CaseCount: `--gradient streaming trains a task of one input case (a stream has no case changes); this task has more`,
     Checkpoint: `--resume: the checkpoint is corrupt, of another hge version, or for another configuration (other controls, ranges or sample rate, or codes where it had tones or the reverse); nothing was trained`,
     CalibrationEpochs: oneTone && `one control's lag cannot be fitted (${oneTone}): give --calibration 0, and --lag SAMPLES,HZ if the chain's lag is not the simulated chain's`,
+    LearningRate: estimator === "spsa" && error.outOfBounds ? `--learning-rate must be at most ${+((FIELDS.LearningRate.high ?? 0) / rateScale).toPrecision(3)} V for spsa, which multiplies it by (1 + A)^0.602 = ${+rateScale.toPrecision(4)} (A: --spsa-stability)` : undefined,
     SlewVPerS: `--slew is below what electrode ${control + 1} needs: its perturbation's fastest change (2π × amplitude × tone frequency; 2 × amplitude a sample for codes) with a margin, and a step above its voltage's resolution`,
   };
   if (error.field === "Plan") {
@@ -709,7 +711,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     clearInterval(journalSaver);
     bar?.stop();
     await live?.close();
-    if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options));
+    if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options, estimator));
     throw error;
   }
   if (bar) {
@@ -1271,8 +1273,9 @@ export function program(): Command {
     .option("--set <name=value...>", "a method's own setting, e.g. --set updateFraction=0.5 (hge methods lists each method's settings)", setting, [])
     .option("--update-fraction <f>", "analytic: train a seeded random share of the edges, 0 < f ≤ 1 (the same as --set updateFraction=f)", positive)
     .option("--fabrication-spread <fraction>", `resistor networks: per-edge spread of the conductance curves from the nominal model, 0 to ${MAX_FABRICATION_SPREAD} (default ${DEFAULT_FABRICATION_SPREAD})`, (text) => {
-      const value = nonNegative(text);
-      if (value > MAX_FABRICATION_SPREAD) throw new InvalidArgumentError(`expected a fraction from 0 to ${MAX_FABRICATION_SPREAD}.`);
+      const what = `a fraction from 0 to ${MAX_FABRICATION_SPREAD}`;
+      const value = number(text, what);
+      if (value < 0 || value > MAX_FABRICATION_SPREAD) throw new InvalidArgumentError(`expected ${what}.`);
       return value;
     })
     .option("--hold <k,...>", "the controls (1-based, e.g. 2,5) held at their start: still perturbed and measured, never updated", hold)

@@ -117,7 +117,11 @@ export class PinkNoise implements NoiseSource {
     for (let f = lowestHz; f < sampleRateHz / 2; f *= Math.SQRT2) cornersHz.push(f);
     const stages = cornersHz.length;
     this.poles = Float64Array.from(cornersHz, (f) => Math.exp((-2 * Math.PI * f) / sampleRateHz));
-    const target = (fHz: number) => (psdAt1kHz * 1000) / fHz;
+    // The fit runs on the PSD divided by the power of 4 below it: a scaling by 4^k is exact,
+    // so the gains are bit for bit those fitted to psdAt1kHz itself, yet 1e308 cannot overflow.
+    const k = psdAt1kHz > 0 ? Math.floor(Math.log(psdAt1kHz) / Math.log(4)) : 0;
+    const unitPsd = psdAt1kHz / 4 ** k;
+    const target = (fHz: number) => (unitPsd * 1000) / fHz;
     // One fit frequency per stage, log-spaced from lowestHz to 0.45·fs; a check grid in band.
     const fitHz = cornersHz.map((_, i) => lowestHz * Math.pow((0.45 * sampleRateHz) / lowestHz, i / (stages - 1)));
     const checkHz: number[] = [];
@@ -134,7 +138,7 @@ export class PinkNoise implements NoiseSource {
       if (worstError < best.worstError) best = { worstError, smoother, weights };
     }
     this.smoother = best.smoother;
-    this.gains = best.weights.map(Math.sqrt);
+    this.gains = best.weights.map((weight) => Math.sqrt(weight) * 2 ** k);
     this.state = new Float64Array(stages);
     for (let i = 0; i < stages; i++) {
       // Start each stage in its stationary distribution: no warm-up transient.

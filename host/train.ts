@@ -223,6 +223,8 @@ export function defaultChain(device: Device): ChainOptions {
  *  converters, amplifier and noise). Converter steps finer than any reading's (52 bits, a
  *  double's mantissa), no amplifier corner, no delay, no saturation within ±1e9 output units. */
 export const TRANSPARENT_CHAIN: Partial<ChainOptions> = { dacBits: 52, adcBits: 52, adcFullScaleV: 1e9, transimpedancePerV: 1, cornerHz: 0, delaySamples: 0 };
+/** Whether a run's chain is TRANSPARENT_CHAIN (--no-chain): no converters or amplifier to describe. */
+export const isTransparent = (chain: ModuleDetails["chain"]) => Object.entries(TRANSPARENT_CHAIN).every(([field, value]) => chain[field as keyof typeof chain] === value);
 
 /** Noise by output unit: for nA, the paper's 1/f level and a 0.05 nA white floor (about a
  *  tenth of a real DNPU set-up's); for V (resistor networks), a 0.1 mV floor. */

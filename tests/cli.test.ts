@@ -134,10 +134,28 @@ test("a flag another flag leaves unread is refused in one line saying why, not i
   refusal(["train", "--resume", "/dev/zero"], USAGE, /--resume/, /not a regular file/);
   refusal(["compare", "--resume", "/dev/zero"], USAGE, /--resume/, /not a regular file/);
   refusal(["train", "--lag", ","], USAGE, /--lag/, /expected the lag as delay,corner/);
-  refusal(["train", "--device", "resistor", "--fabrication-spread", "1e300"], USAGE, /--fabrication-spread/, /a fraction from 0 to 1/);
+  for (const spread of ["1e300", "-0.1", "NaN"]) refusal(["train", "--device", "resistor", "--fabrication-spread", spread], USAGE, /--fabrication-spread/, /expected a fraction from 0 to 1\.$/);
   const { status, stderr } = hge("train", "--out", "");
   assert.equal(status, USAGE, stderr);
   assert.match(stderr, /--out .* expected a directory, not an empty string/);
+});
+
+test("--pink-noise at a double's edge (1e308) is noise, not silently none: every window saturates and the warning names what reads the outputs, the chain or --no-chain's limit", () => {
+  for (const [flags, reads] of [[[], /the chain reads ±285 nA: a device's outputs, noise included, go within it/], [["--no-chain"], /with --no-chain the readings, noise included, must be finite and within ±1000000000 nA$/m]] as const) {
+    const { status, stdout, stderr } = hge("train", "--task", "xor", "--pink-noise", "1e308", ...flags, "--budget", "1", "--no-progress", "--out", join(scratch, "pink"));
+    assert.equal(status, 1, stderr);
+    assert.match(stdout, /warning: every window was discarded \(24\): the readings saturated or were not finite; nothing was learned/);
+    assert.match(stdout, reads);
+  }
+});
+
+test("spsa's refusal of a learning rate it would scale past the field's bound says the bound it has, (1 + A)^0.602 below the field's (it quoted the field's, 1e30, for 1e30); a rate under it is taken", () => {
+  refusal(["train", "--task", "xor", "--method", "spsa", "--learning-rate", "1e30"], REFUSED, /^hge: configuration refused: --learning-rate must be at most 2\.36e\+29 V for spsa, which multiplies it by \(1 \+ A\)\^0\.602 = 4\.236 \(A: --spsa-stability\) \(controller field LearningRate\)$/);
+  // (A = 0 scales by 1: the field's own bound)
+  for (const taken of [["--learning-rate", "2.3e29"], ["--spsa-stability", "0", "--learning-rate", "1e30"]]) {
+    const { status, stderr } = hge("train", "--task", "xor", "--method", "spsa", ...taken, "--max-iterations", "1", "--no-progress", "--out", join(scratch, "spsa-rate"));
+    assert.ok(status === 0 || status === 1, `${taken.join(" ")}: exit ${status}: ${stderr}`);
+  }
 });
 
 test("every flag of hge train reaches what it sets: --slew the controller's slew limit", () => {

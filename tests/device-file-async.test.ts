@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { hge, scratchDir } from "./fixtures.ts";
 
 const scratch = scratchDir("hge-device-file-async-");
@@ -70,6 +71,24 @@ test("a device file whose createDevice throws from a timer 300 ms later: one lin
   oneLine(stderr, path, "late uncaught");
   // (its load and its checks take far less than 300 ms: the run had started)
   assert.ok(existsSync(join(out, "report.html")) && existsSync(join(out, "run.json")), "the run's report and run.json are kept");
+});
+
+test("an asynchronous device file that throws on its thread where nothing caught it after the last call, or in a call whose caller let it pass (hge train's plain check), is told at exit: one line, exit 2 (it exited 0 with nothing said)", () => {
+  const path = deviceFile("throws-after", { top: "export const asynchronous = true;", measured: 'if (outputs === 1) setTimeout(() => { throw new Error("the instrument went away"); }, 20);' });
+  const module = join(import.meta.dirname, "..", "host", "devices", "device-file.ts");
+  for (const [what, after] of [["nothing called after", ""], ["a call that let it pass", "try { device.output(voltages); } catch {}"]]) {
+    const script = `import { loadDeviceFile } from ${JSON.stringify(module)};
+const device = await loadDeviceFile(${JSON.stringify(path)}, { inputCount: 2 });
+const voltages = new Float64Array(7);
+device.output(voltages);
+await new Promise((resolve) => setTimeout(resolve, 300));
+${after}`;
+    const caller = join(scratch, "caller.mjs"); // (not -e: the device thread would inherit --input-type)
+    writeFileSync(caller, script);
+    const { status, stdout, stderr } = spawnSync(process.execPath, ["--import", "tsx", caller], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(status, 2, `${what}: ${stdout}${stderr}`);
+    oneLine(stderr, path, "threw where nothing caught it (a timer, an event handler or a promise nothing awaited): the instrument went away");
+  }
 });
 
 test("a device file that leaves a rejected promise unhandled at its top level is refused at load: one line, exit 2", () => {

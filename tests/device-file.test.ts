@@ -177,6 +177,9 @@ test("a device file that does something wrong is refused at load, with one line 
     ["createDevice only inside the default export", deviceFile("export default { createDevice() {} };\n", true), /exports no createDevice\(options\) function \(its exports: none; its default export has a function: export it by name/],
     ["createDevice as the default export", deviceFile("export default function createDevice() {}\n", true), /exports no createDevice\(options\) function \(its exports: none; its default export has a function: export it by name, export function createDevice\)$/],
     ["an asynchronous createDevice returning nothing", deviceFile("export const asynchronous = true;\nexport async function createDevice() {}\n", true), /createDevice\(\{ inputCount: 2 \}\) returned undefined, not a device/],
+    // (a function cannot be passed between threads: these said "createDevice threw: an answer that cannot be passed on")
+    ["an asynchronous device whose name is a function", deviceFile('export const asynchronous = true;\nexport async function createDevice() { return { name: () => "probe" }; }\n', true), /: name is \(\) ?=> ?"probe"; it must be a non-empty string of printable characters/],
+    ["an asynchronous device with a function inside its ranges", deviceFile('export const asynchronous = true;\nexport async function createDevice() { return { name: "probe", controlRangeV: [[() => -1, 1]] }; }\n', true), /: createDevice\(\{"inputCount":2\}\) returned what cannot be passed between threads \(\(\) ?=> ?-1 could not be cloned\.\)$/],
   ];
   for (const [what, path, expected] of cases) {
     await assert.rejects(loadDeviceFile(path, { inputCount: 2 }), (error: Error) => {

@@ -87,6 +87,21 @@ test('the pink-noise generator realises its spectrum within 3% from 10·lowestHz
   }
 });
 
+test('pink noise scales as the square root of its PSD over the whole double range: 1e300 realises its spectrum within 3%, and 1e308 and 1e-300 draw the unit PSD\'s samples times √PSD (1e308 overflowed the fit and drew zeros)', () => {
+  const loud = new PinkNoise(1e300, sampleRateHz);
+  for (let fHz = 10 * loud.lowestHz; fHz <= 0.4 * sampleRateHz; fHz *= 1.05) {
+    assert.ok(Math.abs(loud.realisedPsd(fHz) / (1e303 / fHz) - 1) < 0.03, `at ${fHz} Hz`);
+  }
+  const unit = draw(new PinkNoise(1, sampleRateHz, 5), 4096);
+  for (const psd of [1e308, 1e-300]) {
+    const x = draw(new PinkNoise(psd, sampleRateHz, 5), 4096);
+    for (let i = 0; i < x.length; i++) {
+      assert.ok(Number.isFinite(x[i]) && x[i] !== 0, `${psd}: sample ${i} is ${x[i]}`);
+      assert.ok(Math.abs(x[i] / Math.sqrt(psd) / unit[i] - 1) < 1e-9, `${psd}: sample ${i} is ${x[i]}, the unit PSD's ${unit[i]}`);
+    }
+  }
+});
+
 test('a drift ramp of 0.5 units/s has moved by exactly 0.5 after one second', () => {
   const drift = new Drift(sampleRateHz, { slopePerS: 0.5 });
   const x = draw(drift, sampleRateHz + 1);

@@ -80,6 +80,8 @@ interface LoadedFile {
   url: string;
   /** Its loads under way or done: a file none of whose loads made a device is forgotten. */
   loads: number;
+  /** Run on the device thread (export const asynchronous = true). */
+  asynchronous?: boolean;
   fault?: DeviceFileError;
 }
 
@@ -97,10 +99,14 @@ function uncaught(error: unknown, event: "uncaughtException" | "unhandledRejecti
   const frames = stack.split("\n").filter((line) => /^\s+at /.test(line));
   let files = [...loaded.values()].filter((f) => frames.some((line) => line.includes(f.url) || line.includes(f.file)));
   if (!files.length && !frames.some((line) => (line.includes(HGE_ROOT) || line.includes(HGE_ROOT_URL)) && !line.includes("/node_modules/"))) files = [...loaded.values()];
-  for (const f of files) f.fault ??= failFor(f.path)(`threw where nothing caught it (a timer, an event handler or a promise nothing awaited): ${firstLine(error)}`);
+  faultOf(files, error);
   if (files.length || process.listenerCount(event) > 1) return; // (another listener's to handle)
   listen(false);
   process.nextTick(() => { throw error; });
+}
+/** `files`' fault: they threw `error` where nothing caught it. */
+function faultOf(files: LoadedFile[], error: unknown): void {
+  for (const f of files) f.fault ??= failFor(f.path)(`threw where nothing caught it (a timer, an event handler or a promise nothing awaited): ${firstLine(error)}`);
 }
 const thrown = (error: unknown) => uncaught(error, "uncaughtException");
 const rejected = (reason: unknown) => uncaught(reason, "unhandledRejection");
@@ -108,6 +114,7 @@ const rejected = (reason: unknown) => uncaught(reason, "unhandledRejection");
 /** At exit, a file's fault the command did not stop on, on one line (on the main thread: a
  *  worker's stderr may be gone by then). */
 function untoldAtExit(code: number): void {
+  DeviceThread.running?.unread();
   const fault = [...loaded.values()].find((f) => f.fault)?.fault;
   if (!fault || (code !== EXIT.solved && code !== EXIT.unsolved)) return; // (the command said what stopped it)
   process.stderr.write(`hge: ${fault.message}\n`);
@@ -175,6 +182,7 @@ async function deviceOf(source: LoadedFile, options: DeviceFileOptions): Promise
   }
   const { asynchronous = false, answerWithinSeconds = ANSWER_WITHIN_SECONDS } = exported;
   if (typeof asynchronous !== "boolean") throw fail(`asynchronous is ${shown(asynchronous)}; it must be true (output() and createDevice may wait for I/O) or false`);
+  source.asynchronous = asynchronous;
   if (!(typeof answerWithinSeconds === "number" && answerWithinSeconds > 0 && answerWithinSeconds <= 86400)) {
     throw fail(`answerWithinSeconds is ${shown(answerWithinSeconds)}; it must be a number of seconds in (0, 86400]`);
   }
@@ -197,6 +205,8 @@ class NoAnswer extends Error {
     super(`no answer within ${seconds} s`);
   }
 }
+/** A call on the device thread returned what cannot be passed to this thread (a function). */
+class Uncloneable extends Error {}
 
 /** `value`, or once it is a promise, what it settles to; NoAnswer if it has not settled within
  *  `seconds` (a promise that never settles would otherwise end the process with nothing said:
@@ -214,7 +224,8 @@ async function within<T>(seconds: number, value: T | PromiseLike<T>): Promise<T>
 /** The error to throw for `error`, thrown by the file's `what` (or its answer's absence). */
 function callFailed(fail: (what: string) => DeviceFileError, what: string, error: unknown): DeviceFileError {
   if (error instanceof DeviceFileError) return error;
-  return fail(error instanceof NoAnswer ? `${what} gave no answer within ${error.seconds} s` : `${what} threw: ${firstLine(error)}`);
+  if (error instanceof NoAnswer) return fail(`${what} gave no answer within ${error.seconds} s`);
+  return fail(error instanceof Uncloneable ? `${what} returned what cannot be passed between threads (${error.message})` : `${what} threw: ${firstLine(error)}`);
 }
 
 /** The asynchronous device files' thread (device-thread.mjs), one per process, started by the
@@ -223,6 +234,7 @@ function callFailed(fail: (what: string) => DeviceFileError, what: string, error
  *  thread it starts from a worker thread, as hge compare's pool does, never started.) */
 class DeviceThread {
   private static thread?: Promise<DeviceThread>;
+  static running?: DeviceThread;
   private next = 0;
   /** What a file threw where nothing caught it (the thread's id −1), or what ended the thread:
    *  every call from then on throws it. */
@@ -241,7 +253,7 @@ class DeviceThread {
       const worker = new Worker(new URL("./device-thread.mjs", import.meta.url), { workerData: { replies: port2, answered }, transferList: [port2] });
       worker.unref();
       await once(worker, "message"); // "ready" (or the error that kept it from starting)
-      return new DeviceThread(worker, port1, answered);
+      return (DeviceThread.running = new DeviceThread(worker, port1, answered));
     })();
     return DeviceThread.thread;
   }
@@ -256,14 +268,29 @@ class DeviceThread {
     for (;;) {
       const seen = Atomics.load(this.answered, 0);
       for (let reply; (reply = receiveMessageOnPort(this.replies)); ) {
-        const answer = reply.message as { id: number; result?: unknown; error?: unknown };
-        if (answer.id === -1) throw (this.ended = answer.error);
+        const answer = reply.message as { id: number; result?: unknown; error?: unknown; uncloneable?: string };
+        if (answer.id === -1) throw this.faulted(answer.error);
         if (answer.id !== id) continue; // an answer that came too late
         if ("error" in answer) throw answer.error;
+        if (answer.uncloneable !== undefined) throw new Uncloneable(answer.uncloneable);
         return answer.result;
       }
       const left = deadline - performance.now();
       if (left <= 0 || Atomics.wait(this.answered, 0, seen, left) === "timed-out") throw new NoAnswer(seconds);
+    }
+  }
+
+  /** What a file threw on the thread where nothing caught it: the asynchronous files' fault too,
+   *  which untoldAtExit says where no call stopped on it (the plain check's, after the run). */
+  private faulted(error: unknown): unknown {
+    faultOf([...loaded.values()].filter((f) => f.asynchronous), error);
+    return (this.ended = error);
+  }
+
+  /** The answers no call has read (at exit: what the thread sent after the last call). */
+  unread(): void {
+    for (let reply; (reply = receiveMessageOnPort(this.replies)); ) {
+      if (reply.message.id === -1) this.faulted(reply.message.error);
     }
   }
 }
@@ -272,10 +299,12 @@ class DeviceThread {
  *  waits for the thread's answer, at most `seconds`. Checked as any device. */
 function deviceOnThread(thread: DeviceThread, url: string, options: DeviceFileOptions, seconds: number): Device {
   const ask = (call: string, ...args: unknown[]) => thread.ask(seconds, call, ...args);
-  type Description = { value: string } | { id: number; fields: Record<string, unknown>; methods: Record<string, string> };
+  type Description = { value: string } | { id: number; fields: Record<string, unknown>; uncloneable: Record<string, string>; methods: Record<string, string> };
   const device = (description: Description): Device => {
     if ("value" in description) return description.value as unknown as Device; // (not a device: checkedShape says so)
     const made: Record<string, unknown> = { ...description.fields };
+    // (a function where a field should be: not a string, a number or an array, shown as its text)
+    for (const [field, text] of Object.entries(description.uncloneable)) made[field] = { toString: () => text };
     for (const [method, kind] of Object.entries(description.methods)) {
       // a field that is not a method is passed on as its typeof, for checkedShape to refuse
       if (kind !== "function") made[method] = kind === "undefined" ? undefined : kind;

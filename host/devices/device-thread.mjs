@@ -8,8 +8,9 @@
 // A request is { id, call: "create", args: [fileUrl, options] }, which makes a device (the same
 // file and options give the same device), or { id, call: "call", args: [deviceId, method,
 // methodArgs] }. A device (from createDevice or withInputCount) comes back as its description:
-// data fields cloned, methods named by their typeof. Each answer, { id, result } or { id, error }
-// (what was thrown), goes to the `replies` port, and then the shared counter is bumped and
+// data fields cloned (one that cannot be, as its text), methods named by their typeof. Each answer,
+// { id, result }, { id, error } (what was thrown) or { id, uncloneable } (a result that cannot be
+// passed between threads: why), goes to the `replies` port, and then the shared counter is bumped and
 // notified.
 import { parentPort, workerData } from "node:worker_threads";
 import { tsImport } from "tsx/esm/api";
@@ -25,8 +26,14 @@ const made = new Map();
 function described(device) {
   if (typeof device !== "object" || device === null) return { value: device === undefined ? "undefined" : String(device) };
   devices.push(device);
-  const description = { id: devices.length - 1, fields: {}, methods: {} };
-  for (const field of FIELDS) description.fields[field] = device[field];
+  const description = { id: devices.length - 1, fields: {}, uncloneable: {}, methods: {} };
+  // (a field that cannot be cloned, a function or a symbol, goes as its text, for the training
+  // thread's checks to show: it said "createDevice threw: an answer that cannot be passed on")
+  for (const field of FIELDS) {
+    const value = device[field];
+    if (typeof value === "function" || typeof value === "symbol") description.uncloneable[field] = String(value);
+    else description.fields[field] = value;
+  }
   for (const method of METHODS) description.methods[method] = typeof device[method];
   return description;
 }
@@ -46,8 +53,8 @@ async function answer(call, args) {
 function reply(message) {
   try {
     replies.postMessage(message);
-  } catch { // (an answer that cannot be cloned to the training thread)
-    replies.postMessage({ id: message.id, error: String(message.error ?? `an answer that cannot be passed on: ${String(message.result)}`) });
+  } catch (cloneError) { // (an answer that cannot be cloned to the training thread)
+    replies.postMessage("error" in message ? { id: message.id, error: String(message.error) } : { id: message.id, uncloneable: cloneError.message });
   }
   Atomics.add(answered, 0, 1);
   Atomics.notify(answered, 0);

@@ -187,6 +187,11 @@ export const TRAIN_CODE_CHIP_SAMPLES = 10;
 /** The estimator's training configuration for a problem (base: the multi-tone plan from the
  *  run's options, whose window, settling and amplitudes every estimator but the published
  *  preset keeps). */
+/** SPSA's learning rate is the given one times (1 + A)^0.602 (A: Spall's stability constant,
+ *  the table's default unless given), so that its first step matches the other methods'
+ *  (Spall's rule for a). */
+export const spsaRateScale = (stability: number) => (1 + stability) ** 0.602;
+
 export function trainingConfig(estimator: Estimator, base: ControllerConfig): ControllerConfig {
   const n = base.controls.length;
   const common = { windowSamples: base.windowSamples, settleSamples: base.settleSamples, amplitudesV: base.controls.map((c) => c.amplitudeV) };
@@ -199,11 +204,9 @@ export function trainingConfig(estimator: Estimator, base: ControllerConfig): Co
       return sequential(base, { ...common, chipSamples: base.chipSamples }); // default: one sweep, 50-sample chips for five controls
     case "spsa": {
       // the classic two-measurement estimate: one ±Δ pair per window
-      // Spall's stability constant A (the table's default); the learning rate is scaled by
-      // (1 + A)^0.602 so that the first step matches the other methods' (Spall's rule for a)
       const stability = base.spsaStability ?? defaultOf("SpsaStability");
       const config = spsa(base, { ...common, chipSamples: base.chipSamples ?? base.windowSamples / 2, stability });
-      return { ...config, learningRate: base.learningRate * (1 + stability) ** 0.602 };
+      return { ...config, learningRate: base.learningRate * spsaRateScale(stability) };
     }
     case "random":
     case "walsh": {

@@ -1,6 +1,6 @@
 // Warnings a reader should see before trusting a run: in its report and under hge train's summary.
 import type { Result } from "../methods/method.ts";
-import { calibrationUnfinished, type ModuleDetails } from "../train.ts";
+import { calibrationUnfinished, isTransparent, type ModuleDetails } from "../train.ts";
 import { NOISE_GAPS } from "../tasks/gates.ts";
 
 const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, not its square)";
@@ -75,7 +75,8 @@ export function diagnose(run: Result): string[] {
   const windows = run.counters.windows ?? 0;
   const discarded = run.counters.discardedWindows ?? 0;
   const chain = run.module?.chain;
-  const reads = chain ? `; the chain reads ±${+(chain.adcFullScaleV * chain.transimpedancePerV).toPrecision(4)} ${run.outputUnit}: a device's outputs go within it (its outputUnit right, its output scaled), or --no-chain for an instrument's readings` : "";
+  const fullScale = chain && `±${+(chain.adcFullScaleV * chain.transimpedancePerV).toPrecision(4)} ${run.outputUnit}`;
+  const reads = !chain ? "" : isTransparent(chain) ? `; with --no-chain the readings, noise included, must be finite and within ${fullScale}` : `; the chain reads ${fullScale}: a device's outputs, noise included, go within it (its outputUnit right, its output scaled), or --no-chain for an instrument's readings`;
   if (discarded > 0 && windows === 0) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned${reads}`);
   else if (discarded > windows) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range${reads}`);
   // a run the budget, an interruption or its twin (below) stopped before its first update

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Result } from "../methods/method.ts";
-import { TRANSPARENT_CHAIN, type ModuleDetails } from "../train.ts";
+import { isTransparent, type ModuleDetails } from "../train.ts";
 import { perturbsWithTones } from "../controller.ts";
 import { compareSpec, renderSvg, runPlots } from "./plots.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
@@ -65,7 +65,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
     summary.splice(9, 0,
       ["tones", tones],
       ["SNR per tone", run.counters.windows ? toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ") : "— (no window measured)"],
-      ["lag model", `${lagText(m)} (the sampled-chain model: a held sample, a delay, an RC read at the end of the sample${m.lagFrom === "calibration" ? "; fitted at the tones" : ""})${transparent(m.chain) ? "; no simulated chain (--no-chain)" : `; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`}`],
+      ["lag model", `${lagText(m)} (the sampled-chain model: a held sample, a delay, an RC read at the end of the sample${m.lagFrom === "calibration" ? "; fitted at the tones" : ""})${isTransparent(m.chain) ? "; no simulated chain (--no-chain)" : `; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`}`],
       ...(m.distortion ? [[DISTORTION_LABEL, escapeHtml(distortionFinding(m, run.outputUnit))]] : []),
     );
   }
@@ -82,8 +82,6 @@ export async function writeRunReport(run: Result, dir: string, command: string):
   return path;
 }
 
-/** The chain of --no-chain (TRANSPARENT_CHAIN): no converters or amplifier to describe. */
-const transparent = (chain: ModuleDetails["chain"]) => Object.entries(TRANSPARENT_CHAIN).every(([field, value]) => chain[field as keyof typeof chain] === value);
 
 /** What the module ran with; settings that do not apply to this configuration are left out. */
 function moduleSettings(run: Result, m: ModuleDetails): string[][] {
@@ -98,7 +96,7 @@ function moduleSettings(run: Result, m: ModuleDetails): string[][] {
     ["optimiser", `${c.optimiser}, learning rate ${c.learningRate}${c.optimiser === "sgd" ? "" : `, β1 ${c.beta1}`}${c.optimiser === "adam" ? `, β2 ${c.beta2}` : ""}`],
     ["loss", `${c.loss}${c.loss === "corrsig" ? `, margin scale ${c.marginScale} ${run.outputUnit}` : ""}`],
     ...(tones ? [["lag", lagText(m)]] : []),
-    ["chain", transparent(chain) ? "none (--no-chain): the device's outputs read as they are" : `DAC ${chain.dacBits} bit over [${chain.dacRangeV.join(", ")}] V; corner ${chain.cornerHz} Hz; delay ${chain.delaySamples} samples; ADC ${chain.adcBits} bit ±${chain.adcFullScaleV} V × ${chain.transimpedancePerV} ${run.outputUnit}/V`],
+    ["chain", isTransparent(chain) ? "none (--no-chain): the device's outputs read as they are" : `DAC ${chain.dacBits} bit over [${chain.dacRangeV.join(", ")}] V; corner ${chain.cornerHz} Hz; delay ${chain.delaySamples} samples; ADC ${chain.adcBits} bit ±${chain.adcFullScaleV} V × ${chain.transimpedancePerV} ${run.outputUnit}/V`],
     ["noise", `white σ ${noise.whiteSigma} ${run.outputUnit}; 1/f ${noise.pinkPsdAt1kHz} ${run.outputUnit}²/Hz at 1 kHz${noise.drift ? `; drift ${escapeHtml(JSON.stringify(noise.drift))}` : ""}${noise.spikes ? `; spikes ${noise.spikes.ratePerS}/s of ${noise.spikes.amplitude} ${run.outputUnit}` : ""}`],
     ["limits", `${m.maxIterations === Number.MAX_SAFE_INTEGER ? "no iteration limit" : `${m.maxIterations} iterations`}, stop after ${m.solvedEpochs} solved epochs in a row${m.patience ? `, restart after ${m.patience} iterations without progress` : ""}`],
   ];
