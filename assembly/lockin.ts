@@ -5,7 +5,7 @@
 // calibration from measured windows, the third-order distortion probe that runs with it, and a
 // streaming mode with cascaded first-order low-passes.
 import { MAX_CONTROLS, Demodulation, Status, Field } from "./layout";
-import { setStatusF32 } from "./status";
+import { setStatusF32, statusF32 } from "./status";
 import { ACTIVE, configI32, configF32, controlCount, windowSamples } from "./config";
 import { NCO_SIN, NCO_COS, TONE_BINS, sineTurns, ncoRetune } from "./nco";
 import { thirdOrderProbe, probeTwice, probeOnce } from "./plan";
@@ -207,6 +207,10 @@ const MAX_DELAY_SAMPLES: f32 = 80;
  *  4096 samples a calibration epoch; asked 2.1) and at least 33 at n = 14 and 62. */
 const FIT_MARGIN: f32 = 150;
 const SPREAD_MARGIN: f32 = 8;
+/** The free corner replaces the one in use where it leaves less quadrature energy by more than
+ *  this many times what one phase's noise carries: a fit with one parameter fewer leaves more by
+ *  χ² of one degree of freedom times that, and 10.8 is its 99.9% point. */
+const CORNER_CHI2: f32 = 10.8;
 /** The best lag model the calibration has tried, and the quadrature share it leaves. */
 let bestDelay: f32 = 0, bestCorner: f32 = 0, bestShare: f32 = 0;
 
@@ -258,6 +262,12 @@ function fitDelay(delay: f32, corner: f32): f32 {
  *  phase known only modulo π) the others barely separate the valley from aliases tens of
  *  samples away, and a chain's lag is far more often short (DNPU seeds 53 and 68 of 100 fitted
  *  41.5 and 42.2 samples for a 2-sample, 1 kHz chain).
+ *  Over a narrow band the phases barely tell a corner from a delay (both turn the phase nearly
+ *  in proportion to frequency there): the free pair wanders along that valley with the noise,
+ *  its phases right and its gains not. On the eight-edge resistor network (tones 225–400 Hz) it
+ *  fitted 1.49 samples and 507 Hz for a 2-sample, 1 kHz chain, and the gradients came out 13%
+ *  off. So the corner in use (the configured one) stays, with its own best delay, unless the
+ *  free pair does better than noise would (CORNER_CHI2).
  *  Returns whether the fit is taken (the rule at FIT_MARGIN); otherwise (a start where no
  *  control moves the output: its phases are noise, and a lag fitted to them, kept for the run,
  *  can turn derivatives' signs) the configured lag stays in use. */
@@ -286,11 +296,15 @@ export function lockinCalibrate(): bool {
     else factor = Mathf.sqrt(factor);
   }
   // A sinusoid of amplitude A gives X² + Y² = (A·W/2)² over a window; noise gives the same
-  // E[X² + Y²] at every bin, twice the quadrature energy the fit leaves per tone and window.
+  // E[X² + Y²] at every bin, twice the quadrature energy the free fit leaves per tone and window.
   const windows = <f32>max(calibrationWindows, 1);
   const phases = <f32>max(controlCount - (probing ? 1 : 0), 1) * windows; // tones × windows
+  const free = bestShare, freeDelay = bestDelay, freeCorner = bestCorner;
+  bestShare = Infinity;
+  fitDelay(statusF32(Status.LagDelaySamples), statusF32(Status.LagCornerHz));
+  if (bestShare - free > CORNER_CHI2 * free / phases) { bestShare = free; bestDelay = freeDelay; bestCorner = freeCorner; }
   const toAmplitude: f32 = 2 / <f32>windowSamples;
-  setStatusF32(Status.NoiseAmplitude, Mathf.sqrt(2 * bestShare / phases) * toAmplitude);
+  setStatusF32(Status.NoiseAmplitude, Mathf.sqrt(2 * free / phases) * toAmplitude);
   setStatusF32(Status.ThirdOrderAmplitude, probing ? Mathf.sqrt(probeEnergy / windows) * toAmplitude : NaN);
   let inPhase = -bestShare;
   for (let k = 0; k < controlCount; k++) inPhase += load<f32>(CAL_XX + (<usize>k << 2)) + load<f32>(CAL_YY + (<usize>k << 2));

@@ -21,7 +21,7 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, perturbsWithTones, type GradientName, type PerturbationName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
-import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, calibrationEpochsOf, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
 import { PAT_DEFAULTS } from "../host/methods/pat.ts";
 import { readingLimits } from "../host/cosim.ts";
@@ -320,8 +320,13 @@ function earlierRun(run: Record<string, unknown>, named: string, startFrom = "")
     throw new TrainConfigError("resume", `${named} keeps ${runs - 2} runs it resumed, one inside another (resumedFrom); resumed, its run.json would hold ${runs} runs, and hge keeps at most ${MAX_RESUMED_RUNS}${startFrom}`);
   }
   const { format: _, ...earlier } = run;
-  const counted = [earlier.iterations, earlier.deviceSeconds].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
-  return counted ? { earlier } : {};
+  // (every run in it counted: a resumedFrom of "str" below summed to NaN iterations)
+  const counted = (r: unknown): boolean => {
+    if (r === undefined) return true;
+    const { iterations, deviceSeconds, resumedFrom } = (typeof r === "object" && r !== null ? r : {}) as Record<string, unknown>;
+    return [iterations, deviceSeconds].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0) && counted(resumedFrom);
+  };
+  return counted(earlier) ? { earlier } : {};
 }
 
 /** A data-set run's journal for --resume: `path` (read as `bytes`) is the journal.json, or the
@@ -591,7 +596,6 @@ function refuseUnreadFlags(command: Command, flags: TrainFlags, method: Method, 
   const loss = flags.loss ?? (task.kind === "cases" ? task.loss : undefined);
   const givenTones = Array.isArray(flags.tones);
   const streaming = flags.gradient === "streaming";
-  const calibrates = readsOption(method, "calibrationEpochs") && calibrationEpochsOf(flags.calibration, device.controlCount) > 0 && !streaming;
   const classes = task.kind === "cases" && task.loss !== "mse";
   const dataset = task.kind === "dataset";
   refuseLeftUnread(command, [
@@ -605,7 +609,6 @@ function refuseUnreadFlags(command: Command, flags: TrainFlags, method: Method, 
     ["streamTau", !streaming, "applies with --gradient streaming"],
     ["calibration", streaming, "--gradient streaming fits no lag: give --lag, or nothing for the chain model's"],
     ...["band", "guard", "planOrder"].map((attribute): LeftUnread => [attribute, givenTones, "plans tones; --tones gives them"]),
-    ["lag", calibrates, "the calibration (--calibration, default 2) fits the lag and replaces it; give --calibration 0 to demodulate with this one"],
     ["initialV", given("resume"), "--resume gives the starting controls; give one or the other"],
     ["initialV", dataset, `on ${task.name} every method starts its configurations afresh; --initial-v applies to tasks of input cases (gates, sphere, regression)`],
     ["updateFraction", (flags.set ?? []).some(([name]) => name === "updateFraction"), "the same as --set updateFraction; give one"],
@@ -1104,7 +1107,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   }
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
-  const { runPool, flushPools } = await import("../host/pool.ts");
+  const { runPool, flushPools, WorkerEnded } = await import("../host/pool.ts");
   const { summarise, keptRuns, journalPath, runsLeft } = await import("../host/compare.ts");
   const setup: CompareSetup = {
     device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, noise: noiseFrom(flags), chain: chainFrom(flags), set: flags.set,
@@ -1121,8 +1124,10 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
   if (!flags.resume || !sameFile(flags.resume, file)) {
     refuseToReplace(file, runsLeft);
-    // (only the journals this comparison's runs would write: journals/ may hold anything else)
-    for (const job of jobs) rmSync(journalPath(out, job), { force: true });
+    // (only the journals this comparison's runs would write: journals/ may hold anything else;
+    // not those beside the --resume file, which it replays: it removed them, a file resumed
+    // from its own directory under another name)
+    if (!flags.resume || !sameFile(dirname(flags.resume), out)) for (const job of jobs) rmSync(journalPath(out, job), { force: true });
   }
   if (task.kind === "dataset") mkdirSync(join(out, "journals"), { recursive: true });
   const replayOf = (job: CompareJob): JournalData | undefined => {
@@ -1148,11 +1153,19 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const keep = keeper(file, recordText);
   const showBar = flags.progress && process.stderr.isTTY;
   const bar = new SingleBar({ format: "runs |{bar}| {value}/{total} | {last}", hideCursor: true, barsize: 20 }, Presets.shades_classic);
+  // compare.json kept now where it can be (elsewhere if --out will not take it: it said "kept"
+  // of a file it could not write): where it is
+  const keptNow = async () => display((await keepFinally(out, (dir) => {
+    const path = join(dir, "compare.json");
+    keepFile(path, recordText());
+    return path;
+  }))[1]);
   const interrupt = async () => {
     if (showBar) bar.stop();
     await flushPools(); // the journals of the data-set runs under way, in every thread
     const asked = jobs.filter((job) => !refused.has(job.method)).length; // (a method that refused has none to run)
-    process.stderr.write(`hge: interrupted: ${runs.length} of ${asked} runs finished, kept in ${display(file)}; --resume ${display(file)} runs the rest\n`);
+    const kept = await keptNow();
+    process.stderr.write(`hge: interrupted: ${runs.length} of ${asked} runs finished, kept in ${kept}; --resume ${kept} runs the rest\n`);
     process.exit(EXIT.interrupted); // (the workers end with the process)
   };
   const stopListening = onInterrupt(interrupt, true);
@@ -1182,10 +1195,18 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
       if (showBar) bar.update(reused + done, { last });
       else if (showLines) process.stderr.write(`  ${last}\n`);
     },
+  }).catch(async (error) => {
+    if (!(error instanceof WorkerEnded)) throw error;
+    if (showBar) bar.stop();
+    const kept = await keptNow();
+    throw new UsageError(`${error.message} (a device file that calls process.exit ends it); the ${runs.length} runs that finished are in ${kept}: --resume ${kept} runs the rest`);
   });
   stopListening();
   if (showBar) bar.stop();
-  if (fault) throw new UsageError(`${fault.deviceFault} (in ${fault.method} seed ${fault.seed}; the ${runs.length} runs that finished are in ${display(file)}: --resume ${display(file)} runs the rest once the device answers)`);
+  if (fault) {
+    const kept = await keptNow();
+    throw new UsageError(`${fault.deviceFault} (in ${fault.method} seed ${fault.seed}; the ${runs.length} runs that finished are in ${kept}: --resume ${kept} runs the rest once the device answers)`);
+  }
   const notCompared = [...refused].map(([method, why]) => `${method} (${why})`).join("; ");
   if (!runs.length) throw new TrainConfigError("method", `every method refused ${task.name} on ${device.name}: ${notCompared}`);
   const seconds = (x: number | null) => (x === null ? "not solved" : `${x.toFixed(1)} s`);
@@ -1262,7 +1283,7 @@ export function program(): Command {
     .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag; on a data set the run replayed from its journal.json, given or beside the run.json), with its seed unless --seed is given", existingFile)
     .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
     .addOption(fieldOption("CalibrationEpochs", "epochs"))
-    .option("--lag <samples,Hz>", "the chain's lag as delay,corner to demodulate with (default: the simulated chain's; --calibration fits it)", lag)
+    .option("--lag <samples,Hz>", "the chain's lag as delay,corner (default: the simulated chain's): demodulated with as given under --calibration 0; a calibration keeps this corner, fitting the delay, unless the tones' phases reject it", lag)
     .addOption(new Option("--gradient <mode>", `${FIELDS.Gradient.doc} (default ${GRADIENTS[FIELDS.Gradient.default as number]})`).choices(GRADIENTS))
     .addOption(fieldOption("StreamOrder", "n"))
     .addOption(fieldOption("StreamTauSamples", "samples"))

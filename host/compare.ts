@@ -88,9 +88,16 @@ export interface CompareDeviceFault {
 }
 
 export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefusal | CompareDeviceFault> {
-  const device = await loadDevice(job.device, job.task, job.deviceSeed);
-  const task = buildTask(job.task, device);
   const { method, seed } = job;
+  let device;
+  try {
+    device = await loadDevice(job.device, job.task, job.deviceSeed);
+  } catch (error) {
+    // (a device file that this thread cannot load, gone or changed since the comparison began)
+    if (error instanceof DeviceFileError) return { method, seed, deviceFault: error.message };
+    throw error;
+  }
+  const task = buildTask(job.task, device);
   // a data-set run's journal is written while it runs, as hge train writes it, and when the device fails
   const journal = job.journal && new Journal({ method, device: device.name, task: task.name, seed }, job.journal.replay);
   const keepJournal = journal ? keeper(job.journal!.path, () => JSON.stringify(journal.kept())) : () => {};

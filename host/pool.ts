@@ -64,6 +64,10 @@ function startWorker(runner: URL): Promise<Worker> {
   });
 }
 
+/** A worker thread ended while it had a job (a device file that called process.exit ends its
+ *  thread): the pool stops with this, not with the job never answered (Node's exit 13). */
+export class WorkerEnded extends Error {}
+
 /** Results in the order of `jobs`; `runner` is the URL of the job runner module. */
 export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions<J, R> = {}): Promise<R[]> {
   const count = Math.max(1, Math.min(options.workers ?? availableParallelism(), jobs.length));
@@ -111,6 +115,8 @@ export async function runPool<J, R>(runner: URL, jobs: J[], options: PoolOptions
               feed();
             });
             worker.on("error", reject);
+            // (after the pool settled, terminate()'s exit rejects nothing)
+            worker.on("exit", (code) => reject(new WorkerEnded(`a worker thread ended (exit code ${code}) in the middle of a run`)));
             feed();
           }),
       ),

@@ -86,7 +86,8 @@ export interface TrainOptions {
   loss?: LossName;
   epsilon?: number;
   gradient?: GradientName;
-  /** The chain's lag to demodulate with; default the simulated chain's. */
+  /** The chain's lag (default the simulated chain's): demodulated with as given, or, where the
+   *  run calibrates, the corner the fit keeps unless the tones' phases reject it (lockin.ts). */
   lag?: { delaySamples: number; cornerHz: number };
   stream?: { order: number; tauSamples: number };
   /** Codes: samples per chip (default: the estimator's), the codes' seed, SPSA's A. */
@@ -354,7 +355,7 @@ export function continuationOf(run: { finalWeights: number[]; module?: { checkpo
   // The continuation starts from those controls and calibrates, as the run was to. So does one
   // whose every calibration found the tones within the noise (counters.calibrationsInNoise):
   // its controls go on, its optimiser's moments (measured with the configured lag) do not.
-  const uncalibrated = module !== undefined && calibrationUnfinished(module);
+  const uncalibrated = typeof module === "object" && module !== null && calibrationUnfinished(module);
   const checkpoint = estimator && !uncalibrated && typeof module?.checkpoint === "string" ? new Uint8Array(Buffer.from(module.checkpoint, "base64")) : undefined;
   const lagGiven = checkpoint && module?.lagFrom === "configuration" ? { checkpointLagGiven: true } : {};
   const planOrder = module?.controller?.planOrder;
@@ -458,7 +459,7 @@ export function planRun(options: TrainOptions): {
 /** The calibration epochs a run asks for: given, or the default; none by default on a device
  *  of one control, whose lag cannot be fitted (the module refuses: one tone's phase is known
  *  only modulo π), so that it trains on the chain's lag as told (--lag). */
-export function calibrationEpochsOf(given: number | undefined, controlCount: number): number {
+function calibrationEpochsOf(given: number | undefined, controlCount: number): number {
   return given ?? (controlCount < 2 ? 0 : DEFAULTS.calibrationEpochs);
 }
 

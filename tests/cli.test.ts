@@ -121,7 +121,6 @@ test("a flag another flag leaves unread is refused in one line saying why, not i
   refusal(["train", "--device", "resistor", "--task", "regression", "--margin-scale", "10"], USAGE, /^hge: --margin-scale: corrsig's scale; the loss here is mse/);
   refusal(["train", "--stream-tau", "100"], USAGE, /^hge: --stream-tau: applies with --gradient streaming/);
   refusal(["train", "--tones", "25,45,65,95,115", "--guard", "1"], USAGE, /^hge: --guard: plans tones; --tones gives them/);
-  refusal(["train", "--lag", "50,10"], USAGE, /^hge: --lag: the calibration .* replaces it; give --calibration 0/);
   refusal(["train", "--initial-v", "middle", "--resume", join(REPO, "package.json")], USAGE, /^hge: --initial-v: --resume gives the starting controls/);
   refusal(["train", "--method", "analytic", "--device", "resistor", "--task", "regression", "--update-fraction", "0.5", "--set", "updateFraction=0.7"], USAGE, /^hge: --update-fraction: the same as --set updateFraction/);
   // (it named "--set updateFraction", a flag not given)
@@ -158,9 +157,14 @@ test("spsa's refusal of a learning rate it would scale past the field's bound sa
   }
 });
 
-test("every flag of hge train reaches what it sets: --slew the controller's slew limit", () => {
+test("every flag of hge train reaches what it sets: --slew the controller's slew limit, --lag the calibration's corner", () => {
   refusal(["train", "--slew", "1e-9"], REFUSED, /^hge: configuration refused: --slew is below what electrode 1 needs/, /SlewVPerS/);
   refusal(["train", "--task", "xor", "--gradient", "streaming"], REFUSED, /--gradient streaming demodulates the loss itself, which needs --loss mse/);
+  // --lag with a calibration: the corner it keeps unless the phases reject it, its delay fitted
+  // (it was refused: "the calibration replaces it"); a corner twice the chain's, kept
+  const { status, stdout, stderr } = hge("train", "--device", "resistor", "--task", "and", "--lag", "1,2000", "--no-progress", "--out", join(scratch, "lag"));
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /^ {2}lag fitted: 2\.\d\d samples, corner 2000 Hz;/m);
 });
 
 test("a starting voltage outside its range is refused for every method, given or resumed", () => {
@@ -187,6 +191,17 @@ test("--resume takes only a run of this task on this device, and a checkpoint.bi
   refusal(["train", "--task", "and", "--resume", edited], REFUSED, /: control 2's voltage is null, not a finite number of volts$/);
   writeFileSync(edited, JSON.stringify({ ...moved, finalWeights: [5, 0, 0, 0, 0] }));
   refusal(["train", "--method", "pat", "--task", "and", "--resume", edited], REFUSED, /control 1 would start at 5 V/);
+  // a run.json edited by hand: no module (it said "internal error: Cannot read properties of
+  // null"), a resumedFrom that is no run (it summed to "NaN iterations"): it goes on from its
+  // controls, and counts only the runs it can
+  for (const [field, value] of [["module", null], ["resumedFrom", "str"]] as const) {
+    writeFileSync(edited, JSON.stringify({ ...moved, [field]: value }));
+    const { status, stdout, stderr } = hge("train", "--task", "and", "--max-iterations", "1", "--resume", edited, "--out", join(scratch, `edited-${field}`), "--no-progress");
+    assert.equal(status, 1, `${field}: ${stderr}`);
+    assert.doesNotMatch(stdout + stderr, /internal error|NaN/, field);
+  }
+  // --lag with a resumed checkpoint: one refusal (it sent the user to --calibration 0, itself refused)
+  refusal(["train", "--task", "and", "--lag", "2,1000", "--resume", join(run, "run.json")], USAGE, /^hge: --lag: the resumed run's checkpoint carries the lag it fitted, which it keeps$/);
 });
 
 test("--resume takes a run only on the device it ran on and only with that device's number of controls: AND on the DNPU is refused on the analytic device, and a run.json holding 4 voltages for the DNPU's 5", () => {

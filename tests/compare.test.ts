@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -433,6 +433,14 @@ test("a data-set run under way keeps its journal: a comparison interrupted in th
   const refused = hge(...flags, "--resume", join(damaged, "compare.json"));
   assert.equal(refused.status, 2, refused.stderr);
   assert.match(refused.stderr, /^hge: --resume .*compare\.json: .*phyll-hge-seed1\.json is not JSON; remove it, and that run starts again from its beginning\n$/);
+  // resumed from its own directory under another name (--out that directory): the journals
+  // beside it are replayed (it removed them first, as another comparison's)
+  const renamed = join(scratch, "journalled-renamed");
+  cpSync(out, renamed, { recursive: true });
+  renameSync(join(renamed, "compare.json"), join(renamed, "old.json"));
+  const fromRenamed = hge(...flags, "--resume", join(renamed, "old.json"));
+  assert.equal(fromRenamed.status, 0, fromRenamed.stderr);
+  assert.match(fromRenamed.stderr, /phyll-hge seed 1: not solved after [\d.]+ device-s \([\d.]+ of them replayed from its journal\)/);
   const resumed = hge(...flags, "--resume", join(out, "compare.json"));
   assert.equal(resumed.status, 0, resumed.stderr);
   const [run] = (JSON.parse(readFileSync(join(out, "compare.json"), "utf8")) as Record).runs;

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -244,6 +244,20 @@ test("a device file that fails in the middle of a run stops hge train, hge demo 
       assert.equal(after.length, 4);
     }
   }
+});
+
+test("a device file that ends its worker thread (process.exit) in the middle of hge compare: one line saying so and where the finished runs are kept, exit 2 (it exited 13 with nothing said); where --out will not take compare.json they are kept elsewhere, and that is the place named (it named the file it could not write)", () => {
+  // (a count in each worker thread: every thread loads the file)
+  const exits = deviceFile(`let calls = 0;\nimport { createDevice as make } from ${JSON.stringify(EXAMPLE)};\nexport function createDevice(options: any) { const device: any = make(options); const f = device.output.bind(device); device.output = (v: any) => (++calls > 15000 ? process.exit(7) : f(v)); return device; }\n`, true);
+  const out = join(scratch, "exits-compare");
+  mkdirSync(join(out, "compare.json"), { recursive: true }); // where compare.json would go: a directory
+  const { status, stdout, stderr } = hge("compare", "--task", "xor", "--seeds", "3", "--methods", "multitone,sequential", "--workers", "2", "--device", exits, "--no-progress", "--out", out);
+  assert.equal(status, 2, stdout + stderr);
+  assert.doesNotMatch(stderr, /\n\s+at |internal error/);
+  const said = /^hge: a worker thread ended \(exit code 7\) in the middle of a run \(a device file that calls process\.exit ends it\); the (\d+) runs that finished are in (\S+): --resume \2 runs the rest$/.exec(stderr.trimEnd().split("\n").at(-1)!);
+  assert.ok(said, stderr);
+  assert.ok(!said[2].startsWith(out), `kept elsewhere: ${said[2]}`);
+  assert.equal(JSON.parse(readFileSync(said[2], "utf8")).runs.length, Number(said[1]));
 });
 
 test("a device file that fails in the middle of hge demo: the gates that finished are kept with an index that says why the rest were not trained", () => {

@@ -291,11 +291,25 @@ function gradientErrors(run: Result): number[] {
   });
 }
 
-test("the order-2 calibration fits the chain's lag on the eight-edge network (seed 1): its gradients within 5% of the exact ones, as with the lag given", { todo: "it fits 1.49 samples and a 507 Hz corner against the chain's 2 and 1000 (order 3: 2.02 and 1026): over tones of 225–400 Hz a slower RC and a shorter delay give nearly the same phases, and the gradients are 13% off (README, Third-order distortion)" }, () => {
+test("the order-2 calibration on the eight-edge network (tones 225–400 Hz barely tell a corner from a delay) keeps the configured corner and fits its delay: gradients within 5% of the exact ones, seeds 1–3 (the free pair fitted 1.49 samples and 507 Hz there, 13% off); a corner the phases reject is fitted free", () => {
   const device = new ResistorNetwork();
-  const run = trainTask({ device, task: gateTask("AND", device.inputRangeV), seed: 1, tones: { plan: { ...DEFAULTS.band, guardBins: 0, planOrder: "auto" } } });
-  assert.equal(run.module!.lagFrom, "calibration");
-  assert.deepEqual(gradientErrors(run).filter((error) => !(error < 0.05)), []);
+  const run = (seed: number, lag?: { delaySamples: number; cornerHz: number }) =>
+    trainTask({ device, task: gateTask("AND", device.inputRangeV), seed, lag, tones: { plan: { ...DEFAULTS.band, guardBins: 0, planOrder: "auto" } } });
+  for (const seed of [1, 2, 3]) {
+    const fitted = run(seed);
+    const { lagDelaySamples, lagCornerHz } = fitted.module!.status;
+    assert.deepEqual([fitted.module!.lagFrom, fitted.module!.controller.planOrder, lagCornerHz], ["calibration", 2, 1000], `seed ${seed}`);
+    assert.ok(Math.abs(lagDelaySamples - 2) < 0.05, `seed ${seed}: delay ${lagDelaySamples}`);
+    assert.deepEqual(gradientErrors(fitted).filter((error) => !(error < 0.05)), [], `seed ${seed}`);
+  }
+  // no corner configured: the phases reject it, and the free pair is taken
+  const cornerless = run(1, { delaySamples: 0, cornerHz: 0 }).module!.status;
+  assert.ok(cornerless.lagCornerHz > 0, `corner ${cornerless.lagCornerHz}`);
+  // a corner twice the chain's is kept, its delay longer to make up the phase: 3.6% from exact
+  const fast = run(1, { delaySamples: 1, cornerHz: 2000 });
+  assert.equal(fast.module!.status.lagCornerHz, 2000);
+  assert.ok(fast.module!.status.lagDelaySamples > 2.3, `delay ${fast.module!.status.lagDelaySamples}`);
+  assert.deepEqual(gradientErrors(fast).filter((error) => !(error < 0.05)), []);
 });
 
 test("--plan-order auto: on a device whose distortion is below the noise the run calibrates on an order-2 plan with room for the probe and trains at order 2: a fraction of order 3's device time", async () => {
@@ -392,7 +406,7 @@ test("--plan-order auto calibrates again at order 3 and keeps it where the order
   assert.match(distortionText(wide.module!, "V"), /plan order 2 is safe here, --plan-order 2 \(windows that grow as the number of controls, not its square\): 200-sample windows against this run's 500$/);
 });
 
-test("a solved epoch is confirmed read plainly (held, no perturbation): XOR seed 10's epochs solved through the tones do not hold and training goes on, to controls that hold (13.2% exact); Walsh's seed 2, solved through its noisy readings, reads 3.8% plainly and says so", () => {
+test("a solved epoch is confirmed read plainly (held, no perturbation): XOR seed 10's epochs solved through the tones do not hold and training goes on, to controls that hold (13.5% exact); Walsh's seed 2, solved through its noisy readings, reads 3.8% plainly and says so", () => {
   const device = DopantNetwork.default();
   const task = gateTask("XOR", device.inputRangeV);
   const run = trainTask({ device, task, seed: 10 });
@@ -406,7 +420,7 @@ test("a solved epoch is confirmed read plainly (held, no perturbation): XOR seed
   assert.equal(plain.criterion, gateMargin(exact, task.targets));
   assert.ok(plain.solved && Math.abs(plain.criterion - run.criterion) < 0.005, `${run.criterion} read by the module, ${plain.criterion} exact`); // only the noise between them
   const summary = hge("train", "--task", "xor", "--seed", "10", "--out", scratchDir("hge-plain-"), "--no-progress").stdout;
-  assert.match(summary, /read plainly \(.*\): margin 13\.2 %\n(?!  warning)/);
+  assert.match(summary, /read plainly \(.*\): margin 13\.5 %\n(?!  warning)/);
   // (pat's seed 6 did not hold either until pat confirmed on held controls too: method.ts Confirmation)
   const walsh = hge("train", "--method", "walsh", "--task", "xor", "--seed", "2", "--out", scratchDir("hge-plain-"), "--no-progress").stdout;
   assert.match(walsh, /margin 5\.0 %\n(.*\n)*  read plainly \(.*\): margin 3\.8 %\n  warning: read plainly, these controls do not solve XOR/);
