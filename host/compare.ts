@@ -184,8 +184,9 @@ const SETUP_FLAGS: Record<keyof CompareSetup, string> = {
 
 /** The runs kept in `record` (compare.json at `path`, parsed) that a comparison of `setup` over
  *  `jobs` takes as its own rather than run again: all of them. A resumed comparison may add
- *  seeds and methods; it may not change the setup (exit 3, naming what differs) or leave out a
- *  kept run (its file would lose it). A record hge compare did not write is exit 2. */
+ *  seeds and methods; it may not change the setup (exit 3, naming what differs; the device may
+ *  be named otherwise where it answers the same) or leave out a kept run (its file would lose
+ *  it) or one it asked for. A record hge compare did not write is exit 2. */
 export function keptRuns(path: string, record: unknown, setup: CompareSetup, jobs: Array<Pick<CompareJob, "method" | "seed">>): CompareRun[] {
   const kept = (typeof record === "object" && record !== null ? record : {}) as Partial<CompareRecord>;
   const damaged = (why: string) => new UsageError(`--resume ${path}: not a comparison hge compare kept: ${why}`);
@@ -194,17 +195,24 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   if (!Array.isArray(kept.runs)) throw damaged("no runs");
   const seconds = (x: unknown) => typeof x === "number" && x >= 0; // JSON holds no NaN or infinity
   const bad = kept.runs.findIndex((r: Partial<CompareRun>) => typeof r !== "object" || r === null || typeof r.method !== "string" ||
-    !(Number.isInteger(r.seed) && r.seed! >= 1) || typeof r.solved !== "boolean" || !(typeof r.criterion === "number" || r.criterion === null) ||
+    !(Number.isInteger(r.seed) && r.seed! >= 1) || typeof r.solved !== "boolean" || typeof r.criterionName !== "string" || !(typeof r.criterion === "number" || r.criterion === null) ||
     !(Number.isInteger(r.iterations) && r.iterations! >= 0) || ![r.deviceSeconds, r.wallSeconds].every(seconds) ||
     !(r.replayedDeviceSeconds === undefined || (seconds(r.replayedDeviceSeconds) && r.replayedDeviceSeconds <= r.deviceSeconds!)));
   if (bad >= 0) throw damaged(`run ${bad + 1} is damaged`);
+  // (one task, one criterion: the table's header is the first run's)
+  const otherCriterion = kept.runs.findIndex((r) => r.criterionName !== kept.runs![0].criterionName);
+  if (otherCriterion >= 0) throw damaged(`run ${otherCriterion + 1} is judged by ${kept.runs[otherCriterion].criterionName}, run 1 by ${kept.runs[0].criterionName}`);
   const repeated = kept.runs.findIndex((r, i) => kept.runs!.findIndex((q) => q.method === r.method && q.seed === r.seed) < i);
   if (repeated >= 0) throw damaged(`run ${repeated + 1} repeats ${kept.runs[repeated].method} seed ${kept.runs[repeated].seed}`);
   const asKept = JSON.parse(JSON.stringify(setup)) as CompareSetup; // what compare.json would hold
   // (--set's settings in any order are the same settings)
   const entries = (value: unknown): value is Array<[string, unknown]> => Array.isArray(value) && value.every((e) => Array.isArray(e) && e.length === 2);
   const comparable = (key: keyof CompareSetup, value: unknown) => (key === "set" && entries(value) ? Object.fromEntries(value) : value);
+  // the same device however it is named (a device file's path typed from another directory, the
+  // default --device-seed given): the device's answers at the check points tell
+  const sameDevice = kept.setup.deviceFingerprint !== undefined && kept.setup.deviceFingerprint === asKept.deviceFingerprint;
   for (const key of Object.keys(SETUP_FLAGS) as Array<keyof CompareSetup>) {
+    if (sameDevice && (key === "device" || key === "deviceSeed")) continue;
     if (!isDeepStrictEqual(comparable(key, kept.setup[key]), comparable(key, asKept[key]))) {
       const shown = (value: unknown) => (value === undefined ? "none" : JSON.stringify(value));
       throw new TrainConfigError("resume", `--resume ${path}: its runs were made with ${key} ${shown(kept.setup[key])}, not ${shown(asKept[key])}; give ${SETUP_FLAGS[key]} as in \`${kept.command ?? "its command"}\` (a resumed comparison may add --seeds and --methods, nothing else)`);
@@ -212,6 +220,13 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   }
   const extra = kept.runs.find((r) => !jobs.some((job) => job.method === r.method && job.seed === r.seed));
   if (extra) throw new TrainConfigError("resume", `--resume ${path}: it keeps a run of ${extra.method} seed ${extra.seed}, which this comparison leaves out; give --methods and --seeds that include every kept run (${kept.methods?.join(",")}, seeds 1–${maxOf(kept.runs.map((r) => r.seed))})`);
+  // (nor the runs it asked for and has not: it dropped them without a word)
+  const askedMethods = Array.isArray(kept.methods) ? kept.methods : [];
+  const askedSeeds = Array.isArray(kept.seeds) ? kept.seeds.length : 0;
+  const dropped = askedMethods.find((method) => !jobs.some((job) => job.method === method));
+  if (dropped !== undefined || !jobs.some((job) => job.seed >= askedSeeds)) {
+    throw new TrainConfigError("resume", `--resume ${path}: it asked for ${askedMethods.join(",")} over seeds 1–${askedSeeds}, and a resumed comparison may add --seeds and --methods, not leave any out; give --methods and --seeds that include them`);
+  }
   // (a run that measured no criterion kept NaN, which JSON writes as null)
   return kept.runs.map((r) => (r.criterion === null ? { ...r, criterion: Number.NaN } : r));
 }

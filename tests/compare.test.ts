@@ -357,9 +357,11 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   const damaged = join(scratch, "damaged.json");
   for (const [content, message] of [[before.slice(0, 200), /is not JSON/], ['{"format":"hge-run/1"}', /not a comparison hge compare kept: format "hge-run\/1"/],
     [before.replace('"solved": true', '"solved": "yes"'), /not a comparison hge compare kept: run 1 is damaged/],
-    ...[{ deviceSeconds: -5 }, { iterations: 2.5 }, { seed: 0 }, { replayedDeviceSeconds: 1e9 }].map((wrong) =>
+    ...[{ deviceSeconds: -5 }, { iterations: 2.5 }, { seed: 0 }, { replayedDeviceSeconds: 1e9 }, { criterionName: undefined }].map((wrong) =>
       [JSON.stringify({ ...JSON.parse(before), runs: [{ ...JSON.parse(before).runs[0], ...wrong }] }), /not a comparison hge compare kept: run 1 is damaged/] as const),
-    [JSON.stringify({ ...JSON.parse(before), runs: [...JSON.parse(before).runs, JSON.parse(before).runs[0]] }), /not a comparison hge compare kept: run 3 repeats walsh seed [12]/]] as const) {
+    [JSON.stringify({ ...JSON.parse(before), runs: [...JSON.parse(before).runs, JSON.parse(before).runs[0]] }), /not a comparison hge compare kept: run 3 repeats walsh seed [12]/],
+    // (the table's header said "median undefined", or named the first run's criterion for all)
+    [JSON.stringify({ ...JSON.parse(before), runs: [JSON.parse(before).runs[0], { ...JSON.parse(before).runs[1], criterionName: "accuracy" }] }), /not a comparison hge compare kept: run 2 is judged by accuracy, run 1 by margin/]] as const) {
     writeFileSync(damaged, content);
     const refused = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--resume", damaged, "--no-progress");
     assert.equal(refused.status, 2, refused.stderr);
@@ -378,6 +380,22 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   const replaced = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--out", out, "--no-progress");
   assert.equal(replaced.status, 0, replaced.stderr);
   assert.deepEqual((JSON.parse(readFileSync(file, "utf8")) as Record).runs.map((r) => `${r.method} ${r.seed}`), ["walsh 1"]);
+});
+
+test("a resumed comparison is on the same device however it is named (the DNPU's default instance given by its seed, 21: it was refused), and may not leave out the runs it asked for and has not (they were dropped without a word)", () => {
+  const out = join(scratch, "asked");
+  const file = join(out, "compare.json");
+  assert.equal(hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--out", out, "--no-progress").status, 0);
+  // as an interrupted comparison of two methods over three seeds keeps it: two runs of six
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), methods: ["walsh", "random"], seeds: [1, 2, 3] }));
+  for (const more of [["--methods", "walsh", "--seeds", "3"], ["--methods", "walsh,random", "--seeds", "2"]]) {
+    const refused = hge("compare", "--task", "and", ...more, "--resume", file, "--no-progress");
+    assert.equal(refused.status, 3, `${more.join(" ")}: ${refused.stderr}`);
+    assert.match(refused.stderr, /^hge: configuration refused: --resume .*: it asked for walsh,random over seeds 1–3, and a resumed comparison may add --seeds and --methods, not leave any out/);
+  }
+  const resumed = hge("compare", "--task", "and", "--methods", "walsh,random", "--seeds", "3", "--device-seed", "21", "--resume", file);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /^2 runs kept in .* are this comparison's; 4 to run/);
 });
 
 test("a comparison whose runs measured no criterion (the budget ran out before an update: NaN, null in compare.json) resumes like any other", () => {
