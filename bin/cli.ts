@@ -21,7 +21,7 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, perturbsWithTones, type GradientName, type PerturbationName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
-import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, measurementOn, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
 import { PAT_DEFAULTS } from "../host/methods/pat.ts";
 import { readingLimits } from "../host/cosim.ts";
@@ -1110,7 +1110,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const { runPool, flushPools, WorkerEnded } = await import("../host/pool.ts");
   const { summarise, keptRuns, journalPath, runsLeft } = await import("../host/compare.ts");
   const setup: CompareSetup = {
-    device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, noise: noiseFrom(flags), chain: chainFrom(flags), set: flags.set,
+    device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, ...measurementOn(device, { noise: noiseFrom(flags), chain: chainFrom(flags) }), set: flags.set,
     ...(fingerprint ? { deviceFingerprint: fingerprint } : {}),
   };
   const { set: _, deviceFingerprint: __, ...shared } = setup;
@@ -1118,7 +1118,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     ...shared, method, seed, settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
   })));
   // --resume: the runs a comparison kept are this one's; only the others run
-  const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readJson(`--resume ${flags.resume}:`, flags.resume, "give the compare.json hge compare keeps in its --out directory"), setup, jobs) : [];
+  const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readJson(`--resume ${flags.resume}:`, flags.resume, "give the compare.json hge compare keeps in its --out directory"), setup, jobs, device) : [];
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
   const file = join(out, "compare.json");
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left

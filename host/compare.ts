@@ -8,7 +8,8 @@ import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
 import { workWallSeconds, type Budget, type CriterionName } from "./methods/method.ts";
-import type { TrainOptions } from "./train.ts";
+import { measurementOn, type TrainOptions } from "./train.ts";
+import type { Device } from "./devices/device.ts";
 import { censoredMedian, censoredMedianInterval, maxOf, median, medianMeasured } from "./metrics.ts";
 import { TrainConfigError, UsageError } from "./errors.ts";
 import { ControllerError } from "./controller.ts";
@@ -28,8 +29,8 @@ export interface CompareSetup {
   deviceSeed?: number;
   task: TaskName;
   budget: Budget;
-  /** The noise added to the device's output and the chain it is read through, as `hge
-   *  train`'s flags give them. */
+  /** The noise added to the device's output and the chain it is read through: the device's
+   *  defaults with `hge train`'s flags over them (train.ts: measurementOn). */
   noise: TrainOptions["noise"];
   chain: TrainOptions["chain"];
   /** `--set` as given: each method takes the settings it has. */
@@ -187,7 +188,7 @@ const SETUP_FLAGS: Record<keyof CompareSetup, string> = {
  *  seeds and methods; it may not change the setup (exit 3, naming what differs; the device may
  *  be named otherwise where it answers the same) or leave out a kept run (its file would lose
  *  it) or one it asked for. A record hge compare did not write is exit 2. */
-export function keptRuns(path: string, record: unknown, setup: CompareSetup, jobs: Array<Pick<CompareJob, "method" | "seed">>): CompareRun[] {
+export function keptRuns(path: string, record: unknown, setup: CompareSetup, jobs: Array<Pick<CompareJob, "method" | "seed">>, device: Device): CompareRun[] {
   const kept = (typeof record === "object" && record !== null ? record : {}) as Partial<CompareRecord>;
   const damaged = (why: string) => new UsageError(`--resume ${path}: not a comparison hge compare kept: ${why}`);
   if (kept.format !== "hge-compare/1") throw damaged(`format ${JSON.stringify(kept.format)}`);
@@ -207,7 +208,12 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   const asKept = JSON.parse(JSON.stringify(setup)) as CompareSetup; // what compare.json would hold
   // (--set's settings in any order are the same settings)
   const entries = (value: unknown): value is Array<[string, unknown]> => Array.isArray(value) && value.every((e) => Array.isArray(e) && e.length === 2);
-  const comparable = (key: keyof CompareSetup, value: unknown) => (key === "set" && entries(value) ? Object.fromEntries(value) : value);
+  // (the noise and the chain as the runs took them: a default given is the default; a
+  // comparison kept before compare.json held them so took the device's defaults for the rest)
+  const comparable = (key: keyof CompareSetup, value: unknown) =>
+    key === "set" && entries(value) ? Object.fromEntries(value)
+    : (key === "noise" || key === "chain") && typeof value === "object" && value !== null && !Array.isArray(value) ? measurementOn(device, { [key]: value })[key]
+    : value;
   // the same device however it is named (a device file's path typed from another directory, the
   // default --device-seed given): the device's answers at the check points tell
   const sameDevice = kept.setup.deviceFingerprint !== undefined && kept.setup.deviceFingerprint === asKept.deviceFingerprint;

@@ -238,6 +238,11 @@ export function defaultNoise(device: Device): NoiseOptions {
   return { ...NOISE_DEFAULTS[device.outputUnit === "V" ? "V" : "nA"] };
 }
 
+/** The chain and the noise a run on `device` takes: the device's defaults, `options`' over them. */
+export function measurementOn(device: Device, options: Pick<TrainOptions, "chain" | "noise">): { chain: ChainOptions; noise: NoiseOptions } {
+  return { chain: { ...defaultChain(device), ...options.chain }, noise: { ...defaultNoise(device), ...options.noise } };
+}
+
 /** corrsig's margin scale by output unit: 30 nA for the DNPU (see DEFAULTS), 0.1 V for
  *  resistor networks (outputs within ±1 V). */
 export const MARGIN_SCALE_DEFAULTS = { nA: 30, V: 0.1 };
@@ -394,8 +399,7 @@ export function planRun(options: TrainOptions): {
   const { device, task } = options;
   const maxIterations = iterationLimit(options);
   if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new TrainConfigError("maxIterations", `iteration limit ${maxIterations} is not a whole number ≥ 1`);
-  const chain: ChainOptions = { ...defaultChain(device), ...options.chain };
-  const noise: NoiseOptions = { ...defaultNoise(device), ...options.noise };
+  const { chain, noise } = measurementOn(device, options);
   const sampleRateHz = chain.sampleRateHz;
   const tones = tonesOf(options);
   const windowSamples = configuredWindow(options, sampleRateHz);

@@ -14,7 +14,8 @@ import { medianCriterionText } from "../host/report/format.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
 import { BIN, hge, scratchDir } from "./fixtures.ts";
-import { DEFAULTS } from "../host/train.ts";
+import { DEFAULTS, TRANSPARENT_CHAIN, measurementOn, type TrainOptions } from "../host/train.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { METHOD_NAMES } from "../host/methods/index.ts";
 import type { JournalData } from "../host/methods/journal.ts";
 
@@ -191,10 +192,26 @@ test("summarise gives the same table whatever order the runs finished in: the me
 });
 
 test("a resumed comparison takes its --set settings in any order: the same settings are the same setup", () => {
-  const setup = (set: Array<[string, number]>): CompareSetup => ({ device: "resistor", task: "and", budget: { deviceSeconds: 300 }, noise: {}, chain: {}, set });
+  const device = new ResistorNetwork();
+  const setup = (set: Array<[string, number]>): CompareSetup => ({ device: "resistor", task: "and", budget: { deviceSeconds: 300 }, ...measurementOn(device, {}), set });
   const kept = { format: "hge-compare/1", setup: setup([["patience", 5], ["learningRate", 0.2]]), runs: [{ method: "pat", seed: 1, solved: true, criterion: 0.3, criterionName: "margin", iterations: 4, deviceSeconds: 12, wallSeconds: 3 }] };
-  assert.equal(keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 5]]), [{ method: "pat", seed: 1 }]).length, 1);
-  assert.throws(() => keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 6]]), [{ method: "pat", seed: 1 }]), /its runs were made with set \[\["patience",5\],\["learningRate",0.2\]\], not \[\["learningRate",0.2\],\["patience",6\]\]; give --set as in/);
+  assert.equal(keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 5]]), [{ method: "pat", seed: 1 }], device).length, 1);
+  assert.throws(() => keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 6]]), [{ method: "pat", seed: 1 }], device), /its runs were made with set \[\["patience",5\],\["learningRate",0.2\]\], not \[\["learningRate",0.2\],\["patience",6\]\]; give --set as in/);
+});
+
+test("a resumed comparison compares the noise and the chain its runs took, not the flags that gave them: a comparison kept with the flags as given (the defaults left out) resumes; more noise, drift or --no-chain is another setup", () => {
+  const device = new ResistorNetwork();
+  const setup = (measurement: Pick<CompareSetup, "noise" | "chain">): CompareSetup => ({ device: "resistor", task: "and", budget: { deviceSeconds: 300 }, ...measurement, set: [] });
+  const jobs = [{ method: "pat", seed: 1 }];
+  const keptWith = (measurement: Pick<CompareSetup, "noise" | "chain">) => ({ format: "hge-compare/1", setup: setup(measurement), methods: ["pat"], seeds: [1], runs: [{ method: "pat", seed: 1, solved: true, criterion: 0.3, criterionName: "margin", iterations: 4, deviceSeconds: 12, wallSeconds: 3 }] });
+  const asGiven = keptWith({ noise: {}, chain: {} });
+  const resumed = (measurement: Pick<TrainOptions, "noise" | "chain">) => () => keptRuns("c.json", asGiven, setup(measurementOn(device, measurement)), jobs, device);
+  assert.equal(resumed({})().length, 1);
+  assert.equal(resumed({ noise: { whiteSigma: 1e-4 } })().length, 1); // the resistor network's default
+  assert.equal(keptRuns("c.json", keptWith({ noise: { whiteSigma: 1e-4 }, chain: {} }), setup(measurementOn(device, {})), jobs, device).length, 1);
+  assert.throws(resumed({ noise: { whiteSigma: 2e-4 } }), /its runs were made with noise \{\}, not \{"whiteSigma":0.0002,"pinkPsdAt1kHz":1e-11\}; give the noise flags/);
+  assert.throws(resumed({ noise: { drift: { randomWalkPerSqrtS: 0.01 } } }), /its runs were made with noise \{\}, not \{.*"drift":\{"randomWalkPerSqrtS":0.01\}\}/);
+  assert.throws(resumed({ chain: TRANSPARENT_CHAIN }), /its runs were made with chain \{\}, not \{.*"dacBits":52,.*\}; give the chain flag/);
 });
 
 test("medianInterval: the order statistics whose binomial coverage of the median reaches the confidence", () => {
@@ -340,10 +357,10 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   const before = readFileSync(file, "utf8");
   const refusals: Array<[string[], number, RegExp]> = [
     [["--methods", "walsh", "--seeds", "2", "--budget", "100"], 3, /its runs were made with budget \{"deviceSeconds":300\}, not \{"deviceSeconds":100\}; give --budget and --max-iterations as in `hge compare --task and --methods walsh --seeds 2 --out .*`/],
-    [["--methods", "walsh", "--seeds", "2", "--white-noise", "3"], 3, /its runs were made with noise \{\}, not \{"whiteSigma":3\}/],
+    [["--methods", "walsh", "--seeds", "2", "--white-noise", "3"], 3, /its runs were made with noise \{"whiteSigma":0.05,"pinkPsdAt1kHz":0.00001\}, not \{"whiteSigma":3,"pinkPsdAt1kHz":0.00001\}/],
     [["--methods", "walsh", "--seeds", "2", "--device-seed", "5"], 3, /its runs were made with deviceSeed none, not 5; give --device-seed as in/],
     // (it named --sample-rate, which hge compare does not take)
-    [["--methods", "walsh", "--seeds", "2", "--no-chain"], 3, /its runs were made with chain \{\}, not \{"dacBits":52,.*\}; give the chain flag \(--no-chain\) as in/],
+    [["--methods", "walsh", "--seeds", "2", "--no-chain"], 3, /its runs were made with chain \{"sampleRateHz":5000,"dacBits":16,.*\}, not \{"sampleRateHz":5000,"dacBits":52,.*\}; give the chain flag \(--no-chain\) as in/],
     [["--methods", "published", "--seeds", "2"], 3, /it keeps a run of walsh seed [12], which this comparison leaves out; give --methods and --seeds that include every kept run \(walsh, seeds 1–2\)/],
     [["--methods", "walsh", "--seeds", "1"], 3, /it keeps a run of walsh seed 2, which this comparison leaves out/],
   ];
@@ -382,7 +399,7 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
   assert.deepEqual((JSON.parse(readFileSync(file, "utf8")) as Record).runs.map((r) => `${r.method} ${r.seed}`), ["walsh 1"]);
 });
 
-test("a resumed comparison is on the same device however it is named (the DNPU's default instance given by its seed, 21: it was refused), and may not leave out the runs it asked for and has not (they were dropped without a word)", () => {
+test("a resumed comparison is on the same device however it is named (the DNPU's default instance given by its seed, 21: it was refused), with the same noise however given (the defaults given: they were refused against none), and may not leave out the runs it asked for and has not (they were dropped without a word)", () => {
   const out = join(scratch, "asked");
   const file = join(out, "compare.json");
   assert.equal(hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--out", out, "--no-progress").status, 0);
@@ -393,7 +410,7 @@ test("a resumed comparison is on the same device however it is named (the DNPU's
     assert.equal(refused.status, 3, `${more.join(" ")}: ${refused.stderr}`);
     assert.match(refused.stderr, /^hge: configuration refused: --resume .*: it asked for walsh,random over seeds 1–3, and a resumed comparison may add --seeds and --methods, not leave any out/);
   }
-  const resumed = hge("compare", "--task", "and", "--methods", "walsh,random", "--seeds", "3", "--device-seed", "21", "--resume", file);
+  const resumed = hge("compare", "--task", "and", "--methods", "walsh,random", "--seeds", "3", "--device-seed", "21", "--white-noise", "0.05", "--pink-noise", "1e-5", "--resume", file);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /^2 runs kept in .* are this comparison's; 4 to run/);
 });

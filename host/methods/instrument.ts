@@ -2,7 +2,7 @@
 // electrodes at given voltages, wait SettleSamples, read WindowSamples samples through the
 // same chain as the module's runs (DAC quantisation; the low-pass, the delay, additive noise
 // in the device's unit, ADC quantisation and saturation: cosim.ts ChainReading, train.ts
-// defaultChain and defaultNoise) and return the mean. Every measure() counts settle + window
+// measurementOn) and return the mean. Every measure() counts settle + window
 // samples of device time. Quantities read in the same window on other channels (node
 // voltages, edge drops) cost no extra time but get their own noise and chain. The voltages
 // jump (the peers do not model the slew limit), and the chain carries what it read last
@@ -11,7 +11,7 @@
 // reading carries the previous point's.
 import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { ChainReading, quantise } from "../cosim.ts";
-import { DEFAULTS, buildNoise, chainModel, defaultChain, defaultNoise, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
+import { DEFAULTS, buildNoise, chainModel, measurementOn, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
 import { checkOf, type Journal } from "./journal.ts";
 
 /** The shared options (TrainOptions) a method measuring through an Instrument reads: the noise
@@ -61,8 +61,7 @@ export class Instrument {
 
   constructor(readonly device: Device, readonly seed: number, settings: InstrumentSettings = {}) {
     this.journal = settings.journal;
-    this.chain = { ...defaultChain(device), ...settings.chain };
-    this.noise = { ...defaultNoise(device), ...settings.noise };
+    ({ chain: this.chain, noise: this.noise } = measurementOn(device, settings));
     this.windowSamples = settings.windowSamples ?? LEVEL_WINDOW_SAMPLES;
     this.settleSamples = settings.settleSamples ?? DEFAULTS.settleSamples;
     this.held = new Float64Array(device.electrodeCount);
