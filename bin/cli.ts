@@ -1199,7 +1199,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     if (!(error instanceof WorkerEnded)) throw error;
     if (showBar) bar.stop();
     const kept = await keptNow();
-    throw new UsageError(`${error.message} (a device file that calls process.exit ends it); the ${runs.length} runs that finished are in ${kept}: --resume ${kept} runs the rest`);
+    throw new UsageError(`${error.message} (a device file may end it where hge cannot hear: process.reallyExit, a native addon); the ${runs.length} runs that finished are in ${kept}: --resume ${kept} runs the rest`);
   });
   stopListening();
   if (showBar) bar.stop();

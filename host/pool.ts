@@ -64,8 +64,9 @@ function startWorker(runner: URL): Promise<Worker> {
   });
 }
 
-/** A worker thread ended while it had a job (a device file that called process.exit ends its
- *  thread): the pool stops with this, not with the job never answered (Node's exit 13). */
+/** A worker thread ended while it had a job (a device file's process.reallyExit, a native
+ *  addon's exit; its process.exit is a device fault, device-file.ts: guardedExit): the pool
+ *  stops with this, not with the job never answered (Node's exit 13). */
 export class WorkerEnded extends Error {}
 
 /** Results in the order of `jobs`; `runner` is the URL of the job runner module. */

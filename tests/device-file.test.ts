@@ -246,15 +246,30 @@ test("a device file that fails in the middle of a run stops hge train, hge demo 
   }
 });
 
-test("a device file that ends its worker thread (process.exit) in the middle of hge compare: one line saying so and where the finished runs are kept, exit 2 (it exited 13 with nothing said); where --out will not take compare.json they are kept elsewhere, and that is the place named (it named the file it could not write)", () => {
+test("a device file that calls process.exit in a call, or in a timer by the name node:process exports, stops hge train and hge compare (on one thread or several) as any device fault: one line, exit 2, what was learned kept (it ended hge, exit 0, nothing kept)", () => {
+  const inCall = deviceFile(`const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 2000 ? process.exit(0) : f(v));`);
+  const inTimer = deviceFile(`import { exit } from "node:process";\nimport { createDevice as make } from ${JSON.stringify(EXAMPLE)};\nexport function createDevice(options: any) { setTimeout(() => exit(0), 300); return make(options); }\n`, true);
+  const runs: Array<[string, string[]]> = [[inCall, ["train", "--out", join(scratch, "exit-train")]], [inTimer, ["train", "--budget", "120", "--out", join(scratch, "exit-timer")]],
+    ...["1", "2"].map((workers): [string, string[]] => [inCall, ["compare", "--seeds", "2", "--methods", "multitone,walsh", "--workers", workers, "--out", join(scratch, `exit-compare-${workers}`)]])];
+  for (const [file, args] of runs) {
+    const { status, stdout, stderr } = hge(...args, "--task", "xor", "--device", file, "--no-progress");
+    assert.equal(status, 2, `${args.join(" ")}: ${stdout}${stderr}`);
+    assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+    assert.match(stderr, new RegExp(`^hge: --device ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: (output\\(\\) at \\[[^\\]]+\\] V threw: )?called process\\.exit\\(0\\), which would end hge and lose the run; throw an Error instead`), args.join(" "));
+    const out = args.at(-1)!;
+    assert.ok(existsSync(join(out, args[0] === "train" ? "run.json" : "compare.json")), `${args.join(" ")}: nothing kept`);
+  }
+});
+
+test("a device file that ends its worker thread (process.reallyExit) in the middle of hge compare: one line saying so and where the finished runs are kept, exit 2 (it exited 13 with nothing said); where --out will not take compare.json they are kept elsewhere, and that is the place named (it named the file it could not write)", () => {
   // (a count in each worker thread: every thread loads the file)
-  const exits = deviceFile(`let calls = 0;\nimport { createDevice as make } from ${JSON.stringify(EXAMPLE)};\nexport function createDevice(options: any) { const device: any = make(options); const f = device.output.bind(device); device.output = (v: any) => (++calls > 15000 ? process.exit(7) : f(v)); return device; }\n`, true);
+  const exits = deviceFile(`let calls = 0;\nimport { createDevice as make } from ${JSON.stringify(EXAMPLE)};\nexport function createDevice(options: any) { const device: any = make(options); const f = device.output.bind(device); device.output = (v: any) => (++calls > 15000 ? (process as any).reallyExit(7) : f(v)); return device; }\n`, true);
   const out = join(scratch, "exits-compare");
   mkdirSync(join(out, "compare.json"), { recursive: true }); // where compare.json would go: a directory
   const { status, stdout, stderr } = hge("compare", "--task", "xor", "--seeds", "3", "--methods", "multitone,sequential", "--workers", "2", "--device", exits, "--no-progress", "--out", out);
   assert.equal(status, 2, stdout + stderr);
   assert.doesNotMatch(stderr, /\n\s+at |internal error/);
-  const said = /^hge: a worker thread ended \(exit code 7\) in the middle of a run \(a device file that calls process\.exit ends it\); the (\d+) runs that finished are in (\S+): --resume \2 runs the rest$/.exec(stderr.trimEnd().split("\n").at(-1)!);
+  const said = /^hge: a worker thread ended \(exit code 7\) in the middle of a run \(a device file may end it where hge cannot hear: process\.reallyExit, a native addon\); the (\d+) runs that finished are in (\S+): --resume \2 runs the rest$/.exec(stderr.trimEnd().split("\n").at(-1)!);
   assert.ok(said, stderr);
   assert.ok(!said[2].startsWith(out), `kept elsewhere: ${said[2]}`);
   assert.equal(JSON.parse(readFileSync(said[2], "utf8")).runs.length, Number(said[1]));

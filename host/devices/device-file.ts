@@ -10,6 +10,7 @@
 // long any file's createDevice promise may take. What a file throws where nothing catches it (a
 // timer's callback, a promise nothing awaits) is a fault of its device too (LoadedFile).
 import { once } from "node:events";
+import { syncBuiltinESMExports } from "node:module";
 import { existsSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -95,15 +96,38 @@ const HGE_ROOT_URL = pathToFileURL(HGE_ROOT).href;
  *  shows none of hge's own either (a thrown string, a socket's error event); hge's own otherwise,
  *  which ends hge as it would have without this listener. */
 function uncaught(error: unknown, event: "uncaughtException" | "unhandledRejection"): void {
-  const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
-  const frames = stack.split("\n").filter((line) => /^\s+at /.test(line));
-  let files = [...loaded.values()].filter((f) => frames.some((line) => line.includes(f.url) || line.includes(f.file)));
-  if (!files.length && !frames.some((line) => (line.includes(HGE_ROOT) || line.includes(HGE_ROOT_URL)) && !line.includes("/node_modules/"))) files = [...loaded.values()];
+  const files = culprits(framesOf(error));
   faultOf(files, error);
   if (files.length || process.listenerCount(event) > 1) return; // (another listener's to handle)
   listen(false);
   process.nextTick(() => { throw error; });
 }
+const framesOf = (error: unknown): string[] =>
+  (error instanceof Error && typeof error.stack === "string" ? error.stack : "").split("\n").filter((line) => /^\s+at /.test(line));
+/** The loaded files whose code `frames` show (a .ts file tsx made CommonJS runs from a data: URL
+ *  naming its path encoded). */
+const filesIn = (frames: string[]) => [...loaded.values()].filter((f) => frames.some((line) => [f.url, f.file, encodeURIComponent(f.file)].some((name) => line.includes(name))));
+/** filesIn, or all the loaded files if the frames show none of hge's own either (a thrown
+ *  string, a socket's error event). */
+function culprits(frames: string[]): LoadedFile[] {
+  const files = filesIn(frames);
+  const hges = frames.some((line) => (line.includes(HGE_ROOT) || line.includes(HGE_ROOT_URL)) && !line.includes("/node_modules/"));
+  return files.length || hges ? files : [...loaded.values()];
+}
+
+/** process.exit while files are loaded: a file's call would end hge with nothing kept or said
+ *  (exit 0 where it gave 0), so it is the file's fault, thrown into the call that made it. Any
+ *  other caller exits: hge's own, and Node's (where a file gave Node process.exit itself to call,
+ *  setTimeout(process.exit), hge cannot tell it from Node's own). */
+const exitOfNode = process.exit;
+function guardedExit(code?: number | string | null): never {
+  const files = filesIn(framesOf(new Error()));
+  if (!files.length) return exitOfNode.call(process, code);
+  const error = new Error(`called process.exit(${code ?? ""}), which would end hge and lose the run; throw an Error instead`);
+  for (const f of files) f.fault ??= failFor(f.path)(error.message); // (even where the file catches it)
+  throw error;
+}
+
 /** `files`' fault: they threw `error` where nothing caught it. */
 function faultOf(files: LoadedFile[], error: unknown): void {
   for (const f of files) f.fault ??= failFor(f.path)(`threw where nothing caught it (a timer, an event handler or a promise nothing awaited): ${firstLine(error)}`);
@@ -129,6 +153,8 @@ function listen(on: boolean): void {
   process[method]("uncaughtException", thrown);
   process[method]("unhandledRejection", rejected);
   if (isMainThread) process[method]("exit", untoldAtExit);
+  process.exit = on ? guardedExit : exitOfNode;
+  syncBuiltinESMExports(); // (import { exit } from "node:process" too)
 }
 
 /** The file's fault (LoadedFile), once it has one, thrown. */
