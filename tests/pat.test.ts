@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, countingResistor, hge, scratchDir } from "./fixtures.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
+import { DeviceView } from "../host/devices/device.ts";
 import { ResistorNetwork } from "../host/devices/resistor.ts";
 import { TrainConfigError } from "../host/errors.ts";
 import { cosine } from "../host/metrics.ts";
@@ -327,4 +328,22 @@ test("pat-hge's twin/HGE Jacobian cosine is the mean over the refreshes that mea
   assert.equal(cut.counters.hgeEpochs, before.counters.hgeEpochs + 1);
   assert.ok(before.counters.twinJacobianCosine > 0.9, `${before.counters.twinJacobianCosine}`);
   assert.equal(cut.counters.twinJacobianCosine, before.counters.twinJacobianCosine);
+});
+
+test("pat-hge's device clock runs forward through its lock-in windows: the time the device is told never goes back and ends at the run's device time (plain readings were stamped without the HGE seconds: 0.660 s after 1.152 s, and a drifting device saw its drift late)", async () => {
+  const dnpu = DopantNetwork.default();
+  const told: number[] = [];
+  const device = new (class extends DeviceView {
+    output(voltages: Float64Array | Float32Array) {
+      return dnpu.output(voltages);
+    }
+    setTime(seconds: number) {
+      told.push(seconds);
+    }
+  })(dnpu, dnpu.name);
+  const run = await PAT_HGE_METHOD.train(device, gateTask("XOR", dnpu.inputRangeV), { deviceSeconds: 300, maxIterations: 12 }, { seed: 1, options: { sweepPoints: 50, twinEpochs: 5, hgeEvery: 5 } });
+  assert.ok(run.counters.hgeDeviceSeconds > 0.5, `${run.counters.hgeDeviceSeconds}`);
+  const back = told.findIndex((t, i) => i > 0 && t < told[i - 1]);
+  assert.equal(back, -1, `told ${told[back - 1]} s, then ${told[back]} s`);
+  assert.ok(Math.abs(told.at(-1)! - run.deviceSeconds) < 1e-9, `last told ${told.at(-1)} s; the run spent ${run.deviceSeconds} s`);
 });

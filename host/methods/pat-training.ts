@@ -116,11 +116,8 @@ class Session {
     this.instrument = new Instrument(device, context.seed, { windowSamples: settings.windowSamples, settleSamples: settings.settleSamples, ...measuredAs(context.options), journal: context.journal, ...hooks.instrument });
   }
 
-  /** Device time spent outside the Instrument (pat-hge's lock-in windows). */
-  otherSeconds = 0;
-
   get deviceSeconds(): number {
-    return this.instrument.deviceSeconds + this.otherSeconds;
+    return this.instrument.deviceSeconds;
   }
 
   /** Why to stop before `measurements` more measurements, or undefined to go on. */
@@ -286,6 +283,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     const controls = optimiser.values();
     const voltages = cases.map((inputs) => [...controls, ...inputs]);
     let measured: number[][] | undefined;
+    const before = hge?.seconds ?? 0;
     try {
       outputs = voltages.map((v) => session.instrument.measure(v));
       const { chain, noise } = session.instrument; // the module reads the same device through the same chain
@@ -295,7 +293,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       stopped = "device";
       break;
     } finally {
-      if (hge) session.otherSeconds = hge.seconds;
+      if (hge) session.instrument.advance(hge.seconds - before); // (pat-hge's lock-in windows: the device's clock moves on)
     }
     if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
     if (refresh) {
