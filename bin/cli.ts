@@ -24,6 +24,7 @@ import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
 import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, measurementOn, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
 import { PAT_DEFAULTS } from "../host/methods/pat.ts";
+import { PHYLL_DEFAULTS } from "../host/methods/phyll.ts";
 import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
@@ -1272,7 +1273,7 @@ export function program(): Command {
     .option("--plan-order <2|3|auto>", `${FIELDS.PlanOrder.doc}; auto: calibrate on the shorter of the order-3 plan and the order-2 one with the probe's room, then 2 where the measured distortion is not above the noise, else 3 (calibrated again) (default ${DEFAULTS.band.planOrder})`, planOrder)
     .option("--amplitude-mv <mV,...>", `perturbation peak amplitude, one for all or one per control (default ${DEFAULTS.amplitudeV * 1000})`, (text) => list(text, "amplitudes in mV"))
     .addOption(new Option("--optimiser <name>", `update rule (default ${DEFAULTS.optimiser})`).choices(["sgd", "momentum", "adam"]))
-    .addOption(fieldOption("LearningRate", "V", `${defaultOf("LearningRate")} V; pat and pat-hge ${PAT_DEFAULTS.learningRate} V, their learningRate setting`))
+    .addOption(fieldOption("LearningRate", "V", `${defaultOf("LearningRate")} V; pat and pat-hge ${PAT_DEFAULTS.learningRate} V, their learningRate setting; phyll and phyll-hge: their digital layer's Adam rate, ${PHYLL_DEFAULTS.learningRate}, their learningRate setting (phyll-hge's physical step takes physicalLearningRate)`))
     .addOption(fieldOption("Beta1", "b"))
     .addOption(fieldOption("Beta2", "b"))
     .addOption(fieldOption("Epsilon", "e"))

@@ -17,9 +17,11 @@
 // so its mean is zero, and a sinusoid stays one through the chain's low-pass and delay; what
 // remains is the device's curvature, mean f(v + a·sin) = f(v) + a²f''/4 + …, which
 // tests/phyll-hge.test.ts bounds against a plain reading.
-// Every sample the module runs is device time (Instrument.advance). On the default DNPU (one
-// tone a configuration) its windows are phyll's 200 samples, so a module sweep costs a plain one; the resistor network's eight tones plan only in 465 samples (order 3), so its windows
-// grow to 500 (2.4×). The chain's lag is fitted once, on the whole device (calibrate()).
+// Every sample the module runs is device time (Instrument.advance). Its windows are its own
+// plan's, settling included: with one configuration, 918 of them took 39.1 device-s on the
+// default DNPU and on the resistor network alike (42.6 ms each), against a plain reading's 12 ms
+// (LEVEL_WINDOW_SAMPLES after the settle), so a module sweep costs about 3.5 plain ones. The
+// chain's lag is fitted once, on the whole device (calibrate()).
 import { DeviceView } from "../devices/device.ts";
 import { INSTRUMENT_READS, type Instrument } from "./instrument.ts";
 import { DEFAULTS, startingVoltages, type TrainOptions } from "../train.ts";
@@ -35,7 +37,8 @@ export const PHYLL_HGE_NAME = "phyll-hge";
 export const PHYLL_HGE_DEFAULTS = {
   ...PHYLL_DEFAULTS,
   /** Digital epochs between physical steps. A step costs a sweep of both splits (the training
-   *  split through the module), as much device time as phyll's whole run, and the 300 epochs
+   *  split through the module, about 3.5 plain sweeps: above), more device time than phyll's
+   *  first sweep of both, and the 300 epochs
    *  bound the steps. DNPU, 4 configurations, seeds 1–5: every 5 epochs 1/5 solved (held-out
    *  mean 77.5%), every 20 2/5 (81.3%), every 50 1/5 (74.2%). */
   physicalEvery: 20,
@@ -280,7 +283,9 @@ export const PHYLL_HGE: Method = {
   misfit: hgeJacobianMisfit,
   tasks: ["dataset"],
   settings: PHYLL_HGE_DEFAULTS,
-  reads: [...INSTRUMENT_READS, ...OPTIMISER_READS], // (the physical step's optimiser)
+  // (the physical step's optimiser; its rate is physicalLearningRate, and learningRate, as
+  // phyll's, the digital layer's)
+  reads: [...INSTRUMENT_READS, ...OPTIMISER_READS.filter((option) => option !== "learningRate")],
   requires: PHYLL.requires,
   train: (device, task, budget, context) => runPhyll(device, task, budget, context, PHYLL_HGE_VARIANT),
 };
