@@ -558,10 +558,13 @@ export class BoardSession {
   /** QEMU's process id (an emulated board), for a test that kills it. */
   get qemuPid(): number | undefined { return this.child?.pid; }
 
-  /** Asks the firmware to end (EXIT frame) and waits for QEMU; returns its exit code. */
+  /** Asks the firmware to end (EXIT frame) and waits for QEMU; returns its exit code. A board on
+   *  its port (not started by hge) is not asked: on hardware its firmware would stop for good
+   *  (hal_exit spins), and the next session would find no board; it stays as the run left it,
+   *  stopped and parked. */
   async exit(code = 0, timeoutMs = 10_000): Promise<number | null> {
     try {
-      if (this.transport.connected) {
+      if (this.child && this.transport.connected) {
         const payload = new Uint8Array(4);
         new DataView(payload.buffer).setInt32(0, code, true);
         this.send(Frame.Exit, payload);

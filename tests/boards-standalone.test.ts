@@ -478,7 +478,7 @@ test("hge board watch says where the firmware restarts (XOR seed 5: once, after 
   assert.match(lines[restarts[0] + 1], /^update 1 /);
 });
 
-test("hge train --board --port: a board already running on a serial port (no QEMU started by the host), its boot HELLO long gone", skip, async () => {
+test("hge train --board --port: a board already running on a serial port (no QEMU started by the host), its boot HELLO long gone; a second session finds it running (the first sent it EXIT, which stops a real board's firmware for good)", skip, async () => {
   const { spawn } = await import("node:child_process");
   const { readFileSync, openSync, closeSync, existsSync: exists } = await import("node:fs");
   const { qemuCommand } = await import("../boards/qemu.ts");
@@ -498,12 +498,17 @@ test("hge train --board --port: a board already running on a serial port (no QEM
     }
     assert.ok(pty, "QEMU named its pty");
     await new Promise((resolve) => setTimeout(resolve, 300)); // the board has booted and said HELLO to nobody
-    const { result, board } = await trainOnBoard({ board: "mps2-an386", port: pty, baudRate: 115200, task: "and", maxIterations: 2 });
-    assert.equal(board.link.hello.board, "mps2-an386");
-    assert.equal(result.iterations, 2);
-    assert.equal(result.ranOn, "mps2-an386");
-    assert.equal(board.boardStop.reason, StopReason.Host);
-    process.stderr.write(`--port: ${board.link.samples} samples, ${board.link.microsecondsPerSample.toFixed(0)} us each, ${result.wallSeconds.toFixed(1)} s wall\n`);
+    // twice: the first session leaves the board running (it was sent EXIT, and a real board's
+    // firmware then spins in hal_exit: the next session found no board)
+    for (const session of [1, 2]) {
+      const { result, board } = await trainOnBoard({ board: "mps2-an386", port: pty, baudRate: 115200, task: "and", maxIterations: 2 });
+      assert.equal(board.link.hello.board, "mps2-an386");
+      assert.equal(result.iterations, 2);
+      assert.equal(result.ranOn, "mps2-an386");
+      assert.equal(board.boardStop.reason, StopReason.Host);
+      assert.equal(qemu.exitCode, null, `session ${session} ended the board's firmware`);
+      process.stderr.write(`--port, session ${session}: ${board.link.samples} samples, ${board.link.microsecondsPerSample.toFixed(0)} us each, ${result.wallSeconds.toFixed(1)} s wall\n`);
+    }
   } finally {
     qemu.kill("SIGKILL");
   }
