@@ -328,7 +328,7 @@ export function boardChain(b: Board, device: Device): ChainOptions {
     ...defaultChainOf(device),
     sampleRateHz: b.sampleRateHz,
     adcBits: b.adc.bits,
-    adcFullScaleV: Math.max(Math.abs(b.adc.minV), Math.abs(b.adc.maxV)),
+    adcRangeV: [b.adc.minV, b.adc.maxV],
     transimpedancePerV: b.adc.unitPerV,
   };
 }

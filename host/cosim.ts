@@ -16,8 +16,8 @@ export interface DacModel {
 
 export interface AdcModel {
   bits: number;
-  /** The converter reads ±fullScaleV; beyond that it saturates. */
-  fullScaleV: number;
+  /** What the converter reads, volts; beyond that it saturates. */
+  rangeV: readonly [number, number];
   /** Transimpedance amplification: output units (nA) per volt at the ADC. */
   outputPerV: number;
 }
@@ -37,8 +37,7 @@ export interface ChainModel {
  *  ADC codes sit exactly on them and are discarded. */
 export function readingLimits(chain: ChainModel): { min: number; max: number } {
   if (!chain.adc) return { min: -1e9, max: 1e9 };
-  const top = chain.adc.fullScaleV * chain.adc.outputPerV;
-  return { min: -top, max: top };
+  return { min: chain.adc.rangeV[0] * chain.adc.outputPerV, max: chain.adc.rangeV[1] * chain.adc.outputPerV };
 }
 
 /** The `bits`-bit converter's value nearest `value` on [low, high] (beyond it, its end). With
@@ -90,7 +89,7 @@ export class ChainReading {
     if (this.chain.noise) value += this.chain.noise.next();
     const adc = this.chain.adc;
     if (!adc) return value;
-    const volts = quantise(value / adc.outputPerV, -adc.fullScaleV, adc.fullScaleV, adc.bits);
+    const volts = quantise(value / adc.outputPerV, adc.rangeV[0], adc.rangeV[1], adc.bits);
     return volts * adc.outputPerV;
   }
 }

@@ -2,6 +2,7 @@
 // device and a task, runs the closed loop sample by sample until the task is solved or the
 // iteration limit, and returns the whole history. Used by the `hge` command, tests and benches.
 // Reproducible: every random choice (noise, starting voltages) comes from `seed`.
+import { isDeepStrictEqual } from "node:util";
 import { electrodeRangesV, type Device } from "./devices/device.ts";
 import type { AnyTask, Task } from "./tasks/task.ts";
 import { gateMargin } from "./tasks/gates.ts";
@@ -31,8 +32,8 @@ export interface ChainOptions {
   /** The DAC's output range, volts: covers every electrode. */
   dacRangeV: [number, number];
   adcBits: number;
-  /** The ADC reads ±adcFullScaleV and saturates beyond. */
-  adcFullScaleV: number;
+  /** What the ADC reads, volts (a unipolar converter's starts at 0); it saturates beyond. */
+  adcRangeV: [number, number];
   /** Transimpedance amplification: output units (nA) per volt at the ADC. */
   transimpedancePerV: number;
   /** First-order low-pass corner of the amplifier, Hz (0 = none). */
@@ -212,7 +213,7 @@ export function defaultChain(device: Device): ChainOptions {
     dacBits: 16,
     dacRangeV: [-dacTop, dacTop],
     adcBits: 16,
-    adcFullScaleV: voltage ? 2.5 : 10,
+    adcRangeV: voltage ? [-2.5, 2.5] : [-10, 10],
     transimpedancePerV: voltage ? 1 : 28.5,
     cornerHz: 1000,
     delaySamples: 2,
@@ -223,9 +224,9 @@ export function defaultChain(device: Device): ChainOptions {
  *  already are readings (an instrument behind an asynchronous device file, with its own
  *  converters, amplifier and noise). Converter steps finer than any reading's (52 bits, a
  *  double's mantissa), no amplifier corner, no delay, no saturation within ±1e9 output units. */
-export const TRANSPARENT_CHAIN: Partial<ChainOptions> = { dacBits: 52, adcBits: 52, adcFullScaleV: 1e9, transimpedancePerV: 1, cornerHz: 0, delaySamples: 0 };
+export const TRANSPARENT_CHAIN: Partial<ChainOptions> = { dacBits: 52, adcBits: 52, adcRangeV: [-1e9, 1e9], transimpedancePerV: 1, cornerHz: 0, delaySamples: 0 };
 /** Whether a run's chain is TRANSPARENT_CHAIN (--no-chain): no converters or amplifier to describe. */
-export const isTransparent = (chain: ModuleDetails["chain"]) => Object.entries(TRANSPARENT_CHAIN).every(([field, value]) => chain[field as keyof typeof chain] === value);
+export const isTransparent = (chain: ModuleDetails["chain"]) => Object.entries(TRANSPARENT_CHAIN).every(([field, value]) => isDeepStrictEqual(chain[field as keyof typeof chain], value));
 
 /** Noise by output unit: for nA, the paper's 1/f level and a 0.05 nA white floor (about a
  *  tenth of a real DNPU set-up's); for V (resistor networks), a 0.1 mV floor. */
@@ -485,7 +486,7 @@ export function chainModel(chain: ChainOptions, noise: NoiseSource | undefined):
     cornerHz: chain.cornerHz,
     delaySamples: chain.delaySamples,
     noise,
-    adc: { bits: chain.adcBits, fullScaleV: chain.adcFullScaleV, outputPerV: chain.transimpedancePerV },
+    adc: { bits: chain.adcBits, rangeV: chain.adcRangeV, outputPerV: chain.transimpedancePerV },
   };
 }
 

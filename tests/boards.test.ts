@@ -408,3 +408,26 @@ test("--out a symbolic link to an earlier build: the build goes where the link l
   assert.equal(again.elf, first.elf);
   assert.ok(existsSync(first.elf));
 });
+
+test("a board whose ADC is unipolar (0–3.3 V) is read so: the chain hge simulates for it saturates at 0 nA, and its standalone configuration's reading limits are 0 and 33 nA (they were ±33: a negative current pinned at the converter's 0 nA was never counted saturated)", async () => {
+  const { boardChain } = await import("../boards/boards.ts");
+  const { standaloneConfiguration } = await import("../boards/standalone.ts");
+  const { ChainReading, readingLimits } = await import("../host/cosim.ts");
+  const { chainModel } = await import("../host/train.ts");
+  const { DopantNetwork } = await import("../host/devices/dopant.ts");
+  for (const [name, limits] of [["stm32f4-discovery", { min: 0, max: 33 }], ["rp2040", { min: 0, max: 33 }], ["esp32-c3", { min: 0, max: 25 }], ["mps2-an386", { min: -320, max: 320 }]] as const) {
+    const board = loadBoard(name);
+    const chain = chainModel(boardChain(board, DopantNetwork.default()), undefined);
+    assert.deepEqual(readingLimits(chain), limits, name);
+    assert.deepEqual(standaloneConfiguration(name, { task: "and" }).config.reading, limits, name);
+    // a steady output, read once the low-pass has settled: below the range it reads the range's end
+    const read = (output: number) => {
+      const reading = new ChainReading(chain);
+      let value = 0;
+      for (let i = 0; i < 200; i++) value = reading.next(output);
+      return value;
+    };
+    const step = (limits.max - limits.min) / 2 ** board.adc.bits;
+    for (const output of [-5, 5]) assert.ok(Math.abs(read(output) - Math.max(output, limits.min)) < step, `${name}: ${output} nA read ${read(output)}`);
+  }
+});

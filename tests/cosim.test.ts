@@ -43,7 +43,7 @@ test("the controller's gradient on the resistor network matches the adjoint grad
     cornerHz: chain.cornerHz,
     delaySamples: chain.delaySamples,
     noise: new NoiseChain([new WhiteNoise(noise.whiteSigma, 11), new PinkNoise(noise.pinkPsdAt1kHz, chain.sampleRateHz, 12)]),
-    adc: { bits: chain.adcBits, fullScaleV: chain.adcFullScaleV, outputPerV: chain.transimpedancePerV },
+    adc: { bits: chain.adcBits, rangeV: chain.adcRangeV, outputPerV: chain.transimpedancePerV },
   };
   const gatesV = network.controlRangeV.map(([low, high], k) => low + (high - low) * (0.35 + 0.04 * k));
   const inputsV = network.inputRangeV.map(([low, high], i) => (i === 0 ? high : low));

@@ -33,7 +33,7 @@ test("an Instrument tells the device the device time: the 200th measurement (22 
 
 test("an Instrument's noise drifts with the device time it charges, settling included: 12 s of a 1 V/s ramp reads 12 V, not the 10 V of its windows alone", () => {
   const zero = Object.assign(Object.create(before), { output: () => 0 });
-  const instrument = new Instrument(zero, 1, { windowSamples: 50, settleSamples: 10, noise: { whiteSigma: 0, pinkPsdAt1kHz: 0, drift: { slopePerS: 1 } }, chain: { dacBits: 48, adcBits: 48, adcFullScaleV: 1e6 } });
+  const instrument = new Instrument(zero, 1, { windowSamples: 50, settleSamples: 10, noise: { whiteSigma: 0, pinkPsdAt1kHz: 0, drift: { slopePerS: 1 } }, chain: { dacBits: 48, adcBits: 48, adcRangeV: [-1e6, 1e6] } });
   let last = 0;
   for (let i = 0; i < 1000; i++) last = instrument.measure(voltages);
   assert.equal(instrument.deviceSeconds, 12);

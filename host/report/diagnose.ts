@@ -1,6 +1,7 @@
 // Warnings a reader should see before trusting a run: in its report and under hge train's summary.
 import type { Result } from "../methods/method.ts";
-import { calibrationUnfinished, isTransparent, type ModuleDetails } from "../train.ts";
+import { calibrationUnfinished, chainModel, isTransparent, type ChainOptions, type ModuleDetails } from "../train.ts";
+import { readingLimits } from "../cosim.ts";
 import { NOISE_GAPS } from "../tasks/gates.ts";
 
 const ORDER_2 = "--plan-order 2 (windows that grow as the number of controls, not its square)";
@@ -69,13 +70,20 @@ export function lagPhaseOff(a: Lag, b: Lag, hz: number, sampleRateHz: number): n
   return Math.abs(difference - 2 * Math.PI * Math.round(difference / (2 * Math.PI)));
 }
 
+/** What `chain` reads, in the output's unit: ±285, or 0 to 33 through a unipolar ADC. */
+function readingRange(chain: ChainOptions): string {
+  const { min, max } = readingLimits(chainModel(chain, undefined));
+  const shown = (x: number) => +x.toPrecision(4);
+  return min === -max ? `±${shown(max)}` : `${shown(min)} to ${shown(max)}`;
+}
+
 /** Warnings a reader should see before trusting the run. */
 export function diagnose(run: Result): string[] {
   const warnings: string[] = [];
   const windows = run.counters.windows ?? 0;
   const discarded = run.counters.discardedWindows ?? 0;
   const chain = run.module?.chain;
-  const fullScale = chain && `±${+(chain.adcFullScaleV * chain.transimpedancePerV).toPrecision(4)} ${run.outputUnit}`;
+  const fullScale = chain && `${readingRange(chain)} ${run.outputUnit}`;
   const reads = !chain ? "" : isTransparent(chain) ? `; with --no-chain the readings, noise included, must be finite and within ${fullScale}` : `; the chain reads ${fullScale}: a device's outputs, noise included, go within it (its outputUnit right, its output scaled), or --no-chain for an instrument's readings`;
   if (discarded > 0 && windows === 0) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned${reads}`);
   else if (discarded > windows) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range${reads}`);

@@ -96,7 +96,7 @@ function moduleSettings(run: Result, m: ModuleDetails): string[][] {
     ["optimiser", `${c.optimiser}, learning rate ${c.learningRate}${c.optimiser === "sgd" ? "" : `, β1 ${c.beta1}`}${c.optimiser === "adam" ? `, β2 ${c.beta2}` : ""}`],
     ["loss", `${c.loss}${c.loss === "corrsig" ? `, margin scale ${c.marginScale} ${run.outputUnit}` : ""}`],
     ...(tones ? [["lag", lagText(m)]] : []),
-    ["chain", isTransparent(chain) ? "none (--no-chain): the device's outputs read as they are" : `DAC ${chain.dacBits} bit over [${chain.dacRangeV.join(", ")}] V; corner ${chain.cornerHz} Hz; delay ${chain.delaySamples} samples; ADC ${chain.adcBits} bit ±${chain.adcFullScaleV} V × ${chain.transimpedancePerV} ${run.outputUnit}/V`],
+    ["chain", isTransparent(chain) ? "none (--no-chain): the device's outputs read as they are" : `DAC ${chain.dacBits} bit over [${chain.dacRangeV.join(", ")}] V; corner ${chain.cornerHz} Hz; delay ${chain.delaySamples} samples; ADC ${chain.adcBits} bit over [${chain.adcRangeV.join(", ")}] V × ${chain.transimpedancePerV} ${run.outputUnit}/V`],
     ["noise", `white σ ${noise.whiteSigma} ${run.outputUnit}; 1/f ${noise.pinkPsdAt1kHz} ${run.outputUnit}²/Hz at 1 kHz${noise.drift ? `; drift ${escapeHtml(JSON.stringify(noise.drift))}` : ""}${noise.spikes ? `; spikes ${noise.spikes.ratePerS}/s of ${noise.spikes.amplitude} ${run.outputUnit}` : ""}`],
     ["limits", `${m.maxIterations === Number.MAX_SAFE_INTEGER ? "no iteration limit" : `${m.maxIterations} iterations`}, stop after ${m.solvedEpochs} solved epochs in a row${m.patience ? `, restart after ${m.patience} iterations without progress` : ""}`],
   ];
