@@ -248,7 +248,8 @@ async function run(board: string, flags: RunFlags, command: Command): Promise<vo
     const stopListening = onInterrupt(() => abort.abort(), true);
     let r;
     try {
-      r = await runStandalone(built, { resetAfterUpdates: flags.resetAfter, onLine: (line) => console.log(line), signal: abort.signal });
+      // (no wall-clock limit: a run without an iteration limit trains until solved)
+      r = await runStandalone(built, { resetAfterUpdates: flags.resetAfter, onLine: (line) => console.log(line), signal: abort.signal, timeoutMs: Infinity });
     } finally {
       stopListening();
     }
@@ -478,7 +479,7 @@ export function boardCommand(parent?: Command): Command {
     .option("--seed <n>", "without --port: seed of the firmware built (with --port the board runs what is flashed)", wholeAtLeast(0))
     .option("--live", "also serve a local page (127.0.0.1) that plots the telemetry")
     .addOption(wasmOption())
-    .addHelpText("after", "\nExit 0 when the board says it solved the task (or on Ctrl-C), 1 when it stopped otherwise or went quiet.")
+    .addHelpText("after", "\nExit 0 when the board says it solved the task, or on Ctrl-C while it is watched; 130 on Ctrl-C before the run started (--live with no page yet); 1 when it stopped otherwise or went quiet.")
     .action((target: string, flags: WatchFlags) => watch(target, flags));
 
   board

@@ -48,7 +48,7 @@ export async function runBoard(board: string, o: RunBoardOptions): Promise<RunBo
   const training = await trainOnBoard({ ...o, board });
   const { result, board: details } = training;
   const lines = [
-    `${board}: trained ${result.task} in the loop: ${result.solved ? "solved" : `not solved (stopped: ${result.stopped})`}, ${resumedTotals(result).iterations} updates, ${result.criterionName} ${result.criterion.toFixed(3)}`,
+    `${board}: trained ${result.task} in the loop: ${result.solved ? "solved" : `not solved (stopped: ${result.stopped})`}, ${resumedTotals(result).iterations} updates, ${result.criterionName} ${Number.isFinite(result.criterion) ? result.criterion.toFixed(3) : "not measured"}`,
     ...details.restarts.map((r) => `  the board restarted mid-run; configured again, the run went on from ${wentOnFrom(r.afterUpdate)}`),
     details.lost
       ? `  ${details.link.samples} samples over the UART, ${details.link.microsecondsPerSample.toFixed(0)} µs each; ${details.boardStop.reasonName}`

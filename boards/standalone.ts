@@ -381,7 +381,8 @@ export async function runStandalone(built: BuildResult, o: { resetAfterUpdates?:
       }
     });
     const stop = () => child.kill("SIGKILL");
-    const timer = setTimeout(stop, o.timeoutMs ?? 300_000);
+    const limitMs = o.timeoutMs ?? 300_000; // (Infinity: none, hge board run's: Ctrl-C stops it)
+    const timer = Number.isFinite(limitMs) ? setTimeout(stop, limitMs) : undefined;
     o.signal?.addEventListener("abort", stop);
     const code: number | null = await new Promise((resolve, reject) => { child.on("error", reject); child.on("close", resolve); });
     clearTimeout(timer);

@@ -49,6 +49,9 @@ export async function watchBoard(boardName: string | Board, o: WatchOptions = {}
   const gone = () => `the board is gone: ${o.port ? `${session.portPath} closed` : session.qemuExit === null ? "QEMU was killed" : `QEMU exited ${session.qemuExit ?? ""}`}`;
   let pending: Uint8Array = new Uint8Array(0);
   let records = 0, lastUpdate = 0, skippedUpdates = 0, stopped: Stopped | null = null, quietSince = performance.now(), started = false;
+  // device time since the watch began: the module counts its samples from 0 again at every
+  // restart, so the samples of the starts before it are carried (as far as their frames showed)
+  let samplesBefore = 0, samplesThisStart = 0;
   try {
     while (!stopped && !o.signal?.aborted) {
       const bytes = session.transport.readSome(50);
@@ -71,6 +74,9 @@ export async function watchBoard(boardName: string | Board, o: WatchOptions = {}
           const parts = telemetryParts(t);
           records++;
           const updates = parts.status[L.Status.Updates];
+          const samples = parts.status[L.Status.Samples] >>> 0;
+          if (samples < samplesThisStart) samplesBefore += samplesThisStart;
+          samplesThisStart = samples;
           if (t.events & L.Event.Fault) {
             // the start cannot be measured: standalone.c starts again (before any update too,
             // which the restart line below cannot see) or stops, "fault"
@@ -83,8 +89,7 @@ export async function watchBoard(boardName: string | Board, o: WatchOptions = {}
           if (!(t.events & L.Event.UpdateDone) && !held) continue;
           const skipped = parts.status[L.Status.SkippedUpdates] > skippedUpdates;
           skippedUpdates = parts.status[L.Status.SkippedUpdates];
-          const samples = parts.status[L.Status.Samples] >>> 0;
-          const deviceSeconds = samples / board.sampleRateHz;
+          const deviceSeconds = (samplesBefore + samples) / board.sampleRateHz;
           const loss = parts.statusF32[L.Status.Loss];
           const margin = targets && targets.length === t.cases ? gateMargin(parts.caseOutputs, targets) : NaN;
           // a restart (stuck or faulted: standalone.c) configures again: the module counts from 0

@@ -466,7 +466,7 @@ test("hge board run --standalone: Ctrl-C stops the board's run where it is (exit
   assert.match(killed.out(), new RegExp(`^mps2-an386: the firmware did not finish: QEMU was killed after update ${lastLogged(killed.out())}, `, "m"));
 });
 
-test("hge board watch says where the firmware restarts (XOR seed 5: once, after update 21), from where the module's count of updates begins again", skip, async () => {
+test("hge board watch says where the firmware restarts (XOR seed 5: once, after update 21), from where the module's count of updates begins again, and its device time runs on (it began again at 0 with the module's count)", skip, async () => {
   const { watchBoard } = await import("../boards/watch.ts");
   const lines: string[] = [];
   const r = await watchBoard("virt-rv32", { task: "xor", seed: 5, onLine: (line) => lines.push(line) });
@@ -476,6 +476,12 @@ test("hge board watch says where the firmware restarts (XOR seed 5: once, after 
   assert.match(lines[restarts[0]], /^restart: a new start after 21 updates \(the module counts its updates from 0 again\)$/);
   assert.match(lines[restarts[0] - 1], /^update 21 /);
   assert.match(lines[restarts[0] + 1], /^update 1 /);
+  // its device time runs on through the restart (it began again at 0.17 s) and ends where the
+  // firmware's own count since power-up does
+  const seconds = lines.flatMap((l) => /^(?:update|held|skipped) \d+ {2}([0-9.]+) s /.exec(l)?.slice(1).map(Number) ?? []);
+  assert.ok(seconds.every((t, i) => i === 0 || t >= seconds[i - 1]), seconds.join(" "));
+  const own = await runStandalone(buildStandalone("virt-rv32", { task: "xor", seed: 5, quiet: true }).built);
+  assert.equal(seconds.at(-1)!.toFixed(2), own.totalDeviceSeconds.toFixed(2));
 });
 
 test("hge train --board --port: a board already running on a serial port (no QEMU started by the host), its boot HELLO long gone; a second session finds it running (the first sent it EXIT, which stops a real board's firmware for good)", skip, async () => {
