@@ -155,6 +155,12 @@ function noiseFrom(flags: MeasurementFlags): TrainOptions["noise"] {
   };
 }
 
+/** hge train's flag for the shared option `option` (FLAG_OPTIONS). */
+function trainFlagOf(option: string): string {
+  const attribute = Object.keys(FLAG_OPTIONS).find((flag) => FLAG_OPTIONS[flag as keyof TrainFlags] === option)!;
+  return `--${attribute.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
 /** A flag (by attribute name) that another flag's value leaves unread, and why. */
 type LeftUnread = [attribute: string, unread: boolean, why: string];
 
@@ -1101,10 +1107,17 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   }
   // each --set goes to the compared methods that have that setting
   const settingsOf = (method: string) => Object.keys(findMethod(method)!.settings ?? {});
+  // (the compared methods that read a name as one of hge train's flags instead, which hge
+  // compare leaves at each method's default: the setting does not reach them)
+  const readersOf = (name: string) => methods.filter((m) => !settingsOf(m).includes(name) && findMethod(m)!.reads.includes(name as keyof TrainOptions));
+  const readBy = (name: string) => `${readersOf(name).join(", ")} ${readersOf(name).length === 1 ? "reads" : "read"} ${name} as hge train's ${trainFlagOf(name)}, which hge compare leaves at each one's default`;
   const unclaimed = flags.set.find(([name]) => !methods.some((m) => settingsOf(m).includes(name)));
   if (unclaimed) {
     const offered = methods.filter((m) => settingsOf(m).length).map((m) => `${m}: ${settingsOf(m).join(", ")}`).join("; ");
-    throw new UsageError(`--set ${unclaimed[0]}: no compared method has that setting (${offered || "none of them has settings of its own"})`);
+    throw new UsageError(`--set ${unclaimed[0]}: no compared method has that setting (${offered || "none of them has settings of its own"})${readersOf(unclaimed[0]).length ? `; ${readBy(unclaimed[0])}` : ""}`);
+  }
+  for (const [name] of flags.set) {
+    if (readersOf(name).length) process.stderr.write(`hge: warning: --set ${name} goes to ${methods.filter((m) => settingsOf(m).includes(name)).join(", ")} only; ${readBy(name)}\n`);
   }
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);

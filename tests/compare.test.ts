@@ -91,7 +91,7 @@ test("the noise flags reach the peers' measurements too: pat's twin is fitted to
   assert.ok(noisyPhyll.criterion < 0.75, `accuracy ${noisyPhyll.criterion} through 500 nA of noise`);
 });
 
-test("hge compare --set gives a method's own setting to the compared methods that have it, as hge train --set does; a setting none has is refused", () => {
+test("hge compare --set gives a method's own setting to the compared methods that have it, as hge train --set does; a setting none has is refused; one that others read as a flag of hge train is said to reach only the first", () => {
   const out = join(scratch, "iris");
   const compare = hge("compare", "--task", "iris", "--methods", "phyll,pat", "--seeds", "1", "--set", "configurations=4", "--budget", "100", "--out", out, "--no-progress");
   assert.equal(compare.status, 0, compare.stderr);
@@ -113,6 +113,14 @@ test("hge compare --set gives a method's own setting to the compared methods tha
   const unclaimed = hge("compare", "--task", "and", "--methods", "walsh,multitone", "--set", "configurations=4", "--no-progress");
   assert.equal(unclaimed.status, 2);
   assert.match(unclaimed.stderr, /^hge: --set configurations: no compared method has that setting/);
+  // a name other compared methods read as one of hge train's flags reaches only the methods
+  // that have it as a setting, and that is said (it went to pat alone without a word)
+  const flagged = hge("compare", "--task", "and", "--methods", "walsh", "--set", "learningRate=0.1", "--no-progress");
+  assert.equal(flagged.status, 2);
+  assert.match(flagged.stderr, /^hge: --set learningRate: no compared method has that setting \(none of them has settings of its own\); walsh reads learningRate as hge train's --learning-rate, which hge compare leaves at each one's default\n$/);
+  const partly = hge("compare", "--task", "and", "--methods", "walsh,multitone,pat", "--set", "windowSamples=100", "--seeds", "1", "--max-iterations", "1", "--out", join(scratch, "partly"), "--no-progress");
+  assert.equal(partly.status, 0, partly.stderr);
+  assert.match(partly.stderr, /^hge: warning: --set windowSamples goes to pat only; walsh, multitone read windowSamples as hge train's --window, which hge compare leaves at each one's default$/m);
 });
 
 test("a new comparison in a directory removes only the journals its own runs would write: another file in journals/ stays (the whole folder was removed)", () => {
