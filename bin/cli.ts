@@ -502,6 +502,7 @@ const STOPPED: Record<Result["stopped"], string> = {
   link: "the board stopped the link",
   device: "the device file failed",
   twin: "its twin did not fit",
+  readout: "its readout diverged",
 };
 
 /** The final controls judged on the simulated device read plainly (train.ts plainCheck), and a

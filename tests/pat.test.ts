@@ -183,6 +183,18 @@ test("a twin whose fit diverged (twinLearningRate=1e20: RMS error NaN) stops pat
   assert.match(iris.stdout, /^  warning: the twin did not fit: its fit diverged \(RMS error not finite\); give a smaller --set twinLearningRate/m);
 });
 
+test("a readout that diverged on a data set (readoutLearningRate=1e308: its cross-entropy NaN) stops pat after the first sweep, stopped = readout, with a warning naming readoutLearningRate (it spent the whole budget on skipped updates and blamed the twin)", () => {
+  const out = join(scratchDir("hge-pat-readout-"), "run");
+  const { status, stdout, stderr } = hge("train", "--method", "pat", "--task", "iris", "--set", "readoutLearningRate=1e308", "--budget", "40", "--out", out, "--no-progress");
+  assert.equal(status, 1, stdout + stderr);
+  assert.match(stdout, /not solved after 0 iterations \(its readout diverged\)/);
+  assert.match(stdout, /^  warning: the readout diverged \(its cross-entropy not finite\) and the run stopped; give a smaller --set readoutLearningRate \(this run's 1e\+308\)$/m);
+  assert.doesNotMatch(stdout, /the twin did not fit|not finite: no epoch was measured/);
+  const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+  assert.equal(run.stopped, "readout");
+  assert.ok(run.deviceSeconds < 20, `${run.deviceSeconds} device-s: the first sweep's, not the budget's 40`);
+});
+
 test("HGE Jacobians rescue a crude twin: from one start with a 30-point twin, pat misses regression in 300 updates, pat-hge solves it", async () => {
   // (on the network before every edge moved the output, 50 points were crude enough; on this
   // one pat solves with 50 in 20 updates, and misses with 30, 20 and 10, which pat-hge solves)

@@ -87,8 +87,9 @@ export interface Method {
 /** fault: the controller's (16 windows in a row discarded); device: a device file's
  *  (devices/device-file.ts), said in Result.deviceFault; epochs: a method with a schedule of
  *  its own (phyll's blocks × epochs) ran all of it; twin: pat's twin did not fit (its fit
- *  diverged) on a task of input cases, so no update could follow it. */
-export type StopReason = "solved" | "budget" | "iterations" | "epochs" | "fault" | "interrupted" | "link" | "device" | "twin";
+ *  diverged) on a task of input cases, so no update could follow it; readout: pat's digital
+ *  readout on a data set diverged (its loss not finite), so no update could follow it. */
+export type StopReason = "solved" | "budget" | "iterations" | "epochs" | "fault" | "interrupted" | "link" | "device" | "twin" | "readout";
 
 /** Whether `method` reads the shared option `option` (Method.reads), or has a setting of that
  *  name (pat's windowSamples and learningRate). */

@@ -472,6 +472,12 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
         return [value.dataSync()[0], grad.arraySync() as number[][]] as const;
       });
       features.dispose();
+      // (a readout that diverged gives no gradient to follow: every update would be skipped
+      // until the budget ran out)
+      if (!Number.isFinite(lossValue)) {
+        stopped = "readout";
+        break;
+      }
       const testFeatures = await measureFeatures(testInputs, theta);
       if (!testFeatures) {
         stopped = "device";

@@ -90,7 +90,7 @@ export function diagnose(run: Result): string[] {
   // a run the budget, an interruption or its twin (below) stopped before its first update
   // measured no epoch at all: nothing was lost to a bad measurement
   const noUpdate = run.iterations === 0 && run.stopped === "budget";
-  const unmeasured = noUpdate || (run.iterations === 0 && (run.stopped === "interrupted" || run.stopped === "twin"));
+  const unmeasured = noUpdate || (run.iterations === 0 && (run.stopped === "interrupted" || run.stopped === "twin" || run.stopped === "readout"));
   // (a restart's start the run stopped on before its first update: the controls shown are its)
   const lastStart = run.attempts.length > 1 ? run.attempts.at(-1)! : undefined;
   if (lastStart && lastStart.startIteration === run.iterations && !run.caseOutputs.length) {
@@ -112,6 +112,7 @@ export function diagnose(run: Result): string[] {
     const why = diverged ? `its fit diverged (RMS error not finite)${run.stopped === "twin" ? " and the run stopped" : ""}` : `${skipped} of ${run.iterations} updates were skipped, the twin's gradient not finite`;
     warnings.push(`the twin did not fit: ${why}; give a smaller --set twinLearningRate (this run's ${run.settings?.twinLearningRate})`);
   }
+  if (run.stopped === "readout") warnings.push(`the readout diverged (its cross-entropy not finite) and the run stopped; give a smaller --set readoutLearningRate (this run's ${run.settings?.readoutLearningRate})`);
   if (pinned) warnings.push(`${pinned} of ${run.finalWeights.length} controls ended at a limit of their range`);
   const m = run.module;
   // a calibration that found no phase to fit (lockin.ts: lockinCalibrate) left the configured
