@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseWasm, type Feature, type WasmModule, exportedGlobals } from "./wasm.ts";
 import { TrainConfigError, UsageError } from "../host/errors.ts";
-import type { Device } from "../host/devices/device.ts";
+import { electrodeRangesV, type Device } from "../host/devices/device.ts";
 import { defaultChain as defaultChainOf, type ChainOptions } from "../host/train.ts";
 
 export const BOARDS_DIR = dirname(fileURLToPath(import.meta.url));
@@ -331,4 +331,23 @@ export function boardChain(b: Board, device: Device): ChainOptions {
     adcRangeV: [b.adc.minV, b.adc.maxV],
     transimpedancePerV: b.adc.unitPerV,
   };
+}
+
+/** Why `board` cannot drive `device`'s electrodes (controls on DAC channels 0.., then the
+ *  inputs, each range inside its channel's safe range: app_hge.c's board_refusal), or null. */
+export function deviceRefusal(b: Board, device: Device): string | null {
+  const ranges = electrodeRanges(b);
+  const electrodes = electrodeRangesV(device);
+  if (electrodes.length > ranges.length) {
+    return `${device.name} has ${electrodes.length} electrodes (${device.controlCount} controls, ${device.inputCount} inputs); ${b.name} drives ${ranges.length} DAC channels`;
+  }
+  for (let e = 0; e < electrodes.length; e++) {
+    const [low, high] = electrodes[e];
+    const safe = ranges[e];
+    if (low < safe.minV || high > safe.maxV) {
+      const which = e < device.controlCount ? `control ${e + 1}` : `input ${e - device.controlCount + 1}`;
+      return `${device.name}'s ${which} spans [${low}, ${high}] V; ${b.name}'s DAC channel ${e} is safe in [${safe.minV}, ${safe.maxV}] V only`;
+    }
+  }
+  return null;
 }

@@ -6,14 +6,14 @@
 // Result (host/methods/method.ts) with ranOn = the board.
 import { existsSync } from "node:fs";
 import { Controller, ControllerError } from "../host/controller.ts";
-import { electrodeRangesV, type Device } from "../host/devices/device.ts";
+import type { Device } from "../host/devices/device.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { TASKS, buildTask, taskName } from "../host/tasks/index.ts";
 import type { AnyTask, Task } from "../host/tasks/task.ts";
 import { resumedTotals, type Progress, type Result } from "../host/methods/method.ts";
 import { classThreshold, windowSpectrum, type LiveMessage } from "../host/live/server.ts";
 import { DEFAULTS, TrainConfigError, TrainingRun, continuationOf, iterationLimit, planRun, tonesOf, type TrainOptions } from "../host/train.ts";
-import { boardChain, definedBoard, electrodeRanges, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
+import { boardChain, definedBoard, deviceRefusal, loadBoard, requireEmulated, runnableBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildResult } from "./build.ts";
 import { BoardController, BoardSession, BoardStopped, LinkError, LinkState, encodeConfig, encodeFrame, Frame, type Hello, type Stopped, type StopReason } from "./link.ts";
 
@@ -114,24 +114,6 @@ export function resolveTask(task: string | AnyTask | undefined, device: Device):
   return resolveTask(buildTask(name, device), device);
 }
 
-/** Why `board` cannot drive `device`'s electrodes (controls on DAC channels 0.., then the
- *  inputs, each range inside its channel's safe range: app_hge.c's board_refusal), or null. */
-export function deviceRefusal(b: Board, device: Device): string | null {
-  const ranges = electrodeRanges(b);
-  const electrodes = electrodeRangesV(device);
-  if (electrodes.length > ranges.length) {
-    return `${device.name} has ${electrodes.length} electrodes (${device.controlCount} controls, ${device.inputCount} inputs); ${b.name} drives ${ranges.length} DAC channels`;
-  }
-  for (let e = 0; e < electrodes.length; e++) {
-    const [low, high] = electrodes[e];
-    const safe = ranges[e];
-    if (low < safe.minV || high > safe.maxV) {
-      const which = e < device.controlCount ? `control ${e + 1}` : `input ${e - device.controlCount + 1}`;
-      return `${device.name}'s ${which} spans [${low}, ${high}] V; ${b.name}'s DAC channel ${e} is safe in [${safe.minV}, ${safe.maxV}] V only`;
-    }
-  }
-  return null;
-}
 
 /** The configuration block `hge train --board <b>` sends for XOR on the default device (seed
  *  `seed`, the board's chain): what a main-loop build of the controller compiles in when no

@@ -18,7 +18,7 @@ import { ESTIMATORS, trainingConfig, type Estimator } from "../host/methods/modu
 import { GATE_NAMES, MARGIN_FRACTION, NOISE_GAPS, gateTask, type GateName } from "../host/tasks/gates.ts";
 import { DEFAULTS, FAULTED_STARTS, MARGIN_PROGRESS, configurePlanned, continuationOf, keepHeld, restartLimit, restartVoltages, type TrainOptions } from "../host/train.ts";
 import type { Device } from "../host/devices/device.ts";
-import { boardChain, loadBoard, type Board } from "./boards.ts";
+import { boardChain, deviceRefusal, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, requireTools, type BuildOptions, type BuildResult } from "./build.ts";
 import { decodeStopped, decodeTelemetry, encodeConfig, LINK, crc16, Frame, type Stopped, type Telemetry } from "./link.ts";
 import { qemuCommand } from "./qemu.ts";
@@ -211,6 +211,10 @@ export function standaloneConfiguration(boardName: string | Board, o: Standalone
   if (config.sampleRateHz !== board.sampleRateHz) throw new TrainConfigError("sampleRate", `the configuration samples at ${config.sampleRateHz} Hz; ${board.name} converts at ${board.sampleRateHz} Hz (sampleRateHz in its board file)`);
   if (unit !== board.adc.unit) throw new TrainConfigError("unit", `the configuration's readings are in ${unit}; ${board.name}'s ADC front end gives ${board.adc.unit} (adc.unit in its board file)`);
   if (config.cases.length > 16) throw new TrainConfigError("task", `${config.cases.length} cases; the standalone firmware checks at most 16`);
+  // (the firmware refuses it at power-up, where it would have been built and flashed)
+  const electrodes = { name: o.from ? `the run in --from ${o.from}` : task, controlCount: config.controls.length, inputCount: config.inputs.length, controlRangeV: config.controls.map((c): [number, number] => [c.minV, c.maxV]), inputRangeV: config.inputs.map((i): [number, number] => [i.minV, i.maxV]) };
+  const outOfRange = deviceRefusal(board, electrodes as Device);
+  if (outOfRange) throw new TrainConfigError("device", outOfRange);
   let encoded: ReturnType<typeof encodeConfig>;
   try {
     encoded = encodeConfig(config);

@@ -223,7 +223,7 @@ test("mps2-an386: a reset mid-training resumes from the stored checkpoint, not f
   assert.ok(Math.abs(r.totalDeviceSeconds - expected) <= 0.015 + 1e-9, `${r.totalDeviceSeconds} device-s, expected ${expected.toFixed(3)}`);
 });
 
-test("units: a configuration made for one ADC scale is refused on a board of another", skip, () => {
+test("units: a configuration made for one ADC scale is refused on a board of another; one whose electrodes the board cannot drive (a range past its safe one, more than its DAC channels) before it is built", skip, () => {
   const made = standaloneConfiguration("mps2-an386", { task: "and" });
   assert.equal(made.unitPerV, 32);
   assert.match(made.header, /HGE_TASK_NAME "AND"/);
@@ -241,6 +241,14 @@ test("units: a configuration made for one ADC scale is refused on a board of ano
   // the same configuration made for the board's converters is taken
   writeFileSync(fromHost, JSON.stringify({ task: "AND", ranOn: "mps2-an386", outputUnit: "nA", targets: made.targets, module: { controller: made.config, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 20 } }));
   assert.deepEqual(standaloneConfiguration("mps2-an386", { from: fromHost }).block, made.block);
+  // one whose control reaches beyond the board's safe range is refused here (it was built, and
+  // the firmware refused it at power-up: "did not finish", exit 1); so are more electrodes than channels
+  const wide = { ...made.config, controls: made.config.controls.map((c, k) => (k === 2 ? { ...c, maxV: 50 } : c)) };
+  const many = { ...made.config, inputs: [...made.config.inputs, ...made.config.inputs] };
+  for (const [controller, pattern] of [[wide, /the run in --from .*'s control 3 spans \[-?[0-9.]+, 50\] V; mps2-an386's DAC channel 2 is safe in \[-1\.5, 1\.5\] V only$/], [many, /the run in --from .* has 9 electrodes \(5 controls, 4 inputs\); mps2-an386 drives 8 DAC channels$/]] as const) {
+    writeFileSync(fromHost, JSON.stringify({ task: "AND", ranOn: "mps2-an386", outputUnit: "nA", targets: made.targets, module: { controller, chain: { transimpedancePerV: 32 }, solvedEpochs: 3, maxIterations: 20 } }));
+    assert.throws(() => standaloneConfiguration("mps2-an386", { from: fromHost }), (e: unknown) => e instanceof TrainConfigError && pattern.test((e as Error).message));
+  }
   // and a sample rate the board does not run at
   const slow = { ...loadBoard("mps2-an386"), sampleRateHz: 10000 };
   assert.throws(() => buildStandalone(slow, { configuration: made, quiet: true }), (e: unknown) => e instanceof TrainConfigError && /samples at 5000 Hz; mps2-an386 converts at 10000 Hz/.test((e as Error).message));
