@@ -20,6 +20,7 @@ import { DEFAULTS } from "../host/train.ts";
 import { checkModule, emulatedBoards, listBoards, loadBoard, requireEmulated, type Board } from "./boards.ts";
 import { FIRMWARE_DIR, PROBE_WASM, REPO_DIR, buildBoard, checkBuildDirectory, ensureModule, entryOf, buildProbeWasm, countInstructions, formatSize, missingTools, probeBoard, requireTools, type BuildOptions } from "./build.ts";
 import { parseWasm } from "./wasm.ts";
+import { CALIBRATION_CONTROLS, WIDE_CONTROLS } from "./measure.ts";
 
 /** The module every subcommand builds in unless --wasm names another. */
 export const DEFAULT_WASM = join(REPO_DIR, "build", "hge.wasm");
@@ -485,7 +486,7 @@ export function boardCommand(parent?: Command): Command {
   board
     .command("measure")
     .description("instructions per sample on the emulated targets, the largest sample rate per board, soft float against the FPU")
-    .option("--controls <n,...>", `control counts measured, each 1 to ${MAX_CONTROLS} (the module's MAX_CONTROLS; default 8,64)`, controlCounts)
+    .option("--controls <n,...>", `control counts measured on each target, each 1 to ${MAX_CONTROLS} (the module's MAX_CONTROLS; default 8,64); the ${WIDE_CONTROLS}-control wider build, the calibration's end at ${CALIBRATION_CONTROLS.join(", ")} controls and the firmware sizes are measured whatever it says`, controlCounts)
     .option("--quick", "only mps2-an386 and virt-rv32")
     .option("--json <file>", "also write the measurements as JSON", nonEmpty("a file"))
     .addOption(wasmOption())
