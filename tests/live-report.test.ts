@@ -201,3 +201,21 @@ test("the gradient-norm plot's unit is the loss's per volt: an MSE's output unit
   assert.equal(regression.lossName, "mse");
   assert.equal(title(regression), "‖∂L/∂w‖ (V² per V)");
 });
+
+test("a live view that cannot listen (127.0.0.1 not available: an IPv6-only sandbox) is one line and exit 2, the --out it made removed (it was an unhandled 'error' event's stack trace, the empty --out left)", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { writeFileSync } = await import("node:fs");
+  const { BIN } = await import("./fixtures.ts");
+  const preload = join(scratch, "no-listen.mjs");
+  writeFileSync(preload, `import net from "node:net";
+net.Server.prototype.listen = function () {
+  process.nextTick(() => this.emit("error", Object.assign(new Error("listen EADDRNOTAVAIL"), { code: "EADDRNOTAVAIL" })));
+  return this;
+};
+`);
+  const out = join(scratch, "no-listen");
+  const r = spawnSync(process.execPath, ["--import", preload, BIN, "train", "--task", "xor", "--live", "--out", out], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, "hge: cannot serve the live view on 127.0.0.1 (EADDRNOTAVAIL); leave out --live\n");
+  assert.ok(!existsSync(out));
+});

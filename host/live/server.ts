@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { LIVE_PAGE } from "./page.ts";
-import { EXIT } from "../errors.ts";
+import { EXIT, UsageError } from "../errors.ts";
 import { amplitudeSpectrum } from "../spectrum.ts";
 import { caseName, formatCriterionValue } from "../report/format.ts";
 import type { CriterionName } from "../methods/method.ts";
@@ -100,7 +100,13 @@ export async function startLive(o: { port?: number } = {}): Promise<LiveServer> 
     socket.on("error", () => sockets.delete(socket));
     for (const message of history) socket.send(message);
   });
-  await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(o.port ?? 0, "127.0.0.1", resolve); });
+  // (the socket server passes the server's error on: unheard, it was a stack trace)
+  await new Promise<void>((resolve, reject) => {
+    const cannot = (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot serve the live view on 127.0.0.1 (${error.code ?? error.message}); leave out --live`));
+    server.once("error", cannot);
+    wss.once("error", cannot);
+    server.listen(o.port ?? 0, "127.0.0.1", resolve);
+  });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   origins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
