@@ -297,7 +297,7 @@ test("a device file that changes the voltages it is given (to mV, in place) chan
   assert.deepEqual(voltages, asked);
 });
 
-test("what the module learned before a device file failed is kept, as on Ctrl-C: the report, run.json and a checkpoint that --resume continues from", () => {
+test("what the module learned before a device file failed is kept, as on Ctrl-C: the report (which names the fault), run.json and a checkpoint that --resume continues from (whose report gives the totals of both); a fault before the first update is not called a bad measurement", () => {
   const out = join(scratch, "fault-kept");
   const failed = hge("train", "--device", deviceFile("const f = device.output.bind(device); let calls = 0; device.output = (v: any) => (++calls > 4000 ? NaN : f(v));"), "--task", "and", "--out", out, "--no-progress");
   assert.equal(failed.status, 2, failed.stderr);
@@ -317,6 +317,21 @@ test("what the module learned before a device file failed is kept, as on Ctrl-C:
   const again = hge("train", "--device", EXAMPLE, "--task", "and", "--resume", join(out, "checkpoint.bin"), "--out", resumed, "--no-progress");
   assert.equal(again.status, 0, again.stderr);
   assert.deepEqual(JSON.parse(readFileSync(join(resumed, "run.json"), "utf8")).history.weights[0], run.finalWeights);
+  // the report says what stopped it, and a resumed run's report the totals of both (they said
+  // only "stopped device", and the resumed run's 3 iterations)
+  assert.ok(readFileSync(join(out, "report.html"), "utf8").includes(`<td>device fault</td><td>${run.deviceFault.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")}</td>`));
+  const both = JSON.parse(readFileSync(join(resumed, "run.json"), "utf8"));
+  assert.match(readFileSync(join(resumed, "report.html"), "utf8"), new RegExp(`<td>with the runs it resumed</td><td>2 runs, ${run.iterations + both.iterations} iterations, ${(run.deviceSeconds + both.deviceSeconds).toFixed(2)} s of device time in all`));
+  // a fault before the first update: no warning that no epoch was measured cleanly (none was
+  // measured badly), and the device's own words escaped in the report
+  const early = join(scratch, "fault-early");
+  const before = hge("train", "--device", deviceFile(`const f = device.output.bind(device); let calls = 0; device.output = (v: any) => { if (++calls > 1000) throw new Error("link dropped <b>bold</b>"); return f(v); };`), "--task", "and", "--out", early, "--no-progress");
+  assert.equal(before.status, 2, before.stderr);
+  assert.match(before.stdout, /not solved after 0 iterations \(the device file failed\)/);
+  assert.doesNotMatch(before.stdout, /no epoch was measured/);
+  const page = readFileSync(join(early, "report.html"), "utf8");
+  assert.ok(page.includes("link dropped &lt;b&gt;bold&lt;/b&gt;") && !page.includes("<b>bold</b>"));
+  assert.doesNotMatch(page, /no epoch was measured/);
 });
 
 

@@ -87,10 +87,10 @@ export function diagnose(run: Result): string[] {
   const reads = !chain ? "" : isTransparent(chain) ? `; with --no-chain the readings, noise included, must be finite and within ${fullScale}` : `; the chain reads ${fullScale}: a device's outputs, noise included, go within it (its outputUnit right, its output scaled), or --no-chain for an instrument's readings`;
   if (discarded > 0 && windows === 0) warnings.push(`every window was discarded (${discarded}): the readings saturated or were not finite; nothing was learned${reads}`);
   else if (discarded > windows) warnings.push(`most windows were discarded (${discarded} of ${windows + discarded}): check the noise, spikes and the ADC range${reads}`);
-  // a run the budget, an interruption or its twin (below) stopped before its first update
-  // measured no epoch at all: nothing was lost to a bad measurement
+  // a run the budget, an interruption, its device, its board's link or its twin (below) stopped
+  // before its first update measured no epoch at all: nothing was lost to a bad measurement
   const noUpdate = run.iterations === 0 && run.stopped === "budget";
-  const unmeasured = noUpdate || (run.iterations === 0 && (run.stopped === "interrupted" || run.stopped === "twin" || run.stopped === "readout"));
+  const unmeasured = noUpdate || (run.iterations === 0 && ["interrupted", "device", "link", "twin", "readout"].includes(run.stopped));
   // (a restart's start the run stopped on before its first update: the controls shown are its)
   const lastStart = run.attempts.length > 1 ? run.attempts.at(-1)! : undefined;
   if (lastStart && lastStart.startIteration === run.iterations && !run.caseOutputs.length) {

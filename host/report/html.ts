@@ -2,7 +2,7 @@
 // configuration) beside its JSON, and an index page for a set of runs (the demo's gates).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import type { Result } from "../methods/method.ts";
+import { resumedTotals, type Result } from "../methods/method.ts";
 import { isTransparent, type ModuleDetails } from "../train.ts";
 import { perturbsWithTones } from "../controller.ts";
 import { compareSpec, renderSvg, runPlots } from "./plots.ts";
@@ -45,14 +45,17 @@ function solvedCell(run: Result): string {
 export async function writeRunReport(run: Result, dir: string, command: string): Promise<string> {
   const plots = await runPlots(run);
   const m = run.module;
+  const totals = resumedTotals(run);
   const summary: string[][] = [
     ["solved", solvedCell(run)],
     ["method", escapeHtml(run.method)],
     ["ran on", escapeHtml(run.ranOn)],
     ["iterations", `${run.iterations}${run.attempts.length > 1 ? ` over ${run.attempts.length} starts (restarts at ${run.attempts.slice(1).map((a) => a.startIteration).join(", ")})` : ""}`],
     ["device time", `${run.deviceSeconds.toFixed(2)} s`],
+    ...(totals.runs > 1 ? [["with the runs it resumed", `${totals.runs} runs, ${totals.iterations} iterations, ${totals.deviceSeconds.toFixed(2)} s of device time in all (run.json: resumedFrom); the plots show this run's`]] : []),
     [criterionLabel(run), formatCriterion(run)],
     ["stopped", run.stopped],
+    ...(run.deviceFault !== undefined ? [["device fault", escapeHtml(run.deviceFault)]] : []),
     ["final loss", run.history.loss.length ? run.history.loss.at(-1)!.toPrecision(4) : "—"],
     ["final controls", run.finalWeights.map((v) => `${v.toFixed(3)} V`).join(", ")],
     ["counters", Object.entries(run.counters).map(([k, v]) => `${k} ${v}`).join(", ")],
@@ -62,7 +65,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
   if (m && perturbsWithTones(m.controller)) {
     // (codes have no tones, no lag and no spectrum of tones: these rows were zeros and NaN for them)
     const tones = m.toneHz.map((hz, k) => `c${k + 1}: ${+hz.toFixed(3)} Hz (bin ${m.toneBins[k]})${m.toneHits[k] ? " ⚠ hit by an intermodulation product" : ""}`).join("<br>");
-    summary.splice(9, 0,
+    summary.splice(summary.findIndex(([label]) => label === "counters"), 0,
       ["tones", tones],
       ["SNR per tone", run.counters.windows ? toneSnr(m).map((db, k) => `c${k + 1} ${db.toFixed(0)} dB`).join(", ") : "— (no window measured)"],
       ["lag model", `${lagText(m)} (the sampled-chain model: a held sample, a delay, an RC read at the end of the sample${m.lagFrom === "calibration" ? "; fitted at the tones" : ""})${isTransparent(m.chain) ? "; no simulated chain (--no-chain)" : `; the simulated chain is ${m.chain.delaySamples} samples and a ${m.chain.cornerHz} Hz RC of that form`}`],
