@@ -564,8 +564,12 @@ function display(path: string): string {
 }
 
 function commandLine(): string {
-  return ["hge", ...process.argv.slice(2)].join(" ");
+  return ["hge", ...process.argv.slice(2)].map(shellWord).join(" ");
 }
+
+/** `word` as a POSIX shell takes it back: as it is where it is plain, else in single quotes
+ *  (Python's shlex.quote; the shell-quote package escaped every comma, "walsh\,published"). */
+const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`);
 
 // ---- hge train ------------------------------------------------------------------------------
 

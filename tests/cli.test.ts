@@ -802,3 +802,14 @@ test("--workers beyond a few a core (MAX_WORKERS) is refused in one line naming 
   refusal(["compare", "--task", "and", "--methods", "walsh", "--seeds", "1", "--max-iterations", "1", "--no-progress", "--workers", beyond], USAGE, /--workers/, new RegExp(`expected a whole number from 1 to ${MAX_WORKERS}\\.$`));
   refusal(["demo", "--max-iterations", "1", "--no-progress", "--workers", beyond], USAGE, /--workers/, new RegExp(`expected a whole number from 1 to ${MAX_WORKERS}\\.$`));
 });
+
+test("the command a run keeps (run.json, report.html) is one a shell runs as given: a word with a space or a quote in single quotes, plain words as they are (it was joined with spaces)", () => {
+  const out = join(scratchDir("hge-command-"), "it's my run");
+  const r = hge("train", "--task", "xor", "--max-iterations", "1", "--band", "100,800", "--out", out, "--no-progress");
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  const command = JSON.parse(readFileSync(join(out, "run.json"), "utf8")).command;
+  assert.equal(command, `hge train --task xor --max-iterations 1 --band 100,800 --out '${out.replace("it's", `it'"'"'s`)}' --no-progress`);
+  // the shell gives the words back
+  const words = spawnSync("sh", ["-c", `printf '%s\\n' ${command}`], { encoding: "utf8" }).stdout.trimEnd().split("\n");
+  assert.deepEqual(words, ["hge", "train", "--task", "xor", "--max-iterations", "1", "--band", "100,800", "--out", out, "--no-progress"]);
+});
