@@ -17,9 +17,18 @@ if (!existsSync(wasm)) {
 }
 // A reader that stops early (`hge methods | head`) closes the pipe: that ends the command quietly,
 // with the exit code it has by then (`hge train --seed abc 2>&1 | true`: 2, an unsolved run's
-// summary unread: 1; 0 if it had none yet). Output that cannot be written otherwise (a full disk)
-// is a usage error (2), as an --out that cannot be written is.
-for (const stream of [process.stdout, process.stderr]) stream.on("error", (error) => process.exit(error.code === "EPIPE" ? (process.exitCode ?? 0) : 2));
+// summary unread: 1; 0 if it had none yet). A terminal that is gone (EIO: a closed window, a
+// dropped ssh session) is no one's to write to: the output stops there and the command goes on
+// (its hang-up, SIGHUP, stops it as Ctrl-C does, keeping what it learned; under nohup it runs
+// on). Output that cannot be written otherwise (a full disk) is a usage error (2), as an --out
+// that cannot be written is.
+const silenced = () => true;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error) => {
+    if (error.code === "EIO") for (const gone of [process.stdout, process.stderr]) gone.write = silenced;
+    else process.exit(error.code === "EPIPE" ? (process.exitCode ?? 0) : 2);
+  });
+}
 register();
 const cli = await import("./cli.ts");
 await cli.main(process.argv.slice(2));

@@ -620,6 +620,33 @@ test("SIGTERM (a scheduler's, timeout's) and SIGHUP (a closed terminal) stop tra
   }));
 });
 
+const PYTHON = spawnSync("python3", ["--version"]).status === 0;
+
+test("a terminal that hangs up (a closed window, a dropped ssh session) stops training as Ctrl-C does, with the progress bar drawing or not: run.json kept, exit 130 (with the bar, its write's EIO ended hge at once, nothing kept; without, Node aborted at exit)", { skip: !PYTHON && "no python3 to own a pseudo-terminal" }, () => {
+  // the run on a pseudo-terminal of its own, which this script closes once the run has drawn on it
+  const script = `import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(${JSON.stringify(process.execPath)}, [${JSON.stringify(process.execPath)}, ${JSON.stringify(BIN)}] + sys.argv[1:])
+seen, start = b"", time.time()
+while time.time() - start < (5 if "--no-progress" in sys.argv else 60) and b"XOR" not in seen:
+    if select.select([fd], [], [], 0.2)[0]:
+        try: seen += os.read(fd, 65536)
+        except OSError: break
+time.sleep(2)
+os.close(fd)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+`;
+  for (const bar of [[], ["--no-progress"]]) {
+    const out = join(scratch, `hung-up${bar.length ? "-no-bar" : ""}`);
+    const r = spawnSync("python3", ["-c", script, "train", "--device", "resistor", "--task", "xor", "--budget", "100000", "--out", out, ...bar], { encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.stdout.trim(), "130", `${bar}: ${r.stdout}${r.stderr}`);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    assert.equal(run.stopped, "interrupted");
+    assert.ok(run.iterations > 0 && existsSync(join(out, "checkpoint.bin")));
+  }
+});
+
 const SCRIPT = ["/usr/bin/script", "/bin/script"].find(existsSync);
 
 test("the progress bar on a terminal: against the budget with an ETA, or, when the budget is too large to count in samples (--budget 1e308), the device-seconds alone", { skip: !SCRIPT && "no script(1) to give the run a terminal" }, () => {
