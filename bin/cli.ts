@@ -675,7 +675,18 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
     abort.abort();
   };
   const stopListening = onInterrupt(interrupt);
-  // --live serves a page on 127.0.0.1 that plots the run while it trains; the run waits for it
+  // the module's refusal, with the flag that would help
+  const refused = (error: unknown) => (error instanceof ControllerError ? new TrainConfigError(error.field, refusalHint(error, device, options, estimator)) : error);
+  // --live serves a page on 127.0.0.1 that plots the run while it trains; the run waits for it,
+  // once what the method would refuse has been (it waited, and the refusal came after the page opened)
+  if (flags.live && !flags.board) {
+    try {
+      method.check?.(device, task, budget, { seed: flags.seed, options });
+    } catch (error) {
+      stopListening();
+      throw refused(error);
+    }
+  }
   const liveServer = flags.live ? await import("../host/live/server.ts") : null;
   const live = liveServer ? await liveServer.startLive() : null;
   if (live && !(await liveServer!.waitForPage(live, abort.signal))) {
@@ -725,9 +736,10 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   } catch (error) {
     clearInterval(journalSaver);
     bar?.stop();
+    const refusal = refused(error);
+    live?.publish({ type: "end", solved: false, stopped: "error", reason: refusal instanceof Error ? refusal.message : String(refusal) });
     await live?.close();
-    if (error instanceof ControllerError) throw new TrainConfigError(error.field, refusalHint(error, device, options, estimator));
-    throw error;
+    throw refusal;
   }
   if (bar) {
     if (run.solved) bar.update(bar.getTotal());

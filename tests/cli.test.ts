@@ -840,3 +840,22 @@ test("the command a run keeps (run.json, report.html) is one a shell runs as giv
   const words = spawnSync("sh", ["-c", `printf '%s\\n' ${command}`], { encoding: "utf8" }).stdout.trimEnd().split("\n");
   assert.deepEqual(words, ["hge", "train", "--task", "xor", "--max-iterations", "1", "--band", "100,800", "--out", out, "--no-progress"]);
 });
+
+test("--live refuses what the module would refuse before it waits for a page (it waited, and the refusal came only once a page opened, the page saying nothing of it)", () => {
+  const out = join(scratchDir("hge-live-refused-"), "run");
+  const r = hge("train", "--task", "xor", "--initial-v", "5,5,5,5,5", "--live", "--out", out);
+  assert.equal(r.status, 3, r.stdout + r.stderr);
+  assert.equal(r.stderr, "hge: configuration refused: control 1 would start at 5 V (--initial-v or --resume), outside its range [-1.2, 0.6] V\n");
+  assert.ok(!existsSync(out));
+});
+
+test("a refusal that comes once the live page is open (pat's settings) is said on the page too: the stream ends with the reason (it ended with nothing)", async () => {
+  const run = await liveRun(join(scratchDir("hge-live-reason-"), "run"), "--method", "pat", "--task", "and", "--set", "hiddenUnits=10000000");
+  const socket = new WebSocket(`${run.url.replace("http", "ws")}stream`, { origin: run.url.replace(/\/$/, "") });
+  const messages: string[] = [];
+  socket.on("message", (message) => messages.push(String(message)));
+  const closed = new Promise((resolve) => socket.on("close", resolve));
+  assert.equal(await run.exited, 3, run.stderr());
+  await closed;
+  assert.deepEqual(messages.map((m) => JSON.parse(m)), [{ type: "end", solved: false, stopped: "error", reason: "pat: hiddenUnits must be a whole number 1 .. 256 (default 32), not 10000000" }]);
+});

@@ -92,7 +92,7 @@ function onMessage(m) {
   }
   if (m.type === "end") {
     state.ended = m;
-    document.getElementById("status").textContent += " — " + (m.solved ? "solved" : "stopped: " + m.stopped);
+    document.getElementById("status").textContent += " — " + (m.solved ? "solved" : "stopped: " + m.stopped) + (m.reason ? " (" + m.reason + ")" : "");
   }
 }
 const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/stream");

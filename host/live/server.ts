@@ -47,7 +47,8 @@ export interface LiveUpdate {
   criterionText?: string;
 }
 
-export interface LiveEnd { type: "end"; solved: boolean; stopped: string }
+/** reason: why a run that did not start (or failed) stopped, said on the page. */
+export interface LiveEnd { type: "end"; solved: boolean; stopped: string; reason?: string }
 
 export type LiveMessage = LiveStart | LiveUpdate | LiveEnd;
 

@@ -81,6 +81,9 @@ export interface Method {
   /** What it needs that homodyne gradient extraction does not (a model, local circuits at
    *  every edge, digital layers), for `hge methods` and the bench; "" for none. */
   readonly requires: string;
+  /** Throws what train would refuse before it measures (a configuration the module refuses),
+   *  measuring nothing: hge train --live asks before it waits for a page. */
+  readonly check?: (device: Device, task: AnyTask, budget: Budget, context: RunContext) => void;
   train(device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result>;
 }
 

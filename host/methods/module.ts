@@ -224,23 +224,7 @@ export function trainingConfig(estimator: Estimator, base: ControllerConfig): Co
  * TrainOptions (the CLI's flags); the estimator then sets its perturbation fields.
  */
 export async function runModule(estimator: Estimator, device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
-  if (task.kind !== "cases") throw new Error(`the module trains input-case tasks, not ${task.name}`); // refused earlier by the registry
-  const options = (context.options ?? {}) as Partial<TrainOptions>;
-  const controller = new Controller();
-  const run = new TrainingRun(
-    controller,
-    {
-      ...options,
-      device,
-      task,
-      seed: context.seed,
-      method: estimator,
-      maxIterations: budget.maxIterations,
-      maxDeviceSeconds: budget.deviceSeconds,
-      controllerConfig: (planned) => trainingConfig(estimator, options.controllerConfig?.(planned) ?? planned),
-    },
-    context.progress,
-  );
+  const run = moduleRun(estimator, device, task, budget, context);
   const onAbort = () => run.interrupt();
   context.signal?.addEventListener("abort", onAbort);
   if (context.signal?.aborted) onAbort(); // (a Ctrl-C before the listener: the live page's start ran it out)
@@ -256,6 +240,27 @@ export async function runModule(estimator: Estimator, device: Device, task: AnyT
     context.signal?.removeEventListener("abort", onAbort);
   }
   return run.finish(run.liveliestCase());
+}
+
+/** The closed loop runModule runs: configured (what the module refuses is thrown here), nothing
+ *  measured yet. */
+function moduleRun(estimator: Estimator, device: Device, task: AnyTask, budget: Budget, context: RunContext): TrainingRun {
+  if (task.kind !== "cases") throw new Error(`the module trains input-case tasks, not ${task.name}`); // refused earlier by the registry
+  const options = (context.options ?? {}) as Partial<TrainOptions>;
+  return new TrainingRun(
+    new Controller(),
+    {
+      ...options,
+      device,
+      task,
+      seed: context.seed,
+      method: estimator,
+      maxIterations: budget.maxIterations,
+      maxDeviceSeconds: budget.deviceSeconds,
+      controllerConfig: (planned) => trainingConfig(estimator, options.controllerConfig?.(planned) ?? planned),
+    },
+    context.progress,
+  );
 }
 
 const SUMMARIES: Record<Estimator, string> = {
@@ -292,6 +297,7 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
   tasks: ["cases"],
   reads: ESTIMATOR_READS[estimator],
   requires: "",
+  check: (device, task, budget, context) => void moduleRun(estimator, device, task, budget, context),
   train: (device, task, budget, context) => runModule(estimator, device, task, budget, context),
 }));
 
