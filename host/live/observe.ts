@@ -15,6 +15,7 @@
 import type { Device } from "../devices/device.ts";
 import type { Task } from "../tasks/task.ts";
 import { classThreshold, windowSpectrum, type LiveUpdate } from "./server.ts";
+import { maxOf, minOf } from "../metrics.ts";
 
 /** A control whose voltage's spectrum peaks below this (V) carries no tone in the window. */
 const MIN_TONE_V = 1e-6;
@@ -105,11 +106,14 @@ export function observeDevice(device: Device, task: Task, o: { windowSamples: nu
         if (peaks.every((p) => p.volts > MIN_TONE_V)) toneBins = peaks.map((p) => p.bin);
       }
       const caseOutputs = Array.from(lastMean);
+      // a window of held controls (a confirmation, read plainly) has no spectrum worth showing:
+      // the page keeps the last that had (it drew a flat line at the floor, 2e-15)
+      const perturbed = controlV.some((ring) => maxOf(ring) - minOf(ring) > MIN_TONE_V);
       return {
         caseOutputs,
         threshold: caseOutputs.every(Number.isFinite) ? classThreshold(caseOutputs, task.targets) : undefined,
         weights: Array.from(controlMean),
-        spectrum: windowSpectrum(ordered(outputs), o.sampleRateHz, toneBins ?? []),
+        ...(perturbed ? { spectrum: windowSpectrum(ordered(outputs), o.sampleRateHz, toneBins ?? []) } : {}),
       };
     },
   };

@@ -47,7 +47,7 @@ function makeSpectrum() {
   const tones = { hooks: { draw: [(u) => { const ctx = u.ctx; ctx.save(); ctx.strokeStyle = "#d62728"; ctx.setLineDash([4, 3]);
     for (const hz of state.tones) { const x = u.valToPos(hz, "x", true); ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke(); }
     ctx.restore(); }] } };
-  spectrumPlot = new uPlot({ ...size, plugins: [tones], scales: { x: { time: false }, y: { distr: 3 } }, axes: [{ label: "Hz" }, { label: "amplitude" }],
+  spectrumPlot = new uPlot({ ...size, plugins: [tones], scales: { x: { time: false }, y: { distr: 3 } }, axes: [{ label: "Hz" }, { label: "amplitude (" + state.start.outputUnit + ")", values: (u, ticks) => ticks.map((v) => v == null ? "" : v.toExponential(0)) }],
     series: [{}, { label: "|X(f)|", stroke: palette[0] }] }, state.spectrum, document.getElementById("c-spectrum"));
 }
 function onMessage(m) {
