@@ -678,9 +678,19 @@ test("a run or a comparison resumes only on the device it ran on: another device
   assert.match(edited.stderr, /its runs were made with deviceFingerprint "[0-9a-f]{16}", not "[0-9a-f]{16}"; give the device it ran on/);
 });
 
-test("an amplitude refused on a narrow control names the largest it takes, in the digits that range needs (not ≤ 0 mV)", () => {
+test("an amplitude refused on a narrow control names the largest it takes, in the digits that range needs (not ≤ 0 mV); the published preset, whose amplitudes are fixed, is not offered where they do not fit", () => {
   const narrow = deviceFile("device.controlRangeV[0] = [0, 1e-9];");
   const { status, stderr } = hge("train", "--device", narrow, "--task", "xor", "--max-iterations", "2", "--out", join(scratch, "narrow"));
   assert.equal(status, 3, stderr);
   assert.match(stderr, /control 1's amplitude must be > 0 and at most half its range \[0, 1e-9\] V, i\.e\. ≤ 5e-7 mV/);
+  // the published preset's amplitudes are fixed (70 mV on control 1): on controls of ±50 mV it is
+  // not offered, and asked for, it says why (it was offered, and its refusal named
+  // --amplitude-mv, which it does not read)
+  const tight = deviceFile("device.controlRangeV = device.controlRangeV.map(() => [-0.05, 0.05]);");
+  assert.equal(offeredFor(hge("device", tight).stdout, "xor"), "multitone, sequential, spsa, random, walsh, pat, pat-hge");
+  const published = hge("train", "--device", tight, "--task", "xor", "--method", "published", "--out", join(scratch, "tight"));
+  assert.equal(published.status, 3, published.stderr);
+  assert.match(published.stderr, /^hge: configuration refused: method published: its fixed amplitudes \(70, 30, 30, 10, 10 mV\) need a range twice as wide on each control; control 1's is \[-0\.05, 0\.05\] V \(use --method multitone\)/);
+  // where they fit, it is offered (the example's ±1 V)
+  assert.ok(offeredFor(hge("device", EXAMPLE).stdout, "xor").split(", ").includes("published"));
 });

@@ -6,7 +6,7 @@
 // settings per estimator and the Method objects run them in closed loop (train.ts).
 import type { ControllerConfig, PerturbationName } from "../controller.ts";
 import { MAX_ABS_VOLTS, MAX_CONTROLS, MAX_INPUTS, Perturbation, codePeriod as codePeriodOf } from "../../assembly/layout.ts";
-import { Controller } from "../controller.ts";
+import { Controller, ControllerError } from "../controller.ts";
 import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { DeviceFileError } from "../devices/device-file.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
@@ -39,6 +39,21 @@ export const PUBLISHED = {
 function publishedMisfit(controlCount: number): string | undefined {
   const tones = PUBLISHED.tonesHz.length;
   return controlCount === tones ? undefined : `the published preset drives ${tones} controls; this device has ${controlCount} (use --method multitone)`;
+}
+
+/** Why the published preset's fixed amplitudes do not fit `device`'s control ranges, or
+ *  undefined: asked of the module itself, configured for a trial run (its AmplitudeV rule).
+ *  Another refusal is the run's to say. */
+function publishedAmplitudeMisfit(device: Device, task: AnyTask): string | undefined {
+  if (task.kind !== "cases") return undefined; // (the registry refuses a data set)
+  try {
+    moduleRun("published", device, task, { deviceSeconds: 1 }, { seed: DEFAULTS.seed });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ControllerError && error.field === "AmplitudeV")) return undefined;
+    const [low, high] = electrodeRangesV(device)[error.index];
+    return `its fixed amplitudes (${PUBLISHED.amplitudesV.map((a) => +(a * 1000).toFixed(3)).join(", ")} mV) need a range twice as wide on each control; control ${error.index + 1}'s is [${low}, ${high}] V (use --method multitone)`;
+  }
 }
 
 /** Why the module (the release build: assembly/layout.ts's limits) cannot drive `device`, or
@@ -293,7 +308,7 @@ export const MODULE_METHODS: Method[] = (["multitone", ...ESTIMATORS.filter((e) 
   name: estimator,
   summary: SUMMARIES[estimator],
   needs: [],
-  misfit: (device: Device) => moduleMisfit(device) ?? (estimator === "published" ? publishedMisfit(device.controlCount) : undefined),
+  misfit: (device: Device, task: AnyTask) => moduleMisfit(device) ?? (estimator === "published" ? publishedMisfit(device.controlCount) ?? publishedAmplitudeMisfit(device, task) : undefined),
   tasks: ["cases"],
   reads: ESTIMATOR_READS[estimator],
   requires: "",
