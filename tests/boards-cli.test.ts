@@ -254,7 +254,7 @@ test("flags that would be ignored are refused: watch --port with --seed or --was
     assertOneLine(r.error, UsageError, pattern);
     assert.ok(r.ms < 2000, "refused before measuring");
   }
-  assert.match((await board(["measure", "--help"])).stdout, new RegExp(`each 1 to ${MAX_CONTROLS}\\s+\\(the module's\\s+MAX_CONTROLS`));
+  assert.match((await board(["measure", "--help"])).stdout, new RegExp(`each 1 to ${MAX_CONTROLS}\\s+\\(the\\s+module's\\s+MAX_CONTROLS`));
 });
 
 test("hostile values (an audit's): an empty --out, --port or --json, an unbounded --updates, --samples or standalone --iterations are refused at once; a directory of files merely named as a build's is not removed", async () => {
