@@ -207,3 +207,22 @@ test('an error after measuring began ends a phyll run with one line that says th
     return true;
   });
 });
+
+test('with blocks = 2, an epoch that confirms a solved one reads the held-out split again through every block, not only the last (block 1 was judged on its first readings: a confirmation that neither paid for nor saw fresh noise there)', async () => {
+  class CountingIdentity extends IdentityPhysicalLayer {
+    reads = 0;
+    forward(levels: readonly number[]): number[] {
+      this.reads++;
+      return super.forward(levels);
+    }
+  }
+  const settings = { ...PHYLL_DEFAULTS, blocks: 2, epochs: 40 };
+  const layers = [new CountingIdentity(phyllInputCount(task)), new CountingIdentity(settings.hidden)];
+  const run = await trainPhyll(task, (block) => layers[block], settings, 1);
+  assert.equal(run.stopped, 'solved');
+  const labels = task.classNames.length;
+  const firstSweep = (task.train.labels.length + task.test.labels.length) * labels;
+  const [again1, again2] = layers.map((layer) => layer.reads - firstSweep);
+  assert.ok(again2 > 0 && again2 % (task.test.labels.length * labels) === 0, `block 2 read ${again2} rows again`);
+  assert.equal(again1, again2, 'block 1 is read again with block 2');
+});

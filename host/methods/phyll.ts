@@ -386,8 +386,25 @@ export async function trainPhyll(
   let trainInputs = embedded(task.train.features);
   let testInputs = embedded(task.test.features);
   // Goodness summed over the finished blocks, [sample][label].
-  const trainTotal = trainInputs.map(() => new Array<number>(classCount).fill(0));
-  const testTotal = testInputs.map(() => new Array<number>(classCount).fill(0));
+  const zeros = (rows: unknown[]) => rows.map(() => new Array<number>(classCount).fill(0));
+  const trainTotal = zeros(trainInputs);
+  let testTotal = zeros(testInputs);
+  // the finished blocks, frozen: a confirmation reads the held-out split through all of them again
+  const frozen: Array<{ layer: PhysicalLayer; digital: DigitalLayer }> = [];
+  /** Each row's goodness under each label, [sample][label], through `digital`. */
+  const goodnessOf = (digital: DigitalLayer, readings: TF.Tensor3D): number[][] =>
+    tf.tidy(() => {
+      const [rows, labels, width] = readings.shape;
+      return (tf.reshape(goodness(digital.activity(tf.reshape(readings, [rows * labels, width]))), [rows, labels]) as TF.Tensor2D).arraySync();
+    });
+  /** A block's normalised activity, the next block's inputs. */
+  const passOn = (digital: DigitalLayer, readings: TF.Tensor3D): number[][][] =>
+    tf.tidy(() => {
+      const [rows, labels, width] = readings.shape;
+      const h = digital.activity(tf.reshape(readings, [rows * labels, width]));
+      const unit = tf.div(h, tf.add(tf.norm(h, 2, 1, true), 1e-9)); // Hinton's normalisation: no goodness passes on
+      return tf.reshape(tf.sub(tf.mul(unit, 2), 1), [rows, labels, settings.hidden]).arraySync() as number[][][];
+    });
   const history: PhyllRun["history"] = { loss: [], accuracy: [] };
   let steps = 0;
   let epochs = 0;
@@ -409,122 +426,129 @@ export async function trainPhyll(
     }
   };
 
-  for (let block = 0; block < settings.blocks && !stopped; block++) {
-    const layer = physics(block);
-    if (trainInputs[0][0].length !== layer.inputWidth) {
-      throw new TrainConfigError("blocks", `block ${block + 1}'s physical layer takes ${layer.inputWidth} inputs; it is given ${trainInputs[0][0].length}`);
-    }
-    const trainer = block === 0 ? hooks.physics : undefined;
-    const swept = await measuring(() => sweepBoth(layer, trainInputs, testInputs, keepGoing));
-    if (typeof swept === "string") {
-      stopped = swept;
-      break;
-    }
-    const width = layer.outputWidth;
-    const digital = new DigitalLayer(width, settings.hidden, settings.learningRate, rng, standardisation(swept.train.flat()));
-    let trainReadings = tf.tensor3d(swept.train); // [n, C, width]
-    let testReadings = tf.tensor3d(swept.test);
-    const goodnessOf = (readings: TF.Tensor3D): number[][] =>
-      tf.tidy(() => {
-        const [rows, labels] = readings.shape;
-        return (tf.reshape(goodness(digital.activity(tf.reshape(readings, [rows * labels, width]))), [rows, labels]) as TF.Tensor2D).arraySync();
-      });
-    const n = swept.train.length;
-    const order = Array.from({ length: n }, (_, i) => i);
-    let blockLoss = NaN;
-    try {
-      // (--max-iterations: no epoch after it, and no physical step for an epoch that will not come)
-      const lastAllowed = () => hooks.maxEpochs !== undefined && epochs >= hooks.maxEpochs;
-      for (let epoch = 0; epoch < settings.epochs && !stopped; epoch++) {
-        if (lastAllowed()) {
-          stopped = "iterations";
-          break;
-        }
-        const last = block === settings.blocks - 1;
-        if (confirmation.holding && hooks.stopWhenSolved !== false) {
-          // A solved epoch is confirmed as every method's is (method.ts: Confirmation): the
-          // digital layer takes no step, and the held-out split is read again through the
-          // device (its device time, fresh noise) and judged by the same layers. (It was judged
-          // again on the readings it had stopped on, while the digital layer went on training.)
-          const again = await measuring(() => sweepLayer(layer, testInputs, keepGoing));
-          if (typeof again === "string") {
-            stopped = again;
+  try {
+    for (let block = 0; block < settings.blocks && !stopped; block++) {
+      const layer = physics(block);
+      if (trainInputs[0][0].length !== layer.inputWidth) {
+        throw new TrainConfigError("blocks", `block ${block + 1}'s physical layer takes ${layer.inputWidth} inputs; it is given ${trainInputs[0][0].length}`);
+      }
+      const trainer = block === 0 ? hooks.physics : undefined;
+      const swept = await measuring(() => sweepBoth(layer, trainInputs, testInputs, keepGoing));
+      if (typeof swept === "string") {
+        stopped = swept;
+        break;
+      }
+      const width = layer.outputWidth;
+      const digital = new DigitalLayer(width, settings.hidden, settings.learningRate, rng, standardisation(swept.train.flat()));
+      let trainReadings = tf.tensor3d(swept.train); // [n, C, width]
+      let testReadings = tf.tensor3d(swept.test);
+      const n = swept.train.length;
+      const order = Array.from({ length: n }, (_, i) => i);
+      let blockLoss = NaN;
+      try {
+        // (--max-iterations: no epoch after it, and no physical step for an epoch that will not come)
+        const lastAllowed = () => hooks.maxEpochs !== undefined && epochs >= hooks.maxEpochs;
+        for (let epoch = 0; epoch < settings.epochs && !stopped; epoch++) {
+          if (lastAllowed()) {
+            stopped = "iterations";
             break;
           }
-          testReadings.dispose();
-          testReadings = tf.tensor3d(again);
-        } else {
-          for (let i = n - 1; i > 0; i--) {
-            const j = Math.floor(rng.uniform() * (i + 1));
-            [order[i], order[j]] = [order[j], order[i]];
+          const last = block === settings.blocks - 1;
+          if (confirmation.holding && hooks.stopWhenSolved !== false) {
+            // A solved epoch is confirmed as every method's is (method.ts: Confirmation): the
+            // digital layer takes no step, and the held-out split is read again through the
+            // device (its device time, fresh noise), through every block, and judged by the same
+            // layers. (It was judged again on the readings it had stopped on, while the digital
+            // layer went on training; then, with blocks > 1, on the earlier blocks' first readings.)
+            let inputs = embedded(task.test.features);
+            const total = zeros(inputs);
+            for (const earlier of [...frozen, { layer, digital }]) {
+              const again = await measuring(() => sweepLayer(earlier.layer, inputs, keepGoing));
+              if (typeof again === "string") {
+                stopped = again;
+                break;
+              }
+              const readings = tf.tensor3d(again);
+              if (earlier.layer === layer) {
+                testReadings.dispose();
+                testReadings = readings;
+                break;
+              }
+              goodnessOf(earlier.digital, readings).forEach((g, i) => g.forEach((v, c) => (total[i][c] += v)));
+              inputs = passOn(earlier.digital, readings);
+              readings.dispose();
+            }
+            if (stopped) break;
+            testInputs = inputs;
+            testTotal = total;
+          } else {
+            for (let i = n - 1; i > 0; i--) {
+              const j = Math.floor(rng.uniform() * (i + 1));
+              [order[i], order[j]] = [order[j], order[i]];
+            }
+            let epochLoss = 0;
+            for (let start = 0; start < n; start += settings.batchSize) {
+              const batch = order.slice(start, start + settings.batchSize);
+              const rows = batch.length;
+              const cost = digital.optimiser.minimize(
+                () => {
+                  const readings = tf.reshape(tf.gather(trainReadings, batch), [rows * classCount, width]) as TF.Tensor2D;
+                  const g = tf.reshape(goodness(digital.activity(readings)), [rows, classCount]) as TF.Tensor2D;
+                  return localLoss(g, batch.map((i) => task.train.labels[i]), settings.threshold);
+                },
+                true,
+                [digital.weights, digital.bias],
+              )!;
+              epochLoss += (cost.dataSync()[0] * rows) / n;
+              cost.dispose();
+              steps++;
+            }
+            blockLoss = epochLoss;
           }
-          let epochLoss = 0;
-          for (let start = 0; start < n; start += settings.batchSize) {
-            const batch = order.slice(start, start + settings.batchSize);
-            const rows = batch.length;
-            const cost = digital.optimiser.minimize(
-              () => {
-                const readings = tf.reshape(tf.gather(trainReadings, batch), [rows * classCount, width]) as TF.Tensor2D;
-                const g = tf.reshape(goodness(digital.activity(readings)), [rows, classCount]) as TF.Tensor2D;
-                return localLoss(g, batch.map((i) => task.train.labels[i]), settings.threshold);
-              },
-              true,
-              [digital.weights, digital.bias],
-            )!;
-            epochLoss += (cost.dataSync()[0] * rows) / n;
-            cost.dispose();
-            steps++;
+          epochs++;
+          loss = finishedLoss + blockLoss;
+          accuracy = accuracyOf(testTotal, task.test.labels, goodnessOf(digital, testReadings));
+          trainAccuracy = accuracyOf(trainTotal, task.train.labels, goodnessOf(digital, trainReadings));
+          history.loss.push(loss);
+          history.accuracy.push(accuracy);
+          hooks.epoch?.({ block, epochs, steps, loss, accuracy });
+          // (judged in the last block only: an earlier block's epochs are not the run's answer,
+          // and none of them is held)
+          const solved = last && confirmation.count(accuracy >= task.solvedAccuracy);
+          if (last && solved && hooks.stopWhenSolved !== false) stopped = "solved";
+          else if (!(await keepGoing())) stopped = "interrupted";
+          else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !lastAllowed() && !confirmation.holding) {
+            // The physical step: ∂L/∂(readings) of the whole training split through the digital layer.
+            const fullLoss = (readings: TF.Tensor) =>
+              localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold);
+            const lossOf = (readings: TF.Tensor3D) => tf.tidy(() => fullLoss(readings).dataSync()[0]);
+            const lossBefore = lossOf(trainReadings);
+            const lossGradient = tf.tidy(() => tf.grad(fullLoss)(trainReadings).arraySync() as number[][][]);
+            const stepped = await measuring(() => trainer.step(lossGradient, trainInputs, testInputs));
+            if (typeof stepped === "string") stopped = stepped;
+            else {
+              tf.dispose([trainReadings, testReadings]);
+              trainReadings = tf.tensor3d(stepped.train);
+              testReadings = tf.tensor3d(stepped.test);
+              trainer.stepped?.(lossBefore, lossOf(trainReadings));
+            }
           }
-          blockLoss = epochLoss;
         }
-        epochs++;
-        loss = finishedLoss + blockLoss;
-        accuracy = accuracyOf(testTotal, task.test.labels, goodnessOf(testReadings));
-        trainAccuracy = accuracyOf(trainTotal, task.train.labels, goodnessOf(trainReadings));
-        history.loss.push(loss);
-        history.accuracy.push(accuracy);
-        hooks.epoch?.({ block, epochs, steps, loss, accuracy });
-        // (judged in the last block only: an earlier block's epochs are not the run's answer,
-        // and none of them is held)
-        const solved = last && confirmation.count(accuracy >= task.solvedAccuracy);
-        if (last && solved && hooks.stopWhenSolved !== false) stopped = "solved";
-        else if (!(await keepGoing())) stopped = "interrupted";
-        else if (trainer && epochs % trainer.every === 0 && epoch + 1 < settings.epochs && !lastAllowed() && !confirmation.holding) {
-          // The physical step: ∂L/∂(readings) of the whole training split through the digital layer.
-          const fullLoss = (readings: TF.Tensor) =>
-            localLoss(tf.reshape(goodness(digital.activity(tf.reshape(readings, [n * classCount, width]) as TF.Tensor2D)), [n, classCount]) as TF.Tensor2D, task.train.labels, settings.threshold);
-          const lossOf = (readings: TF.Tensor3D) => tf.tidy(() => fullLoss(readings).dataSync()[0]);
-          const lossBefore = lossOf(trainReadings);
-          const lossGradient = tf.tidy(() => tf.grad(fullLoss)(trainReadings).arraySync() as number[][][]);
-          const stepped = await measuring(() => trainer.step(lossGradient, trainInputs, testInputs));
-          if (typeof stepped === "string") stopped = stepped;
-          else {
-            tf.dispose([trainReadings, testReadings]);
-            trainReadings = tf.tensor3d(stepped.train);
-            testReadings = tf.tensor3d(stepped.test);
-            trainer.stepped?.(lossBefore, lossOf(trainReadings));
-          }
+        // Freeze the block: add its goodness to the totals and pass its normalised activity on.
+        finishedLoss += Number.isNaN(blockLoss) ? 0 : blockLoss;
+        goodnessOf(digital, trainReadings).forEach((g, i) => g.forEach((v, c) => (trainTotal[i][c] += v)));
+        goodnessOf(digital, testReadings).forEach((g, i) => g.forEach((v, c) => (testTotal[i][c] += v)));
+        if (block + 1 < settings.blocks && !stopped) {
+          trainInputs = passOn(digital, trainReadings);
+          testInputs = passOn(digital, testReadings);
         }
+      } finally {
+        tf.dispose([trainReadings, testReadings]);
+        frozen.push({ layer, digital });
       }
-      // Freeze the block: add its goodness to the totals and pass its normalised activity on.
-      finishedLoss += Number.isNaN(blockLoss) ? 0 : blockLoss;
-      goodnessOf(trainReadings).forEach((g, i) => g.forEach((v, c) => (trainTotal[i][c] += v)));
-      goodnessOf(testReadings).forEach((g, i) => g.forEach((v, c) => (testTotal[i][c] += v)));
-      if (block + 1 < settings.blocks && !stopped) {
-        const passOn = (readings: TF.Tensor3D): number[][][] =>
-          tf.tidy(() => {
-            const [rows, labels] = readings.shape;
-            const h = digital.activity(tf.reshape(readings, [rows * labels, width]));
-            const unit = tf.div(h, tf.add(tf.norm(h, 2, 1, true), 1e-9)); // Hinton's normalisation: no goodness passes on
-            return tf.reshape(tf.sub(tf.mul(unit, 2), 1), [rows, labels, settings.hidden]).arraySync() as number[][][];
-          });
-        trainInputs = passOn(trainReadings);
-        testInputs = passOn(testReadings);
-      }
-    } finally {
-      tf.dispose([trainReadings, testReadings]);
-      digital.dispose();
     }
+  } finally {
+    for (const { digital } of frozen) digital.dispose();
   }
   return { accuracy, trainAccuracy, loss, epochs, steps, stopped: stopped ?? "epochs", ...(deviceFault !== undefined ? { deviceFault } : {}), history };
 }
