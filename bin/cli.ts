@@ -747,7 +747,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   }
   clearInterval(journalSaver);
   const { writeRunReport } = await import("../host/report/html.ts"); // vega loads only when needed
-  const [, [json, report]] = await keepFinally(out, async (dir) => [keepRun(run, dir, commandLine(), journal?.kept()), await writeRunReport(run, dir, commandLine())]);
+  const [, [json, report]] = await keepFinally(out, async (dir) => [keepRun(run, dir, commandLine(), journal?.kept()), await writeRunReport(run, dir, commandLine(), reach ? [reach] : [])]);
   if (journal?.offered) process.stderr.write(`hge: replayed ${journal.replayed} of the journal's ${journal.offered} measurements (${journal.replayedSeconds.toFixed(1)} device-s, the device not driven)${journal.replayed === journal.offered ? "" : journal.left ? "; the run left the recorded path there and measured the rest" : "; the run ended before the rest (its budget, its iteration limit, or solved)"}\n`);
   await live?.close();
   stopListening();

@@ -346,8 +346,9 @@ test("a run writes run.json with the documented fields and a report with SVG plo
   assert.ok(html.includes(`fitted: ${run.module.status.lagDelaySamples.toFixed(2)} samples, corner `), "the report's lag row");
 });
 
-test("a run that does not solve its task exits 1; one no method can solve on its device (XOR on a passive network) says so before it trains and in its summary", () => {
+test("a run that does not solve its task exits 1; one no method can solve on its device (XOR on a passive network) says so before it trains, in its summary and in its report", () => {
   const { status, stdout, stderr } = hge("train", "--device", "resistor", "--task", "xor", "--max-iterations", "5", "--out", join(scratch, "xor"), "--no-progress");
+  assert.match(readFileSync(join(scratch, "xor", "report.html"), "utf8"), /<td>⚠ warning<\/td><td>XOR is out of resistor-network\(.*\)&#39;s reach: its output never falls where an input rises/);
   assert.equal(status, 1);
   assert.match(stdout, /not solved after 5 iterations/);
   assert.match(stderr, /^hge: warning: XOR is out of resistor-network\(.*\)'s reach: its output never falls where an input rises, .*; no method can solve it there$/m);

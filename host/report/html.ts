@@ -41,8 +41,9 @@ function solvedCell(run: Result): string {
 
 /** Writes `<dir>/report.html` for one run, beside its run.json (keep.ts: keepRun, which the
  *  caller runs first, so that a plot that cannot be drawn never loses the result); returns the
- *  page's path. */
-export async function writeRunReport(run: Result, dir: string, command: string): Promise<string> {
+ *  page's path. `warnings`: the caller's besides the run's own (diagnose), such as a task out of
+ *  the device's reach. */
+export async function writeRunReport(run: Result, dir: string, command: string, warnings: string[] = []): Promise<string> {
   const plots = await runPlots(run);
   const m = run.module;
   const totals = resumedTotals(run);
@@ -61,7 +62,7 @@ export async function writeRunReport(run: Result, dir: string, command: string):
     ["counters", Object.entries(run.counters).map(([k, v]) => `${k} ${v}`).join(", ")],
     ["wall time", `${run.wallSeconds.toFixed(1)} s`],
   ];
-  for (const warning of diagnose(run)) summary.push(["⚠ warning", escapeHtml(warning)]);
+  for (const warning of [...warnings, ...diagnose(run)]) summary.push(["⚠ warning", escapeHtml(warning)]);
   if (m && perturbsWithTones(m.controller)) {
     // (codes have no tones, no lag and no spectrum of tones: these rows were zeros and NaN for them)
     const tones = m.toneHz.map((hz, k) => `c${k + 1}: ${+hz.toFixed(3)} Hz (bin ${m.toneBins[k]})${m.toneHits[k] ? " ⚠ hit by an intermodulation product" : ""}`).join("<br>");
