@@ -155,10 +155,10 @@ function noiseFrom(flags: MeasurementFlags): TrainOptions["noise"] {
   };
 }
 
-/** hge train's flag for the shared option `option` (FLAG_OPTIONS). */
-function trainFlagOf(option: string): string {
-  const attribute = Object.keys(FLAG_OPTIONS).find((flag) => FLAG_OPTIONS[flag as keyof TrainFlags] === option)!;
-  return `--${attribute.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+/** hge train's flag for the shared option `option` (FLAG_OPTIONS), or undefined where none sets it. */
+function trainFlagOf(option: string): string | undefined {
+  const attribute = Object.keys(FLAG_OPTIONS).find((flag) => FLAG_OPTIONS[flag as keyof TrainFlags] === option);
+  return attribute && `--${attribute.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 }
 
 /** A flag (by attribute name) that another flag's value leaves unread, and why. */
@@ -1126,7 +1126,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const settingsOf = (method: string) => Object.keys(findMethod(method)!.settings ?? {});
   // (the compared methods that read a name as one of hge train's flags instead, which hge
   // compare leaves at each method's default: the setting does not reach them)
-  const readersOf = (name: string) => methods.filter((m) => !settingsOf(m).includes(name) && findMethod(m)!.reads.includes(name as keyof TrainOptions));
+  const readersOf = (name: string) => (trainFlagOf(name) ? methods.filter((m) => !settingsOf(m).includes(name) && findMethod(m)!.reads.includes(name as keyof TrainOptions)) : []);
   const readBy = (name: string) => `${readersOf(name).join(", ")} ${readersOf(name).length === 1 ? "reads" : "read"} ${name} as hge train's ${trainFlagOf(name)}, which hge compare leaves at each one's default`;
   const unclaimed = flags.set.find(([name]) => !methods.some((m) => settingsOf(m).includes(name)));
   if (unclaimed) {
