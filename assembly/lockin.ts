@@ -121,7 +121,10 @@ let chainP: f32 = 0, chainQ: f32 = 0, chainWhole: i32 = 0;
  *  `corner` Hz (0 = none). */
 function chainOf(delay: f32, corner: f32): void {
   const whole = Mathf.floor(delay);
-  const rate = -<f32>(2 * Math.PI) * corner / configF32(ACTIVE, Field.SampleRateHz);
+  // a corner below about 2e-8 of the rate is taken as that: a lower one's pole p would round
+  // to 1 in f32 and make 1/H 0/0 (and q would lose the fractional delay). Far below every
+  // tone 1/H's phase hardly depends on the corner; its magnitude does, as 1/corner.
+  const rate = min(-<f32>(2 * Math.PI) * corner / configF32(ACTIVE, Field.SampleRateHz), -1.2e-7);
   chainP = corner > 0 ? exponentialOf(max(rate, -80)) : 0;
   chainQ = corner > 0 ? exponentialOf(max(rate * (1 - (delay - whole)), -80)) : 0;
   chainWhole = <i32>whole;

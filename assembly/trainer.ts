@@ -326,6 +326,7 @@ function update(): i32 {
     const g = load<f32>(GRADIENT + (<usize>k << 2));
     if (g - g != 0) {
       bump(Status.SkippedUpdates);
+      measuredKept = false; // the weights are the ones this epoch measured: hold() keeps them
       return 0;
     }
   }

@@ -153,6 +153,42 @@ test("hold(): a held epoch reads its controls plainly (each control written exac
   assert.ok(tone >= 0.99 * config.controls[0].amplitudeV, `tones back: ${tone} V from the weights`);
 });
 
+test("hold() after an epoch whose update was skipped (a gradient that is not finite) keeps the controls that epoch measured; it undoes no earlier update", () => {
+  const device = new AnalyticDevice();
+  // amplitudes so small that a tone-correlated reading of 1e11 puts ∂ȳ/∂w past f32's range
+  const config = analyticConfig(device, { reading: { min: -1e12, max: 1e12 }, lag: { delaySamples: 0, cornerHz: 0 } });
+  config.controls.forEach((c) => (c.amplitudeV = 1e-20));
+  const controller = new Controller();
+  controller.configure(config);
+  const initial = Array.from(controller.weights());
+  const bins = controller.toneBins(), W = config.windowSamples;
+  let n = 0, scale = 1e-3, level = 1;
+  const epoch = () => {
+    let events = 0;
+    while (!(events & L.Event.EpochDone)) { n++; events = controller.step(level + scale * Math.sin((2 * Math.PI * n * bins[0]) / W)); }
+    return events;
+  };
+  assert.ok(epoch() & L.Event.UpdateDone, "the first epoch updates");
+  const measured = Array.from(controller.weights());
+  assert.notDeepEqual(measured, initial);
+  scale = 1e11; level = 1e11;
+  assert.equal(epoch() & L.Event.UpdateDone, 0, "the second epoch's update is skipped");
+  assert.equal(controller.status().skippedUpdates, 1);
+  assert.ok(!controller.gradient().every(Number.isFinite), "its gradient is not finite");
+  controller.hold(true);
+  assert.deepEqual(Array.from(controller.weights()), measured, "held where the skipped epoch measured, not before the first update");
+});
+
+test("a lag corner too low for its pole to differ from 1 in f32 (1e-6 Hz at 5 kHz) still gives a finite gradient and an update, in the direction a corner of 1e-2 Hz gives (both far below the tones, where 1/H's phase hardly depends on the corner)", () => {
+  const device = new AnalyticDevice();
+  const chain = { ...quietChain(), noise: undefined };
+  const gradientFor = (cornerHz: number) => firstGradient(analyticConfig(device, { lag: { delaySamples: 2, cornerHz } }), chain, device);
+  const low = gradientFor(1e-6), higher = gradientFor(1e-2);
+  assert.ok(low.measured.every(Number.isFinite), `gradient ${Array.from(low.measured)}`);
+  assert.equal(low.controller.status().updates, 1);
+  assert.ok(cosine(low.measured, higher.measured) >= 0.999, `cosine ${cosine(low.measured, higher.measured)}`);
+});
+
 test("SPSA's gain sequences (Spall): the k-th update's step is the learning rate × (k + 1 + A)^−0.602 × the estimate, and its perturbation is the configured amplitude × (k + 1)^−0.101", () => {
   const device = new AnalyticDevice();
   const controller = new Controller();
