@@ -482,6 +482,26 @@ test("the board refuses a range outside its safe range, and frames out of order;
   }
 });
 
+test("a configuration that drives more channels than any before it ramps the new ones from where the DACs are (the board's park voltages), not from 0 V", skip, async () => {
+  const parkV = 0.25; // inside every electrode's range (the inputs' end at 0.3 V)
+  const board = { ...loadBoard("mps2-an386"), electrodeSafeV: { minV: -1.5, maxV: 1.5, parkV } };
+  const built = buildBoard(board, { app: "hge", entry: "link", quiet: true, out: join(work, "mps2-link-park") });
+  const { session } = await BoardSession.open(built.board, built.elf);
+  try {
+    const controller = new BoardController(session);
+    const slewVPerS = 500, step = slewVPerS / 5000;
+    const wide = { ...planRun({ device, task: xor, ...SHORT } as TrainOptions).controller, slewVPerS };
+    controller.configure({ ...wide, controls: wide.controls.slice(0, 2) }); // channels 0..3: two controls, two inputs
+    for (let n = 0; n < 10; n++) controller.step(0);
+    controller.configure(wide); // channels 0..6: channels 4..6 never driven, at the park voltage
+    const first = Array.from(controller.electrodes().subarray(4, 7));
+    first.forEach((v, i) => assert.ok(Math.abs(v - parkV) <= step + 1e-6, `channel ${4 + i}: ${v} V, more than a step of ${step} V from ${parkV} V`));
+  } finally {
+    await session.exit(0);
+    session.cleanup();
+  }
+});
+
 // ---------------------------------------------------------------------------------------
 // Cost per sample.
 

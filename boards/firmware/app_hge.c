@@ -61,6 +61,9 @@ static int board_refusal(int32_t *index) {
 }
 
 static int32_t refused_index; /* the element app_configure() last named */
+/* DAC channels 0 .. driven-1 have been driven by some configuration; the others are where
+ * hal_init() left them, at the park voltages. */
+static int driven;
 
 int app_configure(const void *block, int bytes, int32_t *index) {
   if (!index) index = &refused_index;
@@ -71,6 +74,14 @@ int app_configure(const void *block, int bytes, int32_t *index) {
   if (block != hge_config()) memcpy(hge_config(), block, sizeof(hge_config_t));
   int refusal = board_refusal(index);
   if (refusal) return refusal;
+  /* the module ramps each channel from ELECTRODES: a channel no configuration has driven (a
+   * later one drives more than any before it) starts where the DAC is, not at 0 V (the first
+   * configuration writes its voltages as they are: app_init()). Counts beyond the board's
+   * channels are the module's to refuse (board_refusal). */
+  int32_t asked_controls = CONFIG_I32(control_count), asked_inputs = CONFIG_I32(input_count);
+  int channels = asked_controls >= 0 && asked_inputs >= 0 && asked_controls <= HGE_DAC_CHANNELS && asked_inputs <= HGE_DAC_CHANNELS
+    ? asked_controls + asked_inputs : 0;
+  if (channels > driven && channels <= HGE_DAC_CHANNELS) memcpy(hge_electrodes() + driven, &park_v[driven], 4 * (size_t)(channels - driven));
   int code = (int)hge_configure();
   if (code != 0) {
     int32_t element;
@@ -81,6 +92,7 @@ int app_configure(const void *block, int bytes, int32_t *index) {
   controls = CONFIG_I32(control_count);
   inputs = CONFIG_I32(input_count);
   cases = CONFIG_I32(case_count);
+  if (channels > driven) driven = channels;
   return 0;
 }
 
