@@ -121,6 +121,8 @@ test("pat trains iris through one physical feature to ≥ 90% held-out accuracy 
     assert.ok(Math.abs(seconds[e] - seconds[e - 1] - irisTask().test.labels.length * PAT_DEFAULTS.featureSettings * perReading) < 1e-9, `epoch ${e + 1}: ${seconds[e] - seconds[e - 1]} device-s`);
     assert.deepEqual(run.history.weights[e + 1], run.history.weights[e]);
   }
+  // and the counters count those readings as made: every measurement is the sweep's or training's
+  assert.equal(run.counters.sweepMeasurements + run.counters.trainingMeasurements, run.counters.measurements);
   assert.ok(!("patience" in run.settings) && !("hgeEvery" in run.settings), "a data set's run reads no patience (no restarts), pat no hgeEvery");
   assert.equal(run.settings.readoutSteps, PAT_DEFAULTS.readoutSteps);
 });

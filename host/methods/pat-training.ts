@@ -402,6 +402,8 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
   const trainInputs = task.train.features.map(toVolts);
   const testInputs = task.test.features.map(toVolts);
   const built = await buildTwin(session, device, settings, hooks, (rng) => trainInputs[Math.floor(rng.uniform() * trainInputs.length)], context.seed);
+  // (the epochs confirming a solved one read the held-out split alone: counted as made)
+  const measuredBeforeTraining = session.instrument.measurements;
   const settingsCount = settings.featureSettings;
   const controls = device.controlCount;
   const classes = task.classNames.length;
@@ -526,7 +528,7 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
       targets: [],
       caseInputsV: [],
       attempts: [{ startIteration: 0, initialV }],
-      counters: { measurements: session.instrument.measurements, trainingMeasurements: iteration * (trainInputs.length + testInputs.length) * settingsCount, skippedUpdates: optimiser.skippedUpdates, ...built.counters },
+      counters: { measurements: session.instrument.measurements, trainingMeasurements: session.instrument.measurements - measuredBeforeTraining, skippedUpdates: optimiser.skippedUpdates, ...built.counters },
     };
   } finally {
     readoutWeights.dispose();
