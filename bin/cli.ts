@@ -296,12 +296,19 @@ function checkpointsRun(path: string, bytes: Buffer): ReturnType<typeof hgeRun> 
 function seedOfResumed(path: string): number | undefined {
   const bytes = readOrNothing(path);
   if (!bytes) return undefined;
+  let kept: Record<string, unknown> | undefined;
   try {
-    const kept: Record<string, unknown> | undefined = isCheckpoint(bytes) ? checkpointsRun(path, bytes) : JSON.parse(bytes.toString("utf8"));
-    const seed = (kept?.run as { seed?: unknown } | undefined)?.seed ?? kept?.seed; // a journal's, or a run's
-    return typeof seed === "number" ? wholeAtLeast(0)(String(seed)) : undefined; // (--seed's range)
+    kept = isCheckpoint(bytes) ? checkpointsRun(path, bytes) : JSON.parse(bytes.toString("utf8"));
   } catch {
-    return undefined; // (readResume says what is wrong with the file; a seed out of range is not taken)
+    return undefined; // (readResume says what is wrong with the file)
+  }
+  const seed = (kept?.run as { seed?: unknown } | undefined)?.seed ?? kept?.seed; // a journal's, or a run's
+  if (seed === undefined) return undefined;
+  try {
+    return wholeAtLeast(0)(String(seed)); // (--seed's range)
+  } catch (error) {
+    // (taking the default seed 1 instead went on as another run and wrote over reports/…-seed1)
+    throw new UsageError(`--resume ${path}: its seed ${JSON.stringify(seed)} is not one --seed takes (${(error as Error).message.replace(/^expected /, "").replace(/\.$/, "")}); give --seed to say which run this is`);
   }
 }
 
@@ -333,7 +340,9 @@ function earlierRun(run: Record<string, unknown>, named: string, startFrom = "")
     const { iterations, deviceSeconds, resumedFrom } = (typeof r === "object" && r !== null ? r : {}) as Record<string, unknown>;
     return [iterations, deviceSeconds].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0) && counted(resumedFrom);
   };
-  return counted(earlier) ? { earlier } : {};
+  if (counted(earlier)) return { earlier };
+  process.stderr.write(`hge: ${named}: an iterations or deviceSeconds in it (or in a run it resumed) is not a count; the totals over the resumed runs are left out\n`);
+  return {};
 }
 
 /** A data-set run's journal for --resume: `path` (read as `bytes`) is the journal.json, or the

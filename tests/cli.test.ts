@@ -199,6 +199,12 @@ test("--resume takes only a run of this task on this device, and a checkpoint.bi
     const { status, stdout, stderr } = hge("train", "--task", "and", "--max-iterations", "1", "--resume", edited, "--out", join(scratch, `edited-${field}`), "--no-progress");
     assert.equal(status, 1, `${field}: ${stderr}`);
     assert.doesNotMatch(stdout + stderr, /internal error|NaN/, field);
+    if (field === "resumedFrom") assert.match(stderr, /^hge: --resume .*edited\.json: an iterations or deviceSeconds in it \(or in a run it resumed\) is not a count; the totals over the resumed runs are left out$/m);
+  }
+  // a seed that is none --seed takes is refused (the default seed 1 was taken: another run, written over reports/…-seed1)
+  for (const seed of [-3, "abc", 1e300]) {
+    writeFileSync(edited, JSON.stringify({ ...moved, seed }));
+    refusal(["train", "--task", "and", "--resume", edited], USAGE, new RegExp(`: its seed ${JSON.stringify(seed).replace(/[+]/g, "\\+")} is not one --seed takes \\(a whole number from 0 to 4294967295\\); give --seed to say which run this is$`));
   }
   // --lag with a resumed checkpoint: one refusal (it sent the user to --calibration 0, itself refused)
   refusal(["train", "--task", "and", "--lag", "2,1000", "--resume", join(run, "run.json")], USAGE, /^hge: --lag: the resumed run's checkpoint carries the lag it fitted, which it keeps$/);
