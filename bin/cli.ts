@@ -279,7 +279,9 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   const tonesBefore = module?.controller ? perturbsWithTones(module.controller) : undefined;
   const otherKind = estimator && tonesBefore !== undefined && tonesBefore !== estimatorUsesTones(method.name as Estimator);
   if (otherKind) process.stderr.write(`hge: --resume ${path}: a run of ${tonesBefore ? "tones" : "codes"}; ${method.name} perturbs with ${tonesBefore ? "codes" : "tones"} and cannot take its checkpoint: it starts from the run's final controls, with fresh optimiser moments${tonesBefore ? "" : " and its own calibration"}\n`);
-  return { ...continuationOf({ finalWeights: weights, module, attempts, settings }, estimator && !otherKind), ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
+  // (a stall is counted in its method's own measure)
+  const stall = (run as Partial<Result>).method === method.name ? (run as Partial<Result>).stall : undefined;
+  return { ...continuationOf({ finalWeights: weights, module, attempts, settings, stall }, estimator && !otherKind), ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
 }
 
 /** The run.json beside checkpoint.bin `path` (read as `bytes`) where it is that checkpoint's

@@ -13,7 +13,7 @@ import * as L from "../assembly/layout.ts";
 import { TrainConfigError } from "./errors.ts";
 import { defaultOf } from "./config-fields.ts";
 import { maxOf } from "./metrics.ts";
-import { Confirmation, deviceFaultOf, type CriterionName, type Progress, type Result, type StopReason } from "./methods/method.ts";
+import { Confirmation, deviceFaultOf, type CriterionName, type Progress, type Result, type Stall, type StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
 export interface NoiseOptions {
@@ -107,6 +107,8 @@ export interface TrainOptions {
   /** A resumed run's starts so far (its run.json's attempts, when it restarted): it starts from
    *  the given weights, yet restarts as that run would have, from its next seeded start. */
   resumedAttempts?: number;
+  /** That run's Result.stall (the same method's): how long its present start had been stuck. */
+  resumedStall?: Stall;
   /** Stop once this much device time has run (the method's budget); undefined = no limit. */
   maxDeviceSeconds?: number;
   /** Device time already spent when the run starts (a method that runs the module now and
@@ -342,7 +344,7 @@ export function keepHeld(start: number[], controls: ReadonlyArray<{ trainable?: 
 }
 
 /** What a run continues from (`--resume`, or a board's run after the board restarted). */
-export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts"> & { planOrder?: 2 | 3; patience?: number };
+export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts" | "resumedStall"> & { planOrder?: 2 | 3; patience?: number };
 
 /** What continues `run` (a Result, or its run.json read back; `finalWeights` checked finite):
  *  its controls, and for the module's estimators (`estimator`) its checkpoint (weights,
@@ -354,8 +356,8 @@ export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "check
 export const calibrationUnfinished = (module: { lagFrom?: unknown; controller?: { calibrationEpochs?: number } }): boolean =>
   module.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
 
-export function continuationOf(run: { finalWeights: number[]; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } }; attempts?: unknown; settings?: { patience?: unknown } }, estimator: boolean): Continuation {
-  const { module, attempts, settings } = run;
+export function continuationOf(run: { finalWeights: number[]; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } }; attempts?: unknown; settings?: { patience?: unknown }; stall?: unknown }, estimator: boolean): Continuation {
+  const { module, attempts, settings, stall } = run;
   // A run stopped before its calibration ended fitted no lag and made no update (updates follow
   // the fit): its checkpoint holds its starting controls and the lag it was configured with.
   // The continuation starts from those controls and calibrates, as the run was to. So does one
@@ -366,7 +368,9 @@ export function continuationOf(run: { finalWeights: number[]; module?: { checkpo
   const lagGiven = checkpoint && module?.lagFrom === "configuration" ? { checkpointLagGiven: true } : {};
   const planOrder = module?.controller?.planOrder;
   const patience = settings?.patience;
-  const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number } : {};
+  const { best, iterations } = (typeof stall === "object" && stall !== null ? stall : {}) as Partial<Record<keyof Stall, unknown>>;
+  const stalled = typeof best === "number" && Number.isFinite(best) && Number.isInteger(iterations) && (iterations as number) >= 0 ? { resumedStall: { best, iterations: iterations as number } } : {};
+  const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number, ...stalled } : {};
   return { initialV: run.finalWeights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts };
 }
 
@@ -631,6 +635,10 @@ export class TrainingRun {
     this.confirmation = new Confirmation(this.solvedEpochs, options.task);
     const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined;
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
+    if (options.resumedStall) {
+      this.bestMargin = options.resumedStall.best;
+      this.bestAt = -options.resumedStall.iterations; // (counted before this run's first iteration)
+    }
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
     this.calibrating = (this.config.calibrationEpochs ?? 0) > 0;
     this.lagFrom = options.checkpoint && !options.checkpointLagGiven ? "checkpoint" : "configuration";
@@ -948,6 +956,7 @@ export class TrainingRun {
       targets: options.task.targets.slice(),
       caseInputsV: config.cases.map((c) => c.inputsV.slice()),
       attempts: this.attempts,
+      ...(this.patience > 0 && Number.isFinite(this.bestMargin) ? { stall: { best: this.bestMargin, iterations: this.iteration - this.bestAt } } : {}),
       counters: { samples: status.samples, windows: status.windows, discardedWindows: status.discardedWindows, updates: status.updates, epochs: status.epochs, skippedUpdates: status.skippedUpdates, ...this.confirmation.counters, ...(this.calibrationsInNoise ? { calibrationsInNoise: this.calibrationsInNoise } : {}) },
       settings: {
         window: config.windowSamples, settle: config.settleSamples, sampleRateHz: config.sampleRateHz, perturbation: config.perturbation ?? "sinusoid",

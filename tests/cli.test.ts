@@ -440,7 +440,7 @@ test("the summary says a window was lengthened for the planned tones only when i
   assert.match(tonesLine("--method", "published", "--task", "xor"), /in 2000-sample windows \(400 ms\); some hit by intermodulation products$/);
 });
 
-test("a resumed run restarts as the unbroken run would, from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved), with its own seed where --seed is not given (seed 1's starts were taken)", () => {
+test("a resumed run restarts as the unbroken run would, at the same iteration and from its next seeded start (it never restarted: XNOR seed 2 then ran 1785 iterations unsolved; then it restarted 20 iterations late), with its own seed where --seed is not given (seed 1's starts were taken)", () => {
   const unbroken = join(scratch, "xnor-unbroken"), cut = join(scratch, "xnor-cut"), resumed = cut; // (resumed in its own --out)
   assert.equal(hge("train", "--task", "xnor", "--seed", "2", "--out", unbroken, "--no-progress").status, 0);
   const whole = JSON.parse(readFileSync(join(unbroken, "run.json"), "utf8"));
@@ -453,6 +453,9 @@ test("a resumed run restarts as the unbroken run would, from its next seeded sta
   assert.equal(after.seed, 2, "the resumed run's seed, not --seed's default");
   assert.equal(after.attempts.length, 2);
   assert.deepEqual(after.attempts[1].initialV, whole.attempts[1].initialV, "the unbroken run's second start, not its first again");
+  // and when the unbroken run did: the patience counts the cut run's stuck iterations (it
+  // counted from the resume, and restarted 20 iterations late)
+  assert.equal(15 + after.attempts[1].startIteration, whole.attempts[1].startIteration);
   assert.ok(after.iterations < 100, `${after.iterations} iterations`);
   // its counters are its own: the cut run's 15 updates, restored by the checkpoint, are not counted again at its restart
   assert.equal(after.counters.updates, after.iterations - (DEFAULTS.solvedEpochs - 1), JSON.stringify(after.counters));

@@ -166,6 +166,11 @@ export interface Result {
   caseInputsV: number[][];
   /** Where each start began (restarts). */
   attempts: Array<{ startIteration: number; initialV: number[] }>;
+  /** Where the method restarts when stuck (patience): the best of the measure its patience
+   *  watches in the present start (its own: the module's margin, pat's cost) and the iterations
+   *  since it was reached. --resume with the same method goes on counting from them, so that
+   *  the resumed run restarts where the unbroken one would. */
+  stall?: Stall;
   /** Method counters (windows, equilibria, twin fits, ...). */
   counters: Record<string, number>;
   /** The settings the method ran with, by name (for the report and run.json). */
@@ -179,6 +184,9 @@ export interface Result {
    *  run resumes on the device it ran on. */
   deviceFingerprint?: string;
 }
+
+/** Result.stall: the best value so far (in the method's own measure) and the iterations since. */
+export interface Stall { best: number; iterations: number }
 
 /** The wall seconds a run's work took: `wallSeconds`, plus the fit of a twin an earlier run on
  *  the same thread fitted and this one reused (pat-training.ts), which still counts as its work. */

@@ -262,8 +262,10 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let fault = built.fault;
   let iteration = 0;
   const confirmation = new Confirmation(solvedEpochsOf(context.options), task);
-  let best = Infinity; // of the criterion as a cost: −margin, or the relative RMS error
-  let bestAt = 0;
+  // of the criterion as a cost: −margin, or the log of the RMS error; a resumed run's goes on
+  const resumedStall = (context.options as Partial<TrainOptions> | undefined)?.resumedStall;
+  let best = resumedStall?.best ?? Infinity;
+  let bestAt = -(resumedStall?.iterations ?? 0);
   const hge = settings.hgeEvery > 0 ? new HgeJacobian(context.seed) : undefined;
   /** pat-hge: per case, the measured HGE Jacobian minus the twin's at the last refresh. */
   let corrections: number[][] = cases.map(() => new Array(device.controlCount).fill(0));
@@ -366,6 +368,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     targets: task.targets.slice(),
     caseInputsV: cases.map((c) => c.slice()),
     attempts,
+    ...(settings.patience > 0 && Number.isFinite(best) ? { stall: { best, iterations: iteration - bestAt } } : {}),
     counters: {
       measurements: session.instrument.measurements,
       trainingMeasurements: iteration * cases.length,
