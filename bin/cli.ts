@@ -404,12 +404,16 @@ export function trainOptionsFrom(flags: TrainFlags, device: Device, task: AnyTas
   // the module's checkpoint carries the lag its run fitted, and a resumed run does not calibrate again
   const lagFlag = flags.calibration !== undefined ? "--calibration" : flags.lag ? "--lag" : undefined;
   if (resumed.checkpoint && lagFlag) throw new UsageError(`${lagFlag}: the resumed run's checkpoint carries the lag it fitted, which it keeps`);
+  // below 2 kHz (an instrument's rate) the default band ends at half the sample rate: it was
+  // refused there, blaming a --band not given
+  const bandHighHz = flags.band?.[1] ?? Math.min(DEFAULTS.band.bandHighHz, (flags.sampleRate ?? DEFAULTS.sampleRateHz) / 2);
+  const bandLowHz = flags.band?.[0] ?? Math.min(DEFAULTS.band.bandLowHz, bandHighHz / 2);
   return {
     noise: noiseFrom(flags),
     chain: chainFrom(flags),
     tones: Array.isArray(flags.tones)
       ? { explicitHz: flags.tones }
-      : { plan: { bandLowHz: flags.band?.[0] ?? DEFAULTS.band.bandLowHz, bandHighHz: flags.band?.[1] ?? DEFAULTS.band.bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins, planOrder } },
+      : { plan: { bandLowHz, bandHighHz, guardBins: flags.guard ?? DEFAULTS.band.guardBins, planOrder } },
     amplitudesV: amplitudes && (amplitudes.length === 1 ? amplitudes[0] : amplitudes),
     windowSamples: flags.window,
     settleSamples: flags.settle,
@@ -1309,7 +1313,7 @@ export function program(): Command {
     .addOption(fieldOption("WindowSamples", "samples", `${defaultOf("WindowSamples")} samples (${MSE_WINDOW_SAMPLES} on MSE tasks) for the module's estimators; ${LEVEL_WINDOW_SAMPLES} for the levels pat, pat-hge and the Kirchhoff methods read`))
     .addOption(fieldOption("SettleSamples", "samples"))
     .option("--tones <planned|Hz,...>", "'planned', or one tone per control in Hz, e.g. 25,45,65,95,115", tones, "planned")
-    .option("--band <low,high>", `band for planned tones, Hz (default ${DEFAULTS.band.bandLowHz},${DEFAULTS.band.bandHighHz})`, band)
+    .option("--band <low,high>", `band for planned tones, Hz (default ${DEFAULTS.band.bandLowHz},${DEFAULTS.band.bandHighHz}, its top at most half the sample rate, its bottom at most half its top)`, band)
     .addOption(fieldOption("GuardBins", "bins"))
     .option("--plan-order <2|3|auto>", `${FIELDS.PlanOrder.doc}; auto: calibrate on the shorter of the order-3 plan and the order-2 one with the probe's room, then 2 where the measured distortion is not above the noise, else 3 (calibrated again) (default ${DEFAULTS.band.planOrder})`, planOrder)
     .option("--amplitude-mv <mV,...>", `perturbation peak amplitude, one for all or one per control (default ${DEFAULTS.amplitudeV * 1000})`, (text) => list(text, "amplitudes in mV"))

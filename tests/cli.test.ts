@@ -80,6 +80,14 @@ test("an impossible tone plan exits 3 and says which window would plan", () => {
   refusal(["train", "--band", "20,100", "--window", "100", "--plan-order", "2", "--guard", "1"], REFUSED, /samples would plan \(--window, or a wider --band, or --guard 0\)$/);
 });
 
+test("below 2 kHz the default band ends at half the sample rate (it was refused, blaming a --band not given); a --band given is kept as given", () => {
+  const out = join(scratch, "rate-1000");
+  const r = hge("train", "--task", "and", "--sample-rate", "1000", "--max-iterations", "1", "--out", out, "--no-progress");
+  assert.equal(r.status, 1, r.stdout + r.stderr); // (not solved in one iteration: trained, not refused)
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).module.controller.tones.plan, { bandLowHz: 20, bandHighHz: 500 });
+  refusal(["train", "--task", "and", "--sample-rate", "1000", "--band", "20,1000"], REFUSED, /--band's high edge must be above the low edge and at most half the sample rate \(500 Hz\)/);
+});
+
 test("explicit tones off the window's bins exit 3 and name a window that fits", () => {
   refusal(["train", "--tones", "25,45,65,95,115", "--window", "500"], REFUSED, /tone 25 Hz/, /multiple of 1000 samples/);
 });
