@@ -1327,7 +1327,7 @@ export function program(): Command {
     .option("--margin <fraction>", "classification: solved when the classes are separated by this fraction of the output span", fraction, MARGIN_FRACTION)
     .option("--initial-v <random|middle|V,...>", "starting controls: seeded random, the middle of each range, or one voltage per control (default random)", initialV)
     .option("--resume <file>", "continue from a run.json or checkpoint.bin of an earlier run (weights; for the module also optimiser state and fitted lag; on a data set the run replayed from its journal.json, given or beside the run.json), with its seed unless --seed is given", existingFile)
-    .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience})`, wholeAtLeast(0))
+    .option("--patience <n>", `restart from a new seeded start after n iterations without progress, 0 = never (default ${DEFAULTS.patience}; with --initial-v middle or voltages, never unless given)`, wholeAtLeast(0))
     .addOption(fieldOption("CalibrationEpochs", "epochs"))
     .option("--lag <samples,Hz>", "the chain's lag as delay,corner (default: the simulated chain's): demodulated with as given under --calibration 0; a calibration keeps this corner, fitting the delay, unless the tones' phases reject it", lag)
     .addOption(new Option("--gradient <mode>", `${FIELDS.Gradient.doc} (default ${GRADIENTS[FIELDS.Gradient.default as number]})`).choices(GRADIENTS))

@@ -633,7 +633,8 @@ export class TrainingRun {
     this.maxIterations = iterationLimit(options);
     this.solvedEpochs = solvedEpochsOf(options);
     this.confirmation = new Confirmation(this.solvedEpochs, options.task);
-    const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined;
+    // given starting voltages turn restarts off unless a patience is given too (it was ignored)
+    const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined || options.patience !== undefined;
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
     if (options.resumedStall) {
       this.bestMargin = options.resumedStall.best;

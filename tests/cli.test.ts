@@ -88,6 +88,19 @@ test("below 2 kHz the default band ends at half the sample rate (it was refused,
   refusal(["train", "--task", "and", "--sample-rate", "1000", "--band", "20,1000"], REFUSED, /--band's high edge must be above the low edge and at most half the sample rate \(500 Hz\)/);
 });
 
+test("--patience with --initial-v restarts as asked (it was ignored: one start, patience 0); --initial-v alone keeps its one start", () => {
+  const attempts = (name: string, ...args: string[]) => {
+    const out = join(scratch, name);
+    hge("train", "--task", "regression", "--seed", "3", "--initial-v", "middle", "--max-iterations", "40", "--out", out, "--no-progress", ...args);
+    const run = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    return { starts: run.attempts.length, patience: run.settings.patience };
+  };
+  const asked = attempts("middle-patience", "--patience", "5");
+  assert.equal(asked.patience, 5);
+  assert.ok(asked.starts > 1, `${asked.starts} starts`);
+  assert.deepEqual(attempts("middle-alone"), { starts: 1, patience: 0 });
+});
+
 test("explicit tones off the window's bins exit 3 and name a window that fits", () => {
   refusal(["train", "--tones", "25,45,65,95,115", "--window", "500"], REFUSED, /tone 25 Hz/, /multiple of 1000 samples/);
 });
