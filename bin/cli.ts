@@ -174,7 +174,7 @@ function refuseLeftUnread(command: Command, rules: LeftUnread[]): void {
 function noiseRules(flags: MeasurementFlags): LeftUnread[] {
   return [
     ...["whiteNoise", "pinkNoise", "drift", "spikes", "spikeSize"].map((attribute): LeftUnread => [attribute, !flags.noise, "--no-noise turns every noise off; give one or the other"]),
-    ["spikeSize", flags.spikes === undefined, "applies with --spikes (events per second)"],
+    ["spikeSize", !flags.spikes, "applies with --spikes (events per second, above 0)"],
   ];
 }
 

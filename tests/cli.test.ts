@@ -137,6 +137,7 @@ test("a flag another flag leaves unread is refused in one line saying why, not i
   refusal(["train", "--no-noise", "--white-noise", "5"], USAGE, /^hge: --white-noise: --no-noise turns every noise off/);
   refusal(["compare", "--no-noise", "--drift", "3"], USAGE, /^hge: --drift: --no-noise turns every noise off/);
   refusal(["train", "--spike-size", "5"], USAGE, /^hge: --spike-size: applies with --spikes/);
+  refusal(["train", "--spikes", "0", "--spike-size", "5"], USAGE, /^hge: --spike-size: applies with --spikes \(events per second, above 0\)/); // (no spikes: it was ignored)
   refusal(["train", "--optimiser", "sgd", "--beta1", "0.5"], USAGE, /^hge: --beta1: .*--optimiser sgd has no momentum/);
   refusal(["train", "--optimiser", "momentum", "--epsilon", "1e-6"], USAGE, /^hge: --epsilon: Adam's denominator floor; --optimiser momentum has none/);
   refusal(["train", "--device", "resistor", "--task", "regression", "--margin-scale", "10"], USAGE, /^hge: --margin-scale: corrsig's scale; the loss here is mse/);
