@@ -233,6 +233,8 @@ test("pat runs on any device (needs nothing) and names a bad setting and its val
     assert.equal(error.message, "pat: sweepPoints must be a whole number 1 .. 20000 (default 1000), not 2.5");
     return true;
   });
+  // its window takes the module's range, as --window does (a window of 4 was taken by --set, refused by --window)
+  await assert.rejects(trainPat(resistor, regression, { deviceSeconds: 1 }, { seed: 1, options: { windowSamples: 4 } }), /^TrainConfigError: pat: windowSamples must be a whole number 8 \.\. 1048576 \(default 50\), not 4$/);
   await assert.rejects(trainPat(resistor, irisTask(), { deviceSeconds: 1 }, { seed: 1 }), /^TrainConfigError: pat: it trains iris through 4 data inputs; resistor-network\(.*\) has 2 and cannot reassign its electrodes$/);
   assert.match(refusal(PAT_METHOD, resistor, irisTask())!, /^method pat: it trains iris through 4 data inputs; resistor-network\(.*\) has 2 and cannot reassign its electrodes \(methods that can train iris on it: phyll, phyll-hge\)$/);
 });

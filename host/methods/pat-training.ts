@@ -93,7 +93,8 @@ export function patSettings(options: Record<string, unknown> = {}, method: PatMe
     if (value === undefined) continue;
     const whole = ["windowSamples", "settleSamples", "sweepPoints", "hiddenUnits", "hiddenLayers", "twinEpochs", "twinBatchSize", "featureSettings", "readoutSteps", "patience", "hgeEvery"].includes(key);
     // (pat-hge's hgeEvery from 1: at 0 it would be pat under pat-hge's name)
-    const lowest = ["settleSamples", "readoutSteps", "patience"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
+    // (windowSamples from the module's own low bound: --window, which sets it, took 8 and --set 1)
+    const lowest = key === "windowSamples" ? FIELDS.WindowSamples.low! : ["settleSamples", "readoutSteps", "patience"].includes(key) ? 0 : whole ? 1 : Number.MIN_VALUE;
     const highest = limits[key] ?? Number.MAX_VALUE;
     if (typeof value !== "number" || !Number.isFinite(value) || !(value >= lowest && value <= highest) || (whole && !Number.isInteger(value))) {
       const wanted = !whole ? "a number > 0" : highest < Number.MAX_VALUE ? `a whole number ${lowest} .. ${highest}` : `a whole number ≥ ${lowest}`;
