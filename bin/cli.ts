@@ -291,6 +291,13 @@ function checkpointsRun(path: string, bytes: Buffer): ReturnType<typeof hgeRun> 
   return beside?.module?.checkpoint === bytes.toString("base64") ? beside : undefined;
 }
 
+/** The device's part of a default report directory: its label, and which instance where another
+ *  is asked for (runs of two instances shared one directory, the later replacing the earlier). */
+function deviceDir(flags: { device: DeviceSpec; deviceSeed?: number; fabricationSpread?: number }): string {
+  const instance = [flags.deviceSeed !== undefined && `device${flags.deviceSeed}`, flags.fabricationSpread !== undefined && `spread${flags.fabricationSpread}`];
+  return [deviceLabel(flags.device), ...instance.filter((part) => part !== false)].join("-");
+}
+
 /** The seed of the run --resume names (a run.json, the journal.json of a data-set run, or a
  *  checkpoint.bin's own run.json beside it), where it says one: a resumed run goes on as itself,
  *  with its noise, its next seeded starts and its report directory (without it the default seed
@@ -665,7 +672,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   const resumed = flags.resume ? readResume(flags.resume, device, task, method, flags.seed, fingerprint) : {};
   const options = trainOptionsFrom(flags, device, task, resumed);
   const journal = task.kind === "dataset" ? new Journal({ method: method.name, device: device.name, task: task.name, seed: flags.seed }, resumed.journal) : undefined;
-  const outGiven = flags.out ?? join("reports", `${deviceLabel(flags.device)}-${flags.task}-${flags.method}-seed${flags.seed}`);
+  const outGiven = flags.out ?? join("reports", `${deviceDir(flags)}-${flags.task}-${flags.method}-seed${flags.seed}`);
   const out = prepareOut(outGiven);
   refuseToLose(out, flags.resume);
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
@@ -1165,7 +1172,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   })));
   // --resume: the runs a comparison kept are this one's; only the others run
   const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readJson(`--resume ${flags.resume}:`, flags.resume, "give the compare.json hge compare keeps in its --out directory"), setup, jobs, device) : [];
-  const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceLabel(flags.device)}-${flags.task}`)));
+  const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceDir(flags)}-${flags.task}`)));
   const file = join(out, "compare.json");
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left
   if (!flags.resume || !sameFile(flags.resume, file)) {
@@ -1346,7 +1353,7 @@ export function program(): Command {
       return value;
     })
     .option("--hold <k,...>", "the controls (1-based, e.g. 2,5) held at their start: still perturbed and measured, never updated", hold)
-    .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>)", nonEmpty("a directory"))
+    .option("--out <dir>", "report directory (default reports/<device>-<task>-<method>-seed<seed>; <device> with -device<n> for --device-seed, -spread<x> for --fabrication-spread)", nonEmpty("a directory"))
     .option("--board <name>", `run the controller inside a board, hardware in the loop over its UART: an emulated one (${emulatedBoards().join(", ")}), or with --port any board flashed with the link firmware; a board that restarts mid-run is configured again and the run goes on from its last checkpoint`, nonEmpty("a board"))
     // --live (host/live); --port/--baud: a real board on a serial port (the link firmware flashed)
     .option("--live", "serve a local page (127.0.0.1) that plots the run while it trains; the run starts once the page opens")

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,6 +99,13 @@ test("--patience with --initial-v restarts as asked (it was ignored: one start, 
   assert.equal(asked.patience, 5);
   assert.ok(asked.starts > 1, `${asked.starts} starts`);
   assert.deepEqual(attempts("middle-alone"), { starts: 1, patience: 0 });
+});
+
+test("another instance of a device (--device-seed, --fabrication-spread) gets a default report directory of its own: it replaced the default instance's run", () => {
+  const cwd = scratchDir("hge-instances-");
+  const args = ["train", "--device", "resistor", "--task", "and", "--max-iterations", "1", "--no-progress"];
+  for (const extra of [[], ["--device-seed", "4"], ["--fabrication-spread", "0.05"]]) spawnSync(process.execPath, [BIN, ...args, ...extra], { cwd, encoding: "utf8" });
+  assert.deepEqual(readdirSync(join(cwd, "reports")).sort(), ["resistor-and-multitone-seed1", "resistor-device4-and-multitone-seed1", "resistor-spread0.05-and-multitone-seed1"]);
 });
 
 test("explicit tones off the window's bins exit 3 and name a window that fits", () => {
