@@ -21,7 +21,7 @@ import { GATE_NAMES, MARGIN_FRACTION, type GateName } from "../host/tasks/gates.
 import { TASKS, buildTask, type TaskName } from "../host/tasks/index.ts";
 import { ControllerError, perturbsWithTones, type GradientName, type PerturbationName, type LossName } from "../host/controller.ts";
 import { diagnose, distortionText, lagText } from "../host/report/diagnose.ts";
-import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, plainCheck, configuredWindow, continuationOf, defaultChain, measurementOn, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, MSE_WINDOW_SAMPLES, NOISE_DEFAULTS, TRANSPARENT_CHAIN, budgetFor, chainModel, criterionName, plainCheck, configuredWindow, continuationOf, defaultChain, measurementOn, type Continuation, type PlanOrderOption, type TrainOptions } from "../host/train.ts";
 import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
 import { PAT_DEFAULTS } from "../host/methods/pat.ts";
 import { PHYLL_DEFAULTS } from "../host/methods/phyll.ts";
@@ -1171,7 +1171,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
     ...shared, method, seed, settings: Object.fromEntries(flags.set.filter(([name]) => settingsOf(method).includes(name))),
   })));
   // --resume: the runs a comparison kept are this one's; only the others run
-  const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readJson(`--resume ${flags.resume}:`, flags.resume, "give the compare.json hge compare keeps in its --out directory"), setup, jobs, device) : [];
+  const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readJson(`--resume ${flags.resume}:`, flags.resume, "give the compare.json hge compare keeps in its --out directory"), setup, jobs, device, criterionName(task)) : [];
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceDir(flags)}-${flags.task}`)));
   const file = join(out, "compare.json");
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left

@@ -188,7 +188,7 @@ const SETUP_FLAGS: Record<keyof CompareSetup, string> = {
  *  seeds and methods; it may not change the setup (exit 3, naming what differs; the device may
  *  be named otherwise where it answers the same) or leave out a kept run (its file would lose
  *  it) or one it asked for. A record hge compare did not write is exit 2. */
-export function keptRuns(path: string, record: unknown, setup: CompareSetup, jobs: Array<Pick<CompareJob, "method" | "seed">>, device: Device): CompareRun[] {
+export function keptRuns(path: string, record: unknown, setup: CompareSetup, jobs: Array<Pick<CompareJob, "method" | "seed">>, device: Device, criterion: CriterionName): CompareRun[] {
   const kept = (typeof record === "object" && record !== null ? record : {}) as Partial<CompareRecord>;
   const damaged = (why: string) => new UsageError(`--resume ${path}: not a comparison hge compare kept: ${why}`);
   if (kept.format !== "hge-compare/1") throw damaged(`format ${JSON.stringify(kept.format)}`);
@@ -200,9 +200,9 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
     !(Number.isInteger(r.iterations) && r.iterations! >= 0) || ![r.deviceSeconds, r.wallSeconds].every(seconds) ||
     !(r.replayedDeviceSeconds === undefined || (seconds(r.replayedDeviceSeconds) && r.replayedDeviceSeconds <= r.deviceSeconds!)));
   if (bad >= 0) throw damaged(`run ${bad + 1} is damaged`);
-  // (one task, one criterion: the table's header is the first run's)
-  const otherCriterion = kept.runs.findIndex((r) => r.criterionName !== kept.runs![0].criterionName);
-  if (otherCriterion >= 0) throw damaged(`run ${otherCriterion + 1} is judged by ${kept.runs[otherCriterion].criterionName}, run 1 by ${kept.runs[0].criterionName}`);
+  // (one task, one criterion, the task's: the table's header is the first run's)
+  const otherCriterion = kept.runs.findIndex((r) => r.criterionName !== criterion);
+  if (otherCriterion >= 0) throw damaged(`run ${otherCriterion + 1} is judged by ${kept.runs[otherCriterion].criterionName}, the task by ${criterion}`);
   const repeated = kept.runs.findIndex((r, i) => kept.runs!.findIndex((q) => q.method === r.method && q.seed === r.seed) < i);
   if (repeated >= 0) throw damaged(`run ${repeated + 1} repeats ${kept.runs[repeated].method} seed ${kept.runs[repeated].seed}`);
   const asKept = JSON.parse(JSON.stringify(setup)) as CompareSetup; // what compare.json would hold

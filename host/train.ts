@@ -981,9 +981,10 @@ export class TrainingRun {
   }
 }
 
-/** Gates and sphere: the margin (fraction of the output span); regression: the RMS error. */
-export function criterionName(task: Task): CriterionName {
-  return task.loss === "mse" ? "RMS error" : "margin";
+/** Gates and sphere: the margin (fraction of the output span); regression: the RMS error; a
+ *  data set: the held-out accuracy. */
+export function criterionName(task: AnyTask): CriterionName {
+  return task.kind === "dataset" ? "accuracy" : task.loss === "mse" ? "RMS error" : "margin";
 }
 function criterionValue(task: Task, margin: number): number {
   return task.loss === "mse" ? -margin : margin;

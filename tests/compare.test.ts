@@ -203,8 +203,8 @@ test("a resumed comparison takes its --set settings in any order: the same setti
   const device = new ResistorNetwork();
   const setup = (set: Array<[string, number]>): CompareSetup => ({ device: "resistor", task: "and", budget: { deviceSeconds: 300 }, ...measurementOn(device, {}), set });
   const kept = { format: "hge-compare/1", setup: setup([["patience", 5], ["learningRate", 0.2]]), runs: [{ method: "pat", seed: 1, solved: true, criterion: 0.3, criterionName: "margin", iterations: 4, deviceSeconds: 12, wallSeconds: 3 }] };
-  assert.equal(keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 5]]), [{ method: "pat", seed: 1 }], device).length, 1);
-  assert.throws(() => keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 6]]), [{ method: "pat", seed: 1 }], device), /its runs were made with set \[\["patience",5\],\["learningRate",0.2\]\], not \[\["learningRate",0.2\],\["patience",6\]\]; give --set as in/);
+  assert.equal(keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 5]]), [{ method: "pat", seed: 1 }], device, "margin").length, 1);
+  assert.throws(() => keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 6]]), [{ method: "pat", seed: 1 }], device, "margin"), /its runs were made with set \[\["patience",5\],\["learningRate",0.2\]\], not \[\["learningRate",0.2\],\["patience",6\]\]; give --set as in/);
 });
 
 test("a resumed comparison compares the noise and the chain its runs took, not the flags that gave them: a comparison kept with the flags as given (the defaults left out) resumes; more noise, drift or --no-chain is another setup", () => {
@@ -213,10 +213,12 @@ test("a resumed comparison compares the noise and the chain its runs took, not t
   const jobs = [{ method: "pat", seed: 1 }];
   const keptWith = (measurement: Pick<CompareSetup, "noise" | "chain">) => ({ format: "hge-compare/1", setup: setup(measurement), methods: ["pat"], seeds: [1], runs: [{ method: "pat", seed: 1, solved: true, criterion: 0.3, criterionName: "margin", iterations: 4, deviceSeconds: 12, wallSeconds: 3 }] });
   const asGiven = keptWith({ noise: {}, chain: {} });
-  const resumed = (measurement: Pick<TrainOptions, "noise" | "chain">) => () => keptRuns("c.json", asGiven, setup(measurementOn(device, measurement)), jobs, device);
+  const resumed = (measurement: Pick<TrainOptions, "noise" | "chain">) => () => keptRuns("c.json", asGiven, setup(measurementOn(device, measurement)), jobs, device, "margin");
   assert.equal(resumed({})().length, 1);
   assert.equal(resumed({ noise: { whiteSigma: 1e-4 } })().length, 1); // the resistor network's default
-  assert.equal(keptRuns("c.json", keptWith({ noise: { whiteSigma: 1e-4 }, chain: {} }), setup(measurementOn(device, {})), jobs, device).length, 1);
+  assert.equal(keptRuns("c.json", keptWith({ noise: { whiteSigma: 1e-4 }, chain: {} }), setup(measurementOn(device, {})), jobs, device, "margin").length, 1);
+  // runs judged by another criterion than the task's are no runs of it (a hand-edited "bogus" headed the table, its RMS errors printed as %)
+  assert.throws(() => keptRuns("c.json", keptWith({ noise: {}, chain: {} }), setup(measurementOn(device, {})), jobs, device, "RMS error"), /run 1 is judged by margin, the task by RMS error/);
   assert.throws(resumed({ noise: { whiteSigma: 2e-4 } }), /its runs were made with noise \{\}, not \{"whiteSigma":0.0002,"pinkPsdAt1kHz":1e-11\}; give the noise flags/);
   assert.throws(resumed({ noise: { drift: { randomWalkPerSqrtS: 0.01 } } }), /its runs were made with noise \{\}, not \{.*"drift":\{"randomWalkPerSqrtS":0.01\}\}/);
   assert.throws(resumed({ chain: TRANSPARENT_CHAIN }), /its runs were made with chain \{\}, not \{.*"dacBits":52,.*\}; give the chain flag/);
@@ -386,7 +388,7 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
       [JSON.stringify({ ...JSON.parse(before), runs: [{ ...JSON.parse(before).runs[0], ...wrong }] }), /not a comparison hge compare kept: run 1 is damaged/] as const),
     [JSON.stringify({ ...JSON.parse(before), runs: [...JSON.parse(before).runs, JSON.parse(before).runs[0]] }), /not a comparison hge compare kept: run 3 repeats walsh seed [12]/],
     // (the table's header said "median undefined", or named the first run's criterion for all)
-    [JSON.stringify({ ...JSON.parse(before), runs: [JSON.parse(before).runs[0], { ...JSON.parse(before).runs[1], criterionName: "accuracy" }] }), /not a comparison hge compare kept: run 2 is judged by accuracy, run 1 by margin/]] as const) {
+    [JSON.stringify({ ...JSON.parse(before), runs: [JSON.parse(before).runs[0], { ...JSON.parse(before).runs[1], criterionName: "accuracy" }] }), /not a comparison hge compare kept: run 2 is judged by accuracy, the task by margin/]] as const) {
     writeFileSync(damaged, content);
     const refused = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--resume", damaged, "--no-progress");
     assert.equal(refused.status, 2, refused.stderr);

@@ -507,7 +507,7 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
       history.criterion.push(accuracy);
       history.weights.push(optimiser.values());
       history.gradient!.push(gradient);
-      context.progress?.(progressOf(iteration, session, lossValue, accuracy, "accuracy", solvedNow));
+      context.progress?.(progressOf(iteration, session, lossValue, accuracy, criterionName(task), solvedNow));
       if (done) {
         stopped = "solved";
         break;
@@ -522,7 +522,7 @@ async function trainDataset(device: Device, task: DatasetTask, budget: Budget, c
       ...(fault !== undefined ? { deviceFault: fault } : {}),
       iterations: iteration,
       lossName: "cross-entropy",
-      criterionName: "accuracy",
+      criterionName: criterionName(task),
       criterion: accuracy,
       criterionTarget: task.solvedAccuracy,
       history,

@@ -53,7 +53,7 @@ import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { TrainConfigError } from "../errors.ts";
 import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
-import { DEFAULTS, startingVoltages } from "../train.ts";
+import { DEFAULTS, criterionName, startingVoltages } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs } from "./instrument.ts";
 import { Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
@@ -651,7 +651,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
           budget,
           loss,
           criterion: accuracy,
-          criterionName: "accuracy",
+          criterionName: criterionName(task),
           solved: accuracy >= task.solvedAccuracy,
           attempt: 1,
         });
@@ -676,7 +676,7 @@ export async function runPhyll<S extends PhyllSettings>(device: Device, task: An
     deviceSeconds: instrument.deviceSeconds,
     wallSeconds: (performance.now() - started) / 1000,
     lossName: "forward-forward local loss (summed over blocks)",
-    criterionName: "accuracy",
+    criterionName: criterionName(task),
     criterion: run.accuracy,
     criterionTarget: task.solvedAccuracy,
     outputUnit: device.outputUnit,
