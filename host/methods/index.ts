@@ -1,5 +1,6 @@
 // The registry of training methods: the CLI (`hge methods`, `hge train --method`), the bench
-// and the tests all iterate this list. A new method is one file and one line here.
+// and the tests all iterate this list. A new method is one file, and here an import and an
+// entry in METHODS (a list written out, so that the order of `hge methods` is chosen).
 import type { Device } from "../devices/device.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import type { Method } from "./method.ts";

@@ -12,7 +12,10 @@ import { ControllerError } from "../controller.ts";
 import type { Journal } from "./journal.ts";
 
 /** How much a run may spend. Device time counts every second the physical device is driven
- *  (settling, calibration, data collection for a model, every equilibrium). */
+ *  (settling, calibration, data collection for a model, every equilibrium). A method reads the
+ *  device only through instrument.ts's Instrument (or the module's co-simulation), which counts
+ *  it, and stops at the budget itself: Result.deviceSeconds is what the method reports, and a
+ *  method calling device.output() directly would read for free (hge does not police it). */
 export interface Budget {
   deviceSeconds: number;
   /** Updates of the controls; undefined = only the device-time budget stops the run. */
@@ -137,7 +140,8 @@ export interface Result {
   wallSeconds: number;
   lossName: string;
   criterionName: CriterionName;
-  /** The last value of the criterion. */
+  /** The last value of the criterion, as named: a margin, a positive RMS error, an accuracy
+   *  (train.ts's taskMargin gives minus the RMS error for MSE tasks: negate it). */
   criterion: number;
   /** What the task asks of the criterion to be solved (Task.criterionTarget, or a data set's
    *  solvedAccuracy). */
