@@ -21,6 +21,7 @@ import type { Twin } from "../host/methods/twin.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { irisTask } from "../host/tasks/iris.ts";
 import { DEFAULTS } from "../host/train.ts";
+import { FIELDS } from "../host/config-fields.ts";
 import { meanSquaredError, regressionTask } from "../host/tasks/regression.ts";
 
 const resistor = new ResistorNetwork();
@@ -261,7 +262,7 @@ test("pat and pat-hge refuse every size, count and epoch beyond its limit, namin
   for (const [key, limit] of Object.entries(PAT_LIMITS) as Array<[keyof typeof PAT_LIMITS, number]>) {
     const kind = (PAT_DATASET_ONLY as readonly string[]).includes(key) ? "dataset" : "cases";
     assert.equal(patSettings({ [key]: limit }, "pat", kind)[key], limit, `${key} at its limit is taken`);
-    const lowest = key === "settleSamples" || key === "readoutSteps" ? 0 : 1;
+    const lowest = key === "windowSamples" ? FIELDS.WindowSamples.low : key === "settleSamples" || key === "readoutSteps" ? 0 : 1; // (a window: the module's bound, as --window's)
     for (const [method, name] of [[PAT_METHOD, "pat"], [PAT_HGE_METHOD, "pat-hge"]] as const) {
       await assert.rejects(method.train(device, regression, { deviceSeconds: 100 }, { seed: 1, options: { [key]: limit + 1 } }), (error: unknown) => {
         assert.ok(error instanceof TrainConfigError);
