@@ -552,6 +552,38 @@ export function restartLimit(maxIterations: number, patience: number): number {
 /** An improvement of the margin smaller than this is not progress (noise). */
 export const MARGIN_PROGRESS = 0.01;
 
+/** How long a start has gone without progress (for --patience): the best value so far of the
+ *  measure it watches (higher is better; a gain below MARGIN_PROGRESS is none) and the iteration
+ *  it came. A resumed run's (Result.stall, the same method's) goes on, so that the resumed run
+ *  restarts where the unbroken one would. */
+export class StallWatch {
+  private best = -Infinity;
+  private bestAt = 0;
+  constructor(resumed?: Stall) {
+    if (resumed) {
+      this.best = resumed.best;
+      this.bestAt = -resumed.iterations; // (counted before this run's first iteration)
+    }
+  }
+  /** Takes iteration's value; returns the iterations since the best. */
+  see(value: number, iteration: number): number {
+    if (value > this.best + MARGIN_PROGRESS) {
+      this.best = value;
+      this.bestAt = iteration;
+    }
+    return iteration - this.bestAt;
+  }
+  /** A new start at `iteration`: nothing seen yet. */
+  restart(iteration: number): void {
+    this.best = -Infinity;
+    this.bestAt = iteration;
+  }
+  /** For Result.stall at `iteration` (nothing once the present start has seen no value). */
+  stall(iteration: number): { stall?: Stall } {
+    return Number.isFinite(this.best) ? { stall: { best: this.best, iterations: iteration - this.bestAt } } : {};
+  }
+}
+
 /** Classification: the gate margin (fraction of the output span); MSE: minus the RMS error. */
 export function taskMargin(task: Task, outputs: ArrayLike<number>): number {
   if (task.loss !== "mse") return gateMargin(outputs, task.targets);
@@ -609,8 +641,7 @@ export class TrainingRun {
   private holding = false;
   private margin = Number.NaN;
   private readonly sampleLimit: number;
-  private bestMargin = -Infinity;
-  private bestAt = 0;
+  private readonly stallWatch: StallWatch;
   private samplesLeft: number;
   private distortion: ModuleDetails["distortion"];
   private lagFrom: ModuleDetails["lagFrom"];
@@ -636,10 +667,7 @@ export class TrainingRun {
     // given starting voltages turn restarts off unless a patience is given too (it was ignored)
     const canRestart = (options.initialV ?? "random") === "random" || options.resumedAttempts !== undefined || options.patience !== undefined;
     this.patience = canRestart ? (options.patience ?? DEFAULTS.patience) : 0;
-    if (options.resumedStall) {
-      this.bestMargin = options.resumedStall.best;
-      this.bestAt = -options.resumedStall.iterations; // (counted before this run's first iteration)
-    }
+    this.stallWatch = new StallWatch(options.resumedStall);
     ({ controller: this.config, chain: this.chain, noise: this.noise } = planned);
     this.calibrating = (this.config.calibrationEpochs ?? 0) > 0;
     this.lagFrom = options.checkpoint && !options.checkpointLagGiven ? "checkpoint" : "configuration";
@@ -842,11 +870,8 @@ export class TrainingRun {
       return false;
     }
     if (iteration >= this.maxIterations) return false;
-    if (this.margin > this.bestMargin + MARGIN_PROGRESS) {
-      this.bestMargin = this.margin;
-      this.bestAt = iteration;
-    }
-    if (iteration - this.bestAt >= this.patience && this.maxIterations - iteration >= this.patience && this.restartsLeft()) this.restart(); // stuck
+    const stuck = this.stallWatch.see(this.margin, iteration);
+    if (stuck >= this.patience && this.maxIterations - iteration >= this.patience && this.restartsLeft()) this.restart(); // stuck
     return true;
   }
 
@@ -866,8 +891,7 @@ export class TrainingRun {
     this.configureAgain(this.config, initialV, this.calibrating);
     this.attempts.push({ startIteration: iteration, initialV });
     this.history.weights[this.history.weights.length - 1] = initialV.slice();
-    this.bestMargin = -Infinity;
-    this.bestAt = iteration;
+    this.stallWatch.restart(iteration);
     this.confirmation.restart();
     this.holding = false; // configure() lets the controls move
   }
@@ -957,7 +981,7 @@ export class TrainingRun {
       targets: options.task.targets.slice(),
       caseInputsV: config.cases.map((c) => c.inputsV.slice()),
       attempts: this.attempts,
-      ...(this.patience > 0 && Number.isFinite(this.bestMargin) ? { stall: { best: this.bestMargin, iterations: this.iteration - this.bestAt } } : {}),
+      ...(this.patience > 0 ? this.stallWatch.stall(this.iteration) : {}),
       counters: { samples: status.samples, windows: status.windows, discardedWindows: status.discardedWindows, updates: status.updates, epochs: status.epochs, skippedUpdates: status.skippedUpdates, ...this.confirmation.counters, ...(this.calibrationsInNoise ? { calibrationsInNoise: this.calibrationsInNoise } : {}) },
       settings: {
         window: config.windowSamples, settle: config.settleSamples, sampleRateHz: config.sampleRateHz, perturbation: config.perturbation ?? "sinusoid",

@@ -170,10 +170,8 @@ export interface Result {
   caseInputsV: number[][];
   /** Where each start began (restarts). */
   attempts: Array<{ startIteration: number; initialV: number[] }>;
-  /** Where the method restarts when stuck (patience): the best of the measure its patience
-   *  watches in the present start (its own: the module's margin, pat's cost) and the iterations
-   *  since it was reached. --resume with the same method goes on counting from them, so that
-   *  the resumed run restarts where the unbroken one would. */
+  /** Where the method restarts when stuck (patience): train.ts's StallWatch of the present start,
+   *  in the measure its patience watches (its own: the module's margin, pat's gain). */
   stall?: Stall;
   /** Method counters (windows, equilibria, twin fits, ...). */
   counters: Record<string, number>;

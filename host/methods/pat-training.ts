@@ -13,7 +13,7 @@ import { TrainConfigError } from "../errors.ts";
 import { corrsig, gateMargin } from "../tasks/gates.ts";
 import { meanSquaredError } from "../tasks/regression.ts";
 import { levelToVolts, type AnyTask, type DatasetTask, type LossName, type Task } from "../tasks/task.ts";
-import { MARGIN_PROGRESS, criterionName, initialVoltages, restartVoltages, solvedEpochsOf, startingVoltages, type TrainOptions } from "../train.ts";
+import { StallWatch, criterionName, initialVoltages, restartVoltages, solvedEpochsOf, startingVoltages, type TrainOptions } from "../train.ts";
 import { HgeJacobian } from "./module.ts";
 import { cosine, maxOf } from "../metrics.ts";
 import { Rng } from "../noise.ts";
@@ -37,10 +37,6 @@ const LOSSES: Partial<Record<LossName, (outputs: ArrayLike<number>, targets: Arr
   corrsig,
   mse: meanSquaredError,
 };
-
-/** A gain in margin (fraction of the output span) or a fall in RMS error (relative) smaller
- *  than this is not progress: the module's rule for restarts. */
-const PROGRESS = MARGIN_PROGRESS;
 
 
 /**
@@ -263,10 +259,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
   let fault = built.fault;
   let iteration = 0;
   const confirmation = new Confirmation(solvedEpochsOf(context.options), task);
-  // of the criterion as a cost: −margin, or the log of the RMS error; a resumed run's goes on
-  const resumedStall = (context.options as Partial<TrainOptions> | undefined)?.resumedStall;
-  let best = resumedStall?.best ?? Infinity;
-  let bestAt = -(resumedStall?.iterations ?? 0);
+  const stallWatch = new StallWatch((context.options as Partial<TrainOptions> | undefined)?.resumedStall);
   const hge = settings.hgeEvery > 0 ? new HgeJacobian(context.seed) : undefined;
   /** pat-hge: per case, the measured HGE Jacobian minus the twin's at the last refresh. */
   let corrections: number[][] = cases.map(() => new Array(device.controlCount).fill(0));
@@ -331,20 +324,16 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       stopped = "solved";
       break;
     }
-    const cost = task.loss === "mse" ? Math.log(criterion) : -criterion;
-    if (cost < best - PROGRESS) {
-      best = cost;
-      bestAt = iteration;
-    }
-    if (settings.patience > 0 && iteration - bestAt >= settings.patience && maxIterations - iteration >= settings.patience) {
+    // progress: the margin, or minus the log of the RMS error (a relative fall), gaining MARGIN_PROGRESS
+    const stuck = stallWatch.see(task.loss === "mse" ? -Math.log(criterion) : criterion, iteration);
+    if (settings.patience > 0 && stuck >= settings.patience && maxIterations - iteration >= settings.patience) {
       // Stuck: the next seeded start, with a fresh optimiser state.
       const startV = restartVoltages(device, context.seed, attempts.length, (context.options as Partial<TrainOptions> | undefined)?.resumedAttempts);
       skippedUpdates += optimiser.skippedUpdates;
       optimiser = new ControlOptimiser(Float64Array.from(startV), device.controlRangeV, optimiserSettings({ ...context.options, learningRate: settings.learningRate }));
       attempts.push({ startIteration: iteration, initialV: startV });
       history.weights[history.weights.length - 1] = startV.slice();
-      best = Infinity;
-      bestAt = iteration;
+      stallWatch.restart(iteration);
       confirmation.restart();
       corrections = corrections.map((row) => row.fill(0));
       refreshedAt = -Infinity;
@@ -369,7 +358,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     targets: task.targets.slice(),
     caseInputsV: cases.map((c) => c.slice()),
     attempts,
-    ...(settings.patience > 0 && Number.isFinite(best) ? { stall: { best, iterations: iteration - bestAt } } : {}),
+    ...(settings.patience > 0 ? stallWatch.stall(iteration) : {}),
     counters: {
       measurements: session.instrument.measurements,
       trainingMeasurements: iteration * cases.length,
