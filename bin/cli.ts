@@ -29,7 +29,7 @@ import { readingLimits } from "../host/cosim.ts";
 import { Rng } from "../host/noise.ts";
 import { EXIT, TrainConfigError, UsageError } from "../host/errors.ts";
 import { METHODS, METHOD_NAMES, findMethod, refusal } from "../host/methods/index.ts";
-import { readsOption, resumedTotals, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
+import { budgetOverrun, readsOption, resumedTotals, trainMetered, type Budget, type Method, type Progress, type Result } from "../host/methods/method.ts";
 import type { DemoJob, DemoOutcome } from "../host/demo.ts";
 import { MAX_WORKERS, WORKERS_PER_CORE } from "../host/pool.ts";
 import { MAX_SEEDS, type CompareDeviceFault, type CompareJob, type CompareRecord, type CompareRefusal, type CompareRun, type CompareSetup, type MethodSummary } from "../host/compare.ts";
@@ -750,7 +750,7 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
       run = result;
       boardRestarts = board.restarts.length;
     } else {
-      run = await method.train(observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options, journal });
+      run = await trainMetered(method, observer?.device ?? device, task, budget, { seed: flags.seed, progress: liveProgress, signal: abort.signal, options, journal });
       live?.publish({ type: "end", solved: run.solved, stopped: run.stopped });
     }
     if (resumed.earlier) run = resuming(run, resumed.earlier);
@@ -775,6 +775,9 @@ export async function train(flags: TrainFlags, command: Command): Promise<void> 
   stopListening();
   if (resumed.unchecked) process.stderr.write(resumed.unchecked);
   console.log(summary(run, display(report), display(json), [...plainLines(device, task, run), ...(reach ? [`  warning: ${reach}`] : [])], boardRestarts));
+  // (kept all the same: what the run learned is the user's; the overrun is hge's defect)
+  const overrun = budgetOverrun(run, budget);
+  if (overrun) throw new Error(`${overrun}, the run is kept in ${display(json)}`);
   // (what it learned is in the report and checkpoint; a device call that ended only after Ctrl-C,
   // an asynchronous file's that waited out answerWithinSeconds, is the interruption's; a Ctrl-C
   // that came once the run had ended, while its results were written, changes nothing)

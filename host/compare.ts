@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
-import { workWallSeconds, type Budget, type CriterionName } from "./methods/method.ts";
+import { budgetOverrun, trainWithinBudget, workWallSeconds, type Budget, type CriterionName } from "./methods/method.ts";
 import { measurementOn, type TrainOptions } from "./train.ts";
 import type { Device } from "./devices/device.ts";
 import { censoredMedian, censoredMedianInterval, maxOf, median, medianMeasured } from "./metrics.ts";
@@ -105,7 +105,7 @@ export async function runJob(job: CompareJob): Promise<CompareRun | CompareRefus
   const saver = journal && setInterval(keepJournal, JOURNAL_EVERY_SECONDS * 1000).unref();
   if (journal) journalsUnderWay.add(keepJournal);
   try {
-    const run = await findMethod(method)!.train(device, task, job.budget, { seed, options: { noise: job.noise, chain: job.chain, ...job.settings }, journal });
+    const run = await trainWithinBudget(findMethod(method)!, device, task, job.budget, { seed, options: { noise: job.noise, chain: job.chain, ...job.settings }, journal });
     if (run.deviceFault) {
       keepJournal();
       return { method, seed, deviceFault: run.deviceFault };
@@ -224,6 +224,10 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
       throw new TrainConfigError("resume", `--resume ${path}: its runs were made with ${key} ${shown(kept.setup[key])}, not ${shown(asKept[key])}; give ${SETUP_FLAGS[key]} as in \`${kept.command ?? "its command"}\` (a resumed comparison may add --seeds and --methods, nothing else)`);
     }
   }
+  // (every method stops at its budget: a run past it was not made by one, or not under this budget)
+  const overruns = kept.runs.map((r) => budgetOverrun(r, setup.budget));
+  const over = overruns.findIndex((overrun) => overrun !== undefined);
+  if (over >= 0) throw damaged(`run ${over + 1}: ${overruns[over]}`);
   const extra = kept.runs.find((r) => !jobs.some((job) => job.method === r.method && job.seed === r.seed));
   if (extra) throw new TrainConfigError("resume", `--resume ${path}: it keeps a run of ${extra.method} seed ${extra.seed}, which this comparison leaves out; give --methods and --seeds that include every kept run (${kept.methods?.join(",")}, seeds 1–${maxOf(kept.runs.map((r) => r.seed))})`);
   // (nor the runs it asked for and has not: it dropped them without a word)

@@ -5,7 +5,7 @@ import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { DeviceFileError } from "./devices/device-file.ts";
 import { gateTask, type GateName } from "./tasks/gates.ts";
 import { findMethod } from "./methods/index.ts";
-import type { Budget, Result } from "./methods/method.ts";
+import { trainWithinBudget, type Budget, type Result } from "./methods/method.ts";
 import { writeRunReport } from "./report/html.ts";
 import { keepFinally, keepRun } from "./report/keep.ts";
 
@@ -33,7 +33,7 @@ export async function runJob(job: DemoJob, post: (progress: unknown) => void): P
   try {
     const device = await demoDevice(job.device, job.deviceSeed);
     const task = gateTask(job.gate, device.inputRangeV);
-    const run = await findMethod("multitone")!.train(device, task, job.budget, { seed: job.seed, progress: post });
+    const run = await trainWithinBudget(findMethod("multitone")!, device, task, job.budget, { seed: job.seed, progress: post });
     const [dir] = await keepFinally(job.out, async (into) => {
       keepRun(run, into, job.command);
       await writeRunReport(run, into, job.command);

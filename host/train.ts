@@ -684,7 +684,8 @@ export class TrainingRun {
     this.ring = new Float64Array(this.config.windowSamples);
     this.lastWindows = this.windowBuffers();
     this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [], ...(options.device.outputGradient && controller.lossSlopes ? { exactGradient: [] } : {}) };
-    this.sampleLimit = options.maxDeviceSeconds === undefined ? Infinity : Math.round(options.maxDeviceSeconds * this.chain.sampleRateHz);
+    // (whole samples within the budget: a budget that ends between two samples ends at the one before)
+    this.sampleLimit = options.maxDeviceSeconds === undefined ? Infinity : Math.floor(options.maxDeviceSeconds * this.chain.sampleRateHz + 1e-6);
     this.attempts = [{ startIteration: 0, initialV: this.config.controls.map((c) => c.initialV) }];
     // Generous: calibration, discarded windows and the settling all fit many times over.
     const samplesPerEpoch = this.config.cases.length * (this.config.settleSamples + this.config.windowSamples);

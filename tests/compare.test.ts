@@ -388,7 +388,9 @@ test("hge compare --resume adds seeds and methods to a kept comparison; another 
       [JSON.stringify({ ...JSON.parse(before), runs: [{ ...JSON.parse(before).runs[0], ...wrong }] }), /not a comparison hge compare kept: run 1 is damaged/] as const),
     [JSON.stringify({ ...JSON.parse(before), runs: [...JSON.parse(before).runs, JSON.parse(before).runs[0]] }), /not a comparison hge compare kept: run 3 repeats walsh seed [12]/],
     // (the table's header said "median undefined", or named the first run's criterion for all)
-    [JSON.stringify({ ...JSON.parse(before), runs: [JSON.parse(before).runs[0], { ...JSON.parse(before).runs[1], criterionName: "accuracy" }] }), /not a comparison hge compare kept: run 2 is judged by accuracy, the task by margin/]] as const) {
+    [JSON.stringify({ ...JSON.parse(before), runs: [JSON.parse(before).runs[0], { ...JSON.parse(before).runs[1], criterionName: "accuracy" }] }), /not a comparison hge compare kept: run 2 is judged by accuracy, the task by margin/],
+    // (every method stops at its budget, 300 device-s here: a run past it was ranked as if it had not)
+    [JSON.stringify({ ...JSON.parse(before), runs: [JSON.parse(before).runs[0], { ...JSON.parse(before).runs[1], deviceSeconds: 300.5 }] }), /not a comparison hge compare kept: run 2: walsh spent 300.5 device-s, over its budget of 300$/m]] as const) {
     writeFileSync(damaged, content);
     const refused = hge("compare", "--task", "and", "--methods", "walsh", "--seeds", "2", "--resume", damaged, "--no-progress");
     assert.equal(refused.status, 2, refused.stderr);

@@ -13,7 +13,7 @@ import { buildTask, taskName } from "../tasks/index.ts";
 import type { AnyTask } from "../tasks/task.ts";
 import { plainCheck } from "../train.ts";
 import { METHODS, findMethod, refusal } from "../methods/index.ts";
-import { workWallSeconds } from "../methods/method.ts";
+import { trainWithinBudget, workWallSeconds } from "../methods/method.ts";
 
 export type BenchTask = GateName | "regression" | "iris";
 export const BENCH_TASKS: readonly BenchTask[] = [...GATE_NAMES, "regression", "iris"];
@@ -74,7 +74,7 @@ export function methodsFor(name: BenchTask): string[] {
 export async function runMethod(job: MethodJob): Promise<MethodResult> {
   const started = performance.now();
   const { device, task } = problem(job.task, job.fabricationSpread, job.drift);
-  const result = await findMethod(job.method)!.train(device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed });
+  const result = await trainWithinBudget(findMethod(job.method)!, device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed });
   return {
     job,
     solved: result.solved,

@@ -14,8 +14,8 @@ import type { Journal } from "./journal.ts";
 /** How much a run may spend. Device time counts every second the physical device is driven
  *  (settling, calibration, data collection for a model, every equilibrium). A method reads the
  *  device only through instrument.ts's Instrument (or the module's co-simulation), which counts
- *  it, and stops at the budget itself: Result.deviceSeconds is what the method reports, and a
- *  method calling device.output() directly would read for free (hge does not police it). */
+ *  it, and stops at the budget itself (trainWithinBudget holds it to that); a reading neither
+ *  counted is an error (meteredDevice). */
 export interface Budget {
   deviceSeconds: number;
   /** Updates of the controls; undefined = only the device-time budget stops the run. */
@@ -120,6 +120,65 @@ export function measuredWorkLost(method: string, deviceSeconds: number, error: u
   if (deviceSeconds === 0 || error instanceof TrainConfigError || error instanceof DeviceFileError) return error;
   if (error instanceof ControllerError) return new TrainConfigError(error.field, `${method}, after ${deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error.message.replace(/^configuration refused: /, "")}`);
   return new Error(`${method} failed after ${deviceSeconds.toFixed(1)} device-s of measurement, which are lost: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+/** Relative slack on the device-time budget: a clock of samples over a rate, compared in floats. */
+const BUDGET_ROUNDING = 1e-9;
+
+/** What `run` spent beyond `budget` (device time, or updates beyond maxIterations), said in one
+ *  line, or undefined when it kept to it. Every method stops at its budget itself (Budget; the
+ *  registered methods are tested to: tests/budget.test.ts): a run that went past it is a defect
+ *  of its method, and a comparison at equal budgets cannot rank it. */
+export function budgetOverrun(run: Pick<Result, "method" | "deviceSeconds" | "iterations">, budget: Budget): string | undefined {
+  if (run.deviceSeconds > budget.deviceSeconds * (1 + BUDGET_ROUNDING)) return `${run.method} spent ${run.deviceSeconds} device-s, over its budget of ${budget.deviceSeconds}`;
+  if (budget.maxIterations !== undefined && run.iterations > budget.maxIterations) return `${run.method} took ${run.iterations} iterations, over its limit of ${budget.maxIterations}`;
+  return undefined;
+}
+
+/** What reads a device: its output, and a resistor network's equilibrium (its output nodes and
+ *  edge drops: resistive.ts reads them through an Instrument too). */
+const READINGS: ReadonlySet<PropertyKey> = new Set(["output", "equilibrium"]);
+
+/** `device` as `method` gets it: each reading must follow a setTime(), which Instrument.measure()
+ *  and the module's co-simulation give before every reading they count, so that a reading that
+ *  did not count device time (a method calling device.output() itself) is an error naming the
+ *  method rather than free. A device made from it (withInputCount) is metered too; the rest
+ *  (ranges, models, exact gradients for judging) passes through. */
+export function meteredDevice<D extends Device>(device: D, method: string): D {
+  let charged = false;
+  return new Proxy(device, {
+    get(target, key) {
+      if (key === "setTime") {
+        return (seconds: number) => {
+          charged = true;
+          target.setTime?.(seconds);
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      if (key === "withInputCount") return (count: number) => meteredDevice(value.call(target, count) as Device, method);
+      if (!READINGS.has(key)) return value.bind(target);
+      return (...args: unknown[]) => {
+        if (!charged) throw new Error(`${method} read the device (${String(key)}) without counting device time: a method reads it through an Instrument (instrument.ts)`);
+        charged = false;
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+/** `method`'s run on the metered device (meteredDevice). */
+export function trainMetered(method: Method, device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
+  return method.train(meteredDevice(device, method.name), task, budget, context);
+}
+
+/** `method`'s run, metered and checked against its budget (budgetOverrun): an overrun is thrown
+ *  as hge's own error (a defect of the method, not of the user's input). */
+export async function trainWithinBudget(method: Method, device: Device, task: AnyTask, budget: Budget, context: RunContext): Promise<Result> {
+  const run = await trainMetered(method, device, task, budget, context);
+  const overrun = budgetOverrun(run, budget);
+  if (overrun) throw new Error(`${overrun}: every method stops at its budget`);
+  return run;
 }
 
 /** One shape for every method and every place it ran. Histories have one entry per update

@@ -121,6 +121,7 @@ export class EquilibriumProbe {
         this.last = network.equilibrium(voltages, this.drive);
         return this.last.outputsV[0];
       },
+      setTime: (deviceSeconds) => (network as Device).setTime?.(deviceSeconds), // (the metered network hge gives a method has one: method.ts)
     };
     this.instrument = new Instrument(view, seed, settings);
   }
