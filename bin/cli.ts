@@ -1164,7 +1164,7 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   const budget: Budget = { deviceSeconds: flags.budget ?? budgetFor(task), maxIterations: flags.maxIterations };
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
   const { runPool, flushPools, WorkerEnded } = await import("../host/pool.ts");
-  const { summarise, keptRuns, journalPath, runsLeft } = await import("../host/compare.ts");
+  const { summarise, keptRuns, lateKeptRuns, journalPath, runsLeft } = await import("../host/compare.ts");
   const setup: CompareSetup = {
     device: flags.device, ...(flags.deviceSeed !== undefined ? { deviceSeed: flags.deviceSeed } : {}), task: flags.task, budget, ...measurementOn(device, { noise: noiseFrom(flags), chain: chainFrom(flags) }), set: flags.set,
     ...(fingerprint ? { deviceFingerprint: fingerprint } : {}),
@@ -1175,6 +1175,8 @@ async function compare(flags: CompareFlags, command: Command): Promise<void> {
   })));
   // --resume: the runs a comparison kept are this one's; only the others run
   const runs: CompareRun[] = flags.resume ? keptRuns(flags.resume, readJson(`--resume ${flags.resume}:`, flags.resume, "give the compare.json hge compare keeps in its --out directory"), setup, jobs, device, criterionName(task)) : [];
+  const late = lateKeptRuns(runs, budget);
+  if (late) process.stderr.write(`hge: warning: ${late}\n`);
   const out = prepareOut(flags.out ?? (flags.resume ? dirname(flags.resume) : join("reports", `compare-${deviceDir(flags)}-${flags.task}`)));
   const file = join(out, "compare.json");
   // a data-set run keeps its journal in journals/ while it runs; resumed, it replays the one it left

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import { loadDevice, type DeviceSpec } from "./devices/index.ts";
 import { buildTask, type TaskName } from "./tasks/index.ts";
 import { findMethod } from "./methods/index.ts";
-import { budgetOverrun, trainWithinBudget, workWallSeconds, type Budget, type CriterionName } from "./methods/method.ts";
+import { BUDGET_SLACK_SECONDS, budgetOverrun, trainWithinBudget, workWallSeconds, type Budget, type CriterionName } from "./methods/method.ts";
 import { measurementOn, type TrainOptions } from "./train.ts";
 import type { Device } from "./devices/device.ts";
 import { censoredMedian, censoredMedianInterval, maxOf, median, medianMeasured } from "./metrics.ts";
@@ -224,8 +224,11 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
       throw new TrainConfigError("resume", `--resume ${path}: its runs were made with ${key} ${shown(kept.setup[key])}, not ${shown(asKept[key])}; give ${SETUP_FLAGS[key]} as in \`${kept.command ?? "its command"}\` (a resumed comparison may add --seeds and --methods, nothing else)`);
     }
   }
-  // (every method stops at its budget: a run past it was not made by one, or not under this budget)
-  const overruns = kept.runs.map((r) => budgetOverrun(r, setup.budget));
+  // (every method stops at its budget: a run past it was not made by one, or not under this
+  // budget; but for the rounding of hge's module loop until 2026-12-04, up to half a sample over a
+  // budget that ended between two samples: those runs are kept, and lateKeptRuns says so)
+  const halfSample = 0.5 / measurementOn(device, { chain: setup.chain }).chain.sampleRateHz;
+  const overruns = kept.runs.map((r) => budgetOverrun(r, setup.budget, halfSample + 2 * BUDGET_SLACK_SECONDS));
   const over = overruns.findIndex((overrun) => overrun !== undefined);
   if (over >= 0) throw damaged(`run ${over + 1}: ${overruns[over]}`);
   const extra = kept.runs.find((r) => !jobs.some((job) => job.method === r.method && job.seed === r.seed));
@@ -239,6 +242,14 @@ export function keptRuns(path: string, record: unknown, setup: CompareSetup, job
   }
   // (a run that measured no criterion kept NaN, which JSON writes as null)
   return kept.runs.map((r) => (r.criterion === null ? { ...r, criterion: Number.NaN } : r));
+}
+
+/** A warning for the kept runs (keptRuns) that went past `budget` by the half sample hge's module
+ *  loop once rounded to, or undefined where none did. */
+export function lateKeptRuns(runs: CompareRun[], budget: Budget): string | undefined {
+  const late = runs.filter((r) => budgetOverrun(r, budget) !== undefined);
+  if (!late.length) return undefined;
+  return `${late.length} kept runs (${late.map((r) => `${r.method} seed ${r.seed}`).join(", ")}) went up to half a sample past the budget, as hge's module loop did before it stopped at the budget's last whole sample; they are compared as kept`;
 }
 
 /** The runs a kept comparison asked for that it has not (it was interrupted, or its device

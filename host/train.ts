@@ -13,7 +13,7 @@ import * as L from "../assembly/layout.ts";
 import { TrainConfigError } from "./errors.ts";
 import { defaultOf } from "./config-fields.ts";
 import { maxOf } from "./metrics.ts";
-import { Confirmation, deviceFaultOf, type CriterionName, type Progress, type Result, type Stall, type StopReason } from "./methods/method.ts";
+import { BUDGET_SLACK_SECONDS, Confirmation, deviceFaultOf, type CriterionName, type Progress, type Result, type Stall, type StopReason } from "./methods/method.ts";
 
 /** Noise added to the device output, in the device's output unit (nA for the DNPU). */
 export interface NoiseOptions {
@@ -685,7 +685,7 @@ export class TrainingRun {
     this.lastWindows = this.windowBuffers();
     this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [], ...(options.device.outputGradient && controller.lossSlopes ? { exactGradient: [] } : {}) };
     // (whole samples within the budget: a budget that ends between two samples ends at the one before)
-    this.sampleLimit = options.maxDeviceSeconds === undefined ? Infinity : Math.floor(options.maxDeviceSeconds * this.chain.sampleRateHz + 1e-6);
+    this.sampleLimit = options.maxDeviceSeconds === undefined ? Infinity : Math.floor((options.maxDeviceSeconds + BUDGET_SLACK_SECONDS) * this.chain.sampleRateHz);
     this.attempts = [{ startIteration: 0, initialV: this.config.controls.map((c) => c.initialV) }];
     // Generous: calibration, discarded windows and the settling all fit many times over.
     const samplesPerEpoch = this.config.cases.length * (this.config.settleSamples + this.config.windowSamples);

@@ -8,11 +8,14 @@ import { loadDevice, type DeviceName } from "../host/devices/index.ts";
 import { METHODS, refusal } from "../host/methods/index.ts";
 import { budgetOverrun, meteredDevice, trainMetered, trainWithinBudget, type Budget, type Method } from "../host/methods/method.ts";
 import { Instrument } from "../host/methods/instrument.ts";
+import { Journal } from "../host/methods/journal.ts";
+import { ResistorNetwork } from "../host/devices/resistor.ts";
+import type { DopantNetwork } from "../host/devices/dopant.ts";
 import { buildTask, type TaskName } from "../host/tasks/index.ts";
 
 /** Problems no method solves within `deviceSeconds` (seed 1), the first a method can train
  *  is its; the budgets are not whole multiples of any method's measurement (an epoch, a window,
- *  pat's sweep) nor of a sample at 5 kHz (x.55 samples: rounded to the nearest, a sample too many),
+ *  pat's sweep) nor of a sample at 5 kHz (x.55 and x.95 samples: rounded to the nearest, a sample too many),
  *  so each run must stop short of one it cannot finish. */
 const PROBLEMS: Array<{ device: DeviceName; task: TaskName; deviceSeconds: number }> = [
   { device: "dnpu", task: "xnor", deviceSeconds: 0.34571 },
@@ -74,4 +77,32 @@ test("a reading that did not count device time is an error naming the method; th
   assert.equal(instrument.measure(voltages), new Instrument(device.withInputCount!(1), 1).measure(voltages)); // counted: the same reading
   assert.throws(() => fewer.output(voltages), /without counting device time/); // one reading a count
   assert.equal(metered.controlCount, device.controlCount);
+});
+
+test("the meter: a replayed reading and an advance() of the clock leave no reading free; every call but a view, a model or an exact gradient is a reading", async () => {
+  const device = await loadDevice("dnpu", "xor");
+  const metered = meteredDevice(device, "m");
+  const voltages = new Float64Array(device.electrodeCount).fill(0.1);
+  const run = { method: "m", device: device.name, task: "XOR", seed: 1 };
+  const recorded = new Journal(run);
+  new Instrument(metered, 1, { journal: recorded }).measure(voltages);
+  const replaying = new Journal(run, recorded.kept());
+  const instrument = new Instrument(metered, 1, { journal: replaying });
+  instrument.measure(voltages);
+  assert.equal(replaying.replayed, 1);
+  assert.throws(() => metered.output(voltages), /^Error: m read the device \(output\) without counting device time/);
+  instrument.advance(0);
+  assert.throws(() => metered.output(voltages), /without counting device time/);
+  // another view keeps what it was asked (DopantNetwork.withInputCount's input electrodes too)
+  const picked = (metered as DopantNetwork).withInputCount(2, [0, 3]);
+  const spread = Float64Array.from({ length: device.electrodeCount }, (_, e) => 0.1 * e - 0.3);
+  const expected = new Instrument((device as DopantNetwork).withInputCount(2, [0, 3]), 1).measure(spread);
+  assert.notEqual(expected, new Instrument(device.withInputCount!(2), 1).measure(spread)); // (the electrodes matter here)
+  assert.equal(new Instrument(picked, 1).measure(spread), expected);
+  const network = meteredDevice(new ResistorNetwork({ outputCount: 2 }), "m") as ResistorNetwork;
+  const held = new Float64Array(network.electrodeCount).fill(0.2);
+  assert.throws(() => network.outputs(held, new Float64Array(2)), /^Error: m read the device \(outputs\) without counting device time/);
+  assert.throws(() => network.nodePotentialsV(held), /\(nodePotentialsV\) without counting device time/);
+  assert.equal(network.outputGradient(held).length, network.controlCount); // for judging: free
+  assert.equal(network.nominalModel().controlCount, network.controlCount);
 });

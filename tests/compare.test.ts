@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, w
 import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import { keptRuns, summarise, type CompareRun, type CompareSetup } from "../host/compare.ts";
+import { keptRuns, lateKeptRuns, summarise, type CompareRun, type CompareSetup } from "../host/compare.ts";
 import { medianCriterionText } from "../host/report/format.ts";
 import { medianInterval, INTERVAL_MIN_RUNS } from "../host/metrics.ts";
 import { Rng } from "../host/noise.ts";
@@ -205,6 +205,16 @@ test("a resumed comparison takes its --set settings in any order: the same setti
   const kept = { format: "hge-compare/1", setup: setup([["patience", 5], ["learningRate", 0.2]]), runs: [{ method: "pat", seed: 1, solved: true, criterion: 0.3, criterionName: "margin", iterations: 4, deviceSeconds: 12, wallSeconds: 3 }] };
   assert.equal(keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 5]]), [{ method: "pat", seed: 1 }], device, "margin").length, 1);
   assert.throws(() => keptRuns("c.json", kept, setup([["learningRate", 0.2], ["patience", 6]]), [{ method: "pat", seed: 1 }], device, "margin"), /its runs were made with set \[\["patience",5\],\["learningRate",0.2\]\], not \[\["learningRate",0.2\],\["patience",6\]\]; give --set as in/);
+});
+
+test("a resumed comparison keeps a run hge's module loop took up to half a sample past a budget that ended between samples (it rounded to the nearest sample until it stopped at the last whole one), and says so; a run further past is refused", () => {
+  const device = new ResistorNetwork();
+  const setup: CompareSetup = { device: "resistor", task: "and", budget: { deviceSeconds: 0.77771 }, ...measurementOn(device, {}), set: [] }; // 3888.55 samples at 5 kHz
+  const kept = (deviceSeconds: number) => ({ format: "hge-compare/1", setup, methods: ["walsh"], seeds: [1], runs: [{ method: "walsh", seed: 1, solved: false, criterion: 0.1, criterionName: "margin", iterations: 4, deviceSeconds, wallSeconds: 1 }] });
+  const resumed = (deviceSeconds: number) => keptRuns("c.json", kept(deviceSeconds), setup, [{ method: "walsh", seed: 1 }], device, "margin");
+  assert.match(lateKeptRuns(resumed(0.7778), setup.budget)!, /^1 kept runs \(walsh seed 1\) went up to half a sample past the budget/); // 3889 samples
+  assert.equal(lateKeptRuns(resumed(0.7776), setup.budget), undefined); // 3888
+  assert.throws(() => resumed(0.7779), /not a comparison hge compare kept: run 1: walsh spent 0.7779 device-s, over its budget of 0.77771$/); // 3889.5
 });
 
 test("a resumed comparison compares the noise and the chain its runs took, not the flags that gave them: a comparison kept with the flags as given (the defaults left out) resumes; more noise, drift or --no-chain is another setup", () => {

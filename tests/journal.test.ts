@@ -8,7 +8,7 @@ import { DopantNetwork } from "../host/devices/dopant.ts";
 import { irisTask } from "../host/tasks/iris.ts";
 import { findMethod } from "../host/methods/index.ts";
 import { Journal, journalProblem, type JournalData } from "../host/methods/journal.ts";
-import type { Progress, Result } from "../host/methods/method.ts";
+import { trainMetered, type Progress, type Result } from "../host/methods/method.ts";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -53,7 +53,7 @@ async function counted<T>(run: () => Promise<T>): Promise<{ value: T; outputs: n
 function train(method: string, options: Record<string, unknown>, journal: Journal, stopAfterSeconds = Infinity): Promise<Result> {
   const abort = new AbortController();
   const progress = (p: Progress) => p.deviceSeconds > stopAfterSeconds && abort.abort();
-  return findMethod(method)!.train(dnpu, task, budget, { seed: 2, options, journal, signal: abort.signal, progress });
+  return trainMetered(findMethod(method)!, dnpu, task, budget, { seed: 2, options, journal, signal: abort.signal, progress }); // (metered, as hge runs it: a replayed reading is no reading)
 }
 
 const sameRun = (a: Result, b: Result) => {

@@ -83,20 +83,23 @@ export class Instrument {
     for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits, this.rangesV[e]);
     this.samples += this.settleSamples + this.windowSamples;
     this.measurements++;
-    this.device.setTime?.(this.deviceSeconds);
-    if (!this.journal) return this.read(0, this.device.output(this.held));
-    const check = checkOf(this.held, this.setup);
-    let output = this.journal.replayOutput(check, (this.settleSamples + this.windowSamples) / this.chain.sampleRateHz);
-    if (output === undefined) this.journal.recordOutput(check, (output = this.device.output(this.held)));
+    const journal = this.journal, check = journal && checkOf(this.held, this.setup);
+    let output = journal ? journal.replayOutput(check!, (this.settleSamples + this.windowSamples) / this.chain.sampleRateHz) : undefined;
+    if (output === undefined) {
+      // the device's clock set just before the reading it counts (method.ts: meteredDevice)
+      this.device.setTime?.(this.deviceSeconds);
+      output = this.device.output(this.held);
+      journal?.recordOutput(check!, output);
+    }
     return this.read(0, output);
   }
 
   /** Device time spent driving the same device outside measure() (phyll-hge's lock-in
-   *  windows, run by the module on the same chain): the clock moves on by `seconds`. (The
-   *  next measure()'s chain starts from this instrument's last reading, not the module's.) */
+   *  windows, run by the module on the same chain): the clock moves on by `seconds`, which the
+   *  device is told with the next reading. (The next measure()'s chain starts from this
+   *  instrument's last reading, not the module's.) */
   advance(seconds: number): void {
     this.samples += Math.round(seconds * this.chain.sampleRateHz);
-    this.device.setTime?.(this.deviceSeconds);
   }
 
   /** The voltages last written, as the DAC produced them (what the device saw). */

@@ -19,7 +19,7 @@ import { cosine, maxOf } from "../metrics.ts";
 import { Rng } from "../noise.ts";
 import { Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
 import { ControlOptimiser, optimiserSettings } from "./optimiser.ts";
-import { Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
+import { BUDGET_SLACK_SECONDS, Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Progress, type Result, type RunContext, type StopReason } from "./method.ts";
 import { PAT_CASES_ONLY, PAT_DATASET_ONLY, PAT_DEFAULTS, PAT_HGE_DEFAULTS, PAT_HGE_NAME, PAT_NAME, patMisfit, type PatSettings } from "./pat.ts";
 import { tf } from "./tf.ts";
 import { MlpTwin, type MlpTwinSettings, type Twin } from "./twin.ts";
@@ -121,7 +121,7 @@ class Session {
   stopBefore(measurements: number): StopReason | undefined {
     if (this.context.signal?.aborted) return "interrupted";
     const each = (this.instrument.settleSamples + this.instrument.windowSamples) / this.instrument.chain.sampleRateHz;
-    if (this.deviceSeconds + measurements * each > this.budget.deviceSeconds + 1e-9) return "budget";
+    if (this.deviceSeconds + measurements * each > this.budget.deviceSeconds + BUDGET_SLACK_SECONDS) return "budget";
     return undefined;
   }
 

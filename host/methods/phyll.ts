@@ -55,7 +55,7 @@ import { Rng } from "../noise.ts";
 import { levelToVolts, type AnyTask, type DatasetTask } from "../tasks/task.ts";
 import { DEFAULTS, criterionName, startingVoltages } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs } from "./instrument.ts";
-import { Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
+import { BUDGET_SLACK_SECONDS, Breather, Confirmation, deviceFaultOf, measuredWorkLost, type Budget, type Method, type Result, type RunContext, type StopReason } from "./method.ts";
 
 /** TensorFlow.js (host/methods/tf.ts), loaded when a run starts: listing the registry (the
  *  CLI, the bench) does not pay for it. */
@@ -221,7 +221,7 @@ export class DevicePhysicalLayer implements PhysicalLayer {
 
   forward(levels: readonly number[]): number[] | undefined {
     const perRow = (this.instrument.settleSamples + this.instrument.windowSamples) * this.outputWidth;
-    if ((this.instrument.samples + perRow) / this.instrument.chain.sampleRateHz > this.budgetSeconds) return undefined;
+    if ((this.instrument.samples + perRow) / this.instrument.chain.sampleRateHz > this.budgetSeconds + BUDGET_SLACK_SECONDS) return undefined;
     return this.configurations.map((_, j) => this.instrument.measure(this.voltagesFor(j, levels)));
   }
 

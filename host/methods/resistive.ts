@@ -23,7 +23,7 @@ import { meanSquaredError } from "../tasks/regression.ts";
 import type { AnyTask, Task } from "../tasks/task.ts";
 import { criterionName, initialVoltages, solvedEpochsOf, taskMargin, type TrainOptions } from "../train.ts";
 import { INSTRUMENT_READS, Instrument, measuredAs, type InstrumentSettings } from "./instrument.ts";
-import { Breather, Confirmation, type Budget, type Method, type Result, type RunContext } from "./method.ts";
+import { BUDGET_SLACK_SECONDS, Breather, Confirmation, type Budget, type Method, type Result, type RunContext } from "./method.ts";
 import { ControlOptimiser, OPTIMISER_READS, optimiserSettings } from "./optimiser.ts";
 
 // ---------------------------------------------------------------- settings
@@ -259,7 +259,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     // (a confirming epoch reads each case's free state alone: one equilibrium)
     const holding = confirmation.holding;
     const epochSeconds = cases * (holding ? 1 : rule.equilibriaPerCase) * probe.secondsPerEquilibrium;
-    if (probe.deviceSeconds + epochSeconds > budget.deviceSeconds + 1e-9) { stopped = "budget"; break; }
+    if (probe.deviceSeconds + epochSeconds > budget.deviceSeconds + BUDGET_SLACK_SECONDS) { stopped = "budget"; break; }
     // One epoch: every case measured at the same gates, the gradient summed.
     const gradient = new Float64Array(network.controlCount);
     caseOutputs = [];
