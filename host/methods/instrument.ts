@@ -83,13 +83,13 @@ export class Instrument {
     for (let e = 0; e < this.held.length; e++) this.held[e] = quantise(voltages[e], low, high, this.chain.dacBits, this.rangesV[e]);
     this.samples += this.settleSamples + this.windowSamples;
     this.measurements++;
-    const journal = this.journal, check = journal && checkOf(this.held, this.setup);
-    let output = journal ? journal.replayOutput(check!, (this.settleSamples + this.windowSamples) / this.chain.sampleRateHz) : undefined;
+    const check = this.journal ? checkOf(this.held, this.setup) : 0;
+    let output = this.journal?.replayOutput(check, (this.settleSamples + this.windowSamples) / this.chain.sampleRateHz);
     if (output === undefined) {
       // the device's clock set just before the reading it counts (method.ts: meteredDevice)
       this.device.setTime?.(this.deviceSeconds);
       output = this.device.output(this.held);
-      journal?.recordOutput(check!, output);
+      this.journal?.recordOutput(check, output);
     }
     return this.read(0, output);
   }
