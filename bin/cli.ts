@@ -6,7 +6,7 @@
 // firmware. One parser (commander) for all of it; a user's mistake gets one line and a distinct
 // exit code (2 usage, 3 refused configuration, 1 trained but not solved, 130 Ctrl-C).
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { existingFile, fraction, nonEmpty, nonNegative, number, port, positive, wholeAtLeast } from "../host/args.ts";
+import { decimal, decimals, existingFile, fraction, nonEmpty, nonNegative, number, port, positive, wholeAtLeast } from "../host/args.ts";
 import cliProgress, { MultiBar, Presets, SingleBar, type Options } from "cli-progress";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -49,9 +49,8 @@ const GRADIENTS: GradientName[] = ["jacobian", "loss-signal", "streaming"];
 // ---- argument parsers (host/args.ts has the shared ones) ---------------------------------
 
 const list = (text: string, what: string) => {
-  const parts = text.split(",").map((part) => part.trim());
-  const values = parts.map(Number);
-  if (parts.some((part) => part === "") || values.some((x) => !Number.isFinite(x) || x <= 0)) {
+  const values = decimals(text);
+  if (values.some((x) => !Number.isFinite(x) || x <= 0)) {
     throw new InvalidArgumentError(`expected ${what}: positive numbers separated by commas.`);
   }
   return values;
@@ -59,9 +58,8 @@ const list = (text: string, what: string) => {
 const tones = (text: string): "planned" | number[] => (text === "planned" ? "planned" : list(text, "'planned' or tone frequencies in Hz, e.g. 25,45,65,95,115"));
 /** Two numbers ≥ 0 separated by a comma, or undefined. */
 const pair = (text: string): [number, number] | undefined => {
-  const parts = text.split(",").map((part) => part.trim());
-  const values = parts.map(Number);
-  return parts.length === 2 && parts.every((part) => part !== "") && values.every((x) => Number.isFinite(x) && x >= 0) ? [values[0], values[1]] : undefined;
+  const values = decimals(text);
+  return values.length === 2 && values.every((x) => Number.isFinite(x) && x >= 0) ? [values[0], values[1]] : undefined;
 };
 const lag = (text: string): [number, number] => {
   const values = pair(text);
@@ -69,7 +67,7 @@ const lag = (text: string): [number, number] => {
   return [values[0], values[1]];
 };
 const hold = (text: string): number[] => {
-  const values = text.split(",").map((part) => Number(part.trim()));
+  const values = decimals(text);
   if (values.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError("expected control numbers from 1 separated by commas, e.g. 1,3.");
   const twice = values.find((k, i) => values.indexOf(k) !== i);
   if (twice !== undefined) throw new InvalidArgumentError(`control ${twice} is named twice; name each once.`);
@@ -77,16 +75,15 @@ const hold = (text: string): number[] => {
 };
 const setting = (text: string, previous: Array<[string, number | boolean]>): Array<[string, number | boolean]> => {
   const match = /^([A-Za-z]\w*)=(.+)$/.exec(text.trim());
-  const value = match && (match[2] === "true" ? true : match[2] === "false" ? false : Number(match[2]));
+  const value = match && (match[2] === "true" ? true : match[2] === "false" ? false : decimal(match[2]));
   if (!match || value === null || (typeof value === "number" && !Number.isFinite(value))) throw new InvalidArgumentError("expected name=value with a number, true or false, e.g. updateFraction=0.5.");
   if (previous.some(([name]) => name === match[1])) throw new InvalidArgumentError(`${match[1]} is set twice; give it once.`);
   return [...previous, [match[1], value]];
 };
 const initialV = (text: string): "random" | "middle" | number[] => {
   if (text === "random" || text === "middle") return text;
-  const parts = text.split(",").map((part) => part.trim());
-  const values = parts.map(Number);
-  if (parts.some((part) => part === "") || values.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError("expected 'random', 'middle' or one voltage per control separated by commas, e.g. -0.3,0.1,0,0.2,-0.5.");
+  const values = decimals(text);
+  if (values.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError("expected 'random', 'middle' or one voltage per control separated by commas, e.g. -0.3,0.1,0,0.2,-0.5.");
   return values;
 };
 /** A flag that sets one configuration field: its help and its bounds come from the table of
@@ -96,8 +93,8 @@ function fieldOption(name: FieldName, argument: string, defaults?: string): Opti
   const spec = FIELDS[name];
   if (!("flag" in spec.cli)) throw new Error(`${name} has no flag`);
   const parse = (text: string) => {
-    const value = Number(text);
-    const ok = text.trim() !== "" && Number.isFinite(value) && (spec.type === "f32" || Number.isInteger(value)) && value >= spec.low! && value <= spec.high!;
+    const value = decimal(text);
+    const ok = Number.isFinite(value) && (spec.type === "f32" || Number.isInteger(value)) && value >= spec.low! && value <= spec.high!;
     if (!ok) throw new InvalidArgumentError(`expected ${spec.type === "i32" ? "a whole number" : "a number"} ${boundsText(name)}.`);
     return value;
   };
@@ -272,6 +269,14 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   const { deviceFingerprint: ranOnFingerprint } = run as Partial<Result>;
   if (ranOnFingerprint !== undefined && ranOnFingerprint !== fingerprint) {
     throw new TrainConfigError("resume", `--resume ${path} ran on another ${device.name}: this one answers otherwise at the voltages hge checks (an edited device file, another --device-seed, or another file of the same name)${startFrom}`);
+  }
+  // A run of the module's estimators under Node keeps its module's state; one without it is
+  // damaged, and was continued from its controls alone, its optimiser's moments and fitted lag
+  // dropped without a word (so was a run.json naming no method of hge's).
+  const { method: ranBy } = run as Partial<Result>;
+  if (!METHOD_NAMES.includes(ranBy as string)) throw new TrainConfigError("resume", `--resume ${path}: ${typeof ranBy === "string" ? `its method ${ranBy} is none of hge's` : "it names none of hge's methods"} (${METHOD_NAMES.join(", ")}): the run.json is damaged${startFrom}`);
+  if ((ESTIMATORS as readonly string[]).includes(ranBy as string) && (run as Partial<Result>).ranOn === "node" && typeof module?.checkpoint !== "string") {
+    throw new TrainConfigError("resume", `--resume ${path}: a run of ${ranBy} without its module's state (module.checkpoint): the run.json is damaged${startFrom}`);
   }
   // a run of tones continued by codes or the reverse cannot take its checkpoint (the module
   // refuses it: a tones run's lag would be switched on for codes, or off for tones): it starts

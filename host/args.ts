@@ -4,9 +4,19 @@
 import { InvalidArgumentError } from "commander";
 import { accessSync, constants, statSync } from "node:fs";
 
+/** A number written in decimal (`-0.5`, `2e-3`, `+5`, `5.`), else NaN: Number() alone also
+ *  takes `0x10`, `0b1`, `0o7`, padding (" 5") and "" (0), which no option here means. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+export function decimal(text: string): number {
+  return DECIMAL.test(text) ? Number(text) : NaN;
+}
+/** A comma-separated list's numbers, each decimal() (spaces beside the commas allowed). */
+export function decimals(text: string): number[] {
+  return text.split(",").map((part) => decimal(part.trim()));
+}
 export function number(text: string, what: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value)) throw new InvalidArgumentError(`expected ${what}.`);
+  const value = decimal(text);
+  if (!Number.isFinite(value)) throw new InvalidArgumentError(`expected ${what}.`);
   return value;
 }
 export const positive = (text: string) => {

@@ -314,6 +314,10 @@ export class Controller {
       return new ControllerError(code, field, 0, `no tone plan fits the band in this window: ${hint}`);
     }
     const arrayField = code >= Field.ToneBin && code <= Field.Target;
+    if (code === Field.Target) { // a class target of 0 or 1 refused: a class no case has (ErrorIndex: the last case)
+      const loss = this.i32("CONFIG", 1, Field.Loss)[0], target = this.f32("CONFIG", 1, this.layout.TARGET_WORD + index)[0];
+      if (loss !== L.Loss.MSE && (target === 0 || target === 1)) return new ControllerError(code, field, -1, `configuration refused: Target: ${L.Loss[loss].toLowerCase()} needs cases of both classes, 0 and 1; none is ${1 - target}`);
+    }
     let where = "";
     // (counted from 1, as every message of hge's; error.index is the module's, from 0)
     if (code === Field.CaseInputV) where = ` (case ${Math.floor(index / this.layout.MAX_INPUTS) + 1}, input ${(index % this.layout.MAX_INPUTS) + 1})`;

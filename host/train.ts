@@ -109,6 +109,9 @@ export interface TrainOptions {
   resumedAttempts?: number;
   /** That run's Result.stall (the same method's): how long its present start had been stuck. */
   resumedStall?: Stall;
+  /** The samples of measurement noise the runs it continues drew up to the state it goes on
+   *  from (their module.noiseSamples): its noise goes on from there (buildNoise). */
+  noiseSamples?: number;
   /** Stop once this much device time has run (the method's budget); undefined = no limit. */
   maxDeviceSeconds?: number;
   /** Device time already spent when the run starts (a method that runs the module now and
@@ -146,6 +149,10 @@ export interface ModuleDetails {
   status: ControllerStatus;
   /** The checkpoint at the end (Controller.save(), base64): `--resume` continues from it. */
   checkpoint?: string;
+  /** The samples of noise drawn, counting the runs it continued (TrainOptions.noiseSamples), up
+   *  to the state its checkpoint holds (its last update, restart or calibration; 0 before any):
+   *  a continuation's noise goes on from there, as the unbroken run's did. */
+  noiseSamples?: number;
   /** What the calibration's distortion probe found (3 tones or more), output units, and the
    *  plan order the host's rule allows on it (planOrderFor): 2 where the device's third-order
    *  distortion is not above the noise. `switchedFrom`: the window the run calibrated in and
@@ -321,14 +328,20 @@ export function defaultWindowFor(frequenciesHz: number[], sampleRateHz: number):
 }
 
 /** The run's noise sources, each on its own stream derived from the seed (the boards' runs
- *  build theirs here too, so they see the readings the all-Node run sees). */
-export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number): NoiseSource | undefined {
+ *  build theirs here too, so they see the readings the all-Node run sees), `skipSamples`
+ *  samples on: a resumed run's noise goes on where the unbroken run's would be (TrainOptions.
+ *  noiseSamples; seeded afresh, it replayed the start's noise). */
+export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number, skipSamples = 0): NoiseSource | undefined {
   const sources: NoiseSource[] = [];
   if (noise.whiteSigma > 0) sources.push(new WhiteNoise(noise.whiteSigma, noiseStream(seed, 1)));
   if (noise.pinkPsdAt1kHz > 0) sources.push(new PinkNoise(noise.pinkPsdAt1kHz, sampleRateHz, noiseStream(seed, 2)));
   if (noise.drift) sources.push(new Drift(sampleRateHz, noise.drift, noiseStream(seed, 3)));
   if (noise.spikes && noise.spikes.ratePerS > 0) sources.push(new Spikes(noise.spikes.ratePerS, noise.spikes.amplitude, sampleRateHz, noiseStream(seed, 4)));
-  return sources.length ? new NoiseChain(sources) : undefined;
+  if (!sources.length) return undefined;
+  const chain = new NoiseChain(sources);
+  // (drawn and dropped, one a sample as the chain draws them: each stream, Drift's clock too, exactly where it was)
+  for (let n = 0; n < skipSamples; n++) chain.next();
+  return chain;
 }
 
 /** The start of a run's next attempt once it has made `attempts` (its first counted in a resumed
@@ -344,19 +357,20 @@ export function keepHeld(start: number[], controls: ReadonlyArray<{ trainable?: 
 }
 
 /** What a run continues from (`--resume`, or a board's run after the board restarted). */
-export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts" | "resumedStall"> & { planOrder?: 2 | 3; patience?: number };
+export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts" | "resumedStall" | "noiseSamples"> & { planOrder?: 2 | 3; patience?: number };
 
 /** What continues `run` (a Result, or its run.json read back; `finalWeights` checked finite):
  *  its controls, and for the module's estimators (`estimator`) its checkpoint (weights,
  *  optimiser moments and the fitted lag) and the plan order it ended on (a continuation does
  *  not calibrate, so auto could not measure); where it restarted, its starts and patience, so
- *  that it goes on restarting as it would have (the next of its seeded starts). */
+ *  that it goes on restarting as it would have (the next of its seeded starts); for the module's,
+ *  the noise its run drew up to the state it goes on from (module.noiseSamples), drawn again. */
 /** The run was to fit the lag by calibrating and stopped before the calibration ended (the
  *  budget, a fault or Ctrl-C): its lag is still the configured one (a run.json's module). */
 export const calibrationUnfinished = (module: { lagFrom?: unknown; controller?: { calibrationEpochs?: number } }): boolean =>
   module.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
 
-export function continuationOf(run: { finalWeights: number[]; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } }; attempts?: unknown; settings?: { patience?: unknown }; stall?: unknown }, estimator: boolean): Continuation {
+export function continuationOf(run: { finalWeights: number[]; module?: { checkpoint?: unknown; lagFrom?: unknown; noiseSamples?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } }; attempts?: unknown; settings?: { patience?: unknown }; stall?: unknown }, estimator: boolean): Continuation {
   const { module, attempts, settings, stall } = run;
   // A run stopped before its calibration ended fitted no lag and made no update (updates follow
   // the fit): its checkpoint holds its starting controls and the lag it was configured with.
@@ -371,7 +385,9 @@ export function continuationOf(run: { finalWeights: number[]; module?: { checkpo
   const { best, iterations } = (typeof stall === "object" && stall !== null ? stall : {}) as Partial<Record<keyof Stall, unknown>>;
   const stalled = typeof best === "number" && Number.isFinite(best) && Number.isInteger(iterations) && (iterations as number) >= 0 ? { resumedStall: { best, iterations: iterations as number } } : {};
   const restarts = Array.isArray(attempts) && attempts.length >= 1 && Number.isInteger(patience) && (patience as number) > 0 ? { resumedAttempts: attempts.length, patience: patience as number, ...stalled } : {};
-  return { initialV: run.finalWeights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts };
+  const noiseSamples = module?.noiseSamples;
+  const noise = checkpoint && Number.isSafeInteger(noiseSamples) && (noiseSamples as number) > 0 ? { noiseSamples: noiseSamples as number } : {};
+  return { initialV: run.finalWeights, ...(checkpoint ? { checkpoint } : {}), ...lagGiven, ...(planOrder === 2 || planOrder === 3 ? { planOrder } : {}), ...restarts, ...noise };
 }
 
 /** Seeded random starting controls for attempt `attempt`: uniform in the middle 80% of each range. */
@@ -653,6 +669,9 @@ export class TrainingRun {
   private calibrationsInNoise = 0;
   /** Starts in a row that ended in a fault, with no update. */
   private faultedStarts = 0;
+  /** The samples run up to the state a checkpoint now holds (the last update, restart or
+   *  calibration): a continuation's noise goes on from there (ModuleDetails.noiseSamples). */
+  private noiseAtState = 0;
   /** After calibration (ordersAfterCalibration): the order-2 configuration to continue on where
    *  the probe allows it, and under --plan-order auto the order-3 one to calibrate again on
    *  where it does not (when the run calibrates at order 2). */
@@ -680,7 +699,7 @@ export class TrainingRun {
       this.totals.updates -= loaded.updates;
       this.totals.epochs -= loaded.epochs;
     }
-    this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed)), options.startSeconds);
+    this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed, options.noiseSamples)), options.startSeconds);
     this.ring = new Float64Array(this.config.windowSamples);
     this.lastWindows = this.windowBuffers();
     this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [], ...(options.device.outputGradient && controller.lossSlopes ? { exactGradient: [] } : {}) };
@@ -690,6 +709,9 @@ export class TrainingRun {
     // Generous: calibration, discarded windows and the settling all fit many times over.
     const samplesPerEpoch = this.config.cases.length * (this.config.settleSamples + this.config.windowSamples);
     this.samplesLeft = (this.maxIterations + this.config.calibrationEpochs! + 2) * samplesPerEpoch * 4;
+    // A run cut by its iteration limit at an iteration where it was stuck stopped before the
+    // restart the unbroken run made there: its continuation makes it before measuring anything.
+    if (this.patience > 0 && (options.resumedStall?.iterations ?? 0) >= this.patience && this.restartsLeft()) this.restart();
   }
 
   /** The last window of each case, for the report's spectrum. */
@@ -826,6 +848,7 @@ export class TrainingRun {
     }
     if (events & L.Event.LagUnfitted) this.calibrationsInNoise++;
     if (events & L.Event.Calibrated) {
+      this.noiseAtState = sim.samples;
       this.lagFrom = "calibration";
       this.calibrating = false;
       // the probe's reading is kept here: a restart's configuration (no calibration) clears it
@@ -838,6 +861,7 @@ export class TrainingRun {
     if (!(events & (this.holding ? L.Event.EpochDone : L.Event.UpdateDone))) return true;
     const { task } = this.options;
     const iteration = ++this.iteration;
+    this.noiseAtState = sim.samples;
     this.faultedStarts = 0;
     const outputs = Array.from(controller.caseOutputs());
     const loss = controller.status().loss;
@@ -870,9 +894,10 @@ export class TrainingRun {
       this.stopped = "solved";
       return false;
     }
-    if (iteration >= this.maxIterations) return false;
+    // (the last iteration counts in the stall its continuation goes on from, as in the unbroken run)
     const stuck = this.stallWatch.see(this.margin, iteration);
-    if (stuck >= this.patience && this.maxIterations - iteration >= this.patience && this.restartsLeft()) this.restart(); // stuck
+    if (iteration >= this.maxIterations) return false;
+    if (stuck >= this.patience && this.restartsLeft()) this.restart(); // stuck
     return true;
   }
 
@@ -890,6 +915,7 @@ export class TrainingRun {
     const { device, seed } = this.options;
     const initialV = keepHeld(restartVoltages(device, seed, this.attempts.length, this.options.resumedAttempts), this.config.controls, this.attempts[0].initialV);
     this.configureAgain(this.config, initialV, this.calibrating);
+    this.noiseAtState = this.sim.samples;
     this.attempts.push({ startIteration: iteration, initialV });
     this.history.weights[this.history.weights.length - 1] = initialV.slice();
     this.stallWatch.restart(iteration);
@@ -1001,6 +1027,7 @@ export class TrainingRun {
         ...(this.distortion ? { distortion: this.distortion } : {}),
         ...(order2WindowSamples ? { order2WindowSamples } : {}),
         ...(controller.save ? { checkpoint: Buffer.from(controller.save()).toString("base64") } : {}),
+        noiseSamples: (options.noiseSamples ?? 0) + this.noiseAtState,
       },
     };
   }

@@ -60,6 +60,15 @@ test("a malformed, negative, too large or too small number exits 2 naming the op
   refusal(["compare", "--seeds", "1e9"], USAGE, /--seeds/, /expected a whole number from 1 to 10000\.$/);
   refusal(["compare", "--methods", "walsh,spsa,walsh"], USAGE, /--methods/, /'walsh' is named twice; name each method once\.$/);
 });
+  // Number() alone took hexadecimal, binary, octal and padded numbers (a budget of "0x10" trained 16 s)
+  for (const budget of ["0x10", "0b1", "0o7", " 5", "5 ", ""]) refusal(["train", "--budget", budget], USAGE, /--budget/, /expected a number > 0\.$/);
+  refusal(["train", "--seed", "0x2"], USAGE, /--seed/, /expected a whole number from 0 to 4294967295\.$/);
+  refusal(["train", "--window", "0x100"], USAGE, /--window/, /expected a whole number 8 \.\. 2\^20 samples/);
+  refusal(["train", "--tones", "0x19,45,65,95,115"], USAGE, /--tones/, /positive numbers separated by commas/);
+  refusal(["train", "--hold", "0x2"], USAGE, /--hold/, /expected control numbers from 1/);
+  refusal(["train", "--initial-v", "0x0,0,0,0,0"], USAGE, /--initial-v/, /one voltage per control/);
+  refusal(["train", "--lag", "2,0x3e8"], USAGE, /--lag/, /expected the lag as delay,corner/);
+  refusal(["train", "--method", "pat", "--set", "windowSamples=0x10"], USAGE, /--set/, /expected name=value with a number/);
 
 test("a number the controller refuses exits 3 naming the option and its valid range", () => {
   // Half of the DNPU's control range [−1.2, 0.6] V is 900 mV.
@@ -221,9 +230,12 @@ test("--resume takes only a run of this task on this device, and a checkpoint.bi
   writeFileSync(edited, JSON.stringify({ ...moved, finalWeights: [5, 0, 0, 0, 0] }));
   refusal(["train", "--method", "pat", "--task", "and", "--resume", edited], REFUSED, /control 1 would start at 5 V/);
   // a run.json edited by hand: no module (it said "internal error: Cannot read properties of
-  // null"), a resumedFrom that is no run (it summed to "NaN iterations"): it goes on from its
-  // controls, and counts only the runs it can
-  for (const [field, value] of [["module", null], ["resumedFrom", "str"]] as const) {
+  // null", then went on from its controls alone, its optimiser's moments and lag dropped unsaid)
+  // is refused, offering its controls; a resumedFrom that is no run (it summed to "NaN
+  // iterations"): it goes on, and counts only the runs it can
+  writeFileSync(edited, JSON.stringify({ ...moved, module: null }));
+  refusal(["train", "--task", "and", "--resume", edited], REFUSED, /: a run of multitone without its module's state \(module\.checkpoint\): the run\.json is damaged; to start from its controls give --initial-v /);
+  for (const [field, value] of [["resumedFrom", "str"]] as const) {
     writeFileSync(edited, JSON.stringify({ ...moved, [field]: value }));
     const { status, stdout, stderr } = hge("train", "--task", "and", "--max-iterations", "1", "--resume", edited, "--out", join(scratch, `edited-${field}`), "--no-progress");
     assert.equal(status, 1, `${field}: ${stderr}`);
@@ -440,6 +452,16 @@ test("--resume continues from the checkpoint of run.json: the new run starts at 
   const garbage = join(scratch, "garbage.bin");
   writeFileSync(garbage, "HGE1 and then nothing a checkpoint holds");
   refusal(["train", "--task", "xor", "--resume", garbage], REFUSED, /--resume: the checkpoint is corrupt, of another hge version, or for another configuration .*; nothing was trained \(controller field Checkpoint\)$/);
+  // a run.json whose module state is gone, or that names no method of hge's, is damaged: it was
+  // continued from its controls alone, the optimiser's moments and the fitted lag dropped unsaid
+  const damaged = join(scratch, "damaged.json");
+  for (const [damage, said] of [[(r: any) => delete r.module, /a run of multitone without its module's state \(module\.checkpoint\): the run\.json is damaged; to start from its controls give --initial-v /],
+    [(r: any) => (r.module.checkpoint = 12), /without its module's state/], [(r: any) => (r.method = "foo"), /its method foo is none of hge's \(multitone, .*\): the run\.json is damaged/]] as const) {
+    const run = JSON.parse(readFileSync(join(first, "run.json"), "utf8"));
+    damage(run);
+    writeFileSync(damaged, JSON.stringify(run));
+    refusal(["train", "--task", "xor", "--resume", damaged], REFUSED, said);
+  }
   assert.deepEqual(JSON.parse(readFileSync(join(third, "run.json"), "utf8")).history.weights[0], before.finalWeights, "checkpoint.bin resumes the same");
   // with the seed of its run, read from the run.json beside the checkpoint, where --seed is not given
   assert.deepEqual([after.seed, JSON.parse(readFileSync(join(third, "run.json"), "utf8")).seed], [4, 4]);

@@ -153,6 +153,43 @@ test("hold(): a held epoch reads its controls plainly (each control written exac
   assert.ok(tone >= 0.99 * config.controls[0].amplitudeV, `tones back: ${tone} V from the weights`);
 });
 
+test("tone phases (README 'Tone phases'): the m-th voltages since configure() carry sin(2π·m·bin/W) on every control, but the one the distortion probe borrows: no tone through the calibration, then its tone at a constant offset", () => {
+  const device = new AnalyticDevice(); // 5 controls: the calibration probes (three or more)
+  const config = analyticConfig(device, { calibrationEpochs: 2 });
+  const controller = new Controller();
+  controller.configure(config);
+  const bins = Array.from(controller.toneBins()), W = config.windowSamples, K = device.controlCount;
+  const amplitudes = config.controls.map((c) => Math.fround(c.amplitudeV));
+  // the tone on control k at the m-th write, as a fraction of its amplitude (its weight taken off)
+  const toneOf = (k: number) => (controller.electrodes()[k] - controller.weights()[k]) / amplitudes[k];
+  const ruleError = (k: number, m: number, offset = 0) => Math.abs(toneOf(k) - Math.sin((2 * Math.PI * ((m * bins[k] + offset) % W)) / W));
+  const worst = new Array(K).fill(0), silent = new Array(K).fill(0);
+  let m = 1, events = 0, reading = device.output(controller.electrodes());
+  const step = () => {
+    events = controller.step(reading);
+    m++;
+    reading = device.output(controller.electrodes());
+  };
+  while (!(events & (L.Event.Calibrated | L.Event.LagUnfitted))) {
+    for (let k = 0; k < K; k++) worst[k] = Math.max(worst[k], ruleError(k, m));
+    for (let k = 0; k < K; k++) silent[k] = Math.max(silent[k], Math.abs(toneOf(k)));
+    step();
+  }
+  const probe = silent.findIndex((amplitude) => amplitude === 0);
+  assert.ok(probe >= 0 && silent.filter((amplitude) => amplitude === 0).length === 1, `one control without a tone through the calibration: ${silent}`);
+  worst.forEach((error, k) => k !== probe && assert.ok(error < 1e-3, `control ${k + 1} off the rule by ${error} before the calibration ended`));
+  step(); // (the write that ends the calibration may ramp to the lag's first update)
+  const offset = Array.from({ length: W }, (_, d) => d).reduce((best, d) => (ruleError(probe, m, d) < ruleError(probe, m, best) ? d : best), 0);
+  worst.fill(0);
+  for (let epochs = 0; epochs < 3; ) {
+    step();
+    if (events & L.Event.EpochDone) epochs++;
+    if (events & L.Event.UpdateDone) continue; // (the controls move: their weights are read after)
+    for (let k = 0; k < K; k++) worst[k] = Math.max(worst[k], ruleError(k, m, k === probe ? offset : 0));
+  }
+  worst.forEach((error, k) => assert.ok(error < 1e-3, `control ${k + 1} off the rule${k === probe ? ` (the probe's, offset ${offset}/${W} of a turn)` : ""} by ${error} after the calibration`));
+});
+
 test("hold() after an epoch whose update was skipped (a gradient that is not finite) keeps the controls that epoch measured; it undoes no earlier update", () => {
   const device = new AnalyticDevice();
   // amplitudes so small that a tone-correlated reading of 1e11 puts ∂ȳ/∂w past f32's range
@@ -273,6 +310,9 @@ describe("configuration", () => {
       /^configuration refused: Gradient = 1 is within its bounds \(0 \.\. 2\) but not with the rest of this configuration: .*1 demodulate the loss signal \(MSE\)/);
     assert.match(message({ cases: good.cases.map((x, p) => (p === 1 ? { ...x, inputsV: [9, 0] } : x)) }),
       /^configuration refused: CaseInputV \(case 2, input 1\) = 9 is not valid here: .*inside each input's range/);
+    // a missing class is no case's fault: the message named the last case, "= 1 is not valid here"
+    assert.equal(message({ loss: "corrsig", cases: good.cases.map((x) => ({ ...x, target: 1 })) }), "configuration refused: Target: corrsig needs cases of both classes, 0 and 1; none is 0");
+    assert.match(message({ loss: "corrsig", cases: good.cases.map((x, p) => ({ ...x, target: p === 2 ? 0.5 : 0 })) }), /^configuration refused: Target \(case 3\) = 0\.5 is not valid here/);
   });
 
   test("ChipSamples, a code's setting, does not bind tones: 3 with a 1000-sample window is accepted (the full build refused it, naming WindowSamples)", () => {

@@ -3,7 +3,7 @@
 // the file a reader saw and failed one process's rename with ENOENT.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,4 +49,17 @@ test("a write that fails leaves nothing aside: here the rename, over a directory
   writeFileSync(join(dir, "taken", "inside"), "");
   assert.throws(() => keepFile(join(dir, "taken"), "data"), (error: unknown) => isFileSystemError(error) && error.syscall === "rename");
   assert.deepEqual(readdirSync(dir), ["taken"]);
+});
+
+test("a report the file system cuts short is not left torn in --out: the report before it stays whole", () => {
+  // (ulimit -f: a file past 60 KiB fails with EFBIG; a report is about 140 KB. report.html was
+  // written in place, and a full disk left the first 60 KiB of it beside a whole run.json.)
+  const out = join(scratch, "cut-report");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "report.html"), "an earlier report\n");
+  const cli = fileURLToPath(new URL("../bin/hge.mjs", import.meta.url));
+  const run = spawnSync("bash", ["-c", `trap '' XFSZ; ulimit -f 60; exec "${process.execPath}" "${cli}" train --task and --budget 3 --no-progress --out "${out}"`], { encoding: "utf8" });
+  assert.match(run.stderr, /EFBIG/, "the limit bit");
+  const report = readFileSync(join(out, "report.html"), "utf8");
+  assert.ok(report === "an earlier report\n" || report.endsWith("</html>\n"), `report.html torn: ${report.length} bytes`);
 });

@@ -1,6 +1,6 @@
 // Report pages: one self-contained HTML page per run (summary, plots as inline SVG, the
 // configuration) beside its JSON, and an index page for a set of runs (the demo's gates).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { resumedTotals, type Result } from "../methods/method.ts";
 import { isTransparent, type ModuleDetails } from "../train.ts";
@@ -11,6 +11,7 @@ import type { CompareRecord } from "../compare.ts";
 import { median, INTERVAL_CONFIDENCE, INTERVAL_MIN_RUNS } from "../metrics.ts";
 import { budgetText, criterionLabel, formatCriterion, medianCriterionText } from "./format.ts";
 import { DISTORTION_LABEL, diagnose, distortionFinding, lagText } from "./diagnose.ts";
+import { keepFile } from "./keep.ts";
 
 const STYLE = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1360px; color: #222; }
@@ -82,7 +83,7 @@ export async function writeRunReport(run: Result, dir: string, command: string, 
 <h2>Settings</h2>
 <table>${settings.map((r) => row(r)).join("\n")}</table>`;
   const path = join(dir, "report.html");
-  writeFileSync(path, page(`${run.task} on ${run.device}`, body));
+  keepFile(path, page(`${run.task} on ${run.device}`, body));
   return path;
 }
 
@@ -131,7 +132,7 @@ export function writeIndex(entries: Array<{ run: Result; dir: string }>, dir: st
 <p>Each gate was trained in closed loop by the hge controller with homodyne gradient extraction. Command: <code>${escapeHtml(command)}</code>; wall time ${wallSeconds.toFixed(1)} s.</p>
 <table>${header}\n${rows.join("\n")}</table>${unfinished === undefined ? "" : `\n<p>${escapeHtml(unfinished.why)}: ${entries.length} of ${unfinished.of} gates finished; the others were not trained.</p>`}`;
   const path = join(dir, "index.html");
-  writeFileSync(path, page("hge demo", body));
+  keepFile(path, page("hge demo", body));
   return path;
 }
 
@@ -158,7 +159,7 @@ ${refused ? `<h2>Not compared: refused at set-up</h2><ul>${refused}</ul>` : ""}
 ${cannotTrain ? `<h2>Not run: the device or the task lacks what they need</h2><ul>${cannotTrain}</ul>` : ""}
 <div class="plots"><figure>${plot}</figure></div>`;
   const path = join(dir, "report.html");
-  writeFileSync(path, page(`hge compare: ${record.task} on ${record.device}`, body));
+  keepFile(path, page(`hge compare: ${record.task} on ${record.device}`, body));
   return path;
 }
 
