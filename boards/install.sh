@@ -86,7 +86,10 @@ echo "boards: installing missing Debian packages: ${missing[*]} (one-time; all o
 t0=$(date +%s)
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq -o DPkg::Lock::Timeout=300 >&2
-$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+apt_install() { $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null 2>&1; }
+# An install cut short earlier (a killed run, a machine saved mid-install) leaves dpkg
+# "interrupted", and apt refuses every install until it is finished: finish it, then try again.
+apt_install || { $SUDO dpkg --configure -a >/dev/null 2>&1 && apt_install; } ||
   { echo "boards: apt-get install ${missing[*]} failed" >&2; exit 3; }
 t1=$(date +%s)
 for p in "${missing[@]}"; do
