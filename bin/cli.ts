@@ -254,7 +254,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   } catch {
     run = undefined;
   }
-  const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number; perturbation?: PerturbationName } } };
+  const { format, device: ranOn, task: trained, finalWeights: weights, module, attempts, settings, method: ranBy, ranOn: ranWhere, stall: itsStall } = (typeof run === "object" && run !== null ? run : {}) as Partial<Result> & { format?: unknown; module?: { checkpoint?: unknown; lagFrom?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number; perturbation?: PerturbationName } } };
   if (typeof format !== "string" || !format.startsWith("hge-run/")) throw new UsageError(`--resume ${path}: neither a run.json nor a checkpoint.bin written by hge train`);
   // a refusal of a run.json whose controls are finite volts offers them to start from elsewhere
   const startFrom = Array.isArray(weights) && weights.every((v) => typeof v === "number" && Number.isFinite(v)) ? `; to start from its controls give --initial-v ${weights.join(",")}` : "";
@@ -273,9 +273,8 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   // A run of the module's estimators under Node keeps its module's state; one without it is
   // damaged, and was continued from its controls alone, its optimiser's moments and fitted lag
   // dropped without a word (so was a run.json naming no method of hge's).
-  const { method: ranBy } = run as Partial<Result>;
   if (!METHOD_NAMES.includes(ranBy as string)) throw new TrainConfigError("resume", `--resume ${path}: ${typeof ranBy === "string" ? `its method ${ranBy} is none of hge's` : "it names none of hge's methods"} (${METHOD_NAMES.join(", ")}): the run.json is damaged${startFrom}`);
-  if ((ESTIMATORS as readonly string[]).includes(ranBy as string) && (run as Partial<Result>).ranOn === "node" && typeof module?.checkpoint !== "string") {
+  if ((ESTIMATORS as readonly string[]).includes(ranBy as string) && ranWhere === "node" && typeof module?.checkpoint !== "string") {
     throw new TrainConfigError("resume", `--resume ${path}: a run of ${ranBy} without its module's state (module.checkpoint): the run.json is damaged${startFrom}`);
   }
   // a run of tones continued by codes or the reverse cannot take its checkpoint (the module
@@ -285,7 +284,7 @@ export function readResume(path: string, device: Device, task: AnyTask, method: 
   const otherKind = estimator && tonesBefore !== undefined && tonesBefore !== estimatorUsesTones(method.name as Estimator);
   if (otherKind) process.stderr.write(`hge: --resume ${path}: a run of ${tonesBefore ? "tones" : "codes"}; ${method.name} perturbs with ${tonesBefore ? "codes" : "tones"} and cannot take its checkpoint: it starts from the run's final controls, with fresh optimiser moments${tonesBefore ? "" : " and its own calibration"}\n`);
   // (a stall is counted in its method's own measure)
-  const stall = (run as Partial<Result>).method === method.name ? (run as Partial<Result>).stall : undefined;
+  const stall = ranBy === method.name ? itsStall : undefined;
   return { ...continuationOf({ finalWeights: weights, module, attempts, settings, stall }, estimator && !otherKind), ...earlierRun(run as Record<string, unknown>, `--resume ${path}`, startFrom) };
 }
 

@@ -359,17 +359,17 @@ export function keepHeld(start: number[], controls: ReadonlyArray<{ trainable?: 
 /** What a run continues from (`--resume`, or a board's run after the board restarted). */
 export type Continuation = Pick<TrainOptions, "initialV" | "checkpoint" | "checkpointLagGiven" | "resumedAttempts" | "resumedStall" | "noiseSamples"> & { planOrder?: 2 | 3; patience?: number };
 
+/** The run was to fit the lag by calibrating and stopped before the calibration ended (the
+ *  budget, a fault or Ctrl-C): its lag is still the configured one (a run.json's module). */
+export const calibrationUnfinished = (module: { lagFrom?: unknown; controller?: { calibrationEpochs?: number } }): boolean =>
+  module.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
+
 /** What continues `run` (a Result, or its run.json read back; `finalWeights` checked finite):
  *  its controls, and for the module's estimators (`estimator`) its checkpoint (weights,
  *  optimiser moments and the fitted lag) and the plan order it ended on (a continuation does
  *  not calibrate, so auto could not measure); where it restarted, its starts and patience, so
  *  that it goes on restarting as it would have (the next of its seeded starts); for the module's,
  *  the noise its run drew up to the state it goes on from (module.noiseSamples), drawn again. */
-/** The run was to fit the lag by calibrating and stopped before the calibration ended (the
- *  budget, a fault or Ctrl-C): its lag is still the configured one (a run.json's module). */
-export const calibrationUnfinished = (module: { lagFrom?: unknown; controller?: { calibrationEpochs?: number } }): boolean =>
-  module.lagFrom === "configuration" && (module.controller?.calibrationEpochs ?? 0) > 0;
-
 export function continuationOf(run: { finalWeights: number[]; module?: { checkpoint?: unknown; lagFrom?: unknown; noiseSamples?: unknown; controller?: { planOrder?: unknown; calibrationEpochs?: number } }; attempts?: unknown; settings?: { patience?: unknown }; stall?: unknown }, estimator: boolean): Continuation {
   const { module, attempts, settings, stall } = run;
   // A run stopped before its calibration ended fitted no lag and made no update (updates follow
