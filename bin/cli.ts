@@ -928,7 +928,7 @@ interface DemoFlags {
   device: DeviceSpec;
   deviceSeed?: number;
   seed: number;
-  out: string;
+  out?: string;
   workers?: number;
   maxIterations?: number;
   progress: boolean;
@@ -952,7 +952,7 @@ const DEMO_ORDER: GateName[] = ["XOR", "XNOR", "NAND", "NOR", "AND", "OR"];
 async function demo(flags: DemoFlags): Promise<void> {
   const started = performance.now();
   const command = commandLine();
-  const out = prepareOut(flags.out);
+  const out = prepareOut(flags.out ?? join("reports", `demo-${deviceDir(flags)}-seed${flags.seed}`));
   const gates = DEMO_ORDER.filter((gate) => GATE_NAMES.includes(gate));
   const { demoDevice } = await import("../host/demo.ts");
   const device = await demoDevice(flags.device, flags.deviceSeed); // a device file is checked here, before any worker starts
@@ -1409,7 +1409,7 @@ export function program(): Command {
     .addOption(deviceOption())
     .addOption(deviceSeedOption())
     .option("--seed <n>", "seed of every gate's run", wholeAtLeast(0), DEFAULTS.seed)
-    .option("--out <dir>", "report directory", nonEmpty("a directory"), join("reports", "demo"))
+    .option("--out <dir>", "report directory (default reports/demo-<device>-seed<seed>; <device> with -device<n> for --device-seed)", nonEmpty("a directory"))
     .addOption(workersOption())
     .option("--max-iterations <n>", `iteration limit per gate (default: none, the budget stops the run)`, wholeAtLeast(1))
     .option("--no-progress", "no progress bars (nor, off a terminal, a line a gate)")

@@ -117,6 +117,15 @@ test("another instance of a device (--device-seed, --fabrication-spread) gets a 
   assert.deepEqual(readdirSync(join(cwd, "reports")).sort(), ["resistor-and-multitone-seed1", "resistor-device4-and-multitone-seed1", "resistor-spread0.05-and-multitone-seed1"]);
 });
 
+test("hge demo on another device, instance or seed gets a default report directory of its own: every demo replaced the last one's (reports/demo)", () => {
+  const cwd = scratchDir("hge-demos-");
+  const args = ["demo", "--device", "resistor", "--max-iterations", "1", "--workers", "1", "--no-progress"];
+  for (const extra of [[], ["--device-seed", "4"], ["--seed", "2"]]) spawnSync(process.execPath, [BIN, ...args, ...extra], { cwd, encoding: "utf8" });
+  const made = readdirSync(join(cwd, "reports")).sort();
+  assert.deepEqual(made, ["demo-resistor-device4-seed1", "demo-resistor-seed1", "demo-resistor-seed2"]);
+  for (const dir of made) assert.ok(existsSync(join(cwd, "reports", dir, "index.html")), `${dir} has no index.html`);
+});
+
 test("explicit tones off the window's bins exit 3 and name a window that fits", () => {
   refusal(["train", "--tones", "25,45,65,95,115", "--window", "500"], REFUSED, /tone 25 Hz/, /multiple of 1000 samples/);
 });
