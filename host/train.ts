@@ -231,8 +231,10 @@ export function defaultChain(device: Device): ChainOptions {
 
 /** The chain of `--no-chain`: the device's outputs read as they are, for a device whose outputs
  *  already are readings (an instrument behind an asynchronous device file, with its own
- *  converters, amplifier and noise). Converter steps finer than any reading's (52 bits, a
- *  double's mantissa), no amplifier corner, no delay, no saturation within ±1e9 output units. */
+ *  converters, amplifier and noise). Converter steps of 52 bits (a double's mantissa): the
+ *  ADC's, over ±1e9 output units, are 4.4e-7 units (finer than a 24-bit ADC's over ±10 V, 1.2e-6,
+ *  but not nothing: EP at β = 1e-8 S reads drops below it); no amplifier corner, no delay, no
+ *  saturation within ±1e9 output units. */
 export const TRANSPARENT_CHAIN: Partial<ChainOptions> = { dacBits: 52, adcBits: 52, adcRangeV: [-1e9, 1e9], transimpedancePerV: 1, cornerHz: 0, delaySamples: 0 };
 /** Whether a run's chain is TRANSPARENT_CHAIN (--no-chain): no converters or amplifier to describe. */
 export const isTransparent = (chain: ModuleDetails["chain"]) => Object.entries(TRANSPARENT_CHAIN).every(([field, value]) => isDeepStrictEqual(chain[field as keyof typeof chain], value));
@@ -640,7 +642,8 @@ export class TrainingRun {
   readonly maxIterations: number;
   readonly solvedEpochs: number;
   readonly patience: number;
-  private stopped: StopReason = "iterations";
+  /** Why the loop ended, once step() has returned false. */
+  stopped: StopReason = "iterations";
   /** stopped = "device": what the device file did (Result.deviceFault). */
   deviceFault: string | undefined;
   private iteration = 0;

@@ -14,6 +14,7 @@ import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS } from "../host/train.ts";
 import { LEVEL_WINDOW_SAMPLES } from "../host/methods/instrument.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
+import { ControlOptimiser, optimiserSettings } from "../host/methods/optimiser.ts";
 
 /** Noise-free: no noise, and converters fine enough (24 bits) that quantising a drop of a few
  *  hundred mV does not matter against the mV differences the rules take. */
@@ -225,6 +226,24 @@ test("a solved epoch is confirmed as the module's is (Confirmation): the gates h
       assert.ok(Math.abs(deviceSeconds[i] - deviceSeconds[i - 1] - 16 * EQUILIBRIUM_SECONDS) < 1e-9, `${name}: confirming epoch ${i + 1} took ${deviceSeconds[i] - deviceSeconds[i - 1]} s`);
     }
   }
+});
+
+test("a confirmation that fails steps along the gradient measured at the held gates, the one history.gradient records: replaying the recorded gradients through Adam gives every recorded gate (ep and coupled took a zero-gradient step there)", async () => {
+  const { device, task } = regression();
+  const noisy = { noise: { whiteSigma: 0.03 } }; // (ep, seed 10: the confirmation of epoch 3 fails at epoch 5)
+  const result = await findMethod("ep")!.train(device, task, REGRESSION_BUDGET, { seed: 10, options: noisy });
+  const { weights, gradient, criterion } = result.history;
+  const controls = Float64Array.from(weights[0]);
+  const replay = new ControlOptimiser(controls, device.controlRangeV, optimiserSettings(noisy));
+  let failedConfirmations = 0;
+  for (let i = 0; i < result.iterations; i++) {
+    const held = i > 0 && weights[i].every((v, k) => v === weights[i - 1][k]);
+    const moved = weights[i + 1].some((v, k) => v !== weights[i][k]);
+    if (held && moved) failedConfirmations++;
+    if (moved) replay.step(Float64Array.from(gradient![i]));
+    assert.deepEqual(Array.from(controls), weights[i + 1], `the gates after epoch ${i + 1} (RMS ${criterion[i]})`);
+  }
+  assert.ok(failedConfirmations > 0, "no confirmation failed: the test no longer sees one");
 });
 
 test("a run stops before the epoch that would overrun its device-time budget, and on abort", async () => {

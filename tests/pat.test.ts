@@ -347,6 +347,13 @@ test("pat-hge's twin/HGE Jacobian cosine is the mean over the refreshes that mea
   assert.equal(cut.counters.twinJacobianCosine, before.counters.twinJacobianCosine);
 });
 
+test("a module fault (every lock-in window discarded: spikes saturating the readings) stops pat-hge with stopped = fault, long before its budget (it said the budget was spent and asked for a larger one)", async () => {
+  const spiking = { noise: { spikes: { ratePerS: 200, amplitude: 1e6 } } };
+  const run = await PAT_HGE_METHOD.train(resistor, regression, { deviceSeconds: 1000 }, { seed: 1, options: spiking });
+  assert.equal(run.stopped, "fault");
+  assert.ok(run.deviceSeconds < 100, `${run.deviceSeconds} device-s`);
+});
+
 test("pat-hge's device clock runs forward through its lock-in windows: the time the device is told never goes back and ends at the run's device time (plain readings were stamped without the HGE seconds: 0.660 s after 1.152 s, and a drifting device saw its drift late)", async () => {
   const dnpu = DopantNetwork.default();
   const told: number[] = [];

@@ -130,6 +130,15 @@ async function chainedAgainstFinite({ device, layer, physics, readings }: Awaite
   return { cosine, relative };
 }
 
+test('a module fault (every lock-in window discarded: spikes saturating the readings) ends the training sweep with "fault", not "budget" (the run said its budget was spent)', async () => {
+  const device = new AnalyticDevice({ inputCount: 2 });
+  const instrument = new Instrument(device, 1, { noise: { spikes: { ratePerS: 200, amplitude: 1e6 } } });
+  const layer = new DevicePhysicalLayer(device, instrument, 2, 1, Infinity, phyllInputCount(task));
+  const physics = new HgePhysics(layer, instrument, { ...PHYLL_HGE_DEFAULTS }, { deviceSeconds: 1000 }, { seed: 1 });
+  assert.equal(await physics.measureTraining(rows), 'fault');
+  assert.ok(instrument.deviceSeconds < 100, `${instrument.deviceSeconds} device-s`);
+});
+
 test('device time counts every sample the module runs: 210 samples a row (its own window, not a plain reading\'s), plus the lag calibration once (two epochs and one measured epoch of 4 input points on the whole device)', async () => {
   const { instrument, physics, layer } = await analyticSweep();
   const perRow = instrument.settleSamples + DEFAULTS.windowSamples; // 10 + 200

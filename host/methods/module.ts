@@ -348,10 +348,12 @@ export class HgeJacobian {
   constructor(readonly seed: number, private readonly journal?: Journal) {}
 
   /** The Jacobian rows and the window means (CASE_OUTPUTS) of `task`'s cases at `controls`,
-   *  measured from device time `nowSeconds` on; undefined if `budgetSeconds` ran out first.
+   *  measured from device time `nowSeconds` on; "budget" if `budgetSeconds` ran out first,
+   *  "fault" if the module could measure no epoch (its windows discarded: readings saturated or
+   *  not finite, or a gradient not finite).
    *  `options` (windows, settling) replace the task's defaults. A device file's fault is thrown
    *  on (DeviceFileError). */
-  measure(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions> = {}): { jacobian: number[][]; outputs: number[] } | undefined {
+  measure(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions> = {}): { jacobian: number[][]; outputs: number[] } | "budget" | "fault" {
     if (!this.journal) return this.measureLive(device, task, controls, nowSeconds, budgetSeconds, options);
     const check = checkOf([this.epochs, nowSeconds, ...controls, ...task.inputCases.flat()], JSON.stringify([this.seed, device.name, options]));
     const recorded = this.journal.replayBatch(check, budgetSeconds);
@@ -363,11 +365,11 @@ export class HgeJacobian {
       return { jacobian: recorded.jacobian, outputs: recorded.outputs };
     }
     const measured = this.measureLive(device, task, controls, nowSeconds, budgetSeconds, options);
-    if (measured) this.journal.recordBatch({ check, seconds: measured.seconds, lag: this.lag!, planOrder: this.planOrder!, jacobian: measured.jacobian, outputs: measured.outputs });
+    if (typeof measured === "object") this.journal.recordBatch({ check, seconds: measured.seconds, lag: this.lag!, planOrder: this.planOrder!, jacobian: measured.jacobian, outputs: measured.outputs });
     return measured;
   }
 
-  private measureLive(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions>): { jacobian: number[][]; outputs: number[]; seconds: number } | undefined {
+  private measureLive(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions>): { jacobian: number[][]; outputs: number[]; seconds: number } | "budget" | "fault" {
     const controller = new Controller();
     const lag = this.lag;
     const run = new TrainingRun(controller, {
@@ -390,7 +392,7 @@ export class HgeJacobian {
     this.lag = { delaySamples: status.lagDelaySamples, cornerHz: status.lagCornerHz };
     this.planOrder ??= run.config.planOrder;
     this.epochs++;
-    if (status.updates < 1) return undefined;
+    if (status.updates < 1) return run.stopped === "budget" ? "budget" : "fault";
     return { jacobian: task.inputCases.map((_, p) => Array.from(controller.jacobianRow(p))), outputs: Array.from(controller.caseOutputs()), seconds };
   }
 }

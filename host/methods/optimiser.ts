@@ -1,7 +1,8 @@
 // The update rules for methods that step control voltages on the host (the peers): the
 // module's (assembly/optim.ts) SGD, momentum and Adam in double precision, with its defaults
 // (host/config-fields.ts), each control clamped to its range after each step and held controls
-// left alone. One optimiser for every method, so a comparison is not one of optimisers.
+// left alone. One update rule for every method, so a comparison is not one of optimisers; the
+// learning rate is the module's too but for pat's (0.1 V, its own setting: host/methods/pat.ts).
 import { OPTIMISERS, type OptimiserName } from "../controller.ts";
 import { defaultOf } from "../config-fields.ts";
 import { TrainConfigError } from "../errors.ts";

@@ -278,12 +278,12 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     }
     const controls = optimiser.values();
     const voltages = cases.map((inputs) => [...controls, ...inputs]);
-    let measured: number[][] | undefined;
+    let measured: ReturnType<HgeJacobian["measure"]> | undefined;
     const before = hge?.seconds ?? 0;
     try {
       outputs = voltages.map((v) => session.instrument.measure(v));
       const { chain, noise } = session.instrument; // the module reads the same device through the same chain
-      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds, { chain, noise })?.jacobian : undefined;
+      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds, { chain, noise }) : undefined;
     } catch (error) {
       fault = deviceFaultOf(error);
       stopped = "device";
@@ -292,16 +292,16 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
       if (hge) session.instrument.advance(hge.seconds - before); // (pat-hge's lock-in windows: the device's clock moves on)
     }
     if (built.twin instanceof MlpTwin) forwardSquaredError += built.twin.predict(voltages).reduce((sum, y, p) => sum + (y - outputs[p]) ** 2, 0);
-    if (refresh) {
-      if (!measured) {
-        stopped = "budget";
-        break;
-      }
+    if (typeof measured === "string") {
+      stopped = measured;
+      break;
+    }
+    if (measured) {
       refreshedAt = iteration;
       refreshes++;
       const twinRows = built.twin.weightedGradients(voltages, voltages.map(() => 1));
-      corrections = measured.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
-      measured.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
+      corrections = measured.jacobian.map((row, p) => row.map((g, k) => g - twinRows[p][k]));
+      measured.jacobian.forEach((row, p) => (jacobianCosines += cosine(row, twinRows[p].slice(0, row.length)) / cases.length));
     }
     const outputGradient = lossGradient(loss, outputs, task.targets);
     const rows = built.twin.weightedGradients(voltages, outputGradient);

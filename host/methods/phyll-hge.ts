@@ -217,22 +217,24 @@ export class HgePhysics implements PhysicsTraining {
    * tone's phase does not separate delay from corner, nor a negative gradient from half a
    * period of lag (from one tone the module fitted 76 samples and 22 Hz for a chain of 2 samples
    * and 1 kHz, and every measured gradient came out with the wrong sign). The lag is the chain's,
-   * so every configuration then demodulates with it. Device time counted; false if the budget ran out.
+   * so every configuration then demodulates with it. Device time counted; why it could not
+   * (the budget ran out, or the module's fault), or undefined.
    */
-  private calibrate(): boolean {
+  private calibrate(): "budget" | "fault" | undefined {
     const { device } = this.layer;
     const whole = device.withInputCount?.(1) ?? device;
     const cases = [-0.5, -0.25, 0.25, 0.5].map((level) => whole.inputRangeV.map((range) => levelToVolts(level, range)));
     const spent = this.instrument.deviceSeconds;
     const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, this.moduleReading());
     this.instrument.advance(this.hge.seconds);
-    return measured !== undefined;
+    return typeof measured === "string" ? measured : undefined;
   }
 
   /** The training split through the module, configuration by configuration, MAX_CASES rows an
    *  epoch: its readings [sample][label][configuration]; the Jacobian rows go to `jacobian`. */
   async measureTraining(train: number[][][]): Promise<Sweep | StopReason> {
-    if (this.hge.epochs === 0 && !this.calibrate()) return "budget";
+    const uncalibrated = this.hge.epochs === 0 ? this.calibrate() : undefined;
+    if (uncalibrated) return uncalibrated;
     const rows = train.flat();
     const classCount = train[0].length;
     const readings: Sweep = train.map((labels) => labels.map(() => new Array<number>(this.layer.outputWidth).fill(0)));
@@ -249,7 +251,7 @@ export class HgePhysics implements PhysicsTraining {
         const spent = this.instrument.deviceSeconds;
         const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, this.moduleReading());
         this.instrument.advance(this.hge.seconds - before);
-        if (!measured) return "budget";
+        if (typeof measured === "string") return measured;
         this.windows += chunk.length;
         measured.outputs.forEach((y, p) => {
           const r = start + p;

@@ -249,6 +249,9 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
   const history: Result["history"] = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(gatesV)], gradient: [], caseOutputs: [] };
   const voltages = new Float64Array(network.electrodeCount);
   let caseOutputs: number[] = [];
+  /** The gradient the last epoch that measured one measured, at the gates as they are while
+   *  a confirmation holds them: a confirmation that fails steps along it. */
+  let measuredGradient = new Float64Array(network.controlCount);
   let iteration = 0;
   let updates = 0;
   let stopped: Result["stopped"] = "iterations";
@@ -260,8 +263,8 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     const holding = confirmation.holding;
     const epochSeconds = cases * (holding ? 1 : rule.equilibriaPerCase) * probe.secondsPerEquilibrium;
     if (probe.deviceSeconds + epochSeconds > budget.deviceSeconds + BUDGET_SLACK_SECONDS) { stopped = "budget"; break; }
-    // One epoch: every case measured at the same gates, the gradient summed.
-    const gradient = new Float64Array(network.controlCount);
+    // One epoch: every case measured at the same gates, the gradient summed (held: kept).
+    const gradient = holding ? measuredGradient : new Float64Array(network.controlCount);
     caseOutputs = [];
     // An epoch of ep takes about a second of wall time: yield between cases so that progress
     // output and Ctrl-C get through; an aborted epoch is dropped (its device time still counts).
@@ -285,6 +288,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
       break;
     }
     iteration++;
+    measuredGradient = gradient;
     const loss = meanSquaredError(caseOutputs, task.targets);
     const criterion = -taskMargin(task, caseOutputs); // RMS error
     const solvedNow = task.solved(caseOutputs);
@@ -292,7 +296,7 @@ async function runResistive(methodName: string, network: ResistorNetwork, task: 
     history.deviceSeconds.push(probe.deviceSeconds);
     history.loss.push(loss);
     history.criterion.push(criterion);
-    history.gradient!.push(holding ? history.gradient!.at(-1) ?? Array.from(gradient) : Array.from(gradient)); // (held: the last step's, as the module's)
+    history.gradient!.push(Array.from(gradient));
     history.caseOutputs!.push(caseOutputs.slice());
     context.progress?.({
       iteration, deviceSeconds: probe.deviceSeconds, budget, loss, criterion, criterionName: criterionName(task), solved: solvedNow, attempt: 1,
