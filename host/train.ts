@@ -112,6 +112,12 @@ export interface TrainOptions {
   /** The samples of measurement noise the runs it continues drew up to the state it goes on
    *  from (their module.noiseSamples): its noise goes on from there (buildNoise). */
   noiseSamples?: number;
+  /** The drift process to draw instead of a new one from noise.drift (buildNoise): the drift of
+   *  the Instrument reading the same output (Instrument.drift), so that one drift runs on in
+   *  device time through its readings and this run's samples alike, one draw a sample (the
+   *  module's windows of pat-hge and phyll-hge, HgeJacobian). Not skipped by noiseSamples: it
+   *  is where it is. */
+  sharedDrift?: Drift;
   /** Stop once this much device time has run (the method's budget); undefined = no limit. */
   maxDeviceSeconds?: number;
   /** Device time already spent when the run starts (a method that runs the module now and
@@ -332,18 +338,26 @@ export function defaultWindowFor(frequenciesHz: number[], sampleRateHz: number):
 /** The run's noise sources, each on its own stream derived from the seed (the boards' runs
  *  build theirs here too, so they see the readings the all-Node run sees), `skipSamples`
  *  samples on: a resumed run's noise goes on where the unbroken run's would be (TrainOptions.
- *  noiseSamples; seeded afresh, it replayed the start's noise). */
-export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number, skipSamples = 0): NoiseSource | undefined {
+ *  noiseSamples; seeded afresh, it replayed the start's noise). `sharedDrift` (TrainOptions.
+ *  sharedDrift) is drawn in place of a drift of its own. */
+export function buildNoise(noise: NoiseOptions, sampleRateHz: number, seed: number, skipSamples = 0, sharedDrift?: Drift): NoiseSource | undefined {
   const sources: NoiseSource[] = [];
   if (noise.whiteSigma > 0) sources.push(new WhiteNoise(noise.whiteSigma, noiseStream(seed, 1)));
   if (noise.pinkPsdAt1kHz > 0) sources.push(new PinkNoise(noise.pinkPsdAt1kHz, sampleRateHz, noiseStream(seed, 2)));
-  if (noise.drift) sources.push(new Drift(sampleRateHz, noise.drift, noiseStream(seed, 3)));
+  const drift = sharedDrift ?? buildDrift(noise, sampleRateHz, seed);
+  if (drift) sources.push(drift);
   if (noise.spikes && noise.spikes.ratePerS > 0) sources.push(new Spikes(noise.spikes.ratePerS, noise.spikes.amplitude, sampleRateHz, noiseStream(seed, 4)));
   if (!sources.length) return undefined;
-  const chain = new NoiseChain(sources);
-  // (drawn and dropped, one a sample as the chain draws them: each stream, Drift's clock too, exactly where it was)
-  for (let n = 0; n < skipSamples; n++) chain.next();
-  return chain;
+  // (drawn and dropped, one a sample as the chain would draw them, each stream on its own: each
+  // exactly where it was, Drift's clock too; a shared drift is where it is already)
+  for (const source of sources) if (source !== sharedDrift) for (let n = 0; n < skipSamples; n++) source.next();
+  return new NoiseChain(sources);
+}
+
+/** The drift of the noise `buildNoise(noise, sampleRateHz, seed)` builds (its own stream), or
+ *  none without noise.drift. */
+export function buildDrift(noise: NoiseOptions, sampleRateHz: number, seed: number): Drift | undefined {
+  return noise.drift ? new Drift(sampleRateHz, noise.drift, noiseStream(seed, 3)) : undefined;
 }
 
 /** The start of a run's next attempt once it has made `attempts` (its first counted in a resumed
@@ -702,7 +716,7 @@ export class TrainingRun {
       this.totals.updates -= loaded.updates;
       this.totals.epochs -= loaded.epochs;
     }
-    this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed, options.noiseSamples)), options.startSeconds);
+    this.sim = new CoSimulation(controller, options.device, chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, options.seed, options.noiseSamples, options.sharedDrift)), options.startSeconds);
     this.ring = new Float64Array(this.config.windowSamples);
     this.lastWindows = this.windowBuffers();
     this.history = { deviceSeconds: [], loss: [], criterion: [], weights: [Array.from(controller.weights())], gradient: [], caseOutputs: [], ...(options.device.outputGradient && controller.lossSlopes ? { exactGradient: [] } : {}) };

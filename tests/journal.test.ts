@@ -62,11 +62,14 @@ const sameRun = (a: Result, b: Result) => {
   assert.deepEqual([b.deviceSeconds, b.criterion, b.iterations, b.stopped], [a.deviceSeconds, a.criterion, a.iterations, a.stopped]);
 };
 
-for (const [method, options] of [
-  ["phyll-hge", { configurations: 2, physicalEvery: 5, epochs: 20 }],
-  ["pat", {}],
+for (const [method, options, noise] of [
+  ["phyll-hge", { configurations: 2, physicalEvery: 5, epochs: 20 }, ""],
+  // a drift runs on in device time through the lock-in windows a resumed run replays, as through
+  // those it measures (module.ts: HgeJacobian.measure)
+  ["phyll-hge", { configurations: 2, physicalEvery: 5, epochs: 20, noise: { drift: { randomWalkPerSqrtS: 1, slopePerS: 0.01 } } }, " with drift"],
+  ["pat", {}, ""],
 ] as const) {
-  test(`${method} on iris interrupted halfway and resumed from its journal ends as the unbroken run does, driving the device only for what it had not measured`, async () => {
+  test(`${method} on iris${noise} interrupted halfway and resumed from its journal ends as the unbroken run does, driving the device only for what it had not measured`, async () => {
     const whole = journal();
     const unbroken = await counted(() => train(method, options, whole));
     const cut = journal();

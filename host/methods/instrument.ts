@@ -11,7 +11,8 @@
 // reading carries the previous point's.
 import { electrodeRangesV, type Device } from "../devices/device.ts";
 import { ChainReading, quantise } from "../cosim.ts";
-import { DEFAULTS, buildNoise, chainModel, measurementOn, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
+import { DEFAULTS, buildDrift, buildNoise, chainModel, measurementOn, type ChainOptions, type NoiseOptions, type TrainOptions } from "../train.ts";
+import type { Drift } from "../noise.ts";
 import { checkOf, type Journal } from "./journal.ts";
 
 /** The shared options (TrainOptions) a method measuring through an Instrument reads: the noise
@@ -51,8 +52,9 @@ export class Instrument {
   samples = 0;
   /** measure() calls. */
   measurements = 0;
-  /** Each channel's chain, with its own noise. */
+  /** Each channel's chain, with its own noise (the output's drift: drift, below). */
   private readonly channels: ChainReading[] = [];
+  private outputDrift?: Drift;
   private readonly held: Float64Array;
   private readonly rangesV: Array<[number, number]>;
   private readonly journal?: Journal;
@@ -94,12 +96,21 @@ export class Instrument {
     return this.read(0, output);
   }
 
-  /** Device time spent driving the same device outside measure() (phyll-hge's lock-in
-   *  windows, run by the module on the same chain): the clock moves on by `seconds`, which the
-   *  device is told with the next reading. (The next measure()'s chain starts from this
+  /** Device time spent driving the same device outside measure() (pat-hge's and phyll-hge's
+   *  lock-in windows, run by the module on the same chain): the clock moves on by `seconds`,
+   *  which the device is told with the next reading. The output's drift is not moved: the
+   *  module's samples drew it (drift, below). (The next measure()'s chain starts from this
    *  instrument's last reading, not the module's.) */
   advance(seconds: number): void {
     this.samples += Math.round(seconds * this.chain.sampleRateHz);
+  }
+
+  /** The output's drift (NoiseOptions.drift; undefined without one): one process in device
+   *  time, drawn once a sample by this instrument's readings and by the module's windows on the
+   *  same output, which take it as their TrainOptions.sharedDrift and spend the device time
+   *  they then advance() by. */
+  get drift(): Drift | undefined {
+    return (this.outputDrift ??= buildDrift(this.noise, this.chain.sampleRateHz, this.channelSeed(0)));
   }
 
   /** The voltages last written, as the DAC produced them (what the device saw). */
@@ -117,10 +128,14 @@ export class Instrument {
    *  the chain's transient and the noise (its drift and 1/f part too) run through every sample
    *  charged, as the module's do (cosim.ts). */
   private read(channel: number, value: number): number {
-    const chain = (this.channels[channel] ??= new ChainReading(chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, this.seed * 65537 + channel))));
+    const chain = (this.channels[channel] ??= new ChainReading(chainModel(this.chain, buildNoise(this.noise, this.chain.sampleRateHz, this.channelSeed(channel), 0, channel === 0 ? this.drift : undefined))));
     for (let n = 0; n < this.settleSamples; n++) chain.next(value);
     let sum = 0;
     for (let n = 0; n < this.windowSamples; n++) sum += chain.next(value);
     return sum / this.windowSamples;
+  }
+
+  private channelSeed(channel: number): number {
+    return this.seed * 65537 + channel;
   }
 }

@@ -351,13 +351,18 @@ export class HgeJacobian {
    *  measured from device time `nowSeconds` on; "budget" if `budgetSeconds` ran out first,
    *  "fault" if the module could measure no epoch (its windows discarded: readings saturated or
    *  not finite, or a gradient not finite).
-   *  `options` (windows, settling) replace the task's defaults. A device file's fault is thrown
-   *  on (DeviceFileError). */
+   *  `options` (windows, settling) replace the task's defaults. The white and 1/f noise are
+   *  fresh each epoch; the drift is the caller's instrument's (options.sharedDrift: one process
+   *  in device time, drawn here once a sample, a replayed batch's samples too). A device file's
+   *  fault is thrown on (DeviceFileError). */
   measure(device: Device, task: Task, controls: number[], nowSeconds: number, budgetSeconds: number, options: Partial<TrainOptions> = {}): { jacobian: number[][]; outputs: number[] } | "budget" | "fault" {
     if (!this.journal) return this.measureLive(device, task, controls, nowSeconds, budgetSeconds, options);
-    const check = checkOf([this.epochs, nowSeconds, ...controls, ...task.inputCases.flat()], JSON.stringify([this.seed, device.name, options]));
+    const { sharedDrift, ...asked } = options; // (the drift's state is not what is asked)
+    const check = checkOf([this.epochs, nowSeconds, ...controls, ...task.inputCases.flat()], JSON.stringify([this.seed, device.name, asked]));
     const recorded = this.journal.replayBatch(check, budgetSeconds);
     if (recorded) {
+      // the drift runs on as the live batch drew it, one draw a sample
+      if (sharedDrift) for (let n = Math.round(recorded.seconds * sharedDrift.sampleRateHz); n > 0; n--) sharedDrift.next();
       this.seconds += recorded.seconds;
       this.lag = recorded.lag;
       this.planOrder ??= recorded.planOrder;
@@ -376,7 +381,7 @@ export class HgeJacobian {
       ...options,
       device,
       task,
-      seed: (Math.imul(this.seed >>> 0, 0x27d4eb2d) + this.epochs + 1) >>> 0, // fresh noise per epoch
+      seed: (Math.imul(this.seed >>> 0, 0x27d4eb2d) + this.epochs + 1) >>> 0, // fresh noise per epoch (the drift: options.sharedDrift)
       initialV: controls,
       maxIterations: 1,
       maxDeviceSeconds: budgetSeconds,

@@ -283,7 +283,7 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     try {
       outputs = voltages.map((v) => session.instrument.measure(v));
       const { chain, noise } = session.instrument; // the module reads the same device through the same chain
-      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds, { chain, noise }) : undefined;
+      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds, { chain, noise, sharedDrift: session.instrument.drift }) : undefined;
     } catch (error) {
       fault = deviceFaultOf(error);
       stopped = "device";

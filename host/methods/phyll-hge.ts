@@ -225,7 +225,7 @@ export class HgePhysics implements PhysicsTraining {
     const whole = device.withInputCount?.(1) ?? device;
     const cases = [-0.5, -0.25, 0.25, 0.5].map((level) => whole.inputRangeV.map((range) => levelToVolts(level, range)));
     const spent = this.instrument.deviceSeconds;
-    const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, this.moduleReading());
+    const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, { ...this.moduleReading(), sharedDrift: this.instrument.drift });
     this.instrument.advance(this.hge.seconds);
     return typeof measured === "string" ? measured : undefined;
   }
@@ -249,7 +249,7 @@ export class HgePhysics implements PhysicsTraining {
         });
         const before = this.hge.seconds;
         const spent = this.instrument.deviceSeconds;
-        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, this.moduleReading());
+        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, { ...this.moduleReading(), sharedDrift: this.instrument.drift });
         this.instrument.advance(this.hge.seconds - before);
         if (typeof measured === "string") return measured;
         this.windows += chunk.length;
