@@ -130,6 +130,12 @@ async function chainedAgainstFinite({ device, layer, physics, readings }: Awaite
   return { cosine, relative };
 }
 
+test('under --drift the module\'s windows draw the instrument\'s drift: after the training sweep (calibration and 6 module epochs) its clock is the device time the instrument counted, sample for sample (each module epoch started a drift of its own at 0)', async () => {
+  const { instrument } = await analyticSweep(1, { noise: { whiteSigma: 0, pinkPsdAt1kHz: 0, drift: { slopePerS: 1 } } });
+  assert.ok(instrument.samples > 10000, `${instrument.samples} samples`);
+  assert.equal(instrument.drift!.next(), instrument.samples / instrument.chain.sampleRateHz); // (a slope: the drift at its next sample's time)
+});
+
 test('a module fault (every lock-in window discarded: spikes saturating the readings) ends the training sweep with "fault", not "budget" (the run said its budget was spent)', async () => {
   const device = new AnalyticDevice({ inputCount: 2 });
   const instrument = new Instrument(device, 1, { noise: { spikes: { ratePerS: 200, amplitude: 1e6 } } });

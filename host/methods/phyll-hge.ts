@@ -203,11 +203,12 @@ export class HgePhysics implements PhysicsTraining {
     return { physicalSteps: this.steps, stepsLoweringLoss: this.lowering, lossChangeOverSteps: this.lossChange, trustScaledSteps: this.scaledSteps, hgeWindows: this.windows, hgeEpochs: this.hge.epochs, hgeDeviceSeconds: this.hge.seconds, controlGradientNorm: norm };
   }
 
-  /** How the module reads the device: through the instrument's chain, noise and settling, in
-   *  the module's own default window (a plain reading's is too short for its tones). */
+  /** How the module reads the device: through the instrument's chain, noise (its output's
+   *  drift itself: TrainOptions.sharedDrift) and settling, in the module's own default window
+   *  (a plain reading's is too short for its tones). */
   private moduleReading(): Partial<TrainOptions> {
-    const { settleSamples, chain, noise } = this.instrument;
-    return { windowSamples: DEFAULTS.windowSamples, settleSamples, growWindow: true, chain, noise };
+    const { settleSamples, chain, noise, drift } = this.instrument;
+    return { windowSamples: DEFAULTS.windowSamples, settleSamples, growWindow: true, chain, noise, sharedDrift: drift };
   }
 
   /**
@@ -225,7 +226,7 @@ export class HgePhysics implements PhysicsTraining {
     const whole = device.withInputCount?.(1) ?? device;
     const cases = [-0.5, -0.25, 0.25, 0.5].map((level) => whole.inputRangeV.map((range) => levelToVolts(level, range)));
     const spent = this.instrument.deviceSeconds;
-    const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, { ...this.moduleReading(), sharedDrift: this.instrument.drift });
+    const measured = this.hge.measure(whole, measuringTask(cases), startingVoltages(whole, this.seed, 0), spent, this.budget.deviceSeconds - spent, this.moduleReading());
     this.instrument.advance(this.hge.seconds);
     return typeof measured === "string" ? measured : undefined;
   }
@@ -249,7 +250,7 @@ export class HgePhysics implements PhysicsTraining {
         });
         const before = this.hge.seconds;
         const spent = this.instrument.deviceSeconds;
-        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, { ...this.moduleReading(), sharedDrift: this.instrument.drift });
+        const measured = this.hge.measure(this.devices[j], measuringTask(cases), controls, spent, this.budget.deviceSeconds - spent, this.moduleReading());
         this.instrument.advance(this.hge.seconds - before);
         if (typeof measured === "string") return measured;
         this.windows += chunk.length;
