@@ -113,6 +113,12 @@ export class Instrument {
     return (this.outputDrift ??= buildDrift(this.noise, this.chain.sampleRateHz, this.channelSeed(0)));
   }
 
+  /** How a module run on the same output reads it (HgeJacobian's TrainOptions): through this
+   *  instrument's chain and noise, drawing its output's drift itself. */
+  forModule(): Pick<TrainOptions, "chain" | "noise" | "sharedDrift"> {
+    return { chain: this.chain, noise: this.noise, sharedDrift: this.drift };
+  }
+
   /** The voltages last written, as the DAC produced them (what the device saw). */
   heldVoltages(): Float64Array {
     return this.held;

@@ -282,8 +282,8 @@ async function trainCases(device: Device, task: Task, budget: Budget, context: R
     const before = hge?.seconds ?? 0;
     try {
       outputs = voltages.map((v) => session.instrument.measure(v));
-      const { chain, noise } = session.instrument; // the module reads the same device through the same chain
-      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds, { chain, noise, sharedDrift: session.instrument.drift }) : undefined;
+      // (the module reads the same device through the same chain)
+      measured = refresh ? hge.measure(device, task, controls, session.deviceSeconds, budget.deviceSeconds - session.deviceSeconds, session.instrument.forModule()) : undefined;
     } catch (error) {
       fault = deviceFaultOf(error);
       stopped = "device";

@@ -203,12 +203,10 @@ export class HgePhysics implements PhysicsTraining {
     return { physicalSteps: this.steps, stepsLoweringLoss: this.lowering, lossChangeOverSteps: this.lossChange, trustScaledSteps: this.scaledSteps, hgeWindows: this.windows, hgeEpochs: this.hge.epochs, hgeDeviceSeconds: this.hge.seconds, controlGradientNorm: norm };
   }
 
-  /** How the module reads the device: through the instrument's chain, noise (its output's
-   *  drift itself: TrainOptions.sharedDrift) and settling, in the module's own default window
-   *  (a plain reading's is too short for its tones). */
+  /** How the module reads the device: as the instrument does (Instrument.forModule) after its
+   *  settling, in the module's own default window (a plain reading's is too short for its tones). */
   private moduleReading(): Partial<TrainOptions> {
-    const { settleSamples, chain, noise, drift } = this.instrument;
-    return { windowSamples: DEFAULTS.windowSamples, settleSamples, growWindow: true, chain, noise, sharedDrift: drift };
+    return { windowSamples: DEFAULTS.windowSamples, settleSamples: this.instrument.settleSamples, growWindow: true, ...this.instrument.forModule() };
   }
 
   /**
