@@ -97,11 +97,14 @@ export function trainerStart(): void {
   configured = true;
   trainerRefresh();
   enterCase(0);
-  // the new limit from this first write on (the previous configuration's may be faster)
-  const maxStep = maxStepOf(ACTIVE);
-  maxStepV = electrodesWritten ? maxStep : Infinity; // (nothing to ramp from yet)
+  // The first configuration's voltages are written as they are (nothing to ramp from yet). A
+  // later one leaves each electrode where it is (brought inside its new range): the last step()
+  // already moved it a step, and the device reads it so before the next step() ramps on.
+  maxStepV = electrodesWritten ? 0 : Infinity;
   writeElectrodes();
-  maxStepV = maxStep;
+  ramping = electrodesWritten; // (a window waits for the first step's write)
+  targetsReached = false;
+  maxStepV = maxStepOf(ACTIVE);
   electrodesWritten = true;
 }
 

@@ -607,6 +607,24 @@ describe("slew limit", () => {
     assert.ok(r.events.slice(parked).every((e) => e === L.Event.Parked), "stays parked, no windows");
   });
 
+  test("configure() after a step moves no electrode (the device reads the voltages that step wrote; the next step ramps on), but brings one outside its new range inside: a restart between two samples never moves an electrode two steps", () => {
+    const controller = new Controller();
+    controller.configure(slowConfig({ cases: [{ inputsV: [-1], target: 0 }, { inputsV: [1], target: 1 }] }));
+    run(controller, 150); // inside case 1's ramp of the input from -1 V to +1 V
+    const read = Array.from(controller.electrodes()); // what the device reads with the next sample
+    controller.step(0);
+    const stepped = Array.from(controller.electrodes());
+    assert.ok(Math.abs(stepped[1] - read[1]) > MAX_STEP * 0.99, "the step moved the input a whole step");
+    controller.configure(slowConfig({ cases: [{ inputsV: [1], target: 0 }, { inputsV: [-1], target: 1 }], controls: [{ toneBin: 1, amplitudeV: 0.001, minV: -1, maxV: 1, initialV: 0.8 }] }));
+    assert.deepEqual(Array.from(controller.electrodes()), stepped, "configure() moved an electrode");
+    const r = run(controller, 300);
+    assert.ok(largestStep(r.written, 0) <= MAX_STEP + 2.4e-7 && largestStep(r.written, 1) <= MAX_STEP + 2.4e-7);
+    assert.ok(Math.abs(r.written.at(-1)![0] - 0.8) < 0.002, "and the control got to its new start");
+    // a range that leaves the control outside: configure() brings it to the range's end at once
+    controller.configure(slowConfig({ controls: [{ toneBin: 1, amplitudeV: 0.001, minV: -0.5, maxV: 0.5, initialV: 0 }] }));
+    assert.equal(controller.electrodes()[0], 0.5);
+  });
+
   test("park() without voltages parks each control at its learned weight, not where its tone happened to be: a 50 mV tone at its peak when parked", () => {
     const controller = new Controller();
     controller.configure(slowConfig({ cases: [{ inputsV: [0], target: 0 }], controls: [{ toneBin: 1, amplitudeV: 0.05, minV: -1, maxV: 1, initialV: 0.2 }] }));
@@ -620,7 +638,7 @@ describe("slew limit", () => {
     assert.equal(r.written[parked + 1][0], weight);
   });
 
-  test("a reconfiguration with a slower limit ramps at the new limit from configure()'s own write; a limit below f32's resolution at the voltage an earlier configuration left never lets the shortcut jump there", () => {
+  test("a reconfiguration with a slower limit ramps at the new limit from the voltages the last step wrote; a limit below f32's resolution at the voltage an earlier configuration left never lets the shortcut jump there", () => {
     const controller = new Controller();
     controller.configure(slowConfig({ slewVPerS: 1000 })); // 1 V a sample
     run(controller, 50);

@@ -131,8 +131,8 @@ int app_init(void) {
   /* The module writes a first configuration's voltages as they are: it cannot know where the
    * DACs are. They are where hal_init() left them, at the park voltages: told so (ELECTRODES
    * is what it ramps from) and configured again, it ramps from there at the slew limit, as at
-   * any reconfiguration (the ramp counts as settling). Its first step is written at once, or
-   * the first sample's would be two steps from the DACs. */
+   * any reconfiguration (the ramp counts as settling). configure() itself moves no electrode
+   * (but into its range): writing ELECTRODES now writes the park voltages, or a range's end. */
   int rc = app_configure(hge_config_block, sizeof hge_config_block, 0);
   if (rc != 0) return rc;
   memcpy(hge_electrodes(), park_v, 4 * (size_t)app_output_count());

@@ -183,8 +183,8 @@ static int start_from(const float *start, int calibrate) {
     c->lag_corner_hz = corner;
   }
   int rc = app_configure(c, (int)sizeof *c, 0);
-  /* configure() ramped a step from the last voltages: on the DACs now, or the next step's would
-   * be two steps from those written */
+  /* configure() moved no electrode but into its new range (the last step's voltages stand, and
+   * the next step ramps on): a range's end goes on the DACs now */
   if (rc == 0) hal_dac_write(app_outputs(), app_output_count());
   return rc;
 }

@@ -1,10 +1,10 @@
 // `npm run bench [-- --quick]`: every estimator through the one controller module, on the same
 // devices, noise and device-time budgets. Prints tables, writes build/bench.json (every figure
 // under a stable name, listed in README.md) and build/bench.html (the plots).
-// Options: --quick (CI subset, under a minute), --workers N, --only section[,section],
-// --out DIR (default build), --replot (redraw bench.html from bench.json). Sections: fidelity, peers, methods, cost, size, boards.
+// Options: USAGE below (`npm run bench -- --help`).
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { GATE_NAMES } from "../tasks/gates.ts";
@@ -494,16 +494,47 @@ async function boardFigures(quick: boolean): Promise<Figures | undefined> {
 
 // ---- main --------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const option = (name: string) => {
-    const at = argv.indexOf(name);
-    return at >= 0 ? argv[at + 1] : undefined;
+const USAGE = `npm run bench [-- options]
+  --quick               the CI subset, under a minute (the boards only with --only ...,boards)
+  --only S[,S...]       these sections only: ${SECTIONS.join(", ")}
+  --workers N           worker threads (default: this machine's parallelism)
+  --out DIR             where bench.json and bench.html go (default build)
+  --replot              redraw bench.html from DIR/bench.json, measuring nothing
+  --help                this`;
+
+/** The options, or one line naming what is wrong and exit 2. */
+function benchOptions() {
+  const refuse = (why: string): never => {
+    console.error(`bench: ${why} (npm run bench -- --help)`);
+    process.exit(2);
   };
-  const quick = argv.includes("--quick");
+  let values;
+  try {
+    ({ values } = parseArgs({ strict: true, options: {
+      quick: { type: "boolean" }, only: { type: "string" }, workers: { type: "string" }, out: { type: "string" },
+      replot: { type: "boolean" }, help: { type: "boolean" },
+    } }));
+  } catch (error) {
+    return refuse(error instanceof Error ? error.message.split("\n")[0] : String(error));
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const only = values.only?.split(",");
+  const unknown = only?.find((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown !== undefined) refuse(`unknown section "${unknown}": one of ${SECTIONS.join(", ")}`);
+  const workers = values.workers === undefined ? availableParallelism() : Number(values.workers);
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= 256)) refuse(`--workers must be a whole number 1..256, not "${values.workers}"`);
+  return { quick: values.quick ?? false, only: only as Section[] | undefined, workers, out: values.out, replot: values.replot ?? false };
+}
+
+async function main(): Promise<void> {
+  const options = benchOptions();
+  const quick = options.quick;
   const plan = quick ? QUICK : FULL;
-  const outDirOption = option("--out") ?? fileURLToPath(new URL("../../build", import.meta.url));
-  if (argv.includes("--replot")) {
+  const outDirOption = options.out ?? fileURLToPath(new URL("../../build", import.meta.url));
+  if (options.replot) {
     // Redraw bench.html from an existing bench.json (no measuring).
     const saved = JSON.parse(readFileSync(join(outDirOption, "bench.json"), "utf8"));
     const tables = formatTables(saved.settings.plan, saved.figures, saved.series);
@@ -511,12 +542,10 @@ async function main(): Promise<void> {
     console.log(`\nplots → ${await writeBenchHtml(join(outDirOption, "bench.html"), { mode: saved.mode, figures: saved.figures, series: saved.series, tables, wallSeconds: saved.figures["meta.wallSeconds"] })}`);
     return;
   }
-  const only = option("--only");
   // Quick mode leaves the boards out unless asked for (--only ...,boards): they need the
   // boards' toolchain, which boards/install.sh may have to install first.
-  const sections = new Set<Section>((only ? only.split(",") : SECTIONS.filter((s) => !quick || s !== "boards")) as Section[]);
-  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}: one of ${SECTIONS.join(", ")}`);
-  const workers = Number(option("--workers") ?? availableParallelism());
+  const sections = new Set<Section>(options.only ?? SECTIONS.filter((s) => !quick || s !== "boards"));
+  const workers = options.workers;
   const outDir = outDirOption;
   const started = performance.now();
 

@@ -29,6 +29,9 @@ export interface MethodJob {
   fabricationSpread?: number;
   /** The DNPU warms by this share of kT between two device times (devices/drift.ts). */
   drift?: Drift;
+  /** Options the run takes instead of the defaults (RunContext.options; scripts/time-to-solve.ts
+   *  --set: the bench's own jobs give none). */
+  options?: Record<string, unknown>;
 }
 
 export interface Drift {
@@ -74,7 +77,7 @@ export function methodsFor(name: BenchTask): string[] {
 export async function runMethod(job: MethodJob): Promise<MethodResult> {
   const started = performance.now();
   const { device, task } = problem(job.task, job.fabricationSpread, job.drift);
-  const result = await trainWithinBudget(findMethod(job.method)!, device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed });
+  const result = await trainWithinBudget(findMethod(job.method)!, device, task, { deviceSeconds: job.capSeconds }, { seed: job.seed, options: job.options });
   return {
     job,
     solved: result.solved,
