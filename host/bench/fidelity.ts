@@ -306,9 +306,10 @@ export function probeSeeds(config: ControllerConfig, device: Device, seeds: numb
 }
 
 /** The quadratic devices: the network's gradient plus every (v_j − v0)(v_k − v0), j < k, with
- *  this coefficient, V⁻¹ (f_j ± f_k at PAIR_QUADRATIC·a²/2 = 1 mV each, against a tone
- *  amplitude's noise of 2σ/√T = 0.3 mV at 4096 samples); the lagged one takes the products
- *  after a first-order low-pass at QUADRATIC_LAG_HZ (tones 1250–2500 Hz: 51–68° late). */
+ *  this coefficient, V⁻¹ (f_j ± f_k at PAIR_QUADRATIC·a²/2 = 1 mV each, against the noise on
+ *  a tone's in-phase amplitude, σ√(2/T) = 0.22 mV at 4096 samples); the lagged one takes the
+ *  products after a first-order low-pass at QUADRATIC_LAG_HZ (tones 1250–2500 Hz: about 51–68°
+ *  late). */
 export const PAIR_QUADRATIC = 20;
 export const QUADRATIC_LAG_HZ = 1000;
 /** Settling before the lagged device's window: 32 samples, 25 time constants of the low-pass. */
