@@ -4,7 +4,8 @@
 // controller without solving the physical device again: the chain adds noise after the device).
 import { DeviceView, type Device } from "../devices/device.ts";
 
-/** y = y0 + Σ g_k (v_k − v0_k) + cubic · Σ_k (v_k − v0_k)³ (+ coupling of every pair, if set). */
+/** y = y0 + Σ g_k (v_k − v0_k) + cubic · Σ_k (v_k − v0_k)³ (+ coupling of every pair, cubic and
+ *  quadratic, if set). */
 export class PolynomialDevice implements Device {
   readonly name: string;
   readonly electrodeCount: number;
@@ -17,18 +18,21 @@ export class PolynomialDevice implements Device {
 
   /** `gradient` ∂y/∂v at `centerV`; `cubic` the coefficient of each (v_k − v0_k)³ (V⁻²);
    *  `pairCubic` the coefficient of every (v_j − v0_j)²(v_k − v0_k) and (v_j − v0_j)(v_k − v0_k)²,
-   *  the terms that put 2f_j ± f_k on other tones. */
+   *  the terms that put 2f_j ± f_k on other tones; `pairQuadratic` the coefficient of every
+   *  (v_j − v0_j)(v_k − v0_k), j < k (V⁻¹), the terms that put f_j ± f_k on other tones (its
+   *  tone-smoothed gradient is `gradient`: the mean of a tone is 0). */
   constructor(
     readonly gradient: ArrayLike<number>,
     readonly centerV: ArrayLike<number>,
     readonly y0 = 0,
     readonly cubic = 0,
     readonly pairCubic = 0,
+    readonly pairQuadratic = 0,
   ) {
     this.controlCount = gradient.length;
     this.electrodeCount = gradient.length;
     this.controlRangeV = Array.from({ length: gradient.length }, () => [-1, 1]);
-    this.name = cubic || pairCubic ? `cubic(${gradient.length})` : `linear(${gradient.length})`;
+    this.name = cubic || pairCubic ? `cubic(${gradient.length})` : pairQuadratic ? `quadratic(${gradient.length})` : `linear(${gradient.length})`;
   }
 
   /** What a tone estimator with these peak amplitudes measures when no intermodulation product
@@ -60,7 +64,56 @@ export class PolynomialDevice implements Device {
       }
       y += this.pairCubic * (sumSquares * sum - cubes);
     }
+    if (this.pairQuadratic) y += (this.pairQuadratic * (sum * sum - sumSquares)) / 2; // Σ_{j<k} d_j d_k
     return y;
+  }
+}
+
+/** y = y0 + Σ g_k (v_k − v0_k) + pairQuadratic · Σ_{j<k} u_j u_k, u_k the control's excursion
+ *  v_k − v0_k through a first-order low-pass (corner `cornerHz`, one sample per call): a device
+ *  whose quadratic coupling responds late. A static device's products of zero-phase sine tones
+ *  are cosines, in quadrature with the tones; this one's second-order products f_j ± f_k carry
+ *  the low-pass's phases and land partly in phase. It has state: one instance per run (no
+ *  RecordingDevice). Its tone-smoothed gradient is `gradient` (the mean of a tone is 0). */
+export class LaggedQuadraticDevice implements Device {
+  readonly name: string;
+  readonly electrodeCount: number;
+  readonly controlCount: number;
+  readonly inputCount = 0;
+  readonly controlRangeV: Array<[number, number]>;
+  readonly inputRangeV: Array<[number, number]> = [];
+  readonly outputUnit = "V";
+  readonly capabilities = [] as const;
+  private readonly lagged: Float64Array;
+  private readonly alpha: number;
+
+  constructor(
+    readonly gradient: ArrayLike<number>,
+    readonly centerV: ArrayLike<number>,
+    readonly pairQuadratic: number,
+    cornerHz: number,
+    sampleRateHz: number,
+  ) {
+    this.controlCount = gradient.length;
+    this.electrodeCount = gradient.length;
+    this.controlRangeV = Array.from({ length: gradient.length }, () => [-1, 1]);
+    this.name = `laggedQuadratic(${gradient.length})`;
+    this.lagged = new Float64Array(gradient.length);
+    this.alpha = 1 - Math.exp((-2 * Math.PI * cornerHz) / sampleRateHz);
+  }
+
+  output(voltages: Float64Array | Float32Array): number {
+    let y = 0;
+    let sum = 0;
+    let sumSquares = 0;
+    for (let k = 0; k < this.controlCount; k++) {
+      const d = voltages[k] - this.centerV[k];
+      y += this.gradient[k] * d;
+      const u = (this.lagged[k] += this.alpha * (d - this.lagged[k]));
+      sum += u;
+      sumSquares += u * u;
+    }
+    return y + (this.pairQuadratic * (sum * sum - sumSquares)) / 2;
   }
 }
 

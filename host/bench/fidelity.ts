@@ -12,7 +12,7 @@ import { Rng, WhiteNoise, noiseStream } from "../noise.ts";
 import { buildNoise } from "../train.ts";
 import { cosine, relativeError } from "../metrics.ts";
 import * as L from "../../assembly/layout.ts";
-import { PolynomialDevice, RecordingDevice, ReplayDevice } from "./devices.ts";
+import { LaggedQuadraticDevice, PolynomialDevice, RecordingDevice, ReplayDevice } from "./devices.ts";
 import {
   codePeriod, multitone, normalisedAmplitude, randomCodes, sequential, spsa, walsh,
   type Estimator, type PerturbationOptions,
@@ -149,7 +149,10 @@ export function measureDistortion(config: ControllerConfig, device: Device, chai
   controller.configure({ ...config, calibrationEpochs: DISTORTION_EPOCHS });
   const sim = new CoSimulation(controller, device, chain);
   const limit = (DISTORTION_EPOCHS + 1) * (config.settleSamples + config.windowSamples);
-  if (sim.run(limit, (events) => (events & L.Event.Calibrated) !== 0) >= limit) throw new Error("no calibration");
+  // the calibration ends with Calibrated, or LagUnfitted when the tones' phases were within the
+  // noise (about 1% of noise seeds at 8 controls in 512 samples): the probe was measured either way
+  const ended = L.Event.Calibrated | L.Event.LagUnfitted;
+  if (sim.run(limit, (events) => (events & ended) !== 0) >= limit) throw new Error("no calibration");
   const status = controller.status();
   const windows = DISTORTION_EPOCHS * config.cases.length;
   return { thirdOrderAmplitude: status.thirdOrderAmplitude, noiseAmplitude: status.noiseAmplitude, planOrderChosen: planOrderFor(status, windows) };
@@ -186,6 +189,12 @@ export interface FidelityJob {
   codeSeeds: number;
   /** Multi-tone: the planner's order (default 3). */
   planOrder?: number;
+  /** Multi-tone, white, T ≤ DISTORTION_MAX_BUDGET: noise seeds of the network's distortion probe
+   *  (the fraction choosing order 3: the rule's false-alarm rate; default 1, seed 1 only). */
+  probeSeeds?: number;
+  /** Multi-tone at order 2: noise seeds of the planned set against a colliding set on the
+   *  quadratic device (collisionContrast; not run without). */
+  collisionSeeds?: number;
 }
 
 export interface FidelityResult {
@@ -202,6 +211,10 @@ export interface FidelityResult {
   /** Multi-tone, white scenario: the distortion probe on the network and on the cross-cubic
    *  device with the network's gradient (noise seed 1). */
   distortion?: { network: Distortion; crossCubic: Distortion };
+  /** The network's probe over job.probeSeeds noise seeds, and without noise. */
+  probe?: ProbeSeeds;
+  /** Order 2 with job.collisionSeeds: the planned set against a colliding one on the quadratic device. */
+  collision?: CollisionContrast;
   wallSeconds: number;
 }
 
@@ -258,9 +271,91 @@ export function runFidelity(job: FidelityJob): FidelityResult {
       network: measureDistortion(config, device, scenarioChain("white", 1)),
       crossCubic: measureDistortion(cubicConfig, cubic, scenarioChain("white", 1)),
     };
+    if ((job.probeSeeds ?? 1) > 1) result.probe = probeSeeds(config, device, job.probeSeeds!);
+  }
+  if (job.method === "multitone" && job.planOrder === 2 && job.collisionSeeds) {
+    result.collision = collisionContrast(configFor(0), exact, operatingV.subarray(0, job.controls), job.collisionSeeds);
   }
   result.wallSeconds = (performance.now() - started) / 1000;
   return result;
+}
+
+export interface ProbeSeeds {
+  seeds: number;
+  /** Fraction of noise seeds for which the host's rule chose order 3. */
+  order3Fraction: number;
+  /** STATUS.ThirdOrderAmplitude without noise: the device's own part at the probe's bin (V). */
+  noiselessThirdOrderAmplitude: number;
+  /** RMS over the seeds of STATUS.NoiseAmplitude (V). */
+  noiseAmplitude: number;
+}
+
+/** The distortion probe on `device` over `seeds` white-noise seeds: the device is recorded once
+ *  (calibration does not move the operating point: the optimiser does not step) and replayed. */
+export function probeSeeds(config: ControllerConfig, device: Device, seeds: number): ProbeSeeds {
+  const recorder = new RecordingDevice(device, (DISTORTION_EPOCHS + 1) * (config.settleSamples + config.windowSamples) + 2);
+  const noiseless = measureDistortion(config, recorder, { sampleRateHz: SAMPLE_RATE_HZ });
+  let order3 = 0;
+  let noisePower = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const d = measureDistortion(config, new ReplayDevice(device, recorder.outputs), scenarioChain("white", seed));
+    if (d.planOrderChosen === 3) order3++;
+    noisePower += d.noiseAmplitude ** 2 / seeds;
+  }
+  return { seeds, order3Fraction: order3 / seeds, noiselessThirdOrderAmplitude: noiseless.thirdOrderAmplitude, noiseAmplitude: Math.sqrt(noisePower) };
+}
+
+/** The quadratic devices: the network's gradient plus every (v_j − v0)(v_k − v0), j < k, with
+ *  this coefficient, V⁻¹ (f_j ± f_k at PAIR_QUADRATIC·a²/2 = 1 mV each, against the noise on
+ *  a tone's in-phase amplitude, σ√(2/T) = 0.22 mV at 4096 samples); the lagged one takes the
+ *  products after a first-order low-pass at QUADRATIC_LAG_HZ (tones 1250–2500 Hz: about 51–68°
+ *  late). */
+export const PAIR_QUADRATIC = 20;
+export const QUADRATIC_LAG_HZ = 1000;
+/** Settling before the lagged device's window: 32 samples, 25 time constants of the low-pass. */
+export const QUADRATIC_SETTLE_SAMPLES = 32;
+/** The colliding set's first bin: at 128 controls every tone of bins 40…167 is hit by a sum
+ *  (81…333) or a difference (1…127) of two others (TONE_HITS says how many, at any N). */
+export const COLLIDING_FIRST_BIN = 40;
+
+export interface CollisionContrast {
+  seeds: number;
+  /** Tones hit by a second-order product (TONE_HITS bit 2), per set. */
+  plannedHits: number;
+  collidingHits: number;
+  /** Per device (static: PolynomialDevice; lagged: LaggedQuadraticDevice), RMS over noise
+   *  seeds of ‖ĝ − g‖/‖g‖ over the tone bound, for the order-2 plan and the colliding set. */
+  static: { planned: number; colliding: number };
+  lagged: { planned: number; colliding: number };
+}
+
+/** What the order-2 plan buys: its tones against explicit ones on COLLIDING_FIRST_BIN…, on the
+ *  quadratic devices (gradient g at the operating point), same window, amplitude and noise seeds. */
+export function collisionContrast(config: ControllerConfig, gradient: Float64Array, centerV: ArrayLike<number>, seeds: number): CollisionContrast {
+  const n = gradient.length;
+  const planned: ControllerConfig = { ...config, inputs: [], cases: [{ inputsV: [], target: 0 }] }; // controls only
+  const colliding: ControllerConfig = { ...planned, tones: { explicit: true }, controls: planned.controls.map((c, k) => ({ ...c, toneBin: COLLIDING_FIRST_BIN + k })) };
+  const bound = Math.sqrt((n * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * config.windowSamples)) / Math.hypot(...gradient);
+  const hits = (cfg: ControllerConfig) => {
+    const controller = new Controller();
+    controller.configure(cfg);
+    return Array.from(controller.toneHits()).filter((h) => (h & 2) !== 0).length;
+  };
+  const errorOverBound = (cfg: ControllerConfig, device: () => Device) => {
+    let squares = 0;
+    for (let seed = 1; seed <= seeds; seed++) squares += relativeError(probeRow(cfg, device(), scenarioChain("white", seed)).row, gradient) ** 2;
+    return Math.sqrt(squares / seeds) / bound;
+  };
+  const staticDevice = new PolynomialDevice(gradient, centerV, 0, 0, 0, PAIR_QUADRATIC); // stateless: one for all runs
+  // the low-pass starts at rest: its transient would spread over every bin, so the tones run
+  // QUADRATIC_SETTLE_SAMPLES before the window
+  const settled = (cfg: ControllerConfig): ControllerConfig => ({ ...cfg, settleSamples: QUADRATIC_SETTLE_SAMPLES });
+  const lagged = () => new LaggedQuadraticDevice(gradient, centerV, PAIR_QUADRATIC, QUADRATIC_LAG_HZ, SAMPLE_RATE_HZ);
+  return {
+    seeds, plannedHits: hits(planned), collidingHits: hits(colliding),
+    static: { planned: errorOverBound(planned, () => staticDevice), colliding: errorOverBound(colliding, () => staticDevice) },
+    lagged: { planned: errorOverBound(settled(planned), lagged), colliding: errorOverBound(settled(colliding), lagged) },
+  };
 }
 
 export interface LinearJob {

@@ -32,8 +32,12 @@ type Section = (typeof SECTIONS)[number];
 
 interface Plan {
   mode: "quick" | "full";
-  /** Per control count: device-time budgets (samples at 5 kHz), noise seeds, code seeds. */
-  fidelity: Record<number, { budgets: number[]; seeds: number; codeSeeds: number }>;
+  /** Per control count: device-time budgets (samples at 5 kHz), noise seeds, code seeds; for
+   *  multitoneOrder2, noise seeds per budget where they differ (a seed replays the recorded
+   *  device through the controller: cheap at short windows), the network's distortion probe's
+   *  noise seeds (T ≤ 16384; the rule's false-alarm rate) and the budgets of the collision
+   *  contrast (planned order-2 set against a colliding set on the quadratic devices). */
+  fidelity: Record<number, { budgets: number[]; seeds: number; codeSeeds: number; order2Seeds?: Record<number, number>; probeSeeds?: number; collision?: { budgets: number[]; seeds: number } }>;
   /** Variance against the bound on the linear device: window and seeds per control count. */
   linear: Record<number, { windowSamples: number; seeds: number }>;
   /** Same time, same noise: one budget per control count. */
@@ -67,9 +71,9 @@ const SPREAD_METHODS = ["multitone", "analytic", "coupled"];
 const FULL: Plan = {
   mode: "full",
   fidelity: {
-    8: { budgets: [512, 2048, 8192, 32768], seeds: 12, codeSeeds: 12 },
-    32: { budgets: [4096, 16384, 65536], seeds: 8, codeSeeds: 8 },
-    128: { budgets: [4096, 65536, 131072, 262144], seeds: 2, codeSeeds: 1 },
+    8: { budgets: [512, 2048, 8192, 32768], seeds: 12, codeSeeds: 12, order2Seeds: { 512: 160, 2048: 160, 8192: 160 }, probeSeeds: 200 },
+    32: { budgets: [4096, 16384, 65536], seeds: 8, codeSeeds: 8, order2Seeds: { 4096: 40, 16384: 40 }, probeSeeds: 100 },
+    128: { budgets: [4096, 65536, 131072, 262144], seeds: 2, codeSeeds: 1, order2Seeds: { 4096: 60 }, probeSeeds: 40, collision: { budgets: [4096], seeds: 20 } },
   },
   linear: { 8: { windowSamples: 512, seeds: 400 }, 32: { windowSamples: 4096, seeds: 150 }, 128: { windowSamples: 65536, seeds: 24 } },
   peers: { 8: { budgetSamples: 2048, seeds: 40 }, 32: { budgetSamples: 16384, seeds: 24 } },
@@ -137,7 +141,12 @@ function planJobs(plan: Plan, sections: Set<Section>): Job[] {
           }
         }
         if (method === "multitone" && sections.has("fidelity")) {
-          jobs.push({ kind: "fidelity", controls, method, budgetSamples, normalisation: "peak", scenarios: ["white"], seeds: f.seeds, codeSeeds: f.codeSeeds, planOrder: 2 });
+          const seeds = f.order2Seeds?.[budgetSamples] ?? f.seeds;
+          jobs.push({
+            kind: "fidelity", controls, method, budgetSamples, normalisation: "peak", scenarios: ["white"], seeds, codeSeeds: Math.min(f.codeSeeds, seeds), planOrder: 2,
+            ...(f.probeSeeds ? { probeSeeds: f.probeSeeds } : {}),
+            ...(f.collision?.budgets.includes(budgetSamples) ? { collisionSeeds: f.collision.seeds } : {}),
+          });
         }
       }
     }
@@ -182,7 +191,9 @@ function jobCost(job: Job): number {
   if (job.kind === "fidelity") {
     const passes = job.method === "spsa" || job.method === "random" ? Math.min(job.codeSeeds, job.seeds) : 1;
     const noiseUs = job.scenarios.includes("pinkDrift") ? 1 : 0.1;
-    return (job.budgetSamples * (passes * (devicePerSampleUs[job.controls] + controllerUs(job.controls)) + job.seeds * job.scenarios.length * (controllerUs(job.controls) + noiseUs))) / 1e6;
+    const probe = job.budgetSamples <= 16384 ? (job.probeSeeds ?? 0) * 2 * controllerUs(job.controls) : 0;
+    const collision = (job.collisionSeeds ?? 0) * 4 * (controllerUs(job.controls) + 0.01 * job.controls);
+    return (job.budgetSamples * (passes * (devicePerSampleUs[job.controls] + controllerUs(job.controls)) + job.seeds * job.scenarios.length * (controllerUs(job.controls) + noiseUs) + probe + collision)) / 1e6;
   }
   if (job.kind === "linear") return (job.windowSamples * job.seeds * (controllerUs(job.controls) + 0.1 + 0.01 * job.controls)) / 1e6;
   if (job.kind === "planOrder") return (job.planOrder === 3 ? 30 : 12) * (job.edges / 64) ** 3.3; // measured at 64 edges in a full run
@@ -200,6 +211,14 @@ function methodCost(job: MethodJob): number {
 
 const rms = (values: number[]) => Math.sqrt(values.reduce((s, x) => s + x * x, 0) / values.length);
 const mean = (values: number[]) => values.reduce((s, x) => s + x, 0) / values.length;
+/** The standard error of rms(values) over independent seeds: that of the mean of the squares
+ *  (their sample standard deviation / √n) through d√m/dm = 1/(2√m). NaN for one value. */
+function rmsStandardError(values: number[]): number {
+  const squares = values.map((x) => x * x);
+  const m = mean(squares);
+  const variance = squares.reduce((s, x) => s + (x - m) ** 2, 0) / (values.length - 1);
+  return Math.sqrt(variance / values.length) / (2 * Math.sqrt(m));
+}
 
 export type Figures = Record<string, number | null>;
 
@@ -240,13 +259,33 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
         if (!r || !white) continue; // not run, or the planner refuses this budget
         const key = `fidelity.n${controls}.T${budget}.${method}`;
         figures[`${key}.relativeError`] = rms(white.relativeError);
-        if (methodOf(method) === "multitone") figures[`${key}.errorOverBound`] = rms(white.relativeError) / boundError;
+        if (methodOf(method) === "multitone") {
+          figures[`${key}.errorOverBound`] = rms(white.relativeError) / boundError;
+          figures[`${key}.errorOverBoundStandardError`] = rmsStandardError(white.relativeError) / boundError;
+        }
         for (const [device, d] of Object.entries(r.distortion ?? {})) {
           const at = device === "network" ? key : `${key}.${device}`;
           figures[`${at}.thirdOrderAmplitude`] = d.thirdOrderAmplitude;
           figures[`${at}.noiseAmplitude`] = d.noiseAmplitude;
           figures[`${at}.planOrderChosen`] = d.planOrderChosen;
         }
+        if (r.probe) {
+          figures[`${key}.probe.seeds`] = r.probe.seeds;
+          figures[`${key}.probe.order3Fraction`] = r.probe.order3Fraction;
+          figures[`${key}.probe.noiselessThirdOrderAmplitude`] = r.probe.noiselessThirdOrderAmplitude;
+          figures[`${key}.probe.noiseAmplitude`] = r.probe.noiseAmplitude;
+          figures[`${key}.probe.noiselessOverNoise`] = r.probe.noiselessThirdOrderAmplitude / r.probe.noiseAmplitude;
+        }
+        if (r.collision) {
+          figures[`${key}.collision.seeds`] = r.collision.seeds;
+          figures[`${key}.collision.plannedHits`] = r.collision.plannedHits;
+          figures[`${key}.collision.collidingHits`] = r.collision.collidingHits;
+          for (const device of ["static", "lagged"] as const) {
+            figures[`${key}.collision.${device}.plannedErrorOverBound`] = r.collision[device].planned;
+            figures[`${key}.collision.${device}.collidingErrorOverBound`] = r.collision[device].colliding;
+          }
+        }
+        figures[`${key}.seeds`] = white.relativeError.length;
         figures[`${key}.cosine`] = mean(white.cosine);
         figures[`${key}.noiselessRelativeError`] = r.noiseless.relativeError;
         figures[`${key}.samples`] = r.samples;
@@ -383,8 +422,8 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
             `${formatNumber(figures[`${key}.${m}.relativeError`])} (${formatNumber(figures[`${key}.${m}.cosine`], 4)})`)]);
       }
     }
-    out.push(table("1. Fidelity on the transistor-resistor network: relative error (cosine) vs the adjoint gradient; white noise, equal peak amplitude; multitone plans order 3, multitoneOrder2 order 2",
-      ["controls × device time", "CR bound", ...columns], rows));
+    out.push(table("1. Fidelity on the transistor-resistor network: relative error (cosine) vs the adjoint gradient; white noise, equal peak amplitude; multitone plans order 3, multitoneOrder2 order 2; tone CRB: the Cramér–Rao bound of sinusoidal probing at peak a, 2σ²/(a²T) per control (±a codes carry twice the power: their bound is √2 lower in error)",
+      ["controls × device time", "tone CRB", ...columns], rows));
   }
   if (series.linear.length) {
     const counts = [...new Set(series.linear.map((l) => l.controls))];

@@ -48,7 +48,7 @@ function errorVersusTime(series: Series, controls: number): TopLevelSpec {
     ...base,
     width: WIDTH,
     height: HEIGHT,
-    title: { text: `${controls} controls`, subtitle: "dashed: the Cramér–Rao bound of a tone estimator" },
+    title: { text: `${controls} controls`, subtitle: "dashed: tone CRB, the Cramér–Rao bound of sinusoidal probing at peak a (±a codes: √2 lower)" },
     layer: [
       {
         data: { values: bound },
@@ -236,7 +236,8 @@ export async function writeBenchHtml(path: string, page: BenchPage): Promise<str
     const charts = await Promise.all(counts.map((n) => plot(errorVersusTime(series, n))));
     sections.push(`<h2>1. Gradient error against device time (transistor–resistor network, white noise, equal peak amplitude)</h2>
 <p>Each point is one window of that length, RMS over noise seeds, against the exact adjoint gradient. The dashed line is the
-relative error a tone estimator reaches at the Cramér–Rao bound 2σ²/(a²T) per control. Multi-tone points start at the planner's
+relative error a tone estimator reaches at the tone Cramér–Rao bound 2σ²/(a²T) per control, the bound of sinusoidal
+probing at peak amplitude a (codes of ±a carry twice the power: their bound is √2 lower in error). Multi-tone points start at the planner's
 shortest window for that many controls.</p><div class="plots">${charts.join("")}</div>`);
   }
   if (series.linear.length) sections.push(`<h2>1b. Variance against the bound</h2><div class="plots">${await plot(varianceOverBound(series))}</div>`);
