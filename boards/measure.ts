@@ -136,6 +136,10 @@ export interface TargetMeasurement {
   hgeFast: CallCounts;
   /** The C reference's step (per-sample path only); null for a window longer than its table. */
   reference: CallCounts | null;
+  /** A whole sample but the ADC read (firmware/app_hge_sample.c: step(), the copy of the outputs
+   *  and a minimal DAC hand-off, a 16-bit code a channel to a register), default build; null
+   *  where not measured (only WIDE_TARGET is). */
+  wholeSample: CallCounts | null;
   /** Typical sample (median) of hge over the reference's: the per-sample arithmetic. */
   ratio: number | null;
   ratioFast: number | null;
@@ -157,7 +161,7 @@ export interface TargetMeasurement {
 
 /** Counts hge (default and fast builds) and the C reference on one emulated target; `variant`:
  *  a wider build for more controls than the release module's MAX_CONTROLS. */
-export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string; variant?: Variant } = {}): Promise<TargetMeasurement> {
+export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string; variant?: Variant; wholeSample?: boolean } = {}): Promise<TargetMeasurement> {
   const board = widened(loadBoard(boardName), controls);
   const scratch = o.variant ? new Controller(o.variant.module, o.variant.layout) : new Controller();
   const config = benchConfig(controls, board.sampleRateHz, adcLimits(board));
@@ -173,8 +177,9 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
   const hgeBuild = build("hge", false, "hge", [...trace, "-DHGE_STACK_REPORT"]);
   const fastBuild = build("hge", true, "hge-fast");
   const referenceBuild = benchWindow(controls) > (o.variant?.layout ?? L).SINES_MAX_WINDOW ? null : build("reference", false, "reference");
-  // the three runs at once (exact counts, whatever else runs): each QEMU takes a core
-  const [hgeRun, fastRun, referenceRun] = await Promise.all([hgeBuild, fastBuild, referenceBuild].map((built) => built && countCalls(built, readings)));
+  const sampleBuild = o.wholeSample ? build("hge_sample", false, "hge-sample") : null;
+  // the runs at once (exact counts, whatever else runs): each QEMU takes a core
+  const [hgeRun, fastRun, referenceRun, sampleRun] = await Promise.all([hgeBuild, fastBuild, referenceBuild, sampleBuild].map((built) => built && countCalls(built, readings)));
   const windowCalls = (counts: number[], what: string) => {
     if (counts.length !== ramp + window * windows) throw new Error(`${boardName} ${controls} controls, ${what}: ${counts.length} calls counted, ${ramp + window * windows} readings fed`);
     return counts.slice(ramp);
@@ -187,8 +192,9 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
     for (let w = 1; w <= windows; w++) if (!(counts[w * window - 1] > 2 * s.median)) throw new Error(`${boardName} ${controls} controls: call ${ramp + w * window} (window ${w}'s end after a ${ramp}-sample ramp) is not an update: ${counts[w * window - 1]} instructions`);
   }
   const reference = referenceRun ? summarise(windowCalls(referenceRun.counts, "reference")) : null;
+  const wholeSample = sampleRun ? summarise(windowCalls(sampleRun.counts, "whole sample")) : null;
   return {
-    board: boardName, controls, hge, hgeFast, reference,
+    board: boardName, controls, hge, hgeFast, reference, wholeSample,
     ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes, stackUsedBytes: stackUsed(hgeRun!.stdout),
     ratio: reference && hge.median / reference.median, ratioFast: reference && hgeFast.median / reference.median,
     perControl: hge.median / controls, rampSamples: ramp,
@@ -292,13 +298,13 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
   const limit = pLimit(availableParallelism());
   const wideRun = counted.includes(WIDE_TARGET) ? limit(async () => {
     // two windows (benchWindow(WIDE_CONTROLS) samples each, each ending in its update) after the ramp: a typical sample and the amortised update
-    const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 2, variant: await loadVariant(WIDE_CONTROLS) });
+    const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 2, variant: await loadVariant(WIDE_CONTROLS), wholeSample: true });
     if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample\n`);
     return measurement;
   }) : undefined;
   const targets: BoardsBench["targets"] = Object.fromEntries(counted.map((t) => [t, {}]));
   const runs = counted.flatMap((t) => controlCounts.map((n) => limit(async () => {
-    targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm });
+    targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm, wholeSample: t === WIDE_TARGET });
     if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference?.median ?? "-"})\n`);
   })));
   const calibrationEnd: BoardsBench["calibrationEnd"] = {};
@@ -341,6 +347,8 @@ export function formatBench(bench: BoardsBench): string {
       lines.push(`${t.padEnd(20)} ${String(m.controls).padStart(8)}  ${String(m.hge.median).padStart(10)}  ${fmt(m.perControl).padStart(11)}  ${fmt(m.hge.mean).padStart(8)}  ${String(m.reference?.median ?? "-").padStart(10)}  ${(m.ratio?.toFixed(2) ?? "-").padStart(5)}  ${String(m.hgeFast.median).padStart(10)}  ${(m.ratioFast?.toFixed(2) ?? "-").padStart(5)}`);
     }
   }
+  const whole = Object.values(bench.targets).flatMap((byN) => Object.values(byN)).filter((m) => m.wholeSample);
+  if (whole.length) lines.push("", `a whole sample but the ADC read (step(), the output copy, a minimal DAC hand-off: firmware/app_hge_sample.c): ${whole.map((m) => `${m.board} ${m.controls} controls median ${m.wholeSample!.median} (${fmt(m.wholeSample!.median / m.controls)} per control), mean ${fmt(m.wholeSample!.mean)}`).join("; ")}`);
   lines.push("", "largest sample rate (clock / mean instructions per sample, one instruction per cycle)");
   for (const [b, r] of Object.entries(bench.sampleRates)) {
     const rates = Object.entries(r.maxSampleRateHz).map(([n, hz]) => `${n} controls: ${hz === null ? "not counted" : `${(hz / 1000).toFixed(1)} kHz`}`).join(", ");
@@ -355,6 +363,7 @@ export function formatBench(bench: BoardsBench): string {
     lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples, C reference ${m.reference?.median ?? "-"} (ratio ${m.ratio?.toFixed(2) ?? "-"}); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);
     // the longest step of a window: its update (the run's figures hold whole windows only)
     const updateMs = (m.hge.max / w.clockHz) * 1000;
+    if (m.wholeSample) lines.push(`  a whole sample but the ADC read (app_hge_sample.c): median ${m.wholeSample.median}, mean ${fmt(m.wholeSample.mean)}: at most ${(w.clockHz / m.wholeSample.mean / 1000).toFixed(1)} kHz at one instruction per cycle`);
     lines.push(`  its window-end update: ${m.hge.max} instructions, ${updateMs.toFixed(2)} ms at ${w.clockHz / 1e6} MHz = ${(updateMs * w.boardSampleRateHz / 1000).toFixed(1)} sample periods at ${w.boardSampleRateHz / 1000} kHz (firmware RAM of that build ${m.ramBytes} bytes)`);
   }
   const ends = Object.values(bench.calibrationEnd);
