@@ -2,6 +2,10 @@
 // 64 controls on the emulated targets, against the hand-written C reference of the same
 // per-sample arithmetic (firmware/app_reference.c) built with the same flags; the largest
 // sample rate each defined board sustains; soft float (Cortex-M0+, RV32IMC) against the FPU.
+// The counts are of step() only (app_step(): not the ADC read, the output copy or the DAC
+// write); on the M4F a whole sample but the ADC read is counted too (firmware/app_hge_sample.c).
+// Each run is two whole windows, each ending in its update, after the firmware's ramp from the
+// park voltages (rampSamples: counted, left out).
 // At 256 controls (a wider build, host/variant.ts) the M4F is counted too, and the firmware's RAM
 // on the M4F is broken down (the stack's high-water mark measured by painting it).
 // Run directly for a table:  npx tsx boards/measure.ts [--controls 8,64] [--quick]
