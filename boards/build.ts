@@ -553,6 +553,11 @@ const ADAPTER_NEEDS: Record<string, { exports: string[]; module: string }> = {
     exports: ["CONFIG", "STATUS", "ELECTRODES", "WEIGHTS", "GRADIENT", "CASE_OUTPUTS", "TONE_BINS", "TONE_HITS", "CHECKPOINT", "configure", "step", "save", "load", "hold"],
     module: "the controller, build/hge.wasm",
   },
+  // the controller's adapter with the output copy and a DAC hand-off in the counted call (measure.ts: wholeSample)
+  hge_sample: {
+    exports: ["CONFIG", "STATUS", "ELECTRODES", "WEIGHTS", "GRADIENT", "CASE_OUTPUTS", "TONE_BINS", "TONE_HITS", "CHECKPOINT", "configure", "step", "save", "load", "hold"],
+    module: "the controller, build/hge.wasm",
+  },
   reference: { exports: ["CONFIG", "STATUS"], module: "the controller, build/hge.wasm, whose configuration block it reads" },
   probe: { exports: ["CHANNELS", "OUT", "reset", "step"], module: "the stand-in, build/boards/probe.wasm (boards/testdata/probe.ts)" },
 };

@@ -2,6 +2,10 @@
 // 64 controls on the emulated targets, against the hand-written C reference of the same
 // per-sample arithmetic (firmware/app_reference.c) built with the same flags; the largest
 // sample rate each defined board sustains; soft float (Cortex-M0+, RV32IMC) against the FPU.
+// The counts are of step() only (app_step(): not the ADC read, the output copy or the DAC
+// write); on the M4F a whole sample but the ADC read is counted too (firmware/app_hge_sample.c).
+// Each run is two whole windows, each ending in its update, after the firmware's ramp from the
+// park voltages (rampSamples: counted, left out).
 // At 256 controls (a wider build, host/variant.ts) the M4F is counted too, and the firmware's RAM
 // on the M4F is broken down (the stack's high-water mark measured by painting it).
 // Run directly for a table:  npx tsx boards/measure.ts [--controls 8,64] [--quick]
@@ -11,7 +15,7 @@ import pLimit from "p-limit";
 import * as L from "../assembly/layout.ts";
 import { Controller, CORE_WASM, type ControllerConfig } from "../host/controller.ts";
 import { loadVariant, type Variant } from "../host/variant.ts";
-import { listBoards, loadBoard, type Board } from "./boards.ts";
+import { electrodeRanges, listBoards, loadBoard, type Board } from "./boards.ts";
 import { buildBoard, countInstructions, ensureToolchain, REPO_DIR, type BuildResult } from "./build.ts";
 import { encodeConfig } from "./link.ts";
 import { runQemu } from "./qemu.ts";
@@ -26,8 +30,9 @@ export const BENCH_WINDOW = 500;
 export const WIDE_CONTROLS = 256;
 export const WIDE_TARGET = "mps2-an386";
 export const WIDE_BOARD = "stm32f4-discovery";
-/** The calibration's end (calibrationEnd) is counted on the M4F at these control counts. */
-export const CALIBRATION_CONTROLS = [8, 64, 128] as const;
+/** The calibration's end (calibrationEnd) is counted on the M4F at these control counts (the
+ *  last, WIDE_CONTROLS, on the wider build). */
+export const CALIBRATION_CONTROLS = [8, 64, 128, WIDE_CONTROLS] as const;
 /** The board whose firmware RAM is broken down: the M4F part, built for each entry. */
 export const RAM_BOARD = "stm32f4-discovery";
 
@@ -79,6 +84,25 @@ function adcLimits(b: Board): { min: number; max: number } {
   return { min: b.adc.minV * b.adc.unitPerV, max: b.adc.maxV * b.adc.unitPerV };
 }
 
+/** How many samples the firmware's first configuration ramps before its first window begins:
+ *  app_init() configures from the DACs' park voltages, and the module moves each electrode to
+ *  its start at the slew limit (the ramp counts as settling, on the general path). Counted by
+ *  running the same module in Node as the firmware runs it (replay.ts: powerOnV): the first
+ *  window ends at call ramp + window - 1. */
+export function rampSamples(board: Board, config: ControllerConfig, variant?: Variant): number {
+  const controller = variant ? new Controller(variant.module, variant.layout) : new Controller();
+  controller.configure(config);
+  controller.electrodes().set(electrodeRanges(board).slice(0, config.controls.length + config.inputs.length).map((r) => r.parkV));
+  controller.configure(config);
+  const window = config.windowSamples, limit = 4 * window;
+  const readings = benchReadings(limit);
+  for (let n = 0; n < limit; n++) {
+    controller.step(Math.fround(readings[n] * board.adc.unitPerV));
+    if (controller.status().windows > 0) return n + 1 - window;
+  }
+  throw new Error(`${board.name}: no window ended in ${limit} samples`);
+}
+
 /** The board with a DAC wide enough for `controls` electrodes (a measurement, not a rig). */
 function widened(board: Board, controls: number): Board {
   return { ...board, dac: { ...board.dac, channels: Math.max(board.dac.channels, controls) } };
@@ -116,11 +140,18 @@ export interface TargetMeasurement {
   hgeFast: CallCounts;
   /** The C reference's step (per-sample path only); null for a window longer than its table. */
   reference: CallCounts | null;
+  /** A whole sample but the ADC read (firmware/app_hge_sample.c: step(), the copy of the outputs
+   *  and a minimal DAC hand-off, a 16-bit code a channel to a register), default build; null
+   *  where not measured (only WIDE_TARGET is). */
+  wholeSample: CallCounts | null;
   /** Typical sample (median) of hge over the reference's: the per-sample arithmetic. */
   ratio: number | null;
   ratioFast: number | null;
   /** Median instructions per sample divided by the controls. */
   perControl: number;
+  /** The ramp's samples at the start of the run, counted but left out of the figures (the
+   *  calls counted are `windows` whole windows after it, each ending in its update). */
+  rampSamples: number;
   /** The default build's firmware image (this bench configuration compiled in; the DAC widened
    *  to the controls): RAM (static data, the module's memory and the stack) and flash, bytes,
    *  and of that RAM the module's linear memory (its MEMORY_USED). */
@@ -134,12 +165,15 @@ export interface TargetMeasurement {
 
 /** Counts hge (default and fast builds) and the C reference on one emulated target; `variant`:
  *  a wider build for more controls than the release module's MAX_CONTROLS. */
-export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string; variant?: Variant } = {}): Promise<TargetMeasurement> {
+export async function measureTarget(boardName: string, controls: number, o: { windows?: number; quiet?: boolean; wasm?: string; variant?: Variant; wholeSample?: boolean } = {}): Promise<TargetMeasurement> {
   const board = widened(loadBoard(boardName), controls);
   const scratch = o.variant ? new Controller(o.variant.module, o.variant.layout) : new Controller();
-  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, adcLimits(board)), scratch);
+  const config = benchConfig(controls, board.sampleRateHz, adcLimits(board));
+  const { block, error } = encodeConfig(config, scratch);
   if (error) throw error;
-  const readings = benchReadings(benchWindow(controls) * (o.windows ?? 2));
+  // the ramp's samples, then `windows` whole windows: the figures are of the windows only
+  const window = benchWindow(controls), windows = o.windows ?? 2, ramp = rampSamples(board, config, o.variant);
+  const readings = benchReadings(ramp + window * windows);
   const trace = board.emulation!.counter === "minstret" ? ["-DHGE_BENCH_TRACE"] : [];
   const out = (what: string) => resolve(REPO_DIR, "build", "boards", boardName, `bench-${what}-${controls}`);
   const build = (app: string, fast: boolean, what: string, cflags = trace) =>
@@ -147,16 +181,27 @@ export async function measureTarget(boardName: string, controls: number, o: { wi
   const hgeBuild = build("hge", false, "hge", [...trace, "-DHGE_STACK_REPORT"]);
   const fastBuild = build("hge", true, "hge-fast");
   const referenceBuild = benchWindow(controls) > (o.variant?.layout ?? L).SINES_MAX_WINDOW ? null : build("reference", false, "reference");
-  // the three runs at once (exact counts, whatever else runs): each QEMU takes a core
-  const [hgeRun, fastRun, referenceRun] = await Promise.all([hgeBuild, fastBuild, referenceBuild].map((built) => built && countCalls(built, readings)));
-  const hge = summarise(hgeRun!.counts);
-  const hgeFast = summarise(fastRun!.counts);
-  const reference = referenceRun ? summarise(referenceRun.counts) : null;
+  const sampleBuild = o.wholeSample ? build("hge_sample", false, "hge-sample") : null;
+  // the runs at once (exact counts, whatever else runs): each QEMU takes a core
+  const [hgeRun, fastRun, referenceRun, sampleRun] = await Promise.all([hgeBuild, fastBuild, referenceBuild, sampleBuild].map((built) => built && countCalls(built, readings)));
+  const windowCalls = (counts: number[], what: string) => {
+    if (counts.length !== ramp + window * windows) throw new Error(`${boardName} ${controls} controls, ${what}: ${counts.length} calls counted, ${ramp + window * windows} readings fed`);
+    return counts.slice(ramp);
+  };
+  const hgeCounts = windowCalls(hgeRun!.counts, "hge"), fastCounts = windowCalls(fastRun!.counts, "hge (fast)");
+  const hge = summarise(hgeCounts);
+  const hgeFast = summarise(fastCounts);
+  // each window's last call is its update (the longest step of a window): else the ramp was miscounted
+  for (const [counts, s] of [[hgeCounts, hge], [fastCounts, hgeFast]] as const) {
+    for (let w = 1; w <= windows; w++) if (!(counts[w * window - 1] > 2 * s.median)) throw new Error(`${boardName} ${controls} controls: call ${ramp + w * window} (window ${w}'s end after a ${ramp}-sample ramp) is not an update: ${counts[w * window - 1]} instructions`);
+  }
+  const reference = referenceRun ? summarise(windowCalls(referenceRun.counts, "reference")) : null;
+  const wholeSample = sampleRun ? summarise(windowCalls(sampleRun.counts, "whole sample")) : null;
   return {
-    board: boardName, controls, hge, hgeFast, reference,
+    board: boardName, controls, hge, hgeFast, reference, wholeSample,
     ramBytes: hgeBuild.size.ram, flashBytes: hgeBuild.size.flash, moduleMemoryBytes: hgeBuild.check.facts.memoryBytes, stackUsedBytes: stackUsed(hgeRun!.stdout),
     ratio: reference && hge.median / reference.median, ratioFast: reference && hgeFast.median / reference.median,
-    perControl: hge.median / controls,
+    perControl: hge.median / controls, rampSamples: ramp,
     method: board.emulation!.counter === "minstret" ? "minstret under -icount shift=0" : "TCG plugin (qemu-plugin/hgecount.c)",
   };
 }
@@ -170,12 +215,13 @@ const CALIBRATION_EPOCHS = 2;
  *  windows (lockin.ts: lockinCalibrate), counted on WIDE_TARGET for the bench configuration with
  *  CALIBRATION_EPOCHS epochs; in milliseconds at WIDE_BOARD's clock, one instruction a cycle. The
  *  electrodes hold their voltages through it (the next window has not begun). */
-export async function measureCalibrationEnd(controls: number, o: { quiet?: boolean; wasm?: string } = {}): Promise<CalibrationEnd> {
+export async function measureCalibrationEnd(controls: number, o: { quiet?: boolean; wasm?: string; variant?: Variant } = {}): Promise<CalibrationEnd> {
   const board = widened(loadBoard(WIDE_TARGET), controls);
-  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, adcLimits(board), CALIBRATION_EPOCHS), new Controller());
+  const scratch = o.variant ? new Controller(o.variant.module, o.variant.layout) : new Controller();
+  const { block, error } = encodeConfig(benchConfig(controls, board.sampleRateHz, adcLimits(board), CALIBRATION_EPOCHS), scratch);
   if (error) throw error;
   const window = benchWindow(controls);
-  const built = buildBoard(board, { wasm: o.wasm, app: "hge", config: block, entry: "main", bench: true, cflags: ["-DHGE_STACK_REPORT"], out: resolve(REPO_DIR, "build", "boards", WIDE_TARGET, `calibration-end-${controls}`), quiet: o.quiet ?? true });
+  const built = buildBoard(board, { wasm: o.variant ? undefined : o.wasm, variant: o.variant, app: "hge", config: block, entry: "main", bench: true, cflags: ["-DHGE_STACK_REPORT"], out: resolve(REPO_DIR, "build", "boards", WIDE_TARGET, `calibration-end-${controls}`), quiet: o.quiet ?? true });
   const { counts, stdout } = await countCalls(built, benchReadings(window * (CALIBRATION_EPOCHS + 1)));
   const instructions = Math.max(...counts);
   return {
@@ -255,19 +301,19 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
   // (synchronous) goes on while another measurement's QEMU runs; the longest (the wide build) first
   const limit = pLimit(availableParallelism());
   const wideRun = counted.includes(WIDE_TARGET) ? limit(async () => {
-    // one window (benchWindow(WIDE_CONTROLS) samples, ending in an update): a typical sample and the amortised update
-    const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 1, variant: await loadVariant(WIDE_CONTROLS) });
+    // two windows (benchWindow(WIDE_CONTROLS) samples each, each ending in its update) after the ramp: a typical sample and the amortised update
+    const measurement = await measureTarget(WIDE_TARGET, WIDE_CONTROLS, { quiet: o.quiet, windows: 2, variant: await loadVariant(WIDE_CONTROLS), wholeSample: true });
     if (!o.quiet) process.stderr.write(`boards: ${WIDE_TARGET} ${WIDE_CONTROLS} controls (wider build): ${measurement.hge.median} instructions per sample\n`);
     return measurement;
   }) : undefined;
   const targets: BoardsBench["targets"] = Object.fromEntries(counted.map((t) => [t, {}]));
   const runs = counted.flatMap((t) => controlCounts.map((n) => limit(async () => {
-    targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm });
+    targets[t][n] = await measureTarget(t, n, { quiet: o.quiet, wasm: o.wasm, wholeSample: t === WIDE_TARGET });
     if (!o.quiet) process.stderr.write(`boards: ${t} ${n} controls: ${targets[t][n].hge.median} instructions per sample (reference ${targets[t][n].reference?.median ?? "-"})\n`);
   })));
   const calibrationEnd: BoardsBench["calibrationEnd"] = {};
   const calibrationRuns = counted.includes(WIDE_TARGET) ? CALIBRATION_CONTROLS.map((n) => limit(async () => {
-    calibrationEnd[n] = await measureCalibrationEnd(n, { quiet: o.quiet, wasm: o.wasm });
+    calibrationEnd[n] = await measureCalibrationEnd(n, { quiet: o.quiet, wasm: o.wasm, variant: n > L.MAX_CONTROLS ? await loadVariant(n) : undefined });
   })) : [];
   const [wideMeasurement, firmware] = await Promise.all([wideRun, limit(() => firmwareSizes(o.quiet ?? true)), ...runs, ...calibrationRuns]);
   const sampleRates: BoardsBench["sampleRates"] = {};
@@ -285,7 +331,7 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
   }
   const ratio = (a: string, b: string) => Object.fromEntries(controlCounts.filter((n) => targets[a]?.[n] && targets[b]?.[n]).map((n) => [n, targets[a][n].hge.mean / targets[b][n].hge.mean]));
   return {
-    method: `instructions per step() call, counted exactly (RISC-V: minstret under -icount shift=0; Arm: a TCG plugin) over two windows, each ending in an update (${BENCH_WINDOW} samples, or as long as the tones need: benchWindow); median = a typical sample, mean = amortised over the window; the C reference (firmware/app_reference.c) is the per-sample path only, so ratios compare medians; sample rates use the mean at one instruction per cycle`,
+    method: `instructions per step() call, counted exactly (RISC-V: minstret under -icount shift=0; Arm: a TCG plugin) over two whole windows, each ending in its update (${BENCH_WINDOW} samples, or as long as the tones need: benchWindow), after the first configuration's ramp from the park voltages (counted, left out: rampSamples); median = a typical sample, mean = amortised over the window with its update; step() only (not the ADC read, the output copy or the DAC write); the C reference (firmware/app_reference.c) is the per-sample path only, so ratios compare medians; sample rates use the mean at one instruction per cycle`,
     targets, sampleRates,
     softFloat: { m0plusOverM4f: ratio("mps2-an386-m0plus", "mps2-an386"), rv32imcOverRv32imafc: ratio("virt-rv32imc", "virt-rv32") },
     wide, firmware, calibrationEnd,
@@ -297,14 +343,16 @@ export async function measureBoards(o: { controls?: number[]; targets?: string[]
 export function formatBench(bench: BoardsBench): string {
   const lines: string[] = [];
   const fmt = (n: number) => n.toFixed(n < 10 ? 2 : 0);
-  lines.push("instructions per sample (median = typical sample; mean = amortised over a window with its update;");
-  lines.push("fast build = unchecked: no bounds checks)");
+  lines.push("instructions per step() call (step() only: not the ADC read, the output copy or the DAC write; median = typical");
+  lines.push("sample; mean = amortised over two whole windows with their updates, after the start's ramp; fast build = unchecked: no bounds checks)");
   lines.push("target               controls  hge median  per control  hge mean   reference  ratio  fast build  ratio");
   for (const [t, byN] of Object.entries(bench.targets)) {
     for (const m of Object.values(byN)) {
       lines.push(`${t.padEnd(20)} ${String(m.controls).padStart(8)}  ${String(m.hge.median).padStart(10)}  ${fmt(m.perControl).padStart(11)}  ${fmt(m.hge.mean).padStart(8)}  ${String(m.reference?.median ?? "-").padStart(10)}  ${(m.ratio?.toFixed(2) ?? "-").padStart(5)}  ${String(m.hgeFast.median).padStart(10)}  ${(m.ratioFast?.toFixed(2) ?? "-").padStart(5)}`);
     }
   }
+  const whole = Object.values(bench.targets).flatMap((byN) => Object.values(byN)).filter((m) => m.wholeSample);
+  if (whole.length) lines.push("", `a whole sample but the ADC read (step(), the output copy, a minimal DAC hand-off: firmware/app_hge_sample.c): ${whole.map((m) => `${m.board} ${m.controls} controls median ${m.wholeSample!.median} (${fmt(m.wholeSample!.median / m.controls)} per control), mean ${fmt(m.wholeSample!.mean)}`).join("; ")}`);
   lines.push("", "largest sample rate (clock / mean instructions per sample, one instruction per cycle)");
   for (const [b, r] of Object.entries(bench.sampleRates)) {
     const rates = Object.entries(r.maxSampleRateHz).map(([n, hz]) => `${n} controls: ${hz === null ? "not counted" : `${(hz / 1000).toFixed(1)} kHz`}`).join(", ");
@@ -317,6 +365,10 @@ export function formatBench(bench: BoardsBench): string {
   if (bench.wide) {
     const w = bench.wide, m = w.measurement;
     lines.push("", `${m.controls} controls (wider build) on ${m.board}: median ${m.hge.median} (${fmt(m.perControl)} per control), mean ${fmt(m.hge.mean)}, window ${benchWindow(m.controls)} samples, C reference ${m.reference?.median ?? "-"} (ratio ${m.ratio?.toFixed(2) ?? "-"}); ${w.board} at ${w.clockHz / 1e6} MHz: at most ${(w.maxSampleRateHz / 1000).toFixed(1)} kHz at one instruction per cycle (runs at ${w.boardSampleRateHz / 1000} kHz)`);
+    // the longest step of a window: its update (the run's figures hold whole windows only)
+    const updateMs = (m.hge.max / w.clockHz) * 1000;
+    if (m.wholeSample) lines.push(`  a whole sample but the ADC read (app_hge_sample.c): median ${m.wholeSample.median}, mean ${fmt(m.wholeSample.mean)}: at most ${(w.clockHz / m.wholeSample.mean / 1000).toFixed(1)} kHz at one instruction per cycle`);
+    lines.push(`  its window-end update: ${m.hge.max} instructions, ${updateMs.toFixed(2)} ms at ${w.clockHz / 1e6} MHz = ${(updateMs * w.boardSampleRateHz / 1000).toFixed(1)} sample periods at ${w.boardSampleRateHz / 1000} kHz (firmware RAM of that build ${m.ramBytes} bytes)`);
   }
   const ends = Object.values(bench.calibrationEnd);
   if (ends.length) lines.push("", `the longest step(), the calibration's end (lag fit) on ${WIDE_TARGET}: ${ends.map((e) => `${e.controls} controls ${(e.instructions / 1e6).toFixed(1)} M instructions, ${e.milliseconds.toFixed(0)} ms at ${loadBoard(WIDE_BOARD).clockHz / 1e6} MHz, stack ${e.stackUsedBytes ?? "-"} bytes`).join("; ")}`);

