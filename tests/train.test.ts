@@ -406,7 +406,7 @@ test("--plan-order auto calibrates again at order 3 and keeps it where the order
   assert.match(distortionText(wide.module!, "V"), /plan order 2 is safe here, --plan-order 2 \(windows that grow as the number of controls, not its square\): 200-sample windows against this run's 500$/);
 });
 
-test("a solved epoch is confirmed read plainly (held, no perturbation): XOR seed 10's epochs solved through the tones do not hold and training goes on, to controls that hold (13.5% exact); Walsh's seed 2, solved through its noisy readings, reads 3.8% plainly and says so", () => {
+test("a solved epoch is confirmed read plainly (held, no perturbation): XOR seed 10's epochs solved through the tones do not hold and training goes on, to controls that hold (13.4% exact); Walsh's seed 2, solved through its noisy readings, reads 3.8% plainly and says so", () => {
   const device = DopantNetwork.default();
   const task = gateTask("XOR", device.inputRangeV);
   const run = trainTask({ device, task, seed: 10 });
@@ -420,7 +420,7 @@ test("a solved epoch is confirmed read plainly (held, no perturbation): XOR seed
   assert.equal(plain.criterion, gateMargin(exact, task.targets));
   assert.ok(plain.solved && Math.abs(plain.criterion - run.criterion) < 0.005, `${run.criterion} read by the module, ${plain.criterion} exact`); // only the noise between them
   const summary = hge("train", "--task", "xor", "--seed", "10", "--out", scratchDir("hge-plain-"), "--no-progress").stdout;
-  assert.match(summary, /read plainly \(.*\): margin 13\.5 %\n(?!  warning)/);
+  assert.match(summary, /read plainly \(.*\): margin 13\.4 %\n(?!  warning)/);
   // (pat's seed 6 did not hold either until pat confirmed on held controls too: method.ts Confirmation)
   const walsh = hge("train", "--method", "walsh", "--task", "xor", "--seed", "2", "--out", scratchDir("hge-plain-"), "--no-progress").stdout;
   assert.match(walsh, /margin 5\.0 %\n(.*\n)*  read plainly \(.*\): margin 3\.8 %\n  warning: read plainly, these controls do not solve XOR/);
