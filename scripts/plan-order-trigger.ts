@@ -7,8 +7,8 @@
 // 3. Then the error/bound at which half the seeds choose order 3 (linear interpolation).
 //   npx tsx scripts/plan-order-trigger.ts [controls=128] [window=4096] [seeds=30] [scales=0.001,0.0025,0.004,0.006,0.01]
 import {
-  resistorProblem, probeBase, methodConfig, probeRow, scenarioChain, measureDistortion,
-  TONE_AMPLITUDE_V, WHITE_SIGMA_V, CROSS_CUBIC, DISTORTION_EPOCHS, SAMPLE_RATE_HZ,
+  resistorProblem, probeBase, methodConfig, probeRow, scenarioChain, measureDistortion, rowSamples, distortionSamples,
+  TONE_AMPLITUDE_V, toneBoundSquaredError, CROSS_CUBIC, DISTORTION_EPOCHS, SAMPLE_RATE_HZ,
 } from '../host/bench/fidelity.ts';
 import { PolynomialDevice, RecordingDevice, ReplayDevice } from '../host/bench/devices.ts';
 import { relativeError } from '../host/metrics.ts';
@@ -20,16 +20,16 @@ export interface TriggerRow { scale: number; errorOverBound: number; order3Fract
 export function triggerSweep(controls: number, window: number, seeds: number, scales: number[]): TriggerRow[] {
   const { operatingV, exact } = resistorProblem(controls);
   const center = operatingV.subarray(0, controls);
-  const bound = Math.sqrt((controls * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * window));
+  const bound = Math.sqrt(toneBoundSquaredError(controls, window));
   return scales.map((scale) => {
     const device = new PolynomialDevice(exact, center, 0, 0, CROSS_CUBIC * scale);
     const base = { ...probeBase(device, operatingV), inputs: [], cases: [{ inputsV: [], target: 0 }] }; // controls only
     const config = methodConfig(base, { method: 'multitone', budgetSamples: window, amplitudeV: TONE_AMPLITUDE_V, planOrder: 2 });
     const smooth = device.toneSmoothedGradient(new Array(controls).fill(TONE_AMPLITUDE_V));
     const smoothNorm = Math.hypot(...smooth);
-    const row = new RecordingDevice(device, config.windowSamples + 1);
+    const row = new RecordingDevice(device, rowSamples(config));
     probeRow(config, row, { sampleRateHz: SAMPLE_RATE_HZ });
-    const calibration = new RecordingDevice(device, (DISTORTION_EPOCHS + 1) * config.windowSamples + 2);
+    const calibration = new RecordingDevice(device, distortionSamples(config));
     measureDistortion(config, calibration, { sampleRateHz: SAMPLE_RATE_HZ });
     let squares = 0;
     let order3 = 0;

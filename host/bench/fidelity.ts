@@ -24,6 +24,12 @@ export const TONE_AMPLITUDE_V = 0.01;
 /** White noise on the network's output, volts per sample: about 10% relative error for
  *  multi-tone at the middle budget of every size. */
 export const WHITE_SIGMA_V = 0.01;
+/** The tone Cramér–Rao bound on E‖ĝ − g‖² over `controls` controls probed by sinusoids at peak
+ *  TONE_AMPLITUDE_V for `samples` samples in white noise WHITE_SIGMA_V: N·2σ²/(a²T) (one
+ *  control's variance at N = 1). ±a codes carry twice the power: their bound is half this. */
+export function toneBoundSquaredError(controls: number, samples: number): number {
+  return (controls * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * samples);
+}
 /** 1/f noise: one-sided PSD at 1 kHz equal to the white floor's 2σ²/fs (a 1 kHz corner). */
 export const PINK_PSD_AT_1KHZ = (2 * WHITE_SIGMA_V ** 2) / SAMPLE_RATE_HZ;
 /** Slow drift: random walk 10 mV/√s plus a 10 mV wander with a 20 s period. */
@@ -142,13 +148,24 @@ export interface Distortion {
   planOrderChosen: number;
 }
 
+/** The most samples measureDistortion runs (and a recording of it holds): DISTORTION_EPOCHS
+ *  calibration epochs and the window after them. */
+export function distortionSamples(config: ControllerConfig): number {
+  return (DISTORTION_EPOCHS + 1) * (config.settleSamples + config.windowSamples);
+}
+
+/** The most samples probeRow runs (and a recording of it holds): settling, the window and one more. */
+export function rowSamples(config: ControllerConfig): number {
+  return config.settleSamples + config.windowSamples + 1;
+}
+
 /** The module's distortion probe on `device` with this configuration: DISTORTION_EPOCHS
  *  calibration epochs (one case) through the chain, then the host's rule. */
 export function measureDistortion(config: ControllerConfig, device: Device, chain: ChainModel): Distortion {
   const controller = new Controller();
   controller.configure({ ...config, calibrationEpochs: DISTORTION_EPOCHS });
   const sim = new CoSimulation(controller, device, chain);
-  const limit = (DISTORTION_EPOCHS + 1) * (config.settleSamples + config.windowSamples);
+  const limit = distortionSamples(config);
   // the calibration ends with Calibrated, or LagUnfitted when the tones' phases were within the
   // noise (about 1% of noise seeds at 8 controls in 512 samples): the probe was measured either way
   const ended = L.Event.Calibrated | L.Event.LagUnfitted;
@@ -163,9 +180,9 @@ export function probeRow(config: ControllerConfig, device: Device, chain: ChainM
   const controller = new Controller();
   controller.configure(config);
   const sim = new CoSimulation(controller, device, chain);
-  const limit = config.settleSamples + config.windowSamples;
-  const samples = sim.run(limit + 1, (events) => (events & L.Event.WindowDone) !== 0);
-  if (samples > limit) throw new Error(`no window after ${limit} samples`);
+  const limit = rowSamples(config);
+  const samples = sim.run(limit, (events) => (events & L.Event.WindowDone) !== 0);
+  if (samples >= limit) throw new Error(`no window after ${limit - 1} samples`);
   return { row: Float64Array.from(controller.jacobianRow(0)), samples };
 }
 
@@ -251,7 +268,7 @@ export function runFidelity(job: FidelityJob): FidelityResult {
   for (const scenario of job.scenarios) result.scenarios[scenario] = { cosine: [], relativeError: [] };
   for (let pass = 0; pass < passes; pass++) {
     const config = configFor(pass);
-    const recorder = new RecordingDevice(device, config.windowSamples + config.settleSamples + 1);
+    const recorder = new RecordingDevice(device, rowSamples(config));
     const clean = probeRow(config, recorder, { sampleRateHz: SAMPLE_RATE_HZ, ...(lowpass ? LOWPASS : {}) });
     result.samples = clean.samples;
     if (pass === 0) result.noiseless = { cosine: cosine(clean.row, exact), relativeError: relativeError(clean.row, exact) };
@@ -293,7 +310,7 @@ export interface ProbeSeeds {
 /** The distortion probe on `device` over `seeds` white-noise seeds: the device is recorded once
  *  (calibration does not move the operating point: the optimiser does not step) and replayed. */
 export function probeSeeds(config: ControllerConfig, device: Device, seeds: number): ProbeSeeds {
-  const recorder = new RecordingDevice(device, (DISTORTION_EPOCHS + 1) * (config.settleSamples + config.windowSamples) + 2);
+  const recorder = new RecordingDevice(device, distortionSamples(config));
   const noiseless = measureDistortion(config, recorder, { sampleRateHz: SAMPLE_RATE_HZ });
   let order3 = 0;
   let noisePower = 0;
@@ -335,7 +352,7 @@ export function collisionContrast(config: ControllerConfig, gradient: Float64Arr
   const n = gradient.length;
   const planned: ControllerConfig = { ...config, inputs: [], cases: [{ inputsV: [], target: 0 }] }; // controls only
   const colliding: ControllerConfig = { ...planned, tones: { explicit: true }, controls: planned.controls.map((c, k) => ({ ...c, toneBin: COLLIDING_FIRST_BIN + k })) };
-  const bound = Math.sqrt((n * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * config.windowSamples)) / Math.hypot(...gradient);
+  const bound = Math.sqrt(toneBoundSquaredError(n, config.windowSamples)) / Math.hypot(...gradient);
   const hits = (cfg: ControllerConfig) => {
     const controller = new Controller();
     controller.configure(cfg);
@@ -402,7 +419,7 @@ export function runLinear(job: LinearJob): LinearResult {
       sumSquares[k] += row[k] * row[k];
     }
   }
-  const bound = (2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * samples);
+  const bound = toneBoundSquaredError(1, samples);
   let ratio = 0;
   let worst = 0;
   for (let k = 0; k < n; k++) {

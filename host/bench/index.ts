@@ -12,7 +12,7 @@ import { SCALABLE_ESTIMATORS, ESTIMATORS, type Estimator } from "../methods/modu
 import { runPool } from "../pool.ts";
 import type { Job, JobResult } from "./jobs.ts";
 import {
-  WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem,
+  WHITE_SIGMA_V, TONE_AMPLITUDE_V, SAMPLE_RATE_HZ, resistorProblem, toneBoundSquaredError,
   type FidelityJob, type FidelityResult, type LinearJob, type LinearResult, type Scenario, type Normalisation,
 } from "./fidelity.ts";
 import { groupMethodJobs, methodsFor, type BenchTask, type Drift, type MethodGroupResult, type MethodJob } from "./methods.ts";
@@ -249,7 +249,7 @@ function collect(plan: Plan, results: JobResult[]): { figures: Figures; series: 
     for (const budget of f.budgets) {
       const any = fidelity.some((r) => r.job.controls === controls && r.job.budgetSamples === budget);
       if (!any) continue;
-      const boundError = Math.sqrt((controls * 2 * WHITE_SIGMA_V ** 2) / (TONE_AMPLITUDE_V ** 2 * budget)) / exactNorm;
+      const boundError = Math.sqrt(toneBoundSquaredError(controls, budget)) / exactNorm;
       figures[`fidelity.n${controls}.T${budget}.boundRelativeError`] = boundError;
       series.bound.push({ controls, samples: budget, deviceSeconds: budget / SAMPLE_RATE_HZ, relativeError: boundError });
       for (const method of FIDELITY_COLUMNS) {
