@@ -79,6 +79,11 @@ export function lockinReset(): void {
 /** The sample about the window's first value (kept in Σ): what the references multiply. */
 @inline export function lockinCentre(value: f32): f32 {
   if (isNaN(reference)) reference = value; // values are finite: the trainer passes good readings only
+  return lockinCentred(value);
+}
+/** The same once the window's first value is in (a NaN reference after a bad first reading
+ *  makes the sums NaN, in a window that is discarded anyway). */
+@inline export function lockinCentred(value: f32): f32 {
   const v = value - reference;
   sum += v;
   return v;

@@ -13,7 +13,7 @@ import { ACTIVE, configI32, configF32, wordAddress, maxStepOf, controlCount as c
 import { ncoConfigure, ncoSync, ncoPhaseAt, ncoNextPhase, cachedSine, cachedCosine, sineOfPhase, cosineOfPhase, sinesCached, NCO_SIN } from "./nco";
 import { perturbConfigure, perturbRestart, perturbAdvance } from "./perturb";
 import {
-  lockinConfigure, lockinReset, lockinAccumulate, lockinCentre, lockinAdd, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
+  lockinConfigure, lockinReset, lockinAccumulate, lockinCentred, lockinAdd, lockinDerivative, lockinSetLag, lockinCalibrationAdd,
   lockinCalibrate, lockinStream, lockinStreamDerivative, lockinProbeStart, lockinProbeEnd, lockinProbeControl,
 } from "./lockin";
 import { evaluateLoss } from "./loss";
@@ -186,10 +186,12 @@ export function step(reading: f32): i32 {
  *  validateSlew); the inputs stay where they are. Anything else takes the general path
  *  (windowSample, writeElectrodes), which gives the same results for these samples. */
 function typicalSample(reading: f32): bool {
-  if (!(SHORTCUT && targetsReached && samplesInStage >= 0 && samplesInStage + 1 < windowSamples && goodReading(reading))) return false;
+  // samples 1 … window − 2 of the window (windows are ≥ 8 samples): its first sets the lock-in's
+  // reference, its last ends it
+  if (!(SHORTCUT && targetsReached && <u32>(samplesInStage - 1) < <u32>(windowSamples - 2) && goodReading(reading))) return false;
   readingSum += reading;
   samplesInStage++;
-  const v = lockinCentre(signal(reading));
+  const v = lockinCentred(signal(reading));
   const count = min(controls, MAX_CONTROLS); // = controls; the bound lets gcc drop bounds tests
   if (sinesCached) for (let k = 0; k < count; k++) controlSample(k, v, true);
   else for (let k = 0; k < count; k++) controlSample(k, v, false);

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { BOARDS_DIR, MODULE_BUILDS, type Board, type CheckResult, type ImageSize, type ModuleBuild, checkModule, electrodeRanges, loadBoard } from "./boards.ts";
-import { parseWasm, exportedGlobals, type WasmModule } from "./wasm.ts";
+import { parseWasm, exportedGlobals, maxCallDepth, type WasmModule } from "./wasm.ts";
 import { generateLayoutHeader } from "./layout-header.ts";
 import { generateLinkHeader } from "./link.ts";
 import { CONFIG_WORDS } from "../assembly/layout.ts";
@@ -18,6 +18,17 @@ import type { Variant } from "../host/variant.ts";
 export const FIRMWARE_DIR = join(BOARDS_DIR, "firmware");
 export const REPO_DIR = resolve(BOARDS_DIR, "..");
 export const WASM2C_VERSION = "1.0.32";
+/** wasm2c's limit on nested calls (WASM_RT_MAX_CALL_STACK_DEPTH, its wasm-rt.h's default). */
+const WASM2C_MAX_CALL_DEPTH = 500;
+
+/** Whether the module's calls can never nest past wasm2c's limit (no recursion, and its deepest
+ *  chain within it): then the depth counter wasm2c puts in every function never traps, and a
+ *  build leaves it out (11 instructions a step() on the M4F). The C stack that chain takes is
+ *  measured (the boards' stackBytes). */
+export function callDepthBounded(module: WasmModule): boolean {
+  const depth = maxCallDepth(module);
+  return depth !== undefined && depth <= WASM2C_MAX_CALL_DEPTH;
+}
 
 export interface BuildOptions {
   /** The module to build in (default: the build the board file names, "module"). */
@@ -654,6 +665,9 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
     `-I${gen}`, `-I${FIRMWARE_DIR}`,
     ...(o.unchecked ? ["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1"] : ["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"]),
     ...(o.bench ? ["-DHGE_BENCH=1"] : []),
+    // wasm2c counts the depth of calls in every function, to trap a runaway recursion; a module
+    // that cannot recurse, and whose deepest chain is below the limit, would never trap
+    ...(callDepthBounded(module) ? ["-DWASM_RT_USE_STACK_DEPTH_COUNT=0"] : []),
     ...(aligned ? ["-DHGE_ASSUME_ALIGNED=1"] : []),
     ...(o.config ? ["-DHGE_HAVE_CONFIG_BLOCK=1"] : []),
     `-DHGE_WASM_MEMORY_BYTES=${memoryBytes}u`,

@@ -32,6 +32,8 @@ export interface WasmModule {
     /** Loads and stores, and those whose alignment hint (memarg) is below the access's size. */
     memoryAccesses: number; underaligned: number };
   sections: Record<string, number>;
+  /** Per function (imports first, with none), the functions its `call`s name. */
+  callees: number[][];
 }
 
 const VAL: Record<number, ValType> = { 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64", 0x7b: "v128", 0x70: "funcref", 0x6f: "externref" };
@@ -90,6 +92,7 @@ export function parseWasm(input: Uint8Array): WasmModule {
     bytes: b.length, types: [], imports: [], funcTypes: [], memories: [], tables: 0, globals: [], exports: [],
     dataBytes: 0, dataEnd: 0, codeBytes: 0, features: new Set(),
     ops: { total: 0, i64: 0, f32: 0, f64: 0, simd: 0, calls: 0, callIndirect: 0, memoryAccesses: 0, underaligned: 0 }, sections: {},
+    callees: [],
   };
   const r = new Reader(b, 8);
   while (r.pos < b.length) {
@@ -176,17 +179,38 @@ function isF32(op: number) { return op === 0x43 || op === 0x2a || op === 0x38 ||
 function isF64(op: number) { return op === 0x44 || op === 0x2b || op === 0x39 || (op >= 0x61 && op <= 0x66) || (op >= 0x99 && op <= 0xa6) || (op >= 0xb7 && op <= 0xbb) || op === 0xbf || op === 0xaa || op === 0xab || op === 0xbd || op === 0xb0 || op === 0xb1; }
 
 function scanCode(s: Reader, m: WasmModule) {
+  const imported = m.imports.filter((i) => i.kind === "func").length;
+  m.callees = Array.from({ length: imported }, () => []);
   for (let n = s.u32(); n > 0; n--) {
     const size = s.u32();
     const end = s.pos + size;
     for (let k = s.u32(); k > 0; k--) { s.u32(); s.valtype(); }
     const f = new Reader(s.b, s.pos, end);
-    while (f.pos < end) decode(f, m);
+    const callees: number[] = [];
+    m.callees.push(callees);
+    while (f.pos < end) decode(f, m, callees);
     s.pos = end;
   }
 }
 
-function decode(f: Reader, m: WasmModule) {
+/** The most calls a chain of them can nest (a function the host calls is 1), or undefined
+ *  when the module can recurse: a cycle of calls, or any call_indirect. */
+export function maxCallDepth(m: WasmModule): number | undefined {
+  if (m.ops.callIndirect > 0) return undefined;
+  const depth = new Array<number>(m.callees.length).fill(0); // 0 not yet known, -1 on the path being followed
+  const visit = (f: number): number => {
+    if (depth[f] === -1) return Infinity; // a cycle
+    if (depth[f] === 0) {
+      depth[f] = -1;
+      depth[f] = 1 + Math.max(0, ...m.callees[f].map(visit));
+    }
+    return depth[f];
+  };
+  const deepest = Math.max(0, ...m.callees.map((_, f) => visit(f)));
+  return Number.isFinite(deepest) ? deepest : undefined;
+}
+
+function decode(f: Reader, m: WasmModule, callees: number[]) {
   const op = f.u8();
   m.ops.total++;
   if (op >= 0xc0 && op <= 0xc4) m.features.add("sign-extension");
@@ -209,7 +233,7 @@ function decode(f: Reader, m: WasmModule) {
       else { f.sleb(); m.features.add("multi-value"); }
       return;
     }
-    case Imm.Index: f.u32(); return;
+    case Imm.Index: { const index = f.u32(); if (op === 0x10) callees.push(index); return; }
     case Imm.CallIndirect: f.u32(); if (f.u32() !== 0) m.features.add("reference-types"); return;
     case Imm.BrTable: for (let k = f.u32(); k >= 0; k--) f.u32(); return;
     case Imm.MemArg: {

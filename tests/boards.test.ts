@@ -9,8 +9,8 @@ import { existsSync, lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listBoards, loadBoard, resolveBoardJson, mergeBoard, electrodeRanges, checkModule, largestControls, type Board } from "../boards/boards.ts";
-import { parseWasm } from "../boards/wasm.ts";
-import { buildBoard, buildProbeWasm, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, REPO_DIR } from "../boards/build.ts";
+import { parseWasm, maxCallDepth } from "../boards/wasm.ts";
+import { buildBoard, buildProbeWasm, callDepthBounded, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, REPO_DIR } from "../boards/build.ts";
 import { runQemu, parseBench } from "../boards/qemu.ts";
 import { UsageError } from "../host/errors.ts";
 import * as L from "../assembly/layout.ts";
@@ -135,6 +135,37 @@ test("wasm reader: the probe's exports, globals and features (agrees with wasm-o
     assert.equal(/extend(8|16)_s/.test(text), m.features.has("sign-extension"));
     assert.equal(/trunc_sat/.test(text), m.features.has("nontrapping-f2i"));
     assert.equal(/v128|i8x16|f32x4/.test(text), m.features.has("simd"));
+  }
+});
+
+test("wasm reader: the deepest chain of calls, none where the module can recurse; a board build leaves wasm2c's depth counter out only then", () => {
+  // functions of type () -> (), the first exported; `table` adds a funcref table for call_indirect
+  const functions = (bodies: number[][], table = false) => {
+    const code = bodies.map((b) => [...leb(b.length + 2), 0, ...b, 0x0b]).flat();
+    const u = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      ...section(1, [1, 0x60, 0, 0]), ...section(3, [bodies.length, ...bodies.map(() => 0)]),
+      ...(table ? section(4, [1, 0x70, 0, 1]) : []),
+      ...section(7, [1, ...str("run"), 0, 0]), ...section(10, [bodies.length, ...code])]);
+    assert.ok(WebAssembly.validate(u), "hand-made module must be valid");
+    return parseWasm(u);
+  };
+  const call = (f: number) => [0x10, f];
+  const chain = functions([[...call(1), ...call(2)], [...call(2), ...call(2)], []]);
+  assert.deepEqual(chain.callees, [[1, 2], [2, 2], []]);
+  assert.equal(maxCallDepth(chain), 3);
+  assert.equal(callDepthBounded(chain), true);
+  for (const [what, m] of [
+    ["itself", functions([call(0)])],
+    ["a cycle of two", functions([call(1), [...call(2), ...call(0)], []])],
+    ["call_indirect", functions([[0x41, 0, 0x11, 0, 0]], true)],
+  ] as const) {
+    assert.equal(maxCallDepth(m), undefined, what);
+    assert.equal(callDepthBounded(m), false, what);
+  }
+  // each build of the controller: no recursion, a short deepest chain
+  for (const file of ["hge.wasm", "hge-core.wasm"]) {
+    const depth = maxCallDepth(parseWasm(readFileSync(join(REPO_DIR, "build", file))));
+    assert.ok(depth !== undefined && depth >= 2 && depth <= 10, `${file}: ${depth}`);
   }
 });
 
@@ -369,6 +400,8 @@ test("hge.h and board_config.h are generated with the build", skip, () => {
   assert.match(cfg, /#define HGE_PARK_VOLTS \{ 0\.0f(, 0\.0f){7} \}/);
   const size = JSON.parse(readFileSync(join(built.dir, "size.json"), "utf8"));
   assert.equal(size.flash, built.size.flash);
+  // the probe cannot recurse: wasm2c's per-call depth counter is left out (callDepthBounded)
+  assert.match(readFileSync(join(built.dir, "flags.txt"), "utf8"), /^CFLAGS=.* -DWASM_RT_USE_STACK_DEPTH_COUNT=0( |$)/m);
 });
 
 test("a build directory another live process uses is refused however it is spelled (through a link, before the build made it); a claim whose pid now belongs to another process is stale", skip, async () => {

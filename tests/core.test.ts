@@ -20,17 +20,22 @@ import { join } from "node:path";
 const BUILDS = { full: RELEASE_WASM, core: CORE_WASM };
 const modules = Object.fromEntries(Object.entries(BUILDS).map(([name, path]) => [name, new WebAssembly.Module(readFileSync(path))]));
 
-/** Everything a run leaves behind, as bits: voltages written, weights, gradient, case outputs. */
-function train(module: WebAssembly.Module, config: ControllerConfig, epochs: number) {
+/** Everything a run leaves behind, as bits: voltages written, weights, gradient, case outputs.
+ *  `poison`: after each of the first four windows a NaN reading, in turn at the last settling
+ *  sample and at the next window's samples 0, 1 and 2 (those windows are discarded and repeated). */
+function train(module: WebAssembly.Module, config: ControllerConfig, epochs: number, poison = false) {
   const device = new AnalyticDevice();
   const controller = new Controller(module);
   controller.configure(config);
-  const sim = new CoSimulation(controller, device, { sampleRateHz: SAMPLE_RATE_HZ, delaySamples: 2, cornerHz: 1500, noise: new WhiteNoise(0.01, 3) });
+  let readingsToNaN = -1, windowEnds = 0;
+  const reader = { step: (reading: number) => controller.step(readingsToNaN-- === 0 ? NaN : reading), electrodes: () => controller.electrodes() };
+  const sim = new CoSimulation(reader, device, { sampleRateHz: SAMPLE_RATE_HZ, delaySamples: 2, cornerHz: 1500, noise: new WhiteNoise(0.01, 3) });
   const written: number[] = [];
   let updates = 0;
   sim.run(50_000_000, (events) => {
     written.push(...new Uint32Array(controller.electrodes().slice().buffer));
     if (events & L.Event.UpdateDone) updates++;
+    if (poison && events & L.Event.WindowDone && windowEnds < 4) readingsToNaN = config.settleSamples - 1 + windowEnds++;
     return updates === epochs;
   });
   const bits = (a: Float32Array) => [...new Uint32Array(a.slice().buffer)];
@@ -76,17 +81,21 @@ test("the release module and the core, their addresses folded into offsets, run 
   assert.deepEqual(run(modules.core, {}), run(UNFOLDED(CORE_WASM), {}));
 });
 
-test("the core's size report (npm run bench): the core without the typical-sample shortcut (HGE_NO_SHORTCUT) is smaller and trains to the same bits", () => {
+test("the core's size report (npm run bench): the core without the typical-sample shortcut (HGE_NO_SHORTCUT) is smaller and trains to the same bits, with bad readings about windows' starts too", () => {
   const figures = measureCoreBytes();
   const core = readFileSync(CORE_WASM).length;
   assert.ok(figures["levers.noShortcut"] < core, `${figures["levers.noShortcut"]} bytes against ${core}`);
   assert.ok(figures["parts.shortcut"] > 0 && figures["parts.trainer"] > 0 && figures.nonCodeBytes > 0 && figures.nonCodeBytes < core);
   const config = analyticConfig(new AnalyticDevice(), { windowSamples: CORE_WINDOW, lag: { delaySamples: 2, cornerHz: 1500 } });
-  const plain = train(new WebAssembly.Module(readFileSync(join(CORE_REPORT_DIR, "noShortcut.wasm"))), config, 3);
+  const noShortcut = new WebAssembly.Module(readFileSync(join(CORE_REPORT_DIR, "noShortcut.wasm")));
+  const plain = train(noShortcut, config, 3);
   const shortcut = train(modules.core, config, 3);
   assert.deepEqual(plain.written, shortcut.written);
   assert.deepEqual(plain.weights, shortcut.weights);
   assert.deepEqual([...plain.blob], [...shortcut.blob]);
+  const [plainPoisoned, shortcutPoisoned] = [noShortcut, modules.core].map((m) => train(m, config, 3, true));
+  assert.ok(plainPoisoned.written.length > plain.written.length, "the bad readings discarded windows");
+  assert.deepEqual(plainPoisoned, shortcutPoisoned);
 });
 
 test("a core checkpoint restores in a fresh core controller exactly", () => {
