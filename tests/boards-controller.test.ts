@@ -505,14 +505,14 @@ test("a configuration that drives more channels than any before it ramps the new
 // ---------------------------------------------------------------------------------------
 // Cost per sample.
 
-// The bounds: the M4F's as measured (8 controls: 1.28, over the issue's 1.2, which it misses by
-// the fixed part of a sample); RV32 has no target (1.60 at 8 controls, the same fixed part).
-for (const [board, bound] of [["mps2-an386", 1.3], ["virt-rv32", 1.7]] as const) {
+// The bounds: the M4F's is the issue's 1.2 (met at 8 controls with nothing to spare: 318
+// instructions against 265); RV32 has no target (1.56 at 8 controls: the fixed part of a sample).
+for (const [board, bound] of [["mps2-an386", 1.2], ["virt-rv32", 1.7]] as const) {
   test(`${board}: a sample with 8 controls costs within ${bound}x the hand-written C reference`, skip, async () => {
     const m = await measureTarget(board, 8);
     // its loop is about 30 instructions a control (two multiply-accumulates, a phase step, a write)
     assert.ok(m.reference!.median > 8 * 25, `the reference does real work: ${m.reference!.median}`);
-    assert.ok(m.ratio! < bound, `hge ${m.hge.median} instructions a sample, reference ${m.reference!.median}: ratio ${m.ratio!.toFixed(2)}`);
+    assert.ok(m.ratio! <= bound, `hge ${m.hge.median} instructions a sample, reference ${m.reference!.median}: ratio ${m.ratio!.toFixed(2)}`);
     process.stderr.write(`boards-controller.test: ${board} 8 controls: ${m.hge.median} instructions a sample (${m.perControl.toFixed(0)} a control), reference ${m.reference!.median}, ratio ${m.ratio!.toFixed(2)}\n`);
   });
 }
