@@ -194,9 +194,10 @@ function scanCode(s: Reader, m: WasmModule) {
 }
 
 /** The most calls a chain of them can nest (a function the host calls is 1), or undefined
- *  when the module can recurse: a cycle of calls, or any call_indirect. */
+ *  when the module may recurse: a cycle of calls, a call_indirect or a tail call, or an
+ *  imported function (which may call back in). */
 export function maxCallDepth(m: WasmModule): number | undefined {
-  if (m.ops.callIndirect > 0) return undefined;
+  if (m.ops.callIndirect > 0 || m.features.has("tail-call") || m.imports.some((i) => i.kind === "func")) return undefined;
   const depth = new Array<number>(m.callees.length).fill(0); // 0 not yet known, -1 on the path being followed
   const visit = (f: number): number => {
     if (depth[f] === -1) return Infinity; // a cycle

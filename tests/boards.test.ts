@@ -158,6 +158,7 @@ test("wasm reader: the deepest chain of calls, none where the module can recurse
     ["itself", functions([call(0)])],
     ["a cycle of two", functions([call(1), [...call(2), ...call(0)], []])],
     ["call_indirect", functions([[0x41, 0, 0x11, 0, 0]], true)],
+    ["an import, which may call back in", parseWasm(wasmModule({ imports: [1, ...str("env"), ...str("f"), 0, 0], body: [0x10, 0, 0x0b] }))],
   ] as const) {
     assert.equal(maxCallDepth(m), undefined, what);
     assert.equal(callDepthBounded(m), false, what);
