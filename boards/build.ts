@@ -23,8 +23,7 @@ const WASM2C_MAX_CALL_DEPTH = 500;
 
 /** Whether the module's calls can never nest past wasm2c's limit (no recursion, and its deepest
  *  chain within it): then the depth counter wasm2c puts in every function never traps, and a
- *  build leaves it out (11 instructions a step() on the M4F). The C stack that chain takes is
- *  measured (the boards' stackBytes). */
+ *  build leaves it out. The C stack that chain takes is measured (the boards' stackBytes). */
 export function callDepthBounded(module: WasmModule): boolean {
   const depth = maxCallDepth(module);
   return depth !== undefined && depth <= WASM2C_MAX_CALL_DEPTH;
@@ -665,8 +664,6 @@ export function buildBoard(boardName: string | Board, o: BuildOptions = {}): Bui
     `-I${gen}`, `-I${FIRMWARE_DIR}`,
     ...(o.unchecked ? ["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1"] : ["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"]),
     ...(o.bench ? ["-DHGE_BENCH=1"] : []),
-    // wasm2c counts the depth of calls in every function, to trap a runaway recursion; a module
-    // that cannot recurse, and whose deepest chain is below the limit, would never trap
     ...(callDepthBounded(module) ? ["-DWASM_RT_USE_STACK_DEPTH_COUNT=0"] : []),
     ...(aligned ? ["-DHGE_ASSUME_ALIGNED=1"] : []),
     ...(o.config ? ["-DHGE_HAVE_CONFIG_BLOCK=1"] : []),

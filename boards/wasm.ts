@@ -28,7 +28,7 @@ export interface WasmModule {
   codeBytes: number;
   features: Set<Feature>;
   /** How many instructions of each class appear in the code (static counts). */
-  ops: { total: number; i64: number; f32: number; f64: number; simd: number; calls: number; callIndirect: number;
+  ops: { total: number; i64: number; f32: number; f64: number; simd: number; callIndirect: number;
     /** Loads and stores, and those whose alignment hint (memarg) is below the access's size. */
     memoryAccesses: number; underaligned: number };
   sections: Record<string, number>;
@@ -91,7 +91,7 @@ export function parseWasm(input: Uint8Array): WasmModule {
   const m: WasmModule = {
     bytes: b.length, types: [], imports: [], funcTypes: [], memories: [], tables: 0, globals: [], exports: [],
     dataBytes: 0, dataEnd: 0, codeBytes: 0, features: new Set(),
-    ops: { total: 0, i64: 0, f32: 0, f64: 0, simd: 0, calls: 0, callIndirect: 0, memoryAccesses: 0, underaligned: 0 }, sections: {},
+    ops: { total: 0, i64: 0, f32: 0, f64: 0, simd: 0, callIndirect: 0, memoryAccesses: 0, underaligned: 0 }, sections: {},
     callees: [],
   };
   const r = new Reader(b, 8);
@@ -218,7 +218,6 @@ function decode(f: Reader, m: WasmModule, callees: number[]) {
   if (isI64(op)) m.ops.i64++;
   if (isF32(op)) m.ops.f32++;
   if (isF64(op)) m.ops.f64++;
-  if (op === 0x10) m.ops.calls++;
   if (op === 0x11) m.ops.callIndirect++;
   if (op === 0x12 || op === 0x13) m.features.add("tail-call");
   if (op >= 0x06 && op <= 0x09 || op === 0x18 || op === 0x19) m.features.add("exceptions");
