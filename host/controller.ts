@@ -216,9 +216,10 @@ export class Controller {
   private inputs = 0;
   private cases = 0;
 
-  /** The release module by default; a wider build comes with its own layout (host/variant.ts). */
-  constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM))), readonly layout: Layout = L) {
-    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+  /** The release module by default; a wider build comes with its own layout (host/variant.ts).
+   *  `imports`: only an instrumented copy of a build has any (tests/memory-used.test.ts). */
+  constructor(module: WebAssembly.Module = (compiled ??= new WebAssembly.Module(readFileSync(RELEASE_WASM))), readonly layout: Layout = L, imports: WebAssembly.Imports = {}) {
+    this.exports = new WebAssembly.Instance(module, imports).exports as unknown as Exports;
     const limit = maxControlsOf(this.exports);
     if (limit !== layout.MAX_CONTROLS) throw new LayoutMismatch(limit, layout.MAX_CONTROLS);
   }
