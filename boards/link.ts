@@ -589,6 +589,16 @@ export class BoardSession {
 // ---------------------------------------------------------------------------------------
 // Payloads
 
+/** The reading the firmware hands the module for ADC `volts`: app_hge.c's `volts *
+ *  HGE_ADC_UNIT_PER_V`, in f32. */
+export const firmwareReading = (volts: number, unitPerV: number): number => Math.fround(Math.fround(volts) * Math.fround(unitPerV));
+
+/** The ADC volts (an f32) a reading is sent as: the firmware multiplies them back to the reading
+ *  exactly (firmwareReading) whenever any f32 of volts does. At a power-of-two scale, as on the
+ *  emulated boards, that is every reading; at another scale only some, so a recording for such a
+ *  board holds the readings its firmware makes (replay.ts). */
+export const adcVoltsFor = (reading: number, unitPerV: number): number => Math.fround(Math.fround(reading) / Math.fround(unitPerV));
+
 /** adcUnitPerV: the device unit per ADC volt the firmware was built with (board file
  *  adc.unitPerV): the ADC frames carry volts, and the board multiplies them by it. */
 export interface Hello { version: number; state: LinkState; stopReason: number; configWords: number; statusWords: number; dacChannels: number; maxPayload: number; clockHz: number; sampleRateHz: number; linkTimeoutMs: number; adcUnitPerV: number; board: string }
@@ -774,14 +784,14 @@ export class BoardController {
   private readonly adcView = new DataView(this.adc.buffer);
 
   /** One sample on the board: the reading in (the device unit), the events out; electrodes()
-   *  has the next voltages. The frame carries what the board's ADC would read, volts =
-   *  reading / adc.unitPerV; the board multiplies back (exact for the emulated boards, whose
-   *  scale is a power of two, so the run stays bit-identical to Node). A fault stops the board
+   *  has the next voltages. The frame carries what the board's ADC would read, volts that
+   *  the board multiplies back by adc.unitPerV (adcVoltsFor: to the reading exactly on the
+   *  emulated boards, so the run stays bit-identical to Node). A fault stops the board
    *  (link.c parks it): the step returns the Fault event, and the next step throws BoardStopped
    *  unless a configuration starts the board again (a restart). */
   step(reading: number): number {
     if (this.stopped) throw new BoardStopped(this.stopped);
-    this.adcView.setFloat32(0, Math.fround(reading) / this.session.hello.adcUnitPerV, true);
+    this.adcView.setFloat32(0, adcVoltsFor(reading, this.session.hello.adcUnitPerV), true);
     this.session.send(Frame.Adc, this.adc);
     this.fresh = false;
     this.stepEvents = 0;

@@ -12,7 +12,7 @@ import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, buildNoise, chainModel, planRun, type TrainOptions } from "../host/train.ts";
 import { electrodeRanges, type Board } from "./boards.ts";
 import { buildBoard, type BuildOptions } from "./build.ts";
-import { REPORT_FINAL, TELEMETRY_EVENTS, encodeConfig, telemetryOf } from "./link.ts";
+import { REPORT_FINAL, TELEMETRY_EVENTS, adcVoltsFor, encodeConfig, firmwareReading, telemetryOf } from "./link.ts";
 import { formatSample, sampleLines, firstDifference } from "./parity.ts";
 import { runQemu } from "./qemu.ts";
 
@@ -33,6 +33,9 @@ export interface Recording {
   /** Where the electrodes start, as on the board it is recorded for: its DACs' park voltages
    *  (the firmware's app_init() configures again from there, and the controller ramps). */
   powerOnV: number[];
+  /** The ADC scale of the board it is recorded for (adc.unitPerV): the readings are those its
+   *  firmware makes from volts. */
+  unitPerV: number;
 }
 
 const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
@@ -70,7 +73,9 @@ export function recordCoSimulation(board: Board, o: RecordOptions = {}): Recordi
   const limit = (updates + (config.calibrationEpochs ?? 0) + 2) * samplesPerEpoch * 4;
   let done = 0;
   for (let n = 0; n < limit && done < updates; n++) {
-    const reading = Math.fround(sim.measure(sim.deviceOutput()));
+    // the reading as the board's firmware makes it from its ADC's volts (the same f32 unless the
+    // board's scale is not a power of two, which reaches only some readings)
+    const reading = firmwareReading(adcVoltsFor(sim.measure(sim.deviceOutput()), board.adc.unitPerV), board.adc.unitPerV);
     sim.samples++;
     readings.push(reading);
     const events = controller.step(reading);
@@ -79,7 +84,7 @@ export function recordCoSimulation(board: Board, o: RecordOptions = {}): Recordi
     if (events & L.Event.UpdateDone) done++;
   }
   telemetry.push(telemetryLine(telemetryOf(controller, REPORT_FINAL, inputs)));
-  return { config, block, readings: Float32Array.from(readings), samples, telemetry, checkpoint: controller.save(), updates: done, powerOnV };
+  return { config, block, readings: Float32Array.from(readings), samples, telemetry, checkpoint: controller.save(), updates: done, powerOnV, unitPerV: board.adc.unitPerV };
 }
 
 export interface ReplayReport {
@@ -97,23 +102,26 @@ export interface ReplayReport {
 }
 
 /** Builds the firmware with the recording's configuration and replays its readings in QEMU. */
-export async function replayOnBoard(board: string, recording: Recording, o: Pick<BuildOptions, "wasm" | "out" | "quiet" | "unchecked"> = {}): Promise<ReplayReport> {
+export async function replayOnBoard(board: string | Board, recording: Recording, o: Pick<BuildOptions, "wasm" | "out" | "quiet" | "unchecked"> = {}): Promise<ReplayReport> {
   const built = buildBoard(board, { ...o, app: "hge", config: recording.block, entry: "main" });
   if (JSON.stringify(powerOnOf(built.board, recording.powerOnV.length)) !== JSON.stringify(recording.powerOnV)) {
-    throw new Error(`${board}: the recording starts from power-on voltages ${recording.powerOnV.join(", ")} V, not this board's: record it for ${board}`);
+    throw new Error(`${built.board.name}: the recording starts from power-on voltages ${recording.powerOnV.join(", ")} V, not this board's: record it for ${built.board.name}`);
+  }
+  if (recording.unitPerV !== built.board.adc.unitPerV) {
+    throw new Error(`${built.board.name}: the recording's readings are made at ${recording.unitPerV} per ADC volt, not this board's ${built.board.adc.unitPerV}: record it for ${built.board.name}`);
   }
   // the ADC file holds what the converter reads, volts: the firmware multiplies by the board's
-  // adc.unitPerV (a power of two on the emulated boards: the readings come back exact)
-  const volts = recording.readings.map((r) => r / built.board.adc.unitPerV);
+  // adc.unitPerV, back to the recorded readings exactly
+  const volts = recording.readings.map((r) => adcVoltsFor(r, built.board.adc.unitPerV));
   const run = await runQemu(built.board, built.elf, { adc: volts, keep: true, timeoutMs: 120_000 });
   try {
-    if (run.code !== 0) throw new Error(`${board}: QEMU exited ${run.code}\n${run.stdout.slice(-2000)}\n${run.stderr}`);
+    if (run.code !== 0) throw new Error(`${built.board.name}: QEMU exited ${run.code}\n${run.stdout.slice(-2000)}\n${run.stderr}`);
     const sampleDifference = firstDifference(recording.samples, sampleLines(run.stdout));
     const telemetryDifference = firstDifference(recording.telemetry, telemetryLines(run.stdout));
     const stored = join(run.dir, "checkpoint.bin");
     const checkpointIdentical = existsSync(stored) && Buffer.from(readFileSync(stored)).equals(Buffer.from(recording.checkpoint));
     return {
-      board, samples: recording.readings.length, sampleDifference, telemetryDifference, checkpointIdentical,
+      board: built.board.name, samples: recording.readings.length, sampleDifference, telemetryDifference, checkpointIdentical,
       records: recording.telemetry.length, buildSeconds: built.seconds, runSeconds: run.seconds,
       identical: sampleDifference === null && telemetryDifference === null && checkpointIdentical,
     };

@@ -11,16 +11,17 @@ import { join } from "node:path";
 import * as L from "../assembly/layout.ts";
 import { Controller, ControllerError } from "../host/controller.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
+import { Rng } from "../host/noise.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, continuationOf, planRun, trainTask, type TrainOptions } from "../host/train.ts";
 import { FIELDS, defaultOf } from "../host/config-fields.ts";
 import type { Result } from "../host/methods/method.ts";
-import { boardChain, loadBoard } from "../boards/boards.ts";
+import { boardChain, emulatedBoards, loadBoard, type Board } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
-import { ACK, BoardController, BoardSession, Frame, LINK, LinkError, LinkState, StopReason, crc16, decodeHello, encodeFrame, generateLinkHeader } from "../boards/link.ts";
+import { ACK, BoardController, BoardSession, Frame, LINK, LinkError, LinkState, StopReason, adcVoltsFor, crc16, decodeHello, encodeFrame, firmwareReading, generateLinkHeader } from "../boards/link.ts";
 import { buildLinkFirmware, continuation, trainOnBoard } from "../boards/hil.ts";
 import { recordCoSimulation, replayOnBoard } from "../boards/replay.ts";
 import { measureTarget } from "../boards/measure.ts";
@@ -78,6 +79,22 @@ test("the serial protocol: CRC-16/CCITT-FALSE, frame layout, constants shared wi
   assert.ok(L.CONFIG_WORDS * 4 <= LINK.MAX_PAYLOAD, "a configuration block fits one frame");
 });
 
+test("ADC volts (link frames, replay files): the quotient, which the firmware multiplies back to every reading a firmware can make; at a scale not a power of two many f32 readings are out of its reach", () => {
+  const rng = new Rng(5);
+  const unreachable = { 32: 0, 10: 0, 28.5: 0, 3.3: 0 };
+  for (let n = 0; n < 50_000; n++) {
+    for (const unitPerV of [32, 10, 28.5, 3.3] as const) {
+      const made = firmwareReading(Math.fround(rng.normal() * 10 ** rng.between(-3, 3)), unitPerV);
+      assert.equal(firmwareReading(adcVoltsFor(made, unitPerV), unitPerV), made, `${made} at ${unitPerV}`);
+      const reading = Math.fround(rng.normal() * 10 ** rng.between(-3, 3));
+      if (firmwareReading(adcVoltsFor(reading, unitPerV), unitPerV) !== reading) unreachable[unitPerV]++;
+    }
+  }
+  // (so a recording for such a board holds the readings its firmware makes: replay.ts)
+  assert.equal(unreachable[32], 0);
+  for (const unitPerV of [10, 28.5, 3.3] as const) assert.ok(unreachable[unitPerV] > 2500, JSON.stringify(unreachable));
+});
+
 // ---------------------------------------------------------------------------------------
 // Replay: the same readings in, the same bits out.
 const recording = recordCoSimulation(loadBoard("mps2-an386"), { updates: 3 }); // every emulated board parks at 0 V
@@ -88,8 +105,9 @@ test("a replay without a seed records seed 1, as `board run --replay`'s help say
   assert.notDeepEqual(recordCoSimulation(board, { updates: 1, seed: undefined }), recordCoSimulation(board, { updates: 1, seed: 0 }));
 });
 
-// The two emulated targets, and the soft-float proxies (libgcc's f32 routines round as IEEE says)
-for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32imc"]) {
+// Every emulated board: the two targets and the soft-float proxies (libgcc's f32 routines round
+// as IEEE says)
+for (const board of emulatedBoards()) {
   test(`${board}: replaying a recorded XOR co-simulation gives bit-identical outputs, gradients and weights`, skip, async () => {
     assert.equal(recording.updates, 3);
     assert.equal(recording.telemetry.length, 2 + 3 + 1, "two calibration epochs, three updates, the final record");
@@ -106,6 +124,20 @@ for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32i
     assert.equal(r.samples, recording.readings.length);
   });
 }
+
+// The STM32F4's front end (10 nA/V) on the emulated M4F: a scale that reaches only some f32
+// readings. A recording for it holds the readings its firmware makes, and replays to the bit.
+test("mps2-an386 with an ADC scale not a power of two (10 nA/V): a recording for it replays bit-identically", skip, async () => {
+  const base = loadBoard("mps2-an386");
+  const board: Board = { ...base, adc: { ...base.adc, unitPerV: 10 } };
+  const scaled = recordCoSimulation(board, { updates: 1 });
+  assert.ok(scaled.readings.some((r, n) => r !== recording.readings[n]), "the board's readings differ from the power-of-two board's somewhere");
+  const r = await replayOnBoard(board, scaled, { quiet: true, out: join(work, "mps2-scale10-replay") });
+  assert.equal(r.sampleDifference, null, "every sample's events and electrode voltages");
+  assert.equal(r.telemetryDifference, null);
+  assert.ok(r.checkpointIdentical);
+  await assert.rejects(replayOnBoard(base, scaled, { quiet: true, out: join(work, "mps2-scale10-replay") }), /made at 10 per ADC volt, not this board's 32/);
+});
 
 // ---------------------------------------------------------------------------------------
 // Hardware in the loop.

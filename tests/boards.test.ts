@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listBoards, loadBoard, resolveBoardJson, mergeBoard, electrodeRanges, checkModule, largestControls, type Board } from "../boards/boards.ts";
+import { emulatedBoards, listBoards, loadBoard, resolveBoardJson, mergeBoard, electrodeRanges, checkModule, largestControls, type Board } from "../boards/boards.ts";
 import { parseWasm, maxCallDepth } from "../boards/wasm.ts";
 import { buildBoard, buildProbeWasm, callDepthBounded, countInstructions, ensureToolchain, generateApiHeader, wasm2cExports, toolchainAvailable, ToolchainMissing, REPO_DIR } from "../boards/build.ts";
 import { runQemu, parseBench } from "../boards/qemu.ts";
@@ -60,6 +60,8 @@ test("every board file resolves and validates; the emulated ones are there", () 
     assert.throws(() => loadBoard(core), /abstract/);
   }
   for (const n of boards) loadBoard(n);
+  // the parity tests run on each of these (emulatedBoards()): none may drop out unnoticed
+  assert.deepEqual(emulatedBoards(), ["mps2-an386", "mps2-an386-m0plus", "virt-rv32", "virt-rv32imc"]);
   const mps2 = loadBoard("mps2-an386");
   assert.deepEqual(mps2.chain, ["cortex-m4f", "mps2-an386"]);
   assert.equal(mps2.core, "cortex-m4");
@@ -287,7 +289,7 @@ const readings = testReadings(300);
 const expected = probeReference(probeBytes, readings);
 const skip = { skip: noToolchain };
 
-for (const board of ["mps2-an386", "virt-rv32", "mps2-an386-m0plus", "virt-rv32imc"]) {
+for (const board of emulatedBoards()) {
   test(`${board}: the probe is bit-identical to Node (300 samples with NaN, Inf, subnormals)`, skip, async () => {
     const built = buildBoard(board, { wasm: probeWasm, app: "probe", out: out(`${board}-parity`), quiet: true });
     assert.ok(built.check.ok, built.check.errors.join("; "));
