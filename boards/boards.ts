@@ -330,6 +330,7 @@ export function boardChain(b: Board, device: Device): ChainOptions {
     adcBits: b.adc.bits,
     adcRangeV: [b.adc.minV, b.adc.maxV],
     transimpedancePerV: b.adc.unitPerV,
+    f32Scaling: true, // (its firmware makes the readings: hardware in the loop stays bit-identical to Node)
   };
 }
 

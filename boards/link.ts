@@ -589,14 +589,10 @@ export class BoardSession {
 // ---------------------------------------------------------------------------------------
 // Payloads
 
-/** The reading the firmware hands the module for ADC `volts`: app_hge.c's `volts *
- *  HGE_ADC_UNIT_PER_V`, in f32. */
-export const firmwareReading = (volts: number, unitPerV: number): number => Math.fround(Math.fround(volts) * Math.fround(unitPerV));
-
 /** The ADC volts (an f32) a reading is sent as: the firmware multiplies them back to the reading
- *  exactly (firmwareReading) whenever any f32 of volts does. At a power-of-two scale, as on the
- *  emulated boards, that is every reading; at another scale only some, so a recording for such a
- *  board holds the readings its firmware makes (replay.ts). */
+ *  exactly (host/cosim.ts: firmwareReading) whenever any f32 of volts does. At a power-of-two
+ *  scale, as on the emulated boards, that is every reading; at another scale only some, so a
+ *  board's chain (boardChain) and a recording for it (replay.ts) hold readings its firmware makes. */
 export const adcVoltsFor = (reading: number, unitPerV: number): number => Math.fround(Math.fround(reading) / Math.fround(unitPerV));
 
 /** adcUnitPerV: the device unit per ADC volt the firmware was built with (board file
@@ -785,8 +781,8 @@ export class BoardController {
 
   /** One sample on the board: the reading in (the device unit), the events out; electrodes()
    *  has the next voltages. The frame carries what the board's ADC would read, volts that
-   *  the board multiplies back by adc.unitPerV (adcVoltsFor: to the reading exactly on the
-   *  emulated boards, so the run stays bit-identical to Node). A fault stops the board
+   *  the board multiplies back by adc.unitPerV to the reading exactly (adcVoltsFor: the board's
+   *  chain makes only readings it reaches, so the run stays bit-identical to Node). A fault stops the board
    *  (link.c parks it): the step returns the Fault event, and the next step throws BoardStopped
    *  unless a configuration starts the board again (a restart). */
   step(reading: number): number {

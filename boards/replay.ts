@@ -6,13 +6,13 @@ import { readFileSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import * as L from "../assembly/layout.ts";
 import { Controller, type ControllerConfig } from "../host/controller.ts";
-import { CoSimulation } from "../host/cosim.ts";
+import { CoSimulation, firmwareReading } from "../host/cosim.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { gateTask } from "../host/tasks/gates.ts";
 import { DEFAULTS, buildNoise, chainModel, planRun, type TrainOptions } from "../host/train.ts";
 import { electrodeRanges, type Board } from "./boards.ts";
 import { buildBoard, type BuildOptions } from "./build.ts";
-import { REPORT_FINAL, TELEMETRY_EVENTS, adcVoltsFor, encodeConfig, firmwareReading, telemetryOf } from "./link.ts";
+import { REPORT_FINAL, TELEMETRY_EVENTS, adcVoltsFor, encodeConfig, telemetryOf } from "./link.ts";
 import { formatSample, sampleLines, firstDifference } from "./parity.ts";
 import { runQemu } from "./qemu.ts";
 

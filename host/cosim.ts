@@ -20,7 +20,17 @@ export interface AdcModel {
   rangeV: readonly [number, number];
   /** Transimpedance amplification: output units (nA) per volt at the ADC. */
   outputPerV: number;
+  /** The reading is made as a board's firmware makes it (firmwareReading), not rounded once. */
+  f32Scaling?: boolean;
 }
+
+/** The reading a board's firmware hands the module for ADC `volts`: app_hge.c's `volts *
+ *  HGE_ADC_UNIT_PER_V`, in f32. Rounding volts first can land a step from the product rounded
+ *  once where the scale is not a power of two. */
+export const firmwareReading = (volts: number, unitPerV: number): number => Math.fround(Math.fround(volts) * Math.fround(unitPerV));
+
+/** An ADC's `volts` as the reading the controller gets. */
+const readingOf = (adc: AdcModel, volts: number): number => (adc.f32Scaling ? firmwareReading(volts, adc.outputPerV) : volts * adc.outputPerV);
 
 export interface ChainModel {
   sampleRateHz: number;
@@ -37,7 +47,7 @@ export interface ChainModel {
  *  ADC codes sit exactly on them and are discarded. */
 export function readingLimits(chain: ChainModel): { min: number; max: number } {
   if (!chain.adc) return { min: -1e9, max: 1e9 };
-  return { min: chain.adc.rangeV[0] * chain.adc.outputPerV, max: chain.adc.rangeV[1] * chain.adc.outputPerV };
+  return { min: readingOf(chain.adc, chain.adc.rangeV[0]), max: readingOf(chain.adc, chain.adc.rangeV[1]) };
 }
 
 /** The `bits`-bit converter's value nearest `value` on [low, high] (beyond it, its end). With
@@ -89,8 +99,7 @@ export class ChainReading {
     if (this.chain.noise) value += this.chain.noise.next();
     const adc = this.chain.adc;
     if (!adc) return value;
-    const volts = quantise(value / adc.outputPerV, adc.rangeV[0], adc.rangeV[1], adc.bits);
-    return volts * adc.outputPerV;
+    return readingOf(adc, quantise(value / adc.outputPerV, adc.rangeV[0], adc.rangeV[1], adc.bits));
   }
 }
 

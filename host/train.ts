@@ -36,6 +36,9 @@ export interface ChainOptions {
   adcRangeV: [number, number];
   /** Transimpedance amplification: output units (nA) per volt at the ADC. */
   transimpedancePerV: number;
+  /** The readings are made as a board's firmware makes them (cosim.ts: AdcModel.f32Scaling): a
+   *  board's chain (boards/boards.ts: boardChain). */
+  f32Scaling?: boolean;
   /** First-order low-pass corner of the amplifier, Hz (0 = none). */
   cornerHz: number;
   /** Delay of whole samples (converter latency). */
@@ -522,7 +525,7 @@ export function chainModel(chain: ChainOptions, noise: NoiseSource | undefined):
     cornerHz: chain.cornerHz,
     delaySamples: chain.delaySamples,
     noise,
-    adc: { bits: chain.adcBits, rangeV: chain.adcRangeV, outputPerV: chain.transimpedancePerV },
+    adc: { bits: chain.adcBits, rangeV: chain.adcRangeV, outputPerV: chain.transimpedancePerV, f32Scaling: chain.f32Scaling },
   };
 }
 

@@ -12,16 +12,17 @@ import * as L from "../assembly/layout.ts";
 import { Controller, ControllerError } from "../host/controller.ts";
 import { DopantNetwork } from "../host/devices/dopant.ts";
 import { Rng } from "../host/noise.ts";
+import { ChainReading, firmwareReading, readingLimits } from "../host/cosim.ts";
 import { AnalyticDevice } from "../host/devices/analytic.ts";
 import { regressionTask } from "../host/tasks/regression.ts";
 import { gateTask } from "../host/tasks/gates.ts";
-import { DEFAULTS, continuationOf, planRun, trainTask, type TrainOptions } from "../host/train.ts";
+import { DEFAULTS, chainModel, continuationOf, planRun, trainTask, type TrainOptions } from "../host/train.ts";
 import { FIELDS, defaultOf } from "../host/config-fields.ts";
 import type { Result } from "../host/methods/method.ts";
 import { boardChain, emulatedBoards, loadBoard, type Board } from "../boards/boards.ts";
 import { buildBoard, ensureToolchain, type BuildResult } from "../boards/build.ts";
 import { generateLayoutHeader, upperSnake } from "../boards/layout-header.ts";
-import { ACK, BoardController, BoardSession, Frame, LINK, LinkError, LinkState, StopReason, adcVoltsFor, crc16, decodeHello, encodeFrame, firmwareReading, generateLinkHeader } from "../boards/link.ts";
+import { ACK, BoardController, BoardSession, Frame, LINK, LinkError, LinkState, StopReason, adcVoltsFor, crc16, decodeHello, encodeFrame, generateLinkHeader } from "../boards/link.ts";
 import { buildLinkFirmware, continuation, trainOnBoard } from "../boards/hil.ts";
 import { recordCoSimulation, replayOnBoard } from "../boards/replay.ts";
 import { measureTarget } from "../boards/measure.ts";
@@ -93,6 +94,31 @@ test("ADC volts (link frames, replay files): the quotient, which the firmware mu
   // (so a recording for such a board holds the readings its firmware makes: replay.ts)
   assert.equal(unreachable[32], 0);
   for (const unitPerV of [10, 28.5, 3.3] as const) assert.ok(unreachable[unitPerV] > 2500, JSON.stringify(unreachable));
+});
+
+test("a board's chain makes only readings its firmware reaches, so hardware in the loop on the STM32F4 (10 nA/V) stays bit-identical to Node; the product rounded once would not; saturation sits on the firmware's readings of the ADC's ends", () => {
+  const device = DopantNetwork.default();
+  for (const name of ["stm32f4-discovery", "mps2-an386"]) {
+    const board = loadBoard(name);
+    const unitPerV = board.adc.unitPerV;
+    const chain = boardChain(board, device);
+    const limits = readingLimits(chainModel(chain, undefined));
+    assert.deepEqual(limits, { min: firmwareReading(board.adc.minV, unitPerV), max: firmwareReading(board.adc.maxV, unitPerV) });
+    const made = new ChainReading(chainModel(chain, undefined));
+    const once = new ChainReading(chainModel({ ...chain, f32Scaling: false }, undefined));
+    const rng = new Rng(9);
+    let missedOnce = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const y = rng.between(limits.min - 5, limits.max + 5); // (some saturate)
+      const reading = made.next(y);
+      assert.equal(firmwareReading(adcVoltsFor(reading, unitPerV), unitPerV), reading, `${name}: ${reading} nA`);
+      const roundedOnce = Math.fround(once.next(y));
+      if (firmwareReading(adcVoltsFor(roundedOnce, unitPerV), unitPerV) !== roundedOnce) missedOnce++;
+    }
+    process.stderr.write(`boards-controller.test: ${name}: ${missedOnce} of 20000 chain readings rounded once are out of its firmware's reach\n`);
+    if (name === "mps2-an386") assert.equal(missedOnce, 0, "a power-of-two scale reaches every reading");
+    else assert.ok(missedOnce > 200, `${name}: ${missedOnce} of 20000 readings rounded once are out of the firmware's reach`);
+  }
 });
 
 // ---------------------------------------------------------------------------------------
