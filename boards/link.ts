@@ -780,11 +780,11 @@ export class BoardController {
   private readonly adcView = new DataView(this.adc.buffer);
 
   /** One sample on the board: the reading in (the device unit), the events out; electrodes()
-   *  has the next voltages. The frame carries what the board's ADC would read, volts that
-   *  the board multiplies back by adc.unitPerV to the reading exactly (adcVoltsFor: the board's
-   *  chain makes only readings it reaches, so the run stays bit-identical to Node). A fault stops the board
-   *  (link.c parks it): the step returns the Fault event, and the next step throws BoardStopped
-   *  unless a configuration starts the board again (a restart). */
+   *  has the next voltages. The frame carries what the board's ADC would read, volts that the
+   *  board multiplies back by adc.unitPerV to the reading exactly (adcVoltsFor: the board's
+   *  chain makes only readings it reaches, so the run stays bit-identical to Node). A fault
+   *  stops the board (link.c parks it): the step returns the Fault event, and the next step
+   *  throws BoardStopped unless a configuration starts the board again (a restart). */
   step(reading: number): number {
     if (this.stopped) throw new BoardStopped(this.stopped);
     this.adcView.setFloat32(0, adcVoltsFor(reading, this.session.hello.adcUnitPerV), true);
