@@ -1,7 +1,6 @@
-// Controller cost and size. Cost: nanoseconds per control per sample of the module's step()
-// under Node, against a plain TypeScript implementation of the same per-sample loop (bin-exact
-// NCO from a 1024-entry sine table, lock-in accumulation of in-phase and quadrature
-// sums, voltage write with clamp), timed alternately in the same run. More controls than the
+// Controller cost and size. Cost: nanoseconds per control per typical sample of the module's
+// step() under Node, against the same algorithm written plainly in TypeScript (PlainLockin),
+// timed alternately in the same run, on each per-sample path (CostPath). More controls than the
 // release module's MAX_CONTROLS are timed on a wider build of the same code (host/variant.ts).
 // Size: each module's bytes, memory pages and the end of its static buffers (MEMORY_USED).
 import { electrodeRangesV } from "../devices/device.ts";
@@ -16,77 +15,119 @@ import { median } from "../metrics.ts";
 import * as L from "../../assembly/layout.ts";
 
 const TABLE_SIZE = 1024;
+/** A control's record in words, laid out as the module's (assembly/records.ts: phase and step,
+ *  i32; the two lock-in sums, centre and amplitude, f32; 24 bytes). */
+const RECORD_WORDS = 6;
 
-/** The module's acquisition loop, written plainly in TypeScript with the same buffers. */
+/** The sine at `x` table entries, 0 <= x < TABLE_SIZE, interpolated (nco.ts: sineAt). */
+function sineAt(table: Float32Array, x: number): number {
+  const i = x & (TABLE_SIZE - 1), a = table[i];
+  return a + (x - i) * (table[i + 1] - a);
+}
+/** x a quarter period on, in [0, TABLE_SIZE): where the cosine at x is read (nco.ts). */
+function quarterOn(x: number): number {
+  const xc = x + TABLE_SIZE / 4;
+  return xc >= TABLE_SIZE ? xc - TABLE_SIZE : xc;
+}
+
+/** The module's typical sample (trainer.ts: typicalSample) in plain TypeScript: the same
+ *  algorithm and data layout, so that the comparison is of the code. Per sample: count it, check
+ *  the reading against the saturation limits, add it to the window's sum, centre it on the
+ *  window's first reading; then one pass per control: the reading times the tone's sine and
+ *  cosine at its phase, the phase stepped by the tone's bin modulo the window, the electrode
+ *  written at centre + amplitude · sine of the new phase (no clamp: the module's typical sample
+ *  has none). The sines come from the window's own table when it has one (`path` "table",
+ *  filled once with the interpolated values, nco.ts: SINES), else from interpolation in the
+ *  1024-entry period table (nco.ts: sineAt); the window's last sample restarts the sums. Written
+ *  the way fast TypeScript is written: fields hoisted into locals, typed arrays. */
 export class PlainLockin {
   private readonly table = new Float32Array(TABLE_SIZE + 1);
-  private readonly phase: Int32Array;
-  private readonly bin: Int32Array;
-  private readonly sin: Float32Array;
-  private readonly cos: Float32Array;
-  private readonly sumSin: Float32Array;
-  private readonly sumCos: Float32Array;
-  private readonly center: Float32Array;
-  private readonly amplitude: Float32Array;
-  private readonly minV: Float32Array;
-  private readonly maxV: Float32Array;
+  /** sin, cos of each phase of the window ("table" only). */
+  private readonly sines: Float32Array;
+  private readonly words: Int32Array;
+  private readonly values: Float32Array;
   readonly electrodes: Float32Array;
   private readonly scale: number;
+  private samples = 0;
   private samplesInWindow = 0;
+  private readingSum = 0;
+  private spoiled = false;
   private reference = 0;
   private sum = 0;
 
-  constructor(readonly controls: number, readonly windowSamples: number, bins: ArrayLike<number>) {
+  /** Every control at `centreV` with tones of `amplitudeV` at `bins`; readings outside
+   *  (`readingMin`, `readingMax`) are saturated. */
+  constructor(readonly controls: number, readonly windowSamples: number, readonly path: CostPath, bins: ArrayLike<number>, centreV: number, amplitudeV: number, private readonly readingMin: number, private readonly readingMax: number) {
     for (let i = 0; i <= TABLE_SIZE; i++) this.table[i] = Math.sin((2 * Math.PI * i) / TABLE_SIZE);
-    this.phase = new Int32Array(controls);
-    this.bin = Int32Array.from(bins);
-    this.sin = new Float32Array(controls);
-    this.cos = new Float32Array(controls).fill(1);
-    this.sumSin = new Float32Array(controls);
-    this.sumCos = new Float32Array(controls);
-    this.center = new Float32Array(controls).fill(0.1);
-    this.amplitude = new Float32Array(controls).fill(0.01);
-    this.minV = new Float32Array(controls).fill(-1);
-    this.maxV = new Float32Array(controls).fill(1);
-    this.electrodes = new Float32Array(controls);
     this.scale = TABLE_SIZE / windowSamples;
+    this.sines = new Float32Array(path === "table" ? 2 * windowSamples : 0);
+    for (let p = 0; 2 * p < this.sines.length; p++) {
+      this.sines[2 * p] = sineAt(this.table, p * this.scale);
+      this.sines[2 * p + 1] = sineAt(this.table, quarterOn(p * this.scale));
+    }
+    const records = new ArrayBuffer(controls * RECORD_WORDS * 4);
+    this.words = new Int32Array(records);
+    this.values = new Float32Array(records);
+    for (let k = 0; k < controls; k++) {
+      this.words[k * RECORD_WORDS + 1] = bins[k];
+      this.values[k * RECORD_WORDS + 4] = centreV;
+      this.values[k * RECORD_WORDS + 5] = amplitudeV;
+    }
+    this.electrodes = new Float32Array(controls).fill(centreV);
   }
 
-  /** One sample, written the way fast TypeScript is written: buffers hoisted into locals. */
+  /** The twin of `config` (costConfig: every control alike), its tones at `bins`. */
+  static of(config: ControllerConfig, path: CostPath, bins: ArrayLike<number>): PlainLockin {
+    const { initialV, amplitudeV } = config.controls[0];
+    return new PlainLockin(config.controls.length, config.windowSamples, path, bins, initialV, amplitudeV, config.reading!.min, config.reading!.max);
+  }
+
   step(reading: number): void {
-    if (this.samplesInWindow++ === 0) this.reference = reading;
-    const v = reading - this.reference;
-    this.sum += v;
-    const n = this.controls, window = this.windowSamples, scale = this.scale, table = this.table;
-    const sin = this.sin, cos = this.cos, sumSin = this.sumSin, sumCos = this.sumCos;
-    const phase = this.phase, bin = this.bin, center = this.center, amplitude = this.amplitude;
-    const minV = this.minV, maxV = this.maxV, electrodes = this.electrodes;
-    for (let k = 0; k < n; k++) {
-      sumSin[k] += v * sin[k];
-      sumCos[k] += v * cos[k];
+    this.samples++;
+    let v = 0;
+    if (reading > this.readingMin && reading < this.readingMax) {
+      this.readingSum += reading;
+      if (this.samplesInWindow === 0) this.reference = reading;
+      v = reading - this.reference;
+      this.sum += v;
+    } else {
+      this.spoiled = true; // (the module repeats the window; its tones run on)
     }
-    for (let k = 0; k < n; k++) {
-      let p = phase[k] + bin[k];
-      if (p >= window) p -= window;
-      phase[k] = p;
-      const x = p * scale;
-      let xc = x + TABLE_SIZE / 4;
-      if (xc >= TABLE_SIZE) xc -= TABLE_SIZE;
-      const i = x | 0, j = xc | 0;
-      const a = table[i], c = table[j];
-      const s = a + (x - i) * (table[i + 1] - a);
-      sin[k] = s;
-      cos[k] = c + (xc - j) * (table[j + 1] - c);
-      let out = center[k] + amplitude[k] * s;
-      out = out > minV[k] ? out : minV[k];
-      electrodes[k] = out < maxV[k] ? out : maxV[k];
+    const n = this.controls, window = this.windowSamples, words = this.words, values = this.values, electrodes = this.electrodes;
+    if (this.path === "table") {
+      const sines = this.sines;
+      for (let k = 0, r = 0; k < n; k++, r += RECORD_WORDS) {
+        const phase = words[r];
+        values[r + 2] += v * sines[2 * phase];
+        values[r + 3] += v * sines[2 * phase + 1];
+        let next = phase + words[r + 1];
+        if (next >= window) next -= window;
+        words[r] = next;
+        electrodes[k] = values[r + 4] + values[r + 5] * sines[2 * next];
+      }
+    } else {
+      const scale = this.scale, table = this.table;
+      for (let k = 0, r = 0; k < n; k++, r += RECORD_WORDS) {
+        const phase = words[r], x = phase * scale;
+        values[r + 2] += v * sineAt(table, x);
+        values[r + 3] += v * sineAt(table, quarterOn(x));
+        let next = phase + words[r + 1];
+        if (next >= window) next -= window;
+        words[r] = next;
+        electrodes[k] = values[r + 4] + values[r + 5] * sineAt(table, next * scale);
+      }
+    }
+    if (++this.samplesInWindow === window) {
+      this.samplesInWindow = 0;
+      this.spoiled = false;
+      for (let k = 0, r = 0; k < n; k++, r += RECORD_WORDS) values[r + 2] = values[r + 3] = 0;
     }
   }
 
   /** Keeps the sums observable, so the loop cannot be optimised away. */
   checksum(): number {
-    let s = this.sum;
-    for (let k = 0; k < this.controls; k++) s += this.sumSin[k] + this.sumCos[k] + this.electrodes[k];
+    let s = this.sum + this.readingSum + this.samples + (this.spoiled ? 1 : 0);
+    for (let k = 0; k < this.controls; k++) s += this.values[k * RECORD_WORDS + 2] + this.values[k * RECORD_WORDS + 3] + this.electrodes[k];
     return s;
   }
 }
@@ -94,17 +135,28 @@ export class PlainLockin {
 /** The readings the timing runs feed step(), over and over (index & 4095). */
 const READINGS = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
 
-/** A window longer than any timing run: every timed sample is an acquisition sample. */
+/** The two per-sample paths timed: "table", a window with its own sine table (at most the
+ *  build's SINES_MAX_WINDOW samples: the defaults' windows, and the boards' bench), timed at
+ *  that longest window; "interpolated", a longer window, whose sines are interpolated in the
+ *  period table, timed at COST_WINDOW. */
+export type CostPath = "table" | "interpolated";
+export const COST_PATHS: readonly CostPath[] = ["table", "interpolated"];
+
+/** A window longer than any timing run (the interpolated path's). */
 const COST_WINDOW = 1 << 20;
 
-function costConfig(controls: number): ControllerConfig {
+/** The configuration timed: `controls` tones over COST_WINDOW samples, planned (and not
+ *  checked for collisions); for the table path (`windowSamples`), given at bins 1, 2, 3, …
+ *  (an order-3 plan of 128 tones needs a longer window; collisions cost nothing per sample). */
+export function costConfig(controls: number, windowSamples = COST_WINDOW): ControllerConfig {
+  const given = windowSamples !== COST_WINDOW;
   return {
     sampleRateHz: 5000,
-    windowSamples: COST_WINDOW,
+    windowSamples,
     settleSamples: 0,
-    tones: { plan: { bandLowHz: 1, bandHighHz: 2500 } }, // planned: no collision check
+    tones: given ? { explicit: true } : { plan: { bandLowHz: 1, bandHighHz: 2500 } },
     guardBins: 0,
-    controls: Array.from({ length: controls }, () => ({ amplitudeV: 0.01, minV: -1, maxV: 1, initialV: 0.1 })),
+    controls: Array.from({ length: controls }, (_, k) => ({ amplitudeV: 0.01, minV: -1, maxV: 1, initialV: 0.1, ...(given ? { toneBin: k + 1 } : {}) })),
     inputs: [],
     cases: [{ inputsV: [], target: 0 }],
     loss: "mse",
@@ -117,6 +169,8 @@ function costConfig(controls: number): ControllerConfig {
 
 export interface CostFigures {
   controls: number;
+  path: CostPath;
+  windowSamples: number;
   /** The module timed: build/hge.wasm, or a wider build for more than its MAX_CONTROLS. */
   module: string;
   moduleNsPerControlSample: number;
@@ -139,6 +193,27 @@ function stepTimer(controller: Controller, config: ControllerConfig, samples: nu
   };
 }
 
+/** A timer of `windows` whole windows of `window` samples through `step`, which is at the start
+ *  of one: only samples 1 … window − 2 of each are timed (the typical samples; the module's
+ *  first and last of a window take its general path, the last with the update): milliseconds.
+ *  `step` returns the module's events (no timed sample may raise one, and each window's last
+ *  must end it), or nothing (the twin). */
+function typicalTimer(step: (reading: number) => number | void, window: number, windows: number): () => number {
+  return () => {
+    let elapsed = 0, timedEvents = 0, i = 0;
+    for (let w = 0; w < windows; w++) {
+      step(READINGS[i++ & 4095]);
+      const t = performance.now();
+      for (let s = 2; s < window; s++) timedEvents |= step(READINGS[i++ & 4095]) ?? 0;
+      elapsed += performance.now() - t;
+      const last = step(READINGS[i++ & 4095]);
+      if (last !== undefined && !(last & L.Event.WindowDone)) throw new Error(`cost: the window did not end at its sample ${window} (events ${last})`);
+    }
+    if (timedEvents) throw new Error(`cost: a timed sample raised events ${timedEvents}`);
+    return elapsed;
+  };
+}
+
 /** Each timer's median over `rounds` alternating rounds, after a warm-up of each (JIT tiers). */
 function medianTimes(timers: Array<() => number>, rounds: number): number[] {
   timers.forEach((time) => time());
@@ -147,28 +222,43 @@ function medianTimes(timers: Array<() => number>, rounds: number): number[] {
   return times.map(median);
 }
 
-/** Median of `rounds` alternating timings of `samples` steps each, on the release module or
- *  (for more controls than it holds) on `wide`. */
-export function measureCost(controls: number, samples: number, rounds: number, wide?: Variant): CostFigures {
+/** Median of `rounds` alternating timings of about `samples` steps each, on the release module
+ *  or (for more controls than it holds) on `wide`, against its twin in plain TypeScript, on
+ *  `path`: ns per control per timed sample. */
+export function measureCost(controls: number, samples: number, rounds: number, path: CostPath, wide?: Variant): CostFigures {
   const controller = controls <= L.MAX_CONTROLS || !wide ? new Controller() : new Controller(wide.module, wide.layout);
-  const config = costConfig(controls);
+  const config = costConfig(controls, path === "table" ? controller.layout.SINES_MAX_WINDOW : COST_WINDOW);
   controller.configure(config);
-  const plain = new PlainLockin(controls, COST_WINDOW, controller.toneBins());
+  const plain = PlainLockin.of(config, path, controller.toneBins());
   let sink = 0;
-  const timePlain = () => {
-    const t = performance.now();
-    for (let i = 0; i < samples; i++) plain.step(READINGS[i & 4095]);
-    const elapsed = performance.now() - t;
+  const twin = (time: () => number) => () => {
+    const elapsed = time();
     sink += plain.checksum();
     return elapsed;
   };
-  const [moduleMs, plainMs] = medianTimes([stepTimer(controller, config, samples), timePlain], rounds);
+  const step = (reading: number) => plain.step(reading);
+  let timed: number, timers: Array<() => number>;
+  if (path === "table") {
+    const window = config.windowSamples, windows = Math.ceil(samples / window);
+    timed = windows * (window - 2);
+    // a module configured for the first time starts a window at its first step (a later
+    // configuration ramps a sample first): typicalTimer checks that every window ends in place
+    timers = [typicalTimer(controller.exports.step, window, windows), twin(typicalTimer(step, window, windows))];
+  } else {
+    timed = samples;
+    timers = [stepTimer(controller, config, samples), twin(() => {
+      const t = performance.now();
+      for (let i = 0; i < samples; i++) step(READINGS[i & 4095]);
+      return performance.now() - t;
+    })];
+  }
+  const [moduleMs, plainMs] = medianTimes(timers, rounds);
   if (!Number.isFinite(sink)) throw new Error("cost: non-finite checksum");
-  const perControlSample = (ms: number) => (ms * 1e6) / (samples * controls);
+  const perControlSample = (ms: number) => (ms * 1e6) / (timed * controls);
   const moduleNs = perControlSample(moduleMs);
   const plainNs = perControlSample(plainMs);
   const module = basename(controller.layout === L ? RELEASE_WASM : wide!.path);
-  return { controls, module, moduleNsPerControlSample: moduleNs, typescriptNsPerControlSample: plainNs, moduleOverTypescript: moduleNs / plainNs };
+  return { controls, path, windowSamples: config.windowSamples, module, moduleNsPerControlSample: moduleNs, typescriptNsPerControlSample: plainNs, moduleOverTypescript: moduleNs / plainNs };
 }
 
 export interface SizeFigures {

@@ -20,7 +20,7 @@ import type { PlanOrderResult } from "./plan-order.ts";
 import { DEFAULT_FABRICATION_SPREAD } from "../devices/resistor.ts";
 import { DEFAULTS } from "../train.ts";
 import { METHOD_NAMES, findMethod } from "../methods/index.ts";
-import { measureCost, measureSize, measureCoreBytes, measureShortcutCost, measureDeviceSpeed, measurePlanSearch, PLAN_SEARCH_GUARDS, type CostFigures } from "./cost.ts";
+import { measureCost, COST_PATHS, measureSize, measureCoreBytes, measureShortcutCost, measureDeviceSpeed, measurePlanSearch, PLAN_SEARCH_GUARDS, type CostFigures } from "./cost.ts";
 import { CORE_WASM } from "../controller.ts";
 import { loadVariant } from "../variant.ts";
 import { textTable } from "../report/format.ts";
@@ -482,8 +482,8 @@ export function formatTables(plan: Plan, figures: Figures, series: Series): stri
       ["edges", "order 3", "auto", "auto / order 3"], edges.map((n) => [String(n), cellOf(n, "order3"), cellOf(n, "auto"), formatNumber(figures[`planOrder.resistor${n}.auto.overOrder3`] as number)])));
   }
   if (series.cost.length) {
-    out.push(table("4. Controller cost: ns per control per sample (module under Node vs plain TypeScript, same run)", ["controls", "build", "module", "TypeScript", "module/TS"],
-      series.cost.map((c) => [String(c.controls), c.module ?? "hge.wasm", formatNumber(c.moduleNsPerControlSample), formatNumber(c.typescriptNsPerControlSample), formatNumber(c.moduleOverTypescript)])));
+    out.push(table("4. Controller cost: ns per control per typical sample (module under Node vs the same algorithm in plain TypeScript, same run)", ["path", "window", "controls", "build", "module", "TypeScript", "module/TS"],
+      series.cost.map((c) => [c.path, String(c.windowSamples), String(c.controls), c.module, formatNumber(c.moduleNsPerControlSample), formatNumber(c.typescriptNsPerControlSample), formatNumber(c.moduleOverTypescript)])));
   }
   if (figures["devices.dopant.evaluationsPerSecond"] !== undefined) {
     out.push(table("4b. Simulated devices: evaluations per wall second", ["device", "evaluations/s"],
@@ -613,12 +613,16 @@ async function main(): Promise<void> {
   // Timing runs alone, after the pool: nothing else of ours is running.
   const wide = sections.has("cost") || sections.has("size") ? await loadVariant(WIDE_CONTROLS) : undefined;
   if (sections.has("cost")) {
-    for (const controls of plan.costControls) {
-      const cost = measureCost(controls, Math.round((quick ? 1.5e6 : 4e6) / controls), plan.costRounds, wide);
-      series.cost.push(cost);
-      figures[`cost.n${controls}.moduleNsPerControlSample`] = cost.moduleNsPerControlSample;
-      figures[`cost.n${controls}.typescriptNsPerControlSample`] = cost.typescriptNsPerControlSample;
-      figures[`cost.n${controls}.moduleOverTypescript`] = cost.moduleOverTypescript;
+    for (const path of COST_PATHS) {
+      for (const controls of plan.costControls) {
+        const cost = measureCost(controls, Math.round((quick ? 1.5e6 : 4e6) / controls), plan.costRounds, path, wide);
+        series.cost.push(cost);
+        const key = `cost.${path}.n${controls}`;
+        figures[`${key}.windowSamples`] = cost.windowSamples;
+        figures[`${key}.moduleNsPerControlSample`] = cost.moduleNsPerControlSample;
+        figures[`${key}.typescriptNsPerControlSample`] = cost.typescriptNsPerControlSample;
+        figures[`${key}.moduleOverTypescript`] = cost.moduleOverTypescript;
+      }
     }
     Object.assign(figures, await measureDeviceSpeed(quick ? 1 : 3));
     for (const guard of PLAN_SEARCH_GUARDS) for (const [k, v] of Object.entries(measurePlanSearch(guard, plan.costRounds))) figures[`cost.planSearch.${k}`] = v;

@@ -12,6 +12,7 @@ import { METHOD_NAMES } from "../methods/index.ts";
 import { BENCH_TASKS } from "./methods.ts";
 import { INTERVAL_CONFIDENCE } from "../metrics.ts";
 import type { Figures, Series } from "./index.ts";
+import { COST_PATHS } from "./cost.ts";
 
 const WIDTH = 420;
 const HEIGHT = 240;
@@ -190,25 +191,30 @@ function timeToSolve(series: Series): TopLevelSpec {
 }
 
 function cost(series: Series): TopLevelSpec {
+  const pathLabel = (path: string) => `${path} sines`;
+  const implementations = ["module (wasm)", "TypeScript, same algorithm"];
   const values = series.cost.flatMap((c) => {
-    const controls = c.module && c.module !== "hge.wasm" ? `${c.controls} (${c.module})` : String(c.controls);
+    const controls = c.module !== "hge.wasm" ? `${c.controls}*` : String(c.controls);
+    const path = pathLabel(c.path);
     return [
-      { controls, implementation: "module (wasm)", ns: c.moduleNsPerControlSample },
-      { controls, implementation: "plain TypeScript", ns: c.typescriptNsPerControlSample },
+      { path, controls, implementation: implementations[0], ns: c.moduleNsPerControlSample },
+      { path, controls, implementation: implementations[1], ns: c.typescriptNsPerControlSample },
     ];
   });
+  const wider = series.cost.find((c) => c.module !== "hge.wasm");
   return {
     ...base,
-    title: "Controller cost under Node: ns per control per sample",
+    title: { text: "Controller cost under Node: ns per control per typical sample", subtitle: wider ? `* on ${wider.module}` : "" },
     data: { values },
-    width: 300,
+    width: 240,
     height: HEIGHT,
     mark: { type: "bar" },
     encoding: {
       x: { field: "controls", type: "ordinal", sort: null, axis: { labelAngle: 0 } },
-      xOffset: { field: "implementation", type: "nominal" },
+      xOffset: { field: "implementation", type: "nominal", sort: implementations },
       y: { field: "ns", type: "quantitative", title: "ns / control / sample" },
-      color: { field: "implementation", type: "nominal", title: null },
+      color: { field: "implementation", type: "nominal", title: null, sort: implementations, legend: { labelLimit: 300 } },
+      column: { field: "path", type: "nominal", title: null, sort: COST_PATHS.map(pathLabel) },
     },
   } as TopLevelSpec;
 }
