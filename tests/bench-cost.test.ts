@@ -12,7 +12,7 @@ for (const path of COST_PATHS) {
   test(`${path} path: the plain TypeScript twin writes the module's voltages, sample for sample, over three windows`, () => {
     for (const controls of [8, 64, 128]) {
       const controller = new Controller();
-      const config = costConfig(controls, path === "table" ? SINES_MAX_WINDOW : undefined);
+      const config = costConfig(controls, path);
       controller.configure(config);
       const twin = PlainLockin.of(config, path, controller.toneBins());
       // configure() writes the tones one step on before any reading: the twin starts a step behind

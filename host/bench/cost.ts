@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Controller, ControllerError, RELEASE_WASM, CORE_WASM, type ControllerConfig } from "../controller.ts";
+import { Controller, ControllerError, RELEASE_WASM, CORE_WASM, type ControllerConfig, type Layout } from "../controller.ts";
 import { planMinWindow } from "./fidelity.ts";
 import { REPO, type Variant } from "../variant.ts";
 import { median } from "../metrics.ts";
@@ -145,14 +145,15 @@ export const COST_PATHS: readonly CostPath[] = ["table", "interpolated"];
 /** A window longer than any timing run (the interpolated path's). */
 const COST_WINDOW = 1 << 20;
 
-/** The configuration timed: `controls` tones over COST_WINDOW samples, planned (and not
- *  checked for collisions); for the table path (`windowSamples`), given at bins 1, 2, 3, …
- *  (an order-3 plan of 128 tones needs a longer window; collisions cost nothing per sample). */
-export function costConfig(controls: number, windowSamples = COST_WINDOW): ControllerConfig {
-  const given = windowSamples !== COST_WINDOW;
+/** The configuration timed on `path` by a build of `layout`: `controls` tones over COST_WINDOW
+ *  samples, planned (and not checked for collisions); for the table path, over the longest window
+ *  with a table, given at bins 1, 2, 3, … (an order-3 plan of 128 tones needs a longer window;
+ *  collisions cost nothing per sample). */
+export function costConfig(controls: number, path: CostPath = "interpolated", layout: Layout = L): ControllerConfig {
+  const given = path === "table";
   return {
     sampleRateHz: 5000,
-    windowSamples,
+    windowSamples: given ? layout.SINES_MAX_WINDOW : COST_WINDOW,
     settleSamples: 0,
     tones: given ? { explicit: true } : { plan: { bandLowHz: 1, bandHighHz: 2500 } },
     guardBins: 0,
@@ -227,7 +228,7 @@ function medianTimes(timers: Array<() => number>, rounds: number): number[] {
  *  `path`: ns per control per timed sample. */
 export function measureCost(controls: number, samples: number, rounds: number, path: CostPath, wide?: Variant): CostFigures {
   const controller = controls <= L.MAX_CONTROLS || !wide ? new Controller() : new Controller(wide.module, wide.layout);
-  const config = costConfig(controls, path === "table" ? controller.layout.SINES_MAX_WINDOW : COST_WINDOW);
+  const config = costConfig(controls, path, controller.layout);
   controller.configure(config);
   const plain = PlainLockin.of(config, path, controller.toneBins());
   let sink = 0;
