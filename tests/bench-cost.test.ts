@@ -14,7 +14,7 @@ for (const path of COST_PATHS) {
       const controller = new Controller();
       const config = costConfig(controls, path);
       controller.configure(config);
-      const twin = PlainLockin.of(config, path, controller.toneBins());
+      const twin = new PlainLockin(config, path, controller.toneBins());
       // configure() writes the tones one step on before any reading: the twin starts a step behind
       twin.step(0.1);
       let worst = 0;

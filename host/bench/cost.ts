@@ -55,9 +55,18 @@ export class PlainLockin {
   private reference = 0;
   private sum = 0;
 
-  /** Every control at `centreV` with tones of `amplitudeV` at `bins`; readings outside
-   *  (`readingMin`, `readingMax`) are saturated. */
-  constructor(readonly controls: number, readonly windowSamples: number, readonly path: CostPath, bins: ArrayLike<number>, centreV: number, amplitudeV: number, private readonly readingMin: number, private readonly readingMax: number) {
+  readonly controls: number;
+  readonly windowSamples: number;
+  private readonly readingMin: number;
+  private readonly readingMax: number;
+
+  /** The twin of `config` (costConfig: every control alike) on `path`, its tones at `bins`;
+   *  readings outside the config's reading limits are saturated. */
+  constructor(config: ControllerConfig, readonly path: CostPath, bins: ArrayLike<number>) {
+    const { initialV: centreV, amplitudeV } = config.controls[0];
+    const controls = (this.controls = config.controls.length), windowSamples = (this.windowSamples = config.windowSamples);
+    this.readingMin = config.reading!.min;
+    this.readingMax = config.reading!.max;
     for (let i = 0; i <= TABLE_SIZE; i++) this.table[i] = Math.sin((2 * Math.PI * i) / TABLE_SIZE);
     this.scale = TABLE_SIZE / windowSamples;
     this.sines = new Float32Array(path === "table" ? 2 * windowSamples : 0);
@@ -74,12 +83,6 @@ export class PlainLockin {
       this.values[k * RECORD_WORDS + 5] = amplitudeV;
     }
     this.electrodes = new Float32Array(controls).fill(centreV);
-  }
-
-  /** The twin of `config` (costConfig: every control alike), its tones at `bins`. */
-  static of(config: ControllerConfig, path: CostPath, bins: ArrayLike<number>): PlainLockin {
-    const { initialV, amplitudeV } = config.controls[0];
-    return new PlainLockin(config.controls.length, config.windowSamples, path, bins, initialV, amplitudeV, config.reading!.min, config.reading!.max);
   }
 
   step(reading: number): void {
@@ -230,7 +233,7 @@ export function measureCost(controls: number, samples: number, rounds: number, p
   const controller = controls <= L.MAX_CONTROLS || !wide ? new Controller() : new Controller(wide.module, wide.layout);
   const config = costConfig(controls, path, controller.layout);
   controller.configure(config);
-  const plain = PlainLockin.of(config, path, controller.toneBins());
+  const plain = new PlainLockin(config, path, controller.toneBins());
   let sink = 0;
   const twin = (time: () => number) => () => {
     const elapsed = time();
