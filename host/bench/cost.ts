@@ -135,7 +135,8 @@ export class PlainLockin {
   }
 }
 
-/** The readings the timing runs feed step(), over and over (index & 4095). */
+/** The readings the timing runs feed step(), over and over (a power of two of them: the loops
+ *  mask the index by length − 1). */
 const READINGS = Float64Array.from({ length: 4096 }, (_, i) => 0.1 + 0.01 * Math.sin(i * 0.37));
 
 /** The two per-sample paths timed: "table", a window with its own sine table (at most the
@@ -196,9 +197,10 @@ function ownCopy<F extends (...args: never[]) => unknown>(loop: F): F {
 /** `samples` steps through `step`: [milliseconds, the events they raised OR'ed together]
  *  (`step` returns the module's events, or nothing: the twin). Used through ownCopy. */
 function stepLoop(step: (reading: number) => number | void, readings: Float64Array, samples: number): [number, number] {
+  const mask = readings.length - 1;
   let events = 0;
   const t = performance.now();
-  for (let i = 0; i < samples; i++) events |= step(readings[i & 4095]) ?? 0;
+  for (let i = 0; i < samples; i++) events |= step(readings[i & mask]) ?? 0;
   return [performance.now() - t, events];
 }
 
@@ -208,13 +210,14 @@ function stepLoop(step: (reading: number) => number | void, readings: Float64Arr
  *  samples' events OR'ed, the windows' last samples' events AND'ed (−1 from the twin)]. Used
  *  through ownCopy. */
 function windowLoop(step: (reading: number) => number | void, readings: Float64Array, window: number, windows: number): [number, number, number] {
+  const mask = readings.length - 1;
   let elapsed = 0, timedEvents = 0, lastEvents = -1, i = 0;
   for (let w = 0; w < windows; w++) {
-    step(readings[i++ & 4095]);
+    step(readings[i++ & mask]);
     const t = performance.now();
-    for (let s = 2; s < window; s++) timedEvents |= step(readings[i++ & 4095]) ?? 0;
+    for (let s = 2; s < window; s++) timedEvents |= step(readings[i++ & mask]) ?? 0;
     elapsed += performance.now() - t;
-    lastEvents &= step(readings[i++ & 4095]) ?? -1;
+    lastEvents &= step(readings[i++ & mask]) ?? -1;
   }
   return [elapsed, timedEvents, lastEvents];
 }
